@@ -1,0 +1,22 @@
+"""cgd-bridge: citizen-generated data to national statistics offices, in SDMX.
+
+The public API is small: :func:`validate` checks a dataset and its quality metadata and
+returns a :class:`~cgd_bridge.findings.Report`. Everything else is reached by module path.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0.dev0"
+__all__ = ["__version__", "validate"]
+
+if TYPE_CHECKING:
+    from cgd_bridge.findings import Report
+
+
+def validate(*args: Any, **kwargs: Any) -> Report:
+    """Check a CSO dataset and its quality metadata (see :func:`cgd_bridge.pipeline.validate`)."""
+    from cgd_bridge.pipeline import validate as _validate
+
+    return _validate(*args, **kwargs)

@@ -1,0 +1,248 @@
+"""What every check shares: the run context, typed batches, and the Check protocol.
+
+The data is read once, in record batches. :func:`type_batch` casts each batch's text columns to
+the Table Schema types *vectorised* (one pass of Arrow compute kernels per column, no per-row
+Python) and keeps, per column, the mask of cells that failed. Checks then see each batch in
+turn (:meth:`Check.batch`) and finish with whatever they accumulated (:meth:`Check.finish`).
+Findings are built only for the first few rows of each problem; the counts stay exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cgd_bridge.findings import Finding, Report, Severity
+
+if TYPE_CHECKING:
+    from cgd_bridge.ingest.schema import SchemaField, TableSchema
+    from cgd_bridge.ingest.table import SourceColumn, SourceTable
+    from cgd_bridge.metadata.load import LoadedMetadata
+
+EXAMPLES_PER_COLUMN = 20  # findings materialised per (code, column) and batch
+
+_INT = r"^[+-]?[0-9]+$"
+_NUM = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_YEAR = r"^[0-9]{4}$"
+_YEARMONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+_DATETIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+_TIME = r"^[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
+
+
+@dataclass
+class Options:
+    """Settings of a validation run that are not in the metadata.
+
+    Attributes:
+        stage: ``submission`` or ``release``: which required fields are errors.
+        threshold: the small-cell threshold k when the metadata does not declare one.
+        tolerance: relative tolerance for parts adding up to totals (e.g. 0.01 = 1 %).
+        batch_rows: rows per record batch (bounds memory).
+    """
+
+    stage: str = "submission"
+    threshold: int = 5
+    tolerance: float | None = None
+    batch_rows: int = 200_000
+
+
+@dataclass
+class Context:
+    """Everything a check may look at."""
+
+    table: SourceTable
+    schema: TableSchema
+    metadata: LoadedMetadata | None
+    report: Report
+    options: Options
+    bound: dict[str, SourceColumn] = field(default_factory=dict)  # schema field -> column
+    rows_read: int = 0
+
+    @property
+    def file(self) -> str:
+        """The data file's name."""
+        return self.table.file
+
+    @property
+    def threshold(self) -> int:
+        """The small-cell threshold: the metadata's, else the run's."""
+        md = self.metadata.model if self.metadata else None
+        dc = md.privacy.disclosure_control if md and md.privacy else None
+        return dc.threshold if dc and dc.threshold else self.options.threshold
+
+    def finding(self, code: str, problem: str, fix: str, **kw: Any) -> Finding:
+        """A data finding with the code's registered severity and this file's name."""
+        from cgd_bridge.findings import CHECKS
+
+        severity = kw.pop("severity", None) or CHECKS[code].severity
+        return Finding(code=code, severity=severity, problem=problem, fix=fix, file=self.file, **kw)
+
+
+@dataclass
+class TypedBatch:
+    """One record batch: raw text, typed values and type-failure masks per schema field.
+
+    Attributes:
+        raw: the text columns ``c0 … cN``.
+        first_row: the provisional row number of the batch's first row.
+        values: per schema field, the typed array (null where empty or invalid).
+        invalid: per schema field, True where a value is present but not of the type.
+    """
+
+    raw: pa.RecordBatch
+    first_row: int
+    values: dict[str, pa.Array] = field(default_factory=dict)
+    invalid: dict[str, pa.Array] = field(default_factory=dict)
+    text: dict[str, pa.Array] = field(default_factory=dict)
+
+    @property
+    def num_rows(self) -> int:
+        """Rows in this batch."""
+        return self.raw.num_rows
+
+    def rows(self, mask: pa.Array | np.ndarray, limit: int = EXAMPLES_PER_COLUMN) -> list[int]:
+        """Provisional row numbers of the first ``limit`` True entries of ``mask``."""
+        idx = positions(mask, limit)
+        return [self.first_row + int(i) for i in idx]
+
+
+def positions(mask: pa.Array | np.ndarray, limit: int | None = None) -> np.ndarray:
+    """Indices of the True entries of a boolean mask (nulls count as False)."""
+    if isinstance(mask, np.ndarray):
+        idx = np.flatnonzero(mask)
+    else:
+        idx = pc.indices_nonzero(pc.fill_null(mask, False)).to_numpy()
+    return idx[:limit] if limit is not None else idx
+
+
+def count_true(mask: pa.Array) -> int:
+    """Number of True entries (nulls count as False)."""
+    return int(pc.sum(pc.cast(pc.fill_null(mask, False), pa.int64())).as_py() or 0)
+
+
+def type_batch(batch: pa.RecordBatch, first_row: int, ctx: Context) -> TypedBatch:
+    """Cast each schema field's column to its type, vectorised, keeping failure masks."""
+    tb = TypedBatch(raw=batch, first_row=first_row)
+    for f in ctx.schema.fields:
+        col = ctx.bound.get(f.name)
+        if col is None:
+            continue
+        text = batch.column(col.key)
+        text = _normalise_labels(text, f)
+        tb.text[f.name] = text
+        values, invalid = cast_column(text, f)
+        tb.values[f.name] = values
+        tb.invalid[f.name] = invalid
+    return tb
+
+
+def _normalise_labels(text: pa.Array, f: SchemaField) -> pa.Array:
+    """For select_one questions, turn choice labels (any language) into choice names."""
+    label_map: dict[str, str] = getattr(f, "label_map", {}) or {}
+    if not label_map or f.multiple:
+        return text
+    keys = pa.array(list(label_map), pa.string())
+    names = pa.array(list(label_map.values()), pa.string())
+    idx = pc.index_in(pc.utf8_lower(text), value_set=keys)
+    return pc.coalesce(pc.take(names, idx), text)
+
+
+def cast_column(text: pa.Array, f: SchemaField) -> tuple[pa.Array, pa.Array]:
+    """Return ``(typed values, invalid mask)`` for one column of text."""
+    present = pc.is_valid(text)
+    typ = f.type
+    if typ in ("integer", "year"):
+        ok = pc.match_substring_regex(text, _INT if typ == "integer" else _YEAR)
+        values = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.int64())
+    elif typ == "number":
+        ok = pc.match_substring_regex(text, _NUM)
+        values = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
+    elif typ == "date":
+        fmt = f.format if f.format not in ("default", "any") else "%Y-%m-%d"
+        parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+        ok = pc.is_valid(parsed)
+        values = pc.cast(parsed, pa.date32())
+    elif typ == "boolean":
+        trues = pa.array(list(f.true_values), pa.string())
+        falses = pa.array(list(f.false_values), pa.string())
+        is_true = pc.is_in(text, value_set=trues)
+        ok = pc.or_(is_true, pc.is_in(text, value_set=falses))
+        values = pc.if_else(ok, is_true, pa.scalar(None, pa.bool_()))
+    elif typ in ("datetime", "yearmonth", "time"):
+        pattern = {"datetime": _DATETIME, "yearmonth": _YEARMONTH, "time": _TIME}[typ]
+        ok = pc.match_substring_regex(text, pattern)
+        values = pc.if_else(ok, text, pa.scalar(None, pa.string()))
+    else:
+        return text, pa.array(np.zeros(len(text), dtype=bool))
+    invalid = pc.and_(present, pc.invert(pc.fill_null(ok, False)))
+    return values, invalid
+
+
+class Check(Protocol):
+    """A family of checks. Implementations yield findings into ``ctx.report``; they never raise."""
+
+    def start(self, ctx: Context) -> None:
+        """Called once, before the first batch (headers, metadata-only checks)."""
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        """Called for every record batch, in file order."""
+
+    def finish(self, ctx: Context) -> None:
+        """Called once after the last batch (checks that need the whole table)."""
+
+
+class BaseCheck:
+    """A Check that does nothing at each stage; subclasses override what they need."""
+
+    def start(self, ctx: Context) -> None:
+        """Nothing by default."""
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        """Nothing by default."""
+
+    def finish(self, ctx: Context) -> None:
+        """Nothing by default."""
+
+
+def add_examples(
+    ctx: Context,
+    tb: TypedBatch,
+    mask: pa.Array,
+    make: Any,
+    *,
+    text: pa.Array | None = None,
+) -> int:
+    """Count the True entries of ``mask`` and add findings for the first few.
+
+    ``make(row, value)`` builds the Finding for one provisional row (``value`` is the cell text
+    from ``text``, if given). Returns the number of True entries.
+    """
+    n = count_true(mask)
+    if n:
+        idx = positions(mask, EXAMPLES_PER_COLUMN)
+        examples = [
+            make(tb.first_row + int(i), text[int(i)].as_py() if text is not None else None) for i in idx
+        ]
+        ctx.report.add_counted(n, examples)
+    return n
+
+
+def severity_of(code: str) -> Severity:
+    """The registered default severity of a finding code."""
+    from cgd_bridge.findings import CHECKS
+
+    return CHECKS[code].severity
+
+
+def quoted(values: Iterable[Any], limit: int = 12) -> str:
+    """``'a', 'b', 'c'`` (and how many more), for messages."""
+    vals = [str(v) for v in values]
+    shown = ", ".join(f"'{v}'" for v in vals[:limit])
+    return shown + (f" and {len(vals) - limit} more" if len(vals) > limit else "")

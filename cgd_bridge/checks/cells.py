@@ -1,0 +1,444 @@
+"""Checks on the table's *cells* as a whole: small cells and secondary suppression, parts that
+do not add up to their total, counts above their denominator, and the achieved sample size.
+
+Aggregate data (one row per cell, with count/denominator columns) is kept as a compact table:
+one int32 code per key column (area, period, disaggregations and other text columns) and one
+float64 per measure, about 40 bytes a row, so 10 million rows stay well under a gigabyte.
+Microdata (one row per respondent) is counted per combination of area, period and
+disaggregations batch by batch, then the margins (totals over each disaggregation) are added,
+because those are the cells that will be published.
+
+Secondary suppression: along every disaggregation, a family is the rows that differ only in that
+column (e.g. Female, Male and Total for one county, age group and year). If exactly one part of a
+family is suppressed while its total is published, the total minus the other parts reveals it,
+so the smallest other part is suppressed too; if the total is suppressed but no part, the
+smallest part is. This repeats over all disaggregations until nothing changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, add_examples
+from cgd_bridge.findings import Finding, Severity, register
+
+SMALL_CELL = register(
+    "small-cell", Severity.WARNING, "privacy", "Small cell",
+    """A count or a denominator is below the disclosure threshold (default 5; set
+    privacy.disclosure_control.threshold). So few people can be recognised; the cell must be
+    suppressed: it will be published without a value, as OBS_STATUS Q and CONF_STATUS C.""",
+)  # fmt: skip
+SECONDARY = register(
+    "secondary-suppression", Severity.WARNING, "privacy", "Cell to suppress to protect another",
+    """This cell is not small, but publishing it would reveal a suppressed small cell (the
+    total minus the other parts gives it away), so it must be suppressed too.""",
+)  # fmt: skip
+TOTAL_MISMATCH = register(
+    "total-mismatch", Severity.ERROR, "consistency", "Parts do not add up to the total",
+    """The parts of a breakdown (e.g. female + male, or with + without disability) do not add
+    up to their total row, beyond the declared tolerance.""",
+)  # fmt: skip
+COUNT_ABOVE_DENOMINATOR = register(
+    "count-above-denominator", Severity.ERROR, "consistency", "Count larger than its denominator",
+    """A count (e.g. satisfied respondents) is larger than the number it is a part of (e.g.
+    all respondents in the same row).""",
+)  # fmt: skip
+SAMPLE_SIZE = register(
+    "sample-size-mismatch", Severity.ERROR, "coherence", "Sample size differs from the data",
+    """sampling.n_achieved in the metadata is not the number of respondents in the data (rows
+    of microdata, or the denominators of the all-total rows of aggregate data).""",
+)  # fmt: skip
+
+NULL_CODE = -1
+EXAMPLES = 200
+
+
+@dataclass
+class _KeyColumn:
+    name: str
+    disaggregation: bool
+    totals: set[str]
+    ids: dict[str, int] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+
+    def encode(self, text: pa.Array) -> np.ndarray:
+        """Global int32 codes for a batch's text values (null -> -1)."""
+        enc = pc.dictionary_encode(text)
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.combine_chunks()
+        lookup = np.empty(len(enc.dictionary), dtype=np.int32)
+        for i, value in enumerate(enc.dictionary.to_pylist()):
+            code = self.ids.get(value)
+            if code is None:
+                code = self.ids[value] = len(self.labels)
+                self.labels.append(value)
+            lookup[i] = code
+        mask = pc.is_null(enc.indices).to_numpy(zero_copy_only=False)
+        idx = pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)
+        out = lookup[idx] if len(lookup) else np.full(len(idx), NULL_CODE, np.int32)
+        out[mask] = NULL_CODE
+        return out.astype(np.int32, copy=False)
+
+    def total_ids(self) -> set[int]:
+        """Codes of the labels that mean 'total'."""
+        low = {t.casefold() for t in self.totals}
+        return {i for i, label in enumerate(self.labels) if label.casefold() in low}
+
+    def label(self, code: int) -> str:
+        """The label of a code ('(empty)' for null, '_T' for a computed margin)."""
+        if code == NULL_CODE:
+            return "(empty)"
+        if code == TOTAL_MARGIN:
+            return "_T"
+        return self.labels[code]
+
+
+TOTAL_MARGIN = -2  # the code of a margin computed from microdata
+
+
+class CellCheck(BaseCheck):
+    """Small cells, secondary suppression, totals, count <= denominator, sample size."""
+
+    def __init__(self) -> None:
+        self.keys: list[_KeyColumn] = []
+        self.measures: list[str] = []
+        self.pairs: list[tuple[str, str]] = []  # (count, denominator)
+        self.chunks: list[dict[str, np.ndarray]] = []
+
+    def start(self, ctx: Context) -> None:
+        """Decide the key columns and measures from the schema's roles."""
+        s = ctx.schema
+        measure_roles = ("count", "denominator")
+        self.measures = [f.name for f in s.by_role(*measure_roles) if f.name in ctx.bound]
+        self.pairs = [
+            (f.name, f.denominator)
+            for f in s.by_role("count")
+            if f.denominator and f.name in ctx.bound and f.denominator in ctx.bound
+        ]
+        key_fields = [
+            f
+            for f in s.fields
+            if f.name in ctx.bound
+            and (
+                f.role in ("area", "period", "disaggregation", "disability_status")
+                or (s.data_kind == "aggregate" and f.name in s.primary_key)
+            )
+        ]
+        self.keys = [
+            _KeyColumn(f.name, f.role in ("disaggregation", "disability_status"), set(f.total_values))
+            for f in key_fields
+        ]
+        self.chunks = []
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        """Encode the batch's keys and keep its measures (aggregate) or counts (microdata)."""
+        if not self.keys and not self.measures:
+            return
+        cols: dict[str, np.ndarray] = {k.name: k.encode(tb.text[k.name]) for k in self.keys}
+        if ctx.schema.data_kind == "aggregate":
+            for m in self.measures:
+                cols[m] = _to_float(tb.values[m], tb.invalid[m])
+            cols["__row__"] = np.arange(tb.first_row, tb.first_row + tb.num_rows, dtype=np.int64)
+            self._count_above_denominator(ctx, tb)
+            self.chunks.append(cols)
+        else:
+            frame = pd.DataFrame(cols)
+            counted = frame.groupby(list(cols), sort=False).size().rename("__n__").reset_index()
+            self.chunks.append({c: counted[c].to_numpy() for c in counted.columns})
+
+    def _count_above_denominator(self, ctx: Context, tb: TypedBatch) -> None:
+        for count, den in self.pairs:
+            c, d = tb.values[count], tb.values[den]
+            mask = pc.fill_null(pc.greater(pc.cast(c, pa.float64()), pc.cast(d, pa.float64())), False)
+            add_examples(
+                ctx, tb, mask,
+                lambda row, _v, c_=c, d_=d, cn=count, dn=den, tb_=tb: ctx.finding(
+                    COUNT_ABOVE_DENOMINATOR,
+                    f"{cn} ({_num(c_[row - tb_.first_row].as_py())}) is larger than {dn} "
+                    f"({_num(d_[row - tb_.first_row].as_py())})",
+                    f"Check both numbers: {cn} counts some of the {dn}, so it cannot be larger.",
+                    row=row, field=cn,
+                ),
+            )  # fmt: skip
+
+    def finish(self, ctx: Context) -> None:
+        """Build the cell table, then run the whole-table checks on it."""
+        if not self.chunks:
+            self._sample_size(ctx, None)
+            return
+        frame = pd.DataFrame({k: np.concatenate([c[k] for c in self.chunks]) for k in self.chunks[0]})
+        self.chunks = []
+        if ctx.schema.data_kind == "microdata":
+            frame = frame.groupby([k.name for k in self.keys], sort=False)["__n__"].sum().reset_index()
+            self._sample_size(ctx, frame)
+            cube = self._cube(frame)
+            self._suppression(ctx, cube, ["__n__"], microdata=True)
+        else:
+            self._sample_size(ctx, frame)
+            self._totals(ctx, frame)
+            self._suppression(ctx, frame, self.measures, microdata=False)
+
+    # -- cube and families -------------------------------------------------------------------
+    def _cube(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Counts for every combination, plus the margins over each set of disaggregations."""
+        dis = [k.name for k in self.keys if k.disaggregation]
+        fixed = [k.name for k in self.keys if not k.disaggregation]
+        parts = [frame]
+        for r in range(1, len(dis) + 1):
+            for margin in itertools.combinations(dis, r):
+                keep = fixed + [d for d in dis if d not in margin]
+                if keep:
+                    g = frame.groupby(keep, sort=False)["__n__"].sum().reset_index()
+                else:
+                    g = pd.DataFrame({"__n__": [frame["__n__"].sum()]})
+                for d in margin:
+                    g[d] = TOTAL_MARGIN
+                parts.append(g)
+        cube = pd.concat(parts, ignore_index=True)
+        cube["__row__"] = -1
+        return cube
+
+    def _total_ids(self, name: str) -> set[int]:
+        key = next(k for k in self.keys if k.name == name)
+        return key.total_ids() | {TOTAL_MARGIN}
+
+    def _disaggregations(self) -> list[str]:
+        return [k.name for k in self.keys if k.disaggregation]
+
+    def _totals(self, ctx: Context, frame: pd.DataFrame) -> None:
+        tol = ctx.options.tolerance
+        if tol is None:
+            tol = float(getattr(ctx.schema, "total_tolerance", 0.0) or 0.0)
+        names = [k.name for k in self.keys]
+        additive = list(self.measures)
+        examples: list[Finding] = []
+        total_bad = 0
+        for d in self._disaggregations():
+            is_total = frame[d].isin(self._total_ids(d))
+            if not is_total.any() or is_total.all():
+                continue
+            other = [n for n in names if n != d]
+            parts = frame[~is_total]
+            totals = frame[is_total].drop_duplicates(subset=other)
+            for m in additive:
+                if other:
+                    sums = parts.groupby(other, sort=False).agg(
+                        part_sum=(m, "sum"), part_rows=("__row__", list)
+                    )
+                    joined = totals.set_index(other)[[m, "__row__"]].join(sums, how="inner")
+                else:
+                    joined = pd.DataFrame(
+                        {m: totals[m].to_numpy()[:1], "__row__": totals["__row__"].to_numpy()[:1],
+                         "part_sum": [parts[m].sum()], "part_rows": [list(parts["__row__"])]}
+                    )  # fmt: skip
+                joined = joined[joined[m].notna()]
+                diff = (joined["part_sum"] - joined[m]).abs()
+                bad = joined[diff > tol * joined[m].abs() + 1e-9]
+                total_bad += len(bad)
+                for _, r in bad.head(EXAMPLES).iterrows():
+                    part_rows = sorted(int(x) for x in r["part_rows"])
+                    examples.append(
+                        ctx.finding(
+                            TOTAL_MISMATCH,
+                            f"the {d} parts of {m} add up to {_num(r['part_sum'])}, but the total row "
+                            f"says {_num(r[m])} (difference {_num(r['part_sum'] - r[m])})",
+                            f"Correct the total or the parts (rows {', '.join(map(str, part_rows[:8]))}"
+                            f"{' …' if len(part_rows) > 8 else ''}); if a category is missing, add its row.",
+                            row=int(r["__row__"]),
+                            rows=(int(r["__row__"]), *part_rows),
+                            field=m,
+                            details={"dimension": d, "total": r[m], "sum_of_parts": r["part_sum"]},
+                        )
+                    )  # fmt: skip
+        if total_bad:
+            ctx.report.add_counted(total_bad, examples)
+
+    def _suppression(
+        self, ctx: Context, frame: pd.DataFrame, measures: list[str], *, microdata: bool
+    ) -> None:
+        k = ctx.threshold
+        if not measures or frame.empty:
+            return
+        values = frame[measures].to_numpy(dtype=float)
+        small = ((values > 0) & (values < k)).any(axis=1)
+        primary = small.copy()
+        suppressed = small.copy()
+        size = values[:, -1] if not microdata else values[:, 0]
+        size = np.where(np.isnan(size), np.inf, size)
+        names = [kk.name for kk in self.keys]
+        reasons: dict[int, tuple[int, str]] = {}
+        for _ in range(20):
+            changed = False
+            for d in self._disaggregations():
+                changed |= _protect(frame, names, d, self._total_ids(d), suppressed, size, reasons)
+            if not changed:
+                break
+        secondary = suppressed & ~primary
+        self._report_cells(ctx, frame, measures, primary, secondary, reasons, k, microdata)
+
+    def _report_cells(
+        self,
+        ctx: Context,
+        frame: pd.DataFrame,
+        measures: list[str],
+        primary: np.ndarray,
+        secondary: np.ndarray,
+        reasons: dict[int, tuple[int, str]],
+        k: int,
+        microdata: bool,
+    ) -> None:
+        def describe(i: int) -> str:
+            return ", ".join(f"{kk.name}={kk.label(int(frame[kk.name].iat[i]))}" for kk in self.keys)
+
+        for mask, code in ((primary, SMALL_CELL), (secondary, SECONDARY)):
+            idx = np.flatnonzero(mask)
+            if idx.size == 0:
+                continue
+            examples = []
+            for i in idx[:EXAMPLES]:
+                vals = {m: frame[m].iat[i] for m in measures}
+                shown = ", ".join(
+                    f"{'respondents' if m == '__n__' else m} {_num(v)}" for m, v in vals.items()
+                )
+                row = None if microdata else int(frame["__row__"].iat[i])
+                where = f"the cell {describe(i)}" if microdata else "this row"
+                if code == SMALL_CELL:
+                    problem = f"{where} has {shown}: below the threshold of {k}"
+                    fix = ("It must not be published as is: it will be suppressed (OBS_STATUS Q, "
+                           "CONF_STATUS C). Merge categories or areas if the figure is needed.")  # fmt: skip
+                else:
+                    other, dim = reasons.get(int(i), (-1, "?"))
+                    other_txt = (
+                        f"row {int(frame['__row__'].iat[other])}"
+                        if not microdata and other >= 0
+                        else (f"the cell {describe(other)}" if other >= 0 else "a suppressed cell")
+                    )
+                    problem = (f"{where} ({shown}) must also be suppressed: with the {dim} total it "
+                               f"would reveal the suppressed {other_txt}")  # fmt: skip
+                    fix = "Nothing to change in the data: the bridge suppresses it on conversion."
+                examples.append(
+                    ctx.finding(
+                        code, problem, fix, row=row,
+                        details={"cell": {kk.name: kk.label(int(frame[kk.name].iat[i])) for kk in self.keys},
+                                 **{_measure_name(m): _plain(v) for m, v in vals.items()}},
+                    )
+                )  # fmt: skip
+            ctx.report.add_counted(int(idx.size), examples)
+
+    # -- sample size -------------------------------------------------------------------------
+    def _sample_size(self, ctx: Context, frame: pd.DataFrame | None) -> None:
+        md = ctx.metadata.model if ctx.metadata else None
+        declared = md.sampling.n_achieved if md and md.sampling else None
+        if declared is None:
+            return
+        if ctx.schema.data_kind == "microdata":
+            actual = int(frame["__n__"].sum()) if frame is not None else 0
+            how = "rows (respondents) in the data"
+        else:
+            dens = [f.name for f in ctx.schema.by_role("denominator") if f.name in self.measures]
+            if frame is None or not dens:
+                return
+            sel = np.ones(len(frame), dtype=bool)
+            for d in self._disaggregations():
+                ids = self._total_ids(d)
+                if frame[d].isin(ids).any():
+                    sel &= frame[d].isin(ids).to_numpy()
+            for kk in self.keys:
+                if (
+                    not kk.disaggregation
+                    and kk.totals
+                    and kk.name in [f.name for f in ctx.schema.by_role("area")]
+                ):
+                    sel &= ~frame[kk.name].isin(kk.total_ids()).to_numpy()
+            actual = int(np.nansum(frame.loc[sel, dens[0]].to_numpy()))
+            how = (
+                f"respondents in the data (sum of '{dens[0]}' over the rows where every "
+                "breakdown is the total)"
+            )
+        if actual != declared:
+            ctx.report.add(
+                Finding(
+                    code=SAMPLE_SIZE,
+                    severity=Severity.ERROR,
+                    problem=f"sampling.n_achieved is {declared}, but there are {actual} {how}",
+                    fix="Correct sampling.n_achieved in the metadata, or check that no rows are "
+                    "missing from the data.",
+                    target="metadata",
+                    file=ctx.metadata.file if ctx.metadata else None,
+                    field="sampling.n_achieved",
+                    line=ctx.metadata.line_of(("sampling", "n_achieved")) if ctx.metadata else None,
+                    details={"declared": declared, "in_data": actual},
+                )
+            )
+
+
+def _protect(
+    frame: pd.DataFrame,
+    names: list[str],
+    d: str,
+    total_ids: set[int],
+    suppressed: np.ndarray,
+    size: np.ndarray,
+    reasons: dict[int, tuple[int, str]],
+) -> bool:
+    """One round of secondary suppression along ``d``; True if anything changed."""
+    other = [n for n in names if n != d]
+    is_total = frame[d].isin(total_ids).to_numpy()
+    if not is_total.any() or is_total.all():
+        return False
+    group = frame.groupby(other, sort=False).ngroup().to_numpy() if other else np.zeros(len(frame), np.int64)
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    part = ~is_total
+    sup_parts = np.bincount(group, weights=(part & suppressed).astype(float), minlength=n_groups)
+    n_parts = np.bincount(group, weights=part.astype(float), minlength=n_groups)
+    has_total = np.bincount(group, weights=is_total.astype(float), minlength=n_groups) > 0
+    total_sup = np.bincount(group, weights=(is_total & suppressed).astype(float), minlength=n_groups) > 0
+    need = has_total & (
+        ((sup_parts == 1) & ~total_sup & (n_parts >= 2)) | (total_sup & (sup_parts == 0) & (n_parts >= 1))
+    )
+    if not need.any():
+        return False
+    changed = False
+    candidates = np.flatnonzero(part & ~suppressed & need[group])
+    if candidates.size == 0:
+        return False
+    # the smallest unsuppressed part of each family that needs protection
+    order = np.lexsort((size[candidates], group[candidates]))
+    cand = candidates[order]
+    first = np.r_[True, group[cand][1:] != group[cand][:-1]]
+    for i in cand[first]:
+        g = group[i]
+        revealed = np.flatnonzero((group == g) & suppressed)
+        suppressed[i] = True
+        reasons[int(i)] = (int(revealed[0]) if revealed.size else -1, d)
+        changed = True
+    return changed
+
+
+def _to_float(values: pa.Array, invalid: pa.Array) -> np.ndarray:
+    arr = pc.if_else(invalid, pa.scalar(None, values.type), values)
+    return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def _num(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
+
+
+def _measure_name(m: str) -> str:
+    return "respondents" if m == "__n__" else m
+
+
+def _plain(v: Any) -> Any:
+    f = float(v)
+    return int(f) if f.is_integer() else f

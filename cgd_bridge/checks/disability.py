@@ -1,0 +1,174 @@
+"""Washington Group Short Set (WG-SS): answers, missing answers and the disability status.
+
+When the data has the six WG-SS questions (columns with role ``wg`` and a ``wgDomain``), every
+row's disability status is recomputed with the international cut-off: a person has a
+disability (SDG code PD) if any domain is answered "a lot of difficulty" or "cannot do at all";
+with all six answered and none of these, the person has no disability (PWD). Rows with missing
+answers and no such answer stay unknown: they are reported, never imputed as "without
+disability". Where the data also has a disability-status column, it is compared row by row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, add_examples, quoted
+from cgd_bridge.findings import Severity, register
+from cgd_bridge.ingest.schema import WG_DOMAINS
+
+WG_INCOMPLETE = register(
+    "wg-incomplete", Severity.WARNING, "disability", "Washington Group set incomplete",
+    """Some but not all six Washington Group Short Set questions are in the data, so disability
+    status cannot be computed the standard way.""",
+)  # fmt: skip
+WG_INVALID = register(
+    "wg-invalid-answer", Severity.ERROR, "disability", "Washington Group answer not recognised",
+    """A Washington Group answer is not one of the four categories (1 no difficulty, 2 some
+    difficulty, 3 a lot of difficulty, 4 cannot do at all) nor a recognised 'missing' answer.""",
+)  # fmt: skip
+WG_MISSING = register(
+    "wg-missing-answer", Severity.WARNING, "disability", "Washington Group answer missing",
+    """A respondent did not answer one of the six questions (or refused, or did not know), and
+    the other answers do not settle the status. The status is left unknown (_U); it is never
+    imputed as 'without disability'.""",
+)  # fmt: skip
+WG_MISMATCH = register(
+    "wg-status-mismatch", Severity.ERROR, "disability", "Disability status disagrees with the answers",
+    """The row's disability status differs from the one the Washington Group cut-off gives for
+    its six answers (any 'a lot of difficulty' or 'cannot do at all' means with disability).""",
+)  # fmt: skip
+
+ANSWERS = {
+    1: ("1", "no difficulty", "no", "none", "no_difficulty"),
+    2: ("2", "some difficulty", "some", "some_difficulty"),
+    3: ("3", "a lot of difficulty", "a lot", "alot", "a_lot", "a_lot_of_difficulty", "lot"),
+    4: ("4", "cannot do at all", "cannot", "cannot do", "unable", "cannot_do_at_all", "cannot_do"),
+}
+MISSING_ANSWERS = ("7", "8", "9", "refused", "don't know", "dont know", "dont_know", "dk", "na", "n/a")
+DEFAULT_WITH = ("with disability", "with_disability", "disabled", "yes", "y", "1", "true", "pd",
+                "person with disability", "persons with disability", "persons with disabilities")  # fmt: skip
+DEFAULT_WITHOUT = ("without disability", "without_disability", "not disabled", "no", "n", "0",
+                   "false", "person without disability", "persons without disability")  # fmt: skip
+
+
+class WashingtonGroupCheck(BaseCheck):
+    """Recompute WG-SS disability status and compare it with the data's."""
+
+    def __init__(self) -> None:
+        self.domains: dict[str, str] = {}
+        self.status: str | None = None
+
+    def start(self, ctx: Context) -> None:
+        """Find the six domain columns and the status column."""
+        self.domains = {
+            f.wg_domain: f.name for f in ctx.schema.by_role("wg") if f.wg_domain and f.name in ctx.bound
+        }
+        status = [
+            f for f in ctx.schema.fields
+            if f.name in ctx.bound and (f.role == "disability_status" or f.dimension == "DISABILITY_STATUS")
+        ]  # fmt: skip
+        self.status = status[0].name if status and ctx.schema.data_kind == "microdata" else None
+        if self.domains and len(self.domains) < len(WG_DOMAINS):
+            missing = [d for d in WG_DOMAINS if d not in self.domains]
+            ctx.report.add(
+                ctx.finding(
+                    WG_INCOMPLETE,
+                    f"the data has {len(self.domains)} of the 6 Washington Group questions; "
+                    f"missing: {', '.join(missing)}",
+                    "Add the missing questions' columns (and mark them role: wg, wgDomain: ... in the "
+                    "mapping), or do not describe the disability identification as WG-SS.",
+                )
+            )  # fmt: skip
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        """Code the answers, report bad and missing ones, recompute and compare the status."""
+        if len(self.domains) < len(WG_DOMAINS) or ctx.schema.data_kind != "microdata":
+            return
+        n = tb.num_rows
+        severe = np.zeros(n, dtype=bool)
+        missing_any = np.zeros(n, dtype=bool)
+        for domain in WG_DOMAINS:
+            name = self.domains[domain]
+            text = pc.utf8_lower(tb.text[name])
+            codes = np.zeros(n, dtype=np.int8)
+            for code, labels in ANSWERS.items():
+                hit = pc.fill_null(pc.is_in(text, value_set=pa.array(labels)), False).to_numpy(
+                    zero_copy_only=False
+                )
+                codes[hit] = code
+            is_missing = pc.fill_null(pc.is_in(text, value_set=pa.array(MISSING_ANSWERS)), False).to_numpy(
+                zero_copy_only=False
+            )
+            is_missing |= pc.is_null(text).to_numpy(zero_copy_only=False)
+            invalid = (codes == 0) & ~is_missing
+            add_examples(
+                ctx, tb, pa.array(invalid),
+                lambda row, v, name=name: ctx.finding(
+                    WG_INVALID, f"'{v}' is not a Washington Group answer",
+                    "Use 1 (no difficulty), 2 (some difficulty), 3 (a lot of difficulty) or "
+                    "4 (cannot do at all); leave it empty if not answered.",
+                    row=row, field=name, value=v,
+                ),
+                text=tb.text[name],
+            )  # fmt: skip
+            add_examples(
+                ctx, tb, pa.array(is_missing),
+                lambda row, _v, name=name, domain=domain: ctx.finding(
+                    WG_MISSING, f"the {domain} question is not answered",
+                    "Nothing to impute: the status stays unknown (_U) unless another answer is "
+                    "'a lot of difficulty' or 'cannot do at all'. Check the questionnaire if many "
+                    "are missing.",
+                    row=row, field=name,
+                ),
+            )  # fmt: skip
+            severe |= codes >= 3
+            missing_any |= is_missing | invalid
+        computed = np.where(severe, "PD", np.where(missing_any, "_U", "PWD"))
+        if self.status is None:
+            return
+        f = ctx.schema.field(self.status)
+        assert f is not None
+        with_ = {v.casefold() for v in f.disability_values.get("with", DEFAULT_WITH)}
+        without = {v.casefold() for v in f.disability_values.get("without", DEFAULT_WITHOUT)}
+        stated_text = pc.utf8_lower(tb.text[self.status])
+        is_with = pc.fill_null(pc.is_in(stated_text, value_set=pa.array(sorted(with_))), False).to_numpy(
+            zero_copy_only=False
+        )
+        is_without = pc.fill_null(pc.is_in(stated_text, value_set=pa.array(sorted(without))), False).to_numpy(
+            zero_copy_only=False
+        )
+        stated = np.where(is_with, "PD", np.where(is_without, "PWD", "?"))
+        mismatch = (computed != "_U") & (stated != "?") & (stated != computed)
+        words = {"PD": "with disability", "PWD": "without disability"}
+        add_examples(
+            ctx, tb, pa.array(mismatch),
+            lambda row, v: ctx.finding(
+                WG_MISMATCH,
+                f"the row says '{v}' but its Washington Group answers give "
+                f"'{words[str(computed[row - tb.first_row])]}'",
+                "Recompute the status with the WG-SS cut-off (any answer 3 or 4 = with disability) "
+                "instead of editing answers.",
+                row=row, field=self.status, value=v,
+            ),
+            text=tb.text[self.status],
+        )  # fmt: skip
+        unknown = (stated == "?") & pc.is_valid(stated_text).to_numpy(zero_copy_only=False)
+        if unknown.any():
+            values = sorted(set(pc.filter(tb.text[self.status], pa.array(unknown)).to_pylist()))
+            hint = ""
+            if any(v.strip().upper() == "PWD" for v in values):
+                hint = (" Careful: in SDG codes PWD means persons WITHOUT disability, while many "
+                        "organisations write PWD for persons with disabilities.")  # fmt: skip
+            add_examples(
+                ctx, tb, pa.array(unknown),
+                lambda row, v: ctx.finding(
+                    WG_MISMATCH, f"'{v}' is not a recognised disability status",
+                    "Say in the mapping's schema which values mean with and without disability "
+                    f"(disabilityValues: {{with: [...], without: [...]}}). "
+                    f"Values seen: {quoted(values)}.{hint}",
+                    row=row, field=self.status, value=v, severity=Severity.ERROR,
+                ),
+                text=tb.text[self.status],
+            )  # fmt: skip

@@ -1,0 +1,424 @@
+"""Quality-metadata checks: completeness by stage, vocabularies, dates in order, SDG codes,
+licence, consent, participation, revision, and the DSAT self-assessment score rule.
+
+Completeness follows each field's ``required_at`` (see :mod:`cgd_bridge.metadata.model`): at
+submission, a missing submission field is an error and a missing release field a warning that
+says it will be needed before release; at release, both are errors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from cgd_bridge.checks.base import BaseCheck, Context
+from cgd_bridge.findings import Finding, Severity, register
+from cgd_bridge.metadata.load import LoadedMetadata
+from cgd_bridge.metadata.model import LICENCES, PROFILE, QualityMetadata, RequiredAt
+
+MISSING_FIELD = register(
+    "metadata-missing-field", Severity.ERROR, "metadata", "Missing metadata field",
+    """A field of the quality metadata is empty. Fields required at submission are errors;
+    fields required before release are warnings at submission and errors at release
+    (``--stage release``).""",
+)  # fmt: skip
+DATE_ORDER = register(
+    "metadata-date-order", Severity.ERROR, "metadata", "Dates out of order",
+    """A period ends before it starts, or data was published before it was collected.""",
+)  # fmt: skip
+SDG_CODE = register(
+    "metadata-sdg-code", Severity.ERROR, "metadata", "Malformed SDG code",
+    """An SDG target (like 16.6), indicator (like 16.6.2) or series code (like SP_PSR_SATIS)
+    is not written the way the SDG framework writes it.""",
+)  # fmt: skip
+DSAT_FAIL = register(
+    "dsat-fail", Severity.ERROR, "metadata", "Self-assessment does not pass",
+    """The DSAT-compatible self-assessment fails: an ethics principle is answered 'no', a
+    quality dimension scores 0, or the five scores add up to less than 8 of 15. Statistics
+    Canada's Data Suitability Assessment Tool treats such data as not fit for official
+    reporting.""",
+)  # fmt: skip
+LICENCE = register(
+    "metadata-licence", Severity.ERROR, "metadata", "Unknown licence",
+    """The licence is not one the bridge knows (CC-BY-4.0, CC-BY-SA-4.0, CC0-1.0, ODbL-1.0,
+    CC-BY-NC-4.0) and is not 'custom' with a URL.""",
+)  # fmt: skip
+MISSING_CONSENT = register(
+    "missing-consent", Severity.ERROR, "privacy", "Consent not recorded",
+    """The metadata does not record that respondents gave informed consent, or its scope
+    does not allow sharing with a national statistics office.""",
+)  # fmt: skip
+PARTICIPATION = register(
+    "metadata-participation", Severity.WARNING, "metadata", "Citizens not in design or collection",
+    """Under the Copenhagen Framework, citizen data needs citizens in the design or the
+    collection of the data; neither is listed in participation.stages.""",
+)  # fmt: skip
+REVISION = register(
+    "metadata-revision", Severity.ERROR, "metadata", "Revision note missing",
+    """A version after 1.0.0 must say what changed (revision.note) and which version it
+    supersedes.""",
+)  # fmt: skip
+NON_PROBABILITY = register(
+    "non-probability-sample", Severity.WARNING, "metadata", "Not a probability sample",
+    """The sample is not a probability sample (purposive, convenience, snowball). Estimates
+    describe the people asked and are not representative of the whole population; the NSO
+    will publish them as experimental.""",
+)  # fmt: skip
+TIMELINESS = register(
+    "metadata-timeliness", Severity.WARNING, "metadata", "Published long after the period",
+    """The data is published more than 24 months after the end of its reference period, which
+    limits its use for SDG monitoring.""",
+)  # fmt: skip
+PROFILE_CODE = register(
+    "metadata-profile", Severity.ERROR, "metadata", "Wrong template profile",
+    """The file does not say it follows cgd-quality/1.0 (profile field).""",
+)  # fmt: skip
+
+_TARGET = re.compile(r"^([1-9]|1[0-7])\.([1-9][0-9]?|[a-z])$")
+_INDICATOR = re.compile(r"^([1-9]|1[0-7])\.([1-9][0-9]?|[a-z])\.[1-9][0-9]?$")
+_SERIES = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
+DSAT_PASS_TOTAL = 8
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+class MetadataCheck(BaseCheck):
+    """All metadata-only checks; they run once, before the data is read."""
+
+    def start(self, ctx: Context) -> None:
+        """Run every metadata check and add the findings to the report."""
+        md = ctx.metadata
+        if md is None:
+            return
+        ctx.report.extend(md.findings)  # invalid values and unknown fields found at load time
+        for finding in metadata_findings(md, stage=ctx.options.stage):
+            ctx.report.add(finding)
+
+
+def metadata_findings(md: LoadedMetadata, *, stage: str) -> list[Finding]:
+    """The findings of every metadata-only check on a loaded metadata file."""
+    m = md.model
+    out: list[Finding] = []
+    out.extend(completeness(md, m, (), stage, parent_required=True))
+    out.extend(_profile(md, m))
+    out.extend(_dates(md, m))
+    out.extend(_sdg_codes(md, m))
+    out.extend(_dsat(md, m))
+    out.extend(_licence(md, m))
+    out.extend(_consent(md, m))
+    out.extend(_participation(md, m))
+    out.extend(_revision(md, m))
+    out.extend(_sampling(md, m))
+    return out
+
+
+def _f(md: LoadedMetadata, code: str, path: str, problem: str, fix: str, **kw: Any) -> Finding:
+    from cgd_bridge.findings import CHECKS
+
+    return Finding(
+        code=code,
+        severity=kw.pop("severity", CHECKS[code].severity),
+        problem=problem,
+        fix=fix,
+        target="metadata",
+        file=md.file,
+        field=path,
+        line=md.line_of(tuple(path.split("."))),
+        **kw,
+    )
+
+
+def completeness(
+    md: LoadedMetadata, model: BaseModel, path: tuple[str, ...], stage: str, *, parent_required: bool
+) -> list[Finding]:
+    """Missing fields, by the stage at which each becomes required."""
+    out: list[Finding] = []
+    for name, info in type(model).model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        required_at = str(extra.get("required_at", RequiredAt.OPTIONAL))
+        value = getattr(model, name)
+        dotted = ".".join((*path, name))
+        if _empty(value):
+            if required_at == RequiredAt.OPTIONAL or not parent_required:
+                continue
+            if required_at == RequiredAt.RELEASE and stage == "submission":
+                severity, when = Severity.WARNING, "before the NSO can release the data"
+            else:
+                severity, when = (
+                    Severity.ERROR,
+                    ("to submit" if required_at == RequiredAt.SUBMISSION else "for release"),
+                )
+            out.append(
+                _f(
+                    md, MISSING_FIELD, dotted,
+                    f"'{dotted}' is empty; it is required {when}",
+                    f"Fill it in: {extra.get('help', '')}".rstrip(),
+                    severity=severity,
+                    details={"required_at": required_at},
+                )
+            )  # fmt: skip
+            continue
+        if isinstance(value, BaseModel):
+            # a present optional section is checked like a required one: filled in, it must be whole
+            out.extend(completeness(md, value, (*path, name), stage, parent_required=True))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    out.extend(completeness(md, item, (*path, name, str(i)), stage, parent_required=True))
+    return out
+
+
+def _profile(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
+    if "profile" in md.raw and m.profile and m.profile.split("/")[0] != PROFILE.split("/")[0]:
+        return [_f(md, PROFILE_CODE, "profile", f"the profile is '{m.profile}'", f"Write profile: {PROFILE}")]
+    return []
+
+
+def _dates(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
+    out = []
+    p = m.period
+    pairs = []
+    if p:
+        pairs += [
+            ("period.reference_end", p.reference_start, p.reference_end, "the reference period"),
+            ("period.collection_end", p.collection_start, p.collection_end, "data collection"),
+        ]
+    if m.ownership and m.ownership.validation_date and p and p.collection_start:
+        pairs.append(
+            (
+                "ownership.validation_date",
+                p.collection_start,
+                m.ownership.validation_date,
+                "community validation",
+            )
+        )
+    if m.release and m.release.published and p and p.collection_end:
+        pairs.append(("release.published", p.collection_end, m.release.published, "publication"))
+    for path, start, end, what in pairs:
+        if start and end and end < start:
+            out.append(
+                _f(
+                    md, DATE_ORDER, path,
+                    f"{what} ends or happens on {end}, before {start}",
+                    "Check both dates: the later one must not come before the earlier one.",
+                )
+            )  # fmt: skip
+    if p and p.reference_end and m.release and m.release.published:
+        months = (m.release.published - p.reference_end).days / 30.44
+        if months > 24:
+            out.append(
+                _f(
+                    md, TIMELINESS, "release.published",
+                    f"the data is published {months:.0f} months after the reference period ended",
+                    "Say why in 'limitations'; NSOs rarely use data older than two years.",
+                )
+            )  # fmt: skip
+    return out
+
+
+def _sdg_codes(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
+    out = []
+    if not m.purpose:
+        return out
+    checks = (
+        ("sdg_targets", m.purpose.sdg_targets, _TARGET, "a target is goal.target, e.g. 16.6 or 4.a"),
+        (
+            "sdg_indicators",
+            m.purpose.sdg_indicators,
+            _INDICATOR,
+            "an indicator is goal.target.n, e.g. 16.6.2",
+        ),
+        (
+            "sdg_series",
+            m.purpose.sdg_series,
+            _SERIES,
+            "a series code is upper-case with underscores, e.g. SP_PSR_SATIS",
+        ),
+    )
+    for name, values, pattern, rule in checks:
+        for i, code in enumerate(values or []):
+            if not pattern.match(str(code).strip()):
+                out.append(
+                    _f(
+                        md, SDG_CODE, f"purpose.{name}.{i}",
+                        f"'{code}' is not a well-formed SDG code",
+                        f"Write it as the SDG framework does: {rule}.", value=str(code),
+                    )
+                )  # fmt: skip
+    if m.purpose.sdg_indicators and m.purpose.sdg_targets:
+        targets = {t.strip() for t in m.purpose.sdg_targets}
+        for i, ind in enumerate(m.purpose.sdg_indicators):
+            target = ".".join(str(ind).split(".")[:2])
+            if _INDICATOR.match(str(ind)) and target not in targets:
+                out.append(
+                    _f(
+                        md, SDG_CODE, f"purpose.sdg_indicators.{i}",
+                        f"indicator {ind} belongs to target {target}, which is not in sdg_targets",
+                        f"Add {target} to purpose.sdg_targets, or correct the indicator.",
+                        severity=Severity.WARNING, value=str(ind),
+                    )
+                )  # fmt: skip
+    return out
+
+
+def dsat_score(m: QualityMetadata) -> dict[str, Any] | None:
+    """The DSAT verdict: ``{"ethics_pass", "quality_pass", "total", "pass", "reasons"}``."""
+    sa = m.quality.self_assessment if m.quality else None
+    if sa is None or sa.ethics is None or sa.dimensions is None:
+        return None
+    ethics = sa.ethics.model_dump(exclude={"__pydantic_extra__"})
+    dims = sa.dimensions.model_dump()
+    ethics = {k: v for k, v in ethics.items() if k in type(sa.ethics).model_fields}
+    dims = {k: v for k, v in dims.items() if k in type(sa.dimensions).model_fields}
+    reasons = [f"ethics principle '{k}' is answered 'no'" for k, v in ethics.items() if v == "no"]
+    reasons += [f"quality dimension '{k}' scores 0" for k, v in dims.items() if v == 0]
+    scored = [v for v in dims.values() if v is not None]
+    total = sum(scored)
+    complete = len(scored) == len(dims) and all(v is not None for v in ethics.values())
+    if complete and total < DSAT_PASS_TOTAL:
+        reasons.append(f"the quality scores add up to {total} of 15, below {DSAT_PASS_TOTAL}")
+    ethics_pass = all(v == "yes" for v in ethics.values())
+    quality_pass = complete and total >= DSAT_PASS_TOTAL and 0 not in scored
+    return {
+        "ethics_pass": ethics_pass,
+        "quality_pass": quality_pass,
+        "total": total,
+        "max": 15,
+        "pass": ethics_pass and quality_pass,
+        "complete": complete,
+        "reasons": reasons,
+    }
+
+
+def _dsat(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
+    verdict = dsat_score(m)
+    if verdict is None:
+        return []
+    return [
+        _f(
+            md, DSAT_FAIL, "quality.self_assessment",
+            f"the self-assessment does not pass: {reason}",
+            "Re-assess honestly; if the answer stands, say in 'limitations' why and how the "
+            "data may still be used. The NSO will not use the data for official reporting.",
+        )
+        for reason in verdict["reasons"]
+    ]  # fmt: skip
+
+
+def _licence(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
+    lic = m.licence
+    if lic is None or not lic.id:
+        return []
+    if lic.id not in LICENCES:
+        return [
+            _f(
+                md, LICENCE, "licence.id", f"'{lic.id}' is not a licence the bridge knows",
+                f"Use one of: {', '.join(LICENCES)} (with licence.url for custom).", value=lic.id,
+            )
+        ]  # fmt: skip
+    if lic.id == "custom" and not lic.url:
+        return [
+            _f(
+                md,
+                LICENCE,
+                "licence.url",
+                "a custom licence needs the URL of its text",
+                "Fill in licence.url.",
+            )
+        ]
+    return []
+
+
+def _consent(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
+    c = m.consent
+    fix = (
+        "Record consent (consent.obtained: true, with its form and scope); without it the NSO "
+        "cannot receive the data."
+    )
+    if c is None or c.obtained is None:
+        return [_f(md, MISSING_CONSENT, "consent.obtained", "informed consent is not recorded", fix)]
+    if c.obtained is False:
+        return [
+            _f(md, MISSING_CONSENT, "consent.obtained", "the metadata says consent was not obtained", fix)
+        ]
+    if c.scope in ("collection_only", "aggregate_publication"):
+        return [
+            _f(
+                md, MISSING_CONSENT, "consent.scope",
+                f"respondents agreed to '{c.scope}', which does not cover sharing with a national "
+                "statistics office",
+                "Submit only if respondents agreed to sharing_with_nso or open; otherwise publish "
+                "the aggregates yourself.",
+                value=str(c.scope),
+            )
+        ]  # fmt: skip
+    return []
+
+
+def _participation(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
+    stages = m.participation.stages if m.participation else None
+    if stages and not {"design", "collection"} & set(stages):
+        return [
+            _f(
+                md, PARTICIPATION, "participation.stages",
+                f"citizens took part in {', '.join(stages)} but not in design or collection",
+                "If citizens designed or collected the data, add that stage; otherwise the data "
+                "may not count as citizen data.",
+            )
+        ]  # fmt: skip
+    return []
+
+
+def _revision(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
+    v = m.dataset.version if m.dataset else None
+    if not v or not re.match(r"^\d+\.\d+\.\d+$", v) or v == "1.0.0":
+        return []
+    major_minor_patch = tuple(int(x) for x in v.split("."))
+    if major_minor_patch <= (1, 0, 0):
+        return []
+    out = []
+    if not (m.revision and m.revision.note):
+        out.append(
+            _f(
+                md,
+                REVISION,
+                "revision.note",
+                f"version {v} has no revision note",
+                "Say in revision.note what changed since the previous version.",
+            )
+        )
+    if not (m.revision and m.revision.supersedes):
+        out.append(
+            _f(
+                md,
+                REVISION,
+                "revision.supersedes",
+                f"version {v} does not say which version it supersedes",
+                "Fill in revision.supersedes, e.g. 1.0.0.",
+            )
+        )
+    return out
+
+
+def _sampling(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
+    design = m.sampling.design if m.sampling else None
+    if design in ("purposive", "convenience", "snowball"):
+        return [
+            _f(
+                md, NON_PROBABILITY, "sampling.design",
+                f"the sample is {design}, so the results are not representative",
+                "Nothing to fix if that is so: say it in 'limitations'. The NSO will mark the "
+                "observations as experimental (OBS_STATUS G).",
+            )
+        ]  # fmt: skip
+    return []
+
+
+def today() -> dt.date:
+    """Today's date (a function so tests can patch it)."""
+    return dt.datetime.now(dt.UTC).date()

@@ -1,0 +1,422 @@
+"""Table checks: headers, types and constraints from the Table Schema, blank rows, required
+values, duplicate primary keys, rows with the wrong number of cells, and an empty table.
+
+All value checks are vectorised per column and batch. Duplicate keys are found across the whole
+file with one 64-bit hash per row (8 bytes a row, so 10 million rows need 80 MB), then the rows
+sharing a hash are reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cgd_bridge.checks.base import (
+    BaseCheck,
+    Context,
+    TypedBatch,
+    add_examples,
+    quoted,
+)
+from cgd_bridge.findings import Severity, register
+
+BLANK_HEADER = register(
+    "blank-header", Severity.ERROR, "table", "Blank column name",
+    """A column has data but no name in the first row. Every column needs a name so that the
+    mapping and the NSO can tell what it holds.""",
+)  # fmt: skip
+DUPLICATE_HEADER = register(
+    "duplicate-header", Severity.ERROR, "table", "Duplicate column name",
+    """Two columns have the same name, so nobody can tell which one a value comes from.""",
+)  # fmt: skip
+MISSING_COLUMN = register(
+    "missing-column", Severity.ERROR, "table", "Missing column",
+    """The Table Schema (in the mapping) declares a column the file does not have. Either the
+    export left it out or it is spelt differently.""",
+)  # fmt: skip
+EXTRA_COLUMN = register(
+    "extra-column", Severity.WARNING, "table", "Column not in the schema",
+    """The file has a column the Table Schema does not declare. It is not checked, and the
+    mapping will not use it.""",
+)  # fmt: skip
+SYSTEM_COLUMN = register(
+    "system-column", Severity.INFO, "table", "Kobo/ODK system column",
+    """A KoboToolbox/ODK system column (like _id or _submission_time). It is not data and is
+    left out of the checks and the SDMX output.""",
+)  # fmt: skip
+TYPE_ERROR = register(
+    "type-error", Severity.ERROR, "table", "Wrong type of value",
+    """A cell does not hold the kind of value its column declares: text in a number column, a
+    date in another format, a word in a yes/no column.""",
+)  # fmt: skip
+CONSTRAINT_ERROR = register(
+    "constraint-error", Severity.ERROR, "table", "Value not allowed",
+    """A cell breaks a rule of its column: a value outside the allowed list, below the minimum,
+    above the maximum, or not matching the pattern.""",
+)  # fmt: skip
+MISSING_VALUE = register(
+    "missing-value", Severity.ERROR, "table", "Missing required value",
+    """A cell that the Table Schema marks as required is empty.""",
+)  # fmt: skip
+BLANK_ROW = register(
+    "blank-row", Severity.ERROR, "table", "Blank row",
+    """A row with no value at all, inside the data. Remove it, or fill it if data was lost.""",
+)  # fmt: skip
+DUPLICATE_KEY = register(
+    "duplicate-key", Severity.ERROR, "table", "Duplicate primary key",
+    """Several rows have the same values in the primary-key columns (e.g. the same county,
+    sex, age group and year), so the same cell is reported twice.""",
+)  # fmt: skip
+UNIQUE_ERROR = register(
+    "unique-error", Severity.ERROR, "table", "Value not unique",
+    """A column declared unique has the same value in several rows.""",
+)  # fmt: skip
+EXTRA_CELL = register(
+    "extra-cell", Severity.ERROR, "table", "Row with too many cells",
+    """A row has more cells than there are column names; it was left out of the checks. Often
+    an unquoted comma inside a value.""",
+)  # fmt: skip
+MISSING_CELL = register(
+    "missing-cell", Severity.ERROR, "table", "Row with too few cells",
+    """A row has fewer cells than there are column names; it was left out of the checks.""",
+)  # fmt: skip
+EMPTY_TABLE = register(
+    "empty-table", Severity.ERROR, "table", "No data rows",
+    """The file has column names but no data rows.""",
+)  # fmt: skip
+
+_TYPE_WORDS = {
+    "integer": ("a whole number", "Write digits only, e.g. 12 (no spaces, letters or decimals)."),
+    "number": ("a number", "Write a number with a point for decimals, e.g. 12.5."),
+    "year": ("a year", "Write the year with four digits, e.g. 2024."),
+    "date": ("a date", "Write the date as YYYY-MM-DD, e.g. 2024-03-31."),
+    "datetime": ("a date and time", "Write it as YYYY-MM-DDTHH:MM:SS, e.g. 2024-03-31T14:30:00."),
+    "yearmonth": ("a year and month", "Write it as YYYY-MM, e.g. 2024-03."),
+    "time": ("a time", "Write it as HH:MM or HH:MM:SS."),
+    "boolean": ("yes or no", "Write true or false (or yes / no)."),
+}
+
+
+class HeaderCheck(BaseCheck):
+    """Column names: blank, duplicate, declared but missing, present but undeclared."""
+
+    def start(self, ctx: Context) -> None:
+        """Compare the file's header with itself and with the schema."""
+        seen: dict[str, int] = {}
+        for col in ctx.table.columns:
+            if not col.header:
+                ctx.report.add(
+                    ctx.finding(
+                        BLANK_HEADER,
+                        f"column {col.index + 1} has no name",
+                        "Type a name in row 1 of that column, or delete the column if it is empty.",
+                        row=1,
+                    )
+                )
+                continue
+            if col.header in seen:
+                ctx.report.add(
+                    ctx.finding(
+                        DUPLICATE_HEADER,
+                        f"column {col.index + 1} is called '{col.header}', like column "
+                        f"{seen[col.header] + 1}",
+                        "Rename one of them so that every column has its own name.",
+                        row=1,
+                        field=col.header,
+                    )
+                )
+            else:
+                seen[col.header] = col.index
+        for f in ctx.schema.fields:
+            if f.name not in ctx.bound:
+                close = _closest(f.name, [c.name for c in ctx.table.columns])
+                hint = f" The file has '{close}': rename it, or the schema field." if close else ""
+                ctx.report.add(
+                    ctx.finding(
+                        MISSING_COLUMN,
+                        f"the schema declares a column '{f.name}' that the file does not have",
+                        f"Add the column to the data, or remove it from the mapping's schema.{hint}",
+                        row=1,
+                        field=f.name,
+                    )
+                )
+        bound = {c.index for c in ctx.bound.values()}
+        for col in ctx.table.columns:
+            if col.index in bound or not col.header:
+                continue
+            if col.kind == "meta":
+                ctx.report.add(
+                    ctx.finding(
+                        SYSTEM_COLUMN,
+                        f"'{col.header}' is a Kobo/ODK system column",
+                        "Nothing to do: it is ignored.",
+                        field=col.header,
+                    )
+                )
+            elif col.kind == "choice":
+                continue  # select_multiple 0/1 columns are checked with their question
+            elif ctx.schema.source != "inferred":
+                ctx.report.add(
+                    ctx.finding(
+                        EXTRA_COLUMN,
+                        f"the column '{col.name}' is not in the schema",
+                        "Add it to the mapping's schema if it matters, or leave it: it will not be used.",
+                        field=col.name,
+                    )
+                )
+
+
+def _closest(name: str, candidates: list[str]) -> str | None:
+    import difflib
+
+    norm = {re.sub(r"[^a-z0-9]", "", c.lower()): c for c in candidates}
+    key = re.sub(r"[^a-z0-9]", "", name.lower())
+    if key in norm:
+        return norm[key]
+    match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75)
+    return match[0] if match else None
+
+
+class ValueCheck(BaseCheck):
+    """Types, constraints and required values, column by column."""
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        """Check every schema column of the batch."""
+        for f in ctx.schema.fields:
+            if f.name not in tb.values:
+                continue
+            text = tb.text[f.name]
+            self._types(ctx, tb, f.name, f.type, text)
+            valid_values = pc.if_else(
+                tb.invalid[f.name], pa.scalar(None, tb.values[f.name].type), tb.values[f.name]
+            )
+            if f.required:
+                add_examples(
+                    ctx, tb, pc.is_null(text),
+                    lambda row, _v, name=f.name: ctx.finding(
+                        MISSING_VALUE, "the cell is empty but this column is required",
+                        "Fill in the value; if it is unknown, ask the NSO which code to use "
+                        "(often _U for 'unknown').",
+                        row=row, field=name,
+                    ),
+                )  # fmt: skip
+            for problem, mask, fix in _constraint_masks(f, valid_values, text):
+                add_examples(
+                    ctx, tb, mask,
+                    lambda row, v, name=f.name, p=problem, fx=fix: ctx.finding(
+                        CONSTRAINT_ERROR, p.format(value=v), fx, row=row, field=name, value=v
+                    ),
+                    text=text,
+                )  # fmt: skip
+
+    @staticmethod
+    def _types(ctx: Context, tb: TypedBatch, name: str, typ: str, text: pa.Array) -> None:
+        if typ not in _TYPE_WORDS:
+            return
+        word, fix = _TYPE_WORDS[typ]
+        add_examples(
+            ctx, tb, tb.invalid[name],
+            lambda row, v: ctx.finding(
+                TYPE_ERROR, f"'{v}' is not {word}", fix, row=row, field=name, value=v
+            ),
+            text=text,
+        )  # fmt: skip
+
+
+def _constraint_masks(f: object, values: pa.Array, text: pa.Array) -> list[tuple[str, pa.Array, str]]:
+    """(problem template, mask, fix) for each constraint of a field."""
+    from cgd_bridge.ingest.schema import SchemaField
+
+    assert isinstance(f, SchemaField)
+    c = f.constraints
+    out: list[tuple[str, pa.Array, str]] = []
+    if "enum" in c and not f.multiple:
+        allowed = [str(v) for v in c["enum"]]
+        mask = pc.and_(pc.is_valid(text), pc.invert(pc.is_in(text, value_set=pa.array(allowed))))
+        out.append(("'{value}' is not one of the allowed values", mask, f"Use one of: {quoted(allowed)}."))
+    if f.multiple and (f.choices or "enum" in c):
+        allowed = [str(v) for v in (f.choices or c["enum"])]
+        tokens = pc.split_pattern_regex(text, r"\s+")
+        flat = pc.list_flatten(tokens)
+        bad_flat = pc.invert(pc.is_in(flat, value_set=pa.array([*allowed, ""])))
+        parents = pc.list_parent_indices(tokens)
+        bad_rows = np.zeros(len(text), dtype=bool)
+        bad_idx = pc.filter(parents, bad_flat).to_numpy()
+        bad_rows[bad_idx] = True
+        out.append((
+            "'{value}' has a choice that is not in the list",
+            pa.array(bad_rows),
+            f"Separate choices with spaces and use only: {quoted(allowed)}.",
+        ))  # fmt: skip
+    numeric = pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
+    for key, op, word in (
+        ("minimum", pc.less, "below the minimum"),
+        ("maximum", pc.greater, "above the maximum"),
+    ):
+        if key in c and (numeric or pa.types.is_date(values.type)):
+            bound = c[key]
+            scalar = pa.scalar(bound).cast(values.type) if numeric else pa.scalar(_as_date(bound))
+            mask = pc.fill_null(op(values, scalar), False)
+            out.append(
+                (
+                    f"'{{value}}' is {word} {bound}",
+                    mask,
+                    f"Check the value: it must be {'at least' if key == 'minimum' else 'at most'} {bound}.",
+                )
+            )
+    if "pattern" in c:
+        mask = pc.and_(pc.is_valid(text), pc.invert(pc.match_substring_regex(text, f"^(?:{c['pattern']})$")))
+        out.append(
+            (
+                "'{value}' does not have the expected form",
+                mask,
+                f"Write it to match the pattern {c['pattern']}.",
+            )
+        )
+    for key, op, word in (("minLength", pc.less, "shorter"), ("maxLength", pc.greater, "longer")):
+        if key in c:
+            mask = pc.fill_null(op(pc.utf8_length(text), c[key]), False)
+            out.append(
+                (f"'{{value}}' is {word} than {c[key]} characters", mask, "Shorten or complete the value.")
+            )
+    return out
+
+
+def _as_date(value: object) -> object:
+    import datetime as dt
+
+    return dt.date.fromisoformat(str(value)) if not isinstance(value, dt.date) else value
+
+
+class BlankRowCheck(BaseCheck):
+    """Rows in which every cell is empty."""
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        """Flag rows with no value in any column."""
+        if tb.raw.num_columns == 0:
+            return
+        blank = pc.is_null(tb.raw.column(0))
+        for i in range(1, tb.raw.num_columns):
+            blank = pc.and_(blank, pc.is_null(tb.raw.column(i)))
+        add_examples(
+            ctx, tb, blank,
+            lambda row, _v: ctx.finding(
+                BLANK_ROW, "the row is empty", "Delete the empty row (or fill it in if data is missing).",
+                row=row,
+            ),
+        )  # fmt: skip
+
+
+class KeyCheck(BaseCheck):
+    """Duplicate primary keys and non-unique ``unique`` columns, over the whole file."""
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, ...], list[np.ndarray]] = {}
+
+    def start(self, ctx: Context) -> None:
+        """Decide which column sets must be unique."""
+        self.keys = {}
+        pk = tuple(ctx.schema.primary_key)
+        if pk and all(n in ctx.bound for n in pk):
+            self.keys[pk] = []
+        for f in ctx.schema.fields:
+            if f.constraints.get("unique") and f.name in ctx.bound and (f.name,) != pk:
+                self.keys[(f.name,)] = []
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        """Hash each row's key (8 bytes a row) for the final comparison."""
+        for names, chunks in self.keys.items():
+            chunks.append(row_hashes([tb.text[n] for n in names]))
+
+    def finish(self, ctx: Context) -> None:
+        """Report the rows that share a key."""
+        for names, chunks in self.keys.items():
+            if not chunks:
+                continue
+            hashes = np.concatenate(chunks)
+            order = np.argsort(hashes, kind="stable")
+            sorted_h = hashes[order]
+            dup = np.flatnonzero(sorted_h[1:] == sorted_h[:-1])
+            if dup.size == 0:
+                continue
+            groups = _duplicate_groups(sorted_h, order)
+            pk = len(names) > 1 or tuple(ctx.schema.primary_key) == names
+            code = DUPLICATE_KEY if pk else UNIQUE_ERROR
+            label = ", ".join(names)
+            total = sum(len(g) - 1 for g in groups)
+            examples = []
+            for g in groups[:200]:
+                rows = tuple(int(r) + 2 for r in g)
+                examples.append(
+                    ctx.finding(
+                        code,
+                        f"rows {', '.join(map(str, rows[:10]))}{' …' if len(rows) > 10 else ''} have "
+                        f"the same {'primary key' if pk else 'value'} ({label})",
+                        "Keep one row per key: remove the repeated rows, or add the column that "
+                        "tells them apart to the primary key.",
+                        row=rows[1],
+                        rows=rows,
+                        field=label if len(names) == 1 else None,
+                    )
+                )
+            ctx.report.add_counted(total, examples)
+
+
+def _duplicate_groups(sorted_h: np.ndarray, order: np.ndarray) -> list[np.ndarray]:
+    """Row positions sharing a hash, each group sorted, groups by first row."""
+    same_as_next = sorted_h[1:] == sorted_h[:-1]
+    if not same_as_next.any():
+        return []
+    boundaries = np.flatnonzero(np.r_[True, ~same_as_next, True])
+    groups = []
+    for a, b in itertools.pairwise(boundaries):
+        if b - a > 1:
+            groups.append(np.sort(order[a:b]))
+    groups.sort(key=lambda g: g[0])
+    return groups
+
+
+def row_hashes(columns: list[pa.Array]) -> np.ndarray:
+    """A 64-bit hash per row of several text columns (nulls hash as a distinct value)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({str(i): col.to_pandas() for i, col in enumerate(columns)})
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+class SkippedRowCheck(BaseCheck):
+    """Rows the reader skipped because their number of cells was wrong."""
+
+    def finish(self, ctx: Context) -> None:
+        """Report each skipped row (these carry real row numbers already)."""
+        for s in ctx.table.skipped:
+            code = EXTRA_CELL if s.actual > s.expected else MISSING_CELL
+            ctx.report.add(
+                ctx.finding(
+                    code,
+                    f"the row has {s.actual} cells but there are {s.expected} column names "
+                    f"(row text: '{s.text[:80]}')",
+                    "Put quotes around values that contain the separator, or add the missing "
+                    "cells; the row was left out of all other checks.",
+                    row=s.row if s.row > 0 else None,
+                    details={"resolved": True},
+                )
+            )
+
+
+class EmptyTableCheck(BaseCheck):
+    """A file with a header and no data rows."""
+
+    def finish(self, ctx: Context) -> None:
+        """Report when no row was read."""
+        if ctx.rows_read == 0 and not ctx.table.skipped:
+            ctx.report.add(
+                ctx.finding(
+                    EMPTY_TABLE, "the file has column names but no data rows",
+                    "Export the data again, with the rows.", row=2,
+                )
+            )  # fmt: skip

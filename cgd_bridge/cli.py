@@ -1,0 +1,236 @@
+"""The ``cgd-bridge`` command: the only place that prints or sets exit codes.
+
+Exit codes: 0 valid (warnings allowed), 1 problems found, 2 could not run (unreadable input,
+bad arguments). Errors are one plain sentence on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cgd_bridge import __version__
+from cgd_bridge.errors import CgdBridgeError
+
+EXIT_VALID, EXIT_INVALID, EXIT_FAILED = 0, 1, 2
+
+
+class _State:
+    debug = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cgd-bridge")
+@click.option("--debug", is_flag=True, help="Show the full traceback when something fails.")
+def cli(debug: bool) -> None:
+    """Bridge citizen-generated data to national statistics offices in SDMX."""
+    _State.debug = debug
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--metadata",
+    "-m",
+    type=click.Path(path_type=Path),
+    help="The filled cgd-quality/1.0 file (YAML or JSON).",
+)
+@click.option("--mapping", type=click.Path(path_type=Path), help="A mapping whose schema describes the data.")
+@click.option("--form", type=click.Path(path_type=Path), help="The XLSForm of a Kobo/ODK export.")
+@click.option("--sheet", help="The spreadsheet sheet to read (default: the first).")
+@click.option(
+    "--stage",
+    type=click.Choice(["submission", "release"]),
+    default="submission",
+    show_default=True,
+    help="Which required metadata fields are errors.",
+)
+@click.option(
+    "--threshold",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="Small-cell threshold when the metadata declares none.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Relative tolerance for parts adding up to totals (default: the schema's, else 0).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report to this file.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Findings kept per code (all are counted).",
+)
+def validate(
+    data: Path,
+    metadata: Path | None,
+    mapping: Path | None,
+    form: Path | None,
+    sheet: str | None,
+    stage: str,
+    threshold: int,
+    tolerance: float | None,
+    fmt: str,
+    output: Path | None,
+    limit: int,
+) -> None:
+    """Check DATA and its quality metadata before submission; report what to fix."""
+    from cgd_bridge.checks import Options
+    from cgd_bridge.pipeline import validate as run_validation
+    from cgd_bridge.render import RENDERERS
+
+    options = Options(stage=stage, threshold=threshold, tolerance=tolerance)
+    with _progress(f"Checking {data.name}") as progress:
+        report = run_validation(
+            data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options,
+            progress=progress,
+        )  # fmt: skip
+    report.limit_per_code = limit
+    text = RENDERERS[fmt](report)
+    if output is not None:
+        write_atomic(output, text)
+        click.echo(
+            f"{'Valid' if report.valid else 'Not valid'}: {report.error_count} error(s), "
+            f"{report.warning_count} warning(s). Report written to {output}.",
+            err=True,
+        )
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_VALID if report.valid else EXIT_INVALID)
+
+
+@cli.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("out/demo"),
+    show_default=True,
+    help="Folder for the example reports.",
+)
+def demo(output: Path) -> None:
+    """Validate the bundled examples and write their reports (text, JSON, HTML)."""
+    from cgd_bridge.pipeline import validate as run_validation
+    from cgd_bridge.render import RENDERERS
+    from cgd_bridge.resources import bundled
+
+    examples = bundled("examples")
+    output.mkdir(parents=True, exist_ok=True)
+    all_valid = True
+    for folder in sorted(p for p in examples.iterdir() if (p / "quality.yaml").is_file()):
+        data = next((folder / n for n in ("data.csv", "data.xlsx") if (folder / n).is_file()), None)
+        if data is None:
+            continue
+        form = folder / "form.xlsx"
+        report = run_validation(
+            data,
+            metadata=folder / "quality.yaml",
+            mapping=folder / "mapping.yaml" if (folder / "mapping.yaml").is_file() else None,
+            form=form if form.is_file() else None,
+        )
+        all_valid &= report.valid
+        for fmt, suffix in (("text", "txt"), ("json", "json"), ("html", "html")):
+            write_atomic(output / f"{folder.name}.report.{suffix}", RENDERERS[fmt](report))
+        click.echo(f"== {folder.name}")
+        click.echo(RENDERERS["text"](report))
+    click.echo(f"Reports written to {output}/ (open the .html files in a browser).")
+    sys.exit(EXIT_VALID if all_valid else EXIT_INVALID)
+
+
+@cli.group()
+def metadata() -> None:
+    """The cgd-quality/1.0 quality-metadata template."""
+
+
+@metadata.command("template")
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="Write the template here (default: print it)."
+)
+def metadata_template(output: Path | None) -> None:
+    """Print (or write) the commented, fill-in metadata template."""
+    from cgd_bridge.metadata.template import render_template
+
+    text = render_template()
+    if output:
+        write_atomic(output, text)
+        click.echo(f"Template written to {output}.", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to ``path`` through a temporary file, so a failure leaves no partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Any]:
+    """A progress bar on stderr when it is a terminal; otherwise nothing."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=False) as bar:
+        state = {"done": 0}
+
+        def update(done: int, estimate: int | None) -> None:
+            if estimate:
+                bar.length = max(estimate, done)
+            bar.update(done - state["done"])
+            state["done"] = done
+
+        yield update
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning every failure into a message and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="cgd-bridge", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_FAILED)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_FAILED)
+    except CgdBridgeError as exc:
+        if _State.debug:
+            raise
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(EXIT_FAILED)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(EXIT_FAILED)
+    except Exception as exc:
+        if _State.debug:
+            raise
+        click.echo(
+            f"Error: cgd-bridge failed unexpectedly ({type(exc).__name__}: {exc}). "
+            "Run again with --debug and report the output.",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)

@@ -1,0 +1,172 @@
+"""The one exception tree of cgd-bridge.
+
+Exceptions are for "cannot continue" (an unreadable file, a broken mapping, bad arguments).
+Problems *in* a CSO's data or metadata are not exceptions: checks yield them as
+:class:`cgd_bridge.findings.Finding` objects and a :class:`~cgd_bridge.findings.Report`
+collects them.
+
+Every error carries what went wrong (``problem``), what to do about it (``fix``) and where
+(``file``, ``row``, ``field``), so that the CLI and the server can show one plain sentence:
+``{file}, row {row}, column '{field}': {problem}. {fix}``. ``status`` is the HTTP status the
+server answers with.
+"""
+
+from __future__ import annotations
+
+
+class CgdBridgeError(Exception):
+    """Base class: anything cgd-bridge cannot continue after.
+
+    Attributes:
+        problem: what is wrong, e.g. ``"the file is not a CSV or XLSX file"``.
+        fix: what the user should do, e.g. ``"Export the sheet as CSV (UTF-8) and try again."``.
+        file: the file concerned, as the user named it (e.g. ``survey.xlsx``).
+        row: the row as a spreadsheet shows it (header = row 1), if any.
+        field: the column or metadata field, if any (e.g. ``sex`` or ``consent.obtained``).
+    """
+
+    status: int = 500
+    title: str = "cgd-bridge error"
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        fix: str | None = None,
+        file: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.fix = fix
+        self.file = file
+        self.row = row
+        self.field = field
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The whole sentence shown to a user: where, what, and the fix."""
+        return format_message(self.problem, self.fix, file=self.file, row=self.row, field=self.field)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready view (used by ``--format json`` and, later, the server)."""
+        return {
+            "type": type(self).__name__,
+            "title": self.title,
+            "status": self.status,
+            "message": self.message,
+            "problem": self.problem,
+            "fix": self.fix,
+            "file": self.file,
+            "row": self.row,
+            "field": self.field,
+        }
+
+
+def format_message(
+    problem: str,
+    fix: str | None,
+    *,
+    file: str | None = None,
+    row: int | None = None,
+    field: str | None = None,
+    line: int | None = None,
+) -> str:
+    """Build the standard message ``{file}, row {row}, column '{field}': {problem}. {fix}``.
+
+    ``line`` is for text files such as the metadata YAML, where a row makes no sense.
+    """
+    where = []
+    if file:
+        where.append(file)
+    if row is not None:
+        where.append(f"row {row}")
+    if line is not None:
+        where.append(f"line {line}")
+    if field:
+        where.append(f"column '{field}'" if "." not in field else f"field '{field}'")
+    text = problem[:1].upper() + problem[1:] if not where else problem
+    text = text.rstrip(".") + "."
+    if where:
+        text = ", ".join(where) + ": " + text
+    if fix:
+        text += " " + fix.strip()
+    return text
+
+
+class InputError(CgdBridgeError):
+    """A data file cannot be read (missing, unreadable, wrong format, broken encoding)."""
+
+    status = 400
+    title = "Cannot read the input"
+
+
+class TemplateError(CgdBridgeError):
+    """A quality-metadata file cannot be read at all (not YAML/JSON, not a mapping)."""
+
+    status = 400
+    title = "Cannot read the quality metadata"
+
+
+class MappingError(CgdBridgeError):
+    """A mapping file is broken (unknown keys, bad Table Schema, unreadable YAML)."""
+
+    status = 400
+    title = "Cannot use the mapping"
+
+
+class StructureError(CgdBridgeError):
+    """An SDMX structure (codelist, DSD, dataflow) is missing or broken."""
+
+    status = 400
+    title = "Cannot use the SDMX structure"
+
+
+class FormatError(CgdBridgeError):
+    """An output format is unknown or cannot be written."""
+
+    status = 400
+    title = "Cannot write that format"
+
+
+class UsageError(CgdBridgeError):
+    """The command or request itself is wrong (bad option combination, unknown stage)."""
+
+    status = 400
+    title = "Bad arguments"
+
+
+class Unauthorized(CgdBridgeError):
+    """No valid credentials were given."""
+
+    status = 401
+    title = "Not signed in"
+
+
+class Forbidden(CgdBridgeError):
+    """The credentials do not allow this."""
+
+    status = 403
+    title = "Not allowed"
+
+
+class NotFound(CgdBridgeError):
+    """The thing asked for does not exist."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(CgdBridgeError):
+    """The request conflicts with the current state (e.g. a version that already exists)."""
+
+    status = 409
+    title = "Conflict"
+
+
+class StoreError(CgdBridgeError):
+    """The database cannot be reached or refused the operation."""
+
+    status = 503
+    title = "Storage unavailable"

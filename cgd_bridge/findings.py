@@ -1,0 +1,346 @@
+"""Findings (problems in a CSO's data or metadata) and the Report that collects them.
+
+Checks *yield* findings; they never raise (see :mod:`cgd_bridge.errors` for "cannot continue").
+Every finding has a stable, kebab-case ``code`` (public API: renaming one is a CHANGELOG entry),
+a severity, a plain-language message and the fix. Codes are declared once with
+:func:`register`, which gives each its title, family and documentation; ``docs/findings.md``
+is written from that registry and a test keeps the two in step.
+
+The Report never truncates silently: it keeps at most ``limit_per_code`` findings of each code
+but counts all of them, and says how many it left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cgd_bridge.errors import format_message
+
+
+class Severity(StrEnum):
+    """How bad a finding is. Only errors make a report invalid."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    """The documentation of one finding code.
+
+    Attributes:
+        code: stable kebab-case id, e.g. ``small-cell``.
+        severity: the default severity, e.g. ``Severity.WARNING``.
+        family: the check family, e.g. ``privacy``; one of :data:`FAMILIES`.
+        title: a short title, e.g. ``"Small cell"``.
+        description: what it means and why it matters, for ``docs/findings.md``.
+    """
+
+    code: str
+    severity: Severity
+    family: str
+    title: str
+    description: str
+
+
+FAMILIES = {
+    "input": "Reading the file",
+    "table": "Table structure and values",
+    "metadata": "Quality metadata",
+    "coherence": "Metadata against data",
+    "privacy": "Privacy and disclosure control",
+    "consistency": "Disaggregation consistency",
+    "disability": "Washington Group disability questions",
+}
+
+CHECKS: dict[str, CheckSpec] = {}
+
+
+def register(code: str, severity: Severity, family: str, title: str, description: str) -> str:
+    """Declare a finding code once (at import of its check module) and return it."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown check family {family!r}")
+    existing = CHECKS.get(code)
+    spec = CheckSpec(code, severity, family, title, " ".join(description.split()))
+    if existing is not None and existing != spec:
+        raise ValueError(f"finding code {code!r} registered twice with different specs")
+    CHECKS[code] = spec
+    return code
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found in the data or the metadata.
+
+    Attributes:
+        code: the stable finding code, e.g. ``unknown-value``.
+        severity: error, warning or info.
+        problem: what is wrong, quoting the bad value, e.g. ``"'Femme' is not an allowed value"``.
+        fix: what to do, e.g. ``"Use one of: Female, Male, Total."``.
+        target: ``"data"`` or ``"metadata"``: which input the finding is about.
+        file: the file name as the user gave it.
+        row: the row as a spreadsheet shows it (header = row 1), if the finding is about a row.
+        field: the column (data) or dotted path (metadata, e.g. ``consent.obtained``).
+        value: the offending value, as text, if any.
+        rows: further rows involved (e.g. every row sharing a duplicate key).
+        line: for metadata findings, the line of the YAML/JSON file.
+        details: extra machine-readable context (e.g. the cells to suppress).
+    """
+
+    code: str
+    severity: Severity
+    problem: str
+    fix: str = ""
+    target: str = "data"
+    file: str | None = None
+    row: int | None = None
+    field: str | None = None
+    value: str | None = None
+    rows: tuple[int, ...] = ()
+    line: int | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def message(self) -> str:
+        """``{file}, row {row}, column '{field}': {problem}. {fix}``."""
+        return format_message(
+            self.problem, self.fix, file=self.file, row=self.row, field=self.field, line=self.line
+        )
+
+    @property
+    def title(self) -> str:
+        """The registered title of this finding's code."""
+        spec = CHECKS.get(self.code)
+        return spec.title if spec else self.code
+
+    def to_dict(self) -> dict[str, Any]:
+        """A frictionless-compatible error dict, plus our own ``cgd:`` keys."""
+        spec = CHECKS.get(self.code)
+        out: dict[str, Any] = {
+            "type": self.code,
+            "title": self.title,
+            "description": spec.description if spec else "",
+            "message": self.message,
+            "tags": ["#cgd", f"#{spec.family}" if spec else "#other"],
+            "note": self.problem,
+            "severity": self.severity.value,
+            "fix": self.fix,
+        }
+        if self.row is not None:
+            out["rowNumber"] = self.row
+        if self.field is not None:
+            key = "fieldName" if self.target == "data" else "fieldPath"
+            out[key] = self.field
+        if self.value is not None:
+            out["cell"] = self.value
+        if self.rows:
+            out["rowNumbers"] = list(self.rows)
+        if self.line is not None:
+            out["lineNumber"] = self.line
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+@dataclass(slots=True)
+class InputInfo:
+    """What was read, and how (shown in every report)."""
+
+    file: str
+    kind: str  # "data" | "metadata" | "mapping" | "form"
+    format: str  # "csv", "xlsx", "yaml", "json"
+    sha256: str | None = None
+    bytes: int | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    rows: int | None = None
+    columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view, leaving out unset fields."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, [], "")}
+
+
+@dataclass
+class Report:
+    """The result of a validation run: every finding, counted, with what was read.
+
+    ``limit_per_code`` bounds memory and output size; the counts stay exact, and
+    :attr:`omitted` says how many findings of each code were left out.
+    """
+
+    limit_per_code: int = 1000
+    stage: str = "submission"
+    findings: list[Finding] = field(default_factory=list)
+    counts: Counter[tuple[str, Severity, str]] = field(default_factory=Counter)
+    _kept: Counter[str] = field(default_factory=Counter, repr=False)
+    inputs: list[InputInfo] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    # -- collecting -------------------------------------------------------------------------
+    def add(self, finding: Finding) -> None:
+        """Count a finding and keep it unless its code is over the limit."""
+        self.counts[(finding.code, finding.severity, finding.target)] += 1
+        if self._kept[finding.code] < self.limit_per_code:
+            self.findings.append(finding)
+            self._kept[finding.code] += 1
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        """Add several findings."""
+        for f in findings:
+            self.add(f)
+
+    def add_counted(self, total: int, examples: Sequence[Finding]) -> None:
+        """Add ``total`` findings of which only ``examples`` were materialised.
+
+        Vectorised checks count problems over a whole column and build Finding objects only
+        for the first few; this keeps counts exact without per-row Python objects.
+        """
+        if total <= 0:
+            return
+        if not examples:
+            raise ValueError("add_counted needs at least one example finding")
+        first = examples[0]
+        room = max(0, self.limit_per_code - self._kept[first.code])
+        kept = list(examples[: min(room, total)])
+        self.findings.extend(kept)
+        self._kept[first.code] += len(kept)
+        self.counts[(first.code, first.severity, first.target)] += total
+
+    def remap_rows(self, mapper: Any) -> None:
+        """Apply ``mapper(provisional_row) -> row`` to every kept finding (see ingest)."""
+        self.findings = [
+            dataclasses.replace(
+                f,
+                row=mapper(f.row) if f.row is not None else None,
+                rows=tuple(mapper(r) for r in f.rows),
+            )
+            if f.target == "data" and (f.row is not None or f.rows) and not f.details.get("resolved")
+            else f
+            for f in self.findings
+        ]
+
+    # -- reading ----------------------------------------------------------------------------
+    @property
+    def error_count(self) -> int:
+        """Number of error findings, including those left out."""
+        return sum(n for (_, sev, _), n in self.counts.items() if sev is Severity.ERROR)
+
+    @property
+    def warning_count(self) -> int:
+        """Number of warnings, including those left out."""
+        return sum(n for (_, sev, _), n in self.counts.items() if sev is Severity.WARNING)
+
+    @property
+    def valid(self) -> bool:
+        """True when there is no error (warnings are allowed)."""
+        return self.error_count == 0
+
+    @property
+    def omitted(self) -> dict[str, int]:
+        """Per code, how many findings were counted but not kept."""
+        total: Counter[str] = Counter()
+        for (code, _, _), n in self.counts.items():
+            total[code] += n
+        kept = Counter(f.code for f in self.findings)
+        return {code: n - kept[code] for code, n in sorted(total.items()) if n > kept[code]}
+
+    @property
+    def partial(self) -> bool:
+        """True when some findings were counted but not kept."""
+        return bool(self.omitted)
+
+    def by_code(self) -> list[tuple[str, Severity, int, list[Finding]]]:
+        """Groups for display: (code, severity, total count, kept findings), errors first."""
+        order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+        groups: dict[tuple[str, Severity], list[Finding]] = {}
+        for f in self.findings:
+            groups.setdefault((f.code, f.severity), []).append(f)
+        totals: Counter[tuple[str, Severity]] = Counter()
+        for (code, sev, _), n in self.counts.items():
+            totals[(code, sev)] += n
+        keys = sorted(totals, key=lambda k: (order[k[1]], k[0]))
+        return [(c, s, totals[(c, s)], groups.get((c, s), [])) for c, s in keys]
+
+    def flatten(self, *keys: str) -> list[tuple[Any, ...]]:
+        """Compact view for tests, e.g. ``report.flatten("row", "field", "code")``."""
+        return [tuple(getattr(f, k) for k in keys) for f in self.findings]
+
+    def codes(self) -> set[str]:
+        """Every finding code counted in this report."""
+        return {code for code, _, _ in self.counts}
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.findings)
+
+    def finish(self) -> None:
+        """Record the elapsed time."""
+        self.stats["seconds"] = round(time.perf_counter() - self.started, 3)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A frictionless-report-compatible dict (``valid``, ``stats``, ``tasks``), plus ``cgd:`` keys."""
+        tasks = []
+        for info in self.inputs or [InputInfo(file="", kind="data", format="")]:
+            mine = [f for f in self.findings if f.target == info.kind]
+            errors = [f.to_dict() for f in mine if f.severity is Severity.ERROR]
+            warnings = [f.to_dict() for f in mine if f.severity is not Severity.ERROR]
+            counted_errors = sum(
+                n
+                for (_, sev, target), n in self.counts.items()
+                if sev is Severity.ERROR and target == info.kind
+            )
+            tasks.append(
+                {
+                    "name": info.file,
+                    "type": "table" if info.kind == "data" else info.kind,
+                    "valid": counted_errors == 0,
+                    "place": info.file,
+                    "labels": info.columns,
+                    "stats": {
+                        k: v
+                        for k, v in {
+                            "sha256": info.sha256,
+                            "bytes": info.bytes,
+                            "fields": len(info.columns) or None,
+                            "rows": info.rows,
+                            "errors": len(errors),
+                            "warnings": len(warnings),
+                        }.items()
+                        if v is not None
+                    },
+                    "errors": errors,
+                    "warnings": warnings,
+                    "cgd:input": info.to_dict(),
+                }
+            )
+        return {
+            "valid": self.valid,
+            "stats": {
+                "tasks": len(tasks),
+                "errors": self.error_count,
+                "warnings": self.warning_count,
+                "seconds": self.stats.get("seconds", 0.0),
+            },
+            "warnings": [],
+            "errors": [],
+            "tasks": tasks,
+            "cgd:profile": "cgd-report/1.0",
+            "cgd:stage": self.stage,
+            "cgd:counts": [
+                {"code": c, "severity": s.value, "count": n, "kept": len(fs)}
+                for c, s, n, fs in self.by_code()
+            ],
+            "cgd:partial": self.partial,
+            "cgd:omitted": self.omitted,
+            "cgd:stats": {k: v for k, v in self.stats.items() if k != "seconds"},
+        }

@@ -1,0 +1,63 @@
+"""Declarative mappings (``mappings/*.yaml``, profile ``cgd-mapping/1.0``).
+
+A mapping describes a CSO dataset and how it becomes SDMX. This module reads its ``schema``
+section: the Table Schema (with cgd-bridge roles) that validation checks the data against.
+The dimension/code/attribute sections are read by the mapping engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cgd_bridge.errors import MappingError
+from cgd_bridge.findings import InputInfo
+from cgd_bridge.ingest.schema import TableSchema, schema_from_descriptor
+from cgd_bridge.ingest.table import file_digest
+
+PROFILE = "cgd-mapping/1.0"
+
+
+def read_mapping_file(path: str | Path) -> tuple[dict[str, Any], InputInfo]:
+    """Parse a mapping file (YAML or JSON) into a dict, with clear errors."""
+    p = Path(path)
+    if not p.is_file():
+        raise MappingError("the mapping file does not exist", fix="Check the path.", file=str(path))
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise MappingError(
+            f"the mapping cannot be read as YAML{where}",
+            fix="Check the indentation (spaces, not tabs) and the 'key: value' syntax.",
+            file=p.name,
+        ) from exc
+    if not isinstance(data, dict):
+        raise MappingError(
+            "the mapping is not a set of 'key: value' entries",
+            fix="Start from one of the mappings in mappings/.",
+            file=p.name,
+        )
+    digest, size = file_digest(p)
+    return data, InputInfo(file=p.name, kind="mapping", format="yaml", sha256=digest, bytes=size)
+
+
+def load_mapping_schema(path: str | Path) -> tuple[TableSchema, InputInfo]:
+    """The Table Schema a mapping declares for its source data."""
+    data, info = read_mapping_file(path)
+    profile = data.get("profile", PROFILE)
+    if str(profile).split("/")[0] != PROFILE.split("/")[0]:
+        raise MappingError(
+            f"the mapping's profile is '{profile}'", fix=f"Write profile: {PROFILE}", file=info.file
+        )
+    schema = data.get("schema")
+    if schema is None:
+        raise MappingError(
+            "the mapping has no 'schema' section describing the data's columns",
+            fix="Add 'schema:' with the Table Schema of the data (fields with name, type, role).",
+            file=info.file,
+        )
+    return schema_from_descriptor(schema, file=info.file, source="mapping"), info

@@ -1,0 +1,266 @@
+"""Loading a filled quality-metadata file (YAML or JSON) into the model, tolerantly.
+
+A CSO's file is loaded even when parts of it are wrong: every value pydantic rejects becomes a
+``metadata-invalid-value`` finding (with the YAML line, the bad value and the allowed values),
+the bad value is dropped, and the rest is validated again, so that the other checks still run
+on everything that is right.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cgd_bridge.errors import TemplateError
+from cgd_bridge.findings import Finding, InputInfo, Severity, register
+from cgd_bridge.ingest.table import file_digest
+from cgd_bridge.metadata.model import QualityMetadata
+
+INVALID_VALUE = register(
+    "metadata-invalid-value",
+    Severity.ERROR,
+    "metadata",
+    "Invalid metadata value",
+    """A metadata field has a value of the wrong kind (text where a date is expected, a word
+    that is not in the field's list of allowed values, a number out of range). The message
+    quotes the value and names what is allowed.""",
+)
+UNKNOWN_FIELD = register(
+    "metadata-unknown-field",
+    Severity.WARNING,
+    "metadata",
+    "Unknown metadata field",
+    """The metadata file has a field the cgd-quality/1.0 template does not define. It is kept,
+    but it is usually a typo of a real field (the message suggests the closest one), and a
+    misspelt required field counts as missing.""",
+)
+
+
+@dataclass
+class LoadedMetadata:
+    """A metadata file as loaded: the model, the raw mapping, and what was wrong with it."""
+
+    path: Path
+    model: QualityMetadata
+    raw: dict[str, Any]
+    info: InputInfo
+    findings: list[Finding] = field(default_factory=list)
+    lines: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        """The file name shown in messages."""
+        return self.path.name
+
+    def line_of(self, path: tuple[str | int, ...]) -> int | None:
+        """The line of a dotted path (or of its closest parent) in the source file."""
+        key = tuple(str(p) for p in path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return None
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that remembers the line of every key."""
+
+
+def _yaml_with_lines(text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
+    lines: dict[tuple[str, ...], int] = {}
+    node = yaml.compose(text, Loader=_LineLoader)
+
+    def walk(n: yaml.Node, path: tuple[str, ...]) -> None:
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = str(k.value)
+                lines[(*path, key)] = k.start_mark.line + 1
+                walk(v, (*path, key))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                walk(item, (*path, str(i)))
+
+    if node is not None:
+        walk(node, ())
+    return yaml.safe_load(text), lines
+
+
+def read_metadata_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int], str]:
+    """Parse a YAML or JSON metadata file into a dict (and the line of each key)."""
+    if not path.is_file():
+        raise TemplateError(
+            "the metadata file does not exist",
+            fix="Give the filled quality-metadata file (start from metadata_templates/cgd-quality.yaml).",
+            file=str(path),
+        )
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TemplateError(
+            "the metadata file is not UTF-8 text",
+            fix="Save it as UTF-8 text (YAML or JSON), not as a Word or Excel file.",
+            file=path.name,
+        ) from exc
+    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+    try:
+        if fmt == "json":
+            data, lines = json.loads(text), {}
+        else:
+            data, lines = _yaml_with_lines(text)
+    except json.JSONDecodeError as exc:
+        raise TemplateError(
+            f"the JSON cannot be read: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            fix="Correct the JSON syntax at that place.",
+            file=path.name,
+        ) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+        raise TemplateError(
+            f"the YAML cannot be read: {problem}{where}",
+            fix="Check the indentation (spaces, not tabs) and that every 'key: value' has a space "
+            "after the colon; quote values that contain ': ' or start with a special character.",
+            file=path.name,
+        ) from exc
+    if not isinstance(data, dict):
+        raise TemplateError(
+            "the metadata file does not hold a set of 'field: value' lines",
+            fix="Start from metadata_templates/cgd-quality.yaml and fill it in.",
+            file=path.name,
+        )
+    return data, lines, fmt
+
+
+def load_metadata(path: str | Path) -> LoadedMetadata:
+    """Load a quality-metadata file; wrong values become findings, never exceptions."""
+    p = Path(path)
+    raw, lines, fmt = read_metadata_file(p)
+    digest, size = file_digest(p)
+    info = InputInfo(file=p.name, kind="metadata", format=fmt, sha256=digest, bytes=size)
+    loaded = LoadedMetadata(path=p, model=QualityMetadata(), raw=raw, info=info, lines=lines)
+    data: Any = _plain(raw)
+    for _ in range(50):  # each round drops the values pydantic rejected
+        try:
+            loaded.model = QualityMetadata.model_validate(data)
+            break
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                loaded.findings.append(_invalid_value_finding(loaded, loc, err))
+                data = _drop(data, loc)
+    loaded.findings.extend(_unknown_fields(loaded, loaded.model, ()))
+    return loaded
+
+
+def _plain(value: Any) -> Any:
+    # a deep, string-keyed copy that _drop may edit without touching ``raw``
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _drop(data: Any, loc: tuple[Any, ...]) -> Any:
+    """Remove the value at ``loc`` (stop at the deepest existing container)."""
+    cur = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(cur, dict) and str(part) in cur:
+            if last:
+                del cur[str(part)]
+                return data
+            cur = cur[str(part)]
+        elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
+            if last:
+                cur.pop(part)
+                return data
+            cur = cur[part]
+        else:
+            # pydantic adds union-branch names to loc; drop the value one level up
+            return _drop(data, loc[:i]) if i else {}
+    return data
+
+
+def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: dict[str, Any]) -> Finding:
+    path = tuple(str(p) for p in loc if not str(p).startswith(("str", "dict[", "function-")))
+    dotted = ".".join(path)
+    value = err.get("input")
+    shown = value if not isinstance(value, dict | list) else type(value).__name__
+    msg = err.get("msg", "invalid value")
+    ctx = err.get("ctx") or {}
+    fix = "Correct the value."
+    if "expected" in ctx:
+        fix = f"Use one of: {ctx['expected'].replace(chr(39), '')}."
+    elif err.get("type") == "string_pattern_mismatch":
+        fix = _pattern_fix(path)
+    elif "date" in err.get("type", ""):
+        fix = "Write the date as YYYY-MM-DD (e.g. 2024-03-31)."
+    elif err.get("type", "").startswith("bool"):
+        fix = "Write true or false."
+    elif err.get("type", "").startswith(("int", "float")):
+        fix = "Write a number."
+    elif err.get("type") in ("less_than_equal", "greater_than_equal"):
+        fix = f"Use a value {msg.replace('Input should be ', '')}."
+    elif err.get("type") == "literal_error":
+        fix = f"Use one of: {ctx.get('expected', '')}."
+    elif err.get("type") in ("list_type", "model_type", "dict_type"):
+        fix = "See metadata_templates/cgd-quality.yaml for this field's shape."
+    return Finding(
+        code=INVALID_VALUE,
+        severity=Severity.ERROR,
+        problem=f"{shown!r} is not valid here: {msg[:1].lower() + msg[1:]}",
+        fix=fix,
+        target="metadata",
+        file=loaded.file,
+        field=dotted,
+        value=None if isinstance(value, dict | list) else str(value),
+        line=loaded.line_of(path),
+    )
+
+
+def _pattern_fix(path: tuple[str, ...]) -> str:
+    fixes = {
+        "id": "Use lower-case letters, digits, - and _ only, 3 to 64 characters (e.g. ke-health-2024).",
+        "version": "Write the version as MAJOR.MINOR.PATCH, e.g. 1.0.0.",
+        "contact_email": "Write a full e-mail address, e.g. data@example.org.",
+        "profile": "Write profile: cgd-quality/1.0",
+    }
+    return fixes.get(path[-1] if path else "", "Correct the value's format.")
+
+
+def _unknown_fields(loaded: LoadedMetadata, model: BaseModel, path: tuple[str, ...]) -> list[Finding]:
+    out: list[Finding] = []
+    known = list(type(model).model_fields)
+    for key in model.model_extra or {}:
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        out.append(
+            Finding(
+                code=UNKNOWN_FIELD,
+                severity=Severity.WARNING,
+                problem=f"'{key}' is not a field of the cgd-quality/1.0 template",
+                fix=f"Check the spelling against metadata_templates/cgd-quality.yaml.{hint}",
+                target="metadata",
+                file=loaded.file,
+                field=".".join((*path, key)),
+                line=loaded.line_of((*path, key)),
+            )
+        )
+    for name in known:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            out.extend(_unknown_fields(loaded, value, (*path, name)))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    out.extend(_unknown_fields(loaded, item, (*path, name, str(i))))
+    return out

@@ -1,0 +1,100 @@
+"""Rendering a Report: plain text for the terminal, JSON, and a standalone HTML page.
+
+All three show the same thing: whether the dataset is ready, what was read, and every problem
+grouped by kind, with counts, the first rows of each and the fix. Nothing is cut silently:
+when findings were left out, each renderer says how many.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cgd_bridge.findings import CHECKS, FAMILIES, Report, Severity
+
+TEXT_EXAMPLES = 10
+_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTE"}
+
+
+def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
+    """The report for a terminal: a verdict line, inputs, then problems grouped by code."""
+    lines: list[str] = []
+    verdict = "VALID" if report.valid else "NOT VALID"
+    lines.append(
+        f"{verdict}: {report.error_count} error(s), {report.warning_count} warning(s) "
+        f"(checked for {report.stage}, {report.stats.get('seconds', 0):.2f} s)"
+    )
+    for info in report.inputs:
+        bits = [f"{info.kind}: {info.file}"]
+        if info.rows is not None:
+            bits.append(f"{info.rows} rows")
+        if info.encoding:
+            bits.append(info.encoding)
+        if info.sheet:
+            bits.append(f"sheet '{info.sheet}'")
+        lines.append("  " + ", ".join(bits))
+        lines.extend(f"    note: {n}" for n in info.notes)
+    dsat = report.stats.get("dsat")
+    if dsat:
+        lines.append(
+            f"  DSAT self-assessment: {'pass' if dsat['pass'] else 'FAIL'} "
+            f"(quality {dsat['total']}/15, ethics {'all yes' if dsat['ethics_pass'] else 'not all yes'})"
+        )
+    for code, severity, count, kept in report.by_code():
+        spec = CHECKS.get(code)
+        title = spec.title if spec else code
+        lines.append("")
+        lines.append(f"{_MARK[severity]} {code}: {title} ({count})")
+        for f in kept[:examples]:
+            lines.append(f"  - {f.message}")
+        more = count - min(len(kept), examples)
+        if more > 0:
+            lines.append(f"  … and {more} more (see --format json or html for all kept findings)")
+    if report.partial:
+        lines.append("")
+        lines.append(
+            "Some findings were counted but not kept (limit per code): "
+            + ", ".join(f"{c} {n}" for c, n in report.omitted.items())
+        )
+    if report.valid:
+        lines.append("")
+        lines.append("The dataset is ready to submit." if not report.warning_count else
+                     "The dataset can be submitted; read the warnings first.")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def render_json(report: Report) -> str:
+    """The frictionless-compatible JSON report."""
+    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def render_html(report: Report) -> str:
+    """A standalone HTML page (no external assets), readable offline and printable."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("cgd_bridge", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for code, severity, count, kept in report.by_code():
+        spec = CHECKS.get(code)
+        family = spec.family if spec else "table"
+        groups.setdefault(family, []).append(
+            {
+                "code": code,
+                "severity": severity.value,
+                "title": spec.title if spec else code,
+                "description": spec.description if spec else "",
+                "count": count,
+                "findings": kept,
+                "more": count - len(kept),
+            }
+        )
+    ordered = [(FAMILIES[f], groups[f]) for f in FAMILIES if f in groups]
+    return env.get_template("report.html").render(report=report, families=ordered)
+
+
+RENDERERS = {"text": render_text, "json": render_json, "html": render_html}
