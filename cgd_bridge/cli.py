@@ -152,6 +152,21 @@ def demo(output: Path) -> None:
     sys.exit(EXIT_VALID if all_valid else EXIT_INVALID)
 
 
+@cli.command()
+@click.option("--markdown", is_flag=True, help="Print the Markdown of docs/findings.md.")
+def checks(markdown: bool) -> None:
+    """List every finding code the checks can report."""
+    from cgd_bridge.findings import CHECKS
+    from cgd_bridge.render import render_checks_markdown
+
+    text = render_checks_markdown()
+    if markdown:
+        click.echo(text, nl=False)
+        return
+    for spec in sorted(CHECKS.values(), key=lambda s: (s.family, s.code)):
+        click.echo(f"{spec.code:28} {spec.severity.value:8} {spec.family:12} {spec.title}")
+
+
 @cli.group()
 def metadata() -> None:
     """The cgd-quality/1.0 quality-metadata template."""

@@ -51,7 +51,6 @@ class CheckSpec:
 
 
 FAMILIES = {
-    "input": "Reading the file",
     "table": "Table structure and values",
     "metadata": "Quality metadata",
     "coherence": "Metadata against data",

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 EXAMPLES_PER_COLUMN = 20  # findings materialised per (code, column) and batch
 
-_INT = r"^[+-]?[0-9]+$"
+_INT = r"^[+-]?[0-9]{1,18}$"  # int64-safe; longer digit strings are codes, not counts
 _NUM = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _YEAR = r"^[0-9]{4}$"
 _YEARMONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -160,10 +160,12 @@ def cast_column(text: pa.Array, f: SchemaField) -> tuple[pa.Array, pa.Array]:
     typ = f.type
     if typ in ("integer", "year"):
         ok = pc.match_substring_regex(text, _INT if typ == "integer" else _YEAR)
-        values = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.int64())
+        digits = pc.replace_substring_regex(text, r"^\+", "")
+        values = pc.cast(pc.if_else(ok, digits, pa.scalar(None, pa.string())), pa.int64())
     elif typ == "number":
         ok = pc.match_substring_regex(text, _NUM)
-        values = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
+        digits = pc.replace_substring_regex(text, r"^\+", "")
+        values = pc.cast(pc.if_else(ok, digits, pa.scalar(None, pa.string())), pa.float64())
     elif typ == "date":
         fmt = f.format if f.format not in ("default", "any") else "%Y-%m-%d"
         parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)

@@ -395,13 +395,25 @@ class SkippedRowCheck(BaseCheck):
         """Report each skipped row (these carry real row numbers already)."""
         for s in ctx.table.skipped:
             code = EXTRA_CELL if s.actual > s.expected else MISSING_CELL
+            problem = (
+                f"the row has {s.actual} cells but there are {s.expected} column names "
+                f"(row text: '{s.text[:80]}')"
+            )
+            fix = (
+                "Put quotes around values that contain the separator, or add the missing cells; "
+                "the row was left out of all other checks."
+            )
+            if s.text.count('"') % 2 == 1:
+                problem = (
+                    f'a quote (") opened in this row is never closed, so the rest of the file was '
+                    f"read as one cell (row text: '{s.text[:80]}')"
+                )
+                fix = "Close the quote or remove it, then export the file again."
             ctx.report.add(
                 ctx.finding(
                     code,
-                    f"the row has {s.actual} cells but there are {s.expected} column names "
-                    f"(row text: '{s.text[:80]}')",
-                    "Put quotes around values that contain the separator, or add the missing "
-                    "cells; the row was left out of all other checks.",
+                    problem,
+                    fix,
                     row=s.row if s.row > 0 else None,
                     details={"resolved": True},
                 )

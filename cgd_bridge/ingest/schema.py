@@ -265,13 +265,13 @@ def _field_from_descriptor(fd: dict[str, Any], file: str | None) -> SchemaField:
 
 # -- inference ---------------------------------------------------------------------------------
 
-_INT = r"^[+-]?[0-9]+$"
+_INT = r"^[+-]?[0-9]{1,18}$"
 _NUM = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _YEAR = r"^(19|20)[0-9]{2}$"
 
 
-def infer_type(values: pa.Array, name: str) -> str:
+def infer_type(values: pa.Array, name: str, *, share: float = 0.75) -> str:
     """The Table Schema type most of the sample's non-empty values satisfy.
 
     A type is chosen when at least three quarters of the values (and at least two) match it,
@@ -285,7 +285,7 @@ def infer_type(values: pa.Array, name: str) -> str:
     norm = normalise_name(name)
     for typ, pattern in (("integer", _INT), ("number", _NUM), ("date", _DATE)):
         hits = int(pc.sum(pc.cast(pc.match_substring_regex(present, pattern), pa.int64())).as_py() or 0)
-        if hits == n or (hits >= 2 and hits >= 0.75 * n):
+        if hits == n or (hits >= 2 and hits >= share * n):
             if typ == "integer" and norm in ("year", "survey_year", "period", "time_period"):
                 return "year"
             return typ
@@ -311,9 +311,11 @@ def infer_schema(names: Sequence[str], sample: pa.RecordBatch | None, keys: Sequ
     fields = []
     for name, key in zip(names, keys, strict=True):
         typ = "string"
-        if sample is not None and key in sample.schema.names:
-            typ = infer_type(sample.column(key), name)
         role, dimension, wg = infer_role(name)
+        if sample is not None and key in sample.schema.names:
+            # a column named like a count is numeric if at least half its values are numbers
+            share = 0.5 if role in ("count", "denominator", "value") else 0.75
+            typ = infer_type(sample.column(key), name, share=share)
         if role in ("count", "denominator") and typ not in ("integer", "number"):
             role = "other"
         if role == "value" and typ not in ("integer", "number"):

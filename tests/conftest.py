@@ -1,0 +1,63 @@
+"""Shared fixtures: paths to the bundled examples and to the real specimens in ../shared."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The ../shared folder with the real SDMX and SDG specimens (never copied into the repo)."""
+    if not (SHARED / "specimens").is_dir() or not (SHARED / "cgd-specimens").is_dir():
+        pytest.fail(
+            f"Unable to locate the test specimens in {SHARED}. Clone cgd-bridge next to the "
+            "'shared' folder (../shared/specimens and ../shared/cgd-specimens), as CI does."
+        )
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def examples() -> Path:
+    """The bundled example datasets."""
+    return ROOT / "examples"
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[..., Path]:
+    """Write a text or bytes file in tmp_path: ``write("a.csv", "x,y\\n1,2\\n")``."""
+
+    def _write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode(encoding))
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def xlsx(tmp_path: Path) -> Callable[..., Path]:
+    """Write an XLSX workbook: ``xlsx("a.xlsx", {"Sheet1": [["a", "b"], [1, 2]]})``."""
+    import openpyxl
+
+    def _xlsx(name: str, sheets: dict[str, list[list[object]]]) -> Path:
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+        for title, rows in sheets.items():
+            ws = wb.create_sheet(title)
+            for row in rows:
+                ws.append(row)
+        path = tmp_path / name
+        wb.save(path)
+        return path
+
+    return _xlsx

@@ -1,0 +1,138 @@
+"""The real ``cgd-bridge`` command in a subprocess: exit codes, formats, files, messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+KENYA = ROOT / "examples" / "kenya-health-scorecard"
+NEPAL = ROOT / "examples" / "nepal-youth-survey"
+
+
+def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cgd_bridge", *map(str, args)],
+        capture_output=True, text=True, timeout=120, cwd=cwd,
+    )  # fmt: skip
+
+
+def assert_no_traceback(p: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in p.stderr, p.stderr
+    assert "Traceback" not in p.stdout, p.stdout
+
+
+def test_valid_example_exits_0():
+    p = cli(
+        "validate",
+        KENYA / "data.csv",
+        "--metadata",
+        KENYA / "quality.yaml",
+        "--mapping",
+        KENYA / "mapping.yaml",
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.startswith("VALID")
+
+
+def test_kobo_example_with_form_exits_0():
+    p = cli("validate", NEPAL / "data.xlsx", "--metadata", NEPAL / "quality.yaml",
+            "--mapping", NEPAL / "mapping.yaml", "--form", NEPAL / "form.xlsx")  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_problems_exit_1_with_json_report(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("county,respondents,phone\nA,10,+254712345678\nB,x,+254712345679\nC,12,+254712345670\n")
+    p = cli("validate", data, "--format", "json")
+    assert p.returncode == 1
+    report = json.loads(p.stdout)
+    assert report["valid"] is False
+    assert report["stats"]["errors"] >= 2
+    errors = report["tasks"][0]["errors"]
+    assert {"type-error", "pii-column"} <= {e["type"] for e in errors}
+    te = next(e for e in errors if e["type"] == "type-error")
+    assert te["rowNumber"] == 3
+    assert te["fieldName"] == "respondents"
+    assert te["cell"] == "x"
+
+
+def test_html_report_written_to_file(tmp_path):
+    out = tmp_path / "r" / "report.html"
+    p = cli(
+        "validate", KENYA / "data.csv", "--metadata", KENYA / "quality.yaml", "--format", "html", "-o", out
+    )
+    assert p.returncode == 0, p.stderr
+    html = out.read_text()
+    assert (
+        html.startswith("<!doctype html>")
+    )
+    assert (
+        "Validation report" in html
+    )
+    assert (
+        "http" not in html.split("<body>")[0]
+    )
+    assert "Report written to" in p.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["validate", "missing.csv"], "missing.csv: the file does not exist"),
+        (["validate", "{data}", "--metadata", "nope.yaml"], "nope.yaml"),
+        (["validate", "{data}", "--metadata", "{bad_yaml}"], "q.yaml: the YAML cannot be read"),
+        (["validate", "{data}", "--mapping", "{bad_mapping}"], "role"),
+        (["validate", "{data}", "--sheet", "X"], "sheet"),
+        (["validate"], "Missing argument"),
+        (["validate", "{data}", "--stage", "later"], "later"),
+    ],
+)
+def test_cannot_run_exits_2_with_a_plain_message(tmp_path, args, needle):
+    data = tmp_path / "d.xlsx"
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["a"])
+    wb.save(data)
+    bad_yaml = tmp_path / "q.yaml"
+    bad_yaml.write_text("dataset:\n  id: [unclosed\n")
+    bad_mapping = tmp_path / "m.yaml"
+    bad_mapping.write_text("schema:\n  fields:\n    - {name: a, type: string, role: bogus}\n")
+    subst = {"{data}": str(data), "{bad_yaml}": str(bad_yaml), "{bad_mapping}": str(bad_mapping)}
+    p = cli(*[subst.get(a, a) for a in args], cwd=tmp_path)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert needle in p.stderr
+    assert_no_traceback(p)
+
+
+def test_output_is_not_left_half_written_when_the_run_fails(tmp_path):
+    out = tmp_path / "report.json"
+    p = cli("validate", tmp_path / "missing.csv", "--format", "json", "-o", out)
+    assert p.returncode == 2
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_validates_the_bundled_examples(tmp_path):
+    p = cli("demo", "-o", tmp_path / "demo")
+    assert p.returncode == 0, p.stdout + p.stderr
+    names = sorted(x.name for x in (tmp_path / "demo").iterdir())
+    assert "kenya-health-scorecard.report.html" in names
+    assert "nepal-youth-survey.report.json" in names
+
+
+def test_metadata_template_command_prints_the_shipped_template():
+    p = cli("metadata", "template")
+    assert p.returncode == 0
+    assert p.stdout == (ROOT / "metadata_templates" / "cgd-quality.yaml").read_text(encoding="utf-8")
+
+
+def test_version_and_help():
+    assert cli("--version").stdout.startswith("cgd-bridge, version")
+    assert "validate" in cli("--help").stdout
