@@ -19,6 +19,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
@@ -196,9 +197,16 @@ def _render_value(name: str, info: FieldInfo, indent: str, key_indent: str) -> l
             body = _render_model(item_section, indent + INDENT * 2, first_prefix=prefix)
             return [f"{key_indent}{name}:", *body]
         return [f"{key_indent}{name}: []"]
-    if name == "profile" and indent == "":
-        return [f"{key_indent}{name}: {PROFILE}"]
+    default = info.get_default(call_default_factory=True)
+    if isinstance(default, str | int | float | bool):  # e.g. profile: cgd-quality/1.0
+        return [f"{key_indent}{name}: {_yaml_scalar(default)}"]
     return [f"{key_indent}{name}:"]
+
+
+def _yaml_scalar(value: str | int | float | bool) -> str:
+    """A scalar as YAML writes it inline (quoted where YAML would misread it)."""
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=1_000_000)
+    return text.removesuffix("\n...\n").strip()
 
 
 def render_template() -> str:
@@ -208,7 +216,8 @@ def render_template() -> str:
         YAML text: a header comment, then every field of the model in order with a comment
         (help text, required stage, allowed values) and an empty value; nested sections are
         indented two spaces and lists of sections show one example entry. It loads with
-        ``yaml.safe_load`` into a mapping whose leaves are null (``profile`` excepted).
+        ``yaml.safe_load`` into a mapping whose leaves are null, except fields with a default
+        (``profile``), which show it.
     """
     lines = HEADER.splitlines()
     for name, info in QualityMetadata.model_fields.items():

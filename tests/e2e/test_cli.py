@@ -69,15 +69,9 @@ def test_html_report_written_to_file(tmp_path):
     )
     assert p.returncode == 0, p.stderr
     html = out.read_text()
-    assert (
-        html.startswith("<!doctype html>")
-    )
-    assert (
-        "Validation report" in html
-    )
-    assert (
-        "http" not in html.split("<body>")[0]
-    )
+    assert html.startswith("<!doctype html>")
+    assert "Validation report" in html
+    assert "http" not in html.split("<body>")[0]
     assert "Report written to" in p.stderr
 
 
