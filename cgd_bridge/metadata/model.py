@@ -475,9 +475,7 @@ class Revision(_Section):
 class QualityMetadata(_Section):
     """A filled ``cgd-quality/1.0`` record (see ``metadata_templates/cgd-quality.yaml``)."""
 
-    profile: str | None = fld(
-        "submission", f"Always '{PROFILE}'.", default=PROFILE, pattern=r"^cgd-quality/1\.\d+$"
-    )
+    profile: str | None = fld("submission", f"Always '{PROFILE}'.", default=PROFILE)
     dataset: Dataset | None = fld("submission", "What the dataset is.")
     producer: Producer | None = fld("submission", "Who produced it.")
     ownership: Ownership | None = fld("submission", "Who owns it.")

@@ -41,7 +41,7 @@ def _binomial(rng: random.Random, n: int, p: float) -> int:
 
 def finest_cells(seed: int = SEED) -> dict[tuple[str, str, str, str], tuple[int, int]]:
     """``(county, sex, age group, disability) -> (respondents, satisfied)`` for the finest cells."""
-    rng = random.Random(seed)  # noqa: S311 - reproducible example data, not security
+    rng = random.Random(seed)
     cells = {}
     for county, base in COUNTIES.items():
         for sex, age, dis in itertools.product(SEXES, AGE_GROUPS, DISABILITY):

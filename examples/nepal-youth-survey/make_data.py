@@ -253,7 +253,7 @@ def _services(rng: random.Random, with_disability: bool, age: int) -> list[str]:
 
 def respondents(seed: int = SEED) -> list[dict[str, object]]:
     """One record per respondent (resolved question names), in submission order."""
-    rng = random.Random(seed)  # noqa: S311 - reproducible example data, not security
+    rng = random.Random(seed)
     people = []
     ages = {"15-19": (15, 19), "20-24": (20, 24), "25-29": (25, 29)}
     for district, sex, group in itertools.product(DISTRICTS, SEXES, AGE_GROUPS):
@@ -289,7 +289,7 @@ def export_headers() -> list[str]:
 
 def export_rows(people: list[dict[str, object]], seed: int = SEED) -> list[list[object]]:
     """The export's rows, in header order, with submission times and ids."""
-    rng = random.Random(seed + 1)  # noqa: S311 - reproducible example data, not security
+    rng = random.Random(seed + 1)
     offsets = sorted(rng.uniform(0, COLLECTION_DAYS * 86_400) for _ in people)
     rows = []
     submission_id = FIRST_ID

@@ -94,7 +94,7 @@ def test_json_metadata_is_read(tmp_path):
         ({"participation.stages": ["analysis"]}, "metadata-participation", "participation.stages"),
         ({"sampling.design": "convenience"}, "non-probability-sample", "sampling.design"),
         ({"release.published": "2029-01-01"}, "metadata-timeliness", "release.published"),
-        ({"profile": "other/2.0"}, "metadata-invalid-value", "profile"),
+        ({"profile": "other/2.0"}, "metadata-profile", "profile"),
     ],
 )
 def test_metadata_rules(run, meta, code, field):
