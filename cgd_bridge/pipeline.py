@@ -82,7 +82,7 @@ def validate(
         if progress is not None:
             if estimate is None and table.info.bytes and batch.nbytes:
                 estimate = max(ctx.rows_read, int(table.info.bytes / max(1, batch.nbytes / batch.num_rows)))
-            progress(ctx.rows_read, estimate)
+            progress(ctx.rows_read, max(estimate or 0, ctx.rows_read) or None)
     for check in checks:
         check.finish(ctx)
     report.remap_rows(table.row_mapper())
