@@ -179,11 +179,12 @@ class CellCheck(BaseCheck):
             frame = frame.groupby([k.name for k in self.keys], sort=False)["__n__"].sum().reset_index()
             self._sample_size(ctx, frame)
             cube = self._cube(frame)
-            self._suppression(ctx, cube, ["__n__"], microdata=True)
+            self._suppression(ctx, cube, ["__n__"], self._families(cube), microdata=True)
         else:
             self._sample_size(ctx, frame)
-            self._totals(ctx, frame)
-            self._suppression(ctx, frame, self.measures, microdata=False)
+            families = self._families(frame)
+            self._totals(ctx, frame, families)
+            self._suppression(ctx, frame, self.measures, families, microdata=False)
 
     # -- cube and families -------------------------------------------------------------------
     def _cube(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -212,56 +213,72 @@ class CellCheck(BaseCheck):
     def _disaggregations(self) -> list[str]:
         return [k.name for k in self.keys if k.disaggregation]
 
-    def _totals(self, ctx: Context, frame: pd.DataFrame) -> None:
+    def _families(self, frame: pd.DataFrame) -> dict[str, _Families]:
+        """The families along each disaggregation (computed once, used by totals and suppression)."""
+        names = [k.name for k in self.keys]
+        out = {}
+        for d in self._disaggregations():
+            fam = _Families.build(
+                frame, [n for n in names if n != d], frame[d].isin(self._total_ids(d)).to_numpy()
+            )
+            if fam is not None:
+                out[d] = fam
+        return out
+
+    def _totals(self, ctx: Context, frame: pd.DataFrame, families: dict[str, _Families]) -> None:
         tol = ctx.options.tolerance
         if tol is None:
             tol = float(getattr(ctx.schema, "total_tolerance", 0.0) or 0.0)
-        names = [k.name for k in self.keys]
-        additive = list(self.measures)
+        rows = frame["__row__"].to_numpy()
         examples: list[Finding] = []
         total_bad = 0
-        for d in self._disaggregations():
-            is_total = frame[d].isin(self._total_ids(d))
-            if not is_total.any() or is_total.all():
-                continue
-            other = [n for n in names if n != d]
-            parts = frame[~is_total]
-            totals = frame[is_total].drop_duplicates(subset=other)
-            for m in additive:
-                if other:
-                    sums = parts.groupby(other, sort=False).agg(
-                        part_sum=(m, "sum"), part_rows=("__row__", list)
-                    )
-                    joined = totals.set_index(other)[[m, "__row__"]].join(sums, how="inner")
-                else:
-                    joined = pd.DataFrame(
-                        {m: totals[m].to_numpy()[:1], "__row__": totals["__row__"].to_numpy()[:1],
-                         "part_sum": [parts[m].sum()], "part_rows": [list(parts["__row__"])]}
-                    )  # fmt: skip
-                joined = joined[joined[m].notna()]
-                diff = (joined["part_sum"] - joined[m]).abs()
-                bad = joined[diff > tol * joined[m].abs() + 1e-9]
-                total_bad += len(bad)
-                for _, r in bad.head(EXAMPLES).iterrows():
-                    part_rows = sorted(int(x) for x in r["part_rows"])
+        for d, fam in families.items():
+            part = ~fam.is_total
+            # the first total row of each family (duplicates are reported as duplicate keys)
+            total_row = np.full(fam.n, -1, dtype=np.int64)
+            t_idx = np.flatnonzero(fam.is_total)[::-1]
+            total_row[fam.group[t_idx]] = t_idx
+            n_parts = np.bincount(fam.group[part], minlength=fam.n)
+            for m in self.measures:
+                values = frame[m].to_numpy(dtype=float)
+                part_sum = np.bincount(fam.group[part], weights=np.nan_to_num(values[part]), minlength=fam.n)
+                has = (total_row >= 0) & (n_parts > 0)
+                total = np.where(has, values[np.maximum(total_row, 0)], np.nan)
+                bad = has & ~np.isnan(total) & (np.abs(part_sum - total) > tol * np.abs(total) + 1e-9)
+                bad_groups = np.flatnonzero(bad)
+                total_bad += bad_groups.size
+                for g in bad_groups[: max(0, EXAMPLES - len(examples))]:
+                    members = fam.members(int(g))
+                    part_rows = sorted(int(rows[i]) for i in members if not fam.is_total[i])
+                    t_row = int(rows[total_row[g]])
                     examples.append(
                         ctx.finding(
                             TOTAL_MISMATCH,
-                            f"the {d} parts of {m} add up to {_num(r['part_sum'])}, but the total row "
-                            f"says {_num(r[m])} (difference {_num(r['part_sum'] - r[m])})",
+                            f"the {d} parts of {m} add up to {_num(part_sum[g])}, but the total row "
+                            f"says {_num(total[g])} (difference {_num(part_sum[g] - total[g])})",
                             f"Correct the total or the parts (rows {', '.join(map(str, part_rows[:8]))}"
                             f"{' …' if len(part_rows) > 8 else ''}); if a category is missing, add its row.",
-                            row=int(r["__row__"]),
-                            rows=(int(r["__row__"]), *part_rows),
+                            row=t_row,
+                            rows=(t_row, *part_rows),
                             field=m,
-                            details={"dimension": d, "total": r[m], "sum_of_parts": r["part_sum"]},
+                            details={
+                                "dimension": d,
+                                "total": _plain(total[g]),
+                                "sum_of_parts": _plain(part_sum[g]),
+                            },
                         )
                     )  # fmt: skip
         if total_bad:
             ctx.report.add_counted(total_bad, examples)
 
     def _suppression(
-        self, ctx: Context, frame: pd.DataFrame, measures: list[str], *, microdata: bool
+        self,
+        ctx: Context,
+        frame: pd.DataFrame,
+        measures: list[str],
+        families: dict[str, _Families],
+        *,
+        microdata: bool,
     ) -> None:
         k = ctx.threshold
         if not measures or frame.empty:
@@ -272,12 +289,11 @@ class CellCheck(BaseCheck):
         suppressed = small.copy()
         size = values[:, -1] if not microdata else values[:, 0]
         size = np.where(np.isnan(size), np.inf, size)
-        names = [kk.name for kk in self.keys]
         reasons: dict[int, tuple[int, str]] = {}
         for _ in range(20):
             changed = False
-            for d in self._disaggregations():
-                changed |= _protect(frame, names, d, self._total_ids(d), suppressed, size, reasons)
+            for d, fam in families.items():
+                changed |= _protect(fam, d, suppressed, size, reasons)
             if not changed:
                 break
         secondary = suppressed & ~primary
@@ -379,47 +395,68 @@ class CellCheck(BaseCheck):
             )
 
 
+@dataclass
+class _Families:
+    """Rows grouped into families along one disaggregation (rows equal on every other key)."""
+
+    group: np.ndarray  # family id of each row
+    is_total: np.ndarray  # the row is the family's total
+    n: int  # number of families
+    order: np.ndarray  # row indices sorted by family
+    starts: np.ndarray  # family g's rows are order[starts[g]:starts[g + 1]]
+
+    @classmethod
+    def build(cls, frame: pd.DataFrame, other: list[str], is_total: np.ndarray) -> _Families | None:
+        if not is_total.any() or is_total.all():
+            return None
+        if other:
+            group = frame.groupby(other, sort=False).ngroup().to_numpy().astype(np.int64)
+        else:
+            group = np.zeros(len(frame), np.int64)
+        n = int(group.max()) + 1
+        order = np.argsort(group, kind="stable")
+        starts = np.searchsorted(group[order], np.arange(n + 1))
+        return cls(group=group, is_total=is_total, n=n, order=order, starts=starts)
+
+    def members(self, g: int) -> np.ndarray:
+        """Row indices of family ``g``."""
+        return self.order[self.starts[g] : self.starts[g + 1]]
+
+
 def _protect(
-    frame: pd.DataFrame,
-    names: list[str],
+    fam: _Families,
     d: str,
-    total_ids: set[int],
     suppressed: np.ndarray,
     size: np.ndarray,
     reasons: dict[int, tuple[int, str]],
 ) -> bool:
     """One round of secondary suppression along ``d``; True if anything changed."""
-    other = [n for n in names if n != d]
-    is_total = frame[d].isin(total_ids).to_numpy()
-    if not is_total.any() or is_total.all():
-        return False
-    group = frame.groupby(other, sort=False).ngroup().to_numpy() if other else np.zeros(len(frame), np.int64)
-    n_groups = int(group.max()) + 1 if len(group) else 0
+    group, is_total, n = fam.group, fam.is_total, fam.n
     part = ~is_total
-    sup_parts = np.bincount(group, weights=(part & suppressed).astype(float), minlength=n_groups)
-    n_parts = np.bincount(group, weights=part.astype(float), minlength=n_groups)
-    has_total = np.bincount(group, weights=is_total.astype(float), minlength=n_groups) > 0
-    total_sup = np.bincount(group, weights=(is_total & suppressed).astype(float), minlength=n_groups) > 0
+    sup_parts = np.bincount(group, weights=(part & suppressed), minlength=n)
+    n_parts = np.bincount(group, weights=part, minlength=n)
+    has_total = np.bincount(group, weights=is_total, minlength=n) > 0
+    total_sup = np.bincount(group, weights=(is_total & suppressed), minlength=n) > 0
     need = has_total & (
         ((sup_parts == 1) & ~total_sup & (n_parts >= 2)) | (total_sup & (sup_parts == 0) & (n_parts >= 1))
     )
     if not need.any():
         return False
-    changed = False
     candidates = np.flatnonzero(part & ~suppressed & need[group])
     if candidates.size == 0:
         return False
     # the smallest unsuppressed part of each family that needs protection
     order = np.lexsort((size[candidates], group[candidates]))
     cand = candidates[order]
-    first = np.r_[True, group[cand][1:] != group[cand][:-1]]
-    for i in cand[first]:
-        g = group[i]
-        revealed = np.flatnonzero((group == g) & suppressed)
-        suppressed[i] = True
-        reasons[int(i)] = (int(revealed[0]) if revealed.size else -1, d)
-        changed = True
-    return changed
+    chosen = cand[np.r_[True, group[cand][1:] != group[cand][:-1]]]
+    # the suppressed cell each choice protects: the family's first suppressed row
+    first_sup = np.full(n, -1, dtype=np.int64)
+    sup_idx = np.flatnonzero(suppressed)[::-1]
+    first_sup[group[sup_idx]] = sup_idx
+    suppressed[chosen] = True
+    for i in chosen.tolist():
+        reasons[i] = (int(first_sup[group[i]]), d)
+    return True
 
 
 def _to_float(values: pa.Array, invalid: pa.Array) -> np.ndarray:
