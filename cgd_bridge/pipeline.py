@@ -83,6 +83,7 @@ def validate(
             if estimate is None and table.info.bytes and batch.nbytes:
                 estimate = max(ctx.rows_read, int(table.info.bytes / max(1, batch.nbytes / batch.num_rows)))
             progress(ctx.rows_read, max(estimate or 0, ctx.rows_read) or None)
+    pa.default_memory_pool().release_unused()  # hand the batches' memory back before finishing
     for check in checks:
         check.finish(ctx)
     report.remap_rows(table.row_mapper())

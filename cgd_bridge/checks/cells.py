@@ -144,8 +144,8 @@ class CellCheck(BaseCheck):
         cols: dict[str, np.ndarray] = {k.name: k.encode(tb.text[k.name]) for k in self.keys}
         if ctx.schema.data_kind == "aggregate":
             for m in self.measures:
-                cols[m] = _to_float(tb.values[m], tb.invalid[m])
-            cols["__row__"] = np.arange(tb.first_row, tb.first_row + tb.num_rows, dtype=np.int64)
+                # float32 holds every whole count below 16.7 million exactly, at half the memory
+                cols[m] = _to_float(tb.values[m], tb.invalid[m]).astype(np.float32)
             self._count_above_denominator(ctx, tb)
             self.chunks.append(cols)
         else:
@@ -173,18 +173,23 @@ class CellCheck(BaseCheck):
         if not self.chunks:
             self._sample_size(ctx, None)
             return
-        frame = pd.DataFrame({k: np.concatenate([c[k] for c in self.chunks]) for k in self.chunks[0]})
+        # concatenate column by column, releasing each batch's piece as it goes (bounded peak)
+        columns: dict[str, np.ndarray] = {}
+        for name in list(self.chunks[0]):
+            columns[name] = np.concatenate([c.pop(name) for c in self.chunks])
         self.chunks = []
         if ctx.schema.data_kind == "microdata":
-            frame = frame.groupby([k.name for k in self.keys], sort=False)["__n__"].sum().reset_index()
-            self._sample_size(ctx, frame)
-            cube = self._cube(frame)
+            counts = pd.DataFrame(columns).groupby([k.name for k in self.keys], sort=False)["__n__"]
+            frame = counts.sum().reset_index()
+            self._sample_size(ctx, _Cells.of(frame))
+            cube = _Cells.of(self._cube(frame))
             self._suppression(ctx, cube, ["__n__"], self._families(cube), microdata=True)
         else:
-            self._sample_size(ctx, frame)
-            families = self._families(frame)
-            self._totals(ctx, frame, families)
-            self._suppression(ctx, frame, self.measures, families, microdata=False)
+            cells = _Cells(columns)
+            self._sample_size(ctx, cells)
+            families = self._families(cells)
+            self._totals(ctx, cells, families)
+            self._suppression(ctx, cells, self.measures, families, microdata=False)
 
     # -- cube and families -------------------------------------------------------------------
     def _cube(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -202,9 +207,7 @@ class CellCheck(BaseCheck):
                 for d in margin:
                     g[d] = TOTAL_MARGIN
                 parts.append(g)
-        cube = pd.concat(parts, ignore_index=True)
-        cube["__row__"] = -1
-        return cube
+        return pd.concat(parts, ignore_index=True)
 
     def _total_ids(self, name: str) -> set[int]:
         key = next(k for k in self.keys if k.name == name)
@@ -213,23 +216,22 @@ class CellCheck(BaseCheck):
     def _disaggregations(self) -> list[str]:
         return [k.name for k in self.keys if k.disaggregation]
 
-    def _families(self, frame: pd.DataFrame) -> dict[str, _Families]:
+    def _families(self, cells: _Cells) -> dict[str, _Families]:
         """The families along each disaggregation (computed once, used by totals and suppression)."""
         names = [k.name for k in self.keys]
         out = {}
         for d in self._disaggregations():
             fam = _Families.build(
-                frame, [n for n in names if n != d], frame[d].isin(self._total_ids(d)).to_numpy()
+                cells, [n for n in names if n != d], np.isin(cells[d], list(self._total_ids(d)))
             )
             if fam is not None:
                 out[d] = fam
         return out
 
-    def _totals(self, ctx: Context, frame: pd.DataFrame, families: dict[str, _Families]) -> None:
+    def _totals(self, ctx: Context, cells: _Cells, families: dict[str, _Families]) -> None:
         tol = ctx.options.tolerance
         if tol is None:
             tol = float(getattr(ctx.schema, "total_tolerance", 0.0) or 0.0)
-        rows = frame["__row__"].to_numpy()
         examples: list[Finding] = []
         total_bad = 0
         for d, fam in families.items():
@@ -238,10 +240,12 @@ class CellCheck(BaseCheck):
             total_row = np.full(fam.n, -1, dtype=np.int64)
             t_idx = np.flatnonzero(fam.is_total)[::-1]
             total_row[fam.group[t_idx]] = t_idx
-            n_parts = np.bincount(fam.group[part], minlength=fam.n)
+            n_parts = np.bincount(fam.group, weights=part, minlength=fam.n)
             for m in self.measures:
-                values = frame[m].to_numpy(dtype=float)
-                part_sum = np.bincount(fam.group[part], weights=np.nan_to_num(values[part]), minlength=fam.n)
+                values = cells[m]
+                weights = np.where(part & ~np.isnan(values), values, 0)
+                part_sum = np.bincount(fam.group, weights=weights, minlength=fam.n)
+                del weights
                 has = (total_row >= 0) & (n_parts > 0)
                 total = np.where(has, values[np.maximum(total_row, 0)], np.nan)
                 bad = has & ~np.isnan(total) & (np.abs(part_sum - total) > tol * np.abs(total) + 1e-9)
@@ -249,8 +253,8 @@ class CellCheck(BaseCheck):
                 total_bad += bad_groups.size
                 for g in bad_groups[: max(0, EXAMPLES - len(examples))]:
                     members = fam.members(int(g))
-                    part_rows = sorted(int(rows[i]) for i in members if not fam.is_total[i])
-                    t_row = int(rows[total_row[g]])
+                    part_rows = sorted(_row(int(i)) for i in members if not fam.is_total[i])
+                    t_row = _row(int(total_row[g]))
                     examples.append(
                         ctx.finding(
                             TOTAL_MISMATCH,
@@ -274,16 +278,16 @@ class CellCheck(BaseCheck):
     def _suppression(
         self,
         ctx: Context,
-        frame: pd.DataFrame,
+        cells: _Cells,
         measures: list[str],
         families: dict[str, _Families],
         *,
         microdata: bool,
     ) -> None:
         k = ctx.threshold
-        if not measures or frame.empty:
+        if not measures or cells.n == 0:
             return
-        values = frame[measures].to_numpy(dtype=float)
+        values = np.column_stack([cells[m].astype(np.float32, copy=False) for m in measures])
         small = ((values > 0) & (values < k)).any(axis=1)
         primary = small.copy()
         suppressed = small.copy()
@@ -297,12 +301,12 @@ class CellCheck(BaseCheck):
             if not changed:
                 break
         secondary = suppressed & ~primary
-        self._report_cells(ctx, frame, measures, primary, secondary, reasons, k, microdata)
+        self._report_cells(ctx, cells, measures, primary, secondary, reasons, k, microdata)
 
     def _report_cells(
         self,
         ctx: Context,
-        frame: pd.DataFrame,
+        cells: _Cells,
         measures: list[str],
         primary: np.ndarray,
         secondary: np.ndarray,
@@ -311,7 +315,7 @@ class CellCheck(BaseCheck):
         microdata: bool,
     ) -> None:
         def describe(i: int) -> str:
-            return ", ".join(f"{kk.name}={kk.label(int(frame[kk.name].iat[i]))}" for kk in self.keys)
+            return ", ".join(f"{kk.name}={kk.label(int(cells[kk.name][i]))}" for kk in self.keys)
 
         for mask, code in ((primary, SMALL_CELL), (secondary, SECONDARY)):
             idx = np.flatnonzero(mask)
@@ -319,11 +323,11 @@ class CellCheck(BaseCheck):
                 continue
             examples = []
             for i in idx[:EXAMPLES]:
-                vals = {m: frame[m].iat[i] for m in measures}
+                vals = {m: cells[m][i] for m in measures}
                 shown = ", ".join(
                     f"{'respondents' if m == '__n__' else m} {_num(v)}" for m, v in vals.items()
                 )
-                row = None if microdata else int(frame["__row__"].iat[i])
+                row = None if microdata else _row(int(i))
                 where = f"the cell {describe(i)}" if microdata else "this row"
                 if code == SMALL_CELL:
                     problem = f"{where} has {shown}: below the threshold of {k}"
@@ -332,7 +336,7 @@ class CellCheck(BaseCheck):
                 else:
                     other, dim = reasons.get(int(i), (-1, "?"))
                     other_txt = (
-                        f"row {int(frame['__row__'].iat[other])}"
+                        f"row {_row(other)}"
                         if not microdata and other >= 0
                         else (f"the cell {describe(other)}" if other >= 0 else "a suppressed cell")
                     )
@@ -342,38 +346,38 @@ class CellCheck(BaseCheck):
                 examples.append(
                     ctx.finding(
                         code, problem, fix, row=row,
-                        details={"cell": {kk.name: kk.label(int(frame[kk.name].iat[i])) for kk in self.keys},
+                        details={"cell": {kk.name: kk.label(int(cells[kk.name][i])) for kk in self.keys},
                                  **{_measure_name(m): _plain(v) for m, v in vals.items()}},
                     )
                 )  # fmt: skip
             ctx.report.add_counted(int(idx.size), examples)
 
     # -- sample size -------------------------------------------------------------------------
-    def _sample_size(self, ctx: Context, frame: pd.DataFrame | None) -> None:
+    def _sample_size(self, ctx: Context, cells: _Cells | None) -> None:
         md = ctx.metadata.model if ctx.metadata else None
         declared = md.sampling.n_achieved if md and md.sampling else None
         if declared is None:
             return
         if ctx.schema.data_kind == "microdata":
-            actual = int(frame["__n__"].sum()) if frame is not None else 0
+            actual = int(cells["__n__"].sum()) if cells is not None else 0
             how = "rows (respondents) in the data"
         else:
             dens = [f.name for f in ctx.schema.by_role("denominator") if f.name in self.measures]
-            if frame is None or not dens:
+            if cells is None or not dens:
                 return
-            sel = np.ones(len(frame), dtype=bool)
+            sel = np.ones(cells.n, dtype=bool)
             for d in self._disaggregations():
-                ids = self._total_ids(d)
-                if frame[d].isin(ids).any():
-                    sel &= frame[d].isin(ids).to_numpy()
+                is_total = np.isin(cells[d], list(self._total_ids(d)))
+                if is_total.any():
+                    sel &= is_total
             for kk in self.keys:
                 if (
                     not kk.disaggregation
                     and kk.totals
                     and kk.name in [f.name for f in ctx.schema.by_role("area")]
                 ):
-                    sel &= ~frame[kk.name].isin(kk.total_ids()).to_numpy()
-            actual = int(np.nansum(frame.loc[sel, dens[0]].to_numpy()))
+                    sel &= ~np.isin(cells[kk.name], list(kk.total_ids()))
+            actual = int(np.nansum(cells[dens[0]][sel].astype(np.float64)))
             how = (
                 f"respondents in the data (sum of '{dens[0]}' over the rows where every "
                 "breakdown is the total)"
@@ -399,28 +403,66 @@ class CellCheck(BaseCheck):
 class _Families:
     """Rows grouped into families along one disaggregation (rows equal on every other key)."""
 
-    group: np.ndarray  # family id of each row
+    group: np.ndarray  # family id of each row (int32)
     is_total: np.ndarray  # the row is the family's total
     n: int  # number of families
-    order: np.ndarray  # row indices sorted by family
-    starts: np.ndarray  # family g's rows are order[starts[g]:starts[g + 1]]
 
     @classmethod
-    def build(cls, frame: pd.DataFrame, other: list[str], is_total: np.ndarray) -> _Families | None:
+    def build(cls, cells: _Cells, other: list[str], is_total: np.ndarray) -> _Families | None:
         if not is_total.any() or is_total.all():
             return None
-        if other:
-            group = frame.groupby(other, sort=False).ngroup().to_numpy().astype(np.int64)
-        else:
-            group = np.zeros(len(frame), np.int64)
-        n = int(group.max()) + 1
-        order = np.argsort(group, kind="stable")
-        starts = np.searchsorted(group[order], np.arange(n + 1))
-        return cls(group=group, is_total=is_total, n=n, order=order, starts=starts)
+        group, n = _group_ids(cells, other)
+        return cls(group=group, is_total=is_total, n=n)
 
     def members(self, g: int) -> np.ndarray:
-        """Row indices of family ``g``."""
-        return self.order[self.starts[g] : self.starts[g + 1]]
+        """Row indices of family ``g`` (a scan: used only for the few findings shown)."""
+        return np.flatnonzero(self.group == g)
+
+
+def _group_ids(cells: _Cells, columns: list[str]) -> tuple[np.ndarray, int]:
+    """An int32 id per combination of the code columns, and the number of ids.
+
+    The mixed-radix combination of the codes is used as the id directly when it is small enough
+    for bincount (no hashing, no sorting); otherwise it is factorised into dense ids.
+    """
+    if not columns:
+        return np.zeros(cells.n, np.int32), 1
+    lows, widths = [], []
+    for name in columns:
+        codes = cells[name]
+        lows.append(int(codes.min()))
+        widths.append(int(codes.max()) - lows[-1] + 1)
+    span = 1
+    for w in widths:
+        span *= w
+    dtype = np.int32 if span < 2**31 else np.int64
+    if span >= 2**62:
+        frame = pd.DataFrame({c: cells[c] for c in columns})
+        ids = frame.groupby(columns, sort=False).ngroup().to_numpy().astype(np.int32)
+        return ids, int(ids.max()) + 1
+    key = np.zeros(cells.n, dtype=dtype)
+    mult = 1
+    for name, low, width in zip(columns, lows, widths, strict=True):
+        key += (cells[name].astype(dtype) - low) * dtype(mult)
+        mult *= width
+    if dtype is np.int32 and span <= max(4 * cells.n, 1 << 22):
+        return key, span
+    ids, uniques = pd.factorize(key)
+    return ids.astype(np.int32), len(uniques)
+
+
+class _Cells(dict[str, np.ndarray]):
+    """The cell table: one numpy array per key code column and measure, in file order."""
+
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return len(next(iter(self.values()))) if self else 0
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Cells:
+        """From a (small) pandas frame."""
+        return cls({c: frame[c].to_numpy() for c in frame.columns})
 
 
 def _protect(
@@ -470,6 +512,11 @@ def _num(v: Any) -> str:
     except (TypeError, ValueError):
         return str(v)
     return str(int(f)) if f.is_integer() else f"{f:g}"
+
+
+def _row(i: int) -> int:
+    """The provisional row number of position ``i`` of the (file-ordered) cell table."""
+    return i + 2
 
 
 def _measure_name(m: str) -> str:
