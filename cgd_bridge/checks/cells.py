@@ -354,8 +354,10 @@ class CellCheck(BaseCheck):
 
     # -- sample size -------------------------------------------------------------------------
     def _sample_size(self, ctx: Context, cells: _Cells | None) -> None:
-        md = ctx.metadata.model if ctx.metadata else None
-        declared = md.sampling.n_achieved if md and md.sampling else None
+        if ctx.metadata is None:
+            return
+        md = ctx.metadata.model
+        declared = md.sampling.n_achieved if md.sampling else None
         if declared is None:
             return
         if ctx.schema.data_kind == "microdata":
@@ -384,16 +386,12 @@ class CellCheck(BaseCheck):
             )
         if actual != declared:
             ctx.report.add(
-                Finding(
-                    code=SAMPLE_SIZE,
-                    severity=Severity.ERROR,
-                    problem=f"sampling.n_achieved is {declared}, but there are {actual} {how}",
-                    fix="Correct sampling.n_achieved in the metadata, or check that no rows are "
+                ctx.metadata.finding(
+                    SAMPLE_SIZE,
+                    "sampling.n_achieved",
+                    f"sampling.n_achieved is {declared}, but there are {actual} {how}",
+                    "Correct sampling.n_achieved in the metadata, or check that no rows are "
                     "missing from the data.",
-                    target="metadata",
-                    file=ctx.metadata.file if ctx.metadata else None,
-                    field="sampling.n_achieved",
-                    line=ctx.metadata.line_of(("sampling", "n_achieved")) if ctx.metadata else None,
                     details={"declared": declared, "in_data": actual},
                 )
             )

@@ -155,20 +155,8 @@ class CoherenceCheck(BaseCheck):
 
 
 def _md_finding(ctx: Context, code: str, path: str, problem: str, fix: str, **kw: object) -> Finding:
-    from cgd_bridge.findings import CHECKS
-
-    md = ctx.metadata
-    assert md is not None
-    return Finding(
-        code=code,
-        severity=kw.pop("severity", CHECKS[code].severity),  # type: ignore[arg-type]
-        problem=problem,
-        fix=fix,
-        target="metadata",
-        file=md.file,
-        field=path,
-        line=md.line_of(tuple(path.split("."))),
-    )
+    assert ctx.metadata is not None
+    return ctx.metadata.finding(code, path, problem, fix, **kw)
 
 
 def _within(period: str, start: dt.date, end: dt.date) -> bool:

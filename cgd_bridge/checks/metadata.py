@@ -118,19 +118,7 @@ def metadata_findings(md: LoadedMetadata, *, stage: str) -> list[Finding]:
 
 
 def _f(md: LoadedMetadata, code: str, path: str, problem: str, fix: str, **kw: Any) -> Finding:
-    from cgd_bridge.findings import CHECKS
-
-    return Finding(
-        code=code,
-        severity=kw.pop("severity", CHECKS[code].severity),
-        problem=problem,
-        fix=fix,
-        target="metadata",
-        file=md.file,
-        field=path,
-        line=md.line_of(tuple(path.split("."))),
-        **kw,
-    )
+    return md.finding(code, path, problem, fix, **kw)
 
 
 def completeness(

@@ -58,6 +58,22 @@ class LoadedMetadata:
         """The file name shown in messages."""
         return self.path.name
 
+    def finding(self, code: str, path: str, problem: str, fix: str, **kw: Any) -> Finding:
+        """A finding about the field at dotted ``path``, with its line and the code's severity."""
+        from cgd_bridge.findings import CHECKS
+
+        return Finding(
+            code=code,
+            severity=kw.pop("severity", CHECKS[code].severity),
+            problem=problem,
+            fix=fix,
+            target="metadata",
+            file=self.file,
+            field=path,
+            line=self.line_of(tuple(path.split("."))),
+            **kw,
+        )
+
     def line_of(self, path: tuple[str | int, ...]) -> int | None:
         """The line of a dotted path (or of its closest parent) in the source file."""
         key = tuple(str(p) for p in path)
