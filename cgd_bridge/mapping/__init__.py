@@ -16,6 +16,7 @@ from cgd_bridge.errors import MappingError
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.ingest.schema import TableSchema, schema_from_descriptor
 from cgd_bridge.ingest.table import file_digest
+from cgd_bridge.mapping.model import Mapping
 
 PROFILE = "cgd-mapping/1.0"
 
@@ -43,6 +44,30 @@ def read_mapping_file(path: str | Path) -> tuple[dict[str, Any], InputInfo]:
         )
     digest, size = file_digest(p)
     return data, InputInfo(file=p.name, kind="mapping", format="yaml", sha256=digest, bytes=size)
+
+
+def load_mapping(path: str | Path) -> tuple[Mapping, InputInfo]:
+    """Read and check a whole mapping file; a broken one is a MappingError naming the key."""
+    from pydantic import ValidationError
+
+    data, info = read_mapping_file(path)
+    try:
+        return Mapping.model_validate(data), info
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        fix = "See docs/mapping.md for the mapping format."
+        if err["type"] == "extra_forbidden":
+            msg = f"'{where}' is not a key of a mapping"
+            fix = "Check its spelling and indentation against docs/mapping.md."
+        raise MappingError(
+            f"the mapping is not valid at '{where}': {msg}"
+            + (f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""),
+            fix=fix,
+            file=info.file,
+            field=where,
+        ) from exc
 
 
 def load_mapping_schema(path: str | Path) -> tuple[TableSchema, InputInfo]:

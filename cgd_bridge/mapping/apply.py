@@ -1,0 +1,291 @@
+"""The mapping engine: a CSO table -> harmonised SDMX observations, column by column.
+
+Each batch of the source is mapped with Arrow kernels: labels are normalised
+(case/white space) and looked up with ``index_in`` against the mapping's label table, time and
+values are computed as columns. Rows are never lost silently: rows a ``drop`` rule removes are
+counted with their reason, and values with no code are listed in the coverage report with the
+rows they affect and the closest labels as suggestions; their rows are left out of the output.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cgd_bridge.errors import MappingError
+from cgd_bridge.ingest.table import SourceTable
+from cgd_bridge.mapping.model import ComponentMap, Mapping, normalise_label
+
+# The SDG global DSD's dimensions, in key order (IAEG-SDGs:SDG).
+SDG_DIMENSIONS = (
+    "FREQ", "REPORTING_TYPE", "SERIES", "REF_AREA", "SEX", "AGE", "URBANISATION",
+    "INCOME_WEALTH_QUANTILE", "EDUCATION_LEV", "OCCUPATION", "CUST_BREAKDOWN",
+    "COMPOSITE_BREAKDOWN", "DISABILITY_STATUS", "ACTIVITY", "PRODUCT",
+)  # fmt: skip
+EXAMPLE_ROWS = 10
+_NUM = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+@dataclass
+class Unmapped:
+    """A source value that has no code: where it is and what it might be."""
+
+    component: str
+    column: str
+    value: str
+    count: int = 0
+    rows: list[int] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Dropped:
+    """Rows a drop rule left out, with its reason."""
+
+    reason: str
+    column: str
+    count: int = 0
+    rows: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Harmonised:
+    """The harmonised dataset: one row per observation, SDMX ids as column names.
+
+    Attributes:
+        table: dimension columns (key order), ``TIME_PERIOD``, ``OBS_VALUE`` (float64),
+            attribute columns and ``SOURCE_ROW`` (the source row of each observation).
+        dimensions: the dimension ids in key order (without TIME_PERIOD).
+        attributes: the attribute ids.
+        unmapped: values without a code (coverage report).
+        dropped: rows left out by drop rules.
+        rows_in: rows read from the source.
+    """
+
+    table: pa.Table
+    dimensions: list[str]
+    attributes: list[str]
+    unmapped: list[Unmapped]
+    dropped: list[Dropped]
+    rows_in: int
+
+    @property
+    def complete(self) -> bool:
+        """True when every source value found a code."""
+        return not self.unmapped
+
+    def duplicate_keys(self) -> list[tuple[tuple[str, ...], list[int]]]:
+        """Series key + period combinations produced by more than one source row."""
+        keys = [*self.dimensions, "TIME_PERIOD"]
+        grouped = self.table.group_by(keys).aggregate([("SOURCE_ROW", "list"), ("SOURCE_ROW", "count")])
+        dup = grouped.filter(pc.greater(grouped["SOURCE_ROW_count"], 1))
+        out = []
+        for rec in dup.to_pylist():
+            out.append((tuple(rec[k] for k in keys), sorted(rec["SOURCE_ROW_list"])))
+        return out
+
+
+def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 200_000) -> Harmonised:
+    """Map every row of ``source`` with ``mapping`` into a :class:`Harmonised` dataset."""
+    cols = {c.name: c for c in source.columns if c.kind != "meta"}
+    missing = sorted(c for c in mapping.columns_used() if c not in cols)
+    if missing:
+        raise MappingError(
+            f"the mapping reads column(s) {', '.join(repr(m) for m in missing)}, "
+            "which the data does not have",
+            fix=f"Correct the column names in the mapping; the data has: {', '.join(cols)}.",
+            file=source.file,
+        )
+    if mapping.time is None or mapping.value is None:
+        raise MappingError(
+            "the mapping has no 'time' or no 'value' section",
+            fix="Say where TIME_PERIOD and OBS_VALUE come from (see docs/mapping.md).",
+        )
+    dims = _dimension_order(mapping)
+    unmapped: dict[tuple[str, str], Unmapped] = {}
+    dropped = {i: Dropped(reason=r.reason, column=r.column) for i, r in enumerate(mapping.drop)}
+    pieces: list[pa.Table] = []
+    rows_in = 0
+    for batch in source.batches(batch_rows):
+        first = rows_in + 2
+        rows_in += batch.num_rows
+        pieces.append(_map_batch(batch, first, mapping, dims, cols, unmapped, dropped))
+    mapper = source.row_mapper()
+    table = pa.concat_tables(pieces) if pieces else _empty(dims, mapping)
+    if source.skipped:
+        real = [mapper(r) for r in table["SOURCE_ROW"].to_pylist()]
+        table = table.set_column(
+            table.schema.get_field_index("SOURCE_ROW"), "SOURCE_ROW", pa.array(real, pa.int64())
+        )
+    for u in unmapped.values():
+        u.rows = [mapper(r) for r in u.rows]
+        u.suggestions = _suggest(mapping, u)
+    for d in dropped.values():
+        d.rows = [mapper(r) for r in d.rows]
+    return Harmonised(
+        table=table,
+        dimensions=dims,
+        attributes=list(mapping.attributes),
+        unmapped=sorted(unmapped.values(), key=lambda u: (u.component, -u.count, u.value)),
+        dropped=[d for d in dropped.values() if d.count],
+        rows_in=rows_in,
+    )
+
+
+def _dimension_order(mapping: Mapping) -> list[str]:
+    if mapping.dataflow and mapping.dataflow.startswith("IAEG-SDGs"):
+        extra = [d for d in mapping.dimensions if d not in SDG_DIMENSIONS]
+        if extra:
+            raise MappingError(
+                f"the SDG data structure has no dimension {', '.join(extra)}",
+                fix=f"Use the SDG dimensions: {', '.join(SDG_DIMENSIONS)}.",
+            )
+        return list(SDG_DIMENSIONS)
+    return list(mapping.dimensions)
+
+
+def _map_batch(
+    batch: pa.RecordBatch,
+    first_row: int,
+    mapping: Mapping,
+    dims: list[str],
+    cols: dict[str, Any],
+    unmapped: dict[tuple[str, str], Unmapped],
+    dropped: dict[int, Dropped],
+) -> pa.Table:
+    n = batch.num_rows
+    text = {name: batch.column(col.key) for name, col in cols.items()}
+    keep = np.ones(n, dtype=bool)
+    for i, rule in enumerate(mapping.drop):
+        labels = pa.array([normalise_label(v) for v in rule.values])
+        hit = pc.fill_null(pc.is_in(_norm(text[rule.column]), value_set=labels), False).to_numpy(
+            zero_copy_only=False
+        )
+        hit &= keep
+        if hit.any():
+            dropped[i].count += int(hit.sum())
+            dropped[i].rows.extend((first_row + np.flatnonzero(hit)[:EXAMPLE_ROWS]).tolist())
+        keep &= ~hit
+    out: dict[str, pa.Array] = {}
+    for comp_id in [*dims, *mapping.attributes]:
+        spec = mapping.dimensions.get(comp_id) or mapping.attributes.get(comp_id)
+        if spec is None:
+            out[comp_id] = pa.array(np.full(n, "_T", dtype=object), pa.string())
+            continue
+        codes, ok = _codes(spec, text, n)
+        out[comp_id] = codes
+        if comp_id in mapping.dimensions:
+            _record_unmapped(comp_id, spec, text, ok & keep, keep, first_row, unmapped)
+            keep &= ok
+    out["TIME_PERIOD"] = _time(mapping, text, n)
+    out["OBS_VALUE"] = _value(mapping, text)
+    out["SOURCE_ROW"] = pa.array(np.arange(first_row, first_row + n, dtype=np.int64))
+    table = pa.table(out)
+    return table.filter(pa.array(keep))
+
+
+def _norm(values: pa.Array) -> pa.Array:
+    return pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"\s+", " "))
+
+
+def _codes(spec: ComponentMap, text: dict[str, pa.Array], n: int) -> tuple[pa.Array, np.ndarray]:
+    if spec.value is not None:
+        return pa.array(np.full(n, spec.value, dtype=object), pa.string()), np.ones(n, dtype=bool)
+    assert spec.column is not None
+    labels = spec.labels()
+    codes = pa.array(list(labels.values()), pa.string())
+    source = text[spec.column]
+    # the labels are case-folded; lower-casing them too makes both sides the same form
+    idx = pc.index_in(_norm(source), value_set=pa.array([k.lower() for k in labels], pa.string()))
+    mapped = pc.take(codes, idx)
+    if spec.passthrough:
+        mapped = pc.coalesce(mapped, source)
+    ok = pc.is_valid(mapped).to_numpy(zero_copy_only=False)
+    return mapped, ok
+
+
+def _record_unmapped(
+    comp_id: str,
+    spec: ComponentMap,
+    text: dict[str, pa.Array],
+    ok: np.ndarray,
+    keep: np.ndarray,
+    first_row: int,
+    unmapped: dict[tuple[str, str], Unmapped],
+) -> None:
+    bad = keep & ~ok
+    if not bad.any() or spec.column is None:
+        return
+    values = pc.filter(text[spec.column], pa.array(bad))
+    positions = np.flatnonzero(bad)
+    shown = ["(empty)" if v is None else v for v in values.to_pylist()]
+    for pos, value in zip(positions.tolist(), shown, strict=True):
+        u = unmapped.setdefault((comp_id, value), Unmapped(comp_id, spec.column, value))
+        u.count += 1
+        if len(u.rows) < EXAMPLE_ROWS:
+            u.rows.append(first_row + pos)
+
+
+def _time(mapping: Mapping, text: dict[str, pa.Array], n: int) -> pa.Array:
+    t = mapping.time
+    assert t is not None
+    if t.value is not None:
+        return pa.array(np.full(n, t.value, dtype=object), pa.string())
+    assert t.column is not None
+    col = pc.utf8_trim_whitespace(text[t.column])
+    if t.format == "year":
+        return pc.utf8_slice_codeunits(col, 0, 4)
+    if t.format == "month":
+        return pc.utf8_slice_codeunits(col, 0, 7)
+    if t.format == "date":
+        return pc.utf8_slice_codeunits(col, 0, 10)
+    return col
+
+
+def _number(values: pa.Array) -> pa.Array:
+    ok = pc.match_substring_regex(values, _NUM)
+    return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), pa.float64())
+
+
+def _value(mapping: Mapping, text: dict[str, pa.Array]) -> pa.Array:
+    v = mapping.value
+    assert v is not None
+    if v.kind == "column":
+        assert v.column is not None
+        return _number(text[v.column])
+    assert v.numerator is not None
+    num = _number(text[v.numerator])
+    if v.kind == "count":
+        return num
+    assert v.denominator is not None
+    den = _number(text[v.denominator])
+    safe = pc.if_else(pc.greater(den, 0), den, pa.scalar(None, pa.float64()))
+    return pc.round(pc.multiply(pc.divide(num, safe), v.scale), v.decimals)
+
+
+def _suggest(mapping: Mapping, u: Unmapped) -> list[str]:
+    spec = mapping.dimensions.get(u.component)
+    if spec is None:
+        return []
+    labels = spec.labels()
+    close = difflib.get_close_matches(normalise_label(u.value), list(labels), n=3, cutoff=0.5)
+    return list(dict.fromkeys(labels[c] for c in close))
+
+
+def _empty(dims: list[str], mapping: Mapping) -> pa.Table:
+    names = [*dims, *mapping.attributes, "TIME_PERIOD"]
+    schema = pa.schema(
+        [(n, pa.string()) for n in names] + [("OBS_VALUE", pa.float64()), ("SOURCE_ROW", pa.int64())]
+    )
+    return schema.empty_table()
+
+
+def iter_observations(h: Harmonised) -> Iterator[dict[str, Any]]:
+    """Observations as dicts (for small outputs and tests; writers stream columns)."""
+    yield from h.table.to_pylist()
