@@ -1,0 +1,103 @@
+"""The output formats as data: name, media type, file suffix and writer (pysdmx-style table)."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pyarrow as pa
+
+from cgd_bridge.errors import FormatError
+
+
+@dataclass(frozen=True)
+class Target:
+    """The dataflow the observations belong to.
+
+    Attributes:
+        agency: e.g. ``IAEG-SDGs``.
+        id: e.g. ``DF_SDG_GLH``.
+        version: e.g. ``1.5``.
+        dimensions: dimension ids in key order, without TIME_PERIOD.
+        attributes: attribute ids, in output order.
+        sender: the sender id written in SDMX-ML headers.
+    """
+
+    agency: str
+    id: str
+    version: str
+    dimensions: tuple[str, ...]
+    attributes: tuple[str, ...] = ()
+    sender: str = "CGD_BRIDGE"
+
+    @property
+    def ref(self) -> str:
+        """``AGENCY:ID(VERSION)``, as SDMX-CSV writes it."""
+        return f"{self.agency}:{self.id}({self.version})"
+
+    @classmethod
+    def parse(cls, text: str, dimensions: tuple[str, ...], attributes: tuple[str, ...] = ()) -> Target:
+        """From ``AGENCY:ID(VERSION)``, ``AGENCY:ID`` or ``AGENCY,ID,VERSION``."""
+        t = text.replace(",", ":", 1).replace(",", "(", 1)
+        agency, _, rest = t.partition(":")
+        ident, _, version = rest.partition("(")
+        return cls(
+            agency or "CGD_BRIDGE", ident or agency, version.rstrip(")") or "1.0", dimensions, attributes
+        )
+
+
+@dataclass(frozen=True)
+class Format:
+    """One output format."""
+
+    name: str
+    title: str
+    media_type: str
+    suffix: str
+    module: str
+    function: str
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format(
+            "sdmx-csv-1.0", "SDMX-CSV 1.0", "application/vnd.sdmx.data+csv;version=1.0.0", ".csv",
+            "cgd_bridge.formats.sdmx_csv", "write_csv10",
+        ),
+        Format(
+            "sdmx-csv-2.0", "SDMX-CSV 2.0", "application/vnd.sdmx.data+csv;version=2.0.0", ".csv",
+            "cgd_bridge.formats.sdmx_csv", "write_csv20",
+        ),
+        Format(
+            "sdmx-ml-2.1-ss", "SDMX-ML 2.1 StructureSpecific data",
+            "application/vnd.sdmx.structurespecificdata+xml;version=2.1", ".xml",
+            "cgd_bridge.formats.sdmx_ml", "write_ss21",
+        ),
+        Format(
+            "sdmx-ml-2.1-generic", "SDMX-ML 2.1 Generic data",
+            "application/vnd.sdmx.genericdata+xml;version=2.1", ".xml",
+            "cgd_bridge.formats.sdmx_ml", "write_generic21",
+        ),
+    )
+}  # fmt: skip
+
+
+def get_format(name: str) -> Format:
+    """The format called ``name`` (or with that media type), or a FormatError listing them all."""
+    for f in FORMATS.values():
+        if name in (f.name, f.media_type):
+            return f
+    raise FormatError(
+        f"'{name}' is not a format cgd-bridge writes",
+        fix=f"Use one of: {', '.join(FORMATS)}.",
+    )
+
+
+def write(name: str, table: pa.Table, target: Target, out: BinaryIO) -> int:
+    """Write ``table`` in format ``name`` to ``out``; returns the number of observations."""
+    fmt = get_format(name)
+    writer = getattr(importlib.import_module(fmt.module), fmt.function)
+    result: int = writer(table, target, out)
+    return result
