@@ -184,6 +184,9 @@ class Report:
     _kept: Counter[str] = field(default_factory=Counter, repr=False)
     inputs: list[InputInfo] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # source rows (spreadsheet numbers) whose cells must be suppressed, primary and secondary;
+    # set by the cell checks on aggregate data, read by conversion (not part of the JSON report)
+    suppressed_rows: Any = field(default=None, repr=False)
     started: float = field(default_factory=time.perf_counter)
 
     # -- collecting -------------------------------------------------------------------------

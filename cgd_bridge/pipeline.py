@@ -7,14 +7,23 @@ database. Long work reports progress through the ``progress`` callback
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cgd_bridge.checks import Context, Options, all_checks, type_batch
+from cgd_bridge.errors import MappingError
 from cgd_bridge.findings import Report
+from cgd_bridge.formats import Target, get_format
+from cgd_bridge.formats import write as write_format
 from cgd_bridge.ingest import SourceColumn, SourceTable, open_table
 from cgd_bridge.ingest.kobo import field_descriptor
 from cgd_bridge.ingest.schema import (
@@ -24,8 +33,9 @@ from cgd_bridge.ingest.schema import (
     infer_schema,
     schema_from_descriptor,
 )
-from cgd_bridge.mapping import load_mapping_schema
-from cgd_bridge.metadata import LoadedMetadata, load_metadata
+from cgd_bridge.mapping import load_mapping, load_mapping_schema
+from cgd_bridge.mapping.apply import Harmonised, apply_mapping
+from cgd_bridge.metadata import LoadedMetadata, QualityMetadata, load_metadata
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +96,10 @@ def validate(
     pa.default_memory_pool().release_unused()  # hand the batches' memory back before finishing
     for check in checks:
         check.finish(ctx)
-    report.remap_rows(table.row_mapper())
+    mapper = table.row_mapper()
+    report.remap_rows(mapper)
+    if report.suppressed_rows is not None and table.skipped:
+        report.suppressed_rows = np.array([mapper(int(r)) for r in report.suppressed_rows], dtype=np.int64)
     table.info.rows = ctx.rows_read + len(table.skipped)
     report.stats.update(
         {
@@ -177,3 +190,139 @@ def _attach_labels(schema: TableSchema, table: SourceTable) -> None:
         q = form.questions.get(f.name)
         if q is not None and q.base_type == "select_one":
             f.label_map = form.label_to_name(q)
+
+
+@dataclass
+class Conversion:
+    """The outcome of :func:`convert`: the validation report, the harmonised data, what was written.
+
+    Attributes:
+        report: the validation report (conversion refuses an invalid one unless forced).
+        harmonised: the mapped observations, with provenance and suppression applied; None
+            when conversion stopped before mapping.
+        written: observations written (0 when nothing was written).
+        refused: why nothing was written, in plain words; None when the output was written.
+    """
+
+    report: Report
+    harmonised: Harmonised | None = None
+    written: int = 0
+    refused: str | None = None
+
+
+def convert(
+    data: str | Path,
+    *,
+    metadata: str | Path,
+    mapping: str | Path,
+    to: str,
+    output: str | Path,
+    form: str | Path | None = None,
+    sheet: str | None = None,
+    force: bool = False,
+    options: Options | None = None,
+    progress: Progress | None = None,
+) -> Conversion:
+    """Validate, map and write a CSO dataset as SDMX (format ``to``) to ``output``.
+
+    Validation runs first: with errors, nothing is written unless ``force`` (and then every
+    observation is marked OBS_STATUS U, low reliability). Values without a code and duplicate
+    series keys also stop the conversion unless forced. Suppressed cells (small cells and the
+    cells that would reveal them) are written with no value, OBS_STATUS Q and CONF_STATUS C.
+    The output is written to a temporary file and moved into place, so a failure leaves none.
+    """
+    fmt = get_format(to)  # an unknown format fails before any work
+    report = validate(
+        data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress
+    )
+    result = Conversion(report=report)
+    if not report.valid and not force:
+        result.refused = (
+            f"validation found {report.error_count} error(s); fix them, or use --force to convert "
+            "anyway (observations are then marked OBS_STATUS U)"
+        )
+        return result
+    spec, _ = load_mapping(mapping)
+    if not spec.dataflow:
+        raise MappingError(
+            "the mapping does not name its target dataflow",
+            fix="Add 'dataflow: AGENCY:ID(VERSION)', e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+            file=Path(mapping).name,
+        )
+    table = open_table(data, sheet=sheet, form=form)
+    h = apply_mapping(table, spec, batch_rows=(options or Options()).batch_rows)
+    result.harmonised = h
+    if h.unmapped and not force:
+        first = h.unmapped[0]
+        result.refused = (
+            f"{len(h.unmapped)} value(s) have no code, e.g. '{first.value}' in column '{first.column}' "
+            f"for {first.component} (rows {', '.join(map(str, first.rows[:5]))}); add them to the mapping"
+        )
+        return result
+    dups = h.duplicate_keys()
+    if dups and not force:
+        key, rows = dups[0]
+        result.refused = (
+            f"{len(dups)} series key(s) come from more than one row, e.g. rows "
+            f"{', '.join(map(str, rows[:5]))} give {'.'.join(key)}; the mapping must tell them apart"
+        )
+        return result
+    md = load_metadata(metadata)
+    h.table = conform(h, report, md.model, forced=not report.valid)
+    attributes = tuple(a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names)
+    target = Target.parse(spec.dataflow, tuple(h.dimensions), tuple(dict.fromkeys(attributes)))
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            result.written = write_format(fmt.name, h.table, target, fh)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return result
+
+
+PROVENANCE_ATTRIBUTES = ("OBS_STATUS", "CONF_STATUS", "NATURE", "SOURCE_DETAIL", "COMMENT_OBS")
+
+
+def conform(h: Harmonised, report: Report, md: QualityMetadata, *, forced: bool) -> pa.Table:
+    """Apply the CGD provenance rules and the suppression the checks decided.
+
+    REPORTING_TYPE stays as mapped (N for national CGD); NATURE defaults to ``_X`` (never C
+    unless the NSO endorses); OBS_STATUS defaults to G (experimental), U (low reliability) when
+    forced past validation errors, Q where suppressed; CONF_STATUS is C where suppressed, F
+    elsewhere; SOURCE_DETAIL names the producer, the method and the dataset version.
+    """
+    t = h.table
+    n = t.num_rows
+    suppressed = np.zeros(n, dtype=bool)
+    if report.suppressed_rows is not None and len(report.suppressed_rows):
+        suppressed = np.isin(t["SOURCE_ROW"].to_numpy(), np.asarray(report.suppressed_rows))
+    mask = pa.array(suppressed)
+
+    def column(name: str, default: str) -> pa.Array:
+        base = t[name].combine_chunks() if name in t.column_names else pa.repeat(pa.scalar(default), n)
+        return pc.coalesce(base, pa.scalar(default))
+
+    status = column("OBS_STATUS", "U" if forced else "G")
+    if forced:
+        status = pa.repeat(pa.scalar("U"), n)
+    producer = md.producer.organisation if md.producer and md.producer.organisation else "a CSO"
+    method = md.method.type if md.method and md.method.type else "citizen data"
+    version = md.dataset.version if md.dataset and md.dataset.version else "?"
+    updates = {
+        "OBS_VALUE": pc.if_else(mask, pa.scalar(None, pa.float64()), t["OBS_VALUE"].combine_chunks()),
+        "OBS_STATUS": pc.if_else(mask, "Q", status),
+        "CONF_STATUS": pc.if_else(mask, "C", column("CONF_STATUS", "F")),
+        "NATURE": column("NATURE", "_X"),
+        "SOURCE_DETAIL": column("SOURCE_DETAIL", f"CGD: {producer}, {method}, dataset version {version}"),
+    }
+    for name, values in updates.items():
+        if name in t.column_names:
+            t = t.set_column(t.schema.get_field_index(name), name, values)
+        else:
+            t = t.append_column(name, values)
+    return t

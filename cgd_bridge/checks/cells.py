@@ -301,6 +301,8 @@ class CellCheck(BaseCheck):
             if not changed:
                 break
         secondary = suppressed & ~primary
+        if not microdata:
+            ctx.report.suppressed_rows = np.flatnonzero(suppressed) + 2  # provisional row numbers
         self._report_cells(ctx, cells, measures, primary, secondary, reasons, k, microdata)
 
     def _report_cells(

@@ -1,0 +1,45 @@
+"""Settings read from the environment (``CGD_BRIDGE_*``); only the CLI and the server read them.
+
+The core never calls :func:`get_settings`: it takes folders and values as arguments, so that
+tests and other programs can use it without touching the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/cgd-bridge``, else ``~/.local/share/cgd-bridge``."""
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "cgd-bridge"
+
+
+class Settings(BaseSettings):
+    """Where cgd-bridge keeps its state.
+
+    Attributes:
+        data_dir: the folder for the local structure store (``structures/``) and, later, the
+            database; ``CGD_BRIDGE_DATA_DIR=/srv/cgd-bridge``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CGD_BRIDGE_", extra="ignore", env_ignore_empty=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    @property
+    def structures_dir(self) -> Path:
+        """The local structure store: ``{data_dir}/structures``."""
+        return self.data_dir.expanduser() / "structures"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,102 @@
+"""Conversion: validation first, mapping, CGD provenance, suppression, atomic output."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from cgd_bridge.errors import FormatError
+from cgd_bridge.pipeline import convert
+
+ROOT = Path(__file__).resolve().parents[2]
+KENYA = ROOT / "examples" / "kenya-health-scorecard"
+BROKEN = ROOT / "examples" / "broken"
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def run(tmp_path: Path, data: Path = KENYA / "data.csv", metadata: Path = KENYA / "quality.yaml", **kw):
+    to = kw.pop("to", "sdmx-csv-2.0")
+    out = tmp_path / f"out{'.xml' if 'ml' in to else '.csv'}"
+    result = convert(data, metadata=metadata, mapping=KENYA / "mapping.yaml", to=to, output=out, **kw)
+    return result, out
+
+
+def test_kenya_example_converts_with_cgd_provenance(tmp_path):
+    result, out = run(tmp_path)
+    assert result.refused is None
+    assert result.written == 144
+    got = rows(out)
+    assert len(got) == 144
+    assert {r["REPORTING_TYPE"] for r in got} == {"N"}
+    assert {r["NATURE"] for r in got} == {"_X"}  # never C: the NSO has not endorsed it
+    assert {r["OBS_STATUS"] for r in got} == {"G"}  # experimental
+    assert {r["CONF_STATUS"] for r in got} == {"F"}
+    assert {r["SOURCE_DETAIL"] for r in got} == {
+        "CGD: Sauti ya Walemavu Health Watch, community_scorecard, dataset version 1.1.0"
+    }
+    first = got[0]
+    assert (first["REF_AREA"], first["SEX"], first["AGE"], first["DISABILITY_STATUS"]) == (
+        "KE_042",
+        "F",
+        "Y18T34",
+        "PD",
+    )
+    assert first["OBS_VALUE"] == "57.9"  # 11 of 19 respondents
+
+
+def test_suppressed_cells_have_no_value_and_q_c(tmp_path):
+    import yaml
+
+    from cgd_bridge.pipeline import validate
+
+    data = BROKEN / "small-cell" / "data.csv"
+    report = validate(data, metadata=KENYA / "quality.yaml", mapping=KENYA / "mapping.yaml")
+    in_data = next(f for f in report if f.code == "sample-size-mismatch").details["in_data"]
+    md = yaml.safe_load((KENYA / "quality.yaml").read_text(encoding="utf-8"))
+    md["sampling"]["n_achieved"] = in_data  # the broken case changed one cell's respondents
+    meta = tmp_path / "meta" / "quality.yaml"
+    meta.parent.mkdir()
+    meta.write_text(yaml.safe_dump(md, allow_unicode=True), encoding="utf-8")
+    result, out = run(tmp_path, data=data, metadata=meta)
+    assert result.refused is None
+    suppressed = [r for r in rows(out) if r["OBS_STATUS"] == "Q"]
+    assert len(suppressed) >= 2  # the small cell and at least one cell that would reveal it
+    assert all(r["OBS_VALUE"] == "" and r["CONF_STATUS"] == "C" for r in suppressed)
+
+
+def test_invalid_data_is_refused_and_nothing_written(tmp_path):
+    result, out = run(tmp_path, data=BROKEN / "total-mismatch" / "data.csv")
+    assert result.refused
+    assert "error" in result.refused
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_force_converts_and_marks_low_reliability(tmp_path):
+    result, out = run(tmp_path, data=BROKEN / "total-mismatch" / "data.csv", force=True)
+    assert result.refused is None
+    assert {r["OBS_STATUS"] for r in rows(out)} <= {"U", "Q"}
+
+
+def test_unknown_format_fails_before_any_work(tmp_path):
+    with pytest.raises(FormatError):
+        run(tmp_path, to="sdmx-xls")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("to", ["sdmx-ml-2.1-ss", "sdmx-ml-2.1-generic", "sdmx-csv-1.0"])
+def test_every_format_reads_back_with_sdmx1(tmp_path, to):
+    import sdmx
+    import sdmx.reader.xml.v30
+
+    result, out = run(tmp_path, to=to)
+    assert result.written == 144
+    if to.startswith("sdmx-ml"):
+        msg = sdmx.read_sdmx(io.BytesIO(out.read_bytes()))
+        assert len(list(msg.data[0].obs)) == 144
