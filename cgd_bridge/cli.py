@@ -115,6 +115,66 @@ def validate(
 
 
 @cli.command()
+@click.argument("data", type=click.Path(path_type=Path), required=False)
+@click.option("--metadata", "-m", type=click.Path(path_type=Path), help="The filled cgd-quality/1.0 file.")
+@click.option("--mapping", type=click.Path(path_type=Path), help="The mapping to the target dataflow.")
+@click.option("--to", "to", help="The output format (see --list-formats).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="The file to write.")
+@click.option("--form", type=click.Path(path_type=Path), help="The XLSForm of a Kobo/ODK export.")
+@click.option("--sheet", help="The spreadsheet sheet to read (default: the first).")
+@click.option(
+    "--force", is_flag=True, help="Convert despite validation errors (observations marked OBS_STATUS U)."
+)
+@click.option("--list-formats", is_flag=True, help="List the output formats and exit.")
+def convert(
+    data: Path | None,
+    metadata: Path | None,
+    mapping: Path | None,
+    to: str | None,
+    output: Path | None,
+    form: Path | None,
+    sheet: str | None,
+    force: bool,
+    list_formats: bool,
+) -> None:
+    """Validate DATA, map it with MAPPING and write it as SDMX (format --to) to --output."""
+    from cgd_bridge.errors import UsageError
+    from cgd_bridge.formats import FORMATS, get_format
+    from cgd_bridge.pipeline import convert as run_conversion
+
+    if list_formats:
+        for f in FORMATS.values():
+            click.echo(f"{f.name:22} {f.title:38} {f.media_type}")
+        return
+    needed = (("DATA", data), ("--metadata", metadata), ("--mapping", mapping), ("--to", to))
+    missing = [name for name, value in needed if not value]
+    if missing or not (data and metadata and mapping and to):
+        raise UsageError(f"convert needs {', '.join(missing)}", fix="See cgd-bridge convert --help.")
+    fmt = get_format(to)
+    out = output or data.with_suffix(f".{fmt.name}{fmt.suffix}")
+    with _progress(f"Converting {data.name}") as progress:
+        result = run_conversion(
+            data, metadata=metadata, mapping=mapping, to=fmt.name, output=out, form=form, sheet=sheet,
+            force=force, progress=progress,
+        )  # fmt: skip
+    report = result.report
+    if result.refused:
+        from cgd_bridge.render import render_text
+
+        click.echo(render_text(report), err=True, nl=False)
+        click.echo(f"Not converted: {result.refused}.", err=True)
+        sys.exit(EXIT_INVALID)
+    h = result.harmonised
+    dropped = sum(d.count for d in h.dropped) if h else 0
+    click.echo(
+        f"Wrote {result.written} observations as {fmt.title} to {out}"
+        + (f" ({dropped} row(s) dropped by the mapping's rules)" if dropped else "")
+        + (" despite validation errors (marked OBS_STATUS U)" if not report.valid else "")
+        + "."
+    )
+
+
+@cli.command()
 @click.option(
     "--output",
     "-o",

@@ -130,3 +130,29 @@ def test_metadata_template_command_prints_the_shipped_template():
 def test_version_and_help():
     assert cli("--version").stdout.startswith("cgd-bridge, version")
     assert "validate" in cli("--help").stdout
+
+
+def test_convert_writes_sdmx_and_refuses_broken_data(tmp_path):
+    out = tmp_path / "ke.xml"
+    args = [
+        "--metadata",
+        KENYA / "quality.yaml",
+        "--mapping",
+        KENYA / "mapping.yaml",
+        "--to",
+        "sdmx-ml-2.1-ss",
+    ]
+    p = cli("convert", KENYA / "data.csv", *args, "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert "Wrote 144 observations" in p.stdout
+    assert out.read_bytes().startswith(b"<?xml")
+    broken = ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"
+    refused = tmp_path / "refused.xml"
+    p = cli("convert", broken, *args, "-o", refused)
+    assert p.returncode == 1
+    assert "Not converted" in p.stderr
+    assert not refused.exists()
+    assert_no_traceback(p)
+    p = cli("convert", "--list-formats")
+    assert p.returncode == 0
+    assert "sdmx-csv-2.0" in p.stdout
