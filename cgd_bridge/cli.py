@@ -7,6 +7,7 @@ bad arguments). Errors are one plain sentence on stderr; ``--debug`` adds the tr
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -24,14 +25,21 @@ EXIT_VALID, EXIT_INVALID, EXIT_FAILED = 0, 1, 2
 
 class _State:
     debug = False
+    data_dir: Path | None = None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cgd-bridge")
 @click.option("--debug", is_flag=True, help="Show the full traceback when something fails.")
-def cli(debug: bool) -> None:
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the structure store (default: $CGD_BRIDGE_DATA_DIR, else ~/.local/share/cgd-bridge).",
+)
+def cli(debug: bool, data_dir: Path | None) -> None:
     """Bridge citizen-generated data to national statistics offices in SDMX."""
     _State.debug = debug
+    _State.data_dir = data_dir
 
 
 @cli.command()
@@ -246,6 +254,135 @@ def metadata_template(output: Path | None) -> None:
         click.echo(f"Template written to {output}.", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _structures_dir() -> Path:
+    """The structure store: ``--data-dir``, else the settings (``CGD_BRIDGE_DATA_DIR``)."""
+    from cgd_bridge.settings import get_settings
+
+    data_dir = _State.data_dir if _State.data_dir is not None else get_settings().data_dir
+    return data_dir.expanduser() / "structures"
+
+
+def _load_structures() -> Any:
+    from cgd_bridge.structures import Structures, StructureStore
+
+    structures = Structures(StructureStore(_structures_dir()))
+    return structures
+
+
+def _warn_problems(structures: Any) -> None:
+    for problem in structures.problems:
+        click.echo(f"Warning: skipped a bundled file: {problem.message}", err=True)
+
+
+def _short_source(source: str) -> str:
+    return source if "://" in source or source == "bundled" else Path(source).name
+
+
+@cli.group()
+def structures() -> None:
+    """SDMX structures (codelists, DSDs, dataflows): import, list and show them."""
+
+
+@structures.command("import")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+def structures_import(sources: tuple[str, ...]) -> None:
+    """Import SDMX-ML 2.1 or 3.0 structure files or URLs into the local store."""
+    from cgd_bridge.structures import StructureStore
+
+    store = StructureStore(_structures_dir())
+    for source in sources:
+        infos = store.import_file(source)
+        replaced = sum(i.replaced for i in infos)
+        click.echo(
+            f"{source}: {len(infos)} artefact(s) imported"
+            + (f", {replaced} replacing the same version already stored" if replaced else "")
+        )
+        for info in infos:
+            note = "  (replaced)" if info.replaced else ""
+            click.echo(f"  {info.kind:20} {info.ref:45} {info.name}{note}")
+    click.echo(f"Structure store: {store.folder}", err=True)
+
+
+@structures.command("list")
+@click.option(
+    "--kind", help="Only this kind: codelist, conceptscheme, datastructure, dataflow, contentconstraint..."
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def structures_list(kind: str | None, fmt: str) -> None:
+    """List the structures in the local store and the bundled codelists/ folder."""
+    structures = _load_structures()
+    infos = structures.list(kind.lower() if kind else None)
+    _warn_problems(structures)
+    if fmt == "json":
+        click.echo(json.dumps([i.to_dict() for i in infos], indent=2, ensure_ascii=False))
+        return
+    if not infos:
+        click.echo("No structures" + (f" of kind {kind}" if kind else "") + ". Add some with "
+                   "'cgd-bridge structures import FILE|URL'.")  # fmt: skip
+        return
+    rows = [(i.kind, i.ref, i.name, _short_source(i.source)) for i in infos]
+    widths = [max(len(r[c]) for r in [("KIND", "ARTEFACT", "NAME", "SOURCE"), *rows]) for c in range(3)]
+    widths[2] = min(widths[2], 50)
+    for row in [("KIND", "ARTEFACT", "NAME", "SOURCE"), *rows]:
+        name = row[2] if len(row[2]) <= 50 else row[2][:49] + "…"
+        click.echo(f"{row[0]:{widths[0]}}  {row[1]:{widths[1]}}  {name:{widths[2]}}  {row[3]}".rstrip())
+
+
+@structures.command("show")
+@click.argument("artefact", nargs=-1, required=True, metavar="[KIND] ARTEFACT")
+@click.option("--lang", default="en", show_default=True, help="Language of the names.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def structures_show(artefact: tuple[str, ...], lang: str, fmt: str) -> None:
+    """Show one artefact: `show codelist CL_SEX` or `show IAEG-SDGs:CL_SEX(1.1)`.
+
+    A codelist shows its codes and names, a DSD its dimensions, attributes and measures with
+    their codelists, a dataflow its DSD.
+    """
+    from cgd_bridge.errors import UsageError
+    from cgd_bridge.structures import describe, kind_of_urn, parse_ref
+
+    if len(artefact) > 2:
+        raise UsageError(
+            "give at most a kind and an artefact", fix="For example: show codelist IAEG-SDGs:CL_SEX."
+        )
+    kind = artefact[0].lower() if len(artefact) == 2 else kind_of_urn(artefact[-1])
+    agency, id_, version = parse_ref(artefact[-1])
+    structures = _load_structures()
+    info = structures.find(kind, id_, agency, version)
+    _warn_problems(structures)
+    data = {
+        **describe(structures.get(info.kind, info.id, info.agency, info.version), lang),
+        "source": info.source,
+    }
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo(_render_artefact(data))
+
+
+def _render_artefact(data: dict[str, Any]) -> str:
+    lines = [f"{data['kind']} {data['ref']}" + (f": {data['name']}" if data["name"] else ""),
+             f"source: {data['source']}"]  # fmt: skip
+    if "structure" in data:
+        lines.append(f"structure: datastructure {data['structure']}")
+    for section in ("dimensions", "attributes", "measures"):
+        if section not in data:
+            continue
+        lines.append(f"{section.capitalize()} ({len(data[section])}):")
+        for comp in data[section]:
+            rep = f"codelist {comp['codelist']}" if comp["codelist"] else (comp["type"] or "")
+            usage = f" [{comp['usage']}]" if comp["usage"] else ""
+            lines.append(f"  {comp['id']:28} {rep:38}{usage}".rstrip())
+    if "items" in data:
+        items = data["items"]
+        width = max((len(i["id"]) for i in items), default=0)
+        lines.append(f"Items ({len(items)}):" if data["kind"] != "codelist" else f"Codes ({len(items)}):")
+        for item in items:
+            parent = f"  (in {item['parent']})" if item["parent"] else ""
+            lines.append(f"  {item['id']:{width}}  {item['name']}{parent}".rstrip())
+    return "\n".join(lines)
 
 
 def write_atomic(path: Path, text: str) -> None:
