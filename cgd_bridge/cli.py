@@ -106,7 +106,7 @@ def validate(
     with _progress(f"Checking {data.name}") as progress:
         report = run_validation(
             data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options,
-            progress=progress,
+            progress=progress, structures=_structures() if mapping else None,
         )  # fmt: skip
     report.limit_per_code = limit
     text = RENDERERS[fmt](report)
@@ -163,7 +163,7 @@ def convert(
     with _progress(f"Converting {data.name}") as progress:
         result = run_conversion(
             data, metadata=metadata, mapping=mapping, to=fmt.name, output=out, form=form, sheet=sheet,
-            force=force, progress=progress,
+            force=force, progress=progress, structures=_structures(),
         )  # fmt: skip
     report = result.report
     if result.refused:
@@ -254,6 +254,13 @@ def metadata_template(output: Path | None) -> None:
         click.echo(f"Template written to {output}.", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _structures() -> Any:
+    """The bundled structures plus the local store (imported with 'structures import')."""
+    from cgd_bridge.structures import Structures, StructureStore
+
+    return Structures(StructureStore(_structures_dir()))
 
 
 def _structures_dir() -> Path:

@@ -57,6 +57,7 @@ FAMILIES = {
     "privacy": "Privacy and disclosure control",
     "consistency": "Disaggregation consistency",
     "disability": "Washington Group disability questions",
+    "sdmx": "SDMX codes and mapping",
 }
 
 CHECKS: dict[str, CheckSpec] = {}
@@ -187,6 +188,8 @@ class Report:
     # source rows (spreadsheet numbers) whose cells must be suppressed, primary and secondary;
     # set by the cell checks on aggregate data, read by conversion (not part of the JSON report)
     suppressed_rows: Any = field(default=None, repr=False)
+    # the mapped observations when the mapping has SDMX sections (read by conversion)
+    harmonised: Any = field(default=None, repr=False)
     started: float = field(default_factory=time.perf_counter)
 
     # -- collecting -------------------------------------------------------------------------

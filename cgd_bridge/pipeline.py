@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -35,7 +36,11 @@ from cgd_bridge.ingest.schema import (
 )
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
 from cgd_bridge.mapping.apply import Harmonised, apply_mapping
+from cgd_bridge.mapping.conform import code_findings, coverage_findings
 from cgd_bridge.metadata import LoadedMetadata, QualityMetadata, load_metadata
+
+if TYPE_CHECKING:
+    from cgd_bridge.structures import Structures
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,7 @@ def validate(
     sheet: str | None = None,
     options: Options | None = None,
     progress: Progress | None = None,
+    structures: Structures | None = None,
 ) -> Report:
     """Check a CSO dataset and its quality metadata; return the full Report.
 
@@ -63,6 +69,8 @@ def validate(
         sheet: the spreadsheet sheet to read.
         options: stage, thresholds, batch size.
         progress: called as ``progress(rows_done, rows_estimate)`` while reading.
+        structures: where the target dataflow's codelists and constraints are looked up when
+            the mapping has SDMX sections (default: the bundled ``codelists/`` only).
 
     Raises:
         InputError, TemplateError, MappingError: an input cannot be read at all.
@@ -117,8 +125,33 @@ def validate(
         if verdict is not None:
             report.stats["dsat"] = verdict
     report.stats["table_schema"] = schema.to_descriptor()
+    if mapping is not None:
+        report.harmonised = _check_mapping(table, mapping, report, structures, opts)
     report.finish()
     return report
+
+
+def _check_mapping(
+    table: SourceTable, mapping: str | Path, report: Report, structures: Structures | None, opts: Options
+) -> Harmonised | None:
+    """Map the data when the mapping has SDMX sections, and check coverage, keys and codes."""
+    spec, _ = load_mapping(mapping)
+    if not spec.dimensions or spec.time is None or spec.value is None:
+        return None  # a schema-only mapping: nothing to map yet
+    present = {c.name for c in table.columns if c.kind != "meta"}
+    absent = spec.columns_used() - present
+    declared = {f.get("name") for f in (spec.schema_ or {}).get("fields", []) if isinstance(f, dict)}
+    if absent and absent <= declared:
+        return None  # the table checks reported these columns as missing-column
+    h = apply_mapping(table, spec, batch_rows=opts.batch_rows)
+    report.extend(coverage_findings(h, spec, file=table.file, mapping_file=Path(mapping).name))
+    if spec.dataflow:
+        if structures is None:
+            from cgd_bridge.structures import Structures as _Structures
+
+            structures = _Structures.load(None)
+        report.extend(code_findings(h, spec.dataflow, structures, file=table.file))
+    return h
 
 
 def _schema(table: SourceTable, mapping: str | Path | None, report: Report, opts: Options) -> TableSchema:
@@ -222,19 +255,22 @@ def convert(
     force: bool = False,
     options: Options | None = None,
     progress: Progress | None = None,
+    structures: Structures | None = None,
 ) -> Conversion:
     """Validate, map and write a CSO dataset as SDMX (format ``to``) to ``output``.
 
-    Validation runs first: with errors, nothing is written unless ``force`` (and then every
-    observation is marked OBS_STATUS U, low reliability). Values without a code and duplicate
-    series keys also stop the conversion unless forced. Suppressed cells (small cells and the
+    Validation runs first, and with the mapping it also checks coverage, duplicate series keys,
+    codes and constraints: with errors, nothing is written unless ``force`` (and then every
+    observation is marked OBS_STATUS U, low reliability); rows whose values have no code are
+    never written. Suppressed cells (small cells and the
     cells that would reveal them) are written with no value, OBS_STATUS Q and CONF_STATUS C.
     The output is written to a temporary file and moved into place, so a failure leaves none.
     """
     fmt = get_format(to)  # an unknown format fails before any work
     report = validate(
-        data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress
-    )
+        data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress,
+        structures=structures,
+    )  # fmt: skip
     result = Conversion(report=report)
     if not report.valid and not force:
         result.refused = (
@@ -249,24 +285,14 @@ def convert(
             fix="Add 'dataflow: AGENCY:ID(VERSION)', e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
             file=Path(mapping).name,
         )
-    table = open_table(data, sheet=sheet, form=form)
-    h = apply_mapping(table, spec, batch_rows=(options or Options()).batch_rows)
+    h = report.harmonised
+    if h is None:
+        raise MappingError(
+            "the mapping has no SDMX sections (dimensions, time, value)",
+            fix="Add them as docs/mapping.md shows.",
+            file=Path(mapping).name,
+        )
     result.harmonised = h
-    if h.unmapped and not force:
-        first = h.unmapped[0]
-        result.refused = (
-            f"{len(h.unmapped)} value(s) have no code, e.g. '{first.value}' in column '{first.column}' "
-            f"for {first.component} (rows {', '.join(map(str, first.rows[:5]))}); add them to the mapping"
-        )
-        return result
-    dups = h.duplicate_keys()
-    if dups and not force:
-        key, rows = dups[0]
-        result.refused = (
-            f"{len(dups)} series key(s) come from more than one row, e.g. rows "
-            f"{', '.join(map(str, rows[:5]))} give {'.'.join(key)}; the mapping must tell them apart"
-        )
-        return result
     md = load_metadata(metadata)
     h.table = conform(h, report, md.model, forced=not report.valid)
     attributes = tuple(a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names)

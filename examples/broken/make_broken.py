@@ -61,7 +61,7 @@ def row_index(rows: Rows, **match: str) -> int:
     raise KeyError(match)
 
 
-FINEST = {"county": "Kisumu", "sex": "Female", "age_group": "18-34", "disability_status": "With disability"}
+FINEST = {"county": "Kisumu", "sex": "Female", "age_group": "18-24", "disability_status": "With disability"}
 
 
 class Case:
@@ -242,6 +242,14 @@ CASES = [
     # consistency
     Case("total-mismatch", "a total that is one off", data=lambda r: edit(r, 3, "respondents", str(int(r[3][5]) + 1))),
     Case("count-above-denominator", "more satisfied than respondents", data=_above_denominator),
+    # SDMX codes and mapping
+    Case("unmapped-value", "the mapping has no label for Male", mapping=lambda d: d["dimensions"]["SEX"]["map"].update(M=["Man"])),
+    Case("duplicate-series-key", "two age groups given the same code",
+         mapping=lambda d: d["dimensions"]["AGE"]["map"].update(Y18T24=["18-24", "25-44"], Y25T44=["none"])),
+    Case("unknown-code", "a sex code that is not in CL_SEX", mapping=lambda d: d["dimensions"]["SEX"]["map"].update(FEM=["Female"], F=["none"])),
+    Case("code-not-allowed", "a unit the series' constraint does not allow",
+         mapping=lambda d: d["attributes"].update(UNIT_MEASURE={"value": "NUMBER"})),
+    Case("unknown-dataflow", "a dataflow nobody has imported", mapping=lambda d: d.update(dataflow="XX:DF_NOPE(1.0)")),
     # Washington Group
     Case("wg-incomplete", "the self-care question was left out", base="nepal", sheet=_wg_drop_selfcare,
          mapping=lambda d: d["schema"].update(fields=[f for f in d["schema"]["fields"] if f["name"] != "wg_selfcare"])),

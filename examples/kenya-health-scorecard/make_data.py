@@ -28,7 +28,7 @@ MIN_CELL = 5  # disclosure threshold: no finest cell below it
 # county -> share of respondents satisfied with their last visit (before group effects)
 COUNTIES = {"Kisumu": 0.58, "Nakuru": 0.64, "Machakos": 0.60, "Kilifi": 0.49}
 SEXES = ("Female", "Male")
-AGE_GROUPS = ("18-34", "35-59", "60+")
+AGE_GROUPS = ("18-24", "25-44", "45-59", "60+")  # SDG CL_AGE: Y18T24, Y25T44, Y45T59, Y_GE60
 DISABILITY = ("With disability", "Without disability")
 TOTAL = "Total"
 

@@ -144,7 +144,7 @@ def test_convert_writes_sdmx_and_refuses_broken_data(tmp_path):
     ]
     p = cli("convert", KENYA / "data.csv", *args, "-o", out)
     assert p.returncode == 0, p.stderr
-    assert "Wrote 144 observations" in p.stdout
+    assert "Wrote 180 observations" in p.stdout
     assert out.read_bytes().startswith(b"<?xml")
     broken = ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"
     refused = tmp_path / "refused.xml"

@@ -26,7 +26,8 @@ SPEC = {
         "REF_AREA": {"value": 404},
         "SEX": {"column": "sex", "map": {"F": ["Female", "Mwanamke"], "M": "Male", "_T": ["Total"]}},
         "AGE": {"column": "age_group",
-                "map": {"Y18T34": ["18-34"], "Y35T59": ["35-59"], "Y_GE60": ["60+"], "_T": ["Total"]}},
+                "map": {"Y18T24": ["18-24"], "Y25T44": ["25-44"], "Y45T59": ["45-59"], "Y_GE60": ["60+"],
+                        "_T": ["Total"]}},
         "DISABILITY_STATUS": {
             "column": "disability_status",
             "map": {"PD": ["With disability"], "PWD": ["Without disability"], "_T": ["Total"]},
@@ -50,19 +51,19 @@ def mapping(**changes):
 def test_kenya_scorecard_maps_to_sdg_codes():
     h = apply_mapping(open_table(KENYA), mapping())
     assert h.dimensions == list(SDG_DIMENSIONS)
-    assert h.table.num_rows == 36  # Kisumu: 3 sexes x 4 ages x 3 disability statuses
+    assert h.table.num_rows == 45  # Kisumu: 3 sexes x 5 ages x 3 disability statuses
     assert h.complete
     assert not h.duplicate_keys()
     first = h.table.slice(0, 1).to_pylist()[0]
     assert first["SEX"] == "F"
-    assert first["AGE"] == "Y18T34"
+    assert first["AGE"] == "Y18T24"
     assert first["DISABILITY_STATUS"] == "PD"
     assert first["URBANISATION"] == "_T"
     assert first["TIME_PERIOD"] == "2024"
     assert first["REF_AREA"] == "404"
     assert first["OBS_VALUE"] == round(11 / 19 * 100, 2)
     assert first["SOURCE_ROW"] == 2
-    assert [(d.reason, d.count) for d in h.dropped] == [("national series: Kisumu only", 108)]
+    assert [(d.reason, d.count) for d in h.dropped] == [("national series: Kisumu only", 135)]
 
 
 def test_never_confuses_pd_and_pwd():
@@ -76,9 +77,9 @@ def test_never_confuses_pd_and_pwd():
 
 def test_unmapped_values_are_listed_with_rows_and_suggestions(write):
     data = write("d.csv", "county,sex,age_group,disability_status,year,respondents,satisfied\n"
-                          "Kisumu,Femal,18-34,With disability,2024,10,5\n"
-                          "Kisumu, FEMALE ,18-34,With  Disability,2024,10,5\n"
-                          "Kisumu,Other,18-34,With disability,2024,10,5\n")  # fmt: skip
+                          "Kisumu,Femal,18-24,With disability,2024,10,5\n"
+                          "Kisumu, FEMALE ,18-24,With  Disability,2024,10,5\n"
+                          "Kisumu,Other,18-24,With disability,2024,10,5\n")  # fmt: skip
     h = apply_mapping(open_table(data), mapping())
     assert h.table["SOURCE_ROW"].to_pylist() == [3]  # case and spaces do not matter
     femal = next(u for u in h.unmapped if u.value == "Femal")
@@ -90,8 +91,8 @@ def test_unmapped_values_are_listed_with_rows_and_suggestions(write):
 
 def test_duplicate_series_keys_name_the_rows(write):
     data = write("d.csv", "county,sex,age_group,disability_status,year,respondents,satisfied\n"
-                          "Kisumu,Female,18-34,With disability,2024,10,5\n"
-                          "Kisumu,Mwanamke,18-34,With disability,2024,12,5\n")  # fmt: skip
+                          "Kisumu,Female,18-24,With disability,2024,10,5\n"
+                          "Kisumu,Mwanamke,18-24,With disability,2024,12,5\n")  # fmt: skip
     h = apply_mapping(open_table(data), mapping())
     assert [rows for _, rows in h.duplicate_keys()] == [[2, 3]]
 
