@@ -19,6 +19,7 @@ from cgd_bridge.checks.table import (
     SkippedRowCheck,
     ValueCheck,
 )
+from cgd_bridge.mapping import conform as _conform  # noqa: F401 - registers the SDMX finding codes
 
 __all__ = [
     "Check",
