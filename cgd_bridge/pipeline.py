@@ -1,4 +1,4 @@
-"""The only orchestrator: ingest -> check (-> map -> write, in later parts).
+"""The only orchestrator: ingest -> check -> map -> conform -> write.
 
 The CLI and the server call these functions; nothing here prints, reads settings or touches a
 database. Long work reports progress through the ``progress`` callback

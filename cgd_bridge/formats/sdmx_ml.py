@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import BinaryIO
 
 import numpy as np
@@ -80,6 +81,26 @@ def _series_boundaries(
     return new, (key[len(key) - 1].as_py() if len(key) else previous)
 
 
+def _write_series(
+    out: BinaryIO,
+    table: pa.Table,
+    target: Target,
+    series: Callable[[pa.RecordBatch], pa.Array],
+    obs: Callable[[pa.RecordBatch], pa.Array],
+    close: str,
+) -> None:
+    """Write the observations sorted by series, opening and closing a series where the key changes."""
+    previous: str | None = None
+    for batch in _sorted(table, target).to_batches(max_chunksize=BATCH):
+        new, last = _series_boundaries(batch, target, previous)
+        obs_text = obs(batch)
+        opening = _join([_closing(batch.num_rows, previous, close), series(batch), obs_text])
+        _write_strings(out, pc.if_else(new, opening, obs_text))
+        previous = last
+    if previous is not None:
+        out.write(close.encode())
+
+
 def _closing(n: int, previous: str | None, tag: str) -> pa.Array:
     """The closing tag of the previous series, per row (none before the very first series)."""
     first = np.zeros(n, dtype=bool)
@@ -133,19 +154,14 @@ def write_ss21(table: pa.Table, target: Target, out: BinaryIO) -> int:
         f'<message:DataSet ss:dataScope="DataStructure" xsi:type="ns1:DataSetType" ss:structureRef="{sid}">\n'
     )
     out.write(dataset.encode())
-    data = _sorted(table, target)
-    attrs = [a for a in target.attributes if a in data.column_names]
-    previous: str | None = None
-    for batch in data.to_batches(max_chunksize=BATCH):
-        new, last = _series_boundaries(batch, target, previous)
-        series = _join(
-            [
-                "<Series",
-                *[_xml_attr(d, as_text(batch.column(d)), optional=False) for d in target.dimensions],
-                ">\n",
-            ]
-        )
-        obs = _join(
+    attrs = [a for a in target.attributes if a in table.column_names]
+
+    def series(batch: pa.RecordBatch) -> pa.Array:
+        dims = [_xml_attr(d, as_text(batch.column(d)), optional=False) for d in target.dimensions]
+        return _join(["<Series", *dims, ">\n"])
+
+    def obs(batch: pa.RecordBatch) -> pa.Array:
+        return _join(
             [
                 "<Obs",
                 _xml_attr("TIME_PERIOD", batch.column("TIME_PERIOD"), optional=True),
@@ -154,11 +170,8 @@ def write_ss21(table: pa.Table, target: Target, out: BinaryIO) -> int:
                 "/>\n",
             ]
         )
-        lines = pc.if_else(new, _join([_closing(batch.num_rows, previous, "</Series>\n"), series, obs]), obs)
-        _write_strings(out, lines)
-        previous = last
-    if previous is not None:
-        out.write(b"</Series>\n")
+
+    _write_series(out, table, target, series, obs, "</Series>\n")
     out.write(b"</message:DataSet>\n</message:StructureSpecificData>\n")
     return table.num_rows
 
@@ -172,65 +185,42 @@ def write_generic21(table: pa.Table, target: Target, out: BinaryIO) -> int:
     )
     out.write(_header("GenericData", f' xmlns:generic="{NS_GENERIC}"', target, structure).encode())
     out.write(f'<message:DataSet structureRef="{sid}">\n'.encode())
-    data = _sorted(table, target)
-    attrs = [a for a in target.attributes if a in data.column_names]
-    previous: str | None = None
-    for batch in data.to_batches(max_chunksize=BATCH):
-        new, last = _series_boundaries(batch, target, previous)
-        key_values = [
-            _join(
-                [
-                    '<generic:Value id="',
-                    d,
-                    '" value="',
-                    _escape(pc.fill_null(as_text(batch.column(d)), "")),
-                    '"/>',
-                ]
-            )
-            for d in target.dimensions
-        ]
-        series = _join(["<generic:Series>\n<generic:SeriesKey>", *key_values, "</generic:SeriesKey>\n"])
-        attr_values = [
-            pc.if_else(
-                pc.is_valid(batch.column(a)),
-                _join(
-                    [
-                        '<generic:Value id="',
-                        a,
-                        '" value="',
-                        _escape(pc.fill_null(as_text(batch.column(a)), "")),
-                        '"/>',
-                    ]
-                ),
-                "",
-            )
-            for a in attrs
-        ]
-        attr_block = (
-            _join(attr_values) if attr_values else pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
-        )
-        attr_block = pc.if_else(
-            pc.equal(attr_block, ""), "", _join(["<generic:Attributes>", attr_block, "</generic:Attributes>"])
+    attrs = [a for a in target.attributes if a in table.column_names]
+
+    def value_elements(batch: pa.RecordBatch, ids: list[str], *, optional: bool) -> list[pa.Array]:
+        out = []
+        for c in ids:
+            text = _escape(pc.fill_null(as_text(batch.column(c)), ""))
+            element = _join(['<generic:Value id="', c, '" value="', text, '"/>'])
+            out.append(pc.if_else(pc.is_valid(batch.column(c)), element, "") if optional else element)
+        return out
+
+    def series(batch: pa.RecordBatch) -> pa.Array:
+        keys = value_elements(batch, list(target.dimensions), optional=False)
+        return _join(["<generic:Series>\n<generic:SeriesKey>", *keys, "</generic:SeriesKey>\n"])
+
+    def obs(batch: pa.RecordBatch) -> pa.Array:
+        values = value_elements(batch, attrs, optional=True)
+        block = _join(values) if values else pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
+        block = pc.if_else(
+            pc.equal(block, ""), "", _join(["<generic:Attributes>", block, "</generic:Attributes>"])
         )
         value = as_text(batch.column("OBS_VALUE"))
         obs_value = pc.if_else(
             pc.is_valid(value), _join(['<generic:ObsValue value="', pc.fill_null(value, ""), '"/>']), ""
         )
-        obs = _join(
+        period = _escape(pc.fill_null(batch.column("TIME_PERIOD"), ""))
+        return _join(
             [
                 '<generic:Obs><generic:ObsDimension value="',
-                _escape(pc.fill_null(batch.column("TIME_PERIOD"), "")),
+                period,
                 '"/>',
                 obs_value,
-                attr_block,
+                block,
                 "</generic:Obs>\n",
             ]
         )
-        closing = _closing(batch.num_rows, previous, "</generic:Series>\n")
-        lines = pc.if_else(new, _join([closing, series, obs]), obs)
-        _write_strings(out, lines)
-        previous = last
-    if previous is not None:
-        out.write(b"</generic:Series>\n")
+
+    _write_series(out, table, target, series, obs, "</generic:Series>\n")
     out.write(b"</message:DataSet>\n</message:GenericData>\n")
     return table.num_rows
