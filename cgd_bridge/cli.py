@@ -192,7 +192,8 @@ def convert(
     help="Folder for the example reports.",
 )
 def demo(output: Path) -> None:
-    """Validate the bundled examples and write their reports (text, JSON, HTML)."""
+    """Validate the bundled examples, convert those with SDMX mappings, and write the results."""
+    from cgd_bridge.pipeline import convert as run_conversion
     from cgd_bridge.pipeline import validate as run_validation
     from cgd_bridge.render import RENDERERS
     from cgd_bridge.resources import bundled
@@ -205,17 +206,22 @@ def demo(output: Path) -> None:
         if data is None:
             continue
         form = folder / "form.xlsx"
-        report = run_validation(
-            data,
-            metadata=folder / "quality.yaml",
-            mapping=folder / "mapping.yaml" if (folder / "mapping.yaml").is_file() else None,
-            form=form if form.is_file() else None,
-        )
+        inputs = {
+            "metadata": folder / "quality.yaml",
+            "mapping": folder / "mapping.yaml" if (folder / "mapping.yaml").is_file() else None,
+            "form": form if form.is_file() else None,
+        }
+        report = run_validation(data, **inputs)  # type: ignore[arg-type]
         all_valid &= report.valid
         for fmt, suffix in (("text", "txt"), ("json", "json"), ("html", "html")):
             write_atomic(output / f"{folder.name}.report.{suffix}", RENDERERS[fmt](report))
         click.echo(f"== {folder.name}")
         click.echo(RENDERERS["text"](report))
+        if report.valid and report.harmonised is not None:
+            for to, suffix in (("sdmx-ml-2.1-ss", "xml"), ("sdmx-csv-2.0", "csv")):
+                out = output / f"{folder.name}.{to}.{suffix}"
+                result = run_conversion(data, to=to, output=out, **inputs)  # type: ignore[arg-type]
+                click.echo(f"   SDMX: {result.written} observations written to {out}")
     click.echo(f"Reports written to {output}/ (open the .html files in a browser).")
     sys.exit(EXIT_VALID if all_valid else EXIT_INVALID)
 
