@@ -76,6 +76,11 @@ FORMATS: dict[str, Format] = {
             "cgd_bridge.formats.sdmx_ml", "write_ss21",
         ),
         Format(
+            "sdmx-ml-3.0-ss", "SDMX-ML 3.0 StructureSpecific data",
+            "application/vnd.sdmx.data+xml;version=3.0.0", ".xml",
+            "cgd_bridge.formats.sdmx_ml", "write_ss30",
+        ),
+        Format(
             "sdmx-ml-2.1-generic", "SDMX-ML 2.1 Generic data",
             "application/vnd.sdmx.genericdata+xml;version=2.1", ".xml",
             "cgd_bridge.formats.sdmx_ml", "write_generic21",

@@ -1,4 +1,4 @@
-"""SDMX-ML 2.1 data messages (StructureSpecific and Generic), written column-wise.
+"""SDMX-ML data messages (2.1 StructureSpecific and Generic, 3.0 StructureSpecific), column-wise.
 
 The observations are sorted by series key and period, then each batch's XML is assembled with
 Arrow string kernels: every row becomes one string (closing the previous series and opening a
@@ -142,17 +142,33 @@ def namespace(target: Target) -> str:
 
 def write_ss21(table: pa.Table, target: Target, out: BinaryIO) -> int:
     """SDMX-ML 2.1 StructureSpecificData, series by TIME_PERIOD."""
+    return _write_structure_specific(table, target, out, "2.1")
+
+
+def write_ss30(table: pa.Table, target: Target, out: BinaryIO) -> int:
+    """SDMX-ML 3.0 StructureSpecificData, series by TIME_PERIOD."""
+    return _write_structure_specific(table, target, out, "3.0")
+
+
+def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, version: str) -> int:
     sid, ns = _structure_id(target), namespace(target)
+    typed = f'xsi:type="ns1:DataSetType" ss:structureRef="{sid}"'
+    if version == "2.1":
+        usage = f"<common:StructureUsage>{_ref(target)}</common:StructureUsage>"
+        dataset = f'<message:DataSet ss:dataScope="DataStructure" {typed}>\n'
+    else:  # 3.0: references are URNs, and the data set names no scope
+        urn = "urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow=" + target.ref
+        usage = f"<common:StructureUsage>{urn}</common:StructureUsage>"
+        dataset = f"<message:DataSet {typed}>\n"
     structure = (
         f'<message:Structure structureID="{sid}" namespace="{ns}" dimensionAtObservation="TIME_PERIOD">'
-        f"<common:StructureUsage>{_ref(target)}</common:StructureUsage></message:Structure>"
+        f"{usage}</message:Structure>"
     )
-    out.write(
-        _header("StructureSpecificData", f' xmlns:ss="{NS_SS}" xmlns:ns1="{ns}"', target, structure).encode()
-    )
-    dataset = (
-        f'<message:DataSet ss:dataScope="DataStructure" xsi:type="ns1:DataSetType" ss:structureRef="{sid}">\n'
-    )
+    ss_ns = NS_SS if version == "2.1" else NS_SS.replace("v2_1", "v3_0")
+    header = _header("StructureSpecificData", f' xmlns:ss="{ss_ns}" xmlns:ns1="{ns}"', target, structure)
+    if version != "2.1":
+        header = header.replace("/schemas/v2_1/", "/schemas/v3_0/")
+    out.write(header.encode())
     out.write(dataset.encode())
     attrs = [a for a in target.attributes if a in table.column_names]
 

@@ -145,3 +145,13 @@ def test_unknown_format_lists_the_known_ones():
     with pytest.raises(FormatError) as exc:
         get_format("sdmx-json-9")
     assert all(name in exc.value.message for name in FORMATS)
+
+
+def test_sdmx_ml_30_round_trip_with_sdmx1_and_pysdmx(table):
+    from pysdmx.io import read_sdmx
+
+    data = written("sdmx-ml-3.0-ss", table)
+    assert from_sdmx1(data) == expected(table)
+    assert b"/schemas/v3_0/message" in data[:600]
+    msg = read_sdmx(data.decode(), validate=True)
+    assert len(msg.data[0].data) == table.num_rows
