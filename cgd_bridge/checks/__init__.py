@@ -13,6 +13,7 @@ from cgd_bridge.checks.metadata import MetadataCheck, dsat_score
 from cgd_bridge.checks.privacy import PrivacyCheck
 from cgd_bridge.checks.table import (
     BlankRowCheck,
+    ChoiceColumnCheck,
     EmptyTableCheck,
     HeaderCheck,
     KeyCheck,
@@ -40,6 +41,7 @@ def all_checks() -> list[Check]:
         PrivacyCheck(),
         ValueCheck(),
         BlankRowCheck(),
+        ChoiceColumnCheck(),
         KeyCheck(),
         CoherenceCheck(),
         CellCheck(),

@@ -432,3 +432,50 @@ class EmptyTableCheck(BaseCheck):
                     "Export the data again, with the rows.", row=2,
                 )
             )  # fmt: skip
+
+
+CHOICE_MISMATCH = register(
+    "choice-column-mismatch", Severity.ERROR, "table", "Choice column disagrees with the answer",
+    """A Kobo/ODK select_multiple question is exported twice: as one column of space-separated
+    choices and as one 0/1 column per choice. In this row the two disagree (or the 0/1 column
+    holds something else than 0 or 1), so one of them was edited by hand.""",
+)  # fmt: skip
+
+
+class ChoiceColumnCheck(BaseCheck):
+    """select_multiple 0/1 columns against the space-separated answer column (Kobo/ODK exports)."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[str, str, str, str]] = []  # (answer key, answer name, choice key, choice)
+
+    def start(self, ctx: Context) -> None:
+        """Pair every choice column with its question's answer column."""
+        answers = {c.question or c.name: c for c in ctx.table.columns if c.kind == "data"}
+        self.pairs = []
+        for col in ctx.table.columns:
+            if col.kind == "choice" and col.question in answers:
+                answer = answers[col.question]
+                self.pairs.append((answer.key, answer.name, col.key, col.name.rsplit("/", 1)[-1]))
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        """Flag rows where the 0/1 column and the answer disagree."""
+        for answer_key, answer_name, choice_key, choice in self.pairs:
+            flags = tb.raw.column(choice_key)
+            answer = pc.fill_null(tb.raw.column(answer_key), "")
+            chosen = pc.match_substring_regex(answer, rf"(^|\s){re.escape(choice)}(\s|$)")
+            flag_on = pc.equal(pc.fill_null(flags, "0"), "1")
+            bad_value = pc.invert(pc.fill_null(pc.is_in(flags, value_set=pa.array(["0", "1"])), True))
+            mismatch = pc.or_(bad_value, pc.not_equal(chosen, flag_on))
+            header = next(c.header for c in ctx.table.columns if c.key == choice_key)
+            add_examples(
+                ctx, tb, mismatch,
+                lambda row, v, h=header, a=answer_name, ch=choice: ctx.finding(
+                    CHOICE_MISMATCH,
+                    f"'{h}' is '{v if v is not None else ''}' but the answer in '{a}' "
+                    f"{'does not list' if v == '1' else 'lists' if v == '0' else 'may list'} '{ch}'",
+                    f"Make the two agree (1 when '{ch}' is among the answers in '{a}', else 0), "
+                    "or export the data again from Kobo/ODK.",
+                    row=row, field=h, value=v,
+                ),
+                text=flags,
+            )  # fmt: skip

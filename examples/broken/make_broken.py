@@ -211,6 +211,8 @@ CASES = [
     Case("missing-cell", "a row cut short", data=lambda r: [*r[:5], r[5][:-2], *r[6:]]),
     Case("empty-table", "the column names but no rows", data=lambda r: r[:1]),
     Case("system-column", "a Kobo export with its system columns (a note, not an error)", base="nepal"),
+    Case("choice-column-mismatch", "a 0/1 choice column edited by hand", base="nepal",
+         sheet=nepal_cell("services/services_used/justice", 2, "1")),
     # metadata
     Case("metadata-missing-field", "no contact e-mail", meta=meta_set("producer.contact_email", ...)),
     Case("metadata-invalid-value", "a method that is not in the list", meta=meta_set("method.type", "interviews")),
