@@ -32,15 +32,15 @@ def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
 
 def _write(table: pa.Table, target: Target, out: BinaryIO, lead: list[tuple[str, str]]) -> int:
     names = observation_columns(target, table)
-    n = table.num_rows
-    arrays = [pa.repeat(pa.scalar(v, pa.string()), n) for _, v in lead]
-    arrays += [as_text(table[c]) for c in names]
-    text = pa.table(arrays, names=[k for k, _ in lead] + names)
+    schema = pa.schema([(k, pa.string()) for k, _ in lead] + [(c, pa.string()) for c in names])
     options = pa_csv.WriteOptions(include_header=True, quoting_style="needed", batch_size=BATCH)
-    with pa_csv.CSVWriter(out, text.schema, write_options=options) as writer:
-        for batch in text.to_batches(max_chunksize=BATCH):
-            writer.write_batch(batch)
-    return n
+    with pa_csv.CSVWriter(out, schema, write_options=options) as writer:
+        for batch in table.select(names).to_batches(max_chunksize=BATCH):
+            # the constant lead columns are made per batch, never for the whole table
+            arrays = [pa.repeat(pa.scalar(v, pa.string()), batch.num_rows) for _, v in lead]
+            arrays += [as_text(batch.column(c)) for c in names]
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+    return table.num_rows
 
 
 def write_csv10(table: pa.Table, target: Target, out: BinaryIO) -> int:

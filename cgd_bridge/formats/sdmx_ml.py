@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import numpy as np
@@ -60,9 +60,20 @@ def _write_strings(out: BinaryIO, lines: pa.Array) -> None:
         out.write(memoryview(data)[offsets[0] : offsets[-1]])
 
 
-def _sorted(table: pa.Table, target: Target) -> pa.Table:
+def _sorted_batches(table: pa.Table, target: Target) -> Iterator[pa.RecordBatch]:
+    """The table's rows in series-key and period order, one batch at a time.
+
+    Only the sort order (8 bytes a row) is held; each batch is taken from the table as it is
+    written, so memory does not grow with a second copy of the table.
+    """
     keys = [(c, "ascending") for c in (*target.dimensions, "TIME_PERIOD") if c in table.column_names]
-    return table.take(pc.sort_indices(table, sort_keys=keys)) if keys else table
+    if not keys:
+        yield from table.to_batches(max_chunksize=BATCH)
+        return
+    order = pc.sort_indices(table, sort_keys=keys)
+    for start in range(0, len(order), BATCH):
+        chunk = table.take(order.slice(start, BATCH)).combine_chunks()
+        yield from chunk.to_batches()
 
 
 def _series_boundaries(
@@ -89,13 +100,29 @@ def _write_series(
     obs: Callable[[pa.RecordBatch], pa.Array],
     close: str,
 ) -> None:
-    """Write the observations sorted by series, opening and closing a series where the key changes."""
+    """Write the observations sorted by series, opening and closing a series where the key changes.
+
+    The series text is built only for the rows that start a series, then interleaved with the
+    observations by one ``take``.
+    """
     previous: str | None = None
-    for batch in _sorted(table, target).to_batches(max_chunksize=BATCH):
+    for batch in _sorted_batches(table, target):
         new, last = _series_boundaries(batch, target, previous)
+        starts = np.flatnonzero(np.asarray(new))
         obs_text = obs(batch)
-        opening = _join([_closing(batch.num_rows, previous, close), series(batch), obs_text])
-        _write_strings(out, pc.if_else(new, opening, obs_text))
+        if starts.size:
+            heads = _join([_closing(len(starts), previous, close), series(batch.take(pa.array(starts)))])
+            # row i's observation comes after the heads of the series that start at or before i
+            n = batch.num_rows
+            is_head = np.zeros(n + len(starts), dtype=bool)
+            is_head[starts + np.arange(len(starts))] = True
+            index = np.empty(n + len(starts), dtype=np.int64)
+            index[~is_head] = np.arange(n)
+            index[is_head] = n + np.arange(len(starts))
+            lines = pc.take(pa.concat_arrays([obs_text, heads]), pa.array(index))
+        else:
+            lines = obs_text
+        _write_strings(out, lines)
         previous = last
     if previous is not None:
         out.write(close.encode())
