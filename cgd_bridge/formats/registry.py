@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -22,6 +22,8 @@ class Target:
         dimensions: dimension ids in key order, without TIME_PERIOD.
         attributes: attribute ids, in output order.
         sender: the sender id written in SDMX-ML headers.
+        names: per component, code -> name (from the codelists), for formats that carry names
+            (SDMX-JSON); a code without a name is named by itself.
     """
 
     agency: str
@@ -30,6 +32,11 @@ class Target:
     dimensions: tuple[str, ...]
     attributes: tuple[str, ...] = ()
     sender: str = "CGD_BRIDGE"
+    names: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
+
+    def name_of(self, component: str, code: str) -> str:
+        """The name of a code (the code itself when none is known)."""
+        return self.names.get(component, {}).get(code, code)
 
     @property
     def ref(self) -> str:
@@ -79,6 +86,10 @@ FORMATS: dict[str, Format] = {
             "sdmx-ml-3.0-ss", "SDMX-ML 3.0 StructureSpecific data",
             "application/vnd.sdmx.data+xml;version=3.0.0", ".xml",
             "cgd_bridge.formats.sdmx_ml", "write_ss30",
+        ),
+        Format(
+            "sdmx-json-2.0", "SDMX-JSON 2.0 data", "application/vnd.sdmx.data+json;version=2.0.0", ".json",
+            "cgd_bridge.formats.sdmx_json", "write_json20",
         ),
         Format(
             "sdmx-ml-2.1-generic", "SDMX-ML 2.1 Generic data",

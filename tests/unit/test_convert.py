@@ -22,7 +22,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 def run(tmp_path: Path, data: Path = KENYA / "data.csv", metadata: Path = KENYA / "quality.yaml", **kw):
     to = kw.pop("to", "sdmx-csv-2.0")
-    out = tmp_path / f"out{'.xml' if 'ml' in to else '.csv'}"
+    out = tmp_path / f"out{'.xml' if 'ml' in to else '.json' if 'json' in to else '.csv'}"
     result = convert(data, metadata=metadata, mapping=KENYA / "mapping.yaml", to=to, output=out, **kw)
     return result, out
 
@@ -90,7 +90,9 @@ def test_unknown_format_fails_before_any_work(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("to", ["sdmx-ml-2.1-ss", "sdmx-ml-2.1-generic", "sdmx-csv-1.0"])
+@pytest.mark.parametrize(
+    "to", ["sdmx-ml-2.1-ss", "sdmx-ml-2.1-generic", "sdmx-ml-3.0-ss", "sdmx-csv-1.0", "sdmx-json-2.0"]
+)
 def test_every_format_reads_back_with_sdmx1(tmp_path, to):
     import sdmx
     import sdmx.reader.xml.v30
@@ -100,3 +102,8 @@ def test_every_format_reads_back_with_sdmx1(tmp_path, to):
     if to.startswith("sdmx-ml"):
         msg = sdmx.read_sdmx(io.BytesIO(out.read_bytes()))
         assert len(list(msg.data[0].obs)) == 180
+    if to == "sdmx-json-2.0":
+        import json
+
+        series = json.loads(out.read_text(encoding="utf-8"))["data"]["dataSets"][0]["series"]
+        assert sum(len(s["observations"]) for s in series.values()) == 180
