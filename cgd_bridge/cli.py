@@ -106,7 +106,7 @@ def validate(
     with _progress(f"Checking {data.name}") as progress:
         report = run_validation(
             data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options,
-            progress=progress, structures=_structures() if mapping else None,
+            progress=progress, structures=_load_structures() if mapping else None,
         )  # fmt: skip
     report.limit_per_code = limit
     text = RENDERERS[fmt](report)
@@ -163,7 +163,7 @@ def convert(
     with _progress(f"Converting {data.name}") as progress:
         result = run_conversion(
             data, metadata=metadata, mapping=mapping, to=fmt.name, output=out, form=form, sheet=sheet,
-            force=force, progress=progress, structures=_structures(),
+            force=force, progress=progress, structures=_load_structures(),
         )  # fmt: skip
     report = result.report
     if result.refused:
@@ -262,13 +262,6 @@ def metadata_template(output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
-def _structures() -> Any:
-    """The bundled structures plus the local store (imported with 'structures import')."""
-    from cgd_bridge.structures import Structures, StructureStore
-
-    return Structures(StructureStore(_structures_dir()))
-
-
 def _structures_dir() -> Path:
     """The structure store: ``--data-dir``, else the settings (``CGD_BRIDGE_DATA_DIR``)."""
     from cgd_bridge.settings import get_settings
@@ -278,10 +271,10 @@ def _structures_dir() -> Path:
 
 
 def _load_structures() -> Any:
+    """The bundled structures plus the local store (imported with 'structures import')."""
     from cgd_bridge.structures import Structures, StructureStore
 
-    structures = Structures(StructureStore(_structures_dir()))
-    return structures
+    return Structures(StructureStore(_structures_dir()))
 
 
 def _warn_problems(structures: Any) -> None:
