@@ -18,9 +18,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge.formats._text import as_text, join, series_boundaries, sorted_batches, write_strings
 from cgd_bridge.formats.registry import Target
-from cgd_bridge.formats.sdmx_csv import as_text
-from cgd_bridge.formats.sdmx_ml import _join, _series_boundaries, _sorted_batches, _write_strings
 
 SCHEMA = (
     "https://raw.githubusercontent.com/sdmx-twg/sdmx-json/v2.0.0/data-message/tools/schemas/2.0.0/"
@@ -108,21 +107,21 @@ def write_json20(table: pa.Table, target: Target, out: BinaryIO) -> int:
     )
     out.write(f'], "dataSets": [{dataset[:-1]}, "series": {{\n'.encode())
     previous: str | None = None
-    for batch in _sorted_batches(table, target):
-        new, last = _series_boundaries(batch, target, previous)
-        key = _join(
+    for batch in sorted_batches(table, target):
+        new, last = series_boundaries(batch, target, previous)
+        key = join(
             [pc.binary_join_element_wise(*[_positions(batch.column(d), values[d]) for d in dims], ":")]
         )
         value = pc.fill_null(as_text(batch.column("OBS_VALUE")), "null")
         parts = [value, *[_positions(batch.column(a), values[a]) for a in attrs]]
         period = _positions(batch.column("TIME_PERIOD"), values["TIME_PERIOD"])
         array = pc.binary_join_element_wise(*parts, ", ") if len(parts) > 1 else parts[0]
-        obs = _join(['"', period, '": [', array, "]"])
+        obs = join(['"', period, '": [', array, "]"])
         first = np.zeros(batch.num_rows, dtype=bool)
         first[:1] = previous is None
         close = pc.if_else(pa.array(first), "", "}},\n")
-        opening = _join([close, '"', key, '": {"observations": {', obs])
-        _write_strings(out, pc.if_else(new, opening, _join([", ", obs])))
+        opening = join([close, '"', key, '": {"observations": {', obs])
+        write_strings(out, pc.if_else(new, opening, join([", ", obs])))
         previous = last
     if previous is not None:
         out.write(b"}}\n")

@@ -13,22 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge.formats._text import as_text, join, series_boundaries, sorted_batches, write_strings
 from cgd_bridge.formats.registry import Target
-from cgd_bridge.formats.sdmx_csv import as_text
 
 NS_MESSAGE = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"
 NS_COMMON = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common"
 NS_GENERIC = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/data/generic"
 NS_SS = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/data/structurespecific"
 NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
-BATCH = 100_000
 
 
 def _escape(values: pa.Array) -> pa.Array:
@@ -40,56 +39,10 @@ def _escape(values: pa.Array) -> pa.Array:
     return values
 
 
-def _join(parts: list[pa.Array | str]) -> pa.Array:
-    """Concatenate string columns and literals element-wise (nulls must be handled by callers)."""
-    return pc.binary_join_element_wise(*parts, "")
-
-
 def _xml_attr(name: str, values: pa.Array, *, optional: bool) -> pa.Array:
     """`` NAME="value"`` per row; empty where the value is null (when optional)."""
-    text = _join([f' {name}="', _escape(pc.fill_null(values, "")), '"'])
+    text = join([f' {name}="', _escape(pc.fill_null(values, "")), '"'])
     return pc.if_else(pc.is_valid(values), text, "") if optional else text
-
-
-def _write_strings(out: BinaryIO, lines: pa.Array) -> None:
-    """Write the concatenation of a string array's values straight from its buffer."""
-    lines = pa.concat_arrays([lines]) if lines.offset else lines
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1)
-    data = lines.buffers()[2]
-    if data is not None and offsets[-1] > offsets[0]:
-        out.write(memoryview(data)[offsets[0] : offsets[-1]])
-
-
-def _sorted_batches(table: pa.Table, target: Target) -> Iterator[pa.RecordBatch]:
-    """The table's rows in series-key and period order, one batch at a time.
-
-    Only the sort order (8 bytes a row) is held; each batch is taken from the table as it is
-    written, so memory does not grow with a second copy of the table.
-    """
-    keys = [(c, "ascending") for c in (*target.dimensions, "TIME_PERIOD") if c in table.column_names]
-    if not keys:
-        yield from table.to_batches(max_chunksize=BATCH)
-        return
-    order = pc.sort_indices(table, sort_keys=keys)
-    for start in range(0, len(order), BATCH):
-        chunk = table.take(order.slice(start, BATCH)).combine_chunks()
-        yield from chunk.to_batches()
-
-
-def _series_boundaries(
-    batch: pa.RecordBatch, target: Target, previous: str | None
-) -> tuple[pa.Array, str | None]:
-    """Per row: does a new series start here? (and the last key, for the next batch)."""
-    if target.dimensions:
-        # \x1f (unit separator) cannot occur in SDMX codes, so keys never run together
-        key = pc.binary_join_element_wise(
-            *[pc.fill_null(as_text(batch.column(d)), "") for d in target.dimensions], "\x1f"
-        )
-    else:
-        key = pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
-    shifted = pa.concat_arrays([pa.array([previous], pa.string()), key.slice(0, len(key) - 1)])
-    new = pc.fill_null(pc.not_equal(key, shifted), True)
-    return new, (key[len(key) - 1].as_py() if len(key) else previous)
 
 
 def _write_series(
@@ -106,12 +59,12 @@ def _write_series(
     observations by one ``take``.
     """
     previous: str | None = None
-    for batch in _sorted_batches(table, target):
-        new, last = _series_boundaries(batch, target, previous)
+    for batch in sorted_batches(table, target):
+        new, last = series_boundaries(batch, target, previous)
         starts = np.flatnonzero(np.asarray(new))
         obs_text = obs(batch)
         if starts.size:
-            heads = _join([_closing(len(starts), previous, close), series(batch.take(pa.array(starts)))])
+            heads = join([_closing(len(starts), previous, close), series(batch.take(pa.array(starts)))])
             # row i's observation comes after the heads of the series that start at or before i
             n = batch.num_rows
             is_head = np.zeros(n + len(starts), dtype=bool)
@@ -122,7 +75,7 @@ def _write_series(
             lines = pc.take(pa.concat_arrays([obs_text, heads]), pa.array(index))
         else:
             lines = obs_text
-        _write_strings(out, lines)
+        write_strings(out, lines)
         previous = last
     if previous is not None:
         out.write(close.encode())
@@ -201,10 +154,10 @@ def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, ve
 
     def series(batch: pa.RecordBatch) -> pa.Array:
         dims = [_xml_attr(d, as_text(batch.column(d)), optional=False) for d in target.dimensions]
-        return _join(["<Series", *dims, ">\n"])
+        return join(["<Series", *dims, ">\n"])
 
     def obs(batch: pa.RecordBatch) -> pa.Array:
-        return _join(
+        return join(
             [
                 "<Obs",
                 _xml_attr("TIME_PERIOD", batch.column("TIME_PERIOD"), optional=True),
@@ -234,26 +187,26 @@ def write_generic21(table: pa.Table, target: Target, out: BinaryIO) -> int:
         out = []
         for c in ids:
             text = _escape(pc.fill_null(as_text(batch.column(c)), ""))
-            element = _join(['<generic:Value id="', c, '" value="', text, '"/>'])
+            element = join(['<generic:Value id="', c, '" value="', text, '"/>'])
             out.append(pc.if_else(pc.is_valid(batch.column(c)), element, "") if optional else element)
         return out
 
     def series(batch: pa.RecordBatch) -> pa.Array:
         keys = value_elements(batch, list(target.dimensions), optional=False)
-        return _join(["<generic:Series>\n<generic:SeriesKey>", *keys, "</generic:SeriesKey>\n"])
+        return join(["<generic:Series>\n<generic:SeriesKey>", *keys, "</generic:SeriesKey>\n"])
 
     def obs(batch: pa.RecordBatch) -> pa.Array:
         values = value_elements(batch, attrs, optional=True)
-        block = _join(values) if values else pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
+        block = join(values) if values else pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
         block = pc.if_else(
-            pc.equal(block, ""), "", _join(["<generic:Attributes>", block, "</generic:Attributes>"])
+            pc.equal(block, ""), "", join(["<generic:Attributes>", block, "</generic:Attributes>"])
         )
         value = as_text(batch.column("OBS_VALUE"))
         obs_value = pc.if_else(
-            pc.is_valid(value), _join(['<generic:ObsValue value="', pc.fill_null(value, ""), '"/>']), ""
+            pc.is_valid(value), join(['<generic:ObsValue value="', pc.fill_null(value, ""), '"/>']), ""
         )
         period = _escape(pc.fill_null(batch.column("TIME_PERIOD"), ""))
-        return _join(
+        return join(
             [
                 '<generic:Obs><generic:ObsDimension value="',
                 period,

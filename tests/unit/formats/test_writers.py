@@ -128,17 +128,13 @@ def test_structure_specific_header_carries_what_readers_need(table):
     assert 'xsi:type="ns1:DataSetType"' in head
 
 
-def test_series_span_batches(table):
-    big = pa.concat_tables([table] * 1)
-    import cgd_bridge.formats.sdmx_ml as ml
+def test_series_span_batches(table, monkeypatch):
+    import cgd_bridge.formats._text as text
 
-    old = ml.BATCH
-    ml.BATCH = 2  # force series to cross batch boundaries
-    try:
-        assert from_sdmx1(written("sdmx-ml-2.1-ss", big)) == expected(table)
-        assert from_sdmx1(written("sdmx-ml-2.1-generic", big)) == expected(table)
-    finally:
-        ml.BATCH = old
+    monkeypatch.setattr(text, "BATCH", 2)  # force series to cross batch boundaries
+    assert from_sdmx1(written("sdmx-ml-2.1-ss", table)) == expected(table)
+    assert from_sdmx1(written("sdmx-ml-2.1-generic", table)) == expected(table)
+    assert from_sdmx_json20(written("sdmx-json-2.0", table)) == expected(table)
 
 
 def test_unknown_format_lists_the_known_ones():
