@@ -133,6 +133,12 @@ def validate(
 @click.option(
     "--force", is_flag=True, help="Convert despite validation errors (observations marked OBS_STATUS U)."
 )
+@click.option(
+    "--labels",
+    type=click.Choice(["id", "name", "both"]),
+    help="SDMX-CSV only: names beside the IDs: 'both' writes 'ID: Name', 'name' adds a name column "
+    "after each ID column (SDMX-CSV 2.0). Default: IDs only.",
+)
 @click.option("--list-formats", is_flag=True, help="List the output formats and exit.")
 def convert(
     data: Path | None,
@@ -143,6 +149,7 @@ def convert(
     form: Path | None,
     sheet: str | None,
     force: bool,
+    labels: str | None,
     list_formats: bool,
 ) -> None:
     """Validate DATA, map it with MAPPING and write it as SDMX (format --to) to --output."""
@@ -159,11 +166,17 @@ def convert(
     if missing or not (data and metadata and mapping and to):
         raise UsageError(f"convert needs {', '.join(missing)}", fix="See cgd-bridge convert --help.")
     fmt = get_format(to)
+    if labels is not None and labels not in fmt.labels:
+        takes = [f.name for f in FORMATS.values() if labels in f.labels]
+        raise UsageError(
+            f"--labels {labels} is not an option of {fmt.title}",
+            fix=f"Leave --labels out, or convert to {' or '.join(takes)}.",
+        )
     out = output or data.with_suffix(f".{fmt.name}{fmt.suffix}")
     with _progress(f"Converting {data.name}") as progress:
         result = run_conversion(
             data, metadata=metadata, mapping=mapping, to=fmt.name, output=out, form=form, sheet=sheet,
-            force=force, progress=progress, structures=_load_structures(),
+            force=force, progress=progress, structures=_load_structures(), labels=labels or "id",
         )  # fmt: skip
     report = result.report
     if result.refused:

@@ -21,10 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.checks import Context, Options, all_checks, type_batch
-from cgd_bridge.errors import MappingError
+from cgd_bridge.errors import FormatError, MappingError
 from cgd_bridge.findings import Report
 from cgd_bridge.formats import Target, get_format
 from cgd_bridge.formats import write as write_format
+from cgd_bridge.formats.names import named_target
 from cgd_bridge.ingest import SourceColumn, SourceTable, open_table
 from cgd_bridge.ingest.kobo import field_descriptor
 from cgd_bridge.ingest.schema import (
@@ -50,7 +51,7 @@ Progress = Callable[[int, int | None], None]
 def validate(
     data: str | Path,
     *,
-    metadata: str | Path | None = None,
+    metadata: str | Path | LoadedMetadata | None = None,
     mapping: str | Path | None = None,
     form: str | Path | None = None,
     sheet: str | None = None,
@@ -62,7 +63,8 @@ def validate(
 
     Args:
         data: the dataset (CSV, XLSX or a Kobo/ODK export).
-        metadata: the filled cgd-quality/1.0 file (YAML or JSON).
+        metadata: the filled cgd-quality/1.0 file (YAML or JSON), or one already loaded with
+            :func:`~cgd_bridge.metadata.load_metadata` (so a caller that needs it too reads it once).
         mapping: a mapping file whose ``schema`` describes the data; if absent, the schema is
             built from the XLSForm and/or inferred from the data.
         form: the XLSForm the data was collected with.
@@ -81,7 +83,7 @@ def validate(
     report.inputs.append(table.info)
     md: LoadedMetadata | None = None
     if metadata is not None:
-        md = load_metadata(metadata)
+        md = metadata if isinstance(metadata, LoadedMetadata) else load_metadata(metadata)
         report.inputs.append(md.info)
     schema = _schema(table, mapping, report, opts)
     ctx = Context(table=table, schema=schema, metadata=md, report=report, options=opts)
@@ -256,6 +258,7 @@ def convert(
     options: Options | None = None,
     progress: Progress | None = None,
     structures: Structures | None = None,
+    labels: str = "id",
 ) -> Conversion:
     """Validate, map and write a CSO dataset as SDMX (format ``to``) to ``output``.
 
@@ -265,10 +268,22 @@ def convert(
     never written. Suppressed cells (small cells and the
     cells that would reveal them) are written with no value, OBS_STATUS Q and CONF_STATUS C.
     The output is written to a temporary file and moved into place, so a failure leaves none.
+    Codes, components and the dataflow are named from ``structures`` where the format carries
+    names (SDMX-JSON; SDMX-CSV with ``labels`` ``name`` or ``both``).
     """
     fmt = get_format(to)  # an unknown format fails before any work
+    if labels not in fmt.labels:
+        raise FormatError(
+            f"{fmt.title} has no labels={labels!r}",
+            fix=f"Use labels {' or '.join(fmt.labels)} with {fmt.name}, or an SDMX-CSV format.",
+        )
+    if structures is None:
+        from cgd_bridge.structures import Structures as _Structures
+
+        structures = _Structures.load(None)  # lazy: files are read when first looked up
+    md = load_metadata(metadata)  # read once: validation and the provenance rules share it
     report = validate(
-        data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress,
+        data, metadata=md, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress,
         structures=structures,
     )  # fmt: skip
     result = Conversion(report=report)
@@ -293,16 +308,17 @@ def convert(
             file=Path(mapping).name,
         )
     result.harmonised = h
-    md = load_metadata(metadata)
     h.table = conform(h, report, md.model, forced=not report.valid)
     attributes = tuple(a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names)
     target = Target.parse(spec.dataflow, tuple(h.dimensions), tuple(dict.fromkeys(attributes)))
+    if fmt.name == "sdmx-json-2.0" or labels != "id":
+        target = named_target(target, h.table, structures)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            result.written = write_format(fmt.name, h.table, target, fh)
+            result.written = write_format(fmt.name, h.table, target, fh, labels=labels)
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -23,7 +23,10 @@ class Target:
         attributes: attribute ids, in output order.
         sender: the sender id written in SDMX-ML headers.
         names: per component, code -> name (from the codelists), for formats that carry names
-            (SDMX-JSON); a code without a name is named by itself.
+            (SDMX-JSON, SDMX-CSV with labels); a code without a name is named by itself.
+            E.g. ``{"SEX": {"F": "Female", "_T": "Total"}}``.
+        concepts: component id -> its concept's name, e.g. ``{"SEX": "Sex"}``.
+        name: the dataflow's name, e.g. ``Citizen-generated data, Kenya``.
     """
 
     agency: str
@@ -33,6 +36,8 @@ class Target:
     attributes: tuple[str, ...] = ()
     sender: str = "CGD_BRIDGE"
     names: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
+    concepts: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    name: str = field(default="", compare=False)
 
     def name_of(self, component: str, code: str) -> str:
         """The name of a code (the code itself when none is known)."""
@@ -54,9 +59,17 @@ class Target:
         )
 
 
+LABELS = ("id", "name", "both")
+"""The SDMX-CSV ``labels`` options: IDs only, IDs and names in separate columns, ``ID: Name``."""
+
+
 @dataclass(frozen=True)
 class Format:
-    """One output format."""
+    """One output format.
+
+    Attributes:
+        labels: the ``labels`` options its writer takes (SDMX-CSV); ``("id",)`` for the rest.
+    """
 
     name: str
     title: str
@@ -64,6 +77,7 @@ class Format:
     suffix: str
     module: str
     function: str
+    labels: tuple[str, ...] = ("id",)
 
 
 FORMATS: dict[str, Format] = {
@@ -71,11 +85,11 @@ FORMATS: dict[str, Format] = {
     for f in (
         Format(
             "sdmx-csv-1.0", "SDMX-CSV 1.0", "application/vnd.sdmx.data+csv;version=1.0.0", ".csv",
-            "cgd_bridge.formats.sdmx_csv", "write_csv10",
+            "cgd_bridge.formats.sdmx_csv", "write_csv10", ("id", "both"),
         ),
         Format(
             "sdmx-csv-2.0", "SDMX-CSV 2.0", "application/vnd.sdmx.data+csv;version=2.0.0", ".csv",
-            "cgd_bridge.formats.sdmx_csv", "write_csv20",
+            "cgd_bridge.formats.sdmx_csv", "write_csv20", LABELS,
         ),
         Format(
             "sdmx-ml-2.1-ss", "SDMX-ML 2.1 StructureSpecific data",
@@ -111,9 +125,23 @@ def get_format(name: str) -> Format:
     )
 
 
-def write(name: str, table: pa.Table, target: Target, out: BinaryIO) -> int:
-    """Write ``table`` in format ``name`` to ``out``; returns the number of observations."""
+def write(name: str, table: pa.Table, target: Target, out: BinaryIO, *, labels: str = "id") -> int:
+    """Write ``table`` in format ``name`` to ``out``; returns the number of observations.
+
+    Args:
+        labels: ``id``, ``name`` or ``both`` for the formats that take it (``Format.labels``);
+            any other format accepts only ``id``.
+
+    Raises:
+        FormatError: an unknown format, or ``labels`` the format does not take.
+    """
     fmt = get_format(name)
+    if labels not in fmt.labels:
+        takes = [f.name for f in FORMATS.values() if labels in f.labels]
+        raise FormatError(
+            f"{fmt.title} has no labels={labels!r}",
+            fix=f"Leave labels out (id), or use a format that takes it: {', '.join(takes) or 'none'}.",
+        )
     writer = getattr(importlib.import_module(fmt.module), fmt.function)
-    result: int = writer(table, target, out)
+    result: int = writer(table, target, out, labels=labels) if labels != "id" else writer(table, target, out)
     return result

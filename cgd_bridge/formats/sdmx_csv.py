@@ -3,18 +3,50 @@
 1.0: ``DATAFLOW,<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes>`` with ``AGENCY:ID(VERSION)``.
 2.0: ``STRUCTURE,STRUCTURE_ID,ACTION,<dimensions>,TIME_PERIOD,OBS_VALUE,<attributes>`` with
 ``dataflow``, ``AGENCY:ID(VERSION)`` and ``I`` (information).
+
+The ``labels`` option (the SDMX-CSV field guides' ``labels=id|name|both``) adds names:
+
+- ``id`` (default): IDs and values only.
+- ``both``: headers ``ID: Name`` (the component's concept name), coded values ``CODE: Name``
+  (the code's name in its codelist); non-coded values (TIME_PERIOD, OBS_VALUE, free text)
+  stay as they are. In 2.0, STRUCTURE_ID becomes ``AGENCY:ID(VERSION): Name``; in 1.0 the
+  DATAFLOW column keeps the bare reference.
+- ``name`` (2.0 only): a ``STRUCTURE_NAME`` column after STRUCTURE_ID, and after each
+  component's ID column a column headed by its concept name with the code's name (empty for
+  values that have no name).
+
+Names come from :attr:`Target.names` and :attr:`Target.concepts`; a code or component
+without a known name is written by its ID alone. Codes are turned into names per batch with
+one ``index_in`` and one ``take`` per column, never per row.
+
+Example:
+    >>> import io, pyarrow as pa
+    >>> t = Target("A", "DF", "1.0", ("SEX",), names={"SEX": {"F": "Female"}}, concepts={"SEX": "Sex"})
+    >>> table = pa.table({"SEX": ["F"], "TIME_PERIOD": ["2024"], "OBS_VALUE": [1.5]})
+    >>> out = io.BytesIO()
+    >>> write_csv20(table, t, out, labels="both")
+    1
+    >>> print(out.getvalue().decode().replace('"', ""))
+    STRUCTURE,STRUCTURE_ID,ACTION,SEX: Sex,TIME_PERIOD,OBS_VALUE
+    dataflow,A:DF(1.0),I,F: Female,2024,1.5
+    <BLANKLINE>
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from cgd_bridge.formats.registry import Target
+from cgd_bridge.errors import FormatError
+from cgd_bridge.formats._text import BATCH, as_text, join
+from cgd_bridge.formats.registry import LABELS, Target
 
-BATCH = 100_000
+__all__ = ["as_text", "observation_columns", "write_csv10", "write_csv20"]
 
 
 def observation_columns(target: Target, table: pa.Table) -> list[str]:
@@ -23,33 +55,93 @@ def observation_columns(target: Target, table: pa.Table) -> list[str]:
     return [c for c in wanted if c in table.column_names]
 
 
-def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """A column as SDMX text: numbers in their shortest form, nulls stay null."""
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return column
-    return column.cast(pa.string())
+@dataclass(frozen=True)
+class _Column:
+    """One output column: its header and how to make its text from a batch."""
+
+    header: str
+    text: Callable[[pa.RecordBatch], pa.Array]
 
 
-def _write(table: pa.Table, target: Target, out: BinaryIO, lead: list[tuple[str, str]]) -> int:
-    names = observation_columns(target, table)
-    schema = pa.schema([(k, pa.string()) for k, _ in lead] + [(c, pa.string()) for c in names])
+class _CodeNames:
+    """The names of one component's codes as two aligned Arrow arrays, for vectorised lookups."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.codes = pa.array(list(names), pa.string())
+        self.names = pa.array(list(names.values()), pa.string())
+
+    def name(self, values: pa.Array) -> pa.Array:
+        """Each value's name; null where the value is null or has no name."""
+        return pc.take(self.names, pc.index_in(values, value_set=self.codes))
+
+    def both(self, values: pa.Array) -> pa.Array:
+        """``CODE: Name`` where the code has a name, else the value as it is."""
+        name = self.name(values)
+        return pc.if_else(pc.is_valid(name), join([values, ": ", name]), values)
+
+
+def _plan(target: Target, names: list[str], labels: str) -> list[_Column]:
+    """The component columns for ``labels`` (two per component with ``name``)."""
+    columns: list[_Column] = []
+    used = set(names)
+    for c in names:
+        concept = target.concepts.get(c, "")
+        coded = _CodeNames(target.names[c]) if target.names.get(c) else None
+
+        def ids(batch: pa.RecordBatch, c: str = c) -> pa.Array:
+            return as_text(batch.column(c))
+
+        if labels == "both":
+            header = f"{c}: {concept}" if concept else c
+            if coded is not None:
+                columns.append(_Column(header, lambda b, ids=ids, coded=coded: coded.both(ids(b))))
+            else:
+                columns.append(_Column(header, ids))
+            continue
+        columns.append(_Column(c, ids))
+        if labels == "name":
+            header = concept if concept and concept not in used else f"{c} name"
+            used.add(header)
+            if coded is not None:
+                columns.append(_Column(header, lambda b, ids=ids, coded=coded: coded.name(ids(b))))
+            else:
+                columns.append(_Column(header, lambda b: pa.nulls(b.num_rows, pa.string())))
+    return columns
+
+
+def _check_labels(labels: str, allowed: tuple[str, ...], title: str) -> None:
+    if labels not in allowed:
+        raise FormatError(
+            f"{title} has no labels={labels!r}",
+            fix=f"Use labels {' or '.join(repr(x) for x in allowed)}.",
+        )
+
+
+def _write(table: pa.Table, target: Target, out: BinaryIO, lead: list[tuple[str, str]], labels: str) -> int:
+    columns = _plan(target, observation_columns(target, table), labels)
+    schema = pa.schema([(k, pa.string()) for k, _ in lead] + [(c.header, pa.string()) for c in columns])
     options = pa_csv.WriteOptions(include_header=True, quoting_style="needed", batch_size=BATCH)
+    selected = table.select(observation_columns(target, table))
     with pa_csv.CSVWriter(out, schema, write_options=options) as writer:
-        for batch in table.select(names).to_batches(max_chunksize=BATCH):
+        for batch in selected.to_batches(max_chunksize=BATCH):
             # the constant lead columns are made per batch, never for the whole table
             arrays = [pa.repeat(pa.scalar(v, pa.string()), batch.num_rows) for _, v in lead]
-            arrays += [as_text(batch.column(c)) for c in names]
+            arrays += [c.text(batch) for c in columns]
             writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
     return table.num_rows
 
 
-def write_csv10(table: pa.Table, target: Target, out: BinaryIO) -> int:
-    """SDMX-CSV 1.0."""
-    return _write(table, target, out, [("DATAFLOW", target.ref)])
+def write_csv10(table: pa.Table, target: Target, out: BinaryIO, *, labels: str = "id") -> int:
+    """SDMX-CSV 1.0 (``labels`` ``id`` or ``both``; 1.0 has no ``name``)."""
+    _check_labels(labels, ("id", "both"), "SDMX-CSV 1.0")
+    return _write(table, target, out, [("DATAFLOW", target.ref)], labels)
 
 
-def write_csv20(table: pa.Table, target: Target, out: BinaryIO) -> int:
-    """SDMX-CSV 2.0."""
-    return _write(
-        table, target, out, [("STRUCTURE", "dataflow"), ("STRUCTURE_ID", target.ref), ("ACTION", "I")]
-    )
+def write_csv20(table: pa.Table, target: Target, out: BinaryIO, *, labels: str = "id") -> int:
+    """SDMX-CSV 2.0 (``labels`` ``id``, ``name`` or ``both``)."""
+    _check_labels(labels, LABELS, "SDMX-CSV 2.0")
+    structure_id = f"{target.ref}: {target.name}" if labels == "both" and target.name else target.ref
+    lead = [("STRUCTURE", "dataflow"), ("STRUCTURE_ID", structure_id)]
+    if labels == "name":
+        lead.append(("STRUCTURE_NAME", target.name))
+    return _write(table, target, out, [*lead, ("ACTION", "I")], labels)

@@ -55,18 +55,23 @@ def write_json20(table: pa.Table, target: Target, out: BinaryIO) -> int:
     values = {c: _distinct(table[c]) for c in (*dims, "TIME_PERIOD", *attrs)}
     urn = "urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow=" + target.ref
     structure: dict[str, Any] = {
-        "name": f"{target.id} ({target.agency})",
+        "name": target.name or f"{target.id} ({target.agency})",
         "links": [{"urn": urn, "rel": "dataflow"}],
         "dimensions": {
             "dataSet": [],
             "series": [
-                {"id": d, "name": d, "keyPosition": i, "values": [_code(target, d, v) for v in values[d]]}
+                {
+                    "id": d,
+                    "name": target.concepts.get(d) or d,
+                    "keyPosition": i,
+                    "values": [_code(target, d, v) for v in values[d]],
+                }
                 for i, d in enumerate(dims)
             ],
             "observation": [
                 {
                     "id": "TIME_PERIOD",
-                    "name": "Time period",
+                    "name": target.concepts.get("TIME_PERIOD") or "Time period",
                     "keyPosition": len(dims),
                     "roles": ["TIME_PERIOD"],
                     "values": [{"value": v} for v in values["TIME_PERIOD"]],
@@ -79,14 +84,18 @@ def write_json20(table: pa.Table, target: Target, out: BinaryIO) -> int:
             "observation": [
                 {
                     "id": a,
-                    "name": a,
+                    "name": target.concepts.get(a) or a,
                     "relationship": {"observation": {}},
                     "values": [_code(target, a, v) for v in values[a]],
                 }
                 for a in attrs
             ],
         },
-        "measures": {"observation": [{"id": "OBS_VALUE", "name": "Observation value"}]},
+        "measures": {
+            "observation": [
+                {"id": "OBS_VALUE", "name": target.concepts.get("OBS_VALUE") or "Observation value"}
+            ]
+        },
         "dataSets": [0],
     }
     prepared = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
