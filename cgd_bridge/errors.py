@@ -170,3 +170,14 @@ class StoreError(CgdBridgeError):
 
     status = 503
     title = "Storage unavailable"
+
+
+class RateLimited(CgdBridgeError):
+    """Too many requests from one API key or client in a short time."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, problem: str, *, fix: str | None = None, retry_after: float = 1.0) -> None:
+        super().__init__(problem, fix=fix)
+        self.headers = {"Retry-After": str(max(1, round(retry_after)))}

@@ -1,0 +1,118 @@
+"""The bridge server: ``create_app(settings)`` assembles the FastAPI application.
+
+Routers (one per resource, assembled here):
+
+- ``/sdmx/rest/...``  SDMX REST v1 (SDMX 2.1): data, structures, availability, metadata, schemas;
+- ``/sdmx/v2/...``    SDMX REST v2 (SDMX 3.0);
+- ``/api/...``        the bridge's JSON API: submissions, review, audit, lineage (OpenAPI at /docs);
+- ``/healthz``        a trivial endpoint (also the baseline of the load benchmark).
+
+Nothing is created at import time: the engine, the structures and the caches live on
+``app.state.bridge`` (a :class:`Bridge`), built in the lifespan from the settings, so tests can
+start one app per database. On start the Alembic migrations run (``db upgrade``), and
+``sdmx.reader.xml.v30`` is imported first (sdmx1's process-wide reader bug, see
+docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sdmx.reader.xml.v30  # noqa: F401 - must precede any SDMX-ML 2.1 read (sdmx1 process-state bug)
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cgd_bridge import __version__
+from cgd_bridge.server.errors import install_error_handlers
+from cgd_bridge.server.ratelimit import RateLimiter
+from cgd_bridge.server.sdmx.structures import StructureService
+from cgd_bridge.settings import Settings, get_settings
+from cgd_bridge.structures import Structures
+
+
+@dataclass
+class Bridge:
+    """Everything a request needs, built once per app (see :func:`create_app`)."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    structures: Structures
+    structure_service: StructureService
+    limiter: RateLimiter
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _TrailingSlash:
+    """Serve ``/sdmx/.../`` like ``/sdmx/...``: pysdmx adds a trailing slash, and httpx does not
+    follow the redirect Starlette would answer with."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith("/sdmx/") and path.endswith("/") and len(path) > 1:
+                scope = dict(scope)
+                scope["path"] = path.rstrip("/")
+                raw = scope.get("raw_path")
+                if raw:
+                    scope["raw_path"] = raw.rstrip(b"/")
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
+    """The FastAPI app for ``settings`` (default: from the environment).
+
+    Args:
+        settings: where the data folder is, the database URL, rate limits.
+        database_url: overrides ``settings.database_url`` (tests, ``serve --database-url``).
+    """
+    from cgd_bridge.server.routes import api, health, sdmx_v1, sdmx_v2
+    from cgd_bridge.store import db
+
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url or db.database_url(settings)
+        db.upgrade(url)
+        engine = db.make_engine(url)
+        structures = Structures.load(settings.structures_dir)
+        app.state.bridge = Bridge(
+            settings=settings,
+            engine=engine,
+            sessions=db.make_sessionmaker(engine),
+            structures=structures,
+            structure_service=StructureService(structures),
+            limiter=RateLimiter(settings.rate_limit_per_minute),
+        )
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="cgd-bridge",
+        version=__version__,
+        summary="Citizen-generated data for national statistics offices, over SDMX.",
+        description=(
+            "CSOs submit datasets with quality metadata and a mapping; NSO reviewers accept "
+            "them; NSO systems pull harmonised series over the standard SDMX REST API "
+            "(`/sdmx/rest` = SDMX 2.1 REST, `/sdmx/v2` = SDMX 3.0 REST). "
+            "Authenticate with `Authorization: Bearer <API key>`."
+        ),
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api.router)
+    app.include_router(sdmx_v1.router)
+    app.include_router(sdmx_v2.router)
+    app.add_middleware(_TrailingSlash)  # type: ignore[arg-type]
+    return app

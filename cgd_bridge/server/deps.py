@@ -1,0 +1,96 @@
+"""Request dependencies as ``Annotated`` aliases (FastAPI template style, style.md section 5).
+
+``BridgeDep`` is the app's :class:`~cgd_bridge.server.app.Bridge`; ``SessionDep`` a database
+session for the request; ``PrincipalDep`` who is asking (None for the anonymous public), from
+``Authorization: Bearer <key>``, ``X-API-Key: <key>`` or, for tools that cannot set headers,
+``?apikey=<key>``. Every request is counted against its key's (or address's) rate limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from cgd_bridge.errors import Forbidden, RateLimited, Unauthorized
+from cgd_bridge.store.orgs import Principal, authenticate_key
+
+if TYPE_CHECKING:
+    from cgd_bridge.server.app import Bridge
+
+
+def get_bridge(request: Request) -> Bridge:
+    return request.app.state.bridge  # type: ignore[no-any-return]
+
+
+BridgeDep = Annotated["Bridge", Depends(get_bridge)]
+
+
+def get_session(bridge: BridgeDep) -> Iterator[Session]:
+    with bridge.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _key_of(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    if request.headers.get("x-api-key"):
+        return request.headers["x-api-key"].strip()
+    for name in ("apikey", "api_key"):
+        if request.query_params.get(name):
+            return request.query_params[name].strip()
+    return None
+
+
+def get_principal(request: Request, bridge: BridgeDep, session: SessionDep) -> Principal | None:
+    """Who is asking; a wrong, revoked or expired key is a 401 (never treated as anonymous)."""
+    key = _key_of(request)
+    identity = key[:18] if key else f"ip:{request.client.host if request.client else '?'}"
+    allowed, wait = bridge.limiter.allow(identity)
+    if not allowed:
+        raise RateLimited(
+            f"too many requests from this {'API key' if key else 'address'}",
+            fix=f"Wait {max(1, round(wait))} s; the limit is {bridge.limiter.per_minute} requests a minute.",
+            retry_after=wait,
+        )
+    if key is None:
+        return None
+    principal = authenticate_key(session, key)
+    if principal is None:
+        raise Unauthorized(
+            "the API key is not valid (unknown, revoked or expired)",
+            fix="Ask your administrator for a new key (cgd-bridge admin key create USER).",
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal | None, Depends(get_principal)]
+
+
+def require_principal(principal: PrincipalDep) -> Principal:
+    """A signed-in principal, or 401."""
+    if principal is None:
+        raise Unauthorized(
+            "this needs an API key",
+            fix="Send it as 'Authorization: Bearer <key>'; an administrator creates keys with "
+            "`cgd-bridge admin key create USER`.",
+        )
+    return principal
+
+
+UserDep = Annotated[Principal, Depends(require_principal)]
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """Forbidden unless the principal has one of ``roles`` (admins always may)."""
+    if principal.role not in roles and not principal.is_admin:
+        raise Forbidden(
+            f"this needs the role {' or '.join(roles)}; you are {principal.role} of {principal.org_slug}",
+            fix="Ask your administrator for an account with that role.",
+        )

@@ -1,0 +1,117 @@
+"""One place turns exceptions into responses (datasette's habit, style.md section 4).
+
+- Under ``/sdmx/``: an SDMX error message, SDMX-ML 2.1 ``mes:Error`` or SDMX-JSON
+  ``errors[]`` as the client prefers, with the SDMX error code and the HTTP status.
+- Elsewhere (the JSON API): ``{"error": {type, title, status, message, problem, fix, ...}}``.
+
+A :class:`~cgd_bridge.errors.CgdBridgeError` keeps its status and its plain-words message;
+anything else is logged with its traceback and answered as a 500 that says nothing internal.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.server.sdmx.errors import error_json, error_xml
+from cgd_bridge.server.sdmx.negotiate import error_format
+from cgd_bridge.server.sdmx.query import QueryError
+
+log = logging.getLogger("cgd_bridge.server")
+_SDMX_CODES = {
+    400: 140,
+    401: 110,
+    403: 150,
+    404: 100,
+    406: 140,
+    413: 130,
+    422: 150,
+    429: 503,
+    501: 501,
+    503: 503,
+}
+
+
+def sdmx_error_response(
+    request: Request,
+    status: int,
+    text: str,
+    fix: str | None = None,
+    code: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An SDMX error message in the format the request prefers."""
+    code = code if code is not None else _SDMX_CODES.get(status, 500)
+    fmt = error_format(request.headers.get("accept"), request.query_params.get("format"))
+    hdrs = {"Vary": "Accept", **(headers or {})}
+    if fmt == "json":
+        return Response(
+            error_json(status, text, fix, code),
+            status_code=status,
+            media_type="application/json",
+            headers=hdrs,
+        )
+    return Response(
+        error_xml(code, text, *([fix] if fix else [])),
+        status_code=status,
+        media_type="application/xml",
+        headers=hdrs,
+    )
+
+
+def _is_sdmx(request: Request) -> bool:
+    return request.url.path.startswith("/sdmx/")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(CgdBridgeError)
+    async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
+        headers = getattr(exc, "headers", None)
+        if _is_sdmx(request):
+            code = exc.sdmx_code if isinstance(exc, QueryError) else None
+            return sdmx_error_response(request, exc.status, exc.problem, exc.fix, code, headers)
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        text = str(exc.detail) if exc.detail else "error"
+        if _is_sdmx(request):
+            fix = "See docs/server.md for the SDMX REST paths." if exc.status_code == 404 else None
+            return sdmx_error_response(request, exc.status_code, text, fix, headers=exc.headers)
+        body = {"error": {"type": "HTTPError", "title": text, "status": exc.status_code, "message": text}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()
+        )
+        if _is_sdmx(request):
+            return sdmx_error_response(request, 400, f"bad request: {problems}")
+        body = {
+            "error": {
+                "type": "RequestValidationError",
+                "title": "Bad request",
+                "status": 422,
+                "message": f"The request is not valid: {problems}.",
+                "problem": problems,
+                "fix": "Correct the named fields and send the request again.",
+            }
+        }
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        text = "the server failed on this request; the error has been logged"
+        if _is_sdmx(request):
+            return sdmx_error_response(request, 500, text, code=500)
+        body = {"error": {"type": "InternalError", "title": "Server error", "status": 500, "message": text}}
+        return JSONResponse(body, status_code=500)

@@ -1,0 +1,390 @@
+"""The bridge's JSON API under ``/api``: validate, submit, review, publish, withdraw, audit, lineage.
+
+Every route takes the principal from the API key (``Authorization: Bearer <key>``); the rules of
+who may do what live in the store (:mod:`cgd_bridge.store.submissions`,
+:mod:`cgd_bridge.store.access`), so the routes only translate HTTP to store calls.
+
+Uploads (multipart) are spooled to a private temporary folder, read by the same pipeline as
+``cgd-bridge convert`` and stored with their SHA-256 in one transaction with the report and the
+harmonised observations: a failure at any point stores nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from cgd_bridge import pipeline
+from cgd_bridge.errors import CgdBridgeError, Forbidden, InputError
+from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep, UserDep
+from cgd_bridge.store import access, audit, submissions
+from cgd_bridge.store.models import Submission, Version, utcnow
+from cgd_bridge.store.submissions import RawFile
+
+router = APIRouter(prefix="/api", tags=["bridge API"])
+
+
+class PayloadTooLarge(CgdBridgeError):
+    """An upload above the server's limit."""
+
+    status = 413
+    title = "Upload too large"
+
+
+# -- response models ---------------------------------------------------------------------------------
+
+
+class Me(BaseModel):
+    username: str
+    organisation: str
+    organisation_kind: str
+    role: str
+
+
+class VersionSummary(BaseModel):
+    id: int
+    number: int
+    state: str
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None = None
+    decided_at: dt.datetime | None = None
+    published_at: dt.datetime | None = None
+    withdrawn_at: dt.datetime | None = None
+    embargo_until: dt.datetime | None = None
+    licence: str | None = None
+    is_open: bool = False
+    dsat_score: int | None = None
+    observations: int = 0
+    series: int = 0
+    revision_note: str | None = None
+    reviewer_comment: str | None = None
+    mapping_version: str | None = None
+    metadata_version: str | None = None
+
+
+class SubmissionSummary(BaseModel):
+    id: int
+    dataset: str
+    producer: str
+    dataflow: str
+    versions: list[VersionSummary]
+
+
+class VersionDetail(VersionSummary):
+    submission: int
+    dataset: str
+    producer: str
+    dataflow: str
+    dimensions: list[str] = Field(default_factory=list)
+    attributes: list[str] = Field(default_factory=list)
+    cube: dict[str, Any] | None = None
+    time_range: list[str | None] = Field(default_factory=list)
+    report: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    dsat: dict[str, Any] | None = None
+    coverage: dict[str, Any] | None = None
+    files: list[dict[str, Any]] = Field(default_factory=list)
+    sdmx_urls: dict[str, str] = Field(default_factory=dict)
+
+
+class Decision(BaseModel):
+    comment: str | None = Field(default=None, description="The reviewer's comment (required to reject).")
+
+
+class Withdrawal(BaseModel):
+    reason: str | None = None
+
+
+class Embargo(BaseModel):
+    until: dt.datetime | None = Field(description="UTC date-time; null lifts the embargo.")
+
+
+class ValidationResult(BaseModel):
+    valid: bool
+    report: dict[str, Any]
+
+
+def _summary(v: Version) -> VersionSummary:
+    return VersionSummary(
+        id=v.id, number=v.number, state=v.state, created_at=v.created_at, submitted_at=v.submitted_at,
+        decided_at=v.decided_at, published_at=v.published_at, withdrawn_at=v.withdrawn_at,
+        embargo_until=v.embargo_until, licence=v.licence, is_open=v.is_open, dsat_score=v.dsat_score,
+        observations=v.observations, series=v.series_count, revision_note=v.revision_note,
+        reviewer_comment=v.reviewer_comment, mapping_version=v.mapping_version, metadata_version=v.metadata_version,
+    )  # fmt: skip
+
+
+def _detail(v: Version, request: Request) -> VersionDetail:
+    s = v.submission
+    base = str(request.base_url).rstrip("/")
+    flow = f"{s.agency},{s.dataflow},{s.dataflow_version}"
+    return VersionDetail(
+        **_summary(v).model_dump(),
+        submission=s.id, dataset=s.dataset, producer=s.producer.slug, dataflow=s.dataflow_ref,
+        dimensions=list(v.dimensions or []), attributes=list(v.attributes or []), cube=v.cube,
+        time_range=[v.time_min, v.time_max], report=v.report or {}, metadata=v.metadata_json or {}, dsat=v.dsat,
+        coverage=v.coverage,
+        files=[{"id": f.id, "role": f.role, "filename": f.filename, "size": f.size, "sha256": f.sha256,
+                "media_type": f.media_type} for f in v.files],
+        sdmx_urls={
+            "data_v1": f"{base}/sdmx/rest/data/{flow}/all/{s.producer.slug}",
+            "data_v2": f"{base}/sdmx/v2/data/dataflow/{s.agency}/{s.dataflow}/{s.dataflow_version}/*",
+            "structure_v1": f"{base}/sdmx/rest/dataflow/{s.agency}/{s.dataflow}/{s.dataflow_version}?references=all",
+        },
+    )  # fmt: skip
+
+
+def _submission(s: Submission, versions: list[Version]) -> SubmissionSummary:
+    return SubmissionSummary(
+        id=s.id, dataset=s.dataset, producer=s.producer.slug, dataflow=s.dataflow_ref,
+        versions=[_summary(v) for v in versions],
+    )  # fmt: skip
+
+
+# -- uploads ---------------------------------------------------------------------------------------
+
+
+def _save(upload: UploadFile, folder: Path, role: str, limit: int) -> tuple[Path, RawFile]:
+    name = Path(upload.filename or role).name or role
+    if name.startswith("."):
+        name = f"{role}{name}"
+    path = folder / role / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(
+                    f"the {role} file '{name}' is larger than {limit // (1 << 20)} MB",
+                    fix="Split the dataset, or ask the administrator to raise CGD_BRIDGE_MAX_UPLOAD_MB.",
+                    file=name,
+                )
+            digest.update(chunk)
+            out.write(chunk)
+    if size == 0:
+        raise InputError(f"the {role} file '{name}' is empty", fix=f"Upload the {role} file again.", file=name)
+    raw = RawFile(role=role, filename=name, content=path.read_bytes(),
+                  media_type=upload.content_type or "application/octet-stream")  # fmt: skip
+    return path, raw
+
+
+class _Uploaded:
+    def __init__(self, bridge: BridgeDep, data: UploadFile, metadata: UploadFile, mapping: UploadFile,
+                 form: UploadFile | None) -> None:  # fmt: skip
+        self.dir = Path(tempfile.mkdtemp(prefix="cgd-bridge-upload-"))
+        limit = bridge.settings.max_upload_mb << 20
+        try:
+            self.data, raw_data = _save(data, self.dir, "data", limit)
+            self.metadata, raw_md = _save(metadata, self.dir, "metadata", limit)
+            self.mapping, raw_map = _save(mapping, self.dir, "mapping", limit)
+            self.raw = [raw_data, raw_md, raw_map]
+            self.form = None
+            if form is not None and form.filename:
+                self.form, raw_form = _save(form, self.dir, "form", limit)
+                self.raw.append(raw_form)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+DataFile = Annotated[UploadFile, File(description="The dataset: CSV, XLSX or a Kobo/ODK export.")]
+MetadataFile = Annotated[UploadFile, File(description="The filled quality metadata (cgd-quality/1.0, YAML or JSON).")]
+MappingFile = Annotated[UploadFile, File(description="The mapping (cgd-mapping/1.0 YAML).")]
+FormFile = Annotated[UploadFile | None, File(description="Optional XLSForm of a Kobo/ODK export.")]
+
+
+def _harmonise(bridge: BridgeDep, up: _Uploaded, sheet: str | None) -> pipeline.Harmonisation:
+    return pipeline.harmonise(
+        up.data, metadata=up.metadata, mapping=up.mapping, form=up.form, sheet=sheet, structures=bridge.structures
+    )
+
+
+@router.get("/me", response_model=Me, summary="Who am I?")
+def me(principal: UserDep) -> Me:
+    return Me(username=principal.username, organisation=principal.org_slug, organisation_kind=principal.org_kind,
+              role=principal.role)  # fmt: skip
+
+
+@router.post("/validate", response_model=ValidationResult, summary="Validate a dataset without storing it")
+def validate(
+    bridge: BridgeDep,
+    principal: UserDep,
+    data: DataFile,
+    metadata: MetadataFile,
+    mapping: MappingFile,
+    form: FormFile = None,
+    sheet: Annotated[str | None, Form()] = None,
+) -> ValidationResult:
+    """Run every check (as ``cgd-bridge validate``) and return the report; nothing is stored."""
+    up = _Uploaded(bridge, data, metadata, mapping, form)
+    try:
+        result = _harmonise(bridge, up, sheet)
+    finally:
+        up.close()
+    return ValidationResult(valid=result.report.valid, report=result.report.to_dict())
+
+
+@router.post("/submissions", status_code=201, response_model=VersionDetail, summary="Submit a dataset",
+             responses={413: {"description": "Upload too large."},
+                        422: {"description": "Validation found errors; the report says what to fix."}})  # fmt: skip
+def create_submission(
+    request: Request,
+    bridge: BridgeDep,
+    session: SessionDep,
+    principal: UserDep,
+    data: DataFile,
+    metadata: MetadataFile,
+    mapping: MappingFile,
+    form: FormFile = None,
+    sheet: Annotated[str | None, Form()] = None,
+    revision_note: Annotated[str | None, Form(description="Why this new version (from version 2 on).")] = None,
+    submit: Annotated[bool, Form(description="Send it for review now (else it stays a draft).")] = True,
+) -> Any:
+    """Validate, map and store a new version of one of your organisation's datasets.
+
+    With validation errors nothing is stored, and the answer (422) carries the report.
+    """
+    up = _Uploaded(bridge, data, metadata, mapping, form)
+    try:
+        result = _harmonise(bridge, up, sheet)
+        if result.harmonised is None or result.target is None:
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse(
+                {"error": {"type": "ValidationFailed", "status": 422, "title": "The dataset has errors",
+                           "message": f"validation found {result.report.error_count} error(s); nothing was stored",
+                           "fix": "Fix what the report lists and upload again."},
+                 "report": result.report.to_dict()},
+                status_code=422,
+            )  # fmt: skip
+        h = result.harmonised
+        version = submissions.create_version(
+            session,
+            principal=principal,
+            dataflow=result.dataflow or "",
+            files=up.raw,
+            report=result.report,
+            harmonised_table=h.table,
+            metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
+            mapping_text=result.mapping_text,
+            dimensions=list(result.target.dimensions),
+            attributes=list(result.target.attributes),
+            revision_note=revision_note,
+            submit=submit,
+            coverage=submissions.coverage_of(h),
+        )
+        return _detail(version, request)
+    finally:
+        up.close()
+
+
+@router.get("/submissions", response_model=list[SubmissionSummary], summary="Submissions you may see")
+def list_submissions(session: SessionDep, principal: PrincipalDep) -> list[SubmissionSummary]:
+    """A CSO's own; an NSO reviewer's CSOs under MoU (submitted or later); public ones for everyone."""
+    now = utcnow()
+    out = []
+    for s in submissions.list_submissions(session, principal=principal, now=now):
+        versions = submissions.list_versions(session, principal=principal, submission_id=s.id, now=now)
+        out.append(_submission(s, versions))
+    return out
+
+
+@router.get("/submissions/{submission_id}", response_model=SubmissionSummary, summary="One submission")
+def get_submission(session: SessionDep, principal: PrincipalDep, submission_id: int) -> SubmissionSummary:
+    s = submissions.get_submission(session, principal=principal, submission_id=submission_id)
+    return _submission(s, submissions.list_versions(session, principal=principal, submission_id=s.id))
+
+
+@router.get("/versions/{version_id}", response_model=VersionDetail, summary="A version with its report")
+def get_version(request: Request, session: SessionDep, principal: PrincipalDep, version_id: int) -> VersionDetail:
+    """The report, quality metadata, DSAT score, mapping coverage, files and SDMX URLs."""
+    return _detail(submissions.get_version(session, principal=principal, version_id=version_id), request)
+
+
+@router.post("/versions/{version_id}/submit", response_model=VersionDetail, summary="Send a draft for review")
+def submit_version(request: Request, session: SessionDep, principal: UserDep, version_id: int) -> VersionDetail:
+    return _detail(submissions.submit(session, principal=principal, version_id=version_id), request)
+
+
+@router.post("/versions/{version_id}/accept", response_model=VersionDetail, summary="Accept (NSO reviewer)")
+def accept_version(request: Request, session: SessionDep, principal: UserDep, version_id: int,
+                   body: Decision | None = None) -> VersionDetail:  # fmt: skip
+    v = submissions.accept(session, principal=principal, version_id=version_id, comment=body.comment if body else None)
+    return _detail(v, request)
+
+
+@router.post("/versions/{version_id}/reject", response_model=VersionDetail, summary="Reject (NSO reviewer)")
+def reject_version(request: Request, session: SessionDep, principal: UserDep, version_id: int,
+                   body: Decision) -> VersionDetail:  # fmt: skip
+    v = submissions.reject(session, principal=principal, version_id=version_id, comment=body.comment or "")
+    return _detail(v, request)
+
+
+@router.post("/versions/{version_id}/publish", response_model=VersionDetail, summary="Publish (NSO reviewer)")
+def publish_version(request: Request, session: SessionDep, principal: UserDep, version_id: int) -> VersionDetail:
+    return _detail(submissions.publish(session, principal=principal, version_id=version_id), request)
+
+
+@router.post("/versions/{version_id}/withdraw", response_model=VersionDetail, summary="Withdraw (the CSO)")
+def withdraw_version(request: Request, session: SessionDep, principal: UserDep, version_id: int,
+                     body: Withdrawal | None = None) -> VersionDetail:  # fmt: skip
+    v = submissions.withdraw(session, principal=principal, version_id=version_id, reason=body.reason if body else None)
+    return _detail(v, request)
+
+
+@router.put("/versions/{version_id}/embargo", response_model=VersionDetail, summary="Set or lift the embargo")
+def set_embargo(request: Request, session: SessionDep, principal: UserDep, version_id: int,
+                body: Embargo) -> VersionDetail:  # fmt: skip
+    v = submissions.set_embargo(session, principal=principal, version_id=version_id, until=body.until)
+    return _detail(v, request)
+
+
+@router.get("/versions/{version_id}/history", summary="The audit trail of a version")
+def version_history(session: SessionDep, principal: PrincipalDep, version_id: int) -> list[dict[str, Any]]:
+    v = submissions.get_version(session, principal=principal, version_id=version_id)
+    return [
+        {"at": e.at, "action": e.action, "user": e.user.username if e.user else None,
+         "organisation": e.organisation.slug if e.organisation else None, "details": e.details}
+        for e in audit.history(session, version=v)
+    ]  # fmt: skip
+
+
+@router.get("/versions/{version_id}/lineage", summary="Where observations come from")
+def version_lineage(request: Request, session: SessionDep, principal: PrincipalDep, version_id: int) -> dict[str, Any]:
+    """Give dimension values and TIME_PERIOD as query parameters, e.g. ``?REF_AREA=KE_042&TIME_PERIOD=2024``."""
+    key = {k: v for k, v in request.query_params.items() if k.isupper()}
+    return submissions.lineage(session, principal=principal, version_id=version_id, key=key)
+
+
+@router.get("/files/{file_id}", summary="A raw input file (producer, MoU reviewers, admins)")
+def get_file(session: SessionDep, principal: UserDep, file_id: int) -> Response:
+    f = submissions.get_file(session, principal=principal, file_id=file_id)
+    return Response(f.content, media_type=f.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{f.filename}"', "X-SHA256": f.sha256})  # fmt: skip
+
+
+@router.get("/organisations/{slug}/pulls", summary="Who pulled this CSO's data")
+def pulls(session: SessionDep, principal: UserDep, slug: str,
+          since: Annotated[dt.datetime | None, Query()] = None) -> list[dict[str, Any]]:  # fmt: skip
+    from cgd_bridge.store.orgs import get_organisation
+
+    org = get_organisation(session, slug=slug)
+    if not access.can_see_pulls(principal, org.id):
+        raise Forbidden(
+            f"only people of {slug} (and administrators) may see who pulled its data",
+            fix="Use a key of that organisation.",
+        )
+    return [p.__dict__ for p in audit.pulls_of(session, cso_org_id=org.id, since=since)]

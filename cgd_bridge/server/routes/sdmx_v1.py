@@ -1,0 +1,249 @@
+"""SDMX REST v1 (SDMX 2.1 REST, sdmx-rest v1.5.0) under ``/sdmx/rest``.
+
+- ``data/{flowRef}[/{key}[/{providerRef}]]``: flowRef ``ID``, ``AGENCY,ID`` or ``AGENCY,ID,VERSION``;
+  key ``.``-separated, ``+`` for OR, empty for any, ``all``; providerRef ``AGENCY,ID`` or ``ID``
+  (the producing CSO's slug), ``+`` for OR.
+- ``{resource}[/{agencyID}[/{resourceID}[/{version}[/{itemID}]]]]``: structure queries with
+  ``references`` and ``detail``.
+- ``availableconstraint/{flowRef}[/{key}[/{providerRef}[/{componentID}]]]``.
+
+Parameters are read from the raw query string (see :mod:`cgd_bridge.server.sdmx.query`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
+from cgd_bridge.server.sdmx import service
+from cgd_bridge.server.sdmx.availability import constraint_xml21
+from cgd_bridge.server.sdmx.query import (
+    WILDCARDS,
+    QueryError,
+    not_implemented,
+    parse_flow_ref,
+    parse_params,
+    parse_ref,
+    parse_v1_key,
+)
+from cgd_bridge.server.sdmx.structures import StructureQuery
+
+router = APIRouter(prefix="/sdmx/rest", tags=["SDMX REST v1 (SDMX 2.1)"])
+_XML21 = "application/vnd.sdmx.structure+xml;version=2.1"
+_DATA_RESPONSES = {
+    200: {
+        "description": "The data message.",
+        "content": {"application/vnd.sdmx.genericdata+xml;version=2.1": {}},
+    },
+    400: {"description": "Bad syntax (SDMX error 140)."},
+    401: {"description": "The data is not open and no API key was given (110)."},
+    403: {"description": "The API key's organisation has no MoU covering the data (150)."},
+    404: {"description": "No results (100)."},
+    406: {"description": "No representation matches Accept or format= (140)."},
+    501: {"description": "Not implemented (501)."},
+}
+
+
+def providers(text: str) -> frozenset[str] | None:
+    """``AGENCY,PROVIDER`` / ``PROVIDER``, ``+`` for OR; None for all."""
+    text = text.strip()
+    if text in WILDCARDS or not text:
+        return None
+    out = set()
+    for part in text.split("+"):
+        out.add(part.split(",")[-1].strip())
+    return frozenset(out)
+
+
+def _data(
+    request: Request,
+    bridge: BridgeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    flow: str,
+    key: str,
+    provider: str,
+) -> Response:
+    params = parse_params(request.url.query)
+    return service.data_response(
+        request,
+        bridge,
+        session,
+        principal,
+        api=1,
+        flow_ref=parse_flow_ref(flow),
+        keys=None,
+        key_text=key,
+        provider=providers(provider),
+        params=params,
+    )
+
+
+@router.get("/data/{flow}", responses=_DATA_RESPONSES, summary="Data of a dataflow")
+def data_all(
+    request: Request, bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, flow: str
+) -> Response:
+    return _data(request, bridge, session, principal, flow, "all", "all")
+
+
+@router.get("/data/{flow}/{key}", responses=_DATA_RESPONSES, summary="Data of a dataflow, by key")
+def data_key(
+    request: Request, bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, flow: str, key: str
+) -> Response:
+    return _data(request, bridge, session, principal, flow, key, "all")
+
+
+@router.get(
+    "/data/{flow}/{key}/{provider}",
+    responses=_DATA_RESPONSES,
+    summary="Data of a dataflow, by key and provider",
+)
+def data_provider(
+    request: Request,
+    bridge: BridgeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    flow: str,
+    key: str,
+    provider: str,
+) -> Response:
+    return _data(request, bridge, session, principal, flow, key, provider)
+
+
+def _availability(
+    request: Request,
+    bridge: BridgeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    flow: str,
+    key: str = "all",
+    component: str | None = None,
+) -> Response:
+    params = parse_params(request.url.query)
+    ref = parse_flow_ref(flow)
+    f = service.find_flow(bridge, ref)
+    found, cube, count, span = service.availability(
+        request,
+        bridge,
+        session,
+        principal,
+        flow_ref=ref,
+        keys=[parse_v1_key(key, len(f.dimensions))],
+        component=component,
+        params=params,
+    )
+    body = constraint_xml21(found.agency, found.info.id, found.info.version, cube, count, span)
+    return Response(body, media_type=_XML21, headers={"Vary": "Accept"})
+
+
+@router.get("/availableconstraint/{flow}", summary="What data exists for a dataflow")
+def availability_all(
+    request: Request, bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, flow: str
+) -> Response:
+    return _availability(request, bridge, session, principal, flow)
+
+
+@router.get("/availableconstraint/{flow}/{key}", summary="What data exists for a key")
+def availability_key(
+    request: Request, bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, flow: str, key: str
+) -> Response:
+    return _availability(request, bridge, session, principal, flow, key)
+
+
+@router.get(
+    "/availableconstraint/{flow}/{key}/{provider}/{component}", summary="What codes exist for a dimension"
+)
+def availability_component(
+    request: Request,
+    bridge: BridgeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    flow: str,
+    key: str,
+    provider: str,
+    component: str,
+) -> Response:
+    return _availability(request, bridge, session, principal, flow, key, component)
+
+
+def _structure(
+    request: Request,
+    bridge: BridgeDep,
+    resource: str,
+    agency: str = "all",
+    id_: str = "all",
+    version: str = "latest",
+    item: str | None = None,
+) -> Response:
+    params = parse_params(request.url.query, structure=True)
+    if resource in ("schema", "metadata"):
+        raise not_implemented(f"/{resource} with this path")
+    all_versions = version.strip() in ("all", "*", "%2A")
+    q = StructureQuery(
+        resource=resource,
+        ref=parse_ref(agency, id_, version),
+        item=None if item in (None, "all", "*") else item,
+        references=params.references,
+        detail=params.detail,
+        all_versions=all_versions,
+    )
+    return service.structure_response(request, bridge, q, api=1)
+
+
+_STRUCTURE_RESPONSES = {
+    200: {"description": "A structure message.", "content": {_XML21: {}}},
+    404: {"description": "No results (100)."},
+    406: {"description": "No representation matches Accept (140)."},
+    501: {"description": "Not implemented (501)."},
+}
+
+
+@router.get("/{resource}", responses=_STRUCTURE_RESPONSES, summary="Structures of one type")
+def structure_1(request: Request, bridge: BridgeDep, resource: str) -> Response:
+    return _structure(request, bridge, resource)
+
+
+@router.get("/{resource}/{agency}", responses=_STRUCTURE_RESPONSES, summary="Structures of an agency")
+def structure_2(request: Request, bridge: BridgeDep, resource: str, agency: str) -> Response:
+    return _structure(request, bridge, resource, agency)
+
+
+@router.get("/{resource}/{agency}/{resource_id}", responses=_STRUCTURE_RESPONSES, summary="A structure")
+def structure_3(
+    request: Request, bridge: BridgeDep, resource: str, agency: str, resource_id: str
+) -> Response:
+    return _structure(request, bridge, resource, agency, resource_id)
+
+
+@router.get(
+    "/{resource}/{agency}/{resource_id}/{version}",
+    responses=_STRUCTURE_RESPONSES,
+    summary="A structure version",
+)
+def structure_4(
+    request: Request, bridge: BridgeDep, resource: str, agency: str, resource_id: str, version: str
+) -> Response:
+    return _structure(request, bridge, resource, agency, resource_id, version)
+
+
+@router.get(
+    "/{resource}/{agency}/{resource_id}/{version}/{item}",
+    responses=_STRUCTURE_RESPONSES,
+    summary="Items of an item scheme",
+)
+def structure_5(
+    request: Request, bridge: BridgeDep, resource: str, agency: str, resource_id: str, version: str, item: str
+) -> Response:
+    if resource not in (
+        "codelist",
+        "conceptscheme",
+        "categoryscheme",
+        "agencyscheme",
+        "dataproviderscheme",
+        "dataconsumerscheme",
+        "organisationunitscheme",
+        "valuelist",
+    ):
+        raise QueryError(f"'{resource}' has no items to ask for", fix="Leave out the item segment.")
+    return _structure(request, bridge, resource, agency, resource_id, version, item)

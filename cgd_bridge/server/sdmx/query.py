@@ -1,0 +1,523 @@
+"""SDMX REST queries as data: flow references, keys, component filters and the raw query string.
+
+Nothing here knows HTTP or the database; the routes hand in path segments and the raw query
+string, and get back plain objects, or a :class:`QueryError` whose ``status`` is the HTTP
+status (400 for bad syntax, 501 for what is not implemented).
+
+Real clients are quirky, and these parsers follow what they send (../shared/notes/sdmx-interop.md):
+
+- the raw query string is decoded by hand, because ``+`` is an operator inside ``c[...]``
+  (AND) and pysdmx sends ``updatedAfter=2024-01-01T00:00:00+00:00`` unencoded: standard
+  form decoding turns both into spaces;
+- sdmx1 spells ``updatedAfter`` as ``updateAfter`` on v2 paths, and sends Python booleans
+  (``includeHistory=True``);
+- ``%2A`` is ``*``, and ``all``/``latest``/``*``/``+``/``~`` are wildcards.
+
+>>> parse_flow_ref("IAEG-SDGs,DF_SDG_GLH,latest")
+FlowRef(agency='IAEG-SDGs', id='DF_SDG_GLH', version=None)
+>>> parse_v1_key("KE+UG.F.", 3)
+[frozenset({'KE', 'UG'}), frozenset({'F'}), None]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from cgd_bridge.errors import CgdBridgeError
+
+WILDCARDS = frozenset({"all", "*", "%2A", "%2a"})
+LATEST = frozenset({"latest", "+", "~", "*", "all", "%2A", "%2a"})
+_ID = re.compile(r"^[A-Za-z0-9_@$\-]+(\.[A-Za-z0-9_@$\-]+)*$")
+_CODE = re.compile(r"^[A-Za-z0-9_@$\-]+$")
+
+
+class QueryError(CgdBridgeError):
+    """A malformed or unsupported SDMX REST query.
+
+    ``sdmx_code`` is the SDMX error code (140 syntax error, 100 no results, 501 not implemented,
+    150 semantic error, 130 too large, 110 unauthorised); ``status`` the HTTP status.
+    """
+
+    status = 400
+    title = "Bad SDMX query"
+    sdmx_code = 140
+
+    def __init__(
+        self, problem: str, *, fix: str | None = None, status: int = 400, sdmx_code: int | None = None
+    ):
+        super().__init__(problem, fix=fix)
+        self.status = status
+        self.sdmx_code = (
+            sdmx_code
+            if sdmx_code is not None
+            else {400: 140, 404: 100, 406: 140, 501: 501, 413: 130, 401: 110, 403: 150}.get(status, 500)
+        )
+
+
+def not_implemented(what: str) -> QueryError:
+    """A 501 for a standard SDMX REST feature this server does not offer."""
+    return QueryError(
+        f"{what} is not implemented by this server",
+        fix="See docs/server.md for the SDMX REST resources cgd-bridge answers.",
+        status=501,
+    )
+
+
+@dataclass(frozen=True)
+class FlowRef:
+    """A reference to a maintainable artefact: None stands for "any agency" / "the latest version"."""
+
+    agency: str | None
+    id: str | None
+    version: str | None
+
+    def __str__(self) -> str:
+        return f"{self.agency or '*'}:{self.id or '*'}({self.version or 'latest'})"
+
+
+def _clean(segment: str) -> str:
+    return unquote(segment).strip()
+
+
+def _check_id(text: str, what: str) -> str:
+    if not _ID.match(text):
+        raise QueryError(
+            f"'{text}' is not a valid {what}",
+            fix=f"An SDMX {what} has only letters, digits, '_', '-', '@', '$' and '.'.",
+        )
+    return text
+
+
+def parse_flow_ref(text: str) -> FlowRef:
+    """A v1 ``flowRef``: ``ID``, ``AGENCY,ID`` or ``AGENCY,ID,VERSION`` (``all``/``latest`` wildcards).
+
+    >>> parse_flow_ref("DF_CGD_KE")
+    FlowRef(agency=None, id='DF_CGD_KE', version=None)
+    >>> parse_flow_ref("CGD_BRIDGE,DF_CGD_KE,1.0")
+    FlowRef(agency='CGD_BRIDGE', id='DF_CGD_KE', version='1.0')
+    """
+    parts = [_clean(p) for p in _clean(text).split(",")]
+    if not parts or len(parts) > 3 or any(p == "" for p in parts):
+        raise QueryError(
+            f"'{text}' is not a dataflow reference",
+            fix="Use ID, AGENCY,ID or AGENCY,ID,VERSION, e.g. IAEG-SDGs,DF_SDG_GLH,1.5.",
+        )
+    if len(parts) == 1:
+        return FlowRef(None, _one(parts[0], "dataflow id"), None)
+    if len(parts) == 2:
+        return FlowRef(_any(parts[0], "agency id"), _one(parts[1], "dataflow id"), None)
+    return FlowRef(_any(parts[0], "agency id"), _one(parts[1], "dataflow id"), _version(parts[2]))
+
+
+def parse_ref(agency: str, id_: str, version: str) -> FlowRef:
+    """Three path segments (v1 structure and v2 paths): wildcards become None."""
+    return FlowRef(
+        _any(_clean(agency), "agency id"), _any(_clean(id_), "artefact id"), _version(_clean(version))
+    )
+
+
+def _one(text: str, what: str) -> str | None:
+    return None if text in WILDCARDS else _check_id(text, what)
+
+
+def _any(text: str, what: str) -> str | None:
+    return None if text in WILDCARDS else _check_id(text, what)
+
+
+def _version(text: str) -> str | None:
+    if text in LATEST:
+        return None
+    if "," in text:
+        raise not_implemented("Asking for several versions at once")
+    if not re.match(r"^[0-9]+(\.[0-9]+){0,2}(-[A-Za-z0-9.]+)?$", text):
+        if re.match(r"^[0-9]+(\.[0-9]+\+?|\+)", text):
+            raise not_implemented(f"The semantic-version wildcard '{text}'")
+        raise QueryError(f"'{text}' is not a version", fix="Use e.g. 1.0, 1.5.0, latest or ~.")
+    return text
+
+
+# -- keys ----------------------------------------------------------------------------------------
+
+KeyFilter = list[frozenset[str] | None]  # allowed codes per dimension (None: any)
+
+
+def parse_v1_key(text: str, n_dims: int) -> KeyFilter:
+    """A v1 key: codes per dimension joined by ``.``, ``+`` for OR, empty for any; ``all`` for all.
+
+    >>> parse_v1_key("all", 2)
+    [None, None]
+    """
+    text = _clean(text)
+    if text in ("", "all", "*"):
+        return [None] * n_dims
+    parts = text.split(".")
+    if len(parts) != n_dims:
+        raise QueryError(
+            f"the key '{text}' has {len(parts)} part(s), but the dataflow has {n_dims} dimensions",
+            fix=f"Give {n_dims} dimension values separated by '.', leaving a part empty for 'any'.",
+        )
+    out: KeyFilter = []
+    for part in parts:
+        if part in ("", "*"):
+            out.append(None)
+            continue
+        codes = [c.strip() for c in part.replace(" ", "+").split("+")]
+        for c in codes:
+            if not _CODE.match(c):
+                raise QueryError(
+                    f"'{c}' in the key '{text}' is not a code", fix="Codes have letters, digits, '_', '-'."
+                )
+        out.append(frozenset(codes))
+    return out
+
+
+def parse_v2_keys(text: str, n_dims: int) -> list[KeyFilter]:
+    """v2 keys: ``,`` separates alternative keys, ``*`` is any; omitted trailing dimensions are any.
+
+    >>> parse_v2_keys("A.*.F,M", 3)
+    [[frozenset({'A'}), None, frozenset({'F'})], [frozenset({'M'}), None, None]]
+    """
+    text = _clean(text)
+    if text in ("", "*", "all"):
+        return [[None] * n_dims]
+    keys: list[KeyFilter] = []
+    for key in text.split(","):
+        parts = key.split(".")
+        if len(parts) > n_dims:
+            raise QueryError(
+                f"the key '{key}' has {len(parts)} parts, but the dataflow has {n_dims} dimensions",
+                fix=f"Give at most {n_dims} dimension values separated by '.', '*' for any.",
+            )
+        one: KeyFilter = []
+        for part in parts:
+            if part in ("", "*"):
+                one.append(None)
+            elif _CODE.match(part):
+                one.append(frozenset({part}))
+            else:
+                raise QueryError(
+                    f"'{part}' in the key '{key}' is not a code",
+                    fix="In v2 keys use one code per dimension, '*' for any, and ',' between whole keys.",
+                )
+        keys.append(one + [None] * (n_dims - len(one)))
+    return keys
+
+
+# -- component filters (v2 c[...]) ----------------------------------------------------------------
+
+OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "co", "nc", "sw", "ew")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One ``op:value`` of a component filter."""
+
+    op: str
+    value: str
+
+
+@dataclass
+class ComponentFilter:
+    """``c[COMP]=...``: a list of alternatives (``,``) of conjunctions (``+``) of conditions."""
+
+    component: str
+    alternatives: list[list[Condition]] = field(default_factory=list)
+
+
+def parse_component_filter(component: str, text: str) -> ComponentFilter:
+    """``c[TIME_PERIOD]=ge:2020+le:2023`` or ``c[SEX]=F,M``.
+
+    >>> parse_component_filter("SEX", "F,ne:M").alternatives
+    [[Condition(op='eq', value='F')], [Condition(op='ne', value='M')]]
+    """
+    if not _ID.match(component):
+        raise QueryError(f"'c[{component}]' does not name a component", fix="Use c[DIMENSION_ID]=code.")
+    out = ComponentFilter(component)
+    for alternative in text.split(","):
+        conds = []
+        for term in alternative.split("+"):
+            term = term.strip()
+            if not term:
+                raise QueryError(
+                    f"c[{component}]={text} has an empty condition", fix="Remove the extra ',' or '+'."
+                )
+            op, sep, value = term.partition(":")
+            if not sep or op not in OPERATORS:
+                op, value = "eq", term
+            conds.append(Condition(op, value))
+        out.alternatives.append(conds)
+    return out
+
+
+# -- the query string ------------------------------------------------------------------------------
+
+_DETAIL = ("full", "dataonly", "serieskeysonly", "nodata")
+_STRUCTURE_DETAIL = (
+    "full",
+    "allstubs",
+    "referencestubs",
+    "allcompletestubs",
+    "referencecompletestubs",
+    "referencepartial",
+    "raw",
+)
+_REFERENCES = (
+    "none",
+    "parents",
+    "parentsandsiblings",
+    "children",
+    "descendants",
+    "all",
+    "ancestors",
+    "datastructure",
+    "dataflow",
+    "codelist",
+    "conceptscheme",
+    "contentconstraint",
+    "dataconstraint",
+    "metadatastructure",
+    "categoryscheme",
+    "agencyscheme",
+    "structureset",
+    "structuremap",
+    "representationmap",
+    "provisionagreement",
+    "categorisation",
+    "valuelist",
+    "hierarchy",
+    "metadataflow",
+)
+
+
+@dataclass
+class Params:
+    """Parsed query parameters of an SDMX REST request (data, structure or availability)."""
+
+    start_period: str | None = None
+    end_period: str | None = None
+    updated_after: dt.datetime | None = None
+    first_n: int | None = None
+    last_n: int | None = None
+    dimension_at_observation: str = "TIME_PERIOD"
+    detail: str = "full"
+    references: str = "none"
+    include_history: bool = False
+    format: str | None = None
+    labels: str | None = None
+    mode: str = "exact"
+    attributes: str = "dsd"
+    measures: str = "all"
+    filters: list[ComponentFilter] = field(default_factory=list)
+    raw: list[tuple[str, str]] = field(default_factory=list)
+
+
+_KNOWN = {
+    "startperiod",
+    "endperiod",
+    "updatedafter",
+    "updateafter",
+    "firstnobservations",
+    "lastnobservations",
+    "dimensionatobservation",
+    "detail",
+    "references",
+    "includehistory",
+    "format",
+    "labels",
+    "mode",
+    "attributes",
+    "measures",
+    "timeformat",
+    "asof",
+    "offset",
+    "limit",
+    "sort",
+    "reportingyearstartday",
+    "includeallattributes",
+    "keys",
+    "lang",
+    "key",
+    "apikey",
+    "api_key",
+}
+
+
+def split_query(raw: str) -> list[tuple[str, str]]:
+    """Split a raw query string without turning ``+`` into spaces.
+
+    >>> split_query("c[TIME_PERIOD]=ge:2020+le:2023&updatedAfter=2024-01-01T00:00:00+00:00")
+    [('c[TIME_PERIOD]', 'ge:2020+le:2023'), ('updatedAfter', '2024-01-01T00:00:00+00:00')]
+    """
+    out = []
+    for piece in raw.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        out.append((unquote(name), unquote(value)))
+    return out
+
+
+def parse_params(raw: str, *, structure: bool = False) -> Params:
+    """Parse the raw query string of a data/structure/availability request (lenient on case)."""
+    p = Params(raw=split_query(raw))
+    seen: set[str] = set()
+    for name, value in p.raw:
+        m = re.fullmatch(r"c\[(.+)\]", name)
+        if m:
+            component = m.group(1)
+            if component in seen:
+                raise QueryError(
+                    f"c[{component}] is given twice", fix="Combine the conditions with ',' or '+'."
+                )
+            seen.add(component)
+            p.filters.append(parse_component_filter(component, value))
+            continue
+        _apply(p, name, value, structure=structure)
+    return p
+
+
+def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noqa: C901 - a flat dispatch
+    key = name.lower()
+    if key not in _KNOWN:
+        raise QueryError(
+            f"'{name}' is not an SDMX REST query parameter",
+            fix="See the SDMX REST specification; e.g. startPeriod, endPeriod, detail, references.",
+        )
+    if key == "startperiod":
+        p.start_period = _period(value, name)
+    elif key == "endperiod":
+        p.end_period = _period(value, name)
+    elif key in ("updatedafter", "updateafter"):
+        p.updated_after = _datetime(value, name)
+    elif key == "firstnobservations":
+        p.first_n = _positive(value, name)
+    elif key == "lastnobservations":
+        p.last_n = _positive(value, name)
+    elif key == "dimensionatobservation":
+        p.dimension_at_observation = value
+    elif key == "detail":
+        allowed = _STRUCTURE_DETAIL if structure else _DETAIL
+        if value not in allowed:
+            raise QueryError(f"detail={value} is not allowed here", fix=f"Use one of: {', '.join(allowed)}.")
+        p.detail = value
+    elif key == "references":
+        if value not in _REFERENCES:
+            raise QueryError(
+                f"references={value} is not known", fix=f"Use one of: {', '.join(_REFERENCES[:8])}."
+            )
+        p.references = value
+    elif key == "includehistory":
+        p.include_history = _boolean(value, name)
+    elif key == "format":
+        p.format = value
+    elif key == "labels":
+        if value not in ("id", "name", "both"):
+            raise QueryError(
+                f"labels={value} is not allowed", fix="Use labels=id, labels=name or labels=both."
+            )
+        p.labels = value
+    elif key == "mode":
+        if value not in ("exact", "available"):
+            raise QueryError(f"mode={value} is not allowed", fix="Use mode=exact or mode=available.")
+        p.mode = value
+    elif key == "attributes":
+        p.attributes = value
+    elif key == "measures":
+        p.measures = value
+
+
+def _positive(value: str, name: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise QueryError(f"{name}={value} is not a positive whole number", fix=f"Use e.g. {name}=1.")
+    return int(value)
+
+
+def _boolean(value: str, name: str) -> bool:
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise QueryError(f"{name}={value} is not true or false", fix=f"Use {name}=true or {name}=false.")
+
+
+def _datetime(value: str, name: str) -> dt.datetime:
+    text = value.strip().replace(" ", "+")  # a '+' decoded to a space by a client or proxy
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            when = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
+        except ValueError:
+            raise QueryError(
+                f"{name}={value} is not a date-time",
+                fix=f"Use ISO 8601, e.g. {name}=2024-01-01T00:00:00Z (percent-encode '+' as %2B).",
+            ) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+_PERIOD = re.compile(r"^\d{4}(-(\d{2}(-\d{2})?|[AQSTMWD]\d{1,3}|A1))?$")
+
+
+def _period(value: str, name: str) -> str:
+    text = value.strip()
+    if not _PERIOD.match(text):
+        raise QueryError(
+            f"{name}={value} is not a time period",
+            fix=f"Use e.g. {name}=2020, 2020-06, 2020-06-30 or 2020-Q2.",
+        )
+    return text
+
+
+# -- periods as date ranges (for startPeriod/endPeriod and c[TIME_PERIOD]) ------------------------
+
+
+def period_range(text: str) -> tuple[dt.date, dt.date] | None:
+    """First and last day of an SDMX time period, or None if it is not one.
+
+    >>> period_range("2020-Q2")
+    (datetime.date(2020, 4, 1), datetime.date(2020, 6, 30))
+    """
+    text = text.strip()
+    m = re.fullmatch(r"(\d{4})(?:-(.+))?", text[:10] if "T" in text else text)
+    if not m:
+        return None
+    year = int(m.group(1))
+    rest = m.group(2)
+    try:
+        if rest is None or rest == "A1":
+            return dt.date(year, 1, 1), dt.date(year, 12, 31)
+        if re.fullmatch(r"\d{2}", rest):
+            return _months(year, int(rest), 1)
+        if re.fullmatch(r"\d{2}-\d{2}", rest):
+            d = dt.date(year, int(rest[:2]), int(rest[3:]))
+            return d, d
+        kind, num = rest[0], int(rest[1:])
+        if kind == "Q":
+            return _months(year, 3 * num - 2, 3)
+        if kind == "S":
+            return _months(year, 6 * num - 5, 6)
+        if kind == "T":
+            return _months(year, 4 * num - 3, 4)
+        if kind == "M":
+            return _months(year, num, 1)
+        if kind == "W":
+            start = dt.date.fromisocalendar(year, num, 1)
+            return start, start + dt.timedelta(days=6)
+        if kind == "D":
+            d = dt.date(year, 1, 1) + dt.timedelta(days=num - 1)
+            return d, d
+    except ValueError:
+        return None
+    return None
+
+
+def _months(year: int, first: int, count: int) -> tuple[dt.date, dt.date]:
+    start = dt.date(year, first, 1)
+    last_month = first + count - 1
+    end = dt.date(year + last_month // 12, last_month % 12 + 1, 1) - dt.timedelta(days=1)
+    return start, end

@@ -1,0 +1,288 @@
+"""What SDMX REST v1 and v2 have in common: find the dataflow, gather readable data, answer.
+
+The route modules parse paths (the two API versions spell them differently) and call these
+functions, which return Starlette responses. Data responses stream (constant memory) and are
+logged in the audit trail (who, what query, how many observations from which version).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import select as sql_select
+from sqlalchemy.orm import Session
+
+from cgd_bridge.errors import Forbidden, StructureError, Unauthorized
+from cgd_bridge.formats.registry import Target
+from cgd_bridge.formats.registry import write as write_format
+from cgd_bridge.server.sdmx.data import combine, select
+from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
+from cgd_bridge.server.sdmx.query import FlowRef, KeyFilter, Params, QueryError, not_implemented
+from cgd_bridge.server.sdmx.structures import StructureQuery
+from cgd_bridge.server.streaming import stream
+from cgd_bridge.store import access, audit
+from cgd_bridge.store.data import load_table
+from cgd_bridge.store.models import State, Submission, Version
+from cgd_bridge.store.orgs import Principal
+from cgd_bridge.structures import ArtefactInfo, text_of
+
+if TYPE_CHECKING:
+    from cgd_bridge.server.app import Bridge
+
+VERSION_COLUMN = "__version"
+STRUCTURE_MEDIA = {
+    "sdmx-ml-2.1": "application/vnd.sdmx.structure+xml;version=2.1",
+    "sdmx-ml-3.0": "application/vnd.sdmx.structure+xml;version=3.0.0",
+    "sdmx-json-2.0": "application/vnd.sdmx.structure+json;version=2.0.0",
+}
+
+
+@dataclass
+class Flow:
+    """A dataflow as the data queries need it."""
+
+    info: ArtefactInfo
+    dimensions: list[str]
+    attributes: list[str]
+    names: dict[str, dict[str, str]]
+
+    @property
+    def agency(self) -> str:
+        return self.info.agency
+
+
+def find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
+    """The dataflow a data query names (latest version unless one is given), or 404 code 100."""
+    if ref.id is None:
+        raise not_implemented("A data query over every dataflow")
+    try:
+        info = bridge.structures.find("dataflow", ref.id, ref.agency, ref.version)
+        flow = bridge.structures.get("dataflow", info.id, info.agency, info.version)
+        dsd_ref = flow.structure
+        dsd = bridge.structures.dsd(
+            dsd_ref.id,
+            dsd_ref.maintainer.id if dsd_ref.maintainer else None,
+            dsd_ref.version and str(dsd_ref.version),
+        )
+    except StructureError as exc:
+        raise QueryError(
+            f"there is no dataflow {ref}",
+            fix="List the dataflows with /sdmx/rest/dataflow/all/all/latest.",
+            status=404,
+        ) from exc
+    dims = [
+        d.id
+        for d in dsd.dimensions.components
+        if d.id != "TIME_PERIOD" and type(d).__name__ != "TimeDimension"
+    ]
+    attrs = [a.id for a in dsd.attributes.components]
+    return Flow(info, dims, attrs, _names(bridge, dsd))
+
+
+def _names(bridge: Bridge, dsd: Any) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for comp in [*dsd.dimensions.components, *dsd.attributes.components]:
+        rep = comp.local_representation
+        cl = rep.enumerated if rep is not None else None
+        if cl is None:
+            continue
+        try:
+            out[comp.id] = bridge.structures.names(f"{cl.maintainer.id}:{cl.id}({cl.version})")
+        except StructureError:
+            continue
+    return out
+
+
+def structure_response(request: Request, bridge: Bridge, q: StructureQuery, *, api: int) -> Response:
+    choice = negotiate(
+        "structure", request.headers.get("accept"), api=api, format_param=request.query_params.get("format")
+    )
+    body = bridge.structure_service.message(q, choice.name)
+    return Response(body, media_type=STRUCTURE_MEDIA[choice.name], headers={"Vary": "Accept"})
+
+
+def _readable(
+    session: Session,
+    principal: Principal | None,
+    flow: Flow,
+    now: dt.datetime,
+    provider: frozenset[str] | None,
+    updated_after: dt.datetime | None,
+) -> list[Version]:
+    info = flow.info
+    versions = access.readable_versions(session, principal, (info.agency, info.id, info.version), now)
+    if provider is not None:
+        versions = [v for v in versions if v.submission.producer.slug in provider]
+    if updated_after is not None:
+        versions = [v for v in versions if v.published_at and v.published_at > updated_after]
+    if not versions:
+        hidden = _restricted(session, flow, now)
+        if hidden and principal is None:
+            raise Unauthorized(
+                f"the data of {info.ref} is not open; it needs an API key",
+                fix="Send 'Authorization: Bearer <key>' with a key of an organisation that has an MoU "
+                "with the data's producer.",
+            )
+        if hidden:
+            raise Forbidden(
+                f"your organisation ({principal.org_slug}) has no MoU covering {info.ref}",
+                fix="Ask the producing CSO for an MoU; an administrator records it with "
+                "`cgd-bridge admin mou create`.",
+            )
+    return versions
+
+
+def _restricted(session: Session, flow: Flow, now: dt.datetime) -> list[Version]:
+    """Published versions of the flow past their embargo (seen by this principal or not).
+
+    Called only when nothing is readable: if such versions exist, the principal lacks the
+    right (401/403); if none do, there is nothing (404). Embargoed data stays invisible: 404.
+    """
+    info = flow.info
+    stmt = (
+        sql_select(Version)
+        .join(Version.submission)
+        .where(
+            Version.state == State.PUBLISHED,
+            Submission.agency == info.agency,
+            Submission.dataflow == info.id,
+            Submission.dataflow_version == info.version,
+        )
+    )
+    return [v for v in session.scalars(stmt).unique() if not v.embargoed(now)]
+
+
+def gather(session: Session, versions: Sequence[Version]) -> pa.Table | None:
+    """The observations of ``versions`` as one table with a version-index column."""
+    tables = []
+    for i, v in enumerate(versions):
+        t = load_table(session, v.id)
+        tables.append(t.append_column(VERSION_COLUMN, pa.array(np.full(t.num_rows, i, dtype=np.int32))))
+    return combine(tables) if tables else None
+
+
+def data_response(
+    request: Request,
+    bridge: Bridge,
+    session: Session,
+    principal: Principal | None,
+    *,
+    api: int,
+    flow_ref: FlowRef,
+    keys: list[KeyFilter] | None,
+    key_text: str,
+    provider: frozenset[str] | None,
+    params: Params,
+) -> Response:
+    """Answer a data query: negotiate, select, log the pull, stream the message."""
+    choice = negotiate(
+        "data", request.headers.get("accept"), api=api, format_param=params.format, labels=params.labels
+    )
+    flow = find_flow(bridge, flow_ref)
+    if keys is None:
+        keys = [_v1_key(key_text, len(flow.dimensions))]
+    if params.dimension_at_observation not in ("TIME_PERIOD", "AllDimensions") and not choice.name.startswith(
+        "sdmx-csv"
+    ):
+        raise not_implemented(f"dimensionAtObservation={params.dimension_at_observation}")
+    now = dt.datetime.now(dt.UTC)
+    versions = _readable(session, principal, flow, now, provider, params.updated_after)
+    table = gather(session, versions)
+    selected = select(table, flow.dimensions, keys, params) if table is not None else None
+    query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    client = request.client.host if request.client else None
+    if selected is None or selected.num_rows == 0:
+        audit.record_pull(session, principal=principal, served=[], query=query, client=client)
+        raise QueryError(
+            f"no observations of {flow.info.ref} match this query",
+            fix="Widen the key or the periods; /sdmx/rest/availableconstraint/ shows what exists.",
+            status=404,
+        )
+    counts = np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(versions))
+    audit.record_pull(
+        session,
+        principal=principal,
+        served=[(v, int(n)) for v, n in zip(versions, counts, strict=True) if n],
+        query=query,
+        client=client,
+    )
+    body, target = _shape(selected, flow, params)
+    return StreamingResponse(
+        stream(lambda out: _write(choice, body, target, out)),
+        media_type=choice.media_type,
+        headers={"Vary": "Accept", "X-Observations": str(selected.num_rows)},
+    )
+
+
+def _write(choice: Choice, table: pa.Table, target: Target, out: Any) -> int:
+    if choice.labels != "id":
+        return write_format(choice.name, table, target, out, labels=choice.labels)  # type: ignore[call-arg]
+    return write_format(choice.name, table, target, out)
+
+
+def _v1_key(text: str, n: int) -> KeyFilter:
+    from cgd_bridge.server.sdmx.query import parse_v1_key
+
+    return parse_v1_key(text, n)
+
+
+def _shape(table: pa.Table, flow: Flow, params: Params) -> tuple[pa.Table, Target]:
+    """The columns ``detail`` asks for, and the writers' target."""
+    if params.detail in ("serieskeysonly", "nodata"):
+        raise not_implemented(f"detail={params.detail}")
+    attributes = [a for a in flow.attributes if a in table.column_names]
+    if params.detail == "dataonly" or params.attributes == "none":
+        attributes = []
+    keep = [*flow.dimensions, "TIME_PERIOD", "OBS_VALUE", *attributes]
+    keep = [c for c in keep if c in table.column_names]
+    if params.measures == "none":
+        keep = [c for c in keep if c != "OBS_VALUE"]
+    info = flow.info
+    target = Target(
+        info.agency, info.id, info.version, tuple(flow.dimensions), tuple(attributes), names=flow.names
+    )
+    return table.select(keep), target
+
+
+def availability(
+    request: Request,
+    bridge: Bridge,
+    session: Session,
+    principal: Principal | None,
+    *,
+    flow_ref: FlowRef,
+    keys: list[KeyFilter],
+    component: str | None,
+    params: Params,
+) -> tuple[Flow, dict[str, list[str]], int, tuple[str | None, str | None]]:
+    """Per dimension, the codes that exist for a query (``mode=exact``), and the period range."""
+    flow = find_flow(bridge, flow_ref)
+    now = dt.datetime.now(dt.UTC)
+    versions = _readable(session, principal, flow, now, None, params.updated_after)
+    table = gather(session, versions)
+    selected = select(table, flow.dimensions, keys, params) if table is not None else None
+    if selected is None or selected.num_rows == 0:
+        raise QueryError(f"no observations of {flow.info.ref} match this query", status=404)
+    dims = [component] if component and component != "all" else flow.dimensions
+    unknown = [d for d in dims if d not in flow.dimensions and d != "TIME_PERIOD"]
+    if unknown:
+        raise QueryError(f"{flow.info.ref} has no dimension {', '.join(unknown)}", status=404)
+    cube = {
+        d: sorted(pc.unique(selected[d]).drop_null().to_pylist()) for d in dims if d in selected.column_names
+    }
+    periods = selected["TIME_PERIOD"]
+    span = (pc.min(periods).as_py(), pc.max(periods).as_py())
+    return flow, cube, selected.num_rows, span
+
+
+def flow_name(flow: Flow, bridge: Bridge) -> str:
+    obj = bridge.structures.get("dataflow", flow.info.id, flow.info.agency, flow.info.version)
+    return text_of(obj.name)
