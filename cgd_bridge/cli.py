@@ -212,6 +212,7 @@ def demo(output: Path) -> None:
     from cgd_bridge.resources import bundled
 
     examples = bundled("examples")
+    mappings = bundled("mappings")
     output.mkdir(parents=True, exist_ok=True)
     all_valid = True
     for folder in sorted(p for p in examples.iterdir() if (p / "quality.yaml").is_file()):
@@ -221,7 +222,7 @@ def demo(output: Path) -> None:
         form = folder / "form.xlsx"
         inputs = {
             "metadata": folder / "quality.yaml",
-            "mapping": folder / "mapping.yaml" if (folder / "mapping.yaml").is_file() else None,
+            "mapping": mapping if (mapping := mappings / f"{folder.name}.yaml").is_file() else None,
             "form": form if form.is_file() else None,
         }
         report = run_validation(data, **inputs)  # type: ignore[arg-type]

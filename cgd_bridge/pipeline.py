@@ -153,7 +153,79 @@ def _check_mapping(
 
             structures = _Structures.load(None)
         report.extend(code_findings(h, spec.dataflow, structures, file=table.file))
+    if "OBS_COUNT" in h.table.column_names:
+        _suppress_observations(h, report, int(report.stats.get("threshold") or opts.threshold), table.file)
     return h
+
+
+def _suppress_observations(h: Harmonised, report: Report, k: int, file: str) -> None:
+    """Small cells among aggregated observations, and the cells that would reveal them.
+
+    An observation resting on 1 to k-1 respondents (``OBS_COUNT``; for aggregate data with
+    computed totals, a numerator or denominator of 1 to k-1, or a row the cell checks
+    suppressed) is suppressed; secondary suppression (:func:`cgd_bridge.checks.cells.protect`)
+    then suppresses, along every dimension with a total, the smallest other part of any family
+    whose total would give it away. The mask becomes the table's ``SUPPRESSED`` column, which
+    :func:`conform` applies.
+    """
+    from cgd_bridge.checks.cells import SECONDARY, SMALL_CELL, protect
+    from cgd_bridge.findings import CHECKS, Finding
+
+    t = h.table
+
+    def small(name: str) -> np.ndarray:
+        x = np.asarray(pc.fill_null(pc.cast(t[name], pa.float64()), np.nan), dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            return (x > 0) & (x < k)
+
+    primary = small("OBS_COUNT")
+    if not h.aggregated:
+        primary |= small("OBS_NUMERATOR") | small("OBS_DENOMINATOR")
+        if report.suppressed_rows is not None and len(report.suppressed_rows):
+            single = np.asarray(pc.list_value_length(t["SOURCE_ROWS"])) == 1
+            primary |= single & np.isin(t["SOURCE_ROW"].to_numpy(), np.asarray(report.suppressed_rows))
+    keys = [*h.dimensions, "TIME_PERIOD"]
+    codes = {
+        c: np.asarray(
+            pc.dictionary_encode(t[c].combine_chunks(), null_encoding="encode").indices, dtype=np.int32
+        )
+        for c in keys
+    }
+    totals = {
+        d: np.asarray(pc.fill_null(pc.equal(t[d], h.totals.get(d, "_T")), False), dtype=bool)
+        for d in h.dimensions
+    }
+    suppressed = primary.copy()
+    size = np.asarray(pc.fill_null(pc.cast(t["OBS_COUNT"], pa.float64()), np.inf), dtype=np.float64)
+    reasons = protect(codes, totals, suppressed, size)
+    h.table = t.append_column("SUPPRESSED", pa.array(suppressed))
+    varying = [d for d in keys if pc.count_distinct(t[d]).as_py() > 1] or keys
+
+    def where(i: int) -> str:
+        return ", ".join(f"{d}={t[d][i].as_py()}" for d in varying)
+
+    for code, mask in ((SMALL_CELL, primary), (SECONDARY, suppressed & ~primary)):
+        idx = np.flatnonzero(mask)
+        examples = []
+        for i in idx[:20].tolist():
+            n = t["OBS_COUNT"][i].as_py()
+            if code == SMALL_CELL:
+                problem = f"the observation {where(i)} rests on {n} respondent(s): below the threshold of {k}"
+                fix = ("It is published without a value (OBS_STATUS Q, CONF_STATUS C). Merge categories "
+                       "in the mapping if the figure is needed.")  # fmt: skip
+            else:
+                other, dim = reasons.get(i, (-1, "?"))
+                shown = where(other) if other >= 0 else "a suppressed observation"
+                problem = (f"the observation {where(i)} ({n} respondents) must also be suppressed: with the "
+                           f"{dim} total it would reveal {shown}")  # fmt: skip
+                fix = "Nothing to change: the bridge suppresses it on conversion."
+            examples.append(
+                Finding(code=code, severity=CHECKS[code].severity, problem=problem, fix=fix, file=file,
+                        details={"resolved": True, "observation": {d: t[d][i].as_py() for d in keys},
+                                 "respondents": n})
+            )  # fmt: skip
+        report.add_counted(int(idx.size), examples)
+
 
 
 def _schema(table: SourceTable, mapping: str | Path | None, report: Report, opts: Options) -> TableSchema:
@@ -341,7 +413,9 @@ def conform(h: Harmonised, report: Report, md: QualityMetadata, *, forced: bool)
     t = h.table
     n = t.num_rows
     suppressed = np.zeros(n, dtype=bool)
-    if report.suppressed_rows is not None and len(report.suppressed_rows):
+    if "SUPPRESSED" in t.column_names:  # decided per observation (aggregated cells, computed totals)
+        suppressed = np.asarray(pc.fill_null(t["SUPPRESSED"], False), dtype=bool)
+    elif report.suppressed_rows is not None and len(report.suppressed_rows):
         suppressed = np.isin(t["SOURCE_ROW"].to_numpy(), np.asarray(report.suppressed_rows))
     mask = pa.array(suppressed)
 

@@ -293,13 +293,7 @@ class CellCheck(BaseCheck):
         suppressed = small.copy()
         size = values[:, -1] if not microdata else values[:, 0]
         size = np.where(np.isnan(size), np.inf, size)
-        reasons: dict[int, tuple[int, str]] = {}
-        for _ in range(20):
-            changed = False
-            for d, fam in families.items():
-                changed |= _protect(fam, d, suppressed, size, reasons)
-            if not changed:
-                break
+        reasons = _protect_all(families, suppressed, size)
         secondary = suppressed & ~primary
         if not microdata:
             ctx.report.suppressed_rows = np.flatnonzero(suppressed) + 2  # provisional row numbers
@@ -463,6 +457,44 @@ class _Cells(dict[str, np.ndarray]):
     def of(cls, frame: pd.DataFrame) -> _Cells:
         """From a (small) pandas frame."""
         return cls({c: frame[c].to_numpy() for c in frame.columns})
+
+
+def protect(
+    keys: dict[str, np.ndarray], totals: dict[str, np.ndarray], suppressed: np.ndarray, size: np.ndarray
+) -> dict[int, tuple[int, str]]:
+    """Secondary suppression of any cell table, in place on ``suppressed`` (also used for the
+    observations the mapping engine aggregates).
+
+    Args:
+        keys: every key column of the table as integer codes (e.g. dictionary indices).
+        totals: per disaggregation, True where the row is that disaggregation's total.
+        suppressed: the primary suppression; the cells that would reveal it are added.
+        size: the cells' sizes (the smallest other part of a family is chosen).
+
+    Returns:
+        For each secondarily suppressed row, (the suppressed row it protects, the disaggregation).
+    """
+    cells = _Cells(keys)
+    families = {}
+    for d, is_total in totals.items():
+        fam = _Families.build(cells, [k for k in keys if k != d], is_total)
+        if fam is not None:
+            families[d] = fam
+    return _protect_all(families, suppressed, size)
+
+
+def _protect_all(
+    families: dict[str, _Families], suppressed: np.ndarray, size: np.ndarray
+) -> dict[int, tuple[int, str]]:
+    """Secondary suppression along every family until nothing changes (at most 20 rounds)."""
+    reasons: dict[int, tuple[int, str]] = {}
+    for _ in range(20):
+        changed = False
+        for d, fam in families.items():
+            changed |= _protect(fam, d, suppressed, size, reasons)
+        if not changed:
+            break
+    return reasons
 
 
 def _protect(

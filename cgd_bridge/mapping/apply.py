@@ -5,6 +5,10 @@ Each batch of the source is mapped with Arrow kernels: labels are normalised
 values are computed as columns. Rows are never lost silently: rows a ``drop`` rule removes are
 counted with their reason, and values with no code are listed in the coverage report with the
 rows they affect and the closest labels as suggestions; their rows are left out of the output.
+
+Microdata (a mapping with ``aggregate:``) goes through the same label mapping, then into
+cells and totals (:mod:`cgd_bridge.mapping.aggregate`); aggregate data with ``totals:`` gets
+its missing ``_T`` rows computed from its counts.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge.errors import MappingError
 from cgd_bridge.ingest.table import SourceTable
+from cgd_bridge.mapping.aggregate import MicrodataAggregator, add_totals
 from cgd_bridge.mapping.model import ComponentMap, Mapping, normalise_label
 
 # The SDG global DSD's dimensions, in key order (IAEG-SDGs:SDG).
@@ -60,12 +65,20 @@ class Harmonised:
 
     Attributes:
         table: dimension columns (key order), ``TIME_PERIOD``, ``OBS_VALUE`` (float64),
-            attribute columns and ``SOURCE_ROW`` (the source row of each observation).
+            attribute columns and ``SOURCE_ROW`` (the first source row of each observation).
+            Aggregated observations (microdata, computed totals) also have ``OBS_COUNT`` (the
+            unweighted respondents the value rests on), ``OBS_NUMERATOR``/``OBS_DENOMINATOR``
+            (counts and proportions) and ``SOURCE_ROWS`` (``list<int64>``, every source row);
+            privacy adds ``SUPPRESSED`` (bool) when it decided per observation. Writers write
+            only the dimensions and attributes their Target names.
         dimensions: the dimension ids in key order (without TIME_PERIOD).
         attributes: the attribute ids.
         unmapped: values without a code (coverage report).
         dropped: rows left out by drop rules.
         rows_in: rows read from the source.
+        aggregated: True when rows were grouped into cells (microdata).
+        totals: dimension -> its total code, for the dimensions the mapping totals
+            (e.g. ``{"SEX": "_T", "AGE": "Y15T29"}``).
     """
 
     table: pa.Table
@@ -74,6 +87,8 @@ class Harmonised:
     unmapped: list[Unmapped]
     dropped: list[Dropped]
     rows_in: int
+    aggregated: bool = False
+    totals: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -89,6 +104,18 @@ class Harmonised:
         for rec in dup.to_pylist():
             out.append((tuple(rec[k] for k in keys), sorted(rec["SOURCE_ROW_list"])))
         return out
+
+    def lineage(self) -> pa.Array:
+        """Every observation's source rows (``list<int64>``, file row numbers), in table order.
+
+        >>> h.lineage()[0].as_py()  # doctest: +SKIP
+        [2, 9, 14]
+        """
+        t = self.table
+        if "SOURCE_ROWS" in t.column_names:
+            return t["SOURCE_ROWS"].combine_chunks()
+        offsets = pa.array(np.arange(t.num_rows + 1, dtype=np.int32))
+        return pa.ListArray.from_arrays(offsets, t["SOURCE_ROW"].combine_chunks().cast(pa.int64()))
 
 
 def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 200_000) -> Harmonised:
@@ -112,30 +139,65 @@ def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 20
     dropped = {i: Dropped(reason=r.reason, column=r.column) for i, r in enumerate(mapping.drop)}
     pieces: list[pa.Table] = []
     rows_in = 0
+    cells = MicrodataAggregator(mapping, dims) if mapping.aggregate is not None else None
     for batch in source.batches(batch_rows):
         first = rows_in + 2
         rows_in += batch.num_rows
-        pieces.append(_map_batch(batch, first, mapping, dims, cols, unmapped, dropped))
+        if cells is None:
+            pieces.append(_map_batch(batch, first, mapping, dims, cols, unmapped, dropped))
+            continue
+        text, codes, keep = _map_codes(batch, first, mapping, cells.varying, cols, unmapped, dropped)
+        if "TIME_PERIOD" in cells.keys:
+            codes["TIME_PERIOD"] = _time(mapping, text, batch.num_rows)
+        cells.add(codes, keep, text, first)
     mapper = source.row_mapper()
-    table = pa.concat_tables(pieces) if pieces else _empty(dims, mapping)
-    if source.skipped:
-        real = [mapper(r) for r in table["SOURCE_ROW"].to_pylist()]
-        table = table.set_column(
-            table.schema.get_field_index("SOURCE_ROW"), "SOURCE_ROW", pa.array(real, pa.int64())
-        )
     for u in unmapped.values():
         u.rows = [mapper(r) for r in u.rows]
         u.suggestions = _suggest(mapping, u)
     for d in dropped.values():
         d.rows = [mapper(r) for r in d.rows]
+    attributes = list(mapping.attributes)
+    if cells is not None:
+        table = _finish_cells(cells, mapping, mapper if source.skipped else None, dropped, attributes)
+    else:
+        table = pa.concat_tables(pieces) if pieces else _empty(dims, mapping)
+        if source.skipped:
+            real = [mapper(r) for r in table["SOURCE_ROW"].to_pylist()]
+            table = table.set_column(
+                table.schema.get_field_index("SOURCE_ROW"), "SOURCE_ROW", pa.array(real, pa.int64())
+            )
+        if mapping.totals:
+            table = add_totals(table, mapping, dims)
     return Harmonised(
         table=table,
         dimensions=dims,
-        attributes=list(mapping.attributes),
+        attributes=attributes,
         unmapped=sorted(unmapped.values(), key=lambda u: (u.component, -u.count, u.value)),
         dropped=[d for d in dropped.values() if d.count],
         rows_in=rows_in,
+        aggregated=cells is not None,
+        totals=dict(mapping.totals),
     )
+
+
+def _finish_cells(
+    cells: MicrodataAggregator,
+    mapping: Mapping,
+    mapper: Any,
+    dropped: dict[int, Dropped],
+    attributes: list[str],
+) -> pa.Table:
+    """The aggregated observations; rows without a usable weight are counted as dropped."""
+    table = cells.finish(mapper)
+    agg = mapping.aggregate
+    assert agg is not None
+    if cells.no_weight:
+        d = Dropped(f"no positive survey weight in '{agg.weight}'", str(agg.weight), cells.no_weight)
+        d.rows = [mapper(r) for r in cells.no_weight_rows] if mapper else cells.no_weight_rows
+        dropped[len(dropped)] = d
+    if agg.count_attribute:
+        attributes.append(agg.count_attribute)
+    return table
 
 
 def _dimension_order(mapping: Mapping) -> list[str]:
@@ -159,6 +221,33 @@ def _map_batch(
     unmapped: dict[tuple[str, str], Unmapped],
     dropped: dict[int, Dropped],
 ) -> pa.Table:
+    """One source row -> one observation (aggregate data)."""
+    n = batch.num_rows
+    text, out, keep = _map_codes(
+        batch, first_row, mapping, [*dims, *mapping.attributes], cols, unmapped, dropped
+    )
+    out["TIME_PERIOD"] = _time(mapping, text, n)
+    out["OBS_VALUE"] = _value(mapping, text)
+    out["SOURCE_ROW"] = pa.array(np.arange(first_row, first_row + n, dtype=np.int64))
+    v = mapping.value
+    if mapping.totals and v is not None and v.numerator:
+        out["OBS_NUMERATOR"] = _number(text[v.numerator])
+        den = v.denominator or v.numerator
+        out["OBS_DENOMINATOR"] = _number(text[den])
+    table = pa.table(out)
+    return table.filter(pa.array(keep))
+
+
+def _map_codes(
+    batch: pa.RecordBatch,
+    first_row: int,
+    mapping: Mapping,
+    components: list[str],
+    cols: dict[str, Any],
+    unmapped: dict[tuple[str, str], Unmapped],
+    dropped: dict[int, Dropped],
+) -> tuple[dict[str, pa.Array], dict[str, pa.Array], np.ndarray]:
+    """The batch's text columns, the codes of ``components`` and the rows kept (drops, unmapped)."""
     n = batch.num_rows
     text = {name: batch.column(col.key) for name, col in cols.items()}
     keep = np.ones(n, dtype=bool)
@@ -173,7 +262,7 @@ def _map_batch(
             dropped[i].rows.extend((first_row + np.flatnonzero(hit)[:EXAMPLE_ROWS]).tolist())
         keep &= ~hit
     out: dict[str, pa.Array] = {}
-    for comp_id in [*dims, *mapping.attributes]:
+    for comp_id in components:
         spec = mapping.dimensions.get(comp_id) or mapping.attributes.get(comp_id)
         if spec is None:
             out[comp_id] = pa.array(np.full(n, "_T", dtype=object), pa.string())
@@ -183,11 +272,7 @@ def _map_batch(
         if comp_id in mapping.dimensions:
             _record_unmapped(comp_id, spec, text, ok & keep, keep, first_row, unmapped)
             keep &= ok
-    out["TIME_PERIOD"] = _time(mapping, text, n)
-    out["OBS_VALUE"] = _value(mapping, text)
-    out["SOURCE_ROW"] = pa.array(np.arange(first_row, first_row + n, dtype=np.int64))
-    table = pa.table(out)
-    return table.filter(pa.array(keep))
+    return text, out, keep
 
 
 def _norm(values: pa.Array) -> pa.Array:

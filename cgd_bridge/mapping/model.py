@@ -21,6 +21,16 @@ A mapping turns a CSO table into SDMX observations of one dataflow::
 
 Labels match case- and white-space-insensitively; one code may have many labels (local
 languages too). Dimensions of the dataflow that the mapping does not name are ``_T``.
+
+Microdata (one row per respondent) is aggregated into cells with an ``aggregate`` section,
+and ``totals`` adds the ``_T`` observations::
+
+    aggregate: {weight: survey_weight}           # or "aggregate: {}" for an unweighted survey
+    totals: [SEX, AGE, DISABILITY_STATUS]        # or {AGE: Y15T29, SEX: _T}
+    value:
+      kind: proportion                           # count | proportion | median | mean
+      where: {satisfied_health: ['yes']}         # the respondents the figure counts ...
+      of: {services_used: {contains: health}}    # ... among these (the denominator)
 """
 
 from __future__ import annotations
@@ -34,6 +44,18 @@ PROFILE = "cgd-mapping/1.0"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _as_labels(v: Any) -> list[str]:
+    """YAML values as labels; an unquoted yes/no (a YAML boolean) matches yes/true or no/false."""
+    items = v if isinstance(v, list) else [v]
+    out: list[str] = []
+    for x in items:
+        if isinstance(x, bool):
+            out += ["yes", "true"] if x else ["no", "false"]
+        else:
+            out.append(str(x))
+    return out
 
 
 class ComponentMap(_Strict):
@@ -57,10 +79,7 @@ class ComponentMap(_Strict):
     @classmethod
     def _labels_as_lists(cls, v: Any) -> Any:
         if isinstance(v, dict):
-            return {
-                str(k): ([str(x) for x in lab] if isinstance(lab, list) else [str(lab)])
-                for k, lab in v.items()
-            }
+            return {str(k): _as_labels(lab) for k, lab in v.items()}
         return v
 
     @field_validator("value", mode="before")
@@ -98,35 +117,123 @@ class TimeMap(_Strict):
         return self
 
 
-class ValueMap(_Strict):
-    """OBS_VALUE: a column as is, or derived from counts.
+class Condition(_Strict):
+    """A test on one column of microdata, true or false for each respondent.
+
+    Written under ``where`` or ``of`` as ``column: condition``. A list is short for ``in``::
+
+        satisfied_health: ['yes']            # the answer is one of these labels
+        services_used: {contains: health}    # a select_multiple answer includes this choice
+        rating: {min: 4}                     # a number at or above 4 (max: at or below)
+        satisfied_health: {answered: true}   # any non-empty answer
 
     Attributes:
-        kind: ``column`` (the value as given), ``count`` (the numerator column),
-            ``proportion`` (numerator / denominator x scale).
-        column: for ``column``, the value column.
-        numerator: for ``count``/``proportion``, e.g. ``satisfied``.
-        denominator: for ``proportion``, e.g. ``respondents``.
+        in_: labels (case- and space-insensitive), e.g. ``["yes"]`` (YAML key ``in``).
+        not_in: labels the answer must not be; an empty answer is not counted either.
+        contains: choices of which a space-separated select_multiple answer has at least one.
+        minimum: the smallest number accepted, e.g. ``4`` for "rating 4 or 5" (YAML ``min``
+            or ``minimum``).
+        maximum: the largest number accepted (YAML ``max`` or ``maximum``).
+        answered: ``true``: the answer is not empty; ``false``: it is empty.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    in_: list[str] | None = Field(default=None, alias="in")
+    not_in: list[str] | None = None
+    contains: list[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    answered: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return {"in": _as_labels(v)}
+        names = {"min": "minimum", "max": "maximum"}
+        return {
+            names.get(k, k): (_as_labels(x) if k in ("in", "not_in", "contains") else x) for k, x in v.items()
+        }
+
+    @model_validator(mode="after")
+    def _something(self) -> Condition:
+        given = [self.in_, self.not_in, self.contains, self.minimum, self.maximum, self.answered]
+        if all(x is None for x in given):
+            raise ValueError(
+                "a condition needs a list of labels, or in, not_in, contains, min, max or answered"
+            )
+        return self
+
+
+class Aggregate(_Strict):
+    """The data is microdata (one row per respondent), aggregated into one observation per cell.
+
+    Rows are grouped by the codes of the mapped dimensions and TIME_PERIOD; every observation
+    keeps the unweighted number of respondents it rests on (``OBS_COUNT``) and its source rows.
+
+    Attributes:
+        weight: a survey weight column; counts, proportions, means and medians are weighted,
+            the unweighted base is kept. Rows without a positive weight are left out, counted.
+        count_attribute: an attribute of the target DSD to write ``OBS_COUNT`` into (by
+            default it is kept beside the observations, not written to SDMX).
+    """
+
+    weight: str | None = None
+    count_attribute: str | None = None
+
+
+class ValueMap(_Strict):
+    """OBS_VALUE: a column as is, or derived from counts or from respondents' answers.
+
+    Aggregate data (one row per cell) uses ``column``, ``count`` and ``proportion`` with
+    ``numerator``/``denominator`` columns; microdata (with the mapping's ``aggregate`` section)
+    uses ``count``, ``proportion``, ``median`` and ``mean`` with ``where``/``of`` conditions.
+
+    Attributes:
+        kind: ``column`` (the value as given), ``count`` (the numerator column, or the number
+            of respondents meeting ``where``), ``proportion`` (numerator / denominator x scale,
+            or respondents meeting ``where`` among those meeting ``of``, x scale), ``median``
+            and ``mean`` (of ``column`` among the respondents meeting ``of``).
+        column: for ``column``, the value column; for ``median``/``mean``, the rating column.
+        numerator: for ``count``/``proportion`` of aggregate data, e.g. ``satisfied``.
+        denominator: for ``proportion`` of aggregate data, e.g. ``respondents``.
+        where: microdata: the respondents counted, e.g. ``{satisfied_health: ['yes']}``.
+        of: microdata: the respondents the figure is about (the denominator), e.g.
+            ``{services_used: {contains: health}}``; all respondents when absent.
         scale: 100 for a percentage (UNIT_MEASURE PT).
         decimals: rounding of derived values.
     """
 
-    kind: Literal["column", "count", "proportion"] = "column"
+    kind: Literal["column", "count", "proportion", "median", "mean"] = "column"
     column: str | None = None
     numerator: str | None = None
     denominator: str | None = None
+    where: dict[str, Condition] = Field(default_factory=dict)
+    of: dict[str, Condition] = Field(default_factory=dict)
     scale: float = 100.0
     decimals: int = Field(default=2, ge=0, le=10)
 
     @model_validator(mode="after")
     def _complete(self) -> ValueMap:
-        if self.kind == "column" and not self.column:
-            raise ValueError("kind 'column' needs 'column'")
-        if self.kind in ("count", "proportion") and not self.numerator:
-            raise ValueError(f"kind '{self.kind}' needs 'numerator'")
-        if self.kind == "proportion" and not self.denominator:
-            raise ValueError("kind 'proportion' needs 'denominator'")
+        if self.kind in ("column", "median", "mean") and not self.column:
+            raise ValueError(f"kind '{self.kind}' needs 'column'")
+        if self.kind == "proportion" and not (self.numerator or self.where):
+            raise ValueError(
+                "kind 'proportion' needs 'numerator' and 'denominator' (aggregate data) or "
+                "'where' (microdata)"
+            )
         return self
+
+    @property
+    def microdata(self) -> bool:
+        """True when the value is computed from respondents' answers (where/of, median, mean)."""
+        return bool(self.where or self.of) or self.kind in ("median", "mean")
+
+    def columns(self) -> set[str]:
+        """The source columns the value reads."""
+        cols = {c for c in (self.column, self.numerator, self.denominator) if c}
+        return cols | set(self.where) | set(self.of)
 
 
 class DropRule(_Strict):
@@ -139,7 +246,7 @@ class DropRule(_Strict):
     @field_validator("values", mode="before")
     @classmethod
     def _as_text(cls, v: Any) -> Any:
-        return [str(x) for x in v] if isinstance(v, list) else [str(v)]
+        return _as_labels(v)
 
 
 class Mapping(BaseModel):
@@ -157,6 +264,61 @@ class Mapping(BaseModel):
     value: ValueMap | None = None
     attributes: dict[str, ComponentMap] = Field(default_factory=dict)
     drop: list[DropRule] = Field(default_factory=list)
+    aggregate: Aggregate | None = None
+    totals: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("aggregate", mode="before")
+    @classmethod
+    def _aggregate_flag(cls, v: Any) -> Any:
+        return {} if v is True else v
+
+    @field_validator("totals", mode="before")
+    @classmethod
+    def _totals_as_codes(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [v]
+        if isinstance(v, list):
+            return {str(d): "_T" for d in v}
+        return v
+
+    @model_validator(mode="after")
+    def _value_fits_the_data(self) -> Mapping:
+        v = self.value
+        if self.aggregate is not None:
+            if v is not None and v.kind == "column":
+                raise ValueError(
+                    "value: with 'aggregate' (microdata), kind is count, proportion, median or mean"
+                )
+            if v is not None and (v.numerator or v.denominator):
+                raise ValueError(
+                    "value: microdata has no numerator/denominator columns; say which respondents "
+                    "to count with 'where' and among whom with 'of'"
+                )
+            bad = sorted(k for k, c in self.attributes.items() if c.column)
+            if bad:
+                raise ValueError(
+                    f"attributes.{bad[0]}: aggregated observations need fixed attribute values "
+                    "('value: ...'), not a column of the respondents' rows"
+                )
+        elif v is not None:
+            if v.microdata:
+                raise ValueError(
+                    f"value: kind '{v.kind}' with where/of works on microdata; add 'aggregate: {{}}' "
+                    "(one row per respondent) to the mapping"
+                )
+            if v.kind in ("count", "proportion") and not v.numerator:
+                raise ValueError(f"value: kind '{v.kind}' needs 'numerator'")
+            if v.kind == "proportion" and not v.denominator:
+                raise ValueError("value: kind 'proportion' needs 'denominator'")
+        fixed = sorted(
+            d for d in self.totals if d not in self.dimensions or self.dimensions[d].column is None
+        )
+        if fixed:
+            raise ValueError(
+                f"totals: {fixed[0]} is not a dimension mapped from a column, so there is nothing "
+                "to total; list only dimensions that have 'column:'"
+            )
+        return self
 
     def columns_used(self) -> set[str]:
         """Every source column the mapping reads."""
@@ -164,7 +326,9 @@ class Mapping(BaseModel):
         if self.time and self.time.column:
             cols.add(self.time.column)
         if self.value:
-            cols |= {c for c in (self.value.column, self.value.numerator, self.value.denominator) if c}
+            cols |= self.value.columns()
+        if self.aggregate and self.aggregate.weight:
+            cols.add(self.aggregate.weight)
         cols |= {d.column for d in self.drop}
         return cols
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 KENYA = HERE.parent / "kenya-health-scorecard"
 NEPAL = HERE.parent / "nepal-youth-survey"
+MAPPINGS = HERE.parent.parent / "mappings"  # the examples' mappings: mappings/<example>.yaml
 KEYS = ("county", "sex", "age_group", "disability_status", "year")
 MEASURES = ("respondents", "satisfied")
 
@@ -98,12 +100,13 @@ class Case:
             files["data"] = "data.xlsx"
         else:
             files["data"] = f"../../{src.name}/{'data.csv' if self.base == 'kenya' else 'data.xlsx'}"
+        sources = {"quality.yaml": src / "quality.yaml", "mapping.yaml": MAPPINGS / f"{src.name}.yaml"}
         for name, change in (("quality.yaml", self.meta), ("mapping.yaml", self.mapping)):
             key = name.split(".")[0].replace("quality", "metadata")
             if change is None:
-                files[key] = f"../../{src.name}/{name}"
+                files[key] = Path(os.path.relpath(sources[name], folder)).as_posix()
                 continue
-            doc = yaml.safe_load((src / name).read_text(encoding="utf-8"))
+            doc = yaml.safe_load(sources[name].read_text(encoding="utf-8"))
             change(doc)
             (folder / name).write_text(
                 yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"

@@ -13,6 +13,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
 NEPAL = ROOT / "examples" / "nepal-youth-survey"
+MAPPINGS = ROOT / "mappings"
 
 
 def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -34,7 +35,7 @@ def test_valid_example_exits_0():
         "--metadata",
         KENYA / "quality.yaml",
         "--mapping",
-        KENYA / "mapping.yaml",
+        MAPPINGS / "kenya-health-scorecard.yaml",
     )
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.startswith("VALID")
@@ -42,7 +43,7 @@ def test_valid_example_exits_0():
 
 def test_kobo_example_with_form_exits_0():
     p = cli("validate", NEPAL / "data.xlsx", "--metadata", NEPAL / "quality.yaml",
-            "--mapping", NEPAL / "mapping.yaml", "--form", NEPAL / "form.xlsx")  # fmt: skip
+            "--mapping", MAPPINGS / "nepal-youth-survey.yaml", "--form", NEPAL / "form.xlsx")  # fmt: skip
     assert p.returncode == 0, p.stdout + p.stderr
 
 
@@ -119,6 +120,66 @@ def test_demo_validates_the_bundled_examples(tmp_path):
     names = sorted(x.name for x in (tmp_path / "demo").iterdir())
     assert "kenya-health-scorecard.report.html" in names
     assert "nepal-youth-survey.report.json" in names
+    # both examples are converted with their mappings in mappings/ (#3)
+    assert {"kenya-health-scorecard.sdmx-csv-2.0.csv", "nepal-youth-survey.sdmx-csv-2.0.csv"} <= set(names)
+    assert "SDMX: 36 observations written" in p.stdout
+
+
+def _nepal_health_satisfaction() -> dict[tuple[str, str, str], tuple[int, int]]:
+    """Satisfied / health-service users per (sex, age group, disability), read from the export itself."""
+    import openpyxl
+
+    ws = openpyxl.load_workbook(NEPAL / "data.xlsx", read_only=True).active
+    rows = ws.iter_rows(values_only=True)
+    head = list(next(rows))
+    col = {name.rsplit("/", 1)[-1]: i for i, name in enumerate(head) if name and name.count("/") <= 1}
+    out: dict[tuple[str, str, str], list[int]] = {}
+    for r in rows:
+        if "health" not in str(r[col["services_used"]]).split():
+            continue
+        cell = out.setdefault((r[col["sex"]], r[col["age_group"]], r[col["disability"]]), [0, 0])
+        cell[0] += r[col["satisfied_health"]] == "yes"
+        cell[1] += 1
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def test_nepal_microdata_converts_to_sdg_cells_read_back_by_sdmx1(tmp_path):
+    """The Kobo export (one row per respondent) becomes SP_PSR_SATIS for Nepal with every total (#3)."""
+    import io
+
+    import sdmx
+
+    out = tmp_path / "np.xml"
+    args = ["--form", NEPAL / "form.xlsx", "--metadata", NEPAL / "quality.yaml",
+            "--mapping", MAPPINGS / "nepal-youth-survey.yaml"]  # fmt: skip
+    p = cli("convert", NEPAL / "data.xlsx", *args, "--to", "sdmx-ml-2.1-ss", "-o", out)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Wrote 36 observations" in p.stdout  # (F, M, _T) x (3 age groups, Y15T29) x (PD, PWD, _T)
+    msg = sdmx.read_sdmx(io.BytesIO(out.read_bytes()))
+    got = {}
+    for obs in msg.data[0].obs:
+        key = {k: v.value for k, v in obs.key.values.items()}
+        assert (key["SERIES"], key["REF_AREA"], key["TIME_PERIOD"]) == ("SP_PSR_SATIS", "524", "2024")
+        got[(key["SEX"], key["AGE"], key["DISABILITY_STATUS"])] = float(obs.value)
+    assert len(got) == 36
+    cells = _nepal_health_satisfaction()
+    sex = {"female": "F", "male": "M"}
+    age = {"15-19": "Y15T19", "20-24": "Y20T24", "25-29": "Y25T29"}
+    dis = {"yes": "PD", "no": "PWD"}
+    for (s, a, d), (num, den) in cells.items():
+        assert got[(sex[s], age[a], dis[d])] == round(100 * num / den, 1)
+    num = sum(v[0] for v in cells.values())
+    den = sum(v[1] for v in cells.values())
+    assert got[("_T", "Y15T29", "_T")] == round(100 * num / den, 1)  # recomputed, not averaged
+    f_pd = [v for (s, _, d), v in cells.items() if s == "female" and d == "yes"]
+    assert got[("F", "Y15T29", "PD")] == round(100 * sum(v[0] for v in f_pd) / sum(v[1] for v in f_pd), 1)
+    csv_out = tmp_path / "np.csv"
+    p = cli("convert", NEPAL / "data.xlsx", *args, "--to", "sdmx-csv-2.0", "-o", csv_out)
+    assert p.returncode == 0, p.stderr
+    header = csv_out.read_text(encoding="utf-8").splitlines()[0]
+    assert '"UNIT_MEASURE"' in header
+    for helper in ("OBS_COUNT", "SOURCE_ROWS", "SUPPRESSED", "OBS_NUMERATOR"):
+        assert helper not in header  # lineage and privacy columns are not SDMX components
 
 
 def test_metadata_template_command_prints_the_shipped_template():
@@ -138,7 +199,7 @@ def test_convert_writes_sdmx_and_refuses_broken_data(tmp_path):
         "--metadata",
         KENYA / "quality.yaml",
         "--mapping",
-        KENYA / "mapping.yaml",
+        MAPPINGS / "kenya-health-scorecard.yaml",
         "--to",
         "sdmx-ml-2.1-ss",
     ]

@@ -13,6 +13,7 @@ from cgd_bridge.pipeline import convert
 
 ROOT = Path(__file__).resolve().parents[2]
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
+KENYA_MAPPING = ROOT / "mappings" / "kenya-health-scorecard.yaml"
 BROKEN = ROOT / "examples" / "broken"
 
 
@@ -23,7 +24,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 def run(tmp_path: Path, data: Path = KENYA / "data.csv", metadata: Path = KENYA / "quality.yaml", **kw):
     to = kw.pop("to", "sdmx-csv-2.0")
     out = tmp_path / f"out{'.xml' if 'ml' in to else '.json' if 'json' in to else '.csv'}"
-    result = convert(data, metadata=metadata, mapping=KENYA / "mapping.yaml", to=to, output=out, **kw)
+    result = convert(data, metadata=metadata, mapping=KENYA_MAPPING, to=to, output=out, **kw)
     return result, out
 
 
@@ -56,7 +57,7 @@ def test_suppressed_cells_have_no_value_and_q_c(tmp_path):
     from cgd_bridge.pipeline import validate
 
     data = BROKEN / "small-cell" / "data.csv"
-    report = validate(data, metadata=KENYA / "quality.yaml", mapping=KENYA / "mapping.yaml")
+    report = validate(data, metadata=KENYA / "quality.yaml", mapping=KENYA_MAPPING)
     in_data = next(f for f in report if f.code == "sample-size-mismatch").details["in_data"]
     md = yaml.safe_load((KENYA / "quality.yaml").read_text(encoding="utf-8"))
     md["sampling"]["n_achieved"] = in_data  # the broken case changed one cell's respondents
