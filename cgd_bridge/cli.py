@@ -139,6 +139,17 @@ def validate(
     help="SDMX-CSV only: names beside the IDs: 'both' writes 'ID: Name', 'name' adds a name column "
     "after each ID column (SDMX-CSV 2.0). Default: IDs only.",
 )
+@click.option(
+    "--metadata-out",
+    type=click.Path(path_type=Path),
+    help="Also write the quality metadata as an SDMX reference metadata set to this file.",
+)
+@click.option(
+    "--metadata-format",
+    default="sdmx-ml-2.1-genericmetadata",
+    show_default=True,
+    help="The format of --metadata-out (see 'cgd-bridge metadata export --list-formats').",
+)
 @click.option("--list-formats", is_flag=True, help="List the output formats and exit.")
 def convert(
     data: Path | None,
@@ -150,6 +161,8 @@ def convert(
     sheet: str | None,
     force: bool,
     labels: str | None,
+    metadata_out: Path | None,
+    metadata_format: str,
     list_formats: bool,
 ) -> None:
     """Validate DATA, map it with MAPPING and write it as SDMX (format --to) to --output."""
@@ -177,6 +190,7 @@ def convert(
         result = run_conversion(
             data, metadata=metadata, mapping=mapping, to=fmt.name, output=out, form=form, sheet=sheet,
             force=force, progress=progress, structures=_load_structures(), labels=labels or "id",
+            metadata_out=metadata_out, metadata_format=metadata_format,
         )  # fmt: skip
     report = result.report
     if result.refused:
@@ -193,6 +207,8 @@ def convert(
         + (" despite validation errors (marked OBS_STATUS U)" if not report.valid else "")
         + "."
     )
+    if result.metadata:
+        click.echo(f"Wrote the quality metadata as {metadata_format} to {result.metadata}.")
 
 
 @cli.command()
@@ -274,6 +290,51 @@ def metadata_template(output: Path | None) -> None:
         click.echo(f"Template written to {output}.", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@metadata.command("export")
+@click.argument("quality", type=click.Path(path_type=Path), required=False)
+@click.option("--dataflow", help="The dataflow the metadata set attaches to, as AGENCY:ID(VERSION).")
+@click.option(
+    "--to", "to", default="sdmx-ml-2.1-genericmetadata", show_default=True, help="The metadata format."
+)
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="The file to write (default: print it)."
+)
+@click.option("--list-formats", is_flag=True, help="List the metadata formats and exit.")
+def metadata_export(
+    quality: Path | None, dataflow: str | None, to: str, output: Path | None, list_formats: bool
+) -> None:
+    """Export a filled QUALITY file as an SDMX reference metadata set attached to --dataflow."""
+    from cgd_bridge.errors import TemplateError, UsageError
+    from cgd_bridge.formats.refmeta import render_metadata
+    from cgd_bridge.formats.registry import METADATA_FORMATS, get_metadata_format
+    from cgd_bridge.metadata import load_metadata
+
+    if list_formats:
+        for f in METADATA_FORMATS.values():
+            click.echo(f"{f.name:28} {f.title:36} {f.media_type}")
+        return
+    if quality is None or not dataflow:
+        missing = [n for n, v in (("QUALITY", quality), ("--dataflow", dataflow)) if not v]
+        raise UsageError(
+            f"metadata export needs {', '.join(missing)}", fix="See cgd-bridge metadata export --help."
+        )
+    fmt = get_metadata_format(to)
+    loaded = load_metadata(quality)
+    errors = [f for f in loaded.findings if f.severity.value == "error"]
+    if errors:
+        raise TemplateError(
+            f"the metadata file has {len(errors)} invalid value(s), first: {errors[0].message}",
+            fix="Run cgd-bridge validate with --metadata to see them all, and correct them.",
+            file=quality.name,
+        )
+    data = render_metadata(loaded.model, dataflow, fmt.name)
+    if output:
+        write_atomic(output, data.decode("utf-8"))
+        click.echo(f"Wrote the quality metadata as {fmt.title} to {output}.", err=True)
+    else:
+        click.echo(data.decode("utf-8"), nl=False)
 
 
 def _structures_dir() -> Path:

@@ -8,6 +8,7 @@ database. Long work reports progress through the ``progress`` callback
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import tempfile
@@ -21,11 +22,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.checks import Context, Options, all_checks, type_batch
-from cgd_bridge.errors import FormatError, MappingError
+from cgd_bridge.errors import CgdBridgeError, FormatError, MappingError
 from cgd_bridge.findings import Report
 from cgd_bridge.formats import Target, get_format
 from cgd_bridge.formats import write as write_format
 from cgd_bridge.formats.names import named_target
+from cgd_bridge.formats.refmeta import render_metadata
+from cgd_bridge.formats.registry import get_metadata_format
+from cgd_bridge.formats.xsd import series_attributes
 from cgd_bridge.ingest import SourceColumn, SourceTable, open_table
 from cgd_bridge.ingest.kobo import field_descriptor
 from cgd_bridge.ingest.schema import (
@@ -309,12 +313,14 @@ class Conversion:
             when conversion stopped before mapping.
         written: observations written (0 when nothing was written).
         refused: why nothing was written, in plain words; None when the output was written.
+        metadata: the reference-metadata file written next to the data (``metadata_out``), if any.
     """
 
     report: Report
     harmonised: Harmonised | None = None
     written: int = 0
     refused: str | None = None
+    metadata: Path | None = None
 
 
 def convert(
@@ -331,6 +337,8 @@ def convert(
     progress: Progress | None = None,
     structures: Structures | None = None,
     labels: str = "id",
+    metadata_out: str | Path | None = None,
+    metadata_format: str = "sdmx-ml-2.1-genericmetadata",
 ) -> Conversion:
     """Validate, map and write a CSO dataset as SDMX (format ``to``) to ``output``.
 
@@ -344,6 +352,8 @@ def convert(
     names (SDMX-JSON; SDMX-CSV with ``labels`` ``name`` or ``both``).
     """
     fmt = get_format(to)  # an unknown format fails before any work
+    if metadata_out is not None:
+        get_metadata_format(metadata_format)  # so does an unknown metadata format
     if labels not in fmt.labels:
         raise FormatError(
             f"{fmt.title} has no labels={labels!r}",
@@ -385,6 +395,7 @@ def convert(
     target = Target.parse(spec.dataflow, tuple(h.dimensions), tuple(dict.fromkeys(attributes)))
     if fmt.name == "sdmx-json-2.0" or labels != "id":
         target = named_target(target, h.table, structures)
+    target = _with_series_attributes(target, spec.dataflow, structures)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -396,7 +407,35 @@ def convert(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    if metadata_out is not None:  # the quality metadata as an SDMX reference metadata set
+        result.metadata = Path(metadata_out)
+        _write_bytes_atomic(result.metadata, render_metadata(md.model, target, metadata_format))
     return result
+
+
+def _with_series_attributes(target: Target, dataflow: str, structures: Structures | None) -> Target:
+    """The target with the attributes its DSD attaches to series keys (written on Series)."""
+    if structures is None:
+        return target
+    try:
+        dsd = structures.dataflow(dataflow).structure
+    except CgdBridgeError:  # an unknown dataflow is already a warning of validate
+        return target
+    return dataclasses.replace(target, series_attributes=series_attributes(dsd))
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` through a temporary file beside ``path``, so a failure leaves no partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 PROVENANCE_ATTRIBUTES = ("OBS_STATUS", "CONF_STATUS", "NATURE", "SOURCE_DETAIL", "COMMENT_OBS")

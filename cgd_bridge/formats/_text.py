@@ -4,7 +4,7 @@ The writers never build a Python object per observation: each batch's output tex
 with Arrow string kernels (one string per row) and the batch's string buffer is written as it
 is. This module holds the pieces every writer needs, in the order a writer uses them:
 
-- :func:`as_text`: a column as SDMX text;
+- :func:`as_text`: a column as SDMX text, :func:`constant_text` when it has one value only;
 - :func:`sorted_batches`: the table in series-key and period order, a batch at a time;
 - :func:`series_boundaries`: where a new series starts in a sorted batch;
 - :func:`join`: element-wise concatenation of columns and literals;
@@ -46,14 +46,21 @@ def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     return column.cast(pa.string())
 
 
-def join(parts: Sequence[pa.Array | pa.ChunkedArray | str]) -> pa.Array:
+def join(parts: Sequence[pa.Array | pa.ChunkedArray | str], rows: int | None = None) -> pa.Array:
     """Concatenate string columns and literals element-wise.
 
-    A null in any column makes the row null, so callers fill or mask nulls first.
+    A null in any column makes the row null, so callers fill or mask nulls first. When every
+    part is a literal, ``rows`` says how many rows to make.
 
     >>> join(["<", pa.array(["a", "b"]), ">"]).to_pylist()
     ['<a>', '<b>']
+    >>> join(["<", "a", ">"], rows=2).to_pylist()
+    ['<a>', '<a>']
     """
+    if all(isinstance(p, str) for p in parts):
+        if rows is None:
+            raise ValueError("join() of literals only needs rows=")
+        return pa.repeat(pa.scalar("".join(str(p) for p in parts), pa.string()), rows)
     return pc.binary_join_element_wise(*parts, "")
 
 
@@ -70,20 +77,48 @@ def write_strings(out: BinaryIO, lines: pa.Array) -> None:
         out.write(memoryview(data)[offsets[0] : offsets[-1]])
 
 
+def constant_text(column: pa.ChunkedArray | pa.Array) -> str | None:
+    """The text of a column's only value when every row has that one value, else None.
+
+    Harmonised tables have many such columns (FREQ, SERIES, the ``_T`` breakdowns, a fixed
+    UNIT_MEASURE or COMMENT_OBS): writers make their text once instead of once per row.
+
+    >>> constant_text(pa.array(["_T", "_T"])), constant_text(pa.array(["F", "M"]))
+    ('_T', None)
+    """
+    if len(column) == 0 or column.null_count:
+        return None
+    if not (pa.types.is_string(column.type) or pa.types.is_integer(column.type)):
+        return None  # measures (floats) and other types vary, and their text needs a cast
+    bounds = pc.min_max(column)
+    if bounds["min"] != bounds["max"]:
+        return None
+    return str(as_text(pa.array([bounds["min"].as_py()], column.type))[0].as_py())
+
+
 def sorted_batches(table: pa.Table, target: Target) -> Iterator[pa.RecordBatch]:
     """The table's rows in series-key and period order, :data:`BATCH` rows at a time.
 
     Only the sort order (8 bytes a row) is held; each batch is taken from the table as it is
-    written, so memory does not grow with a second copy of the table.
+    written, so memory does not grow with a second copy of the table. Columns with one value
+    in every row are left out of the sort and sliced, not taken (every slice is the same).
     """
-    keys = [(c, "ascending") for c in (*target.dimensions, "TIME_PERIOD") if c in table.column_names]
+    constant = {c for c in table.column_names if constant_text(table[c]) is not None}
+    keys = [
+        (c, "ascending")
+        for c in (*target.dimensions, "TIME_PERIOD")
+        if c in table.column_names and c not in constant
+    ]
     if not keys:
         yield from table.to_batches(max_chunksize=BATCH)
         return
-    order = pc.sort_indices(table, sort_keys=keys)
+    order = pc.sort_indices(table.select([k for k, _ in keys]), sort_keys=keys)
+    varying = [c for c in table.column_names if c not in constant]
     for start in range(0, len(order), BATCH):
-        chunk = table.take(order.slice(start, BATCH)).combine_chunks()
-        yield from chunk.to_batches()
+        taken = table.select(varying).take(order.slice(start, BATCH))
+        n = taken.num_rows
+        columns = [taken[c] if c not in constant else table[c].slice(start, n) for c in table.column_names]
+        yield from pa.table(columns, names=table.column_names).combine_chunks().to_batches()
 
 
 def series_boundaries(

@@ -27,6 +27,8 @@ class Target:
             E.g. ``{"SEX": {"F": "Female", "_T": "Total"}}``.
         concepts: component id -> its concept's name, e.g. ``{"SEX": "Sex"}``.
         name: the dataflow's name, e.g. ``Citizen-generated data, Kenya``.
+        series_attributes: the attributes the DSD attaches to series keys (e.g. ``UNIT_MEASURE``
+            in the SDG DSD), which structure-specific messages write on ``Series``, not ``Obs``.
     """
 
     agency: str
@@ -38,6 +40,7 @@ class Target:
     names: dict[str, dict[str, str]] = field(default_factory=dict, compare=False, hash=False)
     concepts: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     name: str = field(default="", compare=False)
+    series_attributes: tuple[str, ...] = ()
 
     def name_of(self, component: str, code: str) -> str:
         """The name of a code (the code itself when none is known)."""
@@ -112,6 +115,41 @@ FORMATS: dict[str, Format] = {
         ),
     )
 }  # fmt: skip
+
+
+#: The reference-metadata formats (the quality metadata as an SDMX metadata set, formats/refmeta.py);
+#: ``function`` names the message builder in that module.
+METADATA_FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format(
+            "sdmx-ml-2.1-genericmetadata", "SDMX-ML 2.1 GenericMetadata",
+            "application/vnd.sdmx.genericmetadata+xml;version=2.1", ".xml",
+            "cgd_bridge.formats.refmeta", "generic_metadata_21",
+        ),
+        Format(
+            "sdmx-ml-3.0-metadata", "SDMX-ML 3.0 metadata (MetadataSet)",
+            "application/vnd.sdmx.metadata+xml;version=3.0.0", ".xml",
+            "cgd_bridge.formats.refmeta", "metadata_30",
+        ),
+        Format(
+            "sdmx-json-2.0-metadata", "SDMX-JSON 2.0 metadata",
+            "application/vnd.sdmx.metadata+json;version=2.0.0", ".json",
+            "cgd_bridge.formats.refmeta", "metadata_json20",
+        ),
+    )
+}  # fmt: skip
+
+
+def get_metadata_format(name: str) -> Format:
+    """The metadata format called ``name`` (or with that media type), or a FormatError listing them."""
+    for f in METADATA_FORMATS.values():
+        if name in (f.name, f.media_type):
+            return f
+    raise FormatError(
+        f"'{name}' is not a metadata format cgd-bridge writes",
+        fix=f"Use one of: {', '.join(METADATA_FORMATS)}.",
+    )
 
 
 def get_format(name: str) -> Format:

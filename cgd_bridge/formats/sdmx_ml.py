@@ -15,12 +15,20 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from typing import BinaryIO
+from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cgd_bridge.formats._text import as_text, join, series_boundaries, sorted_batches, write_strings
+from cgd_bridge.formats._text import (
+    as_text,
+    constant_text,
+    join,
+    series_boundaries,
+    sorted_batches,
+    write_strings,
+)
 from cgd_bridge.formats.registry import Target
 
 NS_MESSAGE = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"
@@ -43,6 +51,25 @@ def _xml_attr(name: str, values: pa.Array, *, optional: bool) -> pa.Array:
     """`` NAME="value"`` per row; empty where the value is null (when optional)."""
     text = join([f' {name}="', _escape(pc.fill_null(values, "")), '"'])
     return pc.if_else(pc.is_valid(values), text, "") if optional else text
+
+
+def _escape_text(value: str) -> str:
+    """XML-escape one attribute value (the Python twin of :func:`_escape`)."""
+    return xml_escape(value, {'"': "&quot;"})
+
+
+class _Attributes:
+    """`` NAME="value"`` text per row for a table's columns; a column with one value in every row
+    is made once, as a literal, instead of once per row."""
+
+    def __init__(self, table: pa.Table, columns: list[str]) -> None:
+        self.fixed = {c: constant_text(table[c]) for c in columns}
+
+    def __call__(self, name: str, batch: pa.RecordBatch, *, optional: bool) -> pa.Array | str:
+        value = self.fixed.get(name)
+        if value is not None:
+            return f' {name}="{_escape_text(value)}"'
+        return _xml_attr(name, as_text(batch.column(name)), optional=optional)
 
 
 def _write_series(
@@ -152,9 +179,11 @@ def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, ve
     out.write(dataset.encode())
     attrs = [a for a in target.attributes if a in table.column_names]
 
+    attribute = _Attributes(table, [*target.dimensions, *attrs])
+
     def series(batch: pa.RecordBatch) -> pa.Array:
-        dims = [_xml_attr(d, as_text(batch.column(d)), optional=False) for d in target.dimensions]
-        return join(["<Series", *dims, ">\n"])
+        dims = [attribute(d, batch, optional=False) for d in target.dimensions]
+        return join(["<Series", *dims, ">\n"], rows=batch.num_rows)
 
     def obs(batch: pa.RecordBatch) -> pa.Array:
         return join(
@@ -162,7 +191,7 @@ def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, ve
                 "<Obs",
                 _xml_attr("TIME_PERIOD", batch.column("TIME_PERIOD"), optional=True),
                 _xml_attr("OBS_VALUE", as_text(batch.column("OBS_VALUE")), optional=True),
-                *[_xml_attr(a, as_text(batch.column(a)), optional=True) for a in attrs],
+                *[attribute(a, batch, optional=True) for a in attrs],
                 "/>\n",
             ]
         )

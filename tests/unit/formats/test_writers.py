@@ -187,3 +187,16 @@ def test_sdmx_json20_round_trip_and_schema(table):
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
     # the schema's "$schema" is the unversioned draft URL; it is written for draft 4
     jsonschema.Draft4Validator(schema).validate(json.loads(data))
+
+
+@pytest.mark.parametrize("fmt", ["sdmx-ml-2.1-ss", "sdmx-ml-3.0-ss", "sdmx-ml-2.1-generic"])
+def test_constant_columns_are_escaped_and_a_single_series_is_written(table, fmt):
+    """Columns with one value in every row are written from one literal (formats/_text.py
+    constant_text): the literal is XML-escaped, and a table that is one series (every dimension
+    constant) still gets one Series per row that starts it."""
+    one = table.filter(pa.compute.equal(table["REF_AREA"], "524"))
+    one = one.set_column(one.schema.get_field_index("COMMENT_OBS"), "COMMENT_OBS",
+                         pa.array(['Module "16.6.2" & <not> used'] * one.num_rows))  # fmt: skip
+    data = written(fmt, one)
+    assert data.count(b"Series>") + data.count(b"<Series") >= 1
+    assert from_sdmx1(data) == expected(one)

