@@ -62,7 +62,7 @@ def load_mapping(path: str | Path) -> tuple[Mapping, InputInfo]:
             msg = f"'{where}' is not a key of a mapping"
             fix = "Check its spelling and indentation against docs/mapping.md."
         raise MappingError(
-            f"the mapping is not valid at '{where}': {msg}"
+            (f"the mapping is not valid at '{where}': {msg}" if where else f"the mapping is not valid: {msg}")
             + (f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""),
             fix=fix,
             file=info.file,

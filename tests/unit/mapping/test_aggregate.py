@@ -345,3 +345,10 @@ def test_no_suppression_when_every_cell_is_large_enough(tmp_path):
     report = validate(data, mapping=path, options=Options(threshold=5))
     assert not any(report.harmonised.table["SUPPRESSED"].to_pylist())
     assert "small-cell" not in report.codes()
+
+
+def test_a_microdata_value_without_aggregate_names_the_fix(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump({**{k: v for k, v in BASE.items() if k != "aggregate"}, "totals": []}))
+    with pytest.raises(MappingError, match=r"the mapping is not valid: value: .*add 'aggregate: \{\}'"):
+        load_mapping(path)
