@@ -178,12 +178,16 @@ def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, ve
     out.write(header.encode())
     out.write(dataset.encode())
     attrs = [a for a in target.attributes if a in table.column_names]
+    # attributes the DSD attaches to the series key go on Series (its first row's value)
+    on_series = [a for a in attrs if a in target.series_attributes]
+    attrs = [a for a in attrs if a not in on_series]
 
-    attribute = _Attributes(table, [*target.dimensions, *attrs])
+    attribute = _Attributes(table, [*target.dimensions, *on_series, *attrs])
 
     def series(batch: pa.RecordBatch) -> pa.Array:
         dims = [attribute(d, batch, optional=False) for d in target.dimensions]
-        return join(["<Series", *dims, ">\n"], rows=batch.num_rows)
+        values = [attribute(a, batch, optional=True) for a in on_series]
+        return join(["<Series", *dims, *values, ">\n"], rows=batch.num_rows)
 
     def obs(batch: pa.RecordBatch) -> pa.Array:
         return join(
