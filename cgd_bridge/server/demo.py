@@ -41,13 +41,25 @@ class Example:
 
 
 EXAMPLES = (
-    Example("kenya-health-scorecard", "examples/kenya-health-scorecard/data.csv",
-            "examples/kenya-health-scorecard/quality.yaml", "mappings/kenya-health-scorecard.yaml", None,
-            "sauti", "knbs"),
-    Example("nepal-youth-survey", "examples/nepal-youth-survey/data.xlsx",
-            "examples/nepal-youth-survey/quality.yaml", "mappings/nepal-youth-survey.yaml",
-            "examples/nepal-youth-survey/form.xlsx", "yuwa", "cbs-nepal"),
-)  # fmt: skip
+    Example(
+        "kenya-health-scorecard",
+        "examples/kenya-health-scorecard/data.csv",
+        "examples/kenya-health-scorecard/quality.yaml",
+        "mappings/kenya-health-scorecard.yaml",
+        None,
+        "sauti",
+        "knbs",
+    ),
+    Example(
+        "nepal-youth-survey",
+        "examples/nepal-youth-survey/data.xlsx",
+        "examples/nepal-youth-survey/quality.yaml",
+        "mappings/nepal-youth-survey.yaml",
+        "examples/nepal-youth-survey/form.xlsx",
+        "yuwa",
+        "cbs-nepal",
+    ),
+)
 ORGANISATIONS = (
     ("sauti", "Sauti ya Walemavu Health Watch", "cso"),
     ("yuwa", "Youth Voices Nepal", "cso"),
@@ -92,8 +104,14 @@ def seed(
     for slug, name, kind in ORGANISATIONS:
         orgs.create_organisation(session, slug=slug, name=name, kind=kind)
     for username, org, role, display in USERS:
-        orgs.create_user(session, username=username, organisation=org, role=role, display_name=display,
-                         password=DEMO_PASSWORD)  # fmt: skip
+        orgs.create_user(
+            session,
+            username=username,
+            organisation=org,
+            role=role,
+            display_name=display,
+            password=DEMO_PASSWORD,
+        )
         out.keys[username] = orgs.create_key(session, username=username, label="demo").key
     until = dt.datetime.now(dt.UTC) + dt.timedelta(days=3 * 365)
     principals = {u: _principal(session, u) for u, *_ in USERS}
@@ -101,32 +119,50 @@ def seed(
         try:
             say(f"converting {ex.name}")
             result = pipeline.harmonise(
-                root / ex.data, metadata=root / ex.metadata, mapping=root / ex.mapping,
-                form=root / ex.form if ex.form else None, structures=structures,
-            )  # fmt: skip
+                root / ex.data,
+                metadata=root / ex.metadata,
+                mapping=root / ex.mapping,
+                form=root / ex.form if ex.form else None,
+                structures=structures,
+            )
         except CgdBridgeError as exc:
             out.skipped[ex.name] = exc.message
             continue
         if result.harmonised is None or result.target is None or result.dataflow is None:
             out.skipped[ex.name] = f"validation found {result.report.error_count} error(s)"
             continue
-        mous.create_mou(session, cso=ex.cso, nso=ex.nso, dataflows=[result.dataflow], valid_until=until,
-                        use_conditions=["statistical_purposes_only", "cite_source"])  # fmt: skip
-        files = [RawFile("data", Path(ex.data).name, (root / ex.data).read_bytes()),
-                 RawFile("metadata", Path(ex.metadata).name, (root / ex.metadata).read_bytes()),
-                 RawFile("mapping", Path(ex.mapping).name, (root / ex.mapping).read_bytes())]  # fmt: skip
+        mous.create_mou(
+            session,
+            cso=ex.cso,
+            nso=ex.nso,
+            dataflows=[result.dataflow],
+            valid_until=until,
+            use_conditions=["statistical_purposes_only", "cite_source"],
+        )
+        files = [
+            RawFile("data", Path(ex.data).name, (root / ex.data).read_bytes()),
+            RawFile("metadata", Path(ex.metadata).name, (root / ex.metadata).read_bytes()),
+            RawFile("mapping", Path(ex.mapping).name, (root / ex.mapping).read_bytes()),
+        ]
         if ex.form:
             files.append(RawFile("form", Path(ex.form).name, (root / ex.form).read_bytes()))
         submitter = principals[next(u for u, org, *_ in USERS if org == ex.cso)]
         reviewer = principals[next(u for u, org, *_ in USERS if org == ex.nso)]
         v = submissions.create_version(
-            session, principal=submitter, dataflow=result.dataflow, files=files, report=result.report,
+            session,
+            principal=submitter,
+            dataflow=result.dataflow,
+            files=files,
+            report=result.report,
             harmonised_table=result.harmonised.table,
             metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-            mapping_text=result.mapping_text, dimensions=list(result.target.dimensions),
-            attributes=list(result.target.attributes), submit=True,
-            coverage=submissions.coverage_of(result.harmonised), embargo_until=None,
-        )  # fmt: skip
+            mapping_text=result.mapping_text,
+            dimensions=list(result.target.dimensions),
+            attributes=list(result.target.attributes),
+            submit=True,
+            coverage=submissions.coverage_of(result.harmonised),
+            embargo_until=None,
+        )
         submissions.accept(session, principal=reviewer, version_id=v.id, comment="Checked against the MoU.")
         submissions.publish(session, principal=reviewer, version_id=v.id)
         out.published[ex.name] = v.id

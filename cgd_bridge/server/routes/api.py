@@ -114,12 +114,25 @@ class ValidationResult(BaseModel):
 
 def _summary(v: Version) -> VersionSummary:
     return VersionSummary(
-        id=v.id, number=v.number, state=v.state, created_at=v.created_at, submitted_at=v.submitted_at,
-        decided_at=v.decided_at, published_at=v.published_at, withdrawn_at=v.withdrawn_at,
-        embargo_until=v.embargo_until, licence=v.licence, is_open=v.is_open, dsat_score=v.dsat_score,
-        observations=v.observations, series=v.series_count, revision_note=v.revision_note,
-        reviewer_comment=v.reviewer_comment, mapping_version=v.mapping_version, metadata_version=v.metadata_version,
-    )  # fmt: skip
+        id=v.id,
+        number=v.number,
+        state=v.state,
+        created_at=v.created_at,
+        submitted_at=v.submitted_at,
+        decided_at=v.decided_at,
+        published_at=v.published_at,
+        withdrawn_at=v.withdrawn_at,
+        embargo_until=v.embargo_until,
+        licence=v.licence,
+        is_open=v.is_open,
+        dsat_score=v.dsat_score,
+        observations=v.observations,
+        series=v.series_count,
+        revision_note=v.revision_note,
+        reviewer_comment=v.reviewer_comment,
+        mapping_version=v.mapping_version,
+        metadata_version=v.metadata_version,
+    )
 
 
 def _detail(v: Version, request: Request) -> VersionDetail:
@@ -128,25 +141,46 @@ def _detail(v: Version, request: Request) -> VersionDetail:
     flow = f"{s.agency},{s.dataflow},{s.dataflow_version}"
     return VersionDetail(
         **_summary(v).model_dump(),
-        submission=s.id, dataset=s.dataset, producer=s.producer.slug, dataflow=s.dataflow_ref,
-        dimensions=list(v.dimensions or []), attributes=list(v.attributes or []), cube=v.cube,
-        time_range=[v.time_min, v.time_max], report=v.report or {}, metadata=v.metadata_json or {}, dsat=v.dsat,
+        submission=s.id,
+        dataset=s.dataset,
+        producer=s.producer.slug,
+        dataflow=s.dataflow_ref,
+        dimensions=list(v.dimensions or []),
+        attributes=list(v.attributes or []),
+        cube=v.cube,
+        time_range=[v.time_min, v.time_max],
+        report=v.report or {},
+        metadata=v.metadata_json or {},
+        dsat=v.dsat,
         coverage=v.coverage,
-        files=[{"id": f.id, "role": f.role, "filename": f.filename, "size": f.size, "sha256": f.sha256,
-                "media_type": f.media_type} for f in v.files],
+        files=[
+            {
+                "id": f.id,
+                "role": f.role,
+                "filename": f.filename,
+                "size": f.size,
+                "sha256": f.sha256,
+                "media_type": f.media_type,
+            }
+            for f in v.files
+        ],
         sdmx_urls={
             "data_v1": f"{base}/sdmx/rest/data/{flow}/all/{s.producer.slug}",
             "data_v2": f"{base}/sdmx/v2/data/dataflow/{s.agency}/{s.dataflow}/{s.dataflow_version}/*",
-            "structure_v1": f"{base}/sdmx/rest/dataflow/{s.agency}/{s.dataflow}/{s.dataflow_version}?references=all",
+            "structure_v1": f"{base}/sdmx/rest/dataflow/{s.agency}/{s.dataflow}/{s.dataflow_version}"
+            "?references=all",
         },
-    )  # fmt: skip
+    )
 
 
 def _submission(s: Submission, versions: list[Version]) -> SubmissionSummary:
     return SubmissionSummary(
-        id=s.id, dataset=s.dataset, producer=s.producer.slug, dataflow=s.dataflow_ref,
+        id=s.id,
+        dataset=s.dataset,
+        producer=s.producer.slug,
+        dataflow=s.dataflow_ref,
         versions=[_summary(v) for v in versions],
-    )  # fmt: skip
+    )
 
 
 # -- uploads ---------------------------------------------------------------------------------------
@@ -172,15 +206,27 @@ def _save(upload: UploadFile, folder: Path, role: str, limit: int) -> tuple[Path
             digest.update(chunk)
             out.write(chunk)
     if size == 0:
-        raise InputError(f"the {role} file '{name}' is empty", fix=f"Upload the {role} file again.", file=name)
-    raw = RawFile(role=role, filename=name, content=path.read_bytes(),
-                  media_type=upload.content_type or "application/octet-stream")  # fmt: skip
+        raise InputError(
+            f"the {role} file '{name}' is empty", fix=f"Upload the {role} file again.", file=name
+        )
+    raw = RawFile(
+        role=role,
+        filename=name,
+        content=path.read_bytes(),
+        media_type=upload.content_type or "application/octet-stream",
+    )
     return path, raw
 
 
 class _Uploaded:
-    def __init__(self, bridge: BridgeDep, data: UploadFile, metadata: UploadFile, mapping: UploadFile,
-                 form: UploadFile | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        bridge: BridgeDep,
+        data: UploadFile,
+        metadata: UploadFile,
+        mapping: UploadFile,
+        form: UploadFile | None,
+    ) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="cgd-bridge-upload-"))
         limit = bridge.settings.max_upload_mb << 20
         try:
@@ -201,21 +247,32 @@ class _Uploaded:
 
 
 DataFile = Annotated[UploadFile, File(description="The dataset: CSV, XLSX or a Kobo/ODK export.")]
-MetadataFile = Annotated[UploadFile, File(description="The filled quality metadata (cgd-quality/1.0, YAML or JSON).")]
+MetadataFile = Annotated[
+    UploadFile, File(description="The filled quality metadata (cgd-quality/1.0, YAML or JSON).")
+]
 MappingFile = Annotated[UploadFile, File(description="The mapping (cgd-mapping/1.0 YAML).")]
 FormFile = Annotated[UploadFile | None, File(description="Optional XLSForm of a Kobo/ODK export.")]
 
 
 def _harmonise(bridge: BridgeDep, up: _Uploaded, sheet: str | None) -> pipeline.Harmonisation:
     return pipeline.harmonise(
-        up.data, metadata=up.metadata, mapping=up.mapping, form=up.form, sheet=sheet, structures=bridge.structures
+        up.data,
+        metadata=up.metadata,
+        mapping=up.mapping,
+        form=up.form,
+        sheet=sheet,
+        structures=bridge.structures,
     )
 
 
 @router.get("/me", response_model=Me, summary="Who am I?")
 def me(principal: UserDep) -> Me:
-    return Me(username=principal.username, organisation=principal.org_slug, organisation_kind=principal.org_kind,
-              role=principal.role)  # fmt: skip
+    return Me(
+        username=principal.username,
+        organisation=principal.org_slug,
+        organisation_kind=principal.org_kind,
+        role=principal.role,
+    )
 
 
 @router.post("/validate", response_model=ValidationResult, summary="Validate a dataset without storing it")
@@ -237,9 +294,16 @@ def validate(
     return ValidationResult(valid=result.report.valid, report=result.report.to_dict())
 
 
-@router.post("/submissions", status_code=201, response_model=VersionDetail, summary="Submit a dataset",
-             responses={413: {"description": "Upload too large."},
-                        422: {"description": "Validation found errors; the report says what to fix."}})  # fmt: skip
+@router.post(
+    "/submissions",
+    status_code=201,
+    response_model=VersionDetail,
+    summary="Submit a dataset",
+    responses={
+        413: {"description": "Upload too large."},
+        422: {"description": "Validation found errors; the report says what to fix."},
+    },
+)
 def create_submission(
     request: Request,
     bridge: BridgeDep,
@@ -250,7 +314,9 @@ def create_submission(
     mapping: MappingFile,
     form: FormFile = None,
     sheet: Annotated[str | None, Form()] = None,
-    revision_note: Annotated[str | None, Form(description="Why this new version (from version 2 on).")] = None,
+    revision_note: Annotated[
+        str | None, Form(description="Why this new version (from version 2 on).")
+    ] = None,
     submit: Annotated[bool, Form(description="Send it for review now (else it stays a draft).")] = True,
 ) -> Any:
     """Validate, map and store a new version of one of your organisation's datasets.
@@ -264,12 +330,19 @@ def create_submission(
             from fastapi.responses import JSONResponse
 
             return JSONResponse(
-                {"error": {"type": "ValidationFailed", "status": 422, "title": "The dataset has errors",
-                           "message": f"validation found {result.report.error_count} error(s); nothing was stored",
-                           "fix": "Fix what the report lists and upload again."},
-                 "report": result.report.to_dict()},
+                {
+                    "error": {
+                        "type": "ValidationFailed",
+                        "status": 422,
+                        "title": "The dataset has errors",
+                        "message": f"validation found {result.report.error_count} error(s); "
+                        "nothing was stored",
+                        "fix": "Fix what the report lists and upload again.",
+                    },
+                    "report": result.report.to_dict(),
+                },
                 status_code=422,
-            )  # fmt: skip
+            )
         h = result.harmonised
         version = submissions.create_version(
             session,
@@ -309,45 +382,59 @@ def get_submission(session: SessionDep, principal: PrincipalDep, submission_id: 
 
 
 @router.get("/versions/{version_id}", response_model=VersionDetail, summary="A version with its report")
-def get_version(request: Request, session: SessionDep, principal: PrincipalDep, version_id: int) -> VersionDetail:
+def get_version(
+    request: Request, session: SessionDep, principal: PrincipalDep, version_id: int
+) -> VersionDetail:
     """The report, quality metadata, DSAT score, mapping coverage, files and SDMX URLs."""
     return _detail(submissions.get_version(session, principal=principal, version_id=version_id), request)
 
 
 @router.post("/versions/{version_id}/submit", response_model=VersionDetail, summary="Send a draft for review")
-def submit_version(request: Request, session: SessionDep, principal: UserDep, version_id: int) -> VersionDetail:
+def submit_version(
+    request: Request, session: SessionDep, principal: UserDep, version_id: int
+) -> VersionDetail:
     return _detail(submissions.submit(session, principal=principal, version_id=version_id), request)
 
 
 @router.post("/versions/{version_id}/accept", response_model=VersionDetail, summary="Accept (NSO reviewer)")
-def accept_version(request: Request, session: SessionDep, principal: UserDep, version_id: int,
-                   body: Decision | None = None) -> VersionDetail:  # fmt: skip
-    v = submissions.accept(session, principal=principal, version_id=version_id, comment=body.comment if body else None)
+def accept_version(
+    request: Request, session: SessionDep, principal: UserDep, version_id: int, body: Decision | None = None
+) -> VersionDetail:
+    v = submissions.accept(
+        session, principal=principal, version_id=version_id, comment=body.comment if body else None
+    )
     return _detail(v, request)
 
 
 @router.post("/versions/{version_id}/reject", response_model=VersionDetail, summary="Reject (NSO reviewer)")
-def reject_version(request: Request, session: SessionDep, principal: UserDep, version_id: int,
-                   body: Decision) -> VersionDetail:  # fmt: skip
+def reject_version(
+    request: Request, session: SessionDep, principal: UserDep, version_id: int, body: Decision
+) -> VersionDetail:
     v = submissions.reject(session, principal=principal, version_id=version_id, comment=body.comment or "")
     return _detail(v, request)
 
 
 @router.post("/versions/{version_id}/publish", response_model=VersionDetail, summary="Publish (NSO reviewer)")
-def publish_version(request: Request, session: SessionDep, principal: UserDep, version_id: int) -> VersionDetail:
+def publish_version(
+    request: Request, session: SessionDep, principal: UserDep, version_id: int
+) -> VersionDetail:
     return _detail(submissions.publish(session, principal=principal, version_id=version_id), request)
 
 
 @router.post("/versions/{version_id}/withdraw", response_model=VersionDetail, summary="Withdraw (the CSO)")
-def withdraw_version(request: Request, session: SessionDep, principal: UserDep, version_id: int,
-                     body: Withdrawal | None = None) -> VersionDetail:  # fmt: skip
-    v = submissions.withdraw(session, principal=principal, version_id=version_id, reason=body.reason if body else None)
+def withdraw_version(
+    request: Request, session: SessionDep, principal: UserDep, version_id: int, body: Withdrawal | None = None
+) -> VersionDetail:
+    v = submissions.withdraw(
+        session, principal=principal, version_id=version_id, reason=body.reason if body else None
+    )
     return _detail(v, request)
 
 
 @router.put("/versions/{version_id}/embargo", response_model=VersionDetail, summary="Set or lift the embargo")
-def set_embargo(request: Request, session: SessionDep, principal: UserDep, version_id: int,
-                body: Embargo) -> VersionDetail:  # fmt: skip
+def set_embargo(
+    request: Request, session: SessionDep, principal: UserDep, version_id: int, body: Embargo
+) -> VersionDetail:
     v = submissions.set_embargo(session, principal=principal, version_id=version_id, until=body.until)
     return _detail(v, request)
 
@@ -356,15 +443,22 @@ def set_embargo(request: Request, session: SessionDep, principal: UserDep, versi
 def version_history(session: SessionDep, principal: PrincipalDep, version_id: int) -> list[dict[str, Any]]:
     v = submissions.get_version(session, principal=principal, version_id=version_id)
     return [
-        {"at": e.at, "action": e.action, "user": e.user.username if e.user else None,
-         "organisation": e.organisation.slug if e.organisation else None, "details": e.details}
+        {
+            "at": e.at,
+            "action": e.action,
+            "user": e.user.username if e.user else None,
+            "organisation": e.organisation.slug if e.organisation else None,
+            "details": e.details,
+        }
         for e in audit.history(session, version=v)
-    ]  # fmt: skip
+    ]
 
 
 @router.get("/versions/{version_id}/lineage", summary="Where observations come from")
-def version_lineage(request: Request, session: SessionDep, principal: PrincipalDep, version_id: int) -> dict[str, Any]:
-    """Give dimension values and TIME_PERIOD as query parameters, e.g. ``?REF_AREA=KE_042&TIME_PERIOD=2024``."""
+def version_lineage(
+    request: Request, session: SessionDep, principal: PrincipalDep, version_id: int
+) -> dict[str, Any]:
+    """Dimension values and TIME_PERIOD as query parameters: ``?REF_AREA=KE_042&TIME_PERIOD=2024``."""
     key = {k: v for k, v in request.query_params.items() if k.isupper()}
     return submissions.lineage(session, principal=principal, version_id=version_id, key=key)
 
@@ -372,13 +466,17 @@ def version_lineage(request: Request, session: SessionDep, principal: PrincipalD
 @router.get("/files/{file_id}", summary="A raw input file (producer, MoU reviewers, admins)")
 def get_file(session: SessionDep, principal: UserDep, file_id: int) -> Response:
     f = submissions.get_file(session, principal=principal, file_id=file_id)
-    return Response(f.content, media_type=f.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{f.filename}"', "X-SHA256": f.sha256})  # fmt: skip
+    return Response(
+        f.content,
+        media_type=f.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{f.filename}"', "X-SHA256": f.sha256},
+    )
 
 
 @router.get("/organisations/{slug}/pulls", summary="Who pulled this CSO's data")
-def pulls(session: SessionDep, principal: UserDep, slug: str,
-          since: Annotated[dt.datetime | None, Query()] = None) -> list[dict[str, Any]]:  # fmt: skip
+def pulls(
+    session: SessionDep, principal: UserDep, slug: str, since: Annotated[dt.datetime | None, Query()] = None
+) -> list[dict[str, Any]]:
     from cgd_bridge.store.orgs import get_organisation
 
     org = get_organisation(session, slug=slug)

@@ -167,6 +167,45 @@ def availability_component(
     return _availability(request, bridge, session, principal, flow, key, component)
 
 
+@router.get("/schema/{context}/{agency}/{resource_id}/{version}", summary="XML schema of a dataflow's data")
+def schema(
+    request: Request, bridge: BridgeDep, context: str, agency: str, resource_id: str, version: str
+) -> Response:
+    return service.schema_response(
+        request, bridge, api=1, context=context, ref=parse_ref(agency, resource_id, version)
+    )
+
+
+@router.get("/metadata/{flow}", summary="Quality metadata of a dataflow's dataset")
+def metadata_all(
+    request: Request, bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, flow: str
+) -> Response:
+    return service.metadata_response(
+        request, bridge, session, principal, api=1, flow_ref=parse_flow_ref(flow), provider=None
+    )
+
+
+@router.get("/metadata/{flow}/{key}/{provider}", summary="Quality metadata of one producer's dataset")
+def metadata_provider(
+    request: Request,
+    bridge: BridgeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    flow: str,
+    key: str,
+    provider: str,
+) -> Response:
+    return service.metadata_response(
+        request,
+        bridge,
+        session,
+        principal,
+        api=1,
+        flow_ref=parse_flow_ref(flow),
+        provider=providers(provider),
+    )
+
+
 def _structure(
     request: Request,
     bridge: BridgeDep,
@@ -177,8 +216,8 @@ def _structure(
     item: str | None = None,
 ) -> Response:
     params = parse_params(request.url.query, structure=True)
-    if resource in ("schema", "metadata"):
-        raise not_implemented(f"/{resource} with this path")
+    if resource in ("schema", "metadata", "data", "availableconstraint"):
+        raise not_implemented(f"/{resource} with this number of path segments")
     all_versions = version.strip() in ("all", "*", "%2A")
     q = StructureQuery(
         resource=resource,

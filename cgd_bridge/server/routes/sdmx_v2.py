@@ -140,6 +140,42 @@ def structure_5(
     return _structure(request, bridge, kind, agency, resource_id, version, item)
 
 
+@router.get("/schema/{context}/{agency}/{resource_id}/{version}", summary="Schema of a dataflow's data")
+def schema(
+    request: Request, bridge: BridgeDep, context: str, agency: str, resource_id: str, version: str
+) -> Response:
+    return service.schema_response(
+        request, bridge, api=2, context=context, ref=parse_ref(agency, resource_id, version)
+    )
+
+
+@router.get(
+    "/metadata/structure/{kind}/{agency}/{resource_id}/{version}",
+    summary="Quality metadata attached to a dataflow",
+)
+def metadata_for_structure(
+    request: Request,
+    bridge: BridgeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    kind: str,
+    agency: str,
+    resource_id: str,
+    version: str,
+) -> Response:
+    if kind != "dataflow":
+        raise not_implemented(f"Metadata attached to a {kind}")
+    return service.metadata_response(
+        request,
+        bridge,
+        session,
+        principal,
+        api=2,
+        flow_ref=parse_ref(agency, resource_id, version),
+        provider=None,
+    )
+
+
 def _availability(
     request: Request,
     bridge: BridgeDep,

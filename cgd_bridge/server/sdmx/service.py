@@ -21,8 +21,10 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Forbidden, StructureError, Unauthorized
+from cgd_bridge.formats.names import named_target
 from cgd_bridge.formats.registry import Target
 from cgd_bridge.formats.registry import write as write_format
+from cgd_bridge.formats.xsd import series_attributes
 from cgd_bridge.server.sdmx.data import combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
 from cgd_bridge.server.sdmx.query import FlowRef, KeyFilter, Params, QueryError, not_implemented
@@ -52,7 +54,7 @@ class Flow:
     info: ArtefactInfo
     dimensions: list[str]
     attributes: list[str]
-    names: dict[str, dict[str, str]]
+    series_attributes: tuple[str, ...]
 
     @property
     def agency(self) -> str:
@@ -84,21 +86,7 @@ def find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
         if d.id != "TIME_PERIOD" and type(d).__name__ != "TimeDimension"
     ]
     attrs = [a.id for a in dsd.attributes.components]
-    return Flow(info, dims, attrs, _names(bridge, dsd))
-
-
-def _names(bridge: Bridge, dsd: Any) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for comp in [*dsd.dimensions.components, *dsd.attributes.components]:
-        rep = comp.local_representation
-        cl = rep.enumerated if rep is not None else None
-        if cl is None:
-            continue
-        try:
-            out[comp.id] = bridge.structures.names(f"{cl.maintainer.id}:{cl.id}({cl.version})")
-        except StructureError:
-            continue
-    return out
+    return Flow(info, dims, attrs, series_attributes(dsd))
 
 
 def structure_response(request: Request, bridge: Bridge, q: StructureQuery, *, api: int) -> Response:
@@ -215,6 +203,7 @@ def data_response(
         client=client,
     )
     body, target = _shape(selected, flow, params)
+    target = named_target(target, body, bridge.structures)
     return StreamingResponse(
         stream(lambda out: _write(choice, body, target, out)),
         media_type=choice.media_type,
@@ -223,9 +212,7 @@ def data_response(
 
 
 def _write(choice: Choice, table: pa.Table, target: Target, out: Any) -> int:
-    if choice.labels != "id":
-        return write_format(choice.name, table, target, out, labels=choice.labels)  # type: ignore[call-arg]
-    return write_format(choice.name, table, target, out)
+    return write_format(choice.name, table, target, out, labels=choice.labels)
 
 
 def _v1_key(text: str, n: int) -> KeyFilter:
@@ -247,7 +234,12 @@ def _shape(table: pa.Table, flow: Flow, params: Params) -> tuple[pa.Table, Targe
         keep = [c for c in keep if c != "OBS_VALUE"]
     info = flow.info
     target = Target(
-        info.agency, info.id, info.version, tuple(flow.dimensions), tuple(attributes), names=flow.names
+        info.agency,
+        info.id,
+        info.version,
+        tuple(flow.dimensions),
+        tuple(attributes),
+        series_attributes=tuple(a for a in flow.series_attributes if a in attributes),
     )
     return table.select(keep), target
 
@@ -286,3 +278,101 @@ def availability(
 def flow_name(flow: Flow, bridge: Bridge) -> str:
     obj = bridge.structures.get("dataflow", flow.info.id, flow.info.agency, flow.info.version)
     return text_of(obj.name)
+
+
+# -- schemas -------------------------------------------------------------------------------------------
+
+SCHEMA_CONTEXTS = ("dataflow", "datastructure")
+
+
+def schema_response(request: Request, bridge: Bridge, *, api: int, context: str, ref: FlowRef) -> Response:
+    """``schema/{context}/...``: the DSD-specific XML schema, or (JSON) the structures it derives from.
+
+    pysdmx's RegistryClient asks ``/schema/dataflow/...`` for SDMX-JSON 2.0 structures (the
+    dataflow with its DSD, codelists and constraints); other clients get the XSD that
+    structure-specific data of the dataflow validates against.
+    """
+    from cgd_bridge.formats.xsd import dsd_schema
+
+    if context not in SCHEMA_CONTEXTS:
+        raise not_implemented(f"Schema queries in the '{context}' context")
+    accept = request.headers.get("accept") or "*/*"
+    first = next(iter(_accepts(accept)), "*/*")
+    if "json" in first:
+        q = StructureQuery(resource=context, ref=ref, references="all")
+        body = bridge.structure_service.message(q, "sdmx-json-2.0")
+        return Response(body, media_type=STRUCTURE_MEDIA["sdmx-json-2.0"], headers={"Vary": "Accept"})
+    choice = negotiate("schema", accept, api=api, format_param=request.query_params.get("format"))
+    try:
+        if context == "dataflow":
+            info = bridge.structures.find("dataflow", ref.id or "", ref.agency, ref.version)
+            flow = bridge.structures.get("dataflow", info.id, info.agency, info.version)
+            s = flow.structure
+            dsd = bridge.structures.dsd(
+                s.id, s.maintainer.id if s.maintainer else None, s.version and str(s.version)
+            )
+            dataflow = info.ref
+        else:
+            info = bridge.structures.find("datastructure", ref.id or "", ref.agency, ref.version)
+            dsd = bridge.structures.dsd(info.id, info.agency, info.version)
+            dataflow = None
+    except StructureError as exc:
+        raise QueryError(f"there is no {context} {ref}", status=404) from exc
+    version = "2.1" if choice.name == "xsd-2.1" else "3.0"
+    body = dsd_schema(dsd, version, dataflow=dataflow, structures=bridge.structures)
+    return Response(body, media_type=choice.media_type, headers={"Vary": "Accept"})
+
+
+def _accepts(header: str) -> list[str]:
+    from cgd_bridge.server.sdmx.negotiate import parse_accept
+
+    return [m for m, _, _ in parse_accept(header)]
+
+
+# -- reference metadata (the quality reports) -------------------------------------------------------------
+
+
+def metadata_response(
+    request: Request,
+    bridge: Bridge,
+    session: Session,
+    principal: Principal | None,
+    *,
+    api: int,
+    flow_ref: FlowRef,
+    provider: frozenset[str] | None,
+) -> Response:
+    """The quality metadata of a dataflow's readable dataset as an SDMX metadata message.
+
+    Embargoed or restricted metadata is hidden exactly like the data (same access rules);
+    every metadata pull is logged (``metadata.pulled``).
+    """
+    from cgd_bridge.formats.refmeta import render_metadata
+    from cgd_bridge.metadata import QualityMetadata
+
+    choice = negotiate(
+        "metadata", request.headers.get("accept"), api=api, format_param=request.query_params.get("format")
+    )
+    flow = find_flow(bridge, flow_ref)
+    versions = _readable(session, principal, flow, dt.datetime.now(dt.UTC), provider, None)
+    query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    client = request.client.host if request.client else None
+    if not versions:
+        audit.record_pull(
+            session, principal=principal, served=[], query=query, client=client, action="metadata.pulled"
+        )
+        raise QueryError(f"there is no quality metadata for {flow.info.ref}", status=404)
+    if len(versions) > 1:
+        producers = ", ".join(sorted(v.submission.producer.slug for v in versions))
+        raise QueryError(
+            f"{flow.info.ref} has datasets of several producers ({producers})",
+            fix="Name one producer as the provider, e.g. /sdmx/rest/metadata/"
+            f"{flow.info.agency},{flow.info.id},{flow.info.version}/all/{producers.split(',')[0]}.",
+        )
+    v = versions[0]
+    md = QualityMetadata.model_validate(v.metadata_json or {})
+    body = render_metadata(md, flow.info.ref, choice.name)
+    audit.record_pull(
+        session, principal=principal, served=[(v, 0)], query=query, client=client, action="metadata.pulled"
+    )
+    return Response(body, media_type=choice.media_type, headers={"Vary": "Accept"})
