@@ -27,11 +27,15 @@ class Settings(BaseSettings):
     Attributes:
         data_dir: the folder for the local structure store (``structures/``) and, later, the
             database; ``CGD_BRIDGE_DATA_DIR=/srv/cgd-bridge``.
+        database_url: the bridge server's database; None means the SQLite file
+            ``{data_dir}/cgd-bridge.sqlite``;
+            ``CGD_BRIDGE_DATABASE_URL=postgresql+psycopg://user@host/cgd_bridge``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CGD_BRIDGE_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
 
     @property
     def structures_dir(self) -> Path:

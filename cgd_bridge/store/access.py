@@ -1,0 +1,156 @@
+"""The access policy, in one place: who may see which version, and whose data a pull returns.
+
+**Seeing a version** (its record, report, metadata, coverage and data), :func:`can_see_version`:
+
+====================  =====================================================================
+who                   sees
+====================  =====================================================================
+admin                 every version
+producer (its CSO)    every version of its submissions, in every state
+NSO with an MoU       versions submitted or later (submitted, accepted, rejected, published,
+in force covering     superseded) of that CSO's dataflow, *also before the embargo* (MoU
+the CSO + dataflow    reviewers have pre-release access, as the issue asks)
+anyone (also          published or superseded versions whose licence is open, once the
+anonymous)            embargo has passed (superseded versions stay citable)
+====================  =====================================================================
+
+A **withdrawn** version is seen by its producer and admins only: withdrawal hides it from
+everyone else (its audit trail stays). An **embargo** hides data and metadata alike from
+everyone but the producer, MoU reviewers and admins. A **restricted** (not open) licence limits
+a published version to the producer, MoU NSOs and admins.
+
+**Pulling data**, :func:`readable_versions`: for each submission targeting the dataflow, its
+one *published* version (publishing supersedes the previous one, so there is at most one), if
+the principal can see it by the rules above. Withdrawn and superseded versions are never
+pulled; withdrawing the published version leaves the submission with nothing to pull (an
+older, superseded version does not come back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, object_session
+
+from cgd_bridge.errors import Forbidden, Unauthorized
+from cgd_bridge.store.models import Mou, OrgKind, State, Submission, Version
+from cgd_bridge.store.mous import FlowRef, as_flowref, covers, mous_of_nso
+from cgd_bridge.store.orgs import Principal
+
+REVIEWABLE = frozenset({State.SUBMITTED, State.ACCEPTED, State.REJECTED, State.PUBLISHED, State.SUPERSEDED})
+PUBLIC = frozenset({State.PUBLISHED, State.SUPERSEDED})
+
+
+def is_producer(principal: Principal | None, submission: Submission) -> bool:
+    """True when the principal's organisation produced the submission."""
+    return principal is not None and principal.org_id == submission.producer_id
+
+
+def _mou_reviewer(
+    principal: Principal | None, submission: Submission, mous: Iterable[Mou], now: dt.datetime
+) -> bool:
+    if principal is None or principal.org_kind != OrgKind.NSO:
+        return False
+    s = submission
+    return any(
+        m.cso_id == s.producer_id and covers(m, s.agency, s.dataflow, s.dataflow_version, now) for m in mous
+    )
+
+
+def _visible(principal: Principal | None, version: Version, mous: Iterable[Mou], now: dt.datetime) -> bool:
+    submission = version.submission
+    if principal is not None and (principal.is_admin or is_producer(principal, submission)):
+        return True
+    if version.state == State.WITHDRAWN:
+        return False
+    if version.state in REVIEWABLE and _mou_reviewer(principal, submission, mous, now):
+        return True
+    return version.state in PUBLIC and version.is_open and not version.embargoed(now)
+
+
+def nso_mous(session: Session, principal: Principal | None, now: dt.datetime) -> list[Mou]:
+    """The MoUs in force for the principal's NSO (none for anyone else)."""
+    if principal is None or principal.org_kind != OrgKind.NSO:
+        return []
+    return mous_of_nso(session, nso_id=principal.org_id, at=now)
+
+
+def can_see_version(
+    principal: Principal | None, version: Version, now: dt.datetime, *, session: Session | None = None
+) -> bool:
+    """True when the principal (None: the anonymous public) may see this version (rules above).
+
+    ``session`` defaults to the version's own session (it looks up the NSO's MoUs).
+    """
+    session = session or object_session(version)
+    assert session is not None, "the version must belong to a session"
+    return _visible(principal, version, nso_mous(session, principal, now), now)
+
+
+def is_mou_reviewer(
+    session: Session, principal: Principal | None, submission: Submission, now: dt.datetime
+) -> bool:
+    """True when the principal is of an NSO with an MoU in force covering this submission."""
+    return _mou_reviewer(principal, submission, nso_mous(session, principal, now), now)
+
+
+def readable_versions(
+    session: Session,
+    principal: Principal | None,
+    dataflow: FlowRef | str | tuple[str | None, str | None, str | None] | None,
+    now: dt.datetime,
+) -> list[Version]:
+    """The published versions a data pull of ``dataflow`` returns to this principal.
+
+    ``dataflow`` may leave parts open (None, ``FlowRef()`` or ``"*"`` for all dataflows;
+    ``("IAEG-SDGs", "DF_SDG_GLH", None)`` for any version), as SDMX REST's ``all`` and
+    ``latest`` do. Versions come ordered by submission id.
+    """
+    ref = as_flowref(dataflow)
+    stmt = select(Version).join(Version.submission).where(Version.state == State.PUBLISHED)
+    if ref.agency is not None:
+        stmt = stmt.where(Submission.agency == ref.agency)
+    if ref.id is not None:
+        stmt = stmt.where(Submission.dataflow == ref.id)
+    if ref.version is not None:
+        stmt = stmt.where(Submission.dataflow_version == ref.version)
+    stmt = stmt.order_by(Version.submission_id, Version.number.desc())
+    mous = nso_mous(session, principal, now)
+    latest: dict[int, Version] = {}
+    for v in session.scalars(stmt).unique():
+        latest.setdefault(v.submission_id, v)
+    return [v for v in latest.values() if _visible(principal, v, mous, now)]
+
+
+def visible_versions(
+    session: Session, principal: Principal | None, versions: Iterable[Version], now: dt.datetime
+) -> list[Version]:
+    """The versions among ``versions`` the principal may see (one MoU query for all)."""
+    mous = nso_mous(session, principal, now)
+    return [v for v in versions if _visible(principal, v, mous, now)]
+
+
+def can_see_pulls(principal: Principal | None, org_id: int) -> bool:
+    """True when the principal may list who pulled this organisation's data (its own people, admins)."""
+    return principal is not None and (principal.is_admin or principal.org_id == org_id)
+
+
+def require_principal(principal: Principal | None, what: str) -> Principal:
+    """The principal, or Unauthorized when nobody is signed in."""
+    if principal is None:
+        raise Unauthorized(
+            f"you must sign in to {what}", fix="Send your API key (Authorization: Bearer cgdb_...)."
+        )
+    return principal
+
+
+def require_role(principal: Principal | None, roles: Iterable[str], what: str) -> Principal:
+    """The principal when its role is one of ``roles`` (admins always pass); else Forbidden."""
+    p = require_principal(principal, what)
+    allowed = set(roles)
+    if p.is_admin or p.role in allowed:
+        return p
+    names = " or ".join(f"a {r}" for r in sorted(allowed)) + " or an admin"
+    raise Forbidden(f"only {names} may {what}; you are a {p.role}", fix="Ask someone with that role.")

@@ -1,0 +1,196 @@
+"""The audit log: every state change and every pull, and the questions a CSO asks of it.
+
+State-changing store functions call :func:`add` inside their own transaction, so the change and
+its audit row commit (or vanish) together. Pulls are recorded with :func:`record_pull` (one row
+per version served, so a CSO sees exactly which of its versions were read); :func:`pulls_of`
+answers "who pulled my data" and :func:`history` "what happened to this version".
+
+Actions (``action``): ``organisation.created``, ``user.created``, ``key.created``,
+``key.revoked``, ``mou.created``, ``mou.revoked``, ``submission.created``,
+``version.created``, ``version.submitted``, ``version.accepted``, ``version.rejected``,
+``version.published``, ``version.superseded``, ``version.withdrawn``, ``version.embargo_set``,
+``data.pulled``, ``metadata.pulled``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from cgd_bridge.store.db import transaction
+from cgd_bridge.store.models import AuditEntry, Submission, Version, utcnow
+
+if TYPE_CHECKING:
+    from cgd_bridge.store.orgs import Principal
+
+PULL_ACTIONS = ("data.pulled", "metadata.pulled")
+
+
+def add(
+    session: Session,
+    *,
+    action: str,
+    principal: Principal | None,
+    submission_id: int | None = None,
+    version_id: int | None = None,
+    dataflow: str | None = None,
+    query: str | None = None,
+    observations: int | None = None,
+    client: str | None = None,
+    details: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> AuditEntry:
+    """Add an audit row to the session's current transaction (the caller commits)."""
+    entry = AuditEntry(
+        at=at or utcnow(),
+        user_id=principal.user_id if principal else None,
+        organisation_id=principal.org_id if principal else None,
+        action=action,
+        submission_id=submission_id,
+        version_id=version_id,
+        dataflow=dataflow,
+        query=query,
+        observations=observations,
+        client=(client or None) and client[:100],
+        details=details,
+    )
+    session.add(entry)
+    return entry
+
+
+def record(session: Session, **kwargs: Any) -> AuditEntry:
+    """Write one audit row in its own transaction; takes :func:`add`'s keyword arguments.
+
+    Example:
+        >>> record(session, action="metadata.pulled", principal=None, version_id=3,
+        ...        query="/sdmx/rest/metadata/...", client="10.0.0.7")  # doctest: +SKIP
+    """
+    with transaction(session):
+        return add(session, **kwargs)
+
+
+def record_pull(
+    session: Session,
+    *,
+    principal: Principal | None,
+    served: Sequence[tuple[Version, int]],
+    query: str,
+    client: str | None = None,
+    action: str = "data.pulled",
+    details: dict[str, Any] | None = None,
+) -> list[AuditEntry]:
+    """Log a pull: one row per version served with how many of its observations were sent.
+
+    A pull that matched nothing is logged once, with no version and 0 observations, so that
+    failed fishing is visible too.
+
+    Args:
+        served: ``(version, observations sent from it)`` pairs.
+        query: the request's path and query string as the client sent it.
+    """
+    with transaction(session):
+        if not served:
+            return [
+                add(
+                    session,
+                    action=action,
+                    principal=principal,
+                    query=query,
+                    client=client,
+                    observations=0,
+                    details=details,
+                )
+            ]
+        return [
+            add(
+                session,
+                action=action,
+                principal=principal,
+                submission_id=v.submission_id,
+                version_id=v.id,
+                dataflow=v.submission.dataflow_ref,
+                query=query,
+                observations=n,
+                client=client,
+                details=details,
+            )
+            for v, n in served
+        ]
+
+
+@dataclass(frozen=True)
+class Pull:
+    """One pull of a CSO's data, as the CSO sees it.
+
+    Attributes:
+        at: when (UTC).
+        username, organisation: who (None for the anonymous public).
+        action: ``data.pulled`` or ``metadata.pulled``.
+        dataset, version: which of the CSO's datasets and which version number.
+        observations: how many observations were sent.
+    """
+
+    at: dt.datetime
+    username: str | None
+    organisation: str | None
+    action: str
+    dataflow: str | None
+    dataset: str | None
+    version: int | None
+    query: str | None
+    observations: int | None
+    client: str | None
+
+
+def pulls_of(
+    session: Session, *, cso_org_id: int, since: dt.datetime | None = None, limit: int = 1000
+) -> list[Pull]:
+    """Who pulled the data and metadata of this CSO, newest first.
+
+    The caller checks that the asker may see it (:func:`cgd_bridge.store.access.can_see_pulls`).
+    """
+    stmt = (
+        select(AuditEntry, Submission.dataset, Version.number)
+        .join(Submission, AuditEntry.submission_id == Submission.id)
+        .outerjoin(Version, AuditEntry.version_id == Version.id)
+        .where(Submission.producer_id == cso_org_id, AuditEntry.action.in_(PULL_ACTIONS))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
+    return [
+        Pull(
+            at=e.at,
+            username=e.user.username if e.user else None,
+            organisation=e.organisation.slug if e.organisation else None,
+            action=e.action,
+            dataflow=e.dataflow,
+            dataset=dataset,
+            version=number,
+            query=e.query,
+            observations=e.observations,
+            client=e.client,
+        )
+        for e, dataset, number in session.execute(stmt).unique()
+    ]
+
+
+def history(session: Session, *, version: Version) -> list[AuditEntry]:
+    """Everything that happened to a version (and its submission's creation), oldest first."""
+    stmt = (
+        select(AuditEntry)
+        .where(
+            or_(
+                AuditEntry.version_id == version.id,
+                (AuditEntry.submission_id == version.submission_id) & AuditEntry.version_id.is_(None),
+            )
+        )
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    return list(session.scalars(stmt).unique())

@@ -1,0 +1,232 @@
+"""Engines, sessions and migrations of the bridge server's database.
+
+Nothing here runs at import time: callers build an engine from a URL
+(:func:`make_engine`), a session factory from the engine (:func:`make_sessionmaker`) and
+migrate with :func:`upgrade`. The same code and the same Alembic migrations
+(``cgd_bridge/store/migrations/``, shipped inside the package) serve both databases:
+
+- **SQLite** (the embedded default, ``sqlite:///{data_dir}/cgd-bridge.sqlite``): every
+  connection sets ``journal_mode=WAL`` (readers never wait for the writer),
+  ``foreign_keys=ON``, ``busy_timeout`` (a writer waits for the write lock instead of failing at
+  once) and ``synchronous=NORMAL`` (durable at each WAL checkpoint, safe against corruption).
+  The pysqlite driver begins a transaction only at the first INSERT/UPDATE/DELETE, so a
+  conditional ``UPDATE ... WHERE state = ...`` takes the write lock and sees the latest committed
+  state: two reviewers accepting at once cannot both succeed.
+- **PostgreSQL** (``postgresql+psycopg://user@host/db``; ``postgresql://`` and ``postgres://``
+  are rewritten to the psycopg 3 driver): a pool with ``pool_pre_ping`` so that stateless
+  workers behind a load balancer survive database restarts.
+
+Example:
+    >>> from cgd_bridge.store.db import make_engine, make_sessionmaker, upgrade
+    >>> url = "sqlite:////tmp/cgd-bridge-doc.sqlite"
+    >>> upgrade(url)  # doctest: +SKIP
+    >>> Session = make_sessionmaker(make_engine(url))
+    >>> with Session() as session: ...  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cgd_bridge.errors import StoreError, UsageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+    from cgd_bridge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE = "cgd-bridge.sqlite"
+BUSY_TIMEOUT_MS = 10_000
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(settings: Settings) -> str:
+    """The database URL from the settings: ``CGD_BRIDGE_DATABASE_URL``, else the SQLite file.
+
+    Example:
+        >>> from cgd_bridge.settings import Settings
+        >>> database_url(Settings(data_dir="/srv/cgd"))
+        'sqlite:////srv/cgd/cgd-bridge.sqlite'
+        >>> database_url(Settings(database_url="postgres://db/cgd"))
+        'postgresql+psycopg://db/cgd'
+    """
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    return f"sqlite:///{settings.data_dir.expanduser() / DATABASE_FILE}"
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg 3 driver for PostgreSQL URLs; refuse what SQLAlchemy cannot parse.
+
+    Example:
+        >>> normalise_url("postgresql://u@localhost/cgd")
+        'postgresql+psycopg://u@localhost/cgd'
+    """
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UsageError(
+            f"'{redact(url)}' is not a database URL",
+            fix="Give sqlite:///PATH/cgd-bridge.sqlite or postgresql+psycopg://USER@HOST/DATABASE.",
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise UsageError(
+            f"the database '{parsed.get_backend_name()}' is not supported",
+            fix="Use SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DATABASE).",
+        )
+    return url
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the pragmas (SQLite) or pool settings (PostgreSQL) above.
+
+    The SQLite file's folder is created when missing. ``kwargs`` go to
+    :func:`sqlalchemy.create_engine` (e.g. ``pool_size``).
+    """
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions on ``engine``; objects stay readable after commit (``expire_on_commit=False``)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for ``url`` using the migrations shipped in the package."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str | Engine, revision: str = "head") -> str | None:
+    """Migrate the database to ``revision`` (default: the newest); return the revision reached.
+
+    Safe to run on every start: an up-to-date database is left as it is.
+
+    Raises:
+        StoreError: the database cannot be reached or the migration failed.
+    """
+    from alembic import command
+
+    engine = url if isinstance(url, Engine) else make_engine(url)
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+        return current(engine)
+    except DBAPIError as exc:
+        raise _store_error(engine, "could not migrate", exc) from exc
+    finally:
+        if not isinstance(url, Engine):
+            engine.dispose()
+
+
+def current(url: str | Engine) -> str | None:
+    """The database's Alembic revision (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = url if isinstance(url, Engine) else make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except DBAPIError as exc:
+        raise _store_error(engine, "could not read", exc) from exc
+    finally:
+        if not isinstance(url, Engine):
+            engine.dispose()
+
+
+def head() -> str:
+    """The newest migration shipped with this version of cgd-bridge."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    found = script.get_current_head()
+    assert found is not None
+    return found
+
+
+def check_current(engine: Engine) -> None:
+    """Fail with the fix when the database is not migrated to the newest revision.
+
+    Raises:
+        StoreError: the database is empty, older or newer than this cgd-bridge.
+    """
+    found, wanted = current(engine), head()
+    if found != wanted:
+        raise StoreError(
+            f"the database {redact(str(engine.url))} is at revision {found or '(empty)'}, "
+            f"this cgd-bridge needs {wanted}",
+            fix="Run `cgd-bridge db upgrade` (with the same --database-url), then try again.",
+        )
+
+
+def _store_error(engine: Engine, what: str, exc: DBAPIError) -> StoreError:
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return StoreError(
+        f"{what} the database {redact(engine.url.render_as_string(hide_password=False))}: {reason}",
+        fix="Check that the database server is running and the URL (CGD_BRIDGE_DATABASE_URL or "
+        "--database-url) names a database you may write to.",
+    )
+
+
+@contextlib.contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """Commit what the block did, or roll all of it back (any exception, including KeyboardInterrupt).
+
+    Every store function that changes state runs inside one of these, together with its audit
+    row, so that a failure or a killed process leaves nothing half-written.
+    """
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

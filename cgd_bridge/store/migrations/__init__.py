@@ -1,0 +1,1 @@
+"""Alembic migrations of the store; ``cgd-bridge db upgrade`` (or ``store.db.upgrade``) runs them."""

@@ -1,0 +1,399 @@
+"""The store's tables (SQLAlchemy 2 typed declarative); the migrations create exactly these.
+
+Tables, in dependency order:
+
+- ``organisations``: CSOs, NSOs and the platform's administrators (``kind``).
+- ``users``: people of an organisation with one role (``submitter``, ``reviewer``, ``admin``)
+  and an optional scrypt password hash.
+- ``api_keys``: ``cgdb_<prefix>_<secret>`` keys; only the prefix (public) and the SHA-256 of the
+  whole key are kept.
+- ``mous``: which NSO may read which of a CSO's dataflows (``["*"]`` = all), under which use
+  conditions, from when until when.
+- ``submissions``: one dataset of one producing organisation for one dataflow;
+  ``versions``: its immutable, numbered versions and their workflow state;
+  ``files``: the raw inputs of each version (bytes + SHA-256);
+  ``version_data``: each version's harmonised observations as ONE zstd Parquet blob.
+- ``audit``: every state change and every pull.
+
+Times are stored in UTC (:class:`UtcDateTime`: aware datetimes in, aware UTC datetimes out, on
+SQLite as on PostgreSQL). Enumerations are short strings guarded by CHECK constraints, so that
+adding a state is a migration of a constraint, not of a database enum type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+UTC = dt.UTC
+
+
+class OrgKind(StrEnum):
+    """What an organisation is."""
+
+    CSO = "cso"
+    NSO = "nso"
+    ADMIN = "admin"
+
+
+def a_kind(kind: str) -> str:
+    """``kind`` with its article, for messages: ``a CSO``, ``an NSO``, ``an admin organisation``."""
+    return {"cso": "a CSO", "nso": "an NSO"}.get(kind, f"an {kind} organisation")
+
+
+class Role(StrEnum):
+    """What a user may do: submit (CSO), review and publish (NSO), or administer everything."""
+
+    SUBMITTER = "submitter"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class State(StrEnum):
+    """Workflow states of a version (see :mod:`cgd_bridge.store.submissions`)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+    SUPERSEDED = "superseded"
+
+
+class FileRole(StrEnum):
+    """Which input a stored file is."""
+
+    DATA = "data"
+    METADATA = "metadata"
+    MAPPING = "mapping"
+    FORM = "form"
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(m.value) for m in enum)})"
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no zone: naive UTC there)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store only takes aware (UTC) datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC."""
+    return dt.datetime.now(UTC)
+
+
+# BIGINT on PostgreSQL, INTEGER PRIMARY KEY (the rowid) on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """The declarative base; ``Base.metadata`` is what the migrations must match."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Organisation(Base):
+    """A CSO, an NSO or the platform's administrators.
+
+    Attributes:
+        slug: the short id used in commands and URLs, e.g. ``sauti-ya-walemavu``.
+        name: e.g. ``Sauti ya Walemavu Health Watch``.
+        kind: ``cso``, ``nso`` or ``admin``.
+    """
+
+    __tablename__ = "organisations"
+    __table_args__ = (CheckConstraint(_in("kind", OrgKind), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+
+class User(Base):
+    """A person (or a system) acting for one organisation, with one role.
+
+    Attributes:
+        username: unique over the whole server, e.g. ``amina``.
+        password_hash: ``scrypt$n$r$p$salt$hash`` (base64), or None for key-only users.
+        active: False blocks every key and the password without deleting the audit trail.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(300), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
+
+
+class ApiKey(Base):
+    """An API key ``cgdb_<prefix>_<secret>``: the prefix is public, only the key's SHA-256 is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    key_sha256: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    expires_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Mou(Base):
+    """A memorandum of understanding: an NSO may read a CSO's dataflows under conditions.
+
+    Attributes:
+        dataflows: dataflow references, ``AGENCY:ID(VERSION)``, ``AGENCY:ID`` (any version)
+            or ``*`` (every dataflow of the CSO).
+        use_conditions: e.g. ``["statistical_purposes_only", "cite_source"]``.
+        valid_from, valid_until: the MoU covers this interval (UTC).
+        revoked_at: set when the MoU ends early.
+    """
+
+    __tablename__ = "mous"
+    __table_args__ = (Index("ix_mous_pair", "nso_id", "cso_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cso_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    nso_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    dataflows: Mapped[list[Any]] = mapped_column(JSON)
+    use_conditions: Mapped[list[Any]] = mapped_column(JSON)
+    valid_from: Mapped[dt.datetime]
+    valid_until: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+
+    cso: Mapped[Organisation] = relationship(foreign_keys=[cso_id], lazy="joined")
+    nso: Mapped[Organisation] = relationship(foreign_keys=[nso_id], lazy="joined")
+
+
+class Submission(Base):
+    """One dataset of one producing organisation for one dataflow; holds numbered versions.
+
+    Attributes:
+        dataset: the quality metadata's ``dataset.id``, e.g. ``ke-health-scorecard-2024``.
+        agency, dataflow, dataflow_version: the target dataflow, e.g.
+            ``IAEG-SDGs``, ``DF_SDG_GLH``, ``1.5``.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        UniqueConstraint(
+            "producer_id", "dataset", "agency", "dataflow", "dataflow_version", name="uq_submissions_dataset"
+        ),
+        Index("ix_submissions_flow", "agency", "dataflow", "dataflow_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    producer_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    dataset: Mapped[str] = mapped_column(String(200))
+    agency: Mapped[str] = mapped_column(String(100))
+    dataflow: Mapped[str] = mapped_column(String(100))
+    dataflow_version: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    producer: Mapped[Organisation] = relationship(lazy="joined")
+    versions: Mapped[list[Version]] = relationship(back_populates="submission", order_by="Version.number")
+
+    @property
+    def dataflow_ref(self) -> str:
+        """``AGENCY:ID(VERSION)``."""
+        return f"{self.agency}:{self.dataflow}({self.dataflow_version})"
+
+
+class Version(Base):
+    """An immutable, numbered version of a submission and where it is in the workflow.
+
+    Only the workflow columns (``state``, ``reviewer_comment``, ``decided_*``, ``submitted_at``,
+    ``published_at``, ``embargo_until`` before publication) ever change; the data, report,
+    metadata, mapping and files never do.
+
+    Attributes:
+        number: 1, 2, ... within the submission.
+        state: see :class:`State`.
+        embargo_until: nobody but the producer and MoU reviewers sees data or metadata before.
+        licence, is_open: e.g. ``CC-BY-4.0``, True (open data may be read by anyone once
+            published and past its embargo).
+        dsat_score: the DSAT self-assessment total (0-15), None when not filled in.
+        mapping_version, metadata_version: the mapping's ``version`` and the metadata's
+            ``dataset.version``.
+        dimensions, attributes: the harmonised table's dimension ids (key order) and attributes.
+        cube: per dimension, the distinct codes present (for availability queries).
+        time_min, time_max: the first and last TIME_PERIOD.
+        published_at: when it was published (SDMX ``updatedAfter`` compares with it).
+    """
+
+    __tablename__ = "versions"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "number", name="uq_versions_number"),
+        CheckConstraint(_in("state", State), name="state"),
+        Index("ix_versions_state", "state", "submission_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    revision_note: Mapped[str | None] = mapped_column(Text)
+    reviewer_comment: Mapped[str | None] = mapped_column(Text)
+    embargo_until: Mapped[dt.datetime | None]
+    licence: Mapped[str | None] = mapped_column(String(100))
+    is_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    use_conditions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    dsat_score: Mapped[int | None] = mapped_column(Integer)
+    dsat: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    mapping_version: Mapped[str | None] = mapped_column(String(40))
+    metadata_version: Mapped[str | None] = mapped_column(String(40))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metadata_json: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    mapping_text: Mapped[str] = mapped_column(Text, default="")
+    coverage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    observations: Mapped[int] = mapped_column(Integer, default=0)
+    series_count: Mapped[int] = mapped_column(Integer, default=0)
+    dimensions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    attributes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    cube: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    time_min: Mapped[str | None] = mapped_column(String(40))
+    time_max: Mapped[str | None] = mapped_column(String(40))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[dt.datetime | None]
+    decided_at: Mapped[dt.datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[dt.datetime | None]
+    withdrawn_at: Mapped[dt.datetime | None]
+
+    submission: Mapped[Submission] = relationship(back_populates="versions", lazy="joined")
+    files: Mapped[list[StoredFile]] = relationship(order_by="StoredFile.id", viewonly=True)
+
+    def embargoed(self, now: dt.datetime) -> bool:
+        """True while the embargo holds."""
+        return self.embargo_until is not None and now < self.embargo_until
+
+
+class StoredFile(Base):
+    """A raw input of a version, kept byte for byte with its SHA-256 (never changed)."""
+
+    __tablename__ = "files"
+    __table_args__ = (CheckConstraint(_in("role", FileRole), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class VersionData(Base):
+    """A version's harmonised observations: one Parquet (zstd) blob with every column."""
+
+    __tablename__ = "version_data"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    parquet: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class AuditEntry(Base):
+    """One line of the audit log: a state change or a pull.
+
+    Attributes:
+        action: e.g. ``version.accepted``, ``data.pulled``.
+        user_id, organisation_id: who (None for the anonymous public or the local admin CLI).
+        query: the request as asked, e.g. ``/sdmx/rest/data/DF_CGD_KE/A..KE_042?startPeriod=2024``.
+        observations: how many observations a pull returned.
+        client: the client address.
+    """
+
+    __tablename__ = "audit"
+    __table_args__ = (
+        Index("ix_audit_submission", "submission_id", "at"),
+        Index("ix_audit_version", "version_id"),
+        Index("ix_audit_action", "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+    dataflow: Mapped[str | None] = mapped_column(String(300))
+    query: Mapped[str | None] = mapped_column(Text)
+    observations: Mapped[int | None] = mapped_column(BigInteger)
+    client: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")

@@ -1,0 +1,230 @@
+"""Memoranda of understanding: which NSO may read which of a CSO's dataflows, until when.
+
+An MoU names a CSO, an NSO, dataflow references and use conditions, and is valid from
+``valid_from`` to ``valid_until`` unless revoked. A dataflow reference is written
+``AGENCY:ID(VERSION)``, ``AGENCY:ID`` (any version), ``AGENCY,ID,VERSION`` (the SDMX REST
+form) or ``*`` (every dataflow of the CSO). An MoU *covers* a dataflow of its CSO at a time when
+it is valid then, not revoked by then, and one of its references matches.
+
+Example:
+    >>> FlowRef.parse("IAEG-SDGs:DF_SDG_GLH(1.5)").matches("IAEG-SDGs", "DF_SDG_GLH", "1.5")
+    True
+    >>> FlowRef.parse("IAEG-SDGs:DF_SDG_GLH").matches("IAEG-SDGs", "DF_SDG_GLH", "1.6")
+    True
+    >>> str(FlowRef.parse("CGD-BRIDGE,DF_CGD_KE,1.0"))
+    'CGD-BRIDGE:DF_CGD_KE(1.0)'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from cgd_bridge.errors import NotFound, UsageError
+from cgd_bridge.store import audit
+from cgd_bridge.store.db import transaction
+from cgd_bridge.store.models import Mou, OrgKind, a_kind, utcnow
+from cgd_bridge.store.orgs import Principal, _require_admin, get_organisation
+
+_REF = re.compile(
+    r"^(?P<agency>[A-Za-z0-9_.@-]+)[:,](?P<id>[A-Za-z0-9_@-]+)(?:\((?P<v1>[^()]+)\)|,(?P<v2>[^,]+))?$"
+)
+
+
+@dataclass(frozen=True)
+class FlowRef:
+    """A dataflow reference; None in a part means "any".
+
+    Attributes:
+        agency, id, version: e.g. ``IAEG-SDGs``, ``DF_SDG_GLH``, ``1.5``.
+    """
+
+    agency: str | None = None
+    id: str | None = None
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> FlowRef:
+        """From ``*``, ``AGENCY:ID``, ``AGENCY:ID(VERSION)``, ``AGENCY,ID`` or ``AGENCY,ID,VERSION``.
+
+        Raises:
+            UsageError: anything else.
+        """
+        text = text.strip()
+        if text in ("*", "all"):
+            return cls()
+        m = _REF.match(text)
+        if m is None:
+            raise UsageError(
+                f"'{text}' is not a dataflow reference",
+                fix="Write AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5), AGENCY:ID for any version, "
+                "or * for all.",
+            )
+        version = m.group("v1") or m.group("v2")
+        return cls(m.group("agency"), m.group("id"), None if version in (None, "*", "latest") else version)
+
+    def matches(self, agency: str, ident: str, version: str) -> bool:
+        """True when this reference includes the dataflow ``agency:ident(version)``."""
+        return (
+            (self.agency is None or self.agency == agency)
+            and (self.id is None or self.id == ident)
+            and (self.version is None or self.version == version)
+        )
+
+    def __str__(self) -> str:
+        if self.agency is None and self.id is None:
+            return "*"
+        text = f"{self.agency}:{self.id}"
+        return f"{text}({self.version})" if self.version else text
+
+
+def as_flowref(ref: FlowRef | str | tuple[str | None, str | None, str | None] | None) -> FlowRef:
+    """A :class:`FlowRef` from a reference, a string or an ``(agency, id, version)`` tuple."""
+    if ref is None:
+        return FlowRef()
+    if isinstance(ref, FlowRef):
+        return ref
+    if isinstance(ref, tuple):
+        return FlowRef(*ref)
+    return FlowRef.parse(ref)
+
+
+def create_mou(
+    session: Session,
+    *,
+    cso: str,
+    nso: str,
+    dataflows: Sequence[str],
+    valid_until: dt.datetime,
+    valid_from: dt.datetime | None = None,
+    use_conditions: Iterable[str] = (),
+    actor: Principal | None = None,
+) -> Mou:
+    """Record an MoU between the CSO and NSO with these slugs.
+
+    Example:
+        >>> create_mou(session, cso="sauti", nso="knbs", dataflows=["CGD-BRIDGE:DF_CGD_KE"],
+        ...            valid_until=dt.datetime(2027, 12, 31, tzinfo=dt.UTC),
+        ...            use_conditions=["statistical_purposes_only"])  # doctest: +SKIP
+
+    Raises:
+        NotFound: an organisation does not exist. UsageError: the organisations are not a CSO and
+            an NSO, no dataflow is given, a reference is malformed or the dates are backwards.
+    """
+    _require_admin(actor, "create MoUs")
+    cso_org, nso_org = get_organisation(session, slug=cso), get_organisation(session, slug=nso)
+    for org, kind in ((cso_org, OrgKind.CSO), (nso_org, OrgKind.NSO)):
+        if org.kind != kind:
+            raise UsageError(
+                f"'{org.slug}' is {a_kind(org.kind)}, not {a_kind(kind)}",
+                fix="An MoU is between a CSO (--cso) and an NSO (--nso).",
+            )
+    if not dataflows:
+        raise UsageError(
+            "the MoU names no dataflow", fix="Give --dataflow AGENCY:ID(VERSION), or --dataflow '*'."
+        )
+    refs = sorted({str(FlowRef.parse(d)) for d in dataflows})
+    start = valid_from or utcnow()
+    for name, when in (("valid_from", start), ("valid_until", valid_until)):
+        if when.tzinfo is None:
+            raise UsageError(f"{name} has no time zone", fix="Give UTC times.")
+    if valid_until <= start:
+        raise UsageError(
+            f"the MoU would end ({valid_until:%Y-%m-%d}) before it starts ({start:%Y-%m-%d})",
+            fix="Give a later --until date.",
+        )
+    conditions = [c.strip() for c in use_conditions if c.strip()]
+    with transaction(session):
+        mou = Mou(
+            cso_id=cso_org.id,
+            nso_id=nso_org.id,
+            dataflows=refs,
+            use_conditions=conditions,
+            valid_from=start,
+            valid_until=valid_until,
+            created_at=utcnow(),
+        )
+        session.add(mou)
+        session.flush()
+        audit.add(
+            session,
+            action="mou.created",
+            principal=actor,
+            details={
+                "mou": mou.id,
+                "cso": cso,
+                "nso": nso,
+                "dataflows": refs,
+                "until": valid_until.isoformat(),
+            },
+        )
+    return mou
+
+
+def list_mous(session: Session, *, organisation: str | None = None) -> list[Mou]:
+    """MoUs, newest first; only those the organisation with slug ``organisation`` is party to."""
+    stmt = select(Mou).order_by(Mou.created_at.desc(), Mou.id.desc())
+    if organisation is not None:
+        org = get_organisation(session, slug=organisation)
+        stmt = stmt.where(or_(Mou.cso_id == org.id, Mou.nso_id == org.id))
+    return list(session.scalars(stmt).unique())
+
+
+def revoke_mou(session: Session, *, mou_id: int, actor: Principal | None = None) -> Mou:
+    """End an MoU now (idempotent). Raises NotFound."""
+    _require_admin(actor, "revoke MoUs")
+    mou = session.get(Mou, mou_id)
+    if mou is None:
+        raise NotFound(f"there is no MoU {mou_id}", fix="See `cgd-bridge admin mou list`.")
+    if mou.revoked_at is None:
+        with transaction(session):
+            mou.revoked_at = utcnow()
+            audit.add(session, action="mou.revoked", principal=actor, details={"mou": mou_id})
+    return mou
+
+
+def is_valid(mou: Mou, at: dt.datetime) -> bool:
+    """True when the MoU is in force at ``at``."""
+    return mou.valid_from <= at < mou.valid_until and (mou.revoked_at is None or at < mou.revoked_at)
+
+
+def covers(mou: Mou, agency: str, ident: str, version: str, at: dt.datetime) -> bool:
+    """True when the MoU is in force at ``at`` and includes the dataflow."""
+    return is_valid(mou, at) and any(FlowRef.parse(r).matches(agency, ident, version) for r in mou.dataflows)
+
+
+def mous_of_nso(session: Session, *, nso_id: int, at: dt.datetime) -> list[Mou]:
+    """The MoUs of an NSO in force at ``at`` (one query; check dataflows with :func:`covers`)."""
+    stmt = select(Mou).where(
+        Mou.nso_id == nso_id,
+        Mou.valid_from <= at,
+        Mou.valid_until > at,
+        or_(Mou.revoked_at.is_(None), Mou.revoked_at > at),
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def mou_covers(
+    session: Session,
+    *,
+    nso_id: int,
+    cso_id: int,
+    dataflow: FlowRef | str | tuple[str, str, str],
+    at: dt.datetime,
+) -> bool:
+    """True when an MoU in force at ``at`` lets the NSO read this dataflow of the CSO.
+
+    ``dataflow`` must name one dataflow (agency, id and version).
+    """
+    ref = as_flowref(dataflow)
+    if ref.agency is None or ref.id is None or ref.version is None:
+        raise UsageError(f"'{ref}' does not name one dataflow", fix="Give AGENCY:ID(VERSION).")
+    return any(
+        m.cso_id == cso_id and covers(m, ref.agency, ref.id, ref.version, at)
+        for m in mous_of_nso(session, nso_id=nso_id, at=at)
+    )

@@ -1,0 +1,383 @@
+"""Organisations, users, passwords, API keys, and who is asking (:class:`Principal`).
+
+- **Roles** follow the organisation's kind: ``submitter`` belongs to a CSO, ``reviewer`` to an
+  NSO; ``admin`` (the platform administrator) may belong to any organisation.
+- **Passwords** are hashed with :func:`hashlib.scrypt` (n=2**14, r=8, p=1) and a 16-byte salt
+  per user, stored as ``scrypt$n$r$p$salt$hash`` and compared in constant time.
+- **API keys** look like ``cgdb_<prefix>_<secret>``: 12 hex characters of public prefix (shown
+  in lists, used to find the key) and 43 characters of secret from :mod:`secrets`. The whole key
+  is returned once by :func:`create_key`; only its SHA-256 is stored. :func:`authenticate_key`
+  refuses revoked and expired keys and inactive users, and writes ``last_used_at`` at most
+  once a minute (no write per request).
+
+Functions that change state commit their own transaction with its audit row. ``actor`` is the
+principal doing it (None for the local admin CLI, which has the database itself); an actor who
+is not an admin may only manage their own keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cgd_bridge.errors import Conflict, Forbidden, NotFound, UsageError
+from cgd_bridge.store import audit
+from cgd_bridge.store.db import transaction
+from cgd_bridge.store.models import ApiKey, Organisation, OrgKind, Role, User, a_kind, utcnow
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+KEY = re.compile(r"^cgdb_([0-9a-f]{12})_([A-Za-z0-9_-]{20,})$")
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+LAST_USED_EVERY = dt.timedelta(minutes=1)
+ROLE_KINDS = {Role.SUBMITTER: {OrgKind.CSO}, Role.REVIEWER: {OrgKind.NSO}, Role.ADMIN: set(OrgKind)}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a signed-in user of an organisation. The anonymous public has none.
+
+    Attributes:
+        user_id, username: e.g. ``7``, ``amina``.
+        org_id, org_slug, org_kind: e.g. ``3``, ``knbs``, ``nso``.
+        role: ``submitter``, ``reviewer`` or ``admin``.
+    """
+
+    user_id: int
+    username: str
+    org_id: int
+    org_slug: str
+    org_kind: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        """True for the platform administrators."""
+        return self.role == Role.ADMIN
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        """The principal of a user row."""
+        org = user.organisation
+        return cls(user.id, user.username, org.id, org.slug, org.kind, user.role)
+
+
+def _require_admin(actor: Principal | None, what: str) -> None:
+    if actor is not None and not actor.is_admin:
+        raise Forbidden(f"only an administrator may {what}", fix="Ask your platform administrator.")
+
+
+# ---------------------------------------------------------------- organisations
+
+
+def create_organisation(
+    session: Session, *, slug: str, name: str, kind: str, actor: Principal | None = None
+) -> Organisation:
+    """Create a CSO, NSO or admin organisation.
+
+    Example:
+        >>> create_organisation(session, slug="knbs", name="Kenya National Bureau of Statistics",
+        ...                     kind="nso")  # doctest: +SKIP
+
+    Raises:
+        UsageError: a bad slug or kind. Conflict: the slug is taken.
+    """
+    _require_admin(actor, "create organisations")
+    if not SLUG.match(slug):
+        raise UsageError(
+            f"'{slug}' is not a valid organisation slug",
+            fix="Use lower-case letters, digits and '-', starting with a letter or digit "
+            "(e.g. sauti-ya-walemavu).",
+        )
+    if kind not in {k.value for k in OrgKind}:
+        raise UsageError(f"'{kind}' is not an organisation kind", fix="Use cso, nso or admin.")
+    if not name.strip():
+        raise UsageError("the organisation needs a name", fix="Give --name 'Full name of the organisation'.")
+    if session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
+        raise Conflict(f"an organisation '{slug}' already exists", fix="Choose another slug.")
+    try:
+        with transaction(session):
+            org = Organisation(slug=slug, name=name.strip(), kind=kind, created_at=utcnow())
+            session.add(org)
+            session.flush()
+            audit.add(
+                session, action="organisation.created", principal=actor, details={"slug": slug, "kind": kind}
+            )
+    except IntegrityError:
+        raise Conflict(f"an organisation '{slug}' already exists", fix="Choose another slug.") from None
+    return org
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    """Every organisation, by slug."""
+    return list(session.scalars(select(Organisation).order_by(Organisation.slug)))
+
+
+def get_organisation(session: Session, *, slug: str) -> Organisation:
+    """The organisation with this slug. Raises NotFound."""
+    org = session.scalar(select(Organisation).where(Organisation.slug == slug))
+    if org is None:
+        raise NotFound(
+            f"there is no organisation '{slug}'",
+            fix="See `cgd-bridge admin org list`, or create it with `cgd-bridge admin org create`.",
+        )
+    return org
+
+
+# ---------------------------------------------------------------- users and passwords
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$n$r$p$salt$hash`` for ``password``, with a fresh 16-byte salt.
+
+    Example:
+        >>> h = hash_password("correct horse")
+        >>> h.startswith("scrypt$16384$8$1$"), verify_password("correct horse", h)
+        (True, True)
+    """
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """True when ``password`` matches the stored hash (constant-time comparison)."""
+    if not stored:
+        return False
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        want = base64.b64decode(digest)
+        got = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(want)
+        )
+    except ValueError:
+        return False
+    return scheme == "scrypt" and hmac.compare_digest(got, want)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_hex(8))
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    organisation: str,
+    role: str,
+    display_name: str = "",
+    password: str | None = None,
+    actor: Principal | None = None,
+) -> User:
+    """Create a user of the organisation with slug ``organisation``.
+
+    Raises:
+        UsageError: a bad username or role, a role that does not fit the organisation (submitters
+            belong to CSOs, reviewers to NSOs), or a password shorter than 10 characters.
+        NotFound: no such organisation. Conflict: the username is taken.
+    """
+    _require_admin(actor, "create users")
+    if not USERNAME.match(username):
+        raise UsageError(
+            f"'{username}' is not a valid username",
+            fix="Use letters, digits and . _ @ -, at most 64 characters.",
+        )
+    if role not in {r.value for r in Role}:
+        raise UsageError(f"'{role}' is not a role", fix="Use submitter (CSO), reviewer (NSO) or admin.")
+    org = get_organisation(session, slug=organisation)
+    if org.kind not in ROLE_KINDS[Role(role)]:
+        fitting = "submitter or admin" if org.kind == OrgKind.CSO else "reviewer or admin"
+        raise UsageError(
+            f"a {role} cannot belong to '{org.slug}', which is {a_kind(org.kind)}",
+            fix=f"Give users of '{org.slug}' the role {fitting}.",
+        )
+    if password is not None and len(password) < 10:
+        raise UsageError("the password is shorter than 10 characters", fix="Choose a longer password.")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"a user '{username}' already exists", fix="Choose another username.")
+    try:
+        with transaction(session):
+            user = User(
+                organisation_id=org.id,
+                username=username,
+                display_name=display_name or username,
+                role=role,
+                password_hash=hash_password(password) if password else None,
+                active=True,
+                created_at=utcnow(),
+            )
+            session.add(user)
+            session.flush()
+            audit.add(
+                session,
+                action="user.created",
+                principal=actor,
+                details={"username": username, "organisation": org.slug, "role": role},
+            )
+    except IntegrityError:
+        raise Conflict(f"a user '{username}' already exists", fix="Choose another username.") from None
+    session.refresh(user)
+    return user
+
+
+def list_users(session: Session, *, organisation: str | None = None) -> list[User]:
+    """Users, by organisation and username (only those of ``organisation`` when given)."""
+    stmt = select(User).join(Organisation).order_by(Organisation.slug, User.username)
+    if organisation is not None:
+        stmt = stmt.where(Organisation.slug == organisation)
+    return list(session.scalars(stmt).unique())
+
+
+def get_user(session: Session, *, username: str) -> User:
+    """The user with this username. Raises NotFound."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"there is no user '{username}'", fix="See `cgd-bridge admin user list`.")
+    return user
+
+
+def authenticate_password(session: Session, *, username: str, password: str) -> Principal | None:
+    """The principal for a username and password, or None (unknown user, wrong password, inactive).
+
+    An unknown username costs the same scrypt work as a wrong password, so timing tells nothing.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        verify_password(password, _dummy_hash())
+        return None
+    if not verify_password(password, user.password_hash) or not user.active:
+        return None
+    return Principal.of(user)
+
+
+# ---------------------------------------------------------------- API keys
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key just created: ``key`` is the only time the secret is ever available.
+
+    Attributes:
+        key: the whole key, ``cgdb_<prefix>_<secret>``; show it once, it cannot be recovered.
+        prefix: the public part, shown in lists and used to revoke it.
+    """
+
+    key: str
+    prefix: str
+    api_key: ApiKey
+
+
+def _key_hash(plain: str) -> str:
+    return hashlib.sha256(plain.encode()).hexdigest()
+
+
+def create_key(
+    session: Session,
+    *,
+    username: str,
+    label: str = "",
+    expires_at: dt.datetime | None = None,
+    actor: Principal | None = None,
+) -> NewKey:
+    """Create an API key for a user; return the plain key (the only time it exists outside the user).
+
+    Raises:
+        NotFound: no such user. Forbidden: ``actor`` is neither an admin nor the user.
+        UsageError: ``expires_at`` is in the past or has no time zone.
+    """
+    user = get_user(session, username=username)
+    if actor is not None and not actor.is_admin and actor.user_id != user.id:
+        raise Forbidden("you may only create keys for yourself", fix="Ask an administrator.")
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= utcnow()):
+        raise UsageError(
+            "the key's expiry date is in the past", fix="Give a future date, e.g. --expires 2027-12-31."
+        )
+    prefix = secrets.token_hex(6)
+    plain = f"cgdb_{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction(session):
+        key = ApiKey(
+            user_id=user.id,
+            prefix=prefix,
+            key_sha256=_key_hash(plain),
+            label=label,
+            created_at=utcnow(),
+            expires_at=expires_at,
+        )
+        session.add(key)
+        session.flush()
+        audit.add(
+            session,
+            action="key.created",
+            principal=actor,
+            details={"prefix": prefix, "username": username, "label": label},
+        )
+    return NewKey(key=plain, prefix=prefix, api_key=key)
+
+
+def list_keys(session: Session, *, username: str | None = None) -> list[ApiKey]:
+    """API keys (never their secrets), newest first; only ``username``'s when given."""
+    stmt = select(ApiKey).join(User).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    if username is not None:
+        stmt = stmt.where(User.username == username)
+    return list(session.scalars(stmt).unique())
+
+
+def revoke_key(session: Session, *, prefix: str, actor: Principal | None = None) -> ApiKey:
+    """Revoke the key with this prefix (idempotent: a revoked key stays revoked at its first time).
+
+    Raises:
+        NotFound: no key has this prefix. Forbidden: ``actor`` is neither an admin nor its user.
+    """
+    prefix = prefix.removeprefix("cgdb_").split("_")[0]
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None:
+        raise NotFound(f"there is no API key with prefix '{prefix}'", fix="See `cgd-bridge admin key list`.")
+    if actor is not None and not actor.is_admin and actor.user_id != key.user_id:
+        raise Forbidden("you may only revoke your own keys", fix="Ask an administrator.")
+    if key.revoked_at is None:
+        with transaction(session):
+            key.revoked_at = utcnow()
+            audit.add(session, action="key.revoked", principal=actor, details={"prefix": prefix})
+    return key
+
+
+def authenticate_key(session: Session, plain: str, *, now: dt.datetime | None = None) -> Principal | None:
+    """The principal of an API key, or None when the key is unknown, wrong, revoked or expired.
+
+    Updates ``last_used_at`` (and commits) only when it is older than a minute.
+    """
+    m = KEY.match(plain.strip())
+    if m is None:
+        return None
+    now = now or utcnow()
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == m.group(1)))
+    if key is None or not hmac.compare_digest(key.key_sha256, _key_hash(plain.strip())):
+        return None
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        return None
+    if not key.user.active:
+        return None
+    principal = Principal.of(key.user)
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
+        with transaction(session):
+            session.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key.id)
+                .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY))
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        session.expire(key, ["last_used_at"])
+    return principal

@@ -1,0 +1,920 @@
+"""Submissions, their immutable numbered versions, the review workflow, and lineage.
+
+**Workflow.** A version is created as ``draft`` (or straight away ``submitted``), and moves::
+
+    draft ──submit──> submitted ──accept──> accepted ──publish──> published
+                         └──reject──> rejected
+    any state but withdrawn ──withdraw──> withdrawn
+    draft | submitted | accepted ──(a newer version is submitted)──> superseded
+    published ──(a newer version is published)──> superseded
+
+Who may do what (admins may do everything):
+
+- *create, submit, withdraw, set the embargo*: a ``submitter`` of the producing CSO;
+- *accept, reject (with a comment), publish*: a ``reviewer`` of an NSO with an MoU in force
+  covering the CSO and the dataflow. Publication is the NSO's act (the reviewer who accepted, or
+  a colleague), because it releases the data under the MoU's terms; the CSO keeps control by
+  the embargo, the licence and withdrawal.
+
+A new version of a submission needs a revision note (``revision_note``, else the metadata's
+``revision.note``). Superseding is automatic: submitting version n supersedes the earlier
+versions still in review (draft, submitted, accepted), so reviewers never decide on stale data;
+publishing version n supersedes the previously published one. Rejected versions stay rejected
+(the CSO answers with a new version).
+
+**Transactions.** Every function that changes state commits one transaction with its audit
+rows; :func:`create_version` stores the submission (on first use), the version, the raw files
+and the Parquet observations in one transaction, so an exception or a killed process leaves no
+partial version. A transition is a conditional ``UPDATE versions SET state = :to WHERE id = :id
+AND state = :from``: of two reviewers accepting at once, exactly one updates a row, and the
+other gets :class:`~cgd_bridge.errors.Conflict` (PostgreSQL blocks the second UPDATE on the row
+lock and re-checks the condition after the first commits; SQLite serialises writers).
+
+**Illegal transitions** raise :class:`~cgd_bridge.errors.Conflict` naming the state and the
+states it may go to; missing rights raise :class:`~cgd_bridge.errors.Forbidden`; versions the
+principal may not see raise :class:`~cgd_bridge.errors.NotFound` (their existence is not
+revealed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, undefer
+
+from cgd_bridge.errors import Conflict, Forbidden, NotFound, UsageError
+from cgd_bridge.store import access, audit
+from cgd_bridge.store import data as store_data
+from cgd_bridge.store.db import transaction
+from cgd_bridge.store.models import (
+    FileRole,
+    OrgKind,
+    Role,
+    State,
+    StoredFile,
+    Submission,
+    Version,
+    a_kind,
+    utcnow,
+)
+from cgd_bridge.store.mous import FlowRef, as_flowref
+from cgd_bridge.store.orgs import Principal
+
+if TYPE_CHECKING:
+    from cgd_bridge.findings import Report
+    from cgd_bridge.mapping.apply import Harmonised
+
+OPEN_LICENCES = frozenset({"CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODbL-1.0", "PDDL-1.0", "ODC-By-1.0"})
+NEXT: dict[State, frozenset[State]] = {
+    State.DRAFT: frozenset({State.SUBMITTED, State.WITHDRAWN, State.SUPERSEDED}),
+    State.SUBMITTED: frozenset({State.ACCEPTED, State.REJECTED, State.WITHDRAWN, State.SUPERSEDED}),
+    State.ACCEPTED: frozenset({State.PUBLISHED, State.WITHDRAWN, State.SUPERSEDED}),
+    State.REJECTED: frozenset({State.WITHDRAWN}),
+    State.PUBLISHED: frozenset({State.WITHDRAWN, State.SUPERSEDED}),
+    State.SUPERSEDED: frozenset({State.WITHDRAWN}),
+    State.WITHDRAWN: frozenset(),
+}
+ACTIONS = {
+    State.SUBMITTED: "submit",
+    State.ACCEPTED: "accept",
+    State.REJECTED: "reject",
+    State.PUBLISHED: "publish",
+    State.WITHDRAWN: "withdraw",
+}
+PENDING = (State.DRAFT, State.SUBMITTED, State.ACCEPTED)
+KEY_COLUMNS = ("TIME_PERIOD", "OBS_VALUE")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A raw input as uploaded; stored byte for byte with its SHA-256.
+
+    Attributes:
+        role: ``data``, ``metadata``, ``mapping`` or ``form``.
+        filename: as the CSO named it, e.g. ``scorecard-2024.csv``.
+        content: the bytes.
+        media_type: e.g. ``text/csv``.
+    """
+
+    role: str
+    filename: str
+    content: bytes
+    media_type: str = "application/octet-stream"
+
+    @property
+    def sha256(self) -> str:
+        """The content's SHA-256, hex."""
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def coverage_of(harmonised: Harmonised) -> dict[str, Any]:
+    """The mapping coverage of a :class:`~cgd_bridge.mapping.apply.Harmonised` (JSON-ready)."""
+    return {
+        "rows_in": harmonised.rows_in,
+        "observations": harmonised.table.num_rows,
+        "complete": harmonised.complete,
+        "unmapped": [
+            {
+                "component": u.component,
+                "column": u.column,
+                "value": u.value,
+                "count": u.count,
+                "rows": u.rows,
+                "suggestions": u.suggestions,
+            }
+            for u in harmonised.unmapped
+        ],
+        "dropped": [
+            {"reason": d.reason, "column": d.column, "count": d.count, "rows": d.rows}
+            for d in harmonised.dropped
+        ],
+    }
+
+
+# ---------------------------------------------------------------- creating versions
+
+
+def create_version(
+    session: Session,
+    *,
+    principal: Principal,
+    dataflow: FlowRef | str | tuple[str, str, str],
+    files: Sequence[RawFile],
+    report: Report,
+    harmonised_table: pa.Table,
+    metadata: Mapping[str, Any],
+    mapping_text: str,
+    dimensions: Sequence[str],
+    attributes: Sequence[str] | None = None,
+    dataset: str | None = None,
+    revision_note: str | None = None,
+    submit: bool = False,
+    embargo_until: dt.datetime | None = None,
+    is_open: bool | None = None,
+    coverage: Mapping[str, Any] | None = None,
+    mapping_version: str | None = None,
+    now: dt.datetime | None = None,
+) -> Version:
+    """Store a new version of the principal's organisation's dataset, all in one transaction.
+
+    The submission (producer, dataset, dataflow) is created on first use; versions are numbered
+    1, 2, ... per submission.
+
+    Args:
+        principal: a submitter (or admin) of the producing CSO.
+        dataflow: the target dataflow, ``AGENCY:ID(VERSION)`` or a tuple.
+        files: the raw inputs (data, metadata, mapping, form).
+        report: the pipeline's validation report (stored as JSON, with the DSAT score).
+        harmonised_table: the harmonised (conformed) observations; every column is kept.
+        metadata: the quality metadata as a dict (dates may be date/datetime objects).
+        mapping_text: the mapping file's text; its ``version`` is the mapping version unless
+            ``mapping_version`` is given.
+        dimensions: the dimension ids in key order (without TIME_PERIOD).
+        attributes: the attribute ids (default: every other column but TIME_PERIOD, OBS_VALUE
+            and the SOURCE_* columns).
+        dataset: the dataset slug (default: the metadata's ``dataset.id``).
+        revision_note: why this version exists; required from version 2 on (default: the
+            metadata's ``revision.note``).
+        submit: create it ``submitted`` rather than ``draft``.
+        embargo_until: default the metadata's ``release.embargo_until``.
+        is_open: default True for open licences (CC-BY-4.0, CC-BY-SA-4.0, CC0-1.0, ODbL-1.0).
+        coverage: the mapping coverage (see :func:`coverage_of`).
+
+    Raises:
+        Forbidden: the principal is not a submitter or admin of a CSO. UsageError: missing
+            dataset id, dataflow, columns or revision note. Conflict: another version was
+            created at the same moment (try again).
+    """
+    now = now or utcnow()
+    _require_submitter(principal, "submit data")
+    flow = _one_flow(dataflow)
+    md = _json_safe(dict(metadata))
+    slug = dataset or _get(md, "dataset", "id")
+    if not slug:
+        raise UsageError(
+            "the quality metadata has no dataset id",
+            field="dataset.id",
+            fix="Add 'dataset: {id: your-dataset-slug}' to the quality metadata.",
+        )
+    dims = list(dimensions)
+    _check_columns(harmonised_table, dims)
+    attrs = list(attributes) if attributes is not None else _attribute_columns(harmonised_table, dims)
+    for f in files:
+        if f.role not in {r.value for r in FileRole}:
+            raise UsageError(f"'{f.role}' is not a file role", fix="Use data, metadata, mapping or form.")
+    note = (revision_note or _get(md, "revision", "note") or "").strip() or None
+    try:
+        with transaction(session):
+            sub = _submission(session, principal, str(slug), flow, now)
+            number = _next_number(session, sub, note, explicit=bool(revision_note and revision_note.strip()))
+            v = Version(
+                submission_id=sub.id,
+                number=number,
+                state=State.DRAFT,
+                revision_note=note,
+                created_by_id=principal.user_id,
+                created_at=now,
+                mapping_text=mapping_text,
+                metadata_json=md,
+                report=_json_safe(report.to_dict()),
+                coverage=_json_safe(coverage),
+                **_describe_metadata(md, embargo_until, is_open),
+                **_describe_report(report),
+                **_describe_table(harmonised_table, dims),
+                mapping_version=mapping_version or _mapping_version(mapping_text),
+                dimensions=dims,
+                attributes=attrs,
+            )
+            session.add(v)
+            session.flush()
+            for f in files:
+                session.add(
+                    StoredFile(
+                        version_id=v.id,
+                        role=f.role,
+                        filename=f.filename,
+                        media_type=f.media_type,
+                        size=len(f.content),
+                        sha256=f.sha256,
+                        content=f.content,
+                    )
+                )
+            session.flush()
+            row = store_data.version_data(harmonised_table, v.id)
+            session.add(row)
+            audit.add(
+                session,
+                action="version.created",
+                at=now,
+                principal=principal,
+                submission_id=sub.id,
+                version_id=v.id,
+                dataflow=str(flow),
+                observations=v.observations,
+                details={
+                    "number": number,
+                    "files": {f.filename: f.sha256 for f in files},
+                    "data_sha256": row.sha256,
+                },
+            )
+            if submit:
+                _submit_in_tx(session, v, principal, now)
+    except IntegrityError:
+        raise Conflict(
+            f"another version of '{slug}' was stored at the same moment",
+            fix="Send the submission again; it will get the next version number.",
+        ) from None
+    session.refresh(v)
+    return v
+
+
+def _require_submitter(principal: Principal, what: str) -> None:
+    access.require_role(principal, {Role.SUBMITTER}, what)
+    if principal.org_kind != OrgKind.CSO:
+        raise Forbidden(
+            f"only a civil-society organisation (CSO) may {what}; '{principal.org_slug}' is "
+            f"{a_kind(principal.org_kind)}",
+            fix="Sign in with a key of the CSO that produced the data.",
+        )
+
+
+def _one_flow(dataflow: FlowRef | str | tuple[str, str, str]) -> FlowRef:
+    flow = as_flowref(dataflow)
+    if flow.agency is None or flow.id is None or flow.version is None:
+        raise UsageError(
+            f"'{flow}' does not name one dataflow",
+            fix="Name the target dataflow in the mapping as AGENCY:ID(VERSION), "
+            "e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+        )
+    return flow
+
+
+def _check_columns(table: pa.Table, dims: Sequence[str]) -> None:
+    missing = [c for c in (*dims, *KEY_COLUMNS) if c not in table.column_names]
+    if missing:
+        raise UsageError(
+            f"the harmonised table has no column {', '.join(missing)}",
+            fix=f"Give the table the mapping produced (columns: {', '.join(table.column_names)}).",
+        )
+
+
+def _attribute_columns(table: pa.Table, dims: Sequence[str]) -> list[str]:
+    skip = {*dims, *KEY_COLUMNS}
+    return [c for c in table.column_names if c not in skip and not c.startswith("SOURCE_ROW")]
+
+
+def _get(md: Mapping[str, Any], section: str, key: str) -> Any:
+    part = md.get(section)
+    return part.get(key) if isinstance(part, Mapping) else None
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    if hasattr(o, "item"):
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if isinstance(o, set | frozenset):
+        return sorted(o, key=str)
+    return str(o)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` as plain JSON types (dates as ISO strings, numpy numbers as numbers)."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, default=_json_default, allow_nan=False, ensure_ascii=False))
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        when = value
+    elif isinstance(value, dt.date):
+        when = dt.datetime(value.year, value.month, value.day)
+    else:
+        try:
+            when = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise UsageError(
+                f"'{value}' is not a date and time",
+                field="release.embargo_until",
+                fix="Write it as 2025-02-18T06:00:00Z.",
+            ) from None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def _describe_metadata(
+    md: Mapping[str, Any], embargo: dt.datetime | None, is_open: bool | None
+) -> dict[str, Any]:
+    licence = _get(md, "licence", "id")
+    conditions = md.get("use_conditions") or []
+    return {
+        "embargo_until": _utc(embargo) if embargo is not None else _utc(_get(md, "release", "embargo_until")),
+        "licence": licence,
+        "is_open": bool(licence in OPEN_LICENCES) if is_open is None else is_open,
+        "use_conditions": [str(c) for c in conditions] if isinstance(conditions, list) else [str(conditions)],
+        "metadata_version": (str(v) if (v := _get(md, "dataset", "version")) is not None else None),
+    }
+
+
+def _describe_report(report: Report) -> dict[str, Any]:
+    dsat = report.stats.get("dsat")
+    return {"dsat": _json_safe(dsat), "dsat_score": int(dsat["total"]) if dsat else None}
+
+
+def _describe_table(table: pa.Table, dims: Sequence[str]) -> dict[str, Any]:
+    cube = {d: sorted(str(x) for x in pc.unique(table[d]).to_pylist() if x is not None) for d in dims}
+    series = (
+        table.select(list(dims)).group_by(list(dims)).aggregate([]).num_rows if dims and table.num_rows else 0
+    )
+    times = pc.min_max(table["TIME_PERIOD"].cast(pa.string())) if table.num_rows else None
+    return {
+        "observations": table.num_rows,
+        "series_count": series,
+        "cube": cube,
+        "time_min": times["min"].as_py() if times else None,
+        "time_max": times["max"].as_py() if times else None,
+    }
+
+
+def _mapping_version(text: str) -> str | None:
+    try:
+        spec = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    return str(spec.get("version", "1.0.0")) if isinstance(spec, dict) else None
+
+
+def _submission(
+    session: Session, principal: Principal, slug: str, flow: FlowRef, now: dt.datetime
+) -> Submission:
+    stmt = select(Submission).where(
+        Submission.producer_id == principal.org_id,
+        Submission.dataset == slug,
+        Submission.agency == flow.agency,
+        Submission.dataflow == flow.id,
+        Submission.dataflow_version == flow.version,
+    )
+    sub = session.scalar(stmt)
+    if sub is None:
+        assert flow.agency is not None
+        assert flow.id is not None
+        assert flow.version is not None
+        sub = Submission(
+            producer_id=principal.org_id,
+            dataset=slug,
+            agency=flow.agency,
+            dataflow=flow.id,
+            dataflow_version=flow.version,
+            created_at=now,
+        )
+        session.add(sub)
+        session.flush()
+        audit.add(
+            session,
+            action="submission.created",
+            at=now,
+            principal=principal,
+            submission_id=sub.id,
+            dataflow=str(flow),
+            details={"dataset": slug},
+        )
+    return sub
+
+
+def _next_number(session: Session, sub: Submission, note: str | None, explicit: bool) -> int:
+    """The next version number; from version 2 on, a revision note is required.
+
+    A note taken from the metadata (``revision.note``) counts only when it differs from the
+    previous version's: resending the same metadata does not explain a new version.
+    """
+    last = session.execute(
+        select(Version.number, Version.revision_note)
+        .where(Version.submission_id == sub.id)
+        .order_by(Version.number.desc())
+        .limit(1)
+    ).first()
+    if last is not None and (not note or (not explicit and note == last.revision_note)):
+        raise UsageError(
+            f"'{sub.dataset}' already has version {last.number}: a new version needs a revision note",
+            field="revision.note",
+            fix="Say what changed since the previous version (the revision note, or a new revision.note "
+            "in the metadata).",
+        )
+    last = last.number if last is not None else None
+    return (last or 0) + 1
+
+
+# ---------------------------------------------------------------- transitions
+
+
+def _load(session: Session, version_id: int) -> Version:
+    v = session.get(Version, version_id, populate_existing=True)
+    if v is None:
+        raise NotFound(
+            f"there is no version {version_id}", fix="Check the version id in the list of submissions."
+        )
+    return v
+
+
+def _illegal(v: Version, to: State) -> Conflict:
+    nxt = sorted(s.value for s in NEXT[State(v.state)] if s != State.SUPERSEDED)
+    allowed = f"it can only be {', '.join(nxt)}" if nxt else "it cannot change any more"
+    return Conflict(
+        f"version {v.number} of '{v.submission.dataset}' is {v.state}, so it cannot be {to.value}; {allowed}",
+        fix="Reload the version to see its current state." if nxt else "Create a new version instead.",
+    )
+
+
+def _move(
+    session: Session,
+    v: Version,
+    to: State,
+    principal: Principal | None,
+    now: dt.datetime,
+    values: Mapping[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Move ``v`` to ``to`` with a conditional UPDATE inside the caller's transaction."""
+    frm = State(v.state)
+    if to not in NEXT[frm]:
+        raise _illegal(v, to)
+    result = session.execute(
+        update(Version)
+        .where(Version.id == v.id, Version.state == frm.value)
+        .values(state=to.value, **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"version {v.number} of '{v.submission.dataset}' was changed by someone else meanwhile "
+            f"(it is no longer {frm.value})",
+            fix="Reload the version to see its current state.",
+        )
+    audit.add(
+        session,
+        action=f"version.{to.value}",
+        principal=principal,
+        submission_id=v.submission_id,
+        version_id=v.id,
+        dataflow=v.submission.dataflow_ref,
+        at=now,
+        details={"from": frm.value, "number": v.number, **(details or {})},
+    )
+
+
+def _supersede_older(
+    session: Session, v: Version, states: Sequence[State], principal: Principal | None, now: dt.datetime
+) -> None:
+    older = session.scalars(
+        select(Version).where(
+            Version.submission_id == v.submission_id,
+            Version.number < v.number,
+            Version.state.in_([s.value for s in states]),
+        )
+    ).all()
+    for o in older:
+        _move(session, o, State.SUPERSEDED, principal, now, details={"by": v.number})
+
+
+def _submit_in_tx(session: Session, v: Version, principal: Principal, now: dt.datetime) -> None:
+    _move(session, v, State.SUBMITTED, principal, now, {"submitted_at": now})
+    _supersede_older(session, v, PENDING, principal, now)
+
+
+def _transition(
+    session: Session,
+    version_id: int,
+    to: State,
+    principal: Principal | None,
+    check: Callable[[Version, dt.datetime], None],
+    now: dt.datetime | None,
+    work: Callable[[Version, dt.datetime], None],
+) -> Version:
+    now = now or utcnow()
+    v = _load(session, version_id)
+    if not access.can_see_version(access.require_principal(principal, f"{ACTIONS[to]} a version"), v, now):
+        raise NotFound(
+            f"there is no version {version_id}", fix="Check the version id in the list of submissions."
+        )
+    check(v, now)
+    if to not in NEXT[State(v.state)]:
+        raise _illegal(v, to)
+    try:
+        with transaction(session):
+            work(v, now)
+    finally:
+        session.refresh(v)
+    return v
+
+
+def _producer_check(principal: Principal | None, what: str) -> Callable[[Version, dt.datetime], None]:
+    def check(v: Version, _now: dt.datetime) -> None:
+        p = access.require_role(principal, {Role.SUBMITTER}, what)
+        if not p.is_admin and not access.is_producer(p, v.submission):
+            raise Forbidden(
+                f"only the organisation that produced '{v.submission.dataset}' may {what}",
+                fix="Sign in with a key of the producing CSO.",
+            )
+
+    return check
+
+
+def _reviewer_check(
+    session: Session, principal: Principal | None, what: str
+) -> Callable[[Version, dt.datetime], None]:
+    def check(v: Version, now: dt.datetime) -> None:
+        p = access.require_role(principal, {Role.REVIEWER}, what)
+        if not p.is_admin and not access.is_mou_reviewer(session, p, v.submission, now):
+            raise Forbidden(
+                f"'{p.org_slug}' has no MoU in force covering {v.submission.dataflow_ref} of this CSO, "
+                f"so it may not {what}",
+                fix="Ask the platform administrator to record the MoU (cgd-bridge admin mou create).",
+            )
+
+    return check
+
+
+def submit(
+    session: Session, *, principal: Principal | None, version_id: int, now: dt.datetime | None = None
+) -> Version:
+    """Send a draft for review (the producing CSO); supersedes older versions still in review."""
+
+    def work(v: Version, when: dt.datetime) -> None:
+        assert principal is not None
+        _submit_in_tx(session, v, principal, when)
+
+    return _transition(
+        session, version_id, State.SUBMITTED, principal, _producer_check(principal, "submit it"), now, work
+    )
+
+
+def accept(
+    session: Session,
+    *,
+    principal: Principal | None,
+    version_id: int,
+    comment: str | None = None,
+    now: dt.datetime | None = None,
+) -> Version:
+    """Accept a submitted version (an NSO reviewer with a covering MoU)."""
+
+    def work(v: Version, when: dt.datetime) -> None:
+        assert principal is not None
+        _move(
+            session,
+            v,
+            State.ACCEPTED,
+            principal,
+            when,
+            {"decided_at": when, "decided_by_id": principal.user_id, "reviewer_comment": comment or None},
+            {"comment": comment} if comment else None,
+        )
+
+    return _transition(
+        session,
+        version_id,
+        State.ACCEPTED,
+        principal,
+        _reviewer_check(session, principal, "accept it"),
+        now,
+        work,
+    )
+
+
+def reject(
+    session: Session,
+    *,
+    principal: Principal | None,
+    version_id: int,
+    comment: str,
+    now: dt.datetime | None = None,
+) -> Version:
+    """Reject a submitted version, saying why (an NSO reviewer with a covering MoU).
+
+    Raises:
+        UsageError: no comment.
+    """
+    if not (comment or "").strip():
+        raise UsageError("a rejection needs a comment", fix="Tell the CSO what to fix in a new version.")
+
+    def work(v: Version, when: dt.datetime) -> None:
+        assert principal is not None
+        _move(
+            session,
+            v,
+            State.REJECTED,
+            principal,
+            when,
+            {"decided_at": when, "decided_by_id": principal.user_id, "reviewer_comment": comment.strip()},
+            {"comment": comment.strip()},
+        )
+
+    return _transition(
+        session,
+        version_id,
+        State.REJECTED,
+        principal,
+        _reviewer_check(session, principal, "reject it"),
+        now,
+        work,
+    )
+
+
+def publish(
+    session: Session, *, principal: Principal | None, version_id: int, now: dt.datetime | None = None
+) -> Version:
+    """Publish an accepted version (an NSO reviewer with a covering MoU); supersedes the previous one.
+
+    Publication time is ``published_at`` (SDMX ``updatedAfter``); an embargo still hides the
+    data from the public until it passes.
+    """
+
+    def work(v: Version, when: dt.datetime) -> None:
+        _move(session, v, State.PUBLISHED, principal, when, {"published_at": when})
+        _supersede_older(session, v, (*PENDING, State.PUBLISHED), principal, when)
+
+    return _transition(
+        session,
+        version_id,
+        State.PUBLISHED,
+        principal,
+        _reviewer_check(session, principal, "publish it"),
+        now,
+        work,
+    )
+
+
+def withdraw(
+    session: Session,
+    *,
+    principal: Principal | None,
+    version_id: int,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> Version:
+    """Withdraw a version (the producing CSO): hidden from pulls and from everyone but the producer.
+
+    The record, its files and its audit trail are kept.
+    """
+
+    def work(v: Version, when: dt.datetime) -> None:
+        _move(
+            session,
+            v,
+            State.WITHDRAWN,
+            principal,
+            when,
+            {"withdrawn_at": when},
+            {"reason": reason} if reason else None,
+        )
+
+    return _transition(
+        session, version_id, State.WITHDRAWN, principal, _producer_check(principal, "withdraw it"), now, work
+    )
+
+
+def set_embargo(
+    session: Session,
+    *,
+    principal: Principal | None,
+    version_id: int,
+    until: dt.datetime | None,
+    now: dt.datetime | None = None,
+) -> Version:
+    """Set (or lift, with None) a version's embargo (the producing CSO), before it is published.
+
+    Raises:
+        Conflict: the version is already published, withdrawn, rejected or superseded.
+    """
+    now = now or utcnow()
+    v = _load(session, version_id)
+    p = access.require_principal(principal, "set an embargo")
+    if not access.can_see_version(p, v, now):
+        raise NotFound(f"there is no version {version_id}", fix="Check the version id.")
+    _producer_check(principal, "set its embargo")(v, now)
+    if v.state not in PENDING:
+        raise Conflict(
+            f"version {v.number} of '{v.submission.dataset}' is {v.state}; "
+            "the embargo is fixed once published",
+            fix="Withdraw it and publish a new version with the embargo you need.",
+        )
+    when = _utc(until)
+    with transaction(session):
+        v.embargo_until = when
+        audit.add(
+            session,
+            action="version.embargo_set",
+            principal=p,
+            submission_id=v.submission_id,
+            version_id=v.id,
+            details={"until": when.isoformat() if when else None},
+        )
+    return v
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_submissions(
+    session: Session, *, principal: Principal | None, now: dt.datetime | None = None
+) -> list[Submission]:
+    """The submissions with at least one version the principal may see, by id.
+
+    A CSO sees its own; an NSO reviewer those of CSOs with a covering MoU (submitted or later);
+    admins all; anyone, those with a public version.
+    """
+    now = now or utcnow()
+    stmt = select(Version).join(Version.submission).order_by(Version.submission_id, Version.number)
+    if principal is not None and principal.org_kind == OrgKind.CSO and not principal.is_admin:
+        stmt = stmt.where(Submission.producer_id == principal.org_id)
+    seen: dict[int, Submission] = {}
+    for v in access.visible_versions(session, principal, session.scalars(stmt).unique(), now):
+        seen.setdefault(v.submission_id, v.submission)
+    return list(seen.values())
+
+
+def get_submission(
+    session: Session, *, principal: Principal | None, submission_id: int, now: dt.datetime | None = None
+) -> Submission:
+    """A submission the principal may see (any of its versions). Raises NotFound."""
+    sub = session.get(Submission, submission_id)
+    if sub is None or not list_versions(session, principal=principal, submission_id=submission_id, now=now):
+        raise NotFound(f"there is no submission {submission_id}", fix="See the list of submissions.")
+    return sub
+
+
+def list_versions(
+    session: Session, *, principal: Principal | None, submission_id: int, now: dt.datetime | None = None
+) -> list[Version]:
+    """The versions of a submission the principal may see, oldest first."""
+    now = now or utcnow()
+    versions = session.scalars(
+        select(Version).where(Version.submission_id == submission_id).order_by(Version.number)
+    )
+    return access.visible_versions(session, principal, versions.unique(), now)
+
+
+def get_version(
+    session: Session, *, principal: Principal | None, version_id: int, now: dt.datetime | None = None
+) -> Version:
+    """A version with its report, metadata and coverage, if the principal may see it.
+
+    Raises:
+        NotFound: no such version, or one the principal may not see (not revealed).
+    """
+    v = session.get(Version, version_id)
+    if v is None or not access.can_see_version(principal, v, now or utcnow(), session=session):
+        raise NotFound(
+            f"there is no version {version_id}", fix="Check the version id in the list of submissions."
+        )
+    return v
+
+
+def get_file(
+    session: Session, *, principal: Principal | None, file_id: int, now: dt.datetime | None = None
+) -> StoredFile:
+    """A raw input with its bytes: only for the producer, MoU reviewers of its dataflow and admins.
+
+    Raw files can hold more than the published observations (microdata, free text), so the
+    public never gets them, even for open data.
+    """
+    f = session.scalar(
+        select(StoredFile).where(StoredFile.id == file_id).options(undefer(StoredFile.content))
+    )
+    now = now or utcnow()
+    if f is not None:
+        v = get_version(session, principal=principal, version_id=f.version_id, now=now)
+        if principal is not None and (
+            principal.is_admin
+            or access.is_producer(principal, v.submission)
+            or (v.state != State.DRAFT and access.is_mou_reviewer(session, principal, v.submission, now))
+        ):
+            return f
+    raise NotFound(
+        f"there is no file {file_id} you may read", fix="Check the file id in the version's file list."
+    )
+
+
+# ---------------------------------------------------------------- lineage
+
+
+def lineage(
+    session: Session,
+    *,
+    principal: Principal | None,
+    version_id: int,
+    key: Mapping[str, str],
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Where observations come from: submission, version, source rows, mapping and metadata versions.
+
+    Args:
+        key: dimension values and usually ``TIME_PERIOD``, e.g. ``{"REF_AREA": "KE_042",
+            "SEX": "F", "TIME_PERIOD": "2024"}``; dimensions left out match any value.
+
+    Returns:
+        ``{"submission", "version", "dataflow", "mapping_version", "metadata_version",
+        "files": [{role, filename, sha256, size}], "source_rows": [...],
+        "observations": [row dicts]}``.
+
+    Raises:
+        NotFound: the version is not visible, or no observation matches.
+        UsageError: a key names a column the data does not have.
+    """
+    v = get_version(session, principal=principal, version_id=version_id, now=now)
+    table = store_data.load_table(session, v.id)
+    unknown = sorted(k for k in key if k not in table.column_names)
+    if unknown:
+        raise UsageError(
+            f"the data has no column {', '.join(unknown)}",
+            fix=f"Use the dimensions {', '.join([*v.dimensions, 'TIME_PERIOD'])}.",
+        )
+    mask = None
+    for name, value in key.items():
+        m = pc.equal(table[name].cast(pa.string()), pa.scalar(str(value)))
+        mask = m if mask is None else pc.and_(mask, m)
+    rows = table.filter(mask) if mask is not None else table
+    if rows.num_rows == 0:
+        shown = ", ".join(f"{k}={val}" for k, val in key.items())
+        raise NotFound(
+            f"version {v.number} of '{v.submission.dataset}' has no observation {shown}",
+            fix="Check the key against the version's series.",
+        )
+    source_rows: set[int] = set()
+    if "SOURCE_ROW" in rows.column_names:
+        source_rows.update(int(r) for r in rows["SOURCE_ROW"].to_pylist() if r is not None)
+    if "SOURCE_ROWS" in rows.column_names:
+        for item in rows["SOURCE_ROWS"].to_pylist():
+            source_rows.update(int(r) for r in (item if isinstance(item, list) else [item]) if r is not None)
+    sub = v.submission
+    return {
+        "submission": {"id": sub.id, "dataset": sub.dataset, "producer": sub.producer.slug},
+        "dataflow": sub.dataflow_ref,
+        "version": {
+            "id": v.id,
+            "number": v.number,
+            "state": v.state,
+            "published_at": v.published_at.isoformat() if v.published_at else None,
+        },
+        "mapping_version": v.mapping_version,
+        "metadata_version": v.metadata_version,
+        "files": [
+            {"role": f.role, "filename": f.filename, "sha256": f.sha256, "size": f.size} for f in v.files
+        ],
+        "source_rows": sorted(source_rows),
+        "observations": _json_safe(rows.to_pylist()),
+    }
