@@ -466,6 +466,101 @@ def _render_artefact(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@cli.group("mapping")
+def mapping_group() -> None:
+    """Share mappings: export as an SDMX 3.0 StructureMap, import from SDMX maps or open-sdg CSVs."""
+
+
+@mapping_group.command("export")
+@click.argument("mapping_file", type=click.Path(path_type=Path), metavar="MAPPING")
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="The file to write (default: print it)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["sdmx-ml-3.0", "sdmx-json-2.0"]),
+    default="sdmx-ml-3.0",
+    show_default=True,
+    help="SDMX-ML 3.0 or SDMX-JSON 2.0 structure message.",
+)
+@click.option(
+    "--agency",
+    default="CGD_BRIDGE",
+    show_default=True,
+    help="Agency ID of the CSO-side artefacts (use the one the NSO's registry gave your organisation).",
+)
+def mapping_export(mapping_file: Path, output: Path | None, fmt: str, agency: str) -> None:
+    """Write MAPPING as an SDMX 3.0 StructureMap with RepresentationMaps, for an NSO's registry."""
+    from cgd_bridge.mapping import load_mapping
+    from cgd_bridge.mapping.sdmx_maps import export_structure_map
+
+    loaded, info = load_mapping(mapping_file)
+    structures = _load_structures()
+    exported = export_structure_map(loaded, structures=structures, agency=agency, fmt=fmt, name=info.file)
+    _warn_problems(structures)
+    for warning in exported.warnings:
+        click.echo(f"Note: {warning.message}", err=True)
+    if output is None:
+        click.echo(exported.text, nl=False)
+        return
+    write_atomic(output, exported.text)
+    click.echo(f"StructureMap of {info.file} written to {output} ({fmt}).", err=True)
+
+
+@mapping_group.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="FILE...")
+@click.option("--dataflow", required=True, help="The target dataflow, as AGENCY:ID(VERSION).")
+@click.option(
+    "--link",
+    "links",
+    multiple=True,
+    metavar="MAP=COMPONENT[:COLUMN]",
+    help="For an SDMX code map that names no component (2.1 CodelistMap): the component it gives "
+    "and the data column it reads, e.g. REF_AREA_TO_ISO3=REF_AREA:country. Repeatable.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="The mapping file to write (default: print it)."
+)
+def mapping_import(
+    files: tuple[Path, ...], dataflow: str, links: tuple[str, ...], output: Path | None
+) -> None:
+    """Build a cgd-mapping/1.0 file from SDMX maps or open-sdg column-map/code-map CSVs.
+
+    FILE... are SDMX structure messages (SDMX-ML 3.0 or SDMX-JSON 2.0 StructureMaps and
+    RepresentationMaps, SDMX-ML 2.1 StructureSets with CodelistMaps), or open-sdg sdg-build CSVs:
+    the column map, the code map and, optionally, one indicator CSV they apply to.
+    """
+    from cgd_bridge.errors import UsageError
+    from cgd_bridge.mapping.sdmx_maps import import_mapping
+
+    parsed: dict[str, tuple[str, str | None]] = {}
+    for link in links:
+        key, _, target = link.partition("=")
+        component, _, column = target.partition(":")
+        if not key or not component:
+            raise UsageError(f"--link '{link}' is not MAP=COMPONENT[:COLUMN]", fix="For example: "
+                             "--link REF_AREA_TO_ISO3=REF_AREA:country.")  # fmt: skip
+        parsed[key] = (component, column or None)
+    structures = _load_structures()
+    imported = import_mapping(files, dataflow=dataflow, structures=structures, links=parsed)
+    _warn_problems(structures)
+    for warning in imported.warnings:
+        click.echo(f"Warning: {warning.message}", err=True)
+    text = imported.to_yaml()
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_atomic(output, text)
+    m = imported.mapping
+    click.echo(
+        f"Mapping written to {output}: {len(m.dimensions)} dimension(s), {len(m.attributes)} attribute(s)"
+        + (", time" if m.time else "") + (", value" if m.value else "")
+        + f"; {len(imported.warnings)} warning(s) (also written at the top of the file).",
+        err=True,
+    )  # fmt: skip
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write text to ``path`` through a temporary file, so a failure leaves no partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -34,9 +34,13 @@ def kenya_expected() -> dict[str, object]:
         metadata=ROOT / "examples/kenya-health-scorecard/quality.yaml",
         mapping=ROOT / "mappings/kenya-health-scorecard.yaml",
     )
-    assert result.harmonised is not None and result.target is not None
-    return {"table": result.harmonised.table, "dimensions": list(result.target.dimensions),
-            "attributes": list(result.target.attributes)}  # fmt: skip
+    assert result.harmonised is not None
+    assert result.target is not None
+    return {
+        "table": result.harmonised.table,
+        "dimensions": list(result.target.dimensions),
+        "attributes": list(result.target.attributes),
+    }
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,4 +1,4 @@
-"""Real SDMX clients against a real server: sdmx1's Client (v1 and v2) and pysdmx (RestService, RegistryClient).
+"""Real SDMX clients against a real server: sdmx1's Client (v1, v2) and pysdmx (RestService, RegistryClient).
 
 A CSO's published dataset must reach an NSO's tools unchanged: every observation the clients
 get equals the harmonised dataset the pipeline made from the example, on SQLite and PostgreSQL.
@@ -91,7 +91,8 @@ def test_sdmx1_v1_key_and_params(sdmx1_v1: Any, kenya_expected: dict[str, Any]) 
     msg = sdmx1_v1.data(FLOW, key=key, params={"startPeriod": "2024", "lastNObservations": 1})
     got = from_pandas(sdmx.to_pandas(msg.data[0]), kenya_expected["dimensions"])
     assert got
-    assert {k[3] for k in got} <= {"KE_042", "KE_003"} and {k[4] for k in got} == {"F"}
+    assert {k[3] for k in got} <= {"KE_042", "KE_003"}
+    assert {k[4] for k in got} == {"F"}
     check_against(got, {**kenya_expected, "table": _subset(kenya_expected, got)})
 
 
@@ -131,7 +132,9 @@ def _pysdmx_values(message: Any, dims: list[str]) -> dict[tuple[str, ...], float
     out = {}
     for rec in frame.to_dict("records"):
         value = rec.get("OBS_VALUE")
-        value = None if value in (None, "") or (isinstance(value, float) and math.isnan(value)) else float(value)
+        value = (
+            None if value in (None, "") or (isinstance(value, float) and math.isnan(value)) else float(value)
+        )
         out[tuple(str(rec[d]) for d in [*dims, "TIME_PERIOD"])] = value
     return out
 
@@ -152,7 +155,9 @@ def test_pysdmx_rest_service(live: LiveServer, kenya_expected: dict[str, Any], a
     from pysdmx.io import read_sdmx
 
     endpoint = f"{live.url}/sdmx/rest" if api.startswith("V1") else f"{live.url}/sdmx/v2"
-    service = RestService(endpoint, getattr(ApiVersion, api), data_format=getattr(DataFormat, fmt), timeout=60)
+    service = RestService(
+        endpoint, getattr(ApiVersion, api), data_format=getattr(DataFormat, fmt), timeout=60
+    )
     query = DataQuery(context=DataContext.DATAFLOW, agency_id=AGENCY, resource_id=FLOW, version="1.0")
     raw = service.data(query)
     message = read_sdmx(raw.decode() if isinstance(raw, bytes) else raw, validate=True)
@@ -172,7 +177,8 @@ def test_pysdmx_registry_client_reads_structures(live: LiveServer) -> None:
     flow = client.get_dataflow_details(AGENCY, FLOW, "1.0")
     assert [c.id for c in flow.components.dimensions][:3] == ["FREQ", "REPORTING_TYPE", "SERIES"]
     sex = flow.components["SEX"]
-    assert sex.enumeration is not None and "F" in [c.id for c in sex.enumeration]
+    assert sex.enumeration is not None
+    assert "F" in [c.id for c in sex.enumeration]
 
 
 # -- plain HTTP: content negotiation and errors ----------------------------------------------------------
@@ -182,25 +188,53 @@ def test_pysdmx_registry_client_reads_structures(live: LiveServer) -> None:
     ("path", "accept", "status", "content_type"),
     [
         ("/sdmx/rest/data/DF_CGD_KE", "*/*", 200, "application/vnd.sdmx.genericdata+xml;version=2.1"),
-        ("/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE", "text/csv", 200, "application/vnd.sdmx.data+csv;version=1.0.0"),
-        ("/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/", "application/vnd.sdmx.data+json;version=2.0.0", 200,
-         "application/vnd.sdmx.data+json;version=2.0.0"),
-        ("/sdmx/rest/data/DF_CGD_KE", "application/vnd.sdmx.data+json;version=1.0.0", 406, "application/json"),
+        (
+            "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE",
+            "text/csv",
+            200,
+            "application/vnd.sdmx.data+csv;version=1.0.0",
+        ),
+        (
+            "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/",
+            "application/vnd.sdmx.data+json;version=2.0.0",
+            200,
+            "application/vnd.sdmx.data+json;version=2.0.0",
+        ),
+        (
+            "/sdmx/rest/data/DF_CGD_KE",
+            "application/vnd.sdmx.data+json;version=1.0.0",
+            406,
+            "application/json",
+        ),
         ("/sdmx/rest/data/DF_CGD_KE", "image/png", 406, "application/xml"),
-        ("/sdmx/rest/schema/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0", "*/*", 200, "application/vnd.sdmx.schema+xml;version=2.1"),
+        (
+            "/sdmx/rest/schema/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0",
+            "*/*",
+            200,
+            "application/vnd.sdmx.schema+xml;version=2.1",
+        ),
         ("/sdmx/rest/metadata/DF_CGD_KE", "*/*", 200, "application/vnd.sdmx.genericmetadata+xml;version=2.1"),
-        ("/sdmx/v2/metadata/structure/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0", "*/*", 200,
-         "application/vnd.sdmx.metadata+xml;version=3.0.0"),
+        (
+            "/sdmx/v2/metadata/structure/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0",
+            "*/*",
+            200,
+            "application/vnd.sdmx.metadata+xml;version=3.0.0",
+        ),
         ("/sdmx/rest/data/DF_NOPE", "*/*", 404, "application/xml"),
         ("/sdmx/rest/data/DF_CGD_KE/A.B", "*/*", 400, "application/xml"),
         ("/sdmx/rest/data/DF_CGD_KE?detail=serieskeysonly", "application/json", 200, None),
         ("/sdmx/v2/data/datastructure/CGD_BRIDGE/CGD_KE/1.0", "*/*", 501, "application/xml"),
-        ("/sdmx/v2/structure/codelist/IAEG-SDGs/CL_SEX/%2A/", "application/vnd.sdmx.structure+json;version=2.0.0",
-         200, "application/vnd.sdmx.structure+json;version=2.0.0"),
+        (
+            "/sdmx/v2/structure/codelist/IAEG-SDGs/CL_SEX/%2A/",
+            "application/vnd.sdmx.structure+json;version=2.0.0",
+            200,
+            "application/vnd.sdmx.structure+json;version=2.0.0",
+        ),
     ],
-)  # fmt: skip
-def test_http_status_and_media_types(live: LiveServer, path: str, accept: str, status: int,
-                                     content_type: str | None) -> None:  # fmt: skip
+)
+def test_http_status_and_media_types(
+    live: LiveServer, path: str, accept: str, status: int, content_type: str | None
+) -> None:
     r = httpx.get(live.url + path, headers={"Accept": accept}, timeout=60)
     if status == 200 and content_type is None:
         assert r.status_code in (200, 501)

@@ -43,7 +43,7 @@ def start() -> str:
     out = ""
     for version in versions:
         proc = subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],  # noqa: S607
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
             capture_output=True,
             text=True,
             check=False,

@@ -71,8 +71,14 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout
 
 
 @contextlib.contextmanager
-def live_server(database_url: str, data_dir: Path, *, seed: bool = True, env: dict[str, str] | None = None,
-                args: tuple[str, ...] = ()) -> Iterator[LiveServer]:  # fmt: skip
+def live_server(
+    database_url: str,
+    data_dir: Path,
+    *,
+    seed: bool = True,
+    env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> Iterator[LiveServer]:
     """Seed ``database_url`` (unless ``seed=False``) and serve it on a free port until the block ends."""
     keys, published = seed_database(database_url, data_dir) if seed else ({}, {})
     port = free_port()
@@ -80,13 +86,22 @@ def live_server(database_url: str, data_dir: Path, *, seed: bool = True, env: di
     environment = {**os.environ, "CGD_BRIDGE_DATA_DIR": str(data_dir), **(env or {})}
     environment.pop("CGD_BRIDGE_DATABASE_URL", None)
     with log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "cgd_bridge", "serve", "--port", str(port), "--database-url", database_url,
-             *args],
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cgd_bridge",
+                "serve",
+                "--port",
+                str(port),
+                "--database-url",
+                database_url,
+                *args,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=environment,
-        )  # fmt: skip
+        )
     server = LiveServer(f"http://127.0.0.1:{port}", database_url, data_dir, process, keys, published, log)
     try:
         wait_until_up(server.url, process, log)
