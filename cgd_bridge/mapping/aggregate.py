@@ -59,6 +59,23 @@ def _bool(mask: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(mask, False), dtype=bool)
 
 
+def by_dictionary(values: pa.Array | pa.ChunkedArray, fn: Any) -> pa.Array:
+    """``fn`` applied to each distinct value once, then spread over the rows (nulls included).
+
+    Survey columns hold few distinct answers, so normalising or testing the distinct values
+    and taking the results by the dictionary indices is much cheaper than working on every row.
+    """
+    enc = pc.dictionary_encode(values)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks() if enc.num_chunks else pa.array([], pa.dictionary(pa.int32(), pa.string()))
+    distinct = pa.concat_arrays([enc.dictionary.cast(pa.string()), pa.array([None], pa.string())])
+    result = fn(distinct)
+    if isinstance(result, np.ndarray):
+        result = pa.array(result)
+    indices = pc.fill_null(enc.indices, len(distinct) - 1)
+    return pc.take(result, indices)
+
+
 def condition_mask(condition: Condition, values: pa.Array) -> np.ndarray:
     """True for each row whose value meets ``condition`` (an empty value meets only answered: false).
 
@@ -66,6 +83,10 @@ def condition_mask(condition: Condition, values: pa.Array) -> np.ndarray:
     ...                pa.array(["water health", "healthy", None])).tolist()
     [True, False, False]
     """
+    return np.asarray(by_dictionary(values, lambda v: _condition_mask(condition, v)), dtype=bool)
+
+
+def _condition_mask(condition: Condition, values: pa.Array) -> np.ndarray:
     n = len(values)
     norm = _norm(values)
     answered = _bool(pc.greater(pc.utf8_length(norm), 0))

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge.errors import MappingError
 from cgd_bridge.ingest.table import SourceTable
-from cgd_bridge.mapping.aggregate import MicrodataAggregator, add_totals
+from cgd_bridge.mapping.aggregate import MicrodataAggregator, add_totals, by_dictionary
 from cgd_bridge.mapping.model import ComponentMap, Mapping, normalise_label
 
 # The SDG global DSD's dimensions, in key order (IAEG-SDGs:SDG).
@@ -287,8 +287,8 @@ def _codes(spec: ComponentMap, text: dict[str, pa.Array], n: int) -> tuple[pa.Ar
     codes = pa.array(list(labels.values()), pa.string())
     source = text[spec.column]
     # the labels are case-folded; lower-casing them too makes both sides the same form
-    idx = pc.index_in(_norm(source), value_set=pa.array([k.lower() for k in labels], pa.string()))
-    mapped = pc.take(codes, idx)
+    keys = pa.array([k.lower() for k in labels], pa.string())
+    mapped = by_dictionary(source, lambda v: pc.take(codes, pc.index_in(_norm(v), value_set=keys)))
     if spec.passthrough:
         mapped = pc.coalesce(mapped, source)
     ok = pc.is_valid(mapped).to_numpy(zero_copy_only=False)

@@ -352,3 +352,60 @@ def test_a_microdata_value_without_aggregate_names_the_fix(tmp_path):
     path.write_text(yaml.safe_dump({**{k: v for k, v in BASE.items() if k != "aggregate"}, "totals": []}))
     with pytest.raises(MappingError, match=r"the mapping is not valid: value: .*add 'aggregate: \{\}'"):
         load_mapping(path)
+
+
+def test_computed_totals_of_aggregate_data_protect_a_small_cell(tmp_path):
+    """A cell of three respondents in aggregate data without total rows: the computed totals must
+    not give it away."""
+    small = ROOT / "examples" / "broken" / "small-cell" / "data.csv"
+    rows = list(csv.reader(io.StringIO(small.read_text(encoding="utf-8"))))
+    data = tmp_path / "finest.csv"
+    with data.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(
+            [rows[0], *(r for r in rows[1:] if "Total" not in r[1:4])]
+        )
+    doc = yaml.safe_load(KENYA_MAPPING.read_text(encoding="utf-8"))
+    doc["totals"] = ["SEX", "AGE", "DISABILITY_STATUS"]
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    report = validate(data, mapping=path, options=Options(threshold=5))
+    t = report.harmonised.table
+    assert t.num_rows == 180
+    got = {(r["REF_AREA"], r["SEX"], r["AGE"], r["DISABILITY_STATUS"]): r for r in t.to_pylist()}
+    cell = got[("KE_042", "F", "Y18T24", "PD")]
+    assert (cell["OBS_DENOMINATOR"], cell["SUPPRESSED"]) == (3, True)
+    suppressed = {k for k, r in got.items() if r["SUPPRESSED"]}
+    key = ("KE_042", "F", "Y18T24", "PD")
+    for dim in (1, 2, 3):  # along each of SEX, AGE, DISABILITY_STATUS its family hides another part
+        family = [
+            k for k in suppressed if k[dim] != "_T" and all(k[i] == key[i] for i in range(4) if i != dim)
+        ]
+        assert len(family) >= 2, (dim, family)
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "sdmx-csv-1.0",
+        "sdmx-csv-2.0",
+        "sdmx-ml-2.1-ss",
+        "sdmx-ml-2.1-generic",
+        "sdmx-ml-3.0-ss",
+        "sdmx-json-2.0",
+    ],
+)
+def test_every_writer_takes_aggregated_observations(tmp_path, to):
+    from cgd_bridge.pipeline import convert
+
+    nepal = ROOT / "examples" / "nepal-youth-survey"
+    out = tmp_path / "out"
+    result = convert(
+        nepal / "data.xlsx", form=nepal / "form.xlsx", metadata=nepal / "quality.yaml",
+        mapping=ROOT / "mappings" / "nepal-youth-survey.yaml", to=to, output=out,
+    )  # fmt: skip
+    assert result.refused is None
+    assert result.written == 36
+    text = out.read_text(encoding="utf-8")
+    assert "SOURCE_ROWS" not in text
+    assert "OBS_COUNT" not in text
+    assert "Y15T29" in text
