@@ -216,7 +216,7 @@ def _measures(
     kind: str, inv: np.ndarray, groups: int, hit: np.ndarray, w: np.ndarray | None, x: np.ndarray | None
 ) -> dict[str, np.ndarray]:
     base = np.bincount(inv, minlength=groups)
-    weights = w if w is not None else None
+    weights = w
     wsum = np.bincount(inv, weights=weights, minlength=groups) if weights is not None else base.astype(float)
     out: dict[str, np.ndarray] = {"OBS_COUNT": base.astype(np.int64)}
     if kind in ("count", "proportion"):
@@ -243,7 +243,9 @@ def _measures(
 class MicrodataAggregator:
     """Collects the mapped rows of microdata batch by batch, then builds the cells and totals.
 
-    >>> # apply_mapping drives it: add() per batch, finish() once (see mapping/apply.py)
+    :func:`cgd_bridge.mapping.apply.apply_mapping` drives it: :meth:`add` for every mapped
+    batch, :meth:`finish` once. Per kept respondent it holds an int32 code per varying key, the
+    row number, the ``where`` flag and, when used, the rating and the weight (about 30 bytes).
     """
 
     def __init__(self, mapping: Mapping, dims: list[str]) -> None:
@@ -316,7 +318,7 @@ class MicrodataAggregator:
         return out
 
     def finish(self, rows_of: Any = None) -> pa.Table:
-        """The observations: the finest cells, then the totals, each in key order.
+        """The observations: the finest cells, then each combination of totals (smallest first).
 
         Args:
             rows_of: maps the provisional row numbers to the file's (when rows were skipped).

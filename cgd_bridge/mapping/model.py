@@ -310,6 +310,11 @@ class Mapping(BaseModel):
                 raise ValueError(f"value: kind '{v.kind}' needs 'numerator'")
             if v.kind == "proportion" and not v.denominator:
                 raise ValueError("value: kind 'proportion' needs 'denominator'")
+            if self.totals and v.kind == "column":
+                raise ValueError(
+                    "totals: totals are computed by adding up counts, so the value must be kind count "
+                    "or proportion (with numerator and denominator columns), not 'column'"
+                )
         fixed = sorted(
             d for d in self.totals if d not in self.dimensions or self.dimensions[d].column is None
         )

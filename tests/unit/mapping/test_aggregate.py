@@ -409,3 +409,61 @@ def test_every_writer_takes_aggregated_observations(tmp_path, to):
     assert "SOURCE_ROWS" not in text
     assert "OBS_COUNT" not in text
     assert "Y15T29" in text
+
+
+def test_periods_drops_and_unmapped_values_in_microdata(write):
+    data = write(
+        "p.csv",
+        "year,sex,disability,services_used,satisfied,rating,weight\n"
+        "2023,female,no,health,yes,5,1\n"
+        "2024,female,no,health,no,2,1\n"
+        "2024,Femme,no,health,yes,2,1\n"
+        "2024,male,unknown,health,yes,2,1\n"
+        "2024,male,no,health,yes,2,1\n",
+    )
+    m = spec(
+        time={"column": "year", "format": "year"},
+        drop=[{"column": "disability", "values": ["unknown"], "reason": "disability not asked"}],
+        aggregate=True,
+        totals=["SEX"],
+    )
+    h = apply_mapping(open_table(data), m)
+    got = {(r["TIME_PERIOD"], r["SEX"]): (r["OBS_VALUE"], r["SOURCE_ROWS"]) for r in h.table.to_pylist()}
+    assert got == {
+        ("2023", "F"): (100.0, [2]),
+        ("2023", "_T"): (100.0, [2]),  # totals never add up periods
+        ("2024", "F"): (0.0, [3]),
+        ("2024", "M"): (100.0, [6]),
+        ("2024", "_T"): (50.0, [3, 6]),
+    }
+    assert [(u.value, u.rows) for u in h.unmapped] == [("Femme", [4])]
+    assert [(d.reason, d.rows) for d in h.dropped] == [("disability not asked", [5])]
+
+
+def test_the_count_goes_into_an_attribute_only_when_asked(survey):
+    h = apply_mapping(open_table(survey), spec(aggregate={"count_attribute": "COMMENT_OBS"}))
+    assert "COMMENT_OBS" in h.attributes
+    assert cells(h)[("_T", "_T")]["COMMENT_OBS"] == "7"
+    plain = apply_mapping(open_table(survey), spec())
+    assert "COMMENT_OBS" not in plain.table.column_names
+
+
+def test_no_respondent_left_gives_no_observation(write, tmp_path):
+    data = write("e.csv", "sex,disability,services_used,satisfied\nfemale,no,water,\n")
+    h = apply_mapping(open_table(data), spec())
+    assert h.table.num_rows == 0
+    assert {"OBS_VALUE", "OBS_COUNT", "SOURCE_ROWS"} <= set(h.table.column_names)
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "schema": SCHEMA}))
+    report = validate(data, mapping=path)
+    assert report.harmonised.table.num_rows == 0
+
+
+def test_totals_of_a_plain_value_column_are_refused():
+    with pytest.raises(ValueError, match="kind count or proportion"):
+        Mapping.model_validate(
+            {
+                **{k: v for k, v in BASE.items() if k != "aggregate"},
+                "value": {"kind": "column", "column": "x"},
+            }
+        )
