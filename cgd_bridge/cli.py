@@ -302,18 +302,37 @@ def metadata_template(output: Path | None) -> None:
     "--output", "-o", type=click.Path(path_type=Path), help="The file to write (default: print it)."
 )
 @click.option("--list-formats", is_flag=True, help="List the metadata formats and exit.")
+@click.option(
+    "--structures",
+    is_flag=True,
+    help="Instead, write the extension MSD and the metadataflows the sets are reported against "
+    "(SDMX-ML 3.0).",
+)
 def metadata_export(
-    quality: Path | None, dataflow: str | None, to: str, output: Path | None, list_formats: bool
+    quality: Path | None,
+    dataflow: str | None,
+    to: str,
+    output: Path | None,
+    list_formats: bool,
+    structures: bool,
 ) -> None:
     """Export a filled QUALITY file as an SDMX reference metadata set attached to --dataflow."""
     from cgd_bridge.errors import TemplateError, UsageError
-    from cgd_bridge.formats.refmeta import render_metadata
+    from cgd_bridge.formats.refmeta import extension_structures, render_metadata
     from cgd_bridge.formats.registry import METADATA_FORMATS, get_metadata_format
     from cgd_bridge.metadata import load_metadata
 
     if list_formats:
         for f in METADATA_FORMATS.values():
             click.echo(f"{f.name:28} {f.title:36} {f.media_type}")
+        return
+    if structures:
+        text = extension_structures().decode("utf-8")
+        if output:
+            write_atomic(output, text)
+            click.echo(f"Wrote the extension MSD and metadataflows to {output}.", err=True)
+        else:
+            click.echo(text, nl=False)
         return
     if quality is None or not dataflow:
         missing = [n for n, v in (("QUALITY", quality), ("--dataflow", dataflow)) if not v]

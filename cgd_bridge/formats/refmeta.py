@@ -378,6 +378,114 @@ def _dataflow_urn(target: Target) -> str:
 _WRITERS = {"generic_metadata_21": _write_ml21, "metadata_30": _write_ml30, "metadata_json20": _write_json20}
 
 
+def _leaves(
+    model: type[BaseModel], path: tuple[str, ...], inherited: str | None
+) -> Iterator[tuple[tuple[str, ...], str | None, Any]]:
+    """Every leaf field of the model class: (path, nearest declared concept, field info)."""
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra
+        concept = (extra.get("sdmx") if isinstance(extra, dict) else None) or inherited
+        section = next(
+            (
+                a
+                for a in getattr(info.annotation, "__args__", ())
+                if isinstance(a, type) and issubclass(a, BaseModel)
+            ),
+            None,
+        )
+        if section is not None:
+            yield from _leaves(section, (*path, name), str(concept) if concept else None)
+        else:
+            yield (*path, name), str(concept) if concept else None, info
+
+
+def _text_type(info: Any) -> str:
+    """The SDMX text type of a field's values, as the extension set writes them."""
+    kinds = set(getattr(info.annotation, "__args__", ())) or {info.annotation}
+    for kind, text_type in ((bool, "Boolean"), (int, "Integer"), (float, "Double"), (dt.datetime, "DateTime"),
+                            (dt.date, "GregorianDay")):  # fmt: skip
+        if kind in kinds:
+            return text_type
+    return "String"
+
+
+def extension_attributes() -> list[tuple[str, str, str, str]]:
+    """The attributes of the extension MSD: (id, field path, SDMX text type, help), in model order.
+
+    These are every field of the model whose value does not go to the SDG set.
+    """
+    out = []
+    for path, concept, info in _leaves(QualityMetadata, (), None):
+        if path == ("profile",) or (concept in SDG_MSD_CONCEPTS and concept not in NOT_TEXT):
+            continue
+        out.append(("_".join(path).upper(), ".".join(path), _text_type(info), info.description or ""))
+    return out
+
+
+def extension_structures(*, prepared: dt.datetime | None = None) -> bytes:
+    """An SDMX-ML 3.0 structure message with what the metadata sets are reported against.
+
+    The extension MSD ``CGD_BRIDGE:CGD_QUALITY(1.0)`` with its concept scheme
+    ``CGD_BRIDGE:CGD_QUALITY_CONCEPTS(1.0)`` (one concept per field, named by its path and
+    described by its help text), and the metadataflows ``CGD_BRIDGE:MDF_CGD_SDG(1.0)`` (SDG MSD)
+    and ``CGD_BRIDGE:MDF_CGD_QUALITY(1.0)`` (extension MSD), both targeting any dataflow. An NSO
+    loads it into its registry before the metadata sets.
+    """
+    nsmap = {"message": f"{NS30}/message", "common": f"{NS30}/common", "structure": f"{NS30}/structure"}
+    m, c, st = (f"{{{nsmap[k]}}}" for k in ("message", "common", "structure"))
+    root = etree.Element(f"{m}Structure", nsmap=nsmap)
+    header = _sub(root, f"{m}Header")
+    _sub(header, f"{m}ID", "CGDQUALITYSTRUCTURES")
+    _sub(header, f"{m}Test", "false")
+    _sub(header, f"{m}Prepared", _prepared(prepared))
+    _sub(header, f"{m}Sender", id=EXTENSION_MSD[0])
+    structures = _sub(root, f"{m}Structures")
+    agency, version = EXTENSION_MSD[0], EXTENSION_MSD[2]
+    scheme_ref = (agency, "CGD_QUALITY_CONCEPTS", version)
+    attributes = extension_attributes()
+
+    def named(parent: etree._Element, tag: str, name: str, **attrib: str) -> etree._Element:
+        el = _sub(parent, tag, **attrib)
+        _sub(el, f"{c}Name", name).set(XML_LANG, "en")
+        return el
+
+    schemes = _sub(structures, f"{st}ConceptSchemes")
+    scheme = named(
+        schemes, f"{st}ConceptScheme", f"cgd-bridge quality metadata concepts ({PROFILE})",
+        urn=_urn("conceptscheme.ConceptScheme", scheme_ref), agencyID=agency, id=scheme_ref[1],
+        version=version, isExternalReference="false", isPartial="false",
+    )  # fmt: skip
+    for ident, path, _, help_text in attributes:
+        concept = named(scheme, f"{st}Concept", path, id=ident,
+                        urn=f"{_urn('conceptscheme.Concept', scheme_ref)}.{ident}")  # fmt: skip
+        if help_text:
+            _sub(concept, f"{c}Description", help_text).set(XML_LANG, "en")
+    flows = _sub(structures, f"{st}Metadataflows")
+    for flow, msd, name in (
+        (SDG_METADATAFLOW, SDG_MSD, "Citizen data quality metadata, SDG concepts"),
+        (EXTENSION_METADATAFLOW, EXTENSION_MSD, f"Citizen data quality metadata, the rest of {PROFILE}"),
+    ):
+        el = named(flows, f"{st}Metadataflow", name, urn=_urn("metadatastructure.Metadataflow", flow),
+                   agencyID=flow[0], id=flow[1], version=flow[2], isExternalReference="false")  # fmt: skip
+        _sub(el, f"{st}Structure", _urn("metadatastructure.MetadataStructure", msd))
+        _sub(el, f"{st}Target", f"{URN}.datastructure.Dataflow=*:*(*)")
+    msds = _sub(structures, f"{st}MetadataStructures")
+    msd = named(
+        msds, f"{st}MetadataStructure", f"cgd-bridge quality metadata ({PROFILE}) beyond the SDG MSD",
+        urn=_urn("metadatastructure.MetadataStructure", EXTENSION_MSD), agencyID=agency, id=EXTENSION_MSD[1],
+        version=version, isExternalReference="false",
+    )  # fmt: skip
+    attribute_list = _sub(_sub(msd, f"{st}MetadataStructureComponents"), f"{st}MetadataAttributeList")
+    attribute_urn = _urn("metadatastructure.MetadataAttribute", EXTENSION_MSD)
+    for ident, _, text_type, _ in attributes:
+        attribute = _sub(attribute_list, f"{st}MetadataAttribute", id=ident, minOccurs="0", maxOccurs="1",
+                         urn=f"{attribute_urn}.{ident}")  # fmt: skip
+        _sub(attribute, f"{st}ConceptIdentity", f"{_urn('conceptscheme.Concept', scheme_ref)}.{ident}")
+        representation = _sub(attribute, f"{st}LocalRepresentation")
+        _sub(representation, f"{st}TextFormat", textType=text_type)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
 def render_metadata(
     md: QualityMetadata, target: Target | str, fmt: str, *, prepared: dt.datetime | None = None
 ) -> bytes:

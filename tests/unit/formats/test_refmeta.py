@@ -19,6 +19,8 @@ from cgd_bridge.formats.refmeta import (
     EXTENSION_MSD,
     SDG_MSD,
     SDG_MSD_CONCEPTS,
+    extension_attributes,
+    extension_structures,
     metadata_sets,
     render_metadata,
     write_metadata,
@@ -310,3 +312,55 @@ def test_docs_say_where_every_field_goes():
 
     missing = [f for f in leaves(QualityMetadata, ()) if f != "profile" and f"| `{f}` |" not in text]
     assert missing == []
+
+
+@pytest.fixture(scope="module")
+def structures_xml(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("msd") / "cgd-quality-structures.xml"
+    path.write_bytes(extension_structures(prepared=WHEN))
+    return path
+
+
+def test_extension_structures_are_valid_and_read_by_pysdmx(structures_xml):
+    from pysdmx.io import read_sdmx
+
+    assert sdmx.validate_xml(structures_xml, schema_dir=official("3.0"), version="3.0")
+    msg = read_sdmx(structures_xml.read_text(encoding="utf-8"), validate=True)
+    (msd,) = msg.get_metadata_structures()
+    assert msd.short_urn == "MetadataStructure=CGD_BRIDGE:CGD_QUALITY(1.0)"
+    assert [c.id for c in msd.components] == [a[0] for a in extension_attributes()]
+    consent = next(c for c in msd.components if c.id == "CONSENT_OBTAINED")
+    assert consent.concept.name == "consent.obtained"
+    assert consent.concept.description.startswith("Whether every respondent gave informed consent")
+    flows = {f.id: f for f in msg.get_metadataflows()}
+    assert flows["MDF_CGD_SDG"].structure.endswith("MetadataStructure=IAEG-SDGs:SDG_MSD(1.0)")
+    assert flows["MDF_CGD_QUALITY"].structure.short_urn == msd.short_urn
+    assert flows["MDF_CGD_SDG"].targets == ("urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow=*:*(*)",)
+
+
+@pytest.mark.parametrize("example", ["kenya-health-scorecard", "nepal-youth-survey"])
+def test_every_extension_attribute_is_declared_with_its_type(example):
+    """What the extension sets report is what the extension MSD declares: values (yes/no,
+    numbers, dates) for non-text types, texts for String."""
+    declared = {ident: text_type for ident, _, text_type, _ in extension_attributes()}
+    _, extension = metadata_sets(load_metadata(EXAMPLES / example / "quality.yaml").model)
+    for a in extension.attributes:
+        assert a.id in declared
+        assert (a.value is None) == (declared[a.id] == "String"), a.id
+
+
+@pytest.mark.xfail(
+    raises=sdmx.exceptions.XMLParseError,
+    strict=True,
+    reason="sdmx1 2.28 cannot read an SDMX-ML 3.0 Metadataflow (KeyError: 'Structure')",
+)
+def test_extension_structures_read_by_sdmx1(structures_xml):
+    msg = sdmx.read_sdmx(io.BytesIO(structures_xml.read_bytes()))
+    assert "CGD_QUALITY" in msg.metadatastructure
+
+
+def test_cli_writes_the_extension_structures(tmp_path):
+    from cgd_bridge.cli import main
+
+    main(["metadata", "export", "--structures", "-o", str(tmp_path / "msd.xml")])
+    assert b"MetadataStructure=CGD_BRIDGE:CGD_QUALITY(1.0)" in (tmp_path / "msd.xml").read_bytes()
