@@ -112,7 +112,7 @@ def _readable(
     if updated_after is not None:
         versions = [v for v in versions if v.published_at and v.published_at > updated_after]
     if not versions:
-        hidden = _restricted(session, flow, now)
+        hidden = _restricted(session, flow, now, provider)
         if hidden and principal is None:
             raise Unauthorized(
                 f"the data of {info.ref} is not open; it needs an API key",
@@ -128,7 +128,9 @@ def _readable(
     return versions
 
 
-def _restricted(session: Session, flow: Flow, now: dt.datetime) -> list[Version]:
+def _restricted(
+    session: Session, flow: Flow, now: dt.datetime, provider: frozenset[str] | None
+) -> list[Version]:
     """Published versions of the flow past their embargo (seen by this principal or not).
 
     Called only when nothing is readable: if such versions exist, the principal lacks the
@@ -145,7 +147,8 @@ def _restricted(session: Session, flow: Flow, now: dt.datetime) -> list[Version]
             Submission.dataflow_version == info.version,
         )
     )
-    return [v for v in session.scalars(stmt).unique() if not v.embargoed(now)]
+    found = [v for v in session.scalars(stmt).unique() if not v.embargoed(now)]
+    return [v for v in found if provider is None or v.submission.producer.slug in provider]
 
 
 def gather(session: Session, versions: Sequence[Version]) -> pa.Table | None:
