@@ -231,7 +231,6 @@ def _suppress_observations(h: Harmonised, report: Report, k: int, file: str) -> 
         report.add_counted(int(idx.size), examples)
 
 
-
 def _schema(table: SourceTable, mapping: str | Path | None, report: Report, opts: Options) -> TableSchema:
     if mapping is not None:
         schema, info = load_mapping_schema(mapping)
@@ -481,3 +480,76 @@ def conform(h: Harmonised, report: Report, md: QualityMetadata, *, forced: bool)
         else:
             t = t.append_column(name, values)
     return t
+
+
+@dataclass
+class Harmonisation:
+    """A dataset validated, mapped and conformed, ready to store or write (see :func:`harmonise`).
+
+    Attributes:
+        report: the validation report.
+        metadata: the loaded quality metadata.
+        dataflow: the mapping's target, ``AGENCY:ID(VERSION)``.
+        harmonised: the mapped observations, conformed (provenance, suppression); None when
+            validation found errors (nothing is harmonised then).
+        target: the writers' target (dimensions, attributes, code names).
+        mapping_text: the mapping file as it was read.
+    """
+
+    report: Report
+    metadata: LoadedMetadata
+    dataflow: str | None = None
+    harmonised: Harmonised | None = None
+    target: Target | None = None
+    mapping_text: str = ""
+
+
+def harmonise(
+    data: str | Path,
+    *,
+    metadata: str | Path,
+    mapping: str | Path,
+    form: str | Path | None = None,
+    sheet: str | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+    structures: Structures | None = None,
+) -> Harmonisation:
+    """Validate and map a dataset and apply the CGD provenance rules, without writing anything.
+
+    The server stores what this returns; ``harmonised`` is None when validation found errors.
+    """
+    if structures is None:
+        from cgd_bridge.structures import Structures as _Structures
+
+        structures = _Structures.load(None)
+    md = load_metadata(metadata)
+    report = validate(
+        data, metadata=md, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress,
+        structures=structures,
+    )  # fmt: skip
+    spec, _ = load_mapping(mapping)
+    result = Harmonisation(report=report, metadata=md, dataflow=spec.dataflow,
+                           mapping_text=Path(mapping).read_text(encoding="utf-8", errors="replace"))  # fmt: skip
+    if not report.valid:
+        return result
+    if not spec.dataflow:
+        raise MappingError(
+            "the mapping does not name its target dataflow",
+            fix="Add 'dataflow: AGENCY:ID(VERSION)', e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+            file=Path(mapping).name,
+        )
+    h = report.harmonised
+    if h is None:
+        raise MappingError(
+            "the mapping has no SDMX sections (dimensions, time, value)",
+            fix="Add them as docs/mapping.md shows.",
+            file=Path(mapping).name,
+        )
+    h.table = conform(h, report, md.model, forced=False)
+    attributes = tuple(a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names)
+    target = Target.parse(spec.dataflow, tuple(h.dimensions), tuple(dict.fromkeys(attributes)))
+    target = _with_series_attributes(named_target(target, h.table, structures), spec.dataflow, structures)
+    result.harmonised = h
+    result.target = target
+    return result

@@ -30,12 +30,17 @@ class Settings(BaseSettings):
         database_url: the bridge server's database; None means the SQLite file
             ``{data_dir}/cgd-bridge.sqlite``;
             ``CGD_BRIDGE_DATABASE_URL=postgresql+psycopg://user@host/cgd_bridge``.
+        rate_limit_per_minute: requests a minute one API key (or, without a key, one client
+            address) may make to the server; 0 turns the limit off.
+        max_upload_mb: the largest upload the server accepts (413 above it).
     """
 
     model_config = SettingsConfigDict(env_prefix="CGD_BRIDGE_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    max_upload_mb: int = Field(default=200, ge=1)
 
     @property
     def structures_dir(self) -> Path:
