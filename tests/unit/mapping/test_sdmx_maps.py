@@ -4,6 +4,7 @@ import from the real SDMX 3.0, SDMX-JSON 2.0 and SDMX 2.1 specimens, round trips
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -130,7 +131,8 @@ def test_export_reads_back_in_pysdmx_with_its_maps(kenya_xml):
     sex = rms["RM_KENYA-HEALTH-SCORECARD_SEX"]
     assert sex.target.endswith("Codelist=IAEG-SDGs:CL_SEX(1.1)")
     assert sorted((v.source, v.target) for v in sex.maps) == [
-        ("Female", "F"), ("Male", "M"), ("Mwanamke", "F"), ("Mwanaume", "M"), ("Total", "_T")
+        ("F", "F"), ("Female", "F"), ("M", "M"), ("Male", "M"), ("Mwanamke", "F"), ("Mwanaume", "M"),
+        ("Total", "_T"), ("_T", "_T"),
     ]  # fmt: skip
     assert rms["RM_KENYA-HEALTH-SCORECARD_REF_AREA"].target.endswith("Codelist=CGD_BRIDGE:CL_AREA_KE(1.0)")
     assert all(any(a.type == ANN_MATCHING for a in rm.annotations) for rm in rms.values())
@@ -192,6 +194,19 @@ def test_column_names_that_are_not_sdmx_ids_survive(structures, tmp_path):
     assert back.time.column == "1st year"
     assert back.value
     assert back.value.column == "Value (%)"
+
+
+def test_codes_map_to_themselves_in_the_export_and_come_back_as_codes(structures, tmp_path):
+    """The engine lets a code match itself; the RepresentationMap says so for other tools too."""
+    mapping = Mapping.model_validate({
+        "dataflow": SDG_FLOW, "time": {"column": "year"}, "value": {"kind": "column", "column": "v"},
+        "dimensions": {"SEX": {"column": "sex", "map": {"F": ["Female"], "M": ["f"], "_T": []}}},
+    })  # fmt: skip
+    text = export_structure_map(mapping, structures=structures).text
+    pairs = re.findall(r"<str:SourceValue>(.*?)</str:SourceValue>\s*<str:TargetValue>(.*?)</", text)
+    assert pairs == [("Female", "F"), ("M", "M"), ("f", "M"), ("_T", "_T")]  # label 'f' takes F's place
+    back = import_mapping([as_file(tmp_path, "s.xml", text)], dataflow=SDG_FLOW, structures=structures)
+    assert back.mapping.dimensions["SEX"].map == {"F": ["Female"], "M": ["f"], "_T": []}
 
 
 # -- round trips -----------------------------------------------------------------------------------
