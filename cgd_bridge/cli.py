@@ -580,6 +580,319 @@ def mapping_import(
     )  # fmt: skip
 
 
+# ---------------------------------------------------------------- the server's database (#4)
+
+_database_url_option = click.option(
+    "--database-url",
+    metavar="URL",
+    help="The server's database (default: $CGD_BRIDGE_DATABASE_URL, else cgd-bridge.sqlite in the "
+    "data folder).",
+)
+
+
+def _database_url(url: str | None) -> str:
+    """``--database-url``, else the settings (``CGD_BRIDGE_DATABASE_URL``, else SQLite in the data folder)."""
+    from cgd_bridge.settings import get_settings
+    from cgd_bridge.store.db import database_url, normalise_url
+
+    if url:
+        return normalise_url(url)
+    settings = get_settings()
+    if _State.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": _State.data_dir})
+    return database_url(settings)
+
+
+@contextlib.contextmanager
+def _store(url: str | None) -> Iterator[Any]:
+    """A session on the migrated database; database failures become one plain sentence."""
+    from sqlalchemy.exc import DBAPIError
+
+    from cgd_bridge.errors import StoreError
+    from cgd_bridge.store.db import check_current, make_engine, make_sessionmaker, redact
+
+    engine = make_engine(_database_url(url))
+    try:
+        check_current(engine)
+        with make_sessionmaker(engine)() as session:
+            yield session
+    except DBAPIError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise StoreError(
+            f"the database {redact(str(engine.url))} refused the operation: {reason}",
+            fix="Check that it is running and migrated (cgd-bridge db upgrade).",
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def _until(value: Any) -> Any:
+    """A date given on the command line, in UTC; a plain date means "through that day"."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    when = value.replace(tzinfo=dt.UTC)
+    return when + dt.timedelta(days=1) if when.time() == dt.time(0) else when
+
+
+_DATE = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
+
+
+def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
+    cells = [tuple("" if c is None else str(c) for c in row) for row in [header, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+@cli.group()
+def db() -> None:
+    """The bridge server's database: migrate it (SQLite by default, PostgreSQL by URL)."""
+
+
+@db.command("upgrade")
+@_database_url_option
+def db_upgrade(database_url: str | None) -> None:
+    """Create or migrate the database to the newest schema (safe to run again)."""
+    from cgd_bridge.store.db import redact, upgrade
+
+    url = _database_url(database_url)
+    revision = upgrade(url)
+    click.echo(f"The database {redact(url)} is at revision {revision} (the newest).")
+
+
+@db.command("current")
+@_database_url_option
+def db_current(database_url: str | None) -> None:
+    """Show the database's schema revision; exit 1 when it needs `cgd-bridge db upgrade`."""
+    from cgd_bridge.store.db import current, head, redact
+
+    url = _database_url(database_url)
+    found, newest = current(url), head()
+    click.echo(f"{redact(url)}: revision {found or '(empty)'}; the newest is {newest}.")
+    if found != newest:
+        click.echo("Run `cgd-bridge db upgrade` to migrate it.", err=True)
+        sys.exit(EXIT_INVALID)
+
+
+@cli.group()
+def admin() -> None:
+    """Organisations, users, API keys and MoUs of the bridge server (run where the database is)."""
+
+
+@admin.group("org")
+def admin_org() -> None:
+    """CSO and NSO organisations."""
+
+
+@admin_org.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="The organisation's full name.")
+@click.option("--kind", type=click.Choice(["cso", "nso", "admin"]), required=True, help="CSO, NSO or admin.")
+@_database_url_option
+def admin_org_create(slug: str, name: str, kind: str, database_url: str | None) -> None:
+    """Create the organisation SLUG (e.g. sauti-ya-walemavu)."""
+    from cgd_bridge.store.orgs import create_organisation
+
+    with _store(database_url) as session:
+        org = create_organisation(session, slug=slug, name=name, kind=kind)
+        click.echo(f"Created the {org.kind.upper()} '{org.slug}' ({org.name}).")
+
+
+@admin_org.command("list")
+@_database_url_option
+def admin_org_list(database_url: str | None) -> None:
+    """List the organisations."""
+    from cgd_bridge.store.orgs import list_organisations
+
+    with _store(database_url) as session:
+        rows = [(o.slug, o.kind, o.name, _when(o.created_at)) for o in list_organisations(session)]
+        click.echo(_table(rows, ("SLUG", "KIND", "NAME", "CREATED")))
+
+
+@admin.group("user")
+def admin_user() -> None:
+    """People (and systems) acting for an organisation."""
+
+
+@admin_user.command("create")
+@click.argument("username")
+@click.option("--org", "organisation", required=True, help="The organisation's slug.")
+@click.option(
+    "--role",
+    type=click.Choice(["submitter", "reviewer", "admin"]),
+    required=True,
+    help="submitter (CSO), reviewer (NSO) or admin.",
+)
+@click.option("--name", "display_name", default="", help="The person's name, as lists show it.")
+@click.option("--password-stdin", is_flag=True, help="Read a password from standard input (else keys only).")
+@_database_url_option
+def admin_user_create(
+    username: str,
+    organisation: str,
+    role: str,
+    display_name: str,
+    password_stdin: bool,
+    database_url: str | None,
+) -> None:
+    """Create the user USERNAME of an organisation."""
+    from cgd_bridge.store.orgs import create_user
+
+    password = sys.stdin.read().rstrip("\r\n") if password_stdin else None
+    with _store(database_url) as session:
+        user = create_user(session, username=username, organisation=organisation, role=role,
+                           display_name=display_name, password=password)  # fmt: skip
+        click.echo(f"Created the {user.role} '{user.username}' of '{organisation}'.")
+
+
+@admin_user.command("list")
+@click.option("--org", "organisation", help="Only this organisation's users.")
+@_database_url_option
+def admin_user_list(organisation: str | None, database_url: str | None) -> None:
+    """List the users."""
+    from cgd_bridge.store.orgs import list_users
+
+    with _store(database_url) as session:
+        rows = [
+            (u.username, u.organisation.slug, u.role, "yes" if u.active else "no",
+             "yes" if u.password_hash else "no", u.display_name)
+            for u in list_users(session, organisation=organisation)
+        ]  # fmt: skip
+        click.echo(_table(rows, ("USERNAME", "ORG", "ROLE", "ACTIVE", "PASSWORD", "NAME")))
+
+
+@admin.group("key")
+def admin_key() -> None:
+    """API keys (shown once at creation, stored hashed)."""
+
+
+@admin_key.command("create")
+@click.argument("username")
+@click.option("--label", default="", help="What the key is for, e.g. 'laptop' or 'KNBS ETL'.")
+@click.option("--expires", type=_DATE, help="Last day the key works (UTC), e.g. 2027-12-31.")
+@_database_url_option
+def admin_key_create(username: str, label: str, expires: Any, database_url: str | None) -> None:
+    """Create an API key for USERNAME and print it (the only time it is shown)."""
+    from cgd_bridge.store.orgs import create_key
+
+    with _store(database_url) as session:
+        new = create_key(session, username=username, label=label, expires_at=_until(expires))
+    click.echo(new.key)
+    click.echo(
+        f"This is the only time key {new.prefix} is shown: store it now (only its hash is kept). "
+        f"Revoke it with `cgd-bridge admin key revoke {new.prefix}`.",
+        err=True,
+    )
+
+
+@admin_key.command("list")
+@click.option("--user", "username", help="Only this user's keys.")
+@_database_url_option
+def admin_key_list(username: str | None, database_url: str | None) -> None:
+    """List API keys by prefix (never their secrets)."""
+    from cgd_bridge.store.orgs import list_keys
+
+    with _store(database_url) as session:
+        rows = [
+            (k.prefix, k.user.username, k.label, _when(k.created_at), _when(k.last_used_at),
+             _when(k.expires_at), _when(k.revoked_at))
+            for k in list_keys(session, username=username)
+        ]  # fmt: skip
+        click.echo(_table(rows, ("PREFIX", "USER", "LABEL", "CREATED", "LAST USED", "EXPIRES", "REVOKED")))
+
+
+@admin_key.command("revoke")
+@click.argument("prefix")
+@_database_url_option
+def admin_key_revoke(prefix: str, database_url: str | None) -> None:
+    """Revoke the API key with this PREFIX (as `admin key list` shows it)."""
+    from cgd_bridge.store.orgs import revoke_key
+
+    with _store(database_url) as session:
+        key = revoke_key(session, prefix=prefix)
+        click.echo(
+            f"Key {key.prefix} of '{key.user.username}' is revoked (since {_when(key.revoked_at)} UTC)."
+        )
+
+
+@admin.group("mou")
+def admin_mou() -> None:
+    """MoUs: which NSO may read which CSO dataflows, under which conditions, until when."""
+
+
+@admin_mou.command("create")
+@click.option("--cso", required=True, help="The CSO's slug.")
+@click.option("--nso", required=True, help="The NSO's slug.")
+@click.option(
+    "--dataflow",
+    "dataflows",
+    multiple=True,
+    required=True,
+    metavar="REF",
+    help="AGENCY:ID(VERSION), AGENCY:ID (any version) or '*' (all); repeat for several.",
+)
+@click.option(
+    "--until", type=_DATE, required=True, help="Last day the MoU is in force (UTC), e.g. 2027-12-31."
+)
+@click.option("--from", "valid_from", type=_DATE, help="First day it is in force (default: now).")
+@click.option(
+    "--condition", "conditions", multiple=True, metavar="TEXT", help="A use condition; repeat for several."
+)
+@_database_url_option
+def admin_mou_create(
+    cso: str, nso: str, dataflows: tuple[str, ...], until: Any, valid_from: Any, conditions: tuple[str, ...],
+    database_url: str | None,
+) -> None:  # fmt: skip
+    """Record an MoU between a CSO and an NSO."""
+    import datetime as dt
+
+    from cgd_bridge.store.mous import create_mou
+
+    start = valid_from.replace(tzinfo=dt.UTC) if valid_from is not None else None
+    with _store(database_url) as session:
+        mou = create_mou(session, cso=cso, nso=nso, dataflows=list(dataflows), valid_until=_until(until),
+                         valid_from=start, use_conditions=conditions)  # fmt: skip
+        click.echo(
+            f"MoU {mou.id}: '{nso}' may read {', '.join(mou.dataflows)} of '{cso}' "
+            f"until {_when(mou.valid_until)} UTC."
+        )
+
+
+@admin_mou.command("list")
+@click.option("--org", "organisation", help="Only the MoUs this organisation is party to.")
+@_database_url_option
+def admin_mou_list(organisation: str | None, database_url: str | None) -> None:
+    """List the MoUs."""
+    from cgd_bridge.store.models import utcnow
+    from cgd_bridge.store.mous import is_valid, list_mous
+
+    now = utcnow()
+    with _store(database_url) as session:
+        rows = [
+            (m.id, m.cso.slug, m.nso.slug, " ".join(m.dataflows), _when(m.valid_from), _when(m.valid_until),
+             "revoked" if m.revoked_at else "in force" if is_valid(m, now) else "not in force",
+             "; ".join(m.use_conditions))
+            for m in list_mous(session, organisation=organisation)
+        ]  # fmt: skip
+        click.echo(_table(rows, ("ID", "CSO", "NSO", "DATAFLOWS", "FROM", "UNTIL", "STATUS", "CONDITIONS")))
+
+
+@admin_mou.command("revoke")
+@click.argument("mou_id", type=int, metavar="ID")
+@_database_url_option
+def admin_mou_revoke(mou_id: int, database_url: str | None) -> None:
+    """End the MoU ID now."""
+    from cgd_bridge.store.mous import revoke_mou
+
+    with _store(database_url) as session:
+        mou = revoke_mou(session, mou_id=mou_id)
+        click.echo(f"MoU {mou.id} ('{mou.nso.slug}' reading '{mou.cso.slug}') is revoked.")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write text to ``path`` through a temporary file, so a failure leaves no partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
