@@ -362,39 +362,23 @@ def convert(
         from cgd_bridge.structures import Structures as _Structures
 
         structures = _Structures.load(None)  # lazy: files are read when first looked up
-    md = load_metadata(metadata)  # read once: validation and the provenance rules share it
-    report = validate(
-        data, metadata=md, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress,
-        structures=structures,
+    prepared = harmonise(
+        data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress,
+        structures=structures, force=force,
     )  # fmt: skip
+    report = prepared.report
     result = Conversion(report=report)
-    if not report.valid and not force:
+    if prepared.harmonised is None or prepared.target is None:
         result.refused = (
             f"validation found {report.error_count} error(s); fix them, or use --force to convert "
             "anyway (observations are then marked OBS_STATUS U)"
         )
         return result
-    spec, _ = load_mapping(mapping)
-    if not spec.dataflow:
-        raise MappingError(
-            "the mapping does not name its target dataflow",
-            fix="Add 'dataflow: AGENCY:ID(VERSION)', e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
-            file=Path(mapping).name,
-        )
-    h = report.harmonised
-    if h is None:
-        raise MappingError(
-            "the mapping has no SDMX sections (dimensions, time, value)",
-            fix="Add them as docs/mapping.md shows.",
-            file=Path(mapping).name,
-        )
-    result.harmonised = h
-    h.table = conform(h, report, md.model, forced=not report.valid)
-    attributes = tuple(a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names)
-    target = Target.parse(spec.dataflow, tuple(h.dimensions), tuple(dict.fromkeys(attributes)))
+    h = result.harmonised = prepared.harmonised
+    target = prepared.target
     if fmt.name == "sdmx-json-2.0" or labels != "id":
         target = named_target(target, h.table, structures)
-    target = _with_series_attributes(target, spec.dataflow, structures)
+    md = prepared.metadata
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
@@ -492,7 +476,7 @@ class Harmonisation:
         dataflow: the mapping's target, ``AGENCY:ID(VERSION)``.
         harmonised: the mapped observations, conformed (provenance, suppression); None when
             validation found errors (nothing is harmonised then).
-        target: the writers' target (dimensions, attributes, code names).
+        target: the writers' target (dimensions, attributes, series-level attributes).
         mapping_text: the mapping file as it was read.
     """
 
@@ -514,10 +498,14 @@ def harmonise(
     options: Options | None = None,
     progress: Progress | None = None,
     structures: Structures | None = None,
+    force: bool = False,
 ) -> Harmonisation:
     """Validate and map a dataset and apply the CGD provenance rules, without writing anything.
 
-    The server stores what this returns; ``harmonised`` is None when validation found errors.
+    :func:`convert` writes what this returns, and the server stores it. ``harmonised`` is None
+    when validation found errors, unless ``force`` (every observation is then OBS_STATUS U).
+    ``target`` carries the DSD's series-level attributes but no code names (the writers that
+    need names get them from :func:`cgd_bridge.formats.names.named_target`).
     """
     if structures is None:
         from cgd_bridge.structures import Structures as _Structures
@@ -529,9 +517,9 @@ def harmonise(
         structures=structures,
     )  # fmt: skip
     spec, _ = load_mapping(mapping)
-    result = Harmonisation(report=report, metadata=md, dataflow=spec.dataflow,
-                           mapping_text=Path(mapping).read_text(encoding="utf-8", errors="replace"))  # fmt: skip
-    if not report.valid:
+    text = Path(mapping).read_text(encoding="utf-8", errors="replace")
+    result = Harmonisation(report=report, metadata=md, dataflow=spec.dataflow, mapping_text=text)
+    if not report.valid and not force:
         return result
     if not spec.dataflow:
         raise MappingError(
@@ -546,10 +534,10 @@ def harmonise(
             fix="Add them as docs/mapping.md shows.",
             file=Path(mapping).name,
         )
-    h.table = conform(h, report, md.model, forced=False)
+    h.table = conform(h, report, md.model, forced=not report.valid)
     attributes = tuple(a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names)
     target = Target.parse(spec.dataflow, tuple(h.dimensions), tuple(dict.fromkeys(attributes)))
-    target = _with_series_attributes(named_target(target, h.table, structures), spec.dataflow, structures)
+    target = _with_series_attributes(target, spec.dataflow, structures)
     result.harmonised = h
     result.target = target
     return result

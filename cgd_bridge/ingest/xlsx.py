@@ -47,16 +47,25 @@ def sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]]
             file=path.name,
         ) from exc
     names = list(wb.sheet_names)
-    if not names:
-        raise InputError("the workbook has no sheets", fix="Add the data sheet.", file=path.name)
-    name = sheet or names[0]
+    name = sheet or (names[0] if names else "")
     if name not in names:
+        wb.close()
+        if not names:
+            raise InputError("the workbook has no sheets", fix="Add the data sheet.", file=path.name)
         raise InputError(
             f"there is no sheet called '{name}'",
             fix=f"Use one of: {', '.join(names)}.",
             file=path.name,
         )
-    return name, iter(wb.get_sheet_by_name(name).iter_rows())
+    return name, _rows(wb, name)
+
+
+def _rows(wb: CalamineWorkbook, name: str) -> Iterator[list[Any]]:
+    """The sheet's rows; the workbook's file is closed when they run out or are abandoned."""
+    try:
+        yield from wb.get_sheet_by_name(name).iter_rows()
+    finally:
+        wb.close()
 
 
 def open_xlsx(path: Path, info: InputInfo, *, sheet: str | None = None) -> SourceTable:
