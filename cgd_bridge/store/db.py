@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 DATABASE_FILE = "cgd-bridge.sqlite"
 BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK = 0x63676462  # "cgdb": the PostgreSQL advisory lock held while migrating
 
 
 def database_url(settings: Settings) -> str:
@@ -147,7 +148,9 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str | Engine, revision: str = "head") -> str | None:
     """Migrate the database to ``revision`` (default: the newest); return the revision reached.
 
-    Safe to run on every start: an up-to-date database is left as it is.
+    Safe to run on every start, and by several workers starting at once: the migration holds
+    a lock for its whole transaction (a PostgreSQL advisory lock; SQLite's write lock, taken by
+    ``BEGIN IMMEDIATE``), so the others wait and then find the database up to date.
 
     Raises:
         StoreError: the database cannot be reached or the migration failed.
@@ -157,9 +160,14 @@ def upgrade(url: str | Engine, revision: str = "head") -> str | None:
     engine = url if isinstance(url, Engine) else make_engine(url)
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
+            connection.commit()
         return current(engine)
     except DBAPIError as exc:
         raise _store_error(engine, "could not migrate", exc) from exc

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,17 @@ def test_naive_times_are_refused(session):
     session.add(Organisation(slug="x", name="X", kind="cso", created_at=dt.datetime(2026, 1, 1)))
     with pytest.raises(Exception, match=r"(?i)naive datetime"):
         session.commit()
+
+
+def test_workers_starting_at_once_migrate_once(empty_url):
+    """Several server workers run `upgrade` on start; on an empty database only one may migrate."""
+    code = "import sys; from cgd_bridge.store.db import upgrade; print(upgrade(sys.argv[1]))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, empty_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in results]
+    assert [out.strip() for out, _ in results] == [head()] * 3
