@@ -98,11 +98,20 @@ class Harmonised:
     def duplicate_keys(self) -> list[tuple[tuple[str, ...], list[int]]]:
         """Series key + period combinations produced by more than one source row."""
         keys = [*self.dimensions, "TIME_PERIOD"]
-        grouped = self.table.group_by(keys).aggregate([("SOURCE_ROW", "list"), ("SOURCE_ROW", "count")])
+        if self.table.num_rows == 0:
+            return []
+        # a key column with one value in every row (FREQ, SERIES, the _T breakdowns) groups nothing
+        same = {
+            k: self.table[k][0].as_py()
+            for k in keys
+            if pc.count_distinct(self.table[k], mode="all").as_py() <= 1
+        }
+        varying = [k for k in keys if k not in same] or keys[:1]
+        grouped = self.table.group_by(varying).aggregate([("SOURCE_ROW", "list"), ("SOURCE_ROW", "count")])
         dup = grouped.filter(pc.greater(grouped["SOURCE_ROW_count"], 1))
         out = []
         for rec in dup.to_pylist():
-            out.append((tuple(rec[k] for k in keys), sorted(rec["SOURCE_ROW_list"])))
+            out.append((tuple(rec[k] if k in rec else same[k] for k in keys), sorted(rec["SOURCE_ROW_list"])))
         return out
 
     def lineage(self) -> pa.Array:
@@ -265,7 +274,7 @@ def _map_codes(
     for comp_id in components:
         spec = mapping.dimensions.get(comp_id) or mapping.attributes.get(comp_id)
         if spec is None:
-            out[comp_id] = pa.array(np.full(n, "_T", dtype=object), pa.string())
+            out[comp_id] = pa.repeat(pa.scalar("_T", pa.string()), n)
             continue
         codes, ok = _codes(spec, text, n)
         out[comp_id] = codes
@@ -281,7 +290,7 @@ def _norm(values: pa.Array) -> pa.Array:
 
 def _codes(spec: ComponentMap, text: dict[str, pa.Array], n: int) -> tuple[pa.Array, np.ndarray]:
     if spec.value is not None:
-        return pa.array(np.full(n, spec.value, dtype=object), pa.string()), np.ones(n, dtype=bool)
+        return pa.repeat(pa.scalar(spec.value, pa.string()), n), np.ones(n, dtype=bool)
     assert spec.column is not None
     labels = spec.labels()
     codes = pa.array(list(labels.values()), pa.string())
@@ -321,7 +330,7 @@ def _time(mapping: Mapping, text: dict[str, pa.Array], n: int) -> pa.Array:
     t = mapping.time
     assert t is not None
     if t.value is not None:
-        return pa.array(np.full(n, t.value, dtype=object), pa.string())
+        return pa.repeat(pa.scalar(t.value, pa.string()), n)
     assert t.column is not None
     col = pc.utf8_trim_whitespace(text[t.column])
     if t.format == "year":
