@@ -171,6 +171,7 @@ class Kenya:
     files: list[RawFile]
     dataflow: str
     coverage: dict[str, Any]
+    sources: dict[str, Path]  # data, metadata, mapping
 
 
 @pytest.fixture(scope="session")
@@ -207,6 +208,7 @@ def kenya() -> Kenya:
         files=files,
         dataflow=str(spec.dataflow),
         coverage=coverage_of(h),
+        sources={"data": KENYA / "data.csv", "metadata": KENYA / "quality.yaml", "mapping": KENYA_MAPPING},
     )
 
 

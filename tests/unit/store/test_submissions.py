@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -348,3 +352,54 @@ def test_a_cso_sees_who_pulled_its_data(session, cast, make_version):
         "10.0.0.7",
     )
     assert audit.pulls_of(session, cso_org_id=cast.other_cso.org_id) == []
+
+
+KILLED_WRITER = """
+import pathlib, sys, time
+import yaml
+from cgd_bridge.metadata import load_metadata
+from cgd_bridge.pipeline import conform, validate
+from cgd_bridge.store import data, orgs, submissions
+from cgd_bridge.store.db import make_engine, make_sessionmaker
+
+url, marker, data_csv, quality, mapping = sys.argv[1:6]
+report = validate(data_csv, metadata=quality, mapping=mapping)
+h = report.harmonised
+table = conform(h, report, load_metadata(quality).model, forced=False)
+real = data.version_data
+
+def stall(table, version_id):  # everything else is already sent to the database
+    row = real(table, version_id)
+    pathlib.Path(marker).write_text("inside the transaction")
+    time.sleep(120)
+    return row
+
+data.version_data = stall
+with make_sessionmaker(make_engine(url))() as session:
+    principal = orgs.Principal.of(orgs.get_user(session, username="amina"))
+    submissions.create_version(
+        session, principal=principal, dataflow="CGD_BRIDGE:DF_CGD_KE(1.0)", files=[],
+        report=report, harmonised_table=table, metadata=yaml.safe_load(open(quality)),
+        mapping_text=open(mapping).read(), dimensions=h.dimensions,
+    )
+"""
+
+
+def test_a_killed_process_leaves_no_partial_version(db_url, session, cast, make_version, kenya, tmp_path):
+    before = counts(session)
+    marker = tmp_path / "marker"
+    args = [db_url, str(marker), *(str(kenya.sources[k]) for k in ("data", "metadata", "mapping"))]
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, *args], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the writer never reached the middle of its transaction"
+            time.sleep(0.1)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)  # reaps it and closes the pipe
+    assert counts(session) == before  # nothing of the half-written version survives
+    v = make_version(cast.cso)  # and the database takes the next submission as version 1
+    assert v.number == 1
