@@ -129,12 +129,15 @@ def _nepal_health_satisfaction() -> dict[tuple[str, str, str], tuple[int, int]]:
     """Satisfied / health-service users per (sex, age group, disability), read from the export itself."""
     import openpyxl
 
-    ws = openpyxl.load_workbook(NEPAL / "data.xlsx", read_only=True).active
-    rows = ws.iter_rows(values_only=True)
-    head = list(next(rows))
+    wb = openpyxl.load_workbook(NEPAL / "data.xlsx", read_only=True)
+    try:
+        rows = list(wb.active.iter_rows(values_only=True))
+    finally:
+        wb.close()  # read-only workbooks keep the file open until closed
+    head = list(rows[0])
     col = {name.rsplit("/", 1)[-1]: i for i, name in enumerate(head) if name and name.count("/") <= 1}
     out: dict[tuple[str, str, str], list[int]] = {}
-    for r in rows:
+    for r in rows[1:]:
         if "health" not in str(r[col["services_used"]]).split():
             continue
         cell = out.setdefault((r[col["sex"]], r[col["age_group"]], r[col["disability"]]), [0, 0])
@@ -176,8 +179,10 @@ def test_nepal_microdata_converts_to_sdg_cells_read_back_by_sdmx1(tmp_path):
     csv_out = tmp_path / "np.csv"
     p = cli("convert", NEPAL / "data.xlsx", *args, "--to", "sdmx-csv-2.0", "-o", csv_out)
     assert p.returncode == 0, p.stderr
-    header = csv_out.read_text(encoding="utf-8").splitlines()[0]
-    assert '"UNIT_MEASURE"' in header
+    import csv
+
+    header = next(csv.reader(io.StringIO(csv_out.read_text(encoding="utf-8"))))
+    assert "UNIT_MEASURE" in header
     for helper in ("OBS_COUNT", "SOURCE_ROWS", "SUPPRESSED", "OBS_NUMERATOR"):
         assert helper not in header  # lineage and privacy columns are not SDMX components
 
