@@ -200,3 +200,21 @@ def test_constant_columns_are_escaped_and_a_single_series_is_written(table, fmt)
     data = written(fmt, one)
     assert data.count(b"Series>") + data.count(b"<Series") >= 1
     assert from_sdmx1(data) == expected(one)
+
+
+@pytest.mark.parametrize("fmt", ["sdmx-csv-1.0", "sdmx-csv-2.0"])
+def test_sdmx_csv_quotes_what_needs_it(table, fmt):
+    """RFC 4180: a field with a comma, a quote or a line break is quoted, its quotes doubled, in
+    varying and constant columns alike; every value reads back as written."""
+    import csv
+
+    notes = ["a, b", 'say "yes"', "two\nlines", None, "plain", None]
+    t = table.set_column(table.schema.get_field_index("COMMENT_OBS"), "COMMENT_OBS", pa.array(notes))
+    t = t.set_column(t.schema.get_field_index("UNIT_MEASURE"), "UNIT_MEASURE", pa.array(["P, T"] * 6))
+    text = written(fmt, t).decode()
+    assert '"a, b"' in text
+    assert '"say ""yes"""' in text
+    assert '"P, T"' in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["COMMENT_OBS"] for r in rows] == [n or "" for n in notes]
+    assert {r["UNIT_MEASURE"] for r in rows} == {"P, T"}
