@@ -270,6 +270,9 @@ class Submission(Base):
 class Version(Base):
     """An immutable, numbered version of a submission and where it is in the workflow.
 
+    The large columns (report, metadata, mapping text, coverage, cube, DSAT verdict) are
+    loaded only when read, so that listing versions for a pull stays cheap.
+
     Only the workflow columns (``state``, ``reviewer_comment``, ``decided_*``, ``submitted_at``,
     ``published_at``, ``embargo_until`` before publication) ever change; the data, report,
     metadata, mapping and files never do.
@@ -307,18 +310,18 @@ class Version(Base):
     is_open: Mapped[bool] = mapped_column(Boolean, default=False)
     use_conditions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     dsat_score: Mapped[int | None] = mapped_column(Integer)
-    dsat: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dsat: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     mapping_version: Mapped[str | None] = mapped_column(String(40))
     metadata_version: Mapped[str | None] = mapped_column(String(40))
-    report: Mapped[dict[str, Any]] = mapped_column(JSON)
-    metadata_json: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
-    mapping_text: Mapped[str] = mapped_column(Text, default="")
-    coverage: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
+    metadata_json: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, deferred=True)
+    mapping_text: Mapped[str] = mapped_column(Text, default="", deferred=True)
+    coverage: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     observations: Mapped[int] = mapped_column(Integer, default=0)
     series_count: Mapped[int] = mapped_column(Integer, default=0)
     dimensions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     attributes: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    cube: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cube: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     time_min: Mapped[str | None] = mapped_column(String(40))
     time_max: Mapped[str | None] = mapped_column(String(40))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
