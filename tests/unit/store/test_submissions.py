@@ -172,6 +172,13 @@ def test_every_transition_is_allowed_or_refused_with_the_next_states(session, ca
         legal = State(target) in submissions.NEXT[State(state)]
         if legal:
             assert _act(session, cast, action, v.id).state == target
+            last = audit.history(session, version=v)[-1]  # written in the same transaction
+            actor = cast.cso if action in ("submit", "withdraw") else cast.nso
+            assert (last.action, last.user_id, last.details["from"]) == (
+                f"version.{target}",
+                actor.user_id,
+                state,
+            )
         else:
             # the admin sees every version, so the refusal is about the state, not visibility
             with pytest.raises(Conflict, match=f"is {state}, so it cannot be {target}") as info:
