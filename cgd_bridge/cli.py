@@ -218,10 +218,23 @@ def convert(
     type=click.Path(path_type=Path),
     default=Path("out/demo"),
     show_default=True,
-    help="Folder for the example reports.",
+    help="Folder for the example reports, the SDMX files and the demo database.",
 )
-def demo(output: Path) -> None:
-    """Validate the bundled examples, convert those with SDMX mappings, and write the results."""
+@click.option(
+    "--serve/--no-serve",
+    default=True,
+    show_default=True,
+    help="Then start the bridge server on a fresh demo database (Ctrl-C stops it).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the demo server listens on.")
+@click.option("--port", default=8000, type=int, show_default=True, help="Port the demo server listens on.")
+def demo(output: Path, serve: bool, host: str, port: int) -> None:
+    """Run the whole bridge on the bundled examples.
+
+    Validates the examples, converts them to SDMX and writes the reports into OUTPUT; then
+    creates a demo database (organisations, people, API keys, MoUs, both examples submitted,
+    accepted and published), prints the keys and example URLs, and serves it.
+    """
     from cgd_bridge.pipeline import convert as run_conversion
     from cgd_bridge.pipeline import validate as run_validation
     from cgd_bridge.render import RENDERERS
@@ -253,7 +266,45 @@ def demo(output: Path) -> None:
                 result = run_conversion(data, to=to, output=out, **inputs)  # type: ignore[arg-type]
                 click.echo(f"   SDMX: {result.written} observations written to {out}")
     click.echo(f"Reports written to {output}/ (open the .html files in a browser).")
+    if serve:
+        _demo_server(output, host, port)
     sys.exit(EXIT_VALID if all_valid else EXIT_INVALID)
+
+
+def _demo_server(output: Path, host: str, port: int) -> None:
+    """Seed a fresh demo database in ``output`` and serve it until interrupted."""
+    from cgd_bridge.server.demo import DEMO_PASSWORD, seed
+    from cgd_bridge.server.run import run_server
+    from cgd_bridge.store import db
+
+    path = (output / "demo.sqlite").resolve()
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        with db.make_sessionmaker(engine)() as session:
+            seeded = seed(session, _load_structures(), progress=lambda m: click.echo(f"   {m}"))
+    finally:
+        engine.dispose()
+    base = f"http://{host}:{port}"
+    click.echo(f"\n== The demo database {path}")
+    for name, problem in seeded.skipped.items():
+        click.echo(f"   not published: {name}: {problem}")
+    click.echo(
+        "   API keys (shown only now; the demo password of every user is " + repr(DEMO_PASSWORD) + "):"
+    )
+    for user, key in seeded.keys.items():
+        click.echo(f"     {user:8} {key}")
+    click.echo("   Try:")
+    click.echo(f"     curl '{base}/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all?format=csv'")
+    click.echo(f"     curl '{base}/sdmx/v2/data/dataflow/IAEG-SDGs/DF_SDG_GLH/1.5/*' -H 'Accept: text/csv'")
+    click.echo(
+        f"     curl '{base}/api/submissions' -H 'Authorization: Bearer {seeded.keys.get('kamau', '')}'"
+    )
+    click.echo(f"     {base}/docs  (the JSON API)")
+    run_server(_settings(), host=host, port=port, database_url=url, say=click.echo)
 
 
 @cli.command()
@@ -923,6 +974,35 @@ def _progress(label: str) -> Iterator[Any]:
             state["done"] = done
 
         yield update
+
+
+# -- the bridge server ---------------------------------------------------------------------------
+
+
+def _settings() -> Any:
+    """The settings, with ``--data-dir`` applied."""
+    from cgd_bridge.settings import get_settings
+
+    settings = get_settings()
+    if _State.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": _State.data_dir})
+    return settings
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, type=int, show_default=True, help="Port to listen on.")
+@click.option(
+    "--database-url",
+    help="SQLAlchemy URL of the database (default: $CGD_BRIDGE_DATABASE_URL, else an SQLite file "
+    "in the data folder), e.g. postgresql+psycopg://user@host/cgd_bridge.",
+)
+@click.option("--workers", default=1, type=int, show_default=True, help="Worker processes.")
+def serve(host: str, port: int, database_url: str | None, workers: int) -> None:
+    """Run the bridge server: SDMX REST API, JSON API and web pages (migrations run first)."""
+    from cgd_bridge.server.run import run_server
+
+    run_server(_settings(), host=host, port=port, database_url=database_url, workers=workers, say=click.echo)
 
 
 def main(argv: list[str] | None = None) -> None:

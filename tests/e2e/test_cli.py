@@ -115,7 +115,7 @@ def test_output_is_not_left_half_written_when_the_run_fails(tmp_path):
 
 
 def test_demo_validates_the_bundled_examples(tmp_path):
-    p = cli("demo", "-o", tmp_path / "demo")
+    p = cli("demo", "-o", tmp_path / "demo", "--no-serve")
     assert p.returncode == 0, p.stdout + p.stderr
     names = sorted(x.name for x in (tmp_path / "demo").iterdir())
     assert "kenya-health-scorecard.report.html" in names
