@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
@@ -90,20 +90,38 @@ def constant_text(column: pa.ChunkedArray | pa.Array) -> str | None:
         return None
     if not (pa.types.is_string(column.type) or pa.types.is_integer(column.type)):
         return None  # measures (floats) and other types vary, and their text needs a cast
-    bounds = pc.min_max(column)
-    if bounds["min"] != bounds["max"]:
+    first = column[0]
+    if not pc.all(pc.equal(column, first)).as_py():
         return None
-    return str(as_text(pa.array([bounds["min"].as_py()], column.type))[0].as_py())
+    return str(as_text(pa.array([first.as_py()], column.type))[0].as_py())
 
 
-def sorted_batches(table: pa.Table, target: Target) -> Iterator[pa.RecordBatch]:
+def constant_columns(table: pa.Table, columns: Iterable[str] | None = None) -> dict[str, str]:
+    """The columns (of ``columns``, default all) with one value in every row, and that value's text.
+
+    >>> constant_columns(pa.table({"FREQ": ["A", "A"], "SEX": ["F", "M"]}))
+    {'FREQ': 'A'}
+    """
+    out = {}
+    for c in table.column_names if columns is None else columns:
+        value = constant_text(table[c]) if c in table.column_names else None
+        if value is not None:
+            out[c] = value
+    return out
+
+
+def sorted_batches(
+    table: pa.Table, target: Target, constant: Container[str] | None = None
+) -> Iterator[pa.RecordBatch]:
     """The table's rows in series-key and period order, :data:`BATCH` rows at a time.
 
     Only the sort order (8 bytes a row) is held; each batch is taken from the table as it is
     written, so memory does not grow with a second copy of the table. Columns with one value
-    in every row are left out of the sort and sliced, not taken (every slice is the same).
+    in every row (``constant``, found with :func:`constant_columns` unless given) are left out
+    of the sort and sliced, not taken (every slice is the same).
     """
-    constant = {c for c in table.column_names if constant_text(table[c]) is not None}
+    if constant is None:
+        constant = constant_columns(table)
     keys = [
         (c, "ascending")
         for c in (*target.dimensions, "TIME_PERIOD")
@@ -112,7 +130,7 @@ def sorted_batches(table: pa.Table, target: Target) -> Iterator[pa.RecordBatch]:
     if not keys:
         yield from table.to_batches(max_chunksize=BATCH)
         return
-    order = pc.sort_indices(table.select([k for k, _ in keys]), sort_keys=keys)
+    order = _sort_order(table, [k for k, _ in keys])
     varying = [c for c in table.column_names if c not in constant]
     for start in range(0, len(order), BATCH):
         taken = table.select(varying).take(order.slice(start, BATCH))
@@ -121,8 +139,32 @@ def sorted_batches(table: pa.Table, target: Target) -> Iterator[pa.RecordBatch]:
         yield from pa.table(columns, names=table.column_names).combine_chunks().to_batches()
 
 
+def _sort_order(table: pa.Table, keys: list[str]) -> pa.Array:
+    """Row indices that sort ``table`` by ``keys`` (ascending, nulls last, stable).
+
+    The same order as ``pc.sort_indices``, found faster: each key column is dictionary-encoded
+    (one hash pass), its few distinct values are sorted, and the rows' ranks are combined into
+    one integer per row, which numpy sorts. When the ranks do not fit in 63 bits, Arrow's
+    multi-key sort does it.
+    """
+    composite = np.zeros(table.num_rows, dtype=np.int64)
+    span = 1
+    for k in keys:
+        encoded = pc.dictionary_encode(table[k].combine_chunks())
+        values = encoded.dictionary
+        span *= len(values) + 1
+        if span >= 2**62:
+            return pc.sort_indices(table.select(keys), sort_keys=[(k, "ascending") for k in keys])
+        rank = np.empty(len(values) + 1, dtype=np.int64)
+        rank[np.asarray(pc.sort_indices(values))] = np.arange(len(values))
+        rank[len(values)] = len(values)  # null: after every value
+        positions = np.asarray(pc.fill_null(encoded.indices, len(values)), dtype=np.int64)
+        composite = composite * (len(values) + 1) + rank[positions]
+    return pa.array(np.argsort(composite, kind="stable"))
+
+
 def series_boundaries(
-    batch: pa.RecordBatch, target: Target, previous: str | None
+    batch: pa.RecordBatch, target: Target, previous: str | None, constant: Container[str] = ()
 ) -> tuple[pa.Array, str | None]:
     """Per row of a sorted batch: does a new series start here?
 
@@ -130,16 +172,17 @@ def series_boundaries(
         batch: rows in series-key order (from :func:`sorted_batches`).
         target: names the dimensions that make the series key.
         previous: the last series key of the batch before (None for the first batch).
+        constant: dimensions with one value in the whole table, which cannot start a series
+            (leave them out of the comparison); the same for every batch of a table.
 
     Returns:
         A boolean array (True where the key differs from the row before) and this batch's
         last key, to pass as ``previous`` with the next batch.
     """
-    if target.dimensions:
+    dims = [d for d in target.dimensions if d not in constant]
+    if dims:
         # \x1f (unit separator) cannot occur in SDMX codes, so keys never run together
-        key = pc.binary_join_element_wise(
-            *[pc.fill_null(as_text(batch.column(d)), "") for d in target.dimensions], "\x1f"
-        )
+        key = pc.binary_join_element_wise(*[pc.fill_null(as_text(batch.column(d)), "") for d in dims], "\x1f")
     else:
         key = pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
     shifted = pa.concat_arrays([pa.array([previous], pa.string()), key.slice(0, len(key) - 1)])

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge.formats._text import (
     as_text,
-    constant_text,
+    constant_columns,
     join,
     series_boundaries,
     sorted_batches,
@@ -63,7 +63,7 @@ class _Attributes:
     is made once, as a literal, instead of once per row."""
 
     def __init__(self, table: pa.Table, columns: list[str]) -> None:
-        self.fixed = {c: constant_text(table[c]) for c in columns}
+        self.fixed = constant_columns(table, columns)
 
     def __call__(self, name: str, batch: pa.RecordBatch, *, optional: bool) -> pa.Array | str:
         value = self.fixed.get(name)
@@ -79,6 +79,7 @@ def _write_series(
     series: Callable[[pa.RecordBatch], pa.Array],
     obs: Callable[[pa.RecordBatch], pa.Array],
     close: str,
+    constant: dict[str, str] | None = None,
 ) -> None:
     """Write the observations sorted by series, opening and closing a series where the key changes.
 
@@ -86,8 +87,9 @@ def _write_series(
     observations by one ``take``.
     """
     previous: str | None = None
-    for batch in sorted_batches(table, target):
-        new, last = series_boundaries(batch, target, previous)
+    constant = constant_columns(table) if constant is None else constant
+    for batch in sorted_batches(table, target, constant):
+        new, last = series_boundaries(batch, target, previous, constant)
         starts = np.flatnonzero(np.asarray(new))
         obs_text = obs(batch)
         if starts.size:
@@ -181,6 +183,9 @@ def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, ve
     # attributes the DSD attaches to the series key go on Series (its first row's value)
     on_series = [a for a in attrs if a in target.series_attributes]
     attrs = [a for a in attrs if a not in on_series]
+    # only what is written is sorted and taken (not SOURCE_ROW and the like)
+    table = table.select([c for c in (*target.dimensions, "TIME_PERIOD", "OBS_VALUE", *on_series, *attrs)
+                          if c in table.column_names])  # fmt: skip
 
     attribute = _Attributes(table, [*target.dimensions, *on_series, *attrs])
 
@@ -200,7 +205,8 @@ def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, ve
             ]
         )
 
-    _write_series(out, table, target, series, obs, "</Series>\n")
+    constant = constant_columns(table, [c for c in table.column_names if c not in attribute.fixed])
+    _write_series(out, table, target, series, obs, "</Series>\n", constant | attribute.fixed)
     out.write(b"</message:DataSet>\n</message:StructureSpecificData>\n")
     return table.num_rows
 
