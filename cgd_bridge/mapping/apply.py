@@ -107,6 +107,9 @@ class Harmonised:
             if pc.count_distinct(self.table[k], mode="all").as_py() <= 1
         }
         varying = [k for k in keys if k not in same] or keys[:1]
+        counts = self.table.group_by(varying).aggregate([("SOURCE_ROW", "count")])["SOURCE_ROW_count"]
+        if pc.max(counts).as_py() == 1:
+            return []  # the usual case: no key twice, so no row lists to build
         grouped = self.table.group_by(varying).aggregate([("SOURCE_ROW", "list"), ("SOURCE_ROW", "count")])
         dup = grouped.filter(pc.greater(grouped["SOURCE_ROW_count"], 1))
         out = []
