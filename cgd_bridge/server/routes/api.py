@@ -15,10 +15,10 @@ import datetime as dt
 import hashlib
 import shutil
 import tempfile
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -30,6 +30,10 @@ from cgd_bridge.store.models import Submission, Version, utcnow
 from cgd_bridge.store.submissions import RawFile
 
 router = APIRouter(prefix="/api", tags=["bridge API"])
+_MAX_ID = 2**53  # ids are database integers: anything larger names nothing (and would overflow them)
+VersionId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A version id, from the submissions list.")]
+SubmissionId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A submission id.")]
+FileId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A stored file id, from a version's files.")]
 
 
 class PayloadTooLarge(CgdBridgeError):
@@ -186,8 +190,8 @@ def _submission(s: Submission, versions: list[Version]) -> SubmissionSummary:
 # -- uploads ---------------------------------------------------------------------------------------
 
 
-def _save(upload: UploadFile, folder: Path, role: str, limit: int) -> tuple[Path, RawFile]:
-    name = Path(upload.filename or role).name or role
+def _save(upload: UploadFile, folder: FilePath, role: str, limit: int) -> tuple[FilePath, RawFile]:
+    name = FilePath(upload.filename or role).name or role
     if name.startswith("."):
         name = f"{role}{name}"
     path = folder / role / name
@@ -227,7 +231,7 @@ class _Uploaded:
         mapping: UploadFile,
         form: UploadFile | None,
     ) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="cgd-bridge-upload-"))
+        self.dir = FilePath(tempfile.mkdtemp(prefix="cgd-bridge-upload-"))
         limit = bridge.settings.max_upload_mb << 20
         try:
             self.data, raw_data = _save(data, self.dir, "data", limit)
@@ -376,14 +380,16 @@ def list_submissions(session: SessionDep, principal: PrincipalDep) -> list[Submi
 
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionSummary, summary="One submission")
-def get_submission(session: SessionDep, principal: PrincipalDep, submission_id: int) -> SubmissionSummary:
+def get_submission(
+    session: SessionDep, principal: PrincipalDep, submission_id: SubmissionId
+) -> SubmissionSummary:
     s = submissions.get_submission(session, principal=principal, submission_id=submission_id)
     return _submission(s, submissions.list_versions(session, principal=principal, submission_id=s.id))
 
 
 @router.get("/versions/{version_id}", response_model=VersionDetail, summary="A version with its report")
 def get_version(
-    request: Request, session: SessionDep, principal: PrincipalDep, version_id: int
+    request: Request, session: SessionDep, principal: PrincipalDep, version_id: VersionId
 ) -> VersionDetail:
     """The report, quality metadata, DSAT score, mapping coverage, files and SDMX URLs."""
     return _detail(submissions.get_version(session, principal=principal, version_id=version_id), request)
@@ -391,14 +397,18 @@ def get_version(
 
 @router.post("/versions/{version_id}/submit", response_model=VersionDetail, summary="Send a draft for review")
 def submit_version(
-    request: Request, session: SessionDep, principal: UserDep, version_id: int
+    request: Request, session: SessionDep, principal: UserDep, version_id: VersionId
 ) -> VersionDetail:
     return _detail(submissions.submit(session, principal=principal, version_id=version_id), request)
 
 
 @router.post("/versions/{version_id}/accept", response_model=VersionDetail, summary="Accept (NSO reviewer)")
 def accept_version(
-    request: Request, session: SessionDep, principal: UserDep, version_id: int, body: Decision | None = None
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    version_id: VersionId,
+    body: Decision | None = None,
 ) -> VersionDetail:
     v = submissions.accept(
         session, principal=principal, version_id=version_id, comment=body.comment if body else None
@@ -408,7 +418,7 @@ def accept_version(
 
 @router.post("/versions/{version_id}/reject", response_model=VersionDetail, summary="Reject (NSO reviewer)")
 def reject_version(
-    request: Request, session: SessionDep, principal: UserDep, version_id: int, body: Decision
+    request: Request, session: SessionDep, principal: UserDep, version_id: VersionId, body: Decision
 ) -> VersionDetail:
     v = submissions.reject(session, principal=principal, version_id=version_id, comment=body.comment or "")
     return _detail(v, request)
@@ -416,14 +426,18 @@ def reject_version(
 
 @router.post("/versions/{version_id}/publish", response_model=VersionDetail, summary="Publish (NSO reviewer)")
 def publish_version(
-    request: Request, session: SessionDep, principal: UserDep, version_id: int
+    request: Request, session: SessionDep, principal: UserDep, version_id: VersionId
 ) -> VersionDetail:
     return _detail(submissions.publish(session, principal=principal, version_id=version_id), request)
 
 
 @router.post("/versions/{version_id}/withdraw", response_model=VersionDetail, summary="Withdraw (the CSO)")
 def withdraw_version(
-    request: Request, session: SessionDep, principal: UserDep, version_id: int, body: Withdrawal | None = None
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    version_id: VersionId,
+    body: Withdrawal | None = None,
 ) -> VersionDetail:
     v = submissions.withdraw(
         session, principal=principal, version_id=version_id, reason=body.reason if body else None
@@ -433,14 +447,16 @@ def withdraw_version(
 
 @router.put("/versions/{version_id}/embargo", response_model=VersionDetail, summary="Set or lift the embargo")
 def set_embargo(
-    request: Request, session: SessionDep, principal: UserDep, version_id: int, body: Embargo
+    request: Request, session: SessionDep, principal: UserDep, version_id: VersionId, body: Embargo
 ) -> VersionDetail:
     v = submissions.set_embargo(session, principal=principal, version_id=version_id, until=body.until)
     return _detail(v, request)
 
 
 @router.get("/versions/{version_id}/history", summary="The audit trail of a version")
-def version_history(session: SessionDep, principal: PrincipalDep, version_id: int) -> list[dict[str, Any]]:
+def version_history(
+    session: SessionDep, principal: PrincipalDep, version_id: VersionId
+) -> list[dict[str, Any]]:
     v = submissions.get_version(session, principal=principal, version_id=version_id)
     return [
         {
@@ -456,7 +472,7 @@ def version_history(session: SessionDep, principal: PrincipalDep, version_id: in
 
 @router.get("/versions/{version_id}/lineage", summary="Where observations come from")
 def version_lineage(
-    request: Request, session: SessionDep, principal: PrincipalDep, version_id: int
+    request: Request, session: SessionDep, principal: PrincipalDep, version_id: VersionId
 ) -> dict[str, Any]:
     """Dimension values and TIME_PERIOD as query parameters: ``?REF_AREA=KE_042&TIME_PERIOD=2024``."""
     key = {k: v for k, v in request.query_params.items() if k.isupper()}
@@ -464,7 +480,7 @@ def version_lineage(
 
 
 @router.get("/files/{file_id}", summary="A raw input file (producer, MoU reviewers, admins)")
-def get_file(session: SessionDep, principal: UserDep, file_id: int) -> Response:
+def get_file(session: SessionDep, principal: UserDep, file_id: FileId) -> Response:
     f = submissions.get_file(session, principal=principal, file_id=file_id)
     return Response(
         f.content,
