@@ -205,7 +205,7 @@ def data_response(
         query=query,
         client=client,
     )
-    body, target = _shape(selected, flow, params)
+    body, target = _shape(selected, flow, params, choice)
     target = named_target(target, body, bridge.structures)
     return StreamingResponse(
         stream(lambda out: _write(choice, body, target, out)),
@@ -224,14 +224,27 @@ def _v1_key(text: str, n: int) -> KeyFilter:
     return parse_v1_key(text, n)
 
 
-def _shape(table: pa.Table, flow: Flow, params: Params) -> tuple[pa.Table, Target]:
-    """The columns ``detail`` asks for, and the writers' target."""
-    if params.detail in ("serieskeysonly", "nodata"):
-        raise not_implemented(f"detail={params.detail}")
+def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple[pa.Table, Target]:
+    """The columns ``detail`` asks for, and the writers' target.
+
+    ``serieskeysonly`` (the series keys) and ``nodata`` (the series keys with their series-level
+    attributes) are one row per series; only SDMX-CSV can carry rows without observations here.
+    """
     attributes = [a for a in flow.attributes if a in table.column_names]
     if params.detail == "dataonly" or params.attributes == "none":
         attributes = []
     keep = [*flow.dimensions, "TIME_PERIOD", "OBS_VALUE", *attributes]
+    if params.detail in ("serieskeysonly", "nodata"):
+        if not choice.name.startswith("sdmx-csv"):
+            raise not_implemented(f"detail={params.detail} in {choice.name} (ask for SDMX-CSV)")
+        attributes = (
+            [a for a in flow.series_attributes if a in attributes] if params.detail == "nodata" else []
+        )
+        keep = [*flow.dimensions, *attributes]
+        dims = [c for c in keep if c in table.column_names]
+        table = (
+            table.group_by(dims, use_threads=False).aggregate([]).sort_by([(d, "ascending") for d in dims])
+        )
     keep = [c for c in keep if c in table.column_names]
     if params.measures == "none":
         keep = [c for c in keep if c != "OBS_VALUE"]

@@ -1,0 +1,64 @@
+"""detail= and attributes= shape data responses: dataonly, serieskeysonly, nodata (in-process, demo data)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cgd_bridge.server.app import create_app
+from cgd_bridge.server.demo import seed
+from cgd_bridge.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    data_dir: Path = tmp_path_factory.mktemp("detail")
+    app = create_app(Settings(data_dir=data_dir, rate_limit_per_minute=0))
+    with TestClient(app) as c:
+        bridge = app.state.bridge
+        with bridge.sessions() as session:
+            seed(session, bridge.structures)
+        yield c
+
+
+def rows(client: TestClient, query: str) -> list[dict[str, str]]:
+    r = client.get(f"/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all?{query}")
+    assert r.status_code == 200, r.text
+    return list(csv.DictReader(io.StringIO(r.text)))
+
+
+def test_full_and_dataonly(client: TestClient) -> None:
+    full = rows(client, "format=sdmx-csv-2.0")
+    assert {"TIME_PERIOD", "OBS_VALUE", "OBS_STATUS", "UNIT_MEASURE"} <= set(full[0])
+    bare = rows(client, "format=sdmx-csv-2.0&detail=dataonly")
+    assert len(bare) == len(full)
+    assert "OBS_STATUS" not in bare[0]
+    assert "UNIT_MEASURE" not in bare[0]
+    assert [r["OBS_VALUE"] for r in bare] == [r["OBS_VALUE"] for r in full]
+
+
+def test_series_keys_only(client: TestClient) -> None:
+    full = rows(client, "format=sdmx-csv-2.0")
+    keys = rows(client, "format=sdmx-csv-2.0&detail=serieskeysonly")
+    assert "TIME_PERIOD" not in keys[0]
+    assert "OBS_VALUE" not in keys[0]
+    dims = [c for c in keys[0] if c not in ("STRUCTURE", "STRUCTURE_ID", "ACTION")]
+    assert len(keys) == len({tuple(r[d] for d in dims) for r in full})
+
+
+def test_nodata_keeps_series_attributes(client: TestClient) -> None:
+    series = rows(client, "format=sdmx-csv-2.0&detail=nodata")
+    assert "UNIT_MEASURE" in series[0]  # attached to the series in the SDG DSD
+    assert "OBS_STATUS" not in series[0]  # an observation attribute
+    assert "OBS_VALUE" not in series[0]
+
+
+def test_series_only_details_need_csv(client: TestClient) -> None:
+    r = client.get("/sdmx/rest/data/DF_CGD_KE?detail=nodata")
+    assert r.status_code == 501
+    assert "SDMX-CSV" in r.text
