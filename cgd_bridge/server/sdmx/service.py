@@ -180,10 +180,12 @@ def data_response(
     flow = find_flow(bridge, flow_ref)
     if keys is None:
         keys = [_v1_key(key_text, len(flow.dimensions))]
-    if params.dimension_at_observation not in ("TIME_PERIOD", "AllDimensions") and not choice.name.startswith(
-        "sdmx-csv"
-    ):
-        raise not_implemented(f"dimensionAtObservation={params.dimension_at_observation}")
+    if params.dimension_at_observation != "TIME_PERIOD" and not choice.name.startswith("sdmx-csv"):
+        # SDMX-CSV is flat whatever the observation dimension; the other writers group by TIME_PERIOD
+        raise not_implemented(
+            f"dimensionAtObservation={params.dimension_at_observation} in {choice.name} (TIME_PERIOD only; "
+            "SDMX-CSV is flat)"
+        )
     now = dt.datetime.now(dt.UTC)
     versions = _readable(session, principal, flow, now, provider, params.updated_after)
     table = gather(session, versions)
