@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sdmx.reader.xml.v30  # noqa: F401 - must precede any SDMX-ML 2.1 read (sdmx1 process-state bug)
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cgd_bridge import __version__
+from cgd_bridge.server.deps import rate_limit
 from cgd_bridge.server.errors import install_error_handlers
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.sdmx.structures import StructureService
@@ -110,9 +111,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    limited = [Depends(rate_limit)]
     app.include_router(health.router)
-    app.include_router(api.router)
-    app.include_router(sdmx_v1.router)
-    app.include_router(sdmx_v2.router)
+    app.include_router(api.router, dependencies=limited)
+    app.include_router(sdmx_v1.router, dependencies=limited)
+    app.include_router(sdmx_v2.router, dependencies=limited)
     app.add_middleware(_TrailingSlash)  # type: ignore[arg-type]
     return app

@@ -48,8 +48,12 @@ def _key_of(request: Request) -> str | None:
     return None
 
 
-def get_principal(request: Request, bridge: BridgeDep, session: SessionDep) -> Principal | None:
-    """Who is asking; a wrong, revoked or expired key is a 401 (never treated as anonymous)."""
+def rate_limit(request: Request, bridge: BridgeDep) -> None:
+    """Count the request against its API key's (or, without one, its address's) budget; 429 above it.
+
+    Installed on every router but /healthz. The key is identified by its public prefix, so a
+    flood of wrong keys is limited like one client.
+    """
     key = _key_of(request)
     identity = key[:18] if key else f"ip:{request.client.host if request.client else '?'}"
     allowed, wait = bridge.limiter.allow(identity)
@@ -59,6 +63,11 @@ def get_principal(request: Request, bridge: BridgeDep, session: SessionDep) -> P
             fix=f"Wait {max(1, round(wait))} s; the limit is {bridge.limiter.per_minute} requests a minute.",
             retry_after=wait,
         )
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal | None:
+    """Who is asking; a wrong, revoked or expired key is a 401 (never treated as anonymous)."""
+    key = _key_of(request)
     if key is None:
         return None
     principal = authenticate_key(session, key)

@@ -1,0 +1,73 @@
+"""Rate limits (429 with Retry-After, per key) and the upload limit (413, nothing stored)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cgd_bridge.resources import ROOT
+from cgd_bridge.server.app import create_app
+from cgd_bridge.server.demo import seed
+from cgd_bridge.server.ratelimit import RateLimiter
+from cgd_bridge.settings import Settings
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=3, max_upload_mb=1))
+    with TestClient(app) as client:
+        bridge = app.state.bridge
+        with bridge.sessions() as session:
+            keys = seed(session, bridge.structures, examples=()).keys
+        yield client, keys
+
+
+def test_the_fourth_request_in_a_minute_waits(limited: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = limited
+    amina = {"Authorization": f"Bearer {keys['amina']}"}
+    assert [client.get("/api/me", headers=amina).status_code for _ in range(3)] == [200, 200, 200]
+    r = client.get("/api/me", headers=amina)
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) >= 1
+    assert "requests a minute" in r.json()["error"]["message"]
+    # another key has its own budget; SDMX paths answer with an SDMX error message
+    kamau = {"Authorization": f"Bearer {keys['kamau']}"}
+    assert client.get("/api/me", headers=kamau).status_code == 200
+    for _ in range(2):
+        client.get("/sdmx/rest/dataflow", headers=kamau)
+    r = client.get("/sdmx/rest/dataflow", headers=kamau)
+    assert r.status_code == 429
+    assert "mes:Error" in r.text
+
+
+def test_uploads_above_the_limit_are_refused(limited: tuple[TestClient, dict[str, str]]) -> None:
+    client, keys = limited
+    kenya = ROOT / "examples" / "kenya-health-scorecard"
+    big = (kenya / "data.csv").read_bytes() * 200  # > 1 MB
+    files = {
+        "data": ("data.csv", big, "text/csv"),
+        "metadata": ("quality.yaml", (kenya / "quality.yaml").read_bytes(), "application/yaml"),
+        "mapping": (
+            "mapping.yaml",
+            (ROOT / "mappings" / "kenya-health-scorecard.yaml").read_bytes(),
+            "text/yaml",
+        ),
+    }
+    amina = {"Authorization": f"Bearer {keys['amina']}"}
+    r = client.post("/api/submissions", files=files, headers=amina)
+    assert r.status_code == 413
+    assert "larger than 1 MB" in r.json()["error"]["message"]
+    assert client.get("/api/submissions", headers=amina).json() == []
+
+
+def test_token_bucket_refills() -> None:
+    r = RateLimiter(60)
+    assert all(r.allow("k", now=0.0)[0] for _ in range(60))
+    allowed, wait = r.allow("k", now=0.0)
+    assert not allowed
+    assert wait == pytest.approx(1.0)
+    assert r.allow("k", now=1.0)[0]
+    assert RateLimiter(0).allow("k")[0]  # 0 turns the limit off
