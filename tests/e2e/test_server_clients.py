@@ -222,8 +222,12 @@ def test_pysdmx_registry_client_reads_structures(live: LiveServer) -> None:
         ),
         ("/sdmx/rest/data/DF_NOPE", "*/*", 404, "application/xml"),
         ("/sdmx/rest/data/DF_CGD_KE/A.B", "*/*", 400, "application/xml"),
-        ("/sdmx/rest/data/DF_CGD_KE?detail=serieskeysonly", "text/csv", 200,
-         "application/vnd.sdmx.data+csv;version=1.0.0"),
+        (
+            "/sdmx/rest/data/DF_CGD_KE?detail=serieskeysonly",
+            "text/csv",
+            200,
+            "application/vnd.sdmx.data+csv;version=1.0.0",
+        ),
         ("/sdmx/v2/data/datastructure/CGD_BRIDGE/CGD_KE/1.0", "*/*", 501, "application/xml"),
         (
             "/sdmx/v2/structure/codelist/IAEG-SDGs/CL_SEX/%2A/",
