@@ -7,11 +7,8 @@ database. Long work reports progress through the ``progress`` callback
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
 from cgd_bridge.checks import Context, Options, all_checks, type_batch
 from cgd_bridge.errors import CgdBridgeError, FormatError, MappingError
 from cgd_bridge.findings import Report
@@ -379,20 +377,11 @@ def convert(
     if fmt.name == "sdmx-json-2.0" or labels != "id":
         target = named_target(target, h.table, structures)
     md = prepared.metadata
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            result.written = write_format(fmt.name, h.table, target, fh, labels=labels)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(output) as fh:
+        result.written = write_format(fmt.name, h.table, target, fh, labels=labels)
     if metadata_out is not None:  # the quality metadata as an SDMX reference metadata set
         result.metadata = Path(metadata_out)
-        _write_bytes_atomic(result.metadata, render_metadata(md.model, target, metadata_format))
+        write_bytes_atomic(result.metadata, render_metadata(md.model, target, metadata_format))
     return result
 
 
@@ -405,20 +394,6 @@ def _with_series_attributes(target: Target, dataflow: str, structures: Structure
     except CgdBridgeError:  # an unknown dataflow is already a warning of validate
         return target
     return dataclasses.replace(target, series_attributes=series_attributes(dsd))
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` through a temporary file beside ``path``, so a failure leaves no partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 PROVENANCE_ATTRIBUTES = ("OBS_STATUS", "CONF_STATUS", "NATURE", "SOURCE_DETAIL", "COMMENT_OBS")

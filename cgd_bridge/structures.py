@@ -44,6 +44,7 @@ import sdmx.reader.xml.v30  # before any read: see the module docstring (sdmx1 p
 from lxml import etree
 from sdmx.message import DataMessage, StructureMessage
 
+from cgd_bridge.atomic import write_bytes_atomic
 from cgd_bridge.errors import StructureError
 
 log = logging.getLogger(__name__)
@@ -337,17 +338,7 @@ def _pick(infos: Iterable[ArtefactInfo], kind: str | None, id: str, agency: str 
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(path, data, durable=True)
 
 
 def _is_url(source: str) -> bool:
