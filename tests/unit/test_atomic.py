@@ -24,8 +24,13 @@ def test_the_file_gets_ordinary_permissions(tmp_path: Path) -> None:
 def test_a_failure_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
     target = tmp_path / "out.csv"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError), atomic_writer(target) as fh:
-        fh.write(b"half of the new")
-        raise RuntimeError("writer failed")
+
+    def write_half() -> None:
+        with atomic_writer(target) as fh:
+            fh.write(b"half of the new")
+            raise RuntimeError("writer failed")
+
+    with pytest.raises(RuntimeError):
+        write_half()
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
