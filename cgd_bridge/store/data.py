@@ -20,6 +20,7 @@ import hashlib
 import io
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -115,6 +116,32 @@ def load_table(session: Session, version_id: int, *, cache: TableCache | None = 
     sha = session.scalar(select(VersionData.sha256).where(VersionData.version_id == version_id))
     if sha is None:
         raise NotFound(f"version {version_id} has no stored observations", fix="Check the version id.")
+    return _load(session, version_id, sha, cache)
+
+
+def load_tables(
+    session: Session, version_ids: Sequence[int], *, cache: TableCache | None = CACHE
+) -> list[tuple[str, pa.Table]]:
+    """``(sha256, observations)`` of each version, in order: one query for the hashes, then the cache.
+
+    The hashes name the content, so callers may key their own caches of derived tables by them.
+
+    Raises:
+        NotFound: a version has no stored observations.
+    """
+    rows = session.execute(
+        select(VersionData.version_id, VersionData.sha256).where(VersionData.version_id.in_(version_ids))
+    )
+    shas: dict[int, str] = {vid: sha for vid, sha in rows.all()}  # noqa: C416 - rows, not pairs
+    out = []
+    for vid in version_ids:
+        if vid not in shas:
+            raise NotFound(f"version {vid} has no stored observations", fix="Check the version id.")
+        out.append((shas[vid], _load(session, vid, shas[vid], cache)))
+    return out
+
+
+def _load(session: Session, version_id: int, sha: str, cache: TableCache | None) -> pa.Table:
     if cache is not None:
         table = cache.get(sha)
         if table is not None:

@@ -5,6 +5,12 @@ query becomes one boolean mask built with Arrow kernels (keys, ``c[...]`` filter
 then ``firstNObservations``/``lastNObservations`` keep the first/last N per series with numpy
 positions, and ``detail`` decides which columns are written. No Python object per observation.
 
+Key filters are the hot path of small queries (one series out of a large dataflow): with a
+:class:`KeyIndex` (kept with the gathered table, see ``service.gather``), each dimension is
+dictionary-encoded once, and a key becomes a lookup table over the few distinct codes, indexed
+by the rows' code positions; a dimension whose every row matches is skipped, and the selected
+rows are taken by position.
+
 >>> import pyarrow as pa
 >>> t = pa.table({"SEX": ["F", "M", "F"], "TIME_PERIOD": ["2023", "2023", "2024"],
 ...                "OBS_VALUE": [1.0, 2.0, 3.0]})
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -40,20 +47,127 @@ def combine(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def select(table: pa.Table, dimensions: list[str], keys: list[KeyFilter], params: Params) -> pa.Table:
-    """The observations matching the keys (any of them), filters and periods, N per series."""
-    mask = _keys_mask(table, dimensions, keys)
+@dataclass(frozen=True)
+class _Encoded:
+    """One dimension column, dictionary-encoded, with the rows of each code."""
+
+    codes: list[str | None]
+    idx: np.ndarray  # each row's position in ``codes``; len(codes) for a null row
+    order: np.ndarray  # the rows sorted by code position (stable: ascending rows within a code)
+    starts: np.ndarray  # code position p's rows are order[starts[p]:starts[p + 1]]
+    nulls: bool
+
+    def lookup(self, wanted: frozenset[str]) -> np.ndarray:
+        """Per code position (and one more for null rows): is it one of ``wanted``?"""
+        hit = np.zeros(len(self.codes) + 1, dtype=bool)
+        hit[:-1] = np.fromiter((c in wanted for c in self.codes), dtype=bool, count=len(self.codes))
+        return hit
+
+
+class KeyIndex:
+    """The dimension columns of one (immutable) table, dictionary-encoded on first use.
+
+    :meth:`rows` answers a key with the rows of its rarest code (a posting list), checked
+    against the other dimensions' codes only on those rows, so a one-series query costs about
+    the size of the answer rather than of the table.
+
+    Example:
+        >>> t = pa.table({"SEX": ["F", "M", None, "F"], "AGE": ["Y1", "Y1", "Y1", "Y2"]})
+        >>> KeyIndex(t).rows(["SEX", "AGE"], [frozenset({"F"}), None]).tolist()
+        [0, 3]
+    """
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self._encoded: dict[str, _Encoded] = {}
+
+    def _encode(self, dim: str) -> _Encoded:
+        found = self._encoded.get(dim)
+        if found is None:
+            encoded = pc.dictionary_encode(self.table[dim]).combine_chunks()
+            codes = encoded.dictionary.to_pylist()
+            idx = pc.fill_null(encoded.indices, len(codes)).to_numpy(zero_copy_only=False).astype(np.int32)
+            order = np.argsort(idx, kind="stable")
+            starts = np.zeros(len(codes) + 2, dtype=np.int64)
+            np.cumsum(np.bincount(idx, minlength=len(codes) + 1), out=starts[1:])
+            found = _Encoded(codes, idx, order, starts, encoded.indices.null_count > 0)
+            self._encoded.setdefault(dim, found)  # threads racing here compute the same value
+        return found
+
+    def rows(self, dimensions: list[str], key: KeyFilter) -> np.ndarray | None:
+        """The ascending row positions matching ``key``; None when every row does."""
+        parts = []
+        for dim, codes in zip(dimensions, key, strict=False):
+            if codes is None:
+                continue
+            enc = self._encode(dim)
+            hit = enc.lookup(codes)
+            count = int(np.diff(enc.starts)[hit].sum())
+            if count == len(enc.idx):
+                continue  # every row has one of the codes
+            if count == 0:
+                return np.empty(0, dtype=np.int64)
+            parts.append((count, enc, hit))
+        if not parts:
+            return None
+        parts.sort(key=lambda p: p[0])
+        _, rarest, hit = parts[0]
+        positions = np.flatnonzero(hit)
+        rows = np.concatenate([rarest.order[rarest.starts[p] : rarest.starts[p + 1]] for p in positions])
+        if len(positions) > 1:
+            rows.sort()
+        for _, enc, hit in parts[1:]:
+            rows = rows[hit[enc.idx[rows]]]
+        return rows
+
+
+def select(
+    table: pa.Table,
+    dimensions: list[str],
+    keys: list[KeyFilter],
+    params: Params,
+    *,
+    index: KeyIndex | None = None,
+) -> pa.Table:
+    """The observations matching the keys (any of them), filters and periods, N per series.
+
+    ``index`` (a :class:`KeyIndex` of ``table``) makes key filters faster; the result is the same.
+    """
+    mask: pa.ChunkedArray | pa.Array | None
+    rows = None
+    if index is not None and index.table is table:
+        rows = _indexed_rows(index, dimensions, keys)
+        mask = None
+    else:
+        mask = _keys_mask(table, dimensions, keys)
+    if rows is not None and (params.filters or params.start_period or params.end_period):
+        keep = np.zeros(table.num_rows, dtype=bool)
+        keep[rows] = True
+        mask, rows = pa.array(keep), None
     for f in params.filters:
         m = _filter_mask(table, f)
         mask = m if mask is None else pc.and_(mask, m)
     if params.start_period or params.end_period:
         m = _period_mask(table, params.start_period, params.end_period)
         mask = m if mask is None else pc.and_(mask, m)
-    if mask is not None:
+    if rows is not None:
+        table = table.take(pa.array(rows))
+    elif mask is not None:
         table = table.filter(mask)
     if params.first_n or params.last_n:
         table = limit_per_series(table, dimensions, params.first_n, params.last_n)
     return table
+
+
+def _indexed_rows(index: KeyIndex, dimensions: list[str], keys: list[KeyFilter]) -> np.ndarray | None:
+    """:func:`_keys_mask` through the index: the matching rows in ascending order (None: all)."""
+    out: np.ndarray | None = None
+    for key in keys:
+        rows = index.rows(dimensions, key)
+        if rows is None:
+            return None  # one key matches everything
+        out = rows if out is None else np.union1d(out, rows)
+    return out
 
 
 def _keys_mask(table: pa.Table, dimensions: list[str], keys: list[KeyFilter]) -> pa.ChunkedArray | None:

@@ -3,11 +3,21 @@
 The route modules parse paths (the two API versions spell them differently) and call these
 functions, which return Starlette responses. Data responses stream (constant memory) and are
 logged in the audit trail (who, what query, how many observations from which version).
+
+Per-request work is kept small for small queries (benchmarks/server_vs_writer.py): a dataflow's
+dimensions are looked up once per state of the structure store (:func:`find_flow`); the
+readable versions' observations, gathered into one table with its :class:`KeyIndex`, are kept
+per set of content hashes (:func:`gather_indexed`); and names are looked up only for the
+writers that print them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,13 +35,13 @@ from cgd_bridge.formats.names import named_target
 from cgd_bridge.formats.registry import Target
 from cgd_bridge.formats.registry import write as write_format
 from cgd_bridge.formats.xsd import series_attributes
-from cgd_bridge.server.sdmx.data import combine, select
+from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
 from cgd_bridge.server.sdmx.query import FlowRef, KeyFilter, Params, QueryError, not_implemented
 from cgd_bridge.server.sdmx.structures import StructureQuery
-from cgd_bridge.server.streaming import stream
+from cgd_bridge.server.streaming import astream
 from cgd_bridge.store import access, audit
-from cgd_bridge.store.data import load_table
+from cgd_bridge.store.data import DEFAULT_CACHE_BYTES, load_tables
 from cgd_bridge.store.models import State, Submission, Version
 from cgd_bridge.store.orgs import Principal
 from cgd_bridge.structures import ArtefactInfo, text_of
@@ -45,6 +55,15 @@ STRUCTURE_MEDIA = {
     "sdmx-ml-3.0": "application/vnd.sdmx.structure+xml;version=3.0.0",
     "sdmx-json-2.0": "application/vnd.sdmx.structure+json;version=2.0.0",
 }
+#: Writers that print no names of codes, concepts or the dataflow with ``labels=id``
+#: (SDMX-JSON and SDMX-CSV's labels=name|both do): :func:`named_target` is skipped for them.
+NAMELESS = frozenset(
+    {"sdmx-csv-1.0", "sdmx-csv-2.0", "sdmx-ml-2.1-ss", "sdmx-ml-3.0-ss", "sdmx-ml-2.1-generic"}
+)
+_FLOW_CACHE_SIZE = 256
+#: Answers of at most this many rows are written in memory (a few MB at most) and sent with a
+#: Content-Length; larger ones stream in constant memory (:func:`astream`).
+SMALL_RESPONSE_ROWS = 5_000
 
 
 @dataclass
@@ -61,10 +80,38 @@ class Flow:
         return self.info.agency
 
 
+def _store_stamp(bridge: Bridge) -> tuple[int, int, int] | None:
+    """Changes whenever the structure store's index is rewritten (imports replace it atomically)."""
+    store = bridge.structures.store
+    if store is None:
+        return None
+    try:
+        st = os.stat(store.index_path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
 def find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
-    """The dataflow a data query names (latest version unless one is given), or 404 code 100."""
+    """The dataflow a data query names (latest version unless one is given), or 404 code 100.
+
+    Kept per app for as long as the structure store's index stays the same (the bundled
+    structures never change while the server runs).
+    """
     if ref.id is None:
         raise not_implemented("A data query over every dataflow")
+    key = (ref.agency, ref.id, ref.version, _store_stamp(bridge))
+    flows: dict[tuple[object, ...], Flow] = bridge.extra.setdefault("flows", {})
+    flow = flows.get(key)
+    if flow is None:
+        flow = _find_flow(bridge, ref)
+        if len(flows) >= _FLOW_CACHE_SIZE:
+            flows.clear()
+        flows[key] = flow
+    return Flow(flow.info, list(flow.dimensions), list(flow.attributes), flow.series_attributes)
+
+
+def _find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
     try:
         info = bridge.structures.find("dataflow", ref.id, ref.agency, ref.version)
         flow = bridge.structures.get("dataflow", info.id, info.agency, info.version)
@@ -151,13 +198,61 @@ def _restricted(
     return [v for v in found if provider is None or v.submission.producer.slug in provider]
 
 
+class _Gathered:
+    """A small LRU of gathered tables and their key indexes, keyed by the versions' content hashes."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, max_items: int = 32) -> None:
+        self.max_bytes = max_bytes
+        self.max_items = max_items
+        self._items: OrderedDict[tuple[str, ...], tuple[pa.Table, KeyIndex]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> tuple[pa.Table, KeyIndex] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, ...], value: tuple[pa.Table, KeyIndex]) -> None:
+        with self._lock:
+            self._items[key] = value
+            # nbytes counts buffers shared with the store's cache, so this bound is conservative
+            while len(self._items) > self.max_items or (
+                len(self._items) > 1 and sum(t.nbytes for t, _ in self._items.values()) > self.max_bytes
+            ):
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+GATHERED = _Gathered()
+
+
 def gather(session: Session, versions: Sequence[Version]) -> pa.Table | None:
     """The observations of ``versions`` as one table with a version-index column."""
-    tables = []
-    for i, v in enumerate(versions):
-        t = load_table(session, v.id)
-        tables.append(t.append_column(VERSION_COLUMN, pa.array(np.full(t.num_rows, i, dtype=np.int32))))
-    return combine(tables) if tables else None
+    found = gather_indexed(session, versions)
+    return found[0] if found else None
+
+
+def gather_indexed(session: Session, versions: Sequence[Version]) -> tuple[pa.Table, KeyIndex] | None:
+    """:func:`gather` with the table's :class:`KeyIndex`, both kept per set of content hashes."""
+    if not versions:
+        return None
+    loaded = load_tables(session, [v.id for v in versions])
+    key = tuple(sha for sha, _ in loaded)
+    found = GATHERED.get(key)
+    if found is None:
+        tables = [
+            t.append_column(VERSION_COLUMN, pa.array(np.full(t.num_rows, i, dtype=np.int32)))
+            for i, (_, t) in enumerate(loaded)
+        ]
+        table = combine(tables)
+        found = (table, KeyIndex(table))
+        GATHERED.put(key, found)
+    return found
 
 
 def data_response(
@@ -188,8 +283,8 @@ def data_response(
         )
     now = dt.datetime.now(dt.UTC)
     versions = _readable(session, principal, flow, now, provider, params.updated_after)
-    table = gather(session, versions)
-    selected = select(table, flow.dimensions, keys, params) if table is not None else None
+    gathered = gather_indexed(session, versions)
+    selected = select(gathered[0], flow.dimensions, keys, params, index=gathered[1]) if gathered else None
     query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
     client = request.client.host if request.client else None
     if selected is None or selected.num_rows == 0:
@@ -208,11 +303,18 @@ def data_response(
         client=client,
     )
     body, target = _shape(selected, flow, params, choice)
-    target = named_target(target, body, bridge.structures)
+    if choice.name not in NAMELESS or choice.labels != "id":
+        target = named_target(target, body, bridge.structures)
+    headers = {"Vary": "Accept", "X-Observations": str(selected.num_rows)}
+    if body.num_rows <= SMALL_RESPONSE_ROWS:
+        # a few series: written here, in the request's worker thread, and sent in one piece
+        buffer = io.BytesIO()
+        _write(choice, body, target, buffer)
+        return Response(buffer.getvalue(), media_type=choice.media_type, headers=headers)
     return StreamingResponse(
-        stream(lambda out: _write(choice, body, target, out)),
+        astream(lambda out: _write(choice, body, target, out)),
         media_type=choice.media_type,
-        headers={"Vary": "Accept", "X-Observations": str(selected.num_rows)},
+        headers=headers,
     )
 
 
@@ -232,7 +334,8 @@ def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple
     ``serieskeysonly`` (the series keys) and ``nodata`` (the series keys with their series-level
     attributes) are one row per series; only SDMX-CSV can carry rows without observations here.
     """
-    attributes = [a for a in flow.attributes if a in table.column_names]
+    columns = set(table.column_names)
+    attributes = [a for a in flow.attributes if a in columns]
     if params.detail == "dataonly" or params.attributes == "none":
         attributes = []
     keep = [*flow.dimensions, "TIME_PERIOD", "OBS_VALUE", *attributes]
@@ -243,11 +346,12 @@ def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple
             [a for a in flow.series_attributes if a in attributes] if params.detail == "nodata" else []
         )
         keep = [*flow.dimensions, *attributes]
-        dims = [c for c in keep if c in table.column_names]
+        dims = [c for c in keep if c in columns]
         table = (
             table.group_by(dims, use_threads=False).aggregate([]).sort_by([(d, "ascending") for d in dims])
         )
-    keep = [c for c in keep if c in table.column_names]
+        columns = set(table.column_names)
+    keep = [c for c in keep if c in columns]
     if params.measures == "none":
         keep = [c for c in keep if c != "OBS_VALUE"]
     info = flow.info
@@ -277,8 +381,8 @@ def availability(
     flow = find_flow(bridge, flow_ref)
     now = dt.datetime.now(dt.UTC)
     versions = _readable(session, principal, flow, now, None, params.updated_after)
-    table = gather(session, versions)
-    selected = select(table, flow.dimensions, keys, params) if table is not None else None
+    gathered = gather_indexed(session, versions)
+    selected = select(gathered[0], flow.dimensions, keys, params, index=gathered[1]) if gathered else None
     if selected is None or selected.num_rows == 0:
         raise QueryError(f"no observations of {flow.info.ref} match this query", status=404)
     dims = [component] if component and component != "all" else flow.dimensions
