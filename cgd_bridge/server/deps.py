@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from cgd_bridge.server.app import Bridge
 
 
-def get_bridge(request: Request) -> Bridge:
+async def get_bridge(request: Request) -> Bridge:
+    # async: it only reads app state, so FastAPI need not hop to its thread pool to call it
     return request.app.state.bridge  # type: ignore[no-any-return]
 
 

@@ -55,6 +55,7 @@ class _Encoded:
     idx: np.ndarray  # each row's position in ``codes``; len(codes) for a null row
     order: np.ndarray  # the rows sorted by code position (stable: ascending rows within a code)
     starts: np.ndarray  # code position p's rows are order[starts[p]:starts[p + 1]]
+    counts: np.ndarray  # rows per code position (the last: null rows)
     nulls: bool
 
     def lookup(self, wanted: frozenset[str]) -> np.ndarray:
@@ -88,9 +89,10 @@ class KeyIndex:
             codes = encoded.dictionary.to_pylist()
             idx = pc.fill_null(encoded.indices, len(codes)).to_numpy(zero_copy_only=False).astype(np.int32)
             order = np.argsort(idx, kind="stable")
+            counts = np.bincount(idx, minlength=len(codes) + 1)
             starts = np.zeros(len(codes) + 2, dtype=np.int64)
-            np.cumsum(np.bincount(idx, minlength=len(codes) + 1), out=starts[1:])
-            found = _Encoded(codes, idx, order, starts, encoded.indices.null_count > 0)
+            np.cumsum(counts, out=starts[1:])
+            found = _Encoded(codes, idx, order, starts, counts, encoded.indices.null_count > 0)
             self._encoded.setdefault(dim, found)  # threads racing here compute the same value
         return found
 
@@ -102,7 +104,7 @@ class KeyIndex:
                 continue
             enc = self._encode(dim)
             hit = enc.lookup(codes)
-            count = int(np.diff(enc.starts)[hit].sum())
+            count = int(enc.counts[hit].sum())
             if count == len(enc.idx):
                 continue  # every row has one of the codes
             if count == 0:
