@@ -10,11 +10,8 @@ tests never skip PostgreSQL silently. ``CGD_BRIDGE_TEST_POSTGRES=0`` skips it on
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +28,7 @@ from cgd_bridge.store.db import make_engine, make_sessionmaker, upgrade
 from cgd_bridge.store.models import Base
 from cgd_bridge.store.orgs import Principal
 from cgd_bridge.store.submissions import RawFile
+from tests.support.postgres import PG_URL, ensure_server
 
 ROOT = Path(__file__).resolve().parents[3]
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
@@ -39,59 +37,13 @@ KENYA_MAPPING = next(
     (p for p in (ROOT / "mappings" / "kenya-health-scorecard.yaml", KENYA / "mapping.yaml") if p.is_file()),
     ROOT / "mappings" / "kenya-health-scorecard.yaml",
 )
-PG_URL = os.environ.get("CGD_BRIDGE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/test")
 UTC = dt.UTC
-
-
-def _pg_reachable(url: str) -> str | None:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as c:
-            c.execute(text("select 1"))
-        return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"; the message says why
-        return str(exc).splitlines()[0]
-    finally:
-        engine.dispose()
-
-
-def _start_postgres() -> str:
-    try:
-        versions = sorted(os.listdir("/etc/postgresql"))
-    except OSError as exc:
-        return f"no PostgreSQL installed ({exc})"
-    out = ""
-    for version in versions:
-        proc = subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        out += proc.stdout + proc.stderr
-    return out.strip()
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> str:
     """The test PostgreSQL server's URL, once it answers (started if need be)."""
-    if os.environ.get("CGD_BRIDGE_TEST_POSTGRES") == "0":
-        pytest.skip("PostgreSQL tests switched off by CGD_BRIDGE_TEST_POSTGRES=0")
-    problem = _pg_reachable(PG_URL)
-    if problem:
-        started = _start_postgres()
-        for _ in range(30):
-            problem = _pg_reachable(PG_URL)
-            if not problem:
-                break
-            time.sleep(0.5)
-        if problem:
-            pytest.fail(
-                f"PostgreSQL at {PG_URL} is not reachable ({problem}) and could not be started "
-                f"({started}). Start it (pg_ctlcluster --skip-systemctl-redirect VERSION main start), "
-                "set CGD_BRIDGE_TEST_POSTGRES_URL, or set CGD_BRIDGE_TEST_POSTGRES=0 to skip these tests."
-            )
-    return PG_URL
+    return ensure_server()
 
 
 @pytest.fixture(scope="session")
