@@ -25,7 +25,6 @@ from cgd_bridge.server.sdmx.query import (
     parse_flow_ref,
     parse_params,
     parse_ref,
-    parse_v1_key,
 )
 from cgd_bridge.server.sdmx.structures import StructureQuery
 
@@ -73,7 +72,6 @@ def _data(
         principal,
         api=1,
         flow_ref=parse_flow_ref(flow),
-        keys=None,
         key_text=key,
         provider=providers(provider),
         params=params,
@@ -121,15 +119,14 @@ def _availability(
     component: str | None = None,
 ) -> Response:
     params = parse_params(request.url.query)
-    ref = parse_flow_ref(flow)
-    f = service.find_flow(bridge, ref)
     found, cube, count, span = service.availability(
         request,
         bridge,
         session,
         principal,
-        flow_ref=ref,
-        keys=[parse_v1_key(key, len(f.dimensions))],
+        api=1,
+        flow_ref=parse_flow_ref(flow),
+        key_text=key,
         component=component,
         params=params,
     )

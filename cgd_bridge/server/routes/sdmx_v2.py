@@ -17,7 +17,7 @@ from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.availability import constraint_json, constraint_xml30
 from cgd_bridge.server.sdmx.negotiate import parse_accept
-from cgd_bridge.server.sdmx.query import FlowRef, not_implemented, parse_params, parse_ref, parse_v2_keys
+from cgd_bridge.server.sdmx.query import FlowRef, not_implemented, parse_params, parse_ref
 from cgd_bridge.server.sdmx.structures import StructureQuery
 
 router = APIRouter(prefix="/sdmx/v2", tags=["SDMX REST v2 (SDMX 3.0)"])
@@ -45,8 +45,6 @@ def _data(
 ) -> Response:
     params = parse_params(request.url.query)
     ref = _flow(context, agency, resource_id, version)
-    flow = service.find_flow(bridge, ref)
-    keys = parse_v2_keys(key, len(flow.dimensions))
     return service.data_response(
         request,
         bridge,
@@ -54,7 +52,6 @@ def _data(
         principal,
         api=2,
         flow_ref=ref,
-        keys=keys,
         key_text=key,
         provider=None,
         params=params,
@@ -189,15 +186,14 @@ def _availability(
     component: str | None = None,
 ) -> Response:
     params = parse_params(request.url.query)
-    ref = _flow(context, agency, resource_id, version)
-    flow = service.find_flow(bridge, ref)
     found, cube, count, span = service.availability(
         request,
         bridge,
         session,
         principal,
-        flow_ref=ref,
-        keys=parse_v2_keys(key, len(flow.dimensions)),
+        api=2,
+        flow_ref=_flow(context, agency, resource_id, version),
+        key_text=key,
         component=component,
         params=params,
     )

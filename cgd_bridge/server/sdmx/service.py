@@ -37,14 +37,22 @@ from cgd_bridge.formats.registry import write as write_format
 from cgd_bridge.formats.xsd import series_attributes
 from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
-from cgd_bridge.server.sdmx.query import FlowRef, KeyFilter, Params, QueryError, not_implemented
+from cgd_bridge.server.sdmx.query import (
+    FlowRef,
+    KeyFilter,
+    Params,
+    QueryError,
+    not_implemented,
+    parse_v1_key,
+    parse_v2_keys,
+)
 from cgd_bridge.server.sdmx.structures import StructureQuery
 from cgd_bridge.server.streaming import astream
 from cgd_bridge.store import access, audit
 from cgd_bridge.store.data import DEFAULT_CACHE_BYTES, load_tables
 from cgd_bridge.store.models import State, Submission, Version
 from cgd_bridge.store.orgs import Principal
-from cgd_bridge.structures import ArtefactInfo, text_of
+from cgd_bridge.structures import ArtefactInfo
 
 if TYPE_CHECKING:
     from cgd_bridge.server.app import Bridge
@@ -263,7 +271,6 @@ def data_response(
     *,
     api: int,
     flow_ref: FlowRef,
-    keys: list[KeyFilter] | None,
     key_text: str,
     provider: frozenset[str] | None,
     params: Params,
@@ -273,8 +280,7 @@ def data_response(
         "data", request.headers.get("accept"), api=api, format_param=params.format, labels=params.labels
     )
     flow = find_flow(bridge, flow_ref)
-    if keys is None:
-        keys = [_v1_key(key_text, len(flow.dimensions))]
+    keys = parse_keys(key_text, len(flow.dimensions), api=api)
     if params.dimension_at_observation != "TIME_PERIOD" and not choice.name.startswith("sdmx-csv"):
         # SDMX-CSV is flat whatever the observation dimension; the other writers group by TIME_PERIOD
         raise not_implemented(
@@ -322,10 +328,9 @@ def _write(choice: Choice, table: pa.Table, target: Target, out: Any) -> int:
     return write_format(choice.name, table, target, out, labels=choice.labels)
 
 
-def _v1_key(text: str, n: int) -> KeyFilter:
-    from cgd_bridge.server.sdmx.query import parse_v1_key
-
-    return parse_v1_key(text, n)
+def parse_keys(text: str, n_dims: int, *, api: int) -> list[KeyFilter]:
+    """The key path segment in the syntax of the API version: alternatives of per-dimension codes."""
+    return [parse_v1_key(text, n_dims)] if api == 1 else parse_v2_keys(text, n_dims)
 
 
 def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple[pa.Table, Target]:
@@ -372,13 +377,15 @@ def availability(
     session: Session,
     principal: Principal | None,
     *,
+    api: int,
     flow_ref: FlowRef,
-    keys: list[KeyFilter],
+    key_text: str,
     component: str | None,
     params: Params,
 ) -> tuple[Flow, dict[str, list[str]], int, tuple[str | None, str | None]]:
     """Per dimension, the codes that exist for a query (``mode=exact``), and the period range."""
     flow = find_flow(bridge, flow_ref)
+    keys = parse_keys(key_text, len(flow.dimensions), api=api)
     now = dt.datetime.now(dt.UTC)
     versions = _readable(session, principal, flow, now, None, params.updated_after)
     gathered = gather_indexed(session, versions)
@@ -395,11 +402,6 @@ def availability(
     periods = selected["TIME_PERIOD"]
     span = (pc.min(periods).as_py(), pc.max(periods).as_py())
     return flow, cube, selected.num_rows, span
-
-
-def flow_name(flow: Flow, bridge: Bridge) -> str:
-    obj = bridge.structures.get("dataflow", flow.info.id, flow.info.agency, flow.info.version)
-    return text_of(obj.name)
 
 
 # -- schemas -------------------------------------------------------------------------------------------
