@@ -1,13 +1,11 @@
 """Stream a writer's output as an HTTP body in constant memory.
 
-Our SDMX writers write to a binary file object. :func:`stream` runs one in a worker thread
-against a file object that hands fixed-size chunks to a bounded queue; the response iterates
-the queue. The writer is held back when the client reads slowly (back-pressure), and stops
-when the client goes away, so memory stays at a few chunks whatever the size of the response.
-
-:func:`astream` is the same for an async consumer (what the server uses): chunks reach the event
-loop through ``call_soon_threadsafe``, so sending a chunk costs no hop through a worker thread
-(Starlette iterates a plain iterator by running each ``next`` in its thread pool).
+Our SDMX writers write to a binary file object. :func:`astream` runs one in a worker thread
+against a file object that hands chunks to the event loop (``call_soon_threadsafe``), at most
+``DEPTH`` of them waiting, so sending a chunk costs no hop through a worker thread (Starlette
+would run each ``next`` of a plain iterator in its thread pool). The writer is held back when
+the client reads slowly (back-pressure), and stops when the client goes away, so memory stays at
+a few chunks whatever the size of the response.
 """
 
 from __future__ import annotations
@@ -15,14 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import queue
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import BinaryIO
 
 import pyarrow as pa
 
-CHUNK = 256 * 1024
 #: :func:`astream` slices its writers' (immutable) buffers rather than copying them, so larger
 #: chunks cost no memory and mean fewer hand-overs between the writer thread and the event loop.
 ASYNC_CHUNK = 1024 * 1024
@@ -32,65 +28,6 @@ _DONE = object()
 
 class ClientGone(Exception):
     """The client closed the connection; the writer stops."""
-
-
-class _QueueFile(io.RawIOBase):
-    def __init__(self, q: queue.Queue[object], stop: threading.Event) -> None:
-        self._q = q
-        self._stop = stop
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        data = bytes(b)
-        while True:
-            if self._stop.is_set():
-                raise ClientGone
-            try:
-                self._q.put(data, timeout=0.5)
-                return len(data)
-            except queue.Full:
-                continue
-
-
-def stream(write: Callable[[BinaryIO], object], *, chunk: int = CHUNK) -> Iterator[bytes]:
-    """Yield the bytes ``write(out)`` writes, in chunks of about ``chunk`` bytes.
-
-    Exceptions in the writer are raised in the consumer (after what was already sent).
-    """
-    q: queue.Queue[object] = queue.Queue(maxsize=DEPTH)
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with io.BufferedWriter(_QueueFile(q, stop), buffer_size=chunk) as out:
-                write(out)  # type: ignore[arg-type]
-        except ClientGone:
-            return
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            failure.append(exc)
-        finally:
-            while not stop.is_set():
-                try:
-                    q.put(_DONE, timeout=0.5)
-                    break
-                except queue.Full:
-                    continue
-
-    worker = threading.Thread(target=run, name="cgd-bridge-writer", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                break
-            yield item  # type: ignore[misc]
-        if failure:
-            raise failure[0]
-    finally:
-        stop.set()
 
 
 def _immutable(b: object, view: memoryview) -> bool:
@@ -160,7 +97,7 @@ class _LoopFile(io.RawIOBase):
 async def astream(
     write: Callable[[BinaryIO], object], *, chunk: int = ASYNC_CHUNK
 ) -> AsyncIterator[bytes | memoryview]:
-    """:func:`stream` for an async consumer: yield what ``write(out)`` writes, in chunks.
+    """Yield what ``write(out)`` writes, in chunks, to an async consumer.
 
     Chunks are ``bytes`` or read-only memoryviews of immutable buffers the writer handed over
     (an Arrow buffer is sent without being copied).

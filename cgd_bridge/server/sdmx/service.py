@@ -239,12 +239,6 @@ class _Gathered:
 GATHERED = _Gathered()
 
 
-def gather(session: Session, versions: Sequence[Version]) -> pa.Table | None:
-    """The observations of ``versions`` as one table with a version-index column."""
-    found = gather_indexed(session, versions)
-    return found[0] if found else None
-
-
 def gather_indexed(session: Session, versions: Sequence[Version]) -> tuple[pa.Table, KeyIndex] | None:
     """:func:`gather` with the table's :class:`KeyIndex`, both kept per set of content hashes."""
     if not versions:
