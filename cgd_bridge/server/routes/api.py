@@ -12,7 +12,6 @@ harmonised observations: a failure at any point stores nothing.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import shutil
 import tempfile
 from pathlib import Path as FilePath
@@ -196,7 +195,6 @@ def _save(upload: UploadFile, folder: FilePath, role: str, limit: int) -> tuple[
         name = f"{role}{name}"
     path = folder / role / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
     size = 0
     with path.open("wb") as out:
         while chunk := upload.file.read(1 << 20):
@@ -207,7 +205,6 @@ def _save(upload: UploadFile, folder: FilePath, role: str, limit: int) -> tuple[
                     fix="Split the dataset, or ask the administrator to raise CGD_BRIDGE_MAX_UPLOAD_MB.",
                     file=name,
                 )
-            digest.update(chunk)
             out.write(chunk)
     if size == 0:
         raise InputError(
