@@ -52,7 +52,8 @@ __all__ = ["as_text", "observation_columns", "write_csv10", "write_csv20"]
 def observation_columns(target: Target, table: pa.Table) -> list[str]:
     """The component columns in SDMX order that the table has."""
     wanted = [*target.dimensions, "TIME_PERIOD", "OBS_VALUE", *target.attributes]
-    return [c for c in wanted if c in table.column_names]
+    have = set(table.column_names)  # column_names builds a new list on every access
+    return [c for c in wanted if c in have]
 
 
 @dataclass(frozen=True)
