@@ -5,6 +5,9 @@ with Arrow string kernels (one string per row) and the batch's string buffer is 
 is. This module holds the pieces every writer needs, in the order a writer uses them:
 
 - :func:`as_text`: a column as SDMX text, :func:`constant_text` when it has one value only;
+- :func:`layout`: which dimensions key the series and which the observations
+  (``dimensionAtObservation``), and :func:`series_rows` (one row per series, for
+  ``detail=serieskeysonly|nodata``);
 - :func:`sorted_batches`: the table in series-key and period order, a batch at a time;
 - :func:`series_boundaries`: where a new series starts in a sorted batch;
 - :func:`join`: element-wise concatenation of columns and literals;
@@ -22,17 +25,148 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge.errors import FormatError
+
 if TYPE_CHECKING:
     from cgd_bridge.formats.registry import Target
 
 BATCH = 100_000
 """Observations per written batch: bounds the memory a writer holds beyond its input table."""
+
+
+TIME = "TIME_PERIOD"
+ALL_DIMENSIONS = "AllDimensions"
+DETAILS = ("full", "dataonly", "serieskeysonly", "nodata")
+"""The ``detail`` options of SDMX REST data queries: all, no attributes, series keys only,
+series keys with their series-level attributes (the last two without observations)."""
+SERIES_ONLY = ("serieskeysonly", "nodata")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a message is organised: the dimensions of the series key and of the observation.
+
+    Attributes:
+        at: the ``dimensionAtObservation``, e.g. ``TIME_PERIOD``, ``REF_AREA`` or ``AllDimensions``.
+        series: the series-key dimensions in DSD order, e.g. ``("FREQ", "REF_AREA", "SEX")``;
+            empty for ``AllDimensions`` (a flat message: observations without series).
+        obs: the dimensions that tell the observations of a series apart, e.g. ``("TIME_PERIOD",)``;
+            every dimension for ``AllDimensions``.
+    """
+
+    at: str
+    series: tuple[str, ...]
+    obs: tuple[str, ...]
+
+    @property
+    def flat(self) -> bool:
+        """No series: every observation carries its whole key."""
+        return not self.series
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The sort order of the observations: by series key, then within the series."""
+        return (*self.series, *self.obs)
+
+
+def layout(target: Target, dimension_at_observation: str = TIME) -> Layout:
+    """The :class:`Layout` of ``dimensionAtObservation`` for the target's dimensions.
+
+    >>> from cgd_bridge.formats.registry import Target
+    >>> t = Target("A", "DF", "1.0", ("FREQ", "REF_AREA"))
+    >>> layout(t, "REF_AREA")
+    Layout(at='REF_AREA', series=('FREQ', 'TIME_PERIOD'), obs=('REF_AREA',))
+    >>> layout(t, "AllDimensions").obs
+    ('FREQ', 'REF_AREA', 'TIME_PERIOD')
+
+    Raises:
+        FormatError: the value names no dimension of the target.
+    """
+    dims = tuple(target.dimensions)
+    if dimension_at_observation == TIME:
+        return Layout(TIME, dims, (TIME,))
+    if dimension_at_observation == ALL_DIMENSIONS:
+        return Layout(ALL_DIMENSIONS, (), (*dims, TIME))
+    if dimension_at_observation in dims:
+        series = tuple(d for d in dims if d != dimension_at_observation)
+        return Layout(dimension_at_observation, (*series, TIME), (dimension_at_observation,))
+    raise FormatError(
+        f"dimensionAtObservation={dimension_at_observation} is not a dimension of {target.ref}",
+        fix=f"Use {TIME}, {ALL_DIMENSIONS} or one of: {', '.join(dims)}.",
+    )
+
+
+def check_detail(detail: str, lay: Layout) -> bool:
+    """Whether ``detail`` asks for series without observations; raises for what cannot be written.
+
+    Raises:
+        FormatError: an unknown ``detail``, or series-only details in a flat message (which
+            has no series to list).
+    """
+    if detail not in DETAILS:
+        raise FormatError(
+            f"detail={detail} is not an SDMX data detail", fix=f"Use one of: {', '.join(DETAILS)}."
+        )
+    if detail in SERIES_ONLY and lay.flat:
+        raise FormatError(
+            f"detail={detail} lists series, and dimensionAtObservation={ALL_DIMENSIONS} has none",
+            fix=f"Ask for dimensionAtObservation={TIME} (or another dimension), or for detail=full.",
+        )
+    return detail in SERIES_ONLY
+
+
+def series_rows(table: pa.Table, keys: Sequence[str], attributes: Sequence[str] = ()) -> pa.Table:
+    """One row per distinct series key (columns ``keys``), with each series' ``attributes``.
+
+    An attribute's value is its first non-null value in the series (series attributes have
+    one value per series). The rows are in no particular order: :func:`sorted_batches` sorts.
+
+    >>> t = pa.table({"SEX": ["F", "F", "M"], "UNIT": ["PT", "PT", None], "TIME_PERIOD": ["1", "2", "1"]})
+    >>> series_rows(t, ["SEX"], ["UNIT"]).sort_by("SEX").to_pylist()
+    [{'SEX': 'F', 'UNIT': 'PT'}, {'SEX': 'M', 'UNIT': None}]
+    """
+    keys = [k for k in keys if k in table.column_names]
+    attributes = [a for a in attributes if a in table.column_names and a not in keys]
+    if not keys:
+        return table.select(attributes).slice(0, min(table.num_rows, 1))
+    grouped = table.select([*keys, *attributes]).group_by(keys, use_threads=False)
+    out = grouped.aggregate([(a, "first") for a in attributes])
+    return pa.table(
+        [out[k] for k in keys] + [out[f"{a}_first"] for a in attributes], names=[*keys, *attributes]
+    )
+
+
+def shape(
+    table: pa.Table, target: Target, detail: str, dimension_at_observation: str
+) -> tuple[pa.Table, Layout, bool, list[str], list[str]]:
+    """What a message writes: the table (one row per series when only series are asked for), its
+    layout, whether it has observations, and the attributes on series and on observations.
+
+    An attribute the DSD attaches to the series key (:attr:`Target.series_attributes`) goes on
+    ``Series`` when TIME_PERIOD is at the observation; with another dimension (or all) at the
+    observation it goes on ``Obs``, since such attributes relate to every dimension but time in
+    the DSDs we serve (SDG, Kenya).
+    """
+    lay = layout(target, dimension_at_observation)
+    series_only = check_detail(detail, lay)
+    have = set(table.column_names)  # column_names builds a new list on every access
+    attrs = [a for a in target.attributes if a in have]
+    if detail in ("dataonly", "serieskeysonly"):
+        attrs = []
+    on_series = [a for a in attrs if a in target.series_attributes] if lay.at == TIME else []
+    on_obs = [] if series_only else [a for a in attrs if a not in on_series]
+    if series_only:
+        return series_rows(table, lay.series, on_series), lay, False, on_series, []
+    # only what is written is sorted and taken (not SOURCE_ROW and the like)
+    keep = [*target.dimensions, TIME, "OBS_VALUE", *on_series, *on_obs]
+    return table.select([c for c in keep if c in have]), lay, True, on_series, on_obs
 
 
 def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
@@ -111,20 +245,25 @@ def constant_columns(table: pa.Table, columns: Iterable[str] | None = None) -> d
 
 
 def sorted_batches(
-    table: pa.Table, target: Target, constant: Container[str] | None = None
+    table: pa.Table,
+    target: Target,
+    constant: Container[str] | None = None,
+    order: Sequence[str] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The table's rows in series-key and period order, :data:`BATCH` rows at a time.
 
     Only the sort order (8 bytes a row) is held; each batch is taken from the table as it is
     written, so memory does not grow with a second copy of the table. Columns with one value
     in every row (``constant``, found with :func:`constant_columns` unless given) are left out
-    of the sort and sliced, not taken (every slice is the same).
+    of the sort and sliced, not taken (every slice is the same). ``order`` is the sort order
+    (default: the target's dimensions, then TIME_PERIOD; :attr:`Layout.order` for another
+    dimension at the observation).
     """
     if constant is None:
         constant = constant_columns(table)
     keys = [
         (c, "ascending")
-        for c in (*target.dimensions, "TIME_PERIOD")
+        for c in (order if order is not None else (*target.dimensions, TIME))
         if c in table.column_names and c not in constant
     ]
     if not keys:
@@ -164,7 +303,11 @@ def _sort_order(table: pa.Table, keys: list[str]) -> pa.Array:
 
 
 def series_boundaries(
-    batch: pa.RecordBatch, target: Target, previous: str | None, constant: Container[str] = ()
+    batch: pa.RecordBatch,
+    target: Target,
+    previous: str | None,
+    constant: Container[str] = (),
+    key: Sequence[str] | None = None,
 ) -> tuple[pa.Array, str | None]:
     """Per row of a sorted batch: does a new series start here?
 
@@ -174,12 +317,13 @@ def series_boundaries(
         previous: the last series key of the batch before (None for the first batch).
         constant: dimensions with one value in the whole table, which cannot start a series
             (leave them out of the comparison); the same for every batch of a table.
+        key: the series-key dimensions (default the target's; :attr:`Layout.series`).
 
     Returns:
         A boolean array (True where the key differs from the row before) and this batch's
         last key, to pass as ``previous`` with the next batch.
     """
-    dims = [d for d in target.dimensions if d not in constant]
+    dims = [d for d in (target.dimensions if key is None else key) if d not in constant]
     if dims:
         # \x1f (unit separator) cannot occur in SDMX codes, so keys never run together
         key = pc.binary_join_element_wise(*[pc.fill_null(as_text(batch.column(d)), "") for d in dims], "\x1f")

@@ -163,15 +163,30 @@ def get_format(name: str) -> Format:
     )
 
 
-def write(name: str, table: pa.Table, target: Target, out: BinaryIO, *, labels: str = "id") -> int:
-    """Write ``table`` in format ``name`` to ``out``; returns the number of observations.
+def write(
+    name: str,
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    labels: str = "id",
+    detail: str = "full",
+    dimension_at_observation: str = "TIME_PERIOD",
+) -> int:
+    """Write ``table`` in format ``name`` to ``out``; returns the number of observations
+    (of series, with ``detail=serieskeysonly|nodata``).
 
     Args:
         labels: ``id``, ``name`` or ``both`` for the formats that take it (``Format.labels``);
             any other format accepts only ``id``.
+        detail: ``full``, ``dataonly`` (no attributes), ``serieskeysonly`` (the series keys,
+            no observations), ``nodata`` (the series keys with their series attributes).
+        dimension_at_observation: ``TIME_PERIOD``, another dimension of the target, or
+            ``AllDimensions`` (no series); SDMX-CSV is flat whatever it is.
 
     Raises:
-        FormatError: an unknown format, or ``labels`` the format does not take.
+        FormatError: an unknown format, ``labels`` the format does not take, an unknown
+            ``detail`` or observation dimension, or series-only details with ``AllDimensions``.
     """
     fmt = get_format(name)
     if labels not in fmt.labels:
@@ -181,5 +196,8 @@ def write(name: str, table: pa.Table, target: Target, out: BinaryIO, *, labels: 
             fix=f"Leave labels out (id), or use a format that takes it: {', '.join(takes) or 'none'}.",
         )
     writer = getattr(importlib.import_module(fmt.module), fmt.function)
-    result: int = writer(table, target, out, labels=labels) if labels != "id" else writer(table, target, out)
+    options: dict[str, str] = {"detail": detail, "dimension_at_observation": dimension_at_observation}
+    if labels != "id":
+        options["labels"] = labels
+    result: int = writer(table, target, out, **options)
     return result

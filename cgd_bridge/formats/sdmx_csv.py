@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from cgd_bridge.errors import FormatError
-from cgd_bridge.formats._text import BATCH, as_text, join
+from cgd_bridge.formats._text import BATCH, TIME, as_text, join, layout, shape
 from cgd_bridge.formats.registry import LABELS, Target
 
 __all__ = ["as_text", "observation_columns", "write_csv10", "write_csv20"]
@@ -118,7 +118,28 @@ def _check_labels(labels: str, allowed: tuple[str, ...], title: str) -> None:
         )
 
 
-def _write(table: pa.Table, target: Target, out: BinaryIO, lead: list[tuple[str, str]], labels: str) -> int:
+def _shaped(table: pa.Table, target: Target, detail: str, dimension_at_observation: str) -> pa.Table:
+    """The rows ``detail`` asks for: the observations, or one row per series (sorted by key).
+
+    SDMX-CSV is flat whatever the observation dimension (which must still name one).
+    """
+    layout(target, dimension_at_observation)
+    shaped, lay, has_obs, _, _ = shape(table, target, detail, TIME)
+    if has_obs:
+        return shaped
+    return shaped.sort_by([(d, "ascending") for d in lay.series if d in shaped.column_names])
+
+
+def _write(
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    lead: list[tuple[str, str]],
+    labels: str,
+    detail: str = "full",
+    dimension_at_observation: str = TIME,
+) -> int:
+    table = _shaped(table, target, detail, dimension_at_observation)
     columns = _plan(target, observation_columns(target, table), labels)
     schema = pa.schema([(k, pa.string()) for k, _ in lead] + [(c.header, pa.string()) for c in columns])
     options = pa_csv.WriteOptions(include_header=True, quoting_style="needed", batch_size=BATCH)
@@ -132,17 +153,38 @@ def _write(table: pa.Table, target: Target, out: BinaryIO, lead: list[tuple[str,
     return table.num_rows
 
 
-def write_csv10(table: pa.Table, target: Target, out: BinaryIO, *, labels: str = "id") -> int:
-    """SDMX-CSV 1.0 (``labels`` ``id`` or ``both``; 1.0 has no ``name``)."""
+def write_csv10(
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    labels: str = "id",
+    detail: str = "full",
+    dimension_at_observation: str = TIME,
+) -> int:
+    """SDMX-CSV 1.0 (``labels`` ``id`` or ``both``; 1.0 has no ``name``).
+
+    ``detail=serieskeysonly|nodata`` writes one row per series (its key; with ``nodata`` also
+    its series attributes), without TIME_PERIOD and OBS_VALUE; ``dataonly`` no attributes.
+    """
     _check_labels(labels, ("id", "both"), "SDMX-CSV 1.0")
-    return _write(table, target, out, [("DATAFLOW", target.ref)], labels)
+    lead = [("DATAFLOW", target.ref)]
+    return _write(table, target, out, lead, labels, detail, dimension_at_observation)
 
 
-def write_csv20(table: pa.Table, target: Target, out: BinaryIO, *, labels: str = "id") -> int:
-    """SDMX-CSV 2.0 (``labels`` ``id``, ``name`` or ``both``)."""
+def write_csv20(
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    labels: str = "id",
+    detail: str = "full",
+    dimension_at_observation: str = TIME,
+) -> int:
+    """SDMX-CSV 2.0 (``labels`` ``id``, ``name`` or ``both``; ``detail`` as for 1.0)."""
     _check_labels(labels, LABELS, "SDMX-CSV 2.0")
     structure_id = f"{target.ref}: {target.name}" if labels == "both" and target.name else target.ref
     lead = [("STRUCTURE", "dataflow"), ("STRUCTURE_ID", structure_id)]
     if labels == "name":
         lead.append(("STRUCTURE_NAME", target.name))
-    return _write(table, target, out, [*lead, ("ACTION", "I")], labels)
+    return _write(table, target, out, [*lead, ("ACTION", "I")], labels, detail, dimension_at_observation)

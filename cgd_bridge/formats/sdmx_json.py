@@ -1,4 +1,4 @@
-"""SDMX-JSON 2.0 data messages, series by TIME_PERIOD, written column-wise.
+"""SDMX-JSON 2.0 data messages, written column-wise (series by any dimension, or flat).
 
 Each component's values are listed once in ``structures`` and observations refer to them by
 position, so the structure part is computed over the whole table first (distinct codes per
@@ -18,7 +18,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cgd_bridge.formats._text import as_text, join, series_boundaries, sorted_batches, write_strings
+from cgd_bridge.formats._text import (
+    TIME,
+    as_text,
+    join,
+    series_boundaries,
+    shape,
+    sorted_batches,
+    write_strings,
+)
 from cgd_bridge.formats.registry import Target
 
 SCHEMA = (
@@ -48,52 +56,80 @@ def _code(target: Target, component: str, code: str) -> dict[str, str]:
     return {"value": code}
 
 
-def write_json20(table: pa.Table, target: Target, out: BinaryIO) -> int:
-    """SDMX-JSON 2.0 data message."""
-    dims = [d for d in target.dimensions if d in table.column_names]
-    attrs = [a for a in target.attributes if a in table.column_names]
-    values = {c: _distinct(table[c]) for c in (*dims, "TIME_PERIOD", *attrs)}
+def _values(table: pa.Table, column: str) -> list[str]:
+    return _distinct(table[column]) if column in table.column_names else []
+
+
+def _key(batch: pa.RecordBatch, dims: tuple[str, ...], values: dict[str, list[str]]) -> pa.Array:
+    """Each row's key as positions joined by ``:`` (e.g. ``0:3:1``)."""
+    return pc.binary_join_element_wise(*[_positions(batch.column(d), values[d]) for d in dims], ":")
+
+
+def _indices(batch: pa.RecordBatch, columns: list[str], values: dict[str, list[str]]) -> list[pa.Array]:
+    return [_positions(batch.column(c), values[c]) for c in columns]
+
+
+def write_json20(
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    detail: str = "full",
+    dimension_at_observation: str = TIME,
+) -> int:
+    """SDMX-JSON 2.0 data message.
+
+    Args:
+        detail: as for SDMX-ML (:func:`cgd_bridge.formats.sdmx_ml.write_ss30`):
+            ``serieskeysonly`` and ``nodata`` write series without ``observations``.
+        dimension_at_observation: ``TIME_PERIOD``, another dimension (``dimensions.series``
+            are then the others and TIME_PERIOD), or ``AllDimensions`` (``observations`` in the
+            data set, keyed by every dimension).
+
+    Series attributes (:attr:`Target.series_attributes`) are listed under ``attributes.series``
+    and given per series when TIME_PERIOD is at the observation, else per observation.
+    """
+    table, lay, has_obs, on_series, attrs = shape(table, target, detail, dimension_at_observation)
+    position = {d: i for i, d in enumerate((*target.dimensions, TIME))}
+    measures = ["OBS_VALUE"] if "OBS_VALUE" in table.column_names else []
+    values = {c: _values(table, c) for c in (*lay.order, *on_series, *attrs)}
+
+    def dimension(d: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": d, "name": target.concepts.get(d) or d, "keyPosition": position[d]}
+        if d == TIME:
+            out["name"] = target.concepts.get(TIME) or "Time period"
+            out["roles"] = [TIME]
+            out["values"] = [{"value": v} for v in values[d]]
+        else:
+            out["values"] = [_code(target, d, v) for v in values[d]]
+        return out
+
+    def attribute(a: str, relationship: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": a,
+            "name": target.concepts.get(a) or a,
+            "relationship": relationship,
+            "values": [_code(target, a, v) for v in values[a]],
+        }
+
     urn = "urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow=" + target.ref
     structure: dict[str, Any] = {
         "name": target.name or f"{target.id} ({target.agency})",
         "links": [{"urn": urn, "rel": "dataflow"}],
         "dimensions": {
             "dataSet": [],
-            "series": [
-                {
-                    "id": d,
-                    "name": target.concepts.get(d) or d,
-                    "keyPosition": i,
-                    "values": [_code(target, d, v) for v in values[d]],
-                }
-                for i, d in enumerate(dims)
-            ],
-            "observation": [
-                {
-                    "id": "TIME_PERIOD",
-                    "name": target.concepts.get("TIME_PERIOD") or "Time period",
-                    "keyPosition": len(dims),
-                    "roles": ["TIME_PERIOD"],
-                    "values": [{"value": v} for v in values["TIME_PERIOD"]],
-                }
-            ],
+            "series": [dimension(d) for d in lay.series],
+            # series without observations list no observation dimension (values need >= 1 item)
+            "observation": [dimension(d) for d in lay.obs] if has_obs else [],
         },
         "attributes": {
             "dataSet": [],
-            "series": [],
-            "observation": [
-                {
-                    "id": a,
-                    "name": target.concepts.get(a) or a,
-                    "relationship": {"observation": {}},
-                    "values": [_code(target, a, v) for v in values[a]],
-                }
-                for a in attrs
-            ],
+            "series": [attribute(a, {"dimensions": list(lay.series)}) for a in on_series],
+            "observation": [attribute(a, {"observation": {}}) for a in attrs],
         },
         "measures": {
             "observation": [
-                {"id": "OBS_VALUE", "name": target.concepts.get("OBS_VALUE") or "Observation value"}
+                {"id": m, "name": target.concepts.get(m) or "Observation value"} for m in measures
             ]
         },
         "dataSets": [0],
@@ -114,22 +150,44 @@ def write_json20(table: pa.Table, target: Target, out: BinaryIO) -> int:
     dataset = json.dumps(
         {"structure": 0, "action": "Information", "links": [{"urn": urn, "rel": "dataflow"}]}
     )
-    out.write(f'], "dataSets": [{dataset[:-1]}, "series": {{\n'.encode())
+    out.write(f'], "dataSets": [{dataset[:-1]}, "{"observations" if lay.flat else "series"}": {{\n'.encode())
+
+    def observation(batch: pa.RecordBatch) -> pa.Array:
+        parts = [pc.fill_null(as_text(batch.column(m)), "null") for m in measures]
+        parts += _indices(batch, attrs, values)
+        if not parts:
+            array: pa.Array | str = ""
+        else:
+            array = pc.binary_join_element_wise(*parts, ", ") if len(parts) > 1 else parts[0]
+        return join(['"', _key(batch, lay.obs, values), '": [', array, "]"])
+
+    def series_head(batch: pa.RecordBatch) -> pa.Array:
+        head = join(['"', _key(batch, lay.series, values), '": {'])
+        if on_series:
+            listed = pc.binary_join_element_wise(*_indices(batch, on_series, values), ", ")
+            head = join([head, '"attributes": [', listed, "]"])
+        return head
+
+    first = True
+    if not has_obs or lay.flat:
+        # one member per row: a series without observations, or an observation of a flat message
+        row = observation if has_obs else (lambda b: join([series_head(b), "}"]))
+        for batch in sorted_batches(table, target, order=lay.order):
+            starts = np.zeros(batch.num_rows, dtype=bool)
+            starts[:1] = first
+            write_strings(out, join([pc.if_else(pa.array(starts), "", ",\n"), row(batch)]))
+            first = False
+        out.write(b"\n}}]}}\n")
+        return table.num_rows
     previous: str | None = None
-    for batch in sorted_batches(table, target):
-        new, last = series_boundaries(batch, target, previous)
-        key = join(
-            [pc.binary_join_element_wise(*[_positions(batch.column(d), values[d]) for d in dims], ":")]
-        )
-        value = pc.fill_null(as_text(batch.column("OBS_VALUE")), "null")
-        parts = [value, *[_positions(batch.column(a), values[a]) for a in attrs]]
-        period = _positions(batch.column("TIME_PERIOD"), values["TIME_PERIOD"])
-        array = pc.binary_join_element_wise(*parts, ", ") if len(parts) > 1 else parts[0]
-        obs = join(['"', period, '": [', array, "]"])
-        first = np.zeros(batch.num_rows, dtype=bool)
-        first[:1] = previous is None
-        close = pc.if_else(pa.array(first), "", "}},\n")
-        opening = join([close, '"', key, '": {"observations": {', obs])
+    opens = '"observations": {' if not on_series else ', "observations": {'
+    for batch in sorted_batches(table, target, order=lay.order):
+        new, last = series_boundaries(batch, target, previous, key=lay.series)
+        obs = observation(batch)
+        starts = np.zeros(batch.num_rows, dtype=bool)
+        starts[:1] = previous is None
+        close = pc.if_else(pa.array(starts), "", "}},\n")
+        opening = join([close, series_head(batch), opens, obs])
         write_strings(out, pc.if_else(new, opening, join([", ", obs])))
         previous = last
     if previous is not None:

@@ -5,6 +5,11 @@ Arrow string kernels: every row becomes one string (closing the previous series 
 new one where the key changes, then the observation), and the batch's string buffer is written
 as it is. No Python object is made per observation.
 
+Every writer takes ``detail`` (``full``, ``dataonly``, ``serieskeysonly``, ``nodata``: series
+without observations) and ``dimensionAtObservation`` (``TIME_PERIOD``, any other dimension, or
+``AllDimensions`` for observations without series), as SDMX REST data queries do; see
+:func:`write_ss30`.
+
 Structure-specific messages carry ``namespace``, ``dimensionAtObservation`` and ``xsi:type``
 so that readers (sdmx1, pysdmx) need no DSD beside them.
 """
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import BinaryIO
 from xml.sax.saxutils import escape as xml_escape
 
@@ -22,10 +27,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.formats._text import (
+    TIME,
+    Layout,
     as_text,
     constant_columns,
     join,
+    layout,
     series_boundaries,
+    shape,
     sorted_batches,
     write_strings,
 )
@@ -80,16 +89,19 @@ def _write_series(
     obs: Callable[[pa.RecordBatch], pa.Array],
     close: str,
     constant: dict[str, str] | None = None,
+    lay: Layout | None = None,
 ) -> None:
     """Write the observations sorted by series, opening and closing a series where the key changes.
 
     The series text is built only for the rows that start a series, then interleaved with the
-    observations by one ``take``.
+    observations by one ``take``. ``lay`` says which dimensions key the series (default: all
+    but TIME_PERIOD).
     """
+    lay = layout(target) if lay is None else lay
     previous: str | None = None
     constant = constant_columns(table) if constant is None else constant
-    for batch in sorted_batches(table, target, constant):
-        new, last = series_boundaries(batch, target, previous, constant)
+    for batch in sorted_batches(table, target, constant, lay.order):
+        new, last = series_boundaries(batch, target, previous, constant, lay.series)
         starts = np.flatnonzero(np.asarray(new))
         obs_text = obs(batch)
         if starts.size:
@@ -108,6 +120,15 @@ def _write_series(
         previous = last
     if previous is not None:
         out.write(close.encode())
+
+
+def _write_rows(
+    out: BinaryIO, table: pa.Table, target: Target, row: Callable[[pa.RecordBatch], pa.Array], lay: Layout
+) -> None:
+    """Write one element per row, sorted: the observations of a flat message, or the series
+    (without observations) of ``detail=serieskeysonly|nodata``."""
+    for batch in sorted_batches(table, target, order=lay.order):
+        write_strings(out, row(batch))
 
 
 def _closing(n: int, previous: str | None, tag: str) -> pa.Array:
@@ -141,26 +162,61 @@ def _ref(target: Target) -> str:
     return f'<Ref agencyID="{target.agency}" id="{target.id}" version="{target.version}"/>'
 
 
-def namespace(target: Target) -> str:
-    """The structure-specific namespace of the dataflow, series by TIME_PERIOD."""
+def namespace(target: Target, dimension_at_observation: str = TIME) -> str:
+    """The structure-specific namespace of the dataflow, for its observation dimension."""
     return (
         "urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow="
-        f"{target.agency}:{target.id}({target.version}):ObsLevelDim:TIME_PERIOD"
+        f"{target.agency}:{target.id}({target.version}):ObsLevelDim:{dimension_at_observation}"
     )
 
 
-def write_ss21(table: pa.Table, target: Target, out: BinaryIO) -> int:
-    """SDMX-ML 2.1 StructureSpecificData, series by TIME_PERIOD."""
-    return _write_structure_specific(table, target, out, "2.1")
+def write_ss21(
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    detail: str = "full",
+    dimension_at_observation: str = TIME,
+) -> int:
+    """SDMX-ML 2.1 StructureSpecificData (see :func:`write_ss30` for the options)."""
+    return _write_structure_specific(table, target, out, "2.1", detail, dimension_at_observation)
 
 
-def write_ss30(table: pa.Table, target: Target, out: BinaryIO) -> int:
-    """SDMX-ML 3.0 StructureSpecificData, series by TIME_PERIOD."""
-    return _write_structure_specific(table, target, out, "3.0")
+def write_ss30(
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    detail: str = "full",
+    dimension_at_observation: str = TIME,
+) -> int:
+    """SDMX-ML 3.0 StructureSpecificData.
+
+    Args:
+        detail: ``full``; ``dataonly`` (no attributes); ``serieskeysonly`` (one ``Series`` per
+            series key, no observations); ``nodata`` (the same with the series attributes).
+        dimension_at_observation: ``TIME_PERIOD`` (series by period); another dimension (series
+            keyed by the others and TIME_PERIOD, observations by that dimension); or
+            ``AllDimensions`` (no series: every ``Obs`` in the data set with its whole key).
+
+    Returns:
+        The number of observations written (of series, with ``serieskeysonly``/``nodata``).
+    """
+    return _write_structure_specific(table, target, out, "3.0", detail, dimension_at_observation)
 
 
-def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, version: str) -> int:
-    sid, ns = _structure_id(target), namespace(target)
+def _measure(batch: pa.RecordBatch) -> list[pa.Array]:
+    """`` OBS_VALUE="..."`` per row (none when the table has no measure: ``measures=none``)."""
+    if "OBS_VALUE" not in batch.schema.names:
+        return []
+    return [_xml_attr("OBS_VALUE", as_text(batch.column("OBS_VALUE")), optional=True)]
+
+
+def _write_structure_specific(
+    table: pa.Table, target: Target, out: BinaryIO, version: str, detail: str, dimension_at_observation: str
+) -> int:
+    table, lay, has_obs, on_series, attrs = shape(table, target, detail, dimension_at_observation)
+    sid, ns = _structure_id(target), namespace(target, lay.at)
     typed = f'xsi:type="ns1:DataSetType" ss:structureRef="{sid}"'
     if version == "2.1":
         usage = f"<common:StructureUsage>{_ref(target)}</common:StructureUsage>"
@@ -170,7 +226,7 @@ def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, ve
         usage = f"<common:StructureUsage>{urn}</common:StructureUsage>"
         dataset = f"<message:DataSet {typed}>\n"
     structure = (
-        f'<message:Structure structureID="{sid}" namespace="{ns}" dimensionAtObservation="TIME_PERIOD">'
+        f'<message:Structure structureID="{sid}" namespace="{ns}" dimensionAtObservation="{lay.at}">'
         f"{usage}</message:Structure>"
     )
     ss_ns = NS_SS if version == "2.1" else NS_SS.replace("v2_1", "v3_0")
@@ -179,50 +235,60 @@ def _write_structure_specific(table: pa.Table, target: Target, out: BinaryIO, ve
         header = header.replace("/schemas/v2_1/", "/schemas/v3_0/")
     out.write(header.encode())
     out.write(dataset.encode())
-    attrs = [a for a in target.attributes if a in table.column_names]
-    # attributes the DSD attaches to the series key go on Series (its first row's value)
-    on_series = [a for a in attrs if a in target.series_attributes]
-    attrs = [a for a in attrs if a not in on_series]
-    # only what is written is sorted and taken (not SOURCE_ROW and the like)
-    table = table.select([c for c in (*target.dimensions, "TIME_PERIOD", "OBS_VALUE", *on_series, *attrs)
-                          if c in table.column_names])  # fmt: skip
+    attribute = _Attributes(table, [*lay.order, *on_series, *attrs])
 
-    attribute = _Attributes(table, [*target.dimensions, *on_series, *attrs])
+    def key(batch: pa.RecordBatch, dims: tuple[str, ...]) -> list[pa.Array | str]:
+        return [attribute(d, batch, optional=d == TIME) for d in dims]
 
-    def series(batch: pa.RecordBatch) -> pa.Array:
-        dims = [attribute(d, batch, optional=False) for d in target.dimensions]
+    def series(batch: pa.RecordBatch, end: str = ">\n") -> pa.Array:
         values = [attribute(a, batch, optional=True) for a in on_series]
-        return join(["<Series", *dims, *values, ">\n"], rows=batch.num_rows)
+        return join(["<Series", *key(batch, lay.series), *values, end], rows=batch.num_rows)
 
     def obs(batch: pa.RecordBatch) -> pa.Array:
         return join(
             [
                 "<Obs",
-                _xml_attr("TIME_PERIOD", batch.column("TIME_PERIOD"), optional=True),
-                _xml_attr("OBS_VALUE", as_text(batch.column("OBS_VALUE")), optional=True),
+                *key(batch, lay.obs),
+                *_measure(batch),
                 *[attribute(a, batch, optional=True) for a in attrs],
                 "/>\n",
             ]
         )
 
-    constant = constant_columns(table, [c for c in table.column_names if c not in attribute.fixed])
-    _write_series(out, table, target, series, obs, "</Series>\n", constant | attribute.fixed)
+    if not has_obs:
+        _write_rows(out, table, target, lambda b: series(b, "/>\n"), lay)
+    elif lay.flat:
+        _write_rows(out, table, target, obs, lay)
+    else:
+        constant = constant_columns(table, [c for c in table.column_names if c not in attribute.fixed])
+        _write_series(out, table, target, series, obs, "</Series>\n", constant | attribute.fixed, lay)
     out.write(b"</message:DataSet>\n</message:StructureSpecificData>\n")
     return table.num_rows
 
 
-def write_generic21(table: pa.Table, target: Target, out: BinaryIO) -> int:
-    """SDMX-ML 2.1 GenericData, series by TIME_PERIOD (valid against the base XSD)."""
+def write_generic21(
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    detail: str = "full",
+    dimension_at_observation: str = TIME,
+) -> int:
+    """SDMX-ML 2.1 GenericData (valid against the base XSD); options as :func:`write_ss30`.
+
+    Observations of a series carry their ``ObsDimension``; with ``AllDimensions`` each ``Obs``
+    sits in the data set with its ``ObsKey``.
+    """
+    table, lay, has_obs, on_series, attrs = shape(table, target, detail, dimension_at_observation)
     sid = _structure_id(target)
     structure = (
-        f'<message:Structure structureID="{sid}" dimensionAtObservation="TIME_PERIOD">'
+        f'<message:Structure structureID="{sid}" dimensionAtObservation="{lay.at}">'
         f"<common:StructureUsage>{_ref(target)}</common:StructureUsage></message:Structure>"
     )
     out.write(_header("GenericData", f' xmlns:generic="{NS_GENERIC}"', target, structure).encode())
     out.write(f'<message:DataSet structureRef="{sid}">\n'.encode())
-    attrs = [a for a in target.attributes if a in table.column_names]
 
-    def value_elements(batch: pa.RecordBatch, ids: list[str], *, optional: bool) -> list[pa.Array]:
+    def value_elements(batch: pa.RecordBatch, ids: Sequence[str], *, optional: bool) -> list[pa.Array]:
         out = []
         for c in ids:
             text = _escape(pc.fill_null(as_text(batch.column(c)), ""))
@@ -230,32 +296,47 @@ def write_generic21(table: pa.Table, target: Target, out: BinaryIO) -> int:
             out.append(pc.if_else(pc.is_valid(batch.column(c)), element, "") if optional else element)
         return out
 
-    def series(batch: pa.RecordBatch) -> pa.Array:
-        keys = value_elements(batch, list(target.dimensions), optional=False)
-        return join(["<generic:Series>\n<generic:SeriesKey>", *keys, "</generic:SeriesKey>\n"])
-
-    def obs(batch: pa.RecordBatch) -> pa.Array:
-        values = value_elements(batch, attrs, optional=True)
+    def attributes(batch: pa.RecordBatch, ids: Sequence[str]) -> pa.Array:
+        values = value_elements(batch, ids, optional=True)
         block = join(values) if values else pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
-        block = pc.if_else(
+        return pc.if_else(
             pc.equal(block, ""), "", join(["<generic:Attributes>", block, "</generic:Attributes>"])
         )
+
+    def series_key(batch: pa.RecordBatch) -> pa.Array:
+        keys = value_elements(batch, lay.series, optional=False)
+        return join(["<generic:Series>\n<generic:SeriesKey>", *keys, "</generic:SeriesKey>"])
+
+    def series(batch: pa.RecordBatch) -> pa.Array:
+        return join([series_key(batch), attributes(batch, on_series), "\n"])
+
+    def measure(batch: pa.RecordBatch) -> pa.Array | str:
+        if "OBS_VALUE" not in batch.schema.names:
+            return ""
         value = as_text(batch.column("OBS_VALUE"))
-        obs_value = pc.if_else(
+        return pc.if_else(
             pc.is_valid(value), join(['<generic:ObsValue value="', pc.fill_null(value, ""), '"/>']), ""
         )
-        period = _escape(pc.fill_null(batch.column("TIME_PERIOD"), ""))
-        return join(
-            [
-                '<generic:Obs><generic:ObsDimension value="',
-                period,
-                '"/>',
-                obs_value,
-                block,
-                "</generic:Obs>\n",
-            ]
-        )
 
-    _write_series(out, table, target, series, obs, "</generic:Series>\n")
+    def obs(batch: pa.RecordBatch) -> pa.Array:
+        (at,) = lay.obs
+        named = "" if at == TIME else f' id="{at}"'
+        value = _escape(pc.fill_null(as_text(batch.column(at)), ""))
+        opening = f'<generic:Obs><generic:ObsDimension{named} value="'
+        return join([opening, value, '"/>', measure(batch), attributes(batch, attrs), "</generic:Obs>\n"])
+
+    def flat_obs(batch: pa.RecordBatch) -> pa.Array:
+        keys = value_elements(batch, lay.obs, optional=False)
+        return join(
+            ["<generic:Obs><generic:ObsKey>", *keys, "</generic:ObsKey>", measure(batch),
+             attributes(batch, attrs), "</generic:Obs>\n"]
+        )  # fmt: skip
+
+    if not has_obs:
+        _write_rows(out, table, target, lambda b: join([series(b), "</generic:Series>\n"]), lay)
+    elif lay.flat:
+        _write_rows(out, table, target, flat_obs, lay)
+    else:
+        _write_series(out, table, target, series, obs, "</generic:Series>\n", lay=lay)
     out.write(b"</message:DataSet>\n</message:GenericData>\n")
     return table.num_rows

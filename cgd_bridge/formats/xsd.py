@@ -155,6 +155,7 @@ def dsd_schema(
     dataflow: str | None = None,
     schema_location: str = "",
     structures: Any = None,
+    partial: bool = False,
 ) -> bytes:
     """The DSD-specific schema of structure-specific data, series by TIME_PERIOD.
 
@@ -166,6 +167,9 @@ def dsd_schema(
             to import; default: next to this schema.
         structures: a :class:`~cgd_bridge.structures.Structures` (anything with
             ``codes("AGENCY:ID(VERSION)")``) for codelists the DSD only references.
+        partial: every attribute optional, as messages without attributes need
+            (``detail=dataonly|serieskeysonly``; the base schemas' convention for partial
+            messages); by default mandatory attributes are required.
 
     Raises:
         FormatError: the version is not 2.1 or 3.0, or a codelist's codes are unknown.
@@ -214,15 +218,14 @@ def dsd_schema(
             restriction,
             str(a.id),
             _type_of(a, simple_types, structures),
-            "required" if _required(a) else "optional",
+            "required" if _required(a) and not partial else "optional",
         )
 
     # SeriesType
     restriction, seq = _complex(root, "SeriesType", "dsd:SeriesType")
     etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
-    _element(seq, "Obs", "ObsType", minOccurs="0" if version == "2.1" else "1", maxOccurs="unbounded")
-    if version == "2.1":
-        seq[-1].set("minOccurs", "0")
+    # no Obs: a series of detail=serieskeysonly|nodata (both versions' base types allow it)
+    _element(seq, "Obs", "ObsType", minOccurs="0", maxOccurs="unbounded")
     for d in dims:
         _attribute(restriction, str(d.id), _type_of(d, simple_types, structures), "required")
     for a in by_level["series"]:
@@ -230,7 +233,7 @@ def dsd_schema(
             restriction,
             str(a.id),
             _type_of(a, simple_types, structures),
-            "required" if _required(a) else "optional",
+            "required" if _required(a) and not partial else "optional",
         )
     _attribute(restriction, TIME, "common:ObservationalTimePeriodType", "prohibited")
 
@@ -248,7 +251,7 @@ def dsd_schema(
             restriction,
             str(a.id),
             _type_of(a, simple_types, structures),
-            "required" if _required(a) else "optional",
+            "required" if _required(a) and not partial else "optional",
         )
 
     for name, codes in sorted(simple_types.items()):

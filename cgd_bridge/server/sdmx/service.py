@@ -309,17 +309,17 @@ def data_response(
     if body.num_rows <= SMALL_RESPONSE_ROWS:
         # a few series: written here, in the request's worker thread, and sent in one piece
         buffer = io.BytesIO()
-        _write(choice, body, target, buffer)
+        _write(choice, body, target, buffer, params)
         return Response(buffer.getvalue(), media_type=choice.media_type, headers=headers)
     return StreamingResponse(
-        astream(lambda out: _write(choice, body, target, out)),
+        astream(lambda out: _write(choice, body, target, out, params)),
         media_type=choice.media_type,
         headers=headers,
     )
 
 
-def _write(choice: Choice, table: pa.Table, target: Target, out: Any) -> int:
-    return write_format(choice.name, table, target, out, labels=choice.labels)
+def _write(choice: Choice, table: pa.Table, target: Target, out: Any, params: Params) -> int:
+    return write_format(choice.name, table, target, out, labels=choice.labels, detail=params.detail)
 
 
 def parse_keys(text: str, n_dims: int, *, api: int) -> list[KeyFilter]:
@@ -331,7 +331,8 @@ def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple
     """The columns ``detail`` asks for, and the writers' target.
 
     ``serieskeysonly`` (the series keys) and ``nodata`` (the series keys with their series-level
-    attributes) are one row per series; only SDMX-CSV can carry rows without observations here.
+    attributes) keep the key columns; the writers make one series of each key, without
+    observations (``detail`` is passed to them).
     """
     columns = set(table.column_names)
     attributes = [a for a in flow.attributes if a in columns]
@@ -339,17 +340,10 @@ def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple
         attributes = []
     keep = [*flow.dimensions, "TIME_PERIOD", "OBS_VALUE", *attributes]
     if params.detail in ("serieskeysonly", "nodata"):
-        if not choice.name.startswith("sdmx-csv"):
-            raise not_implemented(f"detail={params.detail} in {choice.name} (ask for SDMX-CSV)")
         attributes = (
             [a for a in flow.series_attributes if a in attributes] if params.detail == "nodata" else []
         )
-        keep = [*flow.dimensions, *attributes]
-        dims = [c for c in keep if c in columns]
-        table = (
-            table.group_by(dims, use_threads=False).aggregate([]).sort_by([(d, "ascending") for d in dims])
-        )
-        columns = set(table.column_names)
+        keep = [*flow.dimensions, "TIME_PERIOD", *attributes]
     keep = [c for c in keep if c in columns]
     if params.measures == "none":
         keep = [c for c in keep if c != "OBS_VALUE"]

@@ -58,7 +58,45 @@ def test_nodata_keeps_series_attributes(client: TestClient) -> None:
     assert "OBS_VALUE" not in series[0]
 
 
-def test_series_only_details_need_csv(client: TestClient) -> None:
-    r = client.get("/sdmx/rest/data/DF_CGD_KE?detail=nodata")
-    assert r.status_code == 501
-    assert "SDMX-CSV" in r.text
+def series_keys(client: TestClient) -> set[tuple[str, ...]]:
+    full = rows(client, "format=sdmx-csv-2.0")
+    dims = [c for c in full[0] if c not in ("STRUCTURE", "STRUCTURE_ID", "ACTION")]
+    dims = dims[: dims.index("TIME_PERIOD")]
+    return {tuple(r[d] for d in dims) for r in full}
+
+
+@pytest.mark.parametrize("fmt", ["sdmx-ml-2.1-generic", "sdmx-ml-2.1-ss", "sdmx-ml-3.0-ss"])
+@pytest.mark.parametrize("detail", ["serieskeysonly", "nodata"])
+def test_series_only_details_in_sdmx_ml(client: TestClient, fmt: str, detail: str) -> None:
+    """Issue #4: series without observations (keys only, or with their series attributes), read by sdmx1."""
+    import sdmx
+    import sdmx.reader.xml.v30  # sdmx1 process-wide reader state: as the server does
+
+    from cgd_bridge.structures import Structures
+
+    r = client.get(f"/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all?format={fmt}&detail={detail}")
+    assert r.status_code == 200, r.text
+    assert b"Obs" not in r.content.split(b"</message:Header>")[1]
+    dsd = Structures().dataflow("CGD_BRIDGE:DF_CGD_KE(1.0)").structure
+    msg = sdmx.read_sdmx(io.BytesIO(r.content), **({} if "generic" in fmt else {"structure": dsd}))
+    series = msg.data[0].series
+    assert {tuple(str(v.value) for v in k.values.values()) for k in series} == series_keys(client)
+    assert all(len(obs) == 0 for obs in series.values())
+    assert all(("UNIT_MEASURE" in k.attrib) == (detail == "nodata") for k in series)
+    assert all("OBS_STATUS" not in k.attrib for k in series)
+
+
+@pytest.mark.parametrize("detail", ["serieskeysonly", "nodata"])
+def test_series_only_details_in_sdmx_json(client: TestClient, detail: str) -> None:
+    r = client.get(
+        "/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*",
+        params={"detail": detail},
+        headers={"Accept": "application/vnd.sdmx.data+json;version=2.0.0"},
+    )
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    series = data["dataSets"][0]["series"]
+    assert len(series) == len(series_keys(client))
+    assert all("observations" not in s for s in series.values())
+    listed = [a["id"] for a in data["structures"][0]["attributes"]["series"]]
+    assert ("UNIT_MEASURE" in listed) == (detail == "nodata")
