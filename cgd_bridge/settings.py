@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         rate_limit_per_minute: requests a minute one API key (or, without a key, one client
             address) may make to the server; 0 turns the limit off.
         max_upload_mb: the largest upload the server accepts (413 above it).
+        audit_interval_seconds: how long the server lets pull records gather before it commits
+            them in one transaction (``server/audit_writer.py``); a process killed hard loses
+            at most this much of the pull log.
     """
 
     model_config = SettingsConfigDict(env_prefix="CGD_BRIDGE_", extra="ignore", env_ignore_empty=True)
@@ -41,6 +44,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     rate_limit_per_minute: int = Field(default=600, ge=0)
     max_upload_mb: int = Field(default=200, ge=1)
+    audit_interval_seconds: float = Field(default=0.05, ge=0.0, le=5.0)
 
     @property
     def structures_dir(self) -> Path:

@@ -27,6 +27,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cgd_bridge import __version__
+from cgd_bridge.server.access_cache import AccessCache
+from cgd_bridge.server.audit_writer import AuditWriter
 from cgd_bridge.server.deps import rate_limit
 from cgd_bridge.server.errors import install_error_handlers
 from cgd_bridge.server.ratelimit import RateLimiter
@@ -45,6 +47,8 @@ class Bridge:
     structures: Structures
     structure_service: StructureService
     limiter: RateLimiter
+    access: AccessCache
+    audit: AuditWriter
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,17 +89,23 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         db.upgrade(url)
         engine = db.make_engine(url)
         structures = Structures.load(settings.structures_dir)
-        app.state.bridge = Bridge(
+        sessions = db.make_sessionmaker(engine)
+        bridge = Bridge(
             settings=settings,
             engine=engine,
-            sessions=db.make_sessionmaker(engine),
+            sessions=sessions,
             structures=structures,
             structure_service=StructureService(structures),
             limiter=RateLimiter(settings.rate_limit_per_minute),
+            access=AccessCache(engine, sessions),
+            audit=AuditWriter(engine, interval=settings.audit_interval_seconds),
         )
+        app.state.bridge = bridge
         try:
             yield
         finally:
+            bridge.audit.close()  # the queued pull records are written before the engine goes
+            bridge.access.close()
             engine.dispose()
 
     app = FastAPI(

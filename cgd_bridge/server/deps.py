@@ -8,16 +8,19 @@ session for the request; ``PrincipalDep`` who is asking (None for the anonymous 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import Forbidden, RateLimited, Unauthorized
-from cgd_bridge.store.orgs import Principal, authenticate_key
+from cgd_bridge.store.orgs import Principal
 
 if TYPE_CHECKING:
+    from cgd_bridge.server.access_cache import Snapshot
     from cgd_bridge.server.app import Bridge
 
 
@@ -49,7 +52,7 @@ def _key_of(request: Request) -> str | None:
     return None
 
 
-def rate_limit(request: Request, bridge: BridgeDep) -> None:
+async def rate_limit(request: Request, bridge: BridgeDep) -> None:
     """Count the request against its API key's (or, without one, its address's) budget; 429 above it.
 
     Installed on every router but /healthz. The key is identified by its public prefix, so a
@@ -66,12 +69,33 @@ def rate_limit(request: Request, bridge: BridgeDep) -> None:
         )
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal | None:
-    """Who is asking; a wrong, revoked or expired key is a 401 (never treated as anonymous)."""
+def snapshot_of(request: Request, bridge: Bridge) -> Snapshot:
+    """The access snapshot of this request: read once (one query), then shared by its dependencies."""
+    snap: Snapshot | None = getattr(request.state, "access_snapshot", None)
+    if snap is None:
+        snap = bridge.access.snapshot()
+        request.state.access_snapshot = snap
+    return snap
+
+
+async def get_principal(request: Request, bridge: BridgeDep) -> Principal | None:
+    """Who is asking; a wrong, revoked or expired key is a 401 (never treated as anonymous).
+
+    Decided once per state of the store (:mod:`cgd_bridge.server.access_cache`): a known key
+    costs the change counter's query; a new one is authenticated in the thread pool.
+    """
     key = _key_of(request)
     if key is None:
         return None
-    principal = authenticate_key(session, key)
+    snap = snapshot_of(request, bridge)
+    found, principal = bridge.access.cached_principal(snap, key)
+    if not found:
+        now = dt.datetime.now(dt.UTC)
+        principal = await run_in_threadpool(bridge.access.authenticate, snap, key, now)
+    elif principal is not None:
+        prefix = bridge.access.due_touch(snap, key, dt.datetime.now(dt.UTC))
+        if prefix is not None:
+            bridge.audit.touch_key(prefix)
     if principal is None:
         raise Unauthorized(
             "the API key is not valid (unknown, revoked or expired)",

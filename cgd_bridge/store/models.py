@@ -400,3 +400,17 @@ class AuditEntry(Base):
 
     user: Mapped[User | None] = relationship(lazy="joined")
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+
+class Generation(Base):
+    """One row (``id`` 1) whose ``value`` goes up with every commit that changes who may read what.
+
+    Database triggers (migration 0002) bump it on any insert, update or delete of
+    organisations, users, API keys (but their ``last_used_at``), MoUs, submissions and
+    versions, in the changing transaction itself; :mod:`cgd_bridge.store.generation` reads it.
+    """
+
+    __tablename__ = "bridge_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -353,6 +353,26 @@ def revoke_key(session: Session, *, prefix: str, actor: Principal | None = None)
     return key
 
 
+def key_prefix(plain: str) -> str | None:
+    """The public prefix of a well-formed key (``cgdb_<prefix>_<secret>``), else None."""
+    m = KEY.match(plain.strip())
+    return m.group(1) if m else None
+
+
+def touch_key(session: Session, prefix: str, now: dt.datetime) -> None:
+    """Set the key's ``last_used_at`` to ``now`` unless it was set less than a minute before.
+
+    Part of the caller's transaction. The change counter does not move for it (migration 0002).
+    """
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.prefix == prefix)
+        .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def authenticate_key(session: Session, plain: str, *, now: dt.datetime | None = None) -> Principal | None:
     """The principal of an API key, or None when the key is unknown, wrong, revoked or expired.
 
@@ -372,12 +392,6 @@ def authenticate_key(session: Session, plain: str, *, now: dt.datetime | None = 
     principal = Principal.of(key.user)
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
         with transaction(session):
-            session.execute(
-                update(ApiKey)
-                .where(ApiKey.id == key.id)
-                .where(or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY))
-                .values(last_used_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            touch_key(session, key.prefix, now)
         session.expire(key, ["last_used_at"])
     return principal

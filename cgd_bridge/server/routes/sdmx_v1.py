@@ -55,20 +55,13 @@ def providers(text: str) -> frozenset[str] | None:
     return frozenset(out)
 
 
-def _data(
-    request: Request,
-    bridge: BridgeDep,
-    session: SessionDep,
-    principal: PrincipalDep,
-    flow: str,
-    key: str,
-    provider: str,
+async def _data(
+    request: Request, bridge: BridgeDep, principal: PrincipalDep, flow: str, key: str, provider: str
 ) -> Response:
     params = parse_params(request.url.query)
-    return service.data_response(
+    return await service.data_response(
         request,
         bridge,
-        session,
         principal,
         api=1,
         flow_ref=parse_flow_ref(flow),
@@ -78,18 +71,20 @@ def _data(
     )
 
 
+# async routes without a database session: the data path runs on the event loop while its work
+# is small (service.data_response) and hands bigger work to the thread pool itself
+
+
 @router.get("/data/{flow}", responses=_DATA_RESPONSES, summary="Data of a dataflow")
-def data_all(
-    request: Request, bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, flow: str
-) -> Response:
-    return _data(request, bridge, session, principal, flow, "all", "all")
+async def data_all(request: Request, bridge: BridgeDep, principal: PrincipalDep, flow: str) -> Response:
+    return await _data(request, bridge, principal, flow, "all", "all")
 
 
 @router.get("/data/{flow}/{key}", responses=_DATA_RESPONSES, summary="Data of a dataflow, by key")
-def data_key(
-    request: Request, bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, flow: str, key: str
+async def data_key(
+    request: Request, bridge: BridgeDep, principal: PrincipalDep, flow: str, key: str
 ) -> Response:
-    return _data(request, bridge, session, principal, flow, key, "all")
+    return await _data(request, bridge, principal, flow, key, "all")
 
 
 @router.get(
@@ -97,16 +92,10 @@ def data_key(
     responses=_DATA_RESPONSES,
     summary="Data of a dataflow, by key and provider",
 )
-def data_provider(
-    request: Request,
-    bridge: BridgeDep,
-    session: SessionDep,
-    principal: PrincipalDep,
-    flow: str,
-    key: str,
-    provider: str,
+async def data_provider(
+    request: Request, bridge: BridgeDep, principal: PrincipalDep, flow: str, key: str, provider: str
 ) -> Response:
-    return _data(request, bridge, session, principal, flow, key, provider)
+    return await _data(request, bridge, principal, flow, key, provider)
 
 
 def _availability(

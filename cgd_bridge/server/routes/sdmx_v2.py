@@ -32,10 +32,9 @@ def _flow(context: str, agency: str, resource_id: str, version: str) -> FlowRef:
     return parse_ref(agency, resource_id, version)
 
 
-def _data(
+async def _data(
     request: Request,
     bridge: BridgeDep,
-    session: SessionDep,
     principal: PrincipalDep,
     context: str,
     agency: str,
@@ -45,10 +44,9 @@ def _data(
 ) -> Response:
     params = parse_params(request.url.query)
     ref = _flow(context, agency, resource_id, version)
-    return service.data_response(
+    return await service.data_response(
         request,
         bridge,
-        session,
         principal,
         api=2,
         flow_ref=ref,
@@ -58,25 +56,26 @@ def _data(
     )
 
 
+# async, without a database session: see service.data_response
+
+
 @router.get("/data/{context}/{agency}/{resource_id}/{version}", summary="Data of a dataflow")
-def data_all(
+async def data_all(
     request: Request,
     bridge: BridgeDep,
-    session: SessionDep,
     principal: PrincipalDep,
     context: str,
     agency: str,
     resource_id: str,
     version: str,
 ) -> Response:
-    return _data(request, bridge, session, principal, context, agency, resource_id, version, "*")
+    return await _data(request, bridge, principal, context, agency, resource_id, version, "*")
 
 
 @router.get("/data/{context}/{agency}/{resource_id}/{version}/{key}", summary="Data of a dataflow, by key")
-def data_key(
+async def data_key(
     request: Request,
     bridge: BridgeDep,
-    session: SessionDep,
     principal: PrincipalDep,
     context: str,
     agency: str,
@@ -84,7 +83,7 @@ def data_key(
     version: str,
     key: str,
 ) -> Response:
-    return _data(request, bridge, session, principal, context, agency, resource_id, version, key)
+    return await _data(request, bridge, principal, context, agency, resource_id, version, key)
 
 
 def _structure(

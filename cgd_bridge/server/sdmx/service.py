@@ -29,12 +29,15 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import Forbidden, StructureError, Unauthorized
 from cgd_bridge.formats.names import named_target
 from cgd_bridge.formats.registry import Target
 from cgd_bridge.formats.registry import write as write_format
 from cgd_bridge.formats.xsd import series_attributes
+from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
+from cgd_bridge.server.deps import snapshot_of
 from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
 from cgd_bridge.server.sdmx.query import (
@@ -72,6 +75,9 @@ _FLOW_CACHE_SIZE = 256
 #: Answers of at most this many rows are written in memory (a few MB at most) and sent with a
 #: Content-Length; larger ones stream in constant memory (:func:`astream`).
 SMALL_RESPONSE_ROWS = 5_000
+#: Answers of at most this many rows (a few series) are selected and written on the event loop
+#: itself (well under a millisecond): a thread-pool hop would cost more than the work.
+IN_LOOP_ROWS = 500
 
 
 @dataclass
@@ -257,10 +263,52 @@ def gather_indexed(session: Session, versions: Sequence[Version]) -> tuple[pa.Ta
     return found
 
 
-def data_response(
+def _served(v: Version) -> ServedVersion:
+    s = v.submission
+    return ServedVersion(v.id, v.submission_id, s.dataflow_ref, s.producer.slug, v.published_at)
+
+
+async def readable_for(
     request: Request,
     bridge: Bridge,
-    session: Session,
+    principal: Principal | None,
+    flow: Flow,
+    provider: frozenset[str] | None,
+    updated_after: dt.datetime | None,
+) -> Readable:
+    """The versions (and their gathered table) a data query of ``flow`` reads, or its 401/403.
+
+    Decided once per state of the store (:mod:`cgd_bridge.server.access_cache`); a miss runs
+    the access policy (:func:`_readable`) and :func:`gather_indexed` in the thread pool.
+    """
+    snap = snapshot_of(request, bridge)
+    info = flow.info
+    key = (scope_of(principal), info.agency, info.id, info.version, provider, updated_after)
+    found = bridge.access.cached_readable(snap, key)
+    if found is None:
+
+        def compute(session: Session) -> Readable:
+            now = dt.datetime.now(dt.UTC)
+            try:
+                versions = _readable(session, principal, flow, now, provider, updated_after)
+            except (Unauthorized, Forbidden) as exc:
+                return Readable((), None, exc)
+            return Readable(tuple(_served(v) for v in versions), gather_indexed(session, versions))
+
+        found = await run_in_threadpool(bridge.access.resolve, snap, key, compute)
+    if found.denied is not None:
+        raise found.denied.with_traceback(None)
+    return found
+
+
+def _light(params: Params) -> bool:
+    """A key-only query: the key index answers it in about the time of its answer's size."""
+    return not (params.filters or params.start_period or params.end_period or params.first_n or params.last_n)
+
+
+async def data_response(
+    request: Request,
+    bridge: Bridge,
     principal: Principal | None,
     *,
     api: int,
@@ -269,7 +317,12 @@ def data_response(
     provider: frozenset[str] | None,
     params: Params,
 ) -> Response:
-    """Answer a data query: negotiate, select, log the pull, stream the message."""
+    """Answer a data query: negotiate, select, log the pull, write or stream the message.
+
+    Runs on the event loop while the work is small (cached access decision, key-only selection,
+    an answer of at most :data:`IN_LOOP_ROWS` rows); anything bigger goes to the thread pool
+    or streams from a writer thread, so one large query never holds up the small ones.
+    """
     choice = negotiate(
         "data", request.headers.get("accept"), api=api, format_param=params.format, labels=params.labels
     )
@@ -281,36 +334,50 @@ def data_response(
             f"dimensionAtObservation={params.dimension_at_observation} in {choice.name} (TIME_PERIOD only; "
             "SDMX-CSV is flat)"
         )
-    now = dt.datetime.now(dt.UTC)
-    versions = _readable(session, principal, flow, now, provider, params.updated_after)
-    gathered = gather_indexed(session, versions)
-    selected = select(gathered[0], flow.dimensions, keys, params, index=gathered[1]) if gathered else None
+    readable = await readable_for(request, bridge, principal, flow, provider, params.updated_after)
+    gathered = readable.gathered
+    selected: pa.Table | None = None
+    if gathered is not None:
+        if _light(params):
+            selected = select(gathered[0], flow.dimensions, keys, params, index=gathered[1])
+        else:
+            selected = await run_in_threadpool(
+                select, gathered[0], flow.dimensions, keys, params, index=gathered[1]
+            )
     query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
     client = request.client.host if request.client else None
     if selected is None or selected.num_rows == 0:
-        audit.record_pull(session, principal=principal, served=[], query=query, client=client)
+        bridge.audit.pull(principal, [], query, client=client)
         raise QueryError(
             f"no observations of {flow.info.ref} match this query",
             fix="Widen the key or the periods; /sdmx/rest/availableconstraint/ shows what exists.",
             status=404,
         )
-    counts = np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(versions))
-    audit.record_pull(
-        session,
-        principal=principal,
-        served=[(v, int(n)) for v, n in zip(versions, counts, strict=True) if n],
-        query=query,
-        client=client,
-    )
-    body, target = _shape(selected, flow, params, choice)
-    if choice.name not in NAMELESS or choice.labels != "id":
-        target = named_target(target, body, bridge.structures)
+    counts = np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(readable.versions))
+    served = [(v, int(n)) for v, n in zip(readable.versions, counts, strict=True) if n]
+    bridge.audit.pull(principal, served, query, client=client)
     headers = {"Vary": "Accept", "X-Observations": str(selected.num_rows)}
-    if body.num_rows <= SMALL_RESPONSE_ROWS:
-        # a few series: written here, in the request's worker thread, and sent in one piece
+    named = choice.name not in NAMELESS or choice.labels != "id"
+    if selected.num_rows <= IN_LOOP_ROWS and not named:
+        body, target = _shape(selected, flow, params, choice)
         buffer = io.BytesIO()
         _write(choice, body, target, buffer, params)
         return Response(buffer.getvalue(), media_type=choice.media_type, headers=headers)
+
+    def prepare() -> tuple[pa.Table, Target]:
+        body, target = _shape(selected, flow, params, choice)
+        return body, named_target(target, body, bridge.structures) if named else target
+
+    body, target = await run_in_threadpool(prepare)
+    if body.num_rows <= SMALL_RESPONSE_ROWS:
+        # a few series: written in a worker thread and sent in one piece, with a Content-Length
+
+        def written() -> bytes:
+            buffer = io.BytesIO()
+            _write(choice, body, target, buffer, params)
+            return buffer.getvalue()
+
+        return Response(await run_in_threadpool(written), media_type=choice.media_type, headers=headers)
     return StreamingResponse(
         astream(lambda out: _write(choice, body, target, out, params)),
         media_type=choice.media_type,

@@ -1,0 +1,214 @@
+"""Who is asking and what they may read, decided once per state of the store.
+
+Authenticating a key and applying the access policy to a dataflow take five or six queries
+(key, user, versions, submissions, the NSO's MoUs, content hashes). They give the same answer
+until a tracked row changes or a stored time is passed, and the store says when either
+happens (:mod:`cgd_bridge.store.generation`): the change counter, read with **one query per
+request** on a connection kept for it, and the next instant at which an embargo ends, an MoU
+starts or ends or a key expires. A :class:`Snapshot` holds the decisions made while both stay
+put; a new counter value or a passed instant starts a fresh one. So a revoked key, a
+withdrawal, a new MoU or a lifted embargo count from the very next request, on every worker
+process alike (each keeps its own snapshot and reads the same counter): no state that breaks
+with several workers.
+
+What is kept per snapshot (bounded by ``max_entries`` each; overflowing clears it):
+
+- ``principals``: SHA-256 of the presented key -> its :class:`Principal`, or None for a key
+  that is unknown, wrong, revoked or expired (so a flood of one bad key costs no queries);
+- ``readable``: (principal's organisation, dataflow, providers, ``updatedAfter``) -> the
+  :class:`Readable` versions with their gathered table and :class:`KeyIndex`, or the 401/403
+  the policy answers.
+
+Misses are computed by the store's own functions (:func:`cgd_bridge.store.orgs.authenticate_key`,
+:func:`cgd_bridge.store.access.readable_versions`) in the thread pool; hits cost a dictionary
+lookup. The rules themselves live in ``store/access.py`` only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cgd_bridge.errors import CgdBridgeError, StoreError
+from cgd_bridge.server.audit_writer import PulledVersion
+from cgd_bridge.server.sdmx.data import KeyIndex
+from cgd_bridge.store import generation
+from cgd_bridge.store.db import redact
+from cgd_bridge.store.orgs import LAST_USED_EVERY, Principal, authenticate_key, key_prefix
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class ServedVersion(PulledVersion):
+    """A published version a pull may read, without its database session."""
+
+    producer_slug: str = ""
+    published_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Readable:
+    """What a data query of one dataflow may read: versions, their gathered table, or the refusal."""
+
+    versions: tuple[ServedVersion, ...]
+    gathered: tuple[pa.Table, KeyIndex] | None
+    denied: CgdBridgeError | None = None
+
+
+@dataclass
+class _KeyEntry:
+    principal: Principal | None
+    prefix: str | None
+    touched: dt.datetime
+
+
+@dataclass
+class Snapshot:
+    """The decisions made while the change counter is ``generation`` and before ``horizon``."""
+
+    generation: int
+    horizon: dt.datetime | None
+    max_entries: int = DEFAULT_MAX_ENTRIES
+    principals: dict[str, _KeyEntry] = field(default_factory=dict)
+    readable: dict[tuple[Any, ...], Readable] = field(default_factory=dict)
+
+    def valid(self, value: int, now: dt.datetime) -> bool:
+        return value == self.generation and (self.horizon is None or now < self.horizon)
+
+    def remember(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(table) >= self.max_entries:
+            table.clear()
+        table[key] = value
+
+
+def key_digest(plain: str) -> str:
+    """The cache key of a presented API key (never the key itself)."""
+    return hashlib.sha256(plain.strip().encode()).hexdigest()
+
+
+def scope_of(principal: Principal | None) -> tuple[Any, ...] | None:
+    """What the access policy looks at in a principal (two users of one NSO read the same)."""
+    if principal is None:
+        return None
+    return (principal.org_id, principal.org_kind, principal.is_admin)
+
+
+class AccessCache:
+    """The per-process cache of access decisions, keyed by the store's change counter.
+
+    Args:
+        engine: the server's engine; one of its connections is kept for reading the counter.
+        sessions: sessions for the misses.
+        max_entries: per table of a snapshot.
+    """
+
+    def __init__(
+        self, engine: Engine, sessions: sessionmaker[Session], *, max_entries: int = DEFAULT_MAX_ENTRIES
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._raw: Any = None
+        self._snapshot: Snapshot | None = None
+
+    # -- the counter ------------------------------------------------------------------------------
+
+    def _read_generation(self) -> int:
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._raw is None:
+                        self._raw = self.engine.raw_connection()
+                        driver = self._raw.driver_connection
+                        if hasattr(driver, "autocommit") and self.engine.dialect.name != "sqlite":
+                            driver.autocommit = True  # no transaction left open between reads
+                    return generation.read_raw(self._raw)
+                except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:
+                    self._drop_raw()
+                    if attempt == 2:
+                        raise StoreError(
+                            f"could not read the database {redact(str(self.engine.url))}: {exc}",
+                            fix="Check that the database server is running; the request can be retried.",
+                        ) from exc
+        raise AssertionError("unreachable")
+
+    def _drop_raw(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            try:
+                raw.invalidate()
+            except Exception:
+                log.debug("dropping the counter connection failed", exc_info=True)
+
+    def close(self) -> None:
+        """Give the counter's connection back (the app's shutdown)."""
+        with self._lock:
+            raw, self._raw = self._raw, None
+        if raw is not None:
+            raw.close()
+
+    def snapshot(self, now: dt.datetime | None = None) -> Snapshot:
+        """The snapshot for the store as it is now (one query; two more when it changed)."""
+        now = now or dt.datetime.now(dt.UTC)
+        value = self._read_generation()
+        snap = self._snapshot
+        if snap is None or not snap.valid(value, now):
+            with self.sessions() as session:
+                horizon = generation.next_change(session, now)
+            snap = Snapshot(value, horizon, self.max_entries)
+            self._snapshot = snap
+        return snap
+
+    # -- principals -------------------------------------------------------------------------------
+
+    def cached_principal(self, snap: Snapshot, plain: str) -> tuple[bool, Principal | None]:
+        """(found, principal) from the snapshot alone."""
+        entry = snap.principals.get(key_digest(plain))
+        if entry is None:
+            return False, None
+        return True, entry.principal
+
+    def due_touch(self, snap: Snapshot, plain: str, now: dt.datetime) -> str | None:
+        """The key's prefix when its ``last_used_at`` should be set again (once a minute)."""
+        entry = snap.principals.get(key_digest(plain))
+        if entry is None or entry.principal is None or entry.prefix is None:
+            return None
+        if now - entry.touched < LAST_USED_EVERY:
+            return None
+        entry.touched = now
+        return entry.prefix
+
+    def authenticate(self, snap: Snapshot, plain: str, now: dt.datetime) -> Principal | None:
+        """Authenticate with the store (a miss; call from a worker thread) and remember the answer."""
+        with self.sessions() as session:
+            principal = authenticate_key(session, plain, now=now)  # sets last_used_at itself
+        snap.remember(snap.principals, key_digest(plain), _KeyEntry(principal, key_prefix(plain), now))
+        return principal
+
+    # -- readable versions ------------------------------------------------------------------------
+
+    def cached_readable(self, snap: Snapshot, key: tuple[Any, ...]) -> Readable | None:
+        return snap.readable.get(key)
+
+    def resolve(
+        self, snap: Snapshot, key: tuple[Any, ...], compute: Callable[[Session], Readable]
+    ) -> Readable:
+        """Compute a miss with a session (call from a worker thread) and remember it."""
+        with self.sessions() as session:
+            found = compute(session)
+        snap.remember(snap.readable, key, found)
+        return found
