@@ -163,6 +163,24 @@ def get_format(name: str) -> Format:
     )
 
 
+def check_options(
+    name: str, dimensions: tuple[str, ...] | list[str], *, detail: str, dimension_at_observation: str
+) -> None:
+    """Refuse, before anything is written, ``detail`` and ``dimensionAtObservation`` that format
+    ``name`` cannot write for a dataflow with these ``dimensions`` (a streamed answer cannot
+    fail half-way).
+
+    Raises:
+        FormatError: an unknown detail or observation dimension, or series-only details with
+            ``AllDimensions`` (except in SDMX-CSV, which is flat whatever it is).
+    """
+    from cgd_bridge.formats._text import TIME, check_detail, layout
+
+    target = Target("", "", "", tuple(dimensions))
+    lay = layout(target, dimension_at_observation)
+    check_detail(detail, layout(target, TIME) if name.startswith("sdmx-csv") else lay)
+
+
 def write(
     name: str,
     table: pa.Table,

@@ -7,7 +7,9 @@ Section 3; tools such as the Fusion Metadata Registry serve them for REST ``sche
 queries). :func:`dsd_schema` builds that schema from an sdmx1 DSD:
 
 - its target namespace is the one our writers declare (``...Dataflow=A:ID(V):ObsLevelDim:TIME_PERIOD``,
-  or ``...DataStructure=...`` when no dataflow is given);
+  or ``...DataStructure=...`` when no dataflow is given); ``dimension_at_observation`` builds
+  it for another observation dimension (``...:ObsLevelDim:SEX``: TIME_PERIOD joins the series
+  key) or for ``AllDimensions`` (a data set of ``Obs`` carrying every dimension, no series);
 - ``DataSetType``, ``SeriesType`` and ``ObsType`` restrict the common base types: the series
   carries every dimension but TIME_PERIOD (``use="required"``) and the attributes attached to
   dimensions; the observation carries ``TIME_PERIOD`` (``common:ObservationalTimePeriodType``,
@@ -60,14 +62,17 @@ FACET_TYPES = {
     "reportingTimePeriod": "common:ReportingTimePeriodType",
 }  # fmt: skip
 TIME = "TIME_PERIOD"
+ALL_DIMENSIONS = "AllDimensions"
+_URN = "urn:sdmx:org.sdmx.infomodel.datastructure"
 
 
-def namespace(dsd: Any, dataflow: str | None = None) -> str:
-    """The structure-specific namespace: of the dataflow (``A:ID(V)``) if given, else of the DSD."""
+def namespace(dsd: Any, dataflow: str | None = None, dimension_at_observation: str = TIME) -> str:
+    """The structure-specific namespace: of the dataflow (``A:ID(V)``) if given, else of the DSD,
+    for the dimension at the observation (``TIME_PERIOD``, another dimension, ``AllDimensions``)."""
     if dataflow:
-        return f"urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow={dataflow}:ObsLevelDim:{TIME}"
+        return f"{_URN}.Dataflow={dataflow}:ObsLevelDim:{dimension_at_observation}"
     ref = f"{dsd.maintainer.id}:{dsd.id}({dsd.version})"
-    return f"urn:sdmx:org.sdmx.infomodel.datastructure.DataStructure={ref}:ObsLevelDim:{TIME}"
+    return f"{_URN}.DataStructure={ref}:ObsLevelDim:{dimension_at_observation}"
 
 
 def _representation(component: Any) -> Any:
@@ -110,23 +115,51 @@ def _type_of(component: Any, simple_types: dict[str, list[str]], structures: Any
     return "xs:string"
 
 
-def attachment(attribute: Any) -> str:
-    """Where an attribute is written: ``obs``, ``series`` or ``dataset`` (SDMX 2.1 SS rules)."""
+def attachment(attribute: Any, dimension_at_observation: str = TIME) -> str:
+    """Where an attribute is written: ``obs``, ``series`` or ``dataset`` (SDMX 2.1 SS rules).
+
+    An attribute related to dimensions goes on the observation when they include the one at
+    the observation (always with ``AllDimensions``, which has no series), else on the series.
+    """
     related = getattr(attribute, "related_to", None)
     kind = type(related).__name__
     if kind in ("PrimaryMeasureRelationship", "ObservationRelationship"):
         return "obs"
+    flat = dimension_at_observation == ALL_DIMENSIONS
     if kind == "DimensionRelationship":
         dims = [str(d.id) for d in getattr(related, "dimensions", [])]
-        return "obs" if TIME in dims else "series"
+        return "obs" if flat or dimension_at_observation in dims else "series"
     if kind == "GroupRelationship":
-        return "series"
+        return "obs" if flat else "series"
     return "dataset"
 
 
 def series_attributes(dsd: Any) -> tuple[str, ...]:
     """The ids of the DSD's attributes that structure-specific data writes on ``Series``."""
     return tuple(str(a.id) for a in dsd.attributes.components if attachment(a) == "series")
+
+
+class _Types:
+    """The XML Schema types of a DSD's components, collecting the codelist enumerations."""
+
+    def __init__(self, structures: Any, partial: bool) -> None:
+        self.simple: dict[str, list[str]] = {}
+        self.structures = structures
+        self.partial = partial
+
+    def of(self, component: Any) -> str:
+        if str(component.id) == TIME:  # the time dimension keeps the SDMX time period type
+            return "common:ObservationalTimePeriodType"
+        return _type_of(component, self.simple, self.structures)
+
+    def dimensions(self, restriction: etree._Element, dimensions: list[Any]) -> None:
+        for d in dimensions:
+            _attribute(restriction, str(d.id), self.of(d), "required")
+
+    def attributes(self, restriction: etree._Element, attributes: list[Any]) -> None:
+        for a in attributes:
+            use = "required" if _required(a) and not self.partial else "optional"
+            _attribute(restriction, str(a.id), self.of(a), use)
 
 
 def _required(attribute: Any) -> bool:
@@ -156,8 +189,9 @@ def dsd_schema(
     schema_location: str = "",
     structures: Any = None,
     partial: bool = False,
+    dimension_at_observation: str = TIME,
 ) -> bytes:
-    """The DSD-specific schema of structure-specific data, series by TIME_PERIOD.
+    """The DSD-specific schema of structure-specific data (series by TIME_PERIOD by default).
 
     Args:
         dsd: an sdmx1 ``DataStructureDefinition`` (e.g. ``Structures().dsd("CGD_KE")``).
@@ -170,6 +204,9 @@ def dsd_schema(
         partial: every attribute optional, as messages without attributes need
             (``detail=dataonly|serieskeysonly``; the base schemas' convention for partial
             messages); by default mandatory attributes are required.
+        dimension_at_observation: ``TIME_PERIOD``; another dimension (series keyed by the
+            others and TIME_PERIOD, observations by that one); or ``AllDimensions`` (a data set
+            of observations, each with every dimension).
 
     Raises:
         FormatError: the version is not 2.1 or 3.0, or a codelist's codes are unknown.
@@ -177,7 +214,14 @@ def dsd_schema(
     if version not in NS:
         raise FormatError(f"no structure-specific schema for SDMX-ML {version}", fix="Use 2.1 or 3.0.")
     base = NS[version]
-    target_ns = namespace(dsd, dataflow)
+    all_dims = [str(d.id) for d in dsd.dimensions.components]
+    at = dimension_at_observation
+    if at != ALL_DIMENSIONS and at not in all_dims:
+        raise FormatError(
+            f"dimensionAtObservation={at} is not a dimension of {dsd.id}",
+            fix=f"Use {ALL_DIMENSIONS} or one of: {', '.join(all_dims)}.",
+        )
+    target_ns = namespace(dsd, dataflow, at)
     where = f"{schema_location.rstrip('/')}/" if schema_location else ""
     root = etree.Element(
         f"{{{XS}}}schema",
@@ -195,11 +239,15 @@ def dsd_schema(
                      schemaLocation=f"{where}SDMXCommon.xsd")  # fmt: skip
     etree.SubElement(root, f"{{{XS}}}import", namespace=f"{base}/data/structurespecific",
                      schemaLocation=f"{where}SDMXDataStructureSpecific.xsd")  # fmt: skip
-    simple_types: dict[str, list[str]] = {}
-    dims = [d for d in dsd.dimensions.components if str(d.id) != TIME]
+    types = _Types(structures, partial)
+    simple_types = types.simple
+    # the dimensions of the series key and of the observation
+    on_series = [d for d in dsd.dimensions.components if at != ALL_DIMENSIONS and str(d.id) != at]
+    on_obs = [d for d in dsd.dimensions.components if at in (ALL_DIMENSIONS, str(d.id))]
     by_level: dict[str, list[Any]] = {"dataset": [], "series": [], "obs": []}
     for a in dsd.attributes.components:
-        by_level[attachment(a)].append(a)
+        by_level[attachment(a, at)].append(a)
+
     measure = next(iter(dsd.measures.components), None)
     measure_id = str(measure.id) if measure is not None else "OBS_VALUE"
     measure_type = _type_of(measure, simple_types, structures) if measure is not None else "xs:double"
@@ -212,30 +260,20 @@ def dsd_schema(
     _element(seq, "DataProvider", "common:DataProviderReferenceType", minOccurs="0")
     choice = etree.SubElement(seq, f"{{{XS}}}choice", minOccurs="0",
                               maxOccurs="unbounded" if version == "3.0" else "1")  # fmt: skip
-    _element(choice, "Series", "SeriesType", **({} if version == "3.0" else {"maxOccurs": "unbounded"}))
-    for a in by_level["dataset"]:
-        _attribute(
-            restriction,
-            str(a.id),
-            _type_of(a, simple_types, structures),
-            "required" if _required(a) and not partial else "optional",
-        )
+    member = ("Obs", "ObsType") if at == ALL_DIMENSIONS else ("Series", "SeriesType")
+    _element(choice, *member, **({} if version == "3.0" else {"maxOccurs": "unbounded"}))
+    types.attributes(restriction, by_level["dataset"])
 
-    # SeriesType
-    restriction, seq = _complex(root, "SeriesType", "dsd:SeriesType")
-    etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
-    # no Obs: a series of detail=serieskeysonly|nodata (both versions' base types allow it)
-    _element(seq, "Obs", "ObsType", minOccurs="0", maxOccurs="unbounded")
-    for d in dims:
-        _attribute(restriction, str(d.id), _type_of(d, simple_types, structures), "required")
-    for a in by_level["series"]:
-        _attribute(
-            restriction,
-            str(a.id),
-            _type_of(a, simple_types, structures),
-            "required" if _required(a) and not partial else "optional",
-        )
-    _attribute(restriction, TIME, "common:ObservationalTimePeriodType", "prohibited")
+    # SeriesType (none in a flat data set)
+    if at != ALL_DIMENSIONS:
+        restriction, seq = _complex(root, "SeriesType", "dsd:SeriesType")
+        etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
+        # no Obs: a series of detail=serieskeysonly|nodata (both versions' base types allow it)
+        _element(seq, "Obs", "ObsType", minOccurs="0", maxOccurs="unbounded")
+        types.dimensions(restriction, on_series)
+        types.attributes(restriction, by_level["series"])
+        if at == TIME:
+            _attribute(restriction, TIME, "common:ObservationalTimePeriodType", "prohibited")
 
     # ObsType
     restriction, seq = _complex(root, "ObsType", "dsd:ObsType")
@@ -244,15 +282,11 @@ def dsd_schema(
         etree.SubElement(
             restriction, f"{{{XS}}}attribute", name="type", type="common:IDType", use="prohibited"
         )
-    _attribute(restriction, TIME, "common:ObservationalTimePeriodType", "required")
+    types.dimensions(restriction, on_obs)
+    if at != ALL_DIMENSIONS and at != TIME:
+        _attribute(restriction, TIME, "common:ObservationalTimePeriodType", "prohibited")
     _attribute(restriction, measure_id, measure_type, "optional")
-    for a in by_level["obs"]:
-        _attribute(
-            restriction,
-            str(a.id),
-            _type_of(a, simple_types, structures),
-            "required" if _required(a) and not partial else "optional",
-        )
+    types.attributes(restriction, by_level["obs"])
 
     for name, codes in sorted(simple_types.items()):
         simple = etree.SubElement(root, f"{{{XS}}}simpleType", name=name)

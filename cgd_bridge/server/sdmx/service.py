@@ -33,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import Forbidden, StructureError, Unauthorized
 from cgd_bridge.formats.names import named_target
-from cgd_bridge.formats.registry import Target
+from cgd_bridge.formats.registry import Target, check_options
 from cgd_bridge.formats.registry import write as write_format
 from cgd_bridge.formats.xsd import series_attributes
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
@@ -328,12 +328,13 @@ async def data_response(
     )
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
-    if params.dimension_at_observation != "TIME_PERIOD" and not choice.name.startswith("sdmx-csv"):
-        # SDMX-CSV is flat whatever the observation dimension; the other writers group by TIME_PERIOD
-        raise not_implemented(
-            f"dimensionAtObservation={params.dimension_at_observation} in {choice.name} (TIME_PERIOD only; "
-            "SDMX-CSV is flat)"
-        )
+    # an observation dimension or detail the writer cannot take is a 400 before anything streams
+    check_options(
+        choice.name,
+        flow.dimensions,
+        detail=params.detail,
+        dimension_at_observation=params.dimension_at_observation,
+    )
     readable = await readable_for(request, bridge, principal, flow, provider, params.updated_after)
     gathered = readable.gathered
     selected: pa.Table | None = None
@@ -386,7 +387,15 @@ async def data_response(
 
 
 def _write(choice: Choice, table: pa.Table, target: Target, out: Any, params: Params) -> int:
-    return write_format(choice.name, table, target, out, labels=choice.labels, detail=params.detail)
+    return write_format(
+        choice.name,
+        table,
+        target,
+        out,
+        labels=choice.labels,
+        detail=params.detail,
+        dimension_at_observation=params.dimension_at_observation,
+    )
 
 
 def parse_keys(text: str, n_dims: int, *, api: int) -> list[KeyFilter]:
