@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         audit_interval_seconds: how long the server lets pull records gather before it commits
             them in one transaction (``server/audit_writer.py``); a process killed hard loses
             at most this much of the pull log.
+        secret_key: signs the web pages' session cookies; None means a random secret kept in
+            ``{data_dir}/web-secret`` (enough for the workers of one host; set it, the same
+            everywhere, when several hosts serve one database); ``CGD_BRIDGE_SECRET_KEY=...``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CGD_BRIDGE_", extra="ignore", env_ignore_empty=True)
@@ -45,6 +48,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=0)
     max_upload_mb: int = Field(default=200, ge=1)
     audit_interval_seconds: float = Field(default=0.05, ge=0.0, le=5.0)
+    secret_key: SecretStr | None = None
 
     @property
     def structures_dir(self) -> Path:

@@ -5,7 +5,9 @@ Routers (one per resource, assembled here):
 - ``/sdmx/rest/...``  SDMX REST v1 (SDMX 2.1): data, structures, availability, metadata, schemas;
 - ``/sdmx/v2/...``    SDMX REST v2 (SDMX 3.0);
 - ``/api/...``        the bridge's JSON API: submissions, review, audit, lineage (OpenAPI at /docs);
-- ``/healthz``        a trivial endpoint (also the baseline of the load benchmark).
+- ``/healthz``        a trivial endpoint (also the baseline of the load benchmark);
+- ``/``, ``/sign-in``, ``/submit``, ``/inbox``, ``/dataflows``...: the web pages (``server/web/``),
+  with their CSS and JavaScript under ``/static``.
 
 Nothing is created at import time: the engine, the structures and the caches live on
 ``app.state.bridge`` (a :class:`Bridge`), built in the lifespan from the settings, so tests can
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         settings: where the data folder is, the database URL, rate limits.
         database_url: overrides ``settings.database_url`` (tests, ``serve --database-url``).
     """
+    from cgd_bridge.server import web
     from cgd_bridge.server.routes import api, health, sdmx_v1, sdmx_v2
     from cgd_bridge.store import db
 
@@ -126,5 +129,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(api.router, dependencies=limited)
     app.include_router(sdmx_v1.router, dependencies=limited)
     app.include_router(sdmx_v2.router, dependencies=limited)
+    web.install(app, dependencies=limited)
     app.add_middleware(_TrailingSlash)  # type: ignore[arg-type]
     return app

@@ -1,0 +1,281 @@
+"""What every web page shares: the request's :class:`Page` (session, principal, language,
+database session), rendering a template, the CSRF check, and HTML error pages.
+
+Routes of :mod:`cgd_bridge.server.web.routes` are :class:`WebRoute`\\ s: before the handler runs,
+the session cookie is read and re-validated (:func:`cgd_bridge.server.web.session.principal_of`)
+and the page context is put on ``request.state.page``; any
+:class:`~cgd_bridge.errors.CgdBridgeError` the handler raises becomes an HTML page with the
+same status, the problem and the fix in plain words (never a traceback).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from cgd_bridge import __version__
+from cgd_bridge.errors import CgdBridgeError, Forbidden
+from cgd_bridge.server.web import i18n
+from cgd_bridge.server.web import session as websession
+from cgd_bridge.store.models import OrgKind, Role
+from cgd_bridge.store.orgs import Principal
+
+if TYPE_CHECKING:
+    from cgd_bridge.server.app import Bridge
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+#: No asset from outside the server; no inline script or style.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
+    env.filters["urlpart"] = lambda s: quote(str(s), safe="")
+    return env
+
+
+ENV = _environment()
+
+
+class CsrfError(CgdBridgeError):
+    """A POST form without the right CSRF token."""
+
+    status = 403
+    title = "Form expired"
+
+
+@dataclass
+class Page:
+    """The context of one web request.
+
+    Attributes:
+        principal: who is signed in (None: the public).
+        data: the session cookie's contents; changing it re-sends the cookie.
+        lang: the page language; ``_`` translates into it.
+    """
+
+    request: Request
+    bridge: Bridge
+    db: Session
+    data: websession.SessionData
+    principal: Principal | None
+    lang: str
+    _: Callable[..., str]
+    dirty: bool = False
+    ended: bool = False
+    flash: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # -- who ------------------------------------------------------------------------------
+    @property
+    def is_cso(self) -> bool:
+        p = self.principal
+        return p is not None and p.org_kind == OrgKind.CSO and p.role in (Role.SUBMITTER, Role.ADMIN)
+
+    @property
+    def is_nso(self) -> bool:
+        p = self.principal
+        return p is not None and (p.org_kind == OrgKind.NSO or p.is_admin)
+
+    def require_signed_in(self) -> Principal:
+        if self.principal is None:
+            raise SignInNeeded(self.request.url.path)
+        return self.principal
+
+    def require(self, allowed: bool, what: str, who: str) -> Principal:
+        """The principal when ``allowed``; else 403 (``what`` is only for ``who``)."""
+        p = self.require_signed_in()
+        if not allowed:
+            raise Forbidden(
+                self._(
+                    "{what} is only for {who}; you are signed in as {user}, {role} of {org}",
+                    what=what,
+                    who=who,
+                    user=p.username,
+                    role=p.role,
+                    org=p.org_slug,
+                ),
+                fix=self._("Sign in with an account of that kind, or go back to the home page."),
+            )
+        return p
+
+    # -- forms ----------------------------------------------------------------------------
+    def check_csrf(self, token: str | None) -> None:
+        """Refuse a POST whose ``csrf_token`` is not this session's (403 page)."""
+        if not token or not hmac.compare_digest(token.encode(), self.data.csrf.encode()):
+            raise CsrfError(
+                "this form was not sent from this session's page (its security token is missing or old)",
+                fix="Go back, reload the page and send the form again.",
+            )
+
+    def say(self, message: str) -> None:
+        """A message for the next page (after a redirect)."""
+        self.data.flash = message
+        self.dirty = True
+
+    # -- responses ------------------------------------------------------------------------
+    def context(self, **values: Any) -> dict[str, Any]:
+        return {
+            "page": self,
+            "request": self.request,
+            "principal": self.principal,
+            "lang": self.lang,
+            "languages": i18n.offered(),
+            "_": self._,
+            "csrf_token": self.data.csrf,
+            "version": __version__,
+            "flash": self.flash,
+            **values,
+        }
+
+    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        body = ENV.get_template(template).render(**self.context(**values))
+        return self.finish(HTMLResponse(body, status_code=status))
+
+    def redirect(self, url: str) -> Response:
+        return self.finish(RedirectResponse(url, status_code=303))
+
+    def finish(self, response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers["Content-Language"] = self.lang
+        response.headers["Vary"] = "Cookie, Accept-Language"
+        if self.dirty:
+            secret = _secret(self.bridge)
+            response.set_cookie(
+                websession.COOKIE,
+                websession.sign(self.data, secret),
+                httponly=True,
+                samesite="lax",
+                secure=self.request.url.scheme == "https",
+                path="/",
+            )
+        return response
+
+
+class SignInNeeded(CgdBridgeError):
+    """A page for signed-in people only; the handler answers with a redirect to the sign-in page."""
+
+    status = 401
+    title = "Sign in"
+
+    def __init__(self, path: str) -> None:
+        super().__init__("this page needs you to sign in", fix="Sign in with your API key or password.")
+        self.path = path
+
+
+def _secret(bridge: Bridge) -> bytes:
+    secret = bridge.extra.get("web_secret")
+    if secret is None:
+        configured = bridge.settings.secret_key.get_secret_value() if bridge.settings.secret_key else None
+        secret = websession.load_secret(configured, bridge.settings.data_dir)
+        bridge.extra["web_secret"] = secret
+    return secret  # type: ignore[no-any-return]
+
+
+def open_page(request: Request) -> Page:
+    """Read the session cookie, re-validate it, choose the language (runs in a worker thread)."""
+    bridge: Bridge = request.app.state.bridge
+    secret = _secret(bridge)
+    raw = request.cookies.get(websession.COOKIE)
+    data = websession.unsign(raw, secret)
+    dirty = data is None
+    data = data or websession.SessionData()
+    lang = i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language"))
+    db = bridge.sessions()
+    try:
+        principal = websession.principal_of(db, data)
+    except BaseException:
+        db.close()
+        raise
+    ended = False
+    if principal is None and data.username is not None:
+        data.sign_out()
+        dirty = ended = True
+    flash = data.flash
+    if flash is not None:
+        data.flash = None
+        dirty = True
+    page = Page(request, bridge, db, data, principal, lang, i18n.translator(lang), dirty=dirty, ended=ended)
+    page.flash = flash
+    if ended:
+        page.flash = page._(
+            "Your session ended: the key was revoked or has expired, or the account changed. Please sign in again."  # noqa: E501 - one message id
+        )
+    return page
+
+
+def get_page(request: Request) -> Page:
+    return request.state.page  # type: ignore[no-any-return]
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def error_page(page: Page, status: int, title: str, problem: str, fix: str | None) -> Response:
+    return page.render("error.html", status=status, title=title, problem=problem, fix=fix)
+
+
+class WebRoute(APIRoute):
+    """An HTML route: opens the :class:`Page` first and turns errors into HTML pages."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            page = await run_in_threadpool(open_page, request)
+            request.state.page = page
+            try:
+                return await handler(request)
+            except SignInNeeded as exc:
+                page.say(page._("Please sign in to see that page."))
+                return page.redirect(f"/sign-in?next={quote(exc.path, safe='/')}")
+            except CgdBridgeError as exc:
+                return error_page(page, exc.status, page._(exc.title), exc.problem, exc.fix)
+            except RequestValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}"
+                    for e in exc.errors()
+                )
+                return error_page(
+                    page,
+                    400,
+                    page._("Bad request"),
+                    problems,
+                    page._("Go back, correct the form and send it again."),
+                )
+            finally:
+                await run_in_threadpool(page.db.close)
+
+        return run

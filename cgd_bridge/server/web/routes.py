@@ -1,0 +1,695 @@
+"""The web pages: sign in, a CSO's submissions and uploads, the NSO inbox and review, browsing
+published dataflows with charts and downloads.
+
+Every page calls the same store functions as the JSON API (:mod:`cgd_bridge.store.submissions`,
+:mod:`cgd_bridge.store.access`, :mod:`cgd_bridge.store.audit`) and the same SDMX service as
+``/sdmx/rest`` (downloads are SDMX REST answers, logged as pulls), so the rules of who sees and
+does what live in one place. Every POST form carries the session's CSRF token.
+
+Paths: ``/`` (home), ``/sign-in``, ``/sign-out``, ``/submissions``, ``/submit``,
+``/versions/{id}`` (the version and review page) with ``/versions/{id}/{action}`` and
+``/versions/{id}/files/{file}``, ``/inbox``, ``/pulls``, ``/dataflows``,
+``/dataflows/{agency}/{id}/{version}`` with ``.../download``; static files under ``/static``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import numpy as np
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from cgd_bridge import pipeline
+from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, UsageError
+from cgd_bridge.formats.registry import FORMATS
+from cgd_bridge.resources import ROOT
+from cgd_bridge.server.audit_writer import PulledVersion
+from cgd_bridge.server.routes.api import _save
+from cgd_bridge.server.sdmx import service
+from cgd_bridge.server.sdmx.data import select
+from cgd_bridge.server.sdmx.query import FlowRef, parse_params
+from cgd_bridge.server.web import chart as charts
+from cgd_bridge.server.web import session as websession
+from cgd_bridge.server.web.i18n import N_
+from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
+from cgd_bridge.server.web.views import flow_names, group_report, metadata_rows
+from cgd_bridge.store import access, audit, orgs, submissions
+from cgd_bridge.store import data as store_data
+from cgd_bridge.store.models import OrgKind, State, Version, utcnow
+from cgd_bridge.store.submissions import RawFile
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+_MAX_ID = 2**53
+Id = Annotated[int, Path(ge=1, le=_MAX_ID)]
+MAPPINGS = ROOT / "mappings"
+PAGE_ROWS = 200
+ACTIONS = ("submit", "accept", "reject", "publish", "withdraw")
+ACTION_DONE = {
+    "submit": N_("Version {number} was sent for review."),
+    "accept": N_("Version {number} was accepted."),
+    "reject": N_("Version {number} was rejected; the CSO sees your comment."),
+    "publish": N_("Version {number} was published."),
+    "withdraw": N_("Version {number} was withdrawn."),
+}
+
+
+def _local(url: str | None) -> str | None:
+    """``url`` if it is a path on this server (no open redirects), else None."""
+    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return url
+    return None
+
+
+def _home_of(page: Page) -> str:
+    if page.is_nso:
+        return "/inbox"
+    if page.is_cso:
+        return "/submissions"
+    return "/dataflows"
+
+
+# ---------------------------------------------------------------- home, sign in, sign out
+
+
+@router.get("/")
+def home(page: PageDep) -> Response:
+    return page.render("home.html")
+
+
+@router.get("/sign-in")
+def sign_in_form(page: PageDep, next: str | None = None) -> Response:
+    return page.render("sign_in.html", next=_local(next) or "", errors={}, method="key", username="")
+
+
+@router.post("/sign-in")
+def sign_in(
+    page: PageDep,
+    csrf_token: Annotated[str, Form()] = "",
+    method: Annotated[str, Form()] = "key",
+    api_key: Annotated[str, Form()] = "",
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    page.check_csrf(csrf_token)
+    _ = page._
+    errors: dict[str, str] = {}
+    principal = None
+    password_hash = None
+    prefix = None
+    if method == "password":
+        if not username.strip():
+            errors["username"] = _("Enter your username.")
+        if not password:
+            errors["password"] = _("Enter your password.")
+        if not errors:
+            principal = orgs.authenticate_password(page.db, username=username.strip(), password=password)
+            if principal is None:
+                errors["password"] = _("The username or password is wrong, or the account is inactive.")
+            else:
+                password_hash = orgs.get_user(page.db, username=principal.username).password_hash
+    else:
+        key = api_key.strip()
+        m = orgs.KEY.match(key)
+        if not key:
+            errors["api_key"] = _("Enter your API key (it starts with cgdb_).")
+        elif m is None:
+            errors["api_key"] = _(
+                "This is not an API key: keys look like cgdb_ followed by letters and digits."
+            )
+        else:
+            principal = orgs.authenticate_key(page.db, key)
+            prefix = m.group(1)
+            if principal is None:
+                errors["api_key"] = _(
+                    "This API key is not valid (unknown, revoked or expired). Ask your administrator for a new one."  # noqa: E501 - one message id
+                )
+    if errors or principal is None:
+        return page.render(
+            "sign_in.html",
+            status=400,
+            next=_local(next) or "",
+            errors=errors,
+            method=method,
+            username=username,
+        )
+    websession.signed_in(page.data, principal, key_prefix=prefix, password_hash=password_hash)
+    page.principal = principal
+    page.dirty = True
+    page.say(
+        _(
+            "Signed in as {user} ({role} of {org}).",
+            user=principal.username,
+            role=principal.role,
+            org=principal.org_slug,
+        )
+    )
+    return page.redirect(_local(next) or _home_of(page))
+
+
+@router.post("/sign-out")
+def sign_out(page: PageDep, csrf_token: Annotated[str, Form()] = "") -> Response:
+    page.check_csrf(csrf_token)
+    page.data.sign_out()
+    page.principal = None
+    page.say(page._("You are signed out."))
+    return page.redirect("/")
+
+
+# ---------------------------------------------------------------- a CSO's submissions
+
+
+@router.get("/submissions")
+def my_submissions(page: PageDep) -> Response:
+    principal = page.require_signed_in()
+    now = utcnow()
+    rows = []
+    for s in submissions.list_submissions(page.db, principal=principal, now=now):
+        versions = submissions.list_versions(page.db, principal=principal, submission_id=s.id, now=now)
+        rows.append((s, list(reversed(versions))))
+    return page.render("submissions.html", submissions=rows)
+
+
+def _bundled_mappings() -> list[str]:
+    return sorted(p.name for p in MAPPINGS.glob("*.yaml")) if MAPPINGS.is_dir() else []
+
+
+@router.get("/submit")
+def submit_form(page: PageDep) -> Response:
+    page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
+    return page.render("submit.html", mappings=_bundled_mappings(), errors={}, values={}, report=None)
+
+
+_FIELD_OF_ROLE = {"data": "data", "metadata": "metadata", "mapping": "mapping", "form": "form"}
+
+
+def _field_of(exc: CgdBridgeError, uploads: dict[str, str]) -> str:
+    """The form field an error is about: the file it names, the revision note, else the data."""
+    if exc.field in ("revision.note", "revision_note"):
+        return "revision_note"
+    if exc.field == "dataset.id":
+        return "metadata"
+    for role, name in uploads.items():
+        if exc.file and (exc.file == name or FilePath(exc.file).name == name):
+            return _FIELD_OF_ROLE.get(role, "data")
+    return "data"
+
+
+def _missing_inputs(
+    page: Page,
+    data: UploadFile | None,
+    metadata: UploadFile | None,
+    mapping_choice: str,
+    mapping: UploadFile | None,
+) -> dict[str, str]:
+    """The form fields left empty, with what to do (field id -> message)."""
+    _ = page._
+    errors = {}
+    if data is None or not data.filename:
+        errors["data"] = _("Choose the dataset file (CSV, XLSX or a Kobo/ODK export).")
+    if metadata is None or not metadata.filename:
+        errors["metadata"] = _("Choose the quality metadata file (YAML or JSON).")
+    if mapping_choice == "upload":
+        if mapping is None or not mapping.filename:
+            errors["mapping"] = _("Choose your mapping file, or pick a bundled mapping.")
+    elif mapping_choice not in _bundled_mappings():
+        errors["mapping_choice"] = _("Pick a bundled mapping, or choose to upload your own.")
+    return errors
+
+
+class _Spooled:
+    """The uploads saved in a private temporary folder (as the JSON API does), with their RawFiles."""
+
+    def __init__(self, limit: int) -> None:
+        self.folder = FilePath(tempfile.mkdtemp(prefix="cgd-bridge-web-"))
+        self.limit = limit
+        self.paths: dict[str, FilePath] = {}
+        self.raw: list[RawFile] = []
+
+    def save(self, role: str, upload: UploadFile) -> None:
+        path, raw = _save(upload, self.folder, role, self.limit)
+        self.paths[role] = path
+        self.raw.append(raw)
+
+    def bundled(self, role: str, name: str) -> None:
+        path = MAPPINGS / name
+        self.paths[role] = path
+        self.raw.append(RawFile(role, name, path.read_bytes(), "application/yaml"))
+
+    def names(self) -> dict[str, str]:
+        return {r.role: r.filename for r in self.raw}
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _form_error(exc: CgdBridgeError, spooled: _Spooled) -> tuple[str, str]:
+    """The field an exception is about and its message: where, the problem, the fix."""
+    where = ", ".join(
+        x for x in (exc.file, f"row {exc.row}" if exc.row else None, exc.field and f"'{exc.field}'") if x
+    )
+    text = (f"{where}: " if where else "") + exc.problem + (f". {exc.fix}" if exc.fix else "")
+    return _field_of(exc, spooled.names()), text
+
+
+@router.post("/submit")
+def submit_upload(
+    page: PageDep,
+    csrf_token: Annotated[str, Form()] = "",
+    data: Annotated[UploadFile | None, File()] = None,
+    metadata: Annotated[UploadFile | None, File()] = None,
+    mapping_choice: Annotated[str, Form()] = "",
+    mapping: Annotated[UploadFile | None, File()] = None,
+    form: Annotated[UploadFile | None, File()] = None,
+    sheet: Annotated[str, Form()] = "",
+    revision_note: Annotated[str, Form()] = "",
+    action: Annotated[str, Form()] = "submit",
+) -> Response:
+    """Validate the upload; show the report (errors, or ``action=check``), else store a version."""
+    page.check_csrf(csrf_token)
+    principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
+    _ = page._
+    values = {"mapping_choice": mapping_choice, "sheet": sheet, "revision_note": revision_note}
+    errors = _missing_inputs(page, data, metadata, mapping_choice, mapping)
+
+    def again(status: int, report: dict[str, Any] | None = None, note: str | None = None) -> Response:
+        return page.render(
+            "submit.html",
+            status=status,
+            mappings=_bundled_mappings(),
+            errors=errors,
+            values=values,
+            report=group_report(report) if report is not None else None,
+            note=note,
+        )
+
+    if errors or data is None or metadata is None:
+        return again(400)
+    spooled = _Spooled(page.bridge.settings.max_upload_mb << 20)
+    try:
+        spooled.save("data", data)
+        spooled.save("metadata", metadata)
+        if mapping_choice == "upload" and mapping is not None:
+            spooled.save("mapping", mapping)
+        else:
+            spooled.bundled("mapping", mapping_choice)
+        if form is not None and form.filename:
+            spooled.save("form", form)
+        result = pipeline.harmonise(
+            spooled.paths["data"],
+            metadata=spooled.paths["metadata"],
+            mapping=spooled.paths["mapping"],
+            form=spooled.paths.get("form"),
+            sheet=sheet.strip() or None,
+            structures=page.bridge.structures,
+        )
+        if result.harmonised is None or result.target is None:
+            return again(
+                422,
+                result.report.to_dict(),
+                _(
+                    "The dataset has {n} error(s); nothing was stored. Fix what the report lists and upload again.",  # noqa: E501 - one message id
+                    n=result.report.error_count,
+                ),
+            )
+        if action == "check":
+            return again(
+                200,
+                result.report.to_dict(),
+                _(
+                    "The dataset is valid. Choose the files again and send it for review, or save it as a draft."  # noqa: E501 - one message id
+                ),
+            )
+        version = submissions.create_version(
+            page.db,
+            principal=principal,
+            dataflow=result.dataflow or "",
+            files=spooled.raw,
+            report=result.report,
+            harmonised_table=result.harmonised.table,
+            metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
+            mapping_text=result.mapping_text,
+            dimensions=list(result.target.dimensions),
+            attributes=list(result.target.attributes),
+            revision_note=revision_note.strip() or None,
+            submit=action == "submit",
+            coverage=submissions.coverage_of(result.harmonised),
+        )
+    except CgdBridgeError as exc:
+        if exc.status >= 500 or isinstance(exc, Forbidden):
+            raise
+        field, text = _form_error(exc, spooled)
+        errors[field] = text
+        return again(exc.status)
+    finally:
+        spooled.close()
+    values = {"number": version.number, "dataset": version.submission.dataset}
+    if version.state == State.SUBMITTED:
+        page.say(_("Version {number} of {dataset} was stored and sent for review.", **values))
+    else:
+        page.say(_("Version {number} of {dataset} was stored as a draft.", **values))
+    return page.redirect(f"/versions/{version.id}")
+
+
+# ---------------------------------------------------------------- one version: details and review
+
+
+def _can_read_files(page: Page, v: Version) -> bool:
+    p = page.principal
+    if p is None:
+        return False
+    return (
+        p.is_admin
+        or access.is_producer(p, v.submission)
+        or (v.state != State.DRAFT and access.is_mou_reviewer(page.db, p, v.submission, utcnow()))
+    )
+
+
+def _version_page(
+    page: Page, version_id: int, *, status: int = 200, errors: dict[str, str] | None = None
+) -> Response:
+    now = utcnow()
+    v = submissions.get_version(page.db, principal=page.principal, version_id=version_id, now=now)
+    s = v.submission
+    p = page.principal
+    producer = p is not None and (p.is_admin or access.is_producer(p, s))
+    reviewer = p is not None and (p.is_admin or access.is_mou_reviewer(page.db, p, s, now))
+    state = State(v.state)
+    allowed = submissions.NEXT[state]
+    actions = {
+        "submit": producer and State.SUBMITTED in allowed,
+        "withdraw": producer and State.WITHDRAWN in allowed,
+        "accept": reviewer
+        and State.ACCEPTED in allowed
+        and p is not None
+        and (p.is_admin or p.role == "reviewer"),
+        "reject": reviewer
+        and State.REJECTED in allowed
+        and p is not None
+        and (p.is_admin or p.role == "reviewer"),
+        "publish": reviewer
+        and State.PUBLISHED in allowed
+        and p is not None
+        and (p.is_admin or p.role == "reviewer"),
+    }
+    if p is not None and not p.is_admin:
+        if p.org_kind != OrgKind.CSO:
+            actions["submit"] = actions["withdraw"] = False
+        if p.org_kind != OrgKind.NSO:
+            actions["accept"] = actions["reject"] = actions["publish"] = False
+    table = store_data.load_table(page.db, v.id)
+    dims = list(v.dimensions or [])
+    names = flow_names(page.bridge.structures, s.agency, s.dataflow, s.dataflow_version, dims, v.cube or {})
+    drawn = charts.series_charts(
+        table, dims, names=names.codes, concepts=names.concepts, id_prefix=f"v{v.id}"
+    )
+    history = audit.history(page.db, version=v)
+    return page.render(
+        "version.html",
+        status=status,
+        v=v,
+        s=s,
+        report=group_report(v.report),
+        metadata=metadata_rows(v.metadata_json or {}),
+        coverage=v.coverage or {},
+        dsat=v.dsat,
+        files=list(v.files) if _can_read_files(page, v) else [],
+        history=history,
+        charts=drawn,
+        names=names,
+        actions=actions,
+        errors=errors or {},
+        is_producer=producer,
+        flow_url=f"/dataflows/{quote(s.agency)}/{quote(s.dataflow)}/{quote(s.dataflow_version)}",
+    )
+
+
+@router.get("/versions/{version_id}")
+def version_page(page: PageDep, version_id: Id) -> Response:
+    return _version_page(page, version_id)
+
+
+@router.post("/versions/{version_id}/{action}")
+def version_action(
+    page: PageDep,
+    version_id: Id,
+    action: str,
+    csrf_token: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+) -> Response:
+    page.check_csrf(csrf_token)
+    principal = page.require_signed_in()
+    if action not in ACTIONS:
+        raise NotFound(f"there is no action '{action}'", fix=f"Use one of {', '.join(ACTIONS)}.")
+    text = comment.strip() or None
+    try:
+        if action == "submit":
+            v = submissions.submit(page.db, principal=principal, version_id=version_id)
+        elif action == "accept":
+            v = submissions.accept(page.db, principal=principal, version_id=version_id, comment=text)
+        elif action == "reject":
+            v = submissions.reject(page.db, principal=principal, version_id=version_id, comment=text or "")
+        elif action == "publish":
+            v = submissions.publish(page.db, principal=principal, version_id=version_id)
+        else:
+            v = submissions.withdraw(page.db, principal=principal, version_id=version_id, reason=text)
+    except UsageError as exc:
+        return _version_page(
+            page, version_id, status=400, errors={f"comment-{action}": f"{exc.problem}. {exc.fix or ''}"}
+        )
+    page.say(page._(ACTION_DONE[action], number=v.number))
+    return page.redirect(f"/versions/{v.id}")
+
+
+@router.get("/versions/{version_id}/files/{file_id}")
+def version_file(page: PageDep, version_id: Id, file_id: Id) -> Response:
+    f = submissions.get_file(page.db, principal=page.principal, file_id=file_id)
+    if f.version_id != version_id:
+        raise NotFound(
+            f"version {version_id} has no file {file_id}", fix="Use the links on the version's page."
+        )
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in f.filename)
+    return page.finish(
+        Response(
+            f.content,
+            media_type=f.media_type or "application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="{safe}"', "X-SHA256": f.sha256},
+        )
+    )
+
+
+# ---------------------------------------------------------------- NSO inbox, pulls
+
+
+@router.get("/inbox")
+def inbox(page: PageDep) -> Response:
+    principal = page.require(page.is_nso, page._("The review inbox"), page._("NSO reviewers"))
+    now = utcnow()
+    waiting = []
+    for s in submissions.list_submissions(page.db, principal=principal, now=now):
+        for v in submissions.list_versions(page.db, principal=principal, submission_id=s.id, now=now):
+            if v.state in (State.SUBMITTED, State.ACCEPTED):
+                waiting.append((s, v))
+    waiting.sort(key=lambda sv: sv[1].submitted_at or sv[1].created_at)
+    return page.render("inbox.html", waiting=waiting)
+
+
+@router.get("/pulls")
+def pulls(page: PageDep, org: str | None = None) -> Response:
+    principal = page.require_signed_in()
+    slug = org or principal.org_slug
+    organisation = orgs.get_organisation(page.db, slug=slug)
+    if organisation.kind != OrgKind.CSO or not access.can_see_pulls(principal, organisation.id):
+        raise Forbidden(
+            f"only the people of a CSO (and administrators) may see who pulled its data; "
+            f"'{slug}' is not yours or not a CSO",
+            fix="Sign in with an account of the CSO that produced the data.",
+        )
+    found = audit.pulls_of(page.db, cso_org_id=organisation.id)
+    return page.render("pulls.html", organisation=organisation, pulls=found)
+
+
+# ---------------------------------------------------------------- published dataflows
+
+
+def _flows(page: Page) -> dict[tuple[str, str, str], list[Version]]:
+    out: dict[tuple[str, str, str], list[Version]] = {}
+    for v in access.readable_versions(page.db, page.principal, None, utcnow()):
+        s = v.submission
+        out.setdefault((s.agency, s.dataflow, s.dataflow_version), []).append(v)
+    return out
+
+
+@router.get("/dataflows")
+def dataflows(page: PageDep) -> Response:
+    flows = []
+    for (agency, ident, version), versions in sorted(_flows(page).items()):
+        info = None
+        try:
+            info = page.bridge.structures.find("dataflow", ident, agency, version)
+        except CgdBridgeError:
+            info = None
+        flows.append(
+            {
+                "agency": agency,
+                "id": ident,
+                "version": version,
+                "name": info.name if info else ident,
+                "versions": versions,
+                "observations": sum(v.observations for v in versions),
+                "producers": sorted({v.submission.producer.name for v in versions}),
+                "periods": (
+                    min((v.time_min for v in versions if v.time_min), default=""),
+                    max((v.time_max for v in versions if v.time_max), default=""),
+                ),
+                "url": f"/dataflows/{quote(agency)}/{quote(ident)}/{quote(version)}",
+            }
+        )
+    return page.render("dataflows.html", flows=flows)
+
+
+class _Query:
+    """The filters of a dataflow page: codes per dimension and a period range, from the URL."""
+
+    def __init__(self, request: Request, dims: list[str]) -> None:
+        params = request.query_params
+        self.codes = {d: [c for c in params.getlist(d) if c] for d in dims}
+        self.start = params.get("startPeriod", "").strip()
+        self.end = params.get("endPeriod", "").strip()
+        self.dims = dims
+
+    def key(self) -> str:
+        """The SDMX REST v1 key (``all`` when nothing is filtered)."""
+        if not any(self.codes.values()):
+            return "all"
+        return ".".join("+".join(self.codes[d]) for d in self.dims)
+
+    def period_query(self) -> list[tuple[str, str]]:
+        return [(n, v) for n, v in (("startPeriod", self.start), ("endPeriod", self.end)) if v]
+
+    def page_query(self) -> list[tuple[str, str]]:
+        return [(d, c) for d in self.dims for c in self.codes[d]] + self.period_query()
+
+    def v2_query(self) -> list[tuple[str, str]]:
+        out = [(f"c[{d}]", ",".join(self.codes[d])) for d in self.dims if self.codes[d]]
+        return out + self.period_query()
+
+
+def _flow_versions(page: Page, agency: str, ident: str, version: str) -> tuple[service.Flow, list[Version]]:
+    ref = FlowRef(agency, ident, version)
+    try:
+        flow = service.find_flow(page.bridge, ref)
+    except CgdBridgeError:
+        raise NotFound(
+            f"there is no dataflow {agency}:{ident}({version})", fix="Pick one from the list of dataflows."
+        ) from None
+    versions = access.readable_versions(page.db, page.principal, (agency, ident, version), utcnow())
+    if not versions:
+        raise NotFound(
+            f"there is no published data of {agency}:{ident}({version}) that you may read",
+            fix="Sign in if you have an MoU with its producer, or pick another dataflow.",
+        )
+    return flow, versions
+
+
+@router.get("/dataflows/{agency}/{ident}/{version}")
+def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: str) -> Response:
+    flow, versions = _flow_versions(page, agency, ident, version)
+    dims = flow.dimensions
+    q = _Query(request, dims)
+    cube: dict[str, set[str]] = {d: set() for d in dims}
+    for v in versions:
+        for d, codes in (v.cube or {}).items():
+            if d in cube:
+                cube[d].update(codes)
+    codes = {d: sorted(c) for d, c in cube.items()}
+    names = flow_names(page.bridge.structures, agency, ident, version, dims, codes)
+    period_q = "&".join(f"{n}={quote(v)}" for n, v in q.period_query())
+    params = parse_params(period_q)
+    keys = service.parse_keys(q.key(), len(dims), api=1)
+    gathered = service.gather_indexed(page.db, versions)
+    table = select(gathered[0], dims, keys, params, index=gathered[1]) if gathered else None
+    if table is not None and table.num_rows:
+        # the observations shown are a pull like any other: logged, and visible to the producer
+        counts = np.bincount(table[service.VERSION_COLUMN].to_numpy(), minlength=len(versions))
+        page.bridge.audit.pull(
+            page.principal,
+            [
+                (PulledVersion(v.id, v.submission_id, v.submission.dataflow_ref), int(n))
+                for v, n in zip(versions, counts, strict=True)
+                if n
+            ],
+            f"web {request.url.path}" + (f"?{request.url.query}" if request.url.query else ""),
+            client=request.client.host if request.client else None,
+        )
+    varying = [d for d in dims if len(codes[d]) > 1]
+    rows = table.slice(0, PAGE_ROWS).to_pylist() if table is not None else []
+    drawn = (
+        charts.series_charts(table, dims, names=names.codes, concepts=names.concepts, id_prefix="flow")
+        if table is not None
+        else []
+    )
+    base = str(request.base_url).rstrip("/")
+    page_query = q.page_query()
+    v1 = f"{base}/sdmx/rest/data/{agency},{ident},{version}/{q.key()}"
+    v1_params = urlencode([*q.period_query(), ("format", "csv")])
+    v2_params = urlencode(q.v2_query(), safe="[],:+")
+    here = f"/dataflows/{quote(agency)}/{quote(ident)}/{quote(version)}"
+    downloads = [
+        (f.title, f.name, f"{here}/download?" + urlencode([*page_query, ("format", f.name)]))
+        for f in FORMATS.values()
+    ]
+    return page.render(
+        "dataflow.html",
+        agency=agency,
+        ident=ident,
+        version=version,
+        name=names.name or ident,
+        names=names,
+        dims=dims,
+        varying=varying,
+        codes=codes,
+        query=q,
+        rows=rows,
+        total=table.num_rows if table is not None else 0,
+        shown_columns=[*varying, "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS"],
+        charts=drawn,
+        versions=versions,
+        downloads=downloads,
+        sdmx_v1=v1 + ("?" + v1_params if v1_params else ""),
+        sdmx_v2=f"{base}/sdmx/v2/data/dataflow/{agency}/{ident}/{version}/*"
+        + (f"?{v2_params}" if v2_params else ""),
+        here=here,
+    )
+
+
+@router.get("/dataflows/{agency}/{ident}/{version}/download")
+async def download(page: PageDep, request: Request, agency: str, ident: str, version: str) -> Response:
+    """The selection as an SDMX REST v1 answer (same negotiation, access rules and pull log)."""
+    flow, _versions = await run_in_threadpool(_flow_versions, page, agency, ident, version)
+    q = _Query(request, flow.dimensions)
+    fmt = request.query_params.get("format", "sdmx-csv-1.0")
+    if fmt not in FORMATS:
+        raise UsageError(f"'{fmt}' is not a format of this server", fix=f"Use one of {', '.join(FORMATS)}.")
+    raw = urlencode([*q.period_query(), ("format", fmt)])
+    answer = await service.data_response(
+        request,
+        page.bridge,
+        page.principal,
+        api=1,
+        flow_ref=FlowRef(agency, ident, version),
+        key_text=q.key(),
+        provider=None,
+        params=parse_params(raw),
+    )
+    suffix = FORMATS[fmt].suffix
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    answer.headers["Content-Disposition"] = f'attachment; filename="{ident}-{stamp}{suffix}"'
+    return page.finish(answer)

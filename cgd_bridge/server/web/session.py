@@ -1,0 +1,198 @@
+"""The web session: a signed cookie, who it signs in, and its CSRF token.
+
+The cookie (``cgdb_session``) holds a small JSON payload signed with HMAC-SHA256 and the
+server's secret (``CGD_BRIDGE_SECRET_KEY``; without it, a random secret kept in
+``{data_dir}/web-secret``, shared by every worker on the host). It is ``HttpOnly``,
+``SameSite=Lax``, and ``Secure`` when the request came over HTTPS. It never holds an API key
+or a password, only:
+
+- ``csrf``: the synchronizer token every POST form must send back (``csrf_token``);
+- ``u``: the signed-in username, with either ``k`` (the public prefix of the API key signed in
+  with) or ``p`` (a fingerprint of the password hash signed in with);
+- ``iat``: when the user signed in (sessions last :data:`MAX_AGE`);
+- ``flash``: a one-time message for the next page.
+
+Every request re-validates the sign-in against the store (:func:`principal_of`): a revoked or
+expired key, a deactivated user or a changed password ends the session at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cgd_bridge.errors import NotFound
+from cgd_bridge.store import orgs
+from cgd_bridge.store.orgs import Principal
+
+log = logging.getLogger(__name__)
+COOKIE = "cgdb_session"
+MAX_AGE = 12 * 3600  # a signed-in session lasts 12 hours
+SECRET_FILE = "web-secret"  # noqa: S105 - a file name, not a secret
+
+
+@dataclass
+class SessionData:
+    """What the cookie carries (see the module docstring)."""
+
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    username: str | None = None
+    key_prefix: str | None = None
+    password_fp: str | None = None
+    issued_at: int | None = None
+    flash: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"csrf": self.csrf}
+        for name, value in (
+            ("u", self.username),
+            ("k", self.key_prefix),
+            ("p", self.password_fp),
+            ("iat", self.issued_at),
+            ("flash", self.flash),
+        ):
+            if value is not None:
+                out[name] = value
+        return out
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> SessionData:
+        csrf = data.get("csrf")
+        if not isinstance(csrf, str) or len(csrf) < 20:
+            return cls()
+        return cls(
+            csrf=csrf,
+            username=_str(data.get("u")),
+            key_prefix=_str(data.get("k")),
+            password_fp=_str(data.get("p")),
+            issued_at=data["iat"] if isinstance(data.get("iat"), int) else None,
+            flash=_str(data.get("flash")),
+        )
+
+    def sign_out(self) -> None:
+        """Forget who is signed in (the CSRF token is renewed too)."""
+        self.username = self.key_prefix = self.password_fp = None
+        self.issued_at = None
+        self.csrf = secrets.token_urlsafe(32)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(data: SessionData, secret: bytes) -> str:
+    """The cookie value: ``payload.signature``, both base64url."""
+    payload = _b64(json.dumps(data.to_payload(), separators=(",", ":")).encode())
+    mac = hmac.new(secret, payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{_b64(mac)}"
+
+
+def unsign(value: str | None, secret: bytes) -> SessionData | None:
+    """The session in a cookie value, or None when it is missing, malformed or not signed by us."""
+    if not value or value.count(".") != 1:
+        return None
+    payload, mac = value.split(".")
+    want = hmac.new(secret, payload.encode(), hashlib.sha256).digest()
+    try:
+        if not hmac.compare_digest(_unb64(mac), want):
+            return None
+        data = json.loads(_unb64(payload))
+    except ValueError:
+        return None
+    return SessionData.from_payload(data) if isinstance(data, dict) else None
+
+
+def load_secret(configured: str | None, data_dir: Path) -> bytes:
+    """The signing secret: the configured one, else the one kept in ``{data_dir}/web-secret``.
+
+    The file is created once (exclusively, mode 0600), so several workers on one host share it;
+    several hosts need ``CGD_BRIDGE_SECRET_KEY``.
+    """
+    if configured:
+        return configured.encode()
+    path = data_dir.expanduser() / SECRET_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        log.info("created the web session secret %s", path)
+    for _ in range(50):  # another worker may be writing it right now
+        text = path.read_text(encoding="ascii").strip()
+        if text:
+            return text.encode()
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} is empty; delete it and restart, or set CGD_BRIDGE_SECRET_KEY")
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A short digest of a stored password hash: a changed password invalidates the sessions."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def principal_of(db: Session, data: SessionData, now: dt.datetime | None = None) -> Principal | None:
+    """The principal a session signs in, re-checked against the store; None if it no longer holds.
+
+    A key session holds while the key exists, is neither revoked nor expired and its user is
+    active (the rules of :func:`cgd_bridge.store.orgs.authenticate_key`); a password session
+    while the user is active and the password unchanged. Sessions end after :data:`MAX_AGE`.
+    """
+    if data.username is None or data.issued_at is None:
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    if now.timestamp() - data.issued_at > MAX_AGE:
+        return None
+    try:
+        user = orgs.get_user(db, username=data.username)
+    except NotFound:
+        return None
+    if not user.active:
+        return None
+    if data.key_prefix is not None:
+        key = next(
+            (k for k in orgs.list_keys(db, username=user.username) if k.prefix == data.key_prefix), None
+        )
+        if key is None or key.revoked_at is not None:
+            return None
+        if key.expires_at is not None and key.expires_at <= now:
+            return None
+    elif data.password_fp is not None:
+        if not user.password_hash or password_fingerprint(user.password_hash) != data.password_fp:
+            return None
+    else:
+        return None
+    return Principal.of(user)
+
+
+def signed_in(
+    data: SessionData, principal: Principal, *, key_prefix: str | None, password_hash: str | None
+) -> None:
+    """Record a fresh sign-in in ``data`` (a new CSRF token: no fixation across the sign-in)."""
+    data.username = principal.username
+    data.key_prefix = key_prefix
+    data.password_fp = password_fingerprint(password_hash) if password_hash and not key_prefix else None
+    data.issued_at = int(time.time())
+    data.csrf = secrets.token_urlsafe(32)

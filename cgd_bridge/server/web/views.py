@@ -1,0 +1,175 @@
+"""Plain data for the templates: a stored report grouped by finding code, metadata as rows,
+and the names of a dataflow's dimensions and codes.
+
+Reports are shown from their JSON form (:meth:`cgd_bridge.findings.Report.to_dict`), which is
+what the store keeps, so a fresh validation and a stored version's report look the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from cgd_bridge.errors import StructureError
+from cgd_bridge.findings import CHECKS
+from cgd_bridge.formats.names import named_target
+from cgd_bridge.formats.registry import Target
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class FindingView:
+    file: str
+    row: int | None
+    field: str | None
+    line: int | None
+    rows: list[int]
+    value: Any
+    problem: str
+    fix: str
+
+
+@dataclass
+class CodeGroup:
+    """All findings of one code: ``count`` found, ``findings`` kept (``more`` left out)."""
+
+    code: str
+    severity: str
+    title: str
+    description: str
+    count: int
+    findings: list[FindingView] = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.findings))
+
+
+@dataclass
+class ReportView:
+    valid: bool
+    errors: int
+    warnings: int
+    stage: str
+    inputs: list[dict[str, Any]]
+    groups: list[CodeGroup]
+    dsat: dict[str, Any] | None
+
+
+def group_report(report: Mapping[str, Any] | None) -> ReportView:
+    """A report dict grouped by finding code, errors first."""
+    report = report or {}
+    groups: dict[str, CodeGroup] = {}
+    for c in report.get("cgd:counts", []):
+        spec = CHECKS.get(c["code"])
+        groups[c["code"]] = CodeGroup(
+            code=c["code"],
+            severity=c["severity"],
+            title=spec.title if spec else c["code"],
+            description=spec.description if spec else "",
+            count=int(c["count"]),
+        )
+    counted = set(groups)
+    inputs = []
+    for task in report.get("tasks", []):
+        info = task.get("cgd:input") or {}
+        if info.get("file"):
+            inputs.append(info)
+        for f in [*task.get("errors", []), *task.get("warnings", [])]:
+            code = f.get("type", "")
+            group = groups.setdefault(
+                code,
+                CodeGroup(
+                    code, f.get("severity", "error"), f.get("title", code), f.get("description", ""), 0
+                ),
+            )
+            if code not in counted:
+                group.count += 1
+            group.findings.append(
+                FindingView(
+                    file=task.get("name") or info.get("file") or "",
+                    row=f.get("rowNumber"),
+                    field=f.get("fieldName") or f.get("fieldPath"),
+                    line=f.get("lineNumber"),
+                    rows=list(f.get("rowNumbers") or [])[:20],
+                    value=f.get("cell"),
+                    problem=f.get("note") or f.get("message", ""),
+                    fix=f.get("fix") or "",
+                )
+            )
+    ordered = sorted(groups.values(), key=lambda g: (SEVERITY_ORDER.get(g.severity, 3), g.code))
+    stats = report.get("stats", {})
+    return ReportView(
+        valid=bool(report.get("valid", False)),
+        errors=int(stats.get("errors", 0)),
+        warnings=int(stats.get("warnings", 0)),
+        stage=str(report.get("cgd:stage", "submission")),
+        inputs=inputs,
+        groups=ordered,
+        dsat=(report.get("cgd:stats") or {}).get("dsat"),
+    )
+
+
+def metadata_rows(metadata: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """The quality metadata as ``(dotted.field, text)`` rows, in the record's order."""
+    rows: list[tuple[str, str]] = []
+    for key, value in metadata.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            rows.extend(metadata_rows(value, f"{name}."))
+        elif isinstance(value, list):
+            if value and all(isinstance(v, Mapping) for v in value):
+                for i, item in enumerate(value, 1):
+                    rows.extend(metadata_rows(item, f"{name}[{i}]."))
+            else:
+                rows.append((name, ", ".join(str(v) for v in value)))
+        elif isinstance(value, bool):
+            rows.append((name, "yes" if value else "no"))
+        elif value is not None:
+            rows.append((name, str(value)))
+    return rows
+
+
+@dataclass
+class FlowNames:
+    """The names of a dataflow, its dimensions (concepts) and the codes in some data."""
+
+    name: str = ""
+    concepts: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def code(self, dim: str, code: str) -> str:
+        name = self.codes.get(dim, {}).get(code)
+        return f"{name} ({code})" if name and name != code else code
+
+    def concept(self, dim: str) -> str:
+        return self.concepts.get(dim) or dim
+
+
+def flow_names(
+    structures: Any,
+    agency: str,
+    ident: str,
+    version: str,
+    dims: Sequence[str],
+    cube: Mapping[str, Sequence[str]],
+) -> FlowNames:
+    """Names from the structures for the codes in ``cube`` (empty names when a structure is missing)."""
+    longest = max((len(v) for v in cube.values()), default=0)
+    if longest == 0:
+        return FlowNames()
+    columns = {d: [*cube.get(d, []), *[None] * (longest - len(cube.get(d, [])))] for d in dims}
+    table = pa.table({d: pa.array(v, type=pa.string()) for d, v in columns.items()})
+    try:
+        target = named_target(Target(agency, ident, version, tuple(dims)), table, structures)
+    except StructureError:
+        return FlowNames()
+    return FlowNames(
+        name=target.name or "",
+        concepts=dict(target.concepts or {}),
+        codes={d: dict(v) for d, v in (target.names or {}).items()},
+    )

@@ -1,0 +1,150 @@
+"""Screenshots of the main web pages, from the demo, into docs/screenshots/*.png.
+
+Seeds a fresh demo database (both examples published), serves it with ``cgd-bridge serve`` on
+a free port of 127.0.0.1, and drives Debian's headless Chromium with Playwright: the CSO signs
+in, uploads a broken Kenya dataset (the report page), uploads the Kenya example as a new
+version; the NSO reviews it; the public browses the dataflow. Run it from the repository:
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KENYA = ROOT / "examples" / "kenya-health-scorecard"
+BROKEN = ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def demo_server(folder: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """The demo served on a free port until the block ends; yields its URL and the API keys."""
+    from cgd_bridge.server.demo import seed
+    from cgd_bridge.store import db
+    from cgd_bridge.structures import Structures
+
+    url = f"sqlite:///{folder / 'demo.sqlite'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        with db.make_sessionmaker(engine)() as session:
+            keys = seed(session, Structures.load(folder / "structures")).keys
+    finally:
+        engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "CGD_BRIDGE_DATA_DIR": str(folder)}
+    env.pop("CGD_BRIDGE_DATABASE_URL", None)
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen(  # noqa: S603 - our own server, from this interpreter
+        [sys.executable, "-m", "cgd_bridge", "serve", "--port", str(port), "--database-url", url],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError((folder / "server.log").read_text()[-3000:])
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as r:  # noqa: S310 - our own server
+                    if r.status == 200:
+                        break
+            time.sleep(0.2)
+        yield base, keys
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--chromium", default=os.environ.get("CGD_BRIDGE_CHROMIUM", "/usr/bin/chromium"))
+    args = parser.parse_args()
+    if not Path(args.chromium).exists():
+        sys.stderr.write(
+            f"Chromium is not at {args.chromium}: apt-get install chromium, or give --chromium PATH.\n"
+        )
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        demo_server(Path(tmp)) as (base, keys),
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
+            sys.stdout.write(f"wrote {args.out / name}.png\n")
+
+        page.goto(f"{base}/")
+        shot("home")
+        page.goto(f"{base}/sign-in")
+        shot("sign-in")
+        page.fill("#api_key", keys["amina"])
+        page.click("text=Sign in with the key")
+        page.goto(f"{base}/submit")
+        page.set_input_files("#data", str(BROKEN))
+        page.set_input_files("#metadata", str(KENYA / "quality.yaml"))
+        page.select_option("#mapping_choice", "kenya-health-scorecard.yaml")
+        page.fill("#revision_note", "Kilifi tallies reconciled.")
+        page.click("button[value=submit]")
+        shot("report")
+        page.set_input_files("#data", str(KENYA / "data.csv"))
+        page.set_input_files("#metadata", str(KENYA / "quality.yaml"))
+        page.select_option("#mapping_choice", "kenya-health-scorecard.yaml")
+        page.fill("#revision_note", "Kilifi tallies reconciled.")
+        page.click("button[value=submit]")
+        version_url = page.url
+        page.goto(f"{base}/submissions")
+        shot("my-submissions")
+        page.click("text=Sign out")
+        page.goto(f"{base}/sign-in")
+        page.fill("#api_key", keys["kamau"])
+        page.click("text=Sign in with the key")
+        shot("inbox")
+        page.goto(version_url)
+        shot("review")
+        page.fill("#comment-accept", "Consistent with version 1.")
+        page.click("button:text('Accept')")
+        page.click("button:text('Publish')")
+        page.click("text=Sign out")
+        page.goto(f"{base}/dataflows")
+        shot("dataflows")
+        page.goto(f"{base}/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0?REF_AREA=KE_042")
+        shot("dataflow")
+        assert re.search(r"/versions/\d+$", version_url), version_url
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

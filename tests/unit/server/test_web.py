@@ -1,0 +1,502 @@
+"""The web pages (issue #5) through Starlette's TestClient: sign-in and the session cookie,
+CSRF, role checks, what the public sees (never embargoed or withdrawn data), the CSO's upload
+with its report, the NSO's decision, dataflow filters and downloads, translations, charts."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from fastapi.testclient import TestClient
+
+from cgd_bridge.resources import ROOT
+from cgd_bridge.server.app import create_app
+from cgd_bridge.server.demo import seed
+from cgd_bridge.server.web import chart, i18n
+from cgd_bridge.server.web import session as websession
+from cgd_bridge.settings import Settings
+from cgd_bridge.store import orgs, submissions
+from cgd_bridge.store.orgs import Principal
+
+KENYA = ROOT / "examples" / "kenya-health-scorecard"
+FLOW = "/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0"
+
+
+@dataclass
+class Demo:
+    client: TestClient
+    keys: dict[str, str]
+    published: dict[str, int]
+    app: object
+
+    def session(self):  # a store session of the app
+        return self.app.state.bridge.sessions()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0))
+    with TestClient(app) as client:
+        bridge = app.state.bridge
+        with bridge.sessions() as session:
+            seeded = seed(session, bridge.structures)
+        yield Demo(client, seeded.keys, seeded.published, app)
+
+
+def csrf(client: TestClient, path: str = "/sign-in") -> str:
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    m = re.search(r'name="csrf_token" value="([^"]+)"', r.text)
+    assert m, "the page has no CSRF token"
+    return m.group(1)
+
+
+def sign_in(client: TestClient, key: str) -> None:
+    r = client.post(
+        "/sign-in",
+        data={"csrf_token": csrf(client), "method": "key", "api_key": key},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+
+
+def files(data: Path = KENYA / "data.csv") -> dict[str, tuple[str, bytes, str]]:
+    return {
+        "data": (data.name, data.read_bytes(), "text/csv"),
+        "metadata": ("quality.yaml", (KENYA / "quality.yaml").read_bytes(), "application/yaml"),
+    }
+
+
+# ---------------------------------------------------------------- sign in, session, CSRF
+
+
+def test_signing_in_with_a_key_sets_a_safe_session_cookie(demo: Demo) -> None:
+    c = demo.client
+    token = csrf(c)
+    r = c.post(
+        "/sign-in",
+        data={"csrf_token": token, "method": "key", "api_key": demo.keys["amina"]},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/submissions"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"{websession.COOKIE}=")
+    assert "httponly" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+    assert demo.keys["amina"] not in cookie  # the key itself never goes into the cookie
+    page = c.get("/submissions")
+    assert page.status_code == 200
+    assert "Signed in as" in page.text
+    assert "amina" in page.text
+    assert "ke-health-scorecard-2024" in page.text
+    # the CSRF token was renewed at sign-in (no fixation)
+    assert csrf(c, "/submissions") != token
+
+
+def test_secure_cookie_over_https(demo: Demo) -> None:
+    c = TestClient(demo.app, base_url="https://testserver")
+    r = c.get("/sign-in")
+    assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_password_sign_in(demo: Demo) -> None:
+    from cgd_bridge.server.demo import DEMO_PASSWORD
+
+    c = demo.client
+    r = c.post(
+        "/sign-in",
+        data={"csrf_token": csrf(c), "method": "password", "username": "kamau", "password": "wrong-password"},
+    )
+    assert r.status_code == 400
+    assert "username or password is wrong" in r.text
+    assert 'href="#password"' in r.text  # the error summary links to the field
+    assert 'aria-invalid="true"' in r.text
+    r = c.post(
+        "/sign-in",
+        data={"csrf_token": csrf(c), "method": "password", "username": "kamau", "password": DEMO_PASSWORD},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == "/inbox"
+    assert c.get("/inbox").status_code == 200
+
+
+def test_wrong_keys_are_refused_with_plain_words(demo: Demo) -> None:
+    c = demo.client
+    r = c.post("/sign-in", data={"csrf_token": csrf(c), "method": "key", "api_key": "hello"})
+    assert r.status_code == 400
+    assert "This is not an API key" in r.text
+    r = c.post(
+        "/sign-in", data={"csrf_token": csrf(c), "method": "key", "api_key": "cgdb_000000000000_" + "x" * 40}
+    )
+    assert r.status_code == 400
+    assert "not valid (unknown, revoked or expired)" in r.text
+    assert c.get("/submissions", follow_redirects=False).status_code == 303
+
+
+def test_post_without_the_right_csrf_token_is_refused(demo: Demo) -> None:
+    c = demo.client
+    csrf(c)  # a session exists
+    for token in ("", "forged-token-forged-token-forged"):
+        r = c.post("/sign-in", data={"csrf_token": token, "method": "key", "api_key": demo.keys["amina"]})
+        assert r.status_code == 403
+        assert "security token" in r.text
+        assert "Traceback" not in r.text
+    sign_in(c, demo.keys["kamau"])
+    v = demo.published["kenya-health-scorecard"]
+    r = c.post(f"/versions/{v}/withdraw", data={"csrf_token": "nope"})
+    assert r.status_code == 403
+    # a forged session cookie is ignored (signed with another secret): no one is signed in
+    forged = websession.SessionData(
+        username="admin", key_prefix="x", issued_at=int(dt.datetime.now().timestamp())
+    )
+    c.cookies.clear()
+    c.cookies.set(websession.COOKIE, websession.sign(forged, b"other-secret"))
+    assert c.get("/inbox", follow_redirects=False).status_code == 303
+
+
+def test_revoking_the_key_ends_the_session_at_once(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    assert c.get("/submissions").status_code == 200
+    with demo.session() as s:
+        orgs.revoke_key(s, prefix=demo.keys["amina"].split("_")[1])
+    r = c.get("/submissions", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/sign-in")
+    page = c.get("/sign-in")
+    assert "Your session ended" in page.text or "Please sign in" in page.text
+
+
+def test_sign_out(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    token = csrf(c, "/submissions")
+    r = c.post("/sign-out", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    assert c.get("/submissions", follow_redirects=False).status_code == 303
+
+
+# ---------------------------------------------------------------- roles and what the public sees
+
+
+def test_a_cso_cannot_see_the_nso_inbox_and_an_nso_cannot_submit(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    r = c.get("/inbox")
+    assert r.status_code == 403
+    assert "only for NSO reviewers" in r.text
+    sign_in(c, demo.keys["kamau"])
+    r = c.get("/submit")
+    assert r.status_code == 403
+    assert "only for CSO submitters" in r.text
+    assert c.get("/pulls").status_code == 403  # KNBS is not a CSO
+
+
+def test_anonymous_sees_public_data_only(demo: Demo) -> None:
+    c = demo.client
+    r = c.get("/dataflows")
+    assert r.status_code == 200
+    assert "Citizen-generated data, Kenya" in r.text
+    assert FLOW in r.text
+    for path in ("/submissions", "/submit", "/inbox", "/pulls"):
+        r = c.get(path, follow_redirects=False)
+        assert r.status_code == 303, path
+        assert r.headers["location"] == f"/sign-in?next={path}"
+    # a published open version is public; its raw files are not
+    v = demo.published["kenya-health-scorecard"]
+    page = c.get(f"/versions/{v}")
+    assert page.status_code == 200
+    assert "Files as uploaded" not in page.text
+    assert c.get(f"/versions/{v}/files/1").status_code == 404
+
+
+def test_embargoed_and_withdrawn_data_is_never_shown(demo: Demo) -> None:
+    c = demo.client
+    # a new version, published but under embargo: the public does not see it, the producer does
+    sign_in(c, demo.keys["amina"])
+    r = c.post(
+        "/submit",
+        data={
+            "csrf_token": csrf(c, "/submit"),
+            "mapping_choice": "kenya-health-scorecard.yaml",
+            "revision_note": "Embargoed re-release.",
+            "action": "submit",
+        },
+        files=files(),
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    v2 = int(r.headers["location"].rsplit("/", 1)[1])
+    with demo.session() as s:
+        amina = Principal.of(orgs.get_user(s, username="amina"))
+        kamau = Principal.of(orgs.get_user(s, username="kamau"))
+        submissions.set_embargo(
+            s, principal=amina, version_id=v2, until=dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+        )
+        submissions.accept(s, principal=kamau, version_id=v2)
+        submissions.publish(s, principal=kamau, version_id=v2)
+    assert c.get(f"/versions/{v2}").status_code == 200  # the producer
+    public = TestClient(demo.app)
+    assert public.get(f"/versions/{v2}").status_code == 404
+    r = public.get("/dataflows")
+    assert "Citizen-generated data, Kenya" not in r.text  # v1 is superseded, v2 embargoed: nothing to pull
+    assert public.get(FLOW).status_code == 404
+    # withdrawn: hidden from the MoU's NSO too
+    token = csrf(c, f"/versions/{v2}")
+    r = c.post(
+        f"/versions/{v2}/withdraw", data={"csrf_token": token, "comment": "wrong"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    nso = TestClient(demo.app)
+    sign_in(nso, demo.keys["kamau"])
+    assert nso.get(f"/versions/{v2}").status_code == 404
+    assert "Citizen-generated data, Kenya" not in nso.get("/dataflows").text
+
+
+# ---------------------------------------------------------------- upload, report, review
+
+
+def test_a_broken_upload_shows_the_report_and_stores_nothing(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    before = c.get("/submissions").text.count("/versions/")
+    r = c.post(
+        "/submit",
+        data={
+            "csrf_token": csrf(c, "/submit"),
+            "mapping_choice": "kenya-health-scorecard.yaml",
+            "revision_note": "retry",
+            "action": "submit",
+        },
+        files=files(ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"),
+    )
+    assert r.status_code == 422
+    assert "nothing was stored" in r.text
+    assert "total-mismatch" in r.text
+    assert "Parts do not add up to the total" in r.text
+    assert "Correct the total or the parts" in r.text  # each finding's fix
+    assert 'data-code="total-mismatch"' in r.text  # the group the filter shows or hides
+    assert c.get("/submissions").text.count("/versions/") == before
+
+
+def test_missing_files_and_revision_note_are_named_in_the_error_summary(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    r = c.post(
+        "/submit",
+        data={"csrf_token": csrf(c, "/submit"), "mapping_choice": ""},
+        files={"x": ("", b"", "text/plain")},
+    )
+    assert r.status_code == 400
+    for field in ("data", "metadata", "mapping_choice"):
+        assert f'href="#{field}"' in r.text
+        assert f'id="{field}-error"' in r.text
+    # a second version without a revision note: the store's rule, shown on the field
+    r = c.post(
+        "/submit",
+        data={
+            "csrf_token": csrf(c, "/submit"),
+            "mapping_choice": "kenya-health-scorecard.yaml",
+            "action": "submit",
+        },
+        files=files(),
+    )
+    assert r.status_code == 400
+    assert 'href="#revision_note"' in r.text
+    assert "revision note" in r.text
+
+
+def test_submit_review_accept_publish_download(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    r = c.post(
+        "/submit",
+        data={
+            "csrf_token": csrf(c, "/submit"),
+            "mapping_choice": "kenya-health-scorecard.yaml",
+            "revision_note": "Kilifi tallies reconciled.",
+            "action": "submit",
+        },
+        files=files(),
+    )
+    assert r.status_code == 200
+    assert "was stored and sent for review" in r.text
+    assert "submitted" in r.text
+    vid = int(re.search(r"/versions/(\d+)/withdraw", r.text).group(1))
+    assert f'action="/versions/{vid}/accept"' not in r.text  # the CSO cannot accept its own data
+
+    # an NSO without an MoU sees nothing of it, nor does the public, before publication
+    other = TestClient(demo.app)
+    sign_in(other, demo.keys["bikash"])
+    assert other.get(f"/versions/{vid}").status_code == 404
+    assert f"/versions/{vid}" not in other.get("/inbox").text
+    assert TestClient(demo.app).get(f"/versions/{vid}").status_code == 404
+
+    nso = TestClient(demo.app)
+    sign_in(nso, demo.keys["kamau"])
+    inbox = nso.get("/inbox")
+    assert f"/versions/{vid}" in inbox.text
+    review = nso.get(f"/versions/{vid}")
+    for words in ("DSAT score", "10/15", "Mapping coverage", "Quality metadata", "<svg", "Validation report"):
+        assert words in review.text, words
+    token = csrf(nso, f"/versions/{vid}")
+    r = nso.post(f"/versions/{vid}/reject", data={"csrf_token": token, "comment": "  "})
+    assert r.status_code == 400
+    assert 'href="#comment-reject"' in r.text
+    r = nso.post(f"/versions/{vid}/accept", data={"csrf_token": token, "comment": "Consistent with v1."})
+    assert "was accepted" in r.text
+    r = nso.post(f"/versions/{vid}/publish", data={"csrf_token": token})
+    assert "was published" in r.text
+    # the CSO sees the comment and the new state
+    mine = c.get("/submissions").text
+    assert "Consistent with v1." in mine
+    assert "published" in mine
+    # download: an SDMX answer, logged as a pull the CSO sees
+    r = TestClient(demo.app).get(f"{FLOW}/download?REF_AREA=KE_042&SEX=F&format=sdmx-csv-2.0")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/vnd.sdmx.data+csv")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert rows
+    assert {(row["REF_AREA"], row["SEX"]) for row in rows} == {("KE_042", "F")}
+    assert demo.app.state.bridge.audit.flush()  # pulls are written in the background
+    pulls = c.get("/pulls").text
+    assert "download" in pulls
+    assert "the public (no sign-in)" in pulls
+
+
+def test_dataflow_page_filters_and_shows_the_sdmx_urls(demo: Demo) -> None:
+    r = demo.client.get(f"{FLOW}?REF_AREA=KE_042&SEX=F&startPeriod=2024")
+    assert r.status_code == 200
+    text = r.text
+    assert "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/..." in text
+    assert "KE_042" in text
+    assert "startPeriod=2024" in text
+    assert "c[REF_AREA]=KE_042" in text
+    for fmt in (
+        "sdmx-csv-1.0",
+        "sdmx-csv-2.0",
+        "sdmx-ml-2.1-ss",
+        "sdmx-ml-3.0-ss",
+        "sdmx-json-2.0",
+        "sdmx-ml-2.1-generic",
+    ):
+        assert f"format={fmt}" in text
+    assert "<svg" in text
+    assert 'role="img"' in text
+    assert "Kisumu" in text  # codes shown with their names
+    # the v1 URL shown really answers with the same observations
+    url = re.search(r'id="sdmx-v1" value="([^"]+)"', text).group(1).replace("&amp;", "&")
+    sdmx = demo.client.get(url.replace("http://testserver", ""))
+    assert sdmx.status_code == 200
+    shown = int(re.search(r"(\d+) observations match", text).group(1))
+    assert len(sdmx.text.strip().splitlines()) - 1 == shown
+    bad = demo.client.get(f"{FLOW}?SEX=not%20a%20code!")
+    assert bad.status_code == 400
+    assert "is not a code" in bad.text
+
+
+def test_pages_have_no_outside_assets_and_a_strict_csp(demo: Demo) -> None:
+    r = demo.client.get(FLOW)
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert not re.search(r'(src|href)="(https?:)?//', r.text)
+    assert '<html lang="en">' in r.text
+    assert 'href="#main"' in r.text
+    assert demo.client.get("/static/web.css").status_code == 200
+    assert demo.client.get("/static/web.js").status_code == 200
+
+
+# ---------------------------------------------------------------- language, charts, session units
+
+
+def test_language_from_query_and_accept_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert i18n.choose(None, None) == "en"
+    assert i18n.choose(None, "sw-KE,sw;q=0.9,en;q=0.5") == "en"  # only English is offered yet
+    monkeypatch.setitem(i18n.CATALOGUES, "sw", {"Sign in": "Ingia"})
+    assert i18n.choose(None, "sw-KE,sw;q=0.9,en;q=0.5") == "sw"
+    assert i18n.choose("en", "sw") == "en"
+    assert i18n.choose("xx", "fr;q=0.8,sw;q=0") == "en"
+    assert i18n.translator("sw")("Sign in") == "Ingia"
+    assert i18n.translator("sw")("Version {n}", n=2) == "Version 2"  # falls back to English
+
+
+def test_pages_are_rendered_in_the_chosen_language(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(i18n.CATALOGUES, "sw", {"Published data": "Data zilizochapishwa"})
+    r = demo.client.get("/dataflows?lang=sw")
+    assert '<html lang="sw">' in r.text
+    assert "Data zilizochapishwa" in r.text
+    assert r.headers["content-language"] == "sw"
+
+
+def test_message_ids_are_found_in_templates() -> None:
+    folder = Path(i18n.__file__).parent
+    ids = i18n.message_ids(folder)
+    assert "Sign in with the key" in ids
+    assert "There is a problem" in ids
+    assert i18n.missing("en", folder) == []
+
+
+def test_session_cookie_signature() -> None:
+    data = websession.SessionData(username="amina", key_prefix="abc", issued_at=1)
+    value = websession.sign(data, b"s3cret")
+    assert websession.unsign(value, b"s3cret") == data
+    assert websession.unsign(value, b"other") is None
+    payload, mac = value.split(".")
+    assert websession.unsign(payload[:-2] + "AA." + mac, b"s3cret") is None
+    assert websession.unsign("garbage", b"s3cret") is None
+
+
+def test_the_secret_is_created_once_and_shared(tmp_path: Path) -> None:
+    first = websession.load_secret(None, tmp_path)
+    assert websession.load_secret(None, tmp_path) == first
+    assert (tmp_path / websession.SECRET_FILE).stat().st_mode & 0o777 == 0o600
+    assert websession.load_secret("configured", tmp_path) == b"configured"
+
+
+def _obs(periods: list[str]) -> pa.Table:
+    rows = [
+        {
+            "SERIES": "S1",
+            "REF_AREA": area,
+            "SEX": sex,
+            "DISABILITY_STATUS": dis,
+            "TIME_PERIOD": p,
+            "OBS_VALUE": v,
+        }
+        for p in periods
+        for area in ("A1", "A2")
+        for sex, dis, v in (("F", "PD", 10.0), ("F", "PWD", 20.0), ("_T", "_T", 15.0))
+    ]
+    return pa.Table.from_pylist(rows)
+
+
+def test_chart_is_a_line_chart_over_time_with_fixed_dimensions_named() -> None:
+    charts = chart.series_charts(
+        _obs(["2022", "2023", "2024"]),
+        ["SERIES", "REF_AREA", "SEX", "DISABILITY_STATUS"],
+        names={"DISABILITY_STATUS": {"PD": "Persons with disability"}},
+        concepts={"REF_AREA": "Reference area"},
+    )
+    assert len(charts) == 1
+    c = charts[0]
+    assert c.kind == "line"
+    assert c.fixed == [("Reference area", "A1")]  # no total in the data: its first code
+    assert c.svg.count("<polyline") == 3  # one line per combination of sex and disability status
+    assert "Persons with disability (PD)" in c.svg
+    assert 'role="img"' in c.svg
+    assert "<title" in c.svg
+    assert len(c.rows) == 9
+
+
+def test_chart_of_one_period_is_a_bar_chart() -> None:
+    c = chart.series_charts(_obs(["2024"]), ["SERIES", "REF_AREA", "SEX", "DISABILITY_STATUS"])[0]
+    assert c.kind == "bar"
+    assert c.svg.count("<rect") == 3
+    assert chart.series_charts(_obs([]), ["SERIES"]) == []
