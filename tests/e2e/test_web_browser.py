@@ -1,0 +1,240 @@
+"""The web pages in a real browser (issue #5): Debian's headless Chromium driven by Playwright
+against a real ``cgd-bridge serve`` on 127.0.0.1, with axe-core run on every main page.
+
+The CSO signs in, uploads a broken Kenya dataset and reads the report (filtering it), uploads
+the Kenya example as a new version and submits it; the NSO signs in with a password, finds it
+in the inbox, reviews, accepts and publishes it; the public filters the dataflow and downloads
+it. Every page visited is checked with axe-core (all WCAG 2.x A/AA rules and best practices):
+any violation fails the test, naming the rule, the elements and the help text.
+
+Chromium comes from Debian (``apt-get install chromium``; scripts/test installs it when it is
+missing). Without it the test fails under CI (``CI=true``) and is skipped locally, saying so.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cgd_bridge.resources import ROOT
+from tests.support.server import LiveServer, live_server
+
+KENYA = ROOT / "examples" / "kenya-health-scorecard"
+BROKEN = ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"
+FLOW = "/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0"
+
+
+def chromium_path() -> str:
+    """Debian's chromium, or fail (CI) / skip (locally) with the fix."""
+    found = os.environ.get("CGD_BRIDGE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if Path(found).is_file():
+        return found
+    why = (
+        f"Chromium is not installed ({found} is missing): run `apt-get install -y chromium` "
+        "(scripts/test does it), or set CGD_BRIDGE_CHROMIUM to its path"
+    )
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+def axe_source() -> str:
+    """axe-core's axe.min.js as shipped inside the axe-playwright-python wheel (no download)."""
+    try:
+        import axe_playwright_python
+    except ImportError:
+        pytest.fail("axe-playwright-python is not installed: pip install -e '.[test]' (scripts/test does it)")
+    path = Path(axe_playwright_python.__file__).parent / "axe.min.js"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: reinstall axe-playwright-python")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp("web-live")
+    with live_server(f"sqlite:///{data_dir / 'bridge.sqlite'}", data_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    path = chromium_path()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Checked:
+    """A browser page whose every visited page is checked with axe-core."""
+
+    def __init__(self, page: Any, axe: str) -> None:
+        self.page = page
+        self.axe = axe
+        self.checked: list[str] = []
+
+    def check(self, name: str) -> None:
+        self.page.add_script_tag(content=self.axe)
+        result = self.page.evaluate(
+            "async () => await axe.run(document, {resultTypes: ['violations'], "
+            "runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', "
+            "'best-practice']}})"
+        )
+        problems = [
+            f"{v['id']} ({v['impact']}): {v['help']} -> "
+            + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+            for v in result["violations"]
+        ]
+        assert not problems, (
+            f"axe-core found accessibility violations on {name} ({self.page.url}):\n" + "\n".join(problems)
+        )
+        self.checked.append(name)
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Checked]:
+    # bypass_csp lets the test inject axe-core; the pages themselves allow no inline script
+    context = browser.new_context(
+        bypass_csp=True, accept_downloads=True, viewport={"width": 1200, "height": 900}
+    )
+    try:
+        yield Checked(context.new_page(), axe_source())
+    finally:
+        context.close()
+
+
+def sign_in_with_key(t: Checked, url: str, key: str) -> None:
+    t.page.goto(f"{url}/sign-in")
+    t.page.fill("#api_key", key)
+    t.page.click("button:has-text('Sign in with the key')")
+
+
+def upload(t: Checked, data: Path, note: str) -> None:
+    p = t.page
+    p.set_input_files("#data", str(data))
+    p.set_input_files("#metadata", str(KENYA / "quality.yaml"))
+    p.select_option("#mapping_choice", "kenya-health-scorecard.yaml")
+    p.fill("#revision_note", note)
+    p.click("button[value=submit]")
+
+
+def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked) -> None:
+    from cgd_bridge.server.demo import DEMO_PASSWORD
+
+    p, url = tab.page, site.url
+    # home: skip link first in the tab order, and it moves focus to the main content
+    p.goto(f"{url}/")
+    assert p.get_attribute("html", "lang") == "en"
+    p.keyboard.press("Tab")
+    assert p.evaluate("document.activeElement.textContent").strip() == "Skip to main content"
+    p.keyboard.press("Enter")
+    assert p.evaluate("document.activeElement.id") == "main"
+    tab.check("home")
+
+    # sign-in errors: an error summary linked to the field
+    p.goto(f"{url}/sign-in")
+    tab.check("sign-in")
+    p.fill("#api_key", "not-a-key")
+    p.click("button:has-text('Sign in with the key')")
+    assert p.is_visible(".error-summary a[href='#api_key']")
+    assert p.get_attribute("#api_key", "aria-invalid") == "true"
+    tab.check("sign-in with an error")
+
+    # the CSO signs in (keyboard only: type the key, press Enter)
+    p.fill("#api_key", site.keys["amina"])
+    p.press("#api_key", "Enter")
+    p.wait_for_url(f"{url}/submissions")
+    assert "ke-health-scorecard-2024" in p.content()
+    tab.check("my submissions")
+
+    # a broken upload: the report, grouped by finding code, filterable
+    p.goto(f"{url}/submit")
+    tab.check("submit form")
+    upload(tab, BROKEN, "Kilifi tallies reconciled.")
+    assert p.is_visible("text=The dataset has errors")
+    group = p.locator(".finding-group[data-code='total-mismatch']")
+    assert group.is_visible()
+    assert "Correct the total or the parts" in group.inner_text()
+    tab.check("validation report")
+    p.uncheck("fieldset.filter input[data-sev='error']")
+    assert not group.is_visible()
+    p.check("fieldset.filter input[data-sev='error']")
+    p.select_option("[data-code-filter]", "non-probability-sample")
+    assert not group.is_visible()
+    assert p.locator(".finding-group[data-code='non-probability-sample']").is_visible()
+
+    # the real example: a new version, sent for review
+    upload(tab, KENYA / "data.csv", "Kilifi tallies reconciled.")
+    p.wait_for_url("**/versions/*")
+    version_url = p.url
+    assert "was stored and sent for review" in p.content()
+    assert p.locator(".state").first.inner_text() == "submitted"
+    tab.check("version page (CSO)")
+    p.goto(f"{url}/pulls")
+    tab.check("who pulled my data")
+    p.click("button:has-text('Sign out')")
+
+    # the NSO signs in with a password, reviews and accepts
+    p.goto(f"{url}/sign-in")
+    p.fill("#username", "kamau")
+    p.fill("#password", DEMO_PASSWORD)
+    p.click("button:has-text('Sign in with the password')")
+    p.wait_for_url(f"{url}/inbox")
+    assert p.locator(f"a[href='{version_url.removeprefix(url)}']").count() == 1
+    tab.check("inbox")
+    p.goto(version_url)
+    for words in ("DSAT score", "Mapping coverage", "Quality metadata", "Series by disaggregation"):
+        assert p.locator(f"text={words}").first.is_visible(), words
+    assert p.locator("svg.chart[role=img]").count() >= 1
+    tab.check("review page")
+    p.fill("#comment-accept", "Consistent with version 1.")
+    p.click("button:has-text('Accept')")
+    assert "was accepted" in p.content()
+    p.click("button:has-text('Publish')")
+    assert "was published" in p.content()
+    assert p.locator(".state").first.inner_text() == "published"
+    p.click("button:has-text('Sign out')")
+
+    # the public: the dataflow, filtered, downloaded
+    p.goto(f"{url}/dataflows")
+    tab.check("dataflows")
+    p.click("text=Citizen-generated data, Kenya")
+    p.select_option("#f-REF_AREA", "KE_042")
+    p.click("button:has-text('Apply the filter')")
+    assert "REF_AREA=KE_042" in p.url
+    v1 = p.input_value("#sdmx-v1")
+    assert "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/" in v1
+    assert "KE_042" in v1
+    tab.check("dataflow page")
+    with p.expect_download() as info:
+        p.click("a:has-text('SDMX-CSV 2.0')")
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
+    assert rows
+    assert {r["REF_AREA"] for r in rows} == {"KE_042"}
+
+    # an error page, in plain words
+    p.goto(f"{url}/versions/999999")
+    assert "What to do" in p.content()
+    tab.check("error page")
+    assert len(tab.checked) == 13
+
+
+def test_a_cso_gets_a_plain_403_on_the_inbox(site: LiveServer, tab: Checked) -> None:
+    sign_in_with_key(tab, site.url, site.keys["amina"])
+    response = tab.page.goto(f"{site.url}/inbox")
+    assert response is not None
+    assert response.status == 403
+    assert "only for NSO reviewers" in tab.page.content()
+    tab.check("403 page")
