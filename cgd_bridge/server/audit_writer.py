@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cgd_bridge.store.models import AuditEntry, utcnow
@@ -159,13 +160,33 @@ class AuditWriter:
         pause = 0.1
         while True:
             try:
-                with Session(self.engine) as session, session.begin():
-                    if rows:
-                        session.execute(insert(AuditEntry), rows)
-                    for prefix, at in touches.items():
-                        touch_key(session, prefix, at)
+                self._insert(rows, touches)
                 return
-            except Exception:
+            except IntegrityError:
+                # a row names a version, submission or user that is not there (never in normal
+                # operation: nothing is deleted); write the rest, and those with the ids moved
+                # into details, rather than block the log on one row
+                self._insert_one_by_one(rows, touches)
+                return
+            except Exception:  # the database refused (down, locked, not migrated): keep the batch, retry
                 log.exception("could not write %d audit rows; retrying in %.1f s", len(rows), pause)
                 threading.Event().wait(pause)
                 pause = min(pause * 2, _RETRY_MAX)
+
+    def _insert(self, rows: list[dict[str, Any]], touches: dict[str, dt.datetime]) -> None:
+        with Session(self.engine) as session, session.begin():
+            if rows:
+                session.execute(insert(AuditEntry), rows)
+            for prefix, at in touches.items():
+                touch_key(session, prefix, at)
+
+    def _insert_one_by_one(self, rows: list[dict[str, Any]], touches: dict[str, dt.datetime]) -> None:
+        self._insert([], touches)
+        for row in rows:
+            try:
+                self._insert([row], {})
+            except IntegrityError:
+                refs = ("user_id", "organisation_id", "submission_id", "version_id")
+                log.warning("audit row names missing rows %s; kept with them in details", row)
+                details = {k: row[k] for k in refs if row[k] is not None}
+                self._insert([{**row, **dict.fromkeys(refs), "details": {"missing": details}}], {})

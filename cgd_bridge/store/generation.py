@@ -23,15 +23,30 @@ from typing import Any
 from sqlalchemy import Connection, func, select, union_all
 from sqlalchemy.orm import Session
 
+from cgd_bridge.errors import StoreError
 from cgd_bridge.store.models import ApiKey, Generation, Mou, Version
 
 #: The statement behind :func:`read` (and the server's raw-connection reader).
 READ_SQL = "SELECT value FROM bridge_generation WHERE id = 1"
 
 
+def _missing() -> StoreError:
+    return StoreError(
+        "the database has no change counter (bridge_generation row 1)",
+        fix="Run `cgd-bridge db upgrade` on it; never delete that row (it is the cache's signal).",
+    )
+
+
 def read(connection: Connection | Session) -> int:
-    """The counter's value now."""
-    return int(connection.execute(select(Generation.value).where(Generation.id == 1)).scalar_one())
+    """The counter's value now.
+
+    Raises:
+        StoreError: the database is not migrated (or its counter row was deleted).
+    """
+    found = connection.execute(select(Generation.value).where(Generation.id == 1)).scalar()
+    if found is None:
+        raise _missing()
+    return int(found)
 
 
 def read_raw(dbapi_connection: Any) -> int:
@@ -43,7 +58,7 @@ def read_raw(dbapi_connection: Any) -> int:
     finally:
         cursor.close()
     if row is None:
-        raise LookupError("bridge_generation has no row 1 (is the database migrated?)")
+        raise _missing()
     return int(row[0])
 
 

@@ -452,9 +452,10 @@ def set_embargo(
 
 @router.get("/versions/{version_id}/history", summary="The audit trail of a version")
 def version_history(
-    session: SessionDep, principal: PrincipalDep, version_id: VersionId
+    bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, version_id: VersionId
 ) -> list[dict[str, Any]]:
     v = submissions.get_version(session, principal=principal, version_id=version_id)
+    bridge.audit.flush()  # pulls served before this request are in the answer
     return [
         {
             "at": e.at,
@@ -488,7 +489,11 @@ def get_file(session: SessionDep, principal: UserDep, file_id: FileId) -> Respon
 
 @router.get("/organisations/{slug}/pulls", summary="Who pulled this CSO's data")
 def pulls(
-    session: SessionDep, principal: UserDep, slug: str, since: Annotated[dt.datetime | None, Query()] = None
+    bridge: BridgeDep,
+    session: SessionDep,
+    principal: UserDep,
+    slug: str,
+    since: Annotated[dt.datetime | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     from cgd_bridge.store.orgs import get_organisation
 
@@ -498,4 +503,5 @@ def pulls(
             f"only people of {slug} (and administrators) may see who pulled its data",
             fix="Use a key of that organisation.",
         )
+    bridge.audit.flush()  # pulls served before this request are in the answer
     return [p.__dict__ for p in audit.pulls_of(session, cso_org_id=org.id, since=since)]

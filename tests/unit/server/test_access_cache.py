@@ -1,0 +1,268 @@
+"""Access decisions kept per state of the store: still right on the very next request (SQLite, PostgreSQL).
+
+The server authenticates keys and applies the access policy once per value of the store's
+change counter (server/access_cache.py) and writes pull records in batches
+(server/audit_writer.py). These tests change the store behind a warm server, through the
+store's functions and by hand-written SQL, and check that the next request sees it; that an
+embargo ends by the clock alone; that a cached pull runs no SQL statement but the counter's;
+and that no pull record is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select, text
+
+from cgd_bridge import pipeline
+from cgd_bridge.resources import ROOT
+from cgd_bridge.server.app import create_app
+from cgd_bridge.server.audit_writer import AuditWriter, PulledVersion
+from cgd_bridge.settings import Settings
+from cgd_bridge.store import db, generation, mous, orgs, submissions
+from cgd_bridge.store.models import AuditEntry
+from cgd_bridge.store.orgs import Principal
+from cgd_bridge.store.submissions import RawFile
+from tests.support.postgres import fresh_schema
+
+KENYA = ROOT / "examples" / "kenya-health-scorecard"
+MAPPING = ROOT / "mappings" / "kenya-health-scorecard.yaml"
+CSV = {"Accept": "application/vnd.sdmx.data+csv;version=2.0.0"}
+
+
+@dataclass
+class World:
+    app: object
+    client: TestClient
+    keys: dict[str, str]
+    reviewer: Principal
+    producer: Principal
+    mou_id: int
+    series: str  # a one-series data query (full key) of the Kenya example
+
+    def get(self, path: str, who: str | None = None, provider: str = "") -> int:
+        headers = {**CSV, **({"Authorization": f"Bearer {self.keys[who]}"} if who else {})}
+        return self.client.get(path + provider, headers=headers).status_code
+
+    @property
+    def bridge(self):
+        return self.app.state.bridge  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def kenya():
+    result = pipeline.harmonise(KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=MAPPING)
+    assert result.harmonised is not None
+    assert result.target is not None
+    return result
+
+
+def one_series(kenya) -> str:
+    row = kenya.harmonised.table.slice(0, 1).to_pylist()[0]
+    return "/sdmx/rest/data/DF_CGD_KE/" + ".".join(row[d] for d in kenya.target.dimensions)
+
+
+def _publish(session, kenya, producer: Principal, reviewer: Principal, dataset: str, **kw) -> int:
+    v = submissions.create_version(
+        session,
+        principal=producer,
+        dataflow=kenya.dataflow,
+        report=kenya.report,
+        files=[RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv")],
+        harmonised_table=kenya.harmonised.table,
+        metadata=kenya.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
+        mapping_text=kenya.mapping_text,
+        dimensions=list(kenya.target.dimensions),
+        attributes=list(kenya.target.attributes),
+        dataset=dataset,
+        submit=True,
+        **kw,
+    )
+    submissions.accept(session, principal=reviewer, version_id=v.id)
+    submissions.publish(session, principal=reviewer, version_id=v.id)
+    return v.id
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, tmp_path: Path, kenya) -> Iterator[World]:
+    with fresh_schema("cgdb_cache") if request.param == "postgresql" else contextlib.nullcontext() as pg:
+        url = pg or f"sqlite:///{tmp_path / 'cache.sqlite'}"
+        app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0), database_url=url)
+        with TestClient(app) as client:
+            bridge = app.state.bridge
+            keys = {}
+            with bridge.sessions() as session:
+                orgs.create_organisation(session, slug="sauti", name="Sauti", kind="cso")
+                orgs.create_organisation(session, slug="knbs", name="KNBS", kind="nso")
+                for user, org, role in (("amina", "sauti", "submitter"), ("kamau", "knbs", "reviewer")):
+                    orgs.create_user(session, username=user, organisation=org, role=role)
+                    keys[user] = orgs.create_key(session, username=user).key
+                producer = Principal.of(orgs.get_user(session, username="amina"))
+                reviewer = Principal.of(orgs.get_user(session, username="kamau"))
+                until = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+                mou = mous.create_mou(session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=until)
+                mou_id = mou.id
+            yield World(app, client, keys, reviewer, producer, mou_id, one_series(kenya))
+
+
+def test_a_revoked_key_is_refused_on_the_next_request(world: World, kenya) -> None:
+    with world.bridge.sessions() as session:
+        _publish(session, kenya, world.producer, world.reviewer, "open")
+    assert world.get(world.series, "kamau") == 200
+    assert world.get(world.series, "kamau") == 200  # now answered from the snapshot
+    with world.bridge.sessions() as session:
+        orgs.revoke_key(session, prefix=orgs.key_prefix(world.keys["kamau"]))
+    assert world.get(world.series, "kamau") == 401
+    assert world.get(world.series) == 200  # the data itself is open
+
+
+def test_a_deactivated_user_by_hand_written_sql_is_refused(world: World, kenya) -> None:
+    with world.bridge.sessions() as session:
+        _publish(session, kenya, world.producer, world.reviewer, "open")
+    assert world.get(world.series, "kamau") == 200
+    with world.bridge.engine.begin() as c:  # an operator's SQL, not a store function
+        c.execute(text("UPDATE users SET active = :no WHERE username = 'kamau'"), {"no": False})
+    assert world.get(world.series, "kamau") == 401
+
+
+def test_a_withdrawal_hides_the_data_on_the_next_request(world: World, kenya) -> None:
+    with world.bridge.sessions() as session:
+        v = _publish(session, kenya, world.producer, world.reviewer, "open")
+    assert world.get(world.series) == 200
+    assert world.get(world.series) == 200
+    with world.bridge.sessions() as session:
+        submissions.withdraw(session, principal=world.producer, version_id=v, reason="a mistake")
+    assert world.get(world.series) == 404
+    assert world.get(world.series, "kamau") == 404
+
+
+def test_an_mou_revocation_counts_from_the_next_request(world: World, kenya) -> None:
+    with world.bridge.sessions() as session:
+        _publish(session, kenya, world.producer, world.reviewer, "restricted", is_open=False)
+    assert world.get(world.series) == 401
+    assert world.get(world.series, "kamau") == 200
+    with world.bridge.sessions() as session:
+        mous.revoke_mou(session, mou_id=world.mou_id)
+    assert world.get(world.series, "kamau") == 403
+    assert world.get(world.series, "amina") == 200  # the producer always reads its own
+
+
+def test_an_embargo_ends_by_the_clock_with_no_write(world: World, kenya) -> None:
+    ends = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+    with world.bridge.sessions() as session:
+        _publish(session, kenya, world.producer, world.reviewer, "embargoed", embargo_until=ends)
+        counter = generation.read(session)
+    assert world.get(world.series) == 404  # embargoed data is invisible, not forbidden
+    assert world.get(world.series, "kamau") == 200  # MoU reviewers see it before
+    time.sleep(max(0.0, (ends - dt.datetime.now(dt.UTC)).total_seconds()) + 0.05)
+    assert world.get(world.series) == 200
+    with world.bridge.sessions() as session:
+        assert generation.read(session) == counter  # nothing was written: the clock alone
+
+
+def test_a_cached_pull_runs_only_the_counter_query(world: World, kenya, monkeypatch) -> None:
+    with world.bridge.sessions() as session:
+        _publish(session, kenya, world.producer, world.reviewer, "open")
+    statements: list[str] = []
+    reads: list[int] = []
+    read_raw = generation.read_raw
+
+    def counted(connection):
+        reads.append(1)
+        return read_raw(connection)
+
+    monkeypatch.setattr(generation, "read_raw", counted)
+    event.listen(world.bridge.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert world.get(world.series, "kamau") == 200  # warms the snapshot
+    statements.clear()
+    reads.clear()
+    for _ in range(3):
+        assert world.get(world.series, "kamau") == 200
+    assert reads == [1, 1, 1]
+    assert [s for s in statements if "audit" not in s] == []  # pull records come from the writer thread
+
+
+def test_every_pull_is_in_the_log_at_once_and_after_shutdown(world: World, kenya) -> None:
+    with world.bridge.sessions() as session:
+        _publish(session, kenya, world.producer, world.reviewer, "open")
+    for _ in range(5):
+        assert world.get(world.series, "kamau") == 200
+    assert world.get(world.series.replace("KE_042", "KE_999"), "kamau") == 404
+    pulls = world.client.get(
+        "/api/organisations/sauti/pulls", headers={"Authorization": f"Bearer {world.keys['amina']}"}
+    ).json()
+    assert [p["organisation"] for p in pulls].count("knbs") == 5  # no wait: the endpoint flushes
+
+
+def test_queued_pull_records_are_written_on_shutdown(tmp_path: Path, kenya) -> None:
+    url = f"sqlite:///{tmp_path / 'shutdown.sqlite'}"
+    settings = Settings(data_dir=tmp_path, rate_limit_per_minute=0, audit_interval_seconds=5.0)
+    app = create_app(settings, database_url=url)
+    with TestClient(app) as client:
+        bridge = app.state.bridge
+        with bridge.sessions() as session:
+            orgs.create_organisation(session, slug="sauti", name="Sauti", kind="cso")
+            orgs.create_organisation(session, slug="knbs", name="KNBS", kind="nso")
+            orgs.create_user(session, username="amina", organisation="sauti", role="submitter")
+            orgs.create_user(session, username="kamau", organisation="knbs", role="reviewer")
+            producer = Principal.of(orgs.get_user(session, username="amina"))
+            reviewer = Principal.of(orgs.get_user(session, username="kamau"))
+            until = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+            mous.create_mou(session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=until)
+            _publish(session, kenya, producer, reviewer, "open")
+        for _ in range(7):
+            assert client.get(one_series(kenya), headers=CSV).status_code == 200
+    engine = db.make_engine(url)
+    with engine.connect() as c:
+        n = c.execute(select(func.count()).where(AuditEntry.action == "data.pulled")).scalar()
+    engine.dispose()
+    assert n == 7
+
+
+def test_the_writer_keeps_a_refused_batch_and_retries(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'late.sqlite'}"
+    engine = db.make_engine(url)  # no tables yet: the first commits fail
+    writer = AuditWriter(engine, interval=0.01)
+    try:
+        writer.pull(None, [], "/sdmx/rest/data/DF_A", client="10.0.0.1")
+        writer.pull(None, [], "/sdmx/rest/data/DF_B")
+        time.sleep(0.3)  # a few refused attempts
+        db.upgrade(engine)
+        assert writer.flush(timeout=15)
+        with engine.connect() as c:
+            rows = c.execute(select(AuditEntry.query, AuditEntry.client).order_by(AuditEntry.id)).all()
+        assert [tuple(r) for r in rows] == [
+            ("/sdmx/rest/data/DF_A", "10.0.0.1"),
+            ("/sdmx/rest/data/DF_B", None),
+        ]
+    finally:
+        writer.close()
+        engine.dispose()
+
+
+def test_a_row_naming_a_missing_version_does_not_block_the_log(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'fk.sqlite'}")
+    db.upgrade(engine)
+    writer = AuditWriter(engine, interval=0.01)
+    try:
+        writer.pull(None, [(PulledVersion(99, 98, "A:DF(1.0)"), 3)], "/sdmx/rest/data/DF")  # no version 99
+        writer.pull(None, [], "/sdmx/rest/data/OTHER")
+        assert writer.flush(timeout=15)
+        with engine.connect() as c:
+            rows = c.execute(
+                select(AuditEntry.query, AuditEntry.version_id, AuditEntry.details).order_by(AuditEntry.id)
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            ("/sdmx/rest/data/DF", None, {"missing": {"submission_id": 98, "version_id": 99}}),
+            ("/sdmx/rest/data/OTHER", None, None),
+        ]
+    finally:
+        writer.close()
+        engine.dispose()
