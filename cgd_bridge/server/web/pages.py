@@ -275,6 +275,15 @@ class WebRoute(APIRoute):
                     problems,
                     page._("Go back, correct the form and send it again."),
                 )
+            except Exception:
+                log.exception("unexpected error on %s %s", request.method, request.url.path)
+                return error_page(
+                    page,
+                    500,
+                    page._("Server error"),
+                    page._("the server failed on this request; the error has been logged"),
+                    page._("Try again later; if it keeps failing, tell the platform administrator."),
+                )
             finally:
                 await run_in_threadpool(page.db.close)
 

@@ -500,3 +500,40 @@ def test_chart_of_one_period_is_a_bar_chart() -> None:
     assert c.kind == "bar"
     assert c.svg.count("<rect") == 3
     assert chart.series_charts(_obs([]), ["SERIES"]) == []
+
+
+def test_a_kobo_export_with_its_xlsform_can_be_checked(demo: Demo) -> None:
+    nepal = ROOT / "examples" / "nepal-youth-survey"
+    c = demo.client
+    sign_in(c, demo.keys["sita"])
+    r = c.post(
+        "/submit",
+        data={
+            "csrf_token": csrf(c, "/submit"),
+            "mapping_choice": "nepal-youth-survey.yaml",
+            "action": "check",
+        },
+        files={
+            "data": ("data.xlsx", (nepal / "data.xlsx").read_bytes(), "application/octet-stream"),
+            "form": ("form.xlsx", (nepal / "form.xlsx").read_bytes(), "application/octet-stream"),
+            "metadata": ("quality.yaml", (nepal / "quality.yaml").read_bytes(), "application/yaml"),
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert "The dataset is valid" in r.text
+    assert "data.xlsx" in r.text
+    assert 'data-code="system-column"' in r.text  # Kobo system columns, known from the export
+
+
+def test_an_unexpected_failure_is_a_plain_500_page(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cgd_bridge.server.web import routes
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(routes.access, "readable_versions", broken)
+    r = TestClient(demo.app, raise_server_exceptions=False).get("/dataflows")
+    assert r.status_code == 500
+    assert "the error has been logged" in r.text
+    assert "boom" not in r.text
+    assert "Traceback" not in r.text
