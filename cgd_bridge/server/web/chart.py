@@ -166,7 +166,7 @@ def _poly(colour: str, *points: tuple[float, float]) -> str:
 
 def _bar_svg(chart: Chart, svg_id: str) -> str:
     rows = [r for r in chart.rows if r[2] is not None]
-    bar, gap, label_w = 22, 8, 300
+    bar, gap, label_w = 22, 8, 330
     height = TOP + len(rows) * (bar + gap) + BOTTOM
     top = max((r[2] or 0.0) for r in rows) if rows else 1.0
     scale_max = _nice_max(top)
@@ -195,7 +195,7 @@ def _bar_svg(chart: Chart, svg_id: str) -> str:
     return "\n".join(out)
 
 
-def _short(text: str, limit: int = 46) -> str:
+def _short(text: str, limit: int = 44) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
