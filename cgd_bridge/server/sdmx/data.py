@@ -57,12 +57,13 @@ class _Encoded:
     starts: np.ndarray  # code position p's rows are order[starts[p]:starts[p + 1]]
     counts: np.ndarray  # rows per code position (the last: null rows)
     nulls: bool
+    position: dict[str, int]  # code -> its position in ``codes``
+    sizes: list[int]  # ``counts`` as Python ints (summed per query without numpy)
 
-    def lookup(self, wanted: frozenset[str]) -> np.ndarray:
-        """Per code position (and one more for null rows): is it one of ``wanted``?"""
-        hit = np.zeros(len(self.codes) + 1, dtype=bool)
-        hit[:-1] = np.fromiter((c in wanted for c in self.codes), dtype=bool, count=len(self.codes))
-        return hit
+    def positions(self, wanted: frozenset[str]) -> list[int]:
+        """The positions of the ``wanted`` codes that occur (a code not in the column has none)."""
+        pos = self.position
+        return sorted(pos[c] for c in wanted if c in pos)
 
 
 class KeyIndex:
@@ -92,7 +93,10 @@ class KeyIndex:
             counts = np.bincount(idx, minlength=len(codes) + 1)
             starts = np.zeros(len(codes) + 2, dtype=np.int64)
             np.cumsum(counts, out=starts[1:])
-            found = _Encoded(codes, idx, order, starts, counts, encoded.indices.null_count > 0)
+            position = {c: i for i, c in enumerate(codes) if c is not None}
+            found = _Encoded(
+                codes, idx, order, starts, counts, encoded.indices.null_count > 0, position, counts.tolist()
+            )
             self._encoded.setdefault(dim, found)  # threads racing here compute the same value
         return found
 
@@ -103,23 +107,29 @@ class KeyIndex:
             if codes is None:
                 continue
             enc = self._encode(dim)
-            hit = enc.lookup(codes)
-            count = int(enc.counts[hit].sum())
+            positions = enc.positions(codes)
+            count = sum(enc.sizes[p] for p in positions)
             if count == len(enc.idx):
                 continue  # every row has one of the codes
             if count == 0:
                 return np.empty(0, dtype=np.int64)
-            parts.append((count, enc, hit))
+            parts.append((count, enc, positions))
         if not parts:
             return None
         parts.sort(key=lambda p: p[0])
-        _, rarest, hit = parts[0]
-        positions = np.flatnonzero(hit)
-        rows = np.concatenate([rarest.order[rarest.starts[p] : rarest.starts[p + 1]] for p in positions])
-        if len(positions) > 1:
+        _, rarest, positions = parts[0]
+        starts, order = rarest.starts, rarest.order
+        if len(positions) == 1:
+            rows = order[starts[positions[0]] : starts[positions[0] + 1]]
+        else:
+            rows = np.concatenate([order[starts[p] : starts[p + 1]] for p in positions])
             rows.sort()
-        for _, enc, hit in parts[1:]:
-            rows = rows[hit[enc.idx[rows]]]
+        for _, enc, positions in parts[1:]:
+            codes_of_rows = enc.idx[rows]
+            if len(positions) == 1:
+                rows = rows[codes_of_rows == positions[0]]
+            else:
+                rows = rows[np.isin(codes_of_rows, positions)]
         return rows
 
 
