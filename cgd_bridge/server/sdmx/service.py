@@ -154,8 +154,12 @@ def structure_response(request: Request, bridge: Bridge, q: StructureQuery, *, a
     choice = negotiate(
         "structure", request.headers.get("accept"), api=api, format_param=request.query_params.get("format")
     )
-    body = bridge.structure_service.message(q, choice.name)
-    return Response(body, media_type=STRUCTURE_MEDIA[choice.name], headers={"Vary": "Accept"})
+    # SDMX 3.0 artefacts (structure maps, MSDs) answer a wildcard in SDMX-ML 3.0, which can carry them
+    fmt = bridge.structure_service.format_for(
+        q, choice.name, request.headers.get("accept"), request.query_params.get("format")
+    )
+    body = bridge.structure_service.message(q, fmt)
+    return Response(body, media_type=STRUCTURE_MEDIA[fmt], headers={"Vary": "Accept"})
 
 
 def _readable(

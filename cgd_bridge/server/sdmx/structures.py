@@ -9,6 +9,12 @@ index (so a dataflow in one file and its DSD in another are found). The message 
 - SDMX-JSON 2.0 and SDMX-ML 3.0 by pysdmx, from the SDMX-ML 2.1 text (pysdmx's RegistryClient
   needs SDMX-JSON 2.0 structures on v2 paths; sdmx1 writes neither).
 
+StructureMaps, RepresentationMaps, metadata structures and metadataflows are SDMX 3.0
+artefacts sdmx1 cannot write; they come from :mod:`cgd_bridge.server.sdmx.artefacts30` as
+pysdmx objects, are written in SDMX-ML 3.0 or SDMX-JSON 2.0 together with the sdmx1 artefacts
+they refer to, and (having no SDMX-ML 2.1 form) are answered in SDMX-ML 3.0 when the client
+takes any structure format (:meth:`StructureService.format_for`).
+
 Responses are cached per query: structures change only on ``structures import``, and the
 cache is keyed by the store's index file time.
 """
@@ -20,12 +26,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sdmx
 from sdmx.message import Header, StructureMessage
 
-from cgd_bridge.errors import StructureError
+from cgd_bridge.errors import CgdBridgeError, StructureError
+from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, stub
 from cgd_bridge.server.sdmx.query import FlowRef, QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
 
@@ -59,7 +67,6 @@ RESOURCES = {
 }
 #: Standard resources this server knows but has nothing of (answered 404 "no results", not 501).
 EMPTY_OK = {
-    "metadataflow",
     "categoryscheme",
     "categorisation",
     "agencyscheme",
@@ -69,11 +76,8 @@ EMPTY_OK = {
     "hierarchicalcodelist",
     "provisionagreement",
     "structureset",
-    "structuremap",
-    "representationmap",
     "valuelist",
     "hierarchy",
-    "metadatastructure",
 }
 _MESSAGE_FIELD = {
     "codelist": "codelist",
@@ -109,8 +113,18 @@ class StructureQuery:
 class StructureService:
     """Answers structure queries from a :class:`Structures` (thread-safe, cached)."""
 
-    def __init__(self, structures: Structures, *, cache_size: int = 256) -> None:
+    def __init__(
+        self, structures: Structures, *, cache_size: int = 256, mappings: Path | None = None
+    ) -> None:
+        """``mappings``: the folder of the mappings whose StructureMaps are served (default: the
+        bundled ``mappings/``, when it is there)."""
         self.structures = structures
+        if mappings is None:
+            from cgd_bridge.resources import ROOT
+
+            mappings = ROOT / "mappings"
+        self.mappings = mappings
+        self._catalogue = Catalogue(structures, mappings)
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._cache_size = cache_size
@@ -131,6 +145,7 @@ class StructureService:
             with self._lock:
                 self._cache.clear()
                 self._graph = None
+                self._catalogue = Catalogue(self.structures, self.mappings)
                 self._stamp = stamp
 
     def find(self, q: StructureQuery) -> list[ArtefactInfo]:
@@ -142,9 +157,17 @@ class StructureService:
                 fix="Use e.g. dataflow, datastructure, codelist, conceptscheme or contentconstraint.",
                 status=404 if q.resource.isalpha() else 400,
             )
+        if kind in KINDS_30:
+            candidates = self._catalogue.list(kind)
+        else:
+            candidates = self.structures.list(None if kind == "*" else kind)
+            if kind == "*":
+                kept = {i.key for i in candidates}
+                candidates += [i for i in self._catalogue.list() if i.key not in kept]
+            candidates = [i for i in candidates if kind == "*" or i.kind not in KINDS_30]
         infos = [
             i
-            for i in self.structures.list(None if kind == "*" else kind)
+            for i in candidates
             if (q.ref.agency is None or i.agency == q.ref.agency)
             and (q.ref.id is None or i.id == q.ref.id)
             and (q.ref.version is None or i.version == q.ref.version)
@@ -166,9 +189,14 @@ class StructureService:
             return []
         out: dict[tuple[str, str, str, str], ArtefactInfo] = {i.key: i for i in found}
         if q.references != "none":
-            graph = self._reference_graph()
-            parents = _invert(graph)
-            by_key = {i.key: i for i in self.structures.list()}
+            extras = self._catalogue.items
+            graph = {**self._reference_graph(), **{k: set(a.refs) for k, a in extras.items()}}
+            # parents: an SDMX 3.0 artefact is no parent of an sdmx1 one (a dataflow's parents in
+            # SDMX-ML 2.1 cannot include the maps that refer to it)
+            parents = {
+                k: {p for p in ps if k in extras or p not in extras} for k, ps in _invert(graph).items()
+            }
+            by_key = {i.key: i for i in self.structures.list()} | {k: a.info for k, a in extras.items()}
             keys = set(out)
             extra: set[tuple[str, str, str, str]] = set()
             mode = q.references
@@ -242,25 +270,78 @@ class StructureService:
                 "`cgd-bridge structures list`.",
                 status=404,
             )
-        primary = {i.key for i in self.find(q)}
-        msg = StructureMessage(header=Header(id="CGD_BRIDGE_STRUCTURE", sender=_sender(), test=False))
-        for info in infos:
-            obj = self.structures.get(info.kind, info.id, info.agency, info.version)
-            if q.item and info.key in primary:
-                obj = _only_item(obj, q.item)
-            if stubs and (stubs.startswith("all") or info.key not in primary):
-                obj = _stub(obj)
-            field_name = _MESSAGE_FIELD.get(info.kind)
-            if field_name is None:
-                continue
-            getattr(msg, field_name)[f"{info.agency}:{info.id}({info.version})"] = obj
-        xml = sdmx.to_xml(msg)
-        body = xml if fmt == "sdmx-ml-2.1" else _convert_with_pysdmx(xml, fmt)
+        body = self._body(q, infos, fmt, stubs)
         with self._lock:
             self._cache[key] = body
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return body
+
+    def _body(self, q: StructureQuery, infos: list[ArtefactInfo], fmt: str, stubs: str | None) -> bytes:
+        """The message of the resolved artefacts: sdmx1's (written by sdmx1, converted by pysdmx)
+        and the SDMX 3.0 ones (written by pysdmx beside them)."""
+        primary = {i.key for i in self.find(q)}
+        extras = self._catalogue.items
+        v30 = [extras[i.key] for i in infos if i.key in extras]
+        if v30 and fmt == "sdmx-ml-2.1":
+            if RESOURCES.get(q.resource) in KINDS_30:
+                raise _no_21(q.resource)
+            v30 = []  # a query of every kind in SDMX-ML 2.1: what 2.1 can carry
+        if q.item and any(a.info.key in primary for a in v30):
+            raise not_implemented(f"An item query on a {q.resource}")
+
+        def stubbed(key: tuple[str, str, str, str]) -> bool:
+            return bool(stubs) and (str(stubs).startswith("all") or key not in primary)
+
+        msg = StructureMessage(header=Header(id="CGD_BRIDGE_STRUCTURE", sender=_sender(), test=False))
+        written = 0
+        for info in infos:
+            field_name = _MESSAGE_FIELD.get(info.kind)
+            if info.key in extras or field_name is None:
+                continue
+            obj = self.structures.get(info.kind, info.id, info.agency, info.version)
+            if q.item and info.key in primary:
+                obj = _only_item(obj, q.item)
+            getattr(msg, field_name)[f"{info.agency}:{info.id}({info.version})"] = (
+                _stub(obj) if stubbed(info.key) else obj
+            )
+            written += 1
+        if v30:
+            shown = [stub(a.obj) if stubbed(a.info.key) else a.obj for a in v30]
+            return _write_with_pysdmx(sdmx.to_xml(msg) if written else None, shown, fmt)
+        xml = sdmx.to_xml(msg)
+        return xml if fmt == "sdmx-ml-2.1" else _convert_with_pysdmx(xml, fmt)
+
+    def format_for(self, q: StructureQuery, fmt: str, accept: str | None, format_param: str | None) -> str:
+        """The format to answer ``q`` in, given the negotiated ``fmt``.
+
+        StructureMaps, RepresentationMaps, MSDs and metadataflows have no SDMX-ML 2.1 form here:
+        when the client takes any structure format (no ``format=``, ``Accept`` absent or a
+        wildcard, as the v1 default of SDMX-ML 2.1 comes from), they are answered in SDMX-ML 3.0;
+        an explicit request for SDMX-ML 2.1 is a 406 naming the formats that can carry them.
+        """
+        if fmt != "sdmx-ml-2.1" or RESOURCES.get(q.resource) not in KINDS_30:
+            return fmt
+        wildcard = not format_param and _takes_anything(accept)
+        if wildcard:
+            return "sdmx-ml-3.0"
+        raise _no_21(q.resource)
+
+
+def _takes_anything(accept: str | None) -> bool:
+    from cgd_bridge.server.sdmx.negotiate import parse_accept
+
+    first = next(iter(parse_accept(accept or "*/*")), None)
+    return first is None or first[0] in ("*/*", "application/*")
+
+
+def _no_21(resource: str) -> QueryError:
+    return QueryError(
+        f"a {resource} is an SDMX 3.0 artefact, which SDMX-ML 2.1 cannot carry",
+        fix="Ask for application/vnd.sdmx.structure+xml;version=3.0.0 or "
+        "application/vnd.sdmx.structure+json;version=2.0.0 (or leave Accept out).",
+        status=406,
+    )
 
 
 _MODES = ("none", "parents", "parentsandsiblings", "children", "descendants", "all", "ancestors")
@@ -338,6 +419,28 @@ def _sender() -> Any:
     return Agency(id="CGD_BRIDGE")
 
 
+def _write_with_pysdmx(xml21: bytes | None, extra: list[Any], fmt: str) -> bytes:
+    """The sdmx1 artefacts (as SDMX-ML 2.1 text, read by pysdmx) and pysdmx ones, written by pysdmx."""
+    from pysdmx.io import read_sdmx, write_sdmx
+    from pysdmx.io.format import Format
+    from pysdmx.io.xml.header import Header as PysdmxHeader
+    from pysdmx.model import Agency
+
+    target = Format.STRUCTURE_SDMX_JSON_2_0_0 if fmt == "sdmx-json-2.0" else Format.STRUCTURE_SDMX_ML_3_0
+    try:
+        objects = list(read_sdmx(xml21.decode("utf-8"), validate=False).structures) if xml21 else []
+        header = PysdmxHeader(id="CGD_BRIDGE_STRUCTURE", sender=Agency(id="CGD_BRIDGE"), test=False)
+        text = write_sdmx([*objects, *extra], target, header=header)
+    except (CgdBridgeError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise QueryError(
+            f"the structures could not be written as {fmt}: {exc}",
+            fix="Ask for fewer references (references=none), or another structure format.",
+            status=500,
+            sdmx_code=500,
+        ) from exc
+    return _full_urns(text or "", fmt).encode("utf-8")
+
+
 def _convert_with_pysdmx(xml21: bytes, fmt: str) -> bytes:
     from pysdmx.io import read_sdmx, write_sdmx
     from pysdmx.io.format import Format
@@ -353,4 +456,57 @@ def _convert_with_pysdmx(xml21: bytes, fmt: str) -> bytes:
             status=500,
             sdmx_code=500,
         ) from exc
-    return (text or "").encode("utf-8")
+    return _full_urns(text or "", fmt).encode("utf-8")
+
+
+#: SDMX-JSON 2.0 reference fields pysdmx 1.21 writes as ``DataStructure=A:ID(V)`` where the schema
+#: wants the URN: (list of artefacts, field, URN package).
+_JSON_REFERENCES = (
+    ("dataflows", "structure", "datastructure"),
+    ("metadataflows", "structure", "metadatastructure"),
+)
+#: SDMX 2.1 URN class names (sdmx1 writes them, pysdmx passes them on) -> their SDMX 3.0 names.
+_URN_CLASSES_30 = {
+    ".datastructure.DataflowDefinition=": ".datastructure.Dataflow=",
+    ".datastructure.DataStructureDefinition=": ".datastructure.DataStructure=",
+}
+_BOOLEAN_FACETS = ("isSequence", "isMultiLingual")
+
+
+def _full_urns(text: str, fmt: str) -> str:
+    """The SDMX 3.0 message as the schemas want it, where pysdmx 1.21 (fed sdmx1's 2.1 output)
+    gets it wrong: SDMX 3.0 URN class names (``Dataflow=``, not ``DataflowDefinition=``); in
+    SDMX-JSON 2.0 also full URNs for the references it shortens, no empty ``groups`` and facets
+    such as ``isSequence`` as booleans, not ``"true"``."""
+    for old, new in _URN_CLASSES_30.items():
+        text = text.replace(old, new)
+    if fmt != "sdmx-json-2.0" or not text:
+        return text
+    import json
+
+    message = json.loads(text)
+    data = message.get("data", {})
+    for artefacts, field_name, package in _JSON_REFERENCES:
+        for artefact in data.get(artefacts, []):
+            ref = artefact.get(field_name)
+            if isinstance(ref, str) and not ref.startswith("urn:"):
+                artefact[field_name] = f"urn:sdmx:org.sdmx.infomodel.{package}.{ref}"
+    for dsd in data.get("dataStructures", []):
+        components = dsd.get("dataStructureComponents", {})
+        if components.get("groups") == []:
+            del components["groups"]
+    _boolean_facets(data)
+    return json.dumps(message, indent=2, ensure_ascii=False)
+
+
+def _boolean_facets(value: Any) -> None:
+    """``"isSequence": "true"`` -> ``true`` everywhere in a JSON document (in place)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in _BOOLEAN_FACETS and isinstance(v, str) and v.lower() in ("true", "false"):
+                value[k] = v.lower() == "true"
+            else:
+                _boolean_facets(v)
+    elif isinstance(value, list):
+        for v in value:
+            _boolean_facets(v)

@@ -1,0 +1,246 @@
+"""The SDMX 3.0 artefacts structure queries serve beside the sdmx1 structures: maps and MSDs.
+
+sdmx1 has no model of SDMX 3.0 StructureMaps and RepresentationMaps and cannot write an SDMX
+3.0 metadata structure, so these are kept as pysdmx objects (pysdmx reads and writes them in
+SDMX-ML 3.0 and SDMX-JSON 2.0):
+
+- the **StructureMaps** of the bundled mappings (``mappings/*.yaml``), as ``cgd-bridge mapping
+  export`` builds them (:func:`cgd_bridge.mapping.sdmx_maps.export_structure_map`): each with its
+  RepresentationMaps and the CSO table's source dataflow, DSD and concept scheme (the last three
+  reachable only as references of the map, so that data queries never see them);
+- the **extension MSD** ``CGD_BRIDGE:CGD_QUALITY(1.0)`` with its concept scheme and the two
+  metadataflows the quality metadata sets are reported against
+  (:func:`cgd_bridge.formats.refmeta.extension_structures`);
+- every **metadata structure** (and metadataflow) in the structures (``structures import`` of
+  the SDG MSD, for example), read again from its file with pysdmx.
+
+Each artefact records the artefacts it refers to (every SDMX URN in it), so that
+``references=children|descendants|all`` can follow them into the sdmx1 structures (a map's
+target dataflow, a RepresentationMap's codelist).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.structures import BUNDLED, ArtefactInfo, Structures
+
+log = logging.getLogger(__name__)
+
+#: The structure resources only this module has (sdmx1 cannot write them).
+KINDS_30 = frozenset({"structuremap", "representationmap", "metadatastructure", "metadataflow"})
+#: pysdmx class names -> SDMX REST resource names.
+_KIND_OF_CLASS = {
+    "StructureMap": "structuremap",
+    "RepresentationMap": "representationmap",
+    "MetadataStructure": "metadatastructure",
+    "Metadataflow": "metadataflow",
+    "Dataflow": "dataflow",
+    "DataStructureDefinition": "datastructure",
+    "ConceptScheme": "conceptscheme",
+    "Codelist": "codelist",
+    "ValueList": "valuelist",
+}
+#: URN classes -> the resource of the maintainable artefact they name (items name their scheme).
+_KIND_OF_URN = {
+    "Dataflow": "dataflow",
+    "DataStructure": "datastructure",
+    "Codelist": "codelist",
+    "Code": "codelist",
+    "ValueList": "valuelist",
+    "ConceptScheme": "conceptscheme",
+    "Concept": "conceptscheme",
+    "StructureMap": "structuremap",
+    "RepresentationMap": "representationmap",
+    "MetadataStructure": "metadatastructure",
+    "Metadataflow": "metadataflow",
+}
+#: a full URN (``urn:sdmx:org.sdmx.infomodel.codelist.Codelist=A:CL(1.0)``) or its short form
+#: (``Codelist=A:CL(1.0)``): the class, agency, id and version.
+_URN = re.compile(
+    r"(?:urn:sdmx:org\.sdmx\.infomodel\.[a-z]+\.)?([A-Z]\w*)=([A-Za-z0-9_.@$-]+):([A-Za-z0-9_@$-]+)\(([^)]+)\)"
+)
+
+Key = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class Artefact30:
+    """One SDMX 3.0 artefact: its index entry, the pysdmx object, what it refers to.
+
+    Attributes:
+        hidden: found only as a reference of another artefact (a mapping's source dataflow),
+            never by a query for its own kind.
+    """
+
+    info: ArtefactInfo
+    obj: Any
+    refs: frozenset[Key]
+    hidden: bool = False
+
+
+def _agency(obj: Any) -> str:
+    agency = getattr(obj, "agency", "")
+    return str(getattr(agency, "id", agency))
+
+
+def _named(text: str) -> set[Key]:
+    """The artefacts a text names by URN (or short URN)."""
+    return {(_KIND_OF_URN[c], a, i, v) for c, a, i, v in _URN.findall(text) if c in _KIND_OF_URN}
+
+
+def _key(obj: Any, kind: str) -> Key:
+    return (kind, _agency(obj), str(obj.id), str(obj.version))
+
+
+def references(obj: Any) -> frozenset[Key]:
+    """The maintainable artefacts an object refers to, e.g. ``("codelist", "A", "CL", "1.0")``.
+
+    pysdmx keeps a reference either as text (a URN, or ``Class=AGENCY:ID(VERSION)``) or as the
+    artefact itself (a dataflow's DSD, a metadataflow's MSD): both count, and an artefact inside
+    is not searched further (what it refers to is its own business).
+    """
+    found: set[Key] = set()
+    seen: set[int] = set()
+
+    def visit(value: Any, top: bool = False) -> None:
+        if isinstance(value, str):
+            found.update(_named(value))
+            return
+        if value is None or isinstance(value, (int, float, bool, bytes)) or id(value) in seen:
+            return
+        seen.add(id(value))
+        kind = _KIND_OF_CLASS.get(type(value).__name__)
+        if kind is not None and not top:
+            found.add(_key(value, kind))
+            return
+        if isinstance(value, dict):
+            for v in value.values():
+                visit(v)
+            return
+        fields = getattr(value, "__struct_fields__", None)
+        if fields is not None:
+            for f in fields:
+                visit(getattr(value, f, None))
+        if isinstance(value, Iterable):
+            for v in value:
+                visit(v)
+
+    visit(obj, top=True)
+    return frozenset(found)
+
+
+class Catalogue:
+    """The SDMX 3.0 artefacts of one state of the structures, built when first asked for."""
+
+    def __init__(self, structures: Structures, mappings: Path | None) -> None:
+        self.structures = structures
+        self.mappings = mappings
+        self.problems: list[str] = []
+        self._items: dict[Key, Artefact30] | None = None
+
+    @property
+    def items(self) -> dict[Key, Artefact30]:
+        if self._items is None:
+            self._items = {}
+            self._add_extension()
+            self._add_metadata_structures()
+            self._add_mappings()
+        return self._items
+
+    def _add(self, objects: Iterable[Any], source: str, file: str, sha256: str, *, shown: set[str]) -> None:
+        assert self._items is not None
+        for obj in objects:
+            kind = _KIND_OF_CLASS.get(type(obj).__name__)
+            if kind is None:
+                continue
+            key = _key(obj, kind)
+            if key in self._items:
+                continue  # the first source of an artefact version wins
+            info = ArtefactInfo(
+                kind, key[1], key[2], key[3], str(getattr(obj, "name", "") or ""), source, file, sha256
+            )
+            self._items[key] = Artefact30(info, obj, references(obj) - {key}, hidden=kind not in shown)
+
+    def _add_extension(self) -> None:
+        from pysdmx.io import read_sdmx
+
+        from cgd_bridge.formats.refmeta import extension_structures
+
+        text = extension_structures()
+        objects = read_sdmx(text.decode("utf-8"), validate=False).structures
+        sha = hashlib.sha256(text).hexdigest()
+        self._add(objects, "cgd-bridge", "extension_structures()", sha, shown=set(_KIND_OF_CLASS.values()))
+
+    def _add_metadata_structures(self) -> None:
+        """The MSDs and metadataflows the structures hold (e.g. an imported SDG MSD)."""
+        from pysdmx.errors import PysdmxError
+        from pysdmx.io import read_sdmx
+
+        files: dict[Path, ArtefactInfo] = {}
+        for info in [*self.structures.list("metadatastructure"), *self.structures.list("metadataflow")]:
+            path = self._file_of(info)
+            if path is not None:
+                files.setdefault(path, info)
+        for path, info in files.items():
+            try:
+                objects = read_sdmx(path.read_text(encoding="utf-8"), validate=False).structures
+            except (PysdmxError, OSError, ValueError) as exc:
+                self.problems.append(f"{info.file}: pysdmx cannot read it ({exc})")
+                log.warning("metadata structures of %s left out: %s", path, exc)
+                continue
+            self._add(
+                objects, info.source, info.file, info.sha256, shown={"metadatastructure", "metadataflow"}
+            )
+
+    def _file_of(self, info: ArtefactInfo) -> Path | None:
+        if info.source != BUNDLED and self.structures.store is not None:
+            return self.structures.store.folder / info.file
+        for folder in self.structures.folders:
+            path = folder.parent / info.file
+            if path.is_file():
+                return path
+        return None
+
+    def _add_mappings(self) -> None:
+        """The StructureMap of every bundled mapping, as `cgd-bridge mapping export` writes it."""
+        from pysdmx.errors import PysdmxError
+        from pysdmx.io import read_sdmx
+
+        from cgd_bridge.mapping import load_mapping
+        from cgd_bridge.mapping.sdmx_maps import export_structure_map
+
+        if self.mappings is None or not self.mappings.is_dir():
+            return
+        for path in sorted(self.mappings.glob("*.yaml")):
+            try:
+                mapping, _ = load_mapping(path)
+                exported = export_structure_map(mapping, structures=self.structures, name=path.name)
+                objects = read_sdmx(exported.text, validate=False).structures
+            except (CgdBridgeError, PysdmxError, ValueError) as exc:
+                self.problems.append(f"{path.name}: no StructureMap ({exc})")
+                log.warning("mapping %s left out of the structure maps: %s", path, exc)
+                continue
+            sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            self._add(
+                objects, f"mappings/{path.name}", path.name, sha, shown={"structuremap", "representationmap"}
+            )
+
+    def list(self, kind: str | None = None) -> list[ArtefactInfo]:
+        """The artefacts a query for ``kind`` (None: every kind) can find (hidden ones left out)."""
+        return [a.info for a in self.items.values() if not a.hidden and (kind is None or a.info.kind == kind)]
+
+
+def stub(obj: Any) -> Any:
+    """The artefact without its items or maps (``detail=allstubs`` and the like)."""
+    import msgspec
+
+    fields = {f: () for f in ("items", "maps") if hasattr(obj, f)}
+    return msgspec.structs.replace(obj, **fields) if fields else obj
