@@ -36,6 +36,8 @@ class Settings(BaseSettings):
         audit_interval_seconds: how long the server lets pull records gather before it commits
             them in one transaction (``server/audit_writer.py``); a process killed hard loses
             at most this much of the pull log.
+        answer_cache_mb: memory for rendered small data answers (``server/sdmx/answers.py``);
+            0 turns it off.
         secret_key: signs the web pages' session cookies; None means a random secret kept in
             ``{data_dir}/web-secret`` (enough for the workers of one host; set it, the same
             everywhere, when several hosts serve one database); ``CGD_BRIDGE_SECRET_KEY=...``.
@@ -48,6 +50,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=0)
     max_upload_mb: int = Field(default=200, ge=1)
     audit_interval_seconds: float = Field(default=0.05, ge=0.0, le=5.0)
+    answer_cache_mb: int = Field(default=64, ge=0)
     secret_key: SecretStr | None = None
 
     @property

@@ -34,6 +34,7 @@ from cgd_bridge.server.audit_writer import AuditWriter
 from cgd_bridge.server.deps import rate_limit
 from cgd_bridge.server.errors import install_error_handlers
 from cgd_bridge.server.ratelimit import RateLimiter
+from cgd_bridge.server.sdmx.answers import AnswerCache
 from cgd_bridge.server.sdmx.structures import StructureService
 from cgd_bridge.settings import Settings, get_settings
 from cgd_bridge.structures import Structures
@@ -51,6 +52,7 @@ class Bridge:
     limiter: RateLimiter
     access: AccessCache
     audit: AuditWriter
+    answers: AnswerCache
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             limiter=RateLimiter(settings.rate_limit_per_minute),
             access=AccessCache(engine, sessions),
             audit=AuditWriter(engine, interval=settings.audit_interval_seconds),
+            answers=AnswerCache(settings.answer_cache_mb * 2**20),
         )
         app.state.bridge = bridge
         try:

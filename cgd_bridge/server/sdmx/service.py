@@ -38,6 +38,7 @@ from cgd_bridge.formats.registry import write as write_format
 from cgd_bridge.formats.xsd import series_attributes
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
 from cgd_bridge.server.deps import snapshot_of
+from cgd_bridge.server.sdmx.answers import Answer, etag_matches, make_answer
 from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
 from cgd_bridge.server.sdmx.query import (
@@ -340,6 +341,14 @@ async def data_response(
         dimension_at_observation=params.dimension_at_observation,
     )
     readable = await readable_for(request, bridge, principal, flow, provider, params.updated_after)
+    query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    client = request.client.host if request.client else None
+    answer_key = _answer_key(bridge, readable, flow, keys, params, choice)
+    kept = bridge.answers.get(answer_key) if answer_key is not None else None
+    if kept is not None:
+        served = [(v, n) for v, n in zip(readable.versions, kept.counts, strict=True) if n]
+        bridge.audit.pull(principal, served, query, client=client)
+        return _answer_response(request, kept)
     gathered = readable.gathered
     selected: pa.Table | None = None
     if gathered is not None:
@@ -349,8 +358,6 @@ async def data_response(
             selected = await run_in_threadpool(
                 select, gathered[0], flow.dimensions, keys, params, index=gathered[1]
             )
-    query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
-    client = request.client.host if request.client else None
     if selected is None or selected.num_rows == 0:
         bridge.audit.pull(principal, [], query, client=client)
         raise QueryError(
@@ -358,16 +365,18 @@ async def data_response(
             fix="Widen the key or the periods; /sdmx/rest/availableconstraint/ shows what exists.",
             status=404,
         )
-    counts = np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(readable.versions))
-    served = [(v, int(n)) for v, n in zip(readable.versions, counts, strict=True) if n]
+    counts = tuple(
+        int(n) for n in np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(readable.versions))
+    )
+    served = [(v, n) for v, n in zip(readable.versions, counts, strict=True) if n]
     bridge.audit.pull(principal, served, query, client=client)
-    headers = {"Vary": "Accept", "X-Observations": str(selected.num_rows)}
+    observations = selected.num_rows
     named = choice.name not in NAMELESS or choice.labels != "id"
-    if selected.num_rows <= IN_LOOP_ROWS and not named:
+    if observations <= IN_LOOP_ROWS and not named:
         body, target = _shape(selected, flow, params, choice)
         buffer = io.BytesIO()
         _write(choice, body, target, buffer, params)
-        return Response(buffer.getvalue(), media_type=choice.media_type, headers=headers)
+        return _keep(request, bridge, answer_key, buffer.getvalue(), choice, observations, counts)
 
     def prepare() -> tuple[pa.Table, Target]:
         body, target = _shape(selected, flow, params, choice)
@@ -382,12 +391,54 @@ async def data_response(
             _write(choice, body, target, buffer, params)
             return buffer.getvalue()
 
-        return Response(await run_in_threadpool(written), media_type=choice.media_type, headers=headers)
+        data = await run_in_threadpool(written)
+        return _keep(request, bridge, answer_key, data, choice, observations, counts)
     return StreamingResponse(
         astream(lambda out: _write(choice, body, target, out, params)),
         media_type=choice.media_type,
-        headers=headers,
+        headers={"Vary": "Accept", "X-Observations": str(observations)},
     )
+
+
+def _answer_key(
+    bridge: Bridge, readable: Readable, flow: Flow, keys: list[KeyFilter], params: Params, choice: Choice
+) -> tuple[Any, ...] | None:
+    """What a data answer's bytes depend on (see :mod:`cgd_bridge.server.sdmx.answers`); None: not kept."""
+    if not bridge.answers.enabled or not readable.versions:
+        return None
+    p = params
+    return (
+        tuple(v.id for v in readable.versions),
+        flow.info.ref,
+        _store_stamp(bridge),
+        tuple(tuple(k) for k in keys),
+        (p.start_period, p.end_period, p.first_n, p.last_n, p.dimension_at_observation, p.detail),
+        (p.attributes, p.measures, repr(p.filters)),
+        (choice.name, choice.labels, choice.media_type),
+    )
+
+
+def _keep(
+    request: Request,
+    bridge: Bridge,
+    key: tuple[Any, ...] | None,
+    body: bytes,
+    choice: Choice,
+    observations: int,
+    counts: tuple[int, ...],
+) -> Response:
+    answer = make_answer(body, choice.media_type, observations, counts)
+    if key is not None:
+        bridge.answers.put(key, answer)
+    return _answer_response(request, answer)
+
+
+def _answer_response(request: Request, answer: Answer) -> Response:
+    headers = {"Vary": "Accept", "ETag": answer.etag}
+    if etag_matches(request.headers.get("if-none-match"), answer.etag):
+        return Response(status_code=304, headers=headers)
+    headers["X-Observations"] = str(answer.observations)
+    return Response(answer.body, media_type=answer.media_type, headers=headers)
 
 
 def _write(choice: Choice, table: pa.Table, target: Target, out: Any, params: Params) -> int:

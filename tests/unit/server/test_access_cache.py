@@ -10,106 +10,21 @@ and that no pull record is lost.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select, text
 
-from cgd_bridge import pipeline
-from cgd_bridge.resources import ROOT
 from cgd_bridge.server.app import create_app
 from cgd_bridge.server.audit_writer import AuditWriter, PulledVersion
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import db, generation, mous, orgs, submissions
 from cgd_bridge.store.models import AuditEntry
 from cgd_bridge.store.orgs import Principal
-from cgd_bridge.store.submissions import RawFile
-from tests.support.postgres import fresh_schema
-
-KENYA = ROOT / "examples" / "kenya-health-scorecard"
-MAPPING = ROOT / "mappings" / "kenya-health-scorecard.yaml"
-CSV = {"Accept": "application/vnd.sdmx.data+csv;version=2.0.0"}
-
-
-@dataclass
-class World:
-    app: object
-    client: TestClient
-    keys: dict[str, str]
-    reviewer: Principal
-    producer: Principal
-    mou_id: int
-    series: str  # a one-series data query (full key) of the Kenya example
-
-    def get(self, path: str, who: str | None = None, provider: str = "") -> int:
-        headers = {**CSV, **({"Authorization": f"Bearer {self.keys[who]}"} if who else {})}
-        return self.client.get(path + provider, headers=headers).status_code
-
-    @property
-    def bridge(self):
-        return self.app.state.bridge  # type: ignore[attr-defined]
-
-
-@pytest.fixture(scope="module")
-def kenya():
-    result = pipeline.harmonise(KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=MAPPING)
-    assert result.harmonised is not None
-    assert result.target is not None
-    return result
-
-
-def one_series(kenya) -> str:
-    row = kenya.harmonised.table.slice(0, 1).to_pylist()[0]
-    return "/sdmx/rest/data/DF_CGD_KE/" + ".".join(row[d] for d in kenya.target.dimensions)
-
-
-def _publish(session, kenya, producer: Principal, reviewer: Principal, dataset: str, **kw) -> int:
-    v = submissions.create_version(
-        session,
-        principal=producer,
-        dataflow=kenya.dataflow,
-        report=kenya.report,
-        files=[RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv")],
-        harmonised_table=kenya.harmonised.table,
-        metadata=kenya.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-        mapping_text=kenya.mapping_text,
-        dimensions=list(kenya.target.dimensions),
-        attributes=list(kenya.target.attributes),
-        dataset=dataset,
-        submit=True,
-        **kw,
-    )
-    submissions.accept(session, principal=reviewer, version_id=v.id)
-    submissions.publish(session, principal=reviewer, version_id=v.id)
-    return v.id
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def world(request: pytest.FixtureRequest, tmp_path: Path, kenya) -> Iterator[World]:
-    with fresh_schema("cgdb_cache") if request.param == "postgresql" else contextlib.nullcontext() as pg:
-        url = pg or f"sqlite:///{tmp_path / 'cache.sqlite'}"
-        app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0), database_url=url)
-        with TestClient(app) as client:
-            bridge = app.state.bridge
-            keys = {}
-            with bridge.sessions() as session:
-                orgs.create_organisation(session, slug="sauti", name="Sauti", kind="cso")
-                orgs.create_organisation(session, slug="knbs", name="KNBS", kind="nso")
-                for user, org, role in (("amina", "sauti", "submitter"), ("kamau", "knbs", "reviewer")):
-                    orgs.create_user(session, username=user, organisation=org, role=role)
-                    keys[user] = orgs.create_key(session, username=user).key
-                producer = Principal.of(orgs.get_user(session, username="amina"))
-                reviewer = Principal.of(orgs.get_user(session, username="kamau"))
-                until = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
-                mou = mous.create_mou(session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=until)
-                mou_id = mou.id
-            yield World(app, client, keys, reviewer, producer, mou_id, one_series(kenya))
+from tests.unit.server.conftest import CSV, World, one_series
+from tests.unit.server.conftest import publish as _publish
 
 
 def test_a_revoked_key_is_refused_on_the_next_request(world: World, kenya) -> None:
