@@ -292,3 +292,12 @@ def test_attachment_follows_the_observation_dimension():
     assert attachment(unit, "AllDimensions") == "obs"
     with pytest.raises(FormatError, match="NOPE"):
         dsd_schema(dsd, "2.1", dataflow=FLOW, structures=STRUCTURES, dimension_at_observation="NOPE")
+
+
+def test_generic_series_attributes_on_series_by_time_and_on_obs_otherwise(table):
+    by_time = sdmx.read_sdmx(io.BytesIO(written("sdmx-ml-2.1-generic", table, "TIME_PERIOD"))).data[0]
+    assert all(str(k.attrib["UNIT_MEASURE"].value) == "PT" for k in by_time.series)
+    assert all("UNIT_MEASURE" not in o.attached_attribute for o in by_time.obs)
+    by_sex = sdmx.read_sdmx(io.BytesIO(written("sdmx-ml-2.1-generic", table, "SEX"))).data[0]
+    assert all("UNIT_MEASURE" not in k.attrib for k in by_sex.series)
+    assert all(str(o.attached_attribute["UNIT_MEASURE"].value) == "PT" for o in by_sex.obs)
