@@ -101,8 +101,8 @@ def main() -> int:
         context = browser.new_context(viewport={"width": 1200, "height": 900})
         page = context.new_page()
 
-        def shot(name: str) -> None:
-            page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
+        def shot(name: str, *, full: bool = True) -> None:
+            page.screenshot(path=str(args.out / f"{name}.png"), full_page=full)
             sys.stdout.write(f"wrote {args.out / name}.png\n")
 
         page.goto(f"{base}/")
@@ -111,6 +111,12 @@ def main() -> int:
         shot("sign-in")
         page.fill("#api_key", keys["amina"])
         page.click("text=Sign in with the key")
+        page.goto(f"{base}/metadata")
+        page.set_input_files("#existing", str(KENYA / "quality.yaml"))
+        page.click("button[value=load]")
+        page.fill("#md-producer-contact-email", "not an address")
+        page.click("button[value=check]")
+        shot("metadata-form", full=False)
         page.goto(f"{base}/submit")
         page.set_input_files("#data", str(BROKEN))
         page.set_input_files("#metadata", str(KENYA / "quality.yaml"))

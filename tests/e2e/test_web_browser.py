@@ -1,9 +1,10 @@
 """The web pages in a real browser (issue #5): Debian's headless Chromium driven by Playwright
 against a real ``cgd-bridge serve`` on 127.0.0.1, with axe-core run on every main page.
 
-The CSO signs in, uploads a broken Kenya dataset and reads the report (filtering it), uploads
-the Kenya example as a new version and submits it; the NSO signs in with a password, finds it
-in the inbox, reviews, accepts and publishes it; the public filters the dataflow and downloads
+The CSO signs in, fills the metadata form from a file (a wrong value is marked, the record is
+saved), uploads a broken Kenya dataset and reads the report (filtering it), uploads the Kenya
+example as a new version and submits it; the NSO signs in with a password, finds it in the
+inbox, reviews, accepts and publishes it; the public filters the dataflow and downloads
 it. Every page visited is checked with axe-core (all WCAG 2.x A/AA rules and best practices):
 any violation fails the test, naming the rule, the elements and the help text.
 
@@ -159,6 +160,22 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     assert "ke-health-scorecard-2024" in p.content()
     tab.check("my submissions")
 
+    # the metadata form: load the example, break a field, see it marked, save the YAML
+    p.goto(f"{url}/metadata")
+    p.set_input_files("#existing", str(KENYA / "quality.yaml"))
+    p.click("button[value=load]")
+    assert "complete for submission" in p.content()
+    assert p.input_value("#md-dataset-id") == "ke-health-scorecard-2024"
+    p.fill("#md-producer-contact-email", "not an address")
+    p.click("button[value=check]")
+    assert p.evaluate("document.activeElement.id") == "error-summary"
+    assert p.get_attribute("#md-producer-contact-email", "aria-invalid") == "true"
+    tab.check("metadata form with an error")
+    p.fill("#md-producer-contact-email", "data@example.org")
+    with p.expect_download() as saved:
+        p.click("button[value=save]")
+    assert "contact_email: data@example.org" in Path(saved.value.path()).read_text(encoding="utf-8")
+
     # a broken upload: the report, grouped by finding code, filterable
     p.goto(f"{url}/submit")
     tab.check("submit form")
@@ -186,7 +203,7 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     tab.check("who pulled my data")
     p.click("button:has-text('Sign out')")
 
-    # the NSO signs in with a password, reviews and accepts
+    # the metadata form loads, marks and saves a record; the NSO signs in with a password, reviews and accepts
     p.goto(f"{url}/sign-in")
     p.fill("#username", "kamau")
     p.fill("#password", DEMO_PASSWORD)
@@ -228,7 +245,7 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     p.goto(f"{url}/versions/999999")
     assert "What to do" in p.content()
     tab.check("error page")
-    assert len(tab.checked) == 13
+    assert len(tab.checked) == 14
 
 
 def test_a_cso_gets_a_plain_403_on_the_inbox(site: LiveServer, tab: Checked) -> None:

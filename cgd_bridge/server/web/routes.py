@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -25,9 +26,11 @@ import numpy as np
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from cgd_bridge import pipeline
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, UsageError
+from cgd_bridge.findings import Report, Severity
 from cgd_bridge.formats.registry import FORMATS
 from cgd_bridge.resources import ROOT
 from cgd_bridge.server.audit_writer import PulledVersion
@@ -36,6 +39,7 @@ from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.data import select
 from cgd_bridge.server.sdmx.query import FlowRef, parse_params
 from cgd_bridge.server.web import chart as charts
+from cgd_bridge.server.web import metadata_form
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
@@ -693,3 +697,131 @@ async def download(page: PageDep, request: Request, agency: str, ident: str, ver
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     answer.headers["Content-Disposition"] = f'attachment; filename="{ident}-{stamp}{suffix}"'
     return page.finish(answer)
+
+
+# ---------------------------------------------------------------- the quality metadata form
+
+MAX_METADATA_BYTES = 2 << 20
+
+
+def _metadata_page(
+    page: Page,
+    record: Mapping[str, Any] | None,
+    *,
+    status: int = 200,
+    report: Report | None = None,
+    summary: dict[str, str] | None = None,
+    note: str | None = None,
+) -> Response:
+    widgets = metadata_form.form_fields(record)
+    errors: dict[str, str] = {}
+    links: dict[str, str] = dict(summary or {})
+    if report is not None:
+        paths = set(metadata_form.paths(widgets))
+        for f in report.findings:
+            if f.severity != Severity.ERROR or not f.field:
+                continue
+            target = f.field
+            while target and target not in paths:
+                target = target.rpartition(".")[0]
+            if target:
+                errors.setdefault(target, f.problem)
+                links.setdefault(metadata_form.widget_id(target), f"{f.field}: {f.problem}")
+    return page.render(
+        "metadata.html",
+        status=status,
+        widgets=widgets,
+        errors=errors,
+        summary=links,
+        stages=metadata_form.STAGE,
+        report=group_report(report.to_dict()) if report is not None else None,
+        note=note,
+    )
+
+
+@router.get("/metadata")
+def metadata_page(page: PageDep) -> Response:
+    return _metadata_page(page, None)
+
+
+def _check_metadata(page: Page, record: Mapping[str, Any]) -> Response:
+    from cgd_bridge.checks.metadata import metadata_findings
+    from cgd_bridge.metadata.load import load_metadata
+
+    with tempfile.TemporaryDirectory(prefix="cgd-bridge-md-") as tmp:
+        path = FilePath(tmp) / "quality.yaml"
+        path.write_text(metadata_form.to_yaml(record), encoding="utf-8")
+        loaded = load_metadata(path)
+        report = Report()
+        report.inputs.append(loaded.info)
+        report.extend(loaded.findings)
+        report.extend(metadata_findings(loaded, stage="submission"))
+        report.finish()
+    _ = page._
+    note = (
+        _("The metadata is complete for submission. Save it as a YAML file and upload it with your dataset.")
+        if report.valid
+        else _("The metadata has {n} error(s): each is marked at its field below.", n=report.error_count)
+    )
+    return _metadata_page(page, record, status=200 if report.valid else 422, report=report, note=note)
+
+
+@router.post("/metadata")
+async def metadata_post(page: PageDep, request: Request) -> Response:
+    """``action=load`` (a file into the form), ``check`` (run the metadata checks) or ``save`` (YAML)."""
+    async with request.form(max_files=1, max_fields=5000) as form:
+        page.check_csrf(str(form.get("csrf_token") or ""))
+        action = str(form.get("action") or "check")
+        if action == "load":
+            upload = form.get("existing")
+            content = (
+                await upload.read(MAX_METADATA_BYTES + 1) if isinstance(upload, StarletteUpload) else b""
+            )
+            name = FilePath(getattr(upload, "filename", "") or "metadata.yaml").name
+        else:
+            fields = {k: [str(v) for v in form.getlist(k) if isinstance(v, str)] for k in form}
+    if action == "load":
+        return await run_in_threadpool(_load_metadata_file, page, name, content)
+    record = metadata_form.record_from_form(fields)
+    if action == "save":
+        dataset = str((record.get("dataset") or {}).get("id") or "quality")
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in dataset)[:60] or "quality"
+        return page.finish(
+            Response(
+                metadata_form.to_yaml(record),
+                media_type="application/yaml; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{safe}.quality.yaml"'},
+            )
+        )
+    return await run_in_threadpool(_check_metadata, page, record)
+
+
+def _load_metadata_file(page: Page, name: str, content: bytes) -> Response:
+    from cgd_bridge.metadata.load import read_metadata_file
+
+    _ = page._
+    if not content:
+        return _metadata_page(
+            page, None, status=400, summary={"existing": _("Choose a metadata file (YAML or JSON) to load.")}
+        )
+    if len(content) > MAX_METADATA_BYTES:
+        return _metadata_page(
+            page,
+            None,
+            status=413,
+            summary={"existing": _("The file is larger than 2 MB: is it a metadata file?")},
+        )
+    suffix = (
+        FilePath(name).suffix.lower()
+        if FilePath(name).suffix.lower() in (".json", ".yml", ".yaml")
+        else ".yaml"
+    )
+    with tempfile.TemporaryDirectory(prefix="cgd-bridge-md-") as tmp:
+        path = FilePath(tmp) / f"metadata{suffix}"
+        path.write_bytes(content)
+        try:
+            raw, _lines, _fmt = read_metadata_file(path)
+        except CgdBridgeError as exc:
+            text = f"{name}: {exc.problem}" + (f". {exc.fix}" if exc.fix else "")
+            return _metadata_page(page, None, status=400, summary={"existing": text})
+    return _check_metadata(page, raw)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -537,3 +538,108 @@ def test_an_unexpected_failure_is_a_plain_500_page(demo: Demo, monkeypatch: pyte
     assert "the error has been logged" in r.text
     assert "boom" not in r.text
     assert "Traceback" not in r.text
+
+
+# ---------------------------------------------------------------- the metadata form
+
+
+def test_the_metadata_form_loads_checks_and_saves(demo: Demo, tmp_path: Path) -> None:
+    import yaml
+
+    from cgd_bridge.metadata.load import load_metadata
+
+    c = demo.client
+    page = c.get("/metadata")
+    assert page.status_code == 200
+    assert 'name="dataset.id"' in page.text
+    assert "A short identifier for the dataset" in page.text  # the template's help texts
+    assert "required at submission" in page.text
+    token = csrf(c, "/metadata")
+    assert c.post("/metadata", data={"csrf_token": "x", "action": "check"}).status_code == 403
+    # an existing file goes into the form, and is checked
+    r = c.post(
+        "/metadata",
+        data={"csrf_token": token, "action": "load"},
+        files={"existing": ("quality.yaml", (KENYA / "quality.yaml").read_bytes(), "application/yaml")},
+    )
+    assert r.status_code == 200
+    assert "complete for submission" in r.text
+    assert 'value="ke-health-scorecard-2024"' in r.text
+    # a wrong value is marked at its field and linked from the summary
+    r = c.post(
+        "/metadata",
+        data={"csrf_token": token, "action": "check", "dataset.id": "Bad Id!", "producer.type": "CSO"},
+    )
+    assert r.status_code == 422
+    assert 'href="#md-dataset-id"' in r.text
+    assert 'id="md-dataset-id-error"' in r.text
+    assert re.search(r'id="md-dataset-id"[^>]*aria-invalid="true"', r.text)
+    # saving gives the YAML file the checks read, with what the form had
+    form = {
+        "csrf_token": token,
+        "action": "save",
+        "dataset.id": "my-survey-2025",
+        "dataset.title.en": "My survey",
+        "dataset.title.sw": "Utafiti wangu",
+        "participation.stages": ["design", "collection"],
+        "population.groups.0.code": "PD",
+        "population.groups.1.code": "",
+        "consent.obtained": "yes",
+    }
+    r = c.post("/metadata", data=form)
+    assert r.status_code == 200
+    assert 'filename="my-survey-2025.quality.yaml"' in r.headers["content-disposition"]
+    saved = yaml.safe_load(r.text)
+    assert saved["dataset"] == {"id": "my-survey-2025", "title": {"en": "My survey", "sw": "Utafiti wangu"}}
+    assert saved["participation"]["stages"] == ["design", "collection"]
+    assert saved["population"]["groups"] == [{"code": "PD"}]
+    assert saved["consent"]["obtained"] is True
+    path = tmp_path / "saved.yaml"
+    path.write_text(r.text, encoding="utf-8")
+    loaded = load_metadata(path)
+    assert not [f for f in loaded.findings if f.code == "metadata-invalid-value"]
+
+
+def test_a_file_that_is_not_metadata_is_named_with_the_fix(demo: Demo) -> None:
+    c = demo.client
+    r = c.post(
+        "/metadata",
+        data={"csrf_token": csrf(c, "/metadata"), "action": "load"},
+        files={"existing": ("notes.yaml", b"- just\n- a list\n", "application/yaml")},
+    )
+    assert r.status_code == 400
+    assert "notes.yaml" in r.text
+    assert 'href="#existing"' in r.text
+    assert "Traceback" not in r.text
+
+
+def test_the_metadata_form_round_trips_the_kenya_record() -> None:
+    import yaml
+
+    from cgd_bridge.server.web import metadata_form
+
+    record = yaml.safe_load((KENYA / "quality.yaml").read_text(encoding="utf-8"))
+    posted: dict[str, list[str]] = {}
+
+    def post(widgets: list[metadata_form.Widget]) -> None:
+        for w in widgets:
+            if w.kind in ("section", "entries"):
+                post(w.children)
+            elif w.kind == "languages":
+                posted.update({f"{w.path}.{k}": [v] for k, v in w.value.items()})
+            elif w.kind == "checkboxes":
+                posted[w.path] = list(w.value)
+            else:
+                posted[w.path] = [w.value]
+
+    post(metadata_form.form_fields(record))
+    back = metadata_form.record_from_form(posted)
+    # YAML 1.1 reads the DSAT answers yes/no as booleans; the form writes the words
+    ethics = record["quality"]["self_assessment"]["ethics"]
+    record["quality"]["self_assessment"]["ethics"] = {k: "yes" if v is True else v for k, v in ethics.items()}
+
+    # and dates come back as their ISO text
+    def plain(value: object) -> object:
+        return json.loads(json.dumps(value, default=str))
+
+    assert plain(yaml.safe_load(metadata_form.to_yaml(back))) == plain(record)
