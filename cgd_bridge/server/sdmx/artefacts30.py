@@ -4,8 +4,10 @@ sdmx1 has no model of SDMX 3.0 StructureMaps and RepresentationMaps and cannot w
 3.0 metadata structure, so these are kept as pysdmx objects (pysdmx reads and writes them in
 SDMX-ML 3.0 and SDMX-JSON 2.0):
 
-- the **StructureMaps** of the bundled mappings (``mappings/*.yaml``), as ``cgd-bridge mapping
-  export`` builds them (:func:`cgd_bridge.mapping.sdmx_maps.export_structure_map`): each with its
+- the **StructureMaps** of the bundled mappings (``mappings/*.yaml``, agency ``CGD_BRIDGE``) and
+  of the mappings of published submissions anyone may read (open licence, embargo passed;
+  agency: the producing CSO, :func:`public_mappings`), as ``cgd-bridge mapping export`` builds
+  them (:func:`cgd_bridge.mapping.sdmx_maps.export_structure_map`): each with its
   RepresentationMaps and the CSO table's source dataflow, DSD and concept scheme (the last three
   reachable only as references of the map, so that data queries never see them);
 - the **extension MSD** ``CGD_BRIDGE:CGD_QUALITY(1.0)`` with its concept scheme and the two
@@ -21,16 +23,21 @@ target dataflow, a RepresentationMap's codelist).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cgd_bridge.errors import CgdBridgeError
 from cgd_bridge.structures import BUNDLED, ArtefactInfo, Structures
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -137,23 +144,70 @@ def references(obj: Any) -> frozenset[Key]:
     return frozenset(found)
 
 
-class Catalogue:
-    """The SDMX 3.0 artefacts of one state of the structures, built when first asked for."""
+@dataclass(frozen=True)
+class SubmittedMapping:
+    """The mapping of a published submission version that anyone may read.
 
-    def __init__(self, structures: Structures, mappings: Path | None) -> None:
+    Attributes:
+        version_id: the store's version id, e.g. ``12``.
+        agency: the SDMX agency of its maps: the producing CSO's slug as an SDMX id, e.g.
+            ``KE-HEALTH-CSO``.
+        name: for messages, e.g. ``ke-health-cso/kenya-health-scorecard, version 12``.
+        text: the mapping file as submitted (YAML or JSON).
+    """
+
+    version_id: int
+    agency: str
+    name: str
+    text: str
+
+
+def agency_id(slug: str) -> str:
+    """An organisation's slug as an SDMX agency id (``ke-health-cso`` -> ``KE-HEALTH-CSO``)."""
+    ident = re.sub(r"[^A-Za-z0-9_-]", "_", slug.upper())
+    return ident if ident[:1].isalpha() else f"CSO_{ident}"
+
+
+def public_mappings(session: Session, now: dt.datetime) -> tuple[SubmittedMapping, ...]:
+    """The mappings of the published versions an anonymous client may read (open licence,
+    embargo passed: the store's access policy), one per submission, by version id."""
+    from cgd_bridge.store import access
+
+    out = []
+    for v in access.readable_versions(session, None, None, now):
+        text = v.mapping_text or ""
+        if text.strip():
+            slug = v.submission.producer.slug
+            name = f"{slug}/{v.submission.dataset}, version {v.id}"
+            out.append(SubmittedMapping(v.id, agency_id(slug), name, text))
+    return tuple(sorted(out, key=lambda m: m.version_id))
+
+
+class Catalogue:
+    """The SDMX 3.0 artefacts of one state of the structures (and of the published mappings),
+    built when first asked for."""
+
+    def __init__(
+        self, structures: Structures, mappings: Path | None, submitted: Sequence[SubmittedMapping] = ()
+    ) -> None:
         self.structures = structures
         self.mappings = mappings
+        self.submitted = tuple(submitted)
         self.problems: list[str] = []
         self._items: dict[Key, Artefact30] | None = None
+        self._lock = threading.Lock()
 
     @property
     def items(self) -> dict[Key, Artefact30]:
-        if self._items is None:
-            self._items = {}
-            self._add_extension()
-            self._add_metadata_structures()
-            self._add_mappings()
-        return self._items
+        """Every artefact by (kind, agency, id, version); built once, by one thread."""
+        with self._lock:
+            if self._items is None:
+                self._items = {}
+                self._add_extension()
+                self._add_metadata_structures()
+                self._add_mappings()
+                self._add_submitted()
+            return self._items
 
     def _add(self, objects: Iterable[Any], source: str, file: str, sha256: str, *, shown: set[str]) -> None:
         assert self._items is not None
@@ -232,6 +286,31 @@ class Catalogue:
             self._add(
                 objects, f"mappings/{path.name}", path.name, sha, shown={"structuremap", "representationmap"}
             )
+
+    def _add_submitted(self) -> None:
+        """The StructureMaps of the published mappings, maintained by their producers."""
+        import yaml
+        from pydantic import ValidationError
+        from pysdmx.errors import PysdmxError
+        from pysdmx.io import read_sdmx
+
+        from cgd_bridge.mapping.model import Mapping
+        from cgd_bridge.mapping.sdmx_maps import export_structure_map
+
+        for m in self.submitted:
+            try:
+                mapping = Mapping.model_validate(yaml.safe_load(m.text))
+                exported = export_structure_map(
+                    mapping, structures=self.structures, agency=m.agency, name=m.name
+                )
+                objects = read_sdmx(exported.text, validate=False).structures
+            except (CgdBridgeError, PysdmxError, ValidationError, yaml.YAMLError, ValueError) as exc:
+                self.problems.append(f"{m.name}: no StructureMap ({exc})")
+                log.warning("mapping of %s left out of the structure maps: %s", m.name, exc)
+                continue
+            sha = hashlib.sha256(m.text.encode("utf-8")).hexdigest()
+            source = f"submission version {m.version_id}"
+            self._add(objects, source, m.name, sha, shown={"structuremap", "representationmap"})
 
     def list(self, kind: str | None = None) -> list[ArtefactInfo]:
         """The artefacts a query for ``kind`` (None: every kind) can find (hidden ones left out)."""

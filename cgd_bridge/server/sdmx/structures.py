@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ import sdmx
 from sdmx.message import Header, StructureMessage
 
 from cgd_bridge.errors import CgdBridgeError, StructureError
-from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, stub
+from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, SubmittedMapping, stub
 from cgd_bridge.server.sdmx.query import FlowRef, QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
 
@@ -124,7 +124,7 @@ class StructureService:
 
             mappings = ROOT / "mappings"
         self.mappings = mappings
-        self._catalogue = Catalogue(structures, mappings)
+        self._catalogues: OrderedDict[tuple[int, ...], Catalogue] = OrderedDict()
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._cache_size = cache_size
@@ -145,11 +145,24 @@ class StructureService:
             with self._lock:
                 self._cache.clear()
                 self._graph = None
-                self._catalogue = Catalogue(self.structures, self.mappings)
+                self._catalogues.clear()
                 self._stamp = stamp
 
-    def find(self, q: StructureQuery) -> list[ArtefactInfo]:
+    def catalogue(self, submitted: Sequence[SubmittedMapping] = ()) -> Catalogue:
+        """The SDMX 3.0 artefacts with the maps of these published mappings (kept for the last
+        few sets of them: publications change them, the structures' state the rest)."""
+        key = tuple(m.version_id for m in submitted)
+        with self._lock:
+            found = self._catalogues.get(key)
+            if found is None:
+                found = self._catalogues[key] = Catalogue(self.structures, self.mappings, submitted)
+                while len(self._catalogues) > 4:
+                    self._catalogues.popitem(last=False)
+            return found
+
+    def find(self, q: StructureQuery, catalogue: Catalogue | None = None) -> list[ArtefactInfo]:
         """The artefacts a query names (before references), latest versions unless all are asked."""
+        catalogue = catalogue or self.catalogue()
         kind = RESOURCES.get(q.resource)
         if kind is None:
             raise QueryError(
@@ -158,12 +171,12 @@ class StructureService:
                 status=404 if q.resource.isalpha() else 400,
             )
         if kind in KINDS_30:
-            candidates = self._catalogue.list(kind)
+            candidates = catalogue.list(kind)
         else:
             candidates = self.structures.list(None if kind == "*" else kind)
             if kind == "*":
                 kept = {i.key for i in candidates}
-                candidates += [i for i in self._catalogue.list() if i.key not in kept]
+                candidates += [i for i in catalogue.list() if i.key not in kept]
             candidates = [i for i in candidates if kind == "*" or i.kind not in KINDS_30]
         infos = [
             i
@@ -181,15 +194,16 @@ class StructureService:
             infos = list(latest.values())
         return sorted(infos, key=lambda i: (i.kind, i.agency, i.id, version_key(i.version)))
 
-    def resolve(self, q: StructureQuery) -> list[ArtefactInfo]:
+    def resolve(self, q: StructureQuery, catalogue: Catalogue | None = None) -> list[ArtefactInfo]:
         """The artefacts of a query with its references (parents, children...) added."""
         self._fresh()
-        found = self.find(q)
+        catalogue = catalogue or self.catalogue()
+        found = self.find(q, catalogue)
         if not found:
             return []
         out: dict[tuple[str, str, str, str], ArtefactInfo] = {i.key: i for i in found}
         if q.references != "none":
-            extras = self._catalogue.items
+            extras = catalogue.items
             graph = {**self._reference_graph(), **{k: set(a.refs) for k, a in extras.items()}}
             # parents: an SDMX 3.0 artefact is no parent of an sdmx1 one (a dataflow's parents in
             # SDMX-ML 2.1 cannot include the maps that refer to it)
@@ -243,7 +257,7 @@ class StructureService:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def message(self, q: StructureQuery, fmt: str) -> bytes:
+    def message(self, q: StructureQuery, fmt: str, submitted: Sequence[SubmittedMapping] = ()) -> bytes:
         """The structure message answering ``q`` in ``fmt`` (one of STRUCTURE_FORMATS).
 
         Raises a 404 QueryError when nothing matches.
@@ -257,12 +271,13 @@ class StructureService:
         else:
             raise not_implemented(f"detail={q.detail}")
         self._fresh()
-        key = (q, fmt)
+        catalogue = self.catalogue(submitted)
+        key = (q, fmt, tuple(m.version_id for m in submitted))
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        infos = self.resolve(q)
+        infos = self.resolve(q, catalogue)
         if not infos:
             raise QueryError(
                 f"no {q.resource} matches {q.ref}" + (f" item {q.item}" if q.item else ""),
@@ -270,18 +285,20 @@ class StructureService:
                 "`cgd-bridge structures list`.",
                 status=404,
             )
-        body = self._body(q, infos, fmt, stubs)
+        body = self._body(q, infos, fmt, stubs, catalogue)
         with self._lock:
             self._cache[key] = body
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return body
 
-    def _body(self, q: StructureQuery, infos: list[ArtefactInfo], fmt: str, stubs: str | None) -> bytes:
+    def _body(
+        self, q: StructureQuery, infos: list[ArtefactInfo], fmt: str, stubs: str | None, catalogue: Catalogue
+    ) -> bytes:
         """The message of the resolved artefacts: sdmx1's (written by sdmx1, converted by pysdmx)
         and the SDMX 3.0 ones (written by pysdmx beside them)."""
-        primary = {i.key for i in self.find(q)}
-        extras = self._catalogue.items
+        primary = {i.key for i in self.find(q, catalogue)}
+        extras = catalogue.items
         v30 = [extras[i.key] for i in infos if i.key in extras]
         if v30 and fmt == "sdmx-ml-2.1":
             if RESOURCES.get(q.resource) in KINDS_30:

@@ -241,3 +241,53 @@ def test_dataflow_answers_stay_sdmx_ml_21_without_maps(client):
     msg = sdmx.read_sdmx(io.BytesIO(r.content))
     assert "DF_CGD_KE" in msg.dataflow
     assert b"StructureMap" not in r.content
+
+
+# -- the maps of published submissions ------------------------------------------------------------
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Iterator[tuple[TestClient, object, dict[str, str], dict[str, int]]]:
+    from cgd_bridge.server.demo import seed
+
+    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0))
+    with TestClient(app) as c:
+        bridge = app.state.bridge
+        with bridge.sessions() as session:
+            done = seed(session, bridge.structures)
+        assert done.published, done.skipped
+        yield c, bridge, done.keys, done.published
+
+
+def structure_maps(text: str) -> set[tuple[str, str]]:
+    """(agency, id) of every StructureMap in a message."""
+    from pysdmx.io import read_sdmx
+
+    objects = read_sdmx(text, validate=not text.lstrip().startswith("{")).structures
+    return {
+        (str(getattr(o.agency, "id", o.agency)), o.id) for o in objects if type(o).__name__ == "StructureMap"
+    }
+
+
+def test_published_mappings_are_served_by_their_producers(seeded):
+    from cgd_bridge.store import orgs, submissions
+
+    c, bridge, keys, published = seeded
+    r = c.get("/sdmx/rest/structuremap/all/all/latest", headers={"Accept": XML30})
+    assert r.status_code == 200, r.text
+    maps = structure_maps(r.text)
+    # the bundled ones (CGD_BRIDGE) and the published ones, maintained by the producing CSO
+    assert {("CGD_BRIDGE", KENYA_MAP), ("SAUTI", KENYA_MAP)} <= maps
+    by_cso = c.get(f"/sdmx/v2/structure/structuremap/SAUTI/{KENYA_MAP}/~", headers={"Accept": JSON20})
+    assert by_cso.status_code == 200, by_cso.text
+    assert structure_maps(by_cso.text) == {("SAUTI", KENYA_MAP)}
+    # a withdrawn version is nobody's to see: its map goes
+    with bridge.sessions() as session:
+        admin = orgs.authenticate_key(session, keys["admin"])
+        submissions.withdraw(
+            session, principal=admin, version_id=published["kenya-health-scorecard"], reason="test"
+        )
+    gone = c.get(f"/sdmx/v2/structure/structuremap/SAUTI/{KENYA_MAP}/~", headers={"Accept": JSON20})
+    assert gone.status_code == 404, gone.text
+    still = c.get(f"/sdmx/v2/structure/structuremap/CGD_BRIDGE/{KENYA_MAP}/~", headers={"Accept": JSON20})
+    assert still.status_code == 200
