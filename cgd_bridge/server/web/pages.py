@@ -170,7 +170,8 @@ class Page:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         response.headers["Content-Language"] = self.lang
-        response.headers["Vary"] = "Cookie, Accept-Language"
+        vary = response.headers.get("Vary")
+        response.headers["Vary"] = f"{vary}, Cookie, Accept-Language" if vary else "Cookie, Accept-Language"
         if self.dirty:
             secret = _secret(self.bridge)
             response.set_cookie(

@@ -364,6 +364,7 @@ def test_submit_review_accept_publish_download(demo: Demo) -> None:
     r = TestClient(demo.app).get(f"{FLOW}/download?REF_AREA=KE_042&SEX=F&format=sdmx-csv-2.0")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/vnd.sdmx.data+csv")
+    assert "Accept" in r.headers["vary"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert rows
     assert {(row["REF_AREA"], row["SEX"]) for row in rows} == {("KE_042", "F")}
@@ -393,6 +394,8 @@ def test_dataflow_page_filters_and_shows_the_sdmx_urls(demo: Demo) -> None:
     assert "<svg" in text
     assert 'role="img"' in text
     assert "Kisumu" in text  # codes shown with their names
+    assert "DSAT score" in text  # the quality of each source, for the public too
+    assert "purposive" in text
     # the v1 URL shown really answers with the same observations
     url = re.search(r'id="sdmx-v1" value="([^"]+)"', text).group(1).replace("&amp;", "&")
     sdmx = demo.client.get(url.replace("http://testserver", ""))
