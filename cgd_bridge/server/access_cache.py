@@ -26,6 +26,7 @@ lookup. The rules themselves live in ``store/access.py`` only.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -106,6 +107,69 @@ def scope_of(principal: Principal | None) -> tuple[Any, ...] | None:
     return (principal.org_id, principal.org_kind, principal.is_admin)
 
 
+class _CoalescedReader:
+    """Reads of the change counter on one psycopg asyncio connection, shared by waiting requests."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.url = engine.url
+        self._conn: Any = None
+        self._pending: asyncio.Future[int] | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def read(self) -> int:
+        pending = self._pending
+        if pending is None:
+            pending = asyncio.get_running_loop().create_future()
+            self._pending = pending
+            task = asyncio.create_task(self._run(pending))
+            _TASKS.add(task)
+            task.add_done_callback(_TASKS.discard)
+        return await asyncio.shield(pending)
+
+    async def _run(self, pending: asyncio.Future[int]) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # the read in flight (if any) ends first
+            if self._pending is pending:
+                self._pending = None  # whoever comes from now on waits for the next read
+            try:
+                value = await self._query()
+            except Exception as exc:  # noqa: BLE001 - every waiting request gets the same StoreError
+                await self.close()
+                pending.set_exception(
+                    StoreError(
+                        f"could not read the database {redact(str(self.url))}: {exc}",
+                        fix="Check that the database server is running; the request can be retried.",
+                    )
+                )
+                return
+            pending.set_result(value)
+
+    async def _query(self) -> int:
+        import psycopg
+
+        if self._conn is None:
+            conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+        cursor = await self._conn.execute(generation.READ_SQL)
+        row = await cursor.fetchone()
+        if row is None:
+            raise LookupError("bridge_generation has no row 1: run `cgd-bridge db upgrade`")
+        return int(row[0])
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                await conn.close()
+            except Exception:  # a broken connection may fail to close; it is gone anyway
+                log.debug("closing the counter connection failed", exc_info=True)
+
+
+#: Reads in flight (asyncio keeps only weak references to tasks).
+_TASKS: set[asyncio.Task[None]] = set()
+
+
 class AccessCache:
     """The per-process cache of access decisions, keyed by the store's change counter.
 
@@ -124,6 +188,7 @@ class AccessCache:
         self._lock = threading.Lock()
         self._raw: Any = None
         self._snapshot: Snapshot | None = None
+        self._coalesced = _CoalescedReader(engine) if engine.dialect.name == "postgresql" else None
 
     # -- the counter ------------------------------------------------------------------------------
 
@@ -161,10 +226,31 @@ class AccessCache:
         if raw is not None:
             raw.close()
 
+    async def aclose(self) -> None:
+        """:meth:`close`, and the asyncio connection of the PostgreSQL reader."""
+        self.close()
+        if self._coalesced is not None:
+            await self._coalesced.close()
+
+    async def asnapshot(self) -> Snapshot:
+        """:meth:`snapshot` from the event loop.
+
+        On PostgreSQL the counter is read on an asyncio connection, and reads are coalesced:
+        requests that arrive while a read is in flight share the next one (which starts after
+        they arrived, so each still sees every change committed before it came). On SQLite the
+        read is a local file lookup of a few microseconds, made directly.
+        """
+        if self._coalesced is None:
+            return self.snapshot()
+        now = dt.datetime.now(dt.UTC)
+        return self._snapshot_for(await self._coalesced.read(), now)
+
     def snapshot(self, now: dt.datetime | None = None) -> Snapshot:
         """The snapshot for the store as it is now (one query; two more when it changed)."""
         now = now or dt.datetime.now(dt.UTC)
-        value = self._read_generation()
+        return self._snapshot_for(self._read_generation(), now)
+
+    def _snapshot_for(self, value: int, now: dt.datetime) -> Snapshot:
         snap = self._snapshot
         if snap is None or not snap.valid(value, now):
             with self.sessions() as session:

@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             yield
         finally:
             bridge.audit.close()  # the queued pull records are written before the engine goes
-            bridge.access.close()
+            await bridge.access.aclose()
             engine.dispose()
 
     app = FastAPI(

@@ -69,11 +69,11 @@ async def rate_limit(request: Request, bridge: BridgeDep) -> None:
         )
 
 
-def snapshot_of(request: Request, bridge: Bridge) -> Snapshot:
+async def snapshot_of(request: Request, bridge: Bridge) -> Snapshot:
     """The access snapshot of this request: read once (one query), then shared by its dependencies."""
     snap: Snapshot | None = getattr(request.state, "access_snapshot", None)
     if snap is None:
-        snap = bridge.access.snapshot()
+        snap = await bridge.access.asnapshot()
         request.state.access_snapshot = snap
     return snap
 
@@ -87,7 +87,7 @@ async def get_principal(request: Request, bridge: BridgeDep) -> Principal | None
     key = _key_of(request)
     if key is None:
         return None
-    snap = snapshot_of(request, bridge)
+    snap = await snapshot_of(request, bridge)
     found, principal = bridge.access.cached_principal(snap, key)
     if not found:
         now = dt.datetime.now(dt.UTC)

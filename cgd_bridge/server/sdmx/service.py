@@ -294,7 +294,7 @@ async def readable_for(
     Decided once per state of the store (:mod:`cgd_bridge.server.access_cache`); a miss runs
     the access policy (:func:`_readable`) and :func:`gather_indexed` in the thread pool.
     """
-    snap = snapshot_of(request, bridge)
+    snap = await snapshot_of(request, bridge)
     info = flow.info
     key = (scope_of(principal), info.agency, info.id, info.version, provider, updated_after)
     found = bridge.access.cached_readable(snap, key)

@@ -17,6 +17,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import event, func, select, text
 
+from cgd_bridge.server.access_cache import _CoalescedReader
 from cgd_bridge.server.app import create_app
 from cgd_bridge.server.audit_writer import AuditWriter, PulledVersion
 from cgd_bridge.settings import Settings
@@ -86,22 +87,57 @@ def test_a_cached_pull_runs_only_the_counter_query(world: World, kenya, monkeypa
     with world.bridge.sessions() as session:
         _publish(session, kenya, world.producer, world.reviewer, "open")
     statements: list[str] = []
-    reads: list[int] = []
+    reads: list[str] = []
     read_raw = generation.read_raw
+    query = _CoalescedReader._query
 
-    def counted(connection):
-        reads.append(1)
+    def counted_raw(connection):
+        reads.append("sqlite")
         return read_raw(connection)
 
-    monkeypatch.setattr(generation, "read_raw", counted)
+    async def counted_async(self):
+        reads.append("postgresql")
+        return await query(self)
+
+    monkeypatch.setattr(generation, "read_raw", counted_raw)
+    monkeypatch.setattr(_CoalescedReader, "_query", counted_async)
     event.listen(world.bridge.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     assert world.get(world.series, "kamau") == 200  # warms the snapshot
     statements.clear()
     reads.clear()
     for _ in range(3):
         assert world.get(world.series, "kamau") == 200
-    assert reads == [1, 1, 1]
+    assert reads == [world.bridge.engine.dialect.name] * 3  # the PostgreSQL reader is asyncio's
     assert [s for s in statements if "audit" not in s] == []  # pull records come from the writer thread
+
+
+def test_concurrent_requests_share_counter_reads(monkeypatch) -> None:
+    """PostgreSQL's reader: requests arriving while a read is in flight share the next one,
+    which starts after they came (so each sees what was committed before it)."""
+    import asyncio
+
+    from sqlalchemy import create_engine
+
+    reader = _CoalescedReader(create_engine("postgresql+psycopg://nobody@127.0.0.1/none"))
+    values = iter(range(100))
+    started: list[int] = []
+
+    async def slow_query(self):
+        started.append(1)
+        await asyncio.sleep(0.05)
+        return next(values)
+
+    monkeypatch.setattr(_CoalescedReader, "_query", slow_query)
+
+    async def main() -> list[int]:
+        first = asyncio.create_task(reader.read())
+        await asyncio.sleep(0.01)  # the first read is in flight
+        rest = [asyncio.create_task(reader.read()) for _ in range(20)]
+        return [await first, *[await t for t in rest]]
+
+    got = asyncio.run(main())
+    assert got == [0] + [1] * 20  # the 20 latecomers share one read that began after they came
+    assert len(started) == 2
 
 
 def test_every_pull_is_in_the_log_at_once_and_after_shutdown(world: World, kenya) -> None:
