@@ -4,6 +4,7 @@ with its report, the NSO's decision, dataflow filters and downloads, translation
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -25,6 +26,7 @@ from cgd_bridge.server.web import session as websession
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import orgs, submissions
 from cgd_bridge.store.orgs import Principal
+from tests.support.postgres import fresh_schema
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
 FLOW = "/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0"
@@ -41,14 +43,32 @@ class Demo:
         return self.app.state.bridge.sessions()  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0))
+@contextlib.contextmanager
+def _demo(tmp_path: Path, database_url: str | None = None) -> Iterator[Demo]:
+    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0), database_url=database_url)
     with TestClient(app) as client:
         bridge = app.state.bridge
         with bridge.sessions() as session:
             seeded = seed(session, bridge.structures)
         yield Demo(client, seeded.keys, seeded.published, app)
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    """The demo on SQLite."""
+    with _demo(tmp_path) as d:
+        yield d
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
+    """The demo on SQLite and on PostgreSQL (for the tests of the workflow and the access rules)."""
+    if request.param == "sqlite":
+        with _demo(tmp_path) as d:
+            yield d
+        return
+    with fresh_schema("cgdb_web") as url, _demo(tmp_path, url) as d:
+        yield d
 
 
 def csrf(client: TestClient, path: str = "/sign-in") -> str:
@@ -163,7 +183,8 @@ def test_post_without_the_right_csrf_token_is_refused(demo: Demo) -> None:
     assert c.get("/inbox", follow_redirects=False).status_code == 303
 
 
-def test_revoking_the_key_ends_the_session_at_once(demo: Demo) -> None:
+def test_revoking_the_key_ends_the_session_at_once(demo_db: Demo) -> None:
+    demo = demo_db
     c = demo.client
     sign_in(c, demo.keys["amina"])
     assert c.get("/submissions").status_code == 200
@@ -219,7 +240,8 @@ def test_anonymous_sees_public_data_only(demo: Demo) -> None:
     assert c.get(f"/versions/{v}/files/1").status_code == 404
 
 
-def test_embargoed_and_withdrawn_data_is_never_shown(demo: Demo) -> None:
+def test_embargoed_and_withdrawn_data_is_never_shown(demo_db: Demo) -> None:
+    demo = demo_db
     c = demo.client
     # a new version, published but under embargo: the public does not see it, the producer does
     sign_in(c, demo.keys["amina"])
@@ -315,7 +337,8 @@ def test_missing_files_and_revision_note_are_named_in_the_error_summary(demo: De
     assert "revision note" in r.text
 
 
-def test_submit_review_accept_publish_download(demo: Demo) -> None:
+def test_submit_review_accept_publish_download(demo_db: Demo) -> None:
+    demo = demo_db
     c = demo.client
     sign_in(c, demo.keys["amina"])
     r = c.post(
