@@ -263,7 +263,9 @@ class WebRoute(APIRoute):
                 page.say(page._("Please sign in to see that page."))
                 return page.redirect(f"/sign-in?next={quote(exc.path, safe='/')}")
             except CgdBridgeError as exc:
-                return error_page(page, exc.status, page._(exc.title), exc.problem, exc.fix)
+                response = error_page(page, exc.status, page._(exc.title), exc.problem, exc.fix)
+                response.headers.update(getattr(exc, "headers", None) or {})
+                return response
             except RequestValidationError as exc:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg', '')}"

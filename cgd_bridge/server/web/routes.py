@@ -29,11 +29,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from cgd_bridge import pipeline
-from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, UsageError
+from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, UsageError
 from cgd_bridge.findings import Report, Severity
 from cgd_bridge.formats.registry import FORMATS
 from cgd_bridge.resources import ROOT
 from cgd_bridge.server.audit_writer import PulledVersion
+from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.routes.api import _save
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.data import select
@@ -92,6 +93,25 @@ def sign_in_form(page: PageDep, next: str | None = None) -> Response:
     return page.render("sign_in.html", next=_local(next) or "", errors={}, method="key", username="")
 
 
+SIGN_IN_PER_MINUTE = 10
+
+
+def _throttle_sign_in(page: Page) -> None:
+    """At most :data:`SIGN_IN_PER_MINUTE` sign-in attempts a minute per client address (per worker):
+    guessing keys or passwords stays slow whatever the general rate limit is."""
+    limiter = page.bridge.extra.get("web_sign_in_limiter")
+    if limiter is None:
+        limiter = page.bridge.extra.setdefault("web_sign_in_limiter", RateLimiter(SIGN_IN_PER_MINUTE))
+    client = page.request.client.host if page.request.client else "?"
+    allowed, wait = limiter.allow(f"sign-in:{client}")
+    if not allowed:
+        raise RateLimited(
+            f"too many sign-in attempts from this address (at most {SIGN_IN_PER_MINUTE} a minute)",
+            fix=f"Wait {max(1, round(wait))} seconds and try again.",
+            retry_after=wait,
+        )
+
+
 @router.post("/sign-in")
 def sign_in(
     page: PageDep,
@@ -104,6 +124,7 @@ def sign_in(
 ) -> Response:
     page.check_csrf(csrf_token)
     _ = page._
+    _throttle_sign_in(page)
     errors: dict[str, str] = {}
     principal = None
     password_hash = None

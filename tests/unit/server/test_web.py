@@ -669,3 +669,16 @@ def test_the_metadata_form_round_trips_the_kenya_record() -> None:
         return json.loads(json.dumps(value, default=str))
 
     assert plain(yaml.safe_load(metadata_form.to_yaml(back))) == plain(record)
+
+
+def test_sign_in_attempts_are_throttled_per_address(demo: Demo) -> None:
+    from cgd_bridge.server.web.routes import SIGN_IN_PER_MINUTE
+
+    c = demo.client
+    token = csrf(c)
+    wrong = {"csrf_token": token, "method": "password", "username": "kamau", "password": "guess-guess"}
+    assert all(c.post("/sign-in", data=wrong).status_code == 400 for _ in range(SIGN_IN_PER_MINUTE))
+    r = c.post("/sign-in", data=wrong)
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) >= 1
+    assert "too many sign-in attempts" in r.text
