@@ -1,17 +1,24 @@
-"""Crash safety: a server killed in the middle of an upload or of storing a version leaves nothing half-made.
+"""Crash safety: a process killed during an upload, a version's storing or a publication leaves nothing half-made.
 
-Two faults, both with a real process killed by SIGKILL (no clean-up code runs):
+Three faults, each with a real process killed by SIGKILL (no clean-up code runs):
 
 - the server is killed while a client is still sending a large upload;
 - a process is killed inside the store's transaction, after the version, its files and its
-  observations were written but before the commit (``os._exit`` from the Parquet step).
+  observations were written but before the commit (``os._exit`` from the Parquet step);
+- a process is killed inside :func:`~cgd_bridge.store.submissions.publish`'s transaction, after
+  the new version's move to ``published``, the superseding of the published one and their audit
+  rows were flushed, before the commit.
 
-Afterwards the database holds exactly the versions it held before, a restarted server answers,
-and the same submission goes through.
+Afterwards the database holds exactly the versions (and states, and audit rows) it held before,
+the old publication is still served, a restarted server answers, and the same submission or
+publication goes through.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import signal
 import socket
@@ -178,3 +185,142 @@ def test_killed_while_storing_a_version(database: str, tmp_path: Path) -> None:
         assert r.status_code == 201, r.text
         assert r.json()["number"] == 2
     assert _count_versions(database) == before + 1
+
+
+PUBLISH_CRASH = textwrap.dedent(
+    """
+    import json, os, sys
+    from sqlalchemy import select
+    from cgd_bridge.store import db, orgs, submissions
+    from cgd_bridge.store.models import AuditEntry, Version
+
+    url, version_id = sys.argv[1], int(sys.argv[2])
+    real = submissions._supersede_older
+
+    def crash(session, v, states, principal, now):
+        real(session, v, states, principal, now)
+        session.flush()
+        # what this transaction sees just before the kill: the proof that the kill point is
+        # after the new state and the superseding (the test checks it), and before the commit
+        seen = {n: s for n, s in session.execute(
+            select(Version.number, Version.state).where(Version.submission_id == v.submission_id))}
+        audit = sorted(a for (a,) in session.execute(
+            select(AuditEntry.action).where(AuditEntry.submission_id == v.submission_id,
+                                            AuditEntry.action.in_(["version.published",
+                                                                   "version.superseded"]))))
+        print(json.dumps({"states": seen, "audit": audit}), flush=True)
+        os._exit(9)  # killed inside publish's transaction: everything flushed, nothing committed
+
+    submissions._supersede_older = crash
+    engine = db.make_engine(url)
+    with db.make_sessionmaker(engine)() as session:
+        kamau = orgs.Principal.of(orgs.get_user(session, username="kamau"))
+        submissions.publish(session, principal=kamau, version_id=version_id)
+    print("not killed")
+    """
+)
+DATA_URL = "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0"
+
+
+def _states_and_audit(url: str, submission_id: int) -> tuple[dict[int, str], list[tuple[str, int]]]:
+    """The versions' states by number, and the publication audit rows as (action, version number)."""
+    from sqlalchemy import select
+
+    from cgd_bridge.store.db import make_engine
+    from cgd_bridge.store.models import AuditEntry, Version
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as c:
+            states = dict(
+                c.execute(
+                    select(Version.number, Version.state).where(Version.submission_id == submission_id)
+                ).all()
+            )
+            audit = c.execute(
+                select(AuditEntry.action, Version.number)
+                .join(Version, Version.id == AuditEntry.version_id)
+                .where(
+                    AuditEntry.submission_id == submission_id,
+                    AuditEntry.action.in_(["version.published", "version.superseded"]),
+                )
+                .order_by(AuditEntry.id)
+            ).all()
+    finally:
+        engine.dispose()
+    return {int(n): str(s) for n, s in states.items()}, [(str(a), int(n)) for a, n in audit]
+
+
+def _served_dataset_versions(url: str) -> set[str]:
+    """The dataset versions named in SOURCE_DETAIL of what the public pulls over SDMX REST."""
+    r = httpx.get(
+        f"{url}{DATA_URL}", headers={"Accept": "application/vnd.sdmx.data+csv;version=1.0.0"}, timeout=60
+    )
+    assert r.status_code == 200, r.text
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert rows
+    return {row["SOURCE_DETAIL"].rsplit("dataset version ", 1)[1] for row in rows}
+
+
+def test_killed_while_publishing(database: str, tmp_path: Path) -> None:
+    """#4: a process killed inside publish's transaction leaves the old publication as it was."""
+    quality = tmp_path / "quality.yaml"
+    quality.write_text((KENYA / "quality.yaml").read_text().replace("version: 1.1.0", "version: 1.2.0", 1))
+    with live_server(database, tmp_path) as server:
+        amina, kamau = server.headers("amina"), server.headers("kamau")
+        r = httpx.post(
+            f"{server.url}/api/submissions",
+            files={
+                "data": ("data.csv", (KENYA / "data.csv").read_bytes(), "text/csv"),
+                "metadata": ("quality.yaml", quality.read_bytes(), "application/yaml"),
+                "mapping": ("mapping.yaml", MAPPING.read_bytes(), "application/yaml"),
+            },
+            data={"revision_note": "metadata 1.2.0", "submit": "true"},
+            headers=amina,
+            timeout=120,
+        )
+        assert r.status_code == 201, r.text
+        v2 = r.json()
+        r = httpx.post(f"{server.url}/api/versions/{v2['id']}/accept", headers=kamau, json={}, timeout=30)
+        assert r.json()["state"] == "accepted", r.text
+        sub = v2["submission"]
+        states, audit = _states_and_audit(database, sub)
+        assert states == {1: "published", 2: "accepted"}
+        assert audit == [("version.published", 1)]
+        assert _served_dataset_versions(server.url) == {"1.1.0"}
+
+        proc = subprocess.run(
+            [sys.executable, "-c", PUBLISH_CRASH, database, str(v2["id"])],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert proc.returncode == 9, proc.stdout + proc.stderr
+        assert "not killed" not in proc.stdout
+        inside = json.loads(proc.stdout.strip().splitlines()[-1])
+        # the kill came after both changes were flushed in the transaction...
+        assert inside == {
+            "states": {"1": "superseded", "2": "published"},
+            "audit": ["version.published", "version.published", "version.superseded"],
+        }
+        # ...and none of them outlived it: the running server still serves version 1
+        assert _states_and_audit(database, sub) == (states, audit)
+        assert _served_dataset_versions(server.url) == {"1.1.0"}
+        keys = server.keys
+
+    # a restarted server serves version 1, and publishing version 2 again goes through
+    with live_server(database, tmp_path, seed=False) as server:
+        assert _served_dataset_versions(server.url) == {"1.1.0"}
+        r = httpx.post(
+            f"{server.url}/api/versions/{v2['id']}/publish",
+            headers={"Authorization": f"Bearer {keys['kamau']}"},
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "published"
+        assert _states_and_audit(database, sub) == (
+            {1: "superseded", 2: "published"},
+            [("version.published", 1), ("version.published", 2), ("version.superseded", 1)],
+        )
+        assert _served_dataset_versions(server.url) == {"1.2.0"}
