@@ -1,4 +1,4 @@
-"""Crash safety: a process killed during an upload, a version's storing or a publication leaves nothing half-made.
+"""Crash safety: a process killed in an upload, a version's storing or a publication leaves nothing half-made.
 
 Three faults, each with a real process killed by SIGKILL (no clean-up code runs):
 
