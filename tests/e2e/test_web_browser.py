@@ -128,10 +128,11 @@ def sign_in_with_key(t: Checked, url: str, key: str) -> None:
     navigate(t.page, "button:has-text('Sign in with the key')")
 
 
-def upload(t: Checked, data: Path, note: str) -> None:
+def upload(t: Checked, data: Path, note: str, *, metadata: bool = True) -> None:
     p = t.page
     p.set_input_files("#data", str(data))
-    p.set_input_files("#metadata", str(KENYA / "quality.yaml"))
+    if metadata:
+        p.set_input_files("#metadata", str(KENYA / "quality.yaml"))
     p.select_option("#mapping_choice", "kenya-health-scorecard.yaml")
     p.fill("#revision_note", note)
     navigate(p, "button[value=submit]")
@@ -181,11 +182,14 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     with p.expect_download() as saved:
         p.click("button[value=save]")
     assert "contact_email: data@example.org" in Path(saved.value.path()).read_text(encoding="utf-8")
-
-    # a broken upload: the report, grouped by finding code, filterable
-    p.goto(f"{url}/submit")
+    navigate(p, "button[value=check]")
+    assert "complete for submission" in p.content()
+    navigate(p, "button:has-text('Submit data with this metadata')")
+    assert "filled in on the form is used" in p.content()
     tab.check("submit form")
-    upload(tab, BROKEN, "Kilifi tallies reconciled.")
+
+    # a broken upload (with the form's metadata): the report, grouped by finding code, filterable
+    upload(tab, BROKEN, "Kilifi tallies reconciled.", metadata=False)
     assert p.is_visible("text=The dataset has errors")
     group = p.locator(".finding-group[data-code='total-mismatch']")
     assert group.is_visible()
@@ -198,8 +202,9 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     assert not group.is_visible()
     assert p.locator(".finding-group[data-code='non-probability-sample']").is_visible()
 
-    # the real example: a new version, sent for review
-    upload(tab, KENYA / "data.csv", "Kilifi tallies reconciled.")
+    # the real example: a new version, sent for review (the form's metadata is still used)
+    assert "filled in on the form is used" in p.content()
+    upload(tab, KENYA / "data.csv", "Kilifi tallies reconciled.", metadata=False)
     p.wait_for_url("**/versions/*")
     version_url = p.url
     assert "was stored and sent for review" in p.content()

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import numpy as np
+import yaml
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -55,6 +56,7 @@ _MAX_ID = 2**53
 Id = Annotated[int, Path(ge=1, le=_MAX_ID)]
 MAPPINGS = ROOT / "mappings"
 PAGE_ROWS = 200
+MAX_METADATA_BYTES = 2 << 20
 ACTIONS = ("submit", "accept", "reject", "publish", "withdraw")
 ACTION_DONE = {
     "submit": N_("Version {number} was sent for review."),
@@ -233,13 +235,14 @@ def _missing_inputs(
     metadata: UploadFile | None,
     mapping_choice: str,
     mapping: UploadFile | None,
+    metadata_text: str = "",
 ) -> dict[str, str]:
     """The form fields left empty, with what to do (field id -> message)."""
     _ = page._
     errors = {}
     if data is None or not data.filename:
         errors["data"] = _("Choose the dataset file (CSV, XLSX or a Kobo/ODK export).")
-    if metadata is None or not metadata.filename:
+    if (metadata is None or not metadata.filename) and not metadata_text.strip():
         errors["metadata"] = _("Choose the quality metadata file (YAML or JSON).")
     if mapping_choice == "upload":
         if mapping is None or not mapping.filename:
@@ -247,6 +250,18 @@ def _missing_inputs(
     elif mapping_choice not in _bundled_mappings():
         errors["mapping_choice"] = _("Pick a bundled mapping, or choose to upload your own.")
     return errors
+
+
+def _dataset_of(metadata_text: str) -> str:
+    """The ``dataset.id`` of a metadata record's YAML text, or "" (only to show it)."""
+    if not metadata_text.strip():
+        return ""
+    try:
+        record = yaml.safe_load(metadata_text)
+    except yaml.YAMLError:
+        return ""
+    dataset = record.get("dataset") if isinstance(record, dict) else None
+    return str(dataset.get("id") or "") if isinstance(dataset, dict) else ""
 
 
 class _Spooled:
@@ -262,6 +277,14 @@ class _Spooled:
         path, raw = _save(upload, self.folder, role, self.limit)
         self.paths[role] = path
         self.raw.append(raw)
+
+    def text(self, role: str, name: str, content: str) -> None:
+        """A file the form made (the metadata record filled in on /metadata)."""
+        path = self.folder / role / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        self.paths[role] = path
+        self.raw.append(RawFile(role, name, path.read_bytes(), "application/yaml"))
 
     def bundled(self, role: str, name: str) -> None:
         path = MAPPINGS / name
@@ -296,13 +319,26 @@ def submit_upload(
     sheet: Annotated[str, Form()] = "",
     revision_note: Annotated[str, Form()] = "",
     action: Annotated[str, Form()] = "submit",
+    metadata_text: Annotated[str, Form(max_length=MAX_METADATA_BYTES)] = "",
 ) -> Response:
-    """Validate the upload; show the report (errors, or ``action=check``), else store a version."""
+    """Validate the upload; show the report (errors, or ``action=check``), else store a version.
+
+    ``metadata_text`` is a record filled in on the metadata form (``action=prepare`` brings it
+    here); an uploaded metadata file replaces it.
+    """
     page.check_csrf(csrf_token)
     principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
     _ = page._
-    values = {"mapping_choice": mapping_choice, "sheet": sheet, "revision_note": revision_note}
-    errors = _missing_inputs(page, data, metadata, mapping_choice, mapping)
+    values = {
+        "mapping_choice": mapping_choice,
+        "sheet": sheet,
+        "revision_note": revision_note,
+        "metadata_text": metadata_text,
+        "metadata_dataset": _dataset_of(metadata_text),
+    }
+    if action == "prepare":
+        return page.render("submit.html", mappings=_bundled_mappings(), errors={}, values=values, report=None)
+    errors = _missing_inputs(page, data, metadata, mapping_choice, mapping, metadata_text)
 
     def again(status: int, report: dict[str, Any] | None = None, note: str | None = None) -> Response:
         return page.render(
@@ -315,12 +351,15 @@ def submit_upload(
             note=note,
         )
 
-    if errors or data is None or metadata is None:
+    if errors or data is None:
         return again(400)
     spooled = _Spooled(page.bridge.settings.max_upload_mb << 20)
     try:
         spooled.save("data", data)
-        spooled.save("metadata", metadata)
+        if metadata is not None and metadata.filename:
+            spooled.save("metadata", metadata)
+        else:
+            spooled.text("metadata", "quality.yaml", metadata_text)
         if mapping_choice == "upload" and mapping is not None:
             spooled.save("mapping", mapping)
         else:
@@ -722,8 +761,6 @@ async def download(page: PageDep, request: Request, agency: str, ident: str, ver
 
 # ---------------------------------------------------------------- the quality metadata form
 
-MAX_METADATA_BYTES = 2 << 20
-
 
 def _metadata_page(
     page: Page,
@@ -757,6 +794,7 @@ def _metadata_page(
         stages=metadata_form.STAGE,
         report=group_report(report.to_dict()) if report is not None else None,
         note=note,
+        record_yaml=metadata_form.to_yaml(record) if record is not None else "",
     )
 
 

@@ -682,3 +682,42 @@ def test_sign_in_attempts_are_throttled_per_address(demo: Demo) -> None:
     assert r.status_code == 429
     assert int(r.headers["Retry-After"]) >= 1
     assert "too many sign-in attempts" in r.text
+
+
+def test_the_metadata_form_feeds_the_submit_page(demo: Demo) -> None:
+    import html
+
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    r = c.post(
+        "/metadata",
+        data={"csrf_token": csrf(c, "/metadata"), "action": "load"},
+        files={"existing": ("quality.yaml", (KENYA / "quality.yaml").read_bytes(), "application/yaml")},
+    )
+    assert "Submit data with this metadata" in r.text
+    text = html.unescape(
+        re.search(r'<textarea name="metadata_text" hidden>(.*?)</textarea>', r.text, re.S).group(1)
+    )
+    assert "ke-health-scorecard-2024" in text
+    token = csrf(c, "/submit")
+    r = c.post("/submit", data={"csrf_token": token, "action": "prepare", "metadata_text": text})
+    assert r.status_code == 200
+    assert "filled in on the form is used" in r.text
+    assert "ke-health-scorecard-2024" in r.text
+    data = KENYA / "data.csv"
+    r = c.post(
+        "/submit",
+        data={
+            "csrf_token": token,
+            "action": "submit",
+            "metadata_text": text,
+            "mapping_choice": "kenya-health-scorecard.yaml",
+            "revision_note": "Metadata from the web form.",
+        },
+        files={"data": (data.name, data.read_bytes(), "text/csv")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    page = c.get(r.headers["location"]).text
+    assert "was stored and sent for review" in page
+    assert ">quality.yaml</a>" in page  # the record is stored as the version's metadata file
