@@ -824,6 +824,18 @@ def get_version(
     return v
 
 
+def may_read_files(session: Session, principal: Principal | None, version: Version, now: dt.datetime) -> bool:
+    """True when the principal may read the raw files of a version it can see (:func:`get_file`)."""
+    return principal is not None and (
+        principal.is_admin
+        or access.is_producer(principal, version.submission)
+        or (
+            version.state != State.DRAFT
+            and access.is_mou_reviewer(session, principal, version.submission, now)
+        )
+    )
+
+
 def get_file(
     session: Session, *, principal: Principal | None, file_id: int, now: dt.datetime | None = None
 ) -> StoredFile:
@@ -838,11 +850,7 @@ def get_file(
     now = now or utcnow()
     if f is not None:
         v = get_version(session, principal=principal, version_id=f.version_id, now=now)
-        if principal is not None and (
-            principal.is_admin
-            or access.is_producer(principal, v.submission)
-            or (v.state != State.DRAFT and access.is_mou_reviewer(session, principal, v.submission, now))
-        ):
+        if may_read_files(session, principal, v, now):
             return f
     raise NotFound(
         f"there is no file {file_id} you may read", fix="Check the file id in the version's file list."

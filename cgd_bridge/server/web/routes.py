@@ -48,7 +48,7 @@ from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import flow_names, group_report, metadata_rows
 from cgd_bridge.store import access, audit, orgs, submissions
 from cgd_bridge.store import data as store_data
-from cgd_bridge.store.models import OrgKind, State, Version, utcnow
+from cgd_bridge.store.models import OrgKind, Role, State, Version, utcnow
 from cgd_bridge.store.submissions import RawFile
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -425,17 +425,6 @@ def submit_upload(
 # ---------------------------------------------------------------- one version: details and review
 
 
-def _can_read_files(page: Page, v: Version) -> bool:
-    p = page.principal
-    if p is None:
-        return False
-    return (
-        p.is_admin
-        or access.is_producer(p, v.submission)
-        or (v.state != State.DRAFT and access.is_mou_reviewer(page.db, p, v.submission, utcnow()))
-    )
-
-
 def _version_page(
     page: Page, version_id: int, *, status: int = 200, errors: dict[str, str] | None = None
 ) -> Response:
@@ -443,31 +432,24 @@ def _version_page(
     v = submissions.get_version(page.db, principal=page.principal, version_id=version_id, now=now)
     s = v.submission
     p = page.principal
-    producer = p is not None and (p.is_admin or access.is_producer(p, s))
-    reviewer = p is not None and (p.is_admin or access.is_mou_reviewer(page.db, p, s, now))
-    state = State(v.state)
-    allowed = submissions.NEXT[state]
+    # which forms to show; the store decides again when one is sent
+    producer = p is not None and (p.is_admin or (p.org_kind == OrgKind.CSO and access.is_producer(p, s)))
+    reviewer = p is not None and (
+        p.is_admin
+        or (
+            p.org_kind == OrgKind.NSO
+            and p.role == Role.REVIEWER
+            and access.is_mou_reviewer(page.db, p, s, now)
+        )
+    )
+    allowed = submissions.NEXT[State(v.state)]
     actions = {
         "submit": producer and State.SUBMITTED in allowed,
         "withdraw": producer and State.WITHDRAWN in allowed,
-        "accept": reviewer
-        and State.ACCEPTED in allowed
-        and p is not None
-        and (p.is_admin or p.role == "reviewer"),
-        "reject": reviewer
-        and State.REJECTED in allowed
-        and p is not None
-        and (p.is_admin or p.role == "reviewer"),
-        "publish": reviewer
-        and State.PUBLISHED in allowed
-        and p is not None
-        and (p.is_admin or p.role == "reviewer"),
+        "accept": reviewer and State.ACCEPTED in allowed,
+        "reject": reviewer and State.REJECTED in allowed,
+        "publish": reviewer and State.PUBLISHED in allowed,
     }
-    if p is not None and not p.is_admin:
-        if p.org_kind != OrgKind.CSO:
-            actions["submit"] = actions["withdraw"] = False
-        if p.org_kind != OrgKind.NSO:
-            actions["accept"] = actions["reject"] = actions["publish"] = False
     table = store_data.load_table(page.db, v.id)
     dims = list(v.dimensions or [])
     names = flow_names(page.bridge.structures, s.agency, s.dataflow, s.dataflow_version, dims, v.cube or {})
@@ -484,7 +466,7 @@ def _version_page(
         metadata=metadata_rows(v.metadata_json or {}),
         coverage=v.coverage or {},
         dsat=v.dsat,
-        files=list(v.files) if _can_read_files(page, v) else [],
+        files=list(v.files) if submissions.may_read_files(page.db, p, v, now) else [],
         history=history,
         charts=drawn,
         names=names,
