@@ -57,13 +57,14 @@ Id = Annotated[int, Path(ge=1, le=_MAX_ID)]
 MAPPINGS = ROOT / "mappings"
 PAGE_ROWS = 200
 MAX_METADATA_BYTES = 2 << 20
-ACTIONS = ("submit", "accept", "reject", "publish", "withdraw")
+ACTIONS = ("submit", "accept", "reject", "publish", "withdraw", "embargo")
 ACTION_DONE = {
     "submit": N_("Version {number} was sent for review."),
     "accept": N_("Version {number} was accepted."),
     "reject": N_("Version {number} was rejected; the CSO sees your comment."),
     "publish": N_("Version {number} was published."),
     "withdraw": N_("Version {number} was withdrawn."),
+    "embargo": N_("The embargo of version {number} was changed."),
 }
 
 
@@ -449,6 +450,7 @@ def _version_page(
         "accept": reviewer and State.ACCEPTED in allowed,
         "reject": reviewer and State.REJECTED in allowed,
         "publish": reviewer and State.PUBLISHED in allowed,
+        "embargo": producer and State(v.state) in submissions.PENDING,
     }
     table = store_data.load_table(page.db, v.id)
     dims = list(v.dimensions or [])
@@ -489,7 +491,9 @@ def version_action(
     action: str,
     csrf_token: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
+    until: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
+    """A workflow step (the store checks who may take it), or the embargo (``until``, UTC)."""
     page.check_csrf(csrf_token)
     principal = page.require_signed_in()
     if action not in ACTIONS:
@@ -504,14 +508,31 @@ def version_action(
             v = submissions.reject(page.db, principal=principal, version_id=version_id, comment=text or "")
         elif action == "publish":
             v = submissions.publish(page.db, principal=principal, version_id=version_id)
+        elif action == "embargo":
+            v = submissions.set_embargo(
+                page.db, principal=principal, version_id=version_id, until=_utc_or_none(until)
+            )
         else:
             v = submissions.withdraw(page.db, principal=principal, version_id=version_id, reason=text)
     except UsageError as exc:
-        return _version_page(
-            page, version_id, status=400, errors={f"comment-{action}": f"{exc.problem}. {exc.fix or ''}"}
-        )
+        field = "until" if action == "embargo" else f"comment-{action}"
+        return _version_page(page, version_id, status=400, errors={field: f"{exc.problem}. {exc.fix or ''}"})
     page.say(page._(ACTION_DONE[action], number=v.number))
     return page.redirect(f"/versions/{v.id}")
+
+
+def _utc_or_none(text: str) -> dt.datetime | None:
+    """``YYYY-MM-DDTHH:MM`` (UTC, as the form asks) or an ISO date-time; empty lifts the embargo."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"'{text}' is not a date and time", field="until", fix="Write it as 2026-03-01T06:00 (UTC)."
+        ) from None
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
 
 
 @router.get("/versions/{version_id}/files/{file_id}")

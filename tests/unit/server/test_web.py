@@ -721,3 +721,40 @@ def test_the_metadata_form_feeds_the_submit_page(demo: Demo) -> None:
     page = c.get(r.headers["location"]).text
     assert "was stored and sent for review" in page
     assert ">quality.yaml</a>" in page  # the record is stored as the version's metadata file
+
+
+def test_the_producer_sets_and_lifts_the_embargo(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    r = c.post(
+        "/submit",
+        data={
+            "csrf_token": csrf(c, "/submit"),
+            "mapping_choice": "kenya-health-scorecard.yaml",
+            "revision_note": "With an embargo.",
+            "action": "draft",
+        },
+        files=files(),
+        follow_redirects=False,
+    )
+    vid = int(r.headers["location"].rsplit("/", 1)[1])
+    token = csrf(c, f"/versions/{vid}")
+    r = c.post(f"/versions/{vid}/embargo", data={"csrf_token": token, "until": "next tuesday"})
+    assert r.status_code == 400
+    assert 'href="#until"' in r.text
+    r = c.post(f"/versions/{vid}/embargo", data={"csrf_token": token, "until": "2031-03-01T06:00"})
+    assert "embargo of version 2 was changed" in r.text
+    assert "2031-03-01 06:00 UTC" in r.text
+    with demo.session() as s:
+        assert submissions.get_version(s, principal=None, version_id=demo.published["kenya-health-scorecard"])
+        v = s.get(submissions.Version, vid)
+        assert v.embargo_until == dt.datetime(2031, 3, 1, 6, 0, tzinfo=dt.UTC)
+    r = c.post(f"/versions/{vid}/embargo", data={"csrf_token": token, "until": ""})
+    assert "Embargo until</dt>" not in r.text
+    # the NSO gets no embargo form, and the store refuses it anyway
+    nso = TestClient(demo.app)
+    sign_in(nso, demo.keys["kamau"])
+    r = nso.post(
+        f"/versions/{vid}/embargo", data={"csrf_token": csrf(nso, "/inbox"), "until": "2031-01-01T00:00"}
+    )
+    assert r.status_code == 404  # a draft: the NSO does not even see it
