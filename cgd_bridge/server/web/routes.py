@@ -459,6 +459,9 @@ def _version_page(
         table, dims, names=names.codes, concepts=names.concepts, id_prefix=f"v{v.id}"
     )
     history = audit.history(page.db, version=v)
+    if not access.can_see_pulls(p, s.producer_id):
+        # who pulled the data is for the producing CSO (and admins), as on /pulls
+        history = [e for e in history if e.action not in audit.PULL_ACTIONS]
     return page.render(
         "version.html",
         status=status,

@@ -395,6 +395,10 @@ def test_submit_review_accept_publish_download(demo_db: Demo) -> None:
     pulls = c.get("/pulls").text
     assert "download" in pulls
     assert "the public (no sign-in)" in pulls
+    # the version's history shows the pulls to the producer only
+    assert "data.pulled" in c.get(f"/versions/{vid}").text
+    assert "data.pulled" not in nso.get(f"/versions/{vid}").text
+    assert "data.pulled" not in TestClient(demo.app).get(f"/versions/{vid}").text
 
 
 def test_dataflow_page_filters_and_shows_the_sdmx_urls(demo: Demo) -> None:
