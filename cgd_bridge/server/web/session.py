@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cgd_bridge.errors import NotFound
+from cgd_bridge.errors import NotFound, StoreError
 from cgd_bridge.store import orgs
 from cgd_bridge.store.orgs import Principal
 
@@ -131,21 +131,30 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
     if configured:
         return configured.encode()
     path = data_dir.expanduser() / SECRET_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32))
-        log.info("created the web session secret %s", path)
-    for _ in range(50):  # another worker may be writing it right now
-        text = path.read_text(encoding="ascii").strip()
-        if text:
-            return text.encode()
-        time.sleep(0.02)
-    raise RuntimeError(f"{path} is empty; delete it and restart, or set CGD_BRIDGE_SECRET_KEY")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+            log.info("created the web session secret %s", path)
+        for _ in range(50):  # another worker may be writing it right now
+            text = path.read_text(encoding="ascii").strip()
+            if text:
+                return text.encode()
+            time.sleep(0.02)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(
+            f"the web session secret {path} cannot be created or read ({exc})",
+            fix="Make the data folder writable, or set CGD_BRIDGE_SECRET_KEY (the same on every host).",
+        ) from exc
+    raise StoreError(
+        f"the web session secret {path} is empty",
+        fix="Delete it and restart the server, or set CGD_BRIDGE_SECRET_KEY.",
+    )
 
 
 def password_fingerprint(password_hash: str) -> str:

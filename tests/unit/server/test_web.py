@@ -762,3 +762,12 @@ def test_the_producer_sets_and_lifts_the_embargo(demo: Demo) -> None:
         f"/versions/{vid}/embargo", data={"csrf_token": csrf(nso, "/inbox"), "until": "2031-01-01T00:00"}
     )
     assert r.status_code == 404  # a draft: the NSO does not even see it
+
+
+def test_an_unwritable_data_folder_names_the_secret_setting(tmp_path: Path) -> None:
+    from cgd_bridge.errors import StoreError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="CGD_BRIDGE_SECRET_KEY"):
+        websession.load_secret(None, blocker / "data")
