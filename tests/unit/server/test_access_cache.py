@@ -217,3 +217,33 @@ def test_a_row_naming_a_missing_version_does_not_block_the_log(tmp_path: Path) -
     finally:
         writer.close()
         engine.dispose()
+
+
+def test_a_cached_key_still_records_its_last_use(world: World, kenya) -> None:
+    """Keys' last_used_at is set at most once a minute, also when the key comes from the snapshot."""
+    from cgd_bridge.server.access_cache import key_digest
+    from cgd_bridge.store.models import ApiKey
+
+    with world.bridge.sessions() as session:
+        _publish(session, kenya, world.producer, world.reviewer, "open")
+    prefix = orgs.key_prefix(world.keys["kamau"])
+
+    def last_used() -> dt.datetime | None:
+        with world.bridge.sessions() as session:
+            return session.scalar(select(ApiKey.last_used_at).where(ApiKey.prefix == prefix))
+
+    assert world.get(world.series, "kamau") == 200  # authenticated by the store: sets it
+    first = last_used()
+    assert first is not None
+    assert world.get(world.series, "kamau") == 200  # from the snapshot, within the minute: not again
+    assert world.bridge.audit.flush()
+    assert last_used() == first
+    # a minute later (moved back by hand rather than waited for)
+    snap = world.bridge.access._snapshot
+    entry = snap.principals[key_digest(world.keys["kamau"])]
+    entry.touched -= dt.timedelta(minutes=2)
+    with world.bridge.engine.begin() as c:
+        c.execute(text("UPDATE api_keys SET last_used_at = :t"), {"t": first - dt.timedelta(minutes=2)})
+    assert world.get(world.series, "kamau") == 200
+    assert world.bridge.audit.flush()
+    assert last_used() > first
