@@ -536,7 +536,7 @@ def _render_artefact(data: dict[str, Any]) -> str:
 
 @cli.group("mapping")
 def mapping_group() -> None:
-    """Share mappings: export as an SDMX 3.0 StructureMap, import from SDMX maps or open-sdg CSVs."""
+    """Share mappings: export them as SDMX maps, import them from SDMX maps or open-sdg CSVs."""
 
 
 @mapping_group.command("export")
@@ -547,10 +547,11 @@ def mapping_group() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["sdmx-ml-3.0", "sdmx-json-2.0"]),
+    type=click.Choice(["sdmx-ml-3.0", "sdmx-json-2.0", "sdmx-ml-2.1"]),
     default="sdmx-ml-3.0",
     show_default=True,
-    help="SDMX-ML 3.0 or SDMX-JSON 2.0 structure message.",
+    help="SDMX-ML 3.0 or SDMX-JSON 2.0 structure message (StructureMap), or SDMX-ML 2.1 (StructureSet "
+    "with CodelistMaps, for SDMX 2.1 registries).",
 )
 @click.option(
     "--agency",
@@ -559,7 +560,11 @@ def mapping_group() -> None:
     help="Agency ID of the CSO-side artefacts (use the one the NSO's registry gave your organisation).",
 )
 def mapping_export(mapping_file: Path, output: Path | None, fmt: str, agency: str) -> None:
-    """Write MAPPING as an SDMX 3.0 StructureMap with RepresentationMaps, for an NSO's registry."""
+    """Write MAPPING as SDMX maps for an NSO's registry.
+
+    SDMX 3.0: a StructureMap with RepresentationMaps; SDMX 2.1 (--format sdmx-ml-2.1): a
+    StructureSet with CodelistMaps and a StructureMap, and the codelists of the CSO's labels.
+    """
     from cgd_bridge.mapping import load_mapping
     from cgd_bridge.mapping.sdmx_maps import export_structure_map
 
@@ -573,7 +578,8 @@ def mapping_export(mapping_file: Path, output: Path | None, fmt: str, agency: st
         click.echo(exported.text, nl=False)
         return
     write_atomic(output, exported.text)
-    click.echo(f"StructureMap of {info.file} written to {output} ({fmt}).", err=True)
+    what = "StructureSet" if fmt == "sdmx-ml-2.1" else "StructureMap"
+    click.echo(f"{what} of {info.file} written to {output} ({fmt}).", err=True)
 
 
 @mapping_group.command("import")

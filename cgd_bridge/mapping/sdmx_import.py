@@ -34,6 +34,8 @@ from typing import Any
 from cgd_bridge.errors import MappingError
 from cgd_bridge.mapping.model import PROFILE, Mapping, normalise_label
 from cgd_bridge.mapping.sdmx_maps import (
+    ANN_FIXED,
+    ANN_LABELS,
     ANN_MAPPING,
     ANN_PASSTHROUGH,
     COMMON_ATTRIBUTES,
@@ -58,6 +60,10 @@ class _Collected:
     used: set[str] = field(default_factory=set)
     links21: dict[str, tuple[str, str]] = field(default_factory=dict)
     implicit21: list[tuple[str, str, str]] = field(default_factory=list)
+    value_maps21: list[tuple[str, str, str, list[tuple[str, str]]]] = field(default_factory=list)
+    fixed21: list[tuple[str, str, str]] = field(default_factory=list)
+    labels21: dict[str, dict[str, str]] = field(default_factory=dict)
+    machine21: tuple[str, str, dict[str, Any]] | None = None
     warnings: list[MappingWarning] = field(default_factory=list)
 
     def warn(self, file: str, element: str, problem: str) -> None:
@@ -216,16 +222,23 @@ def _read_sdmx21(path: Path, out: _Collected) -> None:
             fix="Give a StructureSet with CodelistMaps (a registry's /structureset query).",
             file=path.name,
         )
+    for cl in root.iter("{*}Codelist"):
+        if ANN_LABELS in _annotations21(cl):
+            # a cgd-bridge export: the codes' names are the CSO's labels (see sdmx_maps21)
+            out.labels21[str(cl.get("id"))] = {
+                str(code.get("id")): (code.findtext("{*}Name") or str(code.get("id")))
+                for code in cl.iterfind("{*}Code")
+            }
     for ss in sets:
         for child in ss:
             name = etree.QName(child).localname if isinstance(child.tag, str) else ""
             if name == "CodelistMap":
                 cm = CodelistMap21(str(child.get("id")), _ref_id(child.find("{*}Source")),
                                    _ref_id(child.find("{*}Target")))  # fmt: skip
+                labels = out.labels21.get(cm.source, {})
                 for code_map in child.iterfind("{*}CodeMap"):
-                    cm.pairs.append(
-                        (_ref_id(code_map.find("{*}Source")), _ref_id(code_map.find("{*}Target")))
-                    )
+                    source = _ref_id(code_map.find("{*}Source"))
+                    cm.pairs.append((labels.get(source, source), _ref_id(code_map.find("{*}Target"))))
                 out.codelist_maps.append((path.name, cm))
             elif name == "StructureMap":
                 _read_structure_map21(path.name, child, out)
@@ -234,9 +247,31 @@ def _read_sdmx21(path: Path, out: _Collected) -> None:
                 out.warn(path.name, element, "only CodelistMaps and StructureMaps are used; left out")
 
 
+def _annotations21(el: Any) -> dict[str, list[tuple[str, str]]]:
+    """An SDMX-ML 2.1 artefact's own annotations: type -> [(title, text)]."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    box = el.find("{*}Annotations")
+    for a in box.iterfind("{*}Annotation") if box is not None else ():
+        kind = (a.findtext("{*}AnnotationType") or "").strip()
+        out.setdefault(kind, []).append(
+            ((a.findtext("{*}AnnotationTitle") or "").strip(), a.findtext("{*}AnnotationText") or "")
+        )
+    return out
+
+
 def _read_structure_map21(file: str, sm: Any, out: _Collected) -> None:
     from lxml import etree
 
+    annotations = _annotations21(sm)
+    for title, text in annotations.get(ANN_FIXED, []):
+        out.fixed21.append((file, title, text.strip()))
+    for _title, text in annotations.get(ANN_MAPPING, [])[:1]:
+        try:
+            machine = json.loads(text)
+        except ValueError:
+            machine = None
+        if isinstance(machine, dict):
+            out.machine21 = (file, f"StructureMap {sm.get('id')}", machine)
     for cmap in sm.iterfind("{*}ComponentMap"):
         source, target = _ref_id(cmap.find("{*}Source")), _ref_id(cmap.find("{*}Target"))
         rep = cmap.find("{*}RepresentationMapping")
@@ -247,6 +282,12 @@ def _read_structure_map21(file: str, sm: Any, out: _Collected) -> None:
         kinds = [etree.QName(c).localname for c in rep if isinstance(c.tag, str)]
         if kinds == ["CodelistMap"]:
             out.links21[_ref_id(rep.find("{*}CodelistMap"))] = (target, source)
+        elif kinds == ["ValueMap"]:
+            pairs = [
+                (str(vm.get("source")), str(vm.get("target")))
+                for vm in rep.find("{*}ValueMap").iterfind("{*}ValueMapping")
+            ]
+            out.value_maps21.append((file, source, target, pairs))
         else:
             out.warn(
                 file, element, f"maps values with {', '.join(kinds)}; only CodelistMaps are used, left out"
@@ -295,11 +336,8 @@ def import_sdmx_maps(
                 f"RepresentationMap {short}",
                 f"no ComponentMap of {_short(sm.short_urn)} uses it; not used",
             )
-    elif out.codelist_maps or out.rep_maps or out.implicit21:
-        for file, source, target in out.implicit21:
-            builder._add(file, target, {"column": source, "passthrough": True})
-        for file, cm in out.codelist_maps:
-            builder.from_codelist_map(file, cm, out.links21.get(cm.id))
+    elif out.codelist_maps or out.rep_maps or out.implicit21 or out.value_maps21:
+        builder.from_structure_set21(out)
         for short, (file, rm) in _latest(out).items():
             builder.from_lone_rep_map(file, short, rm)
     else:
@@ -545,11 +583,47 @@ class MappingBuilder:
 
     # the SDMX 2.1 side, and representation maps no StructureMap uses
 
+    def from_structure_set21(self, out: _Collected) -> None:
+        """What SDMX 2.1 StructureSets hold: the ComponentMaps with their CodelistMaps or
+        ValueMaps, and (from a cgd-bridge export) fixed values and the ``CGD_MAPPING`` annotation."""
+        machine = out.machine21[2] if out.machine21 else {}
+        columns: dict[str, str] = machine.get("columns") or {}
+        for file, source, target in out.implicit21:
+            column = columns.get(source, source)
+            if target == "TIME_PERIOD":
+                self.time = self.time or {"column": column, "format": "period"}
+            elif target == "OBS_VALUE":
+                self.value = {"kind": "column", "column": column}
+            else:
+                self._add(file, target, {"column": column, "passthrough": True})
+        for file, target, value in out.fixed21:
+            if target == "TIME_PERIOD":
+                self.time = {"value": value}
+            else:
+                self._add(file, target, {"value": value})
+        for file, source, target, pairs in out.value_maps21:
+            labels: dict[str, list[str]] = {}
+            for label, code in pairs:
+                if label != code:  # a code matches itself anyway
+                    labels.setdefault(code, []).append(label)
+            self._add(file, target, {"column": columns.get(source, source), "map": labels})
+        for file, cm in out.codelist_maps:
+            link = out.links21.get(cm.id)
+            if link is not None:
+                link = (link[0], columns.get(link[1], link[1]))
+            self.from_codelist_map(file, cm, link)
+        if out.machine21 is not None:
+            file, name, _ = out.machine21
+            self.dataset = machine.get("dataset") or self.dataset
+            self.version = machine.get("version") or self.version
+            self._restore(file, name, machine)
+
     def from_codelist_map(self, file: str, cm: CodelistMap21, link: tuple[str, str] | None) -> None:
         """An SDMX 2.1 CodelistMap; ``link`` is (component, column) from a 2.1 StructureMap."""
         labels: dict[str, list[str]] = {}
         for source, target in cm.pairs:
-            labels.setdefault(target, []).append(source)
+            if source != target:  # a code matches itself anyway
+                labels.setdefault(target, []).append(source)
         element = f"CodelistMap {cm.id} ({cm.source} -> {cm.target})"
         if link is not None and not any(k in self.links for k in (cm.id, cm.source, cm.target)):
             self._add(file, link[0], {"column": link[1], "map": labels})

