@@ -45,7 +45,7 @@ from cgd_bridge.server.web import metadata_form
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
-from cgd_bridge.server.web.views import flow_names, group_report, metadata_rows
+from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
 from cgd_bridge.store import access, audit, orgs, submissions
 from cgd_bridge.store import data as store_data
 from cgd_bridge.store.models import OrgKind, Role, State, Version, utcnow
@@ -458,6 +458,16 @@ def _version_page(
     drawn = charts.series_charts(
         table, dims, names=names.codes, concepts=names.concepts, id_prefix=f"v{v.id}"
     )
+    earlier = [
+        e
+        for e in submissions.list_versions(page.db, principal=p, submission_id=s.id, now=now)
+        if e.number < v.number
+    ]
+    changes = (
+        compare(store_data.load_table(page.db, earlier[-1].id), table, dims, earlier[-1].number)
+        if earlier
+        else None
+    )
     history = audit.history(page.db, version=v)
     if not access.can_see_pulls(p, s.producer_id):
         # who pulled the data is for the producing CSO (and admins), as on /pulls
@@ -475,6 +485,7 @@ def _version_page(
         history=history,
         charts=drawn,
         names=names,
+        changes=changes,
         actions=actions,
         errors=errors or {},
         is_producer=producer,

@@ -173,3 +173,61 @@ def flow_names(
         concepts=dict(target.concepts or {}),
         codes={d: dict(v) for d, v in (target.names or {}).items()},
     )
+
+
+@dataclass
+class Changes:
+    """What changed between two versions' observations (by series key and period).
+
+    Attributes:
+        previous: the number of the version compared with.
+        added, removed, changed, same: observation counts.
+        examples: the first changed observations, ``(key text, period, old, new)``.
+    """
+
+    previous: int
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    same: int = 0
+    examples: list[tuple[str, str, float | None, float | None]] = field(default_factory=list)
+
+
+def compare(
+    previous: pa.Table, current: pa.Table, dims: Sequence[str], number: int, *, limit: int = 10
+) -> Changes | None:
+    """The changes from ``previous`` to ``current``; None when they do not have the same dimensions."""
+    import pyarrow.compute as pc
+
+    keys = [*dims, "TIME_PERIOD"]
+    if not all(k in t.column_names for t in (previous, current) for k in [*keys, "OBS_VALUE"]):
+        return None
+
+    def side(t: pa.Table, name: str) -> pa.Table:
+        cols: dict[str, Any] = {k: t[k].cast(pa.string()) for k in keys}
+        cols[name] = t["OBS_VALUE"].cast(pa.float64())
+        cols[f"in_{name}"] = pa.array([True] * t.num_rows)
+        return pa.table(cols)
+
+    joined = side(previous, "old").join(side(current, "new"), keys=keys, join_type="full outer")
+    in_old = pc.fill_null(joined["in_old"], False)
+    in_new = pc.fill_null(joined["in_new"], False)
+    both = pc.and_(in_old, in_new)
+    a, b = joined["old"], joined["new"]
+    equal = pc.or_(pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b)))
+    differ = pc.and_(both, pc.invert(equal))
+
+    def count(mask: Any) -> int:
+        return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+    out = Changes(
+        previous=number,
+        added=count(pc.and_(in_new, pc.invert(in_old))),
+        removed=count(pc.and_(in_old, pc.invert(in_new))),
+        changed=count(differ),
+    )
+    out.same = count(both) - out.changed
+    for row in joined.filter(differ).slice(0, limit).to_pylist():
+        key = ".".join(str(row[d]) for d in dims)
+        out.examples.append((key, str(row["TIME_PERIOD"]), row["old"], row["new"]))
+    return out

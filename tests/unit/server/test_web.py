@@ -771,3 +771,37 @@ def test_an_unwritable_data_folder_names_the_secret_setting(tmp_path: Path) -> N
     blocker.write_text("not a folder")
     with pytest.raises(StoreError, match="CGD_BRIDGE_SECRET_KEY"):
         websession.load_secret(None, blocker / "data")
+
+
+def test_the_review_page_shows_what_changed_since_the_previous_version(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    r = c.post(
+        "/submit",
+        data={
+            "csrf_token": csrf(c, "/submit"),
+            "mapping_choice": "kenya-health-scorecard.yaml",
+            "revision_note": "Sent again.",
+            "action": "submit",
+        },
+        files=files(),
+    )
+    assert r.status_code == 200, r.text
+    assert "Changes since version 1" in r.text
+    assert "0 observation(s) added, 0 removed, 0 with a new value, 180 the same." in r.text
+
+
+def test_compare_counts_added_removed_and_changed_observations() -> None:
+    from cgd_bridge.server.web.views import compare
+
+    before = pa.table({"SEX": ["F", "M", "_T"], "TIME_PERIOD": ["2024"] * 3, "OBS_VALUE": [1.0, 2.0, None]})
+    after = pa.table({"SEX": ["F", "M", "X"], "TIME_PERIOD": ["2024"] * 3, "OBS_VALUE": [1.0, 2.5, 3.0]})
+    changes = compare(before, after, ["SEX"], 1)
+    assert changes is not None
+    assert (changes.added, changes.removed, changes.changed, changes.same) == (1, 1, 1, 1)
+    assert changes.examples == [("M", "2024", 2.0, 2.5)]
+    suppressed = pa.table(
+        {"SEX": ["_T"], "TIME_PERIOD": ["2024"], "OBS_VALUE": pa.array([None], pa.float64())}
+    )
+    assert compare(suppressed, suppressed, ["SEX"], 1).same == 1  # two suppressed cells are the same
+    assert compare(before, after, ["AGE"], 1) is None
