@@ -346,26 +346,64 @@ def _structure_map(
                 _sub(vmap, "str", "ValueMapping", source=str(vm.source), target=str(vm.target))
 
 
+#: the children of an SDMX-ML 2.1 message's Structures, in the schema's order
+_STRUCTURES_ORDER = (
+    "OrganisationSchemes Dataflows Metadataflows CategorySchemes Categorisations Codelists "
+    "HierarchicalCodelists Concepts MetadataStructures DataStructures StructureSets ReportingTaxonomies "
+    "Processes Constraints ProvisionAgreements"
+).split()
+
+
+def _box(structures: Any, name: str) -> Any:
+    """The ``str:{name}`` child of ``mes:Structures``, made in the schema's place if missing."""
+    found = structures.find(_q("str", name))
+    if found is not None:
+        return found
+    box = etree.Element(_q("str", name))
+    rank = _STRUCTURES_ORDER.index(name)
+    for i, child in enumerate(structures):
+        if etree.QName(child).localname in _STRUCTURES_ORDER[rank + 1 :]:
+            structures.insert(i, box)
+            return box
+    structures.append(box)
+    return box
+
+
 def structure_message(
-    sets: list[StructureSet21], *, with_codelists: bool = True, sender: str = DEFAULT_AGENCY
+    sets: list[StructureSet21],
+    *,
+    with_codelists: bool = True,
+    sender: str = DEFAULT_AGENCY,
+    into: bytes | None = None,
 ) -> bytes:
-    """An SDMX-ML 2.1 structure message of StructureSets (and their source label codelists)."""
-    root = etree.Element(_q("mes", "Structure"), nsmap=NS)
-    header = _sub(root, "mes", "Header")
-    _sub(header, "mes", "ID", "CGD_BRIDGE_STRUCTURE_SET")
-    _sub(header, "mes", "Test", "false")
-    _sub(header, "mes", "Prepared", dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    _sub(header, "mes", "Sender", id=sender)
-    structures = _sub(root, "mes", "Structures")
+    """An SDMX-ML 2.1 structure message of StructureSets (and their source label codelists).
+
+    ``into``: an SDMX-ML 2.1 structure message (sdmx1's, of the artefacts the sets refer to)
+    to add them to, each in its place in the schema's order.
+    """
+    if into is not None:
+        root = etree.fromstring(into)
+        structures = root.find(_q("mes", "Structures"))
+        if structures is None:
+            structures = _sub(root, "mes", "Structures")
+    else:
+        root = etree.Element(_q("mes", "Structure"), nsmap=NS)
+        header = _sub(root, "mes", "Header")
+        _sub(header, "mes", "ID", "CGD_BRIDGE_STRUCTURE_SET")
+        _sub(header, "mes", "Test", "false")
+        _sub(header, "mes", "Prepared", dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        _sub(header, "mes", "Sender", id=sender)
+        structures = _sub(root, "mes", "Structures")
     if with_codelists and any(s.codelists for s in sets):
-        box = _sub(structures, "str", "Codelists")
+        box = _box(structures, "Codelists")
         for s in sets:
             for cl in s.codelists:
                 box.append(_copy(cl))
-    box = _sub(structures, "str", "StructureSets")
+    box = _box(structures, "StructureSets")
     for s in sets:
         box.append(_copy(s.structure_set))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    etree.cleanup_namespaces(root)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=into is None)
 
 
 def stub(s: StructureSet21) -> StructureSet21:

@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     """
     from cgd_bridge.server import web
     from cgd_bridge.server.routes import api, health, sdmx_v1, sdmx_v2
+    from cgd_bridge.server.sdmx.artefacts30 import public_mappings_reader
     from cgd_bridge.store import db
 
     settings = settings or get_settings()
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             engine=engine,
             sessions=sessions,
             structures=structures,
-            structure_service=StructureService(structures),
+            structure_service=StructureService(structures, published=public_mappings_reader(sessions)),
             limiter=RateLimiter(settings.rate_limit_per_minute),
             access=AccessCache(engine, sessions),
             audit=AuditWriter(engine, interval=settings.audit_interval_seconds),

@@ -19,6 +19,10 @@ SDMX-ML 3.0 and SDMX-JSON 2.0):
 Each artefact records the artefacts it refers to (every SDMX URN in it), so that
 ``references=children|descendants|all`` can follow them into the sdmx1 structures (a map's
 target dataflow, a RepresentationMap's codelist).
+
+The same mappings also give their **SDMX 2.1 StructureSets** (:attr:`Catalogue.structure_sets`,
+:mod:`cgd_bridge.mapping.sdmx_maps21`: CodelistMaps and a StructureMap, with the codelists of
+the CSO's labels), for the ``structureset`` queries of SDMX 2.1 clients.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,7 +41,10 @@ from cgd_bridge.errors import CgdBridgeError
 from cgd_bridge.structures import BUNDLED, ArtefactInfo, Structures
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from cgd_bridge.mapping.model import Mapping
+    from cgd_bridge.mapping.sdmx_maps21 import StructureSet21
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +190,27 @@ def public_mappings(session: Session, now: dt.datetime) -> tuple[SubmittedMappin
     return tuple(sorted(out, key=lambda m: m.version_id))
 
 
+def public_mappings_reader(
+    sessions: sessionmaker[Session],
+) -> Callable[[], tuple[SubmittedMapping, ...]]:
+    """A function giving :func:`public_mappings` now, each call in its own session."""
+
+    def read() -> tuple[SubmittedMapping, ...]:
+        with sessions() as session:
+            return public_mappings(session, dt.datetime.now(dt.UTC))
+
+    return read
+
+
+@dataclass(frozen=True)
+class StructureSetEntry:
+    """One mapping's SDMX 2.1 StructureSet with its index entry and what it refers to."""
+
+    info: ArtefactInfo
+    built: StructureSet21
+    refs: frozenset[Key]
+
+
 class Catalogue:
     """The SDMX 3.0 artefacts of one state of the structures (and of the published mappings),
     built when first asked for."""
@@ -195,6 +223,7 @@ class Catalogue:
         self.submitted = tuple(submitted)
         self.problems: list[str] = []
         self._items: dict[Key, Artefact30] | None = None
+        self._sets: dict[Key, StructureSetEntry] = {}
         self._lock = threading.Lock()
 
     @property
@@ -208,6 +237,29 @@ class Catalogue:
                 self._add_mappings()
                 self._add_submitted()
             return self._items
+
+    @property
+    def structure_sets(self) -> dict[Key, StructureSetEntry]:
+        """The SDMX 2.1 StructureSets of the same mappings, by (kind, agency, id, version)."""
+        _ = self.items  # built together
+        return self._sets
+
+    def _add_structure_set(
+        self, mapping: Mapping, agency: str, name: str, source: str, file: str, sha256: str
+    ) -> None:
+        from cgd_bridge.mapping.sdmx_maps21 import build_structure_set
+
+        try:
+            built = build_structure_set(mapping, structures=self.structures, agency=agency, name=name)
+        except CgdBridgeError as exc:
+            self.problems.append(f"{name}: no StructureSet ({exc})")
+            log.warning("mapping %s left out of the structure sets: %s", name, exc)
+            return
+        key: Key = ("structureset", built.agency, built.id, built.version)
+        if key in self._sets:
+            return  # the first source of an artefact version wins
+        info = ArtefactInfo("structureset", *key[1:], built.name, source, file, sha256)
+        self._sets[key] = StructureSetEntry(info, built, frozenset(_named(" ".join(built.refs))))
 
     def _add(self, objects: Iterable[Any], source: str, file: str, sha256: str, *, shown: set[str]) -> None:
         assert self._items is not None
@@ -286,6 +338,7 @@ class Catalogue:
             self._add(
                 objects, f"mappings/{path.name}", path.name, sha, shown={"structuremap", "representationmap"}
             )
+            self._add_structure_set(mapping, "CGD_BRIDGE", path.name, f"mappings/{path.name}", path.name, sha)
 
     def _add_submitted(self) -> None:
         """The StructureMaps of the published mappings, maintained by their producers."""
@@ -311,6 +364,7 @@ class Catalogue:
             sha = hashlib.sha256(m.text.encode("utf-8")).hexdigest()
             source = f"submission version {m.version_id}"
             self._add(objects, source, m.name, sha, shown={"structuremap", "representationmap"})
+            self._add_structure_set(mapping, m.agency, m.name, source, m.name, sha)
 
     def list(self, kind: str | None = None) -> list[ArtefactInfo]:
         """The artefacts a query for ``kind`` (None: every kind) can find (hidden ones left out)."""

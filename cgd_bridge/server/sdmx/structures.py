@@ -15,6 +15,11 @@ pysdmx objects, are written in SDMX-ML 3.0 or SDMX-JSON 2.0 together with the sd
 they refer to, and (having no SDMX-ML 2.1 form) are answered in SDMX-ML 3.0 when the client
 takes any structure format (:meth:`StructureService.format_for`).
 
+StructureSets are the SDMX 2.1 form of the same maps (SDMX 3.0 has none): built with lxml by
+:mod:`cgd_bridge.mapping.sdmx_maps21` for the same mappings, written into the SDMX-ML 2.1
+message beside the sdmx1 artefacts they refer to (``references``), and answered in SDMX-ML 2.1
+when the client takes any structure format; an explicit SDMX 3.0 format is a 406.
+
 Responses are cached per query: structures change only on ``structures import``, and the
 cache is keyed by the store's index file time.
 """
@@ -24,7 +29,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +38,7 @@ import sdmx
 from sdmx.message import Header, StructureMessage
 
 from cgd_bridge.errors import CgdBridgeError, StructureError
-from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, SubmittedMapping, stub
+from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, StructureSetEntry, SubmittedMapping, stub
 from cgd_bridge.server.sdmx.query import FlowRef, QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
 
@@ -75,7 +80,6 @@ EMPTY_OK = {
     "organisationunitscheme",
     "hierarchicalcodelist",
     "provisionagreement",
-    "structureset",
     "valuelist",
     "hierarchy",
 }
@@ -114,11 +118,19 @@ class StructureService:
     """Answers structure queries from a :class:`Structures` (thread-safe, cached)."""
 
     def __init__(
-        self, structures: Structures, *, cache_size: int = 256, mappings: Path | None = None
+        self,
+        structures: Structures,
+        *,
+        cache_size: int = 256,
+        mappings: Path | None = None,
+        published: Callable[[], Sequence[SubmittedMapping]] | None = None,
     ) -> None:
         """``mappings``: the folder of the mappings whose StructureMaps are served (default: the
-        bundled ``mappings/``, when it is there)."""
+        bundled ``mappings/``, when it is there). ``published``: gives the published mappings
+        anyone may read, for StructureSet queries when the caller passes none
+        (:func:`~cgd_bridge.server.sdmx.artefacts30.public_mappings_reader`)."""
         self.structures = structures
+        self.published = published
         if mappings is None:
             from cgd_bridge.resources import ROOT
 
@@ -170,7 +182,9 @@ class StructureService:
                 fix="Use e.g. dataflow, datastructure, codelist, conceptscheme or contentconstraint.",
                 status=404 if q.resource.isalpha() else 400,
             )
-        if kind in KINDS_30:
+        if kind == "structureset":
+            candidates = [e.info for e in catalogue.structure_sets.values()]
+        elif kind in KINDS_30:
             candidates = catalogue.list(kind)
         else:
             candidates = self.structures.list(None if kind == "*" else kind)
@@ -271,6 +285,8 @@ class StructureService:
         else:
             raise not_implemented(f"detail={q.detail}")
         self._fresh()
+        if RESOURCES.get(q.resource) == "structureset" and not submitted and self.published is not None:
+            submitted = tuple(self.published())
         catalogue = self.catalogue(submitted)
         key = (q, fmt, tuple(m.version_id for m in submitted))
         with self._lock:
@@ -297,6 +313,8 @@ class StructureService:
     ) -> bytes:
         """The message of the resolved artefacts: sdmx1's (written by sdmx1, converted by pysdmx)
         and the SDMX 3.0 ones (written by pysdmx beside them)."""
+        if RESOURCES.get(q.resource) == "structureset":
+            return self._structure_sets(q, infos, stubs, catalogue)
         primary = {i.key for i in self.find(q, catalogue)}
         extras = catalogue.items
         v30 = [extras[i.key] for i in infos if i.key in extras]
@@ -329,6 +347,44 @@ class StructureService:
         xml = sdmx.to_xml(msg)
         return xml if fmt == "sdmx-ml-2.1" else _convert_with_pysdmx(xml, fmt)
 
+    def _structure_sets(
+        self, q: StructureQuery, infos: list[ArtefactInfo], stubs: str | None, catalogue: Catalogue
+    ) -> bytes:
+        """StructureSets in SDMX-ML 2.1, with (``references``) the codelists of the CSO's labels
+        and the sdmx1 artefacts they refer to: children are the target dataflow and codelists,
+        descendants also what those refer to; a StructureSet has no parents here."""
+        from cgd_bridge.mapping.sdmx_maps21 import structure_message
+        from cgd_bridge.mapping.sdmx_maps21 import stub as stub_set
+
+        if q.item:
+            raise not_implemented("An item query on a structureset")
+        entries: list[StructureSetEntry] = [catalogue.structure_sets[i.key] for i in infos]
+        mode = q.references
+        kind = None if mode in _MODES else RESOURCES.get(mode, mode)
+        refs: set[tuple[str, str, str, str]] = set()
+        if mode in ("children", "descendants", "all") or kind is not None:
+            refs = {k for e in entries for k in e.refs}
+            if mode in ("descendants", "all") or kind is not None:
+                refs |= _walk(refs, self._reference_graph(), deep=True)
+            if kind is not None:
+                refs = {k for k in refs if k[0] == kind}
+        with_codelists = mode in ("children", "descendants", "all") or kind == "codelist"
+        all_stubs = bool(stubs) and str(stubs).startswith("all")
+        msg = StructureMessage(header=Header(id="CGD_BRIDGE_STRUCTURE", sender=_sender(), test=False))
+        written = 0
+        known = {i.key for i in self.structures.list()}
+        for ref in sorted(refs & known):
+            field_name = _MESSAGE_FIELD.get(ref[0])
+            if field_name is None:
+                continue
+            obj = self.structures.get(ref[0], ref[2], ref[1], ref[3])
+            getattr(msg, field_name)[f"{ref[1]}:{ref[2]}({ref[3]})"] = _stub(obj) if stubs else obj
+            written += 1
+        sets = [stub_set(e.built) if all_stubs else e.built for e in entries]
+        return structure_message(
+            sets, with_codelists=with_codelists and not stubs, into=sdmx.to_xml(msg) if written else None
+        )
+
     def format_for(self, q: StructureQuery, fmt: str, accept: str | None, format_param: str | None) -> str:
         """The format to answer ``q`` in, given the negotiated ``fmt``.
 
@@ -337,6 +393,15 @@ class StructureService:
         wildcard, as the v1 default of SDMX-ML 2.1 comes from), they are answered in SDMX-ML 3.0;
         an explicit request for SDMX-ML 2.1 is a 406 naming the formats that can carry them.
         """
+        if RESOURCES.get(q.resource) == "structureset":
+            if fmt == "sdmx-ml-2.1" or (not format_param and _takes_anything(accept)):
+                return "sdmx-ml-2.1"
+            raise QueryError(
+                "a structureset is an SDMX 2.1 artefact, which SDMX 3.0 formats do not have",
+                fix="Ask for application/vnd.sdmx.structure+xml;version=2.1 (or leave Accept out), or "
+                "query the same maps as SDMX 3.0 StructureMaps: /sdmx/v2/structure/structuremap.",
+                status=406,
+            )
         if fmt != "sdmx-ml-2.1" or RESOURCES.get(q.resource) not in KINDS_30:
             return fmt
         wildcard = not format_param and _takes_anything(accept)
