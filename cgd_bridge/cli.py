@@ -148,6 +148,24 @@ def validate(
     show_default=True,
     help="The format of --metadata-out (see 'cgd-bridge metadata export --list-formats').",
 )
+@click.option(
+    "--detail",
+    type=click.Choice(["full", "dataonly", "serieskeysonly", "nodata"]),
+    default="full",
+    show_default=True,
+    help="How much to write, as the SDMX REST parameter: everything; no attributes; the series "
+    "keys only; the series keys with their series attributes (the last two write no observations).",
+)
+@click.option(
+    "--dimension-at-observation",
+    "dimension_at_observation",
+    metavar="DIM|AllDimensions",
+    default="TIME_PERIOD",
+    show_default=True,
+    help="The dimension each observation is given by within its series (another dimension of the "
+    "dataflow, e.g. REF_AREA), or AllDimensions for observations without series (SDMX-ML, "
+    "SDMX-JSON; SDMX-CSV is flat whatever it is).",
+)
 @click.option("--list-formats", is_flag=True, help="List the output formats and exit.")
 def convert(
     data: Path | None,
@@ -161,6 +179,8 @@ def convert(
     labels: str | None,
     metadata_out: Path | None,
     metadata_format: str,
+    detail: str,
+    dimension_at_observation: str,
     list_formats: bool,
 ) -> None:
     """Validate DATA, map it with MAPPING and write it as SDMX (format --to) to --output."""
@@ -188,7 +208,8 @@ def convert(
         result = run_conversion(
             data, metadata=metadata, mapping=mapping, to=fmt.name, output=out, form=form, sheet=sheet,
             force=force, progress=progress, structures=_load_structures(), labels=labels or "id",
-            metadata_out=metadata_out, metadata_format=metadata_format,
+            metadata_out=metadata_out, metadata_format=metadata_format, detail=detail,
+            dimension_at_observation=dimension_at_observation,
         )  # fmt: skip
     report = result.report
     if result.refused:
@@ -199,8 +220,9 @@ def convert(
         sys.exit(EXIT_INVALID)
     h = result.harmonised
     dropped = sum(d.count for d in h.dropped) if h else 0
+    what = "observations" if detail in ("full", "dataonly") else f"series (detail {detail}, no observations)"
     click.echo(
-        f"Wrote {result.written} observations as {fmt.title} to {out}"
+        f"Wrote {result.written} {what} as {fmt.title} to {out}"
         + (f" ({dropped} row(s) dropped by the mapping's rules)" if dropped else "")
         + (" despite validation errors (marked OBS_STATUS U)" if not report.valid else "")
         + "."
@@ -296,6 +318,7 @@ def _demo_server(output: Path, host: str, port: int) -> None:
     for user, key in seeded.keys.items():
         click.echo(f"     {user:8} {key}")
     click.echo("   Try:")
+    click.echo(f"     {base}/  (the web pages: sign in as amina (a CSO) or kamau (an NSO reviewer))")
     click.echo(f"     curl '{base}/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all?format=csv'")
     click.echo(f"     curl '{base}/sdmx/v2/data/dataflow/IAEG-SDGs/DF_SDG_GLH/1.5/*' -H 'Accept: text/csv'")
     click.echo(

@@ -26,7 +26,7 @@ from cgd_bridge.formats import Target, get_format
 from cgd_bridge.formats import write as write_format
 from cgd_bridge.formats.names import named_target
 from cgd_bridge.formats.refmeta import render_metadata
-from cgd_bridge.formats.registry import get_metadata_format
+from cgd_bridge.formats.registry import check_options, get_metadata_format
 from cgd_bridge.formats.xsd import series_attributes
 from cgd_bridge.ingest import SourceColumn, SourceTable, open_table
 from cgd_bridge.ingest.kobo import field_descriptor
@@ -336,6 +336,8 @@ def convert(
     labels: str = "id",
     metadata_out: str | Path | None = None,
     metadata_format: str = "sdmx-ml-2.1-genericmetadata",
+    detail: str = "full",
+    dimension_at_observation: str = "TIME_PERIOD",
 ) -> Conversion:
     """Validate, map and write a CSO dataset as SDMX (format ``to``) to ``output``.
 
@@ -347,8 +349,14 @@ def convert(
     The output is written to a temporary file and moved into place, so a failure leaves none.
     Codes, components and the dataflow are named from ``structures`` where the format carries
     names (SDMX-JSON; SDMX-CSV with ``labels`` ``name`` or ``both``).
+
+    ``detail`` (``full``, ``dataonly``, ``serieskeysonly``, ``nodata``) and
+    ``dimension_at_observation`` (``TIME_PERIOD``, another dimension of the target dataflow, or
+    ``AllDimensions``) shape the message as the SDMX REST parameters of the same names do; with
+    ``serieskeysonly`` or ``nodata``, ``written`` counts series.
     """
     fmt = get_format(to)  # an unknown format fails before any work
+    _check_detail(detail, dimension_at_observation, fmt.name)  # so does an unknown detail
     if metadata_out is not None:
         get_metadata_format(metadata_format)  # so does an unknown metadata format
     if labels not in fmt.labels:
@@ -377,12 +385,51 @@ def convert(
     if fmt.name == "sdmx-json-2.0" or labels != "id":
         target = named_target(target, h.table, structures)
     md = prepared.metadata
+    _check_dimension_at_observation(dimension_at_observation, target)
+    check_options(
+        fmt.name, target.dimensions, detail=detail, dimension_at_observation=dimension_at_observation
+    )
     with atomic_writer(output) as fh:
-        result.written = write_format(fmt.name, h.table, target, fh, labels=labels)
+        result.written = write_format(
+            fmt.name, h.table, target, fh, labels=labels, detail=detail,
+            dimension_at_observation=dimension_at_observation,
+        )  # fmt: skip
     if metadata_out is not None:  # the quality metadata as an SDMX reference metadata set
         result.metadata = Path(metadata_out)
         write_bytes_atomic(result.metadata, render_metadata(md.model, target, metadata_format))
     return result
+
+
+def _check_detail(detail: str, dimension_at_observation: str, fmt: str) -> None:
+    """Refuse an unknown ``detail``, or series-only details without series, before any work."""
+    from cgd_bridge.formats._text import ALL_DIMENSIONS, DETAILS, SERIES_ONLY
+
+    if detail not in DETAILS:
+        raise FormatError(f"'{detail}' is not an SDMX data detail", fix=f"Use one of: {', '.join(DETAILS)}.")
+    if (
+        detail in SERIES_ONLY
+        and dimension_at_observation == ALL_DIMENSIONS
+        and not fmt.startswith("sdmx-csv")
+    ):
+        raise FormatError(
+            f"detail '{detail}' lists series, and with the dimension at the observation "
+            f"{ALL_DIMENSIONS} there are no series",
+            fix="Leave the dimension at the observation at TIME_PERIOD (or name another dimension), or "
+            "ask for detail full or dataonly.",
+        )
+
+
+def _check_dimension_at_observation(dimension: str, target: Target) -> None:
+    """Refuse a dimension at the observation the target dataflow does not have."""
+    from cgd_bridge.formats._text import ALL_DIMENSIONS, TIME
+
+    dims = [d for d in target.dimensions if d != TIME]
+    if dimension not in (TIME, ALL_DIMENSIONS, *dims):
+        raise FormatError(
+            f"'{dimension}' is not a dimension of {target.ref}, so it cannot be the dimension at "
+            "the observation",
+            fix=f"Use {TIME} (the default), {ALL_DIMENSIONS} (no series) or one of: {', '.join(dims)}.",
+        )
 
 
 def _with_series_attributes(target: Target, dataflow: str, structures: Structures | None) -> Target:
