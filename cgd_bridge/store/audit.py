@@ -181,8 +181,13 @@ def pulls_of(
     ]
 
 
-def history(session: Session, *, version: Version) -> list[AuditEntry]:
-    """Everything that happened to a version (and its submission's creation), oldest first."""
+def history(session: Session, *, version: Version, pulls: bool = True) -> list[AuditEntry]:
+    """Everything that happened to a version (and its submission's creation), oldest first.
+
+    Args:
+        pulls: include who pulled it; only for those who may see a CSO's pulls
+            (:func:`cgd_bridge.store.access.can_see_pulls`: its own people and admins).
+    """
     stmt = (
         select(AuditEntry)
         .where(
@@ -193,4 +198,6 @@ def history(session: Session, *, version: Version) -> list[AuditEntry]:
         )
         .order_by(AuditEntry.at, AuditEntry.id)
     )
+    if not pulls:
+        stmt = stmt.where(AuditEntry.action.not_in(PULL_ACTIONS))
     return list(session.scalars(stmt).unique())

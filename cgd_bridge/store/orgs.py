@@ -373,6 +373,24 @@ def touch_key(session: Session, prefix: str, now: dt.datetime) -> None:
     )
 
 
+def key_in_force(key: ApiKey, now: dt.datetime) -> bool:
+    """True while a key is neither revoked nor expired and its user is active."""
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+        return False
+    return bool(key.user.active)
+
+
+def principal_of_key(session: Session, prefix: str, now: dt.datetime | None = None) -> Principal | None:
+    """The principal of the key with this public prefix while it is in force (:func:`key_in_force`).
+
+    For a session that was signed in with the key (the web pages): the secret was checked then.
+    """
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None or not key_in_force(key, now or utcnow()):
+        return None
+    return Principal.of(key.user)
+
+
 def authenticate_key(session: Session, plain: str, *, now: dt.datetime | None = None) -> Principal | None:
     """The principal of an API key, or None when the key is unknown, wrong, revoked or expired.
 
@@ -385,9 +403,7 @@ def authenticate_key(session: Session, plain: str, *, now: dt.datetime | None = 
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == m.group(1)))
     if key is None or not hmac.compare_digest(key.key_sha256, _key_hash(plain.strip())):
         return None
-    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
-        return None
-    if not key.user.active:
+    if not key_in_force(key, now):
         return None
     principal = Principal.of(key.user)
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:

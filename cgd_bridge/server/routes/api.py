@@ -450,12 +450,18 @@ def set_embargo(
     return _detail(v, request)
 
 
-@router.get("/versions/{version_id}/history", summary="The audit trail of a version")
+@router.get(
+    "/versions/{version_id}/history",
+    summary="The audit trail of a version (with its pulls for the producing CSO and admins)",
+)
 def version_history(
     bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, version_id: VersionId
 ) -> list[dict[str, Any]]:
     v = submissions.get_version(session, principal=principal, version_id=version_id)
-    bridge.audit.flush()  # pulls served before this request are in the answer
+    # who pulled the data is for the producing CSO's people and admins (as /organisations/{cso}/pulls)
+    pulls = access.can_see_pulls(principal, v.submission.producer_id)
+    if pulls:
+        bridge.audit.flush()  # pulls served before this request are in the answer
     return [
         {
             "at": e.at,
@@ -464,7 +470,7 @@ def version_history(
             "organisation": e.organisation.slug if e.organisation else None,
             "details": e.details,
         }
-        for e in audit.history(session, version=v)
+        for e in audit.history(session, version=v, pulls=pulls)
     ]
 
 

@@ -468,10 +468,11 @@ def _version_page(
         if earlier
         else None
     )
-    history = audit.history(page.db, version=v)
-    if not access.can_see_pulls(p, s.producer_id):
-        # who pulled the data is for the producing CSO (and admins), as on /pulls
-        history = [e for e in history if e.action not in audit.PULL_ACTIONS]
+    # who pulled the data is for the producing CSO (and admins), as on /pulls
+    pulls = access.can_see_pulls(p, s.producer_id)
+    if pulls:
+        page.bridge.audit.flush()  # the pulls this worker served before are in the list
+    history = audit.history(page.db, version=v, pulls=pulls)
     return page.render(
         "version.html",
         status=status,
@@ -593,6 +594,7 @@ def pulls(page: PageDep, org: str | None = None) -> Response:
             f"'{slug}' is not yours or not a CSO",
             fix="Sign in with an account of the CSO that produced the data.",
         )
+    page.bridge.audit.flush()  # the pulls this worker served before are in the list
     found = audit.pulls_of(page.db, cso_org_id=organisation.id)
     return page.render("pulls.html", organisation=organisation, pulls=found)
 

@@ -181,12 +181,8 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime | None = None)
     if not user.active:
         return None
     if data.key_prefix is not None:
-        key = next(
-            (k for k in orgs.list_keys(db, username=user.username) if k.prefix == data.key_prefix), None
-        )
-        if key is None or key.revoked_at is not None:
-            return None
-        if key.expires_at is not None and key.expires_at <= now:
+        by_key = orgs.principal_of_key(db, data.key_prefix, now)
+        if by_key is None or by_key.user_id != user.id:
             return None
     elif data.password_fp is not None:
         if not user.password_hash or password_fingerprint(user.password_hash) != data.password_fp:
