@@ -22,24 +22,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from cgd_bridge import pipeline
-from cgd_bridge.errors import CgdBridgeError, Forbidden, InputError
+from cgd_bridge.errors import Forbidden
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep, UserDep
+from cgd_bridge.server.uploads import save_upload
 from cgd_bridge.store import access, audit, submissions
 from cgd_bridge.store.models import Submission, Version, utcnow
-from cgd_bridge.store.submissions import RawFile
 
 router = APIRouter(prefix="/api", tags=["bridge API"])
 _MAX_ID = 2**53  # ids are database integers: anything larger names nothing (and would overflow them)
 VersionId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A version id, from the submissions list.")]
 SubmissionId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A submission id.")]
 FileId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A stored file id, from a version's files.")]
-
-
-class PayloadTooLarge(CgdBridgeError):
-    """An upload above the server's limit."""
-
-    status = 413
-    title = "Upload too large"
 
 
 # -- response models ---------------------------------------------------------------------------------
@@ -189,36 +182,6 @@ def _submission(s: Submission, versions: list[Version]) -> SubmissionSummary:
 # -- uploads ---------------------------------------------------------------------------------------
 
 
-def _save(upload: UploadFile, folder: FilePath, role: str, limit: int) -> tuple[FilePath, RawFile]:
-    name = FilePath(upload.filename or role).name or role
-    if name.startswith("."):
-        name = f"{role}{name}"
-    path = folder / role / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    size = 0
-    with path.open("wb") as out:
-        while chunk := upload.file.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(
-                    f"the {role} file '{name}' is larger than {limit // (1 << 20)} MB",
-                    fix="Split the dataset, or ask the administrator to raise CGD_BRIDGE_MAX_UPLOAD_MB.",
-                    file=name,
-                )
-            out.write(chunk)
-    if size == 0:
-        raise InputError(
-            f"the {role} file '{name}' is empty", fix=f"Upload the {role} file again.", file=name
-        )
-    raw = RawFile(
-        role=role,
-        filename=name,
-        content=path.read_bytes(),
-        media_type=upload.content_type or "application/octet-stream",
-    )
-    return path, raw
-
-
 class _Uploaded:
     def __init__(
         self,
@@ -231,13 +194,13 @@ class _Uploaded:
         self.dir = FilePath(tempfile.mkdtemp(prefix="cgd-bridge-upload-"))
         limit = bridge.settings.max_upload_mb << 20
         try:
-            self.data, raw_data = _save(data, self.dir, "data", limit)
-            self.metadata, raw_md = _save(metadata, self.dir, "metadata", limit)
-            self.mapping, raw_map = _save(mapping, self.dir, "mapping", limit)
+            self.data, raw_data = save_upload(data, self.dir, "data", limit)
+            self.metadata, raw_md = save_upload(metadata, self.dir, "metadata", limit)
+            self.mapping, raw_map = save_upload(mapping, self.dir, "mapping", limit)
             self.raw = [raw_data, raw_md, raw_map]
             self.form = None
             if form is not None and form.filename:
-                self.form, raw_form = _save(form, self.dir, "form", limit)
+                self.form, raw_form = save_upload(form, self.dir, "form", limit)
                 self.raw.append(raw_form)
         except BaseException:
             self.close()

@@ -36,10 +36,10 @@ from cgd_bridge.formats.registry import FORMATS
 from cgd_bridge.resources import ROOT
 from cgd_bridge.server.audit_writer import PulledVersion
 from cgd_bridge.server.ratelimit import RateLimiter
-from cgd_bridge.server.routes.api import _save
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.data import select
 from cgd_bridge.server.sdmx.query import FlowRef, parse_params
+from cgd_bridge.server.uploads import save_upload
 from cgd_bridge.server.web import chart as charts
 from cgd_bridge.server.web import metadata_form
 from cgd_bridge.server.web import session as websession
@@ -275,7 +275,7 @@ class _Spooled:
         self.raw: list[RawFile] = []
 
     def save(self, role: str, upload: UploadFile) -> None:
-        path, raw = _save(upload, self.folder, role, self.limit)
+        path, raw = save_upload(upload, self.folder, role, self.limit)
         self.paths[role] = path
         self.raw.append(raw)
 
