@@ -9,7 +9,8 @@ Actions (``action``): ``organisation.created``, ``user.created``, ``key.created`
 ``key.revoked``, ``mou.created``, ``mou.revoked``, ``submission.created``,
 ``version.created``, ``version.submitted``, ``version.accepted``, ``version.rejected``,
 ``version.published``, ``version.superseded``, ``version.withdrawn``, ``version.embargo_set``,
-``data.pulled``, ``metadata.pulled``.
+``data.pulled``, ``metadata.pulled``, ``official.loaded``, ``official.deleted``,
+``official.made_public``, ``official.made_private``.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ Tables, in dependency order:
   ``files``: the raw inputs of each version (bytes + SHA-256);
   ``version_data``: each version's harmonised observations as ONE zstd Parquet blob.
 - ``audit``: every state change and every pull.
+- ``official_series``: reference data an NSO loaded for a dataflow (its observations as one
+  zstd Parquet blob, the raw file with its SHA-256), drawn beside the CGD series.
 
 Times are stored in UTC (:class:`UtcDateTime`: aware datetimes in, aware UTC datetimes out, on
 SQLite as on PostgreSQL). Enumerations are short strings guarded by CHECK constraints, so that
@@ -400,6 +402,58 @@ class AuditEntry(Base):
 
     user: Mapped[User | None] = relationship(lazy="joined")
     organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+
+
+class OfficialSeries(Base):
+    """Official reference data an NSO loaded for a dataflow, drawn beside the CGD series.
+
+    Not read by the access policy (so no change-counter trigger): who sees it is decided by
+    :func:`cgd_bridge.store.official.can_see` from ``nso_id`` and ``is_public``.
+
+    Attributes:
+        nso_id: the NSO whose data it is (its people and admins see it; everyone once public).
+        agency, dataflow, dataflow_version: e.g. ``CGD_BRIDGE``, ``DF_CGD_KE``, ``1.0``.
+        label: the source as shown in legends, e.g. ``KNBS KDHS 2022``.
+        note: an optional longer source note.
+        is_public: the NSO marked it public.
+        format: ``sdmx-csv-1.0``, ``sdmx-csv-2.0`` or ``sdmx-ml-2.1``.
+        filename, media_type, size, sha256, content: the raw file as uploaded.
+        data_sha256, parquet: the checked observations, one zstd Parquet blob.
+    """
+
+    __tablename__ = "official_series"
+    __table_args__ = (Index("ix_official_series_flow", "agency", "dataflow", "dataflow_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nso_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    agency: Mapped[str] = mapped_column(String(100))
+    dataflow: Mapped[str] = mapped_column(String(100))
+    dataflow_version: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    loaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    loaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    format: Mapped[str] = mapped_column(String(40))
+    observations: Mapped[int] = mapped_column(Integer, default=0)
+    dimensions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    time_min: Mapped[str | None] = mapped_column(String(40))
+    time_max: Mapped[str | None] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    parquet: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+    nso: Mapped[Organisation] = relationship(lazy="joined")
+    loaded_by: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def dataflow_ref(self) -> str:
+        """``AGENCY:ID(VERSION)``."""
+        return f"{self.agency}:{self.dataflow}({self.dataflow_version})"
 
 
 class Generation(Base):

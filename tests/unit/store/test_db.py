@@ -37,6 +37,7 @@ TABLES = {
     "files",
     "version_data",
     "audit",
+    "official_series",
 }
 
 

@@ -1,0 +1,394 @@
+"""Reading SDMX data files an NSO loads as its official series: SDMX-CSV 1.0/2.0, SDMX-ML 2.1.
+
+:func:`read_official` takes the bytes of one file and the dataflow they are for, and returns
+the observations as an Arrow table of strings and numbers (the DSD's dimensions in key order,
+``TIME_PERIOD``, ``OBS_VALUE`` as float64, and any attributes), after checking them against
+the dataflow's DSD: every dimension present and no column the DSD does not know, every
+dimension code (and every coded attribute value) in its codelist, a number or nothing in
+``OBS_VALUE``, a period in ``TIME_PERIOD``, one observation per key. Any problem raises one
+:class:`OfficialDataError` that lists the first problems, each with its row (SDMX-CSV, header =
+row 1) or observation number (SDMX-ML) and its column, so nothing is half-read.
+
+- SDMX-CSV is read with pyarrow (every column as text); 1.0 has a ``DATAFLOW`` column,
+  2.0 ``STRUCTURE``, ``STRUCTURE_ID`` (and maybe ``ACTION``); the reference given must be the
+  dataflow loaded for (agency, id, version).
+- SDMX-ML 2.1 (generic or structure-specific data) is read with sdmx1 ``read_sdmx`` given the
+  DSD, which both kinds need.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from cgd_bridge.errors import InputError, StructureError
+
+MAX_LISTED = 12
+CSV_REFERENCE_COLUMNS = {"DATAFLOW", "STRUCTURE", "STRUCTURE_ID", "ACTION"}
+
+
+class OfficialDataError(InputError):
+    """An official data file that does not fit its dataflow; ``problems`` lists each one.
+
+    Attributes:
+        problems: ``[(row or None, column or None, text)]``, the first :data:`MAX_LISTED`.
+        total: how many problems were found in all.
+    """
+
+    title = "Cannot load the official data"
+
+    def __init__(
+        self,
+        file: str,
+        problems: list[tuple[int | None, str | None, str]],
+        total: int,
+        *,
+        fix: str,
+        unit: str,
+    ) -> None:
+        self.problems = problems
+        self.total = total
+        listed = "; ".join(
+            ", ".join(x for x in (f"{unit} {r}" if r is not None else "", f"column '{c}'" if c else "") if x)
+            + (": " if r is not None or c else "")
+            + text
+            for r, c, text in problems
+        )
+        more = f" (and {total - len(problems)} more)" if total > len(problems) else ""
+        if total == 1 and problems:
+            row, column, text = problems[0]
+            super().__init__(f"{text}; nothing was stored", fix=fix, file=file, row=row, field=column)
+            return
+        super().__init__(f"{total} problems, nothing was stored: {listed}{more}", fix=fix, file=file)
+
+
+@dataclass
+class DsdInfo:
+    """What the checks need of a dataflow's DSD.
+
+    Attributes:
+        ref: ``AGENCY:ID(VERSION)`` of the dataflow, e.g. ``CGD_BRIDGE:DF_CGD_KE(1.0)``.
+        dimensions: the dimension ids in key order, without ``TIME_PERIOD``.
+        attributes: the attribute ids.
+        codelists: component id -> codelist reference (``AGENCY:ID(VERSION)``), for coded ones.
+        dsd: the sdmx1 DataStructureDefinition.
+    """
+
+    ref: str
+    agency: str
+    id: str
+    version: str
+    dimensions: list[str]
+    attributes: list[str]
+    codelists: dict[str, str] = field(default_factory=dict)
+    dsd: Any = None
+
+
+@dataclass
+class OfficialData:
+    """The observations of an official file, checked.
+
+    Attributes:
+        table: dimensions, ``TIME_PERIOD``, ``OBS_VALUE`` (float64) and attributes.
+        format: ``sdmx-csv-1.0``, ``sdmx-csv-2.0`` or ``sdmx-ml-2.1``.
+        periods: the first and last ``TIME_PERIOD``.
+    """
+
+    table: pa.Table
+    format: str
+    dsd: DsdInfo
+    periods: tuple[str, str] = ("", "")
+
+
+def _enumerated(component: Any) -> Any:
+    rep = getattr(component, "local_representation", None)
+    cl = getattr(rep, "enumerated", None) if rep is not None else None
+    if cl is None and getattr(component, "concept_identity", None) is not None:
+        core = getattr(component.concept_identity, "core_representation", None)
+        cl = getattr(core, "enumerated", None) if core is not None else None
+    return cl
+
+
+def dsd_info(structures: Any, dataflow: str) -> DsdInfo:
+    """The DSD of ``dataflow`` (``AGENCY:ID(VERSION)``) from the structures.
+
+    Raises:
+        StructureError: the dataflow or its DSD is not known.
+    """
+    from cgd_bridge.structures import parse_ref
+
+    agency, ident, version = parse_ref(dataflow)
+    info = structures.find("dataflow", ident, agency, version)
+    flow = structures.dataflow(info.id, info.agency, info.version)
+    ref = flow.structure
+    dsd = structures.dsd(
+        ref.id, ref.maintainer.id if ref.maintainer else None, ref.version and str(ref.version)
+    )
+    dims = [
+        d.id
+        for d in dsd.dimensions.components
+        if d.id != "TIME_PERIOD" and type(d).__name__ != "TimeDimension"
+    ]
+    attrs = [a.id for a in dsd.attributes.components]
+    codelists = {}
+    for comp in [*dsd.dimensions.components, *dsd.attributes.components]:
+        cl = _enumerated(comp)
+        if cl is not None:
+            maint = getattr(getattr(cl, "maintainer", None), "id", None)
+            codelists[comp.id] = f"{maint + ':' if maint else ''}{cl.id}" + (
+                f"({cl.version})" if getattr(cl, "version", None) else ""
+            )
+    return DsdInfo(
+        ref=f"{info.agency}:{info.id}({info.version})",
+        agency=info.agency,
+        id=info.id,
+        version=info.version,
+        dimensions=dims,
+        attributes=attrs,
+        codelists=codelists,
+        dsd=dsd,
+    )
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[tuple[int | None, str | None, str]] = []
+        self.total = 0
+
+    def add(self, row: int | None, column: str | None, text: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_LISTED:
+            self.items.append((row, column, text))
+
+    def extend(self, found: Iterable[tuple[int | None, str | None, str]]) -> None:
+        for r, c, t in found:
+            self.add(r, c, t)
+
+
+def _is_xml(content: bytes) -> bool:
+    return content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+
+
+def read_official(content: bytes, filename: str, *, dataflow: str, structures: Any) -> OfficialData:
+    """The checked observations of one SDMX data file for ``dataflow`` (see the module docstring).
+
+    Raises:
+        OfficialDataError: the file does not fit the dataflow (each problem listed).
+        InputError: the file is empty or not SDMX-CSV/SDMX-ML at all.
+        StructureError: the dataflow is not known.
+    """
+    info = dsd_info(structures, dataflow)
+    if not content.strip():
+        raise InputError("the file is empty", fix="Choose the SDMX-CSV or SDMX-ML data file.", file=filename)
+    if _is_xml(content):
+        table, fmt, first_row, unit = _read_xml(content, filename, info), "sdmx-ml-2.1", 1, "observation"
+    else:
+        table, fmt = _read_csv(content, filename, info)
+        first_row, unit = 2, "row"
+    table = _check(table, filename, info, structures, first_row=first_row, unit=unit)
+    periods = sorted(str(p) for p in pc.unique(table["TIME_PERIOD"]).to_pylist())
+    return OfficialData(table=table, format=fmt, dsd=info, periods=(periods[0], periods[-1]))
+
+
+_FIX = (
+    "Write the file for the dataflow {ref} with its DSD's dimension ids as column names "
+    "(cgd-bridge convert writes such files), and the codes of its codelists."
+)
+
+
+def _read_csv(content: bytes, filename: str, info: DsdInfo) -> tuple[pa.Table, str]:
+    text = content.removeprefix(b"\xef\xbb\xbf")
+    first = text.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip("\r")
+    header = [h.strip() for h in next(csv.reader([first]), [])]
+    if len(header) < 3 or len(set(header)) != len(header):
+        raise InputError(
+            "this is neither SDMX-ML (XML) nor an SDMX-CSV file (its first line is not a header of "
+            "distinct component ids)",
+            fix="Upload SDMX-CSV 1.0 or 2.0 (a header row of component ids) or SDMX-ML 2.1 data.",
+            file=filename,
+            row=1,
+        )
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise InputError(
+            f"the CSV cannot be read: {str(exc).splitlines()[0]}",
+            fix="Check that every row has as many fields as the header and that the file is UTF-8.",
+            file=filename,
+        ) from None
+    if "DATAFLOW" in header:
+        fmt, ref_col = "sdmx-csv-1.0", "DATAFLOW"
+    elif "STRUCTURE" in header and "STRUCTURE_ID" in header:
+        fmt, ref_col = "sdmx-csv-2.0", "STRUCTURE_ID"
+    else:
+        raise InputError(
+            f"the first columns are {', '.join(header[:3])}, not DATAFLOW (SDMX-CSV 1.0) or STRUCTURE, "
+            "STRUCTURE_ID (SDMX-CSV 2.0)",
+            fix="Upload an SDMX-CSV file (cgd-bridge convert --to sdmx-csv-1.0 writes one) or SDMX-ML 2.1.",
+            file=filename,
+            field=header[0] if header else None,
+        )
+    _check_references(table, fmt, ref_col, filename, info)
+    keep = [c for c in header if c not in CSV_REFERENCE_COLUMNS]
+    return table.select(keep), fmt
+
+
+def _check_references(table: pa.Table, fmt: str, ref_col: str, filename: str, info: DsdInfo) -> None:
+    """Every row names the dataflow loaded for (and, in SDMX-CSV 2.0, adds data)."""
+    problems = _Problems()
+    wanted = {info.ref, f"{info.agency}:{info.id}"}
+    for i, r in enumerate(table[ref_col].to_pylist()):
+        if r.strip() not in wanted:
+            problems.add(i + 2, ref_col, f"'{r}' is not the dataflow {info.ref} this file is loaded for")
+    if fmt == "sdmx-csv-2.0":
+        for i, k in enumerate(table["STRUCTURE"].to_pylist()):
+            if k.strip().lower() not in ("dataflow", ""):
+                problems.add(i + 2, "STRUCTURE", f"'{k}' is not 'dataflow'")
+        for i, a in enumerate(table["ACTION"].to_pylist() if "ACTION" in table.column_names else []):
+            if a.strip().upper() not in ("", "I", "A", "R"):
+                problems.add(i + 2, "ACTION", f"'{a}' is not an action that adds data (I, A or R)")
+    _raise(problems, filename, info, "row")
+
+
+def _read_xml(content: bytes, filename: str, info: DsdInfo) -> pa.Table:
+    import sdmx
+
+    try:
+        message = sdmx.read_sdmx(io.BytesIO(content), structure=info.dsd)
+    except Exception as exc:  # noqa: BLE001 - sdmx1 raises many unrelated types (style.md section 1)
+        raise InputError(
+            f"this is not SDMX-ML 2.1 data that sdmx1 can read with the DSD of {info.ref} "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+            fix="Upload SDMX-ML 2.1 generic or structure-specific data, or SDMX-CSV.",
+            file=filename,
+        ) from None
+    datasets = list(getattr(message, "data", None) or [])
+    if not datasets:
+        raise InputError(
+            "the SDMX-ML message holds no data set",
+            fix="Upload an SDMX-ML 2.1 data message (GenericData or StructureSpecificData).",
+            file=filename,
+        )
+    rows: list[dict[str, str | None]] = []
+    for ds in datasets:
+        for obs in ds.obs:
+            key = {**(obs.series_key.values if obs.series_key else {}), **obs.dimension.values}
+            row: dict[str, str | None] = {str(k): str(v.value) for k, v in key.items()}
+            attrs = {**(obs.series_key.attrib if obs.series_key else {}), **obs.attached_attribute}
+            for k, v in attrs.items():
+                row[str(k)] = None if v is None or v.value is None else str(v.value)
+            row["OBS_VALUE"] = None if obs.value is None else str(obs.value)
+            rows.append(row)
+    columns: list[str] = []
+    for r in rows:
+        columns.extend(c for c in r if c not in columns)
+    return pa.table({c: pa.array([r.get(c) or "" for r in rows], type=pa.string()) for c in columns})
+
+
+def _raise(problems: _Problems, filename: str, info: DsdInfo, unit: str) -> None:
+    if problems.total:
+        raise OfficialDataError(
+            filename, problems.items, problems.total, fix=_FIX.format(ref=info.ref), unit=unit
+        )
+
+
+def _check_columns(table: pa.Table, info: DsdInfo, problems: _Problems) -> None:
+    cols = table.column_names
+    known = {*info.dimensions, "TIME_PERIOD", "OBS_VALUE", *info.attributes}
+    for c in [*info.dimensions, "TIME_PERIOD", "OBS_VALUE"]:
+        if c not in cols:
+            problems.add(None, c, f"the dimension or measure {c} of {info.ref} is missing")
+    for c in cols:
+        if c not in known:
+            problems.add(None, c, f"{c} is not a component of {info.ref}")
+    if table.num_rows == 0:
+        problems.add(None, None, "the file has no observations")
+
+
+def _check_codes(
+    table: pa.Table, info: DsdInfo, structures: Any, rows: np.ndarray, problems: _Problems
+) -> None:
+    first_row = int(rows[0]) if len(rows) else 0
+    for c in [*info.dimensions, *[a for a in info.attributes if a in table.column_names]]:
+        values = pc.utf8_trim_whitespace(table[c])
+        filled = np.asarray(pc.not_equal(values, ""))
+        if c in info.dimensions:
+            for r in rows[~filled]:
+                problems.add(int(r), c, "no code given")
+        cl = info.codelists.get(c)
+        if cl is None:
+            continue
+        try:
+            ok = np.asarray(pc.fill_null(structures.valid_codes_mask(cl, values), False))
+        except StructureError:
+            continue
+        texts = values.to_pylist()
+        for r in rows[~ok & filled]:
+            problems.add(int(r), c, f"'{texts[int(r) - first_row]}' is not a code of {cl}")
+    periods = pc.utf8_trim_whitespace(table["TIME_PERIOD"])
+    for r in rows[~np.asarray(pc.not_equal(periods, ""))]:
+        problems.add(int(r), "TIME_PERIOD", "no period given")
+
+
+def _numbers(table: pa.Table, rows: np.ndarray, problems: _Problems) -> pa.Array:
+    numbers: list[float | None] = []
+    for i, t in enumerate(pc.utf8_trim_whitespace(table["OBS_VALUE"]).to_pylist()):
+        if t in ("", "NaN", "NA"):
+            numbers.append(None)
+            continue
+        try:
+            numbers.append(float(t))
+        except ValueError:
+            numbers.append(None)
+            problems.add(int(rows[i]), "OBS_VALUE", f"'{t}' is not a number (leave it empty for no value)")
+    return pa.array(numbers, type=pa.float64())
+
+
+def _check_duplicates(
+    table: pa.Table, key_cols: list[str], rows: np.ndarray, unit: str, problems: _Problems
+) -> None:
+    seen: dict[tuple[str, ...], int] = {}
+    keys = zip(*(pc.utf8_trim_whitespace(table[c]).to_pylist() for c in key_cols), strict=True)
+    for i, key in enumerate(keys):
+        if key in seen:
+            problems.add(
+                int(rows[i]),
+                None,
+                f"the observation {'.'.join(key[:-1])} for {key[-1]} is also in {unit} {seen[key]}",
+            )
+        else:
+            seen[key] = int(rows[i])
+
+
+def _check(
+    table: pa.Table, filename: str, info: DsdInfo, structures: Any, *, first_row: int, unit: str
+) -> pa.Table:
+    problems = _Problems()
+    _check_columns(table, info, problems)
+    _raise(problems, filename, info, unit)
+    rows = np.arange(first_row, first_row + table.num_rows)
+    _check_codes(table, info, structures, rows, problems)
+    numbers = _numbers(table, rows, problems)
+    key_cols = [*info.dimensions, "TIME_PERIOD"]
+    if not problems.total:
+        _check_duplicates(table, key_cols, rows, unit, problems)
+    _raise(problems, filename, info, unit)
+    out: dict[str, pa.Array | pa.ChunkedArray] = {c: pc.utf8_trim_whitespace(table[c]) for c in key_cols}
+    out["OBS_VALUE"] = numbers
+    for a in info.attributes:
+        if a in table.column_names:
+            out[a] = table[a]
+    return pa.table(out)

@@ -1,0 +1,314 @@
+"""Official series: reference data an NSO loads for a dataflow, to be drawn beside the CGD series.
+
+One function stores them for every entry point (the web page, ``POST /api/official`` and
+``cgd-bridge admin official load``): :func:`load_official` takes observations already read and
+checked by :func:`cgd_bridge.formats.sdmx_read.read_official`, and stores them (one zstd
+Parquet blob), the raw file (with its SHA-256) and an ``official.loaded`` audit row in one
+transaction.
+
+Who may do what:
+
+=========================  ==================================================================
+load                       a reviewer (or admin user) of that NSO; a platform admin; the local
+                           admin CLI (``principal=None``)
+see (list, chart, file)    the NSO's own people and admins; everyone once ``is_public``
+delete, make (un)public    the NSO's reviewers and admins; platform admins; the local CLI
+=========================  ==================================================================
+
+Unpublished official data may be confidential: nobody else learns that it exists (a series
+one may not see is "not found").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import select
+from sqlalchemy.orm import Session, undefer
+
+from cgd_bridge.errors import Forbidden, NotFound, UsageError
+from cgd_bridge.store import audit
+from cgd_bridge.store.data import CACHE, from_parquet, to_parquet
+from cgd_bridge.store.db import transaction
+from cgd_bridge.store.models import OfficialSeries, OrgKind, Role, utcnow
+from cgd_bridge.store.orgs import Principal, get_organisation
+
+MAX_LABEL = 300
+
+
+def can_see(principal: Principal | None, series: OfficialSeries) -> bool:
+    """True when the principal may see this official series (rules above)."""
+    if series.is_public:
+        return True
+    return principal is not None and (principal.is_admin or principal.org_id == series.nso_id)
+
+
+def may_manage(principal: Principal | None, nso_id: int) -> bool:
+    """True when the principal may load, delete or publish official series of the NSO ``nso_id``.
+
+    ``None`` is the local admin CLI (whoever runs it can open the database anyway).
+    """
+    if principal is None or principal.is_admin:
+        return True
+    return (
+        principal.org_kind == OrgKind.NSO
+        and principal.org_id == nso_id
+        and principal.role in (Role.REVIEWER, Role.ADMIN)
+    )
+
+
+def _forbidden(principal: Principal | None, slug: str) -> Forbidden:
+    who = f"{principal.username} ({principal.role} of {principal.org_slug})" if principal else "you"
+    return Forbidden(
+        f"only reviewers of the NSO '{slug}' and administrators may load or change its official series; "
+        f"{who} may not",
+        fix="Sign in with a reviewer account of that NSO.",
+    )
+
+
+def load_official(
+    session: Session,
+    *,
+    principal: Principal | None,
+    nso: str,
+    dataflow: tuple[str, str, str],
+    label: str,
+    table: pa.Table,
+    data_format: str,
+    filename: str,
+    content: bytes,
+    media_type: str = "application/octet-stream",
+    note: str | None = None,
+    public: bool = False,
+    dimensions: Sequence[str] = (),
+) -> OfficialSeries:
+    """Store an official series of the NSO ``nso`` (slug) for ``dataflow`` (agency, id, version).
+
+    ``table`` is the checked observations (``read_official``); ``content`` the file as uploaded.
+
+    Raises:
+        Forbidden: the principal may not load for this NSO (see the module docstring).
+        UsageError: ``nso`` is not an NSO, the label is empty or too long, or no observations.
+    """
+    org = get_organisation(session, slug=nso)
+    if org.kind != OrgKind.NSO:
+        raise UsageError(
+            f"'{nso}' is a {org.kind}, not an NSO: only NSOs load official series",
+            fix="Give the slug of the NSO whose data it is (cgd-bridge admin org list).",
+            field="nso",
+        )
+    if not may_manage(principal, org.id):
+        raise _forbidden(principal, nso)
+    label = " ".join(label.split())
+    if not label:
+        raise UsageError(
+            "the official series needs a label naming its source",
+            fix="Give a short source label, e.g. 'KNBS KDHS 2022'.",
+            field="label",
+        )
+    if len(label) > MAX_LABEL:
+        raise UsageError(
+            f"the label is {len(label)} characters long (at most {MAX_LABEL})",
+            fix="Shorten it; put the details in the source note.",
+            field="label",
+        )
+    if table.num_rows == 0:
+        raise UsageError("the file has no observations", fix="Load a file with observations.", file=filename)
+    blob = to_parquet(table)
+    periods = sorted(str(p) for p in set(table["TIME_PERIOD"].to_pylist()))
+    agency, ident, version = dataflow
+    with transaction(session):
+        series = OfficialSeries(
+            nso_id=org.id,
+            agency=agency,
+            dataflow=ident,
+            dataflow_version=version,
+            label=label,
+            note=(note or "").strip() or None,
+            is_public=public,
+            loaded_by_id=principal.user_id if principal else None,
+            loaded_at=utcnow(),
+            format=data_format,
+            observations=table.num_rows,
+            dimensions=list(dimensions),
+            time_min=periods[0] if periods else None,
+            time_max=periods[-1] if periods else None,
+            filename=filename,
+            media_type=media_type,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            data_sha256=hashlib.sha256(blob).hexdigest(),
+            parquet=blob,
+        )
+        session.add(series)
+        session.flush()
+        audit.add(
+            session,
+            action="official.loaded",
+            principal=principal,
+            dataflow=series.dataflow_ref,
+            observations=series.observations,
+            details={
+                "official_series": series.id,
+                "nso": nso,
+                "label": label,
+                "file": filename,
+                "sha256": series.sha256,
+                "public": public,
+            },
+        )
+    return series
+
+
+def load_official_file(
+    session: Session,
+    *,
+    principal: Principal | None,
+    nso: str,
+    dataflow: str,
+    label: str,
+    filename: str,
+    content: bytes,
+    structures: Any,
+    media_type: str = "application/octet-stream",
+    note: str | None = None,
+    public: bool = False,
+) -> OfficialSeries:
+    """Read, check and store one SDMX data file as an official series (every entry point's call).
+
+    The right to load is checked before the file is read; the file is checked against the
+    dataflow's DSD (:func:`~cgd_bridge.formats.sdmx_read.read_official`) before anything is
+    stored. ``dataflow`` is ``AGENCY:ID(VERSION)`` (or ``AGENCY:ID`` for the latest version).
+
+    Raises:
+        Forbidden, UsageError: as :func:`load_official`.
+        OfficialDataError, InputError: the file does not fit the dataflow (nothing stored).
+        StructureError: the dataflow is not known here.
+    """
+    from cgd_bridge.formats.sdmx_read import read_official
+
+    org = get_organisation(session, slug=nso)
+    if org.kind == OrgKind.NSO and not may_manage(principal, org.id):
+        raise _forbidden(principal, nso)
+    read = read_official(content, filename, dataflow=dataflow, structures=structures)
+    info = read.dsd
+    return load_official(
+        session,
+        principal=principal,
+        nso=nso,
+        dataflow=(info.agency, info.id, info.version),
+        label=label,
+        table=read.table,
+        data_format=read.format,
+        filename=filename,
+        content=content,
+        media_type=media_type,
+        note=note,
+        public=public,
+        dimensions=info.dimensions,
+    )
+
+
+def list_official(
+    session: Session,
+    *,
+    principal: Principal | None,
+    dataflow: tuple[str, str, str] | None = None,
+    nso: str | None = None,
+) -> list[OfficialSeries]:
+    """The official series the principal may see (of one dataflow, of one NSO), newest first."""
+    stmt = select(OfficialSeries).order_by(OfficialSeries.loaded_at.desc(), OfficialSeries.id.desc())
+    if dataflow is not None:
+        agency, ident, version = dataflow
+        stmt = stmt.where(
+            OfficialSeries.agency == agency,
+            OfficialSeries.dataflow == ident,
+            OfficialSeries.dataflow_version == version,
+        )
+    if nso is not None:
+        stmt = stmt.where(OfficialSeries.nso_id == get_organisation(session, slug=nso).id)
+    return [s for s in session.scalars(stmt).unique() if can_see(principal, s)]
+
+
+def get_official(session: Session, *, principal: Principal | None, series_id: int) -> OfficialSeries:
+    """One official series the principal may see.
+
+    Raises:
+        NotFound: there is none with this id, or the principal may not see it.
+    """
+    series = session.get(OfficialSeries, series_id)
+    if series is None or not can_see(principal, series):
+        raise NotFound(
+            f"there is no official series {series_id} that you may see",
+            fix="List the official series of the dataflow to find its id.",
+        )
+    return series
+
+
+def read_content(session: Session, series: OfficialSeries) -> bytes:
+    """The raw file of a series as uploaded."""
+    return session.scalar(select(OfficialSeries.content).where(OfficialSeries.id == series.id)) or b""
+
+
+def load_table(session: Session, series: OfficialSeries) -> pa.Table:
+    """The observations of an official series (cached by the blob's SHA-256, like version data)."""
+    key = f"official:{series.data_sha256}"
+    table = CACHE.get(key)
+    if table is None:
+        blob = session.scalar(
+            select(OfficialSeries)
+            .options(undefer(OfficialSeries.parquet))
+            .where(OfficialSeries.id == series.id)
+        )
+        table = from_parquet(blob.parquet if blob is not None else b"")
+        CACHE.put(key, table)
+    return table
+
+
+def _managed(session: Session, principal: Principal | None, series_id: int) -> OfficialSeries:
+    series = get_official(session, principal=principal, series_id=series_id)
+    if not may_manage(principal, series.nso_id):
+        raise _forbidden(principal, series.nso.slug)
+    return series
+
+
+def delete_official(session: Session, *, principal: Principal | None, series_id: int) -> OfficialSeries:
+    """Delete an official series (audited as ``official.deleted``); returns the deleted row."""
+    with transaction(session):
+        series = _managed(session, principal, series_id)
+        audit.add(
+            session,
+            action="official.deleted",
+            principal=principal,
+            dataflow=series.dataflow_ref,
+            observations=series.observations,
+            details={
+                "official_series": series.id,
+                "nso": series.nso.slug,
+                "label": series.label,
+                "sha256": series.sha256,
+            },
+        )
+        session.delete(series)
+    return series
+
+
+def set_public(
+    session: Session, *, principal: Principal | None, series_id: int, public: bool
+) -> OfficialSeries:
+    """Make an official series public (everyone sees it) or private again (audited)."""
+    with transaction(session):
+        series = _managed(session, principal, series_id)
+        series.is_public = public
+        audit.add(
+            session,
+            action="official.made_public" if public else "official.made_private",
+            principal=principal,
+            dataflow=series.dataflow_ref,
+            details={"official_series": series.id, "nso": series.nso.slug, "label": series.label},
+        )
+    return series
