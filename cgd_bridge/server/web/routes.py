@@ -46,9 +46,9 @@ from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
-from cgd_bridge.store import access, audit, orgs, submissions
+from cgd_bridge.store import access, audit, official, orgs, submissions
 from cgd_bridge.store import data as store_data
-from cgd_bridge.store.models import OrgKind, Role, State, Version, utcnow
+from cgd_bridge.store.models import OfficialSeries, OrgKind, Role, State, Version, utcnow
 from cgd_bridge.store.submissions import RawFile
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -426,8 +426,32 @@ def submit_upload(
 # ---------------------------------------------------------------- one version: details and review
 
 
+def _official(page: Page, agency: str, ident: str, version: str) -> tuple[list[OfficialSeries], list[Any]]:
+    """The official series of a dataflow the viewer may see, and them as chart inputs."""
+    found = official.list_official(page.db, principal=page.principal, dataflow=(agency, ident, version))
+    drawn = [charts.Official(o.label, official.load_table(page.db, o)) for o in found]
+    return found, drawn
+
+
+def _official_form(page: Page) -> dict[str, Any]:
+    """What the official-series form needs: may the viewer load, and for which NSOs."""
+    p = page.principal
+    if p is None:
+        return {"may_load": False, "nsos": []}
+    if p.is_admin:
+        nsos = [o for o in orgs.list_organisations(page.db) if o.kind == OrgKind.NSO]
+        return {"may_load": bool(nsos), "nsos": nsos}
+    may = official.may_manage(p, p.org_id) and p.org_kind == OrgKind.NSO
+    return {"may_load": may, "nsos": []}
+
+
 def _version_page(
-    page: Page, version_id: int, *, status: int = 200, errors: dict[str, str] | None = None
+    page: Page,
+    version_id: int,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    official_values: dict[str, Any] | None = None,
 ) -> Response:
     now = utcnow()
     v = submissions.get_version(page.db, principal=page.principal, version_id=version_id, now=now)
@@ -455,8 +479,9 @@ def _version_page(
     table = store_data.load_table(page.db, v.id)
     dims = list(v.dimensions or [])
     names = flow_names(page.bridge.structures, s.agency, s.dataflow, s.dataflow_version, dims, v.cube or {})
+    official_series, official_drawn = _official(page, s.agency, s.dataflow, s.dataflow_version)
     drawn = charts.series_charts(
-        table, dims, names=names.codes, concepts=names.concepts, id_prefix=f"v{v.id}"
+        table, dims, names=names.codes, concepts=names.concepts, id_prefix=f"v{v.id}", official=official_drawn
     )
     earlier = [
         e
@@ -490,6 +515,12 @@ def _version_page(
         actions=actions,
         errors=errors or {},
         is_producer=producer,
+        official_series=official_series,
+        official_form=_official_form(page),
+        official_values=official_values or {},
+        official_managed={
+            o.id for o in official_series if p is not None and official.may_manage(p, o.nso_id)
+        },
         flow_url=f"/dataflows/{quote(s.agency)}/{quote(s.dataflow)}/{quote(s.dataflow_version)}",
     )
 
@@ -714,8 +745,11 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         )
     varying = [d for d in dims if len(codes[d]) > 1]
     rows = table.slice(0, PAGE_ROWS).to_pylist() if table is not None else []
+    official_series, official_drawn = _official(page, agency, ident, version)
     drawn = (
-        charts.series_charts(table, dims, names=names.codes, concepts=names.concepts, id_prefix="flow")
+        charts.series_charts(
+            table, dims, names=names.codes, concepts=names.concepts, id_prefix="flow", official=official_drawn
+        )
         if table is not None
         else []
     )
@@ -744,6 +778,12 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         total=table.num_rows if table is not None else 0,
         shown_columns=[*varying, "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS"],
         charts=drawn,
+        official_series=official_series,
+        official_managed={
+            o.id
+            for o in official_series
+            if page.principal is not None and official.may_manage(page.principal, o.nso_id)
+        },
         versions=versions,
         downloads=downloads,
         sdmx_v1=v1 + ("?" + v1_params if v1_params else ""),

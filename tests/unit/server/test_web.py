@@ -805,3 +805,137 @@ def test_compare_counts_added_removed_and_changed_observations() -> None:
     )
     assert compare(suppressed, suppressed, ["SEX"], 1).same == 1  # two suppressed cells are the same
     assert compare(before, after, ["AGE"], 1) is None
+
+
+# ---------------------------------------------------------------- official series (#5)
+
+
+def _official_form(c: TestClient, version_id: int, content: bytes, **extra: str):
+    token = csrf(c, f"/versions/{version_id}")
+    return c.post(
+        "/official",
+        data={"csrf_token": token, "version_id": str(version_id), "label": "KNBS KDHS 2022", **extra},
+        files={"file": ("kdhs.csv", content, "text/csv")},
+        follow_redirects=True,
+    )
+
+
+def test_an_nso_loads_an_official_series_and_the_review_chart_shows_it(demo_db: Demo) -> None:
+    from tests.support.official import official_csv
+
+    c = demo_db.client
+    v = demo_db.published["kenya-health-scorecard"]
+    sign_in(c, demo_db.keys["kamau"])
+    page = c.get(f"/versions/{v}")
+    assert 'action="/official"' in page.text
+    r = _official_form(c, v, official_csv())
+    assert r.status_code == 200, r.text
+    assert "The official series &#39;KNBS KDHS 2022&#39; (60 observations) was loaded." in r.text
+    # in the chart, in its legend/labels, in the caption and in the table, named, not colour alone
+    assert 'class="official"' in r.text
+    assert "Official: No breakdown (_T), Female (F)" in r.text  # bar label
+    assert "Official: No breakdown (_T), Female (F) (KNBS KDHS 2022): 31.6" in r.text  # its tooltip
+    assert "hatched bars" in r.text
+    assert "matched at" in r.text
+    assert '<tr class="official"><td>Official: KNBS KDHS 2022</td>' in r.text
+    # private: the CSO and the public do not see it, here or on the dataflow page
+    c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
+    assert "KNBS KDHS 2022" not in c.get(FLOW).text
+    sign_in(c, demo_db.keys["amina"])
+    assert "KNBS KDHS 2022" not in c.get(f"/versions/{v}").text
+    assert 'action="/official"' not in c.get(f"/versions/{v}").text  # a CSO may not load
+    with demo_db.session() as s:
+        from cgd_bridge.store.models import OfficialSeries
+
+        series_id = s.query(OfficialSeries).one().id
+    assert c.get(f"/official/{series_id}/file").status_code == 404
+    # the NSO makes it public: now everyone sees it beside the published data
+    c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
+    sign_in(c, demo_db.keys["kamau"])
+    r = c.post(
+        f"/official/{series_id}/public",
+        data={"csrf_token": csrf(c, f"/versions/{v}"), "public": "1", "next": f"/versions/{v}"},
+        follow_redirects=True,
+    )
+    assert "is now public" in r.text
+    c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
+    public = c.get(FLOW)
+    assert "Official: No breakdown (_T), Female (F)" in public.text
+    assert c.get(f"/official/{series_id}/file").content == official_csv()
+
+
+def test_a_bad_official_file_is_named_at_the_field_and_nothing_is_stored(demo: Demo) -> None:
+    from tests.support.official import broken_csv
+
+    c = demo.client
+    v = demo.published["kenya-health-scorecard"]
+    sign_in(c, demo.keys["kamau"])
+    r = _official_form(c, v, broken_csv())
+    assert r.status_code == 400
+    assert "There is a problem" in r.text
+    assert 'href="#official-file"' in r.text
+    assert "row 2, column &#39;SEX&#39;: &#39;Femme&#39; is not a code of IAEG-SDGs:CL_SEX(1.1)" in r.text
+    assert "row 4, column &#39;OBS_VALUE&#39;" in r.text
+    r = _official_form(c, v, b"", label="")
+    assert r.status_code == 400
+    assert 'href="#official-label"' in r.text
+    assert 'href="#official-file"' in r.text
+    with demo.session() as s:
+        from cgd_bridge.store.models import OfficialSeries
+
+        assert s.query(OfficialSeries).count() == 0
+
+
+def test_loading_official_series_needs_the_csrf_token_and_an_nso(demo: Demo) -> None:
+    from tests.support.official import official_csv
+
+    c = demo.client
+    v = demo.published["kenya-health-scorecard"]
+    sign_in(c, demo.keys["kamau"])
+    r = c.post(
+        "/official",
+        data={"csrf_token": "forged", "version_id": str(v), "label": "X"},
+        files={"file": ("kdhs.csv", official_csv(), "text/csv")},
+    )
+    assert r.status_code == 403
+    assert "security token" in r.text
+    c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
+    sign_in(c, demo.keys["amina"])
+    r = _official_form(c, v, official_csv())
+    assert r.status_code == 403
+    assert "only for NSO reviewers" in r.text
+    with demo.session() as s:
+        from cgd_bridge.store.models import OfficialSeries
+
+        assert s.query(OfficialSeries).count() == 0
+
+
+def test_chart_draws_the_official_series_beside_with_its_own_style() -> None:
+    cgd = _obs(["2022", "2023", "2024"])
+    off = pa.Table.from_pylist(
+        [
+            {
+                "SERIES": "S1",
+                "REF_AREA": "A1",
+                "SEX": sex,
+                "DISABILITY_STATUS": "_T",
+                "TIME_PERIOD": p,
+                "OBS_VALUE": v,
+            }
+            for p in ("2022", "2024")
+            for sex, v in (("F", 12.0), ("_T", 14.0))
+        ]
+    )
+    c = chart.series_charts(
+        cgd, ["SERIES", "REF_AREA", "SEX", "DISABILITY_STATUS"], official=[chart.Official("NSO survey", off)]
+    )[0]
+    assert c.svg.count("<polyline") == 5  # three CGD lines, two official ones (F and _T, disability total)
+    assert c.svg.count('class="official"') == 2
+    assert f'stroke-dasharray="{chart.OFFICIAL_DASH}"' in c.svg
+    assert "Official: _T, F" in c.svg  # disability status first, as the CGD lines
+    assert ("NSO survey", "_T, F", "2022", 12.0) in c.official_rows
+    assert len(c.official_rows) == 4
+    # an official series of another SERIES, or disaggregated where the CGD is not, is not drawn
+    other = off.set_column(0, "SERIES", pa.array(["S2"] * off.num_rows))
+    assert chart.series_charts(cgd, ["SERIES", "REF_AREA", "SEX", "DISABILITY_STATUS"],
+                               official=[chart.Official("x", other)])[0].official_rows == []  # fmt: skip
