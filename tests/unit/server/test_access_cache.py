@@ -247,3 +247,23 @@ def test_a_cached_key_still_records_its_last_use(world: World, kenya) -> None:
     assert world.get(world.series, "kamau") == 200
     assert world.bridge.audit.flush()
     assert last_used() > first
+
+
+def test_an_unreachable_database_is_a_store_error_and_the_reader_recovers() -> None:
+    """The counter's reader answers 503 (StoreError) while PostgreSQL is unreachable, every time."""
+    import asyncio
+
+    import pytest
+    from sqlalchemy import create_engine
+
+    from cgd_bridge.errors import StoreError
+
+    reader = _CoalescedReader(create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none"))
+
+    async def main() -> None:
+        for _ in range(2):  # the failed connection is dropped; the next read tries again
+            with pytest.raises(StoreError, match="(?i)could not read the database"):
+                await reader.read()
+        assert reader._conn is None
+
+    asyncio.run(main())
