@@ -107,6 +107,11 @@ def scope_of(principal: Principal | None) -> tuple[Any, ...] | None:
     return (principal.org_id, principal.org_kind, principal.is_admin)
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class _CoalescedReader:
     """Reads of the change counter on one psycopg asyncio connection, shared by waiting requests."""
 
@@ -138,7 +143,7 @@ class _CoalescedReader:
                 await self.close()
                 pending.set_exception(
                     StoreError(
-                        f"could not read the database {redact(str(self.url))}: {exc}",
+                        f"could not read the database {redact(str(self.url))}: {_first_line(exc)}",
                         fix="Check that the database server is running; the request can be retried.",
                     )
                 )
@@ -206,7 +211,7 @@ class AccessCache:
                     self._drop_raw()
                     if attempt == 2:
                         raise StoreError(
-                            f"could not read the database {redact(str(self.engine.url))}: {exc}",
+                            f"could not read the database {redact(str(self.engine.url))}: {_first_line(exc)}",
                             fix="Check that the database server is running; the request can be retried.",
                         ) from exc
         raise AssertionError("unreachable")
