@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         database_url: overrides ``settings.database_url`` (tests, ``serve --database-url``).
     """
     from cgd_bridge.server import web
-    from cgd_bridge.server.routes import api, health, sdmx_v1, sdmx_v2
+    from cgd_bridge.server.routes import api, health, official, sdmx_v1, sdmx_v2
     from cgd_bridge.server.sdmx.artefacts30 import public_mappings_reader
     from cgd_bridge.store import db
 
@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     limited = [Depends(rate_limit)]
     app.include_router(health.router)
     app.include_router(api.router, dependencies=limited)
+    app.include_router(official.router, dependencies=limited)
     app.include_router(sdmx_v1.router, dependencies=limited)
     app.include_router(sdmx_v2.router, dependencies=limited)
     web.install(app, dependencies=limited)
