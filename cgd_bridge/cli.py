@@ -971,6 +971,76 @@ def admin_mou_revoke(mou_id: int, database_url: str | None) -> None:
         click.echo(f"MoU {mou.id} ('{mou.nso.slug}' reading '{mou.cso.slug}') is revoked.")
 
 
+@admin.group("official")
+def admin_official() -> None:
+    """Official series: an NSO's reference data for a dataflow, drawn beside the CGD series."""
+
+
+@admin_official.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--nso", required=True, help="The NSO's slug, e.g. knbs.")
+@click.option(
+    "--dataflow", required=True, metavar="REF", help="AGENCY:ID(VERSION), e.g. CGD_BRIDGE:DF_CGD_KE(1.0)."
+)
+@click.option(
+    "--label", help="The source as chart legends show it (default: the file name), e.g. 'KNBS KDHS 2022'."
+)
+@click.option("--note", help="A longer source note.")
+@click.option(
+    "--public", is_flag=True, help="Everyone may see it (default: the NSO's people and admins only)."
+)
+@_database_url_option
+def admin_official_load(
+    file: Path, nso: str, dataflow: str, label: str | None, note: str | None, public: bool,
+    database_url: str | None,
+) -> None:  # fmt: skip
+    """Load FILE (SDMX-CSV 1.0/2.0 or SDMX-ML 2.1 data) as an official series of the NSO."""
+    from cgd_bridge.store.official import load_official_file
+
+    structures = _load_structures()
+    with _store(database_url) as session:
+        series = load_official_file(
+            session, principal=None, nso=nso, dataflow=dataflow, label=label or file.stem, filename=file.name,
+            content=file.read_bytes(), structures=structures, note=note, public=public, local=True,
+        )  # fmt: skip
+        click.echo(
+            f"Official series {series.id} '{series.label}' of '{nso}': {series.observations} observations "
+            f"of {series.dataflow_ref} ({series.format}, {series.time_min}-{series.time_max}), "
+            + ("public." if series.is_public else "seen by the NSO and admins only.")
+        )
+
+
+@admin_official.command("list")
+@click.option("--nso", help="Only this NSO's.")
+@_database_url_option
+def admin_official_list(nso: str | None, database_url: str | None) -> None:
+    """List the official series."""
+    from cgd_bridge.store.official import list_official
+
+    with _store(database_url) as session:
+        rows = [
+            (s.id, s.nso.slug, s.dataflow_ref, s.label, s.observations,
+             "public" if s.is_public else "private", _when(s.loaded_at),
+             s.loaded_by.username if s.loaded_by else "(cli)", s.sha256[:12])
+            for s in list_official(session, principal=None, nso=nso, local=True)
+        ]  # fmt: skip
+        click.echo(
+            _table(rows, ("ID", "NSO", "DATAFLOW", "LABEL", "OBS", "SEEN BY", "LOADED", "BY", "SHA-256"))
+        )
+
+
+@admin_official.command("delete")
+@click.argument("series_id", type=int, metavar="ID")
+@_database_url_option
+def admin_official_delete(series_id: int, database_url: str | None) -> None:
+    """Delete the official series ID."""
+    from cgd_bridge.store.official import delete_official
+
+    with _store(database_url) as session:
+        series = delete_official(session, principal=None, series_id=series_id, local=True)
+        click.echo(f"Official series {series_id} '{series.label}' is deleted.")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write text to ``path`` through a temporary file, so a failure leaves no partial file."""
     from cgd_bridge.atomic import write_bytes_atomic

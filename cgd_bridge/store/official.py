@@ -10,7 +10,7 @@ Who may do what:
 
 =========================  ==================================================================
 load                       a reviewer (or admin user) of that NSO; a platform admin; the local
-                           admin CLI (``principal=None``)
+                           admin CLI (``principal=None, local=True``)
 see (list, chart, file)    the NSO's own people and admins; everyone once ``is_public``
 delete, make (un)public    the NSO's reviewers and admins; platform admins; the local CLI
 =========================  ==================================================================
@@ -39,19 +39,24 @@ from cgd_bridge.store.orgs import Principal, get_organisation
 MAX_LABEL = 300
 
 
-def can_see(principal: Principal | None, series: OfficialSeries) -> bool:
-    """True when the principal may see this official series (rules above)."""
-    if series.is_public:
+def can_see(principal: Principal | None, series: OfficialSeries, *, local: bool = False) -> bool:
+    """True when the principal (None: the public) may see this official series (rules above)."""
+    if series.is_public or local:
         return True
     return principal is not None and (principal.is_admin or principal.org_id == series.nso_id)
 
 
-def may_manage(principal: Principal | None, nso_id: int) -> bool:
+def may_manage(principal: Principal | None, nso_id: int, *, local: bool = False) -> bool:
     """True when the principal may load, delete or publish official series of the NSO ``nso_id``.
 
-    ``None`` is the local admin CLI (whoever runs it can open the database anyway).
+    ``local`` is the local admin CLI (whoever runs it can open the database anyway); the
+    anonymous public (``None``) never may.
     """
-    if principal is None or principal.is_admin:
+    if local:
+        return True
+    if principal is None:
+        return False
+    if principal.is_admin:
         return True
     return (
         principal.org_kind == OrgKind.NSO
@@ -84,6 +89,7 @@ def load_official(
     note: str | None = None,
     public: bool = False,
     dimensions: Sequence[str] = (),
+    local: bool = False,
 ) -> OfficialSeries:
     """Store an official series of the NSO ``nso`` (slug) for ``dataflow`` (agency, id, version).
 
@@ -100,7 +106,7 @@ def load_official(
             fix="Give the slug of the NSO whose data it is (cgd-bridge admin org list).",
             field="nso",
         )
-    if not may_manage(principal, org.id):
+    if not may_manage(principal, org.id, local=local):
         raise _forbidden(principal, nso)
     label = " ".join(label.split())
     if not label:
@@ -177,6 +183,7 @@ def load_official_file(
     media_type: str = "application/octet-stream",
     note: str | None = None,
     public: bool = False,
+    local: bool = False,
 ) -> OfficialSeries:
     """Read, check and store one SDMX data file as an official series (every entry point's call).
 
@@ -192,7 +199,7 @@ def load_official_file(
     from cgd_bridge.formats.sdmx_read import read_official
 
     org = get_organisation(session, slug=nso)
-    if org.kind == OrgKind.NSO and not may_manage(principal, org.id):
+    if org.kind == OrgKind.NSO and not may_manage(principal, org.id, local=local):
         raise _forbidden(principal, nso)
     read = read_official(content, filename, dataflow=dataflow, structures=structures)
     info = read.dsd
@@ -210,6 +217,7 @@ def load_official_file(
         note=note,
         public=public,
         dimensions=info.dimensions,
+        local=local,
     )
 
 
@@ -219,6 +227,7 @@ def list_official(
     principal: Principal | None,
     dataflow: tuple[str, str, str] | None = None,
     nso: str | None = None,
+    local: bool = False,
 ) -> list[OfficialSeries]:
     """The official series the principal may see (of one dataflow, of one NSO), newest first."""
     stmt = select(OfficialSeries).order_by(OfficialSeries.loaded_at.desc(), OfficialSeries.id.desc())
@@ -231,17 +240,19 @@ def list_official(
         )
     if nso is not None:
         stmt = stmt.where(OfficialSeries.nso_id == get_organisation(session, slug=nso).id)
-    return [s for s in session.scalars(stmt).unique() if can_see(principal, s)]
+    return [s for s in session.scalars(stmt).unique() if can_see(principal, s, local=local)]
 
 
-def get_official(session: Session, *, principal: Principal | None, series_id: int) -> OfficialSeries:
+def get_official(
+    session: Session, *, principal: Principal | None, series_id: int, local: bool = False
+) -> OfficialSeries:
     """One official series the principal may see.
 
     Raises:
         NotFound: there is none with this id, or the principal may not see it.
     """
     series = session.get(OfficialSeries, series_id)
-    if series is None or not can_see(principal, series):
+    if series is None or not can_see(principal, series, local=local):
         raise NotFound(
             f"there is no official series {series_id} that you may see",
             fix="List the official series of the dataflow to find its id.",
@@ -269,17 +280,19 @@ def load_table(session: Session, series: OfficialSeries) -> pa.Table:
     return table
 
 
-def _managed(session: Session, principal: Principal | None, series_id: int) -> OfficialSeries:
-    series = get_official(session, principal=principal, series_id=series_id)
-    if not may_manage(principal, series.nso_id):
+def _managed(session: Session, principal: Principal | None, series_id: int, local: bool) -> OfficialSeries:
+    series = get_official(session, principal=principal, series_id=series_id, local=local)
+    if not may_manage(principal, series.nso_id, local=local):
         raise _forbidden(principal, series.nso.slug)
     return series
 
 
-def delete_official(session: Session, *, principal: Principal | None, series_id: int) -> OfficialSeries:
+def delete_official(
+    session: Session, *, principal: Principal | None, series_id: int, local: bool = False
+) -> OfficialSeries:
     """Delete an official series (audited as ``official.deleted``); returns the deleted row."""
     with transaction(session):
-        series = _managed(session, principal, series_id)
+        series = _managed(session, principal, series_id, local)
         audit.add(
             session,
             action="official.deleted",
@@ -298,11 +311,11 @@ def delete_official(session: Session, *, principal: Principal | None, series_id:
 
 
 def set_public(
-    session: Session, *, principal: Principal | None, series_id: int, public: bool
+    session: Session, *, principal: Principal | None, series_id: int, public: bool, local: bool = False
 ) -> OfficialSeries:
     """Make an official series public (everyone sees it) or private again (audited)."""
     with transaction(session):
-        series = _managed(session, principal, series_id)
+        series = _managed(session, principal, series_id, local)
         series.is_public = public
         audit.add(
             session,

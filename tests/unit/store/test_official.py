@@ -91,8 +91,17 @@ def test_a_cso_and_another_nso_cannot_load(session: Session, cast: Cast, structu
 
 def test_admins_and_the_local_cli_may_load(session: Session, cast: Cast, structures: Structures) -> None:
     assert _load(session, cast, structures, principal=cast.admin).loaded_by is not None
-    assert _load(session, cast, structures, principal=None).loaded_by is None
+    assert _load(session, cast, structures, principal=None, local=True).loaded_by is None
     assert _count(session) == 2
+    with pytest.raises(Forbidden):  # the anonymous public is not the local CLI
+        _load(session, cast, structures, principal=None)
+    private = official.list_official(session, principal=None, local=True)
+    assert len(private) == 2
+    assert official.list_official(session, principal=None) == []
+    official.delete_official(session, principal=None, series_id=private[0].id, local=True)
+    with pytest.raises(NotFound):
+        official.delete_official(session, principal=None, series_id=private[1].id)
+    assert _count(session) == 1
 
 
 def test_a_bad_file_names_row_and_column_and_stores_nothing(
