@@ -35,7 +35,9 @@ class Settings(BaseSettings):
         max_upload_mb: the largest upload the server accepts (413 above it).
         audit_interval_seconds: how long the server lets pull records gather before it commits
             them in one transaction (``server/audit_writer.py``); a process killed hard loses
-            at most this much of the pull log.
+            at most this much of the pull log (unless ``audit_durable``).
+        audit_durable: answer a pull only once its audit records are committed (group commit;
+            a database that cannot record it makes the pull a 503).
         answer_cache_mb: memory for rendered small data answers (``server/sdmx/answers.py``);
             0 turns it off.
         secret_key: signs the web pages' session cookies; None means a random secret kept in
@@ -50,6 +52,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=600, ge=0)
     max_upload_mb: int = Field(default=200, ge=1)
     audit_interval_seconds: float = Field(default=0.05, ge=0.0, le=5.0)
+    audit_durable: bool = False
     answer_cache_mb: int = Field(default=64, ge=0)
     secret_key: SecretStr | None = None
 

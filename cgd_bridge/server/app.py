@@ -104,7 +104,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             structure_service=StructureService(structures, published=public_mappings_reader(sessions)),
             limiter=RateLimiter(settings.rate_limit_per_minute),
             access=AccessCache(engine, sessions),
-            audit=AuditWriter(engine, interval=settings.audit_interval_seconds),
+            audit=AuditWriter(
+                engine, interval=settings.audit_interval_seconds, durable=settings.audit_durable
+            ),
             answers=AnswerCache(settings.answer_cache_mb * 2**20),
         )
         app.state.bridge = bridge

@@ -16,10 +16,18 @@ API answer never misses a pull that was served before it was asked.
 
 If the database refuses a batch, the batch is kept and retried (with a growing pause), never
 dropped; the error is logged.
+
+**Durable mode** (``CGD_BRIDGE_AUDIT_DURABLE=true``): a pull's answer is sent only once its
+records are committed. The thread then commits as soon as anything is queued (requests that
+arrive during a commit form the next batch: group commit), each request awaits its batch, and a
+database that refuses the batch (or takes longer than ``timeout`` seconds) makes the request a
+503 instead of an unaudited answer; that batch is dropped, since its data was not sent. It costs
+each pull the wait for one commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -34,12 +42,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cgd_bridge.errors import StoreError
 from cgd_bridge.store.models import AuditEntry, utcnow
 from cgd_bridge.store.orgs import Principal, touch_key
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 0.05
+DEFAULT_TIMEOUT = 10.0
 _RETRY_MAX = 5.0
 
 
@@ -57,6 +67,67 @@ class _Flush:
         self.done = threading.Event()
 
 
+class Receipt:
+    """Tells a request when its pull records are committed (or could not be).
+
+    The writer thread calls :meth:`_finish`; a request waits with :meth:`wait` (a worker thread)
+    or ``await`` :meth:`wait_async` (the event loop), whichever came first.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self._error: BaseException | None = None
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def _finish(self, error: BaseException | None = None) -> None:
+        with self._lock:
+            self._error = error
+            self._event.set()
+            waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            loop.call_soon_threadsafe(_resolve, future)
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise StoreError(
+                f"the pull could not be recorded in the audit log ({self._error})",
+                fix="Try again in a moment; data is answered only once its pull is recorded.",
+            )
+
+    def wait(self, timeout: float) -> None:
+        """Block until committed. Raises StoreError when the commit failed or took too long."""
+        if not self._event.wait(timeout):
+            raise StoreError(
+                f"the audit log did not record the pull within {timeout:g} s",
+                fix="Try again in a moment; data is answered only once its pull is recorded.",
+            )
+        self._raise()
+
+    async def wait_async(self, timeout: float) -> None:
+        """:meth:`wait` for the event loop (no thread is held while waiting)."""
+        future: asyncio.Future[None] | None = None
+        with self._lock:
+            if not self._event.is_set():
+                loop = asyncio.get_running_loop()
+                future = loop.create_future()
+                self._waiters.append((loop, future))
+        if future is not None:
+            try:
+                await asyncio.wait_for(future, timeout)
+            except TimeoutError:
+                raise StoreError(
+                    f"the audit log did not record the pull within {timeout:g} s",
+                    fix="Try again in a moment; data is answered only once its pull is recorded.",
+                ) from None
+        self._raise()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class AuditWriter:
     """Queue pull records and key touches; a daemon thread commits them in batches.
 
@@ -68,9 +139,18 @@ class AuditWriter:
         >>> writer.close()  # doctest: +SKIP
     """
 
-    def __init__(self, engine: Engine, *, interval: float = DEFAULT_INTERVAL) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        durable: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
         self.engine = engine
-        self.interval = interval
+        self.interval = 0.0 if durable else interval
+        self.durable = durable
+        self.timeout = timeout
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="cgd-bridge-audit", daemon=True)
@@ -87,16 +167,36 @@ class AuditWriter:
         client: str | None = None,
         action: str = "data.pulled",
         at: dt.datetime | None = None,
-    ) -> None:
-        """Record a pull: one row per version served; one row with 0 observations when none was."""
+    ) -> Receipt:
+        """Queue a pull: one row per version served; one row with 0 observations when none was.
+
+        Returns the :class:`Receipt` of its commit (durable mode: wait for it before answering,
+        or use :meth:`record` / :meth:`record_sync`, which do).
+        """
         at = at or utcnow()
         who = (principal.user_id, principal.org_id) if principal else (None, None)
         client = (client or None) and client[:100]
-        if not served:
-            self._queue.put(("row", at, who, action, None, None, None, query, 0, client))
-            return
-        for v, n in served:
-            self._queue.put(("row", at, who, action, v.submission_id, v.id, v.dataflow_ref, query, n, client))
+        if served:
+            rows = [
+                (at, who, action, v.submission_id, v.id, v.dataflow_ref, query, n, client) for v, n in served
+            ]
+        else:
+            rows = [(at, who, action, None, None, None, query, 0, client)]
+        receipt = Receipt()
+        self._queue.put(("rows", rows, receipt))
+        return receipt
+
+    async def record(self, *args: Any, **kwargs: Any) -> None:
+        """:meth:`pull` (same arguments), awaiting the commit in durable mode (from the event loop)."""
+        receipt = self.pull(*args, **kwargs)
+        if self.durable:
+            await receipt.wait_async(self.timeout)
+
+    def record_sync(self, *args: Any, **kwargs: Any) -> None:
+        """:meth:`pull` (same arguments), waiting for the commit in durable mode (a worker thread)."""
+        receipt = self.pull(*args, **kwargs)
+        if self.durable:
+            receipt.wait(self.timeout)
 
     def touch_key(self, prefix: str, at: dt.datetime | None = None) -> None:
         """Set a key's ``last_used_at`` (at most once a minute, as :func:`touch_key` decides)."""
@@ -124,7 +224,7 @@ class AuditWriter:
         stop = False
         while not stop:
             items = [self._queue.get()]
-            if items[0] is not None and not isinstance(items[0], _Flush):
+            if self.interval and items[0] is not None and not isinstance(items[0], _Flush):
                 # let a batch gather for up to ``interval`` (a flush or stop cuts it short)
                 deadline = threading.Event()
                 deadline.wait(self.interval)
@@ -154,24 +254,36 @@ class AuditWriter:
                 "client": client,
                 "details": None,
             }
-            for _, at, who, action, sub, ver, flow, query, n, client in (i for i in items if i[0] == "row")
+            for item in items
+            if item[0] == "rows"
+            for at, who, action, sub, ver, flow, query, n, client in item[1]
         ]
+        receipts = [item[2] for item in items if item[0] == "rows"]
         touches = {i[1]: i[2] for i in items if i[0] == "touch"}
         pause = 0.1
         while True:
             try:
-                self._insert(rows, touches)
-                return
-            except IntegrityError:
-                # a row names a version, submission or user that is not there (never in normal
-                # operation: nothing is deleted); write the rest, and those with the ids moved
-                # into details, rather than block the log on one row
-                self._insert_one_by_one(rows, touches)
-                return
-            except Exception:  # the database refused (down, locked, not migrated): keep the batch, retry
+                try:
+                    self._insert(rows, touches)
+                except IntegrityError:
+                    # a row names a version, submission or user that is not there (never in normal
+                    # operation: nothing is deleted); write the rest, and those with the ids moved
+                    # into details, rather than block the log on one row
+                    self._insert_one_by_one(rows, touches)
+            except Exception as exc:  # the database refused (down, locked, not migrated)
+                if self.durable:
+                    # the requests answer 503 without their data: nothing was pulled, nothing to keep
+                    log.exception("could not write %d audit rows; their requests fail", len(rows))
+                    for receipt in receipts:
+                        receipt._finish(exc)
+                    return
                 log.exception("could not write %d audit rows; retrying in %.1f s", len(rows), pause)
                 threading.Event().wait(pause)
                 pause = min(pause * 2, _RETRY_MAX)
+                continue
+            for receipt in receipts:
+                receipt._finish()
+            return
 
     def _insert(self, rows: list[dict[str, Any]], touches: dict[str, dt.datetime]) -> None:
         with Session(self.engine) as session, session.begin():

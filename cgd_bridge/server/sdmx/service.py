@@ -355,7 +355,7 @@ async def data_response(
     kept = bridge.answers.get(answer_key) if answer_key is not None else None
     if kept is not None:
         served = [(v, n) for v, n in zip(readable.versions, kept.counts, strict=True) if n]
-        bridge.audit.pull(principal, served, query, client=client)
+        await bridge.audit.record(principal, served, query, client=client)
         return _answer_response(request, kept)
     gathered = readable.gathered
     selected: pa.Table | None = None
@@ -367,7 +367,7 @@ async def data_response(
                 select, gathered[0], flow.dimensions, keys, params, index=gathered[1]
             )
     if selected is None or selected.num_rows == 0:
-        bridge.audit.pull(principal, [], query, client=client)
+        await bridge.audit.record(principal, [], query, client=client)
         raise QueryError(
             f"no observations of {flow.info.ref} match this query",
             fix="Widen the key or the periods; /sdmx/rest/availableconstraint/ shows what exists.",
@@ -377,7 +377,7 @@ async def data_response(
         int(n) for n in np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(readable.versions))
     )
     served = [(v, n) for v, n in zip(readable.versions, counts, strict=True) if n]
-    bridge.audit.pull(principal, served, query, client=client)
+    await bridge.audit.record(principal, served, query, client=client)
     observations = selected.num_rows
     named = choice.name not in NAMELESS or choice.labels != "id"
     if observations <= IN_LOOP_ROWS and not named:

@@ -733,7 +733,7 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
     if table is not None and table.num_rows:
         # the observations shown are a pull like any other: logged, and visible to the producer
         counts = np.bincount(table[service.VERSION_COLUMN].to_numpy(), minlength=len(versions))
-        page.bridge.audit.pull(
+        page.bridge.audit.record_sync(
             page.principal,
             [
                 (PulledVersion(v.id, v.submission_id, v.submission.dataflow_ref), int(n))
