@@ -4,7 +4,8 @@ against a real ``cgd-bridge serve`` on 127.0.0.1, with axe-core run on every mai
 The CSO signs in, fills the metadata form from a file (a wrong value is marked, the record is
 saved), uploads a broken Kenya dataset and reads the report (filtering it), uploads the Kenya
 example as a new version and submits it; the NSO signs in with a password, finds it in the
-inbox, reviews, accepts and publishes it; the public filters the dataflow and downloads
+inbox, reviews it, loads an official series (a bad file first: marked at its field) and sees it
+beside the CGD series in the charts, accepts and publishes it; the public filters the dataflow and downloads
 it. Every page visited is checked with axe-core (all WCAG 2.x A/AA rules and best practices):
 any violation fails the test, naming the rule, the elements and the help text.
 
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 
 from cgd_bridge.resources import ROOT
+from tests.support.official import broken_csv, official_csv
 from tests.support.server import LiveServer, live_server
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
@@ -138,7 +140,7 @@ def upload(t: Checked, data: Path, note: str, *, metadata: bool = True) -> None:
     navigate(p, "button[value=submit]")
 
 
-def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked) -> None:
+def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
     from cgd_bridge.server.demo import DEMO_PASSWORD
 
     p, url = tab.page, site.url
@@ -227,6 +229,26 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
         assert p.locator(f"text={words}").first.is_visible(), words
     assert p.locator("svg.chart[role=img]").count() >= 1
     tab.check("review page")
+
+    # the NSO loads its official series to compare with: a bad file is named at its field first
+    official_file = tmp_path / "kdhs-2022.csv"
+    official_file.write_bytes(broken_csv())
+    p.fill("#official-label", "KNBS KDHS 2022")
+    p.set_input_files("#official-file", str(official_file))
+    navigate(p, "button:has-text('Load the official series')")
+    assert p.is_visible(".error-summary a[href='#official-file']")
+    assert p.get_attribute("#official-file", "aria-invalid") == "true"
+    assert "is not a code of IAEG-SDGs:CL_SEX(1.1)" in p.content()
+    tab.check("review page with a bad official file")
+    official_file.write_bytes(official_csv())
+    p.set_input_files("#official-file", str(official_file))
+    navigate(p, "button:has-text('Load the official series')")
+    assert "(60 observations) was loaded" in p.content()
+    assert p.locator("svg.chart .official").count() >= 1
+    assert p.locator("svg.chart text:has-text('Official: ')").count() >= 1
+    assert p.locator("figcaption:has-text('Beside the official series: KNBS KDHS 2022')").count() >= 1
+    assert p.locator("tr.official td:has-text('Official: KNBS KDHS 2022')").count() >= 1
+    tab.check("review page with the official series")
     p.fill("#comment-accept", "Consistent with version 1.")
     navigate(p, "button:has-text('Accept')")
     assert "was accepted" in p.content()
@@ -256,7 +278,7 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     p.goto(f"{url}/versions/999999")
     assert "What to do" in p.content()
     tab.check("error page")
-    assert len(tab.checked) == 14
+    assert len(tab.checked) == 16
 
 
 def test_a_cso_gets_a_plain_403_on_the_inbox(site: LiveServer, tab: Checked) -> None:
