@@ -10,7 +10,8 @@ Actions (``action``): ``organisation.created``, ``user.created``, ``key.created`
 ``version.created``, ``version.submitted``, ``version.accepted``, ``version.rejected``,
 ``version.published``, ``version.superseded``, ``version.withdrawn``, ``version.embargo_set``,
 ``data.pulled``, ``metadata.pulled``, ``official.loaded``, ``official.deleted``,
-``official.made_public``, ``official.made_private``.
+``official.made_public``, ``official.made_private``, ``metadata_draft.saved``,
+``metadata_draft.deleted``.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ Tables, in dependency order:
 - ``audit``: every state change and every pull.
 - ``official_series``: reference data an NSO loaded for a dataflow (its observations as one
   zstd Parquet blob, the raw file with its SHA-256), drawn beside the CGD series.
+- ``metadata_drafts``: quality-metadata records a CSO's people saved from the web form, unfinished.
 
 Times are stored in UTC (:class:`UtcDateTime`: aware datetimes in, aware UTC datetimes out, on
 SQLite as on PostgreSQL). Enumerations are short strings guarded by CHECK constraints, so that
@@ -454,6 +455,34 @@ class OfficialSeries(Base):
     def dataflow_ref(self) -> str:
         """``AGENCY:ID(VERSION)``."""
         return f"{self.agency}:{self.dataflow}({self.dataflow_version})"
+
+
+class MetadataDraft(Base):
+    """A quality-metadata record a CSO saved from the web form, to resume or submit later.
+
+    Not read by the access policy (no change-counter trigger): a draft belongs to its
+    organisation, whose people (and admins) see it (:mod:`cgd_bridge.store.drafts`).
+
+    Attributes:
+        organisation_id: the CSO whose draft it is.
+        name: what the list shows, e.g. the record's ``dataset.id`` ``ke-health-scorecard-2024``.
+        record: the record as the form gave it (may be incomplete).
+    """
+
+    __tablename__ = "metadata_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id], lazy="joined")
 
 
 class Generation(Base):

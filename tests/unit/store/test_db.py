@@ -38,6 +38,7 @@ TABLES = {
     "version_data",
     "audit",
     "official_series",
+    "metadata_drafts",
 }
 
 
