@@ -9,6 +9,8 @@ unpublished details of a survey). Saving and deleting are audited (``metadata_dr
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +24,23 @@ from cgd_bridge.store.orgs import Principal
 
 MAX_NAME = 200
 MAX_DRAFTS = 200
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as JSON can store it: dates and times (from a YAML file) as ISO text."""
+
+    def default(value: Any) -> str:
+        if isinstance(value, dt.date | dt.datetime | dt.time):
+            return value.isoformat()
+        raise TypeError(f"{type(value).__name__} in a metadata record")
+
+    try:
+        return dict(json.loads(json.dumps(record, default=default)))
+    except TypeError as exc:
+        raise UsageError(
+            f"the metadata record cannot be kept as a draft ({exc})",
+            fix="Save it as a YAML file instead, and tell the platform administrator.",
+        ) from None
 
 
 def name_of(record: dict[str, Any]) -> str:
@@ -79,6 +98,7 @@ def save_draft(
             fix="Sign in with your CSO account, or save the record as a YAML file.",
         )
     now = utcnow()
+    record = _plain(record)
     with transaction(session):
         if draft_id is not None:
             draft = get_draft(session, principal=principal, draft_id=draft_id)

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 
 import numpy as np
 import yaml
-from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -46,7 +46,7 @@ from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
-from cgd_bridge.store import access, audit, official, orgs, submissions
+from cgd_bridge.store import access, audit, drafts, official, orgs, submissions
 from cgd_bridge.store import data as store_data
 from cgd_bridge.store.models import OfficialSeries, OrgKind, Role, State, Version, utcnow
 from cgd_bridge.store.submissions import RawFile
@@ -212,7 +212,27 @@ def _bundled_mappings() -> list[str]:
 @router.get("/submit")
 def submit_form(page: PageDep) -> Response:
     page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
-    return page.render("submit.html", mappings=_bundled_mappings(), errors={}, values={}, report=None)
+    return page.render(
+        "submit.html",
+        mappings=_bundled_mappings(),
+        drafts=_drafts_of(page),
+        errors={},
+        values={},
+        report=None,
+    )
+
+
+def _draft_text(page: Page, draft_id: int | None, text: str, upload: UploadFile | None) -> str:
+    """A saved draft of the CSO as the metadata (as if filled in on the form), unless a file or a
+    record from the form is given."""
+    if draft_id is None or text.strip() or (upload is not None and upload.filename):
+        return text
+    saved = drafts.get_draft(page.db, principal=page.principal, draft_id=draft_id)
+    return metadata_form.to_yaml(saved.record)
+
+
+def _drafts_of(page: Page) -> list[Any]:
+    return drafts.list_drafts(page.db, principal=page.principal) if page.is_cso else []
 
 
 _FIELD_OF_ROLE = {"data": "data", "metadata": "metadata", "mapping": "mapping", "form": "form"}
@@ -321,6 +341,7 @@ def submit_upload(
     revision_note: Annotated[str, Form()] = "",
     action: Annotated[str, Form()] = "submit",
     metadata_text: Annotated[str, Form(max_length=MAX_METADATA_BYTES)] = "",
+    metadata_draft: Annotated[int | None, Form(ge=1, le=_MAX_ID)] = None,
 ) -> Response:
     """Validate the upload; show the report (errors, or ``action=check``), else store a version.
 
@@ -330,6 +351,7 @@ def submit_upload(
     page.check_csrf(csrf_token)
     principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
     _ = page._
+    metadata_text = _draft_text(page, metadata_draft, metadata_text, metadata)
     values = {
         "mapping_choice": mapping_choice,
         "sheet": sheet,
@@ -338,7 +360,14 @@ def submit_upload(
         "metadata_dataset": _dataset_of(metadata_text),
     }
     if action == "prepare":
-        return page.render("submit.html", mappings=_bundled_mappings(), errors={}, values=values, report=None)
+        return page.render(
+            "submit.html",
+            mappings=_bundled_mappings(),
+            drafts=_drafts_of(page),
+            errors={},
+            values=values,
+            report=None,
+        )
     errors = _missing_inputs(page, data, metadata, mapping_choice, mapping, metadata_text)
 
     def again(status: int, report: dict[str, Any] | None = None, note: str | None = None) -> Response:
@@ -346,6 +375,7 @@ def submit_upload(
             "submit.html",
             status=status,
             mappings=_bundled_mappings(),
+            drafts=_drafts_of(page),
             errors=errors,
             values=values,
             report=group_report(report) if report is not None else None,
@@ -829,6 +859,7 @@ def _metadata_page(
     report: Report | None = None,
     summary: dict[str, str] | None = None,
     note: str | None = None,
+    draft_id: int | None = None,
 ) -> Response:
     widgets = metadata_form.form_fields(record)
     errors: dict[str, str] = {}
@@ -854,15 +885,47 @@ def _metadata_page(
         report=group_report(report.to_dict()) if report is not None else None,
         note=note,
         record_yaml=metadata_form.to_yaml(record) if record is not None else "",
+        drafts=drafts.list_drafts(page.db, principal=page.principal) if page.is_cso else [],
+        draft_id=draft_id,
     )
 
 
 @router.get("/metadata")
-def metadata_page(page: PageDep) -> Response:
-    return _metadata_page(page, None)
+def metadata_page(page: PageDep, draft: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None) -> Response:
+    """The form, empty or (``?draft=ID``) with a saved draft of the CSO to resume."""
+    if draft is None:
+        return _metadata_page(page, None)
+    page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
+    saved = drafts.get_draft(page.db, principal=page.principal, draft_id=draft)
+    return _metadata_page(
+        page,
+        saved.record,
+        note=page._(
+            "You are editing the saved draft '{name}'. Save it on the server again to keep your changes.",
+            name=saved.name,
+        ),
+        draft_id=saved.id,
+    )
 
 
-def _check_metadata(page: Page, record: Mapping[str, Any]) -> Response:
+def _store_draft(page: Page, record: dict[str, Any], draft_id: str) -> Response:
+    principal = page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
+    current = int(draft_id) if draft_id.isdigit() and 0 < int(draft_id) < _MAX_ID else None
+    saved = drafts.save_draft(page.db, principal=principal, record=record, draft_id=current)
+    page.say(page._("The draft '{name}' was saved on the server.", name=saved.name))
+    return page.redirect(f"/metadata?draft={saved.id}")
+
+
+@router.post("/metadata/drafts/{draft_id}/delete")
+def metadata_draft_delete(page: PageDep, draft_id: Id, csrf_token: Annotated[str, Form()] = "") -> Response:
+    page.check_csrf(csrf_token)
+    page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
+    gone = drafts.delete_draft(page.db, principal=page.principal, draft_id=draft_id)
+    page.say(page._("The draft '{name}' was deleted.", name=gone.name))
+    return page.redirect("/metadata#drafts-title")
+
+
+def _check_metadata(page: Page, record: Mapping[str, Any], draft_id: int | None = None) -> Response:
     from cgd_bridge.checks.metadata import metadata_findings
     from cgd_bridge.metadata.load import load_metadata
 
@@ -881,12 +944,15 @@ def _check_metadata(page: Page, record: Mapping[str, Any]) -> Response:
         if report.valid
         else _("The metadata has {n} error(s): each is marked at its field below.", n=report.error_count)
     )
-    return _metadata_page(page, record, status=200 if report.valid else 422, report=report, note=note)
+    return _metadata_page(
+        page, record, status=200 if report.valid else 422, report=report, note=note, draft_id=draft_id
+    )
 
 
 @router.post("/metadata")
 async def metadata_post(page: PageDep, request: Request) -> Response:
-    """``action=load`` (a file into the form), ``check`` (run the metadata checks) or ``save`` (YAML)."""
+    """``action=load`` (a file into the form), ``check`` (run the metadata checks), ``save`` (YAML)
+    or ``store`` (a draft on the server, ``draft_id`` to save over one)."""
     async with request.form(max_files=1, max_fields=5000) as form:
         page.check_csrf(str(form.get("csrf_token") or ""))
         action = str(form.get("action") or "check")
@@ -901,6 +967,8 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
     if action == "load":
         return await run_in_threadpool(_load_metadata_file, page, name, content)
     record = metadata_form.record_from_form(fields)
+    if action == "store":
+        return await run_in_threadpool(_store_draft, page, record, (fields.get("draft_id") or [""])[-1])
     if action == "save":
         dataset = str((record.get("dataset") or {}).get("id") or "quality")
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in dataset)[:60] or "quality"
@@ -911,7 +979,9 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
                 headers={"Content-Disposition": f'attachment; filename="{safe}.quality.yaml"'},
             )
         )
-    return await run_in_threadpool(_check_metadata, page, record)
+    draft_id = (fields.get("draft_id") or [""])[-1]
+    current = int(draft_id) if draft_id.isdigit() and 0 < int(draft_id) < _MAX_ID else None
+    return await run_in_threadpool(_check_metadata, page, record, current)
 
 
 def _load_metadata_file(page: Page, name: str, content: bytes) -> Response:

@@ -939,3 +939,110 @@ def test_chart_draws_the_official_series_beside_with_its_own_style() -> None:
     other = off.set_column(0, "SERIES", pa.array(["S2"] * off.num_rows))
     assert chart.series_charts(cgd, ["SERIES", "REF_AREA", "SEX", "DISABILITY_STATUS"],
                                official=[chart.Official("x", other)])[0].official_rows == []  # fmt: skip
+
+
+# ---------------------------------------------------------------- metadata drafts on the server (#5)
+
+
+def _fields_of(page_html: str) -> dict[str, str]:
+    """The text inputs of the metadata form with their values (enough to post it back)."""
+    import html
+
+    return {
+        html.unescape(n): html.unescape(v)
+        for n, v in re.findall(r'<input type="text" id="md-[^"]*" name="([^"]+)" value="([^"]*)"', page_html)
+        if v
+    }
+
+
+def test_a_cso_saves_resumes_and_deletes_a_metadata_draft(demo_db: Demo) -> None:
+    c = demo_db.client
+    assert "Save as a draft on the server" not in c.get("/metadata").text  # the public: YAML only
+    sign_in(c, demo_db.keys["amina"])
+    page = c.get("/metadata")
+    assert "No saved drafts yet" in page.text
+    token = csrf(c, "/metadata")
+    form = {
+        "csrf_token": token,
+        "action": "store",
+        "dataset.id": "my-survey-2025",
+        "dataset.title.en": "My survey",
+    }
+    assert c.post("/metadata", data={**form, "csrf_token": "forged"}).status_code == 403
+    r = c.post("/metadata", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/metadata?draft=")
+    draft_id = int(r.headers["location"].rsplit("=", 1)[1])
+    page = c.get(r.headers["location"])
+    assert "The draft &#39;my-survey-2025&#39; was saved on the server." in page.text
+    assert "You are editing the saved draft" in page.text
+    assert f'name="draft_id" value="{draft_id}"' in page.text
+    assert 'value="My survey"' in page.text  # resumed into the form
+    assert "amina" in page.text  # who saved it, and when
+    # saving again (with the draft's id) updates the same draft
+    r = c.post("/metadata", data={**form, "draft_id": str(draft_id), "dataset.title.en": "My survey, v2"})
+    assert r.status_code == 200
+    assert 'value="My survey, v2"' in r.text
+    with demo_db.session() as s:
+        from cgd_bridge.store.models import MetadataDraft
+
+        assert [d.record["dataset"]["title"]["en"] for d in s.query(MetadataDraft)] == ["My survey, v2"]
+    # another CSO and an NSO neither see nor resume it
+    c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
+    sign_in(c, demo_db.keys["sita"])
+    assert "my-survey-2025" not in c.get("/metadata").text
+    assert c.get(f"/metadata?draft={draft_id}").status_code == 404
+    r = c.post(f"/metadata/drafts/{draft_id}/delete", data={"csrf_token": csrf(c, "/metadata")})
+    assert r.status_code == 404
+    c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
+    sign_in(c, demo_db.keys["kamau"])
+    assert c.get(f"/metadata?draft={draft_id}").status_code == 403
+    c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
+    # the CSO deletes it
+    sign_in(c, demo_db.keys["amina"])
+    r = c.post(f"/metadata/drafts/{draft_id}/delete", data={"csrf_token": csrf(c, "/metadata")})
+    assert r.status_code == 200
+    assert "The draft &#39;my-survey-2025&#39; was deleted." in r.text
+    assert "No saved drafts yet" in r.text
+
+
+def test_the_submit_page_uses_a_saved_draft_as_the_metadata(demo: Demo) -> None:
+    import yaml
+
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    record = yaml.safe_load((KENYA / "quality.yaml").read_text(encoding="utf-8"))
+    with demo.session() as s:
+        from cgd_bridge.store import drafts
+
+        amina = Principal.of(orgs.get_user(s, username="amina"))
+        draft_id = drafts.save_draft(s, principal=amina, record=record).id
+    page = c.get("/submit")
+    assert f'<option value="{draft_id}">ke-health-scorecard-2024' in page.text
+    data = KENYA / "data.csv"
+    r = c.post(
+        "/submit",
+        data={
+            "csrf_token": csrf(c, "/submit"),
+            "action": "submit",
+            "metadata_draft": str(draft_id),
+            "mapping_choice": "kenya-health-scorecard.yaml",
+            "revision_note": "Metadata from a saved draft.",
+        },
+        files={"data": (data.name, data.read_bytes(), "text/csv")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    page = c.get(r.headers["location"]).text
+    assert "was stored and sent for review" in page
+    assert ">quality.yaml</a>" in page
+    # another CSO's draft id is not theirs to use
+    c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
+    sign_in(c, demo.keys["sita"])
+    r = c.post(
+        "/submit",
+        data={"csrf_token": csrf(c, "/submit"), "action": "check", "metadata_draft": str(draft_id),
+              "mapping_choice": "kenya-health-scorecard.yaml"},
+        files={"data": (data.name, data.read_bytes(), "text/csv")},
+    )  # fmt: skip
+    assert r.status_code == 404

@@ -61,3 +61,14 @@ def test_only_csos_save_drafts(session: Session, cast: Cast) -> None:
 def test_a_draft_without_a_dataset_id_is_named_by_its_title_or_untitled() -> None:
     assert drafts.name_of({"dataset": {"title": {"en": "Youth survey"}}}) == "Youth survey"
     assert drafts.name_of({}) == "untitled"
+
+
+def test_dates_of_a_yaml_record_are_kept_as_iso_text(session: Session, cast: Cast) -> None:
+    import datetime as dt
+
+    record = {"dataset": {"id": "x"}, "collection": {"start": dt.date(2024, 11, 14)}}
+    d = drafts.save_draft(session, principal=cast.cso, record=record)
+    session.expire_all()
+    assert drafts.get_draft(session, principal=cast.cso, draft_id=d.id).record["collection"] == {
+        "start": "2024-11-14"
+    }
