@@ -2,12 +2,13 @@
 against a real ``cgd-bridge serve`` on 127.0.0.1, with axe-core run on every main page.
 
 The CSO signs in, fills the metadata form from a file (a wrong value is marked, the record is
-saved), uploads a broken Kenya dataset and reads the report (filtering it), uploads the Kenya
-example as a new version and submits it; the NSO signs in with a password, finds it in the
-inbox, reviews it, loads an official series (a bad file first: marked at its field) and sees it
-beside the CGD series in the charts, accepts and publishes it; the public filters the dataflow and downloads
-it. Every page visited is checked with axe-core (all WCAG 2.x A/AA rules and best practices):
-any violation fails the test, naming the rule, the elements and the help text.
+saved as YAML and as a draft on the server), uploads a broken Kenya dataset and reads the report
+(filtering it), uploads the Kenya example as a new version and submits it; the NSO signs in with
+a password, finds it in the inbox, reviews it, loads an official series (a bad file first:
+marked at its field) and sees it beside the CGD series in the charts, accepts and publishes it;
+the public filters the dataflow and downloads it. Every page visited is checked with axe-core
+(all WCAG 2.x A/AA rules and best practices): any violation fails the test, naming the rule, the
+elements and the help text.
 
 Chromium comes from Debian (``apt-get install chromium``; scripts/test installs it when it is
 missing). Without it the test fails under CI (``CI=true``) and is skipped locally, saying so.
@@ -184,6 +185,15 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     with p.expect_download() as saved:
         p.click("button[value=save]")
     assert "contact_email: data@example.org" in Path(saved.value.path()).read_text(encoding="utf-8")
+    # ... and as a draft on the server, listed with who saved it, resumed into the form
+    navigate(p, "button[value=store]")
+    assert "was saved on the server" in p.content()
+    drafts = p.locator("section[aria-labelledby=drafts-title] tbody tr")
+    assert drafts.count() == 1
+    assert drafts.locator("td").first.inner_text().startswith("ke-health-scorecard-2024")
+    assert drafts.locator("td:has-text('amina')").count() >= 1
+    assert p.input_value("#md-producer-contact-email") == "data@example.org"
+    tab.check("metadata form with a saved draft")
     navigate(p, "button[value=check]")
     assert "complete for submission" in p.content()
     navigate(p, "button:has-text('Submit data with this metadata')")
@@ -278,7 +288,7 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     p.goto(f"{url}/versions/999999")
     assert "What to do" in p.content()
     tab.check("error page")
-    assert len(tab.checked) == 16
+    assert len(tab.checked) == 17
 
 
 def test_a_cso_gets_a_plain_403_on_the_inbox(site: LiveServer, tab: Checked) -> None:
