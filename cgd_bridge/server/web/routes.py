@@ -70,9 +70,11 @@ ACTION_DONE = {
 
 def _local(url: str | None) -> str | None:
     """``url`` if it is a path on this server (no open redirects), else None."""
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return None
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in url):
+        return None  # browsers drop tabs and line breaks: "/\t/evil.example" would become "//evil.example"
+    return url
 
 
 def _home_of(page: Page) -> str:
