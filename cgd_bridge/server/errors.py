@@ -3,6 +3,8 @@
 - Under ``/sdmx/``: an SDMX error message, SDMX-ML 2.1 ``mes:Error`` or SDMX-JSON
   ``errors[]`` as the client prefers, with the SDMX error code and the HTTP status.
 - Elsewhere (the JSON API): ``{"error": {type, title, status, message, problem, fix, ...}}``.
+- A web path no route answers (unknown path 404, wrong method 405): the web pages' HTML error
+  page (:func:`cgd_bridge.server.web.pages.http_error_page`), not JSON.
 
 A :class:`~cgd_bridge.errors.CgdBridgeError` keeps its status and its plain-words message;
 anything else is logged with its traceback and answered as a 500 that says nothing internal.
@@ -68,6 +70,16 @@ def _is_sdmx(request: Request) -> bool:
     return request.url.path.startswith("/sdmx/")
 
 
+_NOT_WEB = ("/api/", "/sdmx/", "/static/")
+_NOT_WEB_EXACT = {"/api", "/sdmx", "/openapi.json", "/docs", "/redoc", "/healthz"}
+
+
+def _is_web(request: Request) -> bool:
+    """True for the web pages' paths: everything but the JSON API, SDMX REST and the API docs."""
+    path = request.url.path
+    return path not in _NOT_WEB_EXACT and not path.startswith(_NOT_WEB) and not path.startswith("/docs/")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -85,6 +97,13 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_sdmx(request):
             fix = "See docs/server.md for the SDMX REST paths." if exc.status_code == 404 else None
             return sdmx_error_response(request, exc.status_code, text, fix, headers=exc.headers)
+        if _is_web(request) and exc.status_code in (404, 405):
+            from cgd_bridge.server.web.pages import http_error_page
+
+            try:
+                return await http_error_page(request, exc.status_code, exc.headers)
+            except CgdBridgeError:
+                log.warning("could not render the HTML %s page of %s", exc.status_code, request.url.path)
         body = {"error": {"type": "HTTPError", "title": text, "status": exc.status_code, "message": text}}
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 

@@ -248,6 +248,31 @@ def error_page(page: Page, status: int, title: str, problem: str, fix: str | Non
     return page.render("error.html", status=status, title=title, problem=problem, fix=fix)
 
 
+async def http_error_page(request: Request, status: int, headers: dict[str, str] | None = None) -> Response:
+    """The HTML page of a request no web route answered: an unknown path (404) or method (405).
+
+    Raises:
+        CgdBridgeError: the session could not be read (the caller answers in JSON instead).
+    """
+    page = await run_in_threadpool(open_page, request)
+    try:
+        _ = page._
+        if status == 404:
+            title, problem = _("Page not found"), _("there is no page at {path}", path=request.url.path)
+            fix = _("Check the address, or start again from the home page.")
+        elif status == 405:
+            title = _("Not allowed")
+            problem = _("this page does not take a {method} request", method=request.method)
+            fix = _("Go back and use the page's links and forms.")
+        else:
+            title, problem, fix = _("Bad request"), _("the request could not be answered"), None
+        response = error_page(page, status, title, problem, fix)
+        response.headers.update(headers or {})
+        return response
+    finally:
+        await run_in_threadpool(page.db.close)
+
+
 class WebRoute(APIRoute):
     """An HTML route: opens the :class:`Page` first and turns errors into HTML pages."""
 

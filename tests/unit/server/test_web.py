@@ -1046,3 +1046,36 @@ def test_the_submit_page_uses_a_saved_draft_as_the_metadata(demo: Demo) -> None:
         files={"data": (data.name, data.read_bytes(), "text/csv")},
     )  # fmt: skip
     assert r.status_code == 404
+
+
+# ---------------------------------------------------------------- HTML 404 and 405 pages
+
+
+def test_unknown_web_paths_and_methods_get_html_pages_but_api_and_sdmx_keep_theirs(demo: Demo) -> None:
+    c = demo.client
+    r = c.get("/no-such-page")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Page not found" in r.text
+    assert "there is no page at /no-such-page" in r.text
+    assert "Go to the home page" in r.text
+    assert "Content-Security-Policy" in r.headers
+    r = c.post("/dataflows")
+    assert r.status_code == 405
+    assert r.headers["content-type"].startswith("text/html")
+    assert "this page does not take a POST request" in r.text
+    assert "GET" in r.headers["allow"]
+    # signed in: the page knows who you are
+    sign_in(c, demo.keys["amina"])
+    assert "amina" in c.get("/no-such-page").text
+    # the JSON API and SDMX REST keep their own error formats
+    r = c.get("/api/no-such-thing")
+    assert r.status_code == 404
+    assert r.json()["error"]["status"] == 404
+    r = c.delete("/api/me")
+    assert r.status_code == 405
+    assert r.headers["content-type"].startswith("application/json")
+    r = c.get("/sdmx/rest/data/DF_CGD_KE/all/all/all/too/deep")
+    assert r.status_code == 404
+    assert "xml" in r.headers["content-type"]
+    assert c.get("/static/no-such-file.css").status_code == 404
