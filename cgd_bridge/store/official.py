@@ -180,7 +180,6 @@ def load_official_file(
     filename: str,
     content: bytes,
     structures: Any,
-    media_type: str = "application/octet-stream",
     note: str | None = None,
     public: bool = False,
     local: bool = False,
@@ -190,6 +189,8 @@ def load_official_file(
     The right to load is checked before the file is read; the file is checked against the
     dataflow's DSD (:func:`~cgd_bridge.formats.sdmx_read.read_official`) before anything is
     stored. ``dataflow`` is ``AGENCY:ID(VERSION)`` (or ``AGENCY:ID`` for the latest version).
+    The file is stored (and served back) as ``text/csv`` or ``application/xml``, as read, never
+    as a media type a client claims.
 
     Raises:
         Forbidden, UsageError: as :func:`load_official`.
@@ -213,7 +214,8 @@ def load_official_file(
         data_format=read.format,
         filename=filename,
         content=content,
-        media_type=media_type,
+        # what the file is, not what the client said (it is served back as this type)
+        media_type="application/xml" if read.format.startswith("sdmx-ml") else "text/csv",
         note=note,
         public=public,
         dimensions=info.dimensions,

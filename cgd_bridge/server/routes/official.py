@@ -119,7 +119,6 @@ async def load(
             filename=file.filename or "official",
             content=content,
             structures=bridge.structures,
-            media_type=file.content_type or "application/octet-stream",
             note=note,
             public=public,
         )

@@ -75,7 +75,6 @@ async def load(
                 filename=(file.filename if file is not None else None) or "official",
                 content=content,
                 structures=page.bridge.structures,
-                media_type=(file.content_type if file is not None else None) or "application/octet-stream",
                 note=note,
                 public=bool(public),
             )

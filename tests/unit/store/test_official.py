@@ -51,6 +51,7 @@ def test_an_nso_reviewer_loads_an_official_series(
     assert s.observations == 60
     assert s.sha256 == hashlib.sha256(official_csv()).hexdigest()
     assert official.read_content(session, s) == official_csv()
+    assert s.media_type == "text/csv"
     table = official.load_table(session, s)
     assert table.num_rows == 60
     assert set(table["DISABILITY_STATUS"].to_pylist()) == {"_T"}
@@ -186,6 +187,7 @@ def test_sdmx_ml_files_load_too(session: Session, cast: Cast, structures: Struct
             write(name, table, target, fh)
         s = _load(session, cast, structures, content=buf.read_bytes(), filename=buf.name)
         assert s.format == "sdmx-ml-2.1"
+        assert s.media_type == "application/xml"
         loaded = official.load_table(session, s)
         assert loaded.num_rows == 60
         key = [*info.dimensions, "TIME_PERIOD"]
