@@ -26,6 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
 BROKEN = ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"
+sys.path.insert(0, str(ROOT))  # tests.support.official makes the illustrative official series
+
+from tests.support.official import official_csv  # noqa: E402 - after the path it needs
 
 
 def _free_port() -> int:
@@ -141,6 +144,14 @@ def main() -> int:
         page.fill("#api_key", keys["kamau"])
         navigate("text=Sign in with the key")
         shot("inbox")
+        page.goto(version_url)
+        # an official series to compare with, made from the example (illustrative values, not KNBS data)
+        official = Path(tmp) / "official.csv"
+        official.write_bytes(official_csv())
+        page.fill("#official-label", "Illustrative official series (demo values)")
+        page.fill("#official-note", "Made from the example by tests/support/official.py; not real KNBS data.")
+        page.set_input_files("#official-file", str(official))
+        navigate("button:has-text('Load the official series')")
         page.goto(version_url)
         shot("review")
         page.fill("#comment-accept", "Consistent with version 1.")
