@@ -73,8 +73,11 @@ def translator(lang: str) -> Callable[..., str]:
 
 
 def message_ids(folder: Path) -> set[str]:
-    """Every English text inside ``_("...")`` in the templates and Python modules of ``folder``."""
-    found: set[str] = set()
+    """Every English text inside ``_("...")`` in the templates and Python modules of ``folder``,
+    and the metadata form's labels and help texts (from the ``cgd-quality/1.0`` model)."""
+    from cgd_bridge.server.web.metadata_form import texts
+
+    found: set[str] = set(texts())
     for path in [*folder.rglob("*.html"), *folder.rglob("*.py")]:
         found.update(m.group(2) for m in _MSGID.finditer(path.read_text(encoding="utf-8")))
     return found

@@ -158,6 +158,17 @@ def _widgets(model: type[BaseModel], record: Mapping[str, Any], prefix: str, dep
     return [_widget(n, info, record.get(n), prefix, depth) for n, info in model.model_fields.items()]
 
 
+def texts() -> set[str]:
+    """The labels and help texts of the form (message ids of the catalogues, like ``_("...")``)."""
+    found: set[str] = set()
+    stack = form_fields()
+    while stack:
+        w = stack.pop()
+        found.update(t for t in (w.label, w.help) if t)
+        stack.extend(w.children)
+    return found
+
+
 def form_fields(record: Mapping[str, Any] | None = None) -> list[Widget]:
     """The widgets of the whole record (top-level fields first, in the model's order)."""
     return _widgets(QualityMetadata, record or {}, "", 0)

@@ -472,6 +472,24 @@ def test_message_ids_are_found_in_templates() -> None:
     assert "Sign in with the key" in ids
     assert "There is a problem" in ids
     assert i18n.missing("en", folder) == []
+    # the metadata form's labels and help texts come from the model and are message ids too
+    from cgd_bridge.server.web.metadata_form import texts
+
+    assert "Dataset" in ids
+    assert texts() <= ids
+    assert len([t for t in texts() if len(t) > 40]) > 20  # the help texts, not only labels
+
+
+def test_the_metadata_form_is_translated(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cgd_bridge.server.web.metadata_form import texts
+
+    some_help = sorted(t for t in texts() if len(t) > 40)[0]
+    monkeypatch.setitem(i18n.CATALOGUES, "sw", {"Dataset": "Seti ya data", some_help: "Maelezo ya msaada."})
+    sign_in(demo.client, demo.keys["amina"])
+    r = demo.client.get("/metadata?lang=sw")
+    assert r.status_code == 200, r.text[:300]
+    assert "Seti ya data" in r.text
+    assert "Maelezo ya msaada." in r.text
 
 
 def test_session_cookie_signature() -> None:
