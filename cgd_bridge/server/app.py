@@ -33,7 +33,7 @@ from cgd_bridge.server.access_cache import AccessCache
 from cgd_bridge.server.audit_writer import AuditWriter
 from cgd_bridge.server.deps import rate_limit
 from cgd_bridge.server.errors import install_error_handlers
-from cgd_bridge.server.ratelimit import RateLimiter
+from cgd_bridge.server.ratelimit import SharedRateLimiter
 from cgd_bridge.server.sdmx.answers import AnswerCache
 from cgd_bridge.server.sdmx.structures import StructureService
 from cgd_bridge.settings import Settings, get_settings
@@ -49,7 +49,7 @@ class Bridge:
     sessions: sessionmaker[Session]
     structures: Structures
     structure_service: StructureService
-    limiter: RateLimiter
+    limiter: SharedRateLimiter
     access: AccessCache
     audit: AuditWriter
     answers: AnswerCache
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             sessions=sessions,
             structures=structures,
             structure_service=StructureService(structures, published=public_mappings_reader(sessions)),
-            limiter=RateLimiter(settings.rate_limit_per_minute),
+            limiter=SharedRateLimiter(settings.rate_limit_per_minute, engine),
             access=AccessCache(engine, sessions),
             audit=AuditWriter(
                 engine, interval=settings.audit_interval_seconds, durable=settings.audit_durable
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             yield
         finally:
             bridge.audit.close()  # the queued pull records are written before the engine goes
+            bridge.limiter.close()  # and the requests counted against the rate limit
             await bridge.access.aclose()
             engine.dispose()
 

@@ -56,7 +56,8 @@ async def rate_limit(request: Request, bridge: BridgeDep) -> None:
     """Count the request against its API key's (or, without one, its address's) budget; 429 above it.
 
     Installed on every router but /healthz. The key is identified by its public prefix, so a
-    flood of wrong keys is limited like one client.
+    flood of wrong keys is limited like one client. Decided in memory (no query): the worker's
+    limiter thread shares the counts with the other workers (:mod:`cgd_bridge.server.ratelimit`).
     """
     key = _key_of(request)
     identity = key[:18] if key else f"ip:{request.client.host if request.client else '?'}"

@@ -1,20 +1,68 @@
-"""Per-key rate limiting: a token bucket per API key (or client address without a key).
+"""Per-key rate limiting, shared by every worker through the database, with no query per request.
 
-The buckets live in the worker process. With several workers behind a load balancer, each
-enforces the limit on the requests it sees, so one key may make up to (workers x limit)
-requests a minute; put an exact limit at the load balancer when that matters. Nothing else
-depends on this state, so workers stay interchangeable (docs/architecture.md, "Server").
+Two rules, both must allow a request (:class:`SharedRateLimiter`):
+
+- **Fixed one-minute windows, shared.** Each identity (an API key's public prefix, or the client
+  address without a key) may make ``per_minute`` requests per UTC minute (``12:00:00`` to
+  ``12:00:59.999``), counted over all workers and hosts on one database (table ``rate_usage``,
+  migration 0005). A worker counts the requests it allows in memory; a background thread upserts
+  those counts every ``interval`` (0.25 s) and reads back each identity's total for the current
+  window. A request is allowed while *last known total + this worker's not yet reported
+  requests < per_minute*; a refusal for this reason says to retry at the end of the window.
+- **A token bucket per worker** (:class:`RateLimiter`: ``per_minute`` a minute, bursts up to
+  ``per_minute``), so one worker never lets a burst through across a window boundary faster than
+  the rate; a refusal for this reason says how long until the next token.
+
+What the limit guarantees, honestly:
+
+- A worker sees the requests of the others within one sync interval, so the total in a window
+  may exceed ``per_minute`` by what the *other* workers allow in about ``interval`` (typically a
+  few requests); never by more than their buckets allow in that time.
+- Fixed windows: a key may use its limit at the end of one minute and again at the start of the
+  next (each worker's bucket still smooths this to its rate).
+- Windows follow each host's clock: keep the hosts' clocks in sync (NTP).
+- While the database cannot be reached, requests are never blocked or failed by it: each worker
+  limits with what it knows (its bucket, its own counts and the last known totals), so with N
+  workers a key may then make up to N times the limit. The counts are kept and sent when the
+  database is back (errors are logged and retried). A worker killed hard (SIGKILL) loses the
+  counts of its last interval; a normal stop sends them (:meth:`SharedRateLimiter.close`, called
+  in the app's shutdown).
+
+``per_minute`` 0 turns the limit off: no counting, no thread, no database work.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
+
+from cgd_bridge.store.models import RateUsage
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WINDOW = 60  # seconds
+DEFAULT_INTERVAL = 0.25
+KEEP_WINDOWS = 120  # seconds: older windows are deleted
+_CLEAN_EVERY = 30.0  # seconds between deletions of old windows
+_RETRY_MAX = 5.0
+_CHUNK = 500  # rows per statement
+_IDENTITY_MAX = 100  # the column's length
 
 
 class RateLimiter:
-    """``per_minute`` requests a minute per identity, with bursts up to ``per_minute``.
+    """``per_minute`` requests a minute per identity, with bursts up to ``per_minute`` (one process).
 
     >>> r = RateLimiter(2)
     >>> [r.allow("k", now=0.0)[0] for _ in range(3)]
@@ -31,17 +79,201 @@ class RateLimiter:
         self._max = max_identities
 
     def allow(self, identity: str, *, now: float | None = None) -> tuple[bool, float]:
-        """(allowed, seconds to wait before the next request would be allowed)."""
+        """(allowed, seconds to wait before the next request would be allowed); takes a token."""
         if self.per_minute <= 0:
             return True, 0.0
         now = time.monotonic() if now is None else now
         with self._lock:
-            tokens, last = self._buckets.pop(identity, (float(self.per_minute), now))
-            tokens = min(float(self.per_minute), tokens + (now - last) * self._rate)
-            allowed = tokens >= 1.0
-            if allowed:
-                tokens -= 1.0
-            self._buckets[identity] = (tokens, now)
-            if len(self._buckets) > self._max:
-                self._buckets.popitem(last=False)
+            return self._take(identity, now, take=True)
+
+    def _take(self, identity: str, now: float, *, take: bool) -> tuple[bool, float]:
+        """The bucket's answer; a token is taken only when allowed and ``take``. Caller holds the lock."""
+        tokens, last = self._buckets.pop(identity, (float(self.per_minute), now))
+        tokens = min(float(self.per_minute), tokens + max(0.0, now - last) * self._rate)
+        allowed = tokens >= 1.0
+        if allowed and take:
+            tokens -= 1.0
+        self._buckets[identity] = (tokens, now)
+        if len(self._buckets) > self._max:
+            self._buckets.popitem(last=False)
         return allowed, 0.0 if allowed else (1.0 - tokens) / self._rate
+
+
+class SharedRateLimiter:
+    """The rate limit of the module docstring: shared windows in ``engine`` plus a local bucket.
+
+    :meth:`allow` never touches the database; a daemon thread (started unless ``start=False``)
+    calls :meth:`sync_now` every ``interval`` seconds. ``clock`` gives the wall-clock time in
+    seconds since the epoch (tests inject theirs).
+
+    Example:
+        >>> limiter = SharedRateLimiter(600, engine)  # doctest: +SKIP
+        >>> allowed, wait = limiter.allow("cgdb_ab12cd34")  # doctest: +SKIP
+        >>> limiter.close()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        per_minute: int,
+        engine: Engine | None,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        clock: Callable[[], float] = time.time,
+        start: bool = True,
+        max_identities: int = 100_000,
+    ) -> None:
+        self.per_minute = per_minute
+        self.engine = engine
+        self.interval = interval
+        self.clock = clock
+        self._bucket = RateLimiter(per_minute, max_identities=max_identities)
+        self._lock = self._bucket._lock  # one lock for the bucket and the counts
+        # (identity, window) -> requests allowed here, not yet sent / being sent
+        self._pending: dict[tuple[str, int], int] = {}
+        self._sending: dict[tuple[str, int], int] = {}
+        # identity -> (window, the total of all workers in it when last read)
+        self._known: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self._max = max_identities
+        self._sync_lock = threading.Lock()
+        self._last_clean = -math.inf
+        self._stop = threading.Event()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        if per_minute > 0 and engine is not None and start:
+            self._thread = threading.Thread(target=self._run, name="cgd-bridge-rate-limit", daemon=True)
+            self._thread.start()
+
+    @property
+    def enabled(self) -> bool:
+        return self.per_minute > 0
+
+    # -- the request path (no database) -------------------------------------------------------------
+
+    def allow(self, identity: str, *, now: float | None = None) -> tuple[bool, float]:
+        """(allowed, seconds to wait before retrying): the window's wait when the shared count is
+        the reason, the bucket's otherwise (the longer when both are)."""
+        if self.per_minute <= 0:
+            return True, 0.0
+        identity = identity[:_IDENTITY_MAX]
+        now = self.clock() if now is None else now
+        window = int(now // WINDOW)
+        with self._lock:
+            known_window, known = self._known.pop(identity, (window, 0))
+            if known_window != window:
+                known = 0
+            self._known[identity] = (window, known)
+            if len(self._known) > self._max:
+                self._known.popitem(last=False)
+            key = (identity, window)
+            local = self._pending.get(key, 0) + self._sending.get(key, 0)
+            shared_ok = known + local < self.per_minute
+            bucket_ok, bucket_wait = self._bucket._take(identity, now, take=shared_ok)
+            if shared_ok and bucket_ok:
+                self._pending[key] = self._pending.get(key, 0) + 1
+                return True, 0.0
+        wait = bucket_wait if not bucket_ok else 0.0
+        if not shared_ok:
+            wait = max(wait, (window + 1) * WINDOW - now)
+        return False, wait
+
+    # -- the thread -------------------------------------------------------------------------------
+
+    def sync_now(self) -> bool:
+        """Send the counts not yet reported, read the current window's totals (of every identity
+        in it), and now and then delete old windows. False (logged) when the database failed;
+        the counts are then kept for the next sync."""
+        if self.per_minute <= 0 or self.engine is None:
+            return True
+        with self._sync_lock:
+            with self._lock:
+                batch, self._pending = self._pending, {}
+                self._sending = batch
+            now = self.clock()
+            window = int(now // WINDOW)
+            try:
+                totals = self._exchange(batch, window, now)
+            except Exception:
+                log.exception("could not share the rate-limit counts of %d identities", len(batch))
+                with self._lock:
+                    oldest = window - KEEP_WINDOWS // WINDOW
+                    for key, n in batch.items():
+                        if key[1] >= oldest:  # older windows no longer matter
+                            self._pending[key] = self._pending.get(key, 0) + n
+                    self._sending = {}
+                return False
+            with self._lock:
+                self._sending = {}
+                for identity in [i for i, (w, _) in self._known.items() if w < window]:
+                    del self._known[identity]
+                for identity, total in totals.items():
+                    known_window, known = self._known.get(identity, (window, 0))
+                    # totals only grow within a window; a newer window (the request path's clock
+                    # passed the minute during this sync) starts again from zero
+                    if known_window == window and total > known:
+                        self._known[identity] = (window, total)
+                while len(self._known) > self._max:
+                    self._known.popitem(last=False)
+            return True
+
+    def _exchange(self, batch: dict[tuple[str, int], int], window: int, now: float) -> dict[str, int]:
+        """The database work of one sync (one transaction): the current window's totals of every
+        identity (also those this worker has not seen yet: a key that used its minute on other
+        workers is refused here from its first request)."""
+        assert self.engine is not None
+        start = _start_of(window)
+        totals: dict[str, int] = {}
+        rows = [
+            {"identity": identity, "window_start": _start_of(w), "count": n}
+            for (identity, w), n in batch.items()
+        ]
+        with Session(self.engine) as session, session.begin():
+            for chunk in _chunks(rows):
+                for identity, at, total in session.execute(_upsert(self.engine, chunk)):
+                    if at == start:
+                        totals[identity] = total
+            query = select(RateUsage.identity, RateUsage.count).where(RateUsage.window_start == start)
+            totals.update((identity, total) for identity, total in session.execute(query))
+            if now - self._last_clean >= _CLEAN_EVERY:
+                old = _start_of(int((now - KEEP_WINDOWS) // WINDOW))
+                session.execute(delete(RateUsage).where(RateUsage.window_start < old))
+        if now - self._last_clean >= _CLEAN_EVERY:
+            self._last_clean = now
+        return totals
+
+    def _run(self) -> None:
+        pause = self.interval
+        while not self._stop.wait(pause):
+            pause = self.interval if self.sync_now() else min(max(pause * 2, 0.1), _RETRY_MAX)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread and send what is left (the app's shutdown)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.sync_now()
+
+
+def _start_of(window: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(window * WINDOW, dt.UTC)
+
+
+def _chunks(items: list[T]) -> Iterator[list[T]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def _upsert(engine: Engine, rows: list[dict[str, Any]]) -> ReturningInsert[tuple[str, dt.datetime, int]]:
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = RateUsage.__table__
+    stmt = insert(table).values(rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.identity, table.c.window_start],
+        set_={"count": table.c.count + stmt.excluded["count"]},
+    )
+    return stmt.returning(table.c.identity, table.c.window_start, table.c.count)

@@ -17,6 +17,8 @@ Tables, in dependency order:
 - ``official_series``: reference data an NSO loaded for a dataflow (its observations as one
   zstd Parquet blob, the raw file with its SHA-256), drawn beside the CGD series.
 - ``metadata_drafts``: quality-metadata records a CSO's people saved from the web form, unfinished.
+- ``rate_usage``: requests per rate-limit identity and one-minute window, summed over the
+  server's workers (the shared rate limit).
 
 Times are stored in UTC (:class:`UtcDateTime`: aware datetimes in, aware UTC datetimes out, on
 SQLite as on PostgreSQL). Enumerations are short strings guarded by CHECK constraints, so that
@@ -497,3 +499,23 @@ class Generation(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class RateUsage(Base):
+    """Requests one identity made in one fixed one-minute window, summed over every worker.
+
+    ``identity`` is what the rate limit counts: an API key's public prefix, or ``ip:ADDRESS``
+    without a key. Each worker adds the requests it allowed (an upsert every ~0.25 s) and reads
+    the total back (:mod:`cgd_bridge.server.ratelimit`). Not read by the access policy (no
+    change-counter trigger); rows older than two minutes are deleted by the workers.
+
+    Attributes:
+        window_start: the UTC minute the window starts at (seconds and below zero).
+        count: the requests allowed in it so far, by all workers.
+    """
+
+    __tablename__ = "rate_usage"
+
+    identity: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(Integer)

@@ -39,6 +39,7 @@ TABLES = {
     "audit",
     "official_series",
     "metadata_drafts",
+    "rate_usage",
 }
 
 
