@@ -6,27 +6,31 @@ Two rules, both must allow a request (:class:`SharedRateLimiter`):
   address without a key) may make ``per_minute`` requests per UTC minute (``12:00:00`` to
   ``12:00:59.999``), counted over all workers and hosts on one database (table ``rate_usage``,
   migration 0005). A worker counts the requests it allows in memory; a background thread upserts
-  those counts every ``interval`` (0.25 s) and reads back each identity's total for the current
-  window. A request is allowed while *last known total + this worker's not yet reported
-  requests < per_minute*; a refusal for this reason says to retry at the end of the window.
+  those counts every ``interval`` (0.25 s) and reads back the current window's total of every
+  identity (one row per identity active in the minute, whichever worker served it). A request
+  is allowed while *last known total + this worker's not yet reported requests < per_minute*;
+  a refusal for this reason says to retry at the end of the window (``Retry-After``).
 - **A token bucket per worker** (:class:`RateLimiter`: ``per_minute`` a minute, bursts up to
-  ``per_minute``), so one worker never lets a burst through across a window boundary faster than
-  the rate; a refusal for this reason says how long until the next token.
+  ``per_minute``), so no worker lets a key spend one window's limit at its end and the next
+  window's at the start of the following one; a refusal for this reason says how long until the
+  next token.
 
 What the limit guarantees, honestly:
 
-- A worker sees the requests of the others within one sync interval, so the total in a window
-  may exceed ``per_minute`` by what the *other* workers allow in about ``interval`` (typically a
-  few requests); never by more than their buckets allow in that time.
-- Fixed windows: a key may use its limit at the end of one minute and again at the start of the
-  next (each worker's bucket still smooths this to its rate).
+- A worker's own requests count at once; the other workers' reach it with the next sync after
+  they reported them, i.e. within one to two sync intervals (0.25 to 0.5 s). So the total in a
+  window may exceed ``per_minute`` by what the *other* workers allow in that time (typically a
+  few requests, at most what their buckets let through in it).
+- Fixed windows, per worker buckets: at a window boundary, a key that used its limit on one
+  worker at the end of a minute may use the next minute's at once on another.
 - Windows follow each host's clock: keep the hosts' clocks in sync (NTP).
 - While the database cannot be reached, requests are never blocked or failed by it: each worker
   limits with what it knows (its bucket, its own counts and the last known totals), so with N
   workers a key may then make up to N times the limit. The counts are kept and sent when the
-  database is back (errors are logged and retried). A worker killed hard (SIGKILL) loses the
-  counts of its last interval; a normal stop sends them (:meth:`SharedRateLimiter.close`, called
-  in the app's shutdown).
+  database is back (errors are logged, and retried with a growing pause of up to 5 s). A worker
+  reads the totals once when it starts; one killed hard (SIGKILL) loses the counts of its last
+  interval; a normal stop sends them (:meth:`SharedRateLimiter.close`, called in the app's
+  shutdown).
 
 ``per_minute`` 0 turns the limit off: no counting, no thread, no database work.
 """
@@ -140,6 +144,7 @@ class SharedRateLimiter:
         self._closed = False
         self._thread: threading.Thread | None = None
         if per_minute > 0 and engine is not None and start:
+            self.sync_now()  # the totals the other workers counted before this one started
             self._thread = threading.Thread(target=self._run, name="cgd-bridge-rate-limit", daemon=True)
             self._thread.start()
 

@@ -129,6 +129,20 @@ def test_other_workers_are_seen_after_one_sync(engine: Engine) -> None:
     assert not b.allow("key")[0]
 
 
+def test_a_worker_knows_every_total_from_its_start(engine: Engine) -> None:
+    """A key that used its minute elsewhere is refused from its first request to a new worker."""
+    clock = Clock()
+    (a,) = workers(engine, clock, n=1)
+    assert all(a.allow("key")[0] for _ in range(10))
+    assert a.sync_now()
+    late = SharedRateLimiter(10, engine, clock=clock, interval=3600)  # its thread will not sync
+    try:
+        assert late.allow("key") == (False, pytest.approx(50.0))
+        assert late.allow("another")[0]
+    finally:
+        late.close()
+
+
 def test_the_bucket_limits_bursts_across_a_window_boundary(engine: Engine) -> None:
     clock = Clock(T0 + 49.5)  # half a second before the window ends
     (a,) = workers(engine, clock, n=1, limit=60)
