@@ -159,15 +159,7 @@ def structure_response(request: Request, bridge: Bridge, q: StructureQuery, *, a
     fmt = bridge.structure_service.format_for(
         q, choice.name, request.headers.get("accept"), request.query_params.get("format")
     )
-    from cgd_bridge.server.sdmx.artefacts30 import SubmittedMapping, public_mappings
-    from cgd_bridge.server.sdmx.structures import RESOURCES
-
-    submitted: tuple[SubmittedMapping, ...] = ()
-    if RESOURCES.get(q.resource) in ("structuremap", "representationmap", "*"):
-        # the maps of the mappings of published submissions anyone may read
-        with bridge.sessions() as session:
-            submitted = public_mappings(session, dt.datetime.now(dt.UTC))
-    body = bridge.structure_service.message(q, fmt, submitted)
+    body = bridge.structure_service.message(q, fmt)
     return Response(body, media_type=STRUCTURE_MEDIA[fmt], headers={"Vary": "Accept"})
 
 

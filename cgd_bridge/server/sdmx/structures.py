@@ -70,6 +70,8 @@ RESOURCES = {
     "structure": "*",
     "*": "*",
 }
+#: Resources whose answers hold the maps of published submissions' mappings.
+_WITH_MAPS = frozenset({"structuremap", "representationmap", "structureset", "*"})
 #: Standard resources this server knows but has nothing of (answered 404 "no results", not 501).
 EMPTY_OK = {
     "categoryscheme",
@@ -285,7 +287,8 @@ class StructureService:
         else:
             raise not_implemented(f"detail={q.detail}")
         self._fresh()
-        if RESOURCES.get(q.resource) == "structureset" and not submitted and self.published is not None:
+        if RESOURCES.get(q.resource) in _WITH_MAPS and not submitted and self.published is not None:
+            # the maps of the mappings of published submissions anyone may read
             submitted = tuple(self.published())
         catalogue = self.catalogue(submitted)
         key = (q, fmt, tuple(m.version_id for m in submitted))
