@@ -346,8 +346,7 @@ async def data_response(
     answer_key = _answer_key(bridge, readable, flow, keys, params, choice)
     kept = bridge.answers.get(answer_key) if answer_key is not None else None
     if kept is not None:
-        served = [(v, n) for v, n in zip(readable.versions, kept.counts, strict=True) if n]
-        await bridge.audit.record(principal, served, query, client=client)
+        await bridge.audit.record(principal, _served_counts(readable, kept.counts), query, client=client)
         return _answer_response(request, kept)
     gathered = readable.gathered
     selected: pa.Table | None = None
@@ -368,15 +367,13 @@ async def data_response(
     counts = tuple(
         int(n) for n in np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(readable.versions))
     )
-    served = [(v, n) for v, n in zip(readable.versions, counts, strict=True) if n]
-    await bridge.audit.record(principal, served, query, client=client)
+    await bridge.audit.record(principal, _served_counts(readable, counts), query, client=client)
     observations = selected.num_rows
     named = choice.name not in NAMELESS or choice.labels != "id"
     if observations <= IN_LOOP_ROWS and not named:
         body, target = _shape(selected, flow, params, choice)
-        buffer = io.BytesIO()
-        _write(choice, body, target, buffer, params)
-        return _keep(request, bridge, answer_key, buffer.getvalue(), choice, observations, counts)
+        data = _written(choice, body, target, params)
+        return _keep(request, bridge, answer_key, data, choice, observations, counts)
 
     def prepare() -> tuple[pa.Table, Target]:
         body, target = _shape(selected, flow, params, choice)
@@ -385,13 +382,7 @@ async def data_response(
     body, target = await run_in_threadpool(prepare)
     if body.num_rows <= SMALL_RESPONSE_ROWS:
         # a few series: written in a worker thread and sent in one piece, with a Content-Length
-
-        def written() -> bytes:
-            buffer = io.BytesIO()
-            _write(choice, body, target, buffer, params)
-            return buffer.getvalue()
-
-        data = await run_in_threadpool(written)
+        data = await run_in_threadpool(_written, choice, body, target, params)
         return _keep(request, bridge, answer_key, data, choice, observations, counts)
     return StreamingResponse(
         astream(lambda out: _write(choice, body, target, out, params)),
@@ -439,6 +430,18 @@ def _answer_response(request: Request, answer: Answer) -> Response:
         return Response(status_code=304, headers=headers)
     headers["X-Observations"] = str(answer.observations)
     return Response(answer.body, media_type=answer.media_type, headers=headers)
+
+
+def _served_counts(readable: Readable, counts: Sequence[int]) -> list[tuple[ServedVersion, int]]:
+    """The versions an answer read from, with how many observations of each (for the audit)."""
+    return [(v, n) for v, n in zip(readable.versions, counts, strict=True) if n]
+
+
+def _written(choice: Choice, table: pa.Table, target: Target, params: Params) -> bytes:
+    """A whole answer in memory (small answers: sent with a Content-Length, and kept)."""
+    buffer = io.BytesIO()
+    _write(choice, table, target, buffer, params)
+    return buffer.getvalue()
 
 
 def _write(choice: Choice, table: pa.Table, target: Target, out: Any, params: Params) -> int:
