@@ -39,6 +39,7 @@ import pyarrow as pa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import CgdBridgeError, StoreError
 from cgd_bridge.server.audit_writer import PulledVersion
@@ -107,9 +108,14 @@ def scope_of(principal: Principal | None) -> tuple[Any, ...] | None:
     return (principal.org_id, principal.org_kind, principal.is_admin)
 
 
-def _first_line(exc: BaseException) -> str:
+def _unreadable(url: Any, exc: BaseException) -> StoreError:
+    """The 503 of a counter read that failed, naming the database and the driver's first line."""
     lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    reason = lines[0] if lines else type(exc).__name__
+    return StoreError(
+        f"could not read the database {redact(str(url))}: {reason}",
+        fix="Check that the database server is running; the request can be retried.",
+    )
 
 
 class _CoalescedReader:
@@ -141,12 +147,7 @@ class _CoalescedReader:
                 value = await self._query()
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the same StoreError
                 await self.close()
-                pending.set_exception(
-                    StoreError(
-                        f"could not read the database {redact(str(self.url))}: {_first_line(exc)}",
-                        fix="Check that the database server is running; the request can be retried.",
-                    )
-                )
+                pending.set_exception(_unreadable(self.url, exc))
                 return
             pending.set_result(value)
 
@@ -210,10 +211,7 @@ class AccessCache:
                 except (DBAPIError, self.engine.dialect.loaded_dbapi.Error) as exc:
                     self._drop_raw()
                     if attempt == 2:
-                        raise StoreError(
-                            f"could not read the database {redact(str(self.engine.url))}: {_first_line(exc)}",
-                            fix="Check that the database server is running; the request can be retried.",
-                        ) from exc
+                        raise _unreadable(self.engine.url, exc) from exc
         raise AssertionError("unreachable")
 
     def _drop_raw(self) -> None:
@@ -248,37 +246,37 @@ class AccessCache:
         if self._coalesced is None:
             return self.snapshot()
         now = dt.datetime.now(dt.UTC)
-        return self._snapshot_for(await self._coalesced.read(), now)
+        value = await self._coalesced.read()
+        snap = self._snapshot
+        if snap is not None and snap.valid(value, now):
+            return snap
+        return await run_in_threadpool(self._new_snapshot, value, now)  # a query: not on the loop
 
     def snapshot(self, now: dt.datetime | None = None) -> Snapshot:
         """The snapshot for the store as it is now (one query; two more when it changed)."""
         now = now or dt.datetime.now(dt.UTC)
-        return self._snapshot_for(self._read_generation(), now)
-
-    def _snapshot_for(self, value: int, now: dt.datetime) -> Snapshot:
+        value = self._read_generation()
         snap = self._snapshot
-        if snap is None or not snap.valid(value, now):
-            with self.sessions() as session:
-                horizon = generation.next_change(session, now)
-            snap = Snapshot(value, horizon, self.max_entries)
-            self._snapshot = snap
+        if snap is not None and snap.valid(value, now):
+            return snap
+        return self._new_snapshot(value, now)
+
+    def _new_snapshot(self, value: int, now: dt.datetime) -> Snapshot:
+        with self.sessions() as session:
+            horizon = generation.next_change(session, now)
+        snap = Snapshot(value, horizon, self.max_entries)
+        self._snapshot = snap
         return snap
 
     # -- principals -------------------------------------------------------------------------------
 
-    def cached_principal(self, snap: Snapshot, plain: str) -> tuple[bool, Principal | None]:
-        """(found, principal) from the snapshot alone."""
-        entry = snap.principals.get(key_digest(plain))
-        if entry is None:
-            return False, None
-        return True, entry.principal
+    def cached_key(self, snap: Snapshot, plain: str) -> _KeyEntry | None:
+        """The snapshot's answer for a presented key (None: not decided yet in this snapshot)."""
+        return snap.principals.get(key_digest(plain))
 
-    def due_touch(self, snap: Snapshot, plain: str, now: dt.datetime) -> str | None:
+    def due_touch(self, entry: _KeyEntry, now: dt.datetime) -> str | None:
         """The key's prefix when its ``last_used_at`` should be set again (once a minute)."""
-        entry = snap.principals.get(key_digest(plain))
-        if entry is None or entry.principal is None or entry.prefix is None:
-            return None
-        if now - entry.touched < LAST_USED_EVERY:
+        if entry.principal is None or entry.prefix is None or now - entry.touched < LAST_USED_EVERY:
             return None
         entry.touched = now
         return entry.prefix

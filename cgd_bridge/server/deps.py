@@ -89,12 +89,13 @@ async def get_principal(request: Request, bridge: BridgeDep) -> Principal | None
     if key is None:
         return None
     snap = await snapshot_of(request, bridge)
-    found, principal = bridge.access.cached_principal(snap, key)
-    if not found:
-        now = dt.datetime.now(dt.UTC)
+    entry = bridge.access.cached_key(snap, key)
+    now = dt.datetime.now(dt.UTC)
+    if entry is None:
         principal = await run_in_threadpool(bridge.access.authenticate, snap, key, now)
-    elif principal is not None:
-        prefix = bridge.access.due_touch(snap, key, dt.datetime.now(dt.UTC))
+    else:
+        principal = entry.principal
+        prefix = bridge.access.due_touch(entry, now)
         if prefix is not None:
             bridge.audit.touch_key(prefix)
     if principal is None:
