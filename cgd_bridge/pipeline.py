@@ -26,7 +26,7 @@ from cgd_bridge.formats import Target, get_format
 from cgd_bridge.formats import write as write_format
 from cgd_bridge.formats.names import named_target
 from cgd_bridge.formats.refmeta import render_metadata
-from cgd_bridge.formats.registry import check_options, get_metadata_format
+from cgd_bridge.formats.registry import get_metadata_format
 from cgd_bridge.formats.xsd import series_attributes
 from cgd_bridge.ingest import SourceColumn, SourceTable, open_table
 from cgd_bridge.ingest.kobo import field_descriptor
@@ -386,9 +386,6 @@ def convert(
         target = named_target(target, h.table, structures)
     md = prepared.metadata
     _check_dimension_at_observation(dimension_at_observation, target)
-    check_options(
-        fmt.name, target.dimensions, detail=detail, dimension_at_observation=dimension_at_observation
-    )
     with atomic_writer(output) as fh:
         result.written = write_format(
             fmt.name, h.table, target, fh, labels=labels, detail=detail,
