@@ -11,6 +11,7 @@ is. This module holds the pieces every writer needs, in the order a writer uses 
 - :func:`sorted_batches`: the table in series-key and period order, a batch at a time;
 - :func:`series_boundaries`: where a new series starts in a sorted batch;
 - :func:`join`: element-wise concatenation of columns and literals;
+- :func:`between`: a separator (or a closing tag) before every row but the message's first;
 - :func:`write_strings`: a string array's characters straight to the output.
 
 Example:
@@ -196,6 +197,18 @@ def join(parts: Sequence[pa.Array | pa.ChunkedArray | str], rows: int | None = N
             raise ValueError("join() of literals only needs rows=")
         return pa.repeat(pa.scalar("".join(str(p) for p in parts), pa.string()), rows)
     return pc.binary_join_element_wise(*parts, "")
+
+
+def between(n: int, first: bool, text: str) -> pa.Array:
+    """``text`` per row of ``n``, empty for row 0 when it is the message's first (``first``):
+    the separator, or the closing tag of the previous series, that goes before each row.
+
+    >>> between(3, True, ",").to_pylist(), between(2, False, ",").to_pylist()
+    (['', ',', ','], [',', ','])
+    """
+    starts = np.zeros(n, dtype=bool)
+    starts[:1] = first
+    return pc.if_else(pa.array(starts), "", text)
 
 
 def write_strings(out: BinaryIO, lines: pa.Array) -> None:

@@ -14,13 +14,13 @@ import re
 import uuid
 from typing import Any, BinaryIO
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.formats._text import (
     TIME,
     as_text,
+    between,
     join,
     series_boundaries,
     shape,
@@ -173,9 +173,7 @@ def write_json20(
         # one member per row: a series without observations, or an observation of a flat message
         row = observation if has_obs else (lambda b: join([series_head(b), "}"]))
         for batch in sorted_batches(table, target, order=lay.order):
-            starts = np.zeros(batch.num_rows, dtype=bool)
-            starts[:1] = first
-            write_strings(out, join([pc.if_else(pa.array(starts), "", ",\n"), row(batch)]))
+            write_strings(out, join([between(batch.num_rows, first, ",\n"), row(batch)]))
             first = False
         out.write(b"\n}}]}}\n")
         return table.num_rows
@@ -184,9 +182,7 @@ def write_json20(
     for batch in sorted_batches(table, target, order=lay.order):
         new, last = series_boundaries(batch, target, previous, key=lay.series)
         obs = observation(batch)
-        starts = np.zeros(batch.num_rows, dtype=bool)
-        starts[:1] = previous is None
-        close = pc.if_else(pa.array(starts), "", "}},\n")
+        close = between(batch.num_rows, previous is None, "}},\n")
         opening = join([close, series_head(batch), opens, obs])
         write_strings(out, pc.if_else(new, opening, join([", ", obs])))
         previous = last

@@ -30,6 +30,7 @@ from cgd_bridge.formats._text import (
     TIME,
     Layout,
     as_text,
+    between,
     constant_columns,
     join,
     layout,
@@ -105,7 +106,8 @@ def _write_series(
         starts = np.flatnonzero(np.asarray(new))
         obs_text = obs(batch)
         if starts.size:
-            heads = join([_closing(len(starts), previous, close), series(batch.take(pa.array(starts)))])
+            closing = between(len(starts), previous is None, close)
+            heads = join([closing, series(batch.take(pa.array(starts)))])
             # row i's observation comes after the heads of the series that start at or before i
             n = batch.num_rows
             is_head = np.zeros(n + len(starts), dtype=bool)
@@ -129,13 +131,6 @@ def _write_rows(
     (without observations) of ``detail=serieskeysonly|nodata``."""
     for batch in sorted_batches(table, target, order=lay.order):
         write_strings(out, row(batch))
-
-
-def _closing(n: int, previous: str | None, tag: str) -> pa.Array:
-    """The closing tag of the previous series, per row (none before the very first series)."""
-    first = np.zeros(n, dtype=bool)
-    first[:1] = True
-    return pc.if_else(pa.array(first), tag if previous is not None else "", tag)
 
 
 def _header(root: str, namespaces: str, target: Target, structure: str) -> str:
