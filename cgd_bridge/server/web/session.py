@@ -174,20 +174,19 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime | None = None)
     now = now or dt.datetime.now(dt.UTC)
     if now.timestamp() - data.issued_at > MAX_AGE:
         return None
+    if data.key_prefix is not None:
+        # the key's own query loads its user (and checks it is active): no second lookup
+        by_key = orgs.principal_of_key(db, data.key_prefix, now)
+        return by_key if by_key is not None and by_key.username == data.username else None
+    if data.password_fp is None:
+        return None
     try:
         user = orgs.get_user(db, username=data.username)
     except NotFound:
         return None
     if not user.active:
         return None
-    if data.key_prefix is not None:
-        by_key = orgs.principal_of_key(db, data.key_prefix, now)
-        if by_key is None or by_key.user_id != user.id:
-            return None
-    elif data.password_fp is not None:
-        if not user.password_hash or password_fingerprint(user.password_hash) != data.password_fp:
-            return None
-    else:
+    if not user.password_hash or password_fingerprint(user.password_hash) != data.password_fp:
         return None
     return Principal.of(user)
 
