@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -602,11 +602,7 @@ class MappingBuilder:
             else:
                 self._add(file, target, {"value": value})
         for file, source, target, pairs in out.value_maps21:
-            labels: dict[str, list[str]] = {}
-            for label, code in pairs:
-                if label != code:  # a code matches itself anyway
-                    labels.setdefault(code, []).append(label)
-            self._add(file, target, {"column": columns.get(source, source), "map": labels})
+            self._add(file, target, {"column": columns.get(source, source), "map": _labels_by_code(pairs)})
         for file, cm in out.codelist_maps:
             link = out.links21.get(cm.id)
             if link is not None:
@@ -620,10 +616,7 @@ class MappingBuilder:
 
     def from_codelist_map(self, file: str, cm: CodelistMap21, link: tuple[str, str] | None) -> None:
         """An SDMX 2.1 CodelistMap; ``link`` is (component, column) from a 2.1 StructureMap."""
-        labels: dict[str, list[str]] = {}
-        for source, target in cm.pairs:
-            if source != target:  # a code matches itself anyway
-                labels.setdefault(target, []).append(source)
+        labels = _labels_by_code(cm.pairs)
         element = f"CodelistMap {cm.id} ({cm.source} -> {cm.target})"
         if link is not None and not any(k in self.links for k in (cm.id, cm.source, cm.target)):
             self._add(file, link[0], {"column": link[1], "map": labels})
@@ -746,6 +739,15 @@ class MappingBuilder:
         order = {c: i for i, c in enumerate(self.target.dimensions)}
         dims = dict(sorted(dims.items(), key=lambda kv: order.get(kv[0], len(order))))
         return dims, attrs
+
+
+def _labels_by_code(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """(label, code) pairs of an SDMX 2.1 CodelistMap or ValueMap as code -> labels."""
+    labels: dict[str, list[str]] = {}
+    for label, code in pairs:
+        if label != code:  # a code matches itself anyway
+            labels.setdefault(code, []).append(label)
+    return labels
 
 
 def _machine_annotation(obj: Any) -> dict[str, Any]:
