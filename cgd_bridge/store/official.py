@@ -27,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Forbidden, NotFound, UsageError
 from cgd_bridge.store import audit
@@ -272,12 +272,8 @@ def load_table(session: Session, series: OfficialSeries) -> pa.Table:
     key = f"official:{series.data_sha256}"
     table = CACHE.get(key)
     if table is None:
-        blob = session.scalar(
-            select(OfficialSeries)
-            .options(undefer(OfficialSeries.parquet))
-            .where(OfficialSeries.id == series.id)
-        )
-        table = from_parquet(blob.parquet if blob is not None else b"")
+        blob = session.scalar(select(OfficialSeries.parquet).where(OfficialSeries.id == series.id))
+        table = from_parquet(blob or b"")
         CACHE.put(key, table)
     return table
 
