@@ -266,11 +266,8 @@ def _read_structure_map21(file: str, sm: Any, out: _Collected) -> None:
     for title, text in annotations.get(ANN_FIXED, []):
         out.fixed21.append((file, title, text.strip()))
     for _title, text in annotations.get(ANN_MAPPING, [])[:1]:
-        try:
-            machine = json.loads(text)
-        except ValueError:
-            machine = None
-        if isinstance(machine, dict):
+        machine = _machine(text)
+        if machine is not None:
             out.machine21 = (file, f"StructureMap {sm.get('id')}", machine)
     for cmap in sm.iterfind("{*}ComponentMap"):
         source, target = _ref_id(cmap.find("{*}Source")), _ref_id(cmap.find("{*}Target"))
@@ -750,12 +747,17 @@ def _labels_by_code(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     return labels
 
 
+def _machine(text: str) -> dict[str, Any] | None:
+    """The JSON object of a ``CGD_MAPPING`` annotation's text, or None when it holds none."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def _machine_annotation(obj: Any) -> dict[str, Any]:
     for a in getattr(obj, "annotations", ()) or ():
         if a.type == ANN_MAPPING and a.text:
-            try:
-                data = json.loads(a.text)
-            except ValueError:
-                return {}
-            return data if isinstance(data, dict) else {}
+            return _machine(a.text) or {}
     return {}
