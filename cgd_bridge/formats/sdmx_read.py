@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cgd_bridge.errors import InputError, StructureError
+from cgd_bridge.formats.names import _codelist
 
 MAX_LISTED = 12
 CSV_REFERENCE_COLUMNS = {"DATAFLOW", "STRUCTURE", "STRUCTURE_ID", "ACTION"}
@@ -108,22 +109,13 @@ class OfficialData:
     periods: tuple[str, str] = ("", "")
 
 
-def _enumerated(component: Any) -> Any:
-    rep = getattr(component, "local_representation", None)
-    cl = getattr(rep, "enumerated", None) if rep is not None else None
-    if cl is None and getattr(component, "concept_identity", None) is not None:
-        core = getattr(component.concept_identity, "core_representation", None)
-        cl = getattr(core, "enumerated", None) if core is not None else None
-    return cl
-
-
 def dsd_info(structures: Any, dataflow: str) -> DsdInfo:
     """The DSD of ``dataflow`` (``AGENCY:ID(VERSION)``) from the structures.
 
     Raises:
         StructureError: the dataflow or its DSD is not known.
     """
-    from cgd_bridge.structures import parse_ref
+    from cgd_bridge.structures import parse_ref, ref_of
 
     agency, ident, version = parse_ref(dataflow)
     info = structures.find("dataflow", ident, agency, version)
@@ -140,12 +132,9 @@ def dsd_info(structures: Any, dataflow: str) -> DsdInfo:
     attrs = [a.id for a in dsd.attributes.components]
     codelists = {}
     for comp in [*dsd.dimensions.components, *dsd.attributes.components]:
-        cl = _enumerated(comp)
+        cl = _codelist(comp)
         if cl is not None:
-            maint = getattr(getattr(cl, "maintainer", None), "id", None)
-            codelists[comp.id] = f"{maint + ':' if maint else ''}{cl.id}" + (
-                f"({cl.version})" if getattr(cl, "version", None) else ""
-            )
+            codelists[comp.id] = ref_of(cl)
     return DsdInfo(
         ref=f"{info.agency}:{info.id}({info.version})",
         agency=info.agency,
