@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import StoreError
+from cgd_bridge.store import audit
 from cgd_bridge.store.models import AuditEntry, utcnow
 from cgd_bridge.store.orgs import Principal, touch_key
 
@@ -173,15 +174,9 @@ class AuditWriter:
         Returns the :class:`Receipt` of its commit (durable mode: wait for it before answering,
         or use :meth:`record` / :meth:`record_sync`, which do).
         """
-        at = at or utcnow()
-        who = (principal.user_id, principal.org_id) if principal else (None, None)
-        client = (client or None) and client[:100]
-        if served:
-            rows = [
-                (at, who, action, v.submission_id, v.id, v.dataflow_ref, query, n, client) for v, n in served
-            ]
-        else:
-            rows = [(at, who, action, None, None, None, query, 0, client)]
+        rows = audit.pull_values(
+            principal=principal, served=served, query=query, client=client, action=action, at=at
+        )
         receipt = Receipt()
         self._queue.put(("rows", rows, receipt))
         return receipt
@@ -240,24 +235,7 @@ class AuditWriter:
     def _commit(self, items: list[tuple[Any, ...]]) -> None:
         if not items:
             return
-        rows = [
-            {
-                "at": at,
-                "user_id": who[0],
-                "organisation_id": who[1],
-                "action": action,
-                "submission_id": sub,
-                "version_id": ver,
-                "dataflow": flow,
-                "query": query,
-                "observations": n,
-                "client": client,
-                "details": None,
-            }
-            for item in items
-            if item[0] == "rows"
-            for at, who, action, sub, ver, flow, query, n, client in item[1]
-        ]
+        rows = [row for item in items if item[0] == "rows" for row in item[1]]
         receipts = [item[2] for item in items if item[0] == "rows"]
         touches = {i[1]: i[2] for i in items if i[0] == "touch"}
         pause = 0.1

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -33,8 +33,7 @@ if TYPE_CHECKING:
 PULL_ACTIONS = ("data.pulled", "metadata.pulled")
 
 
-def add(
-    session: Session,
+def values(
     *,
     action: str,
     principal: Principal | None,
@@ -46,21 +45,71 @@ def add(
     client: str | None = None,
     details: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
-) -> AuditEntry:
-    """Add an audit row to the session's current transaction (the caller commits)."""
-    entry = AuditEntry(
-        at=at or utcnow(),
-        user_id=principal.user_id if principal else None,
-        organisation_id=principal.org_id if principal else None,
-        action=action,
-        submission_id=submission_id,
-        version_id=version_id,
-        dataflow=dataflow,
-        query=query,
-        observations=observations,
-        client=(client or None) and client[:100],
-        details=details,
-    )
+) -> dict[str, Any]:
+    """The column values of one audit row (for :func:`add`, and the server's batched inserts)."""
+    return {
+        "at": at or utcnow(),
+        "user_id": principal.user_id if principal else None,
+        "organisation_id": principal.org_id if principal else None,
+        "action": action,
+        "submission_id": submission_id,
+        "version_id": version_id,
+        "dataflow": dataflow,
+        "query": query,
+        "observations": observations,
+        "client": (client or None) and client[:100],
+        "details": details,
+    }
+
+
+class Served(Protocol):
+    """A version a pull read from: a stored :class:`Version`, or the server's plain copy of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def submission_id(self) -> int: ...
+
+    @property
+    def dataflow_ref(self) -> str: ...
+
+
+def pull_values(
+    *,
+    principal: Principal | None,
+    served: Sequence[tuple[Served, int]],
+    query: str,
+    client: str | None = None,
+    action: str = "data.pulled",
+    details: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The audit rows of a pull: one per version served with how many of its observations were
+    sent, or one with no version and 0 observations when nothing matched (so that failed
+    fishing is visible too)."""
+    common = {"action": action, "principal": principal, "query": query, "client": client}
+    at = at or utcnow()
+    if not served:
+        return [values(**common, observations=0, details=details, at=at)]
+    return [
+        values(
+            **common,
+            submission_id=v.submission_id,
+            version_id=v.id,
+            dataflow=v.dataflow_ref,
+            observations=n,
+            details=details,
+            at=at,
+        )
+        for v, n in served
+    ]
+
+
+def add(session: Session, **kwargs: Any) -> AuditEntry:
+    """Add an audit row to the session's current transaction (the caller commits); takes
+    :func:`values`' keyword arguments."""
+    entry = AuditEntry(**values(**kwargs))
     session.add(entry)
     return entry
 
@@ -86,43 +135,19 @@ def record_pull(
     action: str = "data.pulled",
     details: dict[str, Any] | None = None,
 ) -> list[AuditEntry]:
-    """Log a pull: one row per version served with how many of its observations were sent.
-
-    A pull that matched nothing is logged once, with no version and 0 observations, so that
-    failed fishing is visible too.
+    """Log a pull in its own transaction: the rows of :func:`pull_values`.
 
     Args:
         served: ``(version, observations sent from it)`` pairs.
         query: the request's path and query string as the client sent it.
     """
+    rows = pull_values(
+        principal=principal, served=served, query=query, client=client, action=action, details=details
+    )
     with transaction(session):
-        if not served:
-            return [
-                add(
-                    session,
-                    action=action,
-                    principal=principal,
-                    query=query,
-                    client=client,
-                    observations=0,
-                    details=details,
-                )
-            ]
-        return [
-            add(
-                session,
-                action=action,
-                principal=principal,
-                submission_id=v.submission_id,
-                version_id=v.id,
-                dataflow=v.submission.dataflow_ref,
-                query=query,
-                observations=n,
-                client=client,
-                details=details,
-            )
-            for v, n in served
-        ]
+        entries = [AuditEntry(**row) for row in rows]
+        session.add_all(entries)
+        return entries
 
 
 @dataclass(frozen=True)

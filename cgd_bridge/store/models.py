@@ -340,6 +340,11 @@ class Version(Base):
     submission: Mapped[Submission] = relationship(back_populates="versions", lazy="joined")
     files: Mapped[list[StoredFile]] = relationship(order_by="StoredFile.id", viewonly=True)
 
+    @property
+    def dataflow_ref(self) -> str:
+        """Its submission's ``AGENCY:ID(VERSION)``."""
+        return self.submission.dataflow_ref
+
     def embargoed(self, now: dt.datetime) -> bool:
         """True while the embargo holds."""
         return self.embargo_until is not None and now < self.embargo_until
