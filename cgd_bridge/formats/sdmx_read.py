@@ -100,13 +100,11 @@ class OfficialData:
     Attributes:
         table: dimensions, ``TIME_PERIOD``, ``OBS_VALUE`` (float64) and attributes.
         format: ``sdmx-csv-1.0``, ``sdmx-csv-2.0`` or ``sdmx-ml-2.1``.
-        periods: the first and last ``TIME_PERIOD``.
     """
 
     table: pa.Table
     format: str
     dsd: DsdInfo
-    periods: tuple[str, str] = ("", "")
 
 
 def dsd_info(structures: Any, dataflow: str) -> DsdInfo:
@@ -183,8 +181,7 @@ def read_official(content: bytes, filename: str, *, dataflow: str, structures: A
         table, fmt = _read_csv(content, filename, info)
         first_row, unit = 2, "row"
     table = _check(table, filename, info, structures, first_row=first_row, unit=unit)
-    periods = sorted(str(p) for p in pc.unique(table["TIME_PERIOD"]).to_pylist())
-    return OfficialData(table=table, format=fmt, dsd=info, periods=(periods[0], periods[-1]))
+    return OfficialData(table=table, format=fmt, dsd=info)
 
 
 _FIX = (
