@@ -210,11 +210,12 @@ def build_structure_set(
         target = str(rm.target)
         comp = str(m.target)
         if target.startswith(_URN) and ".Codelist=" in target:
-            cl_id = f"CL_{dataset}_{re.sub(r'^RM_' + re.escape(dataset) + '_', '', rm.id)}"
+            part = rm.id.removeprefix(f"RM_{dataset}_")  # RM_{dataset}_SEX -> SEX
+            cl_id = f"CL_{dataset}_{part}"
             cl_urn = f"{_URN}codelist.Codelist={agency}:{cl_id}({version})"
             cl, ids = _label_codelist(rm, agency, cl_id, cl_urn, version, str(m.source))
             codelists.append(cl)
-            cm_id = f"CLM_{re.sub(r'^RM_' + re.escape(dataset) + '_', '', rm.id)}"
+            cm_id = f"CLM_{part}"
             _codelist_map(ss, rm, cm_id, ss_urn, cl_urn, ids)
             used_rm[short] = ("CodelistMap", cm_id)
             refs.append(target)
