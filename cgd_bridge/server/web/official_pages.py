@@ -53,10 +53,11 @@ async def load(
         errors["official-label"] = _("Give the source of the official series, e.g. 'KNBS KDHS 2022'.")
     if p.is_admin and not nso:
         errors["official-nso"] = _("Pick the NSO whose official series this is.")
-    content = await file.read() if file is not None and file.filename else b""
+    limit = page.bridge.settings.max_upload_mb << 20
+    # one byte past the limit is enough to know it is too large (as the API reads it)
+    content = await file.read(limit + 1) if file is not None and file.filename else b""
     if not content:
         errors["official-file"] = _("Choose the SDMX-CSV or SDMX-ML file of the official series.")
-    limit = page.bridge.settings.max_upload_mb << 20
     if len(content) > limit:
         errors["official-file"] = _("The file is larger than {n} MB.", n=limit >> 20)
 
