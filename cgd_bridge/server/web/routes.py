@@ -910,10 +910,15 @@ def metadata_page(page: PageDep, draft: Annotated[int | None, Query(ge=1, le=_MA
     )
 
 
-def _store_draft(page: Page, record: dict[str, Any], draft_id: str) -> Response:
+def _draft_id(fields: Mapping[str, list[str]]) -> int | None:
+    """The form's ``draft_id`` (the draft being edited), or None when there is none or it is not an id."""
+    draft_id = (fields.get("draft_id") or [""])[-1]
+    return int(draft_id) if draft_id.isdigit() and 0 < int(draft_id) < _MAX_ID else None
+
+
+def _store_draft(page: Page, record: dict[str, Any], draft_id: int | None) -> Response:
     principal = page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
-    current = int(draft_id) if draft_id.isdigit() and 0 < int(draft_id) < _MAX_ID else None
-    saved = drafts.save_draft(page.db, principal=principal, record=record, draft_id=current)
+    saved = drafts.save_draft(page.db, principal=principal, record=record, draft_id=draft_id)
     page.say(page._("The draft '{name}' was saved on the server.", name=saved.name))
     return page.redirect(f"/metadata?draft={saved.id}")
 
@@ -970,7 +975,7 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
         return await run_in_threadpool(_load_metadata_file, page, name, content)
     record = metadata_form.record_from_form(fields)
     if action == "store":
-        return await run_in_threadpool(_store_draft, page, record, (fields.get("draft_id") or [""])[-1])
+        return await run_in_threadpool(_store_draft, page, record, _draft_id(fields))
     if action == "save":
         dataset = str((record.get("dataset") or {}).get("id") or "quality")
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in dataset)[:60] or "quality"
@@ -981,9 +986,7 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
                 headers={"Content-Disposition": f'attachment; filename="{safe}.quality.yaml"'},
             )
         )
-    draft_id = (fields.get("draft_id") or [""])[-1]
-    current = int(draft_id) if draft_id.isdigit() and 0 < int(draft_id) < _MAX_ID else None
-    return await run_in_threadpool(_check_metadata, page, record, current)
+    return await run_in_threadpool(_check_metadata, page, record, _draft_id(fields))
 
 
 def _load_metadata_file(page: Page, name: str, content: bytes) -> Response:
