@@ -887,7 +887,7 @@ def _metadata_page(
         report=group_report(report.to_dict()) if report is not None else None,
         note=note,
         record_yaml=metadata_form.to_yaml(record) if record is not None else "",
-        drafts=drafts.list_drafts(page.db, principal=page.principal) if page.is_cso else [],
+        drafts=_drafts_of(page),
         draft_id=draft_id,
     )
 
