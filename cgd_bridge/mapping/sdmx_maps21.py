@@ -43,6 +43,7 @@ from lxml import etree
 from cgd_bridge.errors import MappingError
 from cgd_bridge.mapping.model import Mapping
 from cgd_bridge.mapping.sdmx_maps import (
+    _URN,
     ANN_DATE_PATTERN,
     ANN_FIXED,
     ANN_LABELS,
@@ -54,6 +55,9 @@ from cgd_bridge.mapping.sdmx_maps import (
     _Exporter,
     check_agency,
     target_of,
+)
+from cgd_bridge.mapping.sdmx_maps import (
+    urn as artefact_urn,
 )
 
 NS = {
@@ -67,7 +71,6 @@ LABELS_TEXT = (
     "The names of these codes are the labels of the CSO's table (SDMX code IDs cannot hold "
     "labels such as '60+'); cgd-bridge matches the names."
 )
-_URN = "urn:sdmx:org.sdmx.infomodel."
 _VERSION_21 = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 #: (container, class) of a target component reference, by role
 _TARGET_REFS = {
@@ -195,7 +198,7 @@ def build_structure_set(
     )
     _text(ss, "Name", str(sm.name))
     _text(ss, "Description", "Made by cgd-bridge from a cgd-mapping/1.0 file.")
-    source_flow = f"{_URN}datastructure.Dataflow={agency}:DF_{dataset}({version})"
+    source_flow = artefact_urn("Dataflow", agency, f"DF_{dataset}", version)
     for flow in (source_flow, str(sm.target)):
         _maintainable_ref(ss, "RelatedStructure", flow, "datastructure", "Dataflow")
 
@@ -212,7 +215,7 @@ def build_structure_set(
         if target.startswith(_URN) and ".Codelist=" in target:
             part = rm.id.removeprefix(f"RM_{dataset}_")  # RM_{dataset}_SEX -> SEX
             cl_id = f"CL_{dataset}_{part}"
-            cl_urn = f"{_URN}codelist.Codelist={agency}:{cl_id}({version})"
+            cl_urn = artefact_urn("Codelist", agency, cl_id, version)
             cl, ids = _label_codelist(rm, agency, cl_id, cl_urn, version, str(m.source))
             codelists.append(cl)
             cm_id = f"CLM_{part}"
