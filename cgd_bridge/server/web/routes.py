@@ -458,11 +458,16 @@ def submit_upload(
 # ---------------------------------------------------------------- one version: details and review
 
 
-def _official(page: Page, agency: str, ident: str, version: str) -> tuple[list[OfficialSeries], list[Any]]:
-    """The official series of a dataflow the viewer may see, and them as chart inputs."""
-    found = official.list_official(page.db, principal=page.principal, dataflow=(agency, ident, version))
+def _official(
+    page: Page, agency: str, ident: str, version: str
+) -> tuple[list[OfficialSeries], list[Any], set[int]]:
+    """The official series of a dataflow the viewer may see, them as chart inputs, and the ids of
+    those the viewer may delete or make public."""
+    p = page.principal
+    found = official.list_official(page.db, principal=p, dataflow=(agency, ident, version))
     drawn = [charts.Official(o.label, official.load_table(page.db, o)) for o in found]
-    return found, drawn
+    managed = {o.id for o in found if p is not None and official.may_manage(p, o.nso_id)}
+    return found, drawn, managed
 
 
 def _official_form(page: Page) -> dict[str, Any]:
@@ -511,7 +516,9 @@ def _version_page(
     table = store_data.load_table(page.db, v.id)
     dims = list(v.dimensions or [])
     names = flow_names(page.bridge.structures, s.agency, s.dataflow, s.dataflow_version, dims, v.cube or {})
-    official_series, official_drawn = _official(page, s.agency, s.dataflow, s.dataflow_version)
+    official_series, official_drawn, official_managed = _official(
+        page, s.agency, s.dataflow, s.dataflow_version
+    )
     drawn = charts.series_charts(
         table, dims, names=names.codes, concepts=names.concepts, id_prefix=f"v{v.id}", official=official_drawn
     )
@@ -550,9 +557,7 @@ def _version_page(
         official_series=official_series,
         official_form=_official_form(page),
         official_values=official_values or {},
-        official_managed={
-            o.id for o in official_series if p is not None and official.may_manage(p, o.nso_id)
-        },
+        official_managed=official_managed,
         flow_url=f"/dataflows/{quote(s.agency)}/{quote(s.dataflow)}/{quote(s.dataflow_version)}",
     )
 
@@ -777,7 +782,7 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         )
     varying = [d for d in dims if len(codes[d]) > 1]
     rows = table.slice(0, PAGE_ROWS).to_pylist() if table is not None else []
-    official_series, official_drawn = _official(page, agency, ident, version)
+    official_series, official_drawn, official_managed = _official(page, agency, ident, version)
     drawn = (
         charts.series_charts(
             table, dims, names=names.codes, concepts=names.concepts, id_prefix="flow", official=official_drawn
@@ -811,11 +816,7 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         shown_columns=[*varying, "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS"],
         charts=drawn,
         official_series=official_series,
-        official_managed={
-            o.id
-            for o in official_series
-            if page.principal is not None and official.may_manage(page.principal, o.nso_id)
-        },
+        official_managed=official_managed,
         versions=versions,
         downloads=downloads,
         sdmx_v1=v1 + ("?" + v1_params if v1_params else ""),
