@@ -49,7 +49,7 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import Insert
 
 from cgd_bridge.store.models import RateUsage
 
@@ -226,18 +226,16 @@ class SharedRateLimiter:
         workers is refused here from its first request)."""
         assert self.engine is not None
         start = _start_of(window)
-        totals: dict[str, int] = {}
         rows = [
             {"identity": identity, "window_start": _start_of(w), "count": n}
             for (identity, w), n in batch.items()
         ]
         with Session(self.engine) as session, session.begin():
             for chunk in _chunks(rows):
-                for identity, at, total in session.execute(_upsert(self.engine, chunk)):
-                    if at == start:
-                        totals[identity] = total
+                session.execute(_upsert(self.engine, chunk))
+            # after the upserts, in the same transaction: this worker's counts are in the totals
             query = select(RateUsage.identity, RateUsage.count).where(RateUsage.window_start == start)
-            totals.update((identity, total) for identity, total in session.execute(query))
+            totals: dict[str, int] = dict(session.execute(query).all())
             if now - self._last_clean >= _CLEAN_EVERY:
                 old = _start_of(int((now - KEEP_WINDOWS) // WINDOW))
                 session.execute(delete(RateUsage).where(RateUsage.window_start < old))
@@ -270,7 +268,7 @@ def _chunks(items: list[T]) -> Iterator[list[T]]:
         yield items[i : i + _CHUNK]
 
 
-def _upsert(engine: Engine, rows: list[dict[str, Any]]) -> ReturningInsert[tuple[str, dt.datetime, int]]:
+def _upsert(engine: Engine, rows: list[dict[str, Any]]) -> Insert:
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
@@ -281,4 +279,4 @@ def _upsert(engine: Engine, rows: list[dict[str, Any]]) -> ReturningInsert[tuple
         index_elements=[table.c.identity, table.c.window_start],
         set_={"count": table.c.count + stmt.excluded["count"]},
     )
-    return stmt.returning(table.c.identity, table.c.window_start, table.c.count)
+    return stmt
