@@ -130,9 +130,7 @@ def _widget(name: str, info: FieldInfo, value: Any, prefix: str, depth: int) -> 
         w.value = "" if value is None else _yes_no(value)
     elif target is bool:
         w.kind, w.choices = "yesno", ["yes", "no"]
-        w.value = (
-            "" if value is None else ("yes" if value is True else "no" if value is False else str(value))
-        )
+        w.value = "" if value is None else _yes_no(value)
     elif target in (int, float):
         w.kind, w.value = "number", "" if value is None else str(value)
     elif target is dt.date:
