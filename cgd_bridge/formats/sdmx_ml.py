@@ -33,7 +33,6 @@ from cgd_bridge.formats._text import (
     between,
     constant_columns,
     join,
-    layout,
     series_boundaries,
     shape,
     sorted_batches,
@@ -89,16 +88,14 @@ def _write_series(
     series: Callable[[pa.RecordBatch], pa.Array],
     obs: Callable[[pa.RecordBatch], pa.Array],
     close: str,
+    lay: Layout,
     constant: dict[str, str] | None = None,
-    lay: Layout | None = None,
 ) -> None:
     """Write the observations sorted by series, opening and closing a series where the key changes.
 
     The series text is built only for the rows that start a series, then interleaved with the
-    observations by one ``take``. ``lay`` says which dimensions key the series (default: all
-    but TIME_PERIOD).
+    observations by one ``take``. ``lay`` says which dimensions key the series.
     """
-    lay = layout(target) if lay is None else lay
     previous: str | None = None
     constant = constant_columns(table) if constant is None else constant
     for batch in sorted_batches(table, target, constant, lay.order):
@@ -256,7 +253,7 @@ def _write_structure_specific(
         _write_rows(out, table, target, obs, lay)
     else:
         constant = constant_columns(table, [c for c in table.column_names if c not in attribute.fixed])
-        _write_series(out, table, target, series, obs, "</Series>\n", constant | attribute.fixed, lay)
+        _write_series(out, table, target, series, obs, "</Series>\n", lay, constant | attribute.fixed)
     out.write(b"</message:DataSet>\n</message:StructureSpecificData>\n")
     return table.num_rows
 
@@ -332,6 +329,6 @@ def write_generic21(
     elif lay.flat:
         _write_rows(out, table, target, flat_obs, lay)
     else:
-        _write_series(out, table, target, series, obs, "</generic:Series>\n", lay=lay)
+        _write_series(out, table, target, series, obs, "</generic:Series>\n", lay)
     out.write(b"</message:DataSet>\n</message:GenericData>\n")
     return table.num_rows
