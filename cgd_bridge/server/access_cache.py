@@ -145,6 +145,9 @@ class _CoalescedReader:
                 self._pending = None  # whoever comes from now on waits for the next read
             try:
                 value = await self._query()
+            except StoreError as exc:  # reached, but not migrated: say so as it is
+                pending.set_exception(exc)
+                return
             except Exception as exc:  # noqa: BLE001 - every waiting request gets the same StoreError
                 await self.close()
                 pending.set_exception(_unreadable(self.url, exc))
@@ -158,10 +161,7 @@ class _CoalescedReader:
             conninfo = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
         cursor = await self._conn.execute(generation.READ_SQL)
-        row = await cursor.fetchone()
-        if row is None:
-            raise LookupError("bridge_generation has no row 1: run `cgd-bridge db upgrade`")
-        return int(row[0])
+        return generation.value_of(await cursor.fetchone())
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None

@@ -57,6 +57,15 @@ def read_raw(dbapi_connection: Any) -> int:
         row = cursor.fetchone()
     finally:
         cursor.close()
+    return value_of(row)
+
+
+def value_of(row: Any) -> int:
+    """The counter from the row :data:`READ_SQL` fetched (any driver's cursor).
+
+    Raises:
+        StoreError: no row: the database is not migrated (or its counter row was deleted).
+    """
     if row is None:
         raise _missing()
     return int(row[0])
