@@ -95,6 +95,22 @@ def files(data: Path = KENYA / "data.csv") -> dict[str, tuple[str, bytes, str]]:
     }
 
 
+def upload_kenya(
+    client: TestClient,
+    *,
+    revision_note: str | None = None,
+    action: str = "submit",
+    data: Path = KENYA / "data.csv",
+    follow_redirects: bool = True,
+):
+    """POST the Kenya example (``data`` instead of its data.csv) to /submit with the bundled mapping."""
+    form = {"csrf_token": csrf(client, "/submit"), "mapping_choice": "kenya-health-scorecard.yaml"}
+    if revision_note is not None:
+        form["revision_note"] = revision_note
+    form["action"] = action
+    return client.post("/submit", data=form, files=files(data), follow_redirects=follow_redirects)
+
+
 # ---------------------------------------------------------------- sign in, session, CSRF
 
 
@@ -245,17 +261,7 @@ def test_embargoed_and_withdrawn_data_is_never_shown(demo_db: Demo) -> None:
     c = demo.client
     # a new version, published but under embargo: the public does not see it, the producer does
     sign_in(c, demo.keys["amina"])
-    r = c.post(
-        "/submit",
-        data={
-            "csrf_token": csrf(c, "/submit"),
-            "mapping_choice": "kenya-health-scorecard.yaml",
-            "revision_note": "Embargoed re-release.",
-            "action": "submit",
-        },
-        files=files(),
-        follow_redirects=False,
-    )
+    r = upload_kenya(c, revision_note="Embargoed re-release.", follow_redirects=False)
     assert r.status_code == 303, r.text
     v2 = int(r.headers["location"].rsplit("/", 1)[1])
     with demo.session() as s:
@@ -291,15 +297,8 @@ def test_a_broken_upload_shows_the_report_and_stores_nothing(demo: Demo) -> None
     c = demo.client
     sign_in(c, demo.keys["amina"])
     before = c.get("/submissions").text.count("/versions/")
-    r = c.post(
-        "/submit",
-        data={
-            "csrf_token": csrf(c, "/submit"),
-            "mapping_choice": "kenya-health-scorecard.yaml",
-            "revision_note": "retry",
-            "action": "submit",
-        },
-        files=files(ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"),
+    r = upload_kenya(
+        c, revision_note="retry", data=ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"
     )
     assert r.status_code == 422
     assert "nothing was stored" in r.text
@@ -323,15 +322,7 @@ def test_missing_files_and_revision_note_are_named_in_the_error_summary(demo: De
         assert f'href="#{field}"' in r.text
         assert f'id="{field}-error"' in r.text
     # a second version without a revision note: the store's rule, shown on the field
-    r = c.post(
-        "/submit",
-        data={
-            "csrf_token": csrf(c, "/submit"),
-            "mapping_choice": "kenya-health-scorecard.yaml",
-            "action": "submit",
-        },
-        files=files(),
-    )
+    r = upload_kenya(c)
     assert r.status_code == 400
     assert 'href="#revision_note"' in r.text
     assert "revision note" in r.text
@@ -341,16 +332,7 @@ def test_submit_review_accept_publish_download(demo_db: Demo) -> None:
     demo = demo_db
     c = demo.client
     sign_in(c, demo.keys["amina"])
-    r = c.post(
-        "/submit",
-        data={
-            "csrf_token": csrf(c, "/submit"),
-            "mapping_choice": "kenya-health-scorecard.yaml",
-            "revision_note": "Kilifi tallies reconciled.",
-            "action": "submit",
-        },
-        files=files(),
-    )
+    r = upload_kenya(c, revision_note="Kilifi tallies reconciled.")
     assert r.status_code == 200
     assert "was stored and sent for review" in r.text
     assert "submitted" in r.text
@@ -748,17 +730,7 @@ def test_the_metadata_form_feeds_the_submit_page(demo: Demo) -> None:
 def test_the_producer_sets_and_lifts_the_embargo(demo: Demo) -> None:
     c = demo.client
     sign_in(c, demo.keys["amina"])
-    r = c.post(
-        "/submit",
-        data={
-            "csrf_token": csrf(c, "/submit"),
-            "mapping_choice": "kenya-health-scorecard.yaml",
-            "revision_note": "With an embargo.",
-            "action": "draft",
-        },
-        files=files(),
-        follow_redirects=False,
-    )
+    r = upload_kenya(c, revision_note="With an embargo.", action="draft", follow_redirects=False)
     vid = int(r.headers["location"].rsplit("/", 1)[1])
     token = csrf(c, f"/versions/{vid}")
     r = c.post(f"/versions/{vid}/embargo", data={"csrf_token": token, "until": "next tuesday"})
@@ -794,16 +766,7 @@ def test_an_unwritable_data_folder_names_the_secret_setting(tmp_path: Path) -> N
 def test_the_review_page_shows_what_changed_since_the_previous_version(demo: Demo) -> None:
     c = demo.client
     sign_in(c, demo.keys["amina"])
-    r = c.post(
-        "/submit",
-        data={
-            "csrf_token": csrf(c, "/submit"),
-            "mapping_choice": "kenya-health-scorecard.yaml",
-            "revision_note": "Sent again.",
-            "action": "submit",
-        },
-        files=files(),
-    )
+    r = upload_kenya(c, revision_note="Sent again.")
     assert r.status_code == 200, r.text
     assert "Changes since version 1" in r.text
     assert "0 observation(s) added, 0 removed, 0 with a new value, 180 the same." in r.text
