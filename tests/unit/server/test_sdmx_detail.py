@@ -5,24 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cgd_bridge.server.app import create_app
-from cgd_bridge.server.demo import seed
-from cgd_bridge.settings import Settings
+from tests.support.demo import seeded_app
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    data_dir: Path = tmp_path_factory.mktemp("detail")
-    app = create_app(Settings(data_dir=data_dir, rate_limit_per_minute=0))
-    with TestClient(app) as c:
-        bridge = app.state.bridge
-        with bridge.sessions() as session:
-            seed(session, bridge.structures)
+    with seeded_app(tmp_path_factory.mktemp("detail")) as (c, _, _):
         yield c
 
 

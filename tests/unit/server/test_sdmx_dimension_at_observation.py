@@ -6,17 +6,14 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sdmx
 import sdmx.reader.xml.v30
 from fastapi.testclient import TestClient
 
-from cgd_bridge.server.app import create_app
-from cgd_bridge.server.demo import seed
-from cgd_bridge.settings import Settings
 from cgd_bridge.structures import Structures
+from tests.support.demo import seeded_app
 
 FLOW = "CGD_BRIDGE,DF_CGD_KE,1.0"
 V2 = "/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*"
@@ -25,12 +22,7 @@ DSD = Structures().dataflow("CGD_BRIDGE:DF_CGD_KE(1.0)").structure
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    data_dir: Path = tmp_path_factory.mktemp("dimension_at_observation")
-    app = create_app(Settings(data_dir=data_dir, rate_limit_per_minute=0))
-    with TestClient(app) as c:
-        bridge = app.state.bridge
-        with bridge.sessions() as session:
-            seed(session, bridge.structures)
+    with seeded_app(tmp_path_factory.mktemp("dimension_at_observation")) as (c, _, _):
         yield c
 
 

@@ -20,6 +20,7 @@ from cgd_bridge.mapping.sdmx_maps import export_structure_map
 from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.structures import Structures, StructureStore
+from tests.support.demo import seeded_app
 from tests.support.schemas import official
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -243,13 +244,7 @@ def test_dataflow_answers_stay_sdmx_ml_21_without_maps(client):
 
 @pytest.fixture
 def seeded(tmp_path: Path) -> Iterator[tuple[TestClient, object, dict[str, str], dict[str, int]]]:
-    from cgd_bridge.server.demo import seed
-
-    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0))
-    with TestClient(app) as c:
-        bridge = app.state.bridge
-        with bridge.sessions() as session:
-            done = seed(session, bridge.structures)
+    with seeded_app(tmp_path) as (c, bridge, done):
         assert done.published, done.skipped
         yield c, bridge, done.keys, done.published
 

@@ -17,6 +17,7 @@ from cgd_bridge.mapping.sdmx_maps21 import export_structure_set
 from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.structures import Structures
+from tests.support.demo import seeded_app
 from tests.support.schemas import official
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -147,13 +148,7 @@ def test_structure_maps_are_still_sdmx_30(client):
 
 @pytest.fixture
 def seeded(tmp_path: Path) -> Iterator[tuple[TestClient, object, dict[str, str], dict[str, int]]]:
-    from cgd_bridge.server.demo import seed
-
-    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0))
-    with TestClient(app) as c:
-        bridge = app.state.bridge
-        with bridge.sessions() as session:
-            done = seed(session, bridge.structures)
+    with seeded_app(tmp_path) as (c, bridge, done):
         assert done.published, done.skipped
         yield c, bridge, done.keys, done.published
 
