@@ -129,11 +129,6 @@ def make_public(
 @router.get("/official/{series_id}/file")
 def raw_file(page: PageDep, series_id: Id) -> Response:
     series = official.get_official(page.db, principal=page.principal, series_id=series_id)
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in series.filename)
-    return page.finish(
-        Response(
-            official.read_content(page.db, series),
-            media_type=series.media_type or "application/octet-stream",
-            headers={"Content-Disposition": f'attachment; filename="{safe}"', "X-SHA256": series.sha256},
-        )
+    return page.send_file(
+        official.read_content(page.db, series), series.filename, series.media_type, series.sha256
     )

@@ -166,6 +166,17 @@ class Page:
     def redirect(self, url: str) -> Response:
         return self.finish(RedirectResponse(url, status_code=303))
 
+    def send_file(self, content: bytes, filename: str, media_type: str | None, sha256: str) -> Response:
+        """A stored file as a download: a file name safe in the header, its media type and SHA-256."""
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)
+        return self.finish(
+            Response(
+                content,
+                media_type=media_type or "application/octet-stream",
+                headers={"Content-Disposition": f'attachment; filename="{safe}"', "X-SHA256": sha256},
+            )
+        )
+
     def finish(self, response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)

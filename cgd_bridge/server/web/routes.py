@@ -624,14 +624,7 @@ def version_file(page: PageDep, version_id: Id, file_id: Id) -> Response:
         raise NotFound(
             f"version {version_id} has no file {file_id}", fix="Use the links on the version's page."
         )
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in f.filename)
-    return page.finish(
-        Response(
-            f.content,
-            media_type=f.media_type or "application/octet-stream",
-            headers={"Content-Disposition": f'attachment; filename="{safe}"', "X-SHA256": f.sha256},
-        )
-    )
+    return page.send_file(f.content, f.filename, f.media_type, f.sha256)
 
 
 # ---------------------------------------------------------------- NSO inbox, pulls
