@@ -167,18 +167,20 @@ CRASH = textwrap.dedent(
 )
 
 
-def test_killed_while_storing_a_version(database: str, tmp_path: Path) -> None:
-    keys, _ = seed_database(database, tmp_path)
-    before = _count_versions(database)
+def _run_killed(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh Python process and check that it was killed (exit 9) at its kill point."""
     proc = subprocess.run(
-        [sys.executable, "-c", CRASH, database, str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300, check=False
     )
     assert proc.returncode == 9, proc.stdout + proc.stderr
     assert "not killed" not in proc.stdout
+    return proc
+
+
+def test_killed_while_storing_a_version(database: str, tmp_path: Path) -> None:
+    keys, _ = seed_database(database, tmp_path)
+    before = _count_versions(database)
+    _run_killed(CRASH, database, str(ROOT))
     assert _count_versions(database) == before
     with live_server(database, tmp_path, seed=False) as server:
         r = _submit(server.url, keys["amina"])
@@ -289,15 +291,7 @@ def test_killed_while_publishing(database: str, tmp_path: Path) -> None:
         assert audit == [("version.published", 1)]
         assert _served_dataset_versions(server.url) == {"1.1.0"}
 
-        proc = subprocess.run(
-            [sys.executable, "-c", PUBLISH_CRASH, database, str(v2["id"])],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert proc.returncode == 9, proc.stdout + proc.stderr
-        assert "not killed" not in proc.stdout
+        proc = _run_killed(PUBLISH_CRASH, database, str(v2["id"]))
         inside = json.loads(proc.stdout.strip().splitlines()[-1])
         # the kill came after both changes were flushed in the transaction...
         assert inside == {
