@@ -46,10 +46,10 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 def name_of(record: dict[str, Any]) -> str:
     """The name a draft is listed by: the record's ``dataset.id``, else its title, else ``untitled``."""
     dataset = record.get("dataset") if isinstance(record.get("dataset"), dict) else {}
-    title = dataset.get("title") if isinstance(dataset, dict) else None
+    title = dataset.get("title")
     if isinstance(title, dict):
         title = next((str(t) for t in title.values() if t), None)
-    name = str(dataset.get("id") or title or "untitled") if isinstance(dataset, dict) else "untitled"
+    name = str(dataset.get("id") or title or "untitled")
     return " ".join(name.split())[:MAX_NAME] or "untitled"
 
 
