@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Forbidden, NotFound, UsageError
@@ -72,14 +72,17 @@ def get_draft(session: Session, *, principal: Principal | None, draft_id: int) -
     return draft
 
 
+def _listed(stmt: Select[Any], principal: Principal) -> Select[Any]:
+    """``stmt`` limited to the drafts :func:`list_drafts` gives the principal."""
+    return stmt if principal.is_admin else stmt.where(MetadataDraft.organisation_id == principal.org_id)
+
+
 def list_drafts(session: Session, *, principal: Principal | None) -> list[MetadataDraft]:
     """The drafts of the principal's CSO (all drafts for admins), the last saved first."""
     if principal is None:
         return []
     stmt = select(MetadataDraft).order_by(MetadataDraft.updated_at.desc(), MetadataDraft.id.desc())
-    if not principal.is_admin:
-        stmt = stmt.where(MetadataDraft.organisation_id == principal.org_id)
-    return list(session.scalars(stmt).unique())
+    return list(session.scalars(_listed(stmt, principal)).unique())
 
 
 def save_draft(
@@ -111,7 +114,7 @@ def save_draft(
             draft.updated_by_id = principal.user_id
             draft.updated_at = now
         else:
-            count = len(list_drafts(session, principal=principal))
+            count = session.scalar(_listed(select(func.count()).select_from(MetadataDraft), principal)) or 0
             if count >= MAX_DRAFTS:
                 raise UsageError(
                     f"your organisation keeps {count} metadata drafts, the most the server keeps",
