@@ -206,7 +206,7 @@ def compare(
     def side(t: pa.Table, name: str) -> pa.Table:
         cols: dict[str, Any] = {k: t[k].cast(pa.string()) for k in keys}
         cols[name] = t["OBS_VALUE"].cast(pa.float64())
-        cols[f"in_{name}"] = pa.array([True] * t.num_rows)
+        cols[f"in_{name}"] = pa.repeat(pa.scalar(True), t.num_rows)  # typed even for 0 rows
         return pa.table(cols)
 
     joined = side(previous, "old").join(side(current, "new"), keys=keys, join_type="full outer")

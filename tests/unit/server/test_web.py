@@ -786,6 +786,11 @@ def test_compare_counts_added_removed_and_changed_observations() -> None:
     )
     assert compare(suppressed, suppressed, ["SEX"], 1).same == 1  # two suppressed cells are the same
     assert compare(before, after, ["AGE"], 1) is None
+    empty = before.slice(0, 0)  # a version with no observations (all dropped or suppressed away)
+    gone = compare(before, empty, ["SEX"], 1)
+    assert (gone.added, gone.removed, gone.changed, gone.same) == (0, 3, 0, 0)
+    new = compare(empty, after, ["SEX"], 1)
+    assert (new.added, new.removed, new.changed, new.same) == (3, 0, 0, 0)
 
 
 # ---------------------------------------------------------------- official series (#5)
