@@ -5,8 +5,8 @@ the template and the checks come from) and returns one :class:`Widget` per field
 help text, the stage it is required at and its allowed values, filled from a record. Inputs are
 named by the field's dotted path (``dataset.id``, ``population.groups.1.code``);
 :func:`record_from_form` turns the posted form back into the nested record, which is written
-as YAML and checked by :func:`cgd_bridge.metadata.load.load_metadata` and the metadata checks
-(nothing is stored on the server: the YAML file is the CSO's draft).
+as YAML and checked by :func:`cgd_bridge.metadata.load.load_metadata` and the metadata checks;
+a CSO keeps it as a draft on the server (:mod:`cgd_bridge.store.drafts`) or as the YAML file.
 """
 
 from __future__ import annotations
