@@ -162,7 +162,7 @@ class AuditWriter:
     def pull(
         self,
         principal: Principal | None,
-        served: Sequence[tuple[PulledVersion, int]],
+        served: Sequence[tuple[audit.Served, int]],
         query: str,
         *,
         client: str | None = None,

@@ -34,7 +34,6 @@ from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, 
 from cgd_bridge.findings import Report, Severity
 from cgd_bridge.formats.registry import FORMATS
 from cgd_bridge.resources import ROOT
-from cgd_bridge.server.audit_writer import PulledVersion
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.data import select
@@ -764,11 +763,7 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         counts = np.bincount(table[service.VERSION_COLUMN].to_numpy(), minlength=len(versions))
         page.bridge.audit.record_sync(
             page.principal,
-            [
-                (PulledVersion(v.id, v.submission_id, v.submission.dataflow_ref), int(n))
-                for v, n in zip(versions, counts, strict=True)
-                if n
-            ],
+            [(v, int(n)) for v, n in zip(versions, counts, strict=True) if n],
             f"web {request.url.path}" + (f"?{request.url.query}" if request.url.query else ""),
             client=request.client.host if request.client else None,
         )
