@@ -39,7 +39,7 @@ from cgd_bridge.ingest.schema import (
 )
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
 from cgd_bridge.mapping.apply import Harmonised, apply_mapping
-from cgd_bridge.mapping.conform import code_findings, coverage_findings
+from cgd_bridge.mapping.conform import UNCHECKED, code_findings, coverage_findings
 from cgd_bridge.metadata import LoadedMetadata, QualityMetadata, load_metadata
 
 if TYPE_CHECKING:
@@ -379,6 +379,12 @@ def convert(
             f"validation found {report.error_count} error(s); fix them, or use --force to convert "
             "anyway (observations are then marked OBS_STATUS U)"
         )
+        if unchecked(report):
+            result.refused = (
+                "the codes could not be checked against the target's structures (unknown-dataflow); "
+                "--force does not convert unchecked data: import the NSO's structures with "
+                "'cgd-bridge structures import FILE' or correct the mapping's dataflow"
+            )
         return result
     h = result.harmonised = prepared.harmonised
     target = prepared.target
@@ -485,6 +491,12 @@ def conform(h: Harmonised, report: Report, md: QualityMetadata, *, forced: bool)
     return t
 
 
+def unchecked(report: Report) -> bool:
+    """Whether the data could not be checked at all (no structure for its target): nothing is
+    converted or stored then, even when forced."""
+    return any(code in UNCHECKED for code, _, _ in report.counts)
+
+
 @dataclass
 class Harmonisation:
     """A dataset validated, mapped and conformed, ready to store or write (see :func:`harmonise`).
@@ -538,7 +550,7 @@ def harmonise(
     spec, _ = load_mapping(mapping)
     text = Path(mapping).read_text(encoding="utf-8", errors="replace")
     result = Harmonisation(report=report, metadata=md, dataflow=spec.dataflow, mapping_text=text)
-    if not report.valid and not force:
+    if not report.valid and (not force or unchecked(report)):
         return result
     if not spec.dataflow:
         raise MappingError(

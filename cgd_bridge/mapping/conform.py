@@ -59,12 +59,17 @@ NOT_ALLOWED = register(
 )
 UNKNOWN_DATAFLOW = register(
     "unknown-dataflow",
-    Severity.WARNING,
+    Severity.ERROR,
     "sdmx",
     "Target dataflow not known",
-    """The mapping's dataflow is not among the shipped structures nor the imported ones, so its
-    codes cannot be checked. Import the NSO's structures with 'cgd-bridge structures import'.""",
+    """The mapping's dataflow (or a codelist its data structure uses) is not among the shipped
+    structures nor the imported ones, so its codes cannot be checked, and nothing is converted or
+    stored, even with --force: unchecked codes would break the NSO's load. Import the NSO's
+    structures with 'cgd-bridge structures import', or correct 'dataflow' in the mapping.""",
 )
+
+#: Findings that mean the data could not be checked at all: ``--force`` never converts past them.
+UNCHECKED = frozenset({UNKNOWN_DATAFLOW})
 
 EXAMPLES = 20
 
@@ -159,7 +164,18 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
         values = h.table[comp.id]
         try:
             ok = structures.valid_codes_mask(cl.id, values)
-        except StructureError:
+        except StructureError as exc:
+            out.append(
+                _finding(
+                    UNKNOWN_DATAFLOW,
+                    f"the codelist {cl.id} of {comp.id} is not known here ({exc.problem}), so the "
+                    f"{comp.id} codes were not checked",
+                    f"Import the structure file that defines {cl.id} with 'cgd-bridge structures "
+                    "import FILE'.",
+                    file=file,
+                    field=comp.id,
+                )
+            )
             continue
         bad = ~np.asarray(pc.fill_null(ok, False)) & np.asarray(pc.is_valid(values))
         out.extend(

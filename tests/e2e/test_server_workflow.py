@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cgd_bridge.resources import ROOT
+from tests.support.paths import ROOT
 from tests.support.server import LiveServer
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
@@ -155,6 +155,21 @@ def test_broken_uploads_store_nothing(
     if status == 422:
         assert body["report"]["valid"] is False
         assert body["report"]["tasks"]
+    assert len(versions_of(live, "amina")) == before
+
+
+def test_a_dataflow_the_server_does_not_know_stores_nothing(live: LiveServer, client: httpx.Client) -> None:
+    """Codes that cannot be checked against a structure are never stored (unknown-dataflow)."""
+    before = len(versions_of(live, "amina"))
+    upload = files()
+    mapping = (ROOT / "examples/broken/unknown-dataflow/mapping.yaml").read_bytes()
+    upload["mapping"] = ("mapping.yaml", mapping, "application/yaml")
+    r = client.post(
+        "/api/submissions", files=upload, headers=live.headers("amina"), data={"revision_note": "retry"}
+    )
+    assert r.status_code == 422, r.text
+    codes = {t["code"] for t in r.json()["report"]["tasks"][0]["errors"]}
+    assert "unknown-dataflow" in codes
     assert len(versions_of(live, "amina")) == before
 
 

@@ -108,3 +108,58 @@ def test_every_format_reads_back_with_sdmx1(tmp_path, to):
 
         series = json.loads(out.read_text(encoding="utf-8"))["data"]["dataSets"][0]["series"]
         assert sum(len(s["observations"]) for s in series.values()) == 180
+
+
+def test_a_dataflow_with_no_structure_is_never_converted_even_forced(tmp_path):
+    """unknown-dataflow: codes that could not be checked are not written, --force or not."""
+    mapping = BROKEN / "unknown-dataflow" / "mapping.yaml"
+    for force in (False, True):
+        out = tmp_path / f"forced-{force}.csv"
+        result = convert(
+            KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=mapping, to="sdmx-csv-2.0",
+            output=out, force=force,
+        )  # fmt: skip
+        assert result.refused is not None
+        assert "unknown-dataflow" in result.refused
+        assert "--force does not convert unchecked data" in result.refused
+        assert not out.exists()
+        assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_missing_bundled_structures_refuse_instead_of_skipping_the_code_checks(tmp_path, monkeypatch):
+    """A broken install without codelists/ stops with the reinstall, never converts unchecked."""
+    from cgd_bridge import resources
+    from cgd_bridge.errors import InputError
+
+    monkeypatch.setattr(resources, "_places", lambda name: (tmp_path / "a" / name, tmp_path / "b" / name))
+    with pytest.raises(InputError, match="missing from this installation") as caught:
+        run(tmp_path)
+    assert "Reinstall cgd-bridge" in caught.value.fix
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_codelist_the_structures_lack_is_an_unchecked_error(tmp_path):
+    """A DSD whose codelist is nowhere to be found: unknown-dataflow naming it, not a silent skip."""
+    from cgd_bridge.mapping.conform import code_findings
+    from cgd_bridge.pipeline import validate
+    from cgd_bridge.structures import Structures
+
+    structures = Structures.load(None)
+    report = validate(
+        KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=KENYA_MAPPING, structures=structures
+    )
+    assert report.valid
+    real = structures.valid_codes_mask
+
+    def lacking(codelist_id, values):
+        if codelist_id == "CL_SEX":
+            from cgd_bridge.errors import StructureError
+
+            raise StructureError("no codelist CL_SEX here", fix="import it")
+        return real(codelist_id, values)
+
+    structures.valid_codes_mask = lacking  # type: ignore[method-assign]
+    found = code_findings(report.harmonised, "CGD_BRIDGE:DF_CGD_KE(1.0)", structures, file="data.csv")
+    (missing,) = [f for f in found if f.code == "unknown-dataflow"]
+    assert "CL_SEX" in missing.problem
+    assert missing.severity.value == "error"
