@@ -7,18 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.specimens import CGD_SPECIMENS, SHARED, SPECIMENS, need
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
-    """The ../shared folder with the real SDMX and SDG specimens (never copied into the repo)."""
-    if not (SHARED / "specimens").is_dir() or not (SHARED / "cgd-specimens").is_dir():
-        pytest.fail(
-            f"Unable to locate the test specimens in {SHARED}. Clone cgd-bridge next to the "
-            "'shared' folder (../shared/specimens and ../shared/cgd-specimens), as CI does."
-        )
+    """The shared folder with the real SDMX and SDG specimens (tests/support/specimens.py)."""
+    need(SPECIMENS, CGD_SPECIMENS)
     return SHARED
 
 

@@ -14,17 +14,17 @@ import sdmx
 from cgd_bridge.ingest import open_table
 from cgd_bridge.mapping import load_mapping
 from cgd_bridge.mapping.apply import apply_mapping
+from tests.support.specimens import SPECIMENS, need
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-MAPS = ROOT.parent / "shared" / "specimens" / "mapping"
+MAPS = SPECIMENS / "mapping"
 KE_FLOW = "CGD_BRIDGE:DF_CGD_KE(1.0)"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _specimens() -> None:
-    if not MAPS.is_dir():
-        pytest.fail(f"Unable to locate the mapping specimens in {MAPS}: clone cgd-bridge next to 'shared'.")
+    need(MAPS)
 
 
 @pytest.fixture

@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.specimens import SPECIMENS, need
+
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-SPECIMENS = ROOT.parent / "shared" / "specimens"
 SDG_DSD = SPECIMENS / "sdg" / "IAEG-SDGs_SDG_DSD_1.5_structure.xml"
 IMF_30 = SPECIMENS / "agencies" / "IMF_CL_FREQ_v30_structure.xml"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _specimens() -> None:
-    if not SPECIMENS.is_dir():
-        pytest.fail(f"Unable to locate the SDMX specimens in {SPECIMENS}: clone cgd-bridge next to 'shared'.")
+    need(SPECIMENS)
 
 
 @pytest.fixture

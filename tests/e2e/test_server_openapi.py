@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
 from tests.support.server import LiveServer
+from tests.support.specimens import SPECIMENS, need
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "specimens" / "rest"
+REST = SPECIMENS / "rest"
 EXAMPLES = 12
 
 
@@ -34,9 +35,8 @@ def no_server_failure(ctx: Any, response: Any, case: Any) -> bool | None:
 
 
 def _spec(name: str) -> Path:
-    path = SHARED / name
-    if not path.is_file():
-        pytest.fail(f"Unable to locate {path}: clone cgd-bridge next to the 'shared' folder, as CI does.")
+    path = REST / name
+    need(path)
     return path
 
 

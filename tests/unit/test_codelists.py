@@ -9,11 +9,13 @@ import sdmx
 import sdmx.reader.xml.v30  # before any read (sdmx1 2.28 process-state bug)
 from sdmx.model import common
 
+from tests.support.specimens import SPECIMENS, need
+
 ROOT = Path(__file__).resolve().parents[2]
 CODELISTS = ROOT / "codelists"
-SPECIMENS = ROOT.parent / "shared" / "specimens" / "sdg"
-OFFICIAL_DSD = SPECIMENS / "IAEG-SDGs_SDG_DSD_1.5_structure.xml"
-CONSTRAINTS_CSV = SPECIMENS / "sdg-build_sdmx_global_content_constraints.csv"
+SDG = SPECIMENS / "sdg"
+OFFICIAL_DSD = SDG / "IAEG-SDGs_SDG_DSD_1.5_structure.xml"
+CONSTRAINTS_CSV = SDG / "sdg-build_sdmx_global_content_constraints.csv"
 
 SDG_FILE = CODELISTS / "IAEG-SDGs_SDG.xml"
 KE_FILE = CODELISTS / "CGD-BRIDGE_KE.xml"
@@ -39,8 +41,7 @@ def _read(path: Path):
 
 
 def _need(path: Path) -> Path:
-    if not path.is_file():
-        pytest.fail(f"missing file: {path} (codelists/ facts are checked against it)")
+    need(path)  # codelists/ facts are checked against it
     return path
 
 

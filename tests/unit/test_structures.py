@@ -22,9 +22,9 @@ from cgd_bridge.structures import (
     read_structures,
     version_key,
 )
+from tests.support.specimens import SPECIMENS, need
 
 ROOT = Path(__file__).resolve().parents[2]
-SPECIMENS = ROOT.parent / "shared" / "specimens"
 ECB_21 = "agencies/ECB_EXR1_structure.xml"
 IMF_30 = "agencies/IMF_CL_FREQ_v30_structure.xml"
 UNICEF = "agencies/UNICEF_GLOBAL_DATAFLOW-structure.xml"
@@ -33,8 +33,7 @@ SDG_DSD = "sdg/IAEG-SDGs_SDG_DSD_1.5_structure.xml"
 
 @pytest.fixture(scope="module")
 def specimens() -> Path:
-    if not SPECIMENS.is_dir():
-        pytest.fail(f"Unable to locate the SDMX specimens in {SPECIMENS}: clone cgd-bridge next to 'shared'.")
+    need(SPECIMENS)
     return SPECIMENS
 
 

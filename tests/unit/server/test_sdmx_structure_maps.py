@@ -22,9 +22,10 @@ from cgd_bridge.settings import Settings
 from cgd_bridge.structures import Structures, StructureStore
 from tests.support.demo import seeded_app
 from tests.support.schemas import official
+from tests.support.specimens import SPECIMENS, need
 
 ROOT = Path(__file__).resolve().parents[3]
-SDG_MSD = ROOT.parent / "shared" / "specimens" / "sdg" / "IAEG-SDGs_SDG_MSD_v30.xml"
+SDG_MSD = SPECIMENS / "sdg" / "IAEG-SDGs_SDG_MSD_v30.xml"
 XML30 = "application/vnd.sdmx.structure+xml;version=3.0.0"
 JSON20 = "application/vnd.sdmx.structure+json;version=2.0.0"
 KENYA_MAP = "SM_KENYA-HEALTH-SCORECARD"
@@ -32,8 +33,7 @@ KENYA_MAP = "SM_KENYA-HEALTH-SCORECARD"
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    if not SDG_MSD.is_file():
-        pytest.fail(f"the SDG MSD specimen is missing: {SDG_MSD}; clone cgd-bridge next to 'shared'")
+    need(SDG_MSD)
     data_dir: Path = tmp_path_factory.mktemp("structure_maps")
     settings = Settings(data_dir=data_dir, rate_limit_per_minute=0)
     StructureStore(settings.structures_dir).import_file(SDG_MSD)  # "the SDG MSD if present"
