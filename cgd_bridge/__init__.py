@@ -6,9 +6,13 @@ returns a :class:`~cgd_bridge.findings.Report`. Everything else is reached by mo
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0.dev0"
+try:
+    __version__ = version("cgd-bridge")  # one source: pyproject.toml's version, as installed
+except PackageNotFoundError:  # imported from a checkout that was never installed
+    __version__ = "0+unknown"
 __all__ = ["__version__", "validate"]
 
 if TYPE_CHECKING:

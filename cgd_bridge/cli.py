@@ -244,7 +244,8 @@ def convert(
     "--serve/--no-serve",
     default=True,
     show_default=True,
-    help="Then start the bridge server on a fresh demo database (Ctrl-C stops it).",
+    help="Then start the bridge server on the demo database (Ctrl-C stops it); with --no-serve, "
+    "prepare everything and exit.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the demo server listens on.")
 @click.option("--port", default=8000, type=int, show_default=True, help="Port the demo server listens on.")
@@ -253,8 +254,12 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
 
     Validates the examples, converts them to SDMX and writes the reports into OUTPUT; then
     creates a demo database (organisations, people, API keys, MoUs, both examples submitted,
-    accepted and published), prints the keys and example URLs, and serves it.
+    accepted and published), prints the keys and example URLs, and serves it. The database and
+    the server need the server extra (pip install 'cgd-bridge[server]'); without it, --no-serve
+    still checks and converts the examples.
     """
+    if serve:
+        require_server_extra()
     from cgd_bridge.pipeline import convert as run_conversion
     from cgd_bridge.pipeline import validate as run_validation
     from cgd_bridge.render import RENDERERS
@@ -286,15 +291,22 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
                 result = run_conversion(data, to=to, output=out, **inputs)  # type: ignore[arg-type]
                 click.echo(f"   SDMX: {result.written} observations written to {out}")
     click.echo(f"Reports written to {output}/ (open the .html files in a browser).")
-    if serve:
-        _demo_server(output, host, port)
+    if missing_server_extra() is None:
+        url = _demo_database(output, host, port)
+        if serve:
+            from cgd_bridge.server.run import run_server
+
+            run_server(_settings(), host=host, port=port, database_url=url, say=click.echo)
+        else:
+            click.echo(f"\nServe it with: cgd-bridge serve --port {port} --database-url {url}")
+    else:
+        click.echo(f"The demo database needs the bridge server: {SERVER_EXTRA}")
     sys.exit(EXIT_VALID if all_valid else EXIT_INVALID)
 
 
-def _demo_server(output: Path, host: str, port: int) -> None:
-    """Seed a fresh demo database in ``output`` and serve it until interrupted."""
+def _demo_database(output: Path, host: str, port: int) -> str:
+    """Seed a fresh demo database in ``output``, print its keys and URLs, and give its URL."""
     from cgd_bridge.server.demo import DEMO_PASSWORD, seed
-    from cgd_bridge.server.run import run_server
     from cgd_bridge.store import db
 
     path = (output / "demo.sqlite").resolve()
@@ -325,7 +337,7 @@ def _demo_server(output: Path, host: str, port: int) -> None:
         f"     curl '{base}/api/submissions' -H 'Authorization: Bearer {seeded.keys.get('kamau', '')}'"
     )
     click.echo(f"     {base}/docs  (the JSON API)")
-    run_server(_settings(), host=host, port=port, database_url=url, say=click.echo)
+    return url
 
 
 @cli.command()
@@ -1095,10 +1107,41 @@ def serve(host: str, port: int, database_url: str | None, workers: int) -> None:
     run_server(_settings(), host=host, port=port, database_url=database_url, workers=workers, say=click.echo)
 
 
+#: The top-level modules of the server extra (pyproject.toml's ``[server]``).
+SERVER_MODULES = ("sqlalchemy", "alembic", "fastapi", "uvicorn", "multipart", "psycopg")
+SERVER_EXTRA = "pip install 'cgd-bridge[server]'"
+
+
+def missing_server_extra() -> str | None:
+    """The first module of the server extra that is not installed, or None."""
+    import importlib.util
+
+    return next((m for m in SERVER_MODULES if importlib.util.find_spec(m) is None), None)
+
+
+def require_server_extra() -> None:
+    """Stop with the install command when the server extra is missing."""
+    missing = missing_server_extra()
+    if missing is not None:
+        raise click.UsageError(
+            f"this command needs the bridge server, which is not installed ({missing} is missing): "
+            f"{SERVER_EXTRA}"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every failure into a message and exit code 2."""
     try:
         cli.main(args=argv, prog_name="cgd-bridge", standalone_mode=False)
+    except ModuleNotFoundError as exc:
+        if _State.debug or (exc.name or "").partition(".")[0] not in SERVER_MODULES:
+            raise
+        click.echo(
+            f"Error: this command needs the bridge server, which is not installed ({exc.name} is "
+            f"missing): {SERVER_EXTRA}",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

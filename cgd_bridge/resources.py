@@ -1,24 +1,37 @@
-"""Where the bundled folders are: examples/, mappings/, codelists/, metadata_templates/.
+"""Where the bundled folders are: codelists/, mappings/, metadata_templates/, examples/.
 
-They live beside the package in the source tree (the install the README uses is editable).
+They live at the top of the repository, where users know them. A wheel carries them inside the
+package (``cgd_bridge/_bundled/<name>``, mapped there at build time by pyproject.toml's
+``force-include``); a source checkout (the editable install of the README) has them beside the
+package. :func:`bundled` is the one place that knows both.
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from cgd_bridge.errors import InputError
 
-ROOT = Path(__file__).resolve().parent.parent
+#: The folders a complete install carries.
+FOLDERS = ("codelists", "mappings", "metadata_templates", "examples")
+
+
+def _places(name: str) -> tuple[Path, Path]:
+    package = Path(str(files("cgd_bridge")))
+    return package / "_bundled" / name, package.parent / name
 
 
 def bundled(name: str) -> Path:
-    """The bundled folder ``name`` (e.g. ``examples``), or a clear error if it is missing."""
-    path = ROOT / name
-    if not path.is_dir():
-        raise InputError(
-            f"the bundled folder '{name}' is not there",
-            fix="Run cgd-bridge from a clone of the repository installed with 'pip install -e .'.",
-            file=str(path),
-        )
-    return path
+    """The bundled folder ``name`` (one of :data:`FOLDERS`), or a clear error if it is missing."""
+    if name not in FOLDERS:
+        raise ValueError(f"no bundled folder {name!r}; the folders are {', '.join(FOLDERS)}")
+    for place in _places(name):
+        if place.is_dir():
+            return place
+    raise InputError(
+        f"the bundled folder '{name}' is missing from this installation of cgd-bridge",
+        fix="Reinstall cgd-bridge from a complete wheel (pip install --force-reinstall cgd-bridge) "
+        "or from a clone of the repository (pip install -e .).",
+        file=str(_places(name)[0]),
+    )

@@ -582,9 +582,9 @@ class Structures:
     def __init__(self, store: StructureStore | None = None, folders: Iterable[Path] | None = None) -> None:
         self.store = store
         if folders is None:
-            from cgd_bridge.resources import ROOT
+            from cgd_bridge.resources import bundled
 
-            folders = [ROOT / "codelists"]
+            folders = [bundled("codelists")]
         self.folders = [Path(f) for f in folders]
         self.problems: list[StructureError] = []
         self._bundled: dict[str, tuple[StructureMessage, list[ArtefactInfo]]] | None = None

@@ -20,16 +20,22 @@ from sqlalchemy.orm import Session
 
 from cgd_bridge import pipeline
 from cgd_bridge.errors import CgdBridgeError
-from cgd_bridge.resources import ROOT
+from cgd_bridge.resources import bundled
 from cgd_bridge.store import mous, orgs, submissions
 from cgd_bridge.store.orgs import Principal
 from cgd_bridge.store.submissions import RawFile
 from cgd_bridge.structures import Structures
 
 
+def _bundled(path: str) -> Path:
+    """``examples/kenya-health-scorecard/data.csv`` in the bundled ``examples`` folder."""
+    folder, _, rest = path.partition("/")
+    return bundled(folder) / rest
+
+
 @dataclass(frozen=True)
 class Example:
-    """A bundled example and who submits it to whom."""
+    """A bundled example and who submits it to whom (paths start with their bundled folder)."""
 
     name: str
     data: str
@@ -90,7 +96,6 @@ def seed(
     session: Session,
     structures: Structures,
     *,
-    root: Path = ROOT,
     examples: tuple[Example, ...] = EXAMPLES,
     progress: Callable[[str], None] | None = None,
 ) -> Seeded:
@@ -119,10 +124,10 @@ def seed(
         try:
             say(f"converting {ex.name}")
             result = pipeline.harmonise(
-                root / ex.data,
-                metadata=root / ex.metadata,
-                mapping=root / ex.mapping,
-                form=root / ex.form if ex.form else None,
+                _bundled(ex.data),
+                metadata=_bundled(ex.metadata),
+                mapping=_bundled(ex.mapping),
+                form=_bundled(ex.form) if ex.form else None,
                 structures=structures,
             )
         except CgdBridgeError as exc:
@@ -140,12 +145,12 @@ def seed(
             use_conditions=["statistical_purposes_only", "cite_source"],
         )
         files = [
-            RawFile("data", Path(ex.data).name, (root / ex.data).read_bytes()),
-            RawFile("metadata", Path(ex.metadata).name, (root / ex.metadata).read_bytes()),
-            RawFile("mapping", Path(ex.mapping).name, (root / ex.mapping).read_bytes()),
+            RawFile("data", Path(ex.data).name, _bundled(ex.data).read_bytes()),
+            RawFile("metadata", Path(ex.metadata).name, _bundled(ex.metadata).read_bytes()),
+            RawFile("mapping", Path(ex.mapping).name, _bundled(ex.mapping).read_bytes()),
         ]
         if ex.form:
-            files.append(RawFile("form", Path(ex.form).name, (root / ex.form).read_bytes()))
+            files.append(RawFile("form", Path(ex.form).name, _bundled(ex.form).read_bytes()))
         submitter = principals[next(u for u, org, *_ in USERS if org == ex.cso)]
         reviewer = principals[next(u for u, org, *_ in USERS if org == ex.nso)]
         v = submissions.create_version(

@@ -33,12 +33,19 @@ def run_server(
     log_level: str = "info",
     say: Callable[[str], None] = print,
 ) -> None:
-    """Upgrade the database, then serve until interrupted."""
+    """Upgrade the database, then serve until interrupted.
+
+    A server without its bundled structures and mappings would store codes it cannot check, so an
+    incomplete install stops here, before anything starts (an InputError naming the reinstall).
+    """
     import uvicorn
 
+    from cgd_bridge.resources import FOLDERS, bundled
     from cgd_bridge.server.app import create_app
     from cgd_bridge.store import db
 
+    for folder in FOLDERS:
+        bundled(folder)
     url = database_url or db.database_url(settings)
     db.upgrade(url)
     say(f"cgd-bridge serving on http://{host}:{port}/ (database: {db.redact(url)})")

@@ -27,7 +27,7 @@ def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 def kenya_expected() -> dict[str, object]:
     """The Kenya example harmonised by the pipeline, as {series key + period: (value, attributes)}."""
     from cgd_bridge.pipeline import harmonise
-    from cgd_bridge.resources import ROOT
+    from tests.support.paths import ROOT
 
     result = harmonise(
         ROOT / "examples/kenya-health-scorecard/data.csv",

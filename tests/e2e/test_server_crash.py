@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cgd_bridge.resources import ROOT
+from tests.support.paths import ROOT
 from tests.support.postgres import fresh_schema
 from tests.support.server import free_port, live_server, seed_database, wait_until_up
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from cgd_bridge.resources import ROOT
 from tests.support.official import broken_csv, official_csv
+from tests.support.paths import ROOT
 from tests.support.server import LiveServer, live_server
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"

@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cgd_bridge.resources import ROOT
+from tests.support.paths import ROOT
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
 MAPPING = ROOT / "mappings" / "kenya-health-scorecard.yaml"

@@ -134,9 +134,9 @@ class StructureService:
         self.structures = structures
         self.published = published
         if mappings is None:
-            from cgd_bridge.resources import ROOT
+            from cgd_bridge.resources import bundled
 
-            mappings = ROOT / "mappings"
+            mappings = bundled("mappings")
         self.mappings = mappings
         self._catalogues: OrderedDict[tuple[int, ...], Catalogue] = OrderedDict()
         self._lock = threading.Lock()

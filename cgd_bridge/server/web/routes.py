@@ -29,11 +29,10 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from cgd_bridge import pipeline
+from cgd_bridge import pipeline, resources
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, UsageError
 from cgd_bridge.findings import Report, Severity
 from cgd_bridge.formats.registry import FORMATS
-from cgd_bridge.resources import ROOT
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.data import select
@@ -53,7 +52,6 @@ from cgd_bridge.store.submissions import RawFile
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 _MAX_ID = 2**53
 Id = Annotated[int, Path(ge=1, le=_MAX_ID)]
-MAPPINGS = ROOT / "mappings"
 PAGE_ROWS = 200
 MAX_METADATA_BYTES = 2 << 20
 ACTIONS = ("submit", "accept", "reject", "publish", "withdraw", "embargo")
@@ -207,7 +205,7 @@ def my_submissions(page: PageDep) -> Response:
 
 
 def _bundled_mappings() -> list[str]:
-    return sorted(p.name for p in MAPPINGS.glob("*.yaml")) if MAPPINGS.is_dir() else []
+    return sorted(p.name for p in resources.bundled("mappings").glob("*.yaml"))
 
 
 @router.get("/submit")
@@ -309,7 +307,7 @@ class _Spooled:
         self.raw.append(RawFile(role, name, path.read_bytes(), "application/yaml"))
 
     def bundled(self, role: str, name: str) -> None:
-        path = MAPPINGS / name
+        path = resources.bundled("mappings") / name
         self.paths[role] = path
         self.raw.append(RawFile(role, name, path.read_bytes(), "application/yaml"))
 

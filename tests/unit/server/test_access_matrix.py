@@ -18,12 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cgd_bridge import pipeline
-from cgd_bridge.resources import ROOT
 from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import mous, orgs, submissions
 from cgd_bridge.store.orgs import Principal
 from cgd_bridge.store.submissions import RawFile
+from tests.support.paths import ROOT
 from tests.support.postgres import fresh_schema
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cgd_bridge.resources import ROOT
 from cgd_bridge.server.app import create_app
 from cgd_bridge.server.demo import seed
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.settings import Settings
+from tests.support.paths import ROOT
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
-from cgd_bridge.resources import ROOT
 from cgd_bridge.server.app import create_app
 from cgd_bridge.server.demo import seed
 from cgd_bridge.server.web import chart, i18n
@@ -26,6 +25,7 @@ from cgd_bridge.server.web import session as websession
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import orgs, submissions
 from cgd_bridge.store.orgs import Principal
+from tests.support.paths import ROOT
 from tests.support.postgres import fresh_schema
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
