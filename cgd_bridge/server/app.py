@@ -4,7 +4,8 @@ Routers (one per resource, assembled here):
 
 - ``/sdmx/rest/...``  SDMX REST v1 (SDMX 2.1): data, structures, availability, metadata, schemas;
 - ``/sdmx/v2/...``    SDMX REST v2 (SDMX 3.0);
-- ``/api/...``        the bridge's JSON API: submissions, review, audit, lineage (OpenAPI at /docs);
+- ``/api/...``        the bridge's JSON API: submissions, review, audit, lineage (OpenAPI at /docs,
+  served with its Swagger UI files by the bridge itself: :mod:`.api_docs`);
 - ``/healthz``        a trivial endpoint (also the baseline of the load benchmark);
 - ``/``, ``/sign-in``, ``/submit``, ``/inbox``, ``/dataflows``...: the web pages (``server/web/``),
   with their CSS and JavaScript under ``/static``.
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         settings: where the data folder is, the database URL, rate limits.
         database_url: overrides ``settings.database_url`` (tests, ``serve --database-url``).
     """
-    from cgd_bridge.server import web
+    from cgd_bridge.server import api_docs, web
     from cgd_bridge.server.routes import api, health, official, sdmx_v1, sdmx_v2
     from cgd_bridge.server.sdmx.artefacts30 import public_mappings_reader
     from cgd_bridge.store import db
@@ -129,6 +130,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             "Authenticate with `Authorization: Bearer <API key>`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by api_docs from local files instead of a CDN (works offline)
+        redoc_url=None,  # ReDoc injects inline styles our CSP forbids; /docs shows the same document
     )
     install_error_handlers(app)
     limited = [Depends(rate_limit)]
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.include_router(official.router, dependencies=limited)
     app.include_router(sdmx_v1.router, dependencies=limited)
     app.include_router(sdmx_v2.router, dependencies=limited)
+    api_docs.install(app)  # before web's /static mount, which would take /static/swagger-ui/
     web.install(app, dependencies=limited)
     app.add_middleware(_TrailingSlash)  # type: ignore[arg-type]
     return app

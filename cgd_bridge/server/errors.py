@@ -71,7 +71,7 @@ def _is_sdmx(request: Request) -> bool:
 
 
 _NOT_WEB = ("/api/", "/sdmx/", "/static/")
-_NOT_WEB_EXACT = {"/api", "/sdmx", "/openapi.json", "/docs", "/redoc", "/healthz"}
+_NOT_WEB_EXACT = {"/api", "/sdmx", "/openapi.json", "/docs", "/healthz"}
 
 
 def _is_web(request: Request) -> bool:

@@ -8,7 +8,8 @@ a password, finds it in the inbox, reviews it, loads an official series (a bad f
 marked at its field) and sees it beside the CGD series in the charts, accepts and publishes it;
 the public filters the dataflow and downloads it. Every page visited is checked with axe-core
 (all WCAG 2.x A/AA rules and best practices): any violation fails the test, naming the rule, the
-elements and the help text.
+elements and the help text. The API documentation (/docs) renders with every request to
+another host aborted, under its own Content-Security-Policy.
 
 Chromium comes from Debian (``apt-get install chromium``; scripts/test installs it when it is
 missing). Without it the test fails under CI (``CI=true``) and is skipped locally, saying so.
@@ -16,6 +17,7 @@ missing). Without it the test fails under CI (``CI=true``) and is skipped locall
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -298,3 +300,47 @@ def test_a_cso_gets_a_plain_403_on_the_inbox(site: LiveServer, tab: Checked) -> 
     assert response.status == 403
     assert "only for NSO reviewers" in tab.page.content()
     tab.check("403 page")
+
+
+def test_the_api_docs_work_offline(site: LiveServer, browser: Any) -> None:
+    """/docs (Swagger UI) renders with every request off the server aborted, under its own CSP."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    context = browser.new_context()  # no bypass_csp: the page's own policy is part of the test
+    page = context.new_page()
+    outside: list[str] = []
+    problems: list[str] = []
+
+    def only_the_bridge(route: Any) -> None:
+        if route.request.url.startswith(f"{site.url}/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_bridge)
+    page.on("console", lambda m: problems.append(f"console error: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'CSP violation: ' + e.violatedDirective + ' ' + (e.blockedURI || 'inline')))"
+    )
+    try:
+        response = page.goto(f"{site.url}/docs")
+        assert response is not None
+        operations = page.locator(".opblock-summary-path[data-path='/api/submissions']")
+        with contextlib.suppress(PlaywrightTimeout):
+            operations.first.wait_for(timeout=15_000)
+        page.wait_for_load_state("networkidle")
+        rendered = operations.count()
+        title = page.locator(".information-container .title").all_inner_texts()
+    finally:
+        context.close()
+    assert not outside, f"/docs asked for something off the server: {outside}"
+    assert not problems, "\n".join(problems)
+    assert rendered == 2, "Swagger UI did not list GET and POST /api/submissions"
+    assert title, "Swagger UI shows no title"
+    assert title[0].startswith("cgd-bridge"), title
+    assert response.status == 200
+    assert "'unsafe-inline'" not in response.headers["content-security-policy"]
