@@ -497,7 +497,7 @@ def structures_import(sources: tuple[str, ...]) -> None:
 def structures_list(kind: str | None, fmt: str) -> None:
     """List the structures in the local store and the bundled codelists/ folder."""
     structures = _load_structures()
-    infos = structures.list(kind.lower() if kind else None)
+    infos = structures.artefacts(kind.lower() if kind else None)
     _warn_problems(structures)
     if fmt == "json":
         click.echo(json.dumps([i.to_dict() for i in infos], indent=2, ensure_ascii=False))

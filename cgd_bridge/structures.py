@@ -408,7 +408,7 @@ class StructureStore:
                 file=str(self.index_path),
             ) from exc
 
-    def list(self, kind: str | None = None) -> list[ArtefactInfo]:
+    def artefacts(self, kind: str | None = None) -> list[ArtefactInfo]:
         """The stored artefacts (of one ``kind`` if given), sorted by kind, agency, id, version."""
         infos = [i for i in self._load_index() if kind is None or i.kind == kind]
         return sorted(infos, key=lambda i: (i.kind, i.agency, i.id, version_key(i.version)))
@@ -614,9 +614,9 @@ class Structures:
                     self._bundled[str(path)] = (message, [i for i in infos if i.key not in seen])
         return self._bundled
 
-    def list(self, kind: str | None = None) -> list[ArtefactInfo]:
+    def artefacts(self, kind: str | None = None) -> list[ArtefactInfo]:
         """Stored and bundled artefacts (stored first when both have the same version)."""
-        stored = self.store.list(kind) if self.store else []
+        stored = self.store.artefacts(kind) if self.store else []
         seen = {i.key for i in stored}
         bundled = [
             i
@@ -629,7 +629,7 @@ class Structures:
     def find(self, kind: str | None, id: str, agency: str | None = None,
              version: str | None = None) -> ArtefactInfo:  # fmt: skip
         """The index entry of an artefact, or a StructureError saying how to add it."""
-        info = _pick(self.list(kind), kind, id, agency, version)
+        info = _pick(self.artefacts(kind), kind, id, agency, version)
         if info is None:
             raise _not_found(kind, id, agency, version)
         return info

@@ -210,7 +210,7 @@ def _dates(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
 
 
 def _sdg_codes(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     if not m.purpose:
         return out
     checks = (

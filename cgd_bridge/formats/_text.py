@@ -282,10 +282,10 @@ def sorted_batches(
     if not keys:
         yield from table.to_batches(max_chunksize=BATCH)
         return
-    order = _sort_order(table, [k for k, _ in keys])
+    rows = _sort_order(table, [k for k, _ in keys])
     varying = [c for c in table.column_names if c not in constant]
-    for start in range(0, len(order), BATCH):
-        taken = table.select(varying).take(order.slice(start, BATCH))
+    for start in range(0, len(rows), BATCH):
+        taken = table.select(varying).take(rows.slice(start, BATCH))
         n = taken.num_rows
         columns = [taken[c] if c not in constant else table[c].slice(start, n) for c in table.column_names]
         yield from pa.table(columns, names=table.column_names).combine_chunks().to_batches()
@@ -339,9 +339,11 @@ def series_boundaries(
     dims = [d for d in (target.dimensions if key is None else key) if d not in constant]
     if dims:
         # \x1f (unit separator) cannot occur in SDMX codes, so keys never run together
-        key = pc.binary_join_element_wise(*[pc.fill_null(as_text(batch.column(d)), "") for d in dims], "\x1f")
+        keys = pc.binary_join_element_wise(
+            *[pc.fill_null(as_text(batch.column(d)), "") for d in dims], "\x1f"
+        )
     else:
-        key = pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
-    shifted = pa.concat_arrays([pa.array([previous], pa.string()), key.slice(0, len(key) - 1)])
-    new = pc.fill_null(pc.not_equal(key, shifted), True)
-    return new, (key[len(key) - 1].as_py() if len(key) else previous)
+        keys = pa.repeat(pa.scalar("", pa.string()), batch.num_rows)
+    shifted = pa.concat_arrays([pa.array([previous], pa.string()), keys.slice(0, len(keys) - 1)])
+    new = pc.fill_null(pc.not_equal(keys, shifted), True)
+    return new, (keys[len(keys) - 1].as_py() if len(keys) else previous)

@@ -257,7 +257,7 @@ def _prepared(prepared: dt.datetime | None) -> str:
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str) -> etree._Element:
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: str | None) -> etree._Element:
     el = etree.SubElement(parent, tag, {k: v for k, v in attrib.items() if v is not None})
     if text is not None:
         el.text = text

@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -57,6 +58,14 @@ def observation_columns(target: Target, table: pa.Table) -> list[str]:
     wanted = [*target.dimensions, "TIME_PERIOD", "OBS_VALUE", *target.attributes]
     have = set(table.column_names)  # column_names builds a new list on every access
     return [c for c in wanted if c in have]
+
+
+def _both(coded: _CodeNames, ids: Callable[[pa.RecordBatch], pa.Array], batch: pa.RecordBatch) -> pa.Array:
+    return coded.both(ids(batch))
+
+
+def _name(coded: _CodeNames, ids: Callable[[pa.RecordBatch], pa.Array], batch: pa.RecordBatch) -> pa.Array:
+    return coded.name(ids(batch))
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def _plan(target: Target, names: list[str], labels: str) -> list[_Column]:
         if labels == "both":
             header = f"{c}: {concept}" if concept else c
             if coded is not None:
-                columns.append(_Column(header, lambda b, ids=ids, coded=coded: coded.both(ids(b))))
+                columns.append(_Column(header, functools.partial(_both, coded, ids)))
             else:
                 columns.append(_Column(header, ids))
             continue
@@ -107,7 +116,7 @@ def _plan(target: Target, names: list[str], labels: str) -> list[_Column]:
             header = concept if concept and concept not in used else f"{c} name"
             used.add(header)
             if coded is not None:
-                columns.append(_Column(header, lambda b, ids=ids, coded=coded: coded.name(ids(b))))
+                columns.append(_Column(header, functools.partial(_name, coded, ids)))
             else:
                 columns.append(_Column(header, lambda b: pa.nulls(b.num_rows, pa.string())))
     return columns

@@ -328,4 +328,4 @@ def validate_structure_specific(
     doc = etree.parse(str(data)) if isinstance(data, Path) else etree.fromstring(data).getroottree()
     if xsd.validate(doc):
         return []
-    return [f"line {e.line}: {e.message}" for e in xsd.error_log]  # type: ignore[attr-defined]
+    return [f"line {e.line}: {e.message}" for e in xsd.error_log]

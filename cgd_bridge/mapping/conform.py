@@ -233,8 +233,8 @@ def _per_value(
 
 def _allowed_regions(flow: Any, structures: Any) -> list[Any]:
     """The included cube regions of every allowed content constraint on ``flow``."""
-    regions = []
-    for info in structures.list("contentconstraint"):
+    regions: list[Any] = []
+    for info in structures.artefacts("contentconstraint"):
         c = structures.get("contentconstraint", info.id, info.agency, info.version)
         role = getattr(getattr(c, "role", None), "role", None)
         if str(role).lower().endswith("actual"):

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from cgd_bridge.errors import TemplateError
 from cgd_bridge.findings import Finding, InputInfo, Severity, register
@@ -125,9 +126,10 @@ def read_metadata_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...]
             file=path.name,
         ) from exc
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+    lines: dict[tuple[str, ...], int] = {}
     try:
         if fmt == "json":
-            data, lines = json.loads(text), {}
+            data = json.loads(text)
         else:
             data, lines = _yaml_with_lines(text)
     except json.JSONDecodeError as exc:
@@ -206,7 +208,7 @@ def _drop(data: Any, loc: tuple[Any, ...]) -> Any:
     return data
 
 
-def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: dict[str, Any]) -> Finding:
+def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: ErrorDetails) -> Finding:
     path = tuple(str(p) for p in loc if not str(p).startswith(("str", "dict[", "function-")))
     dotted = ".".join(path)
     value = err.get("input")

@@ -22,7 +22,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, JsonValue
 
 PROFILE = "cgd-quality/1.0"
 
@@ -44,7 +44,7 @@ def fld(
     **kwargs: Any,
 ) -> Any:
     """A model field with the template's extras (required_at, sdmx concept, help text)."""
-    extra = {"required_at": str(RequiredAt(required_at)), "help": help}
+    extra: dict[str, JsonValue] = {"required_at": str(RequiredAt(required_at)), "help": help}
     if sdmx:
         extra["sdmx"] = sdmx
     return Field(default=default, description=help, json_schema_extra=extra, **kwargs)

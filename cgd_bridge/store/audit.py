@@ -88,7 +88,7 @@ def pull_values(
     """The audit rows of a pull: one per version served with how many of its observations were
     sent, or one with no version and 0 observations when nothing matched (so that failed
     fishing is visible too)."""
-    common = {"action": action, "principal": principal, "query": query, "client": client}
+    common: dict[str, Any] = {"action": action, "principal": principal, "query": query, "client": client}
     at = at or utcnow()
     if not served:
         return [values(**common, observations=0, details=details, at=at)]

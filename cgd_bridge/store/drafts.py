@@ -45,7 +45,8 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
 
 def name_of(record: dict[str, Any]) -> str:
     """The name a draft is listed by: the record's ``dataset.id``, else its title, else ``untitled``."""
-    dataset = record.get("dataset") if isinstance(record.get("dataset"), dict) else {}
+    found = record.get("dataset")
+    dataset: dict[str, Any] = found if isinstance(found, dict) else {}
     title = dataset.get("title")
     if isinstance(title, dict):
         title = next((str(t) for t in title.values() if t), None)

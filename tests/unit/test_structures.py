@@ -142,7 +142,7 @@ def test_import_indexes_every_artefact_of_21_and_30_files(store, specimens):
     assert set(row) == {"kind", "agency", "id", "version", "name", "source", "file", "sha256", "imported_at"}
     assert (store.folder / row["file"]).is_file()
     assert store.get("codelist", "CL_FREQ", agency="IMF").id == "CL_FREQ"
-    assert store.list("dataflow")[0].ref == "UNICEF:GLOBAL_DATAFLOW(1.0)"
+    assert store.artefacts("dataflow")[0].ref == "UNICEF:GLOBAL_DATAFLOW(1.0)"
 
 
 def test_sdg_dsd_import_skips_reference_stubs(store, specimens):
@@ -157,7 +157,7 @@ def test_reimport_replaces_and_says_so(store, specimens):
     store.import_file(specimens / IMF_30)
     again = store.import_file(specimens / IMF_30)
     assert [(i.ref, i.replaced) for i in again] == [("IMF:CL_FREQ(1.0.3)", True)]
-    assert len(store.list()) == 1
+    assert len(store.artefacts()) == 1
     assert len(list((store.folder / "files").glob("*.xml"))) == 1
 
 
@@ -238,7 +238,7 @@ def test_network_failure_is_a_structure_error(store):
 def test_remove(store, specimens):
     store.import_file(specimens / IMF_30)
     assert store.remove("codelist", "CL_FREQ").ref == "IMF:CL_FREQ(1.0.3)"
-    assert store.list() == []
+    assert store.artefacts() == []
     assert list((store.folder / "files").glob("*.xml")) == []
 
 
@@ -288,21 +288,21 @@ def test_valid_codes_mask_is_vectorised(structures):
 def test_bundled_folder_is_tolerated_empty_or_with_broken_files(store, specimens, tmp_path):
     bundled = tmp_path / "codelists"
     bundled.mkdir()
-    assert Structures(store, folders=[bundled]).list() == []
+    assert Structures(store, folders=[bundled]).artefacts() == []
     (bundled / "half-written.xml").write_text("<mes:Structure")
     (bundled / "imf.xml").write_bytes((specimens / IMF_30).read_bytes())
     structures = Structures(store, folders=[bundled])
-    assert [(i.ref, i.source) for i in structures.list()] == [("IMF:CL_FREQ(1.0.3)", "bundled")]
+    assert [(i.ref, i.source) for i in structures.artefacts()] == [("IMF:CL_FREQ(1.0.3)", "bundled")]
     assert len(structures.problems) == 1
     assert "half-written.xml" in structures.problems[0].message
     store.import_file(specimens / IMF_30)
-    sources = [Path(i.source).resolve() for i in Structures(store, folders=[bundled]).list()]
+    sources = [Path(i.source).resolve() for i in Structures(store, folders=[bundled]).artefacts()]
     assert sources == [(specimens / IMF_30).resolve()]
 
 
 def test_the_real_bundled_folder_loads():
     structures = Structures()
-    for info in structures.list():
+    for info in structures.artefacts():
         assert info.source == "bundled"
     assert structures.problems == []
 
