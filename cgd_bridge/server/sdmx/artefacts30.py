@@ -291,7 +291,7 @@ class Catalogue:
         from pysdmx.io import read_sdmx
 
         files: dict[Path, ArtefactInfo] = {}
-        for info in [*self.structures.list("metadatastructure"), *self.structures.list("metadataflow")]:
+        for info in [*self.structures.artefacts("metadatastructure"), *self.structures.artefacts("metadataflow")]:
             path = self._file_of(info)
             if path is not None:
                 files.setdefault(path, info)
@@ -366,7 +366,7 @@ class Catalogue:
             self._add(objects, source, m.name, sha, shown={"structuremap", "representationmap"})
             self._add_structure_set(mapping, m.agency, m.name, source, m.name, sha)
 
-    def list(self, kind: str | None = None) -> list[ArtefactInfo]:
+    def artefacts(self, kind: str | None = None) -> list[ArtefactInfo]:
         """The artefacts a query for ``kind`` (None: every kind) can find (hidden ones left out)."""
         return [a.info for a in self.items.values() if not a.hidden and (kind is None or a.info.kind == kind)]
 

@@ -187,12 +187,12 @@ class StructureService:
         if kind == "structureset":
             candidates = [e.info for e in catalogue.structure_sets.values()]
         elif kind in KINDS_30:
-            candidates = catalogue.list(kind)
+            candidates = catalogue.artefacts(kind)
         else:
-            candidates = self.structures.list(None if kind == "*" else kind)
+            candidates = self.structures.artefacts(None if kind == "*" else kind)
             if kind == "*":
                 kept = {i.key for i in candidates}
-                candidates += [i for i in catalogue.list() if i.key not in kept]
+                candidates += [i for i in catalogue.artefacts() if i.key not in kept]
             candidates = [i for i in candidates if kind == "*" or i.kind not in KINDS_30]
         infos = [
             i
@@ -226,7 +226,7 @@ class StructureService:
             parents = {
                 k: {p for p in ps if k in extras or p not in extras} for k, ps in _invert(graph).items()
             }
-            by_key = {i.key: i for i in self.structures.list()} | {k: a.info for k, a in extras.items()}
+            by_key = {i.key: i for i in self.structures.artefacts()} | {k: a.info for k, a in extras.items()}
             keys = set(out)
             extra: set[tuple[str, str, str, str]] = set()
             mode = q.references
@@ -249,7 +249,7 @@ class StructureService:
     def _reference_graph(self) -> dict[tuple[str, str, str, str], set[tuple[str, str, str, str]]]:
         if self._graph is None:
             graph: dict[tuple[str, str, str, str], set[tuple[str, str, str, str]]] = {}
-            for info in self.structures.list():
+            for info in self.structures.artefacts():
                 try:
                     obj = self.structures.get(info.kind, info.id, info.agency, info.version)
                 except StructureError:
@@ -375,7 +375,7 @@ class StructureService:
         all_stubs = bool(stubs) and str(stubs).startswith("all")
         msg = StructureMessage(header=Header(id="CGD_BRIDGE_STRUCTURE", sender=_sender(), test=False))
         written = 0
-        known = {i.key for i in self.structures.list()}
+        known = {i.key for i in self.structures.artefacts()}
         for ref in sorted(refs & known):
             field_name = _MESSAGE_FIELD.get(ref[0])
             if field_name is None:
