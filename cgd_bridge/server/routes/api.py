@@ -273,7 +273,6 @@ def create_submission(
     bridge: BridgeDep,
     session: SessionDep,
     principal: UserDep,
-    now: NowDep,
     data: DataFile,
     metadata: MetadataFile,
     mapping: MappingFile,
@@ -323,7 +322,7 @@ def create_submission(
             revision_note=revision_note,
             submit=submit,
             coverage=submissions.coverage_of(h),
-            now=now,
+            now=bridge.clock(),  # after the harmonising, as the store's own default would be
         )
         return _detail(version, request)
     finally:

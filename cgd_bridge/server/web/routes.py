@@ -437,7 +437,7 @@ def submit_upload(
             revision_note=revision_note.strip() or None,
             submit=action == "submit",
             coverage=submissions.coverage_of(result.harmonised),
-            now=page.now,
+            now=page.bridge.clock(),  # after the harmonising, as the store's own default would be
         )
     except CgdBridgeError as exc:
         if exc.status >= 500 or isinstance(exc, Forbidden):
