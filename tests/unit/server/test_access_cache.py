@@ -154,7 +154,7 @@ def test_concurrent_requests_share_counter_reads(monkeypatch) -> None:
         release[1].set()
         return [await t for t in rest]
 
-    got = asyncio.run(main())
+    got = asyncio.run(asyncio.wait_for(main(), 60))  # the waits above are bounded by this
     assert got == [1] * 20  # the 20 latecomers share one read that began after they came
     assert started == [0, 1]
 
