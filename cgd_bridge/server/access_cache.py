@@ -6,7 +6,7 @@ until a tracked row changes or a stored time is passed, and the store says when 
 happens (:mod:`cgd_bridge.store.generation`): the change counter, read with **one query per
 request** on a connection kept for it, and the next instant at which an embargo ends, an MoU
 starts or ends or a key expires. A :class:`Snapshot` holds the decisions made while both stay
-put; a new counter value or a passed instant starts a fresh one. So a revoked key, a
+put; a new counter value or a passed instant (by the app's clock) starts a fresh one. So a revoked key, a
 withdrawal, a new MoU or a lifted embargo count from the very next request, on every worker
 process alike (each keeps its own snapshot and reads the same counter): no state that breaks
 with several workers.
@@ -41,6 +41,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from cgd_bridge.clock import Clock, system_clock
 from cgd_bridge.errors import CgdBridgeError, StoreError
 from cgd_bridge.server.audit_writer import PulledVersion
 from cgd_bridge.server.sdmx.data import KeyIndex
@@ -182,14 +183,21 @@ class AccessCache:
     Args:
         engine: the server's engine; one of its connections is kept for reading the counter.
         sessions: sessions for the misses.
+        clock: the app's clock: a snapshot holds until it passes the snapshot's next change.
         max_entries: per table of a snapshot.
     """
 
     def __init__(
-        self, engine: Engine, sessions: sessionmaker[Session], *, max_entries: int = DEFAULT_MAX_ENTRIES
+        self,
+        engine: Engine,
+        sessions: sessionmaker[Session],
+        *,
+        clock: Clock = system_clock,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
     ) -> None:
         self.engine = engine
         self.sessions = sessions
+        self.clock = clock
         self.max_entries = max_entries
         self._lock = threading.Lock()
         self._raw: Any = None
@@ -245,7 +253,7 @@ class AccessCache:
         """
         if self._coalesced is None:
             return self.snapshot()
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         value = await self._coalesced.read()
         snap = self._snapshot
         if snap is not None and snap.valid(value, now):
@@ -254,7 +262,7 @@ class AccessCache:
 
     def snapshot(self, now: dt.datetime | None = None) -> Snapshot:
         """The snapshot for the store as it is now (one query; two more when it changed)."""
-        now = now or dt.datetime.now(dt.UTC)
+        now = now or self.clock()
         value = self._read_generation()
         snap = self._snapshot
         if snap is not None and snap.valid(value, now):

@@ -12,7 +12,9 @@ Routers (one per resource, assembled here):
 
 Nothing is created at import time: the engine, the structures and the caches live on
 ``app.state.bridge`` (a :class:`Bridge`), built in the lifespan from the settings, so tests can
-start one app per database. On start the Alembic migrations run (``db upgrade``), and
+start one app per database. The bridge also holds the app's clock (:mod:`cgd_bridge.clock`),
+the one source of "now" for the decisions made while serving a request (the system clock
+unless ``create_app`` is given another). On start the Alembic migrations run (``db upgrade``), and
 ``sdmx.reader.xml.v30`` is imported first (sdmx1's process-wide reader bug, see
 docs/architecture.md).
 """
@@ -30,6 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cgd_bridge import __version__
+from cgd_bridge.clock import Clock, seconds, system_clock
 from cgd_bridge.server.access_cache import AccessCache
 from cgd_bridge.server.audit_writer import AuditWriter
 from cgd_bridge.server.deps import rate_limit
@@ -46,6 +49,7 @@ class Bridge:
     """Everything a request needs, built once per app (see :func:`create_app`)."""
 
     settings: Settings
+    clock: Clock
     engine: Engine
     sessions: sessionmaker[Session]
     structures: Structures
@@ -76,12 +80,15 @@ class _TrailingSlash:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, database_url: str | None = None, clock: Clock = system_clock
+) -> FastAPI:
     """The FastAPI app for ``settings`` (default: from the environment).
 
     Args:
         settings: where the data folder is, the database URL, rate limits.
         database_url: overrides ``settings.database_url`` (tests, ``serve --database-url``).
+        clock: "now" for embargoes, MoUs, keys, sessions and rate-limit windows (tests move theirs).
     """
     from cgd_bridge.server import api_docs, web
     from cgd_bridge.server.routes import api, health, official, sdmx_v1, sdmx_v2
@@ -99,12 +106,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         sessions = db.make_sessionmaker(engine)
         bridge = Bridge(
             settings=settings,
+            clock=clock,
             engine=engine,
             sessions=sessions,
             structures=structures,
-            structure_service=StructureService(structures, published=public_mappings_reader(sessions)),
-            limiter=SharedRateLimiter(settings.rate_limit_per_minute, engine),
-            access=AccessCache(engine, sessions),
+            structure_service=StructureService(structures, published=public_mappings_reader(sessions, clock)),
+            limiter=SharedRateLimiter(settings.rate_limit_per_minute, engine, clock=seconds(clock)),
+            access=AccessCache(engine, sessions, clock=clock),
             audit=AuditWriter(
                 engine, interval=settings.audit_interval_seconds, durable=settings.audit_durable
             ),

@@ -1,7 +1,8 @@
 """Request dependencies as ``Annotated`` aliases (FastAPI template style, style.md section 5).
 
-``BridgeDep`` is the app's :class:`~cgd_bridge.server.app.Bridge`; ``SessionDep`` a database
-session for the request; ``PrincipalDep`` who is asking (None for the anonymous public), from
+``BridgeDep`` is the app's :class:`~cgd_bridge.server.app.Bridge`; ``NowDep`` the instant of
+the request by the app's clock (one per request); ``SessionDep`` a database session for the
+request; ``PrincipalDep`` who is asking (None for the anonymous public), from
 ``Authorization: Bearer <key>``, ``X-API-Key: <key>`` or, for tools that cannot set headers,
 ``?apikey=<key>``. Every request is counted against its key's (or address's) rate limit.
 """
@@ -30,6 +31,14 @@ async def get_bridge(request: Request) -> Bridge:
 
 
 BridgeDep = Annotated["Bridge", Depends(get_bridge)]
+
+
+async def get_now(bridge: BridgeDep) -> dt.datetime:
+    """Now by the app's clock (:mod:`cgd_bridge.clock`): read once, shared by a request's dependencies."""
+    return bridge.clock()
+
+
+NowDep = Annotated[dt.datetime, Depends(get_now)]
 
 
 def get_session(bridge: BridgeDep) -> Iterator[Session]:
@@ -79,7 +88,7 @@ async def snapshot_of(request: Request, bridge: Bridge) -> Snapshot:
     return snap
 
 
-async def get_principal(request: Request, bridge: BridgeDep) -> Principal | None:
+async def get_principal(request: Request, bridge: BridgeDep, now: NowDep) -> Principal | None:
     """Who is asking; a wrong, revoked or expired key is a 401 (never treated as anonymous).
 
     Decided once per state of the store (:mod:`cgd_bridge.server.access_cache`): a known key
@@ -90,14 +99,13 @@ async def get_principal(request: Request, bridge: BridgeDep) -> Principal | None
         return None
     snap = await snapshot_of(request, bridge)
     entry = bridge.access.cached_key(snap, key)
-    now = dt.datetime.now(dt.UTC)
     if entry is None:
         principal = await run_in_threadpool(bridge.access.authenticate, snap, key, now)
     else:
         principal = entry.principal
         prefix = bridge.access.due_touch(entry, now)
         if prefix is not None:
-            bridge.audit.touch_key(prefix)
+            bridge.audit.touch_key(prefix, now)
     if principal is None:
         raise Unauthorized(
             "the API key is not valid (unknown, revoked or expired)",

@@ -23,10 +23,10 @@ from pydantic import BaseModel, Field
 
 from cgd_bridge import pipeline
 from cgd_bridge.errors import Forbidden
-from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep, UserDep
+from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
 from cgd_bridge.server.uploads import save_upload
 from cgd_bridge.store import access, audit, submissions
-from cgd_bridge.store.models import Submission, Version, utcnow
+from cgd_bridge.store.models import Submission, Version
 
 router = APIRouter(prefix="/api", tags=["bridge API"])
 _MAX_ID = 2**53  # ids are database integers: anything larger names nothing (and would overflow them)
@@ -322,6 +322,7 @@ def create_submission(
             revision_note=revision_note,
             submit=submit,
             coverage=submissions.coverage_of(h),
+            now=bridge.clock(),  # after the harmonising, as the store's own default would be
         )
         return _detail(version, request)
     finally:
@@ -329,9 +330,8 @@ def create_submission(
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], summary="Submissions you may see")
-def list_submissions(session: SessionDep, principal: PrincipalDep) -> list[SubmissionSummary]:
+def list_submissions(session: SessionDep, principal: PrincipalDep, now: NowDep) -> list[SubmissionSummary]:
     """A CSO's own; an NSO reviewer's CSOs under MoU (submitted or later); public ones for everyone."""
-    now = utcnow()
     out = []
     for s in submissions.list_submissions(session, principal=principal, now=now):
         versions = submissions.list_versions(session, principal=principal, submission_id=s.id, now=now)
@@ -341,25 +341,27 @@ def list_submissions(session: SessionDep, principal: PrincipalDep) -> list[Submi
 
 @router.get("/submissions/{submission_id}", response_model=SubmissionSummary, summary="One submission")
 def get_submission(
-    session: SessionDep, principal: PrincipalDep, submission_id: SubmissionId
+    session: SessionDep, principal: PrincipalDep, now: NowDep, submission_id: SubmissionId
 ) -> SubmissionSummary:
-    s = submissions.get_submission(session, principal=principal, submission_id=submission_id)
-    return _submission(s, submissions.list_versions(session, principal=principal, submission_id=s.id))
+    s = submissions.get_submission(session, principal=principal, submission_id=submission_id, now=now)
+    versions = submissions.list_versions(session, principal=principal, submission_id=s.id, now=now)
+    return _submission(s, versions)
 
 
 @router.get("/versions/{version_id}", response_model=VersionDetail, summary="A version with its report")
 def get_version(
-    request: Request, session: SessionDep, principal: PrincipalDep, version_id: VersionId
+    request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep, version_id: VersionId
 ) -> VersionDetail:
     """The report, quality metadata, DSAT score, mapping coverage, files and SDMX URLs."""
-    return _detail(submissions.get_version(session, principal=principal, version_id=version_id), request)
+    v = submissions.get_version(session, principal=principal, version_id=version_id, now=now)
+    return _detail(v, request)
 
 
 @router.post("/versions/{version_id}/submit", response_model=VersionDetail, summary="Send a draft for review")
 def submit_version(
-    request: Request, session: SessionDep, principal: UserDep, version_id: VersionId
+    request: Request, session: SessionDep, principal: UserDep, now: NowDep, version_id: VersionId
 ) -> VersionDetail:
-    return _detail(submissions.submit(session, principal=principal, version_id=version_id), request)
+    return _detail(submissions.submit(session, principal=principal, version_id=version_id, now=now), request)
 
 
 @router.post("/versions/{version_id}/accept", response_model=VersionDetail, summary="Accept (NSO reviewer)")
@@ -367,28 +369,34 @@ def accept_version(
     request: Request,
     session: SessionDep,
     principal: UserDep,
+    now: NowDep,
     version_id: VersionId,
     body: Decision | None = None,
 ) -> VersionDetail:
-    v = submissions.accept(
-        session, principal=principal, version_id=version_id, comment=body.comment if body else None
-    )
+    comment = body.comment if body else None
+    v = submissions.accept(session, principal=principal, version_id=version_id, comment=comment, now=now)
     return _detail(v, request)
 
 
 @router.post("/versions/{version_id}/reject", response_model=VersionDetail, summary="Reject (NSO reviewer)")
 def reject_version(
-    request: Request, session: SessionDep, principal: UserDep, version_id: VersionId, body: Decision
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    now: NowDep,
+    version_id: VersionId,
+    body: Decision,
 ) -> VersionDetail:
-    v = submissions.reject(session, principal=principal, version_id=version_id, comment=body.comment or "")
+    comment = body.comment or ""
+    v = submissions.reject(session, principal=principal, version_id=version_id, comment=comment, now=now)
     return _detail(v, request)
 
 
 @router.post("/versions/{version_id}/publish", response_model=VersionDetail, summary="Publish (NSO reviewer)")
 def publish_version(
-    request: Request, session: SessionDep, principal: UserDep, version_id: VersionId
+    request: Request, session: SessionDep, principal: UserDep, now: NowDep, version_id: VersionId
 ) -> VersionDetail:
-    return _detail(submissions.publish(session, principal=principal, version_id=version_id), request)
+    return _detail(submissions.publish(session, principal=principal, version_id=version_id, now=now), request)
 
 
 @router.post("/versions/{version_id}/withdraw", response_model=VersionDetail, summary="Withdraw (the CSO)")
@@ -396,20 +404,27 @@ def withdraw_version(
     request: Request,
     session: SessionDep,
     principal: UserDep,
+    now: NowDep,
     version_id: VersionId,
     body: Withdrawal | None = None,
 ) -> VersionDetail:
-    v = submissions.withdraw(
-        session, principal=principal, version_id=version_id, reason=body.reason if body else None
-    )
+    reason = body.reason if body else None
+    v = submissions.withdraw(session, principal=principal, version_id=version_id, reason=reason, now=now)
     return _detail(v, request)
 
 
 @router.put("/versions/{version_id}/embargo", response_model=VersionDetail, summary="Set or lift the embargo")
 def set_embargo(
-    request: Request, session: SessionDep, principal: UserDep, version_id: VersionId, body: Embargo
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    now: NowDep,
+    version_id: VersionId,
+    body: Embargo,
 ) -> VersionDetail:
-    v = submissions.set_embargo(session, principal=principal, version_id=version_id, until=body.until)
+    v = submissions.set_embargo(
+        session, principal=principal, version_id=version_id, until=body.until, now=now
+    )
     return _detail(v, request)
 
 
@@ -418,9 +433,9 @@ def set_embargo(
     summary="The audit trail of a version (with its pulls for the producing CSO and admins)",
 )
 def version_history(
-    bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, version_id: VersionId
+    bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, now: NowDep, version_id: VersionId
 ) -> list[dict[str, Any]]:
-    v = submissions.get_version(session, principal=principal, version_id=version_id)
+    v = submissions.get_version(session, principal=principal, version_id=version_id, now=now)
     # who pulled the data is for the producing CSO's people and admins (as /organisations/{cso}/pulls)
     pulls = access.can_see_pulls(principal, v.submission.producer_id)
     if pulls:
@@ -439,16 +454,16 @@ def version_history(
 
 @router.get("/versions/{version_id}/lineage", summary="Where observations come from")
 def version_lineage(
-    request: Request, session: SessionDep, principal: PrincipalDep, version_id: VersionId
+    request: Request, session: SessionDep, principal: PrincipalDep, now: NowDep, version_id: VersionId
 ) -> dict[str, Any]:
     """Dimension values and TIME_PERIOD as query parameters: ``?REF_AREA=KE_042&TIME_PERIOD=2024``."""
     key = {k: v for k, v in request.query_params.items() if k.isupper()}
-    return submissions.lineage(session, principal=principal, version_id=version_id, key=key)
+    return submissions.lineage(session, principal=principal, version_id=version_id, key=key, now=now)
 
 
 @router.get("/files/{file_id}", summary="A raw input file (producer, MoU reviewers, admins)")
-def get_file(session: SessionDep, principal: UserDep, file_id: FileId) -> Response:
-    f = submissions.get_file(session, principal=principal, file_id=file_id)
+def get_file(session: SessionDep, principal: UserDep, now: NowDep, file_id: FileId) -> Response:
+    f = submissions.get_file(session, principal=principal, file_id=file_id, now=now)
     return Response(
         f.content,
         media_type=f.media_type,

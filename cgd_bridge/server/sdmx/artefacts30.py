@@ -43,6 +43,7 @@ from cgd_bridge.structures import BUNDLED, ArtefactInfo, Structures
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from cgd_bridge.clock import Clock
     from cgd_bridge.mapping.model import Mapping
     from cgd_bridge.mapping.sdmx_maps21 import StructureSet21
 
@@ -191,13 +192,13 @@ def public_mappings(session: Session, now: dt.datetime) -> tuple[SubmittedMappin
 
 
 def public_mappings_reader(
-    sessions: sessionmaker[Session],
+    sessions: sessionmaker[Session], clock: Clock
 ) -> Callable[[], tuple[SubmittedMapping, ...]]:
-    """A function giving :func:`public_mappings` now, each call in its own session."""
+    """A function giving :func:`public_mappings` at ``clock``'s now, each call in its own session."""
 
     def read() -> tuple[SubmittedMapping, ...]:
         with sessions() as session:
-            return public_mappings(session, dt.datetime.now(dt.UTC))
+            return public_mappings(session, clock())
 
     return read
 

@@ -293,7 +293,7 @@ async def readable_for(
     if found is None:
 
         def compute(session: Session) -> Readable:
-            now = dt.datetime.now(dt.UTC)
+            now = bridge.clock()
             try:
                 versions = _readable(session, principal, flow, now, provider, updated_after)
             except (Unauthorized, Forbidden) as exc:
@@ -508,8 +508,7 @@ def availability(
     """Per dimension, the codes that exist for a query (``mode=exact``), and the period range."""
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
-    now = dt.datetime.now(dt.UTC)
-    versions = _readable(session, principal, flow, now, None, params.updated_after)
+    versions = _readable(session, principal, flow, bridge.clock(), None, params.updated_after)
     gathered = gather_indexed(session, versions)
     selected = select(gathered[0], flow.dimensions, keys, params, index=gathered[1]) if gathered else None
     if selected is None or selected.num_rows == 0:
@@ -600,7 +599,7 @@ def metadata_response(
         "metadata", request.headers.get("accept"), api=api, format_param=request.query_params.get("format")
     )
     flow = find_flow(bridge, flow_ref)
-    versions = _readable(session, principal, flow, dt.datetime.now(dt.UTC), provider, None)
+    versions = _readable(session, principal, flow, bridge.clock(), provider, None)
     query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
     client = request.client.host if request.client else None
     if not versions:

@@ -22,7 +22,6 @@ from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound
 from cgd_bridge.server.web.pages import PageDep, WebRoute
 from cgd_bridge.server.web.routes import Id, _local, _version_page
 from cgd_bridge.store import official, submissions
-from cgd_bridge.store.models import utcnow
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 MAX_NOTE = 4000
@@ -62,7 +61,7 @@ async def load(
         errors["official-file"] = _("The file is larger than {n} MB.", n=limit >> 20)
 
     def work() -> Response:
-        v = submissions.get_version(page.db, principal=p, version_id=version_id, now=utcnow())
+        v = submissions.get_version(page.db, principal=p, version_id=version_id, now=page.now)
         s = v.submission
         if errors:
             return _version_page(page, version_id, status=400, errors=errors, official_values=values)

@@ -10,6 +10,7 @@ same status, the problem and the fix in plain words (never a traceback).
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import logging
 from collections.abc import Callable, Coroutine
@@ -81,6 +82,7 @@ class Page:
 
     Attributes:
         principal: who is signed in (None: the public).
+        now: the instant of the request by the app's clock (for every access decision of the page).
         data: the session cookie's contents; changing it re-sends the cookie.
         lang: the page language; ``_`` translates into it.
     """
@@ -92,6 +94,7 @@ class Page:
     principal: Principal | None
     lang: str
     _: Callable[..., str]
+    now: dt.datetime
     dirty: bool = False
     ended: bool = False
     flash: str | None = None
@@ -225,9 +228,10 @@ def open_page(request: Request) -> Page:
     dirty = data is None
     data = data or websession.SessionData()
     lang = i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language"))
+    now = bridge.clock()
     db = bridge.sessions()
     try:
-        principal = websession.principal_of(db, data)
+        principal = websession.principal_of(db, data, now)
     except BaseException:
         db.close()
         raise
@@ -239,7 +243,9 @@ def open_page(request: Request) -> Page:
     if flash is not None:
         data.flash = None
         dirty = True
-    page = Page(request, bridge, db, data, principal, lang, i18n.translator(lang), dirty=dirty, ended=ended)
+    page = Page(
+        request, bridge, db, data, principal, lang, i18n.translator(lang), now, dirty=dirty, ended=ended
+    )
     page.flash = flash
     if ended:
         page.flash = page._(

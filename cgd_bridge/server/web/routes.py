@@ -46,7 +46,7 @@ from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
 from cgd_bridge.store import access, audit, drafts, official, orgs, submissions
 from cgd_bridge.store import data as store_data
-from cgd_bridge.store.models import OfficialSeries, OrgKind, Role, State, Version, utcnow
+from cgd_bridge.store.models import OfficialSeries, OrgKind, Role, State, Version
 from cgd_bridge.store.submissions import RawFile
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -105,7 +105,7 @@ def _throttle_sign_in(page: Page) -> None:
     if limiter is None:
         limiter = page.bridge.extra.setdefault("web_sign_in_limiter", RateLimiter(SIGN_IN_PER_MINUTE))
     client = page.request.client.host if page.request.client else "?"
-    allowed, wait = limiter.allow(f"sign-in:{client}")
+    allowed, wait = limiter.allow(f"sign-in:{client}", now=page.now.timestamp())
     if not allowed:
         raise RateLimited(
             f"too many sign-in attempts from this address (at most {SIGN_IN_PER_MINUTE} a minute)",
@@ -152,7 +152,7 @@ def sign_in(
                 "This is not an API key: keys look like cgdb_ followed by letters and digits."
             )
         else:
-            principal = orgs.authenticate_key(page.db, key)
+            principal = orgs.authenticate_key(page.db, key, now=page.now)
             prefix = m.group(1)
             if principal is None:
                 errors["api_key"] = _(
@@ -167,7 +167,7 @@ def sign_in(
             method=method,
             username=username,
         )
-    websession.signed_in(page.data, principal, key_prefix=prefix, password_hash=password_hash)
+    websession.signed_in(page.data, principal, key_prefix=prefix, password_hash=password_hash, now=page.now)
     page.principal = principal
     page.dirty = True
     page.say(
@@ -196,7 +196,7 @@ def sign_out(page: PageDep, csrf_token: Annotated[str, Form()] = "") -> Response
 @router.get("/submissions")
 def my_submissions(page: PageDep) -> Response:
     principal = page.require_signed_in()
-    now = utcnow()
+    now = page.now
     rows = []
     for s in submissions.list_submissions(page.db, principal=principal, now=now):
         versions = submissions.list_versions(page.db, principal=principal, submission_id=s.id, now=now)
@@ -435,6 +435,7 @@ def submit_upload(
             revision_note=revision_note.strip() or None,
             submit=action == "submit",
             coverage=submissions.coverage_of(result.harmonised),
+            now=page.bridge.clock(),  # after the harmonising, as the store's own default would be
         )
     except CgdBridgeError as exc:
         if exc.status >= 500 or isinstance(exc, Forbidden):
@@ -486,7 +487,7 @@ def _version_page(
     errors: dict[str, str] | None = None,
     official_values: dict[str, Any] | None = None,
 ) -> Response:
-    now = utcnow()
+    now = page.now
     v = submissions.get_version(page.db, principal=page.principal, version_id=version_id, now=now)
     s = v.submission
     p = page.principal
@@ -578,21 +579,25 @@ def version_action(
     if action not in ACTIONS:
         raise NotFound(f"there is no action '{action}'", fix=f"Use one of {', '.join(ACTIONS)}.")
     text = comment.strip() or None
+    db, now = page.db, page.now
     try:
         if action == "submit":
-            v = submissions.submit(page.db, principal=principal, version_id=version_id)
+            v = submissions.submit(db, principal=principal, version_id=version_id, now=now)
         elif action == "accept":
-            v = submissions.accept(page.db, principal=principal, version_id=version_id, comment=text)
+            v = submissions.accept(db, principal=principal, version_id=version_id, comment=text, now=now)
         elif action == "reject":
-            v = submissions.reject(page.db, principal=principal, version_id=version_id, comment=text or "")
+            v = submissions.reject(
+                db, principal=principal, version_id=version_id, comment=text or "", now=now
+            )
         elif action == "publish":
-            v = submissions.publish(page.db, principal=principal, version_id=version_id)
+            v = submissions.publish(db, principal=principal, version_id=version_id, now=now)
         elif action == "embargo":
+            until_at = _utc_or_none(until)
             v = submissions.set_embargo(
-                page.db, principal=principal, version_id=version_id, until=_utc_or_none(until)
+                db, principal=principal, version_id=version_id, until=until_at, now=now
             )
         else:
-            v = submissions.withdraw(page.db, principal=principal, version_id=version_id, reason=text)
+            v = submissions.withdraw(db, principal=principal, version_id=version_id, reason=text, now=now)
     except UsageError as exc:
         field = "until" if action == "embargo" else f"comment-{action}"
         return _version_page(page, version_id, status=400, errors={field: f"{exc.problem}. {exc.fix or ''}"})
@@ -616,7 +621,7 @@ def _utc_or_none(text: str) -> dt.datetime | None:
 
 @router.get("/versions/{version_id}/files/{file_id}")
 def version_file(page: PageDep, version_id: Id, file_id: Id) -> Response:
-    f = submissions.get_file(page.db, principal=page.principal, file_id=file_id)
+    f = submissions.get_file(page.db, principal=page.principal, file_id=file_id, now=page.now)
     if f.version_id != version_id:
         raise NotFound(
             f"version {version_id} has no file {file_id}", fix="Use the links on the version's page."
@@ -630,7 +635,7 @@ def version_file(page: PageDep, version_id: Id, file_id: Id) -> Response:
 @router.get("/inbox")
 def inbox(page: PageDep) -> Response:
     principal = page.require(page.is_nso, page._("The review inbox"), page._("NSO reviewers"))
-    now = utcnow()
+    now = page.now
     waiting = []
     for s in submissions.list_submissions(page.db, principal=principal, now=now):
         for v in submissions.list_versions(page.db, principal=principal, submission_id=s.id, now=now):
@@ -661,7 +666,7 @@ def pulls(page: PageDep, org: str | None = None) -> Response:
 
 def _flows(page: Page) -> dict[tuple[str, str, str], list[Version]]:
     out: dict[tuple[str, str, str], list[Version]] = {}
-    for v in access.readable_versions(page.db, page.principal, None, utcnow()):
+    for v in access.readable_versions(page.db, page.principal, None, page.now):
         s = v.submission
         out.setdefault((s.agency, s.dataflow, s.dataflow_version), []).append(v)
     return out
@@ -730,7 +735,7 @@ def _flow_versions(page: Page, agency: str, ident: str, version: str) -> tuple[s
         raise NotFound(
             f"there is no dataflow {agency}:{ident}({version})", fix="Pick one from the list of dataflows."
         ) from None
-    versions = access.readable_versions(page.db, page.principal, (agency, ident, version), utcnow())
+    versions = access.readable_versions(page.db, page.principal, (agency, ident, version), page.now)
     if not versions:
         raise NotFound(
             f"there is no published data of {agency}:{ident}({version}) that you may read",
@@ -831,7 +836,7 @@ async def download(page: PageDep, request: Request, agency: str, ident: str, ver
         params=parse_params(raw),
     )
     suffix = FORMATS[fmt].suffix
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    stamp = page.now.strftime("%Y%m%d")
     answer.headers["Content-Disposition"] = f'attachment; filename="{ident}-{stamp}{suffix}"'
     return page.finish(answer)
 

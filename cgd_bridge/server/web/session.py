@@ -162,16 +162,16 @@ def password_fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-def principal_of(db: Session, data: SessionData, now: dt.datetime | None = None) -> Principal | None:
+def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal | None:
     """The principal a session signs in, re-checked against the store; None if it no longer holds.
 
     A key session holds while the key exists, is neither revoked nor expired and its user is
     active (the rules of :func:`cgd_bridge.store.orgs.authenticate_key`); a password session
-    while the user is active and the password unchanged. Sessions end after :data:`MAX_AGE`.
+    while the user is active and the password unchanged. Sessions end after :data:`MAX_AGE`
+    (``now`` is the request's instant by the app's clock).
     """
     if data.username is None or data.issued_at is None:
         return None
-    now = now or dt.datetime.now(dt.UTC)
     if now.timestamp() - data.issued_at > MAX_AGE:
         return None
     if data.key_prefix is not None:
@@ -192,11 +192,16 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime | None = None)
 
 
 def signed_in(
-    data: SessionData, principal: Principal, *, key_prefix: str | None, password_hash: str | None
+    data: SessionData,
+    principal: Principal,
+    *,
+    key_prefix: str | None,
+    password_hash: str | None,
+    now: dt.datetime,
 ) -> None:
     """Record a fresh sign-in in ``data`` (a new CSRF token: no fixation across the sign-in)."""
     data.username = principal.username
     data.key_prefix = key_prefix
     data.password_fp = password_fingerprint(password_hash) if password_hash and not key_prefix else None
-    data.issued_at = int(time.time())
+    data.issued_at = int(now.timestamp())
     data.csrf = secrets.token_urlsafe(32)

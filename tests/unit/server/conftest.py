@@ -1,6 +1,7 @@
 """Server test fixtures: a TestClient app on SQLite and PostgreSQL with a CSO, an NSO and an MoU.
 
-``world`` is a fresh database per test (the store's contents change in these tests);
+``world`` is a fresh database per test (the store's contents change in these tests), served
+with a :class:`~tests.support.clock.ManualClock` the test may move (``world.clock``);
 ``publish`` stores the Kenya example as a published version; ``one_series`` is a one-series
 data query of it.
 """
@@ -22,6 +23,7 @@ from cgd_bridge.settings import Settings
 from cgd_bridge.store import mous, orgs, submissions
 from cgd_bridge.store.orgs import Principal
 from cgd_bridge.store.submissions import RawFile
+from tests.support.clock import ManualClock
 from tests.support.paths import ROOT
 from tests.support.postgres import fresh_schema
 
@@ -39,6 +41,7 @@ class World:
     producer: Principal
     mou_id: int
     series: str  # a one-series data query (full key) of the Kenya example
+    clock: ManualClock  # the server's clock
 
     def get(self, path: str, who: str | None = None, provider: str = "") -> int:
         headers = {**CSV, **({"Authorization": f"Bearer {self.keys[who]}"} if who else {})}
@@ -90,7 +93,8 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, kenya) -> Iterator[Wor
     with fresh_schema("cgdb_cache") if request.param == "postgresql" else contextlib.nullcontext() as pg:
         url = pg or f"sqlite:///{tmp_path / 'cache.sqlite'}"
         settings = Settings(data_dir=tmp_path, rate_limit_per_minute=0, **(extra.kwargs if extra else {}))
-        app = create_app(settings, database_url=url)
+        clock = ManualClock()
+        app = create_app(settings, database_url=url, clock=clock)
         with TestClient(app) as client:
             bridge = app.state.bridge
             keys = {}
@@ -105,4 +109,4 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, kenya) -> Iterator[Wor
                 until = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
                 mou = mous.create_mou(session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=until)
                 mou_id = mou.id
-            yield World(app, client, keys, reviewer, producer, mou_id, one_series(kenya))
+            yield World(app, client, keys, reviewer, producer, mou_id, one_series(kenya), clock)

@@ -11,7 +11,7 @@ and that no pull record is lost.
 from __future__ import annotations
 
 import datetime as dt
-import time
+import threading
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -71,13 +71,14 @@ def test_an_mou_revocation_counts_from_the_next_request(world: World, kenya) -> 
 
 
 def test_an_embargo_ends_by_the_clock_with_no_write(world: World, kenya) -> None:
-    ends = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1.5)
+    ends = world.clock() + dt.timedelta(hours=1)
     with world.bridge.sessions() as session:
         _publish(session, kenya, world.producer, world.reviewer, "embargoed", embargo_until=ends)
         counter = generation.read(session)
     assert world.get(world.series) == 404  # embargoed data is invisible, not forbidden
     assert world.get(world.series, "kamau") == 200  # MoU reviewers see it before
-    time.sleep(max(0.0, (ends - dt.datetime.now(dt.UTC)).total_seconds()) + 0.05)
+    assert world.get(world.series) == 404  # still, from the snapshot
+    world.clock.advance(ends - world.clock() + dt.timedelta(seconds=1))  # the server's clock passes it
     assert world.get(world.series) == 200
     with world.bridge.sessions() as session:
         assert generation.read(session) == counter  # nothing was written: the clock alone
@@ -119,25 +120,43 @@ def test_concurrent_requests_share_counter_reads(monkeypatch) -> None:
     from sqlalchemy import create_engine
 
     reader = _CoalescedReader(create_engine("postgresql+psycopg://nobody@127.0.0.1/none"))
-    values = iter(range(100))
-    started: list[int] = []
+    started: list[int] = []  # the reads that began, in order
+    release: list[asyncio.Event] = []  # each read answers once the test sets its event
 
-    async def slow_query(self):
-        started.append(1)
-        await asyncio.sleep(0.05)
-        return next(values)
+    async def held_query(self):
+        n = len(started)
+        started.append(n)
+        await release[n].wait()
+        return n
 
-    monkeypatch.setattr(_CoalescedReader, "_query", slow_query)
+    monkeypatch.setattr(_CoalescedReader, "_query", held_query)
 
     async def main() -> list[int]:
-        first = asyncio.create_task(reader.read())
-        await asyncio.sleep(0.01)  # the first read is in flight
-        rest = [asyncio.create_task(reader.read()) for _ in range(20)]
-        return [await first, *[await t for t in rest]]
+        release.extend(asyncio.Event() for _ in range(2))
+        arrived = 0
 
-    got = asyncio.run(main())
-    assert got == [0] + [1] * 20  # the 20 latecomers share one read that began after they came
-    assert len(started) == 2
+        async def latecomer() -> int:
+            nonlocal arrived
+            arrived += 1  # read() asks for its read in this same step, before its first await
+            return await reader.read()
+
+        first = asyncio.create_task(reader.read())
+        while not started:  # the first read is in flight
+            await asyncio.sleep(0)
+        rest = [asyncio.create_task(latecomer()) for _ in range(20)]
+        while arrived < 20:
+            await asyncio.sleep(0)
+        assert started == [0]  # the next read waits for the one in flight to end
+        release[0].set()
+        assert await first == 0
+        while len(started) < 2:
+            await asyncio.sleep(0)
+        release[1].set()
+        return [await t for t in rest]
+
+    got = asyncio.run(asyncio.wait_for(main(), 60))  # the waits above are bounded by this
+    assert got == [1] * 20  # the 20 latecomers share one read that began after they came
+    assert started == [0, 1]
 
 
 def test_every_pull_is_in_the_log_at_once_and_after_shutdown(world: World, kenya) -> None:
@@ -181,12 +200,24 @@ def test_the_writer_keeps_a_refused_batch_and_retries(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'late.sqlite'}"
     engine = db.make_engine(url)  # no tables yet: the first commits fail
     writer = AuditWriter(engine, interval=0.01)
+    refused = threading.Semaphore(0)
+    insert = writer._insert
+
+    def counted(*args):
+        try:
+            return insert(*args)
+        except Exception:
+            refused.release()
+            raise
+
+    writer._insert = counted  # type: ignore[method-assign]
     try:
         writer.pull(None, [], "/sdmx/rest/data/DF_A", client="10.0.0.1")
         writer.pull(None, [], "/sdmx/rest/data/DF_B")
-        time.sleep(0.3)  # a few refused attempts
+        for _ in range(3):  # a few refused attempts
+            assert refused.acquire(timeout=60), "the writer stopped trying"
         db.upgrade(engine)
-        assert writer.flush(timeout=15)
+        assert writer.flush(timeout=60)
         with engine.connect() as c:
             rows = c.execute(select(AuditEntry.query, AuditEntry.client).order_by(AuditEntry.id)).all()
         assert [tuple(r) for r in rows] == [

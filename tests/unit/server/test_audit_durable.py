@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -58,11 +59,22 @@ def test_no_audit_no_data(world: World, kenya) -> None:
 def test_batched_mode_answers_before_the_commit(world: World, kenya) -> None:
     with world.bridge.sessions() as session:
         publish(session, kenya, world.producer, world.reviewer, "open")
-    world.bridge.audit.interval = 2.0  # a long batch window
-    assert world.get(world.series, "kamau") == 200
-    assert world.get(world.series, "kamau") == 200
-    assert _pulls(world) < 2  # answered, not yet committed
-    assert world.bridge.audit.flush()
+    writer = world.bridge.audit
+    held = threading.Event()  # the writer thread's commits wait for it
+    insert = writer._insert
+
+    def held_insert(*args: Any) -> None:
+        held.wait(60)
+        insert(*args)
+
+    writer._insert = held_insert  # type: ignore[method-assign]
+    try:
+        assert world.get(world.series, "kamau") == 200
+        assert world.get(world.series, "kamau") == 200
+        assert _pulls(world) == 0  # answered while no commit could happen
+    finally:
+        held.set()
+    assert writer.flush()
     assert _pulls(world) == 2
 
 
@@ -80,6 +92,6 @@ def test_a_receipt_times_out_and_reports_failures() -> None:
     async def finished_by_another_thread() -> None:
         ok = Receipt()
         threading.Timer(0.05, ok._finish).start()  # the writer thread commits a little later
-        await ok.wait_async(5)
+        await ok.wait_async(60)
 
     asyncio.run(finished_by_another_thread())  # no StoreError: it was told

@@ -2,12 +2,13 @@
 
 Unit tests drive :class:`SharedRateLimiter` with an injected clock and call ``sync_now()`` where a
 worker's thread would; the app tests run two apps (two "workers") on one database, on SQLite and
-PostgreSQL.
+PostgreSQL, with one stopped clock (``create_app(clock=...)``), so no window ends during a test.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import threading
 import time
@@ -28,6 +29,7 @@ from cgd_bridge.settings import Settings
 from cgd_bridge.store import orgs
 from cgd_bridge.store.db import make_engine, upgrade
 from cgd_bridge.store.models import RateUsage
+from tests.support.clock import ManualClock
 from tests.support.postgres import fresh_schema
 
 T0 = 60 * 29_000_000 + 10.0  # 10 s into a window (in 2025)
@@ -212,7 +214,7 @@ def test_the_thread_shares_the_counts(engine: Engine) -> None:
     a = SharedRateLimiter(10, engine, interval=0.01)
     try:
         assert all(a.allow("key")[0] for _ in range(3))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while usage(engine) != {"key": 3} and time.monotonic() < deadline:
             time.sleep(0.01)
         assert usage(engine) == {"key": 3}
@@ -256,7 +258,11 @@ def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Work
     with _database(request.param, tmp_path) as pg:
         url = pg or f"sqlite:///{tmp_path / 'shared.sqlite'}"
         settings = Settings(data_dir=tmp_path, rate_limit_per_minute=10)
-        apps = (create_app(settings, database_url=url), create_app(settings, database_url=url))
+        clock = ManualClock(at=dt.datetime.fromtimestamp(T0, dt.UTC))  # stopped, 50 s before the window ends
+        apps = (
+            create_app(settings, database_url=url, clock=clock),
+            create_app(settings, database_url=url, clock=clock),
+        )
         with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
             keys = {}
             with apps[0].state.bridge.sessions() as session:
@@ -268,25 +274,16 @@ def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Work
             yield Workers(a, b, apps, keys)
 
 
-def clear_of_window_end(margin: float = 5.0) -> None:
-    """Start a test's requests well inside one one-minute window (the windows follow the clock)."""
-    left = 60 - time.time() % 60
-    if left < margin:
-        time.sleep(left + 0.05)
-
-
 def test_two_workers_share_one_limit(two_workers: Workers) -> None:
     w = two_workers
     amina = w.headers("amina")
-    clear_of_window_end()
     for i in range(10):  # alternated: 5 on each worker, each far from the limit on its own
         assert (w.a, w.b)[i % 2].get("/api/me", headers=amina).status_code == 200
         w.sync()
     for client in (w.a, w.b):
         r = client.get("/api/me", headers=amina)
         assert r.status_code == 429
-        to_window_end = 60 - time.time() % 60
-        assert abs(int(r.headers["Retry-After"]) - to_window_end) <= 1.5
+        assert r.headers["Retry-After"] == "50"  # the end of the window, by the app's clock
         assert "requests a minute" in r.json()["error"]["message"]
     kamau = w.headers("kamau")  # another key is unaffected
     assert [c.get("/api/me", headers=kamau).status_code for c in (w.a, w.b)] == [200, 200]
@@ -311,10 +308,9 @@ def test_requests_make_no_rate_limit_query(two_workers: Workers) -> None:
     for eng in engines:
         event.listen(eng, "before_cursor_execute", record)
     try:
-        clear_of_window_end()
         for i in range(6):
             assert (w.a, w.b)[i % 2].get("/api/me", headers=w.headers("amina")).status_code == 200
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while usage(engines[0]) != {w.keys["amina"][:18]: 6} and time.monotonic() < deadline:
             time.sleep(0.02)
     finally:
@@ -331,7 +327,6 @@ def test_a_database_failure_in_the_sync_does_not_fail_requests(
     w = two_workers
     amina = w.headers("amina")
     engine = w.apps[0].state.bridge.engine
-    clear_of_window_end()
     with engine.begin() as c:
         c.execute(text("ALTER TABLE rate_usage RENAME TO rate_usage_away"))
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import BinaryIO
 
 import pytest
@@ -55,7 +54,7 @@ def test_astream_writer_errors_reach_the_consumer() -> None:
 def test_astream_abandoned_stops_the_writer() -> None:
     import asyncio
 
-    from cgd_bridge.server.streaming import astream
+    from cgd_bridge.server.streaming import DEPTH, astream
 
     stopped = threading.Event()
     written = []
@@ -73,7 +72,6 @@ def test_astream_abandoned_stops_the_writer() -> None:
         await it.aclose()
 
     asyncio.run(first_then_leave())
-    assert stopped.wait(5)
-    count = len(written)
-    time.sleep(0.2)
-    assert len(written) == count  # bounded: the writer is not running on
+    assert stopped.wait(60)  # the writer returned: it is not running on
+    # and it was held back meanwhile: the chunk read, and at most DEPTH waiting
+    assert len(written) <= DEPTH + 1

@@ -13,7 +13,7 @@ import time
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, Unauthorized, UsageError
 from cgd_bridge.store import audit, data, submissions
@@ -256,6 +256,27 @@ def test_newer_versions_supersede_older_ones_and_every_step_is_audited(session, 
     assert v4.state == "submitted"
 
 
+def postgresql(session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def waits_for_a_lock(session, pid: int) -> bool:
+    """Whether the PostgreSQL backend ``pid`` is waiting for a lock (asked on another connection)."""
+    query = text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted")
+    with session.get_bind().connect() as c:
+        return bool(c.execute(query, {"pid": pid}).scalar())
+
+
+def wait_until(condition, timeout: float = 60.0) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_two_reviewers_accepting_at_once_cannot_both_succeed(sessions, session, cast, make_version):
     v = make_version(cast.cso, submit=True)
     a, b = sessions(), sessions()
@@ -263,6 +284,10 @@ def test_two_reviewers_accepting_at_once_cannot_both_succeed(sessions, session, 
     assert va.state == vb.state == "submitted"
     now = dt.datetime.now(UTC)
     errors: list[BaseException] = []
+    committed = threading.Event()  # set just before A commits
+    sent = threading.Event()  # B has sent its UPDATE
+    finished: list[bool] = []  # when B ended: was A committed by then?
+    pid = b.execute(text("SELECT pg_backend_pid()")).scalar() if postgresql(b) else None
 
     submissions._move(a, va, State.ACCEPTED, cast.nso, now)  # A holds the row, not committed yet
 
@@ -272,14 +297,31 @@ def test_two_reviewers_accepting_at_once_cannot_both_succeed(sessions, session, 
                 submissions._move(b, vb, State.REJECTED, cast.admin, now)  # B saw 'submitted' too
         except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
             errors.append(exc)
+        finally:
+            finished.append(committed.is_set())
 
     t = threading.Thread(target=second)
-    t.start()
-    time.sleep(0.5)
-    assert t.is_alive(), "the second writer should wait for the first"
-    a.commit()
-    t.join(20)
+
+    def on_statement(*args: object) -> None:
+        if threading.current_thread() is t:
+            sent.set()
+
+    event.listen(b.get_bind(), "before_cursor_execute", on_statement)
+    try:
+        t.start()
+        assert sent.wait(60), "the second writer never sent its UPDATE"
+        if pid is not None:  # PostgreSQL says so: B's backend waits for A's row lock
+            assert wait_until(lambda: waits_for_a_lock(session, pid)), "the second writer should wait"
+        else:  # SQLite's busy handler waits inside the UPDATE; it must not come back meanwhile
+            t.join(0.5)
+            assert t.is_alive(), "the second writer should wait for the first"
+        committed.set()
+        a.commit()
+        t.join(60)
+    finally:
+        event.remove(b.get_bind(), "before_cursor_execute", on_statement)
     assert not t.is_alive()
+    assert finished == [True], "the second writer ended before the first committed"
     assert [type(e) for e in errors] == [Conflict], errors
     assert "changed by someone else" in str(errors[0])
     session.expire_all()
