@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from cgd_bridge import safeyaml
 from cgd_bridge.errors import MappingError
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.ingest.schema import TableSchema, schema_from_descriptor
@@ -27,10 +28,16 @@ def read_mapping_file(path: str | Path) -> tuple[dict[str, Any], InputInfo]:
     if not p.is_file():
         raise MappingError("the mapping file does not exist", fix="Check the path.", file=str(path))
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
+        data = safeyaml.load(p.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
+        if isinstance(exc, safeyaml.YamlLimitError):
+            raise MappingError(
+                f"the mapping is refused: {exc.problem}{where}",
+                fix="Write the mapping out plainly.",
+                file=p.name,
+            ) from exc
         raise MappingError(
             f"the mapping cannot be read as YAML{where}",
             fix="Check the indentation (spaces, not tabs) and the 'key: value' syntax.",

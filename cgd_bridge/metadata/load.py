@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from cgd_bridge import safeyaml
 from cgd_bridge.errors import TemplateError
 from cgd_bridge.findings import Finding, InputInfo, Severity, register
 from cgd_bridge.ingest.table import file_digest
@@ -85,30 +86,6 @@ class LoadedMetadata:
         return None
 
 
-class _LineLoader(yaml.SafeLoader):
-    """A YAML loader that remembers the line of every key."""
-
-
-def _yaml_with_lines(text: str) -> tuple[Any, dict[tuple[str, ...], int]]:
-    lines: dict[tuple[str, ...], int] = {}
-    node = yaml.compose(text, Loader=_LineLoader)
-
-    def walk(n: yaml.Node, path: tuple[str, ...]) -> None:
-        lines.setdefault(path, n.start_mark.line + 1)
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                key = str(k.value)
-                lines[(*path, key)] = k.start_mark.line + 1
-                walk(v, (*path, key))
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                walk(item, (*path, str(i)))
-
-    if node is not None:
-        walk(node, ())
-    return yaml.safe_load(text), lines
-
-
 def read_metadata_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int], str]:
     """Parse a YAML or JSON metadata file into a dict (and the line of each key)."""
     if not path.is_file():
@@ -129,9 +106,9 @@ def read_metadata_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...]
     lines: dict[tuple[str, ...], int] = {}
     try:
         if fmt == "json":
-            data = json.loads(text)
+            data = safeyaml.load_json(text)
         else:
-            data, lines = _yaml_with_lines(text)
+            data, lines = safeyaml.load_with_lines(text)
     except json.JSONDecodeError as exc:
         raise TemplateError(
             f"the JSON cannot be read: {exc.msg} (line {exc.lineno}, column {exc.colno})",
@@ -142,6 +119,12 @@ def read_metadata_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...]
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
+        if isinstance(exc, safeyaml.YamlLimitError):
+            raise TemplateError(
+                f"the metadata file is refused: {problem}{where}",
+                fix="Write the metadata out plainly, one value per field, as the template does.",
+                file=path.name,
+            ) from exc
         raise TemplateError(
             f"the YAML cannot be read: {problem}{where}",
             fix="Check the indentation (spaces, not tabs) and that every 'key: value' has a space "

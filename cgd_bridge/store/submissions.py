@@ -52,6 +52,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
+from cgd_bridge import safeyaml
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, UsageError
 from cgd_bridge.store import access, audit
 from cgd_bridge.store import data as store_data
@@ -392,7 +393,7 @@ def _describe_table(table: pa.Table, dims: Sequence[str]) -> dict[str, Any]:
 
 def _mapping_version(text: str) -> str | None:
     try:
-        spec = yaml.safe_load(text)
+        spec = safeyaml.load(text)
     except yaml.YAMLError:
         return None
     return str(spec.get("version", "1.0.0")) if isinstance(spec, dict) else None

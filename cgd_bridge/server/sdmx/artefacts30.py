@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cgd_bridge import safeyaml
 from cgd_bridge.errors import CgdBridgeError
 from cgd_bridge.structures import BUNDLED, ArtefactInfo, Structures
 
@@ -292,7 +293,10 @@ class Catalogue:
         from pysdmx.io import read_sdmx
 
         files: dict[Path, ArtefactInfo] = {}
-        for info in [*self.structures.artefacts("metadatastructure"), *self.structures.artefacts("metadataflow")]:
+        for info in [
+            *self.structures.artefacts("metadatastructure"),
+            *self.structures.artefacts("metadataflow"),
+        ]:
             path = self._file_of(info)
             if path is not None:
                 files.setdefault(path, info)
@@ -353,7 +357,7 @@ class Catalogue:
 
         for m in self.submitted:
             try:
-                mapping = Mapping.model_validate(yaml.safe_load(m.text))
+                mapping = Mapping.model_validate(safeyaml.load(m.text))
                 exported = export_structure_map(
                     mapping, structures=self.structures, agency=m.agency, name=m.name
                 )

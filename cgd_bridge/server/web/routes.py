@@ -29,7 +29,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from cgd_bridge import pipeline, resources
+from cgd_bridge import pipeline, resources, safeyaml
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, UsageError
 from cgd_bridge.findings import Report, Severity
 from cgd_bridge.formats.registry import FORMATS
@@ -277,7 +277,7 @@ def _dataset_of(metadata_text: str) -> str:
     if not metadata_text.strip():
         return ""
     try:
-        record = yaml.safe_load(metadata_text)
+        record = safeyaml.load(metadata_text)
     except yaml.YAMLError:
         return ""
     dataset = record.get("dataset") if isinstance(record, dict) else None

@@ -647,6 +647,21 @@ def test_a_file_that_is_not_metadata_is_named_with_the_fix(demo: Demo) -> None:
     assert "Traceback" not in r.text
 
 
+def test_an_alias_bomb_sent_anonymously_is_refused_at_once(demo: Demo) -> None:
+    """342 bytes of nested YAML aliases took a worker to gigabytes and a 500 after 34 s (#14)."""
+    from tests.unit.test_safeyaml import BILLION_LAUGHS
+
+    c = demo.client
+    r = c.post(
+        "/metadata",
+        data={"csrf_token": csrf(c, "/metadata"), "action": "load"},
+        files={"existing": ("bomb.yaml", BILLION_LAUGHS.encode(), "application/yaml")},
+    )
+    assert r.status_code == 400
+    assert "bomb.yaml" in r.text
+    assert "aliases" in r.text
+
+
 def test_the_metadata_form_round_trips_the_kenya_record() -> None:
     import yaml
 
