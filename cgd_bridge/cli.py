@@ -261,7 +261,7 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
     if serve:
         require_server_extra()
     from cgd_bridge.pipeline import convert as run_conversion
-    from cgd_bridge.pipeline import validate as run_validation
+    from cgd_bridge.pipeline import examine
     from cgd_bridge.render import RENDERERS
     from cgd_bridge.resources import bundled
 
@@ -279,13 +279,14 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
             "mapping": mapping if (mapping := mappings / f"{folder.name}.yaml").is_file() else None,
             "form": form if form.is_file() else None,
         }
-        report = run_validation(data, **inputs)  # type: ignore[arg-type]
+        validation = examine(data, **inputs)  # type: ignore[arg-type]
+        report = validation.report
         all_valid &= report.valid
         for fmt, suffix in (("text", "txt"), ("json", "json"), ("html", "html")):
             write_atomic(output / f"{folder.name}.report.{suffix}", RENDERERS[fmt](report))
         click.echo(f"== {folder.name}")
         click.echo(RENDERERS["text"](report))
-        if report.valid and report.harmonised is not None:
+        if report.valid and validation.harmonised is not None:
             for to, suffix in (("sdmx-ml-2.1-ss", "xml"), ("sdmx-csv-2.0", "csv")):
                 out = output / f"{folder.name}.{to}.{suffix}"
                 result = run_conversion(data, to=to, output=out, **inputs)  # type: ignore[arg-type]

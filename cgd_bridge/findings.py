@@ -184,12 +184,7 @@ class Report:
     counts: Counter[tuple[str, Severity, str]] = field(default_factory=Counter)
     _kept: Counter[str] = field(default_factory=Counter, repr=False)
     inputs: list[InputInfo] = field(default_factory=list)
-    stats: dict[str, Any] = field(default_factory=dict)
-    # source rows (spreadsheet numbers) whose cells must be suppressed, primary and secondary;
-    # set by the cell checks on aggregate data, read by conversion (not part of the JSON report)
-    suppressed_rows: Any = field(default=None, repr=False)
-    # the mapped observations when the mapping has SDMX sections (read by conversion)
-    harmonised: Any = field(default=None, repr=False)
+    stats: dict[str, Any] = field(default_factory=dict)  # facts shown in the report (rows, threshold …)
     started: float = field(default_factory=time.perf_counter)
 
     # -- collecting -------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""The only orchestrator: ingest -> check -> map -> conform -> write.
+"""The only orchestrator: open -> schema -> checks -> harmonise -> conform -> write.
+
+Each step is a call into its package: ``ingest`` opens the data and gives its Table Schema,
+``checks`` runs the checks (``checks.disclosure`` decides what is suppressed), ``mapping`` maps
+and checks the codes, ``formats`` writes.
 
 The CLI and the server call these functions; nothing here prints, reads settings or touches a
 database. Long work reports progress through the ``progress`` callback
@@ -14,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
-from cgd_bridge.checks import Context, Options, all_checks, type_batch
+from cgd_bridge.checks import Context, Options, dsat_score, run_checks
+from cgd_bridge.checks.disclosure import Suppression, suppress_observations, suppressed_mask
 from cgd_bridge.errors import CgdBridgeError, FormatError, MappingError
 from cgd_bridge.findings import Report
 from cgd_bridge.formats import Target, get_format
@@ -28,18 +32,11 @@ from cgd_bridge.formats.names import named_target
 from cgd_bridge.formats.refmeta import render_metadata
 from cgd_bridge.formats.registry import get_metadata_format
 from cgd_bridge.formats.xsd import series_attributes
-from cgd_bridge.ingest import SourceColumn, SourceTable, open_table
-from cgd_bridge.ingest.kobo import field_descriptor
-from cgd_bridge.ingest.schema import (
-    SchemaField,
-    TableSchema,
-    infer_role,
-    infer_schema,
-    schema_from_descriptor,
-)
+from cgd_bridge.ingest import open_table
+from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
-from cgd_bridge.mapping.apply import Harmonised, apply_mapping
-from cgd_bridge.mapping.conform import UNCHECKED, code_findings, coverage_findings
+from cgd_bridge.mapping.apply import Harmonised
+from cgd_bridge.mapping.conform import UNCHECKED, map_and_check
 from cgd_bridge.metadata import LoadedMetadata, QualityMetadata, load_metadata
 
 if TYPE_CHECKING:
@@ -48,6 +45,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What :func:`examine` found, and the data it mapped.
+
+    Attributes:
+        report: the findings (all a caller shows or stores).
+        threshold: the small-cell threshold k the run used, e.g. 5.
+        harmonised: the mapped observations (with a ``SUPPRESSED`` column when the mapping
+            aggregates microdata or computes totals), when the mapping has SDMX sections
+            (``dimensions``, ``time``, ``value``) and the data has their columns; else None.
+        suppression: the source rows of aggregate data whose cells are suppressed, e.g. rows
+            14 and 15; None for microdata or when the cell checks had nothing to decide.
+    """
+
+    report: Report
+    threshold: int
+    harmonised: Harmonised | None = None
+    suppression: Suppression | None = None
 
 
 def validate(
@@ -79,6 +96,28 @@ def validate(
     Raises:
         InputError, TemplateError, MappingError: an input cannot be read at all.
     """
+    return examine(
+        data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options,
+        progress=progress, structures=structures,
+    ).report  # fmt: skip
+
+
+def examine(
+    data: str | Path,
+    *,
+    metadata: str | Path | LoadedMetadata | None = None,
+    mapping: str | Path | None = None,
+    form: str | Path | None = None,
+    sheet: str | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+    structures: Structures | None = None,
+) -> Validation:
+    """:func:`validate`, returning the mapped data and the suppression with the Report.
+
+    Open -> schema -> checks -> map (when the mapping has SDMX sections) -> disclosure control
+    of the mapped observations; the arguments are :func:`validate`'s.
+    """
     opts = options or Options()
     report = Report(stage=opts.stage)
     table = open_table(data, sheet=sheet, form=form)
@@ -87,31 +126,13 @@ def validate(
     if metadata is not None:
         md = metadata if isinstance(metadata, LoadedMetadata) else load_metadata(metadata)
         report.inputs.append(md.info)
-    schema = _schema(table, mapping, report, opts)
-    ctx = Context(table=table, schema=schema, metadata=md, report=report, options=opts)
-    ctx.bound = bind(schema, table)
-    _attach_labels(schema, table)
-    checks = all_checks()
-    for check in checks:
-        check.start(ctx)
-    estimate: int | None = None
-    missing = schema.missing_values
-    for batch in table.batches(opts.batch_rows, missing):
-        tb = type_batch(batch, ctx.rows_read + 2, ctx)
-        for check in checks:
-            check.batch(ctx, tb)
-        ctx.rows_read += batch.num_rows
-        if progress is not None:
-            if estimate is None and table.info.bytes and batch.nbytes:
-                estimate = max(ctx.rows_read, int(table.info.bytes / max(1, batch.nbytes / batch.num_rows)))
-            progress(ctx.rows_read, max(estimate or 0, ctx.rows_read) or None)
-    pa.default_memory_pool().release_unused()  # hand the batches' memory back before finishing
-    for check in checks:
-        check.finish(ctx)
-    mapper = table.row_mapper()
-    report.remap_rows(mapper)
-    if report.suppressed_rows is not None and table.skipped:
-        report.suppressed_rows = np.array([mapper(int(r)) for r in report.suppressed_rows], dtype=np.int64)
+    declared = None
+    if mapping is not None:
+        declared, info = load_mapping_schema(mapping)
+        report.inputs.append(info)
+    schema, bound = schema_for(table, declared, batch_rows=opts.batch_rows)
+    ctx = Context(table=table, schema=schema, metadata=md, report=report, options=opts, bound=bound)
+    run_checks(ctx, progress)
     table.info.rows = ctx.rows_read + len(table.skipped)
     report.stats.update(
         {
@@ -122,182 +143,23 @@ def validate(
             "threshold": ctx.threshold,
         }
     )
-    if md is not None:
-        from cgd_bridge.checks import dsat_score
-
-        verdict = dsat_score(md.model)
-        if verdict is not None:
-            report.stats["dsat"] = verdict
+    verdict = dsat_score(md.model) if md is not None else None
+    if verdict is not None:
+        report.stats["dsat"] = verdict
     report.stats["table_schema"] = schema.to_descriptor()
+    h = None
     if mapping is not None:
-        report.harmonised = _check_mapping(table, mapping, report, structures, opts)
+        spec, _ = load_mapping(mapping)
+        h = map_and_check(
+            table, spec, report, mapping_file=Path(mapping).name, structures=structures,
+            batch_rows=opts.batch_rows,
+        )  # fmt: skip
+        if h is not None and "OBS_COUNT" in h.table.column_names:
+            suppress_observations(
+                h, report, threshold=ctx.threshold, suppression=ctx.suppression, file=table.file
+            )
     report.finish()
-    return report
-
-
-def _check_mapping(
-    table: SourceTable, mapping: str | Path, report: Report, structures: Structures | None, opts: Options
-) -> Harmonised | None:
-    """Map the data when the mapping has SDMX sections, and check coverage, keys and codes."""
-    spec, _ = load_mapping(mapping)
-    if not spec.dimensions or spec.time is None or spec.value is None:
-        return None  # a schema-only mapping: nothing to map yet
-    present = {c.name for c in table.columns if c.kind != "meta"}
-    absent = spec.columns_used() - present
-    declared = {f.get("name") for f in (spec.schema_ or {}).get("fields", []) if isinstance(f, dict)}
-    if absent and absent <= declared:
-        return None  # the table checks reported these columns as missing-column
-    h = apply_mapping(table, spec, batch_rows=opts.batch_rows)
-    report.extend(coverage_findings(h, spec, file=table.file, mapping_file=Path(mapping).name))
-    if spec.dataflow:
-        if structures is None:
-            from cgd_bridge.structures import Structures as _Structures
-
-            structures = _Structures.load(None)
-        report.extend(code_findings(h, spec.dataflow, structures, file=table.file))
-    if "OBS_COUNT" in h.table.column_names:
-        _suppress_observations(h, report, int(report.stats.get("threshold") or opts.threshold), table.file)
-    return h
-
-
-def _suppress_observations(h: Harmonised, report: Report, k: int, file: str) -> None:
-    """Small cells among aggregated observations, and the cells that would reveal them.
-
-    An observation resting on 1 to k-1 respondents (``OBS_COUNT``; for aggregate data with
-    computed totals, a numerator or denominator of 1 to k-1, or a row the cell checks
-    suppressed) is suppressed; secondary suppression (:func:`cgd_bridge.checks.cells.protect`)
-    then suppresses, along every dimension with a total, the smallest other part of any family
-    whose total would give it away. The mask becomes the table's ``SUPPRESSED`` column, which
-    :func:`conform` applies.
-    """
-    from cgd_bridge.checks.cells import SECONDARY, SMALL_CELL, protect
-    from cgd_bridge.findings import CHECKS, Finding
-
-    t = h.table
-
-    def small(name: str) -> np.ndarray:
-        x = np.asarray(pc.fill_null(pc.cast(t[name], pa.float64()), np.nan), dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            return (x > 0) & (x < k)
-
-    primary = small("OBS_COUNT")
-    if not h.aggregated:
-        primary |= small("OBS_NUMERATOR") | small("OBS_DENOMINATOR")
-        if report.suppressed_rows is not None and len(report.suppressed_rows):
-            single = np.asarray(pc.list_value_length(t["SOURCE_ROWS"])) == 1
-            primary |= single & np.isin(t["SOURCE_ROW"].to_numpy(), np.asarray(report.suppressed_rows))
-    keys = [*h.dimensions, "TIME_PERIOD"]
-    codes = {
-        c: np.asarray(
-            pc.dictionary_encode(t[c].combine_chunks(), null_encoding="encode").indices, dtype=np.int32
-        )
-        for c in keys
-    }
-    totals = {
-        d: np.asarray(pc.fill_null(pc.equal(t[d], h.totals.get(d, "_T")), False), dtype=bool)
-        for d in h.dimensions
-    }
-    suppressed = primary.copy()
-    size = np.asarray(pc.fill_null(pc.cast(t["OBS_COUNT"], pa.float64()), np.inf), dtype=np.float64)
-    reasons = protect(codes, totals, suppressed, size)
-    h.table = t.append_column("SUPPRESSED", pa.array(suppressed))
-    varying = [d for d in keys if pc.count_distinct(t[d]).as_py() > 1] or keys
-
-    def where(i: int) -> str:
-        return ", ".join(f"{d}={t[d][i].as_py()}" for d in varying)
-
-    for code, mask in ((SMALL_CELL, primary), (SECONDARY, suppressed & ~primary)):
-        idx = np.flatnonzero(mask)
-        examples = []
-        for i in idx[:20].tolist():
-            n = t["OBS_COUNT"][i].as_py()
-            if code == SMALL_CELL:
-                problem = f"the observation {where(i)} rests on {n} respondent(s): below the threshold of {k}"
-                fix = ("It is published without a value (OBS_STATUS Q, CONF_STATUS C). Merge categories "
-                       "in the mapping if the figure is needed.")  # fmt: skip
-            else:
-                other, dim = reasons.get(i, (-1, "?"))
-                shown = where(other) if other >= 0 else "a suppressed observation"
-                problem = (f"the observation {where(i)} ({n} respondents) must also be suppressed: with the "
-                           f"{dim} total it would reveal {shown}")  # fmt: skip
-                fix = "Nothing to change: the bridge suppresses it on conversion."
-            examples.append(
-                Finding(code=code, severity=CHECKS[code].severity, problem=problem, fix=fix, file=file,
-                        details={"resolved": True, "observation": {d: t[d][i].as_py() for d in keys},
-                                 "respondents": n})
-            )  # fmt: skip
-        report.add_counted(int(idx.size), examples)
-
-
-def _schema(table: SourceTable, mapping: str | Path | None, report: Report, opts: Options) -> TableSchema:
-    if mapping is not None:
-        schema, info = load_mapping_schema(mapping)
-        report.inputs.append(info)
-        return schema
-    sample = _first_batch(table, opts)
-    data_cols = [c for c in table.columns if c.kind in ("data", "gps") and c.header]
-    if table.form is not None:
-        fields = []
-        for col in data_cols:
-            q = table.form.questions.get(col.question or "")
-            if q is None:
-                inferred = infer_schema([col.name], sample, [col.key]).fields[0]
-                fields.append(inferred)
-                continue
-            desc = field_descriptor(q, table.form)
-            desc["name"] = col.name
-            role, dimension, wg = infer_role(col.name)
-            if role != "other":
-                desc["role"] = role
-                if dimension:
-                    desc["dimension"] = dimension
-                if wg:
-                    desc["wgDomain"] = wg
-            fields.append(desc)
-        descriptor = {
-            "fields": [f.to_descriptor() if isinstance(f, SchemaField) else f for f in fields],
-        }
-        descriptor["dataKind"] = "microdata"
-        schema = schema_from_descriptor(descriptor, file=table.form.file, source="form")
-        return schema
-    schema = infer_schema([c.name for c in data_cols], sample, [c.key for c in data_cols])
-    return schema
-
-
-def _first_batch(table: SourceTable, opts: Options) -> pa.RecordBatch | None:
-    for batch in table.batches(min(opts.batch_rows, 50_000)):
-        return batch
-    return None
-
-
-def bind(schema: TableSchema, table: SourceTable) -> dict[str, SourceColumn]:
-    """Match each schema field to a column: by resolved name, by header, then ignoring case."""
-    bound: dict[str, SourceColumn] = {}
-    used: set[int] = set()
-    usable = [c for c in table.columns if c.header and c.kind != "meta"]
-    for f in schema.fields:
-        col = next((c for c in usable if c.name == f.name and c.index not in used), None)
-        col = col or next((c for c in usable if c.header == f.name and c.index not in used), None)
-        col = col or next(
-            (c for c in usable if c.name.casefold() == f.name.casefold() and c.index not in used), None
-        )
-        if col is None and f.name.startswith("_"):
-            col = next((c for c in table.columns if c.header == f.name and c.index not in used), None)
-        if col is not None:
-            bound[f.name] = col
-            used.add(col.index)
-    return bound
-
-
-def _attach_labels(schema: TableSchema, table: SourceTable) -> None:
-    """Give select_one fields their XLSForm label -> name map (labels in exports become names)."""
-    form = table.form
-    if form is None:
-        return
-    for f in schema.fields:
-        q = form.questions.get(f.name)
-        if q is not None and q.base_type == "select_one":
-            f.label_map = form.label_to_name(q)
+    return Validation(report=report, threshold=ctx.threshold, harmonised=h, suppression=ctx.suppression)
 
 
 @dataclass
@@ -449,22 +311,19 @@ def _with_series_attributes(target: Target, dataflow: str, structures: Structure
 PROVENANCE_ATTRIBUTES = ("OBS_STATUS", "CONF_STATUS", "NATURE", "SOURCE_DETAIL", "COMMENT_OBS")
 
 
-def conform(h: Harmonised, report: Report, md: QualityMetadata, *, forced: bool) -> pa.Table:
+def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata, *, forced: bool) -> pa.Table:
     """Apply the CGD provenance rules and the suppression the checks decided.
 
     REPORTING_TYPE stays as mapped (N for national CGD); NATURE defaults to ``_X`` (never C
     unless the NSO endorses); OBS_STATUS defaults to G (experimental), U (low reliability) when
-    forced past validation errors, Q where suppressed; CONF_STATUS is C where suppressed, F
-    elsewhere; SOURCE_DETAIL names the producer, the method and the dataset version.
+    forced past validation errors, Q where suppressed (:func:`~cgd_bridge.checks.disclosure.
+    suppressed_mask`: the observations' own decision, else ``suppression``'s source rows);
+    CONF_STATUS is C where suppressed, F elsewhere; SOURCE_DETAIL names the producer, the
+    method and the dataset version.
     """
     t = h.table
     n = t.num_rows
-    suppressed = np.zeros(n, dtype=bool)
-    if "SUPPRESSED" in t.column_names:  # decided per observation (aggregated cells, computed totals)
-        suppressed = np.asarray(pc.fill_null(t["SUPPRESSED"], False), dtype=bool)
-    elif report.suppressed_rows is not None and len(report.suppressed_rows):
-        suppressed = np.isin(t["SOURCE_ROW"].to_numpy(), np.asarray(report.suppressed_rows))
-    mask = pa.array(suppressed)
+    mask = pa.array(suppressed_mask(t, suppression))
 
     def column(name: str, default: str) -> pa.Array:
         base = t[name].combine_chunks() if name in t.column_names else pa.repeat(pa.scalar(default), n)
@@ -543,10 +402,11 @@ def harmonise(
 
         structures = _Structures.load(None)
     md = load_metadata(metadata)
-    report = validate(
+    validation = examine(
         data, metadata=md, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress,
         structures=structures,
     )  # fmt: skip
+    report = validation.report
     spec, _ = load_mapping(mapping)
     text = Path(mapping).read_text(encoding="utf-8", errors="replace")
     result = Harmonisation(report=report, metadata=md, dataflow=spec.dataflow, mapping_text=text)
@@ -558,14 +418,14 @@ def harmonise(
             fix="Add 'dataflow: AGENCY:ID(VERSION)', e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
             file=Path(mapping).name,
         )
-    h = report.harmonised
+    h = validation.harmonised
     if h is None:
         raise MappingError(
             "the mapping has no SDMX sections (dimensions, time, value)",
             fix="Add them as docs/mapping.md shows.",
             file=Path(mapping).name,
         )
-    h.table = conform(h, report, md.model, forced=not report.valid)
+    h.table = conform(h, validation.suppression, md.model, forced=not report.valid)
     attributes = tuple(a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names)
     target = Target.parse(spec.dataflow, tuple(h.dimensions), tuple(dict.fromkeys(attributes)))
     target = _with_series_attributes(target, spec.dataflow, structures)

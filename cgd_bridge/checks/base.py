@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from cgd_bridge.findings import Finding, Report, Severity
 
 if TYPE_CHECKING:
+    from cgd_bridge.checks.disclosure import Suppression
     from cgd_bridge.ingest.schema import SchemaField, TableSchema
     from cgd_bridge.ingest.table import SourceColumn, SourceTable
     from cgd_bridge.metadata.load import LoadedMetadata
@@ -64,6 +65,7 @@ class Context:
     options: Options
     bound: dict[str, SourceColumn] = field(default_factory=dict)  # schema field -> column
     rows_read: int = 0
+    suppression: Suppression | None = None  # aggregate data's suppressed rows (checks.disclosure)
 
     @property
     def file(self) -> str:
@@ -248,3 +250,23 @@ def quoted(values: Iterable[Any], limit: int = 12) -> str:
     vals = [str(v) for v in values]
     shown = ", ".join(f"'{v}'" for v in vals[:limit])
     return shown + (f" and {len(vals) - limit} more" if len(vals) > limit else "")
+
+
+def provisional_row(i: int) -> int:
+    """The provisional row number of position ``i`` of the (file-ordered) table."""
+    return i + 2
+
+
+def show_number(v: Any) -> str:
+    """A number for messages: ``3`` rather than ``3.0``, ``0.25`` as it is."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
+
+
+def plain_number(v: Any) -> Any:
+    """A number for findings' details: an int when it is whole, else a float."""
+    f = float(v)
+    return int(f) if f.is_integer() else f

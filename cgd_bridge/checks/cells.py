@@ -8,18 +8,14 @@ Microdata (one row per respondent) is counted per combination of area, period an
 disaggregations batch by batch, then the margins (totals over each disaggregation) are added,
 because those are the cells that will be published.
 
-Secondary suppression: along every disaggregation, a family is the rows that differ only in that
-column (e.g. Female, Male and Total for one county, age group and year). If exactly one part of a
-family is suppressed while its total is published, the total minus the other parts reveals it,
-so the smallest other part is suppressed too; if the total is suppressed but no part, the
-smallest part is. This repeats over all disaggregations until nothing changes.
+Small cells and secondary suppression are decided and reported by
+:mod:`cgd_bridge.checks.disclosure` on the cell table built here.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,19 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, add_examples
+from cgd_bridge.checks.base import plain_number as _plain
+from cgd_bridge.checks.base import provisional_row as _row
+from cgd_bridge.checks.base import show_number as _num
+from cgd_bridge.checks.disclosure import EXAMPLES, Cells, Families, suppress_cells
 from cgd_bridge.findings import Finding, Severity, register
 
-SMALL_CELL = register(
-    "small-cell", Severity.WARNING, "privacy", "Small cell",
-    """A count or a denominator is below the disclosure threshold (default 5; set
-    privacy.disclosure_control.threshold). So few people can be recognised; the cell must be
-    suppressed: it will be published without a value, as OBS_STATUS Q and CONF_STATUS C.""",
-)  # fmt: skip
-SECONDARY = register(
-    "secondary-suppression", Severity.WARNING, "privacy", "Cell to suppress to protect another",
-    """This cell is not small, but publishing it would reveal a suppressed small cell (the
-    total minus the other parts gives it away), so it must be suppressed too.""",
-)  # fmt: skip
 TOTAL_MISMATCH = register(
     "total-mismatch", Severity.ERROR, "consistency", "Parts do not add up to the total",
     """The parts of a breakdown (e.g. female + male, or with + without disability) do not add
@@ -57,7 +46,6 @@ SAMPLE_SIZE = register(
 )  # fmt: skip
 
 NULL_CODE = -1
-EXAMPLES = 200
 
 
 @dataclass
@@ -181,15 +169,15 @@ class CellCheck(BaseCheck):
         if ctx.schema.data_kind == "microdata":
             counts = pd.DataFrame(columns).groupby([k.name for k in self.keys], sort=False)["__n__"]
             frame = counts.sum().reset_index()
-            self._sample_size(ctx, _Cells.of(frame))
-            cube = _Cells.of(self._cube(frame))
-            self._suppression(ctx, cube, ["__n__"], self._families(cube), microdata=True)
+            self._sample_size(ctx, Cells.of(frame))
+            cube = Cells.of(self._cube(frame))
+            suppress_cells(ctx, cube, self.keys, ["__n__"], self._families(cube), microdata=True)
         else:
-            cells = _Cells(columns)
+            cells = Cells(columns)
             self._sample_size(ctx, cells)
             families = self._families(cells)
             self._totals(ctx, cells, families)
-            self._suppression(ctx, cells, self.measures, families, microdata=False)
+            ctx.suppression = suppress_cells(ctx, cells, self.keys, self.measures, families, microdata=False)
 
     # -- cube and families -------------------------------------------------------------------
     def _cube(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -216,19 +204,19 @@ class CellCheck(BaseCheck):
     def _disaggregations(self) -> list[str]:
         return [k.name for k in self.keys if k.disaggregation]
 
-    def _families(self, cells: _Cells) -> dict[str, _Families]:
+    def _families(self, cells: Cells) -> dict[str, Families]:
         """The families along each disaggregation (computed once, used by totals and suppression)."""
         names = [k.name for k in self.keys]
         out = {}
         for d in self._disaggregations():
-            fam = _Families.build(
+            fam = Families.build(
                 cells, [n for n in names if n != d], np.isin(cells[d], list(self._total_ids(d)))
             )
             if fam is not None:
                 out[d] = fam
         return out
 
-    def _totals(self, ctx: Context, cells: _Cells, families: dict[str, _Families]) -> None:
+    def _totals(self, ctx: Context, cells: Cells, families: dict[str, Families]) -> None:
         tol = ctx.options.tolerance
         if tol is None:
             tol = float(getattr(ctx.schema, "total_tolerance", 0.0) or 0.0)
@@ -275,81 +263,8 @@ class CellCheck(BaseCheck):
         if total_bad:
             ctx.report.add_counted(total_bad, examples)
 
-    def _suppression(
-        self,
-        ctx: Context,
-        cells: _Cells,
-        measures: list[str],
-        families: dict[str, _Families],
-        *,
-        microdata: bool,
-    ) -> None:
-        k = ctx.threshold
-        if not measures or cells.n == 0:
-            return
-        values = np.column_stack([cells[m].astype(np.float32, copy=False) for m in measures])
-        small = ((values > 0) & (values < k)).any(axis=1)
-        primary = small.copy()
-        suppressed = small.copy()
-        size = values[:, -1] if not microdata else values[:, 0]
-        size = np.where(np.isnan(size), np.inf, size)
-        reasons = _protect_all(families, suppressed, size)
-        secondary = suppressed & ~primary
-        if not microdata:
-            ctx.report.suppressed_rows = np.flatnonzero(suppressed) + 2  # provisional row numbers
-        self._report_cells(ctx, cells, measures, primary, secondary, reasons, k, microdata)
-
-    def _report_cells(
-        self,
-        ctx: Context,
-        cells: _Cells,
-        measures: list[str],
-        primary: np.ndarray,
-        secondary: np.ndarray,
-        reasons: dict[int, tuple[int, str]],
-        k: int,
-        microdata: bool,
-    ) -> None:
-        def describe(i: int) -> str:
-            return ", ".join(f"{kk.name}={kk.label(int(cells[kk.name][i]))}" for kk in self.keys)
-
-        for mask, code in ((primary, SMALL_CELL), (secondary, SECONDARY)):
-            idx = np.flatnonzero(mask)
-            if idx.size == 0:
-                continue
-            examples = []
-            for i in idx[:EXAMPLES]:
-                vals = {m: cells[m][i] for m in measures}
-                shown = ", ".join(
-                    f"{'respondents' if m == '__n__' else m} {_num(v)}" for m, v in vals.items()
-                )
-                row = None if microdata else _row(int(i))
-                where = f"the cell {describe(i)}" if microdata else "this row"
-                if code == SMALL_CELL:
-                    problem = f"{where} has {shown}: below the threshold of {k}"
-                    fix = ("It must not be published as is: it will be suppressed (OBS_STATUS Q, "
-                           "CONF_STATUS C). Merge categories or areas if the figure is needed.")  # fmt: skip
-                else:
-                    other, dim = reasons.get(int(i), (-1, "?"))
-                    other_txt = (
-                        f"row {_row(other)}"
-                        if not microdata and other >= 0
-                        else (f"the cell {describe(other)}" if other >= 0 else "a suppressed cell")
-                    )
-                    problem = (f"{where} ({shown}) must also be suppressed: with the {dim} total it "
-                               f"would reveal the suppressed {other_txt}")  # fmt: skip
-                    fix = "Nothing to change in the data: the bridge suppresses it on conversion."
-                examples.append(
-                    ctx.finding(
-                        code, problem, fix, row=row,
-                        details={"cell": {kk.name: kk.label(int(cells[kk.name][i])) for kk in self.keys},
-                                 **{_measure_name(m): _plain(v) for m, v in vals.items()}},
-                    )
-                )  # fmt: skip
-            ctx.report.add_counted(int(idx.size), examples)
-
     # -- sample size -------------------------------------------------------------------------
-    def _sample_size(self, ctx: Context, cells: _Cells | None) -> None:
+    def _sample_size(self, ctx: Context, cells: Cells | None) -> None:
         if ctx.metadata is None:
             return
         md = ctx.metadata.model
@@ -393,168 +308,6 @@ class CellCheck(BaseCheck):
             )
 
 
-@dataclass
-class _Families:
-    """Rows grouped into families along one disaggregation (rows equal on every other key)."""
-
-    group: np.ndarray  # family id of each row (int32)
-    is_total: np.ndarray  # the row is the family's total
-    n: int  # number of families
-
-    @classmethod
-    def build(cls, cells: _Cells, other: list[str], is_total: np.ndarray) -> _Families | None:
-        if not is_total.any() or is_total.all():
-            return None
-        group, n = _group_ids(cells, other)
-        return cls(group=group, is_total=is_total, n=n)
-
-    def members(self, g: int) -> np.ndarray:
-        """Row indices of family ``g`` (a scan: used only for the few findings shown)."""
-        return np.flatnonzero(self.group == g)
-
-
-def _group_ids(cells: _Cells, columns: list[str]) -> tuple[np.ndarray, int]:
-    """An int32 id per combination of the code columns, and the number of ids.
-
-    The mixed-radix combination of the codes is used as the id directly when it is small enough
-    for bincount (no hashing, no sorting); otherwise it is factorised into dense ids.
-    """
-    if not columns:
-        return np.zeros(cells.n, np.int32), 1
-    lows, widths = [], []
-    for name in columns:
-        codes = cells[name]
-        lows.append(int(codes.min()))
-        widths.append(int(codes.max()) - lows[-1] + 1)
-    span = 1
-    for w in widths:
-        span *= w
-    dtype = np.int32 if span < 2**31 else np.int64
-    if span >= 2**62:
-        frame = pd.DataFrame({c: cells[c] for c in columns})
-        ids = frame.groupby(columns, sort=False).ngroup().to_numpy().astype(np.int32)
-        return ids, int(ids.max()) + 1
-    key = np.zeros(cells.n, dtype=dtype)
-    mult = 1
-    for name, low, width in zip(columns, lows, widths, strict=True):
-        key += (cells[name].astype(dtype) - low) * dtype(mult)
-        mult *= width
-    if dtype is np.int32 and span <= max(4 * cells.n, 1 << 22):
-        return key, span
-    ids, uniques = pd.factorize(key)
-    return ids.astype(np.int32), len(uniques)
-
-
-class _Cells(dict[str, np.ndarray]):
-    """The cell table: one numpy array per key code column and measure, in file order."""
-
-    @property
-    def n(self) -> int:
-        """Number of rows."""
-        return len(next(iter(self.values()))) if self else 0
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> _Cells:
-        """From a (small) pandas frame."""
-        return cls({c: frame[c].to_numpy() for c in frame.columns})
-
-
-def protect(
-    keys: dict[str, np.ndarray], totals: dict[str, np.ndarray], suppressed: np.ndarray, size: np.ndarray
-) -> dict[int, tuple[int, str]]:
-    """Secondary suppression of any cell table, in place on ``suppressed`` (also used for the
-    observations the mapping engine aggregates).
-
-    Args:
-        keys: every key column of the table as integer codes (e.g. dictionary indices).
-        totals: per disaggregation, True where the row is that disaggregation's total.
-        suppressed: the primary suppression; the cells that would reveal it are added.
-        size: the cells' sizes (the smallest other part of a family is chosen).
-
-    Returns:
-        For each secondarily suppressed row, (the suppressed row it protects, the disaggregation).
-    """
-    cells = _Cells(keys)
-    families = {}
-    for d, is_total in totals.items():
-        fam = _Families.build(cells, [k for k in keys if k != d], is_total)
-        if fam is not None:
-            families[d] = fam
-    return _protect_all(families, suppressed, size)
-
-
-def _protect_all(
-    families: dict[str, _Families], suppressed: np.ndarray, size: np.ndarray
-) -> dict[int, tuple[int, str]]:
-    """Secondary suppression along every family until nothing changes (at most 20 rounds)."""
-    reasons: dict[int, tuple[int, str]] = {}
-    for _ in range(20):
-        changed = False
-        for d, fam in families.items():
-            changed |= _protect(fam, d, suppressed, size, reasons)
-        if not changed:
-            break
-    return reasons
-
-
-def _protect(
-    fam: _Families,
-    d: str,
-    suppressed: np.ndarray,
-    size: np.ndarray,
-    reasons: dict[int, tuple[int, str]],
-) -> bool:
-    """One round of secondary suppression along ``d``; True if anything changed."""
-    group, is_total, n = fam.group, fam.is_total, fam.n
-    part = ~is_total
-    sup_parts = np.bincount(group, weights=(part & suppressed), minlength=n)
-    n_parts = np.bincount(group, weights=part, minlength=n)
-    has_total = np.bincount(group, weights=is_total, minlength=n) > 0
-    total_sup = np.bincount(group, weights=(is_total & suppressed), minlength=n) > 0
-    need = has_total & (
-        ((sup_parts == 1) & ~total_sup & (n_parts >= 2)) | (total_sup & (sup_parts == 0) & (n_parts >= 1))
-    )
-    if not need.any():
-        return False
-    candidates = np.flatnonzero(part & ~suppressed & need[group])
-    if candidates.size == 0:
-        return False
-    # the smallest unsuppressed part of each family that needs protection
-    order = np.lexsort((size[candidates], group[candidates]))
-    cand = candidates[order]
-    chosen = cand[np.r_[True, group[cand][1:] != group[cand][:-1]]]
-    # the suppressed cell each choice protects: the family's first suppressed row
-    first_sup = np.full(n, -1, dtype=np.int64)
-    sup_idx = np.flatnonzero(suppressed)[::-1]
-    first_sup[group[sup_idx]] = sup_idx
-    suppressed[chosen] = True
-    for i in chosen.tolist():
-        reasons[i] = (int(first_sup[group[i]]), d)
-    return True
-
-
 def _to_float(values: pa.Array, invalid: pa.Array) -> np.ndarray:
     arr = pc.if_else(invalid, pa.scalar(None, values.type), values)
     return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
-
-
-def _num(v: Any) -> str:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    return str(int(f)) if f.is_integer() else f"{f:g}"
-
-
-def _row(i: int) -> int:
-    """The provisional row number of position ``i`` of the (file-ordered) cell table."""
-    return i + 2
-
-
-def _measure_name(m: str) -> str:
-    return "respondents" if m == "__n__" else m
-
-
-def _plain(v: Any) -> Any:
-    f = float(v)
-    return int(f) if f.is_integer() else f

@@ -3,7 +3,7 @@ Kobo/ODK fields that identify respondents or enumerators, and free-text answers.
 
 Content is scanned on the first batch only (a sample of up to ``batch_rows`` rows): a column
 where more than a few values look like phone numbers or e-mail addresses is an identifier
-whatever its name. Small cells are in :mod:`cgd_bridge.checks.cells`; consent in
+whatever its name. Small cells are in :mod:`cgd_bridge.checks.disclosure`; consent in
 :mod:`cgd_bridge.checks.metadata`.
 """
 

@@ -1,5 +1,8 @@
 """The Table Schema a dataset is checked against: declared, built from an XLSForm, or inferred.
 
+:func:`schema_for` is the one call of the pipeline: the schema of an opened table, and the
+column each of its fields reads.
+
 The descriptor is a Frictionless Table Schema (``fields``, ``primaryKey``, ``missingValues``;
 field ``type``, ``format``, ``constraints``), checked with frictionless itself. cgd-bridge adds
 a few field properties that tell the checks what a column *means* (documented in
@@ -28,12 +31,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.errors import MappingError
+from cgd_bridge.ingest.kobo import field_descriptor
+
+if TYPE_CHECKING:
+    from cgd_bridge.ingest.table import SourceColumn, SourceTable
 
 TYPES = {
     "string", "integer", "number", "boolean", "date", "datetime", "time", "year", "yearmonth",
@@ -333,3 +340,83 @@ def infer_schema(names: Sequence[str], sample: pa.RecordBatch | None, keys: Sequ
             f.constraints.setdefault("minimum", 0)
     kind = "aggregate" if counts or dens or any(f.role == "value" for f in fields) else "microdata"
     return TableSchema(fields=fields, data_kind=kind, source="inferred")
+
+
+# -- a table's schema --------------------------------------------------------------------------
+
+SAMPLE_ROWS = 50_000  # rows of the first batch that types are inferred from
+
+
+def schema_for(
+    table: SourceTable, declared: TableSchema | None = None, *, batch_rows: int = SAMPLE_ROWS
+) -> tuple[TableSchema, dict[str, SourceColumn]]:
+    """The schema a table is checked against, and the column bound to each of its fields.
+
+    The schema is ``declared`` (a mapping's), else built from the table's XLSForm (questions
+    the form lacks are inferred), else inferred from the first rows (at most ``batch_rows``,
+    and at most 50,000). Fields are bound to columns by resolved name, by header, then ignoring
+    case; select_one fields get their XLSForm label -> name map (exports may carry labels).
+    """
+    schema = declared if declared is not None else _built(table, min(batch_rows, SAMPLE_ROWS))
+    bound = _bind(schema, table)
+    _attach_labels(schema, table)
+    return schema, bound
+
+
+def _built(table: SourceTable, sample_rows: int) -> TableSchema:
+    """The schema from the table's XLSForm, or inferred from its first batch."""
+    sample = next(iter(table.batches(sample_rows)), None)
+    data_cols = [c for c in table.columns if c.kind in ("data", "gps") and c.header]
+    if table.form is None:
+        return infer_schema([c.name for c in data_cols], sample, [c.key for c in data_cols])
+    fields: list[SchemaField | dict[str, Any]] = []
+    for col in data_cols:
+        q = table.form.questions.get(col.question or "")
+        if q is None:
+            fields.append(infer_schema([col.name], sample, [col.key]).fields[0])
+            continue
+        desc = field_descriptor(q, table.form)
+        desc["name"] = col.name
+        role, dimension, wg = infer_role(col.name)
+        if role != "other":
+            desc["role"] = role
+            if dimension:
+                desc["dimension"] = dimension
+            if wg:
+                desc["wgDomain"] = wg
+        fields.append(desc)
+    descriptor = {
+        "fields": [f.to_descriptor() if isinstance(f, SchemaField) else f for f in fields],
+        "dataKind": "microdata",
+    }
+    return schema_from_descriptor(descriptor, file=table.form.file, source="form")
+
+
+def _bind(schema: TableSchema, table: SourceTable) -> dict[str, SourceColumn]:
+    """Match each schema field to a column: by resolved name, by header, then ignoring case."""
+    bound: dict[str, SourceColumn] = {}
+    used: set[int] = set()
+    usable = [c for c in table.columns if c.header and c.kind != "meta"]
+    for f in schema.fields:
+        col = next((c for c in usable if c.name == f.name and c.index not in used), None)
+        col = col or next((c for c in usable if c.header == f.name and c.index not in used), None)
+        col = col or next(
+            (c for c in usable if c.name.casefold() == f.name.casefold() and c.index not in used), None
+        )
+        if col is None and f.name.startswith("_"):
+            col = next((c for c in table.columns if c.header == f.name and c.index not in used), None)
+        if col is not None:
+            bound[f.name] = col
+            used.add(col.index)
+    return bound
+
+
+def _attach_labels(schema: TableSchema, table: SourceTable) -> None:
+    """Give select_one fields their XLSForm label -> name map (labels in exports become names)."""
+    form = table.form
+    if form is None:
+        return
+    for f in schema.fields:
+        q = form.questions.get(f.name)
+        if q is not None and q.base_type == "select_one":
+            f.label_map = form.label_to_name(q)

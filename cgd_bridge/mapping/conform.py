@@ -1,5 +1,7 @@
 """Conformance of harmonised observations: coverage, duplicate keys, codes and constraints.
 
+:func:`map_and_check` is the pipeline's call: the source table mapped, with these findings.
+
 - every source value got a code (``unmapped-value``, with the rows and suggested codes);
 - no two rows give the same series key and period (``duplicate-series-key``);
 - every code is in the codelist the target DSD gives its component (``unknown-code``);
@@ -12,16 +14,20 @@ Checks run column-wise: one ``is_in`` per component against the codelist's codes
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.errors import StructureError
-from cgd_bridge.findings import Finding, Severity, register
-from cgd_bridge.mapping.apply import Harmonised
+from cgd_bridge.findings import Finding, Report, Severity, register
+from cgd_bridge.mapping.apply import Harmonised, apply_mapping
 from cgd_bridge.mapping.model import Mapping
+
+if TYPE_CHECKING:
+    from cgd_bridge.ingest.table import SourceTable
+    from cgd_bridge.structures import Structures
 
 UNMAPPED = register(
     "unmapped-value",
@@ -72,6 +78,39 @@ UNKNOWN_DATAFLOW = register(
 UNCHECKED = frozenset({UNKNOWN_DATAFLOW})
 
 EXAMPLES = 20
+
+
+def map_and_check(
+    table: SourceTable,
+    spec: Mapping,
+    report: Report,
+    *,
+    mapping_file: str,
+    structures: Structures | None,
+    batch_rows: int,
+) -> Harmonised | None:
+    """Map the table when the mapping has SDMX sections, adding the coverage, key and code findings.
+
+    None when the mapping only describes the data (no ``dimensions``, ``time`` or ``value``), or
+    when columns it maps are missing (the table checks reported them as ``missing-column``).
+    Codes are checked against ``structures`` (default: the bundled ``codelists/`` only).
+    """
+    if not spec.dimensions or spec.time is None or spec.value is None:
+        return None  # a schema-only mapping: nothing to map yet
+    present = {c.name for c in table.columns if c.kind != "meta"}
+    absent = spec.columns_used() - present
+    declared = {f.get("name") for f in (spec.schema_ or {}).get("fields", []) if isinstance(f, dict)}
+    if absent and absent <= declared:
+        return None  # the table checks reported these columns as missing-column
+    h = apply_mapping(table, spec, batch_rows=batch_rows)
+    report.extend(coverage_findings(h, spec, file=table.file, mapping_file=mapping_file))
+    if spec.dataflow:
+        if structures is None:
+            from cgd_bridge.structures import Structures as _Structures
+
+            structures = _Structures.load(None)
+        report.extend(code_findings(h, spec.dataflow, structures, file=table.file))
+    return h
 
 
 def _finding(code: str, problem: str, fix: str, *, file: str | None, **kw: Any) -> Finding:

@@ -141,14 +141,14 @@ def test_missing_bundled_structures_refuse_instead_of_skipping_the_code_checks(t
 def test_a_codelist_the_structures_lack_is_an_unchecked_error(tmp_path):
     """A DSD whose codelist is nowhere to be found: unknown-dataflow naming it, not a silent skip."""
     from cgd_bridge.mapping.conform import code_findings
-    from cgd_bridge.pipeline import validate
+    from cgd_bridge.pipeline import examine
     from cgd_bridge.structures import Structures
 
     structures = Structures.load(None)
-    report = validate(
+    validation = examine(
         KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=KENYA_MAPPING, structures=structures
     )
-    assert report.valid
+    assert validation.report.valid
     real = structures.valid_codes_mask
 
     def lacking(codelist_id, values):
@@ -159,7 +159,7 @@ def test_a_codelist_the_structures_lack_is_an_unchecked_error(tmp_path):
         return real(codelist_id, values)
 
     structures.valid_codes_mask = lacking  # type: ignore[method-assign]
-    found = code_findings(report.harmonised, "CGD_BRIDGE:DF_CGD_KE(1.0)", structures, file="data.csv")
+    found = code_findings(validation.harmonised, "CGD_BRIDGE:DF_CGD_KE(1.0)", structures, file="data.csv")
     (missing,) = [f for f in found if f.code == "unknown-dataflow"]
     assert "CL_SEX" in missing.problem
     assert missing.severity.value == "error"

@@ -20,7 +20,7 @@ from cgd_bridge.mapping import load_mapping
 from cgd_bridge.mapping.aggregate import condition_mask
 from cgd_bridge.mapping.apply import apply_mapping
 from cgd_bridge.mapping.model import Condition, Mapping
-from cgd_bridge.pipeline import conform, validate
+from cgd_bridge.pipeline import conform, examine
 
 ROOT = Path(__file__).resolve().parents[3]
 KENYA = ROOT / "examples" / "kenya-health-scorecard" / "data.csv"
@@ -312,8 +312,8 @@ def test_a_cell_of_three_respondents_is_suppressed_with_its_complements(tmp_path
     data.write_text("\n".join(lines) + "\n")
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump({**BASE, "schema": SCHEMA, "value": {"kind": "count"}}))
-    report = validate(data, mapping=path, options=Options(threshold=5))
-    h = report.harmonised
+    validation = examine(data, mapping=path, options=Options(threshold=5))
+    report, h = validation.report, validation.harmonised
     got = {(r["SEX"], r["DISABILITY_STATUS"]): r for r in h.table.to_pylist()}
     suppressed = {k for k, r in got.items() if r["SUPPRESSED"]}
     # F/PD (3) is small; M/PD reveals it through the PD total, F/PWD through the F total, and then
@@ -325,7 +325,7 @@ def test_a_cell_of_three_respondents_is_suppressed_with_its_complements(tmp_path
     assert {f.code for f in report if "observation" in f.details} == {"small-cell", "secondary-suppression"}
     from cgd_bridge.metadata import QualityMetadata
 
-    out = conform(h, report, QualityMetadata(), forced=False).to_pylist()
+    out = conform(h, validation.suppression, QualityMetadata(), forced=False).to_pylist()
     hidden = [r for r in out if (r["SEX"], r["DISABILITY_STATUS"]) in suppressed]
     assert all(r["OBS_VALUE"] is None and r["OBS_STATUS"] == "Q" and r["CONF_STATUS"] == "C" for r in hidden)
     shown = [r for r in out if (r["SEX"], r["DISABILITY_STATUS"]) not in suppressed]
@@ -342,8 +342,9 @@ def test_no_suppression_when_every_cell_is_large_enough(tmp_path):
     data.write_text("\n".join(lines) + "\n")
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump({**BASE, "schema": SCHEMA, "value": {"kind": "count"}}))
-    report = validate(data, mapping=path, options=Options(threshold=5))
-    assert not any(report.harmonised.table["SUPPRESSED"].to_pylist())
+    validation = examine(data, mapping=path, options=Options(threshold=5))
+    report = validation.report
+    assert not any(validation.harmonised.table["SUPPRESSED"].to_pylist())
     assert "small-cell" not in report.codes()
 
 
@@ -368,8 +369,7 @@ def test_computed_totals_of_aggregate_data_protect_a_small_cell(tmp_path):
     doc["totals"] = ["SEX", "AGE", "DISABILITY_STATUS"]
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    report = validate(data, mapping=path, options=Options(threshold=5))
-    t = report.harmonised.table
+    t = examine(data, mapping=path, options=Options(threshold=5)).harmonised.table
     assert t.num_rows == 180
     got = {(r["REF_AREA"], r["SEX"], r["AGE"], r["DISABILITY_STATUS"]): r for r in t.to_pylist()}
     cell = got[("KE_042", "F", "Y18T24", "PD")]
@@ -455,8 +455,7 @@ def test_no_respondent_left_gives_no_observation(write, tmp_path):
     assert {"OBS_VALUE", "OBS_COUNT", "SOURCE_ROWS"} <= set(h.table.column_names)
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump({**BASE, "schema": SCHEMA}))
-    report = validate(data, mapping=path)
-    assert report.harmonised.table.num_rows == 0
+    assert examine(data, mapping=path).harmonised.table.num_rows == 0
 
 
 def test_totals_of_a_plain_value_column_are_refused():

@@ -132,16 +132,17 @@ class Kenya:
 def kenya() -> Kenya:
     from cgd_bridge.mapping import load_mapping
     from cgd_bridge.metadata import load_metadata
-    from cgd_bridge.pipeline import conform, validate
+    from cgd_bridge.pipeline import conform, examine
     from cgd_bridge.store.submissions import coverage_of
 
     for path in (KENYA / "data.csv", KENYA / "quality.yaml", KENYA_MAPPING):
         if not path.is_file():
             pytest.fail(f"The Kenya example is missing {path}; restore examples/ and mappings/ from git.")
-    report = validate(KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=KENYA_MAPPING)
+    validation = examine(KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=KENYA_MAPPING)
+    report = validation.report
     assert report.valid, [f.code for f in report]
-    h = report.harmonised
-    table = conform(h, report, load_metadata(KENYA / "quality.yaml").model, forced=False)
+    h = validation.harmonised
+    table = conform(h, validation.suppression, load_metadata(KENYA / "quality.yaml").model, forced=False)
     spec, _ = load_mapping(KENYA_MAPPING)
     files = [
         RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv"),

@@ -407,14 +407,14 @@ KILLED_WRITER = """
 import pathlib, sys, time
 import yaml
 from cgd_bridge.metadata import load_metadata
-from cgd_bridge.pipeline import conform, validate
+from cgd_bridge.pipeline import conform, examine
 from cgd_bridge.store import data, orgs, submissions
 from cgd_bridge.store.db import make_engine, make_sessionmaker
 
 url, marker, data_csv, quality, mapping = sys.argv[1:6]
-report = validate(data_csv, metadata=quality, mapping=mapping)
-h = report.harmonised
-table = conform(h, report, load_metadata(quality).model, forced=False)
+validation = examine(data_csv, metadata=quality, mapping=mapping)
+h = validation.harmonised
+table = conform(h, validation.suppression, load_metadata(quality).model, forced=False)
 real = data.version_data
 
 def stall(table, version_id):  # everything else is already sent to the database
@@ -428,7 +428,7 @@ with make_sessionmaker(make_engine(url))() as session:
     principal = orgs.Principal.of(orgs.get_user(session, username="amina"))
     submissions.create_version(
         session, principal=principal, dataflow="CGD_BRIDGE:DF_CGD_KE(1.0)", files=[],
-        report=report, harmonised_table=table, metadata=yaml.safe_load(open(quality)),
+        report=validation.report, harmonised_table=table, metadata=yaml.safe_load(open(quality)),
         mapping_text=open(mapping).read(), dimensions=h.dimensions,
     )
 """
