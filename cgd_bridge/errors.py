@@ -102,6 +102,14 @@ class InputError(CgdBridgeError):
     title = "Cannot read the input"
 
 
+class TooLarge(InputError):
+    """An input past one of the documented limits (a workbook's grid, a file's size): refused
+    before the work that it would make unbounded."""
+
+    status = 413
+    title = "Input too large"
+
+
 class TemplateError(CgdBridgeError):
     """A quality-metadata file cannot be read at all (not YAML/JSON, not a mapping)."""
 

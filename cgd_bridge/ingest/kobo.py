@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cgd_bridge.errors import InputError
+from cgd_bridge.errors import InputError, TooLarge
 from cgd_bridge.ingest.table import SourceColumn
 from cgd_bridge.ingest.xlsx import cell_text, sheet_rows
 
@@ -176,7 +176,7 @@ def _sheet_records(path: Path, sheet: str) -> list[dict[str, str]]:
     try:
         _, rows = sheet_rows(path, sheet)
     except InputError as exc:
-        if sheet == "survey":
+        if sheet == "survey" and not isinstance(exc, TooLarge):
             raise InputError(
                 "the XLSForm has no 'survey' sheet",
                 fix="Give the XLSForm (the .xlsx the form was built from), not the data export.",

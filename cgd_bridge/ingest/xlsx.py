@@ -3,19 +3,32 @@
 Cells become text the way a person reads them in the sheet: whole numbers without ``.0``,
 dates as ISO ``YYYY-MM-DD``, booleans as ``true``/``false``. Rows are turned into Arrow
 batches of at most ``batch_rows`` rows, so memory stays bounded by the batch.
+
+calamine holds a whole sheet as a dense grid, from A1 to the last cell that has anything in it.
+A 10 KB file with one cell at XFD1048576 is a grid of 17 billion cells (512 GiB), and a 1 MB
+file of shared strings can stand for gigabytes of text. So before calamine sees a workbook,
+:func:`inspect` measures what it really holds, reading the parts of the zip as streams in
+bounded memory and trusting none of its own claims (not the sheet's ``dimension``, not the
+sizes in the zip's directory): the grid the cells span, the columns, the uncompressed size of
+the sheet and of the shared strings. Past :data:`LIMITS`, the file is refused with the limit
+and the fix, before anything is allocated.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
+import re
+import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from python_calamine import CalamineError, CalamineWorkbook
 
-from cgd_bridge.errors import InputError
+from cgd_bridge.errors import InputError, TooLarge
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.ingest.csv import clean_batch
 from cgd_bridge.ingest.table import SourceColumn, SourceTable
@@ -36,8 +49,115 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one sheet may hold (a 1,000,000-row export of 50 columns is well inside)."""
+
+    cells: int = 60_000_000  # the grid from A1 to the last used cell, rows x columns
+    columns: int = 5_000
+    sheet_bytes: int = 4 << 30  # the sheet's XML, uncompressed
+    shared_strings_bytes: int = 512 << 20  # all the workbook's text, uncompressed
+
+
+LIMITS = Limits()
+_TAG = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*)>")
+_REF = re.compile(rb"\br=\"([A-Z]*)(\d*)\"")
+_CHUNK = 1 << 20
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _too_big(what: str, limit: str, file: str) -> TooLarge:
+    return TooLarge(
+        f"the workbook is refused: {what}, more than the limit of {limit}",
+        fix="Delete the empty rows and columns after the data (select them, right-click, Delete) "
+        "and save again, or export the sheet as CSV.",
+        file=file,
+    )
+
+
+def _read_limited(zf: zipfile.ZipFile, member: str, limit: int, what: str, file: str) -> Iterator[bytes]:
+    """The member's bytes, a chunk at a time, refused once more than ``limit`` came out."""
+    seen = 0
+    with zf.open(member) as fh:
+        while chunk := fh.read(_CHUNK):
+            seen += len(chunk)
+            if seen > limit:
+                raise _too_big(f"{what} unpacks to more than {limit >> 20:,} MB", f"{limit >> 20:,} MB", file)
+            yield chunk
+
+
+def _sheet_member(zf: zipfile.ZipFile, sheet: str | None) -> str | None:
+    """The zip member of ``sheet`` (or of the first sheet), from the workbook and its relations."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        book = etree.fromstring(zf.read("xl/workbook.xml"), parser)
+        rels = etree.fromstring(zf.read("xl/_rels/workbook.xml.rels"), parser)
+    except (KeyError, etree.XMLSyntaxError):
+        return None  # not a workbook calamine can open either: it says so
+    targets = {r.get("Id"): r.get("Target") or "" for r in rels}
+    for s in book.iter("{*}sheet"):
+        if sheet is None or s.get("name") == sheet:
+            rid = next((v for k, v in s.attrib.items() if k.endswith("}id")), None)
+            target = targets.get(rid, "")
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+    return None
+
+
+def inspect(path: Path, sheet: str | None, limits: Limits = LIMITS) -> None:
+    """Refuse a workbook whose ``sheet`` (default: the first) passes ``limits``; bounded memory."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return  # calamine gives the plain "cannot be opened" error
+    with zf:
+        names = set(zf.namelist())
+        if "xl/sharedStrings.xml" in names:
+            for _ in _read_limited(
+                zf, "xl/sharedStrings.xml", limits.shared_strings_bytes, "its text", path.name
+            ):
+                pass
+        member = _sheet_member(zf, sheet)
+        if member is None or member not in names:
+            return
+        rows = columns = row = column = 0
+        tail = b""
+        for chunk in _read_limited(zf, member, limits.sheet_bytes, "the sheet", path.name):
+            data = tail + chunk
+            cut = data.rfind(b"<")  # a tag cut by the chunk's end waits for the next chunk
+            data, tail = (data[:cut], data[cut:]) if cut >= 0 and b">" not in data[cut:] else (data, b"")
+            for tag, attrs in _TAG.findall(data):
+                ref = _REF.search(attrs)
+                if tag == b"row":
+                    row = int(ref.group(2)) if ref and ref.group(2) else row + 1
+                    column = 0
+                else:
+                    column = _column_number(ref.group(1)) if ref and ref.group(1) else column + 1
+                    if ref and ref.group(2):
+                        row = int(ref.group(2))
+                    rows, columns = max(rows, row), max(columns, column)
+            if columns > limits.columns:
+                raise _too_big(
+                    f"its cells reach column {columns:,}", f"{limits.columns:,} columns", path.name
+                )
+            if rows * columns > limits.cells:
+                raise _too_big(
+                    f"its cells span {rows:,} rows by {columns:,} columns ({rows * columns:,} cells)",
+                    f"{limits.cells:,} cells",
+                    path.name,
+                )
+
+
 def sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]]:
     """Open ``sheet`` (or the first sheet) and return its name and an iterator of its rows."""
+    inspect(path, sheet)
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:

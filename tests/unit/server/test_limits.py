@@ -13,6 +13,7 @@ from cgd_bridge.server.demo import seed
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.settings import Settings
 from tests.support.paths import ROOT
+from tests.unit.server.conftest import World
 
 
 @pytest.fixture
@@ -71,3 +72,30 @@ def test_token_bucket_refills() -> None:
     assert wait == pytest.approx(1.0)
     assert r.allow("k", now=1.0)[0]
     assert RateLimiter(0).allow("k")[0]  # 0 turns the limit off
+
+
+def test_an_xlsx_grid_bomb_is_a_413_and_the_server_lives_on(world: World, tmp_path: Path) -> None:
+    """A 10 KB workbook with one cell at XFD1048576 made calamine ask for 512 GiB and abort the
+    whole server process (#14); now it is measured first and refused with the limit."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "county"
+    wb.active["XFD1048576"] = 1
+    wb.save(tmp_path / "bomb.xlsx")
+    kenya = ROOT / "examples" / "kenya-health-scorecard"
+    files = {
+        "data": ("bomb.xlsx", (tmp_path / "bomb.xlsx").read_bytes(), "application/octet-stream"),
+        "metadata": ("quality.yaml", (kenya / "quality.yaml").read_bytes(), "application/yaml"),
+        "mapping": (
+            "mapping.yaml",
+            (ROOT / "mappings" / "kenya-health-scorecard.yaml").read_bytes(),
+            "text/yaml",
+        ),
+    }
+    headers = {"Authorization": f"Bearer {world.keys['amina']}"}
+    r = world.client.post("/api/validate", files=files, headers=headers)
+    assert r.status_code == 413, r.text
+    assert "bomb.xlsx" in r.text
+    assert "16,384" in r.text
+    assert world.client.get("/healthz").status_code == 200
