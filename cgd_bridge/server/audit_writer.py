@@ -154,6 +154,7 @@ class AuditWriter:
         self.timeout = timeout
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
+        self._wake = threading.Event()  # a flush or stop: commit now, not at the end of the interval
         self._thread = threading.Thread(target=self._run, name="cgd-bridge-audit", daemon=True)
         self._thread.start()
 
@@ -203,6 +204,7 @@ class AuditWriter:
             return False
         marker = _Flush()
         self._queue.put(marker)
+        self._wake.set()
         return marker.done.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
@@ -210,6 +212,7 @@ class AuditWriter:
         if self._closed:
             return
         self._queue.put(None)
+        self._wake.set()
         self._thread.join(timeout)
         self._closed = True
 
@@ -221,8 +224,8 @@ class AuditWriter:
             items = [self._queue.get()]
             if self.interval and items[0] is not None and not isinstance(items[0], _Flush):
                 # let a batch gather for up to ``interval`` (a flush or stop cuts it short)
-                deadline = threading.Event()
-                deadline.wait(self.interval)
+                self._wake.wait(self.interval)
+            self._wake.clear()
             with contextlib.suppress(queue.Empty):
                 while True:
                     items.append(self._queue.get_nowait())

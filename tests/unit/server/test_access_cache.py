@@ -298,3 +298,19 @@ def test_an_unreachable_database_is_a_store_error_and_the_reader_recovers() -> N
         assert reader._conn is None
 
     asyncio.run(main())
+
+
+def test_a_flush_does_not_wait_for_the_batch_interval(tmp_path: Path) -> None:
+    """The batch waits up to its interval for more rows, but a flush (before a pull-log read)
+    or a stop commits at once: with an hour's interval the flush still returns."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'flush.sqlite'}")
+    db.upgrade(engine)
+    writer = AuditWriter(engine, interval=3600)
+    try:
+        writer.pull(None, [], "/sdmx/rest/data/DF")
+        assert writer.flush(timeout=60)
+        with engine.connect() as c:
+            assert c.execute(select(func.count()).select_from(AuditEntry)).scalar() == 1
+    finally:
+        writer.close()
+    assert not writer._thread.is_alive()
