@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -122,20 +122,20 @@ def _group_ids(cells: Cells, columns: list[str]) -> tuple[np.ndarray, int]:
     span = 1
     for w in widths:
         span *= w
-    dtype = np.int32 if span < 2**31 else np.int64
+    dtype: type[np.signedinteger[Any]] = np.int32 if span < 2**31 else np.int64
     if span >= 2**62:
         frame = pd.DataFrame({c: cells[c] for c in columns})
         ids = frame.groupby(columns, sort=False).ngroup().to_numpy().astype(np.int32)
         return ids, int(ids.max()) + 1
-    key = np.zeros(cells.n, dtype=dtype)
+    key: np.ndarray[Any, Any] = np.zeros(cells.n, dtype=dtype)
     mult = 1
     for name, low, width in zip(columns, lows, widths, strict=True):
-        key += (cells[name].astype(dtype) - low) * dtype(mult)
+        key += (cells[name].astype(dtype) - low) * mult
         mult *= width
     if dtype is np.int32 and span <= max(4 * cells.n, 1 << 22):
         return key, span
-    ids, uniques = pd.factorize(key)
-    return ids.astype(np.int32), len(uniques)
+    factor, uniques = pd.factorize(key)
+    return factor.astype(np.int32), len(uniques)
 
 
 # -- secondary suppression -----------------------------------------------------------------------
@@ -236,7 +236,7 @@ def suppress_cells(
     if not measures or cells.n == 0:
         return None
     values = np.column_stack([cells[m].astype(np.float32, copy=False) for m in measures])
-    small = ((values > 0) & (values < k)).any(axis=1)
+    small = np.asarray(((values > 0) & (values < k)).any(axis=1))
     primary = small.copy()
     suppressed = small.copy()
     size = values[:, -1] if not microdata else values[:, 0]
