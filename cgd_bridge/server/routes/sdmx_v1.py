@@ -15,9 +15,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cgd_bridge.sdmx.write.constraints import constraint_xml21
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
 from cgd_bridge.server.sdmx import service
-from cgd_bridge.server.sdmx.availability import constraint_xml21
 from cgd_bridge.server.sdmx.query import (
     WILDCARDS,
     QueryError,

@@ -13,9 +13,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cgd_bridge.sdmx.write.constraints import constraint_json, constraint_xml30
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
 from cgd_bridge.server.sdmx import service
-from cgd_bridge.server.sdmx.availability import constraint_json, constraint_xml30
 from cgd_bridge.server.sdmx.negotiate import parse_accept
 from cgd_bridge.server.sdmx.query import FlowRef, not_implemented, parse_params, parse_ref
 from cgd_bridge.server.sdmx.structures import StructureQuery

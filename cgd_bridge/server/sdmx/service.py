@@ -32,10 +32,11 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import Forbidden, StructureError, Unauthorized
-from cgd_bridge.formats.names import named_target
-from cgd_bridge.formats.registry import Target, check_options
-from cgd_bridge.formats.registry import write as write_format
-from cgd_bridge.formats.xsd import series_attributes
+from cgd_bridge.sdmx.names import named_target
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import check_options
+from cgd_bridge.sdmx.write import write as write_format
+from cgd_bridge.sdmx.write.xsd import series_attributes
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
 from cgd_bridge.server.deps import snapshot_of
 from cgd_bridge.server.sdmx.answers import Answer, etag_matches, make_answer
@@ -537,7 +538,7 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
     dataflow with its DSD, codelists and constraints); other clients get the XSD that
     structure-specific data of the dataflow validates against.
     """
-    from cgd_bridge.formats.xsd import dsd_schema
+    from cgd_bridge.sdmx.write.xsd import dsd_schema
 
     if context not in SCHEMA_CONTEXTS:
         raise not_implemented(f"Schema queries in the '{context}' context")
@@ -592,8 +593,8 @@ def metadata_response(
     Embargoed or restricted metadata is hidden exactly like the data (same access rules);
     every metadata pull is logged (``metadata.pulled``).
     """
-    from cgd_bridge.formats.refmeta import render_metadata
     from cgd_bridge.metadata import QualityMetadata
+    from cgd_bridge.sdmx.write.refmeta import render_metadata
 
     choice = negotiate(
         "metadata", request.headers.get("accept"), api=api, format_param=request.query_params.get("format")

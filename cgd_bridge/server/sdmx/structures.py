@@ -16,7 +16,7 @@ they refer to, and (having no SDMX-ML 2.1 form) are answered in SDMX-ML 3.0 when
 takes any structure format (:meth:`StructureService.format_for`).
 
 StructureSets are the SDMX 2.1 form of the same maps (SDMX 3.0 has none): built with lxml by
-:mod:`cgd_bridge.mapping.sdmx_maps21` for the same mappings, written into the SDMX-ML 2.1
+:mod:`cgd_bridge.sdmx.write.maps21` for the same mappings, written into the SDMX-ML 2.1
 message beside the sdmx1 artefacts they refer to (``references``), and answered in SDMX-ML 2.1
 when the client takes any structure format; an explicit SDMX 3.0 format is a 406.
 
@@ -356,8 +356,8 @@ class StructureService:
         """StructureSets in SDMX-ML 2.1, with (``references``) the codelists of the CSO's labels
         and the sdmx1 artefacts they refer to: children are the target dataflow and codelists,
         descendants also what those refer to; a StructureSet has no parents here."""
-        from cgd_bridge.mapping.sdmx_maps21 import structure_message
-        from cgd_bridge.mapping.sdmx_maps21 import stub as stub_set
+        from cgd_bridge.sdmx.write.maps21 import structure_message
+        from cgd_bridge.sdmx.write.maps21 import stub as stub_set
 
         if q.item:
             raise not_implemented("An item query on a structureset")

@@ -32,7 +32,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from cgd_bridge import pipeline, resources
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, UsageError
 from cgd_bridge.findings import Report, Severity
-from cgd_bridge.formats.registry import FORMATS
+from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.data import select

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cgd_bridge.errors import InputError, StructureError
-from cgd_bridge.formats.names import _codelist
+from cgd_bridge.sdmx.names import _codelist
 
 MAX_LISTED = 12
 CSV_REFERENCE_COLUMNS = {"DATAFLOW", "STRUCTURE", "STRUCTURE_ID", "ACTION"}
