@@ -409,11 +409,7 @@ def _check_detail(detail: str, dimension_at_observation: str, fmt: str) -> None:
 
     if detail not in DETAILS:
         raise FormatError(f"'{detail}' is not an SDMX data detail", fix=f"Use one of: {', '.join(DETAILS)}.")
-    if (
-        detail in SERIES_ONLY
-        and dimension_at_observation == ALL_DIMENSIONS
-        and not fmt.startswith("sdmx-csv")
-    ):
+    if detail in SERIES_ONLY and dimension_at_observation == ALL_DIMENSIONS and not get_format(fmt).flat:
         raise FormatError(
             f"detail '{detail}' lists series, and with the dimension at the observation "
             f"{ALL_DIMENSIONS} there are no series",

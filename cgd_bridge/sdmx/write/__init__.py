@@ -8,7 +8,6 @@ kernels a batch at a time, never with one Python object per observation.
 
 from __future__ import annotations
 
-import importlib
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -33,7 +32,7 @@ def check_options(
 
     target = Target("", "", "", tuple(dimensions))
     lay = layout(target, dimension_at_observation)
-    check_detail(detail, layout(target, TIME) if name.startswith("sdmx-csv") else lay)
+    check_detail(detail, layout(target, TIME) if get_format(name).flat else lay)
 
 
 def write(
@@ -68,7 +67,7 @@ def write(
             f"{fmt.title} has no labels={labels!r}",
             fix=f"Leave labels out (id), or use a format that takes it: {', '.join(takes) or 'none'}.",
         )
-    writer = getattr(importlib.import_module(fmt.module), fmt.function)
+    writer = fmt.load_writer()
     options: dict[str, str] = {"detail": detail, "dimension_at_observation": dimension_at_observation}
     if labels != "id":
         options["labels"] = labels

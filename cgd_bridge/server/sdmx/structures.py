@@ -38,6 +38,7 @@ import sdmx
 from sdmx.message import Header, StructureMessage
 
 from cgd_bridge.errors import CgdBridgeError, StructureError
+from cgd_bridge.sdmx.formats import formats
 from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, StructureSetEntry, SubmittedMapping, stub
 from cgd_bridge.server.sdmx.query import FlowRef, QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
@@ -101,7 +102,7 @@ _MESSAGE_FIELD = {
     "agencyscheme": "organisation_scheme",
     "dataproviderscheme": "organisation_scheme",
 }
-STRUCTURE_FORMATS = ("sdmx-ml-2.1", "sdmx-ml-3.0", "sdmx-json-2.0")
+STRUCTURE_FORMATS = tuple(f.name for f in formats("structure"))
 
 
 @dataclass(frozen=True)
