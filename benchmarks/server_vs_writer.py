@@ -357,8 +357,8 @@ class NullSink(io.RawIOBase):
 def served_table(table: pa.Table, structures: Any) -> tuple[pa.Table, Any]:
     """The table and target the server's writer gets for a full pull (``detail=full``, labels=id)."""
     from cgd_bridge.sdmx.names import named_target
+    from cgd_bridge.sdmx.refs import FlowRef
     from cgd_bridge.sdmx.target import Target
-    from cgd_bridge.server.sdmx.query import FlowRef
     from cgd_bridge.server.sdmx.service import find_flow
     from cgd_bridge.store.data import from_parquet, to_parquet
 

@@ -525,7 +525,8 @@ def structures_show(artefact: tuple[str, ...], lang: str, fmt: str) -> None:
     their codelists, a dataflow its DSD.
     """
     from cgd_bridge.errors import UsageError
-    from cgd_bridge.structures import describe, kind_of_urn, parse_ref
+    from cgd_bridge.sdmx.refs import parse_ref
+    from cgd_bridge.structures import describe, kind_of_urn
 
     if len(artefact) > 2:
         raise UsageError(

@@ -170,7 +170,8 @@ def target_of(dataflow: str, structures: Any | None) -> TargetStructure:
     from cgd_bridge.mapping.apply import SDG_DIMENSIONS
 
     if structures is not None:
-        from cgd_bridge.structures import describe, parse_ref
+        from cgd_bridge.sdmx.refs import parse_ref
+        from cgd_bridge.structures import describe
 
         agency, ident, version = parse_ref(dataflow)
         try:
@@ -207,7 +208,7 @@ def urn(kind: str, agency: str, ident: str, version: str, item: str | None = Non
 
 
 def _ref(dataflow: str) -> tuple[str, str, str]:
-    from cgd_bridge.structures import parse_ref
+    from cgd_bridge.sdmx.refs import parse_ref
 
     agency, ident, version = parse_ref(dataflow)
     if not agency or not version:

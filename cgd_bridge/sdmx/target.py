@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cgd_bridge.errors import FormatError
+from cgd_bridge.sdmx.refs import split_ref
+
 
 @dataclass(frozen=True)
 class Target:
@@ -47,10 +50,18 @@ class Target:
 
     @classmethod
     def parse(cls, text: str, dimensions: tuple[str, ...], attributes: tuple[str, ...] = ()) -> Target:
-        """From ``AGENCY:ID(VERSION)``, ``AGENCY:ID`` or ``AGENCY,ID,VERSION``."""
-        t = text.replace(",", ":", 1).replace(",", "(", 1)
-        agency, _, rest = t.partition(":")
-        ident, _, version = rest.partition("(")
-        return cls(
-            agency or "CGD_BRIDGE", ident or agency, version.rstrip(")") or "1.0", dimensions, attributes
-        )
+        """From ``AGENCY:ID(VERSION)``, ``AGENCY:ID`` or ``AGENCY,ID,VERSION``
+        (:func:`~cgd_bridge.sdmx.refs.split_ref`); agency ``CGD_BRIDGE`` and version ``1.0``
+        when the text leaves them out.
+
+        Raises:
+            FormatError: text that is no reference.
+        """
+        parts = split_ref(text)
+        if parts is None:
+            raise FormatError(
+                f"'{text}' is not a dataflow reference",
+                fix="Write AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+            )
+        agency, ident, version = parts
+        return cls(agency or "CGD_BRIDGE", ident, version or "1.0", dimensions, attributes)

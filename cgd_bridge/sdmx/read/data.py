@@ -113,7 +113,8 @@ def dsd_info(structures: Any, dataflow: str) -> DsdInfo:
     Raises:
         StructureError: the dataflow or its DSD is not known.
     """
-    from cgd_bridge.structures import parse_ref, ref_of
+    from cgd_bridge.sdmx.refs import parse_ref
+    from cgd_bridge.structures import ref_of
 
     agency, ident, version = parse_ref(dataflow)
     info = structures.find("dataflow", ident, agency, version)

@@ -349,7 +349,8 @@ def import_sdmx_maps(
 
 def _latest(out: _Collected) -> dict[str, tuple[str, Any]]:
     """The highest version of each representation map (older ones are reported)."""
-    from cgd_bridge.structures import parse_ref, version_key
+    from cgd_bridge.sdmx.refs import parse_ref
+    from cgd_bridge.structures import version_key
 
     best: dict[tuple[str | None, str], tuple[str, tuple[str, Any]]] = {}
     for short, (file, rm) in out.rep_maps.items():
@@ -365,7 +366,8 @@ def _latest(out: _Collected) -> dict[str, tuple[str, Any]]:
 
 
 def _pick_structure_map(out: _Collected, dataflow: str) -> tuple[str, Any]:
-    from cgd_bridge.structures import parse_ref, version_key
+    from cgd_bridge.sdmx.refs import parse_ref
+    from cgd_bridge.structures import version_key
 
     agency, ident, version = parse_ref(dataflow)
 
@@ -636,7 +638,7 @@ class MappingBuilder:
         self, file: str, element: str, source_cl: str, target_cl: str, spec: dict[str, Any]
     ) -> None:
         """A code map with no component: the component by its codelist, the column after the source."""
-        from cgd_bridge.structures import parse_ref
+        from cgd_bridge.sdmx.refs import parse_ref
 
         target_id = parse_ref(target_cl)[1] if target_cl else ""
         comps = [c for c, cl in self.target.codelists.items() if parse_ref(cl)[1] == target_id]
@@ -787,7 +789,7 @@ def import_mapping(
         'Series'
     """
     from cgd_bridge.errors import StructureError
-    from cgd_bridge.structures import parse_ref
+    from cgd_bridge.sdmx.refs import parse_ref
 
     try:
         parse_ref(dataflow)

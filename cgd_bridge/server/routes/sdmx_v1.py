@@ -24,7 +24,7 @@ from cgd_bridge.server.sdmx.query import (
     not_implemented,
     parse_flow_ref,
     parse_params,
-    parse_ref,
+    parse_path_ref,
 )
 from cgd_bridge.server.sdmx.structures import StructureQuery
 
@@ -158,7 +158,7 @@ def schema(
     request: Request, bridge: BridgeDep, context: str, agency: str, resource_id: str, version: str
 ) -> Response:
     return service.schema_response(
-        request, bridge, api=1, context=context, ref=parse_ref(agency, resource_id, version)
+        request, bridge, api=1, context=context, ref=parse_path_ref(agency, resource_id, version)
     )
 
 
@@ -207,7 +207,7 @@ def _structure(
     all_versions = version.strip() in ("all", "*", "%2A")
     q = StructureQuery(
         resource=resource,
-        ref=parse_ref(agency, id_, version),
+        ref=parse_path_ref(agency, id_, version),
         item=None if item in (None, "all", "*") else item,
         references=params.references,
         detail=params.detail,

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.sdmx.refs import FlowRef
 
 WILDCARDS = frozenset({"all", "*", "%2A", "%2a"})
 LATEST = frozenset({"latest", "+", "~", "*", "all", "%2A", "%2a"})
@@ -66,18 +67,6 @@ def not_implemented(what: str) -> QueryError:
     )
 
 
-@dataclass(frozen=True)
-class FlowRef:
-    """A reference to a maintainable artefact: None stands for "any agency" / "the latest version"."""
-
-    agency: str | None
-    id: str | None
-    version: str | None
-
-    def __str__(self) -> str:
-        return f"{self.agency or '*'}:{self.id or '*'}({self.version or 'latest'})"
-
-
 def _clean(segment: str) -> str:
     return unquote(segment).strip()
 
@@ -112,7 +101,7 @@ def parse_flow_ref(text: str) -> FlowRef:
     return FlowRef(_any(parts[0], "agency id"), _one(parts[1], "dataflow id"), _version(parts[2]))
 
 
-def parse_ref(agency: str, id_: str, version: str) -> FlowRef:
+def parse_path_ref(agency: str, id_: str, version: str) -> FlowRef:
     """Three path segments (v1 structure and v2 paths): wildcards become None."""
     return FlowRef(
         _any(_clean(agency), "agency id"), _any(_clean(id_), "artefact id"), _version(_clean(version))

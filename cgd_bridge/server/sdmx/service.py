@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from cgd_bridge.errors import Forbidden, StructureError, Unauthorized
 from cgd_bridge.sdmx.formats import format_of
 from cgd_bridge.sdmx.names import named_target
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write import check_options
 from cgd_bridge.sdmx.write import write as write_format
@@ -44,7 +45,6 @@ from cgd_bridge.server.sdmx.answers import Answer, etag_matches, make_answer
 from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
 from cgd_bridge.server.sdmx.query import (
-    FlowRef,
     KeyFilter,
     Params,
     QueryError,
@@ -130,7 +130,7 @@ def _find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
         )
     except StructureError as exc:
         raise QueryError(
-            f"there is no dataflow {ref}",
+            f"there is no dataflow {ref.query_text}",
             fix="List the dataflows with /sdmx/rest/dataflow/all/all/latest.",
             status=404,
         ) from exc
@@ -557,7 +557,7 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
             dsd = bridge.structures.dsd(info.id, info.agency, info.version)
             dataflow = None
     except StructureError as exc:
-        raise QueryError(f"there is no {context} {ref}", status=404) from exc
+        raise QueryError(f"there is no {context} {ref.query_text}", status=404) from exc
     version = "2.1" if choice.name == "xsd-2.1" else "3.0"
     body = dsd_schema(dsd, version, dataflow=dataflow, structures=bridge.structures)
     return Response(body, media_type=choice.media_type, headers={"Vary": "Accept"})

@@ -39,8 +39,9 @@ from sdmx.message import Header, StructureMessage
 
 from cgd_bridge.errors import CgdBridgeError, StructureError
 from cgd_bridge.sdmx.formats import formats
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, StructureSetEntry, SubmittedMapping, stub
-from cgd_bridge.server.sdmx.query import FlowRef, QueryError, not_implemented
+from cgd_bridge.server.sdmx.query import QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
 
 #: v1 resource names -> the kind names of :mod:`cgd_bridge.structures` (v2 names included).
@@ -300,7 +301,7 @@ class StructureService:
         infos = self.resolve(q, catalogue)
         if not infos:
             raise QueryError(
-                f"no {q.resource} matches {q.ref}" + (f" item {q.item}" if q.item else ""),
+                f"no {q.resource} matches {q.ref.query_text}" + (f" item {q.item}" if q.item else ""),
                 fix="List what the server has with /sdmx/rest/dataflow/all/all/latest or "
                 "`cgd-bridge structures list`.",
                 status=404,

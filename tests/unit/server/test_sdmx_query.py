@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server.sdmx.query import (
     Condition,
-    FlowRef,
     QueryError,
     parse_flow_ref,
     parse_params,
-    parse_ref,
+    parse_path_ref,
     parse_v1_key,
     parse_v2_keys,
     period_range,
@@ -45,7 +45,7 @@ def test_bad_flow_refs_are_400(text: str) -> None:
 
 def test_semver_wildcards_are_501() -> None:
     with pytest.raises(QueryError) as err:
-        parse_ref("A", "B", "1.2+.0")
+        parse_path_ref("A", "B", "1.2+.0")
     assert err.value.status == 501
 
 
