@@ -201,7 +201,7 @@ OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "co", "nc", "sw", "ew")
 
 
 @dataclass(frozen=True)
-class Condition:
+class FilterCondition:
     """One ``op:value`` of a component filter."""
 
     op: str
@@ -213,14 +213,14 @@ class ComponentFilter:
     """``c[COMP]=...``: a list of alternatives (``,``) of conjunctions (``+``) of conditions."""
 
     component: str
-    alternatives: list[list[Condition]] = field(default_factory=list)
+    alternatives: list[list[FilterCondition]] = field(default_factory=list)
 
 
 def parse_component_filter(component: str, text: str) -> ComponentFilter:
     """``c[TIME_PERIOD]=ge:2020+le:2023`` or ``c[SEX]=F,M``.
 
     >>> parse_component_filter("SEX", "F,ne:M").alternatives
-    [[Condition(op='eq', value='F')], [Condition(op='ne', value='M')]]
+    [[FilterCondition(op='eq', value='F')], [FilterCondition(op='ne', value='M')]]
     """
     if not _ID.match(component):
         raise QueryError(f"'c[{component}]' does not name a component", fix="Use c[DIMENSION_ID]=code.")
@@ -236,7 +236,7 @@ def parse_component_filter(component: str, text: str) -> ComponentFilter:
             op, sep, value = term.partition(":")
             if not sep or op not in OPERATORS:
                 op, value = "eq", term
-            conds.append(Condition(op, value))
+            conds.append(FilterCondition(op, value))
         out.alternatives.append(conds)
     return out
 

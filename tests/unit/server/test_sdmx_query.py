@@ -8,7 +8,7 @@ import pytest
 
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server.sdmx.query import (
-    Condition,
+    FilterCondition,
     QueryError,
     parse_flow_ref,
     parse_params,
@@ -75,9 +75,9 @@ def test_raw_query_keeps_plus_signs() -> None:
     p = parse_params(raw)
     assert p.updated_after == dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     time, sex = p.filters
-    assert time.alternatives == [[Condition("ge", "2020"), Condition("le", "2023")]]
+    assert time.alternatives == [[FilterCondition("ge", "2020"), FilterCondition("le", "2023")]]
     assert sex.component == "SEX"
-    assert sex.alternatives == [[Condition("eq", "F")], [Condition("eq", "M")]]
+    assert sex.alternatives == [[FilterCondition("eq", "F")], [FilterCondition("eq", "M")]]
 
 
 def test_sdmx1_quirks_are_tolerated() -> None:
