@@ -17,7 +17,8 @@ module                              owns
 ``sdmx/write/``                     data writers (``sdmx_csv``, ``sdmx_ml``, ``sdmx_json``, their
                                     shared ``_text``), reference metadata (``refmeta``), DSD
                                     schemas (``xsd``), constraint messages (``constraints``), SDMX
-                                    error messages (``errors``), structure maps (``maps``,
+                                    error messages (``errors``), structure messages in SDMX 3.0
+                                    forms (``structures``), structure maps (``maps``,
                                     ``maps21``); :func:`cgd_bridge.sdmx.write.write` dispatches
 ``sdmx/read/``                      official series (``data``), mappings from SDMX maps
                                     (``maps``, with ``import_mapping``) and open-sdg CSVs
