@@ -181,17 +181,18 @@ TABLE: tuple[Format, ...] = (
 )  # fmt: skip
 
 
+_BY_KIND = {kind: tuple(f for f in TABLE if f.kind == kind) for kind in KINDS}
+_BY_NAME = {(f.kind, f.name): f for f in TABLE}
+
+
 def formats(kind: str) -> tuple[Format, ...]:
     """The rows of one kind, in the table's order."""
-    return tuple(f for f in TABLE if f.kind == kind)
+    return _BY_KIND.get(kind, ())
 
 
 def format_of(kind: str, name: str) -> Format:
     """The row of ``kind`` called ``name``; KeyError when there is none."""
-    for f in TABLE:
-        if f.kind == kind and f.name == name:
-            return f
-    raise KeyError(f"{kind}/{name}")
+    return _BY_NAME[(kind, name)]
 
 
 def plain_format(kind: str, family: str, api: int) -> Format | None:
