@@ -10,7 +10,7 @@ database, dropped at the end):
    script checks that the process runs uvloop and httptools.
 3. **(a) Full pull.** The whole 100,000-observation dataflow is pulled over HTTP as SDMX-CSV 1.0
    and 2.0 and SDMX-ML 2.1 StructureSpecific and Generic (the client reads the whole body), and
-   the same table is written offline by ``cgd_bridge.formats.registry.write`` into a null sink.
+   the same table is written offline by ``cgd_bridge.sdmx.write.write`` into a null sink.
    Required: HTTP observations/s >= 50% of the offline rate, per format.
 4. **(b) Load.** A second process (asyncio + httpx, ``--concurrency`` connections for
    ``--duration`` s) asks one-series data queries (a full 15-part key, 64 series in turn), then
@@ -356,9 +356,9 @@ class NullSink(io.RawIOBase):
 
 def served_table(table: pa.Table, structures: Any) -> tuple[pa.Table, Any]:
     """The table and target the server's writer gets for a full pull (``detail=full``, labels=id)."""
-    from cgd_bridge.formats.names import named_target
-    from cgd_bridge.formats.registry import Target
-    from cgd_bridge.server.sdmx.query import FlowRef
+    from cgd_bridge.sdmx.names import named_target
+    from cgd_bridge.sdmx.refs import FlowRef
+    from cgd_bridge.sdmx.target import Target
     from cgd_bridge.server.sdmx.service import find_flow
     from cgd_bridge.store.data import from_parquet, to_parquet
 
@@ -378,7 +378,7 @@ def served_table(table: pa.Table, structures: Any) -> tuple[pa.Table, Any]:
 
 def offline_rate(name: str, body: pa.Table, target: Any, repeats: int) -> tuple[float, int]:
     """(obs/s of the fastest of ``repeats`` runs, bytes) of ``write`` into a null sink, after warm-ups."""
-    from cgd_bridge.formats.registry import write
+    from cgd_bridge.sdmx.write import write
 
     times = []
     size = 0

@@ -34,7 +34,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cgd_bridge.formats import Target, write
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import write
 
 DIMENSIONS = ("FREQ", "REPORTING_TYPE", "SERIES", "REF_AREA", "SEX", "AGE", "DISABILITY_STATUS")
 ATTRIBUTES = ("OBS_STATUS", "UNIT_MEASURE")

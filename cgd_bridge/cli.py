@@ -185,8 +185,8 @@ def convert(
 ) -> None:
     """Validate DATA, map it with MAPPING and write it as SDMX (format --to) to --output."""
     from cgd_bridge.errors import UsageError
-    from cgd_bridge.formats import FORMATS, get_format
     from cgd_bridge.pipeline import convert as run_conversion
+    from cgd_bridge.sdmx.formats import FORMATS, get_format
 
     if list_formats:
         for f in FORMATS.values():
@@ -403,9 +403,9 @@ def metadata_export(
 ) -> None:
     """Export a filled QUALITY file as an SDMX reference metadata set attached to --dataflow."""
     from cgd_bridge.errors import TemplateError, UsageError
-    from cgd_bridge.formats.refmeta import extension_structures, render_metadata
-    from cgd_bridge.formats.registry import METADATA_FORMATS, get_metadata_format
     from cgd_bridge.metadata import load_metadata
+    from cgd_bridge.sdmx.formats import METADATA_FORMATS, get_metadata_format
+    from cgd_bridge.sdmx.write.refmeta import extension_structures, render_metadata
 
     if list_formats:
         for f in METADATA_FORMATS.values():
@@ -526,7 +526,8 @@ def structures_show(artefact: tuple[str, ...], lang: str, fmt: str) -> None:
     their codelists, a dataflow its DSD.
     """
     from cgd_bridge.errors import UsageError
-    from cgd_bridge.structures import describe, kind_of_urn, parse_ref
+    from cgd_bridge.sdmx.refs import parse_ref
+    from cgd_bridge.structures import describe, kind_of_urn
 
     if len(artefact) > 2:
         raise UsageError(
@@ -602,7 +603,7 @@ def mapping_export(mapping_file: Path, output: Path | None, fmt: str, agency: st
     StructureSet with CodelistMaps and a StructureMap, and the codelists of the CSO's labels.
     """
     from cgd_bridge.mapping import load_mapping
-    from cgd_bridge.mapping.sdmx_maps import export_structure_map
+    from cgd_bridge.sdmx.write.maps import export_structure_map
 
     loaded, info = load_mapping(mapping_file)
     structures = _load_structures()
@@ -642,7 +643,7 @@ def mapping_import(
     the column map, the code map and, optionally, one indicator CSV they apply to.
     """
     from cgd_bridge.errors import UsageError
-    from cgd_bridge.mapping.sdmx_maps import import_mapping
+    from cgd_bridge.sdmx.read.maps import import_mapping
 
     parsed: dict[str, tuple[str, str | None]] = {}
     for link in links:

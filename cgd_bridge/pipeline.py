@@ -26,18 +26,18 @@ from cgd_bridge.checks import Context, Options, dsat_score, run_checks
 from cgd_bridge.checks.disclosure import Suppression, suppress_observations, suppressed_mask
 from cgd_bridge.errors import CgdBridgeError, FormatError, MappingError
 from cgd_bridge.findings import Report
-from cgd_bridge.formats import Target, get_format
-from cgd_bridge.formats import write as write_format
-from cgd_bridge.formats.names import named_target
-from cgd_bridge.formats.refmeta import render_metadata
-from cgd_bridge.formats.registry import get_metadata_format
-from cgd_bridge.formats.xsd import series_attributes
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
 from cgd_bridge.mapping.apply import Harmonised
 from cgd_bridge.mapping.conform import UNCHECKED, map_and_check
 from cgd_bridge.metadata import LoadedMetadata, QualityMetadata, load_metadata
+from cgd_bridge.sdmx.formats import get_format, get_metadata_format
+from cgd_bridge.sdmx.names import named_target
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import write as write_format
+from cgd_bridge.sdmx.write.refmeta import render_metadata
+from cgd_bridge.sdmx.write.xsd import series_attributes
 
 if TYPE_CHECKING:
     from cgd_bridge.structures import Structures
@@ -267,15 +267,11 @@ def convert(
 
 def _check_detail(detail: str, dimension_at_observation: str, fmt: str) -> None:
     """Refuse an unknown ``detail``, or series-only details without series, before any work."""
-    from cgd_bridge.formats._text import ALL_DIMENSIONS, DETAILS, SERIES_ONLY
+    from cgd_bridge.sdmx.write._text import ALL_DIMENSIONS, DETAILS, SERIES_ONLY
 
     if detail not in DETAILS:
         raise FormatError(f"'{detail}' is not an SDMX data detail", fix=f"Use one of: {', '.join(DETAILS)}.")
-    if (
-        detail in SERIES_ONLY
-        and dimension_at_observation == ALL_DIMENSIONS
-        and not fmt.startswith("sdmx-csv")
-    ):
+    if detail in SERIES_ONLY and dimension_at_observation == ALL_DIMENSIONS and not get_format(fmt).flat:
         raise FormatError(
             f"detail '{detail}' lists series, and with the dimension at the observation "
             f"{ALL_DIMENSIONS} there are no series",
@@ -286,7 +282,7 @@ def _check_detail(detail: str, dimension_at_observation: str, fmt: str) -> None:
 
 def _check_dimension_at_observation(dimension: str, target: Target) -> None:
     """Refuse a dimension at the observation the target dataflow does not have."""
-    from cgd_bridge.formats._text import ALL_DIMENSIONS, TIME
+    from cgd_bridge.sdmx.write._text import ALL_DIMENSIONS, TIME
 
     dims = [d for d in target.dimensions if d != TIME]
     if dimension not in (TIME, ALL_DIMENSIONS, *dims):
@@ -395,7 +391,7 @@ def harmonise(
     :func:`convert` writes what this returns, and the server stores it. ``harmonised`` is None
     when validation found errors, unless ``force`` (every observation is then OBS_STATUS U).
     ``target`` carries the DSD's series-level attributes but no code names (the writers that
-    need names get them from :func:`cgd_bridge.formats.names.named_target`).
+    need names get them from :func:`cgd_bridge.sdmx.names.named_target`).
     """
     if structures is None:
         from cgd_bridge.structures import Structures as _Structures

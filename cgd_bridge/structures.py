@@ -46,6 +46,7 @@ from sdmx.message import DataMessage, StructureMessage
 
 from cgd_bridge.atomic import write_bytes_atomic
 from cgd_bridge.errors import StructureError
+from cgd_bridge.sdmx.refs import parse_ref
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,6 @@ KINDS: dict[str, str] = {
     "VTLMappingScheme": "vtlmappingscheme",
 }
 
-_REF = re.compile(
-    r"^(?:(?P<agency>[A-Za-z0-9_@$.\-]+):)?(?P<id>[A-Za-z0-9_@$\-]+)(?:\((?P<version>[^()]+)\))?$"
-)
 _FIX_FORMAT = (
     "Give an SDMX-ML 2.1 or 3.0 structure message (for example a DSD or codelist downloaded "
     "from a registry's /structure/ or /codelist/ query)."
@@ -199,24 +197,6 @@ def kind_of(obj: Any) -> str:
     """The SDMX REST resource name of an sdmx1 object: ``codelist``, ``datastructure``..."""
     name = type(obj).__name__
     return KINDS.get(name, name.lower())
-
-
-def parse_ref(text: str) -> tuple[str | None, str, str | None]:
-    """Split ``AGENCY:ID(VERSION)`` (agency and version optional) or a full SDMX URN.
-
-    >>> parse_ref("IAEG-SDGs:CL_SEX(1.1)")
-    ('IAEG-SDGs', 'CL_SEX', '1.1')
-    """
-    text = text.strip()
-    if text.startswith("urn:") and "=" in text:
-        text = text.split("=", 1)[1]
-    m = _REF.match(text)
-    if not m:
-        raise StructureError(
-            f"'{text}' is not an artefact reference",
-            fix="Write ID, AGENCY:ID or AGENCY:ID(VERSION), e.g. IAEG-SDGs:CL_SEX(1.1).",
-        )
-    return m["agency"], m["id"], m["version"]
 
 
 def kind_of_urn(text: str) -> str | None:

@@ -176,7 +176,7 @@ def _enumerated(component: Any) -> Any:
 
 def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | None) -> list[Finding]:
     """Codes against the target DSD's codelists and the dataflow's content constraints."""
-    from cgd_bridge.structures import parse_ref
+    from cgd_bridge.sdmx.refs import parse_ref
 
     agency, ident, version = parse_ref(dataflow)
     try:

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cgd_bridge.errors import CgdBridgeError
-from cgd_bridge.server.sdmx.errors import error_json, error_xml
+from cgd_bridge.sdmx.write.errors import error_json, error_xml
 from cgd_bridge.server.sdmx.negotiate import error_format
 from cgd_bridge.server.sdmx.query import QueryError
 

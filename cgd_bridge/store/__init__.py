@@ -16,8 +16,8 @@ raises the errors of :mod:`cgd_bridge.errors` with a fix in the message, and com
 transaction (with its audit rows) when it changes anything.
 """
 
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store.models import FileRole, OrgKind, Role, State
-from cgd_bridge.store.mous import FlowRef
 from cgd_bridge.store.orgs import NewKey, Principal
 from cgd_bridge.store.submissions import RawFile
 

@@ -35,8 +35,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from cgd_bridge.errors import Forbidden, Unauthorized
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store.models import Mou, OrgKind, State, Submission, Version
-from cgd_bridge.store.mous import FlowRef, as_flowref, covers, mous_of_nso
+from cgd_bridge.store.mous import as_flowref, covers, mous_of_nso
 from cgd_bridge.store.orgs import Principal
 
 REVIEWABLE = frozenset({State.SUBMITTED, State.ACCEPTED, State.REJECTED, State.PUBLISHED, State.SUPERSEDED})

@@ -18,69 +18,17 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import NotFound, UsageError
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import audit
 from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import Mou, OrgKind, a_kind, utcnow
 from cgd_bridge.store.orgs import Principal, _require_admin, get_organisation
-
-_REF = re.compile(
-    r"^(?P<agency>[A-Za-z0-9_.@-]+)[:,](?P<id>[A-Za-z0-9_@-]+)(?:\((?P<v1>[^()]+)\)|,(?P<v2>[^,]+))?$"
-)
-
-
-@dataclass(frozen=True)
-class FlowRef:
-    """A dataflow reference; None in a part means "any".
-
-    Attributes:
-        agency, id, version: e.g. ``IAEG-SDGs``, ``DF_SDG_GLH``, ``1.5``.
-    """
-
-    agency: str | None = None
-    id: str | None = None
-    version: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> FlowRef:
-        """From ``*``, ``AGENCY:ID``, ``AGENCY:ID(VERSION)``, ``AGENCY,ID`` or ``AGENCY,ID,VERSION``.
-
-        Raises:
-            UsageError: anything else.
-        """
-        text = text.strip()
-        if text in ("*", "all"):
-            return cls()
-        m = _REF.match(text)
-        if m is None:
-            raise UsageError(
-                f"'{text}' is not a dataflow reference",
-                fix="Write AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5), AGENCY:ID for any version, "
-                "or * for all.",
-            )
-        version = m.group("v1") or m.group("v2")
-        return cls(m.group("agency"), m.group("id"), None if version in (None, "*", "latest") else version)
-
-    def matches(self, agency: str, ident: str, version: str) -> bool:
-        """True when this reference includes the dataflow ``agency:ident(version)``."""
-        return (
-            (self.agency is None or self.agency == agency)
-            and (self.id is None or self.id == ident)
-            and (self.version is None or self.version == version)
-        )
-
-    def __str__(self) -> str:
-        if self.agency is None and self.id is None:
-            return "*"
-        text = f"{self.agency}:{self.id}"
-        return f"{text}({self.version})" if self.version else text
 
 
 def as_flowref(ref: FlowRef | str | tuple[str | None, str | None, str | None] | None) -> FlowRef:

@@ -2,7 +2,7 @@
 
 One function stores them for every entry point (the web page, ``POST /api/official`` and
 ``cgd-bridge admin official load``): :func:`load_official` takes observations already read and
-checked by :func:`cgd_bridge.formats.sdmx_read.read_official`, and stores them (one zstd
+checked by :func:`cgd_bridge.sdmx.read.data.read_official`, and stores them (one zstd
 Parquet blob), the raw file (with its SHA-256) and an ``official.loaded`` audit row in one
 transaction.
 
@@ -187,7 +187,7 @@ def load_official_file(
     """Read, check and store one SDMX data file as an official series (every entry point's call).
 
     The right to load is checked before the file is read; the file is checked against the
-    dataflow's DSD (:func:`~cgd_bridge.formats.sdmx_read.read_official`) before anything is
+    dataflow's DSD (:func:`~cgd_bridge.sdmx.read.data.read_official`) before anything is
     stored. ``dataflow`` is ``AGENCY:ID(VERSION)`` (or ``AGENCY:ID`` for the latest version).
     The file is stored (and served back) as ``text/csv`` or ``application/xml``, as read, never
     as a media type a client claims.
@@ -197,7 +197,7 @@ def load_official_file(
         OfficialDataError, InputError: the file does not fit the dataflow (nothing stored).
         StructureError: the dataflow is not known here.
     """
-    from cgd_bridge.formats.sdmx_read import read_official
+    from cgd_bridge.sdmx.read.data import read_official
 
     org = get_organisation(session, slug=nso)
     if org.kind == OrgKind.NSO and not may_manage(principal, org.id, local=local):

@@ -54,6 +54,7 @@ from sqlalchemy.orm import Session, undefer
 
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, UsageError
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import access, audit
 from cgd_bridge.store import data as store_data
 from cgd_bridge.store.db import transaction
@@ -68,7 +69,7 @@ from cgd_bridge.store.models import (
     a_kind,
     utcnow,
 )
-from cgd_bridge.store.mous import FlowRef, as_flowref
+from cgd_bridge.store.mous import as_flowref
 from cgd_bridge.store.orgs import Principal
 
 if TYPE_CHECKING:

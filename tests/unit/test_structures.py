@@ -14,11 +14,11 @@ import pyarrow as pa
 import pytest
 
 from cgd_bridge.errors import StructureError
+from cgd_bridge.sdmx.refs import parse_ref
 from cgd_bridge.structures import (
     Structures,
     StructureStore,
     describe,
-    parse_ref,
     read_structures,
     version_key,
 )

@@ -137,7 +137,7 @@ def list_series(
     """Public ones for everyone; an NSO's private ones for its people and admins."""
     flow = None
     if dataflow:
-        from cgd_bridge.structures import parse_ref
+        from cgd_bridge.sdmx.refs import parse_ref
 
         agency, ident, version = parse_ref(dataflow)
         if agency is None or version is None:

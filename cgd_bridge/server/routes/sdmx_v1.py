@@ -15,16 +15,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cgd_bridge.sdmx.write.constraints import constraint_xml21
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
 from cgd_bridge.server.sdmx import service
-from cgd_bridge.server.sdmx.availability import constraint_xml21
 from cgd_bridge.server.sdmx.query import (
     WILDCARDS,
     QueryError,
     not_implemented,
     parse_flow_ref,
     parse_params,
-    parse_ref,
+    parse_path_ref,
 )
 from cgd_bridge.server.sdmx.structures import StructureQuery
 
@@ -158,7 +158,7 @@ def schema(
     request: Request, bridge: BridgeDep, context: str, agency: str, resource_id: str, version: str
 ) -> Response:
     return service.schema_response(
-        request, bridge, api=1, context=context, ref=parse_ref(agency, resource_id, version)
+        request, bridge, api=1, context=context, ref=parse_path_ref(agency, resource_id, version)
     )
 
 
@@ -207,7 +207,7 @@ def _structure(
     all_versions = version.strip() in ("all", "*", "%2A")
     q = StructureQuery(
         resource=resource,
-        ref=parse_ref(agency, id_, version),
+        ref=parse_path_ref(agency, id_, version),
         item=None if item in (None, "all", "*") else item,
         references=params.references,
         detail=params.detail,

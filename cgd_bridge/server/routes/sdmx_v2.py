@@ -13,11 +13,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cgd_bridge.sdmx.refs import FlowRef
+from cgd_bridge.sdmx.write.constraints import constraint_json, constraint_xml30
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
 from cgd_bridge.server.sdmx import service
-from cgd_bridge.server.sdmx.availability import constraint_json, constraint_xml30
 from cgd_bridge.server.sdmx.negotiate import parse_accept
-from cgd_bridge.server.sdmx.query import FlowRef, not_implemented, parse_params, parse_ref
+from cgd_bridge.server.sdmx.query import not_implemented, parse_params, parse_path_ref
 from cgd_bridge.server.sdmx.structures import StructureQuery
 
 router = APIRouter(prefix="/sdmx/v2", tags=["SDMX REST v2 (SDMX 3.0)"])
@@ -29,7 +30,7 @@ def _flow(context: str, agency: str, resource_id: str, version: str) -> FlowRef:
         if context in ("datastructure", "provisionagreement"):
             raise not_implemented(f"Data queries in the '{context}' context (use 'dataflow')")
         raise not_implemented(f"The context '{context}'")
-    return parse_ref(agency, resource_id, version)
+    return parse_path_ref(agency, resource_id, version)
 
 
 async def _data(
@@ -98,7 +99,7 @@ def _structure(
     params = parse_params(request.url.query, structure=True)
     q = StructureQuery(
         resource=kind,
-        ref=parse_ref(agency, resource_id, version),
+        ref=parse_path_ref(agency, resource_id, version),
         item=None if item in (None, "*", "%2A") else item,
         references=params.references,
         detail=params.detail,
@@ -141,7 +142,7 @@ def schema(
     request: Request, bridge: BridgeDep, context: str, agency: str, resource_id: str, version: str
 ) -> Response:
     return service.schema_response(
-        request, bridge, api=2, context=context, ref=parse_ref(agency, resource_id, version)
+        request, bridge, api=2, context=context, ref=parse_path_ref(agency, resource_id, version)
     )
 
 
@@ -167,7 +168,7 @@ def metadata_for_structure(
         session,
         principal,
         api=2,
-        flow_ref=parse_ref(agency, resource_id, version),
+        flow_ref=parse_path_ref(agency, resource_id, version),
         provider=None,
     )
 

@@ -7,12 +7,12 @@ SDMX-ML 3.0 and SDMX-JSON 2.0):
 - the **StructureMaps** of the bundled mappings (``mappings/*.yaml``, agency ``CGD_BRIDGE``) and
   of the mappings of published submissions anyone may read (open licence, embargo passed;
   agency: the producing CSO, :func:`public_mappings`), as ``cgd-bridge mapping export`` builds
-  them (:func:`cgd_bridge.mapping.sdmx_maps.export_structure_map`): each with its
+  them (:func:`cgd_bridge.sdmx.write.maps.export_structure_map`): each with its
   RepresentationMaps and the CSO table's source dataflow, DSD and concept scheme (the last three
   reachable only as references of the map, so that data queries never see them);
 - the **extension MSD** ``CGD_BRIDGE:CGD_QUALITY(1.0)`` with its concept scheme and the two
   metadataflows the quality metadata sets are reported against
-  (:func:`cgd_bridge.formats.refmeta.extension_structures`);
+  (:func:`cgd_bridge.sdmx.write.refmeta.extension_structures`);
 - every **metadata structure** (and metadataflow) in the structures (``structures import`` of
   the SDG MSD, for example), read again from its file with pysdmx.
 
@@ -21,7 +21,7 @@ Each artefact records the artefacts it refers to (every SDMX URN in it), so that
 target dataflow, a RepresentationMap's codelist).
 
 The same mappings also give their **SDMX 2.1 StructureSets** (:attr:`Catalogue.structure_sets`,
-:mod:`cgd_bridge.mapping.sdmx_maps21`: CodelistMaps and a StructureMap, with the codelists of
+:mod:`cgd_bridge.sdmx.write.maps21`: CodelistMaps and a StructureMap, with the codelists of
 the CSO's labels), for the ``structureset`` queries of SDMX 2.1 clients.
 """
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from cgd_bridge.clock import Clock
     from cgd_bridge.mapping.model import Mapping
-    from cgd_bridge.mapping.sdmx_maps21 import StructureSet21
+    from cgd_bridge.sdmx.write.maps21 import StructureSet21
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ class Catalogue:
     def _add_structure_set(
         self, mapping: Mapping, agency: str, name: str, source: str, file: str, sha256: str
     ) -> None:
-        from cgd_bridge.mapping.sdmx_maps21 import build_structure_set
+        from cgd_bridge.sdmx.write.maps21 import build_structure_set
 
         try:
             built = build_structure_set(mapping, structures=self.structures, agency=agency, name=name)
@@ -280,7 +280,7 @@ class Catalogue:
     def _add_extension(self) -> None:
         from pysdmx.io import read_sdmx
 
-        from cgd_bridge.formats.refmeta import extension_structures
+        from cgd_bridge.sdmx.write.refmeta import extension_structures
 
         text = extension_structures()
         objects = read_sdmx(text.decode("utf-8"), validate=False).structures
@@ -326,7 +326,7 @@ class Catalogue:
         from pysdmx.io import read_sdmx
 
         from cgd_bridge.mapping import load_mapping
-        from cgd_bridge.mapping.sdmx_maps import export_structure_map
+        from cgd_bridge.sdmx.write.maps import export_structure_map
 
         if self.mappings is None or not self.mappings.is_dir():
             return
@@ -353,7 +353,7 @@ class Catalogue:
         from pysdmx.io import read_sdmx
 
         from cgd_bridge.mapping.model import Mapping
-        from cgd_bridge.mapping.sdmx_maps import export_structure_map
+        from cgd_bridge.sdmx.write.maps import export_structure_map
 
         for m in self.submitted:
             try:

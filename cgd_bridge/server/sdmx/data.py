@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge.server.sdmx.query import (
     ComponentFilter,
-    Condition,
+    FilterCondition,
     KeyFilter,
     Params,
     QueryError,
@@ -216,7 +216,7 @@ def _filter_mask(table: pa.Table, f: ComponentFilter) -> pa.ChunkedArray:
     return pc.fill_null(out, False)
 
 
-def _condition(table: pa.Table, component: str, cond: Condition) -> pa.ChunkedArray:
+def _condition(table: pa.Table, component: str, cond: FilterCondition) -> pa.ChunkedArray:
     column = table[component]
     if component == "TIME_PERIOD" and cond.op in ("lt", "le", "gt", "ge"):
         return _time_condition(column, cond)
@@ -285,7 +285,7 @@ def _period_mask(table: pa.Table, start: str | None, end: str | None) -> pa.Arra
     return pa.array(keep)
 
 
-def _time_condition(column: pa.ChunkedArray, cond: Condition) -> pa.Array:
+def _time_condition(column: pa.ChunkedArray, cond: FilterCondition) -> pa.Array:
     first, last = _period_days(column)
     if cond.op == "ge":
         return pa.array(last >= _bound(cond.value, end=False))

@@ -1,7 +1,9 @@
 """Content negotiation for SDMX REST: ``Accept`` (with ``version=``, ``q=``, semver ``+``) and ``format=``.
 
-Each kind of resource has a table of what it can be written as. The first acceptable offer in
-the client's order of preference wins; ``*/*`` gets the default of the API version:
+What each kind of resource can be written as, the plain media types and ``format=`` aliases and
+the default of each API version are facts of the format table, :mod:`cgd_bridge.sdmx.formats`;
+this module is the algorithm. The first acceptable offer in the client's order of preference
+wins; ``*/*`` gets the default of the API version:
 
 ========== ===================================== =====================================
 kind        v1 (``/sdmx/rest``) ``*/*``            v2 (``/sdmx/v2``) ``*/*``
@@ -20,127 +22,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cgd_bridge.sdmx.formats import (
+    FAMILY_ALIASES,
+    FAMILY_MEDIA,
+    Format,
+    default_format,
+    format_of,
+    formats,
+    plain_format,
+)
 from cgd_bridge.server.sdmx.query import QueryError
 
 
-@dataclass(frozen=True)
-class Offer:
-    """One representation: its media type (base + version) and the writer's name."""
-
-    kind: str
-    base: str
-    version: str | None
-    name: str
-    labels: str | None = None
-
-    @property
-    def media_type(self) -> str:
-        return f"{self.base};version={self.version}" if self.version else self.base
-
-
-_V = "application/vnd.sdmx."
-OFFERS: dict[str, list[Offer]] = {
-    "data": [
-        Offer("data", _V + "genericdata+xml", "2.1", "sdmx-ml-2.1-generic"),
-        Offer("data", _V + "structurespecificdata+xml", "2.1", "sdmx-ml-2.1-ss"),
-        Offer("data", _V + "data+xml", "3.0.0", "sdmx-ml-3.0-ss"),
-        Offer("data", _V + "data+csv", "1.0.0", "sdmx-csv-1.0"),
-        Offer("data", _V + "data+csv", "2.0.0", "sdmx-csv-2.0"),
-        Offer("data", _V + "data+json", "2.0.0", "sdmx-json-2.0"),
-    ],
-    "structure": [
-        Offer("structure", _V + "structure+xml", "2.1", "sdmx-ml-2.1"),
-        Offer("structure", _V + "structure+xml", "3.0.0", "sdmx-ml-3.0"),
-        Offer("structure", _V + "structure+json", "2.0.0", "sdmx-json-2.0"),
-    ],
-    "schema": [
-        Offer("schema", _V + "schema+xml", "2.1", "xsd-2.1"),
-        Offer("schema", _V + "schema+xml", "3.0.0", "xsd-3.0"),
-    ],
-    "metadata": [
-        Offer("metadata", _V + "genericmetadata+xml", "2.1", "sdmx-ml-2.1-genericmetadata"),
-        Offer("metadata", _V + "metadata+xml", "3.0.0", "sdmx-ml-3.0-metadata"),
-        Offer("metadata", _V + "metadata+json", "2.0.0", "sdmx-json-2.0-metadata"),
-    ],
-}
-#: Plain media types and what they stand for, per API version (1 or 2).
-PLAIN = {
-    ("data", 1): {
-        "application/xml": "sdmx-ml-2.1-generic",
-        "text/xml": "sdmx-ml-2.1-generic",
-        "text/csv": "sdmx-csv-1.0",
-        "application/json": "sdmx-json-2.0",
-    },
-    ("data", 2): {
-        "application/xml": "sdmx-ml-3.0-ss",
-        "text/xml": "sdmx-ml-3.0-ss",
-        "text/csv": "sdmx-csv-2.0",
-        "application/json": "sdmx-json-2.0",
-    },
-    ("structure", 1): {
-        "application/xml": "sdmx-ml-2.1",
-        "text/xml": "sdmx-ml-2.1",
-        "application/json": "sdmx-json-2.0",
-    },
-    ("structure", 2): {
-        "application/xml": "sdmx-ml-2.1",
-        "text/xml": "sdmx-ml-2.1",
-        "application/json": "sdmx-json-2.0",
-    },
-    ("schema", 1): {"application/xml": "xsd-2.1", "text/xml": "xsd-2.1"},
-    ("schema", 2): {"application/xml": "xsd-3.0", "text/xml": "xsd-3.0"},
-    ("metadata", 1): {
-        "application/xml": "sdmx-ml-2.1-genericmetadata",
-        "text/xml": "sdmx-ml-2.1-genericmetadata",
-        "application/json": "sdmx-json-2.0-metadata",
-    },
-    ("metadata", 2): {
-        "application/xml": "sdmx-ml-3.0-metadata",
-        "text/xml": "sdmx-ml-3.0-metadata",
-        "application/json": "sdmx-json-2.0-metadata",
-    },
-}
-DEFAULT = {
-    ("data", 1): "sdmx-ml-2.1-generic",
-    ("data", 2): "sdmx-ml-3.0-ss",
-    ("structure", 1): "sdmx-ml-2.1",
-    ("structure", 2): "sdmx-ml-2.1",
-    ("schema", 1): "xsd-2.1",
-    ("schema", 2): "xsd-3.0",
-    ("metadata", 1): "sdmx-ml-2.1-genericmetadata",
-    ("metadata", 2): "sdmx-ml-3.0-metadata",
-}
-#: ``format=`` values: our names, and the ones .Stat Suite and other servers use.
-FORMAT_ALIASES = {
-    "data": {
-        "genericdata": "sdmx-ml-2.1-generic",
-        "generic": "sdmx-ml-2.1-generic",
-        "structurespecificdata": "sdmx-ml-2.1-ss",
-        "structurespecific": "sdmx-ml-2.1-ss",
-        "sdmx-ml": None,
-        "xml": None,
-        "csv": None,
-        "csvfile": None,
-        "sdmx-csv": None,
-        "csvfilewithlabels": None,
-        "jsondata": "sdmx-json-2.0",
-        "json": "sdmx-json-2.0",
-        "sdmx-json": "sdmx-json-2.0",
-    },
-    "structure": {
-        "structure": "sdmx-ml-2.1",
-        "xml": "sdmx-ml-2.1",
-        "sdmx-ml": "sdmx-ml-2.1",
-        "json": "sdmx-json-2.0",
-        "sdmx-json": "sdmx-json-2.0",
-    },
-    "metadata": {
-        "genericmetadata": "sdmx-ml-2.1-genericmetadata",
-        "xml": None,
-        "json": "sdmx-json-2.0-metadata",
-    },
-    "schema": {"xml": None, "xsd": None},
-}
+def _plain(kind: str, media: str, api: int) -> Format | None:
+    """The format a plain media type (``application/xml``, ``text/csv``, ...) stands for."""
+    family = next((fam for fam, types in FAMILY_MEDIA.items() if media in types), None)
+    return plain_format(kind, family, api) if family else None
 
 
 @dataclass(frozen=True)
@@ -152,19 +49,12 @@ class Choice:
     labels: str = "id"
 
 
-def _by_name(kind: str, name: str) -> Offer:
-    for offer in OFFERS[kind]:
-        if offer.name == name:
-            return offer
-    raise KeyError(name)
-
-
 def _choice(kind: str, name: str, labels: str | None = None) -> Choice:
-    offer = _by_name(kind, name)
-    media = offer.media_type
-    if labels and offer.name.startswith("sdmx-csv") and labels != "id":
+    fmt = format_of(kind, name)
+    media = fmt.media_type
+    if labels and len(fmt.labels) > 1 and labels != "id":
         media += f";labels={labels}"
-    return Choice(offer.name, media, labels or "id")
+    return Choice(fmt.name, media, labels or "id")
 
 
 def parse_accept(header: str | None) -> list[tuple[str, dict[str, str], float]]:
@@ -215,14 +105,14 @@ def negotiate(
         return _from_format(kind, format_param, api=api, labels=labels)
     for media, params, _ in parse_accept(accept):
         if media in ("*/*", "application/*"):
-            return _choice(kind, DEFAULT[(kind, api)], labels)
-        plain = PLAIN.get((kind, api), {}).get(media)
+            return _choice(kind, default_format(kind, api).name, labels)
+        plain = _plain(kind, media, api)
         if plain:
-            return _choice(kind, plain, labels or params.get("labels"))
-        for offer in OFFERS[kind]:
+            return _choice(kind, plain.name, labels or params.get("labels"))
+        for offer in formats(kind):
             if offer.base == media and _version_ok(params.get("version"), offer.version):
                 return _choice(kind, offer.name, labels or params.get("labels"))
-    available = ", ".join(o.media_type for o in OFFERS[kind])
+    available = ", ".join(o.media_type for o in formats(kind))
     raise QueryError(
         f"none of the requested representations ({accept}) is available for {kind}",
         fix=f"Ask for one of: {available}.",
@@ -232,21 +122,23 @@ def negotiate(
 
 def _from_format(kind: str, value: str, *, api: int, labels: str | None) -> Choice:
     key = value.strip().lower()
-    names = {o.name for o in OFFERS[kind]}
+    offers = formats(kind)
+    names = {o.name for o in offers}
     if key in names:
         return _choice(kind, key, labels)
-    aliases = FORMAT_ALIASES.get(kind, {})
-    if key in aliases:
-        name = aliases[key]
-        if name is None:  # a family: take the API version's default of that family
-            family = "csv" if "csv" in key else "xml"
-            name = PLAIN[(kind, api)]["text/csv" if family == "csv" else "application/xml"]
-            if key == "csvfilewithlabels":
-                labels = labels or "both"
-        return _choice(kind, name, labels)
+    for offer in offers:
+        if key in offer.aliases:
+            return _choice(kind, offer.name, labels)
+    families = FAMILY_ALIASES.get(kind, {})
+    if key in families:  # a family: take the API version's format of that family
+        family, implied = families[key]
+        fmt = plain_format(kind, family, api)
+        if fmt is not None:
+            return _choice(kind, fmt.name, labels or implied)
+    aliases = {a for o in offers for a in o.aliases} | set(families)
     raise QueryError(
         f"format={value} is not available for {kind}",
-        fix=f"Use one of: {', '.join(sorted(names | set(aliases)))}.",
+        fix=f"Use one of: {', '.join(sorted(names | aliases))}.",
         status=406,
     )
 

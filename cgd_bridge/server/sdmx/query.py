@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.sdmx.refs import FlowRef
 
 WILDCARDS = frozenset({"all", "*", "%2A", "%2a"})
 LATEST = frozenset({"latest", "+", "~", "*", "all", "%2A", "%2a"})
@@ -66,18 +67,6 @@ def not_implemented(what: str) -> QueryError:
     )
 
 
-@dataclass(frozen=True)
-class FlowRef:
-    """A reference to a maintainable artefact: None stands for "any agency" / "the latest version"."""
-
-    agency: str | None
-    id: str | None
-    version: str | None
-
-    def __str__(self) -> str:
-        return f"{self.agency or '*'}:{self.id or '*'}({self.version or 'latest'})"
-
-
 def _clean(segment: str) -> str:
     return unquote(segment).strip()
 
@@ -112,7 +101,7 @@ def parse_flow_ref(text: str) -> FlowRef:
     return FlowRef(_any(parts[0], "agency id"), _one(parts[1], "dataflow id"), _version(parts[2]))
 
 
-def parse_ref(agency: str, id_: str, version: str) -> FlowRef:
+def parse_path_ref(agency: str, id_: str, version: str) -> FlowRef:
     """Three path segments (v1 structure and v2 paths): wildcards become None."""
     return FlowRef(
         _any(_clean(agency), "agency id"), _any(_clean(id_), "artefact id"), _version(_clean(version))
@@ -212,7 +201,7 @@ OPERATORS = ("eq", "ne", "lt", "le", "gt", "ge", "co", "nc", "sw", "ew")
 
 
 @dataclass(frozen=True)
-class Condition:
+class FilterCondition:
     """One ``op:value`` of a component filter."""
 
     op: str
@@ -224,14 +213,14 @@ class ComponentFilter:
     """``c[COMP]=...``: a list of alternatives (``,``) of conjunctions (``+``) of conditions."""
 
     component: str
-    alternatives: list[list[Condition]] = field(default_factory=list)
+    alternatives: list[list[FilterCondition]] = field(default_factory=list)
 
 
 def parse_component_filter(component: str, text: str) -> ComponentFilter:
     """``c[TIME_PERIOD]=ge:2020+le:2023`` or ``c[SEX]=F,M``.
 
     >>> parse_component_filter("SEX", "F,ne:M").alternatives
-    [[Condition(op='eq', value='F')], [Condition(op='ne', value='M')]]
+    [[FilterCondition(op='eq', value='F')], [FilterCondition(op='ne', value='M')]]
     """
     if not _ID.match(component):
         raise QueryError(f"'c[{component}]' does not name a component", fix="Use c[DIMENSION_ID]=code.")
@@ -247,7 +236,7 @@ def parse_component_filter(component: str, text: str) -> ComponentFilter:
             op, sep, value = term.partition(":")
             if not sep or op not in OPERATORS:
                 op, value = "eq", term
-            conds.append(Condition(op, value))
+            conds.append(FilterCondition(op, value))
         out.alternatives.append(conds)
     return out
 

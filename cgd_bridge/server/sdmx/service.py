@@ -32,17 +32,19 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import Forbidden, StructureError, Unauthorized
-from cgd_bridge.formats.names import named_target
-from cgd_bridge.formats.registry import Target, check_options
-from cgd_bridge.formats.registry import write as write_format
-from cgd_bridge.formats.xsd import series_attributes
+from cgd_bridge.sdmx.formats import format_of
+from cgd_bridge.sdmx.names import named_target
+from cgd_bridge.sdmx.refs import FlowRef
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import check_options
+from cgd_bridge.sdmx.write import write as write_format
+from cgd_bridge.sdmx.write.xsd import series_attributes
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
 from cgd_bridge.server.deps import snapshot_of
 from cgd_bridge.server.sdmx.answers import Answer, etag_matches, make_answer
 from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
 from cgd_bridge.server.sdmx.query import (
-    FlowRef,
     KeyFilter,
     Params,
     QueryError,
@@ -62,16 +64,6 @@ if TYPE_CHECKING:
     from cgd_bridge.server.app import Bridge
 
 VERSION_COLUMN = "__version"
-STRUCTURE_MEDIA = {
-    "sdmx-ml-2.1": "application/vnd.sdmx.structure+xml;version=2.1",
-    "sdmx-ml-3.0": "application/vnd.sdmx.structure+xml;version=3.0.0",
-    "sdmx-json-2.0": "application/vnd.sdmx.structure+json;version=2.0.0",
-}
-#: Writers that print no names of codes, concepts or the dataflow with ``labels=id``
-#: (SDMX-JSON and SDMX-CSV's labels=name|both do): :func:`named_target` is skipped for them.
-NAMELESS = frozenset(
-    {"sdmx-csv-1.0", "sdmx-csv-2.0", "sdmx-ml-2.1-ss", "sdmx-ml-3.0-ss", "sdmx-ml-2.1-generic"}
-)
 _FLOW_CACHE_SIZE = 256
 #: Answers of at most this many rows are written in memory (a few MB at most) and sent with a
 #: Content-Length; larger ones stream in constant memory (:func:`astream`).
@@ -138,7 +130,7 @@ def _find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
         )
     except StructureError as exc:
         raise QueryError(
-            f"there is no dataflow {ref}",
+            f"there is no dataflow {ref.query_text}",
             fix="List the dataflows with /sdmx/rest/dataflow/all/all/latest.",
             status=404,
         ) from exc
@@ -160,7 +152,7 @@ def structure_response(request: Request, bridge: Bridge, q: StructureQuery, *, a
         q, choice.name, request.headers.get("accept"), request.query_params.get("format")
     )
     body = bridge.structure_service.message(q, fmt)
-    return Response(body, media_type=STRUCTURE_MEDIA[fmt], headers={"Vary": "Accept"})
+    return Response(body, media_type=format_of("structure", fmt).media_type, headers={"Vary": "Accept"})
 
 
 def _readable(
@@ -369,7 +361,8 @@ async def data_response(
     )
     await bridge.audit.record(principal, _served_counts(readable, counts), query, client=client)
     observations = selected.num_rows
-    named = choice.name not in NAMELESS or choice.labels != "id"
+    # SDMX-JSON prints names, and SDMX-CSV with labels=name|both: only they need a named target
+    named = format_of("data", choice.name).names or choice.labels != "id"
     if observations <= IN_LOOP_ROWS and not named:
         body, target = _shape(selected, flow, params, choice)
         data = _written(choice, body, target, params)
@@ -537,7 +530,7 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
     dataflow with its DSD, codelists and constraints); other clients get the XSD that
     structure-specific data of the dataflow validates against.
     """
-    from cgd_bridge.formats.xsd import dsd_schema
+    from cgd_bridge.sdmx.write.xsd import dsd_schema
 
     if context not in SCHEMA_CONTEXTS:
         raise not_implemented(f"Schema queries in the '{context}' context")
@@ -546,7 +539,9 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
     if "json" in first:
         q = StructureQuery(resource=context, ref=ref, references="all")
         body = bridge.structure_service.message(q, "sdmx-json-2.0")
-        return Response(body, media_type=STRUCTURE_MEDIA["sdmx-json-2.0"], headers={"Vary": "Accept"})
+        return Response(
+            body, media_type=format_of("structure", "sdmx-json-2.0").media_type, headers={"Vary": "Accept"}
+        )
     choice = negotiate("schema", accept, api=api, format_param=request.query_params.get("format"))
     try:
         if context == "dataflow":
@@ -562,7 +557,7 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
             dsd = bridge.structures.dsd(info.id, info.agency, info.version)
             dataflow = None
     except StructureError as exc:
-        raise QueryError(f"there is no {context} {ref}", status=404) from exc
+        raise QueryError(f"there is no {context} {ref.query_text}", status=404) from exc
     version = "2.1" if choice.name == "xsd-2.1" else "3.0"
     body = dsd_schema(dsd, version, dataflow=dataflow, structures=bridge.structures)
     return Response(body, media_type=choice.media_type, headers={"Vary": "Accept"})
@@ -592,8 +587,8 @@ def metadata_response(
     Embargoed or restricted metadata is hidden exactly like the data (same access rules);
     every metadata pull is logged (``metadata.pulled``).
     """
-    from cgd_bridge.formats.refmeta import render_metadata
     from cgd_bridge.metadata import QualityMetadata
+    from cgd_bridge.sdmx.write.refmeta import render_metadata
 
     choice = negotiate(
         "metadata", request.headers.get("accept"), api=api, format_param=request.query_params.get("format")

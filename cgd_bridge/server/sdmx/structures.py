@@ -16,7 +16,7 @@ they refer to, and (having no SDMX-ML 2.1 form) are answered in SDMX-ML 3.0 when
 takes any structure format (:meth:`StructureService.format_for`).
 
 StructureSets are the SDMX 2.1 form of the same maps (SDMX 3.0 has none): built with lxml by
-:mod:`cgd_bridge.mapping.sdmx_maps21` for the same mappings, written into the SDMX-ML 2.1
+:mod:`cgd_bridge.sdmx.write.maps21` for the same mappings, written into the SDMX-ML 2.1
 message beside the sdmx1 artefacts they refer to (``references``), and answered in SDMX-ML 2.1
 when the client takes any structure format; an explicit SDMX 3.0 format is a 406.
 
@@ -38,8 +38,11 @@ import sdmx
 from sdmx.message import Header, StructureMessage
 
 from cgd_bridge.errors import CgdBridgeError, StructureError
+from cgd_bridge.sdmx.formats import formats
+from cgd_bridge.sdmx.refs import FlowRef
+from cgd_bridge.sdmx.write import structures as structure_writer
 from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, StructureSetEntry, SubmittedMapping, stub
-from cgd_bridge.server.sdmx.query import FlowRef, QueryError, not_implemented
+from cgd_bridge.server.sdmx.query import QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
 
 #: v1 resource names -> the kind names of :mod:`cgd_bridge.structures` (v2 names included).
@@ -101,7 +104,7 @@ _MESSAGE_FIELD = {
     "agencyscheme": "organisation_scheme",
     "dataproviderscheme": "organisation_scheme",
 }
-STRUCTURE_FORMATS = ("sdmx-ml-2.1", "sdmx-ml-3.0", "sdmx-json-2.0")
+STRUCTURE_FORMATS = tuple(f.name for f in formats("structure"))
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,7 @@ class StructureService:
         infos = self.resolve(q, catalogue)
         if not infos:
             raise QueryError(
-                f"no {q.resource} matches {q.ref}" + (f" item {q.item}" if q.item else ""),
+                f"no {q.resource} matches {q.ref.query_text}" + (f" item {q.item}" if q.item else ""),
                 fix="List what the server has with /sdmx/rest/dataflow/all/all/latest or "
                 "`cgd-bridge structures list`.",
                 status=404,
@@ -356,8 +359,8 @@ class StructureService:
         """StructureSets in SDMX-ML 2.1, with (``references``) the codelists of the CSO's labels
         and the sdmx1 artefacts they refer to: children are the target dataflow and codelists,
         descendants also what those refer to; a StructureSet has no parents here."""
-        from cgd_bridge.mapping.sdmx_maps21 import structure_message
-        from cgd_bridge.mapping.sdmx_maps21 import stub as stub_set
+        from cgd_bridge.sdmx.write.maps21 import structure_message
+        from cgd_bridge.sdmx.write.maps21 import stub as stub_set
 
         if q.item:
             raise not_implemented("An item query on a structureset")
@@ -499,23 +502,13 @@ def _stub(obj: Any) -> Any:
 
 
 def _sender() -> Any:
-    from sdmx.model.common import Agency
-
-    return Agency(id="CGD_BRIDGE")
+    return structure_writer.sender()
 
 
 def _write_with_pysdmx(xml21: bytes | None, extra: list[Any], fmt: str) -> bytes:
     """The sdmx1 artefacts (as SDMX-ML 2.1 text, read by pysdmx) and pysdmx ones, written by pysdmx."""
-    from pysdmx.io import read_sdmx, write_sdmx
-    from pysdmx.io.format import Format
-    from pysdmx.io.xml.header import Header as PysdmxHeader
-    from pysdmx.model import Agency
-
-    target = Format.STRUCTURE_SDMX_JSON_2_0_0 if fmt == "sdmx-json-2.0" else Format.STRUCTURE_SDMX_ML_3_0
     try:
-        objects = list(read_sdmx(xml21.decode("utf-8"), validate=False).structures) if xml21 else []
-        header = PysdmxHeader(id="CGD_BRIDGE_STRUCTURE", sender=Agency(id="CGD_BRIDGE"), test=False)
-        text = write_sdmx([*objects, *extra], target, header=header)
+        text = structure_writer.pysdmx_message(xml21, extra, fmt)
     except (CgdBridgeError, ValueError, TypeError, AttributeError, KeyError) as exc:
         raise QueryError(
             f"the structures could not be written as {fmt}: {exc}",
@@ -523,17 +516,12 @@ def _write_with_pysdmx(xml21: bytes | None, extra: list[Any], fmt: str) -> bytes
             status=500,
             sdmx_code=500,
         ) from exc
-    return _full_urns(text or "", fmt).encode("utf-8")
+    return structure_writer.full_urns(text, fmt).encode("utf-8")
 
 
 def _convert_with_pysdmx(xml21: bytes, fmt: str) -> bytes:
-    from pysdmx.io import read_sdmx, write_sdmx
-    from pysdmx.io.format import Format
-
-    target = Format.STRUCTURE_SDMX_JSON_2_0_0 if fmt == "sdmx-json-2.0" else Format.STRUCTURE_SDMX_ML_3_0
     try:
-        objects = read_sdmx(xml21.decode("utf-8"), validate=False).structures
-        text = write_sdmx(objects, target)
+        text = structure_writer.pysdmx_converted(xml21, fmt)
     except Exception as exc:
         raise QueryError(
             f"the structures could not be written as {fmt}: {exc}",
@@ -541,57 +529,4 @@ def _convert_with_pysdmx(xml21: bytes, fmt: str) -> bytes:
             status=500,
             sdmx_code=500,
         ) from exc
-    return _full_urns(text or "", fmt).encode("utf-8")
-
-
-#: SDMX-JSON 2.0 reference fields pysdmx 1.21 writes as ``DataStructure=A:ID(V)`` where the schema
-#: wants the URN: (list of artefacts, field, URN package).
-_JSON_REFERENCES = (
-    ("dataflows", "structure", "datastructure"),
-    ("metadataflows", "structure", "metadatastructure"),
-)
-#: SDMX 2.1 URN class names (sdmx1 writes them, pysdmx passes them on) -> their SDMX 3.0 names.
-_URN_CLASSES_30 = {
-    ".datastructure.DataflowDefinition=": ".datastructure.Dataflow=",
-    ".datastructure.DataStructureDefinition=": ".datastructure.DataStructure=",
-}
-_BOOLEAN_FACETS = ("isSequence", "isMultiLingual")
-
-
-def _full_urns(text: str, fmt: str) -> str:
-    """The SDMX 3.0 message as the schemas want it, where pysdmx 1.21 (fed sdmx1's 2.1 output)
-    gets it wrong: SDMX 3.0 URN class names (``Dataflow=``, not ``DataflowDefinition=``); in
-    SDMX-JSON 2.0 also full URNs for the references it shortens, no empty ``groups`` and facets
-    such as ``isSequence`` as booleans, not ``"true"``."""
-    for old, new in _URN_CLASSES_30.items():
-        text = text.replace(old, new)
-    if fmt != "sdmx-json-2.0" or not text:
-        return text
-    import json
-
-    message = json.loads(text)
-    data = message.get("data", {})
-    for artefacts, field_name, package in _JSON_REFERENCES:
-        for artefact in data.get(artefacts, []):
-            ref = artefact.get(field_name)
-            if isinstance(ref, str) and not ref.startswith("urn:"):
-                artefact[field_name] = f"urn:sdmx:org.sdmx.infomodel.{package}.{ref}"
-    for dsd in data.get("dataStructures", []):
-        components = dsd.get("dataStructureComponents", {})
-        if components.get("groups") == []:
-            del components["groups"]
-    _boolean_facets(data)
-    return json.dumps(message, indent=2, ensure_ascii=False)
-
-
-def _boolean_facets(value: Any) -> None:
-    """``"isSequence": "true"`` -> ``true`` everywhere in a JSON document (in place)."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k in _BOOLEAN_FACETS and isinstance(v, str) and v.lower() in ("true", "false"):
-                value[k] = v.lower() == "true"
-            else:
-                _boolean_facets(v)
-    elif isinstance(value, list):
-        for v in value:
-            _boolean_facets(v)
+    return structure_writer.full_urns(text, fmt).encode("utf-8")

@@ -32,11 +32,12 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from cgd_bridge import pipeline, resources, safeyaml
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, UsageError
 from cgd_bridge.findings import Report, Severity
-from cgd_bridge.formats.registry import FORMATS
+from cgd_bridge.sdmx.formats import FORMATS
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.data import select
-from cgd_bridge.server.sdmx.query import FlowRef, parse_params
+from cgd_bridge.server.sdmx.query import parse_params
 from cgd_bridge.server.uploads import save_upload
 from cgd_bridge.server.web import chart as charts
 from cgd_bridge.server.web import metadata_form

@@ -15,8 +15,8 @@ import pyarrow as pa
 
 from cgd_bridge.errors import StructureError
 from cgd_bridge.findings import CHECKS
-from cgd_bridge.formats.names import named_target
-from cgd_bridge.formats.registry import Target
+from cgd_bridge.sdmx.names import named_target
+from cgd_bridge.sdmx.target import Target
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 

@@ -6,13 +6,13 @@ import datetime as dt
 
 import pytest
 
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server.sdmx.query import (
-    Condition,
-    FlowRef,
+    FilterCondition,
     QueryError,
     parse_flow_ref,
     parse_params,
-    parse_ref,
+    parse_path_ref,
     parse_v1_key,
     parse_v2_keys,
     period_range,
@@ -45,7 +45,7 @@ def test_bad_flow_refs_are_400(text: str) -> None:
 
 def test_semver_wildcards_are_501() -> None:
     with pytest.raises(QueryError) as err:
-        parse_ref("A", "B", "1.2+.0")
+        parse_path_ref("A", "B", "1.2+.0")
     assert err.value.status == 501
 
 
@@ -75,9 +75,9 @@ def test_raw_query_keeps_plus_signs() -> None:
     p = parse_params(raw)
     assert p.updated_after == dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     time, sex = p.filters
-    assert time.alternatives == [[Condition("ge", "2020"), Condition("le", "2023")]]
+    assert time.alternatives == [[FilterCondition("ge", "2020"), FilterCondition("le", "2023")]]
     assert sex.component == "SEX"
-    assert sex.alternatives == [[Condition("eq", "F")], [Condition("eq", "M")]]
+    assert sex.alternatives == [[FilterCondition("eq", "F")], [FilterCondition("eq", "M")]]
 
 
 def test_sdmx1_quirks_are_tolerated() -> None:

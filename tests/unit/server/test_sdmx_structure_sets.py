@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from cgd_bridge.mapping import load_mapping
-from cgd_bridge.mapping.sdmx_maps21 import export_structure_set
+from cgd_bridge.sdmx.write.maps21 import export_structure_set
 from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.structures import Structures

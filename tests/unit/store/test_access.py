@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from cgd_bridge.errors import NotFound
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import access, submissions
-from cgd_bridge.store.mous import FlowRef
 
 UTC = dt.UTC
 CASES = (

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from cgd_bridge.errors import NotFound, UsageError
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import mous, orgs
 from cgd_bridge.store.models import AuditEntry
-from cgd_bridge.store.mous import FlowRef
 
 UTC = dt.UTC
 T0 = dt.datetime(2027, 1, 1, tzinfo=UTC)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Forbidden, NotFound, UsageError
-from cgd_bridge.formats.sdmx_read import OfficialDataError
+from cgd_bridge.sdmx.read.data import OfficialDataError
 from cgd_bridge.store import official
 from cgd_bridge.store.models import AuditEntry, OfficialSeries
 from cgd_bridge.structures import Structures
@@ -175,8 +175,8 @@ def test_deleting_is_for_the_nso_and_admins_and_audited(
 
 def test_sdmx_ml_files_load_too(session: Session, cast: Cast, structures: Structures, tmp_path) -> None:
     """The official CSV written back as SDMX-ML 2.1 (generic and structure-specific) loads the same."""
-    from cgd_bridge.formats import write
-    from cgd_bridge.formats.registry import Target
+    from cgd_bridge.sdmx.target import Target
+    from cgd_bridge.sdmx.write import write
 
     table = official.load_table(session, _load(session, cast, structures))
     info = official.list_official(session, principal=cast.nso)[0]

@@ -2,7 +2,7 @@
 
 SDMX 2.1 has no StructureMap of its own kind: maps live in a **StructureSet**. One mapping gives
 one StructureSet holding the same maps as the SDMX 3.0 export
-(:func:`cgd_bridge.mapping.sdmx_maps.export_structure_map`), translated from its artefacts:
+(:func:`cgd_bridge.sdmx.write.maps.export_structure_map`), translated from its artefacts:
 
 - a label map whose target component has a codelist becomes a **CodelistMap** from a source
   codelist to that codelist (code -> code). SDMX 2.1 codes have IDs, labels such as ``60+`` or
@@ -42,7 +42,7 @@ from lxml import etree
 
 from cgd_bridge.errors import MappingError
 from cgd_bridge.mapping.model import Mapping
-from cgd_bridge.mapping.sdmx_maps import (
+from cgd_bridge.sdmx.maps import (
     _URN,
     ANN_DATE_PATTERN,
     ANN_FIXED,
@@ -52,13 +52,13 @@ from cgd_bridge.mapping.sdmx_maps import (
     MATCHING_TEXT,
     Exported,
     MappingWarning,
-    _Exporter,
     check_agency,
     target_of,
 )
-from cgd_bridge.mapping.sdmx_maps import (
+from cgd_bridge.sdmx.maps import (
     urn as artefact_urn,
 )
+from cgd_bridge.sdmx.write.maps import _Exporter
 
 NS = {
     "mes": "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message",

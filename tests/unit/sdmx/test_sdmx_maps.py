@@ -17,12 +17,14 @@ from cgd_bridge.ingest import open_table
 from cgd_bridge.mapping import load_mapping
 from cgd_bridge.mapping.apply import apply_mapping
 from cgd_bridge.mapping.model import Mapping
-from cgd_bridge.mapping.sdmx_maps import (
+from cgd_bridge.sdmx.maps import (
     ANN_DERIVED,
     ANN_MAPPING,
     ANN_MATCHING,
+)
+from cgd_bridge.sdmx.read.maps import import_mapping
+from cgd_bridge.sdmx.write.maps import (
     export_structure_map,
-    import_mapping,
 )
 from cgd_bridge.structures import Structures
 

@@ -14,9 +14,10 @@ import sdmx
 import sdmx.reader.xml.v30
 
 from cgd_bridge.errors import FormatError
-from cgd_bridge.formats import Target, write
-from cgd_bridge.formats.xsd import dsd_schema, validate_structure_specific
 from cgd_bridge.pipeline import harmonise
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import write
+from cgd_bridge.sdmx.write.xsd import dsd_schema, validate_structure_specific
 from cgd_bridge.structures import Structures
 from tests.support.schemas import official
 

@@ -15,7 +15,9 @@ import sdmx.reader.xml.v30
 from lxml import etree
 
 from cgd_bridge.errors import FormatError
-from cgd_bridge.formats.refmeta import (
+from cgd_bridge.metadata import QualityMetadata, load_metadata
+from cgd_bridge.sdmx.formats import METADATA_FORMATS
+from cgd_bridge.sdmx.write.refmeta import (
     EXTENSION_MSD,
     SDG_MSD,
     SDG_MSD_CONCEPTS,
@@ -25,8 +27,6 @@ from cgd_bridge.formats.refmeta import (
     render_metadata,
     write_metadata,
 )
-from cgd_bridge.formats.registry import METADATA_FORMATS
-from cgd_bridge.metadata import QualityMetadata, load_metadata
 from tests.support.schemas import official
 
 ROOT = Path(__file__).resolve().parents[3]

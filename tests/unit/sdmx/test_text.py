@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from cgd_bridge.formats import _text
-from cgd_bridge.formats._text import constant_columns, constant_text, join, sorted_batches
-from cgd_bridge.formats.registry import Target
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import _text
+from cgd_bridge.sdmx.write._text import constant_columns, constant_text, join, sorted_batches
 
 
 @pytest.fixture

@@ -15,9 +15,10 @@ import sdmx
 import sdmx.reader.xml.v30
 
 from cgd_bridge.errors import FormatError
-from cgd_bridge.formats import Target, write
-from cgd_bridge.formats.xsd import attachment, dsd_schema, validate_structure_specific
 from cgd_bridge.pipeline import harmonise
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import write
+from cgd_bridge.sdmx.write.xsd import attachment, dsd_schema, validate_structure_specific
 from cgd_bridge.structures import Structures
 from tests.support.schemas import official
 
@@ -218,7 +219,7 @@ def test_sdmx_csv_is_flat_whatever_the_observation_dimension(table):
 
 
 def test_batches_split_series_the_same_way(table, monkeypatch):
-    import cgd_bridge.formats._text as text
+    import cgd_bridge.sdmx.write._text as text
 
     monkeypatch.setattr(text, "BATCH", 2)  # series and flat messages across batch boundaries
     for at in AT:

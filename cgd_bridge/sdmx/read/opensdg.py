@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from cgd_bridge.errors import MappingError
-from cgd_bridge.mapping.sdmx_import import MappingBuilder
-from cgd_bridge.mapping.sdmx_maps import Imported, target_of
+from cgd_bridge.sdmx.maps import Imported, target_of
+from cgd_bridge.sdmx.read.maps import MappingBuilder
 
 #: the columns sdg-build renames before it applies the column map (OutputSdmxMl.build)
 SDG_BUILD_COLUMNS = {"Value": "OBS_VALUE", "Units": "UNIT_MEASURE", "Series": "SERIES", "Year": "TIME_PERIOD"}

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.errors import StructureError
-from cgd_bridge.formats.registry import Target
+from cgd_bridge.sdmx.target import Target
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,9 @@ import sdmx
 import sdmx.reader.xml.v30
 
 from cgd_bridge.errors import FormatError
-from cgd_bridge.formats import FORMATS, Target, get_format, write
+from cgd_bridge.sdmx.formats import FORMATS, get_format
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import write
 
 DIMS = ("FREQ", "SERIES", "REF_AREA", "SEX")
 ATTRS = ("UNIT_MEASURE", "OBS_STATUS", "COMMENT_OBS")
@@ -129,7 +131,7 @@ def test_structure_specific_header_carries_what_readers_need(table):
 
 
 def test_series_span_batches(table, monkeypatch):
-    import cgd_bridge.formats._text as text
+    import cgd_bridge.sdmx.write._text as text
 
     monkeypatch.setattr(text, "BATCH", 2)  # force series to cross batch boundaries
     assert from_sdmx1(written("sdmx-ml-2.1-ss", table)) == expected(table)

@@ -26,7 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cgd_bridge.formats._text import (
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write._text import (
     TIME,
     Layout,
     as_text,
@@ -38,7 +39,6 @@ from cgd_bridge.formats._text import (
     sorted_batches,
     write_strings,
 )
-from cgd_bridge.formats.registry import Target
 
 NS_MESSAGE = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message"
 NS_COMMON = "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common"

@@ -14,8 +14,9 @@ import sdmx
 import sdmx.reader.xml.v30
 
 from cgd_bridge.errors import FormatError
-from cgd_bridge.formats import Target, write
-from cgd_bridge.formats.names import named_target
+from cgd_bridge.sdmx.names import named_target
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import write
 from cgd_bridge.structures import Structures
 
 ROOT = Path(__file__).resolve().parents[3]

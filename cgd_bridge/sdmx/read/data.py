@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cgd_bridge.errors import InputError, StructureError
-from cgd_bridge.formats.names import _codelist
+from cgd_bridge.sdmx.names import _codelist
 
 MAX_LISTED = 12
 CSV_REFERENCE_COLUMNS = {"DATAFLOW", "STRUCTURE", "STRUCTURE_ID", "ACTION"}
@@ -113,7 +113,8 @@ def dsd_info(structures: Any, dataflow: str) -> DsdInfo:
     Raises:
         StructureError: the dataflow or its DSD is not known.
     """
-    from cgd_bridge.structures import parse_ref, ref_of
+    from cgd_bridge.sdmx.refs import parse_ref
+    from cgd_bridge.structures import ref_of
 
     agency, ident, version = parse_ref(dataflow)
     info = structures.find("dataflow", ident, agency, version)

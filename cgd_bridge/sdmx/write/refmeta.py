@@ -51,8 +51,9 @@ from lxml import etree
 from pydantic import BaseModel
 
 from cgd_bridge.errors import FormatError
-from cgd_bridge.formats.registry import Target, get_metadata_format
 from cgd_bridge.metadata.model import PROFILE, QualityMetadata
+from cgd_bridge.sdmx.formats import get_metadata_format
+from cgd_bridge.sdmx.target import Target
 
 #: The metadata attributes of IAEG-SDGs:SDG_MSD(1.0), in the MSD's order (every one 0..1).
 SDG_MSD_CONCEPTS = (

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from cgd_bridge.errors import FormatError
 
 if TYPE_CHECKING:
-    from cgd_bridge.formats.registry import Target
+    from cgd_bridge.sdmx.target import Target
 
 BATCH = 100_000
 """Observations per written batch: bounds the memory a writer holds beyond its input table."""
@@ -80,7 +80,7 @@ class Layout:
 def layout(target: Target, dimension_at_observation: str = TIME) -> Layout:
     """The :class:`Layout` of ``dimensionAtObservation`` for the target's dimensions.
 
-    >>> from cgd_bridge.formats.registry import Target
+    >>> from cgd_bridge.sdmx.target import Target
     >>> t = Target("A", "DF", "1.0", ("FREQ", "REF_AREA"))
     >>> layout(t, "REF_AREA")
     Layout(at='REF_AREA', series=('FREQ', 'TIME_PERIOD'), obs=('REF_AREA',))

@@ -44,8 +44,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from cgd_bridge.errors import FormatError
-from cgd_bridge.formats._text import BATCH, TIME, as_text, join, layout, shape
-from cgd_bridge.formats.registry import LABELS, Target
+from cgd_bridge.sdmx.formats import LABELS
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write._text import BATCH, TIME, as_text, join, layout, shape
 
 __all__ = ["as_text", "observation_columns", "write_csv10", "write_csv20"]
 
@@ -178,7 +179,7 @@ def _write_small(table: pa.Table, columns: list[_Column], lead: list[tuple[str, 
 
     The cells are the same Arrow text columns (:func:`_plan`); only the joining into lines is
     done here, which for a one-series answer costs a fraction of setting up a ``CSVWriter``
-    (tests/unit/formats/test_sdmx_csv_small.py checks that both give the same bytes).
+    (tests/unit/sdmx/test_sdmx_csv_small.py checks that both give the same bytes).
     """
     batch = table.combine_chunks().to_batches()
     n = table.num_rows

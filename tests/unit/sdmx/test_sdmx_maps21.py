@@ -15,10 +15,12 @@ from cgd_bridge.ingest import open_table
 from cgd_bridge.mapping import load_mapping
 from cgd_bridge.mapping.apply import apply_mapping
 from cgd_bridge.mapping.model import Mapping
-from cgd_bridge.mapping.sdmx_maps import ANN_LABELS, ANN_MAPPING, export_structure_map, import_mapping
-from cgd_bridge.mapping.sdmx_maps21 import code_id, export_structure_set
+from cgd_bridge.sdmx.maps import ANN_LABELS, ANN_MAPPING
+from cgd_bridge.sdmx.read.maps import import_mapping
+from cgd_bridge.sdmx.write.maps import export_structure_map
+from cgd_bridge.sdmx.write.maps21 import code_id, export_structure_set
 from cgd_bridge.structures import Structures
-from tests.unit.mapping.test_sdmx_maps import (
+from tests.unit.sdmx.test_sdmx_maps import (
     KE_FLOW,
     KENYA_DATA,
     SDG_FLOW,

@@ -13,8 +13,8 @@ import random
 import pyarrow as pa
 import pytest
 
-from cgd_bridge.formats import sdmx_csv
-from cgd_bridge.formats.registry import Target
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import sdmx_csv
 
 NASTY = ["plain", "with, comma", 'a "quoted" word', "two\nlines", "cr\r\nlf", "", None, "Ñandú ñ", ": colon"]
 

@@ -15,8 +15,8 @@ import sdmx.reader.xml.v30
 from lxml import etree
 
 from cgd_bridge.errors import FormatError
-from cgd_bridge.formats.xsd import attachment, dsd_schema, series_attributes, validate_structure_specific
 from cgd_bridge.pipeline import convert
+from cgd_bridge.sdmx.write.xsd import attachment, dsd_schema, series_attributes, validate_structure_specific
 from cgd_bridge.structures import Structures
 from tests.support.schemas import official
 

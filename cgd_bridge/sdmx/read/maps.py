@@ -4,12 +4,12 @@
 SDMX-ML 2.1 StructureSets with lxml (sdmx1 2.28 reads their CodelistMaps but stops with
 ``NotImplementedError`` at a StructureSet's StructureMap, which is where SDMX 2.1 says which
 component a codelist map is for). :class:`MappingBuilder` collects what the maps say (it also
-serves :mod:`cgd_bridge.mapping.opensdg`) and turns it into a :class:`~cgd_bridge.mapping.model.Mapping`,
+serves :mod:`cgd_bridge.sdmx.read.opensdg`) and turns it into a :class:`~cgd_bridge.mapping.model.Mapping`,
 with the target DSD deciding what is a dimension and in which key order.
 
 Everything that cannot be carried over (multi-component maps, regular expressions and
 substrings, validity periods, epoch maps, other date patterns, maps nothing uses, other
-artefacts) becomes a :class:`~cgd_bridge.mapping.sdmx_maps.MappingWarning` naming the file and
+artefacts) becomes a :class:`~cgd_bridge.sdmx.maps.MappingWarning` naming the file and
 the element; a file that cannot be read is a :class:`~cgd_bridge.errors.MappingError`. A file
 cgd-bridge exported itself carries a ``CGD_MAPPING`` annotation from which the parts SDMX cannot
 express (derived values, drop rules, aggregation, the Table Schema) are restored exactly.
@@ -33,7 +33,7 @@ from typing import Any
 
 from cgd_bridge.errors import MappingError
 from cgd_bridge.mapping.model import PROFILE, Mapping, normalise_label
-from cgd_bridge.mapping.sdmx_maps import (
+from cgd_bridge.sdmx.maps import (
     ANN_FIXED,
     ANN_LABELS,
     ANN_MAPPING,
@@ -42,7 +42,7 @@ from cgd_bridge.mapping.sdmx_maps import (
     PATTERN_FORMATS,
     Imported,
     MappingWarning,
-    Target,
+    TargetStructure,
     target_of,
 )
 
@@ -349,7 +349,8 @@ def import_sdmx_maps(
 
 def _latest(out: _Collected) -> dict[str, tuple[str, Any]]:
     """The highest version of each representation map (older ones are reported)."""
-    from cgd_bridge.structures import parse_ref, version_key
+    from cgd_bridge.sdmx.refs import parse_ref
+    from cgd_bridge.structures import version_key
 
     best: dict[tuple[str | None, str], tuple[str, tuple[str, Any]]] = {}
     for short, (file, rm) in out.rep_maps.items():
@@ -365,7 +366,8 @@ def _latest(out: _Collected) -> dict[str, tuple[str, Any]]:
 
 
 def _pick_structure_map(out: _Collected, dataflow: str) -> tuple[str, Any]:
-    from cgd_bridge.structures import parse_ref, version_key
+    from cgd_bridge.sdmx.refs import parse_ref
+    from cgd_bridge.structures import version_key
 
     agency, ident, version = parse_ref(dataflow)
 
@@ -399,13 +401,13 @@ def _pick_structure_map(out: _Collected, dataflow: str) -> tuple[str, Any]:
 class MappingBuilder:
     """Collects dimensions, attributes, time and value for a new mapping, warning as it goes.
 
-    The SDMX importers here and :mod:`cgd_bridge.mapping.opensdg` fill it; :meth:`mapping`
+    The SDMX importers here and :mod:`cgd_bridge.sdmx.read.opensdg` fill it; :meth:`mapping`
     splits the components into dimensions (in the DSD's key order) and attributes.
     """
 
     def __init__(
         self,
-        target: Target,
+        target: TargetStructure,
         warnings: list[MappingWarning],
         links: dict[str, tuple[str, str | None]] | None = None,
     ) -> None:
@@ -636,7 +638,7 @@ class MappingBuilder:
         self, file: str, element: str, source_cl: str, target_cl: str, spec: dict[str, Any]
     ) -> None:
         """A code map with no component: the component by its codelist, the column after the source."""
-        from cgd_bridge.structures import parse_ref
+        from cgd_bridge.sdmx.refs import parse_ref
 
         target_id = parse_ref(target_cl)[1] if target_cl else ""
         comps = [c for c, cl in self.target.codelists.items() if parse_ref(cl)[1] == target_id]
@@ -761,3 +763,56 @@ def _machine_annotation(obj: Any) -> dict[str, Any]:
         if a.type == ANN_MAPPING and a.text:
             return _machine(a.text) or {}
     return {}
+
+
+def import_mapping(
+    paths: Sequence[str | Path],
+    *,
+    dataflow: str,
+    structures: Any | None = None,
+    links: dict[str, tuple[str, str | None]] | None = None,
+) -> Imported:
+    """A ``cgd-mapping/1.0`` mapping from SDMX maps or from open-sdg sdg-build CSVs.
+
+    Args:
+        paths: SDMX structure messages (SDMX-ML 2.1/3.0, SDMX-JSON 2.0), or open-sdg CSVs (a
+            column map, a code map and optionally one indicator CSV they apply to).
+        dataflow: the target dataflow, ``AGENCY:ID(VERSION)``.
+        structures: bundled + stored structures (:class:`cgd_bridge.structures.Structures`).
+        links: see :func:`import_sdmx_maps` (SDMX code maps that name no component).
+
+    Example::
+
+        >>> imported = import_mapping(["ons_column_mapping.csv", "ons_code_mapping.csv",
+        ...     "ons_indicator_1-1-1.csv"], dataflow="IAEG-SDGs:DF_SDG_GLH(1.5)")  # doctest: +SKIP
+        >>> imported.mapping.dimensions["SERIES"].column  # doctest: +SKIP
+        'Series'
+    """
+    from cgd_bridge.errors import StructureError
+    from cgd_bridge.sdmx.refs import parse_ref
+
+    try:
+        parse_ref(dataflow)
+    except StructureError as exc:
+        raise MappingError(
+            f"--dataflow '{dataflow}' is not an SDMX reference",
+            fix="Give it as AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+        ) from exc
+    files = [Path(p) for p in paths]
+    if not files:
+        raise MappingError("no files to import", fix="Give SDMX map files or open-sdg CSVs.")
+    for f in files:
+        if not f.is_file():
+            raise MappingError("the file does not exist", fix="Check the path.", file=str(f))
+    csvs = [f for f in files if f.suffix.lower() == ".csv"]
+    if csvs and len(csvs) != len(files):
+        raise MappingError(
+            "SDMX maps and open-sdg CSVs cannot be imported together",
+            fix="Import the SDMX files or the CSVs, in two runs.",
+            file=", ".join(f.name for f in files),
+        )
+    if csvs:
+        from cgd_bridge.sdmx.read.opensdg import import_opensdg
+
+        return import_opensdg(files, dataflow=dataflow, structures=structures)
+    return import_sdmx_maps(files, dataflow=dataflow, structures=structures, links=links)

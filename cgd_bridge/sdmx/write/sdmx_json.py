@@ -17,7 +17,8 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cgd_bridge.formats._text import (
+from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write._text import (
     TIME,
     as_text,
     between,
@@ -27,7 +28,6 @@ from cgd_bridge.formats._text import (
     sorted_batches,
     write_strings,
 )
-from cgd_bridge.formats.registry import Target
 
 SCHEMA = (
     "https://raw.githubusercontent.com/sdmx-twg/sdmx-json/v2.0.0/data-message/tools/schemas/2.0.0/"
@@ -80,7 +80,7 @@ def write_json20(
     """SDMX-JSON 2.0 data message.
 
     Args:
-        detail: as for SDMX-ML (:func:`cgd_bridge.formats.sdmx_ml.write_ss30`):
+        detail: as for SDMX-ML (:func:`cgd_bridge.sdmx.write.sdmx_ml.write_ss30`):
             ``serieskeysonly`` and ``nodata`` write series without ``observations``.
         dimension_at_observation: ``TIME_PERIOD``, another dimension (``dimensions.series``
             are then the others and TIME_PERIOD), or ``AllDimensions`` (``observations`` in the

@@ -1,0 +1,75 @@
+"""The SDMX writers: one module per family of formats, chosen through :mod:`cgd_bridge.sdmx.formats`.
+
+Data writers take an Arrow table whose columns are SDMX component ids plus a
+:class:`~cgd_bridge.sdmx.target.Target` naming the dataflow, and stream bytes to a binary file
+object. They work on columns: the text of each observation is assembled with Arrow string
+kernels a batch at a time, never with one Python object per observation.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+import pyarrow as pa
+
+from cgd_bridge.errors import FormatError
+from cgd_bridge.sdmx.formats import FORMATS, get_format
+from cgd_bridge.sdmx.target import Target
+
+
+def check_options(
+    name: str, dimensions: tuple[str, ...] | list[str], *, detail: str, dimension_at_observation: str
+) -> None:
+    """Refuse, before anything is written, ``detail`` and ``dimensionAtObservation`` that format
+    ``name`` cannot write for a dataflow with these ``dimensions`` (a streamed answer cannot
+    fail half-way).
+
+    Raises:
+        FormatError: an unknown detail or observation dimension, or series-only details with
+            ``AllDimensions`` (except in SDMX-CSV, which is flat whatever it is).
+    """
+    from cgd_bridge.sdmx.write._text import TIME, check_detail, layout
+
+    target = Target("", "", "", tuple(dimensions))
+    lay = layout(target, dimension_at_observation)
+    check_detail(detail, layout(target, TIME) if get_format(name).flat else lay)
+
+
+def write(
+    name: str,
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    labels: str = "id",
+    detail: str = "full",
+    dimension_at_observation: str = "TIME_PERIOD",
+) -> int:
+    """Write ``table`` in format ``name`` to ``out``; returns the number of observations
+    (of series, with ``detail=serieskeysonly|nodata``).
+
+    Args:
+        labels: ``id``, ``name`` or ``both`` for the formats that take it (``Format.labels``);
+            any other format accepts only ``id``.
+        detail: ``full``, ``dataonly`` (no attributes), ``serieskeysonly`` (the series keys,
+            no observations), ``nodata`` (the series keys with their series attributes).
+        dimension_at_observation: ``TIME_PERIOD``, another dimension of the target, or
+            ``AllDimensions`` (no series); SDMX-CSV is flat whatever it is.
+
+    Raises:
+        FormatError: an unknown format, ``labels`` the format does not take, an unknown
+            ``detail`` or observation dimension, or series-only details with ``AllDimensions``.
+    """
+    fmt = get_format(name)
+    if labels not in fmt.labels:
+        takes = [f.name for f in FORMATS.values() if labels in f.labels]
+        raise FormatError(
+            f"{fmt.title} has no labels={labels!r}",
+            fix=f"Leave labels out (id), or use a format that takes it: {', '.join(takes) or 'none'}.",
+        )
+    writer = fmt.load_writer()
+    options: dict[str, str] = {"detail": detail, "dimension_at_observation": dimension_at_observation}
+    if labels != "id":
+        options["labels"] = labels
+    result: int = writer(table, target, out, **options)
+    return result
