@@ -150,5 +150,5 @@ def create_app(
     app.include_router(sdmx_v2.router, dependencies=limited)
     api_docs.install(app)  # before web's /static mount, which would take /static/swagger-ui/
     web.install(app, dependencies=limited)
-    app.add_middleware(_TrailingSlash)  # type: ignore[arg-type]
+    app.add_middleware(_TrailingSlash)
     return app

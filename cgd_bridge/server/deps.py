@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 async def get_bridge(request: Request) -> Bridge:
     # async: it only reads app state, so FastAPI need not hop to its thread pool to call it
-    return request.app.state.bridge  # type: ignore[no-any-return]
+    bridge: Bridge = request.app.state.bridge
+    return bridge
 
 
 BridgeDep = Annotated["Bridge", Depends(get_bridge)]

@@ -13,6 +13,7 @@ anything else is logged with its traceback and answered as a 500 that says nothi
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -45,7 +46,7 @@ def sdmx_error_response(
     text: str,
     fix: str | None = None,
     code: int | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """An SDMX error message in the format the request prefers."""
     code = code if code is not None else _SDMX_CODES.get(status, 500)

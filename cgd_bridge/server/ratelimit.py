@@ -269,12 +269,11 @@ def _chunks(items: list[T]) -> Iterator[list[T]]:
 
 
 def _upsert(engine: Engine, rows: list[dict[str, Any]]) -> Insert:
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     table = RateUsage.__table__
-    stmt = insert(table).values(rows)
+    stmt = dialect.insert(table).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.identity, table.c.window_start],
         set_={"count": table.c.count + stmt.excluded["count"]},

@@ -33,7 +33,7 @@ def pysdmx_message(xml21: bytes | None, extra: list[Any], fmt: str) -> str:
     from pysdmx.io.xml.header import Header as PysdmxHeader
     from pysdmx.model import Agency
 
-    objects = list(read_sdmx(xml21.decode("utf-8"), validate=False).structures) if xml21 else []
+    objects = list(read_sdmx(xml21.decode("utf-8"), validate=False).structures or ()) if xml21 else []
     header = PysdmxHeader(id="CGD_BRIDGE_STRUCTURE", sender=Agency(id="CGD_BRIDGE"), test=False)
     return write_sdmx([*objects, *extra], _pysdmx_format(fmt), header=header) or ""
 

@@ -12,6 +12,8 @@ Parameters are read from the raw query string (see :mod:`cgd_bridge.server.sdmx.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -30,7 +32,7 @@ from cgd_bridge.server.sdmx.structures import StructureQuery
 
 router = APIRouter(prefix="/sdmx/rest", tags=["SDMX REST v1 (SDMX 2.1)"])
 _XML21 = "application/vnd.sdmx.structure+xml;version=2.1"
-_DATA_RESPONSES = {
+_DATA_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The data message.",
         "content": {"application/vnd.sdmx.genericdata+xml;version=2.1": {}},
@@ -216,7 +218,7 @@ def _structure(
     return service.structure_response(request, bridge, q, api=1)
 
 
-_STRUCTURE_RESPONSES = {
+_STRUCTURE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A structure message.", "content": {_XML21: {}}},
     404: {"description": "No results (100)."},
     406: {"description": "No representation matches Accept (140)."},

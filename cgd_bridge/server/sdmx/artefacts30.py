@@ -283,7 +283,7 @@ class Catalogue:
         from cgd_bridge.sdmx.write.refmeta import extension_structures
 
         text = extension_structures()
-        objects = read_sdmx(text.decode("utf-8"), validate=False).structures
+        objects = read_sdmx(text.decode("utf-8"), validate=False).structures or ()
         sha = hashlib.sha256(text).hexdigest()
         self._add(objects, "cgd-bridge", "extension_structures()", sha, shown=set(_KIND_OF_CLASS.values()))
 
@@ -302,7 +302,7 @@ class Catalogue:
                 files.setdefault(path, info)
         for path, info in files.items():
             try:
-                objects = read_sdmx(path.read_text(encoding="utf-8"), validate=False).structures
+                objects = read_sdmx(path.read_text(encoding="utf-8"), validate=False).structures or ()
             except (PysdmxError, OSError, ValueError) as exc:
                 self.problems.append(f"{info.file}: pysdmx cannot read it ({exc})")
                 log.warning("metadata structures of %s left out: %s", path, exc)
@@ -334,7 +334,7 @@ class Catalogue:
             try:
                 mapping, _ = load_mapping(path)
                 exported = export_structure_map(mapping, structures=self.structures, name=path.name)
-                objects = read_sdmx(exported.text, validate=False).structures
+                objects = read_sdmx(exported.text, validate=False).structures or ()
             except (CgdBridgeError, PysdmxError, ValueError) as exc:
                 self.problems.append(f"{path.name}: no StructureMap ({exc})")
                 log.warning("mapping %s left out of the structure maps: %s", path, exc)
@@ -361,7 +361,7 @@ class Catalogue:
                 exported = export_structure_map(
                     mapping, structures=self.structures, agency=m.agency, name=m.name
                 )
-                objects = read_sdmx(exported.text, validate=False).structures
+                objects = read_sdmx(exported.text, validate=False).structures or ()
             except (CgdBridgeError, PysdmxError, ValidationError, yaml.YAMLError, ValueError) as exc:
                 self.problems.append(f"{m.name}: no StructureMap ({exc})")
                 log.warning("mapping of %s left out of the structure maps: %s", m.name, exc)

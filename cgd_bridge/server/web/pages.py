@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
@@ -67,6 +67,9 @@ def _environment() -> Environment:
 
 
 ENV = _environment()
+
+
+_R = TypeVar("_R", bound=Response)
 
 
 class CsrfError(CgdBridgeError):
@@ -180,7 +183,7 @@ class Page:
             )
         )
 
-    def finish(self, response: Response) -> Response:
+    def finish(self, response: _R) -> _R:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         response.headers["Content-Language"] = self.lang
@@ -216,7 +219,7 @@ def _secret(bridge: Bridge) -> bytes:
         configured = bridge.settings.secret_key.get_secret_value() if bridge.settings.secret_key else None
         secret = websession.load_secret(configured, bridge.settings.data_dir)
         bridge.extra["web_secret"] = secret
-    return secret  # type: ignore[no-any-return]
+    return secret
 
 
 def open_page(request: Request) -> Page:
@@ -255,7 +258,8 @@ def open_page(request: Request) -> Page:
 
 
 def get_page(request: Request) -> Page:
-    return request.state.page  # type: ignore[no-any-return]
+    page: Page = request.state.page
+    return page
 
 
 PageDep = Annotated[Page, Depends(get_page)]
@@ -265,7 +269,9 @@ def error_page(page: Page, status: int, title: str, problem: str, fix: str | Non
     return page.render("error.html", status=status, title=title, problem=problem, fix=fix)
 
 
-async def http_error_page(request: Request, status: int, headers: dict[str, str] | None = None) -> Response:
+async def http_error_page(
+    request: Request, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
     """The HTML page of a request no web route answered: an unknown path (404) or method (405).
 
     Raises:
