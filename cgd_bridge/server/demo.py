@@ -153,21 +153,7 @@ def seed(
             files.append(RawFile("form", Path(ex.form).name, _bundled(ex.form).read_bytes()))
         submitter = principals[next(u for u, org, *_ in USERS if org == ex.cso)]
         reviewer = principals[next(u for u, org, *_ in USERS if org == ex.nso)]
-        v = submissions.create_version(
-            session,
-            principal=submitter,
-            dataflow=result.dataflow,
-            files=files,
-            report=result.report,
-            harmonised_table=result.harmonised.table,
-            metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-            mapping_text=result.mapping_text,
-            dimensions=list(result.target.dimensions),
-            attributes=list(result.target.attributes),
-            submit=True,
-            coverage=submissions.coverage_of(result.harmonised),
-            embargo_until=None,
-        )
+        v = submissions.create_version(session, result, principal=submitter, files=files, submit=True)
         submissions.accept(session, principal=reviewer, version_id=v.id, comment="Checked against the MoU.")
         submissions.publish(session, principal=reviewer, version_id=v.id)
         out.published[ex.name] = v.id

@@ -307,21 +307,13 @@ def create_submission(
                 },
                 status_code=422,
             )
-        h = result.harmonised
         version = submissions.create_version(
             session,
+            result,
             principal=principal,
-            dataflow=result.dataflow or "",
             files=up.raw,
-            report=result.report,
-            harmonised_table=h.table,
-            metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-            mapping_text=result.mapping_text,
-            dimensions=list(result.target.dimensions),
-            attributes=list(result.target.attributes),
             revision_note=revision_note,
             submit=submit,
-            coverage=submissions.coverage_of(h),
             now=bridge.clock(),  # after the harmonising, as the store's own default would be
         )
         return _detail(version, request)

@@ -423,18 +423,11 @@ def submit_upload(
             )
         version = submissions.create_version(
             page.db,
+            result,
             principal=principal,
-            dataflow=result.dataflow or "",
             files=spooled.raw,
-            report=result.report,
-            harmonised_table=result.harmonised.table,
-            metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-            mapping_text=result.mapping_text,
-            dimensions=list(result.target.dimensions),
-            attributes=list(result.target.attributes),
             revision_note=revision_note.strip() or None,
             submit=action == "submit",
-            coverage=submissions.coverage_of(result.harmonised),
             now=page.bridge.clock(),  # after the harmonising, as the store's own default would be
         )
     except CgdBridgeError as exc:
