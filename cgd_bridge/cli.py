@@ -1008,13 +1008,17 @@ def admin_official_load(
     database_url: str | None,
 ) -> None:  # fmt: skip
     """Load FILE (SDMX-CSV 1.0/2.0 or SDMX-ML 2.1 data) as an official series of the NSO."""
+    from functools import partial
+
+    from cgd_bridge.formats.sdmx_read import read_official
     from cgd_bridge.store.official import load_official_file
 
     structures = _load_structures()
     with _store(database_url) as session:
         series = load_official_file(
             session, principal=None, nso=nso, dataflow=dataflow, label=label or file.stem, filename=file.name,
-            content=file.read_bytes(), structures=structures, note=note, public=public, local=True,
+            content=file.read_bytes(), read=partial(read_official, structures=structures), note=note,
+            public=public, local=True,
         )  # fmt: skip
         click.echo(
             f"Official series {series.id} '{series.label}' of '{nso}': {series.observations} observations "
