@@ -215,17 +215,20 @@ def load_store(url: str, tables: dict[tuple[str, str, str], pa.Table], structure
                 orgs.create_user(session, username=cso, organisation=cso, role="submitter")
                 out.keys[cso] = orgs.create_key(session, username=cso).key
                 mous.create_mou(session, cso=cso, nso="bench-nso", dataflows=["*"], valid_until=until)
-                v = submissions.create_version(
-                    session,
-                    principal=Principal.of(orgs.get_user(session, username=cso)),
+                content = submissions.VersionContent(
                     dataflow=f"{agency}:{flow_id}({version})",
-                    files=[RawFile("data", "data.csv", (kenya / "data.csv").read_bytes(), "text/csv")],
                     report=example.report,
-                    harmonised_table=table,
+                    table=table,
                     metadata=metadata,
                     mapping_text=example.mapping_text,
                     dimensions=list(DIMENSIONS),
                     attributes=list(example.target.attributes),
+                )
+                v = submissions.create_version(
+                    session,
+                    content,
+                    principal=Principal.of(orgs.get_user(session, username=cso)),
+                    files=[RawFile("data", "data.csv", (kenya / "data.csv").read_bytes(), "text/csv")],
                     dataset=f"bench-{flow_id.lower()}",
                     submit=True,
                 )

@@ -603,7 +603,7 @@ def mapping_export(mapping_file: Path, output: Path | None, fmt: str, agency: st
     StructureSet with CodelistMaps and a StructureMap, and the codelists of the CSO's labels.
     """
     from cgd_bridge.mapping import load_mapping
-    from cgd_bridge.sdmx.write.maps import export_structure_map
+    from cgd_bridge.sdmx.write import export_structure_map
 
     loaded, info = load_mapping(mapping_file)
     structures = _load_structures()
@@ -643,7 +643,7 @@ def mapping_import(
     the column map, the code map and, optionally, one indicator CSV they apply to.
     """
     from cgd_bridge.errors import UsageError
-    from cgd_bridge.sdmx.read.maps import import_mapping
+    from cgd_bridge.sdmx.read import import_mapping
 
     parsed: dict[str, tuple[str, str | None]] = {}
     for link in links:
@@ -1009,13 +1009,17 @@ def admin_official_load(
     database_url: str | None,
 ) -> None:  # fmt: skip
     """Load FILE (SDMX-CSV 1.0/2.0 or SDMX-ML 2.1 data) as an official series of the NSO."""
+    from functools import partial
+
+    from cgd_bridge.sdmx.read.data import read_official
     from cgd_bridge.store.official import load_official_file
 
     structures = _load_structures()
     with _store(database_url) as session:
         series = load_official_file(
             session, principal=None, nso=nso, dataflow=dataflow, label=label or file.stem, filename=file.name,
-            content=file.read_bytes(), structures=structures, note=note, public=public, local=True,
+            content=file.read_bytes(), read=partial(read_official, structures=structures), note=note,
+            public=public, local=True,
         )  # fmt: skip
         click.echo(
             f"Official series {series.id} '{series.label}' of '{nso}': {series.observations} observations "

@@ -9,7 +9,7 @@ Findings are built only for the first few rows of each problem; the counts stay 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -20,7 +20,6 @@ import pyarrow.compute as pc
 from cgd_bridge.findings import Finding, Report, Severity
 
 if TYPE_CHECKING:
-    from cgd_bridge.checks.disclosure import Suppression
     from cgd_bridge.ingest.schema import SchemaField, TableSchema
     from cgd_bridge.ingest.table import SourceColumn, SourceTable
     from cgd_bridge.metadata.load import LoadedMetadata
@@ -35,6 +34,21 @@ _DATETIME = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 )
 _TIME = r"^[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """The source rows of aggregate data whose cells are suppressed, primary and secondary.
+
+    Attributes:
+        rows: their row numbers as the spreadsheet shows them (header = row 1), e.g. ``[14, 15]``.
+    """
+
+    rows: np.ndarray
+
+    def remap(self, mapper: Callable[[int], int]) -> Suppression:
+        """The same rows, with provisional row numbers mapped to the file's (see ingest)."""
+        return Suppression(np.array([mapper(int(r)) for r in self.rows], dtype=np.int64))
 
 
 @dataclass

@@ -15,7 +15,6 @@ Small cells and secondary suppression are decided and reported by
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,7 +25,7 @@ from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, add_examples
 from cgd_bridge.checks.base import plain_number as _plain
 from cgd_bridge.checks.base import provisional_row as _row
 from cgd_bridge.checks.base import show_number as _num
-from cgd_bridge.checks.disclosure import EXAMPLES, Cells, Families, suppress_cells
+from cgd_bridge.checks.disclosure import EXAMPLES, TOTAL_MARGIN, Cells, Families, KeyColumn, suppress_cells
 from cgd_bridge.findings import Finding, Severity, register
 
 TOTAL_MISMATCH = register(
@@ -45,57 +44,12 @@ SAMPLE_SIZE = register(
     of microdata, or the denominators of the all-total rows of aggregate data).""",
 )  # fmt: skip
 
-NULL_CODE = -1
-
-
-@dataclass
-class _KeyColumn:
-    name: str
-    disaggregation: bool
-    totals: set[str]
-    ids: dict[str, int] = field(default_factory=dict)
-    labels: list[str] = field(default_factory=list)
-
-    def encode(self, text: pa.Array) -> np.ndarray:
-        """Global int32 codes for a batch's text values (null -> -1)."""
-        enc = pc.dictionary_encode(text)
-        if isinstance(enc, pa.ChunkedArray):
-            enc = enc.combine_chunks()
-        lookup = np.empty(len(enc.dictionary), dtype=np.int32)
-        for i, value in enumerate(enc.dictionary.to_pylist()):
-            code = self.ids.get(value)
-            if code is None:
-                code = self.ids[value] = len(self.labels)
-                self.labels.append(value)
-            lookup[i] = code
-        mask = pc.is_null(enc.indices).to_numpy(zero_copy_only=False)
-        idx = pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)
-        out = lookup[idx] if len(lookup) else np.full(len(idx), NULL_CODE, np.int32)
-        out[mask] = NULL_CODE
-        return out.astype(np.int32, copy=False)
-
-    def total_ids(self) -> set[int]:
-        """Codes of the labels that mean 'total'."""
-        low = {t.casefold() for t in self.totals}
-        return {i for i, label in enumerate(self.labels) if label.casefold() in low}
-
-    def label(self, code: int) -> str:
-        """The label of a code ('(empty)' for null, '_T' for a computed margin)."""
-        if code == NULL_CODE:
-            return "(empty)"
-        if code == TOTAL_MARGIN:
-            return "_T"
-        return self.labels[code]
-
-
-TOTAL_MARGIN = -2  # the code of a margin computed from microdata
-
 
 class CellCheck(BaseCheck):
     """Small cells, secondary suppression, totals, count <= denominator, sample size."""
 
     def __init__(self) -> None:
-        self.keys: list[_KeyColumn] = []
+        self.keys: list[KeyColumn] = []
         self.measures: list[str] = []
         self.pairs: list[tuple[str, str]] = []  # (count, denominator)
         self.chunks: list[dict[str, np.ndarray]] = []
@@ -120,7 +74,7 @@ class CellCheck(BaseCheck):
             )
         ]
         self.keys = [
-            _KeyColumn(f.name, f.role in ("disaggregation", "disability_status"), set(f.total_values))
+            KeyColumn(f.name, f.role in ("disaggregation", "disability_status"), set(f.total_values))
             for f in key_fields
         ]
         self.chunks = []

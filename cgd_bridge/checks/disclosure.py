@@ -22,8 +22,8 @@ Two tables are protected, with the same rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,11 +31,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cgd_bridge.checks.base import Context, plain_number, provisional_row, show_number
+from cgd_bridge.checks.base import Context, Suppression, plain_number, provisional_row, show_number
 from cgd_bridge.findings import CHECKS, Finding, Report, Severity, register
 
 if TYPE_CHECKING:
-    from cgd_bridge.checks.cells import _KeyColumn
     from cgd_bridge.mapping.apply import Harmonised
 
 SMALL_CELL = register(
@@ -53,22 +52,55 @@ SECONDARY = register(
 EXAMPLES = 200  # findings materialised per code
 
 
-@dataclass(frozen=True)
-class Suppression:
-    """The source rows of aggregate data whose cells are suppressed, primary and secondary.
-
-    Attributes:
-        rows: their row numbers as the spreadsheet shows them (header = row 1), e.g. ``[14, 15]``.
-    """
-
-    rows: np.ndarray
-
-    def remap(self, mapper: Callable[[int], int]) -> Suppression:
-        """The same rows, with provisional row numbers mapped to the file's (see ingest)."""
-        return Suppression(np.array([mapper(int(r)) for r in self.rows], dtype=np.int64))
-
-
 # -- the cell table and its families -------------------------------------------------------------
+
+
+NULL_CODE = -1  # the code of an empty key cell
+
+
+@dataclass
+class KeyColumn:
+    """One key column of the cell table: its codes as int32, its total labels."""
+
+    name: str
+    disaggregation: bool
+    totals: set[str]
+    ids: dict[str, int] = field(default_factory=dict)
+    labels: list[str] = field(default_factory=list)
+
+    def encode(self, text: pa.Array) -> np.ndarray:
+        """Global int32 codes for a batch's text values (null -> -1)."""
+        enc = pc.dictionary_encode(text)
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.combine_chunks()
+        lookup = np.empty(len(enc.dictionary), dtype=np.int32)
+        for i, value in enumerate(enc.dictionary.to_pylist()):
+            code = self.ids.get(value)
+            if code is None:
+                code = self.ids[value] = len(self.labels)
+                self.labels.append(value)
+            lookup[i] = code
+        mask = pc.is_null(enc.indices).to_numpy(zero_copy_only=False)
+        idx = pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)
+        out = lookup[idx] if len(lookup) else np.full(len(idx), NULL_CODE, np.int32)
+        out[mask] = NULL_CODE
+        return out.astype(np.int32, copy=False)
+
+    def total_ids(self) -> set[int]:
+        """Codes of the labels that mean 'total'."""
+        low = {t.casefold() for t in self.totals}
+        return {i for i, label in enumerate(self.labels) if label.casefold() in low}
+
+    def label(self, code: int) -> str:
+        """The label of a code ('(empty)' for null, '_T' for a computed margin)."""
+        if code == NULL_CODE:
+            return "(empty)"
+        if code == TOTAL_MARGIN:
+            return "_T"
+        return self.labels[code]
+
+
+TOTAL_MARGIN = -2  # the code of a margin computed from microdata
 
 
 class Cells(dict[str, np.ndarray]):
@@ -221,7 +253,7 @@ def _protect(
 def suppress_cells(
     ctx: Context,
     cells: Cells,
-    keys: Sequence[_KeyColumn],
+    keys: Sequence[KeyColumn],
     measures: list[str],
     families: dict[str, Families],
     *,
@@ -251,7 +283,7 @@ def suppress_cells(
 def _report_cells(
     ctx: Context,
     cells: Cells,
-    keys: Sequence[_KeyColumn],
+    keys: Sequence[KeyColumn],
     measures: list[str],
     primary: np.ndarray,
     secondary: np.ndarray,

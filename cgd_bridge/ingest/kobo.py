@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cgd_bridge.errors import InputError, TooLarge
+from cgd_bridge.ingest.form import Question, XLSForm
 from cgd_bridge.ingest.table import SourceColumn
 from cgd_bridge.ingest.xlsx import cell_text, sheet_rows
 
@@ -59,49 +59,6 @@ XLSFORM_TYPES = {
     "end": "datetime",
     "today": "date",
 }
-
-
-@dataclass
-class Question:
-    """One XLSForm question (a row of the ``survey`` sheet that yields a column)."""
-
-    name: str
-    type: str
-    list_name: str | None = None
-    label: str | None = None
-    path: tuple[str, ...] = ()
-    in_repeat: bool = False
-
-    @property
-    def base_type(self) -> str:
-        """``select_one``, ``select_multiple``, ``integer`` …"""
-        return self.type.split()[0] if self.type else ""
-
-
-@dataclass
-class XLSForm:
-    """The parts of an XLSForm that matter for reading its exports."""
-
-    file: str
-    questions: dict[str, Question]
-    choices: dict[str, dict[str, list[str]]]  # list_name -> choice name -> labels (all languages)
-    form_id: str | None = None
-    version: str | None = None
-    has_repeats: bool = False
-    groups: set[str] = field(default_factory=set)
-
-    def choice_names(self, question: Question) -> list[str]:
-        """The choice names of a select question, in form order."""
-        return list(self.choices.get(question.list_name or "", {}))
-
-    def label_to_name(self, question: Question) -> dict[str, str]:
-        """Every label (in every language, case-folded) and name -> the choice name."""
-        out: dict[str, str] = {}
-        for name, labels in self.choices.get(question.list_name or "", {}).items():
-            for label in labels:
-                out.setdefault(label.strip().casefold(), name)
-            out[name.casefold()] = name
-        return out
 
 
 def read_xlsform(path: Path) -> XLSForm:

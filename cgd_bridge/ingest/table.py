@@ -25,7 +25,7 @@ import pyarrow as pa
 from cgd_bridge.findings import InputInfo
 
 if TYPE_CHECKING:
-    from cgd_bridge.ingest.kobo import XLSForm
+    from cgd_bridge.ingest.form import XLSForm
 
 DEFAULT_BATCH_ROWS = 200_000
 

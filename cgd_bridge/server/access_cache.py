@@ -40,6 +40,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
 from cgd_bridge.clock import Clock, system_clock
 from cgd_bridge.errors import CgdBridgeError, StoreError
@@ -259,6 +260,15 @@ class AccessCache:
         if snap is not None and snap.valid(value, now):
             return snap
         return await run_in_threadpool(self._new_snapshot, value, now)  # a query: not on the loop
+
+    async def request_snapshot(self, request: Request) -> Snapshot:
+        """The snapshot of this request: read once (:meth:`asnapshot`), then shared by what the
+        request calls (its dependencies, the SDMX service)."""
+        snap: Snapshot | None = getattr(request.state, "access_snapshot", None)
+        if snap is None:
+            snap = await self.asnapshot()
+            request.state.access_snapshot = snap
+        return snap
 
     def snapshot(self, now: dt.datetime | None = None) -> Snapshot:
         """The snapshot for the store as it is now (one query; two more when it changed)."""

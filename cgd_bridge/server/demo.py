@@ -18,12 +18,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from cgd_bridge import pipeline
+from cgd_bridge.clock import system_clock
 from cgd_bridge.errors import CgdBridgeError
 from cgd_bridge.resources import bundled
+from cgd_bridge.server.intake import harmonise_and_store
+from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.store import mous, orgs, submissions
 from cgd_bridge.store.orgs import Principal
-from cgd_bridge.store.submissions import RawFile
 from cgd_bridge.structures import Structures
 
 
@@ -121,57 +122,43 @@ def seed(
     until = dt.datetime.now(dt.UTC) + dt.timedelta(days=3 * 365)
     principals = {u: _principal(session, u) for u, *_ in USERS}
     for ex in examples:
+        submitter = principals[next(u for u, org, *_ in USERS if org == ex.cso)]
+        reviewer = principals[next(u for u, org, *_ in USERS if org == ex.nso)]
         try:
             say(f"converting {ex.name}")
-            result = pipeline.harmonise(
-                _bundled(ex.data),
-                metadata=_bundled(ex.metadata),
-                mapping=_bundled(ex.mapping),
-                form=_bundled(ex.form) if ex.form else None,
-                structures=structures,
-            )
+            with Inputs() as inputs:
+                inputs.file("data", _bundled(ex.data))
+                inputs.file("metadata", _bundled(ex.metadata))
+                inputs.file("mapping", _bundled(ex.mapping))
+                if ex.form:
+                    inputs.file("form", _bundled(ex.form))
+                intake = harmonise_and_store(
+                    session,
+                    inputs,
+                    principal=submitter,
+                    structures=structures,
+                    clock=system_clock,
+                    submit=True,
+                )
         except CgdBridgeError as exc:
             out.skipped[ex.name] = exc.message
             continue
-        if result.harmonised is None or result.target is None or result.dataflow is None:
-            out.skipped[ex.name] = f"validation found {result.report.error_count} error(s)"
+        v, dataflow = intake.version, intake.harmonisation.dataflow
+        if v is None or dataflow is None:
+            out.skipped[ex.name] = f"validation found {intake.report.error_count} error(s)"
             continue
         mous.create_mou(
             session,
             cso=ex.cso,
             nso=ex.nso,
-            dataflows=[result.dataflow],
+            dataflows=[dataflow],
             valid_until=until,
             use_conditions=["statistical_purposes_only", "cite_source"],
-        )
-        files = [
-            RawFile("data", Path(ex.data).name, _bundled(ex.data).read_bytes()),
-            RawFile("metadata", Path(ex.metadata).name, _bundled(ex.metadata).read_bytes()),
-            RawFile("mapping", Path(ex.mapping).name, _bundled(ex.mapping).read_bytes()),
-        ]
-        if ex.form:
-            files.append(RawFile("form", Path(ex.form).name, _bundled(ex.form).read_bytes()))
-        submitter = principals[next(u for u, org, *_ in USERS if org == ex.cso)]
-        reviewer = principals[next(u for u, org, *_ in USERS if org == ex.nso)]
-        v = submissions.create_version(
-            session,
-            principal=submitter,
-            dataflow=result.dataflow,
-            files=files,
-            report=result.report,
-            harmonised_table=result.harmonised.table,
-            metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-            mapping_text=result.mapping_text,
-            dimensions=list(result.target.dimensions),
-            attributes=list(result.target.attributes),
-            submit=True,
-            coverage=submissions.coverage_of(result.harmonised),
-            embargo_until=None,
         )
         submissions.accept(session, principal=reviewer, version_id=v.id, comment="Checked against the MoU.")
         submissions.publish(session, principal=reviewer, version_id=v.id)
         out.published[ex.name] = v.id
-        say(f"published {ex.name} ({result.dataflow}, {v.observations} observations)")
+        say(f"published {ex.name} ({dataflow}, {v.observations} observations)")
     return out
 
 

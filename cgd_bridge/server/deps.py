@@ -21,7 +21,6 @@ from cgd_bridge.errors import Forbidden, RateLimited, Unauthorized
 from cgd_bridge.store.orgs import Principal
 
 if TYPE_CHECKING:
-    from cgd_bridge.server.access_cache import Snapshot
     from cgd_bridge.server.app import Bridge
 
 
@@ -80,15 +79,6 @@ async def rate_limit(request: Request, bridge: BridgeDep) -> None:
         )
 
 
-async def snapshot_of(request: Request, bridge: Bridge) -> Snapshot:
-    """The access snapshot of this request: read once (one query), then shared by its dependencies."""
-    snap: Snapshot | None = getattr(request.state, "access_snapshot", None)
-    if snap is None:
-        snap = await bridge.access.asnapshot()
-        request.state.access_snapshot = snap
-    return snap
-
-
 async def get_principal(request: Request, bridge: BridgeDep, now: NowDep) -> Principal | None:
     """Who is asking; a wrong, revoked or expired key is a 401 (never treated as anonymous).
 
@@ -98,7 +88,7 @@ async def get_principal(request: Request, bridge: BridgeDep, now: NowDep) -> Pri
     key = _key_of(request)
     if key is None:
         return None
-    snap = await snapshot_of(request, bridge)
+    snap = await bridge.access.request_snapshot(request)
     entry = bridge.access.cached_key(snap, key)
     if entry is None:
         principal = await run_in_threadpool(bridge.access.authenticate, snap, key, now)

@@ -1,18 +1,27 @@
-"""Uploaded files spooled to disk in chunks, within the server's upload limit.
+"""The input files of one dataset, as the server receives them: uploads spooled to disk in chunks
+within the server's upload limit, a record filled in on a form, or files already on disk.
 
-Shared by the JSON API (``routes/api.py``) and the web pages (``web/routes.py``): an upload is
-written to ``folder/role/name`` a MiB at a time, refused with 413 once it passes the limit
-(nothing is kept of it) and with a plain error when it is empty.
+:class:`Inputs` is the one bundle of the JSON API (``routes/api.py``), the web pages
+(``web/routes.py``) and the demo (``demo.py``): where each role's file is (what the pipeline
+reads) and each as a :class:`~cgd_bridge.store.submissions.RawFile` (what the store keeps). An
+upload is written to ``folder/role/name`` a MiB at a time, refused with 413 once it passes the
+limit (nothing is kept of it) and with a plain error when it is empty; the folder goes when the
+bundle is closed (it is a context manager).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path as FilePath
+from types import TracebackType
 
 from fastapi import UploadFile
 
+from cgd_bridge import pipeline
 from cgd_bridge.errors import CgdBridgeError, InputError
 from cgd_bridge.store.submissions import RawFile
+from cgd_bridge.structures import Structures
 
 
 class PayloadTooLarge(CgdBridgeError):
@@ -55,3 +64,65 @@ def save_upload(upload: UploadFile, folder: FilePath, role: str, limit: int) -> 
         media_type=upload.content_type or "application/octet-stream",
     )
     return path, raw
+
+
+class Inputs:
+    """The files of one dataset by role (``data``, ``metadata``, ``mapping``, ``form``).
+
+    Attributes:
+        paths: where each role's file is, e.g. ``{"data": .../data/scorecard.csv}``.
+        raw: the files as the store keeps them, in the order they were added.
+    """
+
+    def __init__(self, limit: int = 0) -> None:
+        """A bundle whose uploads may be at most ``limit`` bytes each (in a private temporary folder)."""
+        self.folder = FilePath(tempfile.mkdtemp(prefix="cgd-bridge-upload-"))
+        self.limit = limit
+        self.paths: dict[str, FilePath] = {}
+        self.raw: list[RawFile] = []
+
+    def save(self, role: str, upload: UploadFile) -> None:
+        """Spool an upload (:func:`save_upload`: 413 above the limit, an error when empty)."""
+        path, raw = save_upload(upload, self.folder, role, self.limit)
+        self.paths[role] = path
+        self.raw.append(raw)
+
+    def text(self, role: str, name: str, content: str) -> None:
+        """A file the form made (the metadata record filled in on /metadata)."""
+        path = self.folder / role / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        self.paths[role] = path
+        self.raw.append(RawFile(role, name, path.read_bytes(), "application/yaml"))
+
+    def file(self, role: str, path: FilePath, media_type: str = "application/octet-stream") -> None:
+        """A file already on disk (a bundled mapping or example), read where it is."""
+        self.paths[role] = path
+        self.raw.append(RawFile(role, path.name, path.read_bytes(), media_type))
+
+    def names(self) -> dict[str, str]:
+        """Each role's file name, e.g. ``{"data": "scorecard.csv"}``."""
+        return {r.role: r.filename for r in self.raw}
+
+    def harmonise(self, *, structures: Structures, sheet: str | None = None) -> pipeline.Harmonisation:
+        """:func:`cgd_bridge.pipeline.harmonise` on these files (nothing is stored)."""
+        return pipeline.harmonise(
+            self.paths["data"],
+            metadata=self.paths["metadata"],
+            mapping=self.paths["mapping"],
+            form=self.paths.get("form"),
+            sheet=sheet,
+            structures=structures,
+        )
+
+    def close(self) -> None:
+        """Remove the spooled files."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Inputs:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

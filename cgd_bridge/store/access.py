@@ -125,6 +125,70 @@ def readable_versions(
     return [v for v in latest.values() if _visible(principal, v, mous, now)]
 
 
+def pull_versions(
+    session: Session,
+    principal: Principal | None,
+    dataflow: FlowRef | str | tuple[str, str, str],
+    now: dt.datetime,
+    *,
+    providers: frozenset[str] | None = None,
+    updated_after: dt.datetime | None = None,
+) -> list[Version]:
+    """The versions a data pull of one dataflow returns: :func:`readable_versions`, of the data
+    providers (producing CSOs' slugs) ``providers`` only when given, published after
+    ``updated_after`` when given.
+
+    When none are readable, published versions past their embargo that the principal may not
+    see mean it lacks the right; when there are none of those either, the answer is empty (the
+    caller's 404): embargoed data stays invisible.
+
+    Raises:
+        Unauthorized: nobody signed in, and the data is not open.
+        Forbidden: the principal's organisation has no MoU covering the data.
+    """
+    ref = as_flowref(dataflow)
+    versions = readable_versions(session, principal, ref, now)
+    if providers is not None:
+        versions = [v for v in versions if v.submission.producer.slug in providers]
+    if updated_after is not None:
+        versions = [v for v in versions if v.published_at and v.published_at > updated_after]
+    if not versions and _withheld(session, ref, now, providers):
+        if principal is None:
+            raise Unauthorized(
+                f"the data of {ref} is not open; it needs an API key",
+                fix="Send 'Authorization: Bearer <key>' with a key of an organisation that has an MoU "
+                "with the data's producer.",
+            )
+        raise Forbidden(
+            f"your organisation ({principal.org_slug}) has no MoU covering {ref}",
+            fix="Ask the producing CSO for an MoU; an administrator records it with "
+            "`cgd-bridge admin mou create`.",
+        )
+    return versions
+
+
+def _withheld(
+    session: Session, ref: FlowRef, now: dt.datetime, providers: frozenset[str] | None
+) -> list[Version]:
+    """Published versions of the dataflow past their embargo (seen by the principal or not).
+
+    Asked only when nothing is readable: if such versions exist, the principal lacks the right
+    (401/403); if none do, there is nothing (404). Embargoed data stays invisible: 404.
+    """
+    stmt = (
+        select(Version)
+        .join(Version.submission)
+        .where(
+            Version.state == State.PUBLISHED,
+            Submission.agency == ref.agency,
+            Submission.dataflow == ref.id,
+            Submission.dataflow_version == ref.version,
+        )
+    )
+    found = [v for v in session.scalars(stmt).unique() if not v.embargoed(now)]
+    return [v for v in found if providers is None or v.submission.producer.slug in providers]
+
+
 def visible_versions(
     session: Session, principal: Principal | None, versions: Iterable[Version], now: dt.datetime
 ) -> list[Version]:

@@ -28,7 +28,7 @@ from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import AuditEntry, Submission, Version, utcnow
 
 if TYPE_CHECKING:
-    from cgd_bridge.store.orgs import Principal
+    from cgd_bridge.store.principal import Principal
 
 PULL_ACTIONS = ("data.pulled", "metadata.pulled")
 

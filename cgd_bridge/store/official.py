@@ -1,10 +1,11 @@
 """Official series: reference data an NSO loads for a dataflow, to be drawn beside the CGD series.
 
-One function stores them for every entry point (the web page, ``POST /api/official`` and
-``cgd-bridge admin official load``): :func:`load_official` takes observations already read and
-checked by :func:`cgd_bridge.sdmx.read.data.read_official`, and stores them (one zstd
-Parquet blob), the raw file (with its SHA-256) and an ``official.loaded`` audit row in one
-transaction.
+One function loads them for every entry point (the web page, ``POST /api/official`` and
+``cgd-bridge admin official load``): :func:`load_official_file` checks the right to load, has
+the file read and checked by the reader its caller passes (an :class:`OfficialReader`; they all
+pass :func:`cgd_bridge.sdmx.read.data.read_official`: the store parses no SDMX), and
+:func:`load_official` stores the observations (one zstd Parquet blob), the raw file (with its
+SHA-256) and an ``official.loaded`` audit row in one transaction.
 
 Who may do what:
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Protocol
 
 import pyarrow as pa
 from sqlalchemy import select
@@ -37,6 +38,38 @@ from cgd_bridge.store.models import OfficialSeries, OrgKind, Role, utcnow
 from cgd_bridge.store.orgs import Principal, get_organisation
 
 MAX_LABEL = 300
+
+
+class OfficialDataflow(Protocol):
+    """The dataflow an official file was checked against (its DSD's dimension ids in key order)."""
+
+    @property
+    def agency(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def dimensions(self) -> Sequence[str]: ...
+
+
+class OfficialRead(Protocol):
+    """An official file read and checked (:class:`cgd_bridge.sdmx.read.data.OfficialData`)."""
+
+    @property
+    def table(self) -> pa.Table: ...
+    @property
+    def format(self) -> str: ...  # sdmx-csv-1.0, sdmx-csv-2.0 or sdmx-ml-2.1
+    @property
+    def dsd(self) -> OfficialDataflow: ...
+
+
+class OfficialReader(Protocol):
+    """Reads one official data file for ``dataflow`` (``AGENCY:ID(VERSION)``, or ``AGENCY:ID``
+    for the latest version) and checks it against the dataflow's DSD, raising when it does not
+    fit; e.g. ``functools.partial(read_official, structures=structures)``."""
+
+    def __call__(self, content: bytes, filename: str, *, dataflow: str) -> OfficialRead: ...
 
 
 def can_see(principal: Principal | None, series: OfficialSeries, *, local: bool = False) -> bool:
@@ -93,7 +126,7 @@ def load_official(
 ) -> OfficialSeries:
     """Store an official series of the NSO ``nso`` (slug) for ``dataflow`` (agency, id, version).
 
-    ``table`` is the checked observations (``read_official``); ``content`` the file as uploaded.
+    ``table`` is the checked observations (an :class:`OfficialReader`'s); ``content`` the file as uploaded.
 
     Raises:
         Forbidden: the principal may not load for this NSO (see the module docstring).
@@ -179,14 +212,14 @@ def load_official_file(
     label: str,
     filename: str,
     content: bytes,
-    structures: Any,
+    read: OfficialReader,
     note: str | None = None,
     public: bool = False,
     local: bool = False,
 ) -> OfficialSeries:
     """Read, check and store one SDMX data file as an official series (every entry point's call).
 
-    The right to load is checked before the file is read; the file is checked against the
+    The right to load is checked before the file is read; ``read`` checks the file against the
     dataflow's DSD (:func:`~cgd_bridge.sdmx.read.data.read_official`) before anything is
     stored. ``dataflow`` is ``AGENCY:ID(VERSION)`` (or ``AGENCY:ID`` for the latest version).
     The file is stored (and served back) as ``text/csv`` or ``application/xml``, as read, never
@@ -194,28 +227,27 @@ def load_official_file(
 
     Raises:
         Forbidden, UsageError: as :func:`load_official`.
-        OfficialDataError, InputError: the file does not fit the dataflow (nothing stored).
-        StructureError: the dataflow is not known here.
+        what ``read`` raises (nothing stored): for ``read_official``, OfficialDataError or
+        InputError when the file does not fit the dataflow, StructureError when the dataflow
+        is not known here.
     """
-    from cgd_bridge.sdmx.read.data import read_official
-
     org = get_organisation(session, slug=nso)
     if org.kind == OrgKind.NSO and not may_manage(principal, org.id, local=local):
         raise _forbidden(principal, nso)
-    read = read_official(content, filename, dataflow=dataflow, structures=structures)
-    info = read.dsd
+    found = read(content, filename, dataflow=dataflow)
+    info = found.dsd
     return load_official(
         session,
         principal=principal,
         nso=nso,
         dataflow=(info.agency, info.id, info.version),
         label=label,
-        table=read.table,
-        data_format=read.format,
+        table=found.table,
+        data_format=found.format,
         filename=filename,
         content=content,
         # what the file is, not what the client said (it is served back as this type)
-        media_type="application/xml" if read.format.startswith("sdmx-ml") else "text/csv",
+        media_type="application/xml" if found.format.startswith("sdmx-ml") else "text/csv",
         note=note,
         public=public,
         dimensions=info.dimensions,

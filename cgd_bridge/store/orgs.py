@@ -34,6 +34,7 @@ from cgd_bridge.errors import Conflict, Forbidden, NotFound, UsageError
 from cgd_bridge.store import audit
 from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import ApiKey, Organisation, OrgKind, Role, User, a_kind, utcnow
+from cgd_bridge.store.principal import Principal as Principal  # re-exported: callers import it from here
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -41,35 +42,6 @@ KEY = re.compile(r"^cgdb_([0-9a-f]{12})_([A-Za-z0-9_-]{20,})$")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 LAST_USED_EVERY = dt.timedelta(minutes=1)
 ROLE_KINDS = {Role.SUBMITTER: {OrgKind.CSO}, Role.REVIEWER: {OrgKind.NSO}, Role.ADMIN: set(OrgKind)}
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is asking: a signed-in user of an organisation. The anonymous public has none.
-
-    Attributes:
-        user_id, username: e.g. ``7``, ``amina``.
-        org_id, org_slug, org_kind: e.g. ``3``, ``knbs``, ``nso``.
-        role: ``submitter``, ``reviewer`` or ``admin``.
-    """
-
-    user_id: int
-    username: str
-    org_id: int
-    org_slug: str
-    org_kind: str
-    role: str
-
-    @property
-    def is_admin(self) -> bool:
-        """True for the platform administrators."""
-        return self.role == Role.ADMIN
-
-    @classmethod
-    def of(cls, user: User) -> Principal:
-        """The principal of a user row."""
-        org = user.organisation
-        return cls(user.id, user.username, org.id, org.slug, org.kind, user.role)
 
 
 def _require_admin(actor: Principal | None, what: str) -> None:

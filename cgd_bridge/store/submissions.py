@@ -72,9 +72,10 @@ from cgd_bridge.store.models import (
 from cgd_bridge.store.mous import as_flowref
 from cgd_bridge.store.orgs import Principal
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the pipeline's data types, never imported at run time (store and pipeline are peers)
     from cgd_bridge.findings import Report
     from cgd_bridge.mapping.apply import Harmonised
+    from cgd_bridge.pipeline import Harmonisation
 
 OPEN_LICENCES = frozenset({"CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODbL-1.0", "PDDL-1.0", "ODC-By-1.0"})
 NEXT: dict[State, frozenset[State]] = {
@@ -146,24 +147,70 @@ def coverage_of(harmonised: Harmonised) -> dict[str, Any]:
 # ---------------------------------------------------------------- creating versions
 
 
+@dataclass(frozen=True)
+class VersionContent:
+    """What a version stores of a harmonised dataset (besides its raw files).
+
+    :meth:`of` takes it from a :class:`~cgd_bridge.pipeline.Harmonisation`, as every caller
+    of :func:`create_version` in the server does; tests build it to store odd tables.
+
+    Attributes:
+        dataflow: the target dataflow, ``AGENCY:ID(VERSION)`` or a tuple.
+        report: the pipeline's validation report (stored as JSON, with the DSAT score).
+        table: the harmonised (conformed) observations; every column is kept.
+        metadata: the quality metadata as a dict (dates may be date/datetime objects).
+        mapping_text: the mapping file's text; its ``version`` is the mapping version.
+        dimensions: the dimension ids in key order (without TIME_PERIOD).
+        attributes: the attribute ids (None: every other column but TIME_PERIOD, OBS_VALUE
+            and the SOURCE_* columns).
+        coverage: the mapping coverage (see :func:`coverage_of`).
+    """
+
+    dataflow: FlowRef | str | tuple[str, str, str]
+    report: Report
+    table: pa.Table
+    metadata: Mapping[str, Any]
+    mapping_text: str
+    dimensions: Sequence[str]
+    attributes: Sequence[str] | None = None
+    coverage: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(cls, harmonisation: Harmonisation) -> VersionContent:
+        """The content of a harmonisation that validation passed (``harmonised`` and ``target`` set).
+
+        Raises:
+            UsageError: the harmonisation has nothing to store (validation found errors).
+        """
+        h, target = harmonisation.harmonised, harmonisation.target
+        if h is None or target is None:
+            raise UsageError(
+                f"validation found {harmonisation.report.error_count} error(s): there is nothing to store",
+                fix="Fix what the report lists and upload again.",
+            )
+        return cls(
+            dataflow=harmonisation.dataflow or "",
+            report=harmonisation.report,
+            table=h.table,
+            metadata=harmonisation.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
+            mapping_text=harmonisation.mapping_text,
+            dimensions=list(target.dimensions),
+            attributes=list(target.attributes),
+            coverage=coverage_of(h),
+        )
+
+
 def create_version(
     session: Session,
+    content: Harmonisation | VersionContent,
     *,
     principal: Principal,
-    dataflow: FlowRef | str | tuple[str, str, str],
     files: Sequence[RawFile],
-    report: Report,
-    harmonised_table: pa.Table,
-    metadata: Mapping[str, Any],
-    mapping_text: str,
-    dimensions: Sequence[str],
-    attributes: Sequence[str] | None = None,
     dataset: str | None = None,
     revision_note: str | None = None,
     submit: bool = False,
     embargo_until: dt.datetime | None = None,
     is_open: bool | None = None,
-    coverage: Mapping[str, Any] | None = None,
     mapping_version: str | None = None,
     now: dt.datetime | None = None,
 ) -> Version:
@@ -173,34 +220,30 @@ def create_version(
     1, 2, ... per submission.
 
     Args:
+        content: the harmonised dataset: a :class:`~cgd_bridge.pipeline.Harmonisation` that
+            validation passed, or its :class:`VersionContent`.
         principal: a submitter (or admin) of the producing CSO.
-        dataflow: the target dataflow, ``AGENCY:ID(VERSION)`` or a tuple.
         files: the raw inputs (data, metadata, mapping, form).
-        report: the pipeline's validation report (stored as JSON, with the DSAT score).
-        harmonised_table: the harmonised (conformed) observations; every column is kept.
-        metadata: the quality metadata as a dict (dates may be date/datetime objects).
-        mapping_text: the mapping file's text; its ``version`` is the mapping version unless
-            ``mapping_version`` is given.
-        dimensions: the dimension ids in key order (without TIME_PERIOD).
-        attributes: the attribute ids (default: every other column but TIME_PERIOD, OBS_VALUE
-            and the SOURCE_* columns).
         dataset: the dataset slug (default: the metadata's ``dataset.id``).
         revision_note: why this version exists; required from version 2 on (default: the
             metadata's ``revision.note``).
         submit: create it ``submitted`` rather than ``draft``.
         embargo_until: default the metadata's ``release.embargo_until``.
         is_open: default True for open licences (CC-BY-4.0, CC-BY-SA-4.0, CC0-1.0, ODbL-1.0).
-        coverage: the mapping coverage (see :func:`coverage_of`).
+        mapping_version: default the mapping text's ``version``.
+        now: when (default: the system clock).
 
     Raises:
-        Forbidden: the principal is not a submitter or admin of a CSO. UsageError: missing
-            dataset id, dataflow, columns or revision note. Conflict: another version was
-            created at the same moment (try again).
+        Forbidden: the principal is not a submitter or admin of a CSO. UsageError: nothing to
+            store (validation errors), missing dataset id, dataflow, columns or revision note.
+            Conflict: another version was created at the same moment (try again).
     """
     now = now or utcnow()
     _require_submitter(principal, "submit data")
-    flow = _one_flow(dataflow)
-    md = _json_safe(dict(metadata))
+    c = content if isinstance(content, VersionContent) else VersionContent.of(content)
+    report, harmonised_table, mapping_text = c.report, c.table, c.mapping_text
+    flow = _one_flow(c.dataflow)
+    md = _json_safe(dict(c.metadata))
     slug = dataset or _get(md, "dataset", "id")
     if not slug:
         raise UsageError(
@@ -208,9 +251,9 @@ def create_version(
             field="dataset.id",
             fix="Add 'dataset: {id: your-dataset-slug}' to the quality metadata.",
         )
-    dims = list(dimensions)
+    dims = list(c.dimensions)
     _check_columns(harmonised_table, dims)
-    attrs = list(attributes) if attributes is not None else _attribute_columns(harmonised_table, dims)
+    attrs = list(c.attributes) if c.attributes is not None else _attribute_columns(harmonised_table, dims)
     for f in files:
         if f.role not in {r.value for r in FileRole}:
             raise UsageError(f"'{f.role}' is not a file role", fix="Use data, metadata, mapping or form.")
@@ -229,7 +272,7 @@ def create_version(
                 mapping_text=mapping_text,
                 metadata_json=md,
                 report=_json_safe(report.to_dict()),
-                coverage=_json_safe(coverage),
+                coverage=_json_safe(c.coverage),
                 **_describe_metadata(md, embargo_until, is_open),
                 **_describe_report(report),
                 **_describe_table(harmonised_table, dims),

@@ -156,10 +156,8 @@ CRASH = textwrap.dedent(
     with db.make_sessionmaker(engine)() as session:
         amina = orgs.Principal.of(orgs.get_user(session, username="amina"))
         submissions.create_version(
-            session, principal=amina, dataflow=result.dataflow, report=result.report,
+            session, result, principal=amina,
             files=[RawFile("data", "data.csv", (kenya / "data.csv").read_bytes())],
-            harmonised_table=result.harmonised.table, metadata=result.metadata.model.model_dump(mode="json"),
-            mapping_text=result.mapping_text, dimensions=list(result.target.dimensions),
             revision_note="never committed", submit=True,
         )
     print("not killed")

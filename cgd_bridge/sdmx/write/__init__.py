@@ -8,13 +8,17 @@ kernels a batch at a time, never with one Python object per observation.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import pyarrow as pa
 
 from cgd_bridge.errors import FormatError
 from cgd_bridge.sdmx.formats import FORMATS, get_format
+from cgd_bridge.sdmx.maps import DEFAULT_AGENCY, Exported
 from cgd_bridge.sdmx.target import Target
+
+if TYPE_CHECKING:
+    from cgd_bridge.mapping.model import Mapping
 
 
 def check_options(
@@ -73,3 +77,32 @@ def write(
         options["labels"] = labels
     result: int = writer(table, target, out, **options)
     return result
+
+
+def export_structure_map(
+    mapping: Mapping,
+    *,
+    structures: Any | None = None,
+    agency: str = DEFAULT_AGENCY,
+    fmt: str = "sdmx-ml-3.0",
+    name: str = "mapping",
+) -> Exported:
+    """A mapping as an SDMX 3.0 structure message (``sdmx-ml-3.0``, ``sdmx-json-2.0``:
+    :mod:`~cgd_bridge.sdmx.write.maps`) or an SDMX 2.1 StructureSet (``sdmx-ml-2.1``:
+    :mod:`~cgd_bridge.sdmx.write.maps21`, which builds on the first), chosen here, above both.
+
+    Args:
+        mapping: the loaded mapping.
+        structures: a :class:`cgd_bridge.structures.Structures`, to name the target codelists.
+        agency: the maintenance agency of the CSO-side artefacts, e.g. ``CGD_BRIDGE`` or the ID
+            the NSO's registry gave the CSO.
+        fmt: ``sdmx-ml-3.0``, ``sdmx-json-2.0`` or ``sdmx-ml-2.1``.
+        name: how to name the mapping in warnings (its file name).
+    """
+    if fmt == "sdmx-ml-2.1":
+        from cgd_bridge.sdmx.write.maps21 import export_structure_set
+
+        return export_structure_set(mapping, structures=structures, agency=agency, name=name)
+    from cgd_bridge.sdmx.write.maps import export_structure_map_30
+
+    return export_structure_map_30(mapping, structures=structures, agency=agency, fmt=fmt, name=name)

@@ -401,7 +401,7 @@ def _schema_fields(schema: dict[str, Any] | None) -> tuple[dict[str, str], dict[
     return titles, types
 
 
-def export_structure_map(
+def export_structure_map_30(
     mapping: Mapping,
     *,
     structures: Any | None = None,
@@ -409,8 +409,9 @@ def export_structure_map(
     fmt: str = "sdmx-ml-3.0",
     name: str = "mapping",
 ) -> Exported:
-    """A mapping as an SDMX 3.0 structure message (``sdmx-ml-3.0`` or ``sdmx-json-2.0``), or as an
-    SDMX 2.1 StructureSet (``sdmx-ml-2.1``, :mod:`cgd_bridge.sdmx.write.maps21`).
+    """A mapping as an SDMX 3.0 structure message (``sdmx-ml-3.0`` or ``sdmx-json-2.0``); the SDMX 2.1
+    StructureSet is :mod:`cgd_bridge.sdmx.write.maps21`'s (both through
+    :func:`cgd_bridge.sdmx.write.export_structure_map`).
 
     Args:
         mapping: the loaded mapping.
@@ -430,9 +431,10 @@ def export_structure_map(
             f"'{fmt}' is not a structure-map format", fix=f"Use one of: {', '.join(MAP_FORMATS)}."
         )
     if fmt == "sdmx-ml-2.1":
-        from cgd_bridge.sdmx.write.maps21 import export_structure_set
-
-        return export_structure_set(mapping, structures=structures, agency=agency, name=name)
+        raise MappingError(
+            "an SDMX 2.1 StructureSet is written by cgd_bridge.sdmx.write.maps21",
+            fix="Call cgd_bridge.sdmx.write.export_structure_map, which picks the writer by format.",
+        )
     check_agency(agency)
     exporter = _Exporter(mapping, target_of(mapping.dataflow or "", structures), agency, name)
     artefacts = exporter.build()

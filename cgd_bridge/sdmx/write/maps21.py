@@ -2,7 +2,7 @@
 
 SDMX 2.1 has no StructureMap of its own kind: maps live in a **StructureSet**. One mapping gives
 one StructureSet holding the same maps as the SDMX 3.0 export
-(:func:`cgd_bridge.sdmx.write.maps.export_structure_map`), translated from its artefacts:
+(:func:`cgd_bridge.sdmx.write.export_structure_map`), translated from its artefacts:
 
 - a label map whose target component has a codelist becomes a **CodelistMap** from a source
   codelist to that codelist (code -> code). SDMX 2.1 codes have IDs, labels such as ``60+`` or

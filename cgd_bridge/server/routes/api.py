@@ -12,19 +12,16 @@ harmonised observations: a failure at any point stores nothing.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from cgd_bridge import pipeline
 from cgd_bridge.errors import Forbidden
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
-from cgd_bridge.server.uploads import save_upload
+from cgd_bridge.server.intake import harmonise_and_store
+from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.store import access, audit, submissions
 from cgd_bridge.store.models import Submission, Version
 
@@ -182,32 +179,21 @@ def _submission(s: Submission, versions: list[Version]) -> SubmissionSummary:
 # -- uploads ---------------------------------------------------------------------------------------
 
 
-class _Uploaded:
-    def __init__(
-        self,
-        bridge: BridgeDep,
-        data: UploadFile,
-        metadata: UploadFile,
-        mapping: UploadFile,
-        form: UploadFile | None,
-    ) -> None:
-        self.dir = FilePath(tempfile.mkdtemp(prefix="cgd-bridge-upload-"))
-        limit = bridge.settings.max_upload_mb << 20
-        try:
-            self.data, raw_data = save_upload(data, self.dir, "data", limit)
-            self.metadata, raw_md = save_upload(metadata, self.dir, "metadata", limit)
-            self.mapping, raw_map = save_upload(mapping, self.dir, "mapping", limit)
-            self.raw = [raw_data, raw_md, raw_map]
-            self.form = None
-            if form is not None and form.filename:
-                self.form, raw_form = save_upload(form, self.dir, "form", limit)
-                self.raw.append(raw_form)
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+def _spool(
+    bridge: BridgeDep, data: UploadFile, metadata: UploadFile, mapping: UploadFile, form: UploadFile | None
+) -> Inputs:
+    """The uploads spooled to a private folder (413 above the limit); close it when done."""
+    inputs = Inputs(bridge.settings.max_upload_mb << 20)
+    try:
+        inputs.save("data", data)
+        inputs.save("metadata", metadata)
+        inputs.save("mapping", mapping)
+        if form is not None and form.filename:
+            inputs.save("form", form)
+    except BaseException:
+        inputs.close()
+        raise
+    return inputs
 
 
 DataFile = Annotated[UploadFile, File(description="The dataset: CSV, XLSX or a Kobo/ODK export.")]
@@ -216,17 +202,6 @@ MetadataFile = Annotated[
 ]
 MappingFile = Annotated[UploadFile, File(description="The mapping (cgd-mapping/1.0 YAML).")]
 FormFile = Annotated[UploadFile | None, File(description="Optional XLSForm of a Kobo/ODK export.")]
-
-
-def _harmonise(bridge: BridgeDep, up: _Uploaded, sheet: str | None) -> pipeline.Harmonisation:
-    return pipeline.harmonise(
-        up.data,
-        metadata=up.metadata,
-        mapping=up.mapping,
-        form=up.form,
-        sheet=sheet,
-        structures=bridge.structures,
-    )
 
 
 @router.get("/me", response_model=Me, summary="Who am I?")
@@ -250,11 +225,8 @@ def validate(
     sheet: Annotated[str | None, Form()] = None,
 ) -> ValidationResult:
     """Run every check (as ``cgd-bridge validate``) and return the report; nothing is stored."""
-    up = _Uploaded(bridge, data, metadata, mapping, form)
-    try:
-        result = _harmonise(bridge, up, sheet)
-    finally:
-        up.close()
+    with _spool(bridge, data, metadata, mapping, form) as inputs:
+        result = inputs.harmonise(structures=bridge.structures, sheet=sheet)
     return ValidationResult(valid=result.report.valid, report=result.report.to_dict())
 
 
@@ -287,46 +259,32 @@ def create_submission(
 
     With validation errors nothing is stored, and the answer (422) carries the report.
     """
-    up = _Uploaded(bridge, data, metadata, mapping, form)
-    try:
-        result = _harmonise(bridge, up, sheet)
-        if result.harmonised is None or result.target is None:
-            from fastapi.responses import JSONResponse
-
-            return JSONResponse(
-                {
-                    "error": {
-                        "type": "ValidationFailed",
-                        "status": 422,
-                        "title": "The dataset has errors",
-                        "message": f"validation found {result.report.error_count} error(s); "
-                        "nothing was stored",
-                        "fix": "Fix what the report lists and upload again.",
-                    },
-                    "report": result.report.to_dict(),
-                },
-                status_code=422,
-            )
-        h = result.harmonised
-        version = submissions.create_version(
+    with _spool(bridge, data, metadata, mapping, form) as inputs:
+        intake = harmonise_and_store(
             session,
+            inputs,
             principal=principal,
-            dataflow=result.dataflow or "",
-            files=up.raw,
-            report=result.report,
-            harmonised_table=h.table,
-            metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-            mapping_text=result.mapping_text,
-            dimensions=list(result.target.dimensions),
-            attributes=list(result.target.attributes),
+            structures=bridge.structures,
+            clock=bridge.clock,
+            sheet=sheet,
             revision_note=revision_note,
             submit=submit,
-            coverage=submissions.coverage_of(h),
-            now=bridge.clock(),  # after the harmonising, as the store's own default would be
         )
-        return _detail(version, request)
-    finally:
-        up.close()
+    if intake.version is None:
+        return JSONResponse(
+            {
+                "error": {
+                    "type": "ValidationFailed",
+                    "status": 422,
+                    "title": "The dataset has errors",
+                    "message": f"validation found {intake.report.error_count} error(s); nothing was stored",
+                    "fix": "Fix what the report lists and upload again.",
+                },
+                "report": intake.report.to_dict(),
+            },
+            status_code=422,
+        )
+    return _detail(intake.version, request)
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], summary="Submissions you may see")

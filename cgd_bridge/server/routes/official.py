@@ -7,6 +7,7 @@ page and ``cgd-bridge admin official load``; a series one may not see answers 40
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import UsageError
+from cgd_bridge.sdmx.read.data import read_official
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep, UserDep, require_role
 from cgd_bridge.server.uploads import PayloadTooLarge
 from cgd_bridge.store import official
@@ -118,7 +120,7 @@ async def load(
             label=label,
             filename=file.filename or "official",
             content=content,
-            structures=bridge.structures,
+            read=partial(read_official, structures=bridge.structures),
             note=note,
             public=public,
         )

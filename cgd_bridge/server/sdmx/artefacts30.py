@@ -326,7 +326,7 @@ class Catalogue:
         from pysdmx.io import read_sdmx
 
         from cgd_bridge.mapping import load_mapping
-        from cgd_bridge.sdmx.write.maps import export_structure_map
+        from cgd_bridge.sdmx.write import export_structure_map
 
         if self.mappings is None or not self.mappings.is_dir():
             return
@@ -353,7 +353,7 @@ class Catalogue:
         from pysdmx.io import read_sdmx
 
         from cgd_bridge.mapping.model import Mapping
-        from cgd_bridge.sdmx.write.maps import export_structure_map
+        from cgd_bridge.sdmx.write import export_structure_map
 
         for m in self.submitted:
             try:

@@ -27,7 +27,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
-from sqlalchemy import select as sql_select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -40,7 +39,6 @@ from cgd_bridge.sdmx.write import check_options
 from cgd_bridge.sdmx.write import write as write_format
 from cgd_bridge.sdmx.write.xsd import series_attributes
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
-from cgd_bridge.server.deps import snapshot_of
 from cgd_bridge.server.sdmx.answers import Answer, etag_matches, make_answer
 from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
@@ -56,7 +54,7 @@ from cgd_bridge.server.sdmx.structures import StructureQuery
 from cgd_bridge.server.streaming import astream
 from cgd_bridge.store import access, audit
 from cgd_bridge.store.data import DEFAULT_CACHE_BYTES, load_tables
-from cgd_bridge.store.models import State, Submission, Version
+from cgd_bridge.store.models import Version
 from cgd_bridge.store.orgs import Principal
 from cgd_bridge.structures import ArtefactInfo
 
@@ -164,49 +162,14 @@ def _readable(
     updated_after: dt.datetime | None,
 ) -> list[Version]:
     info = flow.info
-    versions = access.readable_versions(session, principal, (info.agency, info.id, info.version), now)
-    if provider is not None:
-        versions = [v for v in versions if v.submission.producer.slug in provider]
-    if updated_after is not None:
-        versions = [v for v in versions if v.published_at and v.published_at > updated_after]
-    if not versions:
-        hidden = _restricted(session, flow, now, provider)
-        if hidden and principal is None:
-            raise Unauthorized(
-                f"the data of {info.ref} is not open; it needs an API key",
-                fix="Send 'Authorization: Bearer <key>' with a key of an organisation that has an MoU "
-                "with the data's producer.",
-            )
-        if hidden:
-            raise Forbidden(
-                f"your organisation ({principal.org_slug}) has no MoU covering {info.ref}",
-                fix="Ask the producing CSO for an MoU; an administrator records it with "
-                "`cgd-bridge admin mou create`.",
-            )
-    return versions
-
-
-def _restricted(
-    session: Session, flow: Flow, now: dt.datetime, provider: frozenset[str] | None
-) -> list[Version]:
-    """Published versions of the flow past their embargo (seen by this principal or not).
-
-    Called only when nothing is readable: if such versions exist, the principal lacks the
-    right (401/403); if none do, there is nothing (404). Embargoed data stays invisible: 404.
-    """
-    info = flow.info
-    stmt = (
-        sql_select(Version)
-        .join(Version.submission)
-        .where(
-            Version.state == State.PUBLISHED,
-            Submission.agency == info.agency,
-            Submission.dataflow == info.id,
-            Submission.dataflow_version == info.version,
-        )
+    return access.pull_versions(
+        session,
+        principal,
+        (info.agency, info.id, info.version),
+        now,
+        providers=provider,
+        updated_after=updated_after,
     )
-    found = [v for v in session.scalars(stmt).unique() if not v.embargoed(now)]
-    return [v for v in found if provider is None or v.submission.producer.slug in provider]
 
 
 class _Gathered:
@@ -278,7 +241,7 @@ async def readable_for(
     Decided once per state of the store (:mod:`cgd_bridge.server.access_cache`); a miss runs
     the access policy (:func:`_readable`) and :func:`gather_indexed` in the thread pool.
     """
-    snap = await snapshot_of(request, bridge)
+    snap = await bridge.access.request_snapshot(request)
     info = flow.info
     key = (scope_of(principal), info.agency, info.id, info.version, provider, updated_after)
     found = bridge.access.cached_readable(snap, key)

@@ -12,6 +12,7 @@ its row and column) at the file field; nothing is stored.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -19,6 +20,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound
+from cgd_bridge.sdmx.read.data import read_official
 from cgd_bridge.server.web.pages import PageDep, WebRoute
 from cgd_bridge.server.web.routes import Id, _local, _version_page
 from cgd_bridge.store import official, submissions
@@ -74,7 +76,7 @@ async def load(
                 label=label,
                 filename=(file.filename if file is not None else None) or "official",
                 content=content,
-                structures=page.bridge.structures,
+                read=partial(read_official, structures=page.bridge.structures),
                 note=note,
                 public=bool(public),
             )

@@ -15,7 +15,6 @@ Paths: ``/`` (home), ``/sign-in``, ``/sign-out``, ``/submissions``, ``/submit``,
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path as FilePath
@@ -29,16 +28,17 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from cgd_bridge import pipeline, resources, safeyaml
+from cgd_bridge import resources, safeyaml
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, UsageError
 from cgd_bridge.findings import Report, Severity
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
+from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.data import select
 from cgd_bridge.server.sdmx.query import parse_params
-from cgd_bridge.server.uploads import save_upload
+from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.server.web import chart as charts
 from cgd_bridge.server.web import metadata_form
 from cgd_bridge.server.web import session as websession
@@ -48,7 +48,6 @@ from cgd_bridge.server.web.views import compare, flow_names, group_report, metad
 from cgd_bridge.store import access, audit, drafts, official, orgs, submissions
 from cgd_bridge.store import data as store_data
 from cgd_bridge.store.models import OfficialSeries, OrgKind, Role, State, Version
-from cgd_bridge.store.submissions import RawFile
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 _MAX_ID = 2**53
@@ -285,47 +284,13 @@ def _dataset_of(metadata_text: str) -> str:
     return str(dataset.get("id") or "") if isinstance(dataset, dict) else ""
 
 
-class _Spooled:
-    """The uploads saved in a private temporary folder (as the JSON API does), with their RawFiles."""
-
-    def __init__(self, limit: int) -> None:
-        self.folder = FilePath(tempfile.mkdtemp(prefix="cgd-bridge-web-"))
-        self.limit = limit
-        self.paths: dict[str, FilePath] = {}
-        self.raw: list[RawFile] = []
-
-    def save(self, role: str, upload: UploadFile) -> None:
-        path, raw = save_upload(upload, self.folder, role, self.limit)
-        self.paths[role] = path
-        self.raw.append(raw)
-
-    def text(self, role: str, name: str, content: str) -> None:
-        """A file the form made (the metadata record filled in on /metadata)."""
-        path = self.folder / role / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-        self.paths[role] = path
-        self.raw.append(RawFile(role, name, path.read_bytes(), "application/yaml"))
-
-    def bundled(self, role: str, name: str) -> None:
-        path = resources.bundled("mappings") / name
-        self.paths[role] = path
-        self.raw.append(RawFile(role, name, path.read_bytes(), "application/yaml"))
-
-    def names(self) -> dict[str, str]:
-        return {r.role: r.filename for r in self.raw}
-
-    def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _form_error(exc: CgdBridgeError, spooled: _Spooled) -> tuple[str, str]:
+def _form_error(exc: CgdBridgeError, inputs: Inputs) -> tuple[str, str]:
     """The field an exception is about and its message: where, the problem, the fix."""
     where = ", ".join(
         x for x in (exc.file, f"row {exc.row}" if exc.row else None, exc.field and f"'{exc.field}'") if x
     )
     text = (f"{where}: " if where else "") + exc.problem + (f". {exc.fix}" if exc.fix else "")
-    return _field_of(exc, spooled.names()), text
+    return _field_of(exc, inputs.names()), text
 
 
 @router.post("/submit")
@@ -384,68 +349,54 @@ def submit_upload(
 
     if errors or data is None:
         return again(400)
-    spooled = _Spooled(page.bridge.settings.max_upload_mb << 20)
+    inputs = Inputs(page.bridge.settings.max_upload_mb << 20)
     try:
-        spooled.save("data", data)
+        inputs.save("data", data)
         if metadata is not None and metadata.filename:
-            spooled.save("metadata", metadata)
+            inputs.save("metadata", metadata)
         else:
-            spooled.text("metadata", "quality.yaml", metadata_text)
+            inputs.text("metadata", "quality.yaml", metadata_text)
         if mapping_choice == "upload" and mapping is not None:
-            spooled.save("mapping", mapping)
+            inputs.save("mapping", mapping)
         else:
-            spooled.bundled("mapping", mapping_choice)
+            inputs.file("mapping", resources.bundled("mappings") / mapping_choice, "application/yaml")
         if form is not None and form.filename:
-            spooled.save("form", form)
-        result = pipeline.harmonise(
-            spooled.paths["data"],
-            metadata=spooled.paths["metadata"],
-            mapping=spooled.paths["mapping"],
-            form=spooled.paths.get("form"),
-            sheet=sheet.strip() or None,
-            structures=page.bridge.structures,
-        )
-        if result.harmonised is None or result.target is None:
-            return again(
-                422,
-                result.report.to_dict(),
-                _(
-                    "The dataset has {n} error(s); nothing was stored. Fix what the report lists and upload again.",  # noqa: E501 - one message id
-                    n=result.report.error_count,
-                ),
-            )
-        if action == "check":
-            return again(
-                200,
-                result.report.to_dict(),
-                _(
-                    "The dataset is valid. Choose the files again and send it for review, or save it as a draft."  # noqa: E501 - one message id
-                ),
-            )
-        version = submissions.create_version(
+            inputs.save("form", form)
+        intake = harmonise_and_store(
             page.db,
+            inputs,
             principal=principal,
-            dataflow=result.dataflow or "",
-            files=spooled.raw,
-            report=result.report,
-            harmonised_table=result.harmonised.table,
-            metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-            mapping_text=result.mapping_text,
-            dimensions=list(result.target.dimensions),
-            attributes=list(result.target.attributes),
+            structures=page.bridge.structures,
+            clock=page.bridge.clock,
+            sheet=sheet.strip() or None,
             revision_note=revision_note.strip() or None,
             submit=action == "submit",
-            coverage=submissions.coverage_of(result.harmonised),
-            now=page.bridge.clock(),  # after the harmonising, as the store's own default would be
+            store=action != "check",
         )
     except CgdBridgeError as exc:
         if exc.status >= 500 or isinstance(exc, Forbidden):
             raise
-        field, text = _form_error(exc, spooled)
+        field, text = _form_error(exc, inputs)
         errors[field] = text
         return again(exc.status)
     finally:
-        spooled.close()
+        inputs.close()
+    if not intake.valid:
+        return again(
+            422,
+            intake.report.to_dict(),
+            _(
+                "The dataset has {n} error(s); nothing was stored. Fix what the report lists and upload again.",  # noqa: E501 - one message id
+                n=intake.report.error_count,
+            ),
+        )
+    version = intake.version
+    if version is None:  # action == "check"
+        return again(
+            200,
+            intake.report.to_dict(),
+            _("The dataset is valid. Choose the files again and send it for review, or save it as a draft."),
+        )
     values = {"number": version.number, "dataset": version.submission.dataset}
     if version.state == State.SUBMITTED:
         page.say(_("Version {number} of {dataset} was stored and sent for review.", **values))

@@ -10,7 +10,7 @@ from cgd_bridge.errors import MappingError
 from cgd_bridge.ingest import open_table
 from cgd_bridge.mapping import load_mapping
 from cgd_bridge.mapping.apply import apply_mapping
-from cgd_bridge.sdmx.read.maps import import_mapping
+from cgd_bridge.sdmx.read import import_mapping
 from cgd_bridge.structures import Structures
 
 SDG_FLOW = "IAEG-SDGs:DF_SDG_GLH(1.5)"

@@ -22,10 +22,8 @@ from cgd_bridge.sdmx.maps import (
     ANN_MAPPING,
     ANN_MATCHING,
 )
-from cgd_bridge.sdmx.read.maps import import_mapping
-from cgd_bridge.sdmx.write.maps import (
-    export_structure_map,
-)
+from cgd_bridge.sdmx.read import import_mapping
+from cgd_bridge.sdmx.write import export_structure_map
 from cgd_bridge.structures import Structures
 
 ROOT = Path(__file__).resolve().parents[3]

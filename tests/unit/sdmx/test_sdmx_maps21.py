@@ -16,8 +16,8 @@ from cgd_bridge.mapping import load_mapping
 from cgd_bridge.mapping.apply import apply_mapping
 from cgd_bridge.mapping.model import Mapping
 from cgd_bridge.sdmx.maps import ANN_LABELS, ANN_MAPPING
-from cgd_bridge.sdmx.read.maps import import_mapping
-from cgd_bridge.sdmx.write.maps import export_structure_map
+from cgd_bridge.sdmx.read import import_mapping
+from cgd_bridge.sdmx.write import export_structure_map
 from cgd_bridge.sdmx.write.maps21 import code_id, export_structure_set
 from cgd_bridge.structures import Structures
 from tests.unit.sdmx.test_sdmx_maps import (

@@ -68,15 +68,9 @@ def one_series(kenya) -> str:
 def publish(session, kenya, producer: Principal, reviewer: Principal, dataset: str, **kw) -> int:
     v = submissions.create_version(
         session,
+        kenya,
         principal=producer,
-        dataflow=kenya.dataflow,
-        report=kenya.report,
         files=[RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv")],
-        harmonised_table=kenya.harmonised.table,
-        metadata=kenya.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-        mapping_text=kenya.mapping_text,
-        dimensions=list(kenya.target.dimensions),
-        attributes=list(kenya.target.attributes),
         dataset=dataset,
         submit=True,
         **kw,

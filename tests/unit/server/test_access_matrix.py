@@ -151,15 +151,9 @@ def _build(session: object, structures: object) -> tuple[dict[str, str], dict[st
         producer = Principal.of(orgs.get_user(session, username=slug))
         v = submissions.create_version(
             session,
+            result,
             principal=producer,
-            dataflow=result.dataflow,
-            report=result.report,
             files=[RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv")],
-            harmonised_table=result.harmonised.table,
-            metadata=result.metadata.model.model_dump(mode="json", exclude_none=True, by_alias=True),
-            mapping_text=result.mapping_text,
-            dimensions=list(result.target.dimensions),
-            attributes=list(result.target.attributes),
             submit=state != "draft",
             is_open=state != "restricted",
             embargo_until=future if state == "embargoed" else None,

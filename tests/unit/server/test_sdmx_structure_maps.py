@@ -16,7 +16,7 @@ import sdmx.reader.xml.v30
 from fastapi.testclient import TestClient
 
 from cgd_bridge.mapping import load_mapping
-from cgd_bridge.sdmx.write.maps import export_structure_map
+from cgd_bridge.sdmx.write import export_structure_map
 from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.structures import Structures, StructureStore

@@ -209,16 +209,16 @@ def cast(session: Session, kenya: Kenya) -> Cast:
 
 
 def new_version(session: Session, kenya: Kenya, principal: Principal, **kw: Any) -> Any:
-    """Store the Kenya example as a new version (keywords override)."""
-    from cgd_bridge.store.submissions import create_version
+    """Store the Kenya example as a new version (keywords override, of the content too)."""
+    from cgd_bridge.store.submissions import VersionContent, create_version
 
-    args: dict[str, Any] = {
-        "principal": principal, "dataflow": kenya.dataflow, "files": kenya.files, "report": kenya.report,
-        "harmonised_table": kenya.table, "metadata": kenya.metadata, "mapping_text": kenya.mapping_text,
-        "dimensions": kenya.dimensions, "coverage": kenya.coverage,
+    content: dict[str, Any] = {
+        "dataflow": kenya.dataflow, "report": kenya.report, "table": kenya.table, "metadata": kenya.metadata,
+        "mapping_text": kenya.mapping_text, "dimensions": kenya.dimensions, "coverage": kenya.coverage,
     }  # fmt: skip
-    args.update(kw)
-    return create_version(session, **args)
+    content.update((k, kw.pop(k)) for k in list(kw) if k in content)
+    args: dict[str, Any] = {"principal": principal, "files": kenya.files, **kw}
+    return create_version(session, VersionContent(**content), **args)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from functools import partial
 
 import pyarrow as pa
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Forbidden, NotFound, UsageError
-from cgd_bridge.sdmx.read.data import OfficialDataError
+from cgd_bridge.sdmx.read.data import OfficialDataError, read_official
 from cgd_bridge.store import official
 from cgd_bridge.store.models import AuditEntry, OfficialSeries
 from cgd_bridge.structures import Structures
@@ -29,7 +30,8 @@ def structures() -> Structures:
 def _load(session: Session, cast: Cast, structures: Structures, **kw: object) -> OfficialSeries:
     args: dict[str, object] = {
         "principal": cast.nso, "nso": "knbs", "dataflow": DATAFLOW, "label": LABEL,
-        "filename": "kdhs.csv", "content": official_csv(), "structures": structures,
+        "filename": "kdhs.csv", "content": official_csv(),
+        "read": partial(read_official, structures=structures),
     }  # fmt: skip
     args.update(kw)
     return official.load_official_file(session, **args)  # type: ignore[arg-type]

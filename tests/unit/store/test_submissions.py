@@ -426,11 +426,11 @@ def stall(table, version_id):  # everything else is already sent to the database
 data.version_data = stall
 with make_sessionmaker(make_engine(url))() as session:
     principal = orgs.Principal.of(orgs.get_user(session, username="amina"))
-    submissions.create_version(
-        session, principal=principal, dataflow="CGD_BRIDGE:DF_CGD_KE(1.0)", files=[],
-        report=validation.report, harmonised_table=table, metadata=yaml.safe_load(open(quality)),
-        mapping_text=open(mapping).read(), dimensions=h.dimensions,
+    content = submissions.VersionContent(
+        dataflow="CGD_BRIDGE:DF_CGD_KE(1.0)", report=validation.report, table=table,
+        metadata=yaml.safe_load(open(quality)), mapping_text=open(mapping).read(), dimensions=h.dimensions,
     )
+    submissions.create_version(session, content, principal=principal, files=[])
 """
 
 

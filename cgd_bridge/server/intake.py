@@ -1,0 +1,95 @@
+"""Harmonise, then store as a version: the one way a dataset comes into the bridge.
+
+The JSON API (``POST /api/submissions``), the web pages (``POST /submit``) and the demo
+(:mod:`cgd_bridge.server.demo`) all call :func:`harmonise_and_store` with the dataset's
+:class:`~cgd_bridge.server.uploads.Inputs`: :func:`cgd_bridge.pipeline.harmonise` validates,
+maps and conforms it; when validation passes, :func:`cgd_bridge.store.submissions.create_version`
+stores it (files, report, metadata, observations) in one transaction. With validation errors
+nothing is stored and the caller shows the report (the API and the web answer 422). This
+module sits in the server because it joins two peers that never import each other, the
+pipeline and the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from cgd_bridge.clock import Clock
+from cgd_bridge.findings import Report
+from cgd_bridge.pipeline import Harmonisation
+from cgd_bridge.server.uploads import Inputs
+from cgd_bridge.store import submissions
+from cgd_bridge.store.models import Version
+from cgd_bridge.store.orgs import Principal
+from cgd_bridge.structures import Structures
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What :func:`harmonise_and_store` did.
+
+    Attributes:
+        harmonisation: the pipeline's result, with its report.
+        version: the version stored; None when validation found errors or nothing was to be stored.
+    """
+
+    harmonisation: Harmonisation
+    version: Version | None = None
+
+    @property
+    def report(self) -> Report:
+        """The validation report."""
+        return self.harmonisation.report
+
+    @property
+    def valid(self) -> bool:
+        """True when validation passed, so there is something to store."""
+        return self.harmonisation.harmonised is not None and self.harmonisation.target is not None
+
+
+def harmonise_and_store(
+    session: Session,
+    inputs: Inputs,
+    *,
+    principal: Principal,
+    structures: Structures,
+    clock: Clock,
+    sheet: str | None = None,
+    revision_note: str | None = None,
+    submit: bool = False,
+    store: bool = True,
+) -> Intake:
+    """Harmonise ``inputs`` and store them as a new version of the principal's CSO's dataset.
+
+    Args:
+        inputs: the dataset's files (data, metadata, mapping, and a Kobo/ODK export's form).
+        principal: a submitter (or admin) of the producing CSO.
+        structures: the server's structures (codelists, DSDs, constraints).
+        clock: read once, after harmonising, for the version's time.
+        sheet: the XLSX sheet to read (default: the first).
+        revision_note: why this version (from version 2 on).
+        submit: send it for review now rather than keep it a draft.
+        store: False only checks (the web page's "check" button): nothing is stored.
+
+    Raises:
+        what :func:`cgd_bridge.pipeline.harmonise` and
+        :func:`cgd_bridge.store.submissions.create_version` raise (unreadable files, a broken
+        mapping, Forbidden, Conflict ...). Validation errors are not raised: the returned
+        :class:`Intake` has no version and its report lists them.
+    """
+    result = inputs.harmonise(structures=structures, sheet=sheet)
+    intake = Intake(result)
+    if not intake.valid or not store:
+        return intake
+    version = submissions.create_version(
+        session,
+        result,
+        principal=principal,
+        files=inputs.raw,
+        revision_note=revision_note,
+        submit=submit,
+        now=clock(),  # after the harmonising, as the store's own default would be
+    )
+    return Intake(result, version)
