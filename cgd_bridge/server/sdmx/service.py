@@ -118,6 +118,8 @@ def find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
 
 def _find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
     try:
+        if ref.id is None:  # a data query reads one dataflow: a wildcard id names none
+            raise StructureError("a data query names one dataflow", fix="Give the dataflow's id.")
         info = bridge.structures.find("dataflow", ref.id, ref.agency, ref.version)
         flow = bridge.structures.get("dataflow", info.id, info.agency, info.version)
         dsd_ref = flow.structure

@@ -397,11 +397,11 @@ def submit_upload(
             intake.report.to_dict(),
             _("The dataset is valid. Choose the files again and send it for review, or save it as a draft."),
         )
-    values = {"number": version.number, "dataset": version.submission.dataset}
+    stored = {"number": str(version.number), "dataset": version.submission.dataset}
     if version.state == State.SUBMITTED:
-        page.say(_("Version {number} of {dataset} was stored and sent for review.", **values))
+        page.say(_("Version {number} of {dataset} was stored and sent for review.", **stored))
     else:
-        page.say(_("Version {number} of {dataset} was stored as a draft.", **values))
+        page.say(_("Version {number} of {dataset} was stored as a draft.", **stored))
     return page.redirect(f"/versions/{version.id}")
 
 
