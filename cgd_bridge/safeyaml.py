@@ -26,7 +26,7 @@ import yaml
 
 
 @dataclass(frozen=True)
-class Limits:
+class YamlLimits:
     """What one YAML or JSON document may hold (generous for any real metadata or mapping file)."""
 
     nodes: int = 200_000  # values, keys included, with every alias expanded
@@ -34,7 +34,7 @@ class Limits:
     scalar: int = 1_000_000  # characters in one value
 
 
-LIMITS = Limits()
+LIMITS = YamlLimits()
 
 
 class YamlLimitError(yaml.YAMLError):
@@ -53,13 +53,13 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader (only plain data types), used one document at a time."""
 
 
-def load(text: str, *, limits: Limits = LIMITS) -> Any:
+def load(text: str, *, limits: YamlLimits = LIMITS) -> Any:
     """The document in ``text`` as plain Python data, or a ``yaml.YAMLError`` (a
     :class:`YamlLimitError` when it passes ``limits``)."""
     return load_with_lines(text, limits=limits)[0]
 
 
-def load_with_lines(text: str, *, limits: Limits = LIMITS) -> tuple[Any, dict[tuple[str, ...], int]]:
+def load_with_lines(text: str, *, limits: YamlLimits = LIMITS) -> tuple[Any, dict[tuple[str, ...], int]]:
     """:func:`load`, plus the line of every key path (``("dataset", "title")`` -> 3)."""
     loader = _Loader(text)
     try:
@@ -77,7 +77,7 @@ def load_with_lines(text: str, *, limits: Limits = LIMITS) -> tuple[Any, dict[tu
         loader.dispose()
 
 
-def load_json(text: str, *, limits: Limits = LIMITS) -> Any:
+def load_json(text: str, *, limits: YamlLimits = LIMITS) -> Any:
     """JSON text as Python data, refused like YAML when it passes ``limits`` (json.JSONDecodeError
     for bad syntax, :class:`YamlLimitError` for size)."""
     try:
@@ -113,7 +113,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _measure(root: yaml.Node, limits: Limits) -> None:
+def _measure(root: yaml.Node, limits: YamlLimits) -> None:
     """Refuse ``root`` if its expansion passes ``limits``; each node is visited once (memoised
     sizes and depths), so a billion-laughs graph costs as little as its text."""
     size: dict[int, int] = {}  # id(node) -> values in its expansion

@@ -50,7 +50,7 @@ def cell_text(value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Limits:
+class XlsxLimits:
     """What one sheet may hold (a 1,000,000-row export of 50 columns is well inside)."""
 
     cells: int = 60_000_000  # the grid from A1 to the last used cell, rows x columns
@@ -59,7 +59,7 @@ class Limits:
     shared_strings_bytes: int = 512 << 20  # all the workbook's text, uncompressed
 
 
-LIMITS = Limits()
+LIMITS = XlsxLimits()
 _TAG = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*)>")
 _REF = re.compile(rb"\br=\"([A-Z]*)(\d*)\"")
 _CHUNK = 1 << 20
@@ -111,7 +111,7 @@ def _sheet_member(zf: zipfile.ZipFile, sheet: str | None) -> str | None:
     return None
 
 
-def inspect(path: Path, sheet: str | None, limits: Limits = LIMITS) -> None:
+def inspect(path: Path, sheet: str | None, limits: XlsxLimits = LIMITS) -> None:
     """Refuse a workbook whose ``sheet`` (default: the first) passes ``limits``; bounded memory."""
     try:
         zf = zipfile.ZipFile(path)

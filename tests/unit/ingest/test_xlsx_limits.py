@@ -11,7 +11,7 @@ import pytest
 
 from cgd_bridge.errors import InputError
 from cgd_bridge.ingest import open_table
-from cgd_bridge.ingest.xlsx import Limits, inspect, sheet_rows
+from cgd_bridge.ingest.xlsx import XlsxLimits, inspect, sheet_rows
 from cgd_bridge.pipeline import validate
 from tests.support.paths import ROOT
 
@@ -48,8 +48,8 @@ def test_one_cell_at_the_last_column_and_row_is_refused_before_allocating(tmp_pa
 def test_a_sheet_spanning_too_many_cells_is_refused(tmp_path: Path) -> None:
     path = _book(tmp_path / "tall.xlsx", {"A1": "a", "B1": "b", "ZZ200000": 1})
     with pytest.raises(InputError, match=r"200,000 rows by 702 columns"):
-        inspect(path, None, Limits(cells=1_000_000))
-    inspect(path, None, Limits(cells=200_000_000))  # inside the limit: no error
+        inspect(path, None, XlsxLimits(cells=1_000_000))
+    inspect(path, None, XlsxLimits(cells=200_000_000))  # inside the limit: no error
 
 
 def test_the_named_sheet_is_the_one_measured(tmp_path: Path) -> None:
@@ -58,9 +58,9 @@ def test_the_named_sheet_is_the_one_measured(tmp_path: Path) -> None:
     wb.active["A1"] = "x"
     wb.create_sheet("big")["CV30000"] = 1
     wb.save(tmp_path / "two.xlsx")
-    inspect(tmp_path / "two.xlsx", "small", Limits(cells=10_000))
+    inspect(tmp_path / "two.xlsx", "small", XlsxLimits(cells=10_000))
     with pytest.raises(InputError, match="30,000 rows by 100 columns"):
-        inspect(tmp_path / "two.xlsx", "big", Limits(cells=10_000))
+        inspect(tmp_path / "two.xlsx", "big", XlsxLimits(cells=10_000))
 
 
 def test_a_shared_strings_bomb_is_refused_while_unpacking(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_a_shared_strings_bomb_is_refused_while_unpacking(tmp_path: Path) -> Non
         dst.writestr("xl/sharedStrings.xml", b"<sst>" + text * 5_000 + b"</sst>")
     assert bomb.stat().st_size < 100_000
     with pytest.raises(InputError, match="its text unpacks to more than 1 MB"):
-        inspect(bomb, None, Limits(shared_strings_bytes=1 << 20))
+        inspect(bomb, None, XlsxLimits(shared_strings_bytes=1 << 20))
 
 
 def test_an_xlsform_bomb_is_refused_too(tmp_path: Path) -> None:
