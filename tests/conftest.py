@@ -7,6 +7,12 @@ from pathlib import Path
 
 import pytest
 
+# sdmx1 2.28 keeps reader state per process: an SDMX-ML 3.0 message read before this module is
+# imported breaks its later import ("ValueError: urn:sdmx:...:ObsLevelDim:TIME_PERIOD"). The
+# product imports it first (cgd_bridge.structures); every test process does too, whatever order
+# its tests run in (pytest -n gives each worker its own order).
+import sdmx.reader.xml.v30  # noqa: F401
+
 from tests.support.specimens import CGD_SPECIMENS, SHARED, SPECIMENS, need
 
 ROOT = Path(__file__).resolve().parent.parent
