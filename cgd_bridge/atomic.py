@@ -1,9 +1,15 @@
-"""Writing files so that a failure never leaves a partial one.
+"""Writing files so that a failure never leaves a partial one, and never replacing what is not a file.
 
 :func:`atomic_writer` writes to a temporary file beside the target and moves it into place
 (``os.replace``) only when the writing finished; on any exception (also KeyboardInterrupt) the
-temporary file is removed and the target is untouched. The new file gets the permissions an
-ordinary ``open(path, "w")`` would give it (0666 less the umask), not the 0600 of temporary files.
+temporary file is removed and the target is untouched. A new file gets the permissions an
+ordinary ``open(path, "w")`` would give it (0666 less the umask), not the 0600 of temporary
+files; a file it replaces keeps its own.
+
+What is not a regular file is written *through*, never replaced: a symbolic link stays a link
+(the file it points to is replaced, atomically, beside itself), and a device, FIFO or socket
+(``-o /dev/null``, ``-o /dev/stdout``, a named pipe another program reads) is opened and written
+as it is: there is nothing to move into place there. A folder is refused with a clear error.
 
 >>> import tempfile, pathlib
 >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.csv"
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +47,19 @@ def atomic_writer(path: str | Path, *, durable: bool = False) -> Iterator[Binary
         durable: fsync the file before moving it into place (for stores that must survive a
             power cut, not for reports).
     """
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # through symbolic links: the link itself stays
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        from cgd_bridge.errors import UsageError
+
+        raise UsageError(f"'{path}' is a folder, not a file", fix="Give the name of a file to write.")
+    if mode is not None and not stat.S_ISREG(mode):  # a device, FIFO or socket: write through
+        with open(path, "wb") as through:
+            yield through
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -49,7 +68,7 @@ def atomic_writer(path: str | Path, *, durable: bool = False) -> Iterator[Binary
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -34,3 +34,58 @@ def test_a_failure_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
         write_half()
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_a_symbolic_link_stays_a_link_and_its_file_is_replaced(tmp_path: Path) -> None:
+    real = tmp_path / "real" / "out.csv"
+    real.parent.mkdir()
+    real.write_bytes(b"old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    write_bytes_atomic(link, b"new")
+    assert link.is_symlink()
+    assert real.read_bytes() == b"new"
+    assert sorted(p.name for p in real.parent.iterdir()) == ["out.csv"]  # no temporary left
+
+
+def test_a_fifo_is_written_through_not_replaced(tmp_path: Path) -> None:
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_bytes_atomic(fifo, b"through the pipe")
+    reader.join(timeout=60)
+    assert got == [b"through the pipe"]
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_a_device_is_written_through_not_replaced(tmp_path: Path) -> None:
+    """`-o /dev/null` as root once replaced the null device with a file; a null device made in
+    tmp_path stands for it here (a broken writer then only replaces the copy)."""
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, OSError) as exc:
+        pytest.skip(f"cannot make a device node here ({exc}); CI runs as root")
+    write_bytes_atomic(null, b"discarded")
+    assert stat.S_ISCHR(null.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["null"]
+
+
+def test_a_folder_is_refused_by_name(tmp_path: Path) -> None:
+    from cgd_bridge.errors import UsageError
+
+    with pytest.raises(UsageError, match="is a folder, not a file"):
+        write_bytes_atomic(tmp_path, b"x")
+
+
+def test_a_replaced_file_keeps_its_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "private.csv"
+    target.write_bytes(b"old")
+    target.chmod(0o600)
+    write_bytes_atomic(target, b"new")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert target.read_bytes() == b"new"
