@@ -124,6 +124,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+#: The largest id a row can have: ids are INTEGER (32-bit on PostgreSQL). A path or form naming a
+#: larger one names nothing, and is refused before any query (it would overflow the parameter).
+MAX_ID = 2**31 - 1
+
 # BIGINT on PostgreSQL, INTEGER PRIMARY KEY (the rowid) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

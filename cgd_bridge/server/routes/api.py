@@ -23,13 +23,12 @@ from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, 
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.store import access, audit, submissions
-from cgd_bridge.store.models import Submission, Version
+from cgd_bridge.store.models import MAX_ID, Submission, Version
 
 router = APIRouter(prefix="/api", tags=["bridge API"])
-_MAX_ID = 2**53  # ids are database integers: anything larger names nothing (and would overflow them)
-VersionId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A version id, from the submissions list.")]
-SubmissionId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A submission id.")]
-FileId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A stored file id, from a version's files.")]
+VersionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A version id, from the submissions list.")]
+SubmissionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A submission id.")]
+FileId = Annotated[int, Path(ge=1, le=MAX_ID, description="A stored file id, from a version's files.")]
 
 
 # -- response models ---------------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from cgd_bridge.sdmx.read.data import read_official
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep, UserDep, require_role
 from cgd_bridge.server.uploads import PayloadTooLarge
 from cgd_bridge.store import official
-from cgd_bridge.store.models import OfficialSeries, OrgKind
+from cgd_bridge.store.models import MAX_ID, OfficialSeries, OrgKind
 
 router = APIRouter(prefix="/api/official", tags=["official series"])
-SeriesId = Annotated[int, Path(ge=1, le=2**53, description="An official series id, from the list.")]
+SeriesId = Annotated[int, Path(ge=1, le=MAX_ID, description="An official series id, from the list.")]
 
 
 class OfficialSummary(BaseModel):

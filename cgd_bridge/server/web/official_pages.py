@@ -24,6 +24,7 @@ from cgd_bridge.sdmx.read.data import read_official
 from cgd_bridge.server.web.pages import PageDep, WebRoute
 from cgd_bridge.server.web.routes import Id, _local, _version_page
 from cgd_bridge.store import official, submissions
+from cgd_bridge.store.models import MAX_ID
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 MAX_NOTE = 4000
@@ -36,7 +37,7 @@ def _field(exc: CgdBridgeError) -> str:
 @router.post("/official")
 async def load(
     page: PageDep,
-    version_id: Annotated[int, Form(ge=1, le=2**53)],
+    version_id: Annotated[int, Form(ge=1, le=MAX_ID)],
     csrf_token: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
     label: Annotated[str, Form(max_length=400)] = "",

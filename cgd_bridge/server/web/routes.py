@@ -47,11 +47,10 @@ from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
 from cgd_bridge.store import access, audit, drafts, official, orgs, submissions
 from cgd_bridge.store import data as store_data
-from cgd_bridge.store.models import OfficialSeries, OrgKind, Role, State, Version
+from cgd_bridge.store.models import MAX_ID, OfficialSeries, OrgKind, Role, State, Version
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-_MAX_ID = 2**53
-Id = Annotated[int, Path(ge=1, le=_MAX_ID)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 PAGE_ROWS = 200
 MAX_METADATA_BYTES = 2 << 20
 ACTIONS = ("submit", "accept", "reject", "publish", "withdraw", "embargo")
@@ -306,7 +305,7 @@ def submit_upload(
     revision_note: Annotated[str, Form()] = "",
     action: Annotated[str, Form()] = "submit",
     metadata_text: Annotated[str, Form(max_length=MAX_METADATA_BYTES)] = "",
-    metadata_draft: Annotated[int | None, Form(ge=1, le=_MAX_ID)] = None,
+    metadata_draft: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """Validate the upload; show the report (errors, or ``action=check``), else store a version.
 
@@ -836,7 +835,7 @@ def _metadata_page(
 
 
 @router.get("/metadata")
-def metadata_page(page: PageDep, draft: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None) -> Response:
+def metadata_page(page: PageDep, draft: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> Response:
     """The form, empty or (``?draft=ID``) with a saved draft of the CSO to resume."""
     if draft is None:
         return _metadata_page(page, None)
@@ -856,7 +855,7 @@ def metadata_page(page: PageDep, draft: Annotated[int | None, Query(ge=1, le=_MA
 def _draft_id(fields: Mapping[str, list[str]]) -> int | None:
     """The form's ``draft_id`` (the draft being edited), or None when there is none or it is not an id."""
     draft_id = (fields.get("draft_id") or [""])[-1]
-    return int(draft_id) if draft_id.isdigit() and 0 < int(draft_id) < _MAX_ID else None
+    return int(draft_id) if draft_id.isdigit() and 0 < int(draft_id) < MAX_ID else None
 
 
 def _store_draft(page: Page, record: dict[str, Any], draft_id: int | None) -> Response:

@@ -99,3 +99,28 @@ def test_an_xlsx_grid_bomb_is_a_413_and_the_server_lives_on(world: World, tmp_pa
     assert "bomb.xlsx" in r.text
     assert "16,384" in r.text
     assert world.client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/versions/{id}",
+        "/api/submissions/{id}",
+        "/api/files/{id}",
+        "/api/versions/{id}/lineage",
+        "/api/official/{id}",
+        "/versions/{id}",
+        "/official/{id}/file",
+    ],
+)
+def test_an_id_past_the_database_integers_is_refused_not_a_500(world: World, path: str) -> None:
+    """Ids above 2**31 - 1 overflowed PostgreSQL's INTEGER parameter: an anonymous 500 (#14)."""
+    from cgd_bridge.store.models import MAX_ID
+
+    for ident in (MAX_ID + 1, 2**63):
+        r = world.client.get(
+            path.format(id=ident), headers={"Authorization": f"Bearer {world.keys['amina']}"}
+        )
+        assert 400 <= r.status_code < 500, (path, ident, r.status_code, r.text[:200])
+    r = world.client.get(path.format(id=MAX_ID), headers={"Authorization": f"Bearer {world.keys['amina']}"})
+    assert r.status_code in (403, 404), (path, r.status_code)  # the largest id is a real query
