@@ -22,8 +22,9 @@ from cgd_bridge.errors import Forbidden
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.uploads import Inputs
-from cgd_bridge.store import access, audit, submissions
+from cgd_bridge.store import access, audit, published, submissions
 from cgd_bridge.store.models import Submission, Version
+from cgd_bridge.store.orgs import Principal
 
 router = APIRouter(prefix="/api", tags=["bridge API"])
 _MAX_ID = 2**53  # ids are database integers: anything larger names nothing (and would overflow them)
@@ -128,7 +129,9 @@ def _summary(v: Version) -> VersionSummary:
     )
 
 
-def _detail(v: Version, request: Request) -> VersionDetail:
+def _detail(v: Version, request: Request, principal: Principal | None) -> VersionDetail:
+    """The version as ``principal`` may see it: its report redacted unless it is the producing
+    CSO's or an admin (:func:`cgd_bridge.store.published.report_for`, #12)."""
     s = v.submission
     base = str(request.base_url).rstrip("/")
     flow = f"{s.agency},{s.dataflow},{s.dataflow_version}"
@@ -142,7 +145,7 @@ def _detail(v: Version, request: Request) -> VersionDetail:
         attributes=list(v.attributes or []),
         cube=v.cube,
         time_range=[v.time_min, v.time_max],
-        report=v.report or {},
+        report=published.report_for(principal, v),
         metadata=v.metadata_json or {},
         dsat=v.dsat,
         coverage=v.coverage,
@@ -284,7 +287,7 @@ def create_submission(
             },
             status_code=422,
         )
-    return _detail(intake.version, request)
+    return _detail(intake.version, request, principal)
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], summary="Submissions you may see")
@@ -312,14 +315,16 @@ def get_version(
 ) -> VersionDetail:
     """The report, quality metadata, DSAT score, mapping coverage, files and SDMX URLs."""
     v = submissions.get_version(session, principal=principal, version_id=version_id, now=now)
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.post("/versions/{version_id}/submit", response_model=VersionDetail, summary="Send a draft for review")
 def submit_version(
     request: Request, session: SessionDep, principal: UserDep, now: NowDep, version_id: VersionId
 ) -> VersionDetail:
-    return _detail(submissions.submit(session, principal=principal, version_id=version_id, now=now), request)
+    return _detail(
+        submissions.submit(session, principal=principal, version_id=version_id, now=now), request, principal
+    )
 
 
 @router.post("/versions/{version_id}/accept", response_model=VersionDetail, summary="Accept (NSO reviewer)")
@@ -333,7 +338,7 @@ def accept_version(
 ) -> VersionDetail:
     comment = body.comment if body else None
     v = submissions.accept(session, principal=principal, version_id=version_id, comment=comment, now=now)
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.post("/versions/{version_id}/reject", response_model=VersionDetail, summary="Reject (NSO reviewer)")
@@ -347,14 +352,16 @@ def reject_version(
 ) -> VersionDetail:
     comment = body.comment or ""
     v = submissions.reject(session, principal=principal, version_id=version_id, comment=comment, now=now)
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.post("/versions/{version_id}/publish", response_model=VersionDetail, summary="Publish (NSO reviewer)")
 def publish_version(
     request: Request, session: SessionDep, principal: UserDep, now: NowDep, version_id: VersionId
 ) -> VersionDetail:
-    return _detail(submissions.publish(session, principal=principal, version_id=version_id, now=now), request)
+    return _detail(
+        submissions.publish(session, principal=principal, version_id=version_id, now=now), request, principal
+    )
 
 
 @router.post("/versions/{version_id}/withdraw", response_model=VersionDetail, summary="Withdraw (the CSO)")
@@ -368,7 +375,7 @@ def withdraw_version(
 ) -> VersionDetail:
     reason = body.reason if body else None
     v = submissions.withdraw(session, principal=principal, version_id=version_id, reason=reason, now=now)
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.put("/versions/{version_id}/embargo", response_model=VersionDetail, summary="Set or lift the embargo")
@@ -383,7 +390,7 @@ def set_embargo(
     v = submissions.set_embargo(
         session, principal=principal, version_id=version_id, until=body.until, now=now
     )
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.get(
