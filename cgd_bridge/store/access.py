@@ -14,6 +14,9 @@ anyone (also          published or superseded versions whose licence is open, on
 anonymous)            embargo has passed (superseded versions stay citable)
 ====================  =====================================================================
 
+What a reader sees *of* a version is its published view unless :func:`sees_internals`: the
+producing CSO and admins see the stored counts, source rows and small-cell values too.
+
 A **withdrawn** version is seen by its producer and admins only: withdrawal hides it from
 everyone else (its audit trail stays). An **embargo** hides data and metadata alike from
 everyone but the producer, MoU reviewers and admins. A **restricted** (not open) licence limits
@@ -195,6 +198,14 @@ def visible_versions(
     """The versions among ``versions`` the principal may see (one MoU query for all)."""
     mous = nso_mous(session, principal, now)
     return [v for v in versions if _visible(principal, v, mous, now)]
+
+
+def sees_internals(principal: Principal | None, submission: Submission) -> bool:
+    """True when the principal may see what a version keeps beyond its published view (#12):
+    respondent counts, numerators, denominators, source rows and the small-cell values its report
+    quotes. The producing CSO's people and admins only; every other reader, MoU NSOs included,
+    gets the published view (:mod:`cgd_bridge.store.published`)."""
+    return principal is not None and (principal.is_admin or is_producer(principal, submission))
 
 
 def can_see_pulls(principal: Principal | None, org_id: int) -> bool:

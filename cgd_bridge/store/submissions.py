@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session, undefer
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, UsageError
 from cgd_bridge.sdmx.refs import FlowRef
-from cgd_bridge.store import access, audit
+from cgd_bridge.store import access, audit, published
 from cgd_bridge.store import data as store_data
 from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import (
@@ -922,7 +922,9 @@ def lineage(
     Returns:
         ``{"submission", "version", "dataflow", "mapping_version", "metadata_version",
         "files": [{role, filename, sha256, size}], "source_rows": [...],
-        "observations": [row dicts]}``.
+        "observations": [row dicts]}``: whole for the producing CSO and admins; for everyone
+        else the observations' published view, no source rows, and ``"redacted"`` saying what
+        was withheld (:func:`cgd_bridge.store.published.lineage_for`, #12).
 
     Raises:
         NotFound: the version is not visible, or no observation matches.
@@ -930,7 +932,8 @@ def lineage(
     """
     v = get_version(session, principal=principal, version_id=version_id, now=now)
     table = store_data.load_table(session, v.id)
-    unknown = sorted(k for k in key if k not in table.column_names)
+    keyed = {*v.dimensions, "TIME_PERIOD"}  # never a stored column that is not published (#12)
+    unknown = sorted(k for k in key if k not in keyed or k not in table.column_names)
     if unknown:
         raise UsageError(
             f"the data has no column {', '.join(unknown)}",
@@ -954,7 +957,7 @@ def lineage(
         for item in rows["SOURCE_ROWS"].to_pylist():
             source_rows.update(int(r) for r in (item if isinstance(item, list) else [item]) if r is not None)
     sub = v.submission
-    return {
+    found: dict[str, Any] = {
         "submission": {"id": sub.id, "dataset": sub.dataset, "producer": sub.producer.slug},
         "dataflow": sub.dataflow_ref,
         "version": {
@@ -971,3 +974,6 @@ def lineage(
         "source_rows": sorted(source_rows),
         "observations": _json_safe(rows.to_pylist()),
     }
+    answer = published.lineage_for(principal, v, found, rows)
+    answer["observations"] = _json_safe(answer["observations"])
+    return answer

@@ -97,9 +97,14 @@ def test_a_new_version_goes_through_review_to_publication(live: LiveServer, clie
     assert "KE_042" in mine[0]["query"]
     assert client.get("/api/organisations/sauti/pulls", headers=kamau).status_code == 403
 
-    # lineage: an observation back to its source rows and the uploaded files
+    # lineage: an observation back to its source rows and the uploaded files; the source rows
+    # are the producing CSO's (and admins'), the NSO gets the published view (#12)
     key = {"REF_AREA": "KE_042", "SEX": "F", "AGE": "_T", "DISABILITY_STATUS": "PD", "TIME_PERIOD": "2024"}
     r = client.get(f"/api/versions/{v2['id']}/lineage", params=key, headers=kamau)
+    assert r.status_code == 200, r.text
+    assert r.json()["source_rows"] == []
+    assert r.json()["redacted"]
+    r = client.get(f"/api/versions/{v2['id']}/lineage", params=key, headers=amina)
     assert r.status_code == 200, r.text
     lineage = r.json()
     assert lineage["version"]["number"] == 2

@@ -22,8 +22,9 @@ from cgd_bridge.errors import Forbidden
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.uploads import Inputs
-from cgd_bridge.store import access, audit, submissions
+from cgd_bridge.store import access, audit, published, submissions
 from cgd_bridge.store.models import MAX_ID, Submission, Version
+from cgd_bridge.store.orgs import Principal
 
 router = APIRouter(prefix="/api", tags=["bridge API"])
 VersionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A version id, from the submissions list.")]
@@ -127,7 +128,9 @@ def _summary(v: Version) -> VersionSummary:
     )
 
 
-def _detail(v: Version, request: Request) -> VersionDetail:
+def _detail(v: Version, request: Request, principal: Principal | None) -> VersionDetail:
+    """The version as ``principal`` may see it: its report redacted unless it is the producing
+    CSO's or an admin (:func:`cgd_bridge.store.published.report_for`, #12)."""
     s = v.submission
     base = str(request.base_url).rstrip("/")
     flow = f"{s.agency},{s.dataflow},{s.dataflow_version}"
@@ -141,7 +144,7 @@ def _detail(v: Version, request: Request) -> VersionDetail:
         attributes=list(v.attributes or []),
         cube=v.cube,
         time_range=[v.time_min, v.time_max],
-        report=v.report or {},
+        report=published.report_for(principal, v),
         metadata=v.metadata_json or {},
         dsat=v.dsat,
         coverage=v.coverage,
@@ -283,7 +286,7 @@ def create_submission(
             },
             status_code=422,
         )
-    return _detail(intake.version, request)
+    return _detail(intake.version, request, principal)
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], summary="Submissions you may see")
@@ -311,14 +314,16 @@ def get_version(
 ) -> VersionDetail:
     """The report, quality metadata, DSAT score, mapping coverage, files and SDMX URLs."""
     v = submissions.get_version(session, principal=principal, version_id=version_id, now=now)
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.post("/versions/{version_id}/submit", response_model=VersionDetail, summary="Send a draft for review")
 def submit_version(
     request: Request, session: SessionDep, principal: UserDep, now: NowDep, version_id: VersionId
 ) -> VersionDetail:
-    return _detail(submissions.submit(session, principal=principal, version_id=version_id, now=now), request)
+    return _detail(
+        submissions.submit(session, principal=principal, version_id=version_id, now=now), request, principal
+    )
 
 
 @router.post("/versions/{version_id}/accept", response_model=VersionDetail, summary="Accept (NSO reviewer)")
@@ -332,7 +337,7 @@ def accept_version(
 ) -> VersionDetail:
     comment = body.comment if body else None
     v = submissions.accept(session, principal=principal, version_id=version_id, comment=comment, now=now)
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.post("/versions/{version_id}/reject", response_model=VersionDetail, summary="Reject (NSO reviewer)")
@@ -346,14 +351,16 @@ def reject_version(
 ) -> VersionDetail:
     comment = body.comment or ""
     v = submissions.reject(session, principal=principal, version_id=version_id, comment=comment, now=now)
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.post("/versions/{version_id}/publish", response_model=VersionDetail, summary="Publish (NSO reviewer)")
 def publish_version(
     request: Request, session: SessionDep, principal: UserDep, now: NowDep, version_id: VersionId
 ) -> VersionDetail:
-    return _detail(submissions.publish(session, principal=principal, version_id=version_id, now=now), request)
+    return _detail(
+        submissions.publish(session, principal=principal, version_id=version_id, now=now), request, principal
+    )
 
 
 @router.post("/versions/{version_id}/withdraw", response_model=VersionDetail, summary="Withdraw (the CSO)")
@@ -367,7 +374,7 @@ def withdraw_version(
 ) -> VersionDetail:
     reason = body.reason if body else None
     v = submissions.withdraw(session, principal=principal, version_id=version_id, reason=reason, now=now)
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.put("/versions/{version_id}/embargo", response_model=VersionDetail, summary="Set or lift the embargo")
@@ -382,7 +389,7 @@ def set_embargo(
     v = submissions.set_embargo(
         session, principal=principal, version_id=version_id, until=body.until, now=now
     )
-    return _detail(v, request)
+    return _detail(v, request, principal)
 
 
 @router.get(

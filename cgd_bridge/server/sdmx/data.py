@@ -198,12 +198,15 @@ def _keys_mask(table: pa.Table, dimensions: list[str], keys: list[KeyFilter]) ->
 
 
 def _filter_mask(table: pa.Table, f: ComponentFilter) -> pa.ChunkedArray:
-    if f.component not in table.column_names:
+    # ``table`` is the published view (``service.gather_indexed``): its columns are the
+    # components a reader may filter on, and nothing else (#12)
+    filterable = [c for c in table.column_names if not c.startswith("__")]
+    if f.component not in filterable:
         if f.component in ("OBS_VALUE", "TIME_PERIOD"):
             return pa.chunked_array([pa.array(np.zeros(table.num_rows, dtype=bool))])
         raise QueryError(
-            f"c[{f.component}] names a component the data does not have",
-            fix=f"Filter on one of: {', '.join(c for c in table.column_names if c.isupper())}.",
+            f"c[{f.component}] is not a component of the published data",
+            fix=f"Filter on one of: {', '.join(filterable)}.",
         )
     out = None
     for alternative in f.alternatives:

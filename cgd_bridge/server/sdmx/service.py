@@ -53,9 +53,10 @@ from cgd_bridge.server.sdmx.query import (
 from cgd_bridge.server.sdmx.structures import StructureQuery
 from cgd_bridge.server.streaming import astream
 from cgd_bridge.store import access, audit
-from cgd_bridge.store.data import DEFAULT_CACHE_BYTES, load_tables
+from cgd_bridge.store.data import DEFAULT_CACHE_BYTES
 from cgd_bridge.store.models import Version
 from cgd_bridge.store.orgs import Principal
+from cgd_bridge.store.published import load_published
 from cgd_bridge.structures import ArtefactInfo
 
 if TYPE_CHECKING:
@@ -207,12 +208,22 @@ class _Gathered:
 GATHERED = _Gathered()
 
 
-def gather_indexed(session: Session, versions: Sequence[Version]) -> tuple[pa.Table, KeyIndex] | None:
-    """:func:`gather` with the table's :class:`KeyIndex`, both kept per set of content hashes."""
+def gather_indexed(
+    session: Session, versions: Sequence[Version], flow: Flow
+) -> tuple[pa.Table, KeyIndex] | None:
+    """The readable versions' published views (:func:`cgd_bridge.store.published.published`: the
+    flow's dimensions, TIME_PERIOD, OBS_VALUE and attributes, never a stored internal column)
+    as one table, with its :class:`KeyIndex`; both kept per set of content hashes and flow.
+
+    Everything a data or availability answer says (rows, counts, ``X-Observations``, ETags,
+    kept answers) and the web pages' tables and charts come from this table only (#12).
+    """
     if not versions:
         return None
-    loaded = load_tables(session, [v.id for v in versions])
-    key = tuple(sha for sha, _ in loaded)
+    loaded = load_published(
+        session, [v.id for v in versions], dimensions=flow.dimensions, attributes=flow.attributes
+    )
+    key = (*(sha for sha, _ in loaded), flow.info.ref, *flow.dimensions, "|", *flow.attributes)
     found = GATHERED.get(key)
     if found is None:
         tables = [
@@ -255,7 +266,7 @@ async def readable_for(
                 versions = _readable(session, principal, flow, now, provider, updated_after)
             except (Unauthorized, Forbidden) as exc:
                 return Readable((), None, exc)
-            return Readable(tuple(_served(v) for v in versions), gather_indexed(session, versions))
+            return Readable(tuple(_served(v) for v in versions), gather_indexed(session, versions, flow))
 
         found = await run_in_threadpool(bridge.access.resolve, snap, key, compute)
     if found.denied is not None:
@@ -467,7 +478,7 @@ def availability(
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
     versions = _readable(session, principal, flow, bridge.clock(), None, params.updated_after)
-    gathered = gather_indexed(session, versions)
+    gathered = gather_indexed(session, versions, flow)
     selected = select(gathered[0], flow.dimensions, keys, params, index=gathered[1]) if gathered else None
     if selected is None or selected.num_rows == 0:
         raise QueryError(f"no observations of {flow.info.ref} match this query", status=404)

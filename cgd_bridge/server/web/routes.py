@@ -45,8 +45,7 @@ from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
-from cgd_bridge.store import access, audit, drafts, official, orgs, submissions
-from cgd_bridge.store import data as store_data
+from cgd_bridge.store import access, audit, drafts, official, orgs, published, submissions
 from cgd_bridge.store.models import MAX_ID, OfficialSeries, OrgKind, Role, State, Version
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -461,7 +460,7 @@ def _version_page(
         "publish": reviewer and State.PUBLISHED in allowed,
         "embargo": producer and State(v.state) in submissions.PENDING,
     }
-    table = store_data.load_table(page.db, v.id)
+    table = published.version_published(page.db, v)  # the chart draws what readers may see (#12)
     dims = list(v.dimensions or [])
     names = flow_names(page.bridge.structures, s.agency, s.dataflow, s.dataflow_version, dims, v.cube or {})
     official_series, official_drawn, official_managed = _official(
@@ -476,7 +475,7 @@ def _version_page(
         if e.number < v.number
     ]
     changes = (
-        compare(store_data.load_table(page.db, earlier[-1].id), table, dims, earlier[-1].number)
+        compare(published.version_published(page.db, earlier[-1]), table, dims, earlier[-1].number)
         if earlier
         else None
     )
@@ -490,7 +489,7 @@ def _version_page(
         status=status,
         v=v,
         s=s,
-        report=group_report(v.report),
+        report=group_report(published.report_for(p, v)),
         metadata=metadata_rows(v.metadata_json or {}),
         coverage=v.coverage or {},
         dsat=v.dsat,
@@ -710,7 +709,7 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
     period_q = "&".join(f"{n}={quote(v)}" for n, v in q.period_query())
     params = parse_params(period_q)
     keys = service.parse_keys(q.key(), len(dims), api=1)
-    gathered = service.gather_indexed(page.db, versions)
+    gathered = service.gather_indexed(page.db, versions, flow)
     table = select(gathered[0], dims, keys, params, index=gathered[1]) if gathered else None
     if table is not None and table.num_rows:
         # the observations shown are a pull like any other: logged, and visible to the producer

@@ -53,7 +53,7 @@ def test_component_filters(table: pa.Table) -> None:
     assert values(select(table, DIMS, [[None, None]], p)) == [1.0, 4.0, 5.0]
     p = parse_params("c[AREA]=sw:KE_00+ew:2")
     assert values(select(table, DIMS, [[None, None]], p)) == [4.0, 5.0]
-    with pytest.raises(QueryError, match="does not have"):
+    with pytest.raises(QueryError, match="not a component of the published data"):
         select(table, DIMS, [[None, None]], parse_params("c[NOPE]=1"))
 
 

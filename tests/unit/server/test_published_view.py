@@ -1,0 +1,294 @@
+"""What readers can learn about a suppressed cell: only what the published SDMX answer shows (#12).
+
+Every test here is an attack that worked before the published view: a reader who is not the
+producing CSO (anonymous, an NSO with an MoU, an NSO without one, another CSO) tries to recover
+the hidden values of suppressed cells through a route of the server. The data are the Nepal
+youth survey published with a disclosure threshold of 40, so that 24 cells are suppressed
+(their stored ``OBS_COUNT`` runs from 12 to 40). One test per route, so that it fails if that
+route leaks again; the owner (the producing CSO) still sees lineage and report in full.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import html
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pyarrow.compute as pc
+import pytest
+from fastapi.testclient import TestClient
+
+from cgd_bridge import pipeline
+from cgd_bridge.server.app import create_app
+from cgd_bridge.settings import Settings
+from cgd_bridge.store import mous, orgs, submissions
+from cgd_bridge.store.orgs import Principal
+from cgd_bridge.store.submissions import RawFile
+from tests.support.paths import ROOT
+from tests.support.postgres import fresh_schema
+from tests.unit.server.test_web import sign_in
+
+NEPAL = ROOT / "examples" / "nepal-youth-survey"
+MAPPING = ROOT / "mappings" / "nepal-youth-survey.yaml"
+FLOW = "IAEG-SDGs/DF_SDG_GLH/1.5"
+DATA_V2 = f"/sdmx/v2/data/dataflow/{FLOW}/*"
+AVAILABILITY_V2 = f"/sdmx/v2/availability/dataflow/{FLOW}/*"
+CSV = {"Accept": "application/vnd.sdmx.data+csv;version=2.0.0"}
+#: the columns the store keeps for lineage and privacy, never published
+INTERNAL = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "SOURCE_ROW", "SOURCE_ROWS", "SUPPRESSED")
+READERS = ("anonymous", "mou_nso", "other_nso", "other_cso")
+USERS = {"owner": "amina", "mou_nso": "kamau", "other_nso": "bikash", "other_cso": "outsider"}
+#: a count of respondents quoted in a finding ("rests on 30 respondent(s)", "respondents 5")
+QUOTED_COUNT = re.compile(r"\d+\s+respondent|respondents\s+\d")
+
+
+@dataclass
+class World:
+    app: object
+    client: TestClient
+    keys: dict[str, str]
+    version_id: int
+    suppressed: list[dict[str, object]]  # the stored rows of the suppressed cells
+
+    def headers(self, who: str) -> dict[str, str]:
+        user = USERS.get(who)
+        return {**CSV, **({"Authorization": f"Bearer {self.keys[user]}"} if user else {})}
+
+    def get(self, path: str, who: str, **params: str):
+        return self.client.get(path, params=params, headers=self.headers(who))
+
+
+@pytest.fixture(scope="module")
+def nepal(tmp_path_factory: pytest.TempPathFactory):
+    """The Nepal survey with a threshold of 40: a few dozen cells suppressed."""
+    folder = tmp_path_factory.mktemp("nepal-k40")
+    text = (NEPAL / "quality.yaml").read_text()
+    assert "threshold: 5" in text
+    (folder / "quality.yaml").write_text(text.replace("threshold: 5", "threshold: 40"))
+    result = pipeline.harmonise(
+        NEPAL / "data.xlsx", metadata=folder / "quality.yaml", mapping=MAPPING, form=NEPAL / "form.xlsx"
+    )
+    assert result.harmonised is not None
+    assert result.report.valid
+    t = result.harmonised.table
+    assert pc.sum(t["SUPPRESSED"]).as_py() >= 10
+    return result
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, nepal) -> Iterator[World]:
+    data_dir: Path = tmp_path_factory.mktemp(f"published-{request.param}")
+    with fresh_schema("cgdb_published") if request.param == "postgresql" else contextlib.nullcontext() as pg:
+        url = pg or f"sqlite:///{data_dir / 'published.sqlite'}"
+        app = create_app(Settings(data_dir=data_dir, rate_limit_per_minute=0), database_url=url)
+        with TestClient(app) as client:
+            keys = {}
+            with app.state.bridge.sessions() as session:
+                for slug, kind in (
+                    ("sauti", "cso"),
+                    ("outsider-cso", "cso"),
+                    ("knbs", "nso"),
+                    ("cbs", "nso"),
+                ):
+                    orgs.create_organisation(session, slug=slug, name=slug, kind=kind)
+                for user, org, role in (
+                    ("amina", "sauti", "submitter"),
+                    ("outsider", "outsider-cso", "submitter"),
+                    ("kamau", "knbs", "reviewer"),
+                    ("bikash", "cbs", "reviewer"),
+                ):
+                    orgs.create_user(session, username=user, organisation=org, role=role)
+                    keys[user] = orgs.create_key(session, username=user).key
+                until = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+                mous.create_mou(session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=until)
+                producer = Principal.of(orgs.get_user(session, username="amina"))
+                reviewer = Principal.of(orgs.get_user(session, username="kamau"))
+                v = submissions.create_version(
+                    session,
+                    nepal,
+                    principal=producer,
+                    files=[
+                        RawFile("data", "data.xlsx", (NEPAL / "data.xlsx").read_bytes(), "application/xlsx")
+                    ],
+                    submit=True,
+                    is_open=True,
+                )
+                submissions.accept(session, principal=reviewer, version_id=v.id)
+                submissions.publish(session, principal=reviewer, version_id=v.id)
+                version_id = v.id
+            t = nepal.harmonised.table
+            suppressed = t.filter(pc.fill_null(t["SUPPRESSED"], False)).to_pylist()
+            yield World(app, client, keys, version_id, suppressed)
+
+
+def _lineage_key(row: dict[str, object]) -> dict[str, str]:
+    return {d: str(row[d]) for d in ("SEX", "AGE", "DISABILITY_STATUS", "REF_AREA", "TIME_PERIOD")}
+
+
+# ---------------------------------------------------------------- SDMX data and availability
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_a_count_filter_answers_every_n_alike(world: World, who: str) -> None:
+    """c[OBS_COUNT]=eq:N for N in 0..50 recovered every suppressed cell's count (#12)."""
+    answers = set()
+    for n in range(51):
+        r = world.get(DATA_V2, who, **{"c[OBS_COUNT]": f"eq:{n}"})
+        assert r.status_code == 400, (n, r.status_code)
+        assert "X-Observations" not in r.headers
+        assert "ETag" not in r.headers
+        answers.add(r.content)
+    assert len(answers) == 1
+
+
+@pytest.mark.parametrize("who", READERS)
+@pytest.mark.parametrize("column", INTERNAL)
+def test_a_filter_on_a_stored_column_is_a_400_naming_the_components(
+    world: World, who: str, column: str
+) -> None:
+    """No stored, unpublished column can be filtered on; c[SUPPRESSED]=eq:true was a 500 (#12)."""
+    value = "true" if column == "SUPPRESSED" else "1"
+    r = world.get(DATA_V2, who, **{f"c[{column}]": f"eq:{value}"})
+    assert r.status_code == 400, r.text
+    assert column in r.text
+    for component in ("SEX", "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS"):
+        assert component in r.text  # the fix names what can be filtered
+    for other in INTERNAL:
+        if other != column:
+            assert not re.search(rf"\b{other}\b", r.text)
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_availability_answers_every_count_alike(world: World, who: str) -> None:
+    """The availability answer told the same as the data without it (#12)."""
+    answers = set()
+    for n in range(0, 51, 5):
+        r = world.get(AVAILABILITY_V2, who, **{"c[OBS_COUNT]": f"eq:{n}"})
+        assert r.status_code == 400, (n, r.status_code)
+        answers.add(r.content)
+    r = world.get(AVAILABILITY_V2, who, **{"c[SUPPRESSED]": "eq:true"})
+    assert r.status_code == 400
+    assert len(answers) == 1
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_observations_header_counts_published_rows_only(world: World, who: str) -> None:
+    """X-Observations and the ETag depend on the published view: a query on published components
+    that singles out suppressed cells gets the same count as the published answer shows."""
+    r = world.get(DATA_V2, who, **{"c[OBS_STATUS]": "eq:Q"})
+    assert r.status_code == 200, r.text
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert int(r.headers["X-Observations"]) == len(rows) == len(world.suppressed)
+    assert not set(INTERNAL) & set(rows[0])
+    assert {row["OBS_VALUE"] for row in rows} == {""}
+    again = world.get(DATA_V2, who, **{"c[OBS_STATUS]": "eq:Q"})
+    assert again.headers["ETag"] == r.headers["ETag"]
+
+
+# ---------------------------------------------------------------- lineage and reports
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_lineage_hides_counts_and_source_rows_from_non_owners(world: World, who: str) -> None:
+    """The lineage endpoint gave each suppressed cell's count, numerator and denominator (#12)."""
+    for row in world.suppressed[:5]:
+        r = world.get(f"/api/versions/{world.version_id}/lineage", who, **_lineage_key(row))
+        assert r.status_code == 200, r.text
+        got = r.json()
+        assert got["source_rows"] == []
+        assert got["redacted"]
+        for obs in got["observations"]:
+            assert not set(INTERNAL) & set(obs)
+            assert obs["OBS_VALUE"] is None
+            assert str(row["OBS_COUNT"]) not in {str(v) for v in obs.values()}
+
+
+def test_the_owner_still_sees_the_whole_lineage(world: World) -> None:
+    row = world.suppressed[0]
+    r = world.get(f"/api/versions/{world.version_id}/lineage", "owner", **_lineage_key(row))
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert not got.get("redacted")
+    assert got["source_rows"]
+    assert [o["OBS_COUNT"] for o in got["observations"]] == [row["OBS_COUNT"]]
+
+
+def _privacy_findings(report: dict) -> list[dict]:
+    return [
+        f
+        for task in report.get("tasks", [])
+        for f in [*task.get("errors", []), *task.get("warnings", [])]
+        if "#privacy" in f.get("tags", [])
+    ]
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_the_version_report_quotes_no_small_cell_to_non_owners(world: World, who: str) -> None:
+    """The validation report on a published version quoted every small cell's count (#12)."""
+    r = world.get(f"/api/versions/{world.version_id}", who)
+    assert r.status_code == 200, r.text
+    findings = _privacy_findings(r.json()["report"])
+    assert findings
+    for f in findings:
+        assert not QUOTED_COUNT.search(f["message"]), f
+        assert not QUOTED_COUNT.search(f["note"]), f
+        assert "cell" not in f
+        assert "respondents" not in f.get("details", {})
+
+
+def test_the_owner_still_sees_the_whole_report(world: World) -> None:
+    r = world.get(f"/api/versions/{world.version_id}", "owner")
+    findings = _privacy_findings(r.json()["report"])
+    assert any(QUOTED_COUNT.search(f["message"]) for f in findings)
+    assert any("respondents" in f.get("details", {}) for f in findings)
+
+
+def _web(world: World, who: str) -> TestClient:
+    client = TestClient(world.app)  # type: ignore[arg-type]
+    if who in USERS:
+        sign_in(client, world.keys[USERS[who]])
+    return client
+
+
+def _owners_notes(world: World) -> list[str]:
+    """What the privacy findings say to the owner, as a web page prints it."""
+    r = world.get(f"/api/versions/{world.version_id}", "owner")
+    notes = [html.escape(f["note"]) for f in _privacy_findings(r.json()["report"])]
+    assert any(QUOTED_COUNT.search(n) for n in notes)
+    return notes
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_the_version_page_quotes_no_small_cell_to_non_owners(world: World, who: str) -> None:
+    """The web version page showed the report's small-cell counts to every reader (#12)."""
+    page = _web(world, who).get(f"/versions/{world.version_id}")
+    assert page.status_code == 200, page.text
+    assert "Small cell" in page.text
+    for note in _owners_notes(world):
+        assert note not in page.text
+
+
+def test_the_version_page_shows_the_owner_everything(world: World) -> None:
+    page = _web(world, "owner").get(f"/versions/{world.version_id}")
+    assert page.status_code == 200, page.text
+    assert any(note in page.text for note in _owners_notes(world))
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_the_dataflow_page_and_chart_show_the_published_view(world: World, who: str) -> None:
+    """The dataflow page, its table and its chart read the published view like the SDMX answer."""
+    page = _web(world, who).get(f"/dataflows/{quote('IAEG-SDGs')}/DF_SDG_GLH/1.5")
+    assert page.status_code == 200, page.text
+    assert "<svg" in page.text
+    for column in INTERNAL:
+        assert column not in page.text
+    suppressed_counts = {str(row["OBS_COUNT"]) for row in world.suppressed}
+    cells = set(re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", page.text))
+    assert not cells & {f"{c}.0" for c in suppressed_counts}
