@@ -59,7 +59,6 @@ from cgd_bridge.sdmx.maps import (
     ANN_MATCHING,
     ANN_PASSTHROUGH,
     ANN_SECTION,
-    DEFAULT_AGENCY,
     MAP_FORMATS,
     MATCHING_TEXT,
     Exported,
@@ -402,25 +401,11 @@ def _schema_fields(schema: dict[str, Any] | None) -> tuple[dict[str, str], dict[
 
 
 def export_structure_map_30(
-    mapping: Mapping,
-    *,
-    structures: Any | None = None,
-    agency: str = DEFAULT_AGENCY,
-    fmt: str = "sdmx-ml-3.0",
-    name: str = "mapping",
+    mapping: Mapping, *, structures: Any, agency: str, fmt: str, name: str
 ) -> Exported:
-    """A mapping as an SDMX 3.0 structure message (``sdmx-ml-3.0`` or ``sdmx-json-2.0``); the SDMX 2.1
-    StructureSet is :mod:`cgd_bridge.sdmx.write.maps21`'s (both through
-    :func:`cgd_bridge.sdmx.write.export_structure_map`).
-
-    Args:
-        mapping: the loaded mapping.
-        structures: a :class:`cgd_bridge.structures.Structures`, to name the target codelists.
-        agency: the maintenance agency of the CSO-side artefacts, e.g. ``CGD_BRIDGE`` or the ID
-            the NSO's registry gave the CSO.
-        fmt: ``sdmx-ml-3.0``, ``sdmx-json-2.0`` or ``sdmx-ml-2.1``.
-        name: how to name the mapping in warnings (its file name).
-    """
+    """A mapping as an SDMX 3.0 structure message (``sdmx-ml-3.0`` or ``sdmx-json-2.0``): the 3.0
+    half of :func:`cgd_bridge.sdmx.write.export_structure_map`, whose arguments these are (the
+    SDMX 2.1 StructureSet is :mod:`cgd_bridge.sdmx.write.maps21`'s)."""
     from pysdmx.io import write_sdmx
     from pysdmx.io.format import Format
     from pysdmx.io.xml.header import Header
