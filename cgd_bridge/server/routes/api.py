@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from cgd_bridge.errors import Forbidden
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
+from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.store import access, audit, published, submissions
@@ -431,7 +432,7 @@ def get_file(session: SessionDep, principal: UserDep, now: NowDep, file_id: File
     return Response(
         f.content,
         media_type=f.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{f.filename}"', "X-SHA256": f.sha256},
+        headers={"Content-Disposition": attachment(f.filename), "X-SHA256": f.sha256},
     )
 
 

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from cgd_bridge.errors import UsageError
 from cgd_bridge.sdmx.read.data import read_official
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep, UserDep, require_role
+from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.uploads import PayloadTooLarge
 from cgd_bridge.store import official
 from cgd_bridge.store.models import MAX_ID, OfficialSeries, OrgKind
@@ -160,11 +161,10 @@ def get_series(session: SessionDep, principal: PrincipalDep, series_id: SeriesId
 @router.get("/{series_id}/file", summary="The file of an official series, as loaded")
 def get_file(session: SessionDep, principal: PrincipalDep, series_id: SeriesId) -> Response:
     s = official.get_official(session, principal=principal, series_id=series_id)
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in s.filename)
     return Response(
         official.read_content(session, s),
         media_type=s.media_type or "application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{safe}"', "X-SHA256": s.sha256},
+        headers={"Content-Disposition": attachment(s.filename), "X-SHA256": s.sha256},
     )
 
 

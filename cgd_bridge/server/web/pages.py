@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge import __version__
 from cgd_bridge.errors import CgdBridgeError, Forbidden
+from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.web import i18n
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.store.models import OrgKind, Role
@@ -174,12 +175,11 @@ class Page:
 
     def send_file(self, content: bytes, filename: str, media_type: str | None, sha256: str) -> Response:
         """A stored file as a download: a file name safe in the header, its media type and SHA-256."""
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)
         return self.finish(
             Response(
                 content,
                 media_type=media_type or "application/octet-stream",
-                headers={"Content-Disposition": f'attachment; filename="{safe}"', "X-SHA256": sha256},
+                headers={"Content-Disposition": attachment(filename), "X-SHA256": sha256},
             )
         )
 

@@ -33,6 +33,7 @@ from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, 
 from cgd_bridge.findings import Report, Severity
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
+from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.sdmx import service
@@ -919,12 +920,11 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
         return await run_in_threadpool(_store_draft, page, record, _draft_id(fields))
     if action == "save":
         dataset = str((record.get("dataset") or {}).get("id") or "quality")
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in dataset)[:60] or "quality"
         return page.finish(
             Response(
                 metadata_form.to_yaml(record),
                 media_type="application/yaml; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{safe}.quality.yaml"'},
+                headers={"Content-Disposition": attachment(f"{dataset[:60]}.quality.yaml")},
             )
         )
     return await run_in_threadpool(_check_metadata, page, record, _draft_id(fields))
