@@ -211,23 +211,19 @@ FORMATS: dict[str, Format] = {f.name: f for f in formats("data")}
 METADATA_FORMATS: dict[str, Format] = {f.name: f for f in formats("metadata")}
 
 
-def get_metadata_format(name: str) -> Format:
-    """The metadata format called ``name`` (or with that media type), or a FormatError listing them."""
-    for f in METADATA_FORMATS.values():
+def _named(table: dict[str, Format], name: str, what: str) -> Format:
+    """The format of ``table`` called ``name`` (or with that media type), or a FormatError listing them."""
+    for f in table.values():
         if name in (f.name, f.media_type):
             return f
-    raise FormatError(
-        f"'{name}' is not a metadata format cgd-bridge writes",
-        fix=f"Use one of: {', '.join(METADATA_FORMATS)}.",
-    )
+    raise FormatError(f"'{name}' is not {what} cgd-bridge writes", fix=f"Use one of: {', '.join(table)}.")
+
+
+def get_metadata_format(name: str) -> Format:
+    """The metadata format called ``name`` (or with that media type), or a FormatError listing them."""
+    return _named(METADATA_FORMATS, name, "a metadata format")
 
 
 def get_format(name: str) -> Format:
     """The data format called ``name`` (or with that media type), or a FormatError listing them all."""
-    for f in FORMATS.values():
-        if name in (f.name, f.media_type):
-            return f
-    raise FormatError(
-        f"'{name}' is not a format cgd-bridge writes",
-        fix=f"Use one of: {', '.join(FORMATS)}.",
-    )
+    return _named(FORMATS, name, "a format")
