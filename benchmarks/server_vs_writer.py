@@ -185,13 +185,13 @@ def load_store(url: str, tables: dict[tuple[str, str, str], pa.Table], structure
     import datetime as dt
 
     from cgd_bridge import pipeline
-    from cgd_bridge.resources import ROOT
+    from cgd_bridge.resources import bundled
     from cgd_bridge.store import db, mous, orgs, submissions
     from cgd_bridge.store.orgs import Principal
     from cgd_bridge.store.submissions import RawFile
 
-    kenya = ROOT / "examples" / "kenya-health-scorecard"
-    mapping = ROOT / "mappings" / "kenya-health-scorecard.yaml"
+    kenya = bundled("examples") / "kenya-health-scorecard"
+    mapping = bundled("mappings") / "kenya-health-scorecard.yaml"
     example = pipeline.harmonise(
         kenya / "data.csv", metadata=kenya / "quality.yaml", mapping=mapping, structures=structures
     )
