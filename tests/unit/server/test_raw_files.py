@@ -402,3 +402,13 @@ def test_each_nso_sees_the_term_of_its_own_mous_only(world: World) -> None:
     assert f"Your office may download this CSO&#39;s uploaded files: {yes}" in page.text
     assert "knbs" not in page.text
     assert world.web("anonymous").get("/mous", follow_redirects=False).status_code == 303
+
+
+def test_the_cso_sees_each_download_of_its_files_on_its_pulls_page(world: World) -> None:
+    d = world.data["kenya"]
+    (data,) = [f for f in d.files if f["role"] == "data"]
+    assert world.get(f"/api/files/{data['id']}", "term_nso").status_code == 200
+    page = world.web("owner").get("/pulls")
+    assert page.status_code == 200, page.text
+    assert "uploaded file scorecard-2024.csv" in page.text
+    assert "bikash (cbs-nepal)" in page.text
