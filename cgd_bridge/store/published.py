@@ -151,12 +151,21 @@ def _quotes_values(finding: Mapping[str, Any]) -> bool:
     return "#privacy" in (finding.get("tags") or [])
 
 
+#: what a report says of each uploaded file that identifies its bytes; the raw files are the
+#: CSO's (:func:`cgd_bridge.store.access.may_read_raw`), and a hash confirms a guess of them
+_FILE_FINGERPRINT = ("sha256", "bytes")
+
+
 def redact_report(report: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The report with the findings of the privacy checks redacted (:func:`_redacted_finding`)."""
+    """The report with the findings of the privacy checks redacted (:func:`_redacted_finding`)
+    and without the uploaded files' hashes and sizes."""
     out = dict(report or {})
     tasks = []
     for task in out.get("tasks", []):
         task = dict(task)
+        for key in ("stats", "cgd:input"):  # the uploaded file's fingerprint is the CSO's (#12)
+            if isinstance(task.get(key), Mapping):
+                task[key] = {k: v for k, v in task[key].items() if k not in _FILE_FINGERPRINT}
         for key in ("errors", "warnings"):
             if key in task:
                 task[key] = [_redacted_finding(f) if _quotes_values(f) else f for f in task[key]]

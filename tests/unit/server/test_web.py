@@ -242,6 +242,27 @@ def test_a_cso_cannot_see_the_nso_inbox_and_an_nso_cannot_submit(demo: Demo) -> 
     assert c.get("/pulls").status_code == 403  # KNBS is not a CSO
 
 
+def test_the_demo_mous_grant_raw_files_to_knbs_for_the_aggregate_scorecard_only(demo: Demo) -> None:
+    """Sauti's MoU grants KNBS its uploads (aggregate data); Youth Voices' does not grant CBS Nepal
+    the survey (microdata, which no NSO gets anyway); each side reads the term on /mous (#12)."""
+    knbs, cbs = TestClient(demo.app), TestClient(demo.app)  # type: ignore[arg-type]
+    sign_in(knbs, demo.keys["kamau"])
+    sign_in(cbs, demo.keys["bikash"])
+    kenya, nepal = demo.published["kenya-health-scorecard"], demo.published["nepal-youth-survey"]
+    page = knbs.get(f"/versions/{kenya}")
+    assert "Files as uploaded" in page.text
+    (link,) = re.findall(rf'href="(/versions/{kenya}/files/\d+)">data.csv<', page.text)
+    got = knbs.get(link)
+    assert got.status_code == 200
+    assert got.content == (KENYA / "data.csv").read_bytes()
+    assert "Your office may download this CSO&#39;s uploaded files: yes" in knbs.get("/mous").text
+    assert "Files as uploaded" not in cbs.get(f"/versions/{nepal}").text
+    assert "Your office may download this CSO&#39;s uploaded files: no" in cbs.get("/mous").text
+    amina = TestClient(demo.app)  # type: ignore[arg-type]
+    sign_in(amina, demo.keys["amina"])
+    assert "This NSO may download your uploaded files: yes" in amina.get("/mous").text
+
+
 def test_anonymous_sees_public_data_only(demo: Demo) -> None:
     c = demo.client
     r = c.get("/dataflows")
