@@ -533,3 +533,22 @@ class RateUsage(Base):
     identity: Mapped[str] = mapped_column(String(100), primary_key=True)
     window_start: Mapped[dt.datetime] = mapped_column(primary_key=True, index=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class EndedSession(Base):
+    """A web session that was signed out: its cookie signs nobody in any more.
+
+    The session cookie is signed, not stored; without this, a copy of it taken before sign-out
+    stayed valid until it expired (#14). Each row lives until the session would have expired
+    anyway (``expires_at``), then is deleted when a later sign-out comes by. Not read by the
+    access policy (no change-counter trigger).
+
+    Attributes:
+        session_id: the random id the cookie carries (``s``).
+        expires_at: when the session would have ended by itself.
+    """
+
+    __tablename__ = "ended_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

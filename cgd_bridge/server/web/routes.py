@@ -183,7 +183,7 @@ def sign_in(
 @router.post("/sign-out")
 def sign_out(page: PageDep, csrf_token: Annotated[str, Form()] = "") -> Response:
     page.check_csrf(csrf_token)
-    page.data.sign_out()
+    websession.end_session(page.db, page.data, page.now)
     page.principal = None
     page.say(page._("You are signed out."))
     return page.redirect("/")

@@ -226,6 +226,39 @@ def test_sign_out(demo: Demo) -> None:
     assert c.get("/submissions", follow_redirects=False).status_code == 303
 
 
+def test_sign_out_ends_the_session_on_the_server(demo_db: Demo) -> None:
+    """#14: a copy of the cookie taken before sign-out (another tab, a shared computer, a thief)
+    stayed valid for the rest of its 12 hours. Sign-out ends that session in the store; the
+    user's other sessions (another browser) go on."""
+    demo = demo_db
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    copied = c.cookies.get(websession.COOKIE)
+    other = TestClient(demo.app)
+    sign_in(other, demo.keys["amina"])
+    token = csrf(c, "/submissions")
+    assert c.post("/sign-out", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    thief = TestClient(demo.app)
+    thief.cookies.set(websession.COOKIE, copied)
+    r = thief.get("/submissions", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/sign-in")
+    assert other.get("/submissions").status_code == 200
+
+
+def test_a_session_cookie_without_a_session_id_is_not_signed_in(demo: Demo) -> None:
+    """Cookies from before sessions had ids cannot be ended on the server: they sign nobody in."""
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    data = websession.unsign(c.cookies.get(websession.COOKIE), demo.app.state.bridge.extra["web_secret"])
+    assert data is not None
+    assert data.session_id
+    data.session_id = None
+    c.cookies.clear()
+    c.cookies.set(websession.COOKIE, websession.sign(data, demo.app.state.bridge.extra["web_secret"]))
+    assert c.get("/submissions", follow_redirects=False).status_code == 303
+
+
 # ---------------------------------------------------------------- roles and what the public sees
 
 
