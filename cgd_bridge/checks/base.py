@@ -88,10 +88,18 @@ class Context:
 
     @property
     def threshold(self) -> int:
-        """The small-cell threshold: the metadata's, else the run's."""
-        md = self.metadata.model if self.metadata else None
-        dc = md.privacy.disclosure_control if md and md.privacy else None
-        return dc.threshold if dc and dc.threshold else self.options.threshold
+        """The small-cell threshold: the metadata's, else the run's, never below 3
+        (:func:`cgd_bridge.checks.primary.threshold_in_force`)."""
+        from cgd_bridge.checks.primary import threshold_in_force
+
+        return threshold_in_force(self).value
+
+    @property
+    def group_size(self) -> int:
+        """The smallest group whose 0 % or 100 % may be published (default twice the threshold)."""
+        from cgd_bridge.checks.primary import threshold_in_force
+
+        return threshold_in_force(self).group_size
 
     def finding(self, code: str, problem: str, fix: str, **kw: Any) -> Finding:
         """A data finding with the code's registered severity and this file's name."""

@@ -131,7 +131,9 @@ class CellCheck(BaseCheck):
             self._sample_size(ctx, cells)
             families = self._families(cells)
             self._totals(ctx, cells, families)
-            ctx.suppression = suppress_cells(ctx, cells, self.keys, self.measures, families, microdata=False)
+            ctx.suppression = suppress_cells(
+                ctx, cells, self.keys, self.measures, families, microdata=False, pairs=self.pairs
+            )
 
     # -- cube and families -------------------------------------------------------------------
     def _cube(self, frame: pd.DataFrame) -> pd.DataFrame:
