@@ -64,7 +64,9 @@ def published(table: pa.Table, dimensions: Iterable[str], attributes: Iterable[s
 
     Only :func:`components` present in ``table``; ``OBS_VALUE`` null where ``SUPPRESSED``, and
     an attribute that repeats a suppressed cell's count, numerator or denominator (a mapping's
-    ``count_attribute``) null there too.
+    ``count_attribute``) null there too. The pipeline already empties such attributes before
+    anything is stored or written (:func:`cgd_bridge.checks.disclosure.withhold_counts`); this
+    is the second guard, for versions stored before it did.
 
     Example:
         >>> t = pa.table({"SEX": ["F", "M"], "TIME_PERIOD": ["2024"] * 2, "OBS_VALUE": [1.0, 2.0],
