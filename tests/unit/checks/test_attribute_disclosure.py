@@ -8,15 +8,19 @@ the same cells in both forms.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
 from cgd_bridge.checks import Options
+from cgd_bridge.checks.primary import Limits, Rule, primary_rules
 from cgd_bridge.metadata import QualityMetadata
 from cgd_bridge.pipeline import conform, examine
+from tests.unit.checks.conftest import AGG_SCHEMA
 
 # (urbanisation, sex) -> (respondents, satisfied)
 MALAWI = {
@@ -149,3 +153,153 @@ def test_each_rule_names_itself(tmp_path, form):
     assert "2 of 30" in texts["small-cell"]
     assert "2 of the 40" in texts["small-complement"]
     assert "all 8" in texts["group-disclosure"]
+
+
+# -- the rules one by one ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "rule"),
+    [
+        (2, 30, Rule.SMALL_NUMERATOR),  # 2 of 30 satisfied
+        (4, 30, Rule.SMALL_NUMERATOR),
+        (5, 30, Rule.NONE),  # 5 people are not few at k=5
+        (38, 40, Rule.SMALL_COMPLEMENT),  # the 2 who were not satisfied
+        (35, 40, Rule.NONE),
+        (8, 8, Rule.WHOLE_GROUP),  # everyone in a group of 8
+        (0, 8, Rule.WHOLE_GROUP),  # no one in a group of 8
+        (0, 9, Rule.WHOLE_GROUP),
+        (10, 10, Rule.NONE),  # a group of 10 is not smaller than 2k
+        (0, 10, Rule.NONE),
+        (0, 400, Rule.NONE),
+        (3, 3, Rule.SMALL_COUNT),  # a group of 3: the count rule comes first
+        (0, 0, Rule.NONE),  # nobody: nothing to reveal
+        (float("nan"), 30, Rule.NONE),  # a numerator not given: only the denominator is tested
+    ],
+)
+def test_each_primary_rule_at_threshold_5(numerator, denominator, rule):
+    got = primary_rules(Limits(5, 10), [], [(np.array([numerator], float), np.array([denominator], float))])
+    assert got.tolist() == [rule]
+
+
+def test_the_threshold_and_group_size_move_the_rules():
+    num, den = np.array([2.0, 38.0, 8.0, 12.0]), np.array([30.0, 40.0, 8.0, 12.0])
+    assert primary_rules(Limits(3, 6), [den], [(num, den)]).tolist() == [2, 3, 0, 0]
+    assert primary_rules(Limits(5, 20), [den], [(num, den)]).tolist() == [2, 3, 4, 4]
+    assert Limits.of(5).group_size == 10
+    assert Limits.of(5, 3).group_size == 5  # a group size below the threshold is the threshold
+
+
+# -- microdata with weights, and a group of 4 ------------------------------------------------------
+
+
+def test_weights_do_not_hide_a_small_numerator(tmp_path):
+    """A Bangladesh survey weighted to the population: 2 respondents weigh 3,000 people, but they
+    are still 2 people who can be recognised."""
+    lines = ["urbanisation,sex,satisfied,weight"]
+    for (urb, sex), (n, yes) in MALAWI.items():
+        lines += [f"{urb},{sex},yes,1500"] * yes + [f"{urb},{sex},no,1500"] * (n - yes)
+    data = tmp_path / "bangladesh.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, mapping = microdata(tmp_path, MALAWI)
+    doc = yaml.safe_load(mapping.read_text(encoding="utf-8"))
+    doc["aggregate"]["weight"] = "weight"
+    doc["dimensions"]["REF_AREA"] = {"value": "050"}
+    doc["schema"]["fields"].append({"name": "weight", "type": "number"})
+    mapping.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    hidden, v = suppressed(data, mapping)
+    assert {("U", "F"), ("U", "M"), ("R", "F")} <= hidden
+    obs = {(r["URBANISATION"], r["SEX"]): r for r in v.harmonised.table.to_pylist()}
+    assert obs[("U", "F")]["OBS_NUMERATOR"] == 3000  # weighted
+    assert obs[("U", "F")]["OBS_NUMERATOR_COUNT"] == 2  # people
+    assert primary(v)[("U", "F")] == "small-cell"
+
+
+def test_a_group_of_four_who_all_said_yes(tmp_path):
+    """Kenya, a county ward where 4 women with disabilities all said yes: at threshold 5 the 4
+    are too few to publish; at 3 (allowed by the MoU) the 4 are enough, but 100 % of them is not."""
+    cells = {("urban", "female"): (4, 4), ("urban", "male"): (30, 15),
+             ("rural", "female"): (30, 16), ("rural", "male"): (30, 14)}  # fmt: skip
+    for form in (microdata, aggregate):
+        folder = tmp_path / form.__name__
+        folder.mkdir()
+        _, at5 = suppressed(*form(folder, cells), threshold=5)
+        assert primary(at5)[("U", "F")] == "small-cell"
+        _, at3 = suppressed(*form(folder, cells), threshold=3)
+        assert primary(at3)[("U", "F")] == "group-disclosure"
+        assert "all 4" in next(f.problem for f in at3.report if f.code == "group-disclosure")
+
+
+# -- the threshold floor ---------------------------------------------------------------------------
+
+THRESHOLD = "privacy.disclosure_control.threshold"
+HEAD = "county,sex,year,respondents,satisfied\n"
+KISUMU = "Kisumu,Female,2024,2,1\nKisumu,Male,2024,30,20\nKisumu,Total,2024,32,21\n"
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_a_threshold_below_3_is_refused_and_3_applied(run, k):
+    r = run(HEAD + KISUMU, schema=AGG_SCHEMA, meta={THRESHOLD: k})
+    f = next(f for f in r if f.code == "threshold-too-low")
+    assert f.severity.value == "error"
+    assert not r.valid
+    assert f.field == THRESHOLD
+    assert f.target == "metadata"
+    assert f.line is not None
+    assert f"is {k}" in f.problem
+    assert "applies 3" in f.problem
+    assert "Set privacy.disclosure_control.threshold to 5" in f.fix
+    assert r.stats["threshold"] == 3
+    assert r.stats["threshold_source"] == THRESHOLD
+    # the cell of 2 respondents is suppressed all the same
+    assert [f.row for f in r if f.code == "small-cell"] == [2]
+
+
+def test_a_run_option_below_3_is_refused_too(run):
+    r = run(HEAD + KISUMU, schema=AGG_SCHEMA, metadata=False, threshold=1)
+    f = next(f for f in r if f.code == "threshold-too-low")
+    assert "--threshold" in f.fix
+    assert r.stats["threshold"] == 3
+    assert r.stats["threshold_source"] == "--threshold"
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_a_threshold_of_3_or_4_is_a_warning(run, k):
+    r = run(HEAD + KISUMU, schema=AGG_SCHEMA, meta={THRESHOLD: k})
+    f = next(f for f in r if f.code == "threshold-low")
+    assert f.severity.value == "warning"
+    assert "at least 5" in f.problem
+    assert "MoU" in f.fix
+    assert "threshold-too-low" not in r.codes()
+    assert r.stats["threshold"] == k
+    assert r.stats["group_size"] == 2 * k
+
+
+def test_a_threshold_of_5_says_nothing(run):
+    r = run(HEAD + KISUMU, schema=AGG_SCHEMA, meta={THRESHOLD: 5})
+    assert not {"threshold-low", "threshold-too-low"} & r.codes()
+    r = run(HEAD + KISUMU, schema=AGG_SCHEMA, metadata=False)
+    assert r.stats["threshold_source"] == "default"
+
+
+def test_the_group_size_comes_from_the_metadata(run):
+    body = "Kisumu,Female,2024,12,12\nKisumu,Male,2024,30,20\nKisumu,Total,2024,42,32\n"
+    assert "group-disclosure" not in run(HEAD + body, schema=AGG_SCHEMA).codes()
+    r = run(HEAD + body, schema=AGG_SCHEMA, meta={"privacy.disclosure_control.group_size": 20})
+    assert [f.row for f in r if f.code == "group-disclosure"] == [2]
+    assert r.stats["group_size"] == 20
+
+
+def test_every_report_states_the_threshold(run):
+    from cgd_bridge.render import render_html, render_json, render_text
+    from cgd_bridge.server.web.views import group_report
+
+    r = run(HEAD + KISUMU, schema=AGG_SCHEMA, meta={THRESHOLD: 4})
+    sentence = f"Disclosure control: threshold 4 (from {THRESHOLD})"
+    assert sentence in render_text(r)
+    assert sentence in render_html(r)
+    stats = json.loads(render_json(r))["cgd:stats"]
+    assert (stats["threshold"], stats["threshold_source"], stats["group_size"]) == (4, THRESHOLD, 8)
+    assert group_report(r.to_dict()).disclosure == {
+        "threshold": 4, "threshold_source": THRESHOLD, "group_size": 8
+    }  # fmt: skip
