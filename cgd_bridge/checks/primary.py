@@ -31,15 +31,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cgd_bridge.checks.base import show_number
+from cgd_bridge.checks.base import THRESHOLD_FLOOR, USUAL_THRESHOLD, Context, show_number
 from cgd_bridge.findings import Severity, register
-
-if TYPE_CHECKING:
-    from cgd_bridge.checks.base import Context
 
 SMALL_CELL = register(
     "small-cell", Severity.WARNING, "privacy", "Small cell",
@@ -73,8 +69,8 @@ THRESHOLD_LOW = register(
     3 or 4 only where the MoU with the NSO allows it.""",
 )  # fmt: skip
 
-FLOOR = 3  # the smallest threshold the bridge applies
-USUAL = 5  # the usual minimum; below it a warning
+FLOOR = THRESHOLD_FLOOR  # the smallest threshold the bridge applies
+USUAL = USUAL_THRESHOLD  # the usual minimum; below it a warning
 
 
 class Rule(IntEnum):
@@ -237,16 +233,8 @@ GROUP_FIELD = "privacy.disclosure_control.group_size"
 
 def threshold_in_force(ctx: Context) -> Threshold:
     """The metadata's threshold, else the run's option, never below :data:`FLOOR`."""
-    md = ctx.metadata.model if ctx.metadata else None
-    dc = md.privacy.disclosure_control if md and md.privacy else None
-    if dc is not None and dc.threshold:
-        declared, source = int(dc.threshold), METADATA_FIELD
-    else:
-        declared = int(ctx.options.threshold)
-        source = "--threshold" if declared != USUAL else "default"
-    value = max(declared, FLOOR)
-    group = dc.group_size if dc is not None and dc.group_size else None
-    return Threshold(value, declared, source, Limits.of(value, group).group_size)
+    declared, source = ctx.declared_threshold
+    return Threshold(ctx.threshold, declared, source, ctx.group_size)
 
 
 def check_threshold(ctx: Context) -> Threshold:
