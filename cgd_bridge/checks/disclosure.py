@@ -333,7 +333,11 @@ def _report_cells(
                 problem, fix = explain(
                     int(rule[i]), limits, where, count=None, numerator=cells[c][i], denominator=cells[d][i]
                 )
-                problem = f"{problem} ({c} of {d})"
+                value = c.removesuffix(f" % of {d}")
+                if value != c and value in cells:  # a percentage published beside its denominator
+                    problem = f"{problem} ({value} {show_number(cells[value][i])} % of {d})"
+                else:
+                    problem = f"{problem} ({c} of {d})"
             else:
                 other, dim = reasons.get(int(i), (-1, "?"))
                 other_txt = (

@@ -303,3 +303,44 @@ def test_every_report_states_the_threshold(run):
     assert group_report(r.to_dict()).disclosure == {
         "threshold": 4, "threshold_source": THRESHOLD, "group_size": 8
     }  # fmt: skip
+
+
+# -- a percentage published beside its denominator ---------------------------------------------------
+
+PCT_SCHEMA: dict[str, Any] = {
+    "fields": [
+        {"name": "district", "type": "string", "role": "area"},
+        {"name": "sex", "type": "string", "role": "disaggregation", "dimension": "SEX",
+         "constraints": {"enum": ["Female", "Male", "Total"]}},
+        {"name": "year", "type": "year", "role": "period"},
+        {"name": "respondents", "type": "integer", "role": "denominator"},
+        {"name": "pct_satisfied", "type": "number", "role": "value", "denominator": "respondents"},
+    ],
+    "primaryKey": ["district", "sex", "year"],
+}  # fmt: skip
+
+
+def test_a_percentage_with_its_denominator_gets_every_rule(run):
+    """A Vietnam CSO publishes only the share satisfied and the respondents: 6.7 % of 30 is 2
+    people, 95 % of 40 leaves 2, 100 % of 8 is everyone."""
+    body = (
+        "district,sex,year,respondents,pct_satisfied\n"
+        "Ha Giang,Female,2024,30,6.7\nHa Giang,Male,2024,40,95\nHa Giang,Total,2024,70,57.1\n"
+        "Lao Cai,Female,2024,8,100\nLao Cai,Male,2024,30,50\nLao Cai,Total,2024,38,60.5\n"
+        "Son La,Female,2024,30,40\nSon La,Male,2024,30,60\nSon La,Total,2024,60,50\n"
+    )
+    r = run(body, schema=PCT_SCHEMA, metadata=False)
+    rows = {f.code: [g.row for g in r if g.code == f.code] for f in r}
+    assert rows["small-cell"] == [2]
+    assert rows["small-complement"] == [3]
+    assert rows["group-disclosure"] == [5]
+    f = next(f for f in r if f.code == "small-cell")
+    assert "2 of 30" in f.problem
+    assert "pct_satisfied" in f.problem
+    # a percentage without a declared denominator cannot be read: only the counts are tested
+    plain = {
+        **PCT_SCHEMA,
+        "fields": [{k: v for k, v in fd.items() if k != "denominator"} for fd in PCT_SCHEMA["fields"]],
+    }
+    r = run(body, schema=plain, metadata=False)
+    assert not {"small-cell", "small-complement", "group-disclosure"} & r.codes()
