@@ -61,7 +61,8 @@ class Options:
 
     Attributes:
         stage: ``submission`` or ``release``: which required fields are errors.
-        threshold: the small-cell threshold k when the metadata does not declare one.
+        threshold: the small-cell threshold k when the metadata does not declare one (below 3 is
+            the error ``threshold-too-low`` and 3 is applied).
         tolerance: relative tolerance for parts adding up to totals (e.g. 0.01 = 1 %).
         batch_rows: rows per record batch (bounds memory).
     """

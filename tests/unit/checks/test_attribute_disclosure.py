@@ -130,14 +130,31 @@ def primary(v: Any) -> dict[tuple[str, str], str]:
     return out
 
 
+def finest(tmp_path: Path, cells: dict[tuple[str, str], tuple[int, int]]) -> tuple[Path, Path]:
+    """The aggregate table without its total rows, and a mapping that computes them."""
+    data, mapping = aggregate(tmp_path, cells)
+    lines = data.read_text(encoding="utf-8").splitlines()
+    data.write_text("\n".join(line for line in lines if "Total" not in line) + "\n", encoding="utf-8")
+    doc = yaml.safe_load(mapping.read_text(encoding="utf-8"))
+    doc["totals"] = ["SEX", "URBANISATION"]
+    for dim in ("SEX", "URBANISATION"):
+        del doc["dimensions"][dim]["map"]["_T"]
+    mapping.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return data, mapping
+
+
 def test_the_same_table_as_microdata_and_as_aggregate_is_suppressed_alike(tmp_path):
     micro, _ = suppressed(*microdata(tmp_path, MALAWI))
     agg, _ = suppressed(*aggregate(tmp_path, MALAWI))
     assert {("U", "F"), ("U", "M"), ("R", "F")} <= agg
     assert micro == agg
+    (tmp_path / "finest").mkdir()
+    computed, v = suppressed(*finest(tmp_path / "finest", MALAWI))
+    assert computed == agg
+    assert v.harmonised.table.num_rows == 9  # the totals were computed
 
 
-@pytest.mark.parametrize("form", [microdata, aggregate])
+@pytest.mark.parametrize("form", [microdata, aggregate, finest])
 def test_each_rule_names_itself(tmp_path, form):
     _, v = suppressed(*form(tmp_path, MALAWI))
     found = primary(v)
