@@ -221,14 +221,8 @@ class Threshold:
     source: str
     group_size: int
 
-    @property
-    def limits(self) -> Limits:
-        """The limits the rules use."""
-        return Limits(self.value, self.group_size)
-
 
 METADATA_FIELD = "privacy.disclosure_control.threshold"
-GROUP_FIELD = "privacy.disclosure_control.group_size"
 
 
 def threshold_in_force(ctx: Context) -> Threshold:
