@@ -63,7 +63,7 @@ def cli(debug: bool, data_dir: Path | None) -> None:
     type=click.IntRange(1, 50),
     default=5,
     show_default=True,
-    help="Small-cell threshold when the metadata declares none.",
+    help="Small-cell threshold when the metadata declares none (below 3 refused, below 5 a warning).",
 )
 @click.option(
     "--tolerance",
