@@ -687,6 +687,11 @@ def _replace_choice(session: Session, v: Version) -> list[int]:
     return [int(i) for i in chosen.get("versions", [])] if isinstance(chosen, dict) else []
 
 
+def replace_chosen(session: Session, v: Version, found: ownership.Overlap) -> bool:
+    """True when the reviewer who accepted ``v`` chose to replace every version ``found`` names."""
+    return bool(found) and set(found.version_ids) <= set(_replace_choice(session, v))
+
+
 def _check_overlap(session: Session, v: Version, replace: bool | None, what: str) -> ownership.Overlap | None:
     """The overlap ``v`` would replace, or Overlapping when the reviewer did not choose ``replace``.
 
@@ -697,7 +702,7 @@ def _check_overlap(session: Session, v: Version, replace: bool | None, what: str
     if not found:
         return None
     if replace is None:
-        replace = set(found.version_ids) <= set(_replace_choice(session, v))
+        replace = replace_chosen(session, v, found)
     if not replace:
         raise _overlap_refusal(v, found, what)
     return found
