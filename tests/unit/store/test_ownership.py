@@ -243,3 +243,34 @@ def test_ownership_is_columnar_on_a_large_dataflow():
     assert claims[2].whole
     assert pc.sum(claims[1].served).as_py() == n // 2
     assert claims[1].replaced() == {2: n - n // 2}
+
+
+def test_the_admin_cli_shows_the_overlap_and_needs_replace(db_url, session, cast, overlapping):
+    """`cgd-bridge admin version overlap|accept|publish`: the same rules as the API and the page."""
+    from click.testing import CliRunner
+
+    from cgd_bridge.cli import cli
+
+    a, b, county = overlapping
+
+    def run(*args: str):
+        return CliRunner().invoke(cli, [*args, "--database-url", db_url], catch_exceptions=True)
+
+    shown = run("admin", "version", "overlap", str(b.id))
+    assert shown.exit_code == 1
+    assert f"shares {county.num_rows} series key(s)" in shown.stdout
+    assert f"version 1 (id {a.id}) of '{a.submission.dataset}' by sauti" in shown.stdout
+    assert COUNTY in shown.stdout
+    refused = run("admin", "version", "accept", str(b.id), "--as", "wanjiru")
+    assert isinstance(refused.exception, Overlapping)
+    assert COUNTY in refused.stdout  # the keys are printed before the refusal
+    ok = run(
+        "admin", "version", "accept", str(b.id), "--as", "wanjiru", "--replace", "--comment", "re-measured"
+    )
+    assert ok.exit_code == 0, (ok.output, ok.exception)
+    ok = run("admin", "version", "publish", str(b.id), "--as", "wanjiru")
+    assert ok.exit_code == 0, (ok.output, ok.exception)
+    assert "is published" in ok.stdout
+    session.expire_all()
+    assert submissions.get_version(session, principal=cast.nso, version_id=b.id).state == State.PUBLISHED
+    assert run("admin", "version", "overlap", str(b.id)).exit_code == 0  # it owns those keys now
