@@ -22,6 +22,11 @@ versions still in review (draft, submitted, accepted), so reviewers never decide
 publishing version n supersedes the previously published one. Rejected versions stay rejected
 (the CSO answers with a new version).
 
+**One owner per observation** (#13): accepting or publishing a version that holds series keys
+and periods another submission's published version serves (:func:`overlap`) is refused
+(:class:`~cgd_bridge.errors.Overlapping`) unless the reviewer chooses ``replace``; the
+published view then serves those keys from this version (:mod:`cgd_bridge.store.ownership`).
+
 **Transactions.** Every function that changes state commits one transaction with its audit
 rows; :func:`create_version` stores the submission (on first use), the version, the raw files
 and the Parquet observations in one transaction, so an exception or a killed process leaves no
