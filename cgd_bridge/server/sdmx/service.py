@@ -477,11 +477,13 @@ def availability(
     key_text: str,
     component: str | None,
     params: Params,
+    provider: frozenset[str] | None = None,
 ) -> tuple[Flow, dict[str, list[str]], int, tuple[str | None, str | None]]:
-    """Per dimension, the codes that exist for a query (``mode=exact``), and the period range."""
+    """Per dimension, the codes that exist for a query (``mode=exact``), and the period range;
+    of the data providers (producing CSOs) ``provider`` only, when given (v1 ``providerRef``)."""
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
-    versions = _readable(session, principal, flow, bridge.clock(), None, params.updated_after)
+    versions = _readable(session, principal, flow, bridge.clock(), provider, params.updated_after)
     gathered = gather_indexed(session, versions, flow)
     selected = select(gathered[0], flow.dimensions, keys, params, index=gathered[1]) if gathered else None
     if selected is None or selected.num_rows == 0:

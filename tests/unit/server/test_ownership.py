@@ -323,3 +323,25 @@ def test_a_web_download_has_one_observation_per_key(world: World) -> None:
     keys = _csv_keys(r.text, world.dims)
     _assert_unique(keys, "download")
     assert len(keys) == world.expected
+
+
+@pytest.mark.parametrize(
+    ("provider", "areas"), [("haki", {COUNTY}), ("jamii", {LEGACY}), ("haki+jamii", {COUNTY, LEGACY})]
+)
+def test_availability_by_provider_counts_what_the_provider_owns(
+    world: World, provider: str, areas: set
+) -> None:
+    """v1 ``availableconstraint/{flow}/{key}/{providerRef}`` answered for every provider alike."""
+    for path in (
+        f"/sdmx/rest/availableconstraint/{FLOW_V1}/all/{provider}",
+        f"/sdmx/rest/availableconstraint/{FLOW_V1}/all/{provider}/REF_AREA",
+    ):
+        r = world.client.get(path)
+        assert r.status_code == 200, r.text[:300]
+        data = world.client.get(
+            f"/sdmx/rest/data/{FLOW_V1}/all/{provider}", params={"format": "sdmx-csv-1.0"}
+        )
+        [count] = {int(c) for c in re.findall(r'obs_count"?[^0-9]{1,60}?(\d+)', r.text)}
+        assert count == int(data.headers["X-Observations"]) < world.expected
+        found = set(re.findall(r">(KE_\d{3})<", r.text))
+        assert found == areas, r.text[:500]
