@@ -1094,6 +1094,12 @@ def lineage(
         for vid, n in sorted(ownership.Claim(v.id, claim.served, by, claim.token).replaced().items()):
             other = session.get(Version, vid)
             assert other is not None
+            if not access.can_see_version(principal, other, now or utcnow(), session=session):
+                # an embargoed or restricted version: say that, not which (its existence is its own)
+                replaced.append(
+                    {"version": None, "observations": n, "note": "replaced by a version you may not see"}
+                )
+                continue
             replaced.append(
                 {
                     "version": vid,

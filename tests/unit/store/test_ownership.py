@@ -14,10 +14,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from sqlalchemy import update
 
 from cgd_bridge.errors import Conflict, Overlapping
 from cgd_bridge.store import audit, ownership, published, submissions
-from cgd_bridge.store.models import State
+from cgd_bridge.store.models import State, Version
 from cgd_bridge.store.mous import create_mou
 
 UTC = dt.UTC
@@ -274,3 +275,22 @@ def test_the_admin_cli_shows_the_overlap_and_needs_replace(db_url, session, cast
     session.expire_all()
     assert submissions.get_version(session, principal=cast.nso, version_id=b.id).state == State.PUBLISHED
     assert run("admin", "version", "overlap", str(b.id)).exit_code == 0  # it owns those keys now
+
+
+def test_lineage_does_not_name_a_replacing_version_the_reader_may_not_see(session, cast, overlapping, kenya):
+    """The replacing version is restricted (not open): the public reading the open version's
+    lineage learns that its observation was replaced, not by which dataset or producer."""
+    a, b, county = overlapping
+    session.execute(update(Version).where(Version.id == b.id).values(is_open=False))
+    session.commit()
+    submissions.accept(session, principal=cast.nso, version_id=b.id, replace=True)
+    submissions.publish(session, principal=cast.nso, version_id=b.id)
+    row = county.to_pylist()[0]
+    key = {d: str(row[d]) for d in (*kenya.dimensions, "TIME_PERIOD")}
+    public = submissions.lineage(session, principal=None, version_id=a.id, key=key)
+    assert public["replaced_by"] == [
+        {"version": None, "observations": 1, "note": "replaced by a version you may not see"}
+    ]
+    assert "ke-county-watch" not in str(public)
+    nso = submissions.lineage(session, principal=cast.nso, version_id=a.id, key=key)
+    assert nso["replaced_by"][0]["dataset"] == "ke-county-watch-2024"
