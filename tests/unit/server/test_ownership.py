@@ -62,6 +62,7 @@ class World:
     overlap: dict[str, Any]  # GET /api/versions/{haki}/overlap before the decision
     page: str  # the review page of haki's version, for the NSO reviewer
     page_refusal: Any  # the review page's answer to accepting without ticking replace
+    before: Any = None  # sauti's data as a provider query answered before haki's version replaced some
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
@@ -142,6 +143,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             expected = table.num_rows + later.num_rows
             w = World(client, keys, ids, dims, expected, None, {}, "", None)
             hv = ids["haki"]
+            w.before = client.get(f"/sdmx/rest/data/{FLOW_V1}/all/sauti", params={"format": "sdmx-csv-1.0"})
+            assert w.before.status_code == 200
             w.overlap = client.get(f"/api/versions/{hv}/overlap", headers=w.auth("kamau")).json()
             w.refused = client.post(f"/api/versions/{hv}/accept", json={}, headers=w.auth("kamau"))
             sign_in(client, keys["kamau"])
@@ -345,3 +348,15 @@ def test_availability_by_provider_counts_what_the_provider_owns(
         assert count == int(data.headers["X-Observations"]) < world.expected
         found = set(re.findall(r">(KE_\d{3})<", r.text))
         assert found == areas, r.text[:500]
+
+
+def test_a_kept_answer_is_not_served_after_a_replace(world: World) -> None:
+    """The same query of the same provider reads the same version before and after another
+    version took some of its observations over: the kept answer (and its ETag) must not return."""
+    after = world.client.get(f"/sdmx/rest/data/{FLOW_V1}/all/sauti", params={"format": "sdmx-csv-1.0"})
+    county = world.overlap["observations"]
+    assert int(after.headers["X-Observations"]) == int(world.before.headers["X-Observations"]) - county
+    assert after.headers["ETag"] != world.before.headers["ETag"]
+    areas = {k[world.dims.index("REF_AREA")] for k in _csv_keys(after.text, world.dims)}
+    assert COUNTY not in areas
+    assert COUNTY in {k[world.dims.index("REF_AREA")] for k in _csv_keys(world.before.text, world.dims)}
