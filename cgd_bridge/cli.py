@@ -1002,6 +1002,121 @@ def admin_mou_revoke(mou_id: int, database_url: str | None) -> None:
         click.echo(f"MoU {mou.id} ('{mou.nso.slug}' reading '{mou.cso.slug}') is revoked.")
 
 
+@admin.group("version")
+def admin_version() -> None:
+    """Review submitted versions: see what they overlap, accept and publish them (#13)."""
+
+
+def _print_overlap(found: Any) -> None:
+    if not found:
+        click.echo(f"Version {found.version_id} overlaps nothing published in {found.dataflow}.")
+        return
+    click.echo(
+        f"Version {found.version_id} shares {found.count} series key(s) and period(s) with what "
+        f"{found.dataflow} publishes (key: {'.'.join(found.key)}):"
+    )
+    for sh in found.shared:
+        click.echo(
+            f"  {sh.count} with version {sh.number} (id {sh.version_id}) of '{sh.dataset}' "
+            f"by {sh.producer}, e.g."
+        )
+        for e in sh.examples:
+            click.echo(f"    {e['key']} {e['period']}")
+
+
+def _reviewer(session: Any, username: str) -> Any:
+    from cgd_bridge.store.orgs import Principal, get_user
+
+    return Principal.of(get_user(session, username=username))
+
+
+_AS_OPTION = click.option(
+    "--as", "username", required=True, metavar="USER", help="The NSO reviewer (or admin user) deciding."
+)
+_REPLACE_OPTION = click.option(
+    "--replace",
+    is_flag=True,
+    default=None,
+    help="The version takes over the observations it shares with other submissions' published "
+    "versions (they stay in history and lineage). Without it an overlapping version is refused.",
+)
+
+
+@admin_version.command("overlap")
+@click.argument("version_id", type=int, metavar="ID")
+@_database_url_option
+def admin_version_overlap(version_id: int, database_url: str | None) -> None:
+    """Show the series keys and periods version ID shares with published data (exit 1 if any)."""
+    from cgd_bridge.errors import NotFound
+    from cgd_bridge.store import ownership
+    from cgd_bridge.store.models import Version
+
+    with _store(database_url) as session:  # the local admin CLI: whoever can open the database
+        v = session.get(Version, version_id)
+        if v is None:
+            raise NotFound(f"there is no version {version_id}", fix="See the review inbox for version ids.")
+        found = ownership.overlap(session, v)
+        _print_overlap(found)
+    if found:
+        sys.exit(EXIT_INVALID)
+
+
+@admin_version.command("accept")
+@click.argument("version_id", type=int, metavar="ID")
+@_AS_OPTION
+@click.option("--comment", help="A comment for the CSO.")
+@_REPLACE_OPTION
+@_database_url_option
+def admin_version_accept(
+    version_id: int, username: str, comment: str | None, replace: bool | None, database_url: str | None
+) -> None:
+    """Accept version ID as the reviewer USER (refused when it overlaps, unless --replace)."""
+    from cgd_bridge.errors import Overlapping
+    from cgd_bridge.store import ownership, submissions
+
+    with _store(database_url) as session:
+        try:
+            v = submissions.accept(
+                session, principal=_reviewer(session, username), version_id=version_id, comment=comment,
+                replace=bool(replace),
+            )  # fmt: skip
+        except Overlapping:
+            from cgd_bridge.store.models import Version
+
+            found = session.get(Version, version_id)
+            assert found is not None
+            _print_overlap(ownership.overlap(session, found))
+            raise
+        click.echo(f"Version {v.number} of '{v.submission.dataset}' (id {v.id}) is accepted.")
+
+
+@admin_version.command("publish")
+@click.argument("version_id", type=int, metavar="ID")
+@_AS_OPTION
+@_REPLACE_OPTION
+@_database_url_option
+def admin_version_publish(
+    version_id: int, username: str, replace: bool | None, database_url: str | None
+) -> None:
+    """Publish version ID as the reviewer USER (a --replace chosen at acceptance still holds)."""
+    from cgd_bridge.errors import Overlapping
+    from cgd_bridge.store import ownership, submissions
+
+    with _store(database_url) as session:
+        try:
+            v = submissions.publish(
+                session, principal=_reviewer(session, username), version_id=version_id, replace=replace
+            )
+        except Overlapping:
+            from cgd_bridge.store.models import Version
+
+            found = session.get(Version, version_id)
+            assert found is not None
+            _print_overlap(ownership.overlap(session, found))
+            raise
+        click.echo(f"Version {v.number} of '{v.submission.dataset}' (id {v.id}) is published.")
+
+
 @admin.group("official")
 def admin_official() -> None:
     """Official series: an NSO's reference data for a dataflow, drawn beside the CGD series."""

@@ -43,7 +43,9 @@ anyone else           never (the files are NotFound, their names and hashes not 
 one *published* version (publishing supersedes the previous one, so there is at most one), if
 the principal can see it by the rules above. Withdrawn and superseded versions are never
 pulled; withdrawing the published version leaves the submission with nothing to pull (an
-older, superseded version does not come back).
+older, superseded version does not come back). Of each version pulled, only the observations it
+owns are served (:mod:`cgd_bridge.store.ownership`, #13: a key and period another submission's
+version took over with ``replace`` is served from that version, to whoever may read it).
 """
 
 from __future__ import annotations

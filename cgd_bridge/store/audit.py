@@ -8,7 +8,8 @@ answers "who pulled my data" and :func:`history` "what happened to this version"
 Actions (``action``): ``organisation.created``, ``user.created``, ``key.created``,
 ``key.revoked``, ``mou.created``, ``mou.revoked``, ``submission.created``,
 ``version.created``, ``version.submitted``, ``version.accepted``, ``version.rejected``,
-``version.published``, ``version.superseded``, ``version.withdrawn``, ``version.embargo_set``,
+``version.published``, ``version.superseded``, ``version.replaced`` (on a version whose
+observations a newer one took over, #13), ``version.withdrawn``, ``version.embargo_set``,
 ``data.pulled``, ``metadata.pulled``, ``file.downloaded`` (a raw file: details name it),
 ``official.loaded``, ``official.deleted``,
 ``official.made_public``, ``official.made_private``, ``metadata_draft.saved``,

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
-from cgd_bridge.store import access
+from cgd_bridge.store import access, ownership
 from cgd_bridge.store.data import CACHE, TableCache, load_tables
 from cgd_bridge.store.models import Version
 from cgd_bridge.store.principal import Principal
@@ -112,11 +112,24 @@ def load_published(
     attributes: Sequence[str],
     cache: TableCache | None = CACHE,
 ) -> list[tuple[str, pa.Table]]:
-    """``(sha256, published observations)`` of each version, in order (see :func:`published`)."""
-    return [
-        (sha, published(t, dimensions, attributes))
-        for sha, t in load_tables(session, version_ids, cache=cache)
-    ]
+    """``(content key, published observations)`` of each version, in order (see :func:`published`).
+
+    One owner per observation (#13): of a published version, only the rows it still owns are
+    served (:func:`cgd_bridge.store.ownership.served`: another submission's version published
+    later with ``replace`` took over the others, and a key repeated within a version is served
+    once), so tables gathered from these hold each series key and period at most once. The
+    content key is the stored blob's SHA-256, followed by ``~`` and a digest of the rows served
+    when the version no longer serves all of them: callers may key caches of derived tables by it.
+    """
+    loaded = load_tables(session, version_ids, cache=cache)
+    claims = ownership.served(session, version_ids)
+    out = []
+    for vid, (sha, table) in zip(version_ids, loaded, strict=True):
+        claim = claims.get(vid)
+        if claim is not None:
+            sha, table = f"{sha}~{claim.token}", table.filter(claim.served)
+        out.append((sha, published(table, dimensions, attributes)))
+    return out
 
 
 def version_published(session: Session, version: Version) -> pa.Table:

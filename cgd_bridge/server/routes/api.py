@@ -91,6 +91,13 @@ class VersionDetail(VersionSummary):
 
 class Decision(BaseModel):
     comment: str | None = Field(default=None, description="The reviewer's comment (required to reject).")
+    replace: bool | None = Field(
+        default=None,
+        description="When the version overlaps what other submissions published in the dataflow "
+        "(GET /api/versions/{id}/overlap): true = it takes over those observations (the replaced ones "
+        "stay in history and lineage). Without it an overlapping version is refused (409, with the "
+        "overlap). Publishing without it keeps the choice made at acceptance.",
+    )
 
 
 class Withdrawal(BaseModel):
@@ -341,7 +348,10 @@ def accept_version(
     body: Decision | None = None,
 ) -> VersionDetail:
     comment = body.comment if body else None
-    v = submissions.accept(session, principal=principal, version_id=version_id, comment=comment, now=now)
+    replace = bool(body and body.replace)
+    v = submissions.accept(
+        session, principal=principal, version_id=version_id, comment=comment, replace=replace, now=now
+    )
     return _detail(v, request, principal, now)
 
 
@@ -361,14 +371,29 @@ def reject_version(
 
 @router.post("/versions/{version_id}/publish", response_model=VersionDetail, summary="Publish (NSO reviewer)")
 def publish_version(
-    request: Request, session: SessionDep, principal: UserDep, now: NowDep, version_id: VersionId
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    now: NowDep,
+    version_id: VersionId,
+    body: Decision | None = None,
 ) -> VersionDetail:
-    return _detail(
-        submissions.publish(session, principal=principal, version_id=version_id, now=now),
-        request,
-        principal,
-        now,
-    )
+    replace = body.replace if body else None
+    v = submissions.publish(session, principal=principal, version_id=version_id, replace=replace, now=now)
+    return _detail(v, request, principal, now)
+
+
+@router.get(
+    "/versions/{version_id}/overlap",
+    summary="The series keys and periods a version shares with what is published (#13)",
+)
+def version_overlap(
+    session: SessionDep, principal: PrincipalDep, now: NowDep, version_id: VersionId
+) -> dict[str, Any]:
+    """Per published version of another submission in the dataflow: how many keys and periods
+    this version shares with the observations it serves, with examples. Accepting or publishing
+    an overlapping version needs ``"replace": true``."""
+    return submissions.overlap(session, principal=principal, version_id=version_id, now=now).to_dict()
 
 
 @router.post("/versions/{version_id}/withdraw", response_model=VersionDetail, summary="Withdraw (the CSO)")

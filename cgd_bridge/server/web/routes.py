@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from cgd_bridge import resources, safeyaml
-from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, UsageError
+from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, Overlapping, RateLimited, UsageError
 from cgd_bridge.findings import Report, Severity
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
@@ -461,6 +461,12 @@ def _version_page(
         "publish": reviewer and State.PUBLISHED in allowed,
         "embargo": producer and State(v.state) in submissions.PENDING,
     }
+    # what it shares with other submissions' published data, shown before the reviewer decides (#13)
+    overlap = (
+        submissions.overlap(page.db, principal=p, version_id=v.id, now=now)
+        if actions["accept"] or actions["publish"]
+        else None
+    )
     table = published.version_published(page.db, v)  # the chart draws what readers may see (#12)
     dims = list(v.dimensions or [])
     names = flow_names(page.bridge.structures, s.agency, s.dataflow, s.dataflow_version, dims, v.cube or {})
@@ -500,6 +506,8 @@ def _version_page(
         names=names,
         changes=changes,
         actions=actions,
+        overlap=overlap,
+        replace_chosen=bool(overlap and submissions.replace_chosen(page.db, v, overlap)),
         errors=errors or {},
         is_producer=producer,
         official_series=official_series,
@@ -523,6 +531,7 @@ def version_action(
     csrf_token: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
     until: Annotated[str, Form(max_length=40)] = "",
+    replace: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """A workflow step (the store checks who may take it), or the embargo (``until``, UTC)."""
     page.check_csrf(csrf_token)
@@ -535,13 +544,18 @@ def version_action(
         if action == "submit":
             v = submissions.submit(db, principal=principal, version_id=version_id, now=now)
         elif action == "accept":
-            v = submissions.accept(db, principal=principal, version_id=version_id, comment=text, now=now)
+            v = submissions.accept(
+                db, principal=principal, version_id=version_id, comment=text, replace=bool(replace), now=now
+            )
         elif action == "reject":
             v = submissions.reject(
                 db, principal=principal, version_id=version_id, comment=text or "", now=now
             )
         elif action == "publish":
-            v = submissions.publish(db, principal=principal, version_id=version_id, now=now)
+            # an unticked box is no choice: the one made at acceptance, if any, still holds
+            v = submissions.publish(
+                db, principal=principal, version_id=version_id, replace=True if replace else None, now=now
+            )
         elif action == "embargo":
             until_at = _utc_or_none(until)
             v = submissions.set_embargo(
@@ -549,6 +563,8 @@ def version_action(
             )
         else:
             v = submissions.withdraw(db, principal=principal, version_id=version_id, reason=text, now=now)
+    except Overlapping as exc:
+        return _version_page(page, version_id, status=409, errors={f"replace-{action}": exc.problem})
     except UsageError as exc:
         field = "until" if action == "embargo" else f"comment-{action}"
         return _version_page(page, version_id, status=400, errors={field: f"{exc.problem}. {exc.fix or ''}"})
