@@ -131,7 +131,9 @@ _NOT_PERSON = {
 _NOT_DOB = {
     "survey", "interview", "visit", "submission", "submitted", "start", "end", "today", "collection",
     "report", "registration", "registered", "enumeration", "data", "khảo", "khao", "mahojiano",
-    "सर्वेक्षण", "अन्तर्वार्ता", "জরিপ", "সাক্ষাৎকার",
+    "सर्वेक्षण", "अन्तर्वार्ता", "জরিপ", "সাক্ষাৎকার", "opened", "opening", "established", "founded",
+    "built", "constructed", "started", "closed", "joined", "issue", "issued", "expiry", "due", "last",
+    "next", "payment", "paid", "death", "died", "marriage", "married",
 }  # fmt: skip
 
 
@@ -284,41 +286,57 @@ def _is_date(value: str) -> bool:
     return any(p.fullmatch(value.strip()) for p in _DATE_SHAPES)
 
 
+# the regions a number written nationally may belong to, by its digits (with the trunk 0)
+_TRUNK_REGIONS = {9: ("NP", "MW"), 10: ("KE", "VN", "MW", "NP"), 11: ("BD", "IN", "VN")}
+_BARE_REGIONS = ("IN", "NP")  # 10-digit mobiles written without the trunk 0
+_COUNTRY_CODES = ("254", "977", "880", "91", "84", "265")
+_MOBILE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _national_regions(text: str, digits: str, named: bool) -> tuple[str, ...]:
+    """The regions a number written without its country code may belong to."""
+    if digits.startswith("0"):
+        return _TRUNK_REGIONS.get(len(digits), ())
+    if len(digits) == 10 and digits[0] in "6789" and (named or re.search(r"\D", text)):
+        return _BARE_REGIONS
+    return ()
+
+
 @lru_cache(maxsize=65536)
 def phone_region(candidate: str, named: bool = False) -> str | None:
     """The region a phone number is valid for (``"KE"``, or ``"+"`` when written with its
-    country code), or None; dates and bare digit runs without a trunk prefix are not phones
-    (unless ``named``: the column is called phone)."""
+    country code), or None.
+
+    Dates, amounts and bare digit runs are not phones: a number without ``+`` or the trunk ``0``
+    counts only as a 10-digit Indian or Nepali mobile written with a separator (``98765 43210``)
+    or in a column named for phones (``named``), or as a number starting with the country code
+    of one of the project's countries (``254712345678``).
+    """
     text = candidate.strip().translate(_DIGITS_NATIVE)
     if _is_date(text) or re.fullmatch(r"\d{1,4}([.,]\d+)?", text):
         return None
     digits = _digits(text)
     if not 7 <= len(digits) <= 15:
         return None
-    international = text.startswith(("+", "00"))
-    if international:
+    if text.startswith("00"):
+        text, digits = "+" + digits[2:], digits[2:]
+    elif not text.startswith(("+", "0")) and len(digits) >= 11 and digits.startswith(_COUNTRY_CODES):
+        text = "+" + digits
+    if text.startswith("+"):
         try:
-            num = phonenumbers.parse("+" + digits[2:] if text.startswith("00") else text, None)
+            num = phonenumbers.parse(text, None)
         except phonenumbers.NumberParseException:
             return None
         return "+" if phonenumbers.is_valid_number(num) else None
     trunk = digits.startswith("0")
-    for region in REGIONS:
+    for region in _national_regions(text, digits, named):
         try:
             num = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
             continue
         if not phonenumbers.is_valid_number_for_region(num, region):
             continue
-        kind = phonenumbers.number_type(num)
-        mobile = kind in (
-            phonenumbers.PhoneNumberType.MOBILE,
-            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-        )
-        if trunk and (mobile or len(digits) >= 9):
-            return region
-        # no trunk prefix: a bare 10-digit mobile (India, Nepal) only, never a landline
-        if not trunk and mobile and len(digits) == 10 and (named or re.search(r"\D", text)):
+        if phonenumbers.number_type(num) in _MOBILE or (trunk and len(digits) >= 9):
             return region
     return None
 
@@ -399,59 +417,82 @@ def _script(word: str) -> str:
     return "other"
 
 
-def _name_shape(value: str) -> tuple[bool, bool]:
-    """(shaped like a person's name, holds a common name word)."""
+def _latin_name_word(core: str) -> str | None:
+    """``"strict"`` for a capitalised word (``Wanjiku``, ``KAMAU``, ``Md``), ``"lower"`` for an
+    all-lower-case one (``wanjiku``), None for anything else."""
+    if not core or not all(c.isalpha() or c in "'’-" for c in core):
+        return None
+    if core[0].isupper() and (core[1:].islower() or core.isupper() or len(core) <= 2):
+        return "strict"
+    return "lower" if core.islower() else None
+
+
+def _name_shape(value: str) -> tuple[str | None, bool]:
+    """How the value is shaped like a person's name (``"strict"``: capitalised words or a
+    non-Latin script; ``"lower"``: lower-case Latin words; None: not a name), and whether it
+    holds a common name word."""
     words = value.replace(".", ". ").split()
     if not 2 <= len(words) <= 5 or len(value) > 60:
-        return False, False
+        return None, False
     folded = [w.strip(".,'’").casefold() for w in words]
-    if any(f in _NOT_NAME_WORDS for f in folded):
-        return False, False
-    if any(any(c.isdigit() for c in w) for w in words):
-        return False, False
+    if any(f in _NOT_NAME_WORDS for f in folded) or any(any(c.isdigit() for c in w) for w in words):
+        return None, False
     scripts = {_script(w) for w in words if w.strip(".")}
     if len(scripts) != 1:
-        return False, False
+        return None, False
     script = scripts.pop()
+    known = any(f in _NAME_WORDS for f in folded)
     if script == "Latin":
-        for w in words:
-            core = w.strip(".,'’")
-            if not core or not all(c.isalpha() or c in "'’-" for c in core):
-                return False, False
-            if not (core[0].isupper() and (core[1:].islower() or core.isupper() or len(core) <= 2)):
-                return False, False
-    elif script == "none":
-        return False, False
-    else:
-        for w in words:
-            if not all(unicodedata.category(c)[0] in "LM" or c in ".:" for c in w):
-                return False, False
-    return True, any(f in _NAME_WORDS for f in folded)
+        shapes = {_latin_name_word(w.strip(".,'’")) for w in words}
+        if None in shapes:
+            return None, False
+        return ("lower" if "lower" in shapes else "strict"), known
+    if script == "none" or not all(unicodedata.category(c)[0] in "LM" or c in ".:" for w in words for c in w):
+        return None, False
+    return "strict", known
 
 
-def _names(vals: Sequence[str], counts: Counter[str], named: bool) -> _Hits | None:
+def _names(vals: Sequence[str], counts: Counter[str], named: bool, place: bool = False) -> _Hits | None:
+    """People's names: most values two to five name-shaped words. With common name words
+    among them, few repeats suffice; by shape alone (capitalised, nearly all different, and the
+    column not named for a place) too. Lower-case names count only with common name words."""
     hits = _Hits("person_name")
-    listed = 0
-    for v in counts:
-        shaped, known = _name_shape(v)
-        if shaped:
-            hits.add(counts[v], v)
-            listed += counts[v] if known else 0
+    listed = strict = 0
+    for v, c in counts.items():
+        shape, known = _name_shape(v)
+        if shape:
+            hits.add(c, v)
+            listed += c if known else 0
+            strict += c if shape == "strict" else 0
     n = len(vals)
-    distinct = len(counts) / n
+    distinct = len(counts)
     if not _share(hits.matched, n, at_least=0.6):
         return None
-    # names are nearly unique; places and answers repeat
-    if named and distinct >= 0.3:
+    # names are nearly unique in a few rows, and many in many rows; places and answers repeat
+    if named and distinct >= min(0.3 * n, 20):
         hits.detail = "are shaped like people's names"
         return hits
-    if listed >= 0.2 * n and distinct >= 0.5 and n >= 3:
-        hits.detail = "are people's names (two to five capitalised words, common name words, few repeats)"
+    if listed >= 0.2 * n and distinct >= min(0.5 * n, 50) and n >= 3:
+        hits.detail = "are people's names (two to five words, common name words, few repeats)"
         return hits
-    if distinct >= 0.8 and n >= 10 and hits.matched >= 0.8 * n:
+    if not place and distinct >= min(0.8 * n, 200) and n >= 10 and strict >= 0.8 * n:
         hits.detail = "are shaped like people's names (two to five capitalised words, nearly all different)"
         return hits
     return None
+
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        ("jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july",
+         "aug august", "sep sept september", "oct october", "nov november", "dec december")
+    )
+    for m in names.split()
+}  # fmt: skip
+_DATE_WORDS = (
+    re.compile(r"(\d{1,2})[-/ .]+([A-Za-z]{3,9})[-/ .,]+(\d{4})"),  # 15-Mar-1985, 15 March 1985
+    re.compile(r"([A-Za-z]{3,9})[ .]+(\d{1,2}),?\s+(\d{4})"),  # March 15, 1985
+)
 
 
 def _parse_date(value: str) -> date | None:
@@ -464,6 +505,12 @@ def _parse_date(value: str) -> date | None:
         if m:
             a, b, y = int(m[1]), int(m[2]), int(m[3])
             return date(y, b, a) if b <= 12 else date(y, a, b)
+        m = _DATE_WORDS[0].fullmatch(text)
+        if m and m[2].casefold() in _MONTHS:
+            return date(int(m[3]), _MONTHS[m[2].casefold()], int(m[1]))
+        m = _DATE_WORDS[1].fullmatch(text)
+        if m and m[1].casefold() in _MONTHS:
+            return date(int(m[3]), _MONTHS[m[1].casefold()], int(m[2]))
     except ValueError:
         return None
     return None
@@ -496,6 +543,9 @@ def _dates_of_birth(
     return None
 
 
+_PAN = re.compile(r"[A-Z]{5}\d{4}[A-Z]")
+_EPIC = re.compile(r"[A-Z]{3}\d{7}")
+_EARLY = 100  # distinct values tried before a detector gives up on a column that shows none
 _CCCD = re.compile(r"0(0[1-9]|[1-8]\d|9[0-6])[0-3]\d{8}")  # province, sex/century, year, serial
 _BD_NID17 = re.compile(r"(19[2-9]\d|20[0-2]\d)\d{13}")  # birth year + 13 digits
 _NP_CITIZENSHIP = re.compile(r"\d{1,2}[-/]\d{1,2}[-/]\d{2,4}[-/]\d{3,6}")
@@ -523,9 +573,9 @@ def _id_label(value: str, c: str, named: bool, structured: bool) -> str | None:
     """Which national ID ``value`` (``c``: without spaces and dashes, upper-case) looks like."""
     if c.isdigit() and len(c) == 12 and aadhaar.is_valid(c):
         return "Aadhaar numbers (12 digits with a valid Verhoeff check digit)"
-    if pan.is_valid(c):
+    if _PAN.fullmatch(c) and pan.is_valid(c):
         return "Indian PAN numbers"
-    if epic.is_valid(c) and re.fullmatch(r"[A-Z]{3}\d{7}", c):
+    if _EPIC.fullmatch(c) and epic.is_valid(c):
         return "Indian voter ID (EPIC) numbers"
     if _NP_CITIZENSHIP.fullmatch(value.strip().translate(_DIGITS_NATIVE)):
         return "Nepali citizenship certificate numbers"
@@ -550,7 +600,9 @@ def _national_ids(counts: Counter[str], n: int, named: bool) -> _Hits | None:
     compact = {v: re.sub(r"[\s-]", "", v.translate(_DIGITS_NATIVE)).upper() for v in counts}
     structured = _structured([c for c in compact.values() if c.isdigit()])
     found: dict[str, _Hits] = {}
-    for v, c in compact.items():
+    for tried, (v, c) in enumerate(compact.items()):
+        if tried >= _EARLY and not found:
+            return None  # the first values hold no ID: neither does the column
         label = _id_label(v, c, named, structured)
         if label is not None:
             found.setdefault(label, _Hits("national_id", detail=label)).add(counts[v], v)
@@ -619,6 +671,7 @@ def scan_text(values: Sequence[str | None]) -> list[Detection]:
     numbers, coordinates, addresses and people's names, one :class:`Detection` per kind found,
     each counting the values with at least one inside."""
     vals = [v for v in values if v and v.strip()][:SAMPLE]
+    counts = Counter(vals)  # answers repeat: look at each once
     finders = {
         "email": _email_hits,
         "phone": _phone_hits,
@@ -629,10 +682,10 @@ def scan_text(values: Sequence[str | None]) -> list[Detection]:
     out = []
     for kind, find in finders.items():
         hits = _Hits(kind)
-        for v in vals:
+        for v, c in counts.items():
             found = find(v)
             if found:
-                hits.add(1, found[0])
+                hits.add(c, found[0])
         if hits.matched:
             out.append(
                 Detection(
@@ -693,8 +746,7 @@ def detect(header: str, values: Sequence[str | None], *, today: date | None = No
     if n == 0:
         return Detection(named, 0, 0, why="named so; the column is empty", by_name=True) if named else None
     counts = Counter(vals)
-    other_date = bool(set(normalise_name(header).split("_")) & _NOT_DOB)
-    found = _whole_values(vals, counts, named, today, other_date=other_date)
+    found = _whole_values(header, vals, counts, named, today)
     if found is not None:
         kind, hits = found
         why = f"{hits.matched} of {n} values {hits.detail}"
@@ -719,22 +771,25 @@ def _contacts(counts: Counter[str], n: int, named: str | None) -> tuple[str, _Hi
     emails = _Hits("email", detail="are e-mail addresses")
     phones = _Hits("phone")
     regions: Counter[str] = Counter()
-    digit_values = []
     for v, c in counts.items():
-        if _EMAIL.fullmatch(v):
+        if "@" in v and _EMAIL.fullmatch(v):
             emails.add(c, v)
-        digits = _digits(v)
-        if digits:
-            digit_values.append(digits)
-        region = phone_region(v, named == "phone") if _PHONE_CANDIDATE.fullmatch(v) else None
+    # a structured code (most values share a long prefix) is no phone unless written with its +
+    structured = _structured([d for v in counts if (d := _digits(v))])
+    tried = 0
+    for v, c in counts.items():
+        if tried >= _EARLY and phones.matched < 0.1 * tried:
+            break  # no phone column: spare libphonenumber the rest
+        if not _PHONE_CANDIDATE.fullmatch(v) or (structured and not v.startswith(("+", "00"))):
+            continue
+        tried += 1
+        region = phone_region(v, named == "phone")
         if region:
             phones.add(c, v)
             regions[region] += c
     if _share(emails.matched, n, at_least=0.3):
         return "email", emails
     if not _share(phones.matched, n, at_least=0.3):
-        return None
-    if _structured(digit_values) and regions.get("+", 0) < 0.5 * phones.matched:
         return None
     where = ", ".join(r for r, _ in regions.most_common(3) if r != "+")
     phones.detail = "are phone numbers" + (f" (valid in {where})" if where else " (with a country code)")
@@ -763,7 +818,7 @@ def _places(counts: Counter[str], n: int, named: str | None) -> tuple[str, _Hits
 
 
 def _whole_values(
-    vals: list[str], counts: Counter[str], named: str | None, today: date, *, other_date: bool = False
+    header: str, vals: list[str], counts: Counter[str], named: str | None, today: date
 ) -> tuple[str, _Hits] | None:
     """The kind most values are, with the hits; content first, the name as evidence."""
     n = len(vals)
@@ -774,6 +829,7 @@ def _whole_values(
     if ids is not None:
         ids.detail = f"are {ids.detail}"
         return "national_id", ids
+    other_date = bool(set(normalise_name(header).split("_")) & _NOT_DOB)
     dob = _dates_of_birth(counts, n, named == "date_of_birth", today, other_date=other_date)
     if dob is not None:
         return "date_of_birth", dob
@@ -783,7 +839,8 @@ def _whole_values(
     found = _places(counts, n, named)
     if found is not None:
         return found
-    names = _names(vals, counts, named == "person_name")
+    place = bool(set(normalise_name(header).split("_")) & _NOT_PERSON)
+    names = _names(vals, counts, named == "person_name", place)
     return ("person_name", names) if names is not None else None
 
 

@@ -574,6 +574,23 @@ def _people(rng: random.Random, n: int, one: Callable[[str, str, str, list[str |
         one(country, "people's names", header, _with_blanks(rng, _rows(rng, n, make)), "person_name")
     caps = [v.upper() if v else v for v in _rows(rng, n, _name(KE_GIVEN, KE_FAMILY))]
     one("KE", "names in capitals", "FULL NAME", caps, "person_name")
+    # typed in a hurry: lower case, surname first with a comma, a name and a phone in one cell
+    lower = [v.lower() if v else v for v in _rows(rng, n, _name(KE_GIVEN, KE_FAMILY))]
+    one("KE", "names in lower case", "respondent", lower, "person_name")
+    one(
+        "MW",
+        "surname, given name",
+        "mwini",
+        [f"{rng.choice(MW_FAMILY)}, {rng.choice(MW_GIVEN)}" for _ in range(n)],
+        "person_name",
+    )
+    one(
+        "KE",
+        "a name and a phone in one cell",
+        "contact_person",
+        [f"{rng.choice(KE_GIVEN)} {_ke_phone(rng)}" for _ in range(n)],
+        "phone",
+    )
 
     # phones -------------------------------------------------------------------------------------
     phones = [
@@ -648,6 +665,15 @@ def _places(
             for _ in range(n)
         ]
         one(country, "ODK geopoints", header, vals, "coordinates")
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    born = [_date(rng, date(1940, 1, 1), date(2008, 12, 31)) for _ in range(n)]
+    one(
+        "KE",
+        "dates of birth as Excel shows them, unnamed",
+        "b7",
+        [f"{d.day:02d}-{months[d.month - 1]}-{d.year}" for d in born],
+        "date_of_birth",
+    )
 
     # dates of birth ---------------------------------------------------------------------------
     old, young = date(1940, 1, 1), date(2008, 12, 31)
@@ -1130,6 +1156,59 @@ def _innocent(rng: random.Random, n: int) -> list[tuple[str, str, str, list[str 
     add("BD", "household size", "সদস্য সংখ্যা", [str(rng.randrange(1, 12)) for _ in range(n)])
     add("VN", "commune codes", "ma_xa", [f"{rng.choice([26734, 26737, 26740, 27112])}" for _ in range(n)])
     add("IN", "durations", "time_taken_minutes", [str(rng.randrange(5, 180)) for _ in range(n)])
+    # one row per village (community scorecards): two-word names, nearly all different
+    first = [
+        "Nyamasaria",
+        "Kanyakwar",
+        "Chigoneka",
+        "Mtandire",
+        "Kibos",
+        "Manyatta",
+        "Obunga",
+        "Nyalunya",
+        "Kasule",
+        "Mpingu",
+        "Chinsapo",
+        "Kauma",
+        "Area",
+        "Likuni",
+        "Mgona",
+        "Kawale",
+    ]
+    second = [
+        "Kaloleni",
+        "Upper",
+        "Lower",
+        "Kanyadhiang",
+        "Dzenza",
+        "Mbwani",
+        "Kachere",
+        "Mwenda",
+        "Oyugis",
+        "Kamwala",
+        "Chitukula",
+        "Nsundwe",
+        "Bunda",
+        "Msambeta",
+    ]
+    add(
+        "MW",
+        "villages, one row each",
+        "village",
+        [f"{rng.choice(first)} {rng.choice(second)}" for _ in range(n)],
+    )
+    add(
+        "KE",
+        "facilities' opening dates, decades apart",
+        "date_opened",
+        [_date(rng, date(1952, 1, 1), date(2020, 12, 31)).isoformat() for _ in range(n)],
+    )
+    add(
+        "KE",
+        "schools, repeated",
+        "school",
+        [rng.choice(["St. Mary's Mumias", "St. Joseph's Rapogi", "Moi Girls", "Maranda"]) for _ in range(n)],
+    )
     return inn
 
 

@@ -317,3 +317,18 @@ def test_examples_are_masked():
         assert example.count("*") >= 4
     assert mask("jane.wanjiku@gmail.com", "email") == "j***@g***.com"
     assert mask("Jane Wanjiku", "person_name") == "J*** W******"
+
+
+def test_the_benchmark_runs_at_tiny_size():
+    """benchmarks/identifiers.py --tiny: the same corpus through the script CI can run in seconds."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "benchmarks" / "identifiers.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--tiny"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| phone |" in done.stdout
+    assert done.stdout.strip().endswith("PASS")
