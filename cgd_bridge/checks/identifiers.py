@@ -128,6 +128,14 @@ _NOT_PERSON = {
     "जिल्ला", "गाउँ", "गाउँपालिका", "नगरपालिका", "वडा", "जेला", "গ্রাম", "জেলা", "উপজেলা", "xã",
     "huyện", "tỉnh", "thôn", "file_name", "form", "question", "crop", "product", "item",
 }  # fmt: skip
+# words naming people in a column's name: its values may be names (an enumerator's code is not)
+_PEOPLE = {
+    "enumerator", "interviewer", "respondent", "supervisor", "caregiver", "beneficiary", "member",
+    "head", "mother", "father", "child", "patient", "student", "teacher", "chw", "volunteer", "staff",
+    "officer", "participant", "informant", "owner", "person", "mtafiti", "mhojiwa", "उत्तरदाता",
+    "गणक", "अन्तर्वार्ताकार", "लाभार्थी", "উত্তরদাতা", "সাক্ষাৎকারগ্রহণকারী", "লাভার্থী", "người",
+    "nguoi", "điều", "dieu",
+}  # fmt: skip
 _NOT_DOB = {
     "survey", "interview", "visit", "submission", "submitted", "start", "end", "today", "collection",
     "report", "registration", "registered", "enumeration", "data", "khảo", "khao", "mahojiano",
@@ -452,10 +460,14 @@ def _name_shape(value: str) -> tuple[str | None, bool]:
     return "strict", known
 
 
-def _names(vals: Sequence[str], counts: Counter[str], named: bool, place: bool = False) -> _Hits | None:
-    """People's names: most values two to five name-shaped words. With common name words
-    among them, few repeats suffice; by shape alone (capitalised, nearly all different, and the
-    column not named for a place) too. Lower-case names count only with common name words."""
+def _names(
+    vals: Sequence[str], counts: Counter[str], named: bool, place: bool = False, person: bool = False
+) -> _Hits | None:
+    """People's names: most values two to five name-shaped words. Under a column named for
+    names (``named``) or for people (``person``: enumerator, respondent ...), that is enough;
+    with common name words among them, few repeats suffice; by shape alone (capitalised, nearly
+    all different, and the column not named for a place) too. Lower-case names count only with
+    common name words."""
     hits = _Hits("person_name")
     listed = strict = 0
     for v, c in counts.items():
@@ -468,12 +480,17 @@ def _names(vals: Sequence[str], counts: Counter[str], named: bool, place: bool =
     distinct = len(counts)
     if not _share(hits.matched, n, at_least=0.6):
         return None
-    # names are nearly unique in a few rows, and many in many rows; places and answers repeat
-    if named and distinct >= min(0.3 * n, 20):
+    # names are nearly unique in a few rows, and many in many rows; places and answers repeat.
+    # A few names over many rows (the enumerators) are names all the same when the column's name
+    # or common name words say so.
+    if named:
         hits.detail = "are shaped like people's names"
         return hits
     if listed >= 0.2 * n and distinct >= min(0.5 * n, 50) and n >= 3:
         hits.detail = "are people's names (two to five words, common name words, few repeats)"
+        return hits
+    if person and distinct >= 2:
+        hits.detail = "are shaped like people's names, in a column named for people"
         return hits
     if not place and distinct >= min(0.8 * n, 200) and n >= 10 and strict >= 0.8 * n:
         hits.detail = "are shaped like people's names (two to five capitalised words, nearly all different)"
@@ -839,8 +856,8 @@ def _whole_values(
     found = _places(counts, n, named)
     if found is not None:
         return found
-    place = bool(set(normalise_name(header).split("_")) & _NOT_PERSON)
-    names = _names(vals, counts, named == "person_name", place)
+    tokens = set(normalise_name(header).split("_"))
+    names = _names(vals, counts, named == "person_name", bool(tokens & _NOT_PERSON), bool(tokens & _PEOPLE))
     return ("person_name", names) if names is not None else None
 
 

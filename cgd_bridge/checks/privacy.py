@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch
-from cgd_bridge.checks.identifiers import SAMPLE, WHAT, Detection, detect, detect_columns, header_kind
+from cgd_bridge.checks.identifiers import SAMPLE, Detection, detect, detect_columns
 from cgd_bridge.findings import Finding, Severity, register
 from cgd_bridge.ingest.kobo import META_IDENTIFYING
 
@@ -75,12 +75,6 @@ _DEFAULT_FIX = (
 _TEXT_FIX = (
     "Remove the {what} from these answers, or leave the column out; free text is read by people at the NSO."
 )
-
-
-def name_looks_identifying(name: str) -> str | None:
-    """What a column name says it identifies (``"phone numbers"``), or None (any script)."""
-    kind = header_kind(name)
-    return WHAT[kind] if kind else None
 
 
 def _sample(values: pa.Array, k: int) -> list[str | None]:

@@ -574,6 +574,21 @@ def _people(rng: random.Random, n: int, one: Callable[[str, str, str, list[str |
         one(country, "people's names", header, _with_blanks(rng, _rows(rng, n, make)), "person_name")
     caps = [v.upper() if v else v for v in _rows(rng, n, _name(KE_GIVEN, KE_FAMILY))]
     one("KE", "names in capitals", "FULL NAME", caps, "person_name")
+    staff = [_name(KE_GIVEN, KE_FAMILY)(rng) for _ in range(5)]
+    one(
+        "KE",
+        "five enumerators' names over many rows",
+        "enumerator",
+        [rng.choice(staff) for _ in range(n)],
+        "person_name",
+    )
+    one(
+        "KE",
+        "a few names under a name column",
+        "jina",
+        [rng.choice(staff[:3]) for _ in range(n)],
+        "person_name",
+    )
     # typed in a hurry: lower case, surname first with a comma, a name and a phone in one cell
     lower = [v.lower() if v else v for v in _rows(rng, n, _name(KE_GIVEN, KE_FAMILY))]
     one("KE", "names in lower case", "respondent", lower, "person_name")
@@ -1208,6 +1223,21 @@ def _innocent(rng: random.Random, n: int) -> list[tuple[str, str, str, list[str 
         "schools, repeated",
         "school",
         [rng.choice(["St. Mary's Mumias", "St. Joseph's Rapogi", "Moi Girls", "Maranda"]) for _ in range(n)],
+    )
+    add(
+        "VN",
+        "Hanoi and Hai Phong districts (named after people), unnamed column",
+        "quan",
+        [rng.choice(["Hoàng Mai", "Lê Chân", "Ba Đình", "Đống Đa", "Ngô Quyền"]) for _ in range(n)],
+    )
+    add(
+        "VN",
+        "streets named after people",
+        "duong",
+        [
+            rng.choice(["Lê Lợi", "Trần Phú", "Nguyễn Trãi", "Hai Bà Trưng", "Lý Thường Kiệt"])
+            for _ in range(n)
+        ],
     )
     return inn
 

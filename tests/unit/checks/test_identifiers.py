@@ -332,3 +332,16 @@ def test_the_benchmark_runs_at_tiny_size():
     assert done.returncode == 0, done.stdout + done.stderr
     assert "| phone |" in done.stdout
     assert done.stdout.strip().endswith("PASS")
+
+
+def test_a_few_names_over_many_rows_are_names_where_the_column_is_named_for_people():
+    staff = ["Jane Wanjiku", "Brian Nyaga", "Esther Koech"]
+    values = [staff[i % 3] for i in range(60)]
+    for header in ("enumerator", "jina", "उत्तरदाता"):
+        found = detect(header, values, today=TODAY)
+        assert found is not None
+        assert (found.kind, found.blocking) == ("person_name", True)
+    # under a name that says nothing, three repeated values are categories (docs/identifiers.md)
+    assert detect("q9", values, today=TODAY) is None
+    # and districts named after people are places
+    assert detect("quan", ["Hoàng Mai", "Lê Chân", "Ba Đình", "Đống Đa"] * 15, today=TODAY) is None
