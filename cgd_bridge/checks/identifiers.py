@@ -155,33 +155,54 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
+# words that add nothing to what a column's name says it holds (``respondent_phone_no``)
+_FILLER = {
+    "no", "nr", "num", "number", "of", "the", "your", "s", "respondent", "respondents", "household",
+    "hh", "head", "person", "member", "beneficiary", "participant", "caregiver", "enumerator",
+    "contact", "primary", "main", "alt", "alternative", "other", "1", "2", "3", "ya", "wa", "la",
+    "नं", "नम्बर", "नंबर", "को", "का", "की", "উত্তরদাতার", "নম্বর", "নং", "এর", "số", "của", "mtu",
+    "उत्तरदाताको", "उत्तरदाता", "লাভার্থীর", "लाभार्थी", "लाभार्थीको", "संख्या", "সংখ্যা", "कार्ड", "card",
+}  # fmt: skip
+
+
 @lru_cache(maxsize=4096)
-def header_kind(header: str) -> str | None:
-    """The kind of identifier a column's name says it holds (``"phone"``), or None.
+def header_match(header: str) -> tuple[str | None, bool]:
+    """The kind of identifier a column's name says it holds, and whether it says so plainly.
 
     Any script: ``फोन नम्बर`` and ``Số điện thoại`` are phone numbers, ``উত্তরদাতার নাম`` a
     person's name; Kobo group paths count by their last part. A "name" of a place, a facility or
-    an indicator is not a person's name.
+    an indicator is not a person's name. *Plainly* (``True``): the name is the keyword, perhaps
+    with words that add nothing (``respondent_phone_no``); not plainly: the keyword is one word
+    among others (``name_en``, ``structure_name``), and only the values can tell.
     """
     for part in dict.fromkeys([header.split("/")[-1], header]):
         norm = normalise_name(part)
         if not norm:
             continue
         if norm in _WHOLE_NAMES:
-            return _WHOLE_NAMES[norm]
+            return _WHOLE_NAMES[norm], True
         if re.fullmatch(r"_?(gps|geo)_?(lat|lon|lng|latitude|longitude|altitude|precision)?\w*", norm):
-            return "coordinates"
+            return "coordinates", True
         for form in dict.fromkeys([norm, _fold(norm)]):
             tokens = form.split("_")
             padded = f"_{form}_"
             for kind, words in _HEADER_WORDS.items():
-                if any(f"_{w}_" in padded for w in words):
-                    if kind == "person_name" and set(tokens) & _NOT_PERSON:
-                        continue
-                    if kind == "date_of_birth" and set(tokens) & _NOT_DOB:
-                        continue
-                    return kind
-    return None
+                hits = [w for w in words if f"_{w}_" in padded]
+                if not hits:
+                    continue
+                if kind == "person_name" and set(tokens) & _NOT_PERSON:
+                    continue
+                if kind == "date_of_birth" and set(tokens) & _NOT_DOB:
+                    continue
+                said = {t for w in hits for t in w.split("_")}
+                return kind, set(tokens) <= said | _FILLER
+    return None, False
+
+
+def header_kind(header: str) -> str | None:
+    """The kind of identifier a column's name says it holds (``"phone"``), or None (see
+    :func:`header_match`)."""
+    return header_match(header)[0]
 
 
 # -- innocent values ---------------------------------------------------------------------------
@@ -465,17 +486,18 @@ def _names(
 ) -> _Hits | None:
     """People's names: most values two to five name-shaped words. Under a column named for
     names (``named``) or for people (``person``: enumerator, respondent ...), that is enough;
-    with common name words among them, few repeats suffice; by shape alone (capitalised, nearly
-    all different, and the column not named for a place) too. Lower-case names count only with
-    common name words."""
+    with common name words among them, few repeats suffice; by shape alone (nearly all
+    different, and the column not named for a place) only in scripts other than Latin.
+    Lower-case names count only with common name words."""
     hits = _Hits("person_name")
-    listed = strict = 0
+    listed = strict = latin = 0
     for v, c in counts.items():
         shape, known = _name_shape(v)
         if shape:
             hits.add(c, v)
             listed += c if known else 0
             strict += c if shape == "strict" else 0
+            latin += c if _script(v.split()[0]) == "Latin" else 0
     n = len(vals)
     distinct = len(counts)
     if not _share(hits.matched, n, at_least=0.6):
@@ -492,8 +514,10 @@ def _names(
     if person and distinct >= 2:
         hits.detail = "are shaped like people's names, in a column named for people"
         return hits
-    if not place and distinct >= min(0.8 * n, 200) and n >= 10 and strict >= 0.8 * n:
-        hits.detail = "are shaped like people's names (two to five capitalised words, nearly all different)"
+    # by shape alone, only in scripts other than Latin: capitalised Latin words nearly all
+    # different are as often places ("Banteay Meanchey", "Mongkol Borei") or titles
+    if not place and distinct >= min(0.8 * n, 200) and n >= 10 and strict >= 0.8 * n and latin < 0.5 * n:
+        hits.detail = "are shaped like people's names (two to five words of one script, nearly all different)"
         return hits
     return None
 
@@ -758,12 +782,15 @@ def detect(header: str, values: Sequence[str | None], *, today: date | None = No
     """
     today = today or date.today()
     vals = _clean(values)
-    named = header_kind(header)
+    named, plainly = header_match(header)
     n = len(vals)
     if n == 0:
-        return Detection(named, 0, 0, why="named so; the column is empty", by_name=True) if named else None
+        if named and plainly:
+            return Detection(named, 0, 0, why="named so; no values in the rows sampled", by_name=True)
+        return None
     counts = Counter(vals)
-    found = _whole_values(header, vals, counts, named, today)
+    # the name's word counts as evidence about the values only where the name says it plainly
+    found = _whole_values(header, vals, counts, named if plainly else None, today)
     if found is not None:
         kind, hits = found
         why = f"{hits.matched} of {n} values {hits.detail}"
@@ -778,9 +805,9 @@ def detect(header: str, values: Sequence[str | None], *, today: date | None = No
         inside = [d for d in scan_text(vals) if d.kind != "person_name" or d.matched >= 2]
         if inside:
             return max(inside, key=lambda d: d.matched)
-    if named:
+    if named and plainly:
         return Detection(named, 0, n, why="named so, and its values could be such identifiers", by_name=True)
-    return None
+    return None  # a word of the name alone (name_en, structure_name) says nothing the values do not
 
 
 def _contacts(counts: Counter[str], n: int, named: str | None) -> tuple[str, _Hits] | None:

@@ -1239,6 +1239,28 @@ def _innocent(rng: random.Random, n: int) -> list[tuple[str, str, str, list[str 
             for _ in range(n)
         ],
     )
+    # from published exports: a place list with names in two languages, SDMX-CSV titles
+    add(
+        "KE",
+        "wards, one row each, English and Swahili names",
+        "name_en",
+        [
+            f"{rng.choice(['Kisumu', 'Manyatta', 'Kondele', 'Migosi', 'Railways', 'Nyalenda'])} "
+            f"{rng.choice(['Central', 'North', 'Kaloleni', 'Market', 'Shauri Moyo', 'Bandani'])}"
+            for _ in range(n)
+        ],
+    )
+    add(
+        "KE",
+        "dataflow titles",
+        "STRUCTURE_NAME",
+        [
+            rng.choice(
+                ["National Accounts Main Aggregates", "Health Access Scorecard", "Youth Survey Results"]
+            )
+            for _ in range(n)
+        ],
+    )
     return inn
 
 

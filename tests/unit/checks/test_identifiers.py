@@ -17,6 +17,7 @@ from cgd_bridge.checks.identifiers import (
     coordinate_pairs,
     detect,
     header_kind,
+    header_match,
     innocent_reason,
     mask,
     phone_region,
@@ -345,3 +346,24 @@ def test_a_few_names_over_many_rows_are_names_where_the_column_is_named_for_peop
     assert detect("q9", values, today=TODAY) is None
     # and districts named after people are places
     assert detect("quan", ["Hoàng Mai", "Lê Chân", "Ba Đình", "Đống Đa"] * 15, today=TODAY) is None
+
+
+def test_a_word_of_the_name_alone_says_nothing():
+    """From real exports (kakada scorecard locations, SDMX-CSV): `name_en` of places, titles."""
+    places = [
+        "Banteay Meanchey",
+        "Mongkol Borei",
+        "Banteay Neang",
+        "Ou Thum",
+        "Phnum Srok",
+        "Preah Netr Preah",
+    ]
+    assert header_match("name_en") == ("person_name", False)
+    assert detect("name_en", places, today=TODAY) is None
+    assert detect("STRUCTURE_NAME", ["National Accounts Main Aggregates"] * 4, today=TODAY) is None
+    # said plainly, the name blocks values that could be names
+    assert header_match("respondent_phone_no") == ("phone", True)
+    assert header_match("उत्तरदाताको नाम") == ("person_name", True)
+    found = detect("contact_name", ["Contact 1 Name 1", "Contact 2 Name 2"], today=TODAY)
+    assert found is not None
+    assert found.blocking
