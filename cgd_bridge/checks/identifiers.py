@@ -562,20 +562,24 @@ def _dates_of_birth(
 ) -> _Hits | None:
     hits = _Hits("date_of_birth")
     years: list[int] = []
+    days: Counter[tuple[int, int]] = Counter()
     for v, c in counts.items():
         d = _parse_date(v)
         # 1900..2100 covers Bikram Sambat years (2081 BS is 2024 AD)
         if d is not None and 1900 <= d.year <= 2100:
             hits.add(c, v)
             years.extend([d.year] * min(c, 5))
+            days[(d.month, d.day)] += c
     if not _share(hits.matched, n, at_least=0.6):
         return None
-    span = max(years) - min(years)
-    if named:
+    if named:  # also when most are 1 January, as unknown birthdays are often written
         hits.detail = "are dates, in a column named for dates of birth"
         return hits
     if other_date:
         return None  # named for the date of an interview, a visit, a registration ...
+    if days.most_common(1)[0][1] >= 0.8 * hits.matched or all(day in (1, 28, 29, 30, 31) for _, day in days):
+        return None  # periods (2001-12-31, 2002-12-31 ...; month starts or ends), not birthdays
+    span = max(years) - min(years)
     # survey and visit dates cover months; birth dates cover decades, and are mostly in the past
     past = sum(y <= today.year - 5 for y in years) / len(years)
     if span >= 15 and len(counts) >= 0.5 * n and past >= 0.6 and n >= 5:
@@ -755,7 +759,8 @@ def _names_in_text(text: str) -> list[str]:
             out.append(m.group(1))
     words = _WORD.findall(text)
     for i, w in enumerate(words):
-        if _script(w) in ("Devanagari", "Bengali") and w in _NAME_WORDS and w not in ("দাস", "रॉय"):
+        # দাস (Das) is also the word for a servant: too common in text to mark a name
+        if _script(w) in ("Devanagari", "Bengali") and w in _NAME_WORDS and w != "দাস":
             start = max(0, i - 2)
             run = [x for x in words[start : i + 1] if _script(x) == _script(w)]
             if len(run) >= 2:

@@ -59,6 +59,7 @@ FREE_TEXT = register(
 )  # fmt: skip
 
 
+_MEASURE_ROLES = frozenset({"period", "count", "denominator", "value", "rating", "wg"})
 #: rows of the first batch sampled for the detector (spread evenly), and of each later batch
 SAMPLE_FIRST = 800
 SAMPLE_LATER = 25
@@ -143,9 +144,16 @@ class PrivacyCheck(BaseCheck):
                 )
 
     def batch(self, ctx: Context, tb: TypedBatch) -> None:
-        """Keep a bounded sample of every column: spread over the first batch, a little of each later one."""
+        """Keep a bounded sample of every column: spread over the first batch, a little of each later one.
+
+        Columns the schema gives a role of numbers or time (period, count, denominator, value,
+        rating, Washington Group answers) hold no identifiers by definition and are left out.
+        """
         for col in ctx.table.columns:
             if col.index in self.flagged or col.kind in ("meta", "choice"):
+                continue
+            f = ctx.schema.field(col.name)
+            if f is not None and f.role in _MEASURE_ROLES:
                 continue
             have = self.samples.setdefault(col.index, [])
             room = SAMPLE - len(have)

@@ -1261,6 +1261,13 @@ def _innocent(rng: random.Random, n: int) -> list[tuple[str, str, str, list[str 
             for _ in range(n)
         ],
     )
+    add("IN", "annual periods as dates, decades", "date", [f"{1990 + i % 35}-12-31" for i in range(n)])
+    add(
+        "NP",
+        "monthly periods as dates",
+        "q_period",
+        [f"{1995 + (i * 7) // 12 % 30}-{(i * 7) % 12 + 1:02d}-01" for i in range(n)],
+    )
     return inn
 
 

@@ -367,3 +367,28 @@ def test_a_word_of_the_name_alone_says_nothing():
     found = detect("contact_name", ["Contact 1 Name 1", "Contact 2 Name 2"], today=TODAY)
     assert found is not None
     assert found.blocking
+
+
+def test_periods_written_as_dates_are_not_dates_of_birth_but_named_ones_are():
+    annual = [f"{1990 + i % 35}-12-31" for i in range(60)]
+    monthly = [f"{1995 + (i * 7) // 12 % 30}-{(i * 7) % 12 + 1:02d}-01" for i in range(60)]
+    assert detect("date", annual, today=TODAY) is None
+    assert detect("q_period", monthly, today=TODAY) is None
+    # unknown birthdays are often written 1 January: under a birth name they are dates of birth
+    first_of_january = [f"01/01/{1950 + i % 50}" for i in range(60)]
+    found = detect("dob", first_of_january, today=TODAY)
+    assert found is not None
+    assert found.kind == "date_of_birth"
+
+
+def test_measure_and_period_columns_are_not_scanned(run):
+    schema = {
+        "fields": [
+            {"name": "county", "type": "string", "role": "area"},
+            {"name": "period", "type": "string", "role": "period"},
+            {"name": "respondents", "type": "integer", "role": "denominator"},
+        ]
+    }
+    body = "".join(f"Kisumu,{1980 + i}-06-{i % 28 + 1:02d},{700000000 + i * 7919}\n" for i in range(40))
+    r = run("county,period,respondents\n" + body, schema=schema, metadata=False)
+    assert "pii-column" not in r.codes()
