@@ -801,6 +801,8 @@ def detect(header: str, values: Sequence[str | None], *, today: date | None = No
         why = f"{hits.matched} of {n} values {hits.detail}"
         return Detection(kind, hits.matched, n, tuple(hits.examples), why, by_name=named == kind)
     innocent = innocent_reason(vals)
+    if named and innocent and not plainly:
+        return None  # phone_type, email_access: a word of the name, and values that identify nobody
     if named and innocent:
         return Detection(
             named, 0, n, why=f"named so, but its values are {innocent}", by_name=True, blocking=False

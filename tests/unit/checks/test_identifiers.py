@@ -191,7 +191,7 @@ def test_non_latin_headers_do_not_normalise_to_nothing():
         ("मोबाइल", ["छ", "छैन", "छ", "छ", "छैन", "छ"]),
         ("ফোন", ["হ্যাঁ", "না", "না", "হ্যাঁ", "না", "না"]),
         ("simu", ["Ndiyo", "Hapana", "Ndiyo", "Hapana", "Ndiyo", "Ndiyo"]),
-        ("mobile_phones", ["0", "1", "2", "1", "3", "0", "1"]),
+        ("mobile_number", ["0", "1", "2", "1", "3", "0", "1"]),
         ("name", ["Group A", "Group B", "Group A", "Group B", "Group A", "Group B", "Group A"]),
     ],
 )
@@ -201,6 +201,18 @@ def test_a_name_alone_does_not_block_innocent_values(header, values):
     assert not found.blocking
     assert "named" in found.why
     assert "yes/no" in found.why or "small numbers" in found.why or "categor" in found.why
+
+
+@pytest.mark.parametrize(
+    ("header", "values"),
+    [
+        ("mobile_phones", ["0", "1", "2", "1", "3", "0", "1"]),
+        ("phone_type", ["Smartphone", "Feature phone", "None"] * 4),
+        ("email_access", ["yes", "no", "dk"] * 4),
+    ],
+)
+def test_a_word_of_the_name_over_innocent_values_is_not_even_a_warning(header, values):
+    assert detect(header, values, today=TODAY) is None
 
 
 def test_a_name_with_values_that_could_be_identifiers_blocks():
