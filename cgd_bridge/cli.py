@@ -63,7 +63,7 @@ def cli(debug: bool, data_dir: Path | None) -> None:
     type=click.IntRange(1, 50),
     default=5,
     show_default=True,
-    help="Small-cell threshold when the metadata declares none.",
+    help="Small-cell threshold when the metadata declares none (below 3 refused, below 5 a warning).",
 )
 @click.option(
     "--tolerance",
@@ -934,10 +934,16 @@ def admin_mou() -> None:
 @click.option(
     "--condition", "conditions", multiple=True, metavar="TEXT", help="A use condition; repeat for several."
 )
+@click.option(
+    "--raw-files/--no-raw-files",
+    default=False,
+    show_default=True,
+    help="The NSO may download the files the CSO uploaded (never microdata).",
+)
 @_database_url_option
 def admin_mou_create(
     cso: str, nso: str, dataflows: tuple[str, ...], until: Any, valid_from: Any, conditions: tuple[str, ...],
-    database_url: str | None,
+    raw_files: bool, database_url: str | None,
 ) -> None:  # fmt: skip
     """Record an MoU between a CSO and an NSO."""
     import datetime as dt
@@ -947,11 +953,18 @@ def admin_mou_create(
     start = valid_from.replace(tzinfo=dt.UTC) if valid_from is not None else None
     with _store(database_url) as session:
         mou = create_mou(session, cso=cso, nso=nso, dataflows=list(dataflows), valid_until=_until(until),
-                         valid_from=start, use_conditions=conditions)  # fmt: skip
+                         valid_from=start, use_conditions=conditions, raw_files=raw_files)  # fmt: skip
         click.echo(
             f"MoU {mou.id}: '{nso}' may read {', '.join(mou.dataflows)} of '{cso}' "
-            f"until {_when(mou.valid_until)} UTC."
+            f"until {_when(mou.valid_until)} UTC; {_raw_files_words(mou.raw_files, nso=nso)}"
         )
+
+
+def _raw_files_words(granted: bool, *, nso: str) -> str:
+    """The MoU's raw-files term in plain words."""
+    if granted:
+        return f"'{nso}' may download the files the CSO uploaded (never those of microdata)."
+    return f"'{nso}' may not download the files the CSO uploaded (--raw-files grants it)."
 
 
 @admin_mou.command("list")
@@ -967,10 +980,14 @@ def admin_mou_list(organisation: str | None, database_url: str | None) -> None:
         rows = [
             (m.id, m.cso.slug, m.nso.slug, " ".join(m.dataflows), _when(m.valid_from), _when(m.valid_until),
              "revoked" if m.revoked_at else "in force" if is_valid(m, now) else "not in force",
-             "; ".join(m.use_conditions))
+             "yes" if m.raw_files else "no", "; ".join(m.use_conditions))
             for m in list_mous(session, organisation=organisation)
         ]  # fmt: skip
-        click.echo(_table(rows, ("ID", "CSO", "NSO", "DATAFLOWS", "FROM", "UNTIL", "STATUS", "CONDITIONS")))
+        click.echo(
+            _table(
+                rows, ("ID", "CSO", "NSO", "DATAFLOWS", "FROM", "UNTIL", "STATUS", "RAW FILES", "CONDITIONS")
+            )
+        )
 
 
 @admin_mou.command("revoke")

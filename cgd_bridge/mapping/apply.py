@@ -79,6 +79,11 @@ class Harmonised:
         aggregated: True when rows were grouped into cells (microdata).
         totals: dimension -> its total code, for the dimensions the mapping totals
             (e.g. ``{"SEX": "_T", "AGE": "Y15T29"}``).
+        proportion: True when each value is a share of a group (value kind ``proportion``): the
+            disclosure rules on numerators, complements and whole groups apply.
+        count_attributes: the attributes that repeat a count, numerator or denominator (the
+            mapping's ``aggregate.count_attribute``, or an attribute read from the value's
+            columns); they are emptied on suppressed observations.
     """
 
     table: pa.Table
@@ -89,6 +94,8 @@ class Harmonised:
     rows_in: int
     aggregated: bool = False
     totals: dict[str, str] = field(default_factory=dict)
+    proportion: bool = False
+    count_attributes: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -189,7 +196,20 @@ def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 20
         rows_in=rows_in,
         aggregated=cells is not None,
         totals=dict(mapping.totals),
+        proportion=mapping.value.kind == "proportion",
+        count_attributes=_count_attributes(mapping),
     )
+
+
+def _count_attributes(mapping: Mapping) -> list[str]:
+    """The attributes that repeat a count, a numerator or a denominator of the observations."""
+    v = mapping.value
+    assert v is not None
+    counts = {c for c in (v.numerator, v.denominator, v.column) if c}
+    out = [a for a, spec in mapping.attributes.items() if spec.column is not None and spec.column in counts]
+    if mapping.aggregate is not None and mapping.aggregate.count_attribute:
+        out.append(mapping.aggregate.count_attribute)
+    return out
 
 
 def _finish_cells(

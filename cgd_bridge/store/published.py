@@ -2,7 +2,7 @@
 
 **The rule.** A reader who is not the producing CSO's people or an admin learns nothing about
 a suppressed cell beyond what the published SDMX answer shows. The store keeps more than it
-publishes: ``OBS_COUNT``, ``OBS_NUMERATOR``, ``OBS_DENOMINATOR``, ``SOURCE_ROW``,
+publishes: ``OBS_COUNT``, ``OBS_NUMERATOR``, ``OBS_DENOMINATOR``, ``OBS_NUMERATOR_COUNT``, ``SOURCE_ROW``,
 ``SOURCE_ROWS`` and ``SUPPRESSED`` (lineage and privacy decisions), and the validation report
 quotes the respondents behind every small cell. So everything that serves readers derives from
 this module, never from the stored table or report:
@@ -38,8 +38,11 @@ from cgd_bridge.store.principal import Principal
 
 MEASURE = "OBS_VALUE"
 #: columns the store keeps for lineage and privacy; never published, quoted only to owners
-INTERNAL = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "SOURCE_ROW", "SOURCE_ROWS", "SUPPRESSED")
-_COUNTS = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR")
+INTERNAL = (
+    "OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "OBS_NUMERATOR_COUNT", "SOURCE_ROW", "SOURCE_ROWS",
+    "SUPPRESSED",
+)  # fmt: skip
+_COUNTS = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "OBS_NUMERATOR_COUNT")
 WITHHELD = (
     "Respondent counts, numerators, denominators, source rows and the values the privacy checks "
     "quote are shown to the producing CSO and admins only."
@@ -61,7 +64,9 @@ def published(table: pa.Table, dimensions: Iterable[str], attributes: Iterable[s
 
     Only :func:`components` present in ``table``; ``OBS_VALUE`` null where ``SUPPRESSED``, and
     an attribute that repeats a suppressed cell's count, numerator or denominator (a mapping's
-    ``count_attribute``) null there too.
+    ``count_attribute``) null there too. The pipeline already empties such attributes before
+    anything is stored or written (:func:`cgd_bridge.checks.disclosure.withhold_counts`); this
+    is the second guard, for versions stored before it did.
 
     Example:
         >>> t = pa.table({"SEX": ["F", "M"], "TIME_PERIOD": ["2024"] * 2, "OBS_VALUE": [1.0, 2.0],
@@ -151,12 +156,21 @@ def _quotes_values(finding: Mapping[str, Any]) -> bool:
     return "#privacy" in (finding.get("tags") or [])
 
 
+#: what a report says of each uploaded file that identifies its bytes; the raw files are the
+#: CSO's (:func:`cgd_bridge.store.access.may_read_raw`), and a hash confirms a guess of them
+_FILE_FINGERPRINT = ("sha256", "bytes")
+
+
 def redact_report(report: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The report with the findings of the privacy checks redacted (:func:`_redacted_finding`)."""
+    """The report with the findings of the privacy checks redacted (:func:`_redacted_finding`)
+    and without the uploaded files' hashes and sizes."""
     out = dict(report or {})
     tasks = []
     for task in out.get("tasks", []):
         task = dict(task)
+        for key in ("stats", "cgd:input"):  # the uploaded file's fingerprint is the CSO's (#12)
+            if isinstance(task.get(key), Mapping):
+                task[key] = {k: v for k, v in task[key].items() if k not in _FILE_FINGERPRINT}
         for key in ("errors", "warnings"):
             if key in task:
                 task[key] = [_redacted_finding(f) if _quotes_values(f) else f for f in task[key]]

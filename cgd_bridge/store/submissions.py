@@ -869,37 +869,59 @@ def get_version(
     return v
 
 
-def may_read_files(session: Session, principal: Principal | None, version: Version, now: dt.datetime) -> bool:
-    """True when the principal may read the raw files of a version it can see (:func:`get_file`)."""
-    return principal is not None and (
-        principal.is_admin
-        or access.is_producer(principal, version.submission)
-        or (
-            version.state != State.DRAFT
-            and access.is_mou_reviewer(session, principal, version.submission, now)
-        )
-    )
-
-
 def get_file(
-    session: Session, *, principal: Principal | None, file_id: int, now: dt.datetime | None = None
+    session: Session,
+    *,
+    principal: Principal | None,
+    file_id: int,
+    now: dt.datetime | None = None,
+    client: str | None = None,
+    version_id: int | None = None,
 ) -> StoredFile:
-    """A raw input with its bytes: only for the producer, MoU reviewers of its dataflow and admins.
+    """A raw input with its bytes, when :func:`cgd_bridge.store.access.may_read_raw` lets the
+    principal have it: the producer and admins; an NSO only under an MoU granting raw files,
+    never for microdata. The download is audited (``file.downloaded``: who, which file).
 
-    Raw files can hold more than the published observations (microdata, free text), so the
-    public never gets them, even for open data.
+    Raw files can hold more than the published observations (microdata, free text, identifiers
+    the checks missed), so the public never gets them, even for open data.
+
+    ``version_id``, when given, is the version the file must belong to (the web's links).
+
+    Raises:
+        NotFound: no such file (of that version), or one the principal may not read (its
+            existence not revealed).
     """
     f = session.scalar(
         select(StoredFile).where(StoredFile.id == file_id).options(undefer(StoredFile.content))
     )
     now = now or utcnow()
-    if f is not None:
-        v = get_version(session, principal=principal, version_id=f.version_id, now=now)
-        if may_read_files(session, principal, v, now):
+    if f is not None and version_id in (None, f.version_id):
+        v = session.get(Version, f.version_id)
+        if v is not None and access.may_read_raw(principal, v, now, session=session):
+            audit.record(
+                session,
+                action="file.downloaded",
+                principal=principal,
+                submission_id=v.submission_id,
+                version_id=v.id,
+                dataflow=v.dataflow_ref,
+                client=client,
+                details={"file": f.id, "role": f.role, "filename": f.filename, "sha256": f.sha256},
+                at=now,
+            )
             return f
     raise NotFound(
         f"there is no file {file_id} you may read", fix="Check the file id in the version's file list."
     )
+
+
+def raw_files(
+    session: Session, principal: Principal | None, version: Version, now: dt.datetime
+) -> list[StoredFile]:
+    """The version's raw files the principal may download (:func:`access.may_read_raw`), else
+    none: what file lists (pages, JSON, lineage) show, so no link dangles and no name or hash
+    of a file the reader may not have is shown."""
+    return list(version.files) if access.may_read_raw(principal, version, now, session=session) else []
 
 
 # ---------------------------------------------------------------- lineage
@@ -921,7 +943,8 @@ def lineage(
 
     Returns:
         ``{"submission", "version", "dataflow", "mapping_version", "metadata_version",
-        "files": [{role, filename, sha256, size}], "source_rows": [...],
+        "files": [{role, filename, sha256, size}] (the raw files, when the principal may
+        download them: :func:`cgd_bridge.store.access.may_read_raw`), "source_rows": [...],
         "observations": [row dicts]}``: whole for the producing CSO and admins; for everyone
         else the observations' published view, no source rows, and ``"redacted"`` saying what
         was withheld (:func:`cgd_bridge.store.published.lineage_for`, #12).
@@ -969,7 +992,8 @@ def lineage(
         "mapping_version": v.mapping_version,
         "metadata_version": v.metadata_version,
         "files": [
-            {"role": f.role, "filename": f.filename, "sha256": f.sha256, "size": f.size} for f in v.files
+            {"role": f.role, "filename": f.filename, "sha256": f.sha256, "size": f.size}
+            for f in raw_files(session, principal, v, now or utcnow())
         ],
         "source_rows": sorted(source_rows),
         "observations": _json_safe(rows.to_pylist()),

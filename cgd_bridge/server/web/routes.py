@@ -46,7 +46,7 @@ from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
-from cgd_bridge.store import access, audit, drafts, official, orgs, published, submissions
+from cgd_bridge.store import access, audit, drafts, mous, official, orgs, published, submissions
 from cgd_bridge.store.models import MAX_ID, OfficialSeries, OrgKind, Role, State, Version
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -183,7 +183,7 @@ def sign_in(
 @router.post("/sign-out")
 def sign_out(page: PageDep, csrf_token: Annotated[str, Form()] = "") -> Response:
     page.check_csrf(csrf_token)
-    page.data.sign_out()
+    websession.end_session(page.db, page.data, page.now)
     page.principal = None
     page.say(page._("You are signed out."))
     return page.redirect("/")
@@ -494,7 +494,7 @@ def _version_page(
         metadata=metadata_rows(v.metadata_json or {}),
         coverage=v.coverage or {},
         dsat=v.dsat,
-        files=list(v.files) if submissions.may_read_files(page.db, p, v, now) else [],
+        files=submissions.raw_files(page.db, p, v, now),
         history=history,
         charts=drawn,
         names=names,
@@ -572,11 +572,10 @@ def _utc_or_none(text: str) -> dt.datetime | None:
 
 @router.get("/versions/{version_id}/files/{file_id}")
 def version_file(page: PageDep, version_id: Id, file_id: Id) -> Response:
-    f = submissions.get_file(page.db, principal=page.principal, file_id=file_id, now=page.now)
-    if f.version_id != version_id:
-        raise NotFound(
-            f"version {version_id} has no file {file_id}", fix="Use the links on the version's page."
-        )
+    client = page.request.client.host if page.request.client else None
+    f = submissions.get_file(
+        page.db, principal=page.principal, file_id=file_id, now=page.now, client=client, version_id=version_id
+    )
     return page.send_file(f.content, f.filename, f.media_type, f.sha256)
 
 
@@ -610,6 +609,22 @@ def pulls(page: PageDep, org: str | None = None) -> Response:
     page.bridge.audit.flush()  # the pulls this worker served before are in the list
     found = audit.pulls_of(page.db, cso_org_id=organisation.id)
     return page.render("pulls.html", organisation=organisation, pulls=found)
+
+
+@router.get("/mous")
+def mou_list(page: PageDep) -> Response:
+    """The MoUs the signed-in organisation is party to, with the raw-files term in words."""
+    principal = page.require_signed_in()
+    now = page.now
+    rows = [
+        {
+            "mou": m,
+            "side": "cso" if m.cso_id == principal.org_id else "nso" if m.nso_id == principal.org_id else "",
+            "in_force": mous.is_valid(m, now),
+        }
+        for m in mous.mous_for(page.db, principal)
+    ]
+    return page.render("mous.html", organisation=principal.org_slug, rows=rows)
 
 
 # ---------------------------------------------------------------- published dataflows
