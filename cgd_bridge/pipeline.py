@@ -25,6 +25,7 @@ from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
 from cgd_bridge.checks import Context, Options, dsat_score, run_checks
 from cgd_bridge.checks.disclosure import Suppression, suppress_observations, suppressed_mask, withhold_counts
 from cgd_bridge.checks.primary import check_threshold
+from cgd_bridge.checks.privacy import IDENTIFIER_IN_ATTRIBUTE, attribute_findings
 from cgd_bridge.errors import CgdBridgeError, FormatError, MappingError
 from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
@@ -158,6 +159,8 @@ def examine(
             table, spec, report, mapping_file=Path(mapping).name, structures=structures,
             batch_rows=opts.batch_rows,
         )  # fmt: skip
+        if h is not None:  # identifiers in the attribute values that would be published
+            report.extend(attribute_findings(h, spec, file=table.file, mapping_file=Path(mapping).name))
         if h is not None and "OBS_COUNT" in h.table.column_names:
             suppress_observations(
                 h, report, threshold=threshold.value, suppression=ctx.suppression, file=table.file,
@@ -246,7 +249,13 @@ def convert(
             f"validation found {report.error_count} error(s); fix them, or use --force to convert "
             "anyway (observations are then marked OBS_STATUS U)"
         )
-        if unchecked(report):
+        if any(code == IDENTIFIER_IN_ATTRIBUTE for code, _, _ in report.counts):
+            result.refused = (
+                "attributes filled from the data would publish personal identifiers "
+                "(identifier-in-attribute); --force does not publish identifiers: remove them from the "
+                "column, or stop mapping it"
+            )
+        elif unchecked(report):
             result.refused = (
                 "the codes could not be checked against the target's structures (unknown-dataflow); "
                 "--force does not convert unchecked data: import the NSO's structures with "
@@ -353,10 +362,15 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
     return t
 
 
+#: findings ``--force`` never converts or stores past: codes that could not be checked, and
+#: identifiers that the published attributes would carry
+UNFORCEABLE = UNCHECKED | {IDENTIFIER_IN_ATTRIBUTE}
+
+
 def unchecked(report: Report) -> bool:
-    """Whether the data could not be checked at all (no structure for its target): nothing is
-    converted or stored then, even when forced."""
-    return any(code in UNCHECKED for code, _, _ in report.counts)
+    """Whether nothing may be converted or stored, even when forced: the data could not be
+    checked at all (no structure for its target), or it would publish personal identifiers."""
+    return any(code in UNFORCEABLE for code, _, _ in report.counts)
 
 
 @dataclass

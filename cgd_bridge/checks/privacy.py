@@ -1,30 +1,56 @@
-"""Privacy checks on columns: personal identifiers (by name and by content), exact GPS points,
-Kobo/ODK fields that identify respondents or enumerators, and free-text answers.
+"""Privacy checks on columns: personal identifiers (by content first, by name second), exact GPS
+points, Kobo/ODK fields that identify respondents or enumerators, and free-text answers; and the
+same detector on the attribute values a mapping would publish (:func:`attribute_findings`).
 
-Content is scanned on the first batch only (a sample of up to ``batch_rows`` rows): a column
-where more than a few values look like phone numbers or e-mail addresses is an identifier
-whatever its name. Small cells are in :mod:`cgd_bridge.checks.disclosure`; consent in
+What counts as an identifier, and why, is :mod:`cgd_bridge.checks.identifiers`. The check keeps
+a bounded sample of every column (:data:`SAMPLE_FIRST` rows spread over the first batch, then
+:data:`SAMPLE_LATER` from each later batch, at most :data:`~cgd_bridge.checks.identifiers.SAMPLE`
+values a column) and judges the columns together at the end, so latitude and longitude are
+seen as a pair. Small cells are in :mod:`cgd_bridge.checks.disclosure`; consent in
 :mod:`cgd_bridge.checks.metadata`.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, count_true
-from cgd_bridge.findings import Severity, register
+from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch
+from cgd_bridge.checks.identifiers import SAMPLE, Detection, detect, detect_columns
+from cgd_bridge.findings import Finding, Severity, register
 from cgd_bridge.ingest.kobo import META_IDENTIFYING
-from cgd_bridge.ingest.schema import normalise_name
+
+if TYPE_CHECKING:
+    from cgd_bridge.mapping.apply import Harmonised
+    from cgd_bridge.mapping.model import Mapping
 
 PII_COLUMN = register(
     "pii-column", Severity.ERROR, "privacy", "Personal identifier in the data",
-    """A column holds, or is named for, information that identifies a person: a name, a phone
-    number, an e-mail address, a national ID or passport number, an exact GPS point, or a
-    Kobo/ODK field naming the respondent, the enumerator or the device. Such data must not
-    leave the CSO: delete the column before submitting.""",
+    """A column holds information that identifies a person, found by its values (and its name):
+    people's names, phone numbers or e-mail addresses (also inside free text), national ID,
+    passport or disability-registry numbers, dates of birth, home addresses, exact GPS points,
+    or a Kobo/ODK field naming the respondent, the enumerator or the device. The finding says
+    how many of the sampled values matched, with a masked example. Such data must not leave
+    the CSO: delete the column (or the identifiers in it) before submitting.""",
+)  # fmt: skip
+PII_NAME_ONLY = register(
+    "pii-name-only", Severity.WARNING, "privacy", "Named like an identifier, but is not one",
+    """A column is named like a personal identifier (e.g. 'mobile', 'नाम', 'simu'), but its
+    values cannot identify anyone: yes/no answers, a handful of categories repeated over the
+    rows, or small numbers. The bridge does not block it; check that it is what its values
+    say.""",
+)  # fmt: skip
+IDENTIFIER_IN_ATTRIBUTE = register(
+    "identifier-in-attribute", Severity.ERROR, "privacy", "Personal identifier in a published attribute",
+    """An attribute the mapping fills from a column (a comment such as COMMENT_OBS, or any
+    attribute passed through from the data) would publish personal identifiers: names, phone
+    numbers, e-mail addresses, ID numbers, addresses or coordinates, found in the values as
+    they would be written. Nothing is converted or stored, even with --force: published
+    identifiers cannot be taken back. Remove them from the column, or stop mapping it.""",
 )  # fmt: skip
 FREE_TEXT = register(
     "free-text-column", Severity.WARNING, "privacy", "Free-text answers",
@@ -32,35 +58,60 @@ FREE_TEXT = register(
     and stories that identify people; check it, and leave it out unless it is needed.""",
 )  # fmt: skip
 
-_NAME_PATTERNS: list[tuple[str, str]] = [
-    (r"^(name|full_?name|first_?name|given_?name|last_?name|surname|family_?name|middle_?name"
-     r"|respondent_?name|participant_?name|enumerator_?name|head_?of_?household_?name|hh_?head_?name"
-     r"|names?_of_.*|.*_name_of_respondent)$", "a person's name"),
-    (r"^(phone|phone_?number|mobile|mobile_?number|tel|telephone|msisdn|contact_?number|cell_?phone)$",
-     "a phone number"),
-    (r"^(e_?mail|email_?address)$", "an e-mail address"),
-    (r"^(national_?id|id_?number|id_?no|nid|nin|passport|passport_?number|voter_?id|birth_?cert.*"
-     r"|citizenship_?(no|number)|huduma(_?number)?|aadhaar|nic)$", "an identity document number"),
-    (r"^(address|home_?address|street|house_?number|plot_?number)$", "a home address"),
-    (r"^(gps|geopoint|coordinates|location_?gps|lat|latitude|lon|lng|long|longitude|_?geolocation"
-     r"|gps_?(lat|lon|latitude|longitude|altitude|precision).*)$", "an exact GPS location"),
-    (r"^(imei|device_?id|deviceid|subscriber_?id|sim_?serial|username|user_?name)$",
-     "a device or user identifier"),
-]  # fmt: skip
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
-_PHONE = r"^\+?[0-9][0-9 ()-]{7,16}[0-9]$"
-_GPS = r"^-?[0-9]{1,3}\.[0-9]{4,}[ ,;]+-?[0-9]{1,3}\.[0-9]{4,}"
-_CONTENT = [(_EMAIL, "e-mail addresses"), (_PHONE, "phone numbers"), (_GPS, "exact GPS coordinates")]
+
+_MEASURE_ROLES = frozenset({"period", "count", "denominator", "value", "rating", "wg"})
+#: rows of the first batch sampled for the detector (spread evenly), and of each later batch
+SAMPLE_FIRST = 800
+SAMPLE_LATER = 25
+_FIX = {
+    "date_of_birth": "Delete this column before submitting; if age matters, give the age in years or an "
+    "age group instead.",
+    "coordinates": "Delete the coordinates before submitting (in Kobo, untick the GPS question in the export "
+    "settings); give the area they fall in (county, district, ward) instead.",
+}
+_DEFAULT_FIX = (
+    "Delete this column before submitting (in Kobo, untick it in the export settings); the NSO needs no "
+    "personal identifiers."
+)
+_TEXT_FIX = (
+    "Remove the {what} from these answers, or leave the column out; free text is read by people at the NSO."
+)
 
 
-def name_looks_identifying(name: str) -> str | None:
-    """What a column name says it identifies (``"a phone number"``), or None."""
-    norm = normalise_name(name)
-    last = normalise_name(name.split("/")[-1])
-    for pattern, what in _NAME_PATTERNS:
-        if re.match(pattern, norm) or re.match(pattern, last):
-            return what
-    return None
+def _sample(values: pa.Array, k: int) -> list[str | None]:
+    """Up to ``k`` values spread evenly over the array, as text."""
+    n = len(values)
+    if n <= k:
+        return list(values.to_pylist())
+    idx = np.unique(np.linspace(0, n - 1, k).astype(np.int64))
+    return list(pc.take(values, pa.array(idx)).to_pylist())
+
+
+def describe(d: Detection, header: str) -> str:
+    """A detection as a finding's problem: which kind, how many, a masked example, why."""
+    e_g = f"; e.g. {', '.join(repr(x) for x in d.examples)}" if d.examples else ""
+    if d.matched == 0:
+        return f"the column '{header}' is {d.why.replace('named so', f'named for {d.what}')}"
+    what = f"{d.what} inside its text" if d.in_text else d.what
+    by_name = ", and its name says so too" if d.by_name else ""
+    return f"the column '{header}' holds {what}: {d.why} (in a sample of the rows){by_name}{e_g}"
+
+
+def detection_finding(ctx: Context, d: Detection, header: str) -> Finding:
+    """The finding for one detection: pii-column (an error), or pii-name-only (a warning)."""
+    details = {"kind": d.kind, "matched": d.matched, "sampled": d.total, "examples": list(d.examples),
+               "by_name": d.by_name, "in_text": d.in_text}  # fmt: skip
+    if not d.blocking:
+        return ctx.finding(
+            PII_NAME_ONLY,
+            describe(d, header),
+            f"Nothing to do if it holds what its values say; the bridge does not block it. If it should "
+            f"hold {d.what}, it must not be submitted.",
+            field=header,
+            details=details,
+        )
+    fix = _TEXT_FIX.format(what=d.what) if d.in_text else _FIX.get(d.kind, _DEFAULT_FIX)
+    return ctx.finding(PII_COLUMN, describe(d, header), fix, field=header, details=details)
 
 
 class PrivacyCheck(BaseCheck):
@@ -68,67 +119,81 @@ class PrivacyCheck(BaseCheck):
 
     def __init__(self) -> None:
         self.flagged: set[int] = set()
+        self.samples: dict[int, list[str | None]] = {}
 
     def start(self, ctx: Context) -> None:
-        """Flag columns by name and by Kobo/ODK kind."""
+        """Flag GPS columns and Kobo/ODK fields that identify people; other columns wait for content."""
         self.flagged = set()
+        self.samples = {}
         for col in ctx.table.columns:
             what = None
             if col.kind == "gps":
                 what = "an exact GPS location"
             elif col.kind == "meta" and col.header.lower() in META_IDENTIFYING:
                 what = "a Kobo/ODK field identifying the respondent, the enumerator or the device"
-            elif col.kind != "meta":
-                what = name_looks_identifying(col.header)
             if what:
-                self._flag(ctx, col.index, col.header, f"the column '{col.header}' holds {what}")
-
-    def _flag(self, ctx: Context, index: int, header: str, problem: str) -> None:
-        self.flagged.add(index)
-        ctx.report.add(
-            ctx.finding(
-                PII_COLUMN,
-                problem,
-                "Delete this column before submitting (in Kobo, untick it in the export "
-                "settings); the NSO needs no personal identifiers.",
-                field=header,
-            )
-        )
+                self.flagged.add(col.index)
+                ctx.report.add(
+                    ctx.finding(
+                        PII_COLUMN,
+                        f"the column '{col.header}' holds {what}",
+                        _DEFAULT_FIX,
+                        field=col.header,
+                        details={"kind": "coordinates" if col.kind == "gps" else "device", "by_name": True},
+                    )
+                )
 
     def batch(self, ctx: Context, tb: TypedBatch) -> None:
-        """On the first batch, scan the content of every text column."""
-        if tb.first_row != 2:
-            return
+        """Keep a bounded sample of every column: spread over the first batch, a little of each later one.
+
+        Columns the schema gives a role of numbers or time (period, count, denominator, value,
+        rating, Washington Group answers) hold no identifiers by definition and are left out.
+        """
         for col in ctx.table.columns:
-            if col.index in self.flagged or col.kind == "meta":
+            if col.index in self.flagged or col.kind in ("meta", "choice"):
                 continue
-            values = pc.drop_null(tb.raw.column(col.key))
-            n = len(values)
-            if n == 0:
+            f = ctx.schema.field(col.name)
+            if f is not None and f.role in _MEASURE_ROLES:
                 continue
-            for pattern, what in _CONTENT:
-                hits = count_true(pc.match_substring_regex(values, pattern))
-                if hits >= max(3, 0.2 * n):
-                    self._flag(
-                        ctx,
-                        col.index,
-                        col.header,
-                        f"the column '{col.header}' holds {what} ({hits} of {n} values in the first rows)",
-                    )
-                    break
-            else:
-                self._free_text(ctx, col.name, values)
+            have = self.samples.setdefault(col.index, [])
+            room = SAMPLE - len(have)
+            if room <= 0:
+                continue
+            k = SAMPLE_FIRST if tb.first_row == 2 else SAMPLE_LATER
+            have.extend(_sample(tb.raw.column(col.key), min(room, k)))
+
+    def finish(self, ctx: Context) -> None:
+        """Judge every sampled column (and latitude/longitude pairs); report free text left over."""
+        cols = {c.index: c for c in ctx.table.columns}
+        by_header: dict[str, int] = {}
+        samples: dict[str, list[str | None]] = {}
+        for index, values in self.samples.items():
+            header = cols[index].header
+            if header in samples:
+                continue  # a duplicate header: HeaderCheck reports it
+            by_header[header] = index
+            samples[header] = values
+        found = detect_columns(samples)
+        for header, values in samples.items():
+            d = found.get(header)
+            if d is not None:
+                ctx.report.add(detection_finding(ctx, d, header))
+                if d.blocking:
+                    continue
+            self._free_text(ctx, cols[by_header[header]].name, values)
+        self.samples = {}
 
     @staticmethod
-    def _free_text(ctx: Context, header: str, values: pa.Array) -> None:
+    def _free_text(ctx: Context, header: str, values: Sequence[str | None]) -> None:
         f = ctx.schema.field(header)
         if f is not None and (f.role != "other" or f.constraints.get("enum") or f.multiple):
             return
-        n = len(values)
+        present = [v for v in values if v]
+        n = len(present)
         if n < 20:
             return
-        mean_len = pc.mean(pc.utf8_length(values)).as_py() or 0
-        distinct = len(pc.unique(values))
+        mean_len = sum(len(v) for v in present) / n
+        distinct = len(set(present))
         if mean_len >= 40 and distinct >= 0.8 * n:
             ctx.report.add(
                 ctx.finding(
@@ -140,3 +205,57 @@ class PrivacyCheck(BaseCheck):
                     field=header,
                 )
             )
+
+
+def attribute_findings(
+    h: Harmonised, spec: Mapping, *, file: str | None, mapping_file: str | None
+) -> list[Finding]:
+    """Identifiers in the attribute values the mapping would publish (``identifier-in-attribute``).
+
+    Every attribute the mapping fills from a column is scanned as it comes out of the mapping
+    (distinct values, at most :data:`~cgd_bridge.checks.identifiers.SAMPLE`): whole values and
+    text alike, and a single identifier is enough, since each would be published.
+    """
+    from cgd_bridge.checks.identifiers import scan_text
+    from cgd_bridge.findings import CHECKS
+
+    out: list[Finding] = []
+    where = mapping_file or "the mapping"
+    for attr, comp in spec.attributes.items():
+        if comp.column is None or attr not in h.table.column_names:
+            continue
+        distinct = pc.unique(pc.drop_null(h.table[attr].combine_chunks()))
+        values = [v for v in distinct.slice(0, SAMPLE).to_pylist() if v]
+        if not values:
+            continue
+        whole = detect(comp.column, values)
+        found = [whole] if whole is not None and whole.blocking and whole.matched else []
+        found += [d for d in scan_text(values) if not found or d.kind != found[0].kind]
+        if not found:
+            continue
+        kinds = ", ".join(dict.fromkeys(d.what for d in found))
+        examples = [x for d in found for x in d.examples][:3]
+        out.append(
+            Finding(
+                code=IDENTIFIER_IN_ATTRIBUTE,
+                severity=CHECKS[IDENTIFIER_IN_ATTRIBUTE].severity,
+                problem=(
+                    f"the attribute {attr}, filled from the column '{comp.column}', would publish {kinds} "
+                    f"({'; '.join(d.why for d in found)}); e.g. {', '.join(repr(x) for x in examples)}"
+                ),
+                fix=(
+                    f"Remove the identifiers from '{comp.column}' in the data, or take attributes.{attr} out "
+                    f"of {where} (or give it fixed codes with a map and no passthrough). --force does not "
+                    "publish identifiers."
+                ),
+                file=file,
+                field=comp.column,
+                details={
+                    "attribute": attr,
+                    "kinds": [d.kind for d in found],
+                    "examples": examples,
+                    "resolved": True,
+                },
+            )
+        )
+    return out

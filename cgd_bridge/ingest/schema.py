@@ -30,6 +30,7 @@ docs/mapping.md):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -86,8 +87,16 @@ _WG_NAMES = {
 
 
 def normalise_name(name: str) -> str:
-    """Lower-case, with runs of non-alphanumerics as one underscore (``Age group`` -> ``age_group``)."""
-    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+    """Case-folded, with runs of anything but letters, marks and digits as one underscore.
+
+    Any script keeps its letters: ``Age group`` -> ``age_group``, ``उत्तरदाताको नाम`` ->
+    ``उत्तरदाताको_नाम``, ``Số điện thoại`` -> ``số_điện_thoại`` (NFKC, so a letter typed with a
+    combining accent is the same as the precomposed one). Combining marks count as letters: the
+    vowel signs and virama of Devanagari and Bengali are part of their words.
+    """
+    text = unicodedata.normalize("NFKC", name.strip()).casefold()
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else "_" for c in text)
+    return re.sub(r"_+", "_", kept).strip("_")
 
 
 @dataclass

@@ -253,6 +253,11 @@ CASES = [
     Case("sample-size-mismatch", "the metadata's achieved sample differs from the data", meta=meta_set("sampling.n_achieved", 1000)),
     # privacy
     Case("pii-column", "respondents' phone numbers left in", data=lambda r: add_column(r, "phone", lambda i: f"07{i:08d}")),
+    Case("pii-name-only", "a yes/no column named mobile (a warning, not an error)",
+         data=lambda r: add_column(r, "mobile", lambda i: "Yes" if i % 3 else "No")),
+    Case("identifier-in-attribute", "a comment column with phone numbers, published as COMMENT_OBS",
+         data=lambda r: add_column(r, "comments", lambda i: f"Ask the chairperson, call 0712 345 6{i:02d}" if i % 4 == 0 else ""),
+         mapping=lambda d: d["attributes"].update(COMMENT_OBS={"column": "comments", "passthrough": True})),
     Case("free-text-column", "enumerators' free-text notes",
          data=lambda r: add_column(r, "notes", lambda i: LONG.format(i=i))),
     Case("small-cell", "a cell of three respondents", data=_small_cell),
