@@ -23,7 +23,13 @@ import pyarrow.compute as pc
 
 from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
 from cgd_bridge.checks import Context, Options, dsat_score, run_checks
-from cgd_bridge.checks.disclosure import Suppression, suppress_observations, suppressed_mask
+from cgd_bridge.checks.disclosure import (
+    Suppression,
+    audit_observations,
+    suppress_observations,
+    suppressed_mask,
+)
+from cgd_bridge.checks.relations import dimension_parents
 from cgd_bridge.errors import CgdBridgeError, FormatError, MappingError
 from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
@@ -158,6 +164,12 @@ def examine(
             suppress_observations(
                 h, report, threshold=ctx.threshold, suppression=ctx.suppression, file=table.file
             )
+        if h is not None:  # the audit over every additive relation, before anything is published
+            area = dimension_parents(structures, spec.dataflow, "REF_AREA")
+            audit_observations(
+                h, report, threshold=ctx.threshold, suppression=ctx.suppression, file=table.file,
+                hierarchies={"REF_AREA": area} if area else None,
+            )  # fmt: skip
     report.finish()
     return Validation(report=report, threshold=ctx.threshold, harmonised=h, suppression=ctx.suppression)
 

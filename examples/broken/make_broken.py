@@ -167,6 +167,14 @@ def _small_cell(rows: Rows) -> Rows:
     return recompute_totals(rows)
 
 
+def _blank_small_cell(rows: Rows) -> Rows:
+    """The CSO blanked a small cell itself but published its totals: they give it away."""
+    _small_cell(rows)
+    n = row_index(rows, **FINEST)
+    edit(rows, n, "respondents", "")
+    return edit(rows, n, "satisfied", "")
+
+
 def _above_denominator(rows: Rows) -> Rows:
     n = row_index(rows, **FINEST)
     edit(rows, n, "satisfied", str(int(rows[n][rows[0].index("respondents")]) + 4))
@@ -244,6 +252,8 @@ CASES = [
          data=lambda r: add_column(r, "notes", lambda i: LONG.format(i=i))),
     Case("small-cell", "a cell of three respondents", data=_small_cell),
     Case("secondary-suppression", "a cell of three respondents, revealed by the total", data=_small_cell),
+    Case("suppression-exposed", "a small cell left empty while the totals that give it away are published",
+         data=_blank_small_cell),
     # consistency
     Case("total-mismatch", "a total that is one off", data=lambda r: edit(r, 3, "respondents", str(int(r[3][5]) + 1))),
     Case("count-above-denominator", "more satisfied than respondents", data=_above_denominator),
