@@ -440,3 +440,25 @@ def harmonise(
     result.harmonised = h
     result.target = target
     return result
+
+
+def audit_file(path: str | Path, *, threshold: int = 5, structures: Structures | None = None) -> Report:
+    """The disclosure audit of an SDMX-CSV file (``cgd-bridge audit``): the published values as
+    known, the suppressed cells (no value, OBS_STATUS Q / CONF_STATUS C) as unknowns, every
+    additive relation the keys imply; a ``suppression-exposed`` error for each suppressed cell
+    a reader can narrow down to less than ``threshold``
+    (:func:`cgd_bridge.checks.disclosure.audit_published`)."""
+    from cgd_bridge.checks.disclosure import audit_published
+    from cgd_bridge.findings import InputInfo
+    from cgd_bridge.sdmx.read.published import read_published
+
+    data = read_published(path, structures=structures)
+    area = dimension_parents(structures, data.dataflow, "REF_AREA") if structures is not None else {}
+    report = audit_published(
+        data.table, data.dimensions, threshold=threshold, file=Path(path).name,
+        hierarchies={"REF_AREA": area} if area else None,
+    )  # fmt: skip
+    report.inputs.append(
+        InputInfo(file=Path(path).name, kind="data", format="sdmx-csv", rows=data.table.num_rows)
+    )
+    return report

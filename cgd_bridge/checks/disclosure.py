@@ -38,6 +38,7 @@ from cgd_bridge.checks.relations import (
     build_relations,
     hierarchy_parents,
     iso_parents,
+    range_parents,
     total_parents,
 )
 from cgd_bridge.findings import CHECKS, Finding, Report, Severity, register
@@ -712,3 +713,126 @@ def _audit_blanks(
         if examples:
             report.add_counted(len(examples), examples[:EXAMPLES])
             return
+
+
+#: units whose values do not add up (percentages, rates, ratios, indices, means)
+NOT_ADDITIVE_UNITS = ("PT", "PC", "PERCENT", "RATIO", "IX", "RATE", "PER_", "MEAN", "MEDIAN", "AVG")
+
+
+def audit_published(
+    table: pa.Table,
+    dimensions: list[str],
+    *,
+    threshold: int,
+    file: str,
+    hierarchies: dict[str, dict[str, str]] | None = None,
+) -> Report:
+    """The audit of a published SDMX table, as a reader has it (``cgd-bridge audit``).
+
+    An observation is suppressed when it has no value and is marked OBS_STATUS Q or CONF_STATUS
+    C (or has no value and neither column exists). The relations come from the keys: ``_T``
+    totals, age bands inside wider bands, REF_AREA hierarchies (``hierarchies``, and ISO
+    3166-2 codes under their country); equalities where every part is present. Only series
+    whose UNIT_MEASURE is a count are audited: percentages and rates do not add up, so their
+    counts are not in the file and cannot be audited from it (``stats['audit']`` says how many
+    suppressed cells that leaves out).
+    """
+    report = Report()
+    n = table.num_rows
+    names = table.column_names
+    value = np.asarray(pc.fill_null(table["OBS_VALUE"], np.nan), dtype=np.float64)
+    blank = np.isnan(value)
+    marked = np.zeros(n, dtype=bool)
+    for col, code in (("OBS_STATUS", "Q"), ("CONF_STATUS", "C")):
+        if col in names:
+            marked |= np.asarray(pc.fill_null(pc.equal(table[col], code), False), dtype=bool)
+    has_marks = "OBS_STATUS" in names or "CONF_STATUS" in names
+    suppressed = blank & (marked if has_marks else True)
+    additive = np.ones(n, dtype=bool)
+    if "UNIT_MEASURE" in names:
+        unit = pc.utf8_upper(pc.fill_null(table["UNIT_MEASURE"], ""))
+        for u in NOT_ADDITIVE_UNITS:
+            hit = pc.starts_with(unit, u) if u.endswith("_") else pc.equal(unit, u)
+            additive &= ~np.asarray(pc.fill_null(hit, False), dtype=bool)
+    keys: dict[str, np.ndarray] = {}
+    labels: dict[str, list[str]] = {}
+    for c in [*dimensions, *(["TIME_PERIOD"] if "TIME_PERIOD" in names else [])]:
+        enc = pc.dictionary_encode(pc.cast(table[c], pa.string()).combine_chunks(), null_encoding="encode")
+        keys[c] = np.asarray(enc.indices, dtype=np.int64)
+        labels[c] = [str(x) for x in enc.dictionary.to_pylist()]
+    parents: dict[str, np.ndarray] = {}
+    known: dict[str, np.ndarray] = {}
+    for d in dimensions:
+        parents[d], known[d] = _file_parents(d, labels[d], (hierarchies or {}).get(d, {}))
+    # the rows of non-additive series take no part: they are left out of the relations
+    rows = np.flatnonzero(additive)
+    sub_keys = {c: k[rows] for c, k in keys.items()}
+    rel = build_relations(sub_keys, parents, known_children=known)
+    result = audit(rel, value[rows], suppressed[rows], float(threshold), measure="OBS_VALUE")
+
+    def where(i: int) -> str:
+        r = rows[i]
+        return ", ".join(f"{d}={labels[d][keys[d][r]]}" for d in keys if len(labels[d]) > 1) or f"row {r + 2}"
+
+    examples = []
+    for e in result.exposed:
+        text, relations = describe_exposure(e, rel, where, float(threshold))
+        problem = f"the suppressed observation {where(e.row)} is exposed: {text}"
+        if relations:
+            problem += "; through " + "; ".join(relations)
+        examples.append(
+            Finding(
+                code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
+                row=int(rows[e.row]) + 2,
+                fix=("Suppress more cells (a part or total on each relation named), or publish the "
+                     "table through cgd-bridge convert, which chooses them; see docs/disclosure.md."),
+                details={"cell": where(e.row), "low": plain_number(e.low),
+                         "high": None if np.isinf(e.high) else plain_number(e.high),
+                         "relations": relations},
+            )
+        )  # fmt: skip
+    if examples:
+        report.add_counted(len(examples), examples[:EXAMPLES])
+    report.stats["audit"] = {
+        "observations": n,
+        "suppressed": int(suppressed.sum()),
+        "audited": result.audited,
+        "not_audited": result.not_audited,
+        "not_additive": int((suppressed & ~additive).sum()),
+        "relations": rel.n,
+        "exposed": len(result.exposed),
+        "threshold": threshold,
+        "linear_programmes": result.lps,
+    }
+    report.stats["rows"] = n
+    report.finish()
+    return report
+
+
+def _file_parents(d: str, names: list[str], tree: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """A dimension's parents in a published file: its hierarchy (REF_AREA), age bands, or ``_T``."""
+    children: dict[str, int] = {}
+    if d == "REF_AREA" or tree:
+        full = {**iso_parents(names), **tree}
+        for par in full.values():
+            children[par] = children.get(par, 0) + 1
+    else:
+        full, covered = range_parents(names)
+        for _child, par in full.items():
+            children[par] = children.get(par, 0) + (1 if covered.get(par) else 0)
+        for par in full.values():  # a band not fully covered by its parts: an inequality
+            if not covered.get(par):
+                children[par] = 10**6
+    parent = hierarchy_parents(names, full) if full else np.full(len(names), -1, dtype=np.int64)
+    if "_T" in names:
+        t_id = names.index("_T")
+        tops = set(full.values())
+        for i, name in enumerate(names):
+            if parent[i] < 0 and i != t_id and name not in tops:
+                parent[i] = t_id
+        if not full:
+            children["_T"] = len(names) - 1
+    present_children = np.bincount(parent[parent >= 0], minlength=len(names))
+    known = np.array([children.get(n, 0) for n in names], dtype=np.int64)
+    known = np.where(known == 0, present_children, known)
+    return parent, known

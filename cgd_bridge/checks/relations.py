@@ -30,6 +30,7 @@ never ratios or percentages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -281,3 +282,40 @@ def dimension_parents(structures: Any, dataflow: str | None, dimension: str) -> 
         return dict(structures.parents(f"{agency_id}:{cl.id}({cl.version})" if agency_id else str(cl.id)))
     except (CgdBridgeError, AttributeError, KeyError, StopIteration):
         return {}
+
+
+_RANGE = re.compile(r"^Y(\d+)T(\d+)$")
+_FROM = re.compile(r"^Y_GE(\d+)$")
+
+
+def range_parents(labels: list[str]) -> tuple[dict[str, str], dict[str, bool]]:
+    """Age bands under the smallest band that contains them (``Y15T19`` under ``Y15T29``,
+    ``Y_GE60`` under ``_T``), and for each parent whether its children cover it exactly."""
+    spans: dict[str, tuple[float, float]] = {}
+    for label in labels:
+        if m := _RANGE.match(label):
+            spans[label] = (float(m.group(1)), float(m.group(2)) + 1)
+        elif m := _FROM.match(label):
+            spans[label] = (float(m.group(1)), float("inf"))
+    if "_T" in labels:
+        spans["_T"] = (0.0, float("inf"))
+    parent: dict[str, str] = {}
+    for label, (a, b) in spans.items():
+        best = None
+        for other, (c, d) in spans.items():
+            if other != label and c <= a and b <= d and (c, d) != (a, b):
+                if best is None or (d - c) < (spans[best][1] - spans[best][0]):
+                    best = other
+        if best is not None:
+            parent[label] = best
+    covered: dict[str, bool] = {}
+    for par in set(parent.values()):
+        kids = sorted(spans[c] for c, p in parent.items() if p == par)
+        lo, hi = spans[par]
+        at = lo if par != "_T" else (kids[0][0] if kids else 0.0)
+        ok = True
+        for a, b in kids:
+            ok &= a == at
+            at = b
+        covered[par] = ok and at == hi
+    return parent, covered

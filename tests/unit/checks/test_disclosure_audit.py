@@ -1,0 +1,268 @@
+"""The disclosure audit and the secondary suppression it proves (#12): adversarial tables.
+
+Each table is published as SDMX-CSV would carry it (codes, ``_T`` totals, counts). The old
+family heuristic (``protect``) or a weakened pattern must fail the audit, naming the cell; the
+suppression ``secure`` completes must pass it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from cgd_bridge.checks.disclosure import audit_published, protect, secure
+from cgd_bridge.checks.relations import build_relations, dimension_parents, total_parents
+from cgd_bridge.structures import Structures
+
+K = 5
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def cube(dims: dict[str, list[str]], finest: dict[tuple[str, ...], int]) -> pa.Table:
+    """Every combination of the codes (each dimension's last code is ``_T``) with its sum."""
+    names = list(dims)
+    rows = []
+    for key in itertools.product(*dims.values()):
+        value = sum(v for k, v in finest.items() if all(key[i] in ("_T", k[i]) for i in range(len(names))))
+        rows.append((*key, value))
+    cols = list(zip(*rows, strict=True))
+    return pa.table(
+        {**{n: list(cols[i]) for i, n in enumerate(names)}, "OBS_VALUE": [float(v) for v in cols[-1]]}
+    )
+
+
+def codes(t: pa.Table, dims: list[str]) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    keys, labels = {}, {}
+    for d in dims:
+        enc = t[d].combine_chunks().dictionary_encode()
+        keys[d] = np.asarray(enc.indices, dtype=np.int64)
+        labels[d] = enc.dictionary.to_pylist()
+    return keys, labels
+
+
+def old_heuristic(t: pa.Table, dims: list[str]) -> np.ndarray:
+    """The suppression before #12: primary, then the family heuristic (zeros allowed)."""
+    v = t["OBS_VALUE"].to_numpy()
+    keys, labels = codes(t, dims)
+    sup = (v > 0) & (v < K)
+    totals = {d: np.asarray([labels[d][c] == "_T" for c in keys[d]]) for d in dims}
+    protect(keys, totals, sup, v)
+    return sup
+
+
+def new_suppression(t: pa.Table, dims: list[str], hierarchy: dict[str, str] | None = None) -> np.ndarray:
+    v = t["OBS_VALUE"].to_numpy()
+    keys, labels = codes(t, dims)
+    sup = (v > 0) & (v < K)
+    totals = {d: np.asarray([labels[d][c] == "_T" for c in keys[d]]) for d in dims}
+    protect(keys, totals, sup, v, eligible=v > 0)
+    parents = {}
+    for d in dims:
+        if hierarchy and d == "REF_AREA":
+            from cgd_bridge.checks.relations import hierarchy_parents
+
+            parents[d] = hierarchy_parents(labels[d], hierarchy)
+        elif "_T" in labels[d]:
+            parents[d] = total_parents(len(labels[d]), {labels[d].index("_T")})
+    secure(keys, parents, {"OBS_VALUE": v}, sup, v, K)
+    return sup
+
+
+def publish(t: pa.Table, sup: np.ndarray) -> pa.Table:
+    values = [None if s else x for s, x in zip(sup.tolist(), t["OBS_VALUE"].to_pylist(), strict=True)]
+    status = ["Q" if s else "A" for s in sup.tolist()]
+    out = t.set_column(t.schema.get_field_index("OBS_VALUE"), "OBS_VALUE", pa.array(values, pa.float64()))
+    return out.append_column("OBS_STATUS", pa.array(status)).append_column(
+        "UNIT_MEASURE", pa.array(["PS"] * len(status))
+    )
+
+
+def run_audit(t: pa.Table, dims: list[str], sup: np.ndarray, hierarchy: dict[str, str] | None = None):
+    return audit_published(
+        publish(t, sup),
+        dims,
+        threshold=K,
+        file="t.csv",
+        hierarchies={"REF_AREA": hierarchy} if hierarchy else None,
+    )
+
+
+def exposed(report) -> list[str]:
+    return [f.details["cell"] for f in report if f.code == "suppression-exposed"]
+
+
+# -- county rows and a national row ----------------------------------------------------------------
+def kenya_counties() -> tuple[pa.Table, dict[str, str]]:
+    tree = dimension_parents(Structures.load(None), "CGD_BRIDGE:DF_CGD_KE(1.0)", "REF_AREA")
+    counties = sorted(tree)
+    assert len(counties) == 47
+    rng = np.random.default_rng(47)
+    finest = {}
+    for c in counties:
+        finest[(c, "F")] = int(rng.integers(20, 90))
+        finest[(c, "M")] = int(rng.integers(20, 90))
+    finest[("KE_030", "F")] = 3  # Baringo: three women answered
+    rows = []
+    for c in [*counties, "404"]:
+        for s in ("F", "M", "_T"):
+            rows.append(
+                (c, s, sum(v for (cc, ss), v in finest.items() if c in ("404", cc) and s in ("_T", ss)))
+            )
+    cols = list(zip(*rows, strict=True))
+    t = pa.table({"REF_AREA": list(cols[0]), "SEX": list(cols[1]), "OBS_VALUE": [float(v) for v in cols[2]]})
+    return t, tree
+
+
+def test_counties_and_the_national_row():
+    t, tree = kenya_counties()
+    dims = ["REF_AREA", "SEX"]
+    old = old_heuristic(t, dims)  # protects along SEX only: the national row is not a _T
+    found = exposed(run_audit(t, dims, old, tree))
+    assert "REF_AREA=KE_030, SEX=F" in found  # national F minus the 46 other counties
+    new = new_suppression(t, dims, tree)
+    assert exposed(run_audit(t, dims, new, tree)) == []
+    assert new[next(i for i, r in enumerate(t.to_pylist()) if (r["REF_AREA"], r["SEX"]) == ("KE_030", "F"))]
+
+
+# -- 2-way with all totals: a zero is no complement --------------------------------------------------
+def test_a_zero_complement_protects_nothing():
+    finest = {("KE_042", "F"): 3, ("KE_042", "M"): 40, ("KE_042", "U"): 0}
+    finest.update({("KE_032", "F"): 30, ("KE_032", "M"): 25, ("KE_032", "U"): 6})
+    t = cube({"REF_AREA": ["KE_042", "KE_032", "_T"], "SEX": ["F", "M", "U", "_T"]}, finest)
+    dims = ["REF_AREA", "SEX"]
+    old = old_heuristic(t, dims)
+    rows = t.to_pylist()
+    zero = next(i for i, r in enumerate(rows) if (r["REF_AREA"], r["SEX"]) == ("KE_042", "U"))
+    assert old[zero], "the old heuristic takes the zero, the smallest other part"
+    assert "REF_AREA=KE_042, SEX=F" in exposed(run_audit(t, dims, old))
+    new = new_suppression(t, dims)
+    assert not new[zero]
+    assert exposed(run_audit(t, dims, new)) == []
+
+
+# -- 3-way with every marginal -----------------------------------------------------------------------
+def test_three_way_table_with_all_marginals():
+    rng = np.random.default_rng(3)
+    sexes, ages, dis = ["F", "M"], ["Y15T19", "Y20T24", "Y25T29"], ["PD", "PWD"]
+    finest = {k: int(rng.integers(15, 60)) for k in itertools.product(sexes, ages, dis)}
+    finest[("F", "Y20T24", "PD")] = 2
+    finest[("M", "Y25T29", "PD")] = 4
+    t = cube({"SEX": [*sexes, "_T"], "AGE": [*ages, "_T"], "DISABILITY_STATUS": [*dis, "_T"]}, finest)
+    dims = ["SEX", "AGE", "DISABILITY_STATUS"]
+    new = new_suppression(t, dims)
+    assert exposed(run_audit(t, dims, new)) == []
+    # weakened: publish one of the complements again
+    primary = (t["OBS_VALUE"].to_numpy() > 0) & (t["OBS_VALUE"].to_numpy() < K)
+    for i in np.flatnonzero(new & ~primary):
+        weak = new.copy()
+        weak[i] = False
+        if exposed(run_audit(t, dims, weak)):
+            break
+    else:
+        pytest.fail("no complement mattered")
+    assert exposed(run_audit(t, dims, weak))
+
+
+# -- hierarchical areas: ISO 3166-2 provinces under Nepal ---------------------------------------------
+def test_provinces_under_the_country_code():
+    provinces = [f"NP-P{i}" for i in range(1, 8)]
+    rng = np.random.default_rng(7)
+    finest = {(p, s): int(rng.integers(10, 50)) for p in provinces for s in ("F", "M")}
+    finest[("NP-P6", "M")] = 1  # Karnali
+    rows = []
+    for p in [*provinces, "NP"]:
+        for s in ("F", "M", "_T"):
+            rows.append(
+                (p, s, sum(v for (pp, ss), v in finest.items() if p in ("NP", pp) and s in ("_T", ss)))
+            )
+    cols = list(zip(*rows, strict=True))
+    t = pa.table({"REF_AREA": list(cols[0]), "SEX": list(cols[1]), "OBS_VALUE": [float(v) for v in cols[2]]})
+    dims = ["REF_AREA", "SEX"]
+    old = old_heuristic(t, dims)
+    assert "REF_AREA=NP-P6, SEX=M" in exposed(run_audit(t, dims, old))
+    tree = dict.fromkeys(provinces, "NP")
+    new = new_suppression(t, dims, tree)
+    assert exposed(run_audit(t, dims, new)) == []
+
+
+# -- linked tables: two breakdowns sharing the grand total ---------------------------------------------
+def test_linked_breakdowns_share_a_margin():
+    # SEX x AGE=_T and SEX=_T x AGE: two tables of one series, linked by the grand total
+    rows = [("F", "_T", 3), ("M", "_T", 60), ("_T", "Y15T19", 20), ("_T", "Y20T24", 43), ("_T", "_T", 63)]
+    t = pa.table(
+        {"SEX": [r[0] for r in rows], "AGE": [r[1] for r in rows], "OBS_VALUE": [float(r[2]) for r in rows]}
+    )
+    dims = ["SEX", "AGE"]
+    sup = np.array([True, False, False, False, False])
+    assert exposed(run_audit(t, dims, sup)) == ["SEX=F, AGE=_T"]  # the grand total minus the men
+    new = new_suppression(t, dims)
+    assert exposed(run_audit(t, dims, new)) == []
+
+
+def test_a_complement_implied_elsewhere_is_caught():
+    """The heuristic protects F along SEX with the smallest other part, but that part is itself
+    given away by the AGE breakdown of the same totals."""
+    finest = {("F", "Y15T19"): 3, ("F", "Y20T24"): 30, ("M", "Y15T19"): 7, ("M", "Y20T24"): 50}
+    t = cube({"SEX": ["F", "M", "_T"], "AGE": ["Y15T19", "Y20T24", "_T"]}, finest)
+    dims = ["SEX", "AGE"]
+    rows = t.to_pylist()
+    at = {(r["SEX"], r["AGE"]): i for i, r in enumerate(rows)}
+    weak = np.zeros(len(rows), bool)
+    weak[[at[("F", "Y15T19")], at[("M", "Y15T19")]]] = True  # protected along SEX only
+    assert "AGE=Y15T19, SEX=F" in exposed(run_audit(t, dims, weak)) or "SEX=F, AGE=Y15T19" in exposed(
+        run_audit(t, dims, weak)
+    )
+    assert exposed(run_audit(t, dims, new_suppression(t, dims))) == []
+
+
+def test_relations_of_a_two_way_table():
+    t = cube({"SEX": ["F", "M", "_T"], "AGE": ["A", "B", "_T"]}, {("F", "A"): 1, ("M", "B"): 2})
+    keys, labels = codes(t, ["SEX", "AGE"])
+    parents = {d: total_parents(len(labels[d]), {labels[d].index("_T")}) for d in keys}
+    rel = build_relations(keys, parents)
+    assert rel.n == 6  # 3 along SEX (A, B, _T) and 3 along AGE
+    assert rel.equal.all()
+
+
+# -- the command ------------------------------------------------------------------------------------
+def test_cli_audit_names_the_exposed_cell(tmp_path):
+    finest = {("F", "Y15T19"): 3, ("F", "Y20T24"): 30, ("M", "Y15T19"): 7, ("M", "Y20T24"): 50}
+    t = cube({"SEX": ["F", "M", "_T"], "AGE": ["Y15T19", "Y20T24", "_T"]}, finest)
+    head = "STRUCTURE,STRUCTURE_ID,ACTION,SEX,AGE,TIME_PERIOD,OBS_VALUE,UNIT_MEASURE,OBS_STATUS,CONF_STATUS\n"
+
+    def write(sup: np.ndarray, name: str) -> Path:
+        lines = [head]
+        for r, s in zip(t.to_pylist(), sup.tolist(), strict=True):
+            value = "" if s else f"{r['OBS_VALUE']:g}"
+            lines.append(
+                f"dataflow,CGD_BRIDGE:DF_CGD_KE(1.0),I,{r['SEX']},{r['AGE']},2024,{value},PS,"
+                f"{'Q' if s else 'A'},{'C' if s else 'F'}\n"
+            )
+        path = tmp_path / name
+        path.write_text("".join(lines), encoding="utf-8")
+        return path
+
+    at = {(r["SEX"], r["AGE"]): i for i, r in enumerate(t.to_pylist())}
+    weak = np.zeros(t.num_rows, bool)
+    weak[[at[("F", "Y15T19")], at[("M", "Y15T19")]]] = True
+    cmd = [sys.executable, "-m", "cgd_bridge", "audit"]
+    bad = subprocess.run([*cmd, str(write(weak, "weak.csv"))], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 1, bad.stderr
+    assert "SEX=F, AGE=Y15T19" in bad.stdout
+    assert "suppression-exposed" in bad.stdout
+    good = subprocess.run(
+        [*cmd, str(write(new_suppression(t, ["SEX", "AGE"]), "good.csv"))],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert good.returncode == 0, good.stdout + good.stderr
+    missing = subprocess.run([*cmd, str(tmp_path / "nope.csv")], capture_output=True, text=True, cwd=ROOT)
+    assert missing.returncode == 2
+    assert "nope.csv" in missing.stderr
