@@ -3,11 +3,12 @@
 Primary suppression: a cell resting on 1 to k-1 respondents is suppressed (k is the threshold:
 the metadata's ``privacy.disclosure_control.threshold``, else the run's, default 5).
 
-Secondary suppression: along every disaggregation, a family is the rows that differ only in that
-column (e.g. Female, Male and Total for one county, age group and year). If exactly one part of a
-family is suppressed while its total is published, the total minus the other parts reveals it,
-so the smallest other part is suppressed too; if the total is suppressed but no part, the
-smallest part is. This repeats over all disaggregations until nothing changes.
+Secondary suppression: :func:`secure` audits the suppression over every additive relation of
+the table (:mod:`cgd_bridge.checks.audit`) and adds the complements the LPs choose until the
+audit passes. The older family heuristic (:func:`protect`: along every disaggregation, if
+exactly one part of a family is suppressed while its total is published, suppress the smallest
+other part) only names cells in the report of a microdata cell table; it suppresses more than
+the LPs (benchmarks/suppression.py).
 
 Two tables are protected, with the same rules:
 
@@ -209,8 +210,8 @@ def protect(
         size: the cells' sizes (the smallest other part of a family is chosen).
         eligible: the cells that may be complements (never a zero cell); all by default.
 
-    This is the fast first pass; :func:`secure` then proves the result with the audit and adds
-    what it still lacks.
+    A heuristic: it does not see hierarchies or linked breakdowns and may choose complements
+    that protect nothing; :func:`secure` is what protects what is published.
 
     Returns:
         For each secondarily suppressed row, (the suppressed row it protects, the disaggregation).
@@ -307,8 +308,11 @@ def suppress_cells(
     size = values[:, -1] if not microdata else values[:, 0]
     size = np.where(np.isnan(size), np.inf, size)
     eligible = ~ineligible_zero([values[:, j] for j in range(values.shape[1])])
-    reasons = _protect_all(families, suppressed, size, eligible)
-    if not microdata:  # microdata: the observations the mapping aggregates decide (see below)
+    # microdata: the observations the mapping aggregates decide (audit_observations); the family
+    # heuristic only names the cells for the report. Aggregate data: the LP completion alone,
+    # which suppresses fewer cells than the heuristic followed by it (benchmarks/suppression.py)
+    reasons = _protect_all(families, suppressed, size, eligible) if microdata else {}
+    if not microdata:
         secured = secure(
             _cell_keys(cells, keys), _cell_parents(cells, keys),
             {m: cells[m].astype(np.float64) for m in measures}, suppressed, size, k,
@@ -486,10 +490,9 @@ def suppress_observations(
 
     An observation resting on 1 to k-1 respondents (``OBS_COUNT``; for aggregate data with
     computed totals, a numerator or denominator of 1 to k-1, or a row the cell checks
-    suppressed: ``suppression``) is suppressed; secondary suppression (:func:`protect`) then
-    suppresses, along every dimension with a total, the smallest other part of any family
-    whose total would give it away. The mask becomes the table's ``SUPPRESSED`` column, which
-    :func:`suppressed_mask` reads.
+    suppressed: ``suppression``) is suppressed. The mask becomes the table's ``SUPPRESSED`` column, which
+    :func:`suppressed_mask` reads; :func:`audit_observations`, which always follows, adds the
+    complements.
     """
     k = threshold
     t = h.table
@@ -506,19 +509,10 @@ def suppress_observations(
             single = np.asarray(pc.list_value_length(t["SOURCE_ROWS"])) == 1
             primary |= single & np.isin(t["SOURCE_ROW"].to_numpy(), np.asarray(suppression.rows))
     keys = [*h.dimensions, "TIME_PERIOD"]
-    codes = {
-        c: np.asarray(
-            pc.dictionary_encode(t[c].combine_chunks(), null_encoding="encode").indices, dtype=np.int32
-        )
-        for c in keys
-    }
-    totals = {
-        d: np.asarray(pc.fill_null(pc.equal(t[d], h.totals.get(d, "_T")), False), dtype=bool)
-        for d in h.dimensions
-    }
     suppressed = primary.copy()
-    size = np.asarray(pc.fill_null(pc.cast(t["OBS_COUNT"], pa.float64()), np.inf), dtype=np.float64)
-    reasons = protect(codes, totals, suppressed, size)
+    # the complements: audit_observations, which always follows (its LP completion suppresses
+    # fewer cells than the family heuristic would before it)
+    reasons: dict[int, tuple[int, str]] = {}
     h.table = t.append_column("SUPPRESSED", pa.array(suppressed))
     varying = [d for d in keys if pc.count_distinct(t[d]).as_py() > 1] or keys
 

@@ -266,3 +266,83 @@ def test_cli_audit_names_the_exposed_cell(tmp_path):
     missing = subprocess.run([*cmd, str(tmp_path / "nope.csv")], capture_output=True, text=True, cwd=ROOT)
     assert missing.returncode == 2
     assert "nope.csv" in missing.stderr
+
+
+# -- the completion at scale: many small cells in one table, every marginal ---------------------------
+def four_way(areas: int, seed: int) -> tuple[pa.Table, list[str]]:
+    """Malawi's districts x sex x age x disability with every marginal; one finest cell in ten is
+    small, a few are zero (the shape benchmarks/suppression.py times)."""
+    rng = np.random.default_rng(seed)
+    dims = {
+        "REF_AREA": [f"MW-{i:02d}" for i in range(1, areas + 1)],
+        "SEX": ["F", "M"],
+        "AGE": ["Y15T24", "Y25T44", "Y_GE45"],
+        "DISABILITY_STATUS": ["PD", "PWD"],
+    }
+    finest = {}
+    for key in itertools.product(*dims.values()):
+        r = rng.random()
+        finest[key] = 0 if r < 0.03 else int(rng.integers(1, K)) if r < 0.13 else int(rng.integers(8, 90))
+    return cube({d: [*codes_, "_T"] for d, codes_ in dims.items()}, finest), list(dims)
+
+
+def lp_only(t: pa.Table, dims: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    v = t["OBS_VALUE"].to_numpy()
+    keys, labels = codes(t, dims)
+    sup = (v > 0) & (v < K)
+    primary = sup.copy()
+    parents = {d: total_parents(len(labels[d]), {labels[d].index("_T")}) for d in dims}
+    secure(keys, parents, {"OBS_VALUE": v}, sup, v, K)
+    return primary, sup
+
+
+def test_many_small_cells_are_protected_jointly_and_each_complement_matters():
+    t, dims = four_way(6, seed=21)
+    primary, sup = lp_only(t, dims)
+    v = t["OBS_VALUE"].to_numpy()
+    assert primary.sum() >= 6
+    assert not sup[v == 0].any(), "a zero is never a complement"
+    assert exposed(run_audit(t, dims, sup)) == []
+    # publishing any one complement again exposes a cell, for most complements
+    complements = np.flatnonzero(sup & ~primary)
+    weakened = 0
+    for i in complements[:12]:
+        weak = sup.copy()
+        weak[i] = False
+        weakened += bool(exposed(run_audit(t, dims, weak)))
+    assert weakened >= 6, f"only {weakened} of 12 complements mattered"
+
+
+def test_the_one_cell_at_a_time_fallback_also_holds(monkeypatch):
+    """When the joint deviation finds nothing, each exposed cell gets LPs of its own."""
+    import cgd_bridge.checks.audit as audit_mod
+
+    monkeypatch.setattr(audit_mod, "_joint", lambda *a, **k: None)
+    t, dims = four_way(3, seed=5)
+    primary, sup = lp_only(t, dims)
+    assert primary.any()
+    assert (sup & ~primary).any()
+    assert exposed(run_audit(t, dims, sup)) == []
+
+
+def test_the_warm_solver_finds_the_intervals_linprog_finds(monkeypatch):
+    """The audit keeps each component's LP in HiGHS between solves; without it (linprog from
+    scratch) the intervals and the exposed cells are the same."""
+    import cgd_bridge.checks.audit as audit_mod
+    from cgd_bridge.checks.audit import audit
+
+    t, dims = four_way(4, seed=8)
+    v = t["OBS_VALUE"].to_numpy()
+    keys, labels = codes(t, dims)
+    parents = {d: total_parents(len(labels[d]), {labels[d].index("_T")}) for d in dims}
+    rel = build_relations(keys, parents)
+    sup = (v > 0) & (v < K)  # primary only: many cells exposed
+    shown = np.where(sup, np.nan, v)
+    warm = audit(rel, shown, sup, float(K))
+    monkeypatch.setattr(audit_mod, "_highs", None)
+    cold = audit(rel, shown, sup, float(K))
+    assert warm.exposed, "primary suppression alone must be exposed"
+    assert [e.row for e in warm.exposed] == [e.row for e in cold.exposed]
+    for a, b in zip(warm.exposed, cold.exposed, strict=True):
+        assert a.low == pytest.approx(b.low, abs=1e-6)
+        assert a.high == pytest.approx(b.high, abs=1e-6)
