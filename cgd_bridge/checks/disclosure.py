@@ -42,7 +42,7 @@ from cgd_bridge.checks.relations import (
     range_parents,
     total_parents,
 )
-from cgd_bridge.findings import CHECKS, Finding, Report, Severity, register
+from cgd_bridge.findings import AUDIT_STAGE, CHECKS, Finding, Report, Severity, register
 
 if TYPE_CHECKING:
     from cgd_bridge.mapping.apply import Harmonised
@@ -799,6 +799,7 @@ def audit_published(
         "linear_programmes": result.lps,
     }
     report.stats["rows"] = n
+    report.stage = AUDIT_STAGE
     report.finish()
     return report
 

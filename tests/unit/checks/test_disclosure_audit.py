@@ -256,6 +256,11 @@ def test_cli_audit_names_the_exposed_cell(tmp_path):
     assert bad.returncode == 1, bad.stderr
     assert "SEX=F, AGE=Y15T19" in bad.stdout
     assert "suppression-exposed" in bad.stdout
+    assert bad.stdout.startswith("EXPOSED: 2 error(s)")
+    assert "(disclosure audit, " in bad.stdout
+    assert bad.stdout.rstrip().endswith("or publish the table through cgd-bridge convert.")
+    assert "do not publish it as it is" in bad.stdout
+    assert "submit" not in bad.stdout
     good = subprocess.run(
         [*cmd, str(write(new_suppression(t, ["SEX", "AGE"]), "good.csv"))],
         capture_output=True,
@@ -263,6 +268,9 @@ def test_cli_audit_names_the_exposed_cell(tmp_path):
         cwd=ROOT,
     )
     assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.startswith("PROTECTED: 0 error(s)")
+    assert "No suppressed cell can be worked out from this file" in good.stdout
+    assert "submit" not in good.stdout
     missing = subprocess.run([*cmd, str(tmp_path / "nope.csv")], capture_output=True, text=True, cwd=ROOT)
     assert missing.returncode == 2
     assert "nope.csv" in missing.stderr
@@ -346,3 +354,30 @@ def test_the_warm_solver_finds_the_intervals_linprog_finds(monkeypatch):
     for a, b in zip(warm.exposed, cold.exposed, strict=True):
         assert a.low == pytest.approx(b.low, abs=1e-6)
         assert a.high == pytest.approx(b.high, abs=1e-6)
+
+
+def test_the_audit_has_its_own_verdict_and_validate_keeps_its_own():
+    from cgd_bridge.findings import Report
+    from cgd_bridge.render import render_html, render_text
+
+    finest = {("F", "Y15T19"): 3, ("F", "Y20T24"): 30, ("M", "Y15T19"): 7, ("M", "Y20T24"): 50}
+    t = cube({"SEX": ["F", "M", "_T"], "AGE": ["Y15T19", "Y20T24", "_T"]}, finest)
+    protected = run_audit(t, ["SEX", "AGE"], new_suppression(t, ["SEX", "AGE"]))
+    text = render_text(protected)
+    assert text.startswith("PROTECTED")
+    assert "ready to submit" not in text
+    html = render_html(protected)
+    assert "<h1>Disclosure audit</h1>" in html
+    assert "No suppressed cell can be worked out" in html
+    # percentages: nothing additive to audit, and the verdict says so
+    percent = publish(t, new_suppression(t, ["SEX", "AGE"])).drop_columns(["UNIT_MEASURE"])
+    percent = percent.append_column("UNIT_MEASURE", pa.array(["PT"] * percent.num_rows))
+    shares = audit_published(percent, ["SEX", "AGE"], threshold=K, file="t.csv")
+    assert render_text(shares).startswith("NOTHING AUDITABLE")
+    assert "do not add up" in render_text(shares)
+    # validate's report is unchanged
+    plain = Report()
+    plain.finish()
+    assert render_text(plain).startswith("VALID")
+    assert render_text(plain).rstrip().endswith("The dataset is ready to submit.")
+    assert "<h1>Validation report</h1>" in render_html(plain)
