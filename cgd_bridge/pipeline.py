@@ -443,7 +443,7 @@ def harmonise(
 
 
 def audit_file(path: str | Path, *, threshold: int = 5, structures: Structures | None = None) -> Report:
-    """The disclosure audit of an SDMX-CSV file (``cgd-bridge audit``): the published values as
+    """The disclosure audit of an SDMX-CSV or SDMX-ML 2.1 file (``cgd-bridge audit``): the published values as
     known, the suppressed cells (no value, OBS_STATUS Q / CONF_STATUS C) as unknowns, every
     additive relation the keys imply; a ``suppression-exposed`` error for each suppressed cell
     a reader can narrow down to less than ``threshold``
@@ -459,6 +459,6 @@ def audit_file(path: str | Path, *, threshold: int = 5, structures: Structures |
         hierarchies={"REF_AREA": area} if area else None,
     )  # fmt: skip
     report.inputs.append(
-        InputInfo(file=Path(path).name, kind="data", format="sdmx-csv", rows=data.table.num_rows)
+        InputInfo(file=Path(path).name, kind="data", format=data.format, rows=data.table.num_rows)
     )
     return report

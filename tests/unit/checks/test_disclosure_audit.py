@@ -381,3 +381,85 @@ def test_the_audit_has_its_own_verdict_and_validate_keeps_its_own():
     assert render_text(plain).startswith("VALID")
     assert render_text(plain).rstrip().endswith("The dataset is ready to submit.")
     assert "<h1>Validation report</h1>" in render_html(plain)
+
+
+# -- the command on SDMX-ML 2.1 (structure-specific and generic); SDMX-ML 3.0 and SDMX-JSON refused ------
+@pytest.fixture(scope="module")
+def kenya_counts():
+    """The Kenya scorecard's observations with their respondents as the published value (a count
+    series, UNIT_MEASURE NUMBER), and the writers' target."""
+    from cgd_bridge import pipeline
+
+    kenya = ROOT / "examples" / "kenya-health-scorecard"
+    result = pipeline.harmonise(
+        kenya / "data.csv",
+        metadata=kenya / "quality.yaml",
+        mapping=ROOT / "mappings" / "kenya-health-scorecard.yaml",
+    )
+    assert result.harmonised is not None
+    assert result.target is not None
+    t = result.harmonised.table
+    target = result.target
+    t = t.set_column(t.schema.get_field_index("OBS_VALUE"), "OBS_VALUE", t["OBS_DENOMINATOR"])
+    t = t.set_column(
+        t.schema.get_field_index("UNIT_MEASURE"), "UNIT_MEASURE", pa.array(["NUMBER"] * t.num_rows)
+    )
+    return t.select([*target.dimensions, "TIME_PERIOD", "OBS_VALUE", *target.attributes]), target
+
+
+def write_ml(t: pa.Table, target, sup: np.ndarray, fmt: str, path: Path) -> Path:
+    from cgd_bridge.sdmx.write import write
+
+    value = pa.array(np.where(sup, np.nan, t["OBS_VALUE"].to_numpy()), from_pandas=True)
+    t = t.set_column(t.schema.get_field_index("OBS_VALUE"), "OBS_VALUE", value)
+    for col, code in (("OBS_STATUS", "Q"), ("CONF_STATUS", "C")):
+        mark = pa.array(np.where(sup, code, t[col].to_numpy(zero_copy_only=False)))
+        t = t.set_column(t.schema.get_field_index(col), col, mark)
+    with path.open("wb") as f:
+        write(fmt, t, target, f)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["sdmx-ml-2.1-ss", "sdmx-ml-2.1-generic"])
+def test_cli_audit_reads_sdmx_ml_21(kenya_counts, fmt, tmp_path):
+    t, target = kenya_counts
+    rows = t.select(["REF_AREA", "SEX", "AGE", "DISABILITY_STATUS"]).to_pylist()
+    cell = {"REF_AREA": "KE_042", "SEX": "F", "AGE": "Y18T24", "DISABILITY_STATUS": "PD"}
+    weak = np.array([r == cell for r in rows])
+    assert weak.sum() == 1
+    cmd = [sys.executable, "-m", "cgd_bridge", "audit"]
+    bad = subprocess.run(
+        [*cmd, str(write_ml(t, target, weak, fmt, tmp_path / "weak.xml"))],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "REF_AREA=KE_042, SEX=F, AGE=Y18T24, DISABILITY_STATUS=PD" in bad.stdout
+    assert "a reader can work it out exactly: 19" in bad.stdout
+    # Kisumu (KE_042) withheld whole: nothing outside it adds up to any of its cells
+    county = np.array([r["REF_AREA"] == "KE_042" for r in rows])
+    good = subprocess.run(
+        [*cmd, str(write_ml(t, target, county, fmt, tmp_path / "good.xml"))],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.startswith("PROTECTED")
+    assert f"{int(county.sum())} suppressed cell(s), {int(county.sum())} audited" in good.stderr
+
+
+@pytest.mark.parametrize(
+    ("fmt", "named"), [("sdmx-ml-3.0-ss", "SDMX-ML 3.0"), ("sdmx-json-2.0", "SDMX-JSON")]
+)
+def test_cli_audit_refuses_what_it_cannot_read(kenya_counts, fmt, named, tmp_path):
+    t, target = kenya_counts
+    path = write_ml(t, target, np.zeros(t.num_rows, bool), fmt, tmp_path / "out.data")
+    p = subprocess.run(
+        [sys.executable, "-m", "cgd_bridge", "audit", str(path)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert named in p.stderr
+    assert "sdmx-csv-2.0" in p.stderr
+    assert "Traceback" not in p.stderr
