@@ -342,6 +342,52 @@ def _demo_database(output: Path, host: str, port: int) -> str:
 
 
 @cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--threshold",
+    type=click.IntRange(1, 1000),
+    default=5,
+    show_default=True,
+    help="The protection range: every suppressed cell must stay this uncertain (the small-cell threshold).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True
+)
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report to this file.")
+def audit(file: Path, threshold: int, fmt: str, output: Path | None) -> None:
+    """Audit the suppression of an SDMX-CSV or SDMX-ML 2.1 FILE: can a reader work out a suppressed cell?
+
+    The published values are taken as known and the suppressed cells (no value, OBS_STATUS Q or
+    CONF_STATUS C) as unknowns; over every additive relation the keys imply (_T totals, age
+    bands, area hierarchies of the dataflow's codelist) each suppressed cell's smallest and
+    largest possible value is solved. Exit 1 when one is narrower than the threshold.
+    """
+    from cgd_bridge.pipeline import audit_file
+    from cgd_bridge.render import RENDERERS
+
+    report = audit_file(file, threshold=threshold, structures=_load_structures())
+    text = RENDERERS[fmt](report)
+    stats = report.stats.get("audit", {})
+    summary = (
+        f"Audit of {file.name}: {stats.get('suppressed', 0)} suppressed cell(s), {stats.get('audited', 0)} "
+        f"audited over {stats.get('relations', 0)} relation(s), {stats.get('exposed', 0)} exposed"
+    )
+    if stats.get("not_additive"):
+        summary += (
+            f"; {stats['not_additive']} in series that do not add up (percentages, rates): their "
+            "counts are not in the file, so they cannot be audited from it"
+        )
+    if stats.get("not_audited"):
+        summary += f"; {stats['not_audited']} not audited (the LP budget ran out)"
+    if output is not None:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
+    click.echo(summary + ".", err=True)
+    sys.exit(EXIT_VALID if report.valid else EXIT_INVALID)
+
+
+@cli.command()
 @click.option("--markdown", is_flag=True, help="Print the Markdown of docs/findings.md.")
 def checks(markdown: bool) -> None:
     """List every finding code the checks can report."""

@@ -170,6 +170,11 @@ class InputInfo:
         return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, [], "")}
 
 
+#: the stage of a disclosure audit's report (``cgd-bridge audit``): the renderers give it its own
+#: verdict (PROTECTED / EXPOSED) instead of a validation's
+AUDIT_STAGE = "disclosure audit"
+
+
 @dataclass
 class Report:
     """The result of a validation run: every finding, counted, with what was read.

@@ -23,9 +23,16 @@ import pyarrow.compute as pc
 
 from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
 from cgd_bridge.checks import Context, Options, dsat_score, run_checks
-from cgd_bridge.checks.disclosure import Suppression, suppress_observations, suppressed_mask, withhold_counts
+from cgd_bridge.checks.disclosure import (
+    Suppression,
+    audit_observations,
+    suppress_observations,
+    suppressed_mask,
+    withhold_counts,
+)
 from cgd_bridge.checks.primary import check_threshold
 from cgd_bridge.checks.privacy import IDENTIFIER_IN_ATTRIBUTE, attribute_findings
+from cgd_bridge.checks.relations import dimension_parents
 from cgd_bridge.errors import CgdBridgeError, FormatError, MappingError
 from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
@@ -165,6 +172,12 @@ def examine(
             suppress_observations(
                 h, report, threshold=threshold.value, suppression=ctx.suppression, file=table.file,
                 group_size=threshold.group_size,
+            )  # fmt: skip
+        if h is not None:  # the audit over every additive relation, before anything is published
+            area = dimension_parents(structures, spec.dataflow, "REF_AREA")
+            audit_observations(
+                h, report, threshold=threshold.value, suppression=ctx.suppression, file=table.file,
+                hierarchies={"REF_AREA": area} if area else None,
             )  # fmt: skip
     report.finish()
     return Validation(report=report, threshold=ctx.threshold, harmonised=h, suppression=ctx.suppression)
@@ -449,3 +462,25 @@ def harmonise(
     result.harmonised = h
     result.target = target
     return result
+
+
+def audit_file(path: str | Path, *, threshold: int = 5, structures: Structures | None = None) -> Report:
+    """The disclosure audit of an SDMX-CSV or SDMX-ML 2.1 file (``cgd-bridge audit``): the published values as
+    known, the suppressed cells (no value, OBS_STATUS Q / CONF_STATUS C) as unknowns, every
+    additive relation the keys imply; a ``suppression-exposed`` error for each suppressed cell
+    a reader can narrow down to less than ``threshold``
+    (:func:`cgd_bridge.checks.disclosure.audit_published`)."""
+    from cgd_bridge.checks.disclosure import audit_published
+    from cgd_bridge.findings import InputInfo
+    from cgd_bridge.sdmx.read.published import read_published
+
+    data = read_published(path, structures=structures)
+    area = dimension_parents(structures, data.dataflow, "REF_AREA") if structures is not None else {}
+    report = audit_published(
+        data.table, data.dimensions, threshold=threshold, file=Path(path).name,
+        hierarchies={"REF_AREA": area} if area else None,
+    )  # fmt: skip
+    report.inputs.append(
+        InputInfo(file=Path(path).name, kind="data", format=data.format, rows=data.table.num_rows)
+    )
+    return report

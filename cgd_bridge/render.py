@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cgd_bridge.findings import CHECKS, FAMILIES, Report, Severity
+from cgd_bridge.findings import AUDIT_STAGE, CHECKS, FAMILIES, Report, Severity
 
 TEXT_EXAMPLES = 10
 _MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTE"}
@@ -18,22 +18,9 @@ _MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "N
 
 def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
     """The report for a terminal: a verdict line, inputs, then problems grouped by code."""
-    lines: list[str] = []
-    verdict = "VALID" if report.valid else "NOT VALID"
-    lines.append(
-        f"{verdict}: {report.error_count} error(s), {report.warning_count} warning(s) "
-        f"(checked for {report.stage}, {report.stats.get('seconds', 0):.2f} s)"
-    )
-    for info in report.inputs:
-        bits = [f"{info.kind}: {info.file}"]
-        if info.rows is not None:
-            bits.append(f"{info.rows} rows")
-        if info.encoding:
-            bits.append(info.encoding)
-        if info.sheet:
-            bits.append(f"sheet '{info.sheet}'")
-        lines.append("  " + ", ".join(bits))
-        lines.extend(f"    note: {n}" for n in info.notes)
+    lines: list[str] = [_headline(report)]
+    audit = report.stage == AUDIT_STAGE
+    lines.extend(_input_lines(report))
     disclosure = threshold_sentence(report.stats)
     if disclosure:
         lines.append(f"  {disclosure}")
@@ -59,11 +46,77 @@ def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
             "Some findings were counted but not kept (limit per code): "
             + ", ".join(f"{c} {n}" for c, n in report.omitted.items())
         )
-    if report.valid:
+    if audit:
+        lines.append("")
+        lines.append(audit_verdict(report))
+    elif report.valid:
         lines.append("")
         lines.append("The dataset is ready to submit." if not report.warning_count else
                      "The dataset can be submitted; read the warnings first.")  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _input_lines(report: Report) -> list[str]:
+    """One line per input file (kind, name, rows, encoding, sheet), with its notes."""
+    lines = []
+    for info in report.inputs:
+        bits = [f"{info.kind}: {info.file}"]
+        if info.rows is not None:
+            bits.append(f"{info.rows} rows")
+        if info.encoding:
+            bits.append(info.encoding)
+        if info.sheet:
+            bits.append(f"sheet '{info.sheet}'")
+        lines.append("  " + ", ".join(bits))
+        lines.extend(f"    note: {n}" for n in info.notes)
+    return lines
+
+
+def _headline(report: Report) -> str:
+    """The verdict line: VALID / NOT VALID for a validation, PROTECTED / EXPOSED for an audit."""
+    seconds = f"{report.stats.get('seconds', 0):.2f} s"
+    if report.stage == AUDIT_STAGE:
+        stats = report.stats.get("audit", {})
+        nothing = bool(stats.get("suppressed")) and not stats.get("audited")
+        verdict = "EXPOSED" if not report.valid else "NOTHING AUDITABLE" if nothing else "PROTECTED"
+        checked = f"{AUDIT_STAGE}, {seconds}"
+    else:
+        verdict, checked = (
+            ("VALID" if report.valid else "NOT VALID"),
+            f"checked for {report.stage}, {seconds}",
+        )
+    return f"{verdict}: {report.error_count} error(s), {report.warning_count} warning(s) ({checked})"
+
+
+def audit_verdict(report: Report) -> str:
+    """The closing sentence of a disclosure audit: what a reader can or cannot work out, and what
+    the audit could not look at."""
+    stats = report.stats.get("audit", {})
+    k = stats.get("threshold", "the threshold")
+    exposed = int(stats.get("exposed", 0))
+    if exposed:
+        text = (
+            f"{exposed} suppressed cell(s) can be worked out, or narrowed to less than {k}, from what "
+            "this file publishes: do not publish it as it is. Suppress more cells (a part or total "
+            "on each relation named), or publish the table through cgd-bridge convert."
+        )
+    elif not stats.get("suppressed"):
+        text = "Nothing is suppressed in this file, so there is nothing a reader could work out."
+    elif not stats.get("audited"):
+        text = "No suppressed cell of this file could be audited."
+    else:
+        text = (
+            f"No suppressed cell can be worked out from this file: each of the {stats.get('audited', 0)} "
+            f"audited can take values at least {k} apart."
+        )
+    if stats.get("not_additive"):
+        text += (
+            f" {stats['not_additive']} suppressed cell(s) are in series that do not add up (percentages, "
+            "rates) and were not audited: audit the counts behind them (cgd-bridge convert does)."
+        )
+    if stats.get("not_audited"):
+        text += f" {stats['not_audited']} were not audited (the LP budget ran out)."
+    return text
 
 
 def render_json(report: Report) -> str:
@@ -97,8 +150,17 @@ def render_html(report: Report) -> str:
             }
         )
     ordered = [(FAMILIES[f], groups[f]) for f in FAMILIES if f in groups]
+    audit = report.stage == AUDIT_STAGE
     return env.get_template("report.html").render(
-        report=report, families=ordered, disclosure=threshold_sentence(report.stats)
+        report=report,
+        families=ordered,
+        disclosure=threshold_sentence(report.stats),
+        title="Disclosure audit" if audit else "Validation report",
+        verdict=("Protected" if report.valid else "Exposed")
+        if audit
+        else ("Valid" if report.valid else "Not valid"),
+        checked=AUDIT_STAGE if audit else f"checked for {report.stage}",
+        closing=audit_verdict(report) if audit else None,
     )
 
 

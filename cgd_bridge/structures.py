@@ -664,6 +664,18 @@ class Structures:
             self._codes[key] = frozenset(str(code.id) for code in codelist.items.values())
         return self._codes[key]
 
+    def parents(self, codelist_id: str) -> dict[str, str]:
+        """Code ID -> its parent's code ID, for the codes of a codelist that have a parent
+        (e.g. ``KE_001`` -> ``404`` in CL_AREA_KE): the hierarchy disclosure control adds up."""
+        _, info = self._codelist_key(codelist_id)
+        codelist = find_in_message(self._message(info), info)
+        out = {}
+        for code in codelist.items.values():
+            parent = getattr(code, "parent", None)
+            if parent is not None and getattr(parent, "id", None) is not None and parent is not codelist:
+                out[str(code.id)] = str(parent.id)
+        return out
+
     def names(self, codelist_id: str, lang: str = "en") -> dict[str, str]:
         """Code ID -> name in ``lang`` (else any language) of a codelist."""
         _, info = self._codelist_key(codelist_id)

@@ -5,11 +5,12 @@ resting on 1 to k-1 respondents, a proportion whose numerator or complement is 1
 0 % or 100 % of a group smaller than the group size are suppressed (k is the threshold: the
 metadata's ``privacy.disclosure_control.threshold``, else the run's, default 5, never below 3).
 
-Secondary suppression: along every disaggregation, a family is the rows that differ only in that
-column (e.g. Female, Male and Total for one county, age group and year). If exactly one part of a
-family is suppressed while its total is published, the total minus the other parts reveals it,
-so the smallest other part is suppressed too; if the total is suppressed but no part, the
-smallest part is. This repeats over all disaggregations until nothing changes.
+Secondary suppression: :func:`secure` audits the suppression over every additive relation of
+the table (:mod:`cgd_bridge.checks.audit`) and adds the complements the LPs choose until the
+audit passes. The older family heuristic (:func:`protect`: along every disaggregation, if
+exactly one part of a family is suppressed while its total is published, suppress the smallest
+other part) only names cells in the report of a microdata cell table; it suppresses more than
+the LPs (benchmarks/suppression.py).
 
 Two tables are protected, with the same rules:
 
@@ -33,9 +34,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge.checks.audit import Completion, audit, complete, describe_exposure, ineligible_zero
 from cgd_bridge.checks.base import Context, Suppression, plain_number, provisional_row, show_number
 from cgd_bridge.checks.primary import CODES, Limits, Rule, explain, primary_rules
-from cgd_bridge.findings import CHECKS, Finding, Report, Severity, register
+from cgd_bridge.checks.relations import (
+    Relations,
+    build_relations,
+    hierarchy_parents,
+    iso_parents,
+    range_parents,
+    total_parents,
+)
+from cgd_bridge.findings import AUDIT_STAGE, CHECKS, Finding, Report, Severity, register
 
 if TYPE_CHECKING:
     from cgd_bridge.mapping.apply import Harmonised
@@ -44,6 +54,16 @@ SECONDARY = register(
     "secondary-suppression", Severity.WARNING, "privacy", "Cell to suppress to protect another",
     """This cell is not small, but publishing it would reveal a suppressed small cell (the
     total minus the other parts gives it away), so it must be suppressed too.""",
+)  # fmt: skip
+
+EXPOSED = register(
+    "suppression-exposed", Severity.ERROR, "privacy", "A suppressed cell can be worked out",
+    """The disclosure audit treated the published values as known and the suppressed cells as
+    unknowns, and solved, over every additive relation of the table (totals along each
+    dimension, area hierarchies, linked breakdowns), the smallest and largest value each
+    suppressed cell can take: this one's interval is narrower than the protection range (the
+    threshold), so a reader could work it out or nearly. Nothing is published while a cell is
+    exposed; docs/disclosure.md explains the method.""",
 )  # fmt: skip
 
 EXAMPLES = 200  # findings materialised per code
@@ -171,7 +191,11 @@ def _group_ids(cells: Cells, columns: list[str]) -> tuple[np.ndarray, int]:
 
 
 def protect(
-    keys: dict[str, np.ndarray], totals: dict[str, np.ndarray], suppressed: np.ndarray, size: np.ndarray
+    keys: dict[str, np.ndarray],
+    totals: dict[str, np.ndarray],
+    suppressed: np.ndarray,
+    size: np.ndarray,
+    eligible: np.ndarray | None = None,
 ) -> dict[int, tuple[int, str]]:
     """Secondary suppression of any cell table, in place on ``suppressed`` (also used for the
     observations the mapping engine aggregates).
@@ -181,6 +205,10 @@ def protect(
         totals: per disaggregation, True where the row is that disaggregation's total.
         suppressed: the primary suppression; the cells that would reveal it are added.
         size: the cells' sizes (the smallest other part of a family is chosen).
+        eligible: the cells that may be complements (never a zero cell); all by default.
+
+    A heuristic: it does not see hierarchies or linked breakdowns and may choose complements
+    that protect nothing; :func:`secure` is what protects what is published.
 
     Returns:
         For each secondarily suppressed row, (the suppressed row it protects, the disaggregation).
@@ -191,18 +219,23 @@ def protect(
         fam = Families.build(cells, [k for k in keys if k != d], is_total)
         if fam is not None:
             families[d] = fam
-    return _protect_all(families, suppressed, size)
+    return _protect_all(families, suppressed, size, eligible)
 
 
 def _protect_all(
-    families: dict[str, Families], suppressed: np.ndarray, size: np.ndarray
+    families: dict[str, Families],
+    suppressed: np.ndarray,
+    size: np.ndarray,
+    eligible: np.ndarray | None = None,
 ) -> dict[int, tuple[int, str]]:
     """Secondary suppression along every family until nothing changes (at most 20 rounds)."""
     reasons: dict[int, tuple[int, str]] = {}
+    if eligible is None:
+        eligible = np.ones(len(suppressed), dtype=bool)
     for _ in range(20):
         changed = False
         for d, fam in families.items():
-            changed |= _protect(fam, d, suppressed, size, reasons)
+            changed |= _protect(fam, d, suppressed, size, reasons, eligible)
         if not changed:
             break
     return reasons
@@ -214,6 +247,7 @@ def _protect(
     suppressed: np.ndarray,
     size: np.ndarray,
     reasons: dict[int, tuple[int, str]],
+    eligible: np.ndarray,
 ) -> bool:
     """One round of secondary suppression along ``d``; True if anything changed."""
     group, is_total, n = fam.group, fam.is_total, fam.n
@@ -227,7 +261,7 @@ def _protect(
     )
     if not need.any():
         return False
-    candidates = np.flatnonzero(part & ~suppressed & need[group])
+    candidates = np.flatnonzero(part & ~suppressed & eligible & need[group])
     if candidates.size == 0:
         return False
     # the smallest unsuppressed part of each family that needs protection
@@ -277,11 +311,123 @@ def suppress_cells(
     suppressed = primary.copy()
     size = values[:, -1] if not microdata else values[:, 0]
     size = np.where(np.isnan(size), np.inf, size)
-    reasons = _protect_all(families, suppressed, size)
+    eligible = ~ineligible_zero([values[:, j] for j in range(values.shape[1])])
+    # microdata: the observations the mapping aggregates decide (audit_observations); the family
+    # heuristic only names the cells for the report. Aggregate data: the LP completion alone,
+    # which suppresses fewer cells than the heuristic followed by it (benchmarks/suppression.py)
+    reasons = _protect_all(families, suppressed, size, eligible) if microdata else {}
+    if not microdata:
+        secured = secure(
+            _cell_keys(cells, keys), _cell_parents(cells, keys),
+            {m: cells[m].astype(np.float64) for m in measures}, suppressed, size, k,
+        )  # fmt: skip
+        reasons.update(secured.reasons)
+        _report_exposed(ctx.report, secured, lambda i: _describe_cell(cells, keys, i), file=ctx.table.file)
     secondary = suppressed & ~primary
     result = None if microdata else Suppression(np.flatnonzero(suppressed) + 2)  # provisional rows
     _report_cells(ctx, cells, keys, measures, rule, secondary, reasons, limits, microdata, pairs)
     return result
+
+
+def _describe_cell(cells: Cells, keys: Sequence[KeyColumn], i: int) -> str:
+    return ", ".join(f"{kk.name}={kk.label(int(cells[kk.name][i]))}" for kk in keys)
+
+
+def _cell_keys(cells: Cells, keys: Sequence[KeyColumn]) -> dict[str, np.ndarray]:
+    """The key codes of the cell table, shifted to be non-negative (null -1 and margin -2 -> 1, 0)."""
+    return {kk.name: cells[kk.name].astype(np.int64) - TOTAL_MARGIN for kk in keys}
+
+
+def _cell_parents(cells: Cells, keys: Sequence[KeyColumn]) -> dict[str, np.ndarray]:
+    """Per key column whose labels include a total (a disaggregation, or an area with its
+    national row declared in ``totalValues``): every other label's parent is the total."""
+    out = {}
+    for kk in keys:
+        total = {c - TOTAL_MARGIN for c in kk.total_ids()}
+        if (cells[kk.name] == TOTAL_MARGIN).any():
+            total.add(0)
+        if total:
+            out[kk.name] = total_parents(len(kk.labels) - TOTAL_MARGIN, total)
+            out[kk.name][1] = -1  # an empty key is no part of anything
+    return out
+
+
+# -- secondary suppression that holds: the audit ---------------------------------------------------
+
+
+@dataclass
+class Secured:
+    """What :func:`secure` did: the relations, the completion, and why each cell was added."""
+
+    relations: Relations
+    completion: Completion
+    reasons: dict[int, tuple[int, str]]
+
+
+def secure(
+    keys: dict[str, np.ndarray],
+    parents: dict[str, np.ndarray],
+    measures: dict[str, np.ndarray],
+    suppressed: np.ndarray,
+    size: np.ndarray,
+    threshold: int,
+    *,
+    known_children: dict[str, np.ndarray] | None = None,
+    additive: bool = True,
+) -> Secured:
+    """Prove the suppression with the audit and add the complements it lacks (in place).
+
+    The relations come from the keys and ``parents`` (:mod:`cgd_bridge.checks.relations`); which
+    of them are equalities is decided from the true values. For measures that are not known to
+    be counts (``additive`` False: a value column), only the relations that hold exactly are
+    kept. The protection range is the threshold.
+    """
+    rel = build_relations(keys, parents, known_children=known_children)
+    stacked = np.column_stack(list(measures.values())) if measures else np.zeros((len(suppressed), 0))
+    if rel.n and stacked.shape[1]:
+        rel.mark_equalities(stacked)
+        if not additive:
+            rel.select(rel.equal.copy())
+    cost = np.where(np.isfinite(size), size, np.nanmax(np.r_[size[np.isfinite(size)], 1.0]))
+    eligible = ~ineligible_zero(list(measures.values())) if measures else np.zeros(len(suppressed), bool)
+    done = complete(rel, measures, suppressed, float(threshold), cost=cost, eligible=eligible)
+    reasons = {
+        i: (row, rel.dims[int(rel.dim[link])] if link >= 0 else "?") for i, (row, link) in done.added.items()
+    }
+    return Secured(rel, done, reasons)
+
+
+def _report_exposed(report: Report, secured: Secured, describe: Any, *, file: str | None) -> None:
+    """An error for each suppressed cell the audit still finds exposed (no complement could
+    protect it), naming the cell, its interval and the relations that expose it."""
+    exposed = secured.completion.exposed
+    examples = []
+    seen: set[int] = set()
+    for e in exposed:
+        if e.row in seen:
+            continue
+        seen.add(e.row)
+        text, relations = describe_exposure(e, secured.relations, describe, secured_protection(secured))
+        problem = f"the suppressed cell {describe(e.row)} is exposed in {e.measure}: {text}"
+        if relations:
+            problem += "; through " + "; ".join(relations)
+        examples.append(
+            Finding(
+                code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
+                fix=("Merge categories or areas so that no cell rests on fewer respondents than the "
+                     "threshold, or leave out the total that gives it away; see docs/disclosure.md."),
+                details={"cell": describe(e.row), "measure": e.measure, "low": plain_number(e.low),
+                         "high": None if np.isinf(e.high) else plain_number(e.high),
+                         "relations": relations},
+            )
+        )  # fmt: skip
+    if examples:
+        report.add_counted(len(examples), examples[:EXAMPLES])
+
+
+def secured_protection(secured: Secured) -> float:
+    """The protection range the completion used (the threshold)."""
+    return secured.completion.protection
 
 
 def _report_cells(
@@ -381,10 +527,9 @@ def suppress_observations(
     numerator and denominator: the unweighted respondents of microdata (``OBS_NUMERATOR_COUNT``
     of ``OBS_COUNT``), the numerator and denominator of aggregate data with computed totals (a
     count's numerator and denominator get rule 1); a row the cell checks suppressed
-    (``suppression``) is suppressed too. Secondary suppression (:func:`protect`) then
-    suppresses, along every dimension with a total, the smallest other part of any family
-    whose total would give it away. The mask becomes the table's ``SUPPRESSED`` column, which
-    :func:`suppressed_mask` reads.
+    (``suppression``) is suppressed too. The mask becomes the table's ``SUPPRESSED`` column,
+    which :func:`suppressed_mask` reads; :func:`audit_observations`, which always follows, adds
+    the complements.
     """
     k = threshold
     limits = Limits.of(k, group_size)
@@ -407,19 +552,10 @@ def suppress_observations(
             single = np.asarray(pc.list_value_length(t["SOURCE_ROWS"])) == 1
             primary |= single & np.isin(t["SOURCE_ROW"].to_numpy(), np.asarray(suppression.rows))
     keys = [*h.dimensions, "TIME_PERIOD"]
-    codes = {
-        c: np.asarray(
-            pc.dictionary_encode(t[c].combine_chunks(), null_encoding="encode").indices, dtype=np.int32
-        )
-        for c in keys
-    }
-    totals = {
-        d: np.asarray(pc.fill_null(pc.equal(t[d], h.totals.get(d, "_T")), False), dtype=bool)
-        for d in h.dimensions
-    }
     suppressed = primary.copy()
-    size = np.asarray(pc.fill_null(pc.cast(t["OBS_COUNT"], pa.float64()), np.inf), dtype=np.float64)
-    reasons = protect(codes, totals, suppressed, size)
+    # the complements: audit_observations, which always follows (its LP completion suppresses
+    # fewer cells than the family heuristic would before it)
+    reasons: dict[int, tuple[int, str]] = {}
     h.table = t.append_column("SUPPRESSED", pa.array(suppressed))
     varying = [d for d in keys if pc.count_distinct(t[d]).as_py() > 1] or keys
 
@@ -483,3 +619,284 @@ def withhold_counts(table: pa.Table, mask: pa.Array, attributes: Sequence[str]) 
             empty = pc.if_else(mask, pa.scalar(None, column.type), column)
             table = table.set_column(table.schema.get_field_index(name), name, empty)
     return table
+
+
+# -- the published observations: the audit before anything is written or stored --------------------
+
+#: the additive measures behind an observation (counts, numerators, denominators)
+COUNT_COLUMNS = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR")
+
+
+def audit_observations(
+    h: Harmonised,
+    report: Report,
+    *,
+    threshold: int,
+    suppression: Suppression | None,
+    file: str,
+    hierarchies: dict[str, dict[str, str]] | None = None,
+) -> Secured | None:
+    """The last word on the observations to publish: secondary suppression proven by the audit.
+
+    The observations' suppression (their ``SUPPRESSED`` column, else the source rows of
+    ``suppression``) is audited over every additive relation of the published table: the
+    totals of each dimension (``_T`` or the mapping's total code), the hierarchies of
+    ``hierarchies`` (e.g. REF_AREA's codelist parents, and ISO 3166-2 codes under their
+    country) and their combinations; complements are added where a suppressed cell is exposed
+    (each a ``secondary-suppression`` finding), and a cell no complement can protect is a
+    ``suppression-exposed`` error. The measures audited are the counts behind each value
+    (``OBS_COUNT``, ``OBS_NUMERATOR``, ``OBS_DENOMINATOR``); without them, ``OBS_VALUE`` over
+    the relations it satisfies exactly. The final mask becomes the ``SUPPRESSED`` column.
+    """
+    t = h.table
+    mask = suppressed_mask(t, suppression)
+    if t.num_rows == 0:
+        return None
+    measures = {
+        c: np.asarray(pc.fill_null(pc.cast(t[c], pa.float64()), np.nan), dtype=np.float64)
+        for c in COUNT_COLUMNS
+        if c in t.column_names and t[c].null_count < t.num_rows
+    }
+    additive = bool(measures)
+    if not measures:
+        measures = {"OBS_VALUE": np.asarray(pc.fill_null(t["OBS_VALUE"], np.nan), dtype=np.float64)}
+    if not mask.any() and not any(np.isnan(v).any() for v in measures.values()):
+        return None
+    keys: dict[str, np.ndarray] = {}
+    labels: dict[str, list[str]] = {}
+    for c in [*h.dimensions, "TIME_PERIOD"]:
+        enc = pc.dictionary_encode(pc.cast(t[c], pa.string()).combine_chunks(), null_encoding="encode")
+        keys[c] = np.asarray(enc.indices, dtype=np.int64)
+        labels[c] = [str(x) for x in enc.dictionary.to_pylist()]
+    parents, known = _observation_parents(h, labels, hierarchies or {})
+    before = mask.copy()
+    size = next(iter(measures.values()))
+    secured = secure(keys, parents, measures, mask, size, threshold, known_children=known, additive=additive)
+
+    def where(i: int) -> str:
+        return (
+            ", ".join(f"{d}={labels[d][keys[d][i]]}" for d in keys if len(labels[d]) > 1) or "the observation"
+        )
+
+    _report_exposed(report, secured, where, file=file)
+    _audit_blanks(report, secured, measures, mask, threshold, where, file=file)
+    added = np.flatnonzero(mask & ~before)
+    examples = []
+    for i in added[:20].tolist():
+        other, dim = secured.reasons.get(i, (-1, "?"))
+        shown = where(other) if other >= 0 else "a suppressed observation"
+        examples.append(
+            Finding(
+                code=SECONDARY, severity=CHECKS[SECONDARY].severity, file=file,
+                problem=(f"the observation {where(i)} must also be suppressed: the audit found that, "
+                         f"with the published totals along {dim}, {shown} could be worked out"),
+                fix="Nothing to change: the bridge suppresses it on conversion.",
+                details={"resolved": True, "observation": {d: labels[d][keys[d][i]] for d in keys}},
+            )
+        )  # fmt: skip
+    if added.size:
+        report.add_counted(int(added.size), examples)
+    column = pa.array(mask)
+    if "SUPPRESSED" in t.column_names:
+        h.table = t.set_column(t.schema.get_field_index("SUPPRESSED"), "SUPPRESSED", column)
+    else:
+        h.table = t.append_column("SUPPRESSED", column)
+    return secured
+
+
+def _observation_parents(
+    h: Harmonised, labels: dict[str, list[str]], hierarchies: dict[str, dict[str, str]]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per dimension, each code's parent: the dimension's total code (``_T`` or the mapping's),
+    or its parent in the hierarchy; and, for hierarchies, how many children each code has."""
+    parents: dict[str, np.ndarray] = {}
+    known: dict[str, np.ndarray] = {}
+    for d in h.dimensions:
+        names = labels[d]
+        total = h.totals.get(d, "_T")
+        tree = {**iso_parents(names), **hierarchies.get(d, {})} if d == "REF_AREA" or d in hierarchies else {}
+        parent = hierarchy_parents(names, tree) if tree else np.full(len(names), -1, dtype=np.int64)
+        if total in names:
+            t_id = names.index(total)
+            orphan = (parent < 0) & (np.arange(len(names)) != t_id)
+            # a code with no parent in the hierarchy adds up to the total (the national row does)
+            parent[
+                orphan
+                & ~np.isin(np.arange(len(names)), [i for i, n in enumerate(names) if n in tree.values()])
+            ] = t_id
+        if (parent >= 0).any():
+            parents[d] = parent
+        if tree:
+            children: dict[str, int] = {}
+            for par in tree.values():
+                children[par] = children.get(par, 0) + 1
+            known[d] = np.array([children.get(n, 0) for n in names], dtype=np.int64)
+    return parents, known
+
+
+def _audit_blanks(
+    report: Report,
+    secured: Secured,
+    measures: dict[str, np.ndarray],
+    mask: np.ndarray,
+    threshold: int,
+    where: Any,
+    *,
+    file: str,
+) -> None:
+    """Cells the data leaves empty are published without a value too (often a producer's own
+    suppression): an error when the published totals give them away, since the bridge cannot
+    choose complements for a value it does not know."""
+    rel = secured.relations
+    for name, values in measures.items():
+        blank = np.isnan(values) & ~mask
+        if not blank.any() or rel.n == 0:
+            continue
+        shown = np.where(mask, np.nan, values)
+        result = audit(rel, shown, mask | blank, float(threshold), measure=name)
+        examples = []
+        for e in result.exposed:
+            if not blank[e.row]:
+                continue
+            text, relations = describe_exposure(e, rel, where, float(threshold))
+            problem = f"the empty cell {where(e.row)} ({name}) is not protected: {text}"
+            if relations:
+                problem += "; through " + "; ".join(relations)
+            examples.append(
+                Finding(
+                    code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
+                    fix=("The value was left empty (suppressed?) but the totals and the other parts give "
+                         "it away: fill in the value and let the bridge suppress it with its complements, "
+                         "or leave empty a part or total that covers it."),
+                    details={"cell": where(e.row), "measure": name, "low": plain_number(e.low),
+                             "high": None if np.isinf(e.high) else plain_number(e.high),
+                             "relations": relations},
+                )
+            )  # fmt: skip
+        if examples:
+            report.add_counted(len(examples), examples[:EXAMPLES])
+            return
+
+
+#: units whose values do not add up (percentages, rates, ratios, indices, means)
+NOT_ADDITIVE_UNITS = ("PT", "PC", "PERCENT", "RATIO", "IX", "RATE", "PER_", "MEAN", "MEDIAN", "AVG")
+
+
+def audit_published(
+    table: pa.Table,
+    dimensions: list[str],
+    *,
+    threshold: int,
+    file: str,
+    hierarchies: dict[str, dict[str, str]] | None = None,
+) -> Report:
+    """The audit of a published SDMX table, as a reader has it (``cgd-bridge audit``).
+
+    An observation is suppressed when it has no value and is marked OBS_STATUS Q or CONF_STATUS
+    C (or has no value and neither column exists). The relations come from the keys: ``_T``
+    totals, age bands inside wider bands, REF_AREA hierarchies (``hierarchies``, and ISO
+    3166-2 codes under their country); equalities where every part is present. Only series
+    whose UNIT_MEASURE is a count are audited: percentages and rates do not add up, so their
+    counts are not in the file and cannot be audited from it (``stats['audit']`` says how many
+    suppressed cells that leaves out).
+    """
+    report = Report()
+    n = table.num_rows
+    names = table.column_names
+    value = np.asarray(pc.fill_null(table["OBS_VALUE"], np.nan), dtype=np.float64)
+    blank = np.isnan(value)
+    marked = np.zeros(n, dtype=bool)
+    for col, code in (("OBS_STATUS", "Q"), ("CONF_STATUS", "C")):
+        if col in names:
+            marked |= np.asarray(pc.fill_null(pc.equal(table[col], code), False), dtype=bool)
+    has_marks = "OBS_STATUS" in names or "CONF_STATUS" in names
+    suppressed = blank & (marked if has_marks else True)
+    additive = np.ones(n, dtype=bool)
+    if "UNIT_MEASURE" in names:
+        unit = pc.utf8_upper(pc.fill_null(table["UNIT_MEASURE"], ""))
+        for u in NOT_ADDITIVE_UNITS:
+            hit = pc.starts_with(unit, u) if u.endswith("_") else pc.equal(unit, u)
+            additive &= ~np.asarray(pc.fill_null(hit, False), dtype=bool)
+    keys: dict[str, np.ndarray] = {}
+    labels: dict[str, list[str]] = {}
+    for c in [*dimensions, *(["TIME_PERIOD"] if "TIME_PERIOD" in names else [])]:
+        enc = pc.dictionary_encode(pc.cast(table[c], pa.string()).combine_chunks(), null_encoding="encode")
+        keys[c] = np.asarray(enc.indices, dtype=np.int64)
+        labels[c] = [str(x) for x in enc.dictionary.to_pylist()]
+    parents: dict[str, np.ndarray] = {}
+    known: dict[str, np.ndarray] = {}
+    for d in dimensions:
+        parents[d], known[d] = _file_parents(d, labels[d], (hierarchies or {}).get(d, {}))
+    # the rows of non-additive series take no part: they are left out of the relations
+    rows = np.flatnonzero(additive)
+    sub_keys = {c: k[rows] for c, k in keys.items()}
+    rel = build_relations(sub_keys, parents, known_children=known)
+    result = audit(rel, value[rows], suppressed[rows], float(threshold), measure="OBS_VALUE")
+
+    def where(i: int) -> str:
+        r = rows[i]
+        return ", ".join(f"{d}={labels[d][keys[d][r]]}" for d in keys if len(labels[d]) > 1) or f"row {r + 2}"
+
+    examples = []
+    for e in result.exposed:
+        text, relations = describe_exposure(e, rel, where, float(threshold))
+        problem = f"the suppressed observation {where(e.row)} is exposed: {text}"
+        if relations:
+            problem += "; through " + "; ".join(relations)
+        examples.append(
+            Finding(
+                code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
+                row=int(rows[e.row]) + 2,
+                fix=("Suppress more cells (a part or total on each relation named), or publish the "
+                     "table through cgd-bridge convert, which chooses them; see docs/disclosure.md."),
+                details={"cell": where(e.row), "low": plain_number(e.low),
+                         "high": None if np.isinf(e.high) else plain_number(e.high),
+                         "relations": relations},
+            )
+        )  # fmt: skip
+    if examples:
+        report.add_counted(len(examples), examples[:EXAMPLES])
+    report.stats["audit"] = {
+        "observations": n,
+        "suppressed": int(suppressed.sum()),
+        "audited": result.audited,
+        "not_audited": result.not_audited,
+        "not_additive": int((suppressed & ~additive).sum()),
+        "relations": rel.n,
+        "exposed": len(result.exposed),
+        "threshold": threshold,
+        "linear_programmes": result.lps,
+    }
+    report.stats["rows"] = n
+    report.stage = AUDIT_STAGE
+    report.finish()
+    return report
+
+
+def _file_parents(d: str, names: list[str], tree: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """A dimension's parents in a published file: its hierarchy (REF_AREA), age bands, or ``_T``."""
+    children: dict[str, int] = {}
+    if d == "REF_AREA" or tree:
+        full = {**iso_parents(names), **tree}
+        for par in full.values():
+            children[par] = children.get(par, 0) + 1
+    else:
+        full, covered = range_parents(names)
+        for _child, par in full.items():
+            children[par] = children.get(par, 0) + (1 if covered.get(par) else 0)
+        for par in full.values():  # a band not fully covered by its parts: an inequality
+            if not covered.get(par):
+                children[par] = 10**6
+    parent = hierarchy_parents(names, full) if full else np.full(len(names), -1, dtype=np.int64)
+    if "_T" in names:
+        t_id = names.index("_T")
+        tops = set(full.values())
+        for i, name in enumerate(names):
+            if parent[i] < 0 and i != t_id and name not in tops:
+                parent[i] = t_id
+        if not full:
+            children["_T"] = len(names) - 1
+    present_children = np.bincount(parent[parent >= 0], minlength=len(names))
+    known = np.array([children.get(n, 0) for n in names], dtype=np.int64)
+    known = np.where(known == 0, present_children, known)
+    return parent, known

@@ -262,7 +262,7 @@ def _map_batch(
     out["OBS_VALUE"] = _value(mapping, text)
     out["SOURCE_ROW"] = pa.array(np.arange(first_row, first_row + n, dtype=np.int64))
     v = mapping.value
-    if mapping.totals and v is not None and v.numerator:
+    if v is not None and v.numerator:  # the counts behind the value: totals and disclosure control
         out["OBS_NUMERATOR"] = _number(text[v.numerator])
         den = v.denominator or v.numerator
         out["OBS_DENOMINATOR"] = _number(text[den])

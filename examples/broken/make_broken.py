@@ -180,6 +180,14 @@ def _whole_group(rows: Rows) -> Rows:
     return recompute_totals(rows)
 
 
+def _blank_small_cell(rows: Rows) -> Rows:
+    """The CSO blanked a small cell itself but published its totals: they give it away."""
+    _small_cell(rows)
+    n = row_index(rows, **FINEST)
+    edit(rows, n, "respondents", "")
+    return edit(rows, n, "satisfied", "")
+
+
 def _above_denominator(rows: Rows) -> Rows:
     n = row_index(rows, **FINEST)
     edit(rows, n, "satisfied", str(int(rows[n][rows[0].index("respondents")]) + 4))
@@ -266,6 +274,8 @@ CASES = [
     Case("group-disclosure", "all 8 respondents of a cell satisfied", data=_whole_group),
     Case("threshold-too-low", "a disclosure threshold of 1", meta=meta_set("privacy.disclosure_control.threshold", 1)),
     Case("threshold-low", "a disclosure threshold of 4", meta=meta_set("privacy.disclosure_control.threshold", 4)),
+    Case("suppression-exposed", "a small cell left empty while the totals that give it away are published",
+         data=_blank_small_cell),
     # consistency
     Case("total-mismatch", "a total that is one off", data=lambda r: edit(r, 3, "respondents", str(int(r[3][5]) + 1))),
     Case("count-above-denominator", "more satisfied than respondents", data=_above_denominator),
