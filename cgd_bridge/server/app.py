@@ -35,6 +35,7 @@ from cgd_bridge import __version__
 from cgd_bridge.clock import Clock, seconds, system_clock
 from cgd_bridge.server.access_cache import AccessCache
 from cgd_bridge.server.audit_writer import AuditWriter
+from cgd_bridge.server.bodylimit import BodyGuard
 from cgd_bridge.server.deps import rate_limit
 from cgd_bridge.server.errors import install_error_handlers
 from cgd_bridge.server.ratelimit import SharedRateLimiter
@@ -150,5 +151,6 @@ def create_app(
     app.include_router(sdmx_v2.router, dependencies=limited)
     api_docs.install(app)  # before web's /static mount, which would take /static/swagger-ui/
     web.install(app, dependencies=limited)
+    app.add_middleware(BodyGuard)  # body limits and the key, before any body is read
     app.add_middleware(_TrailingSlash)
     return app
