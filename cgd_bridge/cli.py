@@ -1159,7 +1159,9 @@ def main(argv: list[str] | None = None) -> None:
     except CgdBridgeError as exc:
         if _State.debug:
             raise
-        click.echo(f"Error: {exc.message}", err=True)
+        from cgd_bridge.render import printable
+
+        click.echo(f"Error: {printable(exc.message)}", err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -1167,8 +1169,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if _State.debug:
             raise
+        from cgd_bridge.render import printable as _printable
+
         click.echo(
-            f"Error: cgd-bridge failed unexpectedly ({type(exc).__name__}: {exc}). "
+            f"Error: cgd-bridge failed unexpectedly ({type(exc).__name__}: {_printable(str(exc))}). "
             "Run again with --debug and report the output.",
             err=True,
         )
