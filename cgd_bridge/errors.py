@@ -13,6 +13,8 @@ server answers with.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CgdBridgeError(Exception):
     """Base class: anything cgd-bridge cannot continue after.
@@ -174,10 +176,33 @@ class Conflict(CgdBridgeError):
 
 
 class StoreError(CgdBridgeError):
-    """The database cannot be reached or refused the operation."""
+    """The database cannot be reached or refused the operation.
+
+    ``internal`` is what only the operator should read (the database's URL without its password,
+    the driver's reason): part of :attr:`message` (the CLI's error line, the server's log), never
+    of :meth:`to_dict` nor ``problem``, which the server answers with.
+    """
 
     status = 503
     title = "Storage unavailable"
+
+    def __init__(
+        self, problem: str, *, fix: str | None = None, internal: str | None = None, **where: Any
+    ) -> None:
+        self.internal = internal
+        super().__init__(problem, fix=fix, **where)
+
+    @property
+    def message(self) -> str:
+        problem = f"{self.problem} ({self.internal})" if self.internal else self.problem
+        return format_message(problem, self.fix, file=self.file, row=self.row, field=self.field)
+
+    def to_dict(self) -> dict[str, object]:
+        out = super().to_dict()
+        out["message"] = format_message(
+            self.problem, self.fix, file=self.file, row=self.row, field=self.field
+        )
+        return out
 
 
 class RateLimited(CgdBridgeError):

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.errors import CgdBridgeError, StoreError
 from cgd_bridge.sdmx.write.errors import error_json, error_xml
 from cgd_bridge.server.sdmx.negotiate import error_format
 from cgd_bridge.server.sdmx.query import QueryError
@@ -86,6 +86,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CgdBridgeError)
     async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
+        if isinstance(exc, StoreError):  # the answer says what failed; the log also says where
+            log.warning("%s %s: %s", request.method, request.url.path, exc.message)
         headers = getattr(exc, "headers", None)
         if _is_sdmx(request):
             code = exc.sdmx_code if isinstance(exc, QueryError) else None
