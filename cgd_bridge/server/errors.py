@@ -13,7 +13,8 @@ anything else is logged with its traceback and answered as a 500 that says nothi
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -81,6 +82,34 @@ def _is_web(request: Request) -> bool:
     return path not in _NOT_WEB_EXACT and not path.startswith(_NOT_WEB) and not path.startswith("/docs/")
 
 
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, also those of included routers (FastAPI keeps them behind a router entry)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(included.routes)
+        else:
+            yield route
+
+
+def allowed_methods(routes: Iterable[Any], path: str) -> list[str]:
+    """The methods some route takes at ``path``, sorted: the 405's ``Allow`` (Starlette's names
+    only the first route that matched the path, when several routes share it)."""
+    methods: set[str] = set()
+    for route in _routes(routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and getattr(route, "methods", None) and regex.match(path):
+            methods |= set(route.methods)
+    return sorted(methods)
+
+
+def _fix_allow(request: Request, exc: StarletteHTTPException) -> None:
+    if exc.status_code == 405:
+        methods = allowed_methods(request.app.router.routes, request.url.path)
+        if methods:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -96,6 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        _fix_allow(request, exc)
         text = str(exc.detail) if exc.detail else "error"
         if _is_sdmx(request):
             fix = "See docs/server.md for the SDMX REST paths." if exc.status_code == 404 else None

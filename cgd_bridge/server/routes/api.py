@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from cgd_bridge.errors import Forbidden
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
@@ -99,6 +99,20 @@ class Withdrawal(BaseModel):
 
 class Embargo(BaseModel):
     until: dt.datetime | None = Field(description="UTC date-time; null lifts the embargo.")
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        """An ISO 8601 text or null: a number would be read as a Unix time (1900000000 is 2030)."""
+        numeric = (
+            isinstance(value, str)
+            and value.strip().lstrip("+-").replace(".", "", 1).replace("e", "", 1).isdigit()
+        )
+        if (value is not None and not isinstance(value, str | dt.datetime)) or numeric:
+            raise ValueError(
+                "give the embargo's end as an ISO 8601 date-time text, e.g. 2031-01-01T00:00:00Z"
+            )
+        return value
 
 
 class ValidationResult(BaseModel):

@@ -24,3 +24,47 @@ def test_a_database_outage_is_a_503_that_does_not_name_the_database(world: World
         with world.bridge.engine.begin() as c:
             c.execute(text("ALTER TABLE bridge_generation_away RENAME TO bridge_generation"))
     assert world.client.get("/api/submissions").status_code == 200
+
+
+def test_an_integer_is_not_an_embargo(world: World, kenya) -> None:
+    """Was: 1700000000 was read as a Unix time and set as the embargo."""
+    from cgd_bridge.store import submissions
+    from cgd_bridge.store.submissions import RawFile
+    from tests.unit.server.conftest import KENYA
+
+    with world.bridge.sessions() as session:
+        files = [RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv")]
+        vid = submissions.create_version(
+            session, kenya, principal=world.producer, files=files, dataset="kisumu", submit=False
+        ).id
+    amina = {"Authorization": f"Bearer {world.keys['amina']}"}
+    for until in (1_900_000_000, 1.9e9, True, "1900000000", "1.9e9"):
+        r = world.client.put(f"/api/versions/{vid}/embargo", json={"until": until}, headers=amina)
+        assert r.status_code == 422, (until, r.status_code, r.text[:300])
+        assert "until" in r.json()["error"]["message"]
+    r = world.client.put(
+        f"/api/versions/{vid}/embargo", json={"until": "2031-01-01T00:00:00Z"}, headers=amina
+    )
+    assert r.status_code == 200, r.text[:300]
+    assert r.json()["embargo_until"].startswith("2031-01-01")
+
+
+def test_a_405_lists_every_method_of_the_path(world: World) -> None:
+    """Was: Allow named the first route's method only (GET on /api/official/{id}, which DELETE
+    also takes)."""
+    r = world.client.post("/api/official/1")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "DELETE, GET"
+    r = world.client.delete("/api/submissions")
+    assert r.headers["allow"] == "GET, POST"
+    r = world.client.post("/sdmx/rest/dataflow")
+    assert r.headers["allow"] == "GET"
+
+
+def test_an_unknown_v2_context_is_a_400_not_a_501(world: World) -> None:
+    r = world.client.get("/sdmx/v2/data/bogus/CGD_BRIDGE/DF_CGD_KE/1.0/*")
+    assert r.status_code == 400, r.text[:300]
+    assert "bogus" in r.text
+    assert "dataflow" in r.text  # the fix names the contexts there are
+    # a context of the standard that this server does not offer stays a 501
+    assert world.client.get("/sdmx/v2/data/datastructure/CGD_BRIDGE/CGD_KE/1.0/*").status_code == 501
