@@ -1135,8 +1135,21 @@ def require_server_extra() -> None:
         )
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, ``timeout``, a service manager) an interrupt, so what is being
+    written is cleaned up as on Ctrl-C (no ``.tmp`` file is left beside an output, #14)."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (an embedding program's choice)
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every failure into a message and exit code 2."""
+    stop_cleanly_on_sigterm()
     try:
         cli.main(args=argv, prog_name="cgd-bridge", standalone_mode=False)
     except ModuleNotFoundError as exc:
