@@ -13,6 +13,8 @@ server answers with.
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
 from typing import Any
 
 
@@ -95,6 +97,26 @@ def format_message(
     if fix:
         text += " " + fix.strip()
     return text
+
+
+def what_is_not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a file, in the words of an error: it does not exist, or it
+    is a folder, a named pipe, a device or a socket."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "the file does not exist"
+    except OSError as exc:
+        return f"the file cannot be read ({exc.strerror})"
+    if stat.S_ISDIR(mode):
+        return "this is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "this is a named pipe (FIFO), not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "this is a device, not a file"
+    if stat.S_ISSOCK(mode):
+        return "this is a socket, not a file"
+    return "this is not a regular file"
 
 
 class InputError(CgdBridgeError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cgd_bridge.errors import InputError
+from cgd_bridge.errors import InputError, what_is_not_a_file
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.ingest.csv import CsvLimits, open_csv
 from cgd_bridge.ingest.kobo import XLSForm, read_xlsform, resolve_columns
@@ -47,7 +47,7 @@ def open_table(
     p = Path(path)
     if not p.is_file():
         raise InputError(
-            "the file does not exist" if not p.exists() else "this is a folder, not a file",
+            what_is_not_a_file(p),
             fix="Check the path and the file name.",
             file=str(path),
         )
