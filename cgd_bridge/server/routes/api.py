@@ -419,11 +419,12 @@ def version_history(
     pulls = access.can_see_pulls(principal, v.submission.producer_id)
     if pulls:
         bridge.audit.flush()  # pulls served before this request are in the answer
+    people = access.can_see_people(principal, v.submission.producer_id)
     return [
         {
             "at": e.at,
             "action": e.action,
-            "user": e.user.username if e.user else None,
+            "user": e.user.username if e.user and people else None,
             "organisation": e.organisation.slug if e.organisation else None,
             "details": e.details,
         }

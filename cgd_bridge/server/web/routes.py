@@ -496,6 +496,7 @@ def _version_page(
         dsat=v.dsat,
         files=list(v.files) if submissions.may_read_files(page.db, p, v, now) else [],
         history=history,
+        people=access.can_see_people(p, s.producer_id),
         charts=drawn,
         names=names,
         changes=changes,

@@ -68,3 +68,42 @@ def test_an_unknown_v2_context_is_a_400_not_a_501(world: World) -> None:
     assert "dataflow" in r.text  # the fix names the contexts there are
     # a context of the standard that this server does not offer stays a 501
     assert world.client.get("/sdmx/v2/data/datastructure/CGD_BRIDGE/CGD_KE/1.0/*").status_code == 501
+
+
+def test_a_bad_key_is_a_401_on_structure_routes_too(world: World) -> None:
+    """Was: a wrong key on /sdmx/rest/dataflow was served as anonymous (#14)."""
+    bad = {"Authorization": "Bearer cgdb_nothere0000_xxxxxxxxxxxxxxxxxxxxxxxxxxxx"}
+    for path in (
+        "/sdmx/rest/dataflow",
+        "/sdmx/rest/codelist",
+        "/sdmx/v2/structure/dataflow/*/*/*",
+        "/sdmx/rest/schema/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0",
+    ):
+        assert world.client.get(path, headers=bad).status_code == 401, path
+        assert world.client.get(path).status_code == 200, path
+        good = {"Authorization": f"Bearer {world.keys['kamau']}"}
+        assert world.client.get(path, headers=good).status_code == 200, path
+    r = world.client.get("/sdmx/rest/dataflow?apikey=cgdb_nothere0000_xxxxxxxxxxxxxxxxxxxxxxxxxxxx")
+    assert r.status_code == 401
+    assert "mes:Error" in r.text
+
+
+def test_the_public_history_names_organisations_not_people(world: World, kenya) -> None:
+    """Was: anyone could read who (by username) submitted, accepted and published a version."""
+    from tests.unit.server.conftest import publish
+
+    with world.bridge.sessions() as session:
+        vid = publish(session, kenya, world.producer, world.reviewer, "kisumu-open")
+    public = world.client.get(f"/api/versions/{vid}/history")
+    assert public.status_code == 200
+    assert {e["organisation"] for e in public.json()} >= {"sauti", "knbs"}
+    assert all(e["user"] is None for e in public.json())
+    assert "amina" not in public.text
+    assert "kamau" not in public.text
+    page = world.client.get(f"/versions/{vid}")
+    assert page.status_code == 200
+    assert "amina" not in page.text
+    assert "kamau" not in page.text
+    amina = {"Authorization": f"Bearer {world.keys['amina']}"}
+    own = world.client.get(f"/api/versions/{vid}/history", headers=amina)
+    assert {"amina", "kamau"} <= {e["user"] for e in own.json()}
