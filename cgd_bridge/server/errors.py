@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cgd_bridge.errors import CgdBridgeError, StoreError
@@ -103,6 +104,17 @@ def allowed_methods(routes: Iterable[Any], path: str) -> list[str]:
     return sorted(methods)
 
 
+def database_error(exc: DBAPIError) -> StoreError:
+    """A query the database refused or could not answer (it is away, a table is missing): a 503
+    that says to try again; what failed goes to the log only."""
+    lines = str(exc.orig or exc).strip().splitlines()
+    return StoreError(
+        "the database could not answer this request",
+        fix="Try again in a moment; if it keeps failing, tell the platform administrator.",
+        internal=lines[0] if lines else type(exc).__name__,
+    )
+
+
 def _fix_allow(request: Request, exc: StarletteHTTPException) -> None:
     if exc.status_code == 405:
         methods = allowed_methods(request.app.router.routes, request.url.path)
@@ -110,18 +122,26 @@ def _fix_allow(request: Request, exc: StarletteHTTPException) -> None:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
 
 
+async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
+    """A :class:`CgdBridgeError` as an SDMX error message under ``/sdmx/``, JSON elsewhere."""
+    if isinstance(exc, StoreError):  # the answer says what failed; the log also says where
+        log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+    headers = getattr(exc, "headers", None)
+    if _is_sdmx(request):
+        code = exc.sdmx_code if isinstance(exc, QueryError) else None
+        return sdmx_error_response(request, exc.status, exc.problem, exc.fix, code, headers)
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
+
+
+async def _database_failed(request: Request, exc: DBAPIError) -> Response:
+    return await bridge_error(request, database_error(exc))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
-    @app.exception_handler(CgdBridgeError)
-    async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
-        if isinstance(exc, StoreError):  # the answer says what failed; the log also says where
-            log.warning("%s %s: %s", request.method, request.url.path, exc.message)
-        headers = getattr(exc, "headers", None)
-        if _is_sdmx(request):
-            code = exc.sdmx_code if isinstance(exc, QueryError) else None
-            return sdmx_error_response(request, exc.status, exc.problem, exc.fix, code, headers)
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
+    app.add_exception_handler(CgdBridgeError, bridge_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database_failed)  # type: ignore[arg-type]
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -107,3 +107,18 @@ def test_the_public_history_names_organisations_not_people(world: World, kenya) 
     amina = {"Authorization": f"Bearer {world.keys['amina']}"}
     own = world.client.get(f"/api/versions/{vid}/history", headers=amina)
     assert {"amina", "kamau"} <= {e["user"] for e in own.json()}
+
+
+def test_a_failing_database_query_is_a_503_on_pages_and_api(world: World) -> None:
+    """Was: the web pages answered 500 ("the server failed") while the database was away (#14)."""
+    with world.bridge.engine.begin() as c:
+        c.execute(text("ALTER TABLE submissions RENAME TO submissions_away"))
+    try:
+        for path in ("/dataflows", "/api/submissions"):
+            r = world.client.get(path)
+            assert r.status_code == 503, (path, r.status_code, r.text[:300])
+            assert "submissions_away" not in r.text
+            assert "Try again" in r.text
+    finally:
+        with world.bridge.engine.begin() as c:
+            c.execute(text("ALTER TABLE submissions_away RENAME TO submissions"))
