@@ -65,6 +65,7 @@ class BodyLimit:
     limit: int
     what: str
     setting: str
+    public: bool = False  # a web page posted by someone not signed in
 
 
 def _walk(dependant: Dependant) -> list[Dependant]:
@@ -93,7 +94,7 @@ def limit_for(content_type: str, needs: RouteNeeds, settings: Settings, *, signe
     form = BodyLimit(settings.max_form_kb << 10, "a form", "CGD_BRIDGE_MAX_FORM_KB")
     if media == "multipart/form-data" and needs.files:
         if needs.web and not signed_in:
-            return form
+            return BodyLimit(form.limit, "a form from someone not signed in", form.setting, public=True)
         return BodyLimit(
             needs.files * (settings.max_upload_mb << 20) + form.limit,
             f"an upload of {needs.files} file(s)",
@@ -105,18 +106,15 @@ def limit_for(content_type: str, needs: RouteNeeds, settings: Settings, *, signe
 
 
 def too_large(limit: BodyLimit, *, said: int | None = None) -> PayloadTooLarge:
+    """The 413 of a body past ``limit`` (``said``: the size its Content-Length announced)."""
     size = f" ({_size(said)})" if said is not None else ""
-    fix = (
-        "Sign in first; the public may only send small forms."
-        if limit.setting == "CGD_BRIDGE_MAX_FORM_KB" and "upload" not in limit.what
-        else ""
-    )
+    fix = f"Send less (split the dataset), or ask the administrator to raise {limit.setting}."
+    if limit.public:
+        fix = "Sign in first; the public may only send small forms."
     return PayloadTooLarge(
         f"the request body{size} is larger than the limit for {limit.what} on this path, "
         f"{_size(limit.limit)}",
-        fix=(
-            f"Send less (split the dataset), or ask the administrator to raise {limit.setting}. {fix}"
-        ).strip(),
+        fix=fix,
     )
 
 

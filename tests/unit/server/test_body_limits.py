@@ -161,6 +161,7 @@ def test_a_json_body_has_its_own_smaller_limit(world: World) -> None:
     assert r.status == 413
     assert r.consumed == 0
     assert "CGD_BRIDGE_MAX_JSON_KB" in r.json()["error"]["message"]
+    assert "Sign in" not in r.json()["error"]["message"]  # that is for the public on web pages
     r = request(
         world,
         "POST",
