@@ -18,7 +18,8 @@ its headers alone:
 - **the key first**: a route that needs an API key (its dependencies include
   :func:`~cgd_bridge.server.deps.require_principal`) answers 401 for a missing, unknown, revoked
   or expired key before reading any of the body (the decision is the one ``get_principal``
-  makes, cached for the rest of the request).
+  makes, cached for the rest of the request), after the rate limit (counted here once for the
+  request, so a flood of invented keys waits like its address before any is looked up).
 
 The 413 names the limit and the setting that changes it; errors are rendered by the app's own
 handlers (:mod:`cgd_bridge.server.errors`: an SDMX error message under ``/sdmx/``, JSON elsewhere).
@@ -158,9 +159,11 @@ class BodyGuard:
         has_body = "chunked" in headers.get("transfer-encoding", "").lower() or bool(said)
         needs = self._route_needs(request.scope)
         if needs.needs_key and has_body:
-            from cgd_bridge.server.deps import get_principal, require_principal
+            from cgd_bridge.server.deps import get_principal, rate_limit, require_principal
 
-            require_principal(await get_principal(request, bridge, bridge.clock()))
+            now = bridge.clock()
+            await rate_limit(request, bridge, now)  # before authenticating: invented keys wait too
+            require_principal(await get_principal(request, bridge, now))
         signed_in = needs.web and _signed_in_cookie(request, bridge)
         limit = limit_for(headers.get("content-type", ""), needs, bridge.settings, signed_in=signed_in)
         if said is not None and said > limit.limit:

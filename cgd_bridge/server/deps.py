@@ -73,8 +73,9 @@ async def rate_limit(request: Request, bridge: BridgeDep, now: NowDep) -> None:
     (:mod:`cgd_bridge.server.ratelimit`).
     """
     limiter = bridge.limiter
-    if not limiter.enabled:
-        return
+    if not limiter.enabled or getattr(request.state, "rate_counted", False):
+        return  # counted once per request (server/bodylimit.py may count it before the body)
+    request.state.rate_counted = True
     key = _key_of(request)
     address = f"ip:{request.client.host if request.client else '?'}"
     identity = address

@@ -150,3 +150,22 @@ def test_invented_keys_share_their_address_budget(limited: tuple[TestClient, dic
         identities = session.scalars(select(RateUsage.identity)).all()
         assert session.scalar(select(func.count()).select_from(RateUsage)) <= 2, identities
     assert not any("fake" in i for i in identities)
+
+
+def test_uploads_with_invented_keys_are_rate_limited_before_any_lookup(
+    limited: tuple[TestClient, dict[str, str]],
+) -> None:
+    """The body guard authenticates before the body; the address's budget comes first there too,
+    and a request is counted once."""
+    client, keys = limited
+    amina = {"Authorization": f"Bearer {keys['amina']}"}
+    assert client.get("/api/me", headers=amina).status_code == 200  # known before the flood
+    files = {"data": ("d.csv", b"district,n\nDhaka,1\n", "text/csv")}
+    answers = [
+        client.post(
+            "/api/validate", files=files, headers={"Authorization": f"Bearer cgdb_fake{i:04d}y_{'t' * 32}"}
+        ).status_code
+        for i in range(6)
+    ]
+    assert answers == [401, 401, 401, 429, 429, 429]
+    assert [client.get("/api/me", headers=amina).status_code for _ in range(3)] == [200, 200, 429]
