@@ -1313,8 +1313,21 @@ def require_server_extra() -> None:
         )
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Make SIGTERM (``kill``, ``timeout``, a service manager) an interrupt, so what is being
+    written is cleaned up as on Ctrl-C (no ``.tmp`` file is left beside an output, #14)."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    with contextlib.suppress(ValueError):  # not the main thread (an embedding program's choice)
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every failure into a message and exit code 2."""
+    stop_cleanly_on_sigterm()
     try:
         cli.main(args=argv, prog_name="cgd-bridge", standalone_mode=False)
     except ModuleNotFoundError as exc:
@@ -1337,7 +1350,9 @@ def main(argv: list[str] | None = None) -> None:
     except CgdBridgeError as exc:
         if _State.debug:
             raise
-        click.echo(f"Error: {exc.message}", err=True)
+        from cgd_bridge.render import printable
+
+        click.echo(f"Error: {printable(exc.message)}", err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -1345,8 +1360,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if _State.debug:
             raise
+        from cgd_bridge.render import printable as _printable
+
         click.echo(
-            f"Error: cgd-bridge failed unexpectedly ({type(exc).__name__}: {exc}). "
+            f"Error: cgd-bridge failed unexpectedly ({type(exc).__name__}: {_printable(str(exc))}). "
             "Run again with --debug and report the output.",
             err=True,
         )

@@ -13,6 +13,10 @@ server answers with.
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+from typing import Any
+
 
 class CgdBridgeError(Exception):
     """Base class: anything cgd-bridge cannot continue after.
@@ -93,6 +97,26 @@ def format_message(
     if fix:
         text += " " + fix.strip()
     return text
+
+
+def what_is_not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a file, in the words of an error: it does not exist, or it
+    is a folder, a named pipe, a device or a socket."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "the file does not exist"
+    except OSError as exc:
+        return f"the file cannot be read ({exc.strerror})"
+    if stat.S_ISDIR(mode):
+        return "this is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "this is a named pipe (FIFO), not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "this is a device, not a file"
+    if stat.S_ISSOCK(mode):
+        return "this is a socket, not a file"
+    return "this is not a regular file"
 
 
 class InputError(CgdBridgeError):
@@ -192,10 +216,33 @@ class Overlapping(Conflict):
 
 
 class StoreError(CgdBridgeError):
-    """The database cannot be reached or refused the operation."""
+    """The database cannot be reached or refused the operation.
+
+    ``internal`` is what only the operator should read (the database's URL without its password,
+    the driver's reason): part of :attr:`message` (the CLI's error line, the server's log), never
+    of :meth:`to_dict` nor ``problem``, which the server answers with.
+    """
 
     status = 503
     title = "Storage unavailable"
+
+    def __init__(
+        self, problem: str, *, fix: str | None = None, internal: str | None = None, **where: Any
+    ) -> None:
+        self.internal = internal
+        super().__init__(problem, fix=fix, **where)
+
+    @property
+    def message(self) -> str:
+        problem = f"{self.problem} ({self.internal})" if self.internal else self.problem
+        return format_message(problem, self.fix, file=self.file, row=self.row, field=self.field)
+
+    def to_dict(self) -> dict[str, object]:
+        out = super().to_dict()
+        out["message"] = format_message(
+            self.problem, self.fix, file=self.file, row=self.row, field=self.field
+        )
+        return out
 
 
 class RateLimited(CgdBridgeError):

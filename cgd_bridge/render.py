@@ -8,16 +8,32 @@ when findings were left out, each renderer says how many.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from cgd_bridge.findings import AUDIT_STAGE, CHECKS, FAMILIES, Report, Severity
 
 TEXT_EXAMPLES = 10
+# C0 controls but tab and newline, DEL, C1 controls, and the bidi embeddings, overrides and isolates
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (ESC, BEL, CR, C1, bidi overrides) shown
+    as Python escapes (``\\x1b``, ``\\u202e``); tabs, newlines and every script's letters kept.
+
+    >>> printable("Kisumu\x1b[2J")
+    'Kisumu\\x1b[2J'
+    """
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 _MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTE"}
 
 
 def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
-    """The report for a terminal: a verdict line, inputs, then problems grouped by code."""
+    """The report for a terminal: a verdict line, inputs, then problems grouped by code (the
+    data's text made :func:`printable`)."""
     lines: list[str] = [_headline(report)]
     audit = report.stage == AUDIT_STAGE
     lines.extend(_input_lines(report))
@@ -53,7 +69,7 @@ def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
         lines.append("")
         lines.append("The dataset is ready to submit." if not report.warning_count else
                      "The dataset can be submitted; read the warnings first.")  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines)) + "\n"
 
 
 def _input_lines(report: Report) -> list[str]:

@@ -32,7 +32,10 @@ class Settings(BaseSettings):
             ``CGD_BRIDGE_DATABASE_URL=postgresql+psycopg://user@host/cgd_bridge``.
         rate_limit_per_minute: requests a minute one API key (or, without a key, one client
             address) may make to the server; 0 turns the limit off.
-        max_upload_mb: the largest upload the server accepts (413 above it).
+        max_upload_mb: the largest upload the server accepts, per file (413 above it).
+        max_form_kb: the largest form (urlencoded, or multipart without files) a request may
+            send, and the most a web page may receive from someone not signed in.
+        max_json_kb: the largest JSON (or other) request body.
         audit_interval_seconds: how long the server lets pull records gather before it commits
             them in one transaction (``server/audit_writer.py``); a process killed hard loses
             at most this much of the pull log (unless ``audit_durable``).
@@ -51,6 +54,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     rate_limit_per_minute: int = Field(default=600, ge=0)
     max_upload_mb: int = Field(default=200, ge=1)
+    max_form_kb: int = Field(default=1024, ge=1)
+    max_json_kb: int = Field(default=1024, ge=1)
     audit_interval_seconds: float = Field(default=0.05, ge=0.0, le=5.0)
     audit_durable: bool = False
     answer_cache_mb: int = Field(default=64, ge=0)

@@ -30,7 +30,13 @@ PACKAGE = ROOT / "cgd_bridge"
 OUTER = ("cgd_bridge.server", "cgd_bridge.store", "cgd_bridge.cli", "cgd_bridge.__main__")
 #: the FastAPI dependency module, and the modules that may import it (routes and the app factory)
 DEPS = "cgd_bridge.server.deps"
-DEPS_USERS = ("cgd_bridge.server.routes", "cgd_bridge.server.web", "cgd_bridge.server.app")
+# bodylimit is wiring too: it reads a route's dependencies and runs get_principal before the body
+DEPS_USERS = (
+    "cgd_bridge.server.routes",
+    "cgd_bridge.server.web",
+    "cgd_bridge.server.app",
+    "cgd_bridge.server.bodylimit",
+)
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cgd_bridge.errors import InputError
+from cgd_bridge.errors import InputError, what_is_not_a_file
 from cgd_bridge.findings import InputInfo
-from cgd_bridge.ingest.csv import open_csv
+from cgd_bridge.ingest.csv import CsvLimits, open_csv
 from cgd_bridge.ingest.kobo import XLSForm, read_xlsform, resolve_columns
 from cgd_bridge.ingest.table import DEFAULT_BATCH_ROWS, SourceColumn, SourceTable, file_digest
 from cgd_bridge.ingest.xlsx import open_xlsx
@@ -30,6 +30,7 @@ def open_table(
     sheet: str | None = None,
     form: str | Path | XLSForm | None = None,
     delimiter: str | None = None,
+    csv_limits: CsvLimits | None = None,
 ) -> SourceTable:
     """Open a CSO data file (CSV or spreadsheet), resolving Kobo/ODK headers.
 
@@ -38,6 +39,7 @@ def open_table(
         sheet: for spreadsheets, the sheet to read (default: the first).
         form: the XLSForm the data was collected with (path or parsed), if any.
         delimiter: force a CSV delimiter instead of sniffing it.
+        csv_limits: the CSV reader's limits (default :data:`cgd_bridge.ingest.csv.LIMITS`).
 
     Raises:
         InputError: the file is missing, empty or not a table cgd-bridge can read.
@@ -45,7 +47,7 @@ def open_table(
     p = Path(path)
     if not p.is_file():
         raise InputError(
-            "the file does not exist" if not p.exists() else "this is a folder, not a file",
+            what_is_not_a_file(p),
             fix="Check the path and the file name.",
             file=str(path),
         )
@@ -60,7 +62,11 @@ def open_table(
             if fh.read(4) != b"\xd0\xcf\x11\xe0":
                 kind = "csv"  # some tools write CSV with an .xls name
     info = InputInfo(file=p.name, kind="data", format=kind, sha256=digest, bytes=size)
-    table = open_xlsx(p, info, sheet=sheet) if kind == "xlsx" else open_csv(p, info, delimiter=delimiter)
+    table = (
+        open_xlsx(p, info, sheet=sheet)
+        if kind == "xlsx"
+        else open_csv(p, info, delimiter=delimiter, limits=csv_limits or CsvLimits())
+    )
     parsed = read_xlsform(Path(form)) if isinstance(form, str | Path) else form
     table.form = parsed
     table.columns = resolve_columns(table.columns, parsed)

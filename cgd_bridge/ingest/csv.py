@@ -7,6 +7,12 @@ so a stray byte at row 900,000 is detected too; the report says which encoding w
 
 Delimiters: comma, semicolon, tab and pipe, sniffed from the first rows. Quoted fields may
 contain delimiters and newlines.
+
+Limits (:class:`CsvLimits`, docs/limits.md), each refused as :class:`~cgd_bridge.errors.TooLarge`
+naming the file, the limit and the fix: columns (counted on the whole header row, however long:
+it is read to its end, not cut at the sniffing sample), one line, one cell, rows (counted while
+streaming). A file that is not text (NUL bytes, control characters, UTF-16 without its
+byte-order mark) is refused as an :class:`~cgd_bridge.errors.InputError` before it is read.
 """
 
 from __future__ import annotations
@@ -15,17 +21,33 @@ import codecs
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from cgd_bridge.errors import InputError
+from cgd_bridge.errors import InputError, TooLarge
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.ingest.table import SkippedRow, SourceColumn, SourceTable
 
 SAMPLE_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class CsvLimits:
+    """What one CSV file may hold (a 1,000,000-row export of 50 columns is well inside)."""
+
+    columns: int = 5_000
+    line_bytes: int = 16 << 20  # one row, quoted newlines included; also the reader's block size
+    cell_chars: int = 1_000_000
+    rows: int = 50_000_000
+
+
+LIMITS = CsvLimits()
+_SAVE_AS = "Open it in the spreadsheet program it came from and save it as 'CSV UTF-8' (or XLSX)."
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13))
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
@@ -39,9 +61,14 @@ def detect_encoding(path: Path) -> tuple[str, str | None]:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16", "The file is UTF-16 (Excel 'Unicode text'); it was read as such."
         fh.seek(0)
+        _check_text(path, fh.read(64 << 10))
+        fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         offset = 0
         while block := fh.read(8 << 20):
+            if b"\x00" in block:
+                first = offset + block.index(b"\x00")
+                raise _not_text(path, f"it has NUL bytes (at byte {first:,})")
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
@@ -53,6 +80,33 @@ def detect_encoding(path: Path) -> tuple[str, str | None]:
         except UnicodeDecodeError:
             return _fallback_encoding(path, offset)
     return "utf-8", None
+
+
+def _not_text(path: Path, why: str) -> InputError:
+    return InputError(f"the file is not a text (CSV) file: {why}", fix=_SAVE_AS, file=path.name)
+
+
+def _check_text(path: Path, sample: bytes) -> None:
+    """Refuse a file whose first bytes are not text: UTF-16 without its BOM, or binary."""
+    if not sample:
+        return
+    nul = sample.count(b"\x00")
+    if nul:
+        even = sample[0::2].count(b"\x00")
+        odd = nul - even
+        if nul >= len(sample) // 4 and max(even, odd) >= 0.9 * nul:
+            order = "big-endian" if even > odd else "little-endian"
+            raise InputError(
+                f"the file is UTF-16 ({order}) without a byte-order mark, which cannot be told "
+                "apart from binary data",
+                fix=_SAVE_AS,
+                file=path.name,
+            )
+        first = sample.index(b"\x00")
+        raise _not_text(path, f"it has NUL bytes (at byte {first:,})")
+    control = sum(sample.count(bytes([c])) for c in _CONTROL)
+    if control > max(8, len(sample) // 100):
+        raise _not_text(path, f"{control:,} of its first {len(sample):,} bytes are control characters")
 
 
 def _fallback_encoding(path: Path, bad_offset: int) -> tuple[str, str]:
@@ -103,8 +157,46 @@ def _first_rows(text: str, delimiter: str, n: int) -> Iterator[list[str]]:
         yield row
 
 
-def open_csv(path: Path, info: InputInfo, *, delimiter: str | None = None) -> SourceTable:
-    """Open a CSV file: detect encoding and delimiter, read the header, prepare streaming."""
+def _header_text(path: Path, encoding: str, limits: CsvLimits) -> str:
+    """The text of the first row, to its end (a newline outside quotes), however long; refused
+    past ``limits.line_bytes``."""
+    text = ""
+    with path.open("r", encoding=encoding, errors="replace", newline="") as fh:
+        while chunk := fh.read(256 << 10):
+            start, quotes = len(text), text.count('"')
+            text += chunk
+            pos = text.find("\n", start)
+            while pos >= 0:
+                quotes += text.count('"', start, pos)
+                if quotes % 2 == 0:
+                    return text[: pos + 1]
+                start = pos
+                pos = text.find("\n", pos + 1)
+            if len(text) > limits.line_bytes:
+                break
+    if len(text) > limits.line_bytes:
+        raise TooLarge(
+            f"the first row (the column names) is longer than the limit of {_size(limits.line_bytes)}",
+            fix="Check that the file is a table with its column names in row 1; "
+            "a real header is far shorter.",
+            file=path.name,
+            row=1,
+        )
+    return text
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20:,} MiB" if n >= 1 << 20 and n % (1 << 20) == 0 else f"{n >> 10:,} KiB"
+
+
+def open_csv(
+    path: Path, info: InputInfo, *, delimiter: str | None = None, limits: CsvLimits = LIMITS
+) -> SourceTable:
+    """Open a CSV file: detect encoding and delimiter, read the header, prepare streaming.
+
+    Raises:
+        InputError: empty, not text, or no column names. TooLarge: past one of ``limits``.
+    """
     encoding, note = detect_encoding(path)
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
@@ -119,7 +211,23 @@ def open_csv(path: Path, info: InputInfo, *, delimiter: str | None = None) -> So
             file=path.name,
         )
     delim = delimiter or sniff_delimiter(text)
-    header = next(_first_rows(text + "\n", delim, 1), [])
+    line = _header_text(path, "utf-16" if encoding == "utf-16" else encoding, limits).lstrip("\ufeff")
+    try:
+        header = next(csv.reader(io.StringIO(line), delimiter=delim), [])
+    except csv.Error as exc:
+        raise TooLarge(
+            f"a column name in the first row cannot be read ({exc})",
+            fix="Check that row 1 holds the column names, each a short text.",
+            file=path.name,
+            row=1,
+        ) from exc
+    if len(header) > limits.columns:
+        raise TooLarge(
+            f"the file has {len(header):,} columns, more than the limit of {limits.columns:,}",
+            fix="Keep the columns the mapping uses (delete the others) and save again, or split the table.",
+            file=path.name,
+            row=1,
+        )
     if not header:
         raise InputError(
             "the first row (the column names) is empty",
@@ -137,12 +245,17 @@ def open_csv(path: Path, info: InputInfo, *, delimiter: str | None = None) -> So
     columns = [SourceColumn(i, h.strip(), h.strip()) for i, h in enumerate(header)]
     table = SourceTable(path=path, info=info, columns=columns, _batches=lambda *_: iter(()))
     table.notes.extend(notes)
-    table._batches = lambda rows, missing: _stream(table, encoding, delim, rows, missing)
+    table._batches = lambda rows, missing: _stream(table, encoding, delim, rows, missing, limits)
     return table
 
 
 def _stream(
-    table: SourceTable, encoding: str, delimiter: str, batch_rows: int, missing: tuple[str, ...]
+    table: SourceTable,
+    encoding: str,
+    delimiter: str,
+    batch_rows: int,
+    missing: tuple[str, ...],
+    limits: CsvLimits = LIMITS,
 ) -> Iterator[pa.RecordBatch]:
     names = [c.key for c in table.columns]
     width = len(names)
@@ -158,8 +271,10 @@ def _stream(
         )
         return "skip"
 
-    # ~100 bytes a row is typical for CSO tables; blocks of 4-16 MiB keep batches near batch_rows
-    block = max(1 << 20, min(16 << 20, batch_rows * 80))
+    # the block is the line limit: pyarrow reads no row across two blocks, so a longer line is
+    # refused (below) and every line within the limit is read; 16 MiB blocks by default
+    # (~160,000 rows of a typical CSO table); a block's rows are handed out batch_rows at a time
+    block = limits.line_bytes
     reader = pa_csv.open_csv(
         str(table.path),
         read_options=pa_csv.ReadOptions(
@@ -182,17 +297,66 @@ def _stream(
         ),
     )
     missing_set = pa.array(sorted(set(missing) | {""}), pa.string())
+    seen = 0
     try:
         for batch in reader:
             if batch.num_rows == 0:
                 continue
-            yield clean_batch(batch, missing_set, width)
+            seen += batch.num_rows
+            if seen > limits.rows:
+                raise TooLarge(
+                    f"the file has more than {limits.rows:,} rows, the limit",
+                    fix="Split the dataset (by year or region) into several files.",
+                    file=table.file,
+                )
+            _check_cells(table, batch, seen - batch.num_rows, limits)
+            for start in range(0, batch.num_rows, batch_rows):
+                yield clean_batch(batch.slice(start, batch_rows), missing_set, width)
     except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):
+            raise _long_line(table, limits) from exc
         raise InputError(
             f"the CSV file cannot be split into cells ({_plain_arrow_error(exc)})",
             fix='Look for a quote (") that is opened but never closed, then export the file again.',
             file=table.file,
         ) from exc
+
+
+def _check_cells(table: SourceTable, batch: pa.RecordBatch, before: int, limits: CsvLimits) -> None:
+    """Refuse a cell longer than ``limits.cell_chars`` characters or a row longer than
+    ``limits.line_bytes`` bytes, naming its row (and column)."""
+    line: pa.Array | None = None
+    for i in range(batch.num_columns):
+        column = batch.column(i)
+        size = pc.binary_length(column)
+        line = size if line is None else pc.add(line, size)
+        if (pc.max(size).as_py() or 0) <= limits.cell_chars:
+            continue  # no cell has more characters than bytes
+        chars = pc.utf8_length(column)
+        longest = pc.max(chars).as_py() or 0
+        if longest > limits.cell_chars:
+            at = pc.index(pc.greater(chars, limits.cell_chars), True).as_py()
+            raise TooLarge(
+                f"a cell of {longest:,} characters, more than the limit of {limits.cell_chars:,} characters",
+                fix="Shorten the cell (a cell holds one value, not a document) and export the file again.",
+                file=table.file,
+                row=table.row_mapper()(before + at + 2),
+                field=table.columns[i].header if i < len(table.columns) else None,
+            )
+    if line is not None and (pc.max(line).as_py() or 0) > limits.line_bytes:
+        at = pc.index(pc.greater(line, limits.line_bytes), True).as_py()
+        raise _long_line(table, limits, row=table.row_mapper()(before + at + 2))
+
+
+def _long_line(table: SourceTable, limits: CsvLimits, row: int | None = None) -> TooLarge:
+    return TooLarge(
+        f"a line (one row, with any newlines inside its quotes) is longer than the limit of "
+        f"{_size(limits.line_bytes)}",
+        fix='Look for a quote (") that is opened but never closed, or a cell holding a whole '
+        "document; shorten it and export the file again.",
+        file=table.file,
+        row=row,
+    )
 
 
 def clean_batch(batch: pa.RecordBatch, missing: pa.Array, width: int) -> pa.RecordBatch:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from cgd_bridge import safeyaml
-from cgd_bridge.errors import MappingError
+from cgd_bridge.errors import MappingError, what_is_not_a_file
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.ingest.schema import TableSchema, schema_from_descriptor
 from cgd_bridge.ingest.table import file_digest
@@ -26,7 +26,8 @@ def read_mapping_file(path: str | Path) -> tuple[dict[str, Any], InputInfo]:
     """Parse a mapping file (YAML or JSON) into a dict, with clear errors."""
     p = Path(path)
     if not p.is_file():
-        raise MappingError("the mapping file does not exist", fix="Check the path.", file=str(path))
+        what = what_is_not_a_file(p).replace("the file does", "the mapping file does")
+        raise MappingError(what, fix="Check the path.", file=str(path))
     try:
         data = safeyaml.load(p.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

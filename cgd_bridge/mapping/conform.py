@@ -74,6 +74,18 @@ UNKNOWN_DATAFLOW = register(
     structures with 'cgd-bridge structures import', or correct 'dataflow' in the mapping.""",
 )
 
+FORMULA_VALUE = register(
+    "formula-like-value",
+    Severity.WARNING,
+    "sdmx",
+    "Value a spreadsheet would run as a formula",
+    """An attribute value taken from the data starts with =, @, a tab or a carriage return, or with
+    + or - followed by something other than a number (e.g. '=HYPERLINK(...)'). SDMX-CSV is data,
+    so cgd-bridge writes the value as it is; but a reviewer who opens the SDMX-CSV in a
+    spreadsheet would run it as a formula. Correct the cell in the source data unless the text is
+    really meant.""",
+)
+
 #: Findings that mean the data could not be checked at all: ``--force`` never converts past them.
 UNCHECKED = frozenset({UNKNOWN_DATAFLOW})
 
@@ -104,6 +116,7 @@ def map_and_check(
         return None  # the table checks reported these columns as missing-column
     h = apply_mapping(table, spec, batch_rows=batch_rows)
     report.extend(coverage_findings(h, spec, file=table.file, mapping_file=mapping_file))
+    report.extend(formula_findings(h, file=table.file))
     if spec.dataflow:
         if structures is None:
             from cgd_bridge.structures import Structures as _Structures
@@ -125,6 +138,56 @@ def _finding(code: str, problem: str, fix: str, *, file: str | None, **kw: Any) 
         details={"resolved": True, **kw.pop("details", {})},  # rows are already the file's rows
         **kw,
     )
+
+
+_FORMULA_START = r"^[=@\t\r]"
+_SIGNED_TEXT = r"^[+-]."
+_SIGNED_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def formula_values(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """True where a text value is formula-like (as :func:`cgd_bridge.mapping.model.formula_like`)."""
+    text = values.cast(pa.string())
+    signed = pc.and_(
+        pc.match_substring_regex(text, _SIGNED_TEXT),
+        pc.invert(pc.match_substring_regex(text, _SIGNED_NUMBER)),
+    )
+    return pc.fill_null(pc.or_(pc.match_substring_regex(text, _FORMULA_START), signed), False)
+
+
+def formula_findings(h: Harmonised, *, file: str | None) -> list[Finding]:
+    """``formula-like-value``: attribute values from the data that a spreadsheet would run."""
+    out: list[Finding] = []
+    for name in h.attributes:
+        if name not in h.table.column_names or not pa.types.is_string(h.table.schema.field(name).type):
+            continue
+        column = h.table.column(name)
+        mask = formula_values(column)
+        count = pc.sum(mask).as_py() or 0
+        if not count:
+            continue
+        hits = h.table.filter(mask)
+        rows = (
+            [r for r in hits.column("SOURCE_ROW").to_pylist()[:EXAMPLES] if r is not None]
+            if ("SOURCE_ROW" in hits.column_names)
+            else []
+        )
+        value = hits.column(name)[0].as_py()
+        out.append(
+            _finding(
+                FORMULA_VALUE,
+                f"{count:,} value(s) of the attribute {name} start like a spreadsheet formula "
+                f"(e.g. {value[:60]!r})",
+                "Correct the cells in the source data; the SDMX-CSV keeps values as they are, and a "
+                "spreadsheet opening it would run these as formulas.",
+                file=file,
+                field=name,
+                value=value[:200],
+                row=rows[0] if rows else None,
+                rows=tuple(rows),
+            )
+        )
+    return out
 
 
 def coverage_findings(

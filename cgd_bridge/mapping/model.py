@@ -35,6 +35,7 @@ and ``totals`` adds the ``_T`` observations::
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -56,6 +57,27 @@ def _as_labels(v: Any) -> list[str]:
         else:
             out.append(str(x))
     return out
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_FORMULA_FIX = (
+    "a spreadsheet opening the SDMX-CSV would run it as a formula; write the text without the "
+    "leading character (SDMX-CSV values are data and are written as they are)"
+)
+
+
+def formula_like(text: str) -> bool:
+    """True for text a spreadsheet runs as a formula: starting with ``=``, ``@``, a tab or a
+    carriage return, or ``+``/``-`` followed by anything but a plain number (``-1`` is data).
+
+    >>> [formula_like(t) for t in ("=1+1", "-1", "-2+3+cmd", "Kisumu", "+")]
+    [True, False, True, False, False]
+    """
+    if not text:
+        return False
+    if text[0] in "=@\t\r":
+        return True
+    return text[0] in "+-" and len(text) > 1 and not _NUMBER.fullmatch(text)
 
 
 class ComponentMap(_Strict):
@@ -91,6 +113,9 @@ class ComponentMap(_Strict):
     def _one_source(self) -> ComponentMap:
         if (self.value is None) == (self.column is None):
             raise ValueError("give either 'value' (a fixed code) or 'column' (with a 'map')")
+        for text in [self.value or "", *self.map]:
+            if formula_like(text):
+                raise ValueError(f"the value {text[:60]!r} starts like a formula: {_FORMULA_FIX}")
         return self
 
     def labels(self) -> dict[str, str]:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from cgd_bridge import safeyaml
-from cgd_bridge.errors import TemplateError
+from cgd_bridge.errors import TemplateError, what_is_not_a_file
 from cgd_bridge.findings import Finding, InputInfo, Severity, register
 from cgd_bridge.ingest.table import file_digest
 from cgd_bridge.metadata.model import QualityMetadata
@@ -90,7 +90,7 @@ def read_metadata_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...]
     """Parse a YAML or JSON metadata file into a dict (and the line of each key)."""
     if not path.is_file():
         raise TemplateError(
-            "the metadata file does not exist",
+            what_is_not_a_file(path).replace("the file does", "the metadata file does"),
             fix="Give the filled quality-metadata file (start from metadata_templates/cgd-quality.yaml).",
             file=str(path),
         )

@@ -115,8 +115,9 @@ def _unreadable(url: Any, exc: BaseException) -> StoreError:
     lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     reason = lines[0] if lines else type(exc).__name__
     return StoreError(
-        f"could not read the database {redact(str(url))}: {reason}",
+        "could not read the database",
         fix="Check that the database server is running; the request can be retried.",
+        internal=f"{redact(str(url))}: {reason}",
     )
 
 

@@ -36,7 +36,8 @@ from cgd_bridge import __version__
 from cgd_bridge.clock import Clock, seconds, system_clock
 from cgd_bridge.server.access_cache import AccessCache
 from cgd_bridge.server.audit_writer import AuditWriter
-from cgd_bridge.server.deps import rate_limit
+from cgd_bridge.server.bodylimit import BodyGuard
+from cgd_bridge.server.deps import get_principal, rate_limit
 from cgd_bridge.server.errors import install_error_handlers
 from cgd_bridge.server.ratelimit import SharedRateLimiter
 from cgd_bridge.server.sdmx.answers import AnswerCache
@@ -146,12 +147,15 @@ def create_app(
     )
     install_error_handlers(app)
     limited = [Depends(rate_limit)]
+    # a wrong, revoked or expired key is a 401 on every API route, also those that serve the public
+    keyed = [*limited, Depends(get_principal)]
     app.include_router(health.router)
-    app.include_router(api.router, dependencies=limited)
-    app.include_router(official.router, dependencies=limited)
-    app.include_router(sdmx_v1.router, dependencies=limited)
-    app.include_router(sdmx_v2.router, dependencies=limited)
+    app.include_router(api.router, dependencies=keyed)
+    app.include_router(official.router, dependencies=keyed)
+    app.include_router(sdmx_v1.router, dependencies=keyed)
+    app.include_router(sdmx_v2.router, dependencies=keyed)
     api_docs.install(app)  # before web's /static mount, which would take /static/swagger-ui/
     web.install(app, dependencies=limited)
+    app.add_middleware(BodyGuard)  # body limits and the key, before any body is read
     app.add_middleware(_TrailingSlash)
     return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -61,22 +61,46 @@ def _key_of(request: Request) -> str | None:
     return None
 
 
-async def rate_limit(request: Request, bridge: BridgeDep) -> None:
+async def rate_limit(request: Request, bridge: BridgeDep, now: NowDep) -> None:
     """Count the request against its API key's (or, without one, its address's) budget; 429 above it.
 
-    Installed on every router but /healthz. The key is identified by its public prefix, so a
-    flood of wrong keys is limited like one client. Decided in memory (no query): the worker's
-    limiter thread shares the counts with the other workers (:mod:`cgd_bridge.server.ratelimit`).
+    Installed on every router but /healthz. Only a key known to be good has a budget of its own
+    (by its public prefix); a wrong, revoked or expired key is counted against the client's
+    address, so inventing keys buys no requests and no database rows (#14). A key not yet decided
+    in the access snapshot is authenticated here (the answer is cached for ``get_principal``),
+    unless its address is out of budget already: then it waits like the address. Decided in
+    memory: the worker's limiter thread shares the counts with the other workers
+    (:mod:`cgd_bridge.server.ratelimit`).
     """
+    limiter = bridge.limiter
+    if not limiter.enabled or getattr(request.state, "rate_counted", False):
+        return  # counted once per request (server/bodylimit.py may count it before the body)
+    request.state.rate_counted = True
     key = _key_of(request)
-    identity = key[:18] if key else f"ip:{request.client.host if request.client else '?'}"
-    allowed, wait = bridge.limiter.allow(identity)
+    address = f"ip:{request.client.host if request.client else '?'}"
+    identity = address
+    if key is not None:
+        snap = await bridge.access.request_snapshot(request)
+        entry = bridge.access.cached_key(snap, key)
+        if entry is None:
+            allowed, wait = limiter.allow(address, take=False)
+            if not allowed:
+                _refuse(bridge, wait, "address")
+            await run_in_threadpool(bridge.access.authenticate, snap, key, now)
+            entry = bridge.access.cached_key(snap, key)
+        if entry is not None and entry.principal is not None:
+            identity = key[:18]  # the key's public prefix, as the rate_usage rows name it
+    allowed, wait = limiter.allow(identity)
     if not allowed:
-        raise RateLimited(
-            f"too many requests from this {'API key' if key else 'address'}",
-            fix=f"Wait {max(1, round(wait))} s; the limit is {bridge.limiter.per_minute} requests a minute.",
-            retry_after=wait,
-        )
+        _refuse(bridge, wait, "address" if identity == address else "API key")
+
+
+def _refuse(bridge: Bridge, wait: float, what: str) -> NoReturn:
+    raise RateLimited(
+        f"too many requests from this {what}",
+        fix=f"Wait {max(1, round(wait))} s; the limit is {bridge.limiter.per_minute} requests a minute.",
+        retry_after=wait,
+    )
 
 
 async def get_principal(request: Request, bridge: BridgeDep, now: NowDep) -> Principal | None:

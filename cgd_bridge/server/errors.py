@@ -13,14 +13,16 @@ anything else is logged with its traceback and answered as a 500 that says nothi
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.errors import CgdBridgeError, StoreError
 from cgd_bridge.sdmx.write.errors import error_json, error_xml
 from cgd_bridge.server.sdmx.negotiate import error_format
 from cgd_bridge.server.sdmx.query import QueryError
@@ -81,19 +83,69 @@ def _is_web(request: Request) -> bool:
     return path not in _NOT_WEB_EXACT and not path.startswith(_NOT_WEB) and not path.startswith("/docs/")
 
 
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, also those of included routers (FastAPI keeps them behind a router entry)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _routes(included.routes)
+        else:
+            yield route
+
+
+def allowed_methods(routes: Iterable[Any], path: str) -> list[str]:
+    """The methods some route takes at ``path``, sorted: the 405's ``Allow`` (Starlette's names
+    only the first route that matched the path, when several routes share it)."""
+    methods: set[str] = set()
+    for route in _routes(routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and getattr(route, "methods", None) and regex.match(path):
+            methods |= set(route.methods)
+    return sorted(methods)
+
+
+def database_error(exc: DBAPIError) -> StoreError:
+    """A query the database refused or could not answer (it is away, a table is missing): a 503
+    that says to try again; what failed goes to the log only."""
+    lines = str(exc.orig or exc).strip().splitlines()
+    return StoreError(
+        "the database could not answer this request",
+        fix="Try again in a moment; if it keeps failing, tell the platform administrator.",
+        internal=lines[0] if lines else type(exc).__name__,
+    )
+
+
+def _fix_allow(request: Request, exc: StarletteHTTPException) -> None:
+    if exc.status_code == 405:
+        methods = allowed_methods(request.app.router.routes, request.url.path)
+        if methods:
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
+
+
+async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
+    """A :class:`CgdBridgeError` as an SDMX error message under ``/sdmx/``, JSON elsewhere."""
+    if isinstance(exc, StoreError):  # the answer says what failed; the log also says where
+        log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+    headers = getattr(exc, "headers", None)
+    if _is_sdmx(request):
+        code = exc.sdmx_code if isinstance(exc, QueryError) else None
+        return sdmx_error_response(request, exc.status, exc.problem, exc.fix, code, headers)
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
+
+
+async def _database_failed(request: Request, exc: DBAPIError) -> Response:
+    return await bridge_error(request, database_error(exc))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
-    @app.exception_handler(CgdBridgeError)
-    async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
-        headers = getattr(exc, "headers", None)
-        if _is_sdmx(request):
-            code = exc.sdmx_code if isinstance(exc, QueryError) else None
-            return sdmx_error_response(request, exc.status, exc.problem, exc.fix, code, headers)
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
+    app.add_exception_handler(CgdBridgeError, bridge_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database_failed)  # type: ignore[arg-type]
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        _fix_allow(request, exc)
         text = str(exc.detail) if exc.detail else "error"
         if _is_sdmx(request):
             fix = "See docs/server.md for the SDMX REST paths." if exc.status_code == 404 else None

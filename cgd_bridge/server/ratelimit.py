@@ -154,9 +154,10 @@ class SharedRateLimiter:
 
     # -- the request path (no database) -------------------------------------------------------------
 
-    def allow(self, identity: str, *, now: float | None = None) -> tuple[bool, float]:
+    def allow(self, identity: str, *, now: float | None = None, take: bool = True) -> tuple[bool, float]:
         """(allowed, seconds to wait before retrying): the window's wait when the shared count is
-        the reason, the bucket's otherwise (the longer when both are)."""
+        the reason, the bucket's otherwise (the longer when both are). ``take=False`` only asks:
+        nothing is counted."""
         if self.per_minute <= 0:
             return True, 0.0
         identity = identity[:_IDENTITY_MAX]
@@ -172,7 +173,9 @@ class SharedRateLimiter:
             key = (identity, window)
             local = self._pending.get(key, 0) + self._sending.get(key, 0)
             shared_ok = known + local < self.per_minute
-            bucket_ok, bucket_wait = self._bucket._take(identity, now, take=shared_ok)
+            bucket_ok, bucket_wait = self._bucket._take(identity, now, take=shared_ok and take)
+            if shared_ok and bucket_ok and not take:
+                return True, 0.0
             if shared_ok and bucket_ok:
                 self._pending[key] = self._pending.get(key, 0) + 1
                 return True, 0.0

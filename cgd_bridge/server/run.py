@@ -8,18 +8,49 @@ start, so an unreachable database is reported plainly instead of by every worker
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Callable
 
 from fastapi import FastAPI
 
 from cgd_bridge.settings import Settings
 
+_KEY_IN_QUERY = re.compile(r"(?i)(\b(?:apikey|api_key)=)([^&#\s]*)")
+_KEY_PREFIX = re.compile(r"cgdb_[A-Za-z0-9]+_")
+
+
+class MaskKeys(logging.Filter):
+    """Mask ``?apikey=`` / ``?api_key=`` in uvicorn's access log: only the key's public prefix
+    (``cgdb_3f9a1c2e4b5d_***``) is written, so a log file gives no one the key (#14)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, str) and "=" in a for a in record.args):
+            record.args = tuple(_mask(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def _mask(text: str) -> str:
+    def hide(m: re.Match[str]) -> str:
+        prefix = _KEY_PREFIX.match(m.group(2))
+        return f"{m.group(1)}{prefix.group() if prefix else ''}***"
+
+    return _KEY_IN_QUERY.sub(hide, text)
+
+
+def mask_keys_in_access_log() -> None:
+    """Install :class:`MaskKeys` on ``uvicorn.access`` (once; the server and every worker call it)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskKeys) for f in access.filters):
+        access.addFilter(MaskKeys())
+
 
 def app_from_env() -> FastAPI:
     """The app for the settings in the environment (uvicorn's ``--factory`` entry for workers)."""
     from cgd_bridge.server.app import create_app
 
+    mask_keys_in_access_log()
     return create_app(Settings())
 
 
@@ -52,6 +83,7 @@ def run_server(
     say(f"  SDMX REST v1: http://{host}:{port}/sdmx/rest/dataflow/all/all/latest")
     say(f"  SDMX REST v2: http://{host}:{port}/sdmx/v2/structure/dataflow/*/*/+")
     say(f"  API docs:     http://{host}:{port}/docs")
+    mask_keys_in_access_log()
     if workers <= 1:
         uvicorn.run(create_app(settings, database_url=url), host=host, port=port, log_level=log_level)
         return

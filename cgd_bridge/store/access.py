@@ -278,6 +278,15 @@ def can_see_pulls(principal: Principal | None, org_id: int) -> bool:
     return principal is not None and (principal.is_admin or principal.org_id == org_id)
 
 
+def can_see_people(principal: Principal | None, producer_org_id: int) -> bool:
+    """True when the principal may see who (by username) acted on a CSO's versions: the CSO's
+    own people, NSO staff (the reviewers) and admins; the public and other CSOs see only the
+    organisations (#14)."""
+    return principal is not None and (
+        principal.is_admin or principal.org_id == producer_org_id or principal.org_kind == OrgKind.NSO
+    )
+
+
 def require_principal(principal: Principal | None, what: str) -> Principal:
     """The principal, or Unauthorized when nobody is signed in."""
     if principal is None:

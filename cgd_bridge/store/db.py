@@ -210,18 +210,19 @@ def check_current(engine: Engine) -> None:
     found, wanted = current(engine), head()
     if found != wanted:
         raise StoreError(
-            f"the database {redact(str(engine.url))} is at revision {found or '(empty)'}, "
-            f"this cgd-bridge needs {wanted}",
+            f"the database is at revision {found or '(empty)'}, this cgd-bridge needs {wanted}",
             fix="Run `cgd-bridge db upgrade` (with the same --database-url), then try again.",
+            internal=redact(str(engine.url)),
         )
 
 
 def _store_error(engine: Engine, what: str, exc: DBAPIError) -> StoreError:
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
     return StoreError(
-        f"{what} the database {redact(engine.url.render_as_string(hide_password=False))}: {reason}",
+        f"{what} the database",
         fix="Check that the database server is running and the URL (CGD_BRIDGE_DATABASE_URL or "
         "--database-url) names a database you may write to.",
+        internal=f"{redact(engine.url.render_as_string(hide_password=False))}: {reason}",
     )
 
 

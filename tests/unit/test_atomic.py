@@ -89,3 +89,33 @@ def test_a_replaced_file_keeps_its_permissions(tmp_path: Path) -> None:
     write_bytes_atomic(target, b"new")
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert target.read_bytes() == b"new"
+
+
+def test_a_cli_stopped_by_sigterm_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """Was: `timeout`, a service manager or `kill` stopping a conversion left `.out.xml.*.tmp`
+    beside the output (#14): SIGTERM ended the process without unwinding. The CLI turns it into
+    an interrupt, so the writer's cleanup runs."""
+    import signal
+    import subprocess
+    import sys
+
+    script = f"""
+import sys, time
+from cgd_bridge.atomic import atomic_writer
+from cgd_bridge.cli import stop_cleanly_on_sigterm
+stop_cleanly_on_sigterm()
+try:
+    with atomic_writer({str(tmp_path / "out.xml")!r}) as fh:
+        fh.write(b"<partial>" * 1000)
+        print("writing", flush=True)
+        time.sleep(30)
+except KeyboardInterrupt:
+    sys.exit(2)
+"""
+    with subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "writing"
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the write is under way
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 2
+    assert list(tmp_path.iterdir()) == []

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from cgd_bridge.errors import Forbidden
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
@@ -106,6 +106,20 @@ class Withdrawal(BaseModel):
 
 class Embargo(BaseModel):
     until: dt.datetime | None = Field(description="UTC date-time; null lifts the embargo.")
+
+    @field_validator("until", mode="before")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        """An ISO 8601 text or null: a number would be read as a Unix time (1900000000 is 2030)."""
+        numeric = (
+            isinstance(value, str)
+            and value.strip().lstrip("+-").replace(".", "", 1).replace("e", "", 1).isdigit()
+        )
+        if (value is not None and not isinstance(value, str | dt.datetime)) or numeric:
+            raise ValueError(
+                "give the embargo's end as an ISO 8601 date-time text, e.g. 2031-01-01T00:00:00Z"
+            )
+        return value
 
 
 class ValidationResult(BaseModel):
@@ -438,11 +452,12 @@ def version_history(
     if pulls:
         bridge.audit.flush()  # pulls served before this request are in the answer
     raw, internals = access.may_read_raw(principal, v, now), access.sees_internals(principal, v.submission)
+    people = access.can_see_people(principal, v.submission.producer_id)
     return [
         {
             "at": e.at,
             "action": e.action,
-            "user": e.user.username if e.user else None,
+            "user": e.user.username if e.user and people else None,
             "organisation": e.organisation.slug if e.organisation else None,
             "details": audit.details_for(e, raw_files=raw, internals=internals),
         }

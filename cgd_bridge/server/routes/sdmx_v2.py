@@ -18,7 +18,7 @@ from cgd_bridge.sdmx.write.constraints import constraint_json, constraint_xml30
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.negotiate import parse_accept
-from cgd_bridge.server.sdmx.query import not_implemented, parse_params, parse_path_ref
+from cgd_bridge.server.sdmx.query import QueryError, not_implemented, parse_params, parse_path_ref
 from cgd_bridge.server.sdmx.structures import StructureQuery
 
 router = APIRouter(prefix="/sdmx/v2", tags=["SDMX REST v2 (SDMX 3.0)"])
@@ -29,7 +29,10 @@ def _flow(context: str, agency: str, resource_id: str, version: str) -> FlowRef:
     if context not in _CONTEXTS:
         if context in ("datastructure", "provisionagreement"):
             raise not_implemented(f"Data queries in the '{context}' context (use 'dataflow')")
-        raise not_implemented(f"The context '{context}'")
+        raise QueryError(
+            f"'{context}' is not a context of SDMX REST v2 data queries",
+            fix="Use 'dataflow' (or '*'), e.g. /sdmx/v2/data/dataflow/AGENCY/ID/VERSION/*.",
+        )
     return parse_path_ref(agency, resource_id, version)
 
 

@@ -24,12 +24,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge import __version__
-from cgd_bridge.errors import CgdBridgeError, Forbidden
+from cgd_bridge.errors import CgdBridgeError, Forbidden, StoreError
 from cgd_bridge.server.downloads import attachment
+from cgd_bridge.server.errors import database_error
 from cgd_bridge.server.web import i18n
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.store.models import OrgKind, Role
@@ -310,9 +312,12 @@ class WebRoute(APIRoute):
             except SignInNeeded as exc:
                 page.say(page._("Please sign in to see that page."))
                 return page.redirect(f"/sign-in?next={quote(exc.path, safe='/')}")
-            except CgdBridgeError as exc:
-                response = error_page(page, exc.status, page._(exc.title), exc.problem, exc.fix)
-                response.headers.update(getattr(exc, "headers", None) or {})
+            except (CgdBridgeError, DBAPIError) as failure:
+                err = database_error(failure) if isinstance(failure, DBAPIError) else failure
+                if isinstance(err, StoreError):
+                    log.warning("%s %s: %s", request.method, request.url.path, err.message)
+                response = error_page(page, err.status, page._(err.title), err.problem, err.fix)
+                response.headers.update(getattr(err, "headers", None) or {})
                 return response
             except RequestValidationError as exc:
                 problems = "; ".join(

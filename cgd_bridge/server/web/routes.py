@@ -502,6 +502,7 @@ def _version_page(
         dsat=v.dsat,
         files=submissions.raw_files(page.db, p, v, now),
         history=history,
+        people=access.can_see_people(p, s.producer_id),
         charts=drawn,
         names=names,
         changes=changes,

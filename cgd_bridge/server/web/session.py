@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import secrets
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,36 +130,71 @@ def unsign(value: str | None, secret: bytes) -> SessionData | None:
 def load_secret(configured: str | None, data_dir: Path) -> bytes:
     """The signing secret: the configured one, else the one kept in ``{data_dir}/web-secret``.
 
-    The file is created once (exclusively, mode 0600), so several workers on one host share it;
-    several hosts need ``CGD_BRIDGE_SECRET_KEY``.
+    The file is written whole or not at all: the secret goes to a private temporary file (mode
+    0600, synced), which is then hard-linked to ``web-secret``; the link fails when another
+    worker's is there already, and that one is read instead. So several workers on one host
+    share one secret, and a failed write (a full disk) leaves no file: the next request tries
+    again. An empty or cut file (left by older versions) is replaced. Several hosts need
+    ``CGD_BRIDGE_SECRET_KEY``.
     """
     if configured:
         return configured.encode()
     path = data_dir.expanduser() / SECRET_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
-            log.info("created the web session secret %s", path)
-        for _ in range(50):  # another worker may be writing it right now
-            text = path.read_text(encoding="ascii").strip()
-            if text:
+        for _ in range(5):
+            text = _read_secret(path)
+            if text is not None and len(text) >= _SECRET_MIN:
                 return text.encode()
-            time.sleep(0.02)
+            if text is not None:
+                log.warning("replacing the web session secret %s: it is empty or cut", path)
+                if _read_secret(path) == text:  # still the broken one (not a worker's new file)
+                    path.unlink(missing_ok=True)
+            _create_secret(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise StoreError(
-            f"the web session secret {path} cannot be created or read ({exc})",
-            fix="Make the data folder writable, or set CGD_BRIDGE_SECRET_KEY (the same on every host).",
+            "the web session secret cannot be created or read",
+            fix="Make the data folder writable (and not full), or set CGD_BRIDGE_SECRET_KEY "
+            "(the same on every host).",
+            internal=f"{path}: {exc}",
         ) from exc
     raise StoreError(
-        f"the web session secret {path} is empty",
-        fix="Delete it and restart the server, or set CGD_BRIDGE_SECRET_KEY.",
+        "the web session secret could not be created",
+        fix="Set CGD_BRIDGE_SECRET_KEY (the same on every host).",
+        internal=str(path),
     )
+
+
+_SECRET_MIN = 32  # characters; the file holds 64 hex digits
+
+
+def _read_secret(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new secret to ``path`` unless one is there (see :func:`load_secret`)."""
+    data = secrets.token_hex(32).encode()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return  # another worker's secret is there: it is the one
+        log.info("created the web session secret %s", path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def password_fingerprint(password_hash: str) -> str:

@@ -124,3 +124,48 @@ def test_an_id_past_the_database_integers_is_refused_not_a_500(world: World, pat
         assert 400 <= r.status_code < 500, (path, ident, r.status_code, r.text[:200])
     r = world.client.get(path.format(id=MAX_ID), headers={"Authorization": f"Bearer {world.keys['amina']}"})
     assert r.status_code in (403, 404), (path, r.status_code)  # the largest id is a real query
+
+
+def test_invented_keys_share_their_address_budget(limited: tuple[TestClient, dict[str, str]]) -> None:
+    """Was: each invented key prefix got its own budget and its own database row (1,500 requests
+    in 5.6 s, #14). A key that is not known to be good is counted against the client's address."""
+    from sqlalchemy import func, select
+
+    from cgd_bridge.store.models import RateUsage
+
+    client, keys = limited
+    amina = {"Authorization": f"Bearer {keys['amina']}"}
+    assert client.get("/api/me", headers=amina).status_code == 200
+    answers = [
+        client.get("/api/me", headers={"Authorization": f"Bearer cgdb_fake{i:04d}x_{'s' * 32}"}).status_code
+        for i in range(12)
+    ]
+    assert answers[:3] == [401, 401, 401]
+    assert set(answers[3:]) == {429}
+    # a good key keeps its own budget (the address's refusals do not count against it)
+    assert client.get("/api/me", headers=amina).status_code == 200
+    bridge = client.app.state.bridge  # type: ignore[attr-defined]
+    bridge.limiter.sync_now()
+    with bridge.sessions() as session:
+        identities = session.scalars(select(RateUsage.identity)).all()
+        assert session.scalar(select(func.count()).select_from(RateUsage)) <= 2, identities
+    assert not any("fake" in i for i in identities)
+
+
+def test_uploads_with_invented_keys_are_rate_limited_before_any_lookup(
+    limited: tuple[TestClient, dict[str, str]],
+) -> None:
+    """The body guard authenticates before the body; the address's budget comes first there too,
+    and a request is counted once."""
+    client, keys = limited
+    amina = {"Authorization": f"Bearer {keys['amina']}"}
+    assert client.get("/api/me", headers=amina).status_code == 200  # known before the flood
+    files = {"data": ("d.csv", b"district,n\nDhaka,1\n", "text/csv")}
+    answers = [
+        client.post(
+            "/api/validate", files=files, headers={"Authorization": f"Bearer cgdb_fake{i:04d}y_{'t' * 32}"}
+        ).status_code
+        for i in range(6)
+    ]
+    assert answers == [401, 401, 401, 429, 429, 429]
+    assert [client.get("/api/me", headers=amina).status_code for _ in range(3)] == [200, 200, 429]
