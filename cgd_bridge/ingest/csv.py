@@ -23,6 +23,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -274,8 +275,55 @@ def _stream(
     # the block is the line limit: pyarrow reads no row across two blocks, so a longer line is
     # refused (below) and every line within the limit is read; 16 MiB blocks by default
     # (~160,000 rows of a typical CSO table); a block's rows are handed out batch_rows at a time
+    missing_set = pa.array(sorted(set(missing) | {""}), pa.string())
+    seen = 0
+    try:
+        # opening reads the first block: a header row that never ends (an unclosed quote) fails here
+        reader = _open_reader(table, encoding, delimiter, names, on_invalid, limits)
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            seen += batch.num_rows
+            if seen > limits.rows:
+                raise TooLarge(
+                    f"the file has more than {limits.rows:,} rows, the limit",
+                    fix="Split the dataset (by year or region) into several files.",
+                    file=table.file,
+                )
+            _check_cells(table, batch, seen - batch.num_rows, limits)
+            for start in range(0, batch.num_rows, batch_rows):
+                yield clean_batch(batch.slice(start, batch_rows), missing_set, width)
+    except pa.ArrowInvalid as exc:
+        if "straddl" in str(exc):
+            raise _long_line(table, limits) from exc
+        if "skip initial" in str(exc):  # the header row never ended within a block
+            if not _has_line_break(table.path, limits.line_bytes):
+                return  # the column names and nothing else, with no line break after them
+            raise InputError(
+                'the row of column names does not end: a quote (") in it is opened but never '
+                f"closed, or it is longer than {_size(limits.line_bytes)}",
+                fix="Check the first line of the file (the column names) and export the file again.",
+                file=table.file,
+                row=1,
+            ) from exc
+        raise InputError(
+            f"the CSV file cannot be split into cells ({_plain_arrow_error(exc)})",
+            fix='Look for a quote (") that is opened but never closed, then export the file again.',
+            file=table.file,
+        ) from exc
+
+
+def _open_reader(
+    table: SourceTable,
+    encoding: str,
+    delimiter: str,
+    names: list[str],
+    on_invalid: Any,
+    limits: CsvLimits,
+) -> pa_csv.CSVStreamingReader:
+    """pyarrow's streaming reader of the file's rows after the header."""
     block = limits.line_bytes
-    reader = pa_csv.open_csv(
+    return pa_csv.open_csv(
         str(table.path),
         read_options=pa_csv.ReadOptions(
             column_names=names,
@@ -296,30 +344,13 @@ def _stream(
             quoted_strings_can_be_null=False,
         ),
     )
-    missing_set = pa.array(sorted(set(missing) | {""}), pa.string())
-    seen = 0
-    try:
-        for batch in reader:
-            if batch.num_rows == 0:
-                continue
-            seen += batch.num_rows
-            if seen > limits.rows:
-                raise TooLarge(
-                    f"the file has more than {limits.rows:,} rows, the limit",
-                    fix="Split the dataset (by year or region) into several files.",
-                    file=table.file,
-                )
-            _check_cells(table, batch, seen - batch.num_rows, limits)
-            for start in range(0, batch.num_rows, batch_rows):
-                yield clean_batch(batch.slice(start, batch_rows), missing_set, width)
-    except pa.ArrowInvalid as exc:
-        if "straddl" in str(exc):
-            raise _long_line(table, limits) from exc
-        raise InputError(
-            f"the CSV file cannot be split into cells ({_plain_arrow_error(exc)})",
-            fix='Look for a quote (") that is opened but never closed, then export the file again.',
-            file=table.file,
-        ) from exc
+
+
+def _has_line_break(path: Path, within: int) -> bool:
+    """True when the file's first ``within`` bytes hold a line break."""
+    with path.open("rb") as fh:
+        head = fh.read(within)
+    return b"\n" in head or b"\r" in head
 
 
 def _check_cells(table: SourceTable, batch: pa.RecordBatch, before: int, limits: CsvLimits) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cgd_bridge.errors import InputError, TooLarge
+from cgd_bridge.errors import CgdBridgeError, InputError, TooLarge
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.csv import CsvLimits
 
@@ -113,3 +113,20 @@ def test_the_cli_refuses_with_exit_2_and_the_same_words(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stdout + r.stderr
     assert "random.csv" in r.stderr + r.stdout
     assert "Traceback" not in r.stderr
+
+
+def test_column_names_without_a_line_break_are_a_table_without_rows(tmp_path: Path) -> None:
+    """Found by fuzzing: a file of only its header, no line break, made pyarrow's reader fail to
+    open ("could not skip initial 1 rows") and validate crash."""
+    path = tmp_path / "header_only.csv"
+    path.write_bytes(b"county,sex,year")
+    assert read_all(path) == []
+
+
+def test_a_header_whose_quote_never_closes_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "open_quote.csv"
+    path.write_bytes(b'county,"sex,year\n' + b"Kisumu,F,2024\n" * 3)
+    limits = CsvLimits(line_bytes=16)
+    with pytest.raises(CgdBridgeError) as caught:
+        read_all(path, limits)
+    assert caught.value.file == "open_quote.csv"
