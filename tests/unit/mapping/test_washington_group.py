@@ -296,3 +296,31 @@ def test_a_when_empty_rule_and_a_derive_section_survive_a_round_trip():
     assert again.drop == m.drop
     assert again.derive == m.derive
     assert again.derive["disability"].washington_group.with_ == "PD"
+
+
+def test_the_wg_check_reads_the_answers_in_the_mappings_words(write, tmp_path):
+    """Words the mapping adds for the answers (a form's Bangla labels) are no 'invalid answer'
+    for the WG check, so validation and the derived status agree."""
+    head = ",".join(f"wg_{d}" for d in DOMAINS) + ",sex,used_health,satisfied_health\n"
+    rows = [
+        "কোনো অসুবিধা নেই,1,1,1,1,1,female,yes,yes",
+        "1,1,খুব অসুবিধা,1,1,1,male,yes,no",
+        "1,জানি না,1,1,1,1,male,yes,yes",
+    ]
+    data = write("bd.csv", head + "\n".join(rows) + "\n")
+    doc = yaml.safe_load(yaml.safe_dump(MAPPING))
+    doc["derive"]["disability"]["washington_group"]["answers"] = {
+        "no_difficulty": ["কোনো অসুবিধা নেই"],
+        "a_lot_of_difficulty": ["খুব অসুবিধা"],
+        "missing": ["জানি না"],
+    }
+    doc["schema"]["fields"] = [f for f in doc["schema"]["fields"] if f["name"] != "district"]
+    path = tmp_path / "bd.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    validation = examine(data, mapping=path)
+    codes = validation.report.codes()
+    assert "wg-invalid-answer" not in codes
+    assert "wg-missing-answer" in codes  # জানি না (don't know) is a missing answer, reported
+    h = validation.harmonised
+    assert [(d.count, d.rows) for d in h.dropped] == [(1, [4])]
+    assert counts(h)[("_T", "PD")] == 1.0
