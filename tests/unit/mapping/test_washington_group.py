@@ -366,3 +366,18 @@ def test_a_derive_section_and_a_when_empty_rule_travel_through_an_sdmx_structure
     back = import_mapping([path], dataflow=str(m.dataflow), structures=structures).mapping
     assert back.derive == m.derive
     assert back.drop == m.drop
+
+
+def test_an_answer_the_derivation_cannot_read_names_the_fix(write, tmp_path):
+    head = ",".join(f"wg_{d}" for d in DOMAINS) + ",sex,used_health,satisfied_health\n"
+    data = write("mw.csv", head + "1,1,1,1,1,1,female,yes,yes\n1,1,a lot,1,sometimes,1,male,yes,no\n")
+    doc = yaml.safe_load(yaml.safe_dump(MAPPING))
+    doc["schema"]["fields"] = [f for f in doc["schema"]["fields"] if f["name"] != "district"]
+    path = tmp_path / "mw.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    report = examine(data, mapping=path).report
+    f = next(f for f in report if f.code == "unmapped-value")
+    assert (f.row, f.field, f.value) == (3, "wg_selfcare", "sometimes")
+    assert "not a Washington Group answer" in f.message
+    assert "derive.disability.washington_group.answers" in f.fix
+    assert "dimensions.disability" not in f.fix
