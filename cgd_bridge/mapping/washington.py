@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.ingest.schema import WG_DOMAINS
+from cgd_bridge.mapping.aggregate import by_dictionary
 from cgd_bridge.mapping.model import WashingtonGroup, normalise_label
 
 #: the four answer categories (1-4) and the labels each is known by (case and spaces ignored)
@@ -75,7 +76,19 @@ def _norm(values: pa.Array) -> pa.Array:
 
 
 def answer_codes(values: pa.Array | pa.ChunkedArray, labels: dict[str, int]) -> np.ndarray:
-    """Each row's category (1-4), 0 when not answered (empty or a missing answer), -1 when unknown."""
+    """Each row's category (1-4), 0 when not answered (empty or a missing answer), -1 when unknown.
+
+    The few distinct answers are read once each, then spread over the rows.
+
+    >>> answer_codes(pa.array(["A lot of difficulty", "", None, "no_difficulty", "maybe"]),
+    ...              answer_labels()).tolist()
+    [3, 0, 0, 1, -1]
+    """
+    coded = by_dictionary(values, lambda distinct: pa.array(_answer_codes(distinct, labels), pa.int8()))
+    return np.asarray(coded.to_numpy(zero_copy_only=False), dtype=np.int8)
+
+
+def _answer_codes(values: pa.Array, labels: dict[str, int]) -> np.ndarray:
     keys = pa.array([k.lower() for k in labels], pa.string())
     codes = np.array(list(labels.values()), dtype=np.int8)
     norm = _norm(values)
