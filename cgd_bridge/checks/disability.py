@@ -5,7 +5,11 @@ row's disability status is recomputed with the international cut-off: a person h
 disability (SDG code PD) if any domain is answered "a lot of difficulty" or "cannot do at all";
 with all six answered and none of these, the person has no disability (PWD). Rows with missing
 answers and no such answer stay unknown: they are reported, never imputed as "without
-disability". Where the data also has a disability-status column, it is compared row by row.
+disability". Where the data also has a disability-status column, it is compared row by row;
+a status the schema says is not known (``disabilityValues.unknown``, by default words such as
+``unknown`` or ``don't know``) contradicts nothing. Answers are read with the same words as the
+mapping's ``derive: washington_group`` (:mod:`cgd_bridge.mapping.washington`), so a status
+derived there agrees with this check by construction.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import pyarrow.compute as pc
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, add_examples, quoted
 from cgd_bridge.findings import Severity, register
 from cgd_bridge.ingest.schema import WG_DOMAINS
+from cgd_bridge.mapping.washington import INVALID, MISSING, answer_codes, answer_labels
 
 WG_INCOMPLETE = register(
     "wg-incomplete", Severity.WARNING, "disability", "Washington Group set incomplete",
@@ -40,17 +45,12 @@ WG_MISMATCH = register(
     its six answers (any 'a lot of difficulty' or 'cannot do at all' means with disability).""",
 )  # fmt: skip
 
-ANSWERS = {
-    1: ("1", "no difficulty", "no", "none", "no_difficulty"),
-    2: ("2", "some difficulty", "some", "some_difficulty"),
-    3: ("3", "a lot of difficulty", "a lot", "alot", "a_lot", "a_lot_of_difficulty", "lot"),
-    4: ("4", "cannot do at all", "cannot", "cannot do", "unable", "cannot_do_at_all", "cannot_do"),
-}
-MISSING_ANSWERS = ("7", "8", "9", "refused", "don't know", "dont know", "dont_know", "dk", "na", "n/a")
 DEFAULT_WITH = ("with disability", "with_disability", "disabled", "yes", "y", "1", "true", "pd",
                 "person with disability", "persons with disability", "persons with disabilities")  # fmt: skip
 DEFAULT_WITHOUT = ("without disability", "without_disability", "not disabled", "no", "n", "0",
                    "false", "person without disability", "persons without disability")  # fmt: skip
+DEFAULT_UNKNOWN = ("unknown", "not known", "don't know", "dont know", "dont_know", "dk", "refused",
+                   "not stated", "_u", "na", "n/a")  # fmt: skip
 
 
 class WashingtonGroupCheck(BaseCheck):
@@ -89,20 +89,12 @@ class WashingtonGroupCheck(BaseCheck):
         n = tb.num_rows
         severe = np.zeros(n, dtype=bool)
         missing_any = np.zeros(n, dtype=bool)
+        labels = answer_labels()
         for domain in WG_DOMAINS:
             name = self.domains[domain]
-            text = pc.utf8_lower(tb.text[name])
-            codes = np.zeros(n, dtype=np.int8)
-            for code, labels in ANSWERS.items():
-                hit = pc.fill_null(pc.is_in(text, value_set=pa.array(labels)), False).to_numpy(
-                    zero_copy_only=False
-                )
-                codes[hit] = code
-            is_missing = pc.fill_null(pc.is_in(text, value_set=pa.array(MISSING_ANSWERS)), False).to_numpy(
-                zero_copy_only=False
-            )
-            is_missing |= pc.is_null(text).to_numpy(zero_copy_only=False)
-            invalid = (codes == 0) & ~is_missing
+            codes = answer_codes(tb.text[name], labels)
+            is_missing = codes == MISSING
+            invalid = codes == INVALID
             add_examples(
                 ctx, tb, pa.array(invalid),
                 lambda row, v, name=name: ctx.finding(
@@ -139,7 +131,14 @@ class WashingtonGroupCheck(BaseCheck):
         is_without = pc.fill_null(pc.is_in(stated_text, value_set=pa.array(sorted(without))), False).to_numpy(
             zero_copy_only=False
         )
-        stated = np.where(is_with, "PD", np.where(is_without, "PWD", "?"))
+        unknown_words = {v.casefold() for v in f.disability_values.get("unknown", DEFAULT_UNKNOWN)}
+        is_unknown = pc.fill_null(
+            pc.is_in(
+                pc.utf8_trim_whitespace(stated_text), value_set=pa.array(sorted(unknown_words), pa.string())
+            ),
+            False,
+        ).to_numpy(zero_copy_only=False)
+        stated = np.where(is_with, "PD", np.where(is_without, "PWD", np.where(is_unknown, "_U", "?")))
         mismatch = (computed != "_U") & (stated != "?") & (stated != computed)
         words = {"PD": "with disability", "PWD": "without disability"}
         add_examples(
@@ -165,8 +164,10 @@ class WashingtonGroupCheck(BaseCheck):
                 ctx, tb, pa.array(unknown),
                 lambda row, v: ctx.finding(
                     WG_MISMATCH, f"'{v}' is not a recognised disability status",
-                    "Say in the mapping's schema which values mean with and without disability "
-                    f"(disabilityValues: {{with: [...], without: [...]}}). "
+                    "Say in the mapping's schema which values mean with disability, without "
+                    "disability and not known (disabilityValues: {with: [...], without: [...], "
+                    "unknown: [...]}); rows of unknown status can then be left out with a drop rule "
+                    "or, better, the status derived from the answers (derive: washington_group). "
                     f"Values seen: {quoted(values)}.{hint}",
                     row=row, field=self.status, value=v, severity=Severity.ERROR,
                 ),

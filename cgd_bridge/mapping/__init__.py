@@ -93,4 +93,32 @@ def load_mapping_schema(path: str | Path) -> tuple[TableSchema, InputInfo]:
             fix="Add 'schema:' with the Table Schema of the data (fields with name, type, role).",
             file=info.file,
         )
-    return schema_from_descriptor(schema, file=info.file, source="mapping"), info
+    table_schema = schema_from_descriptor(schema, file=info.file, source="mapping")
+    _wg_words(table_schema, data.get("derive"))
+    return table_schema, info
+
+
+def _wg_words(schema: TableSchema, derive: Any) -> None:
+    """The words a ``derive: washington_group`` adds for the answers, known to validation too.
+
+    They join the fields' label map (label -> choice name), so the WG check reads them as the
+    derivation does; a malformed section is left to :func:`load_mapping` to report.
+    """
+    if not isinstance(derive, dict):
+        return
+    for spec in derive.values():
+        wg = spec.get("washington_group") if isinstance(spec, dict) else None
+        if not isinstance(wg, dict) or not isinstance(wg.get("columns"), dict):
+            continue
+        answers = wg.get("answers")
+        if not isinstance(answers, dict):
+            continue
+        words = {
+            str(label).lower(): "dont_know" if category == "missing" else str(category)
+            for category, labels in answers.items()
+            for label in (labels if isinstance(labels, list) else [labels])
+        }
+        for column in wg["columns"].values():
+            f = schema.field(str(column))
+            if f is not None and words:
+                f.label_map = {**f.label_map, **words}

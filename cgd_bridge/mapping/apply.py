@@ -26,6 +26,8 @@ from cgd_bridge.errors import MappingError
 from cgd_bridge.ingest.table import SourceTable
 from cgd_bridge.mapping.aggregate import MicrodataAggregator, add_totals, by_dictionary
 from cgd_bridge.mapping.model import ComponentMap, Mapping, normalise_label
+from cgd_bridge.mapping.washington import derive_status, drop_reason
+from cgd_bridge.mapping.washington import suggest as suggest_answer
 
 # The SDG global DSD's dimensions, in key order (IAEG-SDGs:SDG).
 SDG_DIMENSIONS = (
@@ -140,6 +142,14 @@ class Harmonised:
 def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 200_000) -> Harmonised:
     """Map every row of ``source`` with ``mapping`` into a :class:`Harmonised` dataset."""
     cols = {c.name: c for c in source.columns if c.kind != "meta"}
+    clash = sorted(name for name in mapping.derive if name in cols)
+    if clash:
+        raise MappingError(
+            f"derive: the data already has a column '{clash[0]}'",
+            fix=f"Give the derived column a name the data does not use (e.g. '{clash[0]}_derived') "
+            "and map that one.",
+            file=source.file,
+        )
     missing = sorted(c for c in mapping.columns_used() if c not in cols)
     if missing:
         raise MappingError(
@@ -155,7 +165,7 @@ def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 20
         )
     dims = _dimension_order(mapping)
     unmapped: dict[tuple[str, str], Unmapped] = {}
-    dropped = {i: Dropped(reason=r.reason, column=r.column) for i, r in enumerate(mapping.drop)}
+    dropped = _drop_counts(mapping)
     pieces: list[pa.Table] = []
     rows_in = 0
     cells = MicrodataAggregator(mapping, dims) if mapping.aggregate is not None else None
@@ -199,6 +209,16 @@ def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 20
         proportion=mapping.value.kind == "proportion",
         count_attributes=_count_attributes(mapping),
     )
+
+
+def _drop_counts(mapping: Mapping) -> dict[int, Dropped]:
+    """An empty count per drop rule, then per derived column that drops unknown values."""
+    dropped = {i: Dropped(reason=r.reason, column=r.column) for i, r in enumerate(mapping.drop)}
+    for name, derivation in mapping.derive.items():  # keys len(drop), len(drop) + 1, ... (see _derive)
+        wg = derivation.washington_group
+        if wg.missing == "drop":
+            dropped[len(dropped)] = Dropped(reason=drop_reason(wg), column=name)
+    return dropped
 
 
 def _count_attributes(mapping: Mapping) -> list[str]:
@@ -283,11 +303,14 @@ def _map_codes(
     n = batch.num_rows
     text = {name: batch.column(col.key) for name, col in cols.items()}
     keep = np.ones(n, dtype=bool)
+    _derive(mapping, text, n, keep, first_row, unmapped, dropped)
     for i, rule in enumerate(mapping.drop):
-        labels = pa.array([normalise_label(v) for v in rule.values])
-        hit = pc.fill_null(pc.is_in(_norm(text[rule.column]), value_set=labels), False).to_numpy(
-            zero_copy_only=False
-        )
+        if rule.when_empty is not None:
+            hit = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text[rule.column])), 0), True)
+        else:
+            labels = pa.array([normalise_label(v) for v in rule.values])
+            hit = pc.fill_null(pc.is_in(_norm(text[rule.column]), value_set=labels), False)
+        hit = hit.to_numpy(zero_copy_only=False)
         hit &= keep
         if hit.any():
             dropped[i].count += int(hit.sum())
@@ -305,6 +328,48 @@ def _map_codes(
             _record_unmapped(comp_id, spec, text, ok & keep, keep, first_row, unmapped)
             keep &= ok
     return text, out, keep
+
+
+def _derive(
+    mapping: Mapping,
+    text: dict[str, pa.Array],
+    n: int,
+    keep: np.ndarray,
+    first_row: int,
+    unmapped: dict[tuple[str, str], Unmapped],
+    dropped: dict[int, Dropped],
+) -> None:
+    """Add the ``derive`` columns to ``text``; unknown statuses dropped, bad answers unmapped."""
+    slot = len(mapping.drop)
+    for name, derivation in mapping.derive.items():
+        wg = derivation.washington_group
+        got = derive_status(wg, text, n)
+        text[name] = got.values
+        for column, bad in got.invalid.items():
+            _record_answers(name, column, text[column], bad & keep, first_row, unmapped)
+        for bad in got.invalid.values():
+            keep &= ~bad
+        if wg.missing == "drop":
+            hit = got.unknown & keep
+            d = dropped[slot]
+            slot += 1
+            if hit.any():
+                d.count += int(hit.sum())
+                d.rows.extend((first_row + np.flatnonzero(hit)[:EXAMPLE_ROWS]).tolist())
+            keep &= ~hit
+
+
+def _record_answers(
+    name: str, column: str, values: pa.Array, bad: np.ndarray, first_row: int,
+    unmapped: dict[tuple[str, str], Unmapped],
+) -> None:  # fmt: skip
+    """Answers that are no Washington Group answer, listed like labels without a code."""
+    shown = pc.filter(values, pa.array(bad)).to_pylist()
+    for pos, value in zip(np.flatnonzero(bad).tolist(), shown, strict=True):
+        u = unmapped.setdefault((name, f"{column}={value}"), Unmapped(name, column, str(value)))
+        u.count += 1
+        if len(u.rows) < EXAMPLE_ROWS:
+            u.rows.append(first_row + pos)
 
 
 def _norm(values: pa.Array) -> pa.Array:
@@ -387,6 +452,9 @@ def _value(mapping: Mapping, text: dict[str, pa.Array]) -> pa.Array:
 
 
 def _suggest(mapping: Mapping, u: Unmapped) -> list[str]:
+    derivation = mapping.derive.get(u.component)
+    if derivation is not None:
+        return suggest_answer(u.value, derivation.washington_group)
     spec = mapping.dimensions.get(u.component)
     if spec is None:
         return []

@@ -198,12 +198,21 @@ def coverage_findings(
     where = mapping_file or "the mapping"
     for u in h.unmapped:
         hint = f" Did you mean {', '.join(u.suggestions)}?" if u.suggestions else ""
+        message = f"'{u.value}' has no {u.component} code ({u.count} row(s))"
+        fix = f"Add it under dimensions.{u.component}.map in {where}, next to the labels of its code.{hint}"
+        if u.component in mapping.derive:  # an answer the Washington Group derivation cannot read
+            message = f"'{u.value}' is not a Washington Group answer ({u.count} row(s))"
+            fix = (
+                "Correct the answer in the data, or, if it is a word for one of the four answers (or for "
+                f"a missing answer), add it under derive.{u.component}.washington_group.answers in "
+                f"{where} (no_difficulty, some_difficulty, a_lot_of_difficulty, cannot_do_at_all, "
+                f"missing).{hint}"
+            )
         out.append(
             _finding(
                 UNMAPPED,
-                f"'{u.value}' has no {u.component} code ({u.count} row(s))",
-                f"Add it under dimensions.{u.component}.map in {where}, next to the labels of its "
-                f"code.{hint}",
+                message,
+                fix,
                 file=file,
                 row=u.rows[0] if u.rows else None,
                 rows=tuple(u.rows),

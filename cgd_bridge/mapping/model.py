@@ -18,6 +18,13 @@ A mapping turns a CSO table into SDMX observations of one dataflow::
       UNIT_MEASURE: {value: PT}
     drop:
       - {column: county, values: [Unknown], reason: "county not recorded"}
+      - {when_empty: sex, reason: "sex not recorded"}
+
+A ``derive`` section computes columns from others before mapping, such as the disability
+status from the six Washington Group answers (:mod:`cgd_bridge.mapping.washington`)::
+
+    derive:
+      disability: {washington_group: {columns: {seeing: wg_seeing, ...}, cutoff: disability3}}
 
 Labels match case- and white-space-insensitively; one code may have many labels (local
 languages too). Dimensions of the dataflow that the mapping does not name are ``_T``.
@@ -262,16 +269,124 @@ class ValueMap(_Strict):
 
 
 class DropRule(_Strict):
-    """Rows to leave out, always with a reason (nothing is dropped silently)."""
+    """Rows to leave out, always with a reason (nothing is dropped silently).
 
-    column: str
-    values: list[str]
+    Either rows whose ``column`` holds one of ``values``, or (``when_empty``) rows whose cell in
+    that column is empty or only white space::
+
+        - {column: county, values: [Unknown], reason: "county not recorded"}
+        - {when_empty: sex, reason: "sex not recorded"}
+
+    Attributes:
+        column: the column tested (for ``when_empty`` rules, the same column).
+        values: labels (case- and space-insensitive) whose rows are left out.
+        when_empty: a column whose empty cells mean the row is left out.
+        reason: why, in the coverage report and the structure map's annotations.
+    """
+
+    column: str = ""
+    values: list[str] = Field(default_factory=list)
+    when_empty: str | None = None
     reason: str
 
     @field_validator("values", mode="before")
     @classmethod
     def _as_text(cls, v: Any) -> Any:
         return _as_labels(v)
+
+    @model_validator(mode="after")
+    def _one_test(self) -> DropRule:
+        if self.when_empty is not None:
+            if self.column not in ("", self.when_empty) or self.values:  # "" or itself: a dump read again
+                raise ValueError(
+                    "a drop rule is either {column: ..., values: [...]} or {when_empty: column}, not both"
+                )
+            self.column = self.when_empty
+        elif not self.column or not self.values:
+            raise ValueError(
+                "a drop rule needs 'column' and 'values' (the labels to leave out), or 'when_empty: "
+                "column' to leave out rows whose cell is empty"
+            )
+        return self
+
+
+WG_CUTOFFS = ("disability1", "disability2", "disability3", "disability4")
+_WG_DOMAINS = ("seeing", "hearing", "walking", "remembering", "selfcare", "communicating")
+_WG_ANSWER_NAMES = ("no_difficulty", "some_difficulty", "a_lot_of_difficulty", "cannot_do_at_all", "missing")
+
+
+class MissingValue(_Strict):
+    """The value given to respondents whose status is unknown, e.g. ``{value: _U}``."""
+
+    value: str
+
+
+class WashingtonGroup(_Strict):
+    """Disability status from the six Washington Group Short Set answers (see ``washington``).
+
+    Attributes:
+        columns: the column of each WG-SS domain: ``seeing``, ``hearing``, ``walking``,
+            ``remembering``, ``selfcare``, ``communicating`` (all six).
+        cutoff: the WG identifier: ``disability3`` (the default and the WG's recommendation:
+            any domain "a lot of difficulty" or "cannot do at all"), ``disability1`` (any domain
+            "some difficulty" or worse), ``disability2`` (two domains "some difficulty" or
+            worse, or one "a lot"/"cannot"), ``disability4`` (any domain "cannot do at all").
+        with_: the value for persons with disability (YAML ``with``; default ``PD``).
+        without: the value for persons without disability (default ``PWD``).
+        missing: respondents whose status is unknown (a question unanswered and no answered
+            one meeting the cut-off): ``drop`` (the default; left out with a reason counted in
+            the coverage report) or ``{value: ...}`` to keep them under a value of their own.
+        reason: the drop reason in the coverage report (a standard one when absent).
+        answers: more labels for the answers, by category: ``no_difficulty``,
+            ``some_difficulty``, ``a_lot_of_difficulty``, ``cannot_do_at_all``, ``missing``
+            (e.g. the form's labels in another language); 1-4, the Kobo choice names and the
+            English labels are always understood.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    columns: dict[str, str]
+    cutoff: str = "disability3"
+    with_: str = Field(default="PD", alias="with")
+    without: str = "PWD"
+    missing: Literal["drop"] | MissingValue = "drop"
+    reason: str | None = None
+    answers: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _labels_as_lists(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): _as_labels(lab) for k, lab in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _complete(self) -> WashingtonGroup:
+        if self.cutoff not in WG_CUTOFFS:
+            raise ValueError(
+                f"cutoff '{self.cutoff}' is not a Washington Group identifier; use {', '.join(WG_CUTOFFS)}"
+            )
+        absent = [d for d in _WG_DOMAINS if d not in self.columns]
+        unknown = [d for d in self.columns if d not in _WG_DOMAINS]
+        if absent or unknown:
+            raise ValueError(
+                "columns: the six Washington Group domains are needed"
+                + (f"; missing: {', '.join(absent)}" if absent else "")
+                + (f"; not a domain: {', '.join(unknown)}" if unknown else "")
+                + f" (the domains are {', '.join(_WG_DOMAINS)})"
+            )
+        bad = [k for k in self.answers if k not in _WG_ANSWER_NAMES]
+        if bad:
+            raise ValueError(
+                f"answers: '{bad[0]}' is not an answer category; use {', '.join(_WG_ANSWER_NAMES)}"
+            )
+        return self
+
+
+class Derivation(_Strict):
+    """A column computed from others before mapping (for now: the Washington Group status)."""
+
+    washington_group: WashingtonGroup
 
 
 class Mapping(BaseModel):
@@ -289,6 +404,7 @@ class Mapping(BaseModel):
     value: ValueMap | None = None
     attributes: dict[str, ComponentMap] = Field(default_factory=dict)
     drop: list[DropRule] = Field(default_factory=list)
+    derive: dict[str, Derivation] = Field(default_factory=dict)
     aggregate: Aggregate | None = None
     totals: dict[str, str] = Field(default_factory=dict)
 
@@ -351,7 +467,7 @@ class Mapping(BaseModel):
         return self
 
     def columns_used(self) -> set[str]:
-        """Every source column the mapping reads."""
+        """Every source column the mapping reads (the columns ``derive`` computes are not)."""
         cols = {c.column for c in [*self.dimensions.values(), *self.attributes.values()] if c.column}
         if self.time and self.time.column:
             cols.add(self.time.column)
@@ -360,7 +476,9 @@ class Mapping(BaseModel):
         if self.aggregate and self.aggregate.weight:
             cols.add(self.aggregate.weight)
         cols |= {d.column for d in self.drop}
-        return cols
+        for derivation in self.derive.values():
+            cols |= set(derivation.washington_group.columns.values())
+        return cols - set(self.derive)
 
 
 def normalise_label(label: str) -> str:

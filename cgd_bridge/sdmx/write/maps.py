@@ -239,7 +239,7 @@ class _Exporter:
         if v is not None and _plain_value_column(v) is None:
             out.append(_annotation(ANN_DERIVED, _describe_value(v), title="OBS_VALUE"))
         for rule in self.m.drop:
-            values = ", ".join(repr(x) for x in rule.values)
+            values = "empty" if rule.when_empty else ", ".join(repr(x) for x in rule.values)
             out.append(
                 _annotation(
                     ANN_DROP,

@@ -56,3 +56,28 @@ def test_incomplete_set_is_a_warning(run):
     schema = {"dataKind": "microdata", "fields": SCHEMA["fields"][:3]}
     r = run("wg_seeing,wg_hearing,wg_walking\n1,1,1\n", schema=schema, metadata=False)
     assert "wg-incomplete" in r.codes()
+
+
+def test_an_unknown_status_is_not_an_error_with_an_impossible_fix(run):
+    """#13: 'unknown' (or don't know) is a status, neither with nor without disability: the check
+    must not ask to list it as one of them; the mapping can drop or keep those rows."""
+    body = "1,,1,1,1,1,unknown\n,1,1,1,1,1,Don't know\n1,1,1,1,1,1,no\n"
+    r = run(HEAD + body, schema=SCHEMA, metadata=False)
+    assert "wg-status-mismatch" not in r.codes()
+
+
+def test_the_schema_names_its_own_unknown_words(run):
+    schema = {**SCHEMA, "fields": [*SCHEMA["fields"][:6], {
+        "name": "disability", "type": "string", "role": "disability_status",
+        "disabilityValues": {"with": ["có"], "without": ["không"], "unknown": ["không rõ"]}}]}  # fmt: skip
+    r = run(HEAD + "1,1,1,1,1,1,không\n1,,1,1,1,1,không rõ\n3,1,1,1,1,1,có\n", schema=schema, metadata=False)
+    assert "wg-status-mismatch" not in r.codes()
+    r = run(HEAD + "1,,1,1,1,1,chưa hỏi\n", schema=schema, metadata=False)
+    f = next(f for f in r if f.code == "wg-status-mismatch")
+    assert "unknown: [...]" in f.fix
+
+
+def test_answers_with_extra_spaces_are_understood(run):
+    body = "No  difficulty , Some difficulty,a lot of difficulty,1,1,1,yes\n"
+    r = run(HEAD + body, schema=SCHEMA, metadata=False)
+    assert not {c for c in r.codes() if c in ("wg-invalid-answer", "wg-status-mismatch")}
