@@ -84,12 +84,14 @@ def test_suppressed_observations_carry_no_count_in_any_output(tmp_path, fmt):
     rows = observations(fmt, out)
     hidden = [r for r in rows if r["OBS_STATUS"] == "Q"]
     shown = [r for r in rows if r["OBS_STATUS"] != "Q"]
-    assert len(hidden) == 4  # the four urban/rural x sex cells
+    # the four urban/rural x sex cells at least (the audit's complements may add margins)
+    inner = {(r["URBANISATION"], r["SEX"]) for r in hidden if "_T" not in (r["URBANISATION"], r["SEX"])}
+    assert inner == {("U", "F"), ("U", "M"), ("R", "F"), ("R", "M")}
     assert all(r["OBS_VALUE"] is None for r in hidden)
-    assert [r.get("COMMENT_OBS") for r in hidden] == [None] * 4
+    assert [r.get("COMMENT_OBS") for r in hidden] == [None] * len(hidden)
     # the published observations keep their count: only the suppressed lose it
-    total = next(r for r in shown if r["SEX"] == "_T" and r["URBANISATION"] == "_T")
-    assert total["COMMENT_OBS"] == str(RESPONDENTS)
+    assert shown
+    assert all(r["COMMENT_OBS"] is not None and int(str(r["COMMENT_OBS"])) >= 8 for r in shown)
 
 
 def test_the_harmonised_table_stored_or_written_has_no_count_on_suppressed_rows(tmp_path):
@@ -116,4 +118,7 @@ def test_an_attribute_read_from_the_denominator_column_is_emptied_too(tmp_path):
     assert h is not None
     rows = h.table.to_pylist()
     assert {r["COMMENT_OBS"] for r in rows if r["OBS_STATUS"] == "Q"} == {None}
-    assert {r["COMMENT_OBS"] for r in rows if r["OBS_STATUS"] != "Q"} >= {str(RESPONDENTS)}
+    shown = {r["COMMENT_OBS"] for r in rows if r["OBS_STATUS"] != "Q"}
+    margins = {str(n) for n in (RESPONDENTS, 30 + 40, 8 + 30, 30 + 8, 40 + 30)}
+    assert shown
+    assert shown <= margins  # only margins are published here, each with its own count
