@@ -24,20 +24,24 @@ import pyarrow.compute as pc
 from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
 from cgd_bridge.checks import Context, Options, dsat_score, run_checks
 from cgd_bridge.checks.disclosure import Suppression, suppress_observations, suppressed_mask
-from cgd_bridge.errors import CgdBridgeError, FormatError, MappingError
+from cgd_bridge.errors import FormatError, MappingError, StructureError
 from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
 from cgd_bridge.mapping.apply import Harmonised
-from cgd_bridge.mapping.conform import UNCHECKED, map_and_check
+from cgd_bridge.mapping.conform import (
+    NEVER_FORCED,
+    UNCHECKED,
+    contract_problems,
+    map_and_check,
+)
 from cgd_bridge.metadata import LoadedMetadata, QualityMetadata, load_metadata
 from cgd_bridge.sdmx.formats import get_format, get_metadata_format
 from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write import write as write_format
 from cgd_bridge.sdmx.write.refmeta import render_metadata
-from cgd_bridge.sdmx.write.xsd import series_attributes
 
 if TYPE_CHECKING:
     from cgd_bridge.structures import Structures
@@ -152,7 +156,7 @@ def examine(
         spec, _ = load_mapping(mapping)
         h = map_and_check(
             table, spec, report, mapping_file=Path(mapping).name, structures=structures,
-            batch_rows=opts.batch_rows,
+            batch_rows=opts.batch_rows, provided=CONFORMED_ATTRIBUTES,
         )  # fmt: skip
         if h is not None and "OBS_COUNT" in h.table.column_names:
             suppress_observations(
@@ -247,6 +251,13 @@ def convert(
                 "--force does not convert unchecked data: import the NSO's structures with "
                 "'cgd-bridge structures import FILE' or correct the mapping's dataflow"
             )
+        contract = [f for f in report.findings if f.code in NEVER_FORCED and f.code not in UNCHECKED]
+        if contract:
+            named = ", ".join(dict.fromkeys(f.field or f.code for f in contract))
+            result.refused = (
+                f"the output would not conform to the target data structure ({named}); --force does not "
+                "convert past that: " + contract[0].fix
+            )
         return result
     h = result.harmonised = prepared.harmonised
     target = prepared.target
@@ -293,18 +304,9 @@ def _check_dimension_at_observation(dimension: str, target: Target) -> None:
         )
 
 
-def _with_series_attributes(target: Target, dataflow: str, structures: Structures | None) -> Target:
-    """The target with the attributes its DSD attaches to series keys (written on Series)."""
-    if structures is None:
-        return target
-    try:
-        dsd = structures.dataflow(dataflow).structure
-    except CgdBridgeError:  # an unknown dataflow is already a warning of validate
-        return target
-    return dataclasses.replace(target, series_attributes=series_attributes(dsd))
-
-
 PROVENANCE_ATTRIBUTES = ("OBS_STATUS", "CONF_STATUS", "NATURE", "SOURCE_DETAIL", "COMMENT_OBS")
+#: The attributes :func:`conform` gives every observation (when the target DSD declares them).
+CONFORMED_ATTRIBUTES = ("OBS_STATUS", "CONF_STATUS", "NATURE", "SOURCE_DETAIL")
 
 
 def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata, *, forced: bool) -> pa.Table:
@@ -316,6 +318,11 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
     suppressed_mask`: the observations' own decision, else ``suppression``'s source rows);
     CONF_STATUS is C where suppressed, F elsewhere; SOURCE_DETAIL names the producer, the
     method and the dataset version.
+
+    Only the attributes the target DSD declares are given (``h.contract``): the SDG DSD 1.5 has
+    no CONF_STATUS, so there a suppressed cell shows as what it does have, no value and
+    OBS_STATUS Q ("missing value; suppressed"). Without a contract (an unknown target, which
+    is never written or stored) every rule applies.
     """
     t = h.table
     n = t.num_rows
@@ -338,7 +345,10 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
         "NATURE": column("NATURE", "_X"),
         "SOURCE_DETAIL": column("SOURCE_DETAIL", f"CGD: {producer}, {method}, dataset version {version}"),
     }
+    declared = h.contract.attribute_ids if h.contract is not None else None
     for name, values in updates.items():
+        if declared is not None and name != "OBS_VALUE" and name not in declared:
+            continue
         if name in t.column_names:
             t = t.set_column(t.schema.get_field_index(name), name, values)
         else:
@@ -347,9 +357,10 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
 
 
 def unchecked(report: Report) -> bool:
-    """Whether the data could not be checked at all (no structure for its target): nothing is
-    converted or stored then, even when forced."""
-    return any(code in UNCHECKED for code, _, _ in report.counts)
+    """Whether the data could not be checked at all (no structure for its target), or would not
+    conform to its target DSD (a dimension not mapped, an undeclared or missing attribute):
+    nothing is converted or stored then, even when forced."""
+    return any(code in NEVER_FORCED for code, _, _ in report.counts)
 
 
 @dataclass
@@ -421,10 +432,31 @@ def harmonise(
             fix="Add them as docs/mapping.md shows.",
             file=Path(mapping).name,
         )
+    contract = h.contract
+    if contract is None:  # the target is known (else unknown-dataflow stopped us): a broken store
+        raise MappingError(
+            f"the data structure of {spec.dataflow} could not be read",
+            fix="Import the NSO's structures again with 'cgd-bridge structures import FILE'.",
+            file=Path(mapping).name,
+        )
     h.table = conform(h, validation.suppression, md.model, forced=not report.valid)
-    attributes = tuple(a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names)
-    target = Target.parse(spec.dataflow, tuple(h.dimensions), tuple(dict.fromkeys(attributes)))
-    target = _with_series_attributes(target, spec.dataflow, structures)
+    # the DSD is the contract: its dimensions in key order, its attributes in its order, at
+    # the attachment level it declares; checked before anything is written or stored
+    present = [a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names]
+    attributes = contract.declared(present)
+    problems = contract_problems(h.table, contract, attributes, structures, codes=report.valid)
+    if problems:  # validation lets none of these through: a store whose structures changed, or a bug
+        raise StructureError(
+            f"the observations do not conform to {contract.dsd}, so nothing is written or stored: "
+            + "; ".join(problems),
+            fix="Check the imported structures ('cgd-bridge structures list') and validate again; if "
+            "validation passes and this remains, report it as a bug.",
+            file=Path(mapping).name,
+        )
+    target = Target.parse(spec.dataflow, contract.dimension_ids, attributes)
+    target = dataclasses.replace(
+        target, series_attributes=tuple(a for a in contract.series_attributes if a in attributes)
+    )
     result.harmonised = h
     result.target = target
     return result
