@@ -13,6 +13,29 @@ from typing import Any
 from cgd_bridge.findings import CHECKS, FAMILIES, Report, Severity
 
 TEXT_EXAMPLES = 10
+#: What a submission needs besides data without errors: the input kind, and what to say when
+#: it was not checked (a dataset is submitted with its quality metadata and its mapping).
+NEEDED_FOR_SUBMISSION = (
+    (
+        "metadata",
+        "no quality metadata was checked: fill in the cgd-quality/1.0 template ('cgd-bridge metadata "
+        "template -o quality.yaml') and validate again with --metadata quality.yaml",
+    ),
+    (
+        "mapping",
+        "no mapping was checked, so it is unknown whether the data fits the target data structure: "
+        "validate again with --mapping mapping.yaml (see docs/mapping.md)",
+    ),
+)
+
+
+def submission_blockers(report: Report) -> list[str]:
+    """Why the dataset cannot be submitted yet, besides any errors: the inputs a submission
+    needs that this validation did not check (quality metadata, mapping). Empty when none."""
+    kinds = {i.kind for i in report.inputs}
+    return [why for kind, why in NEEDED_FOR_SUBMISSION if kind not in kinds]
+
+
 _MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTE"}
 
 
@@ -56,16 +79,28 @@ def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
             "Some findings were counted but not kept (limit per code): "
             + ", ".join(f"{c} {n}" for c, n in report.omitted.items())
         )
-    if report.valid:
-        lines.append("")
+    blockers = submission_blockers(report)
+    lines.append("")
+    if blockers:
+        lines.append("The dataset cannot be submitted yet:")
+        lines.extend(f"  - {why}." for why in blockers)
+    elif report.valid:
         lines.append("The dataset is ready to submit." if not report.warning_count else
                      "The dataset can be submitted; read the warnings first.")  # fmt: skip
+    else:
+        lines.pop()
     return "\n".join(lines) + "\n"
 
 
 def render_json(report: Report) -> str:
-    """The frictionless-compatible JSON report."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    """The frictionless-compatible JSON report, with ``cgd:submittable`` (and, when false, why in
+    ``cgd:not_submittable_because`` besides the errors)."""
+    out = report.to_dict()
+    blockers = submission_blockers(report)
+    out["cgd:submittable"] = report.valid and not blockers
+    if blockers:
+        out["cgd:not_submittable_because"] = blockers
+    return json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def render_html(report: Report) -> str:
@@ -94,7 +129,9 @@ def render_html(report: Report) -> str:
             }
         )
     ordered = [(FAMILIES[f], groups[f]) for f in FAMILIES if f in groups]
-    return env.get_template("report.html").render(report=report, families=ordered)
+    return env.get_template("report.html").render(
+        report=report, families=ordered, blockers=submission_blockers(report)
+    )
 
 
 RENDERERS = {"text": render_text, "json": render_json, "html": render_html}
