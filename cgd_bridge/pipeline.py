@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
 from cgd_bridge.checks import Context, Options, dsat_score, run_checks
 from cgd_bridge.checks.disclosure import Suppression, suppress_observations, suppressed_mask
-from cgd_bridge.errors import FormatError, MappingError, StructureError
+from cgd_bridge.errors import FormatError, MappingError, StructureError, UsageError
 from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.schema import schema_for
@@ -259,21 +259,42 @@ def convert(
                 "convert past that: " + contract[0].fix
             )
         return result
-    h = result.harmonised = prepared.harmonised
-    target = prepared.target
+    result.harmonised = prepared.harmonised
+    result.written, target = write_harmonised(
+        prepared, fmt.name, output, structures=structures, labels=labels, detail=detail,
+        dimension_at_observation=dimension_at_observation,
+    )  # fmt: skip
+    if metadata_out is not None:  # the quality metadata as an SDMX reference metadata set
+        result.metadata = Path(metadata_out)
+        write_bytes_atomic(result.metadata, render_metadata(prepared.metadata.model, target, metadata_format))
+    return result
+
+
+def write_harmonised(
+    prepared: Harmonisation,
+    to: str,
+    output: str | Path,
+    *,
+    structures: Structures,
+    labels: str = "id",
+    detail: str = "full",
+    dimension_at_observation: str = "TIME_PERIOD",
+) -> tuple[int, Target]:
+    """Write what :func:`harmonise` prepared as SDMX format ``to`` (the write step of
+    :func:`convert`): the observations (or series) written, and the target written for."""
+    h, target = prepared.harmonised, prepared.target
+    if h is None or target is None:
+        raise UsageError("nothing to write: validation found errors", fix="Run 'cgd-bridge validate' first.")
+    fmt = get_format(to)
     if fmt.name == "sdmx-json-2.0" or labels != "id":
         target = named_target(target, h.table, structures)
-    md = prepared.metadata
     _check_dimension_at_observation(dimension_at_observation, target)
     with atomic_writer(output) as fh:
-        result.written = write_format(
+        written = write_format(
             fmt.name, h.table, target, fh, labels=labels, detail=detail,
             dimension_at_observation=dimension_at_observation,
         )  # fmt: skip
-    if metadata_out is not None:  # the quality metadata as an SDMX reference metadata set
-        result.metadata = Path(metadata_out)
-        write_bytes_atomic(result.metadata, render_metadata(md.model, target, metadata_format))
-    return result
+    return written, target
 
 
 def _check_detail(detail: str, dimension_at_observation: str, fmt: str) -> None:
