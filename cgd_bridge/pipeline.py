@@ -211,7 +211,8 @@ def convert(
     codes and constraints: with errors, nothing is written unless ``force`` (and then every
     observation is marked OBS_STATUS U, low reliability); rows whose values have no code are
     never written. Suppressed cells (small cells and the
-    cells that would reveal them) are written with no value, OBS_STATUS Q and CONF_STATUS C.
+    cells that would reveal them) are written with no value, OBS_STATUS Q and, where the target DSD
+    declares it, CONF_STATUS C.
     The output is written to a temporary file and moved into place, so a failure leaves none.
     Codes, components and the dataflow are named from ``structures`` where the format carries
     names (SDMX-JSON; SDMX-CSV with ``labels`` ``name`` or ``both``).
