@@ -252,12 +252,12 @@ def convert(
                 "--force does not convert unchecked data: import the NSO's structures with "
                 "'cgd-bridge structures import FILE' or correct the mapping's dataflow"
             )
-        contract = [f for f in report.findings if f.code in NEVER_FORCED and f.code not in UNCHECKED]
-        if contract:
-            named = ", ".join(dict.fromkeys(f.field or f.code for f in contract))
+        breaking = [f for f in report.findings if f.code in NEVER_FORCED and f.code not in UNCHECKED]
+        if breaking:  # the mapping does not give the DSD what it requires (the DSD contract)
+            named = ", ".join(dict.fromkeys(str(f.details.get("component", f.code)) for f in breaking))
             result.refused = (
                 f"the output would not conform to the target data structure ({named}); --force does not "
-                "convert past that: " + contract[0].fix
+                "convert past that: " + (breaking[0].fix or "").rstrip(".")
             )
         return result
     result.harmonised = prepared.harmonised

@@ -255,7 +255,8 @@ def contract_findings(
                 "key would be empty there",
                 dimension_fix(dim, _codes_of(dim, structures), where=where),
                 file=mapping_file,
-                field=dim_id,
+                field=f"dimensions.{dim_id}",
+                target="mapping",
                 details={"component": dim_id, "codelist": dim.codelist},
             )
         )
@@ -267,7 +268,8 @@ def contract_findings(
                 f"Remove attributes.{attr} from {where}; the attributes of {contract.dsd} are: "
                 f"{', '.join(contract.attribute_ids)}.",
                 file=mapping_file,
-                field=attr,
+                field=f"attributes.{attr}",
+                target="mapping",
                 details={"component": attr},
             )
         )
@@ -283,7 +285,8 @@ def contract_findings(
                     f"{comp.id} is mandatory in {contract.dsd} and the mapping does not give it",
                     f"Add attributes.{comp.id} in {where}, e.g. {comp.id}: {{value: ...}}{cl}.",
                     file=mapping_file,
-                    field=comp.id,
+                    field=f"attributes.{comp.id}",
+                    target="mapping",
                     details={"component": comp.id, "codelist": comp.codelist},
                 )
             )

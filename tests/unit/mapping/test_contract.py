@@ -69,10 +69,13 @@ def test_a_kenya_mapping_that_leaves_out_dimensions_fails_validation_naming_them
     mapping = edited(KENYA_MAPPING, tmp_path, without("URBANISATION", "EDUCATION_LEV"))
     report = validate(KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=mapping)
     assert not report.valid
-    found = {f.field: f for f in findings(report, "dimension-not-mapped")}
+    found = {f.details["component"]: f for f in findings(report, "dimension-not-mapped")}
     assert set(found) == {"URBANISATION", "EDUCATION_LEV"}
     f = found["URBANISATION"]
     assert f.severity.value == "error"
+    assert f.field == "dimensions.URBANISATION"  # where in the mapping file
+    assert f.target == "mapping"
+    assert f.file == "kenya-health-scorecard.yaml"
     assert "URBANISATION" in f.problem
     assert "CGD_BRIDGE:CGD_KE(1.0)" in f.problem
     # the fix names the three ways, with the exact total code of the dimension's codelist
@@ -87,7 +90,7 @@ def test_an_sdg_mapping_no_longer_gets_silent_totals(tmp_path):
     mapping = edited(NEPAL_MAPPING, tmp_path, without("PRODUCT"))
     report = validate(NEPAL / "data.xlsx", form=NEPAL / "form.xlsx", metadata=NEPAL / "quality.yaml",
                       mapping=mapping)  # fmt: skip
-    assert [f.field for f in findings(report, "dimension-not-mapped")] == ["PRODUCT"]
+    assert [f.field for f in findings(report, "dimension-not-mapped")] == ["dimensions.PRODUCT"]
     assert "PRODUCT: {value: _T}" in findings(report, "dimension-not-mapped")[0].fix
 
 
@@ -180,7 +183,7 @@ def test_an_attribute_the_dsd_does_not_declare_is_an_error(tmp_path):
     report = validate(NEPAL / "data.xlsx", form=NEPAL / "form.xlsx", metadata=NEPAL / "quality.yaml",
                       mapping=mapping)  # fmt: skip
     (f,) = findings(report, "component-not-in-dsd")
-    assert f.field == "CONF_STATUS"
+    assert f.field == "attributes.CONF_STATUS"
     assert "IAEG-SDGs:SDG(1.5)" in f.problem
     assert "attributes.CONF_STATUS" in f.fix
 
@@ -192,11 +195,11 @@ def test_a_mandatory_attribute_the_mapping_does_not_give_is_an_error(tmp_path):
     mapping = edited(KENYA_MAPPING, tmp_path, drop)
     report = validate(KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=mapping)
     (f,) = findings(report, "attribute-missing")
-    assert f.field == "UNIT_MEASURE"
+    assert f.field == "attributes.UNIT_MEASURE"
     assert "attributes.UNIT_MEASURE" in f.fix
     assert "CL_UNIT_MEASURE" in f.fix
     # OBS_STATUS is mandatory too, but the CGD provenance rules give it: not reported
-    assert not [g for g in findings(report, "attribute-missing") if g.field == "OBS_STATUS"]
+    assert not [g for g in findings(report, "attribute-missing") if g.field == "attributes.OBS_STATUS"]
 
 
 def test_nepal_on_the_sdg_dsd_has_no_conf_status_and_shows_suppression_by_obs_status(tmp_path):
