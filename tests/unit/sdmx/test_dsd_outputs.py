@@ -252,3 +252,20 @@ def test_csv_columns_are_the_dsd_components_in_dsd_order(outputs, example):
         attrs = header[len(lead) + len(dsd.dimensions) + 2 :]
         assert attrs == [a for a in dsd.attributes if a in attrs], f"{fmt}: {attrs}"
         assert set(dsd.mandatory) <= set(attrs)
+
+
+def test_attributes_are_written_at_the_level_the_dsd_attaches_them(outputs, example):
+    """UNIT_MEASURE is related to the series key in both DSDs: on Series, not on Obs."""
+    from cgd_bridge.sdmx.contract import attachment
+
+    dsd: Dsd = example["dsd"]
+    level = {a.id: attachment(a) for a in dsd.dsd.attributes.components}
+    assert level["UNIT_MEASURE"] == "series"
+    for fmt in ("sdmx-ml-2.1-ss", "sdmx-ml-3.0-ss", "sdmx-ml-2.1-generic"):
+        msg = sdmx.read_sdmx(io.BytesIO(outputs[fmt]), structure=dsd.dsd)
+        for obs in msg.data[0].obs:
+            assert {level[a] for a in obs.attached_attribute} == {"obs"}, fmt
+            assert {level[a] for a in obs.series_key.attrib} == {"series"}, fmt
+    st = json.loads(outputs["sdmx-json-2.0"])["data"]["structures"][0]["attributes"]
+    assert [a["id"] for a in st["series"]] == ["UNIT_MEASURE"]
+    assert all(level[a["id"]] == "obs" for a in st["observation"])
