@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -324,34 +325,60 @@ def timed(label: str, fn: Callable[[], Any]) -> Any:
     return result
 
 
-def speed_rows(table: pa.Table, peer_table: pa.Table, tmp: Path) -> list[dict[str, Any]]:
-    rows = []
-    for label, name in FORMATS:
-        seconds, size = timed(f"ours   {label}", lambda name=name: run_ours(name, table, tmp))
-        ours = {
+OBS_MARK = {"SDMX-ML 2.1 SS": b"<Obs ", "SDMX-ML 2.1 Generic": b"<generic:Obs>"}
+
+
+def count_observations(path: Path, label: str) -> int:
+    """Observations in a written file: ``<Obs`` elements, or the CSV's lines after the header."""
+    data = path.read_bytes()
+    if label in OBS_MARK:
+        return data.count(OBS_MARK[label])
+    return data.count(b"\n") - 1
+
+
+def speed_rows(table: pa.Table, peer_table: pa.Table, tmp: Path, repeats: int) -> list[dict[str, Any]]:
+    """Every (format, tool) ``repeats`` times, interleaved (the order rotates each round); the
+    median of each, with the spread. Our outputs are checked to hold every observation."""
+    runs: list[tuple[str, str]] = [
+        (label, tool) for label, _ in FORMATS for tool in ("cgd-bridge", "pysdmx", "sdmx1")
+    ]
+    names = dict(FORMATS)
+    samples: dict[tuple[str, str], list[tuple[float, float, int]]] = {k: [] for k in runs}
+    for r in range(repeats):
+        for k in range(len(runs)):
+            label, tool = runs[(r + k) % len(runs)]
+            if tool == "cgd-bridge":
+                build = 0.0
+                seconds, size = run_ours(names[label], table, tmp)
+                got = count_observations(tmp / f"ours_{names[label]}.out", label)
+                if got != table.num_rows:
+                    raise SystemExit(
+                        f"error: our {label} writer wrote {got} observations, not {table.num_rows}"
+                    )
+            else:
+                runner = run_pysdmx if tool == "pysdmx" else run_sdmx1
+                build, seconds, size = runner(label, peer_table, tmp)
+            samples[(label, tool)].append((build, seconds, size))
+            print(f"  round {r + 1}/{repeats}  {tool:10s} {label:20s} {seconds:8.3f} s", flush=True)
+    rows: list[dict[str, Any]] = []
+    ours: dict[str, dict[str, Any]] = {}
+    for label, tool in runs:
+        got = samples[(label, tool)]
+        secs = [g[1] for g in got]
+        row = {
             "format": label,
-            "tool": "cgd-bridge",
-            "obs": table.num_rows,
-            "build": 0.0,
-            "seconds": seconds,
-            "bytes": size,
+            "tool": tool,
+            "obs": (table if tool == "cgd-bridge" else peer_table).num_rows,
+            "build": statistics.median(g[0] for g in got),
+            "seconds": statistics.median(secs),
+            "spread": (min(secs), max(secs)),
+            "bytes": got[-1][2],
         }
-        rows.append(ours)
-        for tool, runner in (("pysdmx", run_pysdmx), ("sdmx1", run_sdmx1)):
-            build, seconds, size = timed(
-                f"{tool:6s} {label}", lambda runner=runner, label=label: runner(label, peer_table, tmp)
-            )
-            rows.append(
-                {
-                    "format": label,
-                    "tool": tool,
-                    "obs": peer_table.num_rows,
-                    "build": build,
-                    "seconds": seconds,
-                    "bytes": size,
-                    "ours": ours,
-                }
-            )
+        if tool == "cgd-bridge":
+            ours[label] = row
+        else:
+            row["ours"] = ours[label]
+        rows.append(row)
     for r in rows:
         r["rate"] = r["obs"] / r["seconds"]
         r["rate_build"] = r["obs"] / (r["seconds"] + r["build"])
@@ -364,8 +391,9 @@ def speed_rows(table: pa.Table, peer_table: pa.Table, tmp: Path) -> list[dict[st
 
 def print_speed(rows: list[dict[str, Any]]) -> None:
     head = (
-        f"{'format':20s} {'tool':10s} {'obs':>9s} {'build s':>8s} {'write s':>8s} {'MB':>7s} "
-        f"{'obs/s':>11s} {'obs/s+build':>11s} {'ours/peer':>9s} {'(+build)':>8s} {'required':>8s}  result"
+        f"{'format':20s} {'tool':10s} {'obs':>9s} {'build s':>8s} {'write s':>8s} {'(min-max)':>15s} "
+        f"{'MB':>7s} {'obs/s':>11s} {'obs/s+build':>11s} {'ours/peer':>9s} {'(+build)':>8s} "
+        f"{'required':>8s}  result"
     )
     print("\n" + head + "\n" + "-" * len(head))
     for r in rows:
@@ -378,6 +406,7 @@ def print_speed(rows: list[dict[str, Any]]) -> None:
             )
         print(
             f"{r['format']:20s} {r['tool']:10s} {r['obs']:9,d} {r['build']:8.2f} {r['seconds']:8.2f} "
+            f"{'(' + format(r['spread'][0], '.2f') + '-' + format(r['spread'][1], '.2f') + ')':>15s} "
             f"{r['bytes'] / 1e6:7.1f} {r['rate']:11,.0f} {r['rate_build']:11,.0f} {tail}"
         )
 
@@ -442,11 +471,15 @@ def main(argv: list[str] | None = None) -> int:
         help="MiB the excess over the table may grow when obs double (default 32)",
     )
     parser.add_argument("--skip-memory", action="store_true", help="speed only")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved timed runs per writer (median)")
+    parser.add_argument("--tiny", action="store_true", help="2,000 observations, one run: what CI runs")
     parser.add_argument("--child-memory", nargs=2, metavar=("FORMAT", "ARROW_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_memory:
         child_memory(*args.child_memory)
         return 0
+    if args.tiny:
+        args.obs, args.peer_obs, args.repeats = 2_000, 1_000, 1
 
     t0 = time.perf_counter()
     table = make_table(args.obs)
@@ -461,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
             f" obs/s is compared as if it scaled linearly to {table.num_rows:,}"
         )
     with tempfile.TemporaryDirectory() as tmp:
-        rows = speed_rows(table, peer_table, Path(tmp))
+        rows = speed_rows(table, peer_table, Path(tmp), max(1, args.repeats))
     print_speed(rows)
     print(
         "obs/s counts the writer call only; obs/s+build adds building the peer's input objects "

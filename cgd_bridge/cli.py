@@ -63,7 +63,7 @@ def cli(debug: bool, data_dir: Path | None) -> None:
     type=click.IntRange(1, 50),
     default=5,
     show_default=True,
-    help="Small-cell threshold when the metadata declares none.",
+    help="Small-cell threshold when the metadata declares none (below 3 refused, below 5 a warning).",
 )
 @click.option(
     "--tolerance",
@@ -934,10 +934,16 @@ def admin_mou() -> None:
 @click.option(
     "--condition", "conditions", multiple=True, metavar="TEXT", help="A use condition; repeat for several."
 )
+@click.option(
+    "--raw-files/--no-raw-files",
+    default=False,
+    show_default=True,
+    help="The NSO may download the files the CSO uploaded (never microdata).",
+)
 @_database_url_option
 def admin_mou_create(
     cso: str, nso: str, dataflows: tuple[str, ...], until: Any, valid_from: Any, conditions: tuple[str, ...],
-    database_url: str | None,
+    raw_files: bool, database_url: str | None,
 ) -> None:  # fmt: skip
     """Record an MoU between a CSO and an NSO."""
     import datetime as dt
@@ -947,11 +953,18 @@ def admin_mou_create(
     start = valid_from.replace(tzinfo=dt.UTC) if valid_from is not None else None
     with _store(database_url) as session:
         mou = create_mou(session, cso=cso, nso=nso, dataflows=list(dataflows), valid_until=_until(until),
-                         valid_from=start, use_conditions=conditions)  # fmt: skip
+                         valid_from=start, use_conditions=conditions, raw_files=raw_files)  # fmt: skip
         click.echo(
             f"MoU {mou.id}: '{nso}' may read {', '.join(mou.dataflows)} of '{cso}' "
-            f"until {_when(mou.valid_until)} UTC."
+            f"until {_when(mou.valid_until)} UTC; {_raw_files_words(mou.raw_files, nso=nso)}"
         )
+
+
+def _raw_files_words(granted: bool, *, nso: str) -> str:
+    """The MoU's raw-files term in plain words."""
+    if granted:
+        return f"'{nso}' may download the files the CSO uploaded (never those of microdata)."
+    return f"'{nso}' may not download the files the CSO uploaded (--raw-files grants it)."
 
 
 @admin_mou.command("list")
@@ -967,10 +980,14 @@ def admin_mou_list(organisation: str | None, database_url: str | None) -> None:
         rows = [
             (m.id, m.cso.slug, m.nso.slug, " ".join(m.dataflows), _when(m.valid_from), _when(m.valid_until),
              "revoked" if m.revoked_at else "in force" if is_valid(m, now) else "not in force",
-             "; ".join(m.use_conditions))
+             "yes" if m.raw_files else "no", "; ".join(m.use_conditions))
             for m in list_mous(session, organisation=organisation)
         ]  # fmt: skip
-        click.echo(_table(rows, ("ID", "CSO", "NSO", "DATAFLOWS", "FROM", "UNTIL", "STATUS", "CONDITIONS")))
+        click.echo(
+            _table(
+                rows, ("ID", "CSO", "NSO", "DATAFLOWS", "FROM", "UNTIL", "STATUS", "RAW FILES", "CONDITIONS")
+            )
+        )
 
 
 @admin_mou.command("revoke")
@@ -983,6 +1000,121 @@ def admin_mou_revoke(mou_id: int, database_url: str | None) -> None:
     with _store(database_url) as session:
         mou = revoke_mou(session, mou_id=mou_id)
         click.echo(f"MoU {mou.id} ('{mou.nso.slug}' reading '{mou.cso.slug}') is revoked.")
+
+
+@admin.group("version")
+def admin_version() -> None:
+    """Review submitted versions: see what they overlap, accept and publish them (#13)."""
+
+
+def _print_overlap(found: Any) -> None:
+    if not found:
+        click.echo(f"Version {found.version_id} overlaps nothing published in {found.dataflow}.")
+        return
+    click.echo(
+        f"Version {found.version_id} shares {found.count} series key(s) and period(s) with what "
+        f"{found.dataflow} publishes (key: {'.'.join(found.key)}):"
+    )
+    for sh in found.shared:
+        click.echo(
+            f"  {sh.count} with version {sh.number} (id {sh.version_id}) of '{sh.dataset}' "
+            f"by {sh.producer}, e.g."
+        )
+        for e in sh.examples:
+            click.echo(f"    {e['key']} {e['period']}")
+
+
+def _reviewer(session: Any, username: str) -> Any:
+    from cgd_bridge.store.orgs import Principal, get_user
+
+    return Principal.of(get_user(session, username=username))
+
+
+_AS_OPTION = click.option(
+    "--as", "username", required=True, metavar="USER", help="The NSO reviewer (or admin user) deciding."
+)
+_REPLACE_OPTION = click.option(
+    "--replace",
+    is_flag=True,
+    default=None,
+    help="The version takes over the observations it shares with other submissions' published "
+    "versions (they stay in history and lineage). Without it an overlapping version is refused.",
+)
+
+
+@admin_version.command("overlap")
+@click.argument("version_id", type=int, metavar="ID")
+@_database_url_option
+def admin_version_overlap(version_id: int, database_url: str | None) -> None:
+    """Show the series keys and periods version ID shares with published data (exit 1 if any)."""
+    from cgd_bridge.errors import NotFound
+    from cgd_bridge.store import ownership
+    from cgd_bridge.store.models import Version
+
+    with _store(database_url) as session:  # the local admin CLI: whoever can open the database
+        v = session.get(Version, version_id)
+        if v is None:
+            raise NotFound(f"there is no version {version_id}", fix="See the review inbox for version ids.")
+        found = ownership.overlap(session, v)
+        _print_overlap(found)
+    if found:
+        sys.exit(EXIT_INVALID)
+
+
+@admin_version.command("accept")
+@click.argument("version_id", type=int, metavar="ID")
+@_AS_OPTION
+@click.option("--comment", help="A comment for the CSO.")
+@_REPLACE_OPTION
+@_database_url_option
+def admin_version_accept(
+    version_id: int, username: str, comment: str | None, replace: bool | None, database_url: str | None
+) -> None:
+    """Accept version ID as the reviewer USER (refused when it overlaps, unless --replace)."""
+    from cgd_bridge.errors import Overlapping
+    from cgd_bridge.store import ownership, submissions
+
+    with _store(database_url) as session:
+        try:
+            v = submissions.accept(
+                session, principal=_reviewer(session, username), version_id=version_id, comment=comment,
+                replace=bool(replace),
+            )  # fmt: skip
+        except Overlapping:
+            from cgd_bridge.store.models import Version
+
+            found = session.get(Version, version_id)
+            assert found is not None
+            _print_overlap(ownership.overlap(session, found))
+            raise
+        click.echo(f"Version {v.number} of '{v.submission.dataset}' (id {v.id}) is accepted.")
+
+
+@admin_version.command("publish")
+@click.argument("version_id", type=int, metavar="ID")
+@_AS_OPTION
+@_REPLACE_OPTION
+@_database_url_option
+def admin_version_publish(
+    version_id: int, username: str, replace: bool | None, database_url: str | None
+) -> None:
+    """Publish version ID as the reviewer USER (a --replace chosen at acceptance still holds)."""
+    from cgd_bridge.errors import Overlapping
+    from cgd_bridge.store import ownership, submissions
+
+    with _store(database_url) as session:
+        try:
+            v = submissions.publish(
+                session, principal=_reviewer(session, username), version_id=version_id, replace=replace
+            )
+        except Overlapping:
+            from cgd_bridge.store.models import Version
+
+            found = session.get(Version, version_id)
+            assert found is not None
+            _print_overlap(ownership.overlap(session, found))
+            raise
+        click.echo(f"Version {v.number} of '{v.submission.dataset}' (id {v.id}) is published.")
 
 
 @admin.group("official")

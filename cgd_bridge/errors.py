@@ -173,6 +173,24 @@ class Conflict(CgdBridgeError):
     title = "Conflict"
 
 
+class Overlapping(Conflict):
+    """Publishing (or accepting) a version would give observations a second owner (#13).
+
+    Attributes:
+        overlap: the keys and periods shared, JSON-ready
+            (:meth:`cgd_bridge.store.ownership.Overlap.to_dict`).
+    """
+
+    title = "Overlapping observations"
+
+    def __init__(self, problem: str, *, overlap: dict[str, object], fix: str | None = None) -> None:
+        self.overlap = overlap
+        super().__init__(problem, fix=fix)
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "overlap": self.overlap}
+
+
 class StoreError(CgdBridgeError):
     """The database cannot be reached or refused the operation."""
 

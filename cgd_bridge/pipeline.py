@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 
 from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
 from cgd_bridge.checks import Context, Options, dsat_score, run_checks
-from cgd_bridge.checks.disclosure import Suppression, suppress_observations, suppressed_mask
+from cgd_bridge.checks.disclosure import Suppression, suppress_observations, suppressed_mask, withhold_counts
+from cgd_bridge.checks.primary import check_threshold
 from cgd_bridge.errors import FormatError, MappingError, StructureError, UsageError
 from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
@@ -138,13 +139,16 @@ def examine(
     ctx = Context(table=table, schema=schema, metadata=md, report=report, options=opts, bound=bound)
     run_checks(ctx, progress)
     table.info.rows = ctx.rows_read + len(table.skipped)
+    threshold = check_threshold(ctx)  # the floor: refused below 3, a warning below 5
     report.stats.update(
         {
             "rows": table.info.rows,
             "columns": len(table.columns),
             "schema": schema.source,
             "data_kind": schema.data_kind,
-            "threshold": ctx.threshold,
+            "threshold": threshold.value,
+            "threshold_source": threshold.source,
+            "group_size": threshold.group_size,
         }
     )
     verdict = dsat_score(md.model) if md is not None else None
@@ -160,8 +164,9 @@ def examine(
         )  # fmt: skip
         if h is not None and "OBS_COUNT" in h.table.column_names:
             suppress_observations(
-                h, report, threshold=ctx.threshold, suppression=ctx.suppression, file=table.file
-            )
+                h, report, threshold=threshold.value, suppression=ctx.suppression, file=table.file,
+                group_size=threshold.group_size,
+            )  # fmt: skip
     report.finish()
     return Validation(report=report, threshold=ctx.threshold, harmonised=h, suppression=ctx.suppression)
 
@@ -339,16 +344,18 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
     forced past validation errors, Q where suppressed (:func:`~cgd_bridge.checks.disclosure.
     suppressed_mask`: the observations' own decision, else ``suppression``'s source rows);
     CONF_STATUS is C where suppressed, F elsewhere; SOURCE_DETAIL names the producer, the
-    method and the dataset version.
+    method and the dataset version. A suppressed observation keeps no count, numerator or
+    denominator in any attribute (:func:`~cgd_bridge.checks.disclosure.withhold_counts`), so
+    no writer and no store receives one.
 
     Only the attributes the target DSD declares are given (``h.contract``): the SDG DSD 1.5 has
     no CONF_STATUS, so there a suppressed cell shows as what it does have, no value and
     OBS_STATUS Q ("missing value; suppressed"). Without a contract (an unknown target, which
     is never written or stored) every rule applies.
     """
-    t = h.table
+    mask = pa.array(suppressed_mask(h.table, suppression))
+    t = withhold_counts(h.table, mask, h.count_attributes)
     n = t.num_rows
-    mask = pa.array(suppressed_mask(t, suppression))
 
     def column(name: str, default: str) -> pa.Array:
         base = t[name].combine_chunks() if name in t.column_names else pa.repeat(pa.scalar(default), n)

@@ -57,6 +57,9 @@ def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
             bits.append(f"sheet '{info.sheet}'")
         lines.append("  " + ", ".join(bits))
         lines.extend(f"    note: {n}" for n in info.notes)
+    disclosure = threshold_sentence(report.stats)
+    if disclosure:
+        lines.append(f"  {disclosure}")
     dsat = report.stats.get("dsat")
     if dsat:
         lines.append(
@@ -79,17 +82,19 @@ def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
             "Some findings were counted but not kept (limit per code): "
             + ", ".join(f"{c} {n}" for c, n in report.omitted.items())
         )
-    blockers = submission_blockers(report)
-    lines.append("")
-    if blockers:
-        lines.append("The dataset cannot be submitted yet:")
-        lines.extend(f"  - {why}." for why in blockers)
-    elif report.valid:
-        lines.append("The dataset is ready to submit." if not report.warning_count else
-                     "The dataset can be submitted; read the warnings first.")  # fmt: skip
-    else:
-        lines.pop()
+    lines.extend(_verdict(report))
     return "\n".join(lines) + "\n"
+
+
+def _verdict(report: Report) -> list[str]:
+    """The closing lines: whether the dataset can be submitted, and if not (besides errors), why."""
+    blockers = submission_blockers(report)
+    if blockers:
+        return ["", "The dataset cannot be submitted yet:", *(f"  - {why}." for why in blockers)]
+    if report.valid:
+        return ["", "The dataset is ready to submit." if not report.warning_count else
+                "The dataset can be submitted; read the warnings first."]  # fmt: skip
+    return []
 
 
 def render_json(report: Report) -> str:
@@ -130,8 +135,29 @@ def render_html(report: Report) -> str:
         )
     ordered = [(FAMILIES[f], groups[f]) for f in FAMILIES if f in groups]
     return env.get_template("report.html").render(
-        report=report, families=ordered, blockers=submission_blockers(report)
+        report=report,
+        families=ordered,
+        disclosure=threshold_sentence(report.stats),
+        blockers=submission_blockers(report),
     )
+
+
+def threshold_sentence(stats: dict[str, Any]) -> str | None:
+    """The disclosure control in force, in one sentence for the reports (None if not stated).
+
+    >>> threshold_sentence({"threshold": 5, "threshold_source": "default", "group_size": 10})[:62]
+    'Disclosure control: threshold 5 (the default): no figure resti'
+    """
+    k = stats.get("threshold")
+    if not isinstance(k, int):
+        return None
+    source = stats.get("threshold_source") or "default"
+    where = "the default" if source == "default" else f"from {source}"
+    text = f"Disclosure control: threshold {k} ({where}): no figure resting on 1 to {k - 1} people"
+    g = stats.get("group_size")
+    if isinstance(g, int):
+        text += f", and no 0 % or 100 % of a group smaller than {g}"
+    return text + "."
 
 
 RENDERERS = {"text": render_text, "json": render_json, "html": render_html}

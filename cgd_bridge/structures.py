@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -568,6 +569,7 @@ class Structures:
         self.folders = [Path(f) for f in folders]
         self.problems: list[StructureError] = []
         self._bundled: dict[str, tuple[StructureMessage, list[ArtefactInfo]]] | None = None
+        self._bundled_lock = threading.Lock()
         self._codes: dict[tuple[str, str, str], frozenset[str]] = {}
         self._arrays: dict[tuple[str, str, str], pa.Array] = {}
 
@@ -578,8 +580,16 @@ class Structures:
         return cls(store, folders=None if bundled else [])
 
     def _bundled_files(self) -> dict[str, tuple[StructureMessage, list[ArtefactInfo]]]:
-        if self._bundled is None:
-            self._bundled = {}
+        """The bundled files, read once: the first caller reads them under a lock and publishes
+        the complete table; concurrent first callers wait for it (a half-filled table made a
+        server's first requests answer "no dataflow")."""
+        bundled = self._bundled
+        if bundled is not None:
+            return bundled
+        with self._bundled_lock:
+            if self._bundled is not None:
+                return self._bundled
+            table: dict[str, tuple[StructureMessage, list[ArtefactInfo]]] = {}
             for folder in self.folders:
                 for path in sorted(folder.glob("*.xml")) if folder.is_dir() else []:
                     try:
@@ -590,9 +600,10 @@ class Structures:
                     sha = hashlib.sha256(path.read_bytes()).hexdigest()
                     infos = _infos(message, source=BUNDLED, file=f"{folder.name}/{path.name}", sha256=sha,
                                    imported_at="")  # fmt: skip
-                    seen = {i.key for _, known in self._bundled.values() for i in known}
-                    self._bundled[str(path)] = (message, [i for i in infos if i.key not in seen])
-        return self._bundled
+                    seen = {i.key for _, known in table.values() for i in known}
+                    table[str(path)] = (message, [i for i in infos if i.key not in seen])
+            self._bundled = table
+            return table
 
     def artefacts(self, kind: str | None = None) -> list[ArtefactInfo]:
         """Stored and bundled artefacts (stored first when both have the same version)."""

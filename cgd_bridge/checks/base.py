@@ -36,6 +36,10 @@ _DATETIME = (
 _TIME = r"^[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
 
 
+THRESHOLD_FLOOR = 3  # the smallest small-cell threshold ever applied
+USUAL_THRESHOLD = 5  # the default; below it a warning
+
+
 @dataclass(frozen=True)
 class Suppression:
     """The source rows of aggregate data whose cells are suppressed, primary and secondary.
@@ -57,7 +61,8 @@ class Options:
 
     Attributes:
         stage: ``submission`` or ``release``: which required fields are errors.
-        threshold: the small-cell threshold k when the metadata does not declare one.
+        threshold: the small-cell threshold k when the metadata does not declare one (below 3 is
+            the error ``threshold-too-low`` and 3 is applied).
         tolerance: relative tolerance for parts adding up to totals (e.g. 0.01 = 1 %).
         batch_rows: rows per record batch (bounds memory).
     """
@@ -87,11 +92,30 @@ class Context:
         return self.table.file
 
     @property
-    def threshold(self) -> int:
-        """The small-cell threshold: the metadata's, else the run's."""
+    def declared_threshold(self) -> tuple[int, str]:
+        """The small-cell threshold as given, and where: ``privacy.disclosure_control.threshold``
+        (the metadata's), ``--threshold`` (the run's) or ``default``."""
         md = self.metadata.model if self.metadata else None
         dc = md.privacy.disclosure_control if md and md.privacy else None
-        return dc.threshold if dc and dc.threshold else self.options.threshold
+        if dc is not None and dc.threshold:
+            return int(dc.threshold), "privacy.disclosure_control.threshold"
+        k = int(self.options.threshold)
+        return k, "--threshold" if k != USUAL_THRESHOLD else "default"
+
+    @property
+    def threshold(self) -> int:
+        """The small-cell threshold in force: the metadata's, else the run's, never below
+        :data:`THRESHOLD_FLOOR` (:mod:`cgd_bridge.checks.primary` reports one below it)."""
+        return max(self.declared_threshold[0], THRESHOLD_FLOOR)
+
+    @property
+    def group_size(self) -> int:
+        """The smallest group whose 0 % or 100 % may be published: the metadata's
+        ``privacy.disclosure_control.group_size``, default twice the threshold, at least the threshold."""
+        md = self.metadata.model if self.metadata else None
+        dc = md.privacy.disclosure_control if md and md.privacy else None
+        declared = dc.group_size if dc is not None and dc.group_size else 2 * self.threshold
+        return max(declared, self.threshold)
 
     def finding(self, code: str, problem: str, fix: str, **kw: Any) -> Finding:
         """A data finding with the code's registered severity and this file's name."""

@@ -52,6 +52,7 @@ class CellCheck(BaseCheck):
         self.keys: list[KeyColumn] = []
         self.measures: list[str] = []
         self.pairs: list[tuple[str, str]] = []  # (count, denominator)
+        self.shares: list[tuple[str, str]] = []  # (percentage, denominator): a value of a denominator
         self.chunks: list[dict[str, np.ndarray]] = []
 
     def start(self, ctx: Context) -> None:
@@ -62,6 +63,11 @@ class CellCheck(BaseCheck):
         self.pairs = [
             (f.name, f.denominator)
             for f in s.by_role("count")
+            if f.denominator and f.name in ctx.bound and f.denominator in ctx.bound
+        ]
+        self.shares = [
+            (f.name, f.denominator)
+            for f in s.by_role("value")
             if f.denominator and f.name in ctx.bound and f.denominator in ctx.bound
         ]
         key_fields = [
@@ -85,7 +91,7 @@ class CellCheck(BaseCheck):
             return
         cols: dict[str, np.ndarray] = {k.name: k.encode(tb.text[k.name]) for k in self.keys}
         if ctx.schema.data_kind == "aggregate":
-            for m in self.measures:
+            for m in [*self.measures, *(v for v, _ in self.shares)]:
                 # float32 holds every whole count below 16.7 million exactly, at half the memory
                 cols[m] = _to_float(tb.values[m], tb.invalid[m]).astype(np.float32)
             self._count_above_denominator(ctx, tb)
@@ -131,7 +137,22 @@ class CellCheck(BaseCheck):
             self._sample_size(ctx, cells)
             families = self._families(cells)
             self._totals(ctx, cells, families)
-            ctx.suppression = suppress_cells(ctx, cells, self.keys, self.measures, families, microdata=False)
+            ctx.suppression = suppress_cells(
+                ctx, cells, self.keys, self.measures, families, microdata=False,
+                pairs=[*self.pairs, *self._share_numerators(cells)],
+            )  # fmt: skip
+
+    def _share_numerators(self, cells: Cells) -> list[tuple[str, str]]:
+        """A percentage published beside its denominator (a ``value`` field with ``denominator``)
+        gives away its numerator: ``round(percentage / 100 x denominator)`` people, added to the
+        cell table so that the rules on numerators, complements and whole groups apply to it."""
+        out = []
+        for value, den in self.shares:
+            name = f"{value} % of {den}"
+            with np.errstate(invalid="ignore"):
+                cells[name] = np.round(cells[value].astype(np.float64) * cells[den] / 100)
+            out.append((name, den))
+        return out
 
     # -- cube and families -------------------------------------------------------------------
     def _cube(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 """Disclosure control: which cells and observations are suppressed, and the findings that say so.
 
-Primary suppression: a cell resting on 1 to k-1 respondents is suppressed (k is the threshold:
-the metadata's ``privacy.disclosure_control.threshold``, else the run's, default 5).
+Primary suppression (:mod:`cgd_bridge.checks.primary`, one function for both tables): a cell
+resting on 1 to k-1 respondents, a proportion whose numerator or complement is 1 to k-1, and
+0 % or 100 % of a group smaller than the group size are suppressed (k is the threshold: the
+metadata's ``privacy.disclosure_control.threshold``, else the run's, default 5, never below 3).
 
 Secondary suppression: along every disaggregation, a family is the rows that differ only in that
 column (e.g. Female, Male and Total for one county, age group and year). If exactly one part of a
@@ -32,17 +34,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.checks.base import Context, Suppression, plain_number, provisional_row, show_number
+from cgd_bridge.checks.primary import CODES, Limits, Rule, explain, primary_rules
 from cgd_bridge.findings import CHECKS, Finding, Report, Severity, register
 
 if TYPE_CHECKING:
     from cgd_bridge.mapping.apply import Harmonised
 
-SMALL_CELL = register(
-    "small-cell", Severity.WARNING, "privacy", "Small cell",
-    """A count or a denominator is below the disclosure threshold (default 5; set
-    privacy.disclosure_control.threshold). So few people can be recognised; the cell must be
-    suppressed: it will be published without a value, as OBS_STATUS Q and CONF_STATUS C.""",
-)  # fmt: skip
 SECONDARY = register(
     "secondary-suppression", Severity.WARNING, "privacy", "Cell to suppress to protect another",
     """This cell is not small, but publishing it would reveal a suppressed small cell (the
@@ -258,9 +255,12 @@ def suppress_cells(
     families: dict[str, Families],
     *,
     microdata: bool,
+    pairs: Sequence[tuple[str, str]] = (),
 ) -> Suppression | None:
     """Primary and secondary suppression of the cell table, with their findings.
 
+    ``pairs`` are the (count, denominator) measures of proportions, for the rules on
+    numerators, complements and whole groups (:func:`~cgd_bridge.checks.primary.primary_rules`).
     For aggregate data (one row per cell) the suppressed rows are returned with provisional row
     numbers; for microdata the cells are combinations of respondents, not rows, and nothing is.
     """
@@ -268,15 +268,19 @@ def suppress_cells(
     if not measures or cells.n == 0:
         return None
     values = np.column_stack([cells[m].astype(np.float32, copy=False) for m in measures])
-    small = np.asarray(((values > 0) & (values < k)).any(axis=1))
-    primary = small.copy()
-    suppressed = small.copy()
+    limits = Limits(k, ctx.group_size)
+    numerators = {c for c, _ in pairs}
+    rule = primary_rules(
+        limits, [cells[m] for m in measures if m not in numerators], [(cells[c], cells[d]) for c, d in pairs]
+    )
+    primary = rule > 0
+    suppressed = primary.copy()
     size = values[:, -1] if not microdata else values[:, 0]
     size = np.where(np.isnan(size), np.inf, size)
     reasons = _protect_all(families, suppressed, size)
     secondary = suppressed & ~primary
     result = None if microdata else Suppression(np.flatnonzero(suppressed) + 2)  # provisional rows
-    _report_cells(ctx, cells, keys, measures, primary, secondary, reasons, k, microdata)
+    _report_cells(ctx, cells, keys, measures, rule, secondary, reasons, limits, microdata, pairs)
     return result
 
 
@@ -285,16 +289,30 @@ def _report_cells(
     cells: Cells,
     keys: Sequence[KeyColumn],
     measures: list[str],
-    primary: np.ndarray,
+    rule: np.ndarray,
     secondary: np.ndarray,
     reasons: dict[int, tuple[int, str]],
-    k: int,
+    limits: Limits,
     microdata: bool,
+    pairs: Sequence[tuple[str, str]],
 ) -> None:
+    k = limits.threshold
+
     def describe(i: int) -> str:
         return ", ".join(f"{kk.name}={kk.label(int(cells[kk.name][i]))}" for kk in keys)
 
-    for mask, code in ((primary, SMALL_CELL), (secondary, SECONDARY)):
+    def pair_of(i: int) -> tuple[str, str]:
+        """The (count, denominator) whose proportion the rule of row ``i`` is about."""
+        for c, d in pairs:
+            if primary_rules(limits, (), [(cells[c][i : i + 1], cells[d][i : i + 1])])[0] == rule[i]:
+                return c, d
+        return pairs[0]
+
+    by_code: list[tuple[np.ndarray, str]] = [
+        (np.isin(rule, [r for r, c in CODES.items() if c == code]), code)
+        for code in dict.fromkeys(CODES.values())
+    ]
+    for mask, code in [*by_code, (secondary, SECONDARY)]:
         idx = np.flatnonzero(mask)
         if idx.size == 0:
             continue
@@ -306,10 +324,20 @@ def _report_cells(
             )
             row = None if microdata else provisional_row(int(i))
             where = f"the cell {describe(i)}" if microdata else "this row"
-            if code == SMALL_CELL:
+            if rule[i] == Rule.SMALL_COUNT:
                 problem = f"{where} has {shown}: below the threshold of {k}"
                 fix = ("It must not be published as is: it will be suppressed (OBS_STATUS Q, "
                        "CONF_STATUS C). Merge categories or areas if the figure is needed.")  # fmt: skip
+            elif rule[i]:
+                c, d = pair_of(int(i))
+                problem, fix = explain(
+                    int(rule[i]), limits, where, count=None, numerator=cells[c][i], denominator=cells[d][i]
+                )
+                value = c.removesuffix(f" % of {d}")
+                if value != c and value in cells:  # a percentage published beside its denominator
+                    problem = f"{problem} ({value} {show_number(cells[value][i])} % of {d})"
+                else:
+                    problem = f"{problem} ({c} of {d})"
             else:
                 other, dim = reasons.get(int(i), (-1, "?"))
                 other_txt = (
@@ -338,28 +366,43 @@ def _measure_name(m: str) -> str:
 
 
 def suppress_observations(
-    h: Harmonised, report: Report, *, threshold: int, suppression: Suppression | None, file: str
+    h: Harmonised,
+    report: Report,
+    *,
+    threshold: int,
+    suppression: Suppression | None,
+    file: str,
+    group_size: int | None = None,
 ) -> None:
     """Small cells among aggregated observations, and the cells that would reveal them.
 
-    An observation resting on 1 to k-1 respondents (``OBS_COUNT``; for aggregate data with
-    computed totals, a numerator or denominator of 1 to k-1, or a row the cell checks
-    suppressed: ``suppression``) is suppressed; secondary suppression (:func:`protect`) then
+    The primary rules (:func:`~cgd_bridge.checks.primary.primary_rules`) are applied to the
+    respondents each observation rests on (``OBS_COUNT``) and, for a proportion, to its
+    numerator and denominator: the unweighted respondents of microdata (``OBS_NUMERATOR_COUNT``
+    of ``OBS_COUNT``), the numerator and denominator of aggregate data with computed totals (a
+    count's numerator and denominator get rule 1); a row the cell checks suppressed
+    (``suppression``) is suppressed too. Secondary suppression (:func:`protect`) then
     suppresses, along every dimension with a total, the smallest other part of any family
     whose total would give it away. The mask becomes the table's ``SUPPRESSED`` column, which
     :func:`suppressed_mask` reads.
     """
     k = threshold
+    limits = Limits.of(k, group_size)
     t = h.table
 
-    def small(name: str) -> np.ndarray:
-        x = np.asarray(pc.fill_null(pc.cast(t[name], pa.float64()), np.nan), dtype=np.float64)
-        with np.errstate(invalid="ignore"):
-            return (x > 0) & (x < k)
+    def number(name: str) -> np.ndarray:
+        return np.asarray(pc.fill_null(pc.cast(t[name], pa.float64()), np.nan), dtype=np.float64)
 
-    primary = small("OBS_COUNT")
+    counts, pairs = [number("OBS_COUNT")], []
+    if h.aggregated and h.proportion and "OBS_NUMERATOR_COUNT" in t.column_names:
+        pairs.append((number("OBS_NUMERATOR_COUNT"), number("OBS_COUNT")))
+    elif not h.aggregated and h.proportion:
+        pairs.append((number("OBS_NUMERATOR"), number("OBS_DENOMINATOR")))
+    elif not h.aggregated:
+        counts += [number("OBS_NUMERATOR"), number("OBS_DENOMINATOR")]
+    rule = primary_rules(limits, counts, pairs)
+    primary = rule > 0
     if not h.aggregated:
-        primary |= small("OBS_NUMERATOR") | small("OBS_DENOMINATOR")
         if suppression is not None and len(suppression.rows):
             single = np.asarray(pc.list_value_length(t["SOURCE_ROWS"])) == 1
             primary |= single & np.isin(t["SOURCE_ROW"].to_numpy(), np.asarray(suppression.rows))
@@ -383,15 +426,23 @@ def suppress_observations(
     def where(i: int) -> str:
         return ", ".join(f"{d}={t[d][i].as_py()}" for d in varying)
 
-    for code, mask in ((SMALL_CELL, primary), (SECONDARY, suppressed & ~primary)):
+    by_code = [
+        (np.isin(rule, [r for r, c in CODES.items() if c == code]), code)
+        for code in dict.fromkeys(CODES.values())
+    ]
+    for mask, code in [*by_code, (suppressed & ~primary, SECONDARY)]:
         idx = np.flatnonzero(mask)
         examples = []
         for i in idx[:20].tolist():
             n = t["OBS_COUNT"][i].as_py()
-            if code == SMALL_CELL:
-                problem = f"the observation {where(i)} rests on {n} respondent(s): below the threshold of {k}"
-                fix = ("It is published without a value (OBS_STATUS Q, CONF_STATUS C). Merge categories "
-                       "in the mapping if the figure is needed.")  # fmt: skip
+            if code != SECONDARY:
+                num, den = (pairs[0][0][i], pairs[0][1][i]) if pairs else (None, None)
+                few = [x[i] for x in [*counts, *(d for _, d in pairs)] if 0 < x[i] < k]
+                problem, fix = explain(
+                    int(rule[i]), limits, f"the observation {where(i)}", count=min(few) if few else n,
+                    numerator=num, denominator=den,
+                )  # fmt: skip
+                fix = fix.replace("Merge categories or areas", "Merge categories in the mapping")
             else:
                 other, dim = reasons.get(i, (-1, "?"))
                 shown = where(other) if other >= 0 else "a suppressed observation"
@@ -401,7 +452,8 @@ def suppress_observations(
             examples.append(
                 Finding(code=code, severity=CHECKS[code].severity, problem=problem, fix=fix, file=file,
                         details={"resolved": True, "observation": {d: t[d][i].as_py() for d in keys},
-                                 "respondents": n})
+                                 "respondents": n, **({"rule": Rule(int(rule[i])).name.lower()}
+                                                      if code != SECONDARY else {})})
             )  # fmt: skip
         report.add_counted(int(idx.size), examples)
 
@@ -414,3 +466,20 @@ def suppressed_mask(table: pa.Table, suppression: Suppression | None) -> np.ndar
     if suppression is not None and len(suppression.rows):
         return np.isin(table["SOURCE_ROW"].to_numpy(), np.asarray(suppression.rows))
     return np.zeros(table.num_rows, dtype=bool)
+
+
+def withhold_counts(table: pa.Table, mask: pa.Array, attributes: Sequence[str]) -> pa.Table:
+    """``table`` with ``attributes`` (those that repeat a count, numerator or denominator, e.g. a
+    mapping's ``aggregate.count_attribute``) empty where ``mask`` (the suppressed observations):
+    a suppressed cell's count must not travel in an attribute, in any output or in the store.
+
+    >>> t = pa.table({"OBS_VALUE": [None, 40.0], "COMMENT_OBS": ["3", "50"]})
+    >>> withhold_counts(t, pa.array([True, False]), ["COMMENT_OBS"])["COMMENT_OBS"].to_pylist()
+    [None, '50']
+    """
+    for name in attributes:
+        if name in table.column_names:
+            column = table[name].combine_chunks()
+            empty = pc.if_else(mask, pa.scalar(None, column.type), column)
+            table = table.set_column(table.schema.get_field_index(name), name, empty)
+    return table

@@ -18,7 +18,8 @@ docs/mapping.md):
 ``totalValues``
     the labels that mean "all" in a disaggregation (default ``Total``, ``All``, ``_T`` …).
 ``denominator``
-    for a ``count``, the column holding its denominator (e.g. ``respondents``).
+    for a ``count``, the column holding its denominator (e.g. ``respondents``); for a ``value``,
+    the column it is a percentage of (the disclosure rules read its numerator from both).
 ``wgDomain``
     for ``wg`` columns: ``seeing``, ``hearing``, ``walking``, ``remembering``, ``selfcare``,
     ``communicating``.

@@ -177,13 +177,23 @@ def sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]]
             fix=f"Use one of: {', '.join(names)}.",
             file=path.name,
         )
-    return name, _rows(wb, name)
+    return name, _rows(wb, name, path.name)
 
 
-def _rows(wb: CalamineWorkbook, name: str) -> Iterator[list[Any]]:
-    """The sheet's rows; the workbook's file is closed when they run out or are abandoned."""
+def _rows(wb: CalamineWorkbook, name: str, file: str) -> Iterator[list[Any]]:
+    """The sheet's rows; the workbook's file is closed when they run out or are abandoned.
+
+    A workbook whose index names a sheet it does not hold, or whose sheet XML is broken, fails
+    here, while the rows are read: that is an InputError naming the sheet, not calamine's.
+    """
     try:
         yield from wb.get_sheet_by_name(name).iter_rows()
+    except (CalamineError, ValueError) as exc:
+        raise InputError(
+            f"the sheet '{name}' cannot be read: the workbook is damaged ({exc})",
+            fix="Open it in Excel or LibreOffice and save it again as .xlsx, or export the sheet as CSV.",
+            file=file,
+        ) from exc
     finally:
         wb.close()
 

@@ -17,6 +17,9 @@ Every observation carries:
   attribute for it (``aggregate.count_attribute``);
 - ``OBS_NUMERATOR`` / ``OBS_DENOMINATOR`` (counts and proportions): the weighted sums the
   value was computed from, so totals are always recomputed from them, never averaged;
+- ``OBS_NUMERATOR_COUNT`` (microdata counts and proportions): the unweighted number of
+  respondents meeting ``where``, so disclosure control tests the people behind a proportion's
+  numerator and complement (2 of 30, 38 of 40) as it does for aggregate data, whatever the weights;
 - ``SOURCE_ROW`` (the first source row) and ``SOURCE_ROWS`` (``list<int64>``: every source
   row of the observation).
 
@@ -39,7 +42,7 @@ from cgd_bridge.errors import MappingError
 from cgd_bridge.mapping.model import Condition, Mapping, normalise_label
 
 _NUM = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-EXTRA_COLUMNS = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "SOURCE_ROWS")
+EXTRA_COLUMNS = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "OBS_NUMERATOR_COUNT", "SOURCE_ROWS")
 
 
 # -- conditions ---------------------------------------------------------------------------------
@@ -223,9 +226,10 @@ def _measures(
         hw = hit * weights if weights is not None else hit.astype(np.float64)
         num = np.bincount(inv, weights=hw, minlength=groups)
         out["OBS_NUMERATOR"], out["OBS_DENOMINATOR"] = num, wsum
+        out["OBS_NUMERATOR_COUNT"] = np.bincount(inv, weights=hit, minlength=groups).astype(np.int64)
         if kind == "count":
             out["OBS_VALUE"] = num
-            out["OBS_COUNT"] = np.bincount(inv, weights=hit, minlength=groups).astype(np.int64)
+            out["OBS_COUNT"] = out["OBS_NUMERATOR_COUNT"]
         else:
             out["OBS_VALUE"] = np.divide(num, wsum, out=np.full(groups, np.nan), where=wsum > 0)
     elif kind == "mean":
@@ -395,6 +399,8 @@ class MicrodataAggregator:
         for name in ("OBS_NUMERATOR", "OBS_DENOMINATOR"):
             if name in joined:
                 out[name] = pa.array(joined[name], pa.float64())
+        if "OBS_NUMERATOR_COUNT" in joined:
+            out["OBS_NUMERATOR_COUNT"] = pa.array(joined["OBS_NUMERATOR_COUNT"], pa.int64())
         out["SOURCE_ROWS"] = source_rows
         agg = m.aggregate
         if agg is not None and agg.count_attribute:

@@ -87,6 +87,11 @@ class Harmonised:
         aggregated: True when rows were grouped into cells (microdata).
         totals: dimension -> its total code, for the dimensions the mapping totals
             (e.g. ``{"SEX": "_T", "AGE": "Y15T29"}``).
+        proportion: True when each value is a share of a group (value kind ``proportion``): the
+            disclosure rules on numerators, complements and whole groups apply.
+        count_attributes: the attributes that repeat a count, numerator or denominator (the
+            mapping's ``aggregate.count_attribute``, or an attribute read from the value's
+            columns); they are emptied on suppressed observations.
         unfilled: the DSD's dimensions the mapping gives no code (empty columns), e.g.
             ``["URBANISATION"]``; validation reports each (``dimension-not-mapped``).
         undeclared: the mapping's attributes the DSD does not declare (left out of the table),
@@ -102,6 +107,8 @@ class Harmonised:
     rows_in: int
     aggregated: bool = False
     totals: dict[str, str] = field(default_factory=dict)
+    proportion: bool = False
+    count_attributes: list[str] = field(default_factory=list)
     unfilled: list[str] = field(default_factory=list)
     undeclared: list[str] = field(default_factory=list)
     contract: Contract | None = None
@@ -221,10 +228,23 @@ def apply_mapping(
         rows_in=rows_in,
         aggregated=cells is not None,
         totals=dict(mapping.totals),
+        proportion=mapping.value.kind == "proportion",
+        count_attributes=_count_attributes(mapping),
         unfilled=[d for d in dims if d not in mapping.dimensions],
         undeclared=undeclared,
         contract=contract,
     )
+
+
+def _count_attributes(mapping: Mapping) -> list[str]:
+    """The attributes that repeat a count, a numerator or a denominator of the observations."""
+    v = mapping.value
+    assert v is not None
+    counts = {c for c in (v.numerator, v.denominator, v.column) if c}
+    out = [a for a, spec in mapping.attributes.items() if spec.column is not None and spec.column in counts]
+    if mapping.aggregate is not None and mapping.aggregate.count_attribute:
+        out.append(mapping.aggregate.count_attribute)
+    return out
 
 
 def _finish_cells(

@@ -350,10 +350,18 @@ class Ethics(_Section):
 class DisclosureControl(_Section):
     threshold: int | None = fld(
         "optional",
-        "The smallest count that may be published (default 5; 3 if the MoU allows).",
+        "The smallest number of people a published figure may rest on (default 5; 3 if the MoU "
+        "allows; below 3 is refused).",
         default=None,
         ge=1,
         le=50,
+    )
+    group_size: int | None = fld(
+        "optional",
+        "The smallest group whose 0 % or 100 % may be published (default twice the threshold).",
+        default=None,
+        ge=1,
+        le=1000,
     )
     method: str | None = fld("optional", "e.g. 'primary and secondary cell suppression'.")
     risk_score: float | None = fld("optional", "A disclosure risk score, if computed (0-1).", ge=0, le=1)

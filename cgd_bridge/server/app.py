@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 import sdmx.reader.xml.v30  # noqa: F401 - must precede any SDMX-ML 2.1 read (sdmx1 process-state bug)
 from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
@@ -103,6 +104,8 @@ def create_app(
         db.upgrade(url)
         engine = db.make_engine(url)
         structures = Structures.load(settings.structures_dir)
+        # read the bundled structure files before the first request, not during it
+        await anyio.to_thread.run_sync(structures.artefacts)
         sessions = db.make_sessionmaker(engine)
         bridge = Bridge(
             settings=settings,

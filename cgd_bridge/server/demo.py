@@ -6,7 +6,9 @@ end-to-end tests use the same function, so the demo is exactly what is tested.
 The story: *Sauti ya Walemavu* (a Kenyan CSO of persons with disabilities) submits its health
 scorecard to the Kenya National Bureau of Statistics (KNBS), under an MoU; a KNBS reviewer
 accepts and publishes it. *Youth Voices Nepal* does the same with the Central Bureau of
-Statistics of Nepal (CBS). Both datasets are CC-BY, so the public can pull them too.
+Statistics of Nepal (CBS). Both datasets are CC-BY, so the public can pull them too. Sauti's
+MoU lets KNBS download the files it uploaded (its scorecard is aggregate data); Youth Voices'
+does not (its survey is microdata, which no NSO gets as uploaded whatever the MoU says).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Example:
     form: str | None
     cso: str
     nso: str
+    raw_files: bool = False  # the MoU's term: the NSO may download the uploaded files
 
 
 EXAMPLES = (
@@ -56,6 +59,7 @@ EXAMPLES = (
         None,
         "sauti",
         "knbs",
+        raw_files=True,
     ),
     Example(
         "nepal-youth-survey",
@@ -154,6 +158,7 @@ def seed(
             dataflows=[dataflow],
             valid_until=until,
             use_conditions=["statistical_purposes_only", "cite_source"],
+            raw_files=ex.raw_files,
         )
         submissions.accept(session, principal=reviewer, version_id=v.id, comment="Checked against the MoU.")
         submissions.publish(session, principal=reviewer, version_id=v.id)

@@ -22,11 +22,30 @@ everyone else (its audit trail stays). An **embargo** hides data and metadata al
 everyone but the producer, MoU reviewers and admins. A **restricted** (not open) licence limits
 a published version to the producer, MoU NSOs and admins.
 
+**Raw files** (the files a CSO uploaded: data, XLSForm, metadata YAML, mapping YAML, byte for
+byte), :func:`may_read_raw`: they are the CSO's. The published forms of the metadata and the
+mapping are the parsed record on the version and the SDMX StructureMaps; the uploaded bytes can
+hold more (comments, contacts, every column the checks missed), so every file counts as raw.
+
+====================  =====================================================================
+who                   may download a version's raw files (and see that they exist)
+====================  =====================================================================
+admin, producer       always
+NSO reviewer          only when an MoU in force (the clock's now: not before ``valid_from``,
+                      not expired, not revoked) covering the CSO + dataflow grants the
+                      ``raw_files`` term, the version is submitted or later and not
+                      withdrawn, and its data is aggregate with no identifier finding
+                      (:func:`may_hold_identifiers`): never microdata
+anyone else           never (the files are NotFound, their names and hashes not listed)
+====================  =====================================================================
+
 **Pulling data**, :func:`readable_versions`: for each submission targeting the dataflow, its
 one *published* version (publishing supersedes the previous one, so there is at most one), if
 the principal can see it by the rules above. Withdrawn and superseded versions are never
 pulled; withdrawing the published version leaves the submission with nothing to pull (an
-older, superseded version does not come back).
+older, superseded version does not come back). Of each version pulled, only the observations it
+owns are served (:mod:`cgd_bridge.store.ownership`, #13: a key and period another submission's
+version took over with ``replace`` is served from that version, to whoever may read it).
 """
 
 from __future__ import annotations
@@ -43,6 +62,8 @@ from cgd_bridge.store.models import Mou, OrgKind, State, Submission, Version
 from cgd_bridge.store.mous import as_flowref, covers, mous_of_nso
 from cgd_bridge.store.orgs import Principal
 
+#: finding codes saying the data held (or holds) something that identifies people
+IDENTIFYING = frozenset({"pii-column", "free-text-column"})
 REVIEWABLE = frozenset({State.SUBMITTED, State.ACCEPTED, State.REJECTED, State.PUBLISHED, State.SUPERSEDED})
 PUBLIC = frozenset({State.PUBLISHED, State.SUPERSEDED})
 
@@ -206,6 +227,50 @@ def sees_internals(principal: Principal | None, submission: Submission) -> bool:
     quotes. The producing CSO's people and admins only; every other reader, MoU NSOs included,
     gets the published view (:mod:`cgd_bridge.store.published`)."""
     return principal is not None and (principal.is_admin or is_producer(principal, submission))
+
+
+def may_hold_identifiers(version: Version) -> bool:
+    """True unless the version's stored report says its data is aggregate (one row per cell) and
+    counts no identifier finding (:data:`IDENTIFYING`).
+
+    "Microdata that held identifiers" cannot be told from the store: a CSO that deletes the
+    columns a report flags uploads again, and the new version's report no longer shows them,
+    while the checks may have missed others (a name column in another language, an ID in a
+    notes column). So every version of microdata, or of a kind the report does not state, counts
+    as holding identifiers, and so does aggregate data whose report flagged identifiers or free
+    text.
+    """
+    report = version.report or {}
+    stats = report.get("cgd:stats") or {}
+    if stats.get("data_kind") != "aggregate":
+        return True
+    counts = report.get("cgd:counts") or []
+    return any(c.get("code") in IDENTIFYING and c.get("count", 0) for c in counts)
+
+
+def may_read_raw(
+    principal: Principal | None, version: Version, now: dt.datetime, *, session: Session | None = None
+) -> bool:
+    """True when the principal may download the raw files of this version (rules above) and see
+    that they exist (names, sizes, hashes, links). The one rule for every route that serves them.
+
+    ``session`` defaults to the version's own session (it looks up the NSO's MoUs).
+    """
+    if principal is None:
+        return False
+    submission = version.submission
+    if principal.is_admin or is_producer(principal, submission):
+        return True
+    if principal.org_kind != OrgKind.NSO or version.state not in REVIEWABLE:
+        return False
+    session = session or object_session(version)
+    assert session is not None, "the version must belong to a session"
+    granting = [m for m in nso_mous(session, principal, now) if m.raw_files]
+    return (
+        bool(granting)
+        and _mou_reviewer(principal, submission, granting, now)
+        and not may_hold_identifiers(version)
+    )
 
 
 def can_see_pulls(principal: Principal | None, org_id: int) -> bool:

@@ -8,8 +8,10 @@ answers "who pulled my data" and :func:`history` "what happened to this version"
 Actions (``action``): ``organisation.created``, ``user.created``, ``key.created``,
 ``key.revoked``, ``mou.created``, ``mou.revoked``, ``submission.created``,
 ``version.created``, ``version.submitted``, ``version.accepted``, ``version.rejected``,
-``version.published``, ``version.superseded``, ``version.withdrawn``, ``version.embargo_set``,
-``data.pulled``, ``metadata.pulled``, ``official.loaded``, ``official.deleted``,
+``version.published``, ``version.superseded``, ``version.replaced`` (on a version whose
+observations a newer one took over, #13), ``version.withdrawn``, ``version.embargo_set``,
+``data.pulled``, ``metadata.pulled``, ``file.downloaded`` (a raw file: details name it),
+``official.loaded``, ``official.deleted``,
 ``official.made_public``, ``official.made_private``, ``metadata_draft.saved``,
 ``metadata_draft.deleted``.
 """
@@ -30,7 +32,8 @@ from cgd_bridge.store.models import AuditEntry, Submission, Version, utcnow
 if TYPE_CHECKING:
     from cgd_bridge.store.principal import Principal
 
-PULL_ACTIONS = ("data.pulled", "metadata.pulled")
+#: reads of a CSO's data: listed to the CSO (:func:`pulls_of`), kept from others' histories
+PULL_ACTIONS = ("data.pulled", "metadata.pulled", "file.downloaded")
 
 
 def values(
@@ -157,9 +160,10 @@ class Pull:
     Attributes:
         at: when (UTC).
         username, organisation: who (None for the anonymous public).
-        action: ``data.pulled`` or ``metadata.pulled``.
+        action: ``data.pulled``, ``metadata.pulled`` or ``file.downloaded`` (a raw file).
         dataset, version: which of the CSO's datasets and which version number.
         observations: how many observations were sent.
+        file: the raw file's name, for ``file.downloaded``.
     """
 
     at: dt.datetime
@@ -172,6 +176,7 @@ class Pull:
     query: str | None
     observations: int | None
     client: str | None
+    file: str | None = None
 
 
 def pulls_of(
@@ -203,6 +208,7 @@ def pulls_of(
             query=e.query,
             observations=e.observations,
             client=e.client,
+            file=(e.details or {}).get("filename") if e.action == "file.downloaded" else None,
         )
         for e, dataset, number in session.execute(stmt).unique()
     ]
@@ -228,3 +234,20 @@ def history(session: Session, *, version: Version, pulls: bool = True) -> list[A
     if not pulls:
         stmt = stmt.where(AuditEntry.action.not_in(PULL_ACTIONS))
     return list(session.scalars(stmt).unique())
+
+
+#: details of ``version.created`` that describe what only some readers may have: the raw files'
+#: names and hashes (:func:`cgd_bridge.store.access.may_read_raw`) and the hash of the stored
+#: table with its internal columns (:func:`cgd_bridge.store.access.sees_internals`)
+_RAW_DETAILS = ("files",)
+_INTERNAL_DETAILS = ("data_sha256",)
+
+
+def details_for(entry: AuditEntry, *, raw_files: bool, internals: bool) -> dict[str, Any] | None:
+    """An entry's details as a reader of the version may see them: without the raw files' names
+    and hashes unless ``raw_files``, without the stored table's hash unless ``internals``.
+    A copy; the entry is never changed."""
+    if entry.details is None:
+        return None
+    hidden = (() if raw_files else _RAW_DETAILS) + (() if internals else _INTERNAL_DETAILS)
+    return {k: v for k, v in entry.details.items() if k not in hidden}

@@ -8,7 +8,7 @@ Tables, in dependency order:
 - ``api_keys``: ``cgdb_<prefix>_<secret>`` keys; only the prefix (public) and the SHA-256 of the
   whole key are kept.
 - ``mous``: which NSO may read which of a CSO's dataflows (``["*"]`` = all), under which use
-  conditions, from when until when.
+  conditions, from when until when, and whether it may download the CSO's uploaded files.
 - ``submissions``: one dataset of one producing organisation for one dataflow;
   ``versions``: its immutable, numbered versions and their workflow state;
   ``files``: the raw inputs of each version (bytes + SHA-256);
@@ -45,6 +45,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -223,6 +224,9 @@ class Mou(Base):
         use_conditions: e.g. ``["statistical_purposes_only", "cite_source"]``.
         valid_from, valid_until: the MoU covers this interval (UTC).
         revoked_at: set when the MoU ends early.
+        raw_files: the CSO lets the NSO download the files it uploaded (data, form, metadata,
+            mapping) of the covered dataflows, not only what is published; False unless the
+            MoU says so, and never for microdata (:func:`cgd_bridge.store.access.may_read_raw`).
     """
 
     __tablename__ = "mous"
@@ -237,6 +241,7 @@ class Mou(Base):
     valid_until: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None]
+    raw_files: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     cso: Mapped[Organisation] = relationship(foreign_keys=[cso_id], lazy="joined")
     nso: Mapped[Organisation] = relationship(foreign_keys=[nso_id], lazy="joined")
@@ -528,3 +533,22 @@ class RateUsage(Base):
     identity: Mapped[str] = mapped_column(String(100), primary_key=True)
     window_start: Mapped[dt.datetime] = mapped_column(primary_key=True, index=True)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class EndedSession(Base):
+    """A web session that was signed out: its cookie signs nobody in any more.
+
+    The session cookie is signed, not stored; without this, a copy of it taken before sign-out
+    stayed valid until it expired (#14). Each row lives until the session would have expired
+    anyway (``expires_at``), then is deleted when a later sign-out comes by. Not read by the
+    access policy (no change-counter trigger).
+
+    Attributes:
+        session_id: the random id the cookie carries (``s``).
+        expires_at: when the session would have ended by itself.
+    """
+
+    __tablename__ = "ended_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -1,7 +1,8 @@
 """Memoranda of understanding: which NSO may read which of a CSO's dataflows, until when.
 
-An MoU names a CSO, an NSO, dataflow references and use conditions, and is valid from
-``valid_from`` to ``valid_until`` unless revoked. A dataflow reference is written
+An MoU names a CSO, an NSO, dataflow references and use conditions, says whether the NSO may
+download the files the CSO uploaded (``raw_files``, an explicit term, off unless given), and is
+valid from ``valid_from`` to ``valid_until`` unless revoked. A dataflow reference is written
 ``AGENCY:ID(VERSION)``, ``AGENCY:ID`` (any version), ``AGENCY,ID,VERSION`` (the SDMX REST
 form) or ``*`` (every dataflow of the CSO). An MoU *covers* a dataflow of its CSO at a time when
 it is valid then, not revoked by then, and one of its references matches.
@@ -51,9 +52,14 @@ def create_mou(
     valid_until: dt.datetime,
     valid_from: dt.datetime | None = None,
     use_conditions: Iterable[str] = (),
+    raw_files: bool = False,
     actor: Principal | None = None,
 ) -> Mou:
     """Record an MoU between the CSO and NSO with these slugs.
+
+    ``raw_files`` is the MoU's explicit term letting the NSO download the files the CSO uploaded
+    (never those of microdata: :func:`cgd_bridge.store.access.may_read_raw`); without it the NSO
+    reads what is published and the parsed report and metadata only.
 
     Example:
         >>> create_mou(session, cso="sauti", nso="knbs", dataflows=["CGD-BRIDGE:DF_CGD_KE"],
@@ -95,6 +101,7 @@ def create_mou(
             use_conditions=conditions,
             valid_from=start,
             valid_until=valid_until,
+            raw_files=raw_files,
             created_at=utcnow(),
         )
         session.add(mou)
@@ -109,6 +116,7 @@ def create_mou(
                 "nso": nso,
                 "dataflows": refs,
                 "until": valid_until.isoformat(),
+                "raw_files": raw_files,
             },
         )
     return mou
@@ -121,6 +129,34 @@ def list_mous(session: Session, *, organisation: str | None = None) -> list[Mou]
         org = get_organisation(session, slug=organisation)
         stmt = stmt.where(or_(Mou.cso_id == org.id, Mou.nso_id == org.id))
     return list(session.scalars(stmt).unique())
+
+
+def mous_for(session: Session, principal: Principal) -> list[Mou]:
+    """The MoUs the principal's organisation is party to (as CSO or as NSO; every MoU for
+    admins), newest first: what each side sees of its agreements, terms included."""
+    if principal.is_admin:
+        return list_mous(session)
+    stmt = (
+        select(Mou)
+        .where(or_(Mou.cso_id == principal.org_id, Mou.nso_id == principal.org_id))
+        .order_by(Mou.created_at.desc(), Mou.id.desc())
+    )
+    return list(session.scalars(stmt).unique())
+
+
+def raw_files_words(mou: Mou, principal: Principal) -> str:
+    """The MoU's raw-files term in plain words, from the side of the principal's organisation.
+
+    Example:
+        >>> raw_files_words(mou, cso_person)  # doctest: +SKIP
+        'knbs may download your uploaded files: no'
+    """
+    answer = "yes (never those of microdata)" if mou.raw_files else "no"
+    if principal.org_id == mou.cso_id:
+        return f"{mou.nso.slug} may download your uploaded files: {answer}"
+    if principal.org_id == mou.nso_id:
+        return f"Your office may download {mou.cso.slug}'s uploaded files: {answer}"
+    return f"{mou.nso.slug} may download {mou.cso.slug}'s uploaded files: {answer}"
 
 
 def revoke_mou(session: Session, *, mou_id: int, actor: Principal | None = None) -> Mou:

@@ -2,7 +2,7 @@
 
 **The rule.** A reader who is not the producing CSO's people or an admin learns nothing about
 a suppressed cell beyond what the published SDMX answer shows. The store keeps more than it
-publishes: ``OBS_COUNT``, ``OBS_NUMERATOR``, ``OBS_DENOMINATOR``, ``SOURCE_ROW``,
+publishes: ``OBS_COUNT``, ``OBS_NUMERATOR``, ``OBS_DENOMINATOR``, ``OBS_NUMERATOR_COUNT``, ``SOURCE_ROW``,
 ``SOURCE_ROWS`` and ``SUPPRESSED`` (lineage and privacy decisions), and the validation report
 quotes the respondents behind every small cell. So everything that serves readers derives from
 this module, never from the stored table or report:
@@ -31,15 +31,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy.orm import Session
 
-from cgd_bridge.store import access
+from cgd_bridge.store import access, ownership
 from cgd_bridge.store.data import CACHE, TableCache, load_tables
 from cgd_bridge.store.models import Version
 from cgd_bridge.store.principal import Principal
 
 MEASURE = "OBS_VALUE"
 #: columns the store keeps for lineage and privacy; never published, quoted only to owners
-INTERNAL = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "SOURCE_ROW", "SOURCE_ROWS", "SUPPRESSED")
-_COUNTS = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR")
+INTERNAL = (
+    "OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "OBS_NUMERATOR_COUNT", "SOURCE_ROW", "SOURCE_ROWS",
+    "SUPPRESSED",
+)  # fmt: skip
+_COUNTS = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "OBS_NUMERATOR_COUNT")
 WITHHELD = (
     "Respondent counts, numerators, denominators, source rows and the values the privacy checks "
     "quote are shown to the producing CSO and admins only."
@@ -61,7 +64,9 @@ def published(table: pa.Table, dimensions: Iterable[str], attributes: Iterable[s
 
     Only :func:`components` present in ``table``; ``OBS_VALUE`` null where ``SUPPRESSED``, and
     an attribute that repeats a suppressed cell's count, numerator or denominator (a mapping's
-    ``count_attribute``) null there too.
+    ``count_attribute``) null there too. The pipeline already empties such attributes before
+    anything is stored or written (:func:`cgd_bridge.checks.disclosure.withhold_counts`); this
+    is the second guard, for versions stored before it did.
 
     Example:
         >>> t = pa.table({"SEX": ["F", "M"], "TIME_PERIOD": ["2024"] * 2, "OBS_VALUE": [1.0, 2.0],
@@ -107,11 +112,24 @@ def load_published(
     attributes: Sequence[str],
     cache: TableCache | None = CACHE,
 ) -> list[tuple[str, pa.Table]]:
-    """``(sha256, published observations)`` of each version, in order (see :func:`published`)."""
-    return [
-        (sha, published(t, dimensions, attributes))
-        for sha, t in load_tables(session, version_ids, cache=cache)
-    ]
+    """``(content key, published observations)`` of each version, in order (see :func:`published`).
+
+    One owner per observation (#13): of a published version, only the rows it still owns are
+    served (:func:`cgd_bridge.store.ownership.served`: another submission's version published
+    later with ``replace`` took over the others, and a key repeated within a version is served
+    once), so tables gathered from these hold each series key and period at most once. The
+    content key is the stored blob's SHA-256, followed by ``~`` and a digest of the rows served
+    when the version no longer serves all of them: callers may key caches of derived tables by it.
+    """
+    loaded = load_tables(session, version_ids, cache=cache)
+    claims = ownership.served(session, version_ids)
+    out = []
+    for vid, (sha, table) in zip(version_ids, loaded, strict=True):
+        claim = claims.get(vid)
+        if claim is not None:
+            sha, table = f"{sha}~{claim.token}", table.filter(claim.served)
+        out.append((sha, published(table, dimensions, attributes)))
+    return out
 
 
 def version_published(session: Session, version: Version) -> pa.Table:
@@ -151,12 +169,21 @@ def _quotes_values(finding: Mapping[str, Any]) -> bool:
     return "#privacy" in (finding.get("tags") or [])
 
 
+#: what a report says of each uploaded file that identifies its bytes; the raw files are the
+#: CSO's (:func:`cgd_bridge.store.access.may_read_raw`), and a hash confirms a guess of them
+_FILE_FINGERPRINT = ("sha256", "bytes")
+
+
 def redact_report(report: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The report with the findings of the privacy checks redacted (:func:`_redacted_finding`)."""
+    """The report with the findings of the privacy checks redacted (:func:`_redacted_finding`)
+    and without the uploaded files' hashes and sizes."""
     out = dict(report or {})
     tasks = []
     for task in out.get("tasks", []):
         task = dict(task)
+        for key in ("stats", "cgd:input"):  # the uploaded file's fingerprint is the CSO's (#12)
+            if isinstance(task.get(key), Mapping):
+                task[key] = {k: v for k, v in task[key].items() if k not in _FILE_FINGERPRINT}
         for key in ("errors", "warnings"):
             if key in task:
                 task[key] = [_redacted_finding(f) if _quotes_values(f) else f for f in task[key]]

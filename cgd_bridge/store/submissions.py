@@ -22,6 +22,11 @@ versions still in review (draft, submitted, accepted), so reviewers never decide
 publishing version n supersedes the previously published one. Rejected versions stay rejected
 (the CSO answers with a new version).
 
+**One owner per observation** (#13): accepting or publishing a version that holds series keys
+and periods another submission's published version serves (:func:`overlap`) is refused
+(:class:`~cgd_bridge.errors.Overlapping`) unless the reviewer chooses ``replace``; the
+published view then serves those keys from this version (:mod:`cgd_bridge.store.ownership`).
+
 **Transactions.** Every function that changes state commits one transaction with its audit
 rows; :func:`create_version` stores the submission (on first use), the version, the raw files
 and the Parquet observations in one transaction, so an exception or a killed process leaves no
@@ -53,12 +58,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from cgd_bridge import safeyaml
-from cgd_bridge.errors import Conflict, Forbidden, NotFound, UsageError
+from cgd_bridge.errors import Conflict, Forbidden, NotFound, Overlapping, UsageError
 from cgd_bridge.sdmx.refs import FlowRef
-from cgd_bridge.store import access, audit, published
+from cgd_bridge.store import access, audit, ownership, published
 from cgd_bridge.store import data as store_data
 from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import (
+    AuditEntry,
     FileRole,
     OrgKind,
     Role,
@@ -647,18 +653,103 @@ def submit(
     )
 
 
+def overlap(
+    session: Session, *, principal: Principal | None, version_id: int, now: dt.datetime | None = None
+) -> ownership.Overlap:
+    """The keys and periods a version shares with what other submissions have published in its
+    dataflow (:func:`cgd_bridge.store.ownership.overlap`), for whoever may see the version.
+
+    What it quotes (series keys, periods, the other datasets and producers) is what the SDMX
+    answers of the published versions already show; the reviewer sees it before deciding.
+
+    Raises:
+        NotFound: the version is not visible to the principal.
+    """
+    v = get_version(session, principal=principal, version_id=version_id, now=now)
+    return ownership.overlap(session, v)
+
+
+def _overlap_refusal(v: Version, found: ownership.Overlap, what: str) -> Overlapping:
+    return Overlapping(
+        f"version {v.number} of '{v.submission.dataset}' holds {found.count} series key(s) and period(s) "
+        f"that {v.submission.dataflow_ref} already publishes: {found.describe()}; {what} it would give "
+        "them two owners",
+        overlap=found.to_dict(),
+        fix="Review the overlapping keys, then either reject this version, or accept and publish it with "
+        "'replace' (it takes over those observations; the replaced ones stay in history and lineage).",
+    )
+
+
+def _replace_choice(session: Session, v: Version) -> list[int]:
+    """The published versions the reviewer chose to replace when accepting ``v`` (latest acceptance)."""
+    entry = session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.version_id == v.id, AuditEntry.action == f"version.{State.ACCEPTED.value}")
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(1)
+    )
+    chosen = (entry.details or {}).get("replace") if entry is not None else None
+    return [int(i) for i in chosen.get("versions", [])] if isinstance(chosen, dict) else []
+
+
+def replace_chosen(session: Session, v: Version, found: ownership.Overlap) -> bool:
+    """True when the reviewer who accepted ``v`` chose to replace every version ``found`` names."""
+    return bool(found) and set(found.version_ids) <= set(_replace_choice(session, v))
+
+
+def _check_overlap(session: Session, v: Version, replace: bool | None, what: str) -> ownership.Overlap | None:
+    """The overlap ``v`` would replace, or Overlapping when the reviewer did not choose ``replace``.
+
+    ``replace=None`` (publishing) takes the choice made at acceptance, if it covers the same
+    published versions; ``False`` refuses any overlap.
+    """
+    found = ownership.overlap(session, v)
+    if not found:
+        return None
+    if replace is None:
+        replace = replace_chosen(session, v, found)
+    if not replace:
+        raise _overlap_refusal(v, found, what)
+    return found
+
+
+def _replacing(found: ownership.Overlap | None) -> dict[str, Any]:
+    if not found:
+        return {}
+    return {
+        "replace": {
+            "versions": found.version_ids,
+            "observations": found.count,
+            "shared": [s.to_dict() for s in found.shared],
+        }
+    }
+
+
 def accept(
     session: Session,
     *,
     principal: Principal | None,
     version_id: int,
     comment: str | None = None,
+    replace: bool = False,
     now: dt.datetime | None = None,
 ) -> Version:
-    """Accept a submitted version (an NSO reviewer with a covering MoU)."""
+    """Accept a submitted version (an NSO reviewer with a covering MoU).
+
+    Args:
+        replace: the reviewer's choice when the version overlaps what other submissions have
+            published in the dataflow (:func:`overlap`): it will take over those observations.
+            Recorded in the audit trail; publishing then needs no second choice unless the
+            overlap changed meanwhile.
+
+    Raises:
+        Overlapping: the version overlaps published observations and ``replace`` is not set.
+    """
 
     def work(v: Version, when: dt.datetime) -> None:
         assert principal is not None
+        found = _check_overlap(session, v, replace, "accepting")
+        details: dict[str, Any] = {"comment": comment} if comment else {}
         _move(
             session,
             v,
@@ -666,7 +757,7 @@ def accept(
             principal,
             when,
             {"decided_at": when, "decided_by_id": principal.user_id, "reviewer_comment": comment or None},
-            {"comment": comment} if comment else None,
+            {**details, **_replacing(found)} or None,
         )
 
     return _transition(
@@ -720,17 +811,53 @@ def reject(
 
 
 def publish(
-    session: Session, *, principal: Principal | None, version_id: int, now: dt.datetime | None = None
+    session: Session,
+    *,
+    principal: Principal | None,
+    version_id: int,
+    replace: bool | None = None,
+    now: dt.datetime | None = None,
 ) -> Version:
     """Publish an accepted version (an NSO reviewer with a covering MoU); supersedes the previous one.
 
     Publication time is ``published_at`` (SDMX ``updatedAfter``); an embargo still hides the
     data from the public until it passes.
+
+    One owner per observation (#13): when the version holds series keys and periods that
+    published versions of *other* submissions of the dataflow serve (:func:`overlap`), it is
+    refused unless ``replace`` is True, or None and the reviewer chose ``replace`` for the same
+    published versions when accepting. Replacing is recorded on both sides (``version.published``
+    with ``replace``; ``version.replaced`` on each replaced version, with how many observations
+    and by which version); from then on the published view serves those keys from this version
+    (:mod:`cgd_bridge.store.ownership`), while the replaced observations stay stored.
+
+    Raises:
+        Overlapping: the version overlaps published observations and no ``replace`` choice covers it.
     """
 
     def work(v: Version, when: dt.datetime) -> None:
-        _move(session, v, State.PUBLISHED, principal, when, {"published_at": when})
+        found = _check_overlap(session, v, replace, "publishing")
+        _move(session, v, State.PUBLISHED, principal, when, {"published_at": when}, _replacing(found) or None)
         _supersede_older(session, v, (*PENDING, State.PUBLISHED), principal, when)
+        for shared in found.shared if found else []:
+            audit.add(
+                session,
+                action="version.replaced",
+                at=when,
+                principal=principal,
+                submission_id=shared.submission_id,
+                version_id=shared.version_id,
+                dataflow=v.submission.dataflow_ref,
+                observations=shared.count,
+                details={
+                    "by": v.id,
+                    "by_number": v.number,
+                    "by_dataset": v.submission.dataset,
+                    "by_producer": v.submission.producer.slug,
+                    "observations": shared.count,
+                    "examples": shared.examples,
+                },
+            )
 
     return _transition(
         session,
@@ -869,37 +996,59 @@ def get_version(
     return v
 
 
-def may_read_files(session: Session, principal: Principal | None, version: Version, now: dt.datetime) -> bool:
-    """True when the principal may read the raw files of a version it can see (:func:`get_file`)."""
-    return principal is not None and (
-        principal.is_admin
-        or access.is_producer(principal, version.submission)
-        or (
-            version.state != State.DRAFT
-            and access.is_mou_reviewer(session, principal, version.submission, now)
-        )
-    )
-
-
 def get_file(
-    session: Session, *, principal: Principal | None, file_id: int, now: dt.datetime | None = None
+    session: Session,
+    *,
+    principal: Principal | None,
+    file_id: int,
+    now: dt.datetime | None = None,
+    client: str | None = None,
+    version_id: int | None = None,
 ) -> StoredFile:
-    """A raw input with its bytes: only for the producer, MoU reviewers of its dataflow and admins.
+    """A raw input with its bytes, when :func:`cgd_bridge.store.access.may_read_raw` lets the
+    principal have it: the producer and admins; an NSO only under an MoU granting raw files,
+    never for microdata. The download is audited (``file.downloaded``: who, which file).
 
-    Raw files can hold more than the published observations (microdata, free text), so the
-    public never gets them, even for open data.
+    Raw files can hold more than the published observations (microdata, free text, identifiers
+    the checks missed), so the public never gets them, even for open data.
+
+    ``version_id``, when given, is the version the file must belong to (the web's links).
+
+    Raises:
+        NotFound: no such file (of that version), or one the principal may not read (its
+            existence not revealed).
     """
     f = session.scalar(
         select(StoredFile).where(StoredFile.id == file_id).options(undefer(StoredFile.content))
     )
     now = now or utcnow()
-    if f is not None:
-        v = get_version(session, principal=principal, version_id=f.version_id, now=now)
-        if may_read_files(session, principal, v, now):
+    if f is not None and version_id in (None, f.version_id):
+        v = session.get(Version, f.version_id)
+        if v is not None and access.may_read_raw(principal, v, now, session=session):
+            audit.record(
+                session,
+                action="file.downloaded",
+                principal=principal,
+                submission_id=v.submission_id,
+                version_id=v.id,
+                dataflow=v.dataflow_ref,
+                client=client,
+                details={"file": f.id, "role": f.role, "filename": f.filename, "sha256": f.sha256},
+                at=now,
+            )
             return f
     raise NotFound(
         f"there is no file {file_id} you may read", fix="Check the file id in the version's file list."
     )
+
+
+def raw_files(
+    session: Session, principal: Principal | None, version: Version, now: dt.datetime
+) -> list[StoredFile]:
+    """The version's raw files the principal may download (:func:`access.may_read_raw`), else
+    none: what file lists (pages, JSON, lineage) show, so no link dangles and no name or hash
+    of a file the reader may not have is shown."""
+    return list(version.files) if access.may_read_raw(principal, version, now, session=session) else []
 
 
 # ---------------------------------------------------------------- lineage
@@ -921,10 +1070,14 @@ def lineage(
 
     Returns:
         ``{"submission", "version", "dataflow", "mapping_version", "metadata_version",
-        "files": [{role, filename, sha256, size}], "source_rows": [...],
-        "observations": [row dicts]}``: whole for the producing CSO and admins; for everyone
-        else the observations' published view, no source rows, and ``"redacted"`` saying what
-        was withheld (:func:`cgd_bridge.store.published.lineage_for`, #12).
+        "files": [{role, filename, sha256, size}] (the raw files, when the principal may
+        download them: :func:`cgd_bridge.store.access.may_read_raw`), "source_rows": [...],
+        "observations": [row dicts], "replaced_by": [...]}``: whole for the producing CSO and
+        admins; for everyone else the observations' published view, no source rows, and
+        ``"redacted"`` saying what was withheld (:func:`cgd_bridge.store.published.lineage_for`,
+        #12). ``replaced_by`` lists the versions of other submissions published with ``replace``
+        that took over some of these observations (#13): ``{version, number, dataset, producer,
+        observations}``; the observations themselves are still listed (history keeps them).
 
     Raises:
         NotFound: the version is not visible, or no observation matches.
@@ -957,6 +1110,28 @@ def lineage(
         for item in rows["SOURCE_ROWS"].to_pylist():
             source_rows.update(int(r) for r in (item if isinstance(item, list) else [item]) if r is not None)
     sub = v.submission
+    replaced: list[dict[str, Any]] = []
+    claim = ownership.served(session, [v.id]).get(v.id)
+    if claim is not None:  # another submission's version took over some of these observations (#13)
+        by = claim.replaced_by if mask is None else claim.replaced_by.filter(pc.fill_null(mask, False))
+        for vid, n in sorted(ownership.Claim(v.id, claim.served, by, claim.token).replaced().items()):
+            other = session.get(Version, vid)
+            assert other is not None
+            if not access.can_see_version(principal, other, now or utcnow(), session=session):
+                # an embargoed or restricted version: say that, not which (its existence is its own)
+                replaced.append(
+                    {"version": None, "observations": n, "note": "replaced by a version you may not see"}
+                )
+                continue
+            replaced.append(
+                {
+                    "version": vid,
+                    "number": other.number,
+                    "dataset": other.submission.dataset,
+                    "producer": other.submission.producer.slug,
+                    "observations": n,
+                }
+            )
     found: dict[str, Any] = {
         "submission": {"id": sub.id, "dataset": sub.dataset, "producer": sub.producer.slug},
         "dataflow": sub.dataflow_ref,
@@ -969,10 +1144,12 @@ def lineage(
         "mapping_version": v.mapping_version,
         "metadata_version": v.metadata_version,
         "files": [
-            {"role": f.role, "filename": f.filename, "sha256": f.sha256, "size": f.size} for f in v.files
+            {"role": f.role, "filename": f.filename, "sha256": f.sha256, "size": f.size}
+            for f in raw_files(session, principal, v, now or utcnow())
         ],
         "source_rows": sorted(source_rows),
         "observations": _json_safe(rows.to_pylist()),
+        "replaced_by": replaced,
     }
     answer = published.lineage_for(principal, v, found, rows)
     answer["observations"] = _json_safe(answer["observations"])

@@ -167,6 +167,19 @@ def _small_cell(rows: Rows) -> Rows:
     return recompute_totals(rows)
 
 
+def _small_complement(rows: Rows) -> Rows:
+    n = row_index(rows, **FINEST)
+    edit(rows, n, "satisfied", str(int(rows[n][rows[0].index("respondents")]) - 2))
+    return recompute_totals(rows)
+
+
+def _whole_group(rows: Rows) -> Rows:
+    n = row_index(rows, **FINEST)
+    edit(rows, n, "respondents", "8")
+    edit(rows, n, "satisfied", "8")
+    return recompute_totals(rows)
+
+
 def _above_denominator(rows: Rows) -> Rows:
     n = row_index(rows, **FINEST)
     edit(rows, n, "satisfied", str(int(rows[n][rows[0].index("respondents")]) + 4))
@@ -244,6 +257,10 @@ CASES = [
          data=lambda r: add_column(r, "notes", lambda i: LONG.format(i=i))),
     Case("small-cell", "a cell of three respondents", data=_small_cell),
     Case("secondary-suppression", "a cell of three respondents, revealed by the total", data=_small_cell),
+    Case("small-complement", "17 of 19 satisfied: the 2 who were not are few", data=_small_complement),
+    Case("group-disclosure", "all 8 respondents of a cell satisfied", data=_whole_group),
+    Case("threshold-too-low", "a disclosure threshold of 1", meta=meta_set("privacy.disclosure_control.threshold", 1)),
+    Case("threshold-low", "a disclosure threshold of 4", meta=meta_set("privacy.disclosure_control.threshold", 4)),
     # consistency
     Case("total-mismatch", "a total that is one off", data=lambda r: edit(r, 3, "respondents", str(int(r[3][5]) + 1))),
     Case("count-above-denominator", "more satisfied than respondents", data=_above_denominator),

@@ -8,8 +8,8 @@ them were satisfied with their last visit.
 The finest cells (female/male x three age groups x with/without disability) are drawn with a
 fixed seed, every total is then computed from them, so the table is internally consistent:
 Female + Male = Total, the age groups add up to Total, With + Without = Total, for both
-respondents and satisfied. Every finest cell has at least 5 respondents and 5 satisfied, so
-the example raises no small-cell warning.
+respondents and satisfied. In every finest cell at least 5 were satisfied and at least 5 were
+not, so the example raises no small-cell or small-complement warning (docs/attribute-disclosure.md).
 
 Run from anywhere: ``python examples/kenya-health-scorecard/make_data.py``.
 """
@@ -52,7 +52,7 @@ def finest_cells(seed: int = SEED) -> dict[tuple[str, str, str, str], tuple[int,
             p = base - (0.16 if with_disability else 0.0) - (0.06 if age == "60+" else 0.0)
             p -= 0.03 if sex == "Female" else 0.0
             satisfied = _binomial(rng, respondents, p)
-            satisfied = min(respondents, max(MIN_CELL, satisfied))
+            satisfied = min(respondents - MIN_CELL, max(MIN_CELL, satisfied))
             cells[(county, sex, age, dis)] = (respondents, satisfied)
     return cells
 

@@ -343,3 +343,41 @@ def test_structures_module_imports_no_click_or_settings():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_bundled_structures_load_once_for_concurrent_first_readers(monkeypatch):
+    """#14: right after start, concurrent requests each asked for a dataflow while the bundled
+    files were still being read; those that came second saw a half-filled table and answered
+    404 "no dataflow". Every first reader must see every bundled artefact."""
+    import time
+
+    from cgd_bridge import structures as module
+
+    real = module.read_structures
+    reads: list[str] = []
+
+    def slow_read(path, **kwargs):  # widen the window a real, loaded server has
+        reads.append(str(path))
+        time.sleep(0.05)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(module, "read_structures", slow_read)
+    fresh = Structures.load(None)
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        start.wait()
+        try:
+            fresh.dataflow("DF_SDG_GLH")
+            fresh.dataflow("DF_CGD_KE")
+        except BaseException as exc:  # noqa: BLE001 - collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(reads) == len(set(reads)), "a bundled file was read more than once"

@@ -144,7 +144,7 @@ def _scan_unsupported(path: Path, kind: str, out: _Collected) -> None:
         return
     from lxml import etree
 
-    tree = etree.parse(str(path))
+    tree = _parse_xml(path, "SDMX-ML 3.0")
     for el in tree.iter("{*}SourceValue"):
         for attr in ("isRegEx", "startIndex", "endIndex"):
             if el.get(attr) not in (None, "false"):
@@ -199,6 +199,22 @@ def _ref_id(el: Any) -> str:
     return ""
 
 
+def _parse_xml(path: Path, what: str) -> Any:
+    """The XML tree of a map file, with no entities resolved and nothing fetched; a file that is
+    not well-formed XML, or not in the encoding it declares, is a MappingError naming it."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        return etree.parse(str(path), parser)
+    except (etree.XMLSyntaxError, OSError) as exc:  # lxml reports a bad encoding as OSError
+        raise MappingError(
+            f"the file cannot be read as {what} ({exc})",
+            fix="Give a complete, well-formed SDMX structure message (UTF-8), as a registry returns it.",
+            file=path.name,
+        ) from exc
+
+
 def _read_sdmx21(path: Path, out: _Collected) -> None:
     """CodelistMaps and the ComponentMaps that say which component each one is for.
 
@@ -207,14 +223,7 @@ def _read_sdmx21(path: Path, out: _Collected) -> None:
     """
     from lxml import etree
 
-    try:
-        root = etree.parse(str(path)).getroot()
-    except etree.XMLSyntaxError as exc:
-        raise MappingError(
-            f"the file cannot be read as SDMX-ML 2.1 ({exc})",
-            fix="Give a complete SDMX-ML 2.1 structure message with a StructureSet.",
-            file=path.name,
-        ) from exc
+    root = _parse_xml(path, "SDMX-ML 2.1").getroot()
     sets = list(root.iter("{*}StructureSet"))
     if not sets:
         raise MappingError(

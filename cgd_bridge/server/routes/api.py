@@ -23,7 +23,7 @@ from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, 
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.uploads import Inputs
-from cgd_bridge.store import access, audit, published, submissions
+from cgd_bridge.store import access, audit, mous, published, submissions
 from cgd_bridge.store.models import MAX_ID, Submission, Version
 from cgd_bridge.store.orgs import Principal
 
@@ -91,6 +91,13 @@ class VersionDetail(VersionSummary):
 
 class Decision(BaseModel):
     comment: str | None = Field(default=None, description="The reviewer's comment (required to reject).")
+    replace: bool | None = Field(
+        default=None,
+        description="When the version overlaps what other submissions published in the dataflow "
+        "(GET /api/versions/{id}/overlap): true = it takes over those observations (the replaced ones "
+        "stay in history and lineage). Without it an overlapping version is refused (409, with the "
+        "overlap). Publishing without it keeps the choice made at acceptance.",
+    )
 
 
 class Withdrawal(BaseModel):
@@ -129,9 +136,10 @@ def _summary(v: Version) -> VersionSummary:
     )
 
 
-def _detail(v: Version, request: Request, principal: Principal | None) -> VersionDetail:
+def _detail(v: Version, request: Request, principal: Principal | None, now: dt.datetime) -> VersionDetail:
     """The version as ``principal`` may see it: its report redacted unless it is the producing
-    CSO's or an admin (:func:`cgd_bridge.store.published.report_for`, #12)."""
+    CSO's or an admin (:func:`cgd_bridge.store.published.report_for`, #12); its raw files listed
+    only when the principal may download them (:func:`cgd_bridge.store.access.may_read_raw`)."""
     s = v.submission
     base = str(request.base_url).rstrip("/")
     flow = f"{s.agency},{s.dataflow},{s.dataflow_version}"
@@ -158,7 +166,7 @@ def _detail(v: Version, request: Request, principal: Principal | None) -> Versio
                 "sha256": f.sha256,
                 "media_type": f.media_type,
             }
-            for f in v.files
+            for f in (v.files if access.may_read_raw(principal, v, now) else [])
         ],
         sdmx_urls={
             "data_v1": f"{base}/sdmx/rest/data/{flow}/all/{s.producer.slug}",
@@ -287,7 +295,7 @@ def create_submission(
             },
             status_code=422,
         )
-    return _detail(intake.version, request, principal)
+    return _detail(intake.version, request, principal, bridge.clock())
 
 
 @router.get("/submissions", response_model=list[SubmissionSummary], summary="Submissions you may see")
@@ -315,7 +323,7 @@ def get_version(
 ) -> VersionDetail:
     """The report, quality metadata, DSAT score, mapping coverage, files and SDMX URLs."""
     v = submissions.get_version(session, principal=principal, version_id=version_id, now=now)
-    return _detail(v, request, principal)
+    return _detail(v, request, principal, now)
 
 
 @router.post("/versions/{version_id}/submit", response_model=VersionDetail, summary="Send a draft for review")
@@ -323,7 +331,10 @@ def submit_version(
     request: Request, session: SessionDep, principal: UserDep, now: NowDep, version_id: VersionId
 ) -> VersionDetail:
     return _detail(
-        submissions.submit(session, principal=principal, version_id=version_id, now=now), request, principal
+        submissions.submit(session, principal=principal, version_id=version_id, now=now),
+        request,
+        principal,
+        now,
     )
 
 
@@ -337,8 +348,11 @@ def accept_version(
     body: Decision | None = None,
 ) -> VersionDetail:
     comment = body.comment if body else None
-    v = submissions.accept(session, principal=principal, version_id=version_id, comment=comment, now=now)
-    return _detail(v, request, principal)
+    replace = bool(body and body.replace)
+    v = submissions.accept(
+        session, principal=principal, version_id=version_id, comment=comment, replace=replace, now=now
+    )
+    return _detail(v, request, principal, now)
 
 
 @router.post("/versions/{version_id}/reject", response_model=VersionDetail, summary="Reject (NSO reviewer)")
@@ -352,16 +366,34 @@ def reject_version(
 ) -> VersionDetail:
     comment = body.comment or ""
     v = submissions.reject(session, principal=principal, version_id=version_id, comment=comment, now=now)
-    return _detail(v, request, principal)
+    return _detail(v, request, principal, now)
 
 
 @router.post("/versions/{version_id}/publish", response_model=VersionDetail, summary="Publish (NSO reviewer)")
 def publish_version(
-    request: Request, session: SessionDep, principal: UserDep, now: NowDep, version_id: VersionId
+    request: Request,
+    session: SessionDep,
+    principal: UserDep,
+    now: NowDep,
+    version_id: VersionId,
+    body: Decision | None = None,
 ) -> VersionDetail:
-    return _detail(
-        submissions.publish(session, principal=principal, version_id=version_id, now=now), request, principal
-    )
+    replace = body.replace if body else None
+    v = submissions.publish(session, principal=principal, version_id=version_id, replace=replace, now=now)
+    return _detail(v, request, principal, now)
+
+
+@router.get(
+    "/versions/{version_id}/overlap",
+    summary="The series keys and periods a version shares with what is published (#13)",
+)
+def version_overlap(
+    session: SessionDep, principal: PrincipalDep, now: NowDep, version_id: VersionId
+) -> dict[str, Any]:
+    """Per published version of another submission in the dataflow: how many keys and periods
+    this version shares with the observations it serves, with examples. Accepting or publishing
+    an overlapping version needs ``"replace": true``."""
+    return submissions.overlap(session, principal=principal, version_id=version_id, now=now).to_dict()
 
 
 @router.post("/versions/{version_id}/withdraw", response_model=VersionDetail, summary="Withdraw (the CSO)")
@@ -375,7 +407,7 @@ def withdraw_version(
 ) -> VersionDetail:
     reason = body.reason if body else None
     v = submissions.withdraw(session, principal=principal, version_id=version_id, reason=reason, now=now)
-    return _detail(v, request, principal)
+    return _detail(v, request, principal, now)
 
 
 @router.put("/versions/{version_id}/embargo", response_model=VersionDetail, summary="Set or lift the embargo")
@@ -390,7 +422,7 @@ def set_embargo(
     v = submissions.set_embargo(
         session, principal=principal, version_id=version_id, until=body.until, now=now
     )
-    return _detail(v, request, principal)
+    return _detail(v, request, principal, now)
 
 
 @router.get(
@@ -405,13 +437,14 @@ def version_history(
     pulls = access.can_see_pulls(principal, v.submission.producer_id)
     if pulls:
         bridge.audit.flush()  # pulls served before this request are in the answer
+    raw, internals = access.may_read_raw(principal, v, now), access.sees_internals(principal, v.submission)
     return [
         {
             "at": e.at,
             "action": e.action,
             "user": e.user.username if e.user else None,
             "organisation": e.organisation.slug if e.organisation else None,
-            "details": e.details,
+            "details": audit.details_for(e, raw_files=raw, internals=internals),
         }
         for e in audit.history(session, version=v, pulls=pulls)
     ]
@@ -426,14 +459,57 @@ def version_lineage(
     return submissions.lineage(session, principal=principal, version_id=version_id, key=key, now=now)
 
 
-@router.get("/files/{file_id}", summary="A raw input file (producer, MoU reviewers, admins)")
-def get_file(session: SessionDep, principal: UserDep, now: NowDep, file_id: FileId) -> Response:
-    f = submissions.get_file(session, principal=principal, file_id=file_id, now=now)
+@router.get("/files/{file_id}", summary="A raw input file (the CSO, admins, NSOs whose MoU grants raw files)")
+def get_file(
+    request: Request, session: SessionDep, principal: UserDep, now: NowDep, file_id: FileId
+) -> Response:
+    """The file as uploaded. 404 for anyone who may not download it (its existence not revealed):
+    NSOs need an MoU with the raw-files term, and never get microdata; each download is audited."""
+    client = request.client.host if request.client else None
+    f = submissions.get_file(session, principal=principal, file_id=file_id, now=now, client=client)
     return Response(
         f.content,
         media_type=f.media_type,
         headers={"Content-Disposition": attachment(f.filename), "X-SHA256": f.sha256},
     )
+
+
+class MouView(BaseModel):
+    """An MoU as either side sees it, its raw-files term in plain words."""
+
+    id: int
+    cso: str
+    nso: str
+    dataflows: list[str]
+    use_conditions: list[str]
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    revoked_at: dt.datetime | None
+    in_force: bool
+    raw_files: bool = Field(description="The NSO may download the files the CSO uploaded (never microdata).")
+    raw_files_terms: str = Field(description="The raw-files term in words, from your side.")
+
+
+@router.get("/mous", response_model=list[MouView], summary="Your organisation's MoUs and their terms")
+def list_mous(session: SessionDep, principal: UserDep, now: NowDep) -> list[MouView]:
+    """The MoUs your organisation is party to (a CSO's with its NSOs, an NSO's with its CSOs;
+    every MoU for admins), newest first, each with its raw-files term in words."""
+    return [
+        MouView(
+            id=m.id,
+            cso=m.cso.slug,
+            nso=m.nso.slug,
+            dataflows=list(m.dataflows),
+            use_conditions=list(m.use_conditions),
+            valid_from=m.valid_from,
+            valid_until=m.valid_until,
+            revoked_at=m.revoked_at,
+            in_force=mous.is_valid(m, now),
+            raw_files=m.raw_files,
+            raw_files_terms=mous.raw_files_words(m, principal),
+        )
+        for m in mous.mous_for(session, principal)
+    ]
 
 
 @router.get("/organisations/{slug}/pulls", summary="Who pulled this CSO's data")

@@ -108,6 +108,7 @@ def _availability(
     flow: str,
     key: str = "all",
     component: str | None = None,
+    provider: str = "all",
 ) -> Response:
     params = parse_params(request.url.query)
     found, cube, count, span = service.availability(
@@ -120,6 +121,7 @@ def _availability(
         key_text=key,
         component=component,
         params=params,
+        provider=providers(provider),
     )
     body = constraint_xml21(found.agency, found.info.id, found.info.version, cube, count, span)
     return Response(body, media_type=_XML21, headers={"Vary": "Accept"})
@@ -152,7 +154,20 @@ def availability_component(
     provider: str,
     component: str,
 ) -> Response:
-    return _availability(request, bridge, session, principal, flow, key, component)
+    return _availability(request, bridge, session, principal, flow, key, component, provider)
+
+
+@router.get("/availableconstraint/{flow}/{key}/{provider}", summary="What data a provider has for a key")
+def availability_provider(
+    request: Request,
+    bridge: BridgeDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    flow: str,
+    key: str,
+    provider: str,
+) -> Response:
+    return _availability(request, bridge, session, principal, flow, key, None, provider)
 
 
 @router.get("/schema/{context}/{agency}/{resource_id}/{version}", summary="XML schema of a dataflow's data")

@@ -79,8 +79,10 @@ class KeyIndex:
         [0, 3]
     """
 
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, content: tuple[str, ...] = ()) -> None:
+        """``content`` names what the table holds (the content keys it was gathered from)."""
         self.table = table
+        self.content = content
         self._encoded: dict[str, _Encoded] = {}
 
     def _encode(self, dim: str) -> _Encoded:

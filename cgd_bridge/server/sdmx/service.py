@@ -216,7 +216,9 @@ def gather_indexed(
     as one table, with its :class:`KeyIndex`; both kept per set of content hashes and flow.
 
     Everything a data or availability answer says (rows, counts, ``X-Observations``, ETags,
-    kept answers) and the web pages' tables and charts come from this table only (#12).
+    kept answers) and the web pages' tables and charts come from this table only (#12). It holds
+    each series key and period at most once: of every published version, only the rows it owns
+    (:mod:`cgd_bridge.store.ownership`, #13); the content keys say which, and key the caches.
     """
     if not versions:
         return None
@@ -231,7 +233,7 @@ def gather_indexed(
             for i, (_, t) in enumerate(loaded)
         ]
         table = combine(tables)
-        found = (table, KeyIndex(table))
+        found = (table, KeyIndex(table, tuple(sha for sha, _ in loaded)))
         GATHERED.put(key, found)
     return found
 
@@ -369,6 +371,8 @@ def _answer_key(
     p = params
     return (
         tuple(v.id for v in readable.versions),
+        # the rows each version serves (a version published later with replace takes some, #13)
+        readable.gathered[1].content if readable.gathered is not None else (),
         flow.info.ref,
         _store_stamp(bridge),
         tuple(tuple(k) for k in keys),
@@ -473,11 +477,13 @@ def availability(
     key_text: str,
     component: str | None,
     params: Params,
+    provider: frozenset[str] | None = None,
 ) -> tuple[Flow, dict[str, list[str]], int, tuple[str | None, str | None]]:
-    """Per dimension, the codes that exist for a query (``mode=exact``), and the period range."""
+    """Per dimension, the codes that exist for a query (``mode=exact``), and the period range;
+    of the data providers (producing CSOs) ``provider`` only, when given (v1 ``providerRef``)."""
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
-    versions = _readable(session, principal, flow, bridge.clock(), None, params.updated_after)
+    versions = _readable(session, principal, flow, bridge.clock(), provider, params.updated_after)
     gathered = gather_indexed(session, versions, flow)
     selected = select(gathered[0], flow.dimensions, keys, params, index=gathered[1]) if gathered else None
     if selected is None or selected.num_rows == 0:

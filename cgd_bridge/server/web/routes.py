@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from cgd_bridge import resources, safeyaml
-from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, RateLimited, UsageError
+from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, Overlapping, RateLimited, UsageError
 from cgd_bridge.findings import Report, Severity
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
@@ -46,7 +46,7 @@ from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
-from cgd_bridge.store import access, audit, drafts, official, orgs, published, submissions
+from cgd_bridge.store import access, audit, drafts, mous, official, orgs, published, submissions
 from cgd_bridge.store.models import MAX_ID, OfficialSeries, OrgKind, Role, State, Version
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -183,7 +183,7 @@ def sign_in(
 @router.post("/sign-out")
 def sign_out(page: PageDep, csrf_token: Annotated[str, Form()] = "") -> Response:
     page.check_csrf(csrf_token)
-    page.data.sign_out()
+    websession.end_session(page.db, page.data, page.now)
     page.principal = None
     page.say(page._("You are signed out."))
     return page.redirect("/")
@@ -461,6 +461,12 @@ def _version_page(
         "publish": reviewer and State.PUBLISHED in allowed,
         "embargo": producer and State(v.state) in submissions.PENDING,
     }
+    # what it shares with other submissions' published data, shown before the reviewer decides (#13)
+    overlap = (
+        submissions.overlap(page.db, principal=p, version_id=v.id, now=now)
+        if actions["accept"] or actions["publish"]
+        else None
+    )
     table = published.version_published(page.db, v)  # the chart draws what readers may see (#12)
     dims = list(v.dimensions or [])
     names = flow_names(page.bridge.structures, s.agency, s.dataflow, s.dataflow_version, dims, v.cube or {})
@@ -494,12 +500,14 @@ def _version_page(
         metadata=metadata_rows(v.metadata_json or {}),
         coverage=v.coverage or {},
         dsat=v.dsat,
-        files=list(v.files) if submissions.may_read_files(page.db, p, v, now) else [],
+        files=submissions.raw_files(page.db, p, v, now),
         history=history,
         charts=drawn,
         names=names,
         changes=changes,
         actions=actions,
+        overlap=overlap,
+        replace_chosen=bool(overlap and submissions.replace_chosen(page.db, v, overlap)),
         errors=errors or {},
         is_producer=producer,
         official_series=official_series,
@@ -523,6 +531,7 @@ def version_action(
     csrf_token: Annotated[str, Form()] = "",
     comment: Annotated[str, Form()] = "",
     until: Annotated[str, Form(max_length=40)] = "",
+    replace: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """A workflow step (the store checks who may take it), or the embargo (``until``, UTC)."""
     page.check_csrf(csrf_token)
@@ -535,13 +544,18 @@ def version_action(
         if action == "submit":
             v = submissions.submit(db, principal=principal, version_id=version_id, now=now)
         elif action == "accept":
-            v = submissions.accept(db, principal=principal, version_id=version_id, comment=text, now=now)
+            v = submissions.accept(
+                db, principal=principal, version_id=version_id, comment=text, replace=bool(replace), now=now
+            )
         elif action == "reject":
             v = submissions.reject(
                 db, principal=principal, version_id=version_id, comment=text or "", now=now
             )
         elif action == "publish":
-            v = submissions.publish(db, principal=principal, version_id=version_id, now=now)
+            # an unticked box is no choice: the one made at acceptance, if any, still holds
+            v = submissions.publish(
+                db, principal=principal, version_id=version_id, replace=True if replace else None, now=now
+            )
         elif action == "embargo":
             until_at = _utc_or_none(until)
             v = submissions.set_embargo(
@@ -549,6 +563,8 @@ def version_action(
             )
         else:
             v = submissions.withdraw(db, principal=principal, version_id=version_id, reason=text, now=now)
+    except Overlapping as exc:
+        return _version_page(page, version_id, status=409, errors={f"replace-{action}": exc.problem})
     except UsageError as exc:
         field = "until" if action == "embargo" else f"comment-{action}"
         return _version_page(page, version_id, status=400, errors={field: f"{exc.problem}. {exc.fix or ''}"})
@@ -572,11 +588,10 @@ def _utc_or_none(text: str) -> dt.datetime | None:
 
 @router.get("/versions/{version_id}/files/{file_id}")
 def version_file(page: PageDep, version_id: Id, file_id: Id) -> Response:
-    f = submissions.get_file(page.db, principal=page.principal, file_id=file_id, now=page.now)
-    if f.version_id != version_id:
-        raise NotFound(
-            f"version {version_id} has no file {file_id}", fix="Use the links on the version's page."
-        )
+    client = page.request.client.host if page.request.client else None
+    f = submissions.get_file(
+        page.db, principal=page.principal, file_id=file_id, now=page.now, client=client, version_id=version_id
+    )
     return page.send_file(f.content, f.filename, f.media_type, f.sha256)
 
 
@@ -610,6 +625,22 @@ def pulls(page: PageDep, org: str | None = None) -> Response:
     page.bridge.audit.flush()  # the pulls this worker served before are in the list
     found = audit.pulls_of(page.db, cso_org_id=organisation.id)
     return page.render("pulls.html", organisation=organisation, pulls=found)
+
+
+@router.get("/mous")
+def mou_list(page: PageDep) -> Response:
+    """The MoUs the signed-in organisation is party to, with the raw-files term in words."""
+    principal = page.require_signed_in()
+    now = page.now
+    rows = [
+        {
+            "mou": m,
+            "side": "cso" if m.cso_id == principal.org_id else "nso" if m.nso_id == principal.org_id else "",
+            "in_force": mous.is_valid(m, now),
+        }
+        for m in mous.mous_for(page.db, principal)
+    ]
+    return page.render("mous.html", organisation=principal.org_slug, rows=rows)
 
 
 # ---------------------------------------------------------------- published dataflows

@@ -10,6 +10,9 @@ or a password, only:
 - ``u``: the signed-in username, with either ``k`` (the public prefix of the API key signed in
   with) or ``p`` (a fingerprint of the password hash signed in with);
 - ``iat``: when the user signed in (sessions last :data:`MAX_AGE`);
+- ``s``: the session's random id; sign-out records it in the store
+  (:mod:`cgd_bridge.store.websessions`), so a copy of the cookie taken before sign-out signs
+  nobody in afterwards;
 - ``flash``: a one-time message for the next page.
 
 Every request re-validates the sign-in against the store (:func:`principal_of`): a revoked or
@@ -34,7 +37,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import NotFound, StoreError
-from cgd_bridge.store import orgs
+from cgd_bridge.store import orgs, websessions
 from cgd_bridge.store.orgs import Principal
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class SessionData:
     key_prefix: str | None = None
     password_fp: str | None = None
     issued_at: int | None = None
+    session_id: str | None = None
     flash: str | None = None
 
     def to_payload(self) -> dict[str, Any]:
@@ -61,6 +65,7 @@ class SessionData:
             ("k", self.key_prefix),
             ("p", self.password_fp),
             ("iat", self.issued_at),
+            ("s", self.session_id),
             ("flash", self.flash),
         ):
             if value is not None:
@@ -78,12 +83,13 @@ class SessionData:
             key_prefix=_str(data.get("k")),
             password_fp=_str(data.get("p")),
             issued_at=data["iat"] if isinstance(data.get("iat"), int) else None,
+            session_id=_str(data.get("s")),
             flash=_str(data.get("flash")),
         )
 
     def sign_out(self) -> None:
         """Forget who is signed in (the CSRF token is renewed too)."""
-        self.username = self.key_prefix = self.password_fp = None
+        self.username = self.key_prefix = self.password_fp = self.session_id = None
         self.issued_at = None
         self.csrf = secrets.token_urlsafe(32)
 
@@ -168,11 +174,15 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal 
     A key session holds while the key exists, is neither revoked nor expired and its user is
     active (the rules of :func:`cgd_bridge.store.orgs.authenticate_key`); a password session
     while the user is active and the password unchanged. Sessions end after :data:`MAX_AGE`
-    (``now`` is the request's instant by the app's clock).
+    (``now`` is the request's instant by the app's clock), or when signed out
+    (:func:`end_session`); a cookie without a session id (made before sessions had one) signs
+    nobody in.
     """
-    if data.username is None or data.issued_at is None:
+    if data.username is None or data.issued_at is None or data.session_id is None:
         return None
     if now.timestamp() - data.issued_at > MAX_AGE:
+        return None
+    if websessions.ended(db, data.session_id):
         return None
     if data.key_prefix is not None:
         # the key's own query loads its user (and checks it is active): no second lookup
@@ -204,4 +214,14 @@ def signed_in(
     data.key_prefix = key_prefix
     data.password_fp = password_fingerprint(password_hash) if password_hash and not key_prefix else None
     data.issued_at = int(now.timestamp())
+    data.session_id = secrets.token_urlsafe(24)
     data.csrf = secrets.token_urlsafe(32)
+
+
+def end_session(db: Session, data: SessionData, now: dt.datetime) -> None:
+    """Sign out: the session's id is recorded as ended in the store (so every copy of the cookie
+    is refused from now on), then ``data`` forgets who was signed in."""
+    if data.session_id is not None and data.issued_at is not None:
+        expires = dt.datetime.fromtimestamp(data.issued_at + MAX_AGE, tz=dt.UTC)
+        websessions.end(db, data.session_id, expires_at=expires, now=now)
+    data.sign_out()

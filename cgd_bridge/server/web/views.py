@@ -58,6 +58,7 @@ class ReportView:
     inputs: list[dict[str, Any]]
     groups: list[CodeGroup]
     dsat: dict[str, Any] | None
+    disclosure: dict[str, Any] | None = None  # threshold, threshold_source, group_size in force
 
 
 def group_report(report: Mapping[str, Any] | None) -> ReportView:
@@ -111,7 +112,15 @@ def group_report(report: Mapping[str, Any] | None) -> ReportView:
         inputs=inputs,
         groups=ordered,
         dsat=(report.get("cgd:stats") or {}).get("dsat"),
+        disclosure=_disclosure(report.get("cgd:stats") or {}),
     )
+
+
+def _disclosure(stats: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The disclosure control the report was checked with (threshold and group size), if stated."""
+    if not isinstance(stats.get("threshold"), int):
+        return None
+    return {k: stats.get(k) for k in ("threshold", "threshold_source", "group_size")}
 
 
 def metadata_rows(metadata: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -9,11 +9,13 @@ provider, so each cell of the matrix looks at one state. Runs on SQLite and Post
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,7 +24,7 @@ from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import mous, orgs, submissions
 from cgd_bridge.store.orgs import Principal
-from cgd_bridge.store.submissions import RawFile
+from cgd_bridge.store.submissions import RawFile, VersionContent
 from tests.support.paths import ROOT
 from tests.support.postgres import fresh_schema
 
@@ -149,9 +151,16 @@ def _build(session: object, structures: object) -> tuple[dict[str, str], dict[st
             session, cso=slug, nso="knbs", dataflows=["*"], valid_until=future + dt.timedelta(days=365)
         )
         producer = Principal.of(orgs.get_user(session, username=slug))
+        # each CSO reports its own year, so that no two of them hold one series key and period (#13)
+        table = result.harmonised.table
+        year = pa.array([str(2024 - STATES.index(state))] * table.num_rows)
+        content = dataclasses.replace(
+            VersionContent.of(result),
+            table=table.set_column(table.column_names.index("TIME_PERIOD"), "TIME_PERIOD", year),
+        )
         v = submissions.create_version(
             session,
-            result,
+            content,
             principal=producer,
             files=[RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv")],
             submit=state != "draft",

@@ -42,7 +42,10 @@ DATA_V2 = f"/sdmx/v2/data/dataflow/{FLOW}/*"
 AVAILABILITY_V2 = f"/sdmx/v2/availability/dataflow/{FLOW}/*"
 CSV = {"Accept": "application/vnd.sdmx.data+csv;version=2.0.0"}
 #: the columns the store keeps for lineage and privacy, never published
-INTERNAL = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "SOURCE_ROW", "SOURCE_ROWS", "SUPPRESSED")
+INTERNAL = (
+    "OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR", "OBS_NUMERATOR_COUNT", "SOURCE_ROW", "SOURCE_ROWS",
+    "SUPPRESSED",
+)  # fmt: skip
 READERS = ("anonymous", "mou_nso", "other_nso", "other_cso")
 USERS = {"owner": "amina", "mou_nso": "kamau", "other_nso": "bikash", "other_cso": "outsider"}
 #: a count of respondents quoted in a finding ("rests on 30 respondent(s)", "respondents 5")

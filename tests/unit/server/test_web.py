@@ -226,6 +226,39 @@ def test_sign_out(demo: Demo) -> None:
     assert c.get("/submissions", follow_redirects=False).status_code == 303
 
 
+def test_sign_out_ends_the_session_on_the_server(demo_db: Demo) -> None:
+    """#14: a copy of the cookie taken before sign-out (another tab, a shared computer, a thief)
+    stayed valid for the rest of its 12 hours. Sign-out ends that session in the store; the
+    user's other sessions (another browser) go on."""
+    demo = demo_db
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    copied = c.cookies.get(websession.COOKIE)
+    other = TestClient(demo.app)
+    sign_in(other, demo.keys["amina"])
+    token = csrf(c, "/submissions")
+    assert c.post("/sign-out", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    thief = TestClient(demo.app)
+    thief.cookies.set(websession.COOKIE, copied)
+    r = thief.get("/submissions", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/sign-in")
+    assert other.get("/submissions").status_code == 200
+
+
+def test_a_session_cookie_without_a_session_id_is_not_signed_in(demo: Demo) -> None:
+    """Cookies from before sessions had ids cannot be ended on the server: they sign nobody in."""
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    data = websession.unsign(c.cookies.get(websession.COOKIE), demo.app.state.bridge.extra["web_secret"])
+    assert data is not None
+    assert data.session_id
+    data.session_id = None
+    c.cookies.clear()
+    c.cookies.set(websession.COOKIE, websession.sign(data, demo.app.state.bridge.extra["web_secret"]))
+    assert c.get("/submissions", follow_redirects=False).status_code == 303
+
+
 # ---------------------------------------------------------------- roles and what the public sees
 
 
@@ -240,6 +273,27 @@ def test_a_cso_cannot_see_the_nso_inbox_and_an_nso_cannot_submit(demo: Demo) -> 
     assert r.status_code == 403
     assert "only for CSO submitters" in r.text
     assert c.get("/pulls").status_code == 403  # KNBS is not a CSO
+
+
+def test_the_demo_mous_grant_raw_files_to_knbs_for_the_aggregate_scorecard_only(demo: Demo) -> None:
+    """Sauti's MoU grants KNBS its uploads (aggregate data); Youth Voices' does not grant CBS Nepal
+    the survey (microdata, which no NSO gets anyway); each side reads the term on /mous (#12)."""
+    knbs, cbs = TestClient(demo.app), TestClient(demo.app)  # type: ignore[arg-type]
+    sign_in(knbs, demo.keys["kamau"])
+    sign_in(cbs, demo.keys["bikash"])
+    kenya, nepal = demo.published["kenya-health-scorecard"], demo.published["nepal-youth-survey"]
+    page = knbs.get(f"/versions/{kenya}")
+    assert "Files as uploaded" in page.text
+    (link,) = re.findall(rf'href="(/versions/{kenya}/files/\d+)">data.csv<', page.text)
+    got = knbs.get(link)
+    assert got.status_code == 200
+    assert got.content == (KENYA / "data.csv").read_bytes()
+    assert "Your office may download this CSO&#39;s uploaded files: yes" in knbs.get("/mous").text
+    assert "Files as uploaded" not in cbs.get(f"/versions/{nepal}").text
+    assert "Your office may download this CSO&#39;s uploaded files: no" in cbs.get("/mous").text
+    amina = TestClient(demo.app)  # type: ignore[arg-type]
+    sign_in(amina, demo.keys["amina"])
+    assert "This NSO may download your uploaded files: yes" in amina.get("/mous").text
 
 
 def test_anonymous_sees_public_data_only(demo: Demo) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import pytest
 
 from cgd_bridge.errors import NotFound
+from cgd_bridge.findings import Finding, Severity
 from cgd_bridge.sdmx.refs import FlowRef
-from cgd_bridge.store import access, submissions
+from cgd_bridge.store import access, mous, submissions
 
 UTC = dt.UTC
 CASES = (
@@ -45,8 +47,10 @@ PULL = {
 
 
 def _publish(session, cast, v):
+    # every case publishes the same example under its own dataset: each takes the keys over by an
+    # explicit choice (one owner per observation, #13; tests/unit/store/test_ownership.py)
     submissions.submit(session, principal=cast.cso, version_id=v.id)
-    submissions.accept(session, principal=cast.nso, version_id=v.id)
+    submissions.accept(session, principal=cast.nso, version_id=v.id, replace=True)
     return submissions.publish(session, principal=cast.nso, version_id=v.id)
 
 
@@ -150,13 +154,75 @@ def test_listings_follow_the_same_rules(session, world, cast):
 
 
 def test_raw_files_never_go_to_the_public(session, world, cast):
+    """Raw files are the CSO's (#12): an MoU without the raw-files term does not grant them."""
     versions, _, _ = world
     file_id = versions["published-open"].files[0].id
     assert submissions.get_file(session, principal=cast.cso, file_id=file_id).content
-    assert submissions.get_file(session, principal=cast.nso, file_id=file_id).content
-    for outsider in (None, cast.nso_without, cast.other_cso):
+    assert submissions.get_file(session, principal=cast.admin, file_id=file_id).content
+    for outsider in (None, cast.nso, cast.nso_without, cast.nso_expired, cast.other_cso):
         with pytest.raises(NotFound):
             submissions.get_file(session, principal=outsider, file_id=file_id)
+        assert not access.may_read_raw(outsider, versions["published-open"], dt.datetime.now(UTC))
+
+
+#: may_read_raw for an NSO whose MoU grants the raw-files term: the states it may download
+RAW_FOR_NSO = {"submitted", "published-open", "published-restricted", "embargoed", "superseded"}
+
+
+def test_the_raw_files_term_grants_an_nso_aggregate_data_in_review_or_later(session, world, cast):
+    versions, _, _ = world
+    now = dt.datetime.now(UTC)
+    mous.create_mou(session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=now + dt.timedelta(days=9),
+                    valid_from=now - dt.timedelta(minutes=1), raw_files=True)  # fmt: skip
+    ago = now - dt.timedelta(days=60), now - dt.timedelta(days=1)
+    mous.create_mou(session, cso="sauti", nso="nbs-old", dataflows=["*"], raw_files=True,
+                    valid_from=ago[0], valid_until=ago[1])  # fmt: skip
+    for case, v in versions.items():
+        assert access.may_read_raw(cast.nso, v, now) is (case in RAW_FOR_NSO), case
+        assert not access.may_read_raw(cast.nso_expired, v, now), case  # its raw-files MoU expired
+        assert not access.may_read_raw(cast.nso_without, v, now), case
+        assert not access.may_read_raw(cast.other_cso, v, now), case
+        assert access.may_read_raw(cast.cso, v, now)
+        assert access.may_read_raw(cast.admin, v, now)
+    f = versions["published-open"].files[0]
+    assert submissions.get_file(session, principal=cast.nso, file_id=f.id).content == f.content
+    # the term counts only while the MoU is in force, by the clock the caller passes
+    later = now + dt.timedelta(days=10)
+    assert not access.may_read_raw(cast.nso, versions["published-open"], later)
+    with pytest.raises(NotFound):
+        submissions.get_file(session, principal=cast.nso, file_id=f.id, now=later)
+
+
+def _report(kenya, *, kind: str | None = "aggregate", finding: str | None = None):
+    report = copy.deepcopy(kenya.report)
+    if kind is None:
+        report.stats.pop("data_kind", None)
+    else:
+        report.stats["data_kind"] = kind
+    if finding:
+        report.add(Finding(finding, Severity.WARNING, "a column of free text", field="notes"))
+    return report
+
+
+@pytest.mark.parametrize(
+    ("kind", "finding", "granted"),
+    [
+        ("aggregate", None, True),
+        ("microdata", None, False),  # identifiers the checks missed cannot be ruled out
+        (None, None, False),  # a report that does not say counts as microdata
+        ("aggregate", "free-text-column", False),
+        ("aggregate", "pii-column", False),
+    ],
+)
+def test_no_nso_gets_microdata_or_data_that_held_identifiers(session, cast, kenya, make_version, kind,
+                                                             finding, granted):  # fmt: skip
+    now = dt.datetime.now(UTC)
+    mous.create_mou(session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=now + dt.timedelta(days=9),
+                    valid_from=now - dt.timedelta(minutes=1), raw_files=True)  # fmt: skip
+    v = make_version(cast.cso, report=_report(kenya, kind=kind, finding=finding), submit=True)
+    assert access.may_hold_identifiers(v) is not granted
+    assert access.may_read_raw(cast.nso, v, now) is granted
+    assert access.may_read_raw(cast.cso, v, now)
 
 
 def test_the_embargo_can_be_moved_by_the_producer_before_publication(session, world, cast):

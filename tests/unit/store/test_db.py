@@ -143,3 +143,36 @@ def test_workers_starting_at_once_migrate_once(empty_url):
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in results]
     assert [out.strip() for out, _ in results] == [head()] * 3
+
+
+def test_0006_gives_existing_mous_no_raw_files_and_keeps_the_change_counter(empty_url):
+    """MoUs made before the raw-files term grant no raw files (#12); on SQLite the column is added
+    without rebuilding ``mous``, so its change-counter trigger (0002) still fires."""
+    assert upgrade(empty_url, "0005") == "0005"
+    engine = make_engine(empty_url)
+    try:
+        at = dt.datetime(2026, 1, 1)
+        with engine.begin() as c:
+            for i, (slug, kind) in enumerate((("sauti", "cso"), ("knbs", "nso")), start=1):
+                c.execute(
+                    text(
+                        "INSERT INTO organisations (id, slug, name, kind, created_at) "
+                        "VALUES (:i, :s, :s, :k, :t)"
+                    ),
+                    {"i": i, "s": slug, "k": kind, "t": at},
+                )
+            c.execute(
+                text(
+                    "INSERT INTO mous (cso_id, nso_id, dataflows, use_conditions, valid_from, valid_until, "
+                    "created_at) VALUES (1, 2, '[\"*\"]', '[]', :t, :u, :t)"
+                ),
+                {"t": at, "u": dt.datetime(2030, 1, 1)},
+            )
+        assert upgrade(empty_url) == head()
+        with engine.begin() as c:
+            assert c.execute(text("SELECT raw_files FROM mous")).scalar_one() in (False, 0)
+            before = c.execute(text("SELECT value FROM bridge_generation")).scalar_one()
+            c.execute(text("UPDATE mous SET raw_files = :yes"), {"yes": True})
+            assert c.execute(text("SELECT value FROM bridge_generation")).scalar_one() > before
+    finally:
+        engine.dispose()

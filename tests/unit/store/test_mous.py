@@ -94,3 +94,30 @@ def test_mous_are_listed_by_party(session, pair):
     assert len(mous.list_mous(session)) == 2
     assert [m.cso.slug for m in mous.list_mous(session, organisation="sauti")] == ["sauti"]
     assert len(mous.list_mous(session, organisation="knbs")) == 2
+
+
+def test_the_raw_files_term_is_off_unless_given_and_each_side_reads_it(session, pair):
+    """Raw uploads are the CSO's (#12): an MoU grants them only by its explicit term."""
+    orgs.create_organisation(session, slug="nso-malawi", name="NSO Malawi", kind="nso")
+    for user, org, role in (("amina", "sauti", "submitter"), ("kamau", "knbs", "reviewer"),
+                            ("chikondi", "nso-malawi", "reviewer")):  # fmt: skip
+        orgs.create_user(session, username=user, organisation=org, role=role)
+    plain = mous.create_mou(session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=T0)
+    granted = mous.create_mou(
+        session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=T0, raw_files=True
+    )
+    session.expire_all()
+    assert session.get(type(plain), plain.id).raw_files is False  # read back from the database
+    assert session.get(type(granted), granted.id).raw_files is True
+    cso, nso, other = (
+        orgs.Principal.of(orgs.get_user(session, username=u)) for u in ("amina", "kamau", "chikondi")
+    )
+    assert [m.id for m in mous.mous_for(session, cso)] == [granted.id, plain.id]
+    assert [m.id for m in mous.mous_for(session, nso)] == [granted.id, plain.id]
+    assert mous.mous_for(session, other) == []
+    assert mous.raw_files_words(plain, cso) == "knbs may download your uploaded files: no"
+    assert mous.raw_files_words(granted, nso) == (
+        "Your office may download sauti's uploaded files: yes (never those of microdata)"
+    )
+    created = session.scalars(select(AuditEntry).where(AuditEntry.action == "mou.created")).all()
+    assert [e.details["raw_files"] for e in created] == [False, True]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,9 +104,16 @@ def test_admin_commands_manage_orgs_users_keys_and_mous(db_url):
     )
     out = out.stdout
     assert out.startswith("MoU 1: 'knbs' may read CGD_BRIDGE:DF_CGD_KE(1.0), IAEG-SDGs:DF_SDG_GLH of 'sauti'")
+    assert "'knbs' may not download the files the CSO uploaded" in out  # off unless granted (#12)
+    granted = ok("admin", "mou", "create", "--cso", "sauti", "--nso", "knbs", "--dataflow", "*",
+                 "--until", "2030-06-30", "--raw-files").stdout  # fmt: skip
+    assert "'knbs' may download the files the CSO uploaded (never those of microdata)" in granted
     mous = ok("admin", "mou", "list").stdout
     assert "in force" in mous
     assert "statistical_purposes_only; cite_source" in mous
+    header, *rows = mous.splitlines()
+    assert "RAW FILES" in header
+    assert [re.search(r"\b(yes|no)\b", r).group(1) for r in rows if r.strip()[:1].isdigit()] == ["yes", "no"]
     ok("admin", "mou", "revoke", "1")
     assert "revoked" in ok("admin", "mou", "list", "--org", "knbs").stdout
     engine.dispose()
