@@ -33,20 +33,24 @@ from cgd_bridge.checks.disclosure import (
 from cgd_bridge.checks.primary import check_threshold
 from cgd_bridge.checks.privacy import IDENTIFIER_IN_ATTRIBUTE, attribute_findings
 from cgd_bridge.checks.relations import dimension_parents
-from cgd_bridge.errors import CgdBridgeError, FormatError, MappingError
+from cgd_bridge.errors import FormatError, MappingError, StructureError, UsageError
 from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
 from cgd_bridge.mapping.apply import Harmonised
-from cgd_bridge.mapping.conform import UNCHECKED, map_and_check
+from cgd_bridge.mapping.conform import (
+    NEVER_FORCED,
+    UNCHECKED,
+    contract_problems,
+    map_and_check,
+)
 from cgd_bridge.metadata import LoadedMetadata, QualityMetadata, load_metadata
 from cgd_bridge.sdmx.formats import get_format, get_metadata_format
 from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write import write as write_format
 from cgd_bridge.sdmx.write.refmeta import render_metadata
-from cgd_bridge.sdmx.write.xsd import series_attributes
 
 if TYPE_CHECKING:
     from cgd_bridge.structures import Structures
@@ -164,7 +168,7 @@ def examine(
         spec, _ = load_mapping(mapping)
         h = map_and_check(
             table, spec, report, mapping_file=Path(mapping).name, structures=structures,
-            batch_rows=opts.batch_rows,
+            batch_rows=opts.batch_rows, provided=CONFORMED_ATTRIBUTES,
         )  # fmt: skip
         if h is not None:  # identifiers in the attribute values that would be published
             report.extend(attribute_findings(h, spec, file=table.file, mapping_file=Path(mapping).name))
@@ -228,7 +232,8 @@ def convert(
     codes and constraints: with errors, nothing is written unless ``force`` (and then every
     observation is marked OBS_STATUS U, low reliability); rows whose values have no code are
     never written. Suppressed cells (small cells and the
-    cells that would reveal them) are written with no value, OBS_STATUS Q and CONF_STATUS C.
+    cells that would reveal them) are written with no value, OBS_STATUS Q and, where the target DSD
+    declares it, CONF_STATUS C.
     The output is written to a temporary file and moved into place, so a failure leaves none.
     Codes, components and the dataflow are named from ``structures`` where the format carries
     names (SDMX-JSON; SDMX-CSV with ``labels`` ``name`` or ``both``).
@@ -262,34 +267,62 @@ def convert(
             f"validation found {report.error_count} error(s); fix them, or use --force to convert "
             "anyway (observations are then marked OBS_STATUS U)"
         )
-        if any(code == IDENTIFIER_IN_ATTRIBUTE for code, _, _ in report.counts):
-            result.refused = (
-                "attributes filled from the data would publish personal identifiers "
-                "(identifier-in-attribute); --force does not publish identifiers: remove them from the "
-                "column, or stop mapping it"
-            )
-        elif unchecked(report):
+        if any(code in UNCHECKED for code, _, _ in report.counts):
             result.refused = (
                 "the codes could not be checked against the target's structures (unknown-dataflow); "
                 "--force does not convert unchecked data: import the NSO's structures with "
                 "'cgd-bridge structures import FILE' or correct the mapping's dataflow"
             )
+        breaking = [f for f in report.findings if f.code in NEVER_FORCED and f.code not in UNCHECKED]
+        if breaking:  # the mapping does not give the DSD what it requires (the DSD contract)
+            named = ", ".join(dict.fromkeys(str(f.details.get("component", f.code)) for f in breaking))
+            result.refused = (
+                f"the output would not conform to the target data structure ({named}); --force does not "
+                "convert past that: " + (breaking[0].fix or "").rstrip(".")
+            )
+        if any(code == IDENTIFIER_IN_ATTRIBUTE for code, _, _ in report.counts):  # the first reason
+            result.refused = (
+                "attributes filled from the data would publish personal identifiers "
+                "(identifier-in-attribute); --force does not publish identifiers: remove them from the "
+                "column, or stop mapping it"
+            )
         return result
-    h = result.harmonised = prepared.harmonised
-    target = prepared.target
+    result.harmonised = prepared.harmonised
+    result.written, target = write_harmonised(
+        prepared, fmt.name, output, structures=structures, labels=labels, detail=detail,
+        dimension_at_observation=dimension_at_observation,
+    )  # fmt: skip
+    if metadata_out is not None:  # the quality metadata as an SDMX reference metadata set
+        result.metadata = Path(metadata_out)
+        write_bytes_atomic(result.metadata, render_metadata(prepared.metadata.model, target, metadata_format))
+    return result
+
+
+def write_harmonised(
+    prepared: Harmonisation,
+    to: str,
+    output: str | Path,
+    *,
+    structures: Structures,
+    labels: str = "id",
+    detail: str = "full",
+    dimension_at_observation: str = "TIME_PERIOD",
+) -> tuple[int, Target]:
+    """Write what :func:`harmonise` prepared as SDMX format ``to`` (the write step of
+    :func:`convert`): the observations (or series) written, and the target written for."""
+    h, target = prepared.harmonised, prepared.target
+    if h is None or target is None:
+        raise UsageError("nothing to write: validation found errors", fix="Run 'cgd-bridge validate' first.")
+    fmt = get_format(to)
     if fmt.name == "sdmx-json-2.0" or labels != "id":
         target = named_target(target, h.table, structures)
-    md = prepared.metadata
     _check_dimension_at_observation(dimension_at_observation, target)
     with atomic_writer(output) as fh:
-        result.written = write_format(
+        written = write_format(
             fmt.name, h.table, target, fh, labels=labels, detail=detail,
             dimension_at_observation=dimension_at_observation,
         )  # fmt: skip
-    if metadata_out is not None:  # the quality metadata as an SDMX reference metadata set
-        result.metadata = Path(metadata_out)
-        write_bytes_atomic(result.metadata, render_metadata(md.model, target, metadata_format))
-    return result
+    return written, target
 
 
 def _check_detail(detail: str, dimension_at_observation: str, fmt: str) -> None:
@@ -320,18 +353,9 @@ def _check_dimension_at_observation(dimension: str, target: Target) -> None:
         )
 
 
-def _with_series_attributes(target: Target, dataflow: str, structures: Structures | None) -> Target:
-    """The target with the attributes its DSD attaches to series keys (written on Series)."""
-    if structures is None:
-        return target
-    try:
-        dsd = structures.dataflow(dataflow).structure
-    except CgdBridgeError:  # an unknown dataflow is already a warning of validate
-        return target
-    return dataclasses.replace(target, series_attributes=series_attributes(dsd))
-
-
 PROVENANCE_ATTRIBUTES = ("OBS_STATUS", "CONF_STATUS", "NATURE", "SOURCE_DETAIL", "COMMENT_OBS")
+#: The attributes :func:`conform` gives every observation (when the target DSD declares them).
+CONFORMED_ATTRIBUTES = ("OBS_STATUS", "CONF_STATUS", "NATURE", "SOURCE_DETAIL")
 
 
 def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata, *, forced: bool) -> pa.Table:
@@ -345,6 +369,11 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
     method and the dataset version. A suppressed observation keeps no count, numerator or
     denominator in any attribute (:func:`~cgd_bridge.checks.disclosure.withhold_counts`), so
     no writer and no store receives one.
+
+    Only the attributes the target DSD declares are given (``h.contract``): the SDG DSD 1.5 has
+    no CONF_STATUS, so there a suppressed cell shows as what it does have, no value and
+    OBS_STATUS Q ("missing value; suppressed"). Without a contract (an unknown target, which
+    is never written or stored) every rule applies.
     """
     mask = pa.array(suppressed_mask(h.table, suppression))
     t = withhold_counts(h.table, mask, h.count_attributes)
@@ -367,7 +396,10 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
         "NATURE": column("NATURE", "_X"),
         "SOURCE_DETAIL": column("SOURCE_DETAIL", f"CGD: {producer}, {method}, dataset version {version}"),
     }
+    declared = h.contract.attribute_ids if h.contract is not None else None
     for name, values in updates.items():
+        if declared is not None and name != "OBS_VALUE" and name not in declared:
+            continue
         if name in t.column_names:
             t = t.set_column(t.schema.get_field_index(name), name, values)
         else:
@@ -377,12 +409,14 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
 
 #: findings ``--force`` never converts or stores past: codes that could not be checked, and
 #: identifiers that the published attributes would carry
-UNFORCEABLE = UNCHECKED | {IDENTIFIER_IN_ATTRIBUTE}
+UNFORCEABLE = NEVER_FORCED | {IDENTIFIER_IN_ATTRIBUTE}
 
 
 def unchecked(report: Report) -> bool:
     """Whether nothing may be converted or stored, even when forced: the data could not be
-    checked at all (no structure for its target), or it would publish personal identifiers."""
+    checked at all (no structure for its target), would not conform to its target DSD (a
+    dimension not mapped, an undeclared or missing attribute), or would publish personal
+    identifiers."""
     return any(code in UNFORCEABLE for code, _, _ in report.counts)
 
 
@@ -455,10 +489,31 @@ def harmonise(
             fix="Add them as docs/mapping.md shows.",
             file=Path(mapping).name,
         )
+    contract = h.contract
+    if contract is None:  # the target is known (else unknown-dataflow stopped us): a broken store
+        raise MappingError(
+            f"the data structure of {spec.dataflow} could not be read",
+            fix="Import the NSO's structures again with 'cgd-bridge structures import FILE'.",
+            file=Path(mapping).name,
+        )
     h.table = conform(h, validation.suppression, md.model, forced=not report.valid)
-    attributes = tuple(a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names)
-    target = Target.parse(spec.dataflow, tuple(h.dimensions), tuple(dict.fromkeys(attributes)))
-    target = _with_series_attributes(target, spec.dataflow, structures)
+    # the DSD is the contract: its dimensions in key order, its attributes in its order, at
+    # the attachment level it declares; checked before anything is written or stored
+    present = [a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names]
+    attributes = contract.declared(present)
+    problems = contract_problems(h.table, contract, attributes, structures, codes=report.valid)
+    if problems:  # validation lets none of these through: a store whose structures changed, or a bug
+        raise StructureError(
+            f"the observations do not conform to {contract.dsd}, so nothing is written or stored: "
+            + "; ".join(problems),
+            fix="Check the imported structures ('cgd-bridge structures list') and validate again; if "
+            "validation passes and this remains, report it as a bug.",
+            file=Path(mapping).name,
+        )
+    target = Target.parse(spec.dataflow, contract.dimension_ids, attributes)
+    target = dataclasses.replace(
+        target, series_attributes=tuple(a for a in contract.series_attributes if a in attributes)
+    )
     result.harmonised = h
     result.target = target
     return result

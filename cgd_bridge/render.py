@@ -28,6 +28,29 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+#: What a submission needs besides data without errors: the input kind, and what to say when
+#: it was not checked (a dataset is submitted with its quality metadata and its mapping).
+NEEDED_FOR_SUBMISSION = (
+    (
+        "metadata",
+        "no quality metadata was checked: fill in the cgd-quality/1.0 template ('cgd-bridge metadata "
+        "template -o quality.yaml') and validate again with --metadata quality.yaml",
+    ),
+    (
+        "mapping",
+        "no mapping was checked, so it is unknown whether the data fits the target data structure: "
+        "validate again with --mapping mapping.yaml (see docs/mapping.md)",
+    ),
+)
+
+
+def submission_blockers(report: Report) -> list[str]:
+    """Why the dataset cannot be submitted yet, besides any errors: the inputs a submission
+    needs that this validation did not check (quality metadata, mapping). Empty when none."""
+    kinds = {i.kind for i in report.inputs}
+    return [why for kind, why in NEEDED_FOR_SUBMISSION if kind not in kinds]
+
+
 _MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTE"}
 
 
@@ -65,10 +88,8 @@ def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
     if audit:
         lines.append("")
         lines.append(audit_verdict(report))
-    elif report.valid:
-        lines.append("")
-        lines.append("The dataset is ready to submit." if not report.warning_count else
-                     "The dataset can be submitted; read the warnings first.")  # fmt: skip
+    else:
+        lines.extend(_verdict(report))
     return printable("\n".join(lines)) + "\n"
 
 
@@ -135,9 +156,26 @@ def audit_verdict(report: Report) -> str:
     return text
 
 
+def _verdict(report: Report) -> list[str]:
+    """The closing lines: whether the dataset can be submitted, and if not (besides errors), why."""
+    blockers = submission_blockers(report)
+    if blockers:
+        return ["", "The dataset cannot be submitted yet:", *(f"  - {why}." for why in blockers)]
+    if report.valid:
+        return ["", "The dataset is ready to submit." if not report.warning_count else
+                "The dataset can be submitted; read the warnings first."]  # fmt: skip
+    return []
+
+
 def render_json(report: Report) -> str:
-    """The frictionless-compatible JSON report."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+    """The frictionless-compatible JSON report, with ``cgd:submittable`` (and, when false, why in
+    ``cgd:not_submittable_because`` besides the errors)."""
+    out = report.to_dict()
+    blockers = submission_blockers(report)
+    out["cgd:submittable"] = report.valid and not blockers
+    if blockers:
+        out["cgd:not_submittable_because"] = blockers
+    return json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def render_html(report: Report) -> str:
@@ -177,6 +215,7 @@ def render_html(report: Report) -> str:
         else ("Valid" if report.valid else "Not valid"),
         checked=AUDIT_STAGE if audit else f"checked for {report.stage}",
         closing=audit_verdict(report) if audit else None,
+        blockers=[] if audit else submission_blockers(report),
     )
 
 

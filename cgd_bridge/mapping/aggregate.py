@@ -380,7 +380,8 @@ class MicrodataAggregator:
                 out[comp] = pc.take(self.encoders[comp].dictionary(), pa.array(idx))
             else:
                 spec = m.dimensions.get(comp) or m.attributes.get(comp)
-                out[comp] = pa.repeat(pa.scalar(spec.value if spec else "_T", pa.string()), n)
+                # a DSD dimension the mapping does not fill stays empty (validation reports it)
+                out[comp] = pa.repeat(pa.scalar(spec.value if spec else None, pa.string()), n)
         if "TIME_PERIOD" in codes:
             idx = np.concatenate(codes["TIME_PERIOD"]) if codes["TIME_PERIOD"] else np.zeros(0, np.int32)
             out["TIME_PERIOD"] = pc.take(self.encoders["TIME_PERIOD"].dictionary(), pa.array(idx))

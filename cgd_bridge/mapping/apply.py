@@ -9,6 +9,11 @@ rows they affect and the closest labels as suggestions; their rows are left out 
 Microdata (a mapping with ``aggregate:``) goes through the same label mapping, then into
 cells and totals (:mod:`cgd_bridge.mapping.aggregate`); aggregate data with ``totals:`` gets
 its missing ``_T`` rows computed from its counts.
+
+The target DSD is the contract (#13): given its :class:`~cgd_bridge.sdmx.contract.Contract`,
+the table has every dimension of the DSD in the DSD's key order (a dimension the mapping does
+not fill is an empty column, listed in ``Harmonised.unfilled`` for validation to report, never
+a code made up here) and only the attributes the DSD declares, in the DSD's order.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from cgd_bridge.mapping.aggregate import MicrodataAggregator, add_totals, by_dic
 from cgd_bridge.mapping.model import ComponentMap, Mapping, normalise_label
 from cgd_bridge.mapping.washington import derive_status, drop_reason
 from cgd_bridge.mapping.washington import suggest as suggest_answer
+from cgd_bridge.sdmx.contract import Contract
 
-# The SDG global DSD's dimensions, in key order (IAEG-SDGs:SDG).
+# The SDG global DSD's dimensions, in key order (IAEG-SDGs:SDG 1.5): what a mapping import
+# assumes for a dataflow it does not know (sdmx/maps.py). The engine takes the order from the
+# target's Contract, never from here.
 SDG_DIMENSIONS = (
     "FREQ", "REPORTING_TYPE", "SERIES", "REF_AREA", "SEX", "AGE", "URBANISATION",
     "INCOME_WEALTH_QUANTILE", "EDUCATION_LEV", "OCCUPATION", "CUST_BREAKDOWN",
@@ -86,6 +94,11 @@ class Harmonised:
         count_attributes: the attributes that repeat a count, numerator or denominator (the
             mapping's ``aggregate.count_attribute``, or an attribute read from the value's
             columns); they are emptied on suppressed observations.
+        unfilled: the DSD's dimensions the mapping gives no code (empty columns), e.g.
+            ``["URBANISATION"]``; validation reports each (``dimension-not-mapped``).
+        undeclared: the mapping's attributes the DSD does not declare (left out of the table),
+            e.g. ``["CONF_STATUS"]`` for the SDG DSD 1.5 (``component-not-in-dsd``).
+        contract: the target DSD the table was shaped by; None when the target is not known.
     """
 
     table: pa.Table
@@ -98,6 +111,9 @@ class Harmonised:
     totals: dict[str, str] = field(default_factory=dict)
     proportion: bool = False
     count_attributes: list[str] = field(default_factory=list)
+    unfilled: list[str] = field(default_factory=list)
+    undeclared: list[str] = field(default_factory=list)
+    contract: Contract | None = None
 
     @property
     def complete(self) -> bool:
@@ -139,8 +155,9 @@ class Harmonised:
         return pa.ListArray.from_arrays(offsets, t["SOURCE_ROW"].combine_chunks().cast(pa.int64()))
 
 
-def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 200_000) -> Harmonised:
-    """Map every row of ``source`` with ``mapping`` into a :class:`Harmonised` dataset."""
+def _check_inputs(source: SourceTable, mapping: Mapping) -> dict[str, Any]:
+    """The source's data columns by name, once the mapping is known to fit them: no derived
+    column named like a data column, every column it reads present, ``time`` and ``value`` given."""
     cols = {c.name: c for c in source.columns if c.kind != "meta"}
     clash = sorted(name for name in mapping.derive if name in cols)
     if clash:
@@ -163,7 +180,24 @@ def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 20
             "the mapping has no 'time' or no 'value' section",
             fix="Say where TIME_PERIOD and OBS_VALUE come from (see docs/mapping.md).",
         )
-    dims = _dimension_order(mapping)
+    return cols
+
+
+def apply_mapping(
+    source: SourceTable, mapping: Mapping, *, batch_rows: int = 200_000, contract: Contract | None = None
+) -> Harmonised:
+    """Map every row of ``source`` with ``mapping`` into a :class:`Harmonised` dataset.
+
+    With the target DSD's ``contract``, the table has every dimension of the DSD in key order
+    and only the attributes the DSD declares; without one (the target is not known, so nothing
+    can be written), the mapping's own dimensions in its order.
+
+    Raises:
+        MappingError: a mapped column is missing, ``time``/``value`` is missing, or the mapping
+            names a dimension the DSD does not have.
+    """
+    cols = _check_inputs(source, mapping)
+    dims = _dimension_order(mapping, contract)
     unmapped: dict[tuple[str, str], Unmapped] = {}
     dropped = _drop_counts(mapping)
     pieces: list[pa.Table] = []
@@ -197,6 +231,11 @@ def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 20
             )
         if mapping.totals:
             table = add_totals(table, mapping, dims)
+    undeclared: list[str] = []
+    if contract is not None:
+        undeclared = [a for a in attributes if a not in contract.attribute_ids]
+        attributes = list(contract.declared(attributes))
+        table = table.drop_columns([a for a in undeclared if a in table.column_names])
     return Harmonised(
         table=table,
         dimensions=dims,
@@ -206,8 +245,11 @@ def apply_mapping(source: SourceTable, mapping: Mapping, *, batch_rows: int = 20
         rows_in=rows_in,
         aggregated=cells is not None,
         totals=dict(mapping.totals),
-        proportion=mapping.value.kind == "proportion",
+        proportion=mapping.value is not None and mapping.value.kind == "proportion",
         count_attributes=_count_attributes(mapping),
+        unfilled=[d for d in dims if d not in mapping.dimensions],
+        undeclared=undeclared,
+        contract=contract,
     )
 
 
@@ -252,16 +294,20 @@ def _finish_cells(
     return table
 
 
-def _dimension_order(mapping: Mapping) -> list[str]:
-    if mapping.dataflow and mapping.dataflow.startswith("IAEG-SDGs"):
-        extra = [d for d in mapping.dimensions if d not in SDG_DIMENSIONS]
-        if extra:
-            raise MappingError(
-                f"the SDG data structure has no dimension {', '.join(extra)}",
-                fix=f"Use the SDG dimensions: {', '.join(SDG_DIMENSIONS)}.",
-            )
-        return list(SDG_DIMENSIONS)
-    return list(mapping.dimensions)
+def _dimension_order(mapping: Mapping, contract: Contract | None) -> list[str]:
+    """The DSD's dimensions in key order; the mapping's own when the DSD is not known."""
+    if contract is None:
+        return list(mapping.dimensions)
+    extra = [d for d in mapping.dimensions if d not in contract.dimension_ids]
+    if extra:
+        attrs = [d for d in extra if d in contract.attribute_ids]
+        move = f" {', '.join(attrs)}: an attribute of the DSD; move it under 'attributes'." if attrs else ""
+        raise MappingError(
+            f"the data structure {contract.dsd} has no dimension {', '.join(extra)}",
+            fix=f"Use its dimensions: {', '.join(contract.dimension_ids)}.{move}",
+            field=f"dimensions.{extra[0]}",
+        )
+    return list(contract.dimension_ids)
 
 
 def _map_batch(
@@ -319,8 +365,8 @@ def _map_codes(
     out: dict[str, pa.Array] = {}
     for comp_id in components:
         spec = mapping.dimensions.get(comp_id) or mapping.attributes.get(comp_id)
-        if spec is None:
-            out[comp_id] = pa.repeat(pa.scalar("_T", pa.string()), n)
+        if spec is None:  # a DSD dimension the mapping does not fill: empty, reported by validation
+            out[comp_id] = pa.nulls(n, pa.string())
             continue
         codes, ok = _codes(spec, text, n)
         out[comp_id] = codes

@@ -6,14 +6,20 @@
 - no two rows give the same series key and period (``duplicate-series-key``);
 - every code is in the codelist the target DSD gives its component (``unknown-code``);
 - every observation is inside the allowed content constraints of the dataflow
-  (``code-not-allowed``).
+  (``code-not-allowed``);
+- the target DSD is the contract (#13): every dimension it has is filled
+  (``dimension-not-mapped``, with the fix: a column, a fixed code, or the codelist's own total
+  or not-applicable code), every attribute the mapping gives is one it declares
+  (``component-not-in-dsd``) and every mandatory attribute is given
+  (``attribute-missing``). :func:`contract_problems` checks a conformed table once more before
+  anything is written or stored (the pipeline stops with a ``StructureError`` when it fails).
 
 Checks run column-wise: one ``is_in`` per component against the codelist's codes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +30,7 @@ from cgd_bridge.errors import StructureError
 from cgd_bridge.findings import Finding, Report, Severity, register
 from cgd_bridge.mapping.apply import Harmonised, apply_mapping
 from cgd_bridge.mapping.model import Mapping
+from cgd_bridge.sdmx.contract import Component, Contract, contract_for
 
 if TYPE_CHECKING:
     from cgd_bridge.ingest.table import SourceTable
@@ -86,8 +93,38 @@ FORMULA_VALUE = register(
     really meant.""",
 )
 
+DIMENSION_NOT_MAPPED = register(
+    "dimension-not-mapped",
+    Severity.ERROR,
+    "sdmx",
+    "Dimension of the data structure not mapped",
+    """The target data structure has a dimension the mapping gives no code (neither a column nor a
+    fixed value), so every series key would have a gap there and the NSO's system would refuse
+    the data. Map a column to it, give it a fixed code, or, when the data is not broken down by
+    it, the codelist's total or not-applicable code (e.g. `URBANISATION: {value: _T}`).""",
+)
+NOT_IN_DSD = register(
+    "component-not-in-dsd",
+    Severity.ERROR,
+    "sdmx",
+    "Attribute not in the data structure",
+    """The mapping gives an attribute the target data structure does not declare (e.g. CONF_STATUS
+    for the SDG DSD 1.5, which has none). It would make the SDMX output invalid, so it is never
+    written: remove it from the mapping, or target a data structure that declares it.""",
+)
+ATTRIBUTE_MISSING = register(
+    "attribute-missing",
+    Severity.ERROR,
+    "sdmx",
+    "Mandatory attribute not given",
+    """The target data structure makes an attribute mandatory (e.g. UNIT_MEASURE) and the mapping
+    does not give it, so the SDMX output would be invalid. Add it under 'attributes' in the
+    mapping.""",
+)
 #: Findings that mean the data could not be checked at all: ``--force`` never converts past them.
 UNCHECKED = frozenset({UNKNOWN_DATAFLOW})
+#: Findings ``--force`` never converts past: unchecked data, and output that would break the DSD.
+NEVER_FORCED = UNCHECKED | {DIMENSION_NOT_MAPPED, NOT_IN_DSD, ATTRIBUTE_MISSING}
 
 EXAMPLES = 20
 
@@ -100,12 +137,16 @@ def map_and_check(
     mapping_file: str,
     structures: Structures | None,
     batch_rows: int,
+    provided: Collection[str] = (),
 ) -> Harmonised | None:
     """Map the table when the mapping has SDMX sections, adding the coverage, key and code findings.
 
     None when the mapping only describes the data (no ``dimensions``, ``time`` or ``value``), or
     when columns it maps are missing (the table checks reported them as ``missing-column``).
-    Codes are checked against ``structures`` (default: the bundled ``codelists/`` only).
+    Codes are checked against ``structures`` (default: the bundled ``codelists/`` only); the
+    table is shaped by the target DSD's contract, and what the mapping does not give it is
+    reported. ``provided`` are attributes the caller gives every observation after mapping
+    (the CGD provenance: OBS_STATUS ...), so they are not reported missing.
     """
     if not spec.dimensions or spec.time is None or spec.value is None:
         return None  # a schema-only mapping: nothing to map yet
@@ -114,14 +155,24 @@ def map_and_check(
     declared = {f.get("name") for f in (spec.schema_ or {}).get("fields", []) if isinstance(f, dict)}
     if absent and absent <= declared:
         return None  # the table checks reported these columns as missing-column
-    h = apply_mapping(table, spec, batch_rows=batch_rows)
-    report.extend(coverage_findings(h, spec, file=table.file, mapping_file=mapping_file))
-    report.extend(formula_findings(h, file=table.file))
+    contract = None
     if spec.dataflow:
         if structures is None:
             from cgd_bridge.structures import Structures as _Structures
 
             structures = _Structures.load(None)
+        try:
+            contract = contract_for(spec.dataflow, structures)
+        except StructureError:
+            contract = None  # code_findings reports the unknown dataflow
+    h = apply_mapping(table, spec, batch_rows=batch_rows, contract=contract)
+    report.extend(coverage_findings(h, spec, file=table.file, mapping_file=mapping_file))
+    report.extend(formula_findings(h, file=table.file))
+    if contract is not None:
+        report.extend(
+            contract_findings(h, spec, contract, structures, provided=provided, mapping_file=mapping_file)
+        )
+    if spec.dataflow:
         report.extend(code_findings(h, spec.dataflow, structures, file=table.file))
     return h
 
@@ -234,6 +285,162 @@ def coverage_findings(
                 rows=tuple(rows),
             )
         )
+    return out
+
+
+def dimension_fix(dim: Component, codes: frozenset[str], *, where: str) -> str:
+    """How to fill a dimension the mapping leaves out: a column, a fixed code, or the codelist's
+    own total (``_T``) or not-applicable (``_Z``) code when it has one."""
+    cl = f" from {dim.codelist}" if dim.codelist else ""
+    text = (
+        f"Add dimensions.{dim.id} in {where}: a column with a map to its codes "
+        f"({dim.id}: {{column: ..., map: ...}}), or a fixed code{cl} ({dim.id}: {{value: ...}})"
+    )
+    for code, meaning in (("_T", "the total"), ("_Z", "not applicable")):
+        if code in codes:
+            return (
+                f"{text}; if the data is not broken down by {dim.id}, {meaning}: {dim.id}: {{value: {code}}}."
+            )
+    return text + "."
+
+
+def contract_findings(
+    h: Harmonised,
+    mapping: Mapping,
+    contract: Contract,
+    structures: Any,
+    *,
+    provided: Collection[str] = (),
+    mapping_file: str | None,
+) -> list[Finding]:
+    """What the mapping does not give the target DSD: unfilled dimensions, undeclared attributes,
+    mandatory attributes left out."""
+    where = mapping_file or "the mapping"
+    out: list[Finding] = []
+    for dim_id in h.unfilled:
+        dim = contract.dimension(dim_id)
+        assert dim is not None
+        out.append(
+            _finding(
+                DIMENSION_NOT_MAPPED,
+                f"the mapping gives no code for {dim_id}, a dimension of {contract.dsd}, so every series "
+                "key would be empty there",
+                dimension_fix(dim, _codes_of(dim, structures), where=where),
+                file=mapping_file,
+                field=f"dimensions.{dim_id}",
+                target="mapping",
+                details={"component": dim_id, "codelist": dim.codelist},
+            )
+        )
+    for attr in h.undeclared:
+        out.append(
+            _finding(
+                NOT_IN_DSD,
+                f"{attr} is not an attribute of {contract.dsd}, so it cannot be written",
+                f"Remove attributes.{attr} from {where}; the attributes of {contract.dsd} are: "
+                f"{', '.join(contract.attribute_ids)}.",
+                file=mapping_file,
+                field=f"attributes.{attr}",
+                target="mapping",
+                details={"component": attr},
+            )
+        )
+    given = set(mapping.attributes) | set(provided)
+    if mapping.aggregate is not None and mapping.aggregate.count_attribute:
+        given.add(mapping.aggregate.count_attribute)
+    for comp in contract.attributes:
+        if comp.mandatory and comp.id not in given:
+            cl = f" (a code of {comp.codelist})" if comp.codelist else ""
+            out.append(
+                _finding(
+                    ATTRIBUTE_MISSING,
+                    f"{comp.id} is mandatory in {contract.dsd} and the mapping does not give it",
+                    f"Add attributes.{comp.id} in {where}, e.g. {comp.id}: {{value: ...}}{cl}.",
+                    file=mapping_file,
+                    field=f"attributes.{comp.id}",
+                    target="mapping",
+                    details={"component": comp.id, "codelist": comp.codelist},
+                )
+            )
+    return out
+
+
+def _codes_of(component: Component, structures: Any) -> frozenset[str]:
+    if component.codelist is None or structures is None:
+        return frozenset()
+    try:
+        return frozenset(structures.codes(component.codelist))
+    except StructureError:
+        return frozenset()
+
+
+def contract_problems(
+    table: pa.Table,
+    contract: Contract,
+    attributes: Collection[str],
+    structures: Any,
+    *,
+    codes: bool = True,
+) -> list[str]:
+    """What keeps a conformed table from being written or stored under ``contract``, in words.
+
+    Checks: every DSD dimension and the time dimension are columns with no empty cell; every
+    attribute to be written (``attributes``) is declared by the DSD; every mandatory attribute
+    has a value in every observation; a series attribute has one value per series; and, with
+    ``codes``, every coded dimension and attribute value is in its codelist. Empty when the
+    table conforms.
+    """
+    problems = _shape_problems(table, contract, attributes)
+    series = [a for a in contract.series_attributes if a in attributes and a in table.column_names]
+    if series and table.num_rows and all(d in table.column_names for d in contract.dimension_ids):
+        counted = table.group_by(list(contract.dimension_ids)).aggregate(
+            [(a, "count_distinct") for a in series]
+        )
+        for a in series:
+            if pc.max(counted[f"{a}_count_distinct"]).as_py() > 1:
+                problems.append(f"the series attribute {a} has more than one value within a series")
+    if codes:
+        coded = [*contract.dimensions, *(c for a in attributes if (c := contract.attribute(a)) is not None)]
+        problems += _code_problems(table, coded, structures)
+    return problems
+
+
+def _shape_problems(table: pa.Table, contract: Contract, attributes: Collection[str]) -> list[str]:
+    """Dimensions present and filled, attributes declared, mandatory attributes filled."""
+    out: list[str] = []
+    n = table.num_rows
+    for name in [*contract.dimension_ids, contract.time]:
+        if name not in table.column_names:
+            out.append(f"the dimension {name} of {contract.dsd} is not in the data")
+        elif table[name].null_count:
+            out.append(f"the dimension {name} is empty in {table[name].null_count} of {n} observation(s)")
+    out += [f"{a} is not an attribute of {contract.dsd}" for a in attributes if contract.attribute(a) is None]
+    for attr in contract.mandatory_attributes:
+        if attr not in attributes or attr not in table.column_names:
+            out.append(f"the mandatory attribute {attr} of {contract.dsd} is not in the data")
+        elif table[attr].null_count:
+            out.append(
+                f"the mandatory attribute {attr} is empty in {table[attr].null_count} of {n} observation(s)"
+            )
+    return out
+
+
+def _code_problems(table: pa.Table, components: list[Component], structures: Any) -> list[str]:
+    """Coded values outside their codelists."""
+    out: list[str] = []
+    for comp in components:
+        if comp.codelist is None or comp.id not in table.column_names:
+            continue
+        values = table[comp.id]
+        try:
+            ok = structures.valid_codes_mask(comp.codelist, values)
+        except StructureError:
+            out.append(f"the codelist {comp.codelist} of {comp.id} is not known, so its codes are unchecked")
+            continue
+        bad = pc.and_(pc.invert(pc.fill_null(ok, False)), pc.is_valid(values))
+        if pc.any(bad).as_py():
+            shown = sorted({str(v) for v in pc.filter(values, bad).to_pylist()})[:5]
+            out.append(f"{comp.id} has codes that are not in {comp.codelist}: {', '.join(shown)}")
     return out
 
 
@@ -372,7 +579,8 @@ def _constraint_findings(
             if comp.id not in h.table.column_names:
                 continue
             codes = pa.array([str(v.value) for v in member.values], pa.string())
-            hit = np.asarray(pc.fill_null(pc.is_in(h.table[comp.id], value_set=codes), False))
+            # an empty dimension is reported once as dimension-not-mapped, not per observation here
+            hit = np.asarray(pc.fill_null(pc.is_in(h.table[comp.id], value_set=codes), True))
             per[comp.id] = hit
             mask &= hit
         region_masks.append(per)

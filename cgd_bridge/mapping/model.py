@@ -27,7 +27,9 @@ status from the six Washington Group answers (:mod:`cgd_bridge.mapping.washingto
       disability: {washington_group: {columns: {seeing: wg_seeing, ...}, cutoff: disability3}}
 
 Labels match case- and white-space-insensitively; one code may have many labels (local
-languages too). Dimensions of the dataflow that the mapping does not name are ``_T``.
+languages too). Every dimension of the target DSD must be named (a dimension the data is not
+broken down by gets its total code, e.g. ``URBANISATION: {value: _T}``); one left out is an
+error at validation (``dimension-not-mapped``).
 
 Microdata (one row per respondent) is aggregated into cells with an ``aggregate`` section,
 and ``totals`` adds the ``_T`` observations::

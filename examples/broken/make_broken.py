@@ -287,6 +287,13 @@ CASES = [
     Case("code-not-allowed", "a unit the series' constraint does not allow",
          mapping=lambda d: d["attributes"].update(UNIT_MEASURE={"value": "NUMBER"})),
     Case("unknown-dataflow", "a dataflow nobody has imported", mapping=lambda d: d.update(dataflow="XX:DF_NOPE(1.0)")),
+    # the target DSD is the contract
+    Case("dimension-not-mapped", "the URBANISATION dimension of the DSD left out of the mapping",
+         mapping=lambda d: d["dimensions"].pop("URBANISATION")),
+    Case("component-not-in-dsd", "CONF_STATUS given for the SDG DSD 1.5, which has none", base="nepal",
+         mapping=lambda d: d["attributes"].update(CONF_STATUS={"value": "F"})),
+    Case("attribute-missing", "the mandatory UNIT_MEASURE left out of the mapping",
+         mapping=lambda d: d["attributes"].pop("UNIT_MEASURE")),
     # Washington Group
     Case("wg-incomplete", "the self-care question was left out", base="nepal", sheet=_wg_drop_selfcare,
          mapping=lambda d: d["schema"].update(fields=[f for f in d["schema"]["fields"] if f["name"] != "wg_selfcare"])),

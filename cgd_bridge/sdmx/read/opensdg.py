@@ -322,3 +322,13 @@ def _defaults(builder: MappingBuilder, target: Any, used: set[str], where: str) 
                 f"no column gives it (sdg-build takes it from the indicator's metadata or "
                 f"its default_values): add '{comp_id}: {{value: <code>}}' under dimensions",
             )
+    for comp_id in target.dimensions:  # the DSD is the contract: validation requires every dimension
+        if comp_id in used or comp_id in SDG_BUILD_DEFAULTS or comp_id in ("SERIES", "REF_AREA"):
+            continue
+        builder.warn(
+            where,
+            comp_id,
+            f"no column gives it (sdg-build writes _T): add '{comp_id}: {{value: _T}}' under dimensions "
+            "if the data is not broken down by it, else map its column; validation requires every "
+            "dimension of the data structure",
+        )

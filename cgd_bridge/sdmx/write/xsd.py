@@ -42,6 +42,7 @@ from typing import Any
 from lxml import etree
 
 from cgd_bridge.errors import FormatError
+from cgd_bridge.sdmx.contract import attachment
 
 XS = "http://www.w3.org/2001/XMLSchema"
 NS = {
@@ -63,6 +64,7 @@ FACET_TYPES = {
 }  # fmt: skip
 TIME = "TIME_PERIOD"
 ALL_DIMENSIONS = "AllDimensions"
+__all__ = ["attachment", "dsd_schema", "namespace", "series_attributes", "validate_structure_specific"]
 _URN = "urn:sdmx:org.sdmx.infomodel.datastructure"
 
 
@@ -113,25 +115,6 @@ def _type_of(component: Any, simple_types: dict[str, list[str]], structures: Any
         if value_type is not None and value_type.name in FACET_TYPES:
             return FACET_TYPES[value_type.name]
     return "xs:string"
-
-
-def attachment(attribute: Any, dimension_at_observation: str = TIME) -> str:
-    """Where an attribute is written: ``obs``, ``series`` or ``dataset`` (SDMX 2.1 SS rules).
-
-    An attribute related to dimensions goes on the observation when they include the one at
-    the observation (always with ``AllDimensions``, which has no series), else on the series.
-    """
-    related = getattr(attribute, "related_to", None)
-    kind = type(related).__name__
-    if kind in ("PrimaryMeasureRelationship", "ObservationRelationship"):
-        return "obs"
-    flat = dimension_at_observation == ALL_DIMENSIONS
-    if kind == "DimensionRelationship":
-        dims = [str(d.id) for d in getattr(related, "dimensions", [])]
-        return "obs" if flat or dimension_at_observation in dims else "series"
-    if kind == "GroupRelationship":
-        return "obs" if flat else "series"
-    return "dataset"
 
 
 def series_attributes(dsd: Any) -> tuple[str, ...]:

@@ -37,6 +37,21 @@ DIMENSIONS: dict[str, Any] = {
     "REF_AREA": {"value": "454"},
     "SEX": {"column": "sex", "map": {"F": ["female"], "M": ["male"], "_T": ["Total"]}},
     "URBANISATION": {"column": "urbanisation", "map": {"U": ["urban"], "R": ["rural"], "_T": ["Total"]}},
+    # the SDG DSD's other dimensions: the survey is not broken down by them (the DSD contract, #13)
+    **{
+        d: {"value": "_T"}
+        for d in (
+            "AGE",
+            "INCOME_WEALTH_QUANTILE",
+            "EDUCATION_LEV",
+            "OCCUPATION",
+            "CUST_BREAKDOWN",
+            "COMPOSITE_BREAKDOWN",
+            "DISABILITY_STATUS",
+            "ACTIVITY",
+            "PRODUCT",
+        )
+    },
 }
 DISAGGREGATIONS = [
     {"name": "urbanisation", "type": "string", "role": "disaggregation", "dimension": "URBANISATION"},
@@ -60,7 +75,7 @@ def microdata(tmp_path: Path, cells: dict[tuple[str, str], tuple[int, int]]) -> 
         "aggregate": {"count_attribute": "COMMENT_OBS"},
         "totals": ["SEX", "URBANISATION"],
         "value": {"kind": "proportion", "where": {"satisfied": ["yes"]}, "decimals": 1},
-        "attributes": {"UNIT_MEASURE": {"value": "PT"}},
+        "attributes": {"UNIT_MEASURE": {"value": "PT"}, "UNIT_MULT": {"value": "0"}},
     }
     path = tmp_path / "malawi-microdata.yaml"
     path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
@@ -96,7 +111,7 @@ def aggregate(tmp_path: Path, cells: dict[tuple[str, str], tuple[int, int]]) -> 
             "denominator": "respondents",
             "decimals": 1,
         },
-        "attributes": {"UNIT_MEASURE": {"value": "PT"}},
+        "attributes": {"UNIT_MEASURE": {"value": "PT"}, "UNIT_MULT": {"value": "0"}},
     }
     path = tmp_path / "malawi-aggregate.yaml"
     path.write_text(yaml.safe_dump(mapping), encoding="utf-8")

@@ -21,6 +21,8 @@ from cgd_bridge.mapping.aggregate import condition_mask
 from cgd_bridge.mapping.apply import apply_mapping
 from cgd_bridge.mapping.model import Condition, Mapping
 from cgd_bridge.pipeline import conform, examine
+from cgd_bridge.sdmx.contract import contract_for
+from cgd_bridge.structures import Structures
 
 ROOT = Path(__file__).resolve().parents[3]
 KENYA = ROOT / "examples" / "kenya-health-scorecard" / "data.csv"
@@ -77,7 +79,7 @@ def cells(h) -> dict[tuple[str, str], dict]:
 
 
 def test_proportion_among_a_subpopulation_with_every_total(survey):
-    h = apply_mapping(open_table(survey), spec())
+    h = apply_mapping(open_table(survey), spec(), contract=contract_for(BASE["dataflow"], Structures()))
     got = cells(h)
     assert h.aggregated
     assert len(got) == 9  # (F, M, _T) x (PD, PWD, _T)
@@ -90,9 +92,11 @@ def test_proportion_among_a_subpopulation_with_every_total(survey):
         assert got[key]["OBS_VALUE"] == round(100 * num / den, 2), key
         assert got[key]["OBS_COUNT"] == den, key
         assert got[key]["OBS_NUMERATOR"] == num
-    # every row gets the fixed codes, and the SDG dimensions not mapped are _T
+    # every row gets the fixed codes; the SDG dimensions not mapped are empty, never a made-up
+    # code, and listed for validation to report (dimension-not-mapped)
     assert {r["REF_AREA"] for r in got.values()} == {"524"}
-    assert {r["AGE"] for r in got.values()} == {"_T"}
+    assert {r["AGE"] for r in got.values()} == {None}
+    assert "AGE" in h.unfilled
     assert {r["TIME_PERIOD"] for r in got.values()} == {"2024"}
     assert not h.duplicate_keys()
 
@@ -327,7 +331,8 @@ def test_a_cell_of_three_respondents_is_suppressed_with_its_complements(tmp_path
 
     out = conform(h, validation.suppression, QualityMetadata(), forced=False).to_pylist()
     hidden = [r for r in out if (r["SEX"], r["DISABILITY_STATUS"]) in suppressed]
-    assert all(r["OBS_VALUE"] is None and r["OBS_STATUS"] == "Q" and r["CONF_STATUS"] == "C" for r in hidden)
+    # the SDG DSD 1.5 has no CONF_STATUS: a suppressed cell is OBS_STATUS Q with no value
+    assert all(r["OBS_VALUE"] is None and r["OBS_STATUS"] == "Q" and "CONF_STATUS" not in r for r in hidden)
     shown = [r for r in out if (r["SEX"], r["DISABILITY_STATUS"]) not in suppressed]
     assert len(shown) == 5
     assert all(r["OBS_VALUE"] is not None and r["OBS_STATUS"] == "G" for r in shown)

@@ -12,6 +12,8 @@ from cgd_bridge.ingest import open_table
 from cgd_bridge.mapping import load_mapping
 from cgd_bridge.mapping.apply import SDG_DIMENSIONS, apply_mapping
 from cgd_bridge.mapping.model import Mapping
+from cgd_bridge.sdmx.contract import contract_for
+from cgd_bridge.structures import Structures
 
 ROOT = Path(__file__).resolve().parents[3]
 KENYA = ROOT / "examples" / "kenya-health-scorecard" / "data.csv"
@@ -28,10 +30,14 @@ SPEC = {
         "AGE": {"column": "age_group",
                 "map": {"Y18T24": ["18-24"], "Y25T44": ["25-44"], "Y45T59": ["45-59"], "Y_GE60": ["60+"],
                         "_T": ["Total"]}},
+        "URBANISATION": {"value": "_T"}, "INCOME_WEALTH_QUANTILE": {"value": "_T"},
+        "EDUCATION_LEV": {"value": "_T"}, "OCCUPATION": {"value": "_T"}, "CUST_BREAKDOWN": {"value": "_T"},
+        "COMPOSITE_BREAKDOWN": {"value": "_T"},
         "DISABILITY_STATUS": {
             "column": "disability_status",
             "map": {"PD": ["With disability"], "PWD": ["Without disability"], "_T": ["Total"]},
         },
+        "ACTIVITY": {"value": "_T"}, "PRODUCT": {"value": "_T"},
     },
     "time": {"column": "year", "format": "year"},
     "value": {"kind": "proportion", "numerator": "satisfied", "denominator": "respondents", "scale": 100},
@@ -43,13 +49,16 @@ SPEC = {
 }  # fmt: skip
 
 
+SDG = contract_for("IAEG-SDGs:DF_SDG_GLH", Structures())
+
+
 def mapping(**changes):
     spec = {**SPEC, **changes}
     return Mapping.model_validate(spec)
 
 
 def test_kenya_scorecard_maps_to_sdg_codes():
-    h = apply_mapping(open_table(KENYA), mapping())
+    h = apply_mapping(open_table(KENYA), mapping(), contract=SDG)
     assert h.dimensions == list(SDG_DIMENSIONS)
     assert h.table.num_rows == 45  # Kisumu: 3 sexes x 5 ages x 3 disability statuses
     assert h.complete
@@ -120,4 +129,4 @@ def test_unknown_sdg_dimension_is_refused(write):
         dimensions={"GENDER": {"column": "sex"}}, value={"kind": "column", "column": "value"}, drop=[]
     )
     with pytest.raises(MappingError, match="GENDER"):
-        apply_mapping(open_table(data), m)
+        apply_mapping(open_table(data), m, contract=SDG)

@@ -162,3 +162,19 @@ def test_a_csv_that_is_not_utf8_is_a_mapping_error(write):
     with pytest.raises(MappingError, match="cannot be read") as exc:
         import_mapping([path], dataflow=SDG_FLOW)
     assert exc.value.file == "codes.csv"
+
+
+def test_every_dimension_no_column_gives_is_named_in_a_warning(ons, structures):
+    """The DSD is the contract (#13): the import says which dimensions the mapping still lacks,
+    as validation will (dimension-not-mapped), rather than leave them to be found later."""
+    from cgd_bridge.sdmx.contract import contract_for
+
+    result = imported(ons, "1-1-1", structures)
+    lacking = [
+        d for d in contract_for(SDG_FLOW, structures).dimension_ids if d not in result.mapping.dimensions
+    ]
+    assert lacking  # SERIES and REF_AREA come from sdg-build's metadata, URBANISATION ... from no column
+    text = "\n".join(messages(result))
+    for dim in lacking:
+        assert f"{dim}: no column gives it" in text
+    assert "add 'URBANISATION: {value: _T}' under dimensions" in text
