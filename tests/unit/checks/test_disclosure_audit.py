@@ -357,7 +357,7 @@ def test_the_warm_solver_finds_the_intervals_linprog_finds(monkeypatch):
 
 
 def test_the_audit_has_its_own_verdict_and_validate_keeps_its_own():
-    from cgd_bridge.findings import Report
+    from cgd_bridge.findings import InputInfo, Report
     from cgd_bridge.render import render_html, render_text
 
     finest = {("F", "Y15T19"): 3, ("F", "Y20T24"): 30, ("M", "Y15T19"): 7, ("M", "Y20T24"): 50}
@@ -375,8 +375,10 @@ def test_the_audit_has_its_own_verdict_and_validate_keeps_its_own():
     shares = audit_published(percent, ["SEX", "AGE"], threshold=K, file="t.csv")
     assert render_text(shares).startswith("NOTHING AUDITABLE")
     assert "do not add up" in render_text(shares)
-    # validate's report is unchanged
+    # validate's report is unchanged (a submission's, with its metadata and mapping read)
     plain = Report()
+    plain.inputs += [InputInfo(file="quality.yaml", kind="metadata", format="yaml"),
+                     InputInfo(file="mapping.yaml", kind="mapping", format="yaml")]  # fmt: skip
     plain.finish()
     assert render_text(plain).startswith("VALID")
     assert render_text(plain).rstrip().endswith("The dataset is ready to submit.")

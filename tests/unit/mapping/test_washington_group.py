@@ -98,12 +98,27 @@ MAPPING = {
         "REF_AREA": {"value": "454"},
         "SEX": {"column": "sex", "map": {"F": ["female"], "M": ["male"]}},
         "DISABILITY_STATUS": {"column": "disability", "map": {"PD": ["PD"], "PWD": ["PWD"]}},
+        # the SDG DSD's other dimensions: the survey is not broken down by them (the DSD contract)
+        **{
+            d: {"value": "_T"}
+            for d in (
+                "AGE",
+                "URBANISATION",
+                "INCOME_WEALTH_QUANTILE",
+                "EDUCATION_LEV",
+                "OCCUPATION",
+                "CUST_BREAKDOWN",
+                "COMPOSITE_BREAKDOWN",
+                "ACTIVITY",
+                "PRODUCT",
+            )
+        },
     },
     "time": {"value": "2025"},
     "aggregate": {},
     "totals": ["SEX", "DISABILITY_STATUS"],
     "value": {"kind": "count"},
-    "attributes": {"UNIT_MEASURE": {"value": "NUMBER"}},
+    "attributes": {"UNIT_MEASURE": {"value": "NUMBER"}, "UNIT_MULT": {"value": "0"}},
 }
 
 
@@ -272,7 +287,7 @@ def test_a_kobo_export_converts_with_the_mapping_alone(export, tmp_path):
         "where": {"satisfied_health": ["yes"]},
         "of": {"used_health": ["yes"]},
     }
-    doc["attributes"] = {"UNIT_MEASURE": {"value": "PT"}}
+    doc["attributes"] = {"UNIT_MEASURE": {"value": "PT"}, "UNIT_MULT": {"value": "0"}}
     path = tmp_path / "malawi.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     validation = examine(export, mapping=path)
