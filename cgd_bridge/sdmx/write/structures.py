@@ -52,12 +52,23 @@ _JSON_REFERENCES = (
     ("dataflows", "structure", "datastructure"),
     ("metadataflows", "structure", "metadatastructure"),
 )
-#: SDMX 2.1 URN class names (sdmx1 writes them, pysdmx passes them on) -> their SDMX 3.0 names.
-_URN_CLASSES_30 = {
+#: sdmx1's Python class names in URNs (it writes them, pysdmx passes them on) -> the class names
+#: of the URN scheme, the same in SDMX 2.1 and 3.0 (``Dataflow=``, ``DataStructure=``).
+_URN_CLASSES = {
     ".datastructure.DataflowDefinition=": ".datastructure.Dataflow=",
     ".datastructure.DataStructureDefinition=": ".datastructure.DataStructure=",
 }
+_URN_CLASSES_30 = _URN_CLASSES
 _BOOLEAN_FACETS = ("isSequence", "isMultiLingual")
+
+
+def standard_urns(xml: bytes) -> bytes:
+    """An SDMX-ML 2.1 message written by sdmx1 with the URN classes of the SDMX 2.1 URN scheme:
+    sdmx1 names URNs after its Python classes (``DataflowDefinition=``), the standard after the
+    information model (``Dataflow=``)."""
+    for old, new in _URN_CLASSES.items():
+        xml = xml.replace(old.encode(), new.encode())
+    return xml
 
 
 def full_urns(text: str, fmt: str) -> str:

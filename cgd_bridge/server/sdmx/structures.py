@@ -349,8 +349,8 @@ class StructureService:
             written += 1
         if v30:
             shown = [stub(a.obj) if stubbed(a.info.key) else a.obj for a in v30]
-            return _write_with_pysdmx(sdmx.to_xml(msg) if written else None, shown, fmt)
-        xml = sdmx.to_xml(msg)
+            return _write_with_pysdmx(_to_xml(msg) if written else None, shown, fmt)
+        xml = _to_xml(msg)
         return xml if fmt == "sdmx-ml-2.1" else _convert_with_pysdmx(xml, fmt)
 
     def _structure_sets(
@@ -388,7 +388,7 @@ class StructureService:
             written += 1
         sets = [stub_set(e.built) if all_stubs else e.built for e in entries]
         return structure_message(
-            sets, with_codelists=with_codelists and not stubs, into=sdmx.to_xml(msg) if written else None
+            sets, with_codelists=with_codelists and not stubs, into=_to_xml(msg) if written else None
         )
 
     def format_for(self, q: StructureQuery, fmt: str, accept: str | None, format_param: str | None) -> str:
@@ -499,6 +499,11 @@ def _stub(obj: Any) -> Any:
     if getattr(clone, "items", None) is not None:
         clone.items = {}
     return clone
+
+
+def _to_xml(msg: StructureMessage) -> bytes:
+    """sdmx1's SDMX-ML 2.1, with the standard URN class names."""
+    return structure_writer.standard_urns(sdmx.to_xml(msg))
 
 
 def _sender() -> Any:
