@@ -42,7 +42,7 @@ from cgd_bridge.sdmx.formats import formats
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write import structures as structure_writer
 from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, StructureSetEntry, SubmittedMapping, stub
-from cgd_bridge.server.sdmx.query import QueryError, not_implemented
+from cgd_bridge.server.sdmx.query import REFERENCE_MODES, QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
 
 #: v1 resource names -> the kind names of :mod:`cgd_bridge.structures` (v2 names included).
@@ -230,20 +230,7 @@ class StructureService:
                 k: {p for p in ps if k in extras or p not in extras} for k, ps in _invert(graph).items()
             }
             by_key = {i.key: i for i in self.structures.artefacts()} | {k: a.info for k, a in extras.items()}
-            keys = set(out)
-            extra: set[tuple[str, str, str, str]] = set()
-            mode = q.references
-            if mode in ("children", "all", "descendants") or mode not in _MODES:
-                deep = mode in ("descendants", "all") or mode not in _MODES
-                extra |= _walk(keys, graph, deep=deep)
-            if mode in ("parents", "parentsandsiblings", "all", "ancestors"):
-                ups = _walk(keys, parents, deep=mode == "ancestors")
-                extra |= ups
-                if mode in ("parentsandsiblings", "all"):
-                    extra |= _walk(ups, graph, deep=False)
-            if mode not in _MODES:  # a resource type: only references of that type
-                kind = RESOURCES.get(mode, mode)
-                extra = {k for k in extra | _walk(keys, parents, deep=True) if k[0] == kind}
+            extra = _referenced(set(out), graph, parents, q.references)
             for k in extra:
                 if k in by_key:
                     out.setdefault(k, by_key[k])
@@ -343,14 +330,18 @@ class StructureService:
             obj = self.structures.get(info.kind, info.id, info.agency, info.version)
             if q.item and info.key in primary:
                 obj = _only_item(obj, q.item)
-            getattr(msg, field_name)[f"{info.agency}:{info.id}({info.version})"] = (
-                _stub(obj) if stubbed(info.key) else obj
-            )
+            getattr(msg, field_name)[f"{info.agency}:{info.id}({info.version})"] = obj
             written += 1
+
+        def cut(kind: str, agency: str, id_: str, version: str) -> bool:
+            return stubbed((_KIND_OF_ELEMENT.get(kind, kind.lower()), agency, id_, version))
+
+        complete = "completestubs" in str(stubs)
         if v30:
             shown = [stub(a.obj) if stubbed(a.info.key) else a.obj for a in v30]
-            return _write_with_pysdmx(_to_xml(msg) if written else None, shown, fmt)
-        xml = _to_xml(msg)
+            xml21 = _to_xml(msg, cut if stubs else None, complete=complete) if written else None
+            return _write_with_pysdmx(xml21, shown, fmt)
+        xml = _to_xml(msg, cut if stubs else None, complete=complete)
         return xml if fmt == "sdmx-ml-2.1" else _convert_with_pysdmx(xml, fmt)
 
     def _structure_sets(
@@ -365,16 +356,19 @@ class StructureService:
         if q.item:
             raise not_implemented("An item query on a structureset")
         entries: list[StructureSetEntry] = [catalogue.structure_sets[i.key] for i in infos]
-        mode = q.references
-        kind = None if mode in _MODES else RESOURCES.get(mode, mode)
+        values = set(q.references.split(","))
+        kinds = _reference_kinds(values)
         refs: set[tuple[str, str, str, str]] = set()
-        if mode in ("children", "descendants", "all") or kind is not None:
-            refs = {k for e in entries for k in e.refs}
-            if mode in ("descendants", "all") or kind is not None:
-                refs |= _walk(refs, self._reference_graph(), deep=True)
-            if kind is not None:
-                refs = {k for k in refs if k[0] == kind}
-        with_codelists = mode in ("children", "descendants", "all") or kind == "codelist"
+        if values & {"children", "descendants", "all"} or kinds:
+            children = {k for e in entries for k in e.refs}
+            if values & {"children", "descendants", "all"}:
+                refs |= children
+            if values & {"descendants", "all"}:
+                refs |= _walk(children, self._reference_graph(), deep=True)
+            if kinds:
+                deep = children | _walk(children, self._reference_graph(), deep=True)
+                refs |= {k for k in deep if k[0] in kinds}
+        with_codelists = bool(values & {"children", "descendants", "all"}) or "codelist" in kinds
         all_stubs = bool(stubs) and str(stubs).startswith("all")
         msg = StructureMessage(header=Header(id="CGD_BRIDGE_STRUCTURE", sender=_sender(), test=False))
         written = 0
@@ -384,11 +378,15 @@ class StructureService:
             if field_name is None:
                 continue
             obj = self.structures.get(ref[0], ref[2], ref[1], ref[3])
-            getattr(msg, field_name)[f"{ref[1]}:{ref[2]}({ref[3]})"] = _stub(obj) if stubs else obj
+            getattr(msg, field_name)[f"{ref[1]}:{ref[2]}({ref[3]})"] = obj
             written += 1
         sets = [stub_set(e.built) if all_stubs else e.built for e in entries]
         return structure_message(
-            sets, with_codelists=with_codelists and not stubs, into=_to_xml(msg) if written else None
+            sets,
+            with_codelists=with_codelists and not stubs,
+            into=_to_xml(msg, (lambda *_: True) if stubs else None, complete="completestubs" in str(stubs))
+            if written
+            else None,
         )
 
     def format_for(self, q: StructureQuery, fmt: str, accept: str | None, format_param: str | None) -> str:
@@ -432,7 +430,53 @@ def _no_21(resource: str) -> QueryError:
     )
 
 
-_MODES = ("none", "parents", "parentsandsiblings", "children", "descendants", "all", "ancestors")
+_MODES = frozenset(REFERENCE_MODES)
+#: ``references`` types that name several kinds (v1.5 ``organisationscheme``).
+_REFERENCE_KINDS = {
+    "organisationscheme": {
+        "agencyscheme",
+        "dataproviderscheme",
+        "dataconsumerscheme",
+        "organisationunitscheme",
+    },
+}
+
+
+def _reference_kinds(values: Iterable[str]) -> set[str]:
+    """The artefact kinds the structure types of a ``references`` value name."""
+    kinds: set[str] = set()
+    for v in values:
+        if v not in _MODES:
+            kinds |= _REFERENCE_KINDS.get(v, {RESOURCES.get(v, v)})
+    return kinds
+
+
+def _referenced(
+    keys: set[tuple[str, str, str, str]],
+    graph: dict[Any, set[Any]],
+    parents: dict[Any, set[Any]],
+    references: str,
+) -> set[tuple[str, str, str, str]]:
+    """What ``references`` (one or several values joined by ',') adds to the artefacts ``keys``:
+    ``children`` what they refer to, ``descendants`` down to any level, ``parents`` what refers
+    to them, ``ancestors`` up to any level, ``parentsandsiblings`` the parents and what those
+    refer to, ``all`` parentsandsiblings and descendants; a structure type: the artefacts of that
+    type among the descendants and ancestors (none when there are none: the answer is the
+    matching artefacts alone)."""
+    values = set(references.split(","))
+    extra: set[tuple[str, str, str, str]] = set()
+    if values & {"children", "descendants", "all"}:
+        extra |= _walk(keys, graph, deep=bool(values & {"descendants", "all"}))
+    if values & {"parents", "parentsandsiblings", "all", "ancestors"}:
+        ups = _walk(keys, parents, deep="ancestors" in values)
+        extra |= ups
+        if values & {"parentsandsiblings", "all"}:
+            extra |= _walk(ups, graph, deep=False)
+    kinds = _reference_kinds(values)
+    if kinds:
+        related = _walk(keys, graph, deep=True) | _walk(keys, parents, deep=True)
+        extra |= {k for k in related if k[0] in kinds}
+    return extra
 
 
 def _walk(start: Iterable[tuple[str, str, str, str]], graph: dict[Any, set[Any]], *, deep: bool) -> set[Any]:
@@ -494,16 +538,20 @@ def _only_item(obj: Any, item: str) -> Any:
     return clone
 
 
-def _stub(obj: Any) -> Any:
-    clone = copy.copy(obj)
-    if getattr(clone, "items", None) is not None:
-        clone.items = {}
-    return clone
+#: SDMX-ML 2.1 element names of artefacts whose kind is not the name in lower case.
+_KIND_OF_ELEMENT: dict[str, str] = {}
 
 
-def _to_xml(msg: StructureMessage) -> bytes:
-    """sdmx1's SDMX-ML 2.1, with the standard URN class names."""
-    return structure_writer.standard_urns(sdmx.to_xml(msg))
+def _to_xml(
+    msg: StructureMessage,
+    stubbed: Callable[[str, str, str, str], bool] | None = None,
+    *,
+    complete: bool = False,
+) -> bytes:
+    """sdmx1's SDMX-ML 2.1, with the standard URN class names and (``detail``) the artefacts
+    ``stubbed(element, agency, id, version)`` picks cut to (complete) stubs."""
+    xml = structure_writer.standard_urns(sdmx.to_xml(msg))
+    return xml if stubbed is None else structure_writer.stubs_21(xml, stubbed, complete=complete)
 
 
 def _sender() -> Any:

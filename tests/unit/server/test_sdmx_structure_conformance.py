@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from cgd_bridge.server.app import create_app
+from cgd_bridge.server.sdmx.query import REFERENCE_MODES, REFERENCE_TYPES
 from cgd_bridge.settings import Settings
 from tests.support.schemas import official
 
@@ -100,3 +101,159 @@ def test_sdmx_ml_21_urns_use_the_standard_class_names(client, tmp_path, path):
     assert "DataflowDefinition" not in r.text
     assert "DataStructureDefinition" not in r.text
     assert valid_xml(r.content, tmp_path, "2.1")
+
+
+# -- references -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [*REFERENCE_MODES, *REFERENCE_TYPES])
+@pytest.mark.parametrize(
+    "api", ["/sdmx/rest/dataflow/all/DF_CGD_KE/latest", "/sdmx/v2/structure/dataflow/*/DF_CGD_KE/~"]
+)
+def test_every_references_value_of_the_specs_is_answered(client, api, value):
+    r = client.get(api, params={"references": value}, headers={"Accept": XML21})
+    assert r.status_code == 200, r.text
+    found = kinds_21(r.content)
+    assert ("Dataflow", "DF_CGD_KE") in found
+    if value in ("none", "process", "hierarchicalcodelist", "transformationscheme", "vtlmappingscheme"):
+        assert found == {("Dataflow", "DF_CGD_KE")}  # nothing of that type: the dataflow alone
+
+
+def test_a_structure_type_picks_that_type_among_the_descendants(client):
+    r = client.get(
+        "/sdmx/rest/dataflow/all/DF_CGD_KE/latest",
+        params={"references": "codelist"},
+        headers={"Accept": XML21},
+    )
+    found = kinds_21(r.content)
+    assert ("Codelist", "CL_AREA_KE") in found  # the DSD's codelist, two levels down
+    assert {kind for kind, _ in found} == {"Dataflow", "Codelist"}
+
+
+def test_a_structure_type_picks_that_type_among_the_ancestors(client):
+    r = client.get(
+        "/sdmx/v2/structure/codelist/*/CL_AREA_KE/~",
+        params={"references": "dataflow"},
+        headers={"Accept": XML21},
+    )
+    assert r.status_code == 200, r.text
+    assert kinds_21(r.content) == {("Codelist", "CL_AREA_KE"), ("Dataflow", "DF_CGD_KE")}
+
+
+def test_v2_takes_several_references_values(client):
+    r = client.get(
+        "/sdmx/v2/structure/dataflow/*/DF_CGD_KE/~",
+        params={"references": "datastructure,conceptscheme"},
+        headers={"Accept": XML21},
+    )
+    assert r.status_code == 200, r.text
+    assert {kind for kind, _ in kinds_21(r.content)} == {"Dataflow", "DataStructure", "ConceptScheme"}
+
+
+def test_ancestors_go_up_every_level(client):
+    r = client.get(
+        "/sdmx/v2/structure/codelist/*/CL_AREA_KE/~",
+        params={"references": "ancestors"},
+        headers={"Accept": XML21},
+    )
+    kinds = {kind for kind, _ in kinds_21(r.content)}
+    assert {"Codelist", "DataStructure", "Dataflow"} <= kinds
+
+
+@pytest.mark.parametrize("value", ["everything", "codelists", "children;parents"])
+def test_an_unknown_references_value_is_a_400(client, value):
+    r = client.get("/sdmx/rest/dataflow/all/all/latest", params={"references": value})
+    assert r.status_code == 400
+    assert "references" in r.text
+
+
+# -- detail ---------------------------------------------------------------------------------------
+
+
+def children_of(content: bytes, kind: str, id_: str) -> set[str]:
+    """The element names under one artefact of an SDMX-ML 2.1 message."""
+    root = etree.fromstring(content)
+    (artefact,) = [a for a in root.iter(f"{STR21}{kind}") if a.get("id") == id_ and a.get("agencyID")]
+    return {etree.QName(c).localname for c in artefact}
+
+
+def test_referencestubs_cut_every_referenced_artefact(client, tmp_path):
+    r = client.get(
+        "/sdmx/rest/dataflow/CGD_BRIDGE/DF_CGD_KE/latest",
+        params={"references": "all", "detail": "referencestubs"},
+        headers={"Accept": XML21},
+    )
+    assert r.status_code == 200, r.text
+    assert valid_xml(r.content, tmp_path, "2.1")
+    assert "Structure" in children_of(r.content, "Dataflow", "DF_CGD_KE")  # the match in full
+    assert children_of(r.content, "DataStructure", "CGD_KE") == {"Name"}
+    assert children_of(r.content, "Codelist", "CL_AREA_KE") == {"Name"}
+    assert children_of(r.content, "ContentConstraint", "CN_DF_CGD_KE") <= {"Name"}
+
+
+@pytest.mark.parametrize("resource", ["datastructure", "dataflow", "contentconstraint", "conceptscheme"])
+def test_allstubs_apply_to_every_artefact_type(client, tmp_path, resource):
+    r = client.get(
+        f"/sdmx/rest/{resource}/all/all/latest", params={"detail": "allstubs"}, headers={"Accept": XML21}
+    )
+    assert r.status_code == 200, r.text
+    assert valid_xml(r.content, tmp_path, "2.1")
+    root = etree.fromstring(r.content)
+    structures = root.find("{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message}Structures")
+    for group in structures:
+        for artefact in group:
+            assert {etree.QName(c).localname for c in artefact} == {"Name"}, artefact.get("id")
+
+
+def test_allcompletestubs_keep_descriptions_and_annotations(client):
+    full = client.get("/sdmx/rest/datastructure/all/all/latest", headers={"Accept": XML21})
+    r = client.get(
+        "/sdmx/rest/datastructure/all/all/latest",
+        params={"detail": "allcompletestubs"},
+        headers={"Accept": XML21},
+    )
+    assert r.status_code == 200, r.text
+    for artefact in etree.fromstring(full.content).iter(f"{STR21}DataStructure"):
+        expected = {etree.QName(c).localname for c in artefact} & {"Name", "Description", "Annotations"}
+        assert children_of(r.content, "DataStructure", artefact.get("id")) == expected
+
+
+@pytest.mark.parametrize("accept", [XML30, JSON20])
+def test_stubs_in_sdmx_30_formats_are_valid(client, tmp_path, accept):
+    r = client.get(
+        "/sdmx/v2/structure/dataflow/*/DF_CGD_KE/~",
+        params={"references": "descendants", "detail": "referencestubs"},
+        headers={"Accept": accept},
+    )
+    assert r.status_code == 200, r.text
+    if accept == XML30:
+        assert valid_xml(r.content, tmp_path, "3.0")
+        assert b"DimensionList" not in r.content
+    else:
+        valid_json(r.json())
+        assert "dataStructureComponents" not in r.text
+
+
+# -- constraints in SDMX 3.0 forms ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("accept", [XML30, JSON20])
+def test_data_constraints_are_valid_sdmx_30(client, tmp_path, accept):
+    r = client.get(
+        "/sdmx/v2/structure/dataflow/*/DF_CGD_KE/~", params={"references": "all"}, headers={"Accept": accept}
+    )
+    assert r.status_code == 200, r.text
+    assert "ContentConstraint=" not in r.text
+    if accept == XML30:
+        assert "registry.DataConstraint=CGD_BRIDGE:CN_DF_CGD_KE" in r.text
+        assert valid_xml(r.content, tmp_path, "3.0")
+        root = etree.fromstring(r.content)
+        regions = root.findall(".//{*}DataConstraint/{*}CubeRegion")
+        series = {v.text for kv in regions[0].iterfind("{*}KeyValue[@id='SERIES']") for v in kv}
+    else:
+        valid_json(r.json())
+        (constraint,) = r.json()["data"]["dataConstraints"]
+        regions = constraint["cubeRegions"]
+        series = {v["value"] for kv in regions[0]["keyValues"] if kv["id"] == "SERIES" for v in kv["values"]}
+    assert len(regions) == 1  # SDMX 3.0: one included region, the union of the per-series ones
+    assert series == {"SP_PSR_SATIS", "VC_VOV_DCMN", "VC_VOV_GDSD", "IU_DMK_ICRS"}
