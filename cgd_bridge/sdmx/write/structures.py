@@ -53,6 +53,8 @@ def pysdmx_converted(xml21: bytes, fmt: str) -> str:
 _JSON_REFERENCES = (
     ("dataflows", "structure", "datastructure"),
     ("metadataflows", "structure", "metadatastructure"),
+    ("provisionAgreements", "dataflow", "datastructure"),
+    ("provisionAgreements", "dataProvider", "base"),
 )
 #: sdmx1's Python class names in URNs (it writes them, pysdmx passes them on) -> the class names
 #: of the URN scheme, the same in SDMX 2.1 and 3.0 (``Dataflow=``, ``DataStructure=``).

@@ -42,6 +42,7 @@ from cgd_bridge.sdmx.formats import formats
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write import structures as structure_writer
 from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, StructureSetEntry, SubmittedMapping, stub
+from cgd_bridge.server.sdmx.organisations import Organisations, Provider, write_agreements
 from cgd_bridge.server.sdmx.query import REFERENCE_MODES, QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
 
@@ -73,6 +74,8 @@ RESOURCES = {
     "structure": "*",
     "*": "*",
 }
+#: The kinds of :mod:`cgd_bridge.server.sdmx.organisations` (from the database, not the store).
+_ORGANISATION_KINDS = frozenset({"agencyscheme", "dataproviderscheme", "provisionagreement"})
 #: Resources whose answers hold the maps of published submissions' mappings.
 _WITH_MAPS = frozenset({"structuremap", "representationmap", "structureset", "*"})
 #: Standard resources this server knows but has nothing of (answered 404 "no results", not 501).
@@ -129,6 +132,7 @@ class StructureService:
         cache_size: int = 256,
         mappings: Path | None = None,
         published: Callable[[], Sequence[SubmittedMapping]] | None = None,
+        providers: Callable[[], Sequence[Provider]] | None = None,
     ) -> None:
         """``mappings``: the folder of the mappings whose StructureMaps are served (default: the
         bundled ``mappings/``, when it is there). ``published``: gives the published mappings
@@ -136,6 +140,7 @@ class StructureService:
         (:func:`~cgd_bridge.server.sdmx.artefacts30.public_mappings_reader`)."""
         self.structures = structures
         self.published = published
+        self.providers = providers
         if mappings is None:
             from cgd_bridge.resources import bundled
 
@@ -177,9 +182,18 @@ class StructureService:
                     self._catalogues.popitem(last=False)
             return found
 
-    def find(self, q: StructureQuery, catalogue: Catalogue | None = None) -> list[ArtefactInfo]:
+    def organisations(self) -> Organisations:
+        """The agency and data provider schemes and the provision agreements, now (the providers
+        are read from the database on each call)."""
+        providers = tuple(self.providers()) if self.providers is not None else ()
+        return Organisations(providers, {i.agency for i in self.structures.artefacts()})
+
+    def find(
+        self, q: StructureQuery, catalogue: Catalogue | None = None, orgs: Organisations | None = None
+    ) -> list[ArtefactInfo]:
         """The artefacts a query names (before references), latest versions unless all are asked."""
         catalogue = catalogue or self.catalogue()
+        orgs = orgs or Organisations((), ())
         kind = RESOURCES.get(q.resource)
         if kind is None:
             raise QueryError(
@@ -189,6 +203,8 @@ class StructureService:
             )
         if kind == "structureset":
             candidates = [e.info for e in catalogue.structure_sets.values()]
+        elif kind in _ORGANISATION_KINDS:
+            candidates = orgs.infos(kind)
         elif kind in KINDS_30:
             candidates = catalogue.artefacts(kind)
         else:
@@ -196,7 +212,9 @@ class StructureService:
             if kind == "*":
                 kept = {i.key for i in candidates}
                 candidates += [i for i in catalogue.artefacts() if i.key not in kept]
+                candidates += orgs.infos()
             candidates = [i for i in candidates if kind == "*" or i.kind not in KINDS_30]
+            candidates = [i for i in candidates if kind == "*" or i.kind not in _ORGANISATION_KINDS]
         infos = [
             i
             for i in candidates
@@ -213,23 +231,27 @@ class StructureService:
             infos = list(latest.values())
         return sorted(infos, key=lambda i: (i.kind, i.agency, i.id, version_key(i.version)))
 
-    def resolve(self, q: StructureQuery, catalogue: Catalogue | None = None) -> list[ArtefactInfo]:
+    def resolve(
+        self, q: StructureQuery, catalogue: Catalogue | None = None, orgs: Organisations | None = None
+    ) -> list[ArtefactInfo]:
         """The artefacts of a query with its references (parents, children...) added."""
         self._fresh()
         catalogue = catalogue or self.catalogue()
-        found = self.find(q, catalogue)
+        orgs = orgs or Organisations((), ())
+        found = self.find(q, catalogue, orgs)
         if not found:
             return []
         out: dict[tuple[str, str, str, str], ArtefactInfo] = {i.key: i for i in found}
         if q.references != "none":
             extras = catalogue.items
-            graph = {**self._reference_graph(), **{k: set(a.refs) for k, a in extras.items()}}
+            graph = {**self._reference_graph(), **{k: set(a.refs) for k, a in extras.items()}, **orgs.refs}
             # parents: an SDMX 3.0 artefact is no parent of an sdmx1 one (a dataflow's parents in
             # SDMX-ML 2.1 cannot include the maps that refer to it)
             parents = {
                 k: {p for p in ps if k in extras or p not in extras} for k, ps in _invert(graph).items()
             }
             by_key = {i.key: i for i in self.structures.artefacts()} | {k: a.info for k, a in extras.items()}
+            by_key |= {i.key: i for i in orgs.infos()}
             extra = _referenced(set(out), graph, parents, q.references)
             for k in extra:
                 if k in by_key:
@@ -281,12 +303,13 @@ class StructureService:
             # the maps of the mappings of published submissions anyone may read
             submitted = tuple(self.published())
         catalogue = self.catalogue(submitted)
-        key = (q, fmt, tuple(m.version_id for m in submitted))
+        orgs = self.organisations() if _needs_organisations(q) else Organisations((), ())
+        key = (q, fmt, tuple(m.version_id for m in submitted), orgs.providers)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        infos = self.resolve(q, catalogue)
+        infos = self.resolve(q, catalogue, orgs)
         if not infos:
             raise QueryError(
                 f"no {q.resource} matches {q.ref.query_text}" + (f" item {q.item}" if q.item else ""),
@@ -294,7 +317,7 @@ class StructureService:
                 "`cgd-bridge structures list`.",
                 status=404,
             )
-        body = self._body(q, infos, fmt, stubs, catalogue)
+        body = self._body(q, infos, fmt, stubs, catalogue, orgs)
         with self._lock:
             self._cache[key] = body
             while len(self._cache) > self._cache_size:
@@ -302,13 +325,19 @@ class StructureService:
         return body
 
     def _body(
-        self, q: StructureQuery, infos: list[ArtefactInfo], fmt: str, stubs: str | None, catalogue: Catalogue
+        self,
+        q: StructureQuery,
+        infos: list[ArtefactInfo],
+        fmt: str,
+        stubs: str | None,
+        catalogue: Catalogue,
+        orgs: Organisations,
     ) -> bytes:
         """The message of the resolved artefacts: sdmx1's (written by sdmx1, converted by pysdmx)
         and the SDMX 3.0 ones (written by pysdmx beside them)."""
         if RESOURCES.get(q.resource) == "structureset":
             return self._structure_sets(q, infos, stubs, catalogue)
-        primary = {i.key for i in self.find(q, catalogue)}
+        primary = {i.key for i in self.find(q, catalogue, orgs)}
         extras = catalogue.items
         v30 = [extras[i.key] for i in infos if i.key in extras]
         if v30 and fmt == "sdmx-ml-2.1":
@@ -321,28 +350,41 @@ class StructureService:
         def stubbed(key: tuple[str, str, str, str]) -> bool:
             return bool(stubs) and (str(stubs).startswith("all") or key not in primary)
 
-        msg = StructureMessage(header=Header(id="CGD_BRIDGE_STRUCTURE", sender=_sender(), test=False))
-        written = 0
-        for info in infos:
-            field_name = _MESSAGE_FIELD.get(info.kind)
-            if info.key in extras or field_name is None:
-                continue
-            obj = self.structures.get(info.kind, info.id, info.agency, info.version)
-            if q.item and info.key in primary:
-                obj = _only_item(obj, q.item)
-            getattr(msg, field_name)[f"{info.agency}:{info.id}({info.version})"] = obj
-            written += 1
+        msg, written = self._sdmx1_message(q, [i for i in infos if i.key not in extras], primary, orgs)
+        agreements = [orgs.agreements[i.key] for i in infos if i.key in orgs.agreements]
 
         def cut(kind: str, agency: str, id_: str, version: str) -> bool:
             return stubbed((_KIND_OF_ELEMENT.get(kind, kind.lower()), agency, id_, version))
 
-        complete = "completestubs" in str(stubs)
+        def xml21() -> bytes:
+            xml = _to_xml(msg, cut if stubs else None, complete="completestubs" in str(stubs))
+            return write_agreements(xml, agreements, stubs=stubbed)
+
         if v30:
             shown = [stub(a.obj) if stubbed(a.info.key) else a.obj for a in v30]
-            xml21 = _to_xml(msg, cut if stubs else None, complete=complete) if written else None
-            return _write_with_pysdmx(xml21, shown, fmt)
-        xml = _to_xml(msg, cut if stubs else None, complete=complete)
+            return _write_with_pysdmx(xml21() if written or agreements else None, shown, fmt)
+        xml = xml21()
         return xml if fmt == "sdmx-ml-2.1" else _convert_with_pysdmx(xml, fmt)
+
+    def _sdmx1_message(
+        self, q: StructureQuery, infos: list[ArtefactInfo], primary: set[Any], orgs: Organisations
+    ) -> tuple[StructureMessage, int]:
+        """The sdmx1 message of these artefacts (item query applied), and how many it holds."""
+        msg = StructureMessage(header=Header(id="CGD_BRIDGE_STRUCTURE", sender=_sender(), test=False))
+        written = 0
+        for info in infos:
+            field_name = _MESSAGE_FIELD.get(info.kind)
+            if info.key in orgs.agreements or field_name is None:
+                continue
+            if info.key in orgs.items:
+                obj = orgs.items[info.key][1]
+            else:
+                obj = self.structures.get(info.kind, info.id, info.agency, info.version)
+            if q.item and info.key in primary:
+                obj = _only_item(obj, q.item)
+            getattr(msg, field_name)[f"{info.agency}:{info.id}({info.version})"] = obj
+            written += 1
+        return msg, written
 
     def _structure_sets(
         self, q: StructureQuery, infos: list[ArtefactInfo], stubs: str | None, catalogue: Catalogue
@@ -412,6 +454,11 @@ class StructureService:
         if wildcard:
             return "sdmx-ml-3.0"
         raise _no_21(q.resource)
+
+
+def _needs_organisations(q: StructureQuery) -> bool:
+    """Whether the answer may hold organisation artefacts (read from the database)."""
+    return RESOURCES.get(q.resource) in (_ORGANISATION_KINDS | {"*"}) or q.references != "none"
 
 
 def _takes_anything(accept: str | None) -> bool:
