@@ -168,3 +168,36 @@ def test_no_providers_no_scheme(tmp_path):
         r = c.get("/sdmx/rest/dataproviderscheme/all/all/latest")
         assert r.status_code == 404
         assert c.get("/sdmx/rest/agencyscheme/SDMX/AGENCIES/latest").status_code == 200
+
+
+# -- actual constraints: from published data --------------------------------------------------------
+
+
+def constraints(content: bytes) -> dict[str, str]:
+    """Per ContentConstraint id, its type."""
+    return {c.get("id"): c.get("type") for c in etree.fromstring(content).iter(f"{STR21}ContentConstraint")}
+
+
+def test_actualconstraint_is_built_from_published_data(seeded, tmp_path):
+    c, *_ = seeded
+    r = c.get("/sdmx/rest/actualconstraint/all/all/latest", headers={"Accept": XML21})
+    assert r.status_code == 200, r.text
+    assert valid(r.content, tmp_path, "2.1")
+    assert constraints(r.content) == {"CA_DF_CGD_KE": "Actual", "CA_DF_SDG_GLH": "Actual"}
+    one = c.get("/sdmx/rest/actualconstraint/CGD_BRIDGE/CA_DF_CGD_KE/latest")
+    assert constraints(one.content) == {"CA_DF_CGD_KE": "Actual"}
+    # the same codes as the availability answer of the dataflow
+    available = c.get("/sdmx/rest/availableconstraint/CGD_BRIDGE,DF_CGD_KE,1.0")
+    values = lambda content: sorted(v.text for v in etree.fromstring(content).iter("{*}Value"))  # noqa: E731
+    assert values(one.content) == values(available.content)
+    allowed = c.get("/sdmx/rest/allowedconstraint/all/all/latest", headers={"Accept": XML21})
+    assert set(constraints(allowed.content).values()) == {"Allowed"}
+
+
+def test_no_published_data_no_actual_constraint(tmp_path):
+    from cgd_bridge.server.app import create_app
+    from cgd_bridge.settings import Settings
+
+    with TestClient(create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0))) as c:
+        r = c.get("/sdmx/rest/actualconstraint/all/all/latest")
+        assert r.status_code == 404, r.text
