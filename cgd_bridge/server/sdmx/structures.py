@@ -384,6 +384,8 @@ class StructureService:
                 obj = _only_item(obj, q.item)
             getattr(msg, field_name)[f"{info.agency}:{info.id}({info.version})"] = obj
             written += 1
+        if q.detail == "referencepartial":
+            _partial(msg, primary)
         return msg, written
 
     def _structure_sets(
@@ -571,6 +573,49 @@ def _children(obj: Any) -> Iterable[Any]:
             rep = getattr(concept, "core_representation", None)
             if rep is not None and rep.enumerated is not None:
                 yield rep.enumerated
+
+
+def _partial(msg: StructureMessage, primary: set[Any]) -> None:
+    """``detail=referencepartial``: the referenced concept schemes and codelists of the message
+    (not those the query matched) cut to the items its artefacts use (:func:`_used_items`),
+    ``isPartial`` set."""
+    used = _used_items(msg)
+    for kind, field_name in (("conceptscheme", "concept_scheme"), ("codelist", "codelist")):
+        schemes = getattr(msg, field_name)
+        for key, scheme in list(schemes.items()):
+            wanted = used.get((kind, str(scheme.id)))
+            agency = str(scheme.maintainer.id) if scheme.maintainer else ""
+            if wanted is None or (kind, agency, str(scheme.id), str(scheme.version)) in primary:
+                continue
+            clone = copy.copy(scheme)
+            clone.items = {k: v for k, v in scheme.items.items() if k in wanted}
+            clone.is_partial = True
+            schemes[key] = clone
+
+
+def _used_items(msg: StructureMessage) -> dict[tuple[str, str], set[str]]:
+    """Per (kind, scheme id), the items a message's artefacts use: the concepts of its DSDs'
+    components; the codes its content constraints allow for a dimension (a codelist of no
+    constrained dimension is not listed: it stays whole)."""
+    used: dict[tuple[str, str], set[str]] = {}
+    codelist_of: dict[str, set[str]] = {}  # dimension id -> codelist ids
+    for dsd in msg.structure.values():
+        for lst in (dsd.dimensions, dsd.attributes, dsd.measures):
+            for comp in lst.components:
+                concept = comp.concept_identity
+                if concept is not None and getattr(concept, "parent", None) is not None:
+                    used.setdefault(("conceptscheme", str(concept.parent.id)), set()).add(str(concept.id))
+                rep = comp.local_representation
+                if lst is dsd.dimensions and rep is not None and rep.enumerated is not None:
+                    codelist_of.setdefault(str(comp.id), set()).add(str(rep.enumerated.id))
+    for cc in msg.constraint.values():
+        for region in getattr(cc, "data_content_region", ()):
+            if str(region.included).lower() not in ("true", "1"):
+                continue
+            for dim, selection in region.member.items():
+                for cl in codelist_of.get(str(dim.id), ()):
+                    used.setdefault(("codelist", cl), set()).update(str(v.value) for v in selection.values)
+    return used
 
 
 def _only_item(obj: Any, item: str) -> Any:

@@ -257,3 +257,41 @@ def test_data_constraints_are_valid_sdmx_30(client, tmp_path, accept):
         series = {v["value"] for kv in regions[0]["keyValues"] if kv["id"] == "SERIES" for v in kv["values"]}
     assert len(regions) == 1  # SDMX 3.0: one included region, the union of the per-series ones
     assert series == {"SP_PSR_SATIS", "VC_VOV_DCMN", "VC_VOV_GDSD", "IU_DMK_ICRS"}
+
+
+def test_referencepartial_cuts_referenced_schemes_to_what_is_used(client, tmp_path):
+    """A dataflow with descendants: its constraint allows four series, so CL_SERIES holds only
+    those (isPartial); the concept scheme only the concepts of the DSD."""
+    params = {"references": "all", "detail": "referencepartial"}
+    full = client.get(
+        "/sdmx/rest/dataflow/CGD_BRIDGE/DF_CGD_KE/latest",
+        params={"references": "all"},
+        headers={"Accept": XML21},
+    )
+    r = client.get(
+        "/sdmx/rest/dataflow/CGD_BRIDGE/DF_CGD_KE/latest", params=params, headers={"Accept": XML21}
+    )
+    assert r.status_code == 200, r.text
+    assert valid_xml(r.content, tmp_path, "2.1")
+
+    def scheme(content: bytes, kind: str, id_: str) -> etree._Element:
+        (found,) = [e for e in etree.fromstring(content).iter(f"{STR21}{kind}") if e.get("id") == id_]
+        return found
+
+    series = scheme(r.content, "Codelist", "CL_SERIES")
+    assert series.get("isPartial") == "true"
+    assert {c.get("id") for c in series.iter(f"{STR21}Code")} == {
+        "SP_PSR_SATIS",
+        "VC_VOV_DCMN",
+        "VC_VOV_GDSD",
+        "IU_DMK_ICRS",
+    }
+    assert len(list(scheme(full.content, "Codelist", "CL_SERIES").iter(f"{STR21}Code"))) > 4
+    dsd = scheme(r.content, "DataStructure", "CGD_KE")
+    used = {ref.get("id") for ref in dsd.iterfind(f".//{STR21}ConceptIdentity/Ref")}
+    concepts = {
+        c.get("id")
+        for s in etree.fromstring(r.content).iter(f"{STR21}ConceptScheme")
+        for c in s.iter(f"{STR21}Concept")
+    }
+    assert concepts == used
