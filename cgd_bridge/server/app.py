@@ -95,6 +95,7 @@ def create_app(
     from cgd_bridge.server import api_docs, web
     from cgd_bridge.server.routes import api, health, official, sdmx_v1, sdmx_v2
     from cgd_bridge.server.sdmx.artefacts30 import public_mappings_reader
+    from cgd_bridge.server.sdmx.organisations import providers_reader
     from cgd_bridge.store import db
 
     settings = settings or get_settings()
@@ -114,7 +115,11 @@ def create_app(
             engine=engine,
             sessions=sessions,
             structures=structures,
-            structure_service=StructureService(structures, published=public_mappings_reader(sessions, clock)),
+            structure_service=StructureService(
+                structures,
+                published=public_mappings_reader(sessions, clock),
+                providers=providers_reader(sessions, clock),
+            ),
             limiter=SharedRateLimiter(settings.rate_limit_per_minute, engine, clock=seconds(clock)),
             access=AccessCache(engine, sessions, clock=clock),
             audit=AuditWriter(

@@ -181,6 +181,18 @@ def test_pysdmx_registry_client_reads_structures(live: LiveServer) -> None:
     assert "F" in [c.id for c in sex.enumeration]
 
 
+def test_pysdmx_registry_client_finds_agencies_and_providers(live: LiveServer) -> None:
+    """The SDMX way to discover who provides data: the CSOs of the demo's published (open)
+    submissions, with the dataflows they provide data for."""
+    from pysdmx.api.fmr import RegistryClient
+
+    client = RegistryClient(f"{live.url}/sdmx/v2", timeout=60)
+    assert {"CGD_BRIDGE", "IAEG-SDGs", "SAUTI", "YUWA"} <= {a.id for a in client.get_agencies("SDMX")}
+    providers = {p.id: p for p in client.get_providers("CGD_BRIDGE", with_flows=True)}
+    assert set(providers) == {"sauti", "yuwa"}
+    assert {f.id for f in providers["sauti"].dataflows or ()} == {FLOW}
+
+
 # -- plain HTTP: content negotiation and errors ----------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write.constraints import constraint_xml21
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
 from cgd_bridge.server.sdmx import service
@@ -222,6 +223,8 @@ def _structure(
     if resource in ("schema", "metadata", "data", "availableconstraint"):
         raise not_implemented(f"/{resource} with this number of path segments")
     all_versions = version.strip() in ("all", "*", "%2A")
+    if resource == "actualconstraint":
+        return _actual_constraints(request, bridge, parse_path_ref(agency, id_, version), params.detail)
     q = StructureQuery(
         resource=resource,
         ref=parse_path_ref(agency, id_, version),
@@ -231,6 +234,60 @@ def _structure(
         all_versions=all_versions,
     )
     return service.structure_response(request, bridge, q, api=1)
+
+
+def _actual_constraints(request: Request, bridge: BridgeDep, ref: FlowRef, detail: str) -> Response:
+    """``actualconstraint``: per dataflow with published data anyone may read, the Actual
+    content constraint of what exists (as ``availableconstraint`` answers it; id ``CA_<flow>``,
+    version 1.0, agency the dataflow's). Structure queries take no API key: data only some
+    readers may see is left out."""
+    from lxml import etree
+
+    from cgd_bridge.sdmx.write.structures import stubs_21
+
+    flows = bridge.structure_service.find(StructureQuery("dataflow", FlowRef(None, None, None)))
+    found: list[bytes] = []
+    with bridge.sessions() as session:
+        for df in flows:
+            if not (
+                (ref.agency is None or ref.agency == df.agency)
+                and (ref.id is None or ref.id == f"CA_{df.id}")
+                and (ref.version is None or ref.version == "1.0")
+            ):
+                continue
+            try:
+                flow, cube, count, span = service.availability(
+                    request,
+                    bridge,
+                    session,
+                    None,
+                    api=1,
+                    flow_ref=FlowRef(df.agency, df.id, df.version),
+                    key_text="all",
+                    component=None,
+                    params=parse_params(""),
+                )
+            except QueryError as exc:
+                if exc.status == 404:
+                    continue  # no public data of this dataflow
+                raise
+            found.append(constraint_xml21(flow.agency, flow.info.id, flow.info.version, cube, count, span))
+    if not found:
+        raise QueryError(
+            f"no actual constraint matches {ref.query_text}: no published data anyone may read",
+            fix="Actual constraints come from published data; the structures' own constraints are "
+            "at /sdmx/rest/allowedconstraint/all/all/latest.",
+            status=404,
+        )
+    root = etree.fromstring(found[0])
+    group = root.find(".//{*}Constraints")
+    assert group is not None
+    for more in found[1:]:
+        group.extend(etree.fromstring(more).iter("{*}ContentConstraint"))
+    body = bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    if detail in ("allstubs", "allcompletestubs"):
+        body = stubs_21(body, lambda *_: True, complete=detail == "allcompletestubs")
+    return Response(body, media_type=_XML21, headers={"Vary": "Accept"})
 
 
 _STRUCTURE_RESPONSES: dict[int | str, dict[str, Any]] = {

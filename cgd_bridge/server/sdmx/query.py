@@ -253,32 +253,54 @@ _STRUCTURE_DETAIL = (
     "referencepartial",
     "raw",
 )
-_REFERENCES = (
-    "none",
-    "parents",
-    "parentsandsiblings",
-    "children",
-    "descendants",
-    "all",
-    "ancestors",
+#: ``references`` values: the generic ones of SDMX REST v1.5 and v2 (``ancestors`` is v2's) ...
+REFERENCE_MODES = ("none", "parents", "parentsandsiblings", "ancestors", "children", "descendants", "all")
+#: ... and every structure type either version lists (v1.5: "any structure type", v2: the
+#: artefact types of the structure resource).
+REFERENCE_TYPES = (
     "datastructure",
-    "dataflow",
-    "codelist",
-    "conceptscheme",
-    "contentconstraint",
-    "dataconstraint",
     "metadatastructure",
     "categoryscheme",
+    "conceptscheme",
+    "codelist",
+    "hierarchicalcodelist",
+    "hierarchy",
+    "hierarchyassociation",
+    "valuelist",
+    "organisationscheme",
     "agencyscheme",
+    "dataproviderscheme",
+    "metadataproviderscheme",
+    "dataconsumerscheme",
+    "organisationunitscheme",
+    "dataflow",
+    "metadataflow",
+    "reportingtaxonomy",
+    "provisionagreement",
+    "metadataprovisionagreement",
     "structureset",
     "structuremap",
     "representationmap",
-    "provisionagreement",
+    "conceptschememap",
+    "categoryschememap",
+    "organisationschememap",
+    "reportingtaxonomymap",
+    "process",
     "categorisation",
-    "valuelist",
-    "hierarchy",
-    "metadataflow",
+    "contentconstraint",
+    "actualconstraint",
+    "allowedconstraint",
+    "attachmentconstraint",
+    "dataconstraint",
+    "metadataconstraint",
+    "transformationscheme",
+    "rulesetscheme",
+    "userdefinedoperatorscheme",
+    "customtypescheme",
+    "namepersonalisationscheme",
+    "vtlmappingscheme",
 )
+_REFERENCES = REFERENCE_MODES + REFERENCE_TYPES
 
 
 @dataclass
@@ -393,11 +415,16 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
             raise QueryError(f"detail={value} is not allowed here", fix=f"Use one of: {', '.join(allowed)}.")
         p.detail = value
     elif key == "references":
-        if value not in _REFERENCES:
-            raise QueryError(
-                f"references={value} is not known", fix=f"Use one of: {', '.join(_REFERENCES[:8])}."
-            )
-        p.references = value
+        # v2 takes several values joined by ',' (e.g. references=codelist,conceptscheme)
+        values = [v.strip().lower() for v in value.split(",")]
+        for v in values:
+            if v not in _REFERENCES:
+                raise QueryError(
+                    f"references={v} is not an SDMX references value",
+                    fix=f"Use one of: {', '.join(REFERENCE_MODES)}, or a structure type such as "
+                    "codelist, dataflow or provisionagreement.",
+                )
+        p.references = ",".join(dict.fromkeys(values))
     elif key == "includehistory":
         p.include_history = _boolean(value, name)
     elif key == "format":

@@ -42,7 +42,8 @@ from cgd_bridge.sdmx.formats import formats
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write import structures as structure_writer
 from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, StructureSetEntry, SubmittedMapping, stub
-from cgd_bridge.server.sdmx.query import QueryError, not_implemented
+from cgd_bridge.server.sdmx.organisations import Organisations, Provider, write_agreements
+from cgd_bridge.server.sdmx.query import REFERENCE_MODES, QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
 
 #: v1 resource names -> the kind names of :mod:`cgd_bridge.structures` (v2 names included).
@@ -73,6 +74,8 @@ RESOURCES = {
     "structure": "*",
     "*": "*",
 }
+#: The kinds of :mod:`cgd_bridge.server.sdmx.organisations` (from the database, not the store).
+_ORGANISATION_KINDS = frozenset({"agencyscheme", "dataproviderscheme", "provisionagreement"})
 #: Resources whose answers hold the maps of published submissions' mappings.
 _WITH_MAPS = frozenset({"structuremap", "representationmap", "structureset", "*"})
 #: Standard resources this server knows but has nothing of (answered 404 "no results", not 501).
@@ -129,6 +132,7 @@ class StructureService:
         cache_size: int = 256,
         mappings: Path | None = None,
         published: Callable[[], Sequence[SubmittedMapping]] | None = None,
+        providers: Callable[[], Sequence[Provider]] | None = None,
     ) -> None:
         """``mappings``: the folder of the mappings whose StructureMaps are served (default: the
         bundled ``mappings/``, when it is there). ``published``: gives the published mappings
@@ -136,6 +140,7 @@ class StructureService:
         (:func:`~cgd_bridge.server.sdmx.artefacts30.public_mappings_reader`)."""
         self.structures = structures
         self.published = published
+        self.providers = providers
         if mappings is None:
             from cgd_bridge.resources import bundled
 
@@ -177,9 +182,18 @@ class StructureService:
                     self._catalogues.popitem(last=False)
             return found
 
-    def find(self, q: StructureQuery, catalogue: Catalogue | None = None) -> list[ArtefactInfo]:
+    def organisations(self) -> Organisations:
+        """The agency and data provider schemes and the provision agreements, now (the providers
+        are read from the database on each call)."""
+        providers = tuple(self.providers()) if self.providers is not None else ()
+        return Organisations(providers, {i.agency for i in self.structures.artefacts()})
+
+    def find(
+        self, q: StructureQuery, catalogue: Catalogue | None = None, orgs: Organisations | None = None
+    ) -> list[ArtefactInfo]:
         """The artefacts a query names (before references), latest versions unless all are asked."""
         catalogue = catalogue or self.catalogue()
+        orgs = orgs or Organisations((), ())
         kind = RESOURCES.get(q.resource)
         if kind is None:
             raise QueryError(
@@ -189,6 +203,8 @@ class StructureService:
             )
         if kind == "structureset":
             candidates = [e.info for e in catalogue.structure_sets.values()]
+        elif kind in _ORGANISATION_KINDS:
+            candidates = orgs.infos(kind)
         elif kind in KINDS_30:
             candidates = catalogue.artefacts(kind)
         else:
@@ -196,7 +212,9 @@ class StructureService:
             if kind == "*":
                 kept = {i.key for i in candidates}
                 candidates += [i for i in catalogue.artefacts() if i.key not in kept]
+                candidates += orgs.infos()
             candidates = [i for i in candidates if kind == "*" or i.kind not in KINDS_30]
+            candidates = [i for i in candidates if kind == "*" or i.kind not in _ORGANISATION_KINDS]
         infos = [
             i
             for i in candidates
@@ -213,37 +231,28 @@ class StructureService:
             infos = list(latest.values())
         return sorted(infos, key=lambda i: (i.kind, i.agency, i.id, version_key(i.version)))
 
-    def resolve(self, q: StructureQuery, catalogue: Catalogue | None = None) -> list[ArtefactInfo]:
+    def resolve(
+        self, q: StructureQuery, catalogue: Catalogue | None = None, orgs: Organisations | None = None
+    ) -> list[ArtefactInfo]:
         """The artefacts of a query with its references (parents, children...) added."""
         self._fresh()
         catalogue = catalogue or self.catalogue()
-        found = self.find(q, catalogue)
+        orgs = orgs or Organisations((), ())
+        found = self.find(q, catalogue, orgs)
         if not found:
             return []
         out: dict[tuple[str, str, str, str], ArtefactInfo] = {i.key: i for i in found}
         if q.references != "none":
             extras = catalogue.items
-            graph = {**self._reference_graph(), **{k: set(a.refs) for k, a in extras.items()}}
+            graph = {**self._reference_graph(), **{k: set(a.refs) for k, a in extras.items()}, **orgs.refs}
             # parents: an SDMX 3.0 artefact is no parent of an sdmx1 one (a dataflow's parents in
             # SDMX-ML 2.1 cannot include the maps that refer to it)
             parents = {
                 k: {p for p in ps if k in extras or p not in extras} for k, ps in _invert(graph).items()
             }
             by_key = {i.key: i for i in self.structures.artefacts()} | {k: a.info for k, a in extras.items()}
-            keys = set(out)
-            extra: set[tuple[str, str, str, str]] = set()
-            mode = q.references
-            if mode in ("children", "all", "descendants") or mode not in _MODES:
-                deep = mode in ("descendants", "all") or mode not in _MODES
-                extra |= _walk(keys, graph, deep=deep)
-            if mode in ("parents", "parentsandsiblings", "all", "ancestors"):
-                ups = _walk(keys, parents, deep=mode == "ancestors")
-                extra |= ups
-                if mode in ("parentsandsiblings", "all"):
-                    extra |= _walk(ups, graph, deep=False)
-            if mode not in _MODES:  # a resource type: only references of that type
-                kind = RESOURCES.get(mode, mode)
-                extra = {k for k in extra | _walk(keys, parents, deep=True) if k[0] == kind}
+            by_key |= {i.key: i for i in orgs.infos()}
+            extra = _referenced(set(out), graph, parents, q.references)
             for k in extra:
                 if k in by_key:
                     out.setdefault(k, by_key[k])
@@ -294,12 +303,13 @@ class StructureService:
             # the maps of the mappings of published submissions anyone may read
             submitted = tuple(self.published())
         catalogue = self.catalogue(submitted)
-        key = (q, fmt, tuple(m.version_id for m in submitted))
+        orgs = self.organisations() if _needs_organisations(q) else Organisations((), ())
+        key = (q, fmt, tuple(m.version_id for m in submitted), orgs.providers)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        infos = self.resolve(q, catalogue)
+        infos = self.resolve(q, catalogue, orgs)
         if not infos:
             raise QueryError(
                 f"no {q.resource} matches {q.ref.query_text}" + (f" item {q.item}" if q.item else ""),
@@ -307,7 +317,7 @@ class StructureService:
                 "`cgd-bridge structures list`.",
                 status=404,
             )
-        body = self._body(q, infos, fmt, stubs, catalogue)
+        body = self._body(q, infos, fmt, stubs, catalogue, orgs)
         with self._lock:
             self._cache[key] = body
             while len(self._cache) > self._cache_size:
@@ -315,13 +325,19 @@ class StructureService:
         return body
 
     def _body(
-        self, q: StructureQuery, infos: list[ArtefactInfo], fmt: str, stubs: str | None, catalogue: Catalogue
+        self,
+        q: StructureQuery,
+        infos: list[ArtefactInfo],
+        fmt: str,
+        stubs: str | None,
+        catalogue: Catalogue,
+        orgs: Organisations,
     ) -> bytes:
         """The message of the resolved artefacts: sdmx1's (written by sdmx1, converted by pysdmx)
         and the SDMX 3.0 ones (written by pysdmx beside them)."""
         if RESOURCES.get(q.resource) == "structureset":
             return self._structure_sets(q, infos, stubs, catalogue)
-        primary = {i.key for i in self.find(q, catalogue)}
+        primary = {i.key for i in self.find(q, catalogue, orgs)}
         extras = catalogue.items
         v30 = [extras[i.key] for i in infos if i.key in extras]
         if v30 and fmt == "sdmx-ml-2.1":
@@ -334,24 +350,43 @@ class StructureService:
         def stubbed(key: tuple[str, str, str, str]) -> bool:
             return bool(stubs) and (str(stubs).startswith("all") or key not in primary)
 
+        msg, written = self._sdmx1_message(q, [i for i in infos if i.key not in extras], primary, orgs)
+        agreements = [orgs.agreements[i.key] for i in infos if i.key in orgs.agreements]
+
+        def cut(kind: str, agency: str, id_: str, version: str) -> bool:
+            return stubbed((_KIND_OF_ELEMENT.get(kind, kind.lower()), agency, id_, version))
+
+        def xml21() -> bytes:
+            xml = _to_xml(msg, cut if stubs else None, complete="completestubs" in str(stubs))
+            return write_agreements(xml, agreements, stubs=stubbed)
+
+        if v30:
+            shown = [stub(a.obj) if stubbed(a.info.key) else a.obj for a in v30]
+            return _write_with_pysdmx(xml21() if written or agreements else None, shown, fmt)
+        xml = xml21()
+        return xml if fmt == "sdmx-ml-2.1" else _convert_with_pysdmx(xml, fmt)
+
+    def _sdmx1_message(
+        self, q: StructureQuery, infos: list[ArtefactInfo], primary: set[Any], orgs: Organisations
+    ) -> tuple[StructureMessage, int]:
+        """The sdmx1 message of these artefacts (item query applied), and how many it holds."""
         msg = StructureMessage(header=Header(id="CGD_BRIDGE_STRUCTURE", sender=_sender(), test=False))
         written = 0
         for info in infos:
             field_name = _MESSAGE_FIELD.get(info.kind)
-            if info.key in extras or field_name is None:
+            if info.key in orgs.agreements or field_name is None:
                 continue
-            obj = self.structures.get(info.kind, info.id, info.agency, info.version)
+            if info.key in orgs.items:
+                obj = orgs.items[info.key][1]
+            else:
+                obj = self.structures.get(info.kind, info.id, info.agency, info.version)
             if q.item and info.key in primary:
                 obj = _only_item(obj, q.item)
-            getattr(msg, field_name)[f"{info.agency}:{info.id}({info.version})"] = (
-                _stub(obj) if stubbed(info.key) else obj
-            )
+            getattr(msg, field_name)[f"{info.agency}:{info.id}({info.version})"] = obj
             written += 1
-        if v30:
-            shown = [stub(a.obj) if stubbed(a.info.key) else a.obj for a in v30]
-            return _write_with_pysdmx(sdmx.to_xml(msg) if written else None, shown, fmt)
-        xml = sdmx.to_xml(msg)
-        return xml if fmt == "sdmx-ml-2.1" else _convert_with_pysdmx(xml, fmt)
+        if q.detail == "referencepartial":
+            _partial(msg, primary)
+        return msg, written
 
     def _structure_sets(
         self, q: StructureQuery, infos: list[ArtefactInfo], stubs: str | None, catalogue: Catalogue
@@ -365,16 +400,19 @@ class StructureService:
         if q.item:
             raise not_implemented("An item query on a structureset")
         entries: list[StructureSetEntry] = [catalogue.structure_sets[i.key] for i in infos]
-        mode = q.references
-        kind = None if mode in _MODES else RESOURCES.get(mode, mode)
+        values = set(q.references.split(","))
+        kinds = _reference_kinds(values)
         refs: set[tuple[str, str, str, str]] = set()
-        if mode in ("children", "descendants", "all") or kind is not None:
-            refs = {k for e in entries for k in e.refs}
-            if mode in ("descendants", "all") or kind is not None:
-                refs |= _walk(refs, self._reference_graph(), deep=True)
-            if kind is not None:
-                refs = {k for k in refs if k[0] == kind}
-        with_codelists = mode in ("children", "descendants", "all") or kind == "codelist"
+        if values & {"children", "descendants", "all"} or kinds:
+            children = {k for e in entries for k in e.refs}
+            if values & {"children", "descendants", "all"}:
+                refs |= children
+            if values & {"descendants", "all"}:
+                refs |= _walk(children, self._reference_graph(), deep=True)
+            if kinds:
+                deep = children | _walk(children, self._reference_graph(), deep=True)
+                refs |= {k for k in deep if k[0] in kinds}
+        with_codelists = bool(values & {"children", "descendants", "all"}) or "codelist" in kinds
         all_stubs = bool(stubs) and str(stubs).startswith("all")
         msg = StructureMessage(header=Header(id="CGD_BRIDGE_STRUCTURE", sender=_sender(), test=False))
         written = 0
@@ -384,11 +422,15 @@ class StructureService:
             if field_name is None:
                 continue
             obj = self.structures.get(ref[0], ref[2], ref[1], ref[3])
-            getattr(msg, field_name)[f"{ref[1]}:{ref[2]}({ref[3]})"] = _stub(obj) if stubs else obj
+            getattr(msg, field_name)[f"{ref[1]}:{ref[2]}({ref[3]})"] = obj
             written += 1
         sets = [stub_set(e.built) if all_stubs else e.built for e in entries]
         return structure_message(
-            sets, with_codelists=with_codelists and not stubs, into=sdmx.to_xml(msg) if written else None
+            sets,
+            with_codelists=with_codelists and not stubs,
+            into=_to_xml(msg, (lambda *_: True) if stubs else None, complete="completestubs" in str(stubs))
+            if written
+            else None,
         )
 
     def format_for(self, q: StructureQuery, fmt: str, accept: str | None, format_param: str | None) -> str:
@@ -416,6 +458,11 @@ class StructureService:
         raise _no_21(q.resource)
 
 
+def _needs_organisations(q: StructureQuery) -> bool:
+    """Whether the answer may hold organisation artefacts (read from the database)."""
+    return RESOURCES.get(q.resource) in (_ORGANISATION_KINDS | {"*"}) or q.references != "none"
+
+
 def _takes_anything(accept: str | None) -> bool:
     from cgd_bridge.server.sdmx.negotiate import parse_accept
 
@@ -432,7 +479,53 @@ def _no_21(resource: str) -> QueryError:
     )
 
 
-_MODES = ("none", "parents", "parentsandsiblings", "children", "descendants", "all", "ancestors")
+_MODES = frozenset(REFERENCE_MODES)
+#: ``references`` types that name several kinds (v1.5 ``organisationscheme``).
+_REFERENCE_KINDS = {
+    "organisationscheme": {
+        "agencyscheme",
+        "dataproviderscheme",
+        "dataconsumerscheme",
+        "organisationunitscheme",
+    },
+}
+
+
+def _reference_kinds(values: Iterable[str]) -> set[str]:
+    """The artefact kinds the structure types of a ``references`` value name."""
+    kinds: set[str] = set()
+    for v in values:
+        if v not in _MODES:
+            kinds |= _REFERENCE_KINDS.get(v, {RESOURCES.get(v, v)})
+    return kinds
+
+
+def _referenced(
+    keys: set[tuple[str, str, str, str]],
+    graph: dict[Any, set[Any]],
+    parents: dict[Any, set[Any]],
+    references: str,
+) -> set[tuple[str, str, str, str]]:
+    """What ``references`` (one or several values joined by ',') adds to the artefacts ``keys``:
+    ``children`` what they refer to, ``descendants`` down to any level, ``parents`` what refers
+    to them, ``ancestors`` up to any level, ``parentsandsiblings`` the parents and what those
+    refer to, ``all`` parentsandsiblings and descendants; a structure type: the artefacts of that
+    type among the descendants and ancestors (none when there are none: the answer is the
+    matching artefacts alone)."""
+    values = set(references.split(","))
+    extra: set[tuple[str, str, str, str]] = set()
+    if values & {"children", "descendants", "all"}:
+        extra |= _walk(keys, graph, deep=bool(values & {"descendants", "all"}))
+    if values & {"parents", "parentsandsiblings", "all", "ancestors"}:
+        ups = _walk(keys, parents, deep="ancestors" in values)
+        extra |= ups
+        if values & {"parentsandsiblings", "all"}:
+            extra |= _walk(ups, graph, deep=False)
+    kinds = _reference_kinds(values)
+    if kinds:
+        related = _walk(keys, graph, deep=True) | _walk(keys, parents, deep=True)
+        extra |= {k for k in related if k[0] in kinds}
+    return extra
 
 
 def _walk(start: Iterable[tuple[str, str, str, str]], graph: dict[Any, set[Any]], *, deep: bool) -> set[Any]:
@@ -482,6 +575,49 @@ def _children(obj: Any) -> Iterable[Any]:
                 yield rep.enumerated
 
 
+def _partial(msg: StructureMessage, primary: set[Any]) -> None:
+    """``detail=referencepartial``: the referenced concept schemes and codelists of the message
+    (not those the query matched) cut to the items its artefacts use (:func:`_used_items`),
+    ``isPartial`` set."""
+    used = _used_items(msg)
+    for kind, field_name in (("conceptscheme", "concept_scheme"), ("codelist", "codelist")):
+        schemes = getattr(msg, field_name)
+        for key, scheme in list(schemes.items()):
+            wanted = used.get((kind, str(scheme.id)))
+            agency = str(scheme.maintainer.id) if scheme.maintainer else ""
+            if wanted is None or (kind, agency, str(scheme.id), str(scheme.version)) in primary:
+                continue
+            clone = copy.copy(scheme)
+            clone.items = {k: v for k, v in scheme.items.items() if k in wanted}
+            clone.is_partial = True
+            schemes[key] = clone
+
+
+def _used_items(msg: StructureMessage) -> dict[tuple[str, str], set[str]]:
+    """Per (kind, scheme id), the items a message's artefacts use: the concepts of its DSDs'
+    components; the codes its content constraints allow for a dimension (a codelist of no
+    constrained dimension is not listed: it stays whole)."""
+    used: dict[tuple[str, str], set[str]] = {}
+    codelist_of: dict[str, set[str]] = {}  # dimension id -> codelist ids
+    for dsd in msg.structure.values():
+        for lst in (dsd.dimensions, dsd.attributes, dsd.measures):
+            for comp in lst.components:
+                concept = comp.concept_identity
+                if concept is not None and getattr(concept, "parent", None) is not None:
+                    used.setdefault(("conceptscheme", str(concept.parent.id)), set()).add(str(concept.id))
+                rep = comp.local_representation
+                if lst is dsd.dimensions and rep is not None and rep.enumerated is not None:
+                    codelist_of.setdefault(str(comp.id), set()).add(str(rep.enumerated.id))
+    for cc in msg.constraint.values():
+        for region in getattr(cc, "data_content_region", ()):
+            if str(region.included).lower() not in ("true", "1"):
+                continue
+            for dim, selection in region.member.items():
+                for cl in codelist_of.get(str(dim.id), ()):
+                    used.setdefault(("codelist", cl), set()).update(str(v.value) for v in selection.values)
+    return used
+
+
 def _only_item(obj: Any, item: str) -> Any:
     items = getattr(obj, "items", None)
     if items is None:
@@ -494,11 +630,20 @@ def _only_item(obj: Any, item: str) -> Any:
     return clone
 
 
-def _stub(obj: Any) -> Any:
-    clone = copy.copy(obj)
-    if getattr(clone, "items", None) is not None:
-        clone.items = {}
-    return clone
+#: SDMX-ML 2.1 element names of artefacts whose kind is not the name in lower case.
+_KIND_OF_ELEMENT: dict[str, str] = {}
+
+
+def _to_xml(
+    msg: StructureMessage,
+    stubbed: Callable[[str, str, str, str], bool] | None = None,
+    *,
+    complete: bool = False,
+) -> bytes:
+    """sdmx1's SDMX-ML 2.1, with the standard URN class names and (``detail``) the artefacts
+    ``stubbed(element, agency, id, version)`` picks cut to (complete) stubs."""
+    xml = structure_writer.standard_urns(sdmx.to_xml(msg))
+    return xml if stubbed is None else structure_writer.stubs_21(xml, stubbed, complete=complete)
 
 
 def _sender() -> Any:
