@@ -267,6 +267,7 @@ _REFERENCES = (
     "conceptscheme",
     "contentconstraint",
     "dataconstraint",
+    "dataproviderscheme",
     "metadatastructure",
     "categoryscheme",
     "agencyscheme",

@@ -215,3 +215,64 @@ def test_data_last_modified_and_if_modified_since(client: TestClient) -> None:
 def test_cors_is_off_by_default(client: TestClient) -> None:
     r = client.get("/sdmx/rest/dataflow", headers={"Origin": "https://data.example.org"})
     assert "access-control-allow-origin" not in r.headers
+
+
+# -- 5. availability ---------------------------------------------------------------------------------
+
+AV2 = "/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0"
+AV1 = "/sdmx/rest/availableconstraint/CGD_BRIDGE,DF_CGD_KE,1.0"
+JSON2 = {"Accept": "application/vnd.sdmx.structure+json;version=2.0.0"}
+STR30 = "{http://www.sdmx.org/resources/sdmxml/schemas/v3_0/structure}"
+STR21 = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure}"
+
+
+def test_availability_json_is_read_by_pysdmx(client: TestClient) -> None:
+    from pysdmx.io import read_sdmx
+
+    r = client.get(AV2, headers=JSON2)
+    assert r.status_code == 200, r.text
+    assert "sdmx-json-structure-schema.json" in r.json()["meta"]["schema"]
+    message = read_sdmx(r.text, validate=False)
+    (constraint,) = message.get_availability_constraints()  # role Actual
+    assert constraint.constraint_attachment.dataflows[0].endswith("CGD_BRIDGE:DF_CGD_KE(1.0)")
+    regions = {kv.id: [v.value for v in kv.values] for kv in constraint.cube_region.key_values}
+    assert "KE_003" in regions["REF_AREA"]
+
+
+def test_availability_references_none_by_default(client: TestClient) -> None:
+    data = client.get(AV2, headers=JSON2).json()["data"]
+    assert set(data) == {"dataConstraints"}
+
+
+@pytest.mark.parametrize(
+    ("references", "members"),
+    [
+        ("datastructure", {"dataConstraints", "dataStructures"}),
+        ("codelist", {"dataConstraints", "codelists"}),
+        ("conceptscheme", {"dataConstraints", "conceptSchemes"}),
+        ("dataflow", {"dataConstraints", "dataflows"}),
+        ("dataproviderscheme", {"dataConstraints"}),  # none exist: what exists is returned
+        ("all", {"dataConstraints", "dataStructures", "codelists", "conceptSchemes", "dataflows"}),
+    ],
+)
+def test_availability_references_json(client: TestClient, references: str, members: set[str]) -> None:
+    r = client.get(f"{AV2}?references={references}", headers=JSON2)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert set(data) == members
+    if "dataStructures" in members:
+        assert [d["id"] for d in data["dataStructures"]]
+
+
+def test_availability_references_xml(client: TestClient) -> None:
+    v2 = etree.fromstring(client.get(f"{AV2}?references=codelist").content)
+    assert v2.find(f".//{STR30}Codelists") is not None
+    assert v2.find(f".//{STR30}DataConstraints") is not None
+    assert v2.find(f".//{STR30}DataStructures") is None
+    v1 = etree.fromstring(client.get(f"{AV1}?references=datastructure").content)
+    assert v1.find(f".//{STR21}DataStructures") is not None
+    assert v1.find(f".//{STR21}Constraints") is not None
+
+
+def test_availability_references_refuses_others(client: TestClient) -> None:
+    assert client.get(f"{AV2}?references=categoryscheme").status_code == 400
