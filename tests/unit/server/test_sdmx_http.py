@@ -276,3 +276,41 @@ def test_availability_references_xml(client: TestClient) -> None:
 
 def test_availability_references_refuses_others(client: TestClient) -> None:
     assert client.get(f"{AV2}?references=categoryscheme").status_code == 400
+
+
+def test_cors_for_configured_origins(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cgd_bridge.server.app import create_app
+    from cgd_bridge.settings import Settings
+
+    origin = "https://data.example.org"
+    settings = Settings(
+        data_dir=tmp_path, rate_limit_per_minute=0, cors_origins=f"{origin}, https://nso.go.ke"
+    )
+    with TestClient(create_app(settings)) as c:
+        r = c.get("/sdmx/rest/dataflow", headers={"Origin": origin})
+        assert r.headers["access-control-allow-origin"] == origin
+        assert "ETag" in r.headers["access-control-expose-headers"]
+        other = c.get("/sdmx/rest/dataflow", headers={"Origin": "https://evil.example.com"})
+        assert "access-control-allow-origin" not in other.headers
+        preflight = c.options(
+            "/sdmx/v2/structure/dataflow",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "Authorization, If-None-Match",
+            },
+        )
+        assert preflight.status_code == 200
+        assert "GET" in preflight.headers["access-control-allow-methods"]
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        api = c.get("/healthz", headers={"Origin": origin})  # the SDMX paths only
+        assert "access-control-allow-origin" not in api.headers
+
+
+def test_csv_options_in_the_accept_header(client: TestClient) -> None:
+    accept = "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized"
+    r = client.get(V2, headers={"Accept": accept})
+    assert r.status_code == 501
+    assert "timeFormat" in r.text
+    ok = client.get(V2, headers={"Accept": "application/vnd.sdmx.data+csv;version=2.0.0;keys=none"})
+    assert ok.status_code == 200
