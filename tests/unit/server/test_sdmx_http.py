@@ -314,3 +314,34 @@ def test_csv_options_in_the_accept_header(client: TestClient) -> None:
     assert "timeFormat" in r.text
     ok = client.get(V2, headers={"Accept": "application/vnd.sdmx.data+csv;version=2.0.0;keys=none"})
     assert ok.status_code == 200
+
+
+def test_streamed_answers_stay_streamed_when_gzipped(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large (streamed) answer is compressed chunk by chunk: no Content-Length, same bytes;
+    it has Last-Modified (no ETag), and If-Modified-Since answers 304; HEAD sends no body."""
+    from cgd_bridge.server.sdmx import service
+
+    monkeypatch.setattr(service, "SMALL_RESPONSE_ROWS", 10)
+    monkeypatch.setattr(service, "IN_LOOP_ROWS", 0)
+    path = f"{V2}?format=sdmx-csv-2.0&startPeriod=2000"  # not a kept answer
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert "content-length" not in plain.headers  # streamed
+    zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "content-length" not in zipped.headers
+    assert zipped.content == plain.content
+    assert "etag" not in zipped.headers
+    since = client.get(path, headers={"If-Modified-Since": zipped.headers["last-modified"]})
+    assert since.status_code == 304
+    head = client.head(path)
+    assert head.status_code == 200
+    assert head.content == b""
+
+
+def test_tiny_answers_are_not_compressed(client: TestClient) -> None:
+    r = client.get(f"{V2}/ZZZ", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 404
+    assert len(r.content) < 1024
+    assert "content-encoding" not in r.headers
