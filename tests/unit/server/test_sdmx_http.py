@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from tests.support.demo import seeded_app
+from tests.unit.server.conftest import World, publish
 
 V1 = "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all"
 V2 = "/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0"
@@ -345,3 +346,27 @@ def test_tiny_answers_are_not_compressed(client: TestClient) -> None:
     assert r.status_code == 404
     assert len(r.content) < 1024
     assert "content-encoding" not in r.headers
+
+
+def test_updated_after_on_both_databases(world: World, kenya) -> None:  # type: ignore[no-untyped-def]
+    """Nothing newer in data one may read is 'no results' (404/100), signed in or not (SQLite
+    and PostgreSQL)."""
+    with world.bridge.sessions() as session:
+        publish(session, kenya, world.producer, world.reviewer, "open")
+    later = "?updatedAfter=2099-01-01T00:00:00Z"
+    earlier = "?updatedAfter=2001-01-01T00:00:00Z"
+    assert world.get(world.series + earlier) == 200
+    assert world.get(world.series + later) == 404  # anonymous, open data: nothing new
+    assert world.get(world.series + later, "kamau") == 404
+    r = world.client.get(world.series + later, headers={"Accept": "application/xml"})
+    assert 'code="100"' in r.text
+
+
+def test_updated_after_on_restricted_data(world: World, kenya) -> None:  # type: ignore[no-untyped-def]
+    """Data one may not read stays a 401 whatever updatedAfter says; with the MoU, 404/100."""
+    with world.bridge.sessions() as session:
+        publish(session, kenya, world.producer, world.reviewer, "closed", is_open=False)
+    later = "?updatedAfter=2099-01-01T00:00:00Z"
+    assert world.get(world.series + later) == 401
+    assert world.get(world.series, "kamau") == 200
+    assert world.get(world.series + later, "kamau") == 404
