@@ -62,6 +62,29 @@ class _SdmxOnly:
             await self.app(scope, receive, send)
 
 
+class WeakETagWhenEncoded:
+    """A compressed answer's ``ETag`` becomes weak (``W/"..."``): the strong tag names the
+    identity bytes (RFC 9110 section 8.8.1), and ``If-None-Match`` compares weakly, so the
+    client's copy is still recognised."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def weaken(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if any(k.lower() == b"content-encoding" for k, _ in headers):
+                    headers = [
+                        (k, b"W/" + v if k.lower() == b"etag" and not v.startswith(b"W/") else v)
+                        for k, v in headers
+                    ]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, weaken)
+
+
 class HeadAsGet:
     """``HEAD`` on an SDMX path: served as ``GET``, the body not sent."""
 
@@ -89,7 +112,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     origins = settings.cors_origin_list
 
     def wrap(inner_app: Any) -> Any:
-        inner: Any = GZipMiddleware(inner_app, minimum_size=MIN_GZIP_BYTES)
+        inner: Any = WeakETagWhenEncoded(GZipMiddleware(inner_app, minimum_size=MIN_GZIP_BYTES))
         inner = HeadAsGet(inner)
         if origins:
             inner = CORSMiddleware(

@@ -370,3 +370,12 @@ def test_updated_after_on_restricted_data(world: World, kenya) -> None:  # type:
     assert world.get(world.series + later) == 401
     assert world.get(world.series, "kamau") == 200
     assert world.get(world.series + later, "kamau") == 404
+
+
+def test_gzipped_answers_have_a_weak_etag_that_still_matches(client: TestClient) -> None:
+    path = f"{V2}?format=sdmx-csv-2.0"
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["etag"] == "W/" + plain.headers["etag"]
+    again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["etag"]})
+    assert again.status_code == 304
