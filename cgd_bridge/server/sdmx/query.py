@@ -417,10 +417,17 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
         p.attributes = _id_list(value, name)
     elif key == "measures":
         p.measures = _id_list(value, name)
+    elif key in _NOT_APPLIED:
+        raise not_implemented(f"The data query parameter {name}")
     elif key == "timeformat":
         check_csv_option("timeFormat", value)
     elif key == "keys":
         check_csv_option("keys", value)
+
+
+#: Standard v2 data query parameters (sdmx-rest ``doc/data.md``) this server does not apply: a
+#: 501 rather than an answer that silently ignores them (#15).
+_NOT_APPLIED = frozenset({"asof", "offset", "limit", "sort", "reportingyearstartday"})
 
 
 #: SDMX-CSV 2.0 options (sdmx-rest v2 ``data.md``, the ``timeFormat`` and ``keys`` parameters of

@@ -379,3 +379,19 @@ def test_gzipped_answers_have_a_weak_etag_that_still_matches(client: TestClient)
     assert zipped.headers["etag"] == "W/" + plain.headers["etag"]
     again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["etag"]})
     assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "offset=10",
+        "limit=5",
+        "sort=TIME_PERIOD",
+        "asOf=2024-01-01T00:00:00Z",
+        "reportingYearStartDay=--07-01",
+    ],
+)
+def test_unapplied_data_parameters_are_501(client: TestClient, query: str) -> None:
+    r = client.get(f"{V2}?{query}")
+    assert r.status_code == 501
+    assert query.split("=")[0] in r.text
