@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         secret_key: signs the web pages' session cookies; None means a random secret kept in
             ``{data_dir}/web-secret`` (enough for the workers of one host; set it, the same
             everywhere, when several hosts serve one database); ``CGD_BRIDGE_SECRET_KEY=...``.
+        cors_origins: the web origins browser clients may call the SDMX REST API from (CORS,
+            ``server/http.py``), comma-separated, or ``*`` for any; empty (the default) sends
+            no CORS headers; ``CGD_BRIDGE_CORS_ORIGINS=https://data.example.org``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CGD_BRIDGE_", extra="ignore", env_ignore_empty=True)
@@ -60,6 +63,12 @@ class Settings(BaseSettings):
     audit_durable: bool = False
     answer_cache_mb: int = Field(default=64, ge=0)
     secret_key: SecretStr | None = None
+    cors_origins: str = ""
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """:attr:`cors_origins` as a list (empty: CORS off)."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def structures_dir(self) -> Path:

@@ -92,7 +92,7 @@ def create_app(
         database_url: overrides ``settings.database_url`` (tests, ``serve --database-url``).
         clock: "now" for embargoes, MoUs, keys, sessions and rate-limit windows (tests move theirs).
     """
-    from cgd_bridge.server import api_docs, web
+    from cgd_bridge.server import api_docs, http, web
     from cgd_bridge.server.routes import api, health, official, sdmx_v1, sdmx_v2
     from cgd_bridge.server.sdmx.artefacts30 import public_mappings_reader
     from cgd_bridge.server.sdmx.organisations import providers_reader
@@ -163,4 +163,5 @@ def create_app(
     web.install(app, dependencies=limited)
     app.add_middleware(BodyGuard)  # body limits and the key, before any body is read
     app.add_middleware(_TrailingSlash)
+    http.install(app, settings)  # gzip, HEAD, CORS on the SDMX paths (server/http.py)
     return app

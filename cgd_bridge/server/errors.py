@@ -1,7 +1,9 @@
 """One place turns exceptions into responses (datasette's habit, style.md section 4).
 
-- Under ``/sdmx/``: an SDMX error message, SDMX-ML 2.1 ``mes:Error`` or SDMX-JSON
-  ``errors[]`` as the client prefers, with the SDMX error code and the HTTP status.
+- Under ``/sdmx/``: an SDMX error message in the version of the API asked, XML or JSON as the
+  client prefers: ``/sdmx/rest`` SDMX-ML 2.1 ``mes:Error`` or SDMX-JSON ``errors[]``;
+  ``/sdmx/v2`` SDMX-ML 3.0 ``mes:Error`` or SDMX-JSON 2.0 (``meta`` and ``errors[]``); each
+  with the SDMX error code of its HTTP status (:mod:`cgd_bridge.sdmx.write.errors`).
 - Elsewhere (the JSON API): ``{"error": {type, title, status, message, problem, fix, ...}}``.
 - A web path no route answers (unknown path 404, wrong method 405): the web pages' HTML error
   page (:func:`cgd_bridge.server.web.pages.http_error_page`), not JSON.
@@ -23,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cgd_bridge.errors import CgdBridgeError, StoreError
-from cgd_bridge.sdmx.write.errors import error_json, error_xml
+from cgd_bridge.sdmx.write.errors import error_json, error_json20, error_xml
 from cgd_bridge.server.sdmx.negotiate import error_format
 from cgd_bridge.server.sdmx.query import QueryError
 
@@ -33,7 +35,8 @@ _SDMX_CODES = {
     401: 110,
     403: 150,
     404: 100,
-    406: 140,
+    405: 1405,
+    406: 1406,
     413: 130,
     422: 150,
     429: 503,
@@ -54,6 +57,21 @@ def sdmx_error_response(
     code = code if code is not None else _SDMX_CODES.get(status, 500)
     fmt = error_format(request.headers.get("accept"), request.query_params.get("format"))
     hdrs = {"Vary": "Accept", **(headers or {})}
+    if request.url.path.startswith("/sdmx/v2/"):
+        if fmt == "json":
+            kind = "data" if request.url.path.startswith("/sdmx/v2/data/") else "structure"
+            return Response(
+                error_json20(code, text, fix, kind=kind),
+                status_code=status,
+                media_type="application/json",
+                headers=hdrs,
+            )
+        return Response(
+            error_xml(code, text, *([fix] if fix else []), version="3.0"),
+            status_code=status,
+            media_type="application/xml",
+            headers=hdrs,
+        )
     if fmt == "json":
         return Response(
             error_json(status, text, fix, code),

@@ -174,9 +174,12 @@ def pull_versions(
     versions = readable_versions(session, principal, ref, now)
     if providers is not None:
         versions = [v for v in versions if v.submission.producer.slug in providers]
+    readable = bool(versions)
     if updated_after is not None:
+        # nothing newer than updatedAfter in data the principal reads is "no results" (404,
+        # SDMX code 100), not a 401/403: it has the right, there is just nothing new (#15)
         versions = [v for v in versions if v.published_at and v.published_at > updated_after]
-    if not versions and _withheld(session, ref, now, providers):
+    if not versions and not readable and _withheld(session, ref, now, providers):
         if principal is None:
             raise Unauthorized(
                 f"the data of {ref} is not open; it needs an API key",

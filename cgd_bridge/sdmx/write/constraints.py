@@ -117,8 +117,11 @@ def constraint_json(
     count: int,
     span: tuple[str | None, str | None],
 ) -> bytes:
-    """The same as SDMX-JSON 2.0 (``data.dataConstraints``)."""
-    key_values: list[dict[str, object]] = [{"id": d, "values": codes} for d, codes in cube.items() if codes]
+    """The same as SDMX-JSON 2.0 (``data.dataConstraints``; each value an object with ``value``, as
+    the SDMX-JSON 2.0 structure schema has it and pysdmx reads it)."""
+    key_values: list[dict[str, object]] = [
+        {"id": d, "values": [{"value": c} for c in codes]} for d, codes in cube.items() if codes
+    ]
     if span[0] and span[1]:
         key_values.append(
             {

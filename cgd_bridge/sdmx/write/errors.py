@@ -1,8 +1,15 @@
-"""SDMX error messages: SDMX-ML 2.1 ``mes:Error`` and SDMX-JSON ``errors[]``.
+"""SDMX error messages: SDMX-ML 2.1 and 3.0 ``mes:Error``, SDMX-JSON ``errors[]``.
 
 SDMX REST error codes (sdmx-rest v1.5 ``4_7_errors.md``): 100 no results (404), 110 unauthorised
 (401), 130 response too large (413), 140 syntax error (400), 150 semantic error (403),
-500 internal error, 501 not implemented, 503 unavailable.
+500 internal error, 501 not implemented, 503 unavailable, 510 response size exceeds the
+service limit; 1000 and up are a service's own codes. The spec has no code for 405 and 406:
+this server answers them with its own 1405 (method not allowed) and 1406 (representation not
+available), so no client mistakes them for a syntax error (140) or a server failure (500).
+
+REST v2 (``doc/status.md``) speaks in HTTP statuses; its error messages are the SDMX-ML 3.0
+``Error`` message and the SDMX-JSON 2.0 ``errors`` member (with ``meta``), carrying the same
+codes.
 
 >>> error_xml(100, "No results for DF_CGD_KE").decode()[:60]
 '<?xml version="1.0" encoding="UTF-8"?>\\n<mes:Error xmlns:mes='
@@ -19,14 +26,38 @@ _NS = (
     'xmlns:mes="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message" '
     'xmlns:com="http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common"'
 )
-STATUS_OF_CODE = {100: 404, 110: 401, 130: 413, 140: 400, 150: 403, 500: 500, 501: 501, 503: 503}
+STATUS_OF_CODE = {
+    100: 404,
+    110: 401,
+    130: 413,
+    140: 400,
+    150: 403,
+    500: 500,
+    501: 501,
+    503: 503,
+    510: 413,
+    1405: 405,
+    1406: 406,
+}
+#: SDMX-JSON 2.0 error messages name the JSON schema of the message kind (data or structure).
+JSON_SCHEMAS = {
+    "data": "https://raw.githubusercontent.com/sdmx-twg/sdmx-json/v2.0.0/data-message/tools/schemas/"
+    "2.0.0/sdmx-json-data-schema.json",
+    "structure": "https://raw.githubusercontent.com/sdmx-twg/sdmx-json/v2.0.0/structure-message/tools/"
+    "schemas/2.0.0/sdmx-json-structure-schema.json",
+}
 
 
-def error_xml(code: int, text: str, *more: str) -> bytes:
-    """An SDMX-ML 2.1 error message (valid against SDMXMessage.xsd)."""
+def error_xml(code: int, text: str, *more: str, version: str = "2.1") -> bytes:
+    """An SDMX-ML error message, 2.1 (valid against SDMXMessage.xsd) or 3.0 (``version``).
+
+    >>> b"v3_0/message" in error_xml(100, "No results", version="3.0")
+    True
+    """
     texts = "".join(f'<com:Text xml:lang="en">{escape(t)}</com:Text>' for t in (text, *more) if t)
+    ns = _NS if version == "2.1" else _NS.replace("/v2_1/", "/v3_0/")
     return (
-        f'<?xml version="1.0" encoding="UTF-8"?>\n<mes:Error {_NS}>'
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<mes:Error {ns}>'
         f'<mes:ErrorMessage code="{int(code)}">{texts}</mes:ErrorMessage></mes:Error>\n'
     ).encode()
 
@@ -39,3 +70,16 @@ def error_json(status: int, title: str, detail: str | None = None, code: int | N
     if code is not None:
         entry["sdmxCode"] = code
     return json.dumps({"errors": [entry]}, ensure_ascii=False).encode()
+
+
+def error_json20(code: int, title: str, detail: str | None = None, *, kind: str = "data") -> bytes:
+    """An SDMX-JSON 2.0 error message: ``meta`` and ``errors`` with the SDMX error ``code``.
+
+    >>> json.loads(error_json20(100, "No results"))["errors"]
+    [{'code': 100, 'title': 'No results'}]
+    """
+    entry: dict[str, object] = {"code": code, "title": title}
+    if detail:
+        entry["detail"] = detail
+    meta = {"schema": JSON_SCHEMAS.get(kind, JSON_SCHEMAS["data"]), "contentLanguages": ["en"]}
+    return json.dumps({"meta": meta, "errors": [entry]}, ensure_ascii=False).encode()

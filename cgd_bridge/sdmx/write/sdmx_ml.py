@@ -244,7 +244,8 @@ def _write_structure_specific(
                 *_measure(batch),
                 *[attribute(a, batch, optional=True) for a in attrs],
                 "/>\n",
-            ]
+            ],
+            rows=batch.num_rows,  # all literals when every column is constant (measures=none)
         )
 
     if not has_obs:

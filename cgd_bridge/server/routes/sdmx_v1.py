@@ -21,6 +21,7 @@ from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write.constraints import constraint_xml21
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
 from cgd_bridge.server.sdmx import service
+from cgd_bridge.server.sdmx.availability import check_references, with_references_xml
 from cgd_bridge.server.sdmx.query import (
     WILDCARDS,
     QueryError,
@@ -112,6 +113,7 @@ def _availability(
     provider: str = "all",
 ) -> Response:
     params = parse_params(request.url.query)
+    kinds = check_references(params.references)
     found, cube, count, span = service.availability(
         request,
         bridge,
@@ -125,6 +127,9 @@ def _availability(
         provider=providers(provider),
     )
     body = constraint_xml21(found.agency, found.info.id, found.info.version, cube, count, span)
+    body = with_references_xml(
+        body, bridge, FlowRef(found.agency, found.info.id, found.info.version), kinds, version="2.1"
+    )
     return Response(body, media_type=_XML21, headers={"Vary": "Accept"})
 
 

@@ -17,6 +17,7 @@ from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write.constraints import constraint_json, constraint_xml30
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
 from cgd_bridge.server.sdmx import service
+from cgd_bridge.server.sdmx.availability import check_references, with_references_json, with_references_xml
 from cgd_bridge.server.sdmx.negotiate import parse_accept
 from cgd_bridge.server.sdmx.query import QueryError, not_implemented, parse_params, parse_path_ref
 from cgd_bridge.server.sdmx.structures import StructureQuery
@@ -189,6 +190,7 @@ def _availability(
     component: str | None = None,
 ) -> Response:
     params = parse_params(request.url.query)
+    kinds = check_references(params.references)
     found, cube, count, span = service.availability(
         request,
         bridge,
@@ -204,12 +206,23 @@ def _availability(
     wants_json = any("json" in media for media, _, _ in parse_accept(request.headers.get("accept"))[:1])
     if wants_json or (request.query_params.get("format") or "").endswith("json"):
         return Response(
-            constraint_json(*args),
+            with_references_json(
+                constraint_json(*args),
+                bridge,
+                FlowRef(found.agency, found.info.id, found.info.version),
+                kinds,
+            ),
             media_type="application/vnd.sdmx.structure+json;version=2.0.0",
             headers={"Vary": "Accept"},
         )
     return Response(
-        constraint_xml30(*args),
+        with_references_xml(
+            constraint_xml30(*args),
+            bridge,
+            FlowRef(found.agency, found.info.id, found.info.version),
+            kinds,
+            version="3.0",
+        ),
         media_type="application/vnd.sdmx.structure+xml;version=3.0.0",
         headers={"Vary": "Accept"},
     )

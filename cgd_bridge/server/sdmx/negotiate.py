@@ -31,7 +31,7 @@ from cgd_bridge.sdmx.formats import (
     formats,
     plain_format,
 )
-from cgd_bridge.server.sdmx.query import QueryError
+from cgd_bridge.server.sdmx.query import CSV_OPTIONS, QueryError, check_csv_option
 
 
 def _plain(kind: str, media: str, api: int) -> Format | None:
@@ -111,6 +111,9 @@ def negotiate(
             return _choice(kind, plain.name, labels or params.get("labels"))
         for offer in formats(kind):
             if offer.base == media and _version_ok(params.get("version"), offer.version):
+                for option in CSV_OPTIONS:  # SDMX-CSV's timeFormat= and keys= media type parameters
+                    if option in params:
+                        check_csv_option(option, params[option])
                 return _choice(kind, offer.name, labels or params.get("labels"))
     available = ", ".join(o.media_type for o in formats(kind))
     raise QueryError(

@@ -54,7 +54,7 @@ class QueryError(CgdBridgeError):
         self.sdmx_code = (
             sdmx_code
             if sdmx_code is not None
-            else {400: 140, 404: 100, 406: 140, 501: 501, 413: 130, 401: 110, 403: 150}.get(status, 500)
+            else {400: 140, 404: 100, 406: 1406, 501: 501, 413: 130, 401: 110, 403: 150}.get(status, 500)
         )
 
 
@@ -440,9 +440,55 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
             raise QueryError(f"mode={value} is not allowed", fix="Use mode=exact or mode=available.")
         p.mode = value
     elif key == "attributes":
-        p.attributes = value
+        p.attributes = _id_list(value, name)
     elif key == "measures":
-        p.measures = value
+        p.measures = _id_list(value, name)
+    elif key in _NOT_APPLIED:
+        raise not_implemented(f"The data query parameter {name}")
+    elif key == "timeformat":
+        check_csv_option("timeFormat", value)
+    elif key == "keys":
+        check_csv_option("keys", value)
+
+
+#: Standard v2 data query parameters (sdmx-rest ``doc/data.md``) this server does not apply: a
+#: 501 rather than an answer that silently ignores them (#15).
+_NOT_APPLIED = frozenset({"asof", "offset", "limit", "sort", "reportingyearstartday"})
+
+
+#: SDMX-CSV 2.0 options (sdmx-rest v2 ``data.md``, the ``timeFormat`` and ``keys`` parameters of
+#: the SDMX-CSV media types): the values the spec allows, and the one this server writes.
+CSV_OPTIONS = {
+    "timeformat": ("timeFormat", ("original", "normalized"), "original"),
+    "keys": ("keys", ("none", "obs", "series", "both"), "none"),
+}
+
+
+def check_csv_option(name: str, value: str) -> None:
+    """Refuse an SDMX-CSV option this server does not write: 400 for an unknown value, 501 for a
+    standard one other than the default (never silently ignored, #15)."""
+    label, allowed, default = CSV_OPTIONS[name.lower()]
+    if value not in allowed:
+        raise QueryError(
+            f"{label}={value} is not allowed", fix=f"Use one of: {', '.join(allowed)} ({default} by default)."
+        )
+    if value != default:
+        raise QueryError(
+            f"{label}={value} is not implemented by this server",
+            fix=f"Leave {label} out or use {label}={default}; see docs/server.md.",
+            status=501,
+        )
+
+
+def _id_list(value: str, name: str) -> str:
+    """``attributes=``/``measures=``: keywords or component ids, comma-separated (v2)."""
+    parts = value.split(",")
+    if not value or any(not _CODE.match(part) for part in parts):
+        raise QueryError(
+            f"{name}={value} is not a list of keywords or component ids",
+            fix=f"Use e.g. {name}=all, {name}=none or {name}=OBS_STATUS,UNIT_MEASURE.",
+        )
+    return value
 
 
 def _positive(value: str, name: str) -> int:

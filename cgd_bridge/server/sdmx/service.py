@@ -37,9 +37,10 @@ from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write import check_options
 from cgd_bridge.sdmx.write import write as write_format
-from cgd_bridge.sdmx.write.xsd import series_attributes
+from cgd_bridge.sdmx.write.xsd import attachment, series_attributes
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
-from cgd_bridge.server.sdmx.answers import Answer, etag_matches, make_answer
+from cgd_bridge.server.http import conditional, http_date, not_modified_since
+from cgd_bridge.server.sdmx.answers import Answer, make_answer
 from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
 from cgd_bridge.server.sdmx.query import (
@@ -80,6 +81,7 @@ class Flow:
     dimensions: list[str]
     attributes: list[str]
     series_attributes: tuple[str, ...]
+    dataset_attributes: tuple[str, ...] = ()
 
     @property
     def agency(self) -> str:
@@ -114,7 +116,13 @@ def find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
         if len(flows) >= _FLOW_CACHE_SIZE:
             flows.clear()
         flows[key] = flow
-    return Flow(flow.info, list(flow.dimensions), list(flow.attributes), flow.series_attributes)
+    return Flow(
+        flow.info,
+        list(flow.dimensions),
+        list(flow.attributes),
+        flow.series_attributes,
+        flow.dataset_attributes,
+    )
 
 
 def _find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
@@ -141,7 +149,8 @@ def _find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
         if d.id != "TIME_PERIOD" and type(d).__name__ != "TimeDimension"
     ]
     attrs = [a.id for a in dsd.attributes.components]
-    return Flow(info, dims, attrs, series_attributes(dsd))
+    on_dataset = tuple(str(a.id) for a in dsd.attributes.components if attachment(a) == "dataset")
+    return Flow(info, dims, attrs, series_attributes(dsd), on_dataset)
 
 
 def structure_response(request: Request, bridge: Bridge, q: StructureQuery, *, api: int) -> Response:
@@ -153,7 +162,28 @@ def structure_response(request: Request, bridge: Bridge, q: StructureQuery, *, a
         q, choice.name, request.headers.get("accept"), request.query_params.get("format")
     )
     body = bridge.structure_service.message(q, fmt)
-    return Response(body, media_type=format_of("structure", fmt).media_type, headers={"Vary": "Accept"})
+    media = format_of("structure", fmt).media_type
+    return conditional(request, body, media, last_modified=_structures_modified(bridge, q.resource))
+
+
+#: Structure resources that may include mappings published from the database (which change while
+#: the server runs): answered with an ETag only, no Last-Modified.
+_LIVE_STRUCTURES = frozenset(
+    {"structure", "structureset", "structuremap", "representationmap", "conceptschememap",
+     "codelistmap", "*", "all"}
+)  # fmt: skip
+
+
+def _structures_modified(bridge: Bridge, resource: str) -> dt.datetime | None:
+    """When the structures last changed (``Last-Modified``): the structure store's index, or the
+    server's start for the bundled structures (they never change while it runs)."""
+    if resource.lower() in _LIVE_STRUCTURES:
+        return None
+    stamp = _store_stamp(bridge)
+    started: dt.datetime = bridge.extra.setdefault("started", dt.datetime.now(dt.UTC).replace(microsecond=0))
+    if stamp is None:
+        return started
+    return dt.datetime.fromtimestamp(stamp[0] / 1e9, dt.UTC)
 
 
 def _readable(
@@ -315,9 +345,10 @@ async def data_response(
     client = request.client.host if request.client else None
     answer_key = _answer_key(bridge, readable, flow, keys, params, choice)
     kept = bridge.answers.get(answer_key) if answer_key is not None else None
+    modified = _data_modified(readable)
     if kept is not None:
         await bridge.audit.record(principal, _served_counts(readable, kept.counts), query, client=client)
-        return _answer_response(request, kept)
+        return _answer_response(request, kept, modified)
     gathered = readable.gathered
     selected: pa.Table | None = None
     if gathered is not None:
@@ -344,7 +375,7 @@ async def data_response(
     if observations <= IN_LOOP_ROWS and not named:
         body, target = _shape(selected, flow, params, choice)
         data = _written(choice, body, target, params)
-        return _keep(request, bridge, answer_key, data, choice, observations, counts)
+        return _keep(request, bridge, answer_key, data, choice, observations, counts, modified)
 
     def prepare() -> tuple[pa.Table, Target]:
         body, target = _shape(selected, flow, params, choice)
@@ -354,12 +385,26 @@ async def data_response(
     if body.num_rows <= SMALL_RESPONSE_ROWS:
         # a few series: written in a worker thread and sent in one piece, with a Content-Length
         data = await run_in_threadpool(_written, choice, body, target, params)
-        return _keep(request, bridge, answer_key, data, choice, observations, counts)
+        return _keep(request, bridge, answer_key, data, choice, observations, counts, modified)
+    headers = {"Vary": "Accept", "X-Observations": str(observations)}
+    if modified is not None:
+        headers["Last-Modified"] = http_date(modified)
+        if not_modified_since(request, modified):
+            return Response(
+                status_code=304, headers={"Vary": "Accept", "Last-Modified": headers["Last-Modified"]}
+            )
     return StreamingResponse(
         astream(lambda out: _write(choice, body, target, out, params)),
         media_type=choice.media_type,
-        headers={"Vary": "Accept", "X-Observations": str(observations)},
+        headers=headers,
     )
+
+
+def _data_modified(readable: Readable) -> dt.datetime | None:
+    """``Last-Modified`` of a data answer: the latest publication of the versions it reads (a
+    published version never changes; a revision is a new version)."""
+    times = [v.published_at for v in readable.versions if v.published_at is not None]
+    return max(times) if times else None
 
 
 def _answer_key(
@@ -390,19 +435,25 @@ def _keep(
     choice: Choice,
     observations: int,
     counts: tuple[int, ...],
+    modified: dt.datetime | None,
 ) -> Response:
     answer = make_answer(body, choice.media_type, observations, counts)
     if key is not None:
         bridge.answers.put(key, answer)
-    return _answer_response(request, answer)
+    return _answer_response(request, answer, modified)
 
 
-def _answer_response(request: Request, answer: Answer) -> Response:
-    headers = {"Vary": "Accept", "ETag": answer.etag}
-    if etag_matches(request.headers.get("if-none-match"), answer.etag):
-        return Response(status_code=304, headers=headers)
-    headers["X-Observations"] = str(answer.observations)
-    return Response(answer.body, media_type=answer.media_type, headers=headers)
+def _answer_response(request: Request, answer: Answer, modified: dt.datetime | None) -> Response:
+    """The answer, or 304 when ``If-None-Match`` names its ETag or ``If-Modified-Since`` is not
+    before the latest publication it reads (sdmx-rest ``doc/status.md``: 304)."""
+    return conditional(
+        request,
+        answer.body,
+        answer.media_type,
+        last_modified=modified,
+        headers={"X-Observations": str(answer.observations)},
+        etag=answer.etag,
+    )
 
 
 def _served_counts(readable: Readable, counts: Sequence[int]) -> list[tuple[ServedVersion, int]]:
@@ -442,8 +493,8 @@ def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple
     observations (``detail`` is passed to them).
     """
     columns = set(table.column_names)
-    attributes = [a for a in flow.attributes if a in columns]
-    if params.detail == "dataonly" or params.attributes == "none":
+    attributes = [a for a in wanted_attributes(flow, params.attributes) if a in columns]
+    if params.detail == "dataonly":
         attributes = []
     keep = [*flow.dimensions, "TIME_PERIOD", "OBS_VALUE", *attributes]
     if params.detail in ("serieskeysonly", "nodata"):
@@ -452,7 +503,7 @@ def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple
         )
         keep = [*flow.dimensions, "TIME_PERIOD", *attributes]
     keep = [c for c in keep if c in columns]
-    if params.measures == "none":
+    if not wanted_measures(params.measures):
         keep = [c for c in keep if c != "OBS_VALUE"]
     info = flow.info
     target = Target(
@@ -464,6 +515,51 @@ def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple
         series_attributes=tuple(a for a in flow.series_attributes if a in attributes),
     )
     return table.select(keep), target
+
+
+def wanted_attributes(flow: Flow, value: str) -> list[str]:
+    """The DSD attributes ``attributes=`` asks for (sdmx-rest v2 ``data.md``): ``dsd`` (the
+    default) and ``all`` every one, ``none`` and ``msd`` none (this server's data has no
+    metadata attributes), ``dataset``/``series``/``obs`` those attached at that level, or
+    attribute ids; comma-separated combinations add up. An unknown id is a 400."""
+    series = set(flow.series_attributes)
+    dataset = set(flow.dataset_attributes)
+    levels = {
+        "dsd": set(flow.attributes),
+        "all": set(flow.attributes),
+        "none": set(),
+        "msd": set(),
+        "dataset": dataset,
+        "series": series,
+        "obs": {a for a in flow.attributes if a not in series and a not in dataset},
+    }
+    chosen: set[str] = set()
+    for part in value.split(","):
+        if part in levels:
+            chosen |= levels[part]
+        elif part in flow.attributes:
+            chosen.add(part)
+        else:
+            raise QueryError(
+                f"attributes={value}: '{part}' is not an attribute of {flow.info.ref}",
+                fix="Use dsd, all, none, msd, dataset, series, obs or ids among: "
+                + ", ".join(flow.attributes)
+                + ".",
+            )
+    return [a for a in flow.attributes if a in chosen]
+
+
+def wanted_measures(value: str) -> bool:
+    """Whether ``measures=`` asks for OBS_VALUE, the one measure: ``all`` (default), ``OBS_VALUE``
+    yes, ``none`` no (the observations without their value); any other id is a 400."""
+    parts = value.split(",")
+    unknown = [p for p in parts if p not in ("all", "none", "OBS_VALUE")]
+    if unknown:
+        raise QueryError(
+            f"measures={value}: {', '.join(unknown)} is not a measure of this data",
+            fix="Use measures=all, measures=none or measures=OBS_VALUE.",
+        )
+    return any(p != "none" for p in parts)
 
 
 def availability(

@@ -1,0 +1,397 @@
+"""SDMX REST conformance of data queries and HTTP (#15): measures=, attributes=, SDMX-CSV
+options, "no results", error messages per API version, compression, HEAD, conditional
+requests and CORS (in-process, demo data)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from lxml import etree
+
+from tests.support.demo import seeded_app
+from tests.unit.server.conftest import World, publish
+
+V1 = "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all"
+V2 = "/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0"
+DATA_FORMATS = [
+    "sdmx-ml-2.1-generic",
+    "sdmx-ml-2.1-ss",
+    "sdmx-ml-3.0-ss",
+    "sdmx-json-2.0",
+    "sdmx-csv-1.0",
+    "sdmx-csv-2.0",
+]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    with seeded_app(tmp_path_factory.mktemp("http")) as (c, _, _):
+        yield c
+
+
+def csv_rows(client: TestClient, path: str) -> list[dict[str, str]]:
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    return list(csv.DictReader(io.StringIO(r.text)))
+
+
+# -- 1. measures= and attributes= ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", DATA_FORMATS)
+@pytest.mark.parametrize("base", [V1, V2])
+def test_measures_none_in_every_format(client: TestClient, base: str, fmt: str) -> None:
+    """measures=none: the observations without their value, never a 500 (issue #15)."""
+    r = client.get(f"{base}?measures=none&format={fmt}")
+    assert r.status_code == 200, r.text
+    assert b"OBS_VALUE" not in r.content
+    assert b"ObsValue" not in r.content
+    assert b"TIME_PERIOD" in r.content or b"ObsDimension" in r.content or b'"id": "TIME' in r.content
+
+
+def test_measures_names_a_measure(client: TestClient) -> None:
+    rows = csv_rows(client, f"{V2}?measures=OBS_VALUE&format=sdmx-csv-2.0")
+    assert "OBS_VALUE" in rows[0]
+    r = client.get(f"{V2}?measures=POPULATION&format=sdmx-csv-2.0")
+    assert r.status_code == 400
+    assert "POPULATION" in r.text
+
+
+def test_attributes_levels(client: TestClient) -> None:
+    """attributes= dsd|all|none|msd|series|obs|dataset|ids (REST v2 data query)."""
+    full = csv_rows(client, f"{V2}?format=sdmx-csv-2.0")
+    assert {"OBS_STATUS", "UNIT_MEASURE"} <= set(full[0])
+    assert set(csv_rows(client, f"{V2}?attributes=all&format=sdmx-csv-2.0")[0]) == set(full[0])
+    none = csv_rows(client, f"{V2}?attributes=none&format=sdmx-csv-2.0")[0]
+    assert "OBS_STATUS" not in none
+    assert "UNIT_MEASURE" not in none
+    assert "OBS_VALUE" in none
+    msd = csv_rows(client, f"{V2}?attributes=msd&format=sdmx-csv-2.0")[0]
+    assert "OBS_STATUS" not in msd
+    assert "UNIT_MEASURE" not in msd
+    series = csv_rows(client, f"{V2}?attributes=series&format=sdmx-csv-2.0")[0]
+    assert "UNIT_MEASURE" in series
+    assert "OBS_STATUS" not in series
+    obs = csv_rows(client, f"{V2}?attributes=obs&format=sdmx-csv-2.0")[0]
+    assert "OBS_STATUS" in obs
+    assert "UNIT_MEASURE" not in obs
+    both = csv_rows(client, f"{V2}?attributes=series,obs&format=sdmx-csv-2.0")[0]
+    assert {"OBS_STATUS", "UNIT_MEASURE"} <= set(both)
+    named = csv_rows(client, f"{V2}?attributes=OBS_STATUS&format=sdmx-csv-2.0")[0]
+    assert "OBS_STATUS" in named
+    assert "UNIT_MEASURE" not in named
+    r = client.get(f"{V2}?attributes=NOT_AN_ATTRIBUTE&format=sdmx-csv-2.0")
+    assert r.status_code == 400
+    assert "NOT_AN_ATTRIBUTE" in r.text
+
+
+def test_measures_and_attributes_none_together(client: TestClient) -> None:
+    rows = csv_rows(client, f"{V2}?attributes=none&measures=none&format=sdmx-csv-2.0")
+    assert "OBS_VALUE" not in rows[0]
+    assert "OBS_STATUS" not in rows[0]
+    assert "TIME_PERIOD" in rows[0]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["timeFormat=normalized", "keys=series", "keys=obs", "keys=both", "timeFormat=sometimes", "keys=all"],
+)
+def test_csv_options_never_silently_ignored(client: TestClient, query: str) -> None:
+    """SDMX-CSV timeFormat/keys: honoured or refused, never ignored."""
+    r = client.get(f"{V2}?format=sdmx-csv-2.0&{query}")
+    assert r.status_code in (400, 501), r.text
+    assert query.split("=")[0] in r.text
+
+
+def test_csv_defaults_accepted(client: TestClient) -> None:
+    for query in ("timeFormat=original", "keys=none", "labels=both"):
+        assert client.get(f"{V2}?format=sdmx-csv-2.0&{query}").status_code == 200, query
+
+
+# -- 2. no results --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", [V1, V2])
+def test_updated_after_every_publication_is_no_results(client: TestClient, base: str) -> None:
+    """Anonymous updatedAfter later than every publication of open data: 'no results', not 401."""
+    r = client.get(f"{base}?updatedAfter=2099-01-01T00:00:00Z", headers={"Accept": "application/xml"})
+    assert r.status_code == 404, r.text
+    assert 'code="100"' in r.text
+
+
+# -- 3. error messages in the version of the API asked ---------------------------------------------
+
+
+def test_v2_errors_are_sdmx_ml_30(client: TestClient) -> None:
+    r = client.get(f"{V2}/ZZZ", headers={"Accept": "application/vnd.sdmx.data+xml;version=3.0.0"})
+    assert r.status_code == 404
+    root = etree.fromstring(r.content)
+    assert root.tag == "{http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message}Error"
+    assert root[0].get("code") == "100"
+
+
+def test_v1_errors_stay_sdmx_ml_21(client: TestClient) -> None:
+    r = client.get(f"{V1.removesuffix('/all')}/ZZZ.ZZZ")
+    root = etree.fromstring(r.content)
+    assert root.tag == "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message}Error"
+
+
+def test_v2_json_error_is_sdmx_json_20(client: TestClient) -> None:
+    r = client.get(f"{V2}/ZZZ", headers={"Accept": "application/vnd.sdmx.data+json;version=2.0.0"})
+    assert r.status_code == 404
+    body = r.json()
+    assert body["meta"]["schema"].startswith("https://raw.githubusercontent.com/sdmx-twg/sdmx-json/")
+    assert body["errors"][0]["code"] == 100
+    assert body["errors"][0]["title"]
+
+
+@pytest.mark.parametrize("base", ["/sdmx/rest/dataflow", "/sdmx/v2/structure/dataflow"])
+def test_405_and_406_codes(client: TestClient, base: str) -> None:
+    r = client.put(base)
+    assert r.status_code == 405
+    assert 'code="1005"' not in r.text
+    assert 'code="500"' not in r.text
+    r406 = client.get(base, headers={"Accept": "text/html"})
+    assert r406.status_code == 406
+    code = etree.fromstring(r406.content)[0].get("code")
+    assert code not in ("140", "500"), r406.text
+
+
+# -- 4. HTTP: compression, HEAD, conditional requests, CORS ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [f"{V1}?format=sdmx-csv-2.0", f"{V2}?format=sdmx-csv-2.0", "/sdmx/rest/dataflow",
+     "/sdmx/v2/structure/codelist", "/sdmx/rest/availableconstraint/DF_CGD_KE"],
+)  # fmt: skip
+def test_gzip_by_accept_encoding(client: TestClient, path: str) -> None:
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200
+    assert "content-encoding" not in plain.headers
+    r = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in r.headers["vary"]
+    assert "Accept" in r.headers["vary"]
+    assert r.content == plain.content  # httpx decodes
+    assert int(r.headers["content-length"]) < len(plain.content)
+
+
+def test_head_on_get_resources(client: TestClient) -> None:
+    for path in (f"{V2}?format=sdmx-csv-2.0", "/sdmx/rest/dataflow", "/sdmx/v2/structure/dataflow"):
+        got = client.get(path)
+        head = client.head(path)
+        assert head.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_structure_etag_and_304(client: TestClient) -> None:
+    r = client.get("/sdmx/rest/dataflow")
+    etag = r.headers["etag"]
+    assert r.headers["last-modified"]
+    again = client.get("/sdmx/rest/dataflow", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    since = client.get("/sdmx/rest/dataflow", headers={"If-Modified-Since": r.headers["last-modified"]})
+    assert since.status_code == 304
+
+
+def test_data_last_modified_and_if_modified_since(client: TestClient) -> None:
+    r = client.get(f"{V2}?format=sdmx-csv-2.0")
+    assert r.headers["etag"]
+    assert r.headers["last-modified"]
+    since = client.get(f"{V2}?format=sdmx-csv-2.0", headers={"If-Modified-Since": r.headers["last-modified"]})
+    assert since.status_code == 304
+    old = client.get(
+        f"{V2}?format=sdmx-csv-2.0", headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    )
+    assert old.status_code == 200
+
+
+def test_cors_is_off_by_default(client: TestClient) -> None:
+    r = client.get("/sdmx/rest/dataflow", headers={"Origin": "https://data.example.org"})
+    assert "access-control-allow-origin" not in r.headers
+
+
+# -- 5. availability ---------------------------------------------------------------------------------
+
+AV2 = "/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0"
+AV1 = "/sdmx/rest/availableconstraint/CGD_BRIDGE,DF_CGD_KE,1.0"
+JSON2 = {"Accept": "application/vnd.sdmx.structure+json;version=2.0.0"}
+STR30 = "{http://www.sdmx.org/resources/sdmxml/schemas/v3_0/structure}"
+STR21 = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure}"
+
+
+def test_availability_json_is_read_by_pysdmx(client: TestClient) -> None:
+    from pysdmx.io import read_sdmx
+
+    r = client.get(AV2, headers=JSON2)
+    assert r.status_code == 200, r.text
+    assert "sdmx-json-structure-schema.json" in r.json()["meta"]["schema"]
+    message = read_sdmx(r.text, validate=False)
+    (constraint,) = message.get_availability_constraints()  # role Actual
+    assert constraint.constraint_attachment.dataflows[0].endswith("CGD_BRIDGE:DF_CGD_KE(1.0)")
+    regions = {kv.id: [v.value for v in kv.values] for kv in constraint.cube_region.key_values}
+    assert "KE_003" in regions["REF_AREA"]
+
+
+def test_availability_references_none_by_default(client: TestClient) -> None:
+    data = client.get(AV2, headers=JSON2).json()["data"]
+    assert set(data) == {"dataConstraints"}
+
+
+@pytest.mark.parametrize(
+    ("references", "members"),
+    [
+        ("datastructure", {"dataConstraints", "dataStructures"}),
+        ("codelist", {"dataConstraints", "codelists"}),
+        ("conceptscheme", {"dataConstraints", "conceptSchemes"}),
+        ("dataflow", {"dataConstraints", "dataflows"}),
+        ("dataproviderscheme", {"dataConstraints"}),  # none exist: what exists is returned
+        ("all", {"dataConstraints", "dataStructures", "codelists", "conceptSchemes", "dataflows"}),
+    ],
+)
+def test_availability_references_json(client: TestClient, references: str, members: set[str]) -> None:
+    r = client.get(f"{AV2}?references={references}", headers=JSON2)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert set(data) == members
+    if "dataStructures" in members:
+        assert [d["id"] for d in data["dataStructures"]]
+
+
+def test_availability_references_xml(client: TestClient) -> None:
+    v2 = etree.fromstring(client.get(f"{AV2}?references=codelist").content)
+    assert v2.find(f".//{STR30}Codelists") is not None
+    assert v2.find(f".//{STR30}DataConstraints") is not None
+    assert v2.find(f".//{STR30}DataStructures") is None
+    v1 = etree.fromstring(client.get(f"{AV1}?references=datastructure").content)
+    assert v1.find(f".//{STR21}DataStructures") is not None
+    assert v1.find(f".//{STR21}Constraints") is not None
+
+
+def test_availability_references_refuses_others(client: TestClient) -> None:
+    assert client.get(f"{AV2}?references=categoryscheme").status_code == 400
+
+
+def test_cors_for_configured_origins(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from cgd_bridge.server.app import create_app
+    from cgd_bridge.settings import Settings
+
+    origin = "https://data.example.org"
+    settings = Settings(
+        data_dir=tmp_path, rate_limit_per_minute=0, cors_origins=f"{origin}, https://nso.go.ke"
+    )
+    with TestClient(create_app(settings)) as c:
+        r = c.get("/sdmx/rest/dataflow", headers={"Origin": origin})
+        assert r.headers["access-control-allow-origin"] == origin
+        assert "ETag" in r.headers["access-control-expose-headers"]
+        other = c.get("/sdmx/rest/dataflow", headers={"Origin": "https://evil.example.com"})
+        assert "access-control-allow-origin" not in other.headers
+        preflight = c.options(
+            "/sdmx/v2/structure/dataflow",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "Authorization, If-None-Match",
+            },
+        )
+        assert preflight.status_code == 200
+        assert "GET" in preflight.headers["access-control-allow-methods"]
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        api = c.get("/healthz", headers={"Origin": origin})  # the SDMX paths only
+        assert "access-control-allow-origin" not in api.headers
+
+
+def test_csv_options_in_the_accept_header(client: TestClient) -> None:
+    accept = "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized"
+    r = client.get(V2, headers={"Accept": accept})
+    assert r.status_code == 501
+    assert "timeFormat" in r.text
+    ok = client.get(V2, headers={"Accept": "application/vnd.sdmx.data+csv;version=2.0.0;keys=none"})
+    assert ok.status_code == 200
+
+
+def test_streamed_answers_stay_streamed_when_gzipped(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large (streamed) answer is compressed chunk by chunk: no Content-Length, same bytes;
+    it has Last-Modified (no ETag), and If-Modified-Since answers 304; HEAD sends no body."""
+    from cgd_bridge.server.sdmx import service
+
+    monkeypatch.setattr(service, "SMALL_RESPONSE_ROWS", 10)
+    monkeypatch.setattr(service, "IN_LOOP_ROWS", 0)
+    path = f"{V2}?format=sdmx-csv-2.0&startPeriod=2000"  # not a kept answer
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert "content-length" not in plain.headers  # streamed
+    zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "content-length" not in zipped.headers
+    assert zipped.content == plain.content
+    assert "etag" not in zipped.headers
+    since = client.get(path, headers={"If-Modified-Since": zipped.headers["last-modified"]})
+    assert since.status_code == 304
+    head = client.head(path)
+    assert head.status_code == 200
+    assert head.content == b""
+
+
+def test_tiny_answers_are_not_compressed(client: TestClient) -> None:
+    r = client.get(f"{V2}/ZZZ", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 404
+    assert len(r.content) < 1024
+    assert "content-encoding" not in r.headers
+
+
+def test_updated_after_on_both_databases(world: World, kenya) -> None:  # type: ignore[no-untyped-def]
+    """Nothing newer in data one may read is 'no results' (404/100), signed in or not (SQLite
+    and PostgreSQL)."""
+    with world.bridge.sessions() as session:
+        publish(session, kenya, world.producer, world.reviewer, "open")
+    later = "?updatedAfter=2099-01-01T00:00:00Z"
+    earlier = "?updatedAfter=2001-01-01T00:00:00Z"
+    assert world.get(world.series + earlier) == 200
+    assert world.get(world.series + later) == 404  # anonymous, open data: nothing new
+    assert world.get(world.series + later, "kamau") == 404
+    r = world.client.get(world.series + later, headers={"Accept": "application/xml"})
+    assert 'code="100"' in r.text
+
+
+def test_updated_after_on_restricted_data(world: World, kenya) -> None:  # type: ignore[no-untyped-def]
+    """Data one may not read stays a 401 whatever updatedAfter says; with the MoU, 404/100."""
+    with world.bridge.sessions() as session:
+        publish(session, kenya, world.producer, world.reviewer, "closed", is_open=False)
+    later = "?updatedAfter=2099-01-01T00:00:00Z"
+    assert world.get(world.series + later) == 401
+    assert world.get(world.series, "kamau") == 200
+    assert world.get(world.series + later, "kamau") == 404
+
+
+def test_gzipped_answers_have_a_weak_etag_that_still_matches(client: TestClient) -> None:
+    path = f"{V2}?format=sdmx-csv-2.0"
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["etag"] == "W/" + plain.headers["etag"]
+    again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["etag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "offset=10",
+        "limit=5",
+        "sort=TIME_PERIOD",
+        "asOf=2024-01-01T00:00:00Z",
+        "reportingYearStartDay=--07-01",
+    ],
+)
+def test_unapplied_data_parameters_are_501(client: TestClient, query: str) -> None:
+    r = client.get(f"{V2}?{query}")
+    assert r.status_code == 501
+    assert query.split("=")[0] in r.text
