@@ -775,33 +775,14 @@ def _cover(
 
     def move(amount: float) -> dict[int, float] | None:
         out.lps += 1
-        if amount >= 0:
-            return _deviation(
-                table,
-                values,
-                slack,
-                suppressed,
-                cells,
-                at,
-                np.asarray([amount]),
-                none,
-                np.zeros(0),
-                cost,
-                usable,
-            )
+        by, still = np.asarray([abs(amount)]), np.zeros(0)
+        up, down = (at, none) if amount >= 0 else (none, at)
         return _deviation(
-            table,
-            values,
-            slack,
-            suppressed,
-            cells,
-            none,
-            np.zeros(0),
-            at,
-            np.asarray([-amount]),
-            cost,
-            usable,
-        )
+            table, values, slack, suppressed, cells,
+            up_rows=up, up_by=by if amount >= 0 else still,
+            down_rows=down, down_by=still if amount >= 0 else by,
+            cost=cost, usable=usable,
+        )  # fmt: skip
 
     for amount in (protection, -protection):
         if amount < 0 and v < protection - EPS:
