@@ -355,7 +355,10 @@ def _demo_database(output: Path, host: str, port: int) -> str:
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report to this file.")
 def audit(file: Path, threshold: int, fmt: str, output: Path | None) -> None:
-    """Audit the suppression of an SDMX-CSV or SDMX-ML 2.1 FILE: can a reader work out a suppressed cell?
+    """Audit the suppression of an SDMX data FILE: can a reader work out a suppressed cell?
+
+    FILE is any SDMX data message the bridge writes or an NSO holds: SDMX-CSV 1.0/2.0, SDMX-ML
+    2.1 (structure-specific or generic), SDMX-ML 3.0 structure-specific, SDMX-JSON 1.0/2.0.
 
     The published values are taken as known and the suppressed cells (no value, OBS_STATUS Q or
     CONF_STATUS C) as unknowns; over every additive relation the keys imply (_T totals, age

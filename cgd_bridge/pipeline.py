@@ -520,7 +520,8 @@ def harmonise(
 
 
 def audit_file(path: str | Path, *, threshold: int = 5, structures: Structures | None = None) -> Report:
-    """The disclosure audit of an SDMX-CSV or SDMX-ML 2.1 file (``cgd-bridge audit``): the published values as
+    """The disclosure audit of an SDMX data file (``cgd-bridge audit``; every format of
+    :func:`cgd_bridge.sdmx.read.published.read_published`): the published values as
     known, the suppressed cells (no value, OBS_STATUS Q / CONF_STATUS C) as unknowns, every
     additive relation the keys imply; a ``suppression-exposed`` error for each suppressed cell
     a reader can narrow down to less than ``threshold``
