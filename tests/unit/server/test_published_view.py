@@ -26,6 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cgd_bridge import pipeline
+from cgd_bridge.sdmx.formats import formats
 from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import mous, orgs, submissions
@@ -39,6 +40,7 @@ NEPAL = ROOT / "examples" / "nepal-youth-survey"
 MAPPING = ROOT / "mappings" / "nepal-youth-survey.yaml"
 FLOW = "IAEG-SDGs/DF_SDG_GLH/1.5"
 DATA_V2 = f"/sdmx/v2/data/dataflow/{FLOW}/*"
+DATA_V1 = "/sdmx/rest/data/IAEG-SDGs,DF_SDG_GLH,1.5/all"
 AVAILABILITY_V2 = f"/sdmx/v2/availability/dataflow/{FLOW}/*"
 CSV = {"Accept": "application/vnd.sdmx.data+csv;version=2.0.0"}
 #: the columns the store keeps for lineage and privacy, never published
@@ -295,3 +297,35 @@ def test_the_dataflow_page_and_chart_show_the_published_view(world: World, who: 
     suppressed_counts = {str(row["OBS_COUNT"]) for row in world.suppressed}
     cells = set(re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", page.text))
     assert not cells & {f"{c}.0" for c in suppressed_counts}
+
+
+# ---------------------------------------------------------------- what an NSO pulls, audited
+
+DATA_FORMATS = [f for f in formats("data") if f.writer]
+
+
+def test_a_pull_in_every_format_passes_the_audit(world: World, tmp_path: Path) -> None:
+    """An NSO pulls the published data in each format the server writes and runs
+    ``cgd-bridge audit`` on the file: every suppressed cell is in it, marked, without a value,
+    and the audit passes (the survey publishes percentages, so the file leaves their counts to
+    the intake's audit, and says so)."""
+    from cgd_bridge.pipeline import audit_file
+    from cgd_bridge.structures import Structures
+
+    structures = Structures.load(None)
+    assert len(DATA_FORMATS) == 6
+    for fmt in DATA_FORMATS:
+        accept = {"Accept": f"{fmt.base};version={fmt.version}"}
+        r = world.client.get(
+            DATA_V1 if fmt.version in ("2.1", "1.0.0") else DATA_V2,
+            headers={**accept, "Authorization": f"Bearer {world.keys['kamau']}"},
+        )
+        assert r.status_code == 200, (fmt.name, r.text[:300])
+        path = tmp_path / f"pulled{fmt.suffix}"
+        path.write_bytes(r.content)
+        report = audit_file(path, threshold=40, structures=structures)
+        stats = report.stats["audit"]
+        assert report.valid, (fmt.name, [f.problem for f in report])
+        assert stats["observations"] == int(r.headers["X-Observations"]), fmt.name
+        assert stats["suppressed"] == len(world.suppressed), fmt.name
+        assert stats["not_additive"] == len(world.suppressed), fmt.name
