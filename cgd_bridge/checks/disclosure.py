@@ -407,22 +407,63 @@ def _report_exposed(report: Report, secured: Secured, describe: Any, *, file: st
         if e.row in seen:
             continue
         seen.add(e.row)
-        text, relations = describe_exposure(e, secured.relations, describe, secured_protection(secured))
-        problem = f"the suppressed cell {describe(e.row)} is exposed in {e.measure}: {text}"
-        if relations:
-            problem += "; through " + "; ".join(relations)
         examples.append(
-            Finding(
-                code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
-                fix=("Merge categories or areas so that no cell rests on fewer respondents than the "
-                     "threshold, or leave out the total that gives it away; see docs/disclosure.md."),
-                details={"cell": describe(e.row), "measure": e.measure, "low": plain_number(e.low),
-                         "high": None if np.isinf(e.high) else plain_number(e.high),
-                         "relations": relations},
+            exposed_finding(
+                e, secured.relations, describe, secured_protection(secured), file=file, measure=e.measure,
+                subject=f"the suppressed cell {describe(e.row)} is exposed in {e.measure}", fix=FIX_MERGE,
             )
         )  # fmt: skip
     if examples:
         report.add_counted(len(examples), examples[:EXAMPLES])
+
+
+#: the fixes of ``suppression-exposed``: for a cell the bridge suppressed and could not protect,
+#: for a cell the data left empty, and for a published file the audit reads
+FIX_MERGE = (
+    "Merge categories or areas so that no cell rests on fewer respondents than the threshold, or "
+    "leave out the total that gives it away; see docs/disclosure.md."
+)
+FIX_BLANK = (
+    "The value was left empty (suppressed?) but the totals and the other parts give it away: fill "
+    "in the value and let the bridge suppress it with its complements, or leave empty a part or "
+    "total that covers it."
+)
+FIX_PUBLISHED = (
+    "Suppress more cells (a part or total on each relation named), or publish the table through "
+    "cgd-bridge convert, which chooses them; see docs/disclosure.md."
+)
+
+
+def exposed_finding(
+    e: Any,
+    rel: Any,
+    where: Any,
+    protection: float,
+    *,
+    subject: str,
+    fix: str,
+    file: str | None,
+    measure: str | None = None,
+    row: int | None = None,
+) -> Finding:
+    """The one ``suppression-exposed`` finding, wherever the audit finds an exposed cell:
+    ``subject`` (which cell, e.g. "the suppressed observation X is exposed"), the interval a
+    reader can narrow it to and the relations that bound it (``details``: ``cell``, ``measure``
+    when given, ``low``, ``high``, ``relations``)."""
+    text, relations = describe_exposure(e, rel, where, protection)
+    problem = f"{subject}: {text}"
+    if relations:
+        problem += "; through " + "; ".join(relations)
+    details: dict[str, Any] = {"cell": where(e.row)}
+    if measure is not None:
+        details["measure"] = measure
+    details.update(
+        low=plain_number(e.low), high=None if np.isinf(e.high) else plain_number(e.high), relations=relations
+    )
+    return Finding(
+        code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file, row=row, fix=fix,
+        details=details,
+    )  # fmt: skip
 
 
 def secured_protection(secured: Secured) -> float:
@@ -758,19 +799,10 @@ def _audit_blanks(
         for e in result.exposed:
             if not blank[e.row]:
                 continue
-            text, relations = describe_exposure(e, rel, where, float(threshold))
-            problem = f"the empty cell {where(e.row)} ({name}) is not protected: {text}"
-            if relations:
-                problem += "; through " + "; ".join(relations)
             examples.append(
-                Finding(
-                    code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
-                    fix=("The value was left empty (suppressed?) but the totals and the other parts give "
-                         "it away: fill in the value and let the bridge suppress it with its complements, "
-                         "or leave empty a part or total that covers it."),
-                    details={"cell": where(e.row), "measure": name, "low": plain_number(e.low),
-                             "high": None if np.isinf(e.high) else plain_number(e.high),
-                             "relations": relations},
+                exposed_finding(
+                    e, rel, where, float(threshold), file=file, measure=name, fix=FIX_BLANK,
+                    subject=f"the empty cell {where(e.row)} ({name}) is not protected",
                 )
             )  # fmt: skip
         if examples:
@@ -839,19 +871,10 @@ def audit_published(
 
     examples = []
     for e in result.exposed:
-        text, relations = describe_exposure(e, rel, where, float(threshold))
-        problem = f"the suppressed observation {where(e.row)} is exposed: {text}"
-        if relations:
-            problem += "; through " + "; ".join(relations)
         examples.append(
-            Finding(
-                code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
-                row=int(rows[e.row]) + 2,
-                fix=("Suppress more cells (a part or total on each relation named), or publish the "
-                     "table through cgd-bridge convert, which chooses them; see docs/disclosure.md."),
-                details={"cell": where(e.row), "low": plain_number(e.low),
-                         "high": None if np.isinf(e.high) else plain_number(e.high),
-                         "relations": relations},
+            exposed_finding(
+                e, rel, where, float(threshold), file=file, row=int(rows[e.row]) + 2, fix=FIX_PUBLISHED,
+                subject=f"the suppressed observation {where(e.row)} is exposed",
             )
         )  # fmt: skip
     if examples:
