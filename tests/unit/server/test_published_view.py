@@ -299,6 +299,59 @@ def test_the_dataflow_page_and_chart_show_the_published_view(world: World, who: 
     assert not cells & {f"{c}.0" for c in suppressed_counts}
 
 
+# ---------------------------------------------------------------- kept answers, downloads, values
+
+
+def _published_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_a_kept_answer_of_the_owner_is_the_published_view(world: World, who: str) -> None:
+    """The owner asks first, so the answer is kept; a reader asking the same gets the same bytes
+    and ETag: kept answers are of the published view, never of what the owner may see."""
+    params = {"c[OBS_STATUS]": "eq:Q", "dimensionAtObservation": "AllDimensions"}
+    first = world.get(DATA_V2, "owner", **params)
+    assert first.status_code == 200, first.text
+    kept = world.get(DATA_V2, who, **params)
+    assert kept.status_code == 200, kept.text
+    assert kept.content == first.content
+    assert kept.headers["ETag"] == first.headers["ETag"]
+    rows = _published_rows(kept.text)
+    assert len(rows) == len(world.suppressed)
+    assert {r["OBS_VALUE"] for r in rows} == {""}
+    assert not set(INTERNAL) & set(rows[0])
+    assert world.get(DATA_V2, who, **params).headers["X-Observations"] == str(len(rows))
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_the_web_download_is_the_published_view(world: World, who: str) -> None:
+    """The dataflow page's download (an SDMX answer in any format) withholds the same cells."""
+    client = _web(world, who)
+    r = client.get(f"/dataflows/{quote('IAEG-SDGs')}/DF_SDG_GLH/1.5/download?format=sdmx-csv-2.0")
+    assert r.status_code == 200, r.text[:300]
+    rows = _published_rows(r.text)
+    hidden = [row for row in rows if row["OBS_STATUS"] == "Q"]
+    assert len(hidden) == len(world.suppressed)
+    assert {row["OBS_VALUE"] for row in hidden} == {""}
+    assert not set(INTERNAL) & set(rows[0])
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_a_filter_on_a_hidden_value_finds_only_published_cells(world: World, who: str) -> None:
+    """c[OBS_VALUE] compared against each suppressed cell's true value (numerator over
+    denominator) selects published cells only: the filter reads the published value, which a
+    suppressed cell does not have, so its answer and count say nothing about the hidden one."""
+    for row in world.suppressed[:8]:
+        value = round(100 * float(row["OBS_NUMERATOR"]) / float(row["OBS_DENOMINATOR"]), 1)
+        r = world.get(DATA_V2, who, **{"c[OBS_VALUE]": f"eq:{value}"})
+        assert r.status_code in (200, 404), r.text
+        rows = _published_rows(r.text) if r.status_code == 200 else []
+        assert all(x["OBS_STATUS"] != "Q" and x["OBS_VALUE"] != "" for x in rows), value
+        if r.status_code == 200:
+            assert int(r.headers["X-Observations"]) == len(rows)
+
+
 # ---------------------------------------------------------------- what an NSO pulls, audited
 
 DATA_FORMATS = [f for f in formats("data") if f.writer]
