@@ -5,7 +5,9 @@ producing CSO (anonymous, an NSO with an MoU, an NSO without one, another CSO) t
 the hidden values of suppressed cells through a route of the server. The data are the Nepal
 youth survey published with a disclosure threshold of 40, so that 24 cells are suppressed
 (their stored ``OBS_COUNT`` runs from 12 to 40). One test per route, so that it fails if that
-route leaks again; the owner (the producing CSO) still sees lineage and report in full.
+route leaks again; the owner (the producing CSO) still sees lineage and report in full. A second
+dataset, the Kenya scorecard (aggregate data with its own totals, threshold 30), is attacked
+through the same routes at the end, and an NSO's pull in every format passes the audit.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from tests.support.postgres import fresh_schema
 from tests.unit.server.test_web import sign_in
 
 NEPAL = ROOT / "examples" / "nepal-youth-survey"
+KENYA = ROOT / "examples" / "kenya-health-scorecard"
+KENYA_MAPPING = ROOT / "mappings" / "kenya-health-scorecard.yaml"
 MAPPING = ROOT / "mappings" / "nepal-youth-survey.yaml"
 FLOW = "IAEG-SDGs/DF_SDG_GLH/1.5"
 DATA_V2 = f"/sdmx/v2/data/dataflow/{FLOW}/*"
@@ -89,8 +93,16 @@ def nepal(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, nepal) -> Iterator[World]:
-    data_dir: Path = tmp_path_factory.mktemp(f"published-{request.param}")
-    with fresh_schema("cgdb_published") if request.param == "postgresql" else contextlib.nullcontext() as pg:
+    data = RawFile("data", "data.xlsx", (NEPAL / "data.xlsx").read_bytes(), "application/xlsx")
+    yield from _serve(request.param, tmp_path_factory, nepal, data)
+
+
+def _serve(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, harmonised, data: RawFile
+) -> Iterator[World]:
+    """A server with the four readers and the owner, the dataset published by the owner."""
+    data_dir: Path = tmp_path_factory.mktemp(f"published-{backend}")
+    with fresh_schema("cgdb_published") if backend == "postgresql" else contextlib.nullcontext() as pg:
         url = pg or f"sqlite:///{data_dir / 'published.sqlite'}"
         app = create_app(Settings(data_dir=data_dir, rate_limit_per_minute=0), database_url=url)
         with TestClient(app) as client:
@@ -116,19 +128,12 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 producer = Principal.of(orgs.get_user(session, username="amina"))
                 reviewer = Principal.of(orgs.get_user(session, username="kamau"))
                 v = submissions.create_version(
-                    session,
-                    nepal,
-                    principal=producer,
-                    files=[
-                        RawFile("data", "data.xlsx", (NEPAL / "data.xlsx").read_bytes(), "application/xlsx")
-                    ],
-                    submit=True,
-                    is_open=True,
+                    session, harmonised, principal=producer, files=[data], submit=True, is_open=True
                 )
                 submissions.accept(session, principal=reviewer, version_id=v.id)
                 submissions.publish(session, principal=reviewer, version_id=v.id)
                 version_id = v.id
-            t = nepal.harmonised.table
+            t = harmonised.harmonised.table
             suppressed = t.filter(pc.fill_null(t["SUPPRESSED"], False)).to_pylist()
             yield World(app, client, keys, version_id, suppressed)
 
@@ -382,3 +387,71 @@ def test_a_pull_in_every_format_passes_the_audit(world: World, tmp_path: Path) -
         assert stats["observations"] == int(r.headers["X-Observations"]), fmt.name
         assert stats["suppressed"] == len(world.suppressed), fmt.name
         assert stats["not_additive"] == len(world.suppressed), fmt.name
+
+
+# ---------------------------------------------------------------- a second dataset: aggregate data
+
+
+@pytest.fixture(scope="module")
+def kenya(tmp_path_factory: pytest.TempPathFactory):
+    """The Kenya scorecard (aggregate: one row per cell, with its own totals) at threshold 30."""
+    folder = tmp_path_factory.mktemp("kenya-k30")
+    text = (KENYA / "quality.yaml").read_text()
+    (folder / "quality.yaml").write_text(text.replace("threshold: 5", "threshold: 30"))
+    result = pipeline.harmonise(KENYA / "data.csv", metadata=folder / "quality.yaml", mapping=KENYA_MAPPING)
+    assert result.harmonised is not None
+    assert result.report.valid
+    assert pc.sum(result.harmonised.table["SUPPRESSED"]).as_py() >= 10
+    return result
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def kenya_world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, kenya
+) -> Iterator[World]:
+    data = RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv")
+    yield from _serve(request.param, tmp_path_factory, kenya, data)
+
+
+def test_the_aggregate_table_leaks_through_no_route(kenya_world: World) -> None:
+    """The routes above, attacked again on a second published dataset: aggregate data whose
+    stored rows keep each cell's numerator and denominator. Every reader, every route."""
+    world = kenya_world
+    data = "/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*"
+    availability = "/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*"
+    hidden = {str(int(r[c])) for r in world.suppressed for c in ("OBS_NUMERATOR", "OBS_DENOMINATOR")}
+    owners_notes = _owners_notes(world)  # what the report tells the owner, counts included
+    for who in READERS:
+        for column in INTERNAL:
+            for n in sorted(hidden)[:1]:
+                for path in (data, availability):
+                    r = world.get(path, who, **{f"c[{column}]": f"eq:{n}"})
+                    assert r.status_code == 400, (who, column, path, r.status_code)
+                    assert "X-Observations" not in r.headers
+        shown = world.get(data, who, **{"c[OBS_STATUS]": "eq:Q"})
+        assert shown.status_code == 200, shown.text
+        rows = _published_rows(shown.text)
+        assert int(shown.headers["X-Observations"]) == len(rows) == len(world.suppressed)
+        assert {r["OBS_VALUE"] for r in rows} == {""}
+        assert not set(INTERNAL) & set(rows[0])
+        for row in world.suppressed[:3]:
+            r = world.get(f"/api/versions/{world.version_id}/lineage", who, **_lineage_key(row))
+            assert r.status_code == 200, r.text
+            got = r.json()
+            assert got["source_rows"] == []
+            for obs in got["observations"]:
+                assert not set(INTERNAL) & set(obs)
+                assert obs["OBS_VALUE"] is None
+        report = world.get(f"/api/versions/{world.version_id}", who).json()["report"]
+        for f in _privacy_findings(report):
+            assert not QUOTED_COUNT.search(f["message"]), f
+            assert "respondents" not in f.get("details", {})
+        page = _web(world, who).get(f"/versions/{world.version_id}")
+        assert page.status_code == 200
+        for note in owners_notes:
+            assert note not in page.text
+    # the owner still sees what it submitted
+    owner = world.get(
+        f"/api/versions/{world.version_id}/lineage", "owner", **_lineage_key(world.suppressed[0])
+    )
+    assert owner.json()["source_rows"]
