@@ -535,6 +535,7 @@ def audit_file(path: str | Path, *, threshold: int = 5, structures: Structures |
     report = audit_published(
         data.table, data.dimensions, threshold=threshold, file=Path(path).name,
         hierarchies={"REF_AREA": area} if area else None,
+        first_line=2 if data.format.startswith("sdmx-csv") else None,
     )  # fmt: skip
     report.inputs.append(
         InputInfo(file=Path(path).name, kind="data", format=data.format, rows=data.table.num_rows)

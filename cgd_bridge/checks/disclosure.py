@@ -821,8 +821,13 @@ def audit_published(
     threshold: int,
     file: str,
     hierarchies: dict[str, dict[str, str]] | None = None,
+    first_line: int | None = 2,
 ) -> Report:
     """The audit of a published SDMX table, as a reader has it (``cgd-bridge audit``).
+
+    ``first_line`` is the file's line of the table's first row (2 in SDMX-CSV, under its
+    header), so a finding names the row; None where rows are not lines (SDMX-ML, SDMX-JSON),
+    and the finding names the cell by its key only.
 
     An observation is suppressed when it has no value and is marked OBS_STATUS Q or CONF_STATUS
     C (or has no value and neither column exists). The relations come from the keys: ``_T``
@@ -867,13 +872,15 @@ def audit_published(
 
     def where(i: int) -> str:
         r = rows[i]
-        return ", ".join(f"{d}={labels[d][keys[d][r]]}" for d in keys if len(labels[d]) > 1) or f"row {r + 2}"
+        alone = f"row {r + first_line}" if first_line is not None else f"observation {r + 1}"
+        return ", ".join(f"{d}={labels[d][keys[d][r]]}" for d in keys if len(labels[d]) > 1) or alone
 
     examples = []
     for e in result.exposed:
         examples.append(
             exposed_finding(
-                e, rel, where, float(threshold), file=file, row=int(rows[e.row]) + 2, fix=FIX_PUBLISHED,
+                e, rel, where, float(threshold), file=file, fix=FIX_PUBLISHED,
+                row=None if first_line is None else int(rows[e.row]) + first_line,
                 subject=f"the suppressed observation {where(e.row)} is exposed",
             )
         )  # fmt: skip

@@ -460,6 +460,8 @@ def test_cli_audit_reads_every_data_format(kenya_counts, fmt, tmp_path):
     assert code == 1, out + err
     assert "REF_AREA=KE_042, SEX=F, AGE=Y18T24, DISABILITY_STATUS=PD" in out
     assert "a reader can work it out exactly: 19" in out
+    # a row number only where rows are lines of the file
+    assert ("weak.data, row " in out) == fmt.startswith("sdmx-csv"), out
     # the relation: the SEX total of the same cell, published, minus the men
     assert "through along SEX: [REF_AREA=KE_042, SEX=_T, AGE=Y18T24, DISABILITY_STATUS=PD] =" in out
     # Kisumu (KE_042) withheld whole: nothing outside it adds up to any of its cells
