@@ -148,11 +148,14 @@ def _read_csv(path: Path, structures: Any) -> PublishedData:
     try:
         opts = pacsv.ConvertOptions(strings_can_be_null=True, column_types={})
         table = pacsv.read_csv(path, convert_options=opts)
-    except pa.ArrowInvalid as exc:
+        table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"{path.name} is not a CSV file ({exc})", fix="Audit an SDMX-CSV file.", file=path.name
-        ) from exc
-    table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
+            f"{path.name} is not a UTF-8 CSV file ({said})",
+            fix="Audit an SDMX-CSV file as cgd-bridge convert writes it (UTF-8, a header of component ids).",
+            file=path.name,
+        ) from None
     names = table.column_names
     if "OBS_VALUE" not in names or not ({"DATAFLOW", "STRUCTURE_ID"} & set(names)):
         raise FormatError(
