@@ -62,7 +62,7 @@ from cgd_bridge.errors import Conflict, Forbidden, NotFound, Overlapping, UsageE
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import access, audit, ownership, published
 from cgd_bridge.store import data as store_data
-from cgd_bridge.store.db import transaction
+from cgd_bridge.store.db import lock, transaction
 from cgd_bridge.store.models import (
     AuditEntry,
     FileRole,
@@ -836,6 +836,9 @@ def publish(
     """
 
     def work(v: Version, when: dt.datetime) -> None:
+        # the overlap check and the publication are one step per dataflow: two reviewers
+        # publishing overlapping versions at once cannot both pass a check that saw neither
+        lock(session, f"publish {v.submission.dataflow_ref}")
         found = _check_overlap(session, v, replace, "publishing")
         _move(session, v, State.PUBLISHED, principal, when, {"published_at": when}, _replacing(found) or None)
         _supersede_older(session, v, (*PENDING, State.PUBLISHED), principal, when)
