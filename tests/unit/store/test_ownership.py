@@ -354,3 +354,55 @@ def test_two_overlapping_publications_at_once_do_not_both_succeed(
     session.expire_all()
     states = [submissions.get_version(session, principal=cast.nso, version_id=v).state for v in (b.id, c.id)]
     assert sorted(states) == sorted([State.PUBLISHED, State.ACCEPTED])
+
+
+def _mentions(entries: list[dict[str, Any]], *words: str) -> list[str]:
+    text = str(entries)
+    return [w for w in words if w in text]
+
+
+def test_history_does_not_name_a_replacing_version_the_reader_may_not_see(session, cast, overlapping):
+    """The replacing version B (other-cso) is restricted: the public and sauti (another CSO) read
+    in A's history that observations were replaced, not by which version, dataset or producer;
+    B's producer and the MoU reviewer read the whole entry."""
+    a, b, county = overlapping
+    session.execute(update(Version).where(Version.id == b.id).values(is_open=False))
+    session.commit()
+    submissions.accept(session, principal=cast.nso, version_id=b.id, replace=True)
+    submissions.publish(session, principal=cast.nso, version_id=b.id)
+    for reader in (None, cast.cso):
+        entries = submissions.history(session, principal=reader, version_id=a.id)
+        [replaced] = [e for e in entries if e["action"] == "version.replaced"]
+        assert replaced["details"]["observations"] == county.num_rows
+        assert replaced["details"]["by"] is None
+        assert "may not see" in replaced["details"]["note"]
+        assert not _mentions(entries, "ke-county-watch", "other-cso", f"'by': {b.id}"), entries
+    for reader in (cast.other_cso, cast.nso):
+        entries = submissions.history(session, principal=reader, version_id=a.id)
+        [replaced] = [e for e in entries if e["action"] == "version.replaced"]
+        assert replaced["details"]["by"] == b.id
+        assert replaced["details"]["by_dataset"] == "ke-county-watch-2024"
+        assert replaced["details"]["by_producer"] == "other-cso"
+
+
+def test_history_of_the_replacing_version_does_not_name_a_replaced_one_the_reader_may_not_see(
+    session, cast, overlapping
+):
+    """The other way round: A (sauti) is restricted and B replaces it; B's history (acceptance
+    and publication with ``replace``) names A only to those who may see A."""
+    a, b, county = overlapping
+    session.execute(update(Version).where(Version.id == a.id).values(is_open=False))
+    session.commit()
+    submissions.accept(session, principal=cast.nso, version_id=b.id, replace=True)
+    submissions.publish(session, principal=cast.nso, version_id=b.id)
+    entries = submissions.history(session, principal=None, version_id=b.id)
+    chosen = [e for e in entries if (e["details"] or {}).get("replace")]
+    assert [e["action"] for e in chosen] == ["version.accepted", "version.published"]
+    for e in chosen:
+        assert e["details"]["replace"]["observations"] == county.num_rows
+        assert e["details"]["replace"]["versions"] == []
+        assert not _mentions(chosen, "sauti", a.submission.dataset), chosen
+    entries = submissions.history(session, principal=cast.cso, version_id=b.id)
+    [published_entry] = [e for e in entries if e["action"] == "version.published"]
+    assert published_entry["details"]["replace"]["versions"] == [a.id]
+    assert published_entry["details"]["replace"]["shared"][0]["producer"] == "sauti"
