@@ -140,9 +140,14 @@ def examine(
         md = metadata if isinstance(metadata, LoadedMetadata) else load_metadata(metadata)
         report.inputs.append(md.info)
     declared = None
+    spec = None
     if mapping is not None:
         declared, info = load_mapping_schema(mapping)
         report.inputs.append(info)
+        spec, _ = load_mapping(mapping)
+        if spec.dimensions and spec.time is not None and spec.value is not None:
+            # the mapping's observations are the cells the disclosure checks decide on (#13)
+            opts = dataclasses.replace(opts, mapped=True)
     schema, bound = schema_for(table, declared, batch_rows=opts.batch_rows)
     ctx = Context(table=table, schema=schema, metadata=md, report=report, options=opts, bound=bound)
     run_checks(ctx, progress)
@@ -164,8 +169,7 @@ def examine(
         report.stats["dsat"] = verdict
     report.stats["table_schema"] = schema.to_descriptor()
     h = None
-    if mapping is not None:
-        spec, _ = load_mapping(mapping)
+    if mapping is not None and spec is not None:
         h = map_and_check(
             table, spec, report, mapping_file=Path(mapping).name, structures=structures,
             batch_rows=opts.batch_rows, provided=CONFORMED_ATTRIBUTES,

@@ -130,6 +130,8 @@ class CellCheck(BaseCheck):
             counts = pd.DataFrame(columns).groupby([k.name for k in self.keys], sort=False)["__n__"]
             frame = counts.sum().reset_index()
             self._sample_size(ctx, Cells.of(frame))
+            if ctx.options.mapped:  # the mapping's observations are the cells (pipeline.examine)
+                return
             cube = Cells.of(self._cube(frame))
             suppress_cells(ctx, cube, self.keys, ["__n__"], self._families(cube), microdata=True)
         else:
