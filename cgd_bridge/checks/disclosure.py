@@ -487,12 +487,13 @@ def _report_cells(
             else:
                 other, dim = reasons.get(int(i), (-1, "?"))
                 other_txt = (
-                    f"row {provisional_row(other)}"
+                    f"the suppressed row {provisional_row(other)}"
                     if not microdata and other >= 0
-                    else (f"the cell {describe(other)}" if other >= 0 else "a suppressed cell")
+                    else (f"the suppressed cell {describe(other)}" if other >= 0 else "a suppressed cell")
                 )
-                problem = (f"{where} ({shown}) must also be suppressed: with the {dim} total it "
-                           f"would reveal the suppressed {other_txt}")  # fmt: skip
+                along = f"the {dim} total" if dim != "?" else "the published totals"
+                problem = (f"{where} ({shown}) must also be suppressed: with {along} it "
+                           f"would reveal {other_txt}")  # fmt: skip
                 fix = "Nothing to change in the data: the bridge suppresses it on conversion."
             examples.append(
                 ctx.finding(
@@ -582,8 +583,9 @@ def suppress_observations(
             else:
                 other, dim = reasons.get(i, (-1, "?"))
                 shown = where(other) if other >= 0 else "a suppressed observation"
-                problem = (f"the observation {where(i)} ({n} respondents) must also be suppressed: with the "
-                           f"{dim} total it would reveal {shown}")  # fmt: skip
+                along = f"the {dim} total" if dim != "?" else "the published totals"
+                problem = (f"the observation {where(i)} ({n} respondents) must also be suppressed: with "
+                           f"{along} it would reveal {shown}")  # fmt: skip
                 fix = "Nothing to change: the bridge suppresses it on conversion."
             examples.append(
                 Finding(code=code, severity=CHECKS[code].severity, problem=problem, fix=fix, file=file,
@@ -689,7 +691,8 @@ def audit_observations(
             Finding(
                 code=SECONDARY, severity=CHECKS[SECONDARY].severity, file=file,
                 problem=(f"the observation {where(i)} must also be suppressed: the audit found that, "
-                         f"with the published totals along {dim}, {shown} could be worked out"),
+                         f"with the published totals{f' along {dim}' if dim != '?' else ''}, {shown} could "
+                         "be worked out"),
                 fix="Nothing to change: the bridge suppresses it on conversion.",
                 details={"resolved": True, "observation": {d: labels[d][keys[d][i]] for d in keys}},
             )

@@ -121,6 +121,10 @@ def test_each_small_cell_is_reported_once_and_is_a_published_cell(name: str, k: 
     suppressed = marked(v)
     assert set(found) <= suppressed, sorted(set(found) - suppressed)[:3]
     assert announced_count(v.report) == len(suppressed), v.report.flatten("code", "row")[:20]
+    for f in v.report.findings:  # each names what reveals what, in plain words
+        if f.code in CELL_CODES:
+            assert "?" not in f.problem, f.problem
+            assert "the suppressed the" not in f.problem, f.problem
 
 
 # -- without metadata -----------------------------------------------------------------------------
@@ -154,3 +158,23 @@ def test_without_metadata_the_html_report_says_it_cannot_be_submitted(no_metadat
     html = render_html(no_metadata)
     assert "cannot be submitted yet" in html
     assert "no quality metadata" in html
+
+
+# -- without a mapping: only declared breakdowns -------------------------------------------------
+
+
+def test_with_only_the_form_an_integer_age_is_no_breakdown() -> None:
+    """The Nepal example is a KoboToolbox export whose form asks the age in completed years (an
+    integer question, 15 values) beside the age group (select_one). Validated with its form and
+    no mapping, the breakdowns are the form's select_one questions: the single-year age would
+    split every cell fifteen ways and flood the report with hundreds of small cells."""
+    ex = EXAMPLES["nepal"]
+    assert ex["data"] is not None
+    v = examine(ex["data"], form=ex["form"], options=Options(threshold=5))
+    schema = v.report.stats["table_schema"]
+    roles = {f["name"]: f.get("cgd:role", f.get("role")) for f in schema["fields"]}
+    assert roles.get("age") in (None, "other"), roles
+    assert roles.get("age_group") == "disaggregation", roles
+    cells = [f for f in v.report.findings if f.code in CELL_CODES]
+    assert all("age" not in (f.details or {}).get("cell", {}) for f in cells), cells[0].problem
+    assert v.report.warning_count < 100, sorted((c, n) for (c, _, _), n in v.report.counts.items())
