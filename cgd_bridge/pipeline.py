@@ -38,7 +38,7 @@ from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
-from cgd_bridge.mapping.apply import Harmonised
+from cgd_bridge.mapping.apply import Harmonised, rows_kept
 from cgd_bridge.mapping.conform import (
     NEVER_FORCED,
     UNCHECKED,
@@ -150,6 +150,8 @@ def examine(
             opts = dataclasses.replace(opts, mapped=True)
     schema, bound = schema_for(table, declared, batch_rows=opts.batch_rows)
     ctx = Context(table=table, schema=schema, metadata=md, report=report, options=opts, bound=bound)
+    if spec is not None and opts.mapped:  # aggregate data's cells: the rows the mapping keeps (#13)
+        ctx.kept = rows_kept(table, spec)
     run_checks(ctx, progress)
     table.info.rows = ctx.rows_read + len(table.skipped)
     threshold = check_threshold(ctx)  # the floor: refused below 3, a warning below 5

@@ -92,6 +92,10 @@ class Context:
     bound: dict[str, SourceColumn] = field(default_factory=dict)  # schema field -> column
     rows_read: int = 0
     suppression: Suppression | None = None  # aggregate data's suppressed rows (checks.disclosure)
+    #: the rows the mapping keeps, per record batch and its first provisional row (not dropped by
+    #: a drop rule or a derivation, every label with a code): the cells of aggregate data that
+    #: disclosure control decides on (pipeline.examine sets it; None: every row)
+    kept: Callable[[pa.RecordBatch, int], np.ndarray] | None = None
 
     @property
     def file(self) -> str:

@@ -127,6 +127,28 @@ def test_each_small_cell_is_reported_once_and_is_a_published_cell(name: str, k: 
             assert "the suppressed the" not in f.problem, f.problem
 
 
+@pytest.mark.parametrize("k", [5, 8, 10])
+def test_rows_the_mapping_drops_are_not_cells(tmp_path: Path, k: int) -> None:
+    """Aggregate data whose mapping drops a county (a ``drop`` rule): the rows it drops are not
+    published, so the report names none of them and counts exactly the cells conversion
+    suppresses among those it publishes."""
+    ex = EXAMPLES["kenya"]
+    assert ex["data"] is not None
+    assert ex["mapping"] is not None
+    text = ex["mapping"].read_text(encoding="utf-8")
+    text += '\ndrop:\n  - {column: county, values: [Kisumu], reason: "published by the county itself"}\n'
+    mapping = tmp_path / "kenya-without-kisumu.yaml"
+    mapping.write_text(text, encoding="utf-8")
+    v = examine(ex["data"], mapping=mapping, options=Options(threshold=k))
+    assert v.harmonised is not None
+    assert [d.count for d in v.harmonised.dropped] == [45]
+    found = announced(v)  # fails on a finding about a dropped row
+    assert not {key: n for key, n in found.items() if n > 1}
+    suppressed = marked(v)
+    assert set(found) <= suppressed
+    assert announced_count(v.report) == len(suppressed)
+
+
 # -- without metadata -----------------------------------------------------------------------------
 
 
