@@ -38,7 +38,7 @@ from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
-from cgd_bridge.mapping.apply import Harmonised
+from cgd_bridge.mapping.apply import Harmonised, rows_kept
 from cgd_bridge.mapping.conform import (
     NEVER_FORCED,
     UNCHECKED,
@@ -140,11 +140,18 @@ def examine(
         md = metadata if isinstance(metadata, LoadedMetadata) else load_metadata(metadata)
         report.inputs.append(md.info)
     declared = None
+    spec = None
     if mapping is not None:
         declared, info = load_mapping_schema(mapping)
         report.inputs.append(info)
+        spec, _ = load_mapping(mapping)
+        if spec.dimensions and spec.time is not None and spec.value is not None:
+            # the mapping's observations are the cells the disclosure checks decide on (#13)
+            opts = dataclasses.replace(opts, mapped=True)
     schema, bound = schema_for(table, declared, batch_rows=opts.batch_rows)
     ctx = Context(table=table, schema=schema, metadata=md, report=report, options=opts, bound=bound)
+    if spec is not None and opts.mapped:  # aggregate data's cells: the rows the mapping keeps (#13)
+        ctx.kept = rows_kept(table, spec)
     run_checks(ctx, progress)
     table.info.rows = ctx.rows_read + len(table.skipped)
     threshold = check_threshold(ctx)  # the floor: refused below 3, a warning below 5
@@ -164,8 +171,7 @@ def examine(
         report.stats["dsat"] = verdict
     report.stats["table_schema"] = schema.to_descriptor()
     h = None
-    if mapping is not None:
-        spec, _ = load_mapping(mapping)
+    if mapping is not None and spec is not None:
         h = map_and_check(
             table, spec, report, mapping_file=Path(mapping).name, structures=structures,
             batch_rows=opts.batch_rows, provided=CONFORMED_ATTRIBUTES,

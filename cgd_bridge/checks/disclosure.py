@@ -290,8 +290,12 @@ def suppress_cells(
     *,
     microdata: bool,
     pairs: Sequence[tuple[str, str]] = (),
+    rows: np.ndarray | None = None,
 ) -> Suppression | None:
     """Primary and secondary suppression of the cell table, with their findings.
+
+    ``rows`` are the provisional row numbers of aggregate data's cells when they are not the
+    file's rows in order (the rows a mapping keeps); by default cell ``i`` is row ``i + 2``.
 
     ``pairs`` are the (count, denominator) measures of proportions, for the rules on
     numerators, complements and whole groups (:func:`~cgd_bridge.checks.primary.primary_rules`).
@@ -324,8 +328,9 @@ def suppress_cells(
         reasons.update(secured.reasons)
         _report_exposed(ctx.report, secured, lambda i: _describe_cell(cells, keys, i), file=ctx.table.file)
     secondary = suppressed & ~primary
-    result = None if microdata else Suppression(np.flatnonzero(suppressed) + 2)  # provisional rows
-    _report_cells(ctx, cells, keys, measures, rule, secondary, reasons, limits, microdata, pairs)
+    idx = np.flatnonzero(suppressed)
+    result = None if microdata else Suppression(rows[idx] if rows is not None else idx + 2)  # provisional
+    _report_cells(ctx, cells, keys, measures, rule, secondary, reasons, limits, microdata, pairs, rows)
     return result
 
 
@@ -482,8 +487,12 @@ def _report_cells(
     limits: Limits,
     microdata: bool,
     pairs: Sequence[tuple[str, str]],
+    rows: np.ndarray | None = None,
 ) -> None:
     k = limits.threshold
+
+    def row_of(i: int) -> int:
+        return int(rows[i]) if rows is not None else provisional_row(i)
 
     def describe(i: int) -> str:
         return ", ".join(f"{kk.name}={kk.label(int(cells[kk.name][i]))}" for kk in keys)
@@ -509,7 +518,7 @@ def _report_cells(
             shown = ", ".join(
                 f"{'respondents' if m == '__n__' else m} {show_number(v)}" for m, v in vals.items()
             )
-            row = None if microdata else provisional_row(int(i))
+            row = None if microdata else row_of(int(i))
             where = f"the cell {describe(i)}" if microdata else "this row"
             if rule[i] == Rule.SMALL_COUNT:
                 problem = f"{where} has {shown}: below the threshold of {k}"
@@ -528,12 +537,13 @@ def _report_cells(
             else:
                 other, dim = reasons.get(int(i), (-1, "?"))
                 other_txt = (
-                    f"row {provisional_row(other)}"
+                    f"the suppressed row {row_of(other)}"
                     if not microdata and other >= 0
-                    else (f"the cell {describe(other)}" if other >= 0 else "a suppressed cell")
+                    else (f"the suppressed cell {describe(other)}" if other >= 0 else "a suppressed cell")
                 )
-                problem = (f"{where} ({shown}) must also be suppressed: with the {dim} total it "
-                           f"would reveal the suppressed {other_txt}")  # fmt: skip
+                along = f"the {dim} total" if dim != "?" else "the published totals"
+                problem = (f"{where} ({shown}) must also be suppressed: with {along} it "
+                           f"would reveal {other_txt}")  # fmt: skip
                 fix = "Nothing to change in the data: the bridge suppresses it on conversion."
             examples.append(
                 ctx.finding(
@@ -623,8 +633,9 @@ def suppress_observations(
             else:
                 other, dim = reasons.get(i, (-1, "?"))
                 shown = where(other) if other >= 0 else "a suppressed observation"
-                problem = (f"the observation {where(i)} ({n} respondents) must also be suppressed: with the "
-                           f"{dim} total it would reveal {shown}")  # fmt: skip
+                along = f"the {dim} total" if dim != "?" else "the published totals"
+                problem = (f"the observation {where(i)} ({n} respondents) must also be suppressed: with "
+                           f"{along} it would reveal {shown}")  # fmt: skip
                 fix = "Nothing to change: the bridge suppresses it on conversion."
             examples.append(
                 Finding(code=code, severity=CHECKS[code].severity, problem=problem, fix=fix, file=file,
@@ -730,7 +741,8 @@ def audit_observations(
             Finding(
                 code=SECONDARY, severity=CHECKS[SECONDARY].severity, file=file,
                 problem=(f"the observation {where(i)} must also be suppressed: the audit found that, "
-                         f"with the published totals along {dim}, {shown} could be worked out"),
+                         f"with the published totals{f' along {dim}' if dim != '?' else ''}, {shown} could "
+                         "be worked out"),
                 fix="Nothing to change: the bridge suppresses it on conversion.",
                 details={"resolved": True, "observation": {d: labels[d][keys[d][i]] for d in keys}},
             )

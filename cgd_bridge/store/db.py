@@ -27,12 +27,13 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -239,3 +240,23 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def lock(session: Session, name: str) -> None:
+    """Hold the lock called ``name`` until the session's transaction ends (commit or rollback).
+
+    For a check followed by a write that must not interleave with the same check and write in
+    another session (two reviewers publishing overlapping versions of one dataflow at once, #13):
+    PostgreSQL takes a transaction-scoped advisory lock keyed by ``name``, and its later
+    statements (READ COMMITTED) see whatever the previous holder committed. SQLite has one
+    writer at a time: a write statement takes the database's write lock now (the pysqlite driver
+    begins the transaction at it), instead of at the first real write, so the reads after it
+    see the latest committed state and a second session waits (``busy_timeout``) until the first
+    one commits.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+        key = int.from_bytes(digest, signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        session.execute(text("UPDATE bridge_generation SET value = value WHERE id = 1"))
