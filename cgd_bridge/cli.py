@@ -190,7 +190,7 @@ def convert(
 
     if list_formats:
         for f in FORMATS.values():
-            click.echo(f"{f.name:22} {f.title:38} {f.media_type}")
+            click.echo(f"{f.name:22} {f.title:46} {f.media_type}")
         return
     needed = (("DATA", data), ("--metadata", metadata), ("--mapping", mapping), ("--to", to))
     missing = [name for name, value in needed if not value]

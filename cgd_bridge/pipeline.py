@@ -326,8 +326,12 @@ def write_harmonised(
 
 
 def _check_detail(detail: str, dimension_at_observation: str, fmt: str) -> None:
-    """Refuse an unknown ``detail``, or series-only details without series, before any work."""
-    from cgd_bridge.sdmx.write._text import ALL_DIMENSIONS, DETAILS, SERIES_ONLY
+    """Refuse an unknown ``detail``, series-only details without series, or another dimension
+    than TIME_PERIOD at the observation of a time-series-only format, before any work."""
+    from cgd_bridge.sdmx.write._text import ALL_DIMENSIONS, DETAILS, SERIES_ONLY, time_series_only
+
+    if get_format(fmt).time_series:
+        time_series_only(get_format(fmt).title, dimension_at_observation)
 
     if detail not in DETAILS:
         raise FormatError(f"'{detail}' is not an SDMX data detail", fix=f"Use one of: {', '.join(DETAILS)}.")

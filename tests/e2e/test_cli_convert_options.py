@@ -115,6 +115,16 @@ def test_sdmx_csv_is_flat_so_series_only_with_all_dimensions_is_fine(tmp_path):
     assert "OBS_VALUE" not in lines[0]
 
 
+def test_time_series_formats_read_back_by_sdmx1(tmp_path):
+    for to, root in (("sdmx-ml-2.1-generic-ts", "GenericTimeSeriesData"),
+                     ("sdmx-ml-2.1-ss-ts", "StructureSpecificTimeSeriesData")):  # fmt: skip
+        out = tmp_path / f"{to}.xml"
+        p = convert(out, to=to)
+        assert p.returncode == 0, p.stderr
+        assert f"<message:{root} " in out.read_text()[:1000]
+        assert len(read(out).data[0].obs) == 180
+
+
 @pytest.mark.parametrize(
     ("options", "needles"),
     [
@@ -133,6 +143,11 @@ def test_sdmx_csv_is_flat_so_series_only_with_all_dimensions_is_fine(tmp_path):
                 "Use TIME_PERIOD (the default), AllDimensions (no series) or one of: FREQ,",
                 "REF_AREA",
             ],
+        ),
+        (
+            ["--to", "sdmx-ml-2.1-ss-ts", "--dimension-at-observation", "SEX"],
+            ["SDMX-ML 2.1 StructureSpecific time-series data has TIME_PERIOD at the observation",
+             "genericdata or structurespecificdata"],
         ),
         (
             ["--detail", "nodata", "--dimension-at-observation", "AllDimensions"],

@@ -215,6 +215,12 @@ def test_pysdmx_registry_client_finds_agencies_and_providers(live: LiveServer) -
         (
             "/sdmx/rest/data/DF_CGD_KE",
             "application/vnd.sdmx.data+json;version=1.0.0",
+            200,
+            "application/vnd.sdmx.data+json;version=1.0.0",
+        ),
+        (
+            "/sdmx/rest/data/DF_CGD_KE",
+            "application/vnd.sdmx.data+json;version=3.0.0",
             406,
             "application/json",
         ),

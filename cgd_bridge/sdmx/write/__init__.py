@@ -29,14 +29,18 @@ def check_options(
     fail half-way).
 
     Raises:
-        FormatError: an unknown detail or observation dimension, or series-only details with
-            ``AllDimensions`` (except in SDMX-CSV, which is flat whatever it is).
+        FormatError: an unknown detail or observation dimension, another than TIME_PERIOD in a
+            time-series-only format, or series-only details with ``AllDimensions`` (except in
+            SDMX-CSV, which is flat whatever it is).
     """
-    from cgd_bridge.sdmx.write._text import TIME, check_detail, layout
+    from cgd_bridge.sdmx.write._text import TIME, check_detail, layout, time_series_only
 
+    fmt = get_format(name)
     target = Target("", "", "", tuple(dimensions))
     lay = layout(target, dimension_at_observation)
-    check_detail(detail, layout(target, TIME) if get_format(name).flat else lay)
+    if fmt.time_series:
+        time_series_only(fmt.title, dimension_at_observation)
+    check_detail(detail, layout(target, TIME) if fmt.flat else lay)
 
 
 def write(

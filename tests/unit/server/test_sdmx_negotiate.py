@@ -22,7 +22,13 @@ from cgd_bridge.server.sdmx.query import QueryError
         ("application/vnd.sdmx.data+json;version=2.0.0", 2, "sdmx-json-2.0"),
         ("text/csv", 1, "sdmx-csv-1.0"),
         ("text/csv", 2, "sdmx-csv-2.0"),
-        ("application/vnd.sdmx.data+json;version=1.0.0, text/csv;q=0.5", 1, "sdmx-csv-1.0"),
+        ("application/vnd.sdmx.data+json;version=1.0.0, text/csv;q=0.5", 1, "sdmx-json-1.0"),
+        ("application/vnd.sdmx.data+json;version=1.0.0", 2, "sdmx-json-1.0"),
+        ("application/vnd.sdmx.data+json", 1, "sdmx-json-2.0"),
+        ("application/vnd.sdmx.data+json;version=1.0.0+", 1, "sdmx-json-2.0"),
+        ("application/vnd.sdmx.generictimeseriesdata+xml;version=2.1", 1, "sdmx-ml-2.1-generic-ts"),
+        ("application/vnd.sdmx.structurespecifictimeseriesdata+xml;version=2.1", 2, "sdmx-ml-2.1-ss-ts"),
+        ("application/vnd.sdmx.data+json;version=3.0.0, text/csv;q=0.5", 1, "sdmx-csv-1.0"),
         ("text/csv;q=0.2, application/vnd.sdmx.genericdata+xml;version=2.1", 1, "sdmx-ml-2.1-generic"),
     ],
 )
@@ -49,7 +55,7 @@ def test_format_parameter_wins() -> None:
 @pytest.mark.parametrize(
     ("accept", "fmt"),
     [
-        ("application/vnd.sdmx.data+json;version=1.0.0", None),
+        ("application/vnd.sdmx.data+json;version=3.0.0", None),
         ("image/png", None),
         ("application/vnd.sdmx.data+csv;version=3.0.0", None),
         ("*/*;q=0", None),
