@@ -61,8 +61,9 @@ def check_csv_options(name: str, *, time_format: str = "original", keys: str = "
             )
         if value != allowed[0] and get_format(name).family != "csv":
             raise FormatError(
-                f"{option}={value} is an SDMX-CSV option, and {get_format(name).title} is not SDMX-CSV",
-                fix=f"Leave {option} out, or ask for SDMX-CSV (e.g. format=csv).",
+                f"SDMX-CSV's {option}={value} does not apply to {get_format(name).title}",
+                fix=f"Leave {option} out, or ask for SDMX-CSV (format=csv on the server, "
+                "--to sdmx-csv-2.0 in cgd-bridge convert).",
             )
 
 
