@@ -130,3 +130,21 @@ def test_json10_empty_answer_is_valid():
     buf = io.BytesIO()
     write("sdmx-json-1.0", empty, TARGET, buf)
     validate(json.loads(buf.getvalue()))
+
+
+def test_convert_names_codes_in_json10(tmp_path):
+    """write_harmonised gives SDMX-JSON 1.0 a named target, as 2.0 (the names of the codes)."""
+    from cgd_bridge.pipeline import harmonise, write_harmonised
+    from tests.unit.sdmx.test_dimension_at_observation import KENYA, ROOT, STRUCTURES
+
+    prepared = harmonise(
+        KENYA / "data.csv",
+        metadata=KENYA / "quality.yaml",
+        mapping=ROOT / "mappings" / "kenya-health-scorecard.yaml",
+        structures=STRUCTURES,
+    )
+    out = tmp_path / "out.json"
+    write_harmonised(prepared, "sdmx-json-1.0", out, structures=STRUCTURES)
+    st = json.loads(out.read_text())["data"]["structure"]
+    sex = next(d for d in st["dimensions"]["series"] if d["id"] == "SEX")
+    assert {v["id"]: v["name"] for v in sex["values"]}["F"] == "Female"

@@ -4,6 +4,7 @@ official schemas; a time-series format with another observation dimension is a 4
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterator
 
@@ -109,3 +110,66 @@ def test_new_formats_take_detail_and_measures(client, accept):
         msg = sdmx.read_sdmx(io.BytesIO(r.content))
         assert msg.data[0].obs
         assert all(o.value is None for o in msg.data[0].obs)
+
+
+# -- measures= x attributes= in every combination (v2) ------------------------------------------------
+
+MEASURES = {"all": True, "none": False, "none,OBS_VALUE": True}
+#: ``all`` is ``dsd``, ``msd`` and ``dataset`` are ``none`` here (test_sdmx_http has each alone)
+ATTRIBUTES = ["dsd", "none", "series", "obs", "OBS_STATUS", "none,OBS_STATUS"]
+
+
+@pytest.fixture(scope="module")
+def components(client: TestClient) -> dict[str, set[str]]:
+    """The attributes of the served data by level, from the default SDMX-CSV 2.0 answer."""
+    from cgd_bridge.sdmx.write.xsd import series_attributes
+    from cgd_bridge.structures import Structures
+
+    dsd = Structures().dataflow("CGD_BRIDGE:DF_CGD_KE(1.0)").structure
+    answer = client.get(V2, headers={"Accept": "application/vnd.sdmx.data+csv;version=2.0.0"})
+    served = set(next(csv.reader(io.StringIO(answer.text))))
+    attributes = {str(a.id) for a in dsd.attributes.components} & served
+    on_series = set(series_attributes(dsd)) & served
+    return {"all": attributes, "series": on_series, "obs": attributes - on_series}
+
+
+def wanted(attributes: str, levels: dict[str, set[str]]) -> set[str]:
+    out: set[str] = set()
+    for part in attributes.split(","):
+        out |= {"dsd": levels["all"], "all": levels["all"], "none": set(), "msd": set(), "dataset": set(),
+                "series": levels["series"], "obs": levels["obs"]}.get(part, {part})  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("measures", MEASURES)
+@pytest.mark.parametrize("attributes", ATTRIBUTES)
+def test_measures_and_attributes_in_every_combination(client, components, measures, attributes):
+    """SDMX-CSV's columns are exactly the components asked for; SDMX-ML (read by sdmx1) and
+    SDMX-JSON carry the same attributes and values on the same observations."""
+    params = {"measures": measures, "attributes": attributes}
+    r = client.get(V2, params=params, headers={"Accept": "application/vnd.sdmx.data+csv;version=2.0.0"})
+    assert r.status_code == 200, r.text
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    expected_attrs = wanted(attributes, components)
+    assert set(rows[0]) & components["all"] == expected_attrs
+    assert ("OBS_VALUE" in rows[0]) == MEASURES[measures]
+    n = len(rows)
+    for accept in (SS_TS,):  # one SDMX-ML format read by sdmx1 (the writers share the shaping)
+        x = client.get(V2, params=params, headers={"Accept": accept})
+        assert x.status_code == 200, (accept, x.text[:300])
+        ds = sdmx.read_sdmx(io.BytesIO(x.content)).data[0]
+        assert len(ds.obs) == n
+        seen = set()
+        for o in ds.obs:
+            seen |= set(o.attached_attribute) | set(o.series_key.attrib if o.series_key else {})
+        assert seen <= expected_attrs, accept
+        if not MEASURES[measures]:
+            assert all(o.value is None for o in ds.obs), accept
+    for accept in (JSON10,):
+        j = client.get(V2, params=params, headers={"Accept": accept})
+        assert j.status_code == 200, (accept, j.text[:300])
+        msg = j.json()
+        validate(msg)
+        st = msg["data"]["structure"]
+        listed = {a["id"] for level in st["attributes"].values() for a in level}
+        assert listed == expected_attrs, accept
