@@ -148,3 +148,19 @@ def test_convert_names_codes_in_json10(tmp_path):
     st = json.loads(out.read_text())["data"]["structure"]
     sex = next(d for d in st["dimensions"]["series"] if d["id"] == "SEX")
     assert {v["id"]: v["name"] for v in sex["values"]}["F"] == "Female"
+
+
+def _body(data: bytes) -> bytes:
+    """A message without its header (the message id and the time it was prepared differ)."""
+    msg = json.loads(data)
+    msg.pop("meta")
+    return json.dumps(msg).encode()
+
+
+@pytest.mark.parametrize("at", ["TIME_PERIOD", *AT])
+def test_json10_batches_split_series_the_same_way(table, at, monkeypatch):
+    import cgd_bridge.sdmx.write._text as text
+
+    whole = _body(written("sdmx-json-1.0", table, at))
+    monkeypatch.setattr(text, "BATCH", 2)  # series and flat messages across batch boundaries
+    assert _body(written("sdmx-json-1.0", table, at)) == whole

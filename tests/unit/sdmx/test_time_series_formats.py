@@ -125,3 +125,16 @@ def test_empty_table_is_a_valid_time_series_message(tmp_path):
     write("sdmx-ml-2.1-generic-ts", empty, TARGET, buf)
     out.write_bytes(buf.getvalue())
     assert sdmx.validate_xml(out, schema_dir=official("2.1"), version="2.1")
+
+
+@pytest.mark.parametrize("fmt", TS)
+def test_time_series_batches_split_series_the_same_way(table, fmt, monkeypatch):
+    import cgd_bridge.sdmx.write._text as text
+
+    def body(data: bytes) -> bytes:
+        return data.split(b"</message:Header>")[1]
+
+    whole = body(written(fmt, table, "TIME_PERIOD"))
+    monkeypatch.setattr(text, "BATCH", 2)
+    assert body(written(fmt, table, "TIME_PERIOD")) == whole
+    assert from_sdmx1(written(fmt, table, "TIME_PERIOD"))[0] == expected(table)
