@@ -447,10 +447,14 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
         p.measures = _id_list(value, name)
     elif key in _NOT_APPLIED:
         raise not_implemented(f"The data query parameter {name}")
-    elif key == "timeformat":
-        p.time_format = check_csv_option("timeFormat", value)
-    elif key == "keys":
-        p.keys = check_csv_option("keys", value)
+    elif key in CSV_OPTIONS:
+        value = check_csv_option(name, value)
+        if structure:
+            refuse_csv_option(name, value, "structure")
+        if key == "timeformat":
+            p.time_format = value
+        else:
+            p.keys = value
 
 
 #: Standard v2 data query parameters (sdmx-rest ``doc/data.md``) this server does not apply: a
@@ -474,6 +478,19 @@ def check_csv_option(name: str, value: str) -> str:
             f"{label}={value} is not allowed", fix=f"Use one of: {', '.join(allowed)} ({default} by default)."
         )
     return value
+
+
+def refuse_csv_option(name: str, value: str | None, resource: str) -> None:
+    """A 400 for an SDMX-CSV data option other than its default on a resource that writes no
+    SDMX-CSV data (structure, availability): refused, never silently ignored (#15)."""
+    if value is None:
+        return
+    label, _, default = CSV_OPTIONS[name.lower()]
+    if value != default:
+        raise QueryError(
+            f"{label}={value} is an option of SDMX-CSV data, and {resource} answers are not SDMX-CSV data",
+            fix=f"Leave {label} out here; ask the data resource for SDMX-CSV with it.",
+        )
 
 
 def _id_list(value: str, name: str) -> str:

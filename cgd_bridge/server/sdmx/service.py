@@ -50,6 +50,7 @@ from cgd_bridge.server.sdmx.query import (
     not_implemented,
     parse_v1_key,
     parse_v2_keys,
+    refuse_csv_option,
 )
 from cgd_bridge.server.sdmx.structures import StructureQuery
 from cgd_bridge.server.streaming import astream
@@ -587,6 +588,8 @@ def availability(
 ) -> tuple[Flow, dict[str, list[str]], int, tuple[str | None, str | None]]:
     """Per dimension, the codes that exist for a query (``mode=exact``), and the period range;
     of the data providers (producing CSOs) ``provider`` only, when given (v1 ``providerRef``)."""
+    refuse_csv_option("timeFormat", params.time_format, "availability")
+    refuse_csv_option("keys", params.keys, "availability")
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
     versions = _readable(session, principal, flow, bridge.clock(), provider, params.updated_after)

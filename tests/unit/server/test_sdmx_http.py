@@ -478,3 +478,22 @@ def test_unapplied_data_parameters_are_501(client: TestClient, query: str) -> No
     r = client.get(f"{V2}?{query}")
     assert r.status_code == 501
     assert query.split("=")[0] in r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sdmx/rest/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0",
+        "/sdmx/v2/structure/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0",
+        "/sdmx/rest/availableconstraint/CGD_BRIDGE,DF_CGD_KE,1.0/all",
+        "/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*",
+    ],
+)
+@pytest.mark.parametrize("query", ["keys=both", "timeFormat=normalized"])
+def test_csv_options_elsewhere_are_refused_not_ignored(client: TestClient, path: str, query: str) -> None:
+    """Structure and availability answers are not SDMX-CSV data: a non-default option is a 400."""
+    r = client.get(f"{path}?{query}")
+    assert r.status_code == 400, r.text
+    assert query.split("=")[0] in r.text
+    default = "keys=none" if query.startswith("keys") else "timeFormat=original"
+    assert client.get(f"{path}?{default}").status_code == 200
