@@ -166,6 +166,22 @@ def validate(
     "dataflow, e.g. REF_AREA), or AllDimensions for observations without series (SDMX-ML, "
     "SDMX-JSON; SDMX-CSV is flat whatever it is).",
 )
+@click.option(
+    "--time-format",
+    "time_format",
+    type=click.Choice(["original", "normalized"]),
+    default="original",
+    show_default=True,
+    help="SDMX-CSV only (timeFormat): 'normalized' writes each TIME_PERIOD as the ISO 8601 date "
+    "its period starts on (2024-Q2 -> 2024-04-01).",
+)
+@click.option(
+    "--keys",
+    type=click.Choice(["none", "series", "obs", "both"]),
+    default="none",
+    show_default=True,
+    help="SDMX-CSV only (keys): add a SERIES_KEY and/or OBS_KEY column (dimension values joined by '.').",
+)
 @click.option("--list-formats", is_flag=True, help="List the output formats and exit.")
 def convert(
     data: Path | None,
@@ -181,6 +197,8 @@ def convert(
     metadata_format: str,
     detail: str,
     dimension_at_observation: str,
+    time_format: str,
+    keys: str,
     list_formats: bool,
 ) -> None:
     """Validate DATA, map it with MAPPING and write it as SDMX (format --to) to --output."""
@@ -190,7 +208,7 @@ def convert(
 
     if list_formats:
         for f in FORMATS.values():
-            click.echo(f"{f.name:22} {f.title:38} {f.media_type}")
+            click.echo(f"{f.name:22} {f.title:46} {f.media_type}")
         return
     needed = (("DATA", data), ("--metadata", metadata), ("--mapping", mapping), ("--to", to))
     missing = [name for name, value in needed if not value]
@@ -209,7 +227,7 @@ def convert(
             data, metadata=metadata, mapping=mapping, to=fmt.name, output=out, form=form, sheet=sheet,
             force=force, progress=progress, structures=_load_structures(), labels=labels or "id",
             metadata_out=metadata_out, metadata_format=metadata_format, detail=detail,
-            dimension_at_observation=dimension_at_observation,
+            dimension_at_observation=dimension_at_observation, time_format=time_format, keys=keys,
         )  # fmt: skip
     report = result.report
     if result.refused:

@@ -173,6 +173,7 @@ def dsd_schema(
     structures: Any = None,
     partial: bool = False,
     dimension_at_observation: str = TIME,
+    time_series: bool = False,
 ) -> bytes:
     """The DSD-specific schema of structure-specific data (series by TIME_PERIOD by default).
 
@@ -190,12 +191,23 @@ def dsd_schema(
         dimension_at_observation: ``TIME_PERIOD``; another dimension (series keyed by the
             others and TIME_PERIOD, observations by that one); or ``AllDimensions`` (a data set
             of observations, each with every dimension).
+        time_series: the schema of 2.1 ``StructureSpecificTimeSeriesData`` (the same types,
+            in the same namespace, restricting ``dsd:TimeSeriesDataSetType``,
+            ``dsd:TimeSeriesType`` and ``dsd:TimeSeriesObsType``, as the SDMX TWG's
+            ``ecb_exr_ng_ts.xsd`` sample does); TIME_PERIOD at the observation only.
 
     Raises:
-        FormatError: the version is not 2.1 or 3.0, or a codelist's codes are unknown.
+        FormatError: the version is not 2.1 or 3.0, or a codelist's codes are unknown, or a
+            time-series schema for 3.0 or another observation dimension.
     """
     if version not in NS:
         raise FormatError(f"no structure-specific schema for SDMX-ML {version}", fix="Use 2.1 or 3.0.")
+    if time_series and (version != "2.1" or dimension_at_observation != TIME):
+        raise FormatError(
+            "time-series schemas are SDMX-ML 2.1's, with TIME_PERIOD at the observation",
+            fix="Ask for version 2.1 and dimensionAtObservation=TIME_PERIOD, or leave time_series out.",
+        )
+    ts = "TimeSeries" if time_series else ""
     base = NS[version]
     all_dims = [str(d.id) for d in dsd.dimensions.components]
     at = dimension_at_observation
@@ -238,7 +250,7 @@ def dsd_schema(
         measure_type = "xs:double"
 
     # DataSetType
-    restriction, seq = _complex(root, "DataSetType", "dsd:DataSetType")
+    restriction, seq = _complex(root, "DataSetType", f"dsd:{ts}DataSetType")
     etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
     _element(seq, "DataProvider", "common:DataProviderReferenceType", minOccurs="0")
     choice = etree.SubElement(seq, f"{{{XS}}}choice", minOccurs="0",
@@ -249,7 +261,7 @@ def dsd_schema(
 
     # SeriesType (none in a flat data set)
     if at != ALL_DIMENSIONS:
-        restriction, seq = _complex(root, "SeriesType", "dsd:SeriesType")
+        restriction, seq = _complex(root, "SeriesType", f"dsd:{ts or 'Series'}Type")
         etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
         # no Obs: a series of detail=serieskeysonly|nodata (both versions' base types allow it)
         _element(seq, "Obs", "ObsType", minOccurs="0", maxOccurs="unbounded")
@@ -259,7 +271,7 @@ def dsd_schema(
             _attribute(restriction, TIME, "common:ObservationalTimePeriodType", "prohibited")
 
     # ObsType
-    restriction, seq = _complex(root, "ObsType", "dsd:ObsType")
+    restriction, seq = _complex(root, "ObsType", f"dsd:{ts}ObsType")
     etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
     if version == "2.1":
         etree.SubElement(

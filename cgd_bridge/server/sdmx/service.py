@@ -35,7 +35,7 @@ from cgd_bridge.sdmx.formats import format_of
 from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.target import Target
-from cgd_bridge.sdmx.write import check_options
+from cgd_bridge.sdmx.write import check_csv_options, check_options
 from cgd_bridge.sdmx.write import write as write_format
 from cgd_bridge.sdmx.write.xsd import attachment, series_attributes
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
@@ -50,6 +50,7 @@ from cgd_bridge.server.sdmx.query import (
     not_implemented,
     parse_v1_key,
     parse_v2_keys,
+    refuse_csv_option,
 )
 from cgd_bridge.server.sdmx.structures import StructureQuery
 from cgd_bridge.server.streaming import astream
@@ -329,17 +330,25 @@ async def data_response(
     or streams from a writer thread, so one large query never holds up the small ones.
     """
     choice = negotiate(
-        "data", request.headers.get("accept"), api=api, format_param=params.format, labels=params.labels
+        "data",
+        request.headers.get("accept"),
+        api=api,
+        format_param=params.format,
+        labels=params.labels,
+        time_format=params.time_format,
+        keys=params.keys,
     )
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
-    # an observation dimension or detail the writer cannot take is a 400 before anything streams
+    # an observation dimension, detail or SDMX-CSV option the writer cannot take is a 400
+    # before anything streams
     check_options(
         choice.name,
         flow.dimensions,
         detail=params.detail,
         dimension_at_observation=params.dimension_at_observation,
     )
+    check_csv_options(choice.name, time_format=choice.time_format, keys=choice.keys)
     readable = await readable_for(request, bridge, principal, flow, provider, params.updated_after)
     query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
     client = request.client.host if request.client else None
@@ -477,6 +486,8 @@ def _write(choice: Choice, table: pa.Table, target: Target, out: Any, params: Pa
         labels=choice.labels,
         detail=params.detail,
         dimension_at_observation=params.dimension_at_observation,
+        time_format=choice.time_format,
+        keys=choice.keys,
     )
 
 
@@ -577,6 +588,8 @@ def availability(
 ) -> tuple[Flow, dict[str, list[str]], int, tuple[str | None, str | None]]:
     """Per dimension, the codes that exist for a query (``mode=exact``), and the period range;
     of the data providers (producing CSOs) ``provider`` only, when given (v1 ``providerRef``)."""
+    refuse_csv_option("timeFormat", params.time_format, "availability")
+    refuse_csv_option("keys", params.keys, "availability")
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
     versions = _readable(session, principal, flow, bridge.clock(), provider, params.updated_after)

@@ -202,6 +202,32 @@ def test_observations_header_counts_published_rows_only(world: World, who: str) 
     assert again.headers["ETag"] == r.headers["ETag"]
 
 
+#: the formats #15 added: suppressed cells go through the same published view in each
+NEW_FORMATS = {
+    "generic-ts": "application/vnd.sdmx.generictimeseriesdata+xml;version=2.1",
+    "ss-ts": "application/vnd.sdmx.structurespecifictimeseriesdata+xml;version=2.1",
+    "json-1.0": "application/vnd.sdmx.data+json;version=1.0.0",
+}
+
+
+@pytest.mark.parametrize("fmt", NEW_FORMATS)
+def test_suppressed_cells_stay_suppressed_in_the_new_formats(world: World, fmt: str) -> None:
+    r = world.client.get(DATA_V2, params={"c[OBS_STATUS]": "eq:Q"}, headers={"Accept": NEW_FORMATS[fmt]})
+    assert r.status_code == 200, r.text
+    assert int(r.headers["X-Observations"]) == len(world.suppressed)
+    for column in INTERNAL:
+        assert column not in r.text
+    if fmt == "json-1.0":
+        series = r.json()["data"]["dataSets"][0]["series"].values()
+        values = [o[0] for s in series for o in s["observations"].values()]
+    else:
+        import sdmx
+
+        values = [o.value for o in sdmx.read_sdmx(io.BytesIO(r.content)).data[0].obs]
+    assert len(values) == len(world.suppressed)
+    assert set(values) == {None}
+
+
 # ---------------------------------------------------------------- lineage and reports
 
 

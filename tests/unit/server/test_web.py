@@ -456,8 +456,18 @@ def test_dataflow_page_filters_and_shows_the_sdmx_urls(demo: Demo) -> None:
         "sdmx-ml-3.0-ss",
         "sdmx-json-2.0",
         "sdmx-ml-2.1-generic",
+        "sdmx-ml-2.1-generic-ts",
+        "sdmx-ml-2.1-ss-ts",
+        "sdmx-json-1.0",
     ):
         assert f"format={fmt}" in text
+    for fmt, media in (
+        ("sdmx-ml-2.1-ss-ts", "structurespecifictimeseriesdata"),
+        ("sdmx-json-1.0", "version=1.0.0"),
+    ):
+        got = demo.client.get(f"{FLOW}/download?REF_AREA=KE_042&SEX=F&format={fmt}")
+        assert got.status_code == 200, got.text[:300]
+        assert media in got.headers["content-type"]
     assert "<svg" in text
     assert 'role="img"' in text
     assert "Kisumu" in text  # codes shown with their names
