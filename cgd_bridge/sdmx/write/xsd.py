@@ -36,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,15 +101,24 @@ def _codes(codelist: Any, structures: Any) -> list[str]:
     return sorted(structures.codes(ref))
 
 
-def _type_of(component: Any, simple_types: dict[str, list[str]], structures: Any = None) -> str:
-    """The XML Schema type of a component; codelists become named enumerations."""
+def _type_of(
+    component: Any,
+    simple_types: dict[str, list[str]],
+    structures: Any = None,
+    allowed: Collection[str] | None = None,
+) -> str:
+    """The XML Schema type of a component; codelists become named enumerations, of the codes in
+    ``allowed`` only when given (a constraint: a type of its own, named after the component)."""
     rep = _representation(component)
     codelist = getattr(rep, "enumerated", None)
     if codelist is not None:
         name = f"{codelist.id}.{codelist.maintainer.id}.{codelist.version}".replace("-", "_")
+        if allowed is not None:
+            name += f".{component.id}.Allowed"
         name = "".join(ch if ch.isalnum() or ch in "._" else "_" for ch in name) + ".Type"
         if name not in simple_types:
-            simple_types[name] = _codes(codelist, structures)
+            codes = _codes(codelist, structures)
+            simple_types[name] = codes if allowed is None else [c for c in codes if c in set(allowed)]
         return name
     for facet in getattr(rep, "non_enumerated", None) or []:
         value_type = getattr(facet, "value_type", None)
@@ -125,15 +135,16 @@ def series_attributes(dsd: Any) -> tuple[str, ...]:
 class _Types:
     """The XML Schema types of a DSD's components, collecting the codelist enumerations."""
 
-    def __init__(self, structures: Any, partial: bool) -> None:
+    def __init__(self, structures: Any, partial: bool, allowed: Mapping[str, Collection[str]]) -> None:
         self.simple: dict[str, list[str]] = {}
         self.structures = structures
         self.partial = partial
+        self.allowed = allowed
 
     def of(self, component: Any) -> str:
         if str(component.id) == TIME:  # the time dimension keeps the SDMX time period type
             return "common:ObservationalTimePeriodType"
-        return _type_of(component, self.simple, self.structures)
+        return _type_of(component, self.simple, self.structures, self.allowed.get(str(component.id)))
 
     def dimensions(self, restriction: etree._Element, dimensions: list[Any]) -> None:
         for d in dimensions:
@@ -173,6 +184,7 @@ def dsd_schema(
     structures: Any = None,
     partial: bool = False,
     dimension_at_observation: str = TIME,
+    allowed: Mapping[str, Collection[str]] | None = None,
 ) -> bytes:
     """The DSD-specific schema of structure-specific data (series by TIME_PERIOD by default).
 
@@ -190,6 +202,9 @@ def dsd_schema(
         dimension_at_observation: ``TIME_PERIOD``; another dimension (series keyed by the
             others and TIME_PERIOD, observations by that one); or ``AllDimensions`` (a data set
             of observations, each with every dimension).
+        allowed: the codes a content constraint allows, per component id (a dataflow's or a
+            provision agreement's schema): those components' enumerations hold only these codes
+            of their codelist; components not named keep the whole codelist.
 
     Raises:
         FormatError: the version is not 2.1 or 3.0, or a codelist's codes are unknown.
@@ -222,7 +237,7 @@ def dsd_schema(
                      schemaLocation=f"{where}SDMXCommon.xsd")  # fmt: skip
     etree.SubElement(root, f"{{{XS}}}import", namespace=f"{base}/data/structurespecific",
                      schemaLocation=f"{where}SDMXDataStructureSpecific.xsd")  # fmt: skip
-    types = _Types(structures, partial)
+    types = _Types(structures, partial, allowed or {})
     simple_types = types.simple
     # the dimensions of the series key and of the observation
     on_series = [d for d in dsd.dimensions.components if at != ALL_DIMENSIONS and str(d.id) != at]
