@@ -17,6 +17,7 @@ codes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from xml.sax.saxutils import escape
 
@@ -81,5 +82,12 @@ def error_json20(code: int, title: str, detail: str | None = None, *, kind: str 
     entry: dict[str, object] = {"code": code, "title": title}
     if detail:
         entry["detail"] = detail
-    meta = {"schema": JSON_SCHEMAS.get(kind, JSON_SCHEMAS["data"]), "contentLanguages": ["en"]}
+    meta = {
+        "schema": JSON_SCHEMAS.get(kind, JSON_SCHEMAS["data"]),
+        "id": f"ERROR_{int(code)}",  # the schema requires id, prepared and sender in every meta
+        "test": False,
+        "prepared": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "contentLanguages": ["en"],
+        "sender": {"id": "CGD_BRIDGE"},
+    }
     return json.dumps({"meta": meta, "errors": [entry]}, ensure_ascii=False).encode()
