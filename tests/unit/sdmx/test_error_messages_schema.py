@@ -30,3 +30,12 @@ def test_sdmx_json_10_errors_of_the_v1_api_are_valid():
 @pytest.mark.parametrize("version", ["2.1", "3.0"])
 def test_sdmx_ml_errors_are_valid(version):
     assert SCHEMAS.errors("application/xml", error_xml(140, "bad key", "fix it", version=version)) == []
+
+
+@pytest.mark.parametrize("version", ["2.1", "3.0"])
+def test_sdmx_ml_errors_quoting_control_characters_stay_valid_xml(version):
+    """A query's text quoted in the message may hold characters XML 1.0 forbids (found by the
+    schemathesis run: a key with a backspace, an escape); the message must still parse."""
+    body = error_xml(140, "the key 'A\x08B\x1b' is not valid", "fix \x00 it", version=version)
+    assert SCHEMAS.errors("application/xml", body) == []
+    assert "A\ufffdB\ufffd" in body.decode()
