@@ -24,15 +24,25 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e.test_server_clients import AGENCY, FLOW, check_against, expected_values, same
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, live_server
 
 SDMX_REST = "sdmx-rest@2.20.0"  # sdmx-rest4js: SDMX REST v1.5 and v2.0 queries
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo served over HTTP on SQLite only: these tests are about the clients' reading, and
+    tests/e2e/test_server_clients.py already runs clients on both stores (CI time is short)."""
+    data_dir = tmp_path_factory.mktemp("more-clients")
+    with live_server(f"sqlite:///{data_dir / 'bridge.sqlite'}", data_dir) as server:
+        yield server
 
 
 def _values(records: list[dict[str, Any]], dims: list[str]) -> dict[tuple[str, ...], float | None]:
