@@ -22,7 +22,6 @@ _MESSAGE_NS = {
     "http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message": "2.1",
     "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message": "3.0",
 }
-_JSON_KINDS = ("data", "structure", "metadata")
 _SS_NAMESPACE = re.compile(
     r"\.(Dataflow|DataStructure|ProvisionAgreement)=([^:]+):([^(]+)\(([^)]+)\):ObsLevelDim:(.+)$"
 )
@@ -51,6 +50,7 @@ class OfficialSchemas:
     def __init__(self, dsd_schema: SchemaSource) -> None:
         self._xml: dict[str, Any] = {}
         self._json: dict[tuple[str, str], Any] = {}
+        self._dsd: dict[tuple[str, str, bool], Any] = {}
         self._dsd_schema = dsd_schema
 
     def _xml_schema(self, version: str) -> Any:
@@ -104,8 +104,6 @@ class OfficialSchemas:
     def _xml_errors(self, media: str, body: bytes, partial: bool) -> list[str]:
         from lxml import etree
 
-        from cgd_bridge.sdmx.write.xsd import validate_structure_specific
-
         root = etree.fromstring(body)
         if media.endswith("schema+xml") or root.tag == f"{{{XS}}}schema":
             return self._compile_errors(body)
@@ -119,13 +117,24 @@ class OfficialSchemas:
             m = _SS_NAMESPACE.search(ns)
             if m is None:
                 return [f"structure-specific data whose header names no structure namespace ({ns!r})"]
-            context = "dataflow" if m.group(1) != "DataStructure" else "datastructure"
-            xsd = self._dsd_schema(context, m.group(2), m.group(3), m.group(4), m.group(5), version, partial)
-            return validate_structure_specific(body, xsd, version, official(version))
-        schema = self._xml_schema(version)
+            schema = self._dsd_validator(m, version, partial)
+        else:
+            schema = self._xml_schema(version)
         if schema.validate(root.getroottree()):
             return []
         return [f"SDMX-ML {version} line {e.line}: {e.message}" for e in schema.error_log][:20]
+
+    def _dsd_validator(self, m: re.Match[str], version: str, partial: bool) -> Any:
+        """The official message schema with the DSD-specific one of the namespace ``m`` matched
+        (compiled once per namespace, version and partial)."""
+        from cgd_bridge.sdmx.write.xsd import structure_specific_validator
+
+        key = (m.group(0), version, partial)
+        if key not in self._dsd:
+            context = "dataflow" if m.group(1) != "DataStructure" else "datastructure"
+            xsd = self._dsd_schema(context, m.group(2), m.group(3), m.group(4), m.group(5), version, partial)
+            self._dsd[key] = structure_specific_validator(xsd, version, official(version))
+        return self._dsd[key]
 
     def _compile_errors(self, xsd: bytes) -> list[str]:
         """An XSD answer must compile with the official schemas it imports (by file name)."""

