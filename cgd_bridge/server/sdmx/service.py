@@ -30,7 +30,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from cgd_bridge.errors import Forbidden, StructureError, Unauthorized
+from cgd_bridge.errors import Forbidden, FormatError, StructureError, Unauthorized
 from cgd_bridge.sdmx.formats import format_of
 from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.refs import FlowRef
@@ -611,7 +611,7 @@ def availability(
 
 # -- schemas -------------------------------------------------------------------------------------------
 
-SCHEMA_CONTEXTS = ("dataflow", "datastructure")
+SCHEMA_CONTEXTS = ("dataflow", "datastructure", "provisionagreement")
 
 
 def schema_response(request: Request, bridge: Bridge, *, api: int, context: str, ref: FlowRef) -> Response:
@@ -619,9 +619,13 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
 
     pysdmx's RegistryClient asks ``/schema/dataflow/...`` for SDMX-JSON 2.0 structures (the
     dataflow with its DSD, codelists and constraints); other clients get the XSD that
-    structure-specific data of the dataflow validates against.
+    structure-specific data of the dataflow validates against: for ``dimensionAtObservation``
+    (``TIME_PERIOD`` by default, another dimension or ``AllDimensions``), and, in the
+    ``dataflow`` and ``provisionagreement`` contexts, with the codes of the dataflow's allowed
+    content constraints only. No version (or ``latest``, ``~``) is the latest one.
     """
-    from cgd_bridge.sdmx.write.xsd import dsd_schema
+    from cgd_bridge.mapping.conform import allowed_codes
+    from cgd_bridge.sdmx.write.xsd import TIME, dsd_schema
 
     if context not in SCHEMA_CONTEXTS:
         raise not_implemented(f"Schema queries in the '{context}' context")
@@ -634,24 +638,56 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
             body, media_type=format_of("structure", "sdmx-json-2.0").media_type, headers={"Vary": "Accept"}
         )
     choice = negotiate("schema", accept, api=api, format_param=request.query_params.get("format"))
+    at = request.query_params.get("dimensionAtObservation") or TIME
+    allowed: dict[str, frozenset[str]] = {}
     try:
-        if context == "dataflow":
-            info = bridge.structures.find("dataflow", ref.id or "", ref.agency, ref.version)
+        if context == "datastructure":
+            info = bridge.structures.find("datastructure", ref.id or "", ref.agency, ref.version)
+            dsd = bridge.structures.dsd(info.id, info.agency, info.version)
+            dataflow = None
+        else:
+            agency, flow_id, flow_version = ref.agency, ref.id or "", ref.version
+            if context == "provisionagreement":
+                agency, flow_id, flow_version = _agreement_flow(bridge, ref)
+            info = bridge.structures.find("dataflow", flow_id, agency, flow_version)
             flow = bridge.structures.get("dataflow", info.id, info.agency, info.version)
             s = flow.structure
             dsd = bridge.structures.dsd(
                 s.id, s.maintainer.id if s.maintainer else None, s.version and str(s.version)
             )
             dataflow = info.ref
-        else:
-            info = bridge.structures.find("datastructure", ref.id or "", ref.agency, ref.version)
-            dsd = bridge.structures.dsd(info.id, info.agency, info.version)
-            dataflow = None
+            allowed = allowed_codes(flow, bridge.structures)
     except StructureError as exc:
         raise QueryError(f"there is no {context} {ref.query_text}", status=404) from exc
     version = "2.1" if choice.name == "xsd-2.1" else "3.0"
-    body = dsd_schema(dsd, version, dataflow=dataflow, structures=bridge.structures)
+    try:
+        body = dsd_schema(
+            dsd,
+            version,
+            dataflow=dataflow,
+            structures=bridge.structures,
+            dimension_at_observation=at,
+            allowed=allowed,
+        )
+    except FormatError as exc:
+        raise QueryError(exc.problem, fix=exc.fix) from exc
     return Response(body, media_type=choice.media_type, headers={"Vary": "Accept"})
+
+
+def _agreement_flow(bridge: Bridge, ref: FlowRef) -> tuple[str, str, str]:
+    """(agency, id, version) of the dataflow of the provision agreement ``ref`` names."""
+    agreements = [
+        a
+        for a in bridge.structure_service.organisations().agreements.values()
+        if a.info.matches("provisionagreement", ref.id or "", ref.agency, ref.version)
+    ]
+    if not agreements:
+        raise QueryError(
+            f"there is no provision agreement {ref.query_text}",
+            status=404,
+            fix="List them with /sdmx/rest/provisionagreement/all/all/latest.",
+        )
+    return agreements[-1].flow
 
 
 def _accepts(header: str) -> list[str]:
