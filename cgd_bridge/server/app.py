@@ -39,7 +39,7 @@ from cgd_bridge.server.audit_writer import AuditWriter
 from cgd_bridge.server.bodylimit import BodyGuard
 from cgd_bridge.server.deps import get_principal, rate_limit
 from cgd_bridge.server.errors import install_error_handlers
-from cgd_bridge.server.jobs import JobPool
+from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.server.ratelimit import SharedRateLimiter
 from cgd_bridge.server.sdmx.answers import AnswerCache
 from cgd_bridge.server.sdmx.structures import StructureService
@@ -61,7 +61,7 @@ class Bridge:
     access: AccessCache
     audit: AuditWriter
     answers: AnswerCache
-    jobs: JobPool
+    jobs: Jobs
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cgd_bridge.clock import Clock
 from cgd_bridge.findings import Report
 from cgd_bridge.pipeline import Harmonisation
-from cgd_bridge.server.jobs import JobPool
+from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.store import submissions
 from cgd_bridge.store.models import Version
@@ -61,7 +61,7 @@ def harmonise_and_store(
     revision_note: str | None = None,
     submit: bool = False,
     store: bool = True,
-    jobs: JobPool | None = None,
+    jobs: Jobs | None = None,
 ) -> Intake:
     """Harmonise ``inputs`` and store them as a new version of the principal's CSO's dataset.
 

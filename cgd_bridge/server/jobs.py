@@ -48,9 +48,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cgd_bridge.errors import Busy, CgdBridgeError, JobFailed, TooLarge
+
+if TYPE_CHECKING:
+    from cgd_bridge.structures import Structures
 
 _MB = 1 << 20
 _SPLIT = "Split the dataset into smaller files, or ask the administrator to raise"
@@ -389,6 +392,31 @@ class JobPool:
             workers, self._idle, self._all = list(self._all), [], set()
         for worker in workers:
             worker.kill()
+
+
+class InlineJobs:
+    """Jobs run in this process, without limits: for a caller that trusts its inputs, or a
+    test that patches the pipeline to inject a fault (a patch does not reach a worker).
+
+    Args:
+        structures: the structures to check with (the server's own); None: read per job.
+    """
+
+    def __init__(self, structures: Structures | None = None) -> None:
+        self.structures = structures
+
+    def run(self, name: str, what: str = "the upload", **kwargs: Any) -> Any:
+        """Run job ``name`` here; its result, or its error as raised."""
+        if name == "harmonise" and self.structures is not None:
+            from cgd_bridge import pipeline
+
+            kwargs.pop("structures_dir")
+            return pipeline.harmonise(**kwargs, structures=self.structures)
+        return _JOBS[name](**kwargs)
+
+
+#: what runs an upload's job: worker processes (the server) or this process
+Jobs = JobPool | InlineJobs
 
 
 _POOLS: dict[JobLimits, JobPool] = {}

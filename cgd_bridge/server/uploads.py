@@ -20,7 +20,7 @@ from fastapi import UploadFile
 
 from cgd_bridge import pipeline
 from cgd_bridge.errors import CgdBridgeError, InputError
-from cgd_bridge.server.jobs import JobPool
+from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.store.submissions import RawFile
 from cgd_bridge.structures import Structures
 
@@ -106,7 +106,7 @@ class Inputs:
         return {r.role: r.filename for r in self.raw}
 
     def harmonise(
-        self, *, structures: Structures, sheet: str | None = None, jobs: JobPool | None = None
+        self, *, structures: Structures, sheet: str | None = None, jobs: Jobs | None = None
     ) -> pipeline.Harmonisation:
         """:func:`cgd_bridge.pipeline.harmonise` on these files (nothing is stored).
 
