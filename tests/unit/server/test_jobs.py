@@ -9,6 +9,9 @@ worker's crash are tested over HTTP (``tests/e2e/test_job_isolation_live.py``).
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,3 +107,35 @@ def test_every_worker_busy_is_503_with_retry_after(pool: JobPool) -> None:
     assert caught.value.status == 503
     assert "CGD_BRIDGE_JOB_WORKERS" in caught.value.message
     assert int(caught.value.headers["Retry-After"]) >= 1
+
+
+def test_a_process_that_ends_leaves_no_worker(tmp_path: Path) -> None:
+    """A server that stops normally (uvicorn returns, the interpreter exits) stops its workers."""
+    script = tmp_path / "serve_once.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from cgd_bridge.server.jobs import JobLimits, pool
+            jobs = pool(JobLimits(workers=1))
+            jobs.run("harmonise", data={str(KENYA / "data.csv")!r}, metadata={str(KENYA / "quality.yaml")!r},
+                     mapping={str(MAPPING)!r}, form=None, sheet=None, structures_dir=None)
+            print(*jobs.pids())
+            """
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    pids = [int(p) for p in done.stdout.split()]
+    assert pids, "the job ran in no worker"
+    left = [p for p in pids if Path(f"/proc/{p}").exists() and _state(p) != "Z"]
+    assert not left, f"workers left after the process ended: {left}"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
