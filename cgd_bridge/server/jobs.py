@@ -245,23 +245,22 @@ class _Worker:
                 ],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
+                env=_worker_env(),
             )
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
-        if not self.conn.poll(_START_SECONDS):
-            self.kill()
-            raise JobFailed(
-                "the server could not start a worker process for the upload",
-                fix="Try again in a minute; if it persists, tell the administrator (see the server log).",
-            )
         try:
+            if not self.conn.poll(_START_SECONDS):
+                raise EOFError("no answer")
             self.conn.recv()
         except (EOFError, OSError) as exc:
             self.kill()
-            raise JobFailed(
-                "the server could not start a worker process for the upload",
-                fix="Tell the administrator: the worker stopped while starting (see the server log).",
+            raise Busy(  # the server's trouble, not the upload's: 503
+                "the server could not start a worker process to check the upload",
+                fix="Send it again in a minute; if this persists, tell the administrator (the server "
+                "log says why the worker did not start).",
+                retry_after=60,
             ) from exc
 
     def alive(self) -> bool:
@@ -296,6 +295,16 @@ class _Worker:
             self.kill()
             raise _memory_limit(limits, what)
         raise RuntimeError(f"the job '{name}' failed in its worker process:\n{value}")
+
+
+def _worker_env() -> dict[str, str]:
+    """The server's environment, with this cgd_bridge first on the path: the worker runs the
+    same code as the server (not another copy installed in the same environment)."""
+    import cgd_bridge
+
+    root = str(Path(cgd_bridge.__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, path) if p)}
 
 
 def _memory_limit(limits: JobLimits, what: str) -> TooLarge:
