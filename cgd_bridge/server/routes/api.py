@@ -251,7 +251,7 @@ def validate(
 ) -> ValidationResult:
     """Run every check (as ``cgd-bridge validate``) and return the report; nothing is stored."""
     with _spool(bridge, data, metadata, mapping, form) as inputs:
-        result = inputs.harmonise(structures=bridge.structures, sheet=sheet)
+        result = inputs.harmonise(structures=bridge.structures, sheet=sheet, jobs=bridge.jobs)
     return ValidationResult(valid=result.report.valid, report=result.report.to_dict())
 
 
@@ -294,6 +294,7 @@ def create_submission(
             sheet=sheet,
             revision_note=revision_note,
             submit=submit,
+            jobs=bridge.jobs,
         )
     if intake.version is None:
         return JSONResponse(

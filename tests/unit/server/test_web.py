@@ -726,6 +726,25 @@ def test_an_alias_bomb_sent_anonymously_is_refused_at_once(demo: Demo) -> None:
     assert "aliases" in r.text
 
 
+def test_an_alias_bomb_uploaded_to_submit_is_named_on_its_field(demo: Demo) -> None:
+    """The same bomb as a dataset's metadata file on /submit (#14): read in a worker process,
+    refused at once, named on the form; nothing stored."""
+    from tests.unit.test_safeyaml import BILLION_LAUGHS
+
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    before = c.get("/submissions").text.count("/versions/")
+    upload = {**files(), "metadata": ("bomb.yaml", BILLION_LAUGHS.encode(), "application/yaml")}
+    form = {"csrf_token": csrf(c, "/submit"), "mapping_choice": "kenya-health-scorecard.yaml"}
+    r = c.post("/submit", data=form, files=upload)
+    assert r.status_code == 400, r.text[:2000]
+    assert "bomb.yaml" in r.text
+    assert "aliases" in r.text
+    assert 'href="#metadata"' in r.text
+    assert "Traceback" not in r.text
+    assert c.get("/submissions").text.count("/versions/") == before
+
+
 def test_the_metadata_form_round_trips_the_kenya_record() -> None:
     import yaml
 
