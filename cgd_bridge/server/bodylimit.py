@@ -39,6 +39,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
 from cgd_bridge.server.uploads import PayloadTooLarge
 
 if TYPE_CHECKING:
@@ -191,6 +192,10 @@ class BodyGuard:
                     limit = await self._decide(request, bridge)
                 except CgdBridgeError as exc:
                     refusal = exc
+                    raise _Stop() from exc
+                except DATABASE_FAILURES as exc:  # the key could not be checked: a 503, not a 400
+                    refusal = database_error(exc)
+                    log.warning("%s %s: %s", scope["method"], scope["path"], refusal.message)
                     raise _Stop() from exc
             message = await receive()
             if message["type"] == "http.request":
