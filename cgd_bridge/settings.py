@@ -43,7 +43,7 @@ class Settings(BaseSettings):
             a database that cannot record it makes the pull a 503).
         db_wait_seconds: the longest a request waits for the database (a lock held by another
             process, every pooled connection in use) before the answer is a 503 with
-            ``Retry-After`` (``store/db.py``); ``CGD_BRIDGE_DB_WAIT_SECONDS=3``.
+            ``Retry-After`` (``store/db.py``); ``CGD_BRIDGE_DB_WAIT_SECONDS=5`` (the default).
         answer_cache_mb: memory for rendered small data answers (``server/sdmx/answers.py``);
             0 turns it off.
         secret_key: signs the web pages' session cookies; None means a random secret kept in
@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     audit_interval_seconds: float = Field(default=0.05, ge=0.0, le=5.0)
     audit_durable: bool = False
     answer_cache_mb: int = Field(default=64, ge=0)
-    db_wait_seconds: float = Field(default=3.0, gt=0.0, le=60.0)
+    db_wait_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
     secret_key: SecretStr | None = None
     cors_origins: str = ""
 

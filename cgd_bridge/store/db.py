@@ -17,7 +17,7 @@ migrate with :func:`upgrade`. The same code and the same Alembic migrations
   workers behind a load balancer survive database restarts.
 
 **A bounded wait** (the server, #14): ``make_engine(url, wait=seconds)`` bounds every wait of a
-request on the database to ``wait`` (``CGD_BRIDGE_DB_WAIT_SECONDS``, 3 s): SQLite's
+request on the database to ``wait`` (``CGD_BRIDGE_DB_WAIT_SECONDS``, 5 s): SQLite's
 ``busy_timeout`` (a write lock held by another process or worker) and the pool's timeout (every
 connection in use). The pool is as large as the server's thread pool on SQLite (connections cost
 a file handle) and 10 + 10 on PostgreSQL. A wait that runs out, and a database that cannot be
