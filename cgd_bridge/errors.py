@@ -230,6 +230,8 @@ class Overlapping(Conflict):
 class StoreError(CgdBridgeError):
     """The database cannot be reached or refused the operation.
 
+    ``retry_after`` (seconds, default 5) is the server's ``Retry-After``: the database is busy or
+    away for now, the request itself is not wrong.
     ``internal`` is what only the operator should read (the database's URL without its password,
     the driver's reason): part of :attr:`message` (the CLI's error line, the server's log), never
     of :meth:`to_dict` nor ``problem``, which the server answers with.
@@ -239,10 +241,18 @@ class StoreError(CgdBridgeError):
     title = "Storage unavailable"
 
     def __init__(
-        self, problem: str, *, fix: str | None = None, internal: str | None = None, **where: Any
+        self,
+        problem: str,
+        *,
+        fix: str | None = None,
+        internal: str | None = None,
+        retry_after: float = 5.0,
+        **where: Any,
     ) -> None:
         self.internal = internal
         super().__init__(problem, fix=fix, **where)
+        #: a server answer's ``Retry-After`` (a busy or unreachable database: try again soon)
+        self.headers = {"Retry-After": str(max(1, round(retry_after)))}
 
     @property
     def message(self) -> str:

