@@ -534,3 +534,54 @@ def pulls(
         )
     bridge.audit.flush()  # pulls served before this request are in the answer
     return [p.__dict__ for p in audit.pulls_of(session, cso_org_id=org.id, since=since)]
+
+
+DownloadFormat = Annotated[
+    str,
+    Query(
+        pattern="^(xlsx|sdmx-csv-labels|bundle)$",
+        description="xlsx (spreadsheet: names beside codes, a codes sheet, the quality metadata), "
+        "sdmx-csv-labels (SDMX-CSV 1.0 with names beside codes) or bundle (a ZIP of the data in "
+        "every format, the spreadsheet, the quality metadata and a README.txt).",
+    ),
+]
+
+
+@router.get(
+    "/dataflows/{agency}/{ident}/{version}/download",
+    summary="A dataflow's published data as a spreadsheet, labelled SDMX-CSV or one ZIP bundle",
+    response_class=Response,
+)
+async def dataflow_download(
+    request: Request,
+    bridge: BridgeDep,
+    principal: PrincipalDep,
+    now: NowDep,
+    agency: str,
+    ident: str,
+    version: str,
+    format: DownloadFormat = "xlsx",
+    key: Annotated[str, Query(description="An SDMX REST v1 key, e.g. ..KE_KISUMU or all.")] = "all",
+    startPeriod: Annotated[str | None, Query()] = None,
+    endPeriod: Annotated[str | None, Query()] = None,
+) -> Response:
+    """The published view of the dataflow (the same selection, access rules and pull log as
+    ``/sdmx/rest/data``): suppressed cells stay without a value, embargoed data is not there."""
+    from urllib.parse import urlencode
+
+    from cgd_bridge.sdmx.refs import FlowRef
+    from cgd_bridge.server import downloads
+    from cgd_bridge.server.sdmx.query import parse_params
+
+    periods = [(n, v) for n, v in (("startPeriod", startPeriod), ("endPeriod", endPeriod)) if v]
+    response: Response = await downloads.download_response(
+        request,
+        bridge,
+        principal,
+        flow_ref=FlowRef(agency, ident, version),
+        key_text=key,
+        params=parse_params(urlencode(periods)),
+        fmt=format,
+        now=now,
+    )
+    return response

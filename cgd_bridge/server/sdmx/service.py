@@ -409,6 +409,66 @@ async def data_response(
     )
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The published observations a download selected, named, with the versions they come from.
+
+    ``table`` is the published view (:func:`gather_indexed`) filtered by the query and cut to the
+    dataflow's dimensions, ``TIME_PERIOD``, ``OBS_VALUE`` and its attributes; ``target`` carries
+    the names of the dataflow, its concepts and the codes present.
+    """
+
+    flow: Flow
+    table: pa.Table
+    target: Target
+    versions: tuple[ServedVersion, ...]
+
+
+async def published_selection(
+    request: Request,
+    bridge: Bridge,
+    principal: Principal | None,
+    *,
+    flow_ref: FlowRef,
+    key_text: str,
+    params: Params,
+) -> Selection:
+    """The published view of a dataflow a download reads (spreadsheet, bundle), its pull logged.
+
+    The same access decision, selection and pull log as :func:`data_response`: a download in
+    any format reads only what the SDMX answer to the same query would show (#12).
+    """
+    flow = find_flow(bridge, flow_ref)
+    keys = parse_keys(key_text, len(flow.dimensions), api=1)
+    readable = await readable_for(request, bridge, principal, flow, None, params.updated_after)
+    query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    client = request.client.host if request.client else None
+    gathered = readable.gathered
+    selected = (
+        await run_in_threadpool(select, gathered[0], flow.dimensions, keys, params, index=gathered[1])
+        if gathered is not None
+        else None
+    )
+    if selected is None or selected.num_rows == 0:
+        await bridge.audit.record(principal, [], query, client=client)
+        raise QueryError(
+            f"no observations of {flow.info.ref} match this query",
+            fix="Widen the selection or the periods; the dataflow's page shows what exists.",
+            status=404,
+        )
+    counts = np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(readable.versions))
+    await bridge.audit.record(
+        principal, _served_counts(readable, [int(n) for n in counts]), query, client=client
+    )
+
+    def prepare() -> tuple[pa.Table, Target]:
+        body, target = _shape(selected, flow, Params(), Choice("sdmx-csv-1.0", "text/csv"))
+        return body, named_target(target, body, bridge.structures)
+
+    body, target = await run_in_threadpool(prepare)
+    return Selection(flow, body, target, readable.versions)
+
+
 def _data_modified(readable: Readable) -> dt.datetime | None:
     """``Last-Modified`` of a data answer: the latest publication of the versions it reads (a
     published version never changes; a revision is a new version)."""

@@ -33,6 +33,7 @@ from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, Overlapping, 
 from cgd_bridge.findings import Report, Severity
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
+from cgd_bridge.server import downloads as bundles
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.ratelimit import RateLimiter
@@ -771,6 +772,9 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
     v2_params = urlencode(q.v2_query(), safe="[],:+")
     here = f"/dataflows/{quote(agency)}/{quote(ident)}/{quote(version)}"
     downloads = [
+        (page._(title), name, f"{here}/download?" + urlencode([*page_query, ("format", name)]))
+        for name, title in _EXTRA_TITLES.items()
+    ] + [
         (f.title, f.name, f"{here}/download?" + urlencode([*page_query, ("format", f.name)]))
         for f in FORMATS.values()
     ]
@@ -793,6 +797,7 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         official_managed=official_managed,
         versions=versions,
         downloads=downloads,
+        bundle=f"{here}/bundle?" + urlencode(page_query) if page_query else f"{here}/bundle",
         sdmx_v1=v1 + ("?" + v1_params if v1_params else ""),
         sdmx_v2=f"{base}/sdmx/v2/data/dataflow/{agency}/{ident}/{version}/*"
         + (f"?{v2_params}" if v2_params else ""),
@@ -800,15 +805,26 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
     )
 
 
+#: the downloads for people who do not read SDMX (#17), listed before the SDMX formats
+_EXTRA_TITLES = {
+    bundles.SPREADSHEET: N_("Spreadsheet (XLSX): names beside codes, a codes sheet, the quality metadata"),
+    bundles.LABELLED_CSV: N_("SDMX-CSV with names beside codes"),
+}
+
+
 @router.get("/dataflows/{agency}/{ident}/{version}/download")
 async def download(page: PageDep, request: Request, agency: str, ident: str, version: str) -> Response:
-    """The selection as an SDMX REST v1 answer (same negotiation, access rules and pull log)."""
+    """The selection as an SDMX REST v1 answer (same negotiation, access rules and pull log),
+    or as a spreadsheet or labelled SDMX-CSV of the same published view."""
     flow, _versions = await run_in_threadpool(_flow_versions, page, agency, ident, version)
     q = _Query(request, flow.dimensions)
     fmt = request.query_params.get("format", "sdmx-csv-1.0")
-    if fmt not in FORMATS:
-        raise UsageError(f"'{fmt}' is not a format of this server", fix=f"Use one of {', '.join(FORMATS)}.")
+    if fmt not in FORMATS and fmt not in bundles.EXTRA_FORMATS:
+        names = ", ".join([*bundles.EXTRA_FORMATS, *FORMATS])
+        raise UsageError(f"'{fmt}' is not a format of this server", fix=f"Use one of {names}.")
     raw = urlencode([*q.period_query(), ("format", fmt)])
+    if fmt in bundles.EXTRA_FORMATS:
+        return page.finish(await _bundle_download(page, request, FlowRef(agency, ident, version), q, fmt))
     answer = await service.data_response(
         request,
         page.bridge,
@@ -823,6 +839,30 @@ async def download(page: PageDep, request: Request, agency: str, ident: str, ver
     stamp = page.now.strftime("%Y%m%d")
     answer.headers["Content-Disposition"] = f'attachment; filename="{ident}-{stamp}{suffix}"'
     return page.finish(answer)
+
+
+@router.get("/dataflows/{agency}/{ident}/{version}/bundle")
+async def bundle(page: PageDep, request: Request, agency: str, ident: str, version: str) -> Response:
+    """The selection (by default the whole dataflow) as one ZIP: the data in every format, the
+    spreadsheet, the quality metadata and a README.txt; of the published view, logged as a pull."""
+    flow, _versions = await run_in_threadpool(_flow_versions, page, agency, ident, version)
+    q = _Query(request, flow.dimensions)
+    return page.finish(await _bundle_download(page, request, FlowRef(agency, ident, version), q, "bundle"))
+
+
+async def _bundle_download(page: Page, request: Request, ref: FlowRef, q: _Query, fmt: str) -> Response:
+    response: Response = await bundles.download_response(
+        request,
+        page.bridge,
+        page.principal,
+        flow_ref=ref,
+        key_text=q.key(),
+        params=parse_params("&".join(f"{n}={quote(v)}" for n, v in q.period_query())),
+        fmt=fmt,
+        now=page.now,
+        _=page._,
+    )
+    return response
 
 
 # ---------------------------------------------------------------- the quality metadata form

@@ -368,6 +368,78 @@ def test_the_web_download_is_the_published_view(world: World, who: str) -> None:
     assert not set(INTERNAL) & set(rows[0])
 
 
+def _sheet_rows(content: bytes) -> list[dict[str, object]]:
+    """The data sheet of a downloaded spreadsheet as dicts (header -> cell), read by openpyxl."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True)["Data"]
+    rows = list(sheet.iter_rows(values_only=True))
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+def _assert_published_sheet(content: bytes, world: World) -> None:
+    rows = _sheet_rows(content)
+    status = next(h for h in rows[0] if str(h).lower().startswith("observation status (code"))
+    hidden = [r for r in rows if r[status] == "Q"]
+    assert len(hidden) == len(world.suppressed)
+    assert {r["Value"] for r in hidden} == {None}
+    assert not {h for h in rows[0] if any(c in str(h) for c in INTERNAL)}
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_the_spreadsheet_and_labelled_csv_are_the_published_view(world: World, who: str) -> None:
+    """The spreadsheet and labelled SDMX-CSV downloads (#17), from the page and the JSON API,
+    withhold the same cells as the SDMX answer, and carry no stored column."""
+    client = _web(world, who)
+    page = f"/dataflows/{quote('IAEG-SDGs')}/DF_SDG_GLH/1.5/download"
+    api = "/api/dataflows/IAEG-SDGs/DF_SDG_GLH/1.5/download"
+    sheets = [
+        client.get(page, params={"format": "xlsx"}),
+        world.get(api, who, format="xlsx"),
+    ]
+    for r in sheets:
+        assert r.status_code == 200, r.text[:300]
+        assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+        assert int(r.headers["X-Observations"]) == len(_sheet_rows(r.content))
+        _assert_published_sheet(r.content, world)
+    labelled = "sdmx-csv-labels"
+    for r in (client.get(page, params={"format": labelled}), world.get(api, who, format=labelled)):
+        assert r.status_code == 200, r.text[:300]
+        rows = _published_rows(r.text)
+        status = next(h for h in rows[0] if h.startswith("OBS_STATUS"))
+        value = next(h for h in rows[0] if h.startswith("OBS_VALUE"))
+        hidden = [row for row in rows if row[status].startswith("Q:")]
+        assert len(hidden) == len(world.suppressed)
+        assert {row[value] for row in hidden} == {""}
+        assert not {h.split(":")[0] for h in rows[0]} & set(INTERNAL)
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_the_bundle_is_the_published_view(world: World, who: str) -> None:
+    """The whole dataflow as one ZIP (#17): every data file in it withholds the suppressed cells."""
+    import zipfile
+
+    client = _web(world, who)
+    for r in (
+        client.get(f"/dataflows/{quote('IAEG-SDGs')}/DF_SDG_GLH/1.5/bundle"),
+        world.get("/api/dataflows/IAEG-SDGs/DF_SDG_GLH/1.5/download", who, format="bundle"),
+    ):
+        assert r.status_code == 200, r.text[:300]
+        z = zipfile.ZipFile(io.BytesIO(r.content))
+        names = z.namelist()
+        assert "README.txt" in names
+        rows = _published_rows(z.read("data/DF_SDG_GLH-sdmx-csv-1.0.csv").decode())
+        hidden = [row for row in rows if row["OBS_STATUS"] == "Q"]
+        assert len(hidden) == len(world.suppressed)
+        assert {row["OBS_VALUE"] for row in hidden} == {""}
+        assert not set(INTERNAL) & set(rows[0])
+        for name in names:
+            if name.startswith("data/") and not name.endswith(".csv"):
+                text = z.read(name).decode()
+                assert not any(re.search(rf"\b{c}\b", text) for c in INTERNAL), name
+        _assert_published_sheet(z.read("DF_SDG_GLH.xlsx"), world)
+
+
 @pytest.mark.parametrize("who", READERS)
 def test_a_filter_on_a_hidden_value_finds_only_published_cells(world: World, who: str) -> None:
     """c[OBS_VALUE] compared against each suppressed cell's true value (numerator over
