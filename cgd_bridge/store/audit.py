@@ -164,6 +164,8 @@ class Pull:
         dataset, version: which of the CSO's datasets and which version number.
         observations: how many observations were sent.
         file: the raw file's name, for ``file.downloaded``.
+        organisation_name, organisation_kind: the puller's organisation as people know it
+            (``Kenya National Bureau of Statistics``, ``nso``); None for the public.
     """
 
     at: dt.datetime
@@ -177,6 +179,8 @@ class Pull:
     observations: int | None
     client: str | None
     file: str | None = None
+    organisation_name: str | None = None
+    organisation_kind: str | None = None
 
 
 def pulls_of(
@@ -209,6 +213,8 @@ def pulls_of(
             observations=e.observations,
             client=e.client,
             file=(e.details or {}).get("filename") if e.action == "file.downloaded" else None,
+            organisation_name=e.organisation.name if e.organisation else None,
+            organisation_kind=e.organisation.kind if e.organisation else None,
         )
         for e, dataset, number in session.execute(stmt).unique()
     ]

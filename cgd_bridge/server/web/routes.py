@@ -43,6 +43,7 @@ from cgd_bridge.server.sdmx.query import parse_params
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.server.web import chart as charts
 from cgd_bridge.server.web import metadata_form
+from cgd_bridge.server.web import pulls as pull_words
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
@@ -627,7 +628,14 @@ def pulls(page: PageDep, org: str | None = None) -> Response:
         )
     page.bridge.audit.flush()  # the pulls this worker served before are in the list
     found = audit.pulls_of(page.db, cso_org_id=organisation.id)
-    return page.render("pulls.html", organisation=organisation, pulls=found)
+    summary = pull_words.summarise(found)
+    return page.render(
+        "pulls.html",
+        organisation=organisation,
+        organisations=[r for r in summary if r.who is not None],
+        public=[r for r in summary if r.who is None],
+        pulls=pull_words.describe_all(found, page.bridge, page._),
+    )
 
 
 @router.get("/mous")

@@ -410,5 +410,5 @@ def test_the_cso_sees_each_download_of_its_files_on_its_pulls_page(world: World)
     assert world.get(f"/api/files/{data['id']}", "term_nso").status_code == 200
     page = world.web("owner").get("/pulls")
     assert page.status_code == 200, page.text
-    assert "uploaded file scorecard-2024.csv" in page.text
-    assert "bikash (cbs-nepal)" in page.text
+    assert "cbs-nepal downloaded the uploaded file scorecard-2024.csv" in page.text
+    assert "By bikash." in page.text

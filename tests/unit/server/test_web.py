@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -432,9 +433,14 @@ def test_submit_review_accept_publish_download(demo_db: Demo) -> None:
     assert rows
     assert {(row["REF_AREA"], row["SEX"]) for row in rows} == {("KE_042", "F")}
     assert demo.app.state.bridge.audit.flush()  # pulls are written in the background
-    pulls = c.get("/pulls").text
-    assert "download" in pulls
-    assert "the public (no sign-in)" in pulls
+    pulls = html.unescape(c.get("/pulls").text)
+    # in words, not a query string; the public apart from organisations (#17)
+    assert "The public (no sign-in), by month" in pulls
+    said = re.search(r"Someone without an account downloaded ([^<]*), as SDMX-CSV 2\.0", pulls)
+    assert said is not None, pulls
+    assert "Kisumu" in said.group(1)
+    assert "Female" in said.group(1)
+    assert "format=sdmx-csv-2.0" not in pulls
     # the version's history shows the pulls to the producer only
     assert "data.pulled" in c.get(f"/versions/{vid}").text
     assert "data.pulled" not in nso.get(f"/versions/{vid}").text
