@@ -149,7 +149,7 @@ def write_xlsx(
     """
     from cgd_bridge.errors import FormatError
 
-    if table.num_rows >= MAX_SHEET_ROWS:
+    if not fits_a_sheet(table.num_rows):
         raise FormatError(
             f"{table.num_rows} observations do not fit on one spreadsheet sheet "
             f"(at most {MAX_SHEET_ROWS - 1})",
@@ -297,9 +297,21 @@ def readme(
     return "\n".join(lines)
 
 
-def bundle_entries(ident: str, quality: Sequence[QualitySheet]) -> list[tuple[str, str, str, str]]:
-    """``(file name, kind, format name, what it is)`` of every file of a bundle, README excepted."""
-    out = [(f"{ident}.xlsx", "xlsx", SPREADSHEET, "spreadsheet: data with names, codes, quality metadata")]
+def fits_a_sheet(rows: int) -> bool:
+    """True when ``rows`` observations fit on one spreadsheet sheet (below the header row)."""
+    return rows < MAX_SHEET_ROWS
+
+
+def bundle_entries(
+    ident: str, quality: Sequence[QualitySheet], rows: int = 0
+) -> list[tuple[str, str, str, str]]:
+    """``(file name, kind, format name, what it is)`` of every file of a bundle, README excepted;
+    the spreadsheet only when ``rows`` fit on a sheet (the README says so otherwise)."""
+    out: list[tuple[str, str, str, str]] = []
+    if fits_a_sheet(rows):
+        out.append(
+            (f"{ident}.xlsx", "xlsx", SPREADSHEET, "spreadsheet: data with names, codes, quality metadata")
+        )
     out.append((f"data/{ident}-labels.csv", "data", LABELLED_CSV, "SDMX-CSV 1.0 with names beside codes"))
     for f in FORMATS.values():
         if f.writer:
@@ -327,9 +339,15 @@ def write_bundle(
     from cgd_bridge.metadata import QualityMetadata
     from cgd_bridge.sdmx.write.refmeta import render_metadata
 
-    entries = bundle_entries(target.id, quality)
+    entries = bundle_entries(target.id, quality, table.num_rows)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-        z.writestr("README.txt", readme(target, quality, [(n, a) for n, _k, _f, a in entries], when))
+        text = readme(target, quality, [(n, a) for n, _k, _f, a in entries], when)
+        if not fits_a_sheet(table.num_rows):
+            text += (
+                f"\nNo spreadsheet: {table.num_rows} observations are more than one sheet holds "
+                f"({MAX_SHEET_ROWS - 1}); data/{target.id}-labels.csv has the names beside the codes.\n"
+            )
+        z.writestr("README.txt", text)
         for i, (name, kind, fmt, _about) in enumerate(entries):
             with z.open(name, "w", force_zip64=True) as f:
                 if fmt == SPREADSHEET:
@@ -395,6 +413,15 @@ async def download_response(
         request, bridge, principal, flow_ref=flow_ref, key_text=key_text, params=params
     )
     table, target = selection.table, selection.target
+    if fmt == SPREADSHEET and not fits_a_sheet(table.num_rows):
+        from cgd_bridge.errors import FormatError
+
+        # said before anything streams (a failure inside the stream would cut the file short)
+        raise FormatError(
+            f"{table.num_rows} observations do not fit on one spreadsheet sheet "
+            f"(at most {MAX_SHEET_ROWS - 1})",
+            fix="Filter the selection (areas, periods) or download SDMX-CSV, which has no limit.",
+        )
     stamp = now.strftime("%Y%m%d")
     headers = {"X-Observations": str(table.num_rows)}
     if fmt == LABELLED_CSV:

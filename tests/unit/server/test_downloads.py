@@ -156,3 +156,15 @@ def test_the_bundle_streams_every_format_the_spreadsheet_and_the_metadata() -> N
     assert sheet.max_row == 1 + TABLE.num_rows
     assert all(z.read(n) for n in names if n.startswith("metadata/"))
     assert z.testzip() is None
+
+
+def test_a_bundle_too_big_for_a_sheet_leaves_the_spreadsheet_out_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(downloads, "MAX_SHEET_ROWS", 3)
+    out = _Unseekable()
+    write_bundle(out, TABLE, TARGET, QUALITY, when=dt.datetime(2026, 12, 7, tzinfo=dt.UTC))  # type: ignore[arg-type]
+    z = zipfile.ZipFile(io.BytesIO(bytes(out.buffer)))
+    assert "DF_CGD_KE.xlsx" not in z.namelist()
+    assert "No spreadsheet: 3 observations" in z.read("README.txt").decode()
+    assert "data/DF_CGD_KE-labels.csv" in z.namelist()

@@ -337,6 +337,15 @@ def test_embargoed_and_withdrawn_data_is_never_shown(demo_db: Demo) -> None:
     r = public.get("/dataflows")
     assert "Citizen-generated data, Kenya" not in r.text  # v1 is superseded, v2 embargoed: nothing to pull
     assert public.get(FLOW).status_code == 404
+    # nor through the spreadsheet, the labelled CSV and the bundle (#17), page or JSON API
+    api = "/api/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0/download"
+    for fmt in ("xlsx", "sdmx-csv-labels"):
+        assert public.get(f"{FLOW}/download", params={"format": fmt}).status_code == 404, fmt
+    assert public.get(f"{FLOW}/bundle").status_code == 404
+    for fmt in ("xlsx", "sdmx-csv-labels", "bundle"):
+        r = public.get(api, params={"format": fmt})
+        assert r.status_code == 404, (fmt, r.status_code, r.text[:200])
+        assert r.json()["error"]["status"] == 404
     # withdrawn: hidden from the MoU's NSO too
     token = csrf(c, f"/versions/{v2}")
     r = c.post(
