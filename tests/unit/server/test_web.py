@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import openpyxl
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
@@ -441,6 +442,28 @@ def test_submit_review_accept_publish_download(demo_db: Demo) -> None:
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert rows
     assert {(row["REF_AREA"], row["SEX"]) for row in rows} == {("KE_042", "F")}
+    # the version page links the dataflow's spreadsheet and bundle (#17); the spreadsheet holds
+    # the observations of the SDMX-CSV of the same published view, with names beside the codes
+    review = nso.get(f"/versions/{vid}").text
+    assert f"{FLOW}/download?format=xlsx" in review
+    assert f"{FLOW}/bundle" in review
+    sheet = TestClient(demo.app).get(f"{FLOW}/download?format=xlsx")
+    assert sheet.status_code == 200, sheet.text[:300]
+    data = list(openpyxl.load_workbook(io.BytesIO(sheet.content))["Data"].iter_rows(values_only=True))
+    plain = list(csv.DictReader(io.StringIO(TestClient(demo.app).get(f"{FLOW}/download").text)))
+    header = list(data[0])
+    assert len(data) - 1 == len(plain)
+    area = header.index("Reference area (code)")
+    assert header[area - 1] == "Reference area"
+    got = sorted(
+        (r[area], r[area - 1], r[header.index("Period")], r[header.index("Value")]) for r in data[1:]
+    )
+    kisumu = {r[1] for r in got if r[0] == "KE_042"}
+    assert kisumu == {"Kisumu"}
+    want = [
+        (r["REF_AREA"], r["TIME_PERIOD"], float(r["OBS_VALUE"]) if r["OBS_VALUE"] else None) for r in plain
+    ]
+    assert sorted((a, p, v) for a, _name, p, v in got) == sorted(want)
     assert demo.app.state.bridge.audit.flush()  # pulls are written in the background
     pulls = html.unescape(c.get("/pulls").text)
     # in words, not a query string; the public apart from organisations (#17)
