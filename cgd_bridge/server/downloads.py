@@ -44,7 +44,7 @@ from cgd_bridge.sdmx.write import write as write_format
 SPREADSHEET = "xlsx"
 LABELLED_CSV = "sdmx-csv-labels"
 EXTRA_FORMATS: dict[str, tuple[str, str]] = {
-    SPREADSHEET: ("Spreadsheet (XLSX) with names and the quality metadata", ".xlsx"),
+    SPREADSHEET: ("a spreadsheet (XLSX)", ".xlsx"),
     LABELLED_CSV: ("SDMX-CSV with names beside codes", ".csv"),
 }
 #: the SDMX format the labelled CSV is written in (``labels=both``: ``CODE: Name``)

@@ -402,6 +402,9 @@ def test_the_spreadsheet_and_labelled_csv_are_the_published_view(world: World, w
         assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
         assert int(r.headers["X-Observations"]) == len(_sheet_rows(r.content))
         _assert_published_sheet(r.content, world)
+    wrong = world.get(api, who, format="xls")
+    assert wrong.status_code in (400, 422), wrong.text
+    assert "xlsx" in wrong.text  # the answer names the formats there are
     labelled = "sdmx-csv-labels"
     for r in (client.get(page, params={"format": labelled}), world.get(api, who, format=labelled)):
         assert r.status_code == 200, r.text[:300]

@@ -58,7 +58,7 @@ def pull(
         ),
         (
             "/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0/download?REF_AREA=KE_042&SEX=F&format=xlsx",
-            "KNBS downloaded Kisumu, Female, as Spreadsheet (XLSX) with names and the quality metadata",
+            "KNBS downloaded Kisumu, Female, as a spreadsheet (XLSX)",
         ),
         (
             "/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0/bundle",
