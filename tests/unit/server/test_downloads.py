@@ -168,3 +168,16 @@ def test_a_bundle_too_big_for_a_sheet_leaves_the_spreadsheet_out_and_says_why(
     assert "DF_CGD_KE.xlsx" not in z.namelist()
     assert "No spreadsheet: 3 observations" in z.read("README.txt").decode()
     assert "data/DF_CGD_KE-labels.csv" in z.namelist()
+
+
+def test_calamine_reads_the_same_data_sheet(tmp_path: Path) -> None:
+    """The project's own XLSX reader (calamine) reads the spreadsheet back as written."""
+    from python_calamine import CalamineWorkbook
+
+    path = tmp_path / "data.xlsx"
+    write_xlsx(path, TABLE, TARGET, QUALITY)
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Data").to_python()
+    assert len(rows) == 1 + TABLE.num_rows
+    assert rows[1][:6] == ["Female", "F", "Kisumu", "KE_042", "2023", 12.5]
+    assert rows[2][5] == ""  # the suppressed cell is empty
+    assert rows[3][8] == '=HYPERLINK("http://x")'
