@@ -19,7 +19,7 @@ import html
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -65,6 +65,7 @@ class World:
     keys: dict[str, str]
     version_id: int
     suppressed: list[dict[str, object]]  # the stored rows of the suppressed cells
+    browsers: dict[str, TestClient] = field(default_factory=dict)  # signed-in web clients by reader
 
     def headers(self, who: str) -> dict[str, str]:
         user = USERS.get(who)
@@ -287,9 +288,12 @@ def test_the_owner_still_sees_the_whole_report(world: World) -> None:
 
 
 def _web(world: World, who: str) -> TestClient:
-    client = TestClient(world.app)  # type: ignore[arg-type]
-    if who in USERS:
-        sign_in(client, world.keys[USERS[who]])
+    """A browser of ``who``, signed in once per world (sign-ins are throttled per address)."""
+    client = world.browsers.get(who)
+    if client is None:
+        client = world.browsers[who] = TestClient(world.app)  # type: ignore[arg-type]
+        if who in USERS:
+            sign_in(client, world.keys[USERS[who]])
     return client
 
 
