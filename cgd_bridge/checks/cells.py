@@ -15,9 +15,9 @@ Small cells and secondary suppression are decided and reported by
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,6 +27,12 @@ from cgd_bridge.checks.base import provisional_row as _row
 from cgd_bridge.checks.base import show_number as _num
 from cgd_bridge.checks.disclosure import EXAMPLES, TOTAL_MARGIN, Cells, Families, KeyColumn, suppress_cells
 from cgd_bridge.findings import Finding, Severity, register
+from cgd_bridge.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported where used (cgd_bridge/lazy.py); pyarrow also imports it at its first array
+    pd = lazy_module("pandas")
 
 TOTAL_MISMATCH = register(
     "total-mismatch", Severity.ERROR, "consistency", "Parts do not add up to the total",
