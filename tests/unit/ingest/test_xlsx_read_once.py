@@ -86,3 +86,36 @@ def test_column_text_is_cell_text(values: list[object]) -> None:
     got = column_text(values).to_pylist()
     want = [cell_text(v) for v in values]
     assert got == want
+
+
+SHEET_XML = [
+    b'<row r="1"><c r="A1" t="s"><v>0</v></c><c r="C1"><v>1</v></c></row><row r="2"><c r="B2"/></row>',
+    b'<x:row r="7" spans="1:3"><x:c t="s" r="AB7"><x:v>3</x:v></x:c></x:row><x:row r="9"></x:row>',
+    b'<row r="3"><c r="XFD3"/></row><row r="1048576"><c r="A1048576"/></row>',
+    b'<row r="4"><c r="D4"/><c r="E4"/></row>',  # ends on a cell
+    b'<row r="12"/>',  # ends on a row without cells
+    b"<sheetData></sheetData>",  # no row, no cell
+]
+
+
+@pytest.mark.parametrize("data", SHEET_XML)
+def test_the_span_of_referenced_cells_is_the_tag_by_tag_span(data: bytes) -> None:
+    """The fast count (every tag has its reference) agrees with counting tag by tag."""
+    fast = xlsx_mod._span_with_refs(data)
+    assert fast is not None
+    span, last = fast
+    slow_span, slow_last = xlsx_mod._span_tag_by_tag(data, 5, 5)
+    assert span == slow_span
+    assert (last or (5, 5)) == slow_last
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<row r="1"><c r="A1"/><c/><c/></row>',  # cells without a reference: after the previous one
+        b'<row><c r="B1"/></row><row><c/></row>',  # rows without one
+        b'<row r="2"><c t="s" r="A"/></row>',  # a reference without a row number
+    ],
+)
+def test_tags_without_references_are_counted_tag_by_tag(data: bytes) -> None:
+    assert xlsx_mod._span_with_refs(data) is None
