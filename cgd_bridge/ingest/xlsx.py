@@ -82,6 +82,8 @@ _ROW_TAG = re.compile(rb"<(?:\w+:)?row\b")
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
 _CELL_TAG = re.compile(rb"<(?:\w+:)?c\b")
 _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+)(\d+)\"")
+_PLAIN_ROW_REF = re.compile(rb"<row r=\"(\d+)\"")
+_PLAIN_CELL_REF = re.compile(rb"<c r=\"([A-Z]+)(\d+)\"")
 
 
 def _span_with_refs(
@@ -92,12 +94,26 @@ def _span_with_refs(
     step per cell; and the row and column after its last tag (None: no tag in ``data``).
     None when a tag has no reference: then they are counted tag by tag, from the previous one.
     """
-    cells = _CELL_REF.findall(data)
-    if len(cells) != len(_CELL_TAG.findall(data)):
-        return None
-    row_refs = list(_ROW_REF.finditer(data))
-    if len(row_refs) != len(_ROW_TAG.findall(data)):
-        return None
+    if b":c" in data or b":row" in data:  # namespace prefixes (<x:c ...>): the general patterns
+        cell_ref, row_ref = _CELL_REF, _ROW_REF
+        cell_tags, row_tags = len(_CELL_TAG.findall(data)), len(_ROW_TAG.findall(data))
+    else:  # the usual form, reference first (<c r="B7" t="s">), counted by bytes.count
+        cell_ref, row_ref = _PLAIN_CELL_REF, _PLAIN_ROW_REF
+        cell_tags = data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
+        row_tags = data.count(b"<row ") + data.count(b"<row>") + data.count(b"<row/>")
+    cells = cell_ref.findall(data)
+    if len(cells) != cell_tags:
+        if cell_ref is _CELL_REF:
+            return None
+        cells = _CELL_REF.findall(data)  # the reference after another attribute
+        if len(cells) != len(_CELL_TAG.findall(data)):
+            return None
+        cell_ref = _CELL_REF
+    row_refs = list(row_ref.finditer(data))
+    if len(row_refs) != row_tags:
+        row_refs = list(_ROW_REF.finditer(data))
+        if len(row_refs) != len(_ROW_TAG.findall(data)):
+            return None
     if cells:
         letters = {c[0] for c in cells}
         span = (
@@ -106,7 +122,7 @@ def _span_with_refs(
         )
     else:
         span = (0, 0)
-    after = _CELL_REF.findall(data, row_refs[-1].end()) if row_refs else cells[-1:]
+    after = cell_ref.findall(data, row_refs[-1].end()) if row_refs else cells[-1:]
     if after:
         last = (int(after[-1][1]), _column_number(after[-1][0]))
     elif row_refs:

@@ -94,6 +94,7 @@ SHEET_XML = [
     b'<row r="3"><c r="XFD3"/></row><row r="1048576"><c r="A1048576"/></row>',
     b'<row r="4"><c r="D4"/><c r="E4"/></row>',  # ends on a cell
     b'<row r="12"/>',  # ends on a row without cells
+    b'<row spans="1:2" r="5"><c t="s" r="B5"><v>1</v></c><c r="C5"/></row>',  # r after another attribute
     b"<sheetData></sheetData>",  # no row, no cell
 ]
 
