@@ -166,6 +166,22 @@ def validate(
     "dataflow, e.g. REF_AREA), or AllDimensions for observations without series (SDMX-ML, "
     "SDMX-JSON; SDMX-CSV is flat whatever it is).",
 )
+@click.option(
+    "--time-format",
+    "time_format",
+    type=click.Choice(["original", "normalized"]),
+    default="original",
+    show_default=True,
+    help="SDMX-CSV only (timeFormat): 'normalized' writes each TIME_PERIOD as the ISO 8601 date "
+    "its period starts on (2024-Q2 -> 2024-04-01).",
+)
+@click.option(
+    "--keys",
+    type=click.Choice(["none", "series", "obs", "both"]),
+    default="none",
+    show_default=True,
+    help="SDMX-CSV only (keys): add a SERIES_KEY and/or OBS_KEY column (dimension values joined by '.').",
+)
 @click.option("--list-formats", is_flag=True, help="List the output formats and exit.")
 def convert(
     data: Path | None,
@@ -181,6 +197,8 @@ def convert(
     metadata_format: str,
     detail: str,
     dimension_at_observation: str,
+    time_format: str,
+    keys: str,
     list_formats: bool,
 ) -> None:
     """Validate DATA, map it with MAPPING and write it as SDMX (format --to) to --output."""
@@ -190,7 +208,7 @@ def convert(
 
     if list_formats:
         for f in FORMATS.values():
-            click.echo(f"{f.name:22} {f.title:38} {f.media_type}")
+            click.echo(f"{f.name:22} {f.title:46} {f.media_type}")
         return
     needed = (("DATA", data), ("--metadata", metadata), ("--mapping", mapping), ("--to", to))
     missing = [name for name, value in needed if not value]
@@ -209,7 +227,7 @@ def convert(
             data, metadata=metadata, mapping=mapping, to=fmt.name, output=out, form=form, sheet=sheet,
             force=force, progress=progress, structures=_load_structures(), labels=labels or "id",
             metadata_out=metadata_out, metadata_format=metadata_format, detail=detail,
-            dimension_at_observation=dimension_at_observation,
+            dimension_at_observation=dimension_at_observation, time_format=time_format, keys=keys,
         )  # fmt: skip
     report = result.report
     if result.refused:
@@ -355,7 +373,10 @@ def _demo_database(output: Path, host: str, port: int) -> str:
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report to this file.")
 def audit(file: Path, threshold: int, fmt: str, output: Path | None) -> None:
-    """Audit the suppression of an SDMX-CSV or SDMX-ML 2.1 FILE: can a reader work out a suppressed cell?
+    """Audit the suppression of an SDMX data FILE: can a reader work out a suppressed cell?
+
+    FILE is any SDMX data message the bridge writes or an NSO holds: SDMX-CSV 1.0/2.0, SDMX-ML
+    2.1 (structure-specific or generic), SDMX-ML 3.0 structure-specific, SDMX-JSON 1.0/2.0.
 
     The published values are taken as known and the suppressed cells (no value, OBS_STATUS Q or
     CONF_STATUS C) as unknowns; over every additive relation the keys imply (_T totals, age

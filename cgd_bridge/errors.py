@@ -53,6 +53,10 @@ class CgdBridgeError(Exception):
         """The whole sentence shown to a user: where, what, and the fix."""
         return format_message(self.problem, self.fix, file=self.file, row=self.row, field=self.field)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with every attribute (a worker process sends its errors to the server)."""
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view (used by ``--format json`` and, later, the server)."""
         return {
@@ -66,6 +70,14 @@ class CgdBridgeError(Exception):
             "row": self.row,
             "field": self.field,
         }
+
+
+def _restore(cls: type[CgdBridgeError], args: tuple[Any, ...], state: dict[str, Any]) -> CgdBridgeError:
+    """The error :meth:`CgdBridgeError.__reduce__` pickled, whatever its ``__init__`` takes."""
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(state)
+    return exc
 
 
 def format_message(
@@ -218,6 +230,8 @@ class Overlapping(Conflict):
 class StoreError(CgdBridgeError):
     """The database cannot be reached or refused the operation.
 
+    ``retry_after`` (seconds, default 5) is the server's ``Retry-After``: the database is busy or
+    away for now, the request itself is not wrong.
     ``internal`` is what only the operator should read (the database's URL without its password,
     the driver's reason): part of :attr:`message` (the CLI's error line, the server's log), never
     of :meth:`to_dict` nor ``problem``, which the server answers with.
@@ -227,10 +241,18 @@ class StoreError(CgdBridgeError):
     title = "Storage unavailable"
 
     def __init__(
-        self, problem: str, *, fix: str | None = None, internal: str | None = None, **where: Any
+        self,
+        problem: str,
+        *,
+        fix: str | None = None,
+        internal: str | None = None,
+        retry_after: float = 5.0,
+        **where: Any,
     ) -> None:
         self.internal = internal
         super().__init__(problem, fix=fix, **where)
+        #: a server answer's ``Retry-After`` (a busy or unreachable database: try again soon)
+        self.headers = {"Retry-After": str(max(1, round(retry_after)))}
 
     @property
     def message(self) -> str:
@@ -252,5 +274,24 @@ class RateLimited(CgdBridgeError):
     title = "Too many requests"
 
     def __init__(self, problem: str, *, fix: str | None = None, retry_after: float = 1.0) -> None:
+        super().__init__(problem, fix=fix)
+        self.headers = {"Retry-After": str(max(1, round(retry_after)))}
+
+
+class JobFailed(CgdBridgeError):
+    """The worker process checking an upload stopped (a crash, an abort): that job fails, the
+    server goes on (``server/jobs.py``)."""
+
+    status = 422
+    title = "The upload could not be processed"
+
+
+class Busy(CgdBridgeError):
+    """Every worker is busy: try again shortly (503 with ``Retry-After``)."""
+
+    status = 503
+    title = "Busy"
+
+    def __init__(self, problem: str, *, fix: str | None = None, retry_after: float = 5.0) -> None:
         super().__init__(problem, fix=fix)
         self.headers = {"Retry-After": str(max(1, round(retry_after)))}

@@ -38,7 +38,7 @@ from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
-from cgd_bridge.mapping.apply import Harmonised, constant_column
+from cgd_bridge.mapping.apply import Harmonised, constant_column, rows_kept
 from cgd_bridge.mapping.conform import (
     NEVER_FORCED,
     UNCHECKED,
@@ -49,6 +49,7 @@ from cgd_bridge.metadata import LoadedMetadata, QualityMetadata, load_metadata
 from cgd_bridge.sdmx.formats import get_format, get_metadata_format
 from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.target import Target
+from cgd_bridge.sdmx.write import check_csv_options
 from cgd_bridge.sdmx.write import write as write_format
 from cgd_bridge.sdmx.write.refmeta import render_metadata
 
@@ -140,11 +141,18 @@ def examine(
         md = metadata if isinstance(metadata, LoadedMetadata) else load_metadata(metadata)
         report.inputs.append(md.info)
     declared = None
+    spec = None
     if mapping is not None:
         declared, info = load_mapping_schema(mapping)
         report.inputs.append(info)
+        spec, _ = load_mapping(mapping)
+        if spec.dimensions and spec.time is not None and spec.value is not None:
+            # the mapping's observations are the cells the disclosure checks decide on (#13)
+            opts = dataclasses.replace(opts, mapped=True)
     schema, bound = schema_for(table, declared, batch_rows=opts.batch_rows)
     ctx = Context(table=table, schema=schema, metadata=md, report=report, options=opts, bound=bound)
+    if spec is not None and opts.mapped:  # aggregate data's cells: the rows the mapping keeps (#13)
+        ctx.kept = rows_kept(table, spec)
     run_checks(ctx, progress)
     table.info.rows = ctx.rows_read + len(table.skipped)
     threshold = check_threshold(ctx)  # the floor: refused below 3, a warning below 5
@@ -164,8 +172,7 @@ def examine(
         report.stats["dsat"] = verdict
     report.stats["table_schema"] = schema.to_descriptor()
     h = None
-    if mapping is not None:
-        spec, _ = load_mapping(mapping)
+    if mapping is not None and spec is not None:
         h = map_and_check(
             table, spec, report, mapping_file=Path(mapping).name, structures=structures,
             batch_rows=opts.batch_rows, provided=CONFORMED_ATTRIBUTES,
@@ -225,6 +232,8 @@ def convert(
     metadata_format: str = "sdmx-ml-2.1-genericmetadata",
     detail: str = "full",
     dimension_at_observation: str = "TIME_PERIOD",
+    time_format: str = "original",
+    keys: str = "none",
 ) -> Conversion:
     """Validate, map and write a CSO dataset as SDMX (format ``to``) to ``output``.
 
@@ -241,10 +250,12 @@ def convert(
     ``detail`` (``full``, ``dataonly``, ``serieskeysonly``, ``nodata``) and
     ``dimension_at_observation`` (``TIME_PERIOD``, another dimension of the target dataflow, or
     ``AllDimensions``) shape the message as the SDMX REST parameters of the same names do; with
-    ``serieskeysonly`` or ``nodata``, ``written`` counts series.
+    ``serieskeysonly`` or ``nodata``, ``written`` counts series. ``time_format`` and ``keys``
+    are SDMX-CSV's ``timeFormat`` and ``keys`` options (other formats take the defaults only).
     """
     fmt = get_format(to)  # an unknown format fails before any work
     _check_detail(detail, dimension_at_observation, fmt.name)  # so does an unknown detail
+    check_csv_options(fmt.name, time_format=time_format, keys=keys)  # and an SDMX-CSV option
     if metadata_out is not None:
         get_metadata_format(metadata_format)  # so does an unknown metadata format
     if labels not in fmt.labels:
@@ -290,7 +301,7 @@ def convert(
     result.harmonised = prepared.harmonised
     result.written, target = write_harmonised(
         prepared, fmt.name, output, structures=structures, labels=labels, detail=detail,
-        dimension_at_observation=dimension_at_observation,
+        dimension_at_observation=dimension_at_observation, time_format=time_format, keys=keys,
     )  # fmt: skip
     if metadata_out is not None:  # the quality metadata as an SDMX reference metadata set
         result.metadata = Path(metadata_out)
@@ -307,6 +318,8 @@ def write_harmonised(
     labels: str = "id",
     detail: str = "full",
     dimension_at_observation: str = "TIME_PERIOD",
+    time_format: str = "original",
+    keys: str = "none",
 ) -> tuple[int, Target]:
     """Write what :func:`harmonise` prepared as SDMX format ``to`` (the write step of
     :func:`convert`): the observations (or series) written, and the target written for."""
@@ -314,20 +327,24 @@ def write_harmonised(
     if h is None or target is None:
         raise UsageError("nothing to write: validation found errors", fix="Run 'cgd-bridge validate' first.")
     fmt = get_format(to)
-    if fmt.name == "sdmx-json-2.0" or labels != "id":
+    if fmt.names or labels != "id":  # SDMX-JSON prints names; SDMX-CSV with labels
         target = named_target(target, h.table, structures)
     _check_dimension_at_observation(dimension_at_observation, target)
     with atomic_writer(output) as fh:
         written = write_format(
             fmt.name, h.table, target, fh, labels=labels, detail=detail,
-            dimension_at_observation=dimension_at_observation,
+            dimension_at_observation=dimension_at_observation, time_format=time_format, keys=keys,
         )  # fmt: skip
     return written, target
 
 
 def _check_detail(detail: str, dimension_at_observation: str, fmt: str) -> None:
-    """Refuse an unknown ``detail``, or series-only details without series, before any work."""
-    from cgd_bridge.sdmx.write._text import ALL_DIMENSIONS, DETAILS, SERIES_ONLY
+    """Refuse an unknown ``detail``, series-only details without series, or another dimension
+    than TIME_PERIOD at the observation of a time-series-only format, before any work."""
+    from cgd_bridge.sdmx.write._text import ALL_DIMENSIONS, DETAILS, SERIES_ONLY, time_series_only
+
+    if get_format(fmt).time_series:
+        time_series_only(get_format(fmt).title, dimension_at_observation)
 
     if detail not in DETAILS:
         raise FormatError(f"'{detail}' is not an SDMX data detail", fix=f"Use one of: {', '.join(DETAILS)}.")
@@ -530,7 +547,8 @@ def harmonise(
 
 
 def audit_file(path: str | Path, *, threshold: int = 5, structures: Structures | None = None) -> Report:
-    """The disclosure audit of an SDMX-CSV or SDMX-ML 2.1 file (``cgd-bridge audit``): the published values as
+    """The disclosure audit of an SDMX data file (``cgd-bridge audit``; every format of
+    :func:`cgd_bridge.sdmx.read.published.read_published`): the published values as
     known, the suppressed cells (no value, OBS_STATUS Q / CONF_STATUS C) as unknowns, every
     additive relation the keys imply; a ``suppression-exposed`` error for each suppressed cell
     a reader can narrow down to less than ``threshold``
@@ -544,6 +562,7 @@ def audit_file(path: str | Path, *, threshold: int = 5, structures: Structures |
     report = audit_published(
         data.table, data.dimensions, threshold=threshold, file=Path(path).name,
         hierarchies={"REF_AREA": area} if area else None,
+        first_line=2 if data.format.startswith("sdmx-csv") else None,
     )  # fmt: skip
     report.inputs.append(
         InputInfo(file=Path(path).name, kind="data", format=data.format, rows=data.table.num_rows)

@@ -41,8 +41,19 @@ class Settings(BaseSettings):
             at most this much of the pull log (unless ``audit_durable``).
         audit_durable: answer a pull only once its audit records are committed (group commit;
             a database that cannot record it makes the pull a 503).
+        db_wait_seconds: the longest a request waits for the database (a lock held by another
+            process, every pooled connection in use) before the answer is a 503 with
+            ``Retry-After`` (``store/db.py``); ``CGD_BRIDGE_DB_WAIT_SECONDS=5`` (the default).
         answer_cache_mb: memory for rendered small data answers (``server/sdmx/answers.py``);
             0 turns it off.
+        job_memory_mb: the memory one upload's job (reading and checking it, in a worker
+            process: ``server/jobs.py``) may use beyond the worker's own; above it the answer
+            is 413 naming this setting; 0 turns the limit off.
+        job_cpu_seconds: the processor time one upload's job may use (413 above it; its wall
+            time is three times this plus 10 s); 0 turns the limit off.
+        job_workers: the worker processes that check uploads at once (each holds one job).
+        job_wait_seconds: how long an upload waits for a free worker before the answer is 503
+            with ``Retry-After``.
         secret_key: signs the web pages' session cookies; None means a random secret kept in
             ``{data_dir}/web-secret`` (enough for the workers of one host; set it, the same
             everywhere, when several hosts serve one database); ``CGD_BRIDGE_SECRET_KEY=...``.
@@ -62,6 +73,11 @@ class Settings(BaseSettings):
     audit_interval_seconds: float = Field(default=0.05, ge=0.0, le=5.0)
     audit_durable: bool = False
     answer_cache_mb: int = Field(default=64, ge=0)
+    job_memory_mb: int = Field(default=4096, ge=0)
+    job_cpu_seconds: int = Field(default=300, ge=0)
+    job_workers: int = Field(default=2, ge=1, le=64)
+    job_wait_seconds: float = Field(default=30.0, ge=0.0)
+    db_wait_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
     secret_key: SecretStr | None = None
     cors_origins: str = ""
 

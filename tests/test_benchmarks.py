@@ -36,7 +36,7 @@ def test_every_benchmark_is_run_here() -> None:
 def test_benchmark_runs_at_tiny_size(script: str, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = ["--tiny"]
-    if script == "server_vs_writer.py":  # on SQLite and PostgreSQL, as the full run
+    if script in ("server_vs_writer.py", "load.py"):  # on SQLite and PostgreSQL, as the full run
         if os.environ.get("CGD_BRIDGE_TEST_POSTGRES") == "0":
             args += ["--databases", "sqlite"]
         else:

@@ -65,12 +65,19 @@ class Options:
             the error ``threshold-too-low`` and 3 is applied).
         tolerance: relative tolerance for parts adding up to totals (e.g. 0.01 = 1 %).
         batch_rows: rows per record batch (bounds memory).
+        mapped: a mapping with SDMX sections turns the data into observations, so the cells of
+            microdata are the observations it produces (after its drops, derivations and
+            aggregation): their disclosure control runs on those
+            (:func:`cgd_bridge.checks.disclosure.suppress_observations`), and the cell table
+            of the source columns feeds only the sample-size check. Set by
+            :func:`cgd_bridge.pipeline.examine`.
     """
 
     stage: str = "submission"
     threshold: int = 5
     tolerance: float | None = None
     batch_rows: int = 200_000
+    mapped: bool = False
 
 
 @dataclass
@@ -85,6 +92,10 @@ class Context:
     bound: dict[str, SourceColumn] = field(default_factory=dict)  # schema field -> column
     rows_read: int = 0
     suppression: Suppression | None = None  # aggregate data's suppressed rows (checks.disclosure)
+    #: the rows the mapping keeps, per record batch and its first provisional row (not dropped by
+    #: a drop rule or a derivation, every label with a code): the cells of aggregate data that
+    #: disclosure control decides on (pipeline.examine sets it; None: every row)
+    kept: Callable[[pa.RecordBatch, int], np.ndarray] | None = None
 
     @property
     def file(self) -> str:

@@ -51,6 +51,9 @@ SAMPLE_SIZE = register(
 )  # fmt: skip
 
 
+_KEPT = "__kept__"  # the chunks' column: the mapping keeps the row (Context.kept)
+
+
 class CellCheck(BaseCheck):
     """Small cells, secondary suppression, totals, count <= denominator, sample size."""
 
@@ -101,6 +104,8 @@ class CellCheck(BaseCheck):
                 # float32 holds every whole count below 16.7 million exactly, at half the memory
                 cols[m] = _to_float(tb.values[m], tb.invalid[m]).astype(np.float32)
             self._count_above_denominator(ctx, tb)
+            if ctx.kept is not None:  # the rows the mapping publishes (pipeline.examine)
+                cols[_KEPT] = ctx.kept(tb.raw, tb.first_row)
             self.chunks.append(cols)
         else:
             frame = pd.DataFrame(cols)
@@ -136,16 +141,26 @@ class CellCheck(BaseCheck):
             counts = pd.DataFrame(columns).groupby([k.name for k in self.keys], sort=False)["__n__"]
             frame = counts.sum().reset_index()
             self._sample_size(ctx, Cells.of(frame))
+            if ctx.options.mapped:  # the mapping's observations are the cells (pipeline.examine)
+                return
             cube = Cells.of(self._cube(frame))
             suppress_cells(ctx, cube, self.keys, ["__n__"], self._families(cube), microdata=True)
         else:
+            kept = columns.pop(_KEPT, None)
             cells = Cells(columns)
             self._sample_size(ctx, cells)
             families = self._families(cells)
-            self._totals(ctx, cells, families)
+            self._totals(ctx, cells, families)  # the source's own arithmetic: every row
+            rows = None
+            if kept is not None and not kept.all():
+                # disclosure control decides on the cells the mapping publishes (#13): rows a
+                # drop rule removes are neither protected nor counted on as complements
+                rows = np.flatnonzero(kept) + 2  # their provisional row numbers
+                cells = Cells({name: values[kept] for name, values in cells.items()})
+                families = self._families(cells)
             ctx.suppression = suppress_cells(
                 ctx, cells, self.keys, self.measures, families, microdata=False,
-                pairs=[*self.pairs, *self._share_numerators(cells)],
+                pairs=[*self.pairs, *self._share_numerators(cells)], rows=rows,
             )  # fmt: skip
 
     def _share_numerators(self, cells: Cells) -> list[tuple[str, str]]:

@@ -295,8 +295,12 @@ def suppress_cells(
     *,
     microdata: bool,
     pairs: Sequence[tuple[str, str]] = (),
+    rows: np.ndarray | None = None,
 ) -> Suppression | None:
     """Primary and secondary suppression of the cell table, with their findings.
+
+    ``rows`` are the provisional row numbers of aggregate data's cells when they are not the
+    file's rows in order (the rows a mapping keeps); by default cell ``i`` is row ``i + 2``.
 
     ``pairs`` are the (count, denominator) measures of proportions, for the rules on
     numerators, complements and whole groups (:func:`~cgd_bridge.checks.primary.primary_rules`).
@@ -329,8 +333,9 @@ def suppress_cells(
         reasons.update(secured.reasons)
         _report_exposed(ctx.report, secured, lambda i: _describe_cell(cells, keys, i), file=ctx.table.file)
     secondary = suppressed & ~primary
-    result = None if microdata else Suppression(np.flatnonzero(suppressed) + 2)  # provisional rows
-    _report_cells(ctx, cells, keys, measures, rule, secondary, reasons, limits, microdata, pairs)
+    idx = np.flatnonzero(suppressed)
+    result = None if microdata else Suppression(rows[idx] if rows is not None else idx + 2)  # provisional
+    _report_cells(ctx, cells, keys, measures, rule, secondary, reasons, limits, microdata, pairs, rows)
     return result
 
 
@@ -412,22 +417,63 @@ def _report_exposed(report: Report, secured: Secured, describe: Any, *, file: st
         if e.row in seen:
             continue
         seen.add(e.row)
-        text, relations = describe_exposure(e, secured.relations, describe, secured_protection(secured))
-        problem = f"the suppressed cell {describe(e.row)} is exposed in {e.measure}: {text}"
-        if relations:
-            problem += "; through " + "; ".join(relations)
         examples.append(
-            Finding(
-                code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
-                fix=("Merge categories or areas so that no cell rests on fewer respondents than the "
-                     "threshold, or leave out the total that gives it away; see docs/disclosure.md."),
-                details={"cell": describe(e.row), "measure": e.measure, "low": plain_number(e.low),
-                         "high": None if np.isinf(e.high) else plain_number(e.high),
-                         "relations": relations},
+            exposed_finding(
+                e, secured.relations, describe, secured_protection(secured), file=file, measure=e.measure,
+                subject=f"the suppressed cell {describe(e.row)} is exposed in {e.measure}", fix=FIX_MERGE,
             )
         )  # fmt: skip
     if examples:
         report.add_counted(len(examples), examples[:EXAMPLES])
+
+
+#: the fixes of ``suppression-exposed``: for a cell the bridge suppressed and could not protect,
+#: for a cell the data left empty, and for a published file the audit reads
+FIX_MERGE = (
+    "Merge categories or areas so that no cell rests on fewer respondents than the threshold, or "
+    "leave out the total that gives it away; see docs/disclosure.md."
+)
+FIX_BLANK = (
+    "The value was left empty (suppressed?) but the totals and the other parts give it away: fill "
+    "in the value and let the bridge suppress it with its complements, or leave empty a part or "
+    "total that covers it."
+)
+FIX_PUBLISHED = (
+    "Suppress more cells (a part or total on each relation named), or publish the table through "
+    "cgd-bridge convert, which chooses them; see docs/disclosure.md."
+)
+
+
+def exposed_finding(
+    e: Any,
+    rel: Any,
+    where: Any,
+    protection: float,
+    *,
+    subject: str,
+    fix: str,
+    file: str | None,
+    measure: str | None = None,
+    row: int | None = None,
+) -> Finding:
+    """The one ``suppression-exposed`` finding, wherever the audit finds an exposed cell:
+    ``subject`` (which cell, e.g. "the suppressed observation X is exposed"), the interval a
+    reader can narrow it to and the relations that bound it (``details``: ``cell``, ``measure``
+    when given, ``low``, ``high``, ``relations``)."""
+    text, relations = describe_exposure(e, rel, where, protection)
+    problem = f"{subject}: {text}"
+    if relations:
+        problem += "; through " + "; ".join(relations)
+    details: dict[str, Any] = {"cell": where(e.row)}
+    if measure is not None:
+        details["measure"] = measure
+    details.update(
+        low=plain_number(e.low), high=None if np.isinf(e.high) else plain_number(e.high), relations=relations
+    )
+    return Finding(
+        code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file, row=row, fix=fix,
+        details=details,
+    )  # fmt: skip
 
 
 def secured_protection(secured: Secured) -> float:
@@ -446,8 +492,12 @@ def _report_cells(
     limits: Limits,
     microdata: bool,
     pairs: Sequence[tuple[str, str]],
+    rows: np.ndarray | None = None,
 ) -> None:
     k = limits.threshold
+
+    def row_of(i: int) -> int:
+        return int(rows[i]) if rows is not None else provisional_row(i)
 
     def describe(i: int) -> str:
         return ", ".join(f"{kk.name}={kk.label(int(cells[kk.name][i]))}" for kk in keys)
@@ -473,7 +523,7 @@ def _report_cells(
             shown = ", ".join(
                 f"{'respondents' if m == '__n__' else m} {show_number(v)}" for m, v in vals.items()
             )
-            row = None if microdata else provisional_row(int(i))
+            row = None if microdata else row_of(int(i))
             where = f"the cell {describe(i)}" if microdata else "this row"
             if rule[i] == Rule.SMALL_COUNT:
                 problem = f"{where} has {shown}: below the threshold of {k}"
@@ -492,12 +542,13 @@ def _report_cells(
             else:
                 other, dim = reasons.get(int(i), (-1, "?"))
                 other_txt = (
-                    f"row {provisional_row(other)}"
+                    f"the suppressed row {row_of(other)}"
                     if not microdata and other >= 0
-                    else (f"the cell {describe(other)}" if other >= 0 else "a suppressed cell")
+                    else (f"the suppressed cell {describe(other)}" if other >= 0 else "a suppressed cell")
                 )
-                problem = (f"{where} ({shown}) must also be suppressed: with the {dim} total it "
-                           f"would reveal the suppressed {other_txt}")  # fmt: skip
+                along = f"the {dim} total" if dim != "?" else "the published totals"
+                problem = (f"{where} ({shown}) must also be suppressed: with {along} it "
+                           f"would reveal {other_txt}")  # fmt: skip
                 fix = "Nothing to change in the data: the bridge suppresses it on conversion."
             examples.append(
                 ctx.finding(
@@ -587,8 +638,9 @@ def suppress_observations(
             else:
                 other, dim = reasons.get(i, (-1, "?"))
                 shown = where(other) if other >= 0 else "a suppressed observation"
-                problem = (f"the observation {where(i)} ({n} respondents) must also be suppressed: with the "
-                           f"{dim} total it would reveal {shown}")  # fmt: skip
+                along = f"the {dim} total" if dim != "?" else "the published totals"
+                problem = (f"the observation {where(i)} ({n} respondents) must also be suppressed: with "
+                           f"{along} it would reveal {shown}")  # fmt: skip
                 fix = "Nothing to change: the bridge suppresses it on conversion."
             examples.append(
                 Finding(code=code, severity=CHECKS[code].severity, problem=problem, fix=fix, file=file,
@@ -694,7 +746,8 @@ def audit_observations(
             Finding(
                 code=SECONDARY, severity=CHECKS[SECONDARY].severity, file=file,
                 problem=(f"the observation {where(i)} must also be suppressed: the audit found that, "
-                         f"with the published totals along {dim}, {shown} could be worked out"),
+                         f"with the published totals{f' along {dim}' if dim != '?' else ''}, {shown} could "
+                         "be worked out"),
                 fix="Nothing to change: the bridge suppresses it on conversion.",
                 details={"resolved": True, "observation": {d: labels[d][keys[d][i]] for d in keys}},
             )
@@ -763,19 +816,10 @@ def _audit_blanks(
         for e in result.exposed:
             if not blank[e.row]:
                 continue
-            text, relations = describe_exposure(e, rel, where, float(threshold))
-            problem = f"the empty cell {where(e.row)} ({name}) is not protected: {text}"
-            if relations:
-                problem += "; through " + "; ".join(relations)
             examples.append(
-                Finding(
-                    code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
-                    fix=("The value was left empty (suppressed?) but the totals and the other parts give "
-                         "it away: fill in the value and let the bridge suppress it with its complements, "
-                         "or leave empty a part or total that covers it."),
-                    details={"cell": where(e.row), "measure": name, "low": plain_number(e.low),
-                             "high": None if np.isinf(e.high) else plain_number(e.high),
-                             "relations": relations},
+                exposed_finding(
+                    e, rel, where, float(threshold), file=file, measure=name, fix=FIX_BLANK,
+                    subject=f"the empty cell {where(e.row)} ({name}) is not protected",
                 )
             )  # fmt: skip
         if examples:
@@ -794,8 +838,13 @@ def audit_published(
     threshold: int,
     file: str,
     hierarchies: dict[str, dict[str, str]] | None = None,
+    first_line: int | None = 2,
 ) -> Report:
     """The audit of a published SDMX table, as a reader has it (``cgd-bridge audit``).
+
+    ``first_line`` is the file's line of the table's first row (2 in SDMX-CSV, under its
+    header), so a finding names the row; None where rows are not lines (SDMX-ML, SDMX-JSON),
+    and the finding names the cell by its key only.
 
     An observation is suppressed when it has no value and is marked OBS_STATUS Q or CONF_STATUS
     C (or has no value and neither column exists). The relations come from the keys: ``_T``
@@ -840,23 +889,16 @@ def audit_published(
 
     def where(i: int) -> str:
         r = rows[i]
-        return ", ".join(f"{d}={labels[d][keys[d][r]]}" for d in keys if len(labels[d]) > 1) or f"row {r + 2}"
+        alone = f"row {r + first_line}" if first_line is not None else f"observation {r + 1}"
+        return ", ".join(f"{d}={labels[d][keys[d][r]]}" for d in keys if len(labels[d]) > 1) or alone
 
     examples = []
     for e in result.exposed:
-        text, relations = describe_exposure(e, rel, where, float(threshold))
-        problem = f"the suppressed observation {where(e.row)} is exposed: {text}"
-        if relations:
-            problem += "; through " + "; ".join(relations)
         examples.append(
-            Finding(
-                code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file,
-                row=int(rows[e.row]) + 2,
-                fix=("Suppress more cells (a part or total on each relation named), or publish the "
-                     "table through cgd-bridge convert, which chooses them; see docs/disclosure.md."),
-                details={"cell": where(e.row), "low": plain_number(e.low),
-                         "high": None if np.isinf(e.high) else plain_number(e.high),
-                         "relations": relations},
+            exposed_finding(
+                e, rel, where, float(threshold), file=file, fix=FIX_PUBLISHED,
+                row=None if first_line is None else int(rows[e.row]) + first_line,
+                subject=f"the suppressed observation {where(e.row)} is exposed",
             )
         )  # fmt: skip
     if examples:

@@ -72,8 +72,9 @@ _HEADER_WORDS: dict[str, tuple[str, ...]] = {
         "phone", "phone_number", "phone_no", "mobile", "mobile_number", "mobile_no", "tel",
         "telephone", "msisdn", "cell", "cellphone", "cell_phone", "contact_number", "contact_no",
         "simu", "namba_ya_simu", "nambari_ya_simu", "foni", "फोन", "फोन_नम्बर", "मोबाइल", "मोबाईल",
-        "ফোন", "মোবাইল", "মোবাইল_নম্বর", "điện_thoại", "số_điện_thoại", "so_dien_thoai", "sđt",
-        "sdt", "dien_thoai",
+        "मोबाइल_नम्बर", "सम्पर्क_नम्बर", "सम्पर्क_नं", "सम्पर्क_नंबर", "संपर्क_नंबर", "ফোন", "মোবাইল",
+        "মোবাইল_নম্বর", "মোবাইল_নং", "যোগাযোগ_নম্বর", "điện_thoại", "số_điện_thoại", "so_dien_thoai",
+        "sđt", "sdt", "dien_thoai",
     ),
     "email": (
         "email", "e_mail", "email_address", "mail", "barua_pepe", "इमेल", "ईमेल", "ইমেইল",

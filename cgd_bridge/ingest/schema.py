@@ -339,6 +339,8 @@ def infer_schema(names: Sequence[str], sample: pa.RecordBatch | None, keys: Sequ
             role = "other"
         if role == "period" and typ not in ("year", "date", "string", "integer"):
             role = "other"
+        if role == "disaggregation" and typ in ("integer", "number"):
+            role, dimension = "other", None  # a measured number (single-year age), not categories
         fields.append(SchemaField(name=name, type=typ, role=role, dimension=dimension, wg_domain=wg))
     counts = [f for f in fields if f.role == "count"]
     dens = [f for f in fields if f.role == "denominator"]
@@ -388,6 +390,10 @@ def _built(table: SourceTable, sample_rows: int) -> TableSchema:
         desc = field_descriptor(q, table.form)
         desc["name"] = col.name
         role, dimension, wg = infer_role(col.name)
+        if role == "disaggregation" and q.base_type != "select_one":
+            # the form declares its breakdowns as select_one questions; an integer question
+            # named like one (age in completed years) would split every cell into each value
+            role, dimension = "other", None
         if role != "other":
             desc["role"] = role
             if dimension:

@@ -19,7 +19,7 @@ a code made up here) and only the attributes the DSD declares, in the DSD's orde
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -215,6 +215,28 @@ def _check_inputs(source: SourceTable, mapping: Mapping) -> dict[str, Any]:
             fix="Say where TIME_PERIOD and OBS_VALUE come from (see docs/mapping.md).",
         )
     return cols
+
+
+def rows_kept(source: SourceTable, mapping: Mapping) -> Callable[[pa.RecordBatch, int], np.ndarray] | None:
+    """Which rows of a record batch of ``source`` the mapping keeps, as :func:`apply_mapping`
+    decides (the same code): not dropped by a ``drop`` rule or a derivation, and every mapped
+    dimension's label with a code. The cell checks of aggregate data decide on those rows only
+    (#13: validation speaks of the cells conversion publishes). None when the mapping cannot
+    map the table (a missing column: the table checks report it).
+
+    The function takes the batch and its first provisional row (2 for the first batch).
+    """
+    try:
+        cols = _check_inputs(source, mapping)
+    except MappingError:
+        return None
+    dims = list(mapping.dimensions)
+
+    def kept(batch: pa.RecordBatch, first_row: int) -> np.ndarray:
+        _, _, keep = _map_codes(batch, first_row, mapping, dims, cols, {}, _drop_counts(mapping))
+        return keep
+
+    return kept
 
 
 def apply_mapping(

@@ -563,6 +563,23 @@ def _allowed_regions(flow: Any, structures: Any) -> list[Any]:
     return regions
 
 
+def allowed_codes(flow: Any, structures: Any) -> dict[str, frozenset[str]]:
+    """The codes the allowed content constraints on ``flow`` (an sdmx1 dataflow) allow, per
+    component id: the union over their included cube regions, for each component that every
+    region constrains (a region that leaves a component out allows all its codes). Empty when
+    the dataflow has no constraint; a DSD-specific schema of the dataflow is narrowed by it."""
+    regions = _allowed_regions(flow, structures)
+    if not regions:
+        return {}
+    constrained = set.intersection(*({str(c.id) for c in r.member} for r in regions))
+    out: dict[str, set[str]] = {c: set() for c in constrained}
+    for region in regions:
+        for comp, member in region.member.items():
+            if str(comp.id) in out:
+                out[str(comp.id)].update(str(v.value) for v in member.values)
+    return {c: frozenset(codes) for c, codes in out.items()}
+
+
 def _constraint_findings(
     h: Harmonised, flow: Any, structures: Any, rows: np.ndarray, file: str | None
 ) -> list[Finding]:

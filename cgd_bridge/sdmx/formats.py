@@ -86,6 +86,8 @@ class Format:
         default: the API versions in which ``*/*`` gets it.
         aliases: ``format=`` values that name it in every API version (.Stat Suite's and other
             servers' names), besides its own name.
+        time_series: TIME_PERIOD at the observation only (the SDMX-ML 2.1 time-series messages):
+            any other ``dimensionAtObservation`` is refused before anything is written.
     """
 
     kind: str
@@ -103,6 +105,7 @@ class Format:
     plain: tuple[int, ...] = ()
     default: tuple[int, ...] = ()
     aliases: tuple[str, ...] = ()
+    time_series: bool = False
 
     @property
     def media_type(self) -> str:
@@ -154,9 +157,17 @@ TABLE: tuple[Format, ...] = (
     Format("data", "sdmx-json-2.0", "SDMX-JSON 2.0 data", _V + "data+json", "2.0.0", ".json",
            _W + "sdmx_json:write_json20", names=True, family="json", plain=(1, 2),
            aliases=("jsondata", "json", "sdmx-json")),
+    Format("data", "sdmx-json-1.0", "SDMX-JSON 1.0 data", _V + "data+json", "1.0.0", ".json",
+           _W + "sdmx_json:write_json10", names=True, family="json"),
     Format("data", "sdmx-ml-2.1-generic", "SDMX-ML 2.1 Generic data", _V + "genericdata+xml", "2.1",
            ".xml", _W + "sdmx_ml:write_generic21", _READ_OFFICIAL, plain=(1,), default=(1,),
            aliases=("genericdata", "generic")),
+    Format("data", "sdmx-ml-2.1-generic-ts", "SDMX-ML 2.1 Generic time-series data",
+           _V + "generictimeseriesdata+xml", "2.1", ".xml", _W + "sdmx_ml:write_generic_ts21",
+           time_series=True, aliases=("generictimeseriesdata",)),
+    Format("data", "sdmx-ml-2.1-ss-ts", "SDMX-ML 2.1 StructureSpecific time-series data",
+           _V + "structurespecifictimeseriesdata+xml", "2.1", ".xml", _W + "sdmx_ml:write_ss_ts21",
+           time_series=True, aliases=("structurespecifictimeseriesdata",)),
     # -- reference metadata (the quality metadata as an SDMX metadata set) ---------------------------
     Format("metadata", "sdmx-ml-2.1-genericmetadata", "SDMX-ML 2.1 GenericMetadata",
            _V + "genericmetadata+xml", "2.1", ".xml", _W + "refmeta:generic_metadata_21",

@@ -6,7 +6,8 @@ Routers (one per resource, assembled here):
 - ``/sdmx/v2/...``    SDMX REST v2 (SDMX 3.0);
 - ``/api/...``        the bridge's JSON API: submissions, review, audit, lineage (OpenAPI at /docs,
   served with its Swagger UI files by the bridge itself: :mod:`.api_docs`);
-- ``/healthz``        a trivial endpoint (also the baseline of the load benchmark);
+- ``/healthz``        liveness: the process answers (also the baseline of the load benchmark);
+- ``/readyz``         readiness: the database answers too (503 with ``Retry-After`` when not);
 - ``/``, ``/sign-in``, ``/submit``, ``/inbox``, ``/dataflows``...: the web pages (``server/web/``),
   with their CSS and JavaScript under ``/static``.
 
@@ -39,6 +40,7 @@ from cgd_bridge.server.audit_writer import AuditWriter
 from cgd_bridge.server.bodylimit import BodyGuard
 from cgd_bridge.server.deps import get_principal, rate_limit
 from cgd_bridge.server.errors import install_error_handlers
+from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.server.ratelimit import SharedRateLimiter
 from cgd_bridge.server.sdmx.answers import AnswerCache
 from cgd_bridge.server.sdmx.structures import StructureService
@@ -60,6 +62,7 @@ class Bridge:
     access: AccessCache
     audit: AuditWriter
     answers: AnswerCache
+    jobs: Jobs
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -92,7 +95,7 @@ def create_app(
         database_url: overrides ``settings.database_url`` (tests, ``serve --database-url``).
         clock: "now" for embargoes, MoUs, keys, sessions and rate-limit windows (tests move theirs).
     """
-    from cgd_bridge.server import api_docs, http, web
+    from cgd_bridge.server import api_docs, http, jobs, web
     from cgd_bridge.server.routes import api, health, official, sdmx_v1, sdmx_v2
     from cgd_bridge.server.sdmx.artefacts30 import public_mappings_reader
     from cgd_bridge.server.sdmx.organisations import providers_reader
@@ -104,7 +107,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url or db.database_url(settings)
         db.upgrade(url)
-        engine = db.make_engine(url)
+        engine = db.make_engine(url, wait=settings.db_wait_seconds)
         structures = Structures.load(settings.structures_dir)
         # read the bundled structure files before the first request, not during it
         await anyio.to_thread.run_sync(structures.artefacts)
@@ -126,6 +129,14 @@ def create_app(
                 engine, interval=settings.audit_interval_seconds, durable=settings.audit_durable
             ),
             answers=AnswerCache(settings.answer_cache_mb * 2**20),
+            jobs=jobs.pool(
+                jobs.JobLimits(
+                    memory_mb=settings.job_memory_mb,
+                    cpu_seconds=settings.job_cpu_seconds,
+                    workers=settings.job_workers,
+                    wait_seconds=settings.job_wait_seconds,
+                )
+            ),
         )
         app.state.bridge = bridge
         try:

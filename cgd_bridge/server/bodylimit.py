@@ -39,6 +39,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
 from cgd_bridge.server.uploads import PayloadTooLarge
 
 if TYPE_CHECKING:
@@ -192,6 +193,10 @@ class BodyGuard:
                 except CgdBridgeError as exc:
                     refusal = exc
                     raise _Stop() from exc
+                except DATABASE_FAILURES as exc:  # the key could not be checked: a 503, not a 400
+                    refusal = database_error(exc)
+                    log.warning("%s %s: %s", scope["method"], scope["path"], refusal.message)
+                    raise _Stop() from exc
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
@@ -241,6 +246,7 @@ async def _answer(app: Any, request: Request, exc: CgdBridgeError, send: Send, *
         page = await run_in_threadpool(open_page, request)
         try:
             response = error_page(page, exc.status, page._(exc.title), exc.problem, exc.fix)
+            response.headers.update(getattr(exc, "headers", None) or {})  # a 503's Retry-After
         finally:
             await run_in_threadpool(page.db.close)
     else:

@@ -64,7 +64,7 @@ def _key_of(request: Request) -> str | None:
 async def rate_limit(request: Request, bridge: BridgeDep, now: NowDep) -> None:
     """Count the request against its API key's (or, without one, its address's) budget; 429 above it.
 
-    Installed on every router but /healthz. Only a key known to be good has a budget of its own
+    Installed on every router but /healthz and /readyz. Only a key known to be good has a budget of its own
     (by its public prefix); a wrong, revoked or expired key is counted against the client's
     address, so inventing keys buys no requests and no database rows (#14). A key not yet decided
     in the access snapshot is authenticated here (the answer is cached for ``get_principal``),

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cgd_bridge.errors import CgdBridgeError, StoreError
@@ -92,7 +93,7 @@ def _is_sdmx(request: Request) -> bool:
 
 
 _NOT_WEB = ("/api/", "/sdmx/", "/static/")
-_NOT_WEB_EXACT = {"/api", "/sdmx", "/openapi.json", "/docs", "/healthz"}
+_NOT_WEB_EXACT = {"/api", "/sdmx", "/openapi.json", "/docs", "/healthz", "/readyz"}
 
 
 def _is_web(request: Request) -> bool:
@@ -122,15 +123,19 @@ def allowed_methods(routes: Iterable[Any], path: str) -> list[str]:
     return sorted(methods)
 
 
-def database_error(exc: DBAPIError) -> StoreError:
-    """A query the database refused or could not answer (it is away, a table is missing): a 503
-    that says to try again; what failed goes to the log only."""
-    lines = str(exc.orig or exc).strip().splitlines()
-    return StoreError(
-        "the database could not answer this request",
-        fix="Try again in a moment; if it keeps failing, tell the platform administrator.",
-        internal=lines[0] if lines else type(exc).__name__,
-    )
+#: what a busy or unreachable database raises (:func:`cgd_bridge.store.db.unavailable`)
+DATABASE_FAILURES: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout)
+
+
+def database_error(exc: Exception) -> StoreError:
+    """A query the database refused or could not answer (it is busy, away, a table is missing):
+    a 503 with ``Retry-After`` that says to try again; what failed goes to the log only."""
+    from cgd_bridge.store.db import unavailable
+
+    found = unavailable(exc)
+    if found is None:  # not a database failure: the caller's mistake, still no 500
+        return StoreError("the database could not answer this request", internal=type(exc).__name__)
+    return found
 
 
 def _fix_allow(request: Request, exc: StarletteHTTPException) -> None:
@@ -151,7 +156,7 @@ async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
 
 
-async def _database_failed(request: Request, exc: DBAPIError) -> Response:
+async def _database_failed(request: Request, exc: Exception) -> Response:
     return await bridge_error(request, database_error(exc))
 
 
@@ -159,7 +164,8 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     app.add_exception_handler(CgdBridgeError, bridge_error)  # type: ignore[arg-type]
-    app.add_exception_handler(DBAPIError, _database_failed)  # type: ignore[arg-type]
+    for failure in DATABASE_FAILURES:
+        app.add_exception_handler(failure, _database_failed)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

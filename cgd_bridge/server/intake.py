@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cgd_bridge.clock import Clock
 from cgd_bridge.findings import Report
 from cgd_bridge.pipeline import Harmonisation
+from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.store import submissions
 from cgd_bridge.store.models import Version
@@ -60,6 +61,7 @@ def harmonise_and_store(
     revision_note: str | None = None,
     submit: bool = False,
     store: bool = True,
+    jobs: Jobs | None = None,
 ) -> Intake:
     """Harmonise ``inputs`` and store them as a new version of the principal's CSO's dataset.
 
@@ -72,6 +74,8 @@ def harmonise_and_store(
         revision_note: why this version (from version 2 on).
         submit: send it for review now rather than keep it a draft.
         store: False only checks (the web page's "check" button): nothing is stored.
+        jobs: the server's worker processes, where an upload is read and checked within the
+            job limits (:mod:`cgd_bridge.server.jobs`); None runs it here (the demo's examples).
 
     Raises:
         what :func:`cgd_bridge.pipeline.harmonise` and
@@ -79,7 +83,7 @@ def harmonise_and_store(
         mapping, Forbidden, Conflict ...). Validation errors are not raised: the returned
         :class:`Intake` has no version and its report lists them.
     """
-    result = inputs.harmonise(structures=structures, sheet=sheet)
+    result = inputs.harmonise(structures=structures, sheet=sheet, jobs=jobs)
     intake = Intake(result)
     if not intake.valid or not store:
         return intake

@@ -49,7 +49,9 @@ def mask_keys_in_access_log() -> None:
 def app_from_env() -> FastAPI:
     """The app for the settings in the environment (uvicorn's ``--factory`` entry for workers)."""
     from cgd_bridge.server.app import create_app
+    from cgd_bridge.server.jobs import exit_with_parent
 
+    exit_with_parent()  # the master may be killed outright: then this worker goes too (#14)
     mask_keys_in_access_log()
     return create_app(Settings())
 

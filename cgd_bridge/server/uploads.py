@@ -20,6 +20,7 @@ from fastapi import UploadFile
 
 from cgd_bridge import pipeline
 from cgd_bridge.errors import CgdBridgeError, InputError
+from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.store.submissions import RawFile
 from cgd_bridge.structures import Structures
 
@@ -104,8 +105,27 @@ class Inputs:
         """Each role's file name, e.g. ``{"data": "scorecard.csv"}``."""
         return {r.role: r.filename for r in self.raw}
 
-    def harmonise(self, *, structures: Structures, sheet: str | None = None) -> pipeline.Harmonisation:
-        """:func:`cgd_bridge.pipeline.harmonise` on these files (nothing is stored)."""
+    def harmonise(
+        self, *, structures: Structures, sheet: str | None = None, jobs: Jobs | None = None
+    ) -> pipeline.Harmonisation:
+        """:func:`cgd_bridge.pipeline.harmonise` on these files (nothing is stored).
+
+        With ``jobs`` (the server's uploads) it runs in a worker process within the job limits
+        (:mod:`cgd_bridge.server.jobs`), reading the same structures folder; without, here (the
+        demo's bundled examples).
+        """
+        if jobs is not None:
+            result: pipeline.Harmonisation = jobs.run(
+                "harmonise",
+                what=f"the upload '{self.names().get('data', 'data')}'",
+                data=str(self.paths["data"]),
+                metadata=str(self.paths["metadata"]),
+                mapping=str(self.paths["mapping"]),
+                form=str(self.paths["form"]) if "form" in self.paths else None,
+                sheet=sheet,
+                structures_dir=str(structures.store.folder) if structures.store else None,
+            )
+            return result
         return pipeline.harmonise(
             self.paths["data"],
             metadata=self.paths["metadata"],

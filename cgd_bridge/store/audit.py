@@ -19,7 +19,7 @@ observations a newer one took over, #13), ``version.withdrawn``, ``version.embar
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -243,11 +243,48 @@ _RAW_DETAILS = ("files",)
 _INTERNAL_DETAILS = ("data_sha256",)
 
 
-def details_for(entry: AuditEntry, *, raw_files: bool, internals: bool) -> dict[str, Any] | None:
+#: what a reader who may not see another version reads in its place (#13: replacements)
+UNSEEN = "a version you may not see"
+#: details of ``version.replaced`` that name the replacing version
+_BY_DETAILS = ("by", "by_number", "by_dataset", "by_producer")
+
+
+def details_for(
+    entry: AuditEntry,
+    *,
+    raw_files: bool,
+    internals: bool,
+    may_see: Callable[[int], bool] | None = None,
+) -> dict[str, Any] | None:
     """An entry's details as a reader of the version may see them: without the raw files' names
     and hashes unless ``raw_files``, without the stored table's hash unless ``internals``.
-    A copy; the entry is never changed."""
+    A copy; the entry is never changed.
+
+    ``may_see(version_id)`` says whether the reader may see *another* version that the entry
+    names (#13): a replacement names the replacing version (``version.replaced``: ``by``...)
+    or the replaced ones (``replace`` of an acceptance or publication: ``versions``,
+    ``shared``). Versions the reader may not see (embargoed, restricted) are not named, not
+    even by producer or dataset: the reader reads how many observations and that it was
+    :data:`UNSEEN`. None: every named version is visible.
+    """
     if entry.details is None:
         return None
     hidden = (() if raw_files else _RAW_DETAILS) + (() if internals else _INTERNAL_DETAILS)
-    return {k: v for k, v in entry.details.items() if k not in hidden}
+    out = {k: v for k, v in entry.details.items() if k not in hidden}
+    if may_see is None:
+        return out
+    by = out.get("by")
+    if entry.action == "version.replaced" and isinstance(by, int) and not may_see(by):
+        out = {k: v for k, v in out.items() if k not in _BY_DETAILS}
+        out.update(by=None, note=f"replaced by {UNSEEN}")
+    chosen = out.get("replace")
+    if isinstance(chosen, dict):
+        seen = [int(i) for i in chosen.get("versions", []) if may_see(int(i))]
+        shared = [
+            sh if sh.get("version") in seen else {"version": None, "observations": sh.get("observations"),
+                                                    "note": UNSEEN}
+            for sh in chosen.get("shared", [])
+            if isinstance(sh, dict)
+        ]  # fmt: skip
+        out["replace"] = {**chosen, "versions": seen, "shared": shared}
+    return out

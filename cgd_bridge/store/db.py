@@ -16,6 +16,15 @@ migrate with :func:`upgrade`. The same code and the same Alembic migrations
   are rewritten to the psycopg 3 driver): a pool with ``pool_pre_ping`` so that stateless
   workers behind a load balancer survive database restarts.
 
+**A bounded wait** (the server, #14): ``make_engine(url, wait=seconds)`` bounds every wait of a
+request on the database to ``wait`` (``CGD_BRIDGE_DB_WAIT_SECONDS``, 5 s): SQLite's
+``busy_timeout`` (a write lock held by another process or worker) and the pool's timeout (every
+connection in use). The pool is as large as the server's thread pool on SQLite (connections cost
+a file handle) and 10 + 10 on PostgreSQL. A wait that runs out, and a database that cannot be
+reached, become a :class:`~cgd_bridge.errors.StoreError` (:func:`unavailable`): a 503 with
+``Retry-After`` that says the database is busy or unreachable, never the URL, never a 500 and
+never a 30-second stall. Without ``wait`` (the CLI, migrations) a writer waits 10 s.
+
 Example:
     >>> from cgd_bridge.store.db import make_engine, make_sessionmaker, upgrade
     >>> url = "sqlite:////tmp/cgd-bridge-doc.sqlite"
@@ -27,14 +36,16 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from cgd_bridge.errors import StoreError, UsageError
@@ -48,6 +59,14 @@ log = logging.getLogger(__name__)
 
 DATABASE_FILE = "cgd-bridge.sqlite"
 BUSY_TIMEOUT_MS = 10_000
+#: connections kept by a server's SQLite engine (Starlette's thread pool runs 40 requests at once)
+SQLITE_POOL = (20, 20)
+#: connections kept by a server's PostgreSQL engine, per worker (pool_size, max_overflow)
+POSTGRES_POOL = (10, 10)
+#: Retry-After of a busy database (seconds) and of one that cannot be reached
+RETRY_BUSY = 1
+RETRY_AWAY = 5
+_BUSY_SQLITE = ("database is locked", "database table is locked", "database is busy")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK = 0x63676462  # "cgdb": the PostgreSQL advisory lock held while migrating
 
@@ -101,33 +120,81 @@ def redact(url: str) -> str:
         return "<unparsable URL>"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, wait: float | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the pragmas (SQLite) or pool settings (PostgreSQL) above.
 
-    The SQLite file's folder is created when missing. ``kwargs`` go to
-    :func:`sqlalchemy.create_engine` (e.g. ``pool_size``).
+    The SQLite file's folder is created when missing. ``wait`` (seconds) bounds the waits of a
+    server's request: SQLite's ``busy_timeout`` and the pool's timeout, and sizes the pool for
+    the server (module docstring); without it a writer waits :data:`BUSY_TIMEOUT_MS`. ``kwargs``
+    go to :func:`sqlalchemy.create_engine` (e.g. ``pool_size``).
     """
     url = normalise_url(url)
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if wait is not None:
+        size, overflow = SQLITE_POOL if sqlite else POSTGRES_POOL
+        if not (sqlite and _in_memory(parsed.database)):  # an in-memory SQLite has a single-connection pool
+            kwargs.setdefault("pool_timeout", wait)
+            kwargs.setdefault("pool_size", size)
+            kwargs.setdefault("max_overflow", overflow)
+    if sqlite:
+        if parsed.database and not _in_memory(parsed.database):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = BUSY_TIMEOUT_MS if wait is None else max(1, round(wait * 1000))
+        event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _in_memory(database: str | None) -> bool:
+    return not database or database == ":memory:" or database.startswith("file:")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, busy_ms: int = BUSY_TIMEOUT_MS) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def unavailable(exc: BaseException) -> StoreError | None:
+    """``exc`` as the 503 it means when the database is busy or cannot be reached, else None.
+
+    A lock wait or a pool wait that ran out (:func:`make_engine`'s ``wait``) is "busy" (try again
+    in a second); any other error of the database driver (refused connection, lost server,
+    missing table) "could not answer" (try again in a few seconds). The driver's reason, which
+    may name the host, goes to ``internal`` (the log), never to the answer.
+    """
+    if isinstance(exc, PoolTimeout):
+        return StoreError(
+            "the database is busy: every connection is in use",
+            fix="Try again in a moment.",
+            internal=f"connection pool exhausted ({exc})".splitlines()[0],
+            retry_after=RETRY_BUSY,
+        )
+    if not isinstance(exc, DBAPIError):
+        return None
+    lines = str(exc.orig or exc).strip().splitlines()
+    reason = lines[0] if lines else type(exc).__name__
+    if any(busy in reason for busy in _BUSY_SQLITE):
+        return StoreError(
+            "the database is busy: another process holds its lock",
+            fix="Try again in a moment.",
+            internal=reason,
+            retry_after=RETRY_BUSY,
+        )
+    return StoreError(
+        "the database could not answer this request",
+        fix="Try again in a moment; if it keeps failing, tell the platform administrator.",
+        internal=reason,
+        retry_after=RETRY_AWAY,
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -239,3 +306,23 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def lock(session: Session, name: str) -> None:
+    """Hold the lock called ``name`` until the session's transaction ends (commit or rollback).
+
+    For a check followed by a write that must not interleave with the same check and write in
+    another session (two reviewers publishing overlapping versions of one dataflow at once, #13):
+    PostgreSQL takes a transaction-scoped advisory lock keyed by ``name``, and its later
+    statements (READ COMMITTED) see whatever the previous holder committed. SQLite has one
+    writer at a time: a write statement takes the database's write lock now (the pysqlite driver
+    begins the transaction at it), instead of at the first real write, so the reads after it
+    see the latest committed state and a second session waits (``busy_timeout``) until the first
+    one commits.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
+        key = int.from_bytes(digest, signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    else:
+        session.execute(text("UPDATE bridge_generation SET value = value WHERE id = 1"))

@@ -62,7 +62,7 @@ from cgd_bridge.errors import Conflict, Forbidden, NotFound, Overlapping, UsageE
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import access, audit, ownership, published
 from cgd_bridge.store import data as store_data
-from cgd_bridge.store.db import transaction
+from cgd_bridge.store.db import lock, transaction
 from cgd_bridge.store.models import (
     AuditEntry,
     FileRole,
@@ -264,6 +264,17 @@ def create_version(
         if f.role not in {r.value for r in FileRole}:
             raise UsageError(f"'{f.role}' is not a file role", fix="Use data, metadata, mapping or form.")
     note = (revision_note or _get(md, "revision", "note") or "").strip() or None
+    # the work that needs no database before the transaction: on SQLite its first INSERT takes
+    # the one write lock, which every other writer then waits for (#14, benchmarks/load.py)
+    described = {
+        "report": _json_safe(report.to_dict()),
+        "coverage": _json_safe(c.coverage),
+        **_describe_metadata(md, embargo_until, is_open),
+        **_describe_report(report),
+        **_describe_table(harmonised_table, dims),
+        "mapping_version": mapping_version or _mapping_version(mapping_text),
+    }
+    row = store_data.version_data(harmonised_table)  # the Parquet blob and its hash
     try:
         with transaction(session):
             sub = _submission(session, principal, str(slug), flow, now)
@@ -277,14 +288,9 @@ def create_version(
                 created_at=now,
                 mapping_text=mapping_text,
                 metadata_json=md,
-                report=_json_safe(report.to_dict()),
-                coverage=_json_safe(c.coverage),
-                **_describe_metadata(md, embargo_until, is_open),
-                **_describe_report(report),
-                **_describe_table(harmonised_table, dims),
-                mapping_version=mapping_version or _mapping_version(mapping_text),
                 dimensions=dims,
                 attributes=attrs,
+                **described,
             )
             session.add(v)
             session.flush()
@@ -301,7 +307,7 @@ def create_version(
                     )
                 )
             session.flush()
-            row = store_data.version_data(harmonised_table, v.id)
+            row.version_id = v.id
             session.add(row)
             audit.add(
                 session,
@@ -669,6 +675,48 @@ def overlap(
     return ownership.overlap(session, v)
 
 
+def history(
+    session: Session, *, principal: Principal | None, version_id: int, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """The audit trail of a version as ``principal`` may read it, oldest first (the JSON API's
+    ``/versions/{id}/history``): ``{"at", "action", "user", "organisation", "details"}``.
+
+    Pulls only for the producing CSO's people and admins; users' names only for those who may
+    see the CSO's people; raw files' names and the stored table's hash only for those who may
+    read them (:func:`cgd_bridge.store.audit.details_for`); another version named by a
+    replacement (#13) only when the principal may see that version, else "a version you may
+    not see".
+
+    Raises:
+        NotFound: the version is not visible to the principal.
+    """
+    now = now or utcnow()
+    v = get_version(session, principal=principal, version_id=version_id, now=now)
+    pulls = access.can_see_pulls(principal, v.submission.producer_id)
+    raw, internals = access.may_read_raw(principal, v, now), access.sees_internals(principal, v.submission)
+    people = access.can_see_people(principal, v.submission.producer_id)
+    seen: dict[int, bool] = {}
+
+    def may_see(other_id: int) -> bool:
+        if other_id not in seen:
+            other = session.get(Version, other_id)
+            seen[other_id] = other is not None and access.can_see_version(
+                principal, other, now, session=session
+            )
+        return seen[other_id]
+
+    return [
+        {
+            "at": e.at,
+            "action": e.action,
+            "user": e.user.username if e.user and people else None,
+            "organisation": e.organisation.slug if e.organisation else None,
+            "details": audit.details_for(e, raw_files=raw, internals=internals, may_see=may_see),
+        }
+        for e in audit.history(session, version=v, pulls=pulls)
+    ]
+
+
 def _overlap_refusal(v: Version, found: ownership.Overlap, what: str) -> Overlapping:
     return Overlapping(
         f"version {v.number} of '{v.submission.dataset}' holds {found.count} series key(s) and period(s) "
@@ -836,6 +884,9 @@ def publish(
     """
 
     def work(v: Version, when: dt.datetime) -> None:
+        # the overlap check and the publication are one step per dataflow: two reviewers
+        # publishing overlapping versions at once cannot both pass a check that saw neither
+        lock(session, f"publish {v.submission.dataflow_ref}")
         found = _check_overlap(session, v, replace, "publishing")
         _move(session, v, State.PUBLISHED, principal, when, {"published_at": when}, _replacing(found) or None)
         _supersede_older(session, v, (*PENDING, State.PUBLISHED), principal, when)

@@ -402,6 +402,9 @@ def _vn_name(rng: random.Random) -> str:
     return f"{rng.choice(VN_FAMILY)} {rng.choice(VN_MIDDLE)} {rng.choice(VN_GIVEN)}"
 
 
+_DEVANAGARI_DIGITS = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
 def _digits(rng: random.Random, k: int) -> str:
     return "".join(rng.choice("0123456789") for _ in range(k))
 
@@ -627,6 +630,11 @@ def _people(rng: random.Random, n: int, one: Callable[[str, str, str, list[str |
         one(country, "phone numbers", header, _with_blanks(rng, _rows(rng, n, make)), "phone")
     bare = [f"98{rng.choice('0145')}{_digits(rng, 7)}" for _ in range(n)]
     one("NP", "bare mobile numbers under a phone name", "mobile", bare, "phone")
+    # a Kobo form in Nepali: "contact number", typed on a Devanagari keyboard (own generator, so
+    # the columns after it keep their values)
+    own = random.Random(977)
+    typed = [f"98{own.choice('0145')}{_digits(own, 7)}".translate(_DEVANAGARI_DIGITS) for _ in range(n)]
+    one("NP", "bare mobile numbers in Devanagari digits", "सम्पर्क नम्बर", typed, "phone")
 
     # e-mails ------------------------------------------------------------------------------------
     emails = [
@@ -1001,6 +1009,16 @@ def _innocent(rng: random.Random, n: int) -> list[tuple[str, str, str, list[str 
     )
     add("KE", "ward numbers", "ward", [str(rng.randrange(1, 33)) for _ in range(n)])
     add("NP", "ward numbers, Nepali", "वडा नं", [str(rng.randrange(1, 20)) for _ in range(n)])
+    own = random.Random(9771)
+    # household numbers of a Nepali form: district, municipality, ward and a serial, 10 digits
+    # starting with 9 like a mobile, in Devanagari digits
+    households = [
+        f"9{own.choice(['41', '42'])}{own.randrange(1, 10):02d}{own.randrange(1, 20):02d}{i:03d}".translate(
+            _DEVANAGARI_DIGITS
+        )
+        for i in range(1, n + 1)
+    ]
+    add("NP", "household numbers, Devanagari digits", "घरधुरी नम्बर", households)
     add("KE", "ages", "age", [str(rng.randrange(18, 90)) for _ in range(n)])
     add("BD", "ages, Bengali", "বয়স", [str(rng.randrange(18, 90)) for _ in range(n)])
     yes_no = {

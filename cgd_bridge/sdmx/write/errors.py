@@ -17,7 +17,9 @@ codes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from xml.sax.saxutils import escape
 
 XML_MEDIA_TYPE = "application/xml"
@@ -54,12 +56,23 @@ def error_xml(code: int, text: str, *more: str, version: str = "2.1") -> bytes:
     >>> b"v3_0/message" in error_xml(100, "No results", version="3.0")
     True
     """
-    texts = "".join(f'<com:Text xml:lang="en">{escape(t)}</com:Text>' for t in (text, *more) if t)
+    texts = "".join(f'<com:Text xml:lang="en">{escape(_xml_chars(t))}</com:Text>' for t in (text, *more) if t)
     ns = _NS if version == "2.1" else _NS.replace("/v2_1/", "/v3_0/")
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<mes:Error {ns}>'
         f'<mes:ErrorMessage code="{int(code)}">{texts}</mes:ErrorMessage></mes:Error>\n'
     ).encode()
+
+
+#: Characters XML 1.0 does not allow, even escaped (control characters but tab, LF and CR;
+#: surrogates; U+FFFE, U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_chars(text: str) -> str:
+    """``text`` with the characters XML 1.0 forbids replaced by U+FFFD (an error message quotes
+    the query, which may hold any of them)."""
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def error_json(status: int, title: str, detail: str | None = None, code: int | None = None) -> bytes:
@@ -81,5 +94,12 @@ def error_json20(code: int, title: str, detail: str | None = None, *, kind: str 
     entry: dict[str, object] = {"code": code, "title": title}
     if detail:
         entry["detail"] = detail
-    meta = {"schema": JSON_SCHEMAS.get(kind, JSON_SCHEMAS["data"]), "contentLanguages": ["en"]}
+    meta = {
+        "schema": JSON_SCHEMAS.get(kind, JSON_SCHEMAS["data"]),
+        "id": f"ERROR_{int(code)}",  # the schema requires id, prepared and sender in every meta
+        "test": False,
+        "prepared": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "contentLanguages": ["en"],
+        "sender": {"id": "CGD_BRIDGE"},
+    }
     return json.dumps({"meta": meta, "errors": [entry]}, ensure_ascii=False).encode()

@@ -15,6 +15,19 @@ The ``labels`` option (the SDMX-CSV field guides' ``labels=id|name|both``) adds 
   component's ID column a column headed by its concept name with the code's name (empty for
   values that have no name).
 
+The SDMX-CSV 2.0 field guide's other two options apply to both versions:
+
+- ``keys`` (``none`` by default): ``series`` adds a ``SERIES_KEY`` column (the values of the
+  dimensions of the series key, DSD order, ``.``-separated: every dimension but the one(s) at
+  the observation), ``obs`` an ``OBS_KEY`` column (every dimension, TIME_PERIOD last), ``both``
+  both in that order; after ACTION in 2.0, after DATAFLOW in 1.0 (which has no ACTION). Keys are
+  IDs whatever ``labels`` and ``timeFormat`` say; series rows (``detail=serieskeysonly|nodata``)
+  have no observation, so an empty OBS_KEY.
+- ``timeFormat`` (``original`` by default): ``normalized`` writes each TIME_PERIOD as the ISO
+  8601 date its period starts on (``2014`` -> ``2014-01-01``, ``2014-Q2`` -> ``2014-04-01``,
+  ``2014-06`` -> ``2014-06-01``; the guide's example 5); our DSDs carry no collection moment, so
+  the start is taken. Dates and date-times stay as they are; a value that is no SDMX period too.
+
 Names come from :attr:`Target.names` and :attr:`Target.concepts`; a code or component
 without a known name is written by its ID alone. Codes are turned into names per batch with
 one ``index_in`` and one ``take`` per column, never per row.
@@ -34,7 +47,9 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -47,6 +62,11 @@ from cgd_bridge.errors import FormatError
 from cgd_bridge.sdmx.formats import LABELS
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write._text import BATCH, TIME, as_text, join, layout, shape
+
+TIME_FORMATS = ("original", "normalized")
+"""SDMX-CSV ``timeFormat``: TIME_PERIOD as recorded, or as the ISO 8601 date it starts on."""
+KEYS = ("none", "obs", "series", "both")
+"""SDMX-CSV ``keys``: no key column, OBS_KEY, SERIES_KEY, or both (SERIES_KEY first)."""
 
 __all__ = ["as_text", "observation_columns", "write_csv10", "write_csv20"]
 
@@ -94,8 +114,8 @@ class _CodeNames:
         return pc.if_else(pc.is_valid(name), join([values, ": ", name]), values)
 
 
-def _plan(target: Target, names: list[str], labels: str) -> list[_Column]:
-    """The component columns for ``labels`` (two per component with ``name``)."""
+def _plan(target: Target, names: list[str], labels: str, time_format: str = "original") -> list[_Column]:
+    """The component columns for ``labels`` (two per component with ``name``) and ``timeFormat``."""
     columns: list[_Column] = []
     used = set(names)
     for c in names:
@@ -103,6 +123,8 @@ def _plan(target: Target, names: list[str], labels: str) -> list[_Column]:
         coded = _CodeNames(target.names[c]) if target.names.get(c) else None
 
         def ids(batch: pa.RecordBatch, c: str = c) -> pa.Array:
+            if c == TIME and time_format == "normalized":
+                return normalized(as_text(batch.column(c)))
             return as_text(batch.column(c))
 
         if labels == "both":
@@ -121,6 +143,72 @@ def _plan(target: Target, names: list[str], labels: str) -> list[_Column]:
             else:
                 columns.append(_Column(header, lambda b: pa.nulls(b.num_rows, pa.string())))
     return columns
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(?:(\d{2})|([AQSTMWD])(\d{1,3})))?$")
+_MONTHS_PER = {"A": 12, "S": 6, "T": 4, "Q": 3, "M": 1}
+
+
+def period_start(period: str) -> str:
+    """The ISO 8601 date an SDMX time period starts on; the value as it is when it is a date, a
+    date-time or no SDMX period.
+
+    >>> [period_start(p) for p in ("2014", "2014-Q2", "2014-06", "2014-S2", "2014-W02", "2014-D032")]
+    ['2014-01-01', '2014-04-01', '2014-06-01', '2014-07-01', '2014-01-06', '2014-02-01']
+    """
+    m = _PERIOD.match(period.strip())
+    if not m:
+        return period  # a date, a date-time, a range, or not a period: left as recorded
+    year = int(m.group(1))
+    try:
+        if m.group(2):
+            return dt.date(year, int(m.group(2)), 1).isoformat()
+        kind, number = m.group(3), int(m.group(4) or 1)
+        if kind is None:
+            return dt.date(year, 1, 1).isoformat()
+        if kind in _MONTHS_PER:
+            if number < 1 or (number - 1) * _MONTHS_PER[kind] >= 12:
+                return period
+            return dt.date(year, (number - 1) * _MONTHS_PER[kind] + 1, 1).isoformat()
+        if kind == "W":
+            return dt.date.fromisocalendar(year, number, 1).isoformat()
+        return (dt.date(year, 1, 1) + dt.timedelta(days=number - 1)).isoformat()  # D
+    except ValueError:
+        return period
+
+
+def normalized(values: pa.Array) -> pa.Array:
+    """:func:`period_start` of every value, computed once per distinct period (a table has few)."""
+    distinct = pc.unique(values)
+    starts = pa.array([None if v is None else period_start(v) for v in distinct.to_pylist()], pa.string())
+    return pc.take(starts, pc.index_in(values, value_set=distinct))
+
+
+def _key_column(name: str, dims: tuple[str, ...]) -> _Column:
+    """``SERIES_KEY``/``OBS_KEY``: the IDs of ``dims`` joined by ``.`` (empty when none, or when a
+    dimension is missing: the series rows of ``detail=serieskeysonly|nodata`` have no period)."""
+
+    def text(batch: pa.RecordBatch) -> pa.Array:
+        have = batch.schema.names
+        if not dims or any(d not in have for d in dims):
+            return pa.repeat(pa.scalar(None, pa.string()), batch.num_rows)
+        parts = [pc.fill_null(as_text(batch.column(d)), "") for d in dims]
+        return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, ".")
+
+    return _Column(name, text)
+
+
+def _key_columns(target: Target, keys: str, dimension_at_observation: str, has_obs: bool) -> list[_Column]:
+    if keys not in KEYS:
+        raise FormatError(f"SDMX-CSV has no keys={keys!r}", fix=f"Use one of: {', '.join(KEYS)}.")
+    # series rows are the series of TIME_PERIOD at the observation (_shaped), whatever was asked
+    series = layout(target, dimension_at_observation if has_obs else TIME).series
+    out = []
+    if keys in ("series", "both"):
+        out.append(_key_column("SERIES_KEY", series))
+    if keys in ("obs", "both"):
+        out.append(_key_column("OBS_KEY", (*target.dimensions, TIME)))
+    return out
 
 
 def _check_labels(labels: str, allowed: tuple[str, ...], title: str) -> None:
@@ -151,10 +239,17 @@ def _write(
     labels: str,
     detail: str = "full",
     dimension_at_observation: str = TIME,
+    time_format: str = "original",
+    keys: str = "none",
 ) -> int:
+    if time_format not in TIME_FORMATS:
+        raise FormatError(
+            f"SDMX-CSV has no timeFormat={time_format!r}", fix=f"Use one of: {', '.join(TIME_FORMATS)}."
+        )
     table = _shaped(table, target, detail, dimension_at_observation)
     names = observation_columns(target, table)
-    columns = _plan(target, names, labels)
+    key_columns = _key_columns(target, keys, dimension_at_observation, TIME in table.column_names)
+    columns = key_columns + _plan(target, names, labels, time_format)
     selected = table.select(names)
     if selected.num_rows <= SMALL_ROWS:
         return _write_small(selected, columns, lead, out)
@@ -200,15 +295,18 @@ def write_csv10(
     labels: str = "id",
     detail: str = "full",
     dimension_at_observation: str = TIME,
+    time_format: str = "original",
+    keys: str = "none",
 ) -> int:
     """SDMX-CSV 1.0 (``labels`` ``id`` or ``both``; 1.0 has no ``name``).
 
     ``detail=serieskeysonly|nodata`` writes one row per series (its key; with ``nodata`` also
     its series attributes), without TIME_PERIOD and OBS_VALUE; ``dataonly`` no attributes.
+    ``time_format`` and ``keys`` as the module says (the 2.0 field guide's options).
     """
     _check_labels(labels, ("id", "both"), "SDMX-CSV 1.0")
     lead = [("DATAFLOW", target.ref)]
-    return _write(table, target, out, lead, labels, detail, dimension_at_observation)
+    return _write(table, target, out, lead, labels, detail, dimension_at_observation, time_format, keys)
 
 
 def write_csv20(
@@ -219,11 +317,14 @@ def write_csv20(
     labels: str = "id",
     detail: str = "full",
     dimension_at_observation: str = TIME,
+    time_format: str = "original",
+    keys: str = "none",
 ) -> int:
-    """SDMX-CSV 2.0 (``labels`` ``id``, ``name`` or ``both``; ``detail`` as for 1.0)."""
+    """SDMX-CSV 2.0 (``labels`` ``id``, ``name`` or ``both``; the other options as for 1.0)."""
     _check_labels(labels, LABELS, "SDMX-CSV 2.0")
     structure_id = f"{target.ref}: {target.name}" if labels == "both" and target.name else target.ref
     lead = [("STRUCTURE", "dataflow"), ("STRUCTURE_ID", structure_id)]
     if labels == "name":
         lead.append(("STRUCTURE_NAME", target.name))
-    return _write(table, target, out, [*lead, ("ACTION", "I")], labels, detail, dimension_at_observation)
+    lead.append(("ACTION", "I"))
+    return _write(table, target, out, lead, labels, detail, dimension_at_observation, time_format, keys)

@@ -1,4 +1,5 @@
-"""SDMX-ML data messages (2.1 StructureSpecific and Generic, 3.0 StructureSpecific), column-wise.
+"""SDMX-ML data messages (2.1 StructureSpecific and Generic, their time-series variants, 3.0
+StructureSpecific), column-wise.
 
 The observations are sorted by series key and period, then each batch's XML is assembled with
 Arrow string kernels: every row becomes one string (closing the previous series and opening a
@@ -9,6 +10,11 @@ Every writer takes ``detail`` (``full``, ``dataonly``, ``serieskeysonly``, ``nod
 without observations) and ``dimensionAtObservation`` (``TIME_PERIOD``, any other dimension, or
 ``AllDimensions`` for observations without series), as SDMX REST data queries do; see
 :func:`write_ss30`.
+
+The 2.1 time-series messages (``GenericTimeSeriesData``, ``StructureSpecificTimeSeriesData``:
+:func:`write_generic_ts21`, :func:`write_ss_ts21`) are the same data under another root element,
+for TIME_PERIOD at the observation only (SDMX 2.1 Section 3A, "time series only" messages): they
+refuse any other ``dimensionAtObservation``.
 
 Structure-specific messages carry ``namespace``, ``dimensionAtObservation`` and ``xsi:type``
 so that readers (sdmx1, pysdmx) need no DSD beside them.
@@ -37,6 +43,7 @@ from cgd_bridge.sdmx.write._text import (
     series_boundaries,
     shape,
     sorted_batches,
+    time_series_only,
     write_strings,
 )
 
@@ -174,6 +181,25 @@ def write_ss21(
     return _write_structure_specific(table, target, out, "2.1", detail, dimension_at_observation)
 
 
+def write_ss_ts21(
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    detail: str = "full",
+    dimension_at_observation: str = TIME,
+) -> int:
+    """SDMX-ML 2.1 StructureSpecificTimeSeriesData: :func:`write_ss21` by TIME_PERIOD only.
+
+    Raises:
+        FormatError: ``dimension_at_observation`` is not TIME_PERIOD.
+    """
+    time_series_only("SDMX-ML 2.1 StructureSpecific time-series data", dimension_at_observation)
+    return _write_structure_specific(
+        table, target, out, "2.1", detail, dimension_at_observation, root="StructureSpecificTimeSeriesData"
+    )
+
+
 def write_ss30(
     table: pa.Table,
     target: Target,
@@ -205,7 +231,13 @@ def _measure(batch: pa.RecordBatch) -> list[pa.Array]:
 
 
 def _write_structure_specific(
-    table: pa.Table, target: Target, out: BinaryIO, version: str, detail: str, dimension_at_observation: str
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    version: str,
+    detail: str,
+    dimension_at_observation: str,
+    root: str = "StructureSpecificData",
 ) -> int:
     table, lay, has_obs, on_series, attrs = shape(table, target, detail, dimension_at_observation)
     sid, ns = _structure_id(target), namespace(target, lay.at)
@@ -222,7 +254,7 @@ def _write_structure_specific(
         f"{usage}</message:Structure>"
     )
     ss_ns = NS_SS if version == "2.1" else NS_SS.replace("v2_1", "v3_0")
-    header = _header("StructureSpecificData", f' xmlns:ss="{ss_ns}" xmlns:ns1="{ns}"', target, structure)
+    header = _header(root, f' xmlns:ss="{ss_ns}" xmlns:ns1="{ns}"', target, structure)
     if version != "2.1":
         header = header.replace("/schemas/v2_1/", "/schemas/v3_0/")
     out.write(header.encode())
@@ -255,8 +287,27 @@ def _write_structure_specific(
     else:
         constant = constant_columns(table, [c for c in table.column_names if c not in attribute.fixed])
         _write_series(out, table, target, series, obs, "</Series>\n", lay, constant | attribute.fixed)
-    out.write(b"</message:DataSet>\n</message:StructureSpecificData>\n")
+    out.write(f"</message:DataSet>\n</message:{root}>\n".encode())
     return table.num_rows
+
+
+def write_generic_ts21(
+    table: pa.Table,
+    target: Target,
+    out: BinaryIO,
+    *,
+    detail: str = "full",
+    dimension_at_observation: str = TIME,
+) -> int:
+    """SDMX-ML 2.1 GenericTimeSeriesData: :func:`write_generic21` by TIME_PERIOD only.
+
+    Raises:
+        FormatError: ``dimension_at_observation`` is not TIME_PERIOD.
+    """
+    time_series_only("SDMX-ML 2.1 Generic time-series data", dimension_at_observation)
+    return write_generic21(
+        table, target, out, detail=detail, dimension_at_observation=TIME, root="GenericTimeSeriesData"
+    )
 
 
 def write_generic21(
@@ -266,11 +317,13 @@ def write_generic21(
     *,
     detail: str = "full",
     dimension_at_observation: str = TIME,
+    root: str = "GenericData",
 ) -> int:
     """SDMX-ML 2.1 GenericData (valid against the base XSD); options as :func:`write_ss30`.
 
     Observations of a series carry their ``ObsDimension``; with ``AllDimensions`` each ``Obs``
-    sits in the data set with its ``ObsKey``.
+    sits in the data set with its ``ObsKey``. ``root`` is the message element
+    (``GenericTimeSeriesData`` for :func:`write_generic_ts21`).
     """
     table, lay, has_obs, on_series, attrs = shape(table, target, detail, dimension_at_observation)
     sid = _structure_id(target)
@@ -278,7 +331,7 @@ def write_generic21(
         f'<message:Structure structureID="{sid}" dimensionAtObservation="{lay.at}">'
         f"<common:StructureUsage>{_ref(target)}</common:StructureUsage></message:Structure>"
     )
-    out.write(_header("GenericData", f' xmlns:generic="{NS_GENERIC}"', target, structure).encode())
+    out.write(_header(root, f' xmlns:generic="{NS_GENERIC}"', target, structure).encode())
     out.write(f'<message:DataSet structureRef="{sid}">\n'.encode())
 
     def value_elements(batch: pa.RecordBatch, ids: Sequence[str], *, optional: bool) -> list[pa.Array]:
@@ -331,5 +384,5 @@ def write_generic21(
         _write_rows(out, table, target, flat_obs, lay)
     else:
         _write_series(out, table, target, series, obs, "</generic:Series>\n", lay)
-    out.write(b"</message:DataSet>\n</message:GenericData>\n")
+    out.write(f"</message:DataSet>\n</message:{root}>\n".encode())
     return table.num_rows

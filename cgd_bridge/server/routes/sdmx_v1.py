@@ -185,6 +185,15 @@ def schema(
     )
 
 
+@router.get("/schema/{context}/{agency}/{resource_id}", summary="XML schema of a dataflow's data, latest")
+def schema_latest(
+    request: Request, bridge: BridgeDep, context: str, agency: str, resource_id: str
+) -> Response:
+    return service.schema_response(
+        request, bridge, api=1, context=context, ref=parse_path_ref(agency, resource_id, "latest")
+    )
+
+
 @router.get("/metadata/{flow}", summary="Quality metadata of a dataflow's dataset")
 def metadata_all(
     request: Request, bridge: BridgeDep, session: SessionDep, principal: PrincipalDep, flow: str

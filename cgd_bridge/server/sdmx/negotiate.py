@@ -42,19 +42,31 @@ def _plain(kind: str, media: str, api: int) -> Format | None:
 
 @dataclass(frozen=True)
 class Choice:
-    """The negotiated representation: writer name, media type to answer with, labels option."""
+    """The negotiated representation: writer name, media type to answer with, and the SDMX-CSV
+    options (``labels``, ``timeFormat``, ``keys``) from the query or the ``Accept`` header."""
 
     name: str
     media_type: str
     labels: str = "id"
+    time_format: str = "original"
+    keys: str = "none"
 
 
-def _choice(kind: str, name: str, labels: str | None = None) -> Choice:
+def _choice(
+    kind: str, name: str, labels: str | None = None, csv: dict[str, str | None] | None = None
+) -> Choice:
+    """The choice of ``name``; ``csv`` holds ``timeformat`` and ``keys`` (None: the default).
+    Options other than the defaults are named in the answer's media type, as ``labels`` is."""
     fmt = format_of(kind, name)
     media = fmt.media_type
     if labels and len(fmt.labels) > 1 and labels != "id":
         media += f";labels={labels}"
-    return Choice(fmt.name, media, labels or "id")
+    time_format = (csv or {}).get("timeformat") or "original"
+    keys = (csv or {}).get("keys") or "none"
+    if fmt.family == "csv":
+        media += f";timeFormat={time_format}" if time_format != "original" else ""
+        media += f";keys={keys}" if keys != "none" else ""
+    return Choice(fmt.name, media, labels or "id", time_format, keys)
 
 
 def parse_accept(header: str | None) -> list[tuple[str, dict[str, str], float]]:
@@ -94,27 +106,37 @@ def _semver(text: str) -> tuple[int, ...]:
 
 
 def negotiate(
-    kind: str, accept: str | None, *, api: int, format_param: str | None = None, labels: str | None = None
+    kind: str,
+    accept: str | None,
+    *,
+    api: int,
+    format_param: str | None = None,
+    labels: str | None = None,
+    time_format: str | None = None,
+    keys: str | None = None,
 ) -> Choice:
     """The representation to answer with, or a 406 QueryError listing what is available.
 
-    ``format_param`` (``format=``) wins over ``Accept``; ``labels`` is the ``labels=`` query
-    parameter (the Accept header's ``labels=`` parameter is used when it is absent).
+    ``format_param`` (``format=``) wins over ``Accept``; ``labels``, ``time_format`` and ``keys``
+    are the query parameters (the Accept header's ``labels=``, ``timeFormat=`` and ``keys=``
+    parameters are used when they are absent).
     """
+    query = {"timeformat": time_format, "keys": keys}
     if format_param:
-        return _from_format(kind, format_param, api=api, labels=labels)
+        return _from_format(kind, format_param, api=api, labels=labels, csv=query)
     for media, params, _ in parse_accept(accept):
+        csv = {option: query[option] or params.get(option) for option in CSV_OPTIONS}
+        for option, value in csv.items():  # SDMX-CSV's timeFormat= and keys= media type parameters
+            if value is not None:
+                check_csv_option(option, value)
         if media in ("*/*", "application/*"):
-            return _choice(kind, default_format(kind, api).name, labels)
+            return _choice(kind, default_format(kind, api).name, labels, csv)
         plain = _plain(kind, media, api)
         if plain:
-            return _choice(kind, plain.name, labels or params.get("labels"))
+            return _choice(kind, plain.name, labels or params.get("labels"), csv)
         for offer in formats(kind):
             if offer.base == media and _version_ok(params.get("version"), offer.version):
-                for option in CSV_OPTIONS:  # SDMX-CSV's timeFormat= and keys= media type parameters
-                    if option in params:
-                        check_csv_option(option, params[option])
-                return _choice(kind, offer.name, labels or params.get("labels"))
+                return _choice(kind, offer.name, labels or params.get("labels"), csv)
     available = ", ".join(o.media_type for o in formats(kind))
     raise QueryError(
         f"none of the requested representations ({accept}) is available for {kind}",
@@ -123,21 +145,23 @@ def negotiate(
     )
 
 
-def _from_format(kind: str, value: str, *, api: int, labels: str | None) -> Choice:
+def _from_format(
+    kind: str, value: str, *, api: int, labels: str | None, csv: dict[str, str | None]
+) -> Choice:
     key = value.strip().lower()
     offers = formats(kind)
     names = {o.name for o in offers}
     if key in names:
-        return _choice(kind, key, labels)
+        return _choice(kind, key, labels, csv)
     for offer in offers:
         if key in offer.aliases:
-            return _choice(kind, offer.name, labels)
+            return _choice(kind, offer.name, labels, csv)
     families = FAMILY_ALIASES.get(kind, {})
     if key in families:  # a family: take the API version's format of that family
         family, implied = families[key]
         fmt = plain_format(kind, family, api)
         if fmt is not None:
-            return _choice(kind, fmt.name, labels or implied)
+            return _choice(kind, fmt.name, labels or implied, csv)
     aliases = {a for o in offers for a in o.aliases} | set(families)
     raise QueryError(
         f"format={value} is not available for {kind}",

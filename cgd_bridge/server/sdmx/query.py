@@ -321,6 +321,8 @@ class Params:
     mode: str = "exact"
     attributes: str = "dsd"
     measures: str = "all"
+    time_format: str | None = None
+    keys: str | None = None
     filters: list[ComponentFilter] = field(default_factory=list)
     raw: list[tuple[str, str]] = field(default_factory=list)
 
@@ -445,10 +447,14 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
         p.measures = _id_list(value, name)
     elif key in _NOT_APPLIED:
         raise not_implemented(f"The data query parameter {name}")
-    elif key == "timeformat":
-        check_csv_option("timeFormat", value)
-    elif key == "keys":
-        check_csv_option("keys", value)
+    elif key in CSV_OPTIONS:
+        value = check_csv_option(name, value)
+        if structure:
+            refuse_csv_option(name, value, "structure")
+        if key == "timeformat":
+            p.time_format = value
+        else:
+            p.keys = value
 
 
 #: Standard v2 data query parameters (sdmx-rest ``doc/data.md``) this server does not apply: a
@@ -456,27 +462,34 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
 _NOT_APPLIED = frozenset({"asof", "offset", "limit", "sort", "reportingyearstartday"})
 
 
-#: SDMX-CSV 2.0 options (sdmx-rest v2 ``data.md``, the ``timeFormat`` and ``keys`` parameters of
-#: the SDMX-CSV media types): the values the spec allows, and the one this server writes.
+#: SDMX-CSV options (sdmx-rest v2 ``data.md``, the ``timeFormat`` and ``keys`` parameters of
+#: the SDMX-CSV media types; the SDMX-CSV 2.0 field guide): name -> (label, values, default).
 CSV_OPTIONS = {
     "timeformat": ("timeFormat", ("original", "normalized"), "original"),
     "keys": ("keys", ("none", "obs", "series", "both"), "none"),
 }
 
 
-def check_csv_option(name: str, value: str) -> None:
-    """Refuse an SDMX-CSV option this server does not write: 400 for an unknown value, 501 for a
-    standard one other than the default (never silently ignored, #15)."""
+def check_csv_option(name: str, value: str) -> str:
+    """An SDMX-CSV option's value; a 400 for one the field guide does not define."""
     label, allowed, default = CSV_OPTIONS[name.lower()]
     if value not in allowed:
         raise QueryError(
             f"{label}={value} is not allowed", fix=f"Use one of: {', '.join(allowed)} ({default} by default)."
         )
+    return value
+
+
+def refuse_csv_option(name: str, value: str | None, resource: str) -> None:
+    """A 400 for an SDMX-CSV data option other than its default on a resource that writes no
+    SDMX-CSV data (structure, availability): refused, never silently ignored (#15)."""
+    if value is None:
+        return
+    label, _, default = CSV_OPTIONS[name.lower()]
     if value != default:
         raise QueryError(
-            f"{label}={value} is not implemented by this server",
-            fix=f"Leave {label} out or use {label}={default}; see docs/server.md.",
-            status=501,
+            f"{label}={value} is an option of SDMX-CSV data, and {resource} answers are not SDMX-CSV data",
+            fix=f"Leave {label} out here; ask the data resource for SDMX-CSV with it.",
         )
 
 

@@ -30,12 +30,12 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from cgd_bridge.errors import Forbidden, StructureError, Unauthorized
+from cgd_bridge.errors import Forbidden, FormatError, StructureError, Unauthorized
 from cgd_bridge.sdmx.formats import format_of
 from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.target import Target
-from cgd_bridge.sdmx.write import check_options
+from cgd_bridge.sdmx.write import check_csv_options, check_options
 from cgd_bridge.sdmx.write import write as write_format
 from cgd_bridge.sdmx.write.xsd import attachment, series_attributes
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
@@ -50,6 +50,7 @@ from cgd_bridge.server.sdmx.query import (
     not_implemented,
     parse_v1_key,
     parse_v2_keys,
+    refuse_csv_option,
 )
 from cgd_bridge.server.sdmx.structures import StructureQuery
 from cgd_bridge.server.streaming import astream
@@ -329,17 +330,25 @@ async def data_response(
     or streams from a writer thread, so one large query never holds up the small ones.
     """
     choice = negotiate(
-        "data", request.headers.get("accept"), api=api, format_param=params.format, labels=params.labels
+        "data",
+        request.headers.get("accept"),
+        api=api,
+        format_param=params.format,
+        labels=params.labels,
+        time_format=params.time_format,
+        keys=params.keys,
     )
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
-    # an observation dimension or detail the writer cannot take is a 400 before anything streams
+    # an observation dimension, detail or SDMX-CSV option the writer cannot take is a 400
+    # before anything streams
     check_options(
         choice.name,
         flow.dimensions,
         detail=params.detail,
         dimension_at_observation=params.dimension_at_observation,
     )
+    check_csv_options(choice.name, time_format=choice.time_format, keys=choice.keys)
     readable = await readable_for(request, bridge, principal, flow, provider, params.updated_after)
     query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
     client = request.client.host if request.client else None
@@ -477,6 +486,8 @@ def _write(choice: Choice, table: pa.Table, target: Target, out: Any, params: Pa
         labels=choice.labels,
         detail=params.detail,
         dimension_at_observation=params.dimension_at_observation,
+        time_format=choice.time_format,
+        keys=choice.keys,
     )
 
 
@@ -577,6 +588,8 @@ def availability(
 ) -> tuple[Flow, dict[str, list[str]], int, tuple[str | None, str | None]]:
     """Per dimension, the codes that exist for a query (``mode=exact``), and the period range;
     of the data providers (producing CSOs) ``provider`` only, when given (v1 ``providerRef``)."""
+    refuse_csv_option("timeFormat", params.time_format, "availability")
+    refuse_csv_option("keys", params.keys, "availability")
     flow = find_flow(bridge, flow_ref)
     keys = parse_keys(key_text, len(flow.dimensions), api=api)
     versions = _readable(session, principal, flow, bridge.clock(), provider, params.updated_after)
@@ -598,7 +611,7 @@ def availability(
 
 # -- schemas -------------------------------------------------------------------------------------------
 
-SCHEMA_CONTEXTS = ("dataflow", "datastructure")
+SCHEMA_CONTEXTS = ("dataflow", "datastructure", "provisionagreement")
 
 
 def schema_response(request: Request, bridge: Bridge, *, api: int, context: str, ref: FlowRef) -> Response:
@@ -606,9 +619,13 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
 
     pysdmx's RegistryClient asks ``/schema/dataflow/...`` for SDMX-JSON 2.0 structures (the
     dataflow with its DSD, codelists and constraints); other clients get the XSD that
-    structure-specific data of the dataflow validates against.
+    structure-specific data of the dataflow validates against: for ``dimensionAtObservation``
+    (``TIME_PERIOD`` by default, another dimension or ``AllDimensions``), and, in the
+    ``dataflow`` and ``provisionagreement`` contexts, with the codes of the dataflow's allowed
+    content constraints only. No version (or ``latest``, ``~``) is the latest one.
     """
-    from cgd_bridge.sdmx.write.xsd import dsd_schema
+    from cgd_bridge.mapping.conform import allowed_codes
+    from cgd_bridge.sdmx.write.xsd import TIME, dsd_schema
 
     if context not in SCHEMA_CONTEXTS:
         raise not_implemented(f"Schema queries in the '{context}' context")
@@ -621,24 +638,56 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
             body, media_type=format_of("structure", "sdmx-json-2.0").media_type, headers={"Vary": "Accept"}
         )
     choice = negotiate("schema", accept, api=api, format_param=request.query_params.get("format"))
+    at = request.query_params.get("dimensionAtObservation") or TIME
+    allowed: dict[str, frozenset[str]] = {}
     try:
-        if context == "dataflow":
-            info = bridge.structures.find("dataflow", ref.id or "", ref.agency, ref.version)
+        if context == "datastructure":
+            info = bridge.structures.find("datastructure", ref.id or "", ref.agency, ref.version)
+            dsd = bridge.structures.dsd(info.id, info.agency, info.version)
+            dataflow = None
+        else:
+            agency, flow_id, flow_version = ref.agency, ref.id or "", ref.version
+            if context == "provisionagreement":
+                agency, flow_id, flow_version = _agreement_flow(bridge, ref)
+            info = bridge.structures.find("dataflow", flow_id, agency, flow_version)
             flow = bridge.structures.get("dataflow", info.id, info.agency, info.version)
             s = flow.structure
             dsd = bridge.structures.dsd(
                 s.id, s.maintainer.id if s.maintainer else None, s.version and str(s.version)
             )
             dataflow = info.ref
-        else:
-            info = bridge.structures.find("datastructure", ref.id or "", ref.agency, ref.version)
-            dsd = bridge.structures.dsd(info.id, info.agency, info.version)
-            dataflow = None
+            allowed = allowed_codes(flow, bridge.structures)
     except StructureError as exc:
         raise QueryError(f"there is no {context} {ref.query_text}", status=404) from exc
     version = "2.1" if choice.name == "xsd-2.1" else "3.0"
-    body = dsd_schema(dsd, version, dataflow=dataflow, structures=bridge.structures)
+    try:
+        body = dsd_schema(
+            dsd,
+            version,
+            dataflow=dataflow,
+            structures=bridge.structures,
+            dimension_at_observation=at,
+            allowed=allowed,
+        )
+    except FormatError as exc:
+        raise QueryError(exc.problem, fix=exc.fix) from exc
     return Response(body, media_type=choice.media_type, headers={"Vary": "Accept"})
+
+
+def _agreement_flow(bridge: Bridge, ref: FlowRef) -> tuple[str, str, str]:
+    """(agency, id, version) of the dataflow of the provision agreement ``ref`` names."""
+    agreements = [
+        a
+        for a in bridge.structure_service.organisations().agreements.values()
+        if a.info.matches("provisionagreement", ref.id or "", ref.agency, ref.version)
+    ]
+    if not agreements:
+        raise QueryError(
+            f"there is no provision agreement {ref.query_text}",
+            status=404,
+            fix="List them with /sdmx/rest/provisionagreement/all/all/latest.",
+        )
+    return agreements[-1].flow
 
 
 def _accepts(header: str) -> list[str]:

@@ -25,13 +25,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge import __version__
 from cgd_bridge.errors import CgdBridgeError, Forbidden, StoreError
 from cgd_bridge.server.downloads import attachment
-from cgd_bridge.server.errors import database_error
+from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
 from cgd_bridge.server.web import i18n
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.store.models import OrgKind, Role
@@ -105,6 +106,8 @@ class Page:
     ended: bool = False
     flash: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the database could not be asked who is signed in: the page is this 503 (:class:`WebRoute`)
+    unavailable: StoreError | None = None
 
     # -- who ------------------------------------------------------------------------------
     @property
@@ -237,6 +240,12 @@ def open_page(request: Request) -> Page:
     db = bridge.sessions()
     try:
         principal = websession.principal_of(db, data, now)
+    except DATABASE_FAILURES as exc:
+        # the database is busy or away: a page that says so, the session cookie left as it is
+        db.close()
+        page = Page(request, bridge, db, data, None, lang, i18n.translator(lang), now)
+        page.unavailable = database_error(exc)
+        return page
     except BaseException:
         db.close()
         raise
@@ -308,12 +317,14 @@ class WebRoute(APIRoute):
             page = await run_in_threadpool(open_page, request)
             request.state.page = page
             try:
+                if page.unavailable is not None:
+                    raise page.unavailable
                 return await handler(request)
             except SignInNeeded as exc:
                 page.say(page._("Please sign in to see that page."))
                 return page.redirect(f"/sign-in?next={quote(exc.path, safe='/')}")
-            except (CgdBridgeError, DBAPIError) as failure:
-                err = database_error(failure) if isinstance(failure, DBAPIError) else failure
+            except (CgdBridgeError, DBAPIError, PoolTimeout) as failure:  # DATABASE_FAILURES
+                err = failure if isinstance(failure, CgdBridgeError) else database_error(failure)
                 if isinstance(err, StoreError):
                     log.warning("%s %s: %s", request.method, request.url.path, err.message)
                 response = error_page(page, err.status, page._(err.title), err.problem, err.fix)

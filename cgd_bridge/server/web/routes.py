@@ -371,6 +371,7 @@ def submit_upload(
             revision_note=revision_note.strip() or None,
             submit=action == "submit",
             store=action != "check",
+            jobs=page.bridge.jobs,
         )
     except CgdBridgeError as exc:
         if exc.status >= 500 or isinstance(exc, Forbidden):
@@ -963,8 +964,6 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
 
 
 def _load_metadata_file(page: Page, name: str, content: bytes) -> Response:
-    from cgd_bridge.metadata.load import read_metadata_file
-
     _ = page._
     if not content:
         return _metadata_page(
@@ -986,8 +985,10 @@ def _load_metadata_file(page: Page, name: str, content: bytes) -> Response:
         path = FilePath(tmp) / f"metadata{suffix}"
         path.write_bytes(content)
         try:
-            raw, _lines, _fmt = read_metadata_file(path)
+            raw = page.bridge.jobs.run("read_metadata", what=f"the file '{name}'", path=str(path))
         except CgdBridgeError as exc:
+            if exc.status >= 500:
+                raise
             text = f"{name}: {exc.problem}" + (f". {exc.fix}" if exc.fix else "")
-            return _metadata_page(page, None, status=400, summary={"existing": text})
+            return _metadata_page(page, None, status=exc.status, summary={"existing": text})
     return _check_metadata(page, raw)

@@ -117,6 +117,23 @@ def test_bare_ten_digit_numbers_are_phones_only_under_a_phone_name():
     assert detect("q1", numbers, today=TODAY) is None
 
 
+def test_contact_numbers_typed_in_devanagari_digits_are_phones():
+    """A Kobo form in Nepali: "contact number", typed on a Devanagari keyboard, without the trunk
+    0 or a separator. Missed before: the name was not a phone name, and bare digits are phones
+    only under one; a household number of the same shape under its own name stays innocent."""
+    devanagari = str.maketrans("0123456789", "०१२३४५६७८९")
+    numbers = [f"98{i % 3 + 4}{1234567 + i * 7919:07d}".translate(devanagari) for i in range(30)]
+    for header in ("सम्पर्क नम्बर", "सम्पर्क नं", "मोबाइल नम्बर"):
+        found = detect(header, numbers, today=TODAY)
+        assert found is not None, header
+        assert found.kind == "phone", header
+        assert found.blocking, header
+    households = [
+        f"94{w:02d}{v:02d}{i:03d}".translate(devanagari) for w in (1, 2) for v in (3, 4) for i in range(10)
+    ]
+    assert detect("घरधुरी नम्बर", households, today=TODAY) is None
+
+
 # -- names second: any script; a name alone never blocks innocent values --------------------------
 
 

@@ -342,17 +342,21 @@ def test_the_wg_check_reads_the_answers_in_the_mappings_words(write, tmp_path):
 
 
 def test_the_nepal_example_gives_the_same_figures_from_its_raw_answers(tmp_path):
-    """The Nepal example ships a precomputed 'disability' column; deriving it from the six answers
-    instead must give the very same observations."""
+    """The Nepal example's mapping derives the status from the six WG-SS answers of the export
+    (``derive``); the export also carries the survey team's precomputed 'disability' column.
+    Mapping that column instead gives the very same observations, and the mapping does derive
+    (no precomputed column feeds DISABILITY_STATUS)."""
     nepal = ROOT / "examples" / "nepal-youth-survey"
-    original = ROOT / "mappings" / "nepal-youth-survey.yaml"
-    doc = yaml.safe_load(original.read_text(encoding="utf-8"))
-    doc["derive"] = {
-        "wg_status": {"washington_group": {"columns": {d: f"wg_{d}" for d in DOMAINS}}},
-    }
-    doc["dimensions"]["DISABILITY_STATUS"] = {"column": "wg_status", "map": {"PD": ["PD"], "PWD": ["PWD"]}}
-    derived = tmp_path / "nepal-derived.yaml"
-    derived.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    derived = ROOT / "mappings" / "nepal-youth-survey.yaml"
+    doc = yaml.safe_load(derived.read_text(encoding="utf-8"))
+    [(column, rule)] = doc["derive"].items()
+    assert rule["washington_group"]["cutoff"] == "disability3"
+    assert set(rule["washington_group"]["columns"]) == set(DOMAINS)
+    assert doc["dimensions"]["DISABILITY_STATUS"]["column"] == column
+    del doc["derive"]
+    doc["dimensions"]["DISABILITY_STATUS"] = {"column": "disability", "map": {"PD": ["yes"], "PWD": ["no"]}}
+    original = tmp_path / "nepal-precomputed.yaml"
+    original.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     keys = ["SEX", "AGE", "DISABILITY_STATUS", "OBS_VALUE", "OBS_COUNT", "SOURCE_ROWS"]
 
     def run(path: Path) -> list[tuple]:

@@ -36,6 +36,11 @@ STRUCTURES = Structures()
 
 @pytest.fixture
 def table() -> pa.Table:
+    return make_table()
+
+
+def make_table() -> pa.Table:
+    """Six observations of two areas and three sexes, with a series attribute and free text."""
     return pa.table(
         {
             "FREQ": ["A"] * 6,
@@ -232,6 +237,11 @@ def test_batches_split_series_the_same_way(table, monkeypatch):
 
 @pytest.fixture(scope="module")
 def kenya() -> tuple[pa.Table, Target]:
+    return harmonised_kenya()
+
+
+def harmonised_kenya() -> tuple[pa.Table, Target]:
+    """The Kenya example harmonised with its mapping: the table and its target."""
     mapping = ROOT / "mappings" / "kenya-health-scorecard.yaml"
     if not mapping.is_file():
         mapping = KENYA / "mapping.yaml"

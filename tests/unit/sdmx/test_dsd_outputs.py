@@ -166,9 +166,9 @@ def _from_pysdmx_csv(data: bytes) -> list[dict[str, str]]:
 
 
 def _from_sdmx_json(data: bytes) -> list[dict[str, str]]:
-    """Decode SDMX-JSON 2.0 data by its positions (no reader in sdmx1 or pysdmx reads it)."""
+    """Decode SDMX-JSON 2.0 or 1.0 data by its positions (no reader in sdmx1 or pysdmx reads them)."""
     msg = json.loads(data)
-    st = msg["data"]["structures"][0]
+    st = msg["data"]["structures"][0] if "structures" in msg["data"] else msg["data"]["structure"]  # 2.0, 1.0
     dims = st["dimensions"]["series"]
     (time,) = st["dimensions"]["observation"]
     attrs = st["attributes"]
@@ -185,10 +185,14 @@ def _from_sdmx_json(data: bytes) -> list[dict[str, str]]:
         base |= {a["id"]: value(a, p) for a, p in zip(attrs.get("series", []), series.get("attributes", []),
                                                        strict=True)}  # fmt: skip
         for t, obs in series["observations"].items():
-            row = {**base, time["id"]: time["values"][int(t)]["value"], "OBS_VALUE": str(obs[0] or "")}
+            row = {**base, time["id"]: _period(time["values"][int(t)]), "OBS_VALUE": str(obs[0] or "")}
             row |= {a["id"]: value(a, p) for a, p in zip(attrs["observation"], obs[1:], strict=True)}
             rows.append(row)
     return rows
+
+
+def _period(value: dict[str, str]) -> str:
+    return value.get("value", value.get("id", ""))  # 2.0 {"value"}, 1.0 {"id", "name"}
 
 
 def _read(fmt: str, data: bytes, dsd: Dsd) -> Iterator[list[dict[str, str]]]:

@@ -12,6 +12,7 @@ import json
 import pytest
 
 import cgd_bridge.checks.audit as audit_module
+from cgd_bridge.server.jobs import InlineJobs
 from tests.support.paths import ROOT
 from tests.unit.server.conftest import World
 
@@ -72,6 +73,8 @@ def test_weakened_suppression_is_refused_before_storing(
     """With the completion adding no complement, the small cell's suppression is undone by the
     published totals: the audit refuses the version."""
     monkeypatch.setattr(audit_module, "_protect", lambda *args, **kwargs: False)
+    # the patch must reach the check: run the upload's job in this process, not a worker
+    monkeypatch.setattr(world.bridge, "jobs", InlineJobs(world.bridge.structures))
     r = submit(world, small_cell_data())
     assert r.status_code == 422, r.text[:800]
     body = r.json()

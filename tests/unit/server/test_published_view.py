@@ -5,7 +5,9 @@ producing CSO (anonymous, an NSO with an MoU, an NSO without one, another CSO) t
 the hidden values of suppressed cells through a route of the server. The data are the Nepal
 youth survey published with a disclosure threshold of 40, so that 24 cells are suppressed
 (their stored ``OBS_COUNT`` runs from 12 to 40). One test per route, so that it fails if that
-route leaks again; the owner (the producing CSO) still sees lineage and report in full.
+route leaks again; the owner (the producing CSO) still sees lineage and report in full. A second
+dataset, the Kenya scorecard (aggregate data with its own totals, threshold 30), is attacked
+through the same routes at the end, and an NSO's pull in every format passes the audit.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cgd_bridge import pipeline
+from cgd_bridge.sdmx.formats import formats
 from cgd_bridge.server.app import create_app
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import mous, orgs, submissions
@@ -36,9 +39,12 @@ from tests.support.postgres import fresh_schema
 from tests.unit.server.test_web import sign_in
 
 NEPAL = ROOT / "examples" / "nepal-youth-survey"
+KENYA = ROOT / "examples" / "kenya-health-scorecard"
+KENYA_MAPPING = ROOT / "mappings" / "kenya-health-scorecard.yaml"
 MAPPING = ROOT / "mappings" / "nepal-youth-survey.yaml"
 FLOW = "IAEG-SDGs/DF_SDG_GLH/1.5"
 DATA_V2 = f"/sdmx/v2/data/dataflow/{FLOW}/*"
+DATA_V1 = "/sdmx/rest/data/IAEG-SDGs,DF_SDG_GLH,1.5/all"
 AVAILABILITY_V2 = f"/sdmx/v2/availability/dataflow/{FLOW}/*"
 CSV = {"Accept": "application/vnd.sdmx.data+csv;version=2.0.0"}
 #: the columns the store keeps for lineage and privacy, never published
@@ -87,8 +93,16 @@ def nepal(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, nepal) -> Iterator[World]:
-    data_dir: Path = tmp_path_factory.mktemp(f"published-{request.param}")
-    with fresh_schema("cgdb_published") if request.param == "postgresql" else contextlib.nullcontext() as pg:
+    data = RawFile("data", "data.xlsx", (NEPAL / "data.xlsx").read_bytes(), "application/xlsx")
+    yield from _serve(request.param, tmp_path_factory, nepal, data)
+
+
+def _serve(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, harmonised, data: RawFile
+) -> Iterator[World]:
+    """A server with the four readers and the owner, the dataset published by the owner."""
+    data_dir: Path = tmp_path_factory.mktemp(f"published-{backend}")
+    with fresh_schema("cgdb_published") if backend == "postgresql" else contextlib.nullcontext() as pg:
         url = pg or f"sqlite:///{data_dir / 'published.sqlite'}"
         app = create_app(Settings(data_dir=data_dir, rate_limit_per_minute=0), database_url=url)
         with TestClient(app) as client:
@@ -114,19 +128,12 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                 producer = Principal.of(orgs.get_user(session, username="amina"))
                 reviewer = Principal.of(orgs.get_user(session, username="kamau"))
                 v = submissions.create_version(
-                    session,
-                    nepal,
-                    principal=producer,
-                    files=[
-                        RawFile("data", "data.xlsx", (NEPAL / "data.xlsx").read_bytes(), "application/xlsx")
-                    ],
-                    submit=True,
-                    is_open=True,
+                    session, harmonised, principal=producer, files=[data], submit=True, is_open=True
                 )
                 submissions.accept(session, principal=reviewer, version_id=v.id)
                 submissions.publish(session, principal=reviewer, version_id=v.id)
                 version_id = v.id
-            t = nepal.harmonised.table
+            t = harmonised.harmonised.table
             suppressed = t.filter(pc.fill_null(t["SUPPRESSED"], False)).to_pylist()
             yield World(app, client, keys, version_id, suppressed)
 
@@ -193,6 +200,32 @@ def test_observations_header_counts_published_rows_only(world: World, who: str) 
     assert {row["OBS_VALUE"] for row in rows} == {""}
     again = world.get(DATA_V2, who, **{"c[OBS_STATUS]": "eq:Q"})
     assert again.headers["ETag"] == r.headers["ETag"]
+
+
+#: the formats #15 added: suppressed cells go through the same published view in each
+NEW_FORMATS = {
+    "generic-ts": "application/vnd.sdmx.generictimeseriesdata+xml;version=2.1",
+    "ss-ts": "application/vnd.sdmx.structurespecifictimeseriesdata+xml;version=2.1",
+    "json-1.0": "application/vnd.sdmx.data+json;version=1.0.0",
+}
+
+
+@pytest.mark.parametrize("fmt", NEW_FORMATS)
+def test_suppressed_cells_stay_suppressed_in_the_new_formats(world: World, fmt: str) -> None:
+    r = world.client.get(DATA_V2, params={"c[OBS_STATUS]": "eq:Q"}, headers={"Accept": NEW_FORMATS[fmt]})
+    assert r.status_code == 200, r.text
+    assert int(r.headers["X-Observations"]) == len(world.suppressed)
+    for column in INTERNAL:
+        assert column not in r.text
+    if fmt == "json-1.0":
+        series = r.json()["data"]["dataSets"][0]["series"].values()
+        values = [o[0] for s in series for o in s["observations"].values()]
+    else:
+        import sdmx
+
+        values = [o.value for o in sdmx.read_sdmx(io.BytesIO(r.content)).data[0].obs]
+    assert len(values) == len(world.suppressed)
+    assert set(values) == {None}
 
 
 # ---------------------------------------------------------------- lineage and reports
@@ -295,3 +328,156 @@ def test_the_dataflow_page_and_chart_show_the_published_view(world: World, who: 
     suppressed_counts = {str(row["OBS_COUNT"]) for row in world.suppressed}
     cells = set(re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", page.text))
     assert not cells & {f"{c}.0" for c in suppressed_counts}
+
+
+# ---------------------------------------------------------------- kept answers, downloads, values
+
+
+def _published_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_a_kept_answer_of_the_owner_is_the_published_view(world: World, who: str) -> None:
+    """The owner asks first, so the answer is kept; a reader asking the same gets the same bytes
+    and ETag: kept answers are of the published view, never of what the owner may see."""
+    params = {"c[OBS_STATUS]": "eq:Q", "dimensionAtObservation": "AllDimensions"}
+    first = world.get(DATA_V2, "owner", **params)
+    assert first.status_code == 200, first.text
+    kept = world.get(DATA_V2, who, **params)
+    assert kept.status_code == 200, kept.text
+    assert kept.content == first.content
+    assert kept.headers["ETag"] == first.headers["ETag"]
+    rows = _published_rows(kept.text)
+    assert len(rows) == len(world.suppressed)
+    assert {r["OBS_VALUE"] for r in rows} == {""}
+    assert not set(INTERNAL) & set(rows[0])
+    assert world.get(DATA_V2, who, **params).headers["X-Observations"] == str(len(rows))
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_the_web_download_is_the_published_view(world: World, who: str) -> None:
+    """The dataflow page's download (an SDMX answer in any format) withholds the same cells."""
+    client = _web(world, who)
+    r = client.get(f"/dataflows/{quote('IAEG-SDGs')}/DF_SDG_GLH/1.5/download?format=sdmx-csv-2.0")
+    assert r.status_code == 200, r.text[:300]
+    rows = _published_rows(r.text)
+    hidden = [row for row in rows if row["OBS_STATUS"] == "Q"]
+    assert len(hidden) == len(world.suppressed)
+    assert {row["OBS_VALUE"] for row in hidden} == {""}
+    assert not set(INTERNAL) & set(rows[0])
+
+
+@pytest.mark.parametrize("who", READERS)
+def test_a_filter_on_a_hidden_value_finds_only_published_cells(world: World, who: str) -> None:
+    """c[OBS_VALUE] compared against each suppressed cell's true value (numerator over
+    denominator) selects published cells only: the filter reads the published value, which a
+    suppressed cell does not have, so its answer and count say nothing about the hidden one."""
+    for row in world.suppressed[:8]:
+        value = round(100 * float(row["OBS_NUMERATOR"]) / float(row["OBS_DENOMINATOR"]), 1)
+        r = world.get(DATA_V2, who, **{"c[OBS_VALUE]": f"eq:{value}"})
+        assert r.status_code in (200, 404), r.text
+        rows = _published_rows(r.text) if r.status_code == 200 else []
+        assert all(x["OBS_STATUS"] != "Q" and x["OBS_VALUE"] != "" for x in rows), value
+        if r.status_code == 200:
+            assert int(r.headers["X-Observations"]) == len(rows)
+
+
+# ---------------------------------------------------------------- what an NSO pulls, audited
+
+DATA_FORMATS = [f for f in formats("data") if f.writer]
+
+
+def test_a_pull_in_every_format_passes_the_audit(world: World, tmp_path: Path) -> None:
+    """An NSO pulls the published data in each format the server writes and runs
+    ``cgd-bridge audit`` on the file: every suppressed cell is in it, marked, without a value,
+    and the audit passes (the survey publishes percentages, so the file leaves their counts to
+    the intake's audit, and says so)."""
+    from cgd_bridge.pipeline import audit_file
+    from cgd_bridge.structures import Structures
+
+    structures = Structures.load(None)
+    assert len(DATA_FORMATS) == 6
+    for fmt in DATA_FORMATS:
+        accept = {"Accept": f"{fmt.base};version={fmt.version}"}
+        r = world.client.get(
+            DATA_V1 if fmt.version in ("2.1", "1.0.0") else DATA_V2,
+            headers={**accept, "Authorization": f"Bearer {world.keys['kamau']}"},
+        )
+        assert r.status_code == 200, (fmt.name, r.text[:300])
+        path = tmp_path / f"pulled{fmt.suffix}"
+        path.write_bytes(r.content)
+        report = audit_file(path, threshold=40, structures=structures)
+        stats = report.stats["audit"]
+        assert report.valid, (fmt.name, [f.problem for f in report])
+        assert stats["observations"] == int(r.headers["X-Observations"]), fmt.name
+        assert stats["suppressed"] == len(world.suppressed), fmt.name
+        assert stats["not_additive"] == len(world.suppressed), fmt.name
+
+
+# ---------------------------------------------------------------- a second dataset: aggregate data
+
+
+@pytest.fixture(scope="module")
+def kenya(tmp_path_factory: pytest.TempPathFactory):
+    """The Kenya scorecard (aggregate: one row per cell, with its own totals) at threshold 30."""
+    folder = tmp_path_factory.mktemp("kenya-k30")
+    text = (KENYA / "quality.yaml").read_text()
+    (folder / "quality.yaml").write_text(text.replace("threshold: 5", "threshold: 30"))
+    result = pipeline.harmonise(KENYA / "data.csv", metadata=folder / "quality.yaml", mapping=KENYA_MAPPING)
+    assert result.harmonised is not None
+    assert result.report.valid
+    assert pc.sum(result.harmonised.table["SUPPRESSED"]).as_py() >= 10
+    return result
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def kenya_world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, kenya
+) -> Iterator[World]:
+    data = RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv")
+    yield from _serve(request.param, tmp_path_factory, kenya, data)
+
+
+def test_the_aggregate_table_leaks_through_no_route(kenya_world: World) -> None:
+    """The routes above, attacked again on a second published dataset: aggregate data whose
+    stored rows keep each cell's numerator and denominator. Every reader, every route."""
+    world = kenya_world
+    data = "/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*"
+    availability = "/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*"
+    hidden = {str(int(r[c])) for r in world.suppressed for c in ("OBS_NUMERATOR", "OBS_DENOMINATOR")}
+    owners_notes = _owners_notes(world)  # what the report tells the owner, counts included
+    for who in READERS:
+        for column in INTERNAL:
+            for n in sorted(hidden)[:1]:
+                for path in (data, availability):
+                    r = world.get(path, who, **{f"c[{column}]": f"eq:{n}"})
+                    assert r.status_code == 400, (who, column, path, r.status_code)
+                    assert "X-Observations" not in r.headers
+        shown = world.get(data, who, **{"c[OBS_STATUS]": "eq:Q"})
+        assert shown.status_code == 200, shown.text
+        rows = _published_rows(shown.text)
+        assert int(shown.headers["X-Observations"]) == len(rows) == len(world.suppressed)
+        assert {r["OBS_VALUE"] for r in rows} == {""}
+        assert not set(INTERNAL) & set(rows[0])
+        for row in world.suppressed[:3]:
+            r = world.get(f"/api/versions/{world.version_id}/lineage", who, **_lineage_key(row))
+            assert r.status_code == 200, r.text
+            got = r.json()
+            assert got["source_rows"] == []
+            for obs in got["observations"]:
+                assert not set(INTERNAL) & set(obs)
+                assert obs["OBS_VALUE"] is None
+        report = world.get(f"/api/versions/{world.version_id}", who).json()["report"]
+        for f in _privacy_findings(report):
+            assert not QUOTED_COUNT.search(f["message"]), f
+            assert "respondents" not in f.get("details", {})
+        page = _web(world, who).get(f"/versions/{world.version_id}")
+        assert page.status_code == 200
+        for note in owners_notes:
+            assert note not in page.text
+    # the owner still sees what it submitted
+    owner = world.get(
+        f"/api/versions/{world.version_id}/lineage", "owner", **_lineage_key(world.suppressed[0])
+    )
+    assert owner.json()["source_rows"]

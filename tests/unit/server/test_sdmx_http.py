@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
 
+from cgd_bridge.structures import Structures
 from tests.support.demo import seeded_app
 from tests.unit.server.conftest import World, publish
 
@@ -24,6 +25,9 @@ DATA_FORMATS = [
     "sdmx-json-2.0",
     "sdmx-csv-1.0",
     "sdmx-csv-2.0",
+    "sdmx-ml-2.1-generic-ts",
+    "sdmx-ml-2.1-ss-ts",
+    "sdmx-json-1.0",
 ]
 
 
@@ -48,7 +52,8 @@ def test_measures_none_in_every_format(client: TestClient, base: str, fmt: str) 
     """measures=none: the observations without their value, never a 500 (issue #15)."""
     r = client.get(f"{base}?measures=none&format={fmt}")
     assert r.status_code == 200, r.text
-    assert b"OBS_VALUE" not in r.content
+    # SDMX-JSON 1.0 still relates observation attributes to the primary measure (the DSD's)
+    assert b"OBS_VALUE" not in r.content.replace(b'"primaryMeasure": "OBS_VALUE"', b"")
     assert b"ObsValue" not in r.content
     assert b"TIME_PERIOD" in r.content or b"ObsDimension" in r.content or b'"id": "TIME' in r.content
 
@@ -96,20 +101,86 @@ def test_measures_and_attributes_none_together(client: TestClient) -> None:
     assert "TIME_PERIOD" in rows[0]
 
 
-@pytest.mark.parametrize(
-    "query",
-    ["timeFormat=normalized", "keys=series", "keys=obs", "keys=both", "timeFormat=sometimes", "keys=all"],
-)
-def test_csv_options_never_silently_ignored(client: TestClient, query: str) -> None:
-    """SDMX-CSV timeFormat/keys: honoured or refused, never ignored."""
+@pytest.mark.parametrize("query", ["timeFormat=sometimes", "keys=all", "timeFormat=", "keys=SERIES"])
+def test_csv_option_values_outside_the_spec_are_a_400(client: TestClient, query: str) -> None:
     r = client.get(f"{V2}?format=sdmx-csv-2.0&{query}")
-    assert r.status_code in (400, 501), r.text
+    assert r.status_code == 400, r.text
     assert query.split("=")[0] in r.text
 
 
 def test_csv_defaults_accepted(client: TestClient) -> None:
     for query in ("timeFormat=original", "keys=none", "labels=both"):
         assert client.get(f"{V2}?format=sdmx-csv-2.0&{query}").status_code == 200, query
+
+
+#: DF_CGD_KE's dimensions in DSD order, TIME_PERIOD left out
+DIMS = [
+    str(d.id)
+    for d in Structures().dataflow("CGD_BRIDGE:DF_CGD_KE(1.0)").structure.dimensions.components
+    if d.id != "TIME_PERIOD"
+]
+
+
+def dims(row: dict[str, str]) -> list[str]:
+    return [d for d in DIMS if d in row]
+
+
+LEAD_20 = ["STRUCTURE", "STRUCTURE_ID", "ACTION"]
+
+
+@pytest.mark.parametrize(
+    ("base", "fmt", "lead"), [(V1, "sdmx-csv-1.0", ["DATAFLOW"]), (V2, "sdmx-csv-2.0", LEAD_20)]
+)
+@pytest.mark.parametrize("keys", ["series", "obs", "both"])
+def test_csv_keys_columns_after_the_lead_columns(client: TestClient, base: str, fmt: str, lead, keys) -> None:
+    """SDMX-CSV field guide: SERIES_KEY (every dimension but TIME_PERIOD) and/or OBS_KEY (every
+    dimension), '.'-separated, right after ACTION (2.0) or DATAFLOW (1.0, which has no ACTION)."""
+    r = client.get(f"{base}?format={fmt}&keys={keys}")
+    assert r.status_code == 200, r.text
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    wanted = {"series": ["SERIES_KEY"], "obs": ["OBS_KEY"], "both": ["SERIES_KEY", "OBS_KEY"]}[keys]
+    assert list(rows[0])[: len(lead) + len(wanted) + 1] == [*lead, *wanted, "FREQ"]
+    for row in rows:
+        series = ".".join(row[d] for d in dims(row))
+        assert row.get("SERIES_KEY", series) == series
+        assert row.get("OBS_KEY", f"{series}.{row['TIME_PERIOD']}") == f"{series}.{row['TIME_PERIOD']}"
+    plain = list(csv.DictReader(io.StringIO(client.get(f"{base}?format={fmt}").text)))
+    assert [{k: v for k, v in row.items() if k not in wanted} for row in rows] == plain
+
+
+def test_csv_keys_by_another_observation_dimension_and_series_rows(client: TestClient) -> None:
+    by_sex = csv_rows(client, f"{V2}?format=sdmx-csv-2.0&keys=series&dimensionAtObservation=SEX")
+    assert all(
+        r["SERIES_KEY"] == ".".join([*(r[d] for d in DIMS if d != "SEX"), r["TIME_PERIOD"]]) for r in by_sex
+    )
+    flat = csv_rows(client, f"{V2}?format=sdmx-csv-2.0&keys=series&dimensionAtObservation=AllDimensions")
+    assert {r["SERIES_KEY"] for r in flat} == {""}  # every dimension is at the observation
+    series = csv_rows(client, f"{V2}?format=sdmx-csv-2.0&keys=both&detail=serieskeysonly")
+    assert all(r["SERIES_KEY"] == ".".join(r[d] for d in dims(r)) for r in series)
+    assert {r["OBS_KEY"] for r in series} == {""}  # series rows have no observation
+
+
+@pytest.mark.parametrize(("base", "fmt"), [(V1, "sdmx-csv-1.0"), (V2, "sdmx-csv-2.0")])
+def test_csv_time_format_normalized_gives_the_start_date(client: TestClient, base: str, fmt: str) -> None:
+    original = csv_rows(client, f"{base}?format={fmt}")
+    normalized = csv_rows(client, f"{base}?format={fmt}&timeFormat=normalized")
+    assert len(normalized) == len(original)
+    for before, after in zip(original, normalized, strict=True):
+        assert after["TIME_PERIOD"] == f"{before['TIME_PERIOD'][:4]}-01-01", before[
+            "TIME_PERIOD"
+        ]  # annual data
+        assert {k: v for k, v in after.items() if k != "TIME_PERIOD"} == {
+            k: v for k, v in before.items() if k != "TIME_PERIOD"
+        }
+
+
+@pytest.mark.parametrize("fmt", ["sdmx-ml-2.1-generic", "sdmx-json-2.0", "sdmx-ml-3.0-ss"])
+@pytest.mark.parametrize("query", ["timeFormat=normalized", "keys=both"])
+def test_csv_options_with_another_format_are_a_400(client: TestClient, fmt: str, query: str) -> None:
+    r = client.get(f"{V2}?format={fmt}&{query}")
+    assert r.status_code == 400, r.text
+    assert "SDMX-CSV" in r.text
+    assert query.split("=")[0] in r.text
 
 
 # -- 2. no results --------------------------------------------------------------------------------
@@ -309,12 +380,24 @@ def test_cors_for_configured_origins(tmp_path) -> None:  # type: ignore[no-untyp
 
 
 def test_csv_options_in_the_accept_header(client: TestClient) -> None:
-    accept = "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized"
+    accept = "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized;keys=series"
     r = client.get(V2, headers={"Accept": accept})
-    assert r.status_code == 501
-    assert "timeFormat" in r.text
+    assert r.status_code == 200, r.text
+    assert (
+        r.headers["content-type"]
+        == "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized;keys=series"
+    )
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert "SERIES_KEY" in rows[0]
+    assert rows[0]["TIME_PERIOD"].endswith("-01-01")
+    # the query parameter wins over the Accept header's
+    r = client.get(f"{V2}?keys=none", headers={"Accept": accept})
+    assert "SERIES_KEY" not in r.text.splitlines()[0]
     ok = client.get(V2, headers={"Accept": "application/vnd.sdmx.data+csv;version=2.0.0;keys=none"})
     assert ok.status_code == 200
+    assert ok.headers["content-type"] == "application/vnd.sdmx.data+csv;version=2.0.0"
+    bad = client.get(V2, headers={"Accept": "application/vnd.sdmx.data+csv;version=2.0.0;keys=maybe"})
+    assert bad.status_code == 400
 
 
 def test_streamed_answers_stay_streamed_when_gzipped(
@@ -395,3 +478,22 @@ def test_unapplied_data_parameters_are_501(client: TestClient, query: str) -> No
     r = client.get(f"{V2}?{query}")
     assert r.status_code == 501
     assert query.split("=")[0] in r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sdmx/rest/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0",
+        "/sdmx/v2/structure/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0",
+        "/sdmx/rest/availableconstraint/CGD_BRIDGE,DF_CGD_KE,1.0/all",
+        "/sdmx/v2/availability/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*",
+    ],
+)
+@pytest.mark.parametrize("query", ["keys=both", "timeFormat=normalized"])
+def test_csv_options_elsewhere_are_refused_not_ignored(client: TestClient, path: str, query: str) -> None:
+    """Structure and availability answers are not SDMX-CSV data: a non-default option is a 400."""
+    r = client.get(f"{path}?{query}")
+    assert r.status_code == 400, r.text
+    assert query.split("=")[0] in r.text
+    default = "keys=none" if query.startswith("keys") else "timeFormat=original"
+    assert client.get(f"{path}?{default}").status_code == 200

@@ -22,7 +22,13 @@ from cgd_bridge.server.sdmx.query import QueryError
         ("application/vnd.sdmx.data+json;version=2.0.0", 2, "sdmx-json-2.0"),
         ("text/csv", 1, "sdmx-csv-1.0"),
         ("text/csv", 2, "sdmx-csv-2.0"),
-        ("application/vnd.sdmx.data+json;version=1.0.0, text/csv;q=0.5", 1, "sdmx-csv-1.0"),
+        ("application/vnd.sdmx.data+json;version=1.0.0, text/csv;q=0.5", 1, "sdmx-json-1.0"),
+        ("application/vnd.sdmx.data+json;version=1.0.0", 2, "sdmx-json-1.0"),
+        ("application/vnd.sdmx.data+json", 1, "sdmx-json-2.0"),
+        ("application/vnd.sdmx.data+json;version=1.0.0+", 1, "sdmx-json-2.0"),
+        ("application/vnd.sdmx.generictimeseriesdata+xml;version=2.1", 1, "sdmx-ml-2.1-generic-ts"),
+        ("application/vnd.sdmx.structurespecifictimeseriesdata+xml;version=2.1", 2, "sdmx-ml-2.1-ss-ts"),
+        ("application/vnd.sdmx.data+json;version=3.0.0, text/csv;q=0.5", 1, "sdmx-csv-1.0"),
         ("text/csv;q=0.2, application/vnd.sdmx.genericdata+xml;version=2.1", 1, "sdmx-ml-2.1-generic"),
     ],
 )
@@ -49,7 +55,7 @@ def test_format_parameter_wins() -> None:
 @pytest.mark.parametrize(
     ("accept", "fmt"),
     [
-        ("application/vnd.sdmx.data+json;version=1.0.0", None),
+        ("application/vnd.sdmx.data+json;version=3.0.0", None),
         ("image/png", None),
         ("application/vnd.sdmx.data+csv;version=3.0.0", None),
         ("*/*;q=0", None),
@@ -80,3 +86,24 @@ def test_error_format() -> None:
     assert error_format("application/vnd.sdmx.data+json;version=2.0.0") == "json"
     assert error_format("*/*") == "xml"
     assert error_format(None, "jsondata") == "json"
+
+
+def test_csv_options_travel_in_the_media_type() -> None:
+    c = negotiate("data", "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized;keys=obs", api=2)
+    assert (c.name, c.time_format, c.keys) == ("sdmx-csv-2.0", "normalized", "obs")
+    assert c.media_type == "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized;keys=obs"
+    # the query parameters win over the Accept header's, and format= takes them too
+    c = negotiate("data", "application/vnd.sdmx.data+csv;version=2.0.0;keys=obs", api=2, keys="none")
+    assert (c.keys, c.media_type) == ("none", "application/vnd.sdmx.data+csv;version=2.0.0")
+    c = negotiate("data", None, api=1, format_param="csv", time_format="normalized")
+    assert (c.name, c.time_format) == ("sdmx-csv-1.0", "normalized")
+    # defaults are not named; another format carries the values for the writer to refuse
+    assert negotiate("data", "text/csv;keys=none", api=1).media_type.endswith("version=1.0.0")
+    assert negotiate("data", None, api=2, format_param="sdmx-json-2.0", keys="both").keys == "both"
+
+
+def test_unknown_csv_option_in_the_accept_header_is_a_400() -> None:
+    with pytest.raises(QueryError) as err:
+        negotiate("data", "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=local", api=2)
+    assert err.value.status == 400
+    assert "timeformat=local" in err.value.message.lower()

@@ -456,8 +456,18 @@ def test_dataflow_page_filters_and_shows_the_sdmx_urls(demo: Demo) -> None:
         "sdmx-ml-3.0-ss",
         "sdmx-json-2.0",
         "sdmx-ml-2.1-generic",
+        "sdmx-ml-2.1-generic-ts",
+        "sdmx-ml-2.1-ss-ts",
+        "sdmx-json-1.0",
     ):
         assert f"format={fmt}" in text
+    for fmt, media in (
+        ("sdmx-ml-2.1-ss-ts", "structurespecifictimeseriesdata"),
+        ("sdmx-json-1.0", "version=1.0.0"),
+    ):
+        got = demo.client.get(f"{FLOW}/download?REF_AREA=KE_042&SEX=F&format={fmt}")
+        assert got.status_code == 200, got.text[:300]
+        assert media in got.headers["content-type"]
     assert "<svg" in text
     assert 'role="img"' in text
     assert "Kisumu" in text  # codes shown with their names
@@ -714,6 +724,25 @@ def test_an_alias_bomb_sent_anonymously_is_refused_at_once(demo: Demo) -> None:
     assert r.status_code == 400
     assert "bomb.yaml" in r.text
     assert "aliases" in r.text
+
+
+def test_an_alias_bomb_uploaded_to_submit_is_named_on_its_field(demo: Demo) -> None:
+    """The same bomb as a dataset's metadata file on /submit (#14): read in a worker process,
+    refused at once, named on the form; nothing stored."""
+    from tests.unit.test_safeyaml import BILLION_LAUGHS
+
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    before = c.get("/submissions").text.count("/versions/")
+    upload = {**files(), "metadata": ("bomb.yaml", BILLION_LAUGHS.encode(), "application/yaml")}
+    form = {"csrf_token": csrf(c, "/submit"), "mapping_choice": "kenya-health-scorecard.yaml"}
+    r = c.post("/submit", data=form, files=upload)
+    assert r.status_code == 400, r.text[:2000]
+    assert "bomb.yaml" in r.text
+    assert "aliases" in r.text
+    assert 'href="#metadata"' in r.text
+    assert "Traceback" not in r.text
+    assert c.get("/submissions").text.count("/versions/") == before
 
 
 def test_the_metadata_form_round_trips_the_kenya_record() -> None:

@@ -410,22 +410,22 @@ import pathlib, sys, time
 import yaml
 from cgd_bridge.metadata import load_metadata
 from cgd_bridge.pipeline import conform, examine
-from cgd_bridge.store import data, orgs, submissions
+from cgd_bridge.store import audit, orgs, submissions
 from cgd_bridge.store.db import make_engine, make_sessionmaker
 
 url, marker, data_csv, quality, mapping = sys.argv[1:6]
 validation = examine(data_csv, metadata=quality, mapping=mapping)
 h = validation.harmonised
 table = conform(h, validation.suppression, load_metadata(quality).model, forced=False)
-real = data.version_data
+real = audit.add
 
-def stall(table, version_id):  # everything else is already sent to the database
-    row = real(table, version_id)
+def stall(*args, **kwargs):  # the version and its files are already sent to the database
+    entry = real(*args, **kwargs)
     pathlib.Path(marker).write_text("inside the transaction")
     time.sleep(120)
-    return row
+    return entry
 
-data.version_data = stall
+audit.add = stall
 with make_sessionmaker(make_engine(url))() as session:
     principal = orgs.Principal.of(orgs.get_user(session, username="amina"))
     content = submissions.VersionContent(
