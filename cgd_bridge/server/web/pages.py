@@ -99,7 +99,7 @@ class Page:
     data: websession.SessionData
     principal: Principal | None
     lang: str
-    _: Callable[..., str]
+    _: i18n.Translator
     now: dt.datetime
     dirty: bool = False
     ended: bool = False
@@ -160,8 +160,12 @@ class Page:
             "request": self.request,
             "principal": self.principal,
             "lang": self.lang,
+            "direction": self._.direction,
             "languages": i18n.offered(),
             "_": self._,
+            "ngettext": self._.ngettext,
+            "number": self._.number,
+            "date": self._.date,
             "csrf_token": self.data.csrf,
             "version": __version__,
             "flash": self.flash,
@@ -232,7 +236,11 @@ def open_page(request: Request) -> Page:
     data = websession.unsign(raw, secret)
     dirty = data is None
     data = data or websession.SessionData()
-    lang = i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language"))
+    asked = i18n.normalise(request.query_params.get("lang"))
+    if asked is not None and asked != data.lang:
+        data.lang = asked  # the person's setting, kept in the session cookie
+        dirty = True
+    lang = i18n.choose(asked, request.headers.get("accept-language"), data.lang)
     now = bridge.clock()
     db = bridge.sessions()
     try:
