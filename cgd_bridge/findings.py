@@ -98,6 +98,8 @@ class Finding:
             None when they are fixed texts, which are their own message ids. Translating a
             finding translates the template, then formats it: the data is never translated.
         params: the values formatted into the template (user data: column names, counts).
+        translate: the keys of ``params`` whose values are message ids of our own (a field's help
+            text), translated with the template; every other value is data and never is.
     """
 
     code: str
@@ -114,10 +116,18 @@ class Finding:
     details: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
     template: tuple[str, str] | None = dataclasses.field(default=None, hash=False, compare=False)
     params: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    translate: tuple[str, ...] = dataclasses.field(default=(), hash=False, compare=False)
 
     @classmethod
     def of(
-        cls, code: str, severity: Severity, problem: str, fix: str, params: dict[str, Any], **kw: Any
+        cls,
+        code: str,
+        severity: Severity,
+        problem: str,
+        fix: str,
+        params: dict[str, Any],
+        translate: tuple[str, ...] = (),
+        **kw: Any,
     ) -> Finding:
         """A finding whose ``problem`` and ``fix`` are message templates formatted with ``params``."""
         return cls(
@@ -127,6 +137,7 @@ class Finding:
             fix=fix.format(**params),
             template=(problem, fix),
             params=params,
+            translate=translate,
             **kw,
         )
 
@@ -137,7 +148,7 @@ class Finding:
         if self.template is None:
             return t.gettext(self.problem), t.gettext(self.fix)
         problem, fix = self.template
-        return t.gettext(problem).format(**self.params), (t.gettext(fix).format(**self.params) if fix else "")
+        return t.template(problem, self.params, self.translate), t.template(fix, self.params, self.translate)
 
     def message_in(self, t: Translator = ENGLISH) -> str:
         """The whole message (place, problem, fix) in the language of ``t``."""
@@ -188,6 +199,7 @@ class Finding:
                 "params": {
                     k: v if isinstance(v, int | float | str) else str(v) for k, v in self.params.items()
                 },
+                "translate": list(self.translate),
             }
         if self.row is not None:
             out["rowNumber"] = self.row

@@ -22,9 +22,11 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -133,6 +135,16 @@ class Translator:
 
     def _(self, text: str, /, **values: object) -> str:
         return self.gettext(text, **values)
+
+    def template(self, text: str, params: Mapping[str, Any], translate: Iterable[str] = ()) -> str:
+        """A message template translated, then formatted with ``params``; the values named in
+        ``translate`` are message ids of our own and translated too, the others are data and
+        never are. Empty for an empty template."""
+        if not text:
+            return ""
+        keys = set(translate)
+        values = {k: self.gettext(v) if k in keys and isinstance(v, str) else v for k, v in params.items()}
+        return self.gettext(text).format(**values)
 
     def ngettext(self, singular: str, plural: str, n: int, /, **values: object) -> str:
         """The form of ``singular``/``plural`` for ``n`` in this language (its ``Plural-Forms``),

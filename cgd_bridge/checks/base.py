@@ -118,7 +118,13 @@ class Context:
         return max(declared, self.threshold)
 
     def finding(
-        self, code: str, problem: str, fix: str, params: dict[str, Any] | None = None, **kw: Any
+        self,
+        code: str,
+        problem: str,
+        fix: str,
+        params: dict[str, Any] | None = None,
+        translate: tuple[str, ...] = (),
+        **kw: Any,
     ) -> Finding:
         """A data finding with the code's registered severity and this file's name.
 
@@ -129,7 +135,7 @@ class Context:
 
         severity = kw.pop("severity", None) or CHECKS[code].severity
         if params is not None:
-            return Finding.of(code, severity, problem, fix, params, file=self.file, **kw)
+            return Finding.of(code, severity, problem, fix, params, translate, file=self.file, **kw)
         return Finding(code=code, severity=severity, problem=problem, fix=fix, file=self.file, **kw)
 
 

@@ -71,10 +71,11 @@ def finding_texts(f: Mapping[str, Any], t: Translator = ENGLISH) -> tuple[str, s
     fix = english.get("fix") or f.get("fix") or ""
     template = f.get("cgd:template")
     if isinstance(template, Mapping) and isinstance(template.get("params"), Mapping):
+        params, translate = template["params"], template.get("translate") or ()
         try:
             return (
-                t.gettext(str(template.get("problem", ""))).format(**template["params"]),
-                t.gettext(str(template.get("fix", ""))).format(**template["params"]),
+                t.template(str(template.get("problem", "")), params, translate),
+                t.template(str(template.get("fix", "")), params, translate),
             )
         except (KeyError, IndexError, ValueError):
             return problem, fix
