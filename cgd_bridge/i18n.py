@@ -159,12 +159,14 @@ class Translator:
         return str(format_decimal(value, locale=self.lang))
 
     def date(self, value: date | datetime, fmt: str = "medium") -> str:
-        """``value`` as the locale writes dates (a datetime with its time, in its own time zone)."""
-        from babel.dates import format_date, format_datetime
+        """``value`` as the locale writes dates (CLDR's ``fmt`` form); a datetime with its time to
+        the minute (the locale's short time), as it is (the store keeps UTC)."""
+        from babel.dates import format_date, format_time
 
+        day = str(format_date(value, format=fmt, locale=self.lang))
         if isinstance(value, datetime):
-            return str(format_datetime(value, format=fmt, locale=self.lang, tzinfo=value.tzinfo))
-        return str(format_date(value, format=fmt, locale=self.lang))
+            return f"{day} {format_time(value.replace(tzinfo=None), format='short', locale=self.lang)}"
+        return day
 
 
 @cache

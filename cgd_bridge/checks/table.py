@@ -390,10 +390,17 @@ class KeyCheck(BaseCheck):
                 examples.append(
                     ctx.finding(
                         code,
-                        f"rows {', '.join(map(str, rows[:10]))}{' …' if len(rows) > 10 else ''} have "
-                        f"the same {'primary key' if pk else 'value'} ({label})",
-                        "Keep one row per key: remove the repeated rows, or add the column that "
-                        "tells them apart to the primary key.",
+                        N_("rows {rows} have the same primary key ({columns})")
+                        if pk
+                        else N_("rows {rows} have the same value ({columns})"),
+                        N_(
+                            "Keep one row per key: remove the repeated rows, or add the column that "
+                            "tells them apart to the primary key."
+                        ),
+                        {
+                            "rows": ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else ""),
+                            "columns": label,
+                        },
                         row=rows[1],
                         rows=rows,
                         field=label if len(names) == 1 else None,
@@ -431,25 +438,25 @@ class SkippedRowCheck(BaseCheck):
         """Report each skipped row (these carry real row numbers already)."""
         for s in ctx.table.skipped:
             code = EXTRA_CELL if s.actual > s.expected else MISSING_CELL
-            problem = (
-                f"the row has {s.actual} cells but there are {s.expected} column names "
-                f"(row text: '{s.text[:80]}')"
+            problem = N_(
+                "the row has {actual} cells but there are {expected} column names (row text: '{text}')"
             )
-            fix = (
+            fix = N_(
                 "Put quotes around values that contain the separator, or add the missing cells; "
                 "the row was left out of all other checks."
             )
             if s.text.count('"') % 2 == 1:
-                problem = (
-                    f'a quote (") opened in this row is never closed, so the rest of the file was '
-                    f"read as one cell (row text: '{s.text[:80]}')"
+                problem = N_(
+                    'a quote (") opened in this row is never closed, so the rest of the file was '
+                    "read as one cell (row text: '{text}')"
                 )
-                fix = "Close the quote or remove it, then export the file again."
+                fix = N_("Close the quote or remove it, then export the file again.")
             ctx.report.add(
                 ctx.finding(
                     code,
                     problem,
                     fix,
+                    {"actual": s.actual, "expected": s.expected, "text": s.text[:80]},
                     row=s.row if s.row > 0 else None,
                     details={"resolved": True},
                 )

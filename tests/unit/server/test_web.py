@@ -517,6 +517,19 @@ def test_pages_are_rendered_in_the_chosen_language(demo: Demo) -> None:
     assert '<html lang="en" dir="ltr">' in r.text
 
 
+def test_dates_and_numbers_follow_the_page_language(demo: Demo) -> None:
+    iso = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+    english = demo.client.get(f"{FLOW}?lang=en").text
+    published = dt.datetime.strptime(iso.search(english).group(), "%Y-%m-%d %H:%M UTC")
+    for lang in ("sw", "bn"):
+        page = demo.client.get(f"{FLOW}?lang={lang}").text
+        assert not iso.search(page)
+        assert str(escape(i18n.translator(lang).date(published))) in page
+    bn = demo.client.get(f"{FLOW}?lang=bn").text
+    total = int(re.search(r"(\d+) observations match", english).group(1))
+    assert i18n.translator("bn")("{n} observations match", n=i18n.translator("bn").number(total)) in bn
+
+
 def test_the_metadata_form_is_translated(demo: Demo) -> None:
     from cgd_bridge.server.web.metadata_form import texts
 
