@@ -849,8 +849,9 @@ def _metadata_page(
             while target and target not in paths:
                 target = target.rpartition(".")[0]
             if target:
-                errors.setdefault(target, f.problem)
-                links.setdefault(metadata_form.widget_id(target), f"{f.field}: {f.problem}")
+                problem = f.texts(page._)[0]
+                errors.setdefault(target, problem)
+                links.setdefault(metadata_form.widget_id(target), f"{f.field}: {problem}")
     return page.render(
         "metadata.html",
         status=status,

@@ -541,6 +541,16 @@ def test_the_metadata_form_is_translated(demo: Demo) -> None:
     assert r.status_code == 200, r.text[:300]
     assert str(escape(sw("Dataset"))) in r.text
     assert str(escape(sw(some_help))) in r.text
+    assert str(escape(sw("required at submission"))) in r.text
+    # the errors marked at the fields are in Swahili too, with the person's data as typed
+    r = demo.client.post(
+        "/metadata?lang=sw",
+        data={"csrf_token": csrf(demo.client, "/metadata"), "action": "check", "dataset.id": "Bad Id!"},
+    )
+    assert r.status_code == 422
+    missing = sw("'{field}' is empty; it is required to submit", field="dataset.version")
+    assert missing != "'dataset.version' is empty; it is required to submit"
+    assert str(escape(missing)) in r.text
 
 
 def test_json_answers_and_stored_reports_in_the_chosen_language(demo: Demo) -> None:
