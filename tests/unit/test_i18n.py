@@ -224,3 +224,22 @@ def test_cli_validate_lang_sw_shows_swahili_fixes() -> None:
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert "en, bn, ne, sw" in bad.stderr
+
+
+def test_redacted_privacy_findings_keep_no_template_parameters_or_english() -> None:
+    """The report a non-owner reads withholds what privacy findings quote (#12); the template's
+    parameters and the English copy quote it too."""
+    from cgd_bridge.store.published import redact_report
+
+    r = Report()
+    r.add(
+        Finding.of(
+            "pii-column", Severity.ERROR, "{problem}", "Remove the {what} from these answers.",
+            {"problem": "the column 'notes' holds phone numbers: +254712345678", "what": "phone numbers"},
+            file="d.csv", field="notes",
+        )
+    )  # fmt: skip
+    stored = r.to_dict(i18n.translator("sw"))
+    assert "+254712345678" in json.dumps(stored)
+    shown = redact_report(stored)
+    assert "+254712345678" not in json.dumps(shown, ensure_ascii=False)
