@@ -99,7 +99,8 @@ def format_message(
             else t.gettext(N_("field '{field}'"), field=field)
         )
     text = problem[:1].upper() + problem[1:] if not where else problem
-    text = text.rstrip(".") + "."
+    # the full stop is the language's ("." or the danda "।" of Nepali and Bangla)
+    text = t.gettext(N_("{sentence}."), sentence=text.rstrip(".।"))
     if where:
         text = ", ".join(where) + ": " + text
     if fix:

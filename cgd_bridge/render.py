@@ -191,7 +191,7 @@ def _verdict(report: Report, t: Translator = ENGLISH) -> list[str]:
         return [
             "",
             t.gettext(N_("The dataset cannot be submitted yet:")),
-            *(f"  - {why}." for why in blockers),
+            *("  - " + t.gettext(N_("{sentence}."), sentence=why) for why in blockers),
         ]
     if report.valid:
         return ["", t.gettext(N_("The dataset is ready to submit.")) if not report.warning_count else
@@ -283,7 +283,7 @@ def threshold_sentence(stats: dict[str, Any], t: Translator = ENGLISH) -> str | 
     g = stats.get("group_size")
     if isinstance(g, int):
         text += t.gettext(N_(", and no 0 % or 100 % of a group smaller than {g}"), g=g)
-    return text + "."
+    return t.gettext(N_("{sentence}."), sentence=text)
 
 
 RENDERERS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json, "html": render_html}
