@@ -22,10 +22,15 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from cgd_bridge.i18n import N_
 from cgd_bridge.metadata.model import QualityMetadata
 from cgd_bridge.metadata.template import _list_item, _section, _unwrap, allowed_values
 
-STAGE = {"submission": "required at submission", "release": "required before release", "optional": "optional"}
+STAGE = {
+    "submission": N_("required at submission"),
+    "release": N_("required before release"),
+    "optional": N_("optional"),
+}
 LONG = re.compile(r"(description|limitations|note|statement|method|rights_holder|target)$")
 EXTRA_ROWS = 1  # blank entries offered for lists of sections
 

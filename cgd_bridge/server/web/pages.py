@@ -23,7 +23,8 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -65,9 +66,36 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
+    env.filters["when"] = _when
+    env.filters["num"] = _num
     env.filters["urlpart"] = lambda s: quote(str(s), safe="")
     return env
+
+
+def _translator_of(context: Context) -> i18n.Translator | None:
+    t = context.get("_")
+    return t if isinstance(t, i18n.Translator) and t.lang != i18n.DEFAULT else None
+
+
+@pass_context
+def _when(context: Context, d: dt.datetime | dt.date | None) -> str:
+    """A stored UTC time as the page's language writes it (Babel, CLDR's medium format); English
+    keeps ``2024-03-31 14:30 UTC``. Macros imported without the context show the English form."""
+    if not d:
+        return ""
+    t = _translator_of(context)
+    if t is None:
+        return d.strftime("%Y-%m-%d %H:%M UTC") if isinstance(d, dt.datetime) else d.isoformat()
+    return t.date(d) + (" UTC" if isinstance(d, dt.datetime) else "")
+
+
+@pass_context
+def _num(context: Context, n: float | None) -> str:
+    """A count as the page's language writes it (``12,34,567`` in Bangla); English keeps plain digits."""
+    if n is None:
+        return ""
+    t = _translator_of(context)
+    return t.number(n) if t is not None else str(n)
 
 
 ENV = _environment()
@@ -100,7 +128,7 @@ class Page:
     data: websession.SessionData
     principal: Principal | None
     lang: str
-    _: Callable[..., str]
+    _: i18n.Translator
     now: dt.datetime
     dirty: bool = False
     ended: bool = False
@@ -163,8 +191,12 @@ class Page:
             "request": self.request,
             "principal": self.principal,
             "lang": self.lang,
+            "direction": self._.direction,
             "languages": i18n.offered(),
             "_": self._,
+            "ngettext": self._.ngettext,
+            "number": self._.number,
+            "date": self._.date,
             "csrf_token": self.data.csrf,
             "version": __version__,
             "flash": self.flash,
@@ -235,7 +267,11 @@ def open_page(request: Request) -> Page:
     data = websession.unsign(raw, secret)
     dirty = data is None
     data = data or websession.SessionData()
-    lang = i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language"))
+    asked = i18n.normalise(request.query_params.get("lang"))
+    if asked is not None and asked != data.lang:
+        data.lang = asked  # the person's setting, kept in the session cookie
+        dirty = True
+    lang = i18n.choose(asked, request.headers.get("accept-language"), data.lang)
     now = bridge.clock()
     db = bridge.sessions()
     try:

@@ -342,7 +342,7 @@ def submit_upload(
             drafts=_drafts_of(page),
             errors=errors,
             values=values,
-            report=group_report(report) if report is not None else None,
+            report=group_report(report, page._) if report is not None else None,
             note=note,
         )
 
@@ -497,7 +497,7 @@ def _version_page(
         status=status,
         v=v,
         s=s,
-        report=group_report(published.report_for(p, v)),
+        report=group_report(published.report_for(p, v), page._),
         metadata=metadata_rows(v.metadata_json or {}),
         coverage=v.coverage or {},
         dsat=v.dsat,
@@ -850,8 +850,9 @@ def _metadata_page(
             while target and target not in paths:
                 target = target.rpartition(".")[0]
             if target:
-                errors.setdefault(target, f.problem)
-                links.setdefault(metadata_form.widget_id(target), f"{f.field}: {f.problem}")
+                problem = f.texts(page._)[0]
+                errors.setdefault(target, problem)
+                links.setdefault(metadata_form.widget_id(target), f"{f.field}: {problem}")
     return page.render(
         "metadata.html",
         status=status,
@@ -859,7 +860,7 @@ def _metadata_page(
         errors=errors,
         summary=links,
         stages=metadata_form.STAGE,
-        report=group_report(report.to_dict()) if report is not None else None,
+        report=group_report(report.to_dict(), page._) if report is not None else None,
         note=note,
         record_yaml=metadata_form.to_yaml(record) if record is not None else "",
         drafts=_drafts_of(page),
