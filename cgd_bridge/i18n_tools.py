@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from cgd_bridge.i18n import DOMAIN, LOCALE_DIR, offered, po_path
 
@@ -27,17 +26,6 @@ KEYWORDS: dict[str, Any] = {
     "N_": None,
     "register": (4,),
 }
-
-
-def extract_metadata_form(
-    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
-) -> Iterator[tuple[int, str, str, list[str]]]:
-    """Babel extractor: the metadata form's labels and help texts, which the form generates from
-    the ``cgd-quality/1.0`` model (``babel.cfg`` maps ``cgd_bridge/metadata/model.py`` to it)."""
-    from cgd_bridge.server.web.metadata_form import texts
-
-    for text in sorted(texts()):
-        yield 0, "_", text, ["metadata form"]
 
 
 def extract() -> Any:
