@@ -44,7 +44,14 @@ from cgd_bridge.sdmx.formats import formats
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write import structures as structure_writer
 from cgd_bridge.sdmx.write.msd21 import add_to_message
-from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, StructureSetEntry, SubmittedMapping, stub
+from cgd_bridge.server.sdmx.artefacts30 import (
+    KINDS_30,
+    Artefact30,
+    Catalogue,
+    StructureSetEntry,
+    SubmittedMapping,
+    stub,
+)
 from cgd_bridge.server.sdmx.organisations import Organisations, Provider, write_agreements
 from cgd_bridge.server.sdmx.query import REFERENCE_MODES, QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
@@ -349,6 +356,8 @@ class StructureService:
         primary = {i.key for i in self.find(q, catalogue, orgs)}
         extras = catalogue.items
         v30 = [extras[i.key] for i in infos if i.key in extras]
+        if q.item:  # the catalogue's item schemes (the extension MSD's concepts) are cut
+            v30 = [_only_items30(a, q.item) if a.info.key in primary else a for a in v30]
         in_21: list[Any] = []  # the pysdmx artefacts of an SDMX-ML 2.1 answer
         if v30 and fmt == "sdmx-ml-2.1":
             if RESOURCES.get(q.resource) in KINDS_30 - KINDS_21:
@@ -357,8 +366,6 @@ class StructureService:
             # the concept schemes and codelists of the catalogue, not the 3.0 maps)
             in_21 = [a for a in v30 if a.info.kind in KINDS_21 | {"conceptscheme", "codelist"}]
             v30 = []
-        if q.item and any(a.info.key in primary for a in v30):
-            raise not_implemented(f"An item query on a {q.resource}")
 
         def stubbed(key: tuple[str, str, str, str]) -> bool:
             return bool(stubs) and (str(stubs).startswith("all") or key not in primary)
@@ -634,6 +641,22 @@ def _used_items(msg: StructureMessage) -> dict[tuple[str, str], set[str]]:
                 for cl in codelist_of.get(str(dim.id), ()):
                     used.setdefault(("codelist", cl), set()).update(str(v.value) for v in selection.values)
     return used
+
+
+def _only_items30(artefact: Artefact30, item: str) -> Artefact30:
+    """A catalogue item scheme (pysdmx) cut to the items ``item`` names (``A+B``); the maps,
+    MSDs and metadataflows have no items: 501."""
+    import dataclasses
+
+    import msgspec
+
+    if artefact.info.kind not in ("conceptscheme", "codelist"):
+        raise not_implemented(f"An item query on a {artefact.info.kind}")
+    wanted = set(item.split("+"))
+    items = [i for i in artefact.obj.items if i.id in wanted]
+    if not items:
+        raise QueryError(f"{artefact.info.kind} {artefact.info.id} has no item {item}", status=404)
+    return dataclasses.replace(artefact, obj=msgspec.structs.replace(artefact.obj, items=items))
 
 
 def _only_item(obj: Any, item: str) -> Any:

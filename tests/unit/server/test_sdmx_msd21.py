@@ -216,3 +216,14 @@ def test_a_30_only_type_nested_attributes_and_a_codelist_stay_valid(tmp_path):
     kind = el.find(".//str:MetadataAttribute[@id='CONTACT']/str:MetadataAttribute[@id='KIND']", NS)
     assert kind.find("str:LocalRepresentation/str:Enumeration/Ref", NS).get("id") == "CL_KIND"
     assert el.find(".//str:ReportStructure", NS).get("id") == "MSD_RPT"
+
+
+def test_the_extension_concepts_answer_a_conceptscheme_query(client, tmp_path):
+    path = "/sdmx/rest/conceptscheme/CGD_BRIDGE/CGD_QUALITY_CONCEPTS/1.0"
+    whole = get21(client, path)
+    assert valid_21(whole, tmp_path)
+    assert artefacts(whole) == {("ConceptScheme", "CGD_QUALITY_CONCEPTS")}
+    assert len(etree.fromstring(whole).findall(".//str:Concept", NS)) > 10
+    some = etree.fromstring(get21(client, f"{path}/CONSENT_OBTAINED+LICENCE_ID"))
+    assert {c.get("id") for c in some.iterfind(".//str:Concept", NS)} == {"CONSENT_OBTAINED", "LICENCE_ID"}
+    assert client.get(f"{path}/NOPE", headers={"Accept": XML21}).status_code == 404
