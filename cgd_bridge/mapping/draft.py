@@ -11,8 +11,9 @@
 - a fixed code where no column fits (FREQ from the time column's shape, the codelist's total
   ``_T`` or not-applicable ``_Z``; SERIES and REF_AREA from the names of the measures and the
   file, flagged for confirmation);
-- TIME_PERIOD and the measure by the shape of the values; for microdata (an XLSForm, or no
-  count columns) an ``aggregate`` count of respondents with its totals;
+- TIME_PERIOD and the measure by the shape of the values; for microdata (an XLSForm, no numeric
+  column, or rows repeating the same categories) an ``aggregate`` count of respondents with its
+  totals;
 - the Washington Group ``derive:`` when the six WG-SS domain columns are there.
 
 Every guess carries a reason and a confidence (:class:`Guess`); :meth:`Draft.to_yaml` writes
@@ -97,7 +98,7 @@ _QUARTER = re.compile(r"^(19|20)\d\d-?Q[1-4]$", re.I)
 _DATE = re.compile(r"^((19|20)\d\d)-\d\d-\d\d")
 _INT = re.compile(r"^-?\d+$")
 _NUM = re.compile(r"^-?\d+(\.\d+)?$")
-_RANGE = re.compile(r"^(\d{1,3})\s*(?:-|–|to|a|hadi|à)\s*(\d{1,3})$")
+_RANGE = re.compile(r"^(\d{1,3})\s*(?:-|–|to|a|hadi|à|\s)\s*(\d{1,3})$")
 _OVER = re.compile(r"^(\d{1,3})\s*(?:\+|and over|and above|or more|or older|na zaidi|et plus|y mas)$")
 _UNDER = re.compile(r"^(?:under|below|less than|chini ya)\s*(\d{1,3})$")
 
@@ -165,7 +166,8 @@ def normalise(text: str) -> str:
     ('nairobi', 'taita taveta', 'female')
     """
     decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch) or ord(ch) > 0x2FF)
+    # Latin accents go (é -> e); the vowel signs of other scripts (Devanagari ...) stay
+    plain = "".join(ch for ch in decomposed if not 0x300 <= ord(ch) <= 0x36F)
     words = re.sub(r"[^\w+]+", " ", plain.casefold().replace("_", " ")).split()
     kept = [_WORDS.get(w, w) for w in words if w not in _STOP]
     return " ".join(kept) if kept else " ".join(words)
@@ -196,9 +198,9 @@ class _Codes:
 
 
 def _age_code(label: str, codes: dict[str, str]) -> str | None:
-    text = _plain(label).replace(" years", "").replace(" yrs", "").replace(" miaka", "").strip()
-    text = re.sub(r"^(aged|age|umri)\s+", "", text).replace(" ", " ")
-    raw = label.strip()
+    text = re.sub(r"\b(years?|yrs?|miaka|aged|age|umri|old|ans|años|anos)\b", " ", label.casefold())
+    text = " ".join(text.replace("_", " ").split())
+    raw = text
     m = _RANGE.match(text) or _RANGE.match(raw)
     if m:
         code = f"Y{int(m[1])}T{int(m[2])}"
@@ -262,7 +264,10 @@ def _best_of(
 ) -> tuple[str | None, float, str]:
     """The best code for a value, trying its form labels (every language) too."""
     best: _Match = (None, 0.0, "no code is close")
-    for text in [value, *col.labels.get(value, [])]:
+    labels = col.labels.get(value, [])
+    # a choice name that is a number ("1", "2") says nothing: its labels do
+    texts = labels if labels and value.isdigit() else [value, *labels]
+    for text in texts:
         got = match_label(text, dimension, codes, yes_no=yes_no)
         if got[1] > best[1]:
             best = got
@@ -327,10 +332,27 @@ def _with_form(c: SourceColumn, values: list[str], form: XLSForm | None) -> _Col
 
 
 def _is_microdata(cols: list[_Column], table: SourceTable, rows: int) -> bool:
+    """One row per respondent: an XLSForm export, no numeric column, or rows that repeat the same
+    combination of categories (aggregate data has one row per cell: each combination once)."""
     if table.form is not None:
         return True
-    numeric = [c for c in cols if c.kind == "data" and c.integers and not _is_time(c)]
-    return not numeric
+    numeric = [c for c in cols if c.kind == "data" and c.numbers and not _is_time(c)]
+    if not numeric:
+        return True
+    categories = [c.key for c in cols if c.kind == "data" and c.values and not c.numbers
+                  and not _is_time(c) and len(c.values) < max(rows, 2)]  # fmt: skip
+    if not categories:
+        return False
+    seen: set[tuple[Any, ...]] = set()
+    total = 0
+    for batch in table.batches(SAMPLE_ROWS):
+        columns = [batch.column(k).to_pylist() if k in batch.schema.names else [None] * batch.num_rows
+                   for k in categories]  # fmt: skip
+        seen.update(zip(*columns, strict=True))
+        total += batch.num_rows
+        if total >= SAMPLE_ROWS:
+            break
+    return total >= 1.5 * len(seen)
 
 
 def _is_time(col: _Column) -> str | None:
@@ -381,6 +403,7 @@ class _Drafter:
         self.guesses: list[Guess] = []
         self.comments: dict[str, str] = {}
         self.used: set[str] = set()
+        self.named_by: str | None = None  # the text SERIES was named after
         self.codes = {d.id: _Codes(d.codelist, structures) for d in contract.dimensions}
 
     def guess(self, what: str, choice: str, confidence: float, why: str, key: str | None = None) -> None:
@@ -407,6 +430,8 @@ class _Drafter:
         value, unit = self.measure(microdata)
         dims = self.dimensions(derive)
         fixed = self.fixed(dims, freq, value)
+        if microdata:
+            value, unit = self.proportion_of_yes(fixed.get("SERIES", {}).get("value")) or (value, unit)
         m["dimensions"] = {
             d: dims.get(d) or fixed[d] for d in self.contract.dimension_ids if d in dims or d in fixed
         }
@@ -624,6 +649,23 @@ class _Drafter:
                            key=key)  # fmt: skip
         return out
 
+    def proportion_of_yes(self, series: str | None) -> tuple[dict[str, Any], str] | None:
+        """For microdata whose SERIES is a proportion named after a yes/no question: the share
+        of respondents answering yes (among all of them: who was asked is not guessed)."""
+        if not series or not self.codes["SERIES"].codes.get(series, "").casefold().startswith("proportion"):
+            return None
+        col = next((c for c in self.cols if self.named_by in c.texts), None)
+        yes = [v for v in (col.values if col else []) if _plain(v) in _YES]
+        if col is None or len(yes) != 1:
+            return None
+        self.guesses = [g for g in self.guesses if g.what != "OBS_VALUE"]
+        self.guess("OBS_VALUE", f"share of '{col.name}' = {yes[0]}", 0.6,
+                   f"{series} is a proportion and '{col.name}' the yes/no question it was named after; "
+                   "the share is among all respondents: if only some were asked, add 'of:' "
+                   "(docs/mapping.md)", key="value")  # fmt: skip
+        value = {"kind": "proportion", "where": {col.name: [yes[0]]}, "scale": 100, "decimals": 1}
+        return value, "PT"
+
     def measure_words(self, value: dict[str, Any]) -> list[str]:
         names = [str(value.get(k)) for k in ("numerator", "column") if value.get(k)]
         texts = []
@@ -644,12 +686,9 @@ class _Drafter:
                 continue
             if dim == "REF_AREA":  # a country's name among the words of the file's name
                 for code, name in choices.items():
-                    if name and re.search(rf"\b{re.escape(name)}\b", t):
-                        score = 100.0
-                        if score > best[0] or (
-                            score == best[0] and len(name) > len(codes.codes.get(best[1], ""))
-                        ):
-                            best = (score, code, text)
+                    longer = len(name) > len(choices.get(best[1], ""))
+                    if longer and any(re.search(rf"\b{re.escape(n)}\b", t) for n in _short_names(name)):
+                        best = (100.0, code, text)
                 continue
             # every word of the text in the name, and then the name with the fewest other words
             got = process.extractOne(t, choices, scorer=_name_words)
@@ -659,6 +698,7 @@ class _Drafter:
             self.guess(dim, "none", 0.0, "no column and no name fits: give the code", key=key)
             return {"value": "CONFIRM"}
         score, code, text = best
+        self.named_by = text if dim == "SERIES" else self.named_by
         self.guess(dim, code, score / 100 * weight,
                    f"'{text}' names {code} '{codes.codes[code]}'", key=key)  # fmt: skip
         return {"value": code}
@@ -693,6 +733,17 @@ class _Drafter:
         if self.contract.attribute("UNIT_MULT") is not None:
             out["UNIT_MULT"] = {"value": "0"}
         return out
+
+
+def _short_names(name: str) -> list[str]:
+    """A country's name and what it is called for short: "United Republic of Tanzania" ->
+    "tanzania", "Korea, Republic of" -> "korea"."""
+    out = [name] if len(name) >= 4 else []
+    if " of " in name and re.search(r"\b(republic|state|states|kingdom)\b", name):
+        out.append(name.rsplit(" of ", 1)[-1])
+    if "," in name:
+        out.append(name.split(",")[0])
+    return [n.strip() for n in out if len(n.strip()) >= 4]
 
 
 def _name_words(a: str, b: str, **_: Any) -> float:
