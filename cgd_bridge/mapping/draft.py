@@ -339,8 +339,11 @@ def _is_microdata(cols: list[_Column], table: SourceTable, rows: int) -> bool:
     numeric = [c for c in cols if c.kind == "data" and c.numbers and not _is_time(c)]
     if not numeric:
         return True
+    if any(_name_score(c, list(_DENOMINATOR_NAMES)) >= 0.85 for c in numeric if c.integers):
+        return False  # a count of people asked: one row per cell
+    # identifiers (a value per row) are no categories; in a small table every column may look so
     categories = [c.key for c in cols if c.kind == "data" and c.values and not c.numbers
-                  and not _is_time(c) and len(c.values) < max(rows, 2)]  # fmt: skip
+                  and not _is_time(c) and (len(c.values) < rows or rows < 20)]  # fmt: skip
     if not categories:
         return False
     seen: set[tuple[Any, ...]] = set()
@@ -407,6 +410,7 @@ class _Drafter:
         self.codes = {d.id: _Codes(d.codelist, structures) for d in contract.dimensions}
 
     def guess(self, what: str, choice: str, confidence: float, why: str, key: str | None = None) -> None:
+        what, choice, why = _one_line(what), _one_line(choice), _one_line(why)
         self.guesses.append(Guess(what, choice, round(min(confidence, 1.0), 2), why))
         if key:
             self.comments[key] = f"{why}; {min(confidence, 1.0):.0%} sure" + (
@@ -607,7 +611,8 @@ class _Drafter:
                 self.guess(f"{dim} '{value}'", "no code", conf,
                            f"{why}; its rows are left out until it is mapped")  # fmt: skip
                 self.comments[f"unmapped.{dim}"] = (
-                    self.comments.get(f"unmapped.{dim}", "not mapped (rows left out): ") + f"'{value}' "
+                    self.comments.get(f"unmapped.{dim}", "not mapped (rows left out): ")
+                    + f"'{_one_line(value)}' "
                 )
                 continue
             labels = by_code.setdefault(code, [])
@@ -733,6 +738,12 @@ class _Drafter:
         if self.contract.attribute("UNIT_MULT") is not None:
             out["UNIT_MULT"] = {"value": "0"}
         return out
+
+
+def _one_line(text: str) -> str:
+    """Text for a YAML comment or a terminal line: line breaks and other control characters
+    (a label may hold them) become spaces, so a comment cannot end early and inject YAML."""
+    return "".join(" " if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch for ch in text)
 
 
 def _short_names(name: str) -> list[str]:

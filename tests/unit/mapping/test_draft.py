@@ -152,3 +152,30 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, args: list[str], words: str,
     assert words in err
     assert "Traceback" not in err
     assert not (tmp_path / "m.yaml").exists()
+
+
+def test_odd_labels_cannot_break_the_file_and_unknown_ones_are_not_guessed(
+    structures: Structures, tmp_path: Path
+) -> None:
+    """A label with a line break stays inside its comment (no YAML injected); a county that is
+    not in the codelist is left out of the map, named, and listed to confirm."""
+    data = tmp_path / "scorecard.csv"
+    data.write_text(
+        'county,sex,year,respondents,satisfied\nAtlantis,Female,2024,10,5\nKisumu,"Fe\nmale: x",2024,10,5\n'
+        "Kisumu,Male,2024,10,5\nNakuru,Female,2024,10,4\nNakuru,Male,2024,9,3\n",
+        encoding="utf-8",
+    )
+    drafted = draft_mapping(data, dataflow=KE_FLOW, structures=structures)
+    out = tmp_path / "m.yaml"
+    out.write_text(drafted.to_yaml(), encoding="utf-8")
+    loaded, _ = load_mapping(out)
+    assert "Atlantis" not in {
+        label for labels in loaded.dimensions["REF_AREA"].map.values() for label in labels
+    }
+    assert "# not mapped (rows left out): 'Atlantis'" in drafted.to_yaml()
+    assert any(g.what == "REF_AREA 'Atlantis'" for g in drafted.uncertain())
+    assert all("\n" not in g.line() for g in drafted.guesses)
+    # five cells with respondents and satisfied: aggregate data, a proportion
+    assert loaded.aggregate is None
+    assert loaded.value is not None
+    assert loaded.value.kind == "proportion"
