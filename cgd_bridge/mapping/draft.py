@@ -536,6 +536,8 @@ class _Drafter:
         dens = sorted(nums, key=lambda c: -_name_score(c, list(_DENOMINATOR_NAMES)))
         den = dens[0] if dens and _name_score(dens[0], list(_DENOMINATOR_NAMES)) >= 0.85 else None
         counts = [c for c in nums if c is not den and c.integers]
+        if den is not None:  # a part of the people asked is never more than them
+            counts = [c for c in counts if self.at_most(c, den)]
         if den is not None and counts:
             num = counts[0]
             self.used.update({den.name, num.name})
@@ -555,6 +557,23 @@ class _Drafter:
             return {"kind": "column", "column": col.name}, "PT"
         self.guess("OBS_VALUE", "none found", 0.0, "no numeric column", key="value")
         return {"kind": "column", "column": "CONFIRM"}, "NUMBER"
+
+    def at_most(self, part: _Column, whole: _Column) -> bool:
+        """True when ``part`` <= ``whole`` on every row read where both are numbers."""
+        for batch in self.table.batches(SAMPLE_ROWS):
+            a = batch.column(part.key).to_pylist() if part.key in batch.schema.names else []
+            b = batch.column(whole.key).to_pylist() if whole.key in batch.schema.names else []
+            for x, y in zip(a, b, strict=False):
+                if (
+                    x is not None
+                    and y is not None
+                    and _NUM.match(x)
+                    and _NUM.match(y)
+                    and float(x) > float(y)
+                ):
+                    return False
+            break
+        return True
 
     # -- dimensions ------------------------------------------------------------------------------
 

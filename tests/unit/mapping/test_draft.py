@@ -179,3 +179,17 @@ def test_odd_labels_cannot_break_the_file_and_unknown_ones_are_not_guessed(
     assert loaded.aggregate is None
     assert loaded.value is not None
     assert loaded.value.kind == "proportion"
+
+
+def test_the_numerator_is_the_count_that_fits_in_the_denominator(
+    structures: Structures, tmp_path: Path
+) -> None:
+    data = tmp_path / "scorecard.csv"
+    data.write_text(
+        "county,sex,year,visits,respondents,satisfied\nKisumu,Female,2024,40,10,5\nKisumu,Male,2024,31,12,7\n"
+        "Nakuru,Female,2024,52,10,4\nNakuru,Male,2024,38,9,3\n",
+        encoding="utf-8",
+    )
+    drafted = draft_mapping(data, dataflow=KE_FLOW, structures=structures)
+    assert drafted.mapping["value"]["numerator"] == "satisfied"  # visits outnumber the respondents
+    assert drafted.mapping["value"]["denominator"] == "respondents"
