@@ -322,8 +322,7 @@ def _with_form(c: SourceColumn, values: list[str], form: XLSForm | None) -> _Col
     labels: dict[str, list[str]] = {}
     select = False
     if q is not None and form is not None:
-        if q.label:
-            texts.append(q.label)
+        texts += [label for label in (q.labels or ((q.label,) if q.label else ())) if label not in texts]
         if q.base_type in ("select_one", "select_multiple"):
             select = q.base_type == "select_one"
             for name, names in form.choices.get(q.list_name or "", {}).items():

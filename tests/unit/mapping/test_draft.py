@@ -10,7 +10,7 @@ from cgd_bridge.cli import main
 from cgd_bridge.ingest import open_table
 from cgd_bridge.mapping import load_mapping
 from cgd_bridge.mapping.apply import apply_mapping
-from cgd_bridge.mapping.draft import _Codes, draft_mapping, match_label, normalise
+from cgd_bridge.mapping.draft import _Codes, _with_form, draft_mapping, match_label, normalise
 from cgd_bridge.sdmx.contract import contract_for
 from cgd_bridge.structures import Structures
 from tests.corpus.mapping_exports import CASES, KE_FLOW, evaluate
@@ -193,3 +193,13 @@ def test_the_numerator_is_the_count_that_fits_in_the_denominator(
     drafted = draft_mapping(data, dataflow=KE_FLOW, structures=structures)
     assert drafted.mapping["value"]["numerator"] == "satisfied"  # visits outnumber the respondents
     assert drafted.mapping["value"]["denominator"] == "respondents"
+
+
+def test_a_question_is_known_by_its_label_in_every_language(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "uganda-kobo-microdata")
+    data, form = case.write(tmp_path, 10)
+    table = open_table(data, form=form)
+    column = next(c for c in table.columns if c.name == "q1")
+    texts = _with_form(column, ["1", "2"], table.form).texts
+    assert "What is your gender?" in texts
+    assert "Jinsia yako ni ipi?" in texts  # the Swahili label too, matched against SEX's names
