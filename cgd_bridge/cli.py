@@ -690,7 +690,51 @@ def _render_artefact(data: dict[str, Any]) -> str:
 
 @cli.group("mapping")
 def mapping_group() -> None:
-    """Share mappings: export them as SDMX maps, import them from SDMX maps or open-sdg CSVs."""
+    """Draft mappings from an export; export them as SDMX maps; import SDMX maps or open-sdg CSVs."""
+
+
+@mapping_group.command("init")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--dataflow", required=True, help="The target dataflow, as AGENCY:ID(VERSION).")
+@click.option("--form", type=click.Path(path_type=Path), help="The XLSForm of a Kobo/ODK export.")
+@click.option("--sheet", help="The spreadsheet sheet to read (default: the first).")
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="The mapping file to write (default: print it)."
+)
+@click.option("--force", is_flag=True, help="Replace the --output file if it exists.")
+def mapping_init(
+    data: Path, dataflow: str, form: Path | None, sheet: str | None, output: Path | None, force: bool
+) -> None:
+    """Draft a complete mapping of DATA to the target dataflow, every guess commented.
+
+    Columns are matched to the DSD's dimensions by their names, their XLSForm labels and their
+    values; labels to codes by the codelists' codes and names. The guesses to confirm are listed
+    here; check them in the file, then run 'cgd-bridge validate DATA --mapping FILE'.
+    """
+    from cgd_bridge.errors import UsageError
+    from cgd_bridge.mapping.draft import draft_mapping
+
+    if output is not None and output.exists() and not force:
+        raise UsageError(
+            f"'{output}' exists, and 'mapping init' does not replace it",
+            fix="Give another -o file, or add --force to replace it.",
+        )
+    structures = _load_structures()
+    drafted = draft_mapping(data, dataflow=dataflow, structures=structures, form=form, sheet=sheet)
+    _warn_problems(structures)
+    text = drafted.to_yaml()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        click.echo(f"Mapping drafted in {output}.", err=True)
+    uncertain = drafted.uncertain()
+    if uncertain:
+        click.echo(f"{len(uncertain)} guess(es) to confirm (marked CONFIRM in the file):", err=True)
+        for guess in uncertain:
+            click.echo(f"  - {guess.line()}", err=True)
+    else:
+        click.echo("Every guess is at least 80 % sure; still read the comments before you use it.", err=True)
 
 
 @mapping_group.command("export")
