@@ -1399,11 +1399,54 @@ def _settings() -> Any:
     "in the data folder), e.g. postgresql+psycopg://user@host/cgd_bridge.",
 )
 @click.option("--workers", default=1, type=int, show_default=True, help="Worker processes.")
-def serve(host: str, port: int, database_url: str | None, workers: int) -> None:
+@click.option(
+    "--proxy-headers/--no-proxy-headers",
+    default=None,
+    help="Take the client's address and scheme from X-Forwarded-For/-Proto, sent by the proxies of "
+    "--forwarded-allow-ips only (default: $CGD_BRIDGE_PROXY_HEADERS, else off).",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    help="The trusted reverse proxies, comma-separated addresses or networks "
+    "(default: $CGD_BRIDGE_FORWARDED_ALLOW_IPS, else 127.0.0.1).",
+)
+@click.option(
+    "--root-path",
+    help="The path prefix the bridge is served under behind a proxy that strips it, e.g. /cgd-bridge "
+    "(default: $CGD_BRIDGE_ROOT_PATH, else none).",
+)
+def serve(
+    host: str,
+    port: int,
+    database_url: str | None,
+    workers: int,
+    proxy_headers: bool | None,
+    forwarded_allow_ips: str | None,
+    root_path: str | None,
+) -> None:
     """Run the bridge server: SDMX REST API, JSON API and web pages (migrations run first)."""
     from cgd_bridge.server.run import run_server
 
-    run_server(_settings(), host=host, port=port, database_url=database_url, workers=workers, say=click.echo)
+    update: dict[str, Any] = {}
+    if proxy_headers is not None:
+        update["proxy_headers"] = proxy_headers
+    if forwarded_allow_ips is not None:
+        update["forwarded_allow_ips"] = forwarded_allow_ips
+    if root_path is not None:
+        update["root_path"] = root_path
+    settings = _settings()
+    if update:
+        from pydantic import ValidationError
+
+        try:
+            settings = type(settings).model_validate({**settings.model_dump(), **update})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            option = "--" + str(first["loc"][0]).replace("_", "-")
+            raise click.BadParameter(
+                str(first["msg"]).removeprefix("Value error, "), param_hint=option
+            ) from None
+    run_server(settings, host=host, port=port, database_url=database_url, workers=workers, say=click.echo)
 
 
 #: The top-level modules of the server extra (pyproject.toml's ``[server]``).

@@ -34,6 +34,7 @@ from cgd_bridge import __version__
 from cgd_bridge.errors import CgdBridgeError, Forbidden, StoreError
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
+from cgd_bridge.server.http import route_path
 from cgd_bridge.server.web import i18n
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.store.models import OrgKind, Role
@@ -150,7 +151,7 @@ class Page:
 
     def require_signed_in(self) -> Principal:
         if self.principal is None:
-            raise SignInNeeded(self.request.url.path)
+            raise SignInNeeded(route_path(self.request.scope))
         return self.principal
 
     def require(self, allowed: bool, what: str, who: str) -> Principal:
@@ -200,6 +201,8 @@ class Page:
             "csrf_token": self.data.csrf,
             "version": __version__,
             "flash": self.flash,
+            "root": self.request.scope.get("root_path", ""),
+            "path": route_path(self.request.scope),
             **values,
         }
 
@@ -208,6 +211,9 @@ class Page:
         return self.finish(HTMLResponse(body, status_code=status))
 
     def redirect(self, url: str) -> Response:
+        """A 303 to ``url``; a path of the bridge (``/inbox``) gets the root path it is served under."""
+        if url.startswith("/") and not url.startswith("//"):
+            url = self.request.scope.get("root_path", "") + url
         return self.finish(RedirectResponse(url, status_code=303))
 
     def send_file(self, content: bytes, filename: str, media_type: str | None, sha256: str) -> Response:
@@ -234,7 +240,7 @@ class Page:
                 httponly=True,
                 samesite="lax",
                 secure=self.request.url.scheme == "https",
-                path="/",
+                path=self.request.scope.get("root_path", "") or "/",
             )
         return response
 

@@ -34,6 +34,7 @@ from cgd_bridge.findings import Report, Severity
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server.downloads import attachment
+from cgd_bridge.server.http import route_path
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.sdmx import service
@@ -751,7 +752,7 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         page.bridge.audit.record_sync(
             page.principal,
             [(v, int(n)) for v, n in zip(versions, counts, strict=True) if n],
-            f"web {request.url.path}" + (f"?{request.url.query}" if request.url.query else ""),
+            f"web {route_path(request.scope)}" + (f"?{request.url.query}" if request.url.query else ""),
             client=request.client.host if request.client else None,
         )
     varying = [d for d in dims if len(codes[d]) > 1]
