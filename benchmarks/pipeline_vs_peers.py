@@ -340,6 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         help="two sizes A,B for the memory part (e.g. 1000000,10000000); off by default",
     )
     parser.add_argument(
+        "--parts",
+        default="large,small",
+        help="which comparisons to run: large (--rows), small (the example and start-up), or none "
+        "(''); memory runs when --memory-rows is given (default large,small). --record writes a "
+        "run of some parts into its own README block (results:pipeline_vs_peers_small, ...)",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="profile one conversion in this process instead"
     )
     parser.add_argument("--to", default="sdmx-ml-2.1-ss", help="the format to profile (with --profile)")
@@ -353,21 +360,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.rows < 1 or args.repeats < 1:
         parser.error("--rows and --repeats must be at least 1")
     sections, sides, goals = [], [], []
-    parts = [lambda: large(args.rows, args.repeats, args.keep, warmup), lambda: small(args.repeats, warmup)]
+    chosen = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if not chosen <= {"large", "small"}:
+        parser.error("--parts takes large, small or both, e.g. --parts small")
+    parts = []
+    if "large" in chosen:
+        parts.append(lambda: large(args.rows, args.repeats, args.keep, warmup))
+    if "small" in chosen:
+        parts.append(lambda: small(args.repeats, warmup))
     if args.memory_rows:
         try:
             sizes = sorted({int(x) for x in args.memory_rows.split(",")})
         except ValueError:
             parser.error("--memory-rows takes two sizes, e.g. 1000000,10000000")
         parts.append(lambda: memory(sizes, max(1, min(args.repeats, 2)), args.keep))
+    # the full run (large and small, with or without memory) fills the README's main block; a run
+    # of some parts fills its own block, so that it does not replace the others' figures
+    names = sorted(chosen) + (["memory"] if args.memory_rows else [])
+    full = chosen == {"large", "small"}
+    record_name = "pipeline_vs_peers" if full else "_".join(["pipeline_vs_peers", *names])
     for part in parts:
         sec, sd, gl = part()
         sections += sec
         sides += sd
         goals += gl
-    return harness.finish(
-        "pipeline_vs_peers", sections, sides, goals, record=args.record, repeats=args.repeats
-    )
+    return harness.finish(record_name, sections, sides, goals, record=args.record, repeats=args.repeats)
 
 
 if __name__ == "__main__":

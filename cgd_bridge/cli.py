@@ -40,6 +40,40 @@ def cli(debug: bool, data_dir: Path | None) -> None:
     _State.data_dir = data_dir
 
 
+def _lang_option(f: Any) -> Any:
+    """``--lang``: the language of the report (``CGD_BRIDGE_LANG``, else the system's ``LC_ALL``,
+    ``LC_MESSAGES`` or ``LANG`` when a catalogue has it, else English)."""
+    return click.option(
+        "--lang",
+        "lang",
+        envvar="CGD_BRIDGE_LANG",
+        default=None,
+        metavar="LANG",
+        help="The report's language: en, sw, ne, bn (default: your LANG setting if offered, else en).",
+    )(f)
+
+
+def _translator(lang: str | None) -> Any:
+    """The translator of ``--lang`` (refused with the offered languages when it has none), else
+    of the system's ``LANG`` when offered, else English."""
+    import os
+
+    from cgd_bridge import i18n
+    from cgd_bridge.errors import UsageError
+
+    if lang:
+        chosen = i18n.normalise(lang)
+        if chosen is None:
+            raise UsageError(
+                f"there is no catalogue for the language '{lang}'",
+                fix=f"Use --lang with one of: {', '.join(i18n.offered())}.",
+            )
+        return i18n.translator(chosen)
+    env = next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(k)), "")
+    system = env.split(".")[0]
+    return i18n.translator(i18n.normalise(system) or i18n.DEFAULT)
+
+
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option(
@@ -82,6 +116,7 @@ def cli(debug: bool, data_dir: Path | None) -> None:
     show_default=True,
     help="Findings kept per code (all are counted).",
 )
+@_lang_option
 def validate(
     data: Path,
     metadata: Path | None,
@@ -94,12 +129,14 @@ def validate(
     fmt: str,
     output: Path | None,
     limit: int,
+    lang: str | None,
 ) -> None:
     """Check DATA and its quality metadata before submission; report what to fix."""
     from cgd_bridge.checks import Options
     from cgd_bridge.pipeline import validate as run_validation
     from cgd_bridge.render import RENDERERS
 
+    t = _translator(lang)
     options = Options(stage=stage, threshold=threshold, tolerance=tolerance)
     with _progress(f"Checking {data.name}") as progress:
         report = run_validation(
@@ -107,12 +144,19 @@ def validate(
             progress=progress, structures=_load_structures() if mapping else None,
         )  # fmt: skip
     report.limit_per_code = limit
-    text = RENDERERS[fmt](report)
+    text = RENDERERS[fmt](report, t=t)
     if output is not None:
+        from cgd_bridge.i18n import N_
+        from cgd_bridge.render import counts
+
         write_atomic(output, text)
         click.echo(
-            f"{'Valid' if report.valid else 'Not valid'}: {report.error_count} error(s), "
-            f"{report.warning_count} warning(s). Report written to {output}.",
+            t.gettext(
+                N_("{verdict}: {counts}. Report written to {output}."),
+                verdict=t.gettext(N_("Valid") if report.valid else N_("Not valid")),
+                counts=counts(report, t),
+                output=output,
+            ),
             err=True,
         )
     else:
@@ -183,6 +227,7 @@ def validate(
     help="SDMX-CSV only (keys): add a SERIES_KEY and/or OBS_KEY column (dimension values joined by '.').",
 )
 @click.option("--list-formats", is_flag=True, help="List the output formats and exit.")
+@_lang_option
 def convert(
     data: Path | None,
     metadata: Path | None,
@@ -200,6 +245,7 @@ def convert(
     time_format: str,
     keys: str,
     list_formats: bool,
+    lang: str | None,
 ) -> None:
     """Validate DATA, map it with MAPPING and write it as SDMX (format --to) to --output."""
     from cgd_bridge.errors import UsageError
@@ -233,7 +279,7 @@ def convert(
     if result.refused:
         from cgd_bridge.render import render_text
 
-        click.echo(render_text(report), err=True, nl=False)
+        click.echo(render_text(report, t=_translator(lang)), err=True, nl=False)
         click.echo(f"Not converted: {result.refused}.", err=True)
         sys.exit(EXIT_INVALID)
     h = result.harmonised
@@ -372,7 +418,8 @@ def _demo_database(output: Path, host: str, port: int) -> str:
     "--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write the report to this file.")
-def audit(file: Path, threshold: int, fmt: str, output: Path | None) -> None:
+@_lang_option
+def audit(file: Path, threshold: int, fmt: str, output: Path | None, lang: str | None) -> None:
     """Audit the suppression of an SDMX data FILE: can a reader work out a suppressed cell?
 
     FILE is any SDMX data message the bridge writes or an NSO holds: SDMX-CSV 1.0/2.0, SDMX-ML
@@ -386,8 +433,9 @@ def audit(file: Path, threshold: int, fmt: str, output: Path | None) -> None:
     from cgd_bridge.pipeline import audit_file
     from cgd_bridge.render import RENDERERS
 
+    t = _translator(lang)
     report = audit_file(file, threshold=threshold, structures=_load_structures())
-    text = RENDERERS[fmt](report)
+    text = RENDERERS[fmt](report, t=t)
     stats = report.stats.get("audit", {})
     summary = (
         f"Audit of {file.name}: {stats.get('suppressed', 0)} suppressed cell(s), {stats.get('audited', 0)} "
@@ -410,7 +458,8 @@ def audit(file: Path, threshold: int, fmt: str, output: Path | None) -> None:
 
 @cli.command()
 @click.option("--markdown", is_flag=True, help="Print the Markdown of docs/findings.md.")
-def checks(markdown: bool) -> None:
+@_lang_option
+def checks(markdown: bool, lang: str | None) -> None:
     """List every finding code the checks can report."""
     from cgd_bridge.findings import CHECKS
     from cgd_bridge.render import render_checks_markdown
@@ -419,8 +468,9 @@ def checks(markdown: bool) -> None:
     if markdown:
         click.echo(text, nl=False)
         return
+    t = _translator(lang)
     for spec in sorted(CHECKS.values(), key=lambda s: (s.family, s.code)):
-        click.echo(f"{spec.code:28} {spec.severity.value:8} {spec.family:12} {spec.title}")
+        click.echo(f"{spec.code:28} {spec.severity.value:8} {spec.family:12} {t.gettext(spec.title)}")
 
 
 @cli.group()
@@ -640,7 +690,51 @@ def _render_artefact(data: dict[str, Any]) -> str:
 
 @cli.group("mapping")
 def mapping_group() -> None:
-    """Share mappings: export them as SDMX maps, import them from SDMX maps or open-sdg CSVs."""
+    """Draft mappings from an export; export them as SDMX maps; import SDMX maps or open-sdg CSVs."""
+
+
+@mapping_group.command("init")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--dataflow", required=True, help="The target dataflow, as AGENCY:ID(VERSION).")
+@click.option("--form", type=click.Path(path_type=Path), help="The XLSForm of a Kobo/ODK export.")
+@click.option("--sheet", help="The spreadsheet sheet to read (default: the first).")
+@click.option(
+    "--output", "-o", type=click.Path(path_type=Path), help="The mapping file to write (default: print it)."
+)
+@click.option("--force", is_flag=True, help="Replace the --output file if it exists.")
+def mapping_init(
+    data: Path, dataflow: str, form: Path | None, sheet: str | None, output: Path | None, force: bool
+) -> None:
+    """Draft a complete mapping of DATA to the target dataflow, every guess commented.
+
+    Columns are matched to the DSD's dimensions by their names, their XLSForm labels and their
+    values; labels to codes by the codelists' codes and names. The guesses to confirm are listed
+    here; check them in the file, then run 'cgd-bridge validate DATA --mapping FILE'.
+    """
+    from cgd_bridge.errors import UsageError
+    from cgd_bridge.mapping.draft import draft_mapping
+
+    if output is not None and output.exists() and not force:
+        raise UsageError(
+            f"'{output}' exists, and 'mapping init' does not replace it",
+            fix="Give another -o file, or add --force to replace it.",
+        )
+    structures = _load_structures()
+    drafted = draft_mapping(data, dataflow=dataflow, structures=structures, form=form, sheet=sheet)
+    _warn_problems(structures)
+    text = drafted.to_yaml()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        click.echo(f"Mapping drafted in {output}.", err=True)
+    uncertain = drafted.uncertain()
+    if uncertain:
+        click.echo(f"{len(uncertain)} guess(es) to confirm (marked CONFIRM in the file):", err=True)
+        for guess in uncertain:
+            click.echo(f"  - {guess.line()}", err=True)
+    else:
+        click.echo("Every guess is at least 80 % sure; still read the comments before you use it.", err=True)
 
 
 @mapping_group.command("export")
@@ -1305,11 +1399,54 @@ def _settings() -> Any:
     "in the data folder), e.g. postgresql+psycopg://user@host/cgd_bridge.",
 )
 @click.option("--workers", default=1, type=int, show_default=True, help="Worker processes.")
-def serve(host: str, port: int, database_url: str | None, workers: int) -> None:
+@click.option(
+    "--proxy-headers/--no-proxy-headers",
+    default=None,
+    help="Take the client's address and scheme from X-Forwarded-For/-Proto, sent by the proxies of "
+    "--forwarded-allow-ips only (default: $CGD_BRIDGE_PROXY_HEADERS, else off).",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    help="The trusted reverse proxies, comma-separated addresses or networks "
+    "(default: $CGD_BRIDGE_FORWARDED_ALLOW_IPS, else 127.0.0.1).",
+)
+@click.option(
+    "--root-path",
+    help="The path prefix the bridge is served under behind a proxy that strips it, e.g. /cgd-bridge "
+    "(default: $CGD_BRIDGE_ROOT_PATH, else none).",
+)
+def serve(
+    host: str,
+    port: int,
+    database_url: str | None,
+    workers: int,
+    proxy_headers: bool | None,
+    forwarded_allow_ips: str | None,
+    root_path: str | None,
+) -> None:
     """Run the bridge server: SDMX REST API, JSON API and web pages (migrations run first)."""
     from cgd_bridge.server.run import run_server
 
-    run_server(_settings(), host=host, port=port, database_url=database_url, workers=workers, say=click.echo)
+    update: dict[str, Any] = {}
+    if proxy_headers is not None:
+        update["proxy_headers"] = proxy_headers
+    if forwarded_allow_ips is not None:
+        update["forwarded_allow_ips"] = forwarded_allow_ips
+    if root_path is not None:
+        update["root_path"] = root_path
+    settings = _settings()
+    if update:
+        from pydantic import ValidationError
+
+        try:
+            settings = type(settings).model_validate({**settings.model_dump(), **update})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            option = "--" + str(first["loc"][0]).replace("_", "-")
+            raise click.BadParameter(
+                str(first["msg"]).removeprefix("Value error, "), param_hint=option
+            ) from None
+    run_server(settings, host=host, port=port, database_url=database_url, workers=workers, say=click.echo)
 
 
 #: The top-level modules of the server extra (pyproject.toml's ``[server]``).

@@ -17,6 +17,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from cgd_bridge.i18n import ENGLISH, N_, Translator
+
 
 class CgdBridgeError(Exception):
     """Base class: anything cgd-bridge cannot continue after.
@@ -88,22 +90,29 @@ def format_message(
     row: int | None = None,
     field: str | None = None,
     line: int | None = None,
+    t: Translator = ENGLISH,
 ) -> str:
     """Build the standard message ``{file}, row {row}, column '{field}': {problem}. {fix}``.
 
-    ``line`` is for text files such as the metadata YAML, where a row makes no sense.
+    ``line`` is for text files such as the metadata YAML, where a row makes no sense. The words
+    around the place are in the language of ``t`` (``problem`` and ``fix`` come translated).
     """
     where = []
     if file:
         where.append(file)
     if row is not None:
-        where.append(f"row {row}")
+        where.append(t.gettext(N_("row {row}"), row=row))
     if line is not None:
-        where.append(f"line {line}")
+        where.append(t.gettext(N_("line {line}"), line=line))
     if field:
-        where.append(f"column '{field}'" if "." not in field else f"field '{field}'")
+        where.append(
+            t.gettext(N_("column '{field}'"), field=field)
+            if "." not in field
+            else t.gettext(N_("field '{field}'"), field=field)
+        )
     text = problem[:1].upper() + problem[1:] if not where else problem
-    text = text.rstrip(".") + "."
+    # the full stop is the language's ("." or the danda "।" of Nepali and Bangla)
+    text = t.gettext(N_("{sentence}."), sentence=text.rstrip(".।"))
     if where:
         text = ", ".join(where) + ": " + text
     if fix:

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from cgd_bridge.errors import format_message
+from cgd_bridge.i18n import ENGLISH, N_, Translator
 
 
 class Severity(StrEnum):
@@ -51,13 +52,13 @@ class CheckSpec:
 
 
 FAMILIES = {
-    "table": "Table structure and values",
-    "metadata": "Quality metadata",
-    "coherence": "Metadata against data",
-    "privacy": "Privacy and disclosure control",
-    "consistency": "Disaggregation consistency",
-    "disability": "Washington Group disability questions",
-    "sdmx": "SDMX codes and mapping",
+    "table": N_("Table structure and values"),
+    "metadata": N_("Quality metadata"),
+    "coherence": N_("Metadata against data"),
+    "privacy": N_("Privacy and disclosure control"),
+    "consistency": N_("Disaggregation consistency"),
+    "disability": N_("Washington Group disability questions"),
+    "sdmx": N_("SDMX codes and mapping"),
 }
 
 CHECKS: dict[str, CheckSpec] = {}
@@ -92,6 +93,13 @@ class Finding:
         rows: further rows involved (e.g. every row sharing a duplicate key).
         line: for metadata findings, the line of the YAML/JSON file.
         details: extra machine-readable context (e.g. the cells to suppress).
+        template: the message ids ``(problem, fix)`` that ``problem`` and ``fix`` were formatted
+            from with ``params`` (``"the column '{column}' is empty"``, ``{"column": "age"}``);
+            None when they are fixed texts, which are their own message ids. Translating a
+            finding translates the template, then formats it: the data is never translated.
+        params: the values formatted into the template (user data: column names, counts).
+        translate: the keys of ``params`` whose values are message ids of our own (a field's help
+            text), translated with the template; every other value is data and never is.
     """
 
     code: str
@@ -106,13 +114,53 @@ class Finding:
     rows: tuple[int, ...] = ()
     line: int | None = None
     details: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    template: tuple[str, str] | None = dataclasses.field(default=None, hash=False, compare=False)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+    translate: tuple[str, ...] = dataclasses.field(default=(), hash=False, compare=False)
+
+    @classmethod
+    def of(
+        cls,
+        code: str,
+        severity: Severity,
+        problem: str,
+        fix: str,
+        params: dict[str, Any],
+        translate: tuple[str, ...] = (),
+        **kw: Any,
+    ) -> Finding:
+        """A finding whose ``problem`` and ``fix`` are message templates formatted with ``params``."""
+        return cls(
+            code=code,
+            severity=severity,
+            problem=problem.format(**params),
+            fix=fix.format(**params),
+            template=(problem, fix),
+            params=params,
+            translate=translate,
+            **kw,
+        )
+
+    def texts(self, t: Translator = ENGLISH) -> tuple[str, str]:
+        """``(problem, fix)`` in the language of ``t`` (English where its catalogue lacks one)."""
+        if t is ENGLISH:
+            return self.problem, self.fix
+        if self.template is None:
+            return t.gettext(self.problem), t.gettext(self.fix)
+        problem, fix = self.template
+        return t.template(problem, self.params, self.translate), t.template(fix, self.params, self.translate)
+
+    def message_in(self, t: Translator = ENGLISH) -> str:
+        """The whole message (place, problem, fix) in the language of ``t``."""
+        problem, fix = self.texts(t)
+        return format_message(
+            problem, fix, file=self.file, row=self.row, field=self.field, line=self.line, t=t
+        )
 
     @property
     def message(self) -> str:
         """``{file}, row {row}, column '{field}': {problem}. {fix}``."""
-        return format_message(
-            self.problem, self.fix, file=self.file, row=self.row, field=self.field, line=self.line
-        )
+        return self.message_in(ENGLISH)
 
     @property
     def title(self) -> str:
@@ -120,19 +168,39 @@ class Finding:
         spec = CHECKS.get(self.code)
         return spec.title if spec else self.code
 
-    def to_dict(self) -> dict[str, Any]:
-        """A frictionless-compatible error dict, plus our own ``cgd:`` keys."""
+    def to_dict(self, t: Translator = ENGLISH) -> dict[str, Any]:
+        """A frictionless-compatible error dict, plus our own ``cgd:`` keys; ``message``, ``note``
+        (the problem), ``fix`` and ``title`` in the language of ``t``, the English kept in
+        ``cgd:english`` when that is another, and the template with its parameters in
+        ``cgd:template`` (so that a stored report can be shown in any language later)."""
         spec = CHECKS.get(self.code)
+        problem, fix = self.texts(t)
         out: dict[str, Any] = {
             "type": self.code,
-            "title": self.title,
+            "title": t.gettext(self.title),
             "description": spec.description if spec else "",
-            "message": self.message,
+            "message": self.message_in(t),
             "tags": ["#cgd", f"#{spec.family}" if spec else "#other"],
-            "note": self.problem,
+            "note": problem,
             "severity": self.severity.value,
-            "fix": self.fix,
+            "fix": fix,
         }
+        if t is not ENGLISH:
+            out["cgd:english"] = {
+                "title": self.title,
+                "message": self.message,
+                "note": self.problem,
+                "fix": self.fix,
+            }
+        if self.template is not None:
+            out["cgd:template"] = {
+                "problem": self.template[0],
+                "fix": self.template[1],
+                "params": {
+                    k: v if isinstance(v, int | float | str) else str(v) for k, v in self.params.items()
+                },
+                "translate": list(self.translate),
+            }
         if self.row is not None:
             out["rowNumber"] = self.row
         if self.field is not None:
@@ -292,13 +360,14 @@ class Report:
         """Record the elapsed time."""
         self.stats["seconds"] = round(time.perf_counter() - self.started, 3)
 
-    def to_dict(self) -> dict[str, Any]:
-        """A frictionless-report-compatible dict (``valid``, ``stats``, ``tasks``), plus ``cgd:`` keys."""
+    def to_dict(self, t: Translator = ENGLISH) -> dict[str, Any]:
+        """A frictionless-report-compatible dict (``valid``, ``stats``, ``tasks``), plus ``cgd:`` keys;
+        the findings' texts in the language of ``t`` (``cgd:lang``)."""
         tasks = []
         for info in self.inputs or [InputInfo(file="", kind="data", format="")]:
             mine = [f for f in self.findings if f.target == info.kind]
-            errors = [f.to_dict() for f in mine if f.severity is Severity.ERROR]
-            warnings = [f.to_dict() for f in mine if f.severity is not Severity.ERROR]
+            errors = [f.to_dict(t) for f in mine if f.severity is Severity.ERROR]
+            warnings = [f.to_dict(t) for f in mine if f.severity is not Severity.ERROR]
             counted_errors = sum(
                 n
                 for (_, sev, target), n in self.counts.items()
@@ -340,6 +409,7 @@ class Report:
             "errors": [],
             "tasks": tasks,
             "cgd:profile": "cgd-report/1.0",
+            "cgd:lang": t.lang,
             "cgd:stage": self.stage,
             "cgd:counts": [
                 {"code": c, "severity": s.value, "count": n, "kept": len(fs)}

@@ -38,7 +38,7 @@ from cgd_bridge.findings import Report
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
-from cgd_bridge.mapping.apply import Harmonised, rows_kept
+from cgd_bridge.mapping.apply import Harmonised, constant_column, rows_kept
 from cgd_bridge.mapping.conform import (
     NEVER_FORCED,
     UNCHECKED,
@@ -396,20 +396,30 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
     t = withhold_counts(h.table, mask, h.count_attributes)
     n = t.num_rows
 
-    def column(name: str, default: str) -> pa.Array:
-        base = t[name].combine_chunks() if name in t.column_names else pa.repeat(pa.scalar(default), n)
-        return pc.coalesce(base, pa.scalar(default))
+    def column(name: str, default: str) -> pa.Array | pa.ChunkedArray:
+        if name not in t.column_names:
+            return constant_column(default, n)  # the text once, not once per row
+        if t[name].null_count == 0:
+            return t[name]  # as mapped (a constant stays shared)
+        return pc.coalesce(t[name].combine_chunks(), pa.scalar(default))
 
+    def where_suppressed(code: str, values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+        if not suppressed:
+            return values
+        whole = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        return pc.if_else(mask, code, whole)
+
+    suppressed = bool(pc.any(mask).as_py())
     status = column("OBS_STATUS", "U" if forced else "G")
     if forced:
-        status = pa.repeat(pa.scalar("U"), n)
+        status = constant_column("U", n)
     producer = md.producer.organisation if md.producer and md.producer.organisation else "a CSO"
     method = md.method.type if md.method and md.method.type else "citizen data"
     version = md.dataset.version if md.dataset and md.dataset.version else "?"
     updates = {
         "OBS_VALUE": pc.if_else(mask, pa.scalar(None, pa.float64()), t["OBS_VALUE"].combine_chunks()),
-        "OBS_STATUS": pc.if_else(mask, "Q", status),
-        "CONF_STATUS": pc.if_else(mask, "C", column("CONF_STATUS", "F")),
+        "OBS_STATUS": where_suppressed("Q", status),
+        "CONF_STATUS": where_suppressed("C", column("CONF_STATUS", "F")),
         "NATURE": column("NATURE", "_X"),
         "SOURCE_DETAIL": column("SOURCE_DETAIL", f"CGD: {producer}, {method}, dataset version {version}"),
     }

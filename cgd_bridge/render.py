@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from cgd_bridge.findings import AUDIT_STAGE, CHECKS, FAMILIES, Report, Severity
+from cgd_bridge.i18n import ENGLISH, N_, Translator
 
 TEXT_EXAMPLES = 10
 # C0 controls but tab and newline, DEL, C1 controls, and the bidi embeddings, overrides and isolates
@@ -33,96 +35,122 @@ def printable(text: str) -> str:
 NEEDED_FOR_SUBMISSION = (
     (
         "metadata",
-        "no quality metadata was checked: fill in the cgd-quality/1.0 template ('cgd-bridge metadata "
-        "template -o quality.yaml') and validate again with --metadata quality.yaml",
+        N_(
+            "no quality metadata was checked: fill in the cgd-quality/1.0 template ('cgd-bridge metadata "
+            "template -o quality.yaml') and validate again with --metadata quality.yaml"
+        ),
     ),
     (
         "mapping",
-        "no mapping was checked, so it is unknown whether the data fits the target data structure: "
-        "validate again with --mapping mapping.yaml (see docs/mapping.md)",
+        N_(
+            "no mapping was checked, so it is unknown whether the data fits the target data structure: "
+            "validate again with --mapping mapping.yaml (see docs/mapping.md)"
+        ),
     ),
 )
 
 
-def submission_blockers(report: Report) -> list[str]:
+def submission_blockers(report: Report, t: Translator = ENGLISH) -> list[str]:
     """Why the dataset cannot be submitted yet, besides any errors: the inputs a submission
     needs that this validation did not check (quality metadata, mapping). Empty when none."""
     kinds = {i.kind for i in report.inputs}
-    return [why for kind, why in NEEDED_FOR_SUBMISSION if kind not in kinds]
+    return [t.gettext(why) for kind, why in NEEDED_FOR_SUBMISSION if kind not in kinds]
 
 
-_MARK = {Severity.ERROR: "ERROR", Severity.WARNING: "WARNING", Severity.INFO: "NOTE"}
+_MARK = {Severity.ERROR: N_("ERROR"), Severity.WARNING: N_("WARNING"), Severity.INFO: N_("NOTE")}
+_STAGES = {"submission": N_("submission"), "release": N_("release")}
 
 
-def render_text(report: Report, *, examples: int = TEXT_EXAMPLES) -> str:
+def counts(report: Report, t: Translator = ENGLISH) -> str:
+    """``2 error(s), 1 warning(s)`` in the language of ``t`` (its plural forms)."""
+    return t.gettext(
+        N_("{errors}, {warnings}"),
+        errors=t.ngettext("{n} error(s)", "{n} error(s)", report.error_count),
+        warnings=t.ngettext("{n} warning(s)", "{n} warning(s)", report.warning_count),
+    )
+
+
+def render_text(report: Report, *, examples: int = TEXT_EXAMPLES, t: Translator = ENGLISH) -> str:
     """The report for a terminal: a verdict line, inputs, then problems grouped by code (the
-    data's text made :func:`printable`)."""
-    lines: list[str] = [_headline(report)]
+    data's text made :func:`printable`), in the language of ``t``."""
+    lines: list[str] = [_headline(report, t)]
     audit = report.stage == AUDIT_STAGE
-    lines.extend(_input_lines(report))
-    disclosure = threshold_sentence(report.stats)
+    lines.extend(_input_lines(report, t))
+    disclosure = threshold_sentence(report.stats, t)
     if disclosure:
         lines.append(f"  {disclosure}")
     dsat = report.stats.get("dsat")
     if dsat:
         lines.append(
-            f"  DSAT self-assessment: {'pass' if dsat['pass'] else 'FAIL'} "
-            f"(quality {dsat['total']}/15, ethics {'all yes' if dsat['ethics_pass'] else 'not all yes'})"
+            "  "
+            + t.gettext(
+                N_("DSAT self-assessment: {verdict} (quality {total}/15, ethics {ethics})"),
+                verdict=t.gettext(N_("pass") if dsat["pass"] else N_("FAIL")),
+                total=dsat["total"],
+                ethics=t.gettext(N_("all yes") if dsat["ethics_pass"] else N_("not all yes")),
+            )
         )
     for code, severity, count, kept in report.by_code():
         spec = CHECKS.get(code)
-        title = spec.title if spec else code
+        title = t.gettext(spec.title) if spec else code
         lines.append("")
-        lines.append(f"{_MARK[severity]} {code}: {title} ({count})")
+        lines.append(f"{t.gettext(_MARK[severity])} {code}: {title} ({t.number(count)})")
         for f in kept[:examples]:
-            lines.append(f"  - {f.message}")
+            lines.append(f"  - {f.message_in(t)}")
         more = count - min(len(kept), examples)
         if more > 0:
-            lines.append(f"  … and {more} more (see --format json or html for all kept findings)")
+            lines.append(
+                "  "
+                + t.gettext(
+                    N_("… and {more} more (see --format json or html for all kept findings)"), more=more
+                )
+            )
     if report.partial:
         lines.append("")
         lines.append(
-            "Some findings were counted but not kept (limit per code): "
+            t.gettext(N_("Some findings were counted but not kept (limit per code):"))
+            + " "
             + ", ".join(f"{c} {n}" for c, n in report.omitted.items())
         )
     if audit:
         lines.append("")
         lines.append(audit_verdict(report))
     else:
-        lines.extend(_verdict(report))
+        lines.extend(_verdict(report, t))
     return printable("\n".join(lines)) + "\n"
 
 
-def _input_lines(report: Report) -> list[str]:
+def _input_lines(report: Report, t: Translator = ENGLISH) -> list[str]:
     """One line per input file (kind, name, rows, encoding, sheet), with its notes."""
     lines = []
     for info in report.inputs:
         bits = [f"{info.kind}: {info.file}"]
         if info.rows is not None:
-            bits.append(f"{info.rows} rows")
+            bits.append(t.ngettext("{n} rows", "{n} rows", info.rows))
         if info.encoding:
             bits.append(info.encoding)
         if info.sheet:
-            bits.append(f"sheet '{info.sheet}'")
+            bits.append(t.gettext(N_("sheet '{sheet}'"), sheet=info.sheet))
         lines.append("  " + ", ".join(bits))
-        lines.extend(f"    note: {n}" for n in info.notes)
+        lines.extend("    " + t.gettext(N_("note: {note}"), note=n) for n in info.notes)
     return lines
 
 
-def _headline(report: Report) -> str:
+def _headline(report: Report, t: Translator = ENGLISH) -> str:
     """The verdict line: VALID / NOT VALID for a validation, PROTECTED / EXPOSED for an audit."""
     seconds = f"{report.stats.get('seconds', 0):.2f} s"
     if report.stage == AUDIT_STAGE:
         stats = report.stats.get("audit", {})
         nothing = bool(stats.get("suppressed")) and not stats.get("audited")
-        verdict = "EXPOSED" if not report.valid else "NOTHING AUDITABLE" if nothing else "PROTECTED"
-        checked = f"{AUDIT_STAGE}, {seconds}"
-    else:
-        verdict, checked = (
-            ("VALID" if report.valid else "NOT VALID"),
-            f"checked for {report.stage}, {seconds}",
+        verdict = (
+            N_("EXPOSED") if not report.valid else N_("NOTHING AUDITABLE") if nothing else N_("PROTECTED")
         )
-    return f"{verdict}: {report.error_count} error(s), {report.warning_count} warning(s) ({checked})"
+        checked = t.gettext(N_("disclosure audit, {seconds}"), seconds=seconds)
+    else:
+        verdict = N_("VALID") if report.valid else N_("NOT VALID")
+        stage = t.gettext(_STAGES.get(report.stage, report.stage))
+        checked = t.gettext(N_("checked for {stage}, {seconds}"), stage=stage, seconds=seconds)
+    return f"{t.gettext(verdict)}: {counts(report, t)} ({checked})"
 
 
 def audit_verdict(report: Report) -> str:
@@ -156,30 +184,35 @@ def audit_verdict(report: Report) -> str:
     return text
 
 
-def _verdict(report: Report) -> list[str]:
+def _verdict(report: Report, t: Translator = ENGLISH) -> list[str]:
     """The closing lines: whether the dataset can be submitted, and if not (besides errors), why."""
-    blockers = submission_blockers(report)
+    blockers = submission_blockers(report, t)
     if blockers:
-        return ["", "The dataset cannot be submitted yet:", *(f"  - {why}." for why in blockers)]
+        return [
+            "",
+            t.gettext(N_("The dataset cannot be submitted yet:")),
+            *("  - " + t.gettext(N_("{sentence}."), sentence=why) for why in blockers),
+        ]
     if report.valid:
-        return ["", "The dataset is ready to submit." if not report.warning_count else
-                "The dataset can be submitted; read the warnings first."]  # fmt: skip
+        return ["", t.gettext(N_("The dataset is ready to submit.")) if not report.warning_count else
+                t.gettext(N_("The dataset can be submitted; read the warnings first."))]  # fmt: skip
     return []
 
 
-def render_json(report: Report) -> str:
+def render_json(report: Report, t: Translator = ENGLISH) -> str:
     """The frictionless-compatible JSON report, with ``cgd:submittable`` (and, when false, why in
-    ``cgd:not_submittable_because`` besides the errors)."""
-    out = report.to_dict()
-    blockers = submission_blockers(report)
+    ``cgd:not_submittable_because`` besides the errors); texts in the language of ``t``."""
+    out = report.to_dict(t)
+    blockers = submission_blockers(report, t)
     out["cgd:submittable"] = report.valid and not blockers
     if blockers:
         out["cgd:not_submittable_because"] = blockers
     return json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def render_html(report: Report) -> str:
-    """A standalone HTML page (no external assets), readable offline and printable."""
+def render_html(report: Report, t: Translator = ENGLISH) -> str:
+    """A standalone HTML page (no external assets), readable offline and printable, in the
+    language of ``t`` (``<html lang dir>`` from it)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(
@@ -196,30 +229,39 @@ def render_html(report: Report) -> str:
             {
                 "code": code,
                 "severity": severity.value,
-                "title": spec.title if spec else code,
+                "title": t.gettext(spec.title) if spec else code,
                 "description": spec.description if spec else "",
                 "count": count,
-                "findings": kept,
+                "findings": [(f, *f.texts(t)) for f in kept],
                 "more": count - len(kept),
             }
         )
-    ordered = [(FAMILIES[f], groups[f]) for f in FAMILIES if f in groups]
+    ordered = [(t.gettext(FAMILIES[f]), groups[f]) for f in FAMILIES if f in groups]
     audit = report.stage == AUDIT_STAGE
     return env.get_template("report.html").render(
         report=report,
         families=ordered,
-        disclosure=threshold_sentence(report.stats),
-        title="Disclosure audit" if audit else "Validation report",
-        verdict=("Protected" if report.valid else "Exposed")
+        disclosure=threshold_sentence(report.stats, t),
+        title=t.gettext(N_("Disclosure audit") if audit else N_("Validation report")),
+        verdict=t.gettext(
+            (N_("Protected") if report.valid else N_("Exposed"))
+            if audit
+            else (N_("Valid") if report.valid else N_("Not valid"))
+        ),
+        counts=counts(report, t),
+        checked=t.gettext(N_("disclosure audit"))
         if audit
-        else ("Valid" if report.valid else "Not valid"),
-        checked=AUDIT_STAGE if audit else f"checked for {report.stage}",
+        else t.gettext(N_("checked for {stage}"), stage=t.gettext(_STAGES.get(report.stage, report.stage))),
         closing=audit_verdict(report) if audit else None,
-        blockers=[] if audit else submission_blockers(report),
+        blockers=[] if audit else submission_blockers(report, t),
+        _=t.gettext,
+        ngettext=t.ngettext,
+        lang=t.lang,
+        direction=t.direction,
     )
 
 
-def threshold_sentence(stats: dict[str, Any]) -> str | None:
+def threshold_sentence(stats: dict[str, Any], t: Translator = ENGLISH) -> str | None:
     """The disclosure control in force, in one sentence for the reports (None if not stated).
 
     >>> threshold_sentence({"threshold": 5, "threshold_source": "default", "group_size": 10})[:62]
@@ -229,15 +271,22 @@ def threshold_sentence(stats: dict[str, Any]) -> str | None:
     if not isinstance(k, int):
         return None
     source = stats.get("threshold_source") or "default"
-    where = "the default" if source == "default" else f"from {source}"
-    text = f"Disclosure control: threshold {k} ({where}): no figure resting on 1 to {k - 1} people"
+    where = (
+        t.gettext(N_("the default")) if source == "default" else t.gettext(N_("from {source}"), source=source)
+    )
+    text = t.gettext(
+        N_("Disclosure control: threshold {k} ({where}): no figure resting on 1 to {below} people"),
+        k=k,
+        where=where,
+        below=k - 1,
+    )
     g = stats.get("group_size")
     if isinstance(g, int):
-        text += f", and no 0 % or 100 % of a group smaller than {g}"
-    return text + "."
+        text += t.gettext(N_(", and no 0 % or 100 % of a group smaller than {g}"), g=g)
+    return t.gettext(N_("{sentence}."), sentence=text)
 
 
-RENDERERS = {"text": render_text, "json": render_json, "html": render_html}
+RENDERERS: dict[str, Callable[..., str]] = {"text": render_text, "json": render_json, "html": render_html}
 
 
 def render_checks_markdown() -> str:

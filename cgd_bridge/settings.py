@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -60,6 +60,16 @@ class Settings(BaseSettings):
         cors_origins: the web origins browser clients may call the SDMX REST API from (CORS,
             ``server/http.py``), comma-separated, or ``*`` for any; empty (the default) sends
             no CORS headers; ``CGD_BRIDGE_CORS_ORIGINS=https://data.example.org``.
+        proxy_headers: believe ``X-Forwarded-For`` and ``X-Forwarded-Proto`` (the client's
+            address and scheme, for audit rows, rate limits and secure cookies), but only from
+            the addresses in :attr:`forwarded_allow_ips`; off by default, when the connection's
+            own address and scheme are used (``CGD_BRIDGE_PROXY_HEADERS=true``).
+        forwarded_allow_ips: the reverse proxies trusted with those headers, comma-separated
+            addresses or networks (``127.0.0.1``, ``10.0.0.0/8``; ``*`` trusts anyone, only when
+            nothing but the proxy can reach the server); ``CGD_BRIDGE_FORWARDED_ALLOW_IPS``.
+        root_path: the path prefix the bridge is served under behind a proxy that strips it
+            (``/cgd-bridge``), so its pages, redirects and links carry it; empty by default;
+            ``CGD_BRIDGE_ROOT_PATH=/cgd-bridge``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CGD_BRIDGE_", extra="ignore", env_ignore_empty=True)
@@ -80,6 +90,18 @@ class Settings(BaseSettings):
     db_wait_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
     secret_key: SecretStr | None = None
     cors_origins: str = ""
+    proxy_headers: bool = False
+    forwarded_allow_ips: str = "127.0.0.1"
+    root_path: str = ""
+
+    @field_validator("root_path")
+    @classmethod
+    def _root_path(cls, value: str) -> str:
+        """``""`` or ``/prefix`` without a trailing slash (``cgd-bridge/`` becomes ``/cgd-bridge``)."""
+        value = value.strip().strip("/")
+        if any(c in value for c in "?#% ") or "//" in value:
+            raise ValueError(f"the root path {value!r} must be a plain path such as /cgd-bridge")
+        return f"/{value}" if value else ""
 
     @property
     def cors_origin_list(self) -> list[str]:

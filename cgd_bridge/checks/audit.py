@@ -36,18 +36,48 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import linprog
-from scipy.sparse.csgraph import connected_components
-
-try:  # HiGHS as scipy bundles it (scipy >= 1.15): a model kept between solves (see _Warm)
-    from scipy.optimize._highspy import _core as _highs
-except ImportError:  # pragma: no cover - older scipy: every LP through linprog
-    _highs = None
 
 from cgd_bridge.checks.relations import Relations
+from cgd_bridge.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+    from scipy.sparse.csgraph import connected_components
+else:  # scipy costs ~0.3 s to import: only when a table has cells to audit (cgd_bridge/lazy.py)
+    sp = lazy_module("scipy.sparse")
+
+    def linprog(*args: Any, **kwargs: Any) -> Any:
+        from scipy.optimize import linprog as solve
+
+        return solve(*args, **kwargs)
+
+    def connected_components(*args: Any, **kwargs: Any) -> Any:
+        from scipy.sparse.csgraph import connected_components as components
+
+        return components(*args, **kwargs)
+
+
+_NOT_LOADED: Any = object()
+#: HiGHS as scipy bundles it (scipy >= 1.15), a model kept between solves (see _Warm); None with
+#: an older scipy (every LP through linprog). Loaded at the first solve (_highs_core).
+_highs: Any = _NOT_LOADED
+
+
+def _highs_core() -> Any:
+    """scipy's HiGHS module, or None; imported at the first call."""
+    global _highs
+    if _highs is _NOT_LOADED:
+        try:
+            from scipy.optimize._highspy import _core
+        except ImportError:  # pragma: no cover - older scipy
+            _core = None
+        _highs = _core
+    return _highs
+
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +301,7 @@ def _solve(
     The component's LP stays in HiGHS between calls (:class:`_Warm`): only the objective and
     the bounds change, and each solve starts from the last one's basis. Without scipy's HiGHS
     bindings, each LP is solved afresh by ``linprog``."""
-    if _highs is not None:
+    if _highs_core() is not None:
         if comp.warm is None or comp.warm.relax != relax:
             comp.warm = _Warm(comp, relax)
         found = comp.warm.solve(c, upper)
@@ -318,13 +348,14 @@ class _Warm:
     thousand unknowns (measured: 4 ms against 38 ms per LP)."""
 
     def __init__(self, comp: _Component, relax: bool) -> None:
-        assert _highs is not None
+        highs = _highs_core()
+        assert highs is not None
         self.relax = relax
         self.n_eq = comp.a_eq.shape[0]
         n = comp.cells.size
         a = sp.vstack([comp.a_eq, comp.a_ub]).tocsc()
-        inf = _highs.kHighsInf
-        lp = _highs.HighsLp()
+        inf = highs.kHighsInf
+        lp = highs.HighsLp()
         lp.num_col_, lp.num_row_ = n, a.shape[0]
         lp.col_cost_ = np.zeros(n)
         lp.col_lower_ = np.zeros(n)
@@ -332,11 +363,11 @@ class _Warm:
         eq_low = np.full(self.n_eq, -inf) if relax else comp.b_eq
         lp.row_lower_ = np.concatenate([eq_low, np.full(comp.a_ub.shape[0], -inf)])
         lp.row_upper_ = np.concatenate([comp.b_eq, comp.b_ub])
-        lp.a_matrix_.format_ = _highs.MatrixFormat.kColwise
+        lp.a_matrix_.format_ = highs.MatrixFormat.kColwise
         lp.a_matrix_.start_ = a.indptr.astype(np.int32)
         lp.a_matrix_.index_ = a.indices.astype(np.int32)
         lp.a_matrix_.value_ = a.data.astype(np.float64)
-        self.h = _highs._Highs()
+        self.h = highs._Highs()
         self.h.setOptionValue("output_flag", False)
         self.h.passModel(lp)
         self.cost = np.zeros(n)
@@ -347,6 +378,7 @@ class _Warm:
     def solve(
         self, c: np.ndarray, upper: float | np.ndarray | None
     ) -> tuple[str, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        highs = _highs_core()
         n = self.cost.size
         c = np.asarray(c, dtype=np.float64)
         changed = np.flatnonzero(c != self.cost).astype(np.int32)
@@ -356,7 +388,7 @@ class _Warm:
         up = np.full(n, np.inf) if upper is None else np.broadcast_to(np.asarray(upper, np.float64), (n,))
         moved = np.flatnonzero(up != self.upper).astype(np.int32)
         if moved.size:
-            high = np.where(np.isinf(up[moved]), _highs.kHighsInf, up[moved])
+            high = np.where(np.isinf(up[moved]), highs.kHighsInf, up[moved])
             self.h.changeColsBounds(moved.size, moved, np.zeros(moved.size), high)
             self.upper = up.copy()
         self.h.run()
@@ -365,16 +397,16 @@ class _Warm:
             self.h.setOptionValue("simplex_strategy", 4)
             self.solved = True
         status = self.h.getModelStatus()
-        if status == _highs.HighsModelStatus.kOptimal:
+        if status == highs.HighsModelStatus.kOptimal:
             sol = self.h.getSolution()
             x = np.maximum(np.asarray(sol.col_value, dtype=np.float64), 0.0)
             duals = np.asarray(sol.row_dual, dtype=np.float64)
             if self.relax:
                 return "ok", x, np.zeros(0), duals[self.n_eq :]
             return "ok", x, duals[: self.n_eq], duals[self.n_eq :]
-        if status == _highs.HighsModelStatus.kUnbounded:
+        if status == highs.HighsModelStatus.kUnbounded:
             return "unbounded", None, None, None
-        if status == _highs.HighsModelStatus.kInfeasible:
+        if status == highs.HighsModelStatus.kInfeasible:
             return "infeasible", None, None, None
         return "retry", None, None, None  # undecided or numerical trouble: linprog decides
 

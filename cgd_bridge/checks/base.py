@@ -128,11 +128,25 @@ class Context:
         declared = dc.group_size if dc is not None and dc.group_size else 2 * self.threshold
         return max(declared, self.threshold)
 
-    def finding(self, code: str, problem: str, fix: str, **kw: Any) -> Finding:
-        """A data finding with the code's registered severity and this file's name."""
+    def finding(
+        self,
+        code: str,
+        problem: str,
+        fix: str,
+        params: dict[str, Any] | None = None,
+        translate: tuple[str, ...] = (),
+        **kw: Any,
+    ) -> Finding:
+        """A data finding with the code's registered severity and this file's name.
+
+        With ``params``, ``problem`` and ``fix`` are message templates (marked with ``N_``) that
+        are formatted with them, and translated first where the report is shown in another
+        language; without, they are fixed texts (marked with ``N_`` too)."""
         from cgd_bridge.findings import CHECKS
 
         severity = kw.pop("severity", None) or CHECKS[code].severity
+        if params is not None:
+            return Finding.of(code, severity, problem, fix, params, translate, file=self.file, **kw)
         return Finding(code=code, severity=severity, problem=problem, fix=fix, file=self.file, **kw)
 
 

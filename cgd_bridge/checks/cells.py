@@ -15,9 +15,9 @@ Small cells and secondary suppression are decided and reported by
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,6 +27,13 @@ from cgd_bridge.checks.base import provisional_row as _row
 from cgd_bridge.checks.base import show_number as _num
 from cgd_bridge.checks.disclosure import EXAMPLES, TOTAL_MARGIN, Cells, Families, KeyColumn, suppress_cells
 from cgd_bridge.findings import Finding, Severity, register
+from cgd_bridge.i18n import N_
+from cgd_bridge.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported where used (cgd_bridge/lazy.py); pyarrow also imports it at its first array
+    pd = lazy_module("pandas")
 
 TOTAL_MISMATCH = register(
     "total-mismatch", Severity.ERROR, "consistency", "Parts do not add up to the total",
@@ -114,9 +121,13 @@ class CellCheck(BaseCheck):
                 ctx, tb, mask,
                 lambda row, _v, c_=c, d_=d, cn=count, dn=den, tb_=tb: ctx.finding(
                     COUNT_ABOVE_DENOMINATOR,
-                    f"{cn} ({_num(c_[row - tb_.first_row].as_py())}) is larger than {dn} "
-                    f"({_num(d_[row - tb_.first_row].as_py())})",
-                    f"Check both numbers: {cn} counts some of the {dn}, so it cannot be larger.",
+                    N_("{count} ({count_value}) is larger than {denominator} ({denominator_value})"),
+                    N_("Check both numbers: {count} counts some of the {denominator}, so it cannot "
+                       "be larger."),
+                    {
+                        "count": cn, "count_value": _num(c_[row - tb_.first_row].as_py()),
+                        "denominator": dn, "denominator_value": _num(d_[row - tb_.first_row].as_py()),
+                    },
                     row=row, field=cn,
                 ),
             )  # fmt: skip
@@ -236,10 +247,23 @@ class CellCheck(BaseCheck):
                     examples.append(
                         ctx.finding(
                             TOTAL_MISMATCH,
-                            f"the {d} parts of {m} add up to {_num(part_sum[g])}, but the total row "
-                            f"says {_num(total[g])} (difference {_num(part_sum[g] - total[g])})",
-                            f"Correct the total or the parts (rows {', '.join(map(str, part_rows[:8]))}"
-                            f"{' …' if len(part_rows) > 8 else ''}); if a category is missing, add its row.",
+                            N_(
+                                "the {dimension} parts of {measure} add up to {sum}, but the total row "
+                                "says {total} (difference {difference})"
+                            ),
+                            N_(
+                                "Correct the total or the parts (rows {rows}); if a category is missing, "
+                                "add its row."
+                            ),
+                            {
+                                "dimension": d,
+                                "measure": m,
+                                "sum": _num(part_sum[g]),
+                                "total": _num(total[g]),
+                                "difference": _num(part_sum[g] - total[g]),
+                                "rows": ", ".join(map(str, part_rows[:8]))
+                                + (" …" if len(part_rows) > 8 else ""),
+                            },
                             row=t_row,
                             rows=(t_row, *part_rows),
                             field=m,
@@ -263,7 +287,10 @@ class CellCheck(BaseCheck):
             return
         if ctx.schema.data_kind == "microdata":
             actual = int(cells["__n__"].sum()) if cells is not None else 0
-            how = "rows (respondents) in the data"
+            problem = N_(
+                "sampling.n_achieved is {declared}, but there are {actual} rows (respondents) in the data"
+            )
+            column = ""
         else:
             dens = [f.name for f in ctx.schema.by_role("denominator") if f.name in self.measures]
             if cells is None or not dens:
@@ -281,18 +308,22 @@ class CellCheck(BaseCheck):
                 ):
                     sel &= ~np.isin(cells[kk.name], list(kk.total_ids()))
             actual = int(np.nansum(cells[dens[0]][sel].astype(np.float64)))
-            how = (
-                f"respondents in the data (sum of '{dens[0]}' over the rows where every "
-                "breakdown is the total)"
+            problem = N_(
+                "sampling.n_achieved is {declared}, but there are {actual} respondents in the data (sum "
+                "of '{column}' over the rows where every breakdown is the total)"
             )
+            column = dens[0]
         if actual != declared:
             ctx.report.add(
                 ctx.metadata.finding(
                     SAMPLE_SIZE,
                     "sampling.n_achieved",
-                    f"sampling.n_achieved is {declared}, but there are {actual} {how}",
-                    "Correct sampling.n_achieved in the metadata, or check that no rows are "
-                    "missing from the data.",
+                    problem,
+                    N_(
+                        "Correct sampling.n_achieved in the metadata, or check that no rows are "
+                        "missing from the data."
+                    ),
+                    {"declared": declared, "actual": actual, "column": column},
                     details={"declared": declared, "in_data": actual},
                 )
             )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pyarrow.compute as pc
 
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, quoted
 from cgd_bridge.findings import Finding, Severity, register
+from cgd_bridge.i18n import N_
 
 PERIOD_MISMATCH = register(
     "period-mismatch", Severity.ERROR, "coherence", "Period outside the reference period",
@@ -32,24 +34,24 @@ GROUP_NOT_IN_DATA = register(
 
 # group code (case-folded) -> (dimension(s) or role that carries it, plain name)
 _GROUP_CARRIERS: dict[str, tuple[set[str], str]] = {
-    "pd": ({"DISABILITY_STATUS", "disability_status", "wg"}, "disability status"),
-    "pwd": ({"DISABILITY_STATUS", "disability_status", "wg"}, "disability status"),
-    "disability": ({"DISABILITY_STATUS", "disability_status", "wg"}, "disability status"),
-    "f": ({"SEX"}, "sex"),
-    "m": ({"SEX"}, "sex"),
-    "women": ({"SEX"}, "sex"),
-    "girls": ({"SEX"}, "sex"),
-    "men": ({"SEX"}, "sex"),
-    "youth": ({"AGE"}, "age"),
-    "children": ({"AGE"}, "age"),
-    "older_persons": ({"AGE"}, "age"),
-    "elderly": ({"AGE"}, "age"),
-    "ethnic_minority": ({"CUST_BREAKDOWN"}, "ethnicity or minority status"),
-    "minority": ({"CUST_BREAKDOWN"}, "ethnicity or minority status"),
-    "indigenous": ({"CUST_BREAKDOWN"}, "ethnicity or minority status"),
-    "slum_dweller": ({"URBANISATION", "CUST_BREAKDOWN"}, "urbanisation or slum residence"),
-    "rural": ({"URBANISATION"}, "urban/rural residence"),
-    "urban": ({"URBANISATION"}, "urban/rural residence"),
+    "pd": ({"DISABILITY_STATUS", "disability_status", "wg"}, N_("disability status")),
+    "pwd": ({"DISABILITY_STATUS", "disability_status", "wg"}, N_("disability status")),
+    "disability": ({"DISABILITY_STATUS", "disability_status", "wg"}, N_("disability status")),
+    "f": ({"SEX"}, N_("sex")),
+    "m": ({"SEX"}, N_("sex")),
+    "women": ({"SEX"}, N_("sex")),
+    "girls": ({"SEX"}, N_("sex")),
+    "men": ({"SEX"}, N_("sex")),
+    "youth": ({"AGE"}, N_("age")),
+    "children": ({"AGE"}, N_("age")),
+    "older_persons": ({"AGE"}, N_("age")),
+    "elderly": ({"AGE"}, N_("age")),
+    "ethnic_minority": ({"CUST_BREAKDOWN"}, N_("ethnicity or minority status")),
+    "minority": ({"CUST_BREAKDOWN"}, N_("ethnicity or minority status")),
+    "indigenous": ({"CUST_BREAKDOWN"}, N_("ethnicity or minority status")),
+    "slum_dweller": ({"URBANISATION", "CUST_BREAKDOWN"}, N_("urbanisation or slum residence")),
+    "rural": ({"URBANISATION"}, N_("urban/rural residence")),
+    "urban": ({"URBANISATION"}, N_("urban/rural residence")),
 }
 _AGE_CODE = re.compile(r"^Y\d+(T\d+|_GE\d+)?$|^Y_GE\d+$", re.IGNORECASE)
 
@@ -90,9 +92,11 @@ class CoherenceCheck(BaseCheck):
                 ctx.report.add(
                     _md_finding(
                         ctx, PERIOD_MISMATCH, "period.reference_start",
-                        f"the data has the period(s) {quoted(outside)}, outside the reference period "
-                        f"{start} to {end}",
-                        "Correct the reference period in the metadata, or remove the rows of other periods.",
+                        N_("the data has the period(s) {periods}, outside the reference period "
+                           "{start} to {end}"),
+                        N_("Correct the reference period in the metadata, or remove the rows of "
+                           "other periods."),
+                        {"periods": quoted(outside), "start": str(start), "end": str(end)},
                     )
                 )  # fmt: skip
         declared = list(m.geography.ref_areas or []) if m.geography else []
@@ -106,16 +110,18 @@ class CoherenceCheck(BaseCheck):
                 ctx.report.add(
                     _md_finding(
                         ctx, AREA_MISMATCH, "geography.ref_areas",
-                        f"the data has area(s) {quoted(undeclared)} that geography.ref_areas does not list",
-                        "Add them to geography.ref_areas, or correct their spelling in the data.",
+                        N_("the data has area(s) {areas} that geography.ref_areas does not list"),
+                        N_("Add them to geography.ref_areas, or correct their spelling in the data."),
+                        {"areas": quoted(undeclared)},
                     )
                 )  # fmt: skip
             if absent:
                 ctx.report.add(
                     _md_finding(
                         ctx, AREA_MISMATCH, "geography.ref_areas",
-                        f"geography.ref_areas lists {quoted(absent)}, which the data does not have",
-                        "Remove them from the metadata, or add their rows to the data.",
+                        N_("geography.ref_areas lists {areas}, which the data does not have"),
+                        N_("Remove them from the metadata, or add their rows to the data."),
+                        {"areas": quoted(absent)},
                         severity=Severity.WARNING,
                     )
                 )  # fmt: skip
@@ -138,7 +144,7 @@ class CoherenceCheck(BaseCheck):
             key = code.casefold()
             need = _GROUP_CARRIERS.get(key)
             if need is None and _AGE_CODE.match(code):
-                need = ({"AGE"}, "age")
+                need = ({"AGE"}, N_("age"))
             if need is None:
                 continue  # a custom group: checked by the mapping in part 2
             dims, word = need
@@ -146,17 +152,27 @@ class CoherenceCheck(BaseCheck):
                 out.append(
                     _md_finding(
                         ctx, GROUP_NOT_IN_DATA, f"population.groups.{i}.code",
-                        f"the group '{code}' is declared, but the data has no column for {word}",
-                        f"Add the {word} column to the data (and to the mapping's schema with role "
-                        "'disaggregation'), or remove the group from population.groups.",
+                        N_("the group '{group}' is declared, but the data has no column for {word}"),
+                        N_("Add the {word} column to the data (and to the mapping's schema with role "
+                           "'disaggregation'), or remove the group from population.groups."),
+                        {"group": code, "word": word}, ("word",),
                     )
                 )  # fmt: skip
         return out
 
 
-def _md_finding(ctx: Context, code: str, path: str, problem: str, fix: str, **kw: object) -> Finding:
+def _md_finding(
+    ctx: Context,
+    code: str,
+    path: str,
+    problem: str,
+    fix: str,
+    params: dict[str, Any],
+    translate: tuple[str, ...] = (),
+    **kw: Any,
+) -> Finding:
     assert ctx.metadata is not None
-    return ctx.metadata.finding(code, path, problem, fix, **kw)
+    return ctx.metadata.finding(code, path, problem, fix, params, translate, **kw)
 
 
 def _within(period: str, start: dt.date, end: dt.date) -> bool:

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, add_examples, quoted
 from cgd_bridge.findings import Severity, register
+from cgd_bridge.i18n import N_
 from cgd_bridge.ingest.schema import WG_DOMAINS
 from cgd_bridge.mapping.washington import INVALID, MISSING, answer_codes, answer_labels
 
@@ -75,10 +76,10 @@ class WashingtonGroupCheck(BaseCheck):
             ctx.report.add(
                 ctx.finding(
                     WG_INCOMPLETE,
-                    f"the data has {len(self.domains)} of the 6 Washington Group questions; "
-                    f"missing: {', '.join(missing)}",
-                    "Add the missing questions' columns (and mark them role: wg, wgDomain: ... in the "
-                    "mapping), or do not describe the disability identification as WG-SS.",
+                    N_("the data has {n} of the 6 Washington Group questions; missing: {missing}"),
+                    N_("Add the missing questions' columns (and mark them role: wg, wgDomain: ... in the "
+                       "mapping), or do not describe the disability identification as WG-SS."),
+                    {"n": len(self.domains), "missing": ", ".join(missing)},
                 )
             )  # fmt: skip
 
@@ -98,9 +99,10 @@ class WashingtonGroupCheck(BaseCheck):
             add_examples(
                 ctx, tb, pa.array(invalid),
                 lambda row, v, name=name: ctx.finding(
-                    WG_INVALID, f"'{v}' is not a Washington Group answer",
-                    "Use 1 (no difficulty), 2 (some difficulty), 3 (a lot of difficulty) or "
-                    "4 (cannot do at all); leave it empty if not answered.",
+                    WG_INVALID, N_("'{value}' is not a Washington Group answer"),
+                    N_("Use 1 (no difficulty), 2 (some difficulty), 3 (a lot of difficulty) or "
+                       "4 (cannot do at all); leave it empty if not answered."),
+                    {"value": v},
                     row=row, field=name, value=v,
                 ),
                 text=tb.text[name],
@@ -108,10 +110,11 @@ class WashingtonGroupCheck(BaseCheck):
             add_examples(
                 ctx, tb, pa.array(is_missing),
                 lambda row, _v, name=name, domain=domain: ctx.finding(
-                    WG_MISSING, f"the {domain} question is not answered",
-                    "Nothing to impute: the status stays unknown (_U) unless another answer is "
-                    "'a lot of difficulty' or 'cannot do at all'. Check the questionnaire if many "
-                    "are missing.",
+                    WG_MISSING, N_("the {domain} question is not answered"),
+                    N_("Nothing to impute: the status stays unknown (_U) unless another answer is "
+                       "'a lot of difficulty' or 'cannot do at all'. Check the questionnaire if many "
+                       "are missing."),
+                    {"domain": domain},
                     row=row, field=name,
                 ),
             )  # fmt: skip
@@ -140,15 +143,15 @@ class WashingtonGroupCheck(BaseCheck):
         ).to_numpy(zero_copy_only=False)
         stated = np.where(is_with, "PD", np.where(is_without, "PWD", np.where(is_unknown, "_U", "?")))
         mismatch = (computed != "_U") & (stated != "?") & (stated != computed)
-        words = {"PD": "with disability", "PWD": "without disability"}
+        words = {"PD": N_("with disability"), "PWD": N_("without disability")}
         add_examples(
             ctx, tb, pa.array(mismatch),
             lambda row, v: ctx.finding(
                 WG_MISMATCH,
-                f"the row says '{v}' but its Washington Group answers give "
-                f"'{words[str(computed[row - tb.first_row])]}'",
-                "Recompute the status with the WG-SS cut-off (any answer 3 or 4 = with disability) "
-                "instead of editing answers.",
+                N_("the row says '{value}' but its Washington Group answers give '{status}'"),
+                N_("Recompute the status with the WG-SS cut-off (any answer 3 or 4 = with disability) "
+                   "instead of editing answers."),
+                {"value": v, "status": words[str(computed[row - tb.first_row])]}, translate=("status",),
                 row=row, field=self.status, value=v,
             ),
             text=tb.text[self.status],

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -46,6 +45,12 @@ from cgd_bridge.checks.relations import (
     total_parents,
 )
 from cgd_bridge.findings import AUDIT_STAGE, CHECKS, Finding, Report, Severity, register
+from cgd_bridge.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported where used (cgd_bridge/lazy.py); pyarrow also imports it at its first array
+    pd = lazy_module("pandas")
 
 if TYPE_CHECKING:
     from cgd_bridge.mapping.apply import Harmonised

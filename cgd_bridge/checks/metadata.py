@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from cgd_bridge.checks.base import BaseCheck, Context
 from cgd_bridge.findings import Finding, Severity, register
+from cgd_bridge.i18n import N_
 from cgd_bridge.metadata.load import LoadedMetadata
 from cgd_bridge.metadata.model import LICENCES, PROFILE, QualityMetadata, RequiredAt
 
@@ -117,8 +118,17 @@ def metadata_findings(md: LoadedMetadata, *, stage: str) -> list[Finding]:
     return out
 
 
-def _f(md: LoadedMetadata, code: str, path: str, problem: str, fix: str, **kw: Any) -> Finding:
-    return md.finding(code, path, problem, fix, **kw)
+def _f(
+    md: LoadedMetadata,
+    code: str,
+    path: str,
+    problem: str,
+    fix: str,
+    params: dict[str, Any] | None = None,
+    **kw: Any,
+) -> Finding:
+    """A metadata finding; ``problem`` and ``fix`` are message ids (templates with ``params``)."""
+    return md.finding(code, path, problem, fix, params, **kw)
 
 
 def completeness(
@@ -135,17 +145,23 @@ def completeness(
             if required_at == RequiredAt.OPTIONAL or not parent_required:
                 continue
             if required_at == RequiredAt.RELEASE and stage == "submission":
-                severity, when = Severity.WARNING, "before the NSO can release the data"
-            else:
-                severity, when = (
-                    Severity.ERROR,
-                    ("to submit" if required_at == RequiredAt.SUBMISSION else "for release"),
+                severity, problem = (
+                    Severity.WARNING,
+                    N_("'{field}' is empty; it is required before the NSO can release the data"),
                 )
+            else:
+                severity, problem = (
+                    Severity.ERROR,
+                    N_("'{field}' is empty; it is required to submit")
+                    if required_at == RequiredAt.SUBMISSION
+                    else N_("'{field}' is empty; it is required for release"),
+                )
+            help_text = str(extra.get("help", ""))
             out.append(
-                _f(
-                    md, MISSING_FIELD, dotted,
-                    f"'{dotted}' is empty; it is required {when}",
-                    f"Fill it in: {extra.get('help', '')}".rstrip(),
+                md.finding(
+                    MISSING_FIELD, dotted, problem,
+                    N_("Fill it in: {help}") if help_text else N_("Fill it in:"),
+                    {"field": dotted, "help": help_text}, ("help",),
                     severity=severity,
                     details={"required_at": required_at},
                 )
@@ -163,7 +179,13 @@ def completeness(
 
 def _profile(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
     if "profile" in md.raw and m.profile and m.profile.split("/")[0] != PROFILE.split("/")[0]:
-        return [_f(md, PROFILE_CODE, "profile", f"the profile is '{m.profile}'", f"Write profile: {PROFILE}")]
+        return [
+            _f(
+                md, PROFILE_CODE, "profile",
+                N_("the profile is '{profile}'"), N_("Write profile: {expected}"),
+                {"profile": m.profile, "expected": PROFILE},
+            )
+        ]  # fmt: skip
     return []
 
 
@@ -173,8 +195,8 @@ def _dates(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
     pairs = []
     if p:
         pairs += [
-            ("period.reference_end", p.reference_start, p.reference_end, "the reference period"),
-            ("period.collection_end", p.collection_start, p.collection_end, "data collection"),
+            ("period.reference_end", p.reference_start, p.reference_end, N_("the reference period")),
+            ("period.collection_end", p.collection_start, p.collection_end, N_("data collection")),
         ]
     if m.ownership and m.ownership.validation_date and p and p.collection_start:
         pairs.append(
@@ -182,18 +204,19 @@ def _dates(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
                 "ownership.validation_date",
                 p.collection_start,
                 m.ownership.validation_date,
-                "community validation",
+                N_("community validation"),
             )
         )
     if m.release and m.release.published and p and p.collection_end:
-        pairs.append(("release.published", p.collection_end, m.release.published, "publication"))
+        pairs.append(("release.published", p.collection_end, m.release.published, N_("publication")))
     for path, start, end, what in pairs:
         if start and end and end < start:
             out.append(
                 _f(
                     md, DATE_ORDER, path,
-                    f"{what} ends or happens on {end}, before {start}",
-                    "Check both dates: the later one must not come before the earlier one.",
+                    N_("{what} ends or happens on {end}, before {start}"),
+                    N_("Check both dates: the later one must not come before the earlier one."),
+                    {"what": what, "end": str(end), "start": str(start)}, translate=("what",),
                 )
             )  # fmt: skip
     if p and p.reference_end and m.release and m.release.published:
@@ -202,8 +225,9 @@ def _dates(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
             out.append(
                 _f(
                     md, TIMELINESS, "release.published",
-                    f"the data is published {months:.0f} months after the reference period ended",
-                    "Say why in 'limitations'; NSOs rarely use data older than two years.",
+                    N_("the data is published {months} months after the reference period ended"),
+                    N_("Say why in 'limitations'; NSOs rarely use data older than two years."),
+                    {"months": f"{months:.0f}"},
                 )
             )  # fmt: skip
     return out
@@ -214,18 +238,18 @@ def _sdg_codes(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
     if not m.purpose:
         return out
     checks = (
-        ("sdg_targets", m.purpose.sdg_targets, _TARGET, "a target is goal.target, e.g. 16.6 or 4.a"),
+        ("sdg_targets", m.purpose.sdg_targets, _TARGET, N_("a target is goal.target, e.g. 16.6 or 4.a")),
         (
             "sdg_indicators",
             m.purpose.sdg_indicators,
             _INDICATOR,
-            "an indicator is goal.target.n, e.g. 16.6.2",
+            N_("an indicator is goal.target.n, e.g. 16.6.2"),
         ),
         (
             "sdg_series",
             m.purpose.sdg_series,
             _SERIES,
-            "a series code is upper-case with underscores, e.g. SP_PSR_SATIS",
+            N_("a series code is upper-case with underscores, e.g. SP_PSR_SATIS"),
         ),
     )
     for name, values, pattern, rule in checks:
@@ -234,8 +258,9 @@ def _sdg_codes(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
                 out.append(
                     _f(
                         md, SDG_CODE, f"purpose.{name}.{i}",
-                        f"'{code}' is not a well-formed SDG code",
-                        f"Write it as the SDG framework does: {rule}.", value=str(code),
+                        N_("'{code}' is not a well-formed SDG code"),
+                        N_("Write it as the SDG framework does: {rule}."),
+                        {"code": str(code), "rule": rule}, translate=("rule",), value=str(code),
                     )
                 )  # fmt: skip
     if m.purpose.sdg_indicators and m.purpose.sdg_targets:
@@ -246,8 +271,9 @@ def _sdg_codes(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
                 out.append(
                     _f(
                         md, SDG_CODE, f"purpose.sdg_indicators.{i}",
-                        f"indicator {ind} belongs to target {target}, which is not in sdg_targets",
-                        f"Add {target} to purpose.sdg_targets, or correct the indicator.",
+                        N_("indicator {indicator} belongs to target {target}, which is not in sdg_targets"),
+                        N_("Add {target} to purpose.sdg_targets, or correct the indicator."),
+                        {"indicator": str(ind), "target": target},
                         severity=Severity.WARNING, value=str(ind),
                     )
                 )  # fmt: skip
@@ -305,8 +331,9 @@ def _licence(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
     if lic.id not in LICENCES:
         return [
             _f(
-                md, LICENCE, "licence.id", f"'{lic.id}' is not a licence the bridge knows",
-                f"Use one of: {', '.join(LICENCES)} (with licence.url for custom).", value=lic.id,
+                md, LICENCE, "licence.id", N_("'{licence}' is not a licence the bridge knows"),
+                N_("Use one of: {allowed} (with licence.url for custom)."),
+                {"licence": lic.id, "allowed": ", ".join(LICENCES)}, value=lic.id,
             )
         ]  # fmt: skip
     if lic.id == "custom" and not lic.url:
@@ -315,8 +342,8 @@ def _licence(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
                 md,
                 LICENCE,
                 "licence.url",
-                "a custom licence needs the URL of its text",
-                "Fill in licence.url.",
+                N_("a custom licence needs the URL of its text"),
+                N_("Fill in licence.url."),
             )
         ]
     return []
@@ -324,24 +351,25 @@ def _licence(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
 
 def _consent(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
     c = m.consent
-    fix = (
+    fix = N_(
         "Record consent (consent.obtained: true, with its form and scope); without it the NSO "
         "cannot receive the data."
     )
     if c is None or c.obtained is None:
-        return [_f(md, MISSING_CONSENT, "consent.obtained", "informed consent is not recorded", fix)]
+        return [_f(md, MISSING_CONSENT, "consent.obtained", N_("informed consent is not recorded"), fix)]
     if c.obtained is False:
         return [
-            _f(md, MISSING_CONSENT, "consent.obtained", "the metadata says consent was not obtained", fix)
+            _f(md, MISSING_CONSENT, "consent.obtained", N_("the metadata says consent was not obtained"), fix)
         ]
     if c.scope in ("collection_only", "aggregate_publication"):
         return [
             _f(
                 md, MISSING_CONSENT, "consent.scope",
-                f"respondents agreed to '{c.scope}', which does not cover sharing with a national "
-                "statistics office",
-                "Submit only if respondents agreed to sharing_with_nso or open; otherwise publish "
-                "the aggregates yourself.",
+                N_("respondents agreed to '{scope}', which does not cover sharing with a national "
+                   "statistics office"),
+                N_("Submit only if respondents agreed to sharing_with_nso or open; otherwise publish "
+                   "the aggregates yourself."),
+                {"scope": str(c.scope)},
                 value=str(c.scope),
             )
         ]  # fmt: skip
@@ -354,9 +382,10 @@ def _participation(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
         return [
             _f(
                 md, PARTICIPATION, "participation.stages",
-                f"citizens took part in {', '.join(stages)} but not in design or collection",
-                "If citizens designed or collected the data, add that stage; otherwise the data "
-                "may not count as citizen data.",
+                N_("citizens took part in {stages} but not in design or collection"),
+                N_("If citizens designed or collected the data, add that stage; otherwise the data "
+                   "may not count as citizen data."),
+                {"stages": ", ".join(stages)},
             )
         ]  # fmt: skip
     return []
@@ -376,8 +405,9 @@ def _revision(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
                 md,
                 REVISION,
                 "revision.note",
-                f"version {v} has no revision note",
-                "Say in revision.note what changed since the previous version.",
+                N_("version {version} has no revision note"),
+                N_("Say in revision.note what changed since the previous version."),
+                {"version": v},
             )
         )
     if not (m.revision and m.revision.supersedes):
@@ -386,8 +416,9 @@ def _revision(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
                 md,
                 REVISION,
                 "revision.supersedes",
-                f"version {v} does not say which version it supersedes",
-                "Fill in revision.supersedes, e.g. 1.0.0.",
+                N_("version {version} does not say which version it supersedes"),
+                N_("Fill in revision.supersedes, e.g. 1.0.0."),
+                {"version": v},
             )
         )
     return out
@@ -399,9 +430,10 @@ def _sampling(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
         return [
             _f(
                 md, NON_PROBABILITY, "sampling.design",
-                f"the sample is {design}, so the results are not representative",
-                "Nothing to fix if that is so: say it in 'limitations'. The NSO will mark the "
-                "observations as experimental (OBS_STATUS G).",
+                N_("the sample is {design}, so the results are not representative"),
+                N_("Nothing to fix if that is so: say it in 'limitations'. The NSO will mark the "
+                   "observations as experimental (OBS_STATUS G)."),
+                {"design": design},
             )
         ]  # fmt: skip
     return []

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch
 from cgd_bridge.checks.identifiers import SAMPLE, Detection, detect, detect_columns
 from cgd_bridge.findings import Finding, Severity, register
+from cgd_bridge.i18n import N_
 from cgd_bridge.ingest.kobo import META_IDENTIFYING
 
 if TYPE_CHECKING:
@@ -64,18 +65,23 @@ _MEASURE_ROLES = frozenset({"period", "count", "denominator", "value", "rating",
 SAMPLE_FIRST = 800
 SAMPLE_LATER = 25
 _FIX = {
-    "date_of_birth": "Delete this column before submitting; if age matters, give the age in years or an "
-    "age group instead.",
-    "coordinates": "Delete the coordinates before submitting (in Kobo, untick the GPS question in the export "
-    "settings); give the area they fall in (county, district, ward) instead.",
+    "date_of_birth": N_(
+        "Delete this column before submitting; if age matters, give the age in years or an age group instead."
+    ),
+    "coordinates": N_(
+        "Delete the coordinates before submitting (in Kobo, untick the GPS question in the "
+        "export settings); give the area they fall in (county, district, ward) instead."
+    ),
 }
-_DEFAULT_FIX = (
+_DEFAULT_FIX = N_(
     "Delete this column before submitting (in Kobo, untick it in the export settings); the NSO needs no "
     "personal identifiers."
 )
-_TEXT_FIX = (
+_TEXT_FIX = N_(
     "Remove the {what} from these answers, or leave the column out; free text is read by people at the NSO."
 )
+#: the problem of a detection stays in English (identifiers.describe); "{problem}" carries it
+_AS_IT_IS = "{problem}"
 
 
 def _sample(values: pa.Array, k: int) -> list[str | None]:
@@ -104,14 +110,18 @@ def detection_finding(ctx: Context, d: Detection, header: str) -> Finding:
     if not d.blocking:
         return ctx.finding(
             PII_NAME_ONLY,
-            describe(d, header),
-            f"Nothing to do if it holds what its values say; the bridge does not block it. If it should "
-            f"hold {d.what}, it must not be submitted.",
+            _AS_IT_IS,
+            N_(
+                "Nothing to do if it holds what its values say; the bridge does not block it. If it should "
+                "hold {what}, it must not be submitted."
+            ),
+            {"problem": describe(d, header), "what": d.what},
             field=header,
             details=details,
         )
-    fix = _TEXT_FIX.format(what=d.what) if d.in_text else _FIX.get(d.kind, _DEFAULT_FIX)
-    return ctx.finding(PII_COLUMN, describe(d, header), fix, field=header, details=details)
+    fix = _TEXT_FIX if d.in_text else _FIX.get(d.kind, _DEFAULT_FIX)
+    params = {"problem": describe(d, header), "what": d.what}
+    return ctx.finding(PII_COLUMN, _AS_IT_IS, fix, params, field=header, details=details)
 
 
 class PrivacyCheck(BaseCheck):
@@ -128,16 +138,18 @@ class PrivacyCheck(BaseCheck):
         for col in ctx.table.columns:
             what = None
             if col.kind == "gps":
-                what = "an exact GPS location"
+                what = N_("an exact GPS location")
             elif col.kind == "meta" and col.header.lower() in META_IDENTIFYING:
-                what = "a Kobo/ODK field identifying the respondent, the enumerator or the device"
+                what = N_("a Kobo/ODK field identifying the respondent, the enumerator or the device")
             if what:
                 self.flagged.add(col.index)
                 ctx.report.add(
                     ctx.finding(
                         PII_COLUMN,
-                        f"the column '{col.header}' holds {what}",
+                        N_("the column '{column}' holds {what}"),
                         _DEFAULT_FIX,
+                        {"column": col.header, "what": what},
+                        ("what",),
                         field=col.header,
                         details={"kind": "coordinates" if col.kind == "gps" else "device", "by_name": True},
                     )
@@ -198,10 +210,15 @@ class PrivacyCheck(BaseCheck):
             ctx.report.add(
                 ctx.finding(
                     FREE_TEXT,
-                    f"the column '{header}' holds free text ({distinct} different answers, "
-                    f"{mean_len:.0f} characters on average)",
-                    "Read it for names, places and stories that identify people; remove the column "
-                    "unless the NSO needs it.",
+                    N_(
+                        "the column '{column}' holds free text ({distinct} different answers, "
+                        "{length} characters on average)"
+                    ),
+                    N_(
+                        "Read it for names, places and stories that identify people; remove the column "
+                        "unless the NSO needs it."
+                    ),
+                    {"column": header, "distinct": distinct, "length": f"{mean_len:.0f}"},
                     field=header,
                 )
             )

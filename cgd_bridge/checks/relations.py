@@ -33,10 +33,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+from cgd_bridge.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # imported where used (cgd_bridge/lazy.py); pyarrow also imports it at its first array
+    pd = lazy_module("pandas")
 
 
 @dataclass

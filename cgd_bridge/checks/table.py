@@ -23,6 +23,7 @@ from cgd_bridge.checks.base import (
     quoted,
 )
 from cgd_bridge.findings import Severity, register
+from cgd_bridge.i18n import N_
 
 BLANK_HEADER = register(
     "blank-header", Severity.ERROR, "table", "Blank column name",
@@ -89,15 +90,22 @@ EMPTY_TABLE = register(
     """The file has column names but no data rows.""",
 )  # fmt: skip
 
+#: per Table Schema type: the problem (a message template) and the fix
 _TYPE_WORDS = {
-    "integer": ("a whole number", "Write digits only, e.g. 12 (no spaces, letters or decimals)."),
-    "number": ("a number", "Write a number with a point for decimals, e.g. 12.5."),
-    "year": ("a year", "Write the year with four digits, e.g. 2024."),
-    "date": ("a date", "Write the date as YYYY-MM-DD, e.g. 2024-03-31."),
-    "datetime": ("a date and time", "Write it as YYYY-MM-DDTHH:MM:SS, e.g. 2024-03-31T14:30:00."),
-    "yearmonth": ("a year and month", "Write it as YYYY-MM, e.g. 2024-03."),
-    "time": ("a time", "Write it as HH:MM or HH:MM:SS."),
-    "boolean": ("yes or no", "Write true or false (or yes / no)."),
+    "integer": (
+        N_("'{value}' is not a whole number"),
+        N_("Write digits only, e.g. 12 (no spaces, letters or decimals)."),
+    ),
+    "number": (N_("'{value}' is not a number"), N_("Write a number with a point for decimals, e.g. 12.5.")),
+    "year": (N_("'{value}' is not a year"), N_("Write the year with four digits, e.g. 2024.")),
+    "date": (N_("'{value}' is not a date"), N_("Write the date as YYYY-MM-DD, e.g. 2024-03-31.")),
+    "datetime": (
+        N_("'{value}' is not a date and time"),
+        N_("Write it as YYYY-MM-DDTHH:MM:SS, e.g. 2024-03-31T14:30:00."),
+    ),
+    "yearmonth": (N_("'{value}' is not a year and month"), N_("Write it as YYYY-MM, e.g. 2024-03.")),
+    "time": (N_("'{value}' is not a time"), N_("Write it as HH:MM or HH:MM:SS.")),
+    "boolean": (N_("'{value}' is not yes or no"), N_("Write true or false (or yes / no).")),
 }
 
 
@@ -112,8 +120,9 @@ class HeaderCheck(BaseCheck):
                 ctx.report.add(
                     ctx.finding(
                         BLANK_HEADER,
-                        f"column {col.index + 1} has no name",
-                        "Type a name in row 1 of that column, or delete the column if it is empty.",
+                        N_("column {number} has no name"),
+                        N_("Type a name in row 1 of that column, or delete the column if it is empty."),
+                        {"number": col.index + 1},
                         row=1,
                     )
                 )
@@ -122,9 +131,9 @@ class HeaderCheck(BaseCheck):
                 ctx.report.add(
                     ctx.finding(
                         DUPLICATE_HEADER,
-                        f"column {col.index + 1} is called '{col.header}', like column "
-                        f"{seen[col.header] + 1}",
-                        "Rename one of them so that every column has its own name.",
+                        N_("column {number} is called '{column}', like column {other}"),
+                        N_("Rename one of them so that every column has its own name."),
+                        {"number": col.index + 1, "column": col.header, "other": seen[col.header] + 1},
                         row=1,
                         field=col.header,
                     )
@@ -134,12 +143,20 @@ class HeaderCheck(BaseCheck):
         for f in ctx.schema.fields:
             if f.name not in ctx.bound:
                 close = _closest(f.name, [c.name for c in ctx.table.columns])
-                hint = f" The file has '{close}': rename it, or the schema field." if close else ""
+                fix = (
+                    N_(
+                        "Add the column to the data, or remove it from the mapping's schema. The "
+                        "file has '{close}': rename it, or the schema field."
+                    )
+                    if close
+                    else N_("Add the column to the data, or remove it from the mapping's schema.")
+                )
                 ctx.report.add(
                     ctx.finding(
                         MISSING_COLUMN,
-                        f"the schema declares a column '{f.name}' that the file does not have",
-                        f"Add the column to the data, or remove it from the mapping's schema.{hint}",
+                        N_("the schema declares a column '{column}' that the file does not have"),
+                        fix,
+                        {"column": f.name, "close": close or ""},
                         row=1,
                         field=f.name,
                     )
@@ -152,8 +169,9 @@ class HeaderCheck(BaseCheck):
                 ctx.report.add(
                     ctx.finding(
                         SYSTEM_COLUMN,
-                        f"'{col.header}' is a Kobo/ODK system column",
-                        "Nothing to do: it is ignored.",
+                        N_("'{column}' is a Kobo/ODK system column"),
+                        N_("Nothing to do: it is ignored."),
+                        {"column": col.header},
                         field=col.header,
                     )
                 )
@@ -163,8 +181,9 @@ class HeaderCheck(BaseCheck):
                 ctx.report.add(
                     ctx.finding(
                         EXTRA_COLUMN,
-                        f"the column '{col.name}' is not in the schema",
-                        "Add it to the mapping's schema if it matters, or leave it: it will not be used.",
+                        N_("the column '{column}' is not in the schema"),
+                        N_("Add it to the mapping's schema if it matters, or leave it: it will not be used."),
+                        {"column": col.name},
                         field=col.name,
                     )
                 )
@@ -198,9 +217,9 @@ class ValueCheck(BaseCheck):
                 add_examples(
                     ctx, tb, pc.is_null(text),
                     lambda row, _v, name=f.name: ctx.finding(
-                        MISSING_VALUE, "the cell is empty but this column is required",
-                        "Fill in the value; if it is unknown, ask the NSO which code to use "
-                        "(often _U for 'unknown').",
+                        MISSING_VALUE, N_("the cell is empty but this column is required"),
+                        N_("Fill in the value; if it is unknown, ask the NSO which code to use "
+                           "(often _U for 'unknown')."),
                         row=row, field=name,
                     ),
                 )  # fmt: skip
@@ -208,7 +227,8 @@ class ValueCheck(BaseCheck):
                 add_examples(
                     ctx, tb, mask,
                     lambda row, v, name=f.name, p=problem, fx=fix: ctx.finding(
-                        CONSTRAINT_ERROR, p.format(value=v), fx, row=row, field=name, value=v
+                        CONSTRAINT_ERROR, p[0], fx[0], {**p[1], **fx[1], "value": v},
+                        row=row, field=name, value=v,
                     ),
                     text=text,
                 )  # fmt: skip
@@ -217,27 +237,37 @@ class ValueCheck(BaseCheck):
     def _types(ctx: Context, tb: TypedBatch, name: str, typ: str, text: pa.Array) -> None:
         if typ not in _TYPE_WORDS:
             return
-        word, fix = _TYPE_WORDS[typ]
+        problem, fix = _TYPE_WORDS[typ]
         add_examples(
             ctx, tb, tb.invalid[name],
             lambda row, v: ctx.finding(
-                TYPE_ERROR, f"'{v}' is not {word}", fix, row=row, field=name, value=v
+                TYPE_ERROR, problem, fix, {"value": v}, row=row, field=name, value=v
             ),
             text=text,
         )  # fmt: skip
 
 
-def _constraint_masks(f: object, values: pa.Array, text: pa.Array) -> list[tuple[str, pa.Array, str]]:
-    """(problem template, mask, fix) for each constraint of a field."""
+_Text = tuple[str, dict[str, object]]
+
+
+def _constraint_masks(f: object, values: pa.Array, text: pa.Array) -> list[tuple[_Text, pa.Array, _Text]]:
+    """((problem template, its values), mask, (fix template, its values)) for each constraint of a
+    field; the cell's text is added as ``{value}``."""
     from cgd_bridge.ingest.schema import SchemaField
 
     assert isinstance(f, SchemaField)
     c = f.constraints
-    out: list[tuple[str, pa.Array, str]] = []
+    out: list[tuple[_Text, pa.Array, _Text]] = []
     if "enum" in c and not f.multiple:
         allowed = [str(v) for v in c["enum"]]
         mask = pc.and_(pc.is_valid(text), pc.invert(pc.is_in(text, value_set=pa.array(allowed))))
-        out.append(("'{value}' is not one of the allowed values", mask, f"Use one of: {quoted(allowed)}."))
+        out.append(
+            (
+                (N_("'{value}' is not one of the allowed values"), {}),
+                mask,
+                (N_("Use one of: {allowed}."), {"allowed": quoted(allowed)}),
+            )
+        )
     if f.multiple and (f.choices or "enum" in c):
         allowed = [str(v) for v in (f.choices or c["enum"])]
         tokens = pc.split_pattern_regex(text, r"\s+")
@@ -248,41 +278,46 @@ def _constraint_masks(f: object, values: pa.Array, text: pa.Array) -> list[tuple
         bad_idx = pc.filter(parents, bad_flat).to_numpy()
         bad_rows[bad_idx] = True
         out.append((
-            "'{value}' has a choice that is not in the list",
+            (N_("'{value}' has a choice that is not in the list"), {}),
             pa.array(bad_rows),
-            f"Separate choices with spaces and use only: {quoted(allowed)}.",
+            (N_("Separate choices with spaces and use only: {allowed}."), {"allowed": quoted(allowed)}),
         ))  # fmt: skip
     numeric = pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
-    for key, op, word in (
-        ("minimum", pc.less, "below the minimum"),
-        ("maximum", pc.greater, "above the maximum"),
+    for key, op, problem, fix in (
+        (
+            "minimum",
+            pc.less,
+            N_("'{value}' is below the minimum {bound}"),
+            N_("Check the value: it must be at least {bound}."),
+        ),
+        (
+            "maximum",
+            pc.greater,
+            N_("'{value}' is above the maximum {bound}"),
+            N_("Check the value: it must be at most {bound}."),
+        ),
     ):
         if key in c and (numeric or pa.types.is_date(values.type)):
             bound = c[key]
             scalar = pa.scalar(bound).cast(values.type) if numeric else pa.scalar(_as_date(bound))
             mask = pc.fill_null(op(values, scalar), False)
-            out.append(
-                (
-                    f"'{{value}}' is {word} {bound}",
-                    mask,
-                    f"Check the value: it must be {'at least' if key == 'minimum' else 'at most'} {bound}.",
-                )
-            )
+            out.append(((problem, {"bound": bound}), mask, (fix, {"bound": bound})))
     if "pattern" in c:
         mask = pc.and_(pc.is_valid(text), pc.invert(pc.match_substring_regex(text, f"^(?:{c['pattern']})$")))
         out.append(
             (
-                "'{value}' does not have the expected form",
+                (N_("'{value}' does not have the expected form"), {}),
                 mask,
-                f"Write it to match the pattern {c['pattern']}.",
+                (N_("Write it to match the pattern {pattern}."), {"pattern": c["pattern"]}),
             )
         )
-    for key, op, word in (("minLength", pc.less, "shorter"), ("maxLength", pc.greater, "longer")):
+    for key, op, problem in (
+        ("minLength", pc.less, N_("'{value}' is shorter than {length} characters")),
+        ("maxLength", pc.greater, N_("'{value}' is longer than {length} characters")),
+    ):
         if key in c:
             mask = pc.fill_null(op(pc.utf8_length(text), c[key]), False)
-            out.append(
-                (f"'{{value}}' is {word} than {c[key]} characters", mask, "Shorten or complete the value.")
-            )
+            out.append(((problem, {"length": c[key]}), mask, (N_("Shorten or complete the value."), {})))
     return out
 
 
@@ -305,7 +340,8 @@ class BlankRowCheck(BaseCheck):
         add_examples(
             ctx, tb, blank,
             lambda row, _v: ctx.finding(
-                BLANK_ROW, "the row is empty", "Delete the empty row (or fill it in if data is missing).",
+                BLANK_ROW, N_("the row is empty"),
+                N_("Delete the empty row (or fill it in if data is missing)."),
                 row=row,
             ),
         )  # fmt: skip
@@ -354,10 +390,17 @@ class KeyCheck(BaseCheck):
                 examples.append(
                     ctx.finding(
                         code,
-                        f"rows {', '.join(map(str, rows[:10]))}{' …' if len(rows) > 10 else ''} have "
-                        f"the same {'primary key' if pk else 'value'} ({label})",
-                        "Keep one row per key: remove the repeated rows, or add the column that "
-                        "tells them apart to the primary key.",
+                        N_("rows {rows} have the same primary key ({columns})")
+                        if pk
+                        else N_("rows {rows} have the same value ({columns})"),
+                        N_(
+                            "Keep one row per key: remove the repeated rows, or add the column that "
+                            "tells them apart to the primary key."
+                        ),
+                        {
+                            "rows": ", ".join(map(str, rows[:10])) + (" …" if len(rows) > 10 else ""),
+                            "columns": label,
+                        },
                         row=rows[1],
                         rows=rows,
                         field=label if len(names) == 1 else None,
@@ -395,25 +438,25 @@ class SkippedRowCheck(BaseCheck):
         """Report each skipped row (these carry real row numbers already)."""
         for s in ctx.table.skipped:
             code = EXTRA_CELL if s.actual > s.expected else MISSING_CELL
-            problem = (
-                f"the row has {s.actual} cells but there are {s.expected} column names "
-                f"(row text: '{s.text[:80]}')"
+            problem = N_(
+                "the row has {actual} cells but there are {expected} column names (row text: '{text}')"
             )
-            fix = (
+            fix = N_(
                 "Put quotes around values that contain the separator, or add the missing cells; "
                 "the row was left out of all other checks."
             )
             if s.text.count('"') % 2 == 1:
-                problem = (
-                    f'a quote (") opened in this row is never closed, so the rest of the file was '
-                    f"read as one cell (row text: '{s.text[:80]}')"
+                problem = N_(
+                    'a quote (") opened in this row is never closed, so the rest of the file was '
+                    "read as one cell (row text: '{text}')"
                 )
-                fix = "Close the quote or remove it, then export the file again."
+                fix = N_("Close the quote or remove it, then export the file again.")
             ctx.report.add(
                 ctx.finding(
                     code,
                     problem,
                     fix,
+                    {"actual": s.actual, "expected": s.expected, "text": s.text[:80]},
                     row=s.row if s.row > 0 else None,
                     details={"resolved": True},
                 )
@@ -428,8 +471,8 @@ class EmptyTableCheck(BaseCheck):
         if ctx.rows_read == 0 and not ctx.table.skipped:
             ctx.report.add(
                 ctx.finding(
-                    EMPTY_TABLE, "the file has column names but no data rows",
-                    "Export the data again, with the rows.", row=2,
+                    EMPTY_TABLE, N_("the file has column names but no data rows"),
+                    N_("Export the data again, with the rows."), row=2,
                 )
             )  # fmt: skip
 

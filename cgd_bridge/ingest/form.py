@@ -21,6 +21,7 @@ class Question:
     label: str | None = None
     path: tuple[str, ...] = ()
     in_repeat: bool = False
+    labels: tuple[str, ...] = ()  # the label in every language the form carries
 
     @property
     def base_type(self) -> str:

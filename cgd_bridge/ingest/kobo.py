@@ -101,6 +101,7 @@ def read_xlsform(path: Path) -> XLSForm:
             label=_first_label(rec),
             path=tuple(g for g, _ in stack),
             in_repeat=any(r for _, r in stack),
+            labels=tuple(v.strip() for k, v in rec.items() if k.startswith("label") and v.strip()),
         )
     choices: dict[str, dict[str, list[str]]] = {}
     for rec in choice_rows:

@@ -1,8 +1,11 @@
 """XLSX reading with calamine (Rust, streaming rows): the first sheet or a named one.
 
 Cells become text the way a person reads them in the sheet: whole numbers without ``.0``,
-dates as ISO ``YYYY-MM-DD``, booleans as ``true``/``false``. Rows are turned into Arrow
-batches of at most ``batch_rows`` rows, so memory stays bounded by the batch.
+dates as ISO ``YYYY-MM-DD``, booleans as ``true``/``false``. The sheet is parsed once, at
+the first pass over its rows, into Arrow text columns (a column at a time, without a Python
+call per text cell), and every later pass (checks, mapping) reads those: the sheet's text is
+held in memory, about the size of the same data as CSV (calamine itself holds the whole sheet
+while it reads it, whatever is done with the rows).
 
 calamine holds a whole sheet as a dense grid, from A1 to the last cell that has anything in it.
 A 10 KB file with one cell at XFD1048576 is a grid of 17 billion cells (512 GiB), and a 1 MB
@@ -17,15 +20,18 @@ and the fix, before anything is allocated.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from python_calamine import CalamineError, CalamineWorkbook
 
 from cgd_bridge.errors import InputError, TooLarge
@@ -70,6 +76,77 @@ def _column_number(letters: bytes) -> int:
     for ch in letters:
         n = n * 26 + ch - 64
     return n
+
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b")
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c\b")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+)(\d+)\"")
+_PLAIN_ROW_REF = re.compile(rb"<row r=\"(\d+)\"")
+_PLAIN_CELL_REF = re.compile(rb"<c r=\"([A-Z]+)(\d+)\"")
+
+
+def _span_with_refs(
+    data: bytes,
+) -> tuple[tuple[int, int], tuple[int, int] | None] | None:
+    """The rows and columns the cells of ``data`` reach, when every row and cell tag in it has
+    its reference (``r="C12"``, as Excel, LibreOffice and Kobo write them), without a Python
+    step per cell; and the row and column after its last tag (None: no tag in ``data``).
+    None when a tag has no reference: then they are counted tag by tag, from the previous one.
+    """
+    if b":c" in data or b":row" in data:  # namespace prefixes (<x:c ...>): the general patterns
+        cell_ref, row_ref = _CELL_REF, _ROW_REF
+        cell_tags, row_tags = len(_CELL_TAG.findall(data)), len(_ROW_TAG.findall(data))
+    else:  # the usual form, reference first (<c r="B7" t="s">), counted by bytes.count
+        cell_ref, row_ref = _PLAIN_CELL_REF, _PLAIN_ROW_REF
+        cell_tags = data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
+        row_tags = data.count(b"<row ") + data.count(b"<row>") + data.count(b"<row/>")
+    cells = cell_ref.findall(data)
+    if len(cells) != cell_tags:
+        if cell_ref is _CELL_REF:
+            return None
+        cells = _CELL_REF.findall(data)  # the reference after another attribute
+        if len(cells) != len(_CELL_TAG.findall(data)):
+            return None
+        cell_ref = _CELL_REF
+    row_refs = list(row_ref.finditer(data))
+    if len(row_refs) != row_tags:
+        row_refs = list(_ROW_REF.finditer(data))
+        if len(row_refs) != len(_ROW_TAG.findall(data)):
+            return None
+    if cells:
+        letters = {c[0] for c in cells}
+        span = (
+            int(np.array([c[1] for c in cells]).astype(np.int64).max()),
+            max(_column_number(x) for x in letters),
+        )
+    else:
+        span = (0, 0)
+    after = cell_ref.findall(data, row_refs[-1].end()) if row_refs else cells[-1:]
+    if after:
+        last = (int(after[-1][1]), _column_number(after[-1][0]))
+    elif row_refs:
+        last = (int(row_refs[-1].group(1)), 0)
+    else:
+        return span, None
+    return span, last
+
+
+def _span_tag_by_tag(data: bytes, row: int, column: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """:func:`_span_with_refs` for any tags: a row or cell without a reference is the one after
+    the previous (``row``, ``column``: where the previous chunk ended)."""
+    rows = columns = 0
+    for tag, attrs in _TAG.findall(data):
+        ref = _REF.search(attrs)
+        if tag == b"row":
+            row = int(ref.group(2)) if ref and ref.group(2) else row + 1
+            column = 0
+        else:
+            column = _column_number(ref.group(1)) if ref and ref.group(1) else column + 1
+            if ref and ref.group(2):
+                row = int(ref.group(2))
+            rows, columns = max(rows, row), max(columns, column)
+    return (rows, columns), (row, column)
 
 
 def _too_big(what: str, limit: str, file: str) -> TooLarge:
@@ -133,16 +210,13 @@ def inspect(path: Path, sheet: str | None, limits: XlsxLimits = LIMITS) -> None:
             data = tail + chunk
             cut = data.rfind(b"<")  # a tag cut by the chunk's end waits for the next chunk
             data, tail = (data[:cut], data[cut:]) if cut >= 0 and b">" not in data[cut:] else (data, b"")
-            for tag, attrs in _TAG.findall(data):
-                ref = _REF.search(attrs)
-                if tag == b"row":
-                    row = int(ref.group(2)) if ref and ref.group(2) else row + 1
-                    column = 0
-                else:
-                    column = _column_number(ref.group(1)) if ref and ref.group(1) else column + 1
-                    if ref and ref.group(2):
-                        row = int(ref.group(2))
-                    rows, columns = max(rows, row), max(columns, column)
+            fast = _span_with_refs(data)
+            if fast is None:
+                span, (row, column) = _span_tag_by_tag(data, row, column)
+            else:
+                span, last = fast
+                row, column = last or (row, column)
+            rows, columns = max(rows, span[0]), max(columns, span[1])
             if columns > limits.columns:
                 raise _too_big(
                     f"its cells reach column {columns:,}", f"{limits.columns:,} columns", path.name
@@ -199,7 +273,12 @@ def _rows(wb: CalamineWorkbook, name: str, file: str) -> Iterator[list[Any]]:
 
 
 def open_xlsx(path: Path, info: InputInfo, *, sheet: str | None = None) -> SourceTable:
-    """Open a sheet of an XLSX workbook; the first row holds the column names."""
+    """Open a sheet of an XLSX workbook; the first row holds the column names.
+
+    The sheet is parsed once: at the first :meth:`SourceTable.batches` call its rows become
+    Arrow text columns (:class:`_SheetText`), which every later pass (the checks, the mapping)
+    reads again without going back to the workbook.
+    """
     name, rows = sheet_rows(path, sheet)
     header = next(rows, None)
     if header is None or not any(cell_text(v).strip() for v in header):
@@ -214,44 +293,82 @@ def open_xlsx(path: Path, info: InputInfo, *, sheet: str | None = None) -> Sourc
         headers.pop()
     info.sheet = name
     columns = [SourceColumn(i, h, h) for i, h in enumerate(headers)]
-    table = SourceTable(path=path, info=info, columns=columns, _batches=lambda *_: iter(()))
-    table._batches = lambda batch_rows, missing: _stream(path, name, len(headers), batch_rows, missing)
-    return table
+    text = _SheetText(rows, len(headers))
+    return SourceTable(path=path, info=info, columns=columns, _batches=text.batches)
 
 
-def _stream(
-    path: Path, sheet: str, width: int, batch_rows: int, missing: tuple[str, ...]
-) -> Iterator[pa.RecordBatch]:
-    _, rows = sheet_rows(path, sheet)
-    next(rows, None)  # header
+#: rows turned into columns at a time while the sheet is read (bounds the Python rows held)
+READ_ROWS = 65_536
+
+
+class _SheetText:
+    """A sheet's data rows as Arrow text columns ``c0 … cN``, read from the workbook once.
+
+    Cells become text as :func:`cell_text` writes them, a column at a time: a column of text
+    (most of a Kobo export) goes to Arrow without a Python call per cell, and whole numbers are
+    formatted by Arrow. Blank rows after the last row with data are not data; blank rows
+    between data rows are kept.
+    """
+
+    def __init__(self, rows: Iterator[list[Any]], width: int) -> None:
+        self._rows: Iterator[list[Any]] | None = rows
+        self._width = width
+        self._table: pa.Table | None = None
+
+    def table(self) -> pa.Table:
+        if self._table is None:
+            assert self._rows is not None
+            rows, self._rows = self._rows, None
+            self._table = _read_columns(rows, self._width)
+        return self._table
+
+    def batches(self, batch_rows: int, missing: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
+        table = self.table()
+        missing_set = pa.array(sorted(set(missing) | {""}), pa.string())
+        for batch in table.to_batches(max_chunksize=max(1, batch_rows)):
+            if batch.num_rows:
+                yield clean_batch(batch, missing_set, self._width)
+
+
+def _read_columns(rows: Iterator[list[Any]], width: int) -> pa.Table:
     names = [f"c{i}" for i in range(width)]
-    missing_set = pa.array(sorted(set(missing) | {""}), pa.string())
-    buffer: list[list[str]] = [[] for _ in range(width)]
-    count = 0
-    pending_blank = 0
-    for row in rows:
-        cells = [cell_text(v) for v in row[:width]]
-        if not any(cells):
-            # trailing blank rows of a sheet are not data; blank rows *between* data are kept
-            pending_blank += 1
-            continue
-        for _ in range(pending_blank):
-            for col in buffer:
-                col.append("")
-            count += 1
-        pending_blank = 0
-        cells.extend([""] * (width - len(cells)))
-        for col, value in zip(buffer, cells, strict=True):
-            col.append(value)
-        count += 1
-        if count >= batch_rows:
-            yield _batch(buffer, names, missing_set, width)
-            buffer = [[] for _ in range(width)]
-            count = 0
-    if count:
-        yield _batch(buffer, names, missing_set, width)
+    chunks: list[pa.RecordBatch] = []
+    kept = 0  # rows up to the last one with data
+    total = 0
+    while chunk := list(itertools.islice(rows, READ_ROWS)):
+        cols = list(itertools.zip_longest(*chunk, fillvalue=""))[:width]
+        arrays = [column_text(c) for c in cols]
+        arrays += [pa.array([""] * len(chunk), pa.string())] * (width - len(arrays))
+        batch = pa.RecordBatch.from_arrays(arrays, names=names)
+        filled = np.zeros(len(chunk), dtype=bool)
+        for a in arrays:
+            filled |= pc.fill_null(pc.greater(pc.binary_length(a), 0), False).to_numpy(zero_copy_only=False)
+        if filled.any():
+            kept = total + int(np.flatnonzero(filled)[-1]) + 1
+        total += len(chunk)
+        chunks.append(batch)
+    if not chunks:
+        return pa.table({n: pa.array([], pa.string()) for n in names})
+    return pa.Table.from_batches(chunks).slice(0, kept)
 
 
-def _batch(buffer: list[list[str]], names: list[str], missing: pa.Array, width: int) -> pa.RecordBatch:
-    arrays = [pa.array(col, pa.string()) for col in buffer]
-    return clean_batch(pa.RecordBatch.from_arrays(arrays, names=names), missing, width)
+def column_text(values: Sequence[Any]) -> pa.Array:
+    """One column of cells as text, each as :func:`cell_text` writes it."""
+    try:
+        text = pa.array(values, pa.string())  # only text (and empty cells): no Python per cell
+        return pc.fill_null(text, "") if text.null_count else text
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    kinds = {type(v) for v in values}
+    if kinds <= {float, str, type(None)}:  # numbers: whole ones formatted by Arrow
+        is_number = np.fromiter((type(v) is float for v in values), dtype=bool, count=len(values))
+        number = np.array([v if type(v) is float else 0.0 for v in values], dtype=np.float64)
+        whole = is_number & np.isfinite(number) & (number == np.round(number)) & (np.abs(number) < 1e15)
+        out = np.array([v if type(v) is str else "" for v in values], dtype=object)  # None: empty
+        if whole.any():
+            digits = pa.array(number[whole].astype(np.int64)).cast(pa.string())
+            out[whole] = digits.to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(is_number & ~whole).tolist():
+            out[i] = repr(values[i])
+        return pa.array(out, pa.string())
+    return pa.array([v if type(v) is str else cell_text(v) for v in values], pa.string())

@@ -155,6 +155,40 @@ class Harmonised:
         return pa.ListArray.from_arrays(offsets, t["SOURCE_ROW"].combine_chunks().cast(pa.int64()))
 
 
+#: rows of the one array a constant column is sliced from (see :func:`constant_column`)
+CONSTANT_CHUNK = 65_536
+
+
+class Constants:
+    """The arrays that columns holding one value on every row are sliced from, one per value.
+
+    A mapped ``{value: ...}`` (FREQ, SERIES, the ``_T`` breakdowns, a long COMMENT_OBS) is the
+    same text on every row: each batch's column is a zero-copy slice of one array per value,
+    so the harmonised table holds that text once per batch size, not once per row (#16).
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple[str, pa.DataType], pa.Array] = {}
+
+    def column(self, value: str, n: int, type: pa.DataType | None = None) -> pa.Array:
+        """``value`` on ``n`` rows."""
+        kind = type or pa.string()
+        have = self._arrays.get((value, kind))
+        if have is None or len(have) < n:
+            have = pa.repeat(pa.scalar(value, kind), n)
+            self._arrays[(value, kind)] = have
+        return have.slice(0, n)
+
+
+def constant_column(value: str, n: int, type: pa.DataType | None = None) -> pa.ChunkedArray:
+    """``value`` on ``n`` rows as chunks that all share one array of at most
+    :data:`CONSTANT_CHUNK` rows: the text is held once, whatever ``n``."""
+    kind = type or pa.string()
+    one = pa.repeat(pa.scalar(value, kind), min(n, CONSTANT_CHUNK))
+    chunks = [one.slice(0, min(CONSTANT_CHUNK, n - start)) for start in range(0, n, CONSTANT_CHUNK)]
+    return pa.chunked_array(chunks, type=kind)
+
+
 def _check_inputs(source: SourceTable, mapping: Mapping) -> dict[str, Any]:
     """The source's data columns by name, once the mapping is known to fit them: no derived
     column named like a data column, every column it reads present, ``time`` and ``value`` given."""
@@ -225,13 +259,16 @@ def apply_mapping(
     pieces: list[pa.Table] = []
     rows_in = 0
     cells = MicrodataAggregator(mapping, dims) if mapping.aggregate is not None else None
+    constants = Constants()
     for batch in source.batches(batch_rows):
         first = rows_in + 2
         rows_in += batch.num_rows
         if cells is None:
-            pieces.append(_map_batch(batch, first, mapping, dims, cols, unmapped, dropped))
+            pieces.append(_map_batch(batch, first, mapping, dims, cols, unmapped, dropped, constants))
             continue
-        text, codes, keep = _map_codes(batch, first, mapping, cells.varying, cols, unmapped, dropped)
+        text, codes, keep = _map_codes(
+            batch, first, mapping, cells.varying, cols, unmapped, dropped, constants
+        )
         if "TIME_PERIOD" in cells.keys:
             codes["TIME_PERIOD"] = _time(mapping, text, batch.num_rows)
         cells.add(codes, keep, text, first)
@@ -340,11 +377,12 @@ def _map_batch(
     cols: dict[str, Any],
     unmapped: dict[tuple[str, str], Unmapped],
     dropped: dict[int, Dropped],
+    constants: Constants,
 ) -> pa.Table:
     """One source row -> one observation (aggregate data)."""
     n = batch.num_rows
     text, out, keep = _map_codes(
-        batch, first_row, mapping, [*dims, *mapping.attributes], cols, unmapped, dropped
+        batch, first_row, mapping, [*dims, *mapping.attributes], cols, unmapped, dropped, constants
     )
     out["TIME_PERIOD"] = _time(mapping, text, n)
     out["OBS_VALUE"] = _value(mapping, text)
@@ -355,7 +393,7 @@ def _map_batch(
         den = v.denominator or v.numerator
         out["OBS_DENOMINATOR"] = _number(text[den])
     table = pa.table(out)
-    return table.filter(pa.array(keep))
+    return table if keep.all() else table.filter(pa.array(keep))  # no copy when every row is kept
 
 
 def _map_codes(
@@ -366,6 +404,7 @@ def _map_codes(
     cols: dict[str, Any],
     unmapped: dict[tuple[str, str], Unmapped],
     dropped: dict[int, Dropped],
+    constants: Constants | None = None,
 ) -> tuple[dict[str, pa.Array], dict[str, pa.Array], np.ndarray]:
     """The batch's text columns, the codes of ``components`` and the rows kept (drops, unmapped)."""
     n = batch.num_rows
@@ -390,7 +429,7 @@ def _map_codes(
         if spec is None:  # a DSD dimension the mapping does not fill: empty, reported by validation
             out[comp_id] = pa.nulls(n, pa.string())
             continue
-        codes, ok = _codes(spec, text, n)
+        codes, ok = _codes(spec, text, n, constants or Constants())
         out[comp_id] = codes
         if comp_id in mapping.dimensions:
             _record_unmapped(comp_id, spec, text, ok & keep, keep, first_row, unmapped)
@@ -444,9 +483,11 @@ def _norm(values: pa.Array) -> pa.Array:
     return pc.utf8_lower(pc.replace_substring_regex(pc.utf8_trim_whitespace(values), r"\s+", " "))
 
 
-def _codes(spec: ComponentMap, text: dict[str, pa.Array], n: int) -> tuple[pa.Array, np.ndarray]:
+def _codes(
+    spec: ComponentMap, text: dict[str, pa.Array], n: int, constants: Constants
+) -> tuple[pa.Array, np.ndarray]:
     if spec.value is not None:
-        return pa.repeat(pa.scalar(spec.value, pa.string()), n), np.ones(n, dtype=bool)
+        return constants.column(spec.value, n), np.ones(n, dtype=bool)
     assert spec.column is not None
     labels = spec.labels()
     codes = pa.array(list(labels.values()), pa.string())

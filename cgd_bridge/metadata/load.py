@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import TemplateError, what_is_not_a_file
 from cgd_bridge.findings import Finding, InputInfo, Severity, register
+from cgd_bridge.i18n import N_
 from cgd_bridge.ingest.table import file_digest
 from cgd_bridge.metadata.model import QualityMetadata
 
@@ -60,21 +61,27 @@ class LoadedMetadata:
         """The file name shown in messages."""
         return self.path.name
 
-    def finding(self, code: str, path: str, problem: str, fix: str, **kw: Any) -> Finding:
-        """A finding about the field at dotted ``path``, with its line and the code's severity."""
+    def finding(
+        self,
+        code: str,
+        path: str,
+        problem: str,
+        fix: str,
+        params: dict[str, Any] | None = None,
+        translate: tuple[str, ...] = (),
+        **kw: Any,
+    ) -> Finding:
+        """A finding about the field at dotted ``path``, with its line and the code's severity;
+        with ``params``, ``problem`` and ``fix`` are message templates (see
+        :meth:`cgd_bridge.findings.Finding.of`)."""
         from cgd_bridge.findings import CHECKS
 
-        return Finding(
-            code=code,
-            severity=kw.pop("severity", CHECKS[code].severity),
-            problem=problem,
-            fix=fix,
-            target="metadata",
-            file=self.file,
-            field=path,
-            line=self.line_of(tuple(path.split("."))),
-            **kw,
-        )
+        severity = kw.pop("severity", CHECKS[code].severity)
+        line = self.line_of(tuple(path.split(".")))
+        where: dict[str, Any] = {"target": "metadata", "file": self.file, "field": path, "line": line}
+        if params is not None:
+            return Finding.of(code, severity, problem, fix, params, translate, **where, **kw)
+        return Finding(code=code, severity=severity, problem=problem, fix=fix, **where, **kw)
 
     def line_of(self, path: tuple[str | int, ...]) -> int | None:
         """The line of a dotted path (or of its closest parent) in the source file."""
@@ -198,28 +205,30 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
     shown = value if not isinstance(value, dict | list) else type(value).__name__
     msg = err.get("msg", "invalid value")
     ctx = err.get("ctx") or {}
-    fix = "Correct the value."
+    fix, params = N_("Correct the value."), {}
     if "expected" in ctx:
-        fix = f"Use one of: {ctx['expected'].replace(chr(39), '')}."
+        fix, params = N_("Use one of: {allowed}."), {"allowed": ctx["expected"].replace(chr(39), "")}
     elif err.get("type") == "string_pattern_mismatch":
         fix = _pattern_fix(path)
     elif "date" in err.get("type", ""):
-        fix = "Write the date as YYYY-MM-DD (e.g. 2024-03-31)."
+        fix = N_("Write the date as YYYY-MM-DD (e.g. 2024-03-31).")
     elif err.get("type", "").startswith("bool"):
-        fix = "Write true or false."
+        fix = N_("Write true or false.")
     elif err.get("type", "").startswith(("int", "float")):
-        fix = "Write a number."
+        fix = N_("Write a number.")
     elif err.get("type") in ("less_than_equal", "greater_than_equal"):
-        fix = f"Use a value {msg.replace('Input should be ', '')}."
+        fix, params = N_("Use a value {bound}."), {"bound": msg.replace("Input should be ", "")}
     elif err.get("type") == "literal_error":
-        fix = f"Use one of: {ctx.get('expected', '')}."
+        fix, params = N_("Use one of: {allowed}."), {"allowed": ctx.get("expected", "")}
     elif err.get("type") in ("list_type", "model_type", "dict_type"):
-        fix = "See metadata_templates/cgd-quality.yaml for this field's shape."
-    return Finding(
-        code=INVALID_VALUE,
-        severity=Severity.ERROR,
-        problem=f"{shown!r} is not valid here: {msg[:1].lower() + msg[1:]}",
-        fix=fix,
+        fix = N_("See metadata_templates/cgd-quality.yaml for this field's shape.")
+    # the reason is pydantic's own English sentence, shown as it is
+    return Finding.of(
+        INVALID_VALUE,
+        Severity.ERROR,
+        N_("{value} is not valid here: {reason}"),
+        fix,
+        {"value": repr(shown), "reason": msg[:1].lower() + msg[1:], **params},
         target="metadata",
         file=loaded.file,
         field=dotted,
@@ -230,12 +239,12 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
 
 def _pattern_fix(path: tuple[str, ...]) -> str:
     fixes = {
-        "id": "Use lower-case letters, digits, - and _ only, 3 to 64 characters (e.g. ke-health-2024).",
-        "version": "Write the version as MAJOR.MINOR.PATCH, e.g. 1.0.0.",
-        "contact_email": "Write a full e-mail address, e.g. data@example.org.",
-        "profile": "Write profile: cgd-quality/1.0",
+        "id": N_("Use lower-case letters, digits, - and _ only, 3 to 64 characters (e.g. ke-health-2024)."),
+        "version": N_("Write the version as MAJOR.MINOR.PATCH, e.g. 1.0.0."),
+        "contact_email": N_("Write a full e-mail address, e.g. data@example.org."),
+        "profile": N_("Write profile: cgd-quality/1.0"),
     }
-    return fixes.get(path[-1] if path else "", "Correct the value's format.")
+    return fixes.get(path[-1] if path else "", N_("Correct the value's format."))
 
 
 def _unknown_fields(loaded: LoadedMetadata, model: BaseModel, path: tuple[str, ...]) -> list[Finding]:
@@ -243,13 +252,15 @@ def _unknown_fields(loaded: LoadedMetadata, model: BaseModel, path: tuple[str, .
     known = list(type(model).model_fields)
     for key in model.model_extra or {}:
         close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
         out.append(
-            Finding(
-                code=UNKNOWN_FIELD,
-                severity=Severity.WARNING,
-                problem=f"'{key}' is not a field of the cgd-quality/1.0 template",
-                fix=f"Check the spelling against metadata_templates/cgd-quality.yaml.{hint}",
+            Finding.of(
+                UNKNOWN_FIELD,
+                Severity.WARNING,
+                N_("'{key}' is not a field of the cgd-quality/1.0 template"),
+                N_("Check the spelling against metadata_templates/cgd-quality.yaml. Did you mean '{close}'?")
+                if close
+                else N_("Check the spelling against metadata_templates/cgd-quality.yaml."),
+                {"key": key, "close": close[0] if close else ""},
                 target="metadata",
                 file=loaded.file,
                 field=".".join((*path, key)),

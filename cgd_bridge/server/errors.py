@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cgd_bridge.errors import CgdBridgeError, StoreError
 from cgd_bridge.sdmx.write.errors import error_json, error_json20, error_xml
+from cgd_bridge.server.http import route_path
 from cgd_bridge.server.sdmx.negotiate import error_format
 from cgd_bridge.server.sdmx.query import QueryError
 
@@ -58,9 +59,9 @@ def sdmx_error_response(
     code = code if code is not None else _SDMX_CODES.get(status, 500)
     fmt = error_format(request.headers.get("accept"), request.query_params.get("format"))
     hdrs = {"Vary": "Accept", **(headers or {})}
-    if request.url.path.startswith("/sdmx/v2/"):
+    if route_path(request.scope).startswith("/sdmx/v2/"):
         if fmt == "json":
-            kind = "data" if request.url.path.startswith("/sdmx/v2/data/") else "structure"
+            kind = "data" if route_path(request.scope).startswith("/sdmx/v2/data/") else "structure"
             return Response(
                 error_json20(code, text, fix, kind=kind),
                 status_code=status,
@@ -89,7 +90,7 @@ def sdmx_error_response(
 
 
 def _is_sdmx(request: Request) -> bool:
-    return request.url.path.startswith("/sdmx/")
+    return route_path(request.scope).startswith("/sdmx/")
 
 
 _NOT_WEB = ("/api/", "/sdmx/", "/static/")
@@ -98,7 +99,7 @@ _NOT_WEB_EXACT = {"/api", "/sdmx", "/openapi.json", "/docs", "/healthz", "/ready
 
 def _is_web(request: Request) -> bool:
     """True for the web pages' paths: everything but the JSON API, SDMX REST and the API docs."""
-    path = request.url.path
+    path = route_path(request.scope)
     return path not in _NOT_WEB_EXACT and not path.startswith(_NOT_WEB) and not path.startswith("/docs/")
 
 
@@ -140,7 +141,7 @@ def database_error(exc: Exception) -> StoreError:
 
 def _fix_allow(request: Request, exc: StarletteHTTPException) -> None:
     if exc.status_code == 405:
-        methods = allowed_methods(request.app.router.routes, request.url.path)
+        methods = allowed_methods(request.app.router.routes, route_path(request.scope))
         if methods:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
 

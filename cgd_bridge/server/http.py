@@ -48,6 +48,20 @@ CORS_REQUEST_HEADERS = [
 CORS_EXPOSED_HEADERS = ["ETag", "Last-Modified", "X-Observations", "Content-Disposition"]
 
 
+def route_path(scope: Mapping[str, Any]) -> str:
+    """The request's path within the bridge, without the root path it is served under.
+
+    Behind a proxy that strips a prefix (``--root-path /cgd-bridge``), uvicorn gives the
+    application the full path (``/cgd-bridge/sdmx/rest/...``) and the prefix as ``root_path``;
+    everything that asks "which part of the bridge is this?" asks this function.
+    """
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "") or ""
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root) :] or "/"
+    return path
+
+
 class _SdmxOnly:
     """Run ``inner`` (a middleware around the app) for the SDMX REST paths, the app elsewhere."""
 
@@ -56,7 +70,7 @@ class _SdmxOnly:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(_SDMX):
+        if scope["type"] == "http" and route_path(scope).startswith(_SDMX):
             await self.inner(scope, receive, send)
         else:
             await self.app(scope, receive, send)

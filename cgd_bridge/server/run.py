@@ -85,9 +85,20 @@ def run_server(
     say(f"  SDMX REST v1: http://{host}:{port}/sdmx/rest/dataflow/all/all/latest")
     say(f"  SDMX REST v2: http://{host}:{port}/sdmx/v2/structure/dataflow/*/*/+")
     say(f"  API docs:     http://{host}:{port}/docs")
+    if settings.proxy_headers:
+        say(f"  behind a proxy: client address and scheme from {settings.forwarded_allow_ips} only")
+    if settings.root_path:
+        say(f"  served under the path {settings.root_path} (the proxy strips it)")
     mask_keys_in_access_log()
+    # uvicorn believes X-Forwarded-* from 127.0.0.1 unless told otherwise: off unless asked (#19)
+    proxy = {
+        "proxy_headers": settings.proxy_headers,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "root_path": settings.root_path,
+    }
     if workers <= 1:
-        uvicorn.run(create_app(settings, database_url=url), host=host, port=port, log_level=log_level)
+        app = create_app(settings, database_url=url)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy)  # type: ignore[arg-type]
         return
     os.environ["CGD_BRIDGE_DATABASE_URL"] = url
     os.environ["CGD_BRIDGE_DATA_DIR"] = str(settings.data_dir)
@@ -98,4 +109,5 @@ def run_server(
         port=port,
         workers=workers,
         log_level=log_level,
+        **proxy,  # type: ignore[arg-type]
     )

@@ -148,7 +148,9 @@ def version_published(session: Session, version: Version) -> pa.Table:
 
 def _redacted_finding(finding: Mapping[str, Any]) -> dict[str, Any]:
     """A finding of the privacy checks without the values it quotes: where, not how many."""
-    out = {k: v for k, v in finding.items() if k not in ("cell", "message", "note")}
+    # the template's parameters and the English copy quote the same values as the message
+    quoting = ("cell", "message", "note", "cgd:template", "cgd:english")
+    out = {k: v for k, v in finding.items() if k not in quoting}
     details = dict(finding.get("details") or {})
     where = details.get("observation") or details.get("cell")
     kept = {k: details[k] for k in ("observation", "cell", "resolved") if k in details}

@@ -196,6 +196,7 @@ def test_json_api(api_schema: Any, served: LiveServer) -> None:
 
 
 X30 = "application/vnd.sdmx.structure+xml;version=3.0.0"
+X21 = "application/vnd.sdmx.structure+xml;version=2.1"
 J20 = "application/vnd.sdmx.structure+json;version=2.0.0"
 KE1 = "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all"
 KE2 = "/sdmx/v2/data/dataflow/CGD_BRIDGE/DF_CGD_KE/1.0/*"
@@ -225,6 +226,9 @@ ANSWERS = [
     ("/sdmx/rest/structuremap/all/all/latest?references=all", ""),
     ("/sdmx/v2/structure/structuremap/*/*/~?references=all", J20),
     ("/sdmx/rest/metadatastructure/all/all/latest?references=all", ""),
+    ("/sdmx/rest/metadatastructure/all/all/latest?references=all&detail=referencestubs", X21),
+    ("/sdmx/rest/metadatastructure/all/all/latest?references=all", X30),
+    ("/sdmx/rest/metadataflow/all/all/latest?references=children", X21),
     ("/sdmx/v2/structure/metadataflow/*/*/~", J20),
     ("/sdmx/rest/provisionagreement/all/all/latest?references=all", ""),
     ("/sdmx/rest/dataproviderscheme/all/all/latest", J20),

@@ -18,6 +18,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
 
+from cgd_bridge import i18n
 from cgd_bridge.errors import Forbidden
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
 from cgd_bridge.server.downloads import attachment
@@ -239,8 +240,17 @@ def me(principal: UserDep) -> Me:
     )
 
 
+def _translator(request: Request) -> i18n.Translator:
+    """The language of a JSON answer's texts: ``?lang=``, else ``Accept-Language``, else English
+    (finding codes stay as they are; ``cgd:english`` keeps the English)."""
+    return i18n.translator(
+        i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language"))
+    )
+
+
 @router.post("/validate", response_model=ValidationResult, summary="Validate a dataset without storing it")
 def validate(
+    request: Request,
     bridge: BridgeDep,
     principal: UserDep,
     data: DataFile,
@@ -252,7 +262,7 @@ def validate(
     """Run every check (as ``cgd-bridge validate``) and return the report; nothing is stored."""
     with _spool(bridge, data, metadata, mapping, form) as inputs:
         result = inputs.harmonise(structures=bridge.structures, sheet=sheet, jobs=bridge.jobs)
-    return ValidationResult(valid=result.report.valid, report=result.report.to_dict())
+    return ValidationResult(valid=result.report.valid, report=result.report.to_dict(_translator(request)))
 
 
 @router.post(
@@ -306,7 +316,7 @@ def create_submission(
                     "message": f"validation found {intake.report.error_count} error(s); nothing was stored",
                     "fix": "Fix what the report lists and upload again.",
                 },
-                "report": intake.report.to_dict(),
+                "report": intake.report.to_dict(_translator(request)),
             },
             status_code=422,
         )

@@ -16,6 +16,9 @@ SDMX-ML 3.0 and SDMX-JSON 2.0):
 - every **metadata structure** (and metadataflow) in the structures (``structures import`` of
   the SDG MSD, for example), read again from its file with pysdmx.
 
+A metadataflow whose MSD is none of these (``MDF_CGD_SDG`` before the SDG MSD is imported) is
+left out: every reference of an answer must resolve with a query on the same server.
+
 Each artefact records the artefacts it refers to (every SDMX URN in it), so that
 ``references=children|descendants|all`` can follow them into the sdmx1 structures (a map's
 target dataflow, a RepresentationMap's codelist).
@@ -238,6 +241,7 @@ class Catalogue:
                 self._add_metadata_structures()
                 self._add_mappings()
                 self._add_submitted()
+                self._drop_unresolved_metadataflows()
             return self._items
 
     @property
@@ -310,6 +314,21 @@ class Catalogue:
             self._add(
                 objects, info.source, info.file, info.sha256, shown={"metadatastructure", "metadataflow"}
             )
+
+    def _drop_unresolved_metadataflows(self) -> None:
+        """Leave out the metadataflows whose MSD the server does not have (the SDG metadataflow
+        when the SDG MSD was not imported): a reference a query cannot follow is of no use to a
+        registry loading the answer."""
+        assert self._items is not None
+        for key, artefact in list(self._items.items()):
+            if key[0] != "metadataflow":
+                continue
+            missing = sorted(k for k in artefact.refs if k[0] == "metadatastructure" and k not in self._items)
+            if missing:
+                del self._items[key]
+                msd = ":".join(missing[0][1:3]) + f"({missing[0][3]})"
+                self.problems.append(f"metadataflow {key[1]}:{key[2]}({key[3]}) left out: no MSD {msd}")
+                log.info("metadataflow %s left out: its MSD %s is not in the structures", key, msd)
 
     def _file_of(self, info: ArtefactInfo) -> Path | None:
         if info.source != BUNDLED and self.structures.store is not None:

@@ -39,7 +39,7 @@ from cgd_bridge.sdmx.write import check_csv_options, check_options
 from cgd_bridge.sdmx.write import write as write_format
 from cgd_bridge.sdmx.write.xsd import attachment, series_attributes
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
-from cgd_bridge.server.http import conditional, http_date, not_modified_since
+from cgd_bridge.server.http import conditional, http_date, not_modified_since, route_path
 from cgd_bridge.server.sdmx.answers import Answer, make_answer
 from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
@@ -350,7 +350,7 @@ async def data_response(
     )
     check_csv_options(choice.name, time_format=choice.time_format, keys=choice.keys)
     readable = await readable_for(request, bridge, principal, flow, provider, params.updated_after)
-    query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    query = route_path(request.scope) + (f"?{request.url.query}" if request.url.query else "")
     client = request.client.host if request.client else None
     answer_key = _answer_key(bridge, readable, flow, keys, params, choice)
     kept = bridge.answers.get(answer_key) if answer_key is not None else None
@@ -782,7 +782,7 @@ def metadata_response(
     )
     flow = find_flow(bridge, flow_ref)
     versions = _readable(session, principal, flow, bridge.clock(), provider, None)
-    query = str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+    query = route_path(request.scope) + (f"?{request.url.query}" if request.url.query else "")
     client = request.client.host if request.client else None
     if not versions:
         audit.record_pull(

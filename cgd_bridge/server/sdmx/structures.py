@@ -11,9 +11,11 @@ index (so a dataflow in one file and its DSD in another are found). The message 
 
 StructureMaps, RepresentationMaps, metadata structures and metadataflows are SDMX 3.0
 artefacts sdmx1 cannot write; they come from :mod:`cgd_bridge.server.sdmx.artefacts30` as
-pysdmx objects, are written in SDMX-ML 3.0 or SDMX-JSON 2.0 together with the sdmx1 artefacts
-they refer to, and (having no SDMX-ML 2.1 form) are answered in SDMX-ML 3.0 when the client
-takes any structure format (:meth:`StructureService.format_for`).
+pysdmx objects and are written in SDMX-ML 3.0 or SDMX-JSON 2.0 together with the sdmx1 artefacts
+they refer to. MSDs and metadataflows (with the catalogue's concept schemes) also have an
+SDMX-ML 2.1 form (:mod:`cgd_bridge.sdmx.write.msd21`, added to sdmx1's message); the maps have
+none and are answered in SDMX-ML 3.0 when the client takes any structure format
+(:meth:`StructureService.format_for`).
 
 StructureSets are the SDMX 2.1 form of the same maps (SDMX 3.0 has none): built with lxml by
 :mod:`cgd_bridge.sdmx.write.maps21` for the same mappings, written into the SDMX-ML 2.1
@@ -41,7 +43,15 @@ from cgd_bridge.errors import CgdBridgeError, StructureError
 from cgd_bridge.sdmx.formats import formats
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write import structures as structure_writer
-from cgd_bridge.server.sdmx.artefacts30 import KINDS_30, Catalogue, StructureSetEntry, SubmittedMapping, stub
+from cgd_bridge.sdmx.write.msd21 import add_to_message
+from cgd_bridge.server.sdmx.artefacts30 import (
+    KINDS_30,
+    Artefact30,
+    Catalogue,
+    StructureSetEntry,
+    SubmittedMapping,
+    stub,
+)
 from cgd_bridge.server.sdmx.organisations import Organisations, Provider, write_agreements
 from cgd_bridge.server.sdmx.query import REFERENCE_MODES, QueryError, not_implemented
 from cgd_bridge.structures import ArtefactInfo, Structures, kind_of, version_key
@@ -76,6 +86,9 @@ RESOURCES = {
 }
 #: The kinds of :mod:`cgd_bridge.server.sdmx.organisations` (from the database, not the store).
 _ORGANISATION_KINDS = frozenset({"agencyscheme", "dataproviderscheme", "provisionagreement"})
+#: The kinds of the catalogue's SDMX 3.0 artefacts that have an SDMX-ML 2.1 form too
+#: (:mod:`cgd_bridge.sdmx.write.msd21`); the maps have none.
+KINDS_21 = frozenset({"metadatastructure", "metadataflow"})
 #: Resources whose answers hold the maps of published submissions' mappings.
 _WITH_MAPS = frozenset({"structuremap", "representationmap", "structureset", "*"})
 #: Standard resources this server knows but has nothing of (answered 404 "no results", not 501).
@@ -213,6 +226,9 @@ class StructureService:
                 kept = {i.key for i in candidates}
                 candidates += [i for i in catalogue.artefacts() if i.key not in kept]
                 candidates += orgs.infos()
+            if kind != "*":  # the catalogue's concept schemes (the extension MSD's), codelists
+                kept = {i.key for i in candidates}
+                candidates += [i for i in catalogue.artefacts(kind) if i.key not in kept]
             candidates = [i for i in candidates if kind == "*" or i.kind not in KINDS_30]
             candidates = [i for i in candidates if kind == "*" or i.kind not in _ORGANISATION_KINDS]
         infos = [
@@ -340,12 +356,16 @@ class StructureService:
         primary = {i.key for i in self.find(q, catalogue, orgs)}
         extras = catalogue.items
         v30 = [extras[i.key] for i in infos if i.key in extras]
+        if q.item:  # the catalogue's item schemes (the extension MSD's concepts) are cut
+            v30 = [_only_items30(a, q.item) if a.info.key in primary else a for a in v30]
+        in_21: list[Any] = []  # the pysdmx artefacts of an SDMX-ML 2.1 answer
         if v30 and fmt == "sdmx-ml-2.1":
-            if RESOURCES.get(q.resource) in KINDS_30:
+            if RESOURCES.get(q.resource) in KINDS_30 - KINDS_21:
                 raise _no_21(q.resource)
-            v30 = []  # a query of every kind in SDMX-ML 2.1: what 2.1 can carry
-        if q.item and any(a.info.key in primary for a in v30):
-            raise not_implemented(f"An item query on a {q.resource}")
+            # a query of every kind in SDMX-ML 2.1: what 2.1 can carry (MSDs, metadataflows and
+            # the concept schemes and codelists of the catalogue, not the 3.0 maps)
+            in_21 = [a for a in v30 if a.info.kind in KINDS_21 | {"conceptscheme", "codelist"}]
+            v30 = []
 
         def stubbed(key: tuple[str, str, str, str]) -> bool:
             return bool(stubs) and (str(stubs).startswith("all") or key not in primary)
@@ -357,7 +377,12 @@ class StructureService:
             return stubbed((_KIND_OF_ELEMENT.get(kind, kind.lower()), agency, id_, version))
 
         def xml21() -> bytes:
-            xml = _to_xml(msg, cut if stubs else None, complete="completestubs" in str(stubs))
+            if in_21:
+                xml = add_to_message(_to_xml(msg), [a.obj for a in in_21])
+                if stubs:
+                    xml = structure_writer.stubs_21(xml, cut, complete="completestubs" in str(stubs))
+            else:
+                xml = _to_xml(msg, cut if stubs else None, complete="completestubs" in str(stubs))
             return write_agreements(xml, agreements, stubs=stubbed)
 
         if v30:
@@ -436,7 +461,7 @@ class StructureService:
     def format_for(self, q: StructureQuery, fmt: str, accept: str | None, format_param: str | None) -> str:
         """The format to answer ``q`` in, given the negotiated ``fmt``.
 
-        StructureMaps, RepresentationMaps, MSDs and metadataflows have no SDMX-ML 2.1 form here:
+        StructureMaps and RepresentationMaps have no SDMX-ML 2.1 form here:
         when the client takes any structure format (no ``format=``, ``Accept`` absent or a
         wildcard, as the v1 default of SDMX-ML 2.1 comes from), they are answered in SDMX-ML 3.0;
         an explicit request for SDMX-ML 2.1 is a 406 naming the formats that can carry them.
@@ -450,7 +475,7 @@ class StructureService:
                 "query the same maps as SDMX 3.0 StructureMaps: /sdmx/v2/structure/structuremap.",
                 status=406,
             )
-        if fmt != "sdmx-ml-2.1" or RESOURCES.get(q.resource) not in KINDS_30:
+        if fmt != "sdmx-ml-2.1" or RESOURCES.get(q.resource) not in KINDS_30 - KINDS_21:
             return fmt
         wildcard = not format_param and _takes_anything(accept)
         if wildcard:
@@ -616,6 +641,22 @@ def _used_items(msg: StructureMessage) -> dict[tuple[str, str], set[str]]:
                 for cl in codelist_of.get(str(dim.id), ()):
                     used.setdefault(("codelist", cl), set()).update(str(v.value) for v in selection.values)
     return used
+
+
+def _only_items30(artefact: Artefact30, item: str) -> Artefact30:
+    """A catalogue item scheme (pysdmx) cut to the items ``item`` names (``A+B``); the maps,
+    MSDs and metadataflows have no items: 501."""
+    import dataclasses
+
+    import msgspec
+
+    if artefact.info.kind not in ("conceptscheme", "codelist"):
+        raise not_implemented(f"An item query on a {artefact.info.kind}")
+    wanted = set(item.split("+"))
+    items = [i for i in artefact.obj.items if i.id in wanted]
+    if not items:
+        raise QueryError(f"{artefact.info.kind} {artefact.info.id} has no item {item}", status=404)
+    return dataclasses.replace(artefact, obj=msgspec.structs.replace(artefact.obj, items=items))
 
 
 def _only_item(obj: Any, item: str) -> Any:

@@ -14,18 +14,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from cgd_bridge.i18n import N_
 from cgd_bridge.metadata.model import QualityMetadata
 from cgd_bridge.metadata.template import _list_item, _section, _unwrap, allowed_values
 
-STAGE = {"submission": "required at submission", "release": "required before release", "optional": "optional"}
+STAGE = {
+    "submission": N_("required at submission"),
+    "release": N_("required before release"),
+    "optional": N_("optional"),
+}
 LONG = re.compile(r"(description|limitations|note|statement|method|rights_holder|target)$")
 EXTRA_ROWS = 1  # blank entries offered for lists of sections
 
@@ -260,3 +265,13 @@ def to_yaml(record: Mapping[str, Any]) -> str:
     """The record as YAML text (keys in the model's order, UTF-8, no flow style)."""
     head = "# cgd-quality/1.0 quality metadata, saved from the cgd-bridge web form.\n"
     return head + yaml.safe_dump(dict(record), sort_keys=False, allow_unicode=True, width=100)
+
+
+def babel_extract(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extractor: the metadata form's labels and help texts, which the form generates from
+    the ``cgd-quality/1.0`` model (``babel.cfg`` maps ``cgd_bridge/metadata/model.py`` to it).
+    It lives here, in the server layer that owns the form, so the core never imports the server."""
+    for text in sorted(texts()):
+        yield 0, "_", text, ["metadata form"]

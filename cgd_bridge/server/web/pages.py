@@ -23,7 +23,8 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from cgd_bridge import __version__
 from cgd_bridge.errors import CgdBridgeError, Forbidden, StoreError
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
+from cgd_bridge.server.http import route_path
 from cgd_bridge.server.web import i18n
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.store.models import OrgKind, Role
@@ -65,9 +67,36 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M UTC") if d else ""
+    env.filters["when"] = _when
+    env.filters["num"] = _num
     env.filters["urlpart"] = lambda s: quote(str(s), safe="")
     return env
+
+
+def _translator_of(context: Context) -> i18n.Translator | None:
+    t = context.get("_")
+    return t if isinstance(t, i18n.Translator) and t.lang != i18n.DEFAULT else None
+
+
+@pass_context
+def _when(context: Context, d: dt.datetime | dt.date | None) -> str:
+    """A stored UTC time as the page's language writes it (Babel, CLDR's medium format); English
+    keeps ``2024-03-31 14:30 UTC``. Macros imported without the context show the English form."""
+    if not d:
+        return ""
+    t = _translator_of(context)
+    if t is None:
+        return d.strftime("%Y-%m-%d %H:%M UTC") if isinstance(d, dt.datetime) else d.isoformat()
+    return t.date(d) + (" UTC" if isinstance(d, dt.datetime) else "")
+
+
+@pass_context
+def _num(context: Context, n: float | None) -> str:
+    """A count as the page's language writes it (``12,34,567`` in Bangla); English keeps plain digits."""
+    if n is None:
+        return ""
+    t = _translator_of(context)
+    return t.number(n) if t is not None else str(n)
 
 
 ENV = _environment()
@@ -100,7 +129,7 @@ class Page:
     data: websession.SessionData
     principal: Principal | None
     lang: str
-    _: Callable[..., str]
+    _: i18n.Translator
     now: dt.datetime
     dirty: bool = False
     ended: bool = False
@@ -122,7 +151,7 @@ class Page:
 
     def require_signed_in(self) -> Principal:
         if self.principal is None:
-            raise SignInNeeded(self.request.url.path)
+            raise SignInNeeded(route_path(self.request.scope))
         return self.principal
 
     def require(self, allowed: bool, what: str, who: str) -> Principal:
@@ -163,11 +192,17 @@ class Page:
             "request": self.request,
             "principal": self.principal,
             "lang": self.lang,
+            "direction": self._.direction,
             "languages": i18n.offered(),
             "_": self._,
+            "ngettext": self._.ngettext,
+            "number": self._.number,
+            "date": self._.date,
             "csrf_token": self.data.csrf,
             "version": __version__,
             "flash": self.flash,
+            "root": self.request.scope.get("root_path", ""),
+            "path": route_path(self.request.scope),
             **values,
         }
 
@@ -176,6 +211,9 @@ class Page:
         return self.finish(HTMLResponse(body, status_code=status))
 
     def redirect(self, url: str) -> Response:
+        """A 303 to ``url``; a path of the bridge (``/inbox``) gets the root path it is served under."""
+        if url.startswith("/") and not url.startswith("//"):
+            url = self.request.scope.get("root_path", "") + url
         return self.finish(RedirectResponse(url, status_code=303))
 
     def send_file(self, content: bytes, filename: str, media_type: str | None, sha256: str) -> Response:
@@ -202,7 +240,7 @@ class Page:
                 httponly=True,
                 samesite="lax",
                 secure=self.request.url.scheme == "https",
-                path="/",
+                path=self.request.scope.get("root_path", "") or "/",
             )
         return response
 
@@ -235,7 +273,11 @@ def open_page(request: Request) -> Page:
     data = websession.unsign(raw, secret)
     dirty = data is None
     data = data or websession.SessionData()
-    lang = i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language"))
+    asked = i18n.normalise(request.query_params.get("lang"))
+    if asked is not None and asked != data.lang:
+        data.lang = asked  # the person's setting, kept in the session cookie
+        dirty = True
+    lang = i18n.choose(asked, request.headers.get("accept-language"), data.lang)
     now = bridge.clock()
     db = bridge.sessions()
     try:

@@ -35,6 +35,7 @@ from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server import downloads as bundles
 from cgd_bridge.server.downloads import attachment
+from cgd_bridge.server.http import route_path
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.ratelimit import RateLimiter
 from cgd_bridge.server.sdmx import service
@@ -344,7 +345,7 @@ def submit_upload(
             drafts=_drafts_of(page),
             errors=errors,
             values=values,
-            report=group_report(report) if report is not None else None,
+            report=group_report(report, page._) if report is not None else None,
             note=note,
         )
 
@@ -499,7 +500,7 @@ def _version_page(
         status=status,
         v=v,
         s=s,
-        report=group_report(published.report_for(p, v)),
+        report=group_report(published.report_for(p, v), page._),
         metadata=metadata_rows(v.metadata_json or {}),
         coverage=v.coverage or {},
         dsat=v.dsat,
@@ -760,7 +761,7 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         page.bridge.audit.record_sync(
             page.principal,
             [(v, int(n)) for v, n in zip(versions, counts, strict=True) if n],
-            f"web {request.url.path}" + (f"?{request.url.query}" if request.url.query else ""),
+            f"web {route_path(request.scope)}" + (f"?{request.url.query}" if request.url.query else ""),
             client=request.client.host if request.client else None,
         )
     varying = [d for d in dims if len(codes[d]) > 1]
@@ -898,8 +899,9 @@ def _metadata_page(
             while target and target not in paths:
                 target = target.rpartition(".")[0]
             if target:
-                errors.setdefault(target, f.problem)
-                links.setdefault(metadata_form.widget_id(target), f"{f.field}: {f.problem}")
+                problem = f.texts(page._)[0]
+                errors.setdefault(target, problem)
+                links.setdefault(metadata_form.widget_id(target), f"{f.field}: {problem}")
     return page.render(
         "metadata.html",
         status=status,
@@ -907,7 +909,7 @@ def _metadata_page(
         errors=errors,
         summary=links,
         stages=metadata_form.STAGE,
-        report=group_report(report.to_dict()) if report is not None else None,
+        report=group_report(report.to_dict(), page._) if report is not None else None,
         note=note,
         record_yaml=metadata_form.to_yaml(record) if record is not None else "",
         drafts=_drafts_of(page),

@@ -56,6 +56,7 @@ class SessionData:
     issued_at: int | None = None
     session_id: str | None = None
     flash: str | None = None
+    lang: str | None = None  # the language the person chose with ?lang= (their setting)
 
     def to_payload(self) -> dict[str, Any]:
         out: dict[str, Any] = {"csrf": self.csrf}
@@ -66,6 +67,7 @@ class SessionData:
             ("iat", self.issued_at),
             ("s", self.session_id),
             ("flash", self.flash),
+            ("lang", self.lang),
         ):
             if value is not None:
                 out[name] = value
@@ -84,6 +86,7 @@ class SessionData:
             issued_at=data["iat"] if isinstance(data.get("iat"), int) else None,
             session_id=_str(data.get("s")),
             flash=_str(data.get("flash")),
+            lang=_str(data.get("lang")),
         )
 
     def sign_out(self) -> None:

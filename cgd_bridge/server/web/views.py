@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from cgd_bridge.errors import StructureError
 from cgd_bridge.findings import CHECKS
+from cgd_bridge.i18n import ENGLISH, Translator
 from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.target import Target
 
@@ -61,8 +62,28 @@ class ReportView:
     disclosure: dict[str, Any] | None = None  # threshold, threshold_source, group_size in force
 
 
-def group_report(report: Mapping[str, Any] | None) -> ReportView:
-    """A report dict grouped by finding code, errors first."""
+def finding_texts(f: Mapping[str, Any], t: Translator = ENGLISH) -> tuple[str, str]:
+    """A stored finding's ``(problem, fix)`` in the language of ``t``: its template translated,
+    then formatted with its parameters; a fixed text is its own message id; English (as stored)
+    where the catalogue has neither."""
+    english = f.get("cgd:english") or {}
+    problem = english.get("note") or f.get("note") or f.get("message", "")
+    fix = english.get("fix") or f.get("fix") or ""
+    template = f.get("cgd:template")
+    if isinstance(template, Mapping) and isinstance(template.get("params"), Mapping):
+        params, translate = template["params"], template.get("translate") or ()
+        try:
+            return (
+                t.template(str(template.get("problem", "")), params, translate),
+                t.template(str(template.get("fix", "")), params, translate),
+            )
+        except (KeyError, IndexError, ValueError):
+            return problem, fix
+    return t.gettext(problem), t.gettext(fix)
+
+
+def group_report(report: Mapping[str, Any] | None, t: Translator = ENGLISH) -> ReportView:
+    """A report dict grouped by finding code, errors first, its texts in the language of ``t``."""
     report = report or {}
     groups: dict[str, CodeGroup] = {}
     for c in report.get("cgd:counts", []):
@@ -70,7 +91,7 @@ def group_report(report: Mapping[str, Any] | None) -> ReportView:
         groups[c["code"]] = CodeGroup(
             code=c["code"],
             severity=c["severity"],
-            title=spec.title if spec else c["code"],
+            title=t.gettext(spec.title) if spec else c["code"],
             description=spec.description if spec else "",
             count=int(c["count"]),
         )
@@ -82,6 +103,7 @@ def group_report(report: Mapping[str, Any] | None) -> ReportView:
             inputs.append(info)
         for f in [*task.get("errors", []), *task.get("warnings", [])]:
             code = f.get("type", "")
+            problem, fix = finding_texts(f, t)
             group = groups.setdefault(
                 code,
                 CodeGroup(
@@ -98,8 +120,8 @@ def group_report(report: Mapping[str, Any] | None) -> ReportView:
                     line=f.get("lineNumber"),
                     rows=list(f.get("rowNumbers") or [])[:20],
                     value=f.get("cell"),
-                    problem=f.get("note") or f.get("message", ""),
-                    fix=f.get("fix") or "",
+                    problem=problem,
+                    fix=fix,
                 )
             )
     ordered = sorted(groups.values(), key=lambda g: (SEVERITY_ORDER.get(g.severity, 3), g.code))

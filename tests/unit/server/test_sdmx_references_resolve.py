@@ -29,6 +29,8 @@ RESOURCE = {
     "DataProvider": "dataproviderscheme",
     "ProvisionAgreement": "provisionagreement",
     "StructureSet": "structureset",
+    "MetadataStructure": "metadatastructure",
+    "Metadataflow": "metadataflow",
 }
 #: components are referred to inside their own DSD
 COMPONENTS = {"Dimension", "TimeDimension", "MeasureDimension", "Attribute", "PrimaryMeasure"}

@@ -33,6 +33,8 @@ STANDARD_21 = {
     ("conceptscheme", "Concept"),
     ("datastructure", "DataStructure"),
     ("datastructure", "Dataflow"),
+    ("metadatastructure", "MetadataStructure"),  # the MSDs and metadataflows (#15)
+    ("metadatastructure", "Metadataflow"),
     ("datastructure", "Dimension"),
     ("datastructure", "TimeDimension"),
     ("datastructure", "MeasureDimension"),

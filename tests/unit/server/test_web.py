@@ -19,6 +19,7 @@ import openpyxl
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from cgd_bridge.server.app import create_app
 from cgd_bridge.server.demo import seed
@@ -526,7 +527,7 @@ def test_pages_have_no_outside_assets_and_a_strict_csp(demo: Demo) -> None:
     r = demo.client.get(FLOW)
     assert "default-src 'self'" in r.headers["content-security-policy"]
     assert not re.search(r'(src|href)="(https?:)?//', r.text)
-    assert '<html lang="en">' in r.text
+    assert '<html lang="en" dir="ltr">' in r.text
     assert 'href="#main"' in r.text
     assert demo.client.get("/static/web.css").status_code == 200
     assert demo.client.get("/static/web.js").status_code == 200
@@ -535,49 +536,109 @@ def test_pages_have_no_outside_assets_and_a_strict_csp(demo: Demo) -> None:
 # ---------------------------------------------------------------- language, charts, session units
 
 
-def test_language_from_query_and_accept_language(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_language_from_query_setting_and_accept_language() -> None:
     assert i18n.choose(None, None) == "en"
-    assert i18n.choose(None, "sw-KE,sw;q=0.9,en;q=0.5") == "en"  # only English is offered yet
-    monkeypatch.setitem(i18n.CATALOGUES, "sw", {"Sign in": "Ingia"})
     assert i18n.choose(None, "sw-KE,sw;q=0.9,en;q=0.5") == "sw"
+    assert i18n.choose(None, "fr-FR,ne;q=0.7,en;q=0.5") == "ne"
     assert i18n.choose("en", "sw") == "en"
     assert i18n.choose("xx", "fr;q=0.8,sw;q=0") == "en"
+    assert i18n.choose(None, "sw", setting="bn") == "bn"  # the person's setting before the browser's
+    assert i18n.choose("ne", "sw", setting="bn") == "ne"
     assert i18n.translator("sw")("Sign in") == "Ingia"
-    assert i18n.translator("sw")("Version {n}", n=2) == "Version 2"  # falls back to English
+    assert i18n.translator("sw")("no such message {n}", n=2) == "no such message 2"  # English fallback
 
 
-def test_pages_are_rendered_in_the_chosen_language(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(i18n.CATALOGUES, "sw", {"Published data": "Data zilizochapishwa"})
-    r = demo.client.get("/dataflows?lang=sw")
-    assert '<html lang="sw">' in r.text
-    assert "Data zilizochapishwa" in r.text
+def test_pages_are_rendered_in_the_chosen_language(demo: Demo) -> None:
+    sw = i18n.translator("sw")
+    assert sw("Published data") != "Published data"
+    r = demo.client.get("/dataflows", headers={"Accept-Language": "sw-KE,sw;q=0.9,en;q=0.5"})
+    assert '<html lang="sw" dir="ltr">' in r.text
+    assert sw("Published data") in r.text
     assert r.headers["content-language"] == "sw"
+    # ?lang= is kept in the session as the person's setting, over the browser's language
+    r = demo.client.get("/dataflows?lang=ne")
+    assert '<html lang="ne" dir="ltr">' in r.text
+    r = demo.client.get("/dataflows", headers={"Accept-Language": "sw"})
+    assert '<html lang="ne" dir="ltr">' in r.text
+    assert i18n.translator("ne")("Published data") in r.text
+    r = demo.client.get("/dataflows?lang=en")
+    assert '<html lang="en" dir="ltr">' in r.text
 
 
-def test_message_ids_are_found_in_templates() -> None:
-    folder = Path(i18n.__file__).parent
-    ids = i18n.message_ids(folder)
-    assert "Sign in with the key" in ids
-    assert "There is a problem" in ids
-    assert i18n.missing("en", folder) == []
-    # the metadata form's labels and help texts come from the model and are message ids too
+def test_dates_and_numbers_follow_the_page_language(demo: Demo) -> None:
+    iso = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+    english = demo.client.get(f"{FLOW}?lang=en").text
+    published = dt.datetime.strptime(iso.search(english).group(), "%Y-%m-%d %H:%M UTC")
+    for lang in ("sw", "bn"):
+        page = demo.client.get(f"{FLOW}?lang={lang}").text
+        assert not iso.search(page)
+        assert str(escape(i18n.translator(lang).date(published))) in page
+    bn = demo.client.get(f"{FLOW}?lang=bn").text
+    total = int(re.search(r"(\d+) observations match", english).group(1))
+    assert i18n.translator("bn")("{n} observations match", n=i18n.translator("bn").number(total)) in bn
+
+
+def test_the_metadata_form_is_translated(demo: Demo) -> None:
     from cgd_bridge.server.web.metadata_form import texts
 
-    assert "Dataset" in ids
-    assert texts() <= ids
-    assert len([t for t in texts() if len(t) > 40]) > 20  # the help texts, not only labels
-
-
-def test_the_metadata_form_is_translated(demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cgd_bridge.server.web.metadata_form import texts
-
+    sw = i18n.translator("sw")
     some_help = sorted(t for t in texts() if len(t) > 40)[0]
-    monkeypatch.setitem(i18n.CATALOGUES, "sw", {"Dataset": "Seti ya data", some_help: "Maelezo ya msaada."})
+    assert sw(some_help) != some_help
     sign_in(demo.client, demo.keys["amina"])
     r = demo.client.get("/metadata?lang=sw")
     assert r.status_code == 200, r.text[:300]
-    assert "Seti ya data" in r.text
-    assert "Maelezo ya msaada." in r.text
+    assert str(escape(sw("Dataset"))) in r.text
+    assert str(escape(sw(some_help))) in r.text
+    assert str(escape(sw("required at submission"))) in r.text
+    # the errors marked at the fields are in Swahili too, with the person's data as typed
+    r = demo.client.post(
+        "/metadata?lang=sw",
+        data={"csrf_token": csrf(demo.client, "/metadata"), "action": "check", "dataset.id": "Bad Id!"},
+    )
+    assert r.status_code == 422
+    missing = sw("'{field}' is empty; it is required to submit", field="dataset.version")
+    assert missing != "'dataset.version' is empty; it is required to submit"
+    assert str(escape(missing)) in r.text
+
+
+def test_json_answers_and_stored_reports_in_the_chosen_language(demo: Demo) -> None:
+    """Accept-Language: sw gives Swahili messages in the JSON API with the codes unchanged; a
+    report stored in English is shown in Swahili from its templates."""
+    from cgd_bridge.server.web.views import group_report
+
+    sw = i18n.translator("sw")
+    broken = ROOT / "examples" / "broken" / "missing-value" / "data.csv"
+    kenya = ROOT / "examples" / "kenya-health-scorecard"
+    files = {
+        "data": ("data.csv", broken.read_bytes(), "text/csv"),
+        "metadata": ("quality.yaml", (kenya / "quality.yaml").read_bytes(), "application/yaml"),
+        "mapping": (
+            "mapping.yaml",
+            (ROOT / "mappings/kenya-health-scorecard.yaml").read_bytes(),
+            "text/yaml",
+        ),
+    }
+    headers = {"Authorization": f"Bearer {demo.keys['amina']}", "Accept-Language": "sw-KE,sw;q=0.9"}
+    r = demo.client.post("/api/validate", files=files, headers=headers)
+    assert r.status_code == 200, r.text[:300]
+    report = r.json()["report"]
+    assert report["cgd:lang"] == "sw"
+    found = [e for t in report["tasks"] for e in t["errors"] if e["type"] == "missing-value"]
+    assert found
+    english_fix = (
+        "Fill in the value; if it is unknown, ask the NSO which code to use (often _U for 'unknown')."
+    )
+    assert found[0]["fix"] == sw(english_fix) != english_fix
+    assert found[0]["title"] == sw("Missing required value")
+    assert found[0]["cgd:english"]["fix"] == english_fix
+    # stored in English (as the store keeps it), shown in Swahili
+    stored = demo.client.post(
+        "/api/validate", files=files, headers={"Authorization": headers["Authorization"]}
+    )
+    view = group_report(stored.json()["report"], sw)
+    group = next(g for g in view.groups if g.code == "missing-value")
+    assert group.title == sw("Missing required value")
+    assert group.findings[0].fix == sw(english_fix)
 
 
 def test_session_cookie_signature() -> None:

@@ -1,0 +1,183 @@
+"""Languages: gettext catalogues (Babel), plural forms, locale-aware numbers and dates.
+
+Every text a person reads is written in English as a gettext message id: ``_("...")`` in the
+templates and the web routes, ``N_("...")`` where a text is only marked and translated later (a
+finding's problem and fix templates, the report's sentences), ``ngettext`` where a count
+chooses the form, and the finding titles of :func:`cgd_bridge.findings.register`. Babel's
+extractor collects them (``babel.cfg``) into ``cgd_bridge/locale/messages.pot``; each language
+has ``cgd_bridge/locale/<lang>/LC_MESSAGES/messages.po``.
+
+The ``.po`` files are read lazily with Babel, once per language and process, the first time a
+text is asked for in that language, and compiled in memory for :mod:`gettext` (about 60 ms
+for a catalogue of this size; see docs/web.md): no ``.mo`` to build, ship or keep in step, and
+English (the default) reads no file at all.
+
+A text a catalogue lacks (or marks fuzzy) falls back to its English message id. Templates are
+translated first and formatted afterwards with :meth:`str.format`, so user data (column names,
+values, file names) is never looked up as a message.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DEFAULT = "en"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+_QUALITY = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
+
+
+def N_(text: str) -> str:
+    """Mark ``text`` as a message id, translated later where it is shown (through ``_``)."""
+    return text
+
+
+def offered() -> list[str]:
+    """The languages with a catalogue, English first."""
+    found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return [DEFAULT, *(lang for lang in found if lang != DEFAULT)]
+
+
+def normalise(lang: str | None) -> str | None:
+    """``lang`` as an offered language tag (``sw-KE`` -> ``sw``), or None when it is not offered."""
+    if not lang:
+        return None
+    tag = lang.strip().replace("_", "-").lower()
+    langs = offered()
+    if tag in langs:
+        return tag
+    base = tag.split("-")[0]
+    return base if base in langs else None
+
+
+def choose(query_lang: str | None, accept_language: str | None, setting: str | None = None) -> str:
+    """The language for a request: ``?lang=`` if offered, else the person's setting, else the
+    best ``Accept-Language`` match, else English."""
+    for explicit in (query_lang, setting):
+        chosen = normalise(explicit)
+        if chosen:
+            return chosen
+    ranked: list[tuple[float, int, str]] = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        m = _QUALITY.match(part)
+        if not m:
+            continue
+        try:
+            q = float(m.group(2)) if m.group(2) else 1.0
+        except ValueError:
+            continue
+        ranked.append((-q, i, m.group(1).lower()))
+    for neg_q, _i, tag in sorted(ranked):
+        if neg_q >= 0:
+            continue
+        chosen = normalise(tag)
+        if chosen:
+            return chosen
+    return DEFAULT
+
+
+def po_path(lang: str) -> Path:
+    """Where the catalogue of ``lang`` lives."""
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def catalogue(lang: str) -> gettext.NullTranslations:
+    """The catalogue of ``lang``: its ``.po`` read once with Babel and compiled in memory for the
+    standard library's :class:`gettext.GNUTranslations` (which applies the catalogue's
+    ``Plural-Forms``); fuzzy entries are left out. English and unknown languages: no catalogue."""
+    path = po_path(lang)
+    if lang == DEFAULT or not path.is_file():
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as fh:
+        po = read_po(fh, locale=lang)
+    mo = io.BytesIO()
+    write_mo(mo, po, use_fuzzy=False)
+    mo.seek(0)
+    return gettext.GNUTranslations(mo)
+
+
+class Translator:
+    """The texts, numbers and dates of one language.
+
+    ``t.gettext("Version {n}", n=2)`` (also ``t("...")`` and ``t._``) translates, then formats;
+    ``t.ngettext("{n} error", "{n} errors", n)`` picks the language's plural form;
+    ``t.number(1234.5)`` and ``t.date(d)`` follow the locale (Babel's CLDR data).
+    """
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang == DEFAULT or po_path(lang).is_file() else DEFAULT
+        self.catalogue = catalogue(self.lang)
+
+    @property
+    def direction(self) -> str:
+        """``rtl`` or ``ltr``: the text direction of the locale, for ``<html dir>``."""
+        from babel import Locale
+
+        return "rtl" if Locale.parse(self.lang).character_order == "right-to-left" else "ltr"
+
+    def gettext(self, text: str, /, **values: object) -> str:
+        """The translation of ``text`` (else ``text``), formatted with ``values``."""
+        out = self.catalogue.gettext(text) if text else text
+        return out.format(**values) if values else out
+
+    __call__ = gettext
+
+    def _(self, text: str, /, **values: object) -> str:
+        return self.gettext(text, **values)
+
+    def template(self, text: str, params: Mapping[str, Any], translate: Iterable[str] = ()) -> str:
+        """A message template translated, then formatted with ``params``; the values named in
+        ``translate`` are message ids of our own and translated too, the others are data and
+        never are. Empty for an empty template."""
+        if not text:
+            return ""
+        keys = set(translate)
+        values = {k: self.gettext(v) if k in keys and isinstance(v, str) else v for k, v in params.items()}
+        return self.gettext(text).format(**values)
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **values: object) -> str:
+        """The form of ``singular``/``plural`` for ``n`` in this language (its ``Plural-Forms``),
+        formatted with ``n`` (written by :meth:`number`) and ``values``."""
+        return self.catalogue.ngettext(singular, plural, n).format(**{"n": self.number(n), **values})
+
+    def number(self, value: float) -> str:
+        """``value`` written as the locale writes numbers (grouping, decimal sign; Latin digits,
+        Babel's default numbering system)."""
+        from babel.numbers import format_decimal
+
+        return str(format_decimal(value, locale=self.lang))
+
+    def date(self, value: date | datetime, fmt: str = "medium") -> str:
+        """``value`` as the locale writes dates (CLDR's ``fmt`` form); a datetime with its time to
+        the minute (the locale's short time), as it is (the store keeps UTC)."""
+        from babel.dates import format_date, format_time
+
+        day = str(format_date(value, format=fmt, locale=self.lang))
+        if isinstance(value, datetime):
+            return f"{day} {format_time(value.replace(tzinfo=None), format='short', locale=self.lang)}"
+        return day
+
+
+@cache
+def translator(lang: str) -> Translator:
+    """The :class:`Translator` of ``lang`` (English for a language with no catalogue)."""
+    return Translator(lang)
+
+
+ENGLISH = translator(DEFAULT)
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``{name}`` placeholders of a message (to check a translation keeps them all)."""
+    return set(re.findall(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)(?:[:!][^}]*)?\}", text))

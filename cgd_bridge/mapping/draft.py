@@ -1,0 +1,850 @@
+"""Drafting a mapping from a CSO's export and the target dataflow (``cgd-bridge mapping init``, #18).
+
+:func:`draft_mapping` reads the data (and its XLSForm, if any) and the target DSD's contract
+(:mod:`cgd_bridge.sdmx.contract`) and guesses a complete ``cgd-mapping/1.0`` file:
+
+- for each dimension, the source column whose name and form labels (every language the form
+  carries) are closest to the dimension's names, and most of whose distinct values match the
+  codelist's codes or names after normalisation (:func:`normalise`: case, accents,
+  punctuation, common abbreviations and words such as "County" or "City");
+- each label's best code (:func:`match_label`) with a confidence;
+- a fixed code where no column fits (FREQ from the time column's shape, the codelist's total
+  ``_T`` or not-applicable ``_Z``; SERIES and REF_AREA from the names of the measures and the
+  file, flagged for confirmation);
+- TIME_PERIOD and the measure by the shape of the values; for microdata (an XLSForm, no numeric
+  column, or rows repeating the same categories) an ``aggregate`` count of respondents with its
+  totals;
+- the Washington Group ``derive:`` when the six WG-SS domain columns are there.
+
+Every guess carries a reason and a confidence (:class:`Guess`); :meth:`Draft.to_yaml` writes
+them as comments beside what they chose, and :meth:`Draft.uncertain` lists those to confirm.
+Fuzzy matching is rapidfuzz's (a maintained C++ library), not hand-written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rapidfuzz import fuzz, process
+
+from cgd_bridge.errors import MappingError
+from cgd_bridge.ingest import SourceColumn, SourceTable, XLSForm, open_table
+from cgd_bridge.ingest.kobo import is_meta
+from cgd_bridge.ingest.schema import schema_for
+from cgd_bridge.mapping.model import PROFILE, Mapping
+from cgd_bridge.sdmx.contract import Contract, contract_for
+
+#: below this confidence a guess is listed on the terminal to confirm
+CONFIDENT = 0.8
+#: a label counts as matching a code (for scoring a column) at this confidence
+MATCHES = 0.85
+#: rows read to guess from
+SAMPLE_ROWS = 20_000
+#: a column with more distinct values than this is not a breakdown
+MAX_LABELS = 300
+
+#: words that carry no meaning for matching an area or group name
+_STOP = {"county", "city", "district", "province", "region", "municipality", "sub", "the", "of",
+         "persons", "person", "people", "kaunti", "jimbo", "years", "year", "old", "aged", "yrs"}  # fmt: skip
+#: common abbreviations and words of other languages, normalised to a codelist's English word
+_WORDS = {
+    "f": "female", "fem": "female", "women": "female", "woman": "female", "girls": "female",
+    "girl": "female", "mwanamke": "female", "wanawake": "female", "femme": "female",
+    "femmes": "female", "mujer": "female", "mujeres": "female", "mulher": "female",
+    "m": "male", "men": "male", "man": "male", "boys": "male", "boy": "male", "mwanaume": "male",
+    "wanaume": "male", "homme": "male", "hommes": "male", "hombre": "male", "hombres": "male",
+    "homem": "male", "mjini": "urban", "vijijini": "rural", "urbain": "urban", "urbano": "urban",
+    "rurale": "rural", "st": "saint", "mt": "mount",
+}  # fmt: skip
+#: labels that mean "all" (the codelist's total code)
+_TOTALS = {"total", "all", "both", "both sexes", "overall", "all ages", "jumla", "wote", "ensemble",
+           "todos", "todas", "_t", "t", "any", "national"}  # fmt: skip
+_YES = {"yes", "y", "true", "1", "ndiyo", "oui", "si", "sí", "sim", "with disability", "disabled"}
+_NO = {"no", "n", "false", "0", "hapana", "non", "nao", "não", "without disability", "not disabled"}
+#: more names of the dimensions most citizen data is broken down by (in several languages)
+_ALIASES = {
+    "SEX": ["sex", "gender", "jinsia", "sexe", "sexo"],
+    "AGE": ["age", "age group", "age band", "umri", "rika", "edad", "tranche d age"],
+    "REF_AREA": ["area", "county", "district", "region", "province", "country", "location",
+                 "kaunti", "ward", "municipality", "state"],
+    "DISABILITY_STATUS": ["disability", "disability status", "ulemavu", "handicap", "disabled"],
+    "URBANISATION": ["urban rural", "urbanisation", "residence", "settlement", "location type",
+                     "makazi"],
+    "INCOME_WEALTH_QUANTILE": ["wealth quintile", "income quintile", "quintile", "wealth"],
+    "EDUCATION_LEV": ["education", "education level", "schooling", "elimu"],
+}  # fmt: skip
+_TIME_NAMES = ("year", "period", "time", "date", "mwaka", "annee", "ano", "submission_time",
+               "today", "end", "start")  # fmt: skip
+_DENOMINATOR_NAMES = ("respondents", "denominator", "sample", "n", "total", "base", "population",
+                      "surveyed", "interviewed", "waliohojiwa")  # fmt: skip
+_WG = ("seeing", "hearing", "walking", "remembering", "selfcare", "communicating")
+_WG_WORDS = {
+    "seeing": ("seeing", "see", "vision", "glasses", "kuona"),
+    "hearing": ("hearing", "hear", "kusikia"),
+    "walking": ("walking", "walk", "climbing", "mobility", "kutembea"),
+    "remembering": ("remembering", "remember", "concentrating", "cognition", "kukumbuka"),
+    "selfcare": ("selfcare", "self_care", "self care", "washing", "dressing"),
+    "communicating": ("communicating", "communication", "understood", "kuwasiliana"),
+}
+_YEAR = re.compile(r"^(19|20)\d\d$")
+_MONTH = re.compile(r"^(19|20)\d\d-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(19|20)\d\d-?Q[1-4]$", re.I)
+_DATE = re.compile(r"^((19|20)\d\d)-\d\d-\d\d")
+_INT = re.compile(r"^-?\d+$")
+_NUM = re.compile(r"^-?\d+(\.\d+)?$")
+_RANGE = re.compile(r"^(\d{1,3})\s*(?:-|–|to|a|hadi|à|\s)\s*(\d{1,3})$")
+_OVER = re.compile(r"^(\d{1,3})\s*(?:\+|and over|and above|or more|or older|na zaidi|et plus|y mas)$")
+_UNDER = re.compile(r"^(?:under|below|less than|chini ya)\s*(\d{1,3})$")
+
+
+@dataclass
+class Guess:
+    """One choice the draft made: what, the choice, how sure (0-1) and why."""
+
+    what: str
+    choice: str
+    confidence: float
+    why: str
+
+    def line(self) -> str:
+        """The guess as one line for the terminal."""
+        return f"{self.what}: {self.choice} ({self.confidence:.0%} sure: {self.why})"
+
+
+@dataclass
+class Draft:
+    """A drafted mapping: the mapping as plain data, and every guess behind it."""
+
+    mapping: dict[str, Any]
+    guesses: list[Guess] = field(default_factory=list)
+    comments: dict[str, str] = field(default_factory=dict)  # "dimensions.SEX" / "map.SEX.F" -> why
+    header: list[str] = field(default_factory=list)
+
+    def uncertain(self) -> list[Guess]:
+        """The guesses below :data:`CONFIDENT`: the ones a person should confirm."""
+        return [g for g in self.guesses if g.confidence < CONFIDENT]
+
+    def to_yaml(self) -> str:
+        """The mapping file, every guess commented with its reason and confidence."""
+        return _render(self)
+
+    def model(self) -> Mapping:
+        """The drafted mapping checked by the mapping model (what ``load_mapping`` reads)."""
+        return Mapping.model_validate(self.mapping)
+
+
+@dataclass
+class _Column:
+    name: str
+    key: str
+    texts: list[str]  # the names and labels it is known by
+    values: list[str]  # distinct non-empty values, in first-seen order
+    kind: str
+    select: bool = False
+    labels: dict[str, list[str]] = field(default_factory=dict)  # value -> form labels
+
+    @property
+    def integers(self) -> bool:
+        return bool(self.values) and all(_INT.match(v) for v in self.values)
+
+    @property
+    def numbers(self) -> bool:
+        return bool(self.values) and all(_NUM.match(v) for v in self.values)
+
+
+def normalise(text: str) -> str:
+    """Text as it is compared: no accents, case or punctuation, common words and abbreviations
+    replaced by the codelists' English ones, and words such as "County" or "City" left out.
+
+    >>> normalise("Nairobi City"), normalise("  Taita-Taveta County "), normalise("Mwanamke")
+    ('nairobi', 'taita taveta', 'female')
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    # Latin accents go (é -> e); the vowel signs of other scripts (Devanagari ...) stay
+    plain = "".join(ch for ch in decomposed if not 0x300 <= ord(ch) <= 0x36F)
+    words = re.sub(r"[^\w+]+", " ", plain.casefold().replace("_", " ")).split()
+    kept = [_WORDS.get(w, w) for w in words if w not in _STOP]
+    return " ".join(kept) if kept else " ".join(words)
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w+]+", " ", text.casefold().replace("_", " ")).split())
+
+
+class _Codes:
+    """A codelist's codes and names, normalised once, for matching labels."""
+
+    def __init__(self, codelist: str | None, structures: Any) -> None:
+        self.codes: dict[str, str] = {}
+        if codelist:
+            try:
+                self.codes = structures.names(codelist)
+            except Exception:  # noqa: BLE001 - an unreadable codelist: nothing to match against
+                self.codes = {}
+        self.by_code = {c.casefold(): c for c in self.codes}
+        self.by_name: dict[str, str] = {}
+        for code, name in self.codes.items():
+            self.by_name.setdefault(normalise(name), code)
+        self.choices = {code: normalise(name) for code, name in self.codes.items()}
+
+    def total(self) -> str | None:
+        return "_T" if "_T" in self.codes else None
+
+
+def _age_code(label: str, codes: dict[str, str]) -> str | None:
+    text = re.sub(r"\b(years?|yrs?|miaka|aged|age|umri|old|ans|años|anos)\b", " ", label.casefold())
+    text = " ".join(text.replace("_", " ").split())
+    raw = text
+    m = _RANGE.match(text) or _RANGE.match(raw)
+    if m:
+        code = f"Y{int(m[1])}T{int(m[2])}"
+        return code if code in codes else None
+    m = _OVER.match(text) or _OVER.match(raw.replace(" ", ""))
+    if m:
+        code = f"Y_GE{int(m[1])}"
+        return code if code in codes else None
+    m = _UNDER.match(text)
+    if m:
+        code = f"Y0T{int(m[1]) - 1}"
+        return code if code in codes else None
+    return None
+
+
+_Match = tuple[str | None, float, str]  # (code, confidence, why)
+
+
+def match_label(
+    label: str, dimension: str, codes: _Codes, *, yes_no: bool = False
+) -> tuple[str | None, float, str]:
+    """The best code for ``label`` of a column mapped to ``dimension``: (code, confidence, why)."""
+    if not codes.codes:
+        return None, 0.0, "the codelist is not known"
+    plain = _plain(label)
+    if label.strip().casefold() in codes.by_code:
+        return codes.by_code[label.strip().casefold()], 1.0, "the label is the code"
+    if plain in _TOTALS and codes.total():
+        return "_T", 0.95, f"'{label}' means all (the codelist's total)"
+    if dimension == "AGE":
+        code = _age_code(label, codes.codes)
+        if code:
+            return code, 0.97, f"the age range of '{label}' is {code}"
+    if dimension == "DISABILITY_STATUS" and yes_no and {"PD", "PWD"} <= set(codes.codes):
+        if plain in _YES:
+            return "PD", 0.9, f"'{label}' in a disability column: persons with disability"
+        if plain in _NO:
+            return "PWD", 0.9, f"'{label}' in a disability column: persons without disability"
+    norm = normalise(label)
+    if norm in codes.by_name:
+        code = codes.by_name[norm]
+        return code, 0.98, f"'{label}' is the name of {code}, '{codes.codes[code]}'"
+    if not norm:
+        return None, 0.0, "empty label"
+    best = process.extractOne(norm, codes.choices, scorer=fuzz.WRatio)
+    if best is None:
+        return None, 0.0, "no code is close"
+    _, score, code = best
+    second = process.extract(norm, codes.choices, scorer=fuzz.WRatio, limit=2)
+    gap = score - second[1][1] if len(second) > 1 else score
+    confidence = score / 100 * (0.9 if gap >= 5 else 0.7)
+    return (
+        str(code),
+        round(confidence, 2),
+        f"'{label}' is close to {code} '{codes.codes[code]}' ({score:.0f} %)",
+    )
+
+
+def _best_of(
+    col: _Column, value: str, dimension: str, codes: _Codes, yes_no: bool
+) -> tuple[str | None, float, str]:
+    """The best code for a value, trying its form labels (every language) too."""
+    best: _Match = (None, 0.0, "no code is close")
+    labels = col.labels.get(value, [])
+    # a choice name that is a number ("1", "2") says nothing: its labels do
+    texts = labels if labels and value.isdigit() else [value, *labels]
+    for text in texts:
+        got = match_label(text, dimension, codes, yes_no=yes_no)
+        if got[1] > best[1]:
+            best = got
+        if best[1] >= 0.98:
+            break
+    return best
+
+
+def _name_score(col: _Column, names: list[str]) -> float:
+    best = 0.0
+    for text in col.texts:
+        t = _plain(text)
+        for name in names:
+            n = _plain(name)
+            if not t or not n:
+                continue
+            if t == n:
+                return 1.0
+            words = t.split()
+            if n in words or any(w.startswith(n) for w in words if len(n) >= 3):
+                best = max(best, 0.9)
+            best = max(best, fuzz.token_set_ratio(t, n) / 100 * 0.85)
+    return best
+
+
+# -- reading the data ----------------------------------------------------------------------------
+
+
+def _columns(table: SourceTable) -> list[_Column]:
+    distinct: dict[str, dict[str, None]] = {c.key: {} for c in table.columns}
+    seen = 0
+    for batch in table.batches(SAMPLE_ROWS):
+        for c in table.columns:
+            if c.key not in batch.schema.names:
+                continue
+            bucket = distinct[c.key]
+            if len(bucket) > MAX_LABELS:
+                continue
+            for v in batch.column(c.key).to_pylist():
+                if v is not None and str(v).strip() != "":
+                    bucket.setdefault(str(v).strip(), None)
+        seen += batch.num_rows
+        if seen >= SAMPLE_ROWS:
+            break
+    return [_with_form(c, list(distinct[c.key]), table.form) for c in table.columns]
+
+
+def _with_form(c: SourceColumn, values: list[str], form: XLSForm | None) -> _Column:
+    """A column with the names and choice labels (every language) its XLSForm question gives."""
+    q = form.questions.get(c.question or "") if form and c.kind == "data" else None
+    texts = [c.name, c.header]
+    labels: dict[str, list[str]] = {}
+    select = False
+    if q is not None and form is not None:
+        texts += [label for label in (q.labels or ((q.label,) if q.label else ())) if label not in texts]
+        if q.base_type in ("select_one", "select_multiple"):
+            select = q.base_type == "select_one"
+            for name, names in form.choices.get(q.list_name or "", {}).items():
+                labels[name] = list(names)
+    return _Column(c.name, c.key, texts, values, c.kind, select, labels)
+
+
+def _is_microdata(cols: list[_Column], table: SourceTable, rows: int) -> bool:
+    """One row per respondent: an XLSForm export, no numeric column, or rows that repeat the same
+    combination of categories (aggregate data has one row per cell: each combination once)."""
+    if table.form is not None:
+        return True
+    numeric = [c for c in cols if c.kind == "data" and c.numbers and not _is_time(c)]
+    if not numeric:
+        return True
+    if any(_name_score(c, list(_DENOMINATOR_NAMES)) >= 0.85 for c in numeric if c.integers):
+        return False  # a count of people asked: one row per cell
+    # identifiers (a value per row) are no categories; in a small table every column may look so
+    categories = [c.key for c in cols if c.kind == "data" and c.values and not c.numbers
+                  and not _is_time(c) and (len(c.values) < rows or rows < 20)]  # fmt: skip
+    if not categories:
+        return False
+    seen: set[tuple[Any, ...]] = set()
+    total = 0
+    for batch in table.batches(SAMPLE_ROWS):
+        columns = [batch.column(k).to_pylist() if k in batch.schema.names else [None] * batch.num_rows
+                   for k in categories]  # fmt: skip
+        seen.update(zip(*columns, strict=True))
+        total += batch.num_rows
+        if total >= SAMPLE_ROWS:
+            break
+    return total >= 1.5 * len(seen)
+
+
+def _is_time(col: _Column) -> str | None:
+    """The time format of a column by the shape of its values, or None."""
+    if not col.values:
+        return None
+    for fmt, pattern in (("year", _YEAR), ("month", _MONTH), ("quarter", _QUARTER), ("date", _DATE)):
+        if all(pattern.match(v) for v in col.values):
+            return fmt
+    return None
+
+
+# -- the draft -----------------------------------------------------------------------------------
+
+
+def draft_mapping(
+    data: str | Path,
+    *,
+    dataflow: str,
+    structures: Any,
+    form: str | Path | None = None,
+    sheet: str | None = None,
+) -> Draft:
+    """Draft a complete mapping of ``data`` to ``dataflow`` (``AGENCY:ID(VERSION)``).
+
+    Raises:
+        InputError: the data or form cannot be read.
+        StructureError: the dataflow or its DSD is not known.
+    """
+    table = open_table(data, sheet=sheet, form=form)
+    contract = contract_for(dataflow, structures)
+    cols = _columns(table)
+    rows = sum(b.num_rows for b in table.batches(SAMPLE_ROWS))
+    if not rows:
+        raise MappingError(
+            "the data has no rows to draft a mapping from",
+            fix="Give the export with its data rows.",
+            file=table.file,
+        )
+    return _Drafter(table, contract, structures, cols, rows, dataflow).draft()
+
+
+class _Drafter:
+    def __init__(self, table: SourceTable, contract: Contract, structures: Any, cols: list[_Column],
+                 rows: int, dataflow: str) -> None:  # fmt: skip
+        self.table, self.contract, self.structures = table, contract, structures
+        self.cols, self.rows, self.dataflow = cols, rows, dataflow
+        self.guesses: list[Guess] = []
+        self.comments: dict[str, str] = {}
+        self.used: set[str] = set()
+        self.named_by: str | None = None  # the text SERIES was named after
+        self.codes = {d.id: _Codes(d.codelist, structures) for d in contract.dimensions}
+
+    def guess(self, what: str, choice: str, confidence: float, why: str, key: str | None = None) -> None:
+        what, choice, why = _one_line(what), _one_line(choice), _one_line(why)
+        self.guesses.append(Guess(what, choice, round(min(confidence, 1.0), 2), why))
+        if key:
+            self.comments[key] = f"{why}; {min(confidence, 1.0):.0%} sure" + (
+                " - CONFIRM" if confidence < CONFIDENT else ""
+            )
+
+    def data_cols(self) -> list[_Column]:
+        return [c for c in self.cols if c.kind == "data" and c.name not in self.used and not is_meta(c.name)]
+
+    def draft(self) -> Draft:
+        microdata = _is_microdata(self.cols, self.table, self.rows)
+        m: dict[str, Any] = {"profile": PROFILE, "dataset": _dataset_name(self.table.path)}
+        schema, _ = schema_for(self.table)
+        descriptor = schema.to_descriptor()
+        descriptor["dataKind"] = "microdata" if microdata else "aggregate"
+        m["schema"] = descriptor
+        m["version"] = "1.0.0"
+        m["dataflow"] = self.dataflow
+        derive = self.washington_group()
+        time, freq = self.time(microdata)
+        value, unit = self.measure(microdata)
+        dims = self.dimensions(derive)
+        fixed = self.fixed(dims, freq, value)
+        if microdata:
+            value, unit = self.proportion_of_yes(fixed.get("SERIES", {}).get("value")) or (value, unit)
+        m["dimensions"] = {
+            d: dims.get(d) or fixed[d] for d in self.contract.dimension_ids if d in dims or d in fixed
+        }
+        m["time"] = time
+        if derive:
+            m["derive"] = derive
+        if microdata:
+            m["aggregate"] = {}
+            m["totals"] = self.totals(m["dimensions"])
+        m["value"] = value
+        m["attributes"] = self.attributes(unit)
+        header = [
+            f"Drafted by 'cgd-bridge mapping init' from {self.table.file}"
+            + (f" and {self.table.form.file}" if self.table.form else "")
+            + f" for {self.dataflow}.",
+            "Every guess is commented with why and how sure; check those marked CONFIRM, then run",
+            "'cgd-bridge validate DATA --mapping THIS_FILE' (docs/mapping.md).",
+            "The data looks like "
+            + ("microdata (one row per respondent)." if microdata else "aggregate data (one row per cell)."),
+        ]
+        return Draft(m, self.guesses, self.comments, header)
+
+    # -- Washington Group ------------------------------------------------------------------------
+
+    def washington_group(self) -> dict[str, Any] | None:
+        found: dict[str, str] = {}
+        for domain in _WG:
+            for c in self.data_cols():
+                names = [_plain(t) for t in c.texts]
+                if any(domain in n.replace(" ", "") or any(w in n for w in _WG_WORDS[domain]) for n in names):
+                    if c.name not in found.values() and (c.select or len(c.values) <= 8):
+                        found[domain] = c.name
+                        break
+        if len(found) < 6:
+            return None
+        self.used.update(found.values())
+        self.guess("derive wg_disability", "Washington Group disability3", 0.9,
+                   "the six WG-SS domain columns are there: " + ", ".join(found.values()),
+                   key="derive")  # fmt: skip
+        return {
+            "wg_disability": {
+                "washington_group": {
+                    "columns": found,
+                    "cutoff": "disability3",
+                    "with": "yes",
+                    "without": "no",
+                    "missing": "drop",
+                    "reason": "Washington Group status unknown: a question is not answered and none "
+                    "meets the cut-off",
+                }
+            }
+        }
+
+    # -- time and measures -------------------------------------------------------------------------
+
+    def time(self, microdata: bool) -> tuple[dict[str, Any], str]:
+        cands = []
+        for c in self.cols:
+            if c.kind not in ("data", "meta"):
+                continue
+            fmt = _is_time(c)
+            if fmt is None:
+                continue
+            named = _name_score(c, list(_TIME_NAMES))
+            cands.append((named + (0.5 if c.kind == "data" else 0), c, fmt))
+        cands.sort(key=lambda t: -t[0])
+        freq = {"year": "A", "month": "M", "quarter": "Q", "date": "A"}
+        if not cands:
+            self.guess("TIME_PERIOD", "none found", 0.0,
+                       "no column holds years, months, quarters or dates: give 'time: {value: YYYY}'",
+                       key="time")  # fmt: skip
+            return {"value": "CONFIRM"}, "A"
+        _, c, fmt = cands[0]
+        if fmt == "date":
+            years = sorted({v[:4] for v in c.values})
+            self.used.add(c.name)
+            if len(years) == 1:
+                self.guess("TIME_PERIOD", years[0], 0.85,
+                           f"every date in '{c.name}' is in {years[0]}", key="time")  # fmt: skip
+                return {"value": years[0]}, "A"
+            self.guess("TIME_PERIOD", f"column {c.name}", 0.6,
+                       f"'{c.name}' holds dates of {len(years)} years; the period is each date's",
+                       key="time")  # fmt: skip
+            return {"column": c.name, "format": "date"}, "D"
+        self.used.add(c.name)
+        self.guess("TIME_PERIOD", f"column {c.name}", 0.95,
+                   f"every value of '{c.name}' is a {fmt}", key="time")  # fmt: skip
+        return {"column": c.name, "format": fmt}, freq[fmt]
+
+    def measure(self, microdata: bool) -> tuple[dict[str, Any], str]:
+        if microdata:
+            self.guess("OBS_VALUE", "count of respondents", 0.7,
+                       "microdata: each observation counts the respondents of its cell; for a "
+                       "proportion, write kind: proportion with where/of (docs/mapping.md)",
+                       key="value")  # fmt: skip
+            return {"kind": "count"}, "NUMBER"
+        nums = [c for c in self.data_cols() if c.numbers]
+        dens = sorted(nums, key=lambda c: -_name_score(c, list(_DENOMINATOR_NAMES)))
+        den = dens[0] if dens and _name_score(dens[0], list(_DENOMINATOR_NAMES)) >= 0.85 else None
+        counts = [c for c in nums if c is not den and c.integers]
+        if den is not None:  # a part of the people asked is never more than them
+            counts = [c for c in counts if self.at_most(c, den)]
+        if den is not None and counts:
+            num = counts[0]
+            self.used.update({den.name, num.name})
+            self.guess("OBS_VALUE", f"{num.name} / {den.name} x 100", 0.85,
+                       f"'{den.name}' is named like the number asked and '{num.name}' is a count of them",
+                       key="value")  # fmt: skip
+            return {"kind": "proportion", "numerator": num.name, "denominator": den.name, "scale": 100,
+                    "decimals": 1}, "PT"  # fmt: skip
+        if nums:
+            col = ([c for c in nums if c is not den] or nums)[0]
+            self.used.add(col.name)
+            kind = "count" if col.integers else "column"
+            self.guess("OBS_VALUE", f"column {col.name}", 0.6,
+                       f"'{col.name}' is the only measure-like column", key="value")  # fmt: skip
+            if kind == "count":
+                return {"kind": "count", "numerator": col.name}, "NUMBER"
+            return {"kind": "column", "column": col.name}, "PT"
+        self.guess("OBS_VALUE", "none found", 0.0, "no numeric column", key="value")
+        return {"kind": "column", "column": "CONFIRM"}, "NUMBER"
+
+    def at_most(self, part: _Column, whole: _Column) -> bool:
+        """True when ``part`` <= ``whole`` on every row read where both are numbers."""
+        for batch in self.table.batches(SAMPLE_ROWS):
+            a = batch.column(part.key).to_pylist() if part.key in batch.schema.names else []
+            b = batch.column(whole.key).to_pylist() if whole.key in batch.schema.names else []
+            for x, y in zip(a, b, strict=False):
+                if (
+                    x is not None
+                    and y is not None
+                    and _NUM.match(x)
+                    and _NUM.match(y)
+                    and float(x) > float(y)
+                ):
+                    return False
+            break
+        return True
+
+    # -- dimensions ------------------------------------------------------------------------------
+
+    def dimensions(self, derive: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        scored = []
+        for d in self.contract.dimensions:
+            if d.id in ("FREQ", "REPORTING_TYPE", "SERIES"):
+                continue
+            codes = self.codes[d.id]
+            if not codes.codes:
+                continue
+            if d.id == "DISABILITY_STATUS" and derive:
+                out[d.id] = {"column": "wg_disability", "map": {"PD": ["yes"], "PWD": ["no"]}}
+                self.guess(d.id, "column wg_disability", 0.95,
+                           "derived from the six Washington Group answers (derive: below)",
+                           key=f"dimensions.{d.id}")  # fmt: skip
+                continue
+            names = [d.id.replace("_", " "), *_ALIASES.get(d.id, [])]
+            for c in self.data_cols():
+                if not c.values or len(c.values) > MAX_LABELS or _is_time(c):
+                    continue
+                name = _name_score(c, names)
+                if c.numbers and not c.select and name < 0.85 and len(c.values) > 20:
+                    continue
+                yes_no = d.id == "DISABILITY_STATUS" and name >= 0.85
+                matches = [_best_of(c, v, d.id, codes, yes_no) for v in c.values]
+                share = sum(1 for m in matches if m[1] >= MATCHES) / len(c.values)
+                if share < 0.5 or (share < 0.8 and name < 0.5):
+                    continue
+                if d.id not in _ALIASES and name < 0.5 and share < 1:
+                    continue
+                score = 0.35 * name + 0.65 * share
+                scored.append((score, d.id, c, name, share, matches))
+        scored.sort(key=lambda t: -t[0])
+        taken: set[str] = set()
+        for score, dim, c, name, share, matches in scored:
+            if dim in out or c.name in taken:
+                continue
+            taken.add(c.name)
+            out[dim] = self.column_map(dim, c, matches)
+            self.guess(dim, f"column {c.name}", score,
+                       f"name {name:.0%} like {dim}; {share:.0%} of its {len(c.values)} value(s) match "
+                       f"{self.codes[dim].codes and 'the codelist'}", key=f"dimensions.{dim}")  # fmt: skip
+        self.used |= taken
+        return out
+
+    def column_map(
+        self, dim: str, c: _Column, matches: list[tuple[str | None, float, str]]
+    ) -> dict[str, Any]:
+        by_code: dict[str, list[str]] = {}
+        for value, (code, conf, why) in zip(c.values, matches, strict=True):
+            if code is None or conf < 0.5:
+                self.guess(f"{dim} '{value}'", "no code", conf,
+                           f"{why}; its rows are left out until it is mapped")  # fmt: skip
+                self.comments[f"unmapped.{dim}"] = (
+                    self.comments.get(f"unmapped.{dim}", "not mapped (rows left out): ")
+                    + f"'{_one_line(value)}' "
+                )
+                continue
+            labels = by_code.setdefault(code, [])
+            labels.append(value)
+            for extra in c.labels.get(value, []):  # the form's labels, in every language
+                if extra not in labels:
+                    labels.append(extra)
+            self.guess(f"{dim} '{value}'", code, conf, why, key=f"map.{dim}.{code}.{value}")
+        return {"column": c.name, "map": by_code}
+
+    def fixed(self, dims: dict[str, Any], freq: str, value: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for d in self.contract.dimensions:
+            if d.id in dims:
+                continue
+            codes = self.codes[d.id].codes
+            key = f"dimensions.{d.id}"
+            if d.id == "FREQ" and freq in codes:
+                out[d.id] = {"value": freq}
+                self.guess(d.id, freq, 0.9, f"the time period is {codes[freq].lower()}", key=key)
+            elif d.id == "REPORTING_TYPE" and "N" in codes:
+                out[d.id] = {"value": "N"}
+                self.guess(d.id, "N", 0.8, "data of one country is reported as national", key=key)
+            elif d.id == "SERIES":
+                out[d.id] = self.named_code(d.id, self.measure_words(value), 0.5, key)
+            elif d.id == "REF_AREA":
+                out[d.id] = self.named_code(
+                    d.id, [self.table.path.stem, self.table.path.parent.name], 0.8, key
+                )
+            elif "_T" in codes:
+                out[d.id] = {"value": "_T"}
+                self.guess(d.id, "_T", 0.9, "no column is broken down by it: the codelist's total", key=key)
+            elif "_Z" in codes:
+                out[d.id] = {"value": "_Z"}
+                self.guess(d.id, "_Z", 0.9, "no column is broken down by it: not applicable", key=key)
+            else:
+                out[d.id] = {"value": "CONFIRM"}
+                self.guess(d.id, "none", 0.0, "no column fits and the codelist has no total: give a code",
+                           key=key)  # fmt: skip
+        return out
+
+    def proportion_of_yes(self, series: str | None) -> tuple[dict[str, Any], str] | None:
+        """For microdata whose SERIES is a proportion named after a yes/no question: the share
+        of respondents answering yes (among all of them: who was asked is not guessed)."""
+        if not series or not self.codes["SERIES"].codes.get(series, "").casefold().startswith("proportion"):
+            return None
+        col = next((c for c in self.cols if self.named_by in c.texts), None)
+        yes = [v for v in (col.values if col else []) if _plain(v) in _YES]
+        if col is None or len(yes) != 1:
+            return None
+        self.guesses = [g for g in self.guesses if g.what != "OBS_VALUE"]
+        self.guess("OBS_VALUE", f"share of '{col.name}' = {yes[0]}", 0.6,
+                   f"{series} is a proportion and '{col.name}' the yes/no question it was named after; "
+                   "the share is among all respondents: if only some were asked, add 'of:' "
+                   "(docs/mapping.md)", key="value")  # fmt: skip
+        value = {"kind": "proportion", "where": {col.name: [yes[0]]}, "scale": 100, "decimals": 1}
+        return value, "PT"
+
+    def measure_words(self, value: dict[str, Any]) -> list[str]:
+        names = [str(value.get(k)) for k in ("numerator", "column") if value.get(k)]
+        texts = []
+        for c in self.cols:
+            if c.name in names:
+                texts += c.texts
+        if not texts:  # microdata: the yes/no questions most likely measured
+            texts = [t for c in self.data_cols() if c.select and len(c.values) <= 3 for t in c.texts[2:]]
+        return texts
+
+    def named_code(self, dim: str, texts: list[str], weight: float, key: str) -> dict[str, Any]:
+        codes = self.codes[dim]
+        best: tuple[float, str, str] = (0.0, "", "")
+        choices = {c: _plain(n) for c, n in codes.codes.items()}
+        for text in texts:
+            t = normalise(text)
+            if not t:
+                continue
+            if dim == "REF_AREA":  # a country's name among the words of the file's name
+                for code, name in choices.items():
+                    longer = len(name) > len(choices.get(best[1], ""))
+                    if longer and any(re.search(rf"\b{re.escape(n)}\b", t) for n in _short_names(name)):
+                        best = (100.0, code, text)
+                continue
+            # every word of the text in the name, and then the name with the fewest other words
+            got = process.extractOne(t, choices, scorer=_name_words)
+            if got and got[1] > best[0]:
+                best = (got[1], str(got[2]), text)
+        if not best[1] or best[0] < 60:
+            self.guess(dim, "none", 0.0, "no column and no name fits: give the code", key=key)
+            return {"value": "CONFIRM"}
+        score, code, text = best
+        self.named_by = text if dim == "SERIES" else self.named_by
+        self.guess(dim, code, score / 100 * weight,
+                   f"'{text}' names {code} '{codes.codes[code]}'", key=key)  # fmt: skip
+        return {"value": code}
+
+    def totals(self, dims: dict[str, Any]) -> dict[str, str]:
+        out = {}
+        for dim, spec in dims.items():
+            if "column" not in spec:
+                continue
+            codes = self.codes.get(dim)
+            total = "_T"
+            if dim == "AGE" and codes is not None:
+                ranges = [re.fullmatch(r"Y(\d+)T(\d+)", c) for c in spec["map"]]
+                if ranges and all(ranges):
+                    lo = min(int(r[1]) for r in ranges if r)
+                    hi = max(int(r[2]) for r in ranges if r)
+                    span = f"Y{lo}T{hi}"
+                    if span in codes.codes:
+                        total = span
+                        self.guess("totals AGE", span, 0.85,
+                                   f"the age groups cover {lo} to {hi} years only", key="totals")  # fmt: skip
+            if codes is not None and total in codes.codes:
+                out[dim] = total
+        return out
+
+    def attributes(self, unit: str) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        unit_attr = self.contract.attribute("UNIT_MEASURE")
+        if unit_attr is not None:
+            out["UNIT_MEASURE"] = {"value": unit}
+            self.guess("UNIT_MEASURE", unit, 0.85, "from the kind of value", key="attributes.UNIT_MEASURE")
+        if self.contract.attribute("UNIT_MULT") is not None:
+            out["UNIT_MULT"] = {"value": "0"}
+        return out
+
+
+def _one_line(text: str) -> str:
+    """Text for a YAML comment or a terminal line: line breaks and other control characters
+    (a label may hold them) become spaces, so a comment cannot end early and inject YAML."""
+    return "".join(" " if unicodedata.category(ch)[0] in "CZ" and ch != " " else ch for ch in text)
+
+
+def _short_names(name: str) -> list[str]:
+    """A country's name and what it is called for short: "United Republic of Tanzania" ->
+    "tanzania", "Korea, Republic of" -> "korea"."""
+    out = [name] if len(name) >= 4 else []
+    if " of " in name and re.search(r"\b(republic|state|states|kingdom)\b", name):
+        out.append(name.rsplit(" of ", 1)[-1])
+    if "," in name:
+        out.append(name.split(",")[0])
+    return [n.strip() for n in out if len(n.strip()) >= 4]
+
+
+def _name_words(a: str, b: str, **_: Any) -> float:
+    return 0.6 * fuzz.token_set_ratio(a, b) + 0.4 * fuzz.token_sort_ratio(a, b)
+
+
+def _dataset_name(path: Path) -> str:
+    stem = path.stem if path.stem not in ("data", "export") else path.parent.name
+    return re.sub(r"[^a-z0-9]+", "-", stem.casefold()).strip("-") or "dataset"
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _q(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _render(d: Draft) -> str:
+    m, c = d.mapping, d.comments
+    lines = [f"# {h}" for h in d.header]
+    lines += [f"profile: {m['profile']}", f"dataset: {_q(m['dataset'])}", f"version: {m['version']}"]
+    lines.append(_block("schema", m["schema"]))
+    lines += [f"dataflow: {_q(m['dataflow'])}", "dimensions:"]
+    lines += _render_dimensions(m["dimensions"], c)
+    _render_rest(m, c, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _render_dimensions(dimensions: dict[str, Any], c: dict[str, str]) -> list[str]:
+    lines = []
+    for dim, spec in dimensions.items():
+        if f"dimensions.{dim}" in c:
+            lines.append(f"  # {c[f'dimensions.{dim}']}")
+        if "value" in spec:
+            lines.append(f"  {dim}: {{value: {_q(spec['value'])}}}")
+            continue
+        lines += [f"  {dim}:", f"    column: {_q(spec['column'])}", "    map:"]
+        if f"unmapped.{dim}" in c:
+            lines.append(f"      # {c[f'unmapped.{dim}'].strip()}")
+        for code, labels in spec["map"].items():
+            why = [c[k] for k in c if k.startswith(f"map.{dim}.{code}.")]
+            note = f"  # {' | '.join(why)}" if why else ""
+            lines.append(f"      {_q(code)}: {_q(labels)}{note}")
+    return lines
+
+
+def _render_rest(m: dict[str, Any], c: dict[str, str], lines: list[str]) -> None:
+    if "time" in c:
+        lines.append(f"# {c['time']}")
+    lines.append("time: " + _flow(m["time"]))
+    if "derive" in m:
+        lines.append(f"# {c.get('derive', '')}")
+        lines.append(_block("derive", m["derive"]))
+    if "aggregate" in m:
+        lines.append("aggregate: {}")
+        if "totals" in c:
+            lines.append(f"# {c['totals']}")
+        lines.append("totals: " + _flow(m["totals"]))
+    if "value" in c:
+        lines.append(f"# {c['value']}")
+    lines.append("value: " + _flow(m["value"]))
+    lines.append("attributes:")
+    for attr, spec in m["attributes"].items():
+        if f"attributes.{attr}" in c:
+            lines.append(f"  # {c[f'attributes.{attr}']}")
+        lines.append(f"  {attr}: {_flow(spec)}")
+
+
+def _block(key: str, obj: Any) -> str:
+    return yaml.safe_dump({key: obj}, sort_keys=False, allow_unicode=True, width=100).rstrip()
+
+
+def _flow(obj: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{k}: {_q(v)}" for k, v in obj.items()) + "}"

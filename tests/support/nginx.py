@@ -1,0 +1,103 @@
+"""A real nginx (Debian's) in front of a test server, on loopback, stopped when the block ends.
+
+The proxy connects to the bridge from its own loopback address (``proxy_bind``), so a test can
+trust the proxy's address alone and show that the same headers sent by anyone else are ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+#: Where Debian's nginx (``apt-get install nginx-light``) is.
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).is_file()), None)
+#: The address nginx connects to the bridge from: the one proxy the bridge trusts in the tests.
+PROXY_ADDRESS = "127.0.0.2"
+
+_CONFIG = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location {prefix}/ {{
+            proxy_pass http://127.0.0.1:{upstream}/;
+            proxy_bind {proxy_address};
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            # stands for the TLS listener of docs/deploy.md: the client spoke https to the proxy
+            proxy_set_header X-Forwarded-Proto https;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class Nginx:
+    url: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def nginx_proxy(upstream_port: int, prefix: str, tmp: Path) -> Iterator[Nginx]:
+    """nginx on 127.0.0.1 serving ``prefix`` from the bridge on ``upstream_port`` (prefix stripped)."""
+    assert NGINX is not None
+    tmp.mkdir(parents=True, exist_ok=True)
+    tmp.chmod(0o755)
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (tmp / name).mkdir(exist_ok=True)
+        (tmp / name).chmod(0o777)  # nginx's workers may run as another user than the master
+    port = _free_port()
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        _CONFIG.format(tmp=tmp, port=port, prefix=prefix, upstream=upstream_port, proxy_address=PROXY_ADDRESS)
+    )
+    out = (tmp / "nginx.out").open("wb")
+    process = subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"nginx exited with {process.returncode}: {(tmp / 'nginx.out').read_text()}"
+                )
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}{prefix}/healthz", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"nginx did not answer: {(tmp / 'error.log').read_text()}")
+            time.sleep(0.1)
+        yield Nginx(url, tmp / "error.log")
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        out.close()
