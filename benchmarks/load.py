@@ -41,6 +41,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import secrets
 import shutil
 import socket
@@ -375,7 +376,18 @@ def run_table(run: Run) -> str:
             f"| {label} | {len(chosen):,} | {len(chosen) / run.duration:,.1f} | {_ms(seconds, 50)} "
             f"| {_ms(seconds, 95)} | {_ms(seconds, 99)} | {shown or '-'} |"
         )
+    reasons = Counter(
+        (o.kind, (m.group(1) if (m := _PROBLEM.search(o.error)) else o.error[:80]))
+        for o in run.outcomes
+        if o.status >= 500
+    )
+    if reasons:  # which 5xx: the database busy, every job worker busy, ...
+        lines.append("")
+        lines += [f"- {kind}, {n:,} x: {why}" for (kind, why), n in sorted(reasons.items())]
     return "\n".join(lines)
+
+
+_PROBLEM = re.compile(r'"message"\s*:\s*"([^"]+)"')
 
 
 def counts_table(run: Run) -> str:

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from cgd_bridge.errors import InputError, TooLarge
+from cgd_bridge.errors import CgdBridgeError, InputError, TooLarge
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.ingest.table import SkippedRow, SourceColumn, SourceTable
 
@@ -41,9 +41,12 @@ class CsvLimits:
     """What one CSV file may hold (a 1,000,000-row export of 50 columns is well inside)."""
 
     columns: int = 5_000
-    line_bytes: int = 16 << 20  # one row, quoted newlines included; also the reader's block size
+    line_bytes: int = 16 << 20  # one row, quoted newlines included
     cell_chars: int = 1_000_000
     rows: int = 50_000_000
+    # not a limit: the reader's block, which bounds its memory; a longer line (up to line_bytes)
+    # makes the reader read the file again with a block of line_bytes (see ``_stream``)
+    block_bytes: int = 1 << 20
 
 
 LIMITS = CsvLimits()
@@ -261,7 +264,12 @@ def _stream(
     names = [c.key for c in table.columns]
     width = len(names)
 
+    ignore = [0]  # invalid rows already reported by an earlier pass over the file
+
     def on_invalid(row: pa_csv.InvalidRow) -> str:
+        if ignore[0] > 0:
+            ignore[0] -= 1
+            return "skip"
         table.skipped.append(
             SkippedRow(
                 row=row.number if row.number is not None else -1,
@@ -272,45 +280,74 @@ def _stream(
         )
         return "skip"
 
-    # the block is the line limit: pyarrow reads no row across two blocks, so a longer line is
-    # refused (below) and every line within the limit is read; 16 MiB blocks by default
-    # (~160,000 rows of a typical CSO table); a block's rows are handed out batch_rows at a time
+    # pyarrow reads no row across two blocks, and its memory follows the block (measured in #14:
+    # with 16 MiB blocks it peaks at about the file's size, with 1 MiB blocks at ~40 MB whatever
+    # the file's size). So the file is read with a small block; where a row (or the header) does
+    # not fit in it, the file is read again from the start with a block of the line limit, the
+    # rows and invalid rows already handed out passed over, and only a line longer than that is
+    # refused (below). A block's rows are handed out batch_rows at a time.
     missing_set = pa.array(sorted(set(missing) | {""}), pa.string())
+    reported = len(table.skipped)
+    block = min(limits.block_bytes, limits.line_bytes)
     seen = 0
-    try:
-        # opening reads the first block: a header row that never ends (an unclosed quote) fails here
-        reader = _open_reader(table, encoding, delimiter, names, on_invalid, limits)
-        for batch in reader:
-            if batch.num_rows == 0:
+    while True:
+        done, read = seen, 0
+        ignore[0] = len(table.skipped) - reported
+        try:
+            # opening reads the first block: a header row that never ends (an unclosed quote) fails here
+            reader = _open_reader(table, encoding, delimiter, names, on_invalid, block)
+            for batch in reader:
+                if batch.num_rows == 0:
+                    continue
+                read += batch.num_rows
+                if read <= done:
+                    continue  # handed out by the pass with the smaller block
+                if read - batch.num_rows < done:
+                    batch = batch.slice(batch.num_rows - (read - done))
+                seen = read
+                _check_rows(table, seen, limits)
+                _check_cells(table, batch, seen - batch.num_rows, limits)
+                for start in range(0, batch.num_rows, batch_rows):
+                    yield clean_batch(batch.slice(start, batch_rows), missing_set, width)
+            return
+        except pa.ArrowInvalid as exc:
+            if block < limits.line_bytes and ("straddl" in str(exc) or "skip initial" in str(exc)):
+                block = limits.line_bytes  # a row, or the header, longer than the block
                 continue
-            seen += batch.num_rows
-            if seen > limits.rows:
-                raise TooLarge(
-                    f"the file has more than {limits.rows:,} rows, the limit",
-                    fix="Split the dataset (by year or region) into several files.",
-                    file=table.file,
-                )
-            _check_cells(table, batch, seen - batch.num_rows, limits)
-            for start in range(0, batch.num_rows, batch_rows):
-                yield clean_batch(batch.slice(start, batch_rows), missing_set, width)
-    except pa.ArrowInvalid as exc:
-        if "straddl" in str(exc):
-            raise _long_line(table, limits) from exc
-        if "skip initial" in str(exc):  # the header row never ended within a block
-            if not _has_line_break(table.path, limits.line_bytes):
+            refusal = _refusal(table, exc, limits)
+            if refusal is None:
                 return  # the column names and nothing else, with no line break after them
-            raise InputError(
-                'the row of column names does not end: a quote (") in it is opened but never '
-                f"closed, or it is longer than {_size(limits.line_bytes)}",
-                fix="Check the first line of the file (the column names) and export the file again.",
-                file=table.file,
-                row=1,
-            ) from exc
-        raise InputError(
-            f"the CSV file cannot be split into cells ({_plain_arrow_error(exc)})",
-            fix='Look for a quote (") that is opened but never closed, then export the file again.',
+            raise refusal from exc
+
+
+def _refusal(table: SourceTable, exc: pa.ArrowInvalid, limits: CsvLimits) -> CgdBridgeError | None:
+    """The error for pyarrow's refusal to read the file; None for a header without a line break."""
+    if "straddl" in str(exc):
+        return _long_line(table, limits)
+    if "skip initial" in str(exc):  # the header row never ended within a block
+        if not _has_line_break(table.path, limits.line_bytes):
+            return None
+        return InputError(
+            'the row of column names does not end: a quote (") in it is opened but never '
+            f"closed, or it is longer than {_size(limits.line_bytes)}",
+            fix="Check the first line of the file (the column names) and export the file again.",
             file=table.file,
-        ) from exc
+            row=1,
+        )
+    return InputError(
+        f"the CSV file cannot be split into cells ({_plain_arrow_error(exc)})",
+        fix='Look for a quote (") that is opened but never closed, then export the file again.',
+        file=table.file,
+    )
+
+
+def _check_rows(table: SourceTable, seen: int, limits: CsvLimits) -> None:
+    if seen > limits.rows:
+        raise TooLarge(
+            f"the file has more than {limits.rows:,} rows, the limit",
+            fix="Split the dataset (by year or region) into several files.",
+            file=table.file,
+        )
 
 
 def _open_reader(
@@ -319,10 +356,9 @@ def _open_reader(
     delimiter: str,
     names: list[str],
     on_invalid: Any,
-    limits: CsvLimits,
+    block: int,
 ) -> pa_csv.CSVStreamingReader:
-    """pyarrow's streaming reader of the file's rows after the header."""
-    block = limits.line_bytes
+    """pyarrow's streaming reader of the file's rows after the header, ``block`` bytes at a time."""
     return pa_csv.open_csv(
         str(table.path),
         read_options=pa_csv.ReadOptions(

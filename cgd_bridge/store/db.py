@@ -25,6 +25,12 @@ reached, become a :class:`~cgd_bridge.errors.StoreError` (:func:`unavailable`): 
 ``Retry-After`` that says the database is busy or unreachable, never the URL, never a 500 and
 never a 30-second stall. Without ``wait`` (the CLI, migrations) a writer waits 10 s.
 
+**Writers queue** on SQLite (``store/writelock.py``): every write transaction of the bridge's
+connections to a database file first takes a lock of the bridge's own (a first-come queue of the
+threads, then a record lock on ``cgd-bridge.sqlite.write-lock`` that server processes take in
+turns), within the same bounded wait, instead of racing in SQLite's busy handler, which favours
+newcomers over writers that have waited long.
+
 Example:
     >>> from cgd_bridge.store.db import make_engine, make_sessionmaker, upgrade
     >>> url = "sqlite:////tmp/cgd-bridge-doc.sqlite"
@@ -49,6 +55,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from cgd_bridge.errors import StoreError, UsageError
+from cgd_bridge.store.writelock import connection_factory, write_lock
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -138,10 +145,13 @@ def make_engine(url: str, *, wait: float | None = None, **kwargs: Any) -> Engine
             kwargs.setdefault("pool_size", size)
             kwargs.setdefault("max_overflow", overflow)
     if sqlite:
-        if parsed.database and not _in_memory(parsed.database):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
         busy_ms = BUSY_TIMEOUT_MS if wait is None else max(1, round(wait * 1000))
+        if parsed.database and not _in_memory(parsed.database):
+            database = Path(parsed.database).expanduser()
+            database.parent.mkdir(parents=True, exist_ok=True)
+            factory = connection_factory(write_lock(database), busy_ms / 1000)
+            kwargs["connect_args"] = {"factory": factory, **kwargs.get("connect_args", {})}
+        engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, record, busy_ms))
         return engine
     kwargs.setdefault("pool_pre_ping", True)

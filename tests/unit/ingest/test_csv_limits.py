@@ -130,3 +130,37 @@ def test_a_header_whose_quote_never_closes_is_refused_by_name(tmp_path: Path) ->
     with pytest.raises(CgdBridgeError) as caught:
         read_all(path, limits)
     assert caught.value.file == "open_quote.csv"
+
+
+def test_a_line_longer_than_the_block_but_within_the_limit_is_read(tmp_path: Path) -> None:
+    """The reader's block is small (memory); a longer line within the line limit is still read,
+    with the rows before and after it, once each, and a short row before it reported once."""
+    path = tmp_path / "ghana.csv"
+    long_note = "z" * (200 << 10)
+    path.write_text(
+        "region,note\nAshanti,ok\nshort\nVolta," + long_note + '\nNorthern,"two\nlines"\n' + "Oti,ok\n" * 3000
+    )
+    table = open_table(path, csv_limits=CsvLimits(line_bytes=1 << 20, block_bytes=64 << 10))
+    rows: list[list[str | None]] = []
+    for batch in table.batches():
+        rows.extend(list(r) for r in zip(*(batch.column(i).to_pylist() for i in range(2)), strict=True))
+    assert rows[:3] == [["Ashanti", "ok"], ["Volta", long_note], ["Northern", "two\nlines"]]
+    assert rows[3:] == [["Oti", "ok"]] * 3000
+    assert [s.row for s in table.skipped] == [3]
+
+
+def test_a_header_longer_than_the_block_but_within_the_limit_is_read(tmp_path: Path) -> None:
+    names = [f"indicator_{i:05d}" for i in range(8_000)]  # ~130 KiB of header
+    path = tmp_path / "wide_header.csv"
+    path.write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
+    limits = CsvLimits(columns=10_000, line_bytes=1 << 20, block_bytes=64 << 10)
+    assert read_all(path, limits) == [["1"] * len(names)]
+
+
+def test_a_line_past_the_limit_is_refused_after_the_larger_block_too(tmp_path: Path) -> None:
+    path = tmp_path / "peru.csv"
+    path.write_text("region,note\nLima,ok\nCusco," + "q" * (300 << 10) + "\nPuno,ok\n")
+    with pytest.raises(TooLarge) as err:
+        read_all(path, CsvLimits(line_bytes=256 << 10, block_bytes=64 << 10, cell_chars=10_000_000))
+    assert "256 KiB" in err.value.message
+    assert err.value.file == "peru.csv"
