@@ -254,9 +254,9 @@ class _System:
         cell_label, rel_label = label[:k], label[k:]
         n_comp = int(label.max()) + 1 if size else 0
         # keep the components with a suppressed cell and a relation
-        has_todo = np.bincount(cell_label[suppressed[unknown_rows]], minlength=n_comp) > 0
-        has_rel = np.bincount(rel_label, minlength=n_comp) > 0
         todo_cells = np.bincount(cell_label[suppressed[unknown_rows]], minlength=n_comp)
+        has_todo = todo_cells > 0
+        has_rel = np.bincount(rel_label, minlength=n_comp) > 0
         keep = has_todo & has_rel
         self.settled = int(todo_cells[has_todo & ~has_rel].sum())
         # renumber kept components 0..m-1, in order
