@@ -11,10 +11,12 @@ of 0 or of k, and can never pin a cell to one value. A cell whose interval is na
 *exposed*; the audit names it, its interval and the relations that bound it (those whose dual
 value in the LP is not zero).
 
-To stay fast it solves per connected component of unknowns (unknowns linked by a relation), and
-first finds two or three feasible tables per component (the true one when known, and the
-tables that make the component's cells as large and as small as possible): a cell whose values
-in those already differ by the protection range needs no LP of its own.
+To stay fast it works on the connected components of unknowns (unknowns linked by a relation),
+all of them in one LP: the joint LP is block-diagonal and every objective here is a sum over
+cells, so one solve gives each component its own optimum (:func:`_batched`). It first finds two
+or three feasible tables (the true one when known, and the tables that make the cells as large
+and as small as possible): a cell whose values in those already differ by the protection range
+needs no LP of its own; the per-cell LPs then take one open cell of every component at a time.
 
 **Secondary suppression that holds** (:func:`complete`), in the style of the optimal methods of
 tau-Argus and sdcTable (Fischetti and Salazar's attacker sub-problem): for the exposed cells of
@@ -32,9 +34,10 @@ Then the audit runs again as the final word.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -190,107 +193,246 @@ def audit(
         result.audited = int(targets.size)
         return result
     budget = _Budget(max_lps)
-    for comp in _components(rel, values, unknown):
-        todo = np.flatnonzero(suppressed[comp.cells])
-        if todo.size == 0:
-            continue
+    system = _System(rel, values, unknown, suppressed)
+    true_all = values if truth else None
+    for comp, todo, lo, hi in _batched(system, true_all, protection, budget):
         true = values[comp.cells] if truth else None
         if true is not None and np.isnan(true).any():
             true = None
-        exposures, inconsistent, left = _audit_component(comp, todo, true, protection, budget)
+        known = None if lo is None or hi is None else (lo, hi, False)
+        exposures, inconsistent, left = _audit_component(comp, todo, true, protection, budget, known)
         for e in exposures:
             e.measure = measure
         result.exposed.extend(exposures)
         result.inconsistent += inconsistent
         result.not_audited += left
         result.audited += int(todo.size) - left
-    # suppressed cells in no relation with another unknown are handled by _components
+    result.audited += system.settled
+    for e in system.exposed:
+        e.measure = measure
+    result.exposed.extend(system.exposed)
+    # suppressed cells in no relation with another unknown are handled by _System
     result.lps = budget.used
     result.exposed.sort(key=lambda e: e.row)
     return result
 
 
-def _components(rel: Relations, values: np.ndarray, unknown: np.ndarray) -> list[_Component]:
-    """The relations restricted to the unknowns, split into connected components.
+class _System:
+    """The relations restricted to the unknowns, every connected component at once.
 
     Each relation becomes ``sum(parts) - total (= or <=) 0``; the known cells move to the right
-    hand side. A suppressed cell in no relation is its own component, with no constraint.
+    hand side. The unknowns are ordered by connected component (unknowns linked by a relation)
+    and so are the relations, so one component is a contiguous block of one sparse matrix:
+    built by numpy in one pass, never per cell or per relation in Python. Components with no
+    suppressed cell, or no relation, need no LP: ``settled`` counts their suppressed cells.
     """
-    n = len(values)
-    rows_r = rel.part_relation()
-    ent_rel = np.concatenate([rows_r, np.arange(rel.n, dtype=np.int64)])
-    ent_cell = np.concatenate([rel.parts, rel.total])
-    ent_coef = np.concatenate([np.ones(len(rel.parts)), -np.ones(rel.n)])
-    is_unknown = unknown[ent_cell]
-    known_val = np.where(is_unknown, 0.0, np.nan_to_num(values[ent_cell]))
-    rhs = -np.bincount(ent_rel, weights=ent_coef * known_val, minlength=rel.n)
-    u_rel, u_cell, u_coef = ent_rel[is_unknown], ent_cell[is_unknown], ent_coef[is_unknown]
-    unknown_rows = np.flatnonzero(unknown)
-    col_of = np.full(n, -1, dtype=np.int64)
-    col_of[unknown_rows] = np.arange(unknown_rows.size)
-    k = unknown_rows.size
-    # bipartite graph: unknown cells (0..k-1) and relations with an unknown (k..)
-    active = np.unique(u_rel)
-    rel_node = np.full(rel.n, -1, dtype=np.int64)
-    rel_node[active] = k + np.arange(active.size)
-    size = k + active.size
-    graph = sp.coo_matrix(
-        (np.ones(u_rel.size), (col_of[u_cell], rel_node[u_rel])), shape=(size, size)
-    ).tocsr()
-    _, label = connected_components(graph, directed=False)
-    cell_label = label[:k]
-    rel_label = label[k:]
-    order_cells = np.argsort(cell_label, kind="stable")
-    order_rels = np.argsort(rel_label, kind="stable")
-    cell_bounds = np.searchsorted(cell_label[order_cells], np.arange(label.max() + 2))
-    rel_bounds = np.searchsorted(rel_label[order_rels], np.arange(label.max() + 2))
-    # entries grouped by relation for quick slicing
-    ent_order = np.argsort(u_rel, kind="stable")
-    u_rel_s, u_cell_s, u_coef_s = u_rel[ent_order], u_cell[ent_order], u_coef[ent_order]
-    rel_start = np.searchsorted(u_rel_s, np.arange(rel.n + 1))
-    out = []
-    for c in range(label.max() + 1):
-        cells_idx = order_cells[cell_bounds[c] : cell_bounds[c + 1]]
-        if cells_idx.size == 0:
-            continue
-        cells = unknown_rows[cells_idx]
-        rels = active[order_rels[rel_bounds[c] : rel_bounds[c + 1]]]
-        local = {int(r): i for i, r in enumerate(cells)}
-        eq_rows: list[int] = []
-        ub_rows: list[int] = []
-        for r in rels.tolist():
-            (eq_rows if rel.equal[r] else ub_rows).append(r)
-        entries = (rel_start, u_cell_s, u_coef_s, rhs, local, cells.size)
-        a_eq, b_eq = _matrix(eq_rows, *entries)
-        a_ub, b_ub = _matrix(ub_rows, *entries)
-        out.append(
-            _Component(
-                cells, a_eq, b_eq, a_ub, b_ub, np.asarray(eq_rows, np.int64), np.asarray(ub_rows, np.int64)
-            )
+
+    def __init__(
+        self, rel: Relations, values: np.ndarray, unknown: np.ndarray, suppressed: np.ndarray
+    ) -> None:
+        rows_r = rel.part_relation()
+        ent_rel = np.concatenate([rows_r, np.arange(rel.n, dtype=np.int64)])
+        ent_cell = np.concatenate([rel.parts, rel.total])
+        ent_coef = np.concatenate([np.ones(len(rel.parts)), -np.ones(rel.n)])
+        is_unknown = unknown[ent_cell]
+        known_val = np.where(is_unknown, 0.0, np.nan_to_num(values[ent_cell]))
+        rhs = -np.bincount(ent_rel, weights=ent_coef * known_val, minlength=rel.n)
+        u_rel, u_cell, u_coef = ent_rel[is_unknown], ent_cell[is_unknown], ent_coef[is_unknown]
+        unknown_rows = np.flatnonzero(unknown)
+        k = unknown_rows.size
+        col_of = np.full(len(values), -1, dtype=np.int64)
+        col_of[unknown_rows] = np.arange(k)
+        active = np.unique(u_rel)
+        rel_node = np.full(rel.n, -1, dtype=np.int64)
+        rel_node[active] = np.arange(active.size)
+        # bipartite graph: unknown cells (0..k-1) and relations with an unknown (k..)
+        size = k + active.size
+        graph = sp.coo_matrix(
+            (np.ones(u_rel.size), (col_of[u_cell], k + rel_node[u_rel])), shape=(size, size)
+        ).tocsr()
+        _, label = connected_components(graph, directed=False)
+        cell_label, rel_label = label[:k], label[k:]
+        n_comp = int(label.max()) + 1 if size else 0
+        # keep the components with a suppressed cell and a relation
+        todo_cells = np.bincount(cell_label[suppressed[unknown_rows]], minlength=n_comp)
+        has_todo = todo_cells > 0
+        has_rel = np.bincount(rel_label, minlength=n_comp) > 0
+        keep = has_todo & has_rel
+        self.settled = int(todo_cells[has_todo & ~has_rel].sum())
+        # renumber kept components 0..m-1, in order
+        new_id = np.full(n_comp, -1, dtype=np.int64)
+        new_id[keep] = np.arange(int(keep.sum()))
+        c_lab, r_lab = new_id[cell_label], new_id[rel_label]
+        c_keep, r_keep = np.flatnonzero(c_lab >= 0), np.flatnonzero(r_lab >= 0)
+        c_order = c_keep[np.argsort(c_lab[c_keep], kind="stable")]
+        r_order = r_keep[np.argsort(r_lab[r_keep], kind="stable")]
+        self.m = int(keep.sum())
+        self.cells = unknown_rows[c_order]
+        self.cell_bounds = np.searchsorted(c_lab[c_order], np.arange(self.m + 1))
+        self.rels = active[r_order]
+        self.rel_bounds = np.searchsorted(r_lab[r_order], np.arange(self.m + 1))
+        col_new = np.full(k, -1, dtype=np.int64)
+        col_new[c_order] = np.arange(c_order.size)
+        row_new = np.full(active.size, -1, dtype=np.int64)
+        row_new[r_order] = np.arange(r_order.size)
+        rr, cc = row_new[rel_node[u_rel]], col_new[col_of[u_cell]]
+        ok = rr >= 0
+        self.a = sp.csr_matrix((u_coef[ok], (rr[ok], cc[ok])), shape=(self.rels.size, self.cells.size))
+        self.b = rhs[self.rels]
+        self.equal = np.asarray(rel.equal, dtype=bool)[self.rels]
+        self.suppressed = suppressed[self.cells]
+        self.exposed: list[Exposure] = []  # found by the joint LPs (see _batched)
+
+    def part(self, lo: int, hi: int) -> _System:
+        """Components ``lo .. hi - 1`` as a system of their own."""
+        c0, c1 = int(self.cell_bounds[lo]), int(self.cell_bounds[hi])
+        r0, r1 = int(self.rel_bounds[lo]), int(self.rel_bounds[hi])
+        out = object.__new__(_System)
+        out.m, out.settled, out.exposed = hi - lo, 0, []
+        out.cells, out.suppressed = self.cells[c0:c1], self.suppressed[c0:c1]
+        out.cell_bounds, out.rel_bounds = (
+            self.cell_bounds[lo : hi + 1] - c0,
+            self.rel_bounds[lo : hi + 1] - r0,
         )
-    return out
+        out.rels, out.b, out.equal = self.rels[r0:r1], self.b[r0:r1], self.equal[r0:r1]
+        out.a = self.a[r0:r1][:, c0:c1]
+        return out
+
+    def chunks(self, cells: int) -> list[tuple[int, int]]:
+        """Runs of consecutive components of about ``cells`` unknowns each (a component is
+        never split)."""
+        ends = np.searchsorted(self.cell_bounds, np.arange(cells, self.cell_bounds[-1], cells), side="right")
+        cuts = np.unique(np.concatenate([[0], np.clip(ends - 1, 1, self.m), [self.m]]))
+        return [(int(a), int(b)) for a, b in itertools.pairwise(cuts) if b > a]
+
+    def component(self, lo: int, hi: int) -> _Component:
+        """Components ``lo .. hi - 1`` as one (block-diagonal) LP."""
+        c0, c1 = int(self.cell_bounds[lo]), int(self.cell_bounds[hi])
+        r0, r1 = int(self.rel_bounds[lo]), int(self.rel_bounds[hi])
+        sub = self.a[r0:r1][:, c0:c1]
+        eq = self.equal[r0:r1]
+        rels, b = self.rels[r0:r1], self.b[r0:r1]
+        return _Component(
+            self.cells[c0:c1], sub[eq].tocsr(), b[eq], sub[~eq].tocsr(), b[~eq], rels[eq], rels[~eq]
+        )
 
 
-def _matrix(
-    rs: list[int],
-    rel_start: np.ndarray,
-    cell_of: np.ndarray,
-    coef_of: np.ndarray,
-    rhs: np.ndarray,
-    local: dict[int, int],
-    width: int,
-) -> tuple[sp.csr_matrix, np.ndarray]:
-    """The rows ``rs`` of the relations over a component's unknowns, and their right-hand sides."""
-    ri: list[int] = []
-    ci: list[int] = []
-    vi: list[float] = []
-    for i, r in enumerate(rs):
-        s, e = rel_start[r], rel_start[r + 1]
-        ri.extend([i] * int(e - s))
-        ci.extend(local[int(x)] for x in cell_of[s:e])
-        vi.extend(coef_of[s:e].tolist())
-    m = sp.csr_matrix((vi, (ri, ci)), shape=(len(rs), width))
-    return m, rhs[np.asarray(rs, dtype=np.int64)] if rs else np.zeros(0)
+#: unknowns per joint LP: the simplex's work grows faster than the LP, so blocks of components of
+#: about this size beat both one LP per component (overhead) and one LP for all (measured on the
+#: 200k-row Kenya file)
+JOINT_CELLS = 4_000
+
+
+def _batched(
+    system: _System, true: np.ndarray | None, protection: float, budget: _Budget
+) -> Iterator[tuple[_Component, np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """:func:`_joint_audit` over blocks of components of about :data:`JOINT_CELLS` unknowns."""
+    for a, b in system.chunks(JOINT_CELLS) if system.m else []:
+        part = system.part(a, b)
+        yield from _joint_audit(part, true, protection, budget)
+        system.settled += part.settled
+        system.exposed.extend(part.exposed)
+
+
+def _joint_audit(
+    system: _System, true: np.ndarray | None, protection: float, budget: _Budget
+) -> Iterator[tuple[_Component, np.ndarray, np.ndarray | None, np.ndarray | None]]:
+    """The components that still need LPs of their own, each with its suppressed cells (local
+    indices) and the range the batched LPs already proved (None: none ran).
+
+    The LP of all components together is block-diagonal, and the certificates' and sharpening
+    LPs have separable objectives: one LP over every component finds, per component, the same
+    optimum one LP each would. So a few LPs in all prove most cells, however many components
+    the table has; only the components with a cell left open get LPs of their own. When the
+    published values contradict the relations somewhere (the joint LP is infeasible), each
+    component is audited on its own (its equalities relaxed where they must be)."""
+    if system.m == 0:
+        return
+    whole = system.component(0, system.m)
+    todo = np.flatnonzero(system.suppressed)
+    sub_true = None if true is None else true[whole.cells]
+    if sub_true is not None and np.isnan(sub_true).any():
+        sub_true = None
+    found = _certificates(whole, sub_true, protection, budget, relax_ok=False) if system.m > 1 else None
+    if found is None:
+        for c in range(system.m):
+            c0, c1 = int(system.cell_bounds[c]), int(system.cell_bounds[c + 1])
+            yield system.component(c, c + 1), np.flatnonzero(system.suppressed[c0:c1]), None, None
+        return
+    lo, hi, _ = found
+    if budget.left > 0:
+        _sharpen(whole, todo, lo, hi, _cap(whole, sub_true, protection), protection, budget, False)
+    exposed, fallback = _intervals(system, whole, lo, hi, protection, budget)
+    whole.warm = None  # free the joint model: the components left have their own, far smaller
+    settled = np.ones(system.m, dtype=bool)
+    settled[fallback] = False
+    comp_of = np.repeat(np.arange(system.m), np.diff(system.cell_bounds))
+    order = np.argsort(system.cells)
+    rows = np.asarray([e.row for e in exposed], dtype=np.int64)
+    local = order[np.searchsorted(system.cells[order], rows)]
+    exposed = [e for e, i in zip(exposed, local.tolist(), strict=True) if settled[comp_of[i]]]
+    for c in range(system.m):
+        c0, c1 = int(system.cell_bounds[c]), int(system.cell_bounds[c + 1])
+        if not settled[c]:
+            yield system.component(c, c + 1), np.flatnonzero(system.suppressed[c0:c1]), lo[c0:c1], hi[c0:c1]
+        else:
+            system.settled += int(system.suppressed[c0:c1].sum())
+    system.exposed = exposed
+
+
+def _intervals(
+    system: _System, whole: _Component, lo: np.ndarray, hi: np.ndarray, protection: float, budget: _Budget
+) -> tuple[list[Exposure], np.ndarray]:
+    """Each open suppressed cell's own min and max LP, one cell of every component per LP (the
+    objective stays separable): as many LPs as the most open cells in one component, not one
+    pair per cell. The max LP caps the chosen cells at ``lo + protection``: a cell that reaches
+    its cap is protected, one that stays below it has its true maximum. Returns the exposed
+    cells, and the components left to audit on their own (the budget ran out or HiGHS failed)."""
+    comp_of = np.repeat(np.arange(system.m), np.diff(system.cell_bounds))
+    row_comp = np.repeat(np.arange(system.m), np.diff(system.rel_bounds))
+    eq_comp, ub_comp = row_comp[system.equal], row_comp[~system.equal]
+    pending = np.flatnonzero(system.suppressed & (hi - lo < protection - EPS))
+    exposed: list[Exposure] = []
+    chosen_of = np.full(system.m, -1, dtype=np.int64)
+    while pending.size:
+        pc = comp_of[pending]
+        first = pending[np.r_[True, pc[1:] != pc[:-1]]]
+        binding: dict[int, set[int]] = {int(i): set() for i in first.tolist()}
+        for sign in (1.0, -1.0):  # min, then max
+            sel = first[hi[first] - lo[first] < protection - EPS]
+            if sel.size == 0:
+                break
+            if not budget.take():
+                return exposed, np.unique(comp_of[pending])
+            c = np.zeros(whole.cells.size)
+            c[sel] = sign
+            upper = None
+            if sign < 0:
+                upper = np.full(whole.cells.size, np.inf)
+                upper[sel] = lo[sel] + protection
+            status, x, eq_d, ub_d = _solve(whole, c, upper)
+            if status != "ok" or x is None or eq_d is None or ub_d is None:
+                return exposed, np.unique(comp_of[pending])
+            np.minimum(lo, x, out=lo)
+            np.maximum(hi, x, out=hi)
+            chosen_of[comp_of[sel]] = sel
+            for rows, comps, rel in (
+                (np.abs(eq_d) > EPS, eq_comp, whole.eq_rel),
+                (np.abs(ub_d) > EPS, ub_comp, whole.ub_rel),
+            ):
+                hit = np.flatnonzero(rows)
+                owner = chosen_of[comps[hit]]
+                for cell, r in zip(owner.tolist(), rel[hit].tolist(), strict=True):
+                    if cell in binding:
+                        binding[cell].add(int(r))
+            chosen_of[comp_of[sel]] = -1
+        for i in first.tolist():
+            if hi[i] - lo[i] < protection - EPS:
+                exposed.append(Exposure(int(whole.cells[i]), float(lo[i]), float(hi[i]), sorted(binding[i])))
+        done = np.zeros(whole.cells.size, dtype=bool)
+        done[first] = True
+        pending = pending[~done[pending] & (hi[pending] - lo[pending] < protection - EPS)]
+    return exposed, np.zeros(0, dtype=np.int64)
 
 
 def _solve(
@@ -417,11 +559,14 @@ def _audit_component(
     true: np.ndarray | None,
     protection: float,
     budget: _Budget,
+    known: tuple[np.ndarray, np.ndarray, bool] | None = None,
 ) -> tuple[list[Exposure], int, int]:
-    """The exposures among ``todo`` (local indices); the cells made inconsistent; those left."""
+    """The exposures among ``todo`` (local indices); the cells made inconsistent; those left.
+    ``known``: the range already proven for each unknown (by :func:`_batched`), and whether the
+    equalities were relaxed; else the certificates are found here."""
     if comp.a_eq.shape[0] == 0 and comp.a_ub.shape[0] == 0:
         return [], 0, 0  # no relation reaches the cell: nothing bounds it
-    found = _certificates(comp, true, protection, budget)
+    found = known if known is not None else _certificates(comp, true, protection, budget)
     if found is None:
         return [], int(todo.size), 0
     lo, hi, relax = found
@@ -442,7 +587,12 @@ def _audit_component(
 
 
 def _certificates(
-    comp: _Component, true: np.ndarray | None, protection: float, budget: _Budget
+    comp: _Component,
+    true: np.ndarray | None,
+    protection: float,
+    budget: _Budget,
+    *,
+    relax_ok: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, bool] | None:
     """The range each unknown spans over a few feasible tables (the true one when known, the one
     with every unknown as large as it can be, and as small), and whether the equalities had to be
@@ -456,7 +606,7 @@ def _certificates(
         if not budget.take():
             break
         status, x, _, _ = _solve(comp, np.full(n, sign), cap, relax=relax)
-        if status == "infeasible" and not relax and true is None:
+        if status == "infeasible" and not relax and true is None and relax_ok:
             relax = True
             status, x, _, _ = _solve(comp, np.full(n, sign), cap, relax=True)
         if status == "infeasible":
@@ -607,6 +757,14 @@ class _Table:
         _, label = connected_components(inc, directed=False)
         self.component = label[:n]
 
+        self.size = np.bincount(self.component)
+
+    def blocks(self, components: np.ndarray, cells: int) -> list[np.ndarray]:
+        """``components`` (sorted) in runs of about ``cells`` cells in all."""
+        total = np.cumsum(self.size[components])
+        cut = np.flatnonzero(np.diff(total // cells)) + 1
+        return np.split(components, cut)
+
     def reasons(self, cells: list[int], targets: np.ndarray) -> list[tuple[int, int]]:
         """For each cell, a target that shares a relation with it (the one it protects, for the
         report) and that relation; else the first target and -1."""
@@ -729,7 +887,14 @@ def _protect(
         if targets.size == 0:
             break
         moved: dict[int, float] = {}
-        for comp in np.unique(table.component[targets]).tolist():
+        groups = np.unique(table.component[targets])
+        # the deviation LP is block-diagonal and its cost separable: one LP over every part
+        # finds each part's cheapest deviation at once; only when it has none (some part cannot
+        # move its targets together) is each part solved on its own
+        together, alone = _blocks(
+            table, values, slack, suppressed, targets, groups, protection, cost, usable, out
+        )
+        for comp in alone:
             group = targets[table.component[targets] == comp]
             joint = _joint(table, values, slack, suppressed, group, protection, cost, usable, out)
             if joint is None:  # some cell cannot go up with the others: one at a time
@@ -747,6 +912,8 @@ def _protect(
                         joint[c] = max(joint.get(c, 0.0), d)
             for c, d in joint.items():
                 moved[c] = max(moved.get(c, 0.0), d)
+        for c, d in together.items():
+            moved[c] = max(moved.get(c, 0.0), d)
         nxt = []
         fresh = [c for c in moved if not suppressed[c]]
         for c, why in zip(fresh, table.reasons(fresh, targets), strict=True):
@@ -761,6 +928,34 @@ def _protect(
     return changed
 
 
+def _blocks(
+    table: _Table,
+    values: np.ndarray,
+    slack: np.ndarray,
+    suppressed: np.ndarray,
+    targets: np.ndarray,
+    groups: np.ndarray,
+    protection: float,
+    cost: np.ndarray,
+    usable: np.ndarray,
+    out: Completion,
+) -> tuple[dict[int, float], list[int]]:
+    """One deviation per block of parts (see :meth:`_Table.blocks`): {cell: |change|}, and the
+    parts whose block had none (each is then solved on its own)."""
+    if groups.size <= 1:
+        return {}, groups.tolist()
+    alone: list[int] = []
+    together: dict[int, float] = {}
+    for block in table.blocks(groups, JOINT_CELLS * 4):
+        these = targets[np.isin(table.component[targets], block)]
+        found = _joint(table, values, slack, suppressed, these, protection, cost, usable, out, whole=False)
+        if found is None:
+            alone.extend(block.tolist())
+        else:
+            together.update(found)
+    return together, alone
+
+
 def _joint(
     table: _Table,
     values: np.ndarray,
@@ -771,14 +966,17 @@ def _joint(
     cost: np.ndarray,
     usable: np.ndarray,
     out: Completion,
+    *,
+    whole: bool = True,
 ) -> dict[int, float] | None:
-    """One deviation moving every target (of one component) up by the protection range, among
-    the cells within a few relations of them and else the whole component: {cell: |change|}."""
-    whole = np.flatnonzero(table.component == table.component[targets[0]])
+    """One deviation moving every target up by the protection range, among the cells within a
+    few relations of them and else (``whole``; the targets of one component) the whole
+    component: {cell: |change|}."""
     near = table.around(targets, 3)
+    every = np.flatnonzero(table.component == table.component[targets[0]]) if whole else near
     up = np.full(targets.size, protection)
     none = np.zeros(0, np.int64)
-    for cells in (near, whole) if near.size < whole.size else (whole,):
+    for cells in (near, every) if near.size < every.size else (every,):
         out.lps += 1
         found = _deviation(table, values, slack, suppressed, cells, targets, up, none, up[:0], cost, usable)
         if found is not None:
