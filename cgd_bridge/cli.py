@@ -1191,6 +1191,23 @@ def _reviewer(session: Any, username: str) -> Any:
     return Principal.of(get_user(session, username=username))
 
 
+@contextlib.contextmanager
+def _showing_overlap(session: Any, version_id: int) -> Iterator[None]:
+    """Print the keys version ID shares with published data when a decision on it is refused as
+    overlapping (``Overlapping``), before the refusal goes on to the CLI's error handler."""
+    from cgd_bridge.errors import Overlapping
+    from cgd_bridge.store import ownership
+    from cgd_bridge.store.models import Version
+
+    try:
+        yield
+    except Overlapping:
+        version = session.get(Version, version_id)
+        if version is not None:
+            _print_overlap(ownership.overlap(session, version))
+        raise
+
+
 _AS_OPTION = click.option(
     "--as", "username", required=True, metavar="USER", help="The NSO reviewer (or admin user) deciding."
 )
@@ -1232,22 +1249,13 @@ def admin_version_accept(
     version_id: int, username: str, comment: str | None, replace: bool | None, database_url: str | None
 ) -> None:
     """Accept version ID as the reviewer USER (refused when it overlaps, unless --replace)."""
-    from cgd_bridge.errors import Overlapping
-    from cgd_bridge.store import ownership, submissions
+    from cgd_bridge.store import submissions
 
-    with _store(database_url) as session:
-        try:
-            v = submissions.accept(
-                session, principal=_reviewer(session, username), version_id=version_id, comment=comment,
-                replace=bool(replace),
-            )  # fmt: skip
-        except Overlapping:
-            from cgd_bridge.store.models import Version
-
-            found = session.get(Version, version_id)
-            assert found is not None
-            _print_overlap(ownership.overlap(session, found))
-            raise
+    with _store(database_url) as session, _showing_overlap(session, version_id):
+        v = submissions.accept(
+            session, principal=_reviewer(session, username), version_id=version_id, comment=comment,
+            replace=bool(replace),
+        )  # fmt: skip
         click.echo(f"Version {v.number} of '{v.submission.dataset}' (id {v.id}) is accepted.")
 
 
@@ -1260,21 +1268,12 @@ def admin_version_publish(
     version_id: int, username: str, replace: bool | None, database_url: str | None
 ) -> None:
     """Publish version ID as the reviewer USER (a --replace chosen at acceptance still holds)."""
-    from cgd_bridge.errors import Overlapping
-    from cgd_bridge.store import ownership, submissions
+    from cgd_bridge.store import submissions
 
-    with _store(database_url) as session:
-        try:
-            v = submissions.publish(
-                session, principal=_reviewer(session, username), version_id=version_id, replace=replace
-            )
-        except Overlapping:
-            from cgd_bridge.store.models import Version
-
-            found = session.get(Version, version_id)
-            assert found is not None
-            _print_overlap(ownership.overlap(session, found))
-            raise
+    with _store(database_url) as session, _showing_overlap(session, version_id):
+        v = submissions.publish(
+            session, principal=_reviewer(session, username), version_id=version_id, replace=replace
+        )
         click.echo(f"Version {v.number} of '{v.submission.dataset}' (id {v.id}) is published.")
 
 
