@@ -19,6 +19,8 @@ Tables, in dependency order:
 - ``metadata_drafts``: quality-metadata records a CSO's people saved from the web form, unfinished.
 - ``rate_usage``: requests per rate-limit identity and one-minute window, summed over the
   server's workers (the shared rate limit).
+- ``kept_uploads``: files a person uploaded on the submit page that were not stored as a version
+  yet (a failed or check-only upload), kept for a day so a slow link need not send them again.
 
 Times are stored in UTC (:class:`UtcDateTime`: aware datetimes in, aware UTC datetimes out, on
 SQLite as on PostgreSQL). Enumerations are short strings guarded by CHECK constraints, so that
@@ -551,4 +553,36 @@ class EndedSession(Base):
     __tablename__ = "ended_sessions"
 
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class KeptUpload(Base):
+    """A file sent with the submit page that is not (yet) part of a version, kept for its sender.
+
+    On a slow link a 7 MB file takes minutes to send; when the check finds errors, or the person
+    only asked for a check, the page offers the files already received instead of asking for them
+    again (#17). One row per user and role at most (a new upload of the role replaces it);
+    deleted when a version is stored from it, when the user uploads anew, or a day later
+    (:mod:`cgd_bridge.store.kept`). Only its sender can use it, by a random token the page
+    carries. Not read by the access policy (no change-counter trigger).
+
+    Attributes:
+        token: random, URL-safe; what the form's hidden field carries.
+        user_id: who sent it (only they can use it).
+        role, filename, media_type, size, sha256, content: the file as received.
+        expires_at: when it is deleted.
+    """
+
+    __tablename__ = "kept_uploads"
+    __table_args__ = (CheckConstraint(_in("role", FileRole), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)

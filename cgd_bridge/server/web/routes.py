@@ -6,10 +6,11 @@ Every page calls the same store functions as the JSON API (:mod:`cgd_bridge.stor
 ``/sdmx/rest`` (downloads are SDMX REST answers, logged as pulls), so the rules of who sees and
 does what live in one place. Every POST form carries the session's CSRF token.
 
-Paths: ``/`` (home), ``/sign-in``, ``/sign-out``, ``/submissions``, ``/submit``,
-``/versions/{id}`` (the version and review page) with ``/versions/{id}/{action}`` and
-``/versions/{id}/files/{file}``, ``/inbox``, ``/pulls``, ``/dataflows``,
-``/dataflows/{agency}/{id}/{version}`` with ``.../download``; static files under ``/static``.
+Paths: ``/`` (home), ``/sign-in``, ``/sign-out``, ``/submissions``, ``/submit`` (with
+``/submit/files``, where the page's script sends the files first), ``/versions/{id}`` (the
+version and review page) with ``/versions/{id}/{action}`` and ``/versions/{id}/files/{file}``,
+``/inbox``, ``/pulls``, ``/dataflows``, ``/dataflows/{agency}/{id}/{version}`` with
+``.../download``; static files under ``/static``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from urllib.parse import quote, urlencode
 import numpy as np
 import yaml
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
@@ -49,7 +50,7 @@ from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
-from cgd_bridge.store import access, audit, drafts, mous, official, orgs, published, submissions
+from cgd_bridge.store import access, audit, drafts, kept, mous, official, orgs, published, submissions
 from cgd_bridge.store.models import MAX_ID, OfficialSeries, OrgKind, Role, State, Version
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -258,16 +259,20 @@ def _missing_inputs(
     mapping_choice: str,
     mapping: UploadFile | None,
     metadata_text: str = "",
+    tokens: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The form fields left empty, with what to do (field id -> message)."""
+    """The form fields left empty, with what to do (field id -> message). A file kept from an
+    earlier try (``tokens``: role -> token) fills its field."""
     _ = page._
+    tokens = tokens or {}
     errors = {}
-    if data is None or not data.filename:
+    if (data is None or not data.filename) and not tokens.get("data"):
         errors["data"] = _("Choose the dataset file (CSV, XLSX or a Kobo/ODK export).")
-    if (metadata is None or not metadata.filename) and not metadata_text.strip():
+    no_metadata = (metadata is None or not metadata.filename) and not metadata_text.strip()
+    if no_metadata and not tokens.get("metadata"):
         errors["metadata"] = _("Choose the quality metadata file (YAML or JSON).")
     if mapping_choice == "upload":
-        if mapping is None or not mapping.filename:
+        if (mapping is None or not mapping.filename) and not tokens.get("mapping"):
             errors["mapping"] = _("Choose your mapping file, or pick a bundled mapping.")
     elif mapping_choice not in _bundled_mappings():
         errors["mapping_choice"] = _("Pick a bundled mapping, or choose to upload your own.")
@@ -295,8 +300,53 @@ def _form_error(exc: CgdBridgeError, inputs: Inputs) -> tuple[str, str]:
     return _field_of(exc, inputs.names()), text
 
 
+def _upload_or_kept(
+    page: Page, inputs: Inputs, role: str, upload: UploadFile | None, token: str, sent: set[str]
+) -> bool:
+    """Put the role's file into ``inputs``: a new upload, else the file kept from an earlier try
+    (only the sender's own: :func:`cgd_bridge.store.kept.take`); True if there was either. A new
+    upload wins over a kept one. ``sent`` collects the roles the person sent (to keep them)."""
+    if upload is not None and upload.filename:
+        inputs.save(role, upload)
+    elif token:
+        principal = page.principal
+        assert principal is not None  # the page requires a signed-in CSO
+        inputs.kept(kept.take(page.db, principal=principal, role=role, token=token, now=page.now))
+    else:
+        return False
+    sent.add(role)
+    return True
+
+
+@router.post("/submit/files")
+def submit_files(
+    page: PageDep,
+    csrf_token: Annotated[str, Form()] = "",
+    data: Annotated[UploadFile | None, File()] = None,
+    metadata: Annotated[UploadFile | None, File()] = None,
+    mapping: Annotated[UploadFile | None, File()] = None,
+    form: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Receive the submit page's files ahead of the form and keep them for the sender (JSON:
+    role -> token, name, size). The page's script sends the files here with a progress bar, then
+    posts the form itself with the tokens (:func:`submit_upload`), so the check and the redirect
+    are a normal page load; without the script the form posts the files directly."""
+    page.check_csrf(csrf_token)
+    principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
+    inputs = Inputs(page.bridge.settings.max_upload_mb << 20)
+    try:
+        for role, upload in (("data", data), ("metadata", metadata), ("mapping", mapping), ("form", form)):
+            if upload is not None and upload.filename:
+                inputs.save(role, upload)
+        received = kept.keep(page.db, principal=principal, files=inputs.raw, now=page.now)
+    finally:
+        inputs.close()
+    body = {role: {"token": k.token, "filename": k.filename, "size": k.size} for role, k in received.items()}
+    return JSONResponse({"kept": body}, headers={"Cache-Control": "no-store"})
+
+
 @router.post("/submit")
-def submit_upload(
+def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store, the page again
     page: PageDep,
     csrf_token: Annotated[str, Form()] = "",
     data: Annotated[UploadFile | None, File()] = None,
@@ -309,22 +359,38 @@ def submit_upload(
     action: Annotated[str, Form()] = "submit",
     metadata_text: Annotated[str, Form(max_length=MAX_METADATA_BYTES)] = "",
     metadata_draft: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+    kept_data: Annotated[str, Form(max_length=64)] = "",
+    kept_metadata: Annotated[str, Form(max_length=64)] = "",
+    kept_mapping: Annotated[str, Form(max_length=64)] = "",
+    kept_form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Validate the upload; show the report (errors, or ``action=check``), else store a version.
 
     ``metadata_text`` is a record filled in on the metadata form (``action=prepare`` brings it
-    here); an uploaded metadata file replaces it.
+    here); an uploaded metadata file replaces it. Files sent with a try that stored no version
+    (errors, or only a check) are kept for the sender (:mod:`cgd_bridge.store.kept`): the page
+    shows them as received and carries their tokens (``kept_*``), so a slow link need not send
+    them again; a new file of the same role replaces its kept one.
     """
     page.check_csrf(csrf_token)
     principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
     _ = page._
+    tokens = {
+        "data": kept_data.strip(),
+        "metadata": kept_metadata.strip(),
+        "mapping": kept_mapping.strip() if mapping_choice == "upload" else "",
+        "form": kept_form.strip(),
+    }
     metadata_text = _draft_text(page, metadata_draft, metadata_text, metadata)
-    values = {
+    if tokens["metadata"] and not (metadata is not None and metadata.filename):
+        metadata_text = ""  # the kept metadata file was sent after the form's record: it wins
+    values: dict[str, Any] = {
         "mapping_choice": mapping_choice,
         "sheet": sheet,
         "revision_note": revision_note,
         "metadata_text": metadata_text,
         "metadata_dataset": _dataset_of(metadata_text),
+        "kept": {},
     }
     if action == "prepare":
         return page.render(
@@ -335,9 +401,16 @@ def submit_upload(
             values=values,
             report=None,
         )
-    errors = _missing_inputs(page, data, metadata, mapping_choice, mapping, metadata_text)
+    errors = _missing_inputs(page, data, metadata, mapping_choice, mapping, metadata_text, tokens)
+    inputs = Inputs(page.bridge.settings.max_upload_mb << 20)
+    sent: set[str] = set()
 
     def again(status: int, report: dict[str, Any] | None = None, note: str | None = None) -> Response:
+        # What the person sent is kept for them (not the bundled mapping, nor the form's record,
+        # which the page carries itself), so the next try need not send it again.
+        files = [r for r in inputs.raw if r.role in sent]
+        if files:
+            values["kept"] = kept.keep(page.db, principal=principal, files=files, now=page.now)
         return page.render(
             "submit.html",
             status=status,
@@ -349,21 +422,21 @@ def submit_upload(
             note=note,
         )
 
-    if errors or data is None:
-        return again(400)
-    inputs = Inputs(page.bridge.settings.max_upload_mb << 20)
     try:
-        inputs.save("data", data)
-        if metadata is not None and metadata.filename:
-            inputs.save("metadata", metadata)
-        else:
+        roles = (("data", data), ("metadata", metadata), ("mapping", mapping), ("form", form))
+        for role, upload in roles:
+            if role == "mapping" and mapping_choice != "upload":
+                continue
+            try:
+                _upload_or_kept(page, inputs, role, upload, tokens[role], sent)
+            except NotFound as exc:  # a kept file that is gone: ask for that file alone
+                errors[role] = exc.problem + ". " + (exc.fix or "")
+        if errors or "data" not in inputs.paths:
+            return again(400)
+        if "metadata" not in inputs.paths:
             inputs.text("metadata", "quality.yaml", metadata_text)
-        if mapping_choice == "upload" and mapping is not None:
-            inputs.save("mapping", mapping)
-        else:
+        if mapping_choice != "upload":
             inputs.file("mapping", resources.bundled("mappings") / mapping_choice, "application/yaml")
-        if form is not None and form.filename:
-            inputs.save("form", form)
         intake = harmonise_and_store(
             page.db,
             inputs,
@@ -376,6 +449,22 @@ def submit_upload(
             store=action != "check",
             jobs=page.bridge.jobs,
         )
+        if not intake.valid:
+            return again(
+                422,
+                intake.report.to_dict(),
+                _(
+                    "The dataset has {n} error(s); nothing was stored. Fix what the report lists and upload again.",  # noqa: E501 - one message id
+                    n=intake.report.error_count,
+                ),
+            )
+        version = intake.version
+        if version is None:  # action == "check"
+            return again(
+                200,
+                intake.report.to_dict(),
+                _("The dataset is valid. Send it for review, or save it as a draft: the files are kept."),
+            )
     except CgdBridgeError as exc:
         if exc.status >= 500 or isinstance(exc, Forbidden):
             raise
@@ -384,22 +473,7 @@ def submit_upload(
         return again(exc.status)
     finally:
         inputs.close()
-    if not intake.valid:
-        return again(
-            422,
-            intake.report.to_dict(),
-            _(
-                "The dataset has {n} error(s); nothing was stored. Fix what the report lists and upload again.",  # noqa: E501 - one message id
-                n=intake.report.error_count,
-            ),
-        )
-    version = intake.version
-    if version is None:  # action == "check"
-        return again(
-            200,
-            intake.report.to_dict(),
-            _("The dataset is valid. Choose the files again and send it for review, or save it as a draft."),
-        )
+    kept.forget(page.db, principal=principal)
     stored = {"number": str(version.number), "dataset": version.submission.dataset}
     if version.state == State.SUBMITTED:
         page.say(_("Version {number} of {dataset} was stored and sent for review.", **stored))
