@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         job_workers: the worker processes that check uploads at once (each holds one job).
         job_wait_seconds: how long an upload waits for a free worker before the answer is 503
             with ``Retry-After``.
+        web_check_wait_seconds: how long the submit page waits for its check before it sends
+            the person to the check's status page (``/checks/{id}``, which refreshes itself
+            until the outcome is there); 0 always sends them there.
         secret_key: signs the web pages' session cookies; None means a random secret kept in
             ``{data_dir}/web-secret`` (enough for the workers of one host; set it, the same
             everywhere, when several hosts serve one database); ``CGD_BRIDGE_SECRET_KEY=...``.
@@ -87,6 +90,7 @@ class Settings(BaseSettings):
     job_cpu_seconds: int = Field(default=300, ge=0)
     job_workers: int = Field(default=2, ge=1, le=64)
     job_wait_seconds: float = Field(default=30.0, ge=0.0)
+    web_check_wait_seconds: float = Field(default=20.0, ge=0.0, le=600.0)
     db_wait_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
     secret_key: SecretStr | None = None
     cors_origins: str = ""
