@@ -132,8 +132,10 @@ class Candidate:
 @dataclass
 class Question:
     """A choice to confirm (:meth:`Draft.questions`): a dimension's column or fixed code
-    (``label`` None), or one label's code. ``proposed`` is what the draft chose (None: nothing),
-    ``candidates`` the best answers first; ``codes`` the codelist a search looks in."""
+    (``label`` None), one label's code, or which dimension a column no dimension reads is
+    (``dimension`` empty, ``column`` set; the answers ``dimension:ID``). ``proposed`` is what the
+    draft chose (None: nothing), ``candidates`` the best answers first; ``codes`` what a search
+    looks in (the codelist, or the dimensions)."""
 
     dimension: str
     label: str | None
@@ -558,25 +560,53 @@ class _Drafter:
             header += [f"  {_one_line(source)}" for source in sources[:10]]
             if len(sources) > 10:
                 header.append(f"  and {len(sources) - 10} more")
+        data_columns = [c.name for c in self.cols if c.kind == "data"]
+        asks = self.dimension_questions(m["dimensions"]) + self.unused_questions(m["dimensions"]) + self.asks
+        return Draft(m, self.guesses, self.comments, header, asks, data_columns)
+
+    def unused_questions(self, dimensions: dict[str, Any]) -> list[Question]:
+        """A column of a few categories that no dimension reads (renamed, in another language):
+        which dimension is it? The answers: the dimensions given a total or fixed code, the one
+        its name is most like first (a question only a review asks: skipping leaves it unused)."""
+        out = []
+        fixed = [d for d in self.contract.dimension_ids if "value" in dimensions.get(d, {})
+                 and d not in ("FREQ", "REPORTING_TYPE", "SERIES")]  # fmt: skip
+        for c in self.data_cols():
+            if not c.values or len(c.values) > 30 or c.numbers or _is_time(c) or c.name.startswith("_"):
+                continue
+            cands = []
+            for d in fixed:
+                name = _name_score(c, [d.replace("_", " "), *_ALIASES.get(d, [])])
+                cands.append(Candidate(f"dimension:{d}", _concept(d), round(0.3 + 0.5 * name, 2),
+                                       f"its name is {name:.0%} like {d}"))  # fmt: skip
+            cands.sort(key=lambda x: -x.confidence)
+            why = f"no dimension reads it; its values: {_sample(c)}"
+            names = {cand.choice.split(":", 1)[1]: cand.name for cand in cands}
+            out.append(Question("", None, c.name, None, 0.0, why, cands[:6], names))
+        return out
+
+    def dimension_questions(self, dimensions: dict[str, Any]) -> list[Question]:
+        """Each dimension's choice as a review asks it: the proposal, then the other columns
+        that fit, the codes its name suggests and the codelist's total or not-applicable code."""
         chosen = {g.what: g for g in self.guesses}
-        dim_asks = []
+        out = []
         for d in self.contract.dimension_ids:
-            spec = m["dimensions"].get(d)
-            g = chosen.get(d)
+            spec, g = dimensions.get(d), chosen.get(d)
             if spec is None or g is None:
                 continue
             proposed = f"column:{spec['column']}" if "column" in spec else f"value:{spec['value']}"
             options = {c.choice: c for c in self.options.get(d, [])}
+            codes = self.codes[d].codes
             for alt in ("_T", "_Z"):  # the codelist's total, not applicable: no breakdown by it
-                if alt in self.codes[d].codes and f"value:{alt}" not in options:
-                    options[f"value:{alt}"] = Candidate(f"value:{alt}", self.codes[d].codes[alt], 0.3,
+                if alt in codes and f"value:{alt}" not in options:
+                    options[f"value:{alt}"] = Candidate(f"value:{alt}", codes[alt], 0.3,
                                                         "no column breaks the data down by it")  # fmt: skip
             first = options.pop(proposed, Candidate(proposed, "", g.confidence, g.why))
-            cands = [first, *sorted(options.values(), key=lambda c: -c.confidence)][:6]
-            codes = self.codes[d].codes
-            dim_asks.append(Question(d, None, None, proposed, g.confidence, g.why, cands, codes))
-        data_columns = [c.name for c in self.cols if c.kind == "data"]
-        return Draft(m, self.guesses, self.comments, header, dim_asks + self.asks, data_columns)
+            nothing = proposed.endswith(":CONFIRM")  # no proposal: only the other answers
+            cands = ([] if nothing else [first]) + sorted(options.values(), key=lambda c: -c.confidence)
+            out.append(Question(d, None, None, None if nothing else proposed, g.confidence, g.why,
+                                cands[:6], codes))  # fmt: skip
+        return out
 
     # -- Washington Group ------------------------------------------------------------------------
 
@@ -806,12 +836,11 @@ class _Drafter:
                 out[d.id] = self.named_code(
                     d.id, [self.table.path.stem, self.table.path.parent.name], 0.8, key
                 )
-            elif "_T" in codes:
-                out[d.id] = {"value": "_T"}
-                self.guess(d.id, "_T", 0.9, "no column is broken down by it: the codelist's total", key=key)
-            elif "_Z" in codes:
-                out[d.id] = {"value": "_Z"}
-                self.guess(d.id, "_Z", 0.9, "no column is broken down by it: not applicable", key=key)
+            elif "_T" in codes or "_Z" in codes:
+                code = "_T" if "_T" in codes else "_Z"
+                out[d.id] = {"value": code}
+                what = "the codelist's total" if code == "_T" else "not applicable"
+                self.guess(d.id, code, 0.9, f"no column is broken down by it: {what}", key=key)
             else:
                 out[d.id] = {"value": "CONFIRM"}
                 self.guess(d.id, "none", 0.0, "no column fits and the codelist has no total: give a code",
@@ -935,6 +964,11 @@ class _Drafter:
         if self.contract.attribute("UNIT_MULT") is not None:
             out["UNIT_MULT"] = {"value": "0"}
         return out
+
+
+def _concept(dim: str) -> str:
+    """A dimension's name for a review: its common names."""
+    return ", ".join(_ALIASES.get(dim, [dim.replace("_", " ").casefold()])[:3])
 
 
 def _sample(c: _Column) -> str:
