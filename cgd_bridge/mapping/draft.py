@@ -763,10 +763,10 @@ class _Drafter:
     def score_column(self, dim: str, c: _Column, codes: _Codes) -> tuple[float, str, list[_Match]] | None:
         """How well column ``c`` fits ``dim``: (score, why, each value's match), or None."""
         decided = self.decisions.columns.get(dim, "")
-        if not c.values or len(c.values) > MAX_LABELS or _is_time(c):
-            return None
         if decided and decided != f"column:{c.name}":
             return None
+        if not decided and (not c.values or len(c.values) > MAX_LABELS or _is_time(c)):
+            return None  # a column chosen in a review is taken whatever it holds
         name = _name_score(c, [dim.replace("_", " "), *_ALIASES.get(dim, [])])
         seen = self.evidence.column(c.texts, dim, self.dataflow) if self.evidence else None
         many_numbers = c.numbers and not c.select and name < 0.85 and len(c.values) > 20
@@ -774,7 +774,7 @@ class _Drafter:
             return None
         yes_no = dim == "DISABILITY_STATUS" and name >= 0.85
         matches = [_best_of(c, v, dim, codes, yes_no, self.evidence, self.decisions) for v in c.values]
-        share = sum(1 for m in matches if m[1] >= MATCHES) / len(c.values)
+        share = sum(1 for m in matches if m[1] >= MATCHES) / max(len(c.values), 1)
         if decided:
             return 1.0, f"'{c.name}' chosen in the review; {share:.0%} of its values have a code", matches
         if seen is not None and (seen.share >= 1 or share >= 0.5):

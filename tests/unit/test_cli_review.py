@@ -86,3 +86,19 @@ def test_the_review_remakes_the_draft_with_the_answers(tmp_path: Path) -> None:
     assert "'Kike' is F 'Female': chosen in the review" in final.to_yaml()
     # what was skipped stays as drafted: MSA has no code, and is named as not mapped
     assert "'MSA'" in final.to_yaml().split("REF_AREA:")[1].split("SEX:")[0]
+
+
+def test_a_column_chosen_in_the_review_is_taken_whatever_it_holds(tmp_path: Path) -> None:
+    """Even one the draft would never offer (a column of years that is not the period, one whose
+    values match no code): the person chose it, and validation judges it."""
+    structures = Structures.load(None)
+    data = tmp_path / "cohorts.csv"
+    rows = [f"{y},{c},{s},{n}" for y in (2022, 2023) for c in (1990, 2000) for s in ("F", "M") for n in (5,)]
+    data.write_text("year,cohort,sex,count\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    flow = "IAEG-SDGs:DF_SDG_GLH(1.5)"
+    alone = draft_mapping(data, dataflow=flow, structures=structures)
+    assert "column" not in alone.mapping["dimensions"]["AGE"]
+    decided = Decisions(columns={"AGE": "column:cohort"})
+    drafted = draft_mapping(data, dataflow=flow, structures=structures, decisions=decided)
+    assert drafted.mapping["dimensions"]["AGE"]["column"] == "cohort"
+    assert "'cohort' chosen in the review; 0% of its values have a code" in drafted.to_yaml()
