@@ -28,6 +28,7 @@ tested without one; the whole command is tested under a pseudo-terminal.
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,14 +167,28 @@ def _ask_one(
         if not isinstance(got, Search):
             return got
         if not got.found:
-            say(f"Nothing matches '{got.text}'; type another code or name, a number, s or q.")
+            say(f"Nothing matches '{_safe(got.text)}'; type another code or name, a number, s or q.")
             continue
         candidates = got.found
-        say(f"Codes like '{got.text}':" if q.label is not None else f"Answers like '{got.text}':")
+        say(
+            f"Codes like '{_safe(got.text)}':"
+            if q.label is not None
+            else f"Answers like '{_safe(got.text)}':"
+        )
+
+
+def _safe(text: str) -> str:
+    """Text from the data for the terminal: control characters (an escape sequence in a label
+    would drive the terminal) and line breaks become spaces."""
+    return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
 
 
 def show(q: Question, candidates: list[Candidate], n: int, of: int) -> str:
-    """A question as the terminal shows it, its candidates numbered."""
+    """A question as the terminal shows it, its candidates numbered; what comes from the data is
+    made safe to print (:func:`_safe`)."""
+    q = Question(q.dimension, _safe(q.label) if q.label is not None else None,
+                 _safe(q.column) if q.column is not None else None, q.proposed, q.confidence, _safe(q.why),
+                 q.candidates, q.codes)  # fmt: skip
     if not q.dimension:
         head = f"[{n}/{of}] Column '{q.column}' is not used: which dimension is it? (s: none)"
     elif q.label is None:
@@ -185,7 +200,7 @@ def show(q: Question, candidates: list[Candidate], n: int, of: int) -> str:
     else:
         lines = [head, f"  The draft proposes nothing: {q.why}."]
     for i, c in enumerate(candidates, 1):
-        lines.append(f"  {i}) {_choice(c.choice):30} {c.name[:50]:50} {c.confidence:4.0%}")
+        lines.append(f"  {i}) {_safe(_choice(c.choice)):30} {_safe(c.name)[:50]:50} {c.confidence:4.0%}")
     lines.append("  Enter: the proposal   1-9 or arrows: a candidate   type: search codes and names   "
                  "s: skip   q: quit")  # fmt: skip
     return "\n".join(lines)
@@ -216,9 +231,10 @@ class _Menu(Completer):
             return
         shown = self.candidates if not typed else search(self.q, typed.lstrip("="), self.columns, 20)
         for i, c in enumerate(shown, 1):
-            label = "" if typed else f"{i}) "
-            yield Completion(c.choice, start_position=-len(text), display=f"{label}{_choice(c.choice)}",
-                             display_meta=c.name[:60])  # fmt: skip
+            label = ("" if typed else f"{i}) ") + _safe(_choice(c.choice))
+            yield Completion(
+                c.choice, start_position=-len(text), display=label, display_meta=_safe(c.name)[:60]
+            )
 
 
 class Terminal:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cgd_bridge.cli_review import Quit, Search, parse, review, search
+from cgd_bridge.cli_review import Quit, Search, parse, review, search, show
 from cgd_bridge.mapping.draft import Candidate, Decisions, Draft, Question, draft_mapping
 from cgd_bridge.structures import Structures
 from tests.corpus.mapping_exports import SECOND_EXPORTS
@@ -102,3 +102,12 @@ def test_a_column_chosen_in_the_review_is_taken_whatever_it_holds(tmp_path: Path
     drafted = draft_mapping(data, dataflow=flow, structures=structures, decisions=decided)
     assert drafted.mapping["dimensions"]["AGE"]["column"] == "cohort"
     assert "'cohort' chosen in the review; 0% of its values have a code" in drafted.to_yaml()
+
+
+def test_a_label_cannot_drive_the_terminal() -> None:
+    """A label holding an escape sequence or a line break is shown as plain text."""
+    q = Question("REF_AREA", "NRB\x1b[2J\nrm -rf", "Eneo\x07", None, 0.2, "odd \x1b[31mred", [], AREAS)
+    shown = show(q, [Candidate("KE_047", "Nairobi\x1b[0m", 0.2, "")], 1, 1)
+    assert "\x1b" not in shown
+    assert "\x07" not in shown
+    assert "'NRB [2J rm -rf' in column 'Eneo '" in shown
