@@ -930,8 +930,15 @@ class _Drafter:
             return {"value": "CONFIRM"}
         score, code, text = best
         self.named_by = text if dim == "SERIES" else self.named_by
-        self.guess(dim, code, score / 100 * weight,
-                   f"'{text}' names {code} '{codes.codes[code]}'", key=key)  # fmt: skip
+        sure, why = score / 100 * weight, f"'{text}' names {code} '{codes.codes[code]}'"
+        hit = self.evidence.value(dim, self.dataflow, codes.codes) if self.evidence else None
+        if hit is not None and hit.choice == code:  # and earlier mappings of this dataflow chose it
+            sure, why = max(sure, 0.85), f"{why}, {hit.where()}"
+        elif hit is not None:
+            self.options.setdefault(dim, []).append(
+                Candidate(f"value:{hit.choice}", codes.codes[hit.choice], 0.6, hit.where())
+            )
+        self.guess(dim, code, sure, why, key=key)
         return {"value": code}
 
     def totals(self, dims: dict[str, Any]) -> dict[str, str]:

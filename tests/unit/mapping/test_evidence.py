@@ -18,6 +18,7 @@ from cgd_bridge.mapping.model import Mapping
 from cgd_bridge.sdmx.contract import contract_for
 from cgd_bridge.structures import Structures
 from tests.corpus.mapping_exports import FIRST_EXPORTS, SDG_FLOW, SECOND_EXPORTS, evaluate
+from tests.support.paths import ROOT
 
 SECOND = SECOND_EXPORTS[0]
 
@@ -154,3 +155,16 @@ def test_draft_without_evidence_is_unchanged(structures: Structures, tmp_path: P
     data, _ = SECOND.write(tmp_path, 40)
     drafted = draft_mapping(data, dataflow=SECOND.dataflow, structures=structures)
     assert "mapped before" not in drafted.to_yaml()
+
+
+def test_a_fixed_code_earlier_mappings_agree_on_is_surer(structures: Structures) -> None:
+    """The Kenya example's SERIES, named after its measure, is what its bundled mapping gives:
+    no longer a choice to confirm when learning from it."""
+    data = ROOT / "examples" / "kenya-health-scorecard" / "data.csv"
+    flow = "CGD_BRIDGE:DF_CGD_KE(1.0)"
+    alone = draft_mapping(data, dataflow=flow, structures=structures)
+    learnt = draft_mapping(data, dataflow=flow, structures=structures, evidence=load_evidence([]))
+    assert [g.what for g in alone.uncertain()] == ["SERIES"]
+    assert learnt.uncertain() == []
+    assert "as in mappings/kenya-health-scorecard.yaml" in learnt.comments["dimensions.SERIES"]
+    assert learnt.mapping["dimensions"]["SERIES"] == alone.mapping["dimensions"]["SERIES"]
