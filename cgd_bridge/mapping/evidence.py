@@ -198,8 +198,8 @@ def _model(data: object, source: str) -> Mapping:
 
 
 def load_evidence(folders: Sequence[Path], *, bundled: bool = True) -> Evidence:
-    """Evidence from every mapping and open-sdg map in ``folders`` (searched recursively), and
-    from the bundled ``mappings/`` when ``bundled``.
+    """Evidence from every mapping and open-sdg map in ``folders`` (searched recursively; a file
+    given instead of a folder is read alone), and from the bundled ``mappings/`` when ``bundled``.
 
     A YAML/JSON file whose ``profile`` is not ``cgd-mapping/1.0`` (a quality.yaml beside the
     mappings) and a CSV that is neither an sdg-build column map nor a code map are passed over
@@ -214,10 +214,13 @@ def load_evidence(folders: Sequence[Path], *, bundled: bool = True) -> Evidence:
     evidence = Evidence()
     places: list[tuple[Path, Path, bool]] = []  # folder, what names are relative to, bundled
     for folder in folders:
+        if folder.is_file():  # one earlier mapping, named as given
+            _add_file(evidence, folder, folder.name)
+            continue
         if not folder.is_dir():
             raise InputError(
-                f"'{folder}' is not a folder of earlier mappings",
-                fix="Give --learn-from the folder your earlier mapping files are in.",
+                f"'{folder}' is not a folder of earlier mappings (nor a file)",
+                fix="Give --learn-from the folder your earlier mapping files are in, or one of them.",
                 file=str(folder),
             )
         places.append((folder, folder.parent, False))

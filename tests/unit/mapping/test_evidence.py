@@ -100,6 +100,9 @@ def test_load_evidence_reads_mappings_and_opensdg_maps_and_passes_over_the_rest(
     assert ev.label("AGE", "ag2", ["Y25T34"]).choice == "Y25T34"  # type: ignore[union-attr]
     with_bundled = load_evidence([earlier], bundled=True)
     assert "mappings/kenya-health-scorecard.yaml" in with_bundled.sources
+    one = load_evidence([earlier / "ke-scorecard-2023.yaml"], bundled=False)  # a file, not a folder
+    assert one.sources == ["ke-scorecard-2023.yaml"]
+    assert one.label("SEX", "kike", ["F"]) is not None
 
 
 @pytest.mark.parametrize(
