@@ -702,25 +702,85 @@ def mapping_group() -> None:
     "--output", "-o", type=click.Path(path_type=Path), help="The mapping file to write (default: print it)."
 )
 @click.option("--force", is_flag=True, help="Replace the --output file if it exists.")
+@click.option(
+    "--learn-from",
+    "learn_from",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="A folder of earlier mappings (and open-sdg column-map/code-map CSVs): the labels and "
+    "columns they mapped are proposed first. Repeatable.",
+)
+@click.option("--no-bundled", is_flag=True, help="Do not learn from the bundled example mappings.")
+@click.option(
+    "--interactive",
+    "-i",
+    is_flag=True,
+    help="Review each uncertain choice in the terminal (Enter accepts, a number or the arrows pick, "
+    "typing searches the codes, s skips, q quits); the mapping is validated before it is written "
+    "to --output.",
+)
 def mapping_init(
-    data: Path, dataflow: str, form: Path | None, sheet: str | None, output: Path | None, force: bool
+    data: Path,
+    dataflow: str,
+    form: Path | None,
+    sheet: str | None,
+    output: Path | None,
+    force: bool,
+    learn_from: tuple[Path, ...],
+    no_bundled: bool,
+    interactive: bool,
 ) -> None:
     """Draft a complete mapping of DATA to the target dataflow, every guess commented.
 
     Columns are matched to the DSD's dimensions by their names, their XLSForm labels and their
-    values; labels to codes by the codelists' codes and names. The guesses to confirm are listed
-    here; check them in the file, then run 'cgd-bridge validate DATA --mapping FILE'.
+    values; labels to codes by the codelists' codes and names. Labels and columns that earlier
+    mappings (--learn-from, and the bundled ones) mapped are proposed first, and the comment
+    says which file. The guesses to confirm are listed here; check them in the file, then run
+    'cgd-bridge validate DATA --mapping FILE'. With --interactive, they are asked here instead,
+    and the answers validated before the file is written.
     """
     from cgd_bridge.errors import UsageError
     from cgd_bridge.mapping.draft import draft_mapping
+    from cgd_bridge.mapping.evidence import load_evidence
 
     if output is not None and output.exists() and not force:
         raise UsageError(
             f"'{output}' exists, and 'mapping init' does not replace it",
             fix="Give another -o file, or add --force to replace it.",
         )
+    if interactive and output is None:
+        raise UsageError(
+            "--interactive writes the reviewed mapping to a file, and no --output was given",
+            fix="Add -o mapping.yaml.",
+        )
+    if interactive and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "--interactive asks questions in a terminal, and "
+            + ("the input" if not sys.stdin.isatty() else "the output")
+            + " is not one (a pipe, a file or a script)",
+            fix="Run it in a terminal, or leave out --interactive: the draft is written with the "
+            "uncertain choices marked CONFIRM, to check in the file.",
+        )
+    evidence = load_evidence(list(learn_from), bundled=not no_bundled)
+    for source, why in evidence.skipped:
+        click.echo(f"Note: {source} is not learnt from: {why}.", err=True)
+    if learn_from:
+        click.echo(f"Learning from {len(evidence.sources)} earlier mapping file(s).", err=True)
     structures = _load_structures()
-    drafted = draft_mapping(data, dataflow=dataflow, structures=structures, form=form, sheet=sheet)
+    if interactive and output is not None:
+        from cgd_bridge.cli_review import run_review
+
+        def redraft(decisions: Any) -> Any:
+            return draft_mapping(data, dataflow=dataflow, structures=structures, form=form, sheet=sheet,
+                                 evidence=evidence, decisions=decisions)  # fmt: skip
+
+        code = run_review(redraft, data=data, form=form, sheet=sheet, structures=structures, output=output)
+        _warn_problems(structures)
+        raise SystemExit(code)
+    drafted = draft_mapping(
+        data, dataflow=dataflow, structures=structures, form=form, sheet=sheet, evidence=evidence
+    )
     _warn_problems(structures)
     text = drafted.to_yaml()
     if output is None:
