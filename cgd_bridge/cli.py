@@ -932,6 +932,53 @@ def db_current(database_url: str | None) -> None:
         sys.exit(EXIT_INVALID)
 
 
+def _data_dir() -> Path:
+    """``--data-dir``, else the settings (``CGD_BRIDGE_DATA_DIR``)."""
+    from cgd_bridge.settings import get_settings
+
+    return _State.data_dir if _State.data_dir is not None else get_settings().data_dir
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_database_url_option
+def db_backup(path: Path, database_url: str | None) -> None:
+    """Write the database and the structures folder to PATH, a tar bundle (.tar, or .tar.gz to
+    compress it), while the server keeps serving (docs/deploy.md#backups)."""
+    from cgd_bridge.store.backup import backup
+    from cgd_bridge.store.db import redact
+
+    url = _database_url(database_url)
+    manifest = backup(url, _data_dir(), path)
+    structures = sum(1 for name in manifest.files if name.startswith("structures/"))
+    size = sum(int(f["size"]) for f in manifest.files.values())
+    click.echo(
+        f"Backed up {redact(url)} (revision {manifest.revision}) and {structures} structure file(s) "
+        f"to {path} ({size / 2**20:.1f} MiB before packing)."
+    )
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_database_url_option
+@click.option("--force", is_flag=True, help="Replace a database and structures folder that are not empty.")
+def db_restore(path: Path, database_url: str | None, force: bool) -> None:
+    """Restore a bundle written by `db backup` into the database and the data folder: all of it
+    or nothing; refuses a non-empty database unless --force. Stop the server first."""
+    from cgd_bridge.store.backup import restore
+    from cgd_bridge.store.db import redact
+
+    url = _database_url(database_url)
+    done = restore(url, _data_dir(), path, force=force)
+    m = done.manifest
+    click.echo(
+        f"Restored {path} (made {m.created} by cgd-bridge {m.bridge_version}, revision {m.revision}) "
+        f"into {redact(url)} and {_data_dir() / 'structures'}."
+    )
+    if done.migrated_to:
+        click.echo(f"The database was migrated to revision {done.migrated_to} (the newest).")
+
+
 @cli.group()
 def admin() -> None:
     """Organisations, users, API keys and MoUs of the bridge server (run where the database is)."""
