@@ -1461,6 +1461,12 @@ def _settings() -> Any:
     help="The path prefix the bridge is served under behind a proxy that strips it, e.g. /cgd-bridge "
     "(default: $CGD_BRIDGE_ROOT_PATH, else none).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="text: uvicorn's lines, for a terminal; json: one JSON object a line, one line per request "
+    "with its request id (default: $CGD_BRIDGE_LOG_FORMAT, else text).",
+)
 def serve(
     host: str,
     port: int,
@@ -1469,6 +1475,7 @@ def serve(
     proxy_headers: bool | None,
     forwarded_allow_ips: str | None,
     root_path: str | None,
+    log_format: str | None,
 ) -> None:
     """Run the bridge server: SDMX REST API, JSON API and web pages (migrations run first)."""
     from cgd_bridge.server.run import run_server
@@ -1480,6 +1487,8 @@ def serve(
         update["forwarded_allow_ips"] = forwarded_allow_ips
     if root_path is not None:
         update["root_path"] = root_path
+    if log_format is not None:
+        update["log_format"] = log_format
     settings = _settings()
     if update:
         from pydantic import ValidationError
