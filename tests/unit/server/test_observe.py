@@ -215,3 +215,54 @@ def test_json_log_lines(app_client: TestClient) -> None:
 
         failed = logging.LogRecord("cgd_bridge", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     assert "ValueError: boom" in json.loads(JsonFormatter().format(failed))["exception"]
+
+
+@pytest.mark.world_settings(metrics_token=TOKEN)
+def test_submissions_are_counted_by_outcome(world: World) -> None:
+    from tests.support.paths import ROOT
+
+    kenya = ROOT / "examples" / "kenya-health-scorecard"
+    amina = {"Authorization": f"Bearer {world.keys['amina']}"}
+
+    def upload(mapping: Path, data: bytes | None = None) -> int:
+        files = {
+            "data": ("data.csv", data if data is not None else (kenya / "data.csv").read_bytes(), "text/csv"),
+            "metadata": ("quality.yaml", (kenya / "quality.yaml").read_bytes(), "application/yaml"),
+            "mapping": ("mapping.yaml", mapping.read_bytes(), "application/yaml"),
+        }
+        return world.client.post("/api/submissions", headers=amina, files=files).status_code
+
+    before = scrape(world.client)
+    assert upload(ROOT / "mappings" / "kenya-health-scorecard.yaml") == 201
+    assert upload(ROOT / "examples" / "broken" / "code-not-allowed" / "mapping.yaml") == 422
+    assert (
+        upload(ROOT / "mappings" / "kenya-health-scorecard.yaml", data=b"\x00\x01\x02 not a table" * 50)
+        == 400
+    )
+    after = scrape(world.client)
+    for outcome in ("stored", "invalid", "refused"):
+        got = value(after, "cgd_bridge_submissions_total", outcome=outcome)
+        assert got - value(before, "cgd_bridge_submissions_total", outcome=outcome) == 1, outcome
+    assert value(after, "cgd_bridge_jobs_busy") == 0
+    assert value(after, "cgd_bridge_jobs_queued") == 0
+
+
+def test_the_audit_queue_depth_follows_the_writer(tmp_path: Path) -> None:
+    """Rows queued while the writer cannot commit raise the gauge; committed, it falls back."""
+    from cgd_bridge.server.audit_writer import AuditWriter
+    from cgd_bridge.store.db import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    upgrade(url)
+    engine = make_engine(url)
+    writer = AuditWriter(engine, interval=5.0)  # rows gather for 5 s unless flushed
+    try:
+        start = metrics.get().audit_queue._value.get()
+        for _ in range(3):
+            writer.pull(None, [], "/sdmx/rest/data/X")
+        assert metrics.get().audit_queue._value.get() - start == 3
+        assert writer.flush(10)
+        assert metrics.get().audit_queue._value.get() == start
+    finally:
+        writer.close()
+        engine.dispose()
