@@ -19,7 +19,8 @@ What is counted (names begin ``cgd_bridge_``):
 ``cgd-bridge serve`` before any worker starts, makes a new directory for this run (removed when
 the server stops) and names it in ``PROMETHEUS_MULTIPROC_DIR``; every worker then keeps its values
 in files there, and a scrape, answered by any one worker, sums them all (prometheus-client's
-multiprocess mode; the gauges sum the living workers, a worker that stops removes its own).
+multiprocess mode; the gauges sum the living workers: a worker that stops removes its own, and a
+scrape removes those of workers that were killed, :func:`forget_dead_workers`).
 Without it (the app in one process, as tests build it) the values live in the process.
 
 **Who may read it**: metrics tell how often each dataflow is pulled, so ``/metrics`` is closed by
@@ -37,6 +38,7 @@ import contextlib
 import hmac
 import ipaddress
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -153,10 +155,41 @@ def exposition() -> tuple[bytes, str]:
 
     metrics = get()
     if metrics.multiprocess:
+        forget_dead_workers(os.environ[MULTIPROC_ENV])
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(metrics.registry), CONTENT_TYPE_LATEST
+
+
+_LIVE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
+
+
+def forget_dead_workers(folder: str) -> list[int]:
+    """Remove the live gauges of workers that are gone (killed, so they could not remove their
+    own): a dead worker's queue is no one's. Returns their process ids."""
+    from prometheus_client import multiprocess
+
+    dead = set()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            m = _LIVE_FILE.match(name)
+            if m and not _alive(int(m.group(1))):
+                dead.add(int(m.group(1)))
+    for pid in dead:
+        with contextlib.suppress(OSError):
+            multiprocess.mark_process_dead(pid, folder)
+    return sorted(dead)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def worker_stopped() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -266,3 +267,36 @@ def test_the_audit_queue_depth_follows_the_writer(tmp_path: Path) -> None:
     finally:
         writer.close()
         engine.dispose()
+
+
+def test_a_killed_workers_gauges_are_forgotten_and_its_counts_kept(tmp_path: Path) -> None:
+    """Several workers write to one folder; a worker killed outright cannot remove its live
+    gauges, so a scrape does: its queue is no one's now. Its counters stay (they happened)."""
+    import subprocess
+    import sys
+
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    worker = (
+        "import os\n"
+        "from cgd_bridge.server import metrics\n"
+        "metrics.audit_queued(5)\n"
+        "metrics.pulled('sdmx-csv-1.0', 'anonymous')\n"
+        "os._exit(0)\n"  # killed: no clean-up
+    )
+    env = {**os.environ, metrics.MULTIPROC_ENV: str(tmp_path)}
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", worker], env=env, check=True, timeout=60)
+
+    def read() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=str(tmp_path))
+        from prometheus_client import generate_latest
+
+        return samples(generate_latest(registry).decode())
+
+    assert value(read(), "cgd_bridge_audit_queue_depth") == 10
+    assert len(metrics.forget_dead_workers(str(tmp_path))) == 2
+    after = read()
+    assert value(after, "cgd_bridge_audit_queue_depth") == 0
+    assert value(after, "cgd_bridge_pulls_total", format="sdmx-csv-1.0", auth="anonymous") == 2
