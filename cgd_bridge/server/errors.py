@@ -222,9 +222,10 @@ def install_error_handlers(app: FastAPI) -> None:
             "unexpected error on %s %s", request.method, request.url.path, extra={"request_id": rid}
         )
         text = "the server failed on this request; the error has been logged"
+        headers = {"X-Request-ID": rid} if rid else None
         if _is_sdmx(request):
-            return sdmx_error_response(request, 500, text, code=500)
+            return sdmx_error_response(request, 500, text, code=500, headers=headers)
         body = with_request_id(
             request, {"type": "InternalError", "title": "Server error", "status": 500, "message": text}
         )
-        return JSONResponse(body, status_code=500)
+        return JSONResponse(body, status_code=500, headers=headers)

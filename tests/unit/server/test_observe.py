@@ -300,3 +300,32 @@ def test_a_killed_workers_gauges_are_forgotten_and_its_counts_kept(tmp_path: Pat
     after = read()
     assert value(after, "cgd_bridge_audit_queue_depth") == 0
     assert value(after, "cgd_bridge_pulls_total", format="sdmx-csv-1.0", auth="anonymous") == 2
+
+
+def test_a_server_error_keeps_its_request_id_in_the_answer_the_log_and_the_metrics(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(data_dir=tmp_path, metrics_token=TOKEN)
+    app = create_app(settings, database_url=f"sqlite:///{tmp_path / 'b.sqlite'}")
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        before = scrape(client)
+        with caplog.at_level(logging.ERROR, logger="cgd_bridge.server"):
+            r = client.get("/api/boom", headers={"X-Request-ID": "bug-report-7"})
+        after = scrape(client)
+    assert r.status_code == 500
+    assert r.headers["x-request-id"] == "bug-report-7"
+    assert r.json()["error"]["request_id"] == "bug-report-7"
+    (record,) = [rec for rec in caplog.records if rec.name == "cgd_bridge.server"]
+    assert record.request_id == "bug-report-7"  # type: ignore[attr-defined]
+    assert "RuntimeError: a bug" in json.loads(JsonFormatter().format(record))["exception"]
+    labels = {"method": "GET", "route": "/api/boom", "status": "500"}
+    assert (
+        value(after, "cgd_bridge_http_requests_total", **labels)
+        - value(before, "cgd_bridge_http_requests_total", **labels)
+        == 1
+    )
