@@ -245,3 +245,40 @@ def test_missing_postgresql_tools_are_named(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(StoreError, match=r"(?i)pg_dump is not installed") as caught:
         bk.pg_tool("pg_dump")
     assert "apt-get install postgresql-client" in caught.value.message
+
+
+def test_postgresql_schema_round_trip_refusal_and_force(tmp_path: Path) -> None:
+    """A URL naming a schema (search_path) dumps that schema; the restore re-creates it, refuses
+    it once it has tables, and replaces it under ``force`` (pg_restore in one transaction)."""
+    from sqlalchemy import create_engine, text
+
+    from tests.support.postgres import fresh_database, fresh_schema
+
+    with fresh_schema("cgdb_bk") as source:
+        schema = source.rsplit("%3D", 1)[1]
+        upgrade(source)
+        engine = make_engine(source)
+        with make_sessionmaker(engine)() as session:
+            orgs.create_organisation(session, slug="knbs", name="Kenya NBS", kind="nso")
+            session.commit()
+        engine.dispose()
+        bundle = tmp_path / "pg.tar"
+        assert bk.backup(source, tmp_path / "src", bundle).database == "postgresql"
+        with fresh_database("cgdb_bk") as database:
+            target = f"{database}?options=-csearch_path%3D{schema}"
+            bk.restore(target, tmp_path / "dst", bundle)
+            with pytest.raises(UsageError, match="is not empty"):
+                bk.restore(target, tmp_path / "dst2", bundle)
+            check = create_engine(target)
+            with check.begin() as c:
+                c.execute(
+                    text(
+                        "INSERT INTO organisations (slug, name, kind, created_at) "
+                        "VALUES ('x', 'X', 'cso', now())"
+                    )
+                )
+            bk.restore(target, tmp_path / "dst2", bundle, force=True)
+            with check.connect() as c:
+                slugs = sorted(c.execute(text("SELECT slug FROM organisations")).scalars())
+            check.dispose()
+    assert slugs == ["knbs"]
