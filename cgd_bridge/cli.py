@@ -992,6 +992,53 @@ def db_current(database_url: str | None) -> None:
         sys.exit(EXIT_INVALID)
 
 
+def _data_dir() -> Path:
+    """``--data-dir``, else the settings (``CGD_BRIDGE_DATA_DIR``)."""
+    from cgd_bridge.settings import get_settings
+
+    return _State.data_dir if _State.data_dir is not None else get_settings().data_dir
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_database_url_option
+def db_backup(path: Path, database_url: str | None) -> None:
+    """Write the database and the structures folder to PATH, a tar bundle (.tar, or .tar.gz to
+    compress it), while the server keeps serving (docs/deploy.md#backups)."""
+    from cgd_bridge.store.backup import backup
+    from cgd_bridge.store.db import redact
+
+    url = _database_url(database_url)
+    manifest = backup(url, _data_dir(), path)
+    structures = sum(1 for name in manifest.files if name.startswith("structures/"))
+    size = sum(int(f["size"]) for f in manifest.files.values())
+    click.echo(
+        f"Backed up {redact(url)} (revision {manifest.revision}) and {structures} structure file(s) "
+        f"to {path} ({size / 2**20:.1f} MiB before packing)."
+    )
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_database_url_option
+@click.option("--force", is_flag=True, help="Replace a database and structures folder that are not empty.")
+def db_restore(path: Path, database_url: str | None, force: bool) -> None:
+    """Restore a bundle written by `db backup` into the database and the data folder: all of it
+    or nothing; refuses a non-empty database unless --force. Stop the server first."""
+    from cgd_bridge.store.backup import restore
+    from cgd_bridge.store.db import redact
+
+    url = _database_url(database_url)
+    done = restore(url, _data_dir(), path, force=force)
+    m = done.manifest
+    click.echo(
+        f"Restored {path} (made {m.created} by cgd-bridge {m.bridge_version}, revision {m.revision}) "
+        f"into {redact(url)} and {_data_dir() / 'structures'}."
+    )
+    if done.migrated_to:
+        click.echo(f"The database was migrated to revision {done.migrated_to} (the newest).")
+
+
 @cli.group()
 def admin() -> None:
     """Organisations, users, API keys and MoUs of the bridge server (run where the database is)."""
@@ -1474,6 +1521,12 @@ def _settings() -> Any:
     help="The path prefix the bridge is served under behind a proxy that strips it, e.g. /cgd-bridge "
     "(default: $CGD_BRIDGE_ROOT_PATH, else none).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="text: uvicorn's lines, for a terminal; json: one JSON object a line, one line per request "
+    "with its request id (default: $CGD_BRIDGE_LOG_FORMAT, else text).",
+)
 def serve(
     host: str,
     port: int,
@@ -1482,6 +1535,7 @@ def serve(
     proxy_headers: bool | None,
     forwarded_allow_ips: str | None,
     root_path: str | None,
+    log_format: str | None,
 ) -> None:
     """Run the bridge server: SDMX REST API, JSON API and web pages (migrations run first)."""
     from cgd_bridge.server.run import run_server
@@ -1493,6 +1547,8 @@ def serve(
         update["forwarded_allow_ips"] = forwarded_allow_ips
     if root_path is not None:
         update["root_path"] = root_path
+    if log_format is not None:
+        update["log_format"] = log_format
     settings = _settings()
     if update:
         from pydantic import ValidationError

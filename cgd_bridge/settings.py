@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,15 @@ class Settings(BaseSettings):
         root_path: the path prefix the bridge is served under behind a proxy that strips it
             (``/cgd-bridge``), so its pages, redirects and links carry it; empty by default;
             ``CGD_BRIDGE_ROOT_PATH=/cgd-bridge``.
+        metrics_allow: the client addresses or networks that may read ``/metrics``
+            (``server/metrics.py``), comma-separated; loopback only by default; ``none`` closes
+            it to every address (then only :attr:`metrics_token` opens it);
+            ``CGD_BRIDGE_METRICS_ALLOW=127.0.0.1,10.1.0.0/16``.
+        metrics_token: a bearer token that opens ``/metrics`` from any address (a Prometheus
+            outside the allowed networks); none by default; ``CGD_BRIDGE_METRICS_TOKEN=...``.
+        log_format: ``text`` (uvicorn's lines, for a terminal; the default) or ``json``: one JSON
+            object per line, and one line per request with its request id (``server/observe.py``);
+            ``CGD_BRIDGE_LOG_FORMAT=json`` or ``serve --log-format json``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CGD_BRIDGE_", extra="ignore", env_ignore_empty=True)
@@ -97,6 +107,28 @@ class Settings(BaseSettings):
     proxy_headers: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
     root_path: str = ""
+    metrics_allow: str = "127.0.0.1,::1"
+    metrics_token: SecretStr | None = None
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_allow(cls, value: str) -> str:
+        """Addresses or networks, comma-separated; ``none`` for none."""
+        import ipaddress
+
+        value = value.strip()
+        if value.lower() == "none":
+            return ""
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{part.strip()!r} is not an address or network (such as 127.0.0.1 or 10.0.0.0/8)"
+                    ) from None
+        return value
 
     @field_validator("root_path")
     @classmethod

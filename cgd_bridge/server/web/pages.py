@@ -223,6 +223,7 @@ class Page:
             "flash": self.flash,
             "root": self.request.scope.get("root_path", ""),
             "path": route_path(self.request.scope),
+            "request_id": getattr(self.request.state, "request_id", None),
             **values,
         }
 
@@ -378,6 +379,7 @@ class WebRoute(APIRoute):
         async def run(request: Request) -> Response:
             page = await run_in_threadpool(open_page, request)
             request.state.page = page
+            request.state.principal = page.principal  # for the request's log line (server/observe.py)
             try:
                 if page.unavailable is not None:
                     raise page.unavailable
