@@ -612,7 +612,15 @@ def _copy(el: Any) -> Any:
 def export_structure_set(
     mapping: Mapping, *, structures: Any | None = None, agency: str = DEFAULT_AGENCY, name: str = "mapping"
 ) -> Exported:
-    """A mapping as an SDMX-ML 2.1 structure message: source label codelists and one StructureSet."""
+    """A mapping as an SDMX-ML 2.1 structure message: the CSO table's dataflow, DSD and concept
+    scheme, the codelists of its labels and one StructureSet."""
+    from cgd_bridge.sdmx.write.msd21 import add_to_message
+
     built = build_structure_set(mapping, structures=structures, agency=agency, name=name)
-    text = structure_message([built], sender=agency).decode("utf-8")
+    # with the CSO table's structures the StructureMap starts from, as the SDMX 3.0 export
+    whole = etree.fromstring(
+        add_to_message(structure_message([built], sender=agency), built.sources),
+        etree.XMLParser(remove_blank_text=True),
+    )
+    text = etree.tostring(whole, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode("utf-8")
     return Exported(text=text, format="sdmx-ml-2.1", warnings=built.warnings)
