@@ -9,7 +9,8 @@ SDMX-ML 3.0 and SDMX-JSON 2.0):
   agency: the producing CSO, :func:`public_mappings`), as ``cgd-bridge mapping export`` builds
   them (:func:`cgd_bridge.sdmx.write.maps.export_structure_map`): each with its
   RepresentationMaps and the CSO table's source dataflow, DSD and concept scheme (the last three
-  reachable only as references of the map, so that data queries never see them);
+  hidden: not listed by queries for their kind, so that clients picking a dataflow to ask data
+  of never see them, but found by reference or by a query naming their id);
 - the **extension MSD** ``CGD_BRIDGE:CGD_QUALITY(1.0)`` with its concept scheme and the two
   metadataflows the quality metadata sets are reported against
   (:func:`cgd_bridge.sdmx.write.refmeta.extension_structures`);
@@ -25,7 +26,10 @@ target dataflow, a RepresentationMap's codelist).
 
 The same mappings also give their **SDMX 2.1 StructureSets** (:attr:`Catalogue.structure_sets`,
 :mod:`cgd_bridge.sdmx.write.maps21`: CodelistMaps and a StructureMap, with the codelists of
-the CSO's labels), for the ``structureset`` queries of SDMX 2.1 clients.
+the CSO's labels), for the ``structureset`` queries of SDMX 2.1 clients. What those refer to
+that only they have is served too, so that every reference resolves: the SDMX-ML 2.1 form of
+the CSO table's dataflow, DSD and concept scheme (:attr:`Artefact30.xml21`) and the label
+codelists (hidden items).
 """
 
 from __future__ import annotations
