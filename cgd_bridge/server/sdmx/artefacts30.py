@@ -92,6 +92,9 @@ _URN = re.compile(
 )
 
 Key = tuple[str, str, str, str]
+#: how the index entry of an artefact of a published submission's mapping names its source
+#: (``submission version 12``)
+SUBMITTED = "submission version"
 
 
 @dataclass(frozen=True)
@@ -437,7 +440,7 @@ class Catalogue:
                 log.warning("mapping of %s left out of the structure maps: %s", m.name, exc)
                 continue
             sha = hashlib.sha256(m.text.encode("utf-8")).hexdigest()
-            source = f"submission version {m.version_id}"
+            source = f"{SUBMITTED} {m.version_id}"
             self._add(objects, source, m.name, sha, shown={"structuremap", "representationmap"})
             self._add_structure_set(mapping, m.agency, m.name, source, m.name, sha)
 

@@ -46,6 +46,7 @@ from cgd_bridge.sdmx.write import structures as structure_writer
 from cgd_bridge.sdmx.write.msd21 import add_to_message
 from cgd_bridge.server.sdmx.artefacts30 import (
     KINDS_30,
+    SUBMITTED,
     Artefact30,
     Catalogue,
     StructureSetEntry,
@@ -275,6 +276,17 @@ class StructureService:
                 if k in by_key:
                     out.setdefault(k, by_key[k])
         return list(out.values())
+
+    def names_published(self, q: StructureQuery) -> bool:
+        """Whether a query naming an id finds artefacts of a published submission's mapping (a
+        CSO table's dataflow, its label codelists): they change with publications while the
+        server runs, so their answers carry no ``Last-Modified`` (the ETag stays)."""
+        if q.ref.id is None or RESOURCES.get(q.resource) not in _NAMED_IN_MAPS or self.published is None:
+            return False
+        submitted = tuple(self.published())
+        if not submitted:
+            return False
+        return any(i.source.startswith(SUBMITTED) for i in self.resolve(q, self.catalogue(submitted)))
 
     def _reference_graph(self) -> dict[tuple[str, str, str, str], set[tuple[str, str, str, str]]]:
         if self._graph is None:

@@ -233,3 +233,18 @@ def test_stubs_are_valid_in_every_format(client, schemas, path, fmt):
         return
     assert r.status_code == 200, r.text
     assert schemas.errors(r.headers["content-type"], r.content) == []
+
+
+def test_published_cso_tables_carry_no_last_modified(client):
+    """A published submission's CSO table changes with publications while the server runs: its
+    answers have an ETag and no Last-Modified (a client's If-Modified-Since must not keep an old
+    copy); a bundled mapping's, like every bundled structure, has both."""
+    published = client.get("/sdmx/rest/dataflow/SAUTI/DF_KENYA-HEALTH-SCORECARD/1.0.0", headers=XML21)
+    assert published.status_code == 200
+    assert published.headers["etag"]
+    assert "last-modified" not in published.headers
+    bundled = client.get("/sdmx/rest/dataflow/CGD_BRIDGE/DF_KENYA-HEALTH-SCORECARD/1.0.0", headers=XML21)
+    assert bundled.status_code == 200
+    assert bundled.headers["last-modified"]
+    codelist = client.get("/sdmx/rest/codelist/IAEG-SDGs/CL_SEX/latest", headers=XML21)
+    assert codelist.headers["last-modified"]
