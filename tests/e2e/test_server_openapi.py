@@ -223,6 +223,13 @@ ANSWERS = [
     ("/sdmx/rest/dataflow/all/all/latest?references=all&detail=referencepartial", ""),
     ("/sdmx/rest/codelist/all/all/latest?detail=allstubs", J20),
     ("/sdmx/rest/structureset/all/all/latest?references=all", ""),
+    # the CSO table a StructureSet maps from, and its label codelists (#15: every reference resolves)
+    ("/sdmx/rest/dataflow/CGD_BRIDGE/DF_KENYA-HEALTH-SCORECARD/1.0.0?references=all", ""),
+    ("/sdmx/v2/structure/dataflow/SAUTI/DF_KENYA-HEALTH-SCORECARD/1.0.0?references=all", X30),
+    ("/sdmx/v2/structure/datastructure/CGD_BRIDGE/DSD_NEPAL-YOUTH-SURVEY/~?references=all", J20),
+    ("/sdmx/rest/codelist/SAUTI/CL_KENYA-HEALTH-SCORECARD_SEX/1.0.0", J20),
+    ("/sdmx/rest/structure/all/all/latest?detail=allstubs", J20),
+    ("/sdmx/rest/provisionagreement/all/all/latest?detail=allstubs", X21),
     ("/sdmx/rest/structuremap/all/all/latest?references=all", ""),
     ("/sdmx/v2/structure/structuremap/*/*/~?references=all", J20),
     ("/sdmx/rest/metadatastructure/all/all/latest?references=all", ""),

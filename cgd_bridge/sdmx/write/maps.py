@@ -108,6 +108,11 @@ class _Exporter:
             version = "1.0.0"
         self.version = version
         self.source = _Source()
+        #: the concepts the SDMX 2.1 form of the source DSD needs beyond the columns
+        #: (:func:`source_concepts_21`): its primary measure's when the table has no single
+        #: value column, and its measure dimension's when it has several
+        self.value_concept: str | None = None
+        self.measure_concept: str | None = None
 
     def warn(self, element: str, problem: str) -> None:
         self.warnings.append(MappingWarning(self.name, element, problem))
@@ -325,6 +330,13 @@ class _Exporter:
                     attachment_level="O" if role == "attribute" else None,
                 )
             )
+        self.value_concept, self.measure_concept = source_concepts_21(self.source.roles, self.source.ids)
+        for extra, title, text in (
+            (self.value_concept, "Observation value", _VALUE_CONCEPT_TEXT),
+            (self.measure_concept, "Measure", _MEASURE_CONCEPT_TEXT),
+        ):
+            if extra is not None:
+                concepts.append(Concept(id=extra, name=title, description=text))
         label = self.m.dataset or self.dataset
         return [
             ConceptScheme(
@@ -345,6 +357,44 @@ class _Exporter:
                 structure=urn("DataStructure", self.agency, dsd_id, self.version),
             ),
         ]
+
+
+_VALUE_CONCEPT_TEXT = (
+    "The value of an observation: the primary measure of the SDMX 2.1 form of this table, which "
+    "has one measure (the value columns are the values of its measure dimension)."
+)
+_MEASURE_CONCEPT_TEXT = (
+    "Which value column of the CSO's table an observation's value is from: the measure dimension "
+    "of the SDMX 2.1 form of this table (SDMX 2.1 has one primary measure per DSD)."
+)
+
+
+def source_concepts_21(roles: dict[str, str], ids: dict[str, str]) -> tuple[str | None, str | None]:
+    """The ids of the concepts the SDMX 2.1 form of a CSO table's DSD needs beyond its columns'.
+
+    SDMX 2.1 has one primary measure, ``OBS_VALUE``, and a dimension list that is not empty: a
+    table with one value column and a dimension column needs nothing more (its primary measure
+    is that column's concept). Otherwise the 2.1 DSD has a primary measure of its own concept
+    (the first id) and, when the table has several value columns or no dimension column, a
+    measure dimension whose values are the value columns' concepts (the second). ``roles``
+    and ``ids`` are by column; the ids returned are unique among the columns' ids.
+    """
+    measures = [c for c, r in roles.items() if r == "measure"]
+    dims = [c for c, r in roles.items() if r == "dimension"]
+    if len(measures) == 1 and dims:
+        return None, None
+    taken = set(ids.values())
+
+    def free(base: str) -> str:
+        ident, n = base, 2
+        while ident in taken:
+            ident, n = f"{base}_{n}", n + 1
+        taken.add(ident)
+        return ident
+
+    value = free("OBS_VALUE")
+    measure = free("MEASURE") if len(measures) > 1 or not dims else None
+    return value, measure
 
 
 def _value_pairs(spec: ComponentMap) -> list[tuple[str, str]]:

@@ -152,7 +152,12 @@ class StructureSet21:
         name: e.g. ``kenya-health-scorecard to CGD_BRIDGE:DF_CGD_KE(1.0)``.
         codelists: ``<str:Codelist>`` elements (the labels of the CSO's columns).
         structure_set: the ``<str:StructureSet>`` element.
-        refs: the URNs of what it refers to outside itself (target dataflow and codelists).
+        refs: the URNs of what it refers to outside itself (the source and target dataflows,
+            the target codelists).
+        sources: the SDMX 2.1 form of the CSO table's source structures the StructureMap
+            starts from: ``<str:ConceptScheme>``, ``<str:DataStructure>`` and
+            ``<str:Dataflow>`` elements (:func:`source_structures`), the same artefacts (URNs)
+            as the SDMX 3.0 export's.
     """
 
     agency: str
@@ -163,6 +168,7 @@ class StructureSet21:
     structure_set: Any
     refs: list[str] = field(default_factory=list)
     warnings: list[MappingWarning] = field(default_factory=list)
+    sources: list[Any] = field(default_factory=list)
 
 
 def build_structure_set(
@@ -231,7 +237,177 @@ def build_structure_set(
                 "structures import' and export again.",
             )
     _structure_map(ss, sm, ss_urn, source_flow, version, roles, exporter, rep_maps, used_rm)
-    return StructureSet21(agency, ss_id, version, str(sm.name), codelists, ss, refs, exporter.warnings)
+    sources = source_structures(
+        by_kind["ConceptScheme"], dsd, by_kind["Dataflow"], exporter.value_concept, exporter.measure_concept
+    )
+    return StructureSet21(
+        agency, ss_id, version, str(sm.name), codelists, ss, [source_flow, *refs], exporter.warnings, sources
+    )
+
+
+def source_structures(
+    cs: Any, dsd: Any, flow: Any, value_concept: str | None, measure_concept: str | None
+) -> list[Any]:
+    """The SDMX 2.1 form of the CSO table's concept scheme, DSD and dataflow (pysdmx objects of
+    the SDMX 3.0 export), as ``<str:ConceptScheme>``, ``<str:DataStructure>``, ``<str:Dataflow>``.
+
+    The columns are free text (``String``) dimensions and observation-level attributes, as in
+    SDMX 3.0. SDMX 2.1 has one primary measure, ``OBS_VALUE``: with one value column it has that
+    column's concept; with several (a proportion's numerator and denominator) the DSD has a
+    measure dimension (``value_concept``/``measure_concept``,
+    :func:`~cgd_bridge.sdmx.write.maps.source_concepts_21`) whose values are the value
+    columns' concepts, as SDMX 2.1 models a table with several measures.
+    """
+    agency, version = _agency_of(cs), str(cs.version)
+    cs_urn = artefact_urn("ConceptScheme", agency, str(cs.id), version)
+    scheme = etree.Element(
+        _q("str", "ConceptScheme"),
+        {"id": str(cs.id), "urn": cs_urn, "agencyID": agency, "version": version, "isFinal": "false"},
+    )
+    _text(scheme, "Name", str(cs.name))
+    for concept in cs.items:
+        c = _sub(
+            scheme,
+            "str",
+            "Concept",
+            id=str(concept.id),
+            urn=f"{cs_urn.replace('.ConceptScheme=', '.Concept=')}.{concept.id}",
+        )
+        _text(c, "Name", str(concept.name or concept.id))
+        if concept.description:
+            _text(c, "Description", str(concept.description))
+
+    def concept_ref(parent: Any, ident: str) -> None:
+        box = _sub(parent, "str", "ConceptIdentity")
+        etree.SubElement(
+            box,
+            "Ref",
+            {
+                "id": ident,
+                "maintainableParentID": str(cs.id),
+                "maintainableParentVersion": version,
+                "agencyID": agency,
+                "package": "conceptscheme",
+                "class": "Concept",
+            },
+        )
+
+    def text_format(parent: Any, text_type: str) -> None:
+        _sub(_sub(parent, "str", "LocalRepresentation"), "str", "TextFormat", textType=text_type)
+
+    dsd_id = str(dsd.id)
+    dsd_urn = artefact_urn("DataStructure", agency, dsd_id, version)
+    comp_urn = dsd_urn.replace(".DataStructure=", ".{}=")
+    structure = etree.Element(
+        _q("str", "DataStructure"),
+        {"id": dsd_id, "urn": dsd_urn, "agencyID": agency, "version": version, "isFinal": "false"},
+    )
+    _text(structure, "Name", str(dsd.name))
+    parts = _sub(structure, "str", "DataStructureComponents")
+    by_role: dict[str, list[Any]] = {"Dimension": [], "Attribute": [], "Measure": []}
+    for c in dsd.components:
+        by_role[_role_name(str(getattr(c.role, "value", c.role)))].append(c)
+    dims = _sub(
+        parts,
+        "str",
+        "DimensionList",
+        id="DimensionDescriptor",
+        urn=comp_urn.format("DimensionDescriptor") + ".DimensionDescriptor",
+    )
+    position = 0
+    for c in by_role["Dimension"]:
+        position += 1
+        d = _sub(
+            dims,
+            "str",
+            "Dimension",
+            id=str(c.id),
+            urn=comp_urn.format("Dimension") + f".{c.id}",
+            position=str(position),
+        )
+        concept_ref(d, str(c.id))
+        text_format(d, "String")
+    if measure_concept is not None:
+        position += 1
+        md = _sub(
+            dims,
+            "str",
+            "MeasureDimension",
+            id=measure_concept,
+            urn=comp_urn.format("MeasureDimension") + f".{measure_concept}",
+            position=str(position),
+        )
+        concept_ref(md, measure_concept)
+        enum = _sub(_sub(md, "str", "LocalRepresentation"), "str", "Enumeration")
+        etree.SubElement(
+            enum,
+            "Ref",
+            {
+                "id": str(cs.id),
+                "agencyID": agency,
+                "version": version,
+                "package": "conceptscheme",
+                "class": "ConceptScheme",
+            },
+        )
+    if by_role["Attribute"]:
+        attrs = _sub(
+            parts,
+            "str",
+            "AttributeList",
+            id="AttributeDescriptor",
+            urn=comp_urn.format("AttributeDescriptor") + ".AttributeDescriptor",
+        )
+        for c in by_role["Attribute"]:
+            a = _sub(
+                attrs,
+                "str",
+                "Attribute",
+                id=str(c.id),
+                urn=comp_urn.format("DataAttribute") + f".{c.id}",
+                assignmentStatus="Conditional",
+            )
+            concept_ref(a, str(c.id))
+            text_format(a, "String")
+            relation = _sub(_sub(a, "str", "AttributeRelationship"), "str", "PrimaryMeasure")
+            etree.SubElement(relation, "Ref", {"id": "OBS_VALUE"})
+    measures = _sub(
+        parts,
+        "str",
+        "MeasureList",
+        id="MeasureDescriptor",
+        urn=comp_urn.format("MeasureDescriptor") + ".MeasureDescriptor",
+    )
+    primary = _sub(
+        measures,
+        "str",
+        "PrimaryMeasure",
+        id="OBS_VALUE",
+        urn=comp_urn.format("PrimaryMeasure") + ".OBS_VALUE",
+    )
+    values = by_role["Measure"]
+    concept_ref(primary, value_concept or str(values[0].id))
+    numeric = {str(getattr(c.local_dtype, "value", c.local_dtype)) for c in values}
+    text_format(primary, "Integer" if numeric == {"Integer"} else "Decimal")
+
+    flow_el = etree.Element(
+        _q("str", "Dataflow"),
+        {
+            "id": str(flow.id),
+            "urn": artefact_urn("Dataflow", agency, str(flow.id), version),
+            "agencyID": agency,
+            "version": version,
+            "isFinal": "false",
+        },
+    )
+    _text(flow_el, "Name", str(flow.name))
+    _maintainable_ref(flow_el, "Structure", dsd_urn, "datastructure", "DataStructure")
+    return [scheme, structure, flow_el]
+
+
+def _agency_of(obj: Any) -> str:
+    agency = getattr(obj, "agency", "")
+    return str(getattr(agency, "id", agency))
 
 
 def _role_name(role: str) -> str:
@@ -330,7 +506,13 @@ def _structure_map(
     for source, target, rep in rows:
         cmap = _sub(el, "str", "ComponentMap")
         container, cls = _SOURCE_REFS[roles.get(source, "Dimension")]
-        ref = {"containerID": container, "id": source, "class": cls, "package": "datastructure"}
+        # the one primary measure of the 2.1 source DSD is OBS_VALUE (source_structures)
+        ref = {
+            "containerID": container,
+            "id": "OBS_VALUE" if cls == "PrimaryMeasure" else source,
+            "class": cls,
+            "package": "datastructure",
+        }
         etree.SubElement(_sub(cmap, "str", "Source"), "Ref", ref)
         role = (
             target if target in ("TIME_PERIOD", "OBS_VALUE") else exporter.target.role(target) or "dimensions"
@@ -403,9 +585,10 @@ def structure_message(
         for s in sets:
             for cl in s.codelists:
                 box.append(_copy(cl))
-    box = _box(structures, "StructureSets")
-    for s in sets:
-        box.append(_copy(s.structure_set))
+    if sets:
+        box = _box(structures, "StructureSets")
+        for s in sets:
+            box.append(_copy(s.structure_set))
     etree.cleanup_namespaces(root)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=into is None)
 
@@ -429,7 +612,15 @@ def _copy(el: Any) -> Any:
 def export_structure_set(
     mapping: Mapping, *, structures: Any | None = None, agency: str = DEFAULT_AGENCY, name: str = "mapping"
 ) -> Exported:
-    """A mapping as an SDMX-ML 2.1 structure message: source label codelists and one StructureSet."""
+    """A mapping as an SDMX-ML 2.1 structure message: the CSO table's dataflow, DSD and concept
+    scheme, the codelists of its labels and one StructureSet."""
+    from cgd_bridge.sdmx.write.msd21 import add_to_message
+
     built = build_structure_set(mapping, structures=structures, agency=agency, name=name)
-    text = structure_message([built], sender=agency).decode("utf-8")
+    # with the CSO table's structures the StructureMap starts from, as the SDMX 3.0 export
+    whole = etree.fromstring(
+        add_to_message(structure_message([built], sender=agency), built.sources),
+        etree.XMLParser(remove_blank_text=True),
+    )
+    text = etree.tostring(whole, xml_declaration=True, encoding="UTF-8", pretty_print=True).decode("utf-8")
     return Exported(text=text, format="sdmx-ml-2.1", warnings=built.warnings)

@@ -27,6 +27,7 @@ by pysdmx's own SDMX-ML 2.1 writer and put in the same message (:func:`add_to_me
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -235,11 +236,22 @@ def _pysdmx_21(objects: list[Any]) -> list[Any]:
     return list(structures) if structures is not None else []
 
 
+#: the ``mes:Structures`` child holding each kind of SDMX-ML 2.1 element
+_BOX_OF_ELEMENT = {
+    "Dataflow": "Dataflows",
+    "DataStructure": "DataStructures",
+    "Codelist": "Codelists",
+    "ConceptScheme": "Concepts",
+}
+
+
 def add_to_message(xml: bytes, objects: Iterable[Any]) -> bytes:
     """An SDMX-ML 2.1 structure message with these pysdmx artefacts added, each in its place:
-    MSDs and metadataflows written here, concept schemes and codelists by pysdmx (artefacts
-    already in the message are not added twice). Other kinds are left out (2.1 has no form of
-    them here)."""
+    MSDs and metadataflows written here, concept schemes and codelists by pysdmx, and SDMX-ML 2.1
+    elements already written (``<str:Dataflow>``, ``<str:DataStructure>``, ``<str:Codelist>``,
+    ``<str:ConceptScheme>``: the CSO tables' structures of :mod:`cgd_bridge.sdmx.write.maps21`)
+    as they are (artefacts already in the message are not added twice). Other kinds are left out
+    (2.1 has no form of them here)."""
     root = etree.fromstring(xml)
     structures = root.find(f"{_MES}Structures")
     if structures is None:
@@ -250,7 +262,11 @@ def add_to_message(xml: bytes, objects: Iterable[Any]) -> bytes:
         for a in group
     }
     schemes = []
+    objects = list(objects)
+    _add_elements(structures, present, [o for o in objects if etree.iselement(o)])
     for obj in objects:
+        if etree.iselement(obj):
+            continue
         kind = type(obj).__name__
         key = (kind, _agency(obj), str(obj.id), str(obj.version))
         if key in present:
@@ -271,3 +287,13 @@ def add_to_message(xml: bytes, objects: Iterable[Any]) -> bytes:
                     box.append(artefact)
     etree.cleanup_namespaces(root)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def _add_elements(structures: Any, present: set[Any], elements: list[Any]) -> None:
+    """SDMX-ML 2.1 artefact elements put in their ``Structures`` groups (not twice)."""
+    for el in elements:
+        name = etree.QName(el).localname
+        key = (name, el.get("agencyID"), el.get("id"), el.get("version"))
+        if key not in present and name in _BOX_OF_ELEMENT:
+            present.add(key)
+            _box(structures, _BOX_OF_ELEMENT[name]).append(copy.deepcopy(el))

@@ -80,8 +80,8 @@ def full_urns(text: str, fmt: str) -> str:
     """The SDMX 3.0 message as the schemas want it, where pysdmx 1.21 (fed sdmx1's 2.1 output)
     gets it wrong: SDMX 3.0 URN class names (``Dataflow=``, not ``DataflowDefinition=``;
     ``DataConstraint=``, not ``ContentConstraint=``), one included cube region per constraint; in
-    SDMX-JSON 2.0 also full URNs for the references it shortens, no empty ``groups`` and facets
-    such as ``isSequence`` as booleans, not ``"true"``."""
+    SDMX-JSON 2.0 also full URNs for the references it shortens, no empty ``groups`` or item lists
+    (stubs) and facets such as ``isSequence`` as booleans, not ``"true"``."""
     for old, new in _URN_CLASSES_30.items():
         text = text.replace(old, new)
     # SDMX 3.0 names the class of data constraints DataConstraint (2.1: ContentConstraint)
@@ -107,8 +107,24 @@ def full_urns(text: str, fmt: str) -> str:
         regions = constraint.get("cubeRegions")
         if regions and len([r for r in regions if r.get("include", True)]) > 1:
             constraint["cubeRegions"] = _one_included_region(regions)
+    _no_empty_items(data)
     _boolean_facets(data)
     return json.dumps(message, indent=2, ensure_ascii=False)
+
+
+def _no_empty_items(data: dict[str, Any]) -> None:
+    """Stubs of item schemes (``detail=...stubs``) without their item list, not an empty one."""
+    for artefacts in data.values():
+        for artefact in artefacts if isinstance(artefacts, list) else ():
+            for items in _JSON_ITEMS:
+                if isinstance(artefact, dict) and artefact.get(items) == []:
+                    del artefact[items]
+
+
+#: the item lists of SDMX-JSON 2.0 item schemes, which the schema wants absent or not empty
+_JSON_ITEMS = (
+    "agencies dataProviders dataConsumers organisationUnits codes concepts categories valueItems".split()
+)
 
 
 def _fix_ml30(text: str) -> str:
@@ -198,13 +214,20 @@ def _boolean_facets(value: Any) -> None:
 
 _COM21 = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common}"
 _MES21 = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message}"
+_STR21 = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure}"
+#: the references a stub keeps, by SDMX-ML 2.1 element
+_STUB_KEEPS = {"Dataflow": ("Structure",), "ContentConstraint": ("ConstraintAttachment",)}
 
 
-def stubs_21(xml: bytes, which: Callable[[str, str, str, str], bool], *, complete: bool) -> bytes:
+def stubs_21(
+    xml: bytes, which: Callable[[str, str, str, str], bool], *, complete: bool, references: bool = False
+) -> bytes:
     """An SDMX-ML 2.1 structure message with the artefacts ``which(kind, agency, id, version)``
     picks cut to stubs (the REST ``detail`` values): identification and name only, or with
     ``complete`` also description and annotations (``allcompletestubs``,
-    ``referencecompletestubs``). ``kind`` is the element name (``Dataflow``, ``Codelist``...)."""
+    ``referencecompletestubs``). ``kind`` is the element name (``Dataflow``, ``Codelist``...).
+    ``references``: keep the references SDMX-JSON 2.0 requires of a stub (a dataflow's DSD, a
+    constraint's attachment), for a message pysdmx converts to it."""
     from lxml import etree
 
     root = etree.fromstring(xml)
@@ -220,8 +243,9 @@ def stubs_21(xml: bytes, which: Callable[[str, str, str, str], bool], *, complet
                 kind, artefact.get("agencyID", ""), artefact.get("id", ""), artefact.get("version", "")
             ):
                 continue
+            kept = keep | {f"{_STR21}{name}" for name in _STUB_KEEPS.get(kind, ()) if references}
             for child in list(artefact):
-                if child.tag not in keep:
+                if child.tag not in kept:
                     artefact.remove(child)
                     changed = True
     if not changed:

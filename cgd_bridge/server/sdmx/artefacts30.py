@@ -9,7 +9,8 @@ SDMX-ML 3.0 and SDMX-JSON 2.0):
   agency: the producing CSO, :func:`public_mappings`), as ``cgd-bridge mapping export`` builds
   them (:func:`cgd_bridge.sdmx.write.maps.export_structure_map`): each with its
   RepresentationMaps and the CSO table's source dataflow, DSD and concept scheme (the last three
-  reachable only as references of the map, so that data queries never see them);
+  hidden: not listed by queries for their kind, so that clients picking a dataflow to ask data
+  of never see them, but found by reference or by a query naming their id);
 - the **extension MSD** ``CGD_BRIDGE:CGD_QUALITY(1.0)`` with its concept scheme and the two
   metadataflows the quality metadata sets are reported against
   (:func:`cgd_bridge.sdmx.write.refmeta.extension_structures`);
@@ -25,7 +26,10 @@ target dataflow, a RepresentationMap's codelist).
 
 The same mappings also give their **SDMX 2.1 StructureSets** (:attr:`Catalogue.structure_sets`,
 :mod:`cgd_bridge.sdmx.write.maps21`: CodelistMaps and a StructureMap, with the codelists of
-the CSO's labels), for the ``structureset`` queries of SDMX 2.1 clients.
+the CSO's labels), for the ``structureset`` queries of SDMX 2.1 clients. What those refer to
+that only they have is served too, so that every reference resolves: the SDMX-ML 2.1 form of
+the CSO table's dataflow, DSD and concept scheme (:attr:`Artefact30.xml21`) and the label
+codelists (hidden items).
 """
 
 from __future__ import annotations
@@ -88,6 +92,9 @@ _URN = re.compile(
 )
 
 Key = tuple[str, str, str, str]
+#: how the index entry of an artefact of a published submission's mapping names its source
+#: (``submission version 12``)
+SUBMITTED = "submission version"
 
 
 @dataclass(frozen=True)
@@ -95,14 +102,19 @@ class Artefact30:
     """One SDMX 3.0 artefact: its index entry, the pysdmx object, what it refers to.
 
     Attributes:
-        hidden: found only as a reference of another artefact (a mapping's source dataflow),
-            never by a query for its own kind.
+        hidden: not listed by a query for its kind (a mapping's source dataflow, the codelists
+            of a CSO's labels): found as a reference of another artefact, or by a query that
+            names its id, so that every reference resolves.
+        xml21: its SDMX-ML 2.1 form, when it has one that pysdmx does not write (the CSO
+            table's dataflow, DSD and concept scheme and the label codelists of a mapping's
+            StructureSet, :mod:`cgd_bridge.sdmx.write.maps21`), as an lxml element.
     """
 
     info: ArtefactInfo
     obj: Any
     refs: frozenset[Key]
     hidden: bool = False
+    xml21: Any = None
 
 
 def _agency(obj: Any) -> str:
@@ -266,6 +278,48 @@ class Catalogue:
             return  # the first source of an artefact version wins
         info = ArtefactInfo("structureset", *key[1:], built.name, source, file, sha256)
         self._sets[key] = StructureSetEntry(info, built, frozenset(_named(" ".join(built.refs))))
+        self._add_forms_21(built, source, file, sha256)
+
+    def _add_forms_21(self, built: StructureSet21, source: str, file: str, sha256: str) -> None:
+        """What a StructureSet refers to that only it has, made resolvable: the SDMX-ML 2.1 form
+        of the CSO table's dataflow, DSD and concept scheme (the same artefacts as the
+        StructureMap's source, whose SDMX 3.0 form is in the items already), and the codelists
+        of the CSO's labels (hidden items, read by pysdmx for the SDMX 3.0 formats)."""
+        import dataclasses
+
+        from lxml import etree
+        from pysdmx.errors import PysdmxError
+        from pysdmx.io import read_sdmx
+
+        from cgd_bridge.sdmx.write.maps21 import structure_message
+        from cgd_bridge.sdmx.write.msd21 import add_to_message
+
+        assert self._items is not None
+        for el in built.sources:
+            kind = _KIND_OF_URN[etree.QName(el).localname]
+            key = (kind, el.get("agencyID"), el.get("id"), el.get("version"))
+            if key in self._items and self._items[key].xml21 is None:
+                self._items[key] = dataclasses.replace(self._items[key], xml21=el)
+        if not built.codelists:
+            return
+        text = add_to_message(structure_message([], with_codelists=False), built.codelists)
+        try:
+            objects = read_sdmx(text.decode("utf-8"), validate=False).structures or ()
+        except (PysdmxError, ValueError) as exc:
+            self.problems.append(f"{built.name}: the label codelists cannot be read ({exc})")
+            log.warning("label codelists of %s left out: %s", built.name, exc)
+            return
+        elements = {(el.get("id"), el.get("version")): el for el in built.codelists}
+        for obj in objects:
+            key = _key(obj, "codelist")
+            if key in self._items:
+                continue
+            info = ArtefactInfo(
+                "codelist", *key[1:], str(getattr(obj, "name", "") or ""), source, file, sha256
+            )
+            self._items[key] = Artefact30(
+                info, obj, frozenset(), hidden=True, xml21=elements.get((key[2], key[3]))
+            )
 
     def _add(self, objects: Iterable[Any], source: str, file: str, sha256: str, *, shown: set[str]) -> None:
         assert self._items is not None
@@ -386,13 +440,18 @@ class Catalogue:
                 log.warning("mapping of %s left out of the structure maps: %s", m.name, exc)
                 continue
             sha = hashlib.sha256(m.text.encode("utf-8")).hexdigest()
-            source = f"submission version {m.version_id}"
+            source = f"{SUBMITTED} {m.version_id}"
             self._add(objects, source, m.name, sha, shown={"structuremap", "representationmap"})
             self._add_structure_set(mapping, m.agency, m.name, source, m.name, sha)
 
-    def artefacts(self, kind: str | None = None) -> list[ArtefactInfo]:
-        """The artefacts a query for ``kind`` (None: every kind) can find (hidden ones left out)."""
-        return [a.info for a in self.items.values() if not a.hidden and (kind is None or a.info.kind == kind)]
+    def artefacts(self, kind: str | None = None, *, named: bool = False) -> list[ArtefactInfo]:
+        """The artefacts a query for ``kind`` (None: every kind) can find: hidden ones only when
+        the query names an id (``named``), as following a reference does."""
+        return [
+            a.info
+            for a in self.items.values()
+            if (named or not a.hidden) and (kind is None or a.info.kind == kind)
+        ]
 
 
 def stub(obj: Any) -> Any:

@@ -153,9 +153,11 @@ _STR = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure}"
 _COM = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/common}"
 
 
-def write_agreements(xml: bytes, agreements: Sequence[Agreement], *, stubs: Callable[[Key], bool]) -> bytes:
+def write_agreements(xml: bytes, agreements: Sequence[Agreement]) -> bytes:
     """An SDMX-ML 2.1 structure message with these ProvisionAgreements added (the last group
-    of ``Structures``, as the schema orders them); ``stubs(key)``: only identification and name."""
+    of ``Structures``, as the schema orders them). An agreement has no content beyond its name and
+    its two references (dataflow, data provider), which the schema requires of a stub too: the
+    ``detail`` stubs are the same agreements."""
     from lxml import etree
 
     if not agreements:
@@ -181,8 +183,7 @@ def write_agreements(xml: bytes, agreements: Sequence[Agreement], *, stubs: Call
         etree.SubElement(
             pa, f"{_COM}Name", {"{http://www.w3.org/XML/1998/namespace}lang": "en"}
         ).text = a.name
-        if stubs(i.key):
-            continue
+        # a stub keeps its two references: the 2.1 schema requires them (and pysdmx reads them)
         usage = etree.SubElement(pa, f"{_STR}StructureUsage")
         etree.SubElement(
             usage,

@@ -165,7 +165,9 @@ def structure_response(request: Request, bridge: Bridge, q: StructureQuery, *, a
     )
     body = bridge.structure_service.message(q, fmt)
     media = format_of("structure", fmt).media_type
-    return conditional(request, body, media, last_modified=_structures_modified(bridge, q.resource))
+    live = bridge.structure_service.names_published(q)
+    modified = None if live else _structures_modified(bridge, q.resource)
+    return conditional(request, body, media, last_modified=modified)
 
 
 #: Structure resources that may include mappings published from the database (which change while

@@ -46,6 +46,7 @@ from cgd_bridge.sdmx.write import structures as structure_writer
 from cgd_bridge.sdmx.write.msd21 import add_to_message
 from cgd_bridge.server.sdmx.artefacts30 import (
     KINDS_30,
+    SUBMITTED,
     Artefact30,
     Catalogue,
     StructureSetEntry,
@@ -226,9 +227,11 @@ class StructureService:
                 kept = {i.key for i in candidates}
                 candidates += [i for i in catalogue.artefacts() if i.key not in kept]
                 candidates += orgs.infos()
-            if kind != "*":  # the catalogue's concept schemes (the extension MSD's), codelists
+            if kind != "*":  # the catalogue's concept schemes (the extension MSD's), codelists,
+                # and, named by id, the CSO tables' structures and label codelists of the maps
                 kept = {i.key for i in candidates}
-                candidates += [i for i in catalogue.artefacts(kind) if i.key not in kept]
+                named = catalogue.artefacts(kind, named=q.ref.id is not None)
+                candidates += [i for i in named if i.key not in kept]
             candidates = [i for i in candidates if kind == "*" or i.kind not in KINDS_30]
             candidates = [i for i in candidates if kind == "*" or i.kind not in _ORGANISATION_KINDS]
         infos = [
@@ -274,6 +277,17 @@ class StructureService:
                     out.setdefault(k, by_key[k])
         return list(out.values())
 
+    def names_published(self, q: StructureQuery) -> bool:
+        """Whether a query naming an id finds artefacts of a published submission's mapping (a
+        CSO table's dataflow, its label codelists): they change with publications while the
+        server runs, so their answers carry no ``Last-Modified`` (the ETag stays)."""
+        if q.ref.id is None or RESOURCES.get(q.resource) not in _NAMED_IN_MAPS or self.published is None:
+            return False
+        submitted = tuple(self.published())
+        if not submitted:
+            return False
+        return any(i.source.startswith(SUBMITTED) for i in self.resolve(q, self.catalogue(submitted)))
+
     def _reference_graph(self) -> dict[tuple[str, str, str, str], set[tuple[str, str, str, str]]]:
         if self._graph is None:
             graph: dict[tuple[str, str, str, str], set[tuple[str, str, str, str]]] = {}
@@ -315,7 +329,7 @@ class StructureService:
         else:
             raise not_implemented(f"detail={q.detail}")
         self._fresh()
-        if RESOURCES.get(q.resource) in _WITH_MAPS and not submitted and self.published is not None:
+        if not submitted and self.published is not None and _may_hold_maps(q):
             # the maps of the mappings of published submissions anyone may read
             submitted = tuple(self.published())
         catalogue = self.catalogue(submitted)
@@ -364,7 +378,12 @@ class StructureService:
                 raise _no_21(q.resource)
             # a query of every kind in SDMX-ML 2.1: what 2.1 can carry (MSDs, metadataflows and
             # the concept schemes and codelists of the catalogue, not the 3.0 maps)
-            in_21 = [a for a in v30 if a.info.kind in KINDS_21 | {"conceptscheme", "codelist"}]
+            # and the SDMX-ML 2.1 forms of the maps' CSO tables and label codelists)
+            in_21 = [
+                a
+                for a in v30
+                if a.xml21 is not None or a.info.kind in KINDS_21 | {"conceptscheme", "codelist"}
+            ]
             v30 = []
 
         def stubbed(key: tuple[str, str, str, str]) -> bool:
@@ -378,12 +397,19 @@ class StructureService:
 
         def xml21() -> bytes:
             if in_21:
-                xml = add_to_message(_to_xml(msg), [a.obj for a in in_21])
+                xml = add_to_message(_to_xml(msg), [a.obj if a.xml21 is None else a.xml21 for a in in_21])
                 if stubs:
-                    xml = structure_writer.stubs_21(xml, cut, complete="completestubs" in str(stubs))
+                    xml = structure_writer.stubs_21(
+                        xml, cut, complete="completestubs" in str(stubs), references=fmt != "sdmx-ml-2.1"
+                    )
             else:
-                xml = _to_xml(msg, cut if stubs else None, complete="completestubs" in str(stubs))
-            return write_agreements(xml, agreements, stubs=stubbed)
+                xml = _to_xml(
+                    msg,
+                    cut if stubs else None,
+                    complete="completestubs" in str(stubs),
+                    references=fmt != "sdmx-ml-2.1",
+                )
+            return write_agreements(xml, agreements)
 
         if v30:
             shown = [stub(a.obj) if stubbed(a.info.key) else a.obj for a in v30]
@@ -428,14 +454,16 @@ class StructureService:
         values = set(q.references.split(","))
         kinds = _reference_kinds(values)
         refs: set[tuple[str, str, str, str]] = set()
+        extras = catalogue.items  # the source dataflows, DSDs, concept schemes (SDMX-ML 2.1 forms)
+        graph = {**self._reference_graph(), **{k: set(a.refs) for k, a in extras.items()}}
         if values & {"children", "descendants", "all"} or kinds:
             children = {k for e in entries for k in e.refs}
             if values & {"children", "descendants", "all"}:
                 refs |= children
             if values & {"descendants", "all"}:
-                refs |= _walk(children, self._reference_graph(), deep=True)
+                refs |= _walk(children, graph, deep=True)
             if kinds:
-                deep = children | _walk(children, self._reference_graph(), deep=True)
+                deep = children | _walk(children, graph, deep=True)
                 refs |= {k for k in deep if k[0] in kinds}
         with_codelists = bool(values & {"children", "descendants", "all"}) or "codelist" in kinds
         all_stubs = bool(stubs) and str(stubs).startswith("all")
@@ -449,14 +477,16 @@ class StructureService:
             obj = self.structures.get(ref[0], ref[2], ref[1], ref[3])
             getattr(msg, field_name)[f"{ref[1]}:{ref[2]}({ref[3]})"] = obj
             written += 1
+        forms_21 = [extras[k].xml21 for k in sorted(refs) if k in extras and extras[k].xml21 is not None]
+        into = None
+        if written or forms_21:
+            into = add_to_message(_to_xml(msg), forms_21)
+            if stubs:
+                into = structure_writer.stubs_21(
+                    into, lambda *_: True, complete="completestubs" in str(stubs)
+                )
         sets = [stub_set(e.built) if all_stubs else e.built for e in entries]
-        return structure_message(
-            sets,
-            with_codelists=with_codelists and not stubs,
-            into=_to_xml(msg, (lambda *_: True) if stubs else None, complete="completestubs" in str(stubs))
-            if written
-            else None,
-        )
+        return structure_message(sets, with_codelists=with_codelists and not stubs, into=into)
 
     def format_for(self, q: StructureQuery, fmt: str, accept: str | None, format_param: str | None) -> str:
         """The format to answer ``q`` in, given the negotiated ``fmt``.
@@ -481,6 +511,19 @@ class StructureService:
         if wildcard:
             return "sdmx-ml-3.0"
         raise _no_21(q.resource)
+
+
+#: Kinds a query naming an id may find among the maps' artefacts: the CSO tables' dataflows,
+#: DSDs and concept schemes and the codelists of their labels (:attr:`Artefact30.hidden`).
+_NAMED_IN_MAPS = frozenset({"dataflow", "datastructure", "conceptscheme", "codelist"})
+
+
+def _may_hold_maps(q: StructureQuery) -> bool:
+    """Whether the answer may hold artefacts of published submissions' mappings (read from the
+    database): the maps' resources, every kind, and a query naming the id of a kind the maps'
+    StructureSets refer to (following a reference of a published map or StructureSet)."""
+    kind = RESOURCES.get(q.resource)
+    return kind in _WITH_MAPS or (q.ref.id is not None and kind in _NAMED_IN_MAPS)
 
 
 def _needs_organisations(q: StructureQuery) -> bool:
@@ -680,11 +723,15 @@ def _to_xml(
     stubbed: Callable[[str, str, str, str], bool] | None = None,
     *,
     complete: bool = False,
+    references: bool = False,
 ) -> bytes:
     """sdmx1's SDMX-ML 2.1, with the standard URN class names and (``detail``) the artefacts
-    ``stubbed(element, agency, id, version)`` picks cut to (complete) stubs."""
+    ``stubbed(element, agency, id, version)`` picks cut to (complete) stubs (keeping the
+    ``references`` SDMX-JSON 2.0 needs, for a message converted to another format)."""
     xml = structure_writer.standard_urns(sdmx.to_xml(msg))
-    return xml if stubbed is None else structure_writer.stubs_21(xml, stubbed, complete=complete)
+    if stubbed is None:
+        return xml
+    return structure_writer.stubs_21(xml, stubbed, complete=complete, references=references)
 
 
 def _sender() -> Any:
@@ -693,9 +740,11 @@ def _sender() -> Any:
 
 def _write_with_pysdmx(xml21: bytes | None, extra: list[Any], fmt: str) -> bytes:
     """The sdmx1 artefacts (as SDMX-ML 2.1 text, read by pysdmx) and pysdmx ones, written by pysdmx."""
+    from pysdmx.errors import PysdmxError
+
     try:
         text = structure_writer.pysdmx_message(xml21, extra, fmt)
-    except (CgdBridgeError, ValueError, TypeError, AttributeError, KeyError) as exc:
+    except (CgdBridgeError, PysdmxError, ValueError, TypeError, AttributeError, KeyError) as exc:
         raise QueryError(
             f"the structures could not be written as {fmt}: {exc}",
             fix="Ask for fewer references (references=none), or another structure format.",

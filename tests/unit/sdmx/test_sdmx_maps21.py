@@ -31,6 +31,7 @@ from tests.unit.sdmx.test_sdmx_maps import (
 
 ROOT = Path(__file__).resolve().parents[3]
 STR = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/structure}"
+MES = "{http://www.sdmx.org/resources/sdmxml/schemas/v2_1/message}"
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,32 @@ def test_kenya_structure_set_is_valid_against_the_sdmx_21_xsd(kenya, structures,
     pairs = code_maps(exported.text)["CLM_DISABILITY_STATUS"]
     assert ("With disability", "PD") in pairs
     assert ("Without disability", "PWD") in pairs  # never PD and PWD confused
+
+
+def test_the_export_holds_the_source_it_maps_from(kenya, structures):
+    """Every artefact the file refers to is in it, except the target dataflow and the target
+    codelists (the registry has those): the CSO table's dataflow, DSD and concept scheme in
+    SDMX 2.1 form, whose one primary measure the StructureMap's source components name (#15)."""
+    exported = export_structure_map(kenya, structures=structures, fmt="sdmx-ml-2.1", name="kenya.yaml")
+    root = etree.fromstring(exported.text.encode())
+    held = {(etree.QName(a).localname, a.get("agencyID"), a.get("id"), a.get("version"))
+            for group in root.find(f"{MES}Structures") for a in group}  # fmt: skip
+    refs = {
+        (r.get("class"), r.get("agencyID"), r.get("maintainableParentID") or r.get("id"),
+         r.get("maintainableParentVersion") or r.get("version"))
+        for r in root.iter("Ref") if r.get("agencyID")
+    }  # fmt: skip
+    refs = {("ConceptScheme", *r[1:]) if r[0] == "Concept" else r for r in refs}
+    outside = refs - held
+    assert {r[1] for r in outside} <= {"IAEG-SDGs", "SDMX", "CGD_BRIDGE"}
+    assert {r[2] for r in outside if r[1] == "CGD_BRIDGE"} <= {"DF_CGD_KE", "CL_AREA_KE"}
+    assert ("Dataflow", "CGD_BRIDGE", "DF_KENYA-HEALTH-SCORECARD", "1.0.0") in held
+    (dsd,) = root.iter(f"{STR}DataStructure")
+    assert [m.get("id") for m in dsd.iter(f"{STR}PrimaryMeasure")] == ["OBS_VALUE"]
+    (sm,) = root.iter(f"{STR}StructureMap")
+    components = {c.get("id") for c in dsd.iter() if c.get("id") and c.tag != f"{STR}DataStructure"}
+    sources = {c.find(f"{STR}Source/Ref").get("id") for c in sm.iter(f"{STR}ComponentMap")}
+    assert sources <= components
 
 
 def test_the_same_maps_as_the_sdmx_30_export(kenya, structures):

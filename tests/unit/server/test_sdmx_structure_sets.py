@@ -88,15 +88,18 @@ def test_children_bring_the_label_codelists_and_the_targets(client, tmp_path):
     codelists = {c.get("id") for c in root.iter(f"{STR}Codelist")}
     assert "CL_KENYA-HEALTH-SCORECARD_SEX" in codelists  # the CSO's labels
     assert {"CL_SEX", "CL_AGE", "CL_DISABILITY", "CL_AREA_KE"} <= codelists  # the targets' codelists
-    assert {f.get("id") for f in root.iter(f"{STR}Dataflow")} == {"DF_CGD_KE"}
+    # the target dataflow and the source: the CSO table's dataflow (#15: every reference resolves)
+    flows = {"DF_CGD_KE", "DF_KENYA-HEALTH-SCORECARD"}
+    assert {f.get("id") for f in root.iter(f"{STR}Dataflow")} == flows
     assert not list(root.iter(f"{STR}DataStructure"))  # a child of the dataflow: descendants only
     deep = client.get(f"/sdmx/rest/structureset/CGD_BRIDGE/{KENYA_SET}", params={"references": "descendants"})
     assert deep.status_code == 200, deep.text
     assert valid_21(deep.content, tmp_path)
-    assert list(etree.fromstring(deep.content).iter(f"{STR}DataStructure"))
+    dsds = {d.get("id") for d in etree.fromstring(deep.content).iter(f"{STR}DataStructure")}
+    assert dsds == {"CGD_KE", "DSD_KENYA-HEALTH-SCORECARD"}
     only = client.get(f"/sdmx/rest/structureset/CGD_BRIDGE/{KENYA_SET}", params={"references": "dataflow"})
     root = etree.fromstring(only.content)
-    assert {f.get("id") for f in root.iter(f"{STR}Dataflow")} == {"DF_CGD_KE"}
+    assert {f.get("id") for f in root.iter(f"{STR}Dataflow")} == flows
     assert not list(root.iter(f"{STR}Codelist"))
 
 
