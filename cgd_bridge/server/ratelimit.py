@@ -72,6 +72,7 @@ _RETRY_MAX = 5.0
 _CHUNK = 500  # rows per statement
 _IDENTITY_MAX = 100  # the column's length
 SHARE_DIVISOR = 10  # a worker's share: a tenth of what is left of the window
+_ROUNDS_MAX = 20  # exchanges one request may wait for before it is decided without its share
 
 
 class RateLimiter:
@@ -178,7 +179,9 @@ class SharedRateLimiter:
         thread pool; requests that wait at once share one exchange)."""
         from starlette.concurrency import run_in_threadpool
 
-        for _ in range(3):
+        # each exchange lets this worker allow another share, or shows the window spent, so the
+        # rounds end; the cap only bounds one request's wait in a storm of one key on one worker
+        for _ in range(_ROUNDS_MAX):
             allowed, wait, ticket = self._decide(identity, None, True, share=True)
             if ticket is None:
                 return allowed, wait

@@ -77,6 +77,7 @@ class Host:
 class Cluster:
     hosts: list[Host]
     lb: str  # the load balancer's URL
+    lb_errors: Path  # nginx's error log
     database_url: str
     keys: dict[str, str]  # the demo users' keys
     published: dict[str, int]
@@ -153,7 +154,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         nginx = stack.enter_context(nginx_balancer([h.port for h in hosts], root / "nginx"))
         engine = create_engine(url)
         stack.callback(engine.dispose)
-        yield Cluster(hosts, nginx.url, url, keys, published, engine)
+        yield Cluster(hosts, nginx.url, nginx.log, url, keys, published, engine)
 
 
 _ADDRESSES = itertools.count(30)
@@ -501,6 +502,14 @@ def test_killing_one_host_under_load_loses_nothing(cluster: Cluster) -> None:
     assert [(o.status, o.rows) for o in flat] == [(200, o.rows) for o in flat]
     assert all(o.rows and o.rows > 1 for o in flat)
     assert b.port in {o.host for o in flat}  # host B served its share until it died
+    # nginx met the dead host (refused or cut connections) and sent those requests on
+    met = [
+        line
+        for line in cluster.lb_errors.read_text().splitlines()
+        if f'upstream: "http://127.0.0.1:{b.port}' in line
+        and any(w in line for w in ("failed", "prematurely closed", "reset"))
+    ]
+    assert met, cluster.lb_errors.read_text()[-2000:]
     assert {o.host for o in flat if o.started > killed} <= {a.port, c.port}
     # and audited: once, or (a pull whose host died after committing its audit row and before
     # its answer reached the client, then retried) twice; at most one such per client in flight
@@ -518,7 +527,8 @@ def test_killing_one_host_under_load_loses_nothing(cluster: Cluster) -> None:
     assert sum(audited.values()) - len(flat) <= clients
     retried = sum(o.attempts > 1 for o in flat)
     print(
-        f"killed host B after {clients * per_client // 3} pulls: {len(flat)} pulls answered, {retried} "
+        f"killed host B after {clients * per_client // 3} pulls: nginx met it {len(met)} times, "
+        f"{len(flat)} pulls answered, {retried} "
         f"retried by the client, {sum(audited.values()) - len(flat)} audited twice; uploads {uploads}"
     )
 

@@ -245,6 +245,26 @@ def test_a_burst_at_every_worker_overshoots_by_at_most_a_share_each(engine: Engi
     assert not any(asyncio.run(w.aallow("key"))[0] for w in shared)
 
 
+def test_concurrent_requests_share_exchanges_and_keep_the_bound(engine: Engine) -> None:
+    """Requests that arrive at once (in one event loop, as in a worker) wait for exchanges
+    together; three workers hit with 60 concurrent requests each stay within the bound."""
+    clock = Clock()
+    limit, n = 40, 3
+    shared = workers(engine, clock, n=n, limit=limit)
+
+    async def storm() -> list[tuple[bool, float]]:
+        return await asyncio.gather(*(w.aallow("key") for _ in range(60) for w in shared))
+
+    answers = asyncio.run(storm())
+    allowed = sum(ok for ok, _ in answers)
+    assert limit <= allowed <= limit + (n - 1) * shared[0].share(0), allowed
+    assert all(wait > 0 for ok, wait in answers if not ok)  # every refusal says how long to wait
+    for w in shared:
+        assert w.sync_now()
+    assert usage(engine)["key"] == allowed
+    assert sum(w._syncs_started for w in shared) < len(answers)  # waiting requests shared exchanges
+
+
 def test_a_worker_that_cannot_reach_the_database_decides_without_shares(engine: Engine) -> None:
     clock = Clock()
     (a,) = workers(engine, clock, n=1, limit=10)
