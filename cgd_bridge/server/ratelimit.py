@@ -17,7 +17,8 @@ Two rules, both must allow a request (:class:`SharedRateLimiter`):
   requests waiting at once share one exchange), then is decided on the fresh total. So however
   requests are spread over workers and hosts, and however fast (a burst at every worker at
   once), the total allowed in a window exceeds ``per_minute`` by at most one share per other
-  worker; without it, each of N workers would allow the whole limit before hearing of the
+  worker (while exchanges succeed: a request waits at most ``_EXCHANGE_WAIT``, 1 s, for one in
+  progress, and is decided without its share when none can be made); without it, each of N workers would allow the whole limit before hearing of the
   others (N times the limit). A key that stays below its share between two syncs (the normal
   case: 600 a minute is 2.5 requests per 0.25 s) costs no query; one spending its whole minute
   on one worker faster than the thread syncs costs about one exchange per ten requests at
@@ -73,6 +74,7 @@ _CHUNK = 500  # rows per statement
 _IDENTITY_MAX = 100  # the column's length
 SHARE_DIVISOR = 10  # a worker's share: a tenth of what is left of the window
 _ROUNDS_MAX = 20  # exchanges one request may wait for before it is decided without its share
+_EXCHANGE_WAIT = 1.0  # seconds a request waits for another exchange in progress before it gives up
 
 
 class RateLimiter:
@@ -185,7 +187,8 @@ class SharedRateLimiter:
             allowed, wait, ticket = self._decide(identity, None, True, share=True)
             if ticket is None:
                 return allowed, wait
-            await run_in_threadpool(self._sync_after, ticket, identity[:_IDENTITY_MAX])
+            if not await run_in_threadpool(self._sync_after, ticket, identity[:_IDENTITY_MAX]):
+                break  # no exchange now (the database is slow or away): decided as before shares
         allowed, wait, _ = self._decide(identity, None, True, share=False)
         return allowed, wait
 
@@ -239,14 +242,19 @@ class SharedRateLimiter:
         with self._sync_lock:
             return self._sync_locked()
 
-    def _sync_after(self, ticket: int, identity: str) -> None:
+    def _sync_after(self, ticket: int, identity: str) -> bool:
         """Send every count, and read ``identity``'s total back, unless an exchange started since
-        ``ticket`` (it carried the counts this worker had then)."""
-        if self.engine is None:
-            return
-        with self._sync_lock:
-            if self._syncs_started <= ticket:
-                self._sync_locked(only=identity)
+        ``ticket`` (it carried the counts this worker had then). False when no exchange could be
+        made: it failed, or another one held the lock for more than ``_EXCHANGE_WAIT`` (a request
+        never waits longer for the rate limit's database work)."""
+        if self.engine is None or not self._sync_lock.acquire(timeout=_EXCHANGE_WAIT):
+            return False
+        try:
+            if self._syncs_started > ticket:
+                return True
+            return self._sync_locked(only=identity)
+        finally:
+            self._sync_lock.release()
 
     def _sync_locked(self, only: str | None = None) -> bool:
         """:meth:`sync_now`'s work (the totals of ``only``, when given); the caller holds ``_sync_lock``."""
