@@ -69,7 +69,8 @@ async def rate_limit(request: Request, bridge: BridgeDep, now: NowDep) -> None:
     address, so inventing keys buys no requests and no database rows (#14). A key not yet decided
     in the access snapshot is authenticated here (the answer is cached for ``get_principal``),
     unless its address is out of budget already: then it waits like the address. Decided in
-    memory: the worker's limiter thread shares the counts with the other workers
+    memory: the worker's limiter thread shares the counts with the other workers and hosts, and
+    a worker that holds its share of unreported requests of one identity exchanges them first
     (:mod:`cgd_bridge.server.ratelimit`).
     """
     limiter = bridge.limiter
@@ -90,7 +91,7 @@ async def rate_limit(request: Request, bridge: BridgeDep, now: NowDep) -> None:
             entry = bridge.access.cached_key(snap, key)
         if entry is not None and entry.principal is not None:
             identity = key[:18]  # the key's public prefix, as the rate_usage rows name it
-    allowed, wait = limiter.allow(identity)
+    allowed, wait = await limiter.aallow(identity)
     if not allowed:
         _refuse(bridge, wait, "address" if identity == address else "API key")
 

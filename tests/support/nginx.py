@@ -1,7 +1,11 @@
-"""A real nginx (Debian's) in front of a test server, on loopback, stopped when the block ends.
+"""A real nginx (Debian's) in front of test servers, on loopback, stopped when the block ends.
 
-The proxy connects to the bridge from its own loopback address (``proxy_bind``), so a test can
-trust the proxy's address alone and show that the same headers sent by anyone else are ignored.
+:func:`nginx_proxy` is a reverse proxy in front of one bridge: it connects to the bridge from
+its own loopback address (``proxy_bind``), so a test can trust the proxy's address alone and show
+that the same headers sent by anyone else are ignored. :func:`nginx_balancer` is a round-robin
+load balancer in front of several bridges (the hosts of one database); every answer names the
+host that gave it in ``X-Upstream`` (nginx's ``$upstream_addr``: ``127.0.0.1:PORT``, a
+comma-separated list when nginx tried more than one).
 """
 
 from __future__ import annotations
@@ -50,6 +54,42 @@ http {{
 """
 
 
+_BALANCER = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    client_max_body_size 50m;
+    upstream bridge {{
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://bridge;
+            proxy_set_header Host $http_host;
+            # a host that refuses or drops the connection: the request goes to the next one
+            # (GET and HEAD only: nginx never sends a POST twice)
+            proxy_next_upstream error timeout http_502;
+            proxy_read_timeout 120s;
+            # stream bodies both ways: no temporary files (the test's folders are the user's own)
+            proxy_request_buffering off;
+            proxy_buffering off;
+            add_header X-Upstream $upstream_addr always;
+        }}
+    }}
+}}
+"""
+
+
 @dataclass
 class Nginx:
     url: str
@@ -65,17 +105,43 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def nginx_proxy(upstream_port: int, prefix: str, tmp: Path) -> Iterator[Nginx]:
     """nginx on 127.0.0.1 serving ``prefix`` from the bridge on ``upstream_port`` (prefix stripped)."""
+    port = _prepare(tmp)
+    config = _CONFIG.format(
+        tmp=tmp, port=port, prefix=prefix, upstream=upstream_port, proxy_address=PROXY_ADDRESS
+    )
+    with _nginx(tmp, port, config, prefix) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def nginx_balancer(upstream_ports: list[int], tmp: Path) -> Iterator[Nginx]:
+    """nginx on 127.0.0.1 sharing requests round-robin between the bridges on ``upstream_ports``.
+
+    A host that fails once (refused or dropped connection) is left out for 30 s (``max_fails=1``),
+    as a production balancer's health check would.
+    """
+    port = _prepare(tmp)
+    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;" for p in upstream_ports)
+    with _nginx(tmp, port, _BALANCER.format(tmp=tmp, port=port, servers=servers), "") as running:
+        yield running
+
+
+def _prepare(tmp: Path) -> int:
+    """nginx's folders in ``tmp``; the port it will listen on."""
     assert NGINX is not None
     tmp.mkdir(parents=True, exist_ok=True)
     tmp.chmod(0o755)
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / name).mkdir(exist_ok=True)
         (tmp / name).chmod(0o777)  # nginx's workers may run as another user than the master
-    port = _free_port()
+    return _free_port()
+
+
+@contextlib.contextmanager
+def _nginx(tmp: Path, port: int, config: str, prefix: str) -> Iterator[Nginx]:
+    assert NGINX is not None
     conf = tmp / "nginx.conf"
-    conf.write_text(
-        _CONFIG.format(tmp=tmp, port=port, prefix=prefix, upstream=upstream_port, proxy_address=PROXY_ADDRESS)
-    )
+    conf.write_text(config)
     out = (tmp / "nginx.out").open("wb")
     process = subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

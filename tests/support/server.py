@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -79,9 +80,14 @@ def live_server(
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
     timeout: float = 60,
+    process_group: bool = False,
 ) -> Iterator[LiveServer]:
     """Seed ``database_url`` (unless ``seed=False``) and serve it on a free port until the block ends
-    (``timeout``: how long it may take to answer, several workers on a busy machine take longer)."""
+    (``timeout``: how long it may take to answer, several workers on a busy machine take longer).
+
+    With ``process_group`` the server (and its worker processes) get a process group of their
+    own, which a test may kill as one host (``os.killpg(server.process.pid, signal.SIGKILL)``).
+    """
     keys, published = seed_database(database_url, data_dir) if seed else ({}, {})
     port = free_port()
     log = data_dir / f"server-{port}.log"
@@ -103,6 +109,7 @@ def live_server(
             stdout=out,
             stderr=subprocess.STDOUT,
             env=environment,
+            start_new_session=process_group,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", database_url, data_dir, process, keys, published, log)
     try:
@@ -115,3 +122,6 @@ def live_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+        if process_group:  # workers the master did not take down with it
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)

@@ -361,7 +361,9 @@ class Catalogue:
         for path, info in files.items():
             try:
                 objects = read_sdmx(path.read_text(encoding="utf-8"), validate=False).structures or ()
-            except (PysdmxError, OSError, ValueError) as exc:
+            # pysdmx's parser fails on some agencies' files with KeyError and the like (Eurostat's
+            # ESMS structure file: KeyError 'class'): the file is left out, never every query
+            except (PysdmxError, OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
                 self.problems.append(f"{info.file}: pysdmx cannot read it ({exc})")
                 log.warning("metadata structures of %s left out: %s", path, exc)
                 continue

@@ -7,6 +7,7 @@ PostgreSQL, with one stopped clock (``create_app(clock=...)``), so no window end
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -222,6 +223,63 @@ def test_the_thread_shares_the_counts(engine: Engine) -> None:
         a.close()
 
 
+def test_a_burst_at_every_worker_overshoots_by_at_most_a_share_each(engine: Engine) -> None:
+    """Six workers (three hosts of two) hit in turn, faster than any thread syncs (there is none):
+    without shares each would allow the whole limit; with them, each reports its share before
+    it allows more, so the total stays within the limit plus one share per other worker."""
+    clock = Clock()
+    limit, n = 40, 6
+    unshared = workers(engine, clock, n=n, limit=limit)
+    assert sum(w.allow("old")[0] for _ in range(limit) for w in unshared) == n * limit  # the old way
+
+    shared = workers(engine, clock, n=n, limit=limit)
+
+    async def burst() -> int:
+        return sum([(await w.aallow("key"))[0] for _ in range(limit) for w in shared])
+
+    allowed = asyncio.run(burst())
+    assert limit <= allowed <= limit + (n - 1) * shared[0].share(0), allowed
+    for w in shared:
+        assert w.sync_now()
+    assert usage(engine)["key"] == allowed  # every allowed request counted once
+    assert not any(asyncio.run(w.aallow("key"))[0] for w in shared)
+
+
+def test_concurrent_requests_share_exchanges_and_keep_the_bound(engine: Engine) -> None:
+    """Requests that arrive at once (in one event loop, as in a worker) wait for exchanges
+    together; three workers hit with 60 concurrent requests each stay within the bound."""
+    clock = Clock()
+    limit, n = 40, 3
+    shared = workers(engine, clock, n=n, limit=limit)
+
+    async def storm() -> list[tuple[bool, float]]:
+        return await asyncio.gather(*(w.aallow("key") for _ in range(60) for w in shared))
+
+    answers = asyncio.run(storm())
+    allowed = sum(ok for ok, _ in answers)
+    assert limit <= allowed <= limit + (n - 1) * shared[0].share(0), allowed
+    assert all(wait > 0 for ok, wait in answers if not ok)  # every refusal says how long to wait
+    for w in shared:
+        assert w.sync_now()
+    assert usage(engine)["key"] == allowed
+    assert sum(w._syncs_started for w in shared) < len(answers)  # waiting requests shared exchanges
+
+
+def test_a_worker_that_cannot_reach_the_database_decides_without_shares(engine: Engine) -> None:
+    clock = Clock()
+    (a,) = workers(engine, clock, n=1, limit=10)
+    with engine.begin() as c:
+        c.execute(text("ALTER TABLE rate_usage RENAME TO rate_usage_away"))
+    try:
+        # the first exchange fails (logged); from then on the worker decides alone, as before
+        assert [asyncio.run(a.aallow("key"))[0] for _ in range(11)] == [True] * 10 + [False]
+    finally:
+        with engine.begin() as c:
+            c.execute(text("ALTER TABLE rate_usage_away RENAME TO rate_usage"))
+    assert a.sync_now()
+    assert usage(engine) == {"key": 10}
+
+
 def test_limit_zero_turns_everything_off(engine: Engine) -> None:
     off = SharedRateLimiter(0, engine)
     assert off._thread is None
@@ -295,8 +353,9 @@ def test_two_workers_share_one_limit(two_workers: Workers) -> None:
     assert totals == {w.keys["amina"][:18]: 10, w.keys["kamau"][:18]: 2}
 
 
-def test_requests_make_no_rate_limit_query(two_workers: Workers) -> None:
-    """Only the limiter's thread talks to ``rate_usage``; it shares every allowed request."""
+def test_requests_within_the_share_make_no_rate_limit_query(two_workers: Workers) -> None:
+    """Only the limiter's thread talks to ``rate_usage`` while a worker holds less than its share
+    of unreported requests; one past it, the request exchanges the counts itself."""
     w = two_workers
     seen: list[str] = []
 
@@ -305,20 +364,33 @@ def test_requests_make_no_rate_limit_query(two_workers: Workers) -> None:
             seen.append(threading.current_thread().name)
 
     engines = [app.state.bridge.engine for app in w.apps]
+    for limiter in w.limiters():
+        limiter.close()  # no thread: what talks to rate_usage is the request path
     for eng in engines:
         event.listen(eng, "before_cursor_execute", record)
     try:
-        for i in range(6):
-            assert (w.a, w.b)[i % 2].get("/api/me", headers=w.headers("amina")).status_code == 200
-        deadline = time.monotonic() + 60
-        while usage(engines[0]) != {w.keys["amina"][:18]: 6} and time.monotonic() < deadline:
-            time.sleep(0.02)
+        assert w.limiters()[0].share(0) == 1  # a tenth of the limit of 10
+        for client in (w.a, w.b):
+            assert client.get("/api/me", headers=w.headers("amina")).status_code == 200
+        assert seen == []
+        assert usage(engines[0]) == {}
+        assert w.a.get("/api/me", headers=w.headers("amina")).status_code == 200  # past a's share
+        assert seen
+        assert usage(engines[0]) == {w.keys["amina"][:18]: 1}  # a's first, reported before its second
     finally:
         for eng in engines:
             event.remove(eng, "before_cursor_execute", record)
-    assert usage(engines[0]) == {w.keys["amina"][:18]: 6}
-    assert seen
-    assert set(seen) == {"cgd-bridge-rate-limit"}
+
+
+def test_the_thread_shares_every_allowed_request(two_workers: Workers) -> None:
+    w = two_workers
+    engine = w.apps[0].state.bridge.engine
+    for i in range(6):
+        assert (w.a, w.b)[i % 2].get("/api/me", headers=w.headers("amina")).status_code == 200
+    deadline = time.monotonic() + 60
+    while usage(engine) != {w.keys["amina"][:18]: 6} and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert usage(engine) == {w.keys["amina"][:18]: 6}
 
 
 def test_a_database_failure_in_the_sync_does_not_fail_requests(
