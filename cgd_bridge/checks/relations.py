@@ -269,6 +269,7 @@ def dimension_parents(structures: Any, dataflow: str | None, dimension: str) -> 
     if structures is None or not dataflow:
         return {}
     from cgd_bridge.errors import CgdBridgeError
+    from cgd_bridge.sdmx.contract import codelist_ref
     from cgd_bridge.sdmx.refs import parse_ref
 
     try:
@@ -277,15 +278,10 @@ def dimension_parents(structures: Any, dataflow: str | None, dimension: str) -> 
         ref = flow.structure
         dsd = structures.dsd(ref.id, ref.maintainer.id if ref.maintainer else None, ref.version)
         comp = next((c for c in dsd.dimensions.components if c.id == dimension), None)
-        rep = getattr(comp, "local_representation", None) if comp is not None else None
-        cl = getattr(rep, "enumerated", None) if rep is not None else None
-        if cl is None and comp is not None and getattr(comp, "concept_identity", None) is not None:
-            core = getattr(comp.concept_identity, "core_representation", None)
-            cl = getattr(core, "enumerated", None) if core is not None else None
+        cl = codelist_ref(comp) if comp is not None else None
         if cl is None:
             return {}
-        agency_id = cl.maintainer.id if getattr(cl, "maintainer", None) else None
-        return dict(structures.parents(f"{agency_id}:{cl.id}({cl.version})" if agency_id else str(cl.id)))
+        return dict(structures.parents(cl))
     except (CgdBridgeError, AttributeError, KeyError, StopIteration):
         return {}
 

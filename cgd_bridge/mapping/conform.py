@@ -444,17 +444,9 @@ def _code_problems(table: pa.Table, components: list[Component], structures: Any
     return out
 
 
-def _enumerated(component: Any) -> Any:
-    rep = getattr(component, "local_representation", None)
-    cl = getattr(rep, "enumerated", None) if rep is not None else None
-    if cl is None and getattr(component, "concept_identity", None) is not None:
-        core = getattr(component.concept_identity, "core_representation", None)
-        cl = getattr(core, "enumerated", None) if core is not None else None
-    return cl
-
-
 def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | None) -> list[Finding]:
     """Codes against the target DSD's codelists and the dataflow's content constraints."""
+    from cgd_bridge.sdmx.contract import codelist_ref
     from cgd_bridge.sdmx.refs import parse_ref
 
     agency, ident, version = parse_ref(dataflow)
@@ -476,26 +468,26 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
     rows = h.table["SOURCE_ROW"].to_numpy()
     components = [*dsd.dimensions.components, *dsd.attributes.components]
     for comp in components:
-        cl = _enumerated(comp)
+        cl = codelist_ref(comp)
         if cl is None or comp.id not in h.table.column_names:
             continue
         values = h.table[comp.id]
         try:
-            ok = structures.valid_codes_mask(cl.id, values)
+            ok = structures.valid_codes_mask(cl, values)
         except StructureError as exc:
             out.append(
                 _finding(
                     UNKNOWN_DATAFLOW,
-                    f"the codelist {cl.id} of {comp.id} is not known here ({exc.problem}), so the "
+                    f"the codelist {cl} of {comp.id} is not known here ({exc.problem}), so the "
                     f"{comp.id} codes were not checked",
-                    f"Import the structure file that defines {cl.id} with 'cgd-bridge structures "
-                    "import FILE'.",
+                    f"Import the structure file that defines {cl} with 'cgd-bridge structures import FILE'.",
                     file=file,
                     field=comp.id,
                 )
             )
             continue
         bad = ~np.asarray(pc.fill_null(ok, False)) & np.asarray(pc.is_valid(values))
+        short = parse_ref(cl)[1]  # the codelist's id in the message, as the mapping names codes
         out.extend(
             _per_value(
                 UNKNOWN_CODE,
@@ -504,7 +496,7 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
                 bad,
                 rows,
                 file,
-                lambda v, c=comp.id, cl=cl.id: (
+                lambda v, c=comp.id, cl=short: (
                     f"'{v}' is not a code of {cl}, the codelist of {c}",
                     f"Use a code from {cl} (see 'cgd-bridge structures show codelist {cl}') "
                     f"in the mapping's {c} section.",

@@ -101,7 +101,7 @@ class Contract:
     def of(cls, dsd: Any) -> Contract:
         """The contract of an sdmx1 ``DataStructureDefinition`` (2.1 or 3.0 model)."""
         dims = tuple(
-            Component(str(d.id), _codelist_ref(d), level="series")
+            Component(str(d.id), codelist_ref(d), level="series")
             for d in dsd.dimensions.components
             if str(d.id) != TIME and type(d).__name__ != "TimeDimension"
         )
@@ -109,7 +109,7 @@ class Contract:
             (str(d.id) for d in dsd.dimensions.components if type(d).__name__ == "TimeDimension"), TIME
         )
         attrs = tuple(
-            Component(str(a.id), _codelist_ref(a), mandatory=_mandatory(a), level=attachment(a))
+            Component(str(a.id), codelist_ref(a), mandatory=_mandatory(a), level=attachment(a))
             for a in dsd.attributes.components
         )
         measure = next((str(m.id) for m in dsd.measures.components), "OBS_VALUE")
@@ -160,7 +160,14 @@ def _ref(obj: Any) -> str:
     return f"{agency + ':' if agency else ''}{obj.id}{f'({version})' if version else ''}"
 
 
-def _codelist_ref(component: Any) -> str | None:
+def codelist_ref(component: Any) -> str | None:
+    """The full reference ``AGENCY:ID(VERSION)`` of the codelist that enumerates an sdmx1
+    component (its local representation, else its concept's core one), or None.
+
+    Always the full reference: an id alone is ambiguous as soon as the store holds a codelist of
+    the same id from another agency (IMF:CL_FREQ beside SDMX:CL_FREQ), and every check of the
+    codes looked up by id then failed with "unknown dataflow".
+    """
     rep = getattr(component, "local_representation", None)
     cl = getattr(rep, "enumerated", None) if rep is not None else None
     if cl is None and getattr(component, "concept_identity", None) is not None:
