@@ -8,6 +8,7 @@ Routers (one per resource, assembled here):
   served with its Swagger UI files by the bridge itself: :mod:`.api_docs`);
 - ``/healthz``        liveness: the process answers (also the baseline of the load benchmark);
 - ``/readyz``         readiness: the database answers too (503 with ``Retry-After`` when not);
+- ``/feeds/{agency}/{id}/{version}.atom``: the Atom feed of a dataflow's publications (#19);
 - ``/``, ``/sign-in``, ``/submit``, ``/inbox``, ``/dataflows``...: the web pages (``server/web/``),
   with their CSS and JavaScript under ``/static``.
 
@@ -41,6 +42,7 @@ from cgd_bridge.server.bodylimit import BodyGuard
 from cgd_bridge.server.deps import get_principal, rate_limit
 from cgd_bridge.server.errors import install_error_handlers
 from cgd_bridge.server.jobs import Jobs
+from cgd_bridge.server.notify import Notifier
 from cgd_bridge.server.ratelimit import SharedRateLimiter
 from cgd_bridge.server.sdmx.answers import AnswerCache
 from cgd_bridge.server.sdmx.structures import StructureService
@@ -63,6 +65,7 @@ class Bridge:
     audit: AuditWriter
     answers: AnswerCache
     jobs: Jobs
+    notifier: Notifier | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -138,10 +141,15 @@ def create_app(
                 )
             ),
         )
+        if settings.notify_worker:  # webhooks and e-mail from the outbox (#19, server/notify.py)
+            bridge.notifier = Notifier(sessions, settings, structures=structures)
+            bridge.notifier.start()
         app.state.bridge = bridge
         try:
             yield
         finally:
+            if bridge.notifier is not None:
+                bridge.notifier.close()
             bridge.audit.close()  # the queued pull records are written before the engine goes
             bridge.limiter.close()  # and the requests counted against the rate limit
             await bridge.access.aclose()
