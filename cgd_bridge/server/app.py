@@ -99,7 +99,7 @@ def create_app(
         clock: "now" for embargoes, MoUs, keys, sessions and rate-limit windows (tests move theirs).
     """
     from cgd_bridge.server import api_docs, http, jobs, web
-    from cgd_bridge.server.routes import api, health, official, sdmx_v1, sdmx_v2
+    from cgd_bridge.server.routes import api, feeds, health, notifications, official, sdmx_v1, sdmx_v2
     from cgd_bridge.server.sdmx.artefacts30 import public_mappings_reader
     from cgd_bridge.server.sdmx.organisations import providers_reader
     from cgd_bridge.store import db
@@ -176,6 +176,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(api.router, dependencies=keyed)
     app.include_router(official.router, dependencies=keyed)
+    app.include_router(notifications.router, dependencies=keyed)
+    app.include_router(feeds.router, dependencies=keyed)
     app.include_router(sdmx_v1.router, dependencies=keyed)
     app.include_router(sdmx_v2.router, dependencies=keyed)
     api_docs.install(app)  # before web's /static mount, which would take /static/swagger-ui/
