@@ -52,13 +52,14 @@ def verify_signature(secret: str, headers: dict[str, str], body: bytes, toleranc
 
 
 @contextlib.contextmanager
-def webhook_receiver(fail_first: int = 0) -> Iterator[WebhookReceiver]:
+def webhook_receiver(fail_first: int = 0, delay: float = 0.0) -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver(url="", fail_first=fail_first)
     lock = threading.Lock()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            time.sleep(delay)  # a slow receiver: workers' deliveries overlap
             headers = {k.lower(): v for k, v in self.headers.items()}
             with lock:
                 status = 500 if len(receiver.requests) < receiver.fail_first else 200

@@ -38,10 +38,10 @@ def _auth(world, who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {world.keys[who]}"}
 
 
-def _submit(world, kenya) -> int:
+def _submit(world, kenya, dataset: str = "notify-test") -> int:
     with world.bridge.sessions() as s:
         v = submissions.create_version(
-            s, kenya, principal=world.producer, dataset="notify-test", submit=True,
+            s, kenya, principal=world.producer, dataset=dataset, submit=True,
             files=[RawFile("data", "data.csv", (KENYA / "data.csv").read_bytes(), "text/csv")],
         )  # fmt: skip
         return v.id
@@ -84,6 +84,28 @@ def test_a_signed_delivery_that_fails_twice_is_retried_and_logged_once_as_delive
         world.client.get("/api/organisations/knbs/deliveries", headers=_auth(world, "amina")).status_code
         == 403
     )
+
+
+def test_two_workers_at_once_deliver_each_row_once(world, kenya):
+    import threading
+
+    with webhook_receiver(delay=0.05) as receiver:
+        receiver.secret = _register(world, "kamau", "knbs", receiver.url)["secret"]
+        for n in range(6):
+            _submit(world, kenya, f"dataset-{n}")
+        workers = [_notifier(world), _notifier(world)]
+        threads = [
+            threading.Thread(target=lambda w=w: [w.run_once(limit=1) for _ in range(10)]) for w in workers
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        ids = [r.headers["x-cgd-bridge-delivery"] for r in receiver.requests]
+        assert len(ids) == len(set(ids)) == 6, ids  # each row once, none twice
+    log = world.client.get("/api/organisations/knbs/deliveries", headers=_auth(world, "kamau")).json()
+    assert {d["state"] for d in log} == {"delivered"}
+    assert len(log) == len(ids)
 
 
 def test_a_receiver_down_forever_ends_as_failed_after_the_bound(world, kenya):
