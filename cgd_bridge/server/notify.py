@@ -104,9 +104,12 @@ def _refused_kind(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str
 def check_url(url: str, *, allow_private: bool) -> list[str]:
     """The addresses ``url``'s host resolves to, or UsageError when one of them is refused
     (module docstring) or the host does not resolve."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    if parts.scheme not in ("http", "https") or not host:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        host = None
+    if host is None or parts.scheme not in ("http", "https"):
         raise UsageError(f"'{url[:100]}' is not an http(s) URL", field="url", fix="Give https://HOST/PATH.")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)

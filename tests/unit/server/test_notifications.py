@@ -210,3 +210,13 @@ def test_the_pull_digest_tells_a_cso_in_words_who_pulled_its_data(world, kenya):
         assert "2024" in text
         assert "Someone without an account" not in text
         assert "/sdmx/rest" not in text  # words, not query strings
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://host:99999/x", "https://", "http://exa mple.org/"])
+def test_malformed_webhook_urls_are_clear_errors(url):
+    from cgd_bridge.errors import UsageError
+    from cgd_bridge.server.notify import check_url
+
+    with pytest.raises(UsageError) as caught:
+        check_url(url, allow_private=False)
+    assert caught.value.fix
