@@ -143,6 +143,7 @@ def create_app(
         )
         if settings.notify_worker:  # webhooks and e-mail from the outbox (#19, server/notify.py)
             bridge.notifier = Notifier(sessions, settings, structures=structures)
+            bridge.notifier.wake_on_commit()
             bridge.notifier.start()
         app.state.bridge = bridge
         try:

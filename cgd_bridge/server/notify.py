@@ -403,13 +403,35 @@ class Notifier:
         """Look for due rows now (after an event was committed)."""
         self._wake.set()
 
+    def wake_on_commit(self) -> None:
+        """Wake the worker when a session of :attr:`sessions` commits outbox rows, so what a
+        request caused goes out at once rather than at the next interval."""
+        from sqlalchemy import event
+
+        def flushed(session: Session, _context: Any, _instances: Any) -> None:
+            if any(isinstance(o, OutboxItem) for o in session.new):
+                session.info["cgd_outbox"] = True
+
+        def committed(session: Session) -> None:
+            if session.info.pop("cgd_outbox", False):
+                self.wake()
+
+        event.listen(self.sessions, "before_flush", flushed)
+        event.listen(self.sessions, "after_commit", committed)
+
     def _loop(self) -> None:
+        from cgd_bridge.store.db import unavailable
+
         while not self._stop.is_set():
             try:
                 c = self.run_once()
                 busy = c.attempted > 0
-            except Exception:
-                log.exception("the notification worker could not run")
+            except Exception as exc:  # a database hiccup must not end the worker
+                problem = unavailable(exc)
+                if problem is not None:  # one line, not a traceback every interval
+                    log.warning("the notification worker will try again: %s", problem.internal)
+                else:
+                    log.exception("the notification worker could not run")
                 busy = False
             if not busy:
                 self._wake.wait(self.settings.notify_interval_seconds)

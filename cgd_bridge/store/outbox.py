@@ -399,6 +399,11 @@ def enqueue_digests(session: Session, *, now: dt.datetime | None = None, every: 
     """
     now = now or utcnow()
     written = 0
+    opted = select(Organisation.id).where(Organisation.pull_digest.is_(True)).limit(1)
+    found = session.scalar(opted)
+    session.rollback()
+    if found is None:  # nobody opted in: no lock, no write (SQLite's lock is the database's)
+        return 0
     with transaction(session):
         lock(session, "notify digests")
         csos = session.scalars(
