@@ -96,14 +96,47 @@ class SmtpSink:
         return [m for m in self.messages if m["To"] == address]
 
 
+def self_signed(folder: Any) -> tuple[Any, Any]:
+    """A certificate for 127.0.0.1 and its key (openssl), for the TLS mail server."""
+    import subprocess
+
+    cert, key = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 @contextlib.contextmanager
-def smtp_server() -> Iterator[SmtpSink]:
+def smtp_server(
+    *, cert: Any = None, key: Any = None, implicit_tls: bool = False, login: tuple[str, str] | None = None
+) -> Iterator[SmtpSink]:
+    """An SMTP server; with ``cert``/``key`` it offers STARTTLS (or, ``implicit_tls``, speaks TLS
+    from the start); with ``login`` it wants that user and password (over TLS only)."""
+    import ssl
+
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
 
     from tests.support.server import free_port
 
     port = free_port()
     sink = SmtpSink("127.0.0.1", port)
+    kwargs: dict[str, Any] = {}
+    if cert is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(cert), str(key))
+        kwargs["ssl_context" if implicit_tls else "tls_context"] = context
+    if login is not None:
+
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth: Any) -> AuthResult:
+            ok = (auth.login.decode(), auth.password.decode()) == login
+            return AuthResult(success=ok, handled=False)
+
+        # aiosmtpd counts only STARTTLS as TLS; an implicit-TLS connection is encrypted throughout
+        kwargs.update(authenticator=authenticate, auth_required=True, auth_require_tls=not implicit_tls)
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -112,7 +145,7 @@ def smtp_server() -> Iterator[SmtpSink]:
             sink.messages.append(msg)
             return "250 Message accepted for delivery"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
     try:
         yield sink

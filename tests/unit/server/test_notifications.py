@@ -220,3 +220,32 @@ def test_malformed_webhook_urls_are_clear_errors(url):
     with pytest.raises(UsageError) as caught:
         check_url(url, allow_private=False)
     assert caught.value.fix
+
+
+# aiosmtpd warns of AUTH without STARTTLS; with implicit TLS ("ssl") the connection is TLS anyway
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_emails_go_over_tls_with_a_login(world, kenya, tmp_path, monkeypatch, security):
+    from tests.support.receivers import self_signed
+
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the test's certificate
+    world.client.put("/api/me/contact", json={"email": "kamau@knbs.example"}, headers=_auth(world, "kamau"))
+    with smtp_server(
+        cert=cert, key=key, implicit_tls=security == "ssl", login=("bridge", "s3cret-pass")
+    ) as smtp:
+        _submit(world, kenya)
+        mail = {
+            "smtp_host": smtp.host,
+            "smtp_port": smtp.port,
+            "smtp_security": security,
+            "smtp_username": "bridge",
+        }
+        _notifier(world, smtp_password="wrong", **mail).run_once()  # refused: retried, not lost
+        assert smtp.messages == []
+        log = world.client.get("/api/organisations/knbs/deliveries", headers=_auth(world, "kamau")).json()
+        assert [(d["state"], d["attempts"]) for d in log] == [("pending", 1)]
+        assert "535" in log[0]["last_error"]
+        _notifier(world, smtp_password="s3cret-pass", **mail).run_once()
+        (message,) = smtp.to("kamau@knbs.example")
+        assert "needs your review" in message.get_content()
