@@ -82,6 +82,8 @@ class Settings(BaseSettings):
         mail_from: the e-mails' sender, ``CGD_BRIDGE_MAIL_FROM="cgd-bridge <noreply@nso.example>"``.
         public_url: the bridge's address as people reach it (links in e-mails and feeds),
             ``https://data.nso.example/cgd-bridge``.
+        notify_keep_days: how long the delivery log keeps delivered and failed notifications
+            (pending ones are kept until they end); 0 keeps them for ever.
         digest_hours: how often an opted-in CSO gets the e-mail of who pulled its data; 0 never.
         root_path: the path prefix the bridge is served under behind a proxy that strips it
             (``/cgd-bridge``), so its pages, redirects and links carry it; empty by default;
@@ -123,6 +125,7 @@ class Settings(BaseSettings):
     mail_from: str = "cgd-bridge <noreply@localhost>"
     public_url: str = ""
     digest_hours: float = Field(default=24.0, ge=0.0)
+    notify_keep_days: float = Field(default=90.0, ge=0.0)
 
     @field_validator("root_path")
     @classmethod

@@ -285,6 +285,7 @@ class Notifier:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_digest = 0.0
+        self._last_prune = 0.0
 
     # one pass
 
@@ -297,6 +298,9 @@ class Notifier:
                 counts.digests = outbox.enqueue_digests(
                     session, now=self.now(), every=dt.timedelta(hours=s.digest_hours)
                 )
+            if s.notify_keep_days > 0 and time.monotonic() - self._last_prune >= 3600:
+                self._last_prune = time.monotonic()
+                outbox.prune(session, before=self.now() - dt.timedelta(days=s.notify_keep_days))
             lease = dt.timedelta(seconds=s.notify_timeout_seconds * 2 + LEASE_MARGIN)
             items = outbox.claim(session, now=self.now(), lease=lease, limit=limit)
             for item in items:

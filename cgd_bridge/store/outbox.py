@@ -570,6 +570,20 @@ def finish(
     return str(values.get("state", Delivery.PENDING))
 
 
+def prune(session: Session, *, before: dt.datetime) -> int:
+    """Delete the delivered and failed rows created before ``before`` (the log's retention);
+    pending rows are never deleted. Returns how many went."""
+    from sqlalchemy import delete
+
+    with transaction(session):
+        result = session.execute(
+            delete(OutboxItem)
+            .where(OutboxItem.state != Delivery.PENDING, OutboxItem.created_at < before)
+            .execution_options(synchronize_session=False)
+        )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def pending_count(session: Session) -> int:
     """Rows waiting to be delivered (also those between retries)."""
     from sqlalchemy import func

@@ -143,3 +143,16 @@ def test_contact_language_must_be_one_the_bridge_speaks(session, contacts):
     user = outbox.set_contact(session, username="amina", email="", language="sw-KE")
     assert (user.email, user.language) == (None, "sw")
     assert session.scalar(select(User.email).where(User.username == "amina")) is None
+
+
+def test_prune_keeps_pending_rows_and_recent_ones(sessions, contacts, make_version):
+    make_version(contacts.cso, submit=True)
+    make_version(contacts.cso, dataset="second", submit=True)
+    now = dt.datetime.now(UTC)
+    with sessions() as s:
+        first, second = outbox.claim(s, now=now, lease=dt.timedelta(seconds=60))
+        outbox.finish(s, first, ok=True, now=now, max_attempts=3, base_delay=1)
+        assert outbox.prune(s, before=now - dt.timedelta(days=1)) == 0  # too recent
+        assert outbox.prune(s, before=now + dt.timedelta(days=1)) == 1  # the delivered one
+        (left,) = _rows(s)
+        assert left.id == second.id  # pending: kept however old
