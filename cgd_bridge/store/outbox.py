@@ -165,9 +165,9 @@ def create_webhook(
             field="url",
             fix="Give https://HOST/PATH of your receiver.",
         )
+    chosen = check_events(events)  # before the URL's name is looked up
     if check_url is not None:
         check_url(url)
-    chosen = check_events(events)
     secret = "whsec_" + secrets.token_urlsafe(32)
     with transaction(session):
         hook = Webhook(
