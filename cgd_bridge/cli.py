@@ -1458,6 +1458,182 @@ def admin_official_delete(series_id: int, database_url: str | None) -> None:
         click.echo(f"Official series {series_id} '{series.label}' is deleted.")
 
 
+@admin.group("webhook")
+def admin_webhook() -> None:
+    """Organisations' webhooks (signed event deliveries) and their delivery log (#19)."""
+
+
+def _url_checker() -> Any:
+    from cgd_bridge.server.notify import check_url
+    from cgd_bridge.settings import get_settings
+
+    allow = get_settings().webhook_allow_private
+    return lambda url: check_url(url, allow_private=allow)
+
+
+@admin_webhook.command("create")
+@click.argument("organisation")
+@click.option("--url", required=True, help="The receiver, e.g. https://etl.knbs.example/cgd-bridge.")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    default=("*",),
+    show_default=True,
+    help="An event to deliver (repeat it): version.submitted, version.accepted, version.rejected, "
+    "version.published, version.withdrawn, or * for all.",
+)
+@click.option("--description", default="", help="What the endpoint is, as lists show it.")
+@_database_url_option
+def admin_webhook_create(
+    organisation: str, url: str, events: tuple[str, ...], description: str, database_url: str | None
+) -> None:
+    """Register a webhook of ORGANISATION and print its secret (the only time it is shown)."""
+    from cgd_bridge.store.outbox import create_webhook
+
+    with _store(database_url) as session:
+        new = create_webhook(session, organisation=organisation, url=url, events=events,
+                             description=description, check_url=_url_checker())  # fmt: skip
+    click.echo(new.secret)
+    click.echo(
+        f"Webhook {new.webhook.id} of '{organisation}' delivers {', '.join(new.webhook.events)} to "
+        f"{new.webhook.url}. This is the only time its secret is shown: give it to the receiver now "
+        "(it verifies the X-CGD-Bridge-Signature header with it).",
+        err=True,
+    )
+
+
+@admin_webhook.command("list")
+@click.argument("organisation")
+@_database_url_option
+def admin_webhook_list(organisation: str, database_url: str | None) -> None:
+    """List the webhooks of ORGANISATION (never their secrets)."""
+    from cgd_bridge.store.outbox import list_webhooks
+
+    with _store(database_url) as session:
+        rows = [(h.id, h.url, ",".join(h.events), _when(h.created_at), h.description)
+                for h in list_webhooks(session, organisation=organisation)]  # fmt: skip
+    click.echo(_table(rows, ("ID", "URL", "EVENTS", "CREATED", "DESCRIPTION")))
+
+
+@admin_webhook.command("remove")
+@click.argument("organisation")
+@click.argument("webhook_id", type=int)
+@_database_url_option
+def admin_webhook_remove(organisation: str, webhook_id: int, database_url: str | None) -> None:
+    """Remove webhook WEBHOOK_ID of ORGANISATION (its pending deliveries are given up)."""
+    from cgd_bridge.store.outbox import revoke_webhook
+
+    with _store(database_url) as session:
+        revoke_webhook(session, organisation=organisation, webhook_id=webhook_id)
+    click.echo(f"Webhook {webhook_id} of '{organisation}' is removed.")
+
+
+@admin_webhook.command("deliveries")
+@click.argument("organisation")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@_database_url_option
+def admin_webhook_deliveries(organisation: str, limit: int, database_url: str | None) -> None:
+    """The delivery log of ORGANISATION: webhooks and e-mails, newest first."""
+    from cgd_bridge.store.outbox import deliveries, delivery_view
+
+    with _store(database_url) as session:
+        rows = [delivery_view(i) for i in deliveries(session, organisation=organisation, limit=limit)]
+    click.echo(
+        _table(
+            [
+                (
+                    d["created_at"][:19],
+                    d["event"],
+                    d["url"] or d["recipient"],
+                    d["state"],
+                    d["attempts"],
+                    d["last_error"] or "",
+                )
+                for d in rows
+            ],
+            ("CREATED", "EVENT", "TO", "STATE", "ATTEMPTS", "LAST ERROR"),
+        )
+    )
+
+
+@admin_user.command("contact")
+@click.argument("username")
+@click.option("--email", help="Where the user's notifications go ('' clears it).")
+@click.option("--language", help="The e-mails' language, e.g. sw, bn, ne, en.")
+@_database_url_option
+def admin_user_contact(
+    username: str, email: str | None, language: str | None, database_url: str | None
+) -> None:
+    """Set USERNAME's e-mail address and language for notifications."""
+    from cgd_bridge.store.outbox import set_contact
+
+    with _store(database_url) as session:
+        user = set_contact(session, username=username, email=email, language=language)
+        click.echo(f"'{user.username}' gets e-mail at {user.email or '(none)'} in {user.language or 'en'}.")
+
+
+@admin_org.command("digest")
+@click.argument("slug")
+@click.option("--on/--off", default=True, help="Send (or stop) the daily e-mail of who pulled its data.")
+@_database_url_option
+def admin_org_digest(slug: str, on: bool, database_url: str | None) -> None:
+    """Opt the CSO SLUG in to (or out of) the e-mail digest of its MoU partners' pulls."""
+    from cgd_bridge.store.outbox import set_pull_digest
+
+    with _store(database_url) as session:
+        set_pull_digest(session, organisation=slug, on=on)
+    click.echo(f"'{slug}' {'gets' if on else 'no longer gets'} the digest of who pulled its data.")
+
+
+@cli.group()
+def notify() -> None:
+    """Deliver notifications (webhooks, e-mail) from the outbox, e.g. from cron (#19)."""
+
+
+@notify.command("run")
+@click.option("--loop", is_flag=True, help="Keep delivering (every CGD_BRIDGE_NOTIFY_INTERVAL_SECONDS).")
+@click.option(
+    "--timeout", default=60.0, show_default=True, help="Without --loop: stop after this many seconds."
+)
+@_database_url_option
+def notify_run(loop: bool, timeout: float, database_url: str | None) -> None:
+    """Deliver what is due now (retries that wait for their time are left for the next run).
+
+    Safe beside running servers and other `notify run`s: each delivery is claimed by one worker.
+    """
+    import time
+
+    from cgd_bridge.server.notify import Notifier
+    from cgd_bridge.settings import get_settings
+    from cgd_bridge.store.db import check_current, make_engine, make_sessionmaker
+    from cgd_bridge.structures import Structures
+
+    settings = get_settings()
+    if _State.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": _State.data_dir})
+    engine = make_engine(_database_url(database_url))
+    try:
+        check_current(engine)
+        notifier = Notifier(
+            make_sessionmaker(engine), settings, structures=Structures.load(settings.structures_dir)
+        )
+        while True:
+            counts = notifier.run_until_idle(timeout)
+            if counts.attempted or counts.digests or not loop:
+                click.echo(
+                    f"Delivered {counts.delivered}, to retry {counts.retrying}, failed {counts.failed}; "
+                    f"{counts.digests} digest e-mail(s) written."
+                )
+                for error in counts.errors:
+                    click.echo(f"  {error}", err=True)
+            if not loop:
+                break
+            time.sleep(settings.notify_interval_seconds)
+    finally:
+        engine.dispose()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write text to ``path`` through a temporary file, so a failure leaves no partial file."""
     from cgd_bridge.atomic import write_bytes_atomic
@@ -1565,7 +1741,7 @@ def serve(
 
 
 #: The top-level modules of the server extra (pyproject.toml's ``[server]``).
-SERVER_MODULES = ("sqlalchemy", "alembic", "fastapi", "uvicorn", "multipart", "psycopg")
+SERVER_MODULES = ("sqlalchemy", "alembic", "fastapi", "uvicorn", "multipart", "psycopg", "httpx")
 SERVER_EXTRA = "pip install 'cgd-bridge[server]'"
 
 

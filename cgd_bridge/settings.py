@@ -71,6 +71,23 @@ class Settings(BaseSettings):
         forwarded_allow_ips: the reverse proxies trusted with those headers, comma-separated
             addresses or networks (``127.0.0.1``, ``10.0.0.0/8``; ``*`` trusts anyone, only when
             nothing but the proxy can reach the server); ``CGD_BRIDGE_FORWARDED_ALLOW_IPS``.
+        notify_worker: deliver notifications (webhooks, e-mail) from a background thread of
+            every server process (#19, ``server/notify.py``); off when ``cgd-bridge notify run``
+            does it from cron instead.
+        notify_interval_seconds: how often an idle worker looks for due notifications.
+        notify_max_attempts: attempts of one delivery before it is marked failed.
+        notify_backoff_seconds: the first retry's pause; each next one doubles (with jitter).
+        notify_timeout_seconds: how long one webhook call or SMTP exchange may take.
+        webhook_allow_private: let webhooks call loopback and private addresses (a receiver on
+            the bridge's own network, tests); off by default (server-side request forgery).
+        smtp_host, smtp_port, smtp_security, smtp_username, smtp_password: the mail server
+            (``starttls`` on 587 by default, ``ssl`` on 465, ``none`` on 25); no host: no e-mail.
+        mail_from: the e-mails' sender, ``CGD_BRIDGE_MAIL_FROM="cgd-bridge <noreply@nso.example>"``.
+        public_url: the bridge's address as people reach it (links in e-mails and feeds),
+            ``https://data.nso.example/cgd-bridge``.
+        notify_keep_days: how long the delivery log keeps delivered and failed notifications
+            (pending ones are kept until they end); 0 keeps them for ever.
+        digest_hours: how often an opted-in CSO gets the e-mail of who pulled its data; 0 never.
         root_path: the path prefix the bridge is served under behind a proxy that strips it
             (``/cgd-bridge``), so its pages, redirects and links carry it; empty by default;
             ``CGD_BRIDGE_ROOT_PATH=/cgd-bridge``.
@@ -129,6 +146,22 @@ class Settings(BaseSettings):
                         f"{part.strip()!r} is not an address or network (such as 127.0.0.1 or 10.0.0.0/8)"
                     ) from None
         return value
+
+    notify_worker: bool = True
+    notify_interval_seconds: float = Field(default=2.0, gt=0.0, le=3600.0)
+    notify_max_attempts: int = Field(default=8, ge=1, le=100)
+    notify_backoff_seconds: float = Field(default=30.0, ge=0.0)
+    notify_timeout_seconds: float = Field(default=10.0, gt=0.0, le=300.0)
+    webhook_allow_private: bool = False
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "cgd-bridge <noreply@localhost>"
+    public_url: str = ""
+    digest_hours: float = Field(default=24.0, ge=0.0)
+    notify_keep_days: float = Field(default=90.0, ge=0.0)
 
     @field_validator("root_path")
     @classmethod

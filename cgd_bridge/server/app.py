@@ -9,6 +9,7 @@ Routers (one per resource, assembled here):
 - ``/healthz``        liveness: the process answers (also the baseline of the load benchmark);
 - ``/readyz``         readiness: the database answers too (503 with ``Retry-After`` when not);
 - ``/metrics``        Prometheus metrics (:mod:`.metrics`; loopback only unless configured);
+- ``/feeds/{agency}/{id}/{version}.atom``: the Atom feed of a dataflow's publications (#19);
 - ``/``, ``/sign-in``, ``/submit``, ``/inbox``, ``/dataflows``...: the web pages (``server/web/``),
   with their CSS and JavaScript under ``/static``.
 
@@ -43,6 +44,7 @@ from cgd_bridge.server.bodylimit import BodyGuard
 from cgd_bridge.server.deps import get_principal, rate_limit
 from cgd_bridge.server.errors import install_error_handlers
 from cgd_bridge.server.jobs import Jobs
+from cgd_bridge.server.notify import Notifier
 from cgd_bridge.server.observe import Observe
 from cgd_bridge.server.ratelimit import SharedRateLimiter
 from cgd_bridge.server.sdmx.answers import AnswerCache
@@ -66,6 +68,7 @@ class Bridge:
     audit: AuditWriter
     answers: AnswerCache
     jobs: Jobs
+    notifier: Notifier | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -99,7 +102,7 @@ def create_app(
         clock: "now" for embargoes, MoUs, keys, sessions and rate-limit windows (tests move theirs).
     """
     from cgd_bridge.server import api_docs, http, jobs, web
-    from cgd_bridge.server.routes import api, health, official, sdmx_v1, sdmx_v2
+    from cgd_bridge.server.routes import api, feeds, health, notifications, official, sdmx_v1, sdmx_v2
     from cgd_bridge.server.sdmx.artefacts30 import public_mappings_reader
     from cgd_bridge.server.sdmx.organisations import providers_reader
     from cgd_bridge.store import db
@@ -141,10 +144,16 @@ def create_app(
                 )
             ),
         )
+        if settings.notify_worker:  # webhooks and e-mail from the outbox (#19, server/notify.py)
+            bridge.notifier = Notifier(sessions, settings, structures=structures)
+            bridge.notifier.wake_on_commit()
+            bridge.notifier.start()
         app.state.bridge = bridge
         try:
             yield
         finally:
+            if bridge.notifier is not None:
+                bridge.notifier.close()
             bridge.audit.close()  # the queued pull records are written before the engine goes
             metrics.worker_stopped()
             bridge.limiter.close()  # and the requests counted against the rate limit
@@ -172,6 +181,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(api.router, dependencies=keyed)
     app.include_router(official.router, dependencies=keyed)
+    app.include_router(notifications.router, dependencies=keyed)
+    app.include_router(feeds.router, dependencies=keyed)
     app.include_router(sdmx_v1.router, dependencies=keyed)
     app.include_router(sdmx_v2.router, dependencies=keyed)
     api_docs.install(app)  # before web's /static mount, which would take /static/swagger-ui/

@@ -114,6 +114,28 @@ def can_see_version(
     return _visible(principal, version, nso_mous(session, principal, now), now)
 
 
+def saw_publication(
+    principal: Principal | None, version: Version, now: dt.datetime, *, session: Session | None = None
+) -> tuple[bool, bool]:
+    """Whether the principal may know that this version was published (the Atom feed, #19),
+    whatever became of it since (superseded, withdrawn), and whether before its embargo.
+
+    Returns ``(may, early)``: the producer, admins and NSOs whose MoU in force covers it may,
+    also before the embargo (``early``); anyone else when its licence is open and the embargo has
+    passed. A version that was never published: ``(False, False)``.
+    """
+    if version.published_at is None:
+        return False, False
+    session = session or object_session(version)
+    assert session is not None, "the version must belong to a session"
+    submission = version.submission
+    if principal is not None and (principal.is_admin or is_producer(principal, submission)):
+        return True, True
+    if _mou_reviewer(principal, submission, nso_mous(session, principal, now), now):
+        return True, True
+    return version.is_open and not version.embargoed(now), False
+
+
 def is_mou_reviewer(
     session: Session, principal: Principal | None, submission: Submission, now: dt.datetime
 ) -> bool:

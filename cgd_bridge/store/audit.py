@@ -13,7 +13,8 @@ observations a newer one took over, #13), ``version.withdrawn``, ``version.embar
 ``data.pulled``, ``metadata.pulled``, ``file.downloaded`` (a raw file: details name it),
 ``official.loaded``, ``official.deleted``,
 ``official.made_public``, ``official.made_private``, ``metadata_draft.saved``,
-``metadata_draft.deleted``.
+``metadata_draft.deleted``, ``webhook.created``, ``webhook.revoked``, ``user.contact_set``,
+``organisation.pull_digest`` (notifications, #19).
 """
 
 from __future__ import annotations

@@ -23,6 +23,10 @@ Tables, in dependency order:
   yet (a failed or check-only upload), kept for a day so a slow link need not send them again.
 - ``web_checks``: checks of the submit page that run in the background, with their outcome, so
   the person can leave the status page and come back (a day).
+- ``webhooks``: the endpoints organisations registered for event deliveries (#19);
+  ``outbox``: every notification (webhook delivery, e-mail) written in the transaction of the
+  event that caused it, then delivered by a background worker (:mod:`cgd_bridge.store.outbox`);
+  ``digest_marks``: up to when an organisation's pull digest has been sent.
 
 Times are stored in UTC (:class:`UtcDateTime`: aware datetimes in, aware UTC datetimes out, on
 SQLite as on PostgreSQL). Enumerations are short strings guarded by CHECK constraints, so that
@@ -173,6 +177,7 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    pull_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -184,6 +189,8 @@ class User(Base):
         username: unique over the whole server, e.g. ``amina``.
         password_hash: ``scrypt$n$r$p$salt$hash`` (base64), or None for key-only users.
         active: False blocks every key and the password without deleting the audit trail.
+        email: where notifications go (#19); None: the user gets no e-mail.
+        language: the language of those e-mails (``sw``, ``bn``...); None: English.
     """
 
     __tablename__ = "users"
@@ -197,6 +204,8 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    email: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(16))
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
@@ -629,3 +638,99 @@ class WebCheck(Base):
     finished_at: Mapped[dt.datetime | None]
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))
+
+
+class Channel(StrEnum):
+    """How a notification travels."""
+
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+class Delivery(StrEnum):
+    """Where a notification is: waiting (also between retries), delivered, or given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class Webhook(Base):
+    """An endpoint an organisation registered to receive events (#19).
+
+    Attributes:
+        url: ``https://etl.knbs.example/cgd-bridge`` (a loopback or private address is refused
+            at registration and again at each delivery, unless the server allows them).
+        events: the event names it wants, e.g. ``["version.published", "version.withdrawn"]``.
+        secret: the HMAC-SHA256 key of the signatures, shown once at registration (kept here
+            because the server signs with it).
+        revoked_at: set when the endpoint is removed; its deliveries stay in the log.
+    """
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[Any]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+
+class OutboxItem(Base):
+    """One notification to deliver: written in the transaction of its event, delivered later.
+
+    Attributes:
+        uid: the delivery's idempotency id (a UUID), sent with every attempt; a receiver that
+            saw it already has it (delivery is at least once).
+        event: e.g. ``version.published``, ``pulls.digest``.
+        channel: ``webhook`` or ``email``.
+        organisation_id: whose delivery log it is in (the webhook's or the recipient's
+            organisation).
+        webhook_id, recipient, language: the endpoint, or the e-mail address and its language.
+        payload: the event's facts (JSON), the webhook body's ``data``.
+        state: ``pending``, ``delivered`` or ``failed`` (attempts ran out).
+        attempts, next_attempt_at, last_error, last_status: the retries so far.
+        locked_until: a worker holds it until then (a lease: a worker that died lets it go).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("channel", Channel), name="channel"),
+        CheckConstraint(_in("state", Delivery), name="state"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_organisation", "organisation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id"))
+    recipient: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default=Delivery.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+
+    webhook: Mapped[Webhook | None] = relationship(lazy="joined")
+
+
+class DigestMark(Base):
+    """Up to when an organisation's pull digest was sent: the next one starts there."""
+
+    __tablename__ = "digest_marks"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    until: Mapped[dt.datetime]

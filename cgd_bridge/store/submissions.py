@@ -28,7 +28,8 @@ and periods another submission's published version serves (:func:`overlap`) is r
 published view then serves those keys from this version (:mod:`cgd_bridge.store.ownership`).
 
 **Transactions.** Every function that changes state commits one transaction with its audit
-rows; :func:`create_version` stores the submission (on first use), the version, the raw files
+rows and its notifications (the outbox, :mod:`cgd_bridge.store.outbox`); :func:`create_version`
+stores the submission (on first use), the version, the raw files
 and the Parquet observations in one transaction, so an exception or a killed process leaves no
 partial version. A transition is a conditional ``UPDATE versions SET state = :to WHERE id = :id
 AND state = :from``: of two reviewers accepting at once, exactly one updates a row, and the
@@ -60,7 +61,7 @@ from sqlalchemy.orm import Session, undefer
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, Overlapping, UsageError
 from cgd_bridge.sdmx.refs import FlowRef
-from cgd_bridge.store import access, audit, ownership, published
+from cgd_bridge.store import access, audit, outbox, ownership, published
 from cgd_bridge.store import data as store_data
 from cgd_bridge.store.db import lock, transaction
 from cgd_bridge.store.models import (
@@ -571,6 +572,8 @@ def _move(
         at=now,
         details={"from": frm.value, "number": v.number, **(details or {})},
     )
+    # its e-mails and webhook deliveries commit with it, or not at all (#19, store/outbox.py)
+    outbox.on_transition(session, v, to, principal, now, details)
 
 
 def _supersede_older(

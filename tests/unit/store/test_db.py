@@ -176,3 +176,43 @@ def test_0006_gives_existing_mous_no_raw_files_and_keeps_the_change_counter(empt
             assert c.execute(text("SELECT value FROM bridge_generation")).scalar_one() > before
     finally:
         engine.dispose()
+
+
+def test_0010_adds_notifications_keeps_the_change_counter_and_goes_back(empty_url):
+    """Notifications (#19): existing organisations get no pull digest and users no e-mail; the
+    columns are added without rebuilding the tables (their change-counter triggers still fire);
+    the migration goes down and up again."""
+    from sqlalchemy import inspect
+
+    assert upgrade(empty_url, "0009") == "0009"
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as c:
+            c.execute(
+                text(
+                    "INSERT INTO organisations (id, slug, name, kind, created_at) "
+                    "VALUES (1, 'a', 'A', 'cso', :t)"
+                ),
+                {"t": dt.datetime(2026, 1, 1)},
+            )
+        assert upgrade(empty_url) == head()
+        assert {"webhooks", "outbox", "digest_marks"} <= set(inspect(engine).get_table_names())
+        with engine.begin() as c:
+            assert c.execute(text("SELECT pull_digest FROM organisations")).scalar_one() in (False, 0)
+            before = c.execute(text("SELECT value FROM bridge_generation")).scalar_one()
+            c.execute(text("UPDATE organisations SET pull_digest = :yes"), {"yes": True})
+            assert c.execute(text("SELECT value FROM bridge_generation")).scalar_one() > before
+        from alembic import command
+
+        from cgd_bridge.store.db import alembic_config
+
+        cfg = alembic_config(empty_url)
+        with engine.connect() as connection:  # downgrade on our connection (nothing left open)
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0009")
+            connection.commit()
+        assert current(engine) == "0009"
+        assert "outbox" not in set(inspect(engine).get_table_names())
+        assert upgrade(empty_url) == head()
+    finally:
+        engine.dispose()
