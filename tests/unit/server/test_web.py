@@ -687,7 +687,8 @@ def test_chart_is_a_line_chart_over_time_with_fixed_dimensions_named() -> None:
     assert c.kind == "line"
     assert c.fixed == [("Reference area", "A1")]  # no total in the data: its first code
     assert c.svg.count("<polyline") == 3  # one line per combination of sex and disability status
-    assert "Persons with disability (PD)" in c.svg
+    assert ">Persons with disability, F</text>" in c.svg  # the legend names the line, codes in its tooltip
+    assert "<title>Persons with disability, F [PD, F]</title>" in c.svg
     assert 'role="img"' in c.svg
     assert "<title" in c.svg
     assert len(c.rows) == 9
@@ -1023,9 +1024,9 @@ def test_an_nso_loads_an_official_series_and_the_review_chart_shows_it(demo_db: 
     assert "The official series &#39;KNBS KDHS 2022&#39; (60 observations) was loaded." in r.text
     # in the chart, in its legend/labels, in the caption and in the table, named, not colour alone
     assert 'class="official"' in r.text
-    assert "Official: No breakdown (_T), Female (F)" in r.text  # bar label
-    assert "Official: No breakdown (_T), Female (F) (KNBS KDHS 2022): 31.6" in r.text  # its tooltip
-    assert "hatched bars" in r.text
+    assert ">Official: No breakdown, Female</text>" in r.text  # bar label: names, not codes
+    assert "Official: No breakdown, Female [_T, F] (KNBS KDHS 2022): 31.6%" in r.text  # its tooltip
+    assert "hatched bars, each below the bar it matches" in r.text
     assert "matched at" in r.text
     assert '<tr class="official"><td>Official: KNBS KDHS 2022</td>' in r.text
     # private: the CSO and the public do not see it, here or on the dataflow page
@@ -1050,7 +1051,7 @@ def test_an_nso_loads_an_official_series_and_the_review_chart_shows_it(demo_db: 
     assert "is now public" in r.text
     c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
     public = c.get(FLOW)
-    assert "Official: No breakdown (_T), Female (F)" in public.text
+    assert "Official: No breakdown, Female" in public.text
     assert c.get(f"/official/{series_id}/file").content == official_csv()
 
 
@@ -1120,10 +1121,11 @@ def test_chart_draws_the_official_series_beside_with_its_own_style() -> None:
         cgd, ["SERIES", "REF_AREA", "SEX", "DISABILITY_STATUS"], official=[chart.Official("NSO survey", off)]
     )[0]
     assert c.svg.count("<polyline") == 5  # three CGD lines, two official ones (F and _T, disability total)
-    assert c.svg.count('class="official"') == 2
+    assert c.svg.count('class="official"') == 4  # each official line and its markers
     assert f'stroke-dasharray="{chart.OFFICIAL_DASH}"' in c.svg
     assert "Official: _T, F" in c.svg  # disability status first, as the CGD lines
-    assert ("NSO survey", "_T, F", "2022", 12.0) in c.official_rows
+    found = [r[:5] for r in c.official_rows]
+    assert ("_T, F", "2022", 12.0, (("DISABILITY_STATUS", "_T"), ("SEX", "F")), "NSO survey") in found
     assert len(c.official_rows) == 4
     # an official series of another SERIES, or disaggregated where the CGD is not, is not drawn
     other = off.set_column(0, "SERIES", pa.array(["S2"] * off.num_rows))
