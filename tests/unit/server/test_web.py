@@ -523,6 +523,49 @@ def test_dataflow_page_filters_and_shows_the_sdmx_urls(demo: Demo) -> None:
     assert "is not a code" in bad.text
 
 
+def test_each_chart_downloads_as_svg_and_csv_with_the_page_filters(demo: Demo) -> None:
+    """#17: under each chart, the chart as an SVG file and the numbers behind it as CSV, of the
+    slice the page's filters chose, on the dataflow page and on a version's page."""
+    import xml.etree.ElementTree as ET
+
+    page = demo.client.get(f"{FLOW}?REF_AREA=KE_042")
+    assert f'href="{FLOW}/chart/1.svg?REF_AREA=KE_042"' in page.text
+    assert f'href="{FLOW}/chart/1.csv?REF_AREA=KE_042"' in page.text
+    kisumu = demo.client.get(f"{FLOW}/chart/1.csv?REF_AREA=KE_042")
+    assert kisumu.status_code == 200
+    assert kisumu.headers["content-type"].startswith("text/csv")
+    assert "attachment" in kisumu.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(kisumu.content.decode("utf-8-sig"))))
+    assert rows
+    assert {r["Source"] for r in rows} == {"CGD"}
+    assert {r["Unit"] for r in rows} == {"Percent (PT)"}  # the unit of UNIT_MEASURE, named
+    assert "Persons with disability" in {r.get("Disability status") for r in rows}
+    other = demo.client.get(f"{FLOW}/chart/1.csv?REF_AREA=KE_003")
+    assert other.status_code == 200
+    assert other.content != kisumu.content  # another slice, other numbers
+    svg = demo.client.get(f"{FLOW}/chart/1.svg?REF_AREA=KE_042")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    root = ET.fromstring(svg.content.split(b"?>", 1)[1])
+    assert root.get("width") == "720"
+    missing = demo.client.get(f"{FLOW}/chart/9.svg")
+    assert missing.status_code == 404
+    assert "there is no chart 9" in missing.text
+    assert demo.client.get(f"{FLOW}/chart/1.png").status_code == 404
+    # a version's page: the same filter form (check boxes, the choice kept) and files
+    v = demo.published["kenya-health-scorecard"]
+    version = demo.client.get(f"/versions/{v}?SEX=F")
+    assert version.status_code == 200
+    assert 'type="checkbox" name="SEX" value="F" checked' in version.text
+    assert "<select" not in version.text.split('id="charts-title"', 1)[1].split("</form>", 1)[0]
+    got = demo.client.get(f"/versions/{v}/chart/1.csv?SEX=F&SEX=M")
+    assert got.status_code == 200
+    sexes = {r["Sex code"] for r in csv.DictReader(io.StringIO(got.content.decode("utf-8-sig")))}
+    assert sexes == {"F", "M"}
+    whole = demo.client.get(f"/versions/{v}/chart/1.csv")
+    assert whole.content != got.content
+    assert demo.client.get("/versions/999999/chart/1.svg").status_code == 404
+
+
 def test_pages_have_no_outside_assets_and_a_strict_csp(demo: Demo) -> None:
     r = demo.client.get(FLOW)
     assert "default-src 'self'" in r.headers["content-security-policy"]
