@@ -201,7 +201,7 @@ def test_cso_submits_nso_accepts_public_downloads(
     none scrolls sideways, and no chart text is drawn below 11 px."""
     with checked_tab(browser, width) as tab:
         _journey(journey_site, tab, tmp_path)
-        assert len(tab.checked) == 18
+        assert len(tab.checked) == 20
         assert tab.chart_pages  # the charts were measured, not skipped
 
 
@@ -376,8 +376,15 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
     assert rows
     assert {r["REF_AREA"] for r in rows} == {"KE_042"}
 
+    # in Swahili, whose words are longer: still no sideways scrolling, the charts still readable
+    p.goto(f"{url}{FLOW}?lang=sw")
+    assert p.get_attribute("html", "lang") == "sw"
+    tab.check("dataflow page (sw)")
+    p.goto(f"{version_url}?lang=sw")
+    tab.check("version page, published (sw)")
+
     # an error page, in plain words
-    p.goto(f"{url}/versions/999999")
+    p.goto(f"{url}/versions/999999?lang=en")
     assert "What to do" in p.content()
     tab.check("error page")
 

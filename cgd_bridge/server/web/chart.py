@@ -64,13 +64,16 @@ OFFICIAL_MARKERS = ("circle", "square", "triangle", "diamond")
 FILE_WIDTH = 720
 LINE_PLOT = 260  # pixels of the plot area of a line chart
 TOP, AXIS = 28, 40
+LINE_TOP = 44  # the unit's title, then the top tick's number above its grid line
 LEGEND_ROW = 22
 BAR, BAR_ROW = 16, 44
 #: the smallest text of a chart, in CSS pixels (the browser test holds it)
 MIN_TEXT_PX = 12
 STYLE = (
     ".grid{stroke:#d0d0d0;stroke-width:1}.axis{stroke:#6b6b6b;stroke-width:1}"
-    f".tick,.value{{font-size:{MIN_TEXT_PX}px;fill:#1b1b1b}}.label{{font-size:13px;fill:#1b1b1b}}"
+    f".tick,.value{{font-size:{MIN_TEXT_PX}px;fill:#1b1b1b}}"
+    ".tick{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
+    ".label{font-size:13px;fill:#1b1b1b}"
     ".unit{font-size:13px;font-weight:600;fill:#1b1b1b}"
     "text{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
 )
@@ -515,7 +518,7 @@ def _line_svg(chart: Chart, periods: list[str], svg_id: str, _: Translator) -> s
     for p in chart.official_rows:
         if p.value is not None:
             official.setdefault(_official_label(p.source, p.label, sources, _), {})[p.period] = p.value
-    legend_top = TOP + LINE_PLOT + AXIS
+    legend_top = LINE_TOP + LINE_PLOT + AXIS
     height = legend_top + LEGEND_ROW * (len(lines) + len(official)) + 8
     top = max((v for pts in [*lines.values(), *official.values()] for v in pts.values()), default=1.0)
     scale_max = _scale(chart, top)
@@ -537,7 +540,7 @@ def _line_svg(chart: Chart, periods: list[str], svg_id: str, _: Translator) -> s
         return 6 + 88 * i / (len(periods) - 1) if len(periods) > 1 else 50.0
 
     def py(v: float) -> float:
-        return TOP + LINE_PLOT * (1 - v / scale_max)
+        return LINE_TOP + LINE_PLOT * (1 - v / scale_max)
 
     out += _line_axes(chart, periods, fx, py, scale_max, _)
     # the lines stretch with the width (x in thousandths), their strokes do not
@@ -605,7 +608,7 @@ def _line_axes(
         if i % step == 0 or i == last:
             anchor = "start" if i == 0 and last else "end" if i == last and i else "middle"
             x = 0.0 if anchor == "start" else 100.0 if anchor == "end" else fx(i)
-            out.append(_t(_pct(x), TOP + LINE_PLOT + 20, p, "tick", anchor))
+            out.append(_t(_pct(x), LINE_TOP + LINE_PLOT + 20, p, "tick", anchor))
     return out
 
 
