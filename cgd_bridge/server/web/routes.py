@@ -1083,14 +1083,15 @@ def metadata_page(page: PageDep, draft: Annotated[int | None, Query(ge=1, le=MAX
         return _metadata_page(page, None)
     page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
     saved = drafts.get_draft(page.db, principal=page.principal, draft_id=draft)
+    note = page._(
+        "You are editing the saved draft '{name}'. Save it on the server again to keep your changes.",
+        name=saved.name,
+    )
+    # a draft complete for submission keeps its next step: "Submit data with this metadata" (#17);
+    # an unfinished one is not marked with errors until the CSO asks for the check
+    report = _metadata_report(saved.record or {})
     return _metadata_page(
-        page,
-        saved.record,
-        note=page._(
-            "You are editing the saved draft '{name}'. Save it on the server again to keep your changes.",
-            name=saved.name,
-        ),
-        draft_id=saved.id,
+        page, saved.record, note=note, draft_id=saved.id, report=report if report.valid else None
     )
 
 
@@ -1116,7 +1117,8 @@ def metadata_draft_delete(page: PageDep, draft_id: Id, csrf_token: Annotated[str
     return page.redirect("/metadata#drafts-title")
 
 
-def _check_metadata(page: Page, record: Mapping[str, Any], draft_id: int | None = None) -> Response:
+def _metadata_report(record: Mapping[str, Any]) -> Report:
+    """The metadata checks of a record, at the submission stage."""
     from cgd_bridge.checks.metadata import metadata_findings
     from cgd_bridge.metadata.load import load_metadata
 
@@ -1129,6 +1131,11 @@ def _check_metadata(page: Page, record: Mapping[str, Any], draft_id: int | None 
         report.extend(loaded.findings)
         report.extend(metadata_findings(loaded, stage="submission"))
         report.finish()
+    return report
+
+
+def _check_metadata(page: Page, record: Mapping[str, Any], draft_id: int | None = None) -> Response:
+    report = _metadata_report(record)
     _ = page._
     note = (
         _("The metadata is complete for submission. Save it as a YAML file and upload it with your dataset.")

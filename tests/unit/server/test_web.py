@@ -1213,6 +1213,9 @@ def test_a_cso_saves_resumes_and_deletes_a_metadata_draft(demo_db: Demo) -> None
     assert "You are editing the saved draft" in page.text
     assert f'name="draft_id" value="{draft_id}"' in page.text
     assert 'value="My survey"' in page.text  # resumed into the form
+    # unfinished: no next step yet, and no field marked before the CSO asks for the check
+    assert "Submit data with this metadata" not in page.text
+    assert 'aria-invalid="true"' not in page.text
     assert "amina" in page.text  # who saved it, and when
     # saving again (with the draft's id) updates the same draft
     r = c.post("/metadata", data={**form, "draft_id": str(draft_id), "dataset.title.en": "My survey, v2"})
@@ -1252,6 +1255,10 @@ def test_the_submit_page_uses_a_saved_draft_as_the_metadata(demo: Demo) -> None:
 
         amina = Principal.of(orgs.get_user(s, username="amina"))
         draft_id = drafts.save_draft(s, principal=amina, record=record).id
+    # a saved draft complete for submission keeps its next step when resumed (#17)
+    resumed = c.get(f"/metadata?draft={draft_id}")
+    assert "You are editing the saved draft" in resumed.text
+    assert "Submit data with this metadata" in resumed.text
     page = c.get("/submit")
     assert f'<option value="{draft_id}">ke-health-scorecard-2024' in page.text
     data = KENYA / "data.csv"
