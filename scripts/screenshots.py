@@ -3,7 +3,8 @@
 Seeds a fresh demo database (both examples published), serves it with ``cgd-bridge serve`` on
 a free port of 127.0.0.1, and drives Debian's headless Chromium with Playwright: the CSO signs
 in, uploads a broken Kenya dataset (the report page), uploads the Kenya example as a new
-version; the NSO reviews it; the public browses the dataflow. Run it from the repository:
+version; the NSO reviews it (also on a 360 px phone); the public browses the dataflow (also on
+a phone). Run it from the repository:
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
 """
@@ -154,6 +155,10 @@ def main() -> int:
         navigate("button:has-text('Load the official series')")
         page.goto(version_url)
         shot("review")
+        page.set_viewport_size({"width": 360, "height": 780})  # a phone (#17)
+        page.goto(version_url)
+        shot("review-phone")
+        page.set_viewport_size({"width": 1200, "height": 900})
         page.fill("#comment-accept", "Consistent with version 1.")
         navigate("button:text('Accept')")
         navigate("button:text('Publish')")
@@ -162,6 +167,9 @@ def main() -> int:
         shot("dataflows")
         page.goto(f"{base}/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0?REF_AREA=KE_042")
         shot("dataflow")
+        page.set_viewport_size({"width": 360, "height": 780})
+        page.goto(f"{base}/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0?REF_AREA=KE_042")
+        shot("dataflow-phone")
         assert re.search(r"/versions/\d+$", version_url), version_url
         browser.close()
     return 0

@@ -83,15 +83,45 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+#: the smallest chart text a person should have to read, in CSS pixels as drawn (#17)
+MIN_CHART_TEXT_PX = 11
+#: the layout facts of a page: sideways scrolling, and the smallest chart text as drawn (the
+#: computed font size times the scale the SVG is drawn at, so a shrinking viewBox counts)
+LAYOUT = """() => {
+  const texts = [...document.querySelectorAll('svg.chart text')].filter(t => t.getClientRects().length);
+  const sizes = texts.map(t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a);
+  const wide = [...document.querySelectorAll('body *')].filter(e =>
+      e.getBoundingClientRect().right > window.innerWidth + 1
+      && !e.closest('.scroll, .code-list, svg, .visually-hidden, .skip'));
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+          charts: document.querySelectorAll('svg.chart').length, texts: texts.length,
+          smallest: sizes.length ? Math.min(...sizes) : null,
+          wide: wide.slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + (e.id || ''))};
+}"""
+
+
 class Checked:
-    """A browser page whose every visited page is checked with axe-core."""
+    """A browser page whose every visited page is checked with axe-core, for sideways
+    scrolling and for the size of its chart text."""
 
     def __init__(self, page: Any, axe: str) -> None:
         self.page = page
         self.axe = axe
         self.checked: list[str] = []
+        self.chart_pages: list[str] = []
 
     def check(self, name: str) -> None:
+        layout = self.page.evaluate(LAYOUT)
+        assert layout["scrollWidth"] <= layout["innerWidth"], (
+            f"{name} scrolls sideways at {layout['innerWidth']} px: the page is {layout['scrollWidth']} px "
+            f"wide ({layout['wide']})"
+        )
+        if layout["charts"]:
+            assert layout["texts"], f"{name}: a chart without text"
+            assert layout["smallest"] >= MIN_CHART_TEXT_PX, (
+                f"{name}: chart text drawn at {layout['smallest']:.1f} px at {layout['innerWidth']} px wide"
+            )
+            self.chart_pages.append(name)
         self.page.add_script_tag(content=self.axe)
         result = self.page.evaluate(
             "async () => await axe.run(document, {resultTypes: ['violations'], "
@@ -109,16 +139,36 @@ class Checked:
         self.checked.append(name)
 
 
-@pytest.fixture
-def tab(browser: Any) -> Iterator[Checked]:
+@contextlib.contextmanager
+def checked_tab(browser: Any, width: int) -> Iterator[Checked]:
     # bypass_csp lets the test inject axe-core; the pages themselves allow no inline script
+    phone = width < 600
     context = browser.new_context(
-        bypass_csp=True, accept_downloads=True, viewport={"width": 1200, "height": 900}
+        bypass_csp=True,
+        accept_downloads=True,
+        viewport={"width": width, "height": 800 if phone else 900},
+        is_mobile=phone,
+        has_touch=phone,
     )
     try:
         yield Checked(context.new_page(), axe_source())
     finally:
         context.close()
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Checked]:
+    with checked_tab(browser, 1200) as t:
+        yield t
+
+
+@pytest.fixture
+def journey_site(tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of its own for each run of the journey (it submits, accepts and publishes)."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with live_server(f"sqlite:///{data_dir / 'bridge.sqlite'}", data_dir) as server:
+        yield server
 
 
 def navigate(page: Any, selector: str) -> None:
@@ -143,7 +193,19 @@ def upload(t: Checked, data: Path, note: str, *, metadata: bool = True) -> None:
     navigate(p, "button[value=submit]")
 
 
-def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
+@pytest.mark.parametrize("width", [360, 1280], ids=["phone-360", "desktop-1280"])
+def test_cso_submits_nso_accepts_public_downloads(
+    journey_site: LiveServer, browser: Any, tmp_path: Path, width: int
+) -> None:
+    """The three journeys at a phone's width and a desktop's (#17): every page is axe-core clean,
+    none scrolls sideways, and no chart text is drawn below 11 px."""
+    with checked_tab(browser, width) as tab:
+        _journey(journey_site, tab, tmp_path)
+        assert len(tab.checked) == 20
+        assert tab.chart_pages  # the charts were measured, not skipped
+
+
+def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
     from cgd_bridge.server.demo import DEMO_PASSWORD
 
     p, url = tab.page, site.url
@@ -237,10 +299,38 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     assert p.locator(f"a[href='{version_url.removeprefix(url)}']").count() == 1
     tab.check("inbox")
     p.goto(version_url)
-    for words in ("DSAT score", "Mapping coverage", "Quality metadata", "Series by disaggregation"):
+    for words in ("DSAT score", "Licence", "Mapping coverage", "Quality metadata", "Charts of the data"):
         assert p.locator(f"text={words}").first.is_visible(), words
     assert p.locator("svg.chart[role=img]").count() >= 1
+    # the evidence first, the decision at the end of it
+    order = p.evaluate(
+        "ids => ids.map(i => document.getElementById(i)).map(e => e ? "
+        "[...document.querySelectorAll('h2')].indexOf(e) : -1)",
+        ["summary-title", "dsat-title", "coverage-title", "changes-title", "charts-title", "metadata-title",
+         "actions-title"],
+    )  # fmt: skip
+    assert -1 not in order, order
+    assert order == sorted(order), order
+    assert p.locator("#dsat-title ~ div table td:has-text('Accuracy and reliability')").count() == 1
+    assert p.locator("table.metadata th:has-text('.')").count() == 0  # labels, not dotted YAML keys
+    assert p.is_visible("text=PWD means persons WITHOUT disability")
     tab.check("review page")
+    # a slice of the submitted data, charted before acceptance, with the public page's filter
+    p.check("input[name=REF_AREA][value=KE_042]")
+    navigate(p, "button:has-text('Apply the filter')")
+    assert "REF_AREA=KE_042" in p.url
+    assert p.is_checked("input[name=REF_AREA][value=KE_042]")
+    caption = p.locator("figcaption").first.inner_text()
+    with p.expect_download() as got:
+        p.locator("a:has-text('The numbers behind it (CSV)')").first.click()
+    numbers = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text(encoding="utf-8-sig"))))
+    assert numbers
+    assert {r["Source"] for r in numbers} == {"CGD"}
+    with p.expect_download() as got:
+        p.locator("a:has-text('Download the chart (SVG)')").first.click()
+    assert "<svg" in Path(got.value.path()).read_text(encoding="utf-8")
+    assert caption
+    tab.check("review page, a slice charted")
 
     # the NSO loads its official series to compare with: a bad file is named at its field first
     official_file = tmp_path / "kdhs-2022.csv"
@@ -273,7 +363,7 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     p.goto(f"{url}/dataflows")
     tab.check("dataflows")
     navigate(p, "text=Citizen-generated data, Kenya")
-    p.select_option("#f-REF_AREA", "KE_042")
+    p.check("input[name=REF_AREA][value=KE_042]")
     navigate(p, "button:has-text('Apply the filter')")
     assert "REF_AREA=KE_042" in p.url
     v1 = p.input_value("#sdmx-v1")
@@ -286,11 +376,17 @@ def test_cso_submits_nso_accepts_public_downloads(site: LiveServer, tab: Checked
     assert rows
     assert {r["REF_AREA"] for r in rows} == {"KE_042"}
 
+    # in Swahili, whose words are longer: still no sideways scrolling, the charts still readable
+    p.goto(f"{url}{FLOW}?lang=sw")
+    assert p.get_attribute("html", "lang") == "sw"
+    tab.check("dataflow page (sw)")
+    p.goto(f"{version_url}?lang=sw")
+    tab.check("version page, published (sw)")
+
     # an error page, in plain words
-    p.goto(f"{url}/versions/999999")
+    p.goto(f"{url}/versions/999999?lang=en")
     assert "What to do" in p.content()
     tab.check("error page")
-    assert len(tab.checked) == 17
 
 
 def test_a_cso_gets_a_plain_403_on_the_inbox(site: LiveServer, tab: Checked) -> None:

@@ -1,48 +1,114 @@
 """Charts of a series by its disaggregations, as inline SVG drawn on the server (no JS library).
 
 :func:`series_charts` takes observations (an Arrow table with the dimensions, ``TIME_PERIOD``
-and ``OBS_VALUE``) and returns one :class:`Chart` per ``SERIES`` (at most :data:`MAX_CHARTS`):
+and ``OBS_VALUE``, and ``UNIT_MEASURE`` when the data has it) and returns one :class:`Chart`
+per ``SERIES`` (at most :data:`MAX_CHARTS`):
 
 - the dimensions that vary are split into *shown* ones (lines or bars; disability status, sex
   and age first, at most :data:`MAX_GROUPS` combinations) and *fixed* ones, set to their total
   (``_T``) when the data has it, else to their first code; the chart says which;
-- several periods give a line chart over time (one line per combination, each with its own
-  colour, dash and marker, so colour is never the only cue); one period gives a bar chart;
-- every chart has a title and a description for screen readers, and the numbers behind it
-  (:attr:`Chart.rows`) for a table beside it;
+- several periods give a line chart over time, one period a bar chart;
+- what is drawn is named, not coded: lines, bars and the legend show the code *names*; the codes
+  are in each mark's ``<title>`` (a tooltip) and in the table of :attr:`Chart.rows`;
+- the colour means the first shown dimension (every bar or line of "Persons with disability"
+  has one colour), the dash and the marker the second, so colour is never the only cue;
+- the axis carries the unit of ``UNIT_MEASURE`` (a percentage is written with ``%`` and its
+  axis ends at 100 when the values allow);
 - official series (:class:`Official`, loaded by an NSO) are drawn in the same chart: the
   official observations of the same SERIES, matched on each dimension at the CGD code, else at
   the official total ``_T`` (where the official data is not disaggregated by it), else at its
   one code (e.g. ``REPORTING_TYPE`` G against the CGD's N), which the chart names
   (:attr:`Chart.official_notes`). They have their own style, not only their own colour: dotted
-  dark-grey lines with hollow markers, or hatched bars, and "Official" in the legend, the bar
-  labels and the table (:attr:`Chart.official_rows`).
+  dark-grey lines with hollow markers, or hatched bars, each bar right below the CGD bar it
+  matches; "Official" in the legend, the bar labels and the table;
+- a code that is easily misread gets a note shown with the chart (:data:`MISREAD`: in the SDG
+  codelist ``PWD`` is persons *without* disability).
+
+**Text never shrinks.** The SVG has no ``viewBox``: its horizontal positions are percentages
+of its width and its vertical ones pixels, so it fills any width (a 320 px phone or a desktop)
+with its text at the size the style sheet sets (12-13 px), never scaled down. Lines are drawn in
+a nested SVG that stretches (``preserveAspectRatio="none"``) with strokes that do not
+(``vector-effect``). :func:`standalone_svg` gives the same chart as a file (a fixed width, its
+style inside) and :func:`chart_csv` the numbers behind it.
 
 Colours have at least 3:1 contrast on white (WCAG 1.4.11).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from cgd_bridge.i18n import ENGLISH, N_, Translator
 
 MAX_CHARTS = 4
 MAX_GROUPS = 9
 PREFERRED = ("DISABILITY_STATUS", "SEX", "AGE")
 LAST = ("REF_AREA",)
 COLOURS = ("#0072B2", "#C34A00", "#007A5E", "#AA3377", "#1B1B1B", "#8C510A", "#5E3C99", "#B2182B", "#01665E")
-DASHES = ("", "6 3", "2 3", "8 3 2 3", "", "6 3", "2 3", "8 3 2 3", "")
+DASHES = ("", "6 3", "2 3", "8 3 2 3", "12 4", "4 2 1 2", "1 2", "10 2 2 2 2 2", "3 3")
 MARKERS = ("circle", "square", "triangle", "diamond", "circle", "square", "triangle", "diamond", "square")
 OFFICIAL_COLOUR = "#4D4D4D"  # 8:1 on white
 OFFICIAL_DASH = "1 5"
+OFFICIAL_STROKE = f'stroke-width="3" stroke-linecap="round" stroke-dasharray="{OFFICIAL_DASH}"'
 OFFICIAL_MARKERS = ("circle", "square", "triangle", "diamond")
-WIDTH, LINE_HEIGHT = 720, 320
-LEFT, RIGHT, TOP, BOTTOM = 64, 24, 16, 48
+#: the width of a downloaded chart (on the page the chart takes the width it is given)
+FILE_WIDTH = 720
+LINE_PLOT = 260  # pixels of the plot area of a line chart
+TOP, AXIS = 28, 40
+LINE_TOP = 44  # the unit's title, then the top tick's number above its grid line
+LEGEND_ROW = 22
+BAR, BAR_ROW = 16, 44
+#: the smallest text of a chart, in CSS pixels (the browser test holds it)
+MIN_TEXT_PX = 12
+STYLE = (
+    ".grid{stroke:#d0d0d0;stroke-width:1}.axis{stroke:#6b6b6b;stroke-width:1}"
+    f".tick,.value{{font-size:{MIN_TEXT_PX}px;fill:#1b1b1b}}"
+    ".tick{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
+    ".label{font-size:13px;fill:#1b1b1b}"
+    ".unit{font-size:13px;font-weight:600;fill:#1b1b1b}"
+    "text{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
+)
+PERCENT_CODES = frozenset({"PT", "PC", "PCT", "PERCENT", "PER_CENT"})
+#: codes whose meaning is easily misread: ``(dimension, code) -> note``
+MISREAD = {
+    ("DISABILITY_STATUS", "PWD"): N_(
+        "Read the codes with care: in the SDG codelist PWD means persons WITHOUT disability, and PD "
+        "persons with disability."
+    ),
+}
+
+
+class Point(NamedTuple):
+    """One value of a chart.
+
+    Attributes:
+        label: the names of the shown dimensions' codes, e.g. ``Persons with disability, Female``.
+        period: the ``TIME_PERIOD``.
+        value: the value (None: suppressed, or no value).
+        codes: the shown dimensions' codes, ``(("DISABILITY_STATUS", "PD"), ("SEX", "F"))``.
+        source: ``""`` for the CGD; the official series' source label otherwise.
+        code_names: the names of ``codes``, in the same order.
+    """
+
+    label: str
+    period: str
+    value: float | None
+    codes: tuple[tuple[str, str], ...] = ()
+    source: str = ""
+    code_names: tuple[str, ...] = ()
+
+    @property
+    def code_text(self) -> str:
+        return ", ".join(c for _, c in self.codes)
 
 
 @dataclass
@@ -50,21 +116,32 @@ class Chart:
     """One chart: its SVG and the numbers behind it.
 
     Attributes:
-        title: e.g. ``SP_PSR_SATIS: Proportion of population satisfied ...``.
-        fixed: the dimensions held at one code, ``[(concept, code label)]``.
-        shown: the dimensions the lines or bars stand for.
-        rows: ``[(label, period, value)]``, the data of the chart.
+        title: the SERIES name, e.g. ``Proportion of population satisfied ...``.
+        code: the SERIES code (``""`` without a SERIES dimension).
+        fixed: the dimensions held at one code, ``[(concept, code name)]``.
+        shown: the dimensions the lines or bars stand for (their concept names).
+        shown_ids: their ids, in the same order.
+        rows: the CGD values; ``official_rows`` the official ones (``Point.source`` set).
+        unit: the unit's name (``Percent``), ``unit_code`` its code (``PT``), ``percent`` if it is one.
+        notes: texts shown with the chart where a code is easily misread (:data:`MISREAD`).
         svg: the inline SVG markup.
     """
 
     title: str
+    code: str = ""
     fixed: list[tuple[str, str]] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)
-    rows: list[tuple[str, str, float | None]] = field(default_factory=list)
+    shown_ids: list[str] = field(default_factory=list)
+    rows: list[Point] = field(default_factory=list)
     svg: str = ""
     kind: str = "bar"
-    official_rows: list[tuple[str, str, str, float | None]] = field(default_factory=list)
+    official_rows: list[Point] = field(default_factory=list)
     official_notes: list[tuple[str, str, str]] = field(default_factory=list)
+    unit: str = ""
+    unit_code: str = ""
+    percent: bool = False
+    notes: list[str] = field(default_factory=list)
+    desc: str = ""
 
 
 @dataclass
@@ -80,9 +157,9 @@ class Official:
     table: pa.Table
 
 
-def _label(names: Mapping[str, Mapping[str, str]], dim: str, code: str) -> str:
-    name = names.get(dim, {}).get(code)
-    return f"{name} ({code})" if name and name != code else code
+def _name(names: Mapping[str, Mapping[str, str]], dim: str, code: str) -> str:
+    """The name of a code (the code itself where the structures have none)."""
+    return names.get(dim, {}).get(code) or code
 
 
 def _pick_dims(table: pa.Table, dims: Sequence[str]) -> tuple[list[str], dict[str, str]]:
@@ -104,6 +181,16 @@ def _pick_dims(table: pa.Table, dims: Sequence[str]) -> tuple[list[str], dict[st
     return shown, fixed
 
 
+def _unit(part: pa.Table, names: Mapping[str, Mapping[str, str]]) -> tuple[str, str]:
+    """The one ``UNIT_MEASURE`` code of ``part`` and its name (empty when none or several)."""
+    if "UNIT_MEASURE" not in part.column_names:
+        return "", ""
+    units = [str(u) for u in pc.unique(part["UNIT_MEASURE"]).to_pylist() if u]
+    if len(units) != 1:
+        return "", ""
+    return units[0], _name(names, "UNIT_MEASURE", units[0])
+
+
 def series_charts(
     table: pa.Table,
     dims: Sequence[str],
@@ -112,6 +199,7 @@ def series_charts(
     concepts: Mapping[str, str] | None = None,
     id_prefix: str = "chart",
     official: Sequence[Official] = (),
+    _: Translator = ENGLISH,
 ) -> list[Chart]:
     """One chart per SERIES of ``table``, with the matching official series (module docstring)."""
     names = names or {}
@@ -127,37 +215,52 @@ def series_charts(
         part = table.filter(pc.equal(table[series_dim], code)) if series_dim else table
         others = [d for d in dims if d != series_dim]
         shown, fixed = _pick_dims(part, others)
+        seen = {(d, str(c)) for d in others for c in pc.unique(part[d]).to_pylist()}
         for d, c in fixed.items():
             part = part.filter(pc.equal(part[d], c))
-        title = _label(names, series_dim, code) if series_dim else "Observations"
+        unit_code, unit = _unit(part, names)
         chart = Chart(
-            title=title,
-            fixed=[(concepts.get(d) or d, _label(names, d, c)) for d, c in fixed.items()],
+            title=_name(names, series_dim, code) if series_dim else _("Observations"),
+            code=code,
+            fixed=[(concepts.get(d) or d, _name(names, d, c)) for d, c in fixed.items()],
             shown=[concepts.get(d) or d for d in shown],
+            shown_ids=list(shown),
+            unit=unit,
+            unit_code=unit_code,
+            percent=unit_code.upper() in PERCENT_CODES or unit.lower().startswith(("percent", "per cent")),
+            notes=[_(note) for key, note in MISREAD.items() if key in seen],
         )
-        chart.rows = _rows(part, shown, names)
+        chart.rows = _rows(part, shown, names, _)
         for o in official:
-            _add_official(chart, o, part, series_dim, code, others, shown, names, concepts)
-        periods = sorted({p for _, p, _ in chart.rows} | {p for _, _, p, _ in chart.official_rows})
+            _add_official(chart, o, part, series_dim, code, others, shown, names, concepts, _)
+        periods = sorted({p.period for p in chart.rows} | {p.period for p in chart.official_rows})
         chart.kind = "line" if len(periods) > 1 else "bar"
         svg_id = f"{id_prefix}-{i + 1}"
-        chart.svg = _line_svg(chart, periods, svg_id) if chart.kind == "line" else _bar_svg(chart, svg_id)
+        chart.svg = (
+            _line_svg(chart, periods, svg_id, _) if chart.kind == "line" else _bar_svg(chart, svg_id, _)
+        )
         charts.append(chart)
     return charts
 
 
 def _rows(
-    part: pa.Table, shown: Sequence[str], names: Mapping[str, Mapping[str, str]]
-) -> list[tuple[str, str, float | None]]:
+    part: pa.Table,
+    shown: Sequence[str],
+    names: Mapping[str, Mapping[str, str]],
+    _: Translator,
+    source: str = "",
+) -> list[Point]:
     cols = {d: part[d].to_pylist() for d in shown}
     periods = part["TIME_PERIOD"].cast(pa.string()).to_pylist()
     values = part["OBS_VALUE"].to_pylist()
     out = []
     for j in range(part.num_rows):
-        label = ", ".join(_label(names, d, str(cols[d][j])) for d in shown) or "All"
+        codes = tuple((d, str(cols[d][j])) for d in shown)
+        named = tuple(_name(names, d, c) for d, c in codes)
         v = values[j]
-        out.append((label, str(periods[j]), float(v) if v is not None else None))
-    out.sort(key=lambda r: (r[0], r[1]))
+        value = float(v) if v is not None else None
+        out.append(Point(", ".join(named) or _("All"), str(periods[j]), value, codes, source, named))
+    out.sort(key=lambda r: (r.codes, r.period))
     return out
 
 
@@ -198,6 +301,7 @@ def _add_official(
     shown: Sequence[str],
     names: Mapping[str, Mapping[str, str]],
     concepts: Mapping[str, str],
+    _: Translator,
 ) -> None:
     needed = {"TIME_PERIOD", "OBS_VALUE"}
     if not needed <= set(official.table.column_names):
@@ -211,10 +315,16 @@ def _add_official(
     if matched is None:
         return
     present = [d for d in shown if d in matched.column_names]
-    for label, period, value in _rows(matched, present, names):
-        chart.official_rows.append((official.label, label, period, value))
+    chart.official_rows.extend(_rows(matched, present, names, _, official.label))
     for d, c in notes.items():
-        chart.official_notes.append((official.label, concepts.get(d) or d, _label(names, d, c)))
+        chart.official_notes.append((official.label, concepts.get(d) or d, _name(names, d, c)))
+
+
+def _matches(cgd: Point, off: Point, loose: set[str]) -> bool:
+    """Whether an official value stands for the same group as a CGD one (dimensions matched at
+    another code, such as the official total, are ``loose``)."""
+    mine = dict(cgd.codes)
+    return all(d in loose or mine.get(d) == c for d, c in off.codes)
 
 
 def _nice_max(value: float) -> float:
@@ -225,27 +335,34 @@ def _nice_max(value: float) -> float:
     return next(m * power for m in (1, 2, 2.5, 5, 10) if value <= m * power)
 
 
-def _fmt(v: float) -> str:
-    return f"{v:,.1f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:,.0f}"
+def _scale(chart: Chart, top: float) -> float:
+    scale = _nice_max(top)
+    return 100.0 if chart.percent and top <= 100 < scale else scale
+
+
+def _fmt(v: float, percent: bool = False) -> str:
+    text = f"{v:,.1f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:,.0f}"
+    return f"{text}%" if percent else text
 
 
 def _head(svg_id: str, chart: Chart, height: int, desc: str) -> list[str]:
+    chart.desc = desc
     return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="100%" height="{height}" '
         f'role="img" aria-labelledby="{svg_id}-title {svg_id}-desc" id="{svg_id}">',
         f'<title id="{svg_id}-title">{escape(chart.title)}</title>',
         f'<desc id="{svg_id}-desc">{escape(desc)}</desc>',
     ]
 
 
-def _t(x: float, y: float, text: str, cls: str, anchor: str = "start") -> str:
-    """An SVG text element (``text`` is escaped)."""
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" class="{cls}">{escape(text)}</text>'
+def _pct(x: float) -> str:
+    return f"{x:.2f}%"
 
 
-def _poly(colour: str, *points: tuple[float, float]) -> str:
-    pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-    return f'<polygon points="{pts}" fill="{colour}"/>'
+def _t(x: str, y: float, text: str, cls: str, anchor: str = "start", title: str = "") -> str:
+    """An SVG text element at ``x`` (a percentage) and ``y`` (``text`` is escaped)."""
+    tip = f"<title>{escape(title)}</title>" if title else ""
+    return f'<text x="{x}" y="{y:.1f}" text-anchor="{anchor}" class="{cls}">{tip}{escape(text)}</text>'
 
 
 def _hatch(svg_id: str) -> str:
@@ -256,145 +373,297 @@ def _hatch(svg_id: str) -> str:
     )
 
 
-def _official_label(source: str, label: str, sources: int) -> str:
+def _official_label(source: str, label: str, sources: int, _: Translator) -> str:
     """The visible label of an official bar or line; the source too when several are drawn."""
-    return f"Official ({source}): {label}" if sources > 1 else f"Official: {label}"
+    if sources > 1:
+        return _("Official ({source}): {label}", source=source, label=label)
+    return _("Official: {label}", label=label)
 
 
-def _bar_svg(chart: Chart, svg_id: str) -> str:
-    cgd = [r for r in chart.rows if r[2] is not None]
-    sources = len({r[0] for r in chart.official_rows})
-    off = [
-        (_official_label(s, label, sources), p, v, s)
-        for s, label, p, v in chart.official_rows
-        if v is not None
-    ]
-    rows = [*cgd, *[r[:3] for r in off]]
-    bar, gap, label_w = 22, 8, 330
-    height = TOP + len(rows) * (bar + gap) + BOTTOM
-    top = max((r[2] or 0.0) for r in rows) if rows else 1.0
-    scale_max = _nice_max(top)
-    plot_w = WIDTH - label_w - RIGHT - 40
-    desc = (
-        f"Bar chart of {len(cgd)} values"
-        + (f" for {rows[0][1]}" if rows else "")
-        + (f", then {len(off)} official values (hatched bars)" if off else "")
-        + "; the table below has the numbers."
+def _styles(chart: Chart) -> tuple[dict[str, str], dict[str, int]]:
+    """The colour of each code of the first shown dimension, the style index of each of the second."""
+    first = sorted({dict(p.codes).get(chart.shown_ids[0], "") for p in chart.rows}) if chart.shown_ids else []
+    second = (
+        sorted({dict(p.codes).get(chart.shown_ids[1], "") for p in chart.rows})
+        if len(chart.shown_ids) > 1
+        else []
     )
-    out = _head(svg_id, chart, height, desc)
-    if off:
-        out.append(_hatch(svg_id))
-    for t in range(6):
-        x = label_w + plot_w * t / 5
-        out.append(f'<line x1="{x:.1f}" y1="{TOP}" x2="{x:.1f}" y2="{height - BOTTOM + 4}" class="grid"/>')
-        out.append(_t(x, height - BOTTOM + 20, _fmt(scale_max * t / 5), "tick", "middle"))
-    for j, (label, _period, value) in enumerate(rows):
-        y = TOP + j * (bar + gap)
-        w = plot_w * (value or 0.0) / scale_max
-        official = j >= len(cgd)
-        tip = f"{label} ({off[j - len(cgd)][3]})" if official else label
-        colour = COLOURS[j % len(COLOURS)]
-        fill = f'url(#{svg_id}-hatch)" stroke="{OFFICIAL_COLOUR}" stroke-width="1.5' if official else colour
-        out.append(_t(label_w - 8, y + bar * 0.7, _short(label), "label", "end"))
-        out.append(
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar}" fill="{fill}"'
-            + (' class="official"' if official else "")
-            + f"><title>{escape(tip)}: {_fmt(value or 0.0)}</title></rect>"
-        )
-        out.append(_t(label_w + w + 6, y + bar * 0.7, _fmt(value or 0.0), "value"))
-    out.append("</svg>")
-    return "\n".join(out)
+    return {c: COLOURS[i % len(COLOURS)] for i, c in enumerate(first)}, {c: i for i, c in enumerate(second)}
 
 
-def _short(text: str, limit: int = 44) -> str:
+def _style_of(chart: Chart, p: Point, colours: dict[str, str], styles: dict[str, int]) -> tuple[str, int]:
+    codes = dict(p.codes)
+    colour = colours.get(codes.get(chart.shown_ids[0], ""), COLOURS[0]) if chart.shown_ids else COLOURS[0]
+    index = styles.get(codes.get(chart.shown_ids[1], ""), 0) if len(chart.shown_ids) > 1 else 0
+    return colour, index
+
+
+def _short(text: str, limit: int = 38) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _marker(kind: str, x: float, y: float, colour: str) -> str:
-    if kind == "square":
-        return f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{colour}"/>'
-    if kind == "triangle":
-        return _poly(colour, (x, y - 5), (x - 5, y + 4), (x + 5, y + 4))
-    if kind == "diamond":
-        return _poly(colour, (x, y - 5), (x - 5, y), (x, y + 5), (x + 5, y))
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>'
+def _unit_text(chart: Chart, _: Translator) -> str:
+    if chart.percent:
+        return _("Unit: percent (%)")
+    return _("Unit: {unit}", unit=chart.unit) if chart.unit else _("Unit: not given")
 
 
-def _hollow(kind: str, x: float, y: float) -> str:
-    """A marker of an official series: white inside, a dark-grey outline."""
-    return _marker(kind, x, y, "#ffffff").replace("/>", f' stroke="{OFFICIAL_COLOUR}" stroke-width="2"/>', 1)
-
-
-def _line_svg(chart: Chart, periods: list[str], svg_id: str) -> str:
-    lines: dict[str, dict[str, float]] = {}
-    for label, period, value in chart.rows:
-        if value is not None:
-            lines.setdefault(label, {})[period] = value
-    official: dict[str, dict[str, float]] = {}
-    sources = len({r[0] for r in chart.official_rows})
-    for source, label, period, value in chart.official_rows:
-        if value is not None:
-            official.setdefault(_official_label(source, label, sources), {})[period] = value
-    legend_h = 20 * (len(lines) + len(official))
-    height = LINE_HEIGHT + legend_h
-    plot_h = LINE_HEIGHT - TOP - BOTTOM
-    plot_w = WIDTH - LEFT - RIGHT
-    top = max((v for pts in [*lines.values(), *official.values()] for v in pts.values()), default=1.0)
-    scale_max = _nice_max(top)
-    desc = (
-        f"Line chart of {len(lines)} series over {len(periods)} periods, {periods[0]} to {periods[-1]}"
-        + (f", and {len(official)} official series (dotted grey lines, hollow markers)" if official else "")
-        + "; the table below has the numbers."
+def _bar_svg(chart: Chart, svg_id: str, _: Translator) -> str:
+    cgd = [r for r in chart.rows if r.value is not None]
+    sources = len({r.source for r in chart.official_rows})
+    matched_elsewhere = {concept for _source, concept, _code in chart.official_notes}
+    loose = {
+        d for d, concept in zip(chart.shown_ids, chart.shown, strict=True) if concept in matched_elsewhere
+    }
+    official = [r for r in chart.official_rows if r.value is not None]
+    if official and loose:
+        # the dimensions an official value is matched loosely on vary fastest, so that each
+        # official bar can stand right below the group of CGD bars it matches
+        cgd.sort(
+            key=lambda r: ([c for d, c in r.codes if d not in loose], [c for d, c in r.codes if d in loose])
+        )
+    ordered: list[Point] = []
+    placed: set[int] = set()
+    for row in cgd:
+        ordered.append(row)
+        for k, off in enumerate(official):
+            if k not in placed and _matches(row, off, loose):
+                # beside its match: right after the last CGD bar it matches
+                later = [r for r in cgd[cgd.index(row) + 1 :] if _matches(r, off, loose)]
+                if not later:
+                    ordered.append(off)
+                    placed.add(k)
+    ordered += [off for k, off in enumerate(official) if k not in placed]
+    height = TOP + len(ordered) * BAR_ROW + AXIS
+    top = max((r.value or 0.0) for r in ordered) if ordered else 1.0
+    scale_max = _scale(chart, top)
+    desc = _(
+        "Bar chart of {n} values for {period}, each bar named above it; {unit}.",
+        n=len(cgd),
+        period=ordered[0].period if ordered else "",
+        unit=_unit_text(chart, _),
     )
+    if official:
+        desc += " " + _(
+            "{n} official values are hatched bars, each below the bar it matches.", n=len(official)
+        )
+    desc += " " + _("The table below the chart has the numbers.")
     out = _head(svg_id, chart, height, desc)
-
-    def px(i: int) -> float:
-        return LEFT + (plot_w * i / (len(periods) - 1) if len(periods) > 1 else plot_w / 2)
-
-    def py(v: float) -> float:
-        return TOP + plot_h * (1 - v / scale_max)
-
+    if official:
+        out.append(_hatch(svg_id))
+    colours, _styles_by = _styles(chart)
+    out.append(_t("0%", 16, _unit_text(chart, _), "unit"))
+    base = height - AXIS
     for t in range(6):
-        y = py(scale_max * t / 5)
-        out.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" class="grid"/>')
-        out.append(_t(LEFT - 8, y + 4, _fmt(scale_max * t / 5), "tick", "end"))
-    step = max(1, len(periods) // 8)
-    for i, p in enumerate(periods):
-        if i % step == 0 or i == len(periods) - 1:
-            out.append(_t(px(i), TOP + plot_h + 20, p, "tick", "middle"))
-    for j, (label, pts) in enumerate(lines.items()):
-        colour, dash, marker = COLOURS[j % 9], DASHES[j % 9], MARKERS[j % 9]
-        coords = [(px(i), py(pts[p])) for i, p in enumerate(periods) if p in pts]
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f"<g><title>{escape(label)}</title>")
-        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5"{dash_attr}/>')
-        out.extend(_marker(marker, x, y, colour) for x, y in coords)
-        out.append("</g>")
-        ly = LINE_HEIGHT + 20 * j + 6
-        out.append(
-            f'<line x1="{LEFT}" y1="{ly}" x2="{LEFT + 28}" y2="{ly}" stroke="{colour}" '
-            f'stroke-width="2.5"{dash_attr}/>'
+        x = _pct(100 * t / 5 * 0.995)
+        out.append(f'<line x1="{x}" y1="{TOP}" x2="{x}" y2="{base + 4}" class="grid"/>')
+        anchor = "start" if t == 0 else "end" if t == 5 else "middle"
+        out.append(_t(_pct(100 * t / 5), base + 20, _fmt(scale_max * t / 5, chart.percent), "tick", anchor))
+    for j, row in enumerate(ordered):
+        y = TOP + j * BAR_ROW
+        w = 99.5 * (row.value or 0.0) / scale_max
+        is_official = bool(row.source)
+        label = _official_label(row.source, row.label, sources, _) if is_official else row.label
+        tip = f"{label} [{row.code_text}]" + (f" ({row.source})" if is_official else "")
+        value = _fmt(row.value or 0.0, chart.percent)
+        colour = (
+            colours.get(dict(row.codes).get(chart.shown_ids[0], ""), COLOURS[0])
+            if chart.shown_ids
+            else COLOURS[0]
         )
-        out.append(_marker(marker, LEFT + 14, ly, colour))
-        out.append(_t(LEFT + 36, ly + 4, label, "label"))
-    for k, (label, pts) in enumerate(official.items()):
-        marker = OFFICIAL_MARKERS[k % len(OFFICIAL_MARKERS)]
-        coords = [(px(i), py(pts[p])) for i, p in enumerate(periods) if p in pts]
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        out.append(f'<g class="official"><title>{escape(label)}</title>')
-        out.append(
-            f'<polyline points="{path}" fill="none" stroke="{OFFICIAL_COLOUR}" stroke-width="3" '
-            f'stroke-linecap="round" stroke-dasharray="{OFFICIAL_DASH}"/>'
+        fill = (
+            f'url(#{svg_id}-hatch)" stroke="{OFFICIAL_COLOUR}" stroke-width="1.5' if is_official else colour
         )
-        out.extend(_hollow(marker, x, y) for x, y in coords)
-        out.append("</g>")
-        ly = LINE_HEIGHT + 20 * (len(lines) + k) + 6
+        out.append(_t("0%", y + 13, _short(label), "label", title=tip))
+        out.append(_t("100%", y + 13, value, "value", "end"))
         out.append(
-            f'<line x1="{LEFT}" y1="{ly}" x2="{LEFT + 28}" y2="{ly}" stroke="{OFFICIAL_COLOUR}" '
-            f'stroke-width="3" stroke-linecap="round" stroke-dasharray="{OFFICIAL_DASH}"/>'
+            f'<rect x="0" y="{y + 18}" width="{_pct(w)}" height="{BAR}" fill="{fill}"'
+            + (' class="official"' if is_official else "")
+            + f"><title>{escape(tip)}: {value}</title></rect>"
         )
-        out.append(_hollow(marker, LEFT + 14, ly))
-        out.append(_t(LEFT + 36, ly + 4, label, "label"))
     out.append("</svg>")
     return "\n".join(out)
+
+
+def _marker(kind: str, colour: str, extra: str = "") -> str:
+    """A marker drawn around (0, 0)."""
+    if kind == "square":
+        return f'<rect x="-4" y="-4" width="8" height="8" fill="{colour}"{extra}/>'
+    if kind == "triangle":
+        return f'<polygon points="0,-5 -5,4 5,4" fill="{colour}"{extra}/>'
+    if kind == "diamond":
+        return f'<polygon points="0,-5 -5,0 0,5 5,0" fill="{colour}"{extra}/>'
+    return f'<circle r="4" fill="{colour}"{extra}/>'
+
+
+def _at(x: str, y: float, inner: str) -> str:
+    """``inner`` (drawn around 0, 0) placed at ``x`` (a percentage), ``y`` (pixels)."""
+    return f'<svg x="{x}" y="{y:.1f}" overflow="visible">{inner}</svg>'
+
+
+def _hollow(kind: str) -> str:
+    """A marker of an official series: white inside, a dark-grey outline."""
+    return _marker(kind, "#ffffff", f' stroke="{OFFICIAL_COLOUR}" stroke-width="2"')
+
+
+def _line_svg(chart: Chart, periods: list[str], svg_id: str, _: Translator) -> str:
+    lines: dict[str, dict[str, float]] = {}
+    first: dict[str, Point] = {}
+    for p in chart.rows:
+        if p.value is not None:
+            lines.setdefault(p.label, {})[p.period] = p.value
+            first.setdefault(p.label, p)
+    official: dict[str, dict[str, float]] = {}
+    sources = len({r.source for r in chart.official_rows})
+    for p in chart.official_rows:
+        if p.value is not None:
+            official.setdefault(_official_label(p.source, p.label, sources, _), {})[p.period] = p.value
+    legend_top = LINE_TOP + LINE_PLOT + AXIS
+    height = legend_top + LEGEND_ROW * (len(lines) + len(official)) + 8
+    top = max((v for pts in [*lines.values(), *official.values()] for v in pts.values()), default=1.0)
+    scale_max = _scale(chart, top)
+    desc = _(
+        "Line chart of {n} series over {count} periods, {start} to {end}; {unit}.",
+        n=len(lines),
+        count=len(periods),
+        start=periods[0],
+        end=periods[-1],
+        unit=_unit_text(chart, _),
+    )
+    if official:
+        desc += " " + _("{n} official series are dotted grey lines with hollow markers.", n=len(official))
+    desc += " " + _("The table below the chart has the numbers.")
+    out = _head(svg_id, chart, height, desc)
+    colours, styles = _styles(chart)
+
+    def fx(i: int) -> float:  # 0-100, the share of the width
+        return 6 + 88 * i / (len(periods) - 1) if len(periods) > 1 else 50.0
+
+    def py(v: float) -> float:
+        return LINE_TOP + LINE_PLOT * (1 - v / scale_max)
+
+    out += _line_axes(chart, periods, fx, py, scale_max, _)
+    # the lines stretch with the width (x in thousandths), their strokes do not
+    out.append(
+        f'<svg x="0" y="0" width="100%" height="{legend_top}" viewBox="0 0 1000 {legend_top}" '
+        'preserveAspectRatio="none" overflow="visible">'
+    )
+    for label, pts in lines.items():
+        colour, k = _style_of(chart, first[label], colours, styles)
+        path = " ".join(f"{fx(i) * 10:.1f},{py(pts[p]):.1f}" for i, p in enumerate(periods) if p in pts)
+        dash = f' stroke-dasharray="{DASHES[k % len(DASHES)]}"' if DASHES[k % len(DASHES)] else ""
+        out.append(
+            f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5"{dash} '
+            f'vector-effect="non-scaling-stroke"><title>{escape(label)}</title></polyline>'
+        )
+    for label, pts in official.items():
+        path = " ".join(f"{fx(i) * 10:.1f},{py(pts[p]):.1f}" for i, p in enumerate(periods) if p in pts)
+        out.append(
+            f'<polyline class="official" points="{path}" fill="none" stroke="{OFFICIAL_COLOUR}" '
+            f'{OFFICIAL_STROKE} vector-effect="non-scaling-stroke">'
+            f"<title>{escape(label)}</title></polyline>"
+        )
+    out.append("</svg>")
+    for j, (label, pts) in enumerate(lines.items()):
+        p0 = first[label]
+        colour, k = _style_of(chart, p0, colours, styles)
+        marker = MARKERS[k % len(MARKERS)]
+        tip = f"{label} [{p0.code_text}]"
+        out.append(f"<g><title>{escape(tip)}</title>")
+        out.extend(
+            _at(_pct(fx(i)), py(pts[p]), _marker(marker, colour)) for i, p in enumerate(periods) if p in pts
+        )
+        out.append("</g>")
+        dash = DASHES[k % len(DASHES)]
+        stroke = f'stroke="{colour}" stroke-width="2.5"' + (f' stroke-dasharray="{dash}"' if dash else "")
+        out += _legend(legend_top + LEGEND_ROW * j + 6, stroke, _marker(marker, colour), label, tip)
+    for k, (label, pts) in enumerate(official.items()):
+        marker = OFFICIAL_MARKERS[k % len(OFFICIAL_MARKERS)]
+        out.append(f'<g class="official"><title>{escape(label)}</title>')
+        out.extend(_at(_pct(fx(i)), py(pts[p]), _hollow(marker)) for i, p in enumerate(periods) if p in pts)
+        out.append("</g>")
+        y = legend_top + LEGEND_ROW * (len(lines) + k) + 6
+        out += _legend(y, f'stroke="{OFFICIAL_COLOUR}" {OFFICIAL_STROKE}', _hollow(marker), label, label)
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _line_axes(
+    chart: Chart,
+    periods: list[str],
+    fx: Callable[[int], float],
+    py: Callable[[float], float],
+    scale_max: float,
+    _: Translator,
+) -> list[str]:
+    """The unit, the value grid (its numbers on the lines, at the left) and the periods below."""
+    out = [_t("0%", 16, _unit_text(chart, _), "unit")]
+    for t in range(6):
+        y = py(scale_max * t / 5)
+        out.append(f'<line x1="0" y1="{y:.1f}" x2="100%" y2="{y:.1f}" class="grid"/>')
+        out.append(_t("0%", y - 3, _fmt(scale_max * t / 5, chart.percent), "tick"))
+    step = max(1, math.ceil(len(periods) / 5))
+    last = len(periods) - 1
+    for i, p in enumerate(periods):
+        if i % step == 0 or i == last:
+            anchor = "start" if i == 0 and last else "end" if i == last and i else "middle"
+            x = 0.0 if anchor == "start" else 100.0 if anchor == "end" else fx(i)
+            out.append(_t(_pct(x), LINE_TOP + LINE_PLOT + 20, p, "tick", anchor))
+    return out
+
+
+def _legend(y: float, stroke: str, marker: str, label: str, tip: str) -> list[str]:
+    """One legend entry: the line's stroke with its marker, then its name (``tip``: with codes)."""
+    return [
+        f'<line x1="0" y1="{y}" x2="28" y2="{y}" {stroke}/>',
+        f'<g transform="translate(14 {y})">{marker}</g>',
+        f'<text x="36" y="{y + 4}" class="label"><title>{escape(tip)}</title>'
+        f"{escape(_short(label, 40))}</text>",
+    ]
+
+
+def standalone_svg(chart: Chart) -> str:
+    """The chart as an SVG file: a fixed width, its style inside, an XML declaration."""
+    svg = chart.svg.replace('width="100%"', f'width="{FILE_WIDTH}"', 1)
+    head, _sep, rest = svg.partition(">")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'{head} font-family="system-ui, sans-serif">\n<style>{STYLE}</style>\n'
+        f'<rect width="100%" height="100%" fill="#ffffff"/>{rest}\n'
+    )
+
+
+def chart_csv(chart: Chart, concepts: Mapping[str, str] | None = None, _: Translator = ENGLISH) -> str:
+    """The numbers behind a chart as CSV: the source, each shown dimension's name and code, the
+    period, the value and the unit; a header row of names."""
+    concepts = concepts or {}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    dims = chart.shown_ids
+    w.writerow(
+        [
+            _("Source"),
+            _("Series"),
+            _("Series code"),
+            *[h for d in dims for h in (concepts.get(d) or d, _("{name} code", name=concepts.get(d) or d))],
+            _("Period"),
+            _("Value"),
+            _("Unit"),
+        ]
+    )
+    unit = chart.unit_code and f"{chart.unit} ({chart.unit_code})"
+    for p in [*chart.rows, *chart.official_rows]:
+        codes = dict(p.codes)
+        names = dict(zip([d for d, _c in p.codes], p.code_names, strict=True))
+        w.writerow(
+            [
+                _("Official: {source}", source=p.source) if p.source else _("CGD"),
+                chart.title,
+                chart.code,
+                *[x for d in dims for x in (names.get(d, ""), codes.get(d, ""))],
+                p.period,
+                "" if p.value is None else repr(p.value),
+                unit,
+            ]
+        )
+    return buf.getvalue()

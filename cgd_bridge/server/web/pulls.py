@@ -89,6 +89,9 @@ def read_of(pull: Pull) -> Read:
     if path[:1] == ["dataflows"] or path[:2] == ["api", "dataflows"]:
         tail = path[-1] if len(path) > 4 else ""
         read.channel = BUNDLE if tail == "bundle" else DOWNLOAD if tail == "download" else PAGE
+        if len(path) > 5 and path[-2] == "chart":  # a chart of the page as SVG, or its numbers as CSV
+            read.channel = DOWNLOAD
+            read.format = "chart-" + tail.rpartition(".")[2]
     elif path[:3] == ["sdmx", "rest", "data"] and len(path) > 4:
         read.key = _key(path[4])
     elif path[:4] == ["sdmx", "v2", "data", "dataflow"] and len(path) > 7:
@@ -138,6 +141,10 @@ def format_words(name: str | None, _: Gettext) -> str:
         return ""
     if name == "bundle":
         return _("one ZIP file (every format, the spreadsheet, the quality metadata)")
+    if name == "chart-svg":
+        return _("a chart (SVG)")
+    if name == "chart-csv":
+        return _("the numbers of a chart (CSV)")
     if name in EXTRA_FORMATS:
         return _(EXTRA_FORMATS[name][0])
     f = FORMATS.get(name)

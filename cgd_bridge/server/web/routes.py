@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 from urllib.parse import quote, urlencode
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -54,7 +56,14 @@ from cgd_bridge.server.web import pulls as pull_words
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
-from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
+from cgd_bridge.server.web.views import (
+    FlowNames,
+    compare,
+    dsat_breakdown,
+    flow_names,
+    group_report,
+    labelled_metadata,
+)
 from cgd_bridge.store import access, audit, checks, drafts, kept, mous, official, orgs, published, submissions
 from cgd_bridge.store.models import MAX_ID, CheckState, OfficialSeries, OrgKind, Role, State, Version
 from cgd_bridge.store.orgs import Principal
@@ -719,13 +728,7 @@ def _version_page(
     )
     table = published.version_published(page.db, v)  # the chart draws what readers may see (#12)
     dims = list(v.dimensions or [])
-    names = flow_names(page.bridge.structures, s.agency, s.dataflow, s.dataflow_version, dims, v.cube or {})
-    official_series, official_drawn, official_managed = _official(
-        page, s.agency, s.dataflow, s.dataflow_version
-    )
-    drawn = charts.series_charts(
-        table, dims, names=names.codes, concepts=names.concepts, id_prefix=f"v{v.id}", official=official_drawn
-    )
+    view = _chart_view(page, table, dims, (s.agency, s.dataflow, s.dataflow_version), f"v{v.id}")
     earlier = [
         e
         for e in submissions.list_versions(page.db, principal=p, submission_id=s.id, now=now)
@@ -747,24 +750,24 @@ def _version_page(
         v=v,
         s=s,
         report=group_report(published.report_for(p, v), page._),
-        metadata=metadata_rows(v.metadata_json or {}),
+        metadata=labelled_metadata(v.metadata_json or {}, page._),
         coverage=v.coverage or {},
         dsat=v.dsat,
+        dsat_parts=dsat_breakdown(v.metadata_json or {}, page._),
         files=submissions.raw_files(page.db, p, v, now),
         history=history,
         people=access.can_see_people(p, s.producer_id),
-        charts=drawn,
-        names=names,
+        **view.context(),
+        chart_base=f"/versions/{v.id}/chart",
+        here=f"/versions/{v.id}",
         changes=changes,
         actions=actions,
         overlap=overlap,
         replace_chosen=bool(overlap and submissions.replace_chosen(page.db, v, overlap)),
         errors=errors or {},
         is_producer=producer,
-        official_series=official_series,
         official_form=_official_form(page),
         official_values=official_values or {},
-        official_managed=official_managed,
         flow_url=f"/dataflows/{quote(s.agency)}/{quote(s.dataflow)}/{quote(s.dataflow_version)}",
     )
 
@@ -772,6 +775,18 @@ def _version_page(
 @router.get("/versions/{version_id}")
 def version_page(page: PageDep, version_id: Id) -> Response:
     return _version_page(page, version_id)
+
+
+@router.get("/versions/{version_id}/chart/{number}.{ext}")
+def version_chart(page: PageDep, version_id: Id, number: Id, ext: str) -> Response:
+    """One chart of a version's page (the same filters) as an SVG file or the CSV of its numbers."""
+    v = submissions.get_version(page.db, principal=page.principal, version_id=version_id, now=page.now)
+    s = v.submission
+    table = published.version_published(page.db, v)
+    view = _chart_view(
+        page, table, list(v.dimensions or []), (s.agency, s.dataflow, s.dataflow_version), f"v{v.id}"
+    )
+    return _chart_file(page, view, number, ext, f"{s.dataset}-v{v.number}")
 
 
 @router.post("/versions/{version_id}/{action}")
@@ -962,6 +977,10 @@ class _Query:
     def page_query(self) -> list[tuple[str, str]]:
         return [(d, c) for d in self.dims for c in self.codes[d]] + self.period_query()
 
+    def query_string(self) -> str:
+        """The filters as a query string (for links that keep them)."""
+        return urlencode(self.page_query())
+
     def v2_query(self) -> list[tuple[str, str]]:
         out = [(f"c[{d}]", ",".join(self.codes[d])) for d in self.dims if self.codes[d]]
         return out + self.period_query()
@@ -984,25 +1003,21 @@ def _flow_versions(page: Page, agency: str, ident: str, version: str) -> tuple[s
     return flow, versions
 
 
-@router.get("/dataflows/{agency}/{ident}/{version}")
-def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: str) -> Response:
+def _flow_table(
+    page: Page, request: Request, agency: str, ident: str, version: str
+) -> tuple[list[Version], list[str], _Query, dict[str, list[str]], FlowNames, pa.Table | None]:
+    """A dataflow page's selection: its versions, dimensions, filters, codes, names and the
+    observations chosen (logged as a pull, like any other: the producer sees it)."""
     flow, versions = _flow_versions(page, agency, ident, version)
     dims = flow.dimensions
     q = _Query(request, dims)
-    cube: dict[str, set[str]] = {d: set() for d in dims}
-    for v in versions:
-        for d, codes in (v.cube or {}).items():
-            if d in cube:
-                cube[d].update(codes)
-    codes = {d: sorted(c) for d, c in cube.items()}
-    names = flow_names(page.bridge.structures, agency, ident, version, dims, codes)
-    period_q = "&".join(f"{n}={quote(v)}" for n, v in q.period_query())
-    params = parse_params(period_q)
+    codes = _flow_cube(versions, dims)
+    params = parse_params("&".join(f"{n}={quote(v)}" for n, v in q.period_query()))
     keys = service.parse_keys(q.key(), len(dims), api=1)
     gathered = service.gather_indexed(page.db, versions, flow)
     table = select(gathered[0], dims, keys, params, index=gathered[1]) if gathered else None
+    names = _names(page, (agency, ident, version), dims, codes, table)
     if table is not None and table.num_rows:
-        # the observations shown are a pull like any other: logged, and visible to the producer
         counts = np.bincount(table[service.VERSION_COLUMN].to_numpy(), minlength=len(versions))
         page.bridge.audit.record_sync(
             page.principal,
@@ -1010,15 +1025,15 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
             f"web {route_path(request.scope)}" + (f"?{request.url.query}" if request.url.query else ""),
             client=request.client.host if request.client else None,
         )
-    varying = [d for d in dims if len(codes[d]) > 1]
+    return versions, dims, q, codes, names, table
+
+
+@router.get("/dataflows/{agency}/{ident}/{version}")
+def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: str) -> Response:
+    versions, dims, q, codes, names, table = _flow_table(page, request, agency, ident, version)
     rows = table.slice(0, PAGE_ROWS).to_pylist() if table is not None else []
-    official_series, official_drawn, official_managed = _official(page, agency, ident, version)
-    drawn = (
-        charts.series_charts(
-            table, dims, names=names.codes, concepts=names.concepts, id_prefix="flow", official=official_drawn
-        )
-        if table is not None
-        else []
+    view = _chart_view(
+        page, table, dims, (agency, ident, version), "flow", names=names, cube=codes, chosen=True
     )
     base = str(request.base_url).rstrip("/")
     page_query = q.page_query()
@@ -1039,17 +1054,17 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         ident=ident,
         version=version,
         name=names.name or ident,
-        names=names,
         dims=dims,
-        varying=varying,
-        codes=codes,
-        query=q,
         rows=rows,
         total=table.num_rows if table is not None else 0,
-        shown_columns=[*varying, "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS"],
-        charts=drawn,
-        official_series=official_series,
-        official_managed=official_managed,
+        shown_columns=[*view.varying, "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS"],
+        column_names={
+            "TIME_PERIOD": page._("Period"),
+            "OBS_VALUE": page._("Value"),
+            "OBS_STATUS": page._("Observation status"),
+        },
+        **view.context(),
+        chart_base=f"{here}/chart",
         versions=versions,
         downloads=downloads,
         bundle=f"{here}/bundle?" + urlencode(page_query) if page_query else f"{here}/bundle",
@@ -1057,6 +1072,149 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
         sdmx_v2=f"{base}/sdmx/v2/data/dataflow/{agency}/{ident}/{version}/*"
         + (f"?{v2_params}" if v2_params else ""),
         here=here,
+    )
+
+
+@router.get("/dataflows/{agency}/{ident}/{version}/chart/{number}.{ext}")
+def dataflow_chart(
+    page: PageDep, request: Request, agency: str, ident: str, version: str, number: Id, ext: str
+) -> Response:
+    """One chart of a dataflow page (the same filters) as an SVG file or the CSV of its numbers."""
+    _versions, dims, _q, codes, names, table = _flow_table(page, request, agency, ident, version)
+    view = _chart_view(
+        page, table, dims, (agency, ident, version), "flow", names=names, cube=codes, chosen=True
+    )
+    return _chart_file(page, view, number, ext, ident)
+
+
+# ---------------------------------------------------------------- charts (#17)
+
+
+@dataclass
+class ChartView:
+    """What a page with charts shows: the charts of the chosen slice, the filter controls (the
+    dimensions that vary, their codes and names, the choice made) and the official series."""
+
+    charts: list[charts.Chart]
+    names: FlowNames
+    varying: list[str]
+    codes: dict[str, list[str]]
+    query: _Query
+    official_series: list[OfficialSeries]
+    official_managed: set[int]
+    notes: list[str] = field(default_factory=list)
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "charts": self.charts,
+            "names": self.names,
+            "varying": self.varying,
+            "codes": self.codes,
+            "query": self.query,
+            "official_series": self.official_series,
+            "official_managed": self.official_managed,
+            "code_notes": self.notes,
+        }
+
+
+def _flow_cube(versions: list[Version], dims: list[str]) -> dict[str, list[str]]:
+    """The codes of each dimension in the versions' data."""
+    cube: dict[str, set[str]] = {d: set() for d in dims}
+    for v in versions:
+        for d, found in (v.cube or {}).items():
+            if d in cube:
+                cube[d].update(found)
+    return {d: sorted(c) for d, c in cube.items()}
+
+
+def _names(
+    page: Page,
+    flow: tuple[str, str, str],
+    dims: list[str],
+    codes: Mapping[str, list[str]],
+    table: pa.Table | None,
+) -> FlowNames:
+    """The names of the dataflow, its dimensions and codes, and of the units in ``table``."""
+    cube = dict(codes)
+    extra = [a for a in ("UNIT_MEASURE", "OBS_STATUS") if table is not None and a in table.column_names]
+    for a in extra:
+        assert table is not None
+        cube[a] = sorted(str(u) for u in pc.unique(table[a]).to_pylist() if u)
+    return flow_names(page.bridge.structures, *flow, [*dims, *extra], cube)
+
+
+def _chart_view(
+    page: Page,
+    table: pa.Table | None,
+    dims: list[str],
+    flow: tuple[str, str, str],
+    id_prefix: str,
+    *,
+    names: FlowNames | None = None,
+    cube: dict[str, list[str]] | None = None,
+    chosen: bool = False,
+) -> ChartView:
+    """The charts of the slice of ``table`` the page's filters choose (``chosen``: it is chosen
+    already), with the same filter controls on every page (the dataflow page, a version's page)."""
+    q = _Query(page.request, dims)
+    if cube is None:
+        cube = {
+            d: sorted(str(c) for c in pc.unique(table[d]).to_pylist() if c is not None)
+            if table is not None and d in table.column_names
+            else []
+            for d in dims
+        }
+    if names is None:
+        names = _names(page, flow, dims, cube, table)
+    if table is not None and not chosen:
+        params = parse_params("&".join(f"{n}={quote(v)}" for n, v in q.period_query()))
+        table = select(table, dims, service.parse_keys(q.key(), len(dims), api=1), params)
+    official_series, official_drawn, official_managed = _official(page, *flow)
+    drawn = (
+        charts.series_charts(
+            table,
+            dims,
+            names=names.codes,
+            concepts=names.concepts,
+            id_prefix=id_prefix,
+            official=official_drawn,
+            _=page._,
+        )
+        if table is not None
+        else []
+    )
+    notes = [page._(note) for (d, c), note in charts.MISREAD.items() if c in cube.get(d, [])]
+    return ChartView(
+        charts=drawn,
+        names=names,
+        varying=[d for d in dims if len(cube.get(d, [])) > 1],
+        codes=cube,
+        query=q,
+        official_series=official_series,
+        official_managed=official_managed,
+        notes=notes,
+    )
+
+
+def _chart_file(page: Page, view: ChartView, number: int, ext: str, stem: str) -> Response:
+    """Chart ``number`` (from 1) of ``view`` as ``svg`` or ``csv``."""
+    if ext not in ("svg", "csv"):
+        raise NotFound(
+            f"there is no chart file of the kind '{ext}'", fix="Use .svg (the chart) or .csv (its numbers)."
+        )
+    if not 1 <= number <= len(view.charts):
+        raise NotFound(
+            f"there is no chart {number} for this selection (it has {len(view.charts)})",
+            fix="Go back to the page and use the download links under a chart.",
+        )
+    c = view.charts[number - 1]
+    name = f"{stem}-{c.code or 'chart'}-{number}.{ext}"
+    if ext == "svg":
+        body, media = charts.standalone_svg(c), "image/svg+xml"
+    else:
+        body, media = "\ufeff" + charts.chart_csv(c, view.names.concepts, page._), "text/csv; charset=utf-8"
+    return page.finish(
+        Response(body.encode("utf-8"), media_type=media, headers={"Content-Disposition": attachment(name)})
     )
 
 
@@ -1170,14 +1328,15 @@ def metadata_page(page: PageDep, draft: Annotated[int | None, Query(ge=1, le=MAX
         return _metadata_page(page, None)
     page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
     saved = drafts.get_draft(page.db, principal=page.principal, draft_id=draft)
+    note = page._(
+        "You are editing the saved draft '{name}'. Save it on the server again to keep your changes.",
+        name=saved.name,
+    )
+    # a draft complete for submission keeps its next step: "Submit data with this metadata" (#17);
+    # an unfinished one is not marked with errors until the CSO asks for the check
+    report = _metadata_report(saved.record or {})
     return _metadata_page(
-        page,
-        saved.record,
-        note=page._(
-            "You are editing the saved draft '{name}'. Save it on the server again to keep your changes.",
-            name=saved.name,
-        ),
-        draft_id=saved.id,
+        page, saved.record, note=note, draft_id=saved.id, report=report if report.valid else None
     )
 
 
@@ -1203,7 +1362,8 @@ def metadata_draft_delete(page: PageDep, draft_id: Id, csrf_token: Annotated[str
     return page.redirect("/metadata#drafts-title")
 
 
-def _check_metadata(page: Page, record: Mapping[str, Any], draft_id: int | None = None) -> Response:
+def _metadata_report(record: Mapping[str, Any]) -> Report:
+    """The metadata checks of a record, at the submission stage."""
     from cgd_bridge.checks.metadata import metadata_findings
     from cgd_bridge.metadata.load import load_metadata
 
@@ -1216,6 +1376,11 @@ def _check_metadata(page: Page, record: Mapping[str, Any], draft_id: int | None 
         report.extend(loaded.findings)
         report.extend(metadata_findings(loaded, stage="submission"))
         report.finish()
+    return report
+
+
+def _check_metadata(page: Page, record: Mapping[str, Any], draft_id: int | None = None) -> Response:
+    report = _metadata_report(record)
     _ = page._
     note = (
         _("The metadata is complete for submission. Save it as a YAML file and upload it with your dataset.")

@@ -262,3 +262,79 @@ def compare(
         key = ".".join(str(row[d]) for d in dims)
         out.examples.append((key, str(row["TIME_PERIOD"]), row["old"], row["new"]))
     return out
+
+
+@dataclass
+class DsatPart:
+    """One line of the DSAT breakdown: an ethics principle (yes/no) or a quality dimension (0-3)."""
+
+    group: str  # "ethics" or "quality"
+    label: str
+    answer: str
+    ok: bool
+
+
+def dsat_breakdown(metadata: Mapping[str, Any], t: Translator = ENGLISH) -> list[DsatPart]:
+    """The DSAT self-assessment of a quality metadata record, each answer beside its question
+    (the model's help text, translated): what the score is made of."""
+    from cgd_bridge.metadata.model import DsatDimensions, DsatEthics
+
+    quality = metadata.get("quality") if isinstance(metadata.get("quality"), Mapping) else {}
+    sa = quality.get("self_assessment") if isinstance(quality, Mapping) else None
+    if not isinstance(sa, Mapping):
+        return []
+    out: list[DsatPart] = []
+    for group, model, key in (("ethics", DsatEthics, "ethics"), ("quality", DsatDimensions, "dimensions")):
+        answers = sa.get(key) if isinstance(sa.get(key), Mapping) else {}
+        for name, info in model.model_fields.items():
+            value = answers.get(name) if isinstance(answers, Mapping) else None
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            label = t.gettext(str(extra.get("help") or info.description or name))
+            if group == "ethics":
+                answer = {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
+                shown = t.gettext(str(answer)) if answer in ("yes", "no") else t.gettext("not answered")
+                out.append(DsatPart(group, label, shown, answer == "yes"))
+            else:
+                score = value if isinstance(value, int) and not isinstance(value, bool) else None
+                shown = f"{score}/3" if score is not None else t.gettext("not scored")
+                out.append(DsatPart(group, label, shown, bool(score)))
+    return out
+
+
+@dataclass
+class MetadataRow:
+    """One filled field of the quality metadata, named as the metadata form names it."""
+
+    section: str
+    label: str
+    value: str
+    path: str
+
+
+def labelled_metadata(metadata: Mapping[str, Any], t: Translator = ENGLISH) -> list[MetadataRow]:
+    """The filled fields of a quality metadata record with the metadata form's labels (translated)
+    and their sections, in the record's order; the dotted path is kept for the codes' readers."""
+    from cgd_bridge.server.web.metadata_form import form_fields
+
+    out: list[MetadataRow] = []
+
+    def walk(widgets: Sequence[Any], section: str) -> None:
+        for w in widgets:
+            label = t.gettext(w.label) if w.label else w.path
+            if w.kind in ("section", "entries"):
+                walk(w.children, f"{section} › {label}" if section else label)
+                continue
+            value = w.value
+            if isinstance(value, Mapping):
+                text = "; ".join(f"{k}: {v}" for k, v in value.items() if v)
+            elif isinstance(value, list):
+                text = ", ".join(str(v) for v in value)
+            elif w.kind == "yesno" and value in ("yes", "no"):
+                text = t.gettext(str(value))
+            else:
+                text = "" if value is None else str(value)
+            if text.strip():
+                out.append(MetadataRow(section, label, text, w.path))
+
+    walk(form_fields(metadata), "")
+    return out

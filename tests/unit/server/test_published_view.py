@@ -334,6 +334,28 @@ def test_the_dataflow_page_and_chart_show_the_published_view(world: World, who: 
     assert not cells & {f"{c}.0" for c in suppressed_counts}
 
 
+@pytest.mark.parametrize("who", READERS)
+def test_the_chart_files_show_only_published_values(world: World, who: str) -> None:
+    """A chart's SVG and CSV (#17), under the dataflow page's and the version page's charts, read
+    the published view: every number in them is a number the SDMX answer publishes, and no
+    stored column is named."""
+    client = _web(world, who)
+    flow = f"/dataflows/{quote('IAEG-SDGs')}/DF_SDG_GLH/1.5"
+    answer = _published_rows(client.get(f"{flow}/download?format=sdmx-csv-2.0").text)
+    published = {float(r["OBS_VALUE"]) for r in answer if r["OBS_VALUE"]}
+    for base in (f"{flow}/chart", f"/versions/{world.version_id}/chart"):
+        got = client.get(f"{base}/1.csv")
+        assert got.status_code == 200, got.text[:300]
+        rows = list(csv.DictReader(io.StringIO(got.content.decode("utf-8-sig"))))
+        assert rows
+        assert {float(r["Value"]) for r in rows if r["Value"]} <= published
+        svg = client.get(f"{base}/1.svg")
+        assert svg.status_code == 200, svg.text[:300]
+        for column in INTERNAL:
+            assert column not in got.text
+            assert column not in svg.text
+
+
 # ---------------------------------------------------------------- kept answers, downloads, values
 
 

@@ -86,6 +86,14 @@ def pull(
             "web /dataflows/CGD_BRIDGE/DF_CGD_KE/1.0?REF_AREA=KE_042",
             "KNBS viewed Kisumu on the dataflow page",
         ),
+        (  # a chart's numbers from under the chart: a download, not a page view
+            "web /dataflows/CGD_BRIDGE/DF_CGD_KE/1.0/chart/1.csv?REF_AREA=KE_042",
+            "KNBS downloaded Kisumu, as the numbers of a chart (CSV)",
+        ),
+        (
+            "web /dataflows/CGD_BRIDGE/DF_CGD_KE/1.0/chart/2.svg",
+            "KNBS downloaded all of ke-scorecard-2024, as a chart (SVG)",
+        ),
     ],
 )
 def test_each_door_reads_as_a_sentence(query: str, words: str) -> None:

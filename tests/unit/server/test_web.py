@@ -523,6 +523,49 @@ def test_dataflow_page_filters_and_shows_the_sdmx_urls(demo: Demo) -> None:
     assert "is not a code" in bad.text
 
 
+def test_each_chart_downloads_as_svg_and_csv_with_the_page_filters(demo: Demo) -> None:
+    """#17: under each chart, the chart as an SVG file and the numbers behind it as CSV, of the
+    slice the page's filters chose, on the dataflow page and on a version's page."""
+    import xml.etree.ElementTree as ET
+
+    page = demo.client.get(f"{FLOW}?REF_AREA=KE_042")
+    assert f'href="{FLOW}/chart/1.svg?REF_AREA=KE_042"' in page.text
+    assert f'href="{FLOW}/chart/1.csv?REF_AREA=KE_042"' in page.text
+    kisumu = demo.client.get(f"{FLOW}/chart/1.csv?REF_AREA=KE_042")
+    assert kisumu.status_code == 200
+    assert kisumu.headers["content-type"].startswith("text/csv")
+    assert "attachment" in kisumu.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(kisumu.content.decode("utf-8-sig"))))
+    assert rows
+    assert {r["Source"] for r in rows} == {"CGD"}
+    assert {r["Unit"] for r in rows} == {"Percent (PT)"}  # the unit of UNIT_MEASURE, named
+    assert "Persons with disability" in {r.get("Disability status") for r in rows}
+    other = demo.client.get(f"{FLOW}/chart/1.csv?REF_AREA=KE_003")
+    assert other.status_code == 200
+    assert other.content != kisumu.content  # another slice, other numbers
+    svg = demo.client.get(f"{FLOW}/chart/1.svg?REF_AREA=KE_042")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    root = ET.fromstring(svg.content.split(b"?>", 1)[1])
+    assert root.get("width") == "720"
+    missing = demo.client.get(f"{FLOW}/chart/9.svg")
+    assert missing.status_code == 404
+    assert "there is no chart 9" in missing.text
+    assert demo.client.get(f"{FLOW}/chart/1.png").status_code == 404
+    # a version's page: the same filter form (check boxes, the choice kept) and files
+    v = demo.published["kenya-health-scorecard"]
+    version = demo.client.get(f"/versions/{v}?SEX=F")
+    assert version.status_code == 200
+    assert 'type="checkbox" name="SEX" value="F" checked' in version.text
+    assert "<select" not in version.text.split('id="charts-title"', 1)[1].split("</form>", 1)[0]
+    got = demo.client.get(f"/versions/{v}/chart/1.csv?SEX=F&SEX=M")
+    assert got.status_code == 200
+    sexes = {r["Sex code"] for r in csv.DictReader(io.StringIO(got.content.decode("utf-8-sig")))}
+    assert sexes == {"F", "M"}
+    whole = demo.client.get(f"/versions/{v}/chart/1.csv")
+    assert whole.content != got.content
+    assert demo.client.get("/versions/999999/chart/1.svg").status_code == 404
+
+
 def test_pages_have_no_outside_assets_and_a_strict_csp(demo: Demo) -> None:
     r = demo.client.get(FLOW)
     assert "default-src 'self'" in r.headers["content-security-policy"]
@@ -687,7 +730,8 @@ def test_chart_is_a_line_chart_over_time_with_fixed_dimensions_named() -> None:
     assert c.kind == "line"
     assert c.fixed == [("Reference area", "A1")]  # no total in the data: its first code
     assert c.svg.count("<polyline") == 3  # one line per combination of sex and disability status
-    assert "Persons with disability (PD)" in c.svg
+    assert ">Persons with disability, F</text>" in c.svg  # the legend names the line, codes in its tooltip
+    assert "<title>Persons with disability, F [PD, F]</title>" in c.svg
     assert 'role="img"' in c.svg
     assert "<title" in c.svg
     assert len(c.rows) == 9
@@ -1023,9 +1067,9 @@ def test_an_nso_loads_an_official_series_and_the_review_chart_shows_it(demo_db: 
     assert "The official series &#39;KNBS KDHS 2022&#39; (60 observations) was loaded." in r.text
     # in the chart, in its legend/labels, in the caption and in the table, named, not colour alone
     assert 'class="official"' in r.text
-    assert "Official: No breakdown (_T), Female (F)" in r.text  # bar label
-    assert "Official: No breakdown (_T), Female (F) (KNBS KDHS 2022): 31.6" in r.text  # its tooltip
-    assert "hatched bars" in r.text
+    assert ">Official: No breakdown, Female</text>" in r.text  # bar label: names, not codes
+    assert "Official: No breakdown, Female [_T, F] (KNBS KDHS 2022): 31.6%" in r.text  # its tooltip
+    assert "hatched bars, each below the bar it matches" in r.text
     assert "matched at" in r.text
     assert '<tr class="official"><td>Official: KNBS KDHS 2022</td>' in r.text
     # private: the CSO and the public do not see it, here or on the dataflow page
@@ -1050,7 +1094,7 @@ def test_an_nso_loads_an_official_series_and_the_review_chart_shows_it(demo_db: 
     assert "is now public" in r.text
     c.post("/sign-out", data={"csrf_token": csrf(c, "/")})
     public = c.get(FLOW)
-    assert "Official: No breakdown (_T), Female (F)" in public.text
+    assert "Official: No breakdown, Female" in public.text
     assert c.get(f"/official/{series_id}/file").content == official_csv()
 
 
@@ -1120,10 +1164,11 @@ def test_chart_draws_the_official_series_beside_with_its_own_style() -> None:
         cgd, ["SERIES", "REF_AREA", "SEX", "DISABILITY_STATUS"], official=[chart.Official("NSO survey", off)]
     )[0]
     assert c.svg.count("<polyline") == 5  # three CGD lines, two official ones (F and _T, disability total)
-    assert c.svg.count('class="official"') == 2
+    assert c.svg.count('class="official"') == 4  # each official line and its markers
     assert f'stroke-dasharray="{chart.OFFICIAL_DASH}"' in c.svg
     assert "Official: _T, F" in c.svg  # disability status first, as the CGD lines
-    assert ("NSO survey", "_T, F", "2022", 12.0) in c.official_rows
+    found = [r[:5] for r in c.official_rows]
+    assert ("_T, F", "2022", 12.0, (("DISABILITY_STATUS", "_T"), ("SEX", "F")), "NSO survey") in found
     assert len(c.official_rows) == 4
     # an official series of another SERIES, or disaggregated where the CGD is not, is not drawn
     other = off.set_column(0, "SERIES", pa.array(["S2"] * off.num_rows))
@@ -1168,6 +1213,9 @@ def test_a_cso_saves_resumes_and_deletes_a_metadata_draft(demo_db: Demo) -> None
     assert "You are editing the saved draft" in page.text
     assert f'name="draft_id" value="{draft_id}"' in page.text
     assert 'value="My survey"' in page.text  # resumed into the form
+    # unfinished: no next step yet, and no field marked before the CSO asks for the check
+    assert "Submit data with this metadata" not in page.text
+    assert 'aria-invalid="true"' not in page.text
     assert "amina" in page.text  # who saved it, and when
     # saving again (with the draft's id) updates the same draft
     r = c.post("/metadata", data={**form, "draft_id": str(draft_id), "dataset.title.en": "My survey, v2"})
@@ -1207,6 +1255,10 @@ def test_the_submit_page_uses_a_saved_draft_as_the_metadata(demo: Demo) -> None:
 
         amina = Principal.of(orgs.get_user(s, username="amina"))
         draft_id = drafts.save_draft(s, principal=amina, record=record).id
+    # a saved draft complete for submission keeps its next step when resumed (#17)
+    resumed = c.get(f"/metadata?draft={draft_id}")
+    assert "You are editing the saved draft" in resumed.text
+    assert "Submit data with this metadata" in resumed.text
     page = c.get("/submit")
     assert f'<option value="{draft_id}">ke-health-scorecard-2024' in page.text
     data = KENYA / "data.csv"

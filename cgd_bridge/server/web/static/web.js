@@ -27,6 +27,19 @@
       navigator.clipboard.writeText(input.value).then(function () { b.textContent = b.getAttribute("data-done") || "Copied"; });
     });
   });
+  // The filters' code lists: a search box that hides the codes whose name or code does not match.
+  document.querySelectorAll("[data-code-search]").forEach(function (box) {
+    var input = box.querySelector("input");
+    var items = box.parentNode.querySelectorAll(".code-list li");
+    box.hidden = false;
+    input.addEventListener("input", function () {
+      var q = input.value.trim().toLowerCase();
+      items.forEach(function (li) {
+        var checked = li.querySelector("input").checked;
+        li.hidden = q !== "" && !checked && li.textContent.toLowerCase().indexOf(q) < 0;
+      });
+    });
+  });
   // Uploads on a slow link: each chosen file's size before sending, then a progress bar while
   // the files go (XMLHttpRequest's upload progress), then "checking". Without JavaScript the
   // form posts as usual. The answer replaces the page as a normal post would.

@@ -1,0 +1,154 @@
+"""Charts people can read (#17): names not codes, the unit on the axis, text that never shrinks,
+official bars beside their match, a note where a code is easily misread, SVG and CSV files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+
+import pyarrow as pa
+
+from cgd_bridge.i18n import translator
+from cgd_bridge.server.web import chart
+
+DIMS = ["SERIES", "REF_AREA", "SEX", "DISABILITY_STATUS"]
+NAMES = {
+    "SERIES": {"S1": "Proportion of people satisfied"},
+    "SEX": {"F": "Female", "M": "Male", "_T": "Both sexes"},
+    "DISABILITY_STATUS": {"PD": "Persons with disability", "PWD": "Persons without disability"},
+    "UNIT_MEASURE": {"PT": "Percent", "NUMBER": "Number"},
+}
+
+
+def _table(periods: list[str], unit: str = "PT", values: tuple[float, float] = (40.0, 62.5)) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "SERIES": "S1",
+                "REF_AREA": "A1",
+                "SEX": sex,
+                "DISABILITY_STATUS": dis,
+                "TIME_PERIOD": p,
+                "OBS_VALUE": v + i,
+                "UNIT_MEASURE": unit,
+            }
+            for i, p in enumerate(periods)
+            for sex in ("F", "M")
+            for dis, v in zip(("PD", "PWD"), values, strict=True)
+        ]
+    )
+
+
+def _texts(svg: str) -> list[str]:
+    """The visible text of an SVG's text elements (their tooltips left out)."""
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    return [
+        "".join(t.itertext()).removeprefix(t.findtext(f"{ns}title") or "") for t in root.iter(f"{ns}text")
+    ]
+
+
+def test_bars_are_named_not_coded_and_the_codes_are_in_the_tooltips() -> None:
+    c = chart.series_charts(_table(["2024"]), DIMS, names=NAMES)[0]
+    assert c.kind == "bar"
+    assert c.title == "Proportion of people satisfied"
+    labels = _texts(c.svg)
+    assert "Persons with disability, Female" in labels
+    assert not [t for t in labels if re.search(r"\((PD|PWD|F|M)\)", t)], labels
+    assert "<title>Persons with disability, Female [PD, F]: 40%</title>" in c.svg
+
+
+def test_a_percentage_has_its_unit_on_the_axis_and_the_axis_ends_at_100() -> None:
+    c = chart.series_charts(_table(["2024"], values=(40.0, 92.0)), DIMS, names=NAMES)[0]
+    assert c.percent
+    labels = _texts(c.svg)
+    assert "Unit: percent (%)" in labels
+    assert "100%" in labels  # 92 would round up to 100 anyway; the axis never goes past 100
+    assert "62.5%" not in labels
+    assert "92%" in labels
+    counts = chart.series_charts(_table(["2024"], unit="NUMBER", values=(400.0, 920.0)), DIMS, names=NAMES)[0]
+    assert not counts.percent
+    assert "Unit: Number" in _texts(counts.svg)
+    assert "1,000" in _texts(counts.svg)
+
+
+def test_text_is_never_scaled_the_svg_has_no_viewbox_and_positions_in_percent() -> None:
+    for periods in (["2024"], ["2022", "2023", "2024"]):
+        c = chart.series_charts(_table(periods), DIMS, names=NAMES)[0]
+        outer = c.svg.split(">", 1)[0]
+        assert "viewBox" not in outer
+        assert 'width="100%"' in outer
+        for x in re.findall(r'<text x="([^"]+)"', c.svg):
+            assert x.endswith("%") or float(x) <= 40, x  # percentages of the width, or a legend's inset
+    assert chart.MIN_TEXT_PX >= 11
+
+
+def test_several_periods_make_a_line_chart_coloured_by_the_first_dimension() -> None:
+    c = chart.series_charts(_table(["2022", "2023", "2024"]), DIMS, names=NAMES)[0]
+    assert c.kind == "line"
+    assert c.shown_ids == ["DISABILITY_STATUS", "SEX"]
+    ns = "{http://www.w3.org/2000/svg}"
+    lines = [(e.get("stroke"), e.get("stroke-dasharray")) for e in ET.fromstring(c.svg).iter(f"{ns}polyline")]
+    assert len(lines) == 4
+    colours = [colour for colour, _dash in lines]
+    # PD, F and PD, M share a colour (disability status); F and M differ by the dash
+    assert colours[0] == colours[1] != colours[2] == colours[3]
+    assert lines[0][1] != lines[1][1]
+
+
+def test_an_official_bar_stands_right_below_the_cgd_bar_it_matches() -> None:
+    cgd = _table(["2024"])
+    official = pa.Table.from_pylist(
+        [
+            {
+                "SERIES": "S1",
+                "REF_AREA": "A1",
+                "SEX": sex,
+                "DISABILITY_STATUS": "_T",
+                "TIME_PERIOD": "2024",
+                "OBS_VALUE": v,
+            }
+            for sex, v in (("F", 50.0), ("M", 55.0))
+        ]
+    )
+    c = chart.series_charts(cgd, DIMS, names=NAMES, official=[chart.Official("KNBS", official)])[0]
+    labels = [t for t in _texts(c.svg) if "," in t]
+    # disability status is matched at the official total: each official bar follows the last CGD
+    # bar of its sex, not the end of the chart
+    assert labels == [
+        "Persons with disability, Female",
+        "Persons without disability, Female",
+        "Official: _T, Female",
+        "Persons with disability, Male",
+        "Persons without disability, Male",
+        "Official: _T, Male",
+    ]
+
+
+def test_pwd_gets_a_visible_note_that_it_means_without_disability() -> None:
+    c = chart.series_charts(_table(["2024"]), DIMS, names=NAMES)[0]
+    assert any("PWD means persons WITHOUT disability" in n for n in c.notes)
+    no_pwd = _table(["2024"]).filter(pa.compute.equal(_table(["2024"])["DISABILITY_STATUS"], "PD"))
+    assert chart.series_charts(no_pwd, DIMS, names=NAMES)[0].notes == []
+    sw = chart.series_charts(_table(["2024"]), DIMS, names=NAMES, _=translator("sw"))[0]
+    assert len(sw.notes) == 1
+
+
+def test_the_chart_downloads_as_an_svg_file_and_its_numbers_as_csv() -> None:
+    c = chart.series_charts(_table(["2022", "2023"]), DIMS, names=NAMES)[0]
+    svg = chart.standalone_svg(c)
+    root = ET.fromstring(svg.split("?>", 1)[1])
+    assert root.get("width") == str(chart.FILE_WIDTH)
+    assert root.find("{http://www.w3.org/2000/svg}style") is not None
+    rows = list(
+        csv.reader(io.StringIO(chart.chart_csv(c, {"SEX": "Sex", "DISABILITY_STATUS": "Disability status"})))
+    )
+    assert rows[0] == [
+        "Source", "Series", "Series code", "Disability status", "Disability status code", "Sex", "Sex code",
+        "Period", "Value", "Unit",
+    ]  # fmt: skip
+    assert ["CGD", "Proportion of people satisfied", "S1", "Persons without disability", "PWD", "Male", "M",
+            "2023", "63.5", "Percent (PT)"] in rows  # fmt: skip
+    assert len(rows) == 1 + 8
