@@ -24,6 +24,8 @@ KEYWORDS: dict[str, Any] = {
     "gettext": None,
     "ngettext": (1, 2),
     "N_": None,
+    "msg": (1,),
+    "nmsg": (1, 2),
     "register": (4,),
 }
 

@@ -522,3 +522,52 @@ class ChoiceColumnCheck(BaseCheck):
                 ),
                 text=flags,
             )  # fmt: skip
+
+
+#: text read with the wrong encoding: UTF-8 bytes shown as Windows-1252/Latin-1 letters
+#: ("Ã©" for "é", "à¤¨" for Devanagari "न", "à¦¨" for Bengali "ন", "â€™" for "’")
+MOJIBAKE = (
+    "[ÃÂ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
+    "\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|à[¤¥¦§]|â€"
+)
+#: letters a legacy encoding could not hold, written as question marks (a Nepali name saved as
+#: Latin-1 becomes "???? ????")
+LOST = r"\?\?"
+REPLACEMENT = "\ufffd"
+SIGN_EXAMPLES = 3
+
+
+class EncodingSignsCheck(BaseCheck):
+    """Counts the cells that show a wrong encoding (``report.stats['text_signs']``), for the
+    report's diagnosis (:mod:`cgd_bridge.diagnosis`): no finding of its own, since the cells'
+    checks already report them; the count tells the cause."""
+
+    def start(self, ctx: Context) -> None:
+        self.signs = {"cells": 0, "mojibake": 0, "replacement": 0, "lost": 0}
+        self.examples: list[str] = []
+        headers = pa.array([c.header for c in ctx.table.columns], pa.string())
+        self._count(headers)
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        for column in tb.raw.columns:
+            self._count(column)
+
+    def _count(self, column: pa.Array) -> None:
+        values = pc.drop_null(column)
+        if len(values) == 0:
+            return
+        self.signs["cells"] += len(values)
+        for key, pattern in (("mojibake", MOJIBAKE), ("replacement", REPLACEMENT), ("lost", LOST)):
+            hit = (
+                pc.match_substring_regex(values, pattern)
+                if key != "replacement"
+                else pc.match_substring(values, pattern)
+            )
+            n = pc.sum(hit).as_py() or 0
+            if n:
+                self.signs[key] += n
+                if len(self.examples) < SIGN_EXAMPLES:
+                    self.examples.extend(pc.filter(values, hit).slice(0, SIGN_EXAMPLES).to_pylist())
+
+    def finish(self, ctx: Context) -> None:
+        ctx.report.stats["text_signs"] = {**self.signs, "examples": self.examples[:SIGN_EXAMPLES]}

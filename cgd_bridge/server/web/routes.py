@@ -15,6 +15,7 @@ Paths: ``/`` (home), ``/sign-in``, ``/sign-out``, ``/submissions``, ``/submit``,
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path as FilePath
@@ -43,7 +44,7 @@ from cgd_bridge.server.sdmx.data import select
 from cgd_bridge.server.sdmx.query import parse_params
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.server.web import chart as charts
-from cgd_bridge.server.web import metadata_form
+from cgd_bridge.server.web import metadata_form, reports
 from cgd_bridge.server.web import pulls as pull_words
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
@@ -337,7 +338,9 @@ def submit_upload(
         )
     errors = _missing_inputs(page, data, metadata, mapping_choice, mapping, metadata_text)
 
-    def again(status: int, report: dict[str, Any] | None = None, note: str | None = None) -> Response:
+    def again(status: int, report: Report | None = None, note: str | None = None) -> Response:
+        # the full report, kept for download as HTML and JSON in the page's language
+        token = reports.keep(page.bridge.settings.data_dir, principal, report, page._) if report else None
         return page.render(
             "submit.html",
             status=status,
@@ -345,7 +348,8 @@ def submit_upload(
             drafts=_drafts_of(page),
             errors=errors,
             values=values,
-            report=group_report(report, page._) if report is not None else None,
+            report=group_report(report.to_dict(), page._) if report is not None else None,
+            report_token=token,
             note=note,
         )
 
@@ -387,7 +391,7 @@ def submit_upload(
     if not intake.valid:
         return again(
             422,
-            intake.report.to_dict(),
+            intake.report,
             _(
                 "The dataset has {n} error(s); nothing was stored. Fix what the report lists and upload again.",  # noqa: E501 - one message id
                 n=intake.report.error_count,
@@ -397,7 +401,7 @@ def submit_upload(
     if version is None:  # action == "check"
         return again(
             200,
-            intake.report.to_dict(),
+            intake.report,
             _("The dataset is valid. Choose the files again and send it for review, or save it as a draft."),
         )
     stored = {"number": str(version.number), "dataset": version.submission.dataset}
@@ -589,6 +593,16 @@ def _utc_or_none(text: str) -> dt.datetime | None:
             f"'{text}' is not a date and time", field="until", fix="Write it as 2026-03-01T06:00 (UTC)."
         ) from None
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
+
+
+@router.get("/reports/{token}.{fmt}")
+def kept_report(page: PageDep, token: str, fmt: str) -> Response:
+    """The full report of a check on the submit page, as HTML or JSON (for who checked it)."""
+    principal = page.require_signed_in()
+    content = reports.read(page.bridge.settings.data_dir, principal, token, fmt)
+    return page.send_file(
+        content, f"validation-report.{fmt}", reports.FORMATS[fmt], hashlib.sha256(content).hexdigest()
+    )
 
 
 @router.get("/versions/{version_id}/files/{file_id}")
