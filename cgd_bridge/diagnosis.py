@@ -208,7 +208,7 @@ def _wrong_sheet(report: Report) -> Diagnosis | None:
                 "the sheet '{read}' holds no table (its first row is not a row of column names); the sheet "
                 "'{other}' has {found}"
             ),
-            read=info.sheet, other=name, found=nmsg(N_("{n} column name"), N_("{n} column names"), best),
+            read=info.sheet, other=name, found=nmsg("{n} column name", "{n} column names", best),
         )  # fmt: skip
     fix = msg(
         N_(
@@ -276,7 +276,7 @@ def _wrong_encoding(report: Report) -> Diagnosis | None:
                 "{cells} show letters garbled by a wrong encoding (e.g. {examples}): the file was written "
                 "as UTF-8 and then opened or saved as another encoding"
             ),
-            cells=nmsg(N_("{n} cell"), N_("{n} cells"), bad), examples=examples,
+            cells=nmsg("{n} cell", "{n} cells", bad), examples=examples,
         )  # fmt: skip
     else:
         problem = msg(
@@ -284,7 +284,7 @@ def _wrong_encoding(report: Report) -> Diagnosis | None:
                 "{cells} have letters replaced by '?' or '�' (e.g. {examples}): the file was saved in an "
                 "encoding that cannot hold them ({encoding}), and they are lost"
             ),
-            cells=nmsg(N_("{n} cell"), N_("{n} cells"), bad), examples=examples,
+            cells=nmsg("{n} cell", "{n} cells", bad), examples=examples,
             encoding=(info.encoding if info is not None and info.encoding else "?"),
         )  # fmt: skip
     fix = msg(

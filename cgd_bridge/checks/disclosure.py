@@ -701,7 +701,7 @@ def suppress_observations(
                     key=where(i),
                     along=along,
                     other=shown,
-                    respondents=nmsg(N_("{n} respondent"), N_("{n} respondents"), plain_number(n or 0)),
+                    respondents=nmsg("{n} respondent", "{n} respondents", plain_number(n or 0)),
                 )
                 fix = msg(N_("Nothing to change: the bridge suppresses it on conversion."))
             examples.append(

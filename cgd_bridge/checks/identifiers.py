@@ -234,7 +234,7 @@ def innocent_reason(values: Sequence[str]) -> dict[str, Any] | None:
     if len(distinct) <= 12 and len(vals) >= 3 * len(distinct) and len(vals) >= 6:
         return msg(
             N_("a handful of categories repeated over many rows ({values})"),
-            values=nmsg(N_("{n} different value"), N_("{n} different values"), len(distinct)),
+            values=nmsg("{n} different value", "{n} different values", len(distinct)),
         )
     return None
 
@@ -758,7 +758,7 @@ def scan_text(values: Sequence[str | None]) -> list[Detection]:
                     msg(
                         N_("{matched} of {values} have {what} inside the text"),
                         matched=num(hits.matched),
-                        values=nmsg(N_("{n} value"), N_("{n} values"), len(vals)),
+                        values=nmsg("{n} value", "{n} values", len(vals)),
                         what=msg(WHAT[kind]),
                     ),
                     in_text=True,
@@ -825,7 +825,7 @@ def detect(header: str, values: Sequence[str | None], *, today: date | None = No
         why = msg(
             N_("{matched} of {values} {detail}"),
             matched=num(hits.matched),
-            values=nmsg(N_("{n} value"), N_("{n} values"), n),
+            values=nmsg("{n} value", "{n} values", n),
             detail=hits.detail,
         )
         return Detection(kind, hits.matched, n, tuple(hits.examples), why, by_name=named == kind)
@@ -1011,7 +1011,7 @@ def coordinate_pairs(columns: Mapping[str, Sequence[str | None]]) -> dict[str, D
             (lon_h, 1, N_("longitudes"), lat_h),
         ):
             total = len(_clean(columns[h]))
-            params = {"matched": num(n), "values": nmsg(N_("{n} value"), N_("{n} values"), total),
+            params = {"matched": num(n), "values": nmsg("{n} value", "{n} values", total),
                       "role": msg(role), "other": other, "country": country}  # fmt: skip
             out[h] = Detection(
                 "coordinates", n, total, (mask(f"{points[0][i]:.5f}", "coordinates"),),

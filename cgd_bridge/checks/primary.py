@@ -184,7 +184,7 @@ def explain(
         problem = msg(
             N_("{where} rests on {respondents}: below the threshold of {k}, so they could be recognised"),
             where=where,
-            respondents=nmsg(N_("{n} respondent"), N_("{n} respondents"), _plain(count)),
+            respondents=nmsg("{n} respondent", "{n} respondents", _plain(count)),
             k=k,
         )
         return problem, fix

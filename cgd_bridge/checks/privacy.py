@@ -80,8 +80,6 @@ _DEFAULT_FIX = N_(
 _TEXT_FIX = N_(
     "Remove the {what} from these answers, or leave the column out; free text is read by people at the NSO."
 )
-#: the problem of a detection is a composed message (describe); "{problem}" carries it
-_AS_IT_IS = "{problem}"
 
 
 def _sample(values: pa.Array, k: int) -> list[str | None]:
@@ -124,19 +122,20 @@ def detection_finding(ctx: Context, d: Detection, header: str) -> Finding:
     if not d.blocking:
         return ctx.finding(
             PII_NAME_ONLY,
-            _AS_IT_IS,
+            describe(d, header),
             N_(
                 "Nothing to do if it holds what its values say; the bridge does not block it. If it should "
                 "hold {what}, it must not be submitted."
             ),
-            {"problem": describe(d, header), "what": d.what},
+            {"what": d.what},
             ("what",),
             field=header,
             details=details,
         )
     fix = _TEXT_FIX if d.in_text else _FIX.get(d.kind, _DEFAULT_FIX)
-    params = {"problem": describe(d, header), "what": d.what}
-    return ctx.finding(PII_COLUMN, _AS_IT_IS, fix, params, ("what",), field=header, details=details)
+    return ctx.finding(
+        PII_COLUMN, describe(d, header), fix, {"what": d.what}, ("what",), field=header, details=details
+    )
 
 
 class PrivacyCheck(BaseCheck):

@@ -514,10 +514,14 @@ class ChoiceColumnCheck(BaseCheck):
                 ctx, tb, mismatch,
                 lambda row, v, h=header, a=answer_name, ch=choice: ctx.finding(
                     CHOICE_MISMATCH,
-                    f"'{h}' is '{v if v is not None else ''}' but the answer in '{a}' "
-                    f"{'does not list' if v == '1' else 'lists' if v == '0' else 'may list'} '{ch}'",
-                    f"Make the two agree (1 when '{ch}' is among the answers in '{a}', else 0), "
-                    "or export the data again from Kobo/ODK.",
+                    N_("'{column}' is '{value}' but the answer in '{answer}' does not list '{choice}'")
+                    if v == "1"
+                    else N_("'{column}' is '{value}' but the answer in '{answer}' lists '{choice}'")
+                    if v == "0"
+                    else N_("'{column}' is '{value}' but the answer in '{answer}' may list '{choice}'"),
+                    N_("Make the two agree (1 when '{choice}' is among the answers in '{answer}', else 0), "
+                       "or export the data again from Kobo/ODK."),
+                    {"column": h, "value": v if v is not None else "", "answer": a, "choice": ch},
                     row=row, field=h, value=v,
                 ),
                 text=flags,

@@ -229,7 +229,7 @@ def inspect(path: Path, sheet: str | None, limits: XlsxLimits = LIMITS) -> None:
             if columns > limits.columns:
                 raise _too_big(
                     msg(N_("its cells reach column {column}"), column=num(columns)),
-                    nmsg(N_("{n} column"), N_("{n} columns"), limits.columns),
+                    nmsg("{n} column", "{n} columns", limits.columns),
                     path.name,
                 )
             if rows * columns > limits.cells:
@@ -240,7 +240,7 @@ def inspect(path: Path, sheet: str | None, limits: XlsxLimits = LIMITS) -> None:
                         columns=num(columns),
                         cells=num(rows * columns),
                     ),
-                    nmsg(N_("{n} cell"), N_("{n} cells"), limits.cells),
+                    nmsg("{n} cell", "{n} cells", limits.cells),
                     path.name,
                 )
 

@@ -236,7 +236,7 @@ def formula_findings(h: Harmonised, *, file: str | None) -> list[Finding]:
                 FORMULA_VALUE,
                 msg(
                     N_("{values} of the attribute {name} start like a spreadsheet formula (e.g. {example})"),
-                    values=nmsg(N_("{n} value"), N_("{n} values"), count),
+                    values=nmsg("{n} value", "{n} values", count),
                     name=name,
                     example=repr(value[:60]),
                 ),
@@ -261,7 +261,7 @@ def coverage_findings(
     out = []
     where = mapping_file or msg(N_("the mapping"))
     for u in h.unmapped:
-        rows_n = nmsg(N_("{n} row"), N_("{n} rows"), u.count)
+        rows_n = nmsg("{n} row", "{n} rows", u.count)
         message = msg(N_("'{value}' has no {component} code ({rows})"), value=u.value, component=u.component,
                       rows=rows_n)  # fmt: skip
         fix = msg(N_("Add it under dimensions.{component}.map in {where}, next to the labels of its code."),
@@ -649,7 +649,7 @@ def _per_value(
                 msg(
                     N_("{problem} ({observations})"),
                     problem=problem,
-                    observations=nmsg(N_("{n} observation"), N_("{n} observations"), len(rs)),
+                    observations=nmsg("{n} observation", "{n} observations", len(rs)),
                 ),
                 fix,
                 file=file,

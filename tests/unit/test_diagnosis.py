@@ -28,7 +28,8 @@ NEPAL_MAPPING = ROOT / "mappings" / "nepal-youth-survey.yaml"
 def test_a_kobo_export_checked_against_another_datasets_mapping_is_a_wrong_mapping() -> None:
     report = validate(NEPAL / "data.xlsx", mapping=KENYA_MAPPING)
     cause = diagnose(report)
-    assert cause is not None and cause.code == "wrong-mapping"
+    assert cause is not None
+    assert cause.code == "wrong-mapping"
     assert cause.evidence["expected"] == 7
     assert cause.evidence["missing"] == 5
     problem, fix = cause.texts()
@@ -78,7 +79,8 @@ def test_a_workbook_with_the_data_on_its_second_sheet_is_a_wrong_sheet(tmp_path:
     book = _workbook(tmp_path / "scorecard.xlsx", data_sheet=2)
     report = validate(book, mapping=KENYA_MAPPING)
     cause = diagnose(report)
-    assert cause is not None and cause.code == "wrong-sheet"
+    assert cause is not None
+    assert cause.code == "wrong-sheet"
     assert cause.evidence == {"sheet": "Read me", "better_sheet": "scorecard"}
     problem, fix = cause.texts()
     assert "the sheet 'Read me' has 0 of the 7 columns this mapping expects" in problem
@@ -128,7 +130,8 @@ def test_a_file_saved_as_latin_1_has_lost_its_letters(tmp_path: Path, rows: list
     path.write_bytes(_csv_text(rows).encode("latin-1", errors="replace"))
     report = validate(path)
     cause = diagnose(report)
-    assert cause is not None and cause.code == "wrong-encoding"
+    assert cause is not None
+    assert cause.code == "wrong-encoding"
     assert cause.evidence["lost"] >= len(rows)
     problem, fix = cause.texts()
     assert "replaced by '?'" in problem
@@ -146,7 +149,8 @@ def test_utf_8_opened_as_latin_1_and_saved_again_is_garbled(tmp_path: Path, rows
     path.write_text(_csv_text(rows).encode("utf-8").decode(as_read), encoding="utf-8")
     report = validate(path)
     cause = diagnose(report)
-    assert cause is not None and cause.code == "wrong-encoding"
+    assert cause is not None
+    assert cause.code == "wrong-encoding"
     assert cause.evidence["mojibake"] >= 10
     assert "garbled by a wrong encoding" in cause.texts()[0]
     path.write_text(_csv_text(rows), encoding="utf-8")
@@ -162,7 +166,8 @@ def test_nepal_data_aimed_at_the_kenya_dataflow_is_a_wrong_dataflow(tmp_path: Pa
     )
     report = validate(NEPAL / "data.xlsx", mapping=mapping, form=NEPAL / "form.xlsx")
     cause = diagnose(report)
-    assert cause is not None and cause.code == "wrong-dataflow"
+    assert cause is not None
+    assert cause.code == "wrong-dataflow"
     assert cause.evidence["components"] == ["REF_AREA"]
     assert "CGD_BRIDGE:DF_CGD_KE(1.0)" in cause.texts()[0]
     assert cause.explains == ("unknown-code",)
