@@ -3,7 +3,7 @@ error's, are message ids (``N_``) or composed messages (``msg``), never bare Eng
 f-strings, which Babel cannot extract and no catalogue can translate.
 
 The scan reads the code's syntax (AST): every ``Finding(...)``, ``Finding.of(...)``, finding
-helper (``ctx.finding``, ``metadata.finding``, ``_finding``) and constructor of the
+helper (``ctx.finding``, ``metadata.finding``, ``_finding``, ``_f``) and constructor of the
 ``CgdBridgeError`` tree, and their ``problem``/``fix`` arguments; a variable passed there is
 followed to its assignments in the same function.
 """
@@ -81,6 +81,8 @@ def _texts(call: ast.Call, errors: set[str]) -> list[ast.expr]:
         return (call.args[1:3] if receiver == "ctx" else call.args[2:4]) + keywords
     if name == "_finding":
         return call.args[1:3] + keywords
+    if name == "_f":  # checks/metadata.py: _f(md, code, path, problem, fix)
+        return call.args[3:5] + keywords
     return []
 
 
