@@ -28,6 +28,18 @@ CAUSES = {
     "wrong-dataflow": N_("The codes are not those of the target dataflow"),
 }
 
+#: what each cause means and when it is given, for docs/findings.md
+MEANING = {
+    "wrong-sheet": "The mapping's columns are missing on the sheet read (or it holds no table) and another "
+    "sheet of the workbook has them: the data is on that sheet.",
+    "wrong-mapping": "At least 40 % (and 2) of the columns the mapping's schema expects are missing: the "
+    "mapping is another dataset's, or another version of the form's.",
+    "wrong-encoding": "At least 2 % (and 3) of the cells show a wrong encoding: UTF-8 read as "
+    "Windows-1252/Latin-1 ('Ã©', 'à¤¨', 'â€™'), replacement characters, or letters lost as '??'.",
+    "wrong-dataflow": "Most of the coded values the mapping gives are unknown to the target DSD's "
+    "codelists, in several components or in REF_AREA (another country's dataflow).",
+}
+
 #: the findings that follow from each cause (grouped under it in the reports)
 EXPLAINS: dict[str, tuple[str, ...]] = {
     "wrong-sheet": (

@@ -353,4 +353,21 @@ def render_checks_markdown() -> str:
         out += [f"## {title}", "", "| code | severity | meaning |", "|---|---|---|"]
         out += [f"| `{s.code}` | {s.severity.value} | **{s.title}.** {s.description} |" for s in specs]
         out.append("")
+    from cgd_bridge.diagnosis import CAUSES, EXPLAINS, MEANING
+
+    out += [
+        "## The cause first",
+        "",
+        "When the findings point to one root cause, the report (text, HTML, the JSON `diagnosis`",
+        "object, the web page) opens with it, and the findings it explains follow under it",
+        "(`cgd_bridge/diagnosis.py`). Its code is stable like a finding code.",
+        "",
+        "| code | meaning | findings it explains |",
+        "|---|---|---|",
+    ]
+    out += [
+        f"| `{code}` | **{title}.** {MEANING[code]} | {', '.join(f'`{c}`' for c in EXPLAINS[code])} |"
+        for code, title in CAUSES.items()
+    ]
+    out.append("")
     return "\n".join(out)
