@@ -47,7 +47,7 @@ from cgd_bridge.server.web import chart as charts
 from cgd_bridge.server.web import metadata_form, reports
 from cgd_bridge.server.web import pulls as pull_words
 from cgd_bridge.server.web import session as websession
-from cgd_bridge.server.web.i18n import N_
+from cgd_bridge.server.web.i18n import N_, Translator
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
 from cgd_bridge.store import access, audit, drafts, mous, official, orgs, published, submissions
@@ -287,13 +287,10 @@ def _dataset_of(metadata_text: str) -> str:
     return str(dataset.get("id") or "") if isinstance(dataset, dict) else ""
 
 
-def _form_error(exc: CgdBridgeError, inputs: Inputs) -> tuple[str, str]:
-    """The field an exception is about and its message: where, the problem, the fix."""
-    where = ", ".join(
-        x for x in (exc.file, f"row {exc.row}" if exc.row else None, exc.field and f"'{exc.field}'") if x
-    )
-    text = (f"{where}: " if where else "") + exc.problem + (f". {exc.fix}" if exc.fix else "")
-    return _field_of(exc, inputs.names()), text
+def _form_error(exc: CgdBridgeError, inputs: Inputs, t: Translator) -> tuple[str, str]:
+    """The field an exception is about and its message (where, the problem, the fix) in the
+    page's language."""
+    return _field_of(exc, inputs.names()), exc.message_in(t)
 
 
 @router.post("/submit")
@@ -383,7 +380,7 @@ def submit_upload(
     except CgdBridgeError as exc:
         if exc.status >= 500 or isinstance(exc, Forbidden):
             raise
-        field, text = _form_error(exc, inputs)
+        field, text = _form_error(exc, inputs, page._)
         errors[field] = text
         return again(exc.status)
     finally:

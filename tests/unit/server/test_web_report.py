@@ -104,3 +104,24 @@ def test_the_full_report_downloads_as_html_and_json_for_who_checked(demo: Demo) 
     assert c.get(page_json).status_code == 404
     assert c.get("/reports/" + "x" * 32 + ".json").status_code == 404
     assert c.get(page_json.replace(".json", ".txt")).status_code == 404
+
+
+def test_a_file_error_on_the_submit_page_is_in_the_page_language(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    form = {
+        "csrf_token": csrf(c, "/submit"),
+        "mapping_choice": "nepal-youth-survey.yaml",
+        "action": "check",
+        "sheet": "Karatasi2",
+    }
+    upload = {
+        "data": ("data.xlsx", (NEPAL / "data.xlsx").read_bytes(), "application/octet-stream"),
+        "metadata": ("quality.yaml", (NEPAL / "quality.yaml").read_bytes(), "application/yaml"),
+    }
+    r = c.post("/submit", data=form, files=upload, headers=SW)
+    assert r.status_code == 400, r.text[:2000]
+    sw = translator("sw")
+    text = html.unescape(r.text)
+    assert sw("there is no sheet called '{sheet}'", sheet="Karatasi2") in text
+    assert "there is no sheet" not in text
