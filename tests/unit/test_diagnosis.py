@@ -183,3 +183,19 @@ def test_the_diagnosis_is_translated_and_keeps_its_code() -> None:
     assert data["diagnosis"]["title"] == sw(CAUSES["wrong-mapping"]) != CAUSES["wrong-mapping"]
     assert data["diagnosis"]["problem"] == cause.texts(sw)[0] != cause.texts()[0]
     assert "'county'" in data["diagnosis"]["problem"]  # the data is not translated
+
+
+def test_the_encoding_signs_of_a_large_file_are_counted_on_its_first_cells(tmp_path: Path) -> None:
+    """A wrong encoding marks a whole file: a large file pays for SIGN_CELLS cells, no more."""
+    from cgd_bridge.checks.table import SIGN_CELLS
+
+    rows = [["county", "sex", "age", "answer", "note"]]
+    rows += [["Murang’a", "Female", str(20 + i % 40), "Ndiyo", "sawa"] for i in range(80_000)]
+    path = tmp_path / "big.csv"
+    path.write_text(_csv_text(rows).encode("utf-8").decode("cp1252"), encoding="utf-8")
+    report = validate(path)
+    signs = report.stats["text_signs"]
+    assert SIGN_CELLS <= signs["cells"] < 5 * 80_000
+    cause = diagnose(report)
+    assert cause is not None
+    assert cause.code == "wrong-encoding"
