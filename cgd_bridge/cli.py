@@ -24,6 +24,8 @@ EXIT_VALID, EXIT_INVALID, EXIT_FAILED = 0, 1, 2
 class _State:
     debug = False
     data_dir: Path | None = None
+    #: the language of the command's report, for its error line too (set by ``_translator``)
+    t: Any = None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -68,10 +70,12 @@ def _translator(lang: str | None) -> Any:
                 f"there is no catalogue for the language '{lang}'",
                 fix=f"Use --lang with one of: {', '.join(i18n.offered())}.",
             )
-        return i18n.translator(chosen)
+        _State.t = i18n.translator(chosen)
+        return _State.t
     env = next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(k)), "")
     system = env.split(".")[0]
-    return i18n.translator(i18n.normalise(system) or i18n.DEFAULT)
+    _State.t = i18n.translator(i18n.normalise(system) or i18n.DEFAULT)
+    return _State.t
 
 
 @cli.command()
@@ -1799,9 +1803,11 @@ def main(argv: list[str] | None = None) -> None:
     except CgdBridgeError as exc:
         if _State.debug:
             raise
+        from cgd_bridge.i18n import ENGLISH, N_
         from cgd_bridge.render import printable
 
-        click.echo(f"Error: {printable(exc.message)}", err=True)
+        t = _State.t or ENGLISH
+        click.echo(printable(t.gettext(N_("Error: {message}"), message=exc.message_in(t))), err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

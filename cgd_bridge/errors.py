@@ -29,10 +29,14 @@ class CgdBridgeError(Exception):
         file: the file concerned, as the user named it (e.g. ``survey.xlsx``).
         row: the row as a spreadsheet shows it (header = row 1), if any.
         field: the column or metadata field, if any (e.g. ``sex`` or ``consent.obtained``).
+        params: with them, ``problem`` and ``fix`` are message templates (marked with ``N_``)
+            formatted with these values, and translated first where the error is shown in another
+            language (:meth:`texts`); without, they are fixed texts, their own message ids.
+            ``problem`` and ``fix`` hold the English.
     """
 
     status: int = 500
-    title: str = "cgd-bridge error"
+    title: str = N_("cgd-bridge error")
 
     def __init__(
         self,
@@ -42,7 +46,14 @@ class CgdBridgeError(Exception):
         file: str | None = None,
         row: int | None = None,
         field: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
+        self.template: tuple[str, str] | None = None
+        self.params: dict[str, Any] = params or {}
+        if params is not None:
+            self.template = (problem, fix or "")
+            problem = ENGLISH.template(problem, params)
+            fix = ENGLISH.template(fix, params) if fix else fix
         self.problem = problem
         self.fix = fix
         self.file = file
@@ -55,19 +66,43 @@ class CgdBridgeError(Exception):
         """The whole sentence shown to a user: where, what, and the fix."""
         return format_message(self.problem, self.fix, file=self.file, row=self.row, field=self.field)
 
+    def texts(self, t: Translator = ENGLISH) -> tuple[str, str]:
+        """``(problem, fix)`` in the language of ``t`` (English where its catalogue lacks them)."""
+        if t is ENGLISH or t.lang == ENGLISH.lang:
+            return self.problem, self.fix or ""
+        if self.template is None:
+            return t.gettext(self.problem), t.gettext(self.fix) if self.fix else ""
+        return t.template(self.template[0], self.params), t.template(self.template[1], self.params)
+
+    def sentence(self) -> dict[str, Any]:
+        """The problem as a composed message (:func:`cgd_bridge.i18n.msg`), to quote it inside
+        another message (a finding's) and still translate it."""
+        from cgd_bridge.i18n import msg
+
+        if self.template is not None:
+            return msg(self.template[0], **self.params)
+        return msg(self.problem)
+
+    def message_in(self, t: Translator = ENGLISH) -> str:
+        """The whole sentence (where, what, the fix) in the language of ``t``."""
+        problem, fix = self.texts(t)
+        return format_message(problem, fix, file=self.file, row=self.row, field=self.field, t=t)
+
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle with every attribute (a worker process sends its errors to the server)."""
         return (_restore, (type(self), self.args, dict(self.__dict__)))
 
-    def to_dict(self) -> dict[str, object]:
-        """A JSON-ready view (used by ``--format json`` and, later, the server)."""
+    def to_dict(self, t: Translator = ENGLISH) -> dict[str, object]:
+        """A JSON-ready view (used by ``--format json`` and the server), its texts in the language
+        of ``t``."""
+        problem, fix = self.texts(t)
         return {
             "type": type(self).__name__,
-            "title": self.title,
+            "title": t.gettext(self.title),
             "status": self.status,
-            "message": self.message,
-            "problem": self.problem,
-            "fix": self.fix,
+            "message": self.message_in(t),
+            "problem": problem,
+            "fix": fix or self.fix,
             "file": self.file,
             "row": self.row,
             "field": self.field,
@@ -126,25 +161,25 @@ def what_is_not_a_file(path: Path) -> str:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        return "the file does not exist"
+        return N_("the file does not exist")
     except OSError as exc:
         return f"the file cannot be read ({exc.strerror})"
     if stat.S_ISDIR(mode):
-        return "this is a folder, not a file"
+        return N_("this is a folder, not a file")
     if stat.S_ISFIFO(mode):
-        return "this is a named pipe (FIFO), not a file"
+        return N_("this is a named pipe (FIFO), not a file")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "this is a device, not a file"
+        return N_("this is a device, not a file")
     if stat.S_ISSOCK(mode):
-        return "this is a socket, not a file"
-    return "this is not a regular file"
+        return N_("this is a socket, not a file")
+    return N_("this is not a regular file")
 
 
 class InputError(CgdBridgeError):
     """A data file cannot be read (missing, unreadable, wrong format, broken encoding)."""
 
     status = 400
-    title = "Cannot read the input"
+    title = N_("Cannot read the input")
 
 
 class TooLarge(InputError):
@@ -152,70 +187,70 @@ class TooLarge(InputError):
     before the work that it would make unbounded."""
 
     status = 413
-    title = "Input too large"
+    title = N_("Input too large")
 
 
 class TemplateError(CgdBridgeError):
     """A quality-metadata file cannot be read at all (not YAML/JSON, not a mapping)."""
 
     status = 400
-    title = "Cannot read the quality metadata"
+    title = N_("Cannot read the quality metadata")
 
 
 class MappingError(CgdBridgeError):
     """A mapping file is broken (unknown keys, bad Table Schema, unreadable YAML)."""
 
     status = 400
-    title = "Cannot use the mapping"
+    title = N_("Cannot use the mapping")
 
 
 class StructureError(CgdBridgeError):
     """An SDMX structure (codelist, DSD, dataflow) is missing or broken."""
 
     status = 400
-    title = "Cannot use the SDMX structure"
+    title = N_("Cannot use the SDMX structure")
 
 
 class FormatError(CgdBridgeError):
     """An output format is unknown or cannot be written."""
 
     status = 400
-    title = "Cannot write that format"
+    title = N_("Cannot write that format")
 
 
 class UsageError(CgdBridgeError):
     """The command or request itself is wrong (bad option combination, unknown stage)."""
 
     status = 400
-    title = "Bad arguments"
+    title = N_("Bad arguments")
 
 
 class Unauthorized(CgdBridgeError):
     """No valid credentials were given."""
 
     status = 401
-    title = "Not signed in"
+    title = N_("Not signed in")
 
 
 class Forbidden(CgdBridgeError):
     """The credentials do not allow this."""
 
     status = 403
-    title = "Not allowed"
+    title = N_("Not allowed")
 
 
 class NotFound(CgdBridgeError):
     """The thing asked for does not exist."""
 
     status = 404
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(CgdBridgeError):
     """The request conflicts with the current state (e.g. a version that already exists)."""
 
     status = 409
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class Overlapping(Conflict):
@@ -226,14 +261,14 @@ class Overlapping(Conflict):
             (:meth:`cgd_bridge.store.ownership.Overlap.to_dict`).
     """
 
-    title = "Overlapping observations"
+    title = N_("Overlapping observations")
 
     def __init__(self, problem: str, *, overlap: dict[str, object], fix: str | None = None) -> None:
         self.overlap = overlap
         super().__init__(problem, fix=fix)
 
-    def to_dict(self) -> dict[str, object]:
-        return {**super().to_dict(), "overlap": self.overlap}
+    def to_dict(self, t: Translator = ENGLISH) -> dict[str, object]:
+        return {**super().to_dict(t), "overlap": self.overlap}
 
 
 class StoreError(CgdBridgeError):
@@ -247,7 +282,7 @@ class StoreError(CgdBridgeError):
     """
 
     status = 503
-    title = "Storage unavailable"
+    title = N_("Storage unavailable")
 
     def __init__(
         self,
@@ -268,11 +303,9 @@ class StoreError(CgdBridgeError):
         problem = f"{self.problem} ({self.internal})" if self.internal else self.problem
         return format_message(problem, self.fix, file=self.file, row=self.row, field=self.field)
 
-    def to_dict(self) -> dict[str, object]:
-        out = super().to_dict()
-        out["message"] = format_message(
-            self.problem, self.fix, file=self.file, row=self.row, field=self.field
-        )
+    def to_dict(self, t: Translator = ENGLISH) -> dict[str, object]:
+        out = super().to_dict(t)
+        out["message"] = super().message_in(t)
         return out
 
 
@@ -280,7 +313,7 @@ class RateLimited(CgdBridgeError):
     """Too many requests from one API key or client in a short time."""
 
     status = 429
-    title = "Too many requests"
+    title = N_("Too many requests")
 
     def __init__(self, problem: str, *, fix: str | None = None, retry_after: float = 1.0) -> None:
         super().__init__(problem, fix=fix)
@@ -292,14 +325,14 @@ class JobFailed(CgdBridgeError):
     server goes on (``server/jobs.py``)."""
 
     status = 422
-    title = "The upload could not be processed"
+    title = N_("The upload could not be processed")
 
 
 class Busy(CgdBridgeError):
     """Every worker is busy: try again shortly (503 with ``Retry-After``)."""
 
     status = 503
-    title = "Busy"
+    title = N_("Busy")
 
     def __init__(self, problem: str, *, fix: str | None = None, retry_after: float = 5.0) -> None:
         super().__init__(problem, fix=fix)

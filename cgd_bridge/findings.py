@@ -123,18 +123,24 @@ class Finding:
         cls,
         code: str,
         severity: Severity,
-        problem: str,
-        fix: str,
+        problem: str | dict[str, Any],
+        fix: str | dict[str, Any],
         params: dict[str, Any],
         translate: tuple[str, ...] = (),
         **kw: Any,
     ) -> Finding:
-        """A finding whose ``problem`` and ``fix`` are message templates formatted with ``params``."""
+        """A finding whose ``problem`` and ``fix`` are message templates formatted with ``params``;
+        either may be a composed message instead (:func:`cgd_bridge.i18n.msg`, ``nmsg``), built
+        of sentences that are each a message id."""
+        if not isinstance(problem, str):
+            params, problem = {**params, "problem": problem}, "{problem}"
+        if not isinstance(fix, str):
+            params, fix = {**params, "fix": fix}, "{fix}"
         return cls(
             code=code,
             severity=severity,
-            problem=problem.format(**params),
-            fix=fix.format(**params),
+            problem=ENGLISH.template(problem, params, translate),
+            fix=ENGLISH.template(fix, params, translate),
             template=(problem, fix),
             params=params,
             translate=translate,
@@ -197,7 +203,8 @@ class Finding:
                 "problem": self.template[0],
                 "fix": self.template[1],
                 "params": {
-                    k: v if isinstance(v, int | float | str) else str(v) for k, v in self.params.items()
+                    k: v if isinstance(v, int | float | str | dict) else str(v)
+                    for k, v in self.params.items()
                 },
                 "translate": list(self.translate),
             }
@@ -231,7 +238,7 @@ class InputInfo:
     sheet: str | None = None
     rows: int | None = None
     columns: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Any] = field(default_factory=list)  # texts: message ids or composed messages
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view, leaving out unset fields."""
@@ -361,8 +368,9 @@ class Report:
         self.stats["seconds"] = round(time.perf_counter() - self.started, 3)
 
     def to_dict(self, t: Translator = ENGLISH) -> dict[str, Any]:
-        """A frictionless-report-compatible dict (``valid``, ``stats``, ``tasks``), plus ``cgd:`` keys;
-        the findings' texts in the language of ``t`` (``cgd:lang``)."""
+        """A frictionless-report-compatible dict (``valid``, ``stats``, ``tasks``), plus ``cgd:`` keys
+        and ``diagnosis`` (the most likely root cause, :mod:`cgd_bridge.diagnosis`, or null); the
+        findings' texts in the language of ``t`` (``cgd:lang``)."""
         tasks = []
         for info in self.inputs or [InputInfo(file="", kind="data", format="")]:
             mine = [f for f in self.findings if f.target == info.kind]
@@ -397,8 +405,13 @@ class Report:
                     "cgd:input": info.to_dict(),
                 }
             )
+        from cgd_bridge.diagnosis import diagnose
+
+        cause = diagnose(self) if self.stage != AUDIT_STAGE else None
         return {
             "valid": self.valid,
+            # the most likely root cause of the findings (cgd_bridge/diagnosis.py), or null
+            "diagnosis": cause.to_dict(t) if cause is not None else None,
             "stats": {
                 "tasks": len(tasks),
                 "errors": self.error_count,

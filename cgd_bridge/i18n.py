@@ -39,6 +39,29 @@ def N_(text: str) -> str:
     return text
 
 
+def msg(text: str, /, **params: Any) -> dict[str, Any]:
+    """A sentence inside another message's template: its own message id ``text`` with its
+    ``params``, translated and formatted where the outer one is (:meth:`Translator.template`).
+    JSON-ready, so that a stored report can still be shown in any language.
+
+    >>> ENGLISH.template("{where} is empty", {"where": msg("the column '{c}'", c="age")})
+    "the column 'age' is empty"
+    """
+    return {"msg": text, "params": params}
+
+
+def nmsg(singular: str, plural: str, n: float, /, **params: Any) -> dict[str, Any]:
+    """Like :func:`msg`, in the plural form of the language for ``n`` (``{n}`` written as the
+    locale writes numbers)."""
+    return {"msg": singular, "plural": plural, "n": n, "params": params}
+
+
+def num(value: float) -> dict[str, Any]:
+    """A number in a message's parameters, written as the locale of the report writes numbers
+    (``1,234.5`` in English, ``12,34,567`` in Bangla); whole floats without their ``.0``."""
+    return {"num": value}
+
+
 def offered() -> list[str]:
     """The languages with a catalogue, English first."""
     found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
@@ -143,8 +166,36 @@ class Translator:
         if not text:
             return ""
         keys = set(translate)
-        values = {k: self.gettext(v) if k in keys and isinstance(v, str) else v for k, v in params.items()}
+        values = {
+            k: self.gettext(v) if k in keys and isinstance(v, str) else self.value(v)
+            for k, v in params.items()
+        }
         return self.gettext(text).format(**values)
+
+    def text(self, v: Any) -> str:
+        """A text of ours in this language: a message id translated, a composed message
+        (:func:`msg`) translated and formatted."""
+        return self.gettext(v) if isinstance(v, str) else str(self.value(v))
+
+    def value(self, v: Any) -> Any:
+        """A template parameter as shown in this language: a :func:`num` in the locale's digits and
+        grouping, a :func:`msg` or :func:`nmsg` translated and formatted; data as it is."""
+        if not isinstance(v, Mapping):
+            return v
+        if "num" in v:
+            n = v["num"]
+            return self.number(int(n) if isinstance(n, float) and n.is_integer() else n)
+        if "msg" in v:
+            params = v.get("params") or {}
+            if "plural" in v:
+                n = v.get("n", 0)
+                count = int(n) if isinstance(n, float) and n.is_integer() else n
+                form = self.catalogue.ngettext(str(v["msg"]), str(v["plural"]), int(count))
+                return form.format(
+                    **{"n": self.number(count), **{k: self.value(x) for k, x in params.items()}}
+                )
+            return self.template(str(v["msg"]), params)
+        return v
 
     def ngettext(self, singular: str, plural: str, n: int, /, **values: object) -> str:
         """The form of ``singular``/``plural`` for ``n`` in this language (its ``Plural-Forms``),

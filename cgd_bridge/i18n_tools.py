@@ -24,6 +24,8 @@ KEYWORDS: dict[str, Any] = {
     "gettext": None,
     "ngettext": (1, 2),
     "N_": None,
+    "msg": (1,),
+    "nmsg": (1, 2),
     "register": (4,),
 }
 
@@ -68,8 +70,12 @@ def update() -> None:
         with path.open("rb") as fh:
             po = read_po(fh, locale=lang)
         po.update(template, update_header_comment=False)
-        with path.open("wb") as fh:
-            write_po(fh, po, sort_output=True, include_lineno=False, width=100, ignore_obsolete=True)
+        buf = io.BytesIO()
+        # the catalogues keep no source locations and no dates: they change only when a text does
+        write_po(buf, po, sort_output=True, no_location=True, width=100, ignore_obsolete=True)
+        lines = buf.getvalue().decode("utf-8").split("\n")
+        dated = ('"POT-Creation-Date:', '"PO-Revision-Date:')
+        path.write_text("\n".join(ln for ln in lines if not ln.startswith(dated)), encoding="utf-8")
 
 
 def main(argv: list[str]) -> int:

@@ -116,6 +116,10 @@ def validate(
     ).report  # fmt: skip
 
 
+#: findings that may mean the data is on another sheet of the workbook (cgd_bridge/diagnosis.py)
+SHEET_SIGNS = {"missing-column", "blank-header", "empty-table"}
+
+
 def examine(
     data: str | Path,
     *,
@@ -171,6 +175,10 @@ def examine(
     if verdict is not None:
         report.stats["dsat"] = verdict
     report.stats["table_schema"] = schema.to_descriptor()
+    if table.info.format == "xlsx" and report.codes() & SHEET_SIGNS:  # evidence of a wrong sheet
+        from cgd_bridge.ingest.xlsx import sheet_headers
+
+        report.stats["sheets"] = sheet_headers(Path(data))
     h = None
     if mapping is not None and spec is not None:
         h = map_and_check(

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from cgd_bridge.diagnosis import Diagnosis, diagnose
 from cgd_bridge.findings import AUDIT_STAGE, CHECKS, FAMILIES, Report, Severity
 from cgd_bridge.i18n import ENGLISH, N_, Translator
 
@@ -90,10 +91,27 @@ def render_text(report: Report, *, examples: int = TEXT_EXAMPLES, t: Translator 
                 ethics=t.gettext(N_("all yes") if dsat["ethics_pass"] else N_("not all yes")),
             )
         )
-    for code, severity, count, kept in report.by_code():
+    cause = diagnose(report) if not audit else None
+    groups = report.by_code()
+    if cause is not None:
+        lines.extend(_cause_lines(cause, t))
+        groups = [g for g in groups if g[0] in cause.explains] + [
+            g for g in groups if g[0] not in cause.explains
+        ]
+    for i, (code, severity, count, kept) in enumerate(groups):
         spec = CHECKS.get(code)
         title = t.gettext(spec.title) if spec else code
         lines.append("")
+        if cause is not None and i == 0 and code in cause.explains:
+            lines.append(t.gettext(N_("Findings that follow from it:")))
+            lines.append("")
+        elif (
+            cause is not None
+            and code not in cause.explains
+            and (i == 0 or groups[i - 1][0] in cause.explains)
+        ):
+            lines.append(t.gettext(N_("Other findings:")))
+            lines.append("")
         lines.append(f"{t.gettext(_MARK[severity])} {code}: {title} ({t.number(count)})")
         for f in kept[:examples]:
             lines.append(f"  - {f.message_in(t)}")
@@ -120,6 +138,17 @@ def render_text(report: Report, *, examples: int = TEXT_EXAMPLES, t: Translator 
     return printable("\n".join(lines)) + "\n"
 
 
+def _cause_lines(cause: Diagnosis, t: Translator = ENGLISH) -> list[str]:
+    """The most likely cause, first: its title and code, what is wrong and what to do."""
+    problem, fix = cause.sentences(t)
+    return [
+        "",
+        t.gettext(N_("MOST LIKELY CAUSE ({code}): {title}"), code=cause.code, title=cause.title(t)),
+        "  " + problem,
+        "  " + fix,
+    ]
+
+
 def _input_lines(report: Report, t: Translator = ENGLISH) -> list[str]:
     """One line per input file (kind, name, rows, encoding, sheet), with its notes."""
     lines = []
@@ -132,7 +161,7 @@ def _input_lines(report: Report, t: Translator = ENGLISH) -> list[str]:
         if info.sheet:
             bits.append(t.gettext(N_("sheet '{sheet}'"), sheet=info.sheet))
         lines.append("  " + ", ".join(bits))
-        lines.extend("    " + t.gettext(N_("note: {note}"), note=n) for n in info.notes)
+        lines.extend("    " + t.gettext(N_("note: {note}"), note=t.text(n)) for n in info.notes)
     return lines
 
 
@@ -222,9 +251,11 @@ def render_html(report: Report, t: Translator = ENGLISH) -> str:
         lstrip_blocks=True,
     )
     groups: dict[str, list[dict[str, Any]]] = {}
+    audit = report.stage == AUDIT_STAGE
+    cause = diagnose(report) if not audit else None
     for code, severity, count, kept in report.by_code():
         spec = CHECKS.get(code)
-        family = spec.family if spec else "table"
+        family = "cause" if cause is not None and code in cause.explains else spec.family if spec else "table"
         groups.setdefault(family, []).append(
             {
                 "code": code,
@@ -237,8 +268,17 @@ def render_html(report: Report, t: Translator = ENGLISH) -> str:
             }
         )
     ordered = [(t.gettext(FAMILIES[f]), groups[f]) for f in FAMILIES if f in groups]
-    audit = report.stage == AUDIT_STAGE
+    if "cause" in groups:
+        ordered.insert(0, (t.gettext(N_("Findings that follow from the most likely cause")), groups["cause"]))
+    problem, fix = cause.sentences(t) if cause is not None else ("", "")
     return env.get_template("report.html").render(
+        cause=cause,
+        cause_title=cause.title(t) if cause is not None else "",
+        cause_problem=t.gettext(N_("{sentence}."), sentence=problem[:1].upper() + problem[1:])
+        if cause
+        else "",
+        cause_fix=fix,
+        number=t.number,
         report=report,
         families=ordered,
         disclosure=threshold_sentence(report.stats, t),
@@ -256,6 +296,7 @@ def render_html(report: Report, t: Translator = ENGLISH) -> str:
         blockers=[] if audit else submission_blockers(report, t),
         _=t.gettext,
         ngettext=t.ngettext,
+        text=t.text,
         lang=t.lang,
         direction=t.direction,
     )
@@ -312,4 +353,21 @@ def render_checks_markdown() -> str:
         out += [f"## {title}", "", "| code | severity | meaning |", "|---|---|---|"]
         out += [f"| `{s.code}` | {s.severity.value} | **{s.title}.** {s.description} |" for s in specs]
         out.append("")
+    from cgd_bridge.diagnosis import CAUSES, EXPLAINS, MEANING
+
+    out += [
+        "## The cause first",
+        "",
+        "When the findings point to one root cause, the report (text, HTML, the JSON `diagnosis`",
+        "object, the web page) opens with it, and the findings it explains follow under it",
+        "(`cgd_bridge/diagnosis.py`). Its code is stable like a finding code.",
+        "",
+        "| code | meaning | findings it explains |",
+        "|---|---|---|",
+    ]
+    out += [
+        f"| `{code}` | **{title}.** {MEANING[code]} | {', '.join(f'`{c}`' for c in EXPLAINS[code])} |"
+        for code, title in CAUSES.items()
+    ]
+    out.append("")
     return "\n".join(out)

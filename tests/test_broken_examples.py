@@ -51,3 +51,17 @@ def test_generated_cases_are_up_to_date():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert sorted(c.code for c in module.CASES) == [p.name for p in CASES]
+
+
+@pytest.mark.parametrize("folder", CASES, ids=[p.name for p in CASES])
+def test_every_finding_of_the_broken_example_is_translated(folder):
+    """#17: each finding's problem and fix read in Swahili, Nepali and Bangla (a text a
+    catalogue lacks would come out in English, the same as the English)."""
+    from cgd_bridge.i18n import translator
+
+    _, report = run_case(folder)
+    for lang in ("sw", "ne", "bn"):
+        t = translator(lang)
+        for f in report.findings:
+            for english, translated in zip(f.texts(), f.texts(t), strict=True):
+                assert not english or translated != english, (lang, f.code, english)

@@ -21,6 +21,7 @@ from cgd_bridge.checks.table import (
     BlankRowCheck,
     ChoiceColumnCheck,
     EmptyTableCheck,
+    EncodingSignsCheck,
     HeaderCheck,
     KeyCheck,
     SkippedRowCheck,
@@ -55,6 +56,7 @@ def all_checks() -> list[Check]:
         WashingtonGroupCheck(),
         SkippedRowCheck(),
         EmptyTableCheck(),
+        EncodingSignsCheck(),
     ]
 
 

@@ -1094,16 +1094,23 @@ def _deviation(
 
 def describe_exposure(
     e: Exposure, rel: Relations, describe_row: Callable[[int], str], protection: float
-) -> tuple[str, list[str]]:
-    """Plain words for an exposure, and its relations in plain words."""
-    high = "no upper bound" if np.isinf(e.high) else f"{e.high:g}"
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Plain words for an exposure, and its relations in plain words, as composed messages
+    (:func:`cgd_bridge.i18n.msg`: translated where the report is shown)."""
+    from cgd_bridge.i18n import N_, msg, num
+
+    low = num(float(e.low))
     how = (
-        f"a reader can work it out exactly: {e.low:g}"
+        msg(N_("a reader can work it out exactly: {low}"), low=low)
         if e.width < EPS
-        else f"a reader can narrow it down to {e.low:g} .. {high}"
+        else msg(N_("a reader can narrow it down to {low} .. {high}"), low=low, high=num(float(e.high)))
+        if not np.isinf(e.high)
+        else msg(N_("a reader can narrow it down to {low} .. no upper bound"), low=low)
     )
-    relations = [rel.describe(r, describe_row) for r in e.relations[:3]]
-    text = f"{how} (narrower than the protection range of {protection:g})"
+    relations = [rel.sentence(r, describe_row) for r in e.relations[:3]]
+    text = msg(
+        N_("{how} (narrower than the protection range of {protection})"), how=how, protection=num(protection)
+    )
     return text, relations
 
 

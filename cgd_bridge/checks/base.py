@@ -131,8 +131,8 @@ class Context:
     def finding(
         self,
         code: str,
-        problem: str,
-        fix: str,
+        problem: str | dict[str, Any],
+        fix: str | dict[str, Any],
         params: dict[str, Any] | None = None,
         translate: tuple[str, ...] = (),
         **kw: Any,
@@ -145,8 +145,8 @@ class Context:
         from cgd_bridge.findings import CHECKS
 
         severity = kw.pop("severity", None) or CHECKS[code].severity
-        if params is not None:
-            return Finding.of(code, severity, problem, fix, params, translate, file=self.file, **kw)
+        if params is not None or not isinstance(problem, str) or not isinstance(fix, str):
+            return Finding.of(code, severity, problem, fix, params or {}, translate, file=self.file, **kw)
         return Finding(code=code, severity=severity, problem=problem, fix=fix, file=self.file, **kw)
 
 

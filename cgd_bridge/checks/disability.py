@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, add_examples, quoted
 from cgd_bridge.findings import Severity, register
-from cgd_bridge.i18n import N_
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.ingest.schema import WG_DOMAINS
 from cgd_bridge.mapping.washington import INVALID, MISSING, answer_codes, answer_labels
 
@@ -159,19 +159,27 @@ class WashingtonGroupCheck(BaseCheck):
         unknown = (stated == "?") & pc.is_valid(stated_text).to_numpy(zero_copy_only=False)
         if unknown.any():
             values = sorted(set(pc.filter(tb.text[self.status], pa.array(unknown)).to_pylist()))
-            hint = ""
+            fix = msg(
+                N_(
+                    "Say in the mapping's schema which values mean with disability, without disability and "
+                    "not known (disabilityValues: {{with: [...], without: [...], unknown: [...]}}); rows of "
+                    "unknown status can then be left out with a drop rule or, better, the status derived "
+                    "from the answers (derive: washington_group). Values seen: {values}."
+                ),
+                values=quoted(values),
+            )
             if any(v.strip().upper() == "PWD" for v in values):
-                hint = (" Careful: in SDG codes PWD means persons WITHOUT disability, while many "
-                        "organisations write PWD for persons with disabilities.")  # fmt: skip
+                fix = msg(
+                    N_(
+                        "{fix} Careful: in SDG codes PWD means persons WITHOUT disability, while many "
+                        "organisations write PWD for persons with disabilities."
+                    ),
+                    fix=fix,
+                )
             add_examples(
                 ctx, tb, pa.array(unknown),
                 lambda row, v: ctx.finding(
-                    WG_MISMATCH, f"'{v}' is not a recognised disability status",
-                    "Say in the mapping's schema which values mean with disability, without "
-                    "disability and not known (disabilityValues: {with: [...], without: [...], "
-                    "unknown: [...]}); rows of unknown status can then be left out with a drop rule "
-                    "or, better, the status derived from the answers (derive: washington_group). "
-                    f"Values seen: {quoted(values)}.{hint}",
+                    WG_MISMATCH, N_("'{value}' is not a recognised disability status"), fix, {"value": v},
                     row=row, field=self.status, value=v, severity=Severity.ERROR,
                 ),
                 text=tb.text[self.status],

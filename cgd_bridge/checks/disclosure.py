@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.checks.audit import Completion, audit, complete, describe_exposure, ineligible_zero
-from cgd_bridge.checks.base import Context, Suppression, plain_number, provisional_row, show_number
+from cgd_bridge.checks.base import Context, Suppression, plain_number, provisional_row
 from cgd_bridge.checks.primary import CODES, Limits, Rule, explain, primary_rules
 from cgd_bridge.checks.relations import (
     Relations,
@@ -45,6 +45,7 @@ from cgd_bridge.checks.relations import (
     total_parents,
 )
 from cgd_bridge.findings import AUDIT_STAGE, CHECKS, Finding, Report, Severity, register
+from cgd_bridge.i18n import ENGLISH, N_, msg, nmsg, num
 from cgd_bridge.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -420,7 +421,9 @@ def _report_exposed(report: Report, secured: Secured, describe: Any, *, file: st
         examples.append(
             exposed_finding(
                 e, secured.relations, describe, secured_protection(secured), file=file, measure=e.measure,
-                subject=f"the suppressed cell {describe(e.row)} is exposed in {e.measure}", fix=FIX_MERGE,
+                subject=msg(N_("the suppressed cell {cell} is exposed in {measure}"), cell=describe(e.row),
+                            measure=e.measure),
+                fix=FIX_MERGE,
             )
         )  # fmt: skip
     if examples:
@@ -429,16 +432,16 @@ def _report_exposed(report: Report, secured: Secured, describe: Any, *, file: st
 
 #: the fixes of ``suppression-exposed``: for a cell the bridge suppressed and could not protect,
 #: for a cell the data left empty, and for a published file the audit reads
-FIX_MERGE = (
+FIX_MERGE = N_(
     "Merge categories or areas so that no cell rests on fewer respondents than the threshold, or "
     "leave out the total that gives it away; see docs/disclosure.md."
 )
-FIX_BLANK = (
+FIX_BLANK = N_(
     "The value was left empty (suppressed?) but the totals and the other parts give it away: fill "
     "in the value and let the bridge suppress it with its complements, or leave empty a part or "
     "total that covers it."
 )
-FIX_PUBLISHED = (
+FIX_PUBLISHED = N_(
     "Suppress more cells (a part or total on each relation named), or publish the table through "
     "cgd-bridge convert, which chooses them; see docs/disclosure.md."
 )
@@ -450,7 +453,7 @@ def exposed_finding(
     where: Any,
     protection: float,
     *,
-    subject: str,
+    subject: dict[str, Any],
     fix: str,
     file: str | None,
     measure: str | None = None,
@@ -460,20 +463,24 @@ def exposed_finding(
     ``subject`` (which cell, e.g. "the suppressed observation X is exposed"), the interval a
     reader can narrow it to and the relations that bound it (``details``: ``cell``, ``measure``
     when given, ``low``, ``high``, ``relations``)."""
-    text, relations = describe_exposure(e, rel, where, protection)
-    problem = f"{subject}: {text}"
-    if relations:
-        problem += "; through " + "; ".join(relations)
+    text, sentences = describe_exposure(e, rel, where, protection)
+    problem = msg(N_("{subject}: {how}"), subject=subject, how=text)
+    for sentence in sentences:  # "; through" the first relation, "; " each next
+        problem = msg(
+            N_("{text}; through {relation}") if sentence is sentences[0] else N_("{text}; {relation}"),
+            text=problem,
+            relation=sentence,
+        )
+    relations = [str(ENGLISH.value(r)) for r in sentences]
     details: dict[str, Any] = {"cell": where(e.row)}
     if measure is not None:
         details["measure"] = measure
     details.update(
         low=plain_number(e.low), high=None if np.isinf(e.high) else plain_number(e.high), relations=relations
     )
-    return Finding(
-        code=EXPOSED, severity=CHECKS[EXPOSED].severity, problem=problem, file=file, row=row, fix=fix,
-        details=details,
-    )  # fmt: skip
+    return Finding.of(
+        EXPOSED, CHECKS[EXPOSED].severity, problem, fix, {}, file=file, row=row, details=details
+    )
 
 
 def secured_protection(secured: Secured) -> float:
@@ -520,15 +527,20 @@ def _report_cells(
         examples = []
         for i in idx[:EXAMPLES]:
             vals = {m: cells[m][i] for m in measures}
-            shown = ", ".join(
-                f"{'respondents' if m == '__n__' else m} {show_number(v)}" for m, v in vals.items()
-            )
+            shown = _shown(vals)
             row = None if microdata else row_of(int(i))
-            where = f"the cell {describe(i)}" if microdata else "this row"
+            where = msg(N_("the cell {cell}"), cell=describe(i)) if microdata else msg(N_("this row"))
+            problem: dict[str, Any]
+            fix: dict[str, Any] | str
             if rule[i] == Rule.SMALL_COUNT:
-                problem = f"{where} has {shown}: below the threshold of {k}"
-                fix = ("It must not be published as is: it will be suppressed (OBS_STATUS Q, "
-                       "CONF_STATUS C). Merge categories or areas if the figure is needed.")  # fmt: skip
+                problem = msg(
+                    N_("{where} has {values}: below the threshold of {k}"),
+                    where=where,
+                    values=shown,
+                    k=num(k),
+                )
+                fix = N_("It must not be published as is: it will be suppressed (OBS_STATUS Q, "
+                         "CONF_STATUS C). Merge categories or areas if the figure is needed.")  # fmt: skip
             elif rule[i]:
                 c, d = pair_of(int(i))
                 problem, fix = explain(
@@ -536,20 +548,41 @@ def _report_cells(
                 )
                 value = c.removesuffix(f" % of {d}")
                 if value != c and value in cells:  # a percentage published beside its denominator
-                    problem = f"{problem} ({value} {show_number(cells[value][i])} % of {d})"
+                    problem = msg(
+                        N_("{text} ({value} {percent} % of {denominator})"),
+                        text=problem,
+                        value=value,
+                        percent=num(plain_number(cells[value][i])),
+                        denominator=d,
+                    )
                 else:
-                    problem = f"{problem} ({c} of {d})"
+                    problem = msg(
+                        N_("{text} ({count} of {denominator})"), text=problem, count=c, denominator=d
+                    )
             else:
                 other, dim = reasons.get(int(i), (-1, "?"))
                 other_txt = (
-                    f"the suppressed row {row_of(other)}"
+                    msg(N_("the suppressed row {row}"), row=row_of(other))
                     if not microdata and other >= 0
-                    else (f"the suppressed cell {describe(other)}" if other >= 0 else "a suppressed cell")
+                    else (
+                        msg(N_("the suppressed cell {cell}"), cell=describe(other))
+                        if other >= 0
+                        else msg(N_("a suppressed cell"))
+                    )
                 )
-                along = f"the {dim} total" if dim != "?" else "the published totals"
-                problem = (f"{where} ({shown}) must also be suppressed: with {along} it "
-                           f"would reveal {other_txt}")  # fmt: skip
-                fix = "Nothing to change in the data: the bridge suppresses it on conversion."
+                along = (
+                    msg(N_("the {dimension} total"), dimension=dim)
+                    if dim != "?"
+                    else msg(N_("the published totals"))
+                )
+                problem = msg(
+                    N_("{where} ({values}) must also be suppressed: with {along} it would reveal {other}"),
+                    where=where,
+                    values=shown,
+                    along=along,
+                    other=other_txt,
+                )
+                fix = N_("Nothing to change in the data: the bridge suppresses it on conversion.")
             examples.append(
                 ctx.finding(
                     code, problem, fix, row=row,
@@ -562,6 +595,23 @@ def _report_cells(
 
 def _measure_name(m: str) -> str:
     return "respondents" if m == "__n__" else m
+
+
+def _shown(vals: dict[str, Any]) -> dict[str, Any]:
+    """A cell's measures for a message, e.g. ``respondents 3, women 2`` (a composed message:
+    the word "respondents" translated, each number in the locale's digits)."""
+    parts = [
+        msg(N_("respondents {value}"), value=num(plain_number(v)))
+        if m == "__n__"
+        else msg(N_("{name} {value}"), name=m, value=num(plain_number(v)))
+        for m, v in vals.items()
+    ]
+    if not parts:
+        return msg(N_("no count"))
+    shown = parts[0]
+    for part in parts[1:]:
+        shown = msg(N_("{first}, {next}"), first=shown, next=part)
+    return shown
 
 
 # -- the mapped observations -----------------------------------------------------------------------
@@ -628,22 +678,34 @@ def suppress_observations(
         for i in idx[:20].tolist():
             n = t["OBS_COUNT"][i].as_py()
             if code != SECONDARY:
-                num, den = (pairs[0][0][i], pairs[0][1][i]) if pairs else (None, None)
+                numerator, den = (pairs[0][0][i], pairs[0][1][i]) if pairs else (None, None)
                 few = [x[i] for x in [*counts, *(d for _, d in pairs)] if 0 < x[i] < k]
                 problem, fix = explain(
-                    int(rule[i]), limits, f"the observation {where(i)}", count=min(few) if few else n,
-                    numerator=num, denominator=den,
+                    int(rule[i]), limits, msg(N_("the observation {key}"), key=where(i)),
+                    count=min(few) if few else n, numerator=numerator, denominator=den,
+                    merge=msg(N_("Merge categories in the mapping if the figure is needed.")),
                 )  # fmt: skip
-                fix = fix.replace("Merge categories or areas", "Merge categories in the mapping")
             else:
                 other, dim = reasons.get(i, (-1, "?"))
-                shown = where(other) if other >= 0 else "a suppressed observation"
-                along = f"the {dim} total" if dim != "?" else "the published totals"
-                problem = (f"the observation {where(i)} ({n} respondents) must also be suppressed: with "
-                           f"{along} it would reveal {shown}")  # fmt: skip
-                fix = "Nothing to change: the bridge suppresses it on conversion."
+                shown = where(other) if other >= 0 else msg(N_("a suppressed observation"))
+                along = (
+                    msg(N_("the {dimension} total"), dimension=dim)
+                    if dim != "?"
+                    else msg(N_("the published totals"))
+                )
+                problem = msg(
+                    N_(
+                        "the observation {key} ({respondents}) must also be suppressed: with {along} it "
+                        "would reveal {other}"
+                    ),
+                    key=where(i),
+                    along=along,
+                    other=shown,
+                    respondents=nmsg("{n} respondent", "{n} respondents", plain_number(n or 0)),
+                )
+                fix = msg(N_("Nothing to change: the bridge suppresses it on conversion."))
             examples.append(
-                Finding(code=code, severity=CHECKS[code].severity, problem=problem, fix=fix, file=file,
+                Finding.of(code, CHECKS[code].severity, problem, fix, {}, file=file,
                         details={"resolved": True, "observation": {d: t[d][i].as_py() for d in keys},
                                  "respondents": n, **({"rule": Rule(int(rule[i])).name.lower()}
                                                       if code != SECONDARY else {})})
@@ -731,9 +793,7 @@ def audit_observations(
     secured = secure(keys, parents, measures, mask, size, threshold, known_children=known, additive=additive)
 
     def where(i: int) -> str:
-        return (
-            ", ".join(f"{d}={labels[d][keys[d][i]]}" for d in keys if len(labels[d]) > 1) or "the observation"
-        )
+        return ", ".join(f"{d}={labels[d][keys[d][i]]}" for d in keys if len(labels[d]) > 1) or "-"
 
     _report_exposed(report, secured, where, file=file)
     _audit_blanks(report, secured, measures, mask, threshold, where, file=file)
@@ -741,14 +801,35 @@ def audit_observations(
     examples = []
     for i in added[:20].tolist():
         other, dim = secured.reasons.get(i, (-1, "?"))
-        shown = where(other) if other >= 0 else "a suppressed observation"
+        shown = (
+            msg(N_("the observation {key}"), key=where(other))
+            if other >= 0
+            else msg(N_("a suppressed observation"))
+        )
+        problem = (
+            msg(
+                N_(
+                    "the observation {key} must also be suppressed: the audit found that, with the published "
+                    "totals along {dimension}, {other} could be worked out"
+                ),
+                key=where(i),
+                dimension=dim,
+                other=shown,
+            )
+            if dim != "?"
+            else msg(
+                N_(
+                    "the observation {key} must also be suppressed: the audit found that, with the published "
+                    "totals, {other} could be worked out"
+                ),
+                key=where(i),
+                other=shown,
+            )
+        )
         examples.append(
-            Finding(
-                code=SECONDARY, severity=CHECKS[SECONDARY].severity, file=file,
-                problem=(f"the observation {where(i)} must also be suppressed: the audit found that, "
-                         f"with the published totals{f' along {dim}' if dim != '?' else ''}, {shown} could "
-                         "be worked out"),
-                fix="Nothing to change: the bridge suppresses it on conversion.",
+            Finding.of(
+                SECONDARY, CHECKS[SECONDARY].severity, problem,
+                N_("Nothing to change: the bridge suppresses it on conversion."), {}, file=file,
                 details={"resolved": True, "observation": {d: labels[d][keys[d][i]] for d in keys}},
             )
         )  # fmt: skip
@@ -819,7 +900,8 @@ def _audit_blanks(
             examples.append(
                 exposed_finding(
                     e, rel, where, float(threshold), file=file, measure=name, fix=FIX_BLANK,
-                    subject=f"the empty cell {where(e.row)} ({name}) is not protected",
+                    subject=msg(N_("the empty cell {cell} ({measure}) is not protected"), cell=where(e.row),
+                                measure=name),
                 )
             )  # fmt: skip
         if examples:
@@ -889,7 +971,7 @@ def audit_published(
 
     def where(i: int) -> str:
         r = rows[i]
-        alone = f"row {r + first_line}" if first_line is not None else f"observation {r + 1}"
+        alone = f"#{r + first_line}" if first_line is not None else f"#{r + 1}"
         return ", ".join(f"{d}={labels[d][keys[d][r]]}" for d in keys if len(labels[d]) > 1) or alone
 
     examples = []
@@ -898,7 +980,7 @@ def audit_published(
             exposed_finding(
                 e, rel, where, float(threshold), file=file, fix=FIX_PUBLISHED,
                 row=None if first_line is None else int(rows[e.row]) + first_line,
-                subject=f"the suppressed observation {where(e.row)} is exposed",
+                subject=msg(N_("the suppressed observation {key} is exposed"), key=where(e.row)),
             )
         )  # fmt: skip
     if examples:

@@ -34,10 +34,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from stdnum.in_ import aadhaar, epic, pan
 
+from cgd_bridge.i18n import ENGLISH, N_, Translator, msg, nmsg, num
 from cgd_bridge.ingest.schema import normalise_name
 
 KINDS = (
@@ -45,15 +47,15 @@ KINDS = (
     "registry_number", "address", "device",
 )  # fmt: skip
 WHAT = {
-    "person_name": "people's names",
-    "email": "e-mail addresses",
-    "phone": "phone numbers",
-    "coordinates": "exact GPS coordinates",
-    "date_of_birth": "dates of birth",
-    "national_id": "national ID numbers",
-    "registry_number": "registry or card numbers",
-    "address": "home addresses",
-    "device": "device or user identifiers",
+    "person_name": N_("people's names"),
+    "email": N_("e-mail addresses"),
+    "phone": N_("phone numbers"),
+    "coordinates": N_("exact GPS coordinates"),
+    "date_of_birth": N_("dates of birth"),
+    "national_id": N_("national ID numbers"),
+    "registry_number": N_("registry or card numbers"),
+    "address": N_("home addresses"),
+    "device": N_("device or user identifiers"),
 }
 REGIONS = ("KE", "NP", "BD", "IN", "VN", "MW")
 SAMPLE = 1000  # values per column the detector looks at (callers sample; this bounds the work)
@@ -215,7 +217,7 @@ _YES_NO = {
 }  # fmt: skip
 
 
-def innocent_reason(values: Sequence[str]) -> str | None:
+def innocent_reason(values: Sequence[str]) -> dict[str, Any] | None:
     """Why these values cannot identify anyone (``"yes/no answers"``), or None.
 
     Yes/no answers in the project's languages, a handful of repeated categories, or small
@@ -223,14 +225,17 @@ def innocent_reason(values: Sequence[str]) -> str | None:
     """
     vals = [v.strip() for v in values if v and v.strip()]
     if not vals:
-        return "no values"
+        return msg(N_("no values"))
     distinct = set(vals)
     if {v.casefold() for v in distinct} <= _YES_NO:
-        return f"yes/no answers ({', '.join(sorted(distinct)[:4])})"
+        return msg(N_("yes/no answers ({answers})"), answers=", ".join(sorted(distinct)[:4]))
     if all(re.fullmatch(r"[+-]?\d{1,3}([.,]\d+)?", v) for v in distinct) and len(vals) >= 3:
-        return "small numbers (counts, ages or ratings)"
+        return msg(N_("small numbers (counts, ages or ratings)"))
     if len(distinct) <= 12 and len(vals) >= 3 * len(distinct) and len(vals) >= 6:
-        return f"a handful of categories repeated over many rows ({len(distinct)} different values)"
+        return msg(
+            N_("a handful of categories repeated over many rows ({values})"),
+            values=nmsg("{n} different value", "{n} different values", len(distinct)),
+        )
     return None
 
 
@@ -263,7 +268,8 @@ class Detection:
         matched: sampled values that look like this kind (values with one inside, for text).
         total: sampled non-empty values.
         examples: one or two matches, masked.
-        why: the evidence in plain words, e.g. ``"31 of 40 values are Kenyan mobile numbers"``.
+        why: the evidence in plain words, a composed message (:func:`cgd_bridge.i18n.msg`), e.g.
+            ``"31 of 40 values are Kenyan mobile numbers"`` (:meth:`explained`).
         by_name: the column's name says so too (or alone, when ``matched`` is 0).
         blocking: an error (identifiers found, or named so with values that could be); False
             when only the name says so and the values cannot identify anyone (``why`` says why).
@@ -274,15 +280,19 @@ class Detection:
     matched: int
     total: int
     examples: tuple[str, ...] = ()
-    why: str = ""
+    why: dict[str, Any] = field(default_factory=dict)
     by_name: bool = False
     blocking: bool = True
     in_text: bool = False
 
     @property
     def what(self) -> str:
-        """The kind in words, e.g. ``phone numbers``."""
+        """The kind in words, e.g. ``phone numbers`` (a message id)."""
         return WHAT[self.kind]
+
+    def explained(self, t: Translator = ENGLISH) -> str:
+        """:attr:`why` in the language of ``t``."""
+        return str(t.value(self.why)) if self.why else ""
 
 
 @dataclass
@@ -290,7 +300,7 @@ class _Hits:
     kind: str
     matched: int = 0
     examples: list[str] = field(default_factory=list)
-    detail: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
 
     def add(self, count: int, example: str) -> None:
         self.matched += count
@@ -507,18 +517,20 @@ def _names(
     # A few names over many rows (the enumerators) are names all the same when the column's name
     # or common name words say so.
     if named:
-        hits.detail = "are shaped like people's names"
+        hits.detail = msg(N_("are shaped like people's names"))
         return hits
     if listed >= 0.2 * n and distinct >= min(0.5 * n, 50) and n >= 3:
-        hits.detail = "are people's names (two to five words, common name words, few repeats)"
+        hits.detail = msg(N_("are people's names (two to five words, common name words, few repeats)"))
         return hits
     if person and distinct >= 2:
-        hits.detail = "are shaped like people's names, in a column named for people"
+        hits.detail = msg(N_("are shaped like people's names, in a column named for people"))
         return hits
     # by shape alone, only in scripts other than Latin: capitalised Latin words nearly all
     # different are as often places ("Banteay Meanchey", "Mongkol Borei") or titles
     if not place and distinct >= min(0.8 * n, 200) and n >= 10 and strict >= 0.8 * n and latin < 0.5 * n:
-        hits.detail = "are shaped like people's names (two to five words of one script, nearly all different)"
+        hits.detail = msg(
+            N_("are shaped like people's names (two to five words of one script, nearly all different)")
+        )
         return hits
     return None
 
@@ -574,7 +586,7 @@ def _dates_of_birth(
     if not _share(hits.matched, n, at_least=0.6):
         return None
     if named:  # also when most are 1 January, as unknown birthdays are often written
-        hits.detail = "are dates, in a column named for dates of birth"
+        hits.detail = msg(N_("are dates, in a column named for dates of birth"))
         return hits
     if other_date:
         return None  # named for the date of an interview, a visit, a registration ...
@@ -584,7 +596,9 @@ def _dates_of_birth(
     # survey and visit dates cover months; birth dates cover decades, and are mostly in the past
     past = sum(y <= today.year - 5 for y in years) / len(years)
     if span >= 15 and len(counts) >= 0.5 * n and past >= 0.6 and n >= 5:
-        hits.detail = f"are dates spanning {span} years, nearly all different: dates of birth"
+        hits.detail = msg(
+            N_("are dates spanning {years} years, nearly all different: dates of birth"), years=span
+        )
         return hits
     return None
 
@@ -607,38 +621,38 @@ def _interleaved(value: str) -> bool:
 
 # digit runs that are IDs only in a column named for IDs
 _NAMED_DIGITS = {
-    7: "Kenyan national ID numbers (7-8 digits)",
-    8: "Kenyan national ID numbers (7-8 digits)",
-    10: "Bangladeshi national ID numbers",
-    13: "Bangladeshi national ID numbers",
-    17: "Bangladeshi national ID numbers",
+    7: N_("Kenyan national ID numbers (7-8 digits)"),
+    8: N_("Kenyan national ID numbers (7-8 digits)"),
+    10: N_("Bangladeshi national ID numbers"),
+    13: N_("Bangladeshi national ID numbers"),
+    17: N_("Bangladeshi national ID numbers"),
 }
 
 
 def _id_label(value: str, c: str, named: bool, structured: bool) -> str | None:
     """Which national ID ``value`` (``c``: without spaces and dashes, upper-case) looks like."""
     if c.isdigit() and len(c) == 12 and aadhaar.is_valid(c):
-        return "Aadhaar numbers (12 digits with a valid Verhoeff check digit)"
+        return N_("Aadhaar numbers (12 digits with a valid Verhoeff check digit)")
     if _PAN.fullmatch(c) and pan.is_valid(c):
-        return "Indian PAN numbers"
+        return N_("Indian PAN numbers")
     if _EPIC.fullmatch(c) and epic.is_valid(c):
-        return "Indian voter ID (EPIC) numbers"
+        return N_("Indian voter ID (EPIC) numbers")
     if _NP_CITIZENSHIP.fullmatch(value.strip().translate(_DIGITS_NATIVE)):
-        return "Nepali citizenship certificate numbers"
+        return N_("Nepali citizenship certificate numbers")
     if _MW_ID.fullmatch(c) and _interleaved(c):
-        return "Malawian national ID numbers"
+        return N_("Malawian national ID numbers")
     if structured:
         return None
     if _BD_NID17.fullmatch(c):
-        return "Bangladeshi national ID numbers (17 digits from the birth year)"
+        return N_("Bangladeshi national ID numbers (17 digits from the birth year)")
     if _CCCD.fullmatch(c):
-        return "Vietnamese citizen ID (CCCD) numbers"
+        return N_("Vietnamese citizen ID (CCCD) numbers")
     if not named:
         return None
     if c.isdigit() and len(c) in _NAMED_DIGITS:
         return _NAMED_DIGITS[len(c)]
     if re.fullmatch(r"[A-Z]{0,3}\d{6,12}[A-Z]?", c):
-        return "passport or ID numbers"
+        return N_("passport or ID numbers")
     return None
 
 
@@ -651,7 +665,9 @@ def _national_ids(counts: Counter[str], n: int, named: bool) -> _Hits | None:
             return None  # the first values hold no ID: neither does the column
         label = _id_label(v, c, named, structured)
         if label is not None:
-            found.setdefault(label, _Hits("national_id", detail=label)).add(counts[v], v)
+            found.setdefault(label, _Hits("national_id", detail=msg(N_("are {what}"), what=msg(label)))).add(
+                counts[v], v
+            )
     best = max(found.values(), key=lambda h: h.matched, default=None)
     if best is None:
         return None
@@ -668,10 +684,10 @@ def _registry(counts: Counter[str], n: int, named: bool) -> _Hits | None:
         c = v.strip().upper()
         if _UDID.fullmatch(re.sub(r"[\s-]", "", c)):
             hits.add(counts[v], v)
-            hits.detail = "are Indian UDID disability card numbers"
+            hits.detail = msg(N_("are Indian UDID disability card numbers"))
         elif named and sum(ch.isdigit() for ch in c) >= 3 and len(c) <= 30 and len(c.split()) <= 3:
             hits.add(counts[v], v)
-            hits.detail = "are card or registry numbers, nearly all different"
+            hits.detail = msg(N_("are card or registry numbers, nearly all different"))
     if _share(hits.matched, n, at_least=0.5) and len(counts) >= 0.7 * n:
         return hits
     return None
@@ -739,7 +755,12 @@ def scan_text(values: Sequence[str | None]) -> list[Detection]:
                     hits.matched,
                     len(vals),
                     tuple(hits.examples),
-                    f"{hits.matched} of {len(vals)} values have {WHAT[kind]} inside the text",
+                    msg(
+                        N_("{matched} of {values} have {what} inside the text"),
+                        matched=num(hits.matched),
+                        values=nmsg("{n} value", "{n} values", len(vals)),
+                        what=msg(WHAT[kind]),
+                    ),
                     in_text=True,
                 )
             )
@@ -792,21 +813,33 @@ def detect(header: str, values: Sequence[str | None], *, today: date | None = No
     n = len(vals)
     if n == 0:
         if named and plainly:
-            return Detection(named, 0, 0, why="named so; no values in the rows sampled", by_name=True)
+            return Detection(
+                named, 0, 0, why=msg(N_("named so; no values in the rows sampled")), by_name=True
+            )
         return None
     counts = Counter(vals)
     # the name's word counts as evidence about the values only where the name says it plainly
     found = _whole_values(header, vals, counts, named if plainly else None, today)
     if found is not None:
         kind, hits = found
-        why = f"{hits.matched} of {n} values {hits.detail}"
+        why = msg(
+            N_("{matched} of {values} {detail}"),
+            matched=num(hits.matched),
+            values=nmsg("{n} value", "{n} values", n),
+            detail=hits.detail,
+        )
         return Detection(kind, hits.matched, n, tuple(hits.examples), why, by_name=named == kind)
     innocent = innocent_reason(vals)
     if named and innocent and not plainly:
         return None  # phone_type, email_access: a word of the name, and values that identify nobody
     if named and innocent:
         return Detection(
-            named, 0, n, why=f"named so, but its values are {innocent}", by_name=True, blocking=False
+            named,
+            0,
+            n,
+            why=msg(N_("named so, but its values are {innocent}"), innocent=innocent),
+            by_name=True,
+            blocking=False,
         )
     long_text = sum(len(v) >= 25 or len(v.split()) >= 4 for v in vals)
     if long_text >= 0.3 * n:
@@ -814,13 +847,15 @@ def detect(header: str, values: Sequence[str | None], *, today: date | None = No
         if inside:
             return max(inside, key=lambda d: d.matched)
     if named and plainly:
-        return Detection(named, 0, n, why="named so, and its values could be such identifiers", by_name=True)
+        return Detection(
+            named, 0, n, why=msg(N_("named so, and its values could be such identifiers")), by_name=True
+        )
     return None  # a word of the name alone (name_en, structure_name) says nothing the values do not
 
 
 def _contacts(counts: Counter[str], n: int, named: str | None) -> tuple[str, _Hits] | None:
     """Whole values that are e-mail addresses or phone numbers (not dates, not structured codes)."""
-    emails = _Hits("email", detail="are e-mail addresses")
+    emails = _Hits("email", detail=msg(N_("are e-mail addresses")))
     phones = _Hits("phone")
     regions: Counter[str] = Counter()
     for v, c in counts.items():
@@ -844,15 +879,19 @@ def _contacts(counts: Counter[str], n: int, named: str | None) -> tuple[str, _Hi
     if not _share(phones.matched, n, at_least=0.3):
         return None
     where = ", ".join(r for r, _ in regions.most_common(3) if r != "+")
-    phones.detail = "are phone numbers" + (f" (valid in {where})" if where else " (with a country code)")
+    phones.detail = (
+        msg(N_("are phone numbers (valid in {regions})"), regions=where)
+        if where
+        else msg(N_("are phone numbers (with a country code)"))
+    )
     return "phone", phones
 
 
 def _places(counts: Counter[str], n: int, named: str | None) -> tuple[str, _Hits] | None:
     """Whole values that are coordinates (a pair, or one of them under a lat/lon name) or addresses."""
-    coords = _Hits("coordinates", detail="are latitude/longitude pairs")
-    single = _Hits("coordinates", detail="are latitudes or longitudes")
-    address = _Hits("address", detail="are home addresses (house or plot numbers, streets)")
+    coords = _Hits("coordinates", detail=msg(N_("are latitude/longitude pairs")))
+    single = _Hits("coordinates", detail=msg(N_("are latitudes or longitudes")))
+    address = _Hits("address", detail=msg(N_("are home addresses (house or plot numbers, streets)")))
     for v, c in counts.items():
         if _coordinate_hits(v):
             coords.add(c, v)
@@ -879,7 +918,6 @@ def _whole_values(
         return found
     ids = _national_ids(counts, n, named == "national_id")
     if ids is not None:
-        ids.detail = f"are {ids.detail}"
         return "national_id", ids
     other_date = bool(set(normalise_name(header).split("_")) & _NOT_DOB)
     dob = _dates_of_birth(counts, n, named == "date_of_birth", today, other_date=other_date)
@@ -967,13 +1005,21 @@ def coordinate_pairs(columns: Mapping[str, Sequence[str | None]]) -> dict[str, D
         if found is None:
             continue
         points, country = found
-        where = f", inside {country}" if country else ""
         n = len(points)
-        for h, i, role, other in ((lat_h, 0, "latitudes", lon_h), (lon_h, 1, "longitudes", lat_h)):
+        for h, i, role, other in (
+            (lat_h, 0, N_("latitudes"), lon_h),
+            (lon_h, 1, N_("longitudes"), lat_h),
+        ):
+            total = len(_clean(columns[h]))
+            params = {"matched": num(n), "values": nmsg("{n} value", "{n} values", total),
+                      "role": msg(role), "other": other, "country": country}  # fmt: skip
             out[h] = Detection(
-                "coordinates", n, len(_clean(columns[h])), (mask(f"{points[0][i]:.5f}", "coordinates"),),
-                f"{n} of {len(_clean(columns[h]))} values are {role} with 4 or more decimals (about 10 m), "
-                f"paired with '{other}'{where}",
+                "coordinates", n, total, (mask(f"{points[0][i]:.5f}", "coordinates"),),
+                msg(N_("{matched} of {values} are {role} with 4 or more decimals (about 10 m), paired with "
+                       "'{other}', inside {country}"), **params)
+                if country
+                else msg(N_("{matched} of {values} are {role} with 4 or more decimals (about 10 m), paired "
+                            "with '{other}'"), **params),
                 by_name=by_name,
             )  # fmt: skip
     return out

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from cgd_bridge.checks.base import BaseCheck, Context
 from cgd_bridge.findings import Finding, Severity, register
-from cgd_bridge.i18n import N_
+from cgd_bridge.i18n import ENGLISH, N_, msg
 from cgd_bridge.metadata.load import LoadedMetadata
 from cgd_bridge.metadata.model import LICENCES, PROFILE, QualityMetadata, RequiredAt
 
@@ -289,13 +289,25 @@ def dsat_score(m: QualityMetadata) -> dict[str, Any] | None:
     dims = sa.dimensions.model_dump()
     ethics = {k: v for k, v in ethics.items() if k in type(sa.ethics).model_fields}
     dims = {k: v for k, v in dims.items() if k in type(sa.dimensions).model_fields}
-    reasons = [f"ethics principle '{k}' is answered 'no'" for k, v in ethics.items() if v == "no"]
-    reasons += [f"quality dimension '{k}' scores 0" for k, v in dims.items() if v == 0]
+    why = [
+        msg(N_("ethics principle '{principle}' is answered 'no'"), principle=k)
+        for k, v in ethics.items()
+        if v == "no"
+    ]
+    why += [
+        msg(N_("quality dimension '{dimension}' scores 0"), dimension=k) for k, v in dims.items() if v == 0
+    ]
     scored = [v for v in dims.values() if v is not None]
     total = sum(scored)
     complete = len(scored) == len(dims) and all(v is not None for v in ethics.values())
     if complete and total < DSAT_PASS_TOTAL:
-        reasons.append(f"the quality scores add up to {total} of 15, below {DSAT_PASS_TOTAL}")
+        why.append(
+            msg(
+                N_("the quality scores add up to {total} of 15, below {least}"),
+                total=total,
+                least=DSAT_PASS_TOTAL,
+            )
+        )
     ethics_pass = all(v == "yes" for v in ethics.values())
     quality_pass = complete and total >= DSAT_PASS_TOTAL and 0 not in scored
     return {
@@ -305,7 +317,8 @@ def dsat_score(m: QualityMetadata) -> dict[str, Any] | None:
         "max": 15,
         "pass": ethics_pass and quality_pass,
         "complete": complete,
-        "reasons": reasons,
+        "reasons": [ENGLISH.text(w) for w in why],
+        "why": why,  # the reasons as composed messages (cgd_bridge.i18n.msg), for any language
     }
 
 
@@ -316,11 +329,12 @@ def _dsat(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:
     return [
         _f(
             md, DSAT_FAIL, "quality.self_assessment",
-            f"the self-assessment does not pass: {reason}",
-            "Re-assess honestly; if the answer stands, say in 'limitations' why and how the "
-            "data may still be used. The NSO will not use the data for official reporting.",
+            N_("the self-assessment does not pass: {reason}"),
+            N_("Re-assess honestly; if the answer stands, say in 'limitations' why and how the "
+               "data may still be used. The NSO will not use the data for official reporting."),
+            {"reason": reason},
         )
-        for reason in verdict["reasons"]
+        for reason in verdict["why"]
     ]  # fmt: skip
 
 

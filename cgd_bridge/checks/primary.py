@@ -31,11 +31,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
-from cgd_bridge.checks.base import THRESHOLD_FLOOR, USUAL_THRESHOLD, Context, show_number
+from cgd_bridge.checks.base import THRESHOLD_FLOOR, USUAL_THRESHOLD, Context
 from cgd_bridge.findings import Severity, register
+from cgd_bridge.i18n import N_, msg, nmsg
+from cgd_bridge.i18n import num as number
 
 SMALL_CELL = register(
     "small-cell", Severity.WARNING, "privacy", "Small cell",
@@ -158,47 +161,80 @@ def primary_rules(
 def explain(
     rule: int,
     limits: Limits,
-    where: str,
+    where: dict[str, Any],
     *,
     count: float | None,
     numerator: float | None,
     denominator: float | None,
-) -> tuple[str, str]:
-    """The problem and the fix of a cell suppressed by ``rule``, in plain words for a CSO.
+    merge: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The problem and the fix of a cell suppressed by ``rule``, in plain words for a CSO, as
+    composed messages (:func:`~cgd_bridge.i18n.msg`, translated where the report is shown).
 
-    ``where`` names the cell, e.g. ``"the observation SEX=F, URBANISATION=U"``; ``count`` is the
-    number of people the cell rests on (rule 1), ``numerator`` and ``denominator`` those of its
-    proportion (rules 2 to 4).
+    ``where`` names the cell, e.g. ``msg("the observation {key}", key="SEX=F, URBANISATION=U")``;
+    ``count`` is the number of people the cell rests on (rule 1), ``numerator`` and
+    ``denominator`` those of its proportion (rules 2 to 4); ``merge`` the advice to merge
+    (default: categories or areas).
     """
-    k, g = limits.threshold, limits.group_size
-    num, den = show_number(numerator), show_number(denominator)
-    suppressed = "It is published without a value (OBS_STATUS Q, CONF_STATUS C)."
+    k, g = number(limits.threshold), number(limits.group_size)
+    n, d = number(_plain(numerator)), number(_plain(denominator))
+    merge = merge or msg(N_("Merge categories or areas if the figure is needed."))
+    fix = msg(N_("It is published without a value (OBS_STATUS Q, CONF_STATUS C). {merge}"), merge=merge)
     if rule == Rule.SMALL_COUNT:
-        return (
-            f"{where} rests on {show_number(count)} respondent(s): below the threshold of {k}, "
-            "so they could be recognised",
-            f"{suppressed} Merge categories or areas if the figure is needed.",
+        problem = msg(
+            N_("{where} rests on {respondents}: below the threshold of {k}, so they could be recognised"),
+            where=where,
+            respondents=nmsg("{n} respondent", "{n} respondents", _plain(count)),
+            k=k,
         )
+        return problem, fix
     if rule == Rule.SMALL_NUMERATOR:
-        return (
-            f"{where} is {num} of {den} respondents: {num} is below the threshold of {k}, so those "
-            "few people could be recognised",
-            f"{suppressed} Merge categories or areas if the figure is needed.",
-        )
+        problem = msg(
+            N_(
+                "{where} is {num} of {den} respondents: {num} is below the threshold of {k}, so those few "
+                "people could be recognised"
+            ),
+            where=where, num=n, den=d, k=k,
+        )  # fmt: skip
+        return problem, fix
     if rule == Rule.SMALL_COMPLEMENT:
-        rest = show_number((denominator or 0) - (numerator or 0))
-        return (
-            f"{where} is {num} of {den} respondents: only {rest} of the {den} did not, below the "
-            f"threshold of {k}, so those few people could be recognised",
-            f"{suppressed} Merge categories or areas if the figure is needed.",
+        rest = number(_plain((denominator or 0) - (numerator or 0)))
+        problem = msg(
+            N_(
+                "{where} is {num} of {den} respondents: only {rest} of the {den} did not, below the "
+                "threshold of {k}, so those few people could be recognised"
+            ),
+            where=where, num=n, den=d, rest=rest, k=k,
+        )  # fmt: skip
+        return problem, fix
+    text = (
+        N_(
+            "{where} is {num} of {den} respondents: all {den} gave the same answer, in a group smaller "
+            "than {g} (the group size), so the figure tells what each of them answered"
         )
-    share = "all" if numerator == denominator else "none of the"
-    return (
-        f"{where} is {num} of {den} respondents: {share} {den} gave the same answer, in a group "
-        f"smaller than {g} (the group size), so the figure tells what each of them answered",
-        f"{suppressed} Merge categories or areas, or set privacy.disclosure_control.group_size if "
-        "the NSO agrees to a smaller one.",
+        if numerator == denominator
+        else N_(
+            "{where} is {num} of {den} respondents: none of the {den} gave that answer, in a group "
+            "smaller than {g} (the group size), so the figure tells what each of them answered"
+        )
     )
+    fix = msg(
+        N_(
+            "It is published without a value (OBS_STATUS Q, CONF_STATUS C). {merge} Or set "
+            "privacy.disclosure_control.group_size if the NSO agrees to a smaller one."
+        ),
+        merge=merge,
+    )
+    return msg(text, where=where, num=n, den=d, g=g), fix
+
+
+def _plain(v: float | None) -> float:
+    """A count as a number for a message (0 when unknown)."""
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+    return f if f == f else 0
 
 
 # -- the threshold in force ---------------------------------------------------------------------
@@ -238,19 +274,33 @@ def check_threshold(ctx: Context) -> Threshold:
         return t
     too_low = t.declared < FLOOR
     code = THRESHOLD_TOO_LOW if too_low else THRESHOLD_LOW
-    said = f"the disclosure threshold is {t.declared}"
+    field = (
+        METADATA_FIELD
+        if t.source == METADATA_FIELD
+        else "--threshold (or privacy.disclosure_control.threshold)"
+    )
+    params: dict[str, Any] = {"declared": t.declared, "floor": FLOOR, "usual": USUAL, "field": field}
     if too_low:
-        problem = (f"{said}: cells of {'one person' if t.declared <= 1 else 'two people'} would be "
-                   f"published; the bridge applies {FLOOR}, its floor, instead")  # fmt: skip
-        fix = f"Set {METADATA_FIELD} to 5 (3 only where the MoU with the NSO allows it)."
+        problem = (
+            N_(
+                "the disclosure threshold is {declared}: cells of one person would be published; the bridge "
+                "applies {floor}, its floor, instead"
+            )
+            if t.declared <= 1
+            else N_(
+                "the disclosure threshold is {declared}: cells of two people would be published; the bridge "
+                "applies {floor}, its floor, instead"
+            )
+        )
+        fix = N_("Set {field} to 5 (3 only where the MoU with the NSO allows it).")
     else:
-        problem = f"{said}: most statistics offices require at least {USUAL}"
-        fix = f"Keep {t.declared} only where the MoU with the NSO allows it; otherwise set it to {USUAL}."
-    if t.source != METADATA_FIELD:
-        fix = fix.replace(METADATA_FIELD, "--threshold (or privacy.disclosure_control.threshold)")
+        problem = N_(
+            "the disclosure threshold is {declared}: most statistics offices require at least {usual}"
+        )
+        fix = N_("Keep {declared} only where the MoU with the NSO allows it; otherwise set it to {usual}.")
     details = {"threshold": t.value, "declared": t.declared, "source": t.source}
     if t.source == METADATA_FIELD and ctx.metadata is not None:
-        ctx.report.add(ctx.metadata.finding(code, METADATA_FIELD, problem, fix, details=details))
+        ctx.report.add(ctx.metadata.finding(code, METADATA_FIELD, problem, fix, params, details=details))
     else:
-        ctx.report.add(ctx.finding(code, problem, fix, field=None, details=details))
+        ctx.report.add(ctx.finding(code, problem, fix, params, field=None, details=details))
     return t

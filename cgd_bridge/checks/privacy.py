@@ -13,7 +13,7 @@ seen as a pair. Small cells are in :mod:`cgd_bridge.checks.disclosure`; consent 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch
 from cgd_bridge.checks.identifiers import SAMPLE, Detection, detect, detect_columns
 from cgd_bridge.findings import Finding, Severity, register
-from cgd_bridge.i18n import N_
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.ingest.kobo import META_IDENTIFYING
 
 if TYPE_CHECKING:
@@ -80,8 +80,6 @@ _DEFAULT_FIX = N_(
 _TEXT_FIX = N_(
     "Remove the {what} from these answers, or leave the column out; free text is read by people at the NSO."
 )
-#: the problem of a detection stays in English (identifiers.describe); "{problem}" carries it
-_AS_IT_IS = "{problem}"
 
 
 def _sample(values: pa.Array, k: int) -> list[str | None]:
@@ -93,14 +91,28 @@ def _sample(values: pa.Array, k: int) -> list[str | None]:
     return list(pc.take(values, pa.array(idx)).to_pylist())
 
 
-def describe(d: Detection, header: str) -> str:
-    """A detection as a finding's problem: which kind, how many, a masked example, why."""
-    e_g = f"; e.g. {', '.join(repr(x) for x in d.examples)}" if d.examples else ""
+def describe(d: Detection, header: str) -> dict[str, Any]:
+    """A detection as a finding's problem: which kind, how many, a masked example, why (a
+    composed message, translated where the report is shown)."""
     if d.matched == 0:
-        return f"the column '{header}' is {d.why.replace('named so', f'named for {d.what}')}"
-    what = f"{d.what} inside its text" if d.in_text else d.what
-    by_name = ", and its name says so too" if d.by_name else ""
-    return f"the column '{header}' holds {what}: {d.why} (in a sample of the rows){by_name}{e_g}"
+        return msg(
+            N_("the column '{column}' is {why} (its name is one for {what})"),
+            column=header,
+            why=d.why,
+            what=msg(d.what),
+        )
+    what = msg(N_("{what} inside its text"), what=msg(d.what)) if d.in_text else msg(d.what)
+    text = msg(
+        N_("the column '{column}' holds {what}: {why} (in a sample of the rows)"),
+        column=header,
+        what=what,
+        why=d.why,
+    )
+    if d.by_name:
+        text = msg(N_("{text}, and its name says so too"), text=text)
+    if d.examples:
+        text = msg(N_("{text}; e.g. {examples}"), text=text, examples=", ".join(repr(x) for x in d.examples))
+    return text
 
 
 def detection_finding(ctx: Context, d: Detection, header: str) -> Finding:
@@ -110,18 +122,20 @@ def detection_finding(ctx: Context, d: Detection, header: str) -> Finding:
     if not d.blocking:
         return ctx.finding(
             PII_NAME_ONLY,
-            _AS_IT_IS,
+            describe(d, header),
             N_(
                 "Nothing to do if it holds what its values say; the bridge does not block it. If it should "
                 "hold {what}, it must not be submitted."
             ),
-            {"problem": describe(d, header), "what": d.what},
+            {"what": d.what},
+            ("what",),
             field=header,
             details=details,
         )
     fix = _TEXT_FIX if d.in_text else _FIX.get(d.kind, _DEFAULT_FIX)
-    params = {"problem": describe(d, header), "what": d.what}
-    return ctx.finding(PII_COLUMN, _AS_IT_IS, fix, params, field=header, details=details)
+    return ctx.finding(
+        PII_COLUMN, describe(d, header), fix, {"what": d.what}, ("what",), field=header, details=details
+    )
 
 
 class PrivacyCheck(BaseCheck):
@@ -237,7 +251,7 @@ def attribute_findings(
     from cgd_bridge.findings import CHECKS
 
     out: list[Finding] = []
-    where = mapping_file or "the mapping"
+    where = mapping_file or msg(N_("the mapping"))
     for attr, comp in spec.attributes.items():
         if comp.column is None or attr not in h.table.column_names:
             continue
@@ -250,21 +264,35 @@ def attribute_findings(
         found += [d for d in scan_text(values) if not found or d.kind != found[0].kind]
         if not found:
             continue
-        kinds = ", ".join(dict.fromkeys(d.what for d in found))
+        kinds: dict[str, Any] = msg(found[0].what)
+        for d in found[1:]:
+            if d.what != found[0].what:
+                kinds = msg(N_("{first}, {next}"), first=kinds, next=msg(d.what))
+        why: dict[str, Any] = found[0].why
+        for d in found[1:]:
+            why = msg(N_("{first}; {next}"), first=why, next=d.why)
         examples = [x for d in found for x in d.examples][:3]
         out.append(
-            Finding(
-                code=IDENTIFIER_IN_ATTRIBUTE,
-                severity=CHECKS[IDENTIFIER_IN_ATTRIBUTE].severity,
-                problem=(
-                    f"the attribute {attr}, filled from the column '{comp.column}', would publish {kinds} "
-                    f"({'; '.join(d.why for d in found)}); e.g. {', '.join(repr(x) for x in examples)}"
+            Finding.of(
+                IDENTIFIER_IN_ATTRIBUTE,
+                CHECKS[IDENTIFIER_IN_ATTRIBUTE].severity,
+                N_(
+                    "the attribute {id}, filled from the column '{column}', would publish {kinds} ({why}); "
+                    "e.g. {examples}"
                 ),
-                fix=(
-                    f"Remove the identifiers from '{comp.column}' in the data, or take attributes.{attr} out "
-                    f"of {where} (or give it fixed codes with a map and no passthrough). --force does not "
+                N_(
+                    "Remove the identifiers from '{column}' in the data, or take attributes.{id} out of "
+                    "{where} (or give it fixed codes with a map and no passthrough). --force does not "
                     "publish identifiers."
                 ),
+                {
+                    "id": attr,
+                    "column": comp.column,
+                    "kinds": kinds,
+                    "why": why,
+                    "where": where,
+                    "examples": ", ".join(repr(x) for x in examples),
+                },
                 file=file,
                 field=comp.column,
                 details={

@@ -111,13 +111,22 @@ class Relations:
         self.total, self.dim, self.equal = self.total[keep], self.dim[keep], self.equal[keep]
 
     def describe(self, r: int, describe_row: object) -> str:
-        """Plain words for relation ``r``, e.g. ``SEX: _T = F + M`` with row descriptions."""
+        """Plain words for relation ``r``, e.g. ``along SEX: [_T] = F + M`` with row descriptions."""
+        from cgd_bridge.i18n import ENGLISH
+
+        return str(ENGLISH.value(self.sentence(r, describe_row)))
+
+    def sentence(self, r: int, describe_row: object) -> dict[str, object]:
+        """Relation ``r`` as a composed message (:func:`cgd_bridge.i18n.msg`): the words are
+        translated, the dimension and the formula of cells are data."""
+        from cgd_bridge.i18n import N_, msg
+
         t, parts = self.members(r)
         name = self.dims[int(self.dim[r])]
         show = describe_row if callable(describe_row) else str
         sign = "=" if self.equal[r] else ">="
         listed = " + ".join(str(show(int(p))) for p in parts[:6]) + (" + ..." if len(parts) > 6 else "")
-        return f"along {name}: [{show(t)}] {sign} {listed}"
+        return msg(N_("along {dimension}: {formula}"), dimension=name, formula=f"[{show(t)}] {sign} {listed}")
 
 
 def total_parents(n_codes: int, total_codes: set[int]) -> np.ndarray:

@@ -514,11 +514,70 @@ class ChoiceColumnCheck(BaseCheck):
                 ctx, tb, mismatch,
                 lambda row, v, h=header, a=answer_name, ch=choice: ctx.finding(
                     CHOICE_MISMATCH,
-                    f"'{h}' is '{v if v is not None else ''}' but the answer in '{a}' "
-                    f"{'does not list' if v == '1' else 'lists' if v == '0' else 'may list'} '{ch}'",
-                    f"Make the two agree (1 when '{ch}' is among the answers in '{a}', else 0), "
-                    "or export the data again from Kobo/ODK.",
+                    N_("'{column}' is '{value}' but the answer in '{answer}' does not list '{choice}'")
+                    if v == "1"
+                    else N_("'{column}' is '{value}' but the answer in '{answer}' lists '{choice}'")
+                    if v == "0"
+                    else N_("'{column}' is '{value}' but the answer in '{answer}' may list '{choice}'"),
+                    N_("Make the two agree (1 when '{choice}' is among the answers in '{answer}', else 0), "
+                       "or export the data again from Kobo/ODK."),
+                    {"column": h, "value": v if v is not None else "", "answer": a, "choice": ch},
                     row=row, field=h, value=v,
                 ),
                 text=flags,
             )  # fmt: skip
+
+
+#: text read with the wrong encoding: UTF-8 bytes shown as Windows-1252/Latin-1 letters
+#: ("Ã©" for "é", "à¤¨" for Devanagari "न", "à¦¨" for Bengali "ন", "â€™" for "’")
+MOJIBAKE = (
+    "[ÃÂ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
+    "\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|à[¤¥¦§]|â€"
+)
+#: letters a legacy encoding could not hold are written as question marks (a Nepali name saved
+#: as Latin-1 becomes "???? ????"): cells with "??" count as lost letters
+REPLACEMENT = "\ufffd"
+SIGN_EXAMPLES = 3
+#: the cells looked at for signs of a wrong encoding (a wrong encoding marks the whole file)
+SIGN_CELLS = 200_000
+
+
+class EncodingSignsCheck(BaseCheck):
+    """Counts the cells that show a wrong encoding (``report.stats['text_signs']``), for the
+    report's diagnosis (:mod:`cgd_bridge.diagnosis`): no finding of its own, since the cells'
+    checks already report them; the count tells the cause. A wrong encoding marks a whole file,
+    so the first :data:`SIGN_CELLS` cells are enough (a large file pays no more); the regular
+    expression runs only on the cells that are not plain ASCII."""
+
+    def start(self, ctx: Context) -> None:
+        self.signs = {"cells": 0, "mojibake": 0, "replacement": 0, "lost": 0}
+        self.examples: list[str] = []
+        headers = pa.array([c.header for c in ctx.table.columns], pa.string())
+        self._count(headers)
+
+    def batch(self, ctx: Context, tb: TypedBatch) -> None:
+        for column in tb.raw.columns:
+            if self.signs["cells"] >= SIGN_CELLS:
+                return
+            self._count(column)
+
+    def _count(self, column: pa.Array) -> None:
+        values = pc.drop_null(column)
+        if len(values) == 0:
+            return
+        self.signs["cells"] += len(values)
+        wide = pc.filter(values, pc.invert(pc.string_is_ascii(values)))
+        for key, hit in (
+            ("lost", pc.match_substring(values, "??")),
+            ("mojibake", pc.match_substring_regex(wide, MOJIBAKE)),
+            ("replacement", pc.match_substring(wide, REPLACEMENT)),
+        ):
+            n = pc.sum(hit).as_py() or 0
+            if n:
+                self.signs[key] += n
+                if len(self.examples) < SIGN_EXAMPLES:
+                    found = pc.filter(values if key == "lost" else wide, hit)
+                    self.examples.extend(found.slice(0, SIGN_EXAMPLES).to_pylist())
+
+    def finish(self, ctx: Context) -> None:
+        ctx.report.stats["text_signs"] = {**self.signs, "examples": self.examples[:SIGN_EXAMPLES]}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cgd_bridge.errors import InputError, what_is_not_a_file
 from cgd_bridge.findings import InputInfo
+from cgd_bridge.i18n import N_
 from cgd_bridge.ingest.csv import CsvLimits, open_csv
 from cgd_bridge.ingest.kobo import XLSForm, read_xlsform, resolve_columns
 from cgd_bridge.ingest.table import DEFAULT_BATCH_ROWS, SourceColumn, SourceTable, file_digest
@@ -48,7 +49,7 @@ def open_table(
     if not p.is_file():
         raise InputError(
             what_is_not_a_file(p),
-            fix="Check the path and the file name.",
+            fix=N_("Check the path and the file name."),
             file=str(path),
         )
     digest, size = file_digest(p)
@@ -74,8 +75,9 @@ def open_table(
     info.notes.extend(table.notes)
     if parsed is not None and parsed.has_repeats and kind == "csv":
         raise InputError(
-            f"the form {parsed.file} has repeat groups, which a CSV export cannot carry",
-            fix="Download the Kobo/ODK export as XLSX (it keeps repeat groups as extra sheets).",
+            N_("the form {form} has repeat groups, which a CSV export cannot carry"),
+            fix=N_("Download the Kobo/ODK export as XLSX (it keeps repeat groups as extra sheets)."),
             file=p.name,
+            params={"form": parsed.file},
         )
     return table

@@ -31,6 +31,7 @@ import pyarrow.csv as pa_csv
 
 from cgd_bridge.errors import CgdBridgeError, InputError, TooLarge
 from cgd_bridge.findings import InputInfo
+from cgd_bridge.i18n import N_, msg, num
 from cgd_bridge.ingest.table import SkippedRow, SourceColumn, SourceTable
 
 SAMPLE_BYTES = 256 * 1024
@@ -50,20 +51,20 @@ class CsvLimits:
 
 
 LIMITS = CsvLimits()
-_SAVE_AS = "Open it in the spreadsheet program it came from and save it as 'CSV UTF-8' (or XLSX)."
+_SAVE_AS = N_("Open it in the spreadsheet program it came from and save it as 'CSV UTF-8' (or XLSX).")
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13))
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_DELIMITER_NAMES = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": N_("pipe")}
 
 
-def detect_encoding(path: Path) -> tuple[str, str | None]:
+def detect_encoding(path: Path) -> tuple[str, dict[str, Any] | None]:
     """Return ``(encoding, note)`` for a text file; ``note`` explains a non-UTF-8 choice."""
     with path.open("rb") as fh:
         head = fh.read(4)
         if head.startswith(codecs.BOM_UTF8):
             return "utf-8-sig", None
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16", "The file is UTF-16 (Excel 'Unicode text'); it was read as such."
+            return "utf-16", msg(N_("The file is UTF-16 (Excel 'Unicode text'); it was read as such."))
         fh.seek(0)
         _check_text(path, fh.read(64 << 10))
         fh.seek(0)
@@ -72,7 +73,7 @@ def detect_encoding(path: Path) -> tuple[str, str | None]:
         while block := fh.read(8 << 20):
             if b"\x00" in block:
                 first = offset + block.index(b"\x00")
-                raise _not_text(path, f"it has NUL bytes (at byte {first:,})")
+                raise _not_text(path, msg(N_("it has NUL bytes (at byte {byte})"), byte=num(first)))
             try:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
@@ -86,8 +87,10 @@ def detect_encoding(path: Path) -> tuple[str, str | None]:
     return "utf-8", None
 
 
-def _not_text(path: Path, why: str) -> InputError:
-    return InputError(f"the file is not a text (CSV) file: {why}", fix=_SAVE_AS, file=path.name)
+def _not_text(path: Path, why: dict[str, Any]) -> InputError:
+    return InputError(
+        N_("the file is not a text (CSV) file: {why}"), fix=_SAVE_AS, file=path.name, params={"why": why}
+    )
 
 
 def _check_text(path: Path, sample: bytes) -> None:
@@ -101,19 +104,29 @@ def _check_text(path: Path, sample: bytes) -> None:
         if nul >= len(sample) // 4 and max(even, odd) >= 0.9 * nul:
             order = "big-endian" if even > odd else "little-endian"
             raise InputError(
-                f"the file is UTF-16 ({order}) without a byte-order mark, which cannot be told "
-                "apart from binary data",
+                N_(
+                    "the file is UTF-16 ({order}) without a byte-order mark, which cannot be told apart "
+                    "from binary data"
+                ),
                 fix=_SAVE_AS,
                 file=path.name,
+                params={"order": order},
             )
         first = sample.index(b"\x00")
-        raise _not_text(path, f"it has NUL bytes (at byte {first:,})")
+        raise _not_text(path, msg(N_("it has NUL bytes (at byte {byte})"), byte=num(first)))
     control = sum(sample.count(bytes([c])) for c in _CONTROL)
     if control > max(8, len(sample) // 100):
-        raise _not_text(path, f"{control:,} of its first {len(sample):,} bytes are control characters")
+        raise _not_text(
+            path,
+            msg(
+                N_("{control} of its first {size} bytes are control characters"),
+                control=num(control),
+                size=num(len(sample)),
+            ),
+        )
 
 
-def _fallback_encoding(path: Path, bad_offset: int) -> tuple[str, str]:
+def _fallback_encoding(path: Path, bad_offset: int) -> tuple[str, dict[str, Any]]:
     with path.open("rb") as fh:
         before = fh.read(bad_offset)
         raw = before + fh.read(64)
@@ -123,10 +136,13 @@ def _fallback_encoding(path: Path, bad_offset: int) -> tuple[str, str]:
         enc, label = "cp1252", "Windows-1252 (cp1252)"
     except UnicodeDecodeError:
         enc, label = "latin-1", "Latin-1 (ISO-8859-1)"
-    return enc, (
-        f"The file is not UTF-8 (first non-UTF-8 byte on line {line}); it was read as {label}. "
-        "Check that accented letters look right in the report, and save the file as "
-        "'CSV UTF-8' to be sure."
+    return enc, msg(
+        N_(
+            "The file is not UTF-8 (first non-UTF-8 byte on line {line}); it was read as {label}. Check "
+            "that accented letters look right in the report, and save the file as 'CSV UTF-8' to be sure."
+        ),
+        line=line,
+        label=label,
     )
 
 
@@ -180,17 +196,22 @@ def _header_text(path: Path, encoding: str, limits: CsvLimits) -> str:
                 break
     if len(text) > limits.line_bytes:
         raise TooLarge(
-            f"the first row (the column names) is longer than the limit of {_size(limits.line_bytes)}",
-            fix="Check that the file is a table with its column names in row 1; "
-            "a real header is far shorter.",
+            N_("the first row (the column names) is longer than the limit of {size}"),
+            fix=N_(
+                "Check that the file is a table with its column names in row 1; a real header is far shorter."
+            ),
             file=path.name,
             row=1,
+            params={"size": _size(limits.line_bytes)},
         )
     return text
 
 
-def _size(n: int) -> str:
-    return f"{n >> 20:,} MiB" if n >= 1 << 20 and n % (1 << 20) == 0 else f"{n >> 10:,} KiB"
+def _size(n: int) -> dict[str, Any]:
+    """A size for a message (``8 MiB``), its number in the locale's digits."""
+    if n >= 1 << 20 and n % (1 << 20) == 0:
+        return msg(N_("{n} MiB"), n=num(n >> 20))
+    return msg(N_("{n} KiB"), n=num(n >> 10))
 
 
 def open_csv(
@@ -210,8 +231,8 @@ def open_csv(
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise InputError(
-            "the file is empty",
-            fix="Export the dataset again: the first row must hold the column names.",
+            N_("the file is empty"),
+            fix=N_("Export the dataset again: the first row must hold the column names."),
             file=path.name,
         )
     delim = delimiter or sniff_delimiter(text)
@@ -220,32 +241,36 @@ def open_csv(
         header = next(csv.reader(io.StringIO(line), delimiter=delim), [])
     except csv.Error as exc:
         raise TooLarge(
-            f"a column name in the first row cannot be read ({exc})",
-            fix="Check that row 1 holds the column names, each a short text.",
+            N_("a column name in the first row cannot be read ({reason})"),
+            fix=N_("Check that row 1 holds the column names, each a short text."),
             file=path.name,
             row=1,
+            params={"reason": str(exc)},
         ) from exc
     if len(header) > limits.columns:
         raise TooLarge(
-            f"the file has {len(header):,} columns, more than the limit of {limits.columns:,}",
-            fix="Keep the columns the mapping uses (delete the others) and save again, or split the table.",
+            N_("the file has {columns} columns, more than the limit of {limit}"),
+            fix=N_(
+                "Keep the columns the mapping uses (delete the others) and save again, or split the table."
+            ),
             file=path.name,
             row=1,
+            params={"columns": num(len(header)), "limit": num(limits.columns)},
         )
     if not header:
         raise InputError(
-            "the first row (the column names) is empty",
-            fix="Put the column names in row 1, with the data below them.",
+            N_("the first row (the column names) is empty"),
+            fix=N_("Put the column names in row 1, with the data below them."),
             file=path.name,
             row=1,
         )
     info.encoding = "utf-8" if encoding == "utf-8-sig" else encoding
     info.delimiter = delim
-    notes = [note] if note else []
+    notes: list[Any] = [note] if note else []
     if encoding == "utf-8-sig":
-        notes.append("The file starts with a UTF-8 byte-order mark (BOM); it was read as UTF-8.")
+        notes.append(msg(N_("The file starts with a UTF-8 byte-order mark (BOM); it was read as UTF-8.")))
     if delim != ",":
-        notes.append(f"Cells are separated by {_DELIMITER_NAMES[delim]}s.")
+        notes.append(msg(N_("Cells are separated by {delimiter}s."), delimiter=msg(_DELIMITER_NAMES[delim])))
     columns = [SourceColumn(i, h.strip(), h.strip()) for i, h in enumerate(header)]
     table = SourceTable(path=path, info=info, columns=columns, _batches=lambda *_: iter(()))
     table.notes.extend(notes)
@@ -328,25 +353,30 @@ def _refusal(table: SourceTable, exc: pa.ArrowInvalid, limits: CsvLimits) -> Cgd
         if not _has_line_break(table.path, limits.line_bytes):
             return None
         return InputError(
-            'the row of column names does not end: a quote (") in it is opened but never '
-            f"closed, or it is longer than {_size(limits.line_bytes)}",
-            fix="Check the first line of the file (the column names) and export the file again.",
+            N_(
+                'the row of column names does not end: a quote (") in it is opened but never closed, or it '
+                "is longer than {size}"
+            ),
+            fix=N_("Check the first line of the file (the column names) and export the file again."),
             file=table.file,
             row=1,
+            params={"size": _size(limits.line_bytes)},
         )
     return InputError(
-        f"the CSV file cannot be split into cells ({_plain_arrow_error(exc)})",
-        fix='Look for a quote (") that is opened but never closed, then export the file again.',
+        N_("the CSV file cannot be split into cells ({reason})"),
+        fix=N_('Look for a quote (") that is opened but never closed, then export the file again.'),
         file=table.file,
+        params={"reason": _plain_arrow_error(exc)},
     )
 
 
 def _check_rows(table: SourceTable, seen: int, limits: CsvLimits) -> None:
     if seen > limits.rows:
         raise TooLarge(
-            f"the file has more than {limits.rows:,} rows, the limit",
-            fix="Split the dataset (by year or region) into several files.",
+            N_("the file has more than {limit} rows, the limit"),
+            fix=N_("Split the dataset (by year or region) into several files."),
             file=table.file,
+            params={"limit": num(limits.rows)},
         )
 
 
@@ -404,8 +434,11 @@ def _check_cells(table: SourceTable, batch: pa.RecordBatch, before: int, limits:
         if longest > limits.cell_chars:
             at = pc.index(pc.greater(chars, limits.cell_chars), True).as_py()
             raise TooLarge(
-                f"a cell of {longest:,} characters, more than the limit of {limits.cell_chars:,} characters",
-                fix="Shorten the cell (a cell holds one value, not a document) and export the file again.",
+                N_("a cell of {length} characters, more than the limit of {limit} characters"),
+                fix=N_(
+                    "Shorten the cell (a cell holds one value, not a document) and export the file again."
+                ),
+                params={"length": num(longest), "limit": num(limits.cell_chars)},
                 file=table.file,
                 row=table.row_mapper()(before + at + 2),
                 field=table.columns[i].header if i < len(table.columns) else None,
@@ -417,12 +450,14 @@ def _check_cells(table: SourceTable, batch: pa.RecordBatch, before: int, limits:
 
 def _long_line(table: SourceTable, limits: CsvLimits, row: int | None = None) -> TooLarge:
     return TooLarge(
-        f"a line (one row, with any newlines inside its quotes) is longer than the limit of "
-        f"{_size(limits.line_bytes)}",
-        fix='Look for a quote (") that is opened but never closed, or a cell holding a whole '
-        "document; shorten it and export the file again.",
+        N_("a line (one row, with any newlines inside its quotes) is longer than the limit of {size}"),
+        fix=N_(
+            'Look for a quote (") that is opened but never closed, or a cell holding a whole document; '
+            "shorten it and export the file again."
+        ),
         file=table.file,
         row=row,
+        params={"size": _size(limits.line_bytes)},
     )
 
 

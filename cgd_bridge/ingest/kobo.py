@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cgd_bridge.errors import InputError, TooLarge
+from cgd_bridge.i18n import N_
 from cgd_bridge.ingest.form import Question, XLSForm
 from cgd_bridge.ingest.table import SourceColumn
 from cgd_bridge.ingest.xlsx import cell_text, sheet_rows
@@ -136,8 +137,8 @@ def _sheet_records(path: Path, sheet: str) -> list[dict[str, str]]:
     except InputError as exc:
         if sheet == "survey" and not isinstance(exc, TooLarge):
             raise InputError(
-                "the XLSForm has no 'survey' sheet",
-                fix="Give the XLSForm (the .xlsx the form was built from), not the data export.",
+                N_("the XLSForm has no 'survey' sheet"),
+                fix=N_("Give the XLSForm (the .xlsx the form was built from), not the data export."),
                 file=path.name,
             ) from exc
         raise

@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -74,7 +74,7 @@ class SourceTable:
     columns: list[SourceColumn]
     _batches: Callable[[int, tuple[str, ...]], Iterator[pa.RecordBatch]]
     skipped: list[SkippedRow] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Any] = field(default_factory=list)
     form: XLSForm | None = None
 
     @property

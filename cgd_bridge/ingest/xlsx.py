@@ -36,6 +36,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from cgd_bridge.errors import InputError, TooLarge
 from cgd_bridge.findings import InputInfo
+from cgd_bridge.i18n import N_, msg, nmsg, num
 from cgd_bridge.ingest.csv import clean_batch
 from cgd_bridge.ingest.table import SourceColumn, SourceTable
 
@@ -149,23 +150,31 @@ def _span_tag_by_tag(data: bytes, row: int, column: int) -> tuple[tuple[int, int
     return (rows, columns), (row, column)
 
 
-def _too_big(what: str, limit: str, file: str) -> TooLarge:
+def _too_big(what: dict[str, Any], limit: dict[str, Any], file: str) -> TooLarge:
     return TooLarge(
-        f"the workbook is refused: {what}, more than the limit of {limit}",
-        fix="Delete the empty rows and columns after the data (select them, right-click, Delete) "
-        "and save again, or export the sheet as CSV.",
+        N_("the workbook is refused: {what}, more than the limit of {limit}"),
+        fix=N_(
+            "Delete the empty rows and columns after the data (select them, right-click, Delete) and save "
+            "again, or export the sheet as CSV."
+        ),
         file=file,
+        params={"what": what, "limit": limit},
     )
 
 
-def _read_limited(zf: zipfile.ZipFile, member: str, limit: int, what: str, file: str) -> Iterator[bytes]:
+def _read_limited(
+    zf: zipfile.ZipFile, member: str, limit: int, what: dict[str, Any], file: str
+) -> Iterator[bytes]:
     """The member's bytes, a chunk at a time, refused once more than ``limit`` came out."""
     seen = 0
     with zf.open(member) as fh:
         while chunk := fh.read(_CHUNK):
             seen += len(chunk)
             if seen > limit:
-                raise _too_big(f"{what} unpacks to more than {limit >> 20:,} MB", f"{limit >> 20:,} MB", file)
+                size = msg(N_("{n} MB"), n=num(limit >> 20))
+                raise _too_big(
+                    msg(N_("{what} unpacks to more than {size}"), what=what, size=size), size, file
+                )
             yield chunk
 
 
@@ -198,7 +207,7 @@ def inspect(path: Path, sheet: str | None, limits: XlsxLimits = LIMITS) -> None:
         names = set(zf.namelist())
         if "xl/sharedStrings.xml" in names:
             for _ in _read_limited(
-                zf, "xl/sharedStrings.xml", limits.shared_strings_bytes, "its text", path.name
+                zf, "xl/sharedStrings.xml", limits.shared_strings_bytes, msg(N_("its text")), path.name
             ):
                 pass
         member = _sheet_member(zf, sheet)
@@ -206,7 +215,7 @@ def inspect(path: Path, sheet: str | None, limits: XlsxLimits = LIMITS) -> None:
             return
         rows = columns = row = column = 0
         tail = b""
-        for chunk in _read_limited(zf, member, limits.sheet_bytes, "the sheet", path.name):
+        for chunk in _read_limited(zf, member, limits.sheet_bytes, msg(N_("the sheet")), path.name):
             data = tail + chunk
             cut = data.rfind(b"<")  # a tag cut by the chunk's end waits for the next chunk
             data, tail = (data[:cut], data[cut:]) if cut >= 0 and b">" not in data[cut:] else (data, b"")
@@ -219,12 +228,19 @@ def inspect(path: Path, sheet: str | None, limits: XlsxLimits = LIMITS) -> None:
             rows, columns = max(rows, span[0]), max(columns, span[1])
             if columns > limits.columns:
                 raise _too_big(
-                    f"its cells reach column {columns:,}", f"{limits.columns:,} columns", path.name
+                    msg(N_("its cells reach column {column}"), column=num(columns)),
+                    nmsg("{n} column", "{n} columns", limits.columns),
+                    path.name,
                 )
             if rows * columns > limits.cells:
                 raise _too_big(
-                    f"its cells span {rows:,} rows by {columns:,} columns ({rows * columns:,} cells)",
-                    f"{limits.cells:,} cells",
+                    msg(
+                        N_("its cells span {rows} rows by {columns} columns ({cells} cells)"),
+                        rows=num(rows),
+                        columns=num(columns),
+                        cells=num(rows * columns),
+                    ),
+                    nmsg("{n} cell", "{n} cells", limits.cells),
                     path.name,
                 )
 
@@ -236,20 +252,22 @@ def sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]]
         wb = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
         raise InputError(
-            f"the file cannot be opened as an Excel workbook ({exc})",
-            fix="Save it again from Excel or LibreOffice as .xlsx, or export it as CSV.",
+            N_("the file cannot be opened as an Excel workbook ({reason})"),
+            fix=N_("Save it again from Excel or LibreOffice as .xlsx, or export it as CSV."),
             file=path.name,
+            params={"reason": str(exc)},
         ) from exc
     names = list(wb.sheet_names)
     name = sheet or (names[0] if names else "")
     if name not in names:
         wb.close()
         if not names:
-            raise InputError("the workbook has no sheets", fix="Add the data sheet.", file=path.name)
+            raise InputError(N_("the workbook has no sheets"), fix=N_("Add the data sheet."), file=path.name)
         raise InputError(
-            f"there is no sheet called '{name}'",
-            fix=f"Use one of: {', '.join(names)}.",
+            N_("there is no sheet called '{sheet}'"),
+            fix=N_("Use one of: {sheets}."),
             file=path.name,
+            params={"sheet": name, "sheets": ", ".join(names)},
         )
     return name, _rows(wb, name, path.name)
 
@@ -264,9 +282,10 @@ def _rows(wb: CalamineWorkbook, name: str, file: str) -> Iterator[list[Any]]:
         yield from wb.get_sheet_by_name(name).iter_rows()
     except (CalamineError, ValueError) as exc:
         raise InputError(
-            f"the sheet '{name}' cannot be read: the workbook is damaged ({exc})",
-            fix="Open it in Excel or LibreOffice and save it again as .xlsx, or export the sheet as CSV.",
+            N_("the sheet '{sheet}' cannot be read: the workbook is damaged ({reason})"),
+            fix=N_("Open it in Excel or LibreOffice and save it again as .xlsx, or export the sheet as CSV."),
             file=file,
+            params={"sheet": name, "reason": str(exc)},
         ) from exc
     finally:
         wb.close()
@@ -283,10 +302,11 @@ def open_xlsx(path: Path, info: InputInfo, *, sheet: str | None = None) -> Sourc
     header = next(rows, None)
     if header is None or not any(cell_text(v).strip() for v in header):
         raise InputError(
-            f"the sheet '{name}' is empty or its first row (the column names) is blank",
-            fix="Put the column names in row 1, with the data below them.",
+            N_("the sheet '{sheet}' is empty or its first row (the column names) is blank"),
+            fix=N_("Put the column names in row 1, with the data below them."),
             file=path.name,
             row=1,
+            params={"sheet": name},
         )
     headers = [cell_text(v).strip() for v in header]
     while headers and not headers[-1]:  # trailing blank header cells of a formatted sheet
@@ -372,3 +392,25 @@ def column_text(values: Sequence[Any]) -> pa.Array:
             out[i] = repr(values[i])
         return pa.array(out, pa.string())
     return pa.array([v if type(v) is str else cell_text(v) for v in values], pa.string())
+
+
+def sheet_headers(path: Path, *, columns: int = 200) -> dict[str, list[str]]:
+    """The first row of every sheet of the workbook (at most ``columns`` names each), for the
+    report's diagnosis of a wrong sheet; a sheet that cannot be read, or passes the limits, is
+    left out (its own reading says why)."""
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError):
+        return {}
+    out: dict[str, list[str]] = {}
+    try:
+        for name in wb.sheet_names:
+            try:
+                inspect(path, name)
+                first = next(iter(wb.get_sheet_by_name(name).iter_rows()), [])
+            except (InputError, CalamineError, ValueError):
+                continue
+            out[name] = [h for h in (cell_text(v).strip() for v in first[:columns]) if h]
+    finally:
+        wb.close()
+    return out

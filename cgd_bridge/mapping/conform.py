@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge.errors import StructureError
 from cgd_bridge.findings import Finding, Report, Severity, register
+from cgd_bridge.i18n import N_, msg, nmsg
 from cgd_bridge.mapping.apply import Harmonised, apply_mapping
 from cgd_bridge.mapping.model import Mapping
 from cgd_bridge.sdmx.contract import Component, Contract, contract_for
@@ -157,6 +158,7 @@ def map_and_check(
         return None  # the table checks reported these columns as missing-column
     contract = None
     if spec.dataflow:
+        report.stats["dataflow"] = spec.dataflow
         if structures is None:
             from cgd_bridge.structures import Structures as _Structures
 
@@ -177,14 +179,19 @@ def map_and_check(
     return h
 
 
-def _finding(code: str, problem: str, fix: str, *, file: str | None, **kw: Any) -> Finding:
+def _finding(
+    code: str, problem: str | dict[str, Any], fix: str | dict[str, Any], *, file: str | None, **kw: Any
+) -> Finding:
+    """A finding whose ``problem`` and ``fix`` are message ids or composed messages
+    (:func:`~cgd_bridge.i18n.msg`), translated where the report is shown."""
     from cgd_bridge.findings import CHECKS
 
-    return Finding(
-        code=code,
-        severity=kw.pop("severity", CHECKS[code].severity),
-        problem=problem,
-        fix=fix,
+    return Finding.of(
+        code,
+        kw.pop("severity", CHECKS[code].severity),
+        problem,
+        fix,
+        {},
         file=file,
         details={"resolved": True, **kw.pop("details", {})},  # rows are already the file's rows
         **kw,
@@ -227,10 +234,16 @@ def formula_findings(h: Harmonised, *, file: str | None) -> list[Finding]:
         out.append(
             _finding(
                 FORMULA_VALUE,
-                f"{count:,} value(s) of the attribute {name} start like a spreadsheet formula "
-                f"(e.g. {value[:60]!r})",
-                "Correct the cells in the source data; the SDMX-CSV keeps values as they are, and a "
-                "spreadsheet opening it would run these as formulas.",
+                msg(
+                    N_("{values} of the attribute {name} start like a spreadsheet formula (e.g. {example})"),
+                    values=nmsg("{n} value", "{n} values", count),
+                    name=name,
+                    example=repr(value[:60]),
+                ),
+                N_(
+                    "Correct the cells in the source data; the SDMX-CSV keeps values as they are, and a "
+                    "spreadsheet opening it would run these as formulas."
+                ),
                 file=file,
                 field=name,
                 value=value[:200],
@@ -246,19 +259,29 @@ def coverage_findings(
 ) -> list[Finding]:
     """Unmapped values and duplicate series keys."""
     out = []
-    where = mapping_file or "the mapping"
+    where = mapping_file or msg(N_("the mapping"))
     for u in h.unmapped:
-        hint = f" Did you mean {', '.join(u.suggestions)}?" if u.suggestions else ""
-        message = f"'{u.value}' has no {u.component} code ({u.count} row(s))"
-        fix = f"Add it under dimensions.{u.component}.map in {where}, next to the labels of its code.{hint}"
+        rows_n = nmsg("{n} row", "{n} rows", u.count)
+        message = msg(N_("'{value}' has no {component} code ({rows})"), value=u.value, component=u.component,
+                      rows=rows_n)  # fmt: skip
+        fix = msg(N_("Add it under dimensions.{component}.map in {where}, next to the labels of its code."),
+                  component=u.component, where=where)  # fmt: skip
         if u.component in mapping.derive:  # an answer the Washington Group derivation cannot read
-            message = f"'{u.value}' is not a Washington Group answer ({u.count} row(s))"
-            fix = (
-                "Correct the answer in the data, or, if it is a word for one of the four answers (or for "
-                f"a missing answer), add it under derive.{u.component}.washington_group.answers in "
-                f"{where} (no_difficulty, some_difficulty, a_lot_of_difficulty, cannot_do_at_all, "
-                f"missing).{hint}"
+            message = msg(
+                N_("'{value}' is not a Washington Group answer ({rows})"), value=u.value, rows=rows_n
             )
+            fix = msg(
+                N_(
+                    "Correct the answer in the data, or, if it is a word for one of the four answers (or for "
+                    "a missing answer), add it under derive.{component}.washington_group.answers in "
+                    "{where} (no_difficulty, some_difficulty, a_lot_of_difficulty, cannot_do_at_all, "
+                    "missing)."
+                ),
+                component=u.component,
+                where=where,
+            )
+        if u.suggestions:
+            fix = msg(N_("{fix} Did you mean {suggestions}?"), fix=fix, suggestions=", ".join(u.suggestions))
         out.append(
             _finding(
                 UNMAPPED,
@@ -276,10 +299,19 @@ def coverage_findings(
         out.append(
             _finding(
                 DUPLICATE_SERIES,
-                f"rows {', '.join(map(str, rows[:8]))} all give the observation "
-                f"{'.'.join(key[:-1])} for {key[-1]}",
-                f"Map a column that tells these rows apart to a dimension in {where}, or give their "
-                "labels different codes.",
+                msg(
+                    N_("rows {rows} all give the observation {key} for {period}"),
+                    rows=", ".join(map(str, rows[:8])),
+                    key=".".join(key[:-1]),
+                    period=key[-1],
+                ),
+                msg(
+                    N_(
+                        "Map a column that tells these rows apart to a dimension in {where}, or give their "
+                        "labels different codes."
+                    ),
+                    where=where,
+                ),
                 file=file,
                 row=rows[0],
                 rows=tuple(rows),
@@ -288,20 +320,35 @@ def coverage_findings(
     return out
 
 
-def dimension_fix(dim: Component, codes: frozenset[str], *, where: str) -> str:
+def dimension_fix(dim: Component, codes: frozenset[str], *, where: str | dict[str, Any]) -> dict[str, Any]:
     """How to fill a dimension the mapping leaves out: a column, a fixed code, or the codelist's
-    own total (``_T``) or not-applicable (``_Z``) code when it has one."""
-    cl = f" from {dim.codelist}" if dim.codelist else ""
+    own total (``_T``) or not-applicable (``_Z``) code when it has one (a composed message)."""
+    params = {
+        "id": dim.id,
+        "where": where,
+        "column": f"{dim.id}: {{column: ..., map: ...}}",
+        "value": f"{dim.id}: {{value: ...}}",
+    }
     text = (
-        f"Add dimensions.{dim.id} in {where}: a column with a map to its codes "
-        f"({dim.id}: {{column: ..., map: ...}}), or a fixed code{cl} ({dim.id}: {{value: ...}})"
-    )
-    for code, meaning in (("_T", "the total"), ("_Z", "not applicable")):
+        msg(
+            N_("Add dimensions.{id} in {where}: a column with a map to its codes ({column}), or a fixed code "
+               "from {codelist} ({value})"),
+            codelist=dim.codelist, **params,
+        )
+        if dim.codelist
+        else msg(
+            N_("Add dimensions.{id} in {where}: a column with a map to its codes ({column}), or a fixed code "
+               "({value})"),
+            **params,
+        )
+    )  # fmt: skip
+    for code, meaning in (("_T", N_("the total")), ("_Z", N_("not applicable"))):
         if code in codes:
-            return (
-                f"{text}; if the data is not broken down by {dim.id}, {meaning}: {dim.id}: {{value: {code}}}."
-            )
-    return text + "."
+            return msg(
+                N_("{text}; if the data is not broken down by {id}, {meaning}: {fixed}."),
+                text=text, id=dim.id, meaning=msg(meaning), fixed=f"{dim.id}: {{value: {code}}}",
+            )  # fmt: skip
+    return msg(N_("{sentence}."), sentence=text)
 
 
 def contract_findings(
@@ -315,7 +362,7 @@ def contract_findings(
 ) -> list[Finding]:
     """What the mapping does not give the target DSD: unfilled dimensions, undeclared attributes,
     mandatory attributes left out."""
-    where = mapping_file or "the mapping"
+    where = mapping_file or msg(N_("the mapping"))
     out: list[Finding] = []
     for dim_id in h.unfilled:
         dim = contract.dimension(dim_id)
@@ -323,8 +370,14 @@ def contract_findings(
         out.append(
             _finding(
                 DIMENSION_NOT_MAPPED,
-                f"the mapping gives no code for {dim_id}, a dimension of {contract.dsd}, so every series "
-                "key would be empty there",
+                msg(
+                    N_(
+                        "the mapping gives no code for {id}, a dimension of {dsd}, so every series key would "
+                        "be empty there"
+                    ),
+                    id=dim_id,
+                    dsd=contract.dsd,
+                ),
                 dimension_fix(dim, _codes_of(dim, structures), where=where),
                 file=mapping_file,
                 field=f"dimensions.{dim_id}",
@@ -336,9 +389,18 @@ def contract_findings(
         out.append(
             _finding(
                 NOT_IN_DSD,
-                f"{attr} is not an attribute of {contract.dsd}, so it cannot be written",
-                f"Remove attributes.{attr} from {where}; the attributes of {contract.dsd} are: "
-                f"{', '.join(contract.attribute_ids)}.",
+                msg(
+                    N_("{id} is not an attribute of {dsd}, so it cannot be written"),
+                    id=attr,
+                    dsd=contract.dsd,
+                ),
+                msg(
+                    N_("Remove attributes.{id} from {where}; the attributes of {dsd} are: {attributes}."),
+                    id=attr,
+                    where=where,
+                    dsd=contract.dsd,
+                    attributes=", ".join(contract.attribute_ids),
+                ),
                 file=mapping_file,
                 field=f"attributes.{attr}",
                 target="mapping",
@@ -350,12 +412,29 @@ def contract_findings(
         given.add(mapping.aggregate.count_attribute)
     for comp in contract.attributes:
         if comp.mandatory and comp.id not in given:
-            cl = f" (a code of {comp.codelist})" if comp.codelist else ""
+            example = f"{comp.id}: {{value: ...}}"
             out.append(
                 _finding(
                     ATTRIBUTE_MISSING,
-                    f"{comp.id} is mandatory in {contract.dsd} and the mapping does not give it",
-                    f"Add attributes.{comp.id} in {where}, e.g. {comp.id}: {{value: ...}}{cl}.",
+                    msg(
+                        N_("{id} is mandatory in {dsd} and the mapping does not give it"),
+                        id=comp.id,
+                        dsd=contract.dsd,
+                    ),
+                    msg(
+                        N_("Add attributes.{id} in {where}, e.g. {example} (a code of {codelist})."),
+                        id=comp.id,
+                        where=where,
+                        example=example,
+                        codelist=comp.codelist,
+                    )
+                    if comp.codelist
+                    else msg(
+                        N_("Add attributes.{id} in {where}, e.g. {example}."),
+                        id=comp.id,
+                        where=where,
+                        example=example,
+                    ),
                     file=mapping_file,
                     field=f"attributes.{comp.id}",
                     target="mapping",
@@ -458,9 +537,15 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
         return [
             _finding(
                 UNKNOWN_DATAFLOW,
-                f"the dataflow {dataflow} is not known here ({exc.problem}), so codes were not checked",
-                "Import the NSO's structure file with 'cgd-bridge structures import FILE', or correct "
-                "'dataflow' in the mapping.",
+                msg(
+                    N_("the dataflow {dataflow} is not known here ({why}), so codes were not checked"),
+                    dataflow=dataflow,
+                    why=exc.sentence(),
+                ),
+                N_(
+                    "Import the NSO's structure file with 'cgd-bridge structures import FILE', or correct "
+                    "'dataflow' in the mapping."
+                ),
                 file=file,
             )
         ]
@@ -478,9 +563,22 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
             out.append(
                 _finding(
                     UNKNOWN_DATAFLOW,
-                    f"the codelist {cl} of {comp.id} is not known here ({exc.problem}), so the "
-                    f"{comp.id} codes were not checked",
-                    f"Import the structure file that defines {cl} with 'cgd-bridge structures import FILE'.",
+                    msg(
+                        N_(
+                            "the codelist {codelist} of {id} is not known here ({why}), so the {id} codes "
+                            "were not checked"
+                        ),
+                        codelist=cl,
+                        id=comp.id,
+                        why=exc.sentence(),
+                    ),
+                    msg(
+                        N_(
+                            "Import the structure file that defines {codelist} with 'cgd-bridge structures "
+                            "import FILE'."
+                        ),
+                        codelist=cl,
+                    ),
                     file=file,
                     field=comp.id,
                 )
@@ -497,9 +595,20 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
                 rows,
                 file,
                 lambda v, c=comp.id, cl=short: (
-                    f"'{v}' is not a code of {cl}, the codelist of {c}",
-                    f"Use a code from {cl} (see 'cgd-bridge structures show codelist {cl}') "
-                    f"in the mapping's {c} section.",
+                    msg(
+                        N_("'{value}' is not a code of {codelist}, the codelist of {id}"),
+                        value=v,
+                        codelist=cl,
+                        id=c,
+                    ),
+                    msg(
+                        N_(
+                            "Use a code from {codelist} (see 'cgd-bridge structures show codelist "
+                            "{codelist}') in the mapping's {id} section."
+                        ),
+                        codelist=cl,
+                        id=c,
+                    ),
                 ),
             )
         )
@@ -524,18 +633,30 @@ def _per_value(
     for v, r in zip(bad_values, bad_rows.tolist(), strict=True):
         seen.setdefault(str(v), []).append(int(r))
     out = []
+    distinct = pc.count_distinct(values).as_py()
     for v, rs in list(seen.items())[:EXAMPLES]:
         problem, fix = text(v)
         out.append(
             _finding(
                 code,
-                f"{problem} ({len(rs)} observation(s))",
+                msg(
+                    N_("{problem} ({observations})"),
+                    problem=problem,
+                    observations=nmsg("{n} observation", "{n} observations", len(rs)),
+                ),
                 fix,
                 file=file,
                 row=rs[0],
                 rows=tuple(rs[:50]),
                 value=v,
-                details={"component": component, "count": len(rs)},
+                # the distinct values of the component, and how many of them were refused: the
+                # report's diagnosis of a wrong dataflow (cgd_bridge/diagnosis.py) reads them
+                details={
+                    "component": component,
+                    "count": len(rs),
+                    "distinct": distinct,
+                    "refused": len(seen),
+                },
             )
         )
     return out
@@ -614,9 +735,18 @@ def _constraint_findings(
                     rows,
                     file,
                     lambda v, c=comp_id: (
-                        f"{c} '{v}' is not allowed for this series by the dataflow's constraint",
-                        f"Use one of the allowed {c} codes, or map this breakdown to a national "
-                        "series the NSO defines.",
+                        msg(
+                            N_("{id} '{value}' is not allowed for this series by the dataflow's constraint"),
+                            id=c,
+                            value=v,
+                        ),
+                        msg(
+                            N_(
+                                "Use one of the allowed {id} codes, or map this breakdown to a national "
+                                "series the NSO defines."
+                            ),
+                            id=c,
+                        ),
                     ),
                 )
             )
@@ -631,8 +761,8 @@ def _constraint_findings(
                 rows,
                 file,
                 lambda v: (
-                    f"the series '{v}' is not allowed in this dataflow",
-                    "Use a series the dataflow's constraint allows.",
+                    msg(N_("the series '{value}' is not allowed in this dataflow"), value=v),
+                    msg(N_("Use a series the dataflow's constraint allows.")),
                 ),
             )
         )

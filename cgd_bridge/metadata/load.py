@@ -65,8 +65,8 @@ class LoadedMetadata:
         self,
         code: str,
         path: str,
-        problem: str,
-        fix: str,
+        problem: str | dict[str, Any],
+        fix: str | dict[str, Any],
         params: dict[str, Any] | None = None,
         translate: tuple[str, ...] = (),
         **kw: Any,
@@ -79,8 +79,8 @@ class LoadedMetadata:
         severity = kw.pop("severity", CHECKS[code].severity)
         line = self.line_of(tuple(path.split(".")))
         where: dict[str, Any] = {"target": "metadata", "file": self.file, "field": path, "line": line}
-        if params is not None:
-            return Finding.of(code, severity, problem, fix, params, translate, **where, **kw)
+        if params is not None or not isinstance(problem, str) or not isinstance(fix, str):
+            return Finding.of(code, severity, problem, fix, params or {}, translate, **where, **kw)
         return Finding(code=code, severity=severity, problem=problem, fix=fix, **where, **kw)
 
     def line_of(self, path: tuple[str | int, ...]) -> int | None:

@@ -160,7 +160,11 @@ async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
     if _is_sdmx(request):
         code = exc.sdmx_code if isinstance(exc, QueryError) else None
         return sdmx_error_response(request, exc.status, exc.problem, exc.fix, code, headers)
-    return JSONResponse(with_request_id(request, exc.to_dict()), status_code=exc.status, headers=headers)
+    # the texts in the language the request asks for (?lang=, Accept-Language), the codes as they are
+    from cgd_bridge.i18n import choose, translator
+
+    t = translator(choose(request.query_params.get("lang"), request.headers.get("accept-language")))
+    return JSONResponse(with_request_id(request, exc.to_dict(t)), status_code=exc.status, headers=headers)
 
 
 async def _database_failed(request: Request, exc: Exception) -> Response:

@@ -221,14 +221,14 @@ def _digest_lines(p: dict[str, Any], t: i18n.Translator, structures: Any) -> lis
 
 def send_mail(settings: Settings, to: str, mail: Mail, uid: str) -> None:
     """Send one e-mail over the configured SMTP server (raises OSError/SMTPException)."""
-    msg = EmailMessage()
-    msg["From"] = settings.mail_from
-    msg["To"] = to
-    msg["Subject"] = mail.subject
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(idstring=uid.replace("-", ""), domain="cgd-bridge")
-    msg["X-CGD-Bridge-Delivery"] = uid
-    msg.set_content(mail.body)
+    email = EmailMessage()  # not 'msg': that name is a catalogue keyword (i18n_tools)
+    email["From"] = settings.mail_from
+    email["To"] = to
+    email["Subject"] = mail.subject
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = make_msgid(idstring=uid.replace("-", ""), domain="cgd-bridge")
+    email["X-CGD-Bridge-Delivery"] = uid
+    email.set_content(mail.body)
     host = settings.smtp_host or ""
     security = settings.smtp_security
     port = settings.smtp_port or {"ssl": 465, "starttls": 587}.get(security, 25)
@@ -245,7 +245,7 @@ def send_mail(settings: Settings, to: str, mail: Mail, uid: str) -> None:
         if settings.smtp_username:
             password = settings.smtp_password.get_secret_value() if settings.smtp_password else ""
             smtp.login(settings.smtp_username, password)
-        smtp.send_message(msg)
+        smtp.send_message(email)
 
 
 # ---------------------------------------------------------------- the worker

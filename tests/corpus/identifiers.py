@@ -1332,13 +1332,13 @@ def evaluate(tables: Sequence[Table]) -> Scores:
             if c.label == "innocent":
                 s.innocent += 1
                 if got is not None:
-                    s.false_alarms.append(f"{where}: {got}: {d.why if d else ''}")
+                    s.false_alarms.append(f"{where}: {got}: {d.explained() if d else ''}")
                     s.fp[got] += 1
             elif got == c.label:
                 s.tp[c.label] += 1
             else:
                 s.fn[c.label] += 1
-                s.missed.append(f"{where}: labelled {c.label}, got {got}: {d.why if d else ''}")
+                s.missed.append(f"{where}: labelled {c.label}, got {got}: {d.explained() if d else ''}")
                 if got is not None:
                     s.fp[got] += 1
     s.seconds = time.perf_counter() - start

@@ -16,6 +16,7 @@ version and review page) with ``/versions/{id}/{action}`` and ``/versions/{id}/f
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import tempfile
 import threading
@@ -51,10 +52,10 @@ from cgd_bridge.server.sdmx.data import select
 from cgd_bridge.server.sdmx.query import parse_params
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.server.web import chart as charts
-from cgd_bridge.server.web import metadata_form
+from cgd_bridge.server.web import metadata_form, reports
 from cgd_bridge.server.web import pulls as pull_words
 from cgd_bridge.server.web import session as websession
-from cgd_bridge.server.web.i18n import N_
+from cgd_bridge.server.web.i18n import N_, Translator
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import (
     FlowNames,
@@ -324,13 +325,10 @@ def _dataset_of(metadata_text: str) -> str:
     return str(dataset.get("id") or "") if isinstance(dataset, dict) else ""
 
 
-def _form_error(exc: CgdBridgeError, inputs: Inputs) -> tuple[str, str]:
-    """The field an exception is about and its message: where, the problem, the fix."""
-    where = ", ".join(
-        x for x in (exc.file, f"row {exc.row}" if exc.row else None, exc.field and f"'{exc.field}'") if x
-    )
-    text = (f"{where}: " if where else "") + exc.problem + (f". {exc.fix}" if exc.fix else "")
-    return _field_of(exc, inputs.names()), text
+def _form_error(exc: CgdBridgeError, inputs: Inputs, t: Translator) -> tuple[str, str]:
+    """The field an exception is about and its message (where, the problem, the fix) in the
+    page's language."""
+    return _field_of(exc, inputs.names()), exc.message_in(t)
 
 
 def _upload_or_kept(
@@ -392,6 +390,8 @@ class _Outcome:
     errors: dict[str, str] = field(default_factory=dict)
     version_id: int | None = None
     said: str | None = None
+    #: the full report kept for download (server/web/reports.py), when nothing was stored
+    report_token: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -399,7 +399,11 @@ class _Outcome:
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> _Outcome:
         return cls(
-            **{k: data[k] for k in ("status", "note", "report", "errors", "version_id", "said") if k in data}
+            **{
+                k: data[k]
+                for k in ("status", "note", "report", "errors", "version_id", "said", "report_token")
+                if k in data
+            }
         )
 
 
@@ -433,19 +437,21 @@ def _run_check(
         except CgdBridgeError as exc:
             if exc.status >= 500 or isinstance(exc, Forbidden):
                 raise
-            where, text = _form_error(exc, inputs)
+            where, text = _form_error(exc, inputs, translate)
             return _Outcome(exc.status, errors={where: text})
         report = intake.report.to_dict()
+        if intake.version is None:  # nothing stored: the full report, kept for download (HTML, JSON)
+            token = reports.keep(bridge.settings.data_dir, principal, intake.report, translate)
         if not intake.valid:
             note = _(
                 "The dataset has {n} error(s); nothing was stored. Fix what the report lists and upload again.",  # noqa: E501 - one message id
                 n=intake.report.error_count,
             )
-            return _Outcome(422, note=note, report=report)
+            return _Outcome(422, note=note, report=report, report_token=token)
         version = intake.version
         if version is None:  # action == "check"
             note = _("The dataset is valid. Send it for review, or save it as a draft: the files are kept.")
-            return _Outcome(200, note=note, report=report)
+            return _Outcome(200, note=note, report=report, report_token=token)
         kept.forget(session, principal=principal)  # a version holds them now
         stored = {"number": str(version.number), "dataset": version.submission.dataset}
         if version.state == State.SUBMITTED:
@@ -486,6 +492,7 @@ def _show_outcome(page: Page, out: _Outcome, values: dict[str, Any]) -> Response
         errors=out.errors,
         values=values,
         report=group_report(out.report, page._) if out.report is not None else None,
+        report_token=out.report_token,
         note=out.note,
     )
 
@@ -580,7 +587,7 @@ def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store,
         except CgdBridgeError as exc:
             if exc.status >= 500 or isinstance(exc, Forbidden):
                 raise
-            where, text = _form_error(exc, inputs)
+            where, text = _form_error(exc, inputs, page._)
             errors[where] = text
             keep_sent()
             return _show_outcome(page, _Outcome(exc.status, errors=errors), values)
@@ -850,6 +857,16 @@ def _utc_or_none(text: str) -> dt.datetime | None:
             f"'{text}' is not a date and time", field="until", fix="Write it as 2026-03-01T06:00 (UTC)."
         ) from None
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
+
+
+@router.get("/reports/{token}.{fmt}")
+def kept_report(page: PageDep, token: str, fmt: str) -> Response:
+    """The full report of a check on the submit page, as HTML or JSON (for who checked it)."""
+    principal = page.require_signed_in()
+    content = reports.read(page.bridge.settings.data_dir, principal, token, fmt)
+    return page.send_file(
+        content, f"validation-report.{fmt}", reports.FORMATS[fmt], hashlib.sha256(content).hexdigest()
+    )
 
 
 @router.get("/versions/{version_id}/files/{file_id}")

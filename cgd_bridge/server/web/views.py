@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from cgd_bridge.diagnosis import texts_of
 from cgd_bridge.errors import StructureError
 from cgd_bridge.findings import CHECKS
 from cgd_bridge.i18n import ENGLISH, Translator
@@ -60,6 +61,8 @@ class ReportView:
     groups: list[CodeGroup]
     dsat: dict[str, Any] | None
     disclosure: dict[str, Any] | None = None  # threshold, threshold_source, group_size in force
+    #: the most likely root cause (cgd_bridge/diagnosis.py): code, title, problem, fix, explains
+    cause: dict[str, Any] | None = None
 
 
 def finding_texts(f: Mapping[str, Any], t: Translator = ENGLISH) -> tuple[str, str]:
@@ -100,7 +103,7 @@ def group_report(report: Mapping[str, Any] | None, t: Translator = ENGLISH) -> R
     for task in report.get("tasks", []):
         info = task.get("cgd:input") or {}
         if info.get("file"):
-            inputs.append(info)
+            inputs.append({**info, "notes": [t.text(n) for n in info.get("notes") or []]})
         for f in [*task.get("errors", []), *task.get("warnings", [])]:
             code = f.get("type", "")
             problem, fix = finding_texts(f, t)
@@ -124,7 +127,16 @@ def group_report(report: Mapping[str, Any] | None, t: Translator = ENGLISH) -> R
                     fix=fix,
                 )
             )
-    ordered = sorted(groups.values(), key=lambda g: (SEVERITY_ORDER.get(g.severity, 3), g.code))
+    cause = None
+    found = report.get("diagnosis")
+    if isinstance(found, Mapping) and found.get("code"):
+        title, problem, fix = texts_of(found, t)
+        explains = [str(c) for c in found.get("explains") or []]
+        cause = {"code": found["code"], "title": title, "problem": problem, "fix": fix, "explains": explains}
+    first = set(cause["explains"]) if cause else set()
+    ordered = sorted(
+        groups.values(), key=lambda g: (g.code not in first, SEVERITY_ORDER.get(g.severity, 3), g.code)
+    )
     stats = report.get("stats", {})
     return ReportView(
         valid=bool(report.get("valid", False)),
@@ -135,6 +147,7 @@ def group_report(report: Mapping[str, Any] | None, t: Translator = ENGLISH) -> R
         groups=ordered,
         dsat=(report.get("cgd:stats") or {}).get("dsat"),
         disclosure=_disclosure(report.get("cgd:stats") or {}),
+        cause=cause,
     )
 
 

@@ -216,8 +216,9 @@ def test_a_name_alone_does_not_block_innocent_values(header, values):
     found = detect(header, values, today=TODAY)
     assert found is not None
     assert not found.blocking
-    assert "named" in found.why
-    assert "yes/no" in found.why or "small numbers" in found.why or "categor" in found.why
+    assert "named" in found.explained()
+    why = found.explained()
+    assert "yes/no" in why or "small numbers" in why or "categor" in why
 
 
 @pytest.mark.parametrize(
@@ -277,7 +278,7 @@ def test_aadhaar_needs_its_verhoeff_check_digit():
     found = detect("uid", valid, today=TODAY)
     assert found is not None
     assert found.kind == "national_id"
-    assert "Verhoeff" in found.why
+    assert "Verhoeff" in found.explained()
     assert detect("uid", wrong, today=TODAY) is None
 
 
@@ -303,7 +304,7 @@ def test_latitude_longitude_pair_by_range_and_precision():
     lon = [f"{36.8 + i * 0.00517:.6f}" for i in range(20)]
     found = coordinate_pairs({"point_a": lat, "point_b": lon, "share": [f"{i / 21:.4f}" for i in range(20)]})
     assert set(found) == {"point_a", "point_b"}
-    assert "inside KE" in found["point_a"].why
+    assert "inside KE" in found["point_a"].explained()
     # two proportions with 4 decimals are no place
     assert (
         coordinate_pairs(

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 
 from cgd_bridge.errors import InputError
+from cgd_bridge.i18n import ENGLISH
 from cgd_bridge.ingest import open_table
 
 
@@ -27,14 +28,14 @@ def test_utf8_comma(write):
 def test_utf8_with_bom_is_read_and_noted(write):
     t = open_table(write("a.csv", "\ufeffcounty,sex\nKisumu,Female\n"))
     assert t.columns[0].header == "county"
-    assert any("byte-order mark" in n for n in t.info.notes)
+    assert any("byte-order mark" in n for n in map(ENGLISH.text, t.info.notes))
 
 
 def test_cp1252_is_detected_and_said(write):
     t = open_table(write("a.csv", "name_of_place,n\nMurang’a,5\nKörle,6\n", encoding="cp1252"))
     assert t.info.encoding == "cp1252"
     assert rows(t) == [["Murang’a", "5"], ["Körle", "6"]]
-    assert any("not UTF-8" in n and "line 2" in n for n in t.info.notes)
+    assert any("not UTF-8" in n and "line 2" in n for n in map(ENGLISH.text, t.info.notes))
 
 
 def test_late_non_utf8_byte_is_found_by_full_scan(write):
@@ -55,7 +56,7 @@ def test_delimiters_are_sniffed(write, delim, word):
     t = open_table(write("a.csv", f"a{delim}b{delim}c\n1{delim}2,5{delim}3\n"))
     assert t.info.delimiter == delim
     assert rows(t) == [["1", "2,5", "3"]]
-    assert any(word in n for n in t.info.notes)
+    assert any(word in n for n in map(ENGLISH.text, t.info.notes))
 
 
 def test_quoted_fields_with_newlines_and_delimiters(write):

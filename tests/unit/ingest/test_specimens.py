@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cgd_bridge.i18n import ENGLISH
 from cgd_bridge.ingest import open_table
 from cgd_bridge.pipeline import validate
 
@@ -22,7 +23,7 @@ def test_open_sdg_csv_blank_sex_means_total(shared):
 def test_ons_csv_with_bom(shared):
     table = open_table(shared / "specimens" / "mapping" / "ons_indicator_8-2-1.csv")
     assert table.columns[0].header == "Year"
-    assert any("byte-order mark" in n for n in table.info.notes)
+    assert any("byte-order mark" in n for n in map(ENGLISH.text, table.info.notes))
     assert first_rows(table, 1) == [["1972", "Percentage (%)", "Units", "Estimate", "4.02"]]
 
 

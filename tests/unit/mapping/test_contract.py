@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from cgd_bridge.errors import MappingError, StructureError
+from cgd_bridge.i18n import ENGLISH
 from cgd_bridge.ingest import open_table
 from cgd_bridge.mapping.apply import apply_mapping
 from cgd_bridge.mapping.conform import contract_problems, dimension_fix
@@ -161,7 +162,7 @@ def test_an_unfilled_dimension_is_never_converted_even_forced(tmp_path):
 )
 def test_the_fix_suggests_the_total_or_not_applicable_code_the_codelist_has(codes, expected):
     dim = Component("SEX", "MW_NSO:CL_SEX(1.0)")
-    fix = dimension_fix(dim, frozenset(codes), where="malawi.yaml")
+    fix = ENGLISH.value(dimension_fix(dim, frozenset(codes), where="malawi.yaml"))
     assert "dimensions.SEX in malawi.yaml" in fix
     assert "column" in fix
     assert "fixed code" in fix
