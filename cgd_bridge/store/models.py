@@ -19,6 +19,8 @@ Tables, in dependency order:
 - ``metadata_drafts``: quality-metadata records a CSO's people saved from the web form, unfinished.
 - ``rate_usage``: requests per rate-limit identity and one-minute window, summed over the
   server's workers (the shared rate limit).
+- ``user_identities``: the link of a user to an account at an OpenID Connect provider
+  (issuer and ``sub``), made at the first sign-in with it (:mod:`cgd_bridge.store.identities`).
 
 Times are stored in UTC (:class:`UtcDateTime`: aware datetimes in, aware UTC datetimes out, on
 SQLite as on PostgreSQL). Enumerations are short strings guarded by CHECK constraints, so that
@@ -179,11 +181,17 @@ class User(Base):
     Attributes:
         username: unique over the whole server, e.g. ``amina``.
         password_hash: ``scrypt$n$r$p$salt$hash`` (base64), or None for key-only users.
-        active: False blocks every key and the password without deleting the audit trail.
+        active: False blocks every key, the password and every identity-provider sign-in
+            without deleting the audit trail.
+        email: the person's e-mail address, lower-case, unique, or None; a sign-in through the
+            identity provider with this address, verified there, is this user's.
     """
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", Role), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", Role), name="role"),
+        Index("ix_users_email", "email", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -193,6 +201,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    email: Mapped[str | None] = mapped_column(String(320))
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
@@ -552,3 +561,31 @@ class EndedSession(Base):
 
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class UserIdentity(Base):
+    """A user's account at an OpenID Connect provider: the provider's ``iss`` and ``sub``.
+
+    Made the first time the person signs in through the provider (matched by verified e-mail or
+    provisioned by a rule, :mod:`cgd_bridge.store.identities`); from then on the link, not the
+    e-mail address, says who they are. Not read by the access policy (no change-counter
+    trigger): the user's row decides what they may do.
+
+    Attributes:
+        issuer: the provider's issuer URL, e.g. ``https://login.knbs.or.ke/realms/staff``.
+        subject: the provider's stable id of the person (``sub``).
+        email: the address the provider gave at the last sign-in, for the admin pages.
+    """
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_user_identities_subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -151,14 +151,19 @@ def create_user(
     role: str,
     display_name: str = "",
     password: str | None = None,
+    email: str | None = None,
     actor: Principal | None = None,
 ) -> User:
     """Create a user of the organisation with slug ``organisation``.
 
+    ``email`` (stored lower-case) lets the person sign in through the identity provider with
+    that address, once the provider has verified it (:mod:`cgd_bridge.store.identities`).
+
     Raises:
-        UsageError: a bad username or role, a role that does not fit the organisation (submitters
-            belong to CSOs, reviewers to NSOs), or a password shorter than 10 characters.
-        NotFound: no such organisation. Conflict: the username is taken.
+        UsageError: a bad username, e-mail address or role, a role that does not fit the
+            organisation (submitters belong to CSOs, reviewers to NSOs), or a password shorter
+            than 10 characters.
+        NotFound: no such organisation. Conflict: the username or e-mail address is taken.
     """
     _require_admin(actor, "create users")
     if not USERNAME.match(username):
@@ -179,6 +184,7 @@ def create_user(
         raise UsageError("the password is shorter than 10 characters", fix="Choose a longer password.")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"a user '{username}' already exists", fix="Choose another username.")
+    email = check_email(session, email)
     try:
         with transaction(session):
             user = User(
@@ -189,6 +195,7 @@ def create_user(
                 password_hash=hash_password(password) if password else None,
                 active=True,
                 created_at=utcnow(),
+                email=email,
             )
             session.add(user)
             session.flush()
@@ -199,9 +206,38 @@ def create_user(
                 details={"username": username, "organisation": org.slug, "role": role},
             )
     except IntegrityError:
-        raise Conflict(f"a user '{username}' already exists", fix="Choose another username.") from None
+        raise Conflict(
+            f"a user '{username}' (or one with the e-mail address {email}) already exists",
+            fix="Choose another username or e-mail address.",
+        ) from None
     session.refresh(user)
     return user
+
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+
+
+def check_email(session: Session, email: str | None, *, user_id: int | None = None) -> str | None:
+    """``email`` lower-cased and stripped (None for none), when it is well-formed and no other
+    user (than ``user_id``) has it.
+
+    Raises:
+        UsageError: not an e-mail address. Conflict: another user has it.
+    """
+    if email is None or not email.strip():
+        return None
+    email = email.strip().lower()
+    if not EMAIL.match(email) or "." not in email.rpartition("@")[2]:
+        raise UsageError(
+            f"'{email}' is not an e-mail address", fix="Give an address such as amina@knbs.or.ke."
+        )
+    other = session.scalar(select(User.id).where(User.email == email))
+    if other is not None and other != user_id:
+        raise Conflict(
+            f"another user already has the e-mail address {email}",
+            fix="Each address belongs to one user: change or remove it there first.",
+        )
+    return email
 
 
 def list_users(session: Session, *, organisation: str | None = None) -> list[User]:

@@ -8,7 +8,11 @@ or a password, only:
 
 - ``csrf``: the synchronizer token every POST form must send back (``csrf_token``);
 - ``u``: the signed-in username, with either ``k`` (the public prefix of the API key signed in
-  with) or ``p`` (a fingerprint of the password hash signed in with);
+  with), ``p`` (a fingerprint of the password hash signed in with) or ``i`` (the id of the
+  identity-provider link signed in with, :mod:`cgd_bridge.store.identities`);
+- ``o``: an OpenID Connect sign-in under way (:mod:`cgd_bridge.server.web.oidc`): its ``state``,
+  ``nonce``, PKCE ``verifier``, the page to go to afterwards and when it started; removed by
+  the callback, so a code or state is good for one try;
 - ``iat``: when the user signed in (sessions last :data:`MAX_AGE`);
 - ``s``: the session's random id; sign-out records it in the store
   (:mod:`cgd_bridge.store.websessions`), so a copy of the cookie taken before sign-out signs
@@ -36,7 +40,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import NotFound, StoreError
-from cgd_bridge.store import orgs, websessions
+from cgd_bridge.store import identities, orgs, websessions
 from cgd_bridge.store.orgs import Principal
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,8 @@ class SessionData:
     username: str | None = None
     key_prefix: str | None = None
     password_fp: str | None = None
+    identity: int | None = None
+    oidc: dict[str, Any] | None = None
     issued_at: int | None = None
     session_id: str | None = None
     flash: str | None = None
@@ -64,6 +70,8 @@ class SessionData:
             ("u", self.username),
             ("k", self.key_prefix),
             ("p", self.password_fp),
+            ("i", self.identity),
+            ("o", self.oidc),
             ("iat", self.issued_at),
             ("s", self.session_id),
             ("flash", self.flash),
@@ -83,6 +91,8 @@ class SessionData:
             username=_str(data.get("u")),
             key_prefix=_str(data.get("k")),
             password_fp=_str(data.get("p")),
+            identity=data["i"] if isinstance(data.get("i"), int) else None,
+            oidc=data["o"] if isinstance(data.get("o"), dict) else None,
             issued_at=data["iat"] if isinstance(data.get("iat"), int) else None,
             session_id=_str(data.get("s")),
             flash=_str(data.get("flash")),
@@ -92,7 +102,7 @@ class SessionData:
     def sign_out(self) -> None:
         """Forget who is signed in (the CSRF token is renewed too)."""
         self.username = self.key_prefix = self.password_fp = self.session_id = None
-        self.issued_at = None
+        self.issued_at = self.identity = None
         self.csrf = secrets.token_urlsafe(32)
 
 
@@ -210,7 +220,8 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal 
 
     A key session holds while the key exists, is neither revoked nor expired and its user is
     active (the rules of :func:`cgd_bridge.store.orgs.authenticate_key`); a password session
-    while the user is active and the password unchanged. Sessions end after :data:`MAX_AGE`
+    while the user is active and the password unchanged; an identity-provider session while the
+    link to the provider's account exists and its user is active. Sessions end after :data:`MAX_AGE`
     (``now`` is the request's instant by the app's clock), or when signed out
     (:func:`end_session`); a cookie without a session id (made before sessions had one) signs
     nobody in.
@@ -225,6 +236,11 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal 
         # the key's own query loads its user (and checks it is active): no second lookup
         by_key = orgs.principal_of_key(db, data.key_prefix, now)
         return by_key if by_key is not None and by_key.username == data.username else None
+    if data.identity is not None:
+        link = identities.identity_of(db, data.identity)
+        if link is None or link.user.username != data.username or not link.user.active:
+            return None
+        return Principal.of(link.user)
     if data.password_fp is None:
         return None
     try:
@@ -245,11 +261,18 @@ def signed_in(
     key_prefix: str | None,
     password_hash: str | None,
     now: dt.datetime,
+    identity: int | None = None,
 ) -> None:
-    """Record a fresh sign-in in ``data`` (a new CSRF token: no fixation across the sign-in)."""
+    """Record a fresh sign-in in ``data`` (a new CSRF token: no fixation across the sign-in):
+    with an API key (``key_prefix``), a password (``password_hash``) or through the identity
+    provider (``identity``, the link's id)."""
     data.username = principal.username
     data.key_prefix = key_prefix
-    data.password_fp = password_fingerprint(password_hash) if password_hash and not key_prefix else None
+    data.identity = identity if not key_prefix else None
+    data.password_fp = (
+        password_fingerprint(password_hash) if password_hash and not key_prefix and identity is None else None
+    )
+    data.oidc = None
     data.issued_at = int(now.timestamp())
     data.session_id = secrets.token_urlsafe(24)
     data.csrf = secrets.token_urlsafe(32)

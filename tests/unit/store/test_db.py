@@ -40,6 +40,8 @@ TABLES = {
     "official_series",
     "metadata_drafts",
     "rate_usage",
+    "ended_sessions",
+    "user_identities",
 }
 
 
