@@ -82,10 +82,12 @@ def oidc_provider(
     client_id: str = "cgd-bridge",
     client_secret: str = "a-client-secret-for-the-tests-only",
     extra_clients: list[dict[str, Any]] | None = None,
+    port: int | None = None,
 ) -> Iterator[Provider]:
-    """Start oidc-provider with one client and ``accounts``; stop it when the block ends."""
+    """Start oidc-provider with one client and ``accounts`` (on ``port``, else a free one); stop
+    it when the block ends."""
     folder = provider_dir()
-    port = free_port()
+    port = port or free_port()
     issuer = f"http://127.0.0.1:{port}"
     clients = [{"client_id": client_id, "client_secret": client_secret, "redirect_uris": redirect_uris}]
     config = tmp / f"oidc-{port}.json"
