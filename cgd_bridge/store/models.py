@@ -19,6 +19,7 @@ Tables, in dependency order:
 - ``metadata_drafts``: quality-metadata records a CSO's people saved from the web form, unfinished.
 - ``rate_usage``: requests per rate-limit identity and one-minute window, summed over the
   server's workers (the shared rate limit).
+- ``password_resets``: one-time password-reset links (their tokens' SHA-256).
 - ``user_identities``: the link of a user to an account at an OpenID Connect provider
   (issuer and ``sub``), made at the first sign-in with it (:mod:`cgd_bridge.store.identities`).
 
@@ -185,6 +186,8 @@ class User(Base):
             without deleting the audit trail.
         email: the person's e-mail address, lower-case, unique, or None; a sign-in through the
             identity provider with this address, verified there, is this user's.
+        sessions_after: web sessions signed in before this instant are over (a password reset
+            ends the user's other sessions).
     """
 
     __tablename__ = "users"
@@ -202,6 +205,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     email: Mapped[str | None] = mapped_column(String(320))
+    sessions_after: Mapped[dt.datetime | None]
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
@@ -589,3 +593,25 @@ class UserIdentity(Base):
     last_used_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class PasswordReset(Base):
+    """A one-time password-reset link an administrator made for a user (#19).
+
+    Only the SHA-256 of the link's token is kept; the link works once (``used_at``), until
+    ``expires_at``, and a newer link for the same user replaces it
+    (:func:`cgd_bridge.store.orgs.create_reset`).
+    Not read by the access policy (no change-counter trigger).
+    """
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

@@ -232,6 +232,14 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal 
         return None
     if websessions.ended(db, data.session_id):
         return None
+    principal = _principal(db, data, now)
+    if principal is not None and orgs.sessions_ended_before(db, principal.user_id, data.issued_at):
+        return None  # the user's sessions were ended (a password reset, a reactivation)
+    return principal
+
+
+def _principal(db: Session, data: SessionData, now: dt.datetime) -> Principal | None:
+    assert data.username is not None
     if data.key_prefix is not None:
         # the key's own query loads its user (and checks it is active): no second lookup
         by_key = orgs.principal_of_key(db, data.key_prefix, now)

@@ -42,6 +42,7 @@ TABLES = {
     "rate_usage",
     "ended_sessions",
     "user_identities",
+    "password_resets",
 }
 
 

@@ -1,9 +1,10 @@
-"""Sign-in with the NSO's identity provider (#19): users' e-mail addresses and their links to
-OpenID Connect accounts.
+"""Sign-in with the NSO's identity provider and the admin pages (#19): users' e-mail addresses,
+their links to OpenID Connect accounts, one-time password-reset links, and the instant before
+which a user's web sessions are over.
 
-``users.email`` is a plain ``ADD COLUMN`` (no table rebuild), so SQLite keeps the change-counter
-triggers of 0002 on ``users``; ``user_identities`` is not read by the access policy and gets no
-trigger.
+``users.email`` and ``users.sessions_after`` are plain ``ADD COLUMN`` each (no table rebuild), so
+SQLite keeps the change-counter triggers of 0002 on ``users``; ``user_identities`` and
+``password_resets`` are not read by the access policy and get no trigger.
 
 Revision ID: 0008
 Revises: 0007
@@ -25,6 +26,24 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("users", sa.Column("email", sa.String(length=320), nullable=True))
     op.create_index("ix_users_email", "users", ["email"], unique=True)
+    op.add_column("users", sa.Column("sessions_after", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "password_resets",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_password_resets_user_id_users")),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["users.id"], name=op.f("fk_password_resets_created_by_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_resets")),
+        sa.UniqueConstraint("token_sha256", name=op.f("uq_password_resets_token_sha256")),
+    )
+    op.create_index(op.f("ix_password_resets_user_id"), "password_resets", ["user_id"], unique=False)
     op.create_table(
         "user_identities",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -44,5 +63,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_user_identities_user_id"), table_name="user_identities")
     op.drop_table("user_identities")
+    op.drop_index(op.f("ix_password_resets_user_id"), table_name="password_resets")
+    op.drop_table("password_resets")
+    op.drop_column("users", "sessions_after")
     op.drop_index("ix_users_email", table_name="users")
     op.drop_column("users", "email")
