@@ -253,6 +253,17 @@ def test_a_deactivated_user_cannot_sign_in_and_their_session_ends(bridge: Bridge
     assert "the account wanjiru is deactivated" in refusal(sign_in(bridge, "u-wanjiru"))
 
 
+def test_claims_only_at_userinfo_are_read_from_there(tmp_path: Path) -> None:
+    """A provider that keeps e-mail and groups out of the ID token (oidc-provider's default,
+    conformIdTokenClaims): the bridge asks its userinfo endpoint with the access token."""
+    with oidc_provider(tmp_path, redirect_uris=[CALLBACK], accounts=ACCOUNTS, conform=True) as strict:
+        with bridge_app(settings_for(tmp_path, strict), f"sqlite:///{tmp_path / 'u.sqlite'}") as b:
+            assert sign_in(b, "u-admin").status_code == 303  # the groups rule, from userinfo
+            assert "ops@example.org" in who(b)
+            assert sign_in(b, "u-wanjiru").status_code == 303  # the e-mail match, from userinfo
+            assert "wanjiru" in who(b)
+
+
 def test_an_id_token_from_another_issuer_is_refused(tmp_path: Path, provider: Provider) -> None:
     """The bridge trusts issuer R (a relay whose discovery document is its own, but whose token
     endpoint is the real provider's): the real provider's ID token names its own issuer, not R."""

@@ -83,6 +83,7 @@ def oidc_provider(
     client_secret: str = "a-client-secret-for-the-tests-only",
     extra_clients: list[dict[str, Any]] | None = None,
     port: int | None = None,
+    conform: bool = False,
 ) -> Iterator[Provider]:
     """Start oidc-provider with one client and ``accounts`` (on ``port``, else a free one); stop
     it when the block ends."""
@@ -93,7 +94,13 @@ def oidc_provider(
     config = tmp / f"oidc-{port}.json"
     config.write_text(
         json.dumps(
-            {"issuer": issuer, "port": port, "clients": clients + (extra_clients or []), "accounts": accounts}
+            {
+                "issuer": issuer,
+                "port": port,
+                "clients": clients + (extra_clients or []),
+                "accounts": accounts,
+                "conform": conform,
+            }
         )
     )
     log = tmp / f"oidc-{port}.log"

@@ -31,7 +31,8 @@ const provider = new Provider(config.issuer, {
   },
   scopes: ['openid', 'email', 'profile', 'groups'],
   // the scopes' claims go into the ID token too (as Keycloak, Google and Entra ID put e-mail there)
-  conformIdTokenClaims: false,
+  // (config.conform: true keeps them to userinfo only, as some providers do)
+  conformIdTokenClaims: Boolean(config.conform),
   features: { devInteractions: { enabled: true } },
   pkce: { required: () => true },
   cookies: { keys: ['cgd-bridge-test-provider-cookie-key'] },

@@ -15,7 +15,9 @@ ID token. The bridge adds what is its own:
 - the **ID token** must be signed by a key of the provider's JWKS with an algorithm it announces
   (never ``none``), name the configured issuer (``iss``) and the bridge's client id (``aud``),
   be unexpired (``exp``, with :data:`LEEWAY`), carry the sign-in's ``nonce``, and match the
-  access token's hash (``at_hash``) when it has one (:func:`verify_id_token`);
+  access token's hash (``at_hash``) when it has one (:func:`verify_id_token`); when it has no
+  ``email``, the provider's userinfo (asked with the access token, and naming the same ``sub``)
+  completes its claims;
 - who the verified claims are is decided by the store (:func:`cgd_bridge.store.identities.sign_in`:
   the link, the verified e-mail, the rules); the session then made is the same web session as a
   password's (CSRF, sign-out, re-checked on every request).
@@ -305,7 +307,32 @@ class OidcClient:
                 ) from exc
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             raise SignInRefused("the ID token names nobody (no sub)", fix=again)
+        access_token = token.get("access_token")
+        userinfo = metadata.get("userinfo_endpoint")
+        if "email" not in claims and isinstance(access_token, str) and isinstance(userinfo, str):
+            claims = self._with_userinfo(claims, userinfo, access_token)
         return identities.Claims.of(claims)
+
+    def _with_userinfo(self, claims: dict[str, Any], url: str, access_token: str) -> dict[str, Any]:
+        """The ID token's claims completed by the provider's userinfo endpoint (for providers that
+        put e-mail and groups only there); the ID token's own claims win, and userinfo must name
+        the same person (``sub``)."""
+        try:
+            r = httpx.get(url, headers={"Authorization": f"Bearer {access_token}"}, timeout=HTTP_TIMEOUT)
+            r.raise_for_status()
+            info = r.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ProviderUnavailable(
+                "the identity provider's userinfo did not answer the bridge",
+                fix="Try again in a moment, or sign in with your API key or password.",
+                internal=f"{url}: {exc}",
+            ) from exc
+        if not isinstance(info, dict) or info.get("sub") != claims["sub"]:
+            raise SignInRefused(
+                "the identity provider's userinfo names another person than its ID token",
+                fix="Start the sign-in again; if it keeps failing, tell the bridge's administrator.",
+            )
+        return {**info, **claims}
 
 
 def client_of(extra: dict[str, Any], settings: Settings) -> OidcClient | None:
