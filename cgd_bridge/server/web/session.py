@@ -20,7 +20,8 @@ or a password, only:
 - ``flash``: a one-time message for the next page.
 
 Every request re-validates the sign-in against the store (:func:`principal_of`): a revoked or
-expired key, a deactivated user or a changed password ends the session at once.
+expired key, a deactivated user, a changed or reset password or a removed identity-provider link
+ends the session at once.
 """
 
 from __future__ import annotations
@@ -223,8 +224,9 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal 
     while the user is active and the password unchanged; an identity-provider session while the
     link to the provider's account exists and its user is active. Sessions end after :data:`MAX_AGE`
     (``now`` is the request's instant by the app's clock), or when signed out
-    (:func:`end_session`); a cookie without a session id (made before sessions had one) signs
-    nobody in.
+    (:func:`end_session`), or when the user's sessions were ended (``users.sessions_after``: a
+    password reset, a reactivation); a cookie without a session id (made before sessions had
+    one) signs nobody in.
     """
     if data.username is None or data.issued_at is None or data.session_id is None:
         return None
