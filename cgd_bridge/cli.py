@@ -702,25 +702,85 @@ def mapping_group() -> None:
     "--output", "-o", type=click.Path(path_type=Path), help="The mapping file to write (default: print it)."
 )
 @click.option("--force", is_flag=True, help="Replace the --output file if it exists.")
+@click.option(
+    "--learn-from",
+    "learn_from",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="A folder of earlier mappings (and open-sdg column-map/code-map CSVs): the labels and "
+    "columns they mapped are proposed first. Repeatable.",
+)
+@click.option("--no-bundled", is_flag=True, help="Do not learn from the bundled example mappings.")
+@click.option(
+    "--interactive",
+    "-i",
+    is_flag=True,
+    help="Review each uncertain choice in the terminal (Enter accepts, a number or the arrows pick, "
+    "typing searches the codes, s skips, q quits); the mapping is validated before it is written "
+    "to --output.",
+)
 def mapping_init(
-    data: Path, dataflow: str, form: Path | None, sheet: str | None, output: Path | None, force: bool
+    data: Path,
+    dataflow: str,
+    form: Path | None,
+    sheet: str | None,
+    output: Path | None,
+    force: bool,
+    learn_from: tuple[Path, ...],
+    no_bundled: bool,
+    interactive: bool,
 ) -> None:
     """Draft a complete mapping of DATA to the target dataflow, every guess commented.
 
     Columns are matched to the DSD's dimensions by their names, their XLSForm labels and their
-    values; labels to codes by the codelists' codes and names. The guesses to confirm are listed
-    here; check them in the file, then run 'cgd-bridge validate DATA --mapping FILE'.
+    values; labels to codes by the codelists' codes and names. Labels and columns that earlier
+    mappings (--learn-from, and the bundled ones) mapped are proposed first, and the comment
+    says which file. The guesses to confirm are listed here; check them in the file, then run
+    'cgd-bridge validate DATA --mapping FILE'. With --interactive, they are asked here instead,
+    and the answers validated before the file is written.
     """
     from cgd_bridge.errors import UsageError
     from cgd_bridge.mapping.draft import draft_mapping
+    from cgd_bridge.mapping.evidence import load_evidence
 
     if output is not None and output.exists() and not force:
         raise UsageError(
             f"'{output}' exists, and 'mapping init' does not replace it",
             fix="Give another -o file, or add --force to replace it.",
         )
+    if interactive and output is None:
+        raise UsageError(
+            "--interactive writes the reviewed mapping to a file, and no --output was given",
+            fix="Add -o mapping.yaml.",
+        )
+    if interactive and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "--interactive asks questions in a terminal, and "
+            + ("the input" if not sys.stdin.isatty() else "the output")
+            + " is not one (a pipe, a file or a script)",
+            fix="Run it in a terminal, or leave out --interactive: the draft is written with the "
+            "uncertain choices marked CONFIRM, to check in the file.",
+        )
+    evidence = load_evidence(list(learn_from), bundled=not no_bundled)
+    for source, why in evidence.skipped:
+        click.echo(f"Note: {source} is not learnt from: {why}.", err=True)
+    if learn_from:
+        click.echo(f"Learning from {len(evidence.sources)} earlier mapping file(s).", err=True)
     structures = _load_structures()
-    drafted = draft_mapping(data, dataflow=dataflow, structures=structures, form=form, sheet=sheet)
+    if interactive and output is not None:
+        from cgd_bridge.cli_review import run_review
+
+        def redraft(decisions: Any) -> Any:
+            return draft_mapping(data, dataflow=dataflow, structures=structures, form=form, sheet=sheet,
+                                 evidence=evidence, decisions=decisions)  # fmt: skip
+
+        code = run_review(redraft, data=data, form=form, sheet=sheet, structures=structures, output=output)
+        _warn_problems(structures)
+        raise SystemExit(code)
+    drafted = draft_mapping(
+        data, dataflow=dataflow, structures=structures, form=form, sheet=sheet, evidence=evidence
+    )
     _warn_problems(structures)
     text = drafted.to_yaml()
     if output is None:
@@ -930,6 +990,53 @@ def db_current(database_url: str | None) -> None:
     if found != newest:
         click.echo("Run `cgd-bridge db upgrade` to migrate it.", err=True)
         sys.exit(EXIT_INVALID)
+
+
+def _data_dir() -> Path:
+    """``--data-dir``, else the settings (``CGD_BRIDGE_DATA_DIR``)."""
+    from cgd_bridge.settings import get_settings
+
+    return _State.data_dir if _State.data_dir is not None else get_settings().data_dir
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_database_url_option
+def db_backup(path: Path, database_url: str | None) -> None:
+    """Write the database and the structures folder to PATH, a tar bundle (.tar, or .tar.gz to
+    compress it), while the server keeps serving (docs/deploy.md#backups)."""
+    from cgd_bridge.store.backup import backup
+    from cgd_bridge.store.db import redact
+
+    url = _database_url(database_url)
+    manifest = backup(url, _data_dir(), path)
+    structures = sum(1 for name in manifest.files if name.startswith("structures/"))
+    size = sum(int(f["size"]) for f in manifest.files.values())
+    click.echo(
+        f"Backed up {redact(url)} (revision {manifest.revision}) and {structures} structure file(s) "
+        f"to {path} ({size / 2**20:.1f} MiB before packing)."
+    )
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@_database_url_option
+@click.option("--force", is_flag=True, help="Replace a database and structures folder that are not empty.")
+def db_restore(path: Path, database_url: str | None, force: bool) -> None:
+    """Restore a bundle written by `db backup` into the database and the data folder: all of it
+    or nothing; refuses a non-empty database unless --force. Stop the server first."""
+    from cgd_bridge.store.backup import restore
+    from cgd_bridge.store.db import redact
+
+    url = _database_url(database_url)
+    done = restore(url, _data_dir(), path, force=force)
+    m = done.manifest
+    click.echo(
+        f"Restored {path} (made {m.created} by cgd-bridge {m.bridge_version}, revision {m.revision}) "
+        f"into {redact(url)} and {_data_dir() / 'structures'}."
+    )
+    if done.migrated_to:
+        click.echo(f"The database was migrated to revision {done.migrated_to} (the newest).")
 
 
 @cli.group()
@@ -1420,6 +1527,12 @@ def _settings() -> Any:
     help="The path prefix the bridge is served under behind a proxy that strips it, e.g. /cgd-bridge "
     "(default: $CGD_BRIDGE_ROOT_PATH, else none).",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="text: uvicorn's lines, for a terminal; json: one JSON object a line, one line per request "
+    "with its request id (default: $CGD_BRIDGE_LOG_FORMAT, else text).",
+)
 def serve(
     host: str,
     port: int,
@@ -1428,6 +1541,7 @@ def serve(
     proxy_headers: bool | None,
     forwarded_allow_ips: str | None,
     root_path: str | None,
+    log_format: str | None,
 ) -> None:
     """Run the bridge server: SDMX REST API, JSON API and web pages (migrations run first)."""
     from cgd_bridge.server.run import run_server
@@ -1439,6 +1553,8 @@ def serve(
         update["forwarded_allow_ips"] = forwarded_allow_ips
     if root_path is not None:
         update["root_path"] = root_path
+    if log_format is not None:
+        update["log_format"] = log_format
     settings = _settings()
     if update:
         from pydantic import ValidationError

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +73,9 @@ class Settings(BaseSettings):
         job_workers: the worker processes that check uploads at once (each holds one job).
         job_wait_seconds: how long an upload waits for a free worker before the answer is 503
             with ``Retry-After``.
+        web_check_wait_seconds: how long the submit page waits for its check before it sends
+            the person to the check's status page (``/checks/{id}``, which refreshes itself
+            until the outcome is there); 0 always sends them there.
         secret_key: signs the web pages' session cookies; None means a random secret kept in
             ``{data_dir}/web-secret`` (enough for the workers of one host; set it, the same
             everywhere, when several hosts serve one database); ``CGD_BRIDGE_SECRET_KEY=...``.
@@ -101,6 +105,15 @@ class Settings(BaseSettings):
             "role": "reviewer"}]'``.
         oidc_redirect_url: the callback URL registered at the provider; empty means the bridge's
             own address (as requested) + ``/sign-in/oidc/callback``.
+        metrics_allow: the client addresses or networks that may read ``/metrics``
+            (``server/metrics.py``), comma-separated; loopback only by default; ``none`` closes
+            it to every address (then only :attr:`metrics_token` opens it);
+            ``CGD_BRIDGE_METRICS_ALLOW=127.0.0.1,10.1.0.0/16``.
+        metrics_token: a bearer token that opens ``/metrics`` from any address (a Prometheus
+            outside the allowed networks); none by default; ``CGD_BRIDGE_METRICS_TOKEN=...``.
+        log_format: ``text`` (uvicorn's lines, for a terminal; the default) or ``json``: one JSON
+            object per line, and one line per request with its request id (``server/observe.py``);
+            ``CGD_BRIDGE_LOG_FORMAT=json`` or ``serve --log-format json``.
     """
 
     model_config = SettingsConfigDict(env_prefix="CGD_BRIDGE_", extra="ignore", env_ignore_empty=True)
@@ -118,6 +131,7 @@ class Settings(BaseSettings):
     job_cpu_seconds: int = Field(default=300, ge=0)
     job_workers: int = Field(default=2, ge=1, le=64)
     job_wait_seconds: float = Field(default=30.0, ge=0.0)
+    web_check_wait_seconds: float = Field(default=20.0, ge=0.0, le=600.0)
     db_wait_seconds: float = Field(default=5.0, gt=0.0, le=60.0)
     secret_key: SecretStr | None = None
     cors_origins: str = ""
@@ -132,6 +146,28 @@ class Settings(BaseSettings):
     oidc_match_email: bool = True
     oidc_rules: list[OidcRule] = Field(default_factory=list)
     oidc_redirect_url: str = ""
+    metrics_allow: str = "127.0.0.1,::1"
+    metrics_token: SecretStr | None = None
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_allow(cls, value: str) -> str:
+        """Addresses or networks, comma-separated; ``none`` for none."""
+        import ipaddress
+
+        value = value.strip()
+        if value.lower() == "none":
+            return ""
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{part.strip()!r} is not an address or network (such as 127.0.0.1 or 10.0.0.0/8)"
+                    ) from None
+        return value
 
     @field_validator("root_path")
     @classmethod

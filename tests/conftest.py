@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,13 @@ import sdmx.reader.xml.v30  # noqa: F401
 from tests.support.specimens import CGD_SPECIMENS, SHARED, SPECIMENS, need
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The submit page waits web_check_wait_seconds (default 20 s) for its check before it sends the
+# person to the check's status page. On a loaded 2-core CI machine a check of the examples can
+# take longer, and the tests of the page's own answers (report, redirect) would then meet the
+# status page instead: they wait up to 5 minutes here (servers started by tests inherit it).
+# tests/unit/server/test_web_checks.py sets 0 to test the status page itself.
+os.environ.setdefault("CGD_BRIDGE_WEB_CHECK_WAIT_SECONDS", "300")
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,7 @@ from cgd_bridge.errors import MappingError
 from cgd_bridge.ingest import SourceColumn, SourceTable, XLSForm, open_table
 from cgd_bridge.ingest.kobo import is_meta
 from cgd_bridge.ingest.schema import schema_for
+from cgd_bridge.mapping.evidence import Evidence
 from cgd_bridge.mapping.model import PROFILE, Mapping
 from cgd_bridge.sdmx.contract import Contract, contract_for
 
@@ -117,6 +118,45 @@ class Guess:
         return f"{self.what}: {self.choice} ({self.confidence:.0%} sure: {self.why})"
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One answer a review can pick: ``column:NAME`` or ``value:CODE`` for a dimension, a code
+    for a label; with its name (the code's name, a column's first values), confidence and why."""
+
+    choice: str
+    name: str
+    confidence: float
+    why: str
+
+
+@dataclass
+class Question:
+    """A choice to confirm (:meth:`Draft.questions`): a dimension's column or fixed code
+    (``label`` None), one label's code, or which dimension a column no dimension reads is
+    (``dimension`` empty, ``column`` set; the answers ``dimension:ID``). ``proposed`` is what the
+    draft chose (None: nothing), ``candidates`` the best answers first; ``codes`` what a search
+    looks in (the codelist, or the dimensions)."""
+
+    dimension: str
+    label: str | None
+    column: str | None
+    proposed: str | None
+    confidence: float
+    why: str
+    candidates: list[Candidate]
+    codes: dict[str, str]
+
+
+@dataclass
+class Decisions:
+    """Answers given in a review, which a new draft takes as given (confidence 1):
+    ``columns`` dimension -> ``column:NAME`` or ``value:CODE``; ``labels`` (dimension, label) ->
+    code."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    labels: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
 @dataclass
 class Draft:
     """A drafted mapping: the mapping as plain data, and every guess behind it."""
@@ -125,6 +165,13 @@ class Draft:
     guesses: list[Guess] = field(default_factory=list)
     comments: dict[str, str] = field(default_factory=dict)  # "dimensions.SEX" / "map.SEX.F" -> why
     header: list[str] = field(default_factory=list)
+    asks: list[Question] = field(default_factory=list)  # every choice with its candidates
+    data_columns: list[str] = field(default_factory=list)  # what a column question can search
+
+    def questions(self, kind: str = "column") -> list[Question]:
+        """The uncertain choices (below :data:`CONFIDENT`) of one kind, ``column`` (a
+        dimension's column or fixed code) or ``label`` (a label's code), in file order."""
+        return [q for q in self.asks if (q.label is None) == (kind == "column") and q.confidence < CONFIDENT]
 
     def uncertain(self) -> list[Guess]:
         """The guesses below :data:`CONFIDENT`: the ones a person should confirm."""
@@ -260,11 +307,30 @@ def match_label(
 
 
 def _best_of(
-    col: _Column, value: str, dimension: str, codes: _Codes, yes_no: bool
+    col: _Column,
+    value: str,
+    dimension: str,
+    codes: _Codes,
+    yes_no: bool,
+    evidence: Evidence | None = None,
+    decisions: Decisions | None = None,
 ) -> tuple[str | None, float, str]:
-    """The best code for a value, trying its form labels (every language) too."""
+    """The best code for a value, trying its form labels (every language) too: the code chosen
+    in a review, then the one earlier mappings gave the value (or one of its labels), then the
+    codelist's."""
+    if decisions is not None and (dimension, value) in decisions.labels:
+        chosen = decisions.labels[(dimension, value)]
+        if chosen in codes.codes:
+            return chosen, 1.0, f"'{value}' is {chosen} '{codes.codes[chosen]}': chosen in the review"
     best: _Match = (None, 0.0, "no code is close")
     labels = col.labels.get(value, [])
+    if evidence:
+        for text in [value, *labels]:
+            hit = evidence.label(dimension, text, codes.codes)
+            if hit is not None:
+                said = f"'{text}'" + (f" (the label of '{value}')" if text != value else "")
+                return (hit.choice, round(0.9 + 0.09 * hit.share, 2),
+                        f"{said} is {hit.choice} '{codes.codes[hit.choice]}' {hit.where()}")  # fmt: skip
     # a choice name that is a number ("1", "2") says nothing: its labels do
     texts = labels if labels and value.isdigit() else [value, *labels]
     for text in texts:
@@ -274,6 +340,27 @@ def _best_of(
         if best[1] >= 0.98:
             break
     return best
+
+
+def _label_candidates(
+    col: _Column, value: str, codes: _Codes, best: _Match, limit: int = 5
+) -> list[Candidate]:
+    """The codes a review offers for ``value``: the draft's choice first, then the codes whose
+    names are closest to the value or its form labels (rapidfuzz)."""
+    out: dict[str, Candidate] = {}
+    if best[0] is not None:
+        out[best[0]] = Candidate(best[0], codes.codes.get(best[0], ""), best[1], best[2])
+    for text in [value, *col.labels.get(value, [])]:
+        norm = normalise(text)
+        if not norm:
+            continue
+        for _, score, code in process.extract(norm, codes.choices, scorer=fuzz.WRatio, limit=limit):
+            code = str(code)
+            if code not in out or out[code].confidence < score / 100 * 0.7:
+                out[code] = Candidate(code, codes.codes[code], round(score / 100 * 0.7, 2),
+                                      f"'{text}' is {score:.0f} % like '{codes.codes[code]}'")  # fmt: skip
+    first = [out.pop(best[0])] if best[0] is not None and best[0] in out else []
+    return first + sorted(out.values(), key=lambda c: -c.confidence)[: limit - len(first)]
 
 
 def _name_score(col: _Column, names: list[str]) -> float:
@@ -377,8 +464,14 @@ def draft_mapping(
     structures: Any,
     form: str | Path | None = None,
     sheet: str | None = None,
+    evidence: Evidence | None = None,
+    decisions: Decisions | None = None,
 ) -> Draft:
     """Draft a complete mapping of ``data`` to ``dataflow`` (``AGENCY:ID(VERSION)``).
+
+    ``evidence`` (:func:`cgd_bridge.mapping.evidence.load_evidence`): earlier mappings, whose
+    labels and column names are proposed first. ``decisions``: answers of a review
+    (``mapping init --interactive``), taken as given.
 
     Raises:
         InputError: the data or form cannot be read.
@@ -394,7 +487,9 @@ def draft_mapping(
             fix="Give the export with its data rows.",
             file=table.file,
         )
-    return _Drafter(table, contract, structures, cols, rows, dataflow).draft()
+    drafter = _Drafter(table, contract, structures, cols, rows, dataflow)
+    drafter.evidence, drafter.decisions = evidence, decisions or Decisions()
+    return drafter.draft()
 
 
 class _Drafter:
@@ -407,6 +502,10 @@ class _Drafter:
         self.used: set[str] = set()
         self.named_by: str | None = None  # the text SERIES was named after
         self.codes = {d.id: _Codes(d.codelist, structures) for d in contract.dimensions}
+        self.evidence: Evidence | None = None
+        self.decisions = Decisions()
+        self.asks: list[Question] = []
+        self.options: dict[str, list[Candidate]] = {}  # dimension -> the answers a review offers
 
     def guess(self, what: str, choice: str, confidence: float, why: str, key: str | None = None) -> None:
         what, choice, why = _one_line(what), _one_line(choice), _one_line(why)
@@ -455,7 +554,59 @@ class _Drafter:
             "The data looks like "
             + ("microdata (one row per respondent)." if microdata else "aggregate data (one row per cell)."),
         ]
-        return Draft(m, self.guesses, self.comments, header)
+        if self.evidence:
+            sources = self.evidence.sources
+            header.append("Labels and columns mapped before are proposed first, from:")
+            header += [f"  {_one_line(source)}" for source in sources[:10]]
+            if len(sources) > 10:
+                header.append(f"  and {len(sources) - 10} more")
+        data_columns = [c.name for c in self.cols if c.kind == "data"]
+        asks = self.dimension_questions(m["dimensions"]) + self.unused_questions(m["dimensions"]) + self.asks
+        return Draft(m, self.guesses, self.comments, header, asks, data_columns)
+
+    def unused_questions(self, dimensions: dict[str, Any]) -> list[Question]:
+        """A column of a few categories that no dimension reads (renamed, in another language):
+        which dimension is it? The answers: the dimensions given a total or fixed code, the one
+        its name is most like first (a question only a review asks: skipping leaves it unused)."""
+        out = []
+        fixed = [d for d in self.contract.dimension_ids if "value" in dimensions.get(d, {})
+                 and d not in ("FREQ", "REPORTING_TYPE", "SERIES")]  # fmt: skip
+        for c in self.data_cols():
+            if not c.values or len(c.values) > 30 or c.numbers or _is_time(c) or c.name.startswith("_"):
+                continue
+            cands = []
+            for d in fixed:
+                name = _name_score(c, [d.replace("_", " "), *_ALIASES.get(d, [])])
+                cands.append(Candidate(f"dimension:{d}", _concept(d), round(0.3 + 0.5 * name, 2),
+                                       f"its name is {name:.0%} like {d}"))  # fmt: skip
+            cands.sort(key=lambda x: -x.confidence)
+            why = f"no dimension reads it; its values: {_sample(c)}"
+            names = {cand.choice.split(":", 1)[1]: cand.name for cand in cands}
+            out.append(Question("", None, c.name, None, 0.0, why, cands[:6], names))
+        return out
+
+    def dimension_questions(self, dimensions: dict[str, Any]) -> list[Question]:
+        """Each dimension's choice as a review asks it: the proposal, then the other columns
+        that fit, the codes its name suggests and the codelist's total or not-applicable code."""
+        chosen = {g.what: g for g in self.guesses}
+        out = []
+        for d in self.contract.dimension_ids:
+            spec, g = dimensions.get(d), chosen.get(d)
+            if spec is None or g is None:
+                continue
+            proposed = f"column:{spec['column']}" if "column" in spec else f"value:{spec['value']}"
+            options = {c.choice: c for c in self.options.get(d, [])}
+            codes = self.codes[d].codes
+            for alt in ("_T", "_Z"):  # the codelist's total, not applicable: no breakdown by it
+                if alt in codes and f"value:{alt}" not in options:
+                    options[f"value:{alt}"] = Candidate(f"value:{alt}", codes[alt], 0.3,
+                                                        "no column breaks the data down by it")  # fmt: skip
+            first = options.pop(proposed, Candidate(proposed, "", g.confidence, g.why))
+            nothing = proposed.endswith(":CONFIRM")  # no proposal: only the other answers
+            cands = ([] if nothing else [first]) + sorted(options.values(), key=lambda c: -c.confidence)
+            out.append(Question(d, None, None, None if nothing else proposed, g.confidence, g.why,
+                                cands[:6], codes))  # fmt: skip
+        return out
 
     # -- Washington Group ------------------------------------------------------------------------
 
@@ -591,40 +742,62 @@ class _Drafter:
                            "derived from the six Washington Group answers (derive: below)",
                            key=f"dimensions.{d.id}")  # fmt: skip
                 continue
-            names = [d.id.replace("_", " "), *_ALIASES.get(d.id, [])]
             for c in self.data_cols():
-                if not c.values or len(c.values) > MAX_LABELS or _is_time(c):
-                    continue
-                name = _name_score(c, names)
-                if c.numbers and not c.select and name < 0.85 and len(c.values) > 20:
-                    continue
-                yes_no = d.id == "DISABILITY_STATUS" and name >= 0.85
-                matches = [_best_of(c, v, d.id, codes, yes_no) for v in c.values]
-                share = sum(1 for m in matches if m[1] >= MATCHES) / len(c.values)
-                if share < 0.5 or (share < 0.8 and name < 0.5):
-                    continue
-                if d.id not in _ALIASES and name < 0.5 and share < 1:
-                    continue
-                score = 0.35 * name + 0.65 * share
-                scored.append((score, d.id, c, name, share, matches))
+                got = self.score_column(d.id, c, codes)
+                if got is not None:
+                    scored.append((got[0], d.id, c, got[1], got[2]))
         scored.sort(key=lambda t: -t[0])
         taken: set[str] = set()
-        for score, dim, c, name, share, matches in scored:
+        for score, dim, c, why, _ in scored:
+            option = Candidate(f"column:{c.name}", _sample(c), round(min(score, 1.0), 2), why)
+            self.options.setdefault(dim, []).append(option)
+        for score, dim, c, why, matches in scored:
             if dim in out or c.name in taken:
                 continue
             taken.add(c.name)
             out[dim] = self.column_map(dim, c, matches)
-            self.guess(dim, f"column {c.name}", score,
-                       f"name {name:.0%} like {dim}; {share:.0%} of its {len(c.values)} value(s) match "
-                       f"{self.codes[dim].codes and 'the codelist'}", key=f"dimensions.{dim}")  # fmt: skip
+            self.guess(dim, f"column {c.name}", score, why, key=f"dimensions.{dim}")
         self.used |= taken
         return out
+
+    def score_column(self, dim: str, c: _Column, codes: _Codes) -> tuple[float, str, list[_Match]] | None:
+        """How well column ``c`` fits ``dim``: (score, why, each value's match), or None."""
+        decided = self.decisions.columns.get(dim, "")
+        if decided and decided != f"column:{c.name}":
+            return None
+        if not decided and (not c.values or len(c.values) > MAX_LABELS or _is_time(c)):
+            return None  # a column chosen in a review is taken whatever it holds
+        name = _name_score(c, [dim.replace("_", " "), *_ALIASES.get(dim, [])])
+        seen = self.evidence.column(c.texts, dim, self.dataflow) if self.evidence else None
+        many_numbers = c.numbers and not c.select and name < 0.85 and len(c.values) > 20
+        if many_numbers and seen is None and not decided:
+            return None
+        yes_no = dim == "DISABILITY_STATUS" and name >= 0.85
+        matches = [_best_of(c, v, dim, codes, yes_no, self.evidence, self.decisions) for v in c.values]
+        share = sum(1 for m in matches if m[1] >= MATCHES) / max(len(c.values), 1)
+        if decided:
+            return 1.0, f"'{c.name}' chosen in the review; {share:.0%} of its values have a code", matches
+        if seen is not None and (seen.share >= 1 or share >= 0.5):
+            # read for this dimension before: for the same dataflow, whatever its labels now
+            why = f"'{c.name}' is {dim} {seen.where()}; {share:.0%} of its values have a code"
+            return 0.8 + 0.1 * seen.share + 0.1 * share, why, matches
+        if share < 0.5 or (share < 0.8 and name < 0.5):
+            return None
+        if dim not in _ALIASES and name < 0.5 and share < 1:
+            return None
+        why = f"name {name:.0%} like {dim}; {share:.0%} of its {len(c.values)} value(s) match the codelist"
+        return 0.35 * name + 0.65 * share, why, matches
 
     def column_map(
         self, dim: str, c: _Column, matches: list[tuple[str | None, float, str]]
     ) -> dict[str, Any]:
         by_code: dict[str, list[str]] = {}
+        codes = self.codes[dim]
         for value, (code, conf, why) in zip(c.values, matches, strict=True):
+            if conf < CONFIDENT:
+                cands = _label_candidates(c, value, codes, (code, conf, why))
+                self.asks.append(Question(dim, value, c.name, code if conf >= 0.5 else None, conf, why,
+                                          cands, codes.codes))  # fmt: skip
             if code is None or conf < 0.5:
                 self.guess(f"{dim} '{value}'", "no code", conf,
                            f"{why}; its rows are left out until it is mapped")  # fmt: skip
@@ -648,7 +821,10 @@ class _Drafter:
                 continue
             codes = self.codes[d.id].codes
             key = f"dimensions.{d.id}"
-            if d.id == "FREQ" and freq in codes:
+            decided = self.decided_value(d.id, value)
+            if decided is not None:
+                out[d.id] = {"value": decided}
+            elif d.id == "FREQ" and freq in codes:
                 out[d.id] = {"value": freq}
                 self.guess(d.id, freq, 0.9, f"the time period is {codes[freq].lower()}", key=key)
             elif d.id == "REPORTING_TYPE" and "N" in codes:
@@ -660,17 +836,29 @@ class _Drafter:
                 out[d.id] = self.named_code(
                     d.id, [self.table.path.stem, self.table.path.parent.name], 0.8, key
                 )
-            elif "_T" in codes:
-                out[d.id] = {"value": "_T"}
-                self.guess(d.id, "_T", 0.9, "no column is broken down by it: the codelist's total", key=key)
-            elif "_Z" in codes:
-                out[d.id] = {"value": "_Z"}
-                self.guess(d.id, "_Z", 0.9, "no column is broken down by it: not applicable", key=key)
+            elif "_T" in codes or "_Z" in codes:
+                code = "_T" if "_T" in codes else "_Z"
+                out[d.id] = {"value": code}
+                what = "the codelist's total" if code == "_T" else "not applicable"
+                self.guess(d.id, code, 0.9, f"no column is broken down by it: {what}", key=key)
             else:
                 out[d.id] = {"value": "CONFIRM"}
                 self.guess(d.id, "none", 0.0, "no column fits and the codelist has no total: give a code",
                            key=key)  # fmt: skip
         return out
+
+    def decided_value(self, dim: str, value: dict[str, Any]) -> str | None:
+        """The code a review chose for ``dim`` (None: none chosen)."""
+        codes = self.codes[dim].codes
+        decided = self.decisions.columns.get(dim, "")
+        code = decided[len("value:") :]
+        if not decided.startswith("value:") or code not in codes:
+            return None
+        if dim == "SERIES":  # what it was named after still gives the proportion of yes answers
+            _, named, text = self.named(dim, self.measure_words(value), 0.5)
+            self.named_by = text if named == code else None
+        self.guess(dim, code, 1.0, f"{code} '{codes[code]}' chosen in the review", key=f"dimensions.{dim}")
+        return code
 
     def proportion_of_yes(self, series: str | None) -> tuple[dict[str, Any], str] | None:
         """For microdata whose SERIES is a proportion named after a yes/no question: the share
@@ -699,10 +887,13 @@ class _Drafter:
             texts = [t for c in self.data_cols() if c.select and len(c.values) <= 3 for t in c.texts[2:]]
         return texts
 
-    def named_code(self, dim: str, texts: list[str], weight: float, key: str) -> dict[str, Any]:
+    def named(self, dim: str, texts: list[str], weight: float) -> tuple[float, str, str]:
+        """The code whose name the texts name best: (score 0-100, code, text); the next best
+        become the answers a review offers."""
         codes = self.codes[dim]
         best: tuple[float, str, str] = (0.0, "", "")
         choices = {c: _plain(n) for c, n in codes.codes.items()}
+        others: dict[str, tuple[float, str]] = {}
         for text in texts:
             t = normalise(text)
             if not t:
@@ -714,16 +905,40 @@ class _Drafter:
                         best = (100.0, code, text)
                 continue
             # every word of the text in the name, and then the name with the fewest other words
+            for _, score, code in process.extract(t, choices, scorer=_name_words, limit=5):
+                if score > others.get(str(code), (0.0, ""))[0]:
+                    others[str(code)] = (score, text)
             got = process.extractOne(t, choices, scorer=_name_words)
             if got and got[1] > best[0]:
                 best = (got[1], str(got[2]), text)
+        for code, (score, text) in others.items():
+            self.options.setdefault(dim, []).append(
+                Candidate(f"value:{code}", codes.codes[code], round(score / 100 * weight, 2),
+                          f"'{text}' names {code} '{codes.codes[code]}'"))  # fmt: skip
+        return best
+
+    def named_code(self, dim: str, texts: list[str], weight: float, key: str) -> dict[str, Any]:
+        codes = self.codes[dim]
+        best = self.named(dim, texts, weight)
         if not best[1] or best[0] < 60:
+            hit = self.evidence.value(dim, self.dataflow, codes.codes) if self.evidence else None
+            if hit is not None:  # what this dataflow's earlier mappings gave: likely, to confirm
+                why = f"{hit.choice} '{codes.codes[hit.choice]}' {hit.where()}"
+                self.guess(dim, hit.choice, 0.6, why, key=key)
+                return {"value": hit.choice}
             self.guess(dim, "none", 0.0, "no column and no name fits: give the code", key=key)
             return {"value": "CONFIRM"}
         score, code, text = best
         self.named_by = text if dim == "SERIES" else self.named_by
-        self.guess(dim, code, score / 100 * weight,
-                   f"'{text}' names {code} '{codes.codes[code]}'", key=key)  # fmt: skip
+        sure, why = score / 100 * weight, f"'{text}' names {code} '{codes.codes[code]}'"
+        hit = self.evidence.value(dim, self.dataflow, codes.codes) if self.evidence else None
+        if hit is not None and hit.choice == code:  # and earlier mappings of this dataflow chose it
+            sure, why = max(sure, 0.85), f"{why}, {hit.where()}"
+        elif hit is not None:
+            self.options.setdefault(dim, []).append(
+                Candidate(f"value:{hit.choice}", codes.codes[hit.choice], 0.6, hit.where())
+            )
+        self.guess(dim, code, sure, why, key=key)
         return {"value": code}
 
     def totals(self, dims: dict[str, Any]) -> dict[str, str]:
@@ -756,6 +971,17 @@ class _Drafter:
         if self.contract.attribute("UNIT_MULT") is not None:
             out["UNIT_MULT"] = {"value": "0"}
         return out
+
+
+def _concept(dim: str) -> str:
+    """A dimension's name for a review: its common names."""
+    return ", ".join(_ALIASES.get(dim, [dim.replace("_", " ").casefold()])[:3])
+
+
+def _sample(c: _Column) -> str:
+    """A column as a review shows it: its first values."""
+    shown = ", ".join(_one_line(v)[:20] for v in c.values[:4])
+    return f"{shown}, ..." if len(c.values) > 4 else shown
 
 
 def _one_line(text: str) -> str:

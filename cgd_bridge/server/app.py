@@ -8,6 +8,7 @@ Routers (one per resource, assembled here):
   served with its Swagger UI files by the bridge itself: :mod:`.api_docs`);
 - ``/healthz``        liveness: the process answers (also the baseline of the load benchmark);
 - ``/readyz``         readiness: the database answers too (503 with ``Retry-After`` when not);
+- ``/metrics``        Prometheus metrics (:mod:`.metrics`; loopback only unless configured);
 - ``/``, ``/sign-in``, ``/submit``, ``/inbox``, ``/dataflows``...: the web pages (``server/web/``),
   with their CSS and JavaScript under ``/static``.
 
@@ -35,12 +36,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cgd_bridge import __version__
 from cgd_bridge.clock import Clock, seconds, system_clock
+from cgd_bridge.server import metrics
 from cgd_bridge.server.access_cache import AccessCache
 from cgd_bridge.server.audit_writer import AuditWriter
 from cgd_bridge.server.bodylimit import BodyGuard
 from cgd_bridge.server.deps import get_principal, rate_limit
 from cgd_bridge.server.errors import install_error_handlers
 from cgd_bridge.server.jobs import Jobs
+from cgd_bridge.server.observe import Observe
 from cgd_bridge.server.ratelimit import SharedRateLimiter
 from cgd_bridge.server.sdmx.answers import AnswerCache
 from cgd_bridge.server.sdmx.structures import StructureService
@@ -143,6 +146,7 @@ def create_app(
             yield
         finally:
             bridge.audit.close()  # the queued pull records are written before the engine goes
+            metrics.worker_stopped()
             bridge.limiter.close()  # and the requests counted against the rate limit
             await bridge.access.aclose()
             engine.dispose()
@@ -175,4 +179,6 @@ def create_app(
     app.add_middleware(BodyGuard)  # body limits and the key, before any body is read
     app.add_middleware(_TrailingSlash)
     http.install(app, settings)  # gzip, HEAD, CORS on the SDMX paths (server/http.py)
+    # outermost: the request id, the metrics and the log line see every answer, errors included
+    app.add_middleware(Observe, json_log=settings.log_format == "json")
     return app

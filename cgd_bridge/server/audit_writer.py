@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import StoreError
+from cgd_bridge.server import metrics
 from cgd_bridge.store import audit
 from cgd_bridge.store.models import AuditEntry, utcnow
 from cgd_bridge.store.orgs import Principal, touch_key
@@ -179,6 +180,7 @@ class AuditWriter:
             principal=principal, served=served, query=query, client=client, action=action, at=at
         )
         receipt = Receipt()
+        metrics.audit_queued(len(rows))
         self._queue.put(("rows", rows, receipt))
         return receipt
 
@@ -241,6 +243,14 @@ class AuditWriter:
         rows = [row for item in items if item[0] == "rows" for row in item[1]]
         receipts = [item[2] for item in items if item[0] == "rows"]
         touches = {i[1]: i[2] for i in items if i[0] == "touch"}
+        try:
+            self._commit_rows(rows, receipts, touches)
+        finally:
+            metrics.audit_queued(-len(rows))  # written, or given up on (durable mode): off the queue
+
+    def _commit_rows(
+        self, rows: list[dict[str, Any]], receipts: list[Receipt], touches: dict[str, dt.datetime]
+    ) -> None:
         pause = 0.1
         while True:
             try:

@@ -126,6 +126,7 @@ async def get_principal(request: Request, bridge: BridgeDep, now: NowDep) -> Pri
             "the API key is not valid (unknown, revoked or expired)",
             fix="Ask your administrator for a new key (cgd-bridge admin key create USER).",
         )
+    request.state.principal = principal  # for the request's log line (server/observe.py)
     return principal
 
 

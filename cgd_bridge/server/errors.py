@@ -89,6 +89,12 @@ def sdmx_error_response(
     )
 
 
+def with_request_id(request: Request, error: dict[str, Any]) -> dict[str, Any]:
+    """``{"error": error}`` with the request's id (``server/observe.py``), for the client to quote."""
+    rid = getattr(request.state, "request_id", None)
+    return {"error": {**error, "request_id": rid} if rid else error}
+
+
 def _is_sdmx(request: Request) -> bool:
     return route_path(request.scope).startswith("/sdmx/")
 
@@ -103,12 +109,12 @@ def _is_web(request: Request) -> bool:
     return path not in _NOT_WEB_EXACT and not path.startswith(_NOT_WEB) and not path.startswith("/docs/")
 
 
-def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+def routes_of(routes: Iterable[Any]) -> Iterator[Any]:
     """Every route, also those of included routers (FastAPI keeps them behind a router entry)."""
     for route in routes:
         included = getattr(route, "original_router", None)
         if included is not None:
-            yield from _routes(included.routes)
+            yield from routes_of(included.routes)
         else:
             yield route
 
@@ -117,7 +123,7 @@ def allowed_methods(routes: Iterable[Any], path: str) -> list[str]:
     """The methods some route takes at ``path``, sorted: the 405's ``Allow`` (Starlette's names
     only the first route that matched the path, when several routes share it)."""
     methods: set[str] = set()
-    for route in _routes(routes):
+    for route in routes_of(routes):
         regex = getattr(route, "path_regex", None)
         if regex is not None and getattr(route, "methods", None) and regex.match(path):
             methods |= set(route.methods)
@@ -154,7 +160,7 @@ async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
     if _is_sdmx(request):
         code = exc.sdmx_code if isinstance(exc, QueryError) else None
         return sdmx_error_response(request, exc.status, exc.problem, exc.fix, code, headers)
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
+    return JSONResponse(with_request_id(request, exc.to_dict()), status_code=exc.status, headers=headers)
 
 
 async def _database_failed(request: Request, exc: Exception) -> Response:
@@ -182,7 +188,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 return await http_error_page(request, exc.status_code, exc.headers)
             except CgdBridgeError:
                 log.warning("could not render the HTML %s page of %s", exc.status_code, request.url.path)
-        body = {"error": {"type": "HTTPError", "title": text, "status": exc.status_code, "message": text}}
+        body = with_request_id(
+            request, {"type": "HTTPError", "title": text, "status": exc.status_code, "message": text}
+        )
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -192,23 +200,32 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         if _is_sdmx(request):
             return sdmx_error_response(request, 400, f"bad request: {problems}")
-        body = {
-            "error": {
+        body = with_request_id(
+            request,
+            {
                 "type": "RequestValidationError",
                 "title": "Bad request",
                 "status": 422,
                 "message": f"The request is not valid: {problems}.",
                 "problem": problems,
                 "fix": "Correct the named fields and send the request again.",
-            }
-        }
+            },
+        )
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        # answered outside the request's middleware (Starlette's ServerErrorMiddleware): the id
+        # travels by hand, since the request's context has ended
+        rid = getattr(request.state, "request_id", None)
+        log.exception(
+            "unexpected error on %s %s", request.method, request.url.path, extra={"request_id": rid}
+        )
         text = "the server failed on this request; the error has been logged"
+        headers = {"X-Request-ID": rid} if rid else None
         if _is_sdmx(request):
-            return sdmx_error_response(request, 500, text, code=500)
-        body = {"error": {"type": "InternalError", "title": "Server error", "status": 500, "message": text}}
-        return JSONResponse(body, status_code=500)
+            return sdmx_error_response(request, 500, text, code=500, headers=headers)
+        body = with_request_id(
+            request, {"type": "InternalError", "title": "Server error", "status": 500, "message": text}
+        )
+        return JSONResponse(body, status_code=500, headers=headers)

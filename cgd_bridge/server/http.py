@@ -44,8 +44,9 @@ CORS_REQUEST_HEADERS = [
     "Authorization",
     "If-Modified-Since",
     "If-None-Match",
+    "X-Request-ID",
 ]
-CORS_EXPOSED_HEADERS = ["ETag", "Last-Modified", "X-Observations", "Content-Disposition"]
+CORS_EXPOSED_HEADERS = ["ETag", "Last-Modified", "X-Observations", "Content-Disposition", "X-Request-ID"]
 
 
 def route_path(scope: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cgd_bridge.clock import Clock
 from cgd_bridge.findings import Report
 from cgd_bridge.pipeline import Harmonisation
+from cgd_bridge.server import metrics
 from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.store import submissions
@@ -83,11 +84,34 @@ def harmonise_and_store(
         mapping, Forbidden, Conflict ...). Validation errors are not raised: the returned
         :class:`Intake` has no version and its report lists them.
     """
-    result = inputs.harmonise(structures=structures, sheet=sheet, jobs=jobs)
+    try:
+        result = inputs.harmonise(structures=structures, sheet=sheet, jobs=jobs)
+    except BaseException:
+        metrics.submitted("refused")
+        raise
     intake = Intake(result)
     if not intake.valid or not store:
+        metrics.submitted("invalid" if not intake.valid else "checked")
         return intake
-    version = submissions.create_version(
+    try:
+        version = _store(session, inputs, result, principal, clock, revision_note, submit)
+    except BaseException:
+        metrics.submitted("refused")
+        raise
+    metrics.submitted("stored")
+    return Intake(result, version)
+
+
+def _store(
+    session: Session,
+    inputs: Inputs,
+    result: Harmonisation,
+    principal: Principal,
+    clock: Clock,
+    revision_note: str | None,
+    submit: bool,
+) -> Version:
+    return submissions.create_version(
         session,
         result,
         principal=principal,
@@ -96,4 +120,3 @@ def harmonise_and_store(
         submit=submit,
         now=clock(),  # after the harmonising, as the store's own default would be
     )
-    return Intake(result, version)

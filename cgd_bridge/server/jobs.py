@@ -353,13 +353,21 @@ class JobPool:
             TooLarge: the job passed the memory or processor-time limit (413).
             JobFailed: the worker died (422); it is replaced for the next job.
         """
-        if not self._slots.acquire(timeout=self.limits.wait_seconds):
+        from cgd_bridge.server import metrics
+
+        metrics.jobs_changed(queued=1)
+        try:
+            got = self._slots.acquire(timeout=self.limits.wait_seconds)
+        finally:
+            metrics.jobs_changed(queued=-1)
+        if not got:
             raise Busy(
                 "every worker is busy checking other uploads "
                 f"(the server checks {self.limits.workers} at once)",
                 fix="Send the upload again in a minute; an administrator may raise CGD_BRIDGE_JOB_WORKERS.",
                 retry_after=max(5.0, self.limits.wait_seconds),
             )
+        metrics.jobs_changed(busy=1)
         try:
             worker = self._take()
             try:
@@ -367,6 +375,7 @@ class JobPool:
             finally:
                 self._give(worker)
         finally:
+            metrics.jobs_changed(busy=-1)
             self._slots.release()
 
     def _take(self) -> _Worker:

@@ -74,6 +74,7 @@ def run_server(
     import uvicorn
 
     from cgd_bridge.resources import FOLDERS, bundled
+    from cgd_bridge.server import metrics, observe
     from cgd_bridge.server.app import create_app
     from cgd_bridge.store import db
 
@@ -90,6 +91,10 @@ def run_server(
     if settings.root_path:
         say(f"  served under the path {settings.root_path} (the proxy strips it)")
     mask_keys_in_access_log()
+    logging_options: dict[str, object] = {}
+    json_config = observe.log_config(settings.log_format, log_level)
+    if json_config is not None:  # one JSON line per request replaces uvicorn's access log
+        logging_options = {"log_config": json_config, "access_log": False}
     # uvicorn believes X-Forwarded-* from 127.0.0.1 unless told otherwise: off unless asked (#19)
     proxy = {
         "proxy_headers": settings.proxy_headers,
@@ -98,10 +103,12 @@ def run_server(
     }
     if workers <= 1:
         app = create_app(settings, database_url=url)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy)  # type: ignore[arg-type]
+        uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy, **logging_options)  # type: ignore[arg-type]
         return
+    metrics.prepare_multiprocess()  # one scrape sums every worker: a new directory for this run
     os.environ["CGD_BRIDGE_DATABASE_URL"] = url
     os.environ["CGD_BRIDGE_DATA_DIR"] = str(settings.data_dir)
+    os.environ["CGD_BRIDGE_LOG_FORMAT"] = settings.log_format
     uvicorn.run(
         "cgd_bridge.server.run:app_from_env",
         factory=True,
@@ -110,4 +117,5 @@ def run_server(
         workers=workers,
         log_level=log_level,
         **proxy,  # type: ignore[arg-type]
+        **logging_options,  # type: ignore[arg-type]
     )

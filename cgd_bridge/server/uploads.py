@@ -96,6 +96,17 @@ class Inputs:
         self.paths[role] = path
         self.raw.append(RawFile(role, name, path.read_bytes(), "application/yaml"))
 
+    def kept(self, raw: RawFile) -> None:
+        """A file received earlier and kept on the server (:mod:`cgd_bridge.store.kept`)."""
+        name = FilePath(raw.filename).name or raw.role
+        if name.startswith("."):
+            name = f"{raw.role}{name}"
+        path = self.folder / raw.role / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw.content)
+        self.paths[raw.role] = path
+        self.raw.append(raw)
+
     def file(self, role: str, path: FilePath, media_type: str = "application/octet-stream") -> None:
         """A file already on disk (a bundled mapping or example), read where it is."""
         self.paths[role] = path

@@ -22,6 +22,10 @@ Tables, in dependency order:
 - ``password_resets``: one-time password-reset links (their tokens' SHA-256).
 - ``user_identities``: the link of a user to an account at an OpenID Connect provider
   (issuer and ``sub``), made at the first sign-in with it (:mod:`cgd_bridge.store.identities`).
+- ``kept_uploads``: files a person uploaded on the submit page that were not stored as a version
+  yet (a failed or check-only upload), kept for a day so a slow link need not send them again.
+- ``web_checks``: checks of the submit page that run in the background, with their outcome, so
+  the person can leave the status page and come back (a day).
 
 Times are stored in UTC (:class:`UtcDateTime`: aware datetimes in, aware UTC datetimes out, on
 SQLite as on PostgreSQL). Enumerations are short strings guarded by CHECK constraints, so that
@@ -615,3 +619,76 @@ class PasswordReset(Base):
     used_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class KeptUpload(Base):
+    """A file sent with the submit page that is not (yet) part of a version, kept for its sender.
+
+    On a slow link a 7 MB file takes minutes to send; when the check finds errors, or the person
+    only asked for a check, the page offers the files already received instead of asking for them
+    again (#17). One row per user and role at most (a new upload of the role replaces it);
+    deleted when a version is stored from it, when the user uploads anew, or a day later
+    (:mod:`cgd_bridge.store.kept`). Only its sender can use it, by a random token the page
+    carries. Not read by the access policy (no change-counter trigger).
+
+    Attributes:
+        token: random, URL-safe; what the form's hidden field carries.
+        user_id: who sent it (only they can use it).
+        role, filename, media_type, size, sha256, content: the file as received.
+        expires_at: when it is deleted.
+    """
+
+    __tablename__ = "kept_uploads"
+    __table_args__ = (CheckConstraint(_in("role", FileRole), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class CheckState(StrEnum):
+    """Where a check of the submit page is."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class WebCheck(Base):
+    """A check started from the submit page, and its outcome once it ends (#17).
+
+    A long check (a large file, a slow machine) goes on after the page stops waiting for it; the
+    person is sent to its status page, which they can leave and come back to, from any host
+    (the outcome is here, not in a process). Only its owner sees it. Deleted a day after it
+    started (:mod:`cgd_bridge.store.checks`). Not read by the access policy.
+
+    Attributes:
+        id: random, URL-safe: the status page's address.
+        user_id: who started it.
+        action: ``check``, ``draft`` or ``submit``.
+        state: ``running``, ``done`` or ``failed``.
+        what: the data file's name, for the status page.
+        outcome: what the page shows when it ended (status, report, note, errors, the form's
+            values with the kept files), or the failure's message.
+        version_id: the version stored by it, if any.
+    """
+
+    __tablename__ = "web_checks"
+    __table_args__ = (CheckConstraint(_in("state", CheckState), name="state"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    what: Mapped[str] = mapped_column(String(300))
+    started_at: Mapped[dt.datetime] = mapped_column(index=True)
+    finished_at: Mapped[dt.datetime | None]
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"))

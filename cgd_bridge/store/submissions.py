@@ -1205,3 +1205,27 @@ def lineage(
     answer = published.lineage_for(principal, v, found, rows)
     answer["observations"] = _json_safe(answer["observations"])
     return answer
+
+
+def saved_mappings(session: Session, principal: Principal, *, limit: int = 200) -> list[tuple[str, str]]:
+    """The mappings the principal's own organisation stored with its versions, newest first, each
+    text once: ``[(name, text)]``, the name ``DATASET vN`` of the newest version that has it.
+
+    What a draft made on the server learns from (``Evidence.add_text``, #18: "a label mapped
+    before is proposed again first"). Only the organisation's own work: another organisation's
+    mappings are never read here, whoever asks.
+    """
+    rows = session.execute(
+        select(Submission.dataset, Version.number, Version.mapping_text)
+        .join(Version, Version.submission_id == Submission.id)
+        .where(Submission.producer_id == principal.org_id, Version.mapping_text != "")
+        .order_by(Version.created_at.desc(), Version.id.desc())
+        .limit(limit)
+    ).all()
+    seen: set[str] = set()
+    out = []
+    for dataset, number, text in rows:
+        if text not in seen:
+            seen.add(text)
+            out.append((f"{dataset} v{number}", text))
+    return out

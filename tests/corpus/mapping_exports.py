@@ -13,6 +13,13 @@ headers, Swahili choice names, no form), a Ghana aggregate table with abbreviati
 (F/M/Both, U/R) and a percentage column, a Senegal table in French, and Kenyan microdata
 without a form (single-year ages, a yes/no disability question, "... County" names). The last
 two were written after the drafting code and not tuned for. ``rows`` scales the microdata.
+
+One case is a **second export** (learning from earlier work, ``mapping init --learn-from``): the
+Kenyan CSO's 2024 scorecard, whose columns were renamed and whose labels are its own (county
+abbreviations, Swahili adjectives, age-band codes of its database) that no codelist matching
+can guess; the CSO's mapping of its 2023 export and its open-sdg code map say what they mean.
+:func:`evaluate` with ``learn=True`` gives every case the bundled mappings as evidence too, and
+that case its earlier folder.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ class Case:
     dimensions: dict[str, str]  # dimension -> "column:NAME" or "value:CODE"
     labels: dict[str, dict[str, str]] = field(default_factory=dict)  # dimension -> label -> code
     microdata: bool = False  # one row per respondent (the draft must aggregate it)
+    earlier: Callable[[Path], Path] | None = None  # writes the CSO's earlier mappings: the folder
 
 
 @dataclass
@@ -232,6 +240,67 @@ def _kenya_micro(folder: Path, rows: int) -> tuple[Path, Path | None]:
     return _csv(folder / "kenya-county-survey.csv", header, out), None
 
 
+# -- Kenya again: the same CSO's second export, renamed columns and its own labels ----------------
+
+#: the CSO's database abbreviates counties; Kakamega is new in 2024 (no earlier mapping has it)
+_KE2_AREAS = {"NRB": "KE_047", "MSA": "KE_001", "KSM": "KE_042", "TTV": "KE_006", "HBY": "KE_043",
+              "Kakamega": "KE_037"}  # fmt: skip
+_KE2_SEX = {"Kike": "F", "Kiume": "M", "Jumla": "_T"}  # Swahili adjectives: female, male
+_KE2_AGE = {"AG1": "Y18T24", "AG2": "Y25T34", "AG3": "Y35T44", "AG4": "Y_GE65", "Jumla": "_T"}
+
+
+def _kenya_second(folder: Path, rows: int) -> tuple[Path, Path | None]:
+    rng = random.Random(17)
+    out = []
+    for area in _KE2_AREAS:
+        for sex in _KE2_SEX:
+            for age in _KE2_AGE:
+                n = rng.randint(20, 90)
+                out.append([area, sex, age, 2024, n, rng.randint(0, n)])
+    header = ["Eneo", "Jinsia ya mhojiwa", "Kundi", "Mwaka", "Waliohojiwa", "Walioridhika"]
+    return _csv(folder / "ke-scorecard-2024.csv", header, out), None
+
+
+_KE_EARLIER = """\
+# The CSO's mapping of its 2023 scorecard, checked by its data officer.
+profile: cgd-mapping/1.0
+dataset: ke-scorecard-2023
+dataflow: CGD_BRIDGE:DF_CGD_KE(1.0)
+dimensions:
+  FREQ: {value: A}
+  REPORTING_TYPE: {value: N}
+  SERIES: {value: SP_PSR_SATIS}
+  REF_AREA:
+    column: Eneo
+    map: {KE_047: [NRB, Nairobi City], KE_001: [MSA], KE_042: [KSM], KE_006: [TTV], KE_043: [HBY]}
+  SEX:
+    column: Jinsia
+    map: {F: [Kike], M: [Kiume], _T: [Jumla]}
+  AGE: {value: _T}
+  DISABILITY_STATUS: {value: _T}
+time: {column: Mwaka, format: year}
+value: {kind: proportion, numerator: Walioridhika, denominator: Waliohojiwa, scale: 100}
+attributes:
+  UNIT_MEASURE: {value: PT}
+"""
+
+
+def _kenya_earlier(folder: Path) -> Path:
+    """The CSO's earlier work: its 2023 mapping and the sdg-build maps of its open-sdg site."""
+    earlier = folder / "earlier"
+    (earlier / "open-sdg").mkdir(parents=True, exist_ok=True)
+    (earlier / "ke-scorecard-2023.yaml").write_text(_KE_EARLIER, encoding="utf-8")
+    (earlier / "quality.yaml").write_text("profile: cgd-quality/1.0\n", encoding="utf-8")  # passed over
+    _csv(
+        earlier / "open-sdg" / "column-map.csv",
+        ["Text", "Value"],
+        [["Kundi", "AGE"], ["Mwaka", "TIME_PERIOD"]],
+    )
+    _csv(earlier / "open-sdg" / "code-map.csv", ["Text", "Dimension", "Value"],
+         [[label, "AGE", code] for label, code in _KE2_AGE.items() if label != "Jumla"])  # fmt: skip
+    return earlier
+
+
 def _sdg(**dims: str) -> dict[str, str]:
     base = {"FREQ": "value:A", "REPORTING_TYPE": "value:N", "URBANISATION": "value:_T", "AGE": "value:_T",
             "SEX": "value:_T", "DISABILITY_STATUS": "value:_T"}  # fmt: skip
@@ -261,23 +330,38 @@ CASES = [
     Case("kenya-microdata-no-form", _kenya_micro, KE_FLOW,
          _sdg(REF_AREA="column:county", SEX="column:gender", DISABILITY_STATUS="column:has_disability"),
          _KE_MICRO_LABELS, microdata=True),
+    Case("kenya-second-export", _kenya_second, KE_FLOW,
+         _sdg(REF_AREA="column:Eneo", SEX="column:Jinsia ya mhojiwa", AGE="column:Kundi"),
+         {"REF_AREA": _KE2_AREAS, "SEX": _KE2_SEX, "AGE": _KE2_AGE}, earlier=_kenya_earlier),
 ]  # fmt: skip
+#: the cases drafted from the export alone (what #18's goals are measured on)
+FIRST_EXPORTS = [c for c in CASES if c.earlier is None]
+#: the cases with earlier work to learn from
+SECOND_EXPORTS = [c for c in CASES if c.earlier is not None]
 
 
-def evaluate(folder: Path, structures: Any, *, rows: int = 200, cases: list[Case] | None = None) -> Score:
+def evaluate(
+    folder: Path, structures: Any, *, rows: int = 200, cases: list[Case] | None = None, learn: bool = False
+) -> Score:
     """Draft a mapping for every case and count the dimensions and labels it got right.
 
-    SERIES is not counted: which SDG series a survey reports is the NSO's decision, and the
-    draft only proposes one to confirm.
+    With ``learn``, each draft has the bundled mappings and the case's earlier work as
+    evidence (``mapping init --learn-from``). SERIES is not counted: which SDG series a survey
+    reports is the NSO's decision, and the draft only proposes one to confirm.
     """
     from cgd_bridge.mapping.draft import draft_mapping
+    from cgd_bridge.mapping.evidence import load_evidence
 
     score = Score()
-    for case in cases or CASES:
+    for case in cases if cases is not None else CASES:
         where = folder / case.name
         where.mkdir(parents=True, exist_ok=True)
         data, form = case.write(where, rows)
-        drafted = draft_mapping(data, dataflow=case.dataflow, structures=structures, form=form)
+        evidence = None
+        if learn:
+            evidence = load_evidence([case.earlier(where)] if case.earlier else [], bundled=True)
+        drafted = draft_mapping(data, dataflow=case.dataflow, structures=structures, form=form,
+                                evidence=evidence)  # fmt: skip
         score.drafts[case.name] = drafted
         score.files[case.name] = (data, form)
         dims = drafted.mapping["dimensions"]

@@ -344,3 +344,115 @@ def test_the_api_docs_work_offline(site: LiveServer, browser: Any) -> None:
     assert title[0].startswith("cgd-bridge"), title
     assert response.status == 200
     assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+
+
+# ---------------------------------------------------------------- a slow link (#17)
+# The size of each file before sending, a progress bar while the files go, and after a failed
+# check the files already received are not asked for again. The browser's upload is throttled
+# with the DevTools protocol (Network.emulateNetworkConditions), so the bar can be read part-way.
+
+#: Upload bytes per second (about 400 kbit/s): the 300 kB export below takes about six seconds.
+UPLOAD_BYTES_PER_SECOND = 50_000
+
+
+def _careless_export(folder: Path) -> Path:
+    """The Kenya data pasted 40 times into one file (about 300 kB): every key comes 40 times, so the
+    check fails, and the file is large enough for the progress bar to be read part-way (the
+    browser reports upload progress in chunks of 16 kB)."""
+    rows = (KENYA / "data.csv").read_text(encoding="utf-8").splitlines()
+    path = folder / "scorecard-all-sheets.csv"
+    path.write_text("\n".join([rows[0], *rows[1:] * 40]) + "\n", encoding="utf-8")
+    return path
+
+
+def _slow_uploads(page: Any) -> None:
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 20,
+            "downloadThroughput": -1,
+            "uploadThroughput": UPLOAD_BYTES_PER_SECOND,
+        },
+    )
+
+
+def test_a_slow_link_sees_progress_and_never_sends_a_file_twice(
+    site: LiveServer, tab: Checked, tmp_path: Path
+) -> None:
+    p, url = tab.page, site.url
+    careless = _careless_export(tmp_path)
+    sign_in_with_key(tab, url, site.keys["amina"])
+    p.goto(f"{url}/submit")
+    p.set_input_files("#data", str(careless))
+    p.set_input_files("#metadata", str(KENYA / "quality.yaml"))
+    size_note = p.locator("[data-size-of=data]")
+    assert size_note.is_visible()
+    expected = f"{round(careless.stat().st_size / 1000)} kB to send"
+    assert size_note.inner_text() == expected  # the size, before anything is sent
+    p.select_option("#mapping_choice", "kenya-health-scorecard.yaml")
+    p.fill("#revision_note", "Kilifi tallies reconciled.")
+    tab.check("submit form with files chosen")
+    _slow_uploads(p)
+
+    sent = []
+    p.on("request", lambda r: sent.append(r))
+    with p.expect_navigation(timeout=120_000):
+        p.click("button[value=submit]")
+        # part-way through: the bar and the words say how much has gone
+        p.wait_for_function(
+            "() => { const b = document.querySelector('[data-upload-progress] progress');"
+            " return b && b.value > 0 && b.value < 100; }",
+            timeout=60_000,
+        )
+        assert "Sending:" in p.inner_text("[data-upload-status]")
+    assert p.is_visible("text=The dataset has errors")
+    kept = p.locator("#metadata-kept")
+    assert kept.is_visible()
+    assert "quality.yaml" in kept.inner_text()
+    assert p.locator("#data-kept").is_visible()
+    tab.check("report with the files kept")
+    uploads = [r for r in sent if r.method == "POST"]
+    assert [r.url.rsplit("/", 1)[1] for r in uploads] == ["files", "submit"]
+    form_body = uploads[1].post_data or ""
+    assert "kept_data" in form_body  # the form carried tokens ...
+    assert "kept_metadata" in form_body
+    assert "Kisumu" not in form_body  # ... not the files again
+    assert "dataset:" not in form_body
+
+    # only the corrected data file is sent again; the metadata is the kept one
+    sent.clear()
+    p.set_input_files("#data", str(KENYA / "data.csv"))
+    with p.expect_navigation(timeout=120_000):
+        p.click("button[value=submit]")
+    p.wait_for_url("**/versions/*")
+    assert "was stored and sent for review" in p.content()
+    posted = [r for r in sent if r.method == "POST"]
+    assert [r.url.rsplit("/", 1)[1] for r in posted] == ["files", "submit"]
+    body = posted[1].post_data or ""
+    assert "kept_metadata" in body
+    assert "dataset:" not in body  # the kept metadata, not sent again
+    tab.check("version stored from kept files")
+
+
+def test_without_javascript_the_form_still_posts_the_files(
+    site: LiveServer, browser: Any, tmp_path: Path
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        p = context.new_page()
+        p.goto(f"{site.url}/sign-in")
+        p.fill("#api_key", site.keys["amina"])
+        navigate(p, "button:has-text('Sign in with the key')")
+        p.goto(f"{site.url}/submit")
+        p.set_input_files("#data", str(KENYA / "data.csv"))
+        p.set_input_files("#metadata", str(KENYA / "quality.yaml"))
+        p.select_option("#mapping_choice", "kenya-health-scorecard.yaml")
+        p.fill("#revision_note", "A check without scripts.")
+        navigate(p, "button[value=check]")
+        assert "The dataset is valid" in p.content()
+        assert p.locator("#data-kept").is_visible()  # kept for the next try all the same
+    finally:
+        context.close()

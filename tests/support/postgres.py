@@ -87,3 +87,20 @@ def fresh_schema(prefix: str = "cgdb_test") -> Iterator[str]:
         with admin.begin() as c:
             c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def fresh_database(prefix: str = "cgdb_test") -> Iterator[str]:
+    """A URL of a new, empty database on the test server (for what works on whole databases,
+    such as pg_dump and pg_restore); dropped afterwards."""
+    ensure_server()
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

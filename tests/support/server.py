@@ -78,8 +78,10 @@ def live_server(
     seed: bool = True,
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
+    timeout: float = 60,
 ) -> Iterator[LiveServer]:
-    """Seed ``database_url`` (unless ``seed=False``) and serve it on a free port until the block ends."""
+    """Seed ``database_url`` (unless ``seed=False``) and serve it on a free port until the block ends
+    (``timeout``: how long it may take to answer, several workers on a busy machine take longer)."""
     keys, published = seed_database(database_url, data_dir) if seed else ({}, {})
     port = free_port()
     log = data_dir / f"server-{port}.log"
@@ -104,7 +106,7 @@ def live_server(
         )
     server = LiveServer(f"http://127.0.0.1:{port}", database_url, data_dir, process, keys, published, log)
     try:
-        wait_until_up(server.url, process, log)
+        wait_until_up(server.url, process, log, timeout)
         yield server
     finally:
         process.terminate()

@@ -24,7 +24,7 @@ from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, 
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.uploads import Inputs
-from cgd_bridge.store import access, audit, mous, published, submissions
+from cgd_bridge.store import access, audit, checks, mous, published, submissions
 from cgd_bridge.store.models import MAX_ID, Submission, Version
 from cgd_bridge.store.orgs import Principal
 
@@ -237,6 +237,56 @@ def me(principal: UserDep) -> Me:
         organisation=principal.org_slug,
         organisation_kind=principal.org_kind,
         role=principal.role,
+    )
+
+
+class CheckStatus(BaseModel):
+    """A check started from the submit page (``/checks/{id}``): where it is, and how it ended."""
+
+    id: str
+    action: str = Field(description="check, draft or submit")
+    state: str = Field(description="running, done, failed, or stopped (its server stopped while it ran)")
+    data_file: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    version_id: int | None = Field(default=None, description="The version it stored, if any")
+    status: int | None = Field(default=None, description="The HTTP status the page showed for it")
+    note: str | None = None
+    errors: dict[str, str] = Field(default_factory=dict, description="Form field -> what to fix")
+    report: dict[str, Any] | None = Field(
+        default=None, description="The validation report, when there is one"
+    )
+
+
+@router.get(
+    "/checks/{check_id}", response_model=CheckStatus, summary="A check of the submit page (yours only)"
+)
+def check_status(
+    check_id: Annotated[str, Path(max_length=64)],
+    principal: UserDep,
+    session: SessionDep,
+    bridge: BridgeDep,
+    now: NowDep,
+) -> CheckStatus:
+    row = checks.get(session, principal=principal, ident=check_id)
+    out = row.outcome or {}
+    settings = bridge.settings
+    gone = checks.lost(
+        row, now, job_cpu_seconds=settings.job_cpu_seconds, job_wait_seconds=settings.job_wait_seconds
+    )
+    state = "stopped" if gone else row.state
+    return CheckStatus(
+        id=row.id,
+        action=row.action,
+        state=state,
+        data_file=row.what,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        version_id=row.version_id,
+        status=out.get("status"),
+        note=out.get("note") or out.get("problem"),
+        errors=out.get("errors") or {},
+        report=out.get("report"),
     )
 
 

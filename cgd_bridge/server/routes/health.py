@@ -1,4 +1,4 @@
-"""``/healthz`` (liveness) and ``/readyz`` (readiness).
+"""``/healthz`` (liveness), ``/readyz`` (readiness) and ``/metrics`` (Prometheus, :mod:`..metrics`).
 
 - ``/healthz`` says the process is up and answering: it touches neither the database nor the
   structures (also the baseline of the load benchmark). A supervisor restarts a worker that
@@ -11,10 +11,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
 from cgd_bridge import __version__
+from cgd_bridge.server import metrics
 from cgd_bridge.server.deps import BridgeDep
 
 router = APIRouter(tags=["health"])
@@ -36,3 +37,18 @@ def readyz(bridge: BridgeDep) -> dict[str, str]:
     with bridge.engine.connect() as connection:
         connection.execute(text("SELECT version_num FROM alembic_version"))  # reads the file
     return {"status": "ready", "database": bridge.engine.dialect.name, "version": __version__}
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus_metrics(request: Request, bridge: BridgeDep) -> Response:
+    """The Prometheus text format of every worker's metrics (``server/metrics.py``); 403 unless
+    the client's address is in ``CGD_BRIDGE_METRICS_ALLOW`` or it sends ``CGD_BRIDGE_METRICS_TOKEN``."""
+    settings = bridge.settings
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    client = request.client.host if request.client else None
+    if not metrics.allowed(
+        client, request.headers.get("authorization"), allow=settings.metrics_allow, token=token
+    ):
+        raise metrics.refused()
+    body, media_type = metrics.exposition()
+    return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})

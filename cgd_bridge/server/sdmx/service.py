@@ -38,6 +38,7 @@ from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write import check_csv_options, check_options
 from cgd_bridge.sdmx.write import write as write_format
 from cgd_bridge.sdmx.write.xsd import attachment, series_attributes
+from cgd_bridge.server import metrics
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
 from cgd_bridge.server.http import conditional, http_date, not_modified_since, route_path
 from cgd_bridge.server.sdmx.answers import Answer, make_answer
@@ -355,8 +356,10 @@ async def data_response(
     answer_key = _answer_key(bridge, readable, flow, keys, params, choice)
     kept = bridge.answers.get(answer_key) if answer_key is not None else None
     modified = _data_modified(readable)
+    auth = "key" if principal is not None else "anonymous"
     if kept is not None:
         await bridge.audit.record(principal, _served_counts(readable, kept.counts), query, client=client)
+        metrics.pulled(choice.name, auth)
         return _answer_response(request, kept, modified)
     gathered = readable.gathered
     selected: pa.Table | None = None
@@ -378,6 +381,7 @@ async def data_response(
         int(n) for n in np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(readable.versions))
     )
     await bridge.audit.record(principal, _served_counts(readable, counts), query, client=client)
+    metrics.pulled(choice.name, auth)
     observations = selected.num_rows
     # SDMX-JSON prints names, and SDMX-CSV with labels=name|both: only they need a named target
     named = format_of("data", choice.name).names or choice.labels != "id"
@@ -460,6 +464,7 @@ async def published_selection(
     await bridge.audit.record(
         principal, _served_counts(readable, [int(n) for n in counts]), query, client=client
     )
+    metrics.pulled("download", "session" if principal is not None else "anonymous")
 
     def prepare() -> tuple[pa.Table, Target]:
         body, target = _shape(selected, flow, Params(), Choice("sdmx-csv-1.0", "text/csv"))

@@ -69,6 +69,7 @@ def _environment() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["num"] = _num
+    env.filters["filesize"] = _filesize
     env.filters["urlpart"] = lambda s: quote(str(s), safe="")
     return env
 
@@ -97,6 +98,25 @@ def _num(context: Context, n: float | None) -> str:
         return ""
     t = _translator_of(context)
     return t.number(n) if t is not None else str(n)
+
+
+@pass_context
+def _filesize(context: Context, size: int | None) -> str:
+    """A file's size as the page's language writes it (CLDR's digital units through Babel):
+    ``7.0 MB``, ``530 kB``, ``12 byte``; decimal units, as browsers and phones show sizes."""
+    if size is None:
+        return ""
+    from babel.units import format_unit
+
+    t = _translator_of(context)
+    lang = t.lang if t is not None else "en"
+    if size >= 1_000_000:
+        return str(
+            format_unit(size / 1_000_000, "digital-megabyte", length="short", format="#,##0.0", locale=lang)
+        )
+    if size >= 1_000:
+        return str(format_unit(round(size / 1_000), "digital-kilobyte", length="short", locale=lang))
+    return str(format_unit(size, "digital-byte", length="short", locale=lang))
 
 
 ENV = _environment()
@@ -203,6 +223,7 @@ class Page:
             "flash": self.flash,
             "root": self.request.scope.get("root_path", ""),
             "path": route_path(self.request.scope),
+            "request_id": getattr(self.request.state, "request_id", None),
             **values,
         }
 
@@ -358,6 +379,7 @@ class WebRoute(APIRoute):
         async def run(request: Request) -> Response:
             page = await run_in_threadpool(open_page, request)
             request.state.page = page
+            request.state.principal = page.principal  # for the request's log line (server/observe.py)
             try:
                 if page.unavailable is not None:
                     raise page.unavailable

@@ -6,25 +6,31 @@ Every page calls the same store functions as the JSON API (:mod:`cgd_bridge.stor
 ``/sdmx/rest`` (downloads are SDMX REST answers, logged as pulls), so the rules of who sees and
 does what live in one place. Every POST form carries the session's CSRF token.
 
-Paths: ``/`` (home), ``/sign-in``, ``/sign-out``, ``/submissions``, ``/submit``,
-``/versions/{id}`` (the version and review page) with ``/versions/{id}/{action}`` and
-``/versions/{id}/files/{file}``, ``/inbox``, ``/pulls``, ``/dataflows``,
-``/dataflows/{agency}/{id}/{version}`` with ``.../download``; static files under ``/static``.
+Paths: ``/`` (home), ``/sign-in``, ``/sign-out``, ``/submissions``, ``/submit`` (with
+``/submit/files``, where the page's script sends the files first), ``/versions/{id}`` (the
+version and review page) with ``/versions/{id}/{action}`` and ``/versions/{id}/files/{file}``,
+``/inbox``, ``/pulls``, ``/dataflows``, ``/dataflows/{agency}/{id}/{version}`` with
+``.../download``; static files under ``/static``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
+import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict, dataclass, field
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 from urllib.parse import quote, urlencode
 
 import numpy as np
 import yaml
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
@@ -49,12 +55,31 @@ from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.views import compare, flow_names, group_report, metadata_rows
-from cgd_bridge.store import access, audit, drafts, identities, mous, official, orgs, published, submissions
-from cgd_bridge.store.models import MAX_ID, OfficialSeries, OrgKind, Role, State, Version
+from cgd_bridge.store import (
+    access,
+    audit,
+    checks,
+    drafts,
+    identities,
+    kept,
+    mous,
+    official,
+    orgs,
+    published,
+    submissions,
+)
+from cgd_bridge.store.models import MAX_ID, CheckState, OfficialSeries, OrgKind, Role, State, Version
+from cgd_bridge.store.orgs import Principal
+
+if TYPE_CHECKING:
+    from cgd_bridge.server.app import Bridge
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+log = logging.getLogger(__name__)
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 PAGE_ROWS = 200
+#: How often the status page of a running check refreshes itself (seconds).
+CHECK_REFRESH_SECONDS = 3
 MAX_METADATA_BYTES = 2 << 20
 ACTIONS = ("submit", "accept", "reject", "publish", "withdraw", "embargo")
 ACTION_DONE = {
@@ -295,14 +320,26 @@ def _bundled_mappings() -> list[str]:
 
 
 @router.get("/submit")
-def submit_form(page: PageDep) -> Response:
-    page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
+def submit_form(page: PageDep, check: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+    """The submit form; with ``check`` (a check of the person's that stopped), filled in as that
+    check's form was, with the files it sent (kept on the server)."""
+    principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
+    values: dict[str, Any] = {}
+    if check:
+        row = checks.get(page.db, principal=principal, ident=check)
+        values = dict((row.outcome or {}).get("values") or {})
+        in_force = kept.kept_of(page.db, principal=principal, now=page.now)
+        values["kept"] = {
+            role: asdict(k)
+            for role, k in in_force.items()
+            if (values.get("kept") or {}).get(role, {}).get("token") == k.token
+        }
     return page.render(
         "submit.html",
         mappings=_bundled_mappings(),
         drafts=_drafts_of(page),
         errors={},
-        values={},
+        values=values,
         report=None,
     )
 
@@ -342,16 +379,20 @@ def _missing_inputs(
     mapping_choice: str,
     mapping: UploadFile | None,
     metadata_text: str = "",
+    tokens: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The form fields left empty, with what to do (field id -> message)."""
+    """The form fields left empty, with what to do (field id -> message). A file kept from an
+    earlier try (``tokens``: role -> token) fills its field."""
     _ = page._
+    tokens = tokens or {}
     errors = {}
-    if data is None or not data.filename:
+    if (data is None or not data.filename) and not tokens.get("data"):
         errors["data"] = _("Choose the dataset file (CSV, XLSX or a Kobo/ODK export).")
-    if (metadata is None or not metadata.filename) and not metadata_text.strip():
+    no_metadata = (metadata is None or not metadata.filename) and not metadata_text.strip()
+    if no_metadata and not tokens.get("metadata"):
         errors["metadata"] = _("Choose the quality metadata file (YAML or JSON).")
     if mapping_choice == "upload":
-        if mapping is None or not mapping.filename:
+        if (mapping is None or not mapping.filename) and not tokens.get("mapping"):
             errors["mapping"] = _("Choose your mapping file, or pick a bundled mapping.")
     elif mapping_choice not in _bundled_mappings():
         errors["mapping_choice"] = _("Pick a bundled mapping, or choose to upload your own.")
@@ -379,8 +420,165 @@ def _form_error(exc: CgdBridgeError, inputs: Inputs) -> tuple[str, str]:
     return _field_of(exc, inputs.names()), text
 
 
+def _upload_or_kept(
+    page: Page, inputs: Inputs, role: str, upload: UploadFile | None, token: str, sent: set[str]
+) -> bool:
+    """Put the role's file into ``inputs``: a new upload, else the file kept from an earlier try
+    (only the sender's own: :func:`cgd_bridge.store.kept.take`); True if there was either. A new
+    upload wins over a kept one. ``sent`` collects the roles the person sent (to keep them)."""
+    if upload is not None and upload.filename:
+        inputs.save(role, upload)
+    elif token:
+        principal = page.principal
+        assert principal is not None  # the page requires a signed-in CSO
+        inputs.kept(kept.take(page.db, principal=principal, role=role, token=token, now=page.now))
+    else:
+        return False
+    sent.add(role)
+    return True
+
+
+@router.post("/submit/files")
+def submit_files(
+    page: PageDep,
+    csrf_token: Annotated[str, Form()] = "",
+    data: Annotated[UploadFile | None, File()] = None,
+    metadata: Annotated[UploadFile | None, File()] = None,
+    mapping: Annotated[UploadFile | None, File()] = None,
+    form: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Receive the submit page's files ahead of the form and keep them for the sender (JSON:
+    role -> token, name, size). The page's script sends the files here with a progress bar, then
+    posts the form itself with the tokens (:func:`submit_upload`), so the check and the redirect
+    are a normal page load; without the script the form posts the files directly."""
+    page.check_csrf(csrf_token)
+    principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
+    inputs = Inputs(page.bridge.settings.max_upload_mb << 20)
+    try:
+        for role, upload in (("data", data), ("metadata", metadata), ("mapping", mapping), ("form", form)):
+            if upload is not None and upload.filename:
+                inputs.save(role, upload)
+        received = kept.keep(page.db, principal=principal, files=inputs.raw, now=page.now)
+    finally:
+        inputs.close()
+    body = {role: {"token": k.token, "filename": k.filename, "size": k.size} for role, k in received.items()}
+    return JSONResponse({"kept": body}, headers={"Cache-Control": "no-store"})
+
+
+@dataclass
+class _Outcome:
+    """How a check of the submit page ended, as the page shows it (JSON for a background check).
+
+    ``status`` is the page's HTTP status (303 when a version was stored: then ``version_id`` and
+    ``said``, the message of the version page); otherwise the report, the note and the errors
+    by field."""
+
+    status: int
+    note: str | None = None
+    report: dict[str, Any] | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    version_id: int | None = None
+    said: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> _Outcome:
+        return cls(
+            **{k: data[k] for k in ("status", "note", "report", "errors", "version_id", "said") if k in data}
+        )
+
+
+def _run_check(
+    bridge: Bridge,
+    inputs: Inputs,
+    principal: Principal,
+    translate: Any,
+    *,
+    action: str,
+    sheet: str,
+    revision_note: str,
+) -> _Outcome:
+    """Check ``inputs`` and store a version unless ``action`` is ``check``: in its own database
+    session (it may outlast the request that started it)."""
+    _ = translate
+    with bridge.sessions() as session:
+        try:
+            intake = harmonise_and_store(
+                session,
+                inputs,
+                principal=principal,
+                structures=bridge.structures,
+                clock=bridge.clock,
+                sheet=sheet.strip() or None,
+                revision_note=revision_note.strip() or None,
+                submit=action == "submit",
+                store=action != "check",
+                jobs=bridge.jobs,
+            )
+        except CgdBridgeError as exc:
+            if exc.status >= 500 or isinstance(exc, Forbidden):
+                raise
+            where, text = _form_error(exc, inputs)
+            return _Outcome(exc.status, errors={where: text})
+        report = intake.report.to_dict()
+        if not intake.valid:
+            note = _(
+                "The dataset has {n} error(s); nothing was stored. Fix what the report lists and upload again.",  # noqa: E501 - one message id
+                n=intake.report.error_count,
+            )
+            return _Outcome(422, note=note, report=report)
+        version = intake.version
+        if version is None:  # action == "check"
+            note = _("The dataset is valid. Send it for review, or save it as a draft: the files are kept.")
+            return _Outcome(200, note=note, report=report)
+        kept.forget(session, principal=principal)  # a version holds them now
+        stored = {"number": str(version.number), "dataset": version.submission.dataset}
+        if version.state == State.SUBMITTED:
+            said = _("Version {number} of {dataset} was stored and sent for review.", **stored)
+        else:
+            said = _("Version {number} of {dataset} was stored as a draft.", **stored)
+        return _Outcome(303, version_id=version.id, said=said)
+
+
+_CHECKS_LOCK = threading.Lock()
+
+
+def _check_threads(bridge: Bridge) -> ThreadPoolExecutor:
+    """The threads that run the submit page's checks (each waits on a job worker process), made
+    once per app."""
+    with _CHECKS_LOCK:
+        pool = bridge.extra.get("web_checks")
+        if pool is None:
+            pool = ThreadPoolExecutor(
+                max_workers=2 * bridge.settings.job_workers, thread_name_prefix="web-check"
+            )
+            bridge.extra["web_checks"] = pool
+    return cast(ThreadPoolExecutor, pool)
+
+
+def _show_outcome(page: Page, out: _Outcome, values: dict[str, Any]) -> Response:
+    """The page of an ended check: the version page (a version was stored), else the submit page
+    with the report, the note, the errors and the kept files."""
+    if out.version_id is not None:
+        if out.said:
+            page.say(out.said)
+        return page.redirect(f"/versions/{out.version_id}")
+    return page.render(
+        "submit.html",
+        status=out.status,
+        mappings=_bundled_mappings(),
+        drafts=_drafts_of(page),
+        errors=out.errors,
+        values=values,
+        report=group_report(out.report, page._) if out.report is not None else None,
+        note=out.note,
+    )
+
+
 @router.post("/submit")
-def submit_upload(
+def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store, the page again
     page: PageDep,
     csrf_token: Annotated[str, Form()] = "",
     data: Annotated[UploadFile | None, File()] = None,
@@ -393,22 +591,41 @@ def submit_upload(
     action: Annotated[str, Form()] = "submit",
     metadata_text: Annotated[str, Form(max_length=MAX_METADATA_BYTES)] = "",
     metadata_draft: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+    kept_data: Annotated[str, Form(max_length=64)] = "",
+    kept_metadata: Annotated[str, Form(max_length=64)] = "",
+    kept_mapping: Annotated[str, Form(max_length=64)] = "",
+    kept_form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """Validate the upload; show the report (errors, or ``action=check``), else store a version.
 
     ``metadata_text`` is a record filled in on the metadata form (``action=prepare`` brings it
-    here); an uploaded metadata file replaces it.
+    here); an uploaded metadata file replaces it. The files the person sent are kept for them
+    (:mod:`cgd_bridge.store.kept`) until a version is stored from them: the page shows them as
+    received and carries their tokens (``kept_*``), so a slow link need not send them again; a
+    new file of the same role replaces its kept one.
+
+    The check runs in a thread of its own (:func:`_run_check`); the page waits for it at most
+    ``web_check_wait_seconds``, then sends the person to the check's status page
+    (``/checks/{id}``), which shows the outcome once it is there.
     """
     page.check_csrf(csrf_token)
     principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
-    _ = page._
+    tokens = {
+        "data": kept_data.strip(),
+        "metadata": kept_metadata.strip(),
+        "mapping": kept_mapping.strip() if mapping_choice == "upload" else "",
+        "form": kept_form.strip(),
+    }
     metadata_text = _draft_text(page, metadata_draft, metadata_text, metadata)
-    values = {
+    if tokens["metadata"] and not (metadata is not None and metadata.filename):
+        metadata_text = ""  # the kept metadata file was sent after the form's record: it wins
+    values: dict[str, Any] = {
         "mapping_choice": mapping_choice,
         "sheet": sheet,
         "revision_note": revision_note,
         "metadata_text": metadata_text,
         "metadata_dataset": _dataset_of(metadata_text),
+        "kept": {},
     }
     if action == "prepare":
         return page.render(
@@ -419,77 +636,118 @@ def submit_upload(
             values=values,
             report=None,
         )
-    errors = _missing_inputs(page, data, metadata, mapping_choice, mapping, metadata_text)
-
-    def again(status: int, report: dict[str, Any] | None = None, note: str | None = None) -> Response:
-        return page.render(
-            "submit.html",
-            status=status,
-            mappings=_bundled_mappings(),
-            drafts=_drafts_of(page),
-            errors=errors,
-            values=values,
-            report=group_report(report, page._) if report is not None else None,
-            note=note,
-        )
-
-    if errors or data is None:
-        return again(400)
+    errors = _missing_inputs(page, data, metadata, mapping_choice, mapping, metadata_text, tokens)
     inputs = Inputs(page.bridge.settings.max_upload_mb << 20)
+    sent: set[str] = set()
+    handed_over = False
+
+    def keep_sent() -> None:
+        # What the person sent is kept for them (not the bundled mapping, nor the form's record,
+        # which the page carries itself), so the next try need not send it again.
+        files = [r for r in inputs.raw if r.role in sent]
+        if files:
+            received = kept.keep(page.db, principal=principal, files=files, now=page.now)
+            values["kept"] = {role: asdict(k) for role, k in received.items()}
+
     try:
-        inputs.save("data", data)
-        if metadata is not None and metadata.filename:
-            inputs.save("metadata", metadata)
-        else:
-            inputs.text("metadata", "quality.yaml", metadata_text)
-        if mapping_choice == "upload" and mapping is not None:
-            inputs.save("mapping", mapping)
-        else:
-            inputs.file("mapping", resources.bundled("mappings") / mapping_choice, "application/yaml")
-        if form is not None and form.filename:
-            inputs.save("form", form)
-        intake = harmonise_and_store(
+        try:
+            roles = (("data", data), ("metadata", metadata), ("mapping", mapping), ("form", form))
+            for role, upload in roles:
+                if role == "mapping" and mapping_choice != "upload":
+                    continue
+                try:
+                    _upload_or_kept(page, inputs, role, upload, tokens[role], sent)
+                except NotFound as exc:  # a kept file that is gone: ask for that file alone
+                    errors[role] = exc.problem + ". " + (exc.fix or "")
+            if not errors and "data" in inputs.paths:
+                if "metadata" not in inputs.paths:
+                    inputs.text("metadata", "quality.yaml", metadata_text)
+                if mapping_choice != "upload":
+                    inputs.file("mapping", resources.bundled("mappings") / mapping_choice, "application/yaml")
+        except CgdBridgeError as exc:
+            if exc.status >= 500 or isinstance(exc, Forbidden):
+                raise
+            where, text = _form_error(exc, inputs)
+            errors[where] = text
+            keep_sent()
+            return _show_outcome(page, _Outcome(exc.status, errors=errors), values)
+        keep_sent()
+        if errors or "data" not in inputs.paths:
+            return _show_outcome(page, _Outcome(400, errors=errors), values)
+        bridge = page.bridge
+        check_id = checks.start(
             page.db,
-            inputs,
             principal=principal,
-            structures=page.bridge.structures,
-            clock=page.bridge.clock,
-            sheet=sheet.strip() or None,
-            revision_note=revision_note.strip() or None,
-            submit=action == "submit",
-            store=action != "check",
-            jobs=page.bridge.jobs,
+            action=action,
+            what=inputs.names().get("data", "data"),
+            now=page.now,
+            values=values,
         )
-    except CgdBridgeError as exc:
-        if exc.status >= 500 or isinstance(exc, Forbidden):
-            raise
-        field, text = _form_error(exc, inputs)
-        errors[field] = text
-        return again(exc.status)
+        translate = page._
+
+        def work() -> _Outcome:
+            try:
+                out = _run_check(
+                    bridge,
+                    inputs,
+                    principal,
+                    translate,
+                    action=action,
+                    sheet=sheet,
+                    revision_note=revision_note,
+                )
+            except Exception as exc:
+                problem = exc.problem if isinstance(exc, CgdBridgeError) else None
+                if problem is None:  # a page that waits no more would never log it
+                    log.exception("the check %s failed", check_id)
+                with bridge.sessions() as session:
+                    checks.finish(
+                        session, check_id, outcome={"problem": problem}, now=bridge.clock(), failed=True
+                    )
+                raise
+            finally:
+                inputs.close()
+            with bridge.sessions() as session:
+                checks.finish(
+                    session, check_id, outcome=out.to_json(), now=bridge.clock(), version_id=out.version_id
+                )
+            return out
+
+        future = _check_threads(bridge).submit(work)
+        handed_over = True
+        try:
+            outcome = future.result(timeout=bridge.settings.web_check_wait_seconds)
+        except FutureTimeout:
+            return page.redirect(f"/checks/{check_id}")
+        return _show_outcome(page, outcome, values)
     finally:
-        inputs.close()
-    if not intake.valid:
-        return again(
-            422,
-            intake.report.to_dict(),
-            _(
-                "The dataset has {n} error(s); nothing was stored. Fix what the report lists and upload again.",  # noqa: E501 - one message id
-                n=intake.report.error_count,
-            ),
-        )
-    version = intake.version
-    if version is None:  # action == "check"
-        return again(
-            200,
-            intake.report.to_dict(),
-            _("The dataset is valid. Choose the files again and send it for review, or save it as a draft."),
-        )
-    stored = {"number": str(version.number), "dataset": version.submission.dataset}
-    if version.state == State.SUBMITTED:
-        page.say(_("Version {number} of {dataset} was stored and sent for review.", **stored))
+        if not handed_over:
+            inputs.close()
+
+
+@router.get("/checks/{check_id}")
+def check_status(page: PageDep, check_id: Annotated[str, Path(max_length=64)]) -> Response:
+    """A check of the submit page: "still checking" (the page refreshes itself), its outcome, or
+    why it stopped. Only for the person who started it."""
+    principal = page.require_signed_in()
+    row = checks.get(page.db, principal=principal, ident=check_id)
+    outcome = row.outcome or {}
+    values = dict(outcome.get("values") or {})
+    settings = page.bridge.settings
+    gone = checks.lost(
+        row, page.now, job_cpu_seconds=settings.job_cpu_seconds, job_wait_seconds=settings.job_wait_seconds
+    )
+    if row.state == CheckState.RUNNING and not gone:
+        return page.render("check.html", check=row, running=True, refresh=CHECK_REFRESH_SECONDS)
+    if row.state == CheckState.DONE:
+        return _show_outcome(page, _Outcome.of(outcome), values)
+    _ = page._
+    if row.state == CheckState.RUNNING:
+        message = _("The check did not finish: the server stopped while it ran.")
     else:
-        page.say(_("Version {number} of {dataset} was stored as a draft.", **stored))
-    return page.redirect(f"/versions/{version.id}")
+        message = outcome.get("problem") or _("The check failed on the server; the error has been logged.")
+    return page.render("check.html", status=500 if row.state == CheckState.FAILED else 200, check=row,
+                       running=False, message=message)  # fmt: skip
 
 
 # ---------------------------------------------------------------- one version: details and review

@@ -362,6 +362,7 @@ def test_cors_for_configured_origins(tmp_path) -> None:  # type: ignore[no-untyp
         r = c.get("/sdmx/rest/dataflow", headers={"Origin": origin})
         assert r.headers["access-control-allow-origin"] == origin
         assert "ETag" in r.headers["access-control-expose-headers"]
+        assert "X-Request-ID" in r.headers["access-control-expose-headers"]  # a browser client may quote it
         other = c.get("/sdmx/rest/dataflow", headers={"Origin": "https://evil.example.com"})
         assert "access-control-allow-origin" not in other.headers
         preflight = c.options(

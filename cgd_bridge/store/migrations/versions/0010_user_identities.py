@@ -6,8 +6,8 @@ which a user's web sessions are over.
 SQLite keeps the change-counter triggers of 0002 on ``users``; ``user_identities`` and
 ``password_resets`` are not read by the access policy and get no trigger.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

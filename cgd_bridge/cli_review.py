@@ -1,0 +1,319 @@
+"""The interactive review of a drafted mapping in the terminal (``mapping init --interactive``, #18).
+
+Each uncertain choice of the draft (:meth:`cgd_bridge.mapping.draft.Draft.questions`) is asked
+in turn: first every dimension whose column or fixed code is below 80 % sure, then, on the draft
+remade with those answers, every label whose code is. The top candidates are shown with their
+names and confidence, and chosen with the keyboard:
+
+- **Enter** accepts the draft's proposal; **a number** picks that candidate;
+- **the arrow keys** move through the candidates (a menu open under the prompt), Enter takes one;
+- **typing** searches the codelist by code or name (and, for a dimension, the data's columns),
+  the matches listed in the menu as you type; Enter on a text that is no code lists the closest
+  codes, numbered, to pick from; ``=CODE`` is a code even when it looks like a number or a key;
+- **s** skips (the proposal stays in the file, marked CONFIRM); **q** (or Ctrl-C, Ctrl-D) quits
+  without writing anything.
+
+The answers become :class:`~cgd_bridge.mapping.draft.Decisions`, the mapping is drafted once
+more with them (each answer commented "chosen in the review"), validated against the data and
+the DSD by :func:`cgd_bridge.pipeline.validate` (the real validation, as ``cgd-bridge validate``
+runs it), and only then written; when validation finds errors they are listed and the file is
+written only if the person says so.
+
+The prompts are prompt_toolkit's (a maintained library, IPython's prompt): a line editor with a
+completion menu, so arrows, search and typing work in any terminal, Windows' too. The answer
+logic (:func:`parse`, :func:`search`, :func:`review`) is separate from the terminal, so it is
+tested without one; the whole command is tested under a pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+from prompt_toolkit.document import Document
+from rapidfuzz import fuzz, process
+
+from cgd_bridge.mapping.draft import Candidate, Decisions, Draft, Question, normalise
+
+#: the candidates shown (and numbered) per question
+SHOWN = 9
+
+
+class Quit(Exception):
+    """The person quit the review (``q``, Ctrl-C, Ctrl-D): nothing is written."""
+
+
+@dataclass
+class Search:
+    """A typed text that is no answer: the closest choices, to pick from."""
+
+    text: str
+    found: list[Candidate]
+
+
+Answer = str | None | Search  # a choice ("column:NAME", "value:CODE", a code), None: skip
+
+
+def _choices(q: Question, columns: list[str]) -> dict[str, str]:
+    """Every answer ``q`` can take, by the text it is chosen with -> its name."""
+    if q.label is not None:
+        return dict(q.codes)
+    if not q.dimension:  # which dimension is this column?
+        return {f"dimension:{d}": name for d, name in q.codes.items()}
+    out = {f"column:{c}": c for c in columns}
+    out.update({f"value:{code}": name for code, name in q.codes.items()})
+    return out
+
+
+def search(q: Question, text: str, columns: list[str], limit: int = SHOWN) -> list[Candidate]:
+    """The choices whose code, name or column name holds ``text`` (case- and accent-blind),
+    then the closest by name (rapidfuzz)."""
+    choices = _choices(q, columns)
+    needle = normalise(text) or text.casefold().strip()
+    if not needle:
+        return []
+    found: dict[str, Candidate] = {}
+    for choice, name in choices.items():
+        bare = choice.split(":", 1)[-1]
+        if needle == bare.casefold():
+            found[choice] = Candidate(choice, name, 1.0, "the code")
+        elif needle in normalise(bare) or needle in normalise(name):  # the closest of these first
+            score = fuzz.WRatio(needle, normalise(name)) / 100
+            found[choice] = Candidate(choice, name, round(0.5 + 0.45 * score, 2), "holds it")
+    if len(found) < limit:
+        names = {choice: normalise(name) for choice, name in choices.items() if choice not in found}
+        for _, score, choice in process.extract(needle, names, scorer=fuzz.WRatio, limit=limit - len(found)):
+            if score >= 60:
+                found[choice] = Candidate(choice, choices[choice], round(score / 100, 2), "close")
+    return sorted(found.values(), key=lambda c: -c.confidence)[:limit]
+
+
+def parse(q: Question, text: str, candidates: list[Candidate], columns: list[str]) -> Answer:
+    """What a typed answer means (see the module's docstring).
+
+    Raises:
+        Quit: ``q``.
+    """
+    typed = text.strip()
+    low = typed.casefold()
+    if low == "q":
+        raise Quit
+    if low == "s":
+        return None
+    if not typed:
+        return q.proposed if q.proposed and not q.proposed.endswith(":CONFIRM") else None
+    if typed.isdigit() and 1 <= int(typed) <= len(candidates):
+        return candidates[int(typed) - 1].choice
+    choices = _choices(q, columns)
+    exact = typed[1:] if typed.startswith("=") else typed
+    by_text = {c.casefold(): c for c in choices}
+    for form in (exact, f"value:{exact}", f"column:{exact}", f"dimension:{exact}"):
+        if form.casefold() in by_text:
+            return by_text[form.casefold()]
+    return Search(typed, search(q, exact, columns))
+
+
+def review(
+    redraft: Callable[[Decisions], Draft],
+    ask: Callable[[Question, list[Candidate], int, int], str],
+    say: Callable[[str], None],
+) -> Draft:
+    """Ask every uncertain choice (dimensions first, then labels on the draft remade with those
+    answers) and return the draft made with all the answers.
+
+    ``ask(question, candidates, number, of)`` returns the text typed; ``say`` shows a line.
+
+    Raises:
+        Quit: the person quit.
+    """
+    decisions = Decisions()
+    draft = redraft(decisions)
+    for kind in ("column", "label"):
+        questions = draft.questions(kind)
+        if not questions:
+            continue
+        for n, q in enumerate(questions, 1):
+            got = _ask_one(q, draft.data_columns, ask, say, n, len(questions))
+            if got is None:
+                continue
+            if not q.dimension and q.column:  # a column no dimension read: the one chosen
+                decisions.columns[got.split(":", 1)[1]] = f"column:{q.column}"
+            elif q.label is None:
+                decisions.columns[q.dimension] = got
+            else:
+                decisions.labels[(q.dimension, q.label)] = got
+        draft = redraft(decisions)
+    return draft
+
+
+def _ask_one(
+    q: Question,
+    columns: list[str],
+    ask: Callable[[Question, list[Candidate], int, int], str],
+    say: Callable[[str], None],
+    n: int,
+    of: int,
+) -> str | None:
+    candidates = q.candidates[:SHOWN]
+    while True:
+        got = parse(q, ask(q, candidates, n, of), candidates, columns)
+        if not isinstance(got, Search):
+            return got
+        if not got.found:
+            say(f"Nothing matches '{_safe(got.text)}'; type another code or name, a number, s or q.")
+            continue
+        candidates = got.found
+        say(
+            f"Codes like '{_safe(got.text)}':"
+            if q.label is not None
+            else f"Answers like '{_safe(got.text)}':"
+        )
+
+
+def _safe(text: str) -> str:
+    """Text from the data for the terminal: control characters (an escape sequence in a label
+    would drive the terminal) and line breaks become spaces."""
+    return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+
+
+def show(q: Question, candidates: list[Candidate], n: int, of: int) -> str:
+    """A question as the terminal shows it, its candidates numbered; what comes from the data is
+    made safe to print (:func:`_safe`)."""
+    q = Question(q.dimension, _safe(q.label) if q.label is not None else None,
+                 _safe(q.column) if q.column is not None else None, q.proposed, q.confidence, _safe(q.why),
+                 q.candidates, q.codes)  # fmt: skip
+    if not q.dimension:
+        head = f"[{n}/{of}] Column '{q.column}' is not used: which dimension is it? (s: none)"
+    elif q.label is None:
+        head = f"[{n}/{of}] {q.dimension}: which column, or which code for every row?"
+    else:
+        head = f"[{n}/{of}] {q.dimension}: '{q.label}' in column '{q.column}' is which code?"
+    if q.proposed:
+        lines = [head, f"  The draft proposes {_choice(q.proposed)} ({q.confidence:.0%} sure: {q.why})."]
+    else:
+        lines = [head, f"  The draft proposes nothing: {q.why}."]
+    for i, c in enumerate(candidates, 1):
+        lines.append(f"  {i}) {_safe(_choice(c.choice)):30} {_safe(c.name)[:50]:50} {c.confidence:4.0%}")
+    lines.append("  Enter: the proposal   1-9 or arrows: a candidate   type: search codes and names   "
+                 "s: skip   q: quit")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _choice(choice: str) -> str:
+    kind, _, what = choice.partition(":")
+    if kind == "column" and what:
+        return f"column '{what}'"
+    if kind == "value" and what:
+        return f"code {what}"
+    if kind == "dimension" and what:
+        return what
+    return choice
+
+
+class _Menu(Completer):
+    """The completion menu under the prompt: the candidates, numbered, while nothing is typed
+    (the arrows move through them), else the codes, names and columns matching what is typed."""
+
+    def __init__(self, q: Question, candidates: list[Candidate], columns: list[str]) -> None:
+        self.q, self.candidates, self.columns = q, candidates, columns
+
+    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
+        text = document.text_before_cursor
+        typed = text.strip()
+        if typed.casefold() in ("s", "q") or (typed.isdigit() and int(typed) <= len(self.candidates)):
+            return
+        shown = self.candidates if not typed else search(self.q, typed.lstrip("="), self.columns, 20)
+        for i, c in enumerate(shown, 1):
+            label = ("" if typed else f"{i}) ") + _safe(_choice(c.choice))
+            yield Completion(
+                c.choice, start_position=-len(text), display=label, display_meta=_safe(c.name)[:60]
+            )
+
+
+class Terminal:
+    """The questions asked in this terminal with prompt_toolkit."""
+
+    def __init__(self) -> None:
+        self.session: PromptSession[str] = PromptSession()
+        self.columns: list[str] = []  # the data's columns, that a dimension's answer can name
+
+    def ask(self, q: Question, candidates: list[Candidate], n: int, of: int) -> str:
+        click.echo("\n" + show(q, candidates, n, of))
+        buffer = self.session.default_buffer
+        try:
+            return self.session.prompt(
+                "> ",
+                completer=_Menu(q, candidates, self.columns),
+                complete_while_typing=True,
+                pre_run=lambda: buffer.start_completion(select_first=False),
+            )
+        except (KeyboardInterrupt, EOFError):
+            raise Quit from None
+
+    def yes(self, message: str) -> bool:
+        try:
+            return self.session.prompt(message).strip().casefold() in ("y", "yes")
+        except (KeyboardInterrupt, EOFError):
+            return False
+
+
+def run_review(
+    redraft: Callable[[Decisions], Draft],
+    *,
+    data: Path,
+    form: Path | None,
+    sheet: str | None,
+    structures: Any,
+    output: Path,
+) -> int:
+    """The review in this terminal, the validation, and the file written: the exit code (0
+    written, 1 nothing written)."""
+    from cgd_bridge.atomic import write_bytes_atomic
+    from cgd_bridge.findings import Severity
+    from cgd_bridge.pipeline import validate
+
+    terminal = Terminal()
+
+    def remade(decisions: Decisions) -> Draft:
+        d = redraft(decisions)
+        terminal.columns = d.data_columns
+        return d
+
+    click.echo("Reviewing the draft: each choice below 80 % sure, dimensions first, then labels.")
+    try:
+        drafted = review(remade, terminal.ask, click.echo)
+    except Quit:
+        click.echo("Quit: nothing written.")
+        return 1
+    text = drafted.to_yaml()
+    trial = output.parent / f".{output.name}.review-{os.getpid()}.yaml"
+    try:
+        trial.write_text(text, encoding="utf-8")
+        report = validate(data, mapping=trial, form=form, sheet=sheet, structures=structures)
+    finally:
+        trial.unlink(missing_ok=True)
+    if not report.valid:
+        click.echo(f"The mapping does not validate: {report.error_count} error(s).")
+        for code, severity, count, examples in report.by_code():
+            if severity == Severity.ERROR:
+                click.echo(f"  - {code} ({count}): {examples[0].problem if examples else ''}")
+        if not terminal.yes("Write it anyway, to fix by hand? [y/N] "):
+            click.echo("Nothing written.")
+            return 1
+        write_bytes_atomic(output, text.encode("utf-8"))
+        click.echo(f"Written to {output}; fix the errors, then run "
+                   f"'cgd-bridge validate {data} --mapping {output}'.")  # fmt: skip
+        return 0
+    write_bytes_atomic(output, text.encode("utf-8"))
+    left = len(drafted.uncertain())
+    click.echo(f"The mapping validates against the data and {drafted.mapping['dataflow']} "
+               f"({report.warning_count} warning(s)); written to {output}."
+               + (f" {left} choice(s) skipped stay marked CONFIRM." if left else ""))  # fmt: skip
+    return 0
