@@ -190,8 +190,9 @@ class User(Base):
             without deleting the audit trail.
         email: the person's e-mail address, lower-case, unique, or None; a sign-in through the
             identity provider with this address, verified there, is this user's.
-        sessions_after: web sessions signed in before this instant are over (a password reset
-            ends the user's other sessions).
+        session_epoch: the generation of the user's web sessions: a session remembers the one
+            it was signed in under, and is over once it changed (a password reset, a
+            reactivation, :mod:`cgd_bridge.store.orgs`).
     """
 
     __tablename__ = "users"
@@ -209,7 +210,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     email: Mapped[str | None] = mapped_column(String(320))
-    sessions_after: Mapped[dt.datetime | None]
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 

@@ -328,7 +328,7 @@ def set_active(
         with transaction(session):
             user.active = active
             if active:
-                user.sessions_after = _second(now or utcnow())
+                user.session_epoch += 1
             audit.add(
                 session,
                 action="user.reactivated" if active else "user.deactivated",
@@ -336,10 +336,6 @@ def set_active(
                 details={"username": username},
             )
     return user
-
-
-def _second(at: dt.datetime) -> dt.datetime:
-    return at.replace(microsecond=0)
 
 
 RESET_VALID = dt.timedelta(hours=24)
@@ -409,7 +405,7 @@ def reset_user(session: Session, *, token: str, now: dt.datetime | None = None) 
 def reset_password(session: Session, *, token: str, password: str, now: dt.datetime | None = None) -> User:
     """Set the user's password with a one-time link: the link is used up, and every web session
     of the user made before now ends (a password session would end anyway: its fingerprint
-    changes; key and identity-provider sessions end by ``sessions_after``).
+    changes; key and identity-provider sessions end as ``session_epoch`` moves on).
 
     Raises:
         NotFound, Forbidden (used, replaced, expired, a deactivated user), UsageError (a
@@ -437,7 +433,7 @@ def reset_password(session: Session, *, token: str, password: str, now: dt.datet
                 "this password-reset link was already used", fix="Ask your administrator for a new link."
             )
         user.password_hash = hash_password(password)
-        user.sessions_after = _second(now)
+        user.session_epoch += 1
         audit.add(
             session,
             action="password.reset",
@@ -447,10 +443,9 @@ def reset_password(session: Session, *, token: str, password: str, now: dt.datet
     return user
 
 
-def sessions_ended_before(session: Session, user_id: int, issued_at: int) -> bool:
-    """True when the user's web sessions signed in at ``issued_at`` (POSIX seconds) are over."""
-    after = session.scalar(select(User.sessions_after).where(User.id == user_id))
-    return after is not None and issued_at < after.timestamp()
+def session_epoch(session: Session, user_id: int) -> int:
+    """The generation of the user's web sessions (``users.session_epoch``); 0 for no user."""
+    return int(session.scalar(select(User.session_epoch).where(User.id == user_id)) or 0)
 
 
 def list_users(session: Session, *, organisation: str | None = None) -> list[User]:

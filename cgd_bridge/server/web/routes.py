@@ -191,7 +191,13 @@ def sign_in_oidc_callback(
     claims = client.finish(pending, state=state, code=code, redirect_uri=_callback_url(page, client))
     principal, link = identities.sign_in(page.db, claims, client.policy, now=page.now)
     websession.signed_in(
-        page.data, principal, key_prefix=None, password_hash=None, now=page.now, identity=link
+        page.data,
+        principal,
+        key_prefix=None,
+        password_hash=None,
+        now=page.now,
+        identity=link,
+        epoch=orgs.session_epoch(page.db, principal.user_id),
     )
     page.principal = principal
     page.say(
@@ -278,7 +284,14 @@ def sign_in(
             method=method,
             username=username,
         )
-    websession.signed_in(page.data, principal, key_prefix=prefix, password_hash=password_hash, now=page.now)
+    websession.signed_in(
+        page.data,
+        principal,
+        key_prefix=prefix,
+        password_hash=password_hash,
+        now=page.now,
+        epoch=orgs.session_epoch(page.db, principal.user_id),
+    )
     page.principal = principal
     page.dirty = True
     page.say(

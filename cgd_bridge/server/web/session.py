@@ -13,6 +13,8 @@ or a password, only:
 - ``o``: an OpenID Connect sign-in under way (:mod:`cgd_bridge.server.web.oidc`): its ``state``,
   ``nonce``, PKCE ``verifier``, the page to go to afterwards and when it started; removed by
   the callback, so a code or state is good for one try;
+- ``e``: the user's session generation at sign-in; a password reset or a reactivation moves
+  the user's on (``users.session_epoch``), ending every older session;
 - ``iat``: when the user signed in (sessions last :data:`MAX_AGE`);
 - ``s``: the session's random id; sign-out records it in the store
   (:mod:`cgd_bridge.store.websessions`), so a copy of the cookie taken before sign-out signs
@@ -59,6 +61,7 @@ class SessionData:
     key_prefix: str | None = None
     password_fp: str | None = None
     identity: int | None = None
+    epoch: int = 0  # the user's session generation at sign-in (users.session_epoch)
     oidc: dict[str, Any] | None = None
     issued_at: int | None = None
     session_id: str | None = None
@@ -72,6 +75,7 @@ class SessionData:
             ("k", self.key_prefix),
             ("p", self.password_fp),
             ("i", self.identity),
+            ("e", self.epoch or None),
             ("o", self.oidc),
             ("iat", self.issued_at),
             ("s", self.session_id),
@@ -93,6 +97,7 @@ class SessionData:
             key_prefix=_str(data.get("k")),
             password_fp=_str(data.get("p")),
             identity=data["i"] if isinstance(data.get("i"), int) else None,
+            epoch=data["e"] if isinstance(data.get("e"), int) else 0,
             oidc=data["o"] if isinstance(data.get("o"), dict) else None,
             issued_at=data["iat"] if isinstance(data.get("iat"), int) else None,
             session_id=_str(data.get("s")),
@@ -104,6 +109,7 @@ class SessionData:
         """Forget who is signed in (the CSRF token is renewed too)."""
         self.username = self.key_prefix = self.password_fp = self.session_id = None
         self.issued_at = self.identity = None
+        self.epoch = 0
         self.csrf = secrets.token_urlsafe(32)
 
 
@@ -224,8 +230,8 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal 
     while the user is active and the password unchanged; an identity-provider session while the
     link to the provider's account exists and its user is active. Sessions end after :data:`MAX_AGE`
     (``now`` is the request's instant by the app's clock), or when signed out
-    (:func:`end_session`), or when the user's sessions were ended (``users.sessions_after``: a
-    password reset, a reactivation); a cookie without a session id (made before sessions had
+    (:func:`end_session`), or when the user's sessions were ended (``users.session_epoch`` moved
+    on: a password reset, a reactivation); a cookie without a session id (made before sessions had
     one) signs nobody in.
     """
     if data.username is None or data.issued_at is None or data.session_id is None:
@@ -235,7 +241,7 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal 
     if websessions.ended(db, data.session_id):
         return None
     principal = _principal(db, data, now)
-    if principal is not None and orgs.sessions_ended_before(db, principal.user_id, data.issued_at):
+    if principal is not None and orgs.session_epoch(db, principal.user_id) != data.epoch:
         return None  # the user's sessions were ended (a password reset, a reactivation)
     return principal
 
@@ -272,6 +278,7 @@ def signed_in(
     password_hash: str | None,
     now: dt.datetime,
     identity: int | None = None,
+    epoch: int = 0,
 ) -> None:
     """Record a fresh sign-in in ``data`` (a new CSRF token: no fixation across the sign-in):
     with an API key (``key_prefix``), a password (``password_hash``) or through the identity
@@ -283,6 +290,7 @@ def signed_in(
         password_fingerprint(password_hash) if password_hash and not key_prefix and identity is None else None
     )
     data.oidc = None
+    data.epoch = epoch
     data.issued_at = int(now.timestamp())
     data.session_id = secrets.token_urlsafe(24)
     data.csrf = secrets.token_urlsafe(32)

@@ -1,8 +1,8 @@
 """Sign-in with the NSO's identity provider and the admin pages (#19): users' e-mail addresses,
-their links to OpenID Connect accounts, one-time password-reset links, and the instant before
-which a user's web sessions are over.
+their links to OpenID Connect accounts, one-time password-reset links, and the generation of a
+user's web sessions (``session_epoch``: a session signed in under an older one is over).
 
-``users.email`` and ``users.sessions_after`` are plain ``ADD COLUMN`` each (no table rebuild), so
+``users.email`` and ``users.session_epoch`` are plain ``ADD COLUMN`` each (no table rebuild), so
 SQLite keeps the change-counter triggers of 0002 on ``users``; ``user_identities`` and
 ``password_resets`` are not read by the access policy and get no trigger.
 
@@ -26,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("users", sa.Column("email", sa.String(length=320), nullable=True))
     op.create_index("ix_users_email", "users", ["email"], unique=True)
-    op.add_column("users", sa.Column("sessions_after", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("users", sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False))
     op.create_table(
         "password_resets",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -65,6 +65,6 @@ def downgrade() -> None:
     op.drop_table("user_identities")
     op.drop_index(op.f("ix_password_resets_user_id"), table_name="password_resets")
     op.drop_table("password_resets")
-    op.drop_column("users", "sessions_after")
+    op.drop_column("users", "session_epoch")
     op.drop_index("ix_users_email", table_name="users")
     op.drop_column("users", "email")
