@@ -1094,6 +1094,11 @@ def admin_user() -> None:
 )
 @click.option("--name", "display_name", default="", help="The person's name, as lists show it.")
 @click.option("--password-stdin", is_flag=True, help="Read a password from standard input (else keys only).")
+@click.option(
+    "--email",
+    default=None,
+    help="The person's e-mail address: they may sign in with the identity provider once it verified it.",
+)
 @_database_url_option
 def admin_user_create(
     username: str,
@@ -1101,6 +1106,7 @@ def admin_user_create(
     role: str,
     display_name: str,
     password_stdin: bool,
+    email: str | None,
     database_url: str | None,
 ) -> None:
     """Create the user USERNAME of an organisation."""
@@ -1109,7 +1115,7 @@ def admin_user_create(
     password = sys.stdin.read().rstrip("\r\n") if password_stdin else None
     with _store(database_url) as session:
         user = create_user(session, username=username, organisation=organisation, role=role,
-                           display_name=display_name, password=password)  # fmt: skip
+                           display_name=display_name, password=password, email=email)  # fmt: skip
         click.echo(f"Created the {user.role} '{user.username}' of '{organisation}'.")
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,24 @@ def default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME", "").strip()
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"
     return base / "cgd-bridge"
+
+
+class OidcRule(BaseModel):
+    """One provisioning rule of :attr:`Settings.oidc_rules` (``store/identities.py``'s ``Rule``).
+
+    Every condition given must hold; the first rule that admits a person who signs in through
+    the identity provider, and is not yet a user, makes them a user of ``organisation`` with
+    ``role``. Example: ``{"email_domain": "knbs.or.ke", "organisation": "knbs", "role": "reviewer"}``
+    or ``{"claim": "groups", "value": "cgd-admins", "organisation": "platform", "role": "admin"}``.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    organisation: str
+    role: str
+    email_domain: str | None = None
+    claim: str | None = None
+    value: str | None = None
 
 
 class Settings(BaseSettings):
@@ -91,6 +109,19 @@ class Settings(BaseSettings):
         root_path: the path prefix the bridge is served under behind a proxy that strips it
             (``/cgd-bridge``), so its pages, redirects and links carry it; empty by default;
             ``CGD_BRIDGE_ROOT_PATH=/cgd-bridge``.
+        oidc_issuer: the OpenID Connect provider people may sign in with (its issuer URL, whose
+            ``/.well-known/openid-configuration`` is read); empty (the default) turns it off;
+            ``CGD_BRIDGE_OIDC_ISSUER=https://login.knbs.or.ke/realms/staff``.
+        oidc_client_id, oidc_client_secret: the bridge's client at the provider.
+        oidc_scopes: the scopes asked for (``openid`` must be one).
+        oidc_button_label: the sign-in button's words (the default is translated).
+        oidc_match_email: a person whose e-mail address the provider verified signs in as the
+            user with that address (then linked by the provider's ``sub``).
+        oidc_rules: the provisioning rules (:class:`OidcRule`), a JSON list;
+            ``CGD_BRIDGE_OIDC_RULES='[{"email_domain": "knbs.or.ke", "organisation": "knbs",
+            "role": "reviewer"}]'``.
+        oidc_redirect_url: the callback URL registered at the provider; empty means the bridge's
+            own address (as requested) + ``/sign-in/oidc/callback``.
         metrics_allow: the client addresses or networks that may read ``/metrics``
             (``server/metrics.py``), comma-separated; loopback only by default; ``none`` closes
             it to every address (then only :attr:`metrics_token` opens it);
@@ -124,6 +155,14 @@ class Settings(BaseSettings):
     proxy_headers: bool = False
     forwarded_allow_ips: str = "127.0.0.1"
     root_path: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_button_label: str = ""
+    oidc_match_email: bool = True
+    oidc_rules: list[OidcRule] = Field(default_factory=list)
+    oidc_redirect_url: str = ""
     metrics_allow: str = "127.0.0.1,::1"
     metrics_token: SecretStr | None = None
     log_format: Literal["text", "json"] = "text"
@@ -171,6 +210,20 @@ class Settings(BaseSettings):
         if any(c in value for c in "?#% ") or "//" in value:
             raise ValueError(f"the root path {value!r} must be a plain path such as /cgd-bridge")
         return f"/{value}" if value else ""
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _oidc_issuer(cls, value: str) -> str:
+        """An http(s) URL without a trailing slash, or empty."""
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"the OpenID Connect issuer {value!r} must be an https:// URL")
+        return value
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when sign-in through the identity provider is configured."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def cors_origin_list(self) -> list[str]:

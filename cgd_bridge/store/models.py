@@ -19,6 +19,9 @@ Tables, in dependency order:
 - ``metadata_drafts``: quality-metadata records a CSO's people saved from the web form, unfinished.
 - ``rate_usage``: requests per rate-limit identity and one-minute window, summed over the
   server's workers (the shared rate limit).
+- ``password_resets``: one-time password-reset links (their tokens' SHA-256).
+- ``user_identities``: the link of a user to an account at an OpenID Connect provider
+  (issuer and ``sub``), made at the first sign-in with it (:mod:`cgd_bridge.store.identities`).
 - ``kept_uploads``: files a person uploaded on the submit page that were not stored as a version
   yet (a failed or check-only upload), kept for a day so a slow link need not send them again.
 - ``web_checks``: checks of the submit page that run in the background, with their outcome, so
@@ -188,13 +191,22 @@ class User(Base):
     Attributes:
         username: unique over the whole server, e.g. ``amina``.
         password_hash: ``scrypt$n$r$p$salt$hash`` (base64), or None for key-only users.
-        active: False blocks every key and the password without deleting the audit trail.
-        email: where notifications go (#19); None: the user gets no e-mail.
-        language: the language of those e-mails (``sw``, ``bn``...); None: English.
+        active: False blocks every key, the password and every identity-provider sign-in
+            without deleting the audit trail.
+        email: the person's e-mail address, lower-case, unique, or None: where notifications go
+            (#19), and a sign-in through the identity provider with this address, verified
+            there, is this user's.
+        language: the language of the e-mails (``sw``, ``bn``...); None: English.
+        session_epoch: the generation of the user's web sessions: a session remembers the one
+            it was signed in under, and is over once it changed (a password reset, a
+            reactivation, :mod:`cgd_bridge.store.orgs`).
     """
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", Role), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_in("role", Role), name="role"),
+        Index("ix_users_email", "email", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -204,8 +216,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    email: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(320))
     language: Mapped[str | None] = mapped_column(String(16))
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship(back_populates="users", lazy="joined")
 
@@ -565,6 +578,56 @@ class EndedSession(Base):
 
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class UserIdentity(Base):
+    """A user's account at an OpenID Connect provider: the provider's ``iss`` and ``sub``.
+
+    Made the first time the person signs in through the provider (matched by verified e-mail or
+    provisioned by a rule, :mod:`cgd_bridge.store.identities`); from then on the link, not the
+    e-mail address, says who they are. Not read by the access policy (no change-counter
+    trigger): the user's row decides what they may do.
+
+    Attributes:
+        issuer: the provider's issuer URL, e.g. ``https://login.knbs.or.ke/realms/staff``.
+        subject: the provider's stable id of the person (``sub``).
+        email: the address the provider gave at the last sign-in, for the admin pages.
+    """
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject", name="uq_user_identities_subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class PasswordReset(Base):
+    """A one-time password-reset link an administrator made for a user (#19).
+
+    Only the SHA-256 of the link's token is kept; the link works once (``used_at``), until
+    ``expires_at``, and a newer link for the same user replaces it
+    (:func:`cgd_bridge.store.orgs.create_reset`).
+    Not read by the access policy (no change-counter trigger).
+    """
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
 
 
 class KeptUpload(Base):

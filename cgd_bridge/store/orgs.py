@@ -13,6 +13,14 @@
 Functions that change state commit their own transaction with its audit row. ``actor`` is the
 principal doing it (None for the local admin CLI, which has the database itself); an actor who
 is not an admin may only manage their own keys.
+
+**Who manages whom** (the admin web pages, #19; :func:`can_manage`): an admin of the platform's
+own organisation (kind ``admin``) manages every organisation's users and keys; an admin of a CSO
+or NSO only those of their own organisation. :func:`set_role`, :func:`set_active` (a deactivated
+user's keys, password and identity-provider sign-ins stop at once, and so do their web
+sessions), :func:`create_reset` and :func:`reset_password` (one-time links: only the token's
+SHA-256 is stored, a link works once and for :data:`RESET_VALID`, a newer one replaces it, and
+using it ends the user's other web sessions) hold these rules for the pages.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from sqlalchemy.orm import Session
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, UsageError
 from cgd_bridge.store import audit
 from cgd_bridge.store.db import transaction
-from cgd_bridge.store.models import ApiKey, Organisation, OrgKind, Role, User, a_kind, utcnow
+from cgd_bridge.store.models import ApiKey, Organisation, OrgKind, PasswordReset, Role, User, a_kind, utcnow
 from cgd_bridge.store.principal import Principal as Principal  # re-exported: callers import it from here
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -47,6 +55,23 @@ ROLE_KINDS = {Role.SUBMITTER: {OrgKind.CSO}, Role.REVIEWER: {OrgKind.NSO}, Role.
 def _require_admin(actor: Principal | None, what: str) -> None:
     if actor is not None and not actor.is_admin:
         raise Forbidden(f"only an administrator may {what}", fix="Ask your platform administrator.")
+
+
+def can_manage(actor: Principal | None, organisation_id: int) -> bool:
+    """True when ``actor`` may manage the users and keys of the organisation: the local CLI
+    (None), an admin of the platform's organisation, or an admin of that organisation."""
+    if actor is None:
+        return True
+    return actor.is_admin and (actor.org_kind == OrgKind.ADMIN or actor.org_id == organisation_id)
+
+
+def _require_manager(actor: Principal | None, org: Organisation, what: str) -> None:
+    _require_admin(actor, what)
+    if not can_manage(actor, org.id):
+        raise Forbidden(
+            f"you may only {what} of your own organisation, not of {org.slug}",
+            fix="Ask an administrator of that organisation, or the platform administrator.",
+        )
 
 
 # ---------------------------------------------------------------- organisations
@@ -151,14 +176,19 @@ def create_user(
     role: str,
     display_name: str = "",
     password: str | None = None,
+    email: str | None = None,
     actor: Principal | None = None,
 ) -> User:
     """Create a user of the organisation with slug ``organisation``.
 
+    ``email`` (stored lower-case) lets the person sign in through the identity provider with
+    that address, once the provider has verified it (:mod:`cgd_bridge.store.identities`).
+
     Raises:
-        UsageError: a bad username or role, a role that does not fit the organisation (submitters
-            belong to CSOs, reviewers to NSOs), or a password shorter than 10 characters.
-        NotFound: no such organisation. Conflict: the username is taken.
+        UsageError: a bad username, e-mail address or role, a role that does not fit the
+            organisation (submitters belong to CSOs, reviewers to NSOs), or a password shorter
+            than 10 characters.
+        NotFound: no such organisation. Conflict: the username or e-mail address is taken.
     """
     _require_admin(actor, "create users")
     if not USERNAME.match(username):
@@ -169,16 +199,13 @@ def create_user(
     if role not in {r.value for r in Role}:
         raise UsageError(f"'{role}' is not a role", fix="Use submitter (CSO), reviewer (NSO) or admin.")
     org = get_organisation(session, slug=organisation)
-    if org.kind not in ROLE_KINDS[Role(role)]:
-        fitting = "submitter or admin" if org.kind == OrgKind.CSO else "reviewer or admin"
-        raise UsageError(
-            f"a {role} cannot belong to '{org.slug}', which is {a_kind(org.kind)}",
-            fix=f"Give users of '{org.slug}' the role {fitting}.",
-        )
-    if password is not None and len(password) < 10:
+    _require_manager(actor, org, "create users")
+    _check_role_fits(org, role)
+    if password is not None and len(password) < MIN_PASSWORD:
         raise UsageError("the password is shorter than 10 characters", fix="Choose a longer password.")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"a user '{username}' already exists", fix="Choose another username.")
+    email = check_email(session, email)
     try:
         with transaction(session):
             user = User(
@@ -189,6 +216,7 @@ def create_user(
                 password_hash=hash_password(password) if password else None,
                 active=True,
                 created_at=utcnow(),
+                email=email,
             )
             session.add(user)
             session.flush()
@@ -199,9 +227,225 @@ def create_user(
                 details={"username": username, "organisation": org.slug, "role": role},
             )
     except IntegrityError:
-        raise Conflict(f"a user '{username}' already exists", fix="Choose another username.") from None
+        raise Conflict(
+            f"a user '{username}' (or one with the e-mail address {email}) already exists",
+            fix="Choose another username or e-mail address.",
+        ) from None
     session.refresh(user)
     return user
+
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+
+
+def check_email(session: Session, email: str | None, *, user_id: int | None = None) -> str | None:
+    """``email`` lower-cased and stripped (None for none), when it is well-formed and no other
+    user (than ``user_id``) has it.
+
+    Raises:
+        UsageError: not an e-mail address. Conflict: another user has it.
+    """
+    if email is None or not email.strip():
+        return None
+    email = email.strip().lower()
+    if not EMAIL.match(email) or "." not in email.rpartition("@")[2]:
+        raise UsageError(
+            f"'{email}' is not an e-mail address", fix="Give an address such as amina@knbs.or.ke."
+        )
+    other = session.scalar(select(User.id).where(User.email == email))
+    if other is not None and other != user_id:
+        raise Conflict(
+            f"another user already has the e-mail address {email}",
+            fix="Each address belongs to one user: change or remove it there first.",
+        )
+    return email
+
+
+def _check_role_fits(org: Organisation, role: str) -> None:
+    if role not in {r.value for r in Role}:
+        raise UsageError(f"'{role}' is not a role", fix="Use submitter (CSO), reviewer (NSO) or admin.")
+    if org.kind not in ROLE_KINDS[Role(role)]:
+        fitting = "submitter or admin" if org.kind == OrgKind.CSO else "reviewer or admin"
+        raise UsageError(
+            f"a {role} cannot belong to '{org.slug}', which is {a_kind(org.kind)}",
+            fix=f"Give users of '{org.slug}' the role {fitting}.",
+        )
+
+
+def managed_users(session: Session, actor: Principal) -> list[User]:
+    """The users ``actor`` manages (:func:`can_manage`), by organisation and username."""
+    _require_admin(actor, "manage users")
+    users = list_users(session)
+    return [u for u in users if can_manage(actor, u.organisation_id)]
+
+
+def managed_organisations(session: Session, actor: Principal) -> list[Organisation]:
+    """The organisations whose users ``actor`` manages."""
+    _require_admin(actor, "manage users")
+    return [o for o in list_organisations(session) if can_manage(actor, o.id)]
+
+
+def set_role(session: Session, *, username: str, role: str, actor: Principal | None) -> User:
+    """Give the user another role (it must fit their organisation's kind).
+
+    Raises:
+        NotFound, Forbidden (not an admin, or another organisation's user), UsageError (a role
+        that does not fit; an admin taking their own admin role away).
+    """
+    user = get_user(session, username=username)
+    _require_manager(actor, user.organisation, "change the roles of users")
+    _check_role_fits(user.organisation, role)
+    if actor is not None and actor.user_id == user.id and role != Role.ADMIN:
+        raise UsageError("you cannot take your own admin role away", fix="Ask another administrator.")
+    if user.role != role:
+        with transaction(session):
+            before, user.role = user.role, role
+            audit.add(
+                session,
+                action="user.role_changed",
+                principal=actor,
+                details={"username": username, "from": before, "to": role},
+            )
+    return user
+
+
+def set_active(
+    session: Session, *, username: str, active: bool, actor: Principal | None, now: dt.datetime | None = None
+) -> User:
+    """Deactivate or reactivate a user. A deactivated user's keys, password, identity-provider
+    sign-ins and web sessions stop working at once (every check reads ``active``); reactivating
+    starts no old session again.
+
+    Raises:
+        NotFound, Forbidden (not an admin, or another organisation's user), UsageError
+        (deactivating yourself).
+    """
+    user = get_user(session, username=username)
+    _require_manager(actor, user.organisation, "deactivate or reactivate users")
+    if actor is not None and actor.user_id == user.id and not active:
+        raise UsageError("you cannot deactivate yourself", fix="Ask another administrator.")
+    if user.active != active:
+        with transaction(session):
+            user.active = active
+            if active:
+                user.session_epoch += 1
+            audit.add(
+                session,
+                action="user.reactivated" if active else "user.deactivated",
+                principal=actor,
+                details={"username": username},
+            )
+    return user
+
+
+RESET_VALID = dt.timedelta(hours=24)
+MIN_PASSWORD = 10
+
+
+def _reset_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_reset(
+    session: Session, *, username: str, actor: Principal | None, now: dt.datetime | None = None
+) -> str:
+    """Make a one-time password-reset link's token for the user (shown once; only its SHA-256
+    is stored); earlier unused links of the user stop working.
+
+    Raises:
+        NotFound, Forbidden (not an admin, or another organisation's user), UsageError (the user
+        is deactivated).
+    """
+    now = now or utcnow()
+    user = get_user(session, username=username)
+    _require_manager(actor, user.organisation, "reset the passwords of users")
+    if not user.active:
+        raise UsageError(f"{username} is deactivated", fix="Reactivate the user first.")
+    token = secrets.token_urlsafe(32)
+    with transaction(session):
+        session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+        session.add(
+            PasswordReset(
+                user_id=user.id,
+                token_sha256=_reset_hash(token),
+                created_by_id=actor.user_id if actor else None,
+                created_at=now,
+                expires_at=now + RESET_VALID,
+            )
+        )
+        audit.add(
+            session, action="password.reset_link_created", principal=actor, details={"username": username}
+        )
+    return token
+
+
+def _reset_of(session: Session, token: str, now: dt.datetime) -> PasswordReset:
+    reset = session.scalar(select(PasswordReset).where(PasswordReset.token_sha256 == _reset_hash(token)))
+    fix = "Ask your administrator for a new link."
+    if reset is None:
+        raise NotFound("this password-reset link is not known", fix=fix)
+    if reset.used_at is not None:
+        raise Forbidden("this password-reset link was already used or replaced by a newer one", fix=fix)
+    if reset.expires_at <= now:
+        raise Forbidden("this password-reset link has expired", fix=fix)
+    if not reset.user.active:
+        raise Forbidden("the account of this link is deactivated", fix="Ask your administrator.")
+    return reset
+
+
+def reset_user(session: Session, *, token: str, now: dt.datetime | None = None) -> User:
+    """The user a password-reset link is for, while it can be used. Raises NotFound, Forbidden."""
+    return _reset_of(session, token, now or utcnow()).user
+
+
+def reset_password(session: Session, *, token: str, password: str, now: dt.datetime | None = None) -> User:
+    """Set the user's password with a one-time link: the link is used up, and every web session
+    of the user made before now ends (a password session would end anyway: its fingerprint
+    changes; key and identity-provider sessions end as ``session_epoch`` moves on).
+
+    Raises:
+        NotFound, Forbidden (used, replaced, expired, a deactivated user), UsageError (a
+        password shorter than :data:`MIN_PASSWORD` characters).
+    """
+    now = now or utcnow()
+    reset = _reset_of(session, token, now)
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(
+            f"the password is shorter than {MIN_PASSWORD} characters",
+            fix="Choose a longer password.",
+            field="password",
+        )
+    user = reset.user
+    with transaction(session):
+        # used up first, in the same transaction: two requests with one link cannot both succeed
+        used = session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if used.rowcount != 1:  # type: ignore[attr-defined]
+            raise Forbidden(
+                "this password-reset link was already used", fix="Ask your administrator for a new link."
+            )
+        user.password_hash = hash_password(password)
+        user.session_epoch += 1
+        audit.add(
+            session,
+            action="password.reset",
+            principal=Principal.of(user),
+            details={"username": user.username},
+        )
+    return user
+
+
+def session_epoch(session: Session, user_id: int) -> int:
+    """The generation of the user's web sessions (``users.session_epoch``); 0 for no user."""
+    return int(session.scalar(select(User.session_epoch).where(User.id == user_id)) or 0)
 
 
 def list_users(session: Session, *, organisation: str | None = None) -> list[User]:
@@ -272,6 +516,8 @@ def create_key(
     user = get_user(session, username=username)
     if actor is not None and not actor.is_admin and actor.user_id != user.id:
         raise Forbidden("you may only create keys for yourself", fix="Ask an administrator.")
+    if actor is not None and actor.user_id != user.id:
+        _require_manager(actor, user.organisation, "create keys for users")
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= utcnow()):
         raise UsageError(
             "the key's expiry date is in the past", fix="Give a future date, e.g. --expires 2027-12-31."
@@ -318,6 +564,8 @@ def revoke_key(session: Session, *, prefix: str, actor: Principal | None = None)
         raise NotFound(f"there is no API key with prefix '{prefix}'", fix="See `cgd-bridge admin key list`.")
     if actor is not None and not actor.is_admin and actor.user_id != key.user_id:
         raise Forbidden("you may only revoke your own keys", fix="Ask an administrator.")
+    if actor is not None and actor.user_id != key.user_id:
+        _require_manager(actor, key.user.organisation, "revoke keys of users")
     if key.revoked_at is None:
         with transaction(session):
             key.revoked_at = utcnow()

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUpload
 
@@ -52,7 +52,7 @@ from cgd_bridge.server.sdmx.data import select
 from cgd_bridge.server.sdmx.query import parse_params
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.server.web import chart as charts
-from cgd_bridge.server.web import metadata_form, reports
+from cgd_bridge.server.web import metadata_form, oidc, reports
 from cgd_bridge.server.web import pulls as pull_words
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_, Translator
@@ -65,7 +65,19 @@ from cgd_bridge.server.web.views import (
     group_report,
     labelled_metadata,
 )
-from cgd_bridge.store import access, audit, checks, drafts, kept, mous, official, orgs, published, submissions
+from cgd_bridge.store import (
+    access,
+    audit,
+    checks,
+    drafts,
+    identities,
+    kept,
+    mous,
+    official,
+    orgs,
+    published,
+    submissions,
+)
 from cgd_bridge.store.models import MAX_ID, CheckState, OfficialSeries, OrgKind, Role, State, Version
 from cgd_bridge.store.orgs import Principal
 
@@ -115,9 +127,99 @@ def home(page: PageDep) -> Response:
     return page.render("home.html")
 
 
+def _sign_in_page(page: Page, status: int = 200, **values: Any) -> Response:
+    """The sign-in page, with the identity provider's button when it is configured."""
+    settings = page.bridge.settings
+    label = None
+    if settings.oidc_enabled:
+        label = settings.oidc_button_label or page._("Sign in with your organisation's account")
+    return page.render("sign_in.html", status=status, oidc_label=label, **values)
+
+
 @router.get("/sign-in")
 def sign_in_form(page: PageDep, next: str | None = None) -> Response:
-    return page.render("sign_in.html", next=_local(next) or "", errors={}, method="key", username="")
+    return _sign_in_page(page, next=_local(next) or "", errors={}, method="key", username="")
+
+
+def _oidc(page: Page) -> oidc.OidcClient:
+    client = oidc.client_of(page.bridge.extra, page.bridge.settings)
+    if client is None:
+        raise NotFound(
+            page._("sign-in with an identity provider is not set up on this bridge"),
+            fix=page._("Sign in with your API key or password."),
+        )
+    return client
+
+
+def _callback_url(page: Page, client: oidc.OidcClient) -> str:
+    return client.redirect_url or str(page.request.base_url).rstrip("/") + oidc.CALLBACK
+
+
+@router.get("/sign-in/oidc")
+def sign_in_oidc(page: PageDep, next: str = "") -> Response:
+    """Start a sign-in through the identity provider: to its authorisation page.
+
+    A link, not a form: the pages' Content-Security-Policy (``form-action 'self'``) would stop a
+    form's redirect to the provider. Starting a sign-in changes nothing until the person signs in
+    at the provider, and the ``state`` ties the answer to this browser's session."""
+    _throttle_sign_in(page)
+    client = _oidc(page)
+    url, pending = client.begin(_callback_url(page, client), _local(next) or "")
+    page.data.oidc = pending
+    page.dirty = True
+    return page.finish(RedirectResponse(url, status_code=303))
+
+
+@router.get("/sign-in/oidc/callback")
+def sign_in_oidc_callback(
+    page: PageDep,
+    code: str = "",
+    state: str = "",
+    error: str = "",
+    error_description: str = "",
+) -> Response:
+    """The identity provider sends the browser back here with a code (or an error)."""
+    client = _oidc(page)
+    _ = page._
+    pending, page.data.oidc = page.data.oidc, None  # one try per sign-in, whatever happens
+    page.dirty = True
+    _throttle_sign_in(page)
+    if error:
+        raise oidc.SignInRefused(
+            _(
+                "the identity provider did not sign you in ({error}: {description})",
+                error=error[:100],
+                description=error_description[:300],
+            ),
+            fix=_("Start the sign-in again, or sign in with your API key or password."),
+        )
+    if not code:
+        raise oidc.SignInRefused(
+            _("the identity provider sent no sign-in code"),
+            fix=_("Start the sign-in again from the bridge's sign-in page."),
+        )
+    claims = client.finish(pending, state=state, code=code, redirect_uri=_callback_url(page, client))
+    principal, link = identities.sign_in(page.db, claims, client.policy, now=page.now)
+    websession.signed_in(
+        page.data,
+        principal,
+        key_prefix=None,
+        password_hash=None,
+        now=page.now,
+        identity=link,
+        epoch=orgs.session_epoch(page.db, principal.user_id),
+    )
+    page.principal = principal
+    page.say(
+        _(
+            "Signed in as {user} ({role} of {org}).",
+            user=principal.username,
+            role=principal.role,
+            org=principal.org_slug,
+        )
+    )
+    nxt = pending.get("next") if pending else None
+    return page.redirect(_local(nxt if isinstance(nxt, str) else None) or _home_of(page))
 
 
 SIGN_IN_PER_MINUTE = 10
@@ -184,15 +286,22 @@ def sign_in(
                     "This API key is not valid (unknown, revoked or expired). Ask your administrator for a new one."  # noqa: E501 - one message id
                 )
     if errors or principal is None:
-        return page.render(
-            "sign_in.html",
+        return _sign_in_page(
+            page,
             status=400,
             next=_local(next) or "",
             errors=errors,
             method=method,
             username=username,
         )
-    websession.signed_in(page.data, principal, key_prefix=prefix, password_hash=password_hash, now=page.now)
+    websession.signed_in(
+        page.data,
+        principal,
+        key_prefix=prefix,
+        password_hash=password_hash,
+        now=page.now,
+        epoch=orgs.session_epoch(page.db, principal.user_id),
+    )
     page.principal = principal
     page.dirty = True
     page.say(

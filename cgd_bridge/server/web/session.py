@@ -8,7 +8,13 @@ or a password, only:
 
 - ``csrf``: the synchronizer token every POST form must send back (``csrf_token``);
 - ``u``: the signed-in username, with either ``k`` (the public prefix of the API key signed in
-  with) or ``p`` (a fingerprint of the password hash signed in with);
+  with), ``p`` (a fingerprint of the password hash signed in with) or ``i`` (the id of the
+  identity-provider link signed in with, :mod:`cgd_bridge.store.identities`);
+- ``o``: an OpenID Connect sign-in under way (:mod:`cgd_bridge.server.web.oidc`): its ``state``,
+  ``nonce``, PKCE ``verifier``, the page to go to afterwards and when it started; removed by
+  the callback, so a code or state is good for one try;
+- ``e``: the user's session generation at sign-in; a password reset or a reactivation moves
+  the user's on (``users.session_epoch``), ending every older session;
 - ``iat``: when the user signed in (sessions last :data:`MAX_AGE`);
 - ``s``: the session's random id; sign-out records it in the store
   (:mod:`cgd_bridge.store.websessions`), so a copy of the cookie taken before sign-out signs
@@ -16,7 +22,8 @@ or a password, only:
 - ``flash``: a one-time message for the next page.
 
 Every request re-validates the sign-in against the store (:func:`principal_of`): a revoked or
-expired key, a deactivated user or a changed password ends the session at once.
+expired key, a deactivated user, a changed or reset password or a removed identity-provider link
+ends the session at once.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import NotFound, StoreError
-from cgd_bridge.store import orgs, websessions
+from cgd_bridge.store import identities, orgs, websessions
 from cgd_bridge.store.orgs import Principal
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,9 @@ class SessionData:
     username: str | None = None
     key_prefix: str | None = None
     password_fp: str | None = None
+    identity: int | None = None
+    epoch: int = 0  # the user's session generation at sign-in (users.session_epoch)
+    oidc: dict[str, Any] | None = None
     issued_at: int | None = None
     session_id: str | None = None
     flash: str | None = None
@@ -64,6 +74,9 @@ class SessionData:
             ("u", self.username),
             ("k", self.key_prefix),
             ("p", self.password_fp),
+            ("i", self.identity),
+            ("e", self.epoch or None),
+            ("o", self.oidc),
             ("iat", self.issued_at),
             ("s", self.session_id),
             ("flash", self.flash),
@@ -83,6 +96,9 @@ class SessionData:
             username=_str(data.get("u")),
             key_prefix=_str(data.get("k")),
             password_fp=_str(data.get("p")),
+            identity=data["i"] if isinstance(data.get("i"), int) else None,
+            epoch=data["e"] if isinstance(data.get("e"), int) else 0,
+            oidc=data["o"] if isinstance(data.get("o"), dict) else None,
             issued_at=data["iat"] if isinstance(data.get("iat"), int) else None,
             session_id=_str(data.get("s")),
             flash=_str(data.get("flash")),
@@ -92,7 +108,8 @@ class SessionData:
     def sign_out(self) -> None:
         """Forget who is signed in (the CSRF token is renewed too)."""
         self.username = self.key_prefix = self.password_fp = self.session_id = None
-        self.issued_at = None
+        self.issued_at = self.identity = None
+        self.epoch = 0
         self.csrf = secrets.token_urlsafe(32)
 
 
@@ -210,10 +227,12 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal 
 
     A key session holds while the key exists, is neither revoked nor expired and its user is
     active (the rules of :func:`cgd_bridge.store.orgs.authenticate_key`); a password session
-    while the user is active and the password unchanged. Sessions end after :data:`MAX_AGE`
+    while the user is active and the password unchanged; an identity-provider session while the
+    link to the provider's account exists and its user is active. Sessions end after :data:`MAX_AGE`
     (``now`` is the request's instant by the app's clock), or when signed out
-    (:func:`end_session`); a cookie without a session id (made before sessions had one) signs
-    nobody in.
+    (:func:`end_session`), or when the user's sessions were ended (``users.session_epoch`` moved
+    on: a password reset, a reactivation); a cookie without a session id (made before sessions had
+    one) signs nobody in.
     """
     if data.username is None or data.issued_at is None or data.session_id is None:
         return None
@@ -221,10 +240,23 @@ def principal_of(db: Session, data: SessionData, now: dt.datetime) -> Principal 
         return None
     if websessions.ended(db, data.session_id):
         return None
+    principal = _principal(db, data, now)
+    if principal is not None and orgs.session_epoch(db, principal.user_id) != data.epoch:
+        return None  # the user's sessions were ended (a password reset, a reactivation)
+    return principal
+
+
+def _principal(db: Session, data: SessionData, now: dt.datetime) -> Principal | None:
+    assert data.username is not None
     if data.key_prefix is not None:
         # the key's own query loads its user (and checks it is active): no second lookup
         by_key = orgs.principal_of_key(db, data.key_prefix, now)
         return by_key if by_key is not None and by_key.username == data.username else None
+    if data.identity is not None:
+        link = identities.identity_of(db, data.identity)
+        if link is None or link.user.username != data.username or not link.user.active:
+            return None
+        return Principal.of(link.user)
     if data.password_fp is None:
         return None
     try:
@@ -245,11 +277,20 @@ def signed_in(
     key_prefix: str | None,
     password_hash: str | None,
     now: dt.datetime,
+    identity: int | None = None,
+    epoch: int = 0,
 ) -> None:
-    """Record a fresh sign-in in ``data`` (a new CSRF token: no fixation across the sign-in)."""
+    """Record a fresh sign-in in ``data`` (a new CSRF token: no fixation across the sign-in):
+    with an API key (``key_prefix``), a password (``password_hash``) or through the identity
+    provider (``identity``, the link's id)."""
     data.username = principal.username
     data.key_prefix = key_prefix
-    data.password_fp = password_fingerprint(password_hash) if password_hash and not key_prefix else None
+    data.identity = identity if not key_prefix else None
+    data.password_fp = (
+        password_fingerprint(password_hash) if password_hash and not key_prefix and identity is None else None
+    )
+    data.oidc = None
+    data.epoch = epoch
     data.issued_at = int(now.timestamp())
     data.session_id = secrets.token_urlsafe(24)
     data.csrf = secrets.token_urlsafe(32)

@@ -40,6 +40,9 @@ TABLES = {
     "official_series",
     "metadata_drafts",
     "rate_usage",
+    "ended_sessions",
+    "user_identities",
+    "password_resets",
 }
 
 

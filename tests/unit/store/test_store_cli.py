@@ -64,7 +64,8 @@ def test_admin_commands_manage_orgs_users_keys_and_mous(db_url):
 
     ok("admin", "user", "create", "amina", "--org", "sauti", "--role", "submitter", "--password-stdin",
        input="a long password\n")  # fmt: skip
-    ok("admin", "user", "create", "wanjiru", "--org", "knbs", "--role", "reviewer", "--name", "Wanjiru K.")
+    ok("admin", "user", "create", "wanjiru", "--org", "knbs", "--role", "reviewer", "--name", "Wanjiru K.",
+       "--email", "Wanjiru@KNBS.or.ke")  # fmt: skip
     users = ok("admin", "user", "list").stdout
     assert "amina" in users
     assert "Wanjiru K." in users
@@ -76,6 +77,7 @@ def test_admin_commands_manage_orgs_users_keys_and_mous(db_url):
     engine = make_engine(db_url)
     with make_sessionmaker(engine)() as session:
         assert orgs.authenticate_key(session, key).username == "wanjiru"
+        assert orgs.get_user(session, username="wanjiru").email == "wanjiru@knbs.or.ke"
         assert orgs.authenticate_password(session, username="amina", password="a long password") is not None
         expires = orgs.list_keys(session)[0].expires_at
         assert (expires.year, expires.month, expires.day) == (2100, 1, 1)  # through 2099-12-31

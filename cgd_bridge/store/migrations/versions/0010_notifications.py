@@ -24,7 +24,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
-    op.add_column("users", sa.Column("email", sa.String(length=300), nullable=True))
+    op.add_column("users", sa.Column("email", sa.String(length=320), nullable=True))
     op.add_column("users", sa.Column("language", sa.String(length=16), nullable=True))
     op.add_column(
         "organisations", sa.Column("pull_digest", sa.Boolean(), server_default=sa.false(), nullable=False)
