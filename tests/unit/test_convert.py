@@ -142,6 +142,7 @@ def test_a_codelist_the_structures_lack_is_an_unchecked_error(tmp_path):
     """A DSD whose codelist is nowhere to be found: unknown-dataflow naming it, not a silent skip."""
     from cgd_bridge.mapping.conform import code_findings
     from cgd_bridge.pipeline import examine
+    from cgd_bridge.sdmx.refs import parse_ref
     from cgd_bridge.structures import Structures
 
     structures = Structures.load(None)
@@ -152,7 +153,7 @@ def test_a_codelist_the_structures_lack_is_an_unchecked_error(tmp_path):
     real = structures.valid_codes_mask
 
     def lacking(codelist_id, values):
-        if codelist_id == "CL_SEX":
+        if parse_ref(codelist_id)[1] == "CL_SEX":  # the DSD's full reference, SDMX:CL_SEX(...)
             from cgd_bridge.errors import StructureError
 
             raise StructureError("no codelist CL_SEX here", fix="import it")
