@@ -136,6 +136,40 @@ def _sign_in_page(page: Page, status: int = 200, **values: Any) -> Response:
     return page.render("sign_in.html", status=status, oidc_label=label, **values)
 
 
+def _signed_in(
+    page: Page,
+    principal: Principal,
+    *,
+    next: str | None,
+    key_prefix: str | None = None,
+    password_hash: str | None = None,
+    identity: int | None = None,
+) -> Response:
+    """Start the web session of ``principal`` (by key, password or the identity provider: what
+    the session re-checks on every request), say so, and go on to ``next`` (a local path) or the
+    person's home page."""
+    websession.signed_in(
+        page.data,
+        principal,
+        key_prefix=key_prefix,
+        password_hash=password_hash,
+        now=page.now,
+        identity=identity,
+        epoch=orgs.session_epoch(page.db, principal.user_id),
+    )
+    page.principal = principal
+    page.dirty = True
+    page.say(
+        page._(
+            "Signed in as {user} ({role} of {org}).",
+            user=principal.username,
+            role=principal.role,
+            org=principal.org_slug,
+        )
+    )
+    return page.redirect(_local(next) or _home_of(page))
+
+
 @router.get("/sign-in")
 def sign_in_form(page: PageDep, next: str | None = None) -> Response:
     return _sign_in_page(page, next=_local(next) or "", errors={}, method="key", username="")
@@ -200,26 +234,8 @@ def sign_in_oidc_callback(
         )
     claims = client.finish(pending, state=state, code=code, redirect_uri=_callback_url(page, client))
     principal, link = identities.sign_in(page.db, claims, client.policy, now=page.now)
-    websession.signed_in(
-        page.data,
-        principal,
-        key_prefix=None,
-        password_hash=None,
-        now=page.now,
-        identity=link,
-        epoch=orgs.session_epoch(page.db, principal.user_id),
-    )
-    page.principal = principal
-    page.say(
-        _(
-            "Signed in as {user} ({role} of {org}).",
-            user=principal.username,
-            role=principal.role,
-            org=principal.org_slug,
-        )
-    )
     nxt = pending.get("next") if pending else None
-    return page.redirect(_local(nxt if isinstance(nxt, str) else None) or _home_of(page))
+    return _signed_in(page, principal, next=nxt if isinstance(nxt, str) else None, identity=link)
 
 
 SIGN_IN_PER_MINUTE = 10
@@ -294,25 +310,7 @@ def sign_in(
             method=method,
             username=username,
         )
-    websession.signed_in(
-        page.data,
-        principal,
-        key_prefix=prefix,
-        password_hash=password_hash,
-        now=page.now,
-        epoch=orgs.session_epoch(page.db, principal.user_id),
-    )
-    page.principal = principal
-    page.dirty = True
-    page.say(
-        _(
-            "Signed in as {user} ({role} of {org}).",
-            user=principal.username,
-            role=principal.role,
-            org=principal.org_slug,
-        )
-    )
-    return page.redirect(_local(next) or _home_of(page))
+    return _signed_in(page, principal, next=next, key_prefix=prefix, password_hash=password_hash)
 
 
 @router.post("/sign-out")

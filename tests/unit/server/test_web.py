@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pyarrow as pa
@@ -49,9 +50,10 @@ class Demo:
 
 
 @contextlib.contextmanager
-def _demo(tmp_path: Path, database_url: str | None = None) -> Iterator[Demo]:
+def _demo(tmp_path: Path, database_url: str | None = None, **options: Any) -> Iterator[Demo]:
+    """The demo served by a TestClient (``options``: settings beyond the data folder's)."""
     clock = ManualClock()
-    settings = Settings(data_dir=tmp_path, rate_limit_per_minute=0)
+    settings = Settings(data_dir=tmp_path, **{"rate_limit_per_minute": 0, **options})
     app = create_app(settings, database_url=database_url, clock=clock)
     with TestClient(app) as client:
         bridge = app.state.bridge

@@ -9,7 +9,6 @@ else's check, nobody signed in, a check whose server died, a check that fails in
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 import threading
@@ -21,14 +20,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from cgd_bridge.server.app import create_app
-from cgd_bridge.server.demo import seed
 from cgd_bridge.server.web import routes
-from cgd_bridge.settings import Settings
 from cgd_bridge.store.models import WebCheck
-from tests.support.clock import ManualClock
 from tests.support.postgres import fresh_schema
-from tests.unit.server.test_web import KENYA, Demo, csrf, sign_in
+from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, sign_in
 
 DATA = (KENYA / "data.csv").read_bytes()
 METADATA = (KENYA / "quality.yaml").read_bytes()
@@ -38,31 +33,19 @@ FILES = {
 }
 
 
-@contextlib.contextmanager
-def _app(tmp_path: Path, database_url: str | None = None) -> Iterator[Demo]:
-    clock = ManualClock()
-    settings = Settings(data_dir=tmp_path, rate_limit_per_minute=0, web_check_wait_seconds=0)
-    app = create_app(settings, database_url=database_url, clock=clock)
-    with TestClient(app) as client:
-        bridge = app.state.bridge
-        with bridge.sessions() as session:
-            seeded = seed(session, bridge.structures)
-        yield Demo(client, seeded.keys, seeded.published, app, clock)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
     if request.param == "sqlite":
-        with _app(tmp_path) as d:
+        with _demo(tmp_path, web_check_wait_seconds=0) as d:
             yield d
         return
-    with fresh_schema("cgdb_checks") as url, _app(tmp_path, url) as d:
+    with fresh_schema("cgdb_checks") as url, _demo(tmp_path, url, web_check_wait_seconds=0) as d:
         yield d
 
 
 @pytest.fixture
 def sqlite_site(tmp_path: Path) -> Iterator[Demo]:
-    with _app(tmp_path) as d:
+    with _demo(tmp_path, web_check_wait_seconds=0) as d:
         yield d
 
 
