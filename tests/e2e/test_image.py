@@ -74,11 +74,12 @@ def debian_base() -> str:
         shutil.rmtree(partial, ignore_errors=True)
         sh("debootstrap", "--variant=minbase", "bookworm", str(partial), "http://deb.debian.org/debian")
         partial.rename(rootfs)
-    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-    imported = subprocess.run(
-        ["podman", "import", "-", BASE], stdin=tar.stdout, capture_output=True, text=True
-    )
-    tar.wait()
+    with subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE) as tar:
+        imported = subprocess.run(
+            ["podman", "import", "-", BASE], stdin=tar.stdout, capture_output=True, text=True
+        )
+    # (the with block closes tar's pipe and waits for it: an open pipe failed the test under
+    # -W error on a machine without the cached base)
     assert imported.returncode == 0, imported.stderr
     return BASE
 
