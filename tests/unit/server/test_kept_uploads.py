@@ -19,8 +19,7 @@ from sqlalchemy import func, select
 
 from cgd_bridge.store import orgs
 from cgd_bridge.store.models import KeptUpload, StoredFile, Version
-from tests.support.postgres import fresh_schema
-from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, sign_in
+from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, demo_on, sign_in
 
 MAPPING = "kenya-health-scorecard.yaml"
 DATA = (KENYA / "data.csv").read_bytes()
@@ -35,11 +34,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
-    if request.param == "sqlite":
-        with _demo(tmp_path) as d:
-            yield d
-        return
-    with fresh_schema("cgdb_kept") as url, _demo(tmp_path, url) as d:
+    with demo_on(request.param, tmp_path) as d:
         yield d
 
 

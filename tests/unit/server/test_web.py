@@ -69,14 +69,21 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
         yield d
 
 
+@contextlib.contextmanager
+def demo_on(database: str, tmp_path: Path, **options: Any) -> Iterator[Demo]:
+    """:func:`_demo` on ``sqlite`` (a file in ``tmp_path``) or ``postgresql`` (a fresh schema)."""
+    if database == "sqlite":
+        with _demo(tmp_path, **options) as d:
+            yield d
+        return
+    with fresh_schema("cgdb_web") as url, _demo(tmp_path, url, **options) as d:
+        yield d
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
     """The demo on SQLite and on PostgreSQL (for the tests of the workflow and the access rules)."""
-    if request.param == "sqlite":
-        with _demo(tmp_path) as d:
-            yield d
-        return
-    with fresh_schema("cgdb_web") as url, _demo(tmp_path, url) as d:
+    with demo_on(request.param, tmp_path) as d:
         yield d
 
 

@@ -22,8 +22,7 @@ from fastapi.testclient import TestClient
 
 from cgd_bridge.server.web import routes
 from cgd_bridge.store.models import WebCheck
-from tests.support.postgres import fresh_schema
-from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, sign_in
+from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, demo_on, sign_in
 
 DATA = (KENYA / "data.csv").read_bytes()
 METADATA = (KENYA / "quality.yaml").read_bytes()
@@ -35,11 +34,7 @@ FILES = {
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
-    if request.param == "sqlite":
-        with _demo(tmp_path, web_check_wait_seconds=0) as d:
-            yield d
-        return
-    with fresh_schema("cgdb_checks") as url, _demo(tmp_path, url, web_check_wait_seconds=0) as d:
+    with demo_on(request.param, tmp_path, web_check_wait_seconds=0) as d:
         yield d
 
 
