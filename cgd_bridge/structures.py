@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from cgd_bridge.atomic import write_bytes_atomic
 from cgd_bridge.errors import CgdBridgeError, StructureError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.contract import Component, Contract
 from cgd_bridge.sdmx.refs import parse_ref
 
@@ -184,18 +185,20 @@ def read_structures(
     return message
 
 
-def _check_head(path: Path, data: bytes | None, shown: str) -> None:
-    """Refuse a missing, unreadable, empty or non-XML file before sdmx1 sees it."""
+def _read(path: Path, shown: str, limit: int = -1) -> bytes:
+    """The file's bytes (the first ``limit`` of them), or a StructureError naming the file."""
     try:
-        if data is None:
-            with path.open("rb") as fh:
-                head = fh.read(4096)
-        else:
-            head = data[:4096]
+        with path.open("rb") as fh:
+            return fh.read(limit)
     except FileNotFoundError:
         raise StructureError("the file does not exist", fix="Check the path.", file=shown) from None
     except OSError as exc:
         raise StructureError(f"the file cannot be read ({exc.strerror})", file=shown) from exc
+
+
+def _check_head(path: Path, data: bytes | None, shown: str) -> None:
+    """Refuse a missing, unreadable, empty or non-XML file before sdmx1 sees it."""
+    head = _read(path, shown, 4096) if data is None else data[:4096]
     if not head.strip():
         raise StructureError("the file is empty", fix=_FIX_FORMAT, file=shown)
     if not head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
@@ -583,7 +586,11 @@ def find_in_message(message: StructureMessage, info: ArtefactInfo) -> Any:
             and str(getattr(obj, "version", "") or "") == info.version
         ):
             return obj
-    raise StructureError(
+    raise _gone(info)
+
+
+def _gone(info: ArtefactInfo) -> StructureError:
+    return StructureError(
         f"{info.kind} {info.ref} is listed but no longer in its file",
         fix="Import the structure file again.",
         file=info.file,
@@ -838,11 +845,7 @@ class CompiledFile:
     def data(self, info: ArtefactInfo) -> dict[str, Any]:
         entry = self.entries.get(info.key)
         if entry is None:
-            raise StructureError(
-                f"{info.kind} {info.ref} is listed but no longer in its file",
-                fix="Import the structure file again.",
-                file=info.file,
-            )
+            raise _gone(info)
         data: dict[str, Any] = entry["data"]
         return data
 
@@ -885,11 +888,25 @@ def _write_cache(path: Path, sha256: str, entries: list[dict[str, Any]]) -> None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, json.dumps(header).encode("utf-8") + b"\n" + body)
-        for old in path.parent.glob(f"{sha256}-*.json"):  # written by other code: never read again
-            if old != path:
-                old.unlink(missing_ok=True)
+        _prune(path)
     except (OSError, CgdBridgeError) as exc:
         log.info("cannot keep the compiled structures in %s: %s", path, exc)
+
+
+#: how long an entry of other code is kept: two installed versions (or two checkouts) may share
+#: one cache, and removing each other's entries at once would have each recompile every time
+STALE_SECONDS = 30 * 24 * 3600
+
+
+def _prune(kept: Path) -> None:
+    """Remove the entries of the same file written by other code over a month ago."""
+    import time
+
+    sha = kept.name.split("-", 1)[0]
+    for old in kept.parent.glob(f"{sha}-*.json"):
+        with contextlib.suppress(OSError):
+            if old != kept and time.time() - old.stat().st_mtime > STALE_SECONDS:
+                old.unlink()
 
 
 def compiled_file(path: Path, *, name: str, cache_dir: Path | None) -> CompiledFile:
@@ -899,12 +916,7 @@ def compiled_file(path: Path, *, name: str, cache_dir: Path | None) -> CompiledF
     Raises:
         StructureError: the file cannot be read or parsed (see :func:`read_structures`).
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise StructureError("the file does not exist", fix="Check the path.", file=name) from None
-    except OSError as exc:
-        raise StructureError(f"the file cannot be read ({exc.strerror})", file=name) from exc
+    data = _read(path, name)
     sha = hashlib.sha256(data).hexdigest()
     where = _cache_path(cache_dir, sha) if cache_dir is not None else None
     if where is not None:
@@ -1067,9 +1079,10 @@ class Structures:
         ref = data.get("structure")
         if ref is None:
             raise StructureError(
-                f"the dataflow {info.ref} names no data structure",
-                fix="Import a structure file whose dataflow references its DSD.",
+                N_("the dataflow {dataflow} names no data structure (DSD)"),
+                fix=N_("Import the structure file again, with a dataflow that refers to its DSD."),
                 file=info.file,
+                params={"dataflow": info.ref},
             )
         return Flow(info.ref, info.id, dict(data.get("name") or {}), (ref[0], ref[1], ref[2]))
 

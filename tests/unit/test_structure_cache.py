@@ -260,3 +260,21 @@ def test_a_cache_that_cannot_be_written_only_costs_time(
     s = Structures()
     assert s.contract(SDG_FLOW).dsd == "IAEG-SDGs:SDG(1.5)"
     assert s.problems == []
+
+
+def test_entries_of_other_code_are_kept_a_month(cache: Path) -> None:
+    """Two installed versions (or checkouts) may share one cache: each keeps its own entries,
+    and only those written by other code over a month ago are removed."""
+    Structures().codes("IAEG-SDGs:CL_SEX(1.1)")
+    mine = max(_entries(cache), key=lambda p: p.stat().st_size)
+    sha = mine.name.split("-", 1)[0]
+    fresh = cache / f"{sha}-othercode.json"
+    old = cache / f"{sha}-oldcode.json"
+    for other in (fresh, old):
+        shutil.copyfile(mine, other)
+    month_ago = mine.stat().st_mtime - 31 * 24 * 3600
+    os.utime(old, (month_ago, month_ago))
+    mine.write_bytes(b"damaged")  # the next reader rebuilds and writes its own entry
+    Structures().codes("IAEG-SDGs:CL_SEX(1.1)")
+    assert fresh.exists()
+    assert not old.exists()
