@@ -145,9 +145,11 @@ def read_sheet(path: Path, sheet: str | None) -> tuple[str, list[str], pa.Table]
     exactly, else by rows (see the module's docstring).
     """
     facts = inspect(path, sheet)
-    read = _columnar(path, sheet, facts)
-    if read is not None:
-        return read
+    return _columnar(path, sheet, facts) or _by_rows(path, sheet)
+
+
+def _by_rows(path: Path, sheet: str | None) -> tuple[str, list[str], pa.Table]:
+    """The sheet read by rows (python-calamine), for the sheets :func:`_columnar` leaves."""
     name, rows = _calamine_rows(path, sheet)
     header = next(rows, None)
     if header is None or not any(cell_text(v).strip() for v in header):
