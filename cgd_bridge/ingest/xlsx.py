@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -234,6 +235,10 @@ def _columnar(path: Path, sheet: str | None, facts: SheetFacts) -> tuple[str, li
     if facts.member is None:
         return None  # not an OOXML workbook (.xls, .ods, damaged): read by rows
     import fastexcel
+
+    # fastexcel logs a warning for each column of empty cells ("falling back to string"): that
+    # is the reading wanted, not news for the person running the command
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
     try:
         reader = fastexcel.read_excel(path)

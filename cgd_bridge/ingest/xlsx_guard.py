@@ -103,15 +103,18 @@ def column_letters(number: int) -> str:
 
 def _at_most(bound: str, first: str, rest: str) -> str:
     """A pattern of the strings of ``[first][rest]*`` that are at most ``bound`` in column or
-    number order (shorter first, then character by character)."""
+    number order (shorter first, then character by character). The strings as long as the
+    bound come first: in a block of ascending rows most references are."""
     k = len(bound)
-    alts = [f"[{first}][{rest}]{{0,{k - 2}}}"] if k > 1 else []
-    for i, ch in enumerate(bound):
+    alts = []
+    for i, ch in enumerate(bound):  # the widest same-length branch first
         low = (first if i == 0 else rest)[0]
         if ch > low:
             tail = f"[{rest}]{{{k - i - 1}}}" if k - i - 1 else ""
             alts.append(f"{re.escape(bound[:i])}[{low}-{chr(ord(ch) - 1)}]{tail}")
     alts.append(re.escape(bound))
+    if k > 1:
+        alts.append(f"[{first}][{rest}]{{0,{k - 2}}}")
     return "(?:" + "|".join(alts) + ")"
 
 

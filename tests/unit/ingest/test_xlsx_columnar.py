@@ -149,3 +149,13 @@ def test_float_text_matches_repr_and_whole_numbers() -> None:
     assert got is not None
     assert got.to_pylist() == [xlsx_mod.cell_text(v) for v in values]
     assert xlsx_mod._float_text(pa.array([1.0, math.nan])) is None
+
+
+def test_a_column_of_empty_cells_reads_quietly(xlsx: Callable[..., Path], caplog, capfd) -> None:  # type: ignore[no-untyped-def]
+    """fastexcel warns of each column it finds no type in; the person running the command is not
+    told (the column is read as text, as it should be)."""
+    path = xlsx("e.xlsx", {"s": [["a", "b", "c"], ["NA", None, ""], ["n/a", None, ""]]})
+    with caplog.at_level("WARNING"):
+        assert_same(path, columnar=True)
+    assert not [r for r in caplog.records if r.name.startswith("fastexcel")]
+    assert "falling back" not in capfd.readouterr().err
