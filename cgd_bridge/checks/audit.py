@@ -112,6 +112,22 @@ class Exposure:
 
 
 @dataclass
+class Deviation:
+    """A change of suppressed cells that keeps every relation true (a deviation the completion's
+    LPs found): the true table plus it is another table a reader cannot tell from the true one,
+    so it certifies each cell it moves without an LP of its own (:func:`certified_spans`, which
+    checks it against the relations and values at hand before it trusts it).
+
+    Attributes:
+        rows: the cells it changes (int64).
+        change: the signed change of each (float64).
+    """
+
+    rows: np.ndarray
+    change: np.ndarray
+
+
+@dataclass
 class AuditResult:
     """What one audit found.
 
@@ -122,6 +138,7 @@ class AuditResult:
         inconsistent: suppressed cells whose component's published values contradict the
             relations (the equalities were relaxed to inequalities for them).
         lps: linear programmes solved.
+        certified: suppressed cells proven by the deviations given (no LP of their own).
     """
 
     exposed: list[Exposure] = field(default_factory=list)
@@ -129,6 +146,7 @@ class AuditResult:
     not_audited: int = 0
     inconsistent: int = 0
     lps: int = 0
+    certified: int = 0
 
     @property
     def passed(self) -> bool:
@@ -170,6 +188,8 @@ def audit(
     truth: bool = False,
     measure: str = "",
     max_lps: int = MAX_LPS,
+    deviations: Sequence[Deviation] = (),
+    table: _Table | None = None,
 ) -> AuditResult:
     """Each suppressed cell's feasible interval over every relation; the exposed ones.
 
@@ -184,6 +204,12 @@ def audit(
             for free).
         measure: the measure's name, for the report.
         max_lps: the LP budget.
+        deviations: changes of the table believed to keep every relation true (the completion's;
+            only with ``truth``): each is checked against these relations and values, and the
+            cells the valid ones move by the protection range need no LP
+            (:func:`certified_spans`). A component whose every suppressed cell is so certified
+            takes no LP at all.
+        table: the relations as :class:`_Table` (built here when deviations are given).
     """
     values = np.asarray(values, dtype=np.float64)
     unknown = suppressed | np.isnan(values)
@@ -193,7 +219,14 @@ def audit(
         result.audited = int(targets.size)
         return result
     budget = _Budget(max_lps)
-    system = _System(rel, values, unknown, suppressed)
+    open_ = suppressed
+    if truth and deviations:
+        lo, hi = certified_spans(table or _Table(rel, len(values)), values, unknown, deviations)
+        certified = suppressed & (hi - lo >= protection - EPS)
+        result.certified = int(certified.sum())
+        result.audited += result.certified
+        open_ = suppressed & ~certified
+    system = _System(rel, values, unknown, open_)
     true_all = values if truth else None
     for comp, todo, lo, hi in _batched(system, true_all, protection, budget):
         true = values[comp.cells] if truth else None
@@ -707,6 +740,54 @@ def _cap(comp: _Component, true: np.ndarray | None, protection: float) -> np.nda
     return np.full(comp.cells.size, scale + protection)
 
 
+def certified_spans(
+    table: _Table, values: np.ndarray, unknown: np.ndarray, deviations: Sequence[Deviation]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The range each cell spans over the tables that ``deviations`` prove feasible: for the
+    true ``values`` v and a deviation y, ``v + a * y`` for every ``a`` in ``[-a_minus, a_plus]``,
+    the largest steps that keep every cell non-negative and every inequality true, taken per
+    connected part of the table (a part's relations hold its cells alone).
+
+    Nothing is trusted: a part where a deviation breaks an equality (beyond rounding), changes
+    a published cell or meets an unknown value gets no step at all. So a wrong or stale
+    deviation (another measure's, the cells' instead of the observations') can only prove less,
+    never more. Returns ``(lo, hi)`` over every row (``values`` where no deviation moves it)."""
+    lo = np.array(values, dtype=np.float64)
+    hi = lo.copy()
+    slack = table.slack(values)
+    for dev in deviations:
+        keep = np.abs(dev.change) > EPS
+        rows, y = dev.rows[keep], dev.change[keep]
+        if rows.size == 0:
+            continue
+        parts, group = np.unique(table.component[rows], return_inverse=True)
+        v = values[rows]
+        bad = np.zeros(parts.size, dtype=bool)
+        bad[group[~unknown[rows] | np.isnan(v)]] = True
+        ay = table.a_csc[:, rows] @ y  # each relation's change
+        tol = 1e-5 * max(1.0, float(np.abs(y).max()))
+        hit = np.flatnonzero(np.abs(ay) > tol)
+        at = np.searchsorted(parts, table.rel_component[hit])  # a relation changes only with its cells
+        bad[at[table.equal[hit]]] = True
+        up = np.full(parts.size, np.inf)  # the step along +y, then along -y
+        down = np.full(parts.size, np.inf)
+        neg = y < 0
+        np.minimum.at(up, group[neg], np.nan_to_num(v[neg]) / -y[neg])
+        np.minimum.at(down, group[~neg], np.nan_to_num(v[~neg]) / y[~neg])
+        ub = ~table.equal[hit]
+        grow = ay[hit] > 0
+        np.minimum.at(up, at[ub & grow], slack[hit[ub & grow]] / ay[hit[ub & grow]])
+        np.minimum.at(down, at[ub & ~grow], slack[hit[ub & ~grow]] / -ay[hit[ub & ~grow]])
+        ok = ~bad[group]
+        a_up, a_down = np.maximum(up, 0.0)[group[ok]], np.maximum(down, 0.0)[group[ok]]
+        v, y, neg = v[ok], y[ok], neg[ok]
+        # v + a_up * y and v - a_down * y; a step is infinite only where nothing limits it (no
+        # cell it lowers, no inequality it tightens), and then every cell it raises is unbounded
+        np.maximum.at(hi, rows[ok], v + np.where(neg, a_down * -y, a_up * y))
+        np.minimum.at(lo, rows[ok], v - np.where(neg, a_up * -y, a_down * y))
+    return lo, hi
+
+
 # -- secondary suppression that holds ------------------------------------------------------------
 
 
@@ -721,6 +802,8 @@ class Completion:
         unprotectable: exposed cells no complement can protect (the table is too small).
         seconds: time taken.
         lps: protection LPs solved (the audits count their own).
+        deviations: the deviations found (each a feasible change of the suppressed cells), which
+            certify cells to later audits of the same table (see :func:`audit`).
     """
 
     added: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -729,6 +812,7 @@ class Completion:
     seconds: float = 0.0
     protection: float = 0.0
     lps: int = 0
+    deviations: list[Deviation] = field(default_factory=list)
 
     @property
     def exposed(self) -> list[Exposure]:
@@ -756,6 +840,7 @@ class _Table:
         inc = sp.csr_matrix((np.ones(cells.size), (cells, n + rows)), shape=(n + rel.n, n + rel.n))
         _, label = connected_components(inc, directed=False)
         self.component = label[:n]
+        self.rel_component = label[n:]
 
         self.size = np.bincount(self.component)
 
@@ -809,6 +894,7 @@ def complete(
     eligible: np.ndarray,
     rounds: int = 8,
     max_lps: int = MAX_LPS,
+    deviations: Sequence[Deviation] = (),
 ) -> Completion:
     """Add complements until every suppressed cell is protected in every measure (in place on
     ``suppressed``).
@@ -829,6 +915,12 @@ def complete(
         cost: the information lost by suppressing each cell (its size).
         eligible: the cells that may be suppressed as complements (not zero, not unknown).
         rounds: audit-and-protect rounds at most.
+        deviations: deviations found earlier for this table (e.g. by the completion of the
+            source table's cells), checked by each audit before they certify anything.
+
+    Each audit gets the deviations found so far, so the cells they already move by the
+    protection range take no LP (the audit checks them first), and a measure is audited again
+    only when the suppression changed since its last audit.
     """
     started = time.perf_counter()
     out = Completion(protection=protection)
@@ -838,12 +930,25 @@ def complete(
         out.seconds = time.perf_counter() - started
         return out
     table = _Table(rel, len(suppressed))
+    given = list(deviations)
     given_up: set[tuple[str, int]] = set()
+    audited_at: dict[str, int] = {}  # suppressed cells when each measure was last audited
+
+    def audit_again(name: str, values: np.ndarray) -> AuditResult:
+        count = int(suppressed.sum())  # the suppression only grows here
+        if audited_at.get(name) == count:
+            return out.result[name]  # nothing changed since: the same audit
+        audited_at[name] = count
+        return audit(
+            rel, values, suppressed, protection, truth=True, measure=name, max_lps=max_lps,
+            deviations=[*given, *out.deviations], table=table,
+        )  # fmt: skip
+
     final = False
     for _ in range(rounds):
         changed = False
         for name, values in measures.items():
-            result = audit(rel, values, suppressed, protection, truth=True, measure=name, max_lps=max_lps)
+            result = audit_again(name, values)
             out.result[name] = result
             todo = [e for e in result.exposed if (name, e.row) not in given_up]
             if todo:
@@ -856,9 +961,7 @@ def complete(
             break
     if not final:
         for name, values in measures.items():  # the final word
-            out.result[name] = audit(
-                rel, values, suppressed, protection, truth=True, measure=name, max_lps=max_lps
-            )
+            out.result[name] = audit_again(name, values)
     out.unprotectable = [e for e in out.unprotectable if any(x.row == e.row for x in out.exposed)]
     out.seconds = time.perf_counter() - started
     return out
@@ -978,7 +1081,9 @@ def _joint(
     none = np.zeros(0, np.int64)
     for cells in (near, every) if near.size < every.size else (every,):
         out.lps += 1
-        found = _deviation(table, values, slack, suppressed, cells, targets, up, none, up[:0], cost, usable)
+        found = _moved(
+            _deviation(table, values, slack, suppressed, cells, targets, up, none, up[:0], cost, usable), out
+        )
         if found is not None:
             return found
     return None
@@ -1007,12 +1112,12 @@ def _cover(
         out.lps += 1
         by, still = np.asarray([abs(amount)]), np.zeros(0)
         up, down = (at, none) if amount >= 0 else (none, at)
-        return _deviation(
+        return _moved(_deviation(
             table, values, slack, suppressed, cells,
             up_rows=up, up_by=by if amount >= 0 else still,
             down_rows=down, down_by=still if amount >= 0 else by,
             cost=cost, usable=usable,
-        )  # fmt: skip
+        ), out)  # fmt: skip
 
     for amount in (protection, -protection):
         if amount < 0 and v < protection - EPS:
@@ -1045,11 +1150,11 @@ def _deviation(
     down_by: np.ndarray,
     cost: np.ndarray,
     usable: np.ndarray,
-) -> dict[int, float] | None:
+) -> Deviation | None:
     """A cheapest change y of the cells (y = y_plus - y_minus) that keeps every relation true
     and every cell non-negative, changes no cell outside ``cells`` or not ``usable`` (nor a
     published zero), and moves each of ``up_rows`` up and each of ``down_rows`` down by at least
-    the amounts given; {cell: |change|} for the cells it changes, or None when there is none.
+    the amounts given: the cells it changes and their changes, or None when there is none.
 
     The cost of changing a published cell is its size per unit of the protection range, plus
     one (fewer cells), and almost nothing for a cell already suppressed."""
@@ -1087,9 +1192,17 @@ def _deviation(
     )
     if res.status != 0:
         return None
-    y = np.abs(res.x[:m] - res.x[m:])
-    hit = np.flatnonzero(y > EPS)
-    return dict(zip(cells[hit].tolist(), y[hit].tolist(), strict=True))
+    y = res.x[:m] - res.x[m:]
+    hit = np.flatnonzero(np.abs(y) > EPS)
+    return Deviation(cells[hit], y[hit])
+
+
+def _moved(found: Deviation | None, out: Completion) -> dict[int, float] | None:
+    """{cell: |change|} of a deviation found (kept in ``out`` for the audits), or None."""
+    if found is None:
+        return None
+    out.deviations.append(found)
+    return dict(zip(found.rows.tolist(), np.abs(found.change).tolist(), strict=True))
 
 
 def describe_exposure(
