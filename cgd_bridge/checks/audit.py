@@ -221,8 +221,8 @@ def audit(
     budget = _Budget(max_lps)
     open_ = suppressed
     if truth and deviations:
-        lo, hi = certified_spans(table or _Table(rel, len(values)), values, unknown, deviations)
-        certified = suppressed & (hi - lo >= protection - EPS)
+        low, high = certified_spans(table or _Table(rel, len(values)), values, unknown, deviations)
+        certified = suppressed & (high - low >= protection - EPS)
         result.certified = int(certified.sum())
         result.audited += result.certified
         open_ = suppressed & ~certified
@@ -354,6 +354,9 @@ class _System:
 #: about this size beat both one LP per component (overhead) and one LP for all (measured on the
 #: 200k-row Kenya file)
 JOINT_CELLS = 4_000
+#: cells per deviation LP of the completion (blocks of parts with exposed cells): on the 200,925-row
+#: Kenya file blocks of 4,000 and 8,000 cells took 0.6 s of HiGHS in all, 16,000 1.0 s, 64,000 3 s
+DEVIATION_CELLS = 8_000
 
 
 def _batched(
@@ -853,17 +856,26 @@ class _Table:
     def reasons(self, cells: list[int], targets: np.ndarray) -> list[tuple[int, int]]:
         """For each cell, a target that shares a relation with it (the one it protects, for the
         report) and that relation; else the first target and -1."""
-        sub = self.a[:, targets].tocsr()  # relations x targets
+        if not cells:
+            return []
+        sub = self.a_csc[:, targets].tocsr()  # relations x targets
         nnz = np.diff(sub.indptr)
         first_target = np.full(sub.shape[0], -1, dtype=np.int64)
         has = nnz > 0
         first_target[has] = targets[sub.indices[sub.indptr[:-1][has]]]
-        out = []
-        for c in cells:
-            rels = self.a_csc.indices[self.a_csc.indptr[c] : self.a_csc.indptr[c + 1]]
-            hit = rels[first_target[rels] >= 0]
-            out.append((int(first_target[hit[0]]), int(hit[0])) if hit.size else (int(targets[0]), -1))
-        return out
+        # each cell's relations (in order); the first one that holds a target
+        of = self.a_csc[:, np.asarray(cells, dtype=np.int64)]
+        rels = of.indices
+        col = np.repeat(np.arange(len(cells)), np.diff(of.indptr))
+        pos = np.flatnonzero(first_target[rels] >= 0)
+        first = np.full(len(cells), -1, dtype=np.int64)
+        taken = np.zeros(len(cells), dtype=bool)
+        order = pos[np.unique(col[pos], return_index=True)[1]]  # the first hit of each cell
+        first[col[order]] = rels[order]
+        taken[col[order]] = True
+        link = np.where(taken, first, -1)
+        target = np.where(taken, first_target[np.maximum(first, 0)], targets[0])
+        return list(zip(target.tolist(), link.tolist(), strict=True))
 
     def slack(self, values: np.ndarray) -> np.ndarray:
         """How far each relation is from binding: ``total - sum(parts)`` (>= 0)."""
@@ -1049,7 +1061,7 @@ def _blocks(
         return {}, groups.tolist()
     alone: list[int] = []
     together: dict[int, float] = {}
-    for block in table.blocks(groups, JOINT_CELLS * 4):
+    for block in table.blocks(groups, DEVIATION_CELLS):
         these = targets[np.isin(table.component[targets], block)]
         found = _joint(table, values, slack, suppressed, these, protection, cost, usable, out, whole=False)
         if found is None:
@@ -1163,8 +1175,6 @@ def _deviation(
     rows = np.unique(sub.indices)
     sub = sub.tocsr()[rows]
     eq = table.equal[rows]
-    a_eq, a_ub = sub[eq], sub[~eq]
-    b_ub = slack[rows[~eq]]
     v = np.nan_to_num(values[cells])
     can = usable[cells] | suppressed[cells]
     can &= ~np.isnan(values[cells])
@@ -1181,20 +1191,62 @@ def _deviation(
     # 10,000 cells) and still prefers them to any published cell (price >= 1)
     price = np.where(suppressed[cells], 0.01, cost[cells] / scale + 1.0)
     price[local_up] = price[local_down] = 0.0
-    res = linprog(
+    side = sub.tocsc()
+    x = _lp(
         np.concatenate([price, price]),
-        A_ub=sp.hstack([a_ub, -a_ub]).tocsr() if a_ub.shape[0] else None,
-        b_ub=b_ub if a_ub.shape[0] else None,
-        A_eq=sp.hstack([a_eq, -a_eq]).tocsr() if a_eq.shape[0] else None,
-        b_eq=np.zeros(a_eq.shape[0]) if a_eq.shape[0] else None,
-        bounds=np.column_stack([lo, hi]),
-        method="highs",
+        sp.hstack([side, -side], format="csc"),
+        np.where(eq, 0.0, -np.inf),
+        np.where(eq, 0.0, slack[rows]),
+        lo,
+        hi,
     )
-    if res.status != 0:
+    if x is None:
         return None
-    y = res.x[:m] - res.x[m:]
+    y = x[:m] - x[m:]
     hit = np.flatnonzero(np.abs(y) > EPS)
     return Deviation(cells[hit], y[hit])
+
+
+def _lp(
+    cost: np.ndarray,
+    a: sp.csc_matrix,
+    row_lo: np.ndarray,
+    row_hi: np.ndarray,
+    col_lo: np.ndarray,
+    col_hi: np.ndarray,
+) -> np.ndarray | None:
+    """``min cost @ x`` subject to ``row_lo <= a @ x <= row_hi`` and ``col_lo <= x <= col_hi``
+    (every row an equality or a ``<=``): x, or None when there is no optimum.
+
+    HiGHS through scipy's bindings, handed the arrays as they are, with presolve off: the
+    deviation LPs are many small independent parts, which presolve only slows (1.1 s instead of
+    2.0 s for the 11 LPs of the 200,925-row Kenya file). Without the bindings, ``linprog``."""
+    highs = _highs_core()
+    if highs is None:  # pragma: no cover - older scipy
+        eq = row_lo == row_hi
+        rows = a.tocsr()
+        res = linprog(
+            cost,
+            A_ub=rows[~eq] if (~eq).any() else None, b_ub=row_hi[~eq] if (~eq).any() else None,
+            A_eq=rows[eq] if eq.any() else None, b_eq=row_hi[eq] if eq.any() else None,
+            bounds=np.column_stack([col_lo, col_hi]), method="highs", options={"presolve": False},
+        )  # fmt: skip
+        return None if res.status != 0 else np.asarray(res.x)
+    h = highs._Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
+    n_row, n_col = a.shape
+    h.passModel(
+        n_col, n_row, a.nnz, int(highs.MatrixFormat.kColwise), int(highs.ObjSense.kMinimize), 0.0,
+        np.ascontiguousarray(cost, np.float64), np.ascontiguousarray(col_lo, np.float64),
+        np.ascontiguousarray(col_hi, np.float64), np.ascontiguousarray(row_lo, np.float64),
+        np.ascontiguousarray(row_hi, np.float64), a.indptr.astype(np.int32), a.indices.astype(np.int32),
+        a.data.astype(np.float64), np.zeros(n_col, np.int32),  # every column continuous
+    )  # fmt: skip
+    h.run()
+    if h.getModelStatus() != highs.HighsModelStatus.kOptimal:
+        return None
+    return np.asarray(h.getSolution().col_value, dtype=np.float64)
 
 
 def _moved(found: Deviation | None, out: Completion) -> dict[int, float] | None:
