@@ -219,14 +219,25 @@ def audit(
         result.audited = int(targets.size)
         return result
     budget = _Budget(max_lps)
-    open_ = suppressed
+    open_, among = suppressed, unknown
     if truth and deviations:
-        low, high = certified_spans(table or _Table(rel, len(values)), values, unknown, deviations)
+        table = table or _Table(rel, len(values))
+        low, high = certified_spans(table, values, unknown, deviations)
         certified = suppressed & (high - low >= protection - EPS)
         result.certified = int(certified.sum())
         result.audited += result.certified
         open_ = suppressed & ~certified
-    system = _System(rel, values, unknown, open_)
+        # only the parts of the table with a cell left open need LPs: the unknowns of the other
+        # parts share no relation with them, so they are left out of the system (as if known)
+        among = unknown & np.isin(table.component, np.unique(table.component[open_]))
+    if truth and protection > EPS:
+        pinned = _pinned(rel, values, unknown, open_, measure)
+        result.exposed.extend(pinned)
+        result.audited += len(pinned)
+        if pinned:
+            open_ = open_.copy()
+            open_[[e.row for e in pinned]] = False
+    system = _System(rel, values, among, open_)
     true_all = values if truth else None
     for comp, todo, lo, hi in _batched(system, true_all, protection, budget):
         true = values[comp.cells] if truth else None
@@ -248,6 +259,30 @@ def audit(
     result.lps = budget.used
     result.exposed.sort(key=lambda e: e.row)
     return result
+
+
+def _pinned(
+    rel: Relations, values: np.ndarray, unknown: np.ndarray, cells: np.ndarray, measure: str
+) -> list[Exposure]:
+    """The cells of ``cells`` that some equality pins down, each the one unknown of it: a reader
+    works the cell out exactly from that relation alone (its interval is its true value), so it
+    needs no LP. Each is named with every relation that pins it."""
+    entry_rel = np.concatenate([rel.part_relation(), np.arange(rel.n, dtype=np.int64)])
+    entry_cell = np.concatenate([rel.parts, rel.total])
+    open_entry = unknown[entry_cell]
+    count = np.bincount(entry_rel[open_entry], minlength=rel.n)
+    alone = np.asarray(rel.equal, dtype=bool) & (count == 1)
+    hit = np.flatnonzero(open_entry & alone[entry_rel] & cells[entry_cell] & ~np.isnan(values[entry_cell]))
+    if hit.size == 0:
+        return []
+    order = np.lexsort((entry_rel[hit], entry_cell[hit]))
+    by_cell, by_rel = entry_cell[hit][order], entry_rel[hit][order]
+    rows, start = np.unique(by_cell, return_index=True)
+    out = []
+    for row, links in zip(rows.tolist(), np.split(by_rel, start[1:]), strict=True):
+        v = float(values[row])
+        out.append(Exposure(row, v, v, links.tolist(), measure))
+    return out
 
 
 class _System:
@@ -757,37 +792,47 @@ def certified_spans(
     never more. Returns ``(lo, hi)`` over every row (``values`` where no deviation moves it)."""
     lo = np.array(values, dtype=np.float64)
     hi = lo.copy()
+    kept = [(d.rows[np.abs(d.change) > EPS], d.change[np.abs(d.change) > EPS]) for d in deviations]
+    kept = [(r, y) for r, y in kept if r.size]
+    if not kept:
+        return lo, hi
+    # every deviation at once: a group is one deviation within one connected part
+    dev = np.repeat(np.arange(len(kept)), [r.size for r, _ in kept])
+    rows = np.concatenate([r for r, _ in kept])
+    y = np.concatenate([c for _, c in kept])
+    parts = int(table.component.max()) + 1
+    keys, group = np.unique(dev * parts + table.component[rows], return_inverse=True)
+    v = values[rows]
+    bad = np.zeros(keys.size, dtype=bool)
+    bad[group[~unknown[rows] | np.isnan(v)]] = True
+    # each relation's change under each deviation
+    moved = (table.a @ sp.csc_matrix((y, (rows, dev)), shape=(len(values), len(kept)))).tocoo()
+    r_hit, d_hit, ay = moved.row.astype(np.int64), moved.col.astype(np.int64), moved.data
+    scale = np.maximum(
+        1.0, np.maximum.reduceat(np.abs(y), np.r_[0, np.cumsum([c.size for _, c in kept])[:-1]])
+    )
+    hit = np.abs(ay) > 1e-5 * scale[d_hit]  # beyond rounding
+    r_hit, d_hit, ay = r_hit[hit], d_hit[hit], ay[hit]
+    at = np.searchsorted(keys, d_hit * parts + table.rel_component[r_hit])  # a relation moves with its cells
+    bad[at[table.equal[r_hit]]] = True
+    up = np.full(keys.size, np.inf)  # the step along +y, then along -y
+    down = np.full(keys.size, np.inf)
+    neg = y < 0
+    np.minimum.at(up, group[neg], np.nan_to_num(v[neg]) / -y[neg])
+    np.minimum.at(down, group[~neg], np.nan_to_num(v[~neg]) / y[~neg])
+    ub = ~table.equal[r_hit]
+    grow = ub & (ay > 0)
+    shrink = ub & (ay < 0)
     slack = table.slack(values)
-    for dev in deviations:
-        keep = np.abs(dev.change) > EPS
-        rows, y = dev.rows[keep], dev.change[keep]
-        if rows.size == 0:
-            continue
-        parts, group = np.unique(table.component[rows], return_inverse=True)
-        v = values[rows]
-        bad = np.zeros(parts.size, dtype=bool)
-        bad[group[~unknown[rows] | np.isnan(v)]] = True
-        ay = table.a_csc[:, rows] @ y  # each relation's change
-        tol = 1e-5 * max(1.0, float(np.abs(y).max()))
-        hit = np.flatnonzero(np.abs(ay) > tol)
-        at = np.searchsorted(parts, table.rel_component[hit])  # a relation changes only with its cells
-        bad[at[table.equal[hit]]] = True
-        up = np.full(parts.size, np.inf)  # the step along +y, then along -y
-        down = np.full(parts.size, np.inf)
-        neg = y < 0
-        np.minimum.at(up, group[neg], np.nan_to_num(v[neg]) / -y[neg])
-        np.minimum.at(down, group[~neg], np.nan_to_num(v[~neg]) / y[~neg])
-        ub = ~table.equal[hit]
-        grow = ay[hit] > 0
-        np.minimum.at(up, at[ub & grow], slack[hit[ub & grow]] / ay[hit[ub & grow]])
-        np.minimum.at(down, at[ub & ~grow], slack[hit[ub & ~grow]] / -ay[hit[ub & ~grow]])
-        ok = ~bad[group]
-        a_up, a_down = np.maximum(up, 0.0)[group[ok]], np.maximum(down, 0.0)[group[ok]]
-        v, y, neg = v[ok], y[ok], neg[ok]
-        # v + a_up * y and v - a_down * y; a step is infinite only where nothing limits it (no
-        # cell it lowers, no inequality it tightens), and then every cell it raises is unbounded
-        np.maximum.at(hi, rows[ok], v + np.where(neg, a_down * -y, a_up * y))
-        np.minimum.at(lo, rows[ok], v - np.where(neg, a_up * -y, a_down * y))
+    np.minimum.at(up, at[grow], slack[r_hit[grow]] / ay[grow])
+    np.minimum.at(down, at[shrink], slack[r_hit[shrink]] / -ay[shrink])
+    ok = ~bad[group]
+    a_up, a_down = np.maximum(up, 0.0)[group[ok]], np.maximum(down, 0.0)[group[ok]]
+    v, y, neg = v[ok], y[ok], neg[ok]
+    # v + a_up * y and v - a_down * y; a step is infinite only where nothing limits it (no cell
+    # it lowers, no inequality it tightens), and then every cell it raises is unbounded
+    np.maximum.at(hi, rows[ok], v + np.where(neg, a_down * -y, a_up * y))
+    np.minimum.at(lo, rows[ok], v - np.where(neg, a_up * -y, a_down * y))
     return lo, hi
 
 
@@ -998,22 +1043,24 @@ def _protect(
     targets = np.asarray(sorted({e.row for e in exposed}), dtype=np.int64)
     proven = np.zeros(len(suppressed), dtype=bool)
     changed = False
+    moved = np.zeros(len(suppressed))  # how far a deviation of this round moves each cell
     for _ in range(rounds):
         if targets.size == 0:
             break
-        moved: dict[int, float] = {}
+        moved[:] = 0.0
         groups = np.unique(table.component[targets])
         # the deviation LP is block-diagonal and its cost separable: one LP over every part
         # finds each part's cheapest deviation at once; only when it has none (some part cannot
         # move its targets together) is each part solved on its own
-        together, alone = _blocks(
-            table, values, slack, suppressed, targets, groups, protection, cost, usable, out
+        alone = _blocks(
+            table, values, slack, suppressed, targets, groups, protection, cost, usable, out, moved
         )
         for comp in alone:
             group = targets[table.component[targets] == comp]
-            joint = _joint(table, values, slack, suppressed, group, protection, cost, usable, out)
-            if joint is None:  # some cell cannot go up with the others: one at a time
-                joint = {}
+            found = _joint(table, values, slack, suppressed, group, protection, cost, usable, out)
+            if found is not None:
+                np.maximum.at(moved, found.rows, np.abs(found.change))
+            else:  # some cell cannot go up with the others: one at a time
                 for t in group.tolist():
                     one = _cover(table, values, slack, suppressed, t, protection, cost, usable, out)
                     if one is None:
@@ -1024,22 +1071,16 @@ def _protect(
                         )
                         continue
                     for c, d in one.items():
-                        joint[c] = max(joint.get(c, 0.0), d)
-            for c, d in joint.items():
-                moved[c] = max(moved.get(c, 0.0), d)
-        for c, d in together.items():
-            moved[c] = max(moved.get(c, 0.0), d)
-        nxt = []
-        fresh = [c for c in moved if not suppressed[c]]
-        for c, why in zip(fresh, table.reasons(fresh, targets), strict=True):
-            suppressed[c] = True
-            changed = True
+                        moved[c] = max(moved[c], d)
+        hit = np.flatnonzero(moved > 0)
+        fresh = hit[~suppressed[hit]]
+        for c, why in zip(fresh.tolist(), table.reasons(fresh.tolist(), targets), strict=True):
             out.added.setdefault(c, why)
-        for c, d in moved.items():
-            proven[c] |= d >= protection - EPS  # the deviation is a table: c can move by d
-        nxt = [c for c in fresh if not proven[c]]
+        suppressed[fresh] = True
+        changed |= bool(fresh.size)
+        proven[hit] |= moved[hit] >= protection - EPS  # the deviation is a table: c can move by d
         proven[targets] = True
-        targets = np.asarray(sorted(c for c in nxt if not proven[c]), dtype=np.int64)
+        targets = fresh[~proven[fresh]]
     return changed
 
 
@@ -1054,21 +1095,21 @@ def _blocks(
     cost: np.ndarray,
     usable: np.ndarray,
     out: Completion,
-) -> tuple[dict[int, float], list[int]]:
-    """One deviation per block of parts (see :meth:`_Table.blocks`): {cell: |change|}, and the
-    parts whose block had none (each is then solved on its own)."""
+    moved: np.ndarray,
+) -> list[int]:
+    """One deviation per block of parts (see :meth:`_Table.blocks`), each cell's |change| kept
+    in ``moved``; the parts whose block had none (each is then solved on its own)."""
     if groups.size <= 1:
-        return {}, groups.tolist()
+        return groups.tolist()
     alone: list[int] = []
-    together: dict[int, float] = {}
     for block in table.blocks(groups, DEVIATION_CELLS):
         these = targets[np.isin(table.component[targets], block)]
         found = _joint(table, values, slack, suppressed, these, protection, cost, usable, out, whole=False)
         if found is None:
             alone.extend(block.tolist())
         else:
-            together.update(found)
-    return together, alone
+            np.maximum.at(moved, found.rows, np.abs(found.change))
+    return alone
 
 
 def _joint(
@@ -1083,20 +1124,19 @@ def _joint(
     out: Completion,
     *,
     whole: bool = True,
-) -> dict[int, float] | None:
+) -> Deviation | None:
     """One deviation moving every target up by the protection range, among the cells within a
     few relations of them and else (``whole``; the targets of one component) the whole
-    component: {cell: |change|}."""
+    component (kept in ``out``)."""
     near = table.around(targets, 3)
     every = np.flatnonzero(table.component == table.component[targets[0]]) if whole else near
     up = np.full(targets.size, protection)
     none = np.zeros(0, np.int64)
     for cells in (near, every) if near.size < every.size else (every,):
         out.lps += 1
-        found = _moved(
-            _deviation(table, values, slack, suppressed, cells, targets, up, none, up[:0], cost, usable), out
-        )
+        found = _deviation(table, values, slack, suppressed, cells, targets, up, none, up[:0], cost, usable)
         if found is not None:
+            out.deviations.append(found)
             return found
     return None
 
