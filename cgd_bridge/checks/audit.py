@@ -30,6 +30,14 @@ and cannot go down. A cell the LP uses is suppressed, and since the deviation is
 table, every cell it moves by the protection range is proven protected: the complement is never
 one whose value is implied elsewhere. Complements moved by less are the next round's targets.
 Then the audit runs again as the final word.
+
+**Certificates** (:class:`Deviation`, :func:`certified_spans`): each deviation found is kept and
+handed to every later audit of the table (the next round's, the other measures', the audit of
+the mapped observations through :class:`~cgd_bridge.checks.base.Suppression`). The audit checks
+each against its own relations and values before it trusts it, part by part; the cells the
+valid ones move by the protection range need no LP, so a re-audit solves LPs only where a cell
+is still open. A cell that is the one unknown of an equality is pinned by it and named without
+an LP (:func:`_pinned`).
 """
 
 from __future__ import annotations
