@@ -167,6 +167,13 @@ class Draft:
     header: list[str] = field(default_factory=list)
     asks: list[Question] = field(default_factory=list)  # every choice with its candidates
     data_columns: list[str] = field(default_factory=list)  # what a column question can search
+    #: every label of a column a dimension reads, with its code, confidence and candidates (as a
+    #: :class:`Question`, whether sure or not): what the web mapping builder shows
+    labels: list[Question] = field(default_factory=list)
+
+    def dimension_choices(self) -> list[Question]:
+        """Each dimension's choice (column or fixed code) with its candidates, in key order."""
+        return [q for q in self.asks if q.label is None and q.dimension]
 
     def questions(self, kind: str = "column") -> list[Question]:
         """The uncertain choices (below :data:`CONFIDENT`) of one kind, ``column`` (a
@@ -320,6 +327,8 @@ def _best_of(
     codelist's."""
     if decisions is not None and (dimension, value) in decisions.labels:
         chosen = decisions.labels[(dimension, value)]
+        if chosen == "":  # left without a code on purpose: its rows stay out
+            return None, 1.0, f"'{value}' is left without a code: chosen in the review"
         if chosen in codes.codes:
             return chosen, 1.0, f"'{value}' is {chosen} '{codes.codes[chosen]}': chosen in the review"
     best: _Match = (None, 0.0, "no code is close")
@@ -505,6 +514,7 @@ class _Drafter:
         self.evidence: Evidence | None = None
         self.decisions = Decisions()
         self.asks: list[Question] = []
+        self.labels: list[Question] = []  # every label of a mapped column, sure or not
         self.options: dict[str, list[Candidate]] = {}  # dimension -> the answers a review offers
 
     def guess(self, what: str, choice: str, confidence: float, why: str, key: str | None = None) -> None:
@@ -537,6 +547,7 @@ class _Drafter:
         m["dimensions"] = {
             d: dims.get(d) or fixed[d] for d in self.contract.dimension_ids if d in dims or d in fixed
         }
+        _schema_roles(descriptor, m["dimensions"])
         m["time"] = time
         if derive:
             m["derive"] = derive
@@ -562,7 +573,7 @@ class _Drafter:
                 header.append(f"  and {len(sources) - 10} more")
         data_columns = [c.name for c in self.cols if c.kind == "data"]
         asks = self.dimension_questions(m["dimensions"]) + self.unused_questions(m["dimensions"]) + self.asks
-        return Draft(m, self.guesses, self.comments, header, asks, data_columns)
+        return Draft(m, self.guesses, self.comments, header, asks, data_columns, self.labels)
 
     def unused_questions(self, dimensions: dict[str, Any]) -> list[Question]:
         """A column of a few categories that no dimension reads (renamed, in another language):
@@ -794,10 +805,11 @@ class _Drafter:
         by_code: dict[str, list[str]] = {}
         codes = self.codes[dim]
         for value, (code, conf, why) in zip(c.values, matches, strict=True):
+            cands = _label_candidates(c, value, codes, (code, conf, why))
+            ask = Question(dim, value, c.name, code if conf >= 0.5 else None, conf, why, cands, codes.codes)
+            self.labels.append(ask)
             if conf < CONFIDENT:
-                cands = _label_candidates(c, value, codes, (code, conf, why))
-                self.asks.append(Question(dim, value, c.name, code if conf >= 0.5 else None, conf, why,
-                                          cands, codes.codes))  # fmt: skip
+                self.asks.append(ask)
             if code is None or conf < 0.5:
                 self.guess(f"{dim} '{value}'", "no code", conf,
                            f"{why}; its rows are left out until it is mapped")  # fmt: skip
@@ -971,6 +983,27 @@ class _Drafter:
         if self.contract.attribute("UNIT_MULT") is not None:
             out["UNIT_MULT"] = {"value": "0"}
         return out
+
+
+def _schema_roles(descriptor: dict[str, Any], dimensions: dict[str, Any]) -> None:
+    """The schema's fields say the roles the draft chose, not only what their names suggest: a
+    column read for a dimension is its ``disaggregation`` (REF_AREA's the ``area``), and no other
+    column claims that dimension (the metadata's population groups are checked against them)."""
+    chosen = {
+        spec["column"]: d for d, spec in dimensions.items() if isinstance(spec, dict) and "column" in spec
+    }
+    for f in descriptor.get("fields", []):
+        name = f.get("name")
+        if name in chosen:
+            dim = chosen[name]
+            if dim == "REF_AREA":
+                f["role"] = "area"
+                f.pop("dimension", None)
+            elif f.get("role") not in ("disability_status",) or f.get("dimension") != dim:
+                f["role"], f["dimension"] = "disaggregation", dim
+        elif f.get("dimension") in dimensions and f.get("role") in ("disaggregation", "disability_status"):
+            f["role"] = "other"
+            f.pop("dimension", None)
 
 
 def _concept(dim: str) -> str:
