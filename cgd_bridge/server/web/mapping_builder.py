@@ -25,13 +25,15 @@ only those of the organisation that saved a mapping see it.
 
 from __future__ import annotations
 
+import logging
 import tempfile
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyarrow as pa
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
@@ -39,11 +41,16 @@ from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, UsageError
 from cgd_bridge.mapping.draft import CONFIDENT, Draft, Question
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
-from cgd_bridge.server.web.routes import Id, _upload_or_kept
+from cgd_bridge.server.web.routes import CHECK_REFRESH_SECONDS, Id, _check_threads, _upload_or_kept
 from cgd_bridge.server.web.views import group_report
-from cgd_bridge.store import kept, mappings, submissions
+from cgd_bridge.store import checks, kept, mappings, submissions
+from cgd_bridge.store.models import CheckState
+
+if TYPE_CHECKING:
+    from cgd_bridge.server.app import Bridge
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
+log = logging.getLogger(__name__)
 #: harmonised observations the preview shows
 PREVIEW_ROWS = 20
 #: a label's list holds every code of a codelist up to this many; a longer one (e.g. 1,000
@@ -143,14 +150,20 @@ def _text(fields: FormData, name: str, limit: int = 300) -> str:
 
 
 def _step(  # noqa: C901 - one form, one flow: files, choices, the draft, then what was asked
-    page: Page, fields: FormData, data: UploadFile | None, form: UploadFile | None
+    page: Page,
+    fields: FormData,
+    data: UploadFile | None,
+    form: UploadFile | None,
+    shown: dict[str, Any] | None = None,
 ) -> Response:
+    """One step; with ``shown`` (the outcome of a preview that ran in the background), the
+    page of its form again with that preview."""
     principal = page.principal
     assert principal is not None  # the route requires a signed-in CSO
     _ = page._
     action = _text(fields, "action") or "draft"
-    if action not in ACTIONS:
-        action = "draft"
+    if action not in ACTIONS or shown is not None:
+        action = "update" if shown is not None else "draft"
     values: dict[str, Any] = {
         "dataflow": _text(fields, "dataflow"),
         "sheet": _text(fields, "sheet"),
@@ -165,6 +178,7 @@ def _step(  # noqa: C901 - one form, one flow: files, choices, the draft, then w
     tokens = {"data": _text(fields, "kept_data", 64), "form": _text(fields, "kept_form", 64)}
     inputs = Inputs(page.bridge.settings.max_upload_mb << 20)
     sent: set[str] = set()
+    handed_over = False
     try:
         try:
             for role, upload in (("data", data), ("form", form)):
@@ -203,14 +217,18 @@ def _step(  # noqa: C901 - one form, one flow: files, choices, the draft, then w
         if action == "yaml":
             stem = values["name"] or FilePath(inputs.names().get("data", "mapping")).stem
             return page.send_file(text.encode("utf-8"), f"{stem}.yaml", "application/yaml", "")
-        preview = None
         if action == "save":
             return _save(page, drafted, text, values, choices)
         if action == "preview":
-            preview = _preview(page, inputs, values, text)
+            handed_over = True  # the preview's thread closes the inputs
+            shown = _preview_in_background(page, inputs, fields, text, values["sheet"])
+            if shown is None:  # still running: its status page shows it when it ends
+                return page.redirect(f"/mappings/checks/{page.extra['check']}")
+        preview = Preview.of(shown, page._) if shown is not None else None
         return _builder(page, drafted, text, values, choices, preview=preview)
     finally:
-        inputs.close()
+        if not handed_over:
+            inputs.close()
 
 
 def _unknown_choices(page: Page, drafted: Draft, choices: Choices) -> dict[str, str]:
@@ -285,19 +303,33 @@ class Preview:
     observations: int
     problem: str | None = None
 
+    @classmethod
+    def of(cls, outcome: dict[str, Any], t: Any) -> Preview:
+        """The preview of a check's outcome (JSON), its report in the page's language."""
+        report = outcome.get("report")
+        return cls(
+            group_report(report, t) if report is not None else None,
+            list(outcome.get("columns") or []),
+            [list(r) for r in outcome.get("rows") or []],
+            int(outcome.get("observations") or 0),
+            outcome.get("problem"),
+        )
 
-def _preview(page: Page, inputs: Inputs, values: dict[str, Any], text: str) -> Preview:
-    structures = page.bridge.structures
+
+def _run_preview(bridge: Bridge, inputs: Inputs, text: str, sheet: str, translate: Any) -> dict[str, Any]:
+    """The preview job (``pipeline.examine`` of the upload with the mapping ``text``, in a job
+    worker) and its outcome as JSON: the report, the first rows, the count, or the problem."""
+    structures = bridge.structures
     with tempfile.TemporaryDirectory(prefix="cgd-bridge-builder-") as folder:
         path = FilePath(folder) / "mapping.yaml"
         path.write_text(text, encoding="utf-8")
         try:
-            report, table, count = page.bridge.jobs.run(
+            report, table, count = bridge.jobs.run(
                 "preview",
                 what=f"the upload '{inputs.names().get('data', 'data')}'",
                 data=str(inputs.paths["data"]),
                 form=str(inputs.paths["form"]) if "form" in inputs.paths else None,
-                sheet=values["sheet"] or None,
+                sheet=sheet or None,
                 mapping=str(path),
                 rows=PREVIEW_ROWS,
                 structures_dir=str(structures.store.folder) if structures.store else None,
@@ -305,9 +337,61 @@ def _preview(page: Page, inputs: Inputs, values: dict[str, Any], text: str) -> P
         except CgdBridgeError as exc:
             if (exc.status >= 500 and exc.status != 503) or isinstance(exc, Forbidden):
                 raise
-            return Preview(None, [], [], 0, problem=exc.message_in(page._))
+            return {"problem": exc.message_in(translate)}
     columns, rows = _rows(table)
-    return Preview(group_report(report.to_dict(), page._), columns, rows, count)
+    return {"report": report.to_dict(), "columns": columns, "rows": rows, "observations": count}
+
+
+def _carried(fields: FormData) -> list[list[str]]:
+    """The form's fields a later page needs to show it again (not its token, not the action)."""
+    return [
+        [k, v] for k, v in fields.multi_items() if isinstance(v, str) and k not in ("csrf_token", "action")
+    ]
+
+
+def _preview_in_background(
+    page: Page, inputs: Inputs, fields: FormData, text: str, sheet: str
+) -> dict[str, Any] | None:
+    """Run the preview in a thread of its own, as the submit page runs its checks
+    (:mod:`cgd_bridge.store.checks`): its outcome when it ends within ``web_check_wait_seconds``,
+    else None (the check's id is then in ``fields``' page values, see :func:`_step`). The thread
+    closes ``inputs``."""
+    principal = page.principal
+    assert principal is not None
+    bridge = page.bridge
+    translate = page._
+    try:
+        check_id = checks.start(page.db, principal=principal, action="preview",
+                                what=inputs.names().get("data", "data"), now=page.now,
+                                values={"form": _carried(fields)})  # fmt: skip
+    except BaseException:
+        inputs.close()
+        raise
+
+    def work() -> dict[str, Any]:
+        try:
+            out = _run_preview(bridge, inputs, text, sheet, translate)
+        except Exception as exc:
+            problem = exc.problem if isinstance(exc, CgdBridgeError) else None
+            if problem is None:
+                log.exception("the mapping preview %s failed", check_id)
+            with bridge.sessions() as session:
+                checks.finish(
+                    session, check_id, outcome={"problem": problem}, now=bridge.clock(), failed=True
+                )
+            raise
+        finally:
+            inputs.close()
+        with bridge.sessions() as session:
+            checks.finish(session, check_id, outcome={"preview": out}, now=bridge.clock())
+        return out
+
+    future = _check_threads(bridge).submit(work)
+    page.extra["check"] = check_id
+    try:
+        return future.result(timeout=bridge.settings.web_check_wait_seconds)
+    except FutureTimeout:
+        return None
 
 
 def _rows(table: pa.Table | None) -> tuple[list[str], list[list[str]]]:
@@ -436,3 +520,32 @@ def download_mapping(page: PageDep, mapping_id: Id) -> Response:
     return page.send_file(
         content, f"{row.name}-v{row.number}.yaml", "application/yaml", hashlib.sha256(content).hexdigest()
     )
+
+
+@router.get("/mappings/checks/{check_id}")
+def preview_status(page: PageDep, check_id: Annotated[str, Path(max_length=64)]) -> Response:
+    """A preview that outlasted its request: "still running" (the page refreshes itself), the
+    builder's page with it once it ended, or why it stopped. Only for the person who started it."""
+    principal = _require_cso(page)
+    row = checks.get(page.db, principal=principal, ident=check_id)
+    if row.action != "preview":  # a check of the submit page: its own status page
+        return page.redirect(f"/checks/{check_id}")
+    outcome = row.outcome or {}
+    settings = page.bridge.settings
+    gone = checks.lost(
+        row, page.now, job_cpu_seconds=settings.job_cpu_seconds, job_wait_seconds=settings.job_wait_seconds
+    )
+    if row.state == CheckState.RUNNING and not gone:
+        return page.render(
+            "mapping_builder_check.html", check=row, running=True, refresh=CHECK_REFRESH_SECONDS
+        )
+    if row.state == CheckState.DONE:
+        fields = FormData([(str(k), str(v)) for k, v in (outcome.get("values") or {}).get("form", [])])
+        return _step(page, fields, None, None, shown=dict(outcome.get("preview") or {}))
+    _ = page._
+    if row.state == CheckState.RUNNING:
+        message = _("The check did not finish: the server stopped while it ran.")
+    else:
+        message = outcome.get("problem") or _("The check failed on the server; the error has been logged.")
+    return page.render("mapping_builder_check.html", status=500 if row.state == CheckState.FAILED else 200,
+                       check=row, running=False, message=message)  # fmt: skip

@@ -10,6 +10,7 @@ them on the page, as a CSO's data officer would. Each form is posted back as a b
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -428,3 +429,32 @@ def test_the_kenya_example_drafts_its_bundled_mapping_choices(demo: Demo) -> Non
     r = start(c, dataflow="CGD_BRIDGE:DF_CGD_KE(1.0)", files=files)
     assert selected(r.text, "dim_REF_AREA") == "column:county"
     assert selected(r.text, label_field(r.text, "Kisumu")) == "KE_042"
+
+
+def test_a_long_preview_continues_in_the_background_with_a_status_page(tmp_path: Path) -> None:
+    with _demo(tmp_path, web_check_wait_seconds=0) as demo:
+        c = demo.client
+        sign_in(c, demo.keys["amina"])
+        page = fixed(c, start(c).text)
+        r = step(c, form_of(page), "preview")
+        assert r.status_code == 303
+        status = r.headers["location"]
+        assert status.startswith("/mappings/checks/")
+        for _ in range(600):
+            shown = c.get(status, follow_redirects=False)
+            if 'http-equiv="refresh"' not in shown.text:
+                break
+            assert "Previewing the mapping" in shown.text
+            time.sleep(0.1)
+        assert shown.status_code == 200
+        # the builder's page as it was posted, with the preview
+        assert "The mapping gives 32 observations" in shown.text
+        assert selected(shown.text, "dim_SEX") == f"column:{GENDER}"
+        assert selected(shown.text, label_field(shown.text, "Mkazi")) == "F"
+        # the page's form still works: save from it
+        r = step(c, form_of(shown.text), "save", name="from-the-status-page")
+        assert r.status_code == 303
+        # someone else: no such check
+        c.cookies.clear()
+        sign_in(c, demo.keys["sita"])
+        assert c.get(status).status_code == 404
