@@ -334,12 +334,9 @@ def _best_of(
     best: _Match = (None, 0.0, "no code is close")
     labels = col.labels.get(value, [])
     if evidence:
-        for text in [value, *labels]:
-            hit = evidence.label(dimension, text, codes.codes)
-            if hit is not None:
-                said = f"'{text}'" + (f" (the label of '{value}')" if text != value else "")
-                return (hit.choice, round(0.9 + 0.09 * hit.share, 2),
-                        f"{said} is {hit.choice} '{codes.codes[hit.choice]}' {hit.where()}")  # fmt: skip
+        sure, best = _from_evidence(value, labels, dimension, codes, evidence)
+        if sure is not None:
+            return sure
     # a choice name that is a number ("1", "2") says nothing: its labels do
     texts = labels if labels and value.isdigit() else [value, *labels]
     for text in texts:
@@ -349,6 +346,31 @@ def _best_of(
         if best[1] >= 0.98:
             break
     return best
+
+
+def _from_evidence(
+    value: str, labels: list[str], dimension: str, codes: _Codes, evidence: Evidence
+) -> tuple[_Match | None, _Match]:
+    """What earlier mappings say of a value (or one of its form labels): the code a label mapped
+    before has (sure: first), else the code of an earlier label spelt almost the same (proposed
+    below :data:`CONFIDENT`, to confirm; a codelist match that is surer wins over it)."""
+    for text in [value, *labels]:
+        hit = evidence.label(dimension, text, codes.codes)
+        if hit is not None:
+            said = f"'{text}'" + (f" (the label of '{value}')" if text != value else "")
+            why = f"{said} is {hit.choice} '{codes.codes[hit.choice]}' {hit.where()}"
+            return (hit.choice, round(0.9 + 0.09 * hit.share, 2), why), (None, 0.0, "")
+    best: _Match = (None, 0.0, "no code is close")
+    for text in [value, *labels]:
+        hit = evidence.similar_label(dimension, text, codes.codes)
+        if hit is None:
+            continue
+        confidence = round(min(0.79, 0.6 + 0.2 * (hit.score - 80) / 20), 2)
+        if confidence > best[1]:
+            name = codes.codes[hit.choice]
+            best = (hit.choice, confidence, f"'{text}' is spelt like '{hit.similar}', {hit.choice} "
+                    f"'{name}' {hit.where()} ({hit.score} % alike)")  # fmt: skip
+    return None, best
 
 
 def _label_candidates(
