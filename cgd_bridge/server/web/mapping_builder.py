@@ -11,8 +11,10 @@ organisation, versioned (:mod:`cgd_bridge.store.mappings`). The submit page offe
 mappings; each version downloads as YAML.
 
 Paths: ``GET /mappings`` (the organisation's mappings and the start form), ``POST
-/mappings/build`` (every step: ``action`` = ``draft``, ``update``, ``preview``, ``yaml`` (the draft as
-a file) or ``save``), ``GET /mappings/{id}`` (one version) and ``GET /mappings/{id}/download``.
+/mappings/build`` (the upload and its first draft), ``POST /mappings/step`` (every later step:
+``action`` = ``update``, ``preview``, ``yaml`` (the draft as a file) or ``save``),
+``GET /mappings/checks/{id}`` (a preview that outlasted its request), ``GET /mappings/{id}`` (one
+version) and ``GET /mappings/{id}/download``.
 
 The page carries its state in the form: the files are kept on the server for their sender
 (:mod:`cgd_bridge.store.kept`, the submit page's) and the form holds their tokens, so a slow
@@ -57,6 +59,8 @@ PREVIEW_ROWS = 20
 #: series) lists the candidates and takes any other code typed in the field beside it
 LISTED_CODES = 150
 ACTIONS = ("draft", "update", "preview", "yaml", "save")
+#: the most fields the draft page's form may send (a few per dimension and label)
+MAX_FIELDS = 20_000
 
 
 @dataclass
@@ -124,6 +128,19 @@ def builder_start(page: PageDep) -> Response:
     """The organisation's saved mappings and the form that starts a new one."""
     _require_cso(page)
     return _start(page)
+
+
+@router.post("/mappings/step")
+async def builder_next(page: PageDep, request: Request) -> Response:
+    """The steps after the first: the draft page's form, which sends no files (they are kept on
+    the server) and a field per choice, so many more fields than an upload form (a form's size
+    stays within ``CGD_BRIDGE_MAX_FORM_KB``)."""
+    fields = await request.form(max_fields=MAX_FIELDS)
+    page.check_csrf(_text(fields, "csrf_token", 200))
+    _require_cso(page)
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(_step, page, fields, None, None)
 
 
 @router.post("/mappings/build")
