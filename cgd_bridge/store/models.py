@@ -681,7 +681,7 @@ class WebCheck(Base):
     Attributes:
         id: random, URL-safe: the status page's address.
         user_id: who started it.
-        action: ``check``, ``draft`` or ``submit``.
+        action: ``check``, ``draft`` or ``submit``; ``preview`` for the mapping builder's.
         state: ``running``, ``done`` or ``failed``.
         what: the data file's name, for the status page.
         outcome: what the page shows when it ended (status, report, note, errors, the form's

@@ -793,6 +793,8 @@ def check_status(page: PageDep, check_id: Annotated[str, Path(max_length=64)]) -
     why it stopped. Only for the person who started it."""
     principal = page.require_signed_in()
     row = checks.get(page.db, principal=principal, ident=check_id)
+    if row.action == "preview":  # the mapping builder's: its own status page
+        return page.redirect(f"/mappings/checks/{check_id}")
     outcome = row.outcome or {}
     values = dict(outcome.get("values") or {})
     settings = page.bridge.settings
