@@ -19,10 +19,12 @@ from cgd_bridge.server.web.pages import STATIC
 def install(app: FastAPI, *, dependencies: list[Any] | None = None) -> None:
     """Add the pages and ``/static`` to ``app``."""
     from cgd_bridge.server.web.admin_pages import router as admin_router
+    from cgd_bridge.server.web.mapping_builder import router as mapping_router
     from cgd_bridge.server.web.official_pages import router as official_router
     from cgd_bridge.server.web.routes import router
 
     app.include_router(router, dependencies=dependencies)
     app.include_router(official_router, dependencies=dependencies)
     app.include_router(admin_router, dependencies=dependencies)
+    app.include_router(mapping_router, dependencies=dependencies)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

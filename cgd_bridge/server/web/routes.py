@@ -72,6 +72,7 @@ from cgd_bridge.store import (
     drafts,
     identities,
     kept,
+    mappings,
     mous,
     official,
     orgs,
@@ -340,12 +341,27 @@ def _bundled_mappings() -> list[str]:
     return sorted(p.name for p in resources.bundled("mappings").glob("*.yaml"))
 
 
+def _saved_mappings(page: Page) -> list[Any]:
+    """The organisation's mappings saved in the mapping builder, every version (#18)."""
+    return mappings.list_mappings(page.db, principal=page.principal) if page.is_cso else []
+
+
+SAVED = "saved:"
+
+
 @router.get("/submit")
-def submit_form(page: PageDep, check: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+def submit_form(
+    page: PageDep,
+    check: Annotated[str | None, Query(max_length=64)] = None,
+    mapping: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
     """The submit form; with ``check`` (a check of the person's that stopped), filled in as that
-    check's form was, with the files it sent (kept on the server)."""
+    check's form was, with the files it sent (kept on the server); with ``mapping``
+    (``saved:ID``, from a saved mapping's page) that mapping chosen."""
     principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
     values: dict[str, Any] = {}
+    if mapping and mapping.startswith(SAVED):
+        values["mapping_choice"] = mapping
     if check:
         row = checks.get(page.db, principal=principal, ident=check)
         values = dict((row.outcome or {}).get("values") or {})
@@ -358,6 +374,7 @@ def submit_form(page: PageDep, check: Annotated[str | None, Query(max_length=64)
     return page.render(
         "submit.html",
         mappings=_bundled_mappings(),
+        saved=_saved_mappings(page),
         drafts=_drafts_of(page),
         errors={},
         values=values,
@@ -415,7 +432,7 @@ def _missing_inputs(
     if mapping_choice == "upload":
         if (mapping is None or not mapping.filename) and not tokens.get("mapping"):
             errors["mapping"] = _("Choose your mapping file, or pick a bundled mapping.")
-    elif mapping_choice not in _bundled_mappings():
+    elif mapping_choice not in _bundled_mappings() and not mapping_choice.startswith(SAVED):
         errors["mapping_choice"] = _("Pick a bundled mapping, or choose to upload your own.")
     return errors
 
@@ -595,6 +612,7 @@ def _show_outcome(page: Page, out: _Outcome, values: dict[str, Any]) -> Response
         "submit.html",
         status=out.status,
         mappings=_bundled_mappings(),
+        saved=_saved_mappings(page),
         drafts=_drafts_of(page),
         errors=out.errors,
         values=values,
@@ -602,6 +620,20 @@ def _show_outcome(page: Page, out: _Outcome, values: dict[str, Any]) -> Response
         report_token=out.report_token,
         note=out.note,
     )
+
+
+def _saved_mapping(page: Page, inputs: Inputs, choice: str, errors: dict[str, str]) -> None:
+    """A mapping saved in the mapping builder as the upload's mapping file, ``NAME-vN.yaml``;
+    one that is not the organisation's (or no number) is an error at the mapping field."""
+    ident = choice[len(SAVED) :]
+    try:
+        if not ident.isdigit() or not 1 <= int(ident) <= MAX_ID:
+            raise NotFound(page._("there is no saved mapping {id} of your organisation", id=ident))
+        row = mappings.get_mapping(page.db, principal=page.principal, mapping_id=int(ident))
+    except NotFound as exc:
+        errors["mapping_choice"] = exc.message_in(page._)
+        return
+    inputs.text("mapping", f"{row.name}-v{row.number}.yaml", row.text)
 
 
 @router.post("/submit")
@@ -658,6 +690,7 @@ def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store,
         return page.render(
             "submit.html",
             mappings=_bundled_mappings(),
+            saved=_saved_mappings(page),
             drafts=_drafts_of(page),
             errors={},
             values=values,
@@ -689,7 +722,9 @@ def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store,
             if not errors and "data" in inputs.paths:
                 if "metadata" not in inputs.paths:
                     inputs.text("metadata", "quality.yaml", metadata_text)
-                if mapping_choice != "upload":
+                if mapping_choice.startswith(SAVED):
+                    _saved_mapping(page, inputs, mapping_choice, errors)
+                elif mapping_choice != "upload":
                     inputs.file("mapping", resources.bundled("mappings") / mapping_choice, "application/yaml")
         except CgdBridgeError as exc:
             if exc.status >= 500 or isinstance(exc, Forbidden):
@@ -758,6 +793,8 @@ def check_status(page: PageDep, check_id: Annotated[str, Path(max_length=64)]) -
     why it stopped. Only for the person who started it."""
     principal = page.require_signed_in()
     row = checks.get(page.db, principal=principal, ident=check_id)
+    if row.action == "preview":  # the mapping builder's: its own status page
+        return page.redirect(f"/mappings/checks/{check_id}")
     outcome = row.outcome or {}
     values = dict(outcome.get("values") or {})
     settings = page.bridge.settings
