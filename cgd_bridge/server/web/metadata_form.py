@@ -125,7 +125,8 @@ class Widget:
             release, given its sections (a field of an optional section is needed only once the
             section is filled in, as the completeness check has it).
         value: the current value, as the input shows it.
-        defaulted: the value was filled in for the person (from their organisation), not typed.
+        defaulted: where the value was filled in from for the person (a key of
+            :data:`DEFAULT_NOTES`: their organisation, its MoU), not typed; "" when typed.
         children: the widgets of a section (or of each entry of a list of sections).
     """
 
@@ -140,7 +141,7 @@ class Widget:
     depth: int = 0
     needed_now: bool = False
     needed_release: bool = False
-    defaulted: bool = False
+    defaulted: str = ""
     suggested: list[str] = field(default_factory=list)
 
     @property
@@ -173,13 +174,18 @@ class Widget:
         return CHOICE_LABELS.get(value, value)
 
     def leaves(self) -> Iterator[Widget]:
-        """The fields a person fills in: itself, or those of its sections (a list of sections
-        counts as one field: it is filled when one entry is)."""
+        """The fields a person fills in: itself, or those of its sections. A list of sections is
+        one field (filled when one entry is), and each entry filled in adds its own fields (a
+        filled-in entry must be complete)."""
         if self.kind == "section":
             for c in self.children:
                 yield from c.leaves()
-        else:
-            yield self
+            return
+        yield self
+        if self.kind == "entries":
+            for entry in self.children:
+                if entry.filled:
+                    yield from entry.leaves()
 
 
 def widget_id(path: str) -> str:
@@ -411,24 +417,38 @@ def _merge(defaults: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, 
     return out
 
 
-def _flag_defaults(widgets: Iterable[Widget], defaults: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+#: what a field filled in for the person says, by where its value came from
+DEFAULT_NOTES = {
+    "organisation": N_("Filled in from your organisation's account: change it if it is not right."),
+    "mou": N_("Filled in from your organisation's MoU with the NSO: change it if it is not right."),
+}
+
+
+def _flag_defaults(
+    widgets: Iterable[Widget], defaults: Mapping[str, Any], record: Mapping[str, Any], source: str
+) -> None:
     for w in widgets:
         name = w.path.rsplit(".", 1)[-1]
         given, default = record.get(name), defaults.get(name)
         if w.kind == "section" and isinstance(default, Mapping):
-            _flag_defaults(w.children, default, given if isinstance(given, Mapping) else {})
-        elif default is not None and given in (None, "", [], {}):
-            w.defaulted = True
+            _flag_defaults(w.children, default, given if isinstance(given, Mapping) else {}, source)
+        elif default is not None and given in (None, "", [], {}) and not w.defaulted:
+            w.defaulted = source
 
 
-def build(record: Mapping[str, Any] | None = None, *, defaults: Mapping[str, Any] | None = None) -> Form:
-    """The form of a record, in its steps: ``defaults`` fill the fields the record leaves empty
-    (and are marked as filled in for the person); the constants are set, never shown."""
+def build(
+    record: Mapping[str, Any] | None = None, *, defaults: Mapping[str, Mapping[str, Any]] | None = None
+) -> Form:
+    """The form of a record, in its steps. ``defaults`` are partial records by where they come
+    from (a key of :data:`DEFAULT_NOTES`), the first one first: they fill the fields the record
+    leaves empty, each marked as filled in for the person. The constants are set, never shown."""
     given = {k: v for k, v in (record or {}).items() if k not in CONSTANTS}
-    shown = _merge(defaults or {}, given)
+    shown = dict(given)
+    for partial in (defaults or {}).values():
+        shown = _merge(partial, shown)
     widgets = [w for w in form_fields(shown) if w.path not in CONSTANTS]
-    if defaults:
-        _flag_defaults(widgets, defaults, given)
+    for source, partial in (defaults or {}).items():
+        _flag_defaults(widgets, partial, given, source)
     steps = []
     for number, step in enumerate(STEPS, 1):
         mine = [w for name in step.fields for w in widgets if w.path == name]

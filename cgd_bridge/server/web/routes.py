@@ -1419,11 +1419,16 @@ async def _bundle_download(page: Page, request: Request, ref: FlowRef, q: _Query
 # ---------------------------------------------------------------- the quality metadata form
 
 
-def _metadata_defaults(page: Page) -> dict[str, Any]:
-    """What a new record of a CSO starts with: its organisation (name, kind, the person's e-mail
-    address) and the first version; the person sees each marked as filled in for them."""
+def _metadata_defaults(page: Page) -> dict[str, dict[str, Any]]:
+    """What a new record of a CSO starts with, by where it comes from: its organisation (name,
+    kind, the person's e-mail address, the first version) and its MoUs in force (their use
+    conditions; the area codelist of the dataflow when they cover one). The person sees each
+    marked as filled in for them, and may change it."""
     if not page.is_cso or page.principal is None:
         return {}
+    from cgd_bridge.metadata.model import UseCondition
+    from cgd_bridge.sdmx.contract import contract_for
+
     user = orgs.get_user(page.db, username=page.principal.username)
     org = user.organisation
     producer: dict[str, Any] = {"organisation": org.name}
@@ -1431,7 +1436,27 @@ def _metadata_defaults(page: Page) -> dict[str, Any]:
         producer["type"] = "CSO"
     if user.email:
         producer["contact_email"] = user.email
-    return {"dataset": {"version": "1.0.0"}, "producer": producer}
+    out: dict[str, dict[str, Any]] = {"organisation": {"dataset": {"version": "1.0.0"}, "producer": producer}}
+    agreed = [
+        m for m in mous.mous_for(page.db, page.principal) if m.cso_id == org.id and mous.is_valid(m, page.now)
+    ]
+    known = {str(c) for c in UseCondition}
+    conditions = list(
+        dict.fromkeys(str(c) for m in agreed for c in m.use_conditions or () if str(c) in known)
+    )
+    from_mou: dict[str, Any] = {"use_conditions": conditions} if conditions else {}
+    flows = {str(r) for m in agreed for r in m.dataflows or () if "*" not in str(r)}
+    if len(flows) == 1:
+        try:
+            contract = contract_for(flows.pop(), page.bridge.structures)
+        except CgdBridgeError:
+            contract = None  # a dataflow the structures do not have: nothing to suggest
+        area = next((d for d in contract.dimensions if d.id == "REF_AREA"), None) if contract else None
+        if area is not None and area.codelist:
+            from_mou["geography"] = {"codelist": area.codelist.split(":")[-1].split("(")[0]}
+    if from_mou:
+        out["mou"] = from_mou
+    return out
 
 
 def _step_key(value: str | None) -> str | None:
@@ -1448,7 +1473,7 @@ def _metadata_page(
     note: str | None = None,
     draft_id: int | None = None,
     step: str | None = None,
-    defaults: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Response:
     """The form in its steps. ``report`` (a check the person asked for) marks its errors at their
     fields; whatever was asked, a record complete for submission offers its next step, *Submit
@@ -1473,6 +1498,7 @@ def _metadata_page(
         summary=summary or {},
         stages=metadata_form.STAGE,
         missing=metadata_form.missing_now(form),
+        default_notes=metadata_form.DEFAULT_NOTES,
         can_submit=ready is not None and ready.valid,
         report=group_report(report.to_dict(), page._) if report is not None else None,
         note=note,
