@@ -1505,6 +1505,7 @@ def _metadata_page(
         drafts=_drafts_of(page),
         draft_id=draft_id,
         open_step=step,
+        fresh=record is None,
     )
 
 
