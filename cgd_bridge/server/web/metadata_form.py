@@ -562,6 +562,26 @@ def form_errors(findings: Sequence[Finding], form: Form, t: Translator = ENGLISH
     return errors
 
 
+def unplaced_errors(findings: Sequence[Finding], form: Form, t: Translator = ENGLISH) -> list[str]:
+    """The errors of the checks that belong to no field of the form (a finding about the whole
+    file), in plain words: the error summary lists them, so no error is left unsaid."""
+    names = _names(form, t)
+    known = set(paths(form.widgets))
+    out: list[str] = []
+    for f in findings:
+        if f.severity != Severity.ERROR:
+            continue
+        target = f.field or ""
+        while target and target not in known:
+            target = target.rpartition(".")[0]
+        if not target:
+            problem, fix = f.texts(t)
+            text = " ".join(p for p in (_sentence(humanise(problem, names)) + ".", humanise(fix, names)) if p)
+            if text not in out:
+                out.append(text)
+    return out
+
+
 def _order(form: Form, path: str) -> int:
     return next((i for i, p in enumerate(paths(form.widgets)) if p == path), 0)
 

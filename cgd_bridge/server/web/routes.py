@@ -1482,6 +1482,7 @@ def _metadata_page(
     _ = page._
     form = metadata_form.build(record, defaults=defaults)
     errors = metadata_form.form_errors(report.findings, form, _) if report is not None else []
+    unplaced = metadata_form.unplaced_errors(report.findings, form, _) if report is not None else []
     ready = report if report is not None else (_metadata_report(record) if record else None)
     for s in form.steps:
         s.is_open = s.step.key == step or s.errors > 0
@@ -1495,6 +1496,7 @@ def _metadata_page(
         form=form,
         errors={e.path: e for e in errors},
         error_list=errors,
+        unplaced=unplaced,
         summary=summary or {},
         stages=metadata_form.STAGE,
         missing=metadata_form.missing_now(form),
@@ -1594,8 +1596,13 @@ def _check_metadata(
                 "your dataset."
             )
         )
-    else:
-        note = _("The metadata has {n} error(s): each is marked at its field below.", n=report.error_count)
+    else:  # counted as the page shows them: one per field (two findings about one field are one)
+        form = metadata_form.build(record)
+        shown = len(metadata_form.form_errors(report.findings, form, _))
+        shown += len(metadata_form.unplaced_errors(report.findings, form, _))
+        note = _(
+            "The metadata has {n} error(s): each is marked at its field below.", n=shown or report.error_count
+        )
     return _metadata_page(
         page,
         record,

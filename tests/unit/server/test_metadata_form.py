@@ -255,3 +255,15 @@ def test_a_finding_naming_fields_in_its_text_reads_with_their_labels() -> None:
         "Add 5.5 to \u201cSDG targets\u201d; say why in \u201cKnown limitations\u201d. "
         "The limitations of \u201cSDG targets\u201d"
     )
+
+
+def test_an_error_that_belongs_to_no_field_is_still_said(tmp_path: Path) -> None:
+    record = {**kenya(), "profile": "other-template/2.0"}  # a file of another template, loaded
+    findings = check(record, tmp_path)
+    form = mf.build(record)
+    assert not [e for e in mf.form_errors(findings, form) if e.path == "profile"]
+    unplaced = mf.unplaced_errors(findings, form)
+    assert len(unplaced) == 1
+    assert "other-template/2.0" in unplaced[0]
+    assert PROFILE in unplaced[0]
+    assert unplaced[0][0].isupper()

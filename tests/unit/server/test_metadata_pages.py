@@ -168,6 +168,7 @@ def test_errors_are_in_plain_words_and_linked_to_their_fields(demo: Demo) -> Non
     assert "Version number" in summary
     assert "Contact e-mail address" in summary
     assert "This is needed to submit: fill it in." in summary
+    assert "The metadata has 3 error(s)" in page  # as the page shows them: one per field
     assert "Write a full e-mail address" in summary
     # the steps with errors are open (their fields are where the links go), and the one asked for
     assert set(open_steps(page)) == {"dataset", "collection", "quality"}
