@@ -6,17 +6,29 @@ returns a :class:`~cgd_bridge.findings.Report`. Everything else is reached by mo
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("cgd-bridge")  # one source: pyproject.toml's version, as installed
-except PackageNotFoundError:  # imported from a checkout that was never installed
-    __version__ = "0+unknown"
 __all__ = ["__version__", "validate"]
 
 if TYPE_CHECKING:
     from cgd_bridge.findings import Report
+
+    __version__: str
+
+
+def __getattr__(name: str) -> Any:
+    """``__version__``, read from the installed metadata when first asked for (importlib.metadata
+    costs 0.05 s of start-up that most commands never need)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'cgd_bridge' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("cgd-bridge")  # one source: pyproject.toml's version, as installed
+    except PackageNotFoundError:  # imported from a checkout that was never installed
+        found = "0+unknown"
+    globals()["__version__"] = found
+    return found
 
 
 def validate(*args: Any, **kwargs: Any) -> Report:

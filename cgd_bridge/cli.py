@@ -15,7 +15,6 @@ from typing import Any
 
 import click
 
-from cgd_bridge import __version__
 from cgd_bridge.errors import CgdBridgeError
 
 EXIT_VALID, EXIT_INVALID, EXIT_FAILED = 0, 1, 2
@@ -28,8 +27,22 @@ class _State:
     t: Any = None
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the installed version, read only when asked (importlib.metadata is
+    start-up time every other command would pay)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from cgd_bridge import __version__
+
+    click.echo(f"cgd-bridge, version {__version__}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="cgd-bridge")
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+    help="Show the version and exit.",
+)  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show the full traceback when something fails.")
 @click.option(
     "--data-dir",
@@ -563,10 +576,11 @@ def metadata_export(
 
 
 def _structures_dir() -> Path:
-    """The structure store: ``--data-dir``, else the settings (``CGD_BRIDGE_DATA_DIR``)."""
-    from cgd_bridge.settings import get_settings
+    """The structure store: ``--data-dir``, else ``CGD_BRIDGE_DATA_DIR`` as the settings read it
+    (without importing them: pydantic-settings is start-up time a validate does not need)."""
+    from cgd_bridge.places import data_dir_from_env
 
-    data_dir = _State.data_dir if _State.data_dir is not None else get_settings().data_dir
+    data_dir = _State.data_dir if _State.data_dir is not None else data_dir_from_env()
     return data_dir.expanduser() / "structures"
 
 

@@ -51,7 +51,6 @@ from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write import check_csv_options
 from cgd_bridge.sdmx.write import write as write_format
-from cgd_bridge.sdmx.write.refmeta import render_metadata
 
 if TYPE_CHECKING:
     from cgd_bridge.structures import Structures
@@ -313,6 +312,8 @@ def convert(
     )  # fmt: skip
     if metadata_out is not None:  # the quality metadata as an SDMX reference metadata set
         result.metadata = Path(metadata_out)
+        from cgd_bridge.sdmx.write.refmeta import render_metadata  # lxml and the MSD: --metadata-out only
+
         write_bytes_atomic(result.metadata, render_metadata(prepared.metadata.model, target, metadata_format))
     return result
 

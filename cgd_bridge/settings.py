@@ -6,7 +6,6 @@ tests and other programs can use it without touching the environment.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,12 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def default_data_dir() -> Path:
-    """``$XDG_DATA_HOME/cgd-bridge``, else ``~/.local/share/cgd-bridge``."""
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "cgd-bridge"
+from cgd_bridge.places import default_data_dir
 
 
 class OidcRule(BaseModel):

@@ -12,9 +12,15 @@ Three things live here:
   lookups: the sdmx1 object of an artefact, the set of codes of a codelist, their names, and a
   vectorised "is this a valid code" mask for Arrow arrays.
 
-Importing this module imports ``sdmx.reader.xml.v30`` first: reading an SDMX-ML 2.1
-structure-specific message with its own namespace before that module is imported breaks every
-later SDMX-ML 3.0 read in the process (docs/architecture.md, sdmx1 process-state bug).
+sdmx1 is imported only to parse a file (:func:`sdmx1`, which imports ``sdmx.reader.xml.v30``
+first: reading an SDMX-ML 2.1 structure-specific message with its own namespace before that
+module is imported breaks every later SDMX-ML 3.0 read in the process, docs/architecture.md).
+Each parsed file is also compiled into plain values (codes, names, parents, the DSD's
+:class:`~cgd_bridge.sdmx.contract.Contract` and components, dataflows, content constraints,
+concept names) and kept in a cache keyed by the file's SHA-256 and the code's version
+(:func:`compiled_file`, :func:`default_cache_dir`): the lookups the pipeline makes are answered
+from it, so a validate or convert with a warm cache neither parses a structure file nor imports
+sdmx1. The sdmx1 objects (``get``, ``dsd``, ``dataflow``...) are parsed when first asked for.
 """
 
 from __future__ import annotations
@@ -29,25 +35,23 @@ import os
 import re
 import tempfile
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
-import sdmx
-import sdmx.reader.xml.v30  # before any read: see the module docstring (sdmx1 process-state bug)
-from lxml import etree
-from sdmx.message import DataMessage, StructureMessage
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from cgd_bridge.atomic import write_bytes_atomic
-from cgd_bridge.errors import StructureError
+from cgd_bridge.errors import CgdBridgeError, StructureError
+from cgd_bridge.i18n import N_
+from cgd_bridge.sdmx.contract import Component, Contract
 from cgd_bridge.sdmx.refs import parse_ref
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sdmx.message import StructureMessage
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +106,27 @@ _FIX_FORMAT = (
 # -- reading -----------------------------------------------------------------------------------
 
 
-def read_structures(path: str | Path, *, name: str | None = None) -> StructureMessage:
+def sdmx1() -> ModuleType:
+    """sdmx1, imported on first use (it imports pandas and requests: about 0.3 s of CPU that a
+    validate with a warm structure cache never pays), with ``sdmx.reader.xml.v30`` imported
+    before any read: reading an SDMX-ML 2.1 structure-specific message with its own namespace
+    before that module is imported breaks every later SDMX-ML 3.0 read in the process (sdmx1
+    process-state bug). Every reader of SDMX with sdmx1 gets it from here."""
+    import sdmx
+    import sdmx.reader.xml.v30
+
+    return sdmx
+
+
+def read_structures(
+    path: str | Path, *, name: str | None = None, data: bytes | None = None
+) -> StructureMessage:
     """Read an SDMX-ML 2.1 or 3.0 structure message with sdmx1.
 
     Args:
         path: the file.
         name: how to name the file in errors (e.g. the URL it came from); default ``path``.
+        data: the file's bytes when the caller has read them already (then read from these).
 
     Raises:
         StructureError: the file is missing, empty, not XML, not SDMX-ML 2.1/3.0, a data or
@@ -115,21 +134,14 @@ def read_structures(path: str | Path, *, name: str | None = None) -> StructureMe
     """
     path = Path(path)
     shown = name or str(path)
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-    except FileNotFoundError:
-        raise StructureError("the file does not exist", fix="Check the path.", file=shown) from None
-    except OSError as exc:
-        raise StructureError(f"the file cannot be read ({exc.strerror})", file=shown) from exc
-    if not head.strip():
-        raise StructureError("the file is empty", fix=_FIX_FORMAT, file=shown)
-    if not head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
-        raise StructureError("the file is not XML", fix=_FIX_FORMAT, file=shown)
+    _check_head(path, data, shown)
+    sdmx = sdmx1()
+    from lxml import etree
+    from sdmx.message import DataMessage, StructureMessage
 
     dump = io.StringIO()  # sdmx1 prints a debug dump to stdout when a parse fails
     try:
-        with contextlib.redirect_stdout(dump), path.open("rb") as fh:
+        with contextlib.redirect_stdout(dump), path.open("rb") if data is None else io.BytesIO(data) as fh:
             message = sdmx.read_sdmx(fh, format="XML")
     except etree.XMLSyntaxError as exc:
         raise StructureError(
@@ -171,6 +183,26 @@ def read_structures(path: str | Path, *, name: str | None = None) -> StructureMe
             file=shown,
         )
     return message
+
+
+def _read(path: Path, shown: str, limit: int = -1) -> bytes:
+    """The file's bytes (the first ``limit`` of them), or a StructureError naming the file."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(limit)
+    except FileNotFoundError:
+        raise StructureError("the file does not exist", fix="Check the path.", file=shown) from None
+    except OSError as exc:
+        raise StructureError(f"the file cannot be read ({exc.strerror})", file=shown) from exc
+
+
+def _check_head(path: Path, data: bytes | None, shown: str) -> None:
+    """Refuse a missing, unreadable, empty or non-XML file before sdmx1 sees it."""
+    head = _read(path, shown, 4096) if data is None else data[:4096]
+    if not head.strip():
+        raise StructureError("the file is empty", fix=_FIX_FORMAT, file=shown)
+    if not head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
+        raise StructureError("the file is not XML", fix=_FIX_FORMAT, file=shown)
 
 
 def _describe_unsupported(exc: NotImplementedError) -> str:
@@ -328,6 +360,9 @@ def _is_url(source: str) -> bool:
 
 def fetch(url: str, *, timeout: float = URL_TIMEOUT) -> bytes:
     """Download ``url`` (http, https or file) or raise a StructureError that says why."""
+    import urllib.error
+    import urllib.request  # with http.client and ssl: only to download
+
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https", "file"):
         raise StructureError(
@@ -366,9 +401,12 @@ class StructureStore:
     holds, per artefact: kind, agency, id, version, name, source, file, sha256, imported_at.
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, *, cache_dir: Path | str | None = "default") -> None:
         self.folder = Path(folder)
+        #: where compiled files are kept; "default" until a Structures gives its own
+        self.cache_dir: Path | str | None = cache_dir
         self._cache: dict[str, StructureMessage] = {}
+        self._compiled: dict[str, CompiledFile] = {}
 
     @property
     def index_path(self) -> Path:
@@ -402,8 +440,22 @@ class StructureStore:
     def message(self, info: ArtefactInfo) -> StructureMessage:
         """The parsed file holding ``info`` (cached per file)."""
         if info.sha256 not in self._cache:
-            self._cache[info.sha256] = read_structures(self.folder / info.file, name=info.source)
+            compiled = self._compiled.get(info.sha256)
+            if compiled is not None and compiled.message is not None:
+                self._cache[info.sha256] = compiled.message
+            else:
+                self._cache[info.sha256] = read_structures(self.folder / info.file, name=info.source)
         return self._cache[info.sha256]
+
+    def compiled(self, info: ArtefactInfo) -> CompiledFile:
+        """The compiled values of the file holding ``info`` (cached per file; the file's bytes
+        are hashed again, so a file changed by hand is compiled anew, never read stale)."""
+        if info.sha256 not in self._compiled:
+            cache = default_cache_dir() if self.cache_dir == "default" else self.cache_dir
+            self._compiled[info.sha256] = compiled_file(
+                self.folder / info.file, name=info.source, cache_dir=Path(cache) if cache else None
+            )
+        return self._compiled[info.sha256]
 
     def get(self, kind: str | None, id: str, agency: str | None = None, version: str | None = None) -> Any:
         """The sdmx1 object of an artefact (latest version when none is given).
@@ -465,6 +517,7 @@ class StructureStore:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
             message = read_structures(tmp, name=source)
+            compiled = CompiledFile(sha, compile_message(message), message)
             now = datetime.now(UTC).isoformat(timespec="seconds")
             new = _infos(message, source=source, file=rel, sha256=sha, imported_at=now)
             if not new:
@@ -492,6 +545,10 @@ class StructureStore:
                 os.unlink(tmp)
         self._remove_unused_files({i.file for i in kept} | {rel})
         self._cache.pop(sha, None)
+        self._compiled[sha] = compiled
+        cache = default_cache_dir() if self.cache_dir == "default" else self.cache_dir
+        if cache:  # the next validate that reads it finds it compiled
+            _write_cache(_cache_path(Path(cache), sha), sha, list(compiled.entries.values()))
         return sorted(result, key=lambda i: (i.kind, i.agency, i.id))
 
     def remove(
@@ -529,7 +586,11 @@ def find_in_message(message: StructureMessage, info: ArtefactInfo) -> Any:
             and str(getattr(obj, "version", "") or "") == info.version
         ):
             return obj
-    raise StructureError(
+    raise _gone(info)
+
+
+def _gone(info: ArtefactInfo) -> StructureError:
+    return StructureError(
         f"{info.kind} {info.ref} is listed but no longer in its file",
         fix="Import the structure file again.",
         file=info.file,
@@ -545,6 +606,330 @@ def _not_found(kind: str | None, id: str, agency: str | None, version: str | Non
     )
 
 
+# -- the compiled cache: the plain values the pipeline reads, without sdmx1 --------------------
+
+#: the layout of a compiled file; a change to the compiler that changes what it writes changes
+#: the code version (:func:`code_version`) anyway, this names the container
+COMPILED_FORMAT = "cgd-bridge-compiled-structures/1"
+
+
+def default_cache_dir() -> Path | None:
+    """Where compiled structure files are kept (:func:`cgd_bridge.places.default_cache_dir`:
+    ``$CGD_BRIDGE_CACHE_DIR/structures``, else ``~/.cache/cgd-bridge/structures``)."""
+    from cgd_bridge.places import default_cache_dir as _cache
+
+    return _cache("structures")
+
+
+_CODE_VERSION: str | None = None
+
+
+def code_version() -> str:
+    """A digest of the code that compiles (this module and the contract's): a compiled file
+    written by other code is never read, whatever the package version says."""
+    global _CODE_VERSION
+    if _CODE_VERSION is None:
+        from cgd_bridge.sdmx import contract
+
+        digest = hashlib.sha256(COMPILED_FORMAT.encode())
+        for module_file in (__file__, contract.__file__):
+            digest.update(Path(module_file).read_bytes())
+        _CODE_VERSION = digest.hexdigest()[:24]
+    return _CODE_VERSION
+
+
+def _texts(value: Any) -> dict[str, str]:
+    """An sdmx1 InternationalString as ``{lang: text}`` (a plain value as ``{"": text}``)."""
+    if value is None:
+        return {}
+    localizations = getattr(value, "localizations", None)
+    if localizations is None:
+        return {"": str(value)}
+    return {str(k): str(v) for k, v in localizations.items()}
+
+
+def text_in(texts: dict[str, str], lang: str = "en") -> str:
+    """The ``lang`` text of compiled texts, else the first, else ``""`` (as :func:`text_of`)."""
+    return texts.get(lang) or next(iter(texts.values()), "")
+
+
+def _maintained_ref(obj: Any) -> list[str | None] | None:
+    """``[agency, id, version]`` of a reference to a maintainable sdmx1 object."""
+    if obj is None or getattr(obj, "id", None) is None:
+        return None
+    maintainer = getattr(obj, "maintainer", None)
+    version = getattr(obj, "version", None)
+    return [
+        str(maintainer.id) if maintainer is not None else None,
+        str(obj.id),
+        str(version) if version else None,
+    ]
+
+
+def _compile_component(comp: Any, role: str) -> dict[str, Any]:
+    from cgd_bridge.sdmx.contract import attachment, codelist_ref
+
+    concept = getattr(comp, "concept_identity", None)
+    scheme = getattr(concept, "parent", None) if concept is not None else None
+    out: dict[str, Any] = {
+        "id": str(comp.id),
+        "role": role,
+        "codelist": codelist_ref(comp),
+        "concept": _texts(getattr(concept, "name", None)) if concept is not None else None,
+        "scheme": _maintained_ref(scheme) if scheme is not None and hasattr(scheme, "maintainer") else None,
+        "concept_id": str(concept.id) if concept is not None else None,
+    }
+    if role == "attribute":
+        out["mandatory"] = getattr(getattr(comp, "usage_status", None), "name", "") == "mandatory"
+        out["level"] = attachment(comp)
+    return out
+
+
+def _compile_artefact(obj: Any) -> dict[str, Any]:
+    """The plain values of one sdmx1 artefact that the pipeline reads (by kind)."""
+    kind = kind_of(obj)
+    if kind in ("codelist", "valuelist"):
+        codes: list[str] = []
+        names: dict[str, dict[str, str]] = {}
+        parents: dict[str, str] = {}
+        for code in obj.items.values():
+            cid = str(code.id)
+            codes.append(cid)
+            names[cid] = _texts(code.name)
+            parent = getattr(code, "parent", None)
+            if parent is not None and getattr(parent, "id", None) is not None and parent is not obj:
+                parents[cid] = str(parent.id)
+        return {"codes": codes, "names": names, "parents": parents}
+    if kind == "conceptscheme":
+        return {"names": {str(c.id): _texts(c.name) for c in obj.items.values()}}
+    if kind == "dataflow":
+        return {"structure": _maintained_ref(getattr(obj, "structure", None)), "name": _texts(obj.name)}
+    if kind == "datastructure":
+        components = []
+        for d in obj.dimensions.components:
+            time = str(d.id) == "TIME_PERIOD" or type(d).__name__ == "TimeDimension"
+            components.append(_compile_component(d, "time" if time else "dimension"))
+        components += [_compile_component(m, "measure") for m in obj.measures.components]
+        components += [_compile_component(a, "attribute") for a in obj.attributes.components]
+        time_id = next(
+            (str(d.id) for d in obj.dimensions.components if type(d).__name__ == "TimeDimension"), None
+        )
+        return {"components": components, "time": time_id}
+    if kind == "contentconstraint":
+        role = getattr(getattr(obj, "role", None), "role", None)
+        regions = []
+        for region in getattr(obj, "data_content_region", None) or []:
+            included = region.included
+            if isinstance(included, str):  # sdmx1 keeps the XML attribute's text
+                included = included.strip().lower() not in ("false", "0")
+            regions.append(
+                {
+                    "included": bool(included),
+                    "members": [
+                        [str(comp.id), [str(v.value) for v in member.values]]
+                        for comp, member in region.member.items()
+                    ],
+                }
+            )
+        return {
+            "actual": str(role).lower().endswith("actual"),
+            "targets": [str(t.id) for t in (getattr(obj, "content", None) or []) if getattr(t, "id", None)],
+            "regions": regions,
+        }
+    return {}
+
+
+def compile_message(message: StructureMessage) -> list[dict[str, Any]]:
+    """Every artefact of a parsed file as plain values: kind, agency, id, version, name, data."""
+    out: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for obj in iter_artefacts(message):
+        maintainer = getattr(obj, "maintainer", None)
+        key = (
+            kind_of(obj),
+            str(getattr(maintainer, "id", "") or ""),
+            str(obj.id),
+            str(getattr(obj, "version", "") or ""),
+        )
+        out[key] = {
+            "kind": key[0],
+            "agency": key[1],
+            "id": key[2],
+            "version": key[3],
+            "name": text_of(getattr(obj, "name", None)),
+            "data": _compile_artefact(obj),
+        }
+    return list(out.values())
+
+
+_ENTRY_KEYS = {"kind": str, "agency": str, "id": str, "version": str, "name": str, "data": dict}
+
+
+def _is_strs(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _entry_ok(kind: str, data: dict[str, Any]) -> bool:
+    """Whether the data of a compiled artefact has the shape :func:`_compile_artefact` gives."""
+    if kind in ("codelist", "valuelist"):
+        return (
+            _is_strs(data.get("codes"))
+            and isinstance(data.get("names"), dict)
+            and isinstance(data.get("parents"), dict)
+        )
+    if kind == "datastructure":
+        comps = data.get("components")
+        return isinstance(comps, list) and all(
+            isinstance(c, dict) and isinstance(c.get("id"), str) and isinstance(c.get("role"), str)
+            for c in comps
+        )
+    if kind == "dataflow":
+        ref = data.get("structure")
+        return ref is None or (isinstance(ref, list) and len(ref) == 3 and isinstance(ref[1], str))
+    if kind == "contentconstraint":
+        return isinstance(data.get("regions"), list) and _is_strs(data.get("targets"))
+    if kind == "conceptscheme":
+        return isinstance(data.get("names"), dict)
+    return True
+
+
+def _check_entries(entries: Any) -> list[dict[str, Any]]:
+    """The compiled entries when they have the shape :func:`compile_message` writes, else
+    ValueError: a cache file is read, never trusted."""
+    if not isinstance(entries, list):
+        raise ValueError("the artefacts are not a list")
+    for entry in entries:
+        if not isinstance(entry, dict) or any(
+            not isinstance(entry.get(k), t) for k, t in _ENTRY_KEYS.items()
+        ):
+            raise ValueError("an artefact entry is malformed")
+        if not _entry_ok(entry["kind"], entry["data"]):
+            raise ValueError(f"the {entry['kind']} {entry['id']} is malformed")
+    return entries
+
+
+class CompiledFile:
+    """The plain values of one structure file, by artefact key, and where they came from.
+
+    Attributes:
+        sha256: of the file's bytes.
+        entries: (kind, agency, id, version) -> ``{"kind", "agency", "id", "version", "name",
+            "data"}`` (``data`` by kind: a codelist's ``codes``, ``names``, ``parents``; a
+            DSD's ``components``; a dataflow's ``structure`` and ``name``; a content
+            constraint's ``actual``, ``targets``, ``regions``; a concept scheme's ``names``).
+        message: the sdmx1 message when this process parsed the file, else None.
+    """
+
+    def __init__(
+        self, sha256: str, entries: list[dict[str, Any]], message: StructureMessage | None = None
+    ) -> None:
+        self.sha256 = sha256
+        self.entries = {(e["kind"], e["agency"], e["id"], e["version"]): e for e in entries}
+        self.message = message
+
+    def infos(self, *, source: str, file: str, imported_at: str = "") -> list[ArtefactInfo]:
+        return [
+            ArtefactInfo(
+                e["kind"],
+                e["agency"],
+                e["id"],
+                e["version"],
+                e["name"],
+                source,
+                file,
+                self.sha256,
+                imported_at,
+            )
+            for e in self.entries.values()
+        ]
+
+    def data(self, info: ArtefactInfo) -> dict[str, Any]:
+        entry = self.entries.get(info.key)
+        if entry is None:
+            raise _gone(info)
+        data: dict[str, Any] = entry["data"]
+        return data
+
+
+def _cache_path(cache_dir: Path, sha256: str) -> Path:
+    return cache_dir / f"{sha256}-{code_version()}.json"
+
+
+def _read_cache(path: Path, sha256: str) -> list[dict[str, Any]] | None:
+    """The entries of a cache file when it is whole, for this file and this code; else None."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        head, _, body = blob.partition(b"\n")
+        header = json.loads(head)
+        if (
+            header.get("format") != COMPILED_FORMAT
+            or header.get("code") != code_version()
+            or header.get("sha256") != sha256
+            or header.get("body") != hashlib.sha256(body).hexdigest()
+        ):
+            raise ValueError("written for another file or other code, or damaged")
+        return _check_entries(json.loads(body))
+    except (ValueError, TypeError, AttributeError) as exc:
+        log.info("rebuilding the compiled structures %s: %s", path, exc)
+        return None
+
+
+def _write_cache(path: Path, sha256: str, entries: list[dict[str, Any]]) -> None:
+    """Write a cache file atomically; a cache that cannot be written is only slower."""
+    body = json.dumps(entries, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    header = {
+        "format": COMPILED_FORMAT,
+        "code": code_version(),
+        "sha256": sha256,
+        "body": hashlib.sha256(body).hexdigest(),
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(path, json.dumps(header).encode("utf-8") + b"\n" + body)
+        _prune(path)
+    except (OSError, CgdBridgeError) as exc:
+        log.info("cannot keep the compiled structures in %s: %s", path, exc)
+
+
+#: how long an entry of other code is kept: two installed versions (or two checkouts) may share
+#: one cache, and removing each other's entries at once would have each recompile every time
+STALE_SECONDS = 30 * 24 * 3600
+
+
+def _prune(kept: Path) -> None:
+    """Remove the entries of the same file written by other code over a month ago."""
+    import time
+
+    sha = kept.name.split("-", 1)[0]
+    for old in kept.parent.glob(f"{sha}-*.json"):
+        with contextlib.suppress(OSError):
+            if old != kept and time.time() - old.stat().st_mtime > STALE_SECONDS:
+                old.unlink()
+
+
+def compiled_file(path: Path, *, name: str, cache_dir: Path | None) -> CompiledFile:
+    """The compiled values of the structure file ``path``: from the cache when a whole one is
+    there for these bytes and this code, else parsed with sdmx1 (and the cache written).
+
+    Raises:
+        StructureError: the file cannot be read or parsed (see :func:`read_structures`).
+    """
+    data = _read(path, name)
+    sha = hashlib.sha256(data).hexdigest()
+    where = _cache_path(cache_dir, sha) if cache_dir is not None else None
+    if where is not None:
+        entries = _read_cache(where, sha)
+        if entries is not None:
+            return CompiledFile(sha, entries)
+    message = read_structures(path, name=name, data=data)
+    entries = compile_message(message)
+    if where is not None:
+        _write_cache(where, sha, entries)
+    return CompiledFile(sha, entries, message)
+
+
 # -- bundled files + store: the lookups the checks use ----------------------------------------
 
 
@@ -555,21 +940,40 @@ class Structures:
     broken bundled file is skipped and recorded in :attr:`problems` (the folder is data that
     may be edited by hand).
 
+    The lookups the pipeline makes (:meth:`codes`, :meth:`names`, :meth:`parents`,
+    :meth:`flow`, :meth:`structure`, :meth:`contract`, :meth:`constraints`) read the compiled
+    values (:func:`compiled_file`); :meth:`get` and the methods named after kinds return sdmx1
+    objects, parsing a file when one is first asked for.
+
     Args:
         store: the local store, if any.
         folders: folders of bundled structure files (``*.xml``); default: ``codelists/``.
+        cache_dir: where compiled files are kept (default :func:`default_cache_dir`; None: no
+            cache, every file is parsed once per process).
     """
 
-    def __init__(self, store: StructureStore | None = None, folders: Iterable[Path] | None = None) -> None:
+    def __init__(
+        self,
+        store: StructureStore | None = None,
+        folders: Iterable[Path] | None = None,
+        *,
+        cache_dir: Path | str | None = "default",
+    ) -> None:
         self.store = store
         if folders is None:
             from cgd_bridge.resources import bundled
 
             folders = [bundled("codelists")]
         self.folders = [Path(f) for f in folders]
+        self.cache_dir = (
+            default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
+        )
+        if store is not None and store.cache_dir == "default":
+            store.cache_dir = self.cache_dir
         self.problems: list[StructureError] = []
-        self._bundled: dict[str, tuple[StructureMessage, list[ArtefactInfo]]] | None = None
+        self._bundled: dict[str, tuple[CompiledFile, list[ArtefactInfo]]] | None = None
         self._bundled_lock = threading.Lock()
+        self._parse_lock = threading.Lock()
         self._codes: dict[tuple[str, str, str], frozenset[str]] = {}
         self._arrays: dict[tuple[str, str, str], pa.Array] = {}
 
@@ -579,29 +983,28 @@ class Structures:
         store = StructureStore(store_dir) if store_dir is not None else None
         return cls(store, folders=None if bundled else [])
 
-    def _bundled_files(self) -> dict[str, tuple[StructureMessage, list[ArtefactInfo]]]:
-        """The bundled files, read once: the first caller reads them under a lock and publishes
-        the complete table; concurrent first callers wait for it (a half-filled table made a
-        server's first requests answer "no dataflow")."""
+    def _bundled_files(self) -> dict[str, tuple[CompiledFile, list[ArtefactInfo]]]:
+        """The bundled files, compiled once: the first caller reads them under a lock and
+        publishes the complete table; concurrent first callers wait for it (a half-filled table
+        made a server's first requests answer "no dataflow")."""
         bundled = self._bundled
         if bundled is not None:
             return bundled
         with self._bundled_lock:
             if self._bundled is not None:
                 return self._bundled
-            table: dict[str, tuple[StructureMessage, list[ArtefactInfo]]] = {}
+            table: dict[str, tuple[CompiledFile, list[ArtefactInfo]]] = {}
             for folder in self.folders:
                 for path in sorted(folder.glob("*.xml")) if folder.is_dir() else []:
+                    shown = f"{folder.name}/{path.name}"
                     try:
-                        message = read_structures(path, name=f"{folder.name}/{path.name}")
+                        compiled = compiled_file(path, name=shown, cache_dir=self.cache_dir)
                     except StructureError as exc:
                         self.problems.append(exc)
                         continue
-                    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-                    infos = _infos(message, source=BUNDLED, file=f"{folder.name}/{path.name}", sha256=sha,
-                                   imported_at="")  # fmt: skip
+                    infos = compiled.infos(source=BUNDLED, file=shown)
                     seen = {i.key for _, known in table.values() for i in known}
-                    table[str(path)] = (message, [i for i in infos if i.key not in seen])
+                    table[str(path)] = (compiled, [i for i in infos if i.key not in seen])
             self._bundled = table
             return table
 
@@ -631,13 +1034,30 @@ class Structures:
         info = self.find(kind, ref_id, agency or ref_agency, version or ref_version)
         return find_in_message(self._message(info), info)
 
+    def _compiled(self, info: ArtefactInfo) -> CompiledFile:
+        if info.source != BUNDLED and self.store is not None:
+            return self.store.compiled(info)
+        for compiled, infos in self._bundled_files().values():
+            if info in infos:
+                return compiled
+        raise _not_found(info.kind, info.id, info.agency, info.version)
+
     def _message(self, info: ArtefactInfo) -> StructureMessage:
         if info.source != BUNDLED and self.store is not None:
             return self.store.message(info)
-        for message, infos in self._bundled_files().values():
+        for path, (compiled, infos) in self._bundled_files().items():
             if info in infos:
-                return message
+                with self._parse_lock:  # parsed once, also by concurrent first readers
+                    if compiled.message is None:
+                        compiled.message = read_structures(path, name=info.file)
+                return compiled.message
         raise _not_found(info.kind, info.id, info.agency, info.version)
+
+    def _data(self, kind: str, id: str, agency: str | None = None, version: str | None = None
+              ) -> tuple[ArtefactInfo, dict[str, Any]]:  # fmt: skip
+        ref_agency, ref_id, ref_version = parse_ref(id)
+        info = self.find(kind, ref_id, agency or ref_agency, version or ref_version)
+        return info, self._compiled(info).data(info)
 
     def codelist(self, id: str, agency: str | None = None, version: str | None = None) -> Any:
         """The sdmx1 Codelist (``id`` may be ``AGENCY:ID(VERSION)``)."""
@@ -651,48 +1071,179 @@ class Structures:
         """The sdmx1 Dataflow(Definition)."""
         return self.get("dataflow", id, agency, version)
 
-    def _codelist_key(self, codelist_id: str) -> tuple[tuple[str, str, str], Any]:
+    # -- plain values, from the compiled files (no sdmx1) ---------------------------------------
+
+    def flow(self, id: str, agency: str | None = None, version: str | None = None) -> Flow:
+        """A dataflow as plain values: its reference, names and DSD reference."""
+        info, data = self._data("dataflow", id, agency, version)
+        ref = data.get("structure")
+        if ref is None:
+            raise StructureError(
+                N_("the dataflow {dataflow} names no data structure (DSD)"),
+                fix=N_("Import the structure file again, with a dataflow that refers to its DSD."),
+                file=info.file,
+                params={"dataflow": info.ref},
+            )
+        return Flow(info.ref, info.id, dict(data.get("name") or {}), (ref[0], ref[1], ref[2]))
+
+    def structure(self, id: str, agency: str | None = None, version: str | None = None) -> Dsd:
+        """A DSD as plain values: its :class:`Contract` and every component."""
+        info, data = self._data("datastructure", id, agency, version)
+        comps = tuple(
+            DsdComponent(
+                id=c["id"],
+                role=c["role"],
+                codelist=c.get("codelist"),
+                concept=dict(c.get("concept") or {}),
+                concept_id=c.get("concept_id"),
+                scheme=tuple(c["scheme"]) if c.get("scheme") else None,
+            )
+            for c in data["components"]
+        )
+        raw = {c["id"]: c for c in data["components"]}
+        dims = tuple(Component(c.id, c.codelist, level="series") for c in comps if c.role == "dimension")
+        attrs = tuple(
+            Component(
+                c.id,
+                c.codelist,
+                mandatory=bool(raw[c.id].get("mandatory")),
+                level=str(raw[c.id].get("level") or "dataset"),
+            )
+            for c in comps
+            if c.role == "attribute"
+        )
+        measure = next((c.id for c in comps if c.role == "measure"), "OBS_VALUE")
+        contract = Contract(info.ref, dims, attrs, data.get("time") or "TIME_PERIOD", measure)
+        return Dsd(info.ref, contract, comps)
+
+    def flow_structure(self, dataflow: str) -> tuple[Flow, Dsd]:
+        """The dataflow ``AGENCY:ID(VERSION)`` and its DSD, as plain values."""
+        agency, ident, version = parse_ref(dataflow)
+        flow = self.flow(ident, agency, version)
+        return flow, self.structure(flow.structure[1], flow.structure[0], flow.structure[2])
+
+    def contract(self, dataflow: str) -> Contract:
+        """The :class:`Contract` of the DSD of ``dataflow`` (``AGENCY:ID(VERSION)``)."""
+        return self.flow_structure(dataflow)[1].contract
+
+    def constraints(self, flow_id: str) -> list[Region]:
+        """The included cube regions of every allowed content constraint on the dataflow
+        ``flow_id`` (a constraint names its dataflow by id)."""
+        regions: list[Region] = []
+        for info in self.artefacts("contentconstraint"):
+            data = self._compiled(info).data(info)
+            if data.get("actual") or flow_id not in data.get("targets", []):
+                continue
+            regions.extend(
+                Region(tuple((str(c), tuple(str(v) for v in values)) for c, values in r["members"]))
+                for r in data["regions"]
+                if r.get("included")
+            )
+        return regions
+
+    def concept_names(self, scheme: tuple[str | None, str, str | None]) -> dict[str, dict[str, str]]:
+        """Concept id -> its names, of a concept scheme ``(agency, id, version)``."""
+        _, data = self._data("conceptscheme", scheme[1], scheme[0], scheme[2])
+        return dict(data.get("names") or {})
+
+    def _codelist_key(self, codelist_id: str) -> tuple[tuple[str, str, str], ArtefactInfo]:
         agency, id_, version = parse_ref(codelist_id)
         info = self.find("codelist", id_, agency, version)
         return (info.agency, info.id, info.version), info
+
+    def _codelist_data(self, codelist_id: str) -> tuple[tuple[str, str, str], dict[str, Any]]:
+        key, info = self._codelist_key(codelist_id)
+        return key, self._compiled(info).data(info)
 
     def codes(self, codelist_id: str) -> frozenset[str]:
         """The code IDs of a codelist (``CL_SEX`` or ``IAEG-SDGs:CL_SEX(1.1)``), cached."""
         key, info = self._codelist_key(codelist_id)
         if key not in self._codes:
-            codelist = find_in_message(self._message(info), info)
-            self._codes[key] = frozenset(str(code.id) for code in codelist.items.values())
+            self._codes[key] = frozenset(self._compiled(info).data(info)["codes"])
         return self._codes[key]
 
     def parents(self, codelist_id: str) -> dict[str, str]:
         """Code ID -> its parent's code ID, for the codes of a codelist that have a parent
         (e.g. ``KE_001`` -> ``404`` in CL_AREA_KE): the hierarchy disclosure control adds up."""
-        _, info = self._codelist_key(codelist_id)
-        codelist = find_in_message(self._message(info), info)
-        out = {}
-        for code in codelist.items.values():
-            parent = getattr(code, "parent", None)
-            if parent is not None and getattr(parent, "id", None) is not None and parent is not codelist:
-                out[str(code.id)] = str(parent.id)
-        return out
+        _, data = self._codelist_data(codelist_id)
+        return {str(k): str(v) for k, v in data["parents"].items()}
 
     def names(self, codelist_id: str, lang: str = "en") -> dict[str, str]:
         """Code ID -> name in ``lang`` (else any language) of a codelist."""
-        _, info = self._codelist_key(codelist_id)
-        codelist = find_in_message(self._message(info), info)
-        return {str(code.id): text_of(code.name, lang) for code in codelist.items.values()}
+        _, data = self._codelist_data(codelist_id)
+        names = data["names"]
+        return {code: text_in(names.get(code) or {}, lang) for code in data["codes"]}
 
     def valid_codes_mask(self, codelist_id: str, values: pa.Array | pa.ChunkedArray) -> Any:
         """True where ``values`` is a code of the codelist (vectorised; nulls give False).
 
         Non-string arrays are cast to string first, so ``pa.array([1, 2])`` checks "1", "2".
         """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         key, _ = self._codelist_key(codelist_id)
         if key not in self._arrays:
             self._arrays[key] = pa.array(sorted(self.codes(codelist_id)), type=pa.string())
         if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
             values = pc.cast(values, pa.string())
         return pc.is_in(values, value_set=self._arrays[key])
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A dataflow as plain values.
+
+    Attributes:
+        ref: ``AGENCY:ID(VERSION)``, e.g. ``CGD_BRIDGE:DF_CGD_KE(1.0)``.
+        id: e.g. ``DF_CGD_KE``.
+        name: ``{lang: text}``.
+        structure: its DSD as ``(agency, id, version)`` (agency and version may be None).
+    """
+
+    ref: str
+    id: str
+    name: dict[str, str]
+    structure: tuple[str | None, str, str | None]
+
+
+@dataclass(frozen=True)
+class DsdComponent:
+    """One component of a DSD as plain values.
+
+    Attributes:
+        id: e.g. ``SEX``.
+        role: ``dimension``, ``time``, ``measure`` or ``attribute``.
+        codelist: ``AGENCY:ID(VERSION)`` of the codelist that enumerates it, or None.
+        concept: its concept's names as the DSD's file has them, ``{lang: text}`` (empty when
+            the concept is only referred to).
+        concept_id: the concept's id.
+        scheme: the concept scheme ``(agency, id, version)`` to look the names up in.
+    """
+
+    id: str
+    role: str
+    codelist: str | None
+    concept: dict[str, str]
+    concept_id: str | None
+    scheme: tuple[str | None, ...] | None
+
+
+@dataclass(frozen=True)
+class Dsd:
+    """A DSD as plain values: its contract and its components (dimensions, time, measures,
+    attributes, in that order)."""
+
+    ref: str
+    contract: Contract
+    components: tuple[DsdComponent, ...]
+
+
+@dataclass(frozen=True)
+class Region:
+    """An included cube region of a content constraint: the codes it allows per component."""
+
+    members: tuple[tuple[str, tuple[str, ...]], ...]
 
 
 # -- describing an artefact (for `structures show` and, later, the server) ----------------------

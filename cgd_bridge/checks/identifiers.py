@@ -34,13 +34,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any
-
-import phonenumbers
-from stdnum.in_ import aadhaar, epic, pan
+from typing import TYPE_CHECKING, Any
 
 from cgd_bridge.i18n import ENGLISH, N_, Translator, msg, nmsg, num
 from cgd_bridge.ingest.schema import normalise_name
+from cgd_bridge.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import phonenumbers
+    from stdnum.in_ import aadhaar, epic, pan
+else:  # imported at the first value that looks like one (0.1-0.2 s, with ssl through stdnum)
+    phonenumbers = lazy_module("phonenumbers")
+    aadhaar = lazy_module("stdnum.in_.aadhaar")
+    epic = lazy_module("stdnum.in_.epic")
+    pan = lazy_module("stdnum.in_.pan")
 
 KINDS = (
     "person_name", "email", "phone", "coordinates", "date_of_birth", "national_id",
@@ -330,7 +337,10 @@ def _is_date(value: str) -> bool:
 _TRUNK_REGIONS = {9: ("NP", "MW"), 10: ("KE", "VN", "MW", "NP"), 11: ("BD", "IN", "VN")}
 _BARE_REGIONS = ("IN", "NP")  # 10-digit mobiles written without the trunk 0
 _COUNTRY_CODES = ("254", "977", "880", "91", "84", "265")
-_MOBILE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _mobile_types() -> tuple[Any, ...]:
+    return (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 def _national_regions(text: str, digits: str, named: bool) -> tuple[str, ...]:
@@ -376,7 +386,7 @@ def phone_region(candidate: str, named: bool = False) -> str | None:
             continue
         if not phonenumbers.is_valid_number_for_region(num, region):
             continue
-        if phonenumbers.number_type(num) in _MOBILE or (trunk and len(digits) >= 9):
+        if phonenumbers.number_type(num) in _mobile_types() or (trunk and len(digits) >= 9):
             return region
     return None
 

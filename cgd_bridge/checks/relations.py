@@ -278,16 +278,13 @@ def dimension_parents(structures: Any, dataflow: str | None, dimension: str) -> 
     if structures is None or not dataflow:
         return {}
     from cgd_bridge.errors import CgdBridgeError
-    from cgd_bridge.sdmx.contract import codelist_ref
-    from cgd_bridge.sdmx.refs import parse_ref
 
     try:
-        agency, ident, version = parse_ref(dataflow)
-        flow = structures.dataflow(ident, agency, version)
-        ref = flow.structure
-        dsd = structures.dsd(ref.id, ref.maintainer.id if ref.maintainer else None, ref.version)
-        comp = next((c for c in dsd.dimensions.components if c.id == dimension), None)
-        cl = codelist_ref(comp) if comp is not None else None
+        _, dsd = structures.flow_structure(dataflow)
+        comp = next(
+            (c for c in dsd.components if c.role in ("dimension", "time") and c.id == dimension), None
+        )
+        cl = comp.codelist if comp is not None else None
         if cl is None:
             return {}
         return dict(structures.parents(cl))

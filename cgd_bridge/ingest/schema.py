@@ -197,9 +197,13 @@ class TableSchema:
 
 
 def schema_from_descriptor(descriptor: dict[str, Any], *, file: str | None, source: str) -> TableSchema:
-    """Build a :class:`TableSchema` from a descriptor, refusing broken ones with a clear message."""
-    from frictionless import Schema  # heavy import, only when a schema is declared
+    """Build a :class:`TableSchema` from a descriptor, refusing broken ones with a clear message.
 
+    The Table Schema part is judged by frictionless itself (``Schema.validate_descriptor``);
+    its verdict that a descriptor is valid is remembered (:mod:`cgd_bridge.verdicts`) for that
+    exact descriptor and that installed frictionless, so the next validate of the same mapping
+    does not import frictionless (0.2-0.3 s of start-up). An invalid one is judged every time.
+    """
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("fields"), list):
         raise MappingError(
             "the Table Schema has no 'fields' list",
@@ -207,15 +211,7 @@ def schema_from_descriptor(descriptor: dict[str, Any], *, file: str | None, sour
             file=file,
         )
     plain = {k: v for k, v in descriptor.items() if k not in ("dataKind", "totalTolerance")}
-    report = Schema.validate_descriptor(plain)
-    if not report.valid:
-        first = report.errors[0]
-        raise MappingError(
-            f"the Table Schema is not valid: {first.note or first.message}",
-            fix="Correct the schema: each field needs a 'name' and a Table Schema 'type' "
-            f"(one of {', '.join(sorted(TYPES - {'geojson', 'object', 'array'}))}).",
-            file=file,
-        )
+    _check_table_schema(plain, file)
     fields = [_field_from_descriptor(fd, file) for fd in descriptor["fields"]]
     names = [f.name for f in fields]
     pk = descriptor.get("primaryKey") or []
@@ -243,6 +239,28 @@ def schema_from_descriptor(descriptor: dict[str, Any], *, file: str | None, sour
         file=file,
         total_tolerance=float(descriptor.get("totalTolerance", 0.0)),
     )
+
+
+def _check_table_schema(plain: dict[str, Any], file: str | None) -> None:
+    """Refuse a descriptor frictionless finds invalid (a remembered valid verdict stands)."""
+    from cgd_bridge import verdicts
+
+    key = verdicts.key_of("frictionless-table-schema", plain, verdicts.package_fingerprint("frictionless"))
+    if key is not None and verdicts.remembered(key):
+        return
+    from frictionless import Schema  # heavy import: only for a descriptor not judged before
+
+    report = Schema.validate_descriptor(plain)
+    if not report.valid:
+        first = report.errors[0]
+        raise MappingError(
+            f"the Table Schema is not valid: {first.note or first.message}",
+            fix="Correct the schema: each field needs a 'name' and a Table Schema 'type' "
+            f"(one of {', '.join(sorted(TYPES - {'geojson', 'object', 'array'}))}).",
+            file=file,
+        )
+    if key is not None:
+        verdicts.remember(key)
 
 
 def _field_from_descriptor(fd: dict[str, Any], file: str | None) -> SchemaField:

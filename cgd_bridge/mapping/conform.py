@@ -525,14 +525,10 @@ def _code_problems(table: pa.Table, components: list[Component], structures: Any
 
 def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | None) -> list[Finding]:
     """Codes against the target DSD's codelists and the dataflow's content constraints."""
-    from cgd_bridge.sdmx.contract import codelist_ref
     from cgd_bridge.sdmx.refs import parse_ref
 
-    agency, ident, version = parse_ref(dataflow)
     try:
-        flow = structures.dataflow(ident, agency, version)
-        ref = flow.structure
-        dsd = structures.dsd(ref.id, ref.maintainer.id if ref.maintainer else None, ref.version)
+        flow, dsd = structures.flow_structure(dataflow)
     except StructureError as exc:
         return [
             _finding(
@@ -551,9 +547,9 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
         ]
     out: list[Finding] = []
     rows = h.table["SOURCE_ROW"].to_numpy()
-    components = [*dsd.dimensions.components, *dsd.attributes.components]
+    components = [c for c in dsd.components if c.role != "measure"]  # dimensions, then attributes
     for comp in components:
-        cl = codelist_ref(comp)
+        cl = comp.codelist
         if cl is None or comp.id not in h.table.column_names:
             continue
         values = h.table[comp.id]
@@ -612,7 +608,7 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
                 ),
             )
         )
-    out.extend(_constraint_findings(h, flow, structures, rows, file))
+    out.extend(_constraint_findings(h, flow.id, structures, rows, file))
     return out
 
 
@@ -662,41 +658,28 @@ def _per_value(
     return out
 
 
-def _allowed_regions(flow: Any, structures: Any) -> list[Any]:
-    """The included cube regions of every allowed content constraint on ``flow``."""
-    regions: list[Any] = []
-    for info in structures.artefacts("contentconstraint"):
-        c = structures.get("contentconstraint", info.id, info.agency, info.version)
-        role = getattr(getattr(c, "role", None), "role", None)
-        if str(role).lower().endswith("actual"):
-            continue
-        targets = {getattr(t, "id", None) for t in (getattr(c, "content", None) or [])}
-        if flow.id in targets:
-            regions.extend(r for r in c.data_content_region if r.included)
-    return regions
-
-
 def allowed_codes(flow: Any, structures: Any) -> dict[str, frozenset[str]]:
-    """The codes the allowed content constraints on ``flow`` (an sdmx1 dataflow) allow, per
-    component id: the union over their included cube regions, for each component that every
-    region constrains (a region that leaves a component out allows all its codes). Empty when
-    the dataflow has no constraint; a DSD-specific schema of the dataflow is narrowed by it."""
-    regions = _allowed_regions(flow, structures)
+    """The codes the allowed content constraints on ``flow`` (a dataflow id, or an sdmx1
+    dataflow) allow, per component id: the union over their included cube regions, for each
+    component that every region constrains (a region that leaves a component out allows all its
+    codes). Empty when the dataflow has no constraint; a DSD-specific schema of the dataflow is
+    narrowed by it."""
+    regions = structures.constraints(flow if isinstance(flow, str) else str(flow.id))
     if not regions:
         return {}
-    constrained = set.intersection(*({str(c.id) for c in r.member} for r in regions))
+    constrained = set.intersection(*({c for c, _ in r.members} for r in regions))
     out: dict[str, set[str]] = {c: set() for c in constrained}
     for region in regions:
-        for comp, member in region.member.items():
-            if str(comp.id) in out:
-                out[str(comp.id)].update(str(v.value) for v in member.values)
+        for comp, values in region.members:
+            if comp in out:
+                out[comp].update(values)
     return {c: frozenset(codes) for c, codes in out.items()}
 
 
 def _constraint_findings(
-    h: Harmonised, flow: Any, structures: Any, rows: np.ndarray, file: str | None
+    h: Harmonised, flow_id: str, structures: Any, rows: np.ndarray, file: str | None
 ) -> list[Finding]:
-    regions = _allowed_regions(flow, structures)
+    regions = structures.constraints(flow_id)
     if not regions:
         return []
     n = h.table.num_rows
@@ -705,13 +688,13 @@ def _constraint_findings(
     for region in regions:
         mask = np.ones(n, dtype=bool)
         per = {}
-        for comp, member in region.member.items():
-            if comp.id not in h.table.column_names:
+        for comp, values in region.members:
+            if comp not in h.table.column_names:
                 continue
-            codes = pa.array([str(v.value) for v in member.values], pa.string())
+            codes = pa.array(list(values), pa.string())
             # an empty dimension is reported once as dimension-not-mapped, not per observation here
-            hit = np.asarray(pc.fill_null(pc.is_in(h.table[comp.id], value_set=codes), True))
-            per[comp.id] = hit
+            hit = np.asarray(pc.fill_null(pc.is_in(h.table[comp], value_set=codes), True))
+            per[comp] = hit
             mask &= hit
         region_masks.append(per)
         allowed |= mask

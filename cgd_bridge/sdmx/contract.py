@@ -119,16 +119,14 @@ class Contract:
 def contract_for(dataflow: str, structures: Any) -> Contract:
     """The contract of the DSD of ``dataflow`` (``AGENCY:ID(VERSION)``) in ``structures``.
 
+    ``structures`` is a :class:`cgd_bridge.structures.Structures`: the contract comes from its
+    compiled values (no sdmx1 object is built).
+
     Raises:
         StructureError: the dataflow or its DSD is not known there.
     """
-    from cgd_bridge.sdmx.refs import parse_ref
-
-    agency, ident, version = parse_ref(dataflow)
-    flow = structures.dataflow(ident, agency, version)
-    ref = flow.structure
-    dsd = structures.dsd(ref.id, ref.maintainer.id if ref.maintainer else None, ref.version)
-    return Contract.of(dsd)
+    contract: Contract = structures.contract(dataflow)
+    return contract
 
 
 def attachment(attribute: Any, dimension_at_observation: str = TIME) -> str:

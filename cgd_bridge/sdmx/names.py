@@ -6,9 +6,10 @@ fills them from the structures (the bundled ``codelists/`` plus the store), for 
 table actually has only: one ``unique`` per coded column, then a dictionary lookup per
 distinct code, so the cost does not grow with the number of observations.
 
-``structures`` is a :class:`cgd_bridge.structures.Structures` (or anything with its
-``dataflow``, ``dsd``, ``get`` and ``names`` methods); this module does not import it, so
-``formats`` stays independent of the structure store.
+``structures`` is a :class:`cgd_bridge.structures.Structures` (or anything with its ``flow``,
+``structure``, ``concept_names`` and ``names`` methods, which answer from the compiled
+structures without sdmx1); this module does not import it, so ``formats`` stays independent of
+the structure store.
 
 Example:
     >>> from cgd_bridge.structures import Structures
@@ -33,23 +34,14 @@ from cgd_bridge.sdmx.target import Target
 log = logging.getLogger(__name__)
 
 
-def _text(value: Any, lang: str) -> str:
-    """The ``lang`` text of an sdmx1 InternationalString, else any text, else ``""``."""
-    localizations = getattr(value, "localizations", None)
-    if localizations is None:
-        return "" if value is None else str(value)
-    return str(localizations.get(lang) or next(iter(localizations.values()), ""))
-
-
-def _ref(obj: Any) -> str:
-    """``AGENCY:ID(VERSION)`` of a maintainable sdmx1 object, as far as it is known."""
-    agency = getattr(getattr(obj, "maintainer", None), "id", None)
-    version = getattr(obj, "version", None)
-    return f"{agency + ':' if agency else ''}{obj.id}{f'({version})' if version else ''}"
+def _text(texts: dict[str, str], lang: str) -> str:
+    """The ``lang`` text of ``{lang: text}``, else any text, else ``""``."""
+    return str(texts.get(lang) or next(iter(texts.values()), ""))
 
 
 def _codelist(component: Any) -> Any:
-    """The codelist that enumerates a component (its local representation, else its concept's)."""
+    """The codelist that enumerates an sdmx1 component (its local representation, else its
+    concept's); for the readers that hold sdmx1 objects (``sdmx/read/data.py``)."""
     rep = getattr(component, "local_representation", None)
     codelist = getattr(rep, "enumerated", None)
     concept = getattr(component, "concept_identity", None)
@@ -60,26 +52,17 @@ def _codelist(component: Any) -> Any:
 
 def _concept_name(component: Any, structures: Any, lang: str) -> str:
     """The name of a component's concept, looked up in its scheme when the DSD has only a stub."""
-    concept = getattr(component, "concept_identity", None)
-    if concept is None:
+    if component.concept_id is None:
         return ""
-    name = _text(getattr(concept, "name", None), lang)
-    scheme = getattr(concept, "parent", None)
-    if name or scheme is None or not hasattr(scheme, "maintainer"):
+    name = _text(component.concept, lang)
+    if name or component.scheme is None:
         return name
     try:
-        full = structures.get("conceptscheme", str(scheme.id), scheme.maintainer.id, scheme.version)
+        names = structures.concept_names(component.scheme)
     except StructureError:
         return ""
-    item = full.items.get(str(concept.id))
-    return _text(item.name, lang) if item is not None else ""
-
-
-def _dsd(target: Target, structures: Any) -> tuple[Any, Any]:
-    flow = structures.dataflow(target.id, target.agency, target.version)
-    ref = flow.structure
-    agency = ref.maintainer.id if getattr(ref, "maintainer", None) else None
-    return flow, structures.dsd(str(ref.id), agency, getattr(ref, "version", None))
+    item = names.get(component.concept_id)
+    return _text(item, lang) if item is not None else ""
 
 
 def named_target(target: Target, table: pa.Table, structures: Any, *, lang: str = "en") -> Target:
@@ -91,36 +74,32 @@ def named_target(target: Target, table: pa.Table, structures: Any, *, lang: str 
     Args:
         target: the dataflow and component order.
         table: the observations (columns named by component id).
-        structures: where the dataflow, its DSD, codelists and concept schemes are looked up.
+        structures: where the dataflow, its DSD, codelists and concept schemes are looked up
+            (their compiled values: no sdmx1 object is built).
         lang: the language of the names (else any language the structure has).
     """
     try:
-        flow, dsd = _dsd(target, structures)
+        flow = structures.flow(target.id, target.agency, target.version)
+        dsd = structures.structure(flow.structure[1], flow.structure[0], flow.structure[2])
     except StructureError as exc:
         log.info("no names for %s: %s", target.ref, exc.problem)
         return target
-    components = [
-        *dsd.dimensions.components,
-        *dsd.measures.components,
-        *dsd.attributes.components,
-    ]
     concepts: dict[str, str] = {}
     names: dict[str, dict[str, str]] = {}
-    for comp in components:
-        cid = str(comp.id)
+    for comp in dsd.components:  # dimensions, measures, attributes
+        cid = comp.id
         if cid not in table.column_names:
             continue
         concept = _concept_name(comp, structures, lang)
         if concept:
             concepts[cid] = concept
-        codelist = _codelist(comp)
-        if codelist is None:
+        if comp.codelist is None:
             continue
         present = pc.unique(pc.drop_null(table[cid])).cast(pa.string()).to_pylist()
         try:
-            known = structures.names(_ref(codelist), lang)
+            known = structures.names(comp.codelist, lang)
         except StructureError:
-            log.info("no names for %s: codelist %s not found", cid, _ref(codelist))
+            log.info("no names for %s: codelist %s not found", cid, comp.codelist)
             continue
         names[cid] = {code: known[code] for code in present if known.get(code)}
     return dataclasses.replace(target, names=names, concepts=concepts, name=_text(flow.name, lang))

@@ -87,3 +87,58 @@ def test_lazy_module_names_a_missing_module() -> None:
     missing = LazyModule("cgd_bridge_no_such_module")
     with pytest.raises(ModuleNotFoundError, match="cgd_bridge_no_such_module"):
         _ = missing.anything
+
+
+#: what a validate of a small file with its mapping does not need once the structures are
+#: compiled and frictionless's verdict on the mapping's Table Schema is remembered (#16)
+NOT_FOR_A_WARM_VALIDATE = (
+    "sdmx", "frictionless", "requests", "pydantic_settings", "phonenumbers", "stdnum", "lxml",
+    "fastapi", "starlette", "uvicorn", "jinja2", "sqlalchemy", "rapidfuzz",
+)  # fmt: skip
+
+
+def test_a_warm_validate_of_the_example_imports_neither_sdmx1_nor_frictionless(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundled Kenya example with its real mapping: the first run compiles the structures
+    and has frictionless judge the Table Schema; the second reads both from the cache. (scipy
+    comes with the disclosure audit's LP, which the example's small cells need; pandas with
+    pyarrow, which imports it at the first array built from Python values: see the next test.)"""
+    monkeypatch.setenv("CGD_BRIDGE_CACHE_DIR", str(tmp_path / "cache"))
+    example = ROOT / "examples" / "kenya-health-scorecard"
+    args = (
+        "validate", str(example / "data.csv"), "--metadata", str(example / "quality.yaml"),
+        "--mapping", str(ROOT / "mappings" / "kenya-health-scorecard.yaml"),
+        "--format", "json", "-o", "report.json",
+    )  # fmt: skip
+    code, cold = _imported(tmp_path, *args)
+    assert code == 0
+    assert {"sdmx", "frictionless"} <= cold  # the first run compiles and judges
+    first = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    code, warm = _imported(tmp_path, *args)
+    assert code == 0
+    second = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert second["cgd:stats"]["rows"] == first["cgd:stats"]["rows"] == 180
+    assert [e["cgd:code"] for e in second["tasks"][0]["errors"]] == [
+        e["cgd:code"] for e in first["tasks"][0]["errors"]
+    ]
+    heavy = sorted(m for m in NOT_FOR_A_WARM_VALIDATE if m in warm)
+    assert not heavy, f"a warm validate of the example imports {heavy}: import them where they are used"
+    assert "cgd_bridge.settings" not in warm
+
+
+def test_the_validate_path_imports_no_pandas_or_scipy_of_its_own() -> None:
+    """pandas arrives on a validate only through pyarrow's shim (pyarrow 26 imports it at the
+    first ``pa.array``/``pa.scalar`` of Python values, which every run makes): none of our
+    modules may import it, or scipy, sdmx1 or frictionless, when it is imported."""
+    code = (
+        "import sys, cgd_bridge.cli, cgd_bridge.pipeline, cgd_bridge.checks, cgd_bridge.structures, "
+        "cgd_bridge.mapping.conform, cgd_bridge.render; "
+        "print(','.join(m for m in ('pandas', 'scipy', 'sdmx', 'frictionless', 'pydantic_settings') "
+        "if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                         check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"importing the validate path imports {out.stdout.strip()}"

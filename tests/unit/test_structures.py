@@ -320,13 +320,15 @@ def test_sdmx1_process_state_bug_is_worked_around(specimens):
     """Regression (#3): a 2.1 SS data message with its own namespace, then a 3.0 structure file.
 
     sdmx1 breaks every later SDMX-ML 3.0 read in a process that read such a message before
-    ``sdmx.reader.xml.v30`` was imported; importing cgd_bridge.structures imports it first.
+    ``sdmx.reader.xml.v30`` was imported; cgd_bridge.structures.sdmx1(), the one way the bridge
+    gets sdmx1 (imported on first use since #16), imports it first.
     """
     code = f"""
 import sys
 import cgd_bridge.structures as s
+assert "sdmx" not in sys.modules  # a validate with a warm cache never needs it
+sdmx = s.sdmx1()
 assert "sdmx.reader.xml.v30" in sys.modules
-import sdmx
 sdmx.read_sdmx({str(specimens / "formats/ECB_EXR_ng-flat-ss.xml")!r})
 print(s.read_structures({str(specimens / IMF_30)!r}).codelist["CL_FREQ"].version)
 """
