@@ -122,9 +122,15 @@ def main() -> int:
         page.goto(f"{base}/metadata")
         page.set_input_files("#existing", str(KENYA / "quality.yaml"))
         navigate("button[value=load]")
+        page.click("#step-collection > summary")  # the form's steps are <details>: open the second
         page.fill("#md-producer-contact-email", "not an address")
-        navigate("button[value=check]")
+        navigate(".md-tools button[value=check]")
         shot("metadata-form", full=False)
+        page.set_viewport_size({"width": 360, "height": 800})  # a new record on a phone: the steps
+        page.goto(f"{base}/metadata")
+        page.evaluate("document.querySelector('.md-progress').scrollIntoView()")
+        shot("metadata-form-phone", full=False)
+        page.set_viewport_size({"width": 1200, "height": 900})
         page.goto(f"{base}/submit")
         page.set_input_files("#data", str(BROKEN))
         page.set_input_files("#metadata", str(KENYA / "quality.yaml"))

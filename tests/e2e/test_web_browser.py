@@ -240,6 +240,7 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
     navigate(p, "button[value=load]")
     assert "complete for submission" in p.content()
     assert p.input_value("#md-dataset-id") == "ke-health-scorecard-2024"
+    p.click("#step-collection > summary")  # the steps are complete, closed: open the second
     p.fill("#md-producer-contact-email", "not an address")
     navigate(p, "button[value=check]")
     assert p.evaluate("document.activeElement.id") == "error-summary"

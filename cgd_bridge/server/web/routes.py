@@ -39,7 +39,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from cgd_bridge import resources, safeyaml
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, Overlapping, RateLimited, UsageError
-from cgd_bridge.findings import Report, Severity
+from cgd_bridge.findings import Report
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server import downloads as bundles
@@ -636,6 +636,28 @@ def _saved_mapping(page: Page, inputs: Inputs, choice: str, errors: dict[str, st
     inputs.text("mapping", f"{row.name}-v{row.number}.yaml", row.text)
 
 
+def _submit_page_with(page: Page, metadata_text: str) -> Response:
+    """The submit page with a record filled in on the metadata form as its metadata: it asks only
+    for the dataset and the mapping."""
+    values: dict[str, Any] = {
+        "mapping_choice": "",
+        "sheet": "",
+        "revision_note": "",
+        "metadata_text": metadata_text,
+        "metadata_dataset": _dataset_of(metadata_text),
+        "kept": {},
+    }
+    return page.render(
+        "submit.html",
+        mappings=_bundled_mappings(),
+        saved=_saved_mappings(page),
+        drafts=_drafts_of(page),
+        errors={},
+        values=values,
+        report=None,
+    )
+
+
 @router.post("/submit")
 def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store, the page again
     page: PageDep,
@@ -687,15 +709,7 @@ def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store,
         "kept": {},
     }
     if action == "prepare":
-        return page.render(
-            "submit.html",
-            mappings=_bundled_mappings(),
-            saved=_saved_mappings(page),
-            drafts=_drafts_of(page),
-            errors={},
-            values=values,
-            report=None,
-        )
+        return _submit_page_with(page, metadata_text)
     errors = _missing_inputs(page, data, metadata, mapping_choice, mapping, metadata_text, tokens)
     inputs = Inputs(page.bridge.settings.max_upload_mb << 20)
     sent: set[str] = set()
@@ -1442,6 +1456,50 @@ async def _bundle_download(page: Page, request: Request, ref: FlowRef, q: _Query
 # ---------------------------------------------------------------- the quality metadata form
 
 
+def _metadata_defaults(page: Page) -> dict[str, dict[str, Any]]:
+    """What a new record of a CSO starts with, by where it comes from: its organisation (name,
+    kind, the person's e-mail address, the first version) and its MoUs in force (their use
+    conditions; the area codelist of the dataflow when they cover one). The person sees each
+    marked as filled in for them, and may change it."""
+    if not page.is_cso or page.principal is None:
+        return {}
+    from cgd_bridge.metadata.model import UseCondition
+    from cgd_bridge.sdmx.contract import contract_for
+
+    user = orgs.get_user(page.db, username=page.principal.username)
+    org = user.organisation
+    producer: dict[str, Any] = {"organisation": org.name}
+    if org.kind == OrgKind.CSO:
+        producer["type"] = "CSO"
+    if user.email:
+        producer["contact_email"] = user.email
+    out: dict[str, dict[str, Any]] = {"organisation": {"dataset": {"version": "1.0.0"}, "producer": producer}}
+    agreed = [
+        m for m in mous.mous_for(page.db, page.principal) if m.cso_id == org.id and mous.is_valid(m, page.now)
+    ]
+    known = {str(c) for c in UseCondition}
+    conditions = list(
+        dict.fromkeys(str(c) for m in agreed for c in m.use_conditions or () if str(c) in known)
+    )
+    from_mou: dict[str, Any] = {"use_conditions": conditions} if conditions else {}
+    flows = {str(r) for m in agreed for r in m.dataflows or () if "*" not in str(r)}
+    if len(flows) == 1:
+        try:
+            contract = contract_for(flows.pop(), page.bridge.structures)
+        except CgdBridgeError:
+            contract = None  # a dataflow the structures do not have: nothing to suggest
+        area = next((d for d in contract.dimensions if d.id == "REF_AREA"), None) if contract else None
+        if area is not None and area.codelist:
+            from_mou["geography"] = {"codelist": area.codelist.split(":")[-1].split("(")[0]}
+    if from_mou:
+        out["mou"] = from_mou
+    return out
+
+
+def _step_key(value: str | None) -> str | None:
+    return value if value in metadata_form.STEP_KEYS else None
+
+
 def _metadata_page(
     page: Page,
     record: Mapping[str, Any] | None,
@@ -1451,54 +1509,64 @@ def _metadata_page(
     summary: dict[str, str] | None = None,
     note: str | None = None,
     draft_id: int | None = None,
+    step: str | None = None,
+    defaults: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Response:
-    widgets = metadata_form.form_fields(record)
-    errors: dict[str, str] = {}
-    links: dict[str, str] = dict(summary or {})
-    if report is not None:
-        paths = set(metadata_form.paths(widgets))
-        for f in report.findings:
-            if f.severity != Severity.ERROR or not f.field:
-                continue
-            target = f.field
-            while target and target not in paths:
-                target = target.rpartition(".")[0]
-            if target:
-                problem = f.texts(page._)[0]
-                errors.setdefault(target, problem)
-                links.setdefault(metadata_form.widget_id(target), f"{f.field}: {problem}")
+    """The form in its steps. ``report`` (a check the person asked for) marks its errors at their
+    fields; whatever was asked, a record complete for submission offers its next step, *Submit
+    data with this metadata* (#17). Open: the ``step`` asked for and every step with an error;
+    else the first step with a field still needed to submit."""
+    _ = page._
+    form = metadata_form.build(record, defaults=defaults)
+    errors = metadata_form.form_errors(report.findings, form, _) if report is not None else []
+    unplaced = metadata_form.unplaced_errors(report.findings, form, _) if report is not None else []
+    ready = report if report is not None else (_metadata_report(record) if record else None)
+    for s in form.steps:
+        s.is_open = s.step.key == step or s.errors > 0
+    if not any(s.is_open for s in form.steps) and step is None:
+        first = next((s for s in form.steps if not s.progress.complete_now), None)
+        if first is not None:
+            first.is_open = True
     return page.render(
         "metadata.html",
         status=status,
-        widgets=widgets,
-        errors=errors,
-        summary=links,
+        form=form,
+        errors={e.path: e for e in errors},
+        error_list=errors,
+        unplaced=unplaced,
+        summary=summary or {},
         stages=metadata_form.STAGE,
+        missing=metadata_form.missing_now(form),
+        default_notes=metadata_form.DEFAULT_NOTES,
+        can_submit=ready is not None and ready.valid,
         report=group_report(report.to_dict(), page._) if report is not None else None,
         note=note,
-        record_yaml=metadata_form.to_yaml(record) if record is not None else "",
         drafts=_drafts_of(page),
         draft_id=draft_id,
+        open_step=step,
+        fresh=record is None,
     )
 
 
 @router.get("/metadata")
-def metadata_page(page: PageDep, draft: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> Response:
-    """The form, empty or (``?draft=ID``) with a saved draft of the CSO to resume."""
+def metadata_page(
+    page: PageDep,
+    draft: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    step: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """The form, empty (a CSO's with its organisation filled in) or (``?draft=ID``) with a saved
+    draft of the CSO to resume; ``?step=KEY`` opens that step."""
     if draft is None:
-        return _metadata_page(page, None)
+        return _metadata_page(page, None, step=_step_key(step), defaults=_metadata_defaults(page))
     page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
     saved = drafts.get_draft(page.db, principal=page.principal, draft_id=draft)
     note = page._(
         "You are editing the saved draft '{name}'. Save it on the server again to keep your changes.",
         name=saved.name,
     )
-    # a draft complete for submission keeps its next step: "Submit data with this metadata" (#17);
-    # an unfinished one is not marked with errors until the CSO asks for the check
-    report = _metadata_report(saved.record or {})
-    return _metadata_page(
-        page, saved.record, note=note, draft_id=saved.id, report=report if report.valid else None
-    )
+    # an unfinished draft is not marked with errors until the CSO asks for the check; a complete
+    # one keeps its next step: "Submit data with this metadata" (#17)
+    return _metadata_page(page, saved.record or {}, note=note, draft_id=saved.id, step=_step_key(step))
 
 
 def _draft_id(fields: Mapping[str, list[str]]) -> int | None:
@@ -1507,11 +1575,22 @@ def _draft_id(fields: Mapping[str, list[str]]) -> int | None:
     return int(draft_id) if draft_id.isdigit() and 0 < int(draft_id) < MAX_ID else None
 
 
-def _store_draft(page: Page, record: dict[str, Any], draft_id: int | None) -> Response:
+def _store_draft(
+    page: Page, record: dict[str, Any], draft_id: int | None, step: str | None = None
+) -> Response:
     principal = page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
     saved = drafts.save_draft(page.db, principal=principal, record=record, draft_id=draft_id)
     page.say(page._("The draft '{name}' was saved on the server.", name=saved.name))
-    return page.redirect(f"/metadata?draft={saved.id}")
+    where = f"&step={step}#step-{step}" if step else ""
+    return page.redirect(f"/metadata?draft={saved.id}{where}")
+
+
+def _go_to_step(page: Page, record: dict[str, Any], draft_id: int | None, step: str | None) -> Response:
+    """The next step (or the one chosen): a CSO's record is saved as its draft on the way, so
+    nothing typed is lost; the public's travels in the form itself (the server keeps nothing)."""
+    if page.is_cso:
+        return _store_draft(page, record, draft_id, step)
+    return _metadata_page(page, record, draft_id=draft_id, step=step)
 
 
 @router.post("/metadata/drafts/{draft_id}/delete")
@@ -1540,23 +1619,55 @@ def _metadata_report(record: Mapping[str, Any]) -> Report:
     return report
 
 
-def _check_metadata(page: Page, record: Mapping[str, Any], draft_id: int | None = None) -> Response:
+def _check_metadata(
+    page: Page, record: Mapping[str, Any], draft_id: int | None = None, step: str | None = None
+) -> Response:
     report = _metadata_report(record)
     _ = page._
-    note = (
-        _("The metadata is complete for submission. Save it as a YAML file and upload it with your dataset.")
-        if report.valid
-        else _("The metadata has {n} error(s): each is marked at its field below.", n=report.error_count)
-    )
+    if report.valid:
+        note = (
+            _("The metadata is complete for submission. Submit data with it, or save it as a draft.")
+            if page.is_cso
+            else _(
+                "The metadata is complete for submission. Save it as a YAML file and upload it with "
+                "your dataset."
+            )
+        )
+    else:  # counted as the page shows them: one per field (two findings about one field are one)
+        form = metadata_form.build(record)
+        shown = len(metadata_form.form_errors(report.findings, form, _))
+        shown += len(metadata_form.unplaced_errors(report.findings, form, _))
+        note = _(
+            "The metadata has {n} error(s): each is marked at its field below.", n=shown or report.error_count
+        )
     return _metadata_page(
-        page, record, status=200 if report.valid else 422, report=report, note=note, draft_id=draft_id
+        page,
+        record,
+        status=200 if report.valid else 422,
+        report=report,
+        note=note,
+        draft_id=draft_id,
+        step=step,
     )
+
+
+def _submit_with_metadata(
+    page: Page, record: Mapping[str, Any], draft_id: int | None, step: str | None
+) -> Response:
+    """*Submit data with this metadata*: the record as the form has it now, checked; complete, the
+    submit page asks only for the dataset and the mapping; else the form with its errors."""
+    page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
+    report = _metadata_report(record)
+    if not report.valid:
+        return _check_metadata(page, record, draft_id, step)
+    return _submit_page_with(page, metadata_form.to_yaml(record))
 
 
 @router.post("/metadata")
 async def metadata_post(page: PageDep, request: Request) -> Response:
-    """``action=load`` (a file into the form), ``check`` (run the metadata checks), ``save`` (YAML)
-    or ``store`` (a draft on the server, ``draft_id`` to save over one)."""
+    """``action=load`` (a file into the form), ``check`` (run the metadata checks), ``save`` (YAML),
+    ``store`` (a draft on the server, ``draft_id`` to save over one), ``step:KEY`` (go to a step:
+    a CSO's record saved as its draft on the way) or ``submit`` (on to the submit page)."""
     async with request.form(max_files=1, max_fields=5000) as form:
         page.check_csrf(str(form.get("csrf_token") or ""))
         action = str(form.get("action") or "check")
@@ -1571,8 +1682,14 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
     if action == "load":
         return await run_in_threadpool(_load_metadata_file, page, name, content)
     record = metadata_form.record_from_form(fields)
+    draft_id = _draft_id(fields)
+    step = _step_key((fields.get("step") or [""])[-1])
+    if action.startswith("step:"):
+        return await run_in_threadpool(_go_to_step, page, record, draft_id, _step_key(action[5:]))
     if action == "store":
-        return await run_in_threadpool(_store_draft, page, record, _draft_id(fields))
+        return await run_in_threadpool(_store_draft, page, record, draft_id, step)
+    if action == "submit":
+        return await run_in_threadpool(_submit_with_metadata, page, record, draft_id, step)
     if action == "save":
         dataset = str((record.get("dataset") or {}).get("id") or "quality")
         return page.finish(
@@ -1582,7 +1699,7 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
                 headers={"Content-Disposition": attachment(f"{dataset[:60]}.quality.yaml")},
             )
         )
-    return await run_in_threadpool(_check_metadata, page, record, _draft_id(fields))
+    return await run_in_threadpool(_check_metadata, page, record, draft_id, step)
 
 
 def _load_metadata_file(page: Page, name: str, content: bytes) -> Response:

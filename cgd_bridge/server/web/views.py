@@ -334,16 +334,21 @@ def labelled_metadata(metadata: Mapping[str, Any], t: Translator = ENGLISH) -> l
     def walk(widgets: Sequence[Any], section: str) -> None:
         for w in widgets:
             label = t.gettext(w.label) if w.label else w.path
-            if w.kind in ("section", "entries"):
-                walk(w.children, f"{section} › {label}" if section else label)
+            where = f"{section} › {label}" if section else label
+            if w.kind == "entries":  # each entry numbered: "Population groups 2"
+                for i, entry in enumerate(w.children, 1):
+                    walk(entry.children, f"{where} {i}")
+                continue
+            if w.kind == "section":
+                walk(w.children, where)
                 continue
             value = w.value
             if isinstance(value, Mapping):
                 text = "; ".join(f"{k}: {v}" for k, v in value.items() if v)
             elif isinstance(value, list):
-                text = ", ".join(str(v) for v in value)
-            elif w.kind == "yesno" and value in ("yes", "no"):
-                text = t.gettext(str(value))
+                text = ", ".join(t.gettext(w.choice_label(str(v))) if w.choices else str(v) for v in value)
+            elif w.kind in ("yesno", "select") and value in w.choices:
+                text = t.gettext(w.choice_label(str(value)))
             else:
                 text = "" if value is None else str(value)
             if text.strip():

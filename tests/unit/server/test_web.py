@@ -639,18 +639,21 @@ def test_the_metadata_form_is_translated(demo: Demo) -> None:
     sign_in(demo.client, demo.keys["amina"])
     r = demo.client.get("/metadata?lang=sw")
     assert r.status_code == 200, r.text[:300]
-    assert str(escape(sw("Dataset"))) in r.text
+    assert str(escape(sw("The dataset"))) in r.text
     assert str(escape(sw(some_help))) in r.text
-    assert str(escape(sw("required at submission"))) in r.text
+    assert str(escape(sw("Needed to submit"))) in r.text
     # the errors marked at the fields are in Swahili too, with the person's data as typed
     r = demo.client.post(
         "/metadata?lang=sw",
         data={"csrf_token": csrf(demo.client, "/metadata"), "action": "check", "dataset.id": "Bad Id!"},
     )
     assert r.status_code == 422
-    missing = sw("'{field}' is empty; it is required to submit", field="dataset.version")
-    assert missing != "'dataset.version' is empty; it is required to submit"
+    # in plain words, by the field's label: never its YAML path
+    missing = sw("This is needed to submit: fill it in.")
+    assert missing != "This is needed to submit: fill it in."
     assert str(escape(missing)) in r.text
+    assert str(escape(sw("Version number"))) in r.text
+    assert "dataset.version" not in re.sub(r'(data-path|name)="[^"]*"', "", r.text).split("md-report")[0]
 
 
 def test_json_answers_and_stored_reports_in_the_chosen_language(demo: Demo) -> None:
@@ -803,7 +806,7 @@ def test_the_metadata_form_loads_checks_and_saves(demo: Demo, tmp_path: Path) ->
     assert page.status_code == 200
     assert 'name="dataset.id"' in page.text
     assert "A short identifier for the dataset" in page.text  # the template's help texts
-    assert "required at submission" in page.text
+    assert "Needed to submit" in page.text
     token = csrf(c, "/metadata")
     assert c.post("/metadata", data={"csrf_token": "x", "action": "check"}).status_code == 403
     # an existing file goes into the form, and is checked
@@ -945,8 +948,31 @@ def test_sign_in_attempts_are_throttled_per_address(demo: Demo) -> None:
     assert c.post("/sign-in", data=wrong).status_code == 400  # one more attempt, a token later
 
 
+def form_of_record(record: dict[str, Any]) -> dict[str, Any]:
+    """What a browser posts for the metadata form filled with ``record``: every input."""
+    from cgd_bridge.server.web import metadata_form
+
+    posted: dict[str, Any] = {}
+
+    def post(widgets: list[metadata_form.Widget]) -> None:
+        for w in widgets:
+            if w.kind in ("section", "entries"):
+                post(w.children)
+            elif w.kind == "languages":
+                posted.update({f"{w.path}.{k}": v for k, v in w.value.items()})
+            elif w.kind == "checkboxes":
+                posted[w.path] = list(w.value)
+            else:
+                posted[w.path] = w.value
+
+    post(metadata_form.build(record).widgets)
+    return posted
+
+
 def test_the_metadata_form_feeds_the_submit_page(demo: Demo) -> None:
     import html
+
+    import yaml
 
     c = demo.client
     sign_in(c, demo.keys["amina"])
@@ -956,8 +982,13 @@ def test_the_metadata_form_feeds_the_submit_page(demo: Demo) -> None:
         files={"existing": ("quality.yaml", (KENYA / "quality.yaml").read_bytes(), "application/yaml")},
     )
     assert "Submit data with this metadata" in r.text
+    # the button carries the record as the form has it now (every field posted) to the submit page
+    form = form_of_record(yaml.safe_load((KENYA / "quality.yaml").read_text(encoding="utf-8")))
+    r = c.post("/metadata", data={**form, "csrf_token": csrf(c, "/metadata"), "action": "submit"})
+    assert r.status_code == 200, r.text[:3000]
+    assert "filled in on the form is used" in r.text
     text = html.unescape(
-        re.search(r'<textarea name="metadata_text" hidden>(.*?)</textarea>', r.text, re.S).group(1)
+        re.search(r'<textarea[^>]*name="metadata_text"[^>]*>(.*?)</textarea>', r.text, re.S).group(1)
     )
     assert "ke-health-scorecard-2024" in text
     token = csrf(c, "/submit")
@@ -1222,8 +1253,10 @@ def test_a_cso_saves_resumes_and_deletes_a_metadata_draft(demo_db: Demo) -> None
     assert "You are editing the saved draft" in page.text
     assert f'name="draft_id" value="{draft_id}"' in page.text
     assert 'value="My survey"' in page.text  # resumed into the form
-    # unfinished: no next step yet, and no field marked before the CSO asks for the check
-    assert "Submit data with this metadata" not in page.text
+    # unfinished: no next step yet (the page says how many fields it waits for), and no field
+    # marked before the CSO asks for the check
+    assert 'value="submit"' not in page.text
+    assert "You can submit data with this metadata once" in page.text
     assert 'aria-invalid="true"' not in page.text
     assert "amina" in page.text  # who saved it, and when
     # saving again (with the draft's id) updates the same draft
