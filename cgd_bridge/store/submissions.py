@@ -60,6 +60,7 @@ from sqlalchemy.orm import Session, undefer
 
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, Overlapping, UsageError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import access, audit, outbox, ownership, published
 from cgd_bridge.store import data as store_data
@@ -83,6 +84,17 @@ if TYPE_CHECKING:  # the pipeline's data types, never imported at run time (stor
     from cgd_bridge.findings import Report
     from cgd_bridge.mapping.apply import Harmonised
     from cgd_bridge.pipeline import Harmonisation
+
+
+def no_version(version_id: int) -> NotFound:
+    """The answer for a version that does not exist or that the person may not see (the same, so
+    that nobody learns which versions exist), in the catalogue's words."""
+    return NotFound(
+        N_("there is no version {id}"),
+        fix=N_("Check the version id in the list of submissions."),
+        params={"id": version_id},
+    )
+
 
 OPEN_LICENCES = frozenset({"CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODbL-1.0", "PDDL-1.0", "ODC-By-1.0"})
 NEXT: dict[State, frozenset[State]] = {
@@ -522,9 +534,7 @@ def _next_number(session: Session, sub: Submission, note: str | None, explicit: 
 def _load(session: Session, version_id: int) -> Version:
     v = session.get(Version, version_id, populate_existing=True)
     if v is None:
-        raise NotFound(
-            f"there is no version {version_id}", fix="Check the version id in the list of submissions."
-        )
+        raise no_version(version_id)
     return v
 
 
@@ -607,9 +617,7 @@ def _transition(
     now = now or utcnow()
     v = _load(session, version_id)
     if not access.can_see_version(access.require_principal(principal, f"{ACTIONS[to]} a version"), v, now):
-        raise NotFound(
-            f"there is no version {version_id}", fix="Check the version id in the list of submissions."
-        )
+        raise no_version(version_id)
     check(v, now)
     if to not in NEXT[State(v.state)]:
         raise _illegal(v, to)
@@ -970,7 +978,7 @@ def set_embargo(
     v = _load(session, version_id)
     p = access.require_principal(principal, "set an embargo")
     if not access.can_see_version(p, v, now):
-        raise NotFound(f"there is no version {version_id}", fix="Check the version id.")
+        raise no_version(version_id)
     _producer_check(principal, "set its embargo")(v, now)
     if v.state not in PENDING:
         raise Conflict(
@@ -1044,9 +1052,7 @@ def get_version(
     """
     v = session.get(Version, version_id)
     if v is None or not access.can_see_version(principal, v, now or utcnow(), session=session):
-        raise NotFound(
-            f"there is no version {version_id}", fix="Check the version id in the list of submissions."
-        )
+        raise no_version(version_id)
     return v
 
 

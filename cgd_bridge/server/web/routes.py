@@ -164,7 +164,7 @@ def _signed_in(
         page._(
             "Signed in as {user} ({role} of {org}).",
             user=principal.username,
-            role=principal.role,
+            role=page.role_name(principal.role),
             org=principal.org_slug,
         )
     )

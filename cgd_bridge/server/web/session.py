@@ -52,6 +52,32 @@ MAX_AGE = 12 * 3600  # a signed-in session lasts 12 hours
 SECRET_FILE = "web-secret"  # noqa: S105 - a file name, not a secret
 
 
+def masked_csrf(token: str) -> str:
+    """The CSRF token as a page carries it: XOR-ed with a fresh random mask, the mask in front.
+
+    Pages are gzipped, and a page can echo what a request put in it (a filter, a ``next``): with
+    the same secret in every page, an attacker who sees the sizes of many compressed answers
+    could guess it byte by byte (BREACH). Masked anew for every page, the token's bytes differ
+    every time, so compression tells nothing; :func:`unmasked_csrf` gives the session's token back.
+    """
+    raw = token.encode("ascii")
+    mask = secrets.token_bytes(len(raw))
+    mixed = bytes(a ^ b for a, b in zip(mask, raw, strict=True))
+    return base64.urlsafe_b64encode(mask + mixed).decode("ascii").rstrip("=")
+
+
+def unmasked_csrf(value: str) -> str | None:
+    """The token a form sent, unmasked (:func:`masked_csrf`); None when it is not a masked token."""
+    try:
+        data = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, TypeError):
+        return None
+    half, odd = divmod(len(data), 2)
+    if odd or not half:
+        return None
+    return bytes(a ^ b for a, b in zip(data[:half], data[half:], strict=True)).decode("latin-1")
+
+
 @dataclass
 class SessionData:
     """What the cookie carries (see the module docstring)."""

@@ -62,6 +62,35 @@ def test_invalid_values_carry_the_yaml_line_and_allowed_values(tmp_path):
     assert md.model.dataset.id is None
 
 
+def test_why_a_value_is_invalid_is_said_in_plain_words_of_the_language(tmp_path):
+    """Pydantic's own English ("String should match pattern '^[^@...'") is never shown for the
+    errors people meet: each is a message of the catalogue, translated with the rest (#17)."""
+    from cgd_bridge.i18n import translator
+
+    path = tmp_path / "q.yaml"
+    path.write_text(
+        "profile: cgd-quality/1.0\n"
+        "producer:\n  contact_email: not an address\n"
+        "method:\n  type: interviews\n"
+        "period:\n  reference_start: 31/12/2024\n"
+        "sampling:\n  n_achieved: many\n"
+        "consent:\n  obtained: sure\n",
+        encoding="utf-8",
+    )
+    md = load_metadata(path)
+    invalid = [f for f in md.findings if f.code == "metadata-invalid-value"]
+    assert len(invalid) == 5
+    for f in invalid:
+        english = f.texts()[0]
+        assert "should" not in english, english
+        assert "Input" not in english, english
+        swahili = f.texts(translator("sw"))[0]
+        assert "should" not in swahili, swahili
+        assert " it " not in swahili, swahili
+    email = next(f for f in invalid if f.field == "producer.contact_email")
+    assert "it does not have the form this field needs" in email.texts()[0]
+
+
 def test_unknown_field_suggests_the_right_one(tmp_path):
     path = tmp_path / "q.yaml"
     path.write_text("profile: cgd-quality/1.0\nconsent:\n  obtaned: true\n", encoding="utf-8")

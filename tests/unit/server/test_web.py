@@ -24,7 +24,7 @@ from markupsafe import escape
 
 from cgd_bridge.server.app import create_app
 from cgd_bridge.server.demo import seed
-from cgd_bridge.server.web import chart, i18n
+from cgd_bridge.server.web import chart, i18n, pages
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import orgs, submissions
@@ -150,8 +150,62 @@ def test_signing_in_with_a_key_sets_a_safe_session_cookie(demo: Demo) -> None:
     assert "Signed in as" in page.text
     assert "amina" in page.text
     assert "ke-health-scorecard-2024" in page.text
-    # the CSRF token was renewed at sign-in (no fixation)
-    assert csrf(c, "/submissions") != token
+    # the CSRF token was renewed at sign-in (no fixation): the session's token, under the mask
+    assert websession.unmasked_csrf(csrf(c, "/submissions")) != websession.unmasked_csrf(token)
+
+
+def test_pages_and_their_assets_are_light_on_a_slow_link(demo: Demo) -> None:
+    """Pages, CSS, JavaScript and the JSON API are gzipped (#17); what is compressed already is
+    not; the CSS and JavaScript, linked by their digest, are kept a year, and only then."""
+    c = demo.client
+    gz = {"Accept-Encoding": "gzip, br"}
+    page = c.get(FLOW, headers=gz)
+    assert page.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in page.headers["vary"]
+    assert page.num_bytes_downloaded * 4 < len(page.content)  # the dataflow page: tables and SVG
+    plain = c.get("/", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    links = re.findall(r'(?:href|src)="(/static/web\.(?:css|js)\?v=([0-9a-f]+))"', plain.text)
+    assert len(links) == 2, links
+    for url, digest in links:
+        asset = c.get(url, headers=gz)
+        assert asset.status_code == 200
+        assert asset.headers["content-encoding"] == "gzip"
+        assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert digest == pages.asset_version(url.split("?")[0].rsplit("/", 1)[1])
+        for other in (url.split("?")[0], url.replace(digest, "0" * len(digest))):
+            # without the digest, or with an old one, the browser must ask again
+            assert c.get(other, headers=gz).headers["cache-control"] == "no-cache"
+    assert c.get("/api/submissions", headers={**gz, **demo_key(demo, "amina")}).status_code == 200
+    sheet = c.get(f"{FLOW}/download?format=xlsx", headers=gz)
+    assert sheet.status_code == 200
+    assert "content-encoding" not in sheet.headers  # a workbook is a ZIP already
+    bundle = c.get(f"{FLOW}/bundle", headers=gz)
+    assert bundle.status_code == 200
+    assert "content-encoding" not in bundle.headers
+
+
+def demo_key(demo: Demo, user: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {demo.keys[user]}"}
+
+
+def test_the_csrf_token_is_masked_anew_on_every_page(demo: Demo) -> None:
+    """Gzipped pages that echo a request could reveal a secret repeated in every page (BREACH):
+    each page carries the session's token under a fresh mask, and each masked form is accepted."""
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    first, second = csrf(c, "/submissions"), csrf(c, "/submissions")
+    assert first != second
+    assert websession.unmasked_csrf(first) == websession.unmasked_csrf(second)
+    withdraw = f"/versions/{demo.published['kenya-health-scorecard']}/withdraw"
+    for token in (first, second):
+        r = c.post(withdraw, data={"csrf_token": token}, follow_redirects=False)
+        assert r.status_code != 403, r.text
+    # the session's token itself, unmasked, is not what a form sends
+    raw = websession.unmasked_csrf(first)
+    assert raw is not None
+    r = c.post("/sign-out", data={"csrf_token": raw}, follow_redirects=False)
+    assert r.status_code == 403
 
 
 def test_secure_cookie_over_https(demo: Demo) -> None:
