@@ -337,3 +337,11 @@ class Busy(CgdBridgeError):
     def __init__(self, problem: str, *, fix: str | None = None, retry_after: float = 5.0) -> None:
         super().__init__(problem, fix=fix)
         self.headers = {"Retry-After": str(max(1, round(retry_after)))}
+
+
+class Unavailable(CgdBridgeError):
+    """Something this server lacks to answer (a font to draw a chart's PNG): the request is not
+    wrong, and another form of the answer may be (503)."""
+
+    status = 503
+    title = N_("Not available on this server")

@@ -893,7 +893,8 @@ def version_page(page: PageDep, version_id: Id) -> Response:
 
 @router.get("/versions/{version_id}/chart/{number}.{ext}")
 def version_chart(page: PageDep, version_id: Id, number: Id, ext: str) -> Response:
-    """One chart of a version's page (the same filters) as an SVG file or the CSV of its numbers."""
+    """One chart of a version's page (the same filters and split) as an SVG or PNG file, or the
+    CSV of its numbers."""
     v = submissions.get_version(page.db, principal=page.principal, version_id=version_id, now=page.now)
     s = v.submission
     table = published.version_published(page.db, v)
@@ -1080,13 +1081,22 @@ def dataflows(page: PageDep) -> Response:
 
 
 class _Query:
-    """The filters of a dataflow page: codes per dimension and a period range, from the URL."""
+    """The filters of a dataflow page: codes per dimension and a period range, from the URL, and
+    the dimension the charts are split by (``by``: small multiples)."""
 
     def __init__(self, request: Request, dims: list[str]) -> None:
         params = request.query_params
         self.codes = {d: [c for c in params.getlist(d) if c] for d in dims}
         self.start = params.get("startPeriod", "").strip()
         self.end = params.get("endPeriod", "").strip()
+        self.by = params.get("by", "").strip()
+        if self.by and self.by not in dims:
+            raise UsageError(
+                N_("the charts cannot be split by '{by}': it is not a dimension of this dataflow"),
+                fix=N_("Use one of its dimensions: {dims}."),
+                field="by",
+                params={"by": self.by, "dims": ", ".join(dims)},
+            )
         self.dims = dims
 
     def key(self) -> str:
@@ -1102,8 +1112,8 @@ class _Query:
         return [(d, c) for d in self.dims for c in self.codes[d]] + self.period_query()
 
     def query_string(self) -> str:
-        """The filters as a query string (for links that keep them)."""
-        return urlencode(self.page_query())
+        """The filters and the split of the charts as a query string (for links that keep them)."""
+        return urlencode(self.page_query() + ([("by", self.by)] if self.by else []))
 
     def v2_query(self) -> list[tuple[str, str]]:
         out = [(f"c[{d}]", ",".join(self.codes[d])) for d in self.dims if self.codes[d]]
@@ -1203,7 +1213,8 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
 def dataflow_chart(
     page: PageDep, request: Request, agency: str, ident: str, version: str, number: Id, ext: str
 ) -> Response:
-    """One chart of a dataflow page (the same filters) as an SVG file or the CSV of its numbers."""
+    """One chart of a dataflow page (the same filters and split) as an SVG or PNG file, or the
+    CSV of its numbers."""
     _versions, dims, _q, codes, names, table = _flow_table(page, request, agency, ident, version)
     view = _chart_view(
         page, table, dims, (agency, ident, version), "flow", names=names, cube=codes, chosen=True
@@ -1302,6 +1313,7 @@ def _chart_view(
             concepts=names.concepts,
             id_prefix=id_prefix,
             official=official_drawn,
+            by=q.by or None,
             _=page._,
         )
         if table is not None
@@ -1320,26 +1332,36 @@ def _chart_view(
     )
 
 
+#: the files of one chart: the chart as SVG or PNG, the numbers behind it as CSV
+CHART_FILES = ("svg", "png", "csv")
+
+
 def _chart_file(page: Page, view: ChartView, number: int, ext: str, stem: str) -> Response:
-    """Chart ``number`` (from 1) of ``view`` as ``svg`` or ``csv``."""
-    if ext not in ("svg", "csv"):
+    """Chart ``number`` (from 1) of ``view`` as ``svg``, ``png`` or ``csv`` (of the split the
+    page chose: ``by``)."""
+    if ext not in CHART_FILES:
         raise NotFound(
-            f"there is no chart file of the kind '{ext}'", fix="Use .svg (the chart) or .csv (its numbers)."
+            N_("there is no chart file of the kind '{ext}'"),
+            fix=N_("Use .svg or .png (the chart) or .csv (its numbers)."),
+            params={"ext": ext},
         )
     if not 1 <= number <= len(view.charts):
         raise NotFound(
-            f"there is no chart {number} for this selection (it has {len(view.charts)})",
-            fix="Go back to the page and use the download links under a chart.",
+            N_("there is no chart {number} for this selection (it has {count})"),
+            fix=N_("Go back to the page and use the download links under a chart."),
+            params={"number": number, "count": len(view.charts)},
         )
     c = view.charts[number - 1]
-    name = f"{stem}-{c.code or 'chart'}-{number}.{ext}"
-    if ext == "svg":
-        body, media = charts.standalone_svg(c), "image/svg+xml"
+    split = f"-by-{c.by_id}" if c.by_id else ""
+    name = f"{stem}-{c.code or 'chart'}{split}-{number}.{ext}"
+    if ext == "png":
+        body, media = charts.chart_png(c), "image/png"
+    elif ext == "svg":
+        body, media = charts.standalone_svg(c).encode("utf-8"), "image/svg+xml"
     else:
-        body, media = "\ufeff" + charts.chart_csv(c, view.names.concepts, page._), "text/csv; charset=utf-8"
-    return page.finish(
-        Response(body.encode("utf-8"), media_type=media, headers={"Content-Disposition": attachment(name)})
-    )
+        text = "\ufeff" + charts.chart_csv(c, view.names.concepts, page._)
+        body, media = text.encode("utf-8"), "text/csv; charset=utf-8"
+    return page.finish(Response(body, media_type=media, headers={"Content-Disposition": attachment(name)}))
 
 
 #: the downloads for people who do not read SDMX (#17), listed before the SDMX formats
