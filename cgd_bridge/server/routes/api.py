@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from cgd_bridge import i18n
 from cgd_bridge.errors import Forbidden
+from cgd_bridge.findings import dsat_in
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.intake import harmonise_and_store
@@ -170,7 +171,7 @@ def _detail(v: Version, request: Request, principal: Principal | None, now: dt.d
         time_range=[v.time_min, v.time_max],
         report=published.report_for(principal, v),
         metadata=v.metadata_json or {},
-        dsat=v.dsat,
+        dsat=dsat_in(v.dsat, _translator(request)),  # its reasons in the asker's language
         coverage=v.coverage,
         files=[
             {

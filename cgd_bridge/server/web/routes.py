@@ -39,7 +39,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from cgd_bridge import resources, safeyaml
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, Overlapping, RateLimited, UsageError
-from cgd_bridge.findings import Report, Severity
+from cgd_bridge.findings import Report, Severity, dsat_in
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server import downloads as bundles
@@ -866,7 +866,7 @@ def _version_page(
         report=group_report(published.report_for(p, v), page._),
         metadata=labelled_metadata(v.metadata_json or {}, page._),
         coverage=v.coverage or {},
-        dsat=v.dsat,
+        dsat=dsat_in(v.dsat, page._),  # its reasons in the page's language
         dsat_parts=dsat_breakdown(v.metadata_json or {}, page._),
         files=submissions.raw_files(page.db, p, v, now),
         history=history,
