@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge import __version__
 from cgd_bridge.errors import CgdBridgeError, Forbidden, StoreError
+from cgd_bridge.i18n import N_
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
 from cgd_bridge.server.http import route_path
@@ -196,8 +197,8 @@ class Page:
         """Refuse a POST whose ``csrf_token`` is not this session's (403 page)."""
         if not token or not hmac.compare_digest(token.encode(), self.data.csrf.encode()):
             raise CsrfError(
-                "this form was not sent from this session's page (its security token is missing or old)",
-                fix="Go back, reload the page and send the form again.",
+                N_("this form was not sent from this session's page (its security token is missing or old)"),
+                fix=N_("Go back, reload the page and send the form again."),
             )
 
     def say(self, message: str) -> None:
@@ -391,7 +392,8 @@ class WebRoute(APIRoute):
                 err = failure if isinstance(failure, CgdBridgeError) else database_error(failure)
                 if isinstance(err, StoreError):
                     log.warning("%s %s: %s", request.method, request.url.path, err.message)
-                response = error_page(page, err.status, page._(err.title), err.problem, err.fix)
+                problem, fix = err.texts(page._)  # in the page's language (#17)
+                response = error_page(page, err.status, page._(err.title), problem, fix)
                 response.headers.update(getattr(err, "headers", None) or {})
                 return response
             except RequestValidationError as exc:

@@ -251,9 +251,10 @@ def _throttle_sign_in(page: Page) -> None:
     allowed, wait = limiter.allow(f"sign-in:{client}", now=page.now.timestamp())
     if not allowed:
         raise RateLimited(
-            f"too many sign-in attempts from this address (at most {SIGN_IN_PER_MINUTE} a minute)",
-            fix=f"Wait {max(1, round(wait))} seconds and try again.",
+            N_("too many sign-in attempts from this address (at most {most} a minute)"),
+            fix=N_("Wait {seconds} seconds and try again."),
             retry_after=wait,
+            params={"most": SIGN_IN_PER_MINUTE, "seconds": max(1, round(wait))},
         )
 
 
@@ -918,7 +919,11 @@ def version_action(
     page.check_csrf(csrf_token)
     principal = page.require_signed_in()
     if action not in ACTIONS:
-        raise NotFound(f"there is no action '{action}'", fix=f"Use one of {', '.join(ACTIONS)}.")
+        raise NotFound(
+            N_("there is no action '{action}'"),
+            fix=N_("Use one of {actions}."),
+            params={"action": action, "actions": ", ".join(ACTIONS)},
+        )
     text = comment.strip() or None
     db, now = page.db, page.now
     try:
@@ -962,7 +967,10 @@ def _utc_or_none(text: str) -> dt.datetime | None:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"'{text}' is not a date and time", field="until", fix="Write it as 2026-03-01T06:00 (UTC)."
+            N_("'{text}' is not a date and time"),
+            field="until",
+            fix=N_("Write it as 2026-03-01T06:00 (UTC)."),
+            params={"text": text},
         ) from None
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
 
@@ -1009,9 +1017,12 @@ def pulls(page: PageDep, org: str | None = None) -> Response:
     organisation = orgs.get_organisation(page.db, slug=slug)
     if organisation.kind != OrgKind.CSO or not access.can_see_pulls(principal, organisation.id):
         raise Forbidden(
-            f"only the people of a CSO (and administrators) may see who pulled its data; "
-            f"'{slug}' is not yours or not a CSO",
-            fix="Sign in with an account of the CSO that produced the data.",
+            N_(
+                "only the people of a CSO (and administrators) may see who pulled its data; "
+                "'{slug}' is not yours or not a CSO"
+            ),
+            fix=N_("Sign in with an account of the CSO that produced the data."),
+            params={"slug": slug},
         )
     page.bridge.audit.flush()  # the pulls this worker served before are in the list
     found = audit.pulls_of(page.db, cso_org_id=organisation.id)
@@ -1126,13 +1137,16 @@ def _flow_versions(page: Page, agency: str, ident: str, version: str) -> tuple[s
         flow = service.find_flow(page.bridge, ref)
     except CgdBridgeError:
         raise NotFound(
-            f"there is no dataflow {agency}:{ident}({version})", fix="Pick one from the list of dataflows."
+            N_("there is no dataflow {agency}:{ident}({version})"),
+            fix=N_("Pick one from the list of dataflows."),
+            params={"agency": agency, "ident": ident, "version": version},
         ) from None
     versions = access.readable_versions(page.db, page.principal, (agency, ident, version), page.now)
     if not versions:
         raise NotFound(
-            f"there is no published data of {agency}:{ident}({version}) that you may read",
-            fix="Sign in if you have an MoU with its producer, or pick another dataflow.",
+            N_("there is no published data of {agency}:{ident}({version}) that you may read"),
+            fix=N_("Sign in if you have an MoU with its producer, or pick another dataflow."),
+            params={"agency": agency, "ident": ident, "version": version},
         )
     return flow, versions
 
@@ -1380,7 +1394,11 @@ async def download(page: PageDep, request: Request, agency: str, ident: str, ver
     fmt = request.query_params.get("format", "sdmx-csv-1.0")
     if fmt not in FORMATS and fmt not in bundles.EXTRA_FORMATS:
         names = ", ".join([*bundles.EXTRA_FORMATS, *FORMATS])
-        raise UsageError(f"'{fmt}' is not a format of this server", fix=f"Use one of {names}.")
+        raise UsageError(
+            N_("'{fmt}' is not a format of this server"),
+            fix=N_("Use one of {names}."),
+            params={"fmt": fmt, "names": names},
+        )
     raw = urlencode([*q.period_query(), ("format", fmt)])
     if fmt in bundles.EXTRA_FORMATS:
         return page.finish(await _bundle_download(page, request, FlowRef(agency, ident, version), q, fmt))
