@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge import __version__
 from cgd_bridge.errors import CgdBridgeError, Forbidden, StoreError
+from cgd_bridge.i18n import N_
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
 from cgd_bridge.server.http import route_path
@@ -219,8 +220,8 @@ class Page:
         sent = websession.unmasked_csrf(token) if token else None
         if sent is None or not hmac.compare_digest(sent.encode("latin-1"), self.data.csrf.encode()):
             raise CsrfError(
-                "this form was not sent from this session's page (its security token is missing or old)",
-                fix="Go back, reload the page and send the form again.",
+                N_("this form was not sent from this session's page (its security token is missing or old)"),
+                fix=N_("Go back, reload the page and send the form again."),
             )
 
     def say(self, message: str) -> None:

@@ -39,7 +39,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from cgd_bridge import resources, safeyaml
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, Overlapping, RateLimited, UsageError
-from cgd_bridge.findings import Report
+from cgd_bridge.findings import Report, dsat_in
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server import downloads as bundles
@@ -252,9 +252,10 @@ def _throttle_sign_in(page: Page) -> None:
     allowed, wait = limiter.allow(f"sign-in:{client}", now=page.now.timestamp())
     if not allowed:
         raise RateLimited(
-            f"too many sign-in attempts from this address (at most {SIGN_IN_PER_MINUTE} a minute)",
-            fix=f"Wait {max(1, round(wait))} seconds and try again.",
+            N_("too many sign-in attempts from this address (at most {most} a minute)"),
+            fix=N_("Wait {seconds} seconds and try again."),
             retry_after=wait,
+            params={"most": SIGN_IN_PER_MINUTE, "seconds": max(1, round(wait))},
         )
 
 
@@ -917,7 +918,7 @@ def _version_page(
         report=group_report(published.report_for(p, v), page._),
         metadata=labelled_metadata(v.metadata_json or {}, page._),
         coverage=v.coverage or {},
-        dsat=v.dsat,
+        dsat=dsat_in(v.dsat, page._),  # its reasons in the page's language
         dsat_parts=dsat_breakdown(v.metadata_json or {}, page._),
         files=submissions.raw_files(page.db, p, v, now),
         history=history,
@@ -944,7 +945,8 @@ def version_page(page: PageDep, version_id: Id) -> Response:
 
 @router.get("/versions/{version_id}/chart/{number}.{ext}")
 def version_chart(page: PageDep, version_id: Id, number: Id, ext: str) -> Response:
-    """One chart of a version's page (the same filters) as an SVG file or the CSV of its numbers."""
+    """One chart of a version's page (the same filters and split) as an SVG or PNG file, or the
+    CSV of its numbers."""
     v = submissions.get_version(page.db, principal=page.principal, version_id=version_id, now=page.now)
     s = v.submission
     table = published.version_published(page.db, v)
@@ -968,7 +970,11 @@ def version_action(
     page.check_csrf(csrf_token)
     principal = page.require_signed_in()
     if action not in ACTIONS:
-        raise NotFound(f"there is no action '{action}'", fix=f"Use one of {', '.join(ACTIONS)}.")
+        raise NotFound(
+            N_("there is no action '{action}'"),
+            fix=N_("Use one of {actions}."),
+            params={"action": action, "actions": ", ".join(ACTIONS)},
+        )
     text = comment.strip() or None
     db, now = page.db, page.now
     try:
@@ -1012,7 +1018,10 @@ def _utc_or_none(text: str) -> dt.datetime | None:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"'{text}' is not a date and time", field="until", fix="Write it as 2026-03-01T06:00 (UTC)."
+            N_("'{text}' is not a date and time"),
+            field="until",
+            fix=N_("Write it as 2026-03-01T06:00 (UTC)."),
+            params={"text": text},
         ) from None
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
 
@@ -1059,9 +1068,12 @@ def pulls(page: PageDep, org: str | None = None) -> Response:
     organisation = orgs.get_organisation(page.db, slug=slug)
     if organisation.kind != OrgKind.CSO or not access.can_see_pulls(principal, organisation.id):
         raise Forbidden(
-            f"only the people of a CSO (and administrators) may see who pulled its data; "
-            f"'{slug}' is not yours or not a CSO",
-            fix="Sign in with an account of the CSO that produced the data.",
+            N_(
+                "only the people of a CSO (and administrators) may see who pulled its data; "
+                "'{slug}' is not yours or not a CSO"
+            ),
+            fix=N_("Sign in with an account of the CSO that produced the data."),
+            params={"slug": slug},
         )
     page.bridge.audit.flush()  # the pulls this worker served before are in the list
     found = audit.pulls_of(page.db, cso_org_id=organisation.id)
@@ -1131,13 +1143,22 @@ def dataflows(page: PageDep) -> Response:
 
 
 class _Query:
-    """The filters of a dataflow page: codes per dimension and a period range, from the URL."""
+    """The filters of a dataflow page: codes per dimension and a period range, from the URL, and
+    the dimension the charts are split by (``by``: small multiples)."""
 
     def __init__(self, request: Request, dims: list[str]) -> None:
         params = request.query_params
         self.codes = {d: [c for c in params.getlist(d) if c] for d in dims}
         self.start = params.get("startPeriod", "").strip()
         self.end = params.get("endPeriod", "").strip()
+        self.by = params.get("by", "").strip()
+        if self.by and self.by not in dims:
+            raise UsageError(
+                N_("the charts cannot be split by '{by}': it is not a dimension of this dataflow"),
+                fix=N_("Use one of its dimensions: {dims}."),
+                field="by",
+                params={"by": self.by, "dims": ", ".join(dims)},
+            )
         self.dims = dims
 
     def key(self) -> str:
@@ -1153,8 +1174,8 @@ class _Query:
         return [(d, c) for d in self.dims for c in self.codes[d]] + self.period_query()
 
     def query_string(self) -> str:
-        """The filters as a query string (for links that keep them)."""
-        return urlencode(self.page_query())
+        """The filters and the split of the charts as a query string (for links that keep them)."""
+        return urlencode(self.page_query() + ([("by", self.by)] if self.by else []))
 
     def v2_query(self) -> list[tuple[str, str]]:
         out = [(f"c[{d}]", ",".join(self.codes[d])) for d in self.dims if self.codes[d]]
@@ -1167,13 +1188,16 @@ def _flow_versions(page: Page, agency: str, ident: str, version: str) -> tuple[s
         flow = service.find_flow(page.bridge, ref)
     except CgdBridgeError:
         raise NotFound(
-            f"there is no dataflow {agency}:{ident}({version})", fix="Pick one from the list of dataflows."
+            N_("there is no dataflow {agency}:{ident}({version})"),
+            fix=N_("Pick one from the list of dataflows."),
+            params={"agency": agency, "ident": ident, "version": version},
         ) from None
     versions = access.readable_versions(page.db, page.principal, (agency, ident, version), page.now)
     if not versions:
         raise NotFound(
-            f"there is no published data of {agency}:{ident}({version}) that you may read",
-            fix="Sign in if you have an MoU with its producer, or pick another dataflow.",
+            N_("there is no published data of {agency}:{ident}({version}) that you may read"),
+            fix=N_("Sign in if you have an MoU with its producer, or pick another dataflow."),
+            params={"agency": agency, "ident": ident, "version": version},
         )
     return flow, versions
 
@@ -1254,7 +1278,8 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
 def dataflow_chart(
     page: PageDep, request: Request, agency: str, ident: str, version: str, number: Id, ext: str
 ) -> Response:
-    """One chart of a dataflow page (the same filters) as an SVG file or the CSV of its numbers."""
+    """One chart of a dataflow page (the same filters and split) as an SVG or PNG file, or the
+    CSV of its numbers."""
     _versions, dims, _q, codes, names, table = _flow_table(page, request, agency, ident, version)
     view = _chart_view(
         page, table, dims, (agency, ident, version), "flow", names=names, cube=codes, chosen=True
@@ -1353,6 +1378,7 @@ def _chart_view(
             concepts=names.concepts,
             id_prefix=id_prefix,
             official=official_drawn,
+            by=q.by or None,
             _=page._,
         )
         if table is not None
@@ -1371,26 +1397,36 @@ def _chart_view(
     )
 
 
+#: the files of one chart: the chart as SVG or PNG, the numbers behind it as CSV
+CHART_FILES = ("svg", "png", "csv")
+
+
 def _chart_file(page: Page, view: ChartView, number: int, ext: str, stem: str) -> Response:
-    """Chart ``number`` (from 1) of ``view`` as ``svg`` or ``csv``."""
-    if ext not in ("svg", "csv"):
+    """Chart ``number`` (from 1) of ``view`` as ``svg``, ``png`` or ``csv`` (of the split the
+    page chose: ``by``)."""
+    if ext not in CHART_FILES:
         raise NotFound(
-            f"there is no chart file of the kind '{ext}'", fix="Use .svg (the chart) or .csv (its numbers)."
+            N_("there is no chart file of the kind '{ext}'"),
+            fix=N_("Use .svg or .png (the chart) or .csv (its numbers)."),
+            params={"ext": ext},
         )
     if not 1 <= number <= len(view.charts):
         raise NotFound(
-            f"there is no chart {number} for this selection (it has {len(view.charts)})",
-            fix="Go back to the page and use the download links under a chart.",
+            N_("there is no chart {number} for this selection (it has {count})"),
+            fix=N_("Go back to the page and use the download links under a chart."),
+            params={"number": number, "count": len(view.charts)},
         )
     c = view.charts[number - 1]
-    name = f"{stem}-{c.code or 'chart'}-{number}.{ext}"
-    if ext == "svg":
-        body, media = charts.standalone_svg(c), "image/svg+xml"
+    split = f"-by-{c.by_id}" if c.by_id else ""
+    name = f"{stem}-{c.code or 'chart'}{split}-{number}.{ext}"
+    if ext == "png":
+        body, media = charts.chart_png(c), "image/png"
+    elif ext == "svg":
+        body, media = charts.standalone_svg(c).encode("utf-8"), "image/svg+xml"
     else:
-        body, media = "\ufeff" + charts.chart_csv(c, view.names.concepts, page._), "text/csv; charset=utf-8"
-    return page.finish(
-        Response(body.encode("utf-8"), media_type=media, headers={"Content-Disposition": attachment(name)})
-    )
+        text = "\ufeff" + charts.chart_csv(c, view.names.concepts, page._)
+        body, media = text.encode("utf-8"), "text/csv; charset=utf-8"
+    return page.finish(Response(body, media_type=media, headers={"Content-Disposition": attachment(name)}))
 
 
 #: the downloads for people who do not read SDMX (#17), listed before the SDMX formats
@@ -1409,7 +1445,11 @@ async def download(page: PageDep, request: Request, agency: str, ident: str, ver
     fmt = request.query_params.get("format", "sdmx-csv-1.0")
     if fmt not in FORMATS and fmt not in bundles.EXTRA_FORMATS:
         names = ", ".join([*bundles.EXTRA_FORMATS, *FORMATS])
-        raise UsageError(f"'{fmt}' is not a format of this server", fix=f"Use one of {names}.")
+        raise UsageError(
+            N_("'{fmt}' is not a format of this server"),
+            fix=N_("Use one of {names}."),
+            params={"fmt": fmt, "names": names},
+        )
     raw = urlencode([*q.period_query(), ("format", fmt)])
     if fmt in bundles.EXTRA_FORMATS:
         return page.finish(await _bundle_download(page, request, FlowRef(agency, ident, version), q, fmt))

@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import NotFound, StoreError
+from cgd_bridge.i18n import N_
 from cgd_bridge.store import identities, orgs, websessions
 from cgd_bridge.store.orgs import Principal
 
@@ -199,14 +200,16 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
             _create_secret(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise StoreError(
-            "the web session secret cannot be created or read",
-            fix="Make the data folder writable (and not full), or set CGD_BRIDGE_SECRET_KEY "
-            "(the same on every host).",
+            N_("the web session secret cannot be created or read"),
+            fix=N_(
+                "Make the data folder writable (and not full), or set CGD_BRIDGE_SECRET_KEY "
+                "(the same on every host)."
+            ),
             internal=f"{path}: {exc}",
         ) from exc
     raise StoreError(
-        "the web session secret could not be created",
-        fix="Set CGD_BRIDGE_SECRET_KEY (the same on every host).",
+        N_("the web session secret could not be created"),
+        fix=N_("Set CGD_BRIDGE_SECRET_KEY (the same on every host)."),
         internal=str(path),
     )
 

@@ -171,3 +171,25 @@ def test_the_examples_metadata_is_complete_for_release(examples: Path):
         md = load_metadata(examples / name / "quality.yaml")
         found = md.findings + metadata_findings(md, stage="release")
         assert [f for f in found if f.severity is Severity.ERROR] == [], [f.message for f in found]
+
+
+def test_dsat_reasons_name_the_principle_in_words_and_in_the_persons_language(run):
+    """#17: the reasons a self-assessment fails are messages, not English strings: the report's
+    JSON (and the version page and API, through the same ``dsat_in``) says them in any language,
+    the principle named in words, not by its YAML key."""
+    from cgd_bridge.findings import dsat_in
+    from cgd_bridge.i18n import translator
+
+    r = run(CSV, schema=AGG_SCHEMA, meta={"quality.self_assessment.ethics.fairness_no_harm": "no"})
+    dsat = r.stats["dsat"]
+    assert dsat["reasons"] == ["ethics principle 'fairness and no harm' is answered 'no'"]
+    sw = r.to_dict(translator("sw"))["cgd:stats"]["dsat"]
+    assert sw["reasons"] == ["kanuni ya maadili 'haki bila kusababisha madhara' imejibiwa 'hapana'"]
+    assert sw["pass"] is False
+    bn = dsat_in(dsat, translator("bn"))["reasons"]
+    assert bn == ["নৈতিক নীতি 'ন্যায্যতা ও ক্ষতি না করা'-এর উত্তর 'না' দেওয়া হয়েছে"]
+    assert r.to_dict()["cgd:stats"]["dsat"]["reasons"] == dsat["reasons"]  # English stays English
+    # a verdict stored before the messages were kept is shown as it was stored
+    old = {k: v for k, v in dsat.items() if k != "why"}
+    assert dsat_in(old, translator("sw")) == old
+    assert dsat_in(None, translator("sw")) is None

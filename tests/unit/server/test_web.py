@@ -613,7 +613,7 @@ def test_each_chart_downloads_as_svg_and_csv_with_the_page_filters(demo: Demo) -
     missing = demo.client.get(f"{FLOW}/chart/9.svg")
     assert missing.status_code == 404
     assert "there is no chart 9" in missing.text
-    assert demo.client.get(f"{FLOW}/chart/1.png").status_code == 404
+    assert demo.client.get(f"{FLOW}/chart/1.gif").status_code == 404
     # a version's page: the same filter form (check boxes, the choice kept) and files
     v = demo.published["kenya-health-scorecard"]
     version = demo.client.get(f"/versions/{v}?SEX=F")
