@@ -5,9 +5,11 @@ limit is set low (30 MB beyond a warmed worker) so that legitimate files are "to
 
 - a 15 MB CSV needs more: a clear 413 naming the limit and its setting, and the next upload
   is checked as usual;
-- a 1.5 MB XLSX makes the native XLSX reader (calamine) abort its process when an allocation
-  fails (a real ``SIGABRT``, no test hook): that one upload is a 422 naming the signal and the
-  limit, the worker is replaced, the next upload goes through;
+- a 1.5 MB XLSX: the native readers (fastexcel, python-calamine) may abort their process when an
+  allocation fails (a real ``SIGABRT``, no test hook: python-calamine did, before the columnar
+  reader of #16): that one upload is a 422 naming the signal and the limit and the worker is
+  replaced; or the failed allocation is a ``MemoryError`` (fastexcel now): a 413 naming the
+  limit. Either way the next upload goes through;
 - the server killed with ``kill -9`` (one process, and ``--workers 2``): every worker process it
   started exits (checked in ``/proc``).
 """
@@ -125,15 +127,16 @@ def test_an_upload_that_aborts_its_worker_costs_that_job_only(tight: LiveServer)
     before = _descendants(tight.process.pid)
     assert before, "no worker process checked the upload"
     r = _validate(tight, "big.xlsx", _xlsx(300))
-    assert r.status_code == 422, r.text
+    assert r.status_code in (413, 422), r.text
     message = r.json()["error"]["message"]
-    assert "SIGABRT" in message, message
+    assert "30 MB of memory" in message or "SIGABRT" in message, message
     assert "CGD_BRIDGE_JOB_MEMORY_MB" in message, message
     assert httpx.get(f"{tight.url}/healthz", timeout=30).status_code == 200
-    _small(tight)  # a new worker took the dead one's place
+    _small(tight)  # the next upload is checked (by a new worker where the old one died)
     after = _descendants(tight.process.pid)
     assert after, "no worker process checked the upload"
-    assert not (after & before), (before, after)
+    if r.status_code == 422:
+        assert not (after & before), (before, after)
 
 
 def _kill_master(server: LiveServer, at_least: int) -> None:
