@@ -35,6 +35,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
+
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write import write
 
@@ -72,9 +75,17 @@ STATUS = ("A", "E", "M")
 FORMATS = (  # (label, our writer name)
     ("SDMX-ML 2.1 SS", "sdmx-ml-2.1-ss"),
     ("SDMX-ML 2.1 Generic", "sdmx-ml-2.1-generic"),
+    ("SDMX-ML 3.0 SS", "sdmx-ml-3.0-ss"),
+    ("SDMX-CSV 1.0", "sdmx-csv-1.0"),
     ("SDMX-CSV 2.0", "sdmx-csv-2.0"),
+    ("SDMX-JSON 2.0", "sdmx-json-2.0"),
 )
-REQUIRED = {"pysdmx": 5.0, "sdmx1": 20.0}
+#: the formats each peer writes (neither writes SDMX-JSON data; sdmx1 writes no SDMX-ML 3.0 data)
+PEERS = {
+    "pysdmx": ("SDMX-ML 2.1 SS", "SDMX-ML 2.1 Generic", "SDMX-ML 3.0 SS", "SDMX-CSV 1.0", "SDMX-CSV 2.0"),
+    "sdmx1": ("SDMX-ML 2.1 SS", "SDMX-ML 2.1 Generic", "SDMX-CSV 1.0", "SDMX-CSV 2.0"),
+}
+REQUIRED = {"pysdmx": 20.0, "sdmx1": 20.0}
 MiB = 1024 * 1024
 
 
@@ -128,13 +139,9 @@ def make_table(n: int, seed: int = 20240601) -> pa.Table:
 # ------------------------------------------------------------------------------------ ours
 
 
-def run_ours(name: str, table: pa.Table, tmp: Path) -> tuple[float, int]:
-    path = tmp / f"ours_{name}.out"
+def write_ours(label: str, table: pa.Table, path: Path) -> None:
     with path.open("wb") as out:
-        t0 = time.perf_counter()
-        write(name, table, TARGET, out)
-        seconds = time.perf_counter() - t0
-    return seconds, path.stat().st_size
+        write(dict(FORMATS)[label], table, TARGET, out)
 
 
 # ---------------------------------------------------------------------------------- pysdmx
@@ -168,24 +175,41 @@ def pysdmx_dataset(table: pa.Table) -> Any:
     return PandasDataset(structure=schema, data=table.to_pandas())
 
 
-def run_pysdmx(label: str, table: pa.Table, tmp: Path) -> tuple[float, float, int]:
-    """(seconds building the PandasDataset, seconds in the writer call, bytes written)."""
+def prepare_pysdmx(label: str, table: pa.Table, path: Path) -> Callable[[], Any]:
+    """Build pysdmx's input (a PandasDataset with its Schema); the writer call, to be timed."""
+    from pysdmx.io.csv.sdmx10.writer import write as write_csv10
     from pysdmx.io.csv.sdmx20.writer import write as write_csv20
     from pysdmx.io.xml.sdmx21.writer.generic import write as write_generic
     from pysdmx.io.xml.sdmx21.writer.structure_specific import write as write_ss
+    from pysdmx.io.xml.sdmx30.writer.structure_specific import write as write_ss30
 
-    t0 = time.perf_counter()
     ds = pysdmx_dataset(table)
-    build = time.perf_counter() - t0
-    path = tmp / f"pysdmx_{label.replace(' ', '_')}.out"
-    t0 = time.perf_counter()
+    xml = {"prettyprint": False, "dimension_at_observation": "TIME_PERIOD"}
+    calls: dict[str, Callable[[], Any]] = {
+        "SDMX-CSV 1.0": lambda: write_csv10([ds], output_path=path),
+        "SDMX-CSV 2.0": lambda: write_csv20([ds], output_path=path),
+        "SDMX-ML 2.1 SS": lambda: write_ss([ds], output_path=path, **xml),
+        "SDMX-ML 2.1 Generic": lambda: write_generic([ds], output_path=path, **xml),
+        "SDMX-ML 3.0 SS": lambda: write_ss30([ds], output_path=path, **xml),
+    }
+    return calls[label]
+
+
+def prepare_sdmx1(label: str, table: pa.Table, path: Path) -> Callable[[], Any]:
+    """Build sdmx1's input (DSD + DataSet of Observation objects); the writer call, to be timed."""
+    import sdmx
+    from sdmx.format.csv import v1
+    from sdmx.message import DataMessage
+    from sdmx.model import v21
+
+    cls = {"SDMX-ML 2.1 SS": v21.StructureSpecificDataSet, "SDMX-ML 2.1 Generic": v21.GenericDataSet}
+    dsd, ds = sdmx1_dataset(table, cls.get(label, v21.DataSet))
     if label == "SDMX-CSV 2.0":
-        write_csv20([ds], output_path=path)
-    elif label == "SDMX-ML 2.1 SS":
-        write_ss([ds], output_path=path, prettyprint=False, dimension_at_observation="TIME_PERIOD")
-    else:
-        write_generic([ds], output_path=path, prettyprint=False, dimension_at_observation="TIME_PERIOD")
-    return build, time.perf_counter() - t0, path.stat().st_size
+        return lambda: sdmx.to_csv(ds, path=path, attributes="o")
+    if label == "SDMX-CSV 1.0":
+        return lambda: sdmx.to_csv(ds, path=path, attributes="o", format_options=v1.FormatOptions())
+    msg = DataMessage(data=[ds], observation_dimension=dsd.dimensions.get("TIME_PERIOD"))
+    return lambda: path.write_bytes(sdmx.to_xml(msg))
 
 
 # ----------------------------------------------------------------------------------- sdmx1
@@ -245,30 +269,6 @@ def sdmx1_dataset(table: pa.Table, cls: Any) -> tuple[Any, Any]:
     return dsd, ds
 
 
-def run_sdmx1(label: str, table: pa.Table, tmp: Path) -> tuple[float, float, int]:
-    """(seconds building DSD + DataSet objects, seconds in to_xml/to_csv, bytes written)."""
-    import sdmx
-    from sdmx.message import DataMessage
-    from sdmx.model import v21
-
-    cls = {"SDMX-ML 2.1 SS": v21.StructureSpecificDataSet, "SDMX-ML 2.1 Generic": v21.GenericDataSet}
-    t0 = time.perf_counter()
-    dsd, ds = sdmx1_dataset(table, cls.get(label, v21.DataSet))
-    build = time.perf_counter() - t0
-    path = tmp / f"sdmx1_{label.replace(' ', '_')}.out"
-    if label == "SDMX-CSV 2.0":
-        t0 = time.perf_counter()
-        sdmx.to_csv(ds, path=path, attributes="o")
-        seconds = time.perf_counter() - t0
-    else:
-        msg = DataMessage(data=[ds], observation_dimension=dsd.dimensions.get("TIME_PERIOD"))
-        t0 = time.perf_counter()
-        data = sdmx.to_xml(msg)
-        seconds = time.perf_counter() - t0
-        path.write_bytes(data)
-    return build, seconds, path.stat().st_size
-
-
 # ---------------------------------------------------------------------------------- memory
 
 
@@ -325,90 +325,124 @@ def timed(label: str, fn: Callable[[], Any]) -> Any:
     return result
 
 
-OBS_MARK = {"SDMX-ML 2.1 SS": b"<Obs ", "SDMX-ML 2.1 Generic": b"<generic:Obs>"}
+OBS_MARK = {
+    "SDMX-ML 2.1 SS": b"<Obs ",
+    "SDMX-ML 2.1 Generic": b"<generic:Obs>",
+    "SDMX-ML 3.0 SS": b"<Obs ",
+}
 
 
 def count_observations(path: Path, label: str) -> int:
-    """Observations in a written file: ``<Obs`` elements, or the CSV's lines after the header."""
+    """Observations in a written file: ``<Obs`` elements, SDMX-JSON's observations, or the CSV's
+    lines after the header."""
     data = path.read_bytes()
     if label in OBS_MARK:
         return data.count(OBS_MARK[label])
+    if label.startswith("SDMX-JSON"):
+        doc = json.loads(data)
+        return sum(len(s["observations"]) for d in doc["data"]["dataSets"] for s in d["series"].values())
     return data.count(b"\n") - 1
 
 
-def speed_rows(table: pa.Table, peer_table: pa.Table, tmp: Path, repeats: int) -> list[dict[str, Any]]:
-    """Every (format, tool) ``repeats`` times, interleaved (the order rotates each round); the
-    median of each, with the spread. Our outputs are checked to hold every observation."""
-    runs: list[tuple[str, str]] = [
-        (label, tool) for label, _ in FORMATS for tool in ("cgd-bridge", "pysdmx", "sdmx1")
-    ]
-    names = dict(FORMATS)
-    samples: dict[tuple[str, str], list[tuple[float, float, int]]] = {k: [] for k in runs}
-    for r in range(repeats):
-        for k in range(len(runs)):
-            label, tool = runs[(r + k) % len(runs)]
-            if tool == "cgd-bridge":
-                build = 0.0
-                seconds, size = run_ours(names[label], table, tmp)
-                got = count_observations(tmp / f"ours_{names[label]}.out", label)
-                if got != table.num_rows:
-                    raise SystemExit(
-                        f"error: our {label} writer wrote {got} observations, not {table.num_rows}"
-                    )
-            else:
-                runner = run_pysdmx if tool == "pysdmx" else run_sdmx1
-                build, seconds, size = runner(label, peer_table, tmp)
-            samples[(label, tool)].append((build, seconds, size))
-            print(f"  round {r + 1}/{repeats}  {tool:10s} {label:20s} {seconds:8.3f} s", flush=True)
-    rows: list[dict[str, Any]] = []
-    ours: dict[str, dict[str, Any]] = {}
-    for label, tool in runs:
-        got = samples[(label, tool)]
-        secs = [g[1] for g in got]
-        row = {
-            "format": label,
-            "tool": tool,
-            "obs": (table if tool == "cgd-bridge" else peer_table).num_rows,
-            "build": statistics.median(g[0] for g in got),
-            "seconds": statistics.median(secs),
-            "spread": (min(secs), max(secs)),
-            "bytes": got[-1][2],
-        }
+def side_child(tool: str, label: str, obs: int) -> None:
+    """Subprocess mode: one writer call of ``tool`` for ``label`` on the first ``obs`` observations
+    of the seeded table; prints JSON: the call's CPU and wall seconds, the seconds building the
+    peer's input, the bytes and (ours) the observations written."""
+    table = make_table(obs)
+    with tempfile.TemporaryDirectory() as tmp:
+        # one call on 100 observations first (not timed): every tool's lazy imports and first-use
+        # set-up, which a process writing more than one message pays once
+        warm = Path(tmp) / "warm"
         if tool == "cgd-bridge":
-            ours[label] = row
+            write_ours(label, table.slice(0, 100), warm)
         else:
-            row["ours"] = ours[label]
-        rows.append(row)
-    for r in rows:
-        r["rate"] = r["obs"] / r["seconds"]
-        r["rate_build"] = r["obs"] / (r["seconds"] + r["build"])
-        if "ours" in r:
-            r["ratio"] = r["ours"]["obs"] / r["ours"]["seconds"] / r["rate"]
-            r["ratio_build"] = r["ours"]["obs"] / r["ours"]["seconds"] / r["rate_build"]
-            r["ok"] = r["ratio"] >= REQUIRED[r["tool"]]
-    return rows
-
-
-def print_speed(rows: list[dict[str, Any]]) -> None:
-    head = (
-        f"{'format':20s} {'tool':10s} {'obs':>9s} {'build s':>8s} {'write s':>8s} {'(min-max)':>15s} "
-        f"{'MB':>7s} {'obs/s':>11s} {'obs/s+build':>11s} {'ours/peer':>9s} {'(+build)':>8s} "
-        f"{'required':>8s}  result"
-    )
-    print("\n" + head + "\n" + "-" * len(head))
-    for r in rows:
-        tail = ""
-        if "ratio" in r:
-            tail = (
-                f"{r['ratio']:8.1f}x {r['ratio_build']:7.1f}x "
-                f"{'>= ' + str(int(REQUIRED[r['tool']])) + 'x':>8s}  "
-                f"{'PASS' if r['ok'] else 'FAIL'}"
-            )
+            (prepare_pysdmx if tool == "pysdmx" else prepare_sdmx1)(label, table.slice(0, 100), warm)()
+        path = Path(tmp) / "out"
+        build = 0.0
+        if tool == "cgd-bridge":
+            call: Callable[[], Any] = lambda: write_ours(label, table, path)  # noqa: E731
+        else:
+            t0 = time.perf_counter()
+            call = (prepare_pysdmx if tool == "pysdmx" else prepare_sdmx1)(label, table, path)
+            build = time.perf_counter() - t0
+        c0, t0 = time.process_time(), time.perf_counter()
+        call()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+        counted = count_observations(path, label) if tool == "cgd-bridge" else None
         print(
-            f"{r['format']:20s} {r['tool']:10s} {r['obs']:9,d} {r['build']:8.2f} {r['seconds']:8.2f} "
-            f"{'(' + format(r['spread'][0], '.2f') + '-' + format(r['spread'][1], '.2f') + ')':>15s} "
-            f"{r['bytes'] / 1e6:7.1f} {r['rate']:11,.0f} {r['rate_build']:11,.0f} {tail}"
+            json.dumps(
+                {"cpu": cpu, "wall": wall, "build": build, "bytes": path.stat().st_size, "obs": counted}
+            )
         )
+
+
+def _result(s: harness.Sample) -> dict[str, Any]:
+    return json.loads(s.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def speed_sides(obs: int, peer_obs: int) -> list[tuple[str, str, int, harness.Side]]:
+    """(format, tool, observations, side) of every writer a peer has, and ours for every format."""
+    out = []
+    for label, _ in FORMATS:
+        for tool in ("cgd-bridge", "pysdmx", "sdmx1"):
+            if tool != "cgd-bridge" and label not in PEERS[tool]:
+                continue
+            n = obs if tool == "cgd-bridge" else peer_obs
+
+            def check(s: harness.Sample, n: int = n, tool: str = tool) -> str | None:
+                try:
+                    r = _result(s)
+                except (ValueError, IndexError):
+                    return "no result printed"
+                if r["bytes"] <= 0:
+                    return "wrote nothing"
+                if tool == "cgd-bridge" and r["obs"] != n:
+                    return f"wrote {r['obs']} observations, not {n}"
+                return None
+
+            cmd = [sys.executable, __file__, "--side", tool, label, str(n)]
+            out.append((label, tool, n, harness.Side(f"{tool} {label}", cmd, check)))
+    return out
+
+
+def _median(side: harness.Side, what: str) -> float:
+    return statistics.median(_result(s)[what] for s in side.samples)
+
+
+def _spread(side: harness.Side, what: str) -> str:
+    values = [_result(s)[what] for s in side.samples]
+    return f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
+def speed_tables(
+    sides: list[tuple[str, str, int, harness.Side]],
+) -> tuple[str, list[harness.Goal]]:
+    """The speed table (the writer call's CPU and wall time, medians and spread) and the goals."""
+    lines = [
+        "| format | tool | obs | writer call CPU s median (min-max) | wall s median (min-max) | "
+        "build s | peak MiB | obs/s (CPU) | ours / tool (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    goals = []
+    ours: dict[str, float] = {}
+    for label, tool, n, side in sides:
+        if side.problems or not side.samples:
+            continue
+        rate = n / max(_median(side, "cpu"), 1e-9)
+        ratio = ""
+        if tool == "cgd-bridge":
+            ours[label] = rate
+        else:
+            r = ours[label] / rate
+            ratio = f"{r:,.1f}x"
+            goals.append(
+                harness.Goal(f"{label}: cgd-bridge / {tool}, obs per CPU s", r, "x", at_least=REQUIRED[tool])
+            )
+        lines.append(
+            f"| {label} | {tool} | {n:,} | {_spread(side, 'cpu')} | {_spread(side, 'wall')} | "
+            f"{_median(side, 'build'):.2f} | {side.median('peak_mib'):,.0f} | {rate:,.0f} | {ratio} |"
+        )
+    return "\n".join(lines), goals
 
 
 def memory_rows(n: int, tolerance: float) -> list[dict[str, Any]]:
@@ -433,26 +467,30 @@ def memory_rows(n: int, tolerance: float) -> list[dict[str, Any]]:
     return rows
 
 
-def print_memory(rows: list[dict[str, Any]], tolerance: float) -> None:
-    head = (
-        f"{'format':20s} {'obs':>9s} {'table MiB':>9s} {'peak RSS growth MiB':>19s} {'minus table':>11s} "
-        f"{'arrow peak MiB':>14s}  result"
-    )
-    print("\n" + head + "\n" + "-" * len(head))
+def memory_table(rows: list[dict[str, Any]], tolerance: float) -> tuple[str, list[harness.Goal]]:
+    """The memory table: each writer's peak growth at ``--obs`` and twice that, beyond the table."""
+    lines = [
+        "| format | obs | table MiB | peak RSS growth MiB | minus the table MiB | Arrow pool peak MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    goals = []
     for r in rows:
         for key, excess in (("a", r["excess_a"]), ("b", r["excess_b"])):
             m = r[key]
-            result = ""
-            if key == "b":
-                grow = (r["excess_b"] - r["excess_a"]) / MiB
-                result = (
-                    f"{'PASS' if r['ok'] else 'FAIL'} (excess grew {grow:+.0f} MiB, allowed {tolerance:.0f})"
-                )
-            print(
-                f"{r['format']:20s} {m['obs']:9,d} {m['table_bytes'] / MiB:9.0f} "
-                f"{m['peak_growth'] / MiB:19.0f} "
-                f"{excess / MiB:11.0f} {m['arrow_peak_growth'] / MiB:14.0f}  {result}"
+            lines.append(
+                f"| {r['format']} | {m['obs']:,} | {m['table_bytes'] / MiB:,.0f} "
+                f"| {m['peak_growth'] / MiB:,.0f} "
+                f"| {excess / MiB:,.0f} | {m['arrow_peak_growth'] / MiB:,.0f} |"
             )
+        goals.append(
+            harness.Goal(
+                f"{r['format']}: growth of the peak beyond the table when the observations double",
+                (r["excess_b"] - r["excess_a"]) / MiB,
+                " MiB",
+                at_most=tolerance,
+            )
+        )
+    return "\n".join(lines), goals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -471,50 +509,54 @@ def main(argv: list[str] | None = None) -> int:
         help="MiB the excess over the table may grow when obs double (default 32)",
     )
     parser.add_argument("--skip-memory", action="store_true", help="speed only")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved timed runs per writer (median)")
-    parser.add_argument("--tiny", action="store_true", help="2,000 observations, one run: what CI runs")
+    harness.common_options(parser)
+    parser.add_argument("--side", nargs=3, metavar=("TOOL", "FORMAT", "OBS"), help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", nargs=2, metavar=("FORMAT", "ARROW_FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_memory:
         child_memory(*args.child_memory)
         return 0
+    if args.side:
+        side_child(args.side[0], args.side[1], int(args.side[2]))
+        return 0
     if args.tiny:
         args.obs, args.peer_obs, args.repeats = 2_000, 1_000, 1
-
-    t0 = time.perf_counter()
-    table = make_table(args.obs)
-    peer_table = table.slice(0, min(args.peer_obs, args.obs))
+    peer_obs = min(args.peer_obs, args.obs)
     print(
-        f"table: {table.num_rows:,} obs, {table.nbytes / MiB:.0f} MiB in Arrow, "
-        f"{len(pc.unique(table['SERIES'])):,} series codes, built in {time.perf_counter() - t0:.1f} s"
+        f"ours on {args.obs:,} observations, pysdmx and sdmx1 on the first {peer_obs:,} (their obs/s "
+        f"compared as if it scaled linearly); {args.repeats} interleaved runs of each writer, each "
+        "its own subprocess"
     )
-    if peer_table.num_rows < table.num_rows:
-        print(
-            f"peers (pysdmx, sdmx1) are timed on the first {peer_table.num_rows:,} observations and their"
-            f" obs/s is compared as if it scaled linearly to {table.num_rows:,}"
+    sides = speed_sides(args.obs, peer_obs)
+    # no unmeasured warm-up run: each run warms its writer up on 100 observations first (side_child)
+    harness.interleave([s for *_, s in sides], args.repeats, warmup=False)
+    speed, goals = speed_tables(sides)
+    sections = [
+        (
+            f"Speed: the writer call alone (ours on {args.obs:,} observations, the peers on "
+            f"{peer_obs:,}; CPU and wall time of the call, peak memory of the whole run)",
+            speed,
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = speed_rows(table, peer_table, Path(tmp), max(1, args.repeats))
-    print_speed(rows)
-    print(
-        "obs/s counts the writer call only; obs/s+build adds building the peer's input objects "
-        "(pysdmx: PandasDataset from the table; sdmx1: DSD + DataSet of Observation objects)."
-    )
-    ok = all(r["ok"] for r in rows if "ok" in r)
+    ]
     if not args.skip_memory:
-        del table, peer_table
         mem = memory_rows(args.obs, args.mem_tolerance)
-        print_memory(mem, args.mem_tolerance)
-        print(
-            "Each run is a fresh subprocess that memory-maps the table from an Arrow IPC file (so the "
-            "input pages count in the growth as the writer touches them, and the Arrow pool starts "
-            "empty). peak RSS growth: VmHWM after the write call minus VmRSS before it (peak reset "
-            "via /proc/self/clear_refs); minus table: that minus the table's Arrow size; arrow peak: "
-            "the Arrow pool's max_memory during the call."
+        table, mem_goals = memory_table(mem, args.mem_tolerance)
+        sections.append(
+            (
+                "Memory: each of our writers in a fresh process on a memory-mapped table, at "
+                f"{args.obs:,} and {2 * args.obs:,} observations (peak RSS growth during the call)",
+                table,
+            )
         )
-        ok = ok and all(r["ok"] for r in mem)
-    print("\nALL PASS" if ok else "\nSOME REQUIREMENT FAILED")
-    return 0 if ok else 1
+        goals += mem_goals
+    return harness.finish(
+        "write_vs_peers",
+        sections,
+        [s for *_, s in sides],
+        goals,
+        record=args.record,
+        repeats=args.repeats,
+    )
 
 
 if __name__ == "__main__":

@@ -185,6 +185,8 @@ def create_app(
     app.include_router(feeds.router, dependencies=keyed)
     app.include_router(sdmx_v1.router, dependencies=keyed)
     app.include_router(sdmx_v2.router, dependencies=keyed)
+    # the data queries first, without FastAPI's dependency solving (routes/sdmx_v1.fast_routes)
+    app.router.routes[:0] = [*sdmx_v1.fast_routes(), *sdmx_v2.fast_routes()]
     api_docs.install(app)  # before web's /static mount, which would take /static/swagger-ui/
     web.install(app, dependencies=limited)
     app.add_middleware(BodyGuard)  # body limits and the key, before any body is read

@@ -281,7 +281,11 @@ def _write_small(table: pa.Table, columns: list[_Column], lead: list[tuple[str, 
     head = ",".join(_quoted(h) for h in [*(k for k, _ in lead), *(c.header for c in columns)])
     cells = [[_quoted(v)] * n for _, v in lead]
     if batch:
-        cells += [[_quoted(v) for v in c.text(batch[0]).to_pylist()] for c in columns]
+        # a few series repeat most cells (their key, the attributes): each text is quoted once
+        seen: dict[str | None, str] = {}
+        for c in columns:
+            values = c.text(batch[0]).to_pylist()
+            cells.append([seen[v] if v in seen else seen.setdefault(v, _quoted(v)) for v in values])
     lines = [head, *(",".join(row) for row in zip(*cells, strict=True))] if n else [head]
     out.write(("\n".join(lines) + "\n").encode())
     return n

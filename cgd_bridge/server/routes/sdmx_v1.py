@@ -16,11 +16,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.routing import Route
 
 from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write.constraints import constraint_xml21
-from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
+from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep, get_principal, rate_limit
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.availability import check_references, with_references_xml
 from cgd_bridge.server.sdmx.query import (
@@ -101,6 +102,33 @@ async def data_provider(
     request: Request, bridge: BridgeDep, principal: PrincipalDep, flow: str, key: str, provider: str
 ) -> Response:
     return await _data(request, bridge, principal, flow, key, provider)
+
+
+async def _fast_data(request: Request) -> Response:
+    """The three data routes above, as :func:`fast_routes` serves them.
+
+    The same work in the same order as the routes with their router's dependencies: the rate
+    limit (:func:`~cgd_bridge.server.deps.rate_limit`), who is asking
+    (:func:`~cgd_bridge.server.deps.get_principal`: a wrong key is a 401), then the query.
+    """
+    bridge = request.app.state.bridge
+    now = bridge.clock()
+    await rate_limit(request, bridge, now)
+    principal = await get_principal(request, bridge, now)
+    p = request.path_params
+    return await _data(request, bridge, principal, p["flow"], p.get("key", "all"), p.get("provider", "all"))
+
+
+def fast_routes() -> list[Route]:
+    """Plain Starlette routes for the data queries, placed before every other route
+    (``app.create_app``); the FastAPI routes above remain for the API description (/docs).
+
+    A one-series query is the server's most frequent request and its work is small, so
+    FastAPI's per-request dependency solving and the walk through the route table cost it more
+    than selecting and writing its answer (benchmarks/README.md, server_vs_writer.py).
+    """
+    paths = ("/data/{flow}", "/data/{flow}/{key}", "/data/{flow}/{key}/{provider}")
+    return [Route(router.prefix + path, _fast_data, methods=["GET"]) for path in paths]
 
 
 def _availability(

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.routing import Route
 
 from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write.constraints import constraint_json, constraint_xml30
-from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
+from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep, get_principal, rate_limit
 from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.availability import check_references, with_references_json, with_references_xml
 from cgd_bridge.server.sdmx.negotiate import parse_accept
@@ -91,6 +92,36 @@ async def data_key(
     key: str,
 ) -> Response:
     return await _data(request, bridge, principal, context, agency, resource_id, version, key)
+
+
+async def _fast_data(request: Request) -> Response:
+    """The two data routes above, as :func:`fast_routes` serves them: the rate limit, who is
+    asking, then the query, as the routes with their router's dependencies do."""
+    bridge = request.app.state.bridge
+    now = bridge.clock()
+    await rate_limit(request, bridge, now)
+    principal = await get_principal(request, bridge, now)
+    p = request.path_params
+    return await _data(
+        request,
+        bridge,
+        principal,
+        p["context"],
+        p["agency"],
+        p["resource_id"],
+        p["version"],
+        p.get("key", "*"),
+    )
+
+
+def fast_routes() -> list[Route]:
+    """Plain Starlette routes for the data queries, placed before every other route; see
+    :func:`cgd_bridge.server.routes.sdmx_v1.fast_routes`."""
+    paths = (
+        "/data/{context}/{agency}/{resource_id}/{version}",
+        "/data/{context}/{agency}/{resource_id}/{version}/{key}",
+    )
+    return [Route(router.prefix + path, _fast_data, methods=["GET"]) for path in paths]
 
 
 def _structure(

@@ -314,3 +314,39 @@ def test_a_flush_does_not_wait_for_the_batch_interval(tmp_path: Path) -> None:
     finally:
         writer.close()
     assert not writer._thread.is_alive()
+
+
+def test_concurrent_misses_of_one_key_are_computed_once(world: World) -> None:
+    """A burst of queries on a cold server gathers the data once, not once per request: the
+    first thread computes, the others take its answer (they held 1.9 GB at 32 connections)."""
+    from cgd_bridge.server.access_cache import Readable
+
+    access = world.bridge.access
+    snap = access.snapshot()
+    started = threading.Event()
+    release = threading.Event()
+    calls: list[int] = []
+
+    def compute(session: object) -> Readable:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return Readable((), None, None)
+
+    results: list[Readable] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(access.resolve(snap, ("k",), compute)))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    assert started.wait(10)
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert len(calls) == 1
+    assert len(results) == 8
+    assert all(r is results[0] for r in results)
+    # another key is computed on its own
+    access.resolve(snap, ("other",), compute)
+    assert len(calls) == 2

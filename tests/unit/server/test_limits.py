@@ -169,3 +169,15 @@ def test_uploads_with_invented_keys_are_rate_limited_before_any_lookup(
     ]
     assert answers == [401, 401, 401, 429, 429, 429]
     assert [client.get("/api/me", headers=amina).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_data_queries_count_against_the_limit(limited: tuple[TestClient, dict[str, str]]) -> None:
+    """The data routes are plain Starlette routes (routes/sdmx_v1.fast_routes), without the
+    routers' FastAPI dependencies: they still count every request and check the key."""
+    client, keys = limited
+    kamau = {"Authorization": f"Bearer {keys['kamau']}"}
+    answers = [client.get("/sdmx/rest/data/DF_CGD_KE/all", headers=kamau).status_code for _ in range(4)]
+    assert 429 not in answers[:3]
+    assert answers[3] == 429
+    bad = {"Authorization": "Bearer cgdb_nothere_wrong"}
+    assert client.get("/sdmx/v2/data/dataflow/*/DF_CGD_KE/+/*", headers=bad).status_code == 401

@@ -498,3 +498,34 @@ def test_csv_options_elsewhere_are_refused_not_ignored(client: TestClient, path:
     assert query.split("=")[0] in r.text
     default = "keys=none" if query.startswith("keys") else "timeFormat=original"
     assert client.get(f"{path}?{default}").status_code == 200
+
+
+def test_data_queries_are_answered_by_the_plain_routes_and_still_documented(tmp_path) -> None:
+    """The data routes come first in the route table as plain Starlette routes (no FastAPI
+    dependency solving per request), while /docs still describes the FastAPI ones."""
+    from fastapi.testclient import TestClient
+    from starlette.routing import Route
+
+    from cgd_bridge.server.app import create_app
+    from cgd_bridge.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, rate_limit_per_minute=0))
+    first = app.router.routes[:5]
+    assert all(type(r) is Route and "/data/" in r.path for r in first)
+    assert {r.path for r in first} == {
+        "/sdmx/rest/data/{flow}",
+        "/sdmx/rest/data/{flow}/{key}",
+        "/sdmx/rest/data/{flow}/{key}/{provider}",
+        "/sdmx/v2/data/{context}/{agency}/{resource_id}/{version}",
+        "/sdmx/v2/data/{context}/{agency}/{resource_id}/{version}/{key}",
+    }
+    with TestClient(app) as client:
+        paths = client.get(app.openapi_url).json()["paths"]
+        assert "/sdmx/rest/data/{flow}/{key}" in paths
+        assert "/sdmx/v2/data/{context}/{agency}/{resource_id}/{version}/{key}" in paths
+        # a wrong key is a 401, not the anonymous answer; a bad context a 400 (SDMX error)
+        bad = {"Authorization": "Bearer cgdb_nothere_wrong"}
+        assert client.get("/sdmx/rest/data/DF_CGD_KE/all", headers=bad).status_code == 401
+        r = client.get("/sdmx/v2/data/nonsense/*/DF_CGD_KE/+/*")
+        assert r.status_code == 400
+        assert "nonsense" in r.text
