@@ -794,8 +794,11 @@ def certified_spans(
     the largest steps that keep every cell non-negative and every inequality true, taken per
     connected part of the table (a part's relations hold its cells alone).
 
-    Nothing is trusted: a part where a deviation breaks an equality (beyond rounding), changes
-    a published cell or meets an unknown value gets no step at all. So a wrong or stale
+    Nothing is trusted: a part where a deviation breaks an equality (beyond rounding, judged on
+    the part's own largest change), changes a published cell or meets an unknown value gets no
+    step at all; and what rounding forgave limits the step, so that ``v + a * y`` keeps every
+    relation within rounding too (else a change of 1e-6 taken a million times over would prove
+    a pinned cell free). So a wrong or stale
     deviation (another measure's, the cells' instead of the observations') can only prove less,
     never more. Returns ``(lo, hi)`` over every row (``values`` where no deviation moves it)."""
     lo = np.array(values, dtype=np.float64)
@@ -816,15 +819,21 @@ def certified_spans(
     # each relation's change under each deviation
     moved = (table.a @ sp.csc_matrix((y, (rows, dev)), shape=(len(values), len(kept)))).tocoo()
     r_hit, d_hit, ay = moved.row.astype(np.int64), moved.col.astype(np.int64), moved.data
-    scale = np.maximum(
-        1.0, np.maximum.reduceat(np.abs(y), np.r_[0, np.cumsum([c.size for _, c in kept])[:-1]])
-    )
-    hit = np.abs(ay) > 1e-5 * scale[d_hit]  # beyond rounding
-    r_hit, d_hit, ay = r_hit[hit], d_hit[hit], ay[hit]
     at = np.searchsorted(keys, d_hit * parts + table.rel_component[r_hit])  # a relation moves with its cells
-    bad[at[table.equal[r_hit]]] = True
+    # rounding is judged on each part's own scale (a large change in another part forgives
+    # nothing here), and a step may not carry what rounding forgave past rounding: the
+    # table v + a * y keeps every relation within ``tol`` of true, whatever ``a``
+    tol = np.ones(keys.size)
+    np.maximum.at(tol, group, np.abs(y))
+    tol *= 1e-5
     up = np.full(keys.size, np.inf)  # the step along +y, then along -y
     down = np.full(keys.size, np.inf)
+    small = (np.abs(ay) > 0) & (np.abs(ay) <= tol[at])
+    np.minimum.at(up, at[small], tol[at[small]] / np.abs(ay[small]))
+    np.minimum.at(down, at[small], tol[at[small]] / np.abs(ay[small]))
+    hit = np.abs(ay) > tol[at]  # beyond rounding
+    r_hit, ay, at = r_hit[hit], ay[hit], at[hit]
+    bad[at[table.equal[r_hit]]] = True
     neg = y < 0
     np.minimum.at(up, group[neg], np.nan_to_num(v[neg]) / -y[neg])
     np.minimum.at(down, group[~neg], np.nan_to_num(v[~neg]) / y[~neg])
