@@ -786,6 +786,22 @@ def _cap(comp: _Component, true: np.ndarray | None, protection: float) -> np.nda
     return np.full(comp.cells.size, scale + protection)
 
 
+def _net(d: Deviation, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cells a deviation moves and by how much, each once (a cell named twice moves by the
+    sum); nothing for a deviation naming a row outside the table or a change that is no number."""
+    rows = np.asarray(d.rows, dtype=np.int64)
+    change = np.asarray(d.change, dtype=np.float64)
+    if rows.shape != change.shape or (rows.size and (rows.min() < 0 or rows.max() >= n)):
+        return np.empty(0, np.int64), np.empty(0)
+    if not np.isfinite(change).all():
+        return np.empty(0, np.int64), np.empty(0)
+    cells, at = np.unique(rows, return_inverse=True)
+    net = np.zeros(cells.size)
+    np.add.at(net, at, change)
+    moved = np.abs(net) > EPS
+    return cells[moved], net[moved]
+
+
 def certified_spans(
     table: _Table, values: np.ndarray, unknown: np.ndarray, deviations: Sequence[Deviation]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -803,8 +819,7 @@ def certified_spans(
     never more. Returns ``(lo, hi)`` over every row (``values`` where no deviation moves it)."""
     lo = np.array(values, dtype=np.float64)
     hi = lo.copy()
-    kept = [(d.rows[np.abs(d.change) > EPS], d.change[np.abs(d.change) > EPS]) for d in deviations]
-    kept = [(r, y) for r, y in kept if r.size]
+    kept = [k for k in (_net(d, len(values)) for d in deviations) if k[0].size]
     if not kept:
         return lo, hi
     # every deviation at once: a group is one deviation within one connected part

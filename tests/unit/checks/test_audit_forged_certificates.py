@@ -53,7 +53,7 @@ def exact_interval(rel: Relations, values: np.ndarray, unknown: np.ndarray, row:
     return bounds[0], bounds[1]
 
 
-def _exposed_rows(rel: Relations, v: np.ndarray, sup: np.ndarray) -> list[int]:
+def _exposed_rows(rel: Relations, v: np.ndarray, sup: np.ndarray, protection: float = K) -> list[int]:
     return [
         r
         for r in np.flatnonzero(sup).tolist()
@@ -94,3 +94,31 @@ def test_a_large_change_elsewhere_does_not_widen_the_rounding_bound_of_a_part() 
         low, high = exact_interval(rel, v, sup, e.row)
         assert abs(e.low - low) < 1e-6
         assert abs(e.high - high) < 1e-6
+
+
+def test_a_deviation_naming_a_cell_twice_moves_it_by_the_sum() -> None:
+    """+10k and -10k on one cell is no change at all, not a change either way (the small cells
+    hold 2: read entry by entry, each would span [0, 4], past a protection of 3)."""
+    rel, v, _small = months_table(4)
+    sup = primary(v)
+    exposed = _exposed_rows(rel, v, sup, 3.0)
+    assert exposed
+    forged = [Deviation(np.asarray([row, row]), np.asarray([10.0 * K, -10.0 * K])) for row in exposed]
+    got = audit(rel, v, sup, 3.0, truth=True, deviations=forged)
+    assert got.certified == 0
+    assert sorted(e.row for e in got.exposed) == sorted(exposed)
+
+
+def test_a_deviation_naming_rows_outside_the_table_proves_nothing() -> None:
+    """A stale certificate of a longer table (or a row of -1 read from Python's end): refused
+    as a whole, never a crash, never a cell of this table moved in its place."""
+    rel, v, _small = months_table(4)
+    sup = primary(v)
+    exposed = _exposed_rows(rel, v, sup)
+    forged = [
+        Deviation(np.asarray([row, len(v) + row]), np.asarray([10.0 * K, -10.0 * K])) for row in exposed
+    ]
+    forged += [Deviation(np.asarray([row, -1]), np.asarray([10.0 * K, np.inf])) for row in exposed]
+    got = audit(rel, v, sup, float(K), truth=True, deviations=forged)
+    assert got.certified == 0
+    assert sorted(e.row for e in got.exposed) == sorted(exposed)
