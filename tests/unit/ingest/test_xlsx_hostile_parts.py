@@ -155,3 +155,47 @@ def test_a_far_reference_after_a_quoted_bracket_at_a_block_end_is_measured(
     path = _book(tmp_path / "cut.xlsx", "worksheets/sheet1.xml", [("xl/worksheets/sheet1.xml", xml)])
     with pytest.raises(InputError, match="column 16,384"):
         inspect(path, None)
+
+
+ODD_CELLS = [
+    "<v>0.30000000000000004</v>",
+    "<v>1e16</v>",
+    "<v>123456789012345678</v>",
+    "<v>-0</v>",
+    "<v>1e-7</v>",
+    "<v>5e-324</v>",
+    "<v>999999999999999.9</v>",
+    "<v>4503599627370497</v>",
+    "<v>NaN</v>",
+    "<v></v>",
+    '<v>2024-01-02T03:04:05.123456</v>" t="d',
+    "<is><t><![CDATA[<x>&]]></t></is>",
+    "<is><t>&#65;&amp;&lt;</t></is>",
+    "<is><r><t>a</t></r><r><t>b</t></r></is>",
+    "<is><t>a</t><rPh><t>ZZ</t></rPh></is>",
+    '<is><t xml:space="preserve">  a  </t></is>',
+]
+
+
+@pytest.mark.parametrize("inner", ODD_CELLS)
+def test_the_columnar_reading_of_odd_cells_is_each_cells_text(tmp_path: Path, inner: str) -> None:
+    """Numbers at the edges of float text, ISO dates, CDATA, entities, rich and phonetic runs:
+    when the columnar reader takes the sheet, each cell's text is :func:`cell_text` of what
+    python-calamine reads (else it leaves the sheet to the reading by rows)."""
+    from cgd_bridge.ingest.xlsx import _columnar, cell_text
+
+    kind, _, value = inner.partition('" t="')
+    attrs = ' t="inlineStr"' if inner.startswith("<is>") else (f' t="{value}"' if value else "")
+    cells = (
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>n</t></is></c></row>'
+        f'<row r="2"><c r="A2"{attrs}>{kind}</c></row><row r="3"><c r="A3"><v>1</v></c></row>'
+    )
+    path = _book(
+        tmp_path / "odd.xlsx", "worksheets/sheet1.xml", [("xl/worksheets/sheet1.xml", _sheet(cells))]
+    )
+    wb = CalamineWorkbook.from_path(str(path))
+    want = [cell_text(row[0]) for row in wb.get_sheet_by_index(0).to_python()[1:]]
+    wb.close()
+    got = _columnar(path, None, inspect(path, None))
+    if got is not None:
+        assert got[2].column(0).to_pylist() == want
