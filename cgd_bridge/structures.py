@@ -625,15 +625,18 @@ _CODE_VERSION: str | None = None
 
 
 def code_version() -> str:
-    """A digest of the code that compiles (this module and the contract's): a compiled file
+    """A digest of the code that compiles (this module and the contract's, and the installed
+    sdmx1 whose reading of a file they compile, found without importing it): a compiled file
     written by other code is never read, whatever the package version says."""
     global _CODE_VERSION
     if _CODE_VERSION is None:
         from cgd_bridge.sdmx import contract
+        from cgd_bridge.verdicts import package_fingerprint
 
         digest = hashlib.sha256(COMPILED_FORMAT.encode())
         for module_file in (__file__, contract.__file__):
             digest.update(Path(module_file).read_bytes())
+        digest.update((package_fingerprint("sdmx") or "sdmx1 not found").encode("utf-8", "surrogatepass"))
         _CODE_VERSION = digest.hexdigest()[:24]
     return _CODE_VERSION
 

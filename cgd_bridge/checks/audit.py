@@ -786,6 +786,22 @@ def _cap(comp: _Component, true: np.ndarray | None, protection: float) -> np.nda
     return np.full(comp.cells.size, scale + protection)
 
 
+def _net(d: Deviation, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cells a deviation moves and by how much, each once (a cell named twice moves by the
+    sum); nothing for a deviation naming a row outside the table or a change that is no number."""
+    rows = np.asarray(d.rows, dtype=np.int64)
+    change = np.asarray(d.change, dtype=np.float64)
+    if rows.shape != change.shape or (rows.size and (rows.min() < 0 or rows.max() >= n)):
+        return np.empty(0, np.int64), np.empty(0)
+    if not np.isfinite(change).all():
+        return np.empty(0, np.int64), np.empty(0)
+    cells, at = np.unique(rows, return_inverse=True)
+    net = np.zeros(cells.size)
+    np.add.at(net, at, change)
+    moved = np.abs(net) > EPS
+    return cells[moved], net[moved]
+
+
 def certified_spans(
     table: _Table, values: np.ndarray, unknown: np.ndarray, deviations: Sequence[Deviation]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -794,14 +810,16 @@ def certified_spans(
     the largest steps that keep every cell non-negative and every inequality true, taken per
     connected part of the table (a part's relations hold its cells alone).
 
-    Nothing is trusted: a part where a deviation breaks an equality (beyond rounding), changes
-    a published cell or meets an unknown value gets no step at all. So a wrong or stale
+    Nothing is trusted: a part where a deviation breaks an equality (beyond rounding, judged on
+    the part's own largest change), changes a published cell or meets an unknown value gets no
+    step at all; and what rounding forgave limits the step, so that ``v + a * y`` keeps every
+    relation within rounding too (else a change of 1e-6 taken a million times over would prove
+    a pinned cell free). So a wrong or stale
     deviation (another measure's, the cells' instead of the observations') can only prove less,
     never more. Returns ``(lo, hi)`` over every row (``values`` where no deviation moves it)."""
     lo = np.array(values, dtype=np.float64)
     hi = lo.copy()
-    kept = [(d.rows[np.abs(d.change) > EPS], d.change[np.abs(d.change) > EPS]) for d in deviations]
-    kept = [(r, y) for r, y in kept if r.size]
+    kept = [k for k in (_net(d, len(values)) for d in deviations) if k[0].size]
     if not kept:
         return lo, hi
     # every deviation at once: a group is one deviation within one connected part
@@ -816,15 +834,21 @@ def certified_spans(
     # each relation's change under each deviation
     moved = (table.a @ sp.csc_matrix((y, (rows, dev)), shape=(len(values), len(kept)))).tocoo()
     r_hit, d_hit, ay = moved.row.astype(np.int64), moved.col.astype(np.int64), moved.data
-    scale = np.maximum(
-        1.0, np.maximum.reduceat(np.abs(y), np.r_[0, np.cumsum([c.size for _, c in kept])[:-1]])
-    )
-    hit = np.abs(ay) > 1e-5 * scale[d_hit]  # beyond rounding
-    r_hit, d_hit, ay = r_hit[hit], d_hit[hit], ay[hit]
     at = np.searchsorted(keys, d_hit * parts + table.rel_component[r_hit])  # a relation moves with its cells
-    bad[at[table.equal[r_hit]]] = True
+    # rounding is judged on each part's own scale (a large change in another part forgives
+    # nothing here), and a step may not carry what rounding forgave past rounding: the
+    # table v + a * y keeps every relation within ``tol`` of true, whatever ``a``
+    tol = np.ones(keys.size)
+    np.maximum.at(tol, group, np.abs(y))
+    tol *= 1e-5
     up = np.full(keys.size, np.inf)  # the step along +y, then along -y
     down = np.full(keys.size, np.inf)
+    small = (np.abs(ay) > 0) & (np.abs(ay) <= tol[at])
+    np.minimum.at(up, at[small], tol[at[small]] / np.abs(ay[small]))
+    np.minimum.at(down, at[small], tol[at[small]] / np.abs(ay[small]))
+    hit = np.abs(ay) > tol[at]  # beyond rounding
+    r_hit, ay, at = r_hit[hit], ay[hit], at[hit]
+    bad[at[table.equal[r_hit]]] = True
     neg = y < 0
     np.minimum.at(up, group[neg], np.nan_to_num(v[neg]) / -y[neg])
     np.minimum.at(down, group[~neg], np.nan_to_num(v[~neg]) / y[~neg])

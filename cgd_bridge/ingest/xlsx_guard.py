@@ -73,6 +73,8 @@ MAX_TAG = 1 << 20
 
 #: a tag of a prefixed name (<x:c ...>; or text that reads so): the block is measured tag by tag
 _PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
+#: where a row or cell tag begins
+_TAG_START = re.compile(rb"<(?:[^\s<>/!?\"'=]+:)?(?:row|c)(?=[\s/>])")
 #: any row or cell tag, with its attributes (quote-aware: ``>`` may stand in a quoted value)
 _TAG = re.compile(rb"<(?:[^\s<>/!?\"'=]+:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
 #: every ``r`` attribute of a tag, in either quoting, spaces around ``=`` allowed
@@ -221,7 +223,7 @@ def _unpacks_too_much(what: dict[str, Any], limit: int, file: str) -> TooLarge:
     return _too_big(msg(N_("{what} unpacks to more than {size}"), what=what, size=size), size, file)
 
 
-def damaged(file: str, reason: str) -> InputError:
+def damaged(file: str, reason: str | dict[str, Any]) -> InputError:
     """The zip cannot be read: cut, forged sizes, a bad checksum, an unknown compression."""
     return InputError(
         N_("the file cannot be opened as an Excel workbook ({reason})"),
@@ -254,16 +256,49 @@ def read_limited(
         raise damaged(file, str(exc)) from exc
 
 
-def _workbook(zf: zipfile.ZipFile, sheet: str | None) -> tuple[str | None, bool]:
-    """The zip member of ``sheet`` (or of the first sheet) and whether dates count from 1904."""
+def _part_key(name: str) -> str:
+    """A part's name as calamine finds it: any case, ``\\`` read as ``/``."""
+    return name.replace("\\", "/").lower()
+
+
+def _parts(zf: zipfile.ZipFile, file: str) -> dict[str, str]:
+    """The zip's members by :func:`_part_key`; two members one reader could take for the other
+    are refused: Python's zip reader takes a repeated name's last member, calamine its first
+    (and any member whose name matches but for case), so the part measured would not be the
+    part read."""
+    parts: dict[str, str] = {}
+    for name in zf.namelist():
+        key = _part_key(name)
+        if key in parts:
+            raise damaged(file, msg(N_("it holds the part {name} twice"), name=name))
+        parts[key] = name
+    return parts
+
+
+def _sheet_parts(target: str, parts: dict[str, str]) -> list[str]:
+    """Every member a reader may take the relationship ``target`` for: as calamine joins it to
+    ``xl/`` (without resolving ``.`` or ``..``), from the package root, and resolved."""
+    forms = {f"xl/{target}", target.lstrip("/"), posixpath.normpath(f"xl/{target}")}
+    if target.startswith("/"):
+        forms.add(posixpath.normpath(target.lstrip("/")))
+    return sorted({parts[k] for k in map(_part_key, forms) if k in parts})
+
+
+def _workbook(
+    zf: zipfile.ZipFile, parts: dict[str, str], sheet: str | None, file: str
+) -> tuple[list[str] | None, bool]:
+    """The zip members that may hold ``sheet`` (or the first sheet) and whether dates count
+    from 1904; None when this is no OOXML workbook or names no such sheet (calamine says so)."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        if max(zf.getinfo(n).file_size for n in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")) > 64 << 20:
+        book_part = parts[_part_key("xl/workbook.xml")]
+        rels_part = parts[_part_key("xl/_rels/workbook.xml.rels")]
+        if max(zf.getinfo(n).file_size for n in (book_part, rels_part)) > 64 << 20:
             return None, False  # a workbook index this size is no workbook: calamine refuses it
-        book = etree.fromstring(zf.read("xl/workbook.xml"), parser)
-        rels = etree.fromstring(zf.read("xl/_rels/workbook.xml.rels"), parser)
+        book = etree.fromstring(zf.read(book_part), parser)
+        rels = etree.fromstring(zf.read(rels_part), parser)
     except (KeyError, etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
         return None, False  # not a workbook calamine can open either: it says so
     date1904 = any(p.get("date1904") in ("1", "true") for p in book.iter("{*}workbookPr"))
@@ -272,8 +307,17 @@ def _workbook(zf: zipfile.ZipFile, sheet: str | None) -> tuple[str | None, bool]
         if sheet is None or s.get("name") == sheet:
             rid = next((v for k, v in s.attrib.items() if k.endswith("}id")), None)
             target = targets.get(rid, "")
-            member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
-            return member, date1904
+            members = _sheet_parts(target, parts)
+            if not members:  # what a reader would take for it cannot be known: refused
+                raise damaged(
+                    file,
+                    msg(
+                        N_("the sheet '{sheet}' is listed, but its part {part} is missing"),
+                        sheet=s.get("name") or "",
+                        part=target,
+                    ),
+                )
+            return members, date1904
     return None, date1904
 
 
@@ -288,29 +332,61 @@ def inspect(path: Path, sheet: str | None, limits: XlsxLimits = LIMITS) -> Sheet
     except (zipfile.BadZipFile, OSError, ValueError):
         return SheetFacts(None)  # calamine gives the plain "cannot be opened" error
     with zf:
-        names = set(zf.namelist())
-        if "xl/sharedStrings.xml" in names:
-            for _ in read_limited(
-                zf, "xl/sharedStrings.xml", limits.shared_strings_bytes, msg(N_("its text")), path.name
-            ):
+        parts = _parts(zf, path.name)
+        if strings := parts.get(_part_key("xl/sharedStrings.xml")):  # found as calamine finds it
+            for _ in read_limited(zf, strings, limits.shared_strings_bytes, msg(N_("its text")), path.name):
                 pass
-        member, date1904 = _workbook(zf, sheet)
-        if member is None or member not in names:
+        members, date1904 = _workbook(zf, parts, sheet, path.name)
+        if members is None:
             return SheetFacts(None, date1904=date1904)
-        span = _Span()
-        tail = b""
-        for chunk in read_limited(zf, member, limits.sheet_bytes, msg(N_("the sheet")), path.name):
-            data = tail + chunk
-            cut = data.rfind(b"<")  # a tag cut by the block's end waits for the next block
-            data, tail = (data[:cut], data[cut:]) if cut >= 0 and b">" not in data[cut:] else (data, b"")
-            if len(tail) > MAX_TAG:
-                raise damaged(path.name, f"a tag in {member} is longer than {MAX_TAG >> 20} MiB")
-            span.block(data)
-            _check(span, limits, path.name)
-        if tail:
-            span.block(tail)
-            _check(span, limits, path.name)
-        return SheetFacts(member, span.rows, span.columns, date1904)
+        facts = [_measure(zf, member, limits, path.name) for member in members]
+        rows, columns = max(f[0] for f in facts), max(f[1] for f in facts)
+        return SheetFacts(members[0], rows, columns, date1904)
+
+
+def _cut(data: bytes) -> int:
+    """Where the whole tags of a block end: a tag cut by the block's end waits for the next
+    block. A row or cell tag is whole only by the quote-aware grammar (a ``>`` or ``<`` in a
+    quoted value ends nothing, for calamine): the part of it that followed would otherwise
+    reach the next block with no tag to measure it by."""
+    cut = data.rfind(b"<")
+    if cut < 0:
+        return len(data)
+    last = _last_tag_start(data)
+    if last >= 0 and _TAG.match(data, last) is None:
+        return last
+    return cut if b">" not in data[cut:] else len(data)
+
+
+def _last_tag_start(data: bytes) -> int:
+    """Where the block's last row or cell tag begins (-1: none in its last ``MAX_TAG`` bytes)."""
+    size = 4096
+    while True:
+        low = max(0, len(data) - size)
+        last = -1
+        for found in _TAG_START.finditer(data, low):
+            last = found.start()
+        if last >= 0 or low == 0 or size > MAX_TAG:
+            return last
+        size *= 16
+
+
+def _measure(zf: zipfile.ZipFile, member: str, limits: XlsxLimits, file: str) -> tuple[int, int]:
+    """The span of the cell tags of the sheet ``member``, refused as soon as it passes ``limits``."""
+    span = _Span()
+    tail = b""
+    for chunk in read_limited(zf, member, limits.sheet_bytes, msg(N_("the sheet")), file):
+        data = tail + chunk
+        cut = _cut(data)
+        data, tail = data[:cut], data[cut:]
+        if len(tail) > MAX_TAG:
+            raise damaged(file, f"a tag in {member} is longer than {MAX_TAG >> 20} MiB")
+        span.block(data)
+        _check(span, limits, file)
+    if tail:
+        span.block(tail)
+        _check(span, limits, file)
+    return span.rows, span.columns
 
 
 def iso_dates(path: Path, member: str) -> bool:

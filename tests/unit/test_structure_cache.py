@@ -278,3 +278,19 @@ def test_entries_of_other_code_are_kept_a_month(cache: Path) -> None:
     Structures().codes("IAEG-SDGs:CL_SEX(1.1)")
     assert fresh.exists()
     assert not old.exists()
+
+
+def test_an_entry_compiled_by_another_sdmx1_is_not_read(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a file compiles to is sdmx1's reading of it (a region's ``include``, a DSD's
+    components), so an entry written under another installed sdmx1 (an upgrade, a cache folder
+    shared by two environments) is compiled again, not believed."""
+    from cgd_bridge import structures, verdicts
+
+    path = CODELISTS / "IAEG-SDGs_SDG.xml"
+    assert structures.compiled_file(path, name=path.name, cache_dir=cache).message is not None
+    assert structures.compiled_file(path, name=path.name, cache_dir=cache).message is None  # warm
+    fingerprint = verdicts.package_fingerprint("sdmx")
+    assert fingerprint is not None
+    monkeypatch.setitem(verdicts._FINGERPRINTS, "sdmx", fingerprint + "|sdmx1-2.99.dist-info:1:1")
+    monkeypatch.setattr(structures, "_CODE_VERSION", None)
+    assert structures.compiled_file(path, name=path.name, cache_dir=cache).message is not None
