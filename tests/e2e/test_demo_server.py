@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
-from tests.support.server import free_port, wait_until_up
+from tests.support.process import free_port, running
 
 
 def test_demo_serves_the_published_examples(tmp_path: Path) -> None:
@@ -18,16 +17,9 @@ def test_demo_serves_the_published_examples(tmp_path: Path) -> None:
     log = tmp_path / "demo.log"
     env = {**os.environ, "CGD_BRIDGE_DATA_DIR": str(tmp_path / "data")}
     env.pop("CGD_BRIDGE_DATABASE_URL", None)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "cgd_bridge", "demo", "-o", str(tmp_path / "demo"), "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url, proc, log, timeout=300)
+    command = [sys.executable, "-m", "cgd_bridge", "demo", "-o", str(tmp_path / "demo"), "--port", str(port)]
+    with running(command, ready=f"{url}/healthz", log=log, env=env, timeout=300, stop_timeout=20):
         text = log.read_text()
         keys = dict(re.findall(r"^\s+(\w+)\s+(cgdb_[\w-]+)$", text, flags=re.MULTILINE))
         assert set(keys) == {"amina", "sita", "kamau", "bikash", "admin"}
@@ -45,6 +37,3 @@ def test_demo_serves_the_published_examples(tmp_path: Path) -> None:
         ).json()
         assert {s["producer"] for s in mine} == {"sauti", "yuwa"}
         assert (tmp_path / "demo" / "demo.sqlite").is_file()
-    finally:
-        proc.terminate()
-        proc.wait(20)

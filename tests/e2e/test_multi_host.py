@@ -132,7 +132,7 @@ def client_from(address: str) -> httpx.Client:
 @contextlib.contextmanager
 def _host(name: str, database_url: str, data_dir: Path, env: dict[str, str]) -> Iterator[Host]:
     args = ("--workers", str(WORKERS))
-    with live_server(database_url, data_dir, seed=False, env=env, args=args, process_group=True) as server:
+    with live_server(database_url, data_dir, seed=False, env=env, args=args) as server:
         yield Host(name, server)
 
 

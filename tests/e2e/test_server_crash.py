@@ -34,7 +34,8 @@ import pytest
 
 from tests.support.paths import ROOT
 from tests.support.postgres import fresh_schema
-from tests.support.server import free_port, live_server, seed_database, wait_until_up
+from tests.support.process import free_port, running
+from tests.support.server import live_server, seed_database
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
 MAPPING = ROOT / "mappings" / "kenya-health-scorecard.yaml"
@@ -103,32 +104,14 @@ def test_killed_during_an_upload(database: str, tmp_path: Path) -> None:
         assert _count_versions(database) == before
         # restart on the same database: it answers, and the submission goes through
         port2 = free_port()
-        log = tmp_path / "restart.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "cgd_bridge",
-                    "serve",
-                    "--port",
-                    str(port2),
-                    "--database-url",
-                    database,
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "CGD_BRIDGE_DATA_DIR": str(tmp_path)},
-            )
-        try:
-            url = f"http://127.0.0.1:{port2}"
-            wait_until_up(url, proc, log)
+        url = f"http://127.0.0.1:{port2}"
+        serve = ["serve", "--port", str(port2), "--database-url", database]
+        env = {**os.environ, "CGD_BRIDGE_DATA_DIR": str(tmp_path)}
+        command = [sys.executable, "-m", "cgd_bridge", *serve]
+        with running(command, ready=f"{url}/healthz", log=tmp_path / "restart.log", env=env):
             r = _submit(url, server.keys["amina"])
             assert r.status_code == 201, r.text
             assert _count_versions(database) == before + 1
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 CRASH = textwrap.dedent(

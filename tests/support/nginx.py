@@ -12,26 +12,24 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from tests.support.process import free_port, running
 
 #: Where Debian's nginx (``apt-get install nginx-light``) is.
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).is_file()), None)
 #: The address nginx connects to the bridge from: the one proxy the bridge trusts in the tests.
 PROXY_ADDRESS = "127.0.0.2"
 
-_CONFIG = """
+#: what both configurations share: one worker, no daemon, every file in the test's folder
+_PREAMBLE = """
 worker_processes 1;
 daemon off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
-events {{ worker_connections 64; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log {tmp}/access.log;
     client_body_temp_path {tmp}/body;
@@ -39,6 +37,9 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
+"""
+
+_PROXY = """
     server {{
         listen 127.0.0.1:{port};
         location {prefix}/ {{
@@ -55,18 +56,6 @@ http {{
 
 
 _BALANCER = """
-worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log {tmp}/access.log;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
     client_max_body_size 50m;
     upstream bridge {{
 {servers}
@@ -96,21 +85,15 @@ class Nginx:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def nginx_proxy(upstream_port: int, prefix: str, tmp: Path) -> Iterator[Nginx]:
     """nginx on 127.0.0.1 serving ``prefix`` from the bridge on ``upstream_port`` (prefix stripped)."""
-    port = _prepare(tmp)
-    config = _CONFIG.format(
-        tmp=tmp, port=port, prefix=prefix, upstream=upstream_port, proxy_address=PROXY_ADDRESS
+    port = free_port()
+    config = _PREAMBLE.format(tmp=tmp, connections=64) + _PROXY.format(
+        port=port, prefix=prefix, upstream=upstream_port, proxy_address=PROXY_ADDRESS
     )
-    with _nginx(tmp, port, config, prefix) as running:
-        yield running
+    with _nginx(tmp, port, config, prefix) as nginx:
+        yield nginx
 
 
 @contextlib.contextmanager
@@ -120,50 +103,26 @@ def nginx_balancer(upstream_ports: list[int], tmp: Path) -> Iterator[Nginx]:
     A host that fails once (refused or dropped connection) is left out for 30 s (``max_fails=1``),
     as a production balancer's health check would.
     """
-    port = _prepare(tmp)
+    port = free_port()
     servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=30s;" for p in upstream_ports)
-    with _nginx(tmp, port, _BALANCER.format(tmp=tmp, port=port, servers=servers), "") as running:
-        yield running
+    config = _PREAMBLE.format(tmp=tmp, connections=256) + _BALANCER.format(port=port, servers=servers)
+    with _nginx(tmp, port, config, "") as nginx:
+        yield nginx
 
 
-def _prepare(tmp: Path) -> int:
-    """nginx's folders in ``tmp``; the port it will listen on."""
+@contextlib.contextmanager
+def _nginx(tmp: Path, port: int, config: str, prefix: str) -> Iterator[Nginx]:
+    """nginx with ``config`` (its folders made in ``tmp``), up once ``prefix``/healthz answers."""
     assert NGINX is not None
     tmp.mkdir(parents=True, exist_ok=True)
     tmp.chmod(0o755)
     for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (tmp / name).mkdir(exist_ok=True)
         (tmp / name).chmod(0o777)  # nginx's workers may run as another user than the master
-    return _free_port()
-
-
-@contextlib.contextmanager
-def _nginx(tmp: Path, port: int, config: str, prefix: str) -> Iterator[Nginx]:
-    assert NGINX is not None
     conf = tmp / "nginx.conf"
     conf.write_text(config)
-    out = (tmp / "nginx.out").open("wb")
-    process = subprocess.Popen([NGINX, "-p", str(tmp), "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"nginx exited with {process.returncode}: {(tmp / 'nginx.out').read_text()}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}{prefix}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"nginx did not answer: {(tmp / 'error.log').read_text()}")
-            time.sleep(0.1)
-        yield Nginx(url, tmp / "error.log")
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        out.close()
+    command = [NGINX, "-p", str(tmp), "-c", str(conf)]
+    error_log = tmp / "error.log"
+    with running(command, ready=f"{url}{prefix}/healthz", log=tmp / "nginx.out", more_logs=[error_log]):
+        yield Nginx(url, error_log)

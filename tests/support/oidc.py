@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
-from tests.support.server import free_port
+from tests.support.process import free_port, running
 
 VERSION = "9.13.3"  # oidc-provider, pinned
 HERE = Path(__file__).resolve().parent
@@ -104,34 +103,10 @@ def oidc_provider(
         )
     )
     log = tmp / f"oidc-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [shutil.which("node") or "node", SCRIPT.name, str(config)],
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"oidc-provider exited with {process.returncode}:\n{log.read_text()[-3000:]}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"oidc-provider did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
+    command = [shutil.which("node") or "node", SCRIPT.name, str(config)]
+    ready = f"{issuer}/.well-known/openid-configuration"
+    with running(command, ready=ready, log=log, name="oidc-provider", cwd=folder):
         yield Provider(issuer, client_id, client_secret, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def log_in(authorization_url: str, account: str, *, stop_at: str) -> str:

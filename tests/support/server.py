@@ -1,29 +1,21 @@
 """A real bridge server for end-to-end tests: a seeded database and ``cgd-bridge serve`` in a subprocess.
 
 The server listens on 127.0.0.1 on a free port and is stopped (terminated, then killed) when
-the test is done; nothing outlives the test session.
+the test is done (tests/support/process.py); nothing outlives the test session.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support.process import free_port, running
+from tests.support.process import wait_until_up as process_wait_until_up
 
 
 @dataclass
@@ -60,15 +52,8 @@ def seed_database(database_url: str, data_dir: Path) -> tuple[dict[str, str], di
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+    """Return once the bridge at ``url`` answers ``/healthz`` (for a server started by hand)."""
+    process_wait_until_up(f"{url}/healthz", process, [log], name="the server", timeout=timeout)
 
 
 @contextlib.contextmanager
@@ -80,48 +65,22 @@ def live_server(
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
     timeout: float = 60,
-    process_group: bool = False,
 ) -> Iterator[LiveServer]:
     """Seed ``database_url`` (unless ``seed=False``) and serve it on a free port until the block ends
     (``timeout``: how long it may take to answer, several workers on a busy machine take longer).
 
-    With ``process_group`` the server (and its worker processes) get a process group of their
-    own, which a test may kill as one host (``os.killpg(server.process.pid, signal.SIGKILL)``).
+    The server (and its worker processes) run in a process group of their own, which a test may
+    kill as one host (``os.killpg(server.process.pid, signal.SIGKILL)``).
     """
     keys, published = seed_database(database_url, data_dir) if seed else ({}, {})
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     log = data_dir / f"server-{port}.log"
     environment = {**os.environ, "CGD_BRIDGE_DATA_DIR": str(data_dir), **(env or {})}
     environment.pop("CGD_BRIDGE_DATABASE_URL", None)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cgd_bridge",
-                "serve",
-                "--port",
-                str(port),
-                "--database-url",
-                database_url,
-                *args,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            start_new_session=process_group,
-        )
-    server = LiveServer(f"http://127.0.0.1:{port}", database_url, data_dir, process, keys, published, log)
-    try:
-        wait_until_up(server.url, process, log, timeout)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        if process_group:  # workers the master did not take down with it
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+    serve = ["serve", "--port", str(port), "--database-url", database_url, *args]
+    command = [sys.executable, "-m", "cgd_bridge", *serve]
+    with running(
+        command, ready=f"{url}/healthz", log=log, name="the server", env=environment, timeout=timeout
+    ) as p:
+        yield LiveServer(url, database_url, data_dir, p, keys, published, log)
