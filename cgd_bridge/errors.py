@@ -263,9 +263,16 @@ class Overlapping(Conflict):
 
     title = N_("Overlapping observations")
 
-    def __init__(self, problem: str, *, overlap: dict[str, object], fix: str | None = None) -> None:
+    def __init__(
+        self,
+        problem: str,
+        *,
+        overlap: dict[str, object],
+        fix: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         self.overlap = overlap
-        super().__init__(problem, fix=fix)
+        super().__init__(problem, fix=fix, params=params)
 
     def to_dict(self, t: Translator = ENGLISH) -> dict[str, object]:
         return {**super().to_dict(t), "overlap": self.overlap}
@@ -315,8 +322,15 @@ class RateLimited(CgdBridgeError):
     status = 429
     title = N_("Too many requests")
 
-    def __init__(self, problem: str, *, fix: str | None = None, retry_after: float = 1.0) -> None:
-        super().__init__(problem, fix=fix)
+    def __init__(
+        self,
+        problem: str,
+        *,
+        fix: str | None = None,
+        retry_after: float = 1.0,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(problem, fix=fix, params=params)
         self.headers = {"Retry-After": str(max(1, round(retry_after)))}
 
 
@@ -334,6 +348,21 @@ class Busy(CgdBridgeError):
     status = 503
     title = N_("Busy")
 
-    def __init__(self, problem: str, *, fix: str | None = None, retry_after: float = 5.0) -> None:
-        super().__init__(problem, fix=fix)
+    def __init__(
+        self,
+        problem: str,
+        *,
+        fix: str | None = None,
+        retry_after: float = 5.0,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(problem, fix=fix, params=params)
         self.headers = {"Retry-After": str(max(1, round(retry_after)))}
+
+
+class Unavailable(CgdBridgeError):
+    """Something this server lacks to answer (a font to draw a chart's PNG): the request is not
+    wrong, and another form of the answer may be (503)."""
+
+    status = 503
+    title = N_("Not available on this server")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -430,5 +430,16 @@ class Report:
             ],
             "cgd:partial": self.partial,
             "cgd:omitted": self.omitted,
-            "cgd:stats": {k: v for k, v in self.stats.items() if k != "seconds"},
+            "cgd:stats": {
+                k: dsat_in(v, t) if k == "dsat" else v for k, v in self.stats.items() if k != "seconds"
+            },
         }
+
+
+def dsat_in(dsat: Any, t: Translator = ENGLISH) -> Any:
+    """A DSAT verdict (:func:`cgd_bridge.checks.metadata.dsat_score`, as a report's stats or a
+    stored version keep it) with its ``reasons`` in the language of ``t``, from its composed
+    messages (``why``); a verdict stored without them keeps its English reasons."""
+    if not isinstance(dsat, Mapping) or not isinstance(dsat.get("why"), list):
+        return dsat
+    return {**dsat, "reasons": [t.text(w) for w in dsat["why"]]}

@@ -3,8 +3,8 @@
 Seeds a fresh demo database (both examples published), serves it with ``cgd-bridge serve`` on
 a free port of 127.0.0.1, and drives Debian's headless Chromium with Playwright: the CSO signs
 in, uploads a broken Kenya dataset (the report page), uploads the Kenya example as a new
-version; the NSO reviews it (also on a 360 px phone); the public browses the dataflow (also on
-a phone). Run it from the repository:
+version; the NSO reviews it (also on a 360 px phone, and on a phone set to Swahili); the public
+browses the dataflow (also on a phone, in English and in Swahili). Run it from the repository:
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
 """
@@ -122,9 +122,15 @@ def main() -> int:
         page.goto(f"{base}/metadata")
         page.set_input_files("#existing", str(KENYA / "quality.yaml"))
         navigate("button[value=load]")
+        page.click("#step-collection > summary")  # the form's steps are <details>: open the second
         page.fill("#md-producer-contact-email", "not an address")
-        navigate("button[value=check]")
+        navigate(".md-tools button[value=check]")
         shot("metadata-form", full=False)
+        page.set_viewport_size({"width": 360, "height": 800})  # a new record on a phone: the steps
+        page.goto(f"{base}/metadata")
+        page.evaluate("document.querySelector('.md-progress').scrollIntoView()")
+        shot("metadata-form-phone", full=False)
+        page.set_viewport_size({"width": 1200, "height": 900})
         page.goto(f"{base}/submit")
         page.set_input_files("#data", str(BROKEN))
         page.set_input_files("#metadata", str(KENYA / "quality.yaml"))
@@ -158,6 +164,17 @@ def main() -> int:
         page.set_viewport_size({"width": 360, "height": 780})  # a phone (#17)
         page.goto(version_url)
         shot("review-phone")
+        # the same review in Swahili on a phone: a browser set to Swahili (Accept-Language: sw-KE)
+        sw = browser.new_context(viewport={"width": 360, "height": 780}, locale="sw-KE", is_mobile=True)
+        sw_page = sw.new_page()
+        sw_page.goto(f"{base}/sign-in")
+        sw_page.fill("#api_key", keys["kamau"])
+        with sw_page.expect_navigation():
+            sw_page.click("form:has(#api_key) button[type=submit]")
+        sw_page.goto(version_url)
+        sw_page.screenshot(path=str(args.out / "review-phone-sw.png"), full_page=False)
+        sys.stdout.write(f"wrote {args.out / 'review-phone-sw'}.png\n")
+        sw.close()
         page.set_viewport_size({"width": 1200, "height": 900})
         page.fill("#comment-accept", "Consistent with version 1.")
         navigate("button:text('Accept')")
@@ -170,6 +187,12 @@ def main() -> int:
         page.set_viewport_size({"width": 360, "height": 780})
         page.goto(f"{base}/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0?REF_AREA=KE_042")
         shot("dataflow-phone")
+        sw = browser.new_context(viewport={"width": 360, "height": 780}, locale="sw-KE", is_mobile=True)
+        sw_page = sw.new_page()
+        sw_page.goto(f"{base}/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0?REF_AREA=KE_042")
+        sw_page.screenshot(path=str(args.out / "dataflow-phone-sw.png"), full_page=False)
+        sys.stdout.write(f"wrote {args.out / 'dataflow-phone-sw'}.png\n")
+        sw.close()
         assert re.search(r"/versions/\d+$", version_url), version_url
         browser.close()
     return 0

@@ -47,13 +47,22 @@ class Suppression:
 
     Attributes:
         rows: their row numbers as the spreadsheet shows them (header = row 1), e.g. ``[14, 15]``.
+        deviations: the deviations the completion found for these rows (each the rows it
+            changes and their signed changes, a feasible change of the suppressed cells): the
+            audit of the observations checks them against its own relations and reuses the ones
+            that hold as certificates (:func:`cgd_bridge.checks.audit.certified_spans`).
     """
 
     rows: np.ndarray
+    deviations: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
     def remap(self, mapper: Callable[[int], int]) -> Suppression:
         """The same rows, with provisional row numbers mapped to the file's (see ingest)."""
-        return Suppression(np.array([mapper(int(r)) for r in self.rows], dtype=np.int64))
+
+        def mapped(rows: np.ndarray) -> np.ndarray:
+            return np.array([mapper(int(r)) for r in rows], dtype=np.int64)
+
+        return Suppression(mapped(self.rows), tuple((mapped(r), c) for r, c in self.deviations))
 
 
 @dataclass

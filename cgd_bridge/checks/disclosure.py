@@ -34,7 +34,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge import arrow
-from cgd_bridge.checks.audit import Completion, audit, complete, describe_exposure, ineligible_zero
+from cgd_bridge.checks.audit import (
+    Completion,
+    Deviation,
+    audit,
+    complete,
+    describe_exposure,
+    ineligible_zero,
+)
 from cgd_bridge.checks.base import Context, Suppression, plain_number, provisional_row
 from cgd_bridge.checks.primary import CODES, Limits, Rule, explain, primary_rules
 from cgd_bridge.checks.relations import (
@@ -315,6 +322,7 @@ def suppress_cells(
     # heuristic only names the cells for the report. Aggregate data: the LP completion alone,
     # which suppresses fewer cells than the heuristic followed by it (benchmarks/suppression.py)
     reasons = _protect_all(families, suppressed, size, eligible) if microdata else {}
+    secured = None
     if not microdata:
         secured = secure(
             _cell_keys(cells, keys), _cell_parents(cells, keys),
@@ -324,7 +332,14 @@ def suppress_cells(
         _report_exposed(ctx.report, secured, lambda i: _describe_cell(cells, keys, i), file=ctx.table.file)
     secondary = suppressed & ~primary
     idx = np.flatnonzero(suppressed)
-    result = None if microdata else Suppression(rows[idx] if rows is not None else idx + 2)  # provisional
+    row_of = rows if rows is not None else np.arange(cells.n, dtype=np.int64) + 2  # provisional
+    result = (
+        None
+        if secured is None
+        else Suppression(
+            row_of[idx], tuple((row_of[d.rows], d.change) for d in secured.completion.deviations)
+        )
+    )
     _report_cells(ctx, cells, keys, measures, rule, secondary, reasons, limits, microdata, pairs, rows)
     return result
 
@@ -374,13 +389,15 @@ def secure(
     *,
     known_children: dict[str, np.ndarray] | None = None,
     additive: bool = True,
+    deviations: Sequence[Deviation] = (),
 ) -> Secured:
     """Prove the suppression with the audit and add the complements it lacks (in place).
 
     The relations come from the keys and ``parents`` (:mod:`cgd_bridge.checks.relations`); which
     of them are equalities is decided from the true values. For measures that are not known to
     be counts (``additive`` False: a value column), only the relations that hold exactly are
-    kept. The protection range is the threshold.
+    kept. The protection range is the threshold. ``deviations`` (found by an earlier completion
+    of the same table) are checked by the audits and spare them the LPs for the cells they prove.
     """
     rel = build_relations(keys, parents, known_children=known_children)
     stacked = np.column_stack(list(measures.values())) if measures else np.zeros((len(suppressed), 0))
@@ -390,7 +407,9 @@ def secure(
             rel.select(rel.equal.copy())
     cost = np.where(np.isfinite(size), size, np.nanmax(np.r_[size[np.isfinite(size)], 1.0]))
     eligible = ~ineligible_zero(list(measures.values())) if measures else np.zeros(len(suppressed), bool)
-    done = complete(rel, measures, suppressed, float(threshold), cost=cost, eligible=eligible)
+    done = complete(
+        rel, measures, suppressed, float(threshold), cost=cost, eligible=eligible, deviations=deviations
+    )
     reasons = {
         i: (row, rel.dims[int(rel.dim[link])] if link >= 0 else "?") for i, (row, link) in done.added.items()
     }
@@ -779,7 +798,10 @@ def audit_observations(
     parents, known = _observation_parents(h, labels, hierarchies or {})
     before = mask.copy()
     size = next(iter(measures.values()))
-    secured = secure(keys, parents, measures, mask, size, threshold, known_children=known, additive=additive)
+    secured = secure(
+        keys, parents, measures, mask, size, threshold, known_children=known, additive=additive,
+        deviations=_observation_deviations(t, suppression),
+    )  # fmt: skip
 
     def where(i: int) -> str:
         return ", ".join(f"{d}={labels[d][keys[d][i]]}" for d in keys if len(labels[d]) > 1) or "-"
@@ -830,6 +852,25 @@ def audit_observations(
     else:
         h.table = t.append_column("SUPPRESSED", column)
     return secured
+
+
+def _observation_deviations(table: pa.Table, suppression: Suppression | None) -> list[Deviation]:
+    """The deviations the source cells' completion found (:class:`Suppression`), over the
+    observations: each source row to the observation it alone gives. A row that gives no
+    observation, or several, is left out, which can only make the deviation fail the audit's
+    check where it mattered (the audit trusts nothing it has not checked)."""
+    if suppression is None or not suppression.deviations or "SOURCE_ROW" not in table.column_names:
+        return []
+    source = arrow.to_numpy(arrow.fill_null(table["SOURCE_ROW"], -1), np.int64)
+    order = np.argsort(source, kind="stable")
+    ordered = source[order]
+    out = []
+    for rows, change in suppression.deviations:
+        at = np.searchsorted(ordered, rows)
+        end = np.searchsorted(ordered, rows, side="right")
+        single = end - at == 1
+        out.append(Deviation(order[at[single]], change[single]))
+    return out
 
 
 def _observation_parents(

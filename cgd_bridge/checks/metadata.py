@@ -82,6 +82,19 @@ _TARGET = re.compile(r"^([1-9]|1[0-7])\.([1-9][0-9]?|[a-z])$")
 _INDICATOR = re.compile(r"^([1-9]|1[0-7])\.([1-9][0-9]?|[a-z])\.[1-9][0-9]?$")
 _SERIES = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
 DSAT_PASS_TOTAL = 8
+#: the DSAT's ethics principles and quality dimensions by name, as a reason for failing says them
+DSAT_NAMES = {
+    "benefit": N_("benefit to the population"),
+    "fairness_no_harm": N_("fairness and no harm"),
+    "transparency_accountability": N_("transparency and accountability"),
+    "privacy": N_("privacy"),
+    "confidentiality": N_("confidentiality"),
+    "accuracy_reliability": N_("accuracy and reliability"),
+    "timeliness_punctuality": N_("timeliness and punctuality"),
+    "accessibility_clarity": N_("accessibility and clarity"),
+    "interpretability": N_("interpretability"),
+    "coherence_comparability": N_("coherence and comparability"),
+}
 
 
 def _empty(value: Any) -> bool:
@@ -289,13 +302,17 @@ def dsat_score(m: QualityMetadata) -> dict[str, Any] | None:
     dims = sa.dimensions.model_dump()
     ethics = {k: v for k, v in ethics.items() if k in type(sa.ethics).model_fields}
     dims = {k: v for k, v in dims.items() if k in type(sa.dimensions).model_fields}
+    # each reason a composed message, its principle or dimension named in words: "reasons" holds
+    # the English, "why" the messages any page or answer translates (cgd_bridge.findings.dsat_in)
     why = [
-        msg(N_("ethics principle '{principle}' is answered 'no'"), principle=k)
+        msg(N_("ethics principle '{principle}' is answered 'no'"), principle=_dsat_name(k))
         for k, v in ethics.items()
         if v == "no"
     ]
     why += [
-        msg(N_("quality dimension '{dimension}' scores 0"), dimension=k) for k, v in dims.items() if v == 0
+        msg(N_("quality dimension '{dimension}' scores 0"), dimension=_dsat_name(k))
+        for k, v in dims.items()
+        if v == 0
     ]
     scored = [v for v in dims.values() if v is not None]
     total = sum(scored)
@@ -320,6 +337,11 @@ def dsat_score(m: QualityMetadata) -> dict[str, Any] | None:
         "reasons": [ENGLISH.text(w) for w in why],
         "why": why,  # the reasons as composed messages (cgd_bridge.i18n.msg), for any language
     }
+
+
+def _dsat_name(key: str) -> dict[str, Any] | str:
+    """A principle's or dimension's name as a message (its key where the DSAT has no such one)."""
+    return msg(DSAT_NAMES[key]) if key in DSAT_NAMES else key
 
 
 def _dsat(md: LoadedMetadata, m: QualityMetadata) -> list[Finding]:

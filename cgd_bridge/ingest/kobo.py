@@ -154,6 +154,10 @@ def _sheet_records(path: Path, sheet: str) -> list[dict[str, str]]:
     return out
 
 
+#: the "/" of a Kobo/ODK group path ("respondent/sex"): one with no space on either side
+_GROUP_SEP = re.compile(r"(?<!\s)/(?!\s)")
+
+
 def is_meta(name: str) -> bool:
     """True for Kobo/ODK system columns (by resolved name or full header)."""
     return name.lower() in META_COLUMNS
@@ -169,8 +173,9 @@ def resolve_columns(columns: Iterable[SourceColumn], form: XLSForm | None) -> li
         if low in META_COLUMNS or low.split("/")[-1] in {"instanceid", "rootuuid"}:
             col.kind, col.name = "meta", header
             continue
-        parts = header.split(sep) if sep else [header]
-        col.name = parts[-1]
+        # a slash with a space beside it is a header's words ("Gender / Jinsia"), not a group path
+        parts = [p.strip() for p in _GROUP_SEP.split(header)] if sep else [header]
+        col.name = parts[-1] or header
         if form is not None:
             _resolve_with_form(col, parts, form)
         elif (m := _GPS_PART.match(col.name)) and header.startswith("_"):

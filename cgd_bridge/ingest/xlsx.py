@@ -1,31 +1,36 @@
-"""XLSX reading with calamine (Rust, streaming rows): the first sheet or a named one.
+"""XLSX reading: the first sheet or a named one, parsed once into Arrow text columns.
 
-Cells become text the way a person reads them in the sheet: whole numbers without ``.0``,
-dates as ISO ``YYYY-MM-DD``, booleans as ``true``/``false``. The sheet is parsed once, at
-the first pass over its rows, into Arrow text columns (a column at a time, without a Python
-call per text cell), and every later pass (checks, mapping) reads those: the sheet's text is
-held in memory, about the size of the same data as CSV (calamine itself holds the whole sheet
-while it reads it, whatever is done with the rows).
+Cells become text the way a person reads them in the sheet (:func:`cell_text`, the one
+definition): whole numbers without ``.0``, other numbers as Python writes them, dates as ISO
+``YYYY-MM-DD`` (and ``YYYY-MM-DDTHH:MM:SS`` with a time), booleans as ``true``/``false``,
+errors and empty cells as empty. The first row (the first with anything in it) holds the column
+names; blank rows after the last row with data are not data.
 
-calamine holds a whole sheet as a dense grid, from A1 to the last cell that has anything in it.
-A 10 KB file with one cell at XFD1048576 is a grid of 17 billion cells (512 GiB), and a 1 MB
-file of shared strings can stand for gigabytes of text. So before calamine sees a workbook,
-:func:`inspect` measures what it really holds, reading the parts of the zip as streams in
-bounded memory and trusting none of its own claims (not the sheet's ``dimension``, not the
-sizes in the zip's directory): the grid the cells span, the columns, the uncompressed size of
-the sheet and of the shared strings. Past :data:`LIMITS`, the file is refused with the limit
-and the fix, before anything is allocated.
+Two readers, one result. The sheet is parsed once, when the table is opened, into Arrow text
+columns that every later pass (checks, mapping) reads:
+
+- **columnar** (:func:`_columnar`): fastexcel (calamine in Rust) gives the sheet as typed Arrow
+  columns without a Python object per cell, each column's type taken from every one of its
+  cells; numbers, dates and booleans are then written as text by Arrow kernels. It is used
+  when that gives exactly the text of :func:`cell_text`: every column holds one kind of cell
+  (text, numbers, booleans or dates), every column has a written name, and no value is one
+  the typed reading would change. A KoboToolbox export is such a sheet.
+- **by rows** (:func:`_rows_table`): python-calamine gives rows of Python values, turned into
+  columns a block at a time (:func:`column_text`). It reads everything else exactly as
+  before: columns mixing text and numbers, blank or repeated column names, error cells, times,
+  durations, ISO dates, and the .xls and .ods formats.
+
+Before either sees a workbook, :func:`~cgd_bridge.ingest.xlsx_guard.inspect` measures what it
+really holds and refuses a workbook bomb with the limit and the fix (see that module).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import posixpath
+import logging
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +39,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from python_calamine import CalamineError, CalamineWorkbook
 
-from cgd_bridge.errors import InputError, TooLarge
+from cgd_bridge.errors import InputError
 from cgd_bridge.findings import InputInfo
-from cgd_bridge.i18n import N_, msg, nmsg, num
+from cgd_bridge.i18n import N_
 from cgd_bridge.ingest.csv import clean_batch
 from cgd_bridge.ingest.table import SourceColumn, SourceTable
+from cgd_bridge.ingest.xlsx_guard import LIMITS, SheetFacts, XlsxLimits, inspect, iso_dates
+
+__all__ = [
+    "LIMITS",
+    "XlsxLimits",
+    "cell_text",
+    "column_text",
+    "inspect",
+    "open_xlsx",
+    "read_sheet",
+    "sheet_headers",
+    "sheet_rows",
+]
 
 
 def cell_text(value: Any) -> str:
@@ -56,198 +74,14 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
-class XlsxLimits:
-    """What one sheet may hold (a 1,000,000-row export of 50 columns is well inside)."""
-
-    cells: int = 60_000_000  # the grid from A1 to the last used cell, rows x columns
-    columns: int = 5_000
-    sheet_bytes: int = 4 << 30  # the sheet's XML, uncompressed
-    shared_strings_bytes: int = 512 << 20  # all the workbook's text, uncompressed
-
-
-LIMITS = XlsxLimits()
-_TAG = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*)>")
-_REF = re.compile(rb"\br=\"([A-Z]*)(\d*)\"")
-_CHUNK = 1 << 20
-
-
-def _column_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
-
-
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b")
-_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c\b")
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"([A-Z]+)(\d+)\"")
-_PLAIN_ROW_REF = re.compile(rb"<row r=\"(\d+)\"")
-_PLAIN_CELL_REF = re.compile(rb"<c r=\"([A-Z]+)(\d+)\"")
-
-
-def _span_with_refs(
-    data: bytes,
-) -> tuple[tuple[int, int], tuple[int, int] | None] | None:
-    """The rows and columns the cells of ``data`` reach, when every row and cell tag in it has
-    its reference (``r="C12"``, as Excel, LibreOffice and Kobo write them), without a Python
-    step per cell; and the row and column after its last tag (None: no tag in ``data``).
-    None when a tag has no reference: then they are counted tag by tag, from the previous one.
-    """
-    if b":c" in data or b":row" in data:  # namespace prefixes (<x:c ...>): the general patterns
-        cell_ref, row_ref = _CELL_REF, _ROW_REF
-        cell_tags, row_tags = len(_CELL_TAG.findall(data)), len(_ROW_TAG.findall(data))
-    else:  # the usual form, reference first (<c r="B7" t="s">), counted by bytes.count
-        cell_ref, row_ref = _PLAIN_CELL_REF, _PLAIN_ROW_REF
-        cell_tags = data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
-        row_tags = data.count(b"<row ") + data.count(b"<row>") + data.count(b"<row/>")
-    cells = cell_ref.findall(data)
-    if len(cells) != cell_tags:
-        if cell_ref is _CELL_REF:
-            return None
-        cells = _CELL_REF.findall(data)  # the reference after another attribute
-        if len(cells) != len(_CELL_TAG.findall(data)):
-            return None
-        cell_ref = _CELL_REF
-    row_refs = list(row_ref.finditer(data))
-    if len(row_refs) != row_tags:
-        row_refs = list(_ROW_REF.finditer(data))
-        if len(row_refs) != len(_ROW_TAG.findall(data)):
-            return None
-    if cells:
-        letters = {c[0] for c in cells}
-        span = (
-            int(np.array([c[1] for c in cells]).astype(np.int64).max()),
-            max(_column_number(x) for x in letters),
-        )
-    else:
-        span = (0, 0)
-    after = cell_ref.findall(data, row_refs[-1].end()) if row_refs else cells[-1:]
-    if after:
-        last = (int(after[-1][1]), _column_number(after[-1][0]))
-    elif row_refs:
-        last = (int(row_refs[-1].group(1)), 0)
-    else:
-        return span, None
-    return span, last
-
-
-def _span_tag_by_tag(data: bytes, row: int, column: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """:func:`_span_with_refs` for any tags: a row or cell without a reference is the one after
-    the previous (``row``, ``column``: where the previous chunk ended)."""
-    rows = columns = 0
-    for tag, attrs in _TAG.findall(data):
-        ref = _REF.search(attrs)
-        if tag == b"row":
-            row = int(ref.group(2)) if ref and ref.group(2) else row + 1
-            column = 0
-        else:
-            column = _column_number(ref.group(1)) if ref and ref.group(1) else column + 1
-            if ref and ref.group(2):
-                row = int(ref.group(2))
-            rows, columns = max(rows, row), max(columns, column)
-    return (rows, columns), (row, column)
-
-
-def _too_big(what: dict[str, Any], limit: dict[str, Any], file: str) -> TooLarge:
-    return TooLarge(
-        N_("the workbook is refused: {what}, more than the limit of {limit}"),
-        fix=N_(
-            "Delete the empty rows and columns after the data (select them, right-click, Delete) and save "
-            "again, or export the sheet as CSV."
-        ),
-        file=file,
-        params={"what": what, "limit": limit},
-    )
-
-
-def _read_limited(
-    zf: zipfile.ZipFile, member: str, limit: int, what: dict[str, Any], file: str
-) -> Iterator[bytes]:
-    """The member's bytes, a chunk at a time, refused once more than ``limit`` came out."""
-    seen = 0
-    with zf.open(member) as fh:
-        while chunk := fh.read(_CHUNK):
-            seen += len(chunk)
-            if seen > limit:
-                size = msg(N_("{n} MB"), n=num(limit >> 20))
-                raise _too_big(
-                    msg(N_("{what} unpacks to more than {size}"), what=what, size=size), size, file
-                )
-            yield chunk
-
-
-def _sheet_member(zf: zipfile.ZipFile, sheet: str | None) -> str | None:
-    """The zip member of ``sheet`` (or of the first sheet), from the workbook and its relations."""
-    from lxml import etree
-
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        book = etree.fromstring(zf.read("xl/workbook.xml"), parser)
-        rels = etree.fromstring(zf.read("xl/_rels/workbook.xml.rels"), parser)
-    except (KeyError, etree.XMLSyntaxError):
-        return None  # not a workbook calamine can open either: it says so
-    targets = {r.get("Id"): r.get("Target") or "" for r in rels}
-    for s in book.iter("{*}sheet"):
-        if sheet is None or s.get("name") == sheet:
-            rid = next((v for k, v in s.attrib.items() if k.endswith("}id")), None)
-            target = targets.get(rid, "")
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
-    return None
-
-
-def inspect(path: Path, sheet: str | None, limits: XlsxLimits = LIMITS) -> None:
-    """Refuse a workbook whose ``sheet`` (default: the first) passes ``limits``; bounded memory."""
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        return  # calamine gives the plain "cannot be opened" error
-    with zf:
-        names = set(zf.namelist())
-        if "xl/sharedStrings.xml" in names:
-            for _ in _read_limited(
-                zf, "xl/sharedStrings.xml", limits.shared_strings_bytes, msg(N_("its text")), path.name
-            ):
-                pass
-        member = _sheet_member(zf, sheet)
-        if member is None or member not in names:
-            return
-        rows = columns = row = column = 0
-        tail = b""
-        for chunk in _read_limited(zf, member, limits.sheet_bytes, msg(N_("the sheet")), path.name):
-            data = tail + chunk
-            cut = data.rfind(b"<")  # a tag cut by the chunk's end waits for the next chunk
-            data, tail = (data[:cut], data[cut:]) if cut >= 0 and b">" not in data[cut:] else (data, b"")
-            fast = _span_with_refs(data)
-            if fast is None:
-                span, (row, column) = _span_tag_by_tag(data, row, column)
-            else:
-                span, last = fast
-                row, column = last or (row, column)
-            rows, columns = max(rows, span[0]), max(columns, span[1])
-            if columns > limits.columns:
-                raise _too_big(
-                    msg(N_("its cells reach column {column}"), column=num(columns)),
-                    nmsg("{n} column", "{n} columns", limits.columns),
-                    path.name,
-                )
-            if rows * columns > limits.cells:
-                raise _too_big(
-                    msg(
-                        N_("its cells span {rows} rows by {columns} columns ({cells} cells)"),
-                        rows=num(rows),
-                        columns=num(columns),
-                        cells=num(rows * columns),
-                    ),
-                    nmsg("{n} cell", "{n} cells", limits.cells),
-                    path.name,
-                )
-
-
 def sheet_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]]:
-    """Open ``sheet`` (or the first sheet) and return its name and an iterator of its rows."""
+    """Open ``sheet`` (or the first sheet) and return its name and an iterator of its rows
+    (python-calamine's Python values; the XLSForm is read this way)."""
     inspect(path, sheet)
+    return _calamine_rows(path, sheet)
+
+
+def _calamine_rows(path: Path, sheet: str | None) -> tuple[str, Iterator[list[Any]]]:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except (CalamineError, OSError, ValueError) as exc:
@@ -294,11 +128,30 @@ def _rows(wb: CalamineWorkbook, name: str, file: str) -> Iterator[list[Any]]:
 def open_xlsx(path: Path, info: InputInfo, *, sheet: str | None = None) -> SourceTable:
     """Open a sheet of an XLSX workbook; the first row holds the column names.
 
-    The sheet is parsed once: at the first :meth:`SourceTable.batches` call its rows become
-    Arrow text columns (:class:`_SheetText`), which every later pass (the checks, the mapping)
-    reads again without going back to the workbook.
+    The sheet is parsed here, once (:func:`read_sheet`); every :meth:`SourceTable.batches` call
+    (the checks, the mapping) reads its Arrow text columns again without going back to the
+    workbook.
     """
-    name, rows = sheet_rows(path, sheet)
+    name, headers, table = read_sheet(path, sheet)
+    info.sheet = name
+    columns = [SourceColumn(i, h, h) for i, h in enumerate(headers)]
+    text = _SheetText(table)
+    return SourceTable(path=path, info=info, columns=columns, _batches=text.batches)
+
+
+def read_sheet(path: Path, sheet: str | None) -> tuple[str, list[str], pa.Table]:
+    """The sheet's name, its column names and its data as Arrow text columns ``c0 … cN``.
+
+    The workbook is measured first (:func:`inspect`), then read columnar when that reads it
+    exactly, else by rows (see the module's docstring).
+    """
+    facts = inspect(path, sheet)
+    return _columnar(path, sheet, facts) or _by_rows(path, sheet)
+
+
+def _by_rows(path: Path, sheet: str | None) -> tuple[str, list[str], pa.Table]:
+    """The sheet read by rows (python-calamine), for the sheets :func:`_columnar` leaves."""
+    name, rows = _calamine_rows(path, sheet)
     header = next(rows, None)
     if header is None or not any(cell_text(v).strip() for v in header):
         raise InputError(
@@ -308,49 +161,48 @@ def open_xlsx(path: Path, info: InputInfo, *, sheet: str | None = None) -> Sourc
             row=1,
             params={"sheet": name},
         )
-    headers = [cell_text(v).strip() for v in header]
-    while headers and not headers[-1]:  # trailing blank header cells of a formatted sheet
-        headers.pop()
-    info.sheet = name
-    columns = [SourceColumn(i, h, h) for i, h in enumerate(headers)]
-    text = _SheetText(rows, len(headers))
-    return SourceTable(path=path, info=info, columns=columns, _batches=text.batches)
+    headers = _names([cell_text(v) for v in header])
+    return name, headers, _rows_table(rows, len(headers))
 
 
-#: rows turned into columns at a time while the sheet is read (bounds the Python rows held)
-READ_ROWS = 65_536
+def _names(header: list[str]) -> list[str]:
+    """Column names: each cell stripped, the blank cells after the last name dropped (a
+    formatted sheet has them)."""
+    names = [h.strip() for h in header]
+    while names and not names[-1]:
+        names.pop()
+    return names
 
 
 class _SheetText:
-    """A sheet's data rows as Arrow text columns ``c0 … cN``, read from the workbook once.
+    """A sheet's data rows as Arrow text columns ``c0 … cN``, read from the workbook once."""
 
-    Cells become text as :func:`cell_text` writes them, a column at a time: a column of text
-    (most of a Kobo export) goes to Arrow without a Python call per cell, and whole numbers are
-    formatted by Arrow. Blank rows after the last row with data are not data; blank rows
-    between data rows are kept.
-    """
-
-    def __init__(self, rows: Iterator[list[Any]], width: int) -> None:
-        self._rows: Iterator[list[Any]] | None = rows
-        self._width = width
-        self._table: pa.Table | None = None
-
-    def table(self) -> pa.Table:
-        if self._table is None:
-            assert self._rows is not None
-            rows, self._rows = self._rows, None
-            self._table = _read_columns(rows, self._width)
-        return self._table
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+        self._width = table.num_columns
 
     def batches(self, batch_rows: int, missing: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
-        table = self.table()
         missing_set = pa.array(sorted(set(missing) | {""}), pa.string())
-        for batch in table.to_batches(max_chunksize=max(1, batch_rows)):
+        for batch in self._table.to_batches(max_chunksize=max(1, batch_rows)):
             if batch.num_rows:
                 yield clean_batch(batch, missing_set, self._width)
 
 
-def _read_columns(rows: Iterator[list[Any]], width: int) -> pa.Table:
+def _data_rows(arrays: list[pa.Array], length: int) -> int:
+    """The rows up to the last one with a cell of text in ``arrays`` (blank rows after it are not
+    data; blank rows between data rows are kept)."""
+    filled = np.zeros(length, dtype=bool)
+    for a in arrays:
+        filled |= pc.fill_null(pc.greater(pc.binary_length(a), 0), False).to_numpy(zero_copy_only=False)
+    return int(np.flatnonzero(filled)[-1]) + 1 if filled.any() else 0
+
+
+#: rows turned into columns at a time while the sheet is read by rows (bounds the Python rows held)
+READ_ROWS = 65_536
+
+
+def _rows_table(rows: Iterator[list[Any]], width: int) -> pa.Table:
+    """The rows of python-calamine as text columns, :data:`READ_ROWS` at a time."""
     names = [f"c{i}" for i in range(width)]
     chunks: list[pa.RecordBatch] = []
     kept = 0  # rows up to the last one with data
@@ -359,17 +211,138 @@ def _read_columns(rows: Iterator[list[Any]], width: int) -> pa.Table:
         cols = list(itertools.zip_longest(*chunk, fillvalue=""))[:width]
         arrays = [column_text(c) for c in cols]
         arrays += [pa.array([""] * len(chunk), pa.string())] * (width - len(arrays))
-        batch = pa.RecordBatch.from_arrays(arrays, names=names)
-        filled = np.zeros(len(chunk), dtype=bool)
-        for a in arrays:
-            filled |= pc.fill_null(pc.greater(pc.binary_length(a), 0), False).to_numpy(zero_copy_only=False)
-        if filled.any():
-            kept = total + int(np.flatnonzero(filled)[-1]) + 1
+        chunks.append(pa.RecordBatch.from_arrays(arrays, names=names))
+        last = _data_rows(arrays, len(chunk))
+        if last:
+            kept = total + last
         total += len(chunk)
-        chunks.append(batch)
     if not chunks:
         return pa.table({n: pa.array([], pa.string()) for n in names})
     return pa.Table.from_batches(chunks).slice(0, kept)
+
+
+#: a column name the columnar reader may have written from a number (Rust's float format)
+_NUMBER_NAME = re.compile(r"-?(?:\d+(?:\.\d+)?|inf|NaN)")
+#: timestamps the columnar reader writes as python-calamine does: from 1904-01-02 (earlier ones
+#: may be times of day, serial numbers below 1) to the end of year 9999
+_FIRST_MS = int(dt.datetime(1904, 1, 2, tzinfo=dt.UTC).timestamp() * 1000)
+_END_MS = int(dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def _columnar(path: Path, sheet: str | None, facts: SheetFacts) -> tuple[str, list[str], pa.Table] | None:
+    """The sheet read by fastexcel into typed Arrow columns, then written as text; None when that
+    would not be exactly what :func:`cell_text` writes of each cell (then it is read by rows)."""
+    if facts.member is None:
+        return None  # not an OOXML workbook (.xls, .ods, damaged): read by rows
+    import fastexcel
+
+    # fastexcel logs a warning for each column of empty cells ("falling back to string"): that
+    # is the reading wanted, not news for the person running the command
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)
+
+    try:
+        reader = fastexcel.read_excel(path)
+        names = reader.sheet_names
+        name = sheet or (names[0] if names else "")
+        if name not in names:
+            return None  # the reading by rows says which sheets there are
+        loaded = reader.load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict")
+        batch, errors = loaded.to_arrow_with_errors()
+        columns = loaded.selected_columns
+    except Exception:  # noqa: BLE001 - fastexcel's errors (mixed types, cell errors, damage)
+        return None
+    except BaseException as exc:  # a panic in the Rust code arrives as pyo3's PanicException
+        if type(exc).__name__ == "PanicException":
+            return None
+        raise
+    del loaded, reader  # calamine's grid of the sheet
+    if errors is not None or not columns:
+        return None
+    header = [c.name for c in columns]
+    if any(c.column_name_from != "looked_up" for c in columns) or not _names_exact(header):
+        return None
+    names_ = _names(header)
+    if not any(names_):
+        return None
+    dtypes = [c.dtype for c in columns[: len(names_)]]
+    if "datetime" in dtypes and iso_dates(path, facts.member):
+        return None  # ISO dates: python-calamine keeps their microseconds, fastexcel milliseconds
+    arrays: list[pa.Array] = []
+    for i, dtype in enumerate(dtypes):
+        text = _typed_text(batch.column(i), dtype)
+        if text is None:
+            return None
+        arrays.append(text)
+    kept = _data_rows(arrays, batch.num_rows)
+    table = pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]).slice(0, kept)
+    return name, names_, table
+
+
+def _names_exact(names: list[str]) -> bool:
+    """Whether fastexcel's column names are the header cells' own text: not renamed to tell
+    repeated names apart (``a``, ``a_1``), not a number written otherwise than :func:`cell_text`
+    writes it."""
+    for i, n in enumerate(names):
+        m = re.fullmatch(r"(.*)_\d+", n, re.DOTALL)
+        if m and m.group(1) in names[:i]:
+            return False
+        if _NUMBER_NAME.fullmatch(n) and cell_text(float(n)) != n:
+            return False
+    return True
+
+
+def _typed_text(a: pa.Array, dtype: str) -> pa.Array | None:
+    """One typed column as :func:`cell_text` writes its cells (empty cells ``""``); None when a
+    value cannot be told apart from another kind of cell."""
+    if dtype == "string":
+        return a.fill_null("") if a.null_count else a
+    if dtype == "null":
+        return pa.array(np.full(len(a), "", dtype=object), pa.string())
+    if dtype == "float":
+        return _float_text(a)
+    if dtype == "int":
+        return a.cast(pa.string()).fill_null("")
+    if dtype == "boolean":
+        return pc.if_else(a, "true", "false").fill_null("")
+    if dtype == "datetime":
+        return _datetime_text(a)
+    return None  # dates from ISO text, durations: read by rows
+
+
+def _float_text(a: pa.Array) -> pa.Array | None:
+    """Numbers as :func:`cell_text` writes them: whole ones below 1e15 without ``.0``, others as
+    Python's ``repr`` (Arrow's shortest form is the same between 1e-4 and 1e9; outside, repr)."""
+    valid = a.is_valid().to_numpy(zero_copy_only=False)
+    x = a.fill_null(0.0).to_numpy(zero_copy_only=False)
+    if np.isnan(x).any():
+        return None  # NaN comes from a text cell such as "NaN" that fastexcel read as a number
+    size = np.abs(x)
+    whole = np.isfinite(x) & (size < 1e15) & (x == np.round(x))
+    middle = ~whole & (size >= 1e-4) & (size < 1e9)
+    ints = pa.array(np.where(whole, x, 0.0).astype(np.int64)).cast(pa.string())
+    floats = pa.array(np.where(middle, x, 0.0)).cast(pa.string())
+    text = pc.if_else(pa.array(whole), ints, floats)
+    odd = valid & ~whole & ~middle
+    if odd.any():
+        reprs = pa.array([repr(v) for v in x[odd].tolist()], pa.string())
+        text = pc.replace_with_mask(text, pa.array(odd), reprs)
+    return pc.if_else(pa.array(valid), text, "")
+
+
+def _datetime_text(a: pa.Array) -> pa.Array | None:
+    """Dates and times of serial-number cells (to the millisecond, as calamine rounds them):
+    ``YYYY-MM-DD`` at midnight, else ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` (``datetime.isoformat``)."""
+    valid = a.is_valid().to_numpy(zero_copy_only=False)
+    ms = a.cast(pa.int64()).fill_null(_FIRST_MS).to_numpy(zero_copy_only=False)
+    if (ms < _FIRST_MS).any() or (ms > _END_MS).any():
+        return None  # times of day, dates before 1904 or past 9999: read by rows
+    day = a.cast(pa.timestamp("ms")).cast(pa.date32()).cast(pa.string())
+    seconds = pc.strftime(pa.array(ms // 1000, pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
+    fraction = ms % 1000
+    micro = pc.utf8_lpad(pa.array(fraction * 1000).cast(pa.string()), 6, "0")
+    full = pc.if_else(pa.array(fraction != 0), pc.binary_join_element_wise(seconds, micro, "."), seconds)
+    text = pc.if_else(pa.array(ms % 86_400_000 == 0), day, full)
+    return pc.if_else(pa.array(valid), text, "")
 
 
 def column_text(values: Sequence[Any]) -> pa.Array:

@@ -167,6 +167,13 @@ class Draft:
     header: list[str] = field(default_factory=list)
     asks: list[Question] = field(default_factory=list)  # every choice with its candidates
     data_columns: list[str] = field(default_factory=list)  # what a column question can search
+    #: every label of a column a dimension reads, with its code, confidence and candidates (as a
+    #: :class:`Question`, whether sure or not): what the web mapping builder shows
+    labels: list[Question] = field(default_factory=list)
+
+    def dimension_choices(self) -> list[Question]:
+        """Each dimension's choice (column or fixed code) with its candidates, in key order."""
+        return [q for q in self.asks if q.label is None and q.dimension]
 
     def questions(self, kind: str = "column") -> list[Question]:
         """The uncertain choices (below :data:`CONFIDENT`) of one kind, ``column`` (a
@@ -320,17 +327,16 @@ def _best_of(
     codelist's."""
     if decisions is not None and (dimension, value) in decisions.labels:
         chosen = decisions.labels[(dimension, value)]
+        if chosen == "":  # left without a code on purpose: its rows stay out
+            return None, 1.0, f"'{value}' is left without a code: chosen in the review"
         if chosen in codes.codes:
             return chosen, 1.0, f"'{value}' is {chosen} '{codes.codes[chosen]}': chosen in the review"
     best: _Match = (None, 0.0, "no code is close")
     labels = col.labels.get(value, [])
     if evidence:
-        for text in [value, *labels]:
-            hit = evidence.label(dimension, text, codes.codes)
-            if hit is not None:
-                said = f"'{text}'" + (f" (the label of '{value}')" if text != value else "")
-                return (hit.choice, round(0.9 + 0.09 * hit.share, 2),
-                        f"{said} is {hit.choice} '{codes.codes[hit.choice]}' {hit.where()}")  # fmt: skip
+        sure, best = _from_evidence(value, labels, dimension, codes, evidence)
+        if sure is not None:
+            return sure
     # a choice name that is a number ("1", "2") says nothing: its labels do
     texts = labels if labels and value.isdigit() else [value, *labels]
     for text in texts:
@@ -340,6 +346,31 @@ def _best_of(
         if best[1] >= 0.98:
             break
     return best
+
+
+def _from_evidence(
+    value: str, labels: list[str], dimension: str, codes: _Codes, evidence: Evidence
+) -> tuple[_Match | None, _Match]:
+    """What earlier mappings say of a value (or one of its form labels): the code a label mapped
+    before has (sure: first), else the code of an earlier label spelt almost the same (proposed
+    below :data:`CONFIDENT`, to confirm; a codelist match that is surer wins over it)."""
+    for text in [value, *labels]:
+        hit = evidence.label(dimension, text, codes.codes)
+        if hit is not None:
+            said = f"'{text}'" + (f" (the label of '{value}')" if text != value else "")
+            why = f"{said} is {hit.choice} '{codes.codes[hit.choice]}' {hit.where()}"
+            return (hit.choice, round(0.9 + 0.09 * hit.share, 2), why), (None, 0.0, "")
+    best: _Match = (None, 0.0, "no code is close")
+    for text in [value, *labels]:
+        hit = evidence.similar_label(dimension, text, codes.codes)
+        if hit is None:
+            continue
+        confidence = round(min(0.79, 0.6 + 0.2 * (hit.score - 80) / 20), 2)
+        if confidence > best[1]:
+            name = codes.codes[hit.choice]
+            best = (hit.choice, confidence, f"'{text}' is spelt like '{hit.similar}', {hit.choice} "
+                    f"'{name}' {hit.where()} ({hit.score} % alike)")  # fmt: skip
+    return None, best
 
 
 def _label_candidates(
@@ -505,6 +536,7 @@ class _Drafter:
         self.evidence: Evidence | None = None
         self.decisions = Decisions()
         self.asks: list[Question] = []
+        self.labels: list[Question] = []  # every label of a mapped column, sure or not
         self.options: dict[str, list[Candidate]] = {}  # dimension -> the answers a review offers
 
     def guess(self, what: str, choice: str, confidence: float, why: str, key: str | None = None) -> None:
@@ -537,6 +569,7 @@ class _Drafter:
         m["dimensions"] = {
             d: dims.get(d) or fixed[d] for d in self.contract.dimension_ids if d in dims or d in fixed
         }
+        _schema_roles(descriptor, m["dimensions"])
         m["time"] = time
         if derive:
             m["derive"] = derive
@@ -562,7 +595,7 @@ class _Drafter:
                 header.append(f"  and {len(sources) - 10} more")
         data_columns = [c.name for c in self.cols if c.kind == "data"]
         asks = self.dimension_questions(m["dimensions"]) + self.unused_questions(m["dimensions"]) + self.asks
-        return Draft(m, self.guesses, self.comments, header, asks, data_columns)
+        return Draft(m, self.guesses, self.comments, header, asks, data_columns, self.labels)
 
     def unused_questions(self, dimensions: dict[str, Any]) -> list[Question]:
         """A column of a few categories that no dimension reads (renamed, in another language):
@@ -794,10 +827,11 @@ class _Drafter:
         by_code: dict[str, list[str]] = {}
         codes = self.codes[dim]
         for value, (code, conf, why) in zip(c.values, matches, strict=True):
+            cands = _label_candidates(c, value, codes, (code, conf, why))
+            ask = Question(dim, value, c.name, code if conf >= 0.5 else None, conf, why, cands, codes.codes)
+            self.labels.append(ask)
             if conf < CONFIDENT:
-                cands = _label_candidates(c, value, codes, (code, conf, why))
-                self.asks.append(Question(dim, value, c.name, code if conf >= 0.5 else None, conf, why,
-                                          cands, codes.codes))  # fmt: skip
+                self.asks.append(ask)
             if code is None or conf < 0.5:
                 self.guess(f"{dim} '{value}'", "no code", conf,
                            f"{why}; its rows are left out until it is mapped")  # fmt: skip
@@ -971,6 +1005,27 @@ class _Drafter:
         if self.contract.attribute("UNIT_MULT") is not None:
             out["UNIT_MULT"] = {"value": "0"}
         return out
+
+
+def _schema_roles(descriptor: dict[str, Any], dimensions: dict[str, Any]) -> None:
+    """The schema's fields say the roles the draft chose, not only what their names suggest: a
+    column read for a dimension is its ``disaggregation`` (REF_AREA's the ``area``), and no other
+    column claims that dimension (the metadata's population groups are checked against them)."""
+    chosen = {
+        spec["column"]: d for d, spec in dimensions.items() if isinstance(spec, dict) and "column" in spec
+    }
+    for f in descriptor.get("fields", []):
+        name = f.get("name")
+        if name in chosen:
+            dim = chosen[name]
+            if dim == "REF_AREA":
+                f["role"] = "area"
+                f.pop("dimension", None)
+            elif f.get("role") not in ("disability_status",) or f.get("dimension") != dim:
+                f["role"], f["dimension"] = "disaggregation", dim
+        elif f.get("dimension") in dimensions and f.get("role") in ("disaggregation", "disability_status"):
+            f["role"] = "other"
+            f.pop("dimension", None)
 
 
 def _concept(dim: str) -> str:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from rapidfuzz import fuzz, process
 
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import MappingError
@@ -41,6 +42,10 @@ MAX_FILES = 2_000
 #: a file larger than this is no mapping
 MAX_BYTES = 5 * 1024 * 1024
 _MAPPING_SUFFIXES = (".yaml", ".yml", ".json")
+#: how alike (rapidfuzz's ratio, 0-100) a label must be to an earlier one to take its code
+SIMILAR = 88
+#: and each of its words to the earlier label's
+SIMILAR_WORD = 75
 
 
 def key(text: str) -> str:
@@ -61,6 +66,9 @@ class Hit:
     share: float
     source: str
     sources: int
+    #: for :meth:`Evidence.similar_label`: the earlier label it is like, and how alike (0-100)
+    similar: str = ""
+    score: int = 100
 
     def where(self) -> str:
         """Where it came from, for a comment: "as in mappings/kenya-2023.yaml (and 2 more)"."""
@@ -143,6 +151,39 @@ class Evidence:
         total = sum(len(w) for w in votes.values())
         return Hit(code, len(where) / total, where[0], len(where))
 
+    def similar_label(self, dimension: str, label: str, codes: Iterable[str]) -> Hit | None:
+        """The code of an earlier label spelt almost as ``label`` ("Mwammuna" for "Mwamuna",
+        "Nairobi Cty" for "Nairobi City"), among ``codes``: None unless one earlier label is
+        clearly the closest. ``Hit.similar`` is that label, ``Hit.score`` how alike (0-100).
+
+        Close is rapidfuzz's ratio (edit distance) of the whole label, at least
+        :data:`SIMILAR`, and of each word, at least :data:`SIMILAR_WORD`, with the same number
+        of words and the same digits: so "Female" is never "Male", "without disability" never
+        "with disability", "15-24" never "16-24"."""
+        wanted = key(label)
+        if len(wanted) < 4:
+            return None
+        allowed = set(codes)
+        known = {
+            k: c for k, c in self.labels.get(dimension, {}).items() if any(code in allowed for code in c)
+        }
+        found: list[tuple[float, str]] = []
+        for other, score, _i in process.extract(wanted, list(known), scorer=fuzz.ratio, limit=5,
+                                                score_cutoff=SIMILAR - 5):  # fmt: skip
+            if _alike(wanted, str(other)):
+                found.append((float(score), str(other)))
+        if not found or found[0][0] < SIMILAR:
+            return None
+        score, other = found[0]
+        hit = self.label(dimension, other, allowed)
+        if hit is None:
+            return None
+        for next_score, next_other in found[1:]:  # another earlier label as close, another code
+            rival = self.label(dimension, next_other, allowed)
+            if rival is not None and rival.choice != hit.choice and score - next_score < 3:
+                return None
+        return Hit(hit.choice, hit.share, hit.source, hit.sources, similar=other, score=round(score))
+
     def value(self, dimension: str, dataflow: str, codes: Iterable[str]) -> Hit | None:
         """The fixed code earlier mappings to the same dataflow (any version) gave ``dimension``
         (the one most of them gave), among ``codes``."""
@@ -173,6 +214,15 @@ class Evidence:
                 return Hit(dimension, len(where) / total, same[0], len(where))
             return Hit(dimension, 0.5 * len(where) / total, where[0][0], len(where))
         return None
+
+
+def _alike(a: str, b: str) -> bool:
+    """Two label keys that may be spellings of one label: as many words, each alike, the same
+    digits (see :meth:`Evidence.similar_label`)."""
+    wa, wb = a.split(), b.split()
+    if len(wa) != len(wb) or re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return False
+    return all(x == y or fuzz.ratio(x, y) >= SIMILAR_WORD for x, y in zip(wa, wb, strict=True))
 
 
 def _flow_id(ref: str) -> str:

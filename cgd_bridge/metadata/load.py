@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import TemplateError, what_is_not_a_file
 from cgd_bridge.findings import Finding, InputInfo, Severity, register
-from cgd_bridge.i18n import N_
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.ingest.table import file_digest
 from cgd_bridge.metadata.model import QualityMetadata
 
@@ -203,7 +203,7 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
     dotted = ".".join(path)
     value = err.get("input")
     shown = value if not isinstance(value, dict | list) else type(value).__name__
-    msg = err.get("msg", "invalid value")
+    said = err.get("msg", "invalid value")
     ctx = err.get("ctx") or {}
     fix, params = N_("Correct the value."), {}
     if "expected" in ctx:
@@ -217,24 +217,53 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
     elif err.get("type", "").startswith(("int", "float")):
         fix = N_("Write a number.")
     elif err.get("type") in ("less_than_equal", "greater_than_equal"):
-        fix, params = N_("Use a value {bound}."), {"bound": msg.replace("Input should be ", "")}
+        fix, params = N_("Use a value {bound}."), {"bound": said.replace("Input should be ", "")}
     elif err.get("type") == "literal_error":
         fix, params = N_("Use one of: {allowed}."), {"allowed": ctx.get("expected", "")}
     elif err.get("type") in ("list_type", "model_type", "dict_type"):
         fix = N_("See metadata_templates/cgd-quality.yaml for this field's shape.")
-    # the reason is pydantic's own English sentence, shown as it is
     return Finding.of(
         INVALID_VALUE,
         Severity.ERROR,
         N_("{value} is not valid here: {reason}"),
         fix,
-        {"value": repr(shown), "reason": msg[:1].lower() + msg[1:], **params},
+        {"value": repr(shown), "reason": _reason(err.get("type", ""), said), **params},
         target="metadata",
         file=loaded.file,
         field=dotted,
         value=None if isinstance(value, dict | list) else str(value),
         line=loaded.line_of(path),
     )
+
+
+#: pydantic's error types in our own words (composed messages, so each reads in the page's
+#: language); a type not listed keeps pydantic's English sentence
+_REASONS = (
+    ("string_pattern_mismatch", N_("it does not have the form this field needs")),
+    ("literal_error", N_("it is not one of the values this field allows")),
+    ("enum", N_("it is not one of the values this field allows")),
+    ("date", N_("it is not a date")),
+    ("datetime", N_("it is not a date")),
+    ("bool", N_("it is not true or false")),
+    ("int", N_("it is not a whole number")),
+    ("float", N_("it is not a number")),
+    ("less_than", N_("it is out of the allowed range")),
+    ("greater_than", N_("it is out of the allowed range")),
+    ("list_type", N_("it has the wrong shape for this field")),
+    ("dict_type", N_("it has the wrong shape for this field")),
+    ("model_type", N_("it has the wrong shape for this field")),
+    ("string_type", N_("it is not a text")),
+    ("url", N_("it is not a web address")),
+)
+
+
+def _reason(kind: str, english: str) -> Any:
+    """Why a value is not valid: a composed message of ours for the error types people meet,
+    else pydantic's English sentence as it is."""
+    for prefix, words in _REASONS:
+        if kind.startswith(prefix):
+            return msg(words)
+    return english[:1].lower() + english[1:]
 
 
 def _pattern_fix(path: tuple[str, ...]) -> str:

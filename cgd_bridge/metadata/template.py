@@ -3,7 +3,7 @@
 Both files ship in ``metadata_templates/`` and are regenerated with :func:`write_templates`
 whenever :mod:`cgd_bridge.metadata.model` changes (a unit test compares them). The YAML template
 is produced by walking the pydantic classes, not copied by hand: every field appears in model
-order, preceded by a comment with its help text, the stage at which it becomes required and,
+order, preceded by a comment with its label and help text, the stage at which it becomes required and,
 for fields with a fixed vocabulary, the allowed values. Values are left empty, so the unfilled
 template loads as YAML with null leaves (except ``profile``).
 """
@@ -158,7 +158,8 @@ def _field_comment(info: FieldInfo, indent: str) -> list[str]:
     extra = _extra(info)
     help_text = str(extra.get("help") or info.description or "").strip()
     stage = _STAGE_TAGS.get(str(extra.get("required_at", RequiredAt.OPTIONAL)), "[optional]")
-    text = f"{_with_format_hint(info.annotation, help_text)} {stage.replace(' ', _NBSP)}"
+    label = f"{info.title}: " if info.title else ""
+    text = f"{label}{_with_format_hint(info.annotation, help_text)} {stage.replace(' ', _NBSP)}"
     lines = _comment(text.strip(), indent)
     values = allowed_values(info.annotation)
     if values:

@@ -245,7 +245,8 @@ async def _answer(app: Any, request: Request, exc: CgdBridgeError, send: Send, *
 
         page = await run_in_threadpool(open_page, request)
         try:
-            response = error_page(page, exc.status, page._(exc.title), exc.problem, exc.fix)
+            problem, fix = exc.texts(page._)
+            response = error_page(page, exc.status, page._(exc.title), problem, fix)
             response.headers.update(getattr(exc, "headers", None) or {})  # a 503's Retry-After
         finally:
             await run_in_threadpool(page.db.close)

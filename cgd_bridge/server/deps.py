@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import Forbidden, RateLimited, Unauthorized
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.store.orgs import Principal
 
 if TYPE_CHECKING:
@@ -86,21 +87,22 @@ async def rate_limit(request: Request, bridge: BridgeDep, now: NowDep) -> None:
         if entry is None:
             allowed, wait = limiter.allow(address, take=False)
             if not allowed:
-                _refuse(bridge, wait, "address")
+                _refuse(bridge, wait, N_("address"))
             await run_in_threadpool(bridge.access.authenticate, snap, key, now)
             entry = bridge.access.cached_key(snap, key)
         if entry is not None and entry.principal is not None:
             identity = key[:18]  # the key's public prefix, as the rate_usage rows name it
     allowed, wait = await limiter.aallow(identity)
     if not allowed:
-        _refuse(bridge, wait, "address" if identity == address else "API key")
+        _refuse(bridge, wait, N_("address") if identity == address else N_("API key"))
 
 
 def _refuse(bridge: Bridge, wait: float, what: str) -> NoReturn:
     raise RateLimited(
-        f"too many requests from this {what}",
-        fix=f"Wait {max(1, round(wait))} s; the limit is {bridge.limiter.per_minute} requests a minute.",
+        N_("too many requests from this {what}"),
+        fix=N_("Wait {seconds} s; the limit is {per_minute} requests a minute."),
         retry_after=wait,
+        params={"what": msg(what), "seconds": max(1, round(wait)), "per_minute": bridge.limiter.per_minute},
     )
 
 
@@ -124,8 +126,8 @@ async def get_principal(request: Request, bridge: BridgeDep, now: NowDep) -> Pri
             bridge.audit.touch_key(prefix, now)
     if principal is None:
         raise Unauthorized(
-            "the API key is not valid (unknown, revoked or expired)",
-            fix="Ask your administrator for a new key (cgd-bridge admin key create USER).",
+            N_("the API key is not valid (unknown, revoked or expired)"),
+            fix=N_("Ask your administrator for a new key (cgd-bridge admin key create USER)."),
         )
     request.state.principal = principal  # for the request's log line (server/observe.py)
     return principal
@@ -138,9 +140,11 @@ def require_principal(principal: PrincipalDep) -> Principal:
     """A signed-in principal, or 401."""
     if principal is None:
         raise Unauthorized(
-            "this needs an API key",
-            fix="Send it as 'Authorization: Bearer <key>'; an administrator creates keys with "
-            "`cgd-bridge admin key create USER`.",
+            N_("this needs an API key"),
+            fix=N_(
+                "Send it as 'Authorization: Bearer <key>'; an administrator creates keys with "
+                "`cgd-bridge admin key create USER`."
+            ),
         )
     return principal
 
@@ -152,6 +156,7 @@ def require_role(principal: Principal, *roles: str) -> None:
     """Forbidden unless the principal has one of ``roles`` (admins always may)."""
     if principal.role not in roles and not principal.is_admin:
         raise Forbidden(
-            f"this needs the role {' or '.join(roles)}; you are {principal.role} of {principal.org_slug}",
-            fix="Ask your administrator for an account with that role.",
+            N_("this needs the role {roles}; you are {role} of {org_slug}"),
+            fix=N_("Ask your administrator for an account with that role."),
+            params={"roles": " or ".join(roles), "role": principal.role, "org_slug": principal.org_slug},
         )

@@ -35,6 +35,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import xlsxwriter
 
+from cgd_bridge.i18n import N_
 from cgd_bridge.mapping.model import formula_like
 from cgd_bridge.sdmx.formats import FORMATS, METADATA_FORMATS
 from cgd_bridge.sdmx.target import Target
@@ -151,9 +152,9 @@ def write_xlsx(
 
     if not fits_a_sheet(table.num_rows):
         raise FormatError(
-            f"{table.num_rows} observations do not fit on one spreadsheet sheet "
-            f"(at most {MAX_SHEET_ROWS - 1})",
-            fix="Filter the selection (areas, periods) or download SDMX-CSV, which has no limit.",
+            N_("{num_rows} observations do not fit on one spreadsheet sheet (at most {most})"),
+            fix=N_("Filter the selection (areas, periods) or download SDMX-CSV, which has no limit."),
+            params={"num_rows": table.num_rows, "most": MAX_SHEET_ROWS - 1},
         )
     book = xlsxwriter.Workbook(
         str(path),
@@ -418,9 +419,9 @@ async def download_response(
 
         # said before anything streams (a failure inside the stream would cut the file short)
         raise FormatError(
-            f"{table.num_rows} observations do not fit on one spreadsheet sheet "
-            f"(at most {MAX_SHEET_ROWS - 1})",
-            fix="Filter the selection (areas, periods) or download SDMX-CSV, which has no limit.",
+            N_("{num_rows} observations do not fit on one spreadsheet sheet (at most {most})"),
+            fix=N_("Filter the selection (areas, periods) or download SDMX-CSV, which has no limit."),
+            params={"num_rows": table.num_rows, "most": MAX_SHEET_ROWS - 1},
         )
     stamp = now.strftime("%Y%m%d")
     headers = {"X-Observations": str(table.num_rows)}

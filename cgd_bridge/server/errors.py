@@ -54,8 +54,16 @@ def sdmx_error_response(
     fix: str | None = None,
     code: int | None = None,
     headers: Mapping[str, str] | None = None,
+    local: tuple[str, str, str] | None = None,
 ) -> Response:
-    """An SDMX error message in the format the request prefers."""
+    """An SDMX error message in the format the request prefers; ``local`` (a language, the
+    problem and the fix in it): SDMX-ML carries those texts after the English ones, each with
+    its ``xml:lang``, SDMX-JSON has them instead of the English."""
+    translated = (local[0], [t for t in local[1:] if t]) if local is not None and local[0] != "en" else None
+    if translated is not None and local is not None:
+        json_text, json_fix = local[1], local[2] or None
+    else:
+        json_text, json_fix = text, fix
     code = code if code is not None else _SDMX_CODES.get(status, 500)
     fmt = error_format(request.headers.get("accept"), request.query_params.get("format"))
     hdrs = {"Vary": "Accept", **(headers or {})}
@@ -63,26 +71,26 @@ def sdmx_error_response(
         if fmt == "json":
             kind = "data" if route_path(request.scope).startswith("/sdmx/v2/data/") else "structure"
             return Response(
-                error_json20(code, text, fix, kind=kind),
+                error_json20(code, json_text, json_fix, kind=kind),
                 status_code=status,
                 media_type="application/json",
                 headers=hdrs,
             )
         return Response(
-            error_xml(code, text, *([fix] if fix else []), version="3.0"),
+            error_xml(code, text, *([fix] if fix else []), version="3.0", local=translated),
             status_code=status,
             media_type="application/xml",
             headers=hdrs,
         )
     if fmt == "json":
         return Response(
-            error_json(status, text, fix, code),
+            error_json(status, json_text, json_fix, code),
             status_code=status,
             media_type="application/json",
             headers=hdrs,
         )
     return Response(
-        error_xml(code, text, *([fix] if fix else [])),
+        error_xml(code, text, *([fix] if fix else []), local=translated),
         status_code=status,
         media_type="application/xml",
         headers=hdrs,
@@ -157,13 +165,15 @@ async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
     if isinstance(exc, StoreError):  # the answer says what failed; the log also says where
         log.warning("%s %s: %s", request.method, request.url.path, exc.message)
     headers = getattr(exc, "headers", None)
-    if _is_sdmx(request):
-        code = exc.sdmx_code if isinstance(exc, QueryError) else None
-        return sdmx_error_response(request, exc.status, exc.problem, exc.fix, code, headers)
     # the texts in the language the request asks for (?lang=, Accept-Language), the codes as they are
     from cgd_bridge.i18n import choose, translator
 
     t = translator(choose(request.query_params.get("lang"), request.headers.get("accept-language")))
+    if _is_sdmx(request):
+        code = exc.sdmx_code if isinstance(exc, QueryError) else None
+        problem, fix = exc.texts(t)
+        local = (t.lang, problem, fix)
+        return sdmx_error_response(request, exc.status, exc.problem, exc.fix, code, headers, local)
     return JSONResponse(with_request_id(request, exc.to_dict(t)), status_code=exc.status, headers=headers)
 
 

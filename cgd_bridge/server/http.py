@@ -5,9 +5,10 @@ sdmx-rest (v1.5 ``4_8_http_content_negotiation.md``/``4_9_compression.md`` and v
 
 - compress by ``Accept-Encoding``: answers of at least :data:`MIN_GZIP_BYTES` are gzipped
   when the client accepts it (Starlette's ``GZipMiddleware``, which compresses a streaming
-  answer chunk by chunk, so memory stays bounded; ``Vary: Accept-Encoding`` is added). Only
-  gzip is offered: a client that accepts only ``deflate`` gets the identity encoding, which
-  HTTP allows;
+  answer chunk by chunk, so memory stays bounded; ``Vary: Accept-Encoding`` is added), on every
+  path: the web pages, their CSS and JavaScript and the JSON API too (#17), but never what is
+  compressed already (:data:`NOT_COMPRESSED`). Only gzip is offered: a client that accepts only
+  ``deflate`` gets the identity encoding, which HTTP allows;
 - answer ``HEAD`` wherever ``GET`` is answered: the request is served as a ``GET`` and the
   body dropped (headers, including ``Content-Length``, stay those of the ``GET``);
 - support conditional requests (``ETag``/``If-None-Match``, ``Last-Modified``/
@@ -29,7 +30,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from cgd_bridge.settings import Settings
 
@@ -122,13 +123,29 @@ class HeadAsGet:
         await self.app(scope, receive, send_headers_only)
 
 
+#: answers never gzipped: already compressed (ZIP bundles, XLSX workbooks, Parquet, images)
+NOT_COMPRESSED = (
+    *DEFAULT_EXCLUDED_CONTENT_TYPES,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.apache.parquet",
+)
+
+
+def compressed(app: Any) -> Any:
+    """``app`` with its answers of :data:`MIN_GZIP_BYTES` or more gzipped for clients that take
+    gzip (level 9: pages are small and read on slow links), a compressed answer's ETag weak."""
+    return WeakETagWhenEncoded(
+        GZipMiddleware(app, minimum_size=MIN_GZIP_BYTES, exclude_content_types=NOT_COMPRESSED)
+    )
+
+
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add compression, HEAD and (when configured) CORS for the SDMX paths to ``app``."""
+    """Add compression (every path: the web pages, their CSS and JavaScript, the JSON API and the
+    SDMX answers), and HEAD and (when configured) CORS for the SDMX paths to ``app``."""
     origins = settings.cors_origin_list
 
     def wrap(inner_app: Any) -> Any:
-        inner: Any = WeakETagWhenEncoded(GZipMiddleware(inner_app, minimum_size=MIN_GZIP_BYTES))
-        inner = HeadAsGet(inner)
+        inner: Any = HeadAsGet(compressed(inner_app))
         if origins:
             inner = CORSMiddleware(
                 inner,
@@ -139,7 +156,7 @@ def install(app: FastAPI, settings: Settings) -> None:
                 allow_credentials=False,
                 max_age=600,
             )
-        return _SdmxOnly(inner_app, inner)
+        return _SdmxOnly(compressed(inner_app), inner)
 
     app.add_middleware(_Wrapped, wrap=wrap)
 

@@ -111,7 +111,69 @@ def _read_metadata(*, path: str) -> Any:
     return raw
 
 
-_JOBS: dict[str, Callable[..., Any]] = {"harmonise": _harmonise, "read_metadata": _read_metadata}
+def draft(
+    *,
+    data: str,
+    form: str | None,
+    sheet: str | None,
+    dataflow: str,
+    earlier: list[tuple[str, str]],
+    columns: dict[str, str],
+    labels: list[tuple[str, str, str]],
+    structures: Any,
+) -> Any:
+    """The web mapping builder's draft (#18): :func:`cgd_bridge.mapping.draft.draft_mapping` of
+    an upload, learning from the bundled mappings and the organisation's ``earlier`` mapping
+    texts (``[(name, text)]``; one that cannot be read is passed over), with the choices made on
+    the page (``columns``: dimension -> ``column:NAME``/``value:CODE``; ``labels``: (dimension,
+    label, code)) taken as given."""
+    from cgd_bridge.errors import MappingError
+    from cgd_bridge.mapping.draft import Decisions, draft_mapping
+    from cgd_bridge.mapping.evidence import load_evidence
+
+    evidence = load_evidence([], bundled=True)
+    for name, text in earlier:
+        try:
+            evidence.add_text(text, name)
+        except MappingError:
+            continue  # an old text the model reads no more: no evidence, never a failed draft
+    decisions = Decisions(dict(columns), {(d, label): code for d, label, code in labels})
+    return draft_mapping(
+        data, dataflow=dataflow, structures=structures, form=form, sheet=sheet, evidence=evidence,
+        decisions=decisions,
+    )  # fmt: skip
+
+
+def preview(
+    *, data: str, form: str | None, sheet: str | None, mapping: str, rows: int, structures: Any
+) -> Any:
+    """The web mapping builder's preview (#18): :func:`cgd_bridge.pipeline.examine` of an upload
+    with the edited mapping (the real validation: coverage, codes, small cells), as ``(report,
+    first rows, observations)``, the first ``rows`` harmonised observations as an Arrow table."""
+    from cgd_bridge import pipeline
+
+    found = pipeline.examine(data, mapping=mapping, form=form, sheet=sheet, structures=structures)
+    table = found.harmonised.table if found.harmonised is not None else None
+    if table is None:
+        return found.report, None, 0
+    return found.report, table.slice(0, rows), table.num_rows
+
+
+def _draft(*, structures_dir: str | None, **kwargs: Any) -> Any:
+    return draft(structures=_structures(structures_dir), **kwargs)
+
+
+def _preview(*, structures_dir: str | None, **kwargs: Any) -> Any:
+    return preview(structures=_structures(structures_dir), **kwargs)
+
+
+_JOBS: dict[str, Callable[..., Any]] = {
+    "harmonise": _harmonise,
+    "read_metadata": _read_metadata,
+    "draft": _draft,
+    "preview": _preview,
+}
+_HERE: dict[str, Callable[..., Any]] = {"draft": draft, "preview": preview}
 _STRUCTURES: dict[str | None, Any] = {}
 
 
@@ -430,6 +492,9 @@ class InlineJobs:
 
             kwargs.pop("structures_dir")
             return pipeline.harmonise(**kwargs, structures=self.structures)
+        if name in _HERE and self.structures is not None:
+            kwargs.pop("structures_dir")
+            return _HERE[name](**kwargs, structures=self.structures)
         return _JOBS[name](**kwargs)
 
 

@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cgd_bridge import __version__, i18n
 from cgd_bridge.errors import UsageError
+from cgd_bridge.i18n import N_
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import outbox
 from cgd_bridge.store.models import Channel, OutboxItem, Webhook, utcnow
@@ -110,15 +111,21 @@ def check_url(url: str, *, allow_private: bool) -> list[str]:
     except ValueError:  # e.g. an unclosed [IPv6 bracket
         host = None
     if host is None or parts.scheme not in ("http", "https"):
-        raise UsageError(f"'{url[:100]}' is not an http(s) URL", field="url", fix="Give https://HOST/PATH.")
+        raise UsageError(
+            N_("'{url}' is not an http(s) URL"),
+            field="url",
+            fix=N_("Give https://HOST/PATH."),
+            params={"url": url[:100]},
+        )
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError) as exc:
         raise UsageError(
-            f"the webhook host '{host}' does not resolve ({exc})",
+            N_("the webhook host '{host}' does not resolve ({exc})"),
             field="url",
-            fix="Check the URL's host name.",
+            fix=N_("Check the URL's host name."),
+            params={"host": host, "exc": exc},
         ) from None
     addresses = sorted({str(info[4][0]) for info in infos})
     if not allow_private:
@@ -126,11 +133,16 @@ def check_url(url: str, *, allow_private: bool) -> list[str]:
             kind = _refused_kind(ipaddress.ip_address(a.split("%")[0]))
             if kind:
                 raise UsageError(
-                    f"the webhook host '{host}' resolves to {a}, {kind}: the bridge does not call "
-                    "addresses inside its own network",
+                    N_(
+                        "the webhook host '{host}' resolves to {a}, {kind}: the bridge does not call "
+                        "addresses inside its own network"
+                    ),
                     field="url",
-                    fix="Give a public address, or (for a receiver on the bridge's own network) set "
-                    "CGD_BRIDGE_WEBHOOK_ALLOW_PRIVATE=true.",
+                    fix=N_(
+                        "Give a public address, or (for a receiver on the bridge's own network) set "
+                        "CGD_BRIDGE_WEBHOOK_ALLOW_PRIVATE=true."
+                    ),
+                    params={"host": host, "a": a, "kind": kind},
                 )
     return addresses
 

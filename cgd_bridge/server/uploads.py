@@ -20,6 +20,7 @@ from fastapi import UploadFile
 
 from cgd_bridge import pipeline
 from cgd_bridge.errors import CgdBridgeError, InputError
+from cgd_bridge.i18n import N_
 from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.store.submissions import RawFile
 from cgd_bridge.structures import Structures
@@ -29,7 +30,7 @@ class PayloadTooLarge(CgdBridgeError):
     """An upload above the server's limit (``CGD_BRIDGE_MAX_UPLOAD_MB``)."""
 
     status = 413
-    title = "Upload too large"
+    title = N_("Upload too large")
 
 
 def save_upload(upload: UploadFile, folder: FilePath, role: str, limit: int) -> tuple[FilePath, RawFile]:
@@ -49,14 +50,18 @@ def save_upload(upload: UploadFile, folder: FilePath, role: str, limit: int) -> 
             size += len(chunk)
             if size > limit:
                 raise PayloadTooLarge(
-                    f"the {role} file '{name}' is larger than {limit // (1 << 20)} MB",
-                    fix="Split the dataset, or ask the administrator to raise CGD_BRIDGE_MAX_UPLOAD_MB.",
+                    N_("the {role} file '{name}' is larger than {most} MB"),
+                    fix=N_("Split the dataset, or ask the administrator to raise CGD_BRIDGE_MAX_UPLOAD_MB."),
                     file=name,
+                    params={"role": role, "name": name, "most": limit // (1 << 20)},
                 )
             out.write(chunk)
     if size == 0:
         raise InputError(
-            f"the {role} file '{name}' is empty", fix=f"Upload the {role} file again.", file=name
+            N_("the {role} file '{name}' is empty"),
+            fix=N_("Upload the {role} file again."),
+            file=name,
+            params={"role": role, "name": name},
         )
     raw = RawFile(
         role=role,

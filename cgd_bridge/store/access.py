@@ -57,6 +57,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from cgd_bridge.errors import Forbidden, Unauthorized
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store.models import Mou, OrgKind, State, Submission, Version
 from cgd_bridge.store.mous import as_flowref, covers, mous_of_nso
@@ -204,14 +205,20 @@ def pull_versions(
     if not versions and not readable and _withheld(session, ref, now, providers):
         if principal is None:
             raise Unauthorized(
-                f"the data of {ref} is not open; it needs an API key",
-                fix="Send 'Authorization: Bearer <key>' with a key of an organisation that has an MoU "
-                "with the data's producer.",
+                N_("the data of {ref} is not open; it needs an API key"),
+                fix=N_(
+                    "Send 'Authorization: Bearer <key>' with a key of an organisation that has an "
+                    "MoU with the data's producer."
+                ),
+                params={"ref": ref},
             )
         raise Forbidden(
-            f"your organisation ({principal.org_slug}) has no MoU covering {ref}",
-            fix="Ask the producing CSO for an MoU; an administrator records it with "
-            "`cgd-bridge admin mou create`.",
+            N_("your organisation ({org_slug}) has no MoU covering {ref}"),
+            fix=N_(
+                "Ask the producing CSO for an MoU; an administrator records it with "
+                "`cgd-bridge admin mou create`."
+            ),
+            params={"org_slug": principal.org_slug, "ref": ref},
         )
     return versions
 
@@ -316,7 +323,9 @@ def require_principal(principal: Principal | None, what: str) -> Principal:
     """The principal, or Unauthorized when nobody is signed in."""
     if principal is None:
         raise Unauthorized(
-            f"you must sign in to {what}", fix="Send your API key (Authorization: Bearer cgdb_...)."
+            N_("you must sign in to {what}"),
+            fix=N_("Send your API key (Authorization: Bearer cgdb_...)."),
+            params={"what": msg(what)},
         )
     return principal
 
@@ -328,4 +337,8 @@ def require_role(principal: Principal | None, roles: Iterable[str], what: str) -
     if p.is_admin or p.role in allowed:
         return p
     names = " or ".join(f"a {r}" for r in sorted(allowed)) + " or an admin"
-    raise Forbidden(f"only {names} may {what}; you are a {p.role}", fix="Ask someone with that role.")
+    raise Forbidden(
+        N_("only {names} may {what}; you are a {role}"),
+        fix=N_("Ask someone with that role."),
+        params={"names": names, "what": msg(what), "role": p.role},
+    )

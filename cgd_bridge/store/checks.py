@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import NotFound
+from cgd_bridge.i18n import N_
 from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import CheckState, WebCheck
 from cgd_bridge.store.principal import Principal
@@ -93,8 +94,8 @@ def get(session: Session, *, principal: Principal, ident: str) -> WebCheck:
     row = session.get(WebCheck, ident) if ident and len(ident) <= 64 else None
     if row is None or row.user_id != principal.user_id:
         raise NotFound(
-            "there is no such check of yours (checks are kept for a day)",
-            fix="Open the submit page and send the form again: files you sent are kept for a day.",
+            N_("there is no such check of yours (checks are kept for a day)"),
+            fix=N_("Open the submit page and send the form again: files you sent are kept for a day."),
         )
     return row
 

@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Forbidden, NotFound, UsageError
+from cgd_bridge.i18n import N_
 from cgd_bridge.store import audit
 from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import MetadataDraft, OrgKind, utcnow
@@ -38,8 +39,9 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
         return dict(json.loads(json.dumps(record, default=default)))
     except TypeError as exc:
         raise UsageError(
-            f"the metadata record cannot be kept as a draft ({exc})",
-            fix="Save it as a YAML file instead, and tell the platform administrator.",
+            N_("the metadata record cannot be kept as a draft ({exc})"),
+            fix=N_("Save it as a YAML file instead, and tell the platform administrator."),
+            params={"exc": exc},
         ) from None
 
 
@@ -67,8 +69,9 @@ def get_draft(session: Session, *, principal: Principal | None, draft_id: int) -
     draft = session.get(MetadataDraft, draft_id)
     if draft is None or not _can_see(principal, draft):
         raise NotFound(
-            f"there is no metadata draft {draft_id} of your organisation",
-            fix="Pick one from the list of saved drafts on the metadata form.",
+            N_("there is no metadata draft {draft_id} of your organisation"),
+            fix=N_("Pick one from the list of saved drafts on the metadata form."),
+            params={"draft_id": draft_id},
         )
     return draft
 
@@ -98,8 +101,8 @@ def save_draft(
     """
     if principal is None or principal.org_kind != OrgKind.CSO:
         raise Forbidden(
-            "only the people of a CSO keep metadata drafts on the server",
-            fix="Sign in with your CSO account, or save the record as a YAML file.",
+            N_("only the people of a CSO keep metadata drafts on the server"),
+            fix=N_("Sign in with your CSO account, or save the record as a YAML file."),
         )
     now = utcnow()
     record = _plain(record)
@@ -108,7 +111,9 @@ def save_draft(
             draft = get_draft(session, principal=principal, draft_id=draft_id)
             if draft.organisation_id != principal.org_id:
                 raise NotFound(
-                    f"there is no metadata draft {draft_id} of your organisation", fix="Save a new one."
+                    N_("there is no metadata draft {draft_id} of your organisation"),
+                    fix=N_("Save a new one."),
+                    params={"draft_id": draft_id},
                 )
             draft.record = record
             draft.name = name_of(record)
@@ -118,8 +123,9 @@ def save_draft(
             count = session.scalar(_listed(select(func.count()).select_from(MetadataDraft), principal)) or 0
             if count >= MAX_DRAFTS:
                 raise UsageError(
-                    f"your organisation keeps {count} metadata drafts, the most the server keeps",
-                    fix="Delete the drafts you no longer need, then save again.",
+                    N_("your organisation keeps {count} metadata drafts, the most the server keeps"),
+                    fix=N_("Delete the drafts you no longer need, then save again."),
+                    params={"count": count},
                 )
             draft = MetadataDraft(
                 organisation_id=principal.org_id,

@@ -31,6 +31,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, undefer
 
 from cgd_bridge.errors import NotFound
+from cgd_bridge.i18n import N_
 from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import FileRole, KeptUpload
 from cgd_bridge.store.principal import Principal
@@ -102,10 +103,13 @@ def keep(
 
 def _gone(role: str) -> NotFound:
     return NotFound(
-        f"the {role} file sent earlier is no longer kept on the server",
-        fix=f"Choose the {role} file again (kept files are deleted after a day, "
-        "or once a version is stored from them).",
+        N_("the {role} file sent earlier is no longer kept on the server"),
+        fix=N_(
+            "Choose the {role} file again (kept files are deleted after a day, or once a "
+            "version is stored from them)."
+        ),
         field=role,
+        params={"role": role},
     )
 
 

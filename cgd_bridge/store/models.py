@@ -681,7 +681,7 @@ class WebCheck(Base):
     Attributes:
         id: random, URL-safe: the status page's address.
         user_id: who started it.
-        action: ``check``, ``draft`` or ``submit``.
+        action: ``check``, ``draft`` or ``submit``; ``preview`` for the mapping builder's.
         state: ``running``, ``done`` or ``failed``.
         what: the data file's name, for the status page.
         outcome: what the page shows when it ended (status, report, note, errors, the form's
@@ -797,3 +797,37 @@ class DigestMark(Base):
 
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
     until: Mapped[dt.datetime]
+
+
+class SavedMapping(Base):
+    """One version of a mapping a CSO saved from the web mapping builder (#18).
+
+    Saving a mapping of the same name again makes its next version; every version stays, so a
+    submission made with version 1 can be traced to it. Only the organisation's own people see
+    and use its mappings (:mod:`cgd_bridge.store.mappings`). Not read by the access policy (no
+    change-counter trigger).
+
+    Attributes:
+        organisation_id: the CSO whose mapping it is.
+        name: what the lists show and what versions share, e.g. ``mw-water-points``.
+        number: the version, 1, 2, ... per organisation and name.
+        dataflow: the target dataflow, ``AGENCY:ID(VERSION)``.
+        text: the ``cgd-mapping/1.0`` YAML as the builder wrote it.
+        note: what changed (optional).
+    """
+
+    __tablename__ = "saved_mappings"
+    __table_args__ = (UniqueConstraint("organisation_id", "name", "number", name="uq_saved_mappings_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    number: Mapped[int] = mapped_column(Integer)
+    dataflow: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id], lazy="joined")

@@ -25,6 +25,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import NotFound, UsageError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import audit
 from cgd_bridge.store.db import transaction
@@ -70,27 +71,29 @@ def create_mou(
         NotFound: an organisation does not exist. UsageError: the organisations are not a CSO and
             an NSO, no dataflow is given, a reference is malformed or the dates are backwards.
     """
-    _require_admin(actor, "create MoUs")
+    _require_admin(actor, N_("create MoUs"))
     cso_org, nso_org = get_organisation(session, slug=cso), get_organisation(session, slug=nso)
     for org, kind in ((cso_org, OrgKind.CSO), (nso_org, OrgKind.NSO)):
         if org.kind != kind:
             raise UsageError(
-                f"'{org.slug}' is {a_kind(org.kind)}, not {a_kind(kind)}",
-                fix="An MoU is between a CSO (--cso) and an NSO (--nso).",
+                N_("'{slug}' is {kind}, not {wanted}"),
+                fix=N_("An MoU is between a CSO (--cso) and an NSO (--nso)."),
+                params={"slug": org.slug, "kind": a_kind(org.kind), "wanted": a_kind(kind)},
             )
     if not dataflows:
         raise UsageError(
-            "the MoU names no dataflow", fix="Give --dataflow AGENCY:ID(VERSION), or --dataflow '*'."
+            N_("the MoU names no dataflow"), fix=N_("Give --dataflow AGENCY:ID(VERSION), or --dataflow '*'.")
         )
     refs = sorted({str(FlowRef.parse(d)) for d in dataflows})
     start = valid_from or utcnow()
     for name, when in (("valid_from", start), ("valid_until", valid_until)):
         if when.tzinfo is None:
-            raise UsageError(f"{name} has no time zone", fix="Give UTC times.")
+            raise UsageError(N_("{name} has no time zone"), fix=N_("Give UTC times."), params={"name": name})
     if valid_until <= start:
         raise UsageError(
-            f"the MoU would end ({valid_until:%Y-%m-%d}) before it starts ({start:%Y-%m-%d})",
-            fix="Give a later --until date.",
+            N_("the MoU would end ({valid_until}) before it starts ({start})"),
+            fix=N_("Give a later --until date."),
+            params={"valid_until": format(valid_until, "%Y-%m-%d"), "start": format(start, "%Y-%m-%d")},
         )
     conditions = [c.strip() for c in use_conditions if c.strip()]
     with transaction(session):
@@ -161,10 +164,14 @@ def raw_files_words(mou: Mou, principal: Principal) -> str:
 
 def revoke_mou(session: Session, *, mou_id: int, actor: Principal | None = None) -> Mou:
     """End an MoU now (idempotent). Raises NotFound."""
-    _require_admin(actor, "revoke MoUs")
+    _require_admin(actor, N_("revoke MoUs"))
     mou = session.get(Mou, mou_id)
     if mou is None:
-        raise NotFound(f"there is no MoU {mou_id}", fix="See `cgd-bridge admin mou list`.")
+        raise NotFound(
+            N_("there is no MoU {mou_id}"),
+            fix=N_("See `cgd-bridge admin mou list`."),
+            params={"mou_id": mou_id},
+        )
     if mou.revoked_at is None:
         with transaction(session):
             mou.revoked_at = utcnow()
@@ -207,7 +214,9 @@ def mou_covers(
     """
     ref = as_flowref(dataflow)
     if ref.agency is None or ref.id is None or ref.version is None:
-        raise UsageError(f"'{ref}' does not name one dataflow", fix="Give AGENCY:ID(VERSION).")
+        raise UsageError(
+            N_("'{ref}' does not name one dataflow"), fix=N_("Give AGENCY:ID(VERSION)."), params={"ref": ref}
+        )
     return any(
         m.cso_id == cso_id and covers(m, ref.agency, ref.id, ref.version, at)
         for m in mous_of_nso(session, nso_id=nso_id, at=at)

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Forbidden, NotFound, UsageError
+from cgd_bridge.i18n import N_
 from cgd_bridge.store import audit
 from cgd_bridge.store.data import CACHE, from_parquet, to_parquet
 from cgd_bridge.store.db import transaction
@@ -101,9 +102,12 @@ def may_manage(principal: Principal | None, nso_id: int, *, local: bool = False)
 def _forbidden(principal: Principal | None, slug: str) -> Forbidden:
     who = f"{principal.username} ({principal.role} of {principal.org_slug})" if principal else "you"
     return Forbidden(
-        f"only reviewers of the NSO '{slug}' and administrators may load or change its official series; "
-        f"{who} may not",
-        fix="Sign in with a reviewer account of that NSO.",
+        N_(
+            "only reviewers of the NSO '{slug}' and administrators may load or change its "
+            "official series; {who} may not"
+        ),
+        fix=N_("Sign in with a reviewer account of that NSO."),
+        params={"slug": slug, "who": who},
     )
 
 
@@ -135,27 +139,31 @@ def load_official(
     org = get_organisation(session, slug=nso)
     if org.kind != OrgKind.NSO:
         raise UsageError(
-            f"'{nso}' is a {org.kind}, not an NSO: only NSOs load official series",
-            fix="Give the slug of the NSO whose data it is (cgd-bridge admin org list).",
+            N_("'{nso}' is a {kind}, not an NSO: only NSOs load official series"),
+            fix=N_("Give the slug of the NSO whose data it is (cgd-bridge admin org list)."),
             field="nso",
+            params={"nso": nso, "kind": org.kind},
         )
     if not may_manage(principal, org.id, local=local):
         raise _forbidden(principal, nso)
     label = " ".join(label.split())
     if not label:
         raise UsageError(
-            "the official series needs a label naming its source",
-            fix="Give a short source label, e.g. 'KNBS KDHS 2022'.",
+            N_("the official series needs a label naming its source"),
+            fix=N_("Give a short source label, e.g. 'KNBS KDHS 2022'."),
             field="label",
         )
     if len(label) > MAX_LABEL:
         raise UsageError(
-            f"the label is {len(label)} characters long (at most {MAX_LABEL})",
-            fix="Shorten it; put the details in the source note.",
+            N_("the label is {length} characters long (at most {most})"),
+            fix=N_("Shorten it; put the details in the source note."),
             field="label",
+            params={"length": len(label), "most": MAX_LABEL},
         )
     if table.num_rows == 0:
-        raise UsageError("the file has no observations", fix="Load a file with observations.", file=filename)
+        raise UsageError(
+            N_("the file has no observations"), fix=N_("Load a file with observations."), file=filename
+        )
     blob = to_parquet(table)
     periods = sorted(str(p) for p in set(table["TIME_PERIOD"].to_pylist()))
     agency, ident, version = dataflow
@@ -288,8 +296,9 @@ def get_official(
     series = session.get(OfficialSeries, series_id)
     if series is None or not can_see(principal, series, local=local):
         raise NotFound(
-            f"there is no official series {series_id} that you may see",
-            fix="List the official series of the dataflow to find its id.",
+            N_("there is no official series {series_id} that you may see"),
+            fix=N_("List the official series of the dataflow to find its id."),
+            params={"series_id": series_id},
         )
     return series
 

@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, UsageError
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.store import audit
 from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import ApiKey, Organisation, OrgKind, PasswordReset, Role, User, a_kind, utcnow
@@ -54,7 +55,11 @@ ROLE_KINDS = {Role.SUBMITTER: {OrgKind.CSO}, Role.REVIEWER: {OrgKind.NSO}, Role.
 
 def _require_admin(actor: Principal | None, what: str) -> None:
     if actor is not None and not actor.is_admin:
-        raise Forbidden(f"only an administrator may {what}", fix="Ask your platform administrator.")
+        raise Forbidden(
+            N_("only an administrator may {what}"),
+            fix=N_("Ask your platform administrator."),
+            params={"what": msg(what)},
+        )
 
 
 def can_manage(actor: Principal | None, organisation_id: int) -> bool:
@@ -69,8 +74,9 @@ def _require_manager(actor: Principal | None, org: Organisation, what: str) -> N
     _require_admin(actor, what)
     if not can_manage(actor, org.id):
         raise Forbidden(
-            f"you may only {what} of your own organisation, not of {org.slug}",
-            fix="Ask an administrator of that organisation, or the platform administrator.",
+            N_("you may only {what} of your own organisation, not of {slug}"),
+            fix=N_("Ask an administrator of that organisation, or the platform administrator."),
+            params={"what": msg(what), "slug": org.slug},
         )
 
 
@@ -89,19 +95,32 @@ def create_organisation(
     Raises:
         UsageError: a bad slug or kind. Conflict: the slug is taken.
     """
-    _require_admin(actor, "create organisations")
+    _require_admin(actor, N_("create organisations"))
     if not SLUG.match(slug):
         raise UsageError(
-            f"'{slug}' is not a valid organisation slug",
-            fix="Use lower-case letters, digits and '-', starting with a letter or digit "
-            "(e.g. sauti-ya-walemavu).",
+            N_("'{slug}' is not a valid organisation slug"),
+            fix=N_(
+                "Use lower-case letters, digits and '-', starting with a letter or digit (e.g. "
+                "sauti-ya-walemavu)."
+            ),
+            params={"slug": slug},
         )
     if kind not in {k.value for k in OrgKind}:
-        raise UsageError(f"'{kind}' is not an organisation kind", fix="Use cso, nso or admin.")
+        raise UsageError(
+            N_("'{kind}' is not an organisation kind"),
+            fix=N_("Use cso, nso or admin."),
+            params={"kind": kind},
+        )
     if not name.strip():
-        raise UsageError("the organisation needs a name", fix="Give --name 'Full name of the organisation'.")
+        raise UsageError(
+            N_("the organisation needs a name"), fix=N_("Give --name 'Full name of the organisation'.")
+        )
     if session.scalar(select(Organisation.id).where(Organisation.slug == slug)) is not None:
-        raise Conflict(f"an organisation '{slug}' already exists", fix="Choose another slug.")
+        raise Conflict(
+            N_("an organisation '{slug}' already exists"),
+            fix=N_("Choose another slug."),
+            params={"slug": slug},
+        )
     try:
         with transaction(session):
             org = Organisation(slug=slug, name=name.strip(), kind=kind, created_at=utcnow())
@@ -111,7 +130,11 @@ def create_organisation(
                 session, action="organisation.created", principal=actor, details={"slug": slug, "kind": kind}
             )
     except IntegrityError:
-        raise Conflict(f"an organisation '{slug}' already exists", fix="Choose another slug.") from None
+        raise Conflict(
+            N_("an organisation '{slug}' already exists"),
+            fix=N_("Choose another slug."),
+            params={"slug": slug},
+        ) from None
     return org
 
 
@@ -125,8 +148,9 @@ def get_organisation(session: Session, *, slug: str) -> Organisation:
     org = session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None:
         raise NotFound(
-            f"there is no organisation '{slug}'",
-            fix="See `cgd-bridge admin org list`, or create it with `cgd-bridge admin org create`.",
+            N_("there is no organisation '{slug}'"),
+            fix=N_("See `cgd-bridge admin org list`, or create it with `cgd-bridge admin org create`."),
+            params={"slug": slug},
         )
     return org
 
@@ -190,21 +214,32 @@ def create_user(
             than 10 characters.
         NotFound: no such organisation. Conflict: the username or e-mail address is taken.
     """
-    _require_admin(actor, "create users")
+    _require_admin(actor, N_("create users"))
     if not USERNAME.match(username):
         raise UsageError(
-            f"'{username}' is not a valid username",
-            fix="Use letters, digits and . _ @ -, at most 64 characters.",
+            N_("'{username}' is not a valid username"),
+            fix=N_("Use letters, digits and . _ @ -, at most 64 characters."),
+            params={"username": username},
         )
     if role not in {r.value for r in Role}:
-        raise UsageError(f"'{role}' is not a role", fix="Use submitter (CSO), reviewer (NSO) or admin.")
+        raise UsageError(
+            N_("'{role}' is not a role"),
+            fix=N_("Use submitter (CSO), reviewer (NSO) or admin."),
+            params={"role": role},
+        )
     org = get_organisation(session, slug=organisation)
-    _require_manager(actor, org, "create users")
+    _require_manager(actor, org, N_("create users"))
     _check_role_fits(org, role)
     if password is not None and len(password) < MIN_PASSWORD:
-        raise UsageError("the password is shorter than 10 characters", fix="Choose a longer password.")
+        raise UsageError(
+            N_("the password is shorter than 10 characters"), fix=N_("Choose a longer password.")
+        )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"a user '{username}' already exists", fix="Choose another username.")
+        raise Conflict(
+            N_("a user '{username}' already exists"),
+            fix=N_("Choose another username."),
+            params={"username": username},
+        )
     email = check_email(session, email)
     try:
         with transaction(session):
@@ -228,8 +263,9 @@ def create_user(
             )
     except IntegrityError:
         raise Conflict(
-            f"a user '{username}' (or one with the e-mail address {email}) already exists",
-            fix="Choose another username or e-mail address.",
+            N_("a user '{username}' (or one with the e-mail address {email}) already exists"),
+            fix=N_("Choose another username or e-mail address."),
+            params={"username": username, "email": email},
         ) from None
     session.refresh(user)
     return user
@@ -250,38 +286,46 @@ def check_email(session: Session, email: str | None, *, user_id: int | None = No
     email = email.strip().lower()
     if not EMAIL.match(email) or "." not in email.rpartition("@")[2]:
         raise UsageError(
-            f"'{email}' is not an e-mail address", fix="Give an address such as amina@knbs.or.ke."
+            N_("'{email}' is not an e-mail address"),
+            fix=N_("Give an address such as amina@knbs.or.ke."),
+            params={"email": email},
         )
     other = session.scalar(select(User.id).where(User.email == email))
     if other is not None and other != user_id:
         raise Conflict(
-            f"another user already has the e-mail address {email}",
-            fix="Each address belongs to one user: change or remove it there first.",
+            N_("another user already has the e-mail address {email}"),
+            fix=N_("Each address belongs to one user: change or remove it there first."),
+            params={"email": email},
         )
     return email
 
 
 def _check_role_fits(org: Organisation, role: str) -> None:
     if role not in {r.value for r in Role}:
-        raise UsageError(f"'{role}' is not a role", fix="Use submitter (CSO), reviewer (NSO) or admin.")
+        raise UsageError(
+            N_("'{role}' is not a role"),
+            fix=N_("Use submitter (CSO), reviewer (NSO) or admin."),
+            params={"role": role},
+        )
     if org.kind not in ROLE_KINDS[Role(role)]:
         fitting = "submitter or admin" if org.kind == OrgKind.CSO else "reviewer or admin"
         raise UsageError(
-            f"a {role} cannot belong to '{org.slug}', which is {a_kind(org.kind)}",
-            fix=f"Give users of '{org.slug}' the role {fitting}.",
+            N_("a {role} cannot belong to '{slug}', which is {kind}"),
+            fix=N_("Give users of '{slug}' the role {fitting}."),
+            params={"role": role, "slug": org.slug, "kind": a_kind(org.kind), "fitting": fitting},
         )
 
 
 def managed_users(session: Session, actor: Principal) -> list[User]:
     """The users ``actor`` manages (:func:`can_manage`), by organisation and username."""
-    _require_admin(actor, "manage users")
+    _require_admin(actor, N_("manage users"))
     users = list_users(session)
     return [u for u in users if can_manage(actor, u.organisation_id)]
 
 
 def managed_organisations(session: Session, actor: Principal) -> list[Organisation]:
     """The organisations whose users ``actor`` manages."""
-    _require_admin(actor, "manage users")
+    _require_admin(actor, N_("manage users"))
     return [o for o in list_organisations(session) if can_manage(actor, o.id)]
 
 
@@ -293,10 +337,10 @@ def set_role(session: Session, *, username: str, role: str, actor: Principal | N
         that does not fit; an admin taking their own admin role away).
     """
     user = get_user(session, username=username)
-    _require_manager(actor, user.organisation, "change the roles of users")
+    _require_manager(actor, user.organisation, N_("change the roles of users"))
     _check_role_fits(user.organisation, role)
     if actor is not None and actor.user_id == user.id and role != Role.ADMIN:
-        raise UsageError("you cannot take your own admin role away", fix="Ask another administrator.")
+        raise UsageError(N_("you cannot take your own admin role away"), fix=N_("Ask another administrator."))
     if user.role != role:
         with transaction(session):
             before, user.role = user.role, role
@@ -321,9 +365,9 @@ def set_active(
         (deactivating yourself).
     """
     user = get_user(session, username=username)
-    _require_manager(actor, user.organisation, "deactivate or reactivate users")
+    _require_manager(actor, user.organisation, N_("deactivate or reactivate users"))
     if actor is not None and actor.user_id == user.id and not active:
-        raise UsageError("you cannot deactivate yourself", fix="Ask another administrator.")
+        raise UsageError(N_("you cannot deactivate yourself"), fix=N_("Ask another administrator."))
     if user.active != active:
         with transaction(session):
             user.active = active
@@ -358,9 +402,13 @@ def create_reset(
     """
     now = now or utcnow()
     user = get_user(session, username=username)
-    _require_manager(actor, user.organisation, "reset the passwords of users")
+    _require_manager(actor, user.organisation, N_("reset the passwords of users"))
     if not user.active:
-        raise UsageError(f"{username} is deactivated", fix="Reactivate the user first.")
+        raise UsageError(
+            N_("{username} is deactivated"),
+            fix=N_("Reactivate the user first."),
+            params={"username": username},
+        )
     token = secrets.token_urlsafe(32)
     with transaction(session):
         session.execute(
@@ -385,15 +433,15 @@ def create_reset(
 
 def _reset_of(session: Session, token: str, now: dt.datetime) -> PasswordReset:
     reset = session.scalar(select(PasswordReset).where(PasswordReset.token_sha256 == _reset_hash(token)))
-    fix = "Ask your administrator for a new link."
+    fix = N_("Ask your administrator for a new link.")
     if reset is None:
-        raise NotFound("this password-reset link is not known", fix=fix)
+        raise NotFound(N_("this password-reset link is not known"), fix=fix)
     if reset.used_at is not None:
-        raise Forbidden("this password-reset link was already used or replaced by a newer one", fix=fix)
+        raise Forbidden(N_("this password-reset link was already used or replaced by a newer one"), fix=fix)
     if reset.expires_at <= now:
-        raise Forbidden("this password-reset link has expired", fix=fix)
+        raise Forbidden(N_("this password-reset link has expired"), fix=fix)
     if not reset.user.active:
-        raise Forbidden("the account of this link is deactivated", fix="Ask your administrator.")
+        raise Forbidden(N_("the account of this link is deactivated"), fix=N_("Ask your administrator."))
     return reset
 
 
@@ -415,9 +463,10 @@ def reset_password(session: Session, *, token: str, password: str, now: dt.datet
     reset = _reset_of(session, token, now)
     if len(password) < MIN_PASSWORD:
         raise UsageError(
-            f"the password is shorter than {MIN_PASSWORD} characters",
-            fix="Choose a longer password.",
+            N_("the password is shorter than {least} characters"),
+            fix=N_("Choose a longer password."),
             field="password",
+            params={"least": MIN_PASSWORD},
         )
     user = reset.user
     with transaction(session):
@@ -430,7 +479,8 @@ def reset_password(session: Session, *, token: str, password: str, now: dt.datet
         )
         if used.rowcount != 1:  # type: ignore[attr-defined]
             raise Forbidden(
-                "this password-reset link was already used", fix="Ask your administrator for a new link."
+                N_("this password-reset link was already used"),
+                fix=N_("Ask your administrator for a new link."),
             )
         user.password_hash = hash_password(password)
         user.session_epoch += 1
@@ -460,7 +510,11 @@ def get_user(session: Session, *, username: str) -> User:
     """The user with this username. Raises NotFound."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"there is no user '{username}'", fix="See `cgd-bridge admin user list`.")
+        raise NotFound(
+            N_("there is no user '{username}'"),
+            fix=N_("See `cgd-bridge admin user list`."),
+            params={"username": username},
+        )
     return user
 
 
@@ -515,12 +569,13 @@ def create_key(
     """
     user = get_user(session, username=username)
     if actor is not None and not actor.is_admin and actor.user_id != user.id:
-        raise Forbidden("you may only create keys for yourself", fix="Ask an administrator.")
+        raise Forbidden(N_("you may only create keys for yourself"), fix=N_("Ask an administrator."))
     if actor is not None and actor.user_id != user.id:
-        _require_manager(actor, user.organisation, "create keys for users")
+        _require_manager(actor, user.organisation, N_("create keys for users"))
     if expires_at is not None and (expires_at.tzinfo is None or expires_at <= utcnow()):
         raise UsageError(
-            "the key's expiry date is in the past", fix="Give a future date, e.g. --expires 2027-12-31."
+            N_("the key's expiry date is in the past"),
+            fix=N_("Give a future date, e.g. --expires 2027-12-31."),
         )
     prefix = secrets.token_hex(6)
     plain = f"cgdb_{prefix}_{secrets.token_urlsafe(32)}"
@@ -561,11 +616,15 @@ def revoke_key(session: Session, *, prefix: str, actor: Principal | None = None)
     prefix = prefix.removeprefix("cgdb_").split("_")[0]
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None:
-        raise NotFound(f"there is no API key with prefix '{prefix}'", fix="See `cgd-bridge admin key list`.")
+        raise NotFound(
+            N_("there is no API key with prefix '{prefix}'"),
+            fix=N_("See `cgd-bridge admin key list`."),
+            params={"prefix": prefix},
+        )
     if actor is not None and not actor.is_admin and actor.user_id != key.user_id:
-        raise Forbidden("you may only revoke your own keys", fix="Ask an administrator.")
+        raise Forbidden(N_("you may only revoke your own keys"), fix=N_("Ask an administrator."))
     if actor is not None and actor.user_id != key.user_id:
-        _require_manager(actor, key.user.organisation, "revoke keys of users")
+        _require_manager(actor, key.user.organisation, N_("revoke keys of users"))
     if key.revoked_at is None:
         with transaction(session):
             key.revoked_at = utcnow()

@@ -42,6 +42,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Forbidden, NotFound, UsageError
+from cgd_bridge.i18n import N_
 from cgd_bridge.store import audit, orgs
 from cgd_bridge.store.db import lock, transaction
 from cgd_bridge.store.models import (
@@ -101,11 +102,14 @@ def _require_org_member(principal: Principal | None, org: Organisation, what: st
     if principal is None:
         from cgd_bridge.errors import Unauthorized
 
-        raise Unauthorized(f"you must sign in to {what}", fix="Send your API key.")
+        raise Unauthorized(
+            N_("you must sign in to {what}"), fix=N_("Send your API key."), params={"what": what}
+        )
     if not (principal.is_admin or principal.org_id == org.id):
         raise Forbidden(
-            f"only people of '{org.slug}' (and administrators) may {what}",
-            fix="Use a key of that organisation.",
+            N_("only people of '{slug}' (and administrators) may {what}"),
+            fix=N_("Use a key of that organisation."),
+            params={"slug": org.slug, "what": what},
         )
     return principal
 
@@ -114,7 +118,9 @@ def _organisation(session: Session, slug: str) -> Organisation:
     org = session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None:
         raise NotFound(
-            f"there is no organisation '{slug}'", fix="Check the slug (cgd-bridge admin org list)."
+            N_("there is no organisation '{slug}'"),
+            fix=N_("Check the slug (cgd-bridge admin org list)."),
+            params={"slug": slug},
         )
     return org
 
@@ -131,9 +137,10 @@ def check_events(events: Iterable[str]) -> list[str]:
     unknown = [e for e in wanted if e not in EVENTS]
     if unknown or not wanted:
         raise UsageError(
-            f"'{', '.join(unknown) or '(none)'}' is not an event a webhook can receive",
+            N_("'{unknown}' is not an event a webhook can receive"),
             field="events",
-            fix=f"Choose among {', '.join(EVENTS)} (or * for all).",
+            fix=N_("Choose among {events} (or * for all)."),
+            params={"unknown": ", ".join(unknown) or "(none)", "events": ", ".join(EVENTS)},
         )
     return wanted
 
@@ -157,13 +164,14 @@ def create_webhook(
     """
     org = _organisation(session, organisation)
     if actor is not None:
-        _require_org_member(actor, org, "register webhooks")
+        _require_org_member(actor, org, N_("register webhooks"))
     url = url.strip()
     if not url.lower().startswith(("https://", "http://")) or len(url) > 2000:
         raise UsageError(
-            f"'{url[:100]}' is not an http(s) URL",
+            N_("'{url}' is not an http(s) URL"),
             field="url",
-            fix="Give https://HOST/PATH of your receiver.",
+            fix=N_("Give https://HOST/PATH of your receiver."),
+            params={"url": url[:100]},
         )
     chosen = check_events(events)  # before the URL's name is looked up
     if check_url is not None:
@@ -194,7 +202,7 @@ def list_webhooks(session: Session, *, organisation: str, actor: Principal | Non
     """The organisation's webhooks in force (its people and admins)."""
     org = _organisation(session, organisation)
     if actor is not None:
-        _require_org_member(actor, org, "see its webhooks")
+        _require_org_member(actor, org, N_("see its webhooks"))
     stmt = select(Webhook).where(Webhook.organisation_id == org.id, Webhook.revoked_at.is_(None))
     return list(session.scalars(stmt.order_by(Webhook.id)))
 
@@ -205,10 +213,14 @@ def revoke_webhook(
     """Remove a webhook: no new deliveries; the pending ones are given up, the log stays."""
     org = _organisation(session, organisation)
     if actor is not None:
-        _require_org_member(actor, org, "remove its webhooks")
+        _require_org_member(actor, org, N_("remove its webhooks"))
     hook = session.get(Webhook, webhook_id)
     if hook is None or hook.organisation_id != org.id or hook.revoked_at is not None:
-        raise NotFound(f"'{org.slug}' has no webhook {webhook_id}", fix="See the list of its webhooks.")
+        raise NotFound(
+            N_("'{slug}' has no webhook {webhook_id}"),
+            fix=N_("See the list of its webhooks."),
+            params={"slug": org.slug, "webhook_id": webhook_id},
+        )
     now = utcnow()
     with transaction(session):
         hook.revoked_at = now
@@ -227,7 +239,7 @@ def deliveries(
     """The organisation's delivery log, newest first (its people and admins)."""
     org = _organisation(session, organisation)
     if actor is not None:
-        _require_org_member(actor, org, "see its delivery log")
+        _require_org_member(actor, org, N_("see its delivery log"))
     stmt = select(OutboxItem).where(OutboxItem.organisation_id == org.id).order_by(OutboxItem.id.desc())
     return list(session.scalars(stmt.limit(max(1, min(limit, 1000)))).unique())
 
@@ -603,11 +615,15 @@ def set_contact(
     from cgd_bridge import i18n
 
     if actor is not None and not actor.is_admin and actor.username != username:
-        raise Forbidden("only administrators may set another user's e-mail", fix="Ask an administrator.")
+        raise Forbidden(
+            N_("only administrators may set another user's e-mail"), fix=N_("Ask an administrator.")
+        )
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(
-            f"there is no user '{username}'", fix="Check the username (cgd-bridge admin user list)."
+            N_("there is no user '{username}'"),
+            fix=N_("Check the username (cgd-bridge admin user list)."),
+            params={"username": username},
         )
     # one rule for addresses (lower-case, well-formed, one user each): the one sign-in matches by
     checked = orgs.check_email(session, email, user_id=user.id) if email is not None else None
@@ -616,9 +632,10 @@ def set_contact(
         lang = i18n.normalise(language)
         if lang is None:
             raise UsageError(
-                f"'{language}' is not a language the bridge speaks",
+                N_("'{language}' is not a language the bridge speaks"),
                 field="language",
-                fix=f"Choose among {', '.join(i18n.offered())}.",
+                fix=N_("Choose among {choices}."),
+                params={"language": language, "choices": ", ".join(i18n.offered())},
             )
     with transaction(session):
         if email is not None:
@@ -635,11 +652,12 @@ def set_pull_digest(
     """Opt a CSO in to (or out of) the daily e-mail of who pulled its data."""
     org = _organisation(session, organisation)
     if actor is not None:
-        _require_org_member(actor, org, "change its notifications")
+        _require_org_member(actor, org, N_("change its notifications"))
     if org.kind != OrgKind.CSO:
         raise UsageError(
-            f"'{org.slug}' is {org.kind.upper()}: the pull digest is for CSOs, whose data is pulled",
-            fix="Opt the CSO in instead.",
+            N_("'{slug}' is {kind}: the pull digest is for CSOs, whose data is pulled"),
+            fix=N_("Opt the CSO in instead."),
+            params={"slug": org.slug, "kind": org.kind.upper()},
         )
     with transaction(session):
         org.pull_digest = on

@@ -60,6 +60,7 @@ from sqlalchemy.orm import Session, undefer
 
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, Overlapping, UsageError
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import access, audit, outbox, ownership, published
 from cgd_bridge.store import data as store_data
@@ -83,6 +84,17 @@ if TYPE_CHECKING:  # the pipeline's data types, never imported at run time (stor
     from cgd_bridge.findings import Report
     from cgd_bridge.mapping.apply import Harmonised
     from cgd_bridge.pipeline import Harmonisation
+
+
+def no_version(version_id: int) -> NotFound:
+    """The answer for a version that does not exist or that the person may not see (the same, so
+    that nobody learns which versions exist), in the catalogue's words."""
+    return NotFound(
+        N_("there is no version {id}"),
+        fix=N_("Check the version id in the list of submissions."),
+        params={"id": version_id},
+    )
+
 
 OPEN_LICENCES = frozenset({"CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODbL-1.0", "PDDL-1.0", "ODC-By-1.0"})
 NEXT: dict[State, frozenset[State]] = {
@@ -192,8 +204,9 @@ class VersionContent:
         h, target = harmonisation.harmonised, harmonisation.target
         if h is None or target is None:
             raise UsageError(
-                f"validation found {harmonisation.report.error_count} error(s): there is nothing to store",
-                fix="Fix what the report lists and upload again.",
+                N_("validation found {error_count} error(s): there is nothing to store"),
+                fix=N_("Fix what the report lists and upload again."),
+                params={"error_count": harmonisation.report.error_count},
             )
         return cls(
             dataflow=harmonisation.dataflow or "",
@@ -246,7 +259,7 @@ def create_version(
             Conflict: another version was created at the same moment (try again).
     """
     now = now or utcnow()
-    _require_submitter(principal, "submit data")
+    _require_submitter(principal, N_("submit data"))
     c = content if isinstance(content, VersionContent) else VersionContent.of(content)
     report, harmonised_table, mapping_text = c.report, c.table, c.mapping_text
     flow = _one_flow(c.dataflow)
@@ -254,16 +267,20 @@ def create_version(
     slug = dataset or _get(md, "dataset", "id")
     if not slug:
         raise UsageError(
-            "the quality metadata has no dataset id",
+            N_("the quality metadata has no dataset id"),
             field="dataset.id",
-            fix="Add 'dataset: {id: your-dataset-slug}' to the quality metadata.",
+            fix=N_("Give the dataset an id in the quality metadata (dataset, then id: your-dataset-slug)."),
         )
     dims = list(c.dimensions)
     _check_columns(harmonised_table, dims)
     attrs = list(c.attributes) if c.attributes is not None else _attribute_columns(harmonised_table, dims)
     for f in files:
         if f.role not in {r.value for r in FileRole}:
-            raise UsageError(f"'{f.role}' is not a file role", fix="Use data, metadata, mapping or form.")
+            raise UsageError(
+                N_("'{role}' is not a file role"),
+                fix=N_("Use data, metadata, mapping or form."),
+                params={"role": f.role},
+            )
     note = (revision_note or _get(md, "revision", "note") or "").strip() or None
     # the work that needs no database before the transaction: on SQLite its first INSERT takes
     # the one write lock, which every other writer then waits for (#14, benchmarks/load.py)
@@ -329,8 +346,9 @@ def create_version(
                 _submit_in_tx(session, v, principal, now)
     except IntegrityError:
         raise Conflict(
-            f"another version of '{slug}' was stored at the same moment",
-            fix="Send the submission again; it will get the next version number.",
+            N_("another version of '{slug}' was stored at the same moment"),
+            fix=N_("Send the submission again; it will get the next version number."),
+            params={"slug": slug},
         ) from None
     session.refresh(v)
     return v
@@ -340,9 +358,9 @@ def _require_submitter(principal: Principal, what: str) -> None:
     access.require_role(principal, {Role.SUBMITTER}, what)
     if principal.org_kind != OrgKind.CSO:
         raise Forbidden(
-            f"only a civil-society organisation (CSO) may {what}; '{principal.org_slug}' is "
-            f"{a_kind(principal.org_kind)}",
-            fix="Sign in with a key of the CSO that produced the data.",
+            N_("only a civil-society organisation (CSO) may {what}; '{org_slug}' is {kind}"),
+            fix=N_("Sign in with a key of the CSO that produced the data."),
+            params={"what": msg(what), "org_slug": principal.org_slug, "kind": a_kind(principal.org_kind)},
         )
 
 
@@ -350,9 +368,12 @@ def _one_flow(dataflow: FlowRef | str | tuple[str, str, str]) -> FlowRef:
     flow = as_flowref(dataflow)
     if flow.agency is None or flow.id is None or flow.version is None:
         raise UsageError(
-            f"'{flow}' does not name one dataflow",
-            fix="Name the target dataflow in the mapping as AGENCY:ID(VERSION), "
-            "e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+            N_("'{flow}' does not name one dataflow"),
+            fix=N_(
+                "Name the target dataflow in the mapping as AGENCY:ID(VERSION), e.g. "
+                "IAEG-SDGs:DF_SDG_GLH(1.5)."
+            ),
+            params={"flow": flow},
         )
     return flow
 
@@ -361,8 +382,9 @@ def _check_columns(table: pa.Table, dims: Sequence[str]) -> None:
     missing = [c for c in (*dims, *KEY_COLUMNS) if c not in table.column_names]
     if missing:
         raise UsageError(
-            f"the harmonised table has no column {', '.join(missing)}",
-            fix=f"Give the table the mapping produced (columns: {', '.join(table.column_names)}).",
+            N_("the harmonised table has no column {missing}"),
+            fix=N_("Give the table the mapping produced (columns: {columns})."),
+            params={"missing": ", ".join(missing), "columns": ", ".join(table.column_names)},
         )
 
 
@@ -407,9 +429,10 @@ def _utc(value: Any) -> dt.datetime | None:
             when = dt.datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise UsageError(
-                f"'{value}' is not a date and time",
+                N_("'{value}' is not a date and time"),
                 field="release.embargo_until",
-                fix="Write it as 2025-02-18T06:00:00Z.",
+                fix=N_("Write it as 2025-02-18T06:00:00Z."),
+                params={"value": value},
             ) from None
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
@@ -507,10 +530,13 @@ def _next_number(session: Session, sub: Submission, note: str | None, explicit: 
     ).first()
     if last is not None and (not note or (not explicit and note == last.revision_note)):
         raise UsageError(
-            f"'{sub.dataset}' already has version {last.number}: a new version needs a revision note",
+            N_("'{dataset}' already has version {number}: a new version needs a revision note"),
             field="revision.note",
-            fix="Say what changed since the previous version (the revision note, or a new revision.note "
-            "in the metadata).",
+            fix=N_(
+                "Say what changed since the previous version (the revision note, or a new "
+                "revision.note in the metadata)."
+            ),
+            params={"dataset": sub.dataset, "number": last.number},
         )
     last = last.number if last is not None else None
     return (last or 0) + 1
@@ -522,18 +548,29 @@ def _next_number(session: Session, sub: Submission, note: str | None, explicit: 
 def _load(session: Session, version_id: int) -> Version:
     v = session.get(Version, version_id, populate_existing=True)
     if v is None:
-        raise NotFound(
-            f"there is no version {version_id}", fix="Check the version id in the list of submissions."
-        )
+        raise no_version(version_id)
     return v
 
 
 def _illegal(v: Version, to: State) -> Conflict:
     nxt = sorted(s.value for s in NEXT[State(v.state)] if s != State.SUPERSEDED)
-    allowed = f"it can only be {', '.join(nxt)}" if nxt else "it cannot change any more"
+    allowed = (
+        msg(N_("it can only be {states}"), states=", ".join(nxt))
+        if nxt
+        else msg(N_("it cannot change any more"))
+    )
     return Conflict(
-        f"version {v.number} of '{v.submission.dataset}' is {v.state}, so it cannot be {to.value}; {allowed}",
-        fix="Reload the version to see its current state." if nxt else "Create a new version instead.",
+        N_("version {number} of '{dataset}' is {state}, so it cannot be {wanted}; {allowed}"),
+        fix=N_("Reload the version to see its current state.")
+        if nxt
+        else N_("Create a new version instead."),
+        params={
+            "number": v.number,
+            "dataset": v.submission.dataset,
+            "state": v.state,
+            "wanted": to.value,
+            "allowed": allowed,
+        },
     )
 
 
@@ -558,9 +595,12 @@ def _move(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(
-            f"version {v.number} of '{v.submission.dataset}' was changed by someone else meanwhile "
-            f"(it is no longer {frm.value})",
-            fix="Reload the version to see its current state.",
+            N_(
+                "version {number} of '{dataset}' was changed by someone else meanwhile (it is "
+                "no longer {state})"
+            ),
+            fix=N_("Reload the version to see its current state."),
+            params={"number": v.number, "dataset": v.submission.dataset, "state": frm.value},
         )
     audit.add(
         session,
@@ -607,9 +647,7 @@ def _transition(
     now = now or utcnow()
     v = _load(session, version_id)
     if not access.can_see_version(access.require_principal(principal, f"{ACTIONS[to]} a version"), v, now):
-        raise NotFound(
-            f"there is no version {version_id}", fix="Check the version id in the list of submissions."
-        )
+        raise no_version(version_id)
     check(v, now)
     if to not in NEXT[State(v.state)]:
         raise _illegal(v, to)
@@ -626,8 +664,9 @@ def _producer_check(principal: Principal | None, what: str) -> Callable[[Version
         p = access.require_role(principal, {Role.SUBMITTER}, what)
         if not p.is_admin and not access.is_producer(p, v.submission):
             raise Forbidden(
-                f"only the organisation that produced '{v.submission.dataset}' may {what}",
-                fix="Sign in with a key of the producing CSO.",
+                N_("only the organisation that produced '{dataset}' may {what}"),
+                fix=N_("Sign in with a key of the producing CSO."),
+                params={"dataset": v.submission.dataset, "what": msg(what)},
             )
 
     return check
@@ -640,9 +679,12 @@ def _reviewer_check(
         p = access.require_role(principal, {Role.REVIEWER}, what)
         if not p.is_admin and not access.is_mou_reviewer(session, p, v.submission, now):
             raise Forbidden(
-                f"'{p.org_slug}' has no MoU in force covering {v.submission.dataflow_ref} of this CSO, "
-                f"so it may not {what}",
-                fix="Ask the platform administrator to record the MoU (cgd-bridge admin mou create).",
+                N_(
+                    "'{org_slug}' has no MoU in force covering {dataflow_ref} of this CSO, so it "
+                    "may not {what}"
+                ),
+                fix=N_("Ask the platform administrator to record the MoU (cgd-bridge admin mou create)."),
+                params={"org_slug": p.org_slug, "dataflow_ref": v.submission.dataflow_ref, "what": msg(what)},
             )
 
     return check
@@ -658,7 +700,13 @@ def submit(
         _submit_in_tx(session, v, principal, when)
 
     return _transition(
-        session, version_id, State.SUBMITTED, principal, _producer_check(principal, "submit it"), now, work
+        session,
+        version_id,
+        State.SUBMITTED,
+        principal,
+        _producer_check(principal, N_("submit it")),
+        now,
+        work,
     )
 
 
@@ -722,12 +770,25 @@ def history(
 
 def _overlap_refusal(v: Version, found: ownership.Overlap, what: str) -> Overlapping:
     return Overlapping(
-        f"version {v.number} of '{v.submission.dataset}' holds {found.count} series key(s) and period(s) "
-        f"that {v.submission.dataflow_ref} already publishes: {found.describe()}; {what} it would give "
-        "them two owners",
+        N_(
+            "version {number} of '{dataset}' holds {count} series key(s) and period(s) "
+            "that {dataflow_ref} already publishes: {keys}; {what} it would give them two "
+            "owners"
+        ),
         overlap=found.to_dict(),
-        fix="Review the overlapping keys, then either reject this version, or accept and publish it with "
-        "'replace' (it takes over those observations; the replaced ones stay in history and lineage).",
+        fix=N_(
+            "Review the overlapping keys, then either reject this version, or accept and "
+            "publish it with 'replace' (it takes over those observations; the replaced "
+            "ones stay in history and lineage)."
+        ),
+        params={
+            "number": v.number,
+            "dataset": v.submission.dataset,
+            "count": found.count,
+            "dataflow_ref": v.submission.dataflow_ref,
+            "keys": found.describe(),
+            "what": msg(what),
+        },
     )
 
 
@@ -799,7 +860,7 @@ def accept(
 
     def work(v: Version, when: dt.datetime) -> None:
         assert principal is not None
-        found = _check_overlap(session, v, replace, "accepting")
+        found = _check_overlap(session, v, replace, N_("accepting"))
         details: dict[str, Any] = {"comment": comment} if comment else {}
         _move(
             session,
@@ -816,7 +877,7 @@ def accept(
         version_id,
         State.ACCEPTED,
         principal,
-        _reviewer_check(session, principal, "accept it"),
+        _reviewer_check(session, principal, N_("accept it")),
         now,
         work,
     )
@@ -836,7 +897,9 @@ def reject(
         UsageError: no comment.
     """
     if not (comment or "").strip():
-        raise UsageError("a rejection needs a comment", fix="Tell the CSO what to fix in a new version.")
+        raise UsageError(
+            N_("a rejection needs a comment"), fix=N_("Tell the CSO what to fix in a new version.")
+        )
 
     def work(v: Version, when: dt.datetime) -> None:
         assert principal is not None
@@ -855,7 +918,7 @@ def reject(
         version_id,
         State.REJECTED,
         principal,
-        _reviewer_check(session, principal, "reject it"),
+        _reviewer_check(session, principal, N_("reject it")),
         now,
         work,
     )
@@ -890,7 +953,7 @@ def publish(
         # the overlap check and the publication are one step per dataflow: two reviewers
         # publishing overlapping versions at once cannot both pass a check that saw neither
         lock(session, f"publish {v.submission.dataflow_ref}")
-        found = _check_overlap(session, v, replace, "publishing")
+        found = _check_overlap(session, v, replace, N_("publishing"))
         _move(session, v, State.PUBLISHED, principal, when, {"published_at": when}, _replacing(found) or None)
         _supersede_older(session, v, (*PENDING, State.PUBLISHED), principal, when)
         for shared in found.shared if found else []:
@@ -918,7 +981,7 @@ def publish(
         version_id,
         State.PUBLISHED,
         principal,
-        _reviewer_check(session, principal, "publish it"),
+        _reviewer_check(session, principal, N_("publish it")),
         now,
         work,
     )
@@ -949,7 +1012,13 @@ def withdraw(
         )
 
     return _transition(
-        session, version_id, State.WITHDRAWN, principal, _producer_check(principal, "withdraw it"), now, work
+        session,
+        version_id,
+        State.WITHDRAWN,
+        principal,
+        _producer_check(principal, N_("withdraw it")),
+        now,
+        work,
     )
 
 
@@ -968,15 +1037,15 @@ def set_embargo(
     """
     now = now or utcnow()
     v = _load(session, version_id)
-    p = access.require_principal(principal, "set an embargo")
+    p = access.require_principal(principal, N_("set an embargo"))
     if not access.can_see_version(p, v, now):
-        raise NotFound(f"there is no version {version_id}", fix="Check the version id.")
-    _producer_check(principal, "set its embargo")(v, now)
+        raise no_version(version_id)
+    _producer_check(principal, N_("set its embargo"))(v, now)
     if v.state not in PENDING:
         raise Conflict(
-            f"version {v.number} of '{v.submission.dataset}' is {v.state}; "
-            "the embargo is fixed once published",
-            fix="Withdraw it and publish a new version with the embargo you need.",
+            N_("version {number} of '{dataset}' is {state}; the embargo is fixed once published"),
+            fix=N_("Withdraw it and publish a new version with the embargo you need."),
+            params={"number": v.number, "dataset": v.submission.dataset, "state": v.state},
         )
     when = _utc(until)
     with transaction(session):
@@ -1019,7 +1088,11 @@ def get_submission(
     """A submission the principal may see (any of its versions). Raises NotFound."""
     sub = session.get(Submission, submission_id)
     if sub is None or not list_versions(session, principal=principal, submission_id=submission_id, now=now):
-        raise NotFound(f"there is no submission {submission_id}", fix="See the list of submissions.")
+        raise NotFound(
+            N_("there is no submission {submission_id}"),
+            fix=N_("See the list of submissions."),
+            params={"submission_id": submission_id},
+        )
     return sub
 
 
@@ -1044,9 +1117,7 @@ def get_version(
     """
     v = session.get(Version, version_id)
     if v is None or not access.can_see_version(principal, v, now or utcnow(), session=session):
-        raise NotFound(
-            f"there is no version {version_id}", fix="Check the version id in the list of submissions."
-        )
+        raise no_version(version_id)
     return v
 
 
@@ -1092,7 +1163,9 @@ def get_file(
             )
             return f
     raise NotFound(
-        f"there is no file {file_id} you may read", fix="Check the file id in the version's file list."
+        N_("there is no file {file_id} you may read"),
+        fix=N_("Check the file id in the version's file list."),
+        params={"file_id": file_id},
     )
 
 
@@ -1143,8 +1216,9 @@ def lineage(
     unknown = sorted(k for k in key if k not in keyed or k not in table.column_names)
     if unknown:
         raise UsageError(
-            f"the data has no column {', '.join(unknown)}",
-            fix=f"Use the dimensions {', '.join([*v.dimensions, 'TIME_PERIOD'])}.",
+            N_("the data has no column {unknown}"),
+            fix=N_("Use the dimensions {dimensions}."),
+            params={"unknown": ", ".join(unknown), "dimensions": ", ".join([*v.dimensions, "TIME_PERIOD"])},
         )
     mask = None
     for name, value in key.items():
@@ -1154,8 +1228,9 @@ def lineage(
     if rows.num_rows == 0:
         shown = ", ".join(f"{k}={val}" for k, val in key.items())
         raise NotFound(
-            f"version {v.number} of '{v.submission.dataset}' has no observation {shown}",
-            fix="Check the key against the version's series.",
+            N_("version {number} of '{dataset}' has no observation {shown}"),
+            fix=N_("Check the key against the version's series."),
+            params={"number": v.number, "dataset": v.submission.dataset, "shown": shown},
         )
     source_rows: set[int] = set()
     if "SOURCE_ROW" in rows.column_names:

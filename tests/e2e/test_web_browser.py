@@ -21,7 +21,9 @@ import contextlib
 import csv
 import io
 import os
+import re
 import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ import pytest
 from tests.support.official import broken_csv, official_csv
 from tests.support.paths import ROOT
 from tests.support.server import LiveServer, live_server
+from tests.support.untranslated import PAGE_TEXT, EnglishFinder, shown_as_they_are
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
 BROKEN = ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"
@@ -102,15 +105,26 @@ LAYOUT = """() => {
 
 class Checked:
     """A browser page whose every visited page is checked with axe-core, for sideways
-    scrolling and for the size of its chart text."""
+    scrolling, for the size of its chart text, for its ``lang`` and, in a language other than
+    English, for English left untranslated (``finder``)."""
 
-    def __init__(self, page: Any, axe: str) -> None:
+    def __init__(self, page: Any, axe: str, lang: str = "en", finder: EnglishFinder | None = None) -> None:
         self.page = page
         self.axe = axe
+        self.lang = lang
+        self.finder = finder
         self.checked: list[str] = []
         self.chart_pages: list[str] = []
 
     def check(self, name: str) -> None:
+        assert self.page.get_attribute("html", "lang") == self.lang, f"{name}: <html lang> is not {self.lang}"
+        if self.finder is not None:
+            english = self.finder.english_in(self.page.evaluate(PAGE_TEXT, self.lang))
+            assert not english, (
+                f"{name} ({self.page.url}) shows English on a page in {self.lang!r} (words of the "
+                "catalogue's English that the translation does not use; add the text to the catalogue, "
+                "or mark data with its lang):\n" + "\n".join(english)
+            )
         layout = self.page.evaluate(LAYOUT)
         assert layout["scrollWidth"] <= layout["innerWidth"], (
             f"{name} scrolls sideways at {layout['innerWidth']} px: the page is {layout['scrollWidth']} px "
@@ -140,7 +154,11 @@ class Checked:
 
 
 @contextlib.contextmanager
-def checked_tab(browser: Any, width: int) -> Iterator[Checked]:
+def checked_tab(
+    browser: Any, width: int, lang: str = "en", finder: EnglishFinder | None = None
+) -> Iterator[Checked]:
+    """A fresh browser (no cookies) at ``width``; its ``Accept-Language`` is ``lang`` (a browser
+    set to Swahili sends ``sw-KE``), so the pages choose the language as they would for a person."""
     # bypass_csp lets the test inject axe-core; the pages themselves allow no inline script
     phone = width < 600
     context = browser.new_context(
@@ -149,9 +167,10 @@ def checked_tab(browser: Any, width: int) -> Iterator[Checked]:
         viewport={"width": width, "height": 800 if phone else 900},
         is_mobile=phone,
         has_touch=phone,
+        locale={"en": "en-GB", "sw": "sw-KE"}.get(lang, lang),
     )
     try:
-        yield Checked(context.new_page(), axe_source())
+        yield Checked(context.new_page(), axe_source(), lang, finder)
     finally:
         context.close()
 
@@ -162,11 +181,11 @@ def tab(browser: Any) -> Iterator[Checked]:
         yield t
 
 
-@pytest.fixture
-def journey_site(tmp_path: Path) -> Iterator[LiveServer]:
-    """A server of its own for each run of the journey (it submits, accepts and publishes)."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
+@pytest.fixture(scope="module")
+def journey_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for every run of the journey: each run submits a new version of the Kenya
+    example, and accepts and publishes it, so the runs do not need a fresh database."""
+    data_dir = tmp_path_factory.mktemp("journeys")
     with live_server(f"sqlite:///{data_dir / 'bridge.sqlite'}", data_dir) as server:
         yield server
 
@@ -175,6 +194,12 @@ def navigate(page: Any, selector: str) -> None:
     """Click ``selector`` and wait for the page it leads to (a form post and its redirect)."""
     with page.expect_navigation():
         page.click(selector)
+
+
+def press(page: Any, name: str) -> None:
+    """Press the button called ``name`` (as a person reads it) and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=name, exact=True).first.click()
 
 
 def sign_in_with_key(t: Checked, url: str, key: str) -> None:
@@ -193,27 +218,68 @@ def upload(t: Checked, data: Path, note: str, *, metadata: bool = True) -> None:
     navigate(p, "button[value=submit]")
 
 
+def said(lang: str, text: str, **known: object) -> re.Pattern[str]:
+    """What the page says for the message ``text`` in ``lang``: its translation, with the
+    placeholders given in ``known`` filled in and any other matching any text."""
+    from cgd_bridge.i18n import translator
+
+    translated = translator(lang).gettext(text)
+    pattern = re.escape(translated)
+    for name in re.findall(r"\{(\w+)\}", translated):
+        value = re.escape(str(known[name])) if name in known else ".+?"
+        pattern = pattern.replace(re.escape("{" + name + "}"), value)
+    return re.compile(pattern)
+
+
+#: what the journey types, in each language (a person in Kisumu writes the notes in Swahili)
+TYPED = {
+    "en": {"note": "Kilifi tallies reconciled.", "comment": "Consistent with version 1."},
+    "sw": {"note": "Hesabu za Kilifi zimepatanishwa.", "comment": "Inalingana na toleo la 1."},
+}
+
+
+@pytest.fixture(scope="module")
+def shown_texts() -> set[str]:
+    return shown_as_they_are(
+        *(t for typed in TYPED.values() for t in typed.values()), "KNBS KDHS 2022", "not an address"
+    )
+
+
 @pytest.mark.parametrize("width", [360, 1280], ids=["phone-360", "desktop-1280"])
+@pytest.mark.parametrize("lang", ["en", "sw"])
 def test_cso_submits_nso_accepts_public_downloads(
-    journey_site: LiveServer, browser: Any, tmp_path: Path, width: int
+    journey_site: LiveServer, browser: Any, tmp_path: Path, width: int, lang: str, shown_texts: set[str]
 ) -> None:
-    """The three journeys at a phone's width and a desktop's (#17): every page is axe-core clean,
-    none scrolls sideways, and no chart text is drawn below 11 px."""
-    with checked_tab(browser, width) as tab:
-        _journey(journey_site, tab, tmp_path)
-        assert len(tab.checked) == 20
+    """The three journeys, in English and in Swahili, at a phone's width and a desktop's (#17):
+    every page is axe-core clean, none scrolls sideways, no chart text is drawn below 11 px,
+    every page says it is in the language chosen, and a Swahili page shows no English of ours."""
+    finder = EnglishFinder(lang, data=shown_texts) if lang != "en" else None
+    with checked_tab(browser, width, lang, finder) as tab:
+        _journey(journey_site, tab, tmp_path, lang)
+        assert len(tab.checked) == 21
         assert tab.chart_pages  # the charts were measured, not skipped
 
 
-def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
+def test_the_english_finder_finds_english(shown_texts: set[str]) -> None:
+    """The check above can fail: a Swahili page with a text the catalogue lacks is caught, while
+    the data's English names and codes are not."""
+    finder = EnglishFinder("sw", data=shown_texts)
+    page = "Data zilizochapishwa\nDownload the chart (SVG)\nPersons with disability, Both sexes o…\nREF_AREA"
+    assert finder.english_in(page) == ["Download, the, chart: 'Download the chart (SVG)'"]
+    assert finder.english_in("Pakua chati (SVG)\nKisumu KE_042\nSauti ya Walemavu Health Watch") == []
+
+
+def _journey(site: LiveServer, tab: Checked, tmp_path: Path, lang: str) -> None:
+    from cgd_bridge.i18n import translator
     from cgd_bridge.server.demo import DEMO_PASSWORD
 
+    T = translator(lang).gettext  # the catalogue's _, as the pages use it
+    typed = TYPED[lang]
     p, url = tab.page, site.url
     # home: skip link first in the tab order, and it moves focus to the main content
     p.goto(f"{url}/")
-    assert p.get_attribute("html", "lang") == "en"
     p.keyboard.press("Tab")
-    assert p.evaluate("document.activeElement.textContent").strip() == "Skip to main content"
+    assert p.evaluate("document.activeElement.textContent").strip() == T("Skip to main content")
     p.keyboard.press("Enter")
     assert p.evaluate("document.activeElement.id") == "main"
     tab.check("home")
@@ -222,7 +288,7 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
     p.goto(f"{url}/sign-in")
     tab.check("sign-in")
     p.fill("#api_key", "not-a-key")
-    navigate(p, "button:has-text('Sign in with the key')")
+    press(p, T("Sign in with the key"))
     assert p.is_visible(".error-summary a[href='#api_key']")
     assert p.get_attribute("#api_key", "aria-invalid") == "true"
     tab.check("sign-in with an error")
@@ -236,10 +302,16 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
 
     # the metadata form: load the example, break a field, see it marked, save the YAML
     p.goto(f"{url}/metadata")
+    tab.check("metadata form")
     p.set_input_files("#existing", str(KENYA / "quality.yaml"))
     navigate(p, "button[value=load]")
-    assert "complete for submission" in p.content()
+    complete = said(
+        lang,
+        "The metadata is complete for submission. Save it as a YAML file and upload it with your dataset.",
+    )
+    assert complete.search(p.inner_text("main"))
     assert p.input_value("#md-dataset-id") == "ke-health-scorecard-2024"
+    p.click("#step-collection > summary")  # the steps are complete, closed: open the second
     p.fill("#md-producer-contact-email", "not an address")
     navigate(p, "button[value=check]")
     assert p.evaluate("document.activeElement.id") == "error-summary"
@@ -251,25 +323,27 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
     assert "contact_email: data@example.org" in Path(saved.value.path()).read_text(encoding="utf-8")
     # ... and as a draft on the server, listed with who saved it, resumed into the form
     navigate(p, "button[value=store]")
-    assert "was saved on the server" in p.content()
+    assert said(lang, "The draft '{name}' was saved on the server.").search(p.inner_text("main"))
     drafts = p.locator("section[aria-labelledby=drafts-title] tbody tr")
-    assert drafts.count() == 1
+    assert drafts.count() >= 1  # one per run of the journey on this server
     assert drafts.locator("td").first.inner_text().startswith("ke-health-scorecard-2024")
     assert drafts.locator("td:has-text('amina')").count() >= 1
     assert p.input_value("#md-producer-contact-email") == "data@example.org"
     tab.check("metadata form with a saved draft")
     navigate(p, "button[value=check]")
-    assert "complete for submission" in p.content()
-    navigate(p, "button:has-text('Submit data with this metadata')")
-    assert "filled in on the form is used" in p.content()
+    assert complete.search(p.inner_text("main"))
+    press(p, T("Submit data with this metadata"))
+    form_used = T("The quality metadata filled in on the form is used")
+    assert form_used in p.inner_text("main")
     tab.check("submit form")
 
     # a broken upload (with the form's metadata): the report, grouped by finding code, filterable
-    upload(tab, BROKEN, "Kilifi tallies reconciled.", metadata=False)
-    assert p.is_visible("text=The dataset has errors")
+    upload(tab, BROKEN, typed["note"], metadata=False)
+    assert p.get_by_text(T("The dataset has errors"), exact=False).first.is_visible()
     group = p.locator(".finding-group[data-code='total-mismatch']")
     assert group.is_visible()
-    assert "Correct the total or the parts" in group.inner_text()
+    fix = "Correct the total or the parts (rows {rows}); if a category is missing, add its row."
+    assert said(lang, fix).search(group.inner_text())
     tab.check("validation report")
     p.uncheck("fieldset.filter input[data-sev='error']")
     assert not group.is_visible()
@@ -279,28 +353,30 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
     assert p.locator(".finding-group[data-code='non-probability-sample']").is_visible()
 
     # the real example: a new version, sent for review (the form's metadata is still used)
-    assert "filled in on the form is used" in p.content()
-    upload(tab, KENYA / "data.csv", "Kilifi tallies reconciled.", metadata=False)
+    assert form_used in p.inner_text("main")
+    upload(tab, KENYA / "data.csv", typed["note"], metadata=False)
     p.wait_for_url("**/versions/*")
     version_url = p.url
-    assert "was stored and sent for review" in p.content()
-    assert p.locator(".state").first.inner_text() == "submitted"
+    assert said(lang, "Version {number} of {dataset} was stored and sent for review.").search(
+        p.inner_text("main")
+    )
+    assert p.locator(".state").first.inner_text() == T("submitted")
     tab.check("version page (CSO)")
     p.goto(f"{url}/pulls")
     tab.check("who pulled my data")
-    navigate(p, "button:has-text('Sign out')")
+    press(p, T("Sign out"))
 
     # the NSO signs in with a password, reviews and accepts
     p.goto(f"{url}/sign-in")
     p.fill("#username", "kamau")
     p.fill("#password", DEMO_PASSWORD)
-    navigate(p, "button:has-text('Sign in with the password')")
+    press(p, T("Sign in with the password"))
     p.wait_for_url(f"{url}/inbox")
     assert p.locator(f"a[href='{version_url.removeprefix(url)}']").count() == 1
     tab.check("inbox")
     p.goto(version_url)
     for words in ("DSAT score", "Licence", "Mapping coverage", "Quality metadata", "Charts of the data"):
-        assert p.locator(f"text={words}").first.is_visible(), words
+        assert p.get_by_text(T(words), exact=False).first.is_visible(), words
     assert p.locator("svg.chart[role=img]").count() >= 1
     # the evidence first, the decision at the end of it
     order = p.evaluate(
@@ -311,23 +387,28 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
     )  # fmt: skip
     assert -1 not in order, order
     assert order == sorted(order), order
-    assert p.locator("#dsat-title ~ div table td:has-text('Accuracy and reliability')").count() == 1
+    # the DSAT breakdown: each quality dimension named (in the page's language) with its score
+    accuracy = T("Accuracy and reliability, 0-3.").split(",")[0]
+    assert p.locator("#dsat-title ~ div table td").filter(has_text=accuracy).count() == 1
     assert p.locator("table.metadata th:has-text('.')").count() == 0  # labels, not dotted YAML keys
-    assert p.is_visible("text=PWD means persons WITHOUT disability")
+    assert p.locator(".misread").first.is_visible()  # PWD means persons WITHOUT disability
     tab.check("review page")
     # a slice of the submitted data, charted before acceptance, with the public page's filter
     p.check("input[name=REF_AREA][value=KE_042]")
-    navigate(p, "button:has-text('Apply the filter')")
+    press(p, T("Apply the filter"))
     assert "REF_AREA=KE_042" in p.url
     assert p.is_checked("input[name=REF_AREA][value=KE_042]")
     caption = p.locator("figcaption").first.inner_text()
     with p.expect_download() as got:
-        p.locator("a:has-text('The numbers behind it (CSV)')").first.click()
+        p.locator("a[href*='/chart/'][href*='.csv']").first.click()
     numbers = list(csv.DictReader(io.StringIO(Path(got.value.path()).read_text(encoding="utf-8-sig"))))
     assert numbers
-    assert {r["Source"] for r in numbers} == {"CGD"}
+    sources = {r[T("Source")] for r in numbers}  # the headers in the page's language
+    assert T("CGD") in sources
+    # an earlier run of the journey on this server may have loaded the official series already
+    assert sources <= {T("CGD"), T("Official: {source}", source="KNBS KDHS 2022")}, sources
     with p.expect_download() as got:
-        p.locator("a:has-text('Download the chart (SVG)')").first.click()
+        p.locator("a[href*='/chart/'][href*='.svg']").first.click()
     assert "<svg" in Path(got.value.path()).read_text(encoding="utf-8")
     assert caption
     tab.check("review page, a slice charted")
@@ -337,55 +418,62 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path) -> None:
     official_file.write_bytes(broken_csv())
     p.fill("#official-label", "KNBS KDHS 2022")
     p.set_input_files("#official-file", str(official_file))
-    navigate(p, "button:has-text('Load the official series')")
+    press(p, T("Load the official series"))
     assert p.is_visible(".error-summary a[href='#official-file']")
     assert p.get_attribute("#official-file", "aria-invalid") == "true"
-    assert "is not a code of IAEG-SDGs:CL_SEX(1.1)" in p.content()
+    assert "IAEG-SDGs:CL_SEX(1.1)" in p.content()
     tab.check("review page with a bad official file")
     official_file.write_bytes(official_csv())
     p.set_input_files("#official-file", str(official_file))
-    navigate(p, "button:has-text('Load the official series')")
-    assert "(60 observations) was loaded" in p.content()
+    press(p, T("Load the official series"))
+    assert p.locator(".flash").inner_text().strip()
     assert p.locator("svg.chart .official").count() >= 1
-    assert p.locator("svg.chart text:has-text('Official: ')").count() >= 1
-    assert p.locator("figcaption:has-text('Beside the official series: KNBS KDHS 2022')").count() >= 1
-    assert p.locator("tr.official td:has-text('Official: KNBS KDHS 2022')").count() >= 1
+    assert p.locator("tr.official").count() >= 1
+    assert p.locator("tr.official td:has-text('KNBS KDHS 2022')").count() >= 1
     tab.check("review page with the official series")
-    p.fill("#comment-accept", "Consistent with version 1.")
-    navigate(p, "button:has-text('Accept')")
-    assert "was accepted" in p.content()
-    navigate(p, "button:has-text('Publish')")
-    assert "was published" in p.content()
-    assert p.locator(".state").first.inner_text() == "published"
-    navigate(p, "button:has-text('Sign out')")
+    p.fill("#comment-accept", typed["comment"])
+    press(p, T("Accept"))
+    assert said(lang, "Version {number} was accepted.").search(p.inner_text("main"))
+    press(p, T("Publish"))
+    assert said(lang, "Version {number} was published.").search(p.inner_text("main"))
+    assert p.locator(".state").first.inner_text() == T("published")
+    tab.check("version page, published")
+    press(p, T("Sign out"))
 
-    # the public: the dataflow, filtered, downloaded
+    # the public: the dataflow found, filtered, charted, downloaded
     p.goto(f"{url}/dataflows")
     tab.check("dataflows")
     navigate(p, "text=Citizen-generated data, Kenya")
+    tab.check("dataflow page")
     p.check("input[name=REF_AREA][value=KE_042]")
-    navigate(p, "button:has-text('Apply the filter')")
+    press(p, T("Apply the filter"))
     assert "REF_AREA=KE_042" in p.url
     v1 = p.input_value("#sdmx-v1")
     assert "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/" in v1
     assert "KE_042" in v1
-    tab.check("dataflow page")
+    assert p.locator("svg.chart[role=img]").count() >= 1
+    tab.check("dataflow page, filtered")
     with p.expect_download() as info:
         p.click("a:has-text('SDMX-CSV 2.0')")
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
     assert rows
     assert {r["REF_AREA"] for r in rows} == {"KE_042"}
+    with p.expect_download() as info:
+        p.click("a[href*='format=xlsx']")
+    sheet = Path(info.value.path())
+    with zipfile.ZipFile(sheet) as book:  # a real workbook, its data sheet filled
+        assert "xl/workbook.xml" in book.namelist()
+    import openpyxl
 
-    # in Swahili, whose words are longer: still no sideways scrolling, the charts still readable
-    p.goto(f"{url}{FLOW}?lang=sw")
-    assert p.get_attribute("html", "lang") == "sw"
-    tab.check("dataflow page (sw)")
-    p.goto(f"{version_url}?lang=sw")
-    tab.check("version page, published (sw)")
+    workbook = openpyxl.load_workbook(io.BytesIO(sheet.read_bytes()), read_only=True)
+    data_rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    assert len(data_rows) == len(rows) + 1, (len(data_rows), len(rows))
+    assert any("Kisumu" in str(cell) for cell in data_rows[1])
 
     # an error page, in plain words
-    p.goto(f"{url}/versions/999999?lang=en")
-    assert "What to do" in p.content()
+    p.goto(f"{url}/versions/999999")
+    assert T("What to do") in p.inner_text("main")
+    assert said(lang, "there is no version {id}", id=999999).search(p.inner_text("main"))
     tab.check("error page")
 
 

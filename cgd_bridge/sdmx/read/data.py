@@ -30,10 +30,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cgd_bridge.errors import InputError, StructureError
+from cgd_bridge.i18n import ENGLISH, N_, msg, num
 from cgd_bridge.sdmx.names import _codelist
 
 MAX_LISTED = 12
 CSV_REFERENCE_COLUMNS = {"DATAFLOW", "STRUCTURE", "STRUCTURE_ID", "ACTION"}
+
+
+#: a problem in words: a composed message (:func:`cgd_bridge.i18n.msg`), translated where shown
+Problem = dict[str, Any]
 
 
 class OfficialDataError(InputError):
@@ -44,31 +49,58 @@ class OfficialDataError(InputError):
         total: how many problems were found in all.
     """
 
-    title = "Cannot load the official data"
+    title = N_("Cannot load the official data")
 
     def __init__(
         self,
         file: str,
-        problems: list[tuple[int | None, str | None, str]],
+        problems: list[tuple[int | None, str | None, Problem]],
         total: int,
         *,
-        fix: str,
+        fix: Problem,
         unit: str,
     ) -> None:
-        self.problems = problems
+        self.problems = [(r, c, ENGLISH.text(t)) for r, c, t in problems]
         self.total = total
-        listed = "; ".join(
-            ", ".join(x for x in (f"{unit} {r}" if r is not None else "", f"column '{c}'" if c else "") if x)
-            + (": " if r is not None or c else "")
-            + text
-            for r, c, text in problems
-        )
-        more = f" (and {total - len(problems)} more)" if total > len(problems) else ""
+        items = [_listed(r, c, t, unit) for r, c, t in problems]
+        # the fix is a composed message: its template is the error's fix, its values join the params
+        fix_template, fix_params = str(fix["msg"]), dict(fix.get("params") or {})
         if total == 1 and problems:
             row, column, text = problems[0]
-            super().__init__(f"{text}; nothing was stored", fix=fix, file=file, row=row, field=column)
+            super().__init__(
+                N_("{problem}; nothing was stored"),
+                fix=fix_template,
+                file=file,
+                row=row,
+                field=column,
+                params={**fix_params, "problem": text},
+            )
             return
-        super().__init__(f"{total} problems, nothing was stored: {listed}{more}", fix=fix, file=file)
+        # the list joined by "; ": punctuation, the same in every language, so no catalogue entry
+        listed = {
+            "msg": "; ".join(f"{{p{i}}}" for i in range(len(items))),
+            "params": {f"p{i}": x for i, x in enumerate(items)},
+        }
+        more = msg(N_(" (and {n} more)"), n=total - len(problems)) if total > len(problems) else ""
+        super().__init__(
+            N_("{n} problems, nothing was stored: {listed}{more}"),
+            fix=fix_template,
+            file=file,
+            params={**fix_params, "n": num(total), "listed": listed, "more": more},
+        )
+
+
+def _listed(row: int | None, column: str | None, text: Problem, unit: str) -> Problem:
+    """One problem with where it is: "row 2, column 'SEX': ..." (``unit``: row or observation)."""
+    place = None
+    if row is not None:
+        place = msg(N_("observation {n}"), n=row) if unit == "observation" else msg(N_("row {n}"), n=row)
+    where = msg(N_("column '{column}'"), column=column) if column else None
+    if place and where:
+        return msg(N_("{place}, {column}: {problem}"), place=place, column=where, problem=text)
+    if place or where:
+        return msg(N_("{place}: {problem}"), place=place or where, problem=text)
+    return text
 
 
 @dataclass
@@ -148,15 +180,15 @@ def dsd_info(structures: Any, dataflow: str) -> DsdInfo:
 
 class _Problems:
     def __init__(self) -> None:
-        self.items: list[tuple[int | None, str | None, str]] = []
+        self.items: list[tuple[int | None, str | None, Problem]] = []
         self.total = 0
 
-    def add(self, row: int | None, column: str | None, text: str) -> None:
+    def add(self, row: int | None, column: str | None, text: Problem) -> None:
         self.total += 1
         if len(self.items) < MAX_LISTED:
             self.items.append((row, column, text))
 
-    def extend(self, found: Iterable[tuple[int | None, str | None, str]]) -> None:
+    def extend(self, found: Iterable[tuple[int | None, str | None, Problem]]) -> None:
         for r, c, t in found:
             self.add(r, c, t)
 
@@ -175,7 +207,12 @@ def read_official(content: bytes, filename: str, *, dataflow: str, structures: A
     """
     info = dsd_info(structures, dataflow)
     if not content.strip():
-        raise InputError("the file is empty", fix="Choose the SDMX-CSV or SDMX-ML data file.", file=filename)
+        raise InputError(
+            N_("the file is empty"),
+            fix=N_("Choose the SDMX-CSV or SDMX-ML data file."),
+            file=filename,
+            params={},
+        )
     if _is_xml(content):
         table, fmt, first_row, unit = _read_xml(content, filename, info), "sdmx-ml-2.1", 1, "observation"
     else:
@@ -185,7 +222,7 @@ def read_official(content: bytes, filename: str, *, dataflow: str, structures: A
     return OfficialData(table=table, format=fmt, dsd=info)
 
 
-_FIX = (
+_FIX = N_(
     "Write the file for the dataflow {ref} with its DSD's dimension ids as column names "
     "(cgd-bridge convert writes such files), and the codes of its codelists."
 )
@@ -197,11 +234,14 @@ def _read_csv(content: bytes, filename: str, info: DsdInfo) -> tuple[pa.Table, s
     header = [h.strip() for h in next(csv.reader([first]), [])]
     if len(header) < 3 or len(set(header)) != len(header):
         raise InputError(
-            "this is neither SDMX-ML (XML) nor an SDMX-CSV file (its first line is not a header of "
-            "distinct component ids)",
-            fix="Upload SDMX-CSV 1.0 or 2.0 (a header row of component ids) or SDMX-ML 2.1 data.",
+            N_(
+                "this is neither SDMX-ML (XML) nor an SDMX-CSV file (its first line is not a header of "
+                "distinct component ids)"
+            ),
+            fix=N_("Upload SDMX-CSV 1.0 or 2.0 (a header row of component ids) or SDMX-ML 2.1 data."),
             file=filename,
             row=1,
+            params={},
         )
     try:
         table = pacsv.read_csv(
@@ -212,9 +252,10 @@ def _read_csv(content: bytes, filename: str, info: DsdInfo) -> tuple[pa.Table, s
         )
     except pa.ArrowInvalid as exc:
         raise InputError(
-            f"the CSV cannot be read: {str(exc).splitlines()[0]}",
-            fix="Check that every row has as many fields as the header and that the file is UTF-8.",
+            N_("the CSV cannot be read: {reason}"),
+            fix=N_("Check that every row has as many fields as the header and that the file is UTF-8."),
             file=filename,
+            params={"reason": str(exc).splitlines()[0]},
         ) from None
     if "DATAFLOW" in header:
         fmt, ref_col = "sdmx-csv-1.0", "DATAFLOW"
@@ -222,11 +263,16 @@ def _read_csv(content: bytes, filename: str, info: DsdInfo) -> tuple[pa.Table, s
         fmt, ref_col = "sdmx-csv-2.0", "STRUCTURE_ID"
     else:
         raise InputError(
-            f"the first columns are {', '.join(header[:3])}, not DATAFLOW (SDMX-CSV 1.0) or STRUCTURE, "
-            "STRUCTURE_ID (SDMX-CSV 2.0)",
-            fix="Upload an SDMX-CSV file (cgd-bridge convert --to sdmx-csv-1.0 writes one) or SDMX-ML 2.1.",
+            N_(
+                "the first columns are {columns}, not DATAFLOW (SDMX-CSV 1.0) or STRUCTURE, "
+                "STRUCTURE_ID (SDMX-CSV 2.0)"
+            ),
+            fix=N_(
+                "Upload an SDMX-CSV file (cgd-bridge convert --to sdmx-csv-1.0 writes one) or SDMX-ML 2.1."
+            ),
             file=filename,
             field=header[0] if header else None,
+            params={"columns": ", ".join(header[:3])},
         )
     _check_references(table, fmt, ref_col, filename, info)
     keep = [c for c in header if c not in CSV_REFERENCE_COLUMNS]
@@ -239,14 +285,20 @@ def _check_references(table: pa.Table, fmt: str, ref_col: str, filename: str, in
     wanted = {info.ref, f"{info.agency}:{info.id}"}
     for i, r in enumerate(table[ref_col].to_pylist()):
         if r.strip() not in wanted:
-            problems.add(i + 2, ref_col, f"'{r}' is not the dataflow {info.ref} this file is loaded for")
+            problems.add(
+                i + 2,
+                ref_col,
+                msg(N_("'{value}' is not the dataflow {ref} this file is loaded for"), value=r, ref=info.ref),
+            )
     if fmt == "sdmx-csv-2.0":
         for i, k in enumerate(table["STRUCTURE"].to_pylist()):
             if k.strip().lower() not in ("dataflow", ""):
-                problems.add(i + 2, "STRUCTURE", f"'{k}' is not 'dataflow'")
+                problems.add(i + 2, "STRUCTURE", msg(N_("'{value}' is not 'dataflow'"), value=k))
         for i, a in enumerate(table["ACTION"].to_pylist() if "ACTION" in table.column_names else []):
             if a.strip().upper() not in ("", "I", "A", "R"):
-                problems.add(i + 2, "ACTION", f"'{a}' is not an action that adds data (I, A or R)")
+                problems.add(
+                    i + 2, "ACTION", msg(N_("'{value}' is not an action that adds data (I, A or R)"), value=a)
+                )
     _raise(problems, filename, info, "row")
 
 
@@ -257,17 +309,21 @@ def _read_xml(content: bytes, filename: str, info: DsdInfo) -> pa.Table:
         message = sdmx.read_sdmx(io.BytesIO(content), structure=info.dsd)
     except Exception as exc:  # noqa: BLE001 - sdmx1 raises many unrelated types (style.md section 1)
         raise InputError(
-            f"this is not SDMX-ML 2.1 data that sdmx1 can read with the DSD of {info.ref} "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
-            fix="Upload SDMX-ML 2.1 generic or structure-specific data, or SDMX-CSV.",
+            N_("this is not SDMX-ML 2.1 data that sdmx1 can read with the DSD of {ref} ({reason})"),
+            fix=N_("Upload SDMX-ML 2.1 generic or structure-specific data, or SDMX-CSV."),
             file=filename,
+            params={
+                "ref": info.ref,
+                "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+            },
         ) from None
     datasets = list(getattr(message, "data", None) or [])
     if not datasets:
         raise InputError(
-            "the SDMX-ML message holds no data set",
-            fix="Upload an SDMX-ML 2.1 data message (GenericData or StructureSpecificData).",
+            N_("the SDMX-ML message holds no data set"),
+            fix=N_("Upload an SDMX-ML 2.1 data message (GenericData or StructureSpecificData)."),
             file=filename,
+            params={},
         )
     rows: list[dict[str, str | None]] = []
     for ds in datasets:
@@ -288,7 +344,7 @@ def _read_xml(content: bytes, filename: str, info: DsdInfo) -> pa.Table:
 def _raise(problems: _Problems, filename: str, info: DsdInfo, unit: str) -> None:
     if problems.total:
         raise OfficialDataError(
-            filename, problems.items, problems.total, fix=_FIX.format(ref=info.ref), unit=unit
+            filename, problems.items, problems.total, fix=msg(_FIX, ref=info.ref), unit=unit
         )
 
 
@@ -297,12 +353,14 @@ def _check_columns(table: pa.Table, info: DsdInfo, problems: _Problems) -> None:
     known = {*info.dimensions, "TIME_PERIOD", "OBS_VALUE", *info.attributes}
     for c in [*info.dimensions, "TIME_PERIOD", "OBS_VALUE"]:
         if c not in cols:
-            problems.add(None, c, f"the dimension or measure {c} of {info.ref} is missing")
+            problems.add(
+                None, c, msg(N_("the dimension or measure {id} of {ref} is missing"), id=c, ref=info.ref)
+            )
     for c in cols:
         if c not in known:
-            problems.add(None, c, f"{c} is not a component of {info.ref}")
+            problems.add(None, c, msg(N_("{id} is not a component of {ref}"), id=c, ref=info.ref))
     if table.num_rows == 0:
-        problems.add(None, None, "the file has no observations")
+        problems.add(None, None, msg(N_("the file has no observations")))
 
 
 def _check_codes(
@@ -314,7 +372,7 @@ def _check_codes(
         filled = np.asarray(pc.not_equal(values, ""))
         if c in info.dimensions:
             for r in rows[~filled]:
-                problems.add(int(r), c, "no code given")
+                problems.add(int(r), c, msg(N_("no code given")))
         cl = info.codelists.get(c)
         if cl is None:
             continue
@@ -324,10 +382,16 @@ def _check_codes(
             continue
         texts = values.to_pylist()
         for r in rows[~ok & filled]:
-            problems.add(int(r), c, f"'{texts[int(r) - first_row]}' is not a code of {cl}")
+            problems.add(
+                int(r),
+                c,
+                msg(
+                    N_("'{value}' is not a code of {codelist}"), value=texts[int(r) - first_row], codelist=cl
+                ),
+            )
     periods = pc.utf8_trim_whitespace(table["TIME_PERIOD"])
     for r in rows[~np.asarray(pc.not_equal(periods, ""))]:
-        problems.add(int(r), "TIME_PERIOD", "no period given")
+        problems.add(int(r), "TIME_PERIOD", msg(N_("no period given")))
 
 
 def _numbers(table: pa.Table, rows: np.ndarray, problems: _Problems) -> pa.Array:
@@ -340,7 +404,11 @@ def _numbers(table: pa.Table, rows: np.ndarray, problems: _Problems) -> pa.Array
             numbers.append(float(t))
         except ValueError:
             numbers.append(None)
-            problems.add(int(rows[i]), "OBS_VALUE", f"'{t}' is not a number (leave it empty for no value)")
+            problems.add(
+                int(rows[i]),
+                "OBS_VALUE",
+                msg(N_("'{value}' is not a number (leave it empty for no value)"), value=t),
+            )
     return pa.array(numbers, type=pa.float64())
 
 
@@ -351,10 +419,20 @@ def _check_duplicates(
     keys = zip(*(pc.utf8_trim_whitespace(table[c]).to_pylist() for c in key_cols), strict=True)
     for i, key in enumerate(keys):
         if key in seen:
+            first = (
+                msg(N_("observation {n}"), n=seen[key])
+                if unit == "observation"
+                else msg(N_("row {n}"), n=seen[key])
+            )
             problems.add(
                 int(rows[i]),
                 None,
-                f"the observation {'.'.join(key[:-1])} for {key[-1]} is also in {unit} {seen[key]}",
+                msg(
+                    N_("the observation {key} for {period} is also in {place}"),
+                    key=".".join(key[:-1]),
+                    period=key[-1],
+                    place=first,
+                ),
             )
         else:
             seen[key] = int(rows[i])

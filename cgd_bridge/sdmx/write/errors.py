@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 XML_MEDIA_TYPE = "application/xml"
@@ -50,13 +51,23 @@ JSON_SCHEMAS = {
 }
 
 
-def error_xml(code: int, text: str, *more: str, version: str = "2.1") -> bytes:
-    """An SDMX-ML error message, 2.1 (valid against SDMXMessage.xsd) or 3.0 (``version``).
+def error_xml(
+    code: int, text: str, *more: str, version: str = "2.1", local: tuple[str, Sequence[str]] | None = None
+) -> bytes:
+    """An SDMX-ML error message, 2.1 (valid against SDMXMessage.xsd) or 3.0 (``version``); with
+    ``local`` (a language and the same texts in it), those follow the English ones, each
+    ``Text`` marked with its ``xml:lang``.
 
     >>> b"v3_0/message" in error_xml(100, "No results", version="3.0")
     True
     """
-    texts = "".join(f'<com:Text xml:lang="en">{escape(_xml_chars(t))}</com:Text>' for t in (text, *more) if t)
+    lang, translated = local if local is not None and local[0] != "en" else ("en", ())
+    texts = "".join(
+        f'<com:Text xml:lang="{escape(language)}">{escape(_xml_chars(t))}</com:Text>'
+        for language, group in (("en", (text, *more)), (lang, translated))
+        for t in group
+        if t
+    )
     ns = _NS if version == "2.1" else _NS.replace("/v2_1/", "/v3_0/")
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<mes:Error {ns}>'

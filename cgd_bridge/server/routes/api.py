@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from cgd_bridge import i18n
 from cgd_bridge.errors import Forbidden
+from cgd_bridge.findings import dsat_in
+from cgd_bridge.i18n import N_
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep, UserDep
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.intake import harmonise_and_store
@@ -170,7 +172,7 @@ def _detail(v: Version, request: Request, principal: Principal | None, now: dt.d
         time_range=[v.time_min, v.time_max],
         report=published.report_for(principal, v),
         metadata=v.metadata_json or {},
-        dsat=v.dsat,
+        dsat=dsat_in(v.dsat, _translator(request)),  # its reasons in the asker's language
         coverage=v.coverage,
         files=[
             {
@@ -589,8 +591,9 @@ def pulls(
     org = get_organisation(session, slug=slug)
     if not access.can_see_pulls(principal, org.id):
         raise Forbidden(
-            f"only people of {slug} (and administrators) may see who pulled its data",
-            fix="Use a key of that organisation.",
+            N_("only people of {slug} (and administrators) may see who pulled its data"),
+            fix=N_("Use a key of that organisation."),
+            params={"slug": slug},
         )
     bridge.audit.flush()  # pulls served before this request are in the answer
     return [p.__dict__ for p in audit.pulls_of(session, cso_org_id=org.id, since=since)]

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from cgd_bridge import __version__, i18n
 from cgd_bridge.errors import NotFound, StructureError
+from cgd_bridge.i18n import N_
 from cgd_bridge.server.deps import BridgeDep, NowDep, PrincipalDep, SessionDep
 from cgd_bridge.server.http import conditional
 from cgd_bridge.store import access
@@ -64,7 +65,11 @@ def dataflow_feed(
     except StructureError:
         info = None
     if info is None:
-        raise NotFound(f"there is no dataflow {ref}", fix="List the dataflows at /sdmx/rest/dataflow.")
+        raise NotFound(
+            N_("there is no dataflow {ref}"),
+            fix=N_("List the dataflows at /sdmx/rest/dataflow."),
+            params={"ref": ref},
+        )
     t = i18n.translator(i18n.choose(request.query_params.get("lang"), request.headers.get("accept-language")))
     rows = session.execute(
         select(AuditEntry, Version)

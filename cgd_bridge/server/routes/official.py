@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import UsageError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.read.data import read_official
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep, UserDep, require_role
 from cgd_bridge.server.downloads import attachment
@@ -100,16 +101,19 @@ async def load(
     if nso is None:
         if principal.org_kind != OrgKind.NSO:
             raise UsageError(
-                "say for which NSO this official series is", fix="Send the form field nso.", field="nso"
+                N_("say for which NSO this official series is"),
+                fix=N_("Send the form field nso."),
+                field="nso",
             )
         nso = principal.org_slug
     limit = bridge.settings.max_upload_mb << 20
     content = await file.read(limit + 1)
     if len(content) > limit:
         raise PayloadTooLarge(
-            f"the file '{file.filename}' is larger than {limit >> 20} MB",
-            fix="Ask the administrator to raise CGD_BRIDGE_MAX_UPLOAD_MB.",
+            N_("the file '{filename}' is larger than {mb} MB"),
+            fix=N_("Ask the administrator to raise CGD_BRIDGE_MAX_UPLOAD_MB."),
             file=file.filename,
+            params={"filename": file.filename, "mb": limit >> 20},
         )
 
     def work() -> OfficialSummary:
@@ -145,9 +149,10 @@ def list_series(
         agency, ident, version = parse_ref(dataflow)
         if agency is None or version is None:
             raise UsageError(
-                f"'{dataflow}' is not AGENCY:ID(VERSION)",
-                fix="Give the whole reference, e.g. CGD_BRIDGE:DF_CGD_KE(1.0).",
+                N_("'{dataflow}' is not AGENCY:ID(VERSION)"),
+                fix=N_("Give the whole reference, e.g. CGD_BRIDGE:DF_CGD_KE(1.0)."),
                 field="dataflow",
+                params={"dataflow": dataflow},
             )
         flow = (agency, ident, version)
     return [_summary(s) for s in official.list_official(session, principal=principal, dataflow=flow, nso=nso)]

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write.constraints import constraint_xml21
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
@@ -288,10 +289,13 @@ def _actual_constraints(request: Request, bridge: BridgeDep, ref: FlowRef, detai
             found.append(constraint_xml21(flow.agency, flow.info.id, flow.info.version, cube, count, span))
     if not found:
         raise QueryError(
-            f"no actual constraint matches {ref.query_text}: no published data anyone may read",
-            fix="Actual constraints come from published data; the structures' own constraints are "
-            "at /sdmx/rest/allowedconstraint/all/all/latest.",
+            N_("no actual constraint matches {query_text}: no published data anyone may read"),
+            fix=N_(
+                "Actual constraints come from published data; the structures' own constraints "
+                "are at /sdmx/rest/allowedconstraint/all/all/latest."
+            ),
             status=404,
+            params={"query_text": ref.query_text},
         )
     root = etree.fromstring(found[0])
     group = root.find(".//{*}Constraints")
@@ -358,5 +362,9 @@ def structure_5(
         "organisationunitscheme",
         "valuelist",
     ):
-        raise QueryError(f"'{resource}' has no items to ask for", fix="Leave out the item segment.")
+        raise QueryError(
+            N_("'{resource}' has no items to ask for"),
+            fix=N_("Leave out the item segment."),
+            params={"resource": resource},
+        )
     return _structure(request, bridge, resource, agency, resource_id, version, item)

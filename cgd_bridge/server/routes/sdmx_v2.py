@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write.constraints import constraint_json, constraint_xml30
 from cgd_bridge.server.deps import BridgeDep, PrincipalDep, SessionDep
@@ -31,8 +32,9 @@ def _flow(context: str, agency: str, resource_id: str, version: str) -> FlowRef:
         if context in ("datastructure", "provisionagreement"):
             raise not_implemented(f"Data queries in the '{context}' context (use 'dataflow')")
         raise QueryError(
-            f"'{context}' is not a context of SDMX REST v2 data queries",
-            fix="Use 'dataflow' (or '*'), e.g. /sdmx/v2/data/dataflow/AGENCY/ID/VERSION/*.",
+            N_("'{context}' is not a context of SDMX REST v2 data queries"),
+            fix=N_("Use 'dataflow' (or '*'), e.g. /sdmx/v2/data/dataflow/AGENCY/ID/VERSION/*."),
+            params={"context": context},
         )
     return parse_path_ref(agency, resource_id, version)
 

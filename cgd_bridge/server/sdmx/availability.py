@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write.errors import JSON_SCHEMAS
 from cgd_bridge.server.sdmx.query import QueryError
@@ -43,8 +44,9 @@ def check_references(value: str) -> list[str]:
     """The kinds of artefact ``references`` asks for (none for ``none``), or a 400."""
     if value not in REFERENCES:
         raise QueryError(
-            f"references={value} is not allowed in an availability query",
-            fix=f"Use one of: {', '.join(REFERENCES)}.",
+            N_("references={value} is not allowed in an availability query"),
+            fix=N_("Use one of: {choices}."),
+            params={"value": value, "choices": ", ".join(REFERENCES)},
         )
     if value == "none":
         return []

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge.i18n import N_
 from cgd_bridge.server.sdmx.query import (
     ComponentFilter,
     FilterCondition,
@@ -207,8 +208,9 @@ def _filter_mask(table: pa.Table, f: ComponentFilter) -> pa.ChunkedArray:
         if f.component in ("OBS_VALUE", "TIME_PERIOD"):
             return pa.chunked_array([pa.array(np.zeros(table.num_rows, dtype=bool))])
         raise QueryError(
-            f"c[{f.component}] is not a component of the published data",
-            fix=f"Filter on one of: {', '.join(filterable)}.",
+            N_("c[{component}] is not a component of the published data"),
+            fix=N_("Filter on one of: {choices}."),
+            params={"component": f.component, "choices": ", ".join(filterable)},
         )
     out = None
     for alternative in f.alternatives:
@@ -230,7 +232,8 @@ def _condition(table: pa.Table, component: str, cond: FilterCondition) -> pa.Chu
             value: object = float(cond.value)
         except ValueError:
             raise QueryError(
-                f"c[{component}]={cond.op}:{cond.value}: '{cond.value}' is not a number"
+                N_("c[{component}]={op}:{value}: '{value}' is not a number"),
+                params={"component": component, "op": cond.op, "value": cond.value},
             ) from None
     else:
         value = cond.value
@@ -272,7 +275,9 @@ def _bound(value: str, *, end: bool) -> int:
     r = period_range(value)
     if r is None:
         raise QueryError(
-            f"'{value}' is not a time period", fix="Use e.g. 2020, 2020-06, 2020-06-30 or 2020-Q2."
+            N_("'{value}' is not a time period"),
+            fix=N_("Use e.g. 2020, 2020-06, 2020-06-30 or 2020-Q2."),
+            params={"value": value},
         )
     return ((r[1] if end else r[0]) - _EPOCH).days
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.formats import (
     FAMILY_ALIASES,
     FAMILY_MEDIA,
@@ -139,9 +140,10 @@ def negotiate(
                 return _choice(kind, offer.name, labels or params.get("labels"), csv)
     available = ", ".join(o.media_type for o in formats(kind))
     raise QueryError(
-        f"none of the requested representations ({accept}) is available for {kind}",
-        fix=f"Ask for one of: {available}.",
+        N_("none of the requested representations ({accept}) is available for {kind}"),
+        fix=N_("Ask for one of: {available}."),
         status=406,
+        params={"accept": accept, "kind": kind, "available": available},
     )
 
 
@@ -164,9 +166,10 @@ def _from_format(
             return _choice(kind, fmt.name, labels or implied, csv)
     aliases = {a for o in offers for a in o.aliases} | set(families)
     raise QueryError(
-        f"format={value} is not available for {kind}",
-        fix=f"Use one of: {', '.join(sorted(names | aliases))}.",
+        N_("format={value} is not available for {kind}"),
+        fix=N_("Use one of: {names}."),
         status=406,
+        params={"value": value, "kind": kind, "names": ", ".join(sorted(names | aliases))},
     )
 
 

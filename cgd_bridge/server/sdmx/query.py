@@ -24,9 +24,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.refs import FlowRef
 
 WILDCARDS = frozenset({"all", "*", "%2A", "%2a"})
@@ -43,13 +45,19 @@ class QueryError(CgdBridgeError):
     """
 
     status = 400
-    title = "Bad SDMX query"
+    title = N_("Bad SDMX query")
     sdmx_code = 140
 
     def __init__(
-        self, problem: str, *, fix: str | None = None, status: int = 400, sdmx_code: int | None = None
+        self,
+        problem: str,
+        *,
+        fix: str | None = None,
+        status: int = 400,
+        sdmx_code: int | None = None,
+        params: dict[str, Any] | None = None,
     ):
-        super().__init__(problem, fix=fix)
+        super().__init__(problem, fix=fix, params=params)
         self.status = status
         self.sdmx_code = (
             sdmx_code
@@ -61,9 +69,10 @@ class QueryError(CgdBridgeError):
 def not_implemented(what: str) -> QueryError:
     """A 501 for a standard SDMX REST feature this server does not offer."""
     return QueryError(
-        f"{what} is not implemented by this server",
-        fix="See docs/server.md for the SDMX REST resources cgd-bridge answers.",
+        N_("{what} is not implemented by this server"),
+        fix=N_("See docs/server.md for the SDMX REST resources cgd-bridge answers."),
         status=501,
+        params={"what": what},
     )
 
 
@@ -74,8 +83,9 @@ def _clean(segment: str) -> str:
 def _check_id(text: str, what: str) -> str:
     if not _ID.match(text):
         raise QueryError(
-            f"'{text}' is not a valid {what}",
-            fix=f"An SDMX {what} has only letters, digits, '_', '-', '@', '$' and '.'.",
+            N_("'{text}' is not a valid {what}"),
+            fix=N_("An SDMX {what} has only letters, digits, '_', '-', '@', '$' and '.'."),
+            params={"text": text, "what": what},
         )
     return text
 
@@ -91,8 +101,9 @@ def parse_flow_ref(text: str) -> FlowRef:
     parts = [_clean(p) for p in _clean(text).split(",")]
     if not parts or len(parts) > 3 or any(p == "" for p in parts):
         raise QueryError(
-            f"'{text}' is not a dataflow reference",
-            fix="Use ID, AGENCY,ID or AGENCY,ID,VERSION, e.g. IAEG-SDGs,DF_SDG_GLH,1.5.",
+            N_("'{text}' is not a dataflow reference"),
+            fix=N_("Use ID, AGENCY,ID or AGENCY,ID,VERSION, e.g. IAEG-SDGs,DF_SDG_GLH,1.5."),
+            params={"text": text},
         )
     if len(parts) == 1:
         return FlowRef(None, _one(parts[0], "dataflow id"), None)
@@ -124,7 +135,11 @@ def _version(text: str) -> str | None:
     if not re.match(r"^[0-9]+(\.[0-9]+){0,2}(-[A-Za-z0-9.]+)?$", text):
         if re.match(r"^[0-9]+(\.[0-9]+\+?|\+)", text):
             raise not_implemented(f"The semantic-version wildcard '{text}'")
-        raise QueryError(f"'{text}' is not a version", fix="Use e.g. 1.0, 1.5.0, latest or ~.")
+        raise QueryError(
+            N_("'{text}' is not a version"),
+            fix=N_("Use e.g. 1.0, 1.5.0, latest or ~."),
+            params={"text": text},
+        )
     return text
 
 
@@ -145,8 +160,9 @@ def parse_v1_key(text: str, n_dims: int) -> KeyFilter:
     parts = text.split(".")
     if len(parts) != n_dims:
         raise QueryError(
-            f"the key '{text}' has {len(parts)} part(s), but the dataflow has {n_dims} dimensions",
-            fix=f"Give {n_dims} dimension values separated by '.', leaving a part empty for 'any'.",
+            N_("the key '{text}' has {count_parts} part(s), but the dataflow has {n_dims} dimensions"),
+            fix=N_("Give {n_dims} dimension values separated by '.', leaving a part empty for 'any'."),
+            params={"text": text, "count_parts": len(parts), "n_dims": n_dims},
         )
     out: KeyFilter = []
     for part in parts:
@@ -157,7 +173,9 @@ def parse_v1_key(text: str, n_dims: int) -> KeyFilter:
         for c in codes:
             if not _CODE.match(c):
                 raise QueryError(
-                    f"'{c}' in the key '{text}' is not a code", fix="Codes have letters, digits, '_', '-'."
+                    N_("'{c}' in the key '{text}' is not a code"),
+                    fix=N_("Codes have letters, digits, '_', '-'."),
+                    params={"c": c, "text": text},
                 )
         out.append(frozenset(codes))
     return out
@@ -177,8 +195,9 @@ def parse_v2_keys(text: str, n_dims: int) -> list[KeyFilter]:
         parts = key.split(".")
         if len(parts) > n_dims:
             raise QueryError(
-                f"the key '{key}' has {len(parts)} parts, but the dataflow has {n_dims} dimensions",
-                fix=f"Give at most {n_dims} dimension values separated by '.', '*' for any.",
+                N_("the key '{key}' has {count_parts} parts, but the dataflow has {n_dims} dimensions"),
+                fix=N_("Give at most {n_dims} dimension values separated by '.', '*' for any."),
+                params={"key": key, "count_parts": len(parts), "n_dims": n_dims},
             )
         one: KeyFilter = []
         for part in parts:
@@ -188,8 +207,9 @@ def parse_v2_keys(text: str, n_dims: int) -> list[KeyFilter]:
                 one.append(frozenset({part}))
             else:
                 raise QueryError(
-                    f"'{part}' in the key '{key}' is not a code",
-                    fix="In v2 keys use one code per dimension, '*' for any, and ',' between whole keys.",
+                    N_("'{part}' in the key '{key}' is not a code"),
+                    fix=N_("In v2 keys use one code per dimension, '*' for any, and ',' between whole keys."),
+                    params={"part": part, "key": key},
                 )
         keys.append(one + [None] * (n_dims - len(one)))
     return keys
@@ -223,7 +243,11 @@ def parse_component_filter(component: str, text: str) -> ComponentFilter:
     [[FilterCondition(op='eq', value='F')], [FilterCondition(op='ne', value='M')]]
     """
     if not _ID.match(component):
-        raise QueryError(f"'c[{component}]' does not name a component", fix="Use c[DIMENSION_ID]=code.")
+        raise QueryError(
+            N_("'c[{component}]' does not name a component"),
+            fix=N_("Use c[DIMENSION_ID]=code."),
+            params={"component": component},
+        )
     out = ComponentFilter(component)
     for alternative in text.split(","):
         conds = []
@@ -231,7 +255,9 @@ def parse_component_filter(component: str, text: str) -> ComponentFilter:
             term = term.strip()
             if not term:
                 raise QueryError(
-                    f"c[{component}]={text} has an empty condition", fix="Remove the extra ',' or '+'."
+                    N_("c[{component}]={text} has an empty condition"),
+                    fix=N_("Remove the extra ',' or '+'."),
+                    params={"component": component, "text": text},
                 )
             op, sep, value = term.partition(":")
             if not sep or op not in OPERATORS:
@@ -383,7 +409,9 @@ def parse_params(raw: str, *, structure: bool = False) -> Params:
             component = m.group(1)
             if component in seen:
                 raise QueryError(
-                    f"c[{component}] is given twice", fix="Combine the conditions with ',' or '+'."
+                    N_("c[{component}] is given twice"),
+                    fix=N_("Combine the conditions with ',' or '+'."),
+                    params={"component": component},
                 )
             seen.add(component)
             p.filters.append(parse_component_filter(component, value))
@@ -396,8 +424,9 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
     key = name.lower()
     if key not in _KNOWN:
         raise QueryError(
-            f"'{name}' is not an SDMX REST query parameter",
-            fix="See the SDMX REST specification; e.g. startPeriod, endPeriod, detail, references.",
+            N_("'{name}' is not an SDMX REST query parameter"),
+            fix=N_("See the SDMX REST specification; e.g. startPeriod, endPeriod, detail, references."),
+            params={"name": name},
         )
     if key == "startperiod":
         p.start_period = _period(value, name)
@@ -414,7 +443,11 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
     elif key == "detail":
         allowed = _STRUCTURE_DETAIL if structure else _DETAIL
         if value not in allowed:
-            raise QueryError(f"detail={value} is not allowed here", fix=f"Use one of: {', '.join(allowed)}.")
+            raise QueryError(
+                N_("detail={value} is not allowed here"),
+                fix=N_("Use one of: {choices}."),
+                params={"value": value, "choices": ", ".join(allowed)},
+            )
         p.detail = value
     elif key == "references":
         # v2 takes several values joined by ',' (e.g. references=codelist,conceptscheme)
@@ -422,9 +455,12 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
         for v in values:
             if v not in _REFERENCES:
                 raise QueryError(
-                    f"references={v} is not an SDMX references value",
-                    fix=f"Use one of: {', '.join(REFERENCE_MODES)}, or a structure type such as "
-                    "codelist, dataflow or provisionagreement.",
+                    N_("references={v} is not an SDMX references value"),
+                    fix=N_(
+                        "Use one of: {choices}, or a structure type such as codelist, dataflow or "
+                        "provisionagreement."
+                    ),
+                    params={"v": v, "choices": ", ".join(REFERENCE_MODES)},
                 )
         p.references = ",".join(dict.fromkeys(values))
     elif key == "includehistory":
@@ -434,12 +470,18 @@ def _apply(p: Params, name: str, value: str, *, structure: bool) -> None:  # noq
     elif key == "labels":
         if value not in ("id", "name", "both"):
             raise QueryError(
-                f"labels={value} is not allowed", fix="Use labels=id, labels=name or labels=both."
+                N_("labels={value} is not allowed"),
+                fix=N_("Use labels=id, labels=name or labels=both."),
+                params={"value": value},
             )
         p.labels = value
     elif key == "mode":
         if value not in ("exact", "available"):
-            raise QueryError(f"mode={value} is not allowed", fix="Use mode=exact or mode=available.")
+            raise QueryError(
+                N_("mode={value} is not allowed"),
+                fix=N_("Use mode=exact or mode=available."),
+                params={"value": value},
+            )
         p.mode = value
     elif key == "attributes":
         p.attributes = _id_list(value, name)
@@ -475,7 +517,9 @@ def check_csv_option(name: str, value: str) -> str:
     label, allowed, default = CSV_OPTIONS[name.lower()]
     if value not in allowed:
         raise QueryError(
-            f"{label}={value} is not allowed", fix=f"Use one of: {', '.join(allowed)} ({default} by default)."
+            N_("{label}={value} is not allowed"),
+            fix=N_("Use one of: {choices} ({default} by default)."),
+            params={"label": label, "value": value, "choices": ", ".join(allowed), "default": default},
         )
     return value
 
@@ -488,8 +532,9 @@ def refuse_csv_option(name: str, value: str | None, resource: str) -> None:
     label, _, default = CSV_OPTIONS[name.lower()]
     if value != default:
         raise QueryError(
-            f"{label}={value} is an option of SDMX-CSV data, and {resource} answers are not SDMX-CSV data",
-            fix=f"Leave {label} out here; ask the data resource for SDMX-CSV with it.",
+            N_("{label}={value} is an option of SDMX-CSV data, and {resource} answers are not SDMX-CSV data"),
+            fix=N_("Leave {label} out here; ask the data resource for SDMX-CSV with it."),
+            params={"label": label, "value": value, "resource": resource},
         )
 
 
@@ -498,15 +543,20 @@ def _id_list(value: str, name: str) -> str:
     parts = value.split(",")
     if not value or any(not _CODE.match(part) for part in parts):
         raise QueryError(
-            f"{name}={value} is not a list of keywords or component ids",
-            fix=f"Use e.g. {name}=all, {name}=none or {name}=OBS_STATUS,UNIT_MEASURE.",
+            N_("{name}={value} is not a list of keywords or component ids"),
+            fix=N_("Use e.g. {name}=all, {name}=none or {name}=OBS_STATUS,UNIT_MEASURE."),
+            params={"name": name, "value": value},
         )
     return value
 
 
 def _positive(value: str, name: str) -> int:
     if not value.isdigit() or int(value) < 1:
-        raise QueryError(f"{name}={value} is not a positive whole number", fix=f"Use e.g. {name}=1.")
+        raise QueryError(
+            N_("{name}={value} is not a positive whole number"),
+            fix=N_("Use e.g. {name}=1."),
+            params={"name": name, "value": value},
+        )
     return int(value)
 
 
@@ -515,7 +565,11 @@ def _boolean(value: str, name: str) -> bool:
         return True
     if value.lower() in ("false", "0"):
         return False
-    raise QueryError(f"{name}={value} is not true or false", fix=f"Use {name}=true or {name}=false.")
+    raise QueryError(
+        N_("{name}={value} is not true or false"),
+        fix=N_("Use {name}=true or {name}=false."),
+        params={"name": name, "value": value},
+    )
 
 
 def _datetime(value: str, name: str) -> dt.datetime:
@@ -529,8 +583,9 @@ def _datetime(value: str, name: str) -> dt.datetime:
             when = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
         except ValueError:
             raise QueryError(
-                f"{name}={value} is not a date-time",
-                fix=f"Use ISO 8601, e.g. {name}=2024-01-01T00:00:00Z (percent-encode '+' as %2B).",
+                N_("{name}={value} is not a date-time"),
+                fix=N_("Use ISO 8601, e.g. {name}=2024-01-01T00:00:00Z (percent-encode '+' as %2B)."),
+                params={"name": name, "value": value},
             ) from None
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
@@ -542,8 +597,9 @@ def _period(value: str, name: str) -> str:
     text = value.strip()
     if not _PERIOD.match(text):
         raise QueryError(
-            f"{name}={value} is not a time period",
-            fix=f"Use e.g. {name}=2020, 2020-06, 2020-06-30 or 2020-Q2.",
+            N_("{name}={value} is not a time period"),
+            fix=N_("Use e.g. {name}=2020, 2020-06, 2020-06-30 or 2020-Q2."),
+            params={"name": name, "value": value},
         )
     return text
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge.errors import Forbidden, FormatError, StructureError, Unauthorized
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.formats import format_of
 from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.refs import FlowRef
@@ -130,7 +131,7 @@ def find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
 def _find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
     try:
         if ref.id is None:  # a data query reads one dataflow: a wildcard id names none
-            raise StructureError("a data query names one dataflow", fix="Give the dataflow's id.")
+            raise StructureError(N_("a data query names one dataflow"), fix=N_("Give the dataflow's id."))
         info = bridge.structures.find("dataflow", ref.id, ref.agency, ref.version)
         flow = bridge.structures.get("dataflow", info.id, info.agency, info.version)
         dsd_ref = flow.structure
@@ -141,9 +142,10 @@ def _find_flow(bridge: Bridge, ref: FlowRef) -> Flow:
         )
     except StructureError as exc:
         raise QueryError(
-            f"there is no dataflow {ref.query_text}",
-            fix="List the dataflows with /sdmx/rest/dataflow/all/all/latest.",
+            N_("there is no dataflow {query_text}"),
+            fix=N_("List the dataflows with /sdmx/rest/dataflow/all/all/latest."),
             status=404,
+            params={"query_text": ref.query_text},
         ) from exc
     dims = [
         d.id
@@ -375,9 +377,10 @@ async def data_response(
     if selected is None or selected.num_rows == 0:
         await bridge.audit.record(principal, [], query, client=client)
         raise QueryError(
-            f"no observations of {flow.info.ref} match this query",
-            fix="Widen the key or the periods; /sdmx/rest/availableconstraint/ shows what exists.",
+            N_("no observations of {ref} match this query"),
+            fix=N_("Widen the key or the periods; /sdmx/rest/availableconstraint/ shows what exists."),
             status=404,
+            params={"ref": flow.info.ref},
         )
     counts = tuple(
         int(n) for n in np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(readable.versions))
@@ -458,9 +461,10 @@ async def published_selection(
     if selected is None or selected.num_rows == 0:
         await bridge.audit.record(principal, [], query, client=client)
         raise QueryError(
-            f"no observations of {flow.info.ref} match this query",
-            fix="Widen the selection or the periods; the dataflow's page shows what exists.",
+            N_("no observations of {ref} match this query"),
+            fix=N_("Widen the selection or the periods; the dataflow's page shows what exists."),
             status=404,
+            params={"ref": flow.info.ref},
         )
     counts = np.bincount(selected[VERSION_COLUMN].to_numpy(), minlength=len(readable.versions))
     await bridge.audit.record(
@@ -634,8 +638,9 @@ def wanted_measures(value: str) -> bool:
     unknown = [p for p in parts if p not in ("all", "none", "OBS_VALUE")]
     if unknown:
         raise QueryError(
-            f"measures={value}: {', '.join(unknown)} is not a measure of this data",
-            fix="Use measures=all, measures=none or measures=OBS_VALUE.",
+            N_("measures={value}: {unknown} is not a measure of this data"),
+            fix=N_("Use measures=all, measures=none or measures=OBS_VALUE."),
+            params={"value": value, "unknown": ", ".join(unknown)},
         )
     return any(p != "none" for p in parts)
 
@@ -663,11 +668,17 @@ def availability(
     gathered = gather_indexed(session, versions, flow)
     selected = select(gathered[0], flow.dimensions, keys, params, index=gathered[1]) if gathered else None
     if selected is None or selected.num_rows == 0:
-        raise QueryError(f"no observations of {flow.info.ref} match this query", status=404)
+        raise QueryError(
+            N_("no observations of {ref} match this query"), status=404, params={"ref": flow.info.ref}
+        )
     dims = [component] if component and component != "all" else flow.dimensions
     unknown = [d for d in dims if d not in flow.dimensions and d != "TIME_PERIOD"]
     if unknown:
-        raise QueryError(f"{flow.info.ref} has no dimension {', '.join(unknown)}", status=404)
+        raise QueryError(
+            N_("{ref} has no dimension {unknown}"),
+            status=404,
+            params={"ref": flow.info.ref, "unknown": ", ".join(unknown)},
+        )
     cube = {
         d: sorted(pc.unique(selected[d]).drop_null().to_pylist()) for d in dims if d in selected.column_names
     }
@@ -725,7 +736,11 @@ def schema_response(request: Request, bridge: Bridge, *, api: int, context: str,
             dataflow = info.ref
             allowed = allowed_codes(flow, bridge.structures)
     except StructureError as exc:
-        raise QueryError(f"there is no {context} {ref.query_text}", status=404) from exc
+        raise QueryError(
+            N_("there is no {context} {query_text}"),
+            status=404,
+            params={"context": context, "query_text": ref.query_text},
+        ) from exc
     version = "2.1" if choice.name == "xsd-2.1" else "3.0"
     try:
         body = dsd_schema(
@@ -750,9 +765,10 @@ def _agreement_flow(bridge: Bridge, ref: FlowRef) -> tuple[str, str, str]:
     ]
     if not agreements:
         raise QueryError(
-            f"there is no provision agreement {ref.query_text}",
+            N_("there is no provision agreement {query_text}"),
             status=404,
-            fix="List them with /sdmx/rest/provisionagreement/all/all/latest.",
+            fix=N_("List them with /sdmx/rest/provisionagreement/all/all/latest."),
+            params={"query_text": ref.query_text},
         )
     return agreements[-1].flow
 
@@ -795,13 +811,25 @@ def metadata_response(
         audit.record_pull(
             session, principal=principal, served=[], query=query, client=client, action="metadata.pulled"
         )
-        raise QueryError(f"there is no quality metadata for {flow.info.ref}", status=404)
+        raise QueryError(
+            N_("there is no quality metadata for {ref}"), status=404, params={"ref": flow.info.ref}
+        )
     if len(versions) > 1:
         producers = ", ".join(sorted(v.submission.producer.slug for v in versions))
         raise QueryError(
-            f"{flow.info.ref} has datasets of several producers ({producers})",
-            fix="Name one producer as the provider, e.g. /sdmx/rest/metadata/"
-            f"{flow.info.agency},{flow.info.id},{flow.info.version}/all/{producers.split(',')[0]}.",
+            N_("{ref} has datasets of several producers ({producers})"),
+            fix=N_(
+                "Name one producer as the provider, e.g. "
+                "/sdmx/rest/metadata/{agency},{id},{version}/all/{provider}."
+            ),
+            params={
+                "ref": flow.info.ref,
+                "producers": producers,
+                "agency": flow.info.agency,
+                "id": flow.info.id,
+                "version": flow.info.version,
+                "provider": producers.split(",")[0],
+            },
         )
     v = versions[0]
     md = QualityMetadata.model_validate(v.metadata_json or {})

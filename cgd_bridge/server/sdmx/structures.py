@@ -40,6 +40,7 @@ import sdmx
 from sdmx.message import Header, StructureMessage
 
 from cgd_bridge.errors import CgdBridgeError, StructureError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.formats import formats
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.write import structures as structure_writer
@@ -211,9 +212,10 @@ class StructureService:
         kind = RESOURCES.get(q.resource)
         if kind is None:
             raise QueryError(
-                f"'{q.resource}' is not an SDMX structure resource",
-                fix="Use e.g. dataflow, datastructure, codelist, conceptscheme or contentconstraint.",
+                N_("'{resource}' is not an SDMX structure resource"),
+                fix=N_("Use e.g. dataflow, datastructure, codelist, conceptscheme or contentconstraint."),
                 status=404 if q.resource.isalpha() else 400,
+                params={"resource": q.resource},
             )
         if kind == "structureset":
             candidates = [e.info for e in catalogue.structure_sets.values()]
@@ -321,7 +323,7 @@ class StructureService:
         Raises a 404 QueryError when nothing matches.
         """
         if fmt not in STRUCTURE_FORMATS:
-            raise QueryError(f"structure format {fmt} is not available", status=406)
+            raise QueryError(N_("structure format {fmt} is not available"), status=406, params={"fmt": fmt})
         if q.detail in ("referencestubs", "referencecompletestubs", "allstubs", "allcompletestubs"):
             stubs = q.detail
         elif q.detail in ("full", "referencepartial", "raw"):
@@ -500,9 +502,12 @@ class StructureService:
             if fmt == "sdmx-ml-2.1" or (not format_param and _takes_anything(accept)):
                 return "sdmx-ml-2.1"
             raise QueryError(
-                "a structureset is an SDMX 2.1 artefact, which SDMX 3.0 formats do not have",
-                fix="Ask for application/vnd.sdmx.structure+xml;version=2.1 (or leave Accept out), or "
-                "query the same maps as SDMX 3.0 StructureMaps: /sdmx/v2/structure/structuremap.",
+                N_("a structureset is an SDMX 2.1 artefact, which SDMX 3.0 formats do not have"),
+                fix=N_(
+                    "Ask for application/vnd.sdmx.structure+xml;version=2.1 (or leave Accept out), "
+                    "or query the same maps as SDMX 3.0 StructureMaps: "
+                    "/sdmx/v2/structure/structuremap."
+                ),
                 status=406,
             )
         if fmt != "sdmx-ml-2.1" or RESOURCES.get(q.resource) not in KINDS_30 - KINDS_21:
@@ -540,10 +545,13 @@ def _takes_anything(accept: str | None) -> bool:
 
 def _no_21(resource: str) -> QueryError:
     return QueryError(
-        f"a {resource} is an SDMX 3.0 artefact, which SDMX-ML 2.1 cannot carry",
-        fix="Ask for application/vnd.sdmx.structure+xml;version=3.0.0 or "
-        "application/vnd.sdmx.structure+json;version=2.0.0 (or leave Accept out).",
+        N_("a {resource} is an SDMX 3.0 artefact, which SDMX-ML 2.1 cannot carry"),
+        fix=N_(
+            "Ask for application/vnd.sdmx.structure+xml;version=3.0.0 or "
+            "application/vnd.sdmx.structure+json;version=2.0.0 (or leave Accept out)."
+        ),
         status=406,
+        params={"resource": resource},
     )
 
 
@@ -698,7 +706,11 @@ def _only_items30(artefact: Artefact30, item: str) -> Artefact30:
     wanted = set(item.split("+"))
     items = [i for i in artefact.obj.items if i.id in wanted]
     if not items:
-        raise QueryError(f"{artefact.info.kind} {artefact.info.id} has no item {item}", status=404)
+        raise QueryError(
+            N_("{kind} {id} has no item {item}"),
+            status=404,
+            params={"kind": artefact.info.kind, "id": artefact.info.id, "item": item},
+        )
     return dataclasses.replace(artefact, obj=msgspec.structs.replace(artefact.obj, items=items))
 
 
@@ -708,7 +720,11 @@ def _only_item(obj: Any, item: str) -> Any:
         raise not_implemented(f"An item query on a {kind_of(obj)}")
     wanted = set(item.split("+"))
     if not wanted & set(items):
-        raise QueryError(f"{kind_of(obj)} {obj.id} has no item {item}", status=404)
+        raise QueryError(
+            N_("{kind} {id} has no item {item}"),
+            status=404,
+            params={"kind": kind_of(obj), "id": obj.id, "item": item},
+        )
     clone = copy.copy(obj)
     clone.items = {k: v for k, v in items.items() if k in wanted}
     return clone
@@ -746,10 +762,11 @@ def _write_with_pysdmx(xml21: bytes | None, extra: list[Any], fmt: str) -> bytes
         text = structure_writer.pysdmx_message(xml21, extra, fmt)
     except (CgdBridgeError, PysdmxError, ValueError, TypeError, AttributeError, KeyError) as exc:
         raise QueryError(
-            f"the structures could not be written as {fmt}: {exc}",
-            fix="Ask for fewer references (references=none), or another structure format.",
+            N_("the structures could not be written as {fmt}: {exc}"),
+            fix=N_("Ask for fewer references (references=none), or another structure format."),
             status=500,
             sdmx_code=500,
+            params={"fmt": fmt, "exc": exc},
         ) from exc
     return structure_writer.full_urns(text, fmt).encode("utf-8")
 
@@ -759,9 +776,10 @@ def _convert_with_pysdmx(xml21: bytes, fmt: str) -> bytes:
         text = structure_writer.pysdmx_converted(xml21, fmt)
     except Exception as exc:
         raise QueryError(
-            f"the structures could not be written as {fmt}: {exc}",
-            fix="Ask for SDMX-ML 2.1 (Accept: application/vnd.sdmx.structure+xml;version=2.1).",
+            N_("the structures could not be written as {fmt}: {exc}"),
+            fix=N_("Ask for SDMX-ML 2.1 (Accept: application/vnd.sdmx.structure+xml;version=2.1)."),
             status=500,
             sdmx_code=500,
+            params={"fmt": fmt, "exc": exc},
         ) from exc
     return structure_writer.full_urns(text, fmt).encode("utf-8")

@@ -29,7 +29,14 @@ of its width and its vertical ones pixels, so it fills any width (a 320 px phone
 with its text at the size the style sheet sets (12-13 px), never scaled down. Lines are drawn in
 a nested SVG that stretches (``preserveAspectRatio="none"``) with strokes that do not
 (``vector-effect``). :func:`standalone_svg` gives the same chart as a file (a fixed width, its
-style inside) and :func:`chart_csv` the numbers behind it.
+style inside), :func:`chart_png` that file as a PNG (drawn by resvg, at :data:`PNG_ZOOM` times
+its size) and :func:`chart_csv` the numbers behind it.
+
+**Small multiples.** With ``by`` (a dimension the person picks), each chart is split into one
+small chart per code of that dimension (:attr:`Chart.panels`, at most :data:`MAX_PANELS`), all
+on one value scale (and, over time, one period axis) and with one meaning of colour, so that
+they can be compared at a glance; on the page they stack on a phone and sit side by side on a
+desktop, their text at the size of any other chart.
 
 Colours have at least 3:1 contrast on white (WCAG 1.4.11).
 """
@@ -37,6 +44,7 @@ Colours have at least 3:1 contrast on white (WCAG 1.4.11).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -47,10 +55,13 @@ from typing import NamedTuple
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge.errors import Unavailable
 from cgd_bridge.i18n import ENGLISH, N_, Translator
 
 MAX_CHARTS = 4
 MAX_GROUPS = 9
+#: the most small charts one chart is split into (the filter chooses others)
+MAX_PANELS = 12
 PREFERRED = ("DISABILITY_STATUS", "SEX", "AGE")
 LAST = ("REF_AREA",)
 COLOURS = ("#0072B2", "#C34A00", "#007A5E", "#AA3377", "#1B1B1B", "#8C510A", "#5E3C99", "#B2182B", "#01665E")
@@ -63,6 +74,14 @@ OFFICIAL_MARKERS = ("circle", "square", "triangle", "diamond")
 #: the width of a downloaded chart (on the page the chart takes the width it is given)
 FILE_WIDTH = 720
 LINE_PLOT = 260  # pixels of the plot area of a line chart
+PANEL_PLOT = 150  # ... of a small chart's
+#: a downloaded chart as PNG: the SVG file drawn at this zoom (1440 px wide: sharp on phones, in print)
+PNG_ZOOM = 2
+#: the fonts of the chart's text, in order; the PNG takes the first the server has (resvg),
+#: and the glyphs it lacks (Devanagari, Bengali) from any other installed font that has them
+FONTS = (
+    "system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','DejaVu Sans','Liberation Sans',Arial,sans-serif"
+)
 TOP, AXIS = 28, 40
 LINE_TOP = 44  # the unit's title, then the top tick's number above its grid line
 LEGEND_ROW = 22
@@ -75,7 +94,8 @@ STYLE = (
     ".tick{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
     ".label{font-size:13px;fill:#1b1b1b}"
     ".unit{font-size:13px;font-weight:600;fill:#1b1b1b}"
-    "text{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
+    ".heading{font-size:14px;font-weight:700;fill:#1b1b1b}"
+    f"text{{font-family:{FONTS}}}"
 )
 PERCENT_CODES = frozenset({"PT", "PC", "PCT", "PERCENT", "PER_CENT"})
 #: codes whose meaning is easily misread: ``(dimension, code) -> note``
@@ -124,7 +144,10 @@ class Chart:
         rows: the CGD values; ``official_rows`` the official ones (``Point.source`` set).
         unit: the unit's name (``Percent``), ``unit_code`` its code (``PT``), ``percent`` if it is one.
         notes: texts shown with the chart where a code is easily misread (:data:`MISREAD`).
-        svg: the inline SVG markup.
+        svg: the inline SVG markup (empty when the chart is split into ``panels``).
+        by, by_id: the dimension the chart is split by (its concept name, its id), if any.
+        panels: the small charts, one per code of ``by_id`` (each a :class:`Chart` whose
+            ``heading`` is that code's name and ``code`` the code); ``panels_left`` those not drawn.
     """
 
     title: str
@@ -142,6 +165,16 @@ class Chart:
     percent: bool = False
     notes: list[str] = field(default_factory=list)
     desc: str = ""
+    by: str = ""
+    by_id: str = ""
+    panels: list[Chart] = field(default_factory=list)
+    panels_left: int = 0
+    heading: str = ""
+
+    @property
+    def columns(self) -> list[str]:
+        """The dimensions each row of :attr:`rows` is coded by: the split one first."""
+        return [self.by_id, *self.shown_ids] if self.by_id else list(self.shown_ids)
 
 
 @dataclass
@@ -191,6 +224,12 @@ def _unit(part: pa.Table, names: Mapping[str, Mapping[str, str]]) -> tuple[str, 
     return units[0], _name(names, "UNIT_MEASURE", units[0])
 
 
+def _codes(table: pa.Table, dim: str) -> list[str]:
+    """The codes of ``dim`` in ``table``, the total ``_T`` first."""
+    found = {str(x) for x in pc.unique(table[dim]).to_pylist() if x is not None}
+    return sorted(found, key=lambda c: (c != "_T", c))
+
+
 def series_charts(
     table: pa.Table,
     dims: Sequence[str],
@@ -199,9 +238,11 @@ def series_charts(
     concepts: Mapping[str, str] | None = None,
     id_prefix: str = "chart",
     official: Sequence[Official] = (),
+    by: str | None = None,
     _: Translator = ENGLISH,
 ) -> list[Chart]:
-    """One chart per SERIES of ``table``, with the matching official series (module docstring)."""
+    """One chart per SERIES of ``table``, with the matching official series, split into small
+    charts by the dimension ``by`` where it varies (module docstring)."""
     names = names or {}
     concepts = concepts or {}
     needed = {"TIME_PERIOD", "OBS_VALUE"}
@@ -214,7 +255,8 @@ def series_charts(
     for i, code in enumerate(series[:MAX_CHARTS]):
         part = table.filter(pc.equal(table[series_dim], code)) if series_dim else table
         others = [d for d in dims if d != series_dim]
-        shown, fixed = _pick_dims(part, others)
+        split = by if by in others and len(_codes(part, by)) > 1 else None
+        shown, fixed = _pick_dims(part, [d for d in others if d != split])
         seen = {(d, str(c)) for d in others for c in pc.unique(part[d]).to_pylist()}
         for d, c in fixed.items():
             part = part.filter(pc.equal(part[d], c))
@@ -229,18 +271,71 @@ def series_charts(
             unit_code=unit_code,
             percent=unit_code.upper() in PERCENT_CODES or unit.lower().startswith(("percent", "per cent")),
             notes=[_(note) for key, note in MISREAD.items() if key in seen],
+            by=(concepts.get(split) or split) if split else "",
+            by_id=split or "",
         )
-        chart.rows = _rows(part, shown, names, _)
+        chart.rows = _rows(part, chart.columns, names, _)
         for o in official:
-            _add_official(chart, o, part, series_dim, code, others, shown, names, concepts, _)
+            _add_official(chart, o, part, series_dim, code, others, chart.columns, names, concepts, _)
         periods = sorted({p.period for p in chart.rows} | {p.period for p in chart.official_rows})
         chart.kind = "line" if len(periods) > 1 else "bar"
         svg_id = f"{id_prefix}-{i + 1}"
-        chart.svg = (
-            _line_svg(chart, periods, svg_id, _) if chart.kind == "line" else _bar_svg(chart, svg_id, _)
-        )
+        if split:
+            _split(chart, part, periods, svg_id, official, series_dim, others, names, concepts, _)
+        else:
+            chart.svg = (
+                _line_svg(chart, periods, svg_id, _) if chart.kind == "line" else _bar_svg(chart, svg_id, _)
+            )
         charts.append(chart)
     return charts
+
+
+def _split(
+    chart: Chart,
+    part: pa.Table,
+    periods: list[str],
+    svg_id: str,
+    official: Sequence[Official],
+    series_dim: str | None,
+    others: Sequence[str],
+    names: Mapping[str, Mapping[str, str]],
+    concepts: Mapping[str, str],
+    _: Translator,
+) -> None:
+    """Split ``chart`` into one small chart per code of ``chart.by_id``: one value scale, one
+    period axis and one meaning of each colour and dash for all of them."""
+    codes = _codes(part, chart.by_id)
+    chart.panels_left = max(0, len(codes) - MAX_PANELS)
+    for code in codes[:MAX_PANELS]:
+        heading = _name(names, chart.by_id, code)
+        panel = Chart(
+            title=_("{series}: {part}", series=chart.title, part=heading),
+            code=code,
+            heading=heading,
+            shown=chart.shown,
+            shown_ids=chart.shown_ids,
+            unit=chart.unit,
+            unit_code=chart.unit_code,
+            percent=chart.percent,
+            kind=chart.kind,
+        )
+        piece = part.filter(pc.equal(part[chart.by_id], code))
+        panel.rows = _rows(piece, chart.shown_ids, names, _)
+        for o in official:
+            _add_official(
+                panel, o, piece, series_dim, chart.code, others, chart.shown_ids, names, concepts, _
+            )
+        chart.panels.append(panel)
+    values = [p.value for c in chart.panels for p in (*c.rows, *c.official_rows) if p.value is not None]
+    scale_max = _scale(chart, max(values, default=1.0))
+    styles = _styles(chart)
+    for k, panel in enumerate(chart.panels):
+        pid = f"{svg_id}-{k + 1}"
+        panel.svg = (
+            _line_svg(panel, periods, pid, _, scale_max=scale_max, styles=styles, plot=PANEL_PLOT)
+            if chart.kind == "line"
+            else _bar_svg(panel, pid, _, scale_max=scale_max, styles=styles)
+        )
 
 
 def _rows(
@@ -347,8 +442,9 @@ def _fmt(v: float, percent: bool = False) -> str:
 
 def _head(svg_id: str, chart: Chart, height: int, desc: str) -> list[str]:
     chart.desc = desc
+    kind = "chart small" if chart.heading else "chart"  # a small chart of a split one
     return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="100%" height="{height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{kind}" width="100%" height="{height}" '
         f'role="img" aria-labelledby="{svg_id}-title {svg_id}-desc" id="{svg_id}">',
         f'<title id="{svg_id}-title">{escape(chart.title)}</title>',
         f'<desc id="{svg_id}-desc">{escape(desc)}</desc>',
@@ -408,7 +504,13 @@ def _unit_text(chart: Chart, _: Translator) -> str:
     return _("Unit: {unit}", unit=chart.unit) if chart.unit else _("Unit: not given")
 
 
-def _bar_svg(chart: Chart, svg_id: str, _: Translator) -> str:
+Styles = tuple[dict[str, str], dict[str, int]]
+
+
+def _bar_svg(
+    chart: Chart, svg_id: str, _: Translator, *, scale_max: float | None = None, styles: Styles | None = None
+) -> str:
+    """A bar chart (``scale_max`` and ``styles``: those shared by the small charts of one)."""
     cgd = [r for r in chart.rows if r.value is not None]
     sources = len({r.source for r in chart.official_rows})
     matched_elsewhere = {concept for _source, concept, _code in chart.official_notes}
@@ -435,8 +537,8 @@ def _bar_svg(chart: Chart, svg_id: str, _: Translator) -> str:
                     placed.add(k)
     ordered += [off for k, off in enumerate(official) if k not in placed]
     height = TOP + len(ordered) * BAR_ROW + AXIS
-    top = max((r.value or 0.0) for r in ordered) if ordered else 1.0
-    scale_max = _scale(chart, top)
+    if scale_max is None:
+        scale_max = _scale(chart, max((r.value or 0.0) for r in ordered) if ordered else 1.0)
     desc = _(
         "Bar chart of {n} values for {period}, each bar named above it; {unit}.",
         n=len(cgd),
@@ -451,7 +553,7 @@ def _bar_svg(chart: Chart, svg_id: str, _: Translator) -> str:
     out = _head(svg_id, chart, height, desc)
     if official:
         out.append(_hatch(svg_id))
-    colours, _styles_by = _styles(chart)
+    colours, _styles_by = styles or _styles(chart)
     out.append(_t("0%", 16, _unit_text(chart, _), "unit"))
     base = height - AXIS
     for t in range(6):
@@ -506,7 +608,18 @@ def _hollow(kind: str) -> str:
     return _marker(kind, "#ffffff", f' stroke="{OFFICIAL_COLOUR}" stroke-width="2"')
 
 
-def _line_svg(chart: Chart, periods: list[str], svg_id: str, _: Translator) -> str:
+def _line_svg(
+    chart: Chart,
+    periods: list[str],
+    svg_id: str,
+    _: Translator,
+    *,
+    scale_max: float | None = None,
+    styles: Styles | None = None,
+    plot: int = LINE_PLOT,
+) -> str:
+    """A line chart over ``periods`` (``scale_max``, ``styles``: those shared by small charts;
+    ``plot``: the height of the plot area)."""
     lines: dict[str, dict[str, float]] = {}
     first: dict[str, Point] = {}
     for p in chart.rows:
@@ -518,10 +631,10 @@ def _line_svg(chart: Chart, periods: list[str], svg_id: str, _: Translator) -> s
     for p in chart.official_rows:
         if p.value is not None:
             official.setdefault(_official_label(p.source, p.label, sources, _), {})[p.period] = p.value
-    legend_top = LINE_TOP + LINE_PLOT + AXIS
+    legend_top = LINE_TOP + plot + AXIS
     height = legend_top + LEGEND_ROW * (len(lines) + len(official)) + 8
     top = max((v for pts in [*lines.values(), *official.values()] for v in pts.values()), default=1.0)
-    scale_max = _scale(chart, top)
+    scale = scale_max or _scale(chart, top)  # the small charts of one share theirs
     desc = _(
         "Line chart of {n} series over {count} periods, {start} to {end}; {unit}.",
         n=len(lines),
@@ -534,22 +647,22 @@ def _line_svg(chart: Chart, periods: list[str], svg_id: str, _: Translator) -> s
         desc += " " + _("{n} official series are dotted grey lines with hollow markers.", n=len(official))
     desc += " " + _("The table below the chart has the numbers.")
     out = _head(svg_id, chart, height, desc)
-    colours, styles = _styles(chart)
+    colours, by_second = styles or _styles(chart)
 
     def fx(i: int) -> float:  # 0-100, the share of the width
         return 6 + 88 * i / (len(periods) - 1) if len(periods) > 1 else 50.0
 
     def py(v: float) -> float:
-        return LINE_TOP + LINE_PLOT * (1 - v / scale_max)
+        return LINE_TOP + plot * (1 - v / scale)
 
-    out += _line_axes(chart, periods, fx, py, scale_max, _)
+    out += _line_axes(chart, periods, fx, py, scale, _, plot)
     # the lines stretch with the width (x in thousandths), their strokes do not
     out.append(
         f'<svg x="0" y="0" width="100%" height="{legend_top}" viewBox="0 0 1000 {legend_top}" '
         'preserveAspectRatio="none" overflow="visible">'
     )
     for label, pts in lines.items():
-        colour, k = _style_of(chart, first[label], colours, styles)
+        colour, k = _style_of(chart, first[label], colours, by_second)
         path = " ".join(f"{fx(i) * 10:.1f},{py(pts[p]):.1f}" for i, p in enumerate(periods) if p in pts)
         dash = f' stroke-dasharray="{DASHES[k % len(DASHES)]}"' if DASHES[k % len(DASHES)] else ""
         out.append(
@@ -566,7 +679,7 @@ def _line_svg(chart: Chart, periods: list[str], svg_id: str, _: Translator) -> s
     out.append("</svg>")
     for j, (label, pts) in enumerate(lines.items()):
         p0 = first[label]
-        colour, k = _style_of(chart, p0, colours, styles)
+        colour, k = _style_of(chart, p0, colours, by_second)
         marker = MARKERS[k % len(MARKERS)]
         tip = f"{label} [{p0.code_text}]"
         out.append(f"<g><title>{escape(tip)}</title>")
@@ -595,6 +708,7 @@ def _line_axes(
     py: Callable[[float], float],
     scale_max: float,
     _: Translator,
+    plot: int = LINE_PLOT,
 ) -> list[str]:
     """The unit, the value grid (its numbers on the lines, at the left) and the periods below."""
     out = [_t("0%", 16, _unit_text(chart, _), "unit")]
@@ -608,7 +722,7 @@ def _line_axes(
         if i % step == 0 or i == last:
             anchor = "start" if i == 0 and last else "end" if i == last and i else "middle"
             x = 0.0 if anchor == "start" else 100.0 if anchor == "end" else fx(i)
-            out.append(_t(_pct(x), LINE_TOP + LINE_PLOT + 20, p, "tick", anchor))
+            out.append(_t(_pct(x), LINE_TOP + plot + 20, p, "tick", anchor))
     return out
 
 
@@ -622,15 +736,83 @@ def _legend(y: float, stroke: str, marker: str, label: str, tip: str) -> list[st
     ]
 
 
+#: the gap between two small charts side by side in a file, and a small chart's heading
+PANEL_GAP, PANEL_HEAD = 20, 26
+
+
 def standalone_svg(chart: Chart) -> str:
-    """The chart as an SVG file: a fixed width, its style inside, an XML declaration."""
-    svg = chart.svg.replace('width="100%"', f'width="{FILE_WIDTH}"', 1)
-    head, _sep, rest = svg.partition(">")
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'{head} font-family="system-ui, sans-serif">\n<style>{STYLE}</style>\n'
-        f'<rect width="100%" height="100%" fill="#ffffff"/>{rest}\n'
+    """The chart as an SVG file: a fixed width, its style inside, an XML declaration. A chart
+    split into small charts is their grid, two a row under the series' title, each headed by
+    its code's name."""
+    if not chart.panels:
+        svg = chart.svg.replace('width="100%"', f'width="{FILE_WIDTH}"', 1)
+        head, _sep, rest = svg.partition(">")
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'{head} font-family="{escape(FONTS)}">\n<style>{STYLE}</style>\n'
+            f'<rect width="100%" height="100%" fill="#ffffff"/>{rest}\n'
+        )
+    width = (FILE_WIDTH - PANEL_GAP) // 2
+    body: list[str] = []
+    y = 34  # below the title
+    for row in range(0, len(chart.panels), 2):
+        pair = chart.panels[row : row + 2]
+        tallest = 0
+        for k, panel in enumerate(pair):
+            x = k * (width + PANEL_GAP)
+            body.append(_t(str(x), y + 16, _short(panel.heading, 44), "heading", title=panel.title))
+            svg = panel.svg.replace('width="100%"', f'x="{x}" y="{y + PANEL_HEAD}" width="{width}"', 1)
+            body.append(svg)
+            tallest = max(tallest, int(svg.split('height="', 1)[1].split('"', 1)[0]))
+        y += PANEL_HEAD + tallest + 16
+    return "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{FILE_WIDTH}" height="{y}" '
+            f'role="img" font-family="{escape(FONTS)}">',
+            f"<title>{escape(chart.title)}</title>",
+            f"<style>{STYLE}</style>",
+            '<rect width="100%" height="100%" fill="#ffffff"/>',
+            _t("0", 20, _short(chart.title, 90), "heading", title=chart.title),
+            *body,
+            "</svg>\n",
+        ]
     )
+
+
+def chart_png(chart: Chart) -> bytes:
+    """The chart's SVG file (:func:`standalone_svg`) as a PNG, :data:`PNG_ZOOM` times its size.
+
+    Drawn by resvg (resvg-py): one self-contained wheel, no system library, and text shaped by
+    HarfBuzz's rules (rustybuzz), so Devanagari and Bengali come out joined as they should. The
+    text takes the first of :data:`FONTS` the server has; a server with none of them draws no
+    text at all, which is refused (:class:`~cgd_bridge.errors.Unavailable`) rather than sent as a
+    chart without words.
+    """
+    import resvg_py
+
+    if not _draws_text():
+        raise Unavailable(
+            N_("this server has no font to write the chart's text, so it cannot draw the chart as PNG"),
+            fix=N_(
+                "Download the chart as SVG instead; the server's administrator installs a font "
+                "(Debian: apt-get install fonts-dejavu-core)."
+            ),
+            params={},
+        )
+    return bytes(resvg_py.svg_to_bytes(svg_string=standalone_svg(chart), zoom=PNG_ZOOM, background="#ffffff"))
+
+
+@functools.cache
+def _draws_text() -> bool:
+    """Whether resvg finds one of :data:`FONTS` here: a word drawn differs from no word."""
+    import resvg_py
+
+    def draw(inner: str) -> bytes:
+        svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">{inner}</svg>'
+        return bytes(resvg_py.svg_to_bytes(svg_string=svg))
+
+    return draw(f'<text x="2" y="15" style="font-family:{FONTS}">Ag</text>') != draw("")
 
 
 def chart_csv(chart: Chart, concepts: Mapping[str, str] | None = None, _: Translator = ENGLISH) -> str:
@@ -639,7 +821,7 @@ def chart_csv(chart: Chart, concepts: Mapping[str, str] | None = None, _: Transl
     concepts = concepts or {}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    dims = chart.shown_ids
+    dims = chart.columns
     w.writerow(
         [
             _("Source"),

@@ -1,12 +1,19 @@
 """The quality metadata as a web form, generated from the ``cgd-quality/1.0`` model.
 
-:func:`form_fields` walks :class:`~cgd_bridge.metadata.model.QualityMetadata` (the same model
-the template and the checks come from) and returns one :class:`Widget` per field, each with its
-help text, the stage it is required at and its allowed values, filled from a record. Inputs are
-named by the field's dotted path (``dataset.id``, ``population.groups.1.code``);
-:func:`record_from_form` turns the posted form back into the nested record, which is written
-as YAML and checked by :func:`cgd_bridge.metadata.load.load_metadata` and the metadata checks;
-a CSO keeps it as a draft on the server (:mod:`cgd_bridge.store.drafts`) or as the YAML file.
+:func:`build` walks :class:`~cgd_bridge.metadata.model.QualityMetadata` (the same model the
+template and the checks come from) into one :class:`Widget` per field, each with its human label
+(the field's ``title`` in the model: one place for the form, the review page, the spreadsheet
+and the template's comments), help text, the stage it is required at, whether it is needed now
+(to submit) or before release, its allowed values with their labels, and its value from a
+record. The fields are grouped in :data:`STEPS` (the dataset; who collected it and how; ...),
+each with its :class:`Progress` (fields filled of those needed now and before release); the
+constant ``profile`` is filled in, never asked. :func:`form_errors` turns the metadata checks'
+findings into errors in plain words at their fields (the label, never the YAML path).
+
+Inputs are named by the field's dotted path (``dataset.id``, ``population.groups.1.code``);
+:func:`record_from_form` turns the posted form back into the nested record, which is written as
+YAML and checked by :func:`cgd_bridge.metadata.load.load_metadata` and the metadata checks; a
+CSO keeps it as a draft on the server (:mod:`cgd_bridge.store.drafts`) or as the YAML file.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -22,8 +29,9 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from cgd_bridge.i18n import N_
-from cgd_bridge.metadata.model import QualityMetadata
+from cgd_bridge.findings import Finding, Severity
+from cgd_bridge.i18n import ENGLISH, N_, Translator
+from cgd_bridge.metadata.model import CHOICE_LABELS, LICENCES, PROFILE, QualityMetadata
 from cgd_bridge.metadata.template import _list_item, _section, _unwrap, allowed_values
 
 STAGE = {
@@ -31,8 +39,75 @@ STAGE = {
     "release": N_("required before release"),
     "optional": N_("optional"),
 }
-LONG = re.compile(r"(description|limitations|note|statement|method|rights_holder|target)$")
+#: the short marks beside each field and step: what is needed now (to submit) and what later
+NEED = {
+    "submission": N_("Needed to submit"),
+    "release": N_("Needed before release"),
+    "optional": N_("Optional"),
+}
+LONG = re.compile(r"(description|limitations|note|statement|method|rights_holder|target|harm_mitigation)$")
 EXTRA_ROWS = 1  # blank entries offered for lists of sections
+#: fields whose value is fixed by the template: filled in, never asked
+CONSTANTS: dict[str, str] = {"profile": PROFILE}
+#: text fields with a list of usual values (the value may still be another)
+SUGGESTED: dict[str, tuple[str, ...]] = {"licence.id": LICENCES}
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of the form: a few top-level fields of the record that belong together."""
+
+    key: str
+    title: str
+    intro: str
+    fields: tuple[str, ...]
+
+
+STEPS: tuple[Step, ...] = (
+    Step(
+        "dataset",
+        N_("The dataset"),
+        N_("What the data is, why it was collected and which SDGs it speaks to."),
+        ("dataset", "purpose"),
+    ),
+    Step(
+        "collection",
+        N_("Who collected it and how"),
+        N_(
+            "The organisation, who owns the data, how citizens took part, the method, the sample "
+            "and what was done to the data afterwards."
+        ),
+        ("producer", "ownership", "participation", "method", "sampling", "processing"),
+    ),
+    Step(
+        "coverage",
+        N_("The population and coverage"),
+        N_("Whom the data describes, where and when."),
+        ("population", "identification", "self_identification", "geography", "period"),
+    ),
+    Step(
+        "privacy",
+        N_("Privacy and consent"),
+        N_("How respondents agreed, how they were protected, and the ethics review."),
+        ("consent", "privacy", "ethics"),
+    ),
+    Step(
+        "quality",
+        N_("Quality"),
+        N_("What the data cannot tell, how it compares with official statistics, and the self-assessment."),
+        ("limitations", "comparability", "quality"),
+    ),
+    Step(
+        "release",
+        N_("Release and licence"),
+        N_(
+            "When the data is published, under which licence and conditions, and what changed "
+            "since the last version."
+        ),
+        ("release", "licence", "use_conditions", "retention_until", "revision"),
+    ),
+)
+STEP_KEYS = tuple(s.key for s in STEPS)
 
 
 @dataclass
@@ -42,9 +117,16 @@ class Widget:
     Attributes:
         path: the dotted path, e.g. ``dataset.id`` or ``population.groups.0.code`` (list
             entries from 0, as the checks name them); ``name`` of the input.
-        kind: ``section``, ``text``, ``textarea``, ``select``, ``checkboxes``, ``lines``,
-            ``number``, ``date``, ``yesno`` or ``languages`` (a text per language).
+        label: the human label (an English message id), from the model's ``title``.
+        kind: ``section``, ``entries``, ``text``, ``textarea``, ``select``, ``checkboxes``,
+            ``lines``, ``number``, ``date``, ``yesno`` or ``languages`` (a text per language).
+        stage: when the field is required by itself (``submission``, ``release``, ``optional``).
+        needed_now, needed_release: whether the record needs it to be submitted, and before
+            release, given its sections (a field of an optional section is needed only once the
+            section is filled in, as the completeness check has it).
         value: the current value, as the input shows it.
+        defaulted: where the value was filled in from for the person (a key of
+            :data:`DEFAULT_NOTES`: their organisation, its MoU), not typed; "" when typed.
         children: the widgets of a section (or of each entry of a list of sections).
     """
 
@@ -57,10 +139,53 @@ class Widget:
     value: Any = None
     children: list[Widget] = field(default_factory=list)
     depth: int = 0
+    needed_now: bool = False
+    needed_release: bool = False
+    defaulted: str = ""
+    suggested: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
         return widget_id(self.path)
+
+    @property
+    def need(self) -> str:
+        """The mark shown beside the field: needed to submit, before release, or optional."""
+        if self.needed_now:
+            return NEED["submission"]
+        if self.needed_release:
+            return NEED["release"]
+        return NEED[self.stage] if self.stage == "submission" else NEED["optional"]
+
+    @property
+    def filled(self) -> bool:
+        if self.kind == "section":
+            return any(c.filled for c in self.children)
+        if self.kind == "entries":
+            return any(any(g.filled for g in c.children) for c in self.children)
+        if isinstance(self.value, Mapping):
+            return any(str(v).strip() for v in self.value.values())
+        if isinstance(self.value, list):
+            return bool(self.value)
+        return self.value is not None and str(self.value).strip() != ""
+
+    def choice_label(self, value: str) -> str:
+        """What a person reads for one of the allowed values (an English message id)."""
+        return CHOICE_LABELS.get(value, value)
+
+    def leaves(self) -> Iterator[Widget]:
+        """The fields a person fills in: itself, or those of its sections. A list of sections is
+        one field (filled when one entry is), and each entry filled in adds its own fields (a
+        filled-in entry must be complete)."""
+        if self.kind == "section":
+            for c in self.children:
+                yield from c.leaves()
+            return
+        yield self
+        if self.kind == "entries":
+            for entry in self.children:
+                if entry.filled:
+                    yield from entry.leaves()
 
 
 def widget_id(path: str) -> str:
@@ -79,6 +204,11 @@ def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+def label_of(info: FieldInfo, name: str) -> str:
+    """A field's human label: its ``title`` in the model (every field has one; a test holds it)."""
+    return info.title or _label(name)
+
+
 def _extra(info: FieldInfo) -> dict[str, Any]:
     return info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
 
@@ -95,7 +225,7 @@ def _widget(name: str, info: FieldInfo, value: Any, prefix: str, depth: int) -> 
     extra = _extra(info)
     w = Widget(
         path=path,
-        label=_label(name),
+        label=label_of(info, name),
         kind="text",
         help=str(extra.get("help") or info.description or ""),
         stage=str(extra.get("required_at", "optional")),
@@ -118,7 +248,7 @@ def _widget(name: str, info: FieldInfo, value: Any, prefix: str, depth: int) -> 
             w.children.append(
                 Widget(
                     path=f"{path}.{i - 1}",
-                    label=f"{_label(name)} {i}",
+                    label=w.label,
                     kind="section",
                     depth=depth + 1,
                     children=_widgets(model, entry, f"{path}.{i - 1}.", depth + 2),
@@ -146,6 +276,7 @@ def _widget(name: str, info: FieldInfo, value: Any, prefix: str, depth: int) -> 
     else:
         w.kind = "textarea" if LONG.search(name) else "text"
         w.value = "" if value is None else str(value)
+        w.suggested = list(SUGGESTED.get(path, ()))
     return w
 
 
@@ -161,20 +292,298 @@ def _widgets(model: type[BaseModel], record: Mapping[str, Any], prefix: str, dep
     return [_widget(n, info, record.get(n), prefix, depth) for n, info in model.model_fields.items()]
 
 
+def _mark_needs(widgets: Iterable[Widget], now: bool, release: bool) -> None:
+    """Set ``needed_now``/``needed_release`` as the completeness check decides: a field is needed
+    at a stage when it is required by then and so is each of its sections, or the section is
+    filled in (a filled-in section must be complete)."""
+    for w in widgets:
+        w.needed_now = now and w.stage == "submission"
+        w.needed_release = release and w.stage in ("submission", "release")
+        if w.kind == "section":
+            _mark_needs(
+                w.children, now and (w.needed_now or w.filled), release and (w.needed_release or w.filled)
+            )
+        elif w.kind == "entries":
+            for entry in w.children:
+                filled = entry.filled
+                entry.needed_now, entry.needed_release = w.needed_now and filled, w.needed_release and filled
+                _mark_needs(entry.children, filled, filled)
+
+
 def texts() -> set[str]:
-    """The labels and help texts of the form (message ids of the catalogues, like ``_("...")``)."""
+    """The labels, help texts and choice labels of the form (message ids of the catalogues, like
+    ``_("...")``)."""
     found: set[str] = set()
     stack = form_fields()
     while stack:
         w = stack.pop()
         found.update(t for t in (w.label, w.help) if t)
+        found.update(w.choice_label(c) for c in (*w.choices, *w.suggested))
         stack.extend(w.children)
     return found
 
 
 def form_fields(record: Mapping[str, Any] | None = None) -> list[Widget]:
-    """The widgets of the whole record (top-level fields first, in the model's order)."""
-    return _widgets(QualityMetadata, record or {}, "", 0)
+    """The widgets of the whole record (top-level fields first, in the model's order), with what
+    each needs marked."""
+    widgets = _widgets(QualityMetadata, record or {}, "", 0)
+    _mark_needs(widgets, True, True)
+    return widgets
+
+
+# ---------------------------------------------------------------- steps and progress
+
+
+@dataclass
+class Progress:
+    """Fields filled of those the record needs now (to submit) and before release."""
+
+    done_now: int = 0
+    needed_now: int = 0
+    done_release: int = 0
+    needed_release: int = 0
+
+    def add(self, other: Progress) -> None:
+        self.done_now += other.done_now
+        self.needed_now += other.needed_now
+        self.done_release += other.done_release
+        self.needed_release += other.needed_release
+
+    @property
+    def complete_now(self) -> bool:
+        return self.done_now == self.needed_now
+
+    @property
+    def complete_release(self) -> bool:
+        return self.done_release == self.needed_release
+
+    @classmethod
+    def of(cls, widgets: Iterable[Widget]) -> Progress:
+        p = cls()
+        for w in widgets:
+            for leaf in w.leaves():
+                p.needed_now += leaf.needed_now
+                p.done_now += leaf.needed_now and leaf.filled
+                p.needed_release += leaf.needed_release
+                p.done_release += leaf.needed_release and leaf.filled
+        return p
+
+
+@dataclass
+class StepView:
+    """One step of the form as a page shows it."""
+
+    step: Step
+    number: int
+    widgets: list[Widget]
+    progress: Progress
+    is_open: bool = False
+    errors: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"step-{self.step.key}"
+
+
+@dataclass
+class Form:
+    """The whole form: its steps, the progress of the record, and what was filled in for the person."""
+
+    steps: list[StepView]
+    progress: Progress
+    widgets: list[Widget]
+
+    def step_of(self, path: str) -> StepView:
+        top = path.split(".", 1)[0]
+        return next((s for s in self.steps if top in s.step.fields), self.steps[0])
+
+    def widget(self, path: str) -> Widget | None:
+        stack = list(self.widgets)
+        while stack:
+            w = stack.pop()
+            if w.path == path:
+                return w
+            stack.extend(w.children)
+        return None
+
+
+def _merge(defaults: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(record)
+    for key, value in defaults.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping | None):
+            out[key] = _merge(value, out.get(key) or {})
+        elif out.get(key) in (None, "", [], {}):
+            out[key] = value
+    return out
+
+
+#: what a field filled in for the person says, by where its value came from
+DEFAULT_NOTES = {
+    "organisation": N_("Filled in from your organisation's account: change it if it is not right."),
+    "mou": N_("Filled in from your organisation's MoU with the NSO: change it if it is not right."),
+}
+
+
+def _flag_defaults(
+    widgets: Iterable[Widget], defaults: Mapping[str, Any], record: Mapping[str, Any], source: str
+) -> None:
+    for w in widgets:
+        name = w.path.rsplit(".", 1)[-1]
+        given, default = record.get(name), defaults.get(name)
+        if w.kind == "section" and isinstance(default, Mapping):
+            _flag_defaults(w.children, default, given if isinstance(given, Mapping) else {}, source)
+        elif default is not None and given in (None, "", [], {}) and not w.defaulted:
+            w.defaulted = source
+
+
+def build(
+    record: Mapping[str, Any] | None = None, *, defaults: Mapping[str, Mapping[str, Any]] | None = None
+) -> Form:
+    """The form of a record, in its steps. ``defaults`` are partial records by where they come
+    from (a key of :data:`DEFAULT_NOTES`), the first one first: they fill the fields the record
+    leaves empty, each marked as filled in for the person. The constants are set, never shown."""
+    given = {k: v for k, v in (record or {}).items() if k not in CONSTANTS}
+    shown = dict(given)
+    for partial in (defaults or {}).values():
+        shown = _merge(partial, shown)
+    widgets = [w for w in form_fields(shown) if w.path not in CONSTANTS]
+    for source, partial in (defaults or {}).items():
+        _flag_defaults(widgets, partial, given, source)
+    steps = []
+    for number, step in enumerate(STEPS, 1):
+        mine = [w for name in step.fields for w in widgets if w.path == name]
+        steps.append(StepView(step, number, mine, Progress.of(mine)))
+    total = Progress()
+    for s in steps:
+        total.add(s.progress)
+    return Form(steps, total, widgets)
+
+
+def missing_now(form: Form) -> list[Widget]:
+    """The fields needed to submit that are still empty, in the form's order."""
+    return [
+        leaf
+        for s in form.steps
+        for w in s.widgets
+        for leaf in w.leaves()
+        if leaf.needed_now and not leaf.filled
+    ]
+
+
+# ---------------------------------------------------------------- errors in plain words
+
+
+@dataclass
+class FieldError:
+    """A problem with one field, in the person's language and in plain words: the field's label,
+    never its YAML path (kept in ``path`` for the page's ``data-path``)."""
+
+    path: str
+    id: str
+    label: str
+    step: StepView
+    text: str
+
+
+def humanise(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with the dotted paths and field keys it names (``purpose.sdg_targets``,
+    ``'limitations'``) replaced by the fields' labels in quotes."""
+    if not text or not names:
+        return text
+    keys = sorted(names, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w.])('?)(" + "|".join(re.escape(k) for k in keys) + r")\1(?![\w])")
+
+    def swap(m: re.Match[str]) -> str:
+        key = m.group(2)
+        if not m.group(1) and "." not in key and "_" not in key:
+            return m.group(0)  # a plain word (limitations) is only a key when quoted
+        return f"\u201c{names[key]}\u201d"
+
+    return pattern.sub(swap, text)
+
+
+def _names(form: Form, t: Translator) -> dict[str, str]:
+    out: dict[str, str] = {}
+    stack = list(form.widgets)
+    while stack:
+        w = stack.pop()
+        if not w.path.rsplit(".", 1)[-1].isdigit():
+            label = t.gettext(w.label)
+            out[w.path] = label
+            out.setdefault(w.path.rsplit(".", 1)[-1], label)
+        stack.extend(w.children)
+    return out
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] if text else text
+
+
+def form_errors(findings: Sequence[Finding], form: Form, t: Translator = ENGLISH) -> list[FieldError]:
+    """The errors of the metadata checks at their fields (one per field, the first), in plain
+    words in the language of ``t``: an empty field needed now is named by its label with what it
+    is needed for; a value of the wrong form by the fix; any other problem with the fields it
+    names turned into their labels. A whole empty section is the empty fields it needs."""
+    names = _names(form, t)
+    known = set(paths(form.widgets))
+    out: dict[str, FieldError] = {}
+
+    def add(w: Widget, text: str) -> None:
+        if w.path not in out:
+            out[w.path] = FieldError(w.path, w.id, t.gettext(w.label), form.step_of(w.path), text)
+
+    for f in findings:
+        if f.severity != Severity.ERROR or not f.field:
+            continue
+        target = f.field
+        while target and target not in known:
+            target = target.rpartition(".")[0]
+        w = form.widget(target) if target else None
+        if w is None:
+            continue
+        problem, fix = f.texts(t)
+        if f.code == "metadata-missing-field":
+            empty = [leaf for leaf in w.leaves() if leaf.needed_now and not leaf.filled] or [w]
+            for leaf in empty:
+                add(leaf, t.gettext("This is needed to submit: fill it in."))
+        elif f.code == "metadata-invalid-value":
+            add(
+                w,
+                " ".join((t.gettext("This value is not in the form the field needs."), humanise(fix, names))),
+            )
+        else:
+            add(
+                w, " ".join(p for p in (_sentence(humanise(problem, names)) + ".", humanise(fix, names)) if p)
+            )
+    errors = sorted(out.values(), key=lambda e: (e.step.number, _order(form, e.path)))
+    for e in errors:
+        e.step.errors += 1
+    return errors
+
+
+def unplaced_errors(findings: Sequence[Finding], form: Form, t: Translator = ENGLISH) -> list[str]:
+    """The errors of the checks that belong to no field of the form (a finding about the whole
+    file), in plain words: the error summary lists them, so no error is left unsaid."""
+    names = _names(form, t)
+    known = set(paths(form.widgets))
+    out: list[str] = []
+    for f in findings:
+        if f.severity != Severity.ERROR:
+            continue
+        target = f.field or ""
+        while target and target not in known:
+            target = target.rpartition(".")[0]
+        if not target:
+            problem, fix = f.texts(t)
+            text = " ".join(p for p in (_sentence(humanise(problem, names)) + ".", humanise(fix, names)) if p)
+            if text not in out:
+                out.append(text)
+    return out
+
+
+def _order(form: Form, path: str) -> int:
+    return next((i for i, p in enumerate(paths(form.widgets)) if p == path), 0)
 
 
 # ---------------------------------------------------------------- back from the form
@@ -233,7 +642,8 @@ def record_from_form(form: Mapping[str, list[str]]) -> dict[str, Any]:
     for key, values in form.items():
         _put(shape, key.split("."), values[-1] if values else "")
     record = _collect(form_fields(shape), form)
-    return {"profile": record.pop("profile", "cgd-quality/1.0"), **record}
+    record.update(CONSTANTS)  # filled in, whatever was posted
+    return {**CONSTANTS, **record}
 
 
 MAX_ENTRIES = 100

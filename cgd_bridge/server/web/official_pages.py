@@ -84,7 +84,7 @@ async def load(
         except CgdBridgeError as exc:
             if exc.status >= 500 or isinstance(exc, Forbidden | NotFound):
                 raise
-            errors[_field(exc)] = exc.message
+            errors[_field(exc)] = exc.message_in(page._)
             return _version_page(page, version_id, status=exc.status, errors=errors, official_values=values)
         page.say(
             _(

@@ -11,6 +11,8 @@ same status, the problem and the fix in plain words (never a traceback).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Coroutine, Mapping
@@ -32,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge import __version__
 from cgd_bridge.errors import CgdBridgeError, Forbidden, StoreError
+from cgd_bridge.i18n import N_
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
 from cgd_bridge.server.http import route_path
@@ -47,6 +50,21 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
+#: the roles in words of the page's language (the codes stay in the store, the API and the forms)
+ROLE_NAMES = {
+    Role.SUBMITTER: i18n.N_("submitter"),
+    Role.REVIEWER: i18n.N_("reviewer"),
+    Role.ADMIN: i18n.N_("administrator"),
+}
+
+
+@functools.cache
+def asset_version(name: str) -> str:
+    """A digest of the static file ``name``'s bytes: pages link ``/static/NAME?v=DIGEST``, which a
+    browser may keep for a year (a new release changes the digest, so the link)."""
+    return hashlib.blake2b((STATIC / name).read_bytes(), digest_size=6).hexdigest()
+
+
 #: No asset from outside the server; no inline script or style.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -169,6 +187,11 @@ class Page:
         p = self.principal
         return p is not None and (p.org_kind == OrgKind.NSO or p.is_admin)
 
+    def role_name(self, role: str) -> str:
+        """A role in words of the page's language."""
+        words = ROLE_NAMES.get(Role(role)) if role in set(Role) else None
+        return self._(words) if words else str(role)
+
     def require_signed_in(self) -> Principal:
         if self.principal is None:
             raise SignInNeeded(route_path(self.request.scope))
@@ -184,7 +207,7 @@ class Page:
                     what=what,
                     who=who,
                     user=p.username,
-                    role=p.role,
+                    role=self.role_name(p.role),
                     org=p.org_slug,
                 ),
                 fix=self._("Sign in with an account of that kind, or go back to the home page."),
@@ -194,10 +217,11 @@ class Page:
     # -- forms ----------------------------------------------------------------------------
     def check_csrf(self, token: str | None) -> None:
         """Refuse a POST whose ``csrf_token`` is not this session's (403 page)."""
-        if not token or not hmac.compare_digest(token.encode(), self.data.csrf.encode()):
+        sent = websession.unmasked_csrf(token) if token else None
+        if sent is None or not hmac.compare_digest(sent.encode("latin-1"), self.data.csrf.encode()):
             raise CsrfError(
-                "this form was not sent from this session's page (its security token is missing or old)",
-                fix="Go back, reload the page and send the form again.",
+                N_("this form was not sent from this session's page (its security token is missing or old)"),
+                fix=N_("Go back, reload the page and send the form again."),
             )
 
     def say(self, message: str) -> None:
@@ -218,7 +242,11 @@ class Page:
             "ngettext": self._.ngettext,
             "number": self._.number,
             "date": self._.date,
-            "csrf_token": self.data.csrf,
+            "asset": lambda name: (
+                f"{self.request.scope.get('root_path', '')}/static/{name}?v={asset_version(name)}"
+            ),
+            "role_name": self.role_name,
+            "csrf_token": websession.masked_csrf(self.data.csrf),  # masked anew per page (BREACH)
             "version": __version__,
             "flash": self.flash,
             "root": self.request.scope.get("root_path", ""),
@@ -391,7 +419,8 @@ class WebRoute(APIRoute):
                 err = failure if isinstance(failure, CgdBridgeError) else database_error(failure)
                 if isinstance(err, StoreError):
                     log.warning("%s %s: %s", request.method, request.url.path, err.message)
-                response = error_page(page, err.status, page._(err.title), err.problem, err.fix)
+                problem, fix = err.texts(page._)  # in the page's language where the catalogue has it
+                response = error_page(page, err.status, page._(err.title), problem, fix or None)
                 response.headers.update(getattr(err, "headers", None) or {})
                 return response
             except RequestValidationError as exc:

@@ -22,7 +22,7 @@ from cgd_bridge.store.audit import Pull
 
 #: the doors a pull goes through (``Read.channel``)
 PAGE, DOWNLOAD, BUNDLE, SDMX, METADATA, FILE = "page", "download", "bundle", "sdmx", "metadata", "file"
-_NOT_CODES = {"format", "labels", "startperiod", "endperiod", "key", "timeformat", "keys", "detail"}
+_NOT_CODES = {"format", "labels", "startperiod", "endperiod", "key", "timeformat", "keys", "detail", "by"}
 _NOT_CODES |= {"dimensionatobservation", "updatedafter", "attributes", "measures", "includehistory"}
 
 Gettext = Callable[..., str]
@@ -89,7 +89,7 @@ def read_of(pull: Pull) -> Read:
     if path[:1] == ["dataflows"] or path[:2] == ["api", "dataflows"]:
         tail = path[-1] if len(path) > 4 else ""
         read.channel = BUNDLE if tail == "bundle" else DOWNLOAD if tail == "download" else PAGE
-        if len(path) > 5 and path[-2] == "chart":  # a chart of the page as SVG, or its numbers as CSV
+        if len(path) > 5 and path[-2] == "chart":  # a chart of the page as SVG or PNG, its numbers as CSV
             read.channel = DOWNLOAD
             read.format = "chart-" + tail.rpartition(".")[2]
     elif path[:3] == ["sdmx", "rest", "data"] and len(path) > 4:
@@ -143,6 +143,8 @@ def format_words(name: str | None, _: Gettext) -> str:
         return _("one ZIP file (every format, the spreadsheet, the quality metadata)")
     if name == "chart-svg":
         return _("a chart (SVG)")
+    if name == "chart-png":
+        return _("a chart (PNG)")
     if name == "chart-csv":
         return _("the numbers of a chart (CSV)")
     if name in EXTRA_FORMATS:

@@ -39,7 +39,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from cgd_bridge import resources, safeyaml
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, Overlapping, RateLimited, UsageError
-from cgd_bridge.findings import Report, Severity
+from cgd_bridge.findings import Report, dsat_in
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server import downloads as bundles
@@ -72,6 +72,7 @@ from cgd_bridge.store import (
     drafts,
     identities,
     kept,
+    mappings,
     mous,
     official,
     orgs,
@@ -163,7 +164,7 @@ def _signed_in(
         page._(
             "Signed in as {user} ({role} of {org}).",
             user=principal.username,
-            role=principal.role,
+            role=page.role_name(principal.role),
             org=principal.org_slug,
         )
     )
@@ -251,9 +252,10 @@ def _throttle_sign_in(page: Page) -> None:
     allowed, wait = limiter.allow(f"sign-in:{client}", now=page.now.timestamp())
     if not allowed:
         raise RateLimited(
-            f"too many sign-in attempts from this address (at most {SIGN_IN_PER_MINUTE} a minute)",
-            fix=f"Wait {max(1, round(wait))} seconds and try again.",
+            N_("too many sign-in attempts from this address (at most {most} a minute)"),
+            fix=N_("Wait {seconds} seconds and try again."),
             retry_after=wait,
+            params={"most": SIGN_IN_PER_MINUTE, "seconds": max(1, round(wait))},
         )
 
 
@@ -340,12 +342,27 @@ def _bundled_mappings() -> list[str]:
     return sorted(p.name for p in resources.bundled("mappings").glob("*.yaml"))
 
 
+def _saved_mappings(page: Page) -> list[Any]:
+    """The organisation's mappings saved in the mapping builder, every version (#18)."""
+    return mappings.list_mappings(page.db, principal=page.principal) if page.is_cso else []
+
+
+SAVED = "saved:"
+
+
 @router.get("/submit")
-def submit_form(page: PageDep, check: Annotated[str | None, Query(max_length=64)] = None) -> Response:
+def submit_form(
+    page: PageDep,
+    check: Annotated[str | None, Query(max_length=64)] = None,
+    mapping: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
     """The submit form; with ``check`` (a check of the person's that stopped), filled in as that
-    check's form was, with the files it sent (kept on the server)."""
+    check's form was, with the files it sent (kept on the server); with ``mapping``
+    (``saved:ID``, from a saved mapping's page) that mapping chosen."""
     principal = page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
     values: dict[str, Any] = {}
+    if mapping and mapping.startswith(SAVED):
+        values["mapping_choice"] = mapping
     if check:
         row = checks.get(page.db, principal=principal, ident=check)
         values = dict((row.outcome or {}).get("values") or {})
@@ -358,6 +375,7 @@ def submit_form(page: PageDep, check: Annotated[str | None, Query(max_length=64)
     return page.render(
         "submit.html",
         mappings=_bundled_mappings(),
+        saved=_saved_mappings(page),
         drafts=_drafts_of(page),
         errors={},
         values=values,
@@ -415,7 +433,7 @@ def _missing_inputs(
     if mapping_choice == "upload":
         if (mapping is None or not mapping.filename) and not tokens.get("mapping"):
             errors["mapping"] = _("Choose your mapping file, or pick a bundled mapping.")
-    elif mapping_choice not in _bundled_mappings():
+    elif mapping_choice not in _bundled_mappings() and not mapping_choice.startswith(SAVED):
         errors["mapping_choice"] = _("Pick a bundled mapping, or choose to upload your own.")
     return errors
 
@@ -595,12 +613,49 @@ def _show_outcome(page: Page, out: _Outcome, values: dict[str, Any]) -> Response
         "submit.html",
         status=out.status,
         mappings=_bundled_mappings(),
+        saved=_saved_mappings(page),
         drafts=_drafts_of(page),
         errors=out.errors,
         values=values,
         report=group_report(out.report, page._) if out.report is not None else None,
         report_token=out.report_token,
         note=out.note,
+    )
+
+
+def _saved_mapping(page: Page, inputs: Inputs, choice: str, errors: dict[str, str]) -> None:
+    """A mapping saved in the mapping builder as the upload's mapping file, ``NAME-vN.yaml``;
+    one that is not the organisation's (or no number) is an error at the mapping field."""
+    ident = choice[len(SAVED) :]
+    try:
+        if not ident.isdigit() or not 1 <= int(ident) <= MAX_ID:
+            raise NotFound(page._("there is no saved mapping {id} of your organisation", id=ident))
+        row = mappings.get_mapping(page.db, principal=page.principal, mapping_id=int(ident))
+    except NotFound as exc:
+        errors["mapping_choice"] = exc.message_in(page._)
+        return
+    inputs.text("mapping", f"{row.name}-v{row.number}.yaml", row.text)
+
+
+def _submit_page_with(page: Page, metadata_text: str) -> Response:
+    """The submit page with a record filled in on the metadata form as its metadata: it asks only
+    for the dataset and the mapping."""
+    values: dict[str, Any] = {
+        "mapping_choice": "",
+        "sheet": "",
+        "revision_note": "",
+        "metadata_text": metadata_text,
+        "metadata_dataset": _dataset_of(metadata_text),
+        "kept": {},
+    }
+    return page.render(
+        "submit.html",
+        mappings=_bundled_mappings(),
+        saved=_saved_mappings(page),
+        drafts=_drafts_of(page),
+        errors={},
+        values=values,
+        report=None,
     )
 
 
@@ -655,14 +710,7 @@ def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store,
         "kept": {},
     }
     if action == "prepare":
-        return page.render(
-            "submit.html",
-            mappings=_bundled_mappings(),
-            drafts=_drafts_of(page),
-            errors={},
-            values=values,
-            report=None,
-        )
+        return _submit_page_with(page, metadata_text)
     errors = _missing_inputs(page, data, metadata, mapping_choice, mapping, metadata_text, tokens)
     inputs = Inputs(page.bridge.settings.max_upload_mb << 20)
     sent: set[str] = set()
@@ -689,7 +737,9 @@ def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store,
             if not errors and "data" in inputs.paths:
                 if "metadata" not in inputs.paths:
                     inputs.text("metadata", "quality.yaml", metadata_text)
-                if mapping_choice != "upload":
+                if mapping_choice.startswith(SAVED):
+                    _saved_mapping(page, inputs, mapping_choice, errors)
+                elif mapping_choice != "upload":
                     inputs.file("mapping", resources.bundled("mappings") / mapping_choice, "application/yaml")
         except CgdBridgeError as exc:
             if exc.status >= 500 or isinstance(exc, Forbidden):
@@ -758,6 +808,8 @@ def check_status(page: PageDep, check_id: Annotated[str, Path(max_length=64)]) -
     why it stopped. Only for the person who started it."""
     principal = page.require_signed_in()
     row = checks.get(page.db, principal=principal, ident=check_id)
+    if row.action == "preview":  # the mapping builder's: its own status page
+        return page.redirect(f"/mappings/checks/{check_id}")
     outcome = row.outcome or {}
     values = dict(outcome.get("values") or {})
     settings = page.bridge.settings
@@ -866,7 +918,7 @@ def _version_page(
         report=group_report(published.report_for(p, v), page._),
         metadata=labelled_metadata(v.metadata_json or {}, page._),
         coverage=v.coverage or {},
-        dsat=v.dsat,
+        dsat=dsat_in(v.dsat, page._),  # its reasons in the page's language
         dsat_parts=dsat_breakdown(v.metadata_json or {}, page._),
         files=submissions.raw_files(page.db, p, v, now),
         history=history,
@@ -893,7 +945,8 @@ def version_page(page: PageDep, version_id: Id) -> Response:
 
 @router.get("/versions/{version_id}/chart/{number}.{ext}")
 def version_chart(page: PageDep, version_id: Id, number: Id, ext: str) -> Response:
-    """One chart of a version's page (the same filters) as an SVG file or the CSV of its numbers."""
+    """One chart of a version's page (the same filters and split) as an SVG or PNG file, or the
+    CSV of its numbers."""
     v = submissions.get_version(page.db, principal=page.principal, version_id=version_id, now=page.now)
     s = v.submission
     table = published.version_published(page.db, v)
@@ -917,7 +970,11 @@ def version_action(
     page.check_csrf(csrf_token)
     principal = page.require_signed_in()
     if action not in ACTIONS:
-        raise NotFound(f"there is no action '{action}'", fix=f"Use one of {', '.join(ACTIONS)}.")
+        raise NotFound(
+            N_("there is no action '{action}'"),
+            fix=N_("Use one of {actions}."),
+            params={"action": action, "actions": ", ".join(ACTIONS)},
+        )
     text = comment.strip() or None
     db, now = page.db, page.now
     try:
@@ -961,7 +1018,10 @@ def _utc_or_none(text: str) -> dt.datetime | None:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"'{text}' is not a date and time", field="until", fix="Write it as 2026-03-01T06:00 (UTC)."
+            N_("'{text}' is not a date and time"),
+            field="until",
+            fix=N_("Write it as 2026-03-01T06:00 (UTC)."),
+            params={"text": text},
         ) from None
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
 
@@ -1008,9 +1068,12 @@ def pulls(page: PageDep, org: str | None = None) -> Response:
     organisation = orgs.get_organisation(page.db, slug=slug)
     if organisation.kind != OrgKind.CSO or not access.can_see_pulls(principal, organisation.id):
         raise Forbidden(
-            f"only the people of a CSO (and administrators) may see who pulled its data; "
-            f"'{slug}' is not yours or not a CSO",
-            fix="Sign in with an account of the CSO that produced the data.",
+            N_(
+                "only the people of a CSO (and administrators) may see who pulled its data; "
+                "'{slug}' is not yours or not a CSO"
+            ),
+            fix=N_("Sign in with an account of the CSO that produced the data."),
+            params={"slug": slug},
         )
     page.bridge.audit.flush()  # the pulls this worker served before are in the list
     found = audit.pulls_of(page.db, cso_org_id=organisation.id)
@@ -1080,13 +1143,22 @@ def dataflows(page: PageDep) -> Response:
 
 
 class _Query:
-    """The filters of a dataflow page: codes per dimension and a period range, from the URL."""
+    """The filters of a dataflow page: codes per dimension and a period range, from the URL, and
+    the dimension the charts are split by (``by``: small multiples)."""
 
     def __init__(self, request: Request, dims: list[str]) -> None:
         params = request.query_params
         self.codes = {d: [c for c in params.getlist(d) if c] for d in dims}
         self.start = params.get("startPeriod", "").strip()
         self.end = params.get("endPeriod", "").strip()
+        self.by = params.get("by", "").strip()
+        if self.by and self.by not in dims:
+            raise UsageError(
+                N_("the charts cannot be split by '{by}': it is not a dimension of this dataflow"),
+                fix=N_("Use one of its dimensions: {dims}."),
+                field="by",
+                params={"by": self.by, "dims": ", ".join(dims)},
+            )
         self.dims = dims
 
     def key(self) -> str:
@@ -1102,8 +1174,8 @@ class _Query:
         return [(d, c) for d in self.dims for c in self.codes[d]] + self.period_query()
 
     def query_string(self) -> str:
-        """The filters as a query string (for links that keep them)."""
-        return urlencode(self.page_query())
+        """The filters and the split of the charts as a query string (for links that keep them)."""
+        return urlencode(self.page_query() + ([("by", self.by)] if self.by else []))
 
     def v2_query(self) -> list[tuple[str, str]]:
         out = [(f"c[{d}]", ",".join(self.codes[d])) for d in self.dims if self.codes[d]]
@@ -1116,13 +1188,16 @@ def _flow_versions(page: Page, agency: str, ident: str, version: str) -> tuple[s
         flow = service.find_flow(page.bridge, ref)
     except CgdBridgeError:
         raise NotFound(
-            f"there is no dataflow {agency}:{ident}({version})", fix="Pick one from the list of dataflows."
+            N_("there is no dataflow {agency}:{ident}({version})"),
+            fix=N_("Pick one from the list of dataflows."),
+            params={"agency": agency, "ident": ident, "version": version},
         ) from None
     versions = access.readable_versions(page.db, page.principal, (agency, ident, version), page.now)
     if not versions:
         raise NotFound(
-            f"there is no published data of {agency}:{ident}({version}) that you may read",
-            fix="Sign in if you have an MoU with its producer, or pick another dataflow.",
+            N_("there is no published data of {agency}:{ident}({version}) that you may read"),
+            fix=N_("Sign in if you have an MoU with its producer, or pick another dataflow."),
+            params={"agency": agency, "ident": ident, "version": version},
         )
     return flow, versions
 
@@ -1203,7 +1278,8 @@ def dataflow(page: PageDep, request: Request, agency: str, ident: str, version: 
 def dataflow_chart(
     page: PageDep, request: Request, agency: str, ident: str, version: str, number: Id, ext: str
 ) -> Response:
-    """One chart of a dataflow page (the same filters) as an SVG file or the CSV of its numbers."""
+    """One chart of a dataflow page (the same filters and split) as an SVG or PNG file, or the
+    CSV of its numbers."""
     _versions, dims, _q, codes, names, table = _flow_table(page, request, agency, ident, version)
     view = _chart_view(
         page, table, dims, (agency, ident, version), "flow", names=names, cube=codes, chosen=True
@@ -1302,6 +1378,7 @@ def _chart_view(
             concepts=names.concepts,
             id_prefix=id_prefix,
             official=official_drawn,
+            by=q.by or None,
             _=page._,
         )
         if table is not None
@@ -1320,26 +1397,36 @@ def _chart_view(
     )
 
 
+#: the files of one chart: the chart as SVG or PNG, the numbers behind it as CSV
+CHART_FILES = ("svg", "png", "csv")
+
+
 def _chart_file(page: Page, view: ChartView, number: int, ext: str, stem: str) -> Response:
-    """Chart ``number`` (from 1) of ``view`` as ``svg`` or ``csv``."""
-    if ext not in ("svg", "csv"):
+    """Chart ``number`` (from 1) of ``view`` as ``svg``, ``png`` or ``csv`` (of the split the
+    page chose: ``by``)."""
+    if ext not in CHART_FILES:
         raise NotFound(
-            f"there is no chart file of the kind '{ext}'", fix="Use .svg (the chart) or .csv (its numbers)."
+            N_("there is no chart file of the kind '{ext}'"),
+            fix=N_("Use .svg or .png (the chart) or .csv (its numbers)."),
+            params={"ext": ext},
         )
     if not 1 <= number <= len(view.charts):
         raise NotFound(
-            f"there is no chart {number} for this selection (it has {len(view.charts)})",
-            fix="Go back to the page and use the download links under a chart.",
+            N_("there is no chart {number} for this selection (it has {count})"),
+            fix=N_("Go back to the page and use the download links under a chart."),
+            params={"number": number, "count": len(view.charts)},
         )
     c = view.charts[number - 1]
-    name = f"{stem}-{c.code or 'chart'}-{number}.{ext}"
-    if ext == "svg":
-        body, media = charts.standalone_svg(c), "image/svg+xml"
+    split = f"-by-{c.by_id}" if c.by_id else ""
+    name = f"{stem}-{c.code or 'chart'}{split}-{number}.{ext}"
+    if ext == "png":
+        body, media = charts.chart_png(c), "image/png"
+    elif ext == "svg":
+        body, media = charts.standalone_svg(c).encode("utf-8"), "image/svg+xml"
     else:
-        body, media = "\ufeff" + charts.chart_csv(c, view.names.concepts, page._), "text/csv; charset=utf-8"
-    return page.finish(
-        Response(body.encode("utf-8"), media_type=media, headers={"Content-Disposition": attachment(name)})
-    )
+        text = "\ufeff" + charts.chart_csv(c, view.names.concepts, page._)
+        body, media = text.encode("utf-8"), "text/csv; charset=utf-8"
+    return page.finish(Response(body, media_type=media, headers={"Content-Disposition": attachment(name)}))
 
 
 #: the downloads for people who do not read SDMX (#17), listed before the SDMX formats
@@ -1358,7 +1445,11 @@ async def download(page: PageDep, request: Request, agency: str, ident: str, ver
     fmt = request.query_params.get("format", "sdmx-csv-1.0")
     if fmt not in FORMATS and fmt not in bundles.EXTRA_FORMATS:
         names = ", ".join([*bundles.EXTRA_FORMATS, *FORMATS])
-        raise UsageError(f"'{fmt}' is not a format of this server", fix=f"Use one of {names}.")
+        raise UsageError(
+            N_("'{fmt}' is not a format of this server"),
+            fix=N_("Use one of {names}."),
+            params={"fmt": fmt, "names": names},
+        )
     raw = urlencode([*q.period_query(), ("format", fmt)])
     if fmt in bundles.EXTRA_FORMATS:
         return page.finish(await _bundle_download(page, request, FlowRef(agency, ident, version), q, fmt))
@@ -1405,6 +1496,50 @@ async def _bundle_download(page: Page, request: Request, ref: FlowRef, q: _Query
 # ---------------------------------------------------------------- the quality metadata form
 
 
+def _metadata_defaults(page: Page) -> dict[str, dict[str, Any]]:
+    """What a new record of a CSO starts with, by where it comes from: its organisation (name,
+    kind, the person's e-mail address, the first version) and its MoUs in force (their use
+    conditions; the area codelist of the dataflow when they cover one). The person sees each
+    marked as filled in for them, and may change it."""
+    if not page.is_cso or page.principal is None:
+        return {}
+    from cgd_bridge.metadata.model import UseCondition
+    from cgd_bridge.sdmx.contract import contract_for
+
+    user = orgs.get_user(page.db, username=page.principal.username)
+    org = user.organisation
+    producer: dict[str, Any] = {"organisation": org.name}
+    if org.kind == OrgKind.CSO:
+        producer["type"] = "CSO"
+    if user.email:
+        producer["contact_email"] = user.email
+    out: dict[str, dict[str, Any]] = {"organisation": {"dataset": {"version": "1.0.0"}, "producer": producer}}
+    agreed = [
+        m for m in mous.mous_for(page.db, page.principal) if m.cso_id == org.id and mous.is_valid(m, page.now)
+    ]
+    known = {str(c) for c in UseCondition}
+    conditions = list(
+        dict.fromkeys(str(c) for m in agreed for c in m.use_conditions or () if str(c) in known)
+    )
+    from_mou: dict[str, Any] = {"use_conditions": conditions} if conditions else {}
+    flows = {str(r) for m in agreed for r in m.dataflows or () if "*" not in str(r)}
+    if len(flows) == 1:
+        try:
+            contract = contract_for(flows.pop(), page.bridge.structures)
+        except CgdBridgeError:
+            contract = None  # a dataflow the structures do not have: nothing to suggest
+        area = next((d for d in contract.dimensions if d.id == "REF_AREA"), None) if contract else None
+        if area is not None and area.codelist:
+            from_mou["geography"] = {"codelist": area.codelist.split(":")[-1].split("(")[0]}
+    if from_mou:
+        out["mou"] = from_mou
+    return out
+
+
+def _step_key(value: str | None) -> str | None:
+    return value if value in metadata_form.STEP_KEYS else None
+
+
 def _metadata_page(
     page: Page,
     record: Mapping[str, Any] | None,
@@ -1414,54 +1549,64 @@ def _metadata_page(
     summary: dict[str, str] | None = None,
     note: str | None = None,
     draft_id: int | None = None,
+    step: str | None = None,
+    defaults: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Response:
-    widgets = metadata_form.form_fields(record)
-    errors: dict[str, str] = {}
-    links: dict[str, str] = dict(summary or {})
-    if report is not None:
-        paths = set(metadata_form.paths(widgets))
-        for f in report.findings:
-            if f.severity != Severity.ERROR or not f.field:
-                continue
-            target = f.field
-            while target and target not in paths:
-                target = target.rpartition(".")[0]
-            if target:
-                problem = f.texts(page._)[0]
-                errors.setdefault(target, problem)
-                links.setdefault(metadata_form.widget_id(target), f"{f.field}: {problem}")
+    """The form in its steps. ``report`` (a check the person asked for) marks its errors at their
+    fields; whatever was asked, a record complete for submission offers its next step, *Submit
+    data with this metadata* (#17). Open: the ``step`` asked for and every step with an error;
+    else the first step with a field still needed to submit."""
+    _ = page._
+    form = metadata_form.build(record, defaults=defaults)
+    errors = metadata_form.form_errors(report.findings, form, _) if report is not None else []
+    unplaced = metadata_form.unplaced_errors(report.findings, form, _) if report is not None else []
+    ready = report if report is not None else (_metadata_report(record) if record else None)
+    for s in form.steps:
+        s.is_open = s.step.key == step or s.errors > 0
+    if not any(s.is_open for s in form.steps) and step is None:
+        first = next((s for s in form.steps if not s.progress.complete_now), None)
+        if first is not None:
+            first.is_open = True
     return page.render(
         "metadata.html",
         status=status,
-        widgets=widgets,
-        errors=errors,
-        summary=links,
+        form=form,
+        errors={e.path: e for e in errors},
+        error_list=errors,
+        unplaced=unplaced,
+        summary=summary or {},
         stages=metadata_form.STAGE,
+        missing=metadata_form.missing_now(form),
+        default_notes=metadata_form.DEFAULT_NOTES,
+        can_submit=ready is not None and ready.valid,
         report=group_report(report.to_dict(), page._) if report is not None else None,
         note=note,
-        record_yaml=metadata_form.to_yaml(record) if record is not None else "",
         drafts=_drafts_of(page),
         draft_id=draft_id,
+        open_step=step,
+        fresh=record is None,
     )
 
 
 @router.get("/metadata")
-def metadata_page(page: PageDep, draft: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> Response:
-    """The form, empty or (``?draft=ID``) with a saved draft of the CSO to resume."""
+def metadata_page(
+    page: PageDep,
+    draft: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    step: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """The form, empty (a CSO's with its organisation filled in) or (``?draft=ID``) with a saved
+    draft of the CSO to resume; ``?step=KEY`` opens that step."""
     if draft is None:
-        return _metadata_page(page, None)
+        return _metadata_page(page, None, step=_step_key(step), defaults=_metadata_defaults(page))
     page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
     saved = drafts.get_draft(page.db, principal=page.principal, draft_id=draft)
     note = page._(
         "You are editing the saved draft '{name}'. Save it on the server again to keep your changes.",
         name=saved.name,
     )
-    # a draft complete for submission keeps its next step: "Submit data with this metadata" (#17);
-    # an unfinished one is not marked with errors until the CSO asks for the check
-    report = _metadata_report(saved.record or {})
-    return _metadata_page(
-        page, saved.record, note=note, draft_id=saved.id, report=report if report.valid else None
-    )
+    # an unfinished draft is not marked with errors until the CSO asks for the check; a complete
+    # one keeps its next step: "Submit data with this metadata" (#17)
+    return _metadata_page(page, saved.record or {}, note=note, draft_id=saved.id, step=_step_key(step))
 
 
 def _draft_id(fields: Mapping[str, list[str]]) -> int | None:
@@ -1470,11 +1615,22 @@ def _draft_id(fields: Mapping[str, list[str]]) -> int | None:
     return int(draft_id) if draft_id.isdigit() and 0 < int(draft_id) < MAX_ID else None
 
 
-def _store_draft(page: Page, record: dict[str, Any], draft_id: int | None) -> Response:
+def _store_draft(
+    page: Page, record: dict[str, Any], draft_id: int | None, step: str | None = None
+) -> Response:
     principal = page.require(page.is_cso, page._("Metadata drafts"), page._("CSO submitters"))
     saved = drafts.save_draft(page.db, principal=principal, record=record, draft_id=draft_id)
     page.say(page._("The draft '{name}' was saved on the server.", name=saved.name))
-    return page.redirect(f"/metadata?draft={saved.id}")
+    where = f"&step={step}#step-{step}" if step else ""
+    return page.redirect(f"/metadata?draft={saved.id}{where}")
+
+
+def _go_to_step(page: Page, record: dict[str, Any], draft_id: int | None, step: str | None) -> Response:
+    """The next step (or the one chosen): a CSO's record is saved as its draft on the way, so
+    nothing typed is lost; the public's travels in the form itself (the server keeps nothing)."""
+    if page.is_cso:
+        return _store_draft(page, record, draft_id, step)
+    return _metadata_page(page, record, draft_id=draft_id, step=step)
 
 
 @router.post("/metadata/drafts/{draft_id}/delete")
@@ -1503,23 +1659,55 @@ def _metadata_report(record: Mapping[str, Any]) -> Report:
     return report
 
 
-def _check_metadata(page: Page, record: Mapping[str, Any], draft_id: int | None = None) -> Response:
+def _check_metadata(
+    page: Page, record: Mapping[str, Any], draft_id: int | None = None, step: str | None = None
+) -> Response:
     report = _metadata_report(record)
     _ = page._
-    note = (
-        _("The metadata is complete for submission. Save it as a YAML file and upload it with your dataset.")
-        if report.valid
-        else _("The metadata has {n} error(s): each is marked at its field below.", n=report.error_count)
-    )
+    if report.valid:
+        note = (
+            _("The metadata is complete for submission. Submit data with it, or save it as a draft.")
+            if page.is_cso
+            else _(
+                "The metadata is complete for submission. Save it as a YAML file and upload it with "
+                "your dataset."
+            )
+        )
+    else:  # counted as the page shows them: one per field (two findings about one field are one)
+        form = metadata_form.build(record)
+        shown = len(metadata_form.form_errors(report.findings, form, _))
+        shown += len(metadata_form.unplaced_errors(report.findings, form, _))
+        note = _(
+            "The metadata has {n} error(s): each is marked at its field below.", n=shown or report.error_count
+        )
     return _metadata_page(
-        page, record, status=200 if report.valid else 422, report=report, note=note, draft_id=draft_id
+        page,
+        record,
+        status=200 if report.valid else 422,
+        report=report,
+        note=note,
+        draft_id=draft_id,
+        step=step,
     )
+
+
+def _submit_with_metadata(
+    page: Page, record: Mapping[str, Any], draft_id: int | None, step: str | None
+) -> Response:
+    """*Submit data with this metadata*: the record as the form has it now, checked; complete, the
+    submit page asks only for the dataset and the mapping; else the form with its errors."""
+    page.require(page.is_cso, page._("Submitting data"), page._("CSO submitters"))
+    report = _metadata_report(record)
+    if not report.valid:
+        return _check_metadata(page, record, draft_id, step)
+    return _submit_page_with(page, metadata_form.to_yaml(record))
 
 
 @router.post("/metadata")
 async def metadata_post(page: PageDep, request: Request) -> Response:
-    """``action=load`` (a file into the form), ``check`` (run the metadata checks), ``save`` (YAML)
-    or ``store`` (a draft on the server, ``draft_id`` to save over one)."""
+    """``action=load`` (a file into the form), ``check`` (run the metadata checks), ``save`` (YAML),
+    ``store`` (a draft on the server, ``draft_id`` to save over one), ``step:KEY`` (go to a step:
+    a CSO's record saved as its draft on the way) or ``submit`` (on to the submit page)."""
     async with request.form(max_files=1, max_fields=5000) as form:
         page.check_csrf(str(form.get("csrf_token") or ""))
         action = str(form.get("action") or "check")
@@ -1534,8 +1722,14 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
     if action == "load":
         return await run_in_threadpool(_load_metadata_file, page, name, content)
     record = metadata_form.record_from_form(fields)
+    draft_id = _draft_id(fields)
+    step = _step_key((fields.get("step") or [""])[-1])
+    if action.startswith("step:"):
+        return await run_in_threadpool(_go_to_step, page, record, draft_id, _step_key(action[5:]))
     if action == "store":
-        return await run_in_threadpool(_store_draft, page, record, _draft_id(fields))
+        return await run_in_threadpool(_store_draft, page, record, draft_id, step)
+    if action == "submit":
+        return await run_in_threadpool(_submit_with_metadata, page, record, draft_id, step)
     if action == "save":
         dataset = str((record.get("dataset") or {}).get("id") or "quality")
         return page.finish(
@@ -1545,7 +1739,7 @@ async def metadata_post(page: PageDep, request: Request) -> Response:
                 headers={"Content-Disposition": attachment(f"{dataset[:60]}.quality.yaml")},
             )
         )
-    return await run_in_threadpool(_check_metadata, page, record, _draft_id(fields))
+    return await run_in_threadpool(_check_metadata, page, record, draft_id, step)
 
 
 def _load_metadata_file(page: Page, name: str, content: bytes) -> Response:

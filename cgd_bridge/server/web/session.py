@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import NotFound, StoreError
+from cgd_bridge.i18n import N_
 from cgd_bridge.store import identities, orgs, websessions
 from cgd_bridge.store.orgs import Principal
 
@@ -50,6 +51,32 @@ log = logging.getLogger(__name__)
 COOKIE = "cgdb_session"
 MAX_AGE = 12 * 3600  # a signed-in session lasts 12 hours
 SECRET_FILE = "web-secret"  # noqa: S105 - a file name, not a secret
+
+
+def masked_csrf(token: str) -> str:
+    """The CSRF token as a page carries it: XOR-ed with a fresh random mask, the mask in front.
+
+    Pages are gzipped, and a page can echo what a request put in it (a filter, a ``next``): with
+    the same secret in every page, an attacker who sees the sizes of many compressed answers
+    could guess it byte by byte (BREACH). Masked anew for every page, the token's bytes differ
+    every time, so compression tells nothing; :func:`unmasked_csrf` gives the session's token back.
+    """
+    raw = token.encode("ascii")
+    mask = secrets.token_bytes(len(raw))
+    mixed = bytes(a ^ b for a, b in zip(mask, raw, strict=True))
+    return base64.urlsafe_b64encode(mask + mixed).decode("ascii").rstrip("=")
+
+
+def unmasked_csrf(value: str) -> str | None:
+    """The token a form sent, unmasked (:func:`masked_csrf`); None when it is not a masked token."""
+    try:
+        data = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (ValueError, TypeError):
+        return None
+    half, odd = divmod(len(data), 2)
+    if odd or not half:
+        return None
+    return bytes(a ^ b for a, b in zip(data[:half], data[half:], strict=True)).decode("latin-1")
 
 
 @dataclass
@@ -173,14 +200,16 @@ def load_secret(configured: str | None, data_dir: Path) -> bytes:
             _create_secret(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise StoreError(
-            "the web session secret cannot be created or read",
-            fix="Make the data folder writable (and not full), or set CGD_BRIDGE_SECRET_KEY "
-            "(the same on every host).",
+            N_("the web session secret cannot be created or read"),
+            fix=N_(
+                "Make the data folder writable (and not full), or set CGD_BRIDGE_SECRET_KEY "
+                "(the same on every host)."
+            ),
             internal=f"{path}: {exc}",
         ) from exc
     raise StoreError(
-        "the web session secret could not be created",
-        fix="Set CGD_BRIDGE_SECRET_KEY (the same on every host).",
+        N_("the web session secret could not be created"),
+        fix=N_("Set CGD_BRIDGE_SECRET_KEY (the same on every host)."),
         internal=str(path),
     )
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 from cgd_bridge.diagnosis import texts_of
 from cgd_bridge.errors import StructureError
 from cgd_bridge.findings import CHECKS
-from cgd_bridge.i18n import ENGLISH, Translator
+from cgd_bridge.i18n import DEFAULT, ENGLISH, Translator
 from cgd_bridge.sdmx.names import named_target
 from cgd_bridge.sdmx.target import Target
 
@@ -45,6 +45,9 @@ class CodeGroup:
     description: str
     count: int
     findings: list[FindingView] = field(default_factory=list)
+    #: the description's language when it is not the page's: the findings' long descriptions are
+    #: not in the catalogues yet, so a page in another language shows the English, marked as such
+    description_lang: str | None = None
 
     @property
     def more(self) -> int:
@@ -91,12 +94,15 @@ def group_report(report: Mapping[str, Any] | None, t: Translator = ENGLISH) -> R
     groups: dict[str, CodeGroup] = {}
     for c in report.get("cgd:counts", []):
         spec = CHECKS.get(c["code"])
+        description = t.gettext(spec.description) if spec and spec.description else ""
+        untranslated = spec is not None and description == spec.description and t.lang != DEFAULT
         groups[c["code"]] = CodeGroup(
             code=c["code"],
             severity=c["severity"],
             title=t.gettext(spec.title) if spec else c["code"],
-            description=spec.description if spec else "",
+            description=description,
             count=int(c["count"]),
+            description_lang=DEFAULT if untranslated and description else None,
         )
     counted = set(groups)
     inputs = []
@@ -334,16 +340,21 @@ def labelled_metadata(metadata: Mapping[str, Any], t: Translator = ENGLISH) -> l
     def walk(widgets: Sequence[Any], section: str) -> None:
         for w in widgets:
             label = t.gettext(w.label) if w.label else w.path
-            if w.kind in ("section", "entries"):
-                walk(w.children, f"{section} › {label}" if section else label)
+            where = f"{section} › {label}" if section else label
+            if w.kind == "entries":  # each entry numbered: "Population groups 2"
+                for i, entry in enumerate(w.children, 1):
+                    walk(entry.children, f"{where} {i}")
+                continue
+            if w.kind == "section":
+                walk(w.children, where)
                 continue
             value = w.value
             if isinstance(value, Mapping):
                 text = "; ".join(f"{k}: {v}" for k, v in value.items() if v)
             elif isinstance(value, list):
-                text = ", ".join(str(v) for v in value)
-            elif w.kind == "yesno" and value in ("yes", "no"):
-                text = t.gettext(str(value))
+                text = ", ".join(t.gettext(w.choice_label(str(v))) if w.choices else str(v) for v in value)
+            elif w.kind in ("yesno", "select") and value in w.choices:
+                text = t.gettext(w.choice_label(str(value)))
             else:
                 text = "" if value is None else str(value)
             if text.strip():

@@ -62,6 +62,35 @@ def test_invalid_values_carry_the_yaml_line_and_allowed_values(tmp_path):
     assert md.model.dataset.id is None
 
 
+def test_why_a_value_is_invalid_is_said_in_plain_words_of_the_language(tmp_path):
+    """Pydantic's own English ("String should match pattern '^[^@...'") is never shown for the
+    errors people meet: each is a message of the catalogue, translated with the rest (#17)."""
+    from cgd_bridge.i18n import translator
+
+    path = tmp_path / "q.yaml"
+    path.write_text(
+        "profile: cgd-quality/1.0\n"
+        "producer:\n  contact_email: not an address\n"
+        "method:\n  type: interviews\n"
+        "period:\n  reference_start: 31/12/2024\n"
+        "sampling:\n  n_achieved: many\n"
+        "consent:\n  obtained: sure\n",
+        encoding="utf-8",
+    )
+    md = load_metadata(path)
+    invalid = [f for f in md.findings if f.code == "metadata-invalid-value"]
+    assert len(invalid) == 5
+    for f in invalid:
+        english = f.texts()[0]
+        assert "should" not in english, english
+        assert "Input" not in english, english
+        swahili = f.texts(translator("sw"))[0]
+        assert "should" not in swahili, swahili
+        assert " it " not in swahili, swahili
+    email = next(f for f in invalid if f.field == "producer.contact_email")
+    assert "it does not have the form this field needs" in email.texts()[0]
+
+
 def test_unknown_field_suggests_the_right_one(tmp_path):
     path = tmp_path / "q.yaml"
     path.write_text("profile: cgd-quality/1.0\nconsent:\n  obtaned: true\n", encoding="utf-8")
@@ -142,3 +171,25 @@ def test_the_examples_metadata_is_complete_for_release(examples: Path):
         md = load_metadata(examples / name / "quality.yaml")
         found = md.findings + metadata_findings(md, stage="release")
         assert [f for f in found if f.severity is Severity.ERROR] == [], [f.message for f in found]
+
+
+def test_dsat_reasons_name_the_principle_in_words_and_in_the_persons_language(run):
+    """#17: the reasons a self-assessment fails are messages, not English strings: the report's
+    JSON (and the version page and API, through the same ``dsat_in``) says them in any language,
+    the principle named in words, not by its YAML key."""
+    from cgd_bridge.findings import dsat_in
+    from cgd_bridge.i18n import translator
+
+    r = run(CSV, schema=AGG_SCHEMA, meta={"quality.self_assessment.ethics.fairness_no_harm": "no"})
+    dsat = r.stats["dsat"]
+    assert dsat["reasons"] == ["ethics principle 'fairness and no harm' is answered 'no'"]
+    sw = r.to_dict(translator("sw"))["cgd:stats"]["dsat"]
+    assert sw["reasons"] == ["kanuni ya maadili 'haki bila kusababisha madhara' imejibiwa 'hapana'"]
+    assert sw["pass"] is False
+    bn = dsat_in(dsat, translator("bn"))["reasons"]
+    assert bn == ["নৈতিক নীতি 'ন্যায্যতা ও ক্ষতি না করা'-এর উত্তর 'না' দেওয়া হয়েছে"]
+    assert r.to_dict()["cgd:stats"]["dsat"]["reasons"] == dsat["reasons"]  # English stays English
+    # a verdict stored before the messages were kept is shown as it was stored
+    old = {k: v for k, v in dsat.items() if k != "why"}
+    assert dsat_in(old, translator("sw")) == old
+    assert dsat_in(None, translator("sw")) is None

@@ -61,6 +61,16 @@ def test_kobo_group_paths_and_meta_columns_without_form(write):
     assert kinds["_gps_latitude"] == "gps"
 
 
+def test_a_slash_between_words_is_no_group_path(write):
+    """'Gender / Mtundu' is a header in two languages, not the question 'Mtundu' of a group
+    'Gender ': the name is the whole header, never one with a space in front (#18: the mapping
+    builder shows it)."""
+    t = open_table(
+        write("e.csv", "Gender / Mtundu,respondent/age,Disability (Ulumali)\nMkazi,24,Ali ndi ulumali\n")
+    )
+    assert [c.name for c in t.columns] == ["Gender / Mtundu", "age", "Disability (Ulumali)"]
+
+
 def test_ambiguous_group_paths_keep_the_full_header(write):
     t = open_table(write("e.csv", "a/name_q,b/name_q\n1,2\n"))
     assert [c.name for c in t.columns] == ["a/name_q", "b/name_q"]

@@ -171,3 +171,71 @@ def test_a_fixed_code_earlier_mappings_agree_on_is_surer(structures: Structures)
     assert learnt.uncertain() == []
     assert "as in mappings/kenya-health-scorecard.yaml" in learnt.comments["dimensions.SERIES"]
     assert learnt.mapping["dimensions"]["SERIES"] == alone.mapping["dimensions"]["SERIES"]
+
+
+def _typed(*pairs: tuple[str, str, str]) -> Evidence:
+    e = Evidence()
+    for dim, label, code in pairs:
+        e.add_label(dim, label, code, "earlier/mw-2023.yaml")
+    return e
+
+
+def test_a_label_spelt_almost_as_one_mapped_before_gets_its_code() -> None:
+    """An enumerator's spelling ("Mwammuna", "Nairobi Cty") is close to a label mapped before:
+    its code is proposed, saying which label it is like."""
+    e = _typed(("SEX", "Mwamuna", "M"), ("SEX", "Mkazi", "F"), ("REF_AREA", "Nairobi City", "KE_047"))
+    hit = e.similar_label("SEX", "Mwammuna", ["F", "M", "_T"])
+    assert hit is not None
+    assert (hit.choice, hit.similar) == ("M", "mwamuna")
+    assert hit.score >= 90
+    area = e.similar_label("REF_AREA", "Nairobi Cty", ["KE_047", "KE_001"])
+    assert area is not None
+    assert area.choice == "KE_047"
+    # a code outside the target codelist is never proposed
+    assert e.similar_label("SEX", "Mwammuna", ["F", "_T"]) is None
+
+
+@pytest.mark.parametrize(
+    ("earlier", "label"),
+    [
+        (("SEX", "Male", "M"), "Female"),  # contains the other
+        (("DISABILITY_STATUS", "with disability", "PD"), "without disability"),  # a negation
+        (("AGE", "15-24", "Y15T24"), "16-24"),  # other digits
+        (("AGE", "Aged 15 to 24", "Y15T24"), "Aged 15 to 24 or more"),  # more words
+        (("SEX", "Mkazi", "F"), "Akazi"),  # one letter in five: another word
+        (("SEX", "F", "F"), "M"),  # too short to say
+    ],
+)
+def test_labels_that_only_look_alike_get_no_code(earlier: tuple[str, str, str], label: str) -> None:
+    e = _typed(earlier)
+    assert e.similar_label(earlier[0], label, [earlier[2], "X", "_T"]) is None
+
+
+def test_two_earlier_labels_as_close_for_different_codes_say_nothing() -> None:
+    e = _typed(("REF_AREA", "Kisumu East", "KE_A"), ("REF_AREA", "Kisumu Easy", "KE_B"))
+    assert e.similar_label("REF_AREA", "Kisumu Eas", ["KE_A", "KE_B"]) is None  # as like one as the other
+    hit = e.similar_label("REF_AREA", "Kisumu Eastt", ["KE_A", "KE_B"])
+    assert hit is not None
+    assert hit.choice == "KE_A"
+
+
+def test_a_draft_proposes_a_misspelt_label_to_confirm(structures: Structures, tmp_path: Path) -> None:
+    """In a draft, a label like one mapped before gets that code, below 80 % sure (marked to
+    confirm), and the comment says which earlier label it is like."""
+    data = tmp_path / "mw-2024.csv"
+    data.write_text(
+        "year,Gender (Mtundu),respondents,satisfied\n2024,Mkazi,40,20\n2024,Mwammuna,50,30\n",
+        encoding="utf-8",
+    )
+    evidence = _typed(("SEX", "Mkazi", "F"), ("SEX", "Mwamuna", "M"))
+    evidence.add_column("Gender (Mtundu)", "SEX", "earlier/mw-2023.yaml", "IAEG-SDGs:DF_SDG_GLH")
+    d = draft_mapping(data, dataflow=SDG_FLOW, structures=structures, evidence=evidence)
+    assert d.mapping["dimensions"]["SEX"] == {
+        "column": "Gender (Mtundu)",
+        "map": {"F": ["Mkazi"], "M": ["Mwammuna"]},
+    }
+    (q,) = [q for q in d.labels if q.label == "Mwammuna"]
+    assert q.proposed == "M"
+    assert q.confidence < 0.8
+    assert "spelt like 'mwamuna'" in q.why
+    assert "Mwammuna" in {x.label for x in d.questions("label")}

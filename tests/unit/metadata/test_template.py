@@ -151,7 +151,7 @@ def test_template_comments_every_field() -> None:
         if line.strip() and not line.lstrip().startswith("#"):
             assert lines[i - 1].lstrip().startswith("#"), f"no comment before {line!r}"
     text = render_template()
-    assert "# Always 'cgd-quality/1.0'. [required at submission]" in text
+    assert "# Template version: Always 'cgd-quality/1.0'. [required at submission]" in text
     assert "[required before release]" in text
     assert "[optional]" in text
 

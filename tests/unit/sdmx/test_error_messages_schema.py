@@ -39,3 +39,15 @@ def test_sdmx_ml_errors_quoting_control_characters_stay_valid_xml(version):
     body = error_xml(140, "the key 'A\x08B\x1b' is not valid", "fix \x00 it", version=version)
     assert SCHEMAS.errors("application/xml", body) == []
     assert "A\ufffdB\ufffd" in body.decode()
+
+
+@pytest.mark.parametrize("version", ["2.1", "3.0"])
+def test_sdmx_ml_errors_in_two_languages_stay_valid(version):
+    """#17: the English texts, then the same in the asked language, each with its xml:lang."""
+    body = error_xml(140, "bad key", "fix it", version=version, local=("sw", ["ufunguo mbaya", "urekebishe"]))
+    assert SCHEMAS.errors("application/xml", body) == []
+    text = body.decode()
+    assert text.index('xml:lang="en">bad key') < text.index('xml:lang="sw">ufunguo mbaya')
+    assert (
+        'xml:lang="sw"' not in error_xml(140, "bad key", version=version, local=("en", ["bad key"])).decode()
+    )

@@ -9,6 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pyarrow as pa
+import pytest
 
 from cgd_bridge.i18n import translator
 from cgd_bridge.server.web import chart
@@ -152,3 +153,125 @@ def test_the_chart_downloads_as_an_svg_file_and_its_numbers_as_csv() -> None:
     assert ["CGD", "Proportion of people satisfied", "S1", "Persons without disability", "PWD", "Male", "M",
             "2023", "63.5", "Percent (PT)"] in rows  # fmt: skip
     assert len(rows) == 1 + 8
+
+
+# ---------------------------------------------------------------- PNG and small multiples
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:16]
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _png_pixels(data: bytes) -> bytes:
+    """The decompressed image data of a PNG (its IDAT chunks), to compare what was drawn."""
+    import zlib
+
+    out, at = b"", 8
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        kind = data[at + 4 : at + 8]
+        if kind == b"IDAT":
+            out += data[at + 8 : at + 8 + size]
+        at += 12 + size
+    return zlib.decompress(out)
+
+
+def test_the_chart_downloads_as_a_png_of_the_svg_file_with_its_text_drawn() -> None:
+    for periods in (["2024"], ["2022", "2023", "2024"]):
+        c = chart.series_charts(_table(periods), DIMS, names=NAMES)[0]
+        png = chart.chart_png(c)
+        root = ET.fromstring(chart.standalone_svg(c).split("?>", 1)[1])
+        assert _png_size(png) == (
+            chart.FILE_WIDTH * chart.PNG_ZOOM,
+            int(root.get("height", "0")) * chart.PNG_ZOOM,
+        )
+        # the words are drawn: the same chart without its text elements is another picture
+        c.svg = re.sub(r"<text\b.*?</text>", "", c.svg, flags=re.S)
+        assert _png_pixels(chart.chart_png(c)) != _png_pixels(png)
+
+
+def test_a_png_in_bangla_is_drawn_and_a_server_without_fonts_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cgd_bridge.errors import Unavailable
+
+    c = chart.series_charts(_table(["2024"]), DIMS, names=NAMES, _=translator("bn"))[0]
+    assert "একক" in c.svg  # "Unit" in Bangla, drawn by the font fallback
+    assert _png_size(chart.chart_png(c))[0] == chart.FILE_WIDTH * chart.PNG_ZOOM
+    monkeypatch.setattr(chart, "_draws_text", lambda: False)
+    with pytest.raises(Unavailable) as raised:
+        chart.chart_png(c)  # never a PNG without its words
+    assert raised.value.status == 503
+    assert "SVG" in (raised.value.fix or "")
+
+
+def _panels_table(periods: list[str]) -> pa.Table:
+    """Three areas whose values differ tenfold, each by sex and disability status."""
+    return pa.Table.from_pylist(
+        [
+            {
+                "SERIES": "S1",
+                "REF_AREA": area,
+                "SEX": sex,
+                "DISABILITY_STATUS": dis,
+                "TIME_PERIOD": p,
+                "OBS_VALUE": base * (1.5 if dis == "PD" else 1.0) + i,
+                "UNIT_MEASURE": "NUMBER",
+            }
+            for i, p in enumerate(periods)
+            for area, base in (("A1", 10.0), ("A2", 100.0), ("A3", 400.0))
+            for sex in ("F", "M")
+            for dis in ("PD", "PWD")
+            if not (area == "A3" and dis == "PD")  # A3 lacks a group: the colours must not move
+        ]
+    )
+
+
+def test_small_multiples_split_a_chart_by_the_chosen_dimension_on_one_scale() -> None:
+    names = {**NAMES, "REF_AREA": {"A1": "Area one", "A2": "Area two", "A3": "Area three"}}
+    for periods in (["2024"], ["2022", "2023", "2024"]):
+        c = chart.series_charts(_panels_table(periods), DIMS, names=names, by="REF_AREA")[0]
+        assert c.by_id == "REF_AREA"
+        assert c.svg == ""
+        assert [p.heading for p in c.panels] == ["Area one", "Area two", "Area three"]
+        assert [p.code for p in c.panels] == ["A1", "A2", "A3"]
+        assert "REF_AREA" not in c.shown_ids  # the split dimension is not also a colour
+        # one scale: every small chart's axis ends at the same number (600, from A3's 400 + ...)
+        tops = set()
+        for p in c.panels:
+            ticks = [t for t in _texts(p.svg) if re.fullmatch(r"[\d,.]+", t)]
+            tops.add(max(ticks, key=lambda t: float(t.replace(",", ""))))
+            assert 'class="chart small"' in p.svg
+        assert len(tops) == 1, tops
+        # one meaning of colour: "Persons without disability" has the same colour in A1 and A3
+        pwd = [
+            re.findall(r'stroke="(#[0-9A-F]{6})"[^>]*>(?:<title>)?Persons without', p.svg) for p in c.panels
+        ]
+        bar_pwd = [re.findall(r'fill="(#[0-9A-F]{6})"><title>Persons without', p.svg) for p in c.panels]
+        colours = {x for found in (pwd if c.kind == "line" else bar_pwd) for x in found}
+        assert len(colours) == 1, colours
+        # the numbers behind it name the split dimension first
+        rows = list(csv.reader(io.StringIO(chart.chart_csv(c, {"REF_AREA": "Area", "SEX": "Sex"}))))
+        assert rows[0][3:5] == ["Area", "Area code"]
+        assert {r[4] for r in rows[1:]} == {"A1", "A2", "A3"}
+        # the file holds every small chart, each headed by its code's name
+        svg = chart.standalone_svg(c)
+        root = ET.fromstring(svg.split("?>", 1)[1])
+        assert root.get("width") == str(chart.FILE_WIDTH)
+        assert svg.count('class="chart small"') == 3
+        assert {"Area one", "Area two", "Area three"} <= set(_texts(svg))
+        assert _png_size(chart.chart_png(c))[0] == chart.FILE_WIDTH * chart.PNG_ZOOM
+
+
+def test_small_multiples_are_bounded_and_a_dimension_that_does_not_vary_is_not_split() -> None:
+    rows = [
+        {"SERIES": "S1", "REF_AREA": f"A{k:02}", "SEX": "F", "TIME_PERIOD": "2024", "OBS_VALUE": float(k)}
+        for k in range(chart.MAX_PANELS + 5)
+    ]
+    c = chart.series_charts(pa.Table.from_pylist(rows), ["SERIES", "REF_AREA", "SEX"], by="REF_AREA")[0]
+    assert len(c.panels) == chart.MAX_PANELS
+    assert c.panels_left == 5
+    one = chart.series_charts(pa.Table.from_pylist(rows), ["SERIES", "REF_AREA", "SEX"], by="SEX")[0]
+    assert one.panels == []
+    assert one.svg
+    assert one.by_id == ""

@@ -94,6 +94,10 @@ def pull(
             "web /dataflows/CGD_BRIDGE/DF_CGD_KE/1.0/chart/2.svg",
             "KNBS downloaded all of ke-scorecard-2024, as a chart (SVG)",
         ),
+        (  # small multiples: the split is how it was drawn, not a code that was read
+            "web /dataflows/CGD_BRIDGE/DF_CGD_KE/1.0/chart/1.png?REF_AREA=KE_042&by=SEX",
+            "KNBS downloaded Kisumu, as a chart (PNG)",
+        ),
     ],
 )
 def test_each_door_reads_as_a_sentence(query: str, words: str) -> None:

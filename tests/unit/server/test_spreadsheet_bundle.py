@@ -100,7 +100,7 @@ def test_the_quality_sheet_is_in_words(book: openpyxl.Workbook) -> None:
     assert rows[0][0] == "Sauti ya Wananchi: ke-scorecard-2024, version 2"
     assert rows[1] == ("Section", "Field", "Value", "What it means")
     by_field = {r[1]: r for r in rows[2:] if r[1]}
-    assert by_field["Title"][0] == "Dataset"
+    assert by_field["Title"][0] == "The dataset"  # the section as the metadata form labels it
     assert by_field["Title"][2] == "Kisumu health scorecard"
     assert by_field["Title"][3]  # the help text says what the field means
     assert not any("dataset.title" in str(c) for r in rows for c in r)  # no raw YAML keys

@@ -24,7 +24,7 @@ from markupsafe import escape
 
 from cgd_bridge.server.app import create_app
 from cgd_bridge.server.demo import seed
-from cgd_bridge.server.web import chart, i18n
+from cgd_bridge.server.web import chart, i18n, pages
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import orgs, submissions
@@ -150,8 +150,62 @@ def test_signing_in_with_a_key_sets_a_safe_session_cookie(demo: Demo) -> None:
     assert "Signed in as" in page.text
     assert "amina" in page.text
     assert "ke-health-scorecard-2024" in page.text
-    # the CSRF token was renewed at sign-in (no fixation)
-    assert csrf(c, "/submissions") != token
+    # the CSRF token was renewed at sign-in (no fixation): the session's token, under the mask
+    assert websession.unmasked_csrf(csrf(c, "/submissions")) != websession.unmasked_csrf(token)
+
+
+def test_pages_and_their_assets_are_light_on_a_slow_link(demo: Demo) -> None:
+    """Pages, CSS, JavaScript and the JSON API are gzipped (#17); what is compressed already is
+    not; the CSS and JavaScript, linked by their digest, are kept a year, and only then."""
+    c = demo.client
+    gz = {"Accept-Encoding": "gzip, br"}
+    page = c.get(FLOW, headers=gz)
+    assert page.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in page.headers["vary"]
+    assert page.num_bytes_downloaded * 4 < len(page.content)  # the dataflow page: tables and SVG
+    plain = c.get("/", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    links = re.findall(r'(?:href|src)="(/static/web\.(?:css|js)\?v=([0-9a-f]+))"', plain.text)
+    assert len(links) == 2, links
+    for url, digest in links:
+        asset = c.get(url, headers=gz)
+        assert asset.status_code == 200
+        assert asset.headers["content-encoding"] == "gzip"
+        assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert digest == pages.asset_version(url.split("?")[0].rsplit("/", 1)[1])
+        for other in (url.split("?")[0], url.replace(digest, "0" * len(digest))):
+            # without the digest, or with an old one, the browser must ask again
+            assert c.get(other, headers=gz).headers["cache-control"] == "no-cache"
+    assert c.get("/api/submissions", headers={**gz, **demo_key(demo, "amina")}).status_code == 200
+    sheet = c.get(f"{FLOW}/download?format=xlsx", headers=gz)
+    assert sheet.status_code == 200
+    assert "content-encoding" not in sheet.headers  # a workbook is a ZIP already
+    bundle = c.get(f"{FLOW}/bundle", headers=gz)
+    assert bundle.status_code == 200
+    assert "content-encoding" not in bundle.headers
+
+
+def demo_key(demo: Demo, user: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {demo.keys[user]}"}
+
+
+def test_the_csrf_token_is_masked_anew_on_every_page(demo: Demo) -> None:
+    """Gzipped pages that echo a request could reveal a secret repeated in every page (BREACH):
+    each page carries the session's token under a fresh mask, and each masked form is accepted."""
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    first, second = csrf(c, "/submissions"), csrf(c, "/submissions")
+    assert first != second
+    assert websession.unmasked_csrf(first) == websession.unmasked_csrf(second)
+    withdraw = f"/versions/{demo.published['kenya-health-scorecard']}/withdraw"
+    for token in (first, second):
+        r = c.post(withdraw, data={"csrf_token": token}, follow_redirects=False)
+        assert r.status_code != 403, r.text
+    # the session's token itself, unmasked, is not what a form sends
+    raw = websession.unmasked_csrf(first)
+    assert raw is not None
+    r = c.post("/sign-out", data={"csrf_token": raw}, follow_redirects=False)
+    assert r.status_code == 403
 
 
 def test_secure_cookie_over_https(demo: Demo) -> None:
@@ -559,7 +613,7 @@ def test_each_chart_downloads_as_svg_and_csv_with_the_page_filters(demo: Demo) -
     missing = demo.client.get(f"{FLOW}/chart/9.svg")
     assert missing.status_code == 404
     assert "there is no chart 9" in missing.text
-    assert demo.client.get(f"{FLOW}/chart/1.png").status_code == 404
+    assert demo.client.get(f"{FLOW}/chart/1.gif").status_code == 404
     # a version's page: the same filter form (check boxes, the choice kept) and files
     v = demo.published["kenya-health-scorecard"]
     version = demo.client.get(f"/versions/{v}?SEX=F")
@@ -639,18 +693,21 @@ def test_the_metadata_form_is_translated(demo: Demo) -> None:
     sign_in(demo.client, demo.keys["amina"])
     r = demo.client.get("/metadata?lang=sw")
     assert r.status_code == 200, r.text[:300]
-    assert str(escape(sw("Dataset"))) in r.text
+    assert str(escape(sw("The dataset"))) in r.text
     assert str(escape(sw(some_help))) in r.text
-    assert str(escape(sw("required at submission"))) in r.text
+    assert str(escape(sw("Needed to submit"))) in r.text
     # the errors marked at the fields are in Swahili too, with the person's data as typed
     r = demo.client.post(
         "/metadata?lang=sw",
         data={"csrf_token": csrf(demo.client, "/metadata"), "action": "check", "dataset.id": "Bad Id!"},
     )
     assert r.status_code == 422
-    missing = sw("'{field}' is empty; it is required to submit", field="dataset.version")
-    assert missing != "'dataset.version' is empty; it is required to submit"
+    # in plain words, by the field's label: never its YAML path
+    missing = sw("This is needed to submit: fill it in.")
+    assert missing != "This is needed to submit: fill it in."
     assert str(escape(missing)) in r.text
+    assert str(escape(sw("Version number"))) in r.text
+    assert "dataset.version" not in re.sub(r'(data-path|name)="[^"]*"', "", r.text).split("md-report")[0]
 
 
 def test_json_answers_and_stored_reports_in_the_chosen_language(demo: Demo) -> None:
@@ -803,7 +860,7 @@ def test_the_metadata_form_loads_checks_and_saves(demo: Demo, tmp_path: Path) ->
     assert page.status_code == 200
     assert 'name="dataset.id"' in page.text
     assert "A short identifier for the dataset" in page.text  # the template's help texts
-    assert "required at submission" in page.text
+    assert "Needed to submit" in page.text
     token = csrf(c, "/metadata")
     assert c.post("/metadata", data={"csrf_token": "x", "action": "check"}).status_code == 403
     # an existing file goes into the form, and is checked
@@ -945,8 +1002,31 @@ def test_sign_in_attempts_are_throttled_per_address(demo: Demo) -> None:
     assert c.post("/sign-in", data=wrong).status_code == 400  # one more attempt, a token later
 
 
+def form_of_record(record: dict[str, Any]) -> dict[str, Any]:
+    """What a browser posts for the metadata form filled with ``record``: every input."""
+    from cgd_bridge.server.web import metadata_form
+
+    posted: dict[str, Any] = {}
+
+    def post(widgets: list[metadata_form.Widget]) -> None:
+        for w in widgets:
+            if w.kind in ("section", "entries"):
+                post(w.children)
+            elif w.kind == "languages":
+                posted.update({f"{w.path}.{k}": v for k, v in w.value.items()})
+            elif w.kind == "checkboxes":
+                posted[w.path] = list(w.value)
+            else:
+                posted[w.path] = w.value
+
+    post(metadata_form.build(record).widgets)
+    return posted
+
+
 def test_the_metadata_form_feeds_the_submit_page(demo: Demo) -> None:
     import html
+
+    import yaml
 
     c = demo.client
     sign_in(c, demo.keys["amina"])
@@ -956,8 +1036,13 @@ def test_the_metadata_form_feeds_the_submit_page(demo: Demo) -> None:
         files={"existing": ("quality.yaml", (KENYA / "quality.yaml").read_bytes(), "application/yaml")},
     )
     assert "Submit data with this metadata" in r.text
+    # the button carries the record as the form has it now (every field posted) to the submit page
+    form = form_of_record(yaml.safe_load((KENYA / "quality.yaml").read_text(encoding="utf-8")))
+    r = c.post("/metadata", data={**form, "csrf_token": csrf(c, "/metadata"), "action": "submit"})
+    assert r.status_code == 200, r.text[:3000]
+    assert "filled in on the form is used" in r.text
     text = html.unescape(
-        re.search(r'<textarea name="metadata_text" hidden>(.*?)</textarea>', r.text, re.S).group(1)
+        re.search(r'<textarea[^>]*name="metadata_text"[^>]*>(.*?)</textarea>', r.text, re.S).group(1)
     )
     assert "ke-health-scorecard-2024" in text
     token = csrf(c, "/submit")
@@ -1222,8 +1307,10 @@ def test_a_cso_saves_resumes_and_deletes_a_metadata_draft(demo_db: Demo) -> None
     assert "You are editing the saved draft" in page.text
     assert f'name="draft_id" value="{draft_id}"' in page.text
     assert 'value="My survey"' in page.text  # resumed into the form
-    # unfinished: no next step yet, and no field marked before the CSO asks for the check
-    assert "Submit data with this metadata" not in page.text
+    # unfinished: no next step yet (the page says how many fields it waits for), and no field
+    # marked before the CSO asks for the check
+    assert 'value="submit"' not in page.text
+    assert "You can submit data with this metadata once" in page.text
     assert 'aria-invalid="true"' not in page.text
     assert "amina" in page.text  # who saved it, and when
     # saving again (with the draft's id) updates the same draft

@@ -138,6 +138,34 @@
       xhr.send(body);
     });
   });
+  // The mapping builder's code lists: a search box above each long list keeps the options whose
+  // code or name holds the typed text (the chosen one always stays); one match is chosen.
+  document.querySelectorAll("select[data-searchable]").forEach(function (select, i) {
+    var input = document.createElement("input");
+    input.type = "search";
+    input.id = "search-" + (select.id || i);
+    input.className = "code-search";
+    input.setAttribute("aria-label", select.getAttribute("data-searchable"));
+    input.setAttribute("aria-controls", select.id);
+    input.autocomplete = "off";
+    select.parentNode.insertBefore(input, select);
+    var options = Array.prototype.slice.call(select.options);
+    input.addEventListener("input", function () {
+      var q = input.value.trim().toLowerCase();
+      var shown = [];
+      options.forEach(function (o) {
+        var ok = q === "" || o.selected || o.textContent.toLowerCase().indexOf(q) >= 0;
+        o.hidden = !ok;
+        o.disabled = !ok && !o.selected;
+        if (ok && q !== "" && o.value !== "") { shown.push(o); }
+      });
+      var unselected = shown.filter(function (o) { return !o.selected; });
+      if (q !== "" && unselected.length === 1 && shown.length <= 2) {
+        unselected[0].selected = true;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
+  });
   // Move focus to an error summary so screen-reader and keyboard users meet it first.
   var summary = document.getElementById("error-summary");
   if (summary) { summary.focus(); }

@@ -1,0 +1,106 @@
+"""What the server says in the person's language (#17): the DSAT verdict's reasons on the version
+page and in the JSON API (stored once as messages with the version), and the errors of the store
+and the server (JSON API, web pages, SDMX REST) in Swahili, Nepali or Bangla on request, the
+English and the codes unchanged."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cgd_bridge.errors import Conflict
+from cgd_bridge.i18n import msg, translator
+from cgd_bridge.store import orgs, submissions
+from cgd_bridge.store.models import Version
+from cgd_bridge.store.orgs import Principal
+from tests.unit.server.test_web import FLOW, Demo, _demo
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    with _demo(tmp_path) as d:
+        yield d
+
+
+def test_a_failed_self_assessment_says_why_in_the_pages_and_the_apis_language(demo: Demo) -> None:
+    vid = demo.published["kenya-health-scorecard"]
+    why = [
+        msg("ethics principle '{principle}' is answered 'no'", principle=msg("privacy")),
+        msg("the quality scores add up to {total} of 15, below {least}", total=6, least=8),
+    ]
+    with demo.session() as s:
+        v = s.get(Version, vid)
+        assert v is not None
+        v.dsat = {
+            **(v.dsat or {}),
+            "pass": False,
+            "total": 6,
+            "max": 15,
+            "reasons": [
+                "ethics principle 'privacy' is answered 'no'",
+                "the quality scores add up to 6 of 15, below 8",
+            ],
+            "why": why,
+        }
+        s.commit()
+    english = html.unescape(demo.client.get(f"/versions/{vid}").text)
+    assert "ethics principle 'privacy' is answered 'no'" in english
+    swahili = html.unescape(demo.client.get(f"/versions/{vid}?lang=sw").text)
+    assert "kanuni ya maadili 'faragha' imejibiwa 'hapana'" in swahili
+    assert "is answered 'no'" not in swahili
+    nepali = html.unescape(demo.client.get(f"/versions/{vid}?lang=ne").text)
+    assert "नैतिक सिद्धान्त 'निजता' को उत्तर 'होइन' दिइएको छ" in nepali
+    key = {"Authorization": f"Bearer {demo.keys['amina']}"}
+    api = demo.client.get(f"/api/versions/{vid}", headers={**key, "Accept-Language": "bn"})
+    assert api.status_code == 200, api.text[:300]
+    reasons = api.json()["dsat"]["reasons"]
+    assert reasons[0] == "নৈতিক নীতি 'ব্যক্তিগত গোপনীয়তা'-এর উত্তর 'না' দেওয়া হয়েছে"
+    assert len(reasons) == 2
+    assert "is answered" not in reasons[0]
+    plain = demo.client.get(f"/api/versions/{vid}", headers=key).json()["dsat"]["reasons"]
+    assert plain[0] == "ethics principle 'privacy' is answered 'no'"
+
+
+def test_errors_of_the_store_and_the_server_in_the_asked_language(demo: Demo) -> None:
+    key = {"Authorization": f"Bearer {demo.keys['amina']}"}
+    # the JSON API: a store error, in Swahili when asked, in English when not
+    sw = demo.client.get("/api/versions/999999", headers={**key, "Accept-Language": "sw"}).json()["error"]
+    assert sw["problem"] == "hakuna toleo 999999"
+    assert sw["status"] == 404
+    en = demo.client.get("/api/versions/999999", headers=key).json()["error"]
+    assert en["problem"] == "there is no version 999999"
+    # a web page's error in Bangla, not only its headings
+    page = html.unescape(demo.client.get("/versions/999999?lang=bn").text)
+    assert "সংস্করণ 999999 নেই" in page
+    assert "there is no version" not in page
+    # SDMX REST: the English texts stay (machines read them), the Nepali ones follow, marked
+    bad = demo.client.get(
+        "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all?startPeriod=nope", headers={"Accept-Language": "ne"}
+    )
+    assert bad.status_code == 400
+    assert '<com:Text xml:lang="en">startPeriod=nope is not a time period</com:Text>' in bad.text
+    assert '<com:Text xml:lang="ne">startPeriod=nope समय अवधि होइन</com:Text>' in bad.text
+    plain = demo.client.get("/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all?startPeriod=nope")
+    assert 'xml:lang="ne"' not in plain.text
+    as_json = demo.client.get(
+        "/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all?startPeriod=nope&format=jsondata&lang=sw"
+    )
+    assert "si kipindi cha muda" in as_json.text, as_json.text[:300]
+    # a web filter naming no dimension, in Swahili
+    split = html.unescape(demo.client.get(f"{FLOW}?by=NOPE&lang=sw").text)
+    assert "chati haziwezi kugawanywa kwa 'NOPE'" in split
+
+
+def test_a_workflow_conflict_says_what_may_come_next_in_any_language(demo: Demo) -> None:
+    vid = demo.published["kenya-health-scorecard"]
+    with demo.session() as s:
+        amina = Principal.of(orgs.get_user(s, username="amina"))
+        with pytest.raises(Conflict) as raised:
+            submissions.submit(s, principal=amina, version_id=vid)
+    problem, _fix = raised.value.texts(translator("sw"))
+    assert problem.startswith("toleo 1 la 'ke-health-scorecard-2024' ni published"), problem
+    assert "is published" in raised.value.problem  # the English as before
+    assert raised.value.problem.startswith("version 1 of 'ke-health-scorecard-2024' is published")
