@@ -232,3 +232,23 @@ def test_validate_and_convert_never_try_to_import_pandas(
     assert got["written"] > 0  # the run did its work
     assert got["rows"] > 0
     assert not got["attempts"], "pandas was imported from:\n" + "\n---\n".join(got["attempts"])
+
+
+def test_the_audits_lps_do_not_import_scipy_optimize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS comes from its own bindings (highspy): ``scipy.optimize``, whose package imports
+    every solver scipy has, is not imported by an audit that solves LPs (the broken example
+    whose small cell the published totals give away)."""
+    monkeypatch.setenv("CGD_BRIDGE_CACHE_DIR", str(tmp_path / "cache"))
+    case = ROOT / "examples" / "broken" / "suppression-exposed"
+    metadata = ROOT / "examples" / "kenya-health-scorecard" / "quality.yaml"
+    args = (
+        "validate", str(case / "data.csv"), "--metadata", str(metadata),
+        "--mapping", str(ROOT / "mappings" / "kenya-health-scorecard.yaml"),
+        "--format", "json", "-o", "report.json",
+    )  # fmt: skip
+    _imported(tmp_path, *args)  # compiles the structures
+    _, modules = _imported(tmp_path, *args)
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert "suppression-exposed" in json.dumps(report)
+    assert "highspy" in modules, "the audit solved no LP: choose an example whose audit does"
+    assert "scipy.optimize" not in modules
