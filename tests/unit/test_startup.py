@@ -191,20 +191,7 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize(
-    "example",
-    [
-        "kenya-csv",
-        pytest.param(
-            "nepal-xlsx",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="ingest/xlsx.py still builds arrays with pa.array/to_numpy (being replaced on "
-                "branch kobo); strict: remove this mark when the XLSX path is pandas-free",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("example", ["kenya-csv", "nepal-xlsx"])
 def test_validate_and_convert_never_try_to_import_pandas(
     example: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
