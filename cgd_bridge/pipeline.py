@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
 from cgd_bridge.checks import Context, Options, dsat_score, run_checks
 from cgd_bridge.checks.disclosure import (
@@ -401,7 +402,7 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
     OBS_STATUS Q ("missing value; suppressed"). Without a contract (an unknown target, which
     is never written or stored) every rule applies.
     """
-    mask = pa.array(suppressed_mask(h.table, suppression))
+    mask = arrow.array(suppressed_mask(h.table, suppression))
     t = withhold_counts(h.table, mask, h.count_attributes)
     n = t.num_rows
 
@@ -410,13 +411,13 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
             return constant_column(default, n)  # the text once, not once per row
         if t[name].null_count == 0:
             return t[name]  # as mapped (a constant stays shared)
-        return pc.coalesce(t[name].combine_chunks(), pa.scalar(default))
+        return pc.coalesce(t[name].combine_chunks(), arrow.scalar(default))
 
     def where_suppressed(code: str, values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         if not suppressed:
             return values
         whole = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-        return pc.if_else(mask, code, whole)
+        return pc.if_else(mask, arrow.scalar(code), whole)
 
     suppressed = bool(pc.any(mask).as_py())
     status = column("OBS_STATUS", "U" if forced else "G")
@@ -426,7 +427,7 @@ def conform(h: Harmonised, suppression: Suppression | None, md: QualityMetadata,
     method = md.method.type if md.method and md.method.type else "citizen data"
     version = md.dataset.version if md.dataset and md.dataset.version else "?"
     updates = {
-        "OBS_VALUE": pc.if_else(mask, pa.scalar(None, pa.float64()), t["OBS_VALUE"].combine_chunks()),
+        "OBS_VALUE": pc.if_else(mask, arrow.scalar(None, pa.float64()), t["OBS_VALUE"].combine_chunks()),
         "OBS_STATUS": where_suppressed("Q", status),
         "CONF_STATUS": where_suppressed("C", column("CONF_STATUS", "F")),
         "NATURE": column("NATURE", "_X"),

@@ -1187,7 +1187,9 @@ class Structures:
 
         key, _ = self._codelist_key(codelist_id)
         if key not in self._arrays:
-            self._arrays[key] = pa.array(sorted(self.codes(codelist_id)), type=pa.string())
+            from cgd_bridge import arrow
+
+            self._arrays[key] = arrow.array(sorted(self.codes(codelist_id)), type=pa.string())
         if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
             values = pc.cast(values, pa.string())
         return pc.is_in(values, value_set=self._arrays[key])

@@ -3,7 +3,7 @@
 **The audit** plays the attacker. It takes a table as a reader has it: the published values are
 known, the suppressed cells are unknowns, every cell is a count (never negative), and every
 additive relation (:mod:`cgd_bridge.checks.relations`) holds. For each suppressed cell it
-solves two linear programmes (HiGHS through ``scipy.optimize.linprog``): the smallest and the
+solves two linear programmes (HiGHS, through its ``highspy`` bindings): the smallest and the
 largest value the cell can take. That *feasible interval* is everything the published table
 gives away about the cell. The protection rule: the interval must be at least ``protection``
 wide (the disclosure threshold k by default), so a reader can never tell a cell of 1 from a cell
@@ -73,20 +73,27 @@ else:  # scipy costs ~0.3 s to import: only when a table has cells to audit (cgd
 
 
 _NOT_LOADED: Any = object()
-#: HiGHS as scipy bundles it (scipy >= 1.15), a model kept between solves (see _Warm); None with
-#: an older scipy (every LP through linprog). Loaded at the first solve (_highs_core).
+#: HiGHS's own Python bindings (the ``highspy`` wheel, a core dependency: the same bindings
+#: scipy vendors as ``scipy.optimize._highspy``, without importing ``scipy.optimize``, whose
+#: package imports every solver it has: about 0.5 s of CPU against 0.03 s), a model kept
+#: between solves (see _Warm); scipy's copy if highspy is missing, and None with neither (every
+#: LP through linprog). Loaded at the first solve (_highs_core).
 _highs: Any = _NOT_LOADED
 
 
 def _highs_core() -> Any:
-    """scipy's HiGHS module, or None; imported at the first call."""
+    """HiGHS's bindings (highspy, else scipy's copy), or None; imported at the first call."""
     global _highs
     if _highs is _NOT_LOADED:
-        try:
-            from scipy.optimize._highspy import _core
-        except ImportError:  # pragma: no cover - older scipy
-            _core = None
-        _highs = _core
+        import importlib
+
+        _highs = None
+        for name in ("highspy._core", "scipy.optimize._highspy._core"):  # highspy is a dependency
+            try:
+                _highs = importlib.import_module(name)
+                break
+            except ImportError:  # pragma: no cover - an install without it; an older scipy
+                continue
     return _highs
 
 
@@ -520,8 +527,9 @@ def _solve(
     """One LP over a component: status ('ok', 'unbounded', 'infeasible'), x, and the duals.
 
     The component's LP stays in HiGHS between calls (:class:`_Warm`): only the objective and
-    the bounds change, and each solve starts from the last one's basis. Without scipy's HiGHS
-    bindings, each LP is solved afresh by ``linprog``."""
+    the bounds change, and each solve starts from the last one's basis. Without HiGHS's
+    bindings, or when the kept model runs into numerical trouble, the LP is solved afresh by
+    ``linprog`` (imported only then)."""
     if _highs_core() is not None:
         if comp.warm is None or comp.warm.relax != relax:
             comp.warm = _Warm(comp, relax)
@@ -1290,7 +1298,7 @@ def _lp(
     """``min cost @ x`` subject to ``row_lo <= a @ x <= row_hi`` and ``col_lo <= x <= col_hi``
     (every row an equality or a ``<=``): x, or None when there is no optimum.
 
-    HiGHS through scipy's bindings, handed the arrays as they are, with presolve off: the
+    HiGHS through its bindings (highspy), handed the arrays as they are, with presolve off: the
     deviation LPs are many small independent parts, which presolve only slows (1.1 s instead of
     2.0 s for the 11 LPs of the 200,925-row Kenya file). Without the bindings, ``linprog``."""
     highs = _highs_core()

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.findings import Finding, Report, Severity
 
 if TYPE_CHECKING:
@@ -192,13 +193,13 @@ def positions(mask: pa.Array | np.ndarray, limit: int | None = None) -> np.ndarr
     if isinstance(mask, np.ndarray):
         idx = np.flatnonzero(mask)
     else:
-        idx = pc.indices_nonzero(pc.fill_null(mask, False)).to_numpy()
+        idx = arrow.to_numpy(pc.indices_nonzero(arrow.fill_null(mask, False)))
     return idx[:limit] if limit is not None else idx
 
 
 def count_true(mask: pa.Array) -> int:
     """Number of True entries (nulls count as False)."""
-    return int(pc.sum(pc.cast(pc.fill_null(mask, False), pa.int64())).as_py() or 0)
+    return int(pc.sum(pc.cast(arrow.fill_null(mask, False), pa.int64())).as_py() or 0)
 
 
 def type_batch(batch: pa.RecordBatch, first_row: int, ctx: Context) -> TypedBatch:
@@ -222,8 +223,8 @@ def _normalise_labels(text: pa.Array, f: SchemaField) -> pa.Array:
     label_map: dict[str, str] = getattr(f, "label_map", {}) or {}
     if not label_map or f.multiple:
         return text
-    keys = pa.array(list(label_map), pa.string())
-    names = pa.array(list(label_map.values()), pa.string())
+    keys = arrow.array(list(label_map), pa.string())
+    names = arrow.array(list(label_map.values()), pa.string())
     idx = pc.index_in(pc.utf8_lower(text), value_set=keys)
     return pc.coalesce(pc.take(names, idx), text)
 
@@ -235,29 +236,29 @@ def cast_column(text: pa.Array, f: SchemaField) -> tuple[pa.Array, pa.Array]:
     if typ in ("integer", "year"):
         ok = pc.match_substring_regex(text, _INT if typ == "integer" else _YEAR)
         digits = pc.replace_substring_regex(text, r"^\+", "")
-        values = pc.cast(pc.if_else(ok, digits, pa.scalar(None, pa.string())), pa.int64())
+        values = pc.cast(pc.if_else(ok, digits, arrow.scalar(None, pa.string())), pa.int64())
     elif typ == "number":
         ok = pc.match_substring_regex(text, _NUM)
         digits = pc.replace_substring_regex(text, r"^\+", "")
-        values = pc.cast(pc.if_else(ok, digits, pa.scalar(None, pa.string())), pa.float64())
+        values = pc.cast(pc.if_else(ok, digits, arrow.scalar(None, pa.string())), pa.float64())
     elif typ == "date":
         fmt = f.format if f.format not in ("default", "any") else "%Y-%m-%d"
         parsed = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
         ok = pc.is_valid(parsed)
         values = pc.cast(parsed, pa.date32())
     elif typ == "boolean":
-        trues = pa.array(list(f.true_values), pa.string())
-        falses = pa.array(list(f.false_values), pa.string())
+        trues = arrow.array(list(f.true_values), pa.string())
+        falses = arrow.array(list(f.false_values), pa.string())
         is_true = pc.is_in(text, value_set=trues)
         ok = pc.or_(is_true, pc.is_in(text, value_set=falses))
-        values = pc.if_else(ok, is_true, pa.scalar(None, pa.bool_()))
+        values = pc.if_else(ok, is_true, arrow.scalar(None, pa.bool_()))
     elif typ in ("datetime", "yearmonth", "time"):
         pattern = {"datetime": _DATETIME, "yearmonth": _YEARMONTH, "time": _TIME}[typ]
         ok = pc.match_substring_regex(text, pattern)
-        values = pc.if_else(ok, text, pa.scalar(None, pa.string()))
+        values = pc.if_else(ok, text, arrow.scalar(None, pa.string()))
     else:
-        return text, pa.array(np.zeros(len(text), dtype=bool))
-    invalid = pc.and_(present, pc.invert(pc.fill_null(ok, False)))
+        return text, arrow.array(np.zeros(len(text), dtype=bool))
+    invalid = pc.and_(present, pc.invert(arrow.fill_null(ok, False)))
     return values, invalid
 
 

@@ -15,12 +15,12 @@ Small cells and secondary suppression are decided and reported by
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, add_examples
 from cgd_bridge.checks.base import plain_number as _plain
 from cgd_bridge.checks.base import provisional_row as _row
@@ -28,12 +28,6 @@ from cgd_bridge.checks.base import show_number as _num
 from cgd_bridge.checks.disclosure import EXAMPLES, TOTAL_MARGIN, Cells, Families, KeyColumn, suppress_cells
 from cgd_bridge.findings import Finding, Severity, register
 from cgd_bridge.i18n import N_
-from cgd_bridge.lazy import lazy_module
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:  # imported where used (cgd_bridge/lazy.py); pyarrow also imports it at its first array
-    pd = lazy_module("pandas")
 
 TOTAL_MISMATCH = register(
     "total-mismatch", Severity.ERROR, "consistency", "Parts do not add up to the total",
@@ -109,14 +103,12 @@ class CellCheck(BaseCheck):
                 cols[_KEPT] = ctx.kept(tb.raw, tb.first_row)
             self.chunks.append(cols)
         else:
-            frame = pd.DataFrame(cols)
-            counted = frame.groupby(list(cols), sort=False).size().rename("__n__").reset_index()
-            self.chunks.append({c: counted[c].to_numpy() for c in counted.columns})
+            self.chunks.append(arrow.group_sum(cols, list(cols)))
 
     def _count_above_denominator(self, ctx: Context, tb: TypedBatch) -> None:
         for count, den in self.pairs:
             c, d = tb.values[count], tb.values[den]
-            mask = pc.fill_null(pc.greater(pc.cast(c, pa.float64()), pc.cast(d, pa.float64())), False)
+            mask = arrow.fill_null(pc.greater(pc.cast(c, pa.float64()), pc.cast(d, pa.float64())), False)
             add_examples(
                 ctx, tb, mask,
                 lambda row, _v, c_=c, d_=d, cn=count, dn=den, tb_=tb: ctx.finding(
@@ -143,12 +135,11 @@ class CellCheck(BaseCheck):
             columns[name] = np.concatenate([c.pop(name) for c in self.chunks])
         self.chunks = []
         if ctx.schema.data_kind == "microdata":
-            counts = pd.DataFrame(columns).groupby([k.name for k in self.keys], sort=False)["__n__"]
-            frame = counts.sum().reset_index()
-            self._sample_size(ctx, Cells.of(frame))
+            frame = Cells(arrow.group_sum(columns, [k.name for k in self.keys], "__n__"))
+            self._sample_size(ctx, frame)
             if ctx.options.mapped:  # the mapping's observations are the cells (pipeline.examine)
                 return
-            cube = Cells.of(self._cube(frame))
+            cube = self._cube(frame)
             suppress_cells(ctx, cube, self.keys, ["__n__"], self._families(cube), microdata=True)
         else:
             kept = columns.pop(_KEPT, None)
@@ -181,22 +172,23 @@ class CellCheck(BaseCheck):
         return out
 
     # -- cube and families -------------------------------------------------------------------
-    def _cube(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _cube(self, frame: Cells) -> Cells:
         """Counts for every combination, plus the margins over each set of disaggregations."""
         dis = [k.name for k in self.keys if k.disaggregation]
         fixed = [k.name for k in self.keys if not k.disaggregation]
-        parts = [frame]
+        parts: list[dict[str, np.ndarray]] = [frame]
         for r in range(1, len(dis) + 1):
             for margin in itertools.combinations(dis, r):
                 keep = fixed + [d for d in dis if d not in margin]
                 if keep:
-                    g = frame.groupby(keep, sort=False)["__n__"].sum().reset_index()
+                    g = arrow.group_sum(frame, keep, "__n__")
                 else:
-                    g = pd.DataFrame({"__n__": [frame["__n__"].sum()]})
+                    g = {"__n__": np.array([frame["__n__"].sum()], dtype=frame["__n__"].dtype)}
+                rows = len(g["__n__"])
                 for d in margin:
-                    g[d] = TOTAL_MARGIN
+                    g[d] = np.full(rows, TOTAL_MARGIN, dtype=frame[d].dtype)
                 parts.append(g)
-        return pd.concat(parts, ignore_index=True)
+        return Cells({c: np.concatenate([part[c] for part in parts]) for c in frame})
 
     def _total_ids(self, name: str) -> set[int]:
         key = next(k for k in self.keys if k.name == name)
@@ -330,5 +322,5 @@ class CellCheck(BaseCheck):
 
 
 def _to_float(values: pa.Array, invalid: pa.Array) -> np.ndarray:
-    arr = pc.if_else(invalid, pa.scalar(None, values.type), values)
-    return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    arr = pc.if_else(invalid, arrow.scalar(None, values.type), values)
+    return arrow.to_numpy(pc.cast(arr, pa.float64()))

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch, add_examples, quoted
 from cgd_bridge.findings import Severity, register
 from cgd_bridge.i18n import N_, msg
@@ -97,7 +98,7 @@ class WashingtonGroupCheck(BaseCheck):
             is_missing = codes == MISSING
             invalid = codes == INVALID
             add_examples(
-                ctx, tb, pa.array(invalid),
+                ctx, tb, arrow.array(invalid),
                 lambda row, v, name=name: ctx.finding(
                     WG_INVALID, N_("'{value}' is not a Washington Group answer"),
                     N_("Use 1 (no difficulty), 2 (some difficulty), 3 (a lot of difficulty) or "
@@ -108,7 +109,7 @@ class WashingtonGroupCheck(BaseCheck):
                 text=tb.text[name],
             )  # fmt: skip
             add_examples(
-                ctx, tb, pa.array(is_missing),
+                ctx, tb, arrow.array(is_missing),
                 lambda row, _v, name=name, domain=domain: ctx.finding(
                     WG_MISSING, N_("the {domain} question is not answered"),
                     N_("Nothing to impute: the status stays unknown (_U) unless another answer is "
@@ -128,24 +129,27 @@ class WashingtonGroupCheck(BaseCheck):
         with_ = {v.casefold() for v in f.disability_values.get("with", DEFAULT_WITH)}
         without = {v.casefold() for v in f.disability_values.get("without", DEFAULT_WITHOUT)}
         stated_text = pc.utf8_lower(tb.text[self.status])
-        is_with = pc.fill_null(pc.is_in(stated_text, value_set=pa.array(sorted(with_))), False).to_numpy(
-            zero_copy_only=False
+        is_with = arrow.to_numpy(
+            arrow.fill_null(pc.is_in(stated_text, value_set=arrow.array(sorted(with_))), False)
         )
-        is_without = pc.fill_null(pc.is_in(stated_text, value_set=pa.array(sorted(without))), False).to_numpy(
-            zero_copy_only=False
+        is_without = arrow.to_numpy(
+            arrow.fill_null(pc.is_in(stated_text, value_set=arrow.array(sorted(without))), False)
         )
         unknown_words = {v.casefold() for v in f.disability_values.get("unknown", DEFAULT_UNKNOWN)}
-        is_unknown = pc.fill_null(
-            pc.is_in(
-                pc.utf8_trim_whitespace(stated_text), value_set=pa.array(sorted(unknown_words), pa.string())
-            ),
-            False,
-        ).to_numpy(zero_copy_only=False)
+        is_unknown = arrow.to_numpy(
+            arrow.fill_null(
+                pc.is_in(
+                    pc.utf8_trim_whitespace(stated_text),
+                    value_set=arrow.array(sorted(unknown_words), pa.string()),
+                ),
+                False,
+            )
+        )
         stated = np.where(is_with, "PD", np.where(is_without, "PWD", np.where(is_unknown, "_U", "?")))
         mismatch = (computed != "_U") & (stated != "?") & (stated != computed)
         words = {"PD": N_("with disability"), "PWD": N_("without disability")}
         add_examples(
-            ctx, tb, pa.array(mismatch),
+            ctx, tb, arrow.array(mismatch),
             lambda row, v: ctx.finding(
                 WG_MISMATCH,
                 N_("the row says '{value}' but its Washington Group answers give '{status}'"),
@@ -156,9 +160,9 @@ class WashingtonGroupCheck(BaseCheck):
             ),
             text=tb.text[self.status],
         )  # fmt: skip
-        unknown = (stated == "?") & pc.is_valid(stated_text).to_numpy(zero_copy_only=False)
+        unknown = (stated == "?") & arrow.to_numpy(pc.is_valid(stated_text))
         if unknown.any():
-            values = sorted(set(pc.filter(tb.text[self.status], pa.array(unknown)).to_pylist()))
+            values = sorted(set(pc.filter(tb.text[self.status], arrow.array(unknown)).to_pylist()))
             fix = msg(
                 N_(
                     "Say in the mapping's schema which values mean with disability, without disability and "
@@ -177,7 +181,7 @@ class WashingtonGroupCheck(BaseCheck):
                     fix=fix,
                 )
             add_examples(
-                ctx, tb, pa.array(unknown),
+                ctx, tb, arrow.array(unknown),
                 lambda row, v: ctx.finding(
                     WG_MISMATCH, N_("'{value}' is not a recognised disability status"), fix, {"value": v},
                     row=row, field=self.status, value=v, severity=Severity.ERROR,

@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.checks.audit import (
     Completion,
     Deviation,
@@ -53,12 +54,6 @@ from cgd_bridge.checks.relations import (
 )
 from cgd_bridge.findings import AUDIT_STAGE, CHECKS, Finding, Report, Severity, register
 from cgd_bridge.i18n import ENGLISH, N_, msg, nmsg, num
-from cgd_bridge.lazy import lazy_module
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:  # imported where used (cgd_bridge/lazy.py); pyarrow also imports it at its first array
-    pd = lazy_module("pandas")
 
 if TYPE_CHECKING:
     from cgd_bridge.mapping.apply import Harmonised
@@ -110,8 +105,8 @@ class KeyColumn:
                 code = self.ids[value] = len(self.labels)
                 self.labels.append(value)
             lookup[i] = code
-        mask = pc.is_null(enc.indices).to_numpy(zero_copy_only=False)
-        idx = pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False)
+        mask = arrow.to_numpy(pc.is_null(enc.indices))
+        idx = arrow.to_numpy(arrow.fill_null(enc.indices, 0))
         out = lookup[idx] if len(lookup) else np.full(len(idx), NULL_CODE, np.int32)
         out[mask] = NULL_CODE
         return out.astype(np.int32, copy=False)
@@ -140,11 +135,6 @@ class Cells(dict[str, np.ndarray]):
     def n(self) -> int:
         """Number of rows."""
         return len(next(iter(self.values()))) if self else 0
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> Cells:
-        """From a (small) pandas frame."""
-        return cls({c: frame[c].to_numpy() for c in frame.columns})
 
 
 @dataclass
@@ -186,9 +176,8 @@ def _group_ids(cells: Cells, columns: list[str]) -> tuple[np.ndarray, int]:
         span *= w
     dtype: type[np.signedinteger[Any]] = np.int32 if span < 2**31 else np.int64
     if span >= 2**62:
-        frame = pd.DataFrame({c: cells[c] for c in columns})
-        ids = frame.groupby(columns, sort=False).ngroup().to_numpy().astype(np.int32)
-        return ids, int(ids.max()) + 1
+        ids, first = arrow.factorize_rows([cells[c] for c in columns])
+        return ids.astype(np.int32), len(first)
     key: np.ndarray[Any, Any] = np.zeros(cells.n, dtype=dtype)
     mult = 1
     for name, low, width in zip(columns, lows, widths, strict=True):
@@ -196,7 +185,7 @@ def _group_ids(cells: Cells, columns: list[str]) -> tuple[np.ndarray, int]:
         mult *= width
     if dtype is np.int32 and span <= max(4 * cells.n, 1 << 22):
         return key, span
-    factor, uniques = pd.factorize(key)
+    factor, uniques = arrow.factorize(key)
     return factor.astype(np.int32), len(uniques)
 
 
@@ -661,7 +650,7 @@ def suppress_observations(
     t = h.table
 
     def number(name: str) -> np.ndarray:
-        return np.asarray(pc.fill_null(pc.cast(t[name], pa.float64()), np.nan), dtype=np.float64)
+        return arrow.to_numpy(arrow.fill_null(pc.cast(t[name], pa.float64()), np.nan), np.float64)
 
     counts, pairs = [number("OBS_COUNT")], []
     if h.aggregated and h.proportion and "OBS_NUMERATOR_COUNT" in t.column_names:
@@ -674,14 +663,14 @@ def suppress_observations(
     primary = rule > 0
     if not h.aggregated:
         if suppression is not None and len(suppression.rows):
-            single = np.asarray(pc.list_value_length(t["SOURCE_ROWS"])) == 1
-            primary |= single & np.isin(t["SOURCE_ROW"].to_numpy(), np.asarray(suppression.rows))
+            single = arrow.to_numpy(pc.list_value_length(t["SOURCE_ROWS"])) == 1
+            primary |= single & np.isin(arrow.to_numpy(t["SOURCE_ROW"]), np.asarray(suppression.rows))
     keys = [*h.dimensions, "TIME_PERIOD"]
     suppressed = primary.copy()
     # the complements: audit_observations, which always follows (its LP completion suppresses
     # fewer cells than the family heuristic would before it)
     reasons: dict[int, tuple[int, str]] = {}
-    h.table = t.append_column("SUPPRESSED", pa.array(suppressed))
+    h.table = t.append_column("SUPPRESSED", arrow.array(suppressed))
     varying = [d for d in keys if pc.count_distinct(t[d]).as_py() > 1] or keys
 
     def where(i: int) -> str:
@@ -736,9 +725,9 @@ def suppressed_mask(table: pa.Table, suppression: Suppression | None) -> np.ndar
     """Where the observations of ``table`` are suppressed: its ``SUPPRESSED`` column (decided per
     observation, for aggregated cells and computed totals), else the rows of ``suppression``."""
     if "SUPPRESSED" in table.column_names:
-        return np.asarray(pc.fill_null(table["SUPPRESSED"], False), dtype=bool)
+        return arrow.to_numpy(arrow.fill_null(table["SUPPRESSED"], False), bool)
     if suppression is not None and len(suppression.rows):
-        return np.isin(table["SOURCE_ROW"].to_numpy(), np.asarray(suppression.rows))
+        return np.isin(arrow.to_numpy(table["SOURCE_ROW"]), np.asarray(suppression.rows))
     return np.zeros(table.num_rows, dtype=bool)
 
 
@@ -748,13 +737,13 @@ def withhold_counts(table: pa.Table, mask: pa.Array, attributes: Sequence[str]) 
     a suppressed cell's count must not travel in an attribute, in any output or in the store.
 
     >>> t = pa.table({"OBS_VALUE": [None, 40.0], "COMMENT_OBS": ["3", "50"]})
-    >>> withhold_counts(t, pa.array([True, False]), ["COMMENT_OBS"])["COMMENT_OBS"].to_pylist()
+    >>> withhold_counts(t, arrow.array([True, False]), ["COMMENT_OBS"])["COMMENT_OBS"].to_pylist()
     [None, '50']
     """
     for name in attributes:
         if name in table.column_names:
             column = table[name].combine_chunks()
-            empty = pc.if_else(mask, pa.scalar(None, column.type), column)
+            empty = pc.if_else(mask, arrow.scalar(None, column.type), column)
             table = table.set_column(table.schema.get_field_index(name), name, empty)
     return table
 
@@ -791,20 +780,20 @@ def audit_observations(
     if t.num_rows == 0:
         return None
     measures = {
-        c: np.asarray(pc.fill_null(pc.cast(t[c], pa.float64()), np.nan), dtype=np.float64)
+        c: arrow.to_numpy(arrow.fill_null(pc.cast(t[c], pa.float64()), np.nan), np.float64)
         for c in COUNT_COLUMNS
         if c in t.column_names and t[c].null_count < t.num_rows
     }
     additive = bool(measures)
     if not measures:
-        measures = {"OBS_VALUE": np.asarray(pc.fill_null(t["OBS_VALUE"], np.nan), dtype=np.float64)}
+        measures = {"OBS_VALUE": arrow.to_numpy(arrow.fill_null(t["OBS_VALUE"], np.nan), np.float64)}
     if not mask.any() and not any(np.isnan(v).any() for v in measures.values()):
         return None
     keys: dict[str, np.ndarray] = {}
     labels: dict[str, list[str]] = {}
     for c in [*h.dimensions, "TIME_PERIOD"]:
         enc = pc.dictionary_encode(pc.cast(t[c], pa.string()).combine_chunks(), null_encoding="encode")
-        keys[c] = np.asarray(enc.indices, dtype=np.int64)
+        keys[c] = arrow.to_numpy(enc.indices, np.int64)
         labels[c] = [str(x) for x in enc.dictionary.to_pylist()]
     parents, known = _observation_parents(h, labels, hierarchies or {})
     before = mask.copy()
@@ -857,7 +846,7 @@ def audit_observations(
         )  # fmt: skip
     if added.size:
         report.add_counted(int(added.size), examples)
-    column = pa.array(mask)
+    column = arrow.array(mask)
     if "SUPPRESSED" in t.column_names:
         h.table = t.set_column(t.schema.get_field_index("SUPPRESSED"), "SUPPRESSED", column)
     else:
@@ -872,7 +861,7 @@ def _observation_deviations(table: pa.Table, suppression: Suppression | None) ->
     check where it mattered (the audit trusts nothing it has not checked)."""
     if suppression is None or not suppression.deviations or "SOURCE_ROW" not in table.column_names:
         return []
-    source = np.asarray(pc.fill_null(table["SOURCE_ROW"], -1), dtype=np.int64)
+    source = arrow.to_numpy(arrow.fill_null(table["SOURCE_ROW"], -1), np.int64)
     order = np.argsort(source, kind="stable")
     ordered = source[order]
     out = []
@@ -980,25 +969,25 @@ def audit_published(
     report = Report()
     n = table.num_rows
     names = table.column_names
-    value = np.asarray(pc.fill_null(table["OBS_VALUE"], np.nan), dtype=np.float64)
+    value = arrow.to_numpy(arrow.fill_null(table["OBS_VALUE"], np.nan), np.float64)
     blank = np.isnan(value)
     marked = np.zeros(n, dtype=bool)
     for col, code in (("OBS_STATUS", "Q"), ("CONF_STATUS", "C")):
         if col in names:
-            marked |= np.asarray(pc.fill_null(pc.equal(table[col], code), False), dtype=bool)
+            marked |= arrow.to_numpy(arrow.fill_null(pc.equal(table[col], arrow.scalar(code)), False), bool)
     has_marks = "OBS_STATUS" in names or "CONF_STATUS" in names
     suppressed = blank & (marked if has_marks else True)
     additive = np.ones(n, dtype=bool)
     if "UNIT_MEASURE" in names:
-        unit = pc.utf8_upper(pc.fill_null(table["UNIT_MEASURE"], ""))
+        unit = pc.utf8_upper(arrow.fill_null(table["UNIT_MEASURE"], ""))
         for u in NOT_ADDITIVE_UNITS:
             hit = pc.starts_with(unit, u) if u.endswith("_") else pc.equal(unit, u)
-            additive &= ~np.asarray(pc.fill_null(hit, False), dtype=bool)
+            additive &= ~arrow.to_numpy(arrow.fill_null(hit, False), bool)
     keys: dict[str, np.ndarray] = {}
     labels: dict[str, list[str]] = {}
     for c in [*dimensions, *(["TIME_PERIOD"] if "TIME_PERIOD" in names else [])]:
         enc = pc.dictionary_encode(pc.cast(table[c], pa.string()).combine_chunks(), null_encoding="encode")
-        keys[c] = np.asarray(enc.indices, dtype=np.int64)
+        keys[c] = arrow.to_numpy(enc.indices, np.int64)
         labels[c] = [str(x) for x in enc.dictionary.to_pylist()]
     parents: dict[str, np.ndarray] = {}
     known: dict[str, np.ndarray] = {}

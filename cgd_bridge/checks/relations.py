@@ -33,16 +33,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from cgd_bridge.lazy import lazy_module
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:  # imported where used (cgd_bridge/lazy.py); pyarrow also imports it at its first array
-    pd = lazy_module("pandas")
+from cgd_bridge import arrow
 
 
 @dataclass
@@ -269,7 +264,7 @@ def _group(columns: list[np.ndarray], n: int) -> np.ndarray:
             return inverse.reshape(-1).astype(np.int64)
         key += col * span
         span *= width
-    return pd.factorize(key)[0].astype(np.int64)
+    return arrow.factorize(key)[0]
 
 
 def dimension_parents(structures: Any, dataflow: str | None, dimension: str) -> dict[str, str]:

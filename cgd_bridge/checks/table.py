@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.checks.base import (
     BaseCheck,
     Context,
@@ -211,7 +212,7 @@ class ValueCheck(BaseCheck):
             text = tb.text[f.name]
             self._types(ctx, tb, f.name, f.type, text)
             valid_values = pc.if_else(
-                tb.invalid[f.name], pa.scalar(None, tb.values[f.name].type), tb.values[f.name]
+                tb.invalid[f.name], arrow.scalar(None, tb.values[f.name].type), tb.values[f.name]
             )
             if f.required:
                 add_examples(
@@ -260,7 +261,7 @@ def _constraint_masks(f: object, values: pa.Array, text: pa.Array) -> list[tuple
     out: list[tuple[_Text, pa.Array, _Text]] = []
     if "enum" in c and not f.multiple:
         allowed = [str(v) for v in c["enum"]]
-        mask = pc.and_(pc.is_valid(text), pc.invert(pc.is_in(text, value_set=pa.array(allowed))))
+        mask = pc.and_(pc.is_valid(text), pc.invert(pc.is_in(text, value_set=arrow.array(allowed))))
         out.append(
             (
                 (N_("'{value}' is not one of the allowed values"), {}),
@@ -272,14 +273,14 @@ def _constraint_masks(f: object, values: pa.Array, text: pa.Array) -> list[tuple
         allowed = [str(v) for v in (f.choices or c["enum"])]
         tokens = pc.split_pattern_regex(text, r"\s+")
         flat = pc.list_flatten(tokens)
-        bad_flat = pc.invert(pc.is_in(flat, value_set=pa.array([*allowed, ""])))
+        bad_flat = pc.invert(pc.is_in(flat, value_set=arrow.array([*allowed, ""])))
         parents = pc.list_parent_indices(tokens)
         bad_rows = np.zeros(len(text), dtype=bool)
-        bad_idx = pc.filter(parents, bad_flat).to_numpy()
+        bad_idx = arrow.to_numpy(pc.filter(parents, bad_flat))
         bad_rows[bad_idx] = True
         out.append((
             (N_("'{value}' has a choice that is not in the list"), {}),
-            pa.array(bad_rows),
+            arrow.array(bad_rows),
             (N_("Separate choices with spaces and use only: {allowed}."), {"allowed": quoted(allowed)}),
         ))  # fmt: skip
     numeric = pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
@@ -299,8 +300,8 @@ def _constraint_masks(f: object, values: pa.Array, text: pa.Array) -> list[tuple
     ):
         if key in c and (numeric or pa.types.is_date(values.type)):
             bound = c[key]
-            scalar = pa.scalar(bound).cast(values.type) if numeric else pa.scalar(_as_date(bound))
-            mask = pc.fill_null(op(values, scalar), False)
+            scalar = arrow.scalar(bound).cast(values.type) if numeric else arrow.scalar(_as_date(bound))
+            mask = arrow.fill_null(op(values, scalar), False)
             out.append(((problem, {"bound": bound}), mask, (fix, {"bound": bound})))
     if "pattern" in c:
         mask = pc.and_(pc.is_valid(text), pc.invert(pc.match_substring_regex(text, f"^(?:{c['pattern']})$")))
@@ -316,7 +317,7 @@ def _constraint_masks(f: object, values: pa.Array, text: pa.Array) -> list[tuple
         ("maxLength", pc.greater, N_("'{value}' is longer than {length} characters")),
     ):
         if key in c:
-            mask = pc.fill_null(op(pc.utf8_length(text), c[key]), False)
+            mask = arrow.fill_null(op(pc.utf8_length(text), c[key]), False)
             out.append(((problem, {"length": c[key]}), mask, (N_("Shorten or complete the value."), {})))
     return out
 
@@ -425,10 +426,7 @@ def _duplicate_groups(sorted_h: np.ndarray, order: np.ndarray) -> list[np.ndarra
 
 def row_hashes(columns: list[pa.Array]) -> np.ndarray:
     """A 64-bit hash per row of several text columns (nulls hash as a distinct value)."""
-    import pandas as pd
-
-    frame = pd.DataFrame({str(i): col.to_pandas() for i, col in enumerate(columns)})
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return arrow.row_hashes(columns)
 
 
 class SkippedRowCheck(BaseCheck):
@@ -504,10 +502,10 @@ class ChoiceColumnCheck(BaseCheck):
         """Flag rows where the 0/1 column and the answer disagree."""
         for answer_key, answer_name, choice_key, choice in self.pairs:
             flags = tb.raw.column(choice_key)
-            answer = pc.fill_null(tb.raw.column(answer_key), "")
+            answer = arrow.fill_null(tb.raw.column(answer_key), "")
             chosen = pc.match_substring_regex(answer, rf"(^|\s){re.escape(choice)}(\s|$)")
-            flag_on = pc.equal(pc.fill_null(flags, "0"), "1")
-            bad_value = pc.invert(pc.fill_null(pc.is_in(flags, value_set=pa.array(["0", "1"])), True))
+            flag_on = pc.equal(arrow.fill_null(flags, "0"), arrow.scalar("1"))
+            bad_value = pc.invert(arrow.fill_null(pc.is_in(flags, value_set=arrow.array(["0", "1"])), True))
             mismatch = pc.or_(bad_value, pc.not_equal(chosen, flag_on))
             header = next(c.header for c in ctx.table.columns if c.key == choice_key)
             add_examples(
@@ -552,7 +550,7 @@ class EncodingSignsCheck(BaseCheck):
     def start(self, ctx: Context) -> None:
         self.signs = {"cells": 0, "mojibake": 0, "replacement": 0, "lost": 0}
         self.examples: list[str] = []
-        headers = pa.array([c.header for c in ctx.table.columns], pa.string())
+        headers = arrow.array([c.header for c in ctx.table.columns], pa.string())
         self._count(headers)
 
     def batch(self, ctx: Context, tb: TypedBatch) -> None:

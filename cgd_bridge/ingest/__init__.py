@@ -8,9 +8,9 @@ from cgd_bridge.errors import InputError, what_is_not_a_file
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.i18n import N_
 from cgd_bridge.ingest.csv import CsvLimits, open_csv
-from cgd_bridge.ingest.kobo import XLSForm, read_xlsform, resolve_columns
+from cgd_bridge.ingest.form import XLSForm
+from cgd_bridge.ingest.kobo import read_xlsform, resolve_columns
 from cgd_bridge.ingest.table import DEFAULT_BATCH_ROWS, SourceColumn, SourceTable, file_digest
-from cgd_bridge.ingest.xlsx import open_xlsx
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -63,11 +63,12 @@ def open_table(
             if fh.read(4) != b"\xd0\xcf\x11\xe0":
                 kind = "csv"  # some tools write CSV with an .xls name
     info = InputInfo(file=p.name, kind="data", format=kind, sha256=digest, bytes=size)
-    table = (
-        open_xlsx(p, info, sheet=sheet)
-        if kind == "xlsx"
-        else open_csv(p, info, delimiter=delimiter, limits=csv_limits or CsvLimits())
-    )
+    if kind == "xlsx":
+        from cgd_bridge.ingest.xlsx import open_xlsx  # calamine only for spreadsheets
+
+        table = open_xlsx(p, info, sheet=sheet)
+    else:
+        table = open_csv(p, info, delimiter=delimiter, limits=csv_limits or CsvLimits())
     parsed = read_xlsform(Path(form)) if isinstance(form, str | Path) else form
     table.form = parsed
     table.columns = resolve_columns(table.columns, parsed)

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from cgd_bridge import arrow
 from cgd_bridge.errors import CgdBridgeError, InputError, TooLarge
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.i18n import N_, msg, num
@@ -311,7 +312,7 @@ def _stream(
     # not fit in it, the file is read again from the start with a block of the line limit, the
     # rows and invalid rows already handed out passed over, and only a line longer than that is
     # refused (below). A block's rows are handed out batch_rows at a time.
-    missing_set = pa.array(sorted(set(missing) | {""}), pa.string())
+    missing_set = arrow.array(sorted(set(missing) | {""}), pa.string())
     reported = len(table.skipped)
     block = min(limits.block_bytes, limits.line_bytes)
     seen = 0
@@ -466,7 +467,7 @@ def clean_batch(batch: pa.RecordBatch, missing: pa.Array, width: int) -> pa.Reco
     arrays = []
     for i in range(width):
         col = pc.utf8_trim_whitespace(batch.column(i))
-        arrays.append(pc.if_else(pc.is_in(col, value_set=missing), pa.scalar(None, pa.string()), col))
+        arrays.append(pc.if_else(pc.is_in(col, value_set=missing), arrow.scalar(None, pa.string()), col))
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 

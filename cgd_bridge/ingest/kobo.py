@@ -24,7 +24,6 @@ from cgd_bridge.errors import InputError, TooLarge
 from cgd_bridge.i18n import N_
 from cgd_bridge.ingest.form import Question, XLSForm
 from cgd_bridge.ingest.table import SourceColumn
-from cgd_bridge.ingest.xlsx import cell_text, sheet_rows
 
 # Kobo/ODK system columns: never data; the ones that identify people are privacy findings.
 META_COLUMNS = {
@@ -132,6 +131,9 @@ def _first_label(rec: dict[str, str]) -> str | None:
 
 
 def _sheet_records(path: Path, sheet: str) -> list[dict[str, str]]:
+    # the XLSX reader (and its calamine) only for a form: a CSV export needs no spreadsheet code
+    from cgd_bridge.ingest.xlsx import cell_text, sheet_rows
+
     try:
         _, rows = sheet_rows(path, sheet)
     except InputError as exc:

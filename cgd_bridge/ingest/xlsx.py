@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from python_calamine import CalamineError, CalamineWorkbook
 
+from cgd_bridge import arrow
 from cgd_bridge.errors import InputError
 from cgd_bridge.findings import InputInfo
 from cgd_bridge.i18n import N_
@@ -182,7 +183,7 @@ class _SheetText:
         self._width = table.num_columns
 
     def batches(self, batch_rows: int, missing: tuple[str, ...]) -> Iterator[pa.RecordBatch]:
-        missing_set = pa.array(sorted(set(missing) | {""}), pa.string())
+        missing_set = arrow.array(sorted(set(missing) | {""}), pa.string())
         for batch in self._table.to_batches(max_chunksize=max(1, batch_rows)):
             if batch.num_rows:
                 yield clean_batch(batch, missing_set, self._width)
@@ -193,7 +194,7 @@ def _data_rows(arrays: list[pa.Array], length: int) -> int:
     data; blank rows between data rows are kept)."""
     filled = np.zeros(length, dtype=bool)
     for a in arrays:
-        filled |= pc.fill_null(pc.greater(pc.binary_length(a), 0), False).to_numpy(zero_copy_only=False)
+        filled |= arrow.to_numpy(arrow.fill_null(pc.greater(pc.binary_length(a), arrow.scalar(0)), False))
     return int(np.flatnonzero(filled)[-1]) + 1 if filled.any() else 0
 
 
@@ -210,14 +211,14 @@ def _rows_table(rows: Iterator[list[Any]], width: int) -> pa.Table:
     while chunk := list(itertools.islice(rows, READ_ROWS)):
         cols = list(itertools.zip_longest(*chunk, fillvalue=""))[:width]
         arrays = [column_text(c) for c in cols]
-        arrays += [pa.array([""] * len(chunk), pa.string())] * (width - len(arrays))
+        arrays += [arrow.strings([""] * len(chunk))] * (width - len(arrays))
         chunks.append(pa.RecordBatch.from_arrays(arrays, names=names))
         last = _data_rows(arrays, len(chunk))
         if last:
             kept = total + last
         total += len(chunk)
     if not chunks:
-        return pa.table({n: pa.array([], pa.string()) for n in names})
+        return pa.table({n: arrow.strings([]) for n in names})
     return pa.Table.from_batches(chunks).slice(0, kept)
 
 
@@ -295,15 +296,15 @@ def _typed_text(a: pa.Array, dtype: str) -> pa.Array | None:
     """One typed column as :func:`cell_text` writes its cells (empty cells ``""``); None when a
     value cannot be told apart from another kind of cell."""
     if dtype == "string":
-        return a.fill_null("") if a.null_count else a
+        return arrow.fill_null(a, "") if a.null_count else a
     if dtype == "null":
-        return pa.array(np.full(len(a), "", dtype=object), pa.string())
+        return arrow.strings([""] * len(a))
     if dtype == "float":
         return _float_text(a)
     if dtype == "int":
-        return a.cast(pa.string()).fill_null("")
+        return arrow.fill_null(a.cast(pa.string()), "")
     if dtype == "boolean":
-        return pc.if_else(a, "true", "false").fill_null("")
+        return arrow.fill_null(pc.if_else(a, arrow.scalar("true"), arrow.scalar("false")), "")
     if dtype == "datetime":
         return _datetime_text(a)
     return None  # dates from ISO text, durations: read by rows
@@ -312,59 +313,59 @@ def _typed_text(a: pa.Array, dtype: str) -> pa.Array | None:
 def _float_text(a: pa.Array) -> pa.Array | None:
     """Numbers as :func:`cell_text` writes them: whole ones below 1e15 without ``.0``, others as
     Python's ``repr`` (Arrow's shortest form is the same between 1e-4 and 1e9; outside, repr)."""
-    valid = a.is_valid().to_numpy(zero_copy_only=False)
-    x = a.fill_null(0.0).to_numpy(zero_copy_only=False)
+    valid = arrow.to_numpy(a.is_valid())
+    x = arrow.to_numpy(arrow.fill_null(a, 0.0))
     if np.isnan(x).any():
         return None  # NaN comes from a text cell such as "NaN" that fastexcel read as a number
     size = np.abs(x)
     whole = np.isfinite(x) & (size < 1e15) & (x == np.round(x))
     middle = ~whole & (size >= 1e-4) & (size < 1e9)
-    ints = pa.array(np.where(whole, x, 0.0).astype(np.int64)).cast(pa.string())
-    floats = pa.array(np.where(middle, x, 0.0)).cast(pa.string())
-    text = pc.if_else(pa.array(whole), ints, floats)
+    ints = arrow.array(np.where(whole, x, 0.0).astype(np.int64)).cast(pa.string())
+    floats = arrow.array(np.where(middle, x, 0.0)).cast(pa.string())
+    text = pc.if_else(arrow.bools(whole), ints, floats)
     odd = valid & ~whole & ~middle
     if odd.any():
-        reprs = pa.array([repr(v) for v in x[odd].tolist()], pa.string())
-        text = pc.replace_with_mask(text, pa.array(odd), reprs)
-    return pc.if_else(pa.array(valid), text, "")
+        reprs = arrow.strings([repr(v) for v in x[odd].tolist()])
+        text = pc.replace_with_mask(text, arrow.bools(odd), reprs)
+    return pc.if_else(arrow.bools(valid), text, arrow.scalar(""))
 
 
 def _datetime_text(a: pa.Array) -> pa.Array | None:
     """Dates and times of serial-number cells (to the millisecond, as calamine rounds them):
     ``YYYY-MM-DD`` at midnight, else ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` (``datetime.isoformat``)."""
-    valid = a.is_valid().to_numpy(zero_copy_only=False)
-    ms = a.cast(pa.int64()).fill_null(_FIRST_MS).to_numpy(zero_copy_only=False)
+    valid = arrow.to_numpy(a.is_valid())
+    ms = arrow.to_numpy(arrow.fill_null(a.cast(pa.int64()), _FIRST_MS))
     if (ms < _FIRST_MS).any() or (ms > _END_MS).any():
         return None  # times of day, dates before 1904 or past 9999: read by rows
     day = a.cast(pa.timestamp("ms")).cast(pa.date32()).cast(pa.string())
-    seconds = pc.strftime(pa.array(ms // 1000, pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
+    seconds = pc.strftime(arrow.array(ms // 1000, pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S")
     fraction = ms % 1000
-    micro = pc.utf8_lpad(pa.array(fraction * 1000).cast(pa.string()), 6, "0")
-    full = pc.if_else(pa.array(fraction != 0), pc.binary_join_element_wise(seconds, micro, "."), seconds)
-    text = pc.if_else(pa.array(ms % 86_400_000 == 0), day, full)
-    return pc.if_else(pa.array(valid), text, "")
+    micro = pc.utf8_lpad(arrow.array(fraction * 1000).cast(pa.string()), 6, "0")
+    full = pc.if_else(
+        arrow.bools(fraction != 0), pc.binary_join_element_wise(seconds, micro, arrow.scalar(".")), seconds
+    )
+    text = pc.if_else(arrow.bools(ms % 86_400_000 == 0), day, full)
+    return pc.if_else(arrow.bools(valid), text, arrow.scalar(""))
 
 
 def column_text(values: Sequence[Any]) -> pa.Array:
     """One column of cells as text, each as :func:`cell_text` writes it."""
-    try:
-        text = pa.array(values, pa.string())  # only text (and empty cells): no Python per cell
-        return pc.fill_null(text, "") if text.null_count else text
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        pass
     kinds = {type(v) for v in values}
+    if kinds <= {str, type(None)}:  # only text (and empty cells)
+        text = arrow.strings(values)
+        return arrow.fill_null(text, "") if text.null_count else text
     if kinds <= {float, str, type(None)}:  # numbers: whole ones formatted by Arrow
         is_number = np.fromiter((type(v) is float for v in values), dtype=bool, count=len(values))
         number = np.array([v if type(v) is float else 0.0 for v in values], dtype=np.float64)
         whole = is_number & np.isfinite(number) & (number == np.round(number)) & (np.abs(number) < 1e15)
         out = np.array([v if type(v) is str else "" for v in values], dtype=object)  # None: empty
         if whole.any():
-            digits = pa.array(number[whole].astype(np.int64)).cast(pa.string())
-            out[whole] = digits.to_numpy(zero_copy_only=False)
+            digits = arrow.array(number[whole].astype(np.int64)).cast(pa.string())
+            out[whole] = arrow.to_numpy(digits)
         for i in np.flatnonzero(is_number & ~whole).tolist():
             out[i] = repr(values[i])
-        return pa.array(out, pa.string())
-    return pa.array([v if type(v) is str else cell_text(v) for v in values], pa.string())
+        return arrow.array(out, pa.string())
+    return arrow.strings([v if type(v) is str else cell_text(v) for v in values])
 
 
 def sheet_headers(path: Path, *, columns: int = 200) -> dict[str, list[str]]:

@@ -38,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.errors import MappingError
 from cgd_bridge.mapping.model import Condition, Mapping, normalise_label
 
@@ -54,12 +55,12 @@ def numbers(values: pa.Array) -> np.ndarray:
     """The numeric values of a text column as float64 (NaN where empty or not a number)."""
     text = pc.utf8_trim_whitespace(values)
     ok = pc.match_substring_regex(text, _NUM)
-    num = pc.cast(pc.if_else(ok, text, pa.scalar(None, pa.string())), pa.float64())
-    return np.asarray(pc.fill_null(num, np.nan), dtype=np.float64)
+    num = pc.cast(pc.if_else(ok, text, arrow.scalar(None, pa.string())), pa.float64())
+    return arrow.to_numpy(arrow.fill_null(num, np.nan), np.float64)
 
 
 def _bool(mask: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(mask, False), dtype=bool)
+    return arrow.to_numpy(arrow.fill_null(mask, False), bool)
 
 
 def by_dictionary(values: pa.Array | pa.ChunkedArray, fn: Any) -> pa.Array:
@@ -70,12 +71,16 @@ def by_dictionary(values: pa.Array | pa.ChunkedArray, fn: Any) -> pa.Array:
     """
     enc = pc.dictionary_encode(values)
     if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks() if enc.num_chunks else pa.array([], pa.dictionary(pa.int32(), pa.string()))
-    distinct = pa.concat_arrays([enc.dictionary.cast(pa.string()), pa.array([None], pa.string())])
+        enc = (
+            enc.combine_chunks()
+            if enc.num_chunks
+            else arrow.array([], pa.dictionary(pa.int32(), pa.string()))
+        )
+    distinct = pa.concat_arrays([enc.dictionary.cast(pa.string()), arrow.array([None], pa.string())])
     result = fn(distinct)
     if isinstance(result, np.ndarray):
-        result = pa.array(result)
-    indices = pc.fill_null(enc.indices, len(distinct) - 1)
+        result = arrow.array(result)
+    indices = arrow.fill_null(enc.indices, len(distinct) - 1)
     return pc.take(result, indices)
 
 
@@ -83,24 +88,24 @@ def condition_mask(condition: Condition, values: pa.Array) -> np.ndarray:
     """True for each row whose value meets ``condition`` (an empty value meets only answered: false).
 
     >>> condition_mask(Condition.model_validate({"contains": "health"}),
-    ...                pa.array(["water health", "healthy", None])).tolist()
+    ...                arrow.array(["water health", "healthy", None])).tolist()
     [True, False, False]
     """
-    return np.asarray(by_dictionary(values, lambda v: _condition_mask(condition, v)), dtype=bool)
+    return arrow.to_numpy(by_dictionary(values, lambda v: _condition_mask(condition, v)), bool)
 
 
 def _condition_mask(condition: Condition, values: pa.Array) -> np.ndarray:
     n = len(values)
     norm = _norm(values)
-    answered = _bool(pc.greater(pc.utf8_length(norm), 0))
+    answered = _bool(pc.greater(pc.utf8_length(norm), arrow.scalar(0)))
     mask = np.ones(n, dtype=bool)
     if condition.answered is not None:
         mask &= answered if condition.answered else ~answered
     if condition.in_ is not None:
-        labels = pa.array([normalise_label(v).lower() for v in condition.in_], pa.string())
+        labels = arrow.array([normalise_label(v).lower() for v in condition.in_], pa.string())
         mask &= _bool(pc.is_in(norm, value_set=labels))
     if condition.not_in is not None:
-        labels = pa.array([normalise_label(v).lower() for v in condition.not_in], pa.string())
+        labels = arrow.array([normalise_label(v).lower() for v in condition.not_in], pa.string())
         mask &= answered & ~_bool(pc.is_in(norm, value_set=labels))
     if condition.contains is not None:
         choices = "|".join(re.escape(normalise_label(c).lower()) for c in condition.contains)
@@ -143,10 +148,10 @@ class _Encoder:
         if isinstance(enc, pa.ChunkedArray):
             enc = enc.combine_chunks()
         lookup = np.array([self.id_of(v) for v in enc.dictionary.to_pylist()], dtype=np.int32)
-        return lookup[enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+        return lookup[arrow.to_numpy(enc.indices).astype(np.int64)]
 
     def dictionary(self) -> pa.Array:
-        return pa.array(self.labels, pa.string())
+        return arrow.array(self.labels, pa.string())
 
 
 def _factorise(columns: list[np.ndarray], widths: list[int], n: int) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -188,8 +193,8 @@ def _list_array(lengths: list[np.ndarray], values: list[np.ndarray]) -> pa.Array
     flat = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(np.concatenate(lengths) if lengths else [])]).astype(np.int64)
     if offsets[-1] < 2**31:
-        return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(flat, pa.int64()))
-    return pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(flat, pa.int64()))
+        return pa.ListArray.from_arrays(arrow.array(offsets.astype(np.int32)), arrow.array(flat, pa.int64()))
+    return pa.LargeListArray.from_arrays(arrow.array(offsets), arrow.array(flat, pa.int64()))
 
 
 # -- the measures of a cell ---------------------------------------------------------------------
@@ -288,7 +293,7 @@ class MicrodataAggregator:
                 self.no_weight_rows += (first_row + np.flatnonzero(bad)[: max(room, 0)]).tolist()
             pop &= ~bad
         sel = np.flatnonzero(pop)
-        take = pa.array(sel)
+        take = arrow.array(sel)
         chunk = {k: self.encoders[k].encode(pc.take(codes[k], take)) for k in self.keys}
         chunk["__row__"] = (first_row + sel).astype(np.int64)
         chunk["__hit__"] = conditions_mask(v.where, text, n)[sel]
@@ -377,30 +382,32 @@ class MicrodataAggregator:
         for comp in [*self.dims, *m.attributes]:
             if comp in codes:
                 idx = np.concatenate(codes[comp]) if codes[comp] else np.zeros(0, np.int32)
-                out[comp] = pc.take(self.encoders[comp].dictionary(), pa.array(idx))
+                out[comp] = pc.take(self.encoders[comp].dictionary(), arrow.array(idx))
             else:
                 spec = m.dimensions.get(comp) or m.attributes.get(comp)
                 # a DSD dimension the mapping does not fill stays empty (validation reports it)
-                out[comp] = pa.repeat(pa.scalar(spec.value if spec else None, pa.string()), n)
+                out[comp] = pa.repeat(arrow.scalar(spec.value if spec else None, pa.string()), n)
         if "TIME_PERIOD" in codes:
             idx = np.concatenate(codes["TIME_PERIOD"]) if codes["TIME_PERIOD"] else np.zeros(0, np.int32)
-            out["TIME_PERIOD"] = pc.take(self.encoders["TIME_PERIOD"].dictionary(), pa.array(idx))
+            out["TIME_PERIOD"] = pc.take(self.encoders["TIME_PERIOD"].dictionary(), arrow.array(idx))
         else:
-            out["TIME_PERIOD"] = pa.repeat(pa.scalar(m.time.value, pa.string()), n)
+            out["TIME_PERIOD"] = pa.repeat(arrow.scalar(m.time.value, pa.string()), n)
         joined = {k: np.concatenate(a) if a else np.zeros(0) for k, a in measures.items()}
         value = joined.get("OBS_VALUE", np.zeros(0))
         if v.kind == "proportion":
             value = value * v.scale
         value = np.round(value, v.decimals)
-        out["OBS_VALUE"] = pa.array(value, pa.float64(), from_pandas=True)
+        out["OBS_VALUE"] = arrow.array(value, pa.float64(), nan_is_null=True)
         source_rows = _list_array(lengths, rows)
-        out["SOURCE_ROW"] = pc.list_element(source_rows, 0) if n else pa.array([], pa.int64())
-        out["OBS_COUNT"] = pa.array(joined.get("OBS_COUNT", np.zeros(0, np.int64)), pa.int64())
+        out["SOURCE_ROW"] = (
+            pc.list_element(source_rows, arrow.scalar(0)) if n else arrow.array([], pa.int64())
+        )
+        out["OBS_COUNT"] = arrow.array(joined.get("OBS_COUNT", np.zeros(0, np.int64)), pa.int64())
         for name in ("OBS_NUMERATOR", "OBS_DENOMINATOR"):
             if name in joined:
-                out[name] = pa.array(joined[name], pa.float64())
+                out[name] = arrow.array(joined[name], pa.float64())
         if "OBS_NUMERATOR_COUNT" in joined:
-            out["OBS_NUMERATOR_COUNT"] = pa.array(joined["OBS_NUMERATOR_COUNT"], pa.int64())
+            out["OBS_NUMERATOR_COUNT"] = arrow.array(joined["OBS_NUMERATOR_COUNT"], pa.int64())
         out["SOURCE_ROWS"] = source_rows
         agg = m.aggregate
         if agg is not None and agg.count_attribute:
@@ -441,9 +448,9 @@ def add_totals(table: pa.Table, mapping: Mapping, dims: list[str]) -> pa.Table:
     key = np.zeros(table.num_rows, dtype=np.int64)
     for k in names:
         key += codes[k].astype(np.int64) * mults[k]
-    num = np.asarray(pc.fill_null(table["OBS_NUMERATOR"], np.nan), dtype=np.float64)
-    den = np.asarray(pc.fill_null(table["OBS_DENOMINATOR"], np.nan), dtype=np.float64)
-    rows = np.asarray(table["SOURCE_ROW"], dtype=np.int64)
+    num = arrow.to_numpy(arrow.fill_null(table["OBS_NUMERATOR"], np.nan), np.float64)
+    den = arrow.to_numpy(arrow.fill_null(table["OBS_DENOMINATOR"], np.nan), np.float64)
+    rows = arrow.to_numpy(table["SOURCE_ROW"], np.int64)
     seen = np.unique(key)
     pieces = [_with_lineage(table, v.kind)]
     for subset in _subsets(list(tot))[1:]:
@@ -470,18 +477,18 @@ def add_totals(table: pa.Table, mapping: Mapping, dims: list[str]) -> pa.Table:
         piece: dict[str, Any] = {}
         for k in names:
             idx = ((uniq[keep_groups] // mults[k]) % max(widths[names.index(k)], 1)).astype(np.int32)
-            piece[k] = pc.take(encoders[k].dictionary(), pa.array(idx))
+            piece[k] = pc.take(encoders[k].dictionary(), arrow.array(idx))
         for a, spec in mapping.attributes.items():
             piece[a] = _group_attribute(table[a], spec.value, sel, inv, groups, keep_groups)
         s_num, s_den = s_num[keep_groups], s_den[keep_groups]
         value = s_num if v.kind == "count" else np.divide(
             s_num * v.scale, s_den, out=np.full(len(s_num), np.nan), where=s_den > 0
         )  # fmt: skip
-        piece["OBS_VALUE"] = pa.array(np.round(value, v.decimals), pa.float64(), from_pandas=True)
+        piece["OBS_VALUE"] = arrow.array(np.round(value, v.decimals), pa.float64(), nan_is_null=True)
         lineage = _list_array([lengths[keep_groups]], [take_rows])
-        piece["SOURCE_ROW"] = pc.list_element(lineage, 0)
-        piece["OBS_NUMERATOR"] = pa.array(s_num, pa.float64(), from_pandas=True)
-        piece["OBS_DENOMINATOR"] = pa.array(s_den, pa.float64(), from_pandas=True)
+        piece["SOURCE_ROW"] = pc.list_element(lineage, arrow.scalar(0))
+        piece["OBS_NUMERATOR"] = arrow.array(s_num, pa.float64(), nan_is_null=True)
+        piece["OBS_DENOMINATOR"] = arrow.array(s_den, pa.float64(), nan_is_null=True)
         piece["OBS_COUNT"] = _counts(piece["OBS_NUMERATOR" if v.kind == "count" else "OBS_DENOMINATOR"])
         piece["SOURCE_ROWS"] = lineage
         pieces.append(pa.table({c: piece[c] for c in pieces[0].column_names}, schema=pieces[0].schema))
@@ -502,7 +509,7 @@ def _counts(values: pa.Array) -> pa.Array:
 def _with_lineage(table: pa.Table, kind: str) -> pa.Table:
     """The source rows of row-by-row observations as ``SOURCE_ROWS`` (one row each) and ``OBS_COUNT``."""
     n = table.num_rows
-    offsets = pa.array(np.arange(n + 1, dtype=np.int32))
+    offsets = arrow.array(np.arange(n + 1, dtype=np.int32))
     lineage = pa.ListArray.from_arrays(offsets, table["SOURCE_ROW"].combine_chunks())
     counts = _counts(table["OBS_NUMERATOR" if kind == "count" else "OBS_DENOMINATOR"].combine_chunks())
     return table.append_column("OBS_COUNT", counts).append_column("SOURCE_ROWS", lineage)
@@ -518,7 +525,7 @@ def _group_attribute(
 ) -> pa.Array:
     """An attribute of computed totals: the parts' value when they all agree, else empty."""
     if fixed is not None:
-        return pa.repeat(pa.scalar(fixed, pa.string()), len(keep))
+        return pa.repeat(arrow.scalar(fixed, pa.string()), len(keep))
     enc = _Encoder()
     ids = enc.encode(values)[sel]
     low = np.full(groups, np.iinfo(np.int32).max, dtype=np.int64)
@@ -526,5 +533,5 @@ def _group_attribute(
     np.minimum.at(low, inv, ids)
     np.maximum.at(high, inv, ids)
     same = (low == high)[keep]
-    picked = pc.take(enc.dictionary(), pa.array(low[keep].astype(np.int32)))
-    return pc.if_else(pa.array(same), picked, pa.scalar(None, pa.string()))
+    picked = pc.take(enc.dictionary(), arrow.array(low[keep].astype(np.int32)))
+    return pc.if_else(arrow.array(same), picked, arrow.scalar(None, pa.string()))

@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.errors import MappingError
 from cgd_bridge.ingest.table import SourceTable
 from cgd_bridge.mapping.aggregate import MicrodataAggregator, add_totals, by_dictionary
@@ -132,14 +133,22 @@ class Harmonised:
             if pc.count_distinct(self.table[k], mode="all").as_py() <= 1
         }
         varying = [k for k in keys if k not in same] or keys[:1]
-        counts = self.table.group_by(varying).aggregate([("SOURCE_ROW", "count")])["SOURCE_ROW_count"]
-        if pc.max(counts).as_py() == 1:
+        ids, first = arrow.group_ids([self.table[k] for k in varying])
+        counts = np.bincount(ids, minlength=first.size)
+        if counts.max() == 1:
             return []  # the usual case: no key twice, so no row lists to build
-        grouped = self.table.group_by(varying).aggregate([("SOURCE_ROW", "list"), ("SOURCE_ROW", "count")])
-        dup = grouped.filter(pc.greater(grouped["SOURCE_ROW_count"], 1))
+        # the groups seen twice, in order of first appearance, each with its source rows
+        dup = np.flatnonzero(counts > 1)
+        member = np.isin(ids, dup)
+        rows = np.flatnonzero(member)
+        order = rows[np.argsort(ids[member], kind="stable")]
+        bounds = np.cumsum(counts[dup])[:-1]
+        source = arrow.to_numpy(arrow.fill_null(self.table["SOURCE_ROW"], -1), np.int64)
+        values = {k: self.table[k].take(arrow.array(first[dup])).to_pylist() for k in varying}
         out = []
-        for rec in dup.to_pylist():
-            out.append((tuple(rec[k] if k in rec else same[k] for k in keys), sorted(rec["SOURCE_ROW_list"])))
+        for i, group_rows in enumerate(np.split(order, bounds)):
+            key = tuple(values[k][i] if k in values else same[k] for k in keys)
+            out.append((key, sorted(int(r) for r in source[group_rows])))
         return out
 
     def lineage(self) -> pa.Array:
@@ -151,7 +160,7 @@ class Harmonised:
         t = self.table
         if "SOURCE_ROWS" in t.column_names:
             return t["SOURCE_ROWS"].combine_chunks()
-        offsets = pa.array(np.arange(t.num_rows + 1, dtype=np.int32))
+        offsets = arrow.array(np.arange(t.num_rows + 1, dtype=np.int32))
         return pa.ListArray.from_arrays(offsets, t["SOURCE_ROW"].combine_chunks().cast(pa.int64()))
 
 
@@ -175,7 +184,7 @@ class Constants:
         kind = type or pa.string()
         have = self._arrays.get((value, kind))
         if have is None or len(have) < n:
-            have = pa.repeat(pa.scalar(value, kind), n)
+            have = pa.repeat(arrow.scalar(value, kind), n)
             self._arrays[(value, kind)] = have
         return have.slice(0, n)
 
@@ -184,7 +193,7 @@ def constant_column(value: str, n: int, type: pa.DataType | None = None) -> pa.C
     """``value`` on ``n`` rows as chunks that all share one array of at most
     :data:`CONSTANT_CHUNK` rows: the text is held once, whatever ``n``."""
     kind = type or pa.string()
-    one = pa.repeat(pa.scalar(value, kind), min(n, CONSTANT_CHUNK))
+    one = pa.repeat(arrow.scalar(value, kind), min(n, CONSTANT_CHUNK))
     chunks = [one.slice(0, min(CONSTANT_CHUNK, n - start)) for start in range(0, n, CONSTANT_CHUNK)]
     return pa.chunked_array(chunks, type=kind)
 
@@ -286,7 +295,7 @@ def apply_mapping(
         if source.skipped:
             real = [mapper(r) for r in table["SOURCE_ROW"].to_pylist()]
             table = table.set_column(
-                table.schema.get_field_index("SOURCE_ROW"), "SOURCE_ROW", pa.array(real, pa.int64())
+                table.schema.get_field_index("SOURCE_ROW"), "SOURCE_ROW", arrow.array(real, pa.int64())
             )
         if mapping.totals:
             table = add_totals(table, mapping, dims)
@@ -386,14 +395,14 @@ def _map_batch(
     )
     out["TIME_PERIOD"] = _time(mapping, text, n)
     out["OBS_VALUE"] = _value(mapping, text)
-    out["SOURCE_ROW"] = pa.array(np.arange(first_row, first_row + n, dtype=np.int64))
+    out["SOURCE_ROW"] = arrow.array(np.arange(first_row, first_row + n, dtype=np.int64))
     v = mapping.value
     if v is not None and v.numerator:  # the counts behind the value: totals and disclosure control
         out["OBS_NUMERATOR"] = _number(text[v.numerator])
         den = v.denominator or v.numerator
         out["OBS_DENOMINATOR"] = _number(text[den])
     table = pa.table(out)
-    return table if keep.all() else table.filter(pa.array(keep))  # no copy when every row is kept
+    return table if keep.all() else table.filter(arrow.array(keep))  # no copy when every row is kept
 
 
 def _map_codes(
@@ -413,11 +422,13 @@ def _map_codes(
     _derive(mapping, text, n, keep, first_row, unmapped, dropped)
     for i, rule in enumerate(mapping.drop):
         if rule.when_empty is not None:
-            hit = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text[rule.column])), 0), True)
+            hit = arrow.fill_null(
+                pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text[rule.column])), 0), True
+            )
         else:
-            labels = pa.array([normalise_label(v) for v in rule.values])
-            hit = pc.fill_null(pc.is_in(_norm(text[rule.column]), value_set=labels), False)
-        hit = hit.to_numpy(zero_copy_only=False)
+            labels = arrow.array([normalise_label(v) for v in rule.values])
+            hit = arrow.fill_null(pc.is_in(_norm(text[rule.column]), value_set=labels), False)
+        hit = arrow.to_numpy(hit)
         hit &= keep
         if hit.any():
             dropped[i].count += int(hit.sum())
@@ -471,7 +482,7 @@ def _record_answers(
     unmapped: dict[tuple[str, str], Unmapped],
 ) -> None:  # fmt: skip
     """Answers that are no Washington Group answer, listed like labels without a code."""
-    shown = pc.filter(values, pa.array(bad)).to_pylist()
+    shown = pc.filter(values, arrow.array(bad)).to_pylist()
     for pos, value in zip(np.flatnonzero(bad).tolist(), shown, strict=True):
         u = unmapped.setdefault((name, f"{column}={value}"), Unmapped(name, column, str(value)))
         u.count += 1
@@ -490,14 +501,14 @@ def _codes(
         return constants.column(spec.value, n), np.ones(n, dtype=bool)
     assert spec.column is not None
     labels = spec.labels()
-    codes = pa.array(list(labels.values()), pa.string())
+    codes = arrow.array(list(labels.values()), pa.string())
     source = text[spec.column]
     # the labels are case-folded; lower-casing them too makes both sides the same form
-    keys = pa.array([k.lower() for k in labels], pa.string())
+    keys = arrow.array([k.lower() for k in labels], pa.string())
     mapped = by_dictionary(source, lambda v: pc.take(codes, pc.index_in(_norm(v), value_set=keys)))
     if spec.passthrough:
         mapped = pc.coalesce(mapped, source)
-    ok = pc.is_valid(mapped).to_numpy(zero_copy_only=False)
+    ok = arrow.to_numpy(pc.is_valid(mapped))
     return mapped, ok
 
 
@@ -513,7 +524,7 @@ def _record_unmapped(
     bad = keep & ~ok
     if not bad.any() or spec.column is None:
         return
-    values = pc.filter(text[spec.column], pa.array(bad))
+    values = pc.filter(text[spec.column], arrow.array(bad))
     positions = np.flatnonzero(bad)
     shown = ["(empty)" if v is None else v for v in values.to_pylist()]
     for pos, value in zip(positions.tolist(), shown, strict=True):
@@ -527,7 +538,7 @@ def _time(mapping: Mapping, text: dict[str, pa.Array], n: int) -> pa.Array:
     t = mapping.time
     assert t is not None
     if t.value is not None:
-        return pa.repeat(pa.scalar(t.value, pa.string()), n)
+        return pa.repeat(arrow.scalar(t.value, pa.string()), n)
     assert t.column is not None
     col = pc.utf8_trim_whitespace(text[t.column])
     if t.format == "year":
@@ -541,7 +552,7 @@ def _time(mapping: Mapping, text: dict[str, pa.Array], n: int) -> pa.Array:
 
 def _number(values: pa.Array) -> pa.Array:
     ok = pc.match_substring_regex(values, _NUM)
-    return pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), pa.float64())
+    return pc.cast(pc.if_else(ok, values, arrow.scalar(None, pa.string())), pa.float64())
 
 
 def _value(mapping: Mapping, text: dict[str, pa.Array]) -> pa.Array:
@@ -556,8 +567,8 @@ def _value(mapping: Mapping, text: dict[str, pa.Array]) -> pa.Array:
         return num
     assert v.denominator is not None
     den = _number(text[v.denominator])
-    safe = pc.if_else(pc.greater(den, 0), den, pa.scalar(None, pa.float64()))
-    return pc.round(pc.multiply(pc.divide(num, safe), v.scale), v.decimals)
+    safe = pc.if_else(pc.greater(den, arrow.scalar(0)), den, arrow.scalar(None, pa.float64()))
+    return pc.round(pc.multiply(pc.divide(num, safe), arrow.scalar(v.scale)), v.decimals)
 
 
 def _suggest(mapping: Mapping, u: Unmapped) -> list[str]:

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.errors import StructureError
 from cgd_bridge.findings import Finding, Report, Severity, register
 from cgd_bridge.i18n import N_, msg, nmsg
@@ -210,7 +211,7 @@ def formula_values(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedA
         pc.match_substring_regex(text, _SIGNED_TEXT),
         pc.invert(pc.match_substring_regex(text, _SIGNED_NUMBER)),
     )
-    return pc.fill_null(pc.or_(pc.match_substring_regex(text, _FORMULA_START), signed), False)
+    return arrow.fill_null(pc.or_(pc.match_substring_regex(text, _FORMULA_START), signed), False)
 
 
 def formula_findings(h: Harmonised, *, file: str | None) -> list[Finding]:
@@ -472,11 +473,13 @@ def contract_problems(
     problems = _shape_problems(table, contract, attributes)
     series = [a for a in contract.series_attributes if a in attributes and a in table.column_names]
     if series and table.num_rows and all(d in table.column_names for d in contract.dimension_ids):
-        counted = table.group_by(list(contract.dimension_ids)).aggregate(
-            [(a, "count_distinct") for a in series]
-        )
+        key, _ = arrow.group_ids([table[d] for d in contract.dimension_ids])
         for a in series:
-            if pc.max(counted[f"{a}_count_distinct"]).as_py() > 1:
+            # distinct (series, value) pairs, nulls left out; two in one series is a problem
+            values, _ = arrow.group_ids([table[a]])
+            present = arrow.to_numpy(pc.is_valid(table[a]), bool)
+            _, first = arrow.factorize_rows([key[present], values[present]])
+            if first.size and np.bincount(key[present][first]).max() > 1:
                 problems.append(f"the series attribute {a} has more than one value within a series")
     if codes:
         coded = [*contract.dimensions, *(c for a in attributes if (c := contract.attribute(a)) is not None)]
@@ -516,7 +519,7 @@ def _code_problems(table: pa.Table, components: list[Component], structures: Any
         except StructureError:
             out.append(f"the codelist {comp.codelist} of {comp.id} is not known, so its codes are unchecked")
             continue
-        bad = pc.and_(pc.invert(pc.fill_null(ok, False)), pc.is_valid(values))
+        bad = pc.and_(pc.invert(arrow.fill_null(ok, False)), pc.is_valid(values))
         if pc.any(bad).as_py():
             shown = sorted({str(v) for v in pc.filter(values, bad).to_pylist()})[:5]
             out.append(f"{comp.id} has codes that are not in {comp.codelist}: {', '.join(shown)}")
@@ -546,7 +549,7 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
             )
         ]
     out: list[Finding] = []
-    rows = h.table["SOURCE_ROW"].to_numpy()
+    rows = arrow.to_numpy(h.table["SOURCE_ROW"])
     components = [c for c in dsd.components if c.role != "measure"]  # dimensions, then attributes
     for comp in components:
         cl = comp.codelist
@@ -580,7 +583,7 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
                 )
             )
             continue
-        bad = ~np.asarray(pc.fill_null(ok, False)) & np.asarray(pc.is_valid(values))
+        bad = ~arrow.to_numpy(arrow.fill_null(ok, False)) & arrow.to_numpy(pc.is_valid(values))
         short = parse_ref(cl)[1]  # the codelist's id in the message, as the mapping names codes
         out.extend(
             _per_value(
@@ -623,7 +626,7 @@ def _per_value(
 ) -> Iterable[Finding]:
     if not bad.any():
         return []
-    bad_values = pc.filter(values, pa.array(bad)).to_pylist()
+    bad_values = pc.filter(values, arrow.array(bad)).to_pylist()
     bad_rows = rows[bad]
     seen: dict[str, list[int]] = {}
     for v, r in zip(bad_values, bad_rows.tolist(), strict=True):
@@ -691,9 +694,9 @@ def _constraint_findings(
         for comp, values in region.members:
             if comp not in h.table.column_names:
                 continue
-            codes = pa.array(list(values), pa.string())
+            codes = arrow.array(list(values), pa.string())
             # an empty dimension is reported once as dimension-not-mapped, not per observation here
-            hit = np.asarray(pc.fill_null(pc.is_in(h.table[comp], value_set=codes), True))
+            hit = arrow.to_numpy(arrow.fill_null(pc.is_in(h.table[comp], value_set=codes), True))
             per[comp] = hit
             mask &= hit
         region_masks.append(per)
@@ -702,7 +705,7 @@ def _constraint_findings(
     if allowed.all():
         return out
     # for each refused observation, name the component that its series' region refuses
-    series = h.table["SERIES"].to_numpy(zero_copy_only=False) if "SERIES" in h.table.column_names else None
+    series = arrow.to_numpy(h.table["SERIES"]) if "SERIES" in h.table.column_names else None
     for per in region_masks:
         series_ok = per.get("SERIES", np.ones(n, dtype=bool))
         for comp_id, hit in per.items():

@@ -40,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.ingest.schema import WG_DOMAINS
 from cgd_bridge.mapping.aggregate import by_dictionary
 from cgd_bridge.mapping.model import WashingtonGroup, normalise_label
@@ -80,20 +81,20 @@ def answer_codes(values: pa.Array | pa.ChunkedArray, labels: dict[str, int]) -> 
 
     The few distinct answers are read once each, then spread over the rows.
 
-    >>> answer_codes(pa.array(["A lot of difficulty", "", None, "no_difficulty", "maybe"]),
+    >>> answer_codes(arrow.array(["A lot of difficulty", "", None, "no_difficulty", "maybe"]),
     ...              answer_labels()).tolist()
     [3, 0, 0, 1, -1]
     """
-    coded = by_dictionary(values, lambda distinct: pa.array(_answer_codes(distinct, labels), pa.int8()))
-    return np.asarray(coded.to_numpy(zero_copy_only=False), dtype=np.int8)
+    coded = by_dictionary(values, lambda distinct: arrow.array(_answer_codes(distinct, labels), pa.int8()))
+    return arrow.to_numpy(coded, np.int8)
 
 
 def _answer_codes(values: pa.Array, labels: dict[str, int]) -> np.ndarray:
-    keys = pa.array([k.lower() for k in labels], pa.string())
+    keys = arrow.array([k.lower() for k in labels], pa.string())
     codes = np.array(list(labels.values()), dtype=np.int8)
     norm = _norm(values)
-    idx = pc.index_in(norm, value_set=keys).to_numpy(zero_copy_only=False)
-    empty = pc.fill_null(pc.equal(pc.utf8_length(norm), 0), True).to_numpy(zero_copy_only=False)
+    idx = arrow.to_numpy(pc.index_in(norm, value_set=keys))
+    empty = arrow.to_numpy(arrow.fill_null(pc.equal(pc.utf8_length(norm), arrow.scalar(0)), True))
     found = ~np.isnan(idx.astype(np.float64))
     out = np.full(len(norm), INVALID, dtype=np.int8)
     out[found] = codes[idx[found].astype(np.int64)]
@@ -137,8 +138,8 @@ def derive_status(wg: WashingtonGroup, text: dict[str, pa.Array], n: int) -> Der
     without = ~met & (answered == len(WG_DOMAINS))
     unknown = ~met & ~without
     fill = None if wg.missing == "drop" else wg.missing.value
-    values = pa.array(np.where(met, wg.with_, np.where(without, wg.without, "")), pa.string())
-    values = pc.if_else(pa.array(unknown), pa.scalar(fill, pa.string()), values)
+    values = arrow.array(np.where(met, wg.with_, np.where(without, wg.without, "")), pa.string())
+    values = pc.if_else(arrow.array(unknown), arrow.scalar(fill, pa.string()), values)
     return Derived(values=values, unknown=unknown, invalid=invalid)
 
 

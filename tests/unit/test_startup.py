@@ -20,6 +20,9 @@ import pytest
 from cgd_bridge.lazy import LazyModule, lazy_module
 from tests.support.paths import ROOT
 
+#: the spreadsheet readers, which reading a CSV never needs (modules as ``sys.modules`` names them)
+SPREADSHEET = ("python_calamine", "fastexcel", "cgd_bridge.ingest.xlsx")
+
 #: modules no command below needs; each is seconds of CPU in all
 HEAVY = ("pandas", "scipy", "sdmx", "fastapi", "starlette", "uvicorn", "jinja2", "sqlalchemy", "rapidfuzz")
 
@@ -37,7 +40,8 @@ with open(OUT, "w") as fh:
 
 
 def _imported(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
-    """Run ``cgd-bridge ARGS`` in a fresh interpreter; its exit code and every module it imported."""
+    """Run ``cgd-bridge ARGS`` in a fresh interpreter; its exit code and every module it imported
+    (by its full name and by its top-level package's)."""
     out = tmp_path / "modules.json"
     script = RUN.replace("OUT", repr(str(out)))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -47,7 +51,7 @@ def _imported(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
     )  # fmt: skip
     assert out.is_file(), proc.stdout + proc.stderr
     got = json.loads(out.read_text(encoding="utf-8"))
-    return got["code"], {m.split(".")[0] for m in got["modules"]}
+    return got["code"], {m.split(".")[0] for m in got["modules"]} | set(got["modules"])
 
 
 def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
@@ -66,10 +70,10 @@ def test_validate_without_a_mapping_imports_neither_scipy_nor_sdmx(tmp_path: Pat
     code, modules = _imported(tmp_path, "validate", str(data), "--format", "json", "-o", "report.json")
     assert code in (0, 1), "validate did not run"
     assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["cgd:stats"]["rows"] == 2
-    # pandas is not judged here: pyarrow (26) imports it at the first array it builds from
-    # Python or numpy values (its pandas shim), which every validate does
-    heavy = sorted(m for m in HEAVY if m in modules and m != "pandas")
+    heavy = sorted(m for m in HEAVY if m in modules)
     assert not heavy, f"a 2-row validate imports {heavy}: import them where they are used"
+    spreadsheet = sorted(m for m in SPREADSHEET if m in modules)
+    assert not spreadsheet, f"reading a CSV imports the spreadsheet readers {spreadsheet}"
 
 
 def test_lazy_module_imports_on_first_use() -> None:
@@ -90,10 +94,13 @@ def test_lazy_module_names_a_missing_module() -> None:
 
 
 #: what a validate of a small file with its mapping does not need once the structures are
-#: compiled and frictionless's verdict on the mapping's Table Schema is remembered (#16)
+#: compiled and frictionless's verdict on the mapping's Table Schema is remembered (#16);
+#: pandas, which pyarrow imports at its first array of Python values, its first ``to_numpy``
+#: and its first group_by unless cgd_bridge/arrow.py builds and reads the arrays
 NOT_FOR_A_WARM_VALIDATE = (
     "sdmx", "frictionless", "requests", "pydantic_settings", "phonenumbers", "stdnum", "lxml",
-    "fastapi", "starlette", "uvicorn", "jinja2", "sqlalchemy", "rapidfuzz",
+    "fastapi", "starlette", "uvicorn", "jinja2", "sqlalchemy", "rapidfuzz", "pandas",
+    "python_calamine", "fastexcel", "cgd_bridge.ingest.xlsx",
 )  # fmt: skip
 
 
@@ -142,3 +149,93 @@ def test_the_validate_path_imports_no_pandas_or_scipy_of_its_own() -> None:
                          check=False)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"importing the validate path imports {out.stdout.strip()}"
+
+
+#: run in a fresh interpreter with the structures compiled: every attempt to import pandas is
+#: recorded with where it came from and refused, then the example is validated and converted
+#: in-process
+GUARDED = """
+import json, sys, traceback
+attempts = []
+
+class NoPandas:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            attempts.append("".join(traceback.format_stack(limit=12)[:-1]))
+            raise ModuleNotFoundError("import of pandas refused by the test", name=name)
+        return None
+
+sys.meta_path.insert(0, NoPandas())
+from pathlib import Path
+from cgd_bridge import pipeline
+args = json.loads(sys.argv[1])
+data = args.pop("data")
+out = Path(args.pop("out"))
+report = pipeline.validate(data, **args)
+converted = pipeline.convert(data, to="sdmx-csv-2.0", output=out, **args)
+print(json.dumps({"attempts": attempts, "rows": report.stats.get("rows"), "written": converted.written}))
+"""
+
+EXAMPLES = {
+    "kenya-csv": {
+        "data": "examples/kenya-health-scorecard/data.csv",
+        "metadata": "examples/kenya-health-scorecard/quality.yaml",
+        "mapping": "mappings/kenya-health-scorecard.yaml",
+    },
+    "nepal-xlsx": {
+        "data": "examples/nepal-youth-survey/data.xlsx",
+        "metadata": "examples/nepal-youth-survey/quality.yaml",
+        "mapping": "mappings/nepal-youth-survey.yaml",
+        "form": "examples/nepal-youth-survey/form.xlsx",
+    },
+}
+
+
+@pytest.mark.parametrize("example", ["kenya-csv", "nepal-xlsx"])
+def test_validate_and_convert_never_try_to_import_pandas(
+    example: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyarrow imports pandas behind the pipeline's back (its pandas shim at ``pa.array`` and
+    ``pa.scalar`` of Python or numpy values, ``pc`` functions given Python values, ``to_numpy``,
+    ``Table.group_by``'s acero): cgd_bridge/arrow.py builds and reads arrays without it, and a
+    validate and a convert of the example must not even try (each attempt is shown with where
+    it came from)."""
+    monkeypatch.setenv("CGD_BRIDGE_CACHE_DIR", str(tmp_path / "cache"))
+    args = {k: str(ROOT / v) for k, v in EXAMPLES[example].items()}
+    args["out"] = str(tmp_path / "out.csv")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # a first run compiles the structures with sdmx1 (which imports pandas) into the cache
+    warm = [f"--{k}={v}" for k, v in args.items() if k not in ("data", "out")]
+    subprocess.run(
+        [sys.executable, "-m", "cgd_bridge", "validate", args["data"], *warm, "-o", "warm.txt"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", GUARDED, json.dumps(args)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["written"] > 0  # the run did its work
+    assert got["rows"] > 0
+    assert not got["attempts"], "pandas was imported from:\n" + "\n---\n".join(got["attempts"])
+
+
+def test_the_audits_lps_do_not_import_scipy_optimize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS comes from its own bindings (highspy): ``scipy.optimize``, whose package imports
+    every solver scipy has, is not imported by an audit that solves LPs (the broken example
+    whose small cell the published totals give away)."""
+    monkeypatch.setenv("CGD_BRIDGE_CACHE_DIR", str(tmp_path / "cache"))
+    case = ROOT / "examples" / "broken" / "suppression-exposed"
+    metadata = ROOT / "examples" / "kenya-health-scorecard" / "quality.yaml"
+    args = (
+        "validate", str(case / "data.csv"), "--metadata", str(metadata),
+        "--mapping", str(ROOT / "mappings" / "kenya-health-scorecard.yaml"),
+        "--format", "json", "-o", "report.json",
+    )  # fmt: skip
+    _imported(tmp_path, *args)  # compiles the structures
+    _, modules = _imported(tmp_path, *args)
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert "suppression-exposed" in json.dumps(report)
+    assert "highspy" in modules, "the audit solved no LP: choose an example whose audit does"
+    assert "scipy.optimize" not in modules

@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.errors import FormatError
 
 if TYPE_CHECKING:
@@ -323,11 +324,11 @@ def _sort_order(table: pa.Table, keys: list[str]) -> pa.Array:
         if span >= 2**62:
             return pc.sort_indices(table.select(keys), sort_keys=[(k, "ascending") for k in keys])
         rank = np.empty(len(values) + 1, dtype=np.int64)
-        rank[np.asarray(pc.sort_indices(values))] = np.arange(len(values))
+        rank[arrow.to_numpy(pc.sort_indices(values))] = np.arange(len(values))
         rank[len(values)] = len(values)  # null: after every value
-        positions = np.asarray(pc.fill_null(encoded.indices, len(values)), dtype=np.int64)
+        positions = arrow.to_numpy(arrow.fill_null(encoded.indices, len(values)), np.int64)
         composite = composite * (len(values) + 1) + rank[positions]
-    return pa.array(np.argsort(composite, kind="stable"))
+    return arrow.array(np.argsort(composite, kind="stable"))
 
 
 def series_boundaries(

@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write._text import (
     TIME,
@@ -107,7 +108,7 @@ def _write_series(
     constant = constant_columns(table) if constant is None else constant
     for batch in sorted_batches(table, target, constant, lay.order):
         new, last = series_boundaries(batch, target, previous, constant, lay.series)
-        starts = np.flatnonzero(np.asarray(new))
+        starts = np.flatnonzero(arrow.to_numpy(new))
         obs_text = obs(batch)
         if starts.size:
             closing = between(len(starts), previous is None, close)

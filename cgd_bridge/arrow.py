@@ -1,0 +1,348 @@
+"""Arrow arrays and scalars built from Python and numpy values without importing pandas (#16).
+
+pyarrow (26) asks its pandas shim whether a value is a pandas object before it converts it, and
+the shim answers by importing pandas: ``pa.array``/``pa.scalar`` of Python or numpy values, a
+compute function given a Python value (``pc.equal(col, "1")``, ``pc.fill_null(col, False)``)
+or a numpy array (``pc.if_else(mask, ...)``) each cost the first call about 0.3 s of CPU, on
+every run, for objects that cannot be pandas ones. The functions here build the same arrays
+from their buffers (``pa.Array.from_buffers``), which pyarrow takes as they are; every module
+on the validate and convert path builds its arrays and scalars with them
+(``tests/unit/test_startup.py`` fails when a validate imports pandas).
+
+Only the types the pipeline builds are supported (text, booleans, integers, floats, dates and
+nulls); anything else is a ``TypeError`` for the programmer, never a silent conversion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "array", "bools", "factorize", "factorize_rows", "fill_null", "group_ids", "group_sum", "row_hashes",
+    "scalar", "strings", "to_numpy",
+]  # fmt: skip
+
+_EPOCH = dt.date(1970, 1, 1)
+_NUMPY = {
+    pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64,
+    pa.uint8(): np.uint8, pa.uint16(): np.uint16, pa.uint32(): np.uint32, pa.uint64(): np.uint64,
+    pa.float16(): np.float16, pa.float32(): np.float32, pa.float64(): np.float64,
+}  # fmt: skip
+_OFFSETS_32 = 2**31 - 1
+
+
+def _validity(valid: np.ndarray | None) -> tuple[pa.Buffer | None, int]:
+    """The validity bitmap of a boolean mask (None when every value is present) and the nulls."""
+    if valid is None:
+        return None, 0
+    nulls = int(valid.size - np.count_nonzero(valid))
+    if nulls == 0:
+        return None, 0
+    return pa.py_buffer(np.packbits(valid, bitorder="little")), nulls
+
+
+def strings(values: Iterable[str | None], type: pa.DataType | None = None) -> pa.Array:
+    """A string array of ``values`` (None is null): what ``pa.array(values, pa.string())`` gives."""
+    items = values if isinstance(values, Sequence) else list(values)
+    n = len(items)
+    encoded = [b"" if v is None else v.encode("utf-8") for v in items]
+    valid = np.fromiter((v is not None for v in items), dtype=bool, count=n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=n), out=offsets[1:])
+    large = type is not None and pa.types.is_large_string(type)
+    if not large and offsets[-1] > _OFFSETS_32:
+        raise OverflowError("more than 2 GiB of text in one string array: use large_string")
+    bitmap, nulls = _validity(valid)
+    return pa.Array.from_buffers(
+        pa.large_string() if large else pa.string(),
+        n,
+        [
+            bitmap,
+            pa.py_buffer(offsets if large else offsets.astype(np.int32)),
+            pa.py_buffer(b"".join(encoded)),
+        ],
+        null_count=nulls,
+    )
+
+
+def bools(values: np.ndarray | Sequence[bool]) -> pa.BooleanArray:
+    """A boolean array of a numpy mask (or a sequence of booleans), with no nulls."""
+    mask = np.asarray(values, dtype=bool)
+    return pa.Array.from_buffers(
+        pa.bool_(), mask.size, [None, pa.py_buffer(np.packbits(mask, bitorder="little"))]
+    )
+
+
+def _numbers(values: np.ndarray, type: pa.DataType, valid: np.ndarray | None) -> pa.Array:
+    data = np.ascontiguousarray(values, dtype=_NUMPY[type])
+    if valid is not None:
+        data = np.where(valid, data, 0).astype(_NUMPY[type], copy=False)
+    bitmap, nulls = _validity(valid)
+    return pa.Array.from_buffers(type, data.size, [bitmap, pa.py_buffer(data)], null_count=nulls)
+
+
+def _infer(items: Sequence[Any]) -> pa.DataType:
+    """pyarrow's inference for the Python types supported here."""
+    kinds = {type(v) for v in items if v is not None}
+    if not kinds:
+        return pa.null()
+    if kinds <= {str}:
+        return pa.string()
+    if kinds <= {bool, np.bool_}:
+        return pa.bool_()
+    if kinds <= {int, np.int64, np.int32}:
+        return pa.int64()
+    if kinds <= {int, float, np.float64, np.int64}:
+        return pa.float64()
+    if kinds <= {dt.date}:
+        return pa.date32()
+    raise TypeError(f"cgd_bridge.arrow.array: no conversion for {sorted(k.__name__ for k in kinds)}")
+
+
+def array(values: Any, type: pa.DataType | None = None, *, nan_is_null: bool = False) -> pa.Array:
+    """``pa.array(values, type)`` of a numpy array or a Python sequence, without pandas.
+
+    ``nan_is_null``: NaN in a float array becomes null (``pa.array(..., from_pandas=True)``).
+    """
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values if type is None or values.type == type else pc.cast(values, type)
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        target = type if type is not None else pa.from_numpy_dtype(values.dtype)
+        if pa.types.is_boolean(target):
+            return bools(values)
+        valid = ~np.isnan(values) if nan_is_null and values.dtype.kind == "f" else None
+        if target in _NUMPY:
+            return _numbers(values, target, valid)
+        return pc.cast(_numbers(values, pa.from_numpy_dtype(values.dtype), valid), target)
+    items: Sequence[Any] = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    target = type if type is not None else _infer(items)
+    n = len(items)
+    if pa.types.is_null(target):
+        return pa.nulls(n)
+    if pa.types.is_string(target) or pa.types.is_large_string(target):
+        return strings(items, target)
+    valid = np.fromiter((v is not None for v in items), dtype=bool, count=n)
+    if pa.types.is_boolean(target):
+        arr = bools([bool(v) for v in items])
+        return arr if valid.all() else pc.if_else(bools(valid), arr, pa.nulls(n, pa.bool_()))
+    if pa.types.is_date32(target):
+        days = [0 if v is None else (v - _EPOCH).days for v in items]
+        return _numbers(np.asarray(days, np.int32), pa.int32(), None if valid.all() else valid).view(
+            pa.date32()
+        )
+    if target in _NUMPY:
+        kind = np.float64 if pa.types.is_floating(target) else np.int64
+        raw = np.asarray([0 if v is None else v for v in items], dtype=kind)
+        return _numbers(raw, target, valid if not valid.all() else None)
+    raise TypeError(f"cgd_bridge.arrow.array: no conversion to {target}")
+
+
+def scalar(value: Any, type: pa.DataType | None = None) -> pa.Scalar:
+    """``pa.scalar(value, type)`` without pandas (None is the type's null)."""
+    if isinstance(value, pa.Scalar):
+        return value if type is None or value.type == type else value.cast(type)
+    if value is None:
+        return pa.nulls(1, type if type is not None else pa.null())[0]
+    return array([value], type)[0]
+
+
+def fill_null(values: Any, value: Any) -> Any:
+    """``pc.fill_null(values, value)`` with the fill value built here, in the values' type."""
+    return pc.fill_null(values, scalar(value, values.type))
+
+
+def _bits(buffer: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    """A bitmap's ``n`` bits from ``offset`` as booleans."""
+    return np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), bitorder="little")[
+        offset : offset + n
+    ].astype(bool)
+
+
+def _one_to_numpy(arr: pa.Array) -> np.ndarray:
+    n, typ = len(arr), arr.type
+    if pa.types.is_dictionary(typ):
+        arr, typ = arr.dictionary_decode(), typ.value_type
+    buffers = arr.buffers()
+    valid = _bits(buffers[0], arr.offset, n) if arr.null_count and buffers[0] is not None else None
+    if pa.types.is_boolean(typ):
+        bits = _bits(buffers[1], arr.offset, n) if n else np.zeros(0, dtype=bool)
+        if valid is None:
+            return bits
+        out = bits.astype(object)
+        out[~valid] = None
+        return out
+    if typ in _NUMPY or pa.types.is_date32(typ) or pa.types.is_date64(typ) or pa.types.is_timestamp(typ):
+        dtype: np.dtype[Any]
+        storage: np.dtype[Any]
+        if pa.types.is_date32(typ) or pa.types.is_date64(typ) or pa.types.is_timestamp(typ):
+            unit = typ.unit if pa.types.is_timestamp(typ) else "D" if pa.types.is_date32(typ) else "ms"
+            dtype = np.dtype(f"datetime64[{unit}]")
+            storage = np.dtype(np.int32) if pa.types.is_date32(typ) else np.dtype(np.int64)
+        else:
+            dtype = storage = np.dtype(_NUMPY[typ])
+        data = (
+            np.frombuffer(buffers[1], dtype=storage)[arr.offset : arr.offset + n]
+            if n
+            else np.zeros(0, storage)
+        )
+        if dtype != storage:
+            data = data.astype(dtype)
+        if valid is None:
+            return data
+        if dtype.kind == "M":
+            out = data.copy()
+            out[~valid] = np.datetime64("NaT")
+            return out
+        out = data.astype(np.float64)  # pyarrow gives integers with nulls as floats with NaN
+        out[~valid] = np.nan
+        return out
+    if pa.types.is_null(typ):
+        return np.full(n, None, dtype=object)
+    return np.array(arr.to_pylist(), dtype=object)  # text: Python strings, as pyarrow gives them
+
+
+def to_numpy(values: pa.Array | pa.ChunkedArray, dtype: Any = None) -> np.ndarray:
+    """``values.to_numpy(zero_copy_only=False)`` (then ``np.asarray(.., dtype)``), read from the
+    Arrow buffers: pyarrow's own conversion imports pandas (#16). Nulls become NaN in numbers
+    (integers so become floats), NaT in dates and None in booleans and text, as in pyarrow."""
+    if isinstance(values, pa.ChunkedArray):
+        chunks = [_one_to_numpy(c) for c in values.chunks]
+        if not chunks:
+            out = _one_to_numpy(pa.nulls(0, values.type))
+        elif len(chunks) == 1:
+            out = chunks[0]
+        else:
+            out = np.concatenate(chunks)
+    else:
+        out = _one_to_numpy(values)
+    return out if dtype is None else np.asarray(out, dtype=dtype)
+
+
+# -- grouping: numpy in place of pandas' factorize and groupby --------------------------------
+
+
+def _first_appearance(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes numbering ``key``'s distinct values (rows, for a 2-D key) by first appearance,
+    and the row where each first appears."""
+    n = key.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(
+        key, axis=0 if key.ndim == 2 else None, return_index=True, return_inverse=True
+    )
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size, dtype=np.int64)
+    return rank[inverse.reshape(-1)], first[order].astype(np.int64)
+
+
+def factorize(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pandas.factorize`` of a 1-D integer array: int64 codes numbering the distinct values by
+    first appearance, and the distinct values in that order."""
+    codes, first = _first_appearance(np.asarray(key))
+    return codes, np.asarray(key)[first]
+
+
+def factorize_rows(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Int64 codes numbering the distinct rows of integer ``columns`` by first appearance (what
+    ``groupby(sort=False).ngroup()`` gives), and the first row of each group."""
+    if not columns:
+        raise ValueError("factorize_rows needs at least one column")
+    n = len(columns[0])
+    key = np.zeros(n, dtype=np.int64)
+    span = 1
+    for col in columns:
+        low = int(col.min()) if n else 0
+        width = int(col.max()) - low + 1 if n else 1
+        if span * width >= 2**62:  # too many combinations for one int64: compare whole rows
+            return _first_appearance(np.column_stack([np.asarray(c, dtype=np.int64) for c in columns]))
+        key += (col.astype(np.int64) - low) * span
+        span *= width
+    return _first_appearance(key)
+
+
+def group_sum(
+    columns: Mapping[str, np.ndarray], keys: Sequence[str], value: str | None = None, *, name: str = "__n__"
+) -> dict[str, np.ndarray]:
+    """The distinct combinations of ``keys`` in order of first appearance, with the sum of
+    ``value`` (or the number of rows, without one) in ``name``: what
+    ``DataFrame.groupby(keys, sort=False)[value].sum().reset_index()`` gives."""
+    ids, first = factorize_rows([columns[k] for k in keys])
+    out = {k: columns[k][first] for k in keys}
+    if value is None:
+        out[name] = np.bincount(ids, minlength=first.size).astype(np.int64)
+    else:
+        weights = columns[value]
+        total = np.bincount(ids, weights=weights, minlength=first.size)
+        out[name] = total.astype(weights.dtype) if weights.dtype.kind in "iu" else total
+    return out
+
+
+def group_ids(columns: Sequence[pa.Array | pa.ChunkedArray]) -> tuple[np.ndarray, np.ndarray]:
+    """Int64 codes numbering the distinct rows of Arrow columns (a null is a value of its own)
+    by first appearance, and the first row of each group."""
+    codes = []
+    for col in columns:
+        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        enc = pc.dictionary_encode(arr, null_encoding="encode")
+        codes.append(to_numpy(enc.indices).astype(np.int64, copy=False))
+    return factorize_rows(codes)
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_BASE = np.uint64(0x100000001B3)
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _text_hash(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit hash of each text value (null apart from every text), from the Arrow buffers."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not pa.types.is_large_string(arr.type):
+        arr = pc.cast(arr, pa.large_string())
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset : arr.offset + n + 1]
+    start, end = offsets[:-1], offsets[1:]
+    lengths = end - start
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    data = data[start[0] : end[-1]].astype(np.uint64)
+    h = np.zeros(n, dtype=np.uint64)
+    if data.size:
+        # a polynomial hash: byte i of a value of length L weighs BASE ** (L - 1 - i), mod 2**64
+        powers = np.cumprod(np.r_[np.uint64(1), np.full(int(lengths.max()), _BASE, dtype=np.uint64)])
+        row = np.repeat(np.arange(n), lengths)
+        position_from_end = (end[row] - 1) - (start[0] + np.arange(data.size))
+        with np.errstate(over="ignore"):
+            weighted = data * powers[position_from_end]
+            nonempty = lengths > 0
+            h[nonempty] = np.add.reduceat(weighted, (start - start[0])[nonempty])
+    with np.errstate(over="ignore"):
+        h = _splitmix(h ^ (lengths.astype(np.uint64) * _MIX))
+    valid = to_numpy(pc.is_valid(arr))
+    return np.where(valid, h, np.uint64(0x5BD1E9955BD1E995))
+
+
+def row_hashes(columns: Sequence[pa.Array | pa.ChunkedArray]) -> np.ndarray:
+    """A 64-bit hash per row of text columns (a null is a value of its own), the same for equal
+    rows in any batch: what a whole-file key comparison keeps (8 bytes a row)."""
+    n = len(columns[0]) if columns else 0
+    h = np.zeros(n, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for col in columns:
+            h = _splitmix(h * _BASE + _text_hash(col))
+    return h

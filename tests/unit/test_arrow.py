@@ -1,0 +1,138 @@
+"""cgd_bridge/arrow.py builds and reads what pyarrow (and pandas) give, without pandas (#16)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from cgd_bridge import arrow
+
+
+def _same_array(got: pa.Array, expected: pa.Array) -> None:
+    got.validate(full=True)
+    assert got.type == expected.type
+    assert got.null_count == expected.null_count
+    assert got.equals(expected) or str(got) == str(expected)  # NaN is not equal to itself
+
+
+@pytest.mark.parametrize(
+    ("values", "type_"),
+    [
+        (["a", None, "é", ""], pa.string()), (["a", "b"], None), ([], pa.string()),
+        (["a"], pa.large_string()),
+        ([True, False, None], pa.bool_()), ([1, None, 3], pa.int64()), ([1, 2], None), ([1, 2], pa.int32()),
+        ([1.5, None], pa.float64()), ([1, 2.5], None), ([dt.date(2020, 1, 2), None], pa.date32()),
+        ([None, None], None), (np.array([1, 2, 3]), None), (np.array([True, False]), None),
+        (np.array([1.0, np.nan]), pa.float64()), (np.array([1, 2], np.int32), pa.int8()),
+        (np.array(["x", "yy"]), pa.string()), (np.array([3, 4]), pa.float64()),
+    ],
+)  # fmt: skip
+def test_array_is_pyarrows(values: Any, type_: pa.DataType | None) -> None:
+    expected = pa.array(values, type_) if type_ is not None else pa.array(values)
+    _same_array(arrow.array(values, type_), expected)
+
+
+def test_nan_is_null_is_from_pandas() -> None:
+    values = np.array([1.0, np.nan, 3.0])
+    _same_array(arrow.array(values, pa.float64(), nan_is_null=True), pa.array(values, from_pandas=True))
+
+
+@pytest.mark.parametrize(
+    ("value", "type_"),
+    [(None, pa.string()), ("x", None), (False, None), (0, None), (2.5, None), (1, pa.float64()),
+     (dt.date(2021, 5, 6), None), (np.nan, pa.float64())],
+)  # fmt: skip
+def test_scalar_is_pyarrows(value: Any, type_: pa.DataType | None) -> None:
+    got = arrow.scalar(value, type_)
+    expected = pa.scalar(value, type_) if type_ is not None else pa.scalar(value)
+    assert got.type == expected.type
+    assert got.is_valid == expected.is_valid
+    assert str(got) == str(expected)
+
+
+def test_unsupported_values_are_a_type_error() -> None:
+    with pytest.raises(TypeError, match="no conversion"):
+        arrow.array([object()])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array([1, None, 3]), pa.array([1, 2, 3], pa.int32()), pa.array([1.5, None]),
+        pa.array([True, None, False]), pa.array([True, False] * 9), pa.array(["a", None]),
+        pa.array([], pa.int64()), pa.array([dt.date(2020, 1, 1), None]),
+        pa.array(["x", "y", "x"]).dictionary_encode(), pa.array([None, None]),
+        pa.array(list(range(20))).slice(5, 7), pa.array([True, None, False] * 5).slice(3, 9),
+        pa.array([1, None, 3, 4]).slice(1), pa.array([0, 1], pa.uint8()),
+        pa.chunked_array([pa.array([1, 2]), pa.array([None, 4])]), pa.chunked_array([], pa.int64()),
+        pa.chunked_array([pa.array([True]), pa.array([False, True])]),
+    ],
+)  # fmt: skip
+def test_to_numpy_is_pyarrows(values: pa.Array | pa.ChunkedArray) -> None:
+    got = arrow.to_numpy(values)
+    expected = (
+        values.to_numpy() if isinstance(values, pa.ChunkedArray) else values.to_numpy(zero_copy_only=False)
+    )
+    assert got.dtype == expected.dtype
+    assert len(got) == len(expected)
+    for a, b in zip(got.tolist(), expected.tolist(), strict=True):
+        assert a == b or (a != a and b != b) or (a is None and b is None)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 1000])
+def test_grouping_is_pandas(n: int) -> None:
+    rng = np.random.default_rng(n)
+    key = rng.integers(-3, 5, n)
+    codes, uniques = arrow.factorize(key)
+    expected_codes, expected_uniques = pd.factorize(key)
+    assert codes.tolist() == expected_codes.tolist()
+    assert uniques.tolist() == expected_uniques.tolist()
+    cols: dict[str, np.ndarray] = {
+        "a": rng.integers(0, 3, n).astype(np.int32),
+        "b": rng.integers(-2, 4, n).astype(np.int32),
+        "__n__": rng.integers(0, 9, n),
+    }
+    summed = arrow.group_sum(cols, ["a", "b"], "__n__")
+    frame = pd.DataFrame(cols).groupby(["a", "b"], sort=False)["__n__"].sum().reset_index()
+    assert {c: v.tolist() for c, v in summed.items()} == {c: frame[c].tolist() for c in frame.columns}
+    keys = {"a": cols["a"], "b": cols["b"]}
+    counted = arrow.group_sum(keys, ["a", "b"])
+    sizes = pd.DataFrame(keys).groupby(["a", "b"], sort=False).size().rename("__n__").reset_index()
+    assert {c: v.tolist() for c, v in counted.items()} == {c: sizes[c].tolist() for c in sizes.columns}
+    ids, _ = arrow.factorize_rows([cols["a"], cols["b"]])
+    assert ids.tolist() == pd.DataFrame(keys).groupby(["a", "b"], sort=False).ngroup().tolist()
+
+
+def test_factorize_rows_beyond_one_int64() -> None:
+    """Columns whose combinations do not fit one int64 are compared row by row."""
+    wide = [np.array([0, 2**40, 0, 5], dtype=np.int64), np.array([0, 2**40, 0, 1], dtype=np.int64)]
+    ids, first = arrow.factorize_rows(wide)
+    assert ids.tolist() == [0, 1, 0, 2]
+    assert first.tolist() == [0, 1, 3]
+
+
+def test_group_ids_take_null_as_a_value() -> None:
+    ids, first = arrow.group_ids([pa.array(["x", None, "x", "y", None]), pa.array([1, 1, 1, 2, 1])])
+    assert ids.tolist() == [0, 1, 0, 2, 1]
+    assert first.tolist() == [0, 1, 3]
+
+
+def test_row_hashes_are_the_same_in_any_batch() -> None:
+    values = pa.array(["a", "", None, "ab", "ba", "é", "a", None, "", "x" * 50])
+    other = pa.array(["1"] * 10)
+    h = arrow.row_hashes([values, other])
+    assert (arrow.row_hashes([values.slice(5), other.slice(5)]) == h[5:]).all()
+    assert (arrow.row_hashes([pa.chunked_array([values.slice(0, 3), values.slice(3)]), other]) == h).all()
+    assert h[0] == h[6]
+    assert h[2] == h[7]  # null and null
+    assert h[1] == h[8]  # "" and ""
+    assert len({h[i] for i in (0, 1, 2, 3, 4, 5, 9)}) == 7  # null, "" and the texts all differ
+    split = arrow.row_hashes([pa.array(["ab"]), pa.array(["c"])])
+    assert split[0] != arrow.row_hashes([pa.array(["a"]), pa.array(["bc"])])[0]
+    many = arrow.row_hashes([pa.array([str(i) for i in range(200_000)])])
+    assert len(np.unique(many)) == 200_000
