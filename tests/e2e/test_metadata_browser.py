@@ -73,7 +73,7 @@ def test_a_cso_fills_the_metadata_in_steps_leaves_comes_back_and_submits(
     t = i18n.translator(lang)
     record = kenya()
     steps = mf.build(record).steps
-    with checked_tab(browser, width) as tab:
+    with checked_tab(browser, width, lang) as tab:
         p, url = tab.page, site.url
         p.goto(f"{url}/sign-in?lang={lang}")
         p.fill("#api_key", site.keys["amina"])

@@ -307,8 +307,8 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path, lang: str) -> None:
     navigate(p, "button[value=load]")
     complete = said(
         lang,
-        "The metadata is complete for submission. Save it as a YAML file and upload it with your dataset.",
-    )
+        "The metadata is complete for submission. Submit data with it, or save it as a draft.",
+    )  # a CSO's words: the record's next step is there
     assert complete.search(p.inner_text("main"))
     assert p.input_value("#md-dataset-id") == "ke-health-scorecard-2024"
     p.click("#step-collection > summary")  # the steps are complete, closed: open the second
