@@ -267,6 +267,8 @@ def test_the_english_finder_finds_english(shown_texts: set[str]) -> None:
     page = "Data zilizochapishwa\nDownload the chart (SVG)\nPersons with disability, Both sexes o…\nREF_AREA"
     assert finder.english_in(page) == ["Download, the, chart: 'Download the chart (SVG)'"]
     assert finder.english_in("Pakua chati (SVG)\nKisumu KE_042\nSauti ya Walemavu Health Watch") == []
+    # a request id is no English, whatever words its hexadecimal spells ("bad", "be")
+    assert finder.english_in("Taja kitambulisho hiki cha ombi: 0c15bad98aec46f08f377b91f1b9be3e") == []
 
 
 def _journey(site: LiveServer, tab: Checked, tmp_path: Path, lang: str) -> None:

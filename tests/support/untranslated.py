@@ -29,8 +29,9 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]")
 NOT_PROSE = re.compile(r"\{[^}]*\}|%\([^)]*\)[sd]|<[^>]*>|`[^`]*`|https?://\S+")
 
 
-#: a token that is an identifier, a path or an address, not prose (``sharing_with_nso``, ``a.b``)
-IDENTIFIER = re.compile(r"[_/=@\\]|\w\.\w")
+#: a token that is an identifier, a path or an address, not prose (``sharing_with_nso``, ``a.b``,
+#: a request id such as ``0c15bad98aec``: letters beside digits, whose "bad" is no English)
+IDENTIFIER = re.compile(r"[_/=@\\]|\w\.\w|[A-Za-z]\d|\d[A-Za-z]")
 
 
 def _words(text: str) -> set[str]:
