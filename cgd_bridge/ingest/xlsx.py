@@ -230,11 +230,9 @@ _FIRST_MS = int(dt.datetime(1904, 1, 2, tzinfo=dt.UTC).timestamp() * 1000)
 _END_MS = int(dt.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=dt.UTC).timestamp() * 1000)
 
 
-def _columnar(path: Path, sheet: str | None, facts: SheetFacts) -> tuple[str, list[str], pa.Table] | None:
-    """The sheet read by fastexcel into typed Arrow columns, then written as text; None when that
-    would not be exactly what :func:`cell_text` writes of each cell (then it is read by rows)."""
-    if facts.member is None:
-        return None  # not an OOXML workbook (.xls, .ods, damaged): read by rows
+def _load_sheet(path: Path, sheet: str | None) -> tuple[str, Any, Any, list[Any]] | None:
+    """fastexcel's typed reading of the sheet: its name, Arrow batch, cell errors and columns;
+    None where fastexcel cannot (then the sheet is read by rows, which says why if it must)."""
     import fastexcel
 
     # fastexcel logs a warning for each column of empty cells ("falling back to string"): that
@@ -249,14 +247,26 @@ def _columnar(path: Path, sheet: str | None, facts: SheetFacts) -> tuple[str, li
             return None  # the reading by rows says which sheets there are
         loaded = reader.load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict")
         batch, errors = loaded.to_arrow_with_errors()
-        columns = loaded.selected_columns
+        return name, batch, errors, list(loaded.selected_columns)  # calamine's grid goes with `reader`
+    except MemoryError:
+        raise  # a sheet too big for memory is not read a second time by rows: the limit says so
     except Exception:  # noqa: BLE001 - fastexcel's errors (mixed types, cell errors, damage)
         return None
     except BaseException as exc:  # a panic in the Rust code arrives as pyo3's PanicException
         if type(exc).__name__ == "PanicException":
             return None
         raise
-    del loaded, reader  # calamine's grid of the sheet
+
+
+def _columnar(path: Path, sheet: str | None, facts: SheetFacts) -> tuple[str, list[str], pa.Table] | None:
+    """The sheet read by fastexcel into typed Arrow columns, then written as text; None when that
+    would not be exactly what :func:`cell_text` writes of each cell (then it is read by rows)."""
+    if facts.member is None:
+        return None  # not an OOXML workbook (.xls, .ods, damaged): read by rows
+    loaded = _load_sheet(path, sheet)
+    if loaded is None:
+        return None
+    name, batch, errors, columns = loaded
     if errors is not None or not columns:
         return None
     header = [c.name for c in columns]

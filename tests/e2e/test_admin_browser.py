@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_web_browser import Checked, axe_source, chromium_path, navigate, sign_in_with_key
+from tests.e2e.test_web_browser import Checked, axe_source, chromium, navigate, sign_in_with_key
 from tests.support.server import LiveServer, live_server
 
 
@@ -26,15 +26,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def tab_of(browser: object) -> Checked:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_web_browser import FLOW, checked_tab, chromium_path
+from tests.e2e.test_web_browser import FLOW, checked_tab, chromium
 from tests.support.server import LiveServer, live_server
 
 
@@ -26,15 +26,8 @@ def chart_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]
 
 @pytest.fixture(scope="module")
 def chart_browser() -> Iterator[Any]:
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.mark.parametrize("width", [360, 1280], ids=["phone-360", "desktop-1280"])

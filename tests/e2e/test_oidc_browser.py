@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_web_browser import Checked, axe_source, chromium_path
+from tests.e2e.test_web_browser import Checked, axe_source, chromium
 from tests.support.oidc import Provider, oidc_provider, provider_dir
 from tests.support.server import LiveServer, free_port, live_server
 
@@ -46,19 +46,12 @@ def sso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, 
 
 @pytest.fixture
 def tab() -> Iterator[Checked]:
-    path = chromium_path()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            # bypass_csp lets the test inject axe-core, as in test_web_browser.py
-            context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})
-            # the provider's dev pages load a web font from the internet: nothing leaves the machine
-            context.route("**/*", _local_only)
-            yield Checked(context.new_page(), axe_source())
-        finally:
-            browser.close()
+    with chromium() as browser:
+        # bypass_csp lets the test inject axe-core, as in test_web_browser.py
+        context = browser.new_context(bypass_csp=True, viewport={"width": 1200, "height": 900})
+        # the provider's dev pages load a web font from the internet: nothing leaves the machine
+        context.route("**/*", _local_only)
+        yield Checked(context.new_page(), axe_source())
 
 
 def _local_only(route: Any) -> None:

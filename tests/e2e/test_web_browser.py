@@ -73,8 +73,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium launched headless by Playwright (skips or fails as :func:`chromium_path`
+    says where it is missing), closed afterwards: the browser of every browser test."""
     path = chromium_path()
     from playwright.sync_api import sync_playwright
 
@@ -84,6 +86,12 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
 
 
 #: the smallest chart text a person should have to read, in CSS pixels as drawn (#17)

@@ -372,15 +372,7 @@ def submit_form(
             for role, k in in_force.items()
             if (values.get("kept") or {}).get(role, {}).get("token") == k.token
         }
-    return page.render(
-        "submit.html",
-        mappings=_bundled_mappings(),
-        saved=_saved_mappings(page),
-        drafts=_drafts_of(page),
-        errors={},
-        values=values,
-        report=None,
-    )
+    return _submit_page(page, values)
 
 
 def _draft_text(page: Page, draft_id: int | None, text: str, upload: UploadFile | None) -> str:
@@ -609,17 +601,29 @@ def _show_outcome(page: Page, out: _Outcome, values: dict[str, Any]) -> Response
         if out.said:
             page.say(out.said)
         return page.redirect(f"/versions/{out.version_id}")
-    return page.render(
-        "submit.html",
+    return _submit_page(
+        page,
+        values,
         status=out.status,
-        mappings=_bundled_mappings(),
-        saved=_saved_mappings(page),
-        drafts=_drafts_of(page),
         errors=out.errors,
-        values=values,
         report=group_report(out.report, page._) if out.report is not None else None,
         report_token=out.report_token,
         note=out.note,
+    )
+
+
+def _submit_page(page: Page, values: dict[str, Any], **shown: Any) -> Response:
+    """The submit page: the bundled and saved mappings and the drafts to choose from, the form's
+    ``values``, and what an ended check adds (``status``, ``errors``, ``report``, ``note``)."""
+    shown.setdefault("errors", {})
+    shown.setdefault("report", None)
+    return page.render(
+        "submit.html",
+        mappings=_bundled_mappings(),
+        saved=_saved_mappings(page),
+        drafts=_drafts_of(page),
+        values=values,
+        **shown,
     )
 
 
@@ -648,15 +652,7 @@ def _submit_page_with(page: Page, metadata_text: str) -> Response:
         "metadata_dataset": _dataset_of(metadata_text),
         "kept": {},
     }
-    return page.render(
-        "submit.html",
-        mappings=_bundled_mappings(),
-        saved=_saved_mappings(page),
-        drafts=_drafts_of(page),
-        errors={},
-        values=values,
-        report=None,
-    )
+    return _submit_page(page, values)
 
 
 @router.post("/submit")

@@ -26,6 +26,7 @@ from cgd_bridge.store.submissions import RawFile
 from tests.support.clock import ManualClock
 from tests.support.paths import ROOT
 from tests.support.postgres import fresh_schema
+from tests.unit.server.test_web import Demo, _demo, demo_on
 
 KENYA = ROOT / "examples" / "kenya-health-scorecard"
 MAPPING = ROOT / "mappings" / "kenya-health-scorecard.yaml"
@@ -106,3 +107,18 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, kenya) -> Iterator[Wor
                 mou = mous.create_mou(session, cso="sauti", nso="knbs", dataflows=["*"], valid_until=until)
                 mou_id = mou.id
             yield World(app, client, keys, reviewer, producer, mou_id, one_series(kenya), clock)
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    """The demo (tests/unit/server/test_web.py's ``_demo``) on SQLite; a test module may define
+    its own ``demo`` (a fixture of the same name in the module wins)."""
+    with _demo(tmp_path) as d:
+        yield d
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
+    """The demo on SQLite and on PostgreSQL (for the tests of the workflow and the access rules)."""
+    with demo_on(request.param, tmp_path) as d:
+        yield d

@@ -9,30 +9,15 @@ import html
 import io
 import struct
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from cgd_bridge.server.web import chart
 from cgd_bridge.store import orgs, submissions
 from cgd_bridge.store.orgs import Principal
-from tests.unit.server.test_web import FLOW, Demo, _demo, demo_on, sign_in, upload_kenya
+from tests.unit.server.test_web import FLOW, Demo, sign_in, upload_kenya
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    with _demo(tmp_path) as d:
-        yield d
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
-    with demo_on(request.param, tmp_path) as d:
-        yield d
 
 
 def png_size(data: bytes) -> tuple[int, int]:

@@ -11,31 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from cgd_bridge.store import orgs
 from cgd_bridge.store.models import KeptUpload, StoredFile, Version
-from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, demo_on, sign_in
+from tests.unit.server.test_web import KENYA, Demo, csrf, sign_in
 
 MAPPING = "kenya-health-scorecard.yaml"
 DATA = (KENYA / "data.csv").read_bytes()
 METADATA = (KENYA / "quality.yaml").read_bytes()
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    with _demo(tmp_path) as d:
-        yield d
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
-    with demo_on(request.param, tmp_path) as d:
-        yield d
 
 
 def _tokens(html: str) -> dict[str, str]:

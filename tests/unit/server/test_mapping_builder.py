@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +22,10 @@ from fastapi.testclient import TestClient
 from cgd_bridge.store import mappings
 from cgd_bridge.store.models import SavedMapping
 from tests.support import malawi
-from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, demo_on, sign_in
+from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, sign_in
 
 EXPORT = {"data": ("malawi-health-voices.csv", malawi.export_csv(), "text/csv")}
 GENDER, DISABILITY = "Gender (Mtundu)", "Disability (Ulumali)"
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    with _demo(tmp_path) as d:
-        yield d
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
-    with demo_on(request.param, tmp_path) as d:
-        yield d
 
 
 def form_of(html: str, form_id: str = "builder") -> list[tuple[str, str]]:

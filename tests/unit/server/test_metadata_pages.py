@@ -10,29 +10,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from markupsafe import escape
 
 from cgd_bridge import i18n
 from cgd_bridge.store.models import MetadataDraft
-from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, demo_on, form_of_record, sign_in
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    with _demo(tmp_path) as d:
-        yield d
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
-    with demo_on(request.param, tmp_path) as d:
-        yield d
+from tests.unit.server.test_web import KENYA, Demo, csrf, form_of_record, sign_in
 
 
 def kenya() -> dict[str, Any]:

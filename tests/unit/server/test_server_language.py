@@ -6,8 +6,6 @@ English and the codes unchanged."""
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,13 +14,7 @@ from cgd_bridge.i18n import msg, translator
 from cgd_bridge.store import orgs, submissions
 from cgd_bridge.store.models import Version
 from cgd_bridge.store.orgs import Principal
-from tests.unit.server.test_web import FLOW, Demo, _demo
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    with _demo(tmp_path) as d:
-        yield d
+from tests.unit.server.test_web import FLOW, Demo
 
 
 def test_a_failed_self_assessment_says_why_in_the_pages_and_the_apis_language(demo: Demo) -> None:

@@ -62,13 +62,6 @@ def _demo(tmp_path: Path, database_url: str | None = None, **options: Any) -> It
         yield Demo(client, seeded.keys, seeded.published, app, clock)
 
 
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    """The demo on SQLite."""
-    with _demo(tmp_path) as d:
-        yield d
-
-
 @contextlib.contextmanager
 def demo_on(database: str, tmp_path: Path, **options: Any) -> Iterator[Demo]:
     """:func:`_demo` on ``sqlite`` (a file in ``tmp_path``) or ``postgresql`` (a fresh schema)."""
@@ -77,13 +70,6 @@ def demo_on(database: str, tmp_path: Path, **options: Any) -> Iterator[Demo]:
             yield d
         return
     with fresh_schema("cgdb_web") as url, _demo(tmp_path, url, **options) as d:
-        yield d
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def demo_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Demo]:
-    """The demo on SQLite and on PostgreSQL (for the tests of the workflow and the access rules)."""
-    with demo_on(request.param, tmp_path) as d:
         yield d
 
 

@@ -7,25 +7,16 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from markupsafe import escape
 
 from cgd_bridge.i18n import translator
 from cgd_bridge.pipeline import validate
 from tests.support.paths import ROOT
-from tests.unit.server.test_web import KENYA, Demo, _demo, csrf, sign_in
+from tests.unit.server.test_web import KENYA, Demo, csrf, sign_in
 
 NEPAL = ROOT / "examples" / "nepal-youth-survey"
 SW = {"Accept-Language": "sw-KE,sw;q=0.9,en;q=0.5"}
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Iterator[Demo]:
-    with _demo(tmp_path) as d:
-        yield d
 
 
 def _check_wrong_mapping(demo: Demo, headers: dict[str, str]):
