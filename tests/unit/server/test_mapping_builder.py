@@ -196,8 +196,14 @@ def test_the_draft_shows_each_dimension_and_label_with_candidates_and_why(demo: 
     # SERIES (665 codes) lists its candidates and takes a typed code; no guess is made for it
     assert 'name="dt_SERIES"' in page
     assert "check this" in page
-    # the Chichewa columns are not read yet: no gender labels
-    assert "Mkazi" not in page
+    # the Chichewa columns are not read yet: no gender labels to code, the columns offered as
+    # unused, each with the dimension its name is most like first
+    assert 'value="Mkazi"' not in page
+    doc = lxml.html.fromstring(page)
+    unused = {i.get("value"): i.get("name")[3:] for i in doc.xpath("//input[starts-with(@name, 'un_')]")}
+    assert set(unused) == {GENDER, DISABILITY}
+    first = doc.xpath(f"//select[@name='uc_{unused[GENDER]}']/option")
+    assert [o.get("value") for o in first[:2]] == ["", "dimension:SEX"]
 
 
 def test_changing_choices_remakes_the_draft_and_keeps_them(demo: Demo) -> None:
