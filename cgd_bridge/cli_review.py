@@ -131,13 +131,27 @@ def parse(q: Question, text: str, candidates: list[Candidate], columns: list[str
         return candidates[int(typed) - 1].choice
     choices = _choices(q, columns)
     exact = typed[1:] if typed.startswith("=") else typed
-    if q.dimension == TIME and PERIOD.match(exact):  # one period for every row
-        return choice_of(TIME, {"value": exact})
+    if q.dimension == TIME:
+        got = _time_answer(q, exact, columns)
+        if got is not None:
+            return got
     by_text = {c.casefold(): c for c in choices}
     for form in (exact, f"value:{exact}", f"column:{exact}", f"dimension:{exact}"):
         if form.casefold() in by_text:
             return by_text[form.casefold()]
     return Search(typed, search(q, exact, columns))
+
+
+def _time_answer(q: Question, typed: str, columns: list[str]) -> str | None:
+    """A typed TIME_PERIOD answer: a period (one for every row), or a column's name (the format
+    the draft found for it, else years)."""
+    if PERIOD.match(typed):
+        return choice_of(TIME, {"value": typed})
+    for c in q.candidates:
+        if (spec_of(c.choice) or {}).get("column", "").casefold() == typed.casefold():
+            return c.choice
+    named = next((c for c in columns if c.casefold() == typed.casefold()), None)
+    return choice_of(TIME, {"column": named, "format": "year"}) if named else None
 
 
 def review(
