@@ -1,9 +1,10 @@
 """The interactive review of a drafted mapping in the terminal (``mapping init --interactive``, #18).
 
 Each uncertain choice of the draft (:meth:`cgd_bridge.mapping.draft.Draft.questions`) is asked
-in turn: first every dimension whose column or fixed code is below 80 % sure, then, on the draft
-remade with those answers, every label whose code is. The top candidates are shown with their
-names and confidence, and chosen with the keyboard:
+in turn: first every dimension whose column or fixed code is below 80 % sure, each column of a
+few categories no dimension reads, TIME_PERIOD's source and the measure when they are below 80 %
+sure, then, on the draft remade with those answers, every label whose code is. The top
+candidates are shown with their names and confidence, and chosen with the keyboard:
 
 - **Enter** accepts the draft's proposal; **a number** picks that candidate;
 - **the arrow keys** move through the candidates (a menu open under the prompt), Enter takes one;
@@ -40,7 +41,19 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from rapidfuzz import fuzz, process
 
-from cgd_bridge.mapping.draft import Candidate, Decisions, Draft, Question, normalise
+from cgd_bridge.mapping.draft import (
+    MEASURE,
+    PERIOD,
+    TIME,
+    Candidate,
+    Decisions,
+    Draft,
+    Question,
+    choice_of,
+    describe,
+    normalise,
+    spec_of,
+)
 
 #: the candidates shown (and numbered) per question
 SHOWN = 9
@@ -67,6 +80,11 @@ def _choices(q: Question, columns: list[str]) -> dict[str, str]:
         return dict(q.codes)
     if not q.dimension:  # which dimension is this column?
         return {f"dimension:{d}": name for d, name in q.codes.items()}
+    if q.dimension == TIME:  # the candidates, and any column read as years
+        out = {choice_of(TIME, {"column": c, "format": "year"}): f"column '{c}' (year)" for c in columns}
+        return out | {c.choice: c.name for c in q.candidates}
+    if q.dimension == MEASURE:
+        return {c.choice: c.name for c in q.candidates}
     out = {f"column:{c}": c for c in columns}
     out.update({f"value:{code}": name for code, name in q.codes.items()})
     return out
@@ -113,11 +131,27 @@ def parse(q: Question, text: str, candidates: list[Candidate], columns: list[str
         return candidates[int(typed) - 1].choice
     choices = _choices(q, columns)
     exact = typed[1:] if typed.startswith("=") else typed
+    if q.dimension == TIME:
+        got = _time_answer(q, exact, columns)
+        if got is not None:
+            return got
     by_text = {c.casefold(): c for c in choices}
     for form in (exact, f"value:{exact}", f"column:{exact}", f"dimension:{exact}"):
         if form.casefold() in by_text:
             return by_text[form.casefold()]
     return Search(typed, search(q, exact, columns))
+
+
+def _time_answer(q: Question, typed: str, columns: list[str]) -> str | None:
+    """A typed TIME_PERIOD answer: a period (one for every row), or a column's name (the format
+    the draft found for it, else years)."""
+    if PERIOD.match(typed):
+        return choice_of(TIME, {"value": typed})
+    for c in q.candidates:
+        if (spec_of(c.choice) or {}).get("column", "").casefold() == typed.casefold():
+            return c.choice
+    named = next((c for c in columns if c.casefold() == typed.casefold()), None)
+    return choice_of(TIME, {"column": named, "format": "year"}) if named else None
 
 
 def review(
@@ -145,6 +179,10 @@ def review(
                 continue
             if not q.dimension and q.column:  # a column no dimension read: the one chosen
                 decisions.columns[got.split(":", 1)[1]] = f"column:{q.column}"
+            elif q.dimension == TIME:
+                decisions.time = spec_of(got)
+            elif q.dimension == MEASURE:
+                decisions.value = spec_of(got)
             elif q.label is None:
                 decisions.columns[q.dimension] = got
             else:
@@ -191,6 +229,10 @@ def show(q: Question, candidates: list[Candidate], n: int, of: int) -> str:
                  q.candidates, q.codes)  # fmt: skip
     if not q.dimension:
         head = f"[{n}/{of}] Column '{q.column}' is not used: which dimension is it? (s: none)"
+    elif q.dimension == TIME:
+        head = f"[{n}/{of}] TIME_PERIOD: which column, or which period for every row (e.g. 2024)?"
+    elif q.dimension == MEASURE:
+        head = f"[{n}/{of}] OBS_VALUE: which measure?"
     elif q.label is None:
         head = f"[{n}/{of}] {q.dimension}: which column, or which code for every row?"
     else:
@@ -207,6 +249,9 @@ def show(q: Question, candidates: list[Candidate], n: int, of: int) -> str:
 
 
 def _choice(choice: str) -> str:
+    spec = spec_of(choice)
+    if spec is not None:
+        return describe(spec)
     kind, _, what = choice.partition(":")
     if kind == "column" and what:
         return f"column '{what}'"

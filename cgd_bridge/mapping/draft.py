@@ -151,10 +151,146 @@ class Question:
 class Decisions:
     """Answers given in a review, which a new draft takes as given (confidence 1):
     ``columns`` dimension -> ``column:NAME`` or ``value:CODE``; ``labels`` (dimension, label) ->
-    code."""
+    code; ``time`` TIME_PERIOD's source, ``{"column": NAME, "format": year|month|quarter|date|
+    period}`` or ``{"value": "2024"}``; ``value`` the measure in its short form (see
+    :func:`measure_problems`). A time or measure that does not fit the data is passed over (the
+    draft's own guess stays): callers check them first with :func:`time_problems` and
+    :func:`measure_problems`."""
 
     columns: dict[str, str] = field(default_factory=dict)
     labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    time: dict[str, str] | None = None
+    value: dict[str, str] | None = None
+
+
+#: the question of TIME_PERIOD's source and of the measure (OBS_VALUE) in :attr:`Draft.asks`
+TIME, MEASURE = "TIME_PERIOD", "OBS_VALUE"
+#: the formats a time column can have (:class:`cgd_bridge.mapping.model.TimeMap`)
+TIME_FORMATS = ("year", "month", "quarter", "date", "period")
+#: the kinds of measure of aggregate data (one row per cell) and of microdata
+AGGREGATE_KINDS = ("column", "count", "proportion")
+MICRODATA_KINDS = ("count", "proportion", "mean", "median")
+#: one period: a year, month, quarter or date
+PERIOD = re.compile(r"^(19|20)\d\d(-(0[1-9]|1[0-2])|-?Q[1-4]|-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))?$")
+
+
+def choice_of(what: str, spec: dict[str, str]) -> str:
+    """A time or measure answer as one text a review can pick (``time:{...}``/``measure:{...}``)."""
+    return f"{'time' if what == TIME else 'measure'}:" + json.dumps(spec, ensure_ascii=False, sort_keys=True)
+
+
+def spec_of(choice: str) -> dict[str, str] | None:
+    """The time or measure answer in ``choice`` (:func:`choice_of`), or None."""
+    kind, _, text = choice.partition(":")
+    if kind not in ("time", "measure"):
+        return None
+    try:
+        got = json.loads(text)
+    except ValueError:
+        return None
+    return {str(k): str(v) for k, v in got.items()} if isinstance(got, dict) else None
+
+
+def describe(spec: dict[str, str]) -> str:
+    """A time or measure answer in words, for a review."""
+    if "format" in spec or ("value" in spec and "kind" not in spec):
+        if "value" in spec:
+            return f"every row: {spec['value']}"
+        return f"column '{spec.get('column', '')}' ({spec.get('format', 'year')})"
+    kind, col, den = spec.get("kind", ""), spec.get("column", ""), spec.get("denominator", "")
+    if kind == "column":
+        return f"the value of column '{col}'"
+    if kind == "count":
+        return f"the sum of column '{col}'" if col else "the number of respondents"
+    if kind == "proportion" and spec.get("answer"):
+        among = f" among those who answered '{den}'" if den else " among all respondents"
+        return f"share answering '{spec['answer']}' to '{col}'{among}, %"
+    if kind == "proportion":
+        return f"'{col}' / '{den}' x 100"
+    among = f" among those who answered '{den}'" if den else ""
+    return f"the {kind} of column '{col}'{among}"
+
+
+def time_problems(spec: dict[str, str], columns: list[str]) -> list[tuple[str, str, str]]:
+    """What is wrong with a time answer, as ``(field, problem, subject)``: field ``column``,
+    ``format`` or ``value``; problem ``no-column`` (not a column of the data), ``unknown-format``
+    or ``not-a-period`` (a fixed value that is no year, month, quarter or date)."""
+    out = []
+    if "value" in spec:
+        if not PERIOD.match(spec["value"].strip()):
+            out.append(("value", "not-a-period", spec["value"]))
+        return out
+    if spec.get("column", "") not in columns:
+        out.append(("column", "no-column", spec.get("column", "")))
+    if spec.get("format", "year") not in TIME_FORMATS:
+        out.append(("format", "unknown-format", spec.get("format", "")))
+    return out
+
+
+def measure_problems(
+    spec: dict[str, str], *, microdata: bool, columns: list[str], numeric: list[str],
+    answers: dict[str, list[str]],
+) -> list[tuple[str, str, str]]:  # fmt: skip
+    """What is wrong with a measure answer, as ``(field, problem, subject)``.
+
+    The short form: ``kind`` (aggregate data: ``column``, ``count`` or ``proportion``;
+    microdata: ``count``, ``proportion``, ``mean`` or ``median``), ``column`` (aggregate: the
+    value, or the numerator; microdata: the question a proportion counts an answer of, or the
+    number a mean or median is of), ``denominator`` (aggregate proportion: the column of people
+    asked; microdata: the question whose respondents are counted in, "" for all) and ``answer``
+    (microdata proportion: the answer counted). Problems: ``unknown-kind``, ``needs-column``,
+    ``no-column``, ``not-numeric``, ``same-column``, ``needs-answer``, ``unknown-answer``.
+    """
+    kinds = MICRODATA_KINDS if microdata else AGGREGATE_KINDS
+    kind = spec.get("kind", "")
+    if kind not in kinds:
+        return [("kind", "unknown-kind", kind)]
+    out = []
+    col, den = spec.get("column", ""), spec.get("denominator", "")
+    needs_col = not (microdata and kind == "count")
+    if needs_col and not col:
+        out.append(("column", "needs-column", ""))
+    elif col and col not in columns:
+        out.append(("column", "no-column", col))
+    elif col and col not in numeric and not (microdata and kind in ("count", "proportion")):
+        out.append(("column", "not-numeric", col))
+    if den and den not in columns:
+        out.append(("denominator", "no-column", den))
+    elif kind == "proportion" and not microdata:
+        if not den:
+            out.append(("denominator", "needs-column", ""))
+        elif den not in numeric:
+            out.append(("denominator", "not-numeric", den))
+        elif den == col:
+            out.append(("denominator", "same-column", den))
+    if microdata and kind == "proportion" and col in columns:
+        out += _answer_problems(spec.get("answer", ""), col, answers)
+    return out
+
+
+def _answer_problems(answer: str, col: str, answers: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    if not answer:
+        return [("answer", "needs-answer", col)]
+    if col in answers and answer not in answers[col]:
+        return [("answer", "unknown-answer", answer)]
+    return []
+
+
+def short_measure(value: dict[str, Any]) -> dict[str, str]:
+    """A mapping's ``value:`` section in the short form of :func:`measure_problems`."""
+    out = {"kind": str(value.get("kind", "column"))}
+    where, of = value.get("where") or {}, value.get("of") or {}
+    col = value.get("column") or value.get("numerator") or next(iter(where), "")
+    if col:
+        out["column"] = str(col)
+    if value.get("denominator") or of:
+        out["denominator"] = str(value.get("denominator") or next(iter(of)))
+    if where:
+        cond = where[next(iter(where))]
+        labels = cond if isinstance(cond, list) else (cond.get("in") or cond.get("contains") or [])
+        if labels:
+            out["answer"] = str(labels[0])
+    return out
 
 
 @dataclass
@@ -170,10 +306,27 @@ class Draft:
     #: every label of a column a dimension reads, with its code, confidence and candidates (as a
     #: :class:`Question`, whether sure or not): what the web mapping builder shows
     labels: list[Question] = field(default_factory=list)
+    #: every data column the mapping reads for nothing, with the dimensions it could be (the
+    #: ones not given a column; ``dimension:ID``), whether a review asks of it or not
+    unused: list[Question] = field(default_factory=list)
+    microdata: bool = False
+    numeric_columns: list[str] = field(default_factory=list)
+    #: the distinct values of each column of a few (the answers a proportion can count)
+    answers: dict[str, list[str]] = field(default_factory=dict)
 
     def dimension_choices(self) -> list[Question]:
         """Each dimension's choice (column or fixed code) with its candidates, in key order."""
-        return [q for q in self.asks if q.label is None and q.dimension]
+        return [
+            q for q in self.asks if q.label is None and q.dimension and q.dimension not in (TIME, MEASURE)
+        ]
+
+    def other_choice(self, what: str) -> Question:
+        """The question of TIME_PERIOD's source (``TIME``) or of the measure (``MEASURE``)."""
+        return next(q for q in self.asks if q.label is None and q.dimension == what)
+
+    def measure(self) -> dict[str, str]:
+        """The drafted measure in its short form (:func:`measure_problems`)."""
+        return short_measure(self.mapping["value"])
 
     def questions(self, kind: str = "column") -> list[Question]:
         """The uncertain choices (below :data:`CONFIDENT`) of one kind, ``column`` (a
@@ -564,7 +717,7 @@ class _Drafter:
         value, unit = self.measure(microdata)
         dims = self.dimensions(derive)
         fixed = self.fixed(dims, freq, value)
-        if microdata:
+        if microdata and not self.decisions.value:
             value, unit = self.proportion_of_yes(fixed.get("SERIES", {}).get("value")) or (value, unit)
         m["dimensions"] = {
             d: dims.get(d) or fixed[d] for d in self.contract.dimension_ids if d in dims or d in fixed
@@ -594,29 +747,110 @@ class _Drafter:
             if len(sources) > 10:
                 header.append(f"  and {len(sources) - 10} more")
         data_columns = [c.name for c in self.cols if c.kind == "data"]
-        asks = self.dimension_questions(m["dimensions"]) + self.unused_questions(m["dimensions"]) + self.asks
-        return Draft(m, self.guesses, self.comments, header, asks, data_columns, self.labels)
+        unused = self.unused_questions(m)
+        asked = [q for q in unused if q.confidence < 0]  # the columns of a few categories
+        for q in unused:
+            q.confidence = 0.0
+        others = [self.time_question(m["time"]), self.measure_question(m["value"], microdata)]
+        asks = self.dimension_questions(m["dimensions"]) + asked + others + self.asks
+        data = [c for c in self.cols if c.kind == "data"]
+        numeric = [c.name for c in data if c.numbers]
+        answers = {c.name: c.values for c in data if len(c.values) <= 30}
+        return Draft(m, self.guesses, self.comments, header, asks, data_columns, self.labels, unused,
+                     microdata, numeric, answers)  # fmt: skip
 
-    def unused_questions(self, dimensions: dict[str, Any]) -> list[Question]:
-        """A column of a few categories that no dimension reads (renamed, in another language):
-        which dimension is it? The answers: the dimensions given a total or fixed code, the one
-        its name is most like first (a question only a review asks: skipping leaves it unused)."""
+    def unused_questions(self, m: dict[str, Any]) -> list[Question]:
+        """Every data column the mapping reads for nothing: which dimension is it? The answers:
+        the dimensions not given a column, the one its name is most like first. A column of a
+        few categories (renamed, in another language) is one a review asks of (its confidence
+        is -1 until :meth:`draft` sets it to 0): skipping leaves it unused."""
+        read = _read_columns(m)
         out = []
-        fixed = [d for d in self.contract.dimension_ids if "value" in dimensions.get(d, {})
-                 and d not in ("FREQ", "REPORTING_TYPE", "SERIES")]  # fmt: skip
-        for c in self.data_cols():
-            if not c.values or len(c.values) > 30 or c.numbers or _is_time(c) or c.name.startswith("_"):
+        dims = m["dimensions"]
+        free = [d for d in self.contract.dimension_ids if "column" not in dims.get(d, {})]
+        fixed = [
+            d for d in free if "value" in dims.get(d, {}) and d not in ("FREQ", "REPORTING_TYPE", "SERIES")
+        ]
+        for c in self.cols:
+            if c.kind != "data" or c.name in read or is_meta(c.name) or not c.values:
                 continue
+            ask = not (len(c.values) > 30 or c.numbers or _is_time(c) or c.name.startswith("_"))
             cands = []
-            for d in fixed:
+            for d in fixed if ask else free:
                 name = _name_score(c, [d.replace("_", " "), *_ALIASES.get(d, [])])
                 cands.append(Candidate(f"dimension:{d}", _concept(d), round(0.3 + 0.5 * name, 2),
                                        f"its name is {name:.0%} like {d}"))  # fmt: skip
             cands.sort(key=lambda x: -x.confidence)
             why = f"no dimension reads it; its values: {_sample(c)}"
             names = {cand.choice.split(":", 1)[1]: cand.name for cand in cands}
-            out.append(Question("", None, c.name, None, 0.0, why, cands[:6], names))
+            if ask:
+                out.append(Question("", None, c.name, None, -1.0, why, cands[:6], names))
+            else:
+                out.append(Question("", None, c.name, None, 0.0, why, cands, names))
         return out
+
+    def time_question(self, time: dict[str, Any]) -> Question:
+        """TIME_PERIOD's source as a review asks it: the draft's, then every column of years,
+        months, quarters or dates, and the years of a date column as one value for every row."""
+        g = next((g for g in self.guesses if g.what == TIME), Guess(TIME, "", 0.0, ""))
+        proposed = None if time.get("value") == "CONFIRM" else dict(time)
+        cands: dict[str, Candidate] = {}
+        if proposed:
+            cands[choice_of(TIME, proposed)] = Candidate(choice_of(TIME, proposed), describe(proposed),
+                                                         g.confidence, g.why)  # fmt: skip
+        for c in self.cols:
+            fmt = _is_time(c) if c.kind in ("data", "meta") else None
+            if fmt is None:
+                continue
+            found = [({"column": c.name, "format": fmt}, 0.5, f"every value of '{c.name}' is a {fmt}")]
+            if fmt == "date":
+                found += [({"value": y}, 0.4, f"a date of '{c.name}' is in {y}")
+                          for y in sorted({v[:4] for v in c.values})[:3]]  # fmt: skip
+            for spec, sure, why in found:
+                choice = choice_of(TIME, spec)
+                cands.setdefault(choice, Candidate(choice, describe(spec), sure, why))
+        chosen = choice_of(TIME, proposed) if proposed else None
+        return Question(TIME, None, None, chosen, g.confidence, g.why, list(cands.values())[:9], {})
+
+    def measure_question(self, value: dict[str, Any], microdata: bool) -> Question:
+        """The measure as a review asks it: the draft's, then the other measures the columns
+        make (aggregate: each numeric column as it is or summed, each count of a column of
+        people asked; microdata: the number of respondents, the share giving each answer of a
+        yes/no question, the mean and median of each numeric column)."""
+        g = next((g for g in self.guesses if g.what == MEASURE), Guess(MEASURE, "", 0.0, ""))
+        proposed = (
+            None if "CONFIRM" in (value.get("column"), value.get("numerator")) else short_measure(value)
+        )
+        specs: list[dict[str, str]] = [proposed] if proposed else []
+        data = [c for c in self.cols if c.kind == "data" and not is_meta(c.name)]
+        mine = set(short_measure(value).values())  # the draft's measure columns, and not those of others
+        nums = [
+            c for c in data if c.numbers and not _is_time(c) and (c.name not in self.used or c.name in mine)
+        ]
+        if microdata:
+            specs.append({"kind": "count"})
+            for c in data:
+                for v in c.values if len(c.values) <= 3 and not c.numbers else []:
+                    if _plain(v) in _YES:
+                        specs.append({"kind": "proportion", "column": c.name, "answer": v})
+            specs += [{"kind": k, "column": c.name} for c in nums for k in ("mean", "median")]
+        else:
+            dens = sorted(
+                [c for c in nums if c.integers], key=lambda c: -_name_score(c, list(_DENOMINATOR_NAMES))
+            )
+            for den in dens[:2]:
+                specs += [{"kind": "proportion", "column": c.name, "denominator": den.name}
+                          for c in nums if c is not den and c.integers and self.at_most(c, den)]  # fmt: skip
+            specs += [{"kind": "column", "column": c.name} for c in nums]
+            specs += [{"kind": "count", "column": c.name} for c in nums if c.integers]
+        cands: dict[str, Candidate] = {}
+        for n, spec in enumerate(specs):
+            sure, why = (g.confidence, g.why) if n == 0 and proposed else (0.4, "the columns allow it")
+            cands.setdefault(
+                choice_of(MEASURE, spec), Candidate(choice_of(MEASURE, spec), describe(spec), sure, why)
+            )
+        chosen = choice_of(MEASURE, proposed) if proposed else None
+        return Question(MEASURE, None, None, chosen, g.confidence, g.why, list(cands.values())[:9], {})
 
     def dimension_questions(self, dimensions: dict[str, Any]) -> list[Question]:
         """Each dimension's choice as a review asks it: the proposal, then the other columns
@@ -675,6 +909,19 @@ class _Drafter:
     # -- time and measures -------------------------------------------------------------------------
 
     def time(self, microdata: bool) -> tuple[dict[str, Any], str]:
+        decided = self.decisions.time
+        names = [c.name for c in self.cols if c.kind in ("data", "meta")]
+        if decided and not time_problems(decided, names):
+            freq = {"year": "A", "month": "M", "quarter": "Q", "date": "D", "period": "A"}
+            if "value" in decided:
+                v = decided["value"].strip()
+                self.guess(TIME, v, 1.0, f"every row is {v}: chosen in the review", key="time")
+                shape = _period_shape(v)
+                return {"value": v}, freq[shape]
+            col, form = decided["column"], decided.get("format", "year")
+            self.used.add(col)
+            self.guess(TIME, f"column {col}", 1.0, f"'{col}' ({form}) chosen in the review", key="time")
+            return {"column": col, "format": form}, freq[form]
         cands = []
         for c in self.cols:
             if c.kind not in ("data", "meta"):
@@ -709,6 +956,9 @@ class _Drafter:
         return {"column": c.name, "format": fmt}, freq[fmt]
 
     def measure(self, microdata: bool) -> tuple[dict[str, Any], str]:
+        decided = self.decided_measure(microdata)
+        if decided is not None:
+            return decided
         if microdata:
             self.guess("OBS_VALUE", "count of respondents", 0.7,
                        "microdata: each observation counts the respondents of its cell; for a "
@@ -740,6 +990,42 @@ class _Drafter:
             return {"kind": "column", "column": col.name}, "PT"
         self.guess("OBS_VALUE", "none found", 0.0, "no numeric column", key="value")
         return {"kind": "column", "column": "CONFIRM"}, "NUMBER"
+
+    def decided_measure(self, microdata: bool) -> tuple[dict[str, Any], str] | None:
+        """The measure chosen in a review as the mapping's ``value:`` and its unit, or None (none
+        chosen, or one that does not fit the data: the draft's own guess then)."""
+        spec = self.decisions.value
+        data = [c for c in self.cols if c.kind == "data"]
+        if not spec or measure_problems(
+            spec, microdata=microdata, columns=[c.name for c in data],
+            numeric=[c.name for c in data if c.numbers], answers={c.name: c.values for c in data},
+        ):  # fmt: skip
+            return None
+        kind, col, den = spec["kind"], spec.get("column", ""), spec.get("denominator", "")
+        self.used |= {c for c in (col, den) if c}
+        self.guess(MEASURE, describe(spec), 1.0, "chosen in the review", key="value")
+        if kind == "proportion" and microdata:
+            value: dict[str, Any] = {"kind": "proportion", "where": {col: [spec["answer"]]}}
+            if den:
+                value["of"] = {den: {"answered": True}}
+            return {**value, "scale": 100, "decimals": 1}, "PT"
+        if kind == "proportion":
+            return {
+                "kind": "proportion",
+                "numerator": col,
+                "denominator": den,
+                "scale": 100,
+                "decimals": 1,
+            }, "PT"
+        if kind == "count":
+            return ({"kind": "count", "numerator": col} if col else {"kind": "count"}), "NUMBER"
+        if kind in ("mean", "median"):
+            value = {"kind": kind, "column": col, "decimals": 1}
+            if den:
+                value["of"] = {den: {"answered": True}}
+            return value, "NUMBER"
+        whole = next((c for c in data if c.name == col), None)
+        return {"kind": "column", "column": col}, "NUMBER" if whole is not None and whole.integers else "PT"
 
     def at_most(self, part: _Column, whole: _Column) -> bool:
         """True when ``part`` <= ``whole`` on every row read where both are numbers."""
@@ -1026,6 +1312,27 @@ def _schema_roles(descriptor: dict[str, Any], dimensions: dict[str, Any]) -> Non
         elif f.get("dimension") in dimensions and f.get("role") in ("disaggregation", "disability_status"):
             f["role"] = "other"
             f.pop("dimension", None)
+
+
+def _period_shape(value: str) -> str:
+    """The format of one period (``2024``, ``2024-03``, ``2024-Q1``, ``2024-03-31``)."""
+    if "Q" in value.upper():
+        return "quarter"
+    return {0: "year", 1: "month"}.get(value.count("-"), "date")
+
+
+def _read_columns(m: dict[str, Any]) -> set[str]:
+    """The source columns a drafted mapping reads: its dimensions', time's, the measure's, the
+    derivations' and the attributes'."""
+    read = {spec["column"] for spec in m["dimensions"].values() if "column" in spec}
+    read |= {str(m["time"]["column"])} if "column" in m["time"] else set()
+    value = m["value"]
+    read |= {str(value[k]) for k in ("column", "numerator", "denominator") if value.get(k)}
+    read |= {str(k) for k in (value.get("where") or {})} | {str(k) for k in (value.get("of") or {})}
+    for spec in (m.get("derive") or {}).values():
+        read |= {str(c) for c in spec.get("washington_group", {}).get("columns", {}).values()}
+    read |= {str(spec["column"]) for spec in m["attributes"].values() if "column" in spec}
+    return read
 
 
 def _concept(dim: str) -> str:

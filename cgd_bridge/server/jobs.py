@@ -121,12 +121,15 @@ def draft(
     columns: dict[str, str],
     labels: list[tuple[str, str, str]],
     structures: Any,
+    time: dict[str, str] | None = None,
+    value: dict[str, str] | None = None,
 ) -> Any:
     """The web mapping builder's draft (#18): :func:`cgd_bridge.mapping.draft.draft_mapping` of
     an upload, learning from the bundled mappings and the organisation's ``earlier`` mapping
     texts (``[(name, text)]``; one that cannot be read is passed over), with the choices made on
     the page (``columns``: dimension -> ``column:NAME``/``value:CODE``; ``labels``: (dimension,
-    label, code)) taken as given."""
+    label, code); ``time``, ``value``: TIME_PERIOD's source and the measure, see
+    :class:`cgd_bridge.mapping.draft.Decisions`) taken as given."""
     from cgd_bridge.errors import MappingError
     from cgd_bridge.mapping.draft import Decisions, draft_mapping
     from cgd_bridge.mapping.evidence import load_evidence
@@ -137,7 +140,7 @@ def draft(
             evidence.add_text(text, name)
         except MappingError:
             continue  # an old text the model reads no more: no evidence, never a failed draft
-    decisions = Decisions(dict(columns), {(d, label): code for d, label, code in labels})
+    decisions = Decisions(dict(columns), {(d, label): code for d, label, code in labels}, time, value)
     return draft_mapping(
         data, dataflow=dataflow, structures=structures, form=form, sheet=sheet, evidence=evidence,
         decisions=decisions,

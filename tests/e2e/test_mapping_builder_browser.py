@@ -3,11 +3,13 @@ Playwright against a real ``cgd-bridge serve``, every page checked with axe-core
 scrolling (tests/e2e/test_web_browser.py's ``Checked``).
 
 A Malawian CSO (Mawu a Odwala, fictional) has a KoboToolbox export nobody mapped before
-(tests/support/malawi.py: its own column names, gender and disability labels in Chichewa). Its
-data officer builds the mapping in the web pages: uploads the export, picks the SDG dataflow,
-reads the draft, changes what the draft got wrong (the Chichewa columns, the series, the labels:
-one found with the code list's search box), previews the harmonised observations, saves the
-mapping, and submits the data with it. The NSO's reviewer accepts and publishes it, and the NSO
+(tests/support/malawi.py: its own column names, gender and disability labels in Chichewa, the
+date of its report first). Its data officer builds the mapping in the web pages: uploads the
+export, picks the SDG dataflow, reads the draft, changes what the draft got wrong (TIME_PERIOD
+taken from the report's date, the Chichewa columns: gender placed from the columns the draft
+used for nothing, disability chosen for its dimension; the labels: one found with the code
+list's search box), tries another measure in the preview and goes back, saves the mapping, and
+submits the data with it. The NSO's reviewer accepts and publishes it, and the NSO
 pulls the data over SDMX REST with its key: the observations are the export's proportions.
 """
 
@@ -60,6 +62,13 @@ def malawi_site(tmp_path: Path) -> Iterator[LiveServer]:
         yield server
 
 
+def unused_field(p: Any, column: str) -> str:
+    """The id of the "which dimension is it?" list of a column the draft used for nothing."""
+    name = p.get_attribute(f"input[name^='un_'][value='{column}']", "name")
+    assert name, f"the draft offers no unused column {column!r}"
+    return "uc_" + name[3:]
+
+
 def label_field(p: Any, label: str) -> str:
     """The id of the code list of one of the draft's labels."""
     name = p.get_attribute(f"input[name^='lv_'][value='{label}']", "name")
@@ -71,7 +80,7 @@ def label_field(p: Any, label: str) -> str:
 def test_a_cso_builds_a_mapping_submits_with_it_and_the_nso_pulls_the_data(
     malawi_site: LiveServer, browser: Any, tmp_path: Path, width: int
 ) -> None:
-    export = malawi.write_export(tmp_path)
+    export = malawi.write_export(tmp_path, dated=True)
     metadata = tmp_path / "quality.yaml"
     metadata.write_bytes(malawi.quality_yaml())
     url = malawi_site.url
@@ -105,12 +114,20 @@ def _build_and_submit(tab: Checked, url: str, key: str, export: Path, metadata: 
 
     # the series, from the bundled mappings' evidence ("satisfied"), is the one meant
     assert p.input_value("#dim_SERIES") == "value:SP_PSR_SATIS"
-    # the person's corrections: the Chichewa columns
-    p.select_option("#dim_SEX", "column:Gender (Mtundu)")
+    # the period was taken from the report's date: one year for every row
+    assert (p.input_value("#t_src"), p.input_value("#t_value")) == ("value", "2025")
+    assert (p.input_value("#m_kind"), p.input_value("#m_col"), p.input_value("#m_den")) == (
+        "proportion", "Number satisfied", "Number interviewed")  # fmt: skip
+    # the person's corrections: the year column; gender placed from the unused columns,
+    # disability chosen for its dimension
+    p.select_option("#t_src", "column:Chaka")
+    p.select_option("#t_fmt", "year")
+    p.select_option(f"#{unused_field(p, 'Gender (Mtundu)')}", "dimension:SEX")
     p.select_option("#dim_DISABILITY_STATUS", "column:Disability (Ulumali)")
     navigate(p, "button:has-text('Update the draft')")
     assert p.input_value("#dim_SEX") == "column:Gender (Mtundu)"
-    assert p.locator("td:has-text('your choice')").count() == 2
+    assert p.input_value("#t_src") == "column:Chaka"
+    assert p.locator("td:has-text('your choice')").count() == 3  # SEX, DISABILITY_STATUS, TIME_PERIOD
     # the labels: 'Mkazi' found with the list's search box (typing a name picks its one code)
     mkazi = label_field(p, "Mkazi")
     search = p.locator(f"#search-{mkazi}")
@@ -122,7 +139,21 @@ def _build_and_submit(tab: Checked, url: str, key: str, export: Path, metadata: 
     p.select_option(f"#{label_field(p, 'Alibe ulumali')}", "PWD")
     tab.check("the draft, corrected")
 
-    # the preview: the real pipeline on the upload with the edited mapping
+    # another measure tried in the preview: the number satisfied, summed
+    p.select_option("#m_kind", "count")
+    p.select_option("#m_den", "")
+    navigate(p, "button:has-text('Preview the result')")
+    assert p.is_visible("text=The mapping gives 32 observations")
+    heads = p.locator("#preview .scroll thead th").all_inner_texts()
+    first = dict(zip(heads, p.locator("#preview .scroll tbody tr").first.locator("td").all_inner_texts(),
+                     strict=True))  # fmt: skip
+    assert float(first["OBS_VALUE"]) == int(malawi.rows()[int(first["SOURCE_ROW"]) - 2][5])
+    assert first["TIME_PERIOD"] in malawi.YEARS
+    tab.check("the preview of a count")
+
+    # and back to the proportion: the real pipeline on the upload with the edited mapping
+    p.select_option("#m_kind", "proportion")
+    p.select_option("#m_den", "Number interviewed")
     navigate(p, "button:has-text('Preview the result')")
     assert p.is_visible("text=The mapping gives 32 observations")
     assert p.input_value(f"#{label_field(p, 'Mkazi')}") == "F"
@@ -138,6 +169,7 @@ def _build_and_submit(tab: Checked, url: str, key: str, export: Path, metadata: 
     text = Path(got.value.path()).read_text(encoding="utf-8")
     assert "Mkazi" in text
     assert "SP_PSR_SATIS" in text
+    assert 'time: {column: "Chaka", format: "year"}' in text
     tab.check("the saved mapping")
 
     # submitted with it

@@ -39,18 +39,29 @@ def rows() -> list[list[str]]:
     return out
 
 
-def export_csv() -> bytes:
-    """The export as KoboToolbox writes a CSV: UTF-8, a header row, commas."""
+def export_csv(*, dated: bool = False) -> bytes:
+    """The export as KoboToolbox writes a CSV: UTF-8, a header row, commas. ``dated``: as the
+    CSO's second export has it, with the date of its report first (``Tsiku (date)``, every
+    row 2025-01-15) and the year column named ``Chaka`` alone, so the draft takes the report's
+    date for the period and the person corrects it."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
-    w.writerows(rows())
+    if dated:
+        w.writerow([DATED, "Chaka", *COLUMNS[1:]])
+        w.writerows(["2025-01-15", *row] for row in rows())
+    else:
+        w.writerow(COLUMNS)
+        w.writerows(rows())
     return buf.getvalue().encode("utf-8")
 
 
-def write_export(folder: Path) -> Path:
+#: the report's date column of the dated export
+DATED = "Tsiku (date)"
+
+
+def write_export(folder: Path, *, dated: bool = False) -> Path:
     path = folder / "malawi-health-voices.csv"
-    path.write_bytes(export_csv())
+    path.write_bytes(export_csv(dated=dated))
     return path
 
 

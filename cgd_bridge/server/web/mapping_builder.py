@@ -40,7 +40,20 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, UsageError
-from cgd_bridge.mapping.draft import CONFIDENT, Draft, Question
+from cgd_bridge.mapping.draft import (
+    AGGREGATE_KINDS,
+    CONFIDENT,
+    MEASURE,
+    MICRODATA_KINDS,
+    TIME,
+    TIME_FORMATS,
+    Draft,
+    Question,
+    choice_of,
+    measure_problems,
+    spec_of,
+    time_problems,
+)
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
 from cgd_bridge.server.web.routes import CHECK_REFRESH_SECONDS, Id, _check_threads, _upload_or_kept
@@ -65,17 +78,29 @@ MAX_FIELDS = 20_000
 
 @dataclass
 class Choices:
-    """The choices made on the page: dimension -> ``column:NAME``/``value:CODE``, and (dimension,
-    label) -> code ("" leaves the label unmapped)."""
+    """The choices made on the page: dimension -> ``column:NAME``/``value:CODE``, (dimension,
+    label) -> code ("" leaves the label unmapped), TIME_PERIOD's source and the measure (the
+    short forms of :class:`cgd_bridge.mapping.draft.Decisions`), and the columns the draft used
+    for nothing placed as a dimension (``placed``: (row, column, ``dimension:ID``); each also
+    goes into ``columns``)."""
 
     columns: dict[str, str] = field(default_factory=dict)
     labels: dict[tuple[str, str], str] = field(default_factory=dict)
+    time: dict[str, str] | None = None
+    value: dict[str, str] | None = None
+    placed: list[tuple[int, str, str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, form: FormData) -> Choices:
         """The decisions in a posted builder form: a field's value counts when it differs from
-        the draft's proposal shown with it (``dp_``/``lp_``) or was decided before (``dd_``/``lx_``)."""
+        the draft's proposal shown with it (``dp_``/``lp_``/``tp``/``mp``) or was decided before
+        (``dd_``/``lx_``/``td``/``md``)."""
         out = cls()
+        time, value = time_of(form), measure_of(form)
+        if time != spec_of(_field(form, "tp")) or _field(form, "td"):
+            out.time = time
+        if value != spec_of(_field(form, "mp")) or _field(form, "md"):
+            out.value = value
         for name, raw in form.multi_items():
             if not name.startswith("dim_") or not isinstance(raw, str):
                 continue
@@ -98,7 +123,58 @@ class Choices:
                 continue
             if code != (form.get(f"lp_{n}") or "") or form.get(f"lx_{n}"):
                 out.labels[(raw, label)] = code
+        out.place(form)
         return out
+
+    def place(self, form: FormData) -> None:
+        """The columns the draft used for nothing that the form places as a dimension."""
+        for name, raw in form.multi_items():
+            if not name.startswith("un_") or not isinstance(raw, str):
+                continue
+            n = name[len("un_") :]
+            dim = _field(form, f"uc_{n}")
+            if dim and n.isdigit():
+                self.placed.append((int(n), raw, dim))
+                self.columns[dim.partition(":")[2]] = f"column:{raw}"
+
+
+def _field(form: FormData, name: str, limit: int = 2000) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def time_of(form: FormData) -> dict[str, str]:
+    """TIME_PERIOD's source as the page's fields give it: ``t_src`` ``column:NAME`` (with
+    ``t_fmt``) or ``value`` (with ``t_value``)."""
+    src = _field(form, "t_src")
+    if src.startswith("column:"):
+        return {"column": src[len("column:") :], "format": _field(form, "t_fmt") or "year"}
+    return {"value": _field(form, "t_value", 40)}
+
+
+def measure_of(form: FormData) -> dict[str, str]:
+    """The measure as the page's fields give it (``m_kind``, ``m_col``, ``m_den``, ``m_answer``),
+    in the short form of :func:`cgd_bridge.mapping.draft.measure_problems`."""
+    got = {"kind": _field(form, "m_kind", 40), "column": _field(form, "m_col"),
+           "denominator": _field(form, "m_den"), "answer": _field(form, "m_answer", 300)}  # fmt: skip
+    return {k: v for k, v in got.items() if v}
+
+
+def shown_time(drafted: Draft) -> dict[str, str]:
+    """The draft's TIME_PERIOD source as the page's fields show it (so posting them unchanged
+    is no decision)."""
+    time = drafted.mapping["time"]
+    if "column" in time:
+        return {"column": str(time["column"]), "format": str(time.get("format", "year"))}
+    value = str(time.get("value", ""))
+    return {"value": "" if value == "CONFIRM" else value}
+
+
+def shown_measure(drafted: Draft) -> dict[str, str]:
+    """The draft's measure as the page's fields show it: a column the data does not have (the
+    draft's ``CONFIRM``) is shown as none chosen."""
+    spec = drafted.measure()
+    return {k: v for k, v in spec.items() if k in ("kind", "answer") or v in drafted.data_columns}
 
 
 def _start(page: Page, status: int = 200, **values: Any) -> Response:
@@ -275,6 +351,86 @@ def _unknown_choices(page: Page, drafted: Draft, choices: Choices) -> dict[str, 
                 code=code,
                 dimension=q.dimension,
             )
+    dims = {q.dimension for q in drafted.dimension_choices()}
+    placed: set[str] = set()
+    for n, column, chosen in choices.placed:
+        kind, _sep, dim = chosen.partition(":")
+        if kind != "dimension" or dim not in dims:
+            errors[f"uc_{n}"] = _(
+                "'{dimension}' is not a dimension of this dataflow; pick one from the list.",
+                dimension=dim or chosen,
+            )
+        elif column not in drafted.data_columns:
+            errors[f"uc_{n}"] = _(
+                "{dimension}: the data has no column '{column}'.", dimension=dim, column=column
+            )
+        elif dim in placed:
+            errors[f"uc_{n}"] = _("{dimension} is given to two columns; give it to one.", dimension=dim)
+        placed.add(dim)
+    errors.update(_time_errors(page, drafted, choices))
+    errors.update(_measure_errors(page, drafted, choices))
+    return errors
+
+
+def _time_columns(drafted: Draft) -> list[str]:
+    """The columns TIME_PERIOD can be read from: the time-like ones (a Kobo export's
+    ``_submission_time`` too), then every other column of the data."""
+    found = [spec["column"] for c in drafted.other_choice(TIME).candidates
+             if "column" in (spec := spec_of(c.choice) or {})]  # fmt: skip
+    return list(dict.fromkeys(found + drafted.data_columns))
+
+
+def _time_errors(page: Page, drafted: Draft, choices: Choices) -> dict[str, str]:
+    _ = page._
+    if choices.time is None:
+        return {}
+    errors: dict[str, str] = {}
+    for _where, problem, what in time_problems(choices.time, _time_columns(drafted)):
+        if problem == "not-a-period":
+            errors["t_value"] = _(
+                "TIME_PERIOD: '{value}' is not a period; give a year (2024), a month (2024-03), "
+                "a quarter (2024-Q1) or a date (2024-03-31).",
+                value=what,
+            )
+        elif problem == "no-column":
+            errors["t_src"] = _("TIME_PERIOD: the data has no column '{column}'.", column=what)
+        else:
+            errors["t_fmt"] = _(
+                "TIME_PERIOD: '{format}' is not a format; pick one from the list.", format=what
+            )
+    return errors
+
+
+def _measure_errors(page: Page, drafted: Draft, choices: Choices) -> dict[str, str]:
+    """A measure chosen that the data cannot give, at its field (``m_kind``, ``m_col``, ``m_den``,
+    ``m_answer``)."""
+    _ = page._
+    if choices.value is None:
+        return {}
+    fields = {"kind": "m_kind", "column": "m_col", "denominator": "m_den", "answer": "m_answer"}
+    errors: dict[str, str] = {}
+    found = measure_problems(choices.value, microdata=drafted.microdata, columns=drafted.data_columns,
+                             numeric=drafted.numeric_columns, answers=drafted.answers)  # fmt: skip
+    for where, problem, what in found:
+        if problem == "unknown-kind":
+            message = _("OBS_VALUE: '{kind}' is not a kind of measure for this data; pick one from the list.",
+                        kind=what)  # fmt: skip
+        elif problem == "needs-column":
+            message = _("OBS_VALUE: choose the column this measure needs.")
+        elif problem == "no-column":
+            message = _("OBS_VALUE: the data has no column '{column}'.", column=what)
+        elif problem == "not-numeric":
+            message = _("OBS_VALUE: '{column}' does not hold numbers in every row; choose a column of "
+                        "numbers.", column=what)  # fmt: skip
+        elif problem == "same-column":
+            message = _("OBS_VALUE: the numerator and the denominator are the same column '{column}'.",
+                        column=what)  # fmt: skip
+        elif problem == "needs-answer":
+            message = _("OBS_VALUE: give the answer of '{column}' that is counted (e.g. yes).", column=what)
+        else:
+            message = _("OBS_VALUE: no respondent answered '{answer}'; give one of the column's answers.",
+                        answer=what)  # fmt: skip
+        errors.setdefault(fields[where], message)
     return errors
 
 
@@ -305,6 +461,8 @@ def _draft(page: Page, inputs: Inputs, values: dict[str, Any], choices: Choices)
         earlier=_earlier(page),
         columns=choices.columns,
         labels=[(d, label, code) for (d, label), code in choices.labels.items()],
+        time=choices.time,
+        value=choices.value,
         structures_dir=str(structures.store.folder) if structures.store else None,
     )
     return got
@@ -496,7 +654,9 @@ def _builder(
             shown = {c.choice for c in q.candidates} | ({chosen} if chosen else set())
             listed = [(code, name) for code, name in q.codes.items() if code in shown]
         labels.append(LabelRow(n, q, chosen, decided, listed))
-    other = {g.what: g for g in drafted.guesses if g.what in ("TIME_PERIOD", "OBS_VALUE")}
+    placed = {n: chosen for n, _column, chosen in choices.placed}
+    unused = [(n, q, placed.get(n, "")) for n, q in enumerate(drafted.unused)]
+    time_shown, measure_shown = shown_time(drafted), shown_measure(drafted)
     return page.render(
         "mapping_builder_draft.html",
         status=status,
@@ -504,7 +664,19 @@ def _builder(
         decided_dims=set(choices.columns),
         labels=labels,
         columns=drafted.data_columns,
-        other=other,
+        unused=unused,
+        time_q=drafted.other_choice(TIME),
+        time_shown=time_shown,
+        time_proposed=choice_of(TIME, time_shown),
+        time_decided=choices.time is not None,
+        time_columns=_time_columns(drafted),
+        time_formats=TIME_FORMATS,
+        measure_q=drafted.other_choice(MEASURE),
+        measure_shown=measure_shown,
+        measure_proposed=choice_of(MEASURE, measure_shown),
+        measure_decided=choices.value is not None,
+        microdata=drafted.microdata,
+        kinds=MICRODATA_KINDS if drafted.microdata else AGGREGATE_KINDS,
         yaml_text=text,
         values=values,
         errors=errors or {},
@@ -513,7 +685,9 @@ def _builder(
         unsure=sum(
             1 for q, _listed in dims if q.confidence < CONFIDENT and q.dimension not in choices.columns
         )
-        + sum(1 for r in labels if r.q.confidence < CONFIDENT and not r.decided),
+        + sum(1 for r in labels if r.q.confidence < CONFIDENT and not r.decided)
+        + (drafted.other_choice(TIME).confidence < CONFIDENT and choices.time is None)
+        + (drafted.other_choice(MEASURE).confidence < CONFIDENT and choices.value is None),
     )
 
 

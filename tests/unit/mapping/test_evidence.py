@@ -89,6 +89,7 @@ def test_load_evidence_reads_mappings_and_opensdg_maps_and_passes_over_the_rest(
     earlier = SECOND.earlier(tmp_path)  # type: ignore[misc]
     (earlier / "notes.txt").write_text("hello\n", encoding="utf-8")
     (earlier / "indicator.csv").write_text("Year,Value\n2020,1\n", encoding="utf-8")
+    (earlier / "ke-map.xml").write_text("<mes:Structure/>\n", encoding="utf-8")
     ev = load_evidence([earlier], bundled=False)
     assert ev.sources == ["earlier/ke-scorecard-2023.yaml", "earlier/open-sdg/code-map.csv",
                           "earlier/open-sdg/column-map.csv"]  # fmt: skip
@@ -96,6 +97,10 @@ def test_load_evidence_reads_mappings_and_opensdg_maps_and_passes_over_the_rest(
     assert "not a cgd-mapping/1.0 mapping" in skipped["earlier/quality.yaml"]
     assert "not an sdg-build column map or code map" in skipped["earlier/indicator.csv"]
     assert "earlier/notes.txt" in skipped
+    # an SDMX structure map: the note says how to make it evidence (mapping import, its dataflow)
+    assert (
+        "cgd-bridge mapping import ke-map.xml --dataflow REF -o ke-map.yaml" in skipped["earlier/ke-map.xml"]
+    )
     assert ev.column(["Kundi"], "AGE", SDG_FLOW) is not None
     assert ev.label("AGE", "ag2", ["Y25T34"]).choice == "Y25T34"  # type: ignore[union-attr]
     with_bundled = load_evidence([earlier], bundled=True)

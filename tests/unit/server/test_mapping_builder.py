@@ -183,8 +183,14 @@ def test_the_draft_shows_each_dimension_and_label_with_candidates_and_why(demo: 
     # SERIES (665 codes) lists its candidates and takes a typed code; no guess is made for it
     assert 'name="dt_SERIES"' in page
     assert "check this" in page
-    # the Chichewa columns are not read yet: no gender labels
-    assert "Mkazi" not in page
+    # the Chichewa columns are not read yet: no gender labels to code, the columns offered as
+    # unused, each with the dimension its name is most like first
+    assert 'value="Mkazi"' not in page
+    doc = lxml.html.fromstring(page)
+    unused = {i.get("value"): i.get("name")[3:] for i in doc.xpath("//input[starts-with(@name, 'un_')]")}
+    assert set(unused) == {GENDER, DISABILITY}
+    first = doc.xpath(f"//select[@name='uc_{unused[GENDER]}']/option")
+    assert [o.get("value") for o in first[:2]] == ["", "dimension:SEX"]
 
 
 def test_changing_choices_remakes_the_draft_and_keeps_them(demo: Demo) -> None:
@@ -467,3 +473,155 @@ def test_a_draft_of_many_labels_posts_back_whole(demo: Demo) -> None:
     assert r.status_code == 200
     assert selected(r.text, label_field(r.text, "Place 289")) == "KE_047"
     assert selected(r.text, label_field(r.text, "Place 000")) in ("", *[f"KE_{i:03d}" for i in range(1, 48)])
+
+
+# -- TIME_PERIOD, the measure and the columns the draft used for nothing ----------------------------
+
+
+def _unused_field(html: str, column: str) -> str:
+    doc = lxml.html.fromstring(html)
+    for hidden in doc.xpath("//input[starts-with(@name, 'un_')]"):
+        if hidden.get("value") == column:
+            return "uc_" + hidden.get("name")[3:]
+    raise AssertionError(f"the page offers no unused column {column!r}")
+
+
+def test_time_and_measure_are_changed_on_the_page_and_kept(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    page = fixed(c, start(c).text)
+    assert selected(page, "t_src") == "column:Chaka (year)"
+    assert selected(page, "t_fmt") == "year"
+    assert selected(page, "m_kind") == "proportion"
+    assert (selected(page, "m_col"), selected(page, "m_den")) == ("Number satisfied", "Number interviewed")
+    assert "change it in the YAML file" not in page
+    r = step(c, form_of(page), "update", t_src="value", t_value="2024", m_kind="count",
+             m_col="Number interviewed", m_den="")  # fmt: skip
+    assert r.status_code == 200, r.text
+    m = yaml_of(r.text)
+    assert m["time"] == {"value": "2024"}
+    assert m["value"] == {"kind": "count", "numerator": "Number interviewed"}
+    assert m["attributes"]["UNIT_MEASURE"] == {"value": "NUMBER"}
+    assert "chosen in the review" in r.text  # the YAML's comment says whose choice it is
+    # the column no longer read is offered as unused; the choices survive another round
+    assert _unused_field(r.text, "Chaka (year)")
+    again = step(c, form_of(r.text), "update")
+    assert yaml_of(again.text)["time"] == {"value": "2024"}
+    assert yaml_of(again.text)["value"] == m["value"]
+    # and back to the column, saved: the saved YAML has what the page shows
+    r = step(c, form_of(again.text), "save", t_src="column:Chaka (year)", t_fmt="year", m_kind="proportion",
+             m_col="Number satisfied", m_den="Number interviewed", name="mw-time-measure")  # fmt: skip
+    assert r.status_code == 303, r.text
+    saved = yaml.safe_load(c.get(f"{r.headers['location']}/download").text)
+    assert saved["time"] == {"column": "Chaka (year)", "format": "year"}
+    assert saved["value"]["numerator"] == "Number satisfied"
+
+
+def test_an_unused_column_placed_as_a_dimension_brings_its_labels(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    page = start(c).text
+    fields = form_of(page)
+    fields = set_field(fields, _unused_field(page, GENDER), "dimension:SEX")
+    r = step(c, fields, "update")
+    assert r.status_code == 200, r.text
+    assert selected(r.text, "dim_SEX") == f"column:{GENDER}"
+    assert yaml_of(r.text)["dimensions"]["SEX"]["column"] == GENDER
+    # its labels are on the page to code, the column is no longer offered as unused
+    fields = set_field(form_of(r.text), label_field(r.text, "Mkazi"), "F")
+    fields = set_field(fields, label_field(r.text, "Mwamuna"), "M")
+    with pytest.raises(AssertionError):
+        _unused_field(r.text, GENDER)
+    r = step(c, fields, "preview")
+    assert yaml_of(r.text)["dimensions"]["SEX"]["map"] == {"F": ["Mkazi"], "M": ["Mwamuna"]}
+    doc = lxml.html.fromstring(r.text)
+    heads = [th.text_content() for th in doc.xpath("//section[@id='preview']//thead//th")]
+    sexes = {
+        tr.xpath("td")[heads.index("SEX")].text_content()
+        for tr in doc.xpath("//section[@id='preview']//div[contains(@class, 'scroll')]//tbody/tr")
+    }
+    assert sexes
+    assert sexes <= {"F", "M"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"t_src": "column:no such column"}, "t_src", "no column &#39;no such column&#39;"),
+        ({"t_src": "value", "t_value": "last year"}, "t_value", "not a period"),
+        ({"t_fmt": "fortnight"}, "t_fmt", "&#39;fortnight&#39; is not a format"),
+        ({"m_kind": "ratio"}, "m_kind", "&#39;ratio&#39; is not a kind of measure"),
+        ({"m_kind": "mean"}, "m_kind", "&#39;mean&#39; is not a kind of measure"),  # aggregate data
+        ({"m_col": "no such column"}, "m_col", "no column &#39;no such column&#39;"),
+        ({"m_col": ""}, "m_col", "choose the column"),
+        ({"m_den": GENDER}, "m_den", "does not hold numbers"),
+        ({"m_den": "Number satisfied"}, "m_den", "the same column"),
+        ({"m_kind": "column", "m_col": "Age bracket"}, "m_col", "does not hold numbers"),
+    ],
+    ids=[
+        "time-column",
+        "time-value",
+        "time-format",
+        "kind",
+        "microdata-kind",
+        "column",
+        "no-column",
+        "denominator-text",
+        "same-column",
+        "value-text",
+    ],
+)
+def test_a_time_or_measure_the_data_cannot_give_is_refused_at_its_field(
+    demo: Demo, changes: dict[str, str], field: str, words: str
+) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    fields = form_of(start(c).text)
+    if "t_src" not in changes and "t_value" in changes:
+        fields = set_field(fields, "t_src", "value")
+    body: dict[str, list[str]] = {}
+    for k, v in fields:
+        body.setdefault(k, []).append(changes.get(k, v))
+    for k, v in changes.items():  # a field the page has no option for is posted all the same
+        body[k] = [v]
+    body["action"] = ["update"]
+    r = c.post("/mappings/step", data=body, follow_redirects=False)
+    assert r.status_code == 400, r.text[:300]
+    assert f'href="#{field}"' in r.text
+    assert words in r.text
+    assert f'id="{field}"' in r.text
+    assert "Traceback" not in r.text
+
+
+@pytest.mark.parametrize(
+    ("choice", "words"),
+    [
+        ("dimension:NOT_A_DIMENSION", "&#39;NOT_A_DIMENSION&#39; is not a dimension"),
+        ("SEX", "&#39;SEX&#39; is not a dimension"),
+    ],
+    ids=["unknown-dimension", "no-prefix"],
+)
+def test_an_unused_column_placed_as_no_dimension_of_the_dsd_is_refused(
+    demo: Demo, choice: str, words: str
+) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    page = start(c).text
+    name = _unused_field(page, GENDER)
+    r = step(c, form_of(page), "update", **{name: choice})
+    assert r.status_code == 400
+    assert f'href="#{name}"' in r.text
+    assert words in r.text
+
+
+def test_an_unused_column_not_in_the_export_and_a_dimension_given_twice_are_refused(demo: Demo) -> None:
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    page = start(c).text
+    gender, disability = _unused_field(page, GENDER), _unused_field(page, DISABILITY)
+    r = step(c, form_of(page), "update", **{"un_" + gender[3:]: "Not a column", gender: "dimension:SEX"})
+    assert r.status_code == 400
+    assert "no column &#39;Not a column&#39;" in r.text
+    r = step(c, form_of(page), "update", **{gender: "dimension:SEX", disability: "dimension:SEX"})
+    assert r.status_code == 400
+    assert "SEX is given to two columns" in r.text
