@@ -198,6 +198,25 @@ def test_the_report_renders_in_swahili_text_json_and_html() -> None:
     assert str(escape(fix)) in page
 
 
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_every_finding_code_has_its_long_description_translated(lang: str) -> None:
+    """The descriptions (register's 5th argument) are catalogue messages: the HTML report and the
+    JSON ``description`` carry the translation, not the English paragraph."""
+    from cgd_bridge.findings import CHECKS
+
+    t = i18n.translator(lang)
+    untranslated = [code for code, spec in CHECKS.items() if t(spec.description) == spec.description]
+    assert not untranslated, f"{lang}: no translated description for {untranslated[:5]}"
+    english = CHECKS["blank-header"].description
+    page = render_html(_report(), t)
+    assert english not in page
+    from markupsafe import escape
+
+    assert f"<p>{escape(t(english))}</p>" in page
+    data = json.loads(render_json(_report(), t=t))
+    assert data["tasks"][0]["errors"][0]["description"] == t(english)
+
+
 def test_cli_validate_lang_sw_shows_swahili_fixes() -> None:
     case = ROOT / "examples" / "broken" / "missing-value"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"}
