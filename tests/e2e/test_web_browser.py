@@ -335,7 +335,10 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path, lang: str) -> None:
     navigate(p, "button[value=check]")
     assert complete.search(p.inner_text("main"))
     press(p, T("Submit data with this metadata"))
-    form_used = T("The quality metadata filled in on the form is used")
+    form_used = T(
+        "The quality metadata filled in on the form is used (dataset {dataset}).",
+        dataset="ke-health-scorecard-2024",
+    )
     assert form_used in p.inner_text("main")
     tab.check("submit form")
 

@@ -262,3 +262,16 @@ def test_redacted_privacy_findings_keep_no_template_parameters_or_english() -> N
     assert "+254712345678" in json.dumps(stored)
     shown = redact_report(stored)
     assert "+254712345678" not in json.dumps(shown, ensure_ascii=False)
+
+
+def test_a_sentence_ends_with_the_languages_own_full_stop() -> None:
+    """Nepali and Bangla end a sentence with the danda; a stop already there is replaced, not
+    doubled; a question keeps its mark."""
+    ne, bn, sw = (i18n.translator(x) for x in ("ne", "bn", "sw"))
+    assert ne.sentence("फाइल खाली छ") == "फाइल खाली छ।"
+    assert ne.sentence("फाइल खाली छ.") == "फाइल खाली छ।"
+    assert bn.sentence("ফাইলটি খালি।") == "ফাইলটি খালি।"
+    assert sw.sentence("faili ni tupu।") == "faili ni tupu."
+    assert i18n.ENGLISH.sentence("  the file is empty  ") == "the file is empty."
+    assert ne.sentence("के यो सही हो?") == "के यो सही हो?"
+    assert ne.sentence("") == ""
