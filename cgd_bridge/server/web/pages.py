@@ -98,9 +98,17 @@ def _environment() -> Environment:
 @pass_context
 def _sentence(context: Context, text: str | None) -> str:
     """``text`` ended with the full stop of the page's language (the danda "।" in Nepali and
-    Bangla): a template never appends "." itself."""
-    t = context.get("_")
-    return (t if isinstance(t, i18n.Translator) else ENGLISH).sentence(str(text or ""))
+    Bangla): a template never appends "." itself. Markup (a ``{% set %}`` block with links or
+    emphasis) stays markup, the stop added outside it."""
+    got = context.get("_")
+    t = got if isinstance(got, i18n.Translator) else ENGLISH
+    if not isinstance(text, Markup):
+        return t.sentence(str(text or ""))
+    inner = str(text).strip()
+    if not inner or inner.endswith(("?", "!")):
+        return Markup(inner)  # noqa: S704 - markup already, only trimmed
+    # the catalogue's "{sentence}." escaped, the markup put in as it is
+    return Markup(escape(t.gettext(N_("{sentence}.")))).format(sentence=Markup(inner.rstrip(".।")))  # noqa: S704
 
 
 def _fill(message: str, **parts: Any) -> Markup:

@@ -149,3 +149,17 @@ def test_fill_escapes_the_message_and_the_plain_parts_and_keeps_markup_parts() -
 
     out = _fill("<i>{user}</i> at {org}", user=Markup("<strong>a&b</strong>"), org="<script>")
     assert out == "&lt;i&gt;<strong>a&b</strong>&lt;/i&gt; at &lt;script&gt;"
+
+
+def test_the_sentence_filter_ends_markup_and_text_alike_and_escapes_text() -> None:
+    """A sentence composed in a template (a ``{% set %}`` block with a link) gets the danda
+    outside its markup; a plain text is escaped; a stop already there is not doubled."""
+    from cgd_bridge.server.web.pages import ENV
+
+    page = ENV.from_string(
+        '{% set s %}<a href="/x">{{ who }}</a> (2).{% endset %}{{ s|sentence }} | {{ text|sentence }}'
+    )
+    ne = page.render(_=translator("ne"), who="KNBS & co", text="a<b।")
+    assert ne == '<a href="/x">KNBS &amp; co</a> (2)। | a&lt;b।'
+    en = page.render(_=translator("en"), who="KNBS", text="done")
+    assert en == '<a href="/x">KNBS</a> (2). | done.'
