@@ -8,7 +8,8 @@ The goal of issue #17: every page under 50 KB compressed, and the first view usa
    page, so the NSO reviewer (kamau) has a version to review.
 2. **Weigh.** Every page of the three journeys is fetched with ``Accept-Encoding: gzip, br``
    as its person (the public, the CSO, the NSO reviewer, each signed in with the web form): its
-   body as sent (compressed) and as read (uncompressed), and the CSS and JavaScript it links.
+   body as sent (compressed, brotli) and as read (uncompressed), and the CSS and JavaScript it
+   links; and again with ``gzip`` alone, for the bytes an older client receives.
    The *first view* is the HTML with its CSS and JavaScript, as a browser with an empty cache
    fetches it; the validation report is the answer of the submit form (a POST).
 3. **Time.** Debian's Chromium opens each page with an empty cache through a throttling TCP
@@ -80,6 +81,7 @@ class Page:
     post: bool = False  # the validation report: the answer of the submit form
     timed: bool = True  # opened in Chromium on the slow link too
     html: list[tuple[int, int]] = field(default_factory=list)  # (compressed, uncompressed) per fetch
+    gzipped: list[int] = field(default_factory=list)  # the HTML's bytes for a gzip-only client
     assets: dict[str, tuple[int, int]] = field(default_factory=dict)
     ttfb: list[float] = field(default_factory=list)
     fcp: list[float] = field(default_factory=list)
@@ -196,7 +198,9 @@ def signed_in(base: str, who: str, keys: dict[str, str]) -> httpx.Client:
     return client
 
 
-def submit(client: httpx.Client, data: Path, action: str) -> httpx.Response:
+def submit(
+    client: httpx.Client, data: Path, action: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """The submit form sent as a browser without JavaScript sends it (files in the form)."""
     token = _csrf(client, "/submit")
     files = {
@@ -209,7 +213,7 @@ def submit(client: httpx.Client, data: Path, action: str) -> httpx.Response:
         "mapping_choice": "kenya-health-scorecard.yaml",
         "revision_note": "Kilifi tallies reconciled.",
     }
-    return client.post("/submit", data=fields, files=files)
+    return client.post("/submit", data=fields, files=files, headers=headers)
 
 
 # ----------------------------------------------------------------------------------- weigh
@@ -218,7 +222,7 @@ ASSET = re.compile(r'<(?:link[^>]+rel="stylesheet"[^>]+href|script[^>]+src)="([^
 
 
 def _sizes(r: httpx.Response) -> tuple[int, int]:
-    """(bytes on the wire, bytes read) of a body; the answer must be gzipped when it is large."""
+    """(bytes on the wire, bytes read) of a body."""
     return r.num_bytes_downloaded, len(r.content)
 
 
@@ -235,10 +239,15 @@ def weigh(page: Page, client: httpx.Client, base: str) -> None:
     if page.post and 'data-code="total-mismatch"' not in r.text:
         page.problems.append("the validation report does not show the broken example's total-mismatch")
     sent, read = _sizes(r)
-    if read >= harness_min_gzip() and r.headers.get("content-encoding") != "gzip":
-        page.problems.append(f"{page.path}: {read:,} bytes sent without compression")
-    if sent <= 0 or read <= 0 or (r.headers.get("content-encoding") == "gzip" and sent >= read):
+    if read >= harness_min_gzip() and r.headers.get("content-encoding") != "br":
+        page.problems.append(f"{page.path}: {read:,} bytes sent without brotli")
+    if sent <= 0 or read <= 0 or (r.headers.get("content-encoding") == "br" and sent >= read):
         page.problems.append(f"{page.path}: sizes not counted ({sent} sent, {read} read)")
+    only_gzip = {"Accept-Encoding": "gzip"}
+    g = submit(client, BROKEN, "check", only_gzip) if page.post else client.get(page.path, headers=only_gzip)
+    if read >= harness_min_gzip() and g.headers.get("content-encoding") != "gzip":
+        page.problems.append(f"{page.path}: {read:,} bytes sent to a gzip-only client without gzip")
+    page.gzipped.append(g.num_bytes_downloaded)
     if "<html" not in r.text:
         page.problems.append(f"{page.path}: not a page")
     page.html.append((sent, read))
@@ -260,21 +269,31 @@ def harness_min_gzip() -> int:
     return MIN_GZIP_BYTES
 
 
-def check_gzip_is_real(base: str) -> list[str]:
-    """The counted bytes are a real gzip stream of the page (not a header claiming one)."""
+def check_compression_is_real(base: str) -> list[str]:
+    """The counted bytes are a real brotli (and, for a gzip-only client, gzip) stream of the
+    page, not a header claiming one."""
+    import brotli
+
+    problems = []
     with httpx.Client(base_url=base, timeout=60) as client:
         plain = client.get(FLOW, headers={"Accept-Encoding": "identity"})
-        with client.stream("GET", FLOW, headers=ACCEPT) as r:
-            raw = b"".join(r.iter_raw())
-    problems = []
-    try:
-        body = gzip.decompress(raw)
-    except OSError as exc:
-        return [f"{FLOW}: the gzipped answer does not decompress ({exc})"]
-    # the page holds a fresh CSRF mask and the request id only when signed in; the public page
-    # is the same page twice but for its request id
-    if abs(len(body) - len(plain.content)) > 64:
-        problems.append(f"{FLOW}: gzip gives {len(body)} bytes, identity {len(plain.content)}")
+        decoders = (("gzip, br", "br", brotli.decompress), ("gzip", "gzip", gzip.decompress))
+        for accept, coding, decode in decoders:
+            with client.stream("GET", FLOW, headers={"Accept-Encoding": accept}) as r:
+                raw = b"".join(r.iter_raw())
+                got = r.headers.get("content-encoding")
+            if got != coding:
+                problems.append(f"{FLOW}: {accept!r} was answered with {got}, not {coding}")
+                continue
+            try:
+                body = decode(raw)
+            except (OSError, brotli.error) as exc:
+                problems.append(f"{FLOW}: the {coding} answer does not decompress ({exc})")
+                continue
+            # the page holds a fresh CSRF mask and the request id only when signed in; the public
+            # page is the same page twice but for its request id
+            if abs(len(body) - len(plain.content)) > 64:
+                problems.append(f"{FLOW}: {coding} gives {len(body)} bytes, identity {len(plain.content)}")
     return problems
 
 
@@ -470,8 +489,9 @@ def _med(values: list[float]) -> str:
 
 def tables(pages: list[Page], rounds: int, rtt_ms: float) -> tuple[list[tuple[str, str]], list[harness.Goal]]:
     weight = [
-        "| page | who | HTML sent KB | HTML read KB | first view sent KB (+CSS, JS) | first view read KB |",
-        "|---|---|---|---|---|---|",
+        "| page | who | HTML sent KB (br) | HTML gzip KB | HTML read KB | first view sent KB (+CSS, JS) "
+        "| first view read KB |",
+        "|---|---|---|---|---|---|---|",
     ]
     goals: list[harness.Goal] = []
     for p in pages:
@@ -480,8 +500,10 @@ def tables(pages: list[Page], rounds: int, rtt_ms: float) -> tuple[list[tuple[st
         sent, read = p.first_view
         html_sent = statistics.median(c for c, _ in p.html)
         html_read = statistics.median(u for _, u in p.html)
+        html_gzip = _kb(statistics.median(p.gzipped)) if p.gzipped else "-"
         weight.append(
-            f"| {p.name} | {p.who} | {_kb(html_sent)} | {_kb(html_read)} | {_kb(sent)} | {_kb(read)} |"
+            f"| {p.name} | {p.who} | {_kb(html_sent)} | {html_gzip} | {_kb(html_read)} | {_kb(sent)} "
+            f"| {_kb(read)} |"
         )
         goals.append(harness.Goal(f"{p.name}: first view, compressed", sent / 1000, " KB", at_most=MAX_KB))
     assets: dict[str, tuple[int, int]] = {}
@@ -507,7 +529,8 @@ def tables(pages: list[Page], rounds: int, rtt_ms: float) -> tuple[list[tuple[st
             )
     sections = [
         (
-            "Page weight: the body as sent (gzip) and as read; the first view adds the CSS and JavaScript",
+            "Page weight: the body as sent (brotli; gzip for a client without it) and as read; the first "
+            "view adds the CSS and JavaScript",
             "\n".join(weight),
         ),
         (
@@ -543,7 +566,7 @@ def measure(pages: list[Page], args: argparse.Namespace, rounds: int) -> list[st
                 for k in range(len(pages)):
                     page = pages[(rnd + k) % len(pages)]
                     weigh(page, clients[page.who], base)
-            problems += check_gzip_is_real(base)
+            problems += check_compression_is_real(base)
             if args.no_browser:
                 return problems
             if chromium_path() is None:

@@ -184,7 +184,7 @@ class Finding:
         out: dict[str, Any] = {
             "type": self.code,
             "title": t.gettext(self.title),
-            "description": spec.description if spec else "",
+            "description": t.gettext(spec.description) if spec else "",
             "message": self.message_in(t),
             "tags": ["#cgd", f"#{spec.family}" if spec else "#other"],
             "note": problem,

@@ -156,6 +156,15 @@ class Translator:
 
     __call__ = gettext
 
+    def sentence(self, text: str) -> str:
+        """``text`` ended as a sentence of this language: its own full stop ("." or the danda
+        "।" of Nepali and Bangla, from the catalogue's ``{sentence}.``) in place of any it had;
+        a question or exclamation is kept as it is."""
+        text = text.strip()
+        if not text or text.endswith(("?", "!")):
+            return text
+        return self.gettext(N_("{sentence}."), sentence=text.rstrip(".।"))
+
     def _(self, text: str, /, **values: object) -> str:
         return self.gettext(text, **values)
 

@@ -2,7 +2,9 @@
 
 ``python -m cgd_bridge.i18n_tools extract`` writes ``cgd_bridge/locale/messages.pot`` from the
 code with Babel's extractors as ``babel.cfg`` configures them (the same as ``pybabel extract -F
-babel.cfg -k register:4 --no-location``, plus the sorting that keeps the file stable);
+babel.cfg -k register:4 --no-location``, plus the sorting that keeps the file stable, and the
+finding codes' long descriptions: ``register``'s 5th argument, its whitespace folded as
+:func:`cgd_bridge.findings.register` folds it);
 ``update`` merges the template into every language's ``.po`` (``pybabel update``), marking new
 and changed texts for the translator.
 """
@@ -44,6 +46,15 @@ def extract() -> Any:
         if filename.startswith(("tests", "scripts", "benchmarks", "docs", "examples", ".")):
             continue
         catalog.add(message, None, [(filename, 0)], auto_comments=comments, context=context)
+    # A keyword names one message per call, so the descriptions (register's 5th argument, a
+    # triple-quoted paragraph) are a second pass; their id is the paragraph as register keeps it.
+    python_only = [(pattern, method) for pattern, method in method_map if method == "python"]
+    described = extract_from_dir(str(ROOT), python_only, options_map, keywords={"register": (5,)})
+    for filename, _lineno, message, _comments, _context in sorted(described, key=lambda m: (m[0], m[1])):
+        if not isinstance(message, str) or filename.startswith(("tests", "scripts", "benchmarks")):
+            continue
+        comment = "The long description of a finding code, shown under its title in the report."
+        catalog.add(" ".join(message.split()), None, [(filename, 0)], auto_comments=[comment])
     return catalog
 
 

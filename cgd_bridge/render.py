@@ -261,7 +261,7 @@ def render_html(report: Report, t: Translator = ENGLISH) -> str:
                 "code": code,
                 "severity": severity.value,
                 "title": t.gettext(spec.title) if spec else code,
-                "description": spec.description if spec else "",
+                "description": t.gettext(spec.description) if spec else "",
                 "count": count,
                 "findings": [(f, *f.texts(t)) for f in kept],
                 "more": count - len(kept),

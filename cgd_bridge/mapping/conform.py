@@ -103,7 +103,8 @@ DIMENSION_NOT_MAPPED = register(
     """The target data structure has a dimension the mapping gives no code (neither a column nor a
     fixed value), so every series key would have a gap there and the NSO's system would refuse
     the data. Map a column to it, give it a fixed code, or, when the data is not broken down by
-    it, the codelist's total or not-applicable code (e.g. `URBANISATION: {value: _T}`).""",
+    it, the codelist's total or not-applicable code (e.g. the fixed value `_T` for
+    `URBANISATION`, as docs/mapping.md shows).""",
 )
 NOT_IN_DSD = register(
     "component-not-in-dsd",

@@ -191,7 +191,7 @@ def create_app(
     web.install(app, dependencies=limited)
     app.add_middleware(BodyGuard)  # body limits and the key, before any body is read
     app.add_middleware(_TrailingSlash)
-    http.install(app, settings)  # gzip, HEAD, CORS on the SDMX paths (server/http.py)
+    http.install(app, settings)  # brotli/gzip, HEAD, CORS on the SDMX paths (server/http.py)
     # outermost: the request id, the metrics and the log line see every answer, errors included
     app.add_middleware(Observe, json_log=settings.log_format == "json")
     return app

@@ -93,21 +93,35 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def quality_rows(record: Mapping[str, Any], _: Gettext = str) -> list[tuple[str, str, str, str]]:
-    """``(section, field, value, what it means)`` for every filled field of a quality record,
-    labelled as the metadata form labels them (nested sections joined with ``/``)."""
+def _in_words(w: Any, _: Gettext) -> tuple[str, str]:
+    """A field's value in words of the language of ``_``, and the code(s) it was stored as:
+    one of a field's allowed values (a licence, a sampling design, a DSAT yes/no answer, the
+    ticked conditions of use) is named as the metadata form names it, its code beside; other
+    values (free text, numbers, dates) are their own words and have no code."""
+    values = w.value if isinstance(w.value, list) else [w.value]
+    known = set(w.choices) | set(w.suggested)
+    coded = [str(v) for v in values if v not in (None, "")]
+    if coded and all(v in known and w.choice_label(v) != v for v in coded):
+        return "; ".join(_(w.choice_label(v)) for v in coded), ", ".join(coded)
+    return _plain(w.value), ""
+
+
+def quality_rows(record: Mapping[str, Any], _: Gettext = str) -> list[tuple[str, str, str, str, str]]:
+    """``(section, field, value, code, what it means)`` for every filled field of a quality
+    record, labelled as the metadata form labels them (nested sections joined with ``/``), a
+    value from a list of codes in words with its code beside (:func:`_in_words`)."""
     from cgd_bridge.server.web.metadata_form import form_fields
 
-    out: list[tuple[str, str, str, str]] = []
+    out: list[tuple[str, str, str, str, str]] = []
 
     def walk(widgets: Iterable[Any], section: str) -> None:
         for w in widgets:
             if w.children:
                 walk(w.children, f"{section} / {_(w.label)}" if section else _(w.label))
                 continue
-            text = _plain(w.value)
+            text, code = _in_words(w, _)
             if text:
-                out.append((section, _(w.label), text, _(w.help) if w.help else ""))
+                out.append((section, _(w.label), text, code, _(w.help) if w.help else ""))
 
     walk(form_fields(record), "")
     return out
@@ -238,18 +252,20 @@ class _Sheets:
     def quality(self, quality: Sequence[QualitySheet], _: Gettext) -> None:
         sheet = self.book.add_worksheet(_("Quality"))
         sheet.set_column(0, 1, 28)
-        sheet.set_column(2, 3, 60)
+        sheet.set_column(2, 2, 60)
+        sheet.set_column(3, 3, 24)
+        sheet.set_column(4, 4, 60)
         r = 0
         for q in quality:
             title = f"{q.producer}: {q.dataset}, " + _("version {n}").replace("{n}", str(q.version))
             self.text(sheet, r, 0, title, self.bold)
             r += 1
-            for j, h in enumerate((_("Section"), _("Field"), _("Value"), _("What it means"))):
+            for j, h in enumerate((_("Section"), _("Field"), _("Value"), _("Code"), _("What it means"))):
                 self.text(sheet, r, j, h, self.bold)
             r += 1
             for cells in quality_rows(q.record, _):
                 for j, cell in enumerate(cells):
-                    self.text(sheet, r, j, cell, self.wrap if j >= 2 else None)
+                    self.text(sheet, r, j, cell, self.wrap if j in (2, 4) else None)
                 r += 1
             r += 1
 

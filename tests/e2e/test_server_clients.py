@@ -7,6 +7,7 @@ get equals the harmonised dataset the pipeline made from the example, on SQLite 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -268,3 +269,42 @@ def test_http_status_and_media_types(
     assert r.headers["content-type"].replace(" ", "") == content_type
     if status >= 400:
         assert "ErrorMessage" in r.text or "errors" in r.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all",
+     "/sdmx/rest/dataflow/CGD_BRIDGE/all/latest?references=all",
+     "/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0"],
+)  # fmt: skip
+def test_curl_compressed_gets_brotli_that_decodes_to_the_answer(
+    live: LiveServer, path: str, tmp_path: Path
+) -> None:
+    """curl --compressed (which offers deflate, gzip, br) gets brotli over a real socket, decodes
+    it with its own libbrotli to the identity answer, and downloads fewer bytes than gzip."""
+    import re
+    import subprocess
+
+    def curl(*options: str) -> tuple[dict[str, str], bytes, int]:
+        head, body = tmp_path / "head", tmp_path / "body"
+        done = subprocess.run(
+            ["curl", "-sS", "--fail", *options, "-D", str(head), "-o", str(body), "-w", "%{size_download}",
+             f"{live.url}{path}"],
+            capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        lines = head.read_text(encoding="latin-1").splitlines()[1:]
+        headers = {
+            k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines if ":" in ln)
+        }
+        return headers, body.read_bytes(), int(done.stdout)
+
+    plain_headers, plain, _ = curl("-H", "Accept-Encoding: identity")
+    assert "content-encoding" not in plain_headers
+    headers, body, br_bytes = curl("--compressed")
+    assert headers["content-encoding"] == "br"
+    assert "Accept-Encoding" in headers["vary"]
+    _, _, gzip_bytes = curl("--compressed", "-H", "Accept-Encoding: gzip")
+    # a page carries its own request id; an SDMX answer is the same bytes
+    strip = re.compile(rb"[0-9a-f]{32}|[0-9a-f]{16}")
+    assert strip.sub(b"", body) == strip.sub(b"", plain)
+    assert br_bytes < gzip_bytes < len(plain)

@@ -175,7 +175,7 @@ def checked_tab(
         viewport={"width": width, "height": 800 if phone else 900},
         is_mobile=phone,
         has_touch=phone,
-        locale={"en": "en-GB", "sw": "sw-KE"}.get(lang, lang),
+        locale={"en": "en-GB", "sw": "sw-KE", "ne": "ne-NP"}.get(lang, lang),
     )
     try:
         yield Checked(context.new_page(), axe_source(), lang, finder)
@@ -243,6 +243,7 @@ def said(lang: str, text: str, **known: object) -> re.Pattern[str]:
 TYPED = {
     "en": {"note": "Kilifi tallies reconciled.", "comment": "Consistent with version 1."},
     "sw": {"note": "Hesabu za Kilifi zimepatanishwa.", "comment": "Inalingana na toleo la 1."},
+    "ne": {"note": "किलिफीका गणना मिलान गरियो।", "comment": "संस्करण १ सँग मेल खान्छ।"},
 }
 
 
@@ -253,14 +254,20 @@ def shown_texts() -> set[str]:
     )
 
 
-@pytest.mark.parametrize("width", [360, 1280], ids=["phone-360", "desktop-1280"])
-@pytest.mark.parametrize("lang", ["en", "sw"])
+@pytest.mark.parametrize(
+    ("lang", "width"),
+    [pytest.param(lang, width, id=f"{lang}-{name}")
+     for lang, width, name in (("en", 360, "phone-360"), ("en", 1280, "desktop-1280"),
+                               ("sw", 360, "phone-360"), ("sw", 1280, "desktop-1280"),
+                               ("ne", 360, "phone-360"))],
+)  # fmt: skip
 def test_cso_submits_nso_accepts_public_downloads(
     journey_site: LiveServer, browser: Any, tmp_path: Path, width: int, lang: str, shown_texts: set[str]
 ) -> None:
-    """The three journeys, in English and in Swahili, at a phone's width and a desktop's (#17):
-    every page is axe-core clean, none scrolls sideways, no chart text is drawn below 11 px,
-    every page says it is in the language chosen, and a Swahili page shows no English of ours."""
+    """The three journeys, in English and in Swahili at a phone's width and a desktop's, and in
+    Nepali (Devanagari, its danda) on a phone (#17): every page is axe-core clean, none scrolls
+    sideways, no chart text is drawn below 11 px, every page says it is in the language chosen,
+    and a Swahili or Nepali page shows no English of ours."""
     finder = EnglishFinder(lang, data=shown_texts) if lang != "en" else None
     with checked_tab(browser, width, lang, finder) as tab:
         _journey(journey_site, tab, tmp_path, lang)
@@ -343,7 +350,10 @@ def _journey(site: LiveServer, tab: Checked, tmp_path: Path, lang: str) -> None:
     navigate(p, "button[value=check]")
     assert complete.search(p.inner_text("main"))
     press(p, T("Submit data with this metadata"))
-    form_used = T("The quality metadata filled in on the form is used")
+    form_used = T(
+        "The quality metadata filled in on the form is used (dataset {dataset}).",
+        dataset="ke-health-scorecard-2024",
+    )
     assert form_used in p.inner_text("main")
     tab.check("submit form")
 

@@ -198,6 +198,25 @@ def test_the_report_renders_in_swahili_text_json_and_html() -> None:
     assert str(escape(fix)) in page
 
 
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_every_finding_code_has_its_long_description_translated(lang: str) -> None:
+    """The descriptions (register's 5th argument) are catalogue messages: the HTML report and the
+    JSON ``description`` carry the translation, not the English paragraph."""
+    from cgd_bridge.findings import CHECKS
+
+    t = i18n.translator(lang)
+    untranslated = [code for code, spec in CHECKS.items() if t(spec.description) == spec.description]
+    assert not untranslated, f"{lang}: no translated description for {untranslated[:5]}"
+    english = CHECKS["blank-header"].description
+    page = render_html(_report(), t)
+    assert english not in page
+    from markupsafe import escape
+
+    assert f"<p>{escape(t(english))}</p>" in page
+    data = json.loads(render_json(_report(), t=t))
+    assert data["tasks"][0]["errors"][0]["description"] == t(english)
+
+
 def test_cli_validate_lang_sw_shows_swahili_fixes() -> None:
     case = ROOT / "examples" / "broken" / "missing-value"
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"}
@@ -243,3 +262,16 @@ def test_redacted_privacy_findings_keep_no_template_parameters_or_english() -> N
     assert "+254712345678" in json.dumps(stored)
     shown = redact_report(stored)
     assert "+254712345678" not in json.dumps(shown, ensure_ascii=False)
+
+
+def test_a_sentence_ends_with_the_languages_own_full_stop() -> None:
+    """Nepali and Bangla end a sentence with the danda; a stop already there is replaced, not
+    doubled; a question keeps its mark."""
+    ne, bn, sw = (i18n.translator(x) for x in ("ne", "bn", "sw"))
+    assert ne.sentence("फाइल खाली छ") == "फाइल खाली छ।"
+    assert ne.sentence("फाइल खाली छ.") == "फाइल खाली छ।"
+    assert bn.sentence("ফাইলটি খালি।") == "ফাইলটি খালি।"
+    assert sw.sentence("faili ni tupu।") == "faili ni tupu."
+    assert i18n.ENGLISH.sentence("  the file is empty  ") == "the file is empty."
+    assert ne.sentence("के यो सही हो?") == "के यो सही हो?"
+    assert ne.sentence("") == ""

@@ -520,6 +520,11 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def _in_words(problem: str, fix: str, names: Mapping[str, str], t: Translator) -> str:
+    """A finding's problem as a sentence of the language (its own full stop), then the fix."""
+    return " ".join(p for p in (t.sentence(_sentence(humanise(problem, names))), humanise(fix, names)) if p)
+
+
 def form_errors(findings: Sequence[Finding], form: Form, t: Translator = ENGLISH) -> list[FieldError]:
     """The errors of the metadata checks at their fields (one per field, the first), in plain
     words in the language of ``t``: an empty field needed now is named by its label with what it
@@ -553,9 +558,7 @@ def form_errors(findings: Sequence[Finding], form: Form, t: Translator = ENGLISH
                 " ".join((t.gettext("This value is not in the form the field needs."), humanise(fix, names))),
             )
         else:
-            add(
-                w, " ".join(p for p in (_sentence(humanise(problem, names)) + ".", humanise(fix, names)) if p)
-            )
+            add(w, _in_words(problem, fix, names, t))
     errors = sorted(out.values(), key=lambda e: (e.step.number, _order(form, e.path)))
     for e in errors:
         e.step.errors += 1
@@ -576,7 +579,7 @@ def unplaced_errors(findings: Sequence[Finding], form: Form, t: Translator = ENG
             target = target.rpartition(".")[0]
         if not target:
             problem, fix = f.texts(t)
-            text = " ".join(p for p in (_sentence(humanise(problem, names)) + ".", humanise(fix, names)) if p)
+            text = _in_words(problem, fix, names, t)
             if text not in out:
                 out.append(text)
     return out

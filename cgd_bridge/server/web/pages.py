@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
+from markupsafe import Markup, escape
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cgd_bridge import __version__
 from cgd_bridge.errors import CgdBridgeError, Forbidden, StoreError
-from cgd_bridge.i18n import N_
+from cgd_bridge.i18n import ENGLISH, N_
 from cgd_bridge.server.downloads import attachment
 from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
 from cgd_bridge.server.http import route_path
@@ -89,7 +90,33 @@ def _environment() -> Environment:
     env.filters["num"] = _num
     env.filters["filesize"] = _filesize
     env.filters["urlpart"] = lambda s: quote(str(s), safe="")
+    env.filters["sentence"] = _sentence
+    env.filters["fill"] = _fill
     return env
+
+
+@pass_context
+def _sentence(context: Context, text: str | None) -> str:
+    """``text`` ended with the full stop of the page's language (the danda "।" in Nepali and
+    Bangla): a template never appends "." itself. Markup (a ``{% set %}`` block with links or
+    emphasis) stays markup, the stop added outside it."""
+    got = context.get("_")
+    t = got if isinstance(got, i18n.Translator) else ENGLISH
+    if not isinstance(text, Markup):
+        return t.sentence(str(text or ""))
+    inner = str(text).strip()
+    if not inner or inner.endswith(("?", "!")):
+        return Markup(inner)  # noqa: S704 - markup already, only trimmed
+    # the catalogue's "{sentence}." escaped, the markup put in as it is
+    return Markup(escape(t.gettext(N_("{sentence}.")))).format(sentence=Markup(inner.rstrip(".।")))  # noqa: S704
+
+
+def _fill(message: str, **parts: Any) -> Markup:
+    """A translated sentence with markup in its placeholders, so that the words around a link
+    or an emphasised name stay one message whose word order each language chooses:
+    ``{% set who %}<strong>{{ name }}</strong>{% endset %}{{ _("Signed in as {user}")|fill(user=who) }}``.
+    The message is escaped; a part is escaped unless it is markup already."""
+    return Markup(escape(message)).format(**parts)  # noqa: S704 - the message is escaped first
 
 
 def _translator_of(context: Context) -> i18n.Translator | None:

@@ -729,7 +729,7 @@ def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store,
                 try:
                     _upload_or_kept(page, inputs, role, upload, tokens[role], sent)
                 except NotFound as exc:  # a kept file that is gone: ask for that file alone
-                    errors[role] = exc.problem + ". " + (exc.fix or "")
+                    errors[role] = exc.message_in(page._)
             if not errors and "data" in inputs.paths:
                 if "metadata" not in inputs.paths:
                     inputs.text("metadata", "quality.yaml", metadata_text)

@@ -56,10 +56,11 @@ SECRET_FILE = "web-secret"  # noqa: S105 - a file name, not a secret
 def masked_csrf(token: str) -> str:
     """The CSRF token as a page carries it: XOR-ed with a fresh random mask, the mask in front.
 
-    Pages are gzipped, and a page can echo what a request put in it (a filter, a ``next``): with
-    the same secret in every page, an attacker who sees the sizes of many compressed answers
-    could guess it byte by byte (BREACH). Masked anew for every page, the token's bytes differ
-    every time, so compression tells nothing; :func:`unmasked_csrf` gives the session's token back.
+    Pages are compressed (brotli, gzip), and a page can echo what a request put in it (a
+    filter, a ``next``): with the same secret in every page, an attacker who sees the sizes of
+    many compressed answers could guess it byte by byte (BREACH). Masked anew for every page,
+    the token's bytes differ every time, so compression tells nothing; :func:`unmasked_csrf`
+    gives the session's token back.
     """
     raw = token.encode("ascii")
     mask = secrets.token_bytes(len(raw))

@@ -252,6 +252,46 @@ def test_gzip_by_accept_encoding(client: TestClient, path: str) -> None:
     assert int(r.headers["content-length"]) < len(plain.content)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [f"{V1}?format=sdmx-csv-2.0", f"{V2}?format=sdmx-csv-2.0", "/sdmx/rest/dataflow",
+     "/sdmx/v2/structure/codelist", "/sdmx/rest/data/DF_CGD_KE"],
+)  # fmt: skip
+def test_brotli_is_preferred_and_decodes_to_the_same_smaller_answer(client: TestClient, path: str) -> None:
+    """A client that takes br gets br (even when it names gzip first): the raw bytes are a real
+    brotli stream of the identity answer, smaller than gzip's best."""
+    import brotli
+
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200
+    with client.stream("GET", path, headers={"Accept-Encoding": "gzip, deflate, br"}) as r:
+        raw = b"".join(r.iter_raw())
+        headers = r.headers
+    assert headers["content-encoding"] == "br"
+    assert "Accept-Encoding" in headers["vary"]
+    assert brotli.decompress(raw) == plain.content
+    assert int(headers["content-length"]) == len(raw)
+    with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as g:
+        gzipped = b"".join(g.iter_raw())
+        assert g.headers["content-encoding"] == "gzip"
+    assert len(raw) < len(gzipped) < len(plain.content)
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [("br", "br"), ("gzip, br", "br"), ("br;q=0.5, gzip", "gzip"), ("br;q=0, gzip", "gzip"),
+     ("gzip;q=0", "identity"), ("deflate", "identity"), ("*", "br"), ("*;q=0.1, gzip;q=0.9", "gzip"),
+     ("BR ; Q=1.0", "br"), ("", "identity"), ("gzip;q=x", "identity"), ("identity", "identity")],
+)  # fmt: skip
+def test_the_encoding_follows_the_q_values(client: TestClient, accept: str, coding: str) -> None:
+    from cgd_bridge.server.http import chosen_encoding
+
+    assert chosen_encoding(accept) == coding
+    r = client.get(f"{V2}?format=sdmx-csv-2.0", headers={"Accept-Encoding": accept})
+    assert r.status_code == 200
+    assert r.headers.get("content-encoding", "identity") == coding
+
+
 def test_head_on_get_resources(client: TestClient) -> None:
     for path in (f"{V2}?format=sdmx-csv-2.0", "/sdmx/rest/dataflow", "/sdmx/v2/structure/dataflow"):
         got = client.get(path)
@@ -418,6 +458,14 @@ def test_streamed_answers_stay_streamed_when_gzipped(
     assert "content-length" not in zipped.headers
     assert zipped.content == plain.content
     assert "etag" not in zipped.headers
+    import brotli
+
+    with client.stream("GET", path, headers={"Accept-Encoding": "br"}) as r:
+        chunks = [c for c in r.iter_raw() if c]
+        assert r.headers["content-encoding"] == "br"
+        assert "content-length" not in r.headers
+    assert len(chunks) > 1  # still streamed, chunk by chunk
+    assert brotli.decompress(b"".join(chunks)) == plain.content
     since = client.get(path, headers={"If-Modified-Since": zipped.headers["last-modified"]})
     assert since.status_code == 304
     head = client.head(path)
@@ -426,10 +474,11 @@ def test_streamed_answers_stay_streamed_when_gzipped(
 
 
 def test_tiny_answers_are_not_compressed(client: TestClient) -> None:
-    r = client.get(f"{V2}/ZZZ", headers={"Accept-Encoding": "gzip"})
-    assert r.status_code == 404
-    assert len(r.content) < 1024
-    assert "content-encoding" not in r.headers
+    for accept in ("gzip", "br", "gzip, br"):
+        r = client.get(f"{V2}/ZZZ", headers={"Accept-Encoding": accept})
+        assert r.status_code == 404
+        assert len(r.content) < 1024
+        assert "content-encoding" not in r.headers
 
 
 def test_updated_after_on_both_databases(world: World, kenya) -> None:  # type: ignore[no-untyped-def]
@@ -462,6 +511,11 @@ def test_gzipped_answers_have_a_weak_etag_that_still_matches(client: TestClient)
     zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["etag"] == "W/" + plain.headers["etag"]
     again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["etag"]})
+    assert again.status_code == 304
+    br = client.get(path, headers={"Accept-Encoding": "br"})
+    assert br.headers["content-encoding"] == "br"
+    assert br.headers["etag"] == "W/" + plain.headers["etag"]
+    again = client.get(path, headers={"Accept-Encoding": "br", "If-None-Match": br.headers["etag"]})
     assert again.status_code == 304
 
 

@@ -96,3 +96,62 @@ def test_a_workflow_conflict_says_what_may_come_next_in_any_language(demo: Demo)
     assert problem.startswith("toleo 1 la 'ke-health-scorecard-2024' ni published"), problem
     assert "is published" in raised.value.problem  # the English as before
     assert raised.value.problem.startswith("version 1 of 'ke-health-scorecard-2024' is published")
+
+
+def _error_box(page: str) -> str:
+    start = page.index('<div class="error-box">')
+    return page[start : page.index("</div>", start)]
+
+
+@pytest.mark.parametrize(("lang", "stop"), [("ne", "।"), ("bn", "।"), ("sw", "."), ("en", ".")])
+def test_the_pages_end_their_composed_sentences_with_the_languages_full_stop(
+    demo: Demo, lang: str, stop: str
+) -> None:
+    """Where a page makes a sentence of a text (the error page's problem, the count of matching
+    observations, a chart's unit), it ends it with the language's full stop: the danda "।" in
+    Nepali and Bangla, never a "." glued after it (nor both)."""
+    box = _error_box(html.unescape(demo.client.get(f"/versions/999999?lang={lang}").text))
+    what_went_wrong = box.split("</p>")[0]
+    assert what_went_wrong.endswith(stop), what_went_wrong
+    assert not what_went_wrong.endswith(("।.", "..", ".।"))
+    if stop == "।":
+        assert not what_went_wrong.endswith(".")
+    flow = html.unescape(demo.client.get(f"{FLOW}?lang={lang}").text)
+    match = flow.split("</code> · ", 1)[1].split("</p>", 1)[0]
+    assert match.endswith(stop), match
+    assert not match.endswith("।.")
+
+
+def test_the_signed_in_line_is_one_sentence_in_nepali_word_order(demo: Demo) -> None:
+    """The name sits where the language puts it ("amina को रूपमा साइन इन"), not after an English
+    order of fragments; the markup around it is kept and nothing else is unescaped."""
+    from tests.unit.server.test_web import sign_in
+
+    sign_in(demo.client, demo.keys["amina"])
+    page = demo.client.get("/submissions?lang=ne").text
+    assert "<strong>amina</strong> को रूपमा साइन इन (" in page
+    english = demo.client.get("/submissions?lang=en").text
+    assert "Signed in as <strong>amina</strong> (" in english
+
+
+def test_fill_escapes_the_message_and_the_plain_parts_and_keeps_markup_parts() -> None:
+    from markupsafe import Markup
+
+    from cgd_bridge.server.web.pages import _fill
+
+    out = _fill("<i>{user}</i> at {org}", user=Markup("<strong>a&b</strong>"), org="<script>")
+    assert out == "&lt;i&gt;<strong>a&b</strong>&lt;/i&gt; at &lt;script&gt;"
+
+
+def test_the_sentence_filter_ends_markup_and_text_alike_and_escapes_text() -> None:
+    """A sentence composed in a template (a ``{% set %}`` block with a link) gets the danda
+    outside its markup; a plain text is escaped; a stop already there is not doubled."""
+    from cgd_bridge.server.web.pages import ENV
+
+    page = ENV.from_string(
+        '{% set s %}<a href="/x">{{ who }}</a> (2).{% endset %}{{ s|sentence }} | {{ text|sentence }}'
+    )
+    ne = page.render(_=translator("ne"), who="KNBS & co", text="a<b।")
+    assert ne == '<a href="/x">KNBS &amp; co</a> (2)। | a&lt;b।'
+    en = page.render(_=translator("en"), who="KNBS", text="done")
+    assert en == '<a href="/x">KNBS</a> (2). | done.'

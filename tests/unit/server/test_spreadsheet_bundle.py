@@ -98,12 +98,58 @@ def test_the_codes_sheet_lists_each_columns_codes_and_names(book: openpyxl.Workb
 def test_the_quality_sheet_is_in_words(book: openpyxl.Workbook) -> None:
     rows = list(book["Quality"].iter_rows(values_only=True))
     assert rows[0][0] == "Sauti ya Wananchi: ke-scorecard-2024, version 2"
-    assert rows[1] == ("Section", "Field", "Value", "What it means")
+    assert rows[1] == ("Section", "Field", "Value", "Code", "What it means")
     by_field = {r[1]: r for r in rows[2:] if r[1]}
     assert by_field["Title"][0] == "The dataset"  # the section as the metadata form labels it
     assert by_field["Title"][2] == "Kisumu health scorecard"
-    assert by_field["Title"][3]  # the help text says what the field means
+    assert not by_field["Title"][3]  # free text has no code
+    assert by_field["Title"][4]  # the help text says what the field means
     assert not any("dataset.title" in str(c) for r in rows for c in r)  # no raw YAML keys
+
+
+def _quality_sheet(tmp_path: Path, lang: str) -> list[tuple[object, ...]]:
+    """The Quality sheet of a whole cgd-quality/1.0 record (the Kenya example), in ``lang``."""
+    import yaml
+
+    from cgd_bridge.i18n import translator
+    from tests.support.paths import ROOT
+
+    record = yaml.safe_load(
+        (ROOT / "examples/kenya-health-scorecard/quality.yaml").read_text(encoding="utf-8")
+    )
+    path = tmp_path / f"{lang}.xlsx"
+    write_xlsx(path, TABLE, TARGET, [QualitySheet("Sauti", "ke", 1, record)], translator(lang).gettext)
+    return list(openpyxl.load_workbook(path).worksheets[2].iter_rows(values_only=True))  # named in lang
+
+
+def test_the_quality_sheet_names_coded_values_in_words_with_the_code_beside(tmp_path: Path) -> None:
+    """A licence, a sampling design, yes/no answers (the DSAT's too) and ticked conditions are
+    named as the metadata form names them, in the chosen language; the code stays beside."""
+    from cgd_bridge.i18n import translator
+
+    rows = _quality_sheet(tmp_path, "en")
+    cells = {(r[0], r[1]): r for r in rows[2:] if r[1]}
+    values = {r[2] for r in rows[2:]}
+    licence = next(r for r in rows if r[3] == "CC-BY-4.0")
+    assert licence[2] == "Creative Commons Attribution 4.0 (CC-BY-4.0)"
+    sampling = next(r for r in rows if r[3] == "purposive")
+    assert sampling[2] == "Purposive sample"
+    assert sum(1 for r in rows if r[3] == "yes" and r[2] == "Yes") >= 5 + 3  # DSAT ethics, consent...
+    conditions = next(r for r in rows if r[3] and r[3].startswith("statistical_purposes_only, "))
+    assert conditions[2].startswith("For statistical purposes only; No attempt to identify anyone")
+    for code in ("purposive", "yes", "CC-BY-4.0", "sharing_with_nso", "admin1", "community_scorecard"):
+        assert code not in values, f"the code {code!r} is shown as the value"
+    assert any(r[2] == "1455" and not r[3] for r in rows)  # a number is its own word
+    assert cells  # labelled by section and field
+
+    ne = translator("ne")
+    nepali = _quality_sheet(tmp_path, "ne")
+    assert nepali[1][3] == ne("Code")
+    design = next(r for r in nepali if r[3] == "purposive")
+    assert design[2] == ne("Purposive sample") != "Purposive sample"
+    yes = [r for r in nepali if r[3] == "yes"]
+    assert yes
+    assert all(r[2] == ne("Yes") != "Yes" for r in yes)
 
 
 def test_more_rows_than_a_sheet_holds_is_a_clear_error(

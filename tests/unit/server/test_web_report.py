@@ -66,6 +66,25 @@ def test_the_page_opens_with_the_cause_in_swahili_and_no_english_finding_text(de
     assert not left, f"English finding texts on the Swahili page: {left[:5]}"
 
 
+def test_the_findings_long_descriptions_are_in_swahili_with_no_english_paragraph(demo: Demo) -> None:
+    """Under each finding's title, its long description (what it means, why it matters) is read
+    from the catalogue: no paragraph falls back to English (``lang="en"``)."""
+    from cgd_bridge.findings import CHECKS
+
+    r = _check_wrong_mapping(demo, SW)
+    assert r.status_code == 422, r.text[:2000]
+    text = html.unescape(r.text)
+    codes = set(re.findall(r'data-code="([a-z0-9-]+)"', r.text)) & set(CHECKS)
+    assert {"constraint-error", "missing-column"} <= codes
+    sw = translator("sw")
+    for code in codes:
+        english = CHECKS[code].description
+        assert english not in text, f"{code}: the English description is on the Swahili page"
+        assert sw(english) != english, code
+        assert sw(english) in text, code
+    assert 'lang="en"' not in r.text
+
+
 def test_the_full_report_downloads_as_html_and_json_for_who_checked(demo: Demo) -> None:
     r = _check_wrong_mapping(demo, SW)
     links = re.findall(r'href="(/reports/[A-Za-z0-9_-]+\.(?:html|json))"', r.text)
