@@ -176,8 +176,13 @@ def _http_texts(request: Request, exc: StarletteHTTPException) -> tuple[str, str
     """A request no route answered, in words: ``(title, problem, fix, params)``, message ids
     (the detail of another status as it is)."""
     params: dict[str, Any] = {"path": request.url.path, "method": request.method}
-    text = str(exc.detail) if exc.detail else N_("error")
-    default = text == HTTPStatus(exc.status_code).phrase  # Starlette's, not a route's own detail
+    detail = str(exc.detail) if exc.detail else N_("error")
+    # Starlette's own detail (the status's phrase), not a route's
+    default = (
+        exc.status_code in HTTPStatus._value2member_map_ and detail == HTTPStatus(exc.status_code).phrase
+    )
+    # a route's own detail is a text, not a template: its braces (of a path asked for) stay as they are
+    text = detail.replace("{", "{{").replace("}", "}}")
     if exc.status_code == 404:
         where = (
             N_("See docs/server.md for the SDMX REST paths.")
@@ -194,7 +199,7 @@ def _http_texts(request: Request, exc: StarletteHTTPException) -> tuple[str, str
             methods,
             {**params, "allowed": allowed},
         )
-    return text, text, None, {}
+    return detail, text, None, {}
 
 
 async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:

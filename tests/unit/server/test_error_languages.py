@@ -96,6 +96,10 @@ def test_a_refused_metrics_scrape_and_an_unknown_address_say_so_in_the_language(
     assert (missing["type"], missing["status"]) == ("HTTPError", 404)
     assert missing["problem"] == translator(lang)("there is nothing at {path}", path="/api/no-such-thing")
     no_english(lang, f"{missing['message']}\n{missing['title']}")
+    # a route's own detail is quoted as it is, braces of the path asked for included (no 500)
+    braces = demo.client.get("/static/swagger-ui/%7Bpath%7D.js", headers={"Accept-Language": lang})
+    assert braces.status_code == 404, braces.text[:300]
+    assert "/static/swagger-ui/{path}.js is not one of the Swagger UI files" in str(_error(braces)["problem"])
     plain = _error(demo.client.get("/api/no-such-thing"))
     assert plain["problem"] == "there is nothing at /api/no-such-thing"
     assert plain["title"] == "Not found"
