@@ -91,6 +91,17 @@ def _translator(lang: str | None) -> Any:
     return _State.t
 
 
+def _error_translator() -> Any:
+    """The language of the error line of a command without ``--lang`` (``db backup``, ``db
+    restore``): ``CGD_BRIDGE_LANG`` when offered, else the system's locale (:func:`_translator`)."""
+    import os
+
+    from cgd_bridge import i18n
+
+    chosen = i18n.normalise(os.environ.get("CGD_BRIDGE_LANG"))
+    return i18n.translator(chosen) if chosen else _translator(None)
+
+
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option(
@@ -1826,7 +1837,7 @@ def main(argv: list[str] | None = None) -> None:
         from cgd_bridge.i18n import ENGLISH, N_
         from cgd_bridge.render import printable
 
-        t = _State.t or ENGLISH
+        t = _State.t or _error_translator() or ENGLISH
         click.echo(printable(t.gettext(N_("Error: {message}"), message=exc.message_in(t))), err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:

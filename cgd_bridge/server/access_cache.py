@@ -44,6 +44,7 @@ from starlette.requests import Request
 
 from cgd_bridge.clock import Clock, system_clock
 from cgd_bridge.errors import CgdBridgeError, StoreError
+from cgd_bridge.i18n import N_
 from cgd_bridge.server.audit_writer import PulledVersion
 from cgd_bridge.server.sdmx.data import KeyIndex
 from cgd_bridge.store import generation
@@ -115,8 +116,8 @@ def _unreadable(url: Any, exc: BaseException) -> StoreError:
     lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     reason = lines[0] if lines else type(exc).__name__
     return StoreError(
-        "could not read the database",
-        fix="Check that the database server is running; the request can be retried.",
+        N_("the bridge could not read its database"),
+        fix=N_("Try again in a moment; if it keeps failing, tell the platform administrator."),
         internal=f"{redact(str(url))}: {reason}",
     )
 

@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import StoreError
+from cgd_bridge.i18n import N_, num
 from cgd_bridge.server import metrics
 from cgd_bridge.store import audit
 from cgd_bridge.store.models import AuditEntry, utcnow
@@ -93,17 +94,15 @@ class Receipt:
     def _raise(self) -> None:
         if self._error is not None:
             raise StoreError(
-                f"the pull could not be recorded in the audit log ({self._error})",
-                fix="Try again in a moment; data is answered only once its pull is recorded.",
+                N_("the download could not be recorded in the audit log"),
+                fix=_RECORDED_FIRST,
+                internal=str(self._error),
             )
 
     def wait(self, timeout: float) -> None:
         """Block until committed. Raises StoreError when the commit failed or took too long."""
         if not self._event.wait(timeout):
-            raise StoreError(
-                f"the audit log did not record the pull within {timeout:g} s",
-                fix="Try again in a moment; data is answered only once its pull is recorded.",
-            )
+            raise _too_slow(timeout)
         self._raise()
 
     async def wait_async(self, timeout: float) -> None:
@@ -118,11 +117,20 @@ class Receipt:
             try:
                 await asyncio.wait_for(future, timeout)
             except TimeoutError:
-                raise StoreError(
-                    f"the audit log did not record the pull within {timeout:g} s",
-                    fix="Try again in a moment; data is answered only once its pull is recorded.",
-                ) from None
+                raise _too_slow(timeout) from None
         self._raise()
+
+
+#: why a download waits for its audit record (the data owner's "who pulled my data" must be whole)
+_RECORDED_FIRST = N_("Try again in a moment: the data is sent only once its download is recorded.")
+
+
+def _too_slow(timeout: float) -> StoreError:
+    return StoreError(
+        N_("the audit log did not record the download within {seconds} seconds"),
+        fix=_RECORDED_FIRST,
+        params={"seconds": num(timeout)},
+    )
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

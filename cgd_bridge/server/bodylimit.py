@@ -39,6 +39,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.i18n import N_, msg, nmsg, num
 from cgd_bridge.server.errors import DATABASE_FAILURES, database_error
 from cgd_bridge.server.uploads import PayloadTooLarge
 
@@ -62,10 +63,11 @@ class RouteNeeds:
 
 @dataclass(frozen=True)
 class BodyLimit:
-    """The most a request may send: ``limit`` bytes, ``what`` it is, and the ``setting`` that changes it."""
+    """The most a request may send: ``limit`` bytes, ``what`` it is (a composed message,
+    :func:`cgd_bridge.i18n.msg`), and the ``setting`` that changes it."""
 
     limit: int
-    what: str
+    what: dict[str, Any]
     setting: str
     public: bool = False  # a web page posted by someone not signed in
 
@@ -93,37 +95,46 @@ def needs_of(route: APIRoute) -> RouteNeeds:
 def limit_for(content_type: str, needs: RouteNeeds, settings: Settings, *, signed_in: bool) -> BodyLimit:
     """The body limit of a request with ``content_type`` to a route that ``needs`` what it says."""
     media = content_type.split(";", 1)[0].strip().lower()
-    form = BodyLimit(settings.max_form_kb << 10, "a form", "CGD_BRIDGE_MAX_FORM_KB")
+    form = BodyLimit(settings.max_form_kb << 10, msg(N_("a form")), "CGD_BRIDGE_MAX_FORM_KB")
     if media == "multipart/form-data" and needs.files:
         if needs.web and not signed_in:
-            return BodyLimit(form.limit, "a form from someone not signed in", form.setting, public=True)
+            what = msg(N_("a form from someone not signed in"))
+            return BodyLimit(form.limit, what, form.setting, public=True)
         return BodyLimit(
             needs.files * (settings.max_upload_mb << 20) + form.limit,
-            f"an upload of {needs.files} file(s)",
+            nmsg("an upload of {n} file", "an upload of {n} files", needs.files),
             "CGD_BRIDGE_MAX_UPLOAD_MB",
         )
     if media in ("multipart/form-data", "application/x-www-form-urlencoded") or needs.web:
         return form
-    return BodyLimit(settings.max_json_kb << 10, "a JSON body", "CGD_BRIDGE_MAX_JSON_KB")
+    return BodyLimit(settings.max_json_kb << 10, msg(N_("a JSON body")), "CGD_BRIDGE_MAX_JSON_KB")
 
 
 def too_large(limit: BodyLimit, *, said: int | None = None) -> PayloadTooLarge:
-    """The 413 of a body past ``limit`` (``said``: the size its Content-Length announced)."""
-    size = f" ({_size(said)})" if said is not None else ""
-    fix = f"Send less (split the dataset), or ask the administrator to raise {limit.setting}."
+    """The 413 of a body past ``limit`` (``said``: the size its Content-Length announced), in
+    words any language can carry: the sizes are numbers of the locale."""
+    fix = N_("Send less (split the dataset into smaller files), or ask the administrator to raise {setting}.")
     if limit.public:
-        fix = "Sign in first; the public may only send small forms."
+        fix = N_("Sign in first: people who are not signed in may only send small forms.")
+    params = {"what": limit.what, "most": _size(limit.limit), "setting": limit.setting}
+    if said is None:
+        return PayloadTooLarge(
+            N_("the request is larger than the {most} this address accepts for {what}"),
+            fix=fix,
+            params=params,
+        )
     return PayloadTooLarge(
-        f"the request body{size} is larger than the limit for {limit.what} on this path, "
-        f"{_size(limit.limit)}",
+        N_("the request ({size}) is larger than the {most} this address accepts for {what}"),
         fix=fix,
+        params={**params, "size": _size(said)},
     )
 
 
-def _size(n: int) -> str:
+def _size(n: int) -> dict[str, Any]:
+    """``n`` bytes in MiB or KiB, to one decimal (none when whole), as a composed message."""
     if n >= 1 << 20:
-        return f"{n / (1 << 20):,.1f} MiB".replace(".0 ", " ")
-    return f"{n / (1 << 10):,.1f} KiB".replace(".0 ", " ")
+        return msg(N_("{n} MiB"), n=num(round(n / (1 << 20), 1)))
+    return msg(N_("{n} KiB"), n=num(round(n / (1 << 10), 1)))
 
 
 class _Stop(Exception):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,7 +26,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cgd_bridge.errors import CgdBridgeError, StoreError
+from cgd_bridge.errors import CgdBridgeError, StoreError, format_message
+from cgd_bridge.i18n import ENGLISH, N_, Translator, choose, translator
 from cgd_bridge.sdmx.write.errors import error_json, error_json20, error_xml
 from cgd_bridge.server.http import route_path
 from cgd_bridge.server.sdmx.negotiate import error_format
@@ -149,7 +151,11 @@ def database_error(exc: Exception) -> StoreError:
 
     found = unavailable(exc)
     if found is None:  # not a database failure: the caller's mistake, still no 500
-        return StoreError("the database could not answer this request", internal=type(exc).__name__)
+        return StoreError(
+            N_("the database could not answer this request"),
+            fix=N_("Try again in a moment; if it keeps failing, tell the platform administrator."),
+            internal=type(exc).__name__,
+        )
     return found
 
 
@@ -160,15 +166,48 @@ def _fix_allow(request: Request, exc: StarletteHTTPException) -> None:
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
 
 
+def language_of(request: Request) -> Translator:
+    """The texts of an answer in the language the request asks for (``?lang=``, else
+    ``Accept-Language``, else English); the codes stay as they are."""
+    return translator(choose(request.query_params.get("lang"), request.headers.get("accept-language")))
+
+
+def _http_texts(request: Request, exc: StarletteHTTPException) -> tuple[str, str, str | None, dict[str, Any]]:
+    """A request no route answered, in words: ``(title, problem, fix, params)``, message ids
+    (the detail of another status as it is)."""
+    params: dict[str, Any] = {"path": request.url.path, "method": request.method}
+    detail = str(exc.detail) if exc.detail else N_("error")
+    # Starlette's own detail (the status's phrase), not a route's
+    default = (
+        exc.status_code in HTTPStatus._value2member_map_ and detail == HTTPStatus(exc.status_code).phrase
+    )
+    # a route's own detail is a text, not a template: its braces (of a path asked for) stay as they are
+    text = detail.replace("{", "{{").replace("}", "}}")
+    if exc.status_code == 404:
+        where = (
+            N_("See docs/server.md for the SDMX REST paths.")
+            if _is_sdmx(request)
+            else N_("Check the address; docs/server.md lists the paths this server answers.")
+        )
+        return N_("Not found"), N_("there is nothing at {path}") if default else text, where, params
+    if exc.status_code == 405 and default:
+        allowed = (exc.headers or {}).get("Allow")
+        methods = N_("Use one of: {allowed}.") if allowed else None
+        return (
+            N_("Not allowed"),
+            N_("{path} does not take a {method} request"),
+            methods,
+            {**params, "allowed": allowed},
+        )
+    return detail, text, None, {}
+
+
 async def bridge_error(request: Request, exc: CgdBridgeError) -> Response:
     """A :class:`CgdBridgeError` as an SDMX error message under ``/sdmx/``, JSON elsewhere."""
     if isinstance(exc, StoreError):  # the answer says what failed; the log also says where
         log.warning("%s %s: %s", request.method, request.url.path, exc.message)
     headers = getattr(exc, "headers", None)
-    # the texts in the language the request asks for (?lang=, Accept-Language), the codes as they are
-    from cgd_bridge.i18n import choose, translator
-
-    t = translator(choose(request.query_params.get("lang"), request.headers.get("accept-language")))
+    t = language_of(request)
     if _is_sdmx(request):
         code = exc.sdmx_code if isinstance(exc, QueryError) else None
         problem, fix = exc.texts(t)
@@ -191,10 +230,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         _fix_allow(request, exc)
-        text = str(exc.detail) if exc.detail else "error"
+        title, problem, fix, params = _http_texts(request, exc)
+        t = language_of(request)
+        english = ENGLISH.template(problem, params), ENGLISH.template(fix or "", params) or None
+        local = t.template(problem, params), t.template(fix or "", params)
         if _is_sdmx(request):
-            fix = "See docs/server.md for the SDMX REST paths." if exc.status_code == 404 else None
-            return sdmx_error_response(request, exc.status_code, text, fix, headers=exc.headers)
+            return sdmx_error_response(
+                request, exc.status_code, *english, headers=exc.headers, local=(t.lang, *local)
+            )
         if _is_web(request) and exc.status_code in (404, 405):
             from cgd_bridge.server.web.pages import http_error_page
 
@@ -202,27 +245,38 @@ def install_error_handlers(app: FastAPI) -> None:
                 return await http_error_page(request, exc.status_code, exc.headers)
             except CgdBridgeError:
                 log.warning("could not render the HTML %s page of %s", exc.status_code, request.url.path)
-        body = with_request_id(
-            request, {"type": "HTTPError", "title": text, "status": exc.status_code, "message": text}
-        )
-        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+        error = {
+            "type": "HTTPError",
+            "title": t.gettext(title),
+            "status": exc.status_code,
+            "message": format_message(local[0], local[1] or None, t=t),
+            "problem": local[0],
+            "fix": local[1] or None,
+        }
+        return JSONResponse(with_request_id(request, error), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()
         )
+        t = language_of(request)
+        problem, fix = (
+            N_("the request is not valid: {problems}"),
+            N_("Correct the named fields and send the request again."),
+        )
         if _is_sdmx(request):
-            return sdmx_error_response(request, 400, f"bad request: {problems}")
+            local = (t.lang, t.gettext(problem, problems=problems), t.gettext(fix))
+            return sdmx_error_response(request, 400, problem.format(problems=problems), fix, local=local)
         body = with_request_id(
             request,
             {
                 "type": "RequestValidationError",
-                "title": "Bad request",
+                "title": t.gettext(N_("Bad request")),
                 "status": 422,
-                "message": f"The request is not valid: {problems}.",
+                "message": format_message(t.gettext(problem, problems=problems), t.gettext(fix), t=t),
                 "problem": problems,
-                "fix": "Correct the named fields and send the request again.",
+                "fix": t.gettext(fix),
             },
         )
         return JSONResponse(body, status_code=422)
@@ -235,11 +289,20 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception(
             "unexpected error on %s %s", request.method, request.url.path, extra={"request_id": rid}
         )
-        text = "the server failed on this request; the error has been logged"
+        text = N_("the server failed on this request; the error has been logged")
+        fix = N_("Try again later; if it keeps failing, tell the platform administrator.")
         headers = {"X-Request-ID": rid} if rid else None
+        t = language_of(request)
         if _is_sdmx(request):
-            return sdmx_error_response(request, 500, text, code=500, headers=headers)
-        body = with_request_id(
-            request, {"type": "InternalError", "title": "Server error", "status": 500, "message": text}
-        )
+            local = (t.lang, t.gettext(text), t.gettext(fix))
+            return sdmx_error_response(request, 500, text, fix, code=500, headers=headers, local=local)
+        error = {
+            "type": "InternalError",
+            "title": t.gettext(N_("Server error")),
+            "status": 500,
+            "message": format_message(t.gettext(text), t.gettext(fix), t=t),
+            "problem": t.gettext(text),
+            "fix": t.gettext(fix),
+        }
+        body = with_request_id(request, error)
         return JSONResponse(body, status_code=500, headers=headers)

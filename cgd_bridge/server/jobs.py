@@ -51,12 +51,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cgd_bridge.errors import Busy, CgdBridgeError, JobFailed, TooLarge
+from cgd_bridge.i18n import N_, msg, nmsg, num
 
 if TYPE_CHECKING:
     from cgd_bridge.structures import Structures
 
 _MB = 1 << 20
-_SPLIT = "Split the dataset into smaller files, or ask the administrator to raise"
+_SPLIT = N_("Split the dataset into smaller files, or ask the administrator to raise {setting}.")
+#: what a job reads, as its errors name it when the caller names nothing
+UPLOAD = msg(N_("the upload"))
 #: how long a new worker may take to import the pipeline before it counts as broken
 _START_SECONDS = 120.0
 
@@ -322,9 +325,11 @@ class _Worker:
         except (EOFError, OSError) as exc:
             self.kill()
             raise Busy(  # the server's trouble, not the upload's: 503
-                "the server could not start a worker process to check the upload",
-                fix="Send it again in a minute; if this persists, tell the administrator (the server "
-                "log says why the worker did not start).",
+                N_("the server could not start a worker process to check the upload"),
+                fix=N_(
+                    "Send it again in a minute; if this persists, tell the administrator (the server "
+                    "log says why the worker did not start)."
+                ),
                 retry_after=60,
             ) from exc
 
@@ -337,7 +342,7 @@ class _Worker:
         self.proc.wait()
         self.conn.close()
 
-    def call(self, name: str, kwargs: dict[str, Any], limits: JobLimits, what: str) -> Any:
+    def call(self, name: str, kwargs: dict[str, Any], limits: JobLimits, what: dict[str, Any]) -> Any:
         """Run one job; its result, or the error that says which limit it passed."""
         try:
             self.conn.send((name, kwargs))
@@ -372,30 +377,41 @@ def _worker_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, path) if p)}
 
 
-def _memory_limit(limits: JobLimits, what: str) -> TooLarge:
+def _memory_limit(limits: JobLimits, what: dict[str, Any]) -> TooLarge:
     return TooLarge(
-        f"{what} needs more than the {limits.memory_mb} MB of memory one job may use on this server",
-        fix=f"{_SPLIT} CGD_BRIDGE_JOB_MEMORY_MB.",
+        N_("{what} needs more than the {mb} MB of memory one job may use on this server"),
+        fix=_SPLIT,
+        params={"what": what, "mb": num(limits.memory_mb), "setting": "CGD_BRIDGE_JOB_MEMORY_MB"},
     )
 
 
-def _cpu_limit(limits: JobLimits, what: str) -> TooLarge:
+def _cpu_limit(limits: JobLimits, what: dict[str, Any]) -> TooLarge:
+    seconds = nmsg("{n} second of processor time", "{n} seconds of processor time", limits.cpu_seconds)
     return TooLarge(
-        f"{what} needs more than the {limits.cpu_seconds} seconds of processor time one job may use "
-        "on this server",
-        fix=f"{_SPLIT} CGD_BRIDGE_JOB_CPU_SECONDS.",
+        N_("{what} needs more than the {seconds} one job may use on this server"),
+        fix=_SPLIT,
+        params={"what": what, "seconds": seconds, "setting": "CGD_BRIDGE_JOB_CPU_SECONDS"},
     )
 
 
-def _died(code: int | None, limits: JobLimits, what: str) -> CgdBridgeError:
+def _died(code: int | None, limits: JobLimits, what: dict[str, Any]) -> CgdBridgeError:
     if code is not None and code < 0 and -code in (signal.SIGXCPU, signal.SIGKILL):
         return _cpu_limit(limits, what)
-    how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+    how = (
+        msg(N_("signal {name}"), name=signal.Signals(-code).name)
+        if code is not None and code < 0
+        else msg(N_("exit code {code}"), code=code)
+    )
     return JobFailed(
-        f"reading {what} stopped the worker process ({how}): the files are damaged, or need more "
-        f"than the {limits.memory_mb} MB of memory one job may use",
-        fix="Open the files in the program that made them and save them again (a spreadsheet as CSV "
-        "UTF-8); if they are large, split them, or ask the administrator to raise CGD_BRIDGE_JOB_MEMORY_MB.",
+        N_(
+            "reading {what} stopped the worker process ({how}): the files are damaged, or need more "
+            "than the {mb} MB of memory one job may use"
+        ),
+        fix=N_(
+            "Open the files in the program that made them and save them again (a spreadsheet as CSV "
+            "UTF-8); if they are large, split them, or ask the administrator to raise {setting}."
+        ),
+        params={"what": what, "how": how, "mb": num(limits.memory_mb), "setting": "CGD_BRIDGE_JOB_MEMORY_MB"},
     )
 
 
@@ -410,7 +426,7 @@ class JobPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def run(self, name: str, what: str = "the upload", **kwargs: Any) -> Any:
+    def run(self, name: str, what: dict[str, Any] = UPLOAD, **kwargs: Any) -> Any:
         """Run job ``name`` in a worker: its result, or its error (see the module's docstring).
 
         Raises:
@@ -427,10 +443,10 @@ class JobPool:
             metrics.jobs_changed(queued=-1)
         if not got:
             raise Busy(
-                "every worker is busy checking other uploads "
-                f"(the server checks {self.limits.workers} at once)",
-                fix="Send the upload again in a minute; an administrator may raise CGD_BRIDGE_JOB_WORKERS.",
+                N_("every worker is busy checking other uploads (the server checks {n} at once)"),
+                fix=N_("Send the upload again in a minute; an administrator may raise {setting}."),
                 retry_after=max(5.0, self.limits.wait_seconds),
+                params={"n": num(self.limits.workers), "setting": "CGD_BRIDGE_JOB_WORKERS"},
             )
         metrics.jobs_changed(busy=1)
         try:
@@ -488,7 +504,7 @@ class InlineJobs:
     def __init__(self, structures: Structures | None = None) -> None:
         self.structures = structures
 
-    def run(self, name: str, what: str = "the upload", **kwargs: Any) -> Any:
+    def run(self, name: str, what: dict[str, Any] = UPLOAD, **kwargs: Any) -> Any:
         """Run job ``name`` here; its result, or its error as raised."""
         if name == "harmonise" and self.structures is not None:
             from cgd_bridge import pipeline

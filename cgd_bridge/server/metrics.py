@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cgd_bridge.errors import Forbidden
+from cgd_bridge.i18n import N_
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: latency buckets (seconds): from a cached answer (a millisecond) to a large stream (a minute)
@@ -263,7 +264,10 @@ def allowed(client: str | None, authorization: str | None, *, allow: str, token:
 def refused() -> Forbidden:
     """Why ``/metrics`` said no, and what opens it."""
     return Forbidden(
-        "the metrics are open only to the networks and the token the administrator configured",
-        fix="Scrape from an address in CGD_BRIDGE_METRICS_ALLOW, or send "
-        "'Authorization: Bearer <CGD_BRIDGE_METRICS_TOKEN>'.",
+        N_("the metrics are open only to the networks and the token the administrator configured"),
+        fix=N_("Scrape from an address in {allow}, or send the header '{header}'."),
+        params={
+            "allow": "CGD_BRIDGE_METRICS_ALLOW",
+            "header": "Authorization: Bearer <CGD_BRIDGE_METRICS_TOKEN>",
+        },
     )

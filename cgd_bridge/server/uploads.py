@@ -20,7 +20,7 @@ from fastapi import UploadFile
 
 from cgd_bridge import pipeline
 from cgd_bridge.errors import CgdBridgeError, InputError
-from cgd_bridge.i18n import N_
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.store.submissions import RawFile
 from cgd_bridge.structures import Structures
@@ -133,7 +133,7 @@ class Inputs:
         if jobs is not None:
             result: pipeline.Harmonisation = jobs.run(
                 "harmonise",
-                what=f"the upload '{self.names().get('data', 'data')}'",
+                what=msg(N_("the upload '{name}'"), name=self.names().get("data", "data")),
                 data=str(self.paths["data"]),
                 metadata=str(self.paths["metadata"]),
                 mapping=str(self.paths["mapping"]),

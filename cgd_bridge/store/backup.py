@@ -59,6 +59,7 @@ from sqlalchemy.exc import DBAPIError
 
 from cgd_bridge.atomic import atomic_writer
 from cgd_bridge.errors import InputError, StoreError, UsageError
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.store import db
 
 FORMAT = "cgd-bridge-backup/1"
@@ -70,10 +71,12 @@ _CHUNK = 1 << 20
 LOCK_WAIT = 30.0
 #: where Debian and Ubuntu install each PostgreSQL version's programs (``N/bin``)
 PG_LIB = Path("/usr/lib/postgresql")
-_PG_INSTALL = (
+_PG_INSTALL = N_(
     "Install PostgreSQL's client programs, of the database server's major version or newer "
     "(Debian/Ubuntu: apt-get install postgresql-client), or put them on PATH."
 )
+_EMPTY = N_("the database {where} is empty (no migration has run)")
+_SERVED = N_("Back up the database the bridge serves; `cgd-bridge db current` shows its revision.")
 
 
 @dataclass
@@ -115,7 +118,11 @@ def pg_tool(name: str) -> str:
     )
     if candidates:
         return str(candidates[-1])
-    raise StoreError(f"{name} is not installed, and a PostgreSQL backup or restore needs it", fix=_PG_INSTALL)
+    raise StoreError(
+        N_("{program} is not installed, and a PostgreSQL backup or restore needs it"),
+        fix=_PG_INSTALL,
+        params={"program": name},
+    )
 
 
 def _libpq(url: str) -> tuple[str, dict[str, str], str | None]:
@@ -134,14 +141,20 @@ def _libpq(url: str) -> tuple[str, dict[str, str], str | None]:
     return plain.render_as_string(hide_password=False), env, schema
 
 
-def _run(argv: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess[bytes]:
+def _run(argv: list[str], env: dict[str, str], what: dict[str, Any]) -> subprocess.CompletedProcess[bytes]:
+    """Run a PostgreSQL client program; ``what`` it does names it in the error (a :func:`msg`)."""
     proc = subprocess.run(argv, env=env, capture_output=True, check=False)  # noqa: S603 - our argv, no shell
     if proc.returncode != 0:
-        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        # the program's own last line (its words, as it wrote them), else its exit code
+        reason: Any = lines[-1] if lines else msg(N_("exit code {code}"), code=proc.returncode)
         raise StoreError(
-            f"{what} failed: {reason[-1] if reason else f'exit code {proc.returncode}'}",
-            fix="Check that the database server is running, the URL names it, and the client "
-            "programs are of its major version or newer.",
+            N_("{what} failed: {reason}"),
+            fix=N_(
+                "Check that the database server is running, the URL names it, and the client "
+                "programs are of its major version or newer."
+            ),
+            params={"what": what, "reason": reason},
         )
     return proc
 
@@ -161,8 +174,9 @@ def _sqlite_file(url: str) -> Path:
     parsed = make_url(url)
     if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
         raise UsageError(
-            "an in-memory SQLite database cannot be backed up or restored",
-            fix="Give the URL of a database file (sqlite:///PATH/cgd-bridge.sqlite).",
+            N_("an in-memory SQLite database cannot be backed up or restored"),
+            fix=N_("Give the URL of a database file ({example})."),
+            params={"example": "sqlite:///PATH/cgd-bridge.sqlite"},
         )
     return Path(parsed.database).expanduser()
 
@@ -182,8 +196,9 @@ def _backup_sqlite(url: str, out: Path) -> str:
     source = _sqlite_file(url)
     if not source.is_file():
         raise UsageError(
-            f"there is no database at {source}",
-            fix="Give the data folder (--data-dir) or --database-url of the bridge to back up.",
+            N_("there is no database at {path}"),
+            fix=N_("Give the data folder (--data-dir) or --database-url of the bridge to back up."),
+            params={"path": str(source)},
         )
     src = sqlite3.connect(source, timeout=db.BUSY_TIMEOUT_MS / 1000)
     dst = sqlite3.connect(out)
@@ -195,10 +210,7 @@ def _backup_sqlite(url: str, out: Path) -> str:
         src.close()
     revision = _sqlite_revision(out)
     if revision is None:
-        raise UsageError(
-            f"the database at {source} is empty (no migration has run)",
-            fix="Back up the database the bridge serves; `cgd-bridge db current` shows its revision.",
-        )
+        raise UsageError(_EMPTY, fix=_SERVED, params={"where": str(source)})
     return revision
 
 
@@ -207,13 +219,10 @@ def _backup_postgresql(url: str, out: Path) -> str:
     argv = [pg_tool("pg_dump"), "--format=custom", f"--file={out}", f"--dbname={target}"]
     if schema:
         argv.append(f"--schema={schema}")
-    _run(argv, env, "pg_dump")
+    _run(argv, env, msg(N_("the database dump ({program})"), program="pg_dump"))
     revision = _dump_revision(out, env)
     if revision is None:
-        raise UsageError(
-            f"the database {db.redact(url)} is empty (no migration has run)",
-            fix="Back up the database the bridge serves; `cgd-bridge db current` shows its revision.",
-        )
+        raise UsageError(_EMPTY, fix=_SERVED, params={"where": db.redact(url)})
     return revision
 
 
@@ -222,7 +231,7 @@ def _dump_revision(dump: Path, env: dict[str, str]) -> str | None:
     proc = _run(
         [pg_tool("pg_restore"), "--data-only", "--table=alembic_version", "--file=-", str(dump)],
         env,
-        "reading the dump's revision (pg_restore)",
+        msg(N_("reading the dump's revision ({program})"), program="pg_restore"),
     )
     lines = proc.stdout.decode("utf-8", "replace").splitlines()
     for i, line in enumerate(lines):
@@ -288,11 +297,13 @@ def backup(url: str, data_dir: Path, output: str | Path, *, now: dt.datetime | N
 # -- restore -----------------------------------------------------------------------------------------
 
 
-def _bad(source: str, problem: str) -> InputError:
+def _bad(source: str, problem: str, **params: Any) -> InputError:
+    """The bundle ``source`` is damaged: ``problem`` says how (a message template of ``params``)."""
     return InputError(
-        f"this is not a cgd-bridge backup, or it is damaged: {problem}",
-        fix="Give a file written by `cgd-bridge db backup`, copied whole.",
+        N_("this is not a cgd-bridge backup, or it is damaged: {reason}"),
+        fix=N_("Give a file written by `cgd-bridge db backup`, copied whole."),
         file=source,
+        params={"reason": msg(problem, **params)},
     )
 
 
@@ -318,14 +329,14 @@ def _unpack(source: str, staging: Path) -> tuple[Manifest, dict[str, Path]]:
                     continue
                 path = _member_path(info.name)
                 if path is None or not info.isfile():
-                    raise _bad(source, f"it holds '{info.name}', which no backup holds")
+                    raise _bad(source, N_("it holds '{name}', which no backup holds"), name=info.name)
                 data = tar.extractfile(info)
                 assert data is not None
                 if info.name == MANIFEST:
                     try:
                         manifest = json.loads(data.read(1 << 20))
                     except ValueError:
-                        raise _bad(source, "its manifest.json is not JSON") from None
+                        raise _bad(source, N_("its manifest.json is not JSON")) from None
                     continue
                 target = staging / "bundle" / Path(*path.parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -337,29 +348,36 @@ def _unpack(source: str, staging: Path) -> tuple[Manifest, dict[str, Path]]:
                         out.write(chunk)
                 found[info.name] = (target, digest.hexdigest(), size)
     except FileNotFoundError:
-        raise InputError("the file does not exist", fix="Give the path of a backup.", file=source) from None
+        raise InputError(
+            N_("the file does not exist"), fix=N_("Give the path of a backup."), file=source
+        ) from None
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise _bad(source, f"it cannot be read as a tar file ({exc})") from None
+        raise _bad(source, N_("it cannot be read as a tar file ({reason})"), reason=str(exc)) from None
     return _checked(source, manifest, found), {name: path for name, (path, _, _) in found.items()}
 
 
 def _checked(source: str, manifest: Any, found: dict[str, tuple[Path, str, int]]) -> Manifest:
     """The manifest, once every member matches it."""
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise _bad(source, f"its manifest.json does not say {FORMAT!r}")
+        raise _bad(source, N_("its manifest.json does not say '{format}'"), format=FORMAT)
     try:
         parsed = Manifest(**manifest)
     except TypeError:
-        raise _bad(source, "its manifest.json lacks fields or has unknown ones") from None
+        raise _bad(source, N_("its manifest.json lacks fields or has unknown ones")) from None
     if parsed.database not in MEMBERS:
-        raise _bad(source, f"the database kind {parsed.database!r} is unknown")
+        raise _bad(source, N_("the database kind '{kind}' is unknown"), kind=parsed.database)
     if set(parsed.files) != set(found) or MEMBERS[parsed.database] not in found:
         missing = sorted(set(parsed.files) - set(found)) or [MEMBERS[parsed.database]]
         extra = sorted(set(found) - set(parsed.files))
-        raise _bad(source, f"members missing: {missing}; members not in the manifest: {extra}")
+        raise _bad(
+            source,
+            N_("members missing: {missing}; members not in the manifest: {extra}"),
+            missing=", ".join(missing) or "-",
+            extra=", ".join(extra) or "-",
+        )
     for name, (_, sha, size) in found.items():
         if parsed.files[name].get("sha256") != sha or parsed.files[name].get("size") != size:
-            raise _bad(source, f"'{name}' does not match its SHA-256 in the manifest")
+            raise _bad(source, N_("'{name}' does not match its SHA-256 in the manifest"), name=name)
     return parsed
 
 
@@ -387,15 +405,19 @@ def _postgresql_has_tables(url: str) -> bool:
             query = "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
             return bool(c.execute(text(query)).scalar())
     except DBAPIError as exc:
-        raise db.unavailable(exc) or StoreError("could not read the database") from exc
+        raise db.unavailable(exc) or StoreError(
+            N_("could not read the database"),
+            fix=N_("Check that the database server is running and the URL names it."),
+        ) from exc
     finally:
         engine.dispose()
 
 
-def _refuse_non_empty(what: str) -> UsageError:
+def _refuse_non_empty(what: dict[str, Any]) -> UsageError:
     return UsageError(
-        f"{what} is not empty, and a restore would replace it",
-        fix="Restore into a new database and data folder, or add --force to replace what is there.",
+        N_("{what} is not empty, and a restore would replace it"),
+        fix=N_("Restore into a new database and data folder, or add --force to replace what is there."),
+        params={"what": what},
     )
 
 
@@ -445,14 +467,18 @@ def restore(url: str, data_dir: Path, source: str | Path, *, force: bool = False
         manifest, members = _unpack(name, staging)
         if manifest.database != kind:
             raise UsageError(
-                f"this backup is of a {manifest.database} database; {db.redact(url)} is {kind}",
-                fix=f"Restore it into a {manifest.database} database (--database-url).",
+                N_("this backup is of a {kind} database; {url} is {other}"),
+                fix=N_("Restore it into a {kind} database (--database-url)."),
+                params={"kind": manifest.database, "url": db.redact(url), "other": kind},
             )
         if manifest.revision not in _known_revisions():
             raise UsageError(
-                f"this backup was made by cgd-bridge {manifest.bridge_version}, at database revision "
-                f"{manifest.revision}, which this cgd-bridge does not know",
-                fix=f"Install cgd-bridge {manifest.bridge_version} or newer to restore it.",
+                N_(
+                    "this backup was made by cgd-bridge {version}, at database revision {revision}, "
+                    "which this cgd-bridge does not know"
+                ),
+                fix=N_("Install cgd-bridge {version} or newer to restore it."),
+                params={"version": manifest.bridge_version, "revision": manifest.revision},
             )
         structures = data_dir / STRUCTURES
         if not force:
@@ -460,9 +486,9 @@ def restore(url: str, data_dir: Path, source: str | Path, *, force: bool = False
                 _sqlite_has_tables(_sqlite_file(url)) if kind == "sqlite" else _postgresql_has_tables(url)
             )
             if not empty_db:
-                raise _refuse_non_empty(f"the database {db.redact(url)}")
+                raise _refuse_non_empty(msg(N_("the database {url}"), url=db.redact(url)))
             if structures.is_dir() and any(structures.iterdir()):
-                raise _refuse_non_empty(f"the structures folder {structures}")
+                raise _refuse_non_empty(msg(N_("the structures folder {path}"), path=str(structures)))
         staged = staging / "bundle" / STRUCTURES
         staged.mkdir(parents=True, exist_ok=True)
         dump = members[MEMBERS[kind]]
@@ -485,13 +511,13 @@ def _stage_sqlite(dump: Path, revision: str, newest: str, source: str) -> str | 
     try:
         result = con.execute("PRAGMA integrity_check").fetchone()
     except sqlite3.Error as exc:
-        raise _bad(source, f"its database cannot be read ({exc})") from None
+        raise _bad(source, N_("its database cannot be read ({reason})"), reason=str(exc)) from None
     finally:
         con.close()
     if not result or result[0] != "ok":
-        raise _bad(source, f"its database fails SQLite's integrity check ({result})")
+        raise _bad(source, N_("its database fails SQLite's integrity check ({result})"), result=str(result))
     if _sqlite_revision(dump) != revision:
-        raise _bad(source, "its database's revision is not the manifest's")
+        raise _bad(source, N_("its database's revision is not the manifest's"))
     if revision != newest:
         return db.upgrade(f"sqlite:///{dump}")
     return None
@@ -504,8 +530,9 @@ def _restore_sqlite(staged: Path, target: Path) -> None:
     lock = write_lock(target)
     if not lock.acquire(LOCK_WAIT):
         raise StoreError(
-            f"the database {target} stayed busy for {LOCK_WAIT:.0f} s",
-            fix="Stop the server that uses it, then restore again.",
+            N_("the database {path} stayed busy for {seconds} seconds"),
+            fix=N_("Stop the server that uses it, then restore again."),
+            params={"path": str(target), "seconds": round(LOCK_WAIT)},
         )
     try:
         src = sqlite3.connect(staged)
@@ -514,8 +541,9 @@ def _restore_sqlite(staged: Path, target: Path) -> None:
             src.backup(dst)  # pages=-1: one write transaction on the target, all or nothing
         except sqlite3.Error as exc:
             raise StoreError(
-                f"could not write the database {target} ({exc})",
-                fix="Stop the server that uses it, check the folder is writable, then restore again.",
+                N_("could not write the database {path} ({reason})"),
+                fix=N_("Stop the server that uses it, check the folder is writable, then restore again."),
+                params={"path": str(target), "reason": str(exc)},
             ) from exc
         finally:
             dst.close()
@@ -536,4 +564,6 @@ def _restore_postgresql(url: str, dump: Path, *, force: bool) -> None:
     ]
     if force:
         argv += ["--clean", "--if-exists"]
-    _run([*argv, str(dump)], env, "pg_restore (nothing was changed)")
+    _run(
+        [*argv, str(dump)], env, msg(N_("the restore ({program}; nothing was changed)"), program="pg_restore")
+    )

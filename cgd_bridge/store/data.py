@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import NotFound
+from cgd_bridge.i18n import N_
 from cgd_bridge.store.models import VersionData
 
 DEFAULT_CACHE_BYTES = 512 * 2**20
@@ -115,7 +116,7 @@ def load_table(session: Session, version_id: int, *, cache: TableCache | None = 
     """
     sha = session.scalar(select(VersionData.sha256).where(VersionData.version_id == version_id))
     if sha is None:
-        raise NotFound(f"version {version_id} has no stored observations", fix="Check the version id.")
+        raise _no_observations(version_id)
     return _load(session, version_id, sha, cache)
 
 
@@ -136,9 +137,17 @@ def load_tables(
     out = []
     for vid in version_ids:
         if vid not in shas:
-            raise NotFound(f"version {vid} has no stored observations", fix="Check the version id.")
+            raise _no_observations(vid)
         out.append((shas[vid], _load(session, vid, shas[vid], cache)))
     return out
+
+
+def _no_observations(version_id: int) -> NotFound:
+    return NotFound(
+        N_("version {id} has no stored observations"),
+        fix=N_("Check the version id in the list of submissions."),
+        params={"id": version_id},
+    )
 
 
 def _load(session: Session, version_id: int, sha: str, cache: TableCache | None) -> pa.Table:

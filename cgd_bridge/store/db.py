@@ -55,6 +55,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from cgd_bridge.errors import StoreError, UsageError
+from cgd_bridge.i18n import N_
 from cgd_bridge.store.writelock import connection_factory, write_lock
 
 if TYPE_CHECKING:
@@ -108,15 +109,24 @@ def normalise_url(url: str) -> str:
         parsed = make_url(url)
     except ArgumentError:
         raise UsageError(
-            f"'{redact(url)}' is not a database URL",
-            fix="Give sqlite:///PATH/cgd-bridge.sqlite or postgresql+psycopg://USER@HOST/DATABASE.",
+            N_("'{url}' is not a database URL"),
+            fix=N_("Give {sqlite} or {postgresql}."),
+            params={"url": redact(url), **_URL_FORMS},
         ) from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise UsageError(
-            f"the database '{parsed.get_backend_name()}' is not supported",
-            fix="Use SQLite (sqlite:///PATH) or PostgreSQL (postgresql+psycopg://USER@HOST/DATABASE).",
+            N_("the database '{kind}' is not supported"),
+            fix=N_("Use SQLite ({sqlite}) or PostgreSQL ({postgresql})."),
+            params={"kind": parsed.get_backend_name(), **_URL_FORMS},
         )
     return url
+
+
+#: the two forms of a database URL, as the errors show them
+_URL_FORMS = {
+    "sqlite": "sqlite:///PATH/cgd-bridge.sqlite",
+    "postgresql": "postgresql+psycopg://USER@HOST/DATABASE",
+}
 
 
 def redact(url: str) -> str:
@@ -183,8 +193,8 @@ def unavailable(exc: BaseException) -> StoreError | None:
     """
     if isinstance(exc, PoolTimeout):
         return StoreError(
-            "the database is busy: every connection is in use",
-            fix="Try again in a moment.",
+            N_("the database is busy: every connection is in use"),
+            fix=N_("Try again in a moment."),
             internal=f"connection pool exhausted ({exc})".splitlines()[0],
             retry_after=RETRY_BUSY,
         )
@@ -194,14 +204,14 @@ def unavailable(exc: BaseException) -> StoreError | None:
     reason = lines[0] if lines else type(exc).__name__
     if any(busy in reason for busy in _BUSY_SQLITE):
         return StoreError(
-            "the database is busy: another process holds its lock",
-            fix="Try again in a moment.",
+            N_("the database is busy: another process holds its lock"),
+            fix=N_("Try again in a moment."),
             internal=reason,
             retry_after=RETRY_BUSY,
         )
     return StoreError(
-        "the database could not answer this request",
-        fix="Try again in a moment; if it keeps failing, tell the platform administrator.",
+        N_("the database could not answer this request"),
+        fix=N_("Try again in a moment; if it keeps failing, tell the platform administrator."),
         internal=reason,
         retry_after=RETRY_AWAY,
     )
@@ -247,7 +257,7 @@ def upgrade(url: str | Engine, revision: str = "head") -> str | None:
             connection.commit()
         return current(engine)
     except DBAPIError as exc:
-        raise _store_error(engine, "could not migrate", exc) from exc
+        raise _store_error(engine, N_("could not migrate the database"), exc) from exc
     finally:
         if not isinstance(url, Engine):
             engine.dispose()
@@ -262,7 +272,7 @@ def current(url: str | Engine) -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except DBAPIError as exc:
-        raise _store_error(engine, "could not read", exc) from exc
+        raise _store_error(engine, N_("could not read the database"), exc) from exc
     finally:
         if not isinstance(url, Engine):
             engine.dispose()
@@ -286,19 +296,28 @@ def check_current(engine: Engine) -> None:
     """
     found, wanted = current(engine), head()
     if found != wanted:
+        problem = (
+            N_("the database is at revision {found}, this cgd-bridge needs {wanted}")
+            if found
+            else N_("the database is empty (no migration has run), this cgd-bridge needs revision {wanted}")
+        )
         raise StoreError(
-            f"the database is at revision {found or '(empty)'}, this cgd-bridge needs {wanted}",
-            fix="Run `cgd-bridge db upgrade` (with the same --database-url), then try again.",
+            problem,
+            fix=N_("Run `cgd-bridge db upgrade` (with the same --database-url), then try again."),
             internal=redact(str(engine.url)),
+            params={"found": found, "wanted": wanted},
         )
 
 
-def _store_error(engine: Engine, what: str, exc: DBAPIError) -> StoreError:
+def _store_error(engine: Engine, problem: str, exc: DBAPIError) -> StoreError:
+    """``problem`` (a message id) with the fix; the URL and the driver's reason for the log."""
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
     return StoreError(
-        f"{what} the database",
-        fix="Check that the database server is running and the URL (CGD_BRIDGE_DATABASE_URL or "
-        "--database-url) names a database you may write to.",
+        problem,
+        fix=N_(
+            "Check that the database server is running and the URL (CGD_BRIDGE_DATABASE_URL or "
+            "--database-url) names a database you may write to."
+        ),
         internal=f"{redact(engine.url.render_as_string(hide_password=False))}: {reason}",
     )
 

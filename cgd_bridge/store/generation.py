@@ -24,6 +24,7 @@ from sqlalchemy import Connection, func, select, union_all
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import StoreError
+from cgd_bridge.i18n import N_
 from cgd_bridge.store.models import ApiKey, Generation, Mou, Version
 
 #: The statement behind :func:`read` (and the server's raw-connection reader).
@@ -32,8 +33,8 @@ READ_SQL = "SELECT value FROM bridge_generation WHERE id = 1"
 
 def _missing() -> StoreError:
     return StoreError(
-        "the database has no change counter (bridge_generation row 1)",
-        fix="Run `cgd-bridge db upgrade` on it; never delete that row (it is the cache's signal).",
+        N_("the database has no change counter (bridge_generation row 1)"),
+        fix=N_("Run `cgd-bridge db upgrade` on it; never delete that row (it is the cache's signal)."),
     )
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, StoreError, UsageError
+from cgd_bridge.i18n import N_
 from cgd_bridge.store import audit, orgs
 from cgd_bridge.store.db import transaction
 from cgd_bridge.store.models import User, UserIdentity, utcnow
@@ -118,8 +119,9 @@ class Policy:
     match_email: bool = True
 
 
-def _refuse(problem: str, fix: str) -> Forbidden:
-    return Forbidden(problem, fix=fix)
+def _refuse(problem: str, fix: str, **params: Any) -> Forbidden:
+    """A refused sign-in: ``problem`` and ``fix`` are message templates (``N_``) of ``params``."""
+    return Forbidden(problem, fix=fix, params=params)
 
 
 def _user_by_email(session: Session, email: str) -> User | None:
@@ -162,24 +164,35 @@ def sign_in(
             return _provision(session, rule, claims, now)
     if claims.email is not None and not claims.email_verified:
         raise _refuse(
-            f"your identity provider has not verified the e-mail address {claims.email}, so the "
-            "bridge cannot tell which account or organisation it belongs to",
-            "Verify the address with your identity provider, or ask the bridge's administrator "
-            "for an account.",
+            N_(
+                "your identity provider has not verified the e-mail address {email}, so the "
+                "bridge cannot tell which account or organisation it belongs to"
+            ),
+            N_(
+                "Verify the address with your identity provider, or ask the bridge's administrator "
+                "for an account."
+            ),
+            email=claims.email,
         )
     raise _refuse(
-        f"no rule of this bridge admits {claims.email or claims.subject}: the bridge does not know "
-        "which organisation and role you would have",
-        "Ask the bridge's administrator to create your account (with this e-mail address) or to add "
-        "a sign-in rule for your organisation.",
+        N_(
+            "no rule of this bridge admits {who}: the bridge does not know which organisation and "
+            "role you would have"
+        ),
+        N_(
+            "Ask the bridge's administrator to create your account (with this e-mail address) or to add "
+            "a sign-in rule for your organisation."
+        ),
+        who=claims.email or claims.subject,
     )
 
 
 def _require_active(user: User) -> None:
     if not user.active:
         raise _refuse(
-            f"the account {user.username} is deactivated",
-            "Ask an administrator of your organisation to reactivate it.",
+            N_("the account {username} is deactivated"),
+            N_("Ask an administrator of your organisation to reactivate it."),
+            username=user.username,
         )
 
 
@@ -213,8 +226,9 @@ def _provision(session: Session, rule: Rule, claims: Claims, now: dt.datetime) -
     username = claims.verified_email or claims.subject
     if not orgs.USERNAME.match(username):
         raise _refuse(
-            f"the bridge cannot make a username from {username!r}",
-            "Ask the bridge's administrator to create your account with your e-mail address.",
+            N_("the bridge cannot make a username from '{name}'"),
+            N_("Ask the bridge's administrator to create your account with your e-mail address."),
+            name=username,
         )
     try:
         user = orgs.create_user(
@@ -227,14 +241,20 @@ def _provision(session: Session, rule: Rule, claims: Claims, now: dt.datetime) -
         )
     except Conflict:
         raise Conflict(
-            f"a user {username} already exists, without this e-mail address or identity-provider link",
-            fix="Ask the bridge's administrator to set the e-mail address of that user, or to rename it.",
+            N_("a user {username} already exists, without this e-mail address or identity-provider link"),
+            fix=N_("Ask the bridge's administrator to set the e-mail address of that user, or to rename it."),
+            params={"username": username},
         ) from None
     except (NotFound, UsageError) as exc:
         raise _refuse(
-            f"the sign-in rule for {rule.organisation} cannot be applied: {exc.problem}",
-            "Tell the bridge's administrator: CGD_BRIDGE_OIDC_RULES names an organisation that does "
-            "not exist or a role that does not fit it.",
+            N_("the sign-in rule for {organisation} cannot be applied: {reason}"),
+            N_(
+                "Tell the bridge's administrator: {setting} names an organisation that does not exist "
+                "or a role that does not fit it."
+            ),
+            organisation=rule.organisation,
+            reason=exc.sentence(),
+            setting="CGD_BRIDGE_OIDC_RULES",
         ) from exc
     link_id = _link(session, user, claims, now, action="user.provisioned")
     session.refresh(user)
@@ -259,5 +279,5 @@ def identity_id(session: Session, claims: Claims) -> int:
         )
     )
     if found is None:
-        raise StoreError("the identity-provider link was not stored", fix="Sign in again.")
+        raise StoreError(N_("the identity-provider link was not stored"), fix=N_("Sign in again."))
     return found

@@ -623,10 +623,14 @@ def wanted_attributes(flow: Flow, value: str) -> list[str]:
             chosen.add(part)
         else:
             raise QueryError(
-                f"attributes={value}: '{part}' is not an attribute of {flow.info.ref}",
-                fix="Use dsd, all, none, msd, dataset, series, obs or ids among: "
-                + ", ".join(flow.attributes)
-                + ".",
+                N_("attributes={value}: '{part}' is not an attribute of {ref}"),
+                fix=N_("Use dsd, all, none, msd, dataset, series, obs or ids among: {ids}."),
+                params={
+                    "value": value,
+                    "part": part,
+                    "ref": flow.info.ref,
+                    "ids": ", ".join(flow.attributes),
+                },
             )
     return [a for a in flow.attributes if a in chosen]
 

@@ -344,10 +344,15 @@ class StructureService:
         infos = self.resolve(q, catalogue, orgs)
         if not infos:
             raise QueryError(
-                f"no {q.resource} matches {q.ref.query_text}" + (f" item {q.item}" if q.item else ""),
-                fix="List what the server has with /sdmx/rest/dataflow/all/all/latest or "
-                "`cgd-bridge structures list`.",
+                N_("no {resource} matches {query_text} item {item}")
+                if q.item
+                else N_("no {resource} matches {query_text}"),
+                fix=N_(
+                    "List what the server has with /sdmx/rest/dataflow/all/all/latest or "
+                    "`cgd-bridge structures list`."
+                ),
                 status=404,
+                params={"resource": q.resource, "query_text": q.ref.query_text, "item": q.item},
             )
         body = self._body(q, infos, fmt, stubs, catalogue, orgs)
         with self._lock:

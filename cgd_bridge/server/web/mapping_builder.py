@@ -40,6 +40,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, UsageError
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.mapping.draft import (
     AGGREGATE_KINDS,
     CONFIDENT,
@@ -453,7 +454,7 @@ def _draft(page: Page, inputs: Inputs, values: dict[str, Any], choices: Choices)
     structures = page.bridge.structures
     got: Draft = page.bridge.jobs.run(
         "draft",
-        what=f"the upload '{inputs.names().get('data', 'data')}'",
+        what=msg(N_("the upload '{name}'"), name=inputs.names().get("data", "data")),
         data=str(inputs.paths["data"]),
         form=str(inputs.paths["form"]) if "form" in inputs.paths else None,
         sheet=values["sheet"] or None,
@@ -501,7 +502,7 @@ def _run_preview(bridge: Bridge, inputs: Inputs, text: str, sheet: str, translat
         try:
             report, table, count = bridge.jobs.run(
                 "preview",
-                what=f"the upload '{inputs.names().get('data', 'data')}'",
+                what=msg(N_("the upload '{name}'"), name=inputs.names().get("data", "data")),
                 data=str(inputs.paths["data"]),
                 form=str(inputs.paths["form"]) if "form" in inputs.paths else None,
                 sheet=sheet or None,

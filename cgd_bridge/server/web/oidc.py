@@ -46,6 +46,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from cgd_bridge.errors import CgdBridgeError, Forbidden
+from cgd_bridge.i18n import N_
 from cgd_bridge.settings import Settings
 from cgd_bridge.store import identities
 
@@ -55,12 +56,17 @@ PENDING_MAX_AGE = 600  # seconds from the redirect to the provider to the callba
 LEEWAY = 60  # seconds of clock difference allowed for exp, iat and nbf
 HTTP_TIMEOUT = 10.0
 CALLBACK = "/sign-in/oidc/callback"
+#: what a person does when a sign-in fails on the bridge's side of it
+AGAIN = N_("Start the sign-in again from the bridge's sign-in page.")
+AGAIN_OR_TELL = N_("Start the sign-in again; if it keeps failing, tell the bridge's administrator.")
+LATER = N_("Try again in a moment, or sign in with your API key or password.")
+CHECK_PROVIDER = N_("The administrator must check the identity provider's configuration.")
 
 
 class SignInRefused(Forbidden):
     """The identity provider's sign-in did not hold (403 page with the reason)."""
 
-    title = "Sign-in refused"
+    title = N_("Sign-in refused")
 
 
 class ProviderUnavailable(CgdBridgeError):
@@ -68,12 +74,19 @@ class ProviderUnavailable(CgdBridgeError):
     (the URL, the reason) goes to the operator's log only."""
 
     status = 502
-    title = "Identity provider unavailable"
+    title = N_("Identity provider unavailable")
 
-    def __init__(self, problem: str, *, fix: str | None = None, internal: str | None = None) -> None:
-        super().__init__(problem, fix=fix)
+    def __init__(
+        self,
+        problem: str,
+        *,
+        fix: str | None = None,
+        internal: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(problem, fix=fix, params=params)
         if internal:
-            log.warning("OpenID Connect: %s (%s)", problem, internal)
+            log.warning("OpenID Connect: %s (%s)", self.problem, internal)
 
 
 def verify_id_token(
@@ -100,9 +113,10 @@ def verify_id_token(
     except InvalidKeyIdError:
         raise
     except (JoseError, ValueError) as exc:
+        log.warning("OpenID Connect: the ID token is not valid (%s)", exc)
         raise SignInRefused(
-            f"the identity provider's ID token is not valid: {exc}",
-            fix="Start the sign-in again; if it keeps failing, tell the bridge's administrator.",
+            N_("the identity provider's ID token is not valid (its signature or its form)"),
+            fix=AGAIN_OR_TELL,
         ) from exc
     params: dict[str, Any] = {"nonce": nonce, "client_id": client_id}
     if access_token:
@@ -117,10 +131,19 @@ def verify_id_token(
         claims.validate(now=int(now if now is not None else time.time()), leeway=LEEWAY)
     except JoseError as exc:
         which = getattr(exc, "claim", None) or exc.error
+        log.warning(
+            "OpenID Connect: the ID token does not hold (%s: %s)", which, exc.description or exc.error
+        )
         raise SignInRefused(
-            f"the identity provider's ID token does not hold ({which}: {exc.description or exc.error})",
-            fix="Start the sign-in again; if it keeps failing, tell the bridge's administrator "
-            "(the provider's issuer and the client id must be the ones configured).",
+            N_(
+                "the identity provider's ID token does not hold: its claim '{claim}' is not what the "
+                "bridge expects"
+            ),
+            fix=N_(
+                "Start the sign-in again; if it keeps failing, tell the bridge's administrator "
+                "(the provider's issuer and the client id must be the ones configured)."
+            ),
+            params={"claim": which},
         ) from exc
     return dict(claims)
 
@@ -162,9 +185,7 @@ class OidcClient:
             return r.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise ProviderUnavailable(
-                "the identity provider did not answer the bridge",
-                fix="Try again in a moment, or sign in with your API key or password.",
-                internal=f"{url}: {exc}",
+                N_("the identity provider did not answer the bridge"), fix=LATER, internal=f"{url}: {exc}"
             ) from exc
 
     def metadata(self) -> dict[str, Any]:
@@ -176,16 +197,18 @@ class OidcClient:
         metadata = self._get(f"{self.issuer}/.well-known/openid-configuration")
         if not isinstance(metadata, dict) or metadata.get("issuer") != self.issuer:
             raise ProviderUnavailable(
-                "the identity provider's discovery document names another issuer",
-                fix="The administrator must set CGD_BRIDGE_OIDC_ISSUER to the provider's issuer exactly.",
+                N_("the identity provider's discovery document names another issuer"),
+                fix=N_("The administrator must set {setting} to the provider's issuer exactly."),
+                params={"setting": "CGD_BRIDGE_OIDC_ISSUER"},
                 internal=f"configured {self.issuer!r}, discovery says "
                 f"{metadata.get('issuer') if isinstance(metadata, dict) else metadata!r}",
             )
         for name in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
             if not isinstance(metadata.get(name), str):
                 raise ProviderUnavailable(
-                    f"the identity provider's discovery document has no {name}",
-                    fix="Check the provider's configuration.",
+                    N_("the identity provider's discovery document has no {name}"),
+                    fix=CHECK_PROVIDER,
+                    params={"name": name},
                 )
         with self._lock:
             self._cached = _Cached(metadata)
@@ -202,8 +225,8 @@ class OidcClient:
             keys = KeySet.import_key_set(self._get(metadata["jwks_uri"]))
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise ProviderUnavailable(
-                "the identity provider's keys (JWKS) could not be read",
-                fix="Check the provider's configuration.",
+                N_("the identity provider's keys (JWKS) could not be read"),
+                fix=CHECK_PROVIDER,
                 internal=str(exc),
             ) from exc
         with self._lock:
@@ -250,18 +273,19 @@ class OidcClient:
                 refuses (used, expired, another client's, a wrong PKCE verifier), a bad ID token.
             ProviderUnavailable: the provider did not answer.
         """
-        again = "Start the sign-in again from the bridge's sign-in page."
         if not pending or not all(isinstance(pending.get(k), str) for k in ("state", "nonce", "verifier")):
             raise SignInRefused(
-                "no sign-in through the identity provider is under way in this browser", fix=again
+                N_("no sign-in through the identity provider is under way in this browser"), fix=AGAIN
             )
         if not isinstance(pending.get("t"), int) or time.time() - pending["t"] > PENDING_MAX_AGE:
-            raise SignInRefused("this sign-in took too long and has expired", fix=again)
+            raise SignInRefused(N_("this sign-in took too long and has expired"), fix=AGAIN)
         if not state or not secrets.compare_digest(state.encode(), str(pending["state"]).encode()):
             raise SignInRefused(
-                "the answer from the identity provider does not belong to this browser's sign-in "
-                "(wrong state)",
-                fix=again,
+                N_(
+                    "the answer from the identity provider does not belong to this browser's sign-in "
+                    "(wrong state)"
+                ),
+                fix=AGAIN,
             )
         metadata = self.metadata()
         try:
@@ -273,20 +297,25 @@ class OidcClient:
                     code_verifier=pending["verifier"],
                 )
         except AuthlibBaseError as exc:
+            log.warning("OpenID Connect: the code was refused (%s: %s)", exc.error, exc.description or "")
             raise SignInRefused(
-                f"the identity provider refused the sign-in code ({exc.error}: {exc.description or ''})",
-                fix=again + " A code can be used once only, and only for a short time.",
+                N_("the identity provider refused the sign-in code ({error})"),
+                fix=N_(
+                    "Start the sign-in again from the bridge's sign-in page. A code can be used once "
+                    "only, and only for a short time."
+                ),
+                params={"error": exc.error},
             ) from exc
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(
-                "the identity provider did not answer the bridge",
-                fix="Try again in a moment, or sign in with your API key or password.",
-                internal=str(exc),
+                N_("the identity provider did not answer the bridge"), fix=LATER, internal=str(exc)
             ) from exc
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise SignInRefused(
-                "the identity provider sent no ID token", fix="Check that the scope includes openid."
+                N_("the identity provider sent no ID token"),
+                fix=N_("The administrator must check that the scopes include openid ({setting})."),
+                params={"setting": "CGD_BRIDGE_OIDC_SCOPES"},
             )
         check = {
             "issuer": self.issuer,
@@ -302,11 +331,11 @@ class OidcClient:
                 claims = verify_id_token(id_token, keys=self.keys(force=True), **check)
             except InvalidKeyIdError as exc:
                 raise SignInRefused(
-                    "the ID token is signed with a key the identity provider does not publish",
-                    fix=again,
+                    N_("the ID token is signed with a key the identity provider does not publish"),
+                    fix=AGAIN,
                 ) from exc
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-            raise SignInRefused("the ID token names nobody (no sub)", fix=again)
+            raise SignInRefused(N_("the ID token names nobody (no sub)"), fix=AGAIN)
         access_token = token.get("access_token")
         userinfo = metadata.get("userinfo_endpoint")
         if "email" not in claims and isinstance(access_token, str) and isinstance(userinfo, str):
@@ -323,14 +352,14 @@ class OidcClient:
             info = r.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise ProviderUnavailable(
-                "the identity provider's userinfo did not answer the bridge",
-                fix="Try again in a moment, or sign in with your API key or password.",
+                N_("the identity provider's userinfo did not answer the bridge"),
+                fix=LATER,
                 internal=f"{url}: {exc}",
             ) from exc
         if not isinstance(info, dict) or info.get("sub") != claims["sub"]:
             raise SignInRefused(
-                "the identity provider's userinfo names another person than its ID token",
-                fix="Start the sign-in again; if it keeps failing, tell the bridge's administrator.",
+                N_("the identity provider's userinfo names another person than its ID token"),
+                fix=AGAIN_OR_TELL,
             )
         return {**info, **claims}
 

@@ -40,6 +40,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from cgd_bridge import resources, safeyaml
 from cgd_bridge.errors import CgdBridgeError, Forbidden, NotFound, Overlapping, RateLimited, UsageError
 from cgd_bridge.findings import Report, dsat_in
+from cgd_bridge.i18n import msg
 from cgd_bridge.sdmx.formats import FORMATS
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.server import downloads as bundles
@@ -1760,10 +1761,13 @@ def _load_metadata_file(page: Page, name: str, content: bytes) -> Response:
         path = FilePath(tmp) / f"metadata{suffix}"
         path.write_bytes(content)
         try:
-            raw = page.bridge.jobs.run("read_metadata", what=f"the file '{name}'", path=str(path))
+            raw = page.bridge.jobs.run(
+                "read_metadata", what=msg(N_("the file '{name}'"), name=name), path=str(path)
+            )
         except CgdBridgeError as exc:
             if exc.status >= 500:
                 raise
-            text = f"{name}: {exc.problem}" + (f". {exc.fix}" if exc.fix else "")
+            problem, fix = exc.texts(page._)  # in the page's language
+            text = f"{name}: {problem}" + (f". {fix}" if fix else "")
             return _metadata_page(page, None, status=exc.status, summary={"existing": text})
     return _check_metadata(page, raw)

@@ -293,7 +293,7 @@ def test_an_unreachable_database_is_a_store_error_and_the_reader_recovers() -> N
 
     async def main() -> None:
         for _ in range(2):  # the failed connection is dropped; the next read tries again
-            with pytest.raises(StoreError, match=r"(?i)could not read the database"):
+            with pytest.raises(StoreError, match=r"(?i)could not read its database"):
                 await reader.read()
         assert reader._conn is None
 

@@ -86,7 +86,7 @@ def test_a_job_past_its_processor_time_is_413_and_the_next_runs(pool: JobPool, t
     before = pool.pids()
     with pytest.raises(TooLarge) as caught:
         _harmonise(pool, big)
-    assert "1 seconds of processor time" in caught.value.message
+    assert "1 second of processor time" in caught.value.message
     assert "CGD_BRIDGE_JOB_CPU_SECONDS" in caught.value.message
     result = _harmonise(pool, KENYA / "data.csv")
     assert result.report.valid  # type: ignore[attr-defined]
