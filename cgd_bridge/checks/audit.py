@@ -292,12 +292,14 @@ def _pinned(
         return []
     order = np.lexsort((entry_rel[hit], entry_cell[hit]))
     by_cell, by_rel = entry_cell[hit][order], entry_rel[hit][order]
-    rows, start = np.unique(by_cell, return_index=True)
-    out = []
-    for row, links in zip(rows.tolist(), np.split(by_rel, start[1:]), strict=True):
-        v = float(values[row])
-        out.append(Exposure(row, v, v, links.tolist(), measure))
-    return out
+    start = np.flatnonzero(np.r_[True, by_cell[1:] != by_cell[:-1]])  # by_cell is sorted
+    rows = by_cell[start]
+    ends = np.r_[start[1:], by_cell.size].tolist()
+    links = by_rel.tolist()  # one list, sliced per cell (not one array and .tolist() each)
+    return [
+        Exposure(row, v, v, links[a:b], measure)
+        for row, v, a, b in zip(rows.tolist(), values[rows].tolist(), start.tolist(), ends, strict=True)
+    ]
 
 
 class _System:
@@ -318,7 +320,11 @@ class _System:
         ent_cell = np.concatenate([rel.parts, rel.total])
         ent_coef = np.concatenate([np.ones(len(rel.parts)), -np.ones(rel.n)])
         is_unknown = unknown[ent_cell]
-        known_val = np.where(is_unknown, 0.0, np.nan_to_num(values[ent_cell]))
+        known_val = values[ent_cell]  # a copy; NaN and inf as np.nan_to_num has them, in place
+        odd = ~np.isfinite(known_val)
+        if odd.any():
+            known_val[odd] = np.nan_to_num(known_val[odd])
+        known_val[is_unknown] = 0.0
         rhs = -np.bincount(ent_rel, weights=ent_coef * known_val, minlength=rel.n)
         u_rel, u_cell, u_coef = ent_rel[is_unknown], ent_cell[is_unknown], ent_coef[is_unknown]
         unknown_rows = np.flatnonzero(unknown)
