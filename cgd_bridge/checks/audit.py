@@ -292,12 +292,14 @@ def _pinned(
         return []
     order = np.lexsort((entry_rel[hit], entry_cell[hit]))
     by_cell, by_rel = entry_cell[hit][order], entry_rel[hit][order]
-    rows, start = np.unique(by_cell, return_index=True)
-    out = []
-    for row, links in zip(rows.tolist(), np.split(by_rel, start[1:]), strict=True):
-        v = float(values[row])
-        out.append(Exposure(row, v, v, links.tolist(), measure))
-    return out
+    start = np.flatnonzero(np.r_[True, by_cell[1:] != by_cell[:-1]])  # by_cell is sorted
+    rows = by_cell[start]
+    ends = np.r_[start[1:], by_cell.size].tolist()
+    links = by_rel.tolist()  # one list, sliced per cell (not one array and .tolist() each)
+    return [
+        Exposure(row, v, v, links[a:b], measure)
+        for row, v, a, b in zip(rows.tolist(), values[rows].tolist(), start.tolist(), ends, strict=True)
+    ]
 
 
 class _System:
@@ -318,7 +320,11 @@ class _System:
         ent_cell = np.concatenate([rel.parts, rel.total])
         ent_coef = np.concatenate([np.ones(len(rel.parts)), -np.ones(rel.n)])
         is_unknown = unknown[ent_cell]
-        known_val = np.where(is_unknown, 0.0, np.nan_to_num(values[ent_cell]))
+        known_val = values[ent_cell]  # a copy; NaN and inf as np.nan_to_num has them, in place
+        odd = ~np.isfinite(known_val)
+        if odd.any():
+            known_val[odd] = np.nan_to_num(known_val[odd])
+        known_val[is_unknown] = 0.0
         rhs = -np.bincount(ent_rel, weights=ent_coef * known_val, minlength=rel.n)
         u_rel, u_cell, u_coef = ent_rel[is_unknown], ent_cell[is_unknown], ent_coef[is_unknown]
         unknown_rows = np.flatnonzero(unknown)
@@ -981,6 +987,21 @@ class _Table:
         return np.flatnonzero(mask)
 
 
+class _Later:
+    """A :class:`_Table` built at the first call: the whole table's relations as sparse matrices
+    (scipy), which a table with nothing suppressed, having nothing to audit or protect, never
+    needs (the bundled examples: no scipy import, about 0.2 s of CPU)."""
+
+    def __init__(self, rel: Relations, n: int) -> None:
+        self.rel, self.n = rel, n
+        self.built: _Table | None = None
+
+    def __call__(self) -> _Table:
+        if self.built is None:
+            self.built = _Table(self.rel, self.n)
+        return self.built
+
+
 def complete(
     rel: Relations,
     measures: dict[str, np.ndarray],
@@ -1026,7 +1047,7 @@ def complete(
             out.result[name] = audit(rel, values, suppressed, protection, truth=True, measure=name)
         out.seconds = time.perf_counter() - started
         return out
-    table = _Table(rel, len(suppressed))
+    table = _Later(rel, len(suppressed))
     given = list(deviations)
     given_up: set[tuple[str, int]] = set()
     audited_at: dict[str, int] = {}  # suppressed cells when each measure was last audited
@@ -1038,7 +1059,7 @@ def complete(
         audited_at[name] = count
         return audit(
             rel, values, suppressed, protection, truth=True, measure=name, max_lps=max_lps,
-            deviations=[*given, *out.deviations], table=table,
+            deviations=[*given, *out.deviations], table=table() if count else None,
         )  # fmt: skip
 
     final = False
@@ -1050,7 +1071,7 @@ def complete(
             todo = [e for e in result.exposed if (name, e.row) not in given_up]
             if todo:
                 changed |= _protect(
-                    table, values, suppressed, todo, protection, cost, eligible, out, name, rounds
+                    table(), values, suppressed, todo, protection, cost, eligible, out, name, rounds
                 )
                 given_up.update((name, e.row) for e in out.unprotectable)
         if not changed:

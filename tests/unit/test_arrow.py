@@ -116,6 +116,34 @@ def test_factorize_rows_beyond_one_int64() -> None:
     assert first.tolist() == [0, 1, 3]
 
 
+def _by_sorting(key: np.ndarray) -> tuple[list[int], list[int]]:
+    """First-appearance codes and first rows the slow, obvious way (np.unique sorts)."""
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return rank[inverse].tolist(), first[order].tolist()
+
+
+RANGES = [(0, 3, 1), (0, 47, 5_000), (-7, 7, 3_000), (0, 2**40, 2_000), (10**6, 10**6 + 5, 400)]
+
+
+@pytest.mark.parametrize(("low", "high", "n"), [*RANGES, (-(2**62), 2**62, 50)])
+def test_factorize_by_counting_is_factorize_by_sorting(low: int, high: int, n: int) -> None:
+    """Integer keys of a narrow range are numbered through a table as long as the range (no
+    sort); wide ones by sorting. Both give the same codes and first rows, whatever the range,
+    the sign and the order of first appearance (#16)."""
+    rng = np.random.default_rng(high % 1000 + n)
+    key = rng.integers(low, high, n, dtype=np.int64, endpoint=True)
+    codes, first = arrow._first_appearance(key)
+    assert (codes.tolist(), first.tolist()) == _by_sorting(key)
+    for narrow in (key.astype(np.int32) if high - low < 2**31 and low > -(2**31) else key, key[::-1].copy()):
+        codes, first = arrow._first_appearance(narrow)
+        assert (codes.tolist(), first.tolist()) == _by_sorting(narrow)
+        assert codes.dtype == np.int64
+        assert first.dtype == np.int64
+
+
 def test_group_ids_take_null_as_a_value() -> None:
     ids, first = arrow.group_ids([pa.array(["x", None, "x", "y", None]), pa.array([1, 1, 1, 2, 1])])
     assert ids.tolist() == [0, 1, 0, 2, 1]

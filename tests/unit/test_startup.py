@@ -221,6 +221,28 @@ def test_validate_and_convert_never_try_to_import_pandas(
     assert not got["attempts"], "pandas was imported from:\n" + "\n---\n".join(got["attempts"])
 
 
+def test_a_validate_with_nothing_suppressed_imports_no_scipy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundled Kenya example has no small cell: its disclosure audit has nothing to solve, so
+    neither the audit's sparse matrices nor its connected components are built and scipy (about
+    0.3 s of CPU) is never imported (#16)."""
+    monkeypatch.setenv("CGD_BRIDGE_CACHE_DIR", str(tmp_path / "cache"))
+    example = ROOT / "examples" / "kenya-health-scorecard"
+    args = (
+        "validate", str(example / "data.csv"), "--metadata", str(example / "quality.yaml"),
+        "--mapping", str(ROOT / "mappings" / "kenya-health-scorecard.yaml"),
+        "--format", "json", "-o", "report.json",
+    )  # fmt: skip
+    _imported(tmp_path, *args)  # compiles the structures
+    code, modules = _imported(tmp_path, *args)
+    assert code == 0
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["cgd:stats"]["rows"] == 180
+    assert "suppression" not in json.dumps(report["tasks"][0]["errors"])
+    assert "scipy" not in modules, "a validate with nothing suppressed imported scipy"
+
+
 def test_the_audits_lps_do_not_import_scipy_optimize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """HiGHS comes from its own bindings (highspy): ``scipy.optimize``, whose package imports
     every solver scipy has, is not imported by an audit that solves LPs (the broken example

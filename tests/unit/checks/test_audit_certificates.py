@@ -199,3 +199,30 @@ def test_a_deviation_is_followed_only_as_far_as_the_cells_stay_counts():
     assert got.certified == 0
     assert [(e.row, e.low, e.high) for e in got.exposed if e.row == 0] == [(0, 0.0, 2.0)]
     assert exposures(got) == exposures(audit(rel, v, sup, float(K), truth=True))
+
+
+def test_pinned_cells_are_named_each_with_every_relation_that_pins_it() -> None:
+    """A 2 x 2 table with margins (cells 0-3; row totals 4, 5; column totals 6, 7; grand total
+    8): with cells 0 and 3 suppressed, cell 0 is the one unknown of its row (0 + 1 = 4) and of
+    its column (0 + 2 = 6), cell 3 of its row and its column: each is worked out exactly, and
+    each is named with its own two relations, not the other's (#16: the pinned cells are
+    listed from one array, not one per cell)."""
+    from cgd_bridge.checks.audit import _pinned
+    from cgd_bridge.checks.relations import Relations
+
+    values = np.array([3.0, 9.0, 11.0, 2.0, 12.0, 13.0, 14.0, 11.0, 25.0])
+    rel = Relations(
+        total=np.array([4, 5, 6, 7, 8, 8], dtype=np.int64),
+        ptr=np.array([0, 2, 4, 6, 8, 10, 12], dtype=np.int64),
+        parts=np.array([0, 1, 2, 3, 0, 2, 1, 3, 4, 5, 6, 7], dtype=np.int64),
+        dim=np.array([0, 0, 1, 1, 0, 1], dtype=np.int32),
+        equal=np.ones(6, dtype=bool),
+        dims=["SEX", "AGE"],
+    )
+    suppressed = np.zeros(9, dtype=bool)
+    suppressed[[0, 3]] = True
+    got = _pinned(rel, values, suppressed, suppressed, "OBS_COUNT")
+    assert [(e.row, e.low, e.high, e.relations, e.measure) for e in got] == [
+        (0, 3.0, 3.0, [0, 2], "OBS_COUNT"),
+        (3, 2.0, 2.0, [1, 3], "OBS_COUNT"),
+    ]
