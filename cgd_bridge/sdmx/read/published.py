@@ -114,19 +114,20 @@ def _gathered(rows: Iterable[dict[str, str | None]], dims: list[str], dataflow: 
     flush()
     if not tables:
         raise FormatError(
-            N_("{name} holds no observations"),
+            N_("the file holds no observations"),
             fix=N_("Give an SDMX data message with observations (not only series keys)."),
-            params={"name": name},
+            file=name,
         )
     table = pa.concat_tables(tables, promote_options="default")
     missing = [d for d in dims if d not in table.column_names]
     if missing:
         raise FormatError(
-            N_("{name}: no observation gives the dimension(s) {dims} of its DSD"),
+            N_("no observation gives the dimension(s) {dims} of its DSD"),
             fix=N_(
                 "Give the data message as it was written for its dataflow (every dimension on every series)."
             ),
-            params={"name": name, "dims": ", ".join(missing)},
+            file=name,
+            params={"dims": ", ".join(missing)},
         )
     if "OBS_VALUE" not in table.column_names:  # every cell suppressed
         table = table.append_column("OBS_VALUE", pa.nulls(table.num_rows, pa.string()))
@@ -145,9 +146,10 @@ def _numbers(table: pa.Table, name: str) -> pa.Table:
             if t is not None and not _is_number(t)
         )  # fmt: skip
         raise FormatError(
-            N_("{name}: observation {n} has the value '{value}', which is not a number"),
+            N_("observation {n} has the value '{value}', which is not a number"),
             fix=N_("Give OBS_VALUE as a number, or leave it empty for a suppressed cell."),
-            params={"name": name, "n": num(bad[0] + 1), "value": bad[1]},
+            file=name,
+            params={"n": num(bad[0] + 1), "value": bad[1]},
         ) from None
     return table.set_column(table.column_names.index("OBS_VALUE"), "OBS_VALUE", value)
 
@@ -178,9 +180,9 @@ def _read_csv(path: Path, structures: Any) -> PublishedData:
     names = table.column_names
     if "OBS_VALUE" not in names or not ({"DATAFLOW", "STRUCTURE_ID"} & set(names)):
         raise FormatError(
-            N_("{name} is not SDMX-CSV: it has no DATAFLOW or STRUCTURE_ID column, or no OBS_VALUE"),
+            N_("the file is not SDMX-CSV: it has no DATAFLOW or STRUCTURE_ID column, or no OBS_VALUE"),
             fix=N_("Give an SDMX-CSV 1.0 or 2.0 file as cgd-bridge convert writes it."),
-            params={"name": path.name},
+            file=path.name,
         )
     dataflow = None
     ref_col = "DATAFLOW" if "DATAFLOW" in names else "STRUCTURE_ID"

@@ -63,21 +63,23 @@ def read_json(path: Path) -> tuple[Iterator[Row], list[str], str | None, str]:
     msg = _first_pass(path)
     if not msg.structures or not msg.datasets:
         raise FormatError(
-            N_("{name} is {what}, not an SDMX-JSON data message"),
+            N_("the file is {what}, not an SDMX-JSON data message"),
             fix=_FIX,
-            params={"name": path.name, "what": _kind_of(msg.top)},
+            file=path.name,
+            params={"what": _kind_of(msg.top)},
         )
     if len(msg.structures) > 1:
         raise FormatError(
-            N_("{name} holds data sets of {n} structures; the audit reads one table"),
+            N_("the file holds data sets of {n} structures; the audit reads one table"),
             fix=N_("Give each dataflow's data in a message of its own."),
-            params={"name": path.name, "n": num(len(msg.structures))},
+            file=path.name,
+            params={"n": num(len(msg.structures))},
         )
     if any(a.lower() == "delete" for a in msg.actions):
         raise FormatError(
-            N_("{name} is a message that deletes observations (action Delete): it publishes none"),
+            N_("the file is a message that deletes observations (action Delete): it publishes none"),
             fix=N_("Give the data message that publishes the observations."),
-            params={"name": path.name},
+            file=path.name,
         )
     structure = msg.structures[0]
     layout = _Layout(structure, path.name)
@@ -104,12 +106,11 @@ def _broken(path: Path, exc: Exception) -> InputError:
     said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return InputError(
         N_(
-            "{name} is not complete, well-formed JSON ({reason}): the file was cut off in transfer "
-            "or is not JSON"
+            "the file is not complete, well-formed JSON ({reason}): it was cut off in transfer or is not JSON"
         ),
         fix=N_("Download or write the file again (cgd-bridge convert --to sdmx-json-2.0), then audit it."),
         file=path.name,
-        params={"name": path.name, "reason": said},
+        params={"reason": said},
     )
 
 
@@ -285,9 +286,10 @@ class _Layout:
     def _bad(self, what: dict[str, Any]) -> FormatError:
         """The message does not fit its own structure: ``what`` (a composed message) says where."""
         return FormatError(
-            N_("{name}: {what}, so the message does not fit its own structure"),
+            N_("{what}, so the message does not fit its own structure"),
             fix=_FIX,
-            params={"name": self.name, "what": what},
+            file=self.name,
+            params={"what": what},
         )
 
 

@@ -98,15 +98,15 @@ def _read(
         which = header.dataflow or header.dsd
         raise FormatError(
             N_(
-                "{name} is structure-specific SDMX-ML {version}, whose series do not say which "
+                "the file is structure-specific SDMX-ML {version}, whose series do not say which "
                 "fields are dimensions; the DSD of {dataflow} says so, and the structures do not know it"
             ),
             fix=N_(
                 "Import the dataflow and its DSD with 'cgd-bridge structures import FILE|URL', then "
                 "audit again; or audit a generic SDMX-ML, SDMX-JSON or SDMX-CSV copy."
             ),
+            file=path.name,
             params={
-                "name": path.name,
                 "version": version,
                 "dataflow": which or msg(N_("its dataflow (the header names none)")),
             },
@@ -129,9 +129,10 @@ def _head(path: Path, events: Iterator[tuple[str, Any]]) -> tuple[str, str, _Hea
             kind, version = _local(element.tag), _version(element.tag)
             if kind not in _DATA_MESSAGES:
                 raise FormatError(
-                    N_("{name} is {what}, not an SDMX-ML data message"),
+                    N_("the file is {what}, not an SDMX-ML data message"),
                     fix=_FIX,
-                    params={"name": path.name, "what": _kind_of(kind, version)},
+                    file=path.name,
+                    params={"what": _kind_of(kind, version)},
                 )
             continue
         parent = element.getparent()
@@ -170,13 +171,13 @@ def _events(path: Path) -> Generator[tuple[str, Any], None, None]:
     except etree.XMLSyntaxError as exc:
         line = getattr(exc, "lineno", None)
         raise InputError(
-            N_("{name} is not well-formed XML ({reason}): the file was cut off in transfer or is not XML"),
+            N_("the file is not well-formed XML ({reason}): it was cut off in transfer or is not XML"),
             fix=N_(
                 "Download or write the file again (cgd-bridge convert --to sdmx-ml-3.0-ss), then audit it."
             ),
             file=path.name,
             row=line,
-            params={"name": path.name, "reason": exc.msg},
+            params={"reason": exc.msg},
         ) from None
     except OSError as exc:
         raise InputError(
