@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from cgd_bridge.atomic import write_bytes_atomic
 from cgd_bridge.errors import CgdBridgeError, StructureError
-from cgd_bridge.i18n import N_
+from cgd_bridge.i18n import N_, num
 from cgd_bridge.sdmx.contract import Component, Contract
 from cgd_bridge.sdmx.refs import parse_ref
 
@@ -97,10 +97,22 @@ KINDS: dict[str, str] = {
     "VTLMappingScheme": "vtlmappingscheme",
 }
 
-_FIX_FORMAT = (
+_FIX_FORMAT = N_(
     "Give an SDMX-ML 2.1 or 3.0 structure message (for example a DSD or codelist downloaded "
     "from a registry's /structure/ or /codelist/ query)."
 )
+_FIX_VERSION = N_(
+    "Give an SDMX-ML 2.1 or 3.0 structure message (for example a DSD or codelist downloaded "
+    "from a registry's /structure/ or /codelist/ query). SDMX-ML 3.1 is not supported yet: ask "
+    "for 3.0 or 2.1."
+)
+_FIX_CUT = N_(
+    "The file may be cut off: download or export it again. Give an SDMX-ML 2.1 or 3.0 structure "
+    "message (for example a DSD or codelist downloaded from a registry's /structure/ or /codelist/ "
+    "query)."
+)
+_FIX_PATH = N_("Check the path and the file name.")
+_FIX_READ = N_("Check that you may read the file, or copy it to a folder you can read.")
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -145,42 +157,55 @@ def read_structures(
             message = sdmx.read_sdmx(fh, format="XML")
     except etree.XMLSyntaxError as exc:
         raise StructureError(
-            f"the file is not well-formed XML ({exc.msg})", fix=_FIX_FORMAT, file=shown
+            N_("the file is not well-formed XML ({reason})"),
+            fix=_FIX_FORMAT,
+            file=shown,
+            params={"reason": exc.msg},
         ) from exc
     except NotImplementedError as exc:
         raise StructureError(
-            f"sdmx1 cannot read part of this file ({_describe_unsupported(exc)})",
-            fix="SDMX 3.0 StructureMaps and RepresentationMaps are not supported: export the "
-            "codelists, DSDs and dataflows without them, or as SDMX-ML 2.1.",
+            N_("the file has parts cgd-bridge cannot read ({part})"),
+            fix=N_(
+                "SDMX 3.0 StructureMaps and RepresentationMaps are not supported here: export the "
+                "codelists, DSDs and dataflows without them, or as SDMX-ML 2.1."
+            ),
             file=shown,
+            params={"part": _describe_unsupported(exc)},
         ) from exc
     except AssertionError as exc:
         raise StructureError(
-            "the file is not an SDMX-ML 2.1 or 3.0 message (sdmx1 cannot determine its version)",
-            fix=_FIX_FORMAT + " SDMX-ML 3.1 is not supported yet: ask for 3.0 or 2.1.",
+            N_("the file is not an SDMX-ML 2.1 or 3.0 message (its SDMX version cannot be told)"),
+            fix=_FIX_VERSION,
             file=shown,
         ) from exc
     except Exception as exc:  # sdmx1 raises many types (KeyError, ValueError, XMLParseError...)
         if isinstance(exc.__cause__, etree.XMLSyntaxError):  # sdmx1 wraps lxml's error
             raise StructureError(
-                f"the file is not well-formed XML ({exc.__cause__.msg})",
-                fix="The file may be cut off: download or export it again. " + _FIX_FORMAT,
+                N_("the file is not well-formed XML ({reason})"),
+                fix=_FIX_CUT,
                 file=shown,
+                params={"reason": exc.__cause__.msg},
             ) from exc
         raise StructureError(
-            f"sdmx1 cannot read this SDMX structure file ({type(exc).__name__}: {exc})",
-            fix="Check that the file is a complete SDMX-ML 2.1 or 3.0 structure message.",
+            N_("the SDMX structure file cannot be read ({reason})"),
+            fix=N_(
+                "Check that the file is a complete SDMX-ML 2.1 or 3.0 structure message: download "
+                "or export it again."
+            ),
             file=shown,
+            params={"reason": f"{type(exc).__name__}: {exc}"},
         ) from exc
     finally:
         if dump.getvalue():
             log.debug("sdmx1 output while reading %s:\n%s", shown, dump.getvalue())
     if not isinstance(message, StructureMessage):
-        what = "a data message" if isinstance(message, DataMessage) else f"a {type(message).__name__}"
         raise StructureError(
-            f"the file is {what}, not a structure message",
-            fix="Import the structures (DSD, codelists, dataflow) the data refers to, not the data.",
+            N_("the file is a data message, not a structure message")
+            if isinstance(message, DataMessage)
+            else N_("the file is an SDMX {kind}, not a structure message"),
+            fix=N_("Import the structures (DSD, codelists, dataflow) the data refers to, not the data."),
             file=shown,
+            params={"kind": type(message).__name__},
         )
     return message
 
@@ -191,18 +216,23 @@ def _read(path: Path, shown: str, limit: int = -1) -> bytes:
         with path.open("rb") as fh:
             return fh.read(limit)
     except FileNotFoundError:
-        raise StructureError("the file does not exist", fix="Check the path.", file=shown) from None
+        raise StructureError(N_("the file does not exist"), fix=_FIX_PATH, file=shown) from None
     except OSError as exc:
-        raise StructureError(f"the file cannot be read ({exc.strerror})", file=shown) from exc
+        raise StructureError(
+            N_("the file cannot be read ({reason})"),
+            fix=_FIX_READ,
+            file=shown,
+            params={"reason": exc.strerror or type(exc).__name__},
+        ) from exc
 
 
 def _check_head(path: Path, data: bytes | None, shown: str) -> None:
     """Refuse a missing, unreadable, empty or non-XML file before sdmx1 sees it."""
     head = _read(path, shown, 4096) if data is None else data[:4096]
     if not head.strip():
-        raise StructureError("the file is empty", fix=_FIX_FORMAT, file=shown)
+        raise StructureError(N_("the file is empty"), fix=_FIX_FORMAT, file=shown)
     if not head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
-        raise StructureError("the file is not XML", fix=_FIX_FORMAT, file=shown)
+        raise StructureError(N_("the file is not XML"), fix=_FIX_FORMAT, file=shown)
 
 
 def _describe_unsupported(exc: NotImplementedError) -> str:
@@ -341,8 +371,9 @@ def _pick(infos: Iterable[ArtefactInfo], kind: str | None, id: str, agency: str 
     if len(kinds) > 1 or len(agencies) > 1:
         refs = ", ".join(sorted({f"{i.kind} {i.agency}:{i.id}" for i in found}))
         raise StructureError(
-            f"'{id}' is ambiguous: there are {refs}",
-            fix="Name the kind and agency, e.g. 'codelist " + f"{found[0].agency}:{id}'.",
+            N_("'{id}' is ambiguous: there are {refs}"),
+            fix=N_("Name the kind and agency, e.g. 'codelist {agency}:{id}'."),
+            params={"id": id, "refs": refs, "agency": found[0].agency},
         )
     return max(found, key=lambda i: version_key(i.version))
 
@@ -366,7 +397,10 @@ def fetch(url: str, *, timeout: float = URL_TIMEOUT) -> bytes:
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme not in ("http", "https", "file"):
         raise StructureError(
-            f"cannot download '{scheme}://' addresses", fix="Use an http(s):// URL or a local file.", file=url
+            N_("cannot download '{scheme}://' addresses"),
+            fix=N_("Use an http(s):// URL or a local file."),
+            file=url,
+            params={"scheme": scheme},
         )
     request = urllib.request.Request(url, headers={"Accept": "application/xml, text/xml, */*;q=0.5"})  # noqa: S310
     try:
@@ -374,22 +408,25 @@ def fetch(url: str, *, timeout: float = URL_TIMEOUT) -> bytes:
             data = response.read(MAX_DOWNLOAD + 1)
     except urllib.error.HTTPError as exc:
         raise StructureError(
-            f"the server answered HTTP {exc.code} {exc.reason}",
-            fix="Check the URL in a browser; registries answer 404 when the artefact does not exist.",
+            N_("the server answered HTTP {code} {reason}"),
+            fix=N_("Check the URL in a browser; registries answer 404 when the artefact does not exist."),
             file=url,
+            params={"code": exc.code, "reason": exc.reason},
         ) from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
         raise StructureError(
-            f"cannot download the file ({reason})",
-            fix="Check the URL and the network connection, or download the file and import it from disk.",
+            N_("cannot download the file ({reason})"),
+            fix=N_("Check the URL and the network connection, or download the file and import it from disk."),
             file=url,
+            params={"reason": str(reason)},
         ) from exc
     if len(data) > MAX_DOWNLOAD:
         raise StructureError(
-            f"the download is larger than {MAX_DOWNLOAD // 2**20} MiB",
-            fix="Download the file and split it, or ask the registry for fewer artefacts.",
+            N_("the download is larger than {size} MiB"),
+            fix=N_("Download the file and split it, or ask the registry for fewer artefacts."),
             file=url,
+            params={"size": num(MAX_DOWNLOAD // 2**20)},
         )
     return data
 
@@ -422,9 +459,13 @@ class StructureStore:
             return [ArtefactInfo(**{**a, "replaced": False}) for a in raw["artefacts"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StructureError(
-                f"the structure store index is broken ({exc})",
-                fix="Delete the folder and import the structures again.",
+                N_("the structure store's index is broken ({reason})"),
+                fix=N_(
+                    "Delete the folder {folder} and import the structure files again "
+                    "(cgd-bridge structures import FILE|URL)."
+                ),
                 file=str(self.index_path),
+                params={"reason": str(exc), "folder": str(self.folder)},
             ) from exc
 
     def artefacts(self, kind: str | None = None) -> list[ArtefactInfo]:
@@ -485,13 +526,18 @@ class StructureStore:
             try:
                 data = path.read_bytes()
             except FileNotFoundError:
-                raise StructureError("the file does not exist", fix="Check the path.", file=text) from None
+                raise StructureError(N_("the file does not exist"), fix=_FIX_PATH, file=text) from None
             except IsADirectoryError:
                 raise StructureError(
-                    "this is a folder, not a file", fix="Name the XML file.", file=text
+                    N_("this is a folder, not a file"), fix=N_("Name the XML file inside it."), file=text
                 ) from None
             except OSError as exc:
-                raise StructureError(f"the file cannot be read ({exc.strerror})", file=text) from exc
+                raise StructureError(
+                    N_("the file cannot be read ({reason})"),
+                    fix=_FIX_READ,
+                    file=text,
+                    params={"reason": exc.strerror or type(exc).__name__},
+                ) from exc
             text = str(path.resolve())
         return self._import_bytes(data, source=text)
 
@@ -501,9 +547,10 @@ class StructureStore:
             files.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StructureError(
-                f"cannot create the structure store ({exc.strerror})",
-                fix="Set CGD_BRIDGE_DATA_DIR (or --data-dir) to a folder you can write to.",
+                N_("cannot create the structure store ({reason})"),
+                fix=N_("Set CGD_BRIDGE_DATA_DIR (or --data-dir) to a folder you can write to."),
                 file=str(self.folder),
+                params={"reason": exc.strerror or type(exc).__name__},
             ) from exc
         sha = hashlib.sha256(data).hexdigest()
         stem = (
@@ -522,8 +569,8 @@ class StructureStore:
             new = _infos(message, source=source, file=rel, sha256=sha, imported_at=now)
             if not new:
                 raise StructureError(
-                    "the structure message holds no artefacts",
-                    fix="Ask the registry for the structures themselves (e.g. with references=children).",
+                    N_("the structure message holds no artefacts"),
+                    fix=N_("Ask the registry for the structures themselves (e.g. with references=children)."),
                     file=source,
                 )
             old = self._load_index()
@@ -591,18 +638,22 @@ def find_in_message(message: StructureMessage, info: ArtefactInfo) -> Any:
 
 def _gone(info: ArtefactInfo) -> StructureError:
     return StructureError(
-        f"{info.kind} {info.ref} is listed but no longer in its file",
-        fix="Import the structure file again.",
+        N_("{kind} {ref} is listed, but its file no longer holds it"),
+        fix=N_("Import the structure file again (cgd-bridge structures import FILE|URL)."),
         file=info.file,
+        params={"kind": info.kind, "ref": info.ref},
     )
 
 
 def _not_found(kind: str | None, id: str, agency: str | None, version: str | None) -> StructureError:
     ref = f"{agency + ':' if agency else ''}{id}{f'({version})' if version else ''}"
     return StructureError(
-        f"there is no {kind or 'artefact'} {ref}",
-        fix="Run 'cgd-bridge structures list' to see what is there, and "
-        "'cgd-bridge structures import FILE|URL' to add it.",
+        N_("there is no {kind} {ref}") if kind else N_("there is no artefact {ref}"),
+        fix=N_(
+            "Run 'cgd-bridge structures list' to see what is there, and "
+            "'cgd-bridge structures import FILE|URL' to add it."
+        ),
+        params={"kind": kind or "", "ref": ref},
     )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cgd_bridge.errors import FormatError
+from cgd_bridge.i18n import N_
 
 KINDS = ("data", "metadata", "structure", "schema")
 """The kinds of resources, as SDMX REST names them."""
@@ -125,13 +126,21 @@ class Format:
     def load_writer(self) -> Callable[..., Any]:
         """The writer function (its module is imported now)."""
         if not self.writer:
-            raise FormatError(f"{self.title} has no writer of its own", fix="Ask the structure service.")
+            raise FormatError(
+                N_("cgd-bridge has no writer of its own for {format}"),
+                fix=N_("Ask the bridge server's SDMX structure service for it instead."),
+                params={"format": self.title},
+            )
         return getattr(importlib.import_module(self.module), self.function)
 
     def load_reader(self) -> Callable[..., Any]:
         """The reader function (its module is imported now)."""
         if not self.reader:
-            raise FormatError(f"cgd-bridge does not read {self.title}", fix="Give another format.")
+            raise FormatError(
+                N_("cgd-bridge does not read {format}"),
+                fix=N_("Give the file in another SDMX format, e.g. SDMX-CSV or SDMX-ML."),
+                params={"format": self.title},
+            )
         module, _, function = self.reader.partition(":")
         return getattr(importlib.import_module(module), function)
 
@@ -222,19 +231,22 @@ FORMATS: dict[str, Format] = {f.name: f for f in formats("data")}
 METADATA_FORMATS: dict[str, Format] = {f.name: f for f in formats("metadata")}
 
 
-def _named(table: dict[str, Format], name: str, what: str) -> Format:
-    """The format of ``table`` called ``name`` (or with that media type), or a FormatError listing them."""
+def _named(table: dict[str, Format], name: str, problem: str) -> Format:
+    """The format of ``table`` called ``name`` (or with that media type), or a FormatError
+    (``problem``, a message id with ``{name}``) listing them."""
     for f in table.values():
         if name in (f.name, f.media_type):
             return f
-    raise FormatError(f"'{name}' is not {what} cgd-bridge writes", fix=f"Use one of: {', '.join(table)}.")
+    raise FormatError(
+        problem, fix=N_("Use one of: {names}."), params={"name": name, "names": ", ".join(table)}
+    )
 
 
 def get_metadata_format(name: str) -> Format:
     """The metadata format called ``name`` (or with that media type), or a FormatError listing them."""
-    return _named(METADATA_FORMATS, name, "a metadata format")
+    return _named(METADATA_FORMATS, name, N_("'{name}' is not a metadata format cgd-bridge writes"))
 
 
 def get_format(name: str) -> Format:
     """The data format called ``name`` (or with that media type), or a FormatError listing them all."""
-    return _named(FORMATS, name, "a format")
+    return _named(FORMATS, name, N_("'{name}' is not a format cgd-bridge writes"))

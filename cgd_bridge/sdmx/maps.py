@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_
 from cgd_bridge.mapping.model import PROFILE, ComponentMap, Mapping
 
 MAP_FORMATS = ("sdmx-ml-3.0", "sdmx-json-2.0", "sdmx-ml-2.1")
@@ -213,9 +214,10 @@ def _ref(dataflow: str) -> tuple[str, str, str]:
     agency, ident, version = parse_ref(dataflow)
     if not agency or not version:
         raise MappingError(
-            f"the mapping's dataflow '{dataflow}' does not give its agency and version",
-            fix="Write it as AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+            N_("the mapping's dataflow '{dataflow}' does not give its agency and version"),
+            fix=N_("Write it as AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5)."),
             field="dataflow",
+            params={"dataflow": dataflow},
         )
     return agency, ident, version
 
@@ -234,6 +236,7 @@ def check_agency(agency: str) -> None:
     """Raise MappingError unless ``agency`` is an SDMX agency ID (``CGD_BRIDGE``, ``A.B``)."""
     if not re.match(r"^[A-Za-z][A-Za-z0-9_\-]*(\.[A-Za-z][A-Za-z0-9_\-]*)*$", agency):
         raise MappingError(
-            f"'{agency}' is not an SDMX agency ID",
-            fix="Use letters, digits, '_' and '-', starting with a letter.",
+            N_("'{agency}' is not an SDMX agency ID"),
+            fix=N_("Use letters, digits, '_' and '-', starting with a letter (e.g. CGD_BRIDGE or KNBS)."),
+            params={"agency": agency},
         )

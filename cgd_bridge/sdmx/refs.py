@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from cgd_bridge.errors import StructureError, UsageError
+from cgd_bridge.i18n import N_
 
 _REF = re.compile(
     r"^(?:(?P<agency>[A-Za-z0-9_@$.\-]+)(?P<sep>[:,]))?(?P<id>[A-Za-z0-9_@$\-]+)"
@@ -67,8 +68,9 @@ def parse_ref(text: str) -> tuple[str | None, str, str | None]:
     parts = split_ref(text, commas=False)
     if parts is None:
         raise StructureError(
-            f"'{text.strip()}' is not an artefact reference",
-            fix="Write ID, AGENCY:ID or AGENCY:ID(VERSION), e.g. IAEG-SDGs:CL_SEX(1.1).",
+            N_("'{text}' is not an artefact reference"),
+            fix=N_("Write ID, AGENCY:ID or AGENCY:ID(VERSION), e.g. IAEG-SDGs:CL_SEX(1.1)."),
+            params={"text": text.strip()},
         )
     return parts
 
@@ -99,9 +101,12 @@ class FlowRef:
         parts = split_ref(text, agency_required=True) if not text.startswith("urn:") else None
         if parts is None:
             raise UsageError(
-                f"'{text}' is not a dataflow reference",
-                fix="Write AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5), AGENCY:ID for any version, "
-                "or * for all.",
+                N_("'{text}' is not a dataflow reference"),
+                fix=N_(
+                    "Write AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5), AGENCY:ID for any "
+                    "version, or * for all."
+                ),
+                params={"text": text},
             )
         agency, ident, version = parts
         return cls(agency, ident, None if version in (None, *LATEST) else version)

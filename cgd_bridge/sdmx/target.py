@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cgd_bridge.errors import FormatError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.refs import split_ref
 
 
@@ -60,8 +61,9 @@ class Target:
         parts = split_ref(text)
         if parts is None:
             raise FormatError(
-                f"'{text}' is not a dataflow reference",
-                fix="Write AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+                N_("'{text}' is not a dataflow reference"),
+                fix=N_("Write AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5)."),
+                params={"text": text},
             )
         agency, ident, version = parts
         return cls(agency or "CGD_BRIDGE", ident, version or "1.0", dimensions, attributes)

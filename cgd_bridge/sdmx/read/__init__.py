@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cgd_bridge.errors import MappingError
+from cgd_bridge.errors import MappingError, what_is_not_a_file
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.maps import Imported
 
 
@@ -45,20 +46,25 @@ def import_mapping(
         parse_ref(dataflow)
     except StructureError as exc:
         raise MappingError(
-            f"--dataflow '{dataflow}' is not an SDMX reference",
-            fix="Give it as AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+            N_("--dataflow '{dataflow}' is not an SDMX reference"),
+            fix=N_("Give it as AGENCY:ID(VERSION), e.g. IAEG-SDGs:DF_SDG_GLH(1.5)."),
+            params={"dataflow": dataflow},
         ) from exc
     files = [Path(p) for p in paths]
     if not files:
-        raise MappingError("no files to import", fix="Give SDMX map files or open-sdg CSVs.")
+        raise MappingError(
+            N_("no files to import"), fix=N_("Give the SDMX map files, or the open-sdg CSV files.")
+        )
     for f in files:
         if not f.is_file():
-            raise MappingError("the file does not exist", fix="Check the path.", file=str(f))
+            raise MappingError(
+                what_is_not_a_file(f), fix=N_("Check the path and the file name."), file=str(f)
+            )
     csvs = [f for f in files if f.suffix.lower() == ".csv"]
     if csvs and len(csvs) != len(files):
         raise MappingError(
-            "SDMX maps and open-sdg CSVs cannot be imported together",
-            fix="Import the SDMX files or the CSVs, in two runs.",
+            N_("SDMX maps and open-sdg CSV files cannot be imported together"),
+            fix=N_("Import the SDMX files in one run and the CSV files in another."),
             file=", ".join(f.name for f in files),
         )
     if csvs:

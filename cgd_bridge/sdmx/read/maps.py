@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_
 from cgd_bridge.mapping.model import PROFILE, Mapping, normalise_label
 from cgd_bridge.sdmx.maps import (
     ANN_FIXED,
@@ -99,12 +100,14 @@ def _read_pysdmx(path: Path, kind: str, out: _Collected) -> None:
         message = read_sdmx(path, validate=kind == "sdmx-ml-3.0")
     except (PysdmxError, ValueError, KeyError, TypeError, AttributeError, etree.XMLSyntaxError) as exc:
         raise MappingError(
-            f"the file cannot be read as an {'SDMX-JSON 2.0' if kind == 'sdmx-json' else 'SDMX-ML 3.0'} "
-            f"structure message ({exc})",
-            fix="Give an SDMX-ML 3.0 or SDMX-JSON 2.0 structure message with StructureMaps and "
-            "RepresentationMaps (as a registry's /structure/structuremap query returns), or an SDMX-ML 2.1 "
-            "StructureSet.",
+            N_("the file cannot be read as an {format} structure message ({reason})"),
+            fix=N_(
+                "Give an SDMX-ML 3.0 or SDMX-JSON 2.0 structure message with StructureMaps and "
+                "RepresentationMaps (as a registry's /structure/structuremap query returns), or an "
+                "SDMX-ML 2.1 StructureSet."
+            ),
             file=path.name,
+            params={"format": "SDMX-JSON 2.0" if kind == "sdmx-json" else "SDMX-ML 3.0", "reason": str(exc)},
         ) from exc
     for obj in message.structures or []:
         kind_name = type(obj).__name__
@@ -209,9 +212,13 @@ def _parse_xml(path: Path, what: str) -> Any:
         return etree.parse(str(path), parser)
     except (etree.XMLSyntaxError, OSError) as exc:  # lxml reports a bad encoding as OSError
         raise MappingError(
-            f"the file cannot be read as {what} ({exc})",
-            fix="Give a complete, well-formed SDMX structure message (UTF-8), as a registry returns it.",
+            N_("the file cannot be read as {format} ({reason})"),
+            fix=N_(
+                "Give a complete, well-formed SDMX structure message (UTF-8), as a registry returns it: "
+                "the file may be cut off, so download or export it again."
+            ),
             file=path.name,
+            params={"format": what, "reason": str(exc)},
         ) from exc
 
 
@@ -227,8 +234,8 @@ def _read_sdmx21(path: Path, out: _Collected) -> None:
     sets = list(root.iter("{*}StructureSet"))
     if not sets:
         raise MappingError(
-            "the SDMX 2.1 structure message has no StructureSet",
-            fix="Give a StructureSet with CodelistMaps (a registry's /structureset query).",
+            N_("the SDMX 2.1 structure message has no StructureSet"),
+            fix=N_("Give a StructureSet with CodelistMaps (a registry's /structureset query)."),
             file=path.name,
         )
     for cl in root.iter("{*}Codelist"):
@@ -326,8 +333,8 @@ def import_sdmx_maps(
             _read_pysdmx(path, kind, out)
         else:
             raise MappingError(
-                "the file is not an SDMX-ML 2.1/3.0 or SDMX-JSON structure message",
-                fix="Give SDMX structure maps (XML or JSON), or open-sdg column-map/code-map CSVs.",
+                N_("the file is not an SDMX-ML 2.1/3.0 or SDMX-JSON structure message"),
+                fix=N_("Give SDMX structure maps (XML or JSON), or open-sdg column-map/code-map CSV files."),
                 file=path.name,
             )
     builder = MappingBuilder(target_of(dataflow, structures), out.warnings, links)
@@ -348,8 +355,8 @@ def import_sdmx_maps(
             builder.from_lone_rep_map(file, short, rm)
     else:
         raise MappingError(
-            "the files hold no StructureMap, RepresentationMap or CodelistMap",
-            fix="Export the maps from the registry (structuremap/representationmap or structureset).",
+            N_("the files hold no StructureMap, RepresentationMap or CodelistMap"),
+            fix=N_("Export the maps from the registry (structuremap/representationmap or structureset)."),
             file=", ".join(p.name for p in paths),
         )
     mapping = builder.mapping(dataflow)
@@ -715,9 +722,10 @@ class MappingBuilder:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             raise MappingError(
-                f"the maps give no valid mapping at '{where}': {err['msg']}",
-                fix="Check that map in the input files.",
+                N_("the maps give no valid mapping at '{where}': {reason}"),
+                fix=N_("Check the map for '{where}' in the input files."),
                 field=where,
+                params={"where": where, "reason": err["msg"]},
             ) from exc
 
     def _split(self) -> tuple[dict[str, Any], dict[str, Any]]:

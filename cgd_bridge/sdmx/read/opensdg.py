@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_, msg
 from cgd_bridge.sdmx.maps import Imported, target_of
 from cgd_bridge.sdmx.read.maps import MappingBuilder
 
@@ -64,9 +65,10 @@ def _read_csv(path: Path) -> list[list[str]]:
             return list(csv.reader(fh))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise MappingError(
-            f"the CSV cannot be read ({exc})",
-            fix="Save it as CSV (UTF-8), comma-separated.",
+            N_("the CSV file cannot be read ({reason})"),
+            fix=N_("Save it as CSV (UTF-8), comma-separated."),
             file=path.name,
+            params={"reason": str(exc)},
         ) from exc
 
 
@@ -79,15 +81,21 @@ def _kind(header: list[str]) -> str:
     return "data"
 
 
+#: what each kind of open-sdg CSV is called in an error
+_KIND_NAMES = {"column map": N_("column map"), "code map": N_("code map"), "data": N_("indicator CSV file")}
+
+
 def _take(kind: str, path: Path, inputs: _Inputs) -> None:
     attr = {"column map": "column_file", "code map": "code_file", "data": "data_file"}[kind]
     if getattr(inputs, attr):
-        what = "indicator CSV" if kind == "data" else kind
         raise MappingError(
-            f"more than one {what}: {getattr(inputs, attr)} and {path.name}",
-            fix="Give one column map, one code map and at most one indicator CSV (a mapping describes one "
-            "dataset); run the import once per indicator.",
+            N_("there is more than one {what}: {first} and {second}"),
+            fix=N_(
+                "Give one column map, one code map and at most one indicator CSV file (a mapping "
+                "describes one dataset); run the import once per indicator."
+            ),
             file=path.name,
+            params={"what": msg(_KIND_NAMES[kind]), "first": getattr(inputs, attr), "second": path.name},
         )
     setattr(inputs, attr, path.name)
 
@@ -98,9 +106,11 @@ def _read_inputs(paths: Sequence[Path], builder: MappingBuilder) -> _Inputs:
         rows = _read_csv(path)
         if not rows or not any(cell.strip() for cell in rows[0]):
             raise MappingError(
-                "the CSV is empty or has no header row",
-                fix="Give the column map (Text,Value), the code map (Text,Dimension,Value) "
-                "or an indicator CSV.",
+                N_("the CSV file is empty or has no header row"),
+                fix=N_(
+                    "Give the column map (Text,Value), the code map (Text,Dimension,Value) or an "
+                    "indicator CSV file."
+                ),
                 file=path.name,
             )
         header = [h.strip() for h in rows[0]]
@@ -118,9 +128,11 @@ def _read_inputs(paths: Sequence[Path], builder: MappingBuilder) -> _Inputs:
             }
     if not inputs.column_file and not inputs.code_file:
         raise MappingError(
-            "neither an open-sdg column map (Text,Value) nor a code map (Text,Dimension,Value) is among "
-            "the files",
-            fix="Give sdg-build's column-map and code-map CSVs (their headers say which is which).",
+            N_(
+                "neither an open-sdg column map (Text,Value) nor a code map (Text,Dimension,Value) "
+                "is among the files"
+            ),
+            fix=N_("Give sdg-build's column-map and code-map CSV files (their headers say which is which)."),
             file=", ".join(p.name for p in paths),
         )
     return inputs

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cgd_bridge.errors import FormatError, InputError
+from cgd_bridge.i18n import N_, num
 
 STRUCTURE_COLUMNS = ("DATAFLOW", "STRUCTURE", "STRUCTURE_ID", "ACTION")
 BATCH_ROWS = 20_000
@@ -60,10 +61,17 @@ def read_published(path: str | Path, *, structures: Any = None) -> PublishedData
             head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     except OSError as exc:
         raise InputError(
-            f"cannot read {path.name}: {exc.strerror}", fix="Check the path.", file=path.name
+            N_("the file cannot be read ({reason})"),
+            fix=N_("Check the path and the file name."),
+            file=path.name,
+            params={"reason": exc.strerror or type(exc).__name__},
         ) from exc
     if not head:
-        raise InputError(f"{path.name} is empty", fix="Audit an SDMX data file.", file=path.name)
+        raise InputError(
+            N_("the file is empty"),
+            fix=N_("Give an SDMX data file (SDMX-CSV, SDMX-ML or SDMX-JSON) with observations."),
+            file=path.name,
+        )
     if head.startswith((b"{", b"[")):
         from cgd_bridge.sdmx.read.published_json import read_json
 
@@ -105,13 +113,21 @@ def _gathered(rows: Iterable[dict[str, str | None]], dims: list[str], dataflow: 
             flush()
     flush()
     if not tables:
-        raise FormatError(f"{name} holds no observations", fix="Audit a data message with observations.")
+        raise FormatError(
+            N_("the file holds no observations"),
+            fix=N_("Give an SDMX data message with observations (not only series keys)."),
+            file=name,
+        )
     table = pa.concat_tables(tables, promote_options="default")
     missing = [d for d in dims if d not in table.column_names]
     if missing:
         raise FormatError(
-            f"{name}: no observation gives the dimension(s) {', '.join(missing)} of its DSD",
-            fix="Audit the data message as written for its dataflow (every dimension on every series).",
+            N_("no observation gives the dimension(s) {dims} of its DSD"),
+            fix=N_(
+                "Give the data message as it was written for its dataflow (every dimension on every series)."
+            ),
+            file=name,
+            params={"dims": ", ".join(missing)},
         )
     if "OBS_VALUE" not in table.column_names:  # every cell suppressed
         table = table.append_column("OBS_VALUE", pa.nulls(table.num_rows, pa.string()))
@@ -130,8 +146,10 @@ def _numbers(table: pa.Table, name: str) -> pa.Table:
             if t is not None and not _is_number(t)
         )  # fmt: skip
         raise FormatError(
-            f"{name}: observation {bad[0] + 1} has the value '{bad[1]}', which is not a number",
-            fix="Give OBS_VALUE as a number, or leave it empty for a suppressed cell.",
+            N_("observation {n} has the value '{value}', which is not a number"),
+            fix=N_("Give OBS_VALUE as a number, or leave it empty for a suppressed cell."),
+            file=name,
+            params={"n": num(bad[0] + 1), "value": bad[1]},
         ) from None
     return table.set_column(table.column_names.index("OBS_VALUE"), "OBS_VALUE", value)
 
@@ -152,15 +170,19 @@ def _read_csv(path: Path, structures: Any) -> PublishedData:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError) as exc:
         said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"{path.name} is not a UTF-8 CSV file ({said})",
-            fix="Audit an SDMX-CSV file as cgd-bridge convert writes it (UTF-8, a header of component ids).",
+            N_("the file is not a UTF-8 CSV file ({reason})"),
+            fix=N_(
+                "Give an SDMX-CSV file as cgd-bridge convert writes it (UTF-8, a header of component ids)."
+            ),
             file=path.name,
+            params={"reason": said},
         ) from None
     names = table.column_names
     if "OBS_VALUE" not in names or not ({"DATAFLOW", "STRUCTURE_ID"} & set(names)):
         raise FormatError(
-            f"{path.name} is not SDMX-CSV: it has no DATAFLOW or STRUCTURE_ID column, or no OBS_VALUE",
-            fix="Audit an SDMX-CSV 1.0 or 2.0 file as cgd-bridge convert writes it.",
+            N_("the file is not SDMX-CSV: it has no DATAFLOW or STRUCTURE_ID column, or no OBS_VALUE"),
+            fix=N_("Give an SDMX-CSV 1.0 or 2.0 file as cgd-bridge convert writes it."),
+            file=path.name,
         )
     dataflow = None
     ref_col = "DATAFLOW" if "DATAFLOW" in names else "STRUCTURE_ID"

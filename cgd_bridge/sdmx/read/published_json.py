@@ -21,14 +21,15 @@ from typing import Any, BinaryIO
 import ijson
 
 from cgd_bridge.errors import FormatError, InputError
+from cgd_bridge.i18n import N_, msg, num
 
 TIME = "TIME_PERIOD"
 _STRUCTURE_PREFIXES = {"structure": "1.0", "data.structure": "1.0", "data.structures.item": "2.0"}
 _DATASET_PREFIXES = ("dataSets", "data.dataSets")
 #: bytes ijson reads at a time: the events of one buffer are held at once (16 KiB: about 0.5 MB)
 _BUFFER = 16_384
-_FIX = (
-    "Audit the SDMX-JSON data message as cgd-bridge convert --to sdmx-json-2.0 or the server "
+_FIX = N_(
+    "Give the SDMX-JSON data message as cgd-bridge convert --to sdmx-json-2.0 or the server "
     "(format=jsondata) writes it, or an SDMX-CSV or SDMX-ML copy of the data."
 )
 
@@ -61,16 +62,24 @@ def read_json(path: Path) -> tuple[Iterator[Row], list[str], str | None, str]:
     """
     msg = _first_pass(path)
     if not msg.structures or not msg.datasets:
-        raise FormatError(f"{path.name} is {_kind_of(msg.top)}, not an SDMX-JSON data message", fix=_FIX)
+        raise FormatError(
+            N_("the file is {what}, not an SDMX-JSON data message"),
+            fix=_FIX,
+            file=path.name,
+            params={"what": _kind_of(msg.top)},
+        )
     if len(msg.structures) > 1:
         raise FormatError(
-            f"{path.name} holds data sets of {len(msg.structures)} structures; the audit reads one table",
-            fix="Audit each dataflow's data in a message of its own.",
+            N_("the file holds data sets of {n} structures; the audit reads one table"),
+            fix=N_("Give each dataflow's data in a message of its own."),
+            file=path.name,
+            params={"n": num(len(msg.structures))},
         )
     if any(a.lower() == "delete" for a in msg.actions):
         raise FormatError(
-            f"{path.name} is a message that deletes observations (action Delete): it publishes none",
-            fix="Audit the data message that publishes the observations.",
+            N_("the file is a message that deletes observations (action Delete): it publishes none"),
+            fix=N_("Give the data message that publishes the observations."),
+            file=path.name,
         )
     structure = msg.structures[0]
     layout = _Layout(structure, path.name)
@@ -86,17 +95,22 @@ def _open(path: Path) -> BinaryIO:
         return path.open("rb")
     except OSError as exc:
         raise InputError(
-            f"cannot read {path.name}: {exc.strerror}", fix="Check the path.", file=path.name
+            N_("the file cannot be read ({reason})"),
+            fix=N_("Check the path and the file name."),
+            file=path.name,
+            params={"reason": exc.strerror or type(exc).__name__},
         ) from exc
 
 
 def _broken(path: Path, exc: Exception) -> InputError:
     said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return InputError(
-        f"{path.name} is not complete, well-formed JSON ({said}): the file was cut off in transfer "
-        "or is not JSON",
-        fix="Download or write the file again (cgd-bridge convert --to sdmx-json-2.0), then audit it.",
+        N_(
+            "the file is not complete, well-formed JSON ({reason}): it was cut off in transfer or is not JSON"
+        ),
+        fix=N_("Download or write the file again (cgd-bridge convert --to sdmx-json-2.0), then audit it."),
         file=path.name,
+        params={"reason": said},
     )
 
 
@@ -145,17 +159,18 @@ def _note(msg: _Message, prefix: str, event: str, value: Any) -> None:
             msg.has_observations |= value == "observations"
 
 
-def _kind_of(top: list[str]) -> str:
+def _kind_of(top: list[str]) -> dict[str, Any]:
+    """What a JSON document that is no SDMX-JSON data message is, as a composed message."""
     keys = set(top)
     if "errors" in keys and not ({"dataSets", "data.dataSets"} & keys):
-        return "an SDMX-JSON error message"
+        return msg(N_("an SDMX-JSON error message"))
     if any(
         k in keys for k in ("data.dataStructures", "data.dataflows", "data.codelists", "data.conceptSchemes")
     ):
-        return "an SDMX-JSON structure message (structures, no observations)"
+        return msg(N_("an SDMX-JSON structure message (structures, no observations)"))
     if "data.metadataSets" in keys:
-        return "an SDMX-JSON metadata message"
-    return "JSON without an SDMX data set (no structure and dataSets)"
+        return msg(N_("an SDMX-JSON metadata message"))
+    return msg(N_("JSON without an SDMX data set (no structure and dataSets)"))
 
 
 def _dataflow(structure: dict[str, Any]) -> str | None:
@@ -223,7 +238,15 @@ class _Layout:
         dims = self.dims[level]
         parts = key.split(":") if key else []
         if len(parts) != len(dims):
-            raise self._bad(f"the {level} key '{key}' has {len(parts)} positions for {len(dims)} dimensions")
+            raise self._bad(
+                msg(
+                    N_("the {level} key '{key}' has {positions} positions for {dims} dimensions"),
+                    level=level,
+                    key=key,
+                    positions=num(len(parts)),
+                    dims=num(len(dims)),
+                )
+            )
         return {self._id(d): self._value(d, p, key) for d, p in zip(dims, parts, strict=True)}
 
     def attributes(self, level: str, positions: list[Any]) -> Row:
@@ -251,12 +274,23 @@ class _Layout:
             return _text(values[int(position)])
         except (ValueError, IndexError, TypeError):
             raise self._bad(
-                f"position '{position}' of {component.get('id')} in {where} is not one of its "
-                f"{len(values)} values"
+                msg(
+                    N_("position '{position}' of {component} in {where} is not one of its {n} values"),
+                    position=str(position),
+                    component=str(component.get("id")),
+                    where=where,
+                    n=num(len(values)),
+                )
             ) from None
 
-    def _bad(self, text: str) -> FormatError:
-        return FormatError(f"{self.name}: {text}, so the message does not fit its own structure", fix=_FIX)
+    def _bad(self, what: dict[str, Any]) -> FormatError:
+        """The message does not fit its own structure: ``what`` (a composed message) says where."""
+        return FormatError(
+            N_("{what}, so the message does not fit its own structure"),
+            fix=_FIX,
+            file=self.name,
+            params={"what": what},
+        )
 
 
 def _rows(path: Path, msg: _Message, layout: _Layout, fixed: Row) -> Iterator[Row]:

@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree
 
 from cgd_bridge.errors import CgdBridgeError, FormatError, InputError
+from cgd_bridge.i18n import N_, msg
 
 TIME = "TIME_PERIOD"
 Row = dict[str, str | None]
@@ -35,7 +36,7 @@ _DATA_MESSAGES = (
     "StructureSpecificTimeSeriesData",
     "GenericTimeSeriesData",
 )
-_FIX = "Audit an SDMX-ML 2.1 or 3.0 data message as cgd-bridge convert writes it, or its SDMX-CSV copy."
+_FIX = N_("Give an SDMX-ML 2.1 or 3.0 data message as cgd-bridge convert writes it, or its SDMX-CSV copy.")
 
 
 def _local(tag: Any) -> str:
@@ -96,11 +97,19 @@ def _read(
     if not generic and dims is None:
         which = header.dataflow or header.dsd
         raise FormatError(
-            f"{path.name} is structure-specific SDMX-ML {version}, whose series do not say which "
-            f"fields are dimensions; the DSD of {which or 'its dataflow (the header names none)'} "
-            "says so, and the structures do not know it",
-            fix="Import the dataflow and its DSD with 'cgd-bridge structures import FILE_OR_URL', "
-            "then audit again; or audit a generic SDMX-ML, SDMX-JSON or SDMX-CSV copy.",
+            N_(
+                "the file is structure-specific SDMX-ML {version}, whose series do not say which "
+                "fields are dimensions; the DSD of {dataflow} says so, and the structures do not know it"
+            ),
+            fix=N_(
+                "Import the dataflow and its DSD with 'cgd-bridge structures import FILE|URL', then "
+                "audit again; or audit a generic SDMX-ML, SDMX-JSON or SDMX-CSV copy."
+            ),
+            file=path.name,
+            params={
+                "version": version,
+                "dataflow": which or msg(N_("its dataflow (the header names none)")),
+            },
         )
     if generic:
         # without the DSD, the dimensions are the ids the keys name, learnt as the rows are read
@@ -120,7 +129,10 @@ def _head(path: Path, events: Iterator[tuple[str, Any]]) -> tuple[str, str, _Hea
             kind, version = _local(element.tag), _version(element.tag)
             if kind not in _DATA_MESSAGES:
                 raise FormatError(
-                    f"{path.name} is {_kind_of(kind, version)}, not an SDMX-ML data message", fix=_FIX
+                    N_("the file is {what}, not an SDMX-ML data message"),
+                    fix=_FIX,
+                    file=path.name,
+                    params={"what": _kind_of(kind, version)},
                 )
             continue
         parent = element.getparent()
@@ -130,7 +142,11 @@ def _head(path: Path, events: Iterator[tuple[str, Any]]) -> tuple[str, str, _Hea
         if (event == "end" and _local(element.tag) == "Header") or _local(element.tag) == "DataSet":
             break  # (a message without a header is read without its first data set's attributes)
     if root is None:
-        raise InputError(f"{path.name} is empty", fix="Audit an SDMX data file.", file=path.name)
+        raise InputError(
+            N_("the file is empty"),
+            fix=N_("Give an SDMX data file (SDMX-CSV, SDMX-ML or SDMX-JSON) with observations."),
+            file=path.name,
+        )
     return kind, version, header
 
 
@@ -155,25 +171,36 @@ def _events(path: Path) -> Generator[tuple[str, Any], None, None]:
     except etree.XMLSyntaxError as exc:
         line = getattr(exc, "lineno", None)
         raise InputError(
-            f"{path.name} is not well-formed XML ({exc.msg}): the file was cut off in transfer or is not XML",
-            fix="Download or write the file again (cgd-bridge convert --to sdmx-ml-3.0-ss), then audit it.",
+            N_("the file is not well-formed XML ({reason}): it was cut off in transfer or is not XML"),
+            fix=N_(
+                "Download or write the file again (cgd-bridge convert --to sdmx-ml-3.0-ss), then audit it."
+            ),
             file=path.name,
             row=line,
+            params={"reason": exc.msg},
         ) from None
     except OSError as exc:
-        raise InputError(f"cannot read {path.name}: {exc}", fix="Check the path.", file=path.name) from None
+        raise InputError(
+            N_("the file cannot be read ({reason})"),
+            fix=N_("Check the path and the file name."),
+            file=path.name,
+            params={"reason": exc.strerror or str(exc)},
+        ) from None
 
 
-def _kind_of(kind: str, version: str) -> str:
+def _kind_of(kind: str, version: str) -> dict[str, Any]:
+    """What an XML document that is no SDMX-ML data message is, as a composed message."""
     named = {
-        "Structure": "structure message (structures, no observations)",
-        "Error": "error message",
-        "GenericMetadata": "metadata message",
-        "StructureSpecificMetadata": "metadata message",
-        "MetadataMessage": "metadata message",
+        "Structure": N_("structure message (structures, no observations)"),
+        "Error": N_("error message"),
+        "GenericMetadata": N_("metadata message"),
+        "StructureSpecificMetadata": N_("metadata message"),
+        "MetadataMessage": N_("metadata message"),
     }
-    what = named.get(kind, f"'{kind}' message")
-    return f"an SDMX-ML {version} {what}" if version else f"XML ({kind}), not SDMX-ML"
+    what = msg(named[kind]) if kind in named else msg(N_("'{kind}' message"), kind=kind)
+    if version:
+        return msg(N_("an SDMX-ML {version} {what}"), version=version, what=what)
+    return msg(N_("XML ({kind}), not SDMX-ML"), kind=kind)
 
 
 def _dsd_dimensions(structures: Any, header: _Header) -> list[str] | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import pyarrow as pa
 
 from cgd_bridge.errors import FormatError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.formats import FORMATS, get_format
 from cgd_bridge.sdmx.maps import DEFAULT_AGENCY, Exported
 from cgd_bridge.sdmx.target import Target
@@ -56,14 +57,23 @@ def check_csv_options(name: str, *, time_format: str = "original", keys: str = "
     for option, value, allowed in (("timeFormat", time_format, TIME_FORMATS), ("keys", keys, KEYS)):
         if value not in allowed:
             raise FormatError(
-                f"{option}={value} is not an SDMX-CSV option value",
-                fix=f"Use one of: {', '.join(allowed)} ({allowed[0]} by default).",
+                N_("{option}={value} is not an SDMX-CSV option value"),
+                fix=N_("Use one of: {choices} ({default} by default)."),
+                params={
+                    "option": option,
+                    "value": value,
+                    "choices": ", ".join(allowed),
+                    "default": allowed[0],
+                },
             )
         if value != allowed[0] and get_format(name).family != "csv":
             raise FormatError(
-                f"SDMX-CSV's {option}={value} does not apply to {get_format(name).title}",
-                fix=f"Leave {option} out, or ask for SDMX-CSV (format=csv on the server, "
-                "--to sdmx-csv-2.0 in cgd-bridge convert).",
+                N_("SDMX-CSV's {option}={value} does not apply to {format}"),
+                fix=N_(
+                    "Leave {option} out, or ask for SDMX-CSV (format=csv on the server, "
+                    "--to sdmx-csv-2.0 in cgd-bridge convert)."
+                ),
+                params={"option": option, "value": value, "format": get_format(name).title},
             )
 
 
@@ -103,8 +113,11 @@ def write(
     if labels not in fmt.labels:
         takes = [f.name for f in FORMATS.values() if labels in f.labels]
         raise FormatError(
-            f"{fmt.title} has no labels={labels!r}",
-            fix=f"Leave labels out (id), or use a format that takes it: {', '.join(takes) or 'none'}.",
+            N_("{format} has no labels='{labels}'"),
+            fix=N_("Leave labels out (id), or use a format that takes it: {names}.")
+            if takes
+            else N_("Leave labels out (id): no format takes it."),
+            params={"format": fmt.title, "labels": labels, "names": ", ".join(takes)},
         )
     check_csv_options(name, time_format=time_format, keys=keys)
     writer = fmt.load_writer()

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge import arrow
 from cgd_bridge.errors import FormatError
+from cgd_bridge.i18n import N_
 
 if TYPE_CHECKING:
     from cgd_bridge.sdmx.target import Target
@@ -100,8 +101,15 @@ def layout(target: Target, dimension_at_observation: str = TIME) -> Layout:
         series = tuple(d for d in dims if d != dimension_at_observation)
         return Layout(dimension_at_observation, (*series, TIME), (dimension_at_observation,))
     raise FormatError(
-        f"dimensionAtObservation={dimension_at_observation} is not a dimension of {target.ref}",
-        fix=f"Use {TIME}, {ALL_DIMENSIONS} or one of: {', '.join(dims)}.",
+        N_("dimensionAtObservation={dimension} is not a dimension of {structure}"),
+        fix=N_("Use {time}, {all} or one of: {dims}."),
+        params={
+            "dimension": dimension_at_observation,
+            "structure": target.ref,
+            "time": TIME,
+            "all": ALL_DIMENSIONS,
+            "dims": ", ".join(dims),
+        },
     )
 
 
@@ -114,12 +122,15 @@ def check_detail(detail: str, lay: Layout) -> bool:
     """
     if detail not in DETAILS:
         raise FormatError(
-            f"detail={detail} is not an SDMX data detail", fix=f"Use one of: {', '.join(DETAILS)}."
+            N_("detail={detail} is not an SDMX data detail"),
+            fix=N_("Use one of: {names}."),
+            params={"detail": detail, "names": ", ".join(DETAILS)},
         )
     if detail in SERIES_ONLY and lay.flat:
         raise FormatError(
-            f"detail={detail} lists series, and dimensionAtObservation={ALL_DIMENSIONS} has none",
-            fix=f"Ask for dimensionAtObservation={TIME} (or another dimension), or for detail=full.",
+            N_("detail={detail} lists series, and dimensionAtObservation={all} has none"),
+            fix=N_("Ask for dimensionAtObservation={time} (or another dimension), or for detail=full."),
+            params={"detail": detail, "all": ALL_DIMENSIONS, "time": TIME},
         )
     return detail in SERIES_ONLY
 
@@ -132,10 +143,12 @@ def time_series_only(title: str, dimension_at_observation: str) -> None:
     """
     if dimension_at_observation != TIME:
         raise FormatError(
-            f"{title} has TIME_PERIOD at the observation, "
-            f"not dimensionAtObservation={dimension_at_observation}",
-            fix=f"Leave dimensionAtObservation out (or use {TIME}), or ask for the format without "
-            "'timeseries' (e.g. genericdata or structurespecificdata), which takes any dimension.",
+            N_("{format} has TIME_PERIOD at the observation, not dimensionAtObservation={dimension}"),
+            fix=N_(
+                "Leave dimensionAtObservation out (or use {time}), or ask for the format without "
+                "'timeseries' (e.g. genericdata or structurespecificdata), which takes any dimension."
+            ),
+            params={"format": title, "dimension": dimension_at_observation, "time": TIME},
         )
 
 

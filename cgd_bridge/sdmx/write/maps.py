@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_
 from cgd_bridge.mapping.model import PROFILE, ComponentMap, Mapping, normalise_label
 from cgd_bridge.sdmx.maps import (
     _COMPONENT_FIELDS,
@@ -122,8 +123,8 @@ class _Exporter:
 
         if not self.m.dataflow:
             raise MappingError(
-                "the mapping names no target dataflow",
-                fix="Add 'dataflow: AGENCY:ID(VERSION)' (the SDMX dataflow the data goes to).",
+                N_("the mapping names no target dataflow"),
+                fix=N_("Add 'dataflow: AGENCY:ID(VERSION)' (the SDMX dataflow the data goes to)."),
                 file=self.name,
                 field="dataflow",
             )
@@ -463,12 +464,14 @@ def export_structure_map_30(
 
     if fmt not in MAP_FORMATS:
         raise MappingError(
-            f"'{fmt}' is not a structure-map format", fix=f"Use one of: {', '.join(MAP_FORMATS)}."
+            N_("'{fmt}' is not a structure-map format"),
+            fix=N_("Use one of: {names}."),
+            params={"fmt": fmt, "names": ", ".join(MAP_FORMATS)},
         )
-    if fmt == "sdmx-ml-2.1":
-        raise MappingError(
-            "an SDMX 2.1 StructureSet is written by cgd_bridge.sdmx.write.maps21",
-            fix="Call cgd_bridge.sdmx.write.export_structure_map, which picks the writer by format.",
+    if fmt == "sdmx-ml-2.1":  # a wrong call in the code itself, never a person's input
+        raise ValueError(
+            "an SDMX 2.1 StructureSet is written by cgd_bridge.sdmx.write.maps21: call "
+            "cgd_bridge.sdmx.write.export_structure_map, which picks the writer by format"
         )
     check_agency(agency)
     exporter = _Exporter(mapping, target_of(mapping.dataflow or "", structures), agency, name)

@@ -41,6 +41,7 @@ from typing import Any
 from lxml import etree
 
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_
 from cgd_bridge.mapping.model import Mapping
 from cgd_bridge.sdmx.maps import (
     _URN,
@@ -120,7 +121,11 @@ def _short(urn: str) -> tuple[str, str, str]:
     """``...Codelist=A:CL(1.0)`` -> ``("A", "CL", "1.0")``."""
     m = re.search(r"=([^:]+):([^(]+)\(([^)]+)\)", urn)
     if m is None:
-        raise MappingError(f"'{urn}' is not an SDMX URN", fix="Report this to the cgd-bridge developers.")
+        raise MappingError(
+            N_("'{urn}' is not an SDMX URN"),
+            fix=N_("This is a fault of cgd-bridge: report it to its developers with the mapping file."),
+            params={"urn": urn},
+        )
     return m.group(1), m.group(2), m.group(3)
 
 
@@ -499,8 +504,8 @@ def _structure_map(
     _maintainable_ref(el, "Target", str(sm.target), "datastructure", "Dataflow")
     if not rows:  # the schema wants one ComponentMap at least
         raise MappingError(
-            "the mapping reads no column, so its StructureMap has no ComponentMap",
-            fix="Map at least one column (dimensions, time or value).",
+            N_("the mapping reads no column, so its StructureMap has no ComponentMap"),
+            fix=N_("Map at least one column (dimensions, time or value)."),
             file=exporter.name,
         )
     for source, target, rep in rows:

@@ -51,6 +51,7 @@ from lxml import etree
 from pydantic import BaseModel
 
 from cgd_bridge.errors import FormatError
+from cgd_bridge.i18n import N_
 from cgd_bridge.metadata.model import PROFILE, QualityMetadata
 from cgd_bridge.sdmx.formats import get_metadata_format
 from cgd_bridge.sdmx.target import Target
@@ -505,8 +506,8 @@ def render_metadata(
     sets = tuple(s for s in metadata_sets(md) if s.attributes)
     if not sets:
         raise FormatError(
-            "the quality metadata has no filled field to export",
-            fix="Fill in the template (cgd-bridge metadata template) before exporting it.",
+            N_("the quality metadata has no filled field to export"),
+            fix=N_("Fill in the template (cgd-bridge metadata template) before exporting it."),
         )
     return _WRITERS[spec.function](sets, md, _target(target), _prepared(prepared))
 

@@ -59,6 +59,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from cgd_bridge.errors import FormatError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.formats import LABELS
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write._text import BATCH, TIME, as_text, join, layout, shape
@@ -200,7 +201,11 @@ def _key_column(name: str, dims: tuple[str, ...]) -> _Column:
 
 def _key_columns(target: Target, keys: str, dimension_at_observation: str, has_obs: bool) -> list[_Column]:
     if keys not in KEYS:
-        raise FormatError(f"SDMX-CSV has no keys={keys!r}", fix=f"Use one of: {', '.join(KEYS)}.")
+        raise FormatError(
+            N_("SDMX-CSV has no keys='{keys}'"),
+            fix=N_("Use one of: {names}."),
+            params={"keys": keys, "names": ", ".join(KEYS)},
+        )
     # series rows are the series of TIME_PERIOD at the observation (_shaped), whatever was asked
     series = layout(target, dimension_at_observation if has_obs else TIME).series
     out = []
@@ -214,8 +219,9 @@ def _key_columns(target: Target, keys: str, dimension_at_observation: str, has_o
 def _check_labels(labels: str, allowed: tuple[str, ...], title: str) -> None:
     if labels not in allowed:
         raise FormatError(
-            f"{title} has no labels={labels!r}",
-            fix=f"Use labels {' or '.join(repr(x) for x in allowed)}.",
+            N_("{format} has no labels='{labels}'"),
+            fix=N_("Use one of: {names}."),
+            params={"format": title, "labels": labels, "names": ", ".join(allowed)},
         )
 
 
@@ -244,7 +250,9 @@ def _write(
 ) -> int:
     if time_format not in TIME_FORMATS:
         raise FormatError(
-            f"SDMX-CSV has no timeFormat={time_format!r}", fix=f"Use one of: {', '.join(TIME_FORMATS)}."
+            N_("SDMX-CSV has no timeFormat='{time_format}'"),
+            fix=N_("Use one of: {names}."),
+            params={"time_format": time_format, "names": ", ".join(TIME_FORMATS)},
         )
     table = _shaped(table, target, detail, dimension_at_observation)
     names = observation_columns(target, table)

@@ -43,6 +43,7 @@ from typing import Any
 from lxml import etree
 
 from cgd_bridge.errors import FormatError
+from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.contract import attachment
 
 XS = "http://www.w3.org/2001/XMLSchema"
@@ -101,9 +102,9 @@ def _codes(codelist: Any, structures: Any) -> list[str]:
     ref = f"{codelist.maintainer.id}:{codelist.id}({codelist.version})"
     if structures is None:
         raise FormatError(
-            f"the codelist {ref} is only referenced by the DSD, so its codes are unknown",
-            fix="Pass the Structures that hold it (structures=...), or import it with "
-            "'cgd-bridge structures import'.",
+            N_("the codelist {codelist} is only referenced by the DSD, so its codes are unknown"),
+            fix=N_("Import the file that holds the codelist with 'cgd-bridge structures import FILE|URL'."),
+            params={"codelist": ref},
         )
     return sorted(structures.codes(ref))
 
@@ -223,11 +224,15 @@ def dsd_schema(
             time-series schema for 3.0 or another observation dimension.
     """
     if version not in NS:
-        raise FormatError(f"no structure-specific schema for SDMX-ML {version}", fix="Use 2.1 or 3.0.")
+        raise FormatError(
+            N_("there is no structure-specific schema for SDMX-ML {version}"),
+            fix=N_("Ask for version 2.1 or 3.0."),
+            params={"version": version},
+        )
     if time_series and (version != "2.1" or dimension_at_observation != TIME):
         raise FormatError(
-            "time-series schemas are SDMX-ML 2.1's, with TIME_PERIOD at the observation",
-            fix="Ask for version 2.1 and dimensionAtObservation=TIME_PERIOD, or leave time_series out.",
+            N_("time-series schemas are SDMX-ML 2.1's, with TIME_PERIOD at the observation"),
+            fix=N_("Ask for version 2.1 and dimensionAtObservation=TIME_PERIOD, or leave time_series out."),
         )
     ts = "TimeSeries" if time_series else ""
     base = NS[version]
@@ -235,8 +240,9 @@ def dsd_schema(
     at = dimension_at_observation
     if at != ALL_DIMENSIONS and at not in all_dims:
         raise FormatError(
-            f"dimensionAtObservation={at} is not a dimension of {dsd.id}",
-            fix=f"Use {ALL_DIMENSIONS} or one of: {', '.join(all_dims)}.",
+            N_("dimensionAtObservation={dimension} is not a dimension of {structure}"),
+            fix=N_("Use {all} or one of: {dims}."),
+            params={"dimension": at, "structure": dsd.id, "all": ALL_DIMENSIONS, "dims": ", ".join(all_dims)},
         )
     target_ns = namespace(dsd, dataflow, at)
     where = f"{schema_location.rstrip('/')}/" if schema_location else ""
