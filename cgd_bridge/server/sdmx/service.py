@@ -14,6 +14,7 @@ writers that print them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import os
 import threading
@@ -571,7 +572,13 @@ def _write(choice: Choice, table: pa.Table, target: Target, out: Any, params: Pa
 
 def parse_keys(text: str, n_dims: int, *, api: int) -> list[KeyFilter]:
     """The key path segment in the syntax of the API version: alternatives of per-dimension codes."""
-    return [parse_v1_key(text, n_dims)] if api == 1 else parse_v2_keys(text, n_dims)
+    return [list(key) for key in _parsed_keys(text, n_dims, api)]
+
+
+@functools.lru_cache(maxsize=4096)  # the same few series are asked for again and again; errors are not kept
+def _parsed_keys(text: str, n_dims: int, api: int) -> tuple[tuple[frozenset[str] | None, ...], ...]:
+    keys = [parse_v1_key(text, n_dims)] if api == 1 else parse_v2_keys(text, n_dims)
+    return tuple(tuple(key) for key in keys)
 
 
 def _from_index(
