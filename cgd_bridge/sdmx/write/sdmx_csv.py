@@ -50,7 +50,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -62,23 +62,28 @@ from cgd_bridge.errors import FormatError
 from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.formats import LABELS
 from cgd_bridge.sdmx.target import Target
-from cgd_bridge.sdmx.write._text import BATCH, TIME, as_text, join, layout, shape
+from cgd_bridge.sdmx.write._text import TIME, as_text, join, layout, shape
 
 TIME_FORMATS = ("original", "normalized")
 """SDMX-CSV ``timeFormat``: TIME_PERIOD as recorded, or as the ISO 8601 date it starts on."""
 KEYS = ("none", "obs", "series", "both")
 """SDMX-CSV ``keys``: no key column, OBS_KEY, SERIES_KEY, or both (SERIES_KEY first)."""
 
-__all__ = ["as_text", "observation_columns", "write_csv10", "write_csv20"]
+__all__ = ["as_text", "indexed_csv", "observation_columns", "write_csv10", "write_csv20"]
 
 #: Answers of at most this many rows are joined into lines in Python (:func:`_write_small`).
 SMALL_ROWS = 200
+#: Rows turned into text and written at a time: the text of 16,384 rows (about 6 MB) stays in the
+#: CPU's caches better than the shared :data:`BATCH` (100,000 rows, 38 MB), which made writing
+#: SDMX-CSV a quarter slower, and a streamed answer's first bytes leave sooner.
+CSV_BATCH = 16_384
 
 
-def observation_columns(target: Target, table: pa.Table) -> list[str]:
-    """The component columns in SDMX order that the table has."""
+def observation_columns(target: Target, table: pa.Table | Collection[str]) -> list[str]:
+    """The component columns in SDMX order that the table (or a set of column names) has."""
     wanted = [*target.dimensions, "TIME_PERIOD", "OBS_VALUE", *target.attributes]
-    have = set(table.column_names)  # column_names builds a new list on every access
+    # column_names builds a new list on every access
+    have = set(table.column_names) if isinstance(table, pa.Table) else table
     return [c for c in wanted if c in have]
 
 
@@ -262,9 +267,9 @@ def _write(
     if selected.num_rows <= SMALL_ROWS:
         return _write_small(selected, columns, lead, out)
     schema = pa.schema([(k, pa.string()) for k, _ in lead] + [(c.header, pa.string()) for c in columns])
-    options = pa_csv.WriteOptions(include_header=True, quoting_style="needed", batch_size=BATCH)
+    options = pa_csv.WriteOptions(include_header=True, quoting_style="needed", batch_size=CSV_BATCH)
     with pa_csv.CSVWriter(out, schema, write_options=options) as writer:
-        for batch in selected.to_batches(max_chunksize=BATCH):
+        for batch in selected.to_batches(max_chunksize=CSV_BATCH):
             # the constant lead columns are made per batch, never for the whole table
             arrays = [pa.repeat(pa.scalar(v, pa.string()), batch.num_rows) for _, v in lead]
             arrays += [c.text(batch) for c in columns]
@@ -299,6 +304,60 @@ def _write_small(table: pa.Table, columns: list[_Column], lead: list[tuple[str, 
     return n
 
 
+def indexed_csv(
+    name: str,
+    target: Target,
+    columns: Collection[str],
+    cells: Callable[[str, Callable[[str | None], str]], list[str]],
+    rows: int,
+    *,
+    detail: str = "full",
+) -> bytes | None:
+    """SDMX-CSV ``name`` (``sdmx-csv-1.0``/``-2.0``) of ``rows`` observations whose cells are
+    looked up rather than taken from a table: ``cells(column, quote)`` gives the column's cells
+    for those rows, each passed through ``quote``; ``columns`` are the columns there are.
+
+    The same bytes as :func:`write_csv10`/:func:`write_csv20` with ``labels=id``,
+    ``timeFormat=original``, ``keys=none`` would write for the rows as a table (the server
+    answers one-series queries so, from its key index: no ``take`` of every column, no Arrow
+    call per column; tests/unit/server/test_sdmx_small_answers.py compares both). None for any
+    other format or a ``detail`` without observations (the caller writes those the usual way).
+
+    Example:
+        >>> t = Target("A", "DF", "1.0", ("SEX",))
+        >>> got = {"SEX": ["F"], "TIME_PERIOD": ["2024"], "OBS_VALUE": ["1.5"]}
+        >>> indexed_csv("sdmx-csv-1.0", t, got, lambda c, quote: [quote(v) for v in got[c]], 1)
+        b'"DATAFLOW","SEX","TIME_PERIOD","OBS_VALUE"\n"A:DF(1.0)","F","2024","1.5"\n'
+    """
+    if name not in _LEADS or detail not in ("full", "dataonly"):
+        return None
+    lead = _LEADS[name](target, "id")
+    names = observation_columns(target, columns)
+    if detail == "dataonly":
+        names = [c for c in names if c not in target.attributes]
+    head = ",".join(_quoted(h) for h in [*(k for k, _ in lead), *names])
+    table = [[_quoted(v)] * rows for _, v in lead]
+    table += [cells(c, _quoted) for c in names]
+    lines = [head, *(",".join(row) for row in zip(*table, strict=True))]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _lead10(target: Target, labels: str) -> list[tuple[str, str]]:
+    return [("DATAFLOW", target.ref)]
+
+
+def _lead20(target: Target, labels: str) -> list[tuple[str, str]]:
+    structure_id = f"{target.ref}: {target.name}" if labels == "both" and target.name else target.ref
+    lead = [("STRUCTURE", "dataflow"), ("STRUCTURE_ID", structure_id)]
+    if labels == "name":
+        lead.append(("STRUCTURE_NAME", target.name))
+    lead.append(("ACTION", "I"))
+    return lead
+
+
+_LEADS = {"sdmx-csv-1.0": _lead10, "sdmx-csv-2.0": _lead20}
+
+
 def write_csv10(
     table: pa.Table,
     target: Target,
@@ -317,7 +376,7 @@ def write_csv10(
     ``time_format`` and ``keys`` as the module says (the 2.0 field guide's options).
     """
     _check_labels(labels, ("id", "both"), "SDMX-CSV 1.0")
-    lead = [("DATAFLOW", target.ref)]
+    lead = _lead10(target, labels)
     return _write(table, target, out, lead, labels, detail, dimension_at_observation, time_format, keys)
 
 
@@ -334,9 +393,5 @@ def write_csv20(
 ) -> int:
     """SDMX-CSV 2.0 (``labels`` ``id``, ``name`` or ``both``; the other options as for 1.0)."""
     _check_labels(labels, LABELS, "SDMX-CSV 2.0")
-    structure_id = f"{target.ref}: {target.name}" if labels == "both" and target.name else target.ref
-    lead = [("STRUCTURE", "dataflow"), ("STRUCTURE_ID", structure_id)]
-    if labels == "name":
-        lead.append(("STRUCTURE_NAME", target.name))
-    lead.append(("ACTION", "I"))
+    lead = _lead20(target, labels)
     return _write(table, target, out, lead, labels, detail, dimension_at_observation, time_format, keys)

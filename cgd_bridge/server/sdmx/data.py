@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.i18n import N_
+from cgd_bridge.sdmx.write._text import as_text
 from cgd_bridge.server.sdmx.query import (
     ComponentFilter,
     FilterCondition,
@@ -67,12 +69,28 @@ class _Encoded:
         return sorted(pos[c] for c in wanted if c in pos)
 
 
+@dataclass(frozen=True)
+class Texts:
+    """One column as SDMX text (:func:`~cgd_bridge.sdmx.write._text.as_text`), dictionary-encoded:
+    row ``r`` reads ``values[idx[r]]`` (None for a null)."""
+
+    values: list[str | None]
+    idx: np.ndarray
+
+    def of(self, rows: np.ndarray) -> list[str | None]:
+        """The text of each of ``rows``, in their order."""
+        values = self.values
+        return [values[i] for i in self.idx[rows].tolist()]
+
+
 class KeyIndex:
     """The dimension columns of one (immutable) table, dictionary-encoded on first use.
 
     :meth:`rows` answers a key with the rows of its rarest code (a posting list), checked
     against the other dimensions' codes only on those rows, so a one-series query costs about
-    the size of the answer rather than of the table.
+    the size of the answer rather than of the table. :meth:`texts` gives any column as text
+    the same way, so a small answer is written from the rows' positions without taking them
+    from the table (``service.data_response``).
 
     Example:
         >>> t = pa.table({"SEX": ["F", "M", None, "F"], "AGE": ["Y1", "Y1", "Y1", "Y2"]})
@@ -84,7 +102,11 @@ class KeyIndex:
         """``content`` names what the table holds (the content keys it was gathered from)."""
         self.table = table
         self.content = content
+        self.columns = frozenset(table.column_names)
+        self._rows = table.num_rows
         self._encoded: dict[str, _Encoded] = {}
+        self._texts: dict[tuple[str, object], Texts] = {}
+        self._numpy: dict[str, np.ndarray] = {}
 
     def _encode(self, dim: str) -> _Encoded:
         found = self._encoded.get(dim)
@@ -103,16 +125,61 @@ class KeyIndex:
             self._encoded.setdefault(dim, found)  # threads racing here compute the same value
         return found
 
+    def texts(self, column: str, render: Callable[[str | None], str | None] | None = None) -> Texts:
+        """``column`` as SDMX text, each distinct value passed once through ``render`` (e.g. a
+        writer's quoting); built on first use and kept with the index.
+
+        Example:
+            >>> t = pa.table({"SEX": ["F", "M", "F"], "OBS_VALUE": [1.5, None, 100.0]})
+            >>> index = KeyIndex(t)
+            >>> index.texts("OBS_VALUE").of(np.array([2, 1]))
+            ['100', None]
+            >>> index.texts("SEX", lambda v: f"<{v}>").of(np.array([0, 1]))
+            ['<F>', '<M>']
+        """
+        found = self._texts.get((column, render))
+        if found is not None:
+            return found
+        raw = self.table[column]
+        text = as_text(raw)
+        if text is raw and (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
+            enc = self._encode(column)  # a text dimension: its key encoding is its text
+            codes: list[str | None] = [*enc.codes, None]
+            idx = enc.idx
+        else:
+            encoded = pc.dictionary_encode(text).combine_chunks()
+            codes = [*encoded.dictionary.to_pylist(), None]
+            nulls_last = pc.fill_null(encoded.indices, len(codes) - 1)
+            idx = nulls_last.to_numpy(zero_copy_only=False).astype(np.int32)
+        values = codes if render is None else [render(v) for v in codes]
+        found = Texts(values, idx)
+        self._texts.setdefault((column, render), found)
+        return found
+
+    def numbers(self, column: str) -> np.ndarray:
+        """A numeric column without nulls (e.g. the gathered table's version numbers) as numpy, kept."""
+        found = self._numpy.get(column)
+        if found is None:
+            found = self._numpy.setdefault(column, self.table[column].to_numpy())
+        return found
+
     def rows(self, dimensions: list[str], key: KeyFilter) -> np.ndarray | None:
         """The ascending row positions matching ``key``; None when every row does."""
         parts = []
+        encoded, everything = self._encoded, self._rows
         for dim, codes in zip(dimensions, key, strict=False):
             if codes is None:
                 continue
-            enc = self._encode(dim)
-            positions = enc.positions(codes)
-            count = sum(enc.sizes[p] for p in positions)
-            if count == len(enc.idx):
+            enc = encoded.get(dim) or self._encode(dim)
+            if len(codes) == 1:  # a full key: one code per dimension (the frequent case)
+                (code,) = codes
+                p = enc.position.get(code)
+                positions = [] if p is None else [p]
+                count = 0 if p is None else enc.sizes[p]
+            else:
+                positions = enc.positions(codes)
+                count = sum(enc.sizes[p] for p in positions)
+            if count == everything:
                 continue  # every row has one of the codes
             if count == 0:
                 return np.empty(0, dtype=np.int64)
@@ -151,7 +218,7 @@ def select(
     mask: pa.ChunkedArray | pa.Array | None
     rows = None
     if index is not None and index.table is table:
-        rows = _indexed_rows(index, dimensions, keys)
+        rows = indexed_rows(index, dimensions, keys)
         mask = None
     else:
         mask = _keys_mask(table, dimensions, keys)
@@ -174,7 +241,7 @@ def select(
     return table
 
 
-def _indexed_rows(index: KeyIndex, dimensions: list[str], keys: list[KeyFilter]) -> np.ndarray | None:
+def indexed_rows(index: KeyIndex, dimensions: list[str], keys: list[KeyFilter]) -> np.ndarray | None:
     """:func:`_keys_mask` through the index: the matching rows in ascending order (None: all)."""
     out: np.ndarray | None = None
     for key in keys:

@@ -20,6 +20,7 @@ structure   SDMX-ML 2.1                            SDMX-ML 2.1 (sdmx1's v3 clien
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from cgd_bridge.i18n import N_
@@ -106,6 +107,7 @@ def _semver(text: str) -> tuple[int, ...]:
     return tuple([*parts, 0, 0, 0][:3])
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of its arguments; a 406 is not kept
 def negotiate(
     kind: str,
     accept: str | None,

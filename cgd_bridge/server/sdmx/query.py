@@ -22,6 +22,7 @@ FlowRef(agency='IAEG-SDGs', id='DF_SDG_GLH', version=None)
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,7 @@ def _check_id(text: str, what: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the path segment; errors are not kept
 def parse_flow_ref(text: str) -> FlowRef:
     """A v1 ``flowRef``: ``ID``, ``AGENCY,ID`` or ``AGENCY,ID,VERSION`` (``all``/``latest`` wildcards).
 

@@ -14,11 +14,12 @@ writers that print them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,12 +39,13 @@ from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.sdmx.target import Target
 from cgd_bridge.sdmx.write import check_csv_options, check_options
 from cgd_bridge.sdmx.write import write as write_format
+from cgd_bridge.sdmx.write.sdmx_csv import indexed_csv
 from cgd_bridge.sdmx.write.xsd import attachment, series_attributes
 from cgd_bridge.server import metrics
 from cgd_bridge.server.access_cache import Readable, ServedVersion, scope_of
 from cgd_bridge.server.http import conditional, http_date, not_modified_since, route_path
 from cgd_bridge.server.sdmx.answers import Answer, make_answer
-from cgd_bridge.server.sdmx.data import KeyIndex, combine, select
+from cgd_bridge.server.sdmx.data import KeyIndex, combine, indexed_rows, select
 from cgd_bridge.server.sdmx.negotiate import Choice, negotiate
 from cgd_bridge.server.sdmx.query import (
     KeyFilter,
@@ -366,6 +368,12 @@ async def data_response(
         metrics.pulled(choice.name, auth)
         return _answer_response(request, kept, modified)
     gathered = readable.gathered
+    indexed = _from_index(readable, flow, keys, params, choice)
+    if indexed is not None:  # a few series in SDMX-CSV, written from the key index's rows
+        data, observations, counts = indexed
+        await bridge.audit.record(principal, _served_counts(readable, counts), query, client=client)
+        metrics.pulled(choice.name, auth)
+        return _keep(request, bridge, answer_key, data, choice, observations, counts, modified)
     selected: pa.Table | None = None
     if gathered is not None:
         if _light(params):
@@ -564,7 +572,49 @@ def _write(choice: Choice, table: pa.Table, target: Target, out: Any, params: Pa
 
 def parse_keys(text: str, n_dims: int, *, api: int) -> list[KeyFilter]:
     """The key path segment in the syntax of the API version: alternatives of per-dimension codes."""
-    return [parse_v1_key(text, n_dims)] if api == 1 else parse_v2_keys(text, n_dims)
+    return [list(key) for key in _parsed_keys(text, n_dims, api)]
+
+
+@functools.lru_cache(maxsize=4096)  # the same few series are asked for again and again; errors are not kept
+def _parsed_keys(text: str, n_dims: int, api: int) -> tuple[tuple[frozenset[str] | None, ...], ...]:
+    keys = [parse_v1_key(text, n_dims)] if api == 1 else parse_v2_keys(text, n_dims)
+    return tuple(tuple(key) for key in keys)
+
+
+def _from_index(
+    readable: Readable, flow: Flow, keys: list[KeyFilter], params: Params, choice: Choice
+) -> tuple[bytes, int, tuple[int, ...]] | None:
+    """A key-only query of at most :data:`IN_LOOP_ROWS` observations in SDMX-CSV, answered from
+    the key index of what ``readable`` (the access decision) may read: (body, observations, per
+    version); None when it is not such a query (:func:`select` and the writer answer it)."""
+    gathered = readable.gathered
+    if gathered is None or not _light(params):
+        return None
+    index = gathered[1]
+    rows = indexed_rows(index, flow.dimensions, keys)
+    if rows is None or not 0 < len(rows) <= IN_LOOP_ROWS:
+        return None
+    data = _indexed_answer(index, rows, flow, params, choice)
+    if data is None:
+        return None
+    versions = index.numbers(VERSION_COLUMN)[rows]
+    return data, len(rows), tuple(np.bincount(versions, minlength=len(readable.versions)).tolist())
+
+
+def _indexed_answer(
+    index: KeyIndex, rows: np.ndarray, flow: Flow, params: Params, choice: Choice
+) -> bytes | None:
+    """The answer of ``rows`` of the index's table in SDMX-CSV with the default options, written
+    from the index's texts (:func:`~cgd_bridge.sdmx.write.sdmx_csv.indexed_csv`: the same bytes
+    as :func:`_shape` and :func:`_written`); None for anything else (written the usual way)."""
+    if choice.labels != "id" or choice.time_format != "original" or choice.keys != "none":
+        return None
+    keep, target = _components(index.columns, flow, params)
+
+    def cells(column: str, quote: Callable[[str | None], str]) -> list[str]:
+        return index.texts(column, quote).of(rows)  # type: ignore[return-value]
+
+    return indexed_csv(choice.name, target, keep, cells, len(rows), detail=params.detail)
 
 
 def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple[pa.Table, Target]:
@@ -574,7 +624,12 @@ def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple
     attributes) keep the key columns; the writers make one series of each key, without
     observations (``detail`` is passed to them).
     """
-    columns = set(table.column_names)
+    keep, target = _components(set(table.column_names), flow, params)
+    return table.select(keep), target
+
+
+def _components(columns: Collection[str], flow: Flow, params: Params) -> tuple[list[str], Target]:
+    """:func:`_shape`'s columns (of ``columns``, in order) and target."""
     attributes = [a for a in wanted_attributes(flow, params.attributes) if a in columns]
     if params.detail == "dataonly":
         attributes = []
@@ -596,7 +651,7 @@ def _shape(table: pa.Table, flow: Flow, params: Params, choice: Choice) -> tuple
         tuple(attributes),
         series_attributes=tuple(a for a in flow.series_attributes if a in attributes),
     )
-    return table.select(keep), target
+    return keep, target
 
 
 def wanted_attributes(flow: Flow, value: str) -> list[str]:

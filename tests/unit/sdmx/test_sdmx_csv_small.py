@@ -87,3 +87,16 @@ def test_the_small_path_is_taken_and_the_limit_respected(monkeypatch) -> None:
     sdmx_csv.write_csv20(_table(sdmx_csv.SMALL_ROWS, 2), TARGET, io.BytesIO())
     sdmx_csv.write_csv20(_table(sdmx_csv.SMALL_ROWS + 1, 2), TARGET, io.BytesIO())
     assert calls == [1]
+
+
+@pytest.mark.parametrize("write", [sdmx_csv.write_csv10, sdmx_csv.write_csv20])
+def test_the_batch_size_changes_no_byte(write, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large answers are written :data:`sdmx_csv.CSV_BATCH` rows at a time; one batch gives the same."""
+    table = _table(2 * sdmx_csv.CSV_BATCH + 17, seed=16)
+    batched = io.BytesIO()
+    write(table, TARGET, batched)
+    monkeypatch.setattr(sdmx_csv, "CSV_BATCH", table.num_rows)
+    whole = io.BytesIO()
+    write(table, TARGET, whole)
+    assert batched.getvalue() == whole.getvalue()
+    assert batched.getvalue().count(b"\n") >= table.num_rows + 1

@@ -20,15 +20,24 @@ JSON = {"Accept": "application/vnd.sdmx.data+json;version=2.0.0"}
 
 @pytest.fixture
 def selections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How often the service selected observations (a kept answer selects nothing)."""
+    """How often the service selected and wrote observations (a kept answer does neither): by
+    ``select`` and the writer, or from the key index (small SDMX-CSV answers)."""
     calls: list[int] = []
     original = service.select
+    indexed = service._indexed_answer
 
     def counted(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
+    def counted_indexed(*args, **kwargs):
+        out = indexed(*args, **kwargs)
+        if out is not None:
+            calls.append(1)
+        return out
+
     monkeypatch.setattr(service, "select", counted)
+    monkeypatch.setattr(service, "_indexed_answer", counted_indexed)
     return calls
 
 
