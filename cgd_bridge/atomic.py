@@ -50,7 +50,7 @@ def atomic_writer(path: str | Path, *, durable: bool = False) -> Iterator[Binary
     path = Path(os.path.realpath(path))  # through symbolic links: the link itself stays
     try:
         mode: int | None = os.stat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the second: a part of its folder is a file
         mode = None
     if mode is not None and stat.S_ISDIR(mode):
         from cgd_bridge.errors import UsageError

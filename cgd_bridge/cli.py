@@ -346,11 +346,11 @@ def convert(
     h = result.harmonised
     dropped = sum(d.count for d in h.dropped) if h else 0
     what = (
-        nmsg(N_("{n} observation"), N_("{n} observations"), result.written)
+        nmsg("{n} observation", "{n} observations", result.written)
         if detail in ("full", "dataonly")
         else nmsg(
-            N_("{n} series (detail {detail}, no observations)"),
-            N_("{n} series (detail {detail}, no observations)"),
+            "{n} series (detail {detail}, no observations)",
+            "{n} series (detail {detail}, no observations)",
             result.written,
             detail=detail,
         )
@@ -362,8 +362,8 @@ def convert(
             "format": fmt.title,
             "output": str(out),
             "dropped": nmsg(
-                N_(" ({n} row dropped by the mapping's rules)"),
-                N_(" ({n} rows dropped by the mapping's rules)"),
+                " ({n} row dropped by the mapping's rules)",
+                " ({n} rows dropped by the mapping's rules)",
                 dropped,
             )
             if dropped
@@ -528,11 +528,9 @@ def audit(file: Path, threshold: int, fmt: str, output: Path | None, lang: str |
     summary = t.gettext(
         N_("Audit of {file}: {suppressed}, {audited} audited over {relations}, {exposed} exposed"),
         file=file.name,
-        suppressed=t.ngettext(
-            N_("{n} suppressed cell"), N_("{n} suppressed cells"), stats.get("suppressed", 0)
-        ),
+        suppressed=t.ngettext("{n} suppressed cell", "{n} suppressed cells", stats.get("suppressed", 0)),
         audited=t.number(stats.get("audited", 0)),
-        relations=t.ngettext(N_("{n} relation"), N_("{n} relations"), stats.get("relations", 0)),
+        relations=t.ngettext("{n} relation", "{n} relations", stats.get("relations", 0)),
         exposed=t.number(stats.get("exposed", 0)),
     )
     if stats.get("not_additive"):
@@ -659,7 +657,7 @@ def metadata_export(
             fix=N_("Run cgd-bridge validate with --metadata to see them all, and correct them."),
             file=quality.name,
             params={
-                "invalid": nmsg(N_("{n} invalid value"), N_("{n} invalid values"), len(errors)),
+                "invalid": nmsg("{n} invalid value", "{n} invalid values", len(errors)),
                 "field": errors[0].field or "",
                 "first": f"{first_problem}. {first_fix}".strip(),
             },
@@ -904,8 +902,8 @@ def mapping_init(
     if learn_from:
         click.echo(
             t.ngettext(
-                N_("Learning from {n} earlier mapping file."),
-                N_("Learning from {n} earlier mapping files."),
+                "Learning from {n} earlier mapping file.",
+                "Learning from {n} earlier mapping files.",
                 len(evidence.sources),
             ),
             err=True,
@@ -937,8 +935,8 @@ def mapping_init(
     if uncertain:
         click.echo(
             t.ngettext(
-                N_("{n} guess to confirm (marked CONFIRM in the file):"),
-                N_("{n} guesses to confirm (marked CONFIRM in the file):"),
+                "{n} guess to confirm (marked CONFIRM in the file):",
+                "{n} guesses to confirm (marked CONFIRM in the file):",
                 len(uncertain),
             ),
             err=True,
@@ -1048,8 +1046,8 @@ def mapping_import(
     write_atomic(output, text)
     m = imported.mapping
     parts = [
-        t.ngettext(N_("{n} dimension"), N_("{n} dimensions"), len(m.dimensions)),
-        t.ngettext(N_("{n} attribute"), N_("{n} attributes"), len(m.attributes)),
+        t.ngettext("{n} dimension", "{n} dimensions", len(m.dimensions)),
+        t.ngettext("{n} attribute", "{n} attributes", len(m.attributes)),
     ]
     parts += [t.gettext(N_("time"))] if m.time else []
     parts += [t.gettext(N_("value"))] if m.value else []
@@ -1058,7 +1056,7 @@ def mapping_import(
         err=True,
         output=output,
         parts=", ".join(parts),
-        warnings=t.ngettext(N_("{n} warning"), N_("{n} warnings"), len(imported.warnings)),
+        warnings=t.ngettext("{n} warning", "{n} warnings", len(imported.warnings)),
     )
 
 

@@ -347,8 +347,8 @@ def run_review(
     if not report.valid:
         click.echo(
             t.ngettext(
-                N_("The mapping does not validate: {n} error."),
-                N_("The mapping does not validate: {n} errors."),
+                "The mapping does not validate: {n} error.",
+                "The mapping does not validate: {n} errors.",
                 report.error_count,
             )
         )
@@ -376,13 +376,13 @@ def run_review(
     said = t.gettext(
         N_("The mapping validates against the data and {dataflow} ({warnings}); written to {output}."),
         dataflow=drafted.mapping["dataflow"],
-        warnings=t.ngettext(N_("{n} warning"), N_("{n} warnings"), report.warning_count),
+        warnings=t.ngettext("{n} warning", "{n} warnings", report.warning_count),
         output=output,
     )
     if left:
         said += " " + t.ngettext(
-            N_("{n} choice skipped stays marked CONFIRM."),
-            N_("{n} choices skipped stay marked CONFIRM."),
+            "{n} choice skipped stays marked CONFIRM.",
+            "{n} choices skipped stay marked CONFIRM.",
             left,
         )
     click.echo(said)

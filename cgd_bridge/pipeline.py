@@ -306,14 +306,10 @@ def convert(
     result = Conversion(report=report)
     if prepared.harmonised is None or prepared.target is None:
         result.refusal = nmsg(
-            N_(
-                "validation found {n} error; fix it, or use --force to convert anyway (observations "
-                "are then marked OBS_STATUS U)"
-            ),
-            N_(
-                "validation found {n} errors; fix them, or use --force to convert anyway (observations "
-                "are then marked OBS_STATUS U)"
-            ),
+            "validation found {n} error; fix it, or use --force to convert anyway (observations "
+            "are then marked OBS_STATUS U)",
+            "validation found {n} errors; fix them, or use --force to convert anyway (observations "
+            "are then marked OBS_STATUS U)",
             report.error_count,
         )
         if any(code in UNCHECKED for code, _, _ in report.counts):

@@ -92,13 +92,13 @@ def load_mapping(path: str | Path) -> tuple[Mapping, InputInfo]:
             else N_("the mapping is not valid: {reason}{more}"),
             fix=fix,
             file=info.file,
-            field=where,
+            # a key inside a section (dimensions.SEX); a top-level key is named in the problem
+            # (format_message would call it a column)
+            field=where if "." in where else None,
             params={
                 "where": where,
                 "reason": reason,
-                "more": nmsg(N_(" (and {n} more problem)"), N_(" (and {n} more problems)"), more)
-                if more
-                else "",
+                "more": nmsg(" (and {n} more problem)", " (and {n} more problems)", more) if more else "",
             },
         ) from exc
 

@@ -328,9 +328,7 @@ class MicrodataAggregator:
                     ),
                     field=self.mapping.dimensions[dim].column,
                     params={
-                        "respondents": nmsg(
-                            N_("{n} respondent row"), N_("{n} respondent rows"), int(hit.size)
-                        ),
+                        "respondents": nmsg("{n} respondent row", "{n} respondent rows", int(hit.size)),
                         "rows": rows,
                         "code": code,
                         "dim": dim,

@@ -225,8 +225,8 @@ def _check_inputs(source: SourceTable, mapping: Mapping) -> dict[str, Any]:
             file=source.file,
             params={
                 "columns": nmsg(
-                    N_("the column {names}"),
-                    N_("the columns {names}"),
+                    "the column {names}",
+                    "the columns {names}",
                     len(missing),
                     names=", ".join(repr(m) for m in missing),
                 ),
