@@ -50,18 +50,26 @@ def atomic_writer(path: str | Path, *, durable: bool = False) -> Iterator[Binary
     path = Path(os.path.realpath(path))  # through symbolic links: the link itself stays
     try:
         mode: int | None = os.stat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the second: a part of its folder is a file
         mode = None
     if mode is not None and stat.S_ISDIR(mode):
         from cgd_bridge.errors import UsageError
+        from cgd_bridge.i18n import N_
 
-        raise UsageError(f"'{path}' is a folder, not a file", fix="Give the name of a file to write.")
+        raise UsageError(
+            N_("'{path}' is a folder, not a file"),
+            fix=N_("Give the name of a file to write."),
+            params={"path": str(path)},
+        )
     if mode is not None and not stat.S_ISREG(mode):  # a device, FIFO or socket: write through
-        with open(path, "wb") as through:
+        with _opening(path):
+            through = open(path, "wb")
+        with through:
             yield through
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with _opening(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             yield fh
@@ -74,6 +82,36 @@ def atomic_writer(path: str | Path, *, durable: bool = False) -> Iterator[Binary
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _opening(path: Path) -> Iterator[None]:
+    """Where an output cannot be created (its folder cannot be made, a part of its path is a
+    file, no permission, a full or read-only disk): a clear error naming the path and the fix,
+    not the system's traceback."""
+    from cgd_bridge.errors import UsageError
+    from cgd_bridge.i18n import N_
+
+    try:
+        yield
+    except NotADirectoryError as exc:
+        raise UsageError(
+            N_("'{path}' cannot be written: a part of its folder path is a file, not a folder"),
+            fix=N_("Give the output a path in an existing folder, or a folder name that is free."),
+            params={"path": str(path)},
+        ) from exc
+    except PermissionError as exc:
+        raise UsageError(
+            N_("'{path}' cannot be written: there is no permission to write in its folder"),
+            fix=N_("Give the output a path in a folder you can write to (e.g. in your home folder)."),
+            params={"path": str(path)},
+        ) from exc
+    except OSError as exc:
+        raise UsageError(
+            N_("'{path}' cannot be written ({reason})"),
+            fix=N_("Give the output a path in a folder you can write to, on a disk with free space."),
+            params={"path": str(path), "reason": exc.strerror or type(exc).__name__},
+        ) from exc
 
 
 def write_bytes_atomic(path: str | Path, data: bytes, *, durable: bool = False) -> None:

@@ -71,35 +71,60 @@ def _lang_option(f: Any) -> Any:
 def _translator(lang: str | None) -> Any:
     """The translator of ``--lang`` (refused with the offered languages when it has none), else
     of the system's ``LANG`` when offered, else English."""
-    import os
-
     from cgd_bridge import i18n
     from cgd_bridge.errors import UsageError
 
     if lang:
         chosen = i18n.normalise(lang)
         if chosen is None:
+            _State.t = _system_translator()  # the refusal itself in the system's language
             raise UsageError(
-                f"there is no catalogue for the language '{lang}'",
-                fix=f"Use --lang with one of: {', '.join(i18n.offered())}.",
+                i18n.N_("there is no catalogue for the language '{lang}'"),
+                fix=i18n.N_("Use --lang with one of: {offered}."),
+                params={"lang": lang, "offered": ", ".join(i18n.offered())},
             )
         _State.t = i18n.translator(chosen)
         return _State.t
-    env = next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(k)), "")
-    system = env.split(".")[0]
-    _State.t = i18n.translator(i18n.normalise(system) or i18n.DEFAULT)
+    _State.t = _system_translator()
     return _State.t
 
 
-def _error_translator() -> Any:
-    """The language of the error line of a command without ``--lang`` (``db backup``, ``db
-    restore``): ``CGD_BRIDGE_LANG`` when offered, else the system's locale (:func:`_translator`)."""
+def _system_translator() -> Any:
+    """The translator of the system's ``LC_ALL``, ``LC_MESSAGES`` or ``LANG`` when offered,
+    else English."""
     import os
 
     from cgd_bridge import i18n
 
-    chosen = i18n.normalise(os.environ.get("CGD_BRIDGE_LANG"))
-    return i18n.translator(chosen) if chosen else _translator(None)
+    env = next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(k)), "")
+    system = env.split(".")[0]
+    return i18n.translator(i18n.normalise(system) or i18n.DEFAULT)
+
+
+def _t() -> Any:
+    """The language of this command's messages: its ``--lang`` once read, else
+    ``CGD_BRIDGE_LANG`` when offered, else the system's (:func:`_translator`)."""
+    import os
+
+    from cgd_bridge import i18n
+
+    if _State.t is None:
+        chosen = i18n.normalise(os.environ.get("CGD_BRIDGE_LANG"))
+        _State.t = i18n.translator(chosen) if chosen else _system_translator()
+    return _State.t
+
+
+def _message_in(problem: Any, t: Any) -> str:
+    """A warning's sentence in the language of ``t`` (an error of ours is translated; another
+    kind of warning keeps its own text)."""
+    if isinstance(problem, CgdBridgeError):
+        return problem.message_in(t)
+    return str(getattr(problem, "message", problem))
+
+
+def _say(text: str, /, *, err: bool = False, **values: Any) -> None:
+    """Print the message id ``text`` in the command's language, formatted with ``values``."""
+    click.echo(_t().gettext(text, **values), err=err)
 
 
 @cli.command()
@@ -161,12 +186,13 @@ def validate(
 ) -> None:
     """Check DATA and its quality metadata before submission; report what to fix."""
     from cgd_bridge.checks import Options
+    from cgd_bridge.i18n import N_
     from cgd_bridge.pipeline import validate as run_validation
     from cgd_bridge.render import RENDERERS
 
     t = _translator(lang)
     options = Options(stage=stage, threshold=threshold, tolerance=tolerance)
-    with _progress(f"Checking {data.name}") as progress:
+    with _progress(t.gettext(N_("Checking {file}"), file=data.name)) as progress:
         report = run_validation(
             data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, options=options,
             progress=progress, structures=_load_structures() if mapping else None,
@@ -174,7 +200,6 @@ def validate(
     report.limit_per_code = limit
     text = RENDERERS[fmt](report, t=t)
     if output is not None:
-        from cgd_bridge.i18n import N_
         from cgd_bridge.render import counts
 
         write_atomic(output, text)
@@ -277,9 +302,11 @@ def convert(
 ) -> None:
     """Validate DATA, map it with MAPPING and write it as SDMX (format --to) to --output."""
     from cgd_bridge.errors import UsageError
+    from cgd_bridge.i18n import N_, msg, nmsg
     from cgd_bridge.pipeline import convert as run_conversion
     from cgd_bridge.sdmx.formats import FORMATS, get_format
 
+    t = _translator(lang)
     if list_formats:
         for f in FORMATS.values():
             click.echo(f"{f.name:22} {f.title:46} {f.media_type}")
@@ -287,16 +314,21 @@ def convert(
     needed = (("DATA", data), ("--metadata", metadata), ("--mapping", mapping), ("--to", to))
     missing = [name for name, value in needed if not value]
     if missing or not (data and metadata and mapping and to):
-        raise UsageError(f"convert needs {', '.join(missing)}", fix="See cgd-bridge convert --help.")
+        raise UsageError(
+            N_("convert needs {missing}"),
+            fix=N_("See cgd-bridge convert --help."),
+            params={"missing": ", ".join(missing)},
+        )
     fmt = get_format(to)
     if labels is not None and labels not in fmt.labels:
         takes = [f.name for f in FORMATS.values() if labels in f.labels]
         raise UsageError(
-            f"--labels {labels} is not an option of {fmt.title}",
-            fix=f"Leave --labels out, or convert to {' or '.join(takes)}.",
+            N_("--labels {labels} is not an option of {format}"),
+            fix=N_("Leave --labels out, or convert to one of: {formats}."),
+            params={"labels": labels, "format": fmt.title, "formats": ", ".join(takes)},
         )
     out = output or data.with_suffix(f".{fmt.name}{fmt.suffix}")
-    with _progress(f"Converting {data.name}") as progress:
+    with _progress(t.gettext(N_("Converting {file}"), file=data.name)) as progress:
         result = run_conversion(
             data, metadata=metadata, mapping=mapping, to=fmt.name, output=out, form=form, sheet=sheet,
             force=force, progress=progress, structures=_load_structures(), labels=labels or "id",
@@ -307,20 +339,47 @@ def convert(
     if result.refused:
         from cgd_bridge.render import render_text
 
-        click.echo(render_text(report, t=_translator(lang)), err=True, nl=False)
-        click.echo(f"Not converted: {result.refused}.", err=True)
+        click.echo(render_text(report, t=t), err=True, nl=False)
+        said = t.gettext(N_("Not converted: {reason}"), reason=t.text(result.refusal))
+        click.echo(t.gettext(N_("{sentence}."), sentence=said.rstrip(".।")), err=True)
         sys.exit(EXIT_INVALID)
     h = result.harmonised
     dropped = sum(d.count for d in h.dropped) if h else 0
-    what = "observations" if detail in ("full", "dataonly") else f"series (detail {detail}, no observations)"
-    click.echo(
-        f"Wrote {result.written} {what} as {fmt.title} to {out}"
-        + (f" ({dropped} row(s) dropped by the mapping's rules)" if dropped else "")
-        + (" despite validation errors (marked OBS_STATUS U)" if not report.valid else "")
-        + "."
+    what = (
+        nmsg("{n} observation", "{n} observations", result.written)
+        if detail in ("full", "dataonly")
+        else nmsg(
+            "{n} series (detail {detail}, no observations)",
+            "{n} series (detail {detail}, no observations)",
+            result.written,
+            detail=detail,
+        )
     )
+    said = t.template(
+        N_("Wrote {what} as {format} to {output}{dropped}{forced}"),
+        {
+            "what": what,
+            "format": fmt.title,
+            "output": str(out),
+            "dropped": nmsg(
+                " ({n} row dropped by the mapping's rules)",
+                " ({n} rows dropped by the mapping's rules)",
+                dropped,
+            )
+            if dropped
+            else "",
+            "forced": msg(N_(" despite validation errors (marked OBS_STATUS U)")) if not report.valid else "",
+        },
+    )
+    click.echo(t.gettext(N_("{sentence}."), sentence=said))
     if result.metadata:
-        click.echo(f"Wrote the quality metadata as {metadata_format} to {result.metadata}.")
+        click.echo(
+            t.gettext(
+                N_("Wrote the quality metadata as {format} to {output}."),
+                format=metadata_format,
+                output=result.metadata,
+            )
+        )
 
 
 @cli.command()
@@ -458,6 +517,7 @@ def audit(file: Path, threshold: int, fmt: str, output: Path | None, lang: str |
     bands, area hierarchies of the dataflow's codelist) each suppressed cell's smallest and
     largest possible value is solved. Exit 1 when one is narrower than the threshold.
     """
+    from cgd_bridge.i18n import N_
     from cgd_bridge.pipeline import audit_file
     from cgd_bridge.render import RENDERERS
 
@@ -465,22 +525,31 @@ def audit(file: Path, threshold: int, fmt: str, output: Path | None, lang: str |
     report = audit_file(file, threshold=threshold, structures=_load_structures())
     text = RENDERERS[fmt](report, t=t)
     stats = report.stats.get("audit", {})
-    summary = (
-        f"Audit of {file.name}: {stats.get('suppressed', 0)} suppressed cell(s), {stats.get('audited', 0)} "
-        f"audited over {stats.get('relations', 0)} relation(s), {stats.get('exposed', 0)} exposed"
+    summary = t.gettext(
+        N_("Audit of {file}: {suppressed}, {audited} audited over {relations}, {exposed} exposed"),
+        file=file.name,
+        suppressed=t.ngettext("{n} suppressed cell", "{n} suppressed cells", stats.get("suppressed", 0)),
+        audited=t.number(stats.get("audited", 0)),
+        relations=t.ngettext("{n} relation", "{n} relations", stats.get("relations", 0)),
+        exposed=t.number(stats.get("exposed", 0)),
     )
     if stats.get("not_additive"):
-        summary += (
-            f"; {stats['not_additive']} in series that do not add up (percentages, rates): their "
-            "counts are not in the file, so they cannot be audited from it"
+        summary += t.gettext(
+            N_(
+                "; {n} in series that do not add up (percentages, rates): their counts are not in "
+                "the file, so they cannot be audited from it"
+            ),
+            n=t.number(stats["not_additive"]),
         )
     if stats.get("not_audited"):
-        summary += f"; {stats['not_audited']} not audited (the LP budget ran out)"
+        summary += t.gettext(
+            N_("; {n} not audited (the LP budget ran out)"), n=t.number(stats["not_audited"])
+        )
     if output is not None:
         write_atomic(output, text)
     else:
         click.echo(text, nl=False)
-    click.echo(summary + ".", err=True)
+    click.echo(t.gettext(N_("{sentence}."), sentence=summary), err=True)
     sys.exit(EXIT_VALID if report.valid else EXIT_INVALID)
 
 
@@ -510,14 +579,17 @@ def metadata() -> None:
 @click.option(
     "--output", "-o", type=click.Path(path_type=Path), help="Write the template here (default: print it)."
 )
-def metadata_template(output: Path | None) -> None:
+@_lang_option
+def metadata_template(output: Path | None, lang: str | None) -> None:
     """Print (or write) the commented, fill-in metadata template."""
+    from cgd_bridge.i18n import N_
     from cgd_bridge.metadata.template import render_template
 
+    _translator(lang)
     text = render_template()
     if output:
         write_atomic(output, text)
-        click.echo(f"Template written to {output}.", err=True)
+        _say(N_("Template written to {output}."), err=True, output=output)
     else:
         click.echo(text, nl=False)
 
@@ -538,6 +610,7 @@ def metadata_template(output: Path | None) -> None:
     help="Instead, write the extension MSD and the metadataflows the sets are reported against "
     "(SDMX-ML 3.0).",
 )
+@_lang_option
 def metadata_export(
     quality: Path | None,
     dataflow: str | None,
@@ -545,13 +618,16 @@ def metadata_export(
     output: Path | None,
     list_formats: bool,
     structures: bool,
+    lang: str | None,
 ) -> None:
     """Export a filled QUALITY file as an SDMX reference metadata set attached to --dataflow."""
     from cgd_bridge.errors import TemplateError, UsageError
+    from cgd_bridge.i18n import N_, nmsg
     from cgd_bridge.metadata import load_metadata
     from cgd_bridge.sdmx.formats import METADATA_FORMATS, get_metadata_format
     from cgd_bridge.sdmx.write.refmeta import extension_structures, render_metadata
 
+    t = _translator(lang)
     if list_formats:
         for f in METADATA_FORMATS.values():
             click.echo(f"{f.name:28} {f.title:36} {f.media_type}")
@@ -560,28 +636,41 @@ def metadata_export(
         text = extension_structures().decode("utf-8")
         if output:
             write_atomic(output, text)
-            click.echo(f"Wrote the extension MSD and metadataflows to {output}.", err=True)
+            _say(N_("Wrote the extension MSD and metadataflows to {output}."), err=True, output=output)
         else:
             click.echo(text, nl=False)
         return
     if quality is None or not dataflow:
         missing = [n for n, v in (("QUALITY", quality), ("--dataflow", dataflow)) if not v]
         raise UsageError(
-            f"metadata export needs {', '.join(missing)}", fix="See cgd-bridge metadata export --help."
+            N_("metadata export needs {missing}"),
+            fix=N_("See cgd-bridge metadata export --help."),
+            params={"missing": ", ".join(missing)},
         )
     fmt = get_metadata_format(to)
     loaded = load_metadata(quality)
     errors = [f for f in loaded.findings if f.severity.value == "error"]
     if errors:
+        first_problem, first_fix = errors[0].texts(t)
         raise TemplateError(
-            f"the metadata file has {len(errors)} invalid value(s), first: {errors[0].message}",
-            fix="Run cgd-bridge validate with --metadata to see them all, and correct them.",
+            N_("the metadata file has {invalid}, the first at '{field}': {first}"),
+            fix=N_("Run cgd-bridge validate with --metadata to see them all, and correct them."),
             file=quality.name,
+            params={
+                "invalid": nmsg("{n} invalid value", "{n} invalid values", len(errors)),
+                "field": errors[0].field or "",
+                "first": f"{first_problem}. {first_fix}".strip(),
+            },
         )
     data = render_metadata(loaded.model, dataflow, fmt.name)
     if output:
         write_atomic(output, data.decode("utf-8"))
-        click.echo(f"Wrote the quality metadata as {fmt.title} to {output}.", err=True)
+        _say(
+            N_("Wrote the quality metadata as {format} to {output}."),
+            err=True,
+            format=fmt.title,
+            output=output,
+        )
     else:
         click.echo(data.decode("utf-8"), nl=False)
 
@@ -604,7 +693,9 @@ def _load_structures() -> Any:
 
 def _warn_problems(structures: Any) -> None:
     for problem in structures.problems:
-        click.echo(f"Warning: skipped a bundled file: {problem.message}", err=True)
+        from cgd_bridge.i18n import N_
+
+        _say(N_("Warning: skipped a bundled file: {message}"), err=True, message=problem.message_in(_t()))
 
 
 def _short_source(source: str) -> str:
@@ -672,12 +763,13 @@ def structures_show(artefact: tuple[str, ...], lang: str, fmt: str) -> None:
     their codelists, a dataflow its DSD.
     """
     from cgd_bridge.errors import UsageError
+    from cgd_bridge.i18n import N_
     from cgd_bridge.sdmx.refs import parse_ref
     from cgd_bridge.structures import describe, kind_of_urn
 
     if len(artefact) > 2:
         raise UsageError(
-            "give at most a kind and an artefact", fix="For example: show codelist IAEG-SDGs:CL_SEX."
+            N_("give at most a kind and an artefact"), fix=N_("For example: show codelist IAEG-SDGs:CL_SEX.")
         )
     kind = artefact[0].lower() if len(artefact) == 2 else kind_of_urn(artefact[-1])
     agency, id_, version = parse_ref(artefact[-1])
@@ -749,6 +841,7 @@ def mapping_group() -> None:
     "typing searches the codes, s skips, q quits); the mapping is validated before it is written "
     "to --output.",
 )
+@_lang_option
 def mapping_init(
     data: Path,
     dataflow: str,
@@ -759,6 +852,7 @@ def mapping_init(
     learn_from: tuple[Path, ...],
     no_bundled: bool,
     interactive: bool,
+    lang: str | None,
 ) -> None:
     """Draft a complete mapping of DATA to the target dataflow, every guess commented.
 
@@ -770,32 +864,50 @@ def mapping_init(
     and the answers validated before the file is written.
     """
     from cgd_bridge.errors import UsageError
+    from cgd_bridge.i18n import N_
     from cgd_bridge.mapping.draft import draft_mapping
     from cgd_bridge.mapping.evidence import load_evidence
 
+    t = _translator(lang)
     if output is not None and output.exists() and not force:
         raise UsageError(
-            f"'{output}' exists, and 'mapping init' does not replace it",
-            fix="Give another -o file, or add --force to replace it.",
+            N_("'{output}' exists, and 'mapping init' does not replace it"),
+            fix=N_("Give another -o file, or add --force to replace it."),
+            params={"output": str(output)},
         )
     if interactive and output is None:
         raise UsageError(
-            "--interactive writes the reviewed mapping to a file, and no --output was given",
-            fix="Add -o mapping.yaml.",
+            N_("--interactive writes the reviewed mapping to a file, and no --output was given"),
+            fix=N_("Add -o mapping.yaml."),
         )
     if interactive and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
-            "--interactive asks questions in a terminal, and "
-            + ("the input" if not sys.stdin.isatty() else "the output")
-            + " is not one (a pipe, a file or a script)",
-            fix="Run it in a terminal, or leave out --interactive: the draft is written with the "
-            "uncertain choices marked CONFIRM, to check in the file.",
+            N_(
+                "--interactive asks questions in a terminal, and the input "
+                "is not one (a pipe, a file or a script)"
+            )
+            if not sys.stdin.isatty()
+            else N_(
+                "--interactive asks questions in a terminal, and the output "
+                "is not one (a pipe, a file or a script)"
+            ),
+            fix=N_(
+                "Run it in a terminal, or leave out --interactive: the draft is written with the "
+                "uncertain choices marked CONFIRM, to check in the file."
+            ),
         )
     evidence = load_evidence(list(learn_from), bundled=not no_bundled)
     for source, why in evidence.skipped:
-        click.echo(f"Note: {source} is not learnt from: {why}.", err=True)
+        _say(N_("Note: {source} is not learnt from: {why}."), err=True, source=source, why=t.text(why))
     if learn_from:
-        click.echo(f"Learning from {len(evidence.sources)} earlier mapping file(s).", err=True)
+        click.echo(
+            t.ngettext(
+                "Learning from {n} earlier mapping file.",
+                "Learning from {n} earlier mapping files.",
+                len(evidence.sources),
+            ),
+            err=True,
+        )
     structures = _load_structures()
     if interactive and output is not None:
         from cgd_bridge.cli_review import run_review
@@ -804,7 +916,9 @@ def mapping_init(
             return draft_mapping(data, dataflow=dataflow, structures=structures, form=form, sheet=sheet,
                                  evidence=evidence, decisions=decisions)  # fmt: skip
 
-        code = run_review(redraft, data=data, form=form, sheet=sheet, structures=structures, output=output)
+        code = run_review(
+            redraft, data=data, form=form, sheet=sheet, structures=structures, output=output, t=t
+        )
         _warn_problems(structures)
         raise SystemExit(code)
     drafted = draft_mapping(
@@ -816,14 +930,21 @@ def mapping_init(
         click.echo(text, nl=False)
     else:
         write_atomic(output, text)
-        click.echo(f"Mapping drafted in {output}.", err=True)
+        _say(N_("Mapping drafted in {output}."), err=True, output=output)
     uncertain = drafted.uncertain()
     if uncertain:
-        click.echo(f"{len(uncertain)} guess(es) to confirm (marked CONFIRM in the file):", err=True)
+        click.echo(
+            t.ngettext(
+                "{n} guess to confirm (marked CONFIRM in the file):",
+                "{n} guesses to confirm (marked CONFIRM in the file):",
+                len(uncertain),
+            ),
+            err=True,
+        )
         for guess in uncertain:
             click.echo(f"  - {guess.line()}", err=True)
     else:
-        click.echo("Every guess is at least 80 % sure; still read the comments before you use it.", err=True)
+        _say(N_("Every guess is at least 80 % sure; still read the comments before you use it."), err=True)
 
 
 @mapping_group.command("export")
@@ -846,27 +967,31 @@ def mapping_init(
     show_default=True,
     help="Agency ID of the CSO-side artefacts (use the one the NSO's registry gave your organisation).",
 )
-def mapping_export(mapping_file: Path, output: Path | None, fmt: str, agency: str) -> None:
+@_lang_option
+def mapping_export(mapping_file: Path, output: Path | None, fmt: str, agency: str, lang: str | None) -> None:
     """Write MAPPING as SDMX maps for an NSO's registry.
 
     SDMX 3.0: a StructureMap with RepresentationMaps; SDMX 2.1 (--format sdmx-ml-2.1): a
     StructureSet with CodelistMaps and a StructureMap, and the codelists of the CSO's labels.
     """
+    from cgd_bridge.i18n import N_
     from cgd_bridge.mapping import load_mapping
     from cgd_bridge.sdmx.write import export_structure_map
 
+    t = _translator(lang)
     loaded, info = load_mapping(mapping_file)
     structures = _load_structures()
     exported = export_structure_map(loaded, structures=structures, agency=agency, fmt=fmt, name=info.file)
     _warn_problems(structures)
     for warning in exported.warnings:
-        click.echo(f"Note: {warning.message}", err=True)
+        _say(N_("Note: {message}"), err=True, message=_message_in(warning, t))
     if output is None:
         click.echo(exported.text, nl=False)
         return
     write_atomic(output, exported.text)
     what = "StructureSet" if fmt == "sdmx-ml-2.1" else "StructureMap"
-    click.echo(f"{what} of {info.file} written to {output} ({fmt}).", err=True)
+    _say(N_("{what} of {file} written to {output} ({format})."), err=True, what=what, file=info.file,
+         output=output, format=fmt)  # fmt: skip
 
 
 @mapping_group.command("import")
@@ -883,8 +1008,9 @@ def mapping_export(mapping_file: Path, output: Path | None, fmt: str, agency: st
 @click.option(
     "--output", "-o", type=click.Path(path_type=Path), help="The mapping file to write (default: print it)."
 )
+@_lang_option
 def mapping_import(
-    files: tuple[Path, ...], dataflow: str, links: tuple[str, ...], output: Path | None
+    files: tuple[Path, ...], dataflow: str, links: tuple[str, ...], output: Path | None, lang: str | None
 ) -> None:
     """Build a cgd-mapping/1.0 file from SDMX maps or open-sdg column-map/code-map CSVs.
 
@@ -893,33 +1019,45 @@ def mapping_import(
     the column map, the code map and, optionally, one indicator CSV they apply to.
     """
     from cgd_bridge.errors import UsageError
+    from cgd_bridge.i18n import N_
     from cgd_bridge.sdmx.read import import_mapping
 
+    t = _translator(lang)
     parsed: dict[str, tuple[str, str | None]] = {}
     for link in links:
         key, _, target = link.partition("=")
         component, _, column = target.partition(":")
         if not key or not component:
-            raise UsageError(f"--link '{link}' is not MAP=COMPONENT[:COLUMN]", fix="For example: "
-                             "--link REF_AREA_TO_ISO3=REF_AREA:country.")  # fmt: skip
+            raise UsageError(
+                N_("--link '{link}' is not MAP=COMPONENT[:COLUMN]"),
+                fix=N_("For example: --link REF_AREA_TO_ISO3=REF_AREA:country."),
+                params={"link": link},
+            )
         parsed[key] = (component, column or None)
     structures = _load_structures()
     imported = import_mapping(files, dataflow=dataflow, structures=structures, links=parsed)
     _warn_problems(structures)
     for warning in imported.warnings:
-        click.echo(f"Warning: {warning.message}", err=True)
+        _say(N_("Warning: {message}"), err=True, message=_message_in(warning, t))
     text = imported.to_yaml()
     if output is None:
         click.echo(text, nl=False)
         return
     write_atomic(output, text)
     m = imported.mapping
-    click.echo(
-        f"Mapping written to {output}: {len(m.dimensions)} dimension(s), {len(m.attributes)} attribute(s)"
-        + (", time" if m.time else "") + (", value" if m.value else "")
-        + f"; {len(imported.warnings)} warning(s) (also written at the top of the file).",
+    parts = [
+        t.ngettext("{n} dimension", "{n} dimensions", len(m.dimensions)),
+        t.ngettext("{n} attribute", "{n} attributes", len(m.attributes)),
+    ]
+    parts += [t.gettext(N_("time"))] if m.time else []
+    parts += [t.gettext(N_("value"))] if m.value else []
+    _say(
+        N_("Mapping written to {output}: {parts}; {warnings} (also written at the top of the file)."),
         err=True,
-    )  # fmt: skip
+        output=output,
+        parts=", ".join(parts),
+        warnings=t.ngettext("{n} warning", "{n} warnings", len(imported.warnings)),
+    )
 
 
 # ---------------------------------------------------------------- the server's database (#4)
@@ -951,6 +1089,7 @@ def _store(url: str | None) -> Iterator[Any]:
     from sqlalchemy.exc import DBAPIError
 
     from cgd_bridge.errors import StoreError
+    from cgd_bridge.i18n import N_
     from cgd_bridge.store.db import check_current, make_engine, make_sessionmaker, redact
 
     engine = make_engine(_database_url(url))
@@ -961,8 +1100,9 @@ def _store(url: str | None) -> Iterator[Any]:
     except DBAPIError as exc:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         raise StoreError(
-            f"the database {redact(str(engine.url))} refused the operation: {reason}",
-            fix="Check that it is running and migrated (cgd-bridge db upgrade).",
+            N_("the database {url} refused the operation: {reason}"),
+            fix=N_("Check that it is running and migrated (cgd-bridge db upgrade)."),
+            params={"url": redact(str(engine.url)), "reason": reason},
         ) from exc
     finally:
         engine.dispose()
@@ -1368,13 +1508,18 @@ _REPLACE_OPTION = click.option(
 def admin_version_overlap(version_id: int, database_url: str | None) -> None:
     """Show the series keys and periods version ID shares with published data (exit 1 if any)."""
     from cgd_bridge.errors import NotFound
+    from cgd_bridge.i18n import N_
     from cgd_bridge.store import ownership
     from cgd_bridge.store.models import Version
 
     with _store(database_url) as session:  # the local admin CLI: whoever can open the database
         v = session.get(Version, version_id)
         if v is None:
-            raise NotFound(f"there is no version {version_id}", fix="See the review inbox for version ids.")
+            raise NotFound(
+                N_("there is no version {id}"),
+                fix=N_("See the review inbox for version ids."),
+                params={"id": version_id},
+            )
         found = ownership.overlap(session, v)
         _print_overlap(found)
     if found:
@@ -1789,11 +1934,15 @@ def missing_server_extra() -> str | None:
 
 def require_server_extra() -> None:
     """Stop with the install command when the server extra is missing."""
+    from cgd_bridge.errors import UsageError
+    from cgd_bridge.i18n import N_
+
     missing = missing_server_extra()
     if missing is not None:
-        raise click.UsageError(
-            f"this command needs the bridge server, which is not installed ({missing} is missing): "
-            f"{SERVER_EXTRA}"
+        raise UsageError(
+            N_("this command needs the bridge server, which is not installed ({module} is missing)"),
+            fix=N_("Install it: {command}"),
+            params={"module": missing, "command": SERVER_EXTRA},
         )
 
 
@@ -1812,15 +1961,22 @@ def stop_cleanly_on_sigterm() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every failure into a message and exit code 2."""
     stop_cleanly_on_sigterm()
+    _State.t = None  # each run reads its own --lang (a program may call main more than once)
     try:
         cli.main(args=argv, prog_name="cgd-bridge", standalone_mode=False)
     except ModuleNotFoundError as exc:
         if _State.debug or (exc.name or "").partition(".")[0] not in SERVER_MODULES:
             raise
-        click.echo(
-            f"Error: this command needs the bridge server, which is not installed ({exc.name} is "
-            f"missing): {SERVER_EXTRA}",
+        from cgd_bridge.i18n import N_
+
+        _say(
+            N_(
+                "Error: this command needs the bridge server, which is not "
+                "installed ({module} is missing): {command}"
+            ),
             err=True,
+            module=exc.name,
+            command=SERVER_EXTRA,
         )
         sys.exit(EXIT_FAILED)
     except click.exceptions.Exit as exc:
@@ -1829,28 +1985,37 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(EXIT_FAILED)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        from cgd_bridge.i18n import N_
+
+        _say(N_("Aborted."), err=True)
         sys.exit(EXIT_FAILED)
     except CgdBridgeError as exc:
         if _State.debug:
             raise
-        from cgd_bridge.i18n import ENGLISH, N_
+        from cgd_bridge.i18n import N_
         from cgd_bridge.render import printable
 
-        t = _State.t or _error_translator() or ENGLISH
+        t = _t()
         click.echo(printable(t.gettext(N_("Error: {message}"), message=exc.message_in(t))), err=True)
         sys.exit(EXIT_FAILED)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        from cgd_bridge.i18n import N_
+
+        _say(N_("Interrupted."), err=True)
         sys.exit(EXIT_FAILED)
     except Exception as exc:
         if _State.debug:
             raise
+        from cgd_bridge.i18n import N_
         from cgd_bridge.render import printable as _printable
 
-        click.echo(
-            f"Error: cgd-bridge failed unexpectedly ({type(exc).__name__}: {_printable(str(exc))}). "
-            "Run again with --debug and report the output.",
+        _say(
+            N_(
+                "Error: cgd-bridge failed unexpectedly ({kind}: {reason}). Run again with --debug and "
+                "report the output."
+            ),
             err=True,
+            kind=type(exc).__name__,
+            reason=_printable(str(exc)),
         )
         sys.exit(EXIT_FAILED)

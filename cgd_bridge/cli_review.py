@@ -41,6 +41,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from rapidfuzz import fuzz, process
 
+from cgd_bridge.i18n import ENGLISH, N_, Translator
 from cgd_bridge.mapping.draft import (
     MEASURE,
     PERIOD,
@@ -158,6 +159,7 @@ def review(
     redraft: Callable[[Decisions], Draft],
     ask: Callable[[Question, list[Candidate], int, int], str],
     say: Callable[[str], None],
+    t: Translator = ENGLISH,
 ) -> Draft:
     """Ask every uncertain choice (dimensions first, then labels on the draft remade with those
     answers) and return the draft made with all the answers.
@@ -174,7 +176,7 @@ def review(
         if not questions:
             continue
         for n, q in enumerate(questions, 1):
-            got = _ask_one(q, draft.data_columns, ask, say, n, len(questions))
+            got = _ask_one(q, draft.data_columns, ask, say, n, len(questions), t)
             if got is None:
                 continue
             if not q.dimension and q.column:  # a column no dimension read: the one chosen
@@ -198,6 +200,7 @@ def _ask_one(
     say: Callable[[str], None],
     n: int,
     of: int,
+    t: Translator = ENGLISH,
 ) -> str | None:
     candidates = q.candidates[:SHOWN]
     while True:
@@ -205,13 +208,18 @@ def _ask_one(
         if not isinstance(got, Search):
             return got
         if not got.found:
-            say(f"Nothing matches '{_safe(got.text)}'; type another code or name, a number, s or q.")
+            say(
+                t.gettext(
+                    N_("Nothing matches '{text}'; type another code or name, a number, s or q."),
+                    text=_safe(got.text),
+                )
+            )
             continue
         candidates = got.found
         say(
-            f"Codes like '{_safe(got.text)}':"
+            t.gettext(N_("Codes like '{text}':"), text=_safe(got.text))
             if q.label is not None
-            else f"Answers like '{_safe(got.text)}':"
+            else t.gettext(N_("Answers like '{text}':"), text=_safe(got.text))
         )
 
 
@@ -221,42 +229,70 @@ def _safe(text: str) -> str:
     return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
 
 
-def show(q: Question, candidates: list[Candidate], n: int, of: int) -> str:
+def show(q: Question, candidates: list[Candidate], n: int, of: int, t: Translator = ENGLISH) -> str:
     """A question as the terminal shows it, its candidates numbered; what comes from the data is
     made safe to print (:func:`_safe`)."""
     q = Question(q.dimension, _safe(q.label) if q.label is not None else None,
                  _safe(q.column) if q.column is not None else None, q.proposed, q.confidence, _safe(q.why),
                  q.candidates, q.codes)  # fmt: skip
     if not q.dimension:
-        head = f"[{n}/{of}] Column '{q.column}' is not used: which dimension is it? (s: none)"
+        head = t.gettext(
+            N_("Column '{column}' is not used: which dimension is it? (s: none)"), column=q.column
+        )
     elif q.dimension == TIME:
-        head = f"[{n}/{of}] TIME_PERIOD: which column, or which period for every row (e.g. 2024)?"
+        head = t.gettext(N_("TIME_PERIOD: which column, or which period for every row (e.g. 2024)?"))
     elif q.dimension == MEASURE:
-        head = f"[{n}/{of}] OBS_VALUE: which measure?"
+        head = t.gettext(N_("OBS_VALUE: which measure?"))
     elif q.label is None:
-        head = f"[{n}/{of}] {q.dimension}: which column, or which code for every row?"
+        head = t.gettext(N_("{dimension}: which column, or which code for every row?"), dimension=q.dimension)
     else:
-        head = f"[{n}/{of}] {q.dimension}: '{q.label}' in column '{q.column}' is which code?"
+        head = t.gettext(
+            N_("{dimension}: '{label}' in column '{column}' is which code?"),
+            dimension=q.dimension,
+            label=q.label,
+            column=q.column,
+        )
+    head = f"[{t.number(n)}/{t.number(of)}] {head}"
     if q.proposed:
-        lines = [head, f"  The draft proposes {_choice(q.proposed)} ({q.confidence:.0%} sure: {q.why})."]
+        said = t.gettext(
+            N_("The draft proposes {choice} ({percent} sure: {why})."),
+            choice=_choice(q.proposed, t),
+            percent=_percent(q.confidence, t),
+            why=q.why,
+        )
     else:
-        lines = [head, f"  The draft proposes nothing: {q.why}."]
+        said = t.gettext(N_("The draft proposes nothing: {why}."), why=q.why)
+    lines = [head, f"  {said}"]
     for i, c in enumerate(candidates, 1):
-        lines.append(f"  {i}) {_safe(_choice(c.choice)):30} {_safe(c.name)[:50]:50} {c.confidence:4.0%}")
-    lines.append("  Enter: the proposal   1-9 or arrows: a candidate   type: search codes and names   "
-                 "s: skip   q: quit")  # fmt: skip
+        lines.append(
+            f"  {i}) {_safe(_choice(c.choice, t)):30} {_safe(c.name)[:50]:50} {_percent(c.confidence, t):>4}"
+        )
+    keys = t.gettext(
+        N_(
+            "Enter: the proposal   1-9 or arrows: a candidate   type: "
+            "search codes and names   s: skip   q: quit"
+        )
+    )
+    lines.append(f"  {keys}")
     return "\n".join(lines)
 
 
-def _choice(choice: str) -> str:
+def _percent(share: float, t: Translator) -> str:
+    """``share`` (0-1) as a whole percentage the way the locale writes it."""
+    from babel.numbers import format_percent
+
+    return str(format_percent(round(share, 2), locale=t.lang))
+
+
+def _choice(choice: str, t: Translator = ENGLISH) -> str:
     spec = spec_of(choice)
     if spec is not None:
         return describe(spec)
     kind, _, what = choice.partition(":")
     if kind == "column" and what:
-        return f"column '{what}'"
+        return t.gettext(N_("column '{name}'"), name=what)
     if kind == "value" and what:
-        return f"code {what}"
+        return t.gettext(N_("code {code}"), code=what)
     if kind == "dimension" and what:
         return what
     return choice
@@ -266,8 +302,10 @@ class _Menu(Completer):
     """The completion menu under the prompt: the candidates, numbered, while nothing is typed
     (the arrows move through them), else the codes, names and columns matching what is typed."""
 
-    def __init__(self, q: Question, candidates: list[Candidate], columns: list[str]) -> None:
-        self.q, self.candidates, self.columns = q, candidates, columns
+    def __init__(
+        self, q: Question, candidates: list[Candidate], columns: list[str], t: Translator = ENGLISH
+    ) -> None:
+        self.q, self.candidates, self.columns, self.t = q, candidates, columns, t
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
         text = document.text_before_cursor
@@ -276,7 +314,7 @@ class _Menu(Completer):
             return
         shown = self.candidates if not typed else search(self.q, typed.lstrip("="), self.columns, 20)
         for i, c in enumerate(shown, 1):
-            label = ("" if typed else f"{i}) ") + _safe(_choice(c.choice))
+            label = ("" if typed else f"{i}) ") + _safe(_choice(c.choice, self.t))
             yield Completion(
                 c.choice, start_position=-len(text), display=label, display_meta=_safe(c.name)[:60]
             )
@@ -285,17 +323,18 @@ class _Menu(Completer):
 class Terminal:
     """The questions asked in this terminal with prompt_toolkit."""
 
-    def __init__(self) -> None:
+    def __init__(self, t: Translator = ENGLISH) -> None:
         self.session: PromptSession[str] = PromptSession()
         self.columns: list[str] = []  # the data's columns, that a dimension's answer can name
+        self.t = t
 
     def ask(self, q: Question, candidates: list[Candidate], n: int, of: int) -> str:
-        click.echo("\n" + show(q, candidates, n, of))
+        click.echo("\n" + show(q, candidates, n, of, self.t))
         buffer = self.session.default_buffer
         try:
             return self.session.prompt(
                 "> ",
-                completer=_Menu(q, candidates, self.columns),
+                completer=_Menu(q, candidates, self.columns, self.t),
                 complete_while_typing=True,
                 pre_run=lambda: buffer.start_completion(select_first=False),
             )
@@ -304,9 +343,12 @@ class Terminal:
 
     def yes(self, message: str) -> bool:
         try:
-            return self.session.prompt(message).strip().casefold() in ("y", "yes")
+            said = self.session.prompt(message).strip().casefold()
         except (KeyboardInterrupt, EOFError):
             return False
+        # y and yes always, and the language's own word for yes (its first letter may be another
+        # language's no: the n of the Swahili ndiyo)
+        return said in ("y", "yes", self.t.gettext(N_("yes")).casefold())
 
 
 def run_review(
@@ -317,6 +359,7 @@ def run_review(
     sheet: str | None,
     structures: Any,
     output: Path,
+    t: Translator = ENGLISH,
 ) -> int:
     """The review in this terminal, the validation, and the file written: the exit code (0
     written, 1 nothing written)."""
@@ -324,18 +367,20 @@ def run_review(
     from cgd_bridge.findings import Severity
     from cgd_bridge.pipeline import validate
 
-    terminal = Terminal()
+    terminal = Terminal(t)
 
     def remade(decisions: Decisions) -> Draft:
         d = redraft(decisions)
         terminal.columns = d.data_columns
         return d
 
-    click.echo("Reviewing the draft: each choice below 80 % sure, dimensions first, then labels.")
+    click.echo(
+        t.gettext(N_("Reviewing the draft: each choice below 80 % sure, dimensions first, then labels."))
+    )
     try:
-        drafted = review(remade, terminal.ask, click.echo)
+        drafted = review(remade, terminal.ask, click.echo, t)
     except Quit:
-        click.echo("Quit: nothing written.")
+        click.echo(t.gettext(N_("Quit: nothing written.")))
         return 1
     text = drafted.to_yaml()
     trial = output.parent / f".{output.name}.review-{os.getpid()}.yaml"
@@ -345,20 +390,45 @@ def run_review(
     finally:
         trial.unlink(missing_ok=True)
     if not report.valid:
-        click.echo(f"The mapping does not validate: {report.error_count} error(s).")
+        click.echo(
+            t.ngettext(
+                "The mapping does not validate: {n} error.",
+                "The mapping does not validate: {n} errors.",
+                report.error_count,
+            )
+        )
         for code, severity, count, examples in report.by_code():
             if severity == Severity.ERROR:
-                click.echo(f"  - {code} ({count}): {examples[0].problem if examples else ''}")
-        if not terminal.yes("Write it anyway, to fix by hand? [y/N] "):
-            click.echo("Nothing written.")
+                problem = examples[0].texts(t)[0] if examples else ""
+                click.echo(f"  - {code} ({t.number(count)}): {problem}")
+        if not terminal.yes(t.gettext(N_("Write it anyway, to fix by hand? [y/N] "))):
+            click.echo(t.gettext(N_("Nothing written.")))
             return 1
         write_bytes_atomic(output, text.encode("utf-8"))
-        click.echo(f"Written to {output}; fix the errors, then run "
-                   f"'cgd-bridge validate {data} --mapping {output}'.")  # fmt: skip
+        click.echo(
+            t.gettext(
+                N_(
+                    "Written to {output}; fix the errors, then run "
+                    "'cgd-bridge validate {data} --mapping {output}'."
+                ),
+                output=output,
+                data=data,
+            )
+        )
         return 0
     write_bytes_atomic(output, text.encode("utf-8"))
     left = len(drafted.uncertain())
-    click.echo(f"The mapping validates against the data and {drafted.mapping['dataflow']} "
-               f"({report.warning_count} warning(s)); written to {output}."
-               + (f" {left} choice(s) skipped stay marked CONFIRM." if left else ""))  # fmt: skip
+    said = t.gettext(
+        N_("The mapping validates against the data and {dataflow} ({warnings}); written to {output}."),
+        dataflow=drafted.mapping["dataflow"],
+        warnings=t.ngettext("{n} warning", "{n} warnings", report.warning_count),
+        output=output,
+    )
+    if left:
+        said += " " + t.ngettext(
+            "{n} choice skipped stays marked CONFIRM.",
+            "{n} choices skipped stay marked CONFIRM.",
+            left,
+        )
+    click.echo(said)
     return 0

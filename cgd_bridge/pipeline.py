@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,6 +36,7 @@ from cgd_bridge.checks.privacy import IDENTIFIER_IN_ATTRIBUTE, attribute_finding
 from cgd_bridge.checks.relations import dimension_parents
 from cgd_bridge.errors import FormatError, MappingError, StructureError, UsageError
 from cgd_bridge.findings import Report
+from cgd_bridge.i18n import ENGLISH, N_, msg, nmsg
 from cgd_bridge.ingest import open_table
 from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping import load_mapping, load_mapping_schema
@@ -211,15 +212,31 @@ class Conversion:
         harmonised: the mapped observations, with provenance and suppression applied; None
             when conversion stopped before mapping.
         written: observations written (0 when nothing was written).
-        refused: why nothing was written, in plain words; None when the output was written.
+        refusal: why nothing was written, in plain words, as a composed message
+            (:func:`cgd_bridge.i18n.msg`, shown in any language with ``Translator.text``); None
+            when the output was written. ``refused`` is its English.
         metadata: the reference-metadata file written next to the data (``metadata_out``), if any.
     """
 
     report: Report
     harmonised: Harmonised | None = None
     written: int = 0
-    refused: str | None = None
+    refusal: dict[str, Any] | None = None
     metadata: Path | None = None
+
+    @property
+    def refused(self) -> str | None:
+        """Why nothing was written, in English; None when the output was written."""
+        return None if self.refusal is None else ENGLISH.text(self.refusal)
+
+
+def _fix_of(finding: Any) -> dict[str, Any]:
+    """A finding's fix as a composed message (translated where it is shown), without its full stop."""
+    if finding.template is None:
+        fix: str = finding.fix or ""
+        return msg(fix)
+    params = {k: msg(v) if k in finding.translate else v for k, v in finding.params.items()}
+    return msg(finding.template[1], **params)
 
 
 def convert(
@@ -268,8 +285,14 @@ def convert(
         get_metadata_format(metadata_format)  # so does an unknown metadata format
     if labels not in fmt.labels:
         raise FormatError(
-            f"{fmt.title} has no labels={labels!r}",
-            fix=f"Use labels {' or '.join(fmt.labels)} with {fmt.name}, or an SDMX-CSV format.",
+            N_("{format} has no labels='{labels}'"),
+            fix=N_("Use labels {allowed} with {name}, or an SDMX-CSV format."),
+            params={
+                "format": fmt.title,
+                "labels": labels,
+                "allowed": " / ".join(fmt.labels),
+                "name": fmt.name,
+            },
         )
     if structures is None:
         from cgd_bridge.structures import Structures as _Structures
@@ -282,28 +305,39 @@ def convert(
     report = prepared.report
     result = Conversion(report=report)
     if prepared.harmonised is None or prepared.target is None:
-        result.refused = (
-            f"validation found {report.error_count} error(s); fix them, or use --force to convert "
-            "anyway (observations are then marked OBS_STATUS U)"
+        result.refusal = nmsg(
+            "validation found {n} error; fix it, or use --force to convert anyway (observations "
+            "are then marked OBS_STATUS U)",
+            "validation found {n} errors; fix them, or use --force to convert anyway (observations "
+            "are then marked OBS_STATUS U)",
+            report.error_count,
         )
         if any(code in UNCHECKED for code, _, _ in report.counts):
-            result.refused = (
-                "the codes could not be checked against the target's structures (unknown-dataflow); "
-                "--force does not convert unchecked data: import the NSO's structures with "
-                "'cgd-bridge structures import FILE' or correct the mapping's dataflow"
+            result.refusal = msg(
+                N_(
+                    "the codes could not be checked against the target's structures (unknown-dataflow); "
+                    "--force does not convert unchecked data: import the NSO's structures with "
+                    "'cgd-bridge structures import FILE' or correct the mapping's dataflow"
+                )
             )
         breaking = [f for f in report.findings if f.code in NEVER_FORCED and f.code not in UNCHECKED]
         if breaking:  # the mapping does not give the DSD what it requires (the DSD contract)
             named = ", ".join(dict.fromkeys(str(f.details.get("component", f.code)) for f in breaking))
-            result.refused = (
-                f"the output would not conform to the target data structure ({named}); --force does not "
-                "convert past that: " + (breaking[0].fix or "").rstrip(".")
+            result.refusal = msg(
+                N_(
+                    "the output would not conform to the target data structure ({components}); "
+                    "--force does not convert past that: {fix}"
+                ),
+                components=named,
+                fix=_fix_of(breaking[0]),
             )
         if any(code == IDENTIFIER_IN_ATTRIBUTE for code, _, _ in report.counts):  # the first reason
-            result.refused = (
-                "attributes filled from the data would publish personal identifiers "
-                "(identifier-in-attribute); --force does not publish identifiers: remove them from the "
-                "column, or stop mapping it"
+            result.refusal = msg(
+                N_(
+                    "attributes filled from the data would publish personal identifiers "
+                    "(identifier-in-attribute); --force does not publish identifiers: remove them from "
+                    "the column, or stop mapping it"
+                )
             )
         return result
     result.harmonised = prepared.harmonised
@@ -335,7 +369,10 @@ def write_harmonised(
     :func:`convert`): the observations (or series) written, and the target written for."""
     h, target = prepared.harmonised, prepared.target
     if h is None or target is None:
-        raise UsageError("nothing to write: validation found errors", fix="Run 'cgd-bridge validate' first.")
+        raise UsageError(
+            N_("nothing to write: validation found errors"),
+            fix=N_("Run 'cgd-bridge validate' first and correct what it reports."),
+        )
     fmt = get_format(to)
     if fmt.names or labels != "id":  # SDMX-JSON prints names; SDMX-CSV with labels
         target = named_target(target, h.table, structures)
@@ -357,13 +394,22 @@ def _check_detail(detail: str, dimension_at_observation: str, fmt: str) -> None:
         time_series_only(get_format(fmt).title, dimension_at_observation)
 
     if detail not in DETAILS:
-        raise FormatError(f"'{detail}' is not an SDMX data detail", fix=f"Use one of: {', '.join(DETAILS)}.")
+        raise FormatError(
+            N_("'{detail}' is not an SDMX data detail"),
+            fix=N_("Use one of: {allowed}."),
+            params={"detail": detail, "allowed": ", ".join(DETAILS)},
+        )
     if detail in SERIES_ONLY and dimension_at_observation == ALL_DIMENSIONS and not get_format(fmt).flat:
         raise FormatError(
-            f"detail '{detail}' lists series, and with the dimension at the observation "
-            f"{ALL_DIMENSIONS} there are no series",
-            fix="Leave the dimension at the observation at TIME_PERIOD (or name another dimension), or "
-            "ask for detail full or dataonly.",
+            N_(
+                "detail '{detail}' lists series, and with the dimension at "
+                "the observation {all} there are no series"
+            ),
+            fix=N_(
+                "Leave the dimension at the observation at TIME_PERIOD (or name another dimension), or "
+                "ask for detail full or dataonly."
+            ),
+            params={"detail": detail, "all": ALL_DIMENSIONS},
         )
 
 
@@ -374,9 +420,18 @@ def _check_dimension_at_observation(dimension: str, target: Target) -> None:
     dims = [d for d in target.dimensions if d != TIME]
     if dimension not in (TIME, ALL_DIMENSIONS, *dims):
         raise FormatError(
-            f"'{dimension}' is not a dimension of {target.ref}, so it cannot be the dimension at "
-            "the observation",
-            fix=f"Use {TIME} (the default), {ALL_DIMENSIONS} (no series) or one of: {', '.join(dims)}.",
+            N_(
+                "'{dimension}' is not a dimension of {dataflow}, so it "
+                "cannot be the dimension at the observation"
+            ),
+            fix=N_("Use {time} (the default), {all} (no series) or one of: {dimensions}."),
+            params={
+                "dimension": dimension,
+                "dataflow": target.ref,
+                "time": TIME,
+                "all": ALL_DIMENSIONS,
+                "dimensions": ", ".join(dims),
+            },
         )
 
 
@@ -515,23 +570,24 @@ def harmonise(
         return result
     if not spec.dataflow:
         raise MappingError(
-            "the mapping does not name its target dataflow",
-            fix="Add 'dataflow: AGENCY:ID(VERSION)', e.g. IAEG-SDGs:DF_SDG_GLH(1.5).",
+            N_("the mapping does not name its target dataflow"),
+            fix=N_("Add 'dataflow: AGENCY:ID(VERSION)', e.g. IAEG-SDGs:DF_SDG_GLH(1.5)."),
             file=Path(mapping).name,
         )
     h = validation.harmonised
     if h is None:
         raise MappingError(
-            "the mapping has no SDMX sections (dimensions, time, value)",
-            fix="Add them as docs/mapping.md shows.",
+            N_("the mapping has no SDMX sections (dimensions, time, value)"),
+            fix=N_("Add them as docs/mapping.md shows."),
             file=Path(mapping).name,
         )
     contract = h.contract
     if contract is None:  # the target is known (else unknown-dataflow stopped us): a broken store
         raise MappingError(
-            f"the data structure of {spec.dataflow} could not be read",
-            fix="Import the NSO's structures again with 'cgd-bridge structures import FILE'.",
+            N_("the data structure of {dataflow} could not be read"),
+            fix=N_("Import the NSO's structures again with 'cgd-bridge structures import FILE'."),
             file=Path(mapping).name,
+            params={"dataflow": spec.dataflow},
         )
     h.table = conform(h, validation.suppression, md.model, forced=not report.valid)
     # the DSD is the contract: its dimensions in key order, its attributes in its order, at
@@ -541,11 +597,13 @@ def harmonise(
     problems = contract_problems(h.table, contract, attributes, structures, codes=report.valid)
     if problems:  # validation lets none of these through: a store whose structures changed, or a bug
         raise StructureError(
-            f"the observations do not conform to {contract.dsd}, so nothing is written or stored: "
-            + "; ".join(problems),
-            fix="Check the imported structures ('cgd-bridge structures list') and validate again; if "
-            "validation passes and this remains, report it as a bug.",
+            N_("the observations do not conform to {dsd}, so nothing is written or stored: {problems}"),
+            fix=N_(
+                "Check the imported structures ('cgd-bridge structures list') and validate again; if "
+                "validation passes and this remains, report it as a bug."
+            ),
             file=Path(mapping).name,
+            params={"dsd": contract.dsd, "problems": "; ".join(problems)},
         )
     target = Target.parse(spec.dataflow, contract.dimension_ids, attributes)
     target = dataclasses.replace(

@@ -12,6 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from cgd_bridge.errors import InputError
+from cgd_bridge.i18n import N_
 
 #: The folders a complete install carries.
 FOLDERS = ("codelists", "mappings", "metadata_templates", "examples")
@@ -30,8 +31,11 @@ def bundled(name: str) -> Path:
         if place.is_dir():
             return place
     raise InputError(
-        f"the bundled folder '{name}' is missing from this installation of cgd-bridge",
-        fix="Reinstall cgd-bridge from a complete wheel (pip install --force-reinstall cgd-bridge) "
-        "or from a clone of the repository (pip install -e .).",
+        N_("the bundled folder '{name}' is missing from this installation of cgd-bridge"),
+        fix=N_(
+            "Reinstall cgd-bridge from a complete wheel (pip install --force-reinstall cgd-bridge) "
+            "or from a clone of the repository (pip install -e .)."
+        ),
         file=str(_places(name)[0]),
+        params={"name": name},
     )

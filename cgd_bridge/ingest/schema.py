@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_
 from cgd_bridge.ingest.kobo import field_descriptor
 
 if TYPE_CHECKING:
@@ -206,8 +207,8 @@ def schema_from_descriptor(descriptor: dict[str, Any], *, file: str | None, sour
     """
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("fields"), list):
         raise MappingError(
-            "the Table Schema has no 'fields' list",
-            fix="Under 'schema:', list the columns as 'fields:' with a 'name' and 'type' each.",
+            N_("the Table Schema has no 'fields' list"),
+            fix=N_("Under 'schema:', list the columns as 'fields:' with a 'name' and 'type' each."),
             file=file,
         )
     plain = {k: v for k, v in descriptor.items() if k not in ("dataKind", "totalTolerance")}
@@ -219,16 +220,20 @@ def schema_from_descriptor(descriptor: dict[str, Any], *, file: str | None, sour
     for name in pk:
         if name not in names:
             raise MappingError(
-                f"the primary key names the column '{name}', which is not a field",
-                fix=f"Use field names from: {', '.join(names)}.",
+                N_("the primary key names the column '{name}', which is not a field"),
+                fix=N_("Use field names from: {names}."),
                 file=file,
+                params={"name": name, "names": ", ".join(names)},
             )
     kind = descriptor.get("dataKind") or (
         "aggregate" if any(f.role in ("count", "denominator", "value") for f in fields) else "microdata"
     )
     if kind not in ("aggregate", "microdata"):
         raise MappingError(
-            f"dataKind '{kind}' is not known", fix="Use 'aggregate' or 'microdata'.", file=file
+            N_("dataKind '{kind}' is not known"),
+            fix=N_("Use 'aggregate' or 'microdata'."),
+            file=file,
+            params={"kind": kind},
         )
     return TableSchema(
         fields=fields,
@@ -254,10 +259,15 @@ def _check_table_schema(plain: dict[str, Any], file: str | None) -> None:
     if not report.valid:
         first = report.errors[0]
         raise MappingError(
-            f"the Table Schema is not valid: {first.note or first.message}",
-            fix="Correct the schema: each field needs a 'name' and a Table Schema 'type' "
-            f"(one of {', '.join(sorted(TYPES - {'geojson', 'object', 'array'}))}).",
+            N_("the Table Schema is not valid: {reason}"),
+            fix=N_(
+                "Correct the schema: each field needs a 'name' and a Table Schema 'type' (one of {types})."
+            ),
             file=file,
+            params={
+                "reason": first.note or first.message,
+                "types": ", ".join(sorted(TYPES - {"geojson", "object", "array"})),
+            },
         )
     if key is not None:
         verdicts.remember(key)
@@ -267,16 +277,18 @@ def _field_from_descriptor(fd: dict[str, Any], file: str | None) -> SchemaField:
     role = fd.get("role", "other")
     if role not in ROLES:
         raise MappingError(
-            f"field '{fd.get('name')}' has the role '{role}', which is not known",
-            fix=f"Use one of: {', '.join(sorted(ROLES))}.",
+            N_("field '{name}' has the role '{role}', which is not known"),
+            fix=N_("Use one of: {allowed}."),
             file=file,
+            params={"name": fd.get("name"), "role": role, "allowed": ", ".join(sorted(ROLES))},
         )
     wg = fd.get("wgDomain")
     if wg is not None and wg not in WG_DOMAINS:
         raise MappingError(
-            f"field '{fd.get('name')}' has wgDomain '{wg}', which is not a Washington Group domain",
-            fix=f"Use one of: {', '.join(WG_DOMAINS)}.",
+            N_("field '{name}' has wgDomain '{domain}', which is not a Washington Group domain"),
+            fix=N_("Use one of: {allowed}."),
             file=file,
+            params={"name": fd.get("name"), "domain": wg, "allowed": ", ".join(WG_DOMAINS)},
         )
     totals = fd.get("totalValues")
     return SchemaField(

@@ -15,6 +15,7 @@ import yaml
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import MappingError, what_is_not_a_file
 from cgd_bridge.findings import InputInfo
+from cgd_bridge.i18n import N_, msg, nmsg, num
 from cgd_bridge.ingest.schema import TableSchema, schema_from_descriptor
 from cgd_bridge.ingest.table import file_digest
 from cgd_bridge.mapping.model import Mapping
@@ -26,28 +27,38 @@ def read_mapping_file(path: str | Path) -> tuple[dict[str, Any], InputInfo]:
     """Parse a mapping file (YAML or JSON) into a dict, with clear errors."""
     p = Path(path)
     if not p.is_file():
-        what = what_is_not_a_file(p).replace("the file does", "the mapping file does")
-        raise MappingError(what, fix="Check the path.", file=str(path))
+        what = what_is_not_a_file(p)
+        if what == N_("the file does not exist"):
+            what = N_("the mapping file does not exist")
+        raise MappingError(what, fix=N_("Check the path and the file name."), file=str(path))
     try:
         data = safeyaml.load(p.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
+        where = msg(N_(" (line {line})"), line=num(mark.line + 1)) if mark else ""
         if isinstance(exc, safeyaml.YamlLimitError):
             raise MappingError(
-                f"the mapping is refused: {exc.problem}{where}",
-                fix="Write the mapping out plainly.",
+                N_("the mapping is refused: {reason}{where}"),
+                fix=N_("Write the mapping out plainly, without YAML anchors and aliases."),
+                file=p.name,
+                params={"reason": exc.problem, "where": where},
+            ) from exc
+        if isinstance(exc, UnicodeDecodeError):
+            raise MappingError(
+                N_("the mapping file is not UTF-8 text"),
+                fix=N_("Save it as UTF-8 text (YAML), not as a Word or Excel file."),
                 file=p.name,
             ) from exc
         raise MappingError(
-            f"the mapping cannot be read as YAML{where}",
-            fix="Check the indentation (spaces, not tabs) and the 'key: value' syntax.",
+            N_("the mapping cannot be read as YAML{where}"),
+            fix=N_("Check the indentation (spaces, not tabs) and the 'key: value' syntax."),
             file=p.name,
+            params={"where": where},
         ) from exc
     if not isinstance(data, dict):
         raise MappingError(
-            "the mapping is not a set of 'key: value' entries",
-            fix="Start from one of the mappings in mappings/.",
+            N_("the mapping is not a set of 'key: value' entries"),
+            fix=N_("Start from one of the mappings in mappings/."),
             file=p.name,
         )
     digest, size = file_digest(p)
@@ -62,19 +73,33 @@ def load_mapping(path: str | Path) -> tuple[Mapping, InputInfo]:
     try:
         return Mapping.model_validate(data), info
     except ValidationError as exc:
+        from cgd_bridge.metadata.load import pydantic_reason
+
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        fix = "See docs/mapping.md for the mapping format."
+        reason: Any = pydantic_reason(err["type"], err["msg"].removeprefix("Value error, "))
+        fix = N_("See docs/mapping.md for the mapping format.")
         if err["type"] == "extra_forbidden":
-            msg = f"'{where}' is not a key of a mapping"
-            fix = "Check its spelling and indentation against docs/mapping.md."
+            reason = msg(N_("'{key}' is not a key of a mapping"), key=where)
+            fix = N_("Check its spelling and indentation against docs/mapping.md.")
+        elif err["type"] == "missing":
+            reason = msg(N_("this key is required and missing"))
+            fix = N_("Add it: see docs/mapping.md for what it holds.")
+        more = len(exc.errors()) - 1
         raise MappingError(
-            (f"the mapping is not valid at '{where}': {msg}" if where else f"the mapping is not valid: {msg}")
-            + (f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""),
+            N_("the mapping is not valid at '{where}': {reason}{more}")
+            if where
+            else N_("the mapping is not valid: {reason}{more}"),
             fix=fix,
             file=info.file,
-            field=where,
+            # a key inside a section (dimensions.SEX); a top-level key is named in the problem
+            # (format_message would call it a column)
+            field=where if "." in where else None,
+            params={
+                "where": where,
+                "reason": reason,
+                "more": nmsg(" (and {n} more problem)", " (and {n} more problems)", more) if more else "",
+            },
         ) from exc
 
 
@@ -84,13 +109,16 @@ def load_mapping_schema(path: str | Path) -> tuple[TableSchema, InputInfo]:
     profile = data.get("profile", PROFILE)
     if str(profile).split("/")[0] != PROFILE.split("/")[0]:
         raise MappingError(
-            f"the mapping's profile is '{profile}'", fix=f"Write profile: {PROFILE}", file=info.file
+            N_("the mapping's profile is '{profile}', not {expected}"),
+            fix=N_("Write profile: {expected}"),
+            file=info.file,
+            params={"profile": profile, "expected": PROFILE},
         )
     schema = data.get("schema")
     if schema is None:
         raise MappingError(
-            "the mapping has no 'schema' section describing the data's columns",
-            fix="Add 'schema:' with the Table Schema of the data (fields with name, type, role).",
+            N_("the mapping has no 'schema' section describing the data's columns"),
+            fix=N_("Add 'schema:' with the Table Schema of the data (fields with name, type, role)."),
             file=info.file,
         )
     table_schema = schema_from_descriptor(schema, file=info.file, source="mapping")

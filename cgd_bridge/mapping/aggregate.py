@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge import arrow
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_, nmsg
 from cgd_bridge.mapping.model import Condition, Mapping, normalise_label
 
 _NUM = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -317,11 +318,21 @@ class MicrodataAggregator:
             if hit.size:
                 rows = ", ".join(str(r) for r in cols["__row__"][hit[:5]])
                 raise MappingError(
-                    f"{hit.size} respondent row(s) (e.g. rows {rows}) get the total code {code} "
-                    f"for {dim}, which is computed from all respondents",
-                    fix=f"Give each respondent their own {dim} code (e.g. _U for not stated) in the "
-                    "mapping; totals are added by 'totals:'.",
+                    N_(
+                        "{respondents} (e.g. rows {rows}) get the total code {code} for "
+                        "{dim}, which is computed from all respondents"
+                    ),
+                    fix=N_(
+                        "Give each respondent their own {dim} code (e.g. _U for not "
+                        "stated) in the mapping; totals are added by 'totals:'."
+                    ),
                     field=self.mapping.dimensions[dim].column,
+                    params={
+                        "respondents": nmsg("{n} respondent row", "{n} respondent rows", int(hit.size)),
+                        "rows": rows,
+                        "code": code,
+                        "dim": dim,
+                    },
                 )
             out[dim] = tid
         return out
@@ -428,8 +439,9 @@ def add_totals(table: pa.Table, mapping: Mapping, dims: list[str]) -> pa.Table:
     assert v is not None
     if v.kind not in ("count", "proportion"):
         raise MappingError(
-            f"totals cannot be computed for value kind '{v.kind}': only counts add up",
-            fix="Use kind count or proportion with numerator/denominator columns, or leave out 'totals'.",
+            N_("totals cannot be computed for value kind '{kind}': only counts add up"),
+            fix=N_("Use kind count or proportion with numerator/denominator columns, or leave out 'totals'."),
+            params={"kind": v.kind},
         )
     names = [*dims, "TIME_PERIOD"]
     encoders = {k: _Encoder() for k in names}
@@ -443,7 +455,8 @@ def add_totals(table: pa.Table, mapping: Mapping, dims: list[str]) -> pa.Table:
         span *= max(wd, 1)
     if span >= 2**62:
         raise MappingError(
-            "too many code combinations to compute totals", fix="Compute the totals in the data."
+            N_("too many code combinations to compute totals"),
+            fix=N_("Compute the totals in the data, or leave out 'totals' in the mapping."),
         )
     key = np.zeros(table.num_rows, dtype=np.int64)
     for k in names:

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from cgd_bridge import arrow
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_, msg, nmsg
 from cgd_bridge.ingest.table import SourceTable
 from cgd_bridge.mapping.aggregate import MicrodataAggregator, add_totals, by_dictionary
 from cgd_bridge.mapping.model import ComponentMap, Mapping, normalise_label
@@ -205,23 +206,37 @@ def _check_inputs(source: SourceTable, mapping: Mapping) -> dict[str, Any]:
     clash = sorted(name for name in mapping.derive if name in cols)
     if clash:
         raise MappingError(
-            f"derive: the data already has a column '{clash[0]}'",
-            fix=f"Give the derived column a name the data does not use (e.g. '{clash[0]}_derived') "
-            "and map that one.",
+            N_("derive: the data already has a column '{column}'"),
+            fix=N_(
+                "Give the derived column a name the data does not use "
+                "(e.g. '{column}_derived') and map that one."
+            ),
             file=source.file,
+            params={"column": clash[0]},
         )
     missing = sorted(c for c in mapping.columns_used() if c not in cols)
     if missing:
         raise MappingError(
-            f"the mapping reads column(s) {', '.join(repr(m) for m in missing)}, "
-            "which the data does not have",
-            fix=f"Correct the column names in the mapping; the data has: {', '.join(cols)}.",
+            N_("the mapping reads {columns}, which the data does not have"),
+            fix=N_(
+                "Check that this is the right mapping for this file; else correct the "
+                "column names in the mapping. The data has: {found}."
+            ),
             file=source.file,
+            params={
+                "columns": nmsg(
+                    "the column {names}",
+                    "the columns {names}",
+                    len(missing),
+                    names=", ".join(repr(m) for m in missing),
+                ),
+                "found": ", ".join(cols),
+            },
         )
     if mapping.time is None or mapping.value is None:
         raise MappingError(
-            "the mapping has no 'time' or no 'value' section",
-            fix="Say where TIME_PERIOD and OBS_VALUE come from (see docs/mapping.md).",
+            N_("the mapping has no 'time' or no 'value' section"),
+            fix=N_("Say where TIME_PERIOD and OBS_VALUE come from (see docs/mapping.md)."),
         )
     return cols
 
@@ -369,11 +384,21 @@ def _dimension_order(mapping: Mapping, contract: Contract | None) -> list[str]:
     extra = [d for d in mapping.dimensions if d not in contract.dimension_ids]
     if extra:
         attrs = [d for d in extra if d in contract.attribute_ids]
-        move = f" {', '.join(attrs)}: an attribute of the DSD; move it under 'attributes'." if attrs else ""
+        move = (
+            msg(N_(" {names}: an attribute of the DSD; move it under 'attributes'."), names=", ".join(attrs))
+            if attrs
+            else ""
+        )
         raise MappingError(
-            f"the data structure {contract.dsd} has no dimension {', '.join(extra)}",
-            fix=f"Use its dimensions: {', '.join(contract.dimension_ids)}.{move}",
+            N_("the data structure {dsd} has no dimension {names}"),
+            fix=N_("Use its dimensions: {dimensions}.{move}"),
             field=f"dimensions.{extra[0]}",
+            params={
+                "dsd": contract.dsd,
+                "names": ", ".join(extra),
+                "dimensions": ", ".join(contract.dimension_ids),
+                "move": move,
+            },
         )
     return list(contract.dimension_ids)
 

@@ -34,6 +34,7 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_
 from cgd_bridge.ingest import SourceColumn, SourceTable, XLSForm, open_table
 from cgd_bridge.ingest.kobo import is_meta
 from cgd_bridge.ingest.schema import schema_for
@@ -667,8 +668,8 @@ def draft_mapping(
     rows = sum(b.num_rows for b in table.batches(SAMPLE_ROWS))
     if not rows:
         raise MappingError(
-            "the data has no rows to draft a mapping from",
-            fix="Give the export with its data rows.",
+            N_("the data has no rows to draft a mapping from"),
+            fix=N_("Give the export with its data rows, not only the column names."),
             file=table.file,
         )
     drafter = _Drafter(table, contract, structures, cols, rows, dataflow)

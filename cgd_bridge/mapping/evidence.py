@@ -29,12 +29,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from rapidfuzz import fuzz, process
 
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import MappingError
+from cgd_bridge.i18n import N_, msg, num
 from cgd_bridge.mapping.model import PROFILE, Mapping
 
 #: files read from one folder at most (a folder of earlier work, not a disk)
@@ -88,7 +90,7 @@ class Evidence:
     values: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
     #: the files read, and the files passed over with why
     sources: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.labels or self.columns)
@@ -120,9 +122,10 @@ class Evidence:
             data = safeyaml.load(text)
         except yaml.YAMLError as exc:
             raise MappingError(
-                f"an earlier mapping cannot be read as YAML ({exc.__class__.__name__})",
-                fix="Fix or remove the file: --learn-from reads every mapping in the folder.",
+                N_("an earlier mapping cannot be read as YAML ({reason})"),
+                fix=N_("Fix or remove the file: --learn-from reads every mapping in the folder."),
                 file=source,
+                params={"reason": exc.__class__.__name__},
             ) from exc
         self.add_mapping(_model(data, source), source)
 
@@ -239,11 +242,14 @@ def _model(data: object, source: str) -> Mapping:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        from cgd_bridge.metadata.load import pydantic_reason
+
         raise MappingError(
-            f"an earlier mapping is not a valid cgd-mapping/1.0 file: {where}: {first['msg']}",
-            fix="Fix the file (cgd-bridge validate --mapping checks it) or move it out of the folder.",
+            N_("an earlier mapping is not a valid cgd-mapping/1.0 file: {where}: {reason}"),
+            fix=N_("Fix the file (cgd-bridge validate --mapping checks it) or move it out of the folder."),
             file=source,
             field=where,
+            params={"where": where, "reason": pydantic_reason(first["type"], first["msg"])},
         ) from None
 
 
@@ -269,9 +275,10 @@ def load_evidence(folders: Sequence[Path], *, bundled: bool = True) -> Evidence:
             continue
         if not folder.is_dir():
             raise InputError(
-                f"'{folder}' is not a folder of earlier mappings (nor a file)",
-                fix="Give --learn-from the folder your earlier mapping files are in, or one of them.",
+                N_("'{folder}' is not a folder of earlier mappings (nor a file)"),
+                fix=N_("Give --learn-from the folder your earlier mapping files are in, or one of them."),
                 file=str(folder),
+                params={"folder": str(folder)},
             )
         places.append((folder, folder.parent, False))
     if bundled:
@@ -285,9 +292,10 @@ def load_evidence(folders: Sequence[Path], *, bundled: bool = True) -> Evidence:
             files = [p for p in files if p.suffix in _MAPPING_SUFFIXES]
         if len(files) > MAX_FILES:
             raise MappingError(
-                f"'{folder}' holds {len(files)} files; --learn-from reads at most {MAX_FILES}",
-                fix="Give the folder of the earlier mappings only.",
+                N_("'{folder}' holds {n} files; --learn-from reads at most {limit}"),
+                fix=N_("Give the folder of the earlier mappings only."),
                 file=str(folder),
+                params={"folder": str(folder), "n": num(len(files)), "limit": num(MAX_FILES)},
             )
         for path in files:
             _add_file(evidence, path, _name(path, base))
@@ -309,17 +317,19 @@ def _add_file(evidence: Evidence, path: Path, source: str) -> None:
                                  f"{path.stem}.yaml' and learn from the YAML it writes"))  # fmt: skip
         return
     if suffix not in (*_MAPPING_SUFFIXES, ".csv"):
-        evidence.skipped.append((source, "not a mapping (YAML, JSON) or an sdg-build map (CSV)"))
+        evidence.skipped.append((source, msg(N_("not a mapping (YAML, JSON) or an sdg-build map (CSV)"))))
         return
     if path.stat().st_size > MAX_BYTES:
-        evidence.skipped.append((source, f"larger than {MAX_BYTES // (1024 * 1024)} MB"))
+        evidence.skipped.append(
+            (source, msg(N_("larger than {size} MB"), size=num(MAX_BYTES // (1024 * 1024))))
+        )
         return
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MappingError(
-            "an earlier mapping is not UTF-8 text",
-            fix="Save it as UTF-8, or move it out of the folder.",
+            N_("an earlier mapping is not UTF-8 text"),
+            fix=N_("Save it as UTF-8, or move it out of the folder."),
             file=source,
         ) from exc
     if suffix == ".csv":
@@ -329,12 +339,15 @@ def _add_file(evidence: Evidence, path: Path, source: str) -> None:
         data = safeyaml.load(text)
     except yaml.YAMLError as exc:
         raise MappingError(
-            f"an earlier mapping cannot be read as YAML ({exc.__class__.__name__})",
-            fix="Fix or remove the file: --learn-from reads every mapping in the folder.",
+            N_("an earlier mapping cannot be read as YAML ({reason})"),
+            fix=N_("Fix or remove the file: --learn-from reads every mapping in the folder."),
             file=source,
+            params={"reason": exc.__class__.__name__},
         ) from exc
     if not isinstance(data, dict) or data.get("profile") != PROFILE:
-        evidence.skipped.append((source, f"not a {PROFILE} mapping (no 'profile: {PROFILE}')"))
+        evidence.skipped.append(
+            (source, msg(N_("not a {profile} mapping (no 'profile: {profile}')"), profile=PROFILE))
+        )
         return
     evidence.add_mapping(_model(data, source), source)
 
@@ -344,8 +357,12 @@ def _add_opensdg(evidence: Evidence, text: str, source: str) -> None:
     try:
         rows = list(csv.reader(text.splitlines()))
     except csv.Error as exc:
-        raise MappingError(f"the CSV cannot be read ({exc})", fix="Save it as CSV, comma-separated.",
-                           file=source) from exc  # fmt: skip
+        raise MappingError(
+            N_("the CSV cannot be read ({reason})"),
+            fix=N_("Save it as CSV, comma-separated."),
+            file=source,
+            params={"reason": str(exc)},
+        ) from exc
     header = [h.strip() for h in rows[0]] if rows else []
     names = set(header)
     if {"Text", "Dimension", "Value"} <= names:
@@ -361,7 +378,7 @@ def _add_opensdg(evidence: Evidence, text: str, source: str) -> None:
             if text_ and concept:
                 evidence.add_column(text_, concept, source)
     else:
-        evidence.skipped.append((source, "a CSV that is not an sdg-build column map or code map"))
+        evidence.skipped.append((source, msg(N_("a CSV that is not an sdg-build column map or code map"))))
         return
     evidence.sources.append(source)
 

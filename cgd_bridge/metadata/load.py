@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import TemplateError, what_is_not_a_file
 from cgd_bridge.findings import Finding, InputInfo, Severity, register
-from cgd_bridge.i18n import N_, msg
+from cgd_bridge.i18n import N_, msg, num
 from cgd_bridge.ingest.table import file_digest
 from cgd_bridge.metadata.model import QualityMetadata
 
@@ -96,17 +96,20 @@ class LoadedMetadata:
 def read_metadata_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], int], str]:
     """Parse a YAML or JSON metadata file into a dict (and the line of each key)."""
     if not path.is_file():
+        what = what_is_not_a_file(path)
+        if what == N_("the file does not exist"):
+            what = N_("the metadata file does not exist")
         raise TemplateError(
-            what_is_not_a_file(path).replace("the file does", "the metadata file does"),
-            fix="Give the filled quality-metadata file (start from metadata_templates/cgd-quality.yaml).",
+            what,
+            fix=N_("Give the filled quality-metadata file (start from metadata_templates/cgd-quality.yaml)."),
             file=str(path),
         )
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TemplateError(
-            "the metadata file is not UTF-8 text",
-            fix="Save it as UTF-8 text (YAML or JSON), not as a Word or Excel file.",
+            N_("the metadata file is not UTF-8 text"),
+            fix=N_("Save it as UTF-8 text (YAML or JSON), not as a Word or Excel file."),
             file=path.name,
         ) from exc
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
@@ -118,30 +121,39 @@ def read_metadata_file(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...]
             data, lines = safeyaml.load_with_lines(text)
     except json.JSONDecodeError as exc:
         raise TemplateError(
-            f"the JSON cannot be read: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-            fix="Correct the JSON syntax at that place.",
+            N_("the JSON cannot be read: {reason} (line {line}, column {column})"),
+            fix=N_("Correct the JSON syntax at that place."),
             file=path.name,
+            params={"reason": exc.msg, "line": num(exc.lineno), "column": num(exc.colno)},
         ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        where = (
+            msg(N_(" (line {line}, column {column})"), line=num(mark.line + 1), column=num(mark.column + 1))
+            if mark
+            else ""
+        )
         problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
         if isinstance(exc, safeyaml.YamlLimitError):
             raise TemplateError(
-                f"the metadata file is refused: {problem}{where}",
-                fix="Write the metadata out plainly, one value per field, as the template does.",
+                N_("the metadata file is refused: {reason}{where}"),
+                fix=N_("Write the metadata out plainly, one value per field, as the template does."),
                 file=path.name,
+                params={"reason": problem, "where": where},
             ) from exc
         raise TemplateError(
-            f"the YAML cannot be read: {problem}{where}",
-            fix="Check the indentation (spaces, not tabs) and that every 'key: value' has a space "
-            "after the colon; quote values that contain ': ' or start with a special character.",
+            N_("the YAML cannot be read: {reason}{where}"),
+            fix=N_(
+                "Check the indentation (spaces, not tabs) and that every 'key: value' has a space "
+                "after the colon; quote values that contain ': ' or start with a special character."
+            ),
             file=path.name,
+            params={"reason": problem, "where": where},
         ) from exc
     if not isinstance(data, dict):
         raise TemplateError(
-            "the metadata file does not hold a set of 'field: value' lines",
-            fix="Start from metadata_templates/cgd-quality.yaml and fill it in.",
+            N_("the metadata file does not hold a set of 'field: value' lines"),
+            fix=N_("Start from metadata_templates/cgd-quality.yaml and fill it in."),
             file=path.name,
         )
     return data, lines, fmt
@@ -227,7 +239,7 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
         Severity.ERROR,
         N_("{value} is not valid here: {reason}"),
         fix,
-        {"value": repr(shown), "reason": _reason(err.get("type", ""), said), **params},
+        {"value": repr(shown), "reason": pydantic_reason(err.get("type", ""), said), **params},
         target="metadata",
         file=loaded.file,
         field=dotted,
@@ -257,7 +269,7 @@ _REASONS = (
 )
 
 
-def _reason(kind: str, english: str) -> Any:
+def pydantic_reason(kind: str, english: str) -> Any:
     """Why a value is not valid: a composed message of ours for the error types people meet,
     else pydantic's English sentence as it is."""
     for prefix, words in _REASONS:

@@ -60,7 +60,7 @@ def test_export_then_import_round_trip(cli, tmp_path):
     back = tmp_path / "back.yaml"
     p = cli("mapping", "import", out, "--dataflow", KE_FLOW, "-o", back)
     assert p.returncode == 0, p.stderr
-    assert "15 dimension(s), 3 attribute(s), time, value; 0 warning(s)" in p.stderr
+    assert "15 dimensions, 3 attributes, time, value; 0 warnings" in p.stderr
     original, _ = load_mapping(kenya())
     again, _ = load_mapping(back)
     for section in ("dimensions", "attributes"):
@@ -85,7 +85,7 @@ def test_export_21_structure_set_then_import_round_trip(cli, tmp_path):
     back = tmp_path / "back.yaml"
     p = cli("mapping", "import", out, "--dataflow", KE_FLOW, "-o", back)
     assert p.returncode == 0, p.stderr
-    assert "15 dimension(s), 3 attribute(s), time, value; 0 warning(s)" in p.stderr
+    assert "15 dimensions, 3 attributes, time, value; 0 warnings" in p.stderr
     original, _ = load_mapping(kenya())
     again, _ = load_mapping(back)
     assert again == original

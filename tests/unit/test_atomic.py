@@ -82,6 +82,49 @@ def test_a_folder_is_refused_by_name(tmp_path: Path) -> None:
         write_bytes_atomic(tmp_path, b"x")
 
 
+def test_an_output_whose_folder_is_a_file_is_refused_by_name(tmp_path: Path) -> None:
+    """-o report/2024/out.csv where 'report' is a file: a clear error naming the path and the fix
+    (it was the system's NotADirectoryError), and the file in the way is untouched."""
+    from cgd_bridge.errors import UsageError
+    from cgd_bridge.i18n import translator
+
+    (tmp_path / "report").write_bytes(b"keep")
+    target = tmp_path / "report" / "2024" / "out.csv"
+    with pytest.raises(UsageError) as exc:
+        write_bytes_atomic(target, b"x")
+    assert str(target) in exc.value.problem
+    assert "a part of its folder path is a file" in exc.value.problem
+    assert exc.value.fix
+    assert (tmp_path / "report").read_bytes() == b"keep"
+    problem, fix = exc.value.texts(translator("sw"))
+    assert fix != exc.value.fix
+    assert problem != exc.value.problem
+    assert str(target) in problem
+
+
+def test_an_output_that_cannot_be_created_is_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No permission (or a full disk) where the temporary file is made: a UsageError, not a traceback."""
+    import tempfile
+
+    from cgd_bridge.errors import UsageError
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(UsageError, match="no permission to write in its folder"):
+        write_bytes_atomic(tmp_path / "out.csv", b"x")
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    with pytest.raises(UsageError, match=r"cannot be written \(No space left on device\)"):
+        write_bytes_atomic(tmp_path / "out.csv", b"x")
+
+
 def test_a_replaced_file_keeps_its_permissions(tmp_path: Path) -> None:
     target = tmp_path / "private.csv"
     target.write_bytes(b"old")

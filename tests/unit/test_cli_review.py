@@ -111,3 +111,26 @@ def test_a_label_cannot_drive_the_terminal() -> None:
     assert "\x1b" not in shown
     assert "\x07" not in shown
     assert "'NRB [2J rm -rf' in column 'Eneo '" in shown
+
+
+@pytest.mark.parametrize("lang", ["sw", "ne", "bn"])
+def test_the_question_reads_in_the_language(lang: str) -> None:
+    """`mapping init --interactive --lang sw`: the question, the proposal and the keys are in the
+    language; the data's label and column, and the codes, stay as they are."""
+    from cgd_bridge.i18n import translator
+
+    t = translator(lang)
+    q = Question("SEX", "Mwanamke", "jinsia", "value:F", 0.62, "x", [], {"F": "Female", "M": "Male"})
+    shown = show(
+        q, [Candidate("value:F", "Female", 0.62, ""), Candidate("value:M", "Male", 0.2, "")], 2, 7, t
+    )
+    head = t("{dimension}: '{label}' in column '{column}' is which code?", dimension="SEX", label="Mwanamke",
+             column="jinsia")  # fmt: skip
+    assert head in shown
+    assert t("code {code}", code="F") in shown
+    keys = (
+        "Enter: the proposal   1-9 or arrows: a candidate   type: search codes and names   s: skip   q: quit"
+    )
+    assert t(keys) in shown
+    assert "which code" not in shown
+    assert "The draft proposes" not in shown

@@ -470,7 +470,8 @@ def test_cli_audit_reads_every_data_format(kenya_counts, fmt, tmp_path):
     code, out, err = audit_cli(write_ml(t, target, county, fmt, tmp_path / "good.data"))
     assert code == 0, out + err
     assert out.startswith("PROTECTED")
-    assert f"{int(county.sum())} suppressed cell(s), {int(county.sum())} audited" in err
+    n = int(county.sum())
+    assert f"{n} suppressed cell{'s' if n != 1 else ''}, {n} audited" in err
 
 
 @pytest.mark.parametrize("fmt", DATA_FORMATS)

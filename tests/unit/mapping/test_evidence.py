@@ -9,6 +9,7 @@ import pytest
 
 from cgd_bridge.cli import main
 from cgd_bridge.errors import InputError, MappingError
+from cgd_bridge.i18n import ENGLISH
 from cgd_bridge.ingest import open_table
 from cgd_bridge.mapping import load_mapping
 from cgd_bridge.mapping.apply import apply_mapping
@@ -93,7 +94,7 @@ def test_load_evidence_reads_mappings_and_opensdg_maps_and_passes_over_the_rest(
     ev = load_evidence([earlier], bundled=False)
     assert ev.sources == ["earlier/ke-scorecard-2023.yaml", "earlier/open-sdg/code-map.csv",
                           "earlier/open-sdg/column-map.csv"]  # fmt: skip
-    skipped = dict(ev.skipped)
+    skipped = {source: ENGLISH.text(why) for source, why in ev.skipped}
     assert "not a cgd-mapping/1.0 mapping" in skipped["earlier/quality.yaml"]
     assert "not an sdg-build column map or code map" in skipped["earlier/indicator.csv"]
     assert "earlier/notes.txt" in skipped
@@ -145,7 +146,7 @@ def test_init_learns_from_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture
     args = ["mapping", "init", str(data), "--dataflow", SECOND.dataflow, "-o", str(out)]
     code, err = _run([*args, "--learn-from", str(earlier)], capsys)
     assert code == 0, err
-    assert "Learning from 5 earlier mapping file(s)" in err  # 3 in the folder, 2 bundled
+    assert "Learning from 5 earlier mapping files" in err  # 3 in the folder, 2 bundled
     assert "earlier/quality.yaml is not learnt from" in err
     assert "README" not in err  # the bundled folder's README is no earlier mapping
     loaded, _ = load_mapping(out)

@@ -308,7 +308,7 @@ def test_cli_labels_only_with_sdmx_csv(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main([*args, "--to", "sdmx-csv-1.0", "--labels", "name"])
     assert exc.value.code == 2
-    assert "convert to sdmx-csv-2.0" in capsys.readouterr().err
+    assert "convert to one of: sdmx-csv-2.0" in capsys.readouterr().err
     main([*args, "--to", "sdmx-csv-2.0", "--labels", "name"])
     assert (
         (tmp_path / "out")
