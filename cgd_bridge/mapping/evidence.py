@@ -312,9 +312,11 @@ def _name(path: Path, base: Path) -> str:
 def _add_file(evidence: Evidence, path: Path, source: str) -> None:
     suffix = path.suffix.casefold()
     if suffix == ".xml":  # an SDMX structure map needs its target dataflow: imported first
-        evidence.skipped.append((source, "an SDMX file; if it is a structure map, import it with "
-                                 f"'cgd-bridge mapping import {path.name} --dataflow REF -o "
-                                 f"{path.stem}.yaml' and learn from the YAML it writes"))  # fmt: skip
+        evidence.skipped.append((source, msg(
+            N_("an SDMX file; if it is a structure map, import it with '{command}' and learn from "
+               "the YAML it writes"),
+            command=f"cgd-bridge mapping import {path.name} --dataflow REF -o {path.stem}.yaml",
+        )))  # fmt: skip
         return
     if suffix not in (*_MAPPING_SUFFIXES, ".csv"):
         evidence.skipped.append((source, msg(N_("not a mapping (YAML, JSON) or an sdg-build map (CSV)"))))
