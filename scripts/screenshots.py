@@ -3,8 +3,10 @@
 Seeds a fresh demo database (both examples published), serves it with ``cgd-bridge serve`` on
 a free port of 127.0.0.1, and drives Debian's headless Chromium with Playwright: the CSO signs
 in, uploads a broken Kenya dataset (the report page), uploads the Kenya example as a new
-version; the NSO reviews it (also on a 360 px phone, and on a phone set to Swahili); the public
-browses the dataflow (also on a phone, in English and in Swahili). Run it from the repository:
+version, drafts a mapping for a Malawian export in the mapping builder (also on a phone); the
+NSO reviews the version (also on a 360 px phone, and on a phone set to Swahili); the public
+browses the dataflow (also as small multiples by sex, and on a phone in English and in
+Swahili). Run it from the repository:
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
 """
@@ -29,6 +31,7 @@ KENYA = ROOT / "examples" / "kenya-health-scorecard"
 BROKEN = ROOT / "examples" / "broken" / "total-mismatch" / "data.csv"
 sys.path.insert(0, str(ROOT))  # tests.support.official makes the illustrative official series
 
+from tests.support import malawi  # noqa: E402 - after the path it needs
 from tests.support.official import official_csv  # noqa: E402 - after the path it needs
 
 
@@ -146,6 +149,18 @@ def main() -> int:
         version_url = page.url
         page.goto(f"{base}/submissions")
         shot("my-submissions")
+        # the mapping builder (#18): an export nobody mapped before (tests/support/malawi.py, its
+        # labels in Chichewa), drafted for the SDG dataflow, then previewed
+        export = malawi.write_export(Path(tmp), dated=True)
+        page.goto(f"{base}/mappings")
+        page.set_input_files("#data", str(export))
+        page.select_option("#dataflow", malawi.FLOW)
+        page.fill("#name", "mw-health-voices")
+        navigate("button:has-text('Draft the mapping')")
+        shot("mapping-builder")
+        page.set_viewport_size({"width": 360, "height": 780})
+        shot("mapping-builder-phone", full=False)
+        page.set_viewport_size({"width": 1200, "height": 900})
         navigate("text=Sign out")
         page.goto(f"{base}/sign-in")
         page.fill("#api_key", keys["kamau"])
@@ -184,6 +199,8 @@ def main() -> int:
         shot("dataflows")
         page.goto(f"{base}/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0?REF_AREA=KE_042")
         shot("dataflow")
+        page.goto(f"{base}/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0?REF_AREA=KE_042&by=SEX")
+        shot("dataflow-by-sex")  # small multiples, one chart per sex on one scale (#17)
         page.set_viewport_size({"width": 360, "height": 780})
         page.goto(f"{base}/dataflows/CGD_BRIDGE/DF_CGD_KE/1.0?REF_AREA=KE_042")
         shot("dataflow-phone")
