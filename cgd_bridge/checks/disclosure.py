@@ -25,6 +25,7 @@ Two tables are protected, with the same rules:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,8 +36,10 @@ import pyarrow.compute as pc
 
 from cgd_bridge import arrow
 from cgd_bridge.checks.audit import (
+    AuditResult,
     Completion,
     Deviation,
+    Exposure,
     audit,
     complete,
     describe_exposure,
@@ -47,6 +50,8 @@ from cgd_bridge.checks.primary import CODES, Limits, Rule, explain, primary_rule
 from cgd_bridge.checks.relations import (
     Relations,
     build_relations,
+    children_present,
+    group_ids,
     hierarchy_parents,
     iso_parents,
     range_parents,
@@ -370,13 +375,43 @@ def _cell_parents(cells: Cells, keys: Sequence[KeyColumn]) -> dict[str, np.ndarr
 # -- secondary suppression that holds: the audit ---------------------------------------------------
 
 
+#: cells per slab of :func:`secure`: a table larger than this whose relations never cross some
+#: dimension (one without a total or a hierarchy, e.g. TIME_PERIOD) is secured slab by slab,
+#: each slab a set of whole groups of that dimension, so the relations, sparse matrices and
+#: LP models are held for one slab at a time, not the whole table (#16)
+SLAB_CELLS = 200_000
+
+
+@dataclass
+class Piece:
+    """One slab :func:`secure` secured on its own: its cells (rows of the whole table, sorted),
+    its relations and completion over those cells (local row numbers ``0 .. len(rows) - 1``)."""
+
+    rows: np.ndarray
+    relations: Relations
+    completion: Completion
+
+
 @dataclass
 class Secured:
-    """What :func:`secure` did: the relations, the completion, and why each cell was added."""
+    """What :func:`secure` did: the relations, the completion, and why each cell was added.
+
+    When the table was secured in slabs (``pieces`` not empty), ``relations`` is empty and
+    ``completion`` is the slabs' completions merged (rows of the whole table; an exposure's
+    ``relations`` are numbered across the slabs in order); ``pieces`` keeps, for the report, the
+    slabs with an exposed cell or an empty one (:func:`_report_exposed`, :func:`_audit_blanks`).
+    """
 
     relations: Relations
     completion: Completion
     reasons: dict[int, tuple[int, str]]
+    pieces: list[Piece] = field(default_factory=list)
+
+    def parts(self) -> list[tuple[np.ndarray | None, Relations, Completion]]:
+        """(rows or None for the whole table, relations, completion) of each part secured."""
+        if self.pieces:
+            return [(p.rows, p.relations, p.completion) for p in self.pieces]
+        return [(None, self.relations, self.completion)]
 
 
 def secure(
@@ -390,6 +425,7 @@ def secure(
     known_children: dict[str, np.ndarray] | None = None,
     additive: bool = True,
     deviations: Sequence[Deviation] = (),
+    slab_cells: int | None = None,
 ) -> Secured:
     """Prove the suppression with the audit and add the complements it lacks (in place).
 
@@ -398,14 +434,99 @@ def secure(
     be counts (``additive`` False: a value column), only the relations that hold exactly are
     kept. The protection range is the threshold. ``deviations`` (found by an earlier completion
     of the same table) are checked by the audits and spare them the LPs for the cells they prove.
+
+    A table of more than ``slab_cells`` cells (default :data:`SLAB_CELLS`) is secured in slabs
+    when the relations allow it: the dimensions without parents (no total, no hierarchy) are
+    never crossed by a relation (every relation's cells agree on them), so each combination of
+    their codes is an independent table; slabs of whole combinations are secured one after the other, with the
+    children each parent has counted over the whole table and the cost of an unknown size taken
+    from the whole table, so every relation, equality and cost is the one the whole table has.
     """
+    slabs = _slabs(keys, parents, len(suppressed), SLAB_CELLS if slab_cells is None else slab_cells)
+    cost = np.where(np.isfinite(size), size, np.nanmax(np.r_[size[np.isfinite(size)], 1.0]))
+    if slabs is None:
+        return _secure(
+            keys, parents, measures, suppressed, cost, threshold, known_children, additive, deviations
+        )
+    known = dict(known_children or {})
+    for dim, parent in parents.items():
+        if dim in keys and dim not in known and (parent >= 0).any():  # as build_relations counts them
+            known[dim] = children_present(keys[dim].astype(np.int64), parent)
+    slab_of = np.empty(len(suppressed), dtype=np.int64)
+    for s, rows in enumerate(slabs):
+        slab_of[rows] = s
+    given: list[list[Deviation]] = [[] for _ in slabs]
+    for d in deviations:  # each to the slabs it moves (a relation never links two slabs)
+        where = slab_of[d.rows]
+        for s in np.unique(where).tolist():
+            inside = where == s
+            given[s].append(Deviation(d.rows[inside], d.change[inside]))
+    local = np.full(len(suppressed), -1, dtype=np.int64)
+    merged = Completion()
+    reasons: dict[int, tuple[int, str]] = {}
+    pieces: list[Piece] = []
+    offset = 0
+    for s, rows in enumerate(slabs):
+        local[rows] = np.arange(rows.size)
+        part = suppressed[rows]
+        sub = _secure(
+            {k: v[rows] for k, v in keys.items()}, parents, {m: v[rows] for m, v in measures.items()},
+            part, cost[rows], threshold, known, additive,
+            [Deviation(local[d.rows], d.change) for d in given[s]],
+        )  # fmt: skip
+        local[rows] = -1
+        suppressed[rows] = part
+        done = sub.completion
+        for i, (row, dim) in sub.reasons.items():
+            reasons[int(rows[i])] = (int(rows[row]) if row >= 0 else row, dim)
+        for i, (row, link) in done.added.items():
+            merged.added[int(rows[i])] = (
+                int(rows[row]) if row >= 0 else row,
+                link + offset if link >= 0 else link,
+            )
+        for name, result in done.result.items():
+            into = merged.result.setdefault(name, AuditResult())
+            into.exposed += [_moved_exposure(e, rows, offset) for e in result.exposed]
+            into.audited += result.audited
+            into.not_audited += result.not_audited
+            into.inconsistent += result.inconsistent
+            into.lps += result.lps
+            into.certified += result.certified
+        merged.unprotectable += [_moved_exposure(e, rows, offset) for e in done.unprotectable]
+        merged.deviations += [Deviation(rows[d.rows], d.change) for d in done.deviations]
+        merged.seconds += done.seconds
+        merged.protection = done.protection
+        merged.lps += done.lps
+        blank = any(bool((np.isnan(v[rows]) & ~part).any()) for v in measures.values())
+        if done.exposed or blank:  # what the report needs of this slab
+            pieces.append(Piece(rows, sub.relations, done))
+        offset += sub.relations.n
+    empty = np.zeros(0, dtype=np.int64)
+    nothing = Relations(
+        empty, np.zeros(1, np.int64), empty, np.zeros(0, np.int32), np.zeros(0, bool), list(keys)
+    )
+    return Secured(nothing, merged, reasons, pieces)
+
+
+def _secure(
+    keys: dict[str, np.ndarray],
+    parents: dict[str, np.ndarray],
+    measures: dict[str, np.ndarray],
+    suppressed: np.ndarray,
+    cost: np.ndarray,
+    threshold: int,
+    known_children: dict[str, np.ndarray] | None,
+    additive: bool,
+    deviations: Sequence[Deviation],
+) -> Secured:
+    """:func:`secure` of one table (or slab), ``cost`` already decided."""
     rel = build_relations(keys, parents, known_children=known_children)
     stacked = np.column_stack(list(measures.values())) if measures else np.zeros((len(suppressed), 0))
     if rel.n and stacked.shape[1]:
         rel.mark_equalities(stacked)
         if not additive:
             rel.select(rel.equal.copy())
-    cost = np.where(np.isfinite(size), size, np.nanmax(np.r_[size[np.isfinite(size)], 1.0]))
+    del stacked
     eligible = ~ineligible_zero(list(measures.values())) if measures else np.zeros(len(suppressed), bool)
     done = complete(
         rel, measures, suppressed, float(threshold), cost=cost, eligible=eligible, deviations=deviations
@@ -416,26 +537,61 @@ def secure(
     return Secured(rel, done, reasons)
 
 
+def _moved_exposure(e: Exposure, rows: np.ndarray, offset: int) -> Exposure:
+    """An exposure of a slab as one of the whole table (its relations numbered across slabs)."""
+    return dataclasses.replace(e, row=int(rows[e.row]), relations=[r + offset for r in e.relations])
+
+
+def _slabs(
+    keys: dict[str, np.ndarray], parents: dict[str, np.ndarray], n: int, cells: int
+) -> list[np.ndarray] | None:
+    """The rows of each slab of about ``cells`` cells (whole groups of the dimensions no relation
+    crosses, in the order the groups first appear; rows sorted), or None for one slab."""
+    if n <= cells:
+        return None
+    free = [d for d in keys if d not in parents or not (parents[d] >= 0).any()]
+    if not free:
+        return None
+    group = group_ids([keys[d].astype(np.int64) for d in free], n)
+    sizes = np.bincount(group)
+    slab_of_group = (np.cumsum(sizes) - sizes) // cells
+    if slab_of_group[-1] == 0:
+        return None
+    slab = slab_of_group[group]
+    order = np.argsort(slab, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(slab))[:-1])
+
+
 def _report_exposed(report: Report, secured: Secured, describe: Any, *, file: str | None) -> None:
     """An error for each suppressed cell the audit still finds exposed (no complement could
     protect it), naming the cell, its interval and the relations that expose it."""
-    exposed = secured.completion.exposed
     examples = []
     seen: set[int] = set()
-    for e in exposed:
-        if e.row in seen:
-            continue
-        seen.add(e.row)
-        examples.append(
-            exposed_finding(
-                e, secured.relations, describe, secured_protection(secured), file=file, measure=e.measure,
-                subject=msg(N_("the suppressed cell {cell} is exposed in {measure}"), cell=describe(e.row),
-                            measure=e.measure),
-                fix=FIX_MERGE,
-            )
-        )  # fmt: skip
+    for measure in secured.completion.result:  # measure by measure, slab after slab
+        for rows, rel, done in secured.parts():
+            where = _in_slab(describe, rows)
+            for e in done.result[measure].exposed if measure in done.result else []:
+                row = e.row if rows is None else int(rows[e.row])
+                if row in seen:
+                    continue
+                seen.add(row)
+                examples.append(
+                    exposed_finding(
+                        e, rel, where, secured_protection(secured), file=file, measure=e.measure,
+                        subject=msg(N_("the suppressed cell {cell} is exposed in {measure}"),
+                                    cell=where(e.row), measure=e.measure),
+                        fix=FIX_MERGE,
+                    )
+                )  # fmt: skip
     if examples:
         report.add_counted(len(examples), examples[:EXAMPLES])
+
+
+def _in_slab(describe: Any, rows: np.ndarray | None) -> Any:
+    """``describe`` of a slab's local row (the whole table's when ``rows`` is None)."""
+    if rows is None:
+        return describe
+    return lambda i: describe(int(rows[i]))
 
 
 #: the fixes of ``suppression-exposed``: for a cell the bridge suppressed and could not protect,
@@ -789,12 +945,17 @@ def audit_observations(
         measures = {"OBS_VALUE": arrow.to_numpy(arrow.fill_null(t["OBS_VALUE"], np.nan), np.float64)}
     if not mask.any() and not any(np.isnan(v).any() for v in measures.values()):
         return None
+    # the codes of the dimensions that vary (int32); a dimension with one code (most of a DSD's:
+    # FREQ, the breakdowns the data does not have) adds nothing to any relation, so only its
+    # label is kept, not a code per observation (#16)
+    dims = [*h.dimensions, "TIME_PERIOD"]
     keys: dict[str, np.ndarray] = {}
     labels: dict[str, list[str]] = {}
-    for c in [*h.dimensions, "TIME_PERIOD"]:
+    for c in dims:
         enc = pc.dictionary_encode(pc.cast(t[c], pa.string()).combine_chunks(), null_encoding="encode")
-        keys[c] = arrow.to_numpy(enc.indices, np.int64)
         labels[c] = [str(x) for x in enc.dictionary.to_pylist()]
+        if len(labels[c]) > 1 or c == dims[-1]:
+            keys[c] = arrow.to_numpy(enc.indices, np.int32)
     parents, known = _observation_parents(h, labels, hierarchies or {})
     before = mask.copy()
     size = next(iter(measures.values()))
@@ -803,8 +964,11 @@ def audit_observations(
         deviations=_observation_deviations(t, suppression),
     )  # fmt: skip
 
+    def label(d: str, i: int) -> str:
+        return labels[d][keys[d][i]] if d in keys else labels[d][0]
+
     def where(i: int) -> str:
-        return ", ".join(f"{d}={labels[d][keys[d][i]]}" for d in keys if len(labels[d]) > 1) or "-"
+        return ", ".join(f"{d}={label(d, i)}" for d in dims if len(labels[d]) > 1) or "-"
 
     _report_exposed(report, secured, where, file=file)
     _audit_blanks(report, secured, measures, mask, threshold, where, file=file)
@@ -841,7 +1005,7 @@ def audit_observations(
             Finding.of(
                 SECONDARY, CHECKS[SECONDARY].severity, problem,
                 N_("Nothing to change: the bridge suppresses it on conversion."), {}, file=file,
-                details={"resolved": True, "observation": {d: labels[d][keys[d][i]] for d in keys}},
+                details={"resolved": True, "observation": {d: label(d, i) for d in dims}},
             )
         )  # fmt: skip
     if added.size:
@@ -916,24 +1080,27 @@ def _audit_blanks(
     """Cells the data leaves empty are published without a value too (often a producer's own
     suppression): an error when the published totals give them away, since the bridge cannot
     choose complements for a value it does not know."""
-    rel = secured.relations
-    for name, values in measures.items():
-        blank = np.isnan(values) & ~mask
-        if not blank.any() or rel.n == 0:
-            continue
-        shown = np.where(mask, np.nan, values)
-        result = audit(rel, shown, mask | blank, float(threshold), measure=name)
+    for name, whole in measures.items():
         examples = []
-        for e in result.exposed:
-            if not blank[e.row]:
+        for rows, rel, _ in secured.parts():  # slab by slab when secured so
+            values = whole if rows is None else whole[rows]
+            hidden = mask if rows is None else mask[rows]
+            blank = np.isnan(values) & ~hidden
+            if not blank.any() or rel.n == 0:
                 continue
-            examples.append(
-                exposed_finding(
-                    e, rel, where, float(threshold), file=file, measure=name, fix=FIX_BLANK,
-                    subject=msg(N_("the empty cell {cell} ({measure}) is not protected"), cell=where(e.row),
-                                measure=name),
-                )
-            )  # fmt: skip
+            shown = np.where(hidden, np.nan, values)
+            result = audit(rel, shown, hidden | blank, float(threshold), measure=name)
+            at = _in_slab(where, rows)
+            for e in result.exposed:
+                if not blank[e.row]:
+                    continue
+                examples.append(
+                    exposed_finding(
+                        e, rel, at, float(threshold), file=file, measure=name, fix=FIX_BLANK,
+                        subject=msg(N_("the empty cell {cell} ({measure}) is not protected"), cell=at(e.row),
+                                    measure=name),
+                    )
+                )  # fmt: skip
         if examples:
             report.add_counted(len(examples), examples[:EXAMPLES])
             return

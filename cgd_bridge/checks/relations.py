@@ -194,7 +194,7 @@ def build_relations(
         if parent is None or n == 0 or not (parent >= 0).any():
             continue
         codes = keys[d].astype(np.int64)
-        group = _group([keys[o].astype(np.int64) for o in names if o != d], n)
+        group = group_ids([keys[o].astype(np.int64) for o in names if o != d], n)
         width = int(max(codes.max(), len(parent))) + 1
         combined = group * width + codes
         order = np.argsort(combined, kind="stable")
@@ -223,7 +223,7 @@ def build_relations(
         if known_children is not None and d in known_children:
             expected = known_children[d][codes[rel_total]]
         else:
-            expected = _children_present(codes, parent)[codes[rel_total]]
+            expected = children_present(codes, parent)[codes[rel_total]]
         totals.append(rel_total)
         part_rows.append(child)
         part_counts.append(counts)
@@ -243,7 +243,7 @@ def build_relations(
     )
 
 
-def _children_present(codes: np.ndarray, parent: np.ndarray) -> np.ndarray:
+def children_present(codes: np.ndarray, parent: np.ndarray) -> np.ndarray:
     """How many distinct child codes each parent code has among the codes present."""
     present = np.unique(codes[codes < len(parent)])
     par = parent[present]
@@ -251,7 +251,7 @@ def _children_present(codes: np.ndarray, parent: np.ndarray) -> np.ndarray:
     return np.bincount(par, minlength=len(parent))
 
 
-def _group(columns: list[np.ndarray], n: int) -> np.ndarray:
+def group_ids(columns: list[np.ndarray], n: int) -> np.ndarray:
     """A dense int64 id per combination of the columns (mixed radix, then factorised)."""
     if not columns:
         return np.zeros(n, dtype=np.int64)
