@@ -50,6 +50,8 @@ MATCHES = 0.85
 SAMPLE_ROWS = 20_000
 #: a column with more distinct values than this is not a breakdown
 MAX_LABELS = 300
+#: the most labels an unused column named like a dimension may hold to put a fixed code in doubt
+NAMED_ONLY_VALUES = 12
 
 #: words that carry no meaning for matching an area or group name
 _STOP = {"county", "city", "district", "province", "region", "municipality", "sub", "the", "of",
@@ -1135,6 +1137,15 @@ class _Drafter:
             self.guess(f"{dim} '{value}'", code, conf, why, key=f"map.{dim}.{code}.{value}")
         return {"column": c.name, "map": by_code}
 
+    def named_like(self, dim: str) -> str | None:
+        """An unused column of few distinct labels named like ``dim`` (say "Gender (Mtundu)" for
+        SEX), whose labels matched no code: a fixed code for ``dim`` is then no sure guess."""
+        for c in self.data_cols():
+            if c.values and not c.numbers and len(c.values) <= NAMED_ONLY_VALUES and not _is_time(c):
+                if _name_score(c, [dim.replace("_", " "), *_ALIASES.get(dim, [])]) >= 0.85:
+                    return c.name
+        return None
+
     def fixed(self, dims: dict[str, Any], freq: str, value: dict[str, Any]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for d in self.contract.dimensions:
@@ -1161,7 +1172,13 @@ class _Drafter:
                 code = "_T" if "_T" in codes else "_Z"
                 out[d.id] = {"value": code}
                 what = "the codelist's total" if code == "_T" else "not applicable"
-                self.guess(d.id, code, 0.9, f"no column is broken down by it: {what}", key=key)
+                named = self.named_like(d.id)
+                if named is None:
+                    self.guess(d.id, code, 0.9, f"no column is broken down by it: {what}", key=key)
+                else:  # a column is named like it, but its values match none of its codes
+                    self.guess(d.id, code, 0.4, f"{what}, but column '{named}' is named like {d.id} "
+                               "and most of its values match none of its codes: is it this dimension?",
+                               key=key)  # fmt: skip
             else:
                 out[d.id] = {"value": "CONFIRM"}
                 self.guess(d.id, "none", 0.0, "no column fits and the codelist has no total: give a code",

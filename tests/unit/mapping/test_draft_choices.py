@@ -14,6 +14,7 @@ import pytest
 
 from cgd_bridge.cli_review import parse, review, show
 from cgd_bridge.mapping.draft import (
+    CONFIDENT,
     MEASURE,
     TIME,
     Candidate,
@@ -184,3 +185,23 @@ def test_a_typed_time_answer_is_a_period_or_a_column() -> None:
     q = Question(TIME, None, None, None, 0.0, "none", [], {})
     assert spec_of(str(parse(q, "2024-Q3", [], ["year"]))) == {"value": "2024-Q3"}
     assert parse(q, "year", [], ["year"]) == choice_of(TIME, {"column": "year", "format": "year"})
+
+
+def test_a_total_for_every_row_is_in_doubt_when_a_column_is_named_like_the_dimension(
+    tmp_path: Path, structures: Structures
+) -> None:
+    """The Malawian export's gender and disability columns hold Chichewa labels no codelist
+    carries, so neither column is taken; the draft then gives SEX and DISABILITY_STATUS their
+    total for every row, which would merge the groups. That guess must not look sure: it is
+    listed to confirm, naming the column."""
+    from tests.support import malawi
+
+    drafted = draft_mapping(malawi.write_export(tmp_path), dataflow=malawi.FLOW, structures=structures)
+    guesses = {g.what: g for g in drafted.guesses}
+    for dim, column in (("SEX", "Gender (Mtundu)"), ("DISABILITY_STATUS", "Disability (Ulumali)")):
+        assert guesses[dim].choice == "_T"
+        assert guesses[dim].confidence < CONFIDENT, guesses[dim]
+        assert column in guesses[dim].why
+        assert guesses[dim] in drafted.uncertain()
+    # a dimension no column is named like keeps its sure total
+    assert guesses["URBANISATION"].confidence >= CONFIDENT
