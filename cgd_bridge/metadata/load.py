@@ -251,6 +251,9 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
 #: pydantic's error types in our own words (composed messages, so each reads in the page's
 #: language); a type not listed keeps pydantic's English sentence
 _REASONS = (
+    ("missing", N_("it is missing")),
+    ("extra_forbidden", N_("it is not a field this takes")),
+    ("json_invalid", N_("it is not valid JSON")),
     ("string_pattern_mismatch", N_("it does not have the form this field needs")),
     ("literal_error", N_("it is not one of the values this field allows")),
     ("enum", N_("it is not one of the values this field allows")),

@@ -49,6 +49,19 @@ _SDMX_CODES = {
 }
 
 
+def _validation_reasons(exc: RequestValidationError, t: Translator) -> str:
+    """Each invalid field of a request and why, in ``t``'s language for the kinds of error people
+    meet (a missing field, text where a number goes, ...; :func:`pydantic_reason`), else in
+    pydantic's English."""
+    from cgd_bridge.metadata.load import pydantic_reason
+
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: "
+        f"{t.value(pydantic_reason(str(e.get('type', '')), str(e.get('msg', ''))))}"
+        for e in exc.errors()
+    )
+
+
 def sdmx_error_response(
     request: Request,
     status: int,
@@ -257,17 +270,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in exc.errors()
-        )
         t = language_of(request)
+        problems = _validation_reasons(exc, t)
         problem, fix = (
             N_("the request is not valid: {problems}"),
             N_("Correct the named fields and send the request again."),
         )
         if _is_sdmx(request):
             local = (t.lang, t.gettext(problem, problems=problems), t.gettext(fix))
-            return sdmx_error_response(request, 400, problem.format(problems=problems), fix, local=local)
+            english = problem.format(problems=_validation_reasons(exc, ENGLISH))
+            return sdmx_error_response(request, 400, english, fix, local=local)
         body = with_request_id(
             request,
             {

@@ -218,3 +218,25 @@ def test_db_restore_on_the_command_line_follows_the_locale(
         [*argv, "--database-url", url], capture_output=True, text=True, timeout=120, env=base
     )
     assert "this is not a cgd-bridge backup" in english.stderr
+
+
+@pytest.mark.parametrize("lang", ["sw", "bn"])
+def test_a_request_with_invalid_fields_is_refused_in_the_asked_language(demo: Demo, lang: str) -> None:
+    """FastAPI's validation (a JSON body of the wrong shape): each field named as it is, why in
+    the person's language for the kinds of error people meet (text where a text goes is missing,
+    a number given for a text)."""
+    headers = {
+        "Authorization": f"Bearer {demo.keys['kamau']}",
+        "Content-Type": "application/json",
+        "Accept-Language": lang,
+    }
+    r = demo.client.post("/api/versions/1/accept", content=b'{"comment": 12345}', headers=headers)
+    assert r.status_code == 422, r.text[:300]
+    body = r.json()
+    error = body.get("error", body)
+    assert "comment" in str(error["message"])  # the field, as the API names it
+    no_english(lang, str(error["message"]), "comment", "body")
+    english = demo.client.post(
+        "/api/versions/1/accept", content=b'{"comment": 12345}', headers={**headers, "Accept-Language": "en"}
+    ).json()
+    assert "body.comment: it is not a text" in str(english.get("error", english)["problem"])
