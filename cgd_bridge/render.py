@@ -132,7 +132,7 @@ def render_text(report: Report, *, examples: int = TEXT_EXAMPLES, t: Translator 
         )
     if audit:
         lines.append("")
-        lines.append(audit_verdict(report))
+        lines.append(audit_verdict(report, t))
     else:
         lines.extend(_verdict(report, t))
     return printable("\n".join(lines)) + "\n"
@@ -182,34 +182,52 @@ def _headline(report: Report, t: Translator = ENGLISH) -> str:
     return f"{t.gettext(verdict)}: {counts(report, t)} ({checked})"
 
 
-def audit_verdict(report: Report) -> str:
-    """The closing sentence of a disclosure audit: what a reader can or cannot work out, and what
-    the audit could not look at."""
+def audit_verdict(report: Report, t: Translator = ENGLISH) -> str:
+    """The closing sentence of a disclosure audit, in ``t``'s language: what a reader can or
+    cannot work out, and what the audit could not look at."""
     stats = report.stats.get("audit", {})
-    k = stats.get("threshold", "the threshold")
+    k = t.number(stats["threshold"]) if "threshold" in stats else t.gettext(N_("the threshold"))
     exposed = int(stats.get("exposed", 0))
     if exposed:
-        text = (
-            f"{exposed} suppressed cell(s) can be worked out, or narrowed to less than {k}, from what "
-            "this file publishes: do not publish it as it is. Suppress more cells (a part or total "
-            "on each relation named), or publish the table through cgd-bridge convert."
+        text = t.ngettext(
+            "{n} suppressed cell can be worked out, or narrowed to less than {k}, from what this "
+            "file publishes: do not publish it as it is. Suppress more cells (a part or total on "
+            "each relation named), or publish the table through cgd-bridge convert.",
+            "{n} suppressed cells can be worked out, or narrowed to less than {k}, from what this "
+            "file publishes: do not publish it as it is. Suppress more cells (a part or total on "
+            "each relation named), or publish the table through cgd-bridge convert.",
+            exposed,
+            k=k,
         )
     elif not stats.get("suppressed"):
-        text = "Nothing is suppressed in this file, so there is nothing a reader could work out."
+        text = t.gettext(
+            N_("Nothing is suppressed in this file, so there is nothing a reader could work out.")
+        )
     elif not stats.get("audited"):
-        text = "No suppressed cell of this file could be audited."
+        text = t.gettext(N_("No suppressed cell of this file could be audited."))
     else:
-        text = (
-            f"No suppressed cell can be worked out from this file: each of the {stats.get('audited', 0)} "
-            f"audited can take values at least {k} apart."
+        text = t.ngettext(
+            "No suppressed cell can be worked out from this file: the {n} audited can take values "
+            "at least {k} apart.",
+            "No suppressed cell can be worked out from this file: each of the {n} audited can take "
+            "values at least {k} apart.",
+            int(stats.get("audited", 0)),
+            k=k,
         )
     if stats.get("not_additive"):
-        text += (
-            f" {stats['not_additive']} suppressed cell(s) are in series that do not add up (percentages, "
-            "rates) and were not audited: audit the counts behind them (cgd-bridge convert does)."
+        text += " " + t.ngettext(
+            "{n} suppressed cell is in a series that does not add up (percentages, rates) and was "
+            "not audited: audit the counts behind it (cgd-bridge convert does).",
+            "{n} suppressed cells are in series that do not add up (percentages, rates) and were "
+            "not audited: audit the counts behind them (cgd-bridge convert does).",
+            int(stats["not_additive"]),
         )
     if stats.get("not_audited"):
-        text += f" {stats['not_audited']} were not audited (the LP budget ran out)."
+        text += " " + t.ngettext(
+            "{n} was not audited (the LP budget ran out).",
+            "{n} were not audited (the LP budget ran out).",
+            int(stats["not_audited"]),
+        )
     return text
 
 
@@ -292,7 +310,7 @@ def render_html(report: Report, t: Translator = ENGLISH) -> str:
         checked=t.gettext(N_("disclosure audit"))
         if audit
         else t.gettext(N_("checked for {stage}"), stage=t.gettext(_STAGES.get(report.stage, report.stage))),
-        closing=audit_verdict(report) if audit else None,
+        closing=audit_verdict(report, t) if audit else None,
         blockers=[] if audit else submission_blockers(report, t),
         _=t.gettext,
         ngettext=t.ngettext,

@@ -57,3 +57,39 @@ def test_cli_errors_escape_the_file_name(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert "\x1b" not in r.stderr
     assert "\\x1b[31m" in r.stderr
+
+
+def test_the_audits_closing_sentence_is_in_the_reports_language() -> None:
+    """The last sentence of `cgd-bridge audit` (what a reader can work out) in each catalogue:
+    no English sentence left, the counts in the language's plural form."""
+    import pytest
+
+    from cgd_bridge.i18n import translator
+    from cgd_bridge.render import audit_verdict
+    from tests.support.untranslated import EnglishFinder
+
+    cases = [
+        {"threshold": 3, "exposed": 2, "suppressed": 9, "audited": 9},
+        {"threshold": 3, "exposed": 1, "suppressed": 9, "audited": 9, "not_additive": 4, "not_audited": 1},
+        {"threshold": 3, "suppressed": 0},
+        {"threshold": 3, "suppressed": 5, "audited": 0},
+        {"threshold": 5, "suppressed": 12, "audited": 12},
+        {"suppressed": 1, "audited": 1},
+    ]
+    for stats in cases:
+        report = Report()
+        report.stats["audit"] = stats
+        english = audit_verdict(report)
+        assert english.endswith("."), english
+        for lang in ("sw", "ne", "bn"):
+            said = audit_verdict(report, translator(lang))
+            assert said != english
+            left = EnglishFinder(lang, data={"cgd-bridge convert", "LP"}).english_in(said)
+            if left:
+                pytest.fail(f"English left in the {lang} audit verdict for {stats}: {left}\n{said}")
+    two = Report()
+    two.stats["audit"] = cases[0]
+    assert audit_verdict(two).startswith("2 suppressed cells can be worked out")
+    one = Report()
+    one.stats["audit"] = {**cases[0], "exposed": 1}
+    assert audit_verdict(one).startswith("1 suppressed cell can be worked out")
