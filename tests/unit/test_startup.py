@@ -38,6 +38,14 @@ with open(OUT, "w") as fh:
     json.dump({"code": code, "modules": sorted(sys.modules)}, fh)
 """
 
+#: ``cgd-bridge validate`` of the bundled Kenya example with its real mapping, its report as JSON
+KENYA_VALIDATE = (
+    "validate", str(ROOT / "examples" / "kenya-health-scorecard" / "data.csv"),
+    "--metadata", str(ROOT / "examples" / "kenya-health-scorecard" / "quality.yaml"),
+    "--mapping", str(ROOT / "mappings" / "kenya-health-scorecard.yaml"),
+    "--format", "json", "-o", "report.json",
+)  # fmt: skip
+
 
 def _imported(tmp_path: Path, *args: str) -> tuple[int, set[str]]:
     """Run ``cgd-bridge ARGS`` in a fresh interpreter; its exit code and every module it imported
@@ -112,12 +120,7 @@ def test_a_warm_validate_of_the_example_imports_neither_sdmx1_nor_frictionless(
     comes with the disclosure audit's LP, which the example's small cells need; pandas with
     pyarrow, which imports it at the first array built from Python values: see the next test.)"""
     monkeypatch.setenv("CGD_BRIDGE_CACHE_DIR", str(tmp_path / "cache"))
-    example = ROOT / "examples" / "kenya-health-scorecard"
-    args = (
-        "validate", str(example / "data.csv"), "--metadata", str(example / "quality.yaml"),
-        "--mapping", str(ROOT / "mappings" / "kenya-health-scorecard.yaml"),
-        "--format", "json", "-o", "report.json",
-    )  # fmt: skip
+    args = KENYA_VALIDATE
     code, cold = _imported(tmp_path, *args)
     assert code == 0
     assert {"sdmx", "frictionless"} <= cold  # the first run compiles and judges
@@ -228,12 +231,7 @@ def test_a_validate_with_nothing_suppressed_imports_no_scipy(
     neither the audit's sparse matrices nor its connected components are built and scipy (about
     0.3 s of CPU) is never imported (#16)."""
     monkeypatch.setenv("CGD_BRIDGE_CACHE_DIR", str(tmp_path / "cache"))
-    example = ROOT / "examples" / "kenya-health-scorecard"
-    args = (
-        "validate", str(example / "data.csv"), "--metadata", str(example / "quality.yaml"),
-        "--mapping", str(ROOT / "mappings" / "kenya-health-scorecard.yaml"),
-        "--format", "json", "-o", "report.json",
-    )  # fmt: skip
+    args = KENYA_VALIDATE
     _imported(tmp_path, *args)  # compiles the structures
     code, modules = _imported(tmp_path, *args)
     assert code == 0
