@@ -20,7 +20,6 @@ structure   SDMX-ML 2.1                            SDMX-ML 2.1 (sdmx1's v3 clien
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from cgd_bridge.i18n import N_
@@ -33,7 +32,7 @@ from cgd_bridge.sdmx.formats import (
     formats,
     plain_format,
 )
-from cgd_bridge.server.sdmx.query import CSV_OPTIONS, QueryError, check_csv_option
+from cgd_bridge.server.sdmx.query import CSV_OPTIONS, QueryError, check_csv_option, text_cache
 
 
 def _plain(kind: str, media: str, api: int) -> Format | None:
@@ -107,7 +106,7 @@ def _semver(text: str) -> tuple[int, ...]:
     return tuple([*parts, 0, 0, 0][:3])
 
 
-@functools.lru_cache(maxsize=1024)  # a pure function of its arguments; a 406 is not kept
+@text_cache(maxsize=1024)  # a pure function of its arguments
 def negotiate(
     kind: str,
     accept: str | None,

@@ -14,7 +14,6 @@ writers that print them.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import os
 import threading
@@ -55,6 +54,7 @@ from cgd_bridge.server.sdmx.query import (
     parse_v1_key,
     parse_v2_keys,
     refuse_csv_option,
+    text_cache,
 )
 from cgd_bridge.server.sdmx.structures import StructureQuery
 from cgd_bridge.server.streaming import astream
@@ -575,7 +575,7 @@ def parse_keys(text: str, n_dims: int, *, api: int) -> list[KeyFilter]:
     return [list(key) for key in _parsed_keys(text, n_dims, api)]
 
 
-@functools.lru_cache(maxsize=4096)  # the same few series are asked for again and again; errors are not kept
+@text_cache(maxsize=4096)  # the same few series are asked for again and again
 def _parsed_keys(text: str, n_dims: int, api: int) -> tuple[tuple[frozenset[str] | None, ...], ...]:
     keys = [parse_v1_key(text, n_dims)] if api == 1 else parse_v2_keys(text, n_dims)
     return tuple(tuple(key) for key in keys)

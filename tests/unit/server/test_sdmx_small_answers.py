@@ -11,6 +11,7 @@ request the access policy refuses (no key, a revoked MoU, an embargo, another or
 from __future__ import annotations
 
 import datetime as dt
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -227,3 +228,112 @@ def test_a_withdrawn_version_is_not_served_from_the_index(world: World, kenya, i
         submissions.withdraw(session, principal=world.producer, version_id=version_id, reason="wrong counts")
     assert _pull(world, world.series).status_code == 404
     assert indexed == [True]
+
+
+# ------------------------------------------------------- fast and slow paths, over keys and options
+
+CODES = {
+    "REF_AREA": ["KE_042", "KE_032", "KE_016", "KE_003", "KE_047"],  # KE_047: not in the data
+    "SEX": ["F", "M", "_T"],
+    "AGE": ["Y18T24", "Y25T44", "Y45T59", "Y_GE60", "_T"],
+    "DISABILITY_STATUS": ["PD", "PWD", "_T"],
+}
+OPTIONS = {
+    "detail": ["full", "dataonly", "serieskeysonly", "nodata"],
+    "attributes": ["dsd", "none", "series", "obs", "CONF_STATUS", "OBS_STATUS,COMMENT_OBS"],
+    "measures": ["all", "none", "OBS_VALUE"],
+    "dimensionAtObservation": ["TIME_PERIOD", "AllDimensions", "SEX"],
+    "updatedAfter": ["2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"],
+    "startPeriod": ["2024", "2025"],
+    "endPeriod": ["2023"],
+    "lastNObservations": ["1"],
+    "includeHistory": ["false"],
+}
+ACCEPTS = [
+    CSV,
+    {"Accept": "application/vnd.sdmx.data+csv;version=1.0.0"},
+    {"Accept": "application/vnd.sdmx.data+csv;version=2.0.0;labels=both"},
+    {"Accept": "application/vnd.sdmx.data+csv;version=2.0.0;timeFormat=normalized;keys=both"},
+    {"Accept": "application/vnd.sdmx.genericdata+xml;version=2.1"},
+]
+
+
+def _without_header(body: bytes) -> bytes:
+    """An SDMX-ML message without its Header (its Prepared time and id differ per request)."""
+    return re.sub(rb"<([A-Za-z]+):Header>.*?</\1:Header>", b"", body, count=1, flags=re.S)
+
+
+def _part(draw, dim: str, dims: list[str], row: dict) -> str:
+    from hypothesis import strategies as st
+
+    if dim not in CODES:
+        return draw(st.sampled_from([row[dim]] * 8 + ["", row[dim] + "+ZZZ"]))
+    choice = draw(st.sampled_from(["one"] * 6 + ["two", "two", "any", "none"]))
+    if choice == "one":
+        return row[dim]
+    if choice == "two":
+        return "+".join(draw(st.lists(st.sampled_from(CODES[dim]), min_size=2, max_size=3, unique=True)))
+    return "" if choice == "any" else "ZZZ"
+
+
+@pytest.mark.world_settings(answer_cache_mb=0)  # each request answered, none from the other's answer
+def test_fast_and_slow_paths_answer_alike_for_any_key_and_option(
+    world: World, kenya, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A property over keys (single codes, ``+``, wildcards, codes not there) and options
+    (detail, attributes, measures, dimensionAtObservation, updatedAfter, periods, lastN) and
+    formats: the key index's answer is the writer's answer, status, bytes and headers, on
+    SQLite and PostgreSQL, before and after a newer version is published."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    with world.bridge.sessions() as session:
+        publish(session, kenya, world.producer, world.reviewer, "open")
+    dims = list(kenya.target.dimensions)
+    rows = kenya.harmonised.table.select(dims).to_pylist()
+    fast_on = {"on": True}
+    original = service._indexed_answer
+    used: list[bool] = []
+
+    def switch(*args, **kwargs):
+        out = original(*args, **kwargs) if fast_on["on"] else None
+        used.append(out is not None)
+        return out
+
+    monkeypatch.setattr(service, "_indexed_answer", switch)
+
+    @st.composite
+    def queries(draw) -> tuple[str, dict[str, str]]:
+        row = draw(st.sampled_from(rows))
+        key = ".".join(_part(draw, d, dims, row) for d in dims)
+        # one option (more often one the fast path takes), sometimes a second
+        first = draw(st.sampled_from(["detail", "attributes", "measures"] * 2 + sorted(OPTIONS)))
+        options = [first, *draw(st.lists(st.sampled_from(sorted(OPTIONS)), max_size=1))]
+        query = "&".join(f"{k}={draw(st.sampled_from(OPTIONS[k]))}" for k in dict.fromkeys(options))
+        query = draw(st.sampled_from(["", query, query]))
+        path = "/sdmx/rest/data/DF_CGD_KE/" + key + (f"?{query}" if query else "")
+        return path, draw(st.sampled_from([ACCEPTS[0], *ACCEPTS]))
+
+    def answer(path: str, accept: dict[str, str], fast: bool):
+        fast_on["on"] = fast
+        return _pull(world, path, headers=accept)
+
+    @settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(queries())
+    def alike(query: tuple[str, dict[str, str]]) -> None:
+        path, accept = query
+        a, b = answer(path, accept, True), answer(path, accept, False)
+        assert a.status_code == b.status_code, path
+        assert _without_header(a.content) == _without_header(b.content), path
+        fields = ("X-Observations", "Content-Type", "Last-Modified")
+        if "csv" in a.headers.get("Content-Type", ""):
+            fields += ("ETag",)  # an SDMX-ML answer's ETag covers its Prepared time
+            assert a.content == b.content, path
+        for field in fields:
+            assert a.headers.get(field) == b.headers.get(field), (path, field)
+
+    alike()
+    assert sum(used) >= 15, f"the property reached the fast path {sum(used)} times"
+    with world.bridge.sessions() as session:  # a newer version after the index was built
+        publish(session, kenya, world.producer, world.reviewer, "open-2")
+    alike()
