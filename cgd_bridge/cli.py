@@ -709,22 +709,29 @@ def structures() -> None:
 
 @structures.command("import")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
-def structures_import(sources: tuple[str, ...]) -> None:
+@_lang_option
+def structures_import(sources: tuple[str, ...], lang: str | None) -> None:
     """Import SDMX-ML 2.1 or 3.0 structure files or URLs into the local store."""
+    from cgd_bridge.i18n import N_
     from cgd_bridge.structures import StructureStore
 
+    t = _translator(lang)
     store = StructureStore(_structures_dir())
     for source in sources:
         infos = store.import_file(source)
         replaced = sum(i.replaced for i in infos)
-        click.echo(
-            f"{source}: {len(infos)} artefact(s) imported"
-            + (f", {replaced} replacing the same version already stored" if replaced else "")
-        )
+        said = t.ngettext("{n} artefact imported", "{n} artefacts imported", len(infos))
+        if replaced:
+            said += t.ngettext(
+                ", {n} replacing the same version already stored",
+                ", {n} replacing the same version already stored",
+                replaced,
+            )
+        click.echo(f"{source}: {said}")
         for info in infos:
-            note = "  (replaced)" if info.replaced else ""
+            note = "  " + t.gettext(N_("(replaced)")) if info.replaced else ""
             click.echo(f"  {info.kind:20} {info.ref:45} {info.name}{note}")
-    click.echo(f"Structure store: {store.folder}", err=True)
+    _say(N_("Structure store: {folder}"), err=True, folder=store.folder)
 
 
 @structures.command("list")
@@ -732,8 +739,12 @@ def structures_import(sources: tuple[str, ...]) -> None:
     "--kind", help="Only this kind: codelist, conceptscheme, datastructure, dataflow, contentconstraint..."
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def structures_list(kind: str | None, fmt: str) -> None:
+@_lang_option
+def structures_list(kind: str | None, fmt: str, lang: str | None) -> None:
     """List the structures in the local store and the bundled codelists/ folder."""
+    from cgd_bridge.i18n import N_
+
+    t = _translator(lang)
     structures = _load_structures()
     infos = structures.artefacts(kind.lower() if kind else None)
     _warn_problems(structures)
@@ -741,13 +752,18 @@ def structures_list(kind: str | None, fmt: str) -> None:
         click.echo(json.dumps([i.to_dict() for i in infos], indent=2, ensure_ascii=False))
         return
     if not infos:
-        click.echo("No structures" + (f" of kind {kind}" if kind else "") + ". Add some with "
-                   "'cgd-bridge structures import FILE|URL'.")  # fmt: skip
+        none = (
+            t.gettext(N_("No structures of kind {kind}."), kind=kind)
+            if kind
+            else t.gettext(N_("No structures."))
+        )
+        click.echo(none + " " + t.gettext(N_("Add some with 'cgd-bridge structures import FILE|URL'.")))
         return
+    head = tuple(t.gettext(h) for h in (N_("KIND"), N_("ARTEFACT"), N_("NAME"), N_("SOURCE")))
     rows = [(i.kind, i.ref, i.name, _short_source(i.source)) for i in infos]
-    widths = [max(len(r[c]) for r in [("KIND", "ARTEFACT", "NAME", "SOURCE"), *rows]) for c in range(3)]
+    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(3)]
     widths[2] = min(widths[2], 50)
-    for row in [("KIND", "ARTEFACT", "NAME", "SOURCE"), *rows]:
+    for row in [head, *rows]:
         name = row[2] if len(row[2]) <= 50 else row[2][:49] + "…"
         click.echo(f"{row[0]:{widths[0]}}  {row[1]:{widths[1]}}  {name:{widths[2]}}  {row[3]}".rstrip())
 
