@@ -883,6 +883,7 @@ def mapping_init(
     from cgd_bridge.i18n import N_
     from cgd_bridge.mapping.draft import draft_mapping
     from cgd_bridge.mapping.evidence import load_evidence
+    from cgd_bridge.mapping.language import speaking
 
     t = _translator(lang)
     if output is not None and output.exists() and not force:
@@ -930,15 +931,16 @@ def mapping_init(
 
         def redraft(decisions: Any) -> Any:
             return draft_mapping(data, dataflow=dataflow, structures=structures, form=form, sheet=sheet,
-                                 evidence=evidence, decisions=decisions)  # fmt: skip
+                                 evidence=evidence, decisions=decisions, t=t)  # fmt: skip
 
-        code = run_review(
-            redraft, data=data, form=form, sheet=sheet, structures=structures, output=output, t=t
-        )
+        with speaking(t):  # the review's own reasons (the answers it offers) in the language too
+            code = run_review(
+                redraft, data=data, form=form, sheet=sheet, structures=structures, output=output, t=t
+            )
         _warn_problems(structures)
         raise SystemExit(code)
     drafted = draft_mapping(
-        data, dataflow=dataflow, structures=structures, form=form, sheet=sheet, evidence=evidence
+        data, dataflow=dataflow, structures=structures, form=form, sheet=sheet, evidence=evidence, t=t
     )
     _warn_problems(structures)
     text = drafted.to_yaml()
@@ -958,7 +960,7 @@ def mapping_init(
             err=True,
         )
         for guess in uncertain:
-            click.echo(f"  - {guess.line()}", err=True)
+            click.echo(f"  - {guess.line(t)}", err=True)
     else:
         _say(N_("Every guess is at least 80 % sure; still read the comments before you use it."), err=True)
 
