@@ -97,3 +97,24 @@ def test_an_unknown_language_is_refused_before_drafting(tmp_path: Path) -> None:
     assert "xx" in p.stderr
     assert "Traceback" not in p.stderr
     assert not (tmp_path / "m.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message", "params"),
+    [
+        (("convert", "kadi.csv", "-m", "q.yaml", "--mapping", "m.yaml", "--to", "sdmx-xyz"),
+         "'{name}' is not a format cgd-bridge writes", {"name": "sdmx-xyz"}),
+        (("convert", "kadi.csv"), "convert needs {missing}", {"missing": "--metadata, --mapping, --to"}),
+        (("mapping", "init", "kadi.csv", "--dataflow", KE_FLOW, "-i"),
+         "--interactive writes the reviewed mapping to a file, and no --output was given", {}),
+        (("structures", "import", "hakuna.xml"), "the file does not exist", {}),
+    ],
+)  # fmt: skip
+def test_errors_before_the_work_are_in_the_language(tmp_path: Path, args, message, params) -> None:
+    """#17 (1): the language is read before anything can fail, so an error of the arguments
+    (before any file is opened) is already in Swahili."""
+    p = _cli(tmp_path, *args, "--lang", "sw")
+    assert p.returncode == 2, p.stderr
+    said = p.stderr.casefold()  # the error line begins with a capital
+    assert translator("sw")(message, **params).casefold() in said, p.stderr
+    assert message.format(**params).casefold() not in said, p.stderr
