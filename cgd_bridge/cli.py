@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.i18n import N_
 
 EXIT_VALID, EXIT_INVALID, EXIT_FAILED = 0, 1, 2
 
@@ -53,6 +54,7 @@ def cli(debug: bool, data_dir: Path | None) -> None:
     """Bridge citizen-generated data to national statistics offices in SDMX."""
     _State.debug = debug
     _State.data_dir = data_dir
+    _State.t = None  # each command reads its own --lang or CGD_BRIDGE_LANG (a test runs many)
 
 
 def _lang_option(f: Any) -> Any:
@@ -442,7 +444,7 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
                 out = output / f"{folder.name}.{to}.{suffix}"
                 result = run_conversion(data, to=to, output=out, **inputs)  # type: ignore[arg-type]
                 click.echo(f"   SDMX: {result.written} observations written to {out}")
-    click.echo(f"Reports written to {output}/ (open the .html files in a browser).")
+    _say(N_("Reports written to {output}/ (open the .html files in a browser)."), output=output)
     if missing_server_extra() is None:
         url = _demo_database(output, host, port)
         if serve:
@@ -450,9 +452,12 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
 
             run_server(_settings(), host=host, port=port, database_url=url, say=click.echo)
         else:
-            click.echo(f"\nServe it with: cgd-bridge serve --port {port} --database-url {url}")
+            click.echo()
+            _say(
+                N_("Serve it with: {command}"), command=f"cgd-bridge serve --port {port} --database-url {url}"
+            )
     else:
-        click.echo(f"The demo database needs the bridge server: {SERVER_EXTRA}")
+        _say(N_("The demo database needs the bridge server: {command}"), command=SERVER_EXTRA)
     sys.exit(EXIT_VALID if all_valid else EXIT_INVALID)
 
 
@@ -709,22 +714,29 @@ def structures() -> None:
 
 @structures.command("import")
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
-def structures_import(sources: tuple[str, ...]) -> None:
+@_lang_option
+def structures_import(sources: tuple[str, ...], lang: str | None) -> None:
     """Import SDMX-ML 2.1 or 3.0 structure files or URLs into the local store."""
+    from cgd_bridge.i18n import N_
     from cgd_bridge.structures import StructureStore
 
+    t = _translator(lang)
     store = StructureStore(_structures_dir())
     for source in sources:
         infos = store.import_file(source)
         replaced = sum(i.replaced for i in infos)
-        click.echo(
-            f"{source}: {len(infos)} artefact(s) imported"
-            + (f", {replaced} replacing the same version already stored" if replaced else "")
-        )
+        said = t.ngettext("{n} artefact imported", "{n} artefacts imported", len(infos))
+        if replaced:
+            said += t.ngettext(
+                ", {n} replacing the same version already stored",
+                ", {n} replacing the same version already stored",
+                replaced,
+            )
+        click.echo(f"{source}: {said}")
         for info in infos:
-            note = "  (replaced)" if info.replaced else ""
+            note = "  " + t.gettext(N_("(replaced)")) if info.replaced else ""
             click.echo(f"  {info.kind:20} {info.ref:45} {info.name}{note}")
-    click.echo(f"Structure store: {store.folder}", err=True)
+    _say(N_("Structure store: {folder}"), err=True, folder=store.folder)
 
 
 @structures.command("list")
@@ -732,8 +744,12 @@ def structures_import(sources: tuple[str, ...]) -> None:
     "--kind", help="Only this kind: codelist, conceptscheme, datastructure, dataflow, contentconstraint..."
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def structures_list(kind: str | None, fmt: str) -> None:
+@_lang_option
+def structures_list(kind: str | None, fmt: str, lang: str | None) -> None:
     """List the structures in the local store and the bundled codelists/ folder."""
+    from cgd_bridge.i18n import N_
+
+    t = _translator(lang)
     structures = _load_structures()
     infos = structures.artefacts(kind.lower() if kind else None)
     _warn_problems(structures)
@@ -741,13 +757,18 @@ def structures_list(kind: str | None, fmt: str) -> None:
         click.echo(json.dumps([i.to_dict() for i in infos], indent=2, ensure_ascii=False))
         return
     if not infos:
-        click.echo("No structures" + (f" of kind {kind}" if kind else "") + ". Add some with "
-                   "'cgd-bridge structures import FILE|URL'.")  # fmt: skip
+        none = (
+            t.gettext(N_("No structures of kind {kind}."), kind=kind)
+            if kind
+            else t.gettext(N_("No structures."))
+        )
+        click.echo(none + " " + t.gettext(N_("Add some with 'cgd-bridge structures import FILE|URL'.")))
         return
+    head = tuple(t.gettext(h) for h in (N_("KIND"), N_("ARTEFACT"), N_("NAME"), N_("SOURCE")))
     rows = [(i.kind, i.ref, i.name, _short_source(i.source)) for i in infos]
-    widths = [max(len(r[c]) for r in [("KIND", "ARTEFACT", "NAME", "SOURCE"), *rows]) for c in range(3)]
+    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(3)]
     widths[2] = min(widths[2], 50)
-    for row in [("KIND", "ARTEFACT", "NAME", "SOURCE"), *rows]:
+    for row in [head, *rows]:
         name = row[2] if len(row[2]) <= 50 else row[2][:49] + "…"
         click.echo(f"{row[0]:{widths[0]}}  {row[1]:{widths[1]}}  {name:{widths[2]}}  {row[3]}".rstrip())
 
@@ -867,6 +888,7 @@ def mapping_init(
     from cgd_bridge.i18n import N_
     from cgd_bridge.mapping.draft import draft_mapping
     from cgd_bridge.mapping.evidence import load_evidence
+    from cgd_bridge.mapping.language import speaking
 
     t = _translator(lang)
     if output is not None and output.exists() and not force:
@@ -914,15 +936,16 @@ def mapping_init(
 
         def redraft(decisions: Any) -> Any:
             return draft_mapping(data, dataflow=dataflow, structures=structures, form=form, sheet=sheet,
-                                 evidence=evidence, decisions=decisions)  # fmt: skip
+                                 evidence=evidence, decisions=decisions, t=t)  # fmt: skip
 
-        code = run_review(
-            redraft, data=data, form=form, sheet=sheet, structures=structures, output=output, t=t
-        )
+        with speaking(t):  # the review's own reasons (the answers it offers) in the language too
+            code = run_review(
+                redraft, data=data, form=form, sheet=sheet, structures=structures, output=output, t=t
+            )
         _warn_problems(structures)
         raise SystemExit(code)
     drafted = draft_mapping(
-        data, dataflow=dataflow, structures=structures, form=form, sheet=sheet, evidence=evidence
+        data, dataflow=dataflow, structures=structures, form=form, sheet=sheet, evidence=evidence, t=t
     )
     _warn_problems(structures)
     text = drafted.to_yaml()
@@ -942,7 +965,7 @@ def mapping_init(
             err=True,
         )
         for guess in uncertain:
-            click.echo(f"  - {guess.line()}", err=True)
+            click.echo(f"  - {guess.line(t)}", err=True)
     else:
         _say(N_("Every guess is at least 80 % sure; still read the comments before you use it."), err=True)
 
@@ -1144,7 +1167,7 @@ def db_upgrade(database_url: str | None) -> None:
 
     url = _database_url(database_url)
     revision = upgrade(url)
-    click.echo(f"The database {redact(url)} is at revision {revision} (the newest).")
+    _say(N_("The database {url} is at revision {revision} (the newest)."), url=redact(url), revision=revision)
 
 
 @db.command("current")
@@ -1155,9 +1178,17 @@ def db_current(database_url: str | None) -> None:
 
     url = _database_url(database_url)
     found, newest = current(url), head()
-    click.echo(f"{redact(url)}: revision {found or '(empty)'}; the newest is {newest}.")
+    if found:
+        _say(
+            N_("{url}: revision {revision}; the newest is {newest}."),
+            url=redact(url),
+            revision=found,
+            newest=newest,
+        )
+    else:
+        _say(N_("{url}: no revision (empty); the newest is {newest}."), url=redact(url), newest=newest)
     if found != newest:
-        click.echo("Run `cgd-bridge db upgrade` to migrate it.", err=True)
+        _say(N_("Run `cgd-bridge db upgrade` to migrate it."), err=True)
         sys.exit(EXIT_INVALID)
 
 
@@ -1181,9 +1212,19 @@ def db_backup(path: Path, database_url: str | None) -> None:
     manifest = backup(url, _data_dir(), path)
     structures = sum(1 for name in manifest.files if name.startswith("structures/"))
     size = sum(int(f["size"]) for f in manifest.files.values())
+    t = _t()
     click.echo(
-        f"Backed up {redact(url)} (revision {manifest.revision}) and {structures} structure file(s) "
-        f"to {path} ({size / 2**20:.1f} MiB before packing)."
+        t.ngettext(
+            "Backed up {url} (revision {revision}) and {n} structure file to {path} "
+            "({mib} MiB before packing).",
+            "Backed up {url} (revision {revision}) and {n} structure files to {path} "
+            "({mib} MiB before packing).",
+            structures,
+            url=redact(url),
+            revision=manifest.revision,
+            path=path,
+            mib=t.number(round(size / 2**20, 1)),
+        )
     )
 
 
@@ -1200,12 +1241,16 @@ def db_restore(path: Path, database_url: str | None, force: bool) -> None:
     url = _database_url(database_url)
     done = restore(url, _data_dir(), path, force=force)
     m = done.manifest
-    click.echo(
-        f"Restored {path} (made {m.created} by cgd-bridge {m.bridge_version}, revision {m.revision}) "
-        f"into {redact(url)} and {_data_dir() / 'structures'}."
-    )
+    _say(
+        N_(
+            "Restored {path} (made {created} by cgd-bridge {version}, revision {revision}) "
+            "into {url} and {folder}."
+        ),
+        path=path, created=m.created, version=m.bridge_version, revision=m.revision, url=redact(url),
+        folder=_data_dir() / "structures",
+    )  # fmt: skip
     if done.migrated_to:
-        click.echo(f"The database was migrated to revision {done.migrated_to} (the newest).")
+        _say(N_("The database was migrated to revision {revision} (the newest)."), revision=done.migrated_to)
 
 
 @cli.group()
@@ -1229,7 +1274,7 @@ def admin_org_create(slug: str, name: str, kind: str, database_url: str | None) 
 
     with _store(database_url) as session:
         org = create_organisation(session, slug=slug, name=name, kind=kind)
-        click.echo(f"Created the {org.kind.upper()} '{org.slug}' ({org.name}).")
+        _say(N_("Created the {kind} '{slug}' ({name})."), kind=org.kind.upper(), slug=org.slug, name=org.name)
 
 
 @admin_org.command("list")
@@ -1281,7 +1326,8 @@ def admin_user_create(
     with _store(database_url) as session:
         user = create_user(session, username=username, organisation=organisation, role=role,
                            display_name=display_name, password=password, email=email)  # fmt: skip
-        click.echo(f"Created the {user.role} '{user.username}' of '{organisation}'.")
+        _say(N_("Created the {role} '{user}' of '{organisation}'."), role=user.role, user=user.username,
+             organisation=organisation)  # fmt: skip
 
 
 @admin_user.command("list")
@@ -1317,10 +1363,14 @@ def admin_key_create(username: str, label: str, expires: Any, database_url: str 
     with _store(database_url) as session:
         new = create_key(session, username=username, label=label, expires_at=_until(expires))
     click.echo(new.key)
-    click.echo(
-        f"This is the only time key {new.prefix} is shown: store it now (only its hash is kept). "
-        f"Revoke it with `cgd-bridge admin key revoke {new.prefix}`.",
+    _say(
+        N_(
+            "This is the only time key {prefix} is shown: store it now (only its hash is kept). "
+            "Revoke it with {command}."
+        ),
         err=True,
+        prefix=new.prefix,
+        command=f"`cgd-bridge admin key revoke {new.prefix}`",
     )
 
 
@@ -1442,7 +1492,12 @@ def admin_mou_revoke(mou_id: int, database_url: str | None) -> None:
 
     with _store(database_url) as session:
         mou = revoke_mou(session, mou_id=mou_id)
-        click.echo(f"MoU {mou.id} ('{mou.nso.slug}' reading '{mou.cso.slug}') is revoked.")
+        _say(
+            N_("MoU {id} ('{nso}' reading '{cso}') is revoked."),
+            id=mou.id,
+            nso=mou.nso.slug,
+            cso=mou.cso.slug,
+        )
 
 
 @admin.group("version")
@@ -1543,7 +1598,12 @@ def admin_version_accept(
             session, principal=_reviewer(session, username), version_id=version_id, comment=comment,
             replace=bool(replace),
         )  # fmt: skip
-        click.echo(f"Version {v.number} of '{v.submission.dataset}' (id {v.id}) is accepted.")
+        _say(
+            N_("Version {n} of '{dataset}' (id {id}) is accepted."),
+            n=v.number,
+            dataset=v.submission.dataset,
+            id=v.id,
+        )
 
 
 @admin_version.command("publish")
@@ -1561,7 +1621,12 @@ def admin_version_publish(
         v = submissions.publish(
             session, principal=_reviewer(session, username), version_id=version_id, replace=replace
         )
-        click.echo(f"Version {v.number} of '{v.submission.dataset}' (id {v.id}) is published.")
+        _say(
+            N_("Version {n} of '{dataset}' (id {id}) is published."),
+            n=v.number,
+            dataset=v.submission.dataset,
+            id=v.id,
+        )
 
 
 @admin.group("official")
@@ -1635,7 +1700,7 @@ def admin_official_delete(series_id: int, database_url: str | None) -> None:
 
     with _store(database_url) as session:
         series = delete_official(session, principal=None, series_id=series_id, local=True)
-        click.echo(f"Official series {series_id} '{series.label}' is deleted.")
+        _say(N_("Official series {id} '{label}' is deleted."), id=series_id, label=series.label)
 
 
 @admin.group("webhook")
@@ -1675,11 +1740,17 @@ def admin_webhook_create(
         new = create_webhook(session, organisation=organisation, url=url, events=events,
                              description=description, check_url=_url_checker())  # fmt: skip
     click.echo(new.secret)
-    click.echo(
-        f"Webhook {new.webhook.id} of '{organisation}' delivers {', '.join(new.webhook.events)} to "
-        f"{new.webhook.url}. This is the only time its secret is shown: give it to the receiver now "
-        "(it verifies the X-CGD-Bridge-Signature header with it).",
+    _say(
+        N_(
+            "Webhook {id} of '{organisation}' delivers {events} to {url}. This is the only time its "
+            "secret is shown: give it to the receiver now (it verifies the X-CGD-Bridge-Signature "
+            "header with it)."
+        ),
         err=True,
+        id=new.webhook.id,
+        organisation=organisation,
+        events=", ".join(new.webhook.events),
+        url=new.webhook.url,
     )
 
 
@@ -1706,7 +1777,7 @@ def admin_webhook_remove(organisation: str, webhook_id: int, database_url: str |
 
     with _store(database_url) as session:
         revoke_webhook(session, organisation=organisation, webhook_id=webhook_id)
-    click.echo(f"Webhook {webhook_id} of '{organisation}' is removed.")
+    _say(N_("Webhook {id} of '{organisation}' is removed."), id=webhook_id, organisation=organisation)
 
 
 @admin_webhook.command("deliveries")
@@ -1750,7 +1821,12 @@ def admin_user_contact(
 
     with _store(database_url) as session:
         user = set_contact(session, username=username, email=email, language=language)
-        click.echo(f"'{user.username}' gets e-mail at {user.email or '(none)'} in {user.language or 'en'}.")
+        if user.email:
+            _say(N_("'{user}' gets e-mail at {email} in {lang}."), user=user.username, email=user.email,
+                 lang=user.language or "en")  # fmt: skip
+        else:
+            _say(N_("'{user}' has no e-mail address (notifications in {lang})."), user=user.username,
+                 lang=user.language or "en")  # fmt: skip
 
 
 @admin_org.command("digest")
@@ -1763,7 +1839,10 @@ def admin_org_digest(slug: str, on: bool, database_url: str | None) -> None:
 
     with _store(database_url) as session:
         set_pull_digest(session, organisation=slug, on=on)
-    click.echo(f"'{slug}' {'gets' if on else 'no longer gets'} the digest of who pulled its data.")
+    if on:
+        _say(N_("'{slug}' gets the digest of who pulled its data."), slug=slug)
+    else:
+        _say(N_("'{slug}' no longer gets the digest of who pulled its data."), slug=slug)
 
 
 @cli.group()
@@ -1801,9 +1880,18 @@ def notify_run(loop: bool, timeout: float, database_url: str | None) -> None:
         while True:
             counts = notifier.run_until_idle(timeout)
             if counts.attempted or counts.digests or not loop:
+                t = _t()
                 click.echo(
-                    f"Delivered {counts.delivered}, to retry {counts.retrying}, failed {counts.failed}; "
-                    f"{counts.digests} digest e-mail(s) written."
+                    t.ngettext(
+                        "Delivered {delivered}, to retry {retrying}, failed {failed}; "
+                        "{n} digest e-mail written.",
+                        "Delivered {delivered}, to retry {retrying}, failed {failed}; "
+                        "{n} digest e-mails written.",
+                        counts.digests,
+                        delivered=t.number(counts.delivered),
+                        retrying=t.number(counts.retrying),
+                        failed=t.number(counts.failed),
+                    )
                 )
                 for error in counts.errors:
                     click.echo(f"  {error}", err=True)

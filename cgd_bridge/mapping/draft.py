@@ -34,11 +34,12 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from cgd_bridge.errors import MappingError
-from cgd_bridge.i18n import N_
+from cgd_bridge.i18n import ENGLISH, N_, Translator
 from cgd_bridge.ingest import SourceColumn, SourceTable, XLSForm, open_table
 from cgd_bridge.ingest.kobo import is_meta
 from cgd_bridge.ingest.schema import schema_for
 from cgd_bridge.mapping.evidence import Evidence
+from cgd_bridge.mapping.language import gettext, ngettext, percent, speaking
 from cgd_bridge.mapping.model import PROFILE, Mapping
 from cgd_bridge.sdmx.contract import Contract, contract_for
 
@@ -116,9 +117,16 @@ class Guess:
     confidence: float
     why: str
 
-    def line(self) -> str:
-        """The guess as one line for the terminal."""
-        return f"{self.what}: {self.choice} ({self.confidence:.0%} sure: {self.why})"
+    def line(self, t: Translator = ENGLISH) -> str:
+        """The guess as one line for the terminal, in the language of ``t`` (its ``choice`` and
+        ``why`` are in the language the draft was made in)."""
+        return t.gettext(
+            N_("{what}: {choice} ({sure} sure: {why})"),
+            what=self.what,
+            choice=self.choice,
+            sure=percent(self.confidence),
+            why=self.why,
+        )
 
 
 @dataclass(frozen=True)
@@ -198,20 +206,55 @@ def describe(spec: dict[str, str]) -> str:
     """A time or measure answer in words, for a review."""
     if "format" in spec or ("value" in spec and "kind" not in spec):
         if "value" in spec:
-            return f"every row: {spec['value']}"
-        return f"column '{spec.get('column', '')}' ({spec.get('format', 'year')})"
+            return gettext(N_("every row: {period}"), period=spec["value"])
+        return gettext(
+            N_("column '{column}' ({format})"),
+            column=spec.get("column", ""),
+            format=_time_word(spec.get("format", "year")),
+        )
     kind, col, den = spec.get("kind", ""), spec.get("column", ""), spec.get("denominator", "")
+    answer = spec.get("answer", "")
     if kind == "column":
-        return f"the value of column '{col}'"
+        return gettext(N_("the value of column '{column}'"), column=col)
     if kind == "count":
-        return f"the sum of column '{col}'" if col else "the number of respondents"
-    if kind == "proportion" and spec.get("answer"):
-        among = f" among those who answered '{den}'" if den else " among all respondents"
-        return f"share answering '{spec['answer']}' to '{col}'{among}, %"
+        return (
+            gettext(N_("the sum of column '{column}'"), column=col)
+            if col
+            else gettext(N_("the number of respondents"))
+        )
+    if kind == "proportion" and answer and den:
+        return gettext(
+            N_("share answering '{answer}' to '{column}' among those who answered '{asked}', %"),
+            answer=answer,
+            column=col,
+            asked=den,
+        )
+    if kind == "proportion" and answer:
+        return gettext(
+            N_("share answering '{answer}' to '{column}' among all respondents, %"), answer=answer, column=col
+        )
     if kind == "proportion":
         return f"'{col}' / '{den}' x 100"
-    among = f" among those who answered '{den}'" if den else ""
-    return f"the {kind} of column '{col}'{among}"
+    if kind == "median":
+        said = gettext(N_("the median of column '{column}'"), column=col)
+    else:
+        said = gettext(N_("the mean of column '{column}'"), column=col)
+    return said + (gettext(N_(" among those who answered '{asked}'"), asked=den) if den else "")
+
+
+#: the formats of a time column, in words
+_TIME_WORDS = {
+    "year": N_("year"),
+    "month": N_("month"),
+    "quarter": N_("quarter"),
+    "date": N_("date"),
+    "period": N_("period"),
+}
+
+
+def _time_word(fmt: str) -> str:
+    """A time column's format in the drafting language (a format of no known name as it is)."""
+    return gettext(_TIME_WORDS[fmt]) if fmt in _TIME_WORDS else fmt
 
 
 def time_problems(spec: dict[str, str], columns: list[str]) -> list[tuple[str, str, str]]:
@@ -434,30 +477,47 @@ def match_label(
 ) -> tuple[str | None, float, str]:
     """The best code for ``label`` of a column mapped to ``dimension``: (code, confidence, why)."""
     if not codes.codes:
-        return None, 0.0, "the codelist is not known"
+        return None, 0.0, gettext(N_("the codelist is not known"))
     plain = _plain(label)
     if label.strip().casefold() in codes.by_code:
-        return codes.by_code[label.strip().casefold()], 1.0, "the label is the code"
+        return codes.by_code[label.strip().casefold()], 1.0, gettext(N_("the label is the code"))
     if plain in _TOTALS and codes.total():
-        return "_T", 0.95, f"'{label}' means all (the codelist's total)"
+        return "_T", 0.95, gettext(N_("'{label}' means all (the codelist's total)"), label=label)
     if dimension == "AGE":
         code = _age_code(label, codes.codes)
         if code:
-            return code, 0.97, f"the age range of '{label}' is {code}"
+            return code, 0.97, gettext(N_("the age range of '{label}' is {code}"), label=label, code=code)
     if dimension == "DISABILITY_STATUS" and yes_no and {"PD", "PWD"} <= set(codes.codes):
         if plain in _YES:
-            return "PD", 0.9, f"'{label}' in a disability column: persons with disability"
+            return (
+                "PD",
+                0.9,
+                gettext(N_("'{label}' in a disability column: persons with disability"), label=label),
+            )
         if plain in _NO:
-            return "PWD", 0.9, f"'{label}' in a disability column: persons without disability"
+            return (
+                "PWD",
+                0.9,
+                gettext(N_("'{label}' in a disability column: persons without disability"), label=label),
+            )
     norm = normalise(label)
     if norm in codes.by_name:
         code = codes.by_name[norm]
-        return code, 0.98, f"'{label}' is the name of {code}, '{codes.codes[code]}'"
+        return (
+            code,
+            0.98,
+            gettext(
+                N_("'{label}' is the name of {code}, '{name}'"),
+                label=label,
+                code=code,
+                name=codes.codes[code],
+            ),
+        )
     if not norm:
-        return None, 0.0, "empty label"
+        return None, 0.0, gettext(N_("empty label"))
     best = process.extractOne(norm, codes.choices, scorer=fuzz.WRatio)
     if best is None:
-        return None, 0.0, "no code is close"
+        return None, 0.0, gettext(N_("no code is close"))
     _, score, code = best
     second = process.extract(norm, codes.choices, scorer=fuzz.WRatio, limit=2)
     gap = score - second[1][1] if len(second) > 1 else score
@@ -465,7 +525,13 @@ def match_label(
     return (
         str(code),
         round(confidence, 2),
-        f"'{label}' is close to {code} '{codes.codes[code]}' ({score:.0f} %)",
+        gettext(
+            N_("'{label}' is close to {code} '{name}' ({score} %)"),
+            label=label,
+            code=code,
+            name=codes.codes[code],
+            score=f"{score:.0f}",
+        ),
     )
 
 
@@ -484,10 +550,23 @@ def _best_of(
     if decisions is not None and (dimension, value) in decisions.labels:
         chosen = decisions.labels[(dimension, value)]
         if chosen == "":  # left without a code on purpose: its rows stay out
-            return None, 1.0, f"'{value}' is left without a code: chosen in the review"
+            return (
+                None,
+                1.0,
+                gettext(N_("'{label}' is left without a code: chosen in the review"), label=value),
+            )
         if chosen in codes.codes:
-            return chosen, 1.0, f"'{value}' is {chosen} '{codes.codes[chosen]}': chosen in the review"
-    best: _Match = (None, 0.0, "no code is close")
+            return (
+                chosen,
+                1.0,
+                gettext(
+                    N_("'{label}' is {code} '{name}': chosen in the review"),
+                    label=value,
+                    code=chosen,
+                    name=codes.codes[chosen],
+                ),
+            )
+    best: _Match = (None, 0.0, gettext(N_("no code is close")))
     labels = col.labels.get(value, [])
     if evidence:
         sure, best = _from_evidence(value, labels, dimension, codes, evidence)
@@ -513,10 +592,26 @@ def _from_evidence(
     for text in [value, *labels]:
         hit = evidence.label(dimension, text, codes.codes)
         if hit is not None:
-            said = f"'{text}'" + (f" (the label of '{value}')" if text != value else "")
-            why = f"{said} is {hit.choice} '{codes.codes[hit.choice]}' {hit.where()}"
+            name = codes.codes[hit.choice]
+            if text == value:
+                why = gettext(
+                    N_("'{label}' is {code} '{name}' {where}"),
+                    label=text,
+                    code=hit.choice,
+                    name=name,
+                    where=hit.where(),
+                )
+            else:
+                why = gettext(
+                    N_("'{label}' (the label of '{value}') is {code} '{name}' {where}"),
+                    label=text,
+                    value=value,
+                    code=hit.choice,
+                    name=name,
+                    where=hit.where(),
+                )
             return (hit.choice, round(0.9 + 0.09 * hit.share, 2), why), (None, 0.0, "")
-    best: _Match = (None, 0.0, "no code is close")
+    best: _Match = (None, 0.0, gettext(N_("no code is close")))
     for text in [value, *labels]:
         hit = evidence.similar_label(dimension, text, codes.codes)
         if hit is None:
@@ -524,8 +619,16 @@ def _from_evidence(
         confidence = round(min(0.79, 0.6 + 0.2 * (hit.score - 80) / 20), 2)
         if confidence > best[1]:
             name = codes.codes[hit.choice]
-            best = (hit.choice, confidence, f"'{text}' is spelt like '{hit.similar}', {hit.choice} "
-                    f"'{name}' {hit.where()} ({hit.score} % alike)")  # fmt: skip
+            why = gettext(
+                N_("'{label}' is spelt like '{similar}', {code} '{name}' {where} ({score} % alike)"),
+                label=text,
+                similar=hit.similar,
+                code=hit.choice,
+                name=name,
+                where=hit.where(),
+                score=hit.score,
+            )
+            best = (hit.choice, confidence, why)
     return None, best
 
 
@@ -544,8 +647,17 @@ def _label_candidates(
         for _, score, code in process.extract(norm, codes.choices, scorer=fuzz.WRatio, limit=limit):
             code = str(code)
             if code not in out or out[code].confidence < score / 100 * 0.7:
-                out[code] = Candidate(code, codes.codes[code], round(score / 100 * 0.7, 2),
-                                      f"'{text}' is {score:.0f} % like '{codes.codes[code]}'")  # fmt: skip
+                out[code] = Candidate(
+                    code,
+                    codes.codes[code],
+                    round(score / 100 * 0.7, 2),
+                    gettext(
+                        N_("'{label}' is {score} % like '{name}'"),
+                        label=text,
+                        score=f"{score:.0f}",
+                        name=codes.codes[code],
+                    ),
+                )
     first = [out.pop(best[0])] if best[0] is not None and best[0] in out else []
     return first + sorted(out.values(), key=lambda c: -c.confidence)[: limit - len(first)]
 
@@ -653,12 +765,15 @@ def draft_mapping(
     sheet: str | None = None,
     evidence: Evidence | None = None,
     decisions: Decisions | None = None,
+    t: Translator | None = None,
 ) -> Draft:
     """Draft a complete mapping of ``data`` to ``dataflow`` (``AGENCY:ID(VERSION)``).
 
     ``evidence`` (:func:`cgd_bridge.mapping.evidence.load_evidence`): earlier mappings, whose
     labels and column names are proposed first. ``decisions``: answers of a review
-    (``mapping init --interactive``), taken as given.
+    (``mapping init --interactive``), taken as given. ``t``: the language of the reasons and
+    the header comments (default: the one set by :func:`cgd_bridge.mapping.language.speaking`,
+    else English); the mapping's keys and values are the same in every language.
 
     Raises:
         InputError: the data or form cannot be read.
@@ -676,7 +791,8 @@ def draft_mapping(
         )
     drafter = _Drafter(table, contract, structures, cols, rows, dataflow)
     drafter.evidence, drafter.decisions = evidence, decisions or Decisions()
-    return drafter.draft()
+    with speaking(t):
+        return drafter.draft()
 
 
 class _Drafter:
@@ -699,9 +815,9 @@ class _Drafter:
         what, choice, why = _one_line(what), _one_line(choice), _one_line(why)
         self.guesses.append(Guess(what, choice, round(min(confidence, 1.0), 2), why))
         if key:
-            self.comments[key] = f"{why}; {min(confidence, 1.0):.0%} sure" + (
-                " - CONFIRM" if confidence < CONFIDENT else ""
-            )
+            self.comments[key] = gettext(
+                N_("{why}; {sure} sure"), why=why, sure=percent(min(confidence, 1.0))
+            ) + (" - CONFIRM" if confidence < CONFIDENT else "")
 
     def data_cols(self) -> list[_Column]:
         return [c for c in self.cols if c.kind == "data" and c.name not in self.used and not is_meta(c.name)]
@@ -734,21 +850,36 @@ class _Drafter:
             m["totals"] = self.totals(m["dimensions"])
         m["value"] = value
         m["attributes"] = self.attributes(unit)
+        drafted = (
+            gettext(
+                N_("Drafted by 'cgd-bridge mapping init' from {file} and {form} for {dataflow}."),
+                file=self.table.file,
+                form=self.table.form.file,
+                dataflow=self.dataflow,
+            )
+            if self.table.form
+            else gettext(
+                N_("Drafted by 'cgd-bridge mapping init' from {file} for {dataflow}."),
+                file=self.table.file,
+                dataflow=self.dataflow,
+            )
+        )
         header = [
-            f"Drafted by 'cgd-bridge mapping init' from {self.table.file}"
-            + (f" and {self.table.form.file}" if self.table.form else "")
-            + f" for {self.dataflow}.",
-            "Every guess is commented with why and how sure; check those marked CONFIRM, then run",
-            "'cgd-bridge validate DATA --mapping THIS_FILE' (docs/mapping.md).",
-            "The data looks like "
-            + ("microdata (one row per respondent)." if microdata else "aggregate data (one row per cell)."),
+            _one_line(drafted),
+            gettext(
+                N_("Every guess is commented with why and how sure; check those marked CONFIRM, then run")
+            ),
+            gettext(N_("'cgd-bridge validate DATA --mapping THIS_FILE' (docs/mapping.md).")),
+            gettext(N_("The data looks like microdata (one row per respondent)."))
+            if microdata
+            else gettext(N_("The data looks like aggregate data (one row per cell).")),
         ]
         if self.evidence:
             sources = self.evidence.sources
-            header.append("Labels and columns mapped before are proposed first, from:")
+            header.append(gettext(N_("Labels and columns mapped before are proposed first, from:")))
             header += [f"  {_one_line(source)}" for source in sources[:10]]
             if len(sources) > 10:
-                header.append(f"  and {len(sources) - 10} more")
+                header.append("  " + gettext(N_("and {n} more"), n=len(sources) - 10))
         data_columns = [c.name for c in self.cols if c.kind == "data"]
         unused = self.unused_questions(m)
         asked = [q for q in unused if q.confidence < 0]  # the columns of a few categories
@@ -781,10 +912,16 @@ class _Drafter:
             cands = []
             for d in fixed if ask else free:
                 name = _name_score(c, [d.replace("_", " "), *_ALIASES.get(d, [])])
-                cands.append(Candidate(f"dimension:{d}", _concept(d), round(0.3 + 0.5 * name, 2),
-                                       f"its name is {name:.0%} like {d}"))  # fmt: skip
+                cands.append(
+                    Candidate(
+                        f"dimension:{d}",
+                        _concept(d),
+                        round(0.3 + 0.5 * name, 2),
+                        gettext(N_("its name is {share} like {dimension}"), share=percent(name), dimension=d),
+                    )
+                )
             cands.sort(key=lambda x: -x.confidence)
-            why = f"no dimension reads it; its values: {_sample(c)}"
+            why = gettext(N_("no dimension reads it; its values: {values}"), values=_sample(c))
             names = {cand.choice.split(":", 1)[1]: cand.name for cand in cands}
             if ask:
                 out.append(Question("", None, c.name, None, -1.0, why, cands[:6], names))
@@ -805,10 +942,16 @@ class _Drafter:
             fmt = _is_time(c) if c.kind in ("data", "meta") else None
             if fmt is None:
                 continue
-            found = [({"column": c.name, "format": fmt}, 0.5, f"every value of '{c.name}' is a {fmt}")]
+            found = [({"column": c.name, "format": fmt}, 0.5, _every_value(c.name, fmt))]
             if fmt == "date":
-                found += [({"value": y}, 0.4, f"a date of '{c.name}' is in {y}")
-                          for y in sorted({v[:4] for v in c.values})[:3]]  # fmt: skip
+                found += [
+                    (
+                        {"value": y},
+                        0.4,
+                        gettext(N_("a date of '{column}' is in {year}"), column=c.name, year=y),
+                    )
+                    for y in sorted({v[:4] for v in c.values})[:3]
+                ]
             for spec, sure, why in found:
                 choice = choice_of(TIME, spec)
                 cands.setdefault(choice, Candidate(choice, describe(spec), sure, why))
@@ -848,7 +991,9 @@ class _Drafter:
             specs += [{"kind": "count", "column": c.name} for c in nums if c.integers]
         cands: dict[str, Candidate] = {}
         for n, spec in enumerate(specs):
-            sure, why = (g.confidence, g.why) if n == 0 and proposed else (0.4, "the columns allow it")
+            sure, why = (
+                (g.confidence, g.why) if n == 0 and proposed else (0.4, gettext(N_("the columns allow it")))
+            )
             cands.setdefault(
                 choice_of(MEASURE, spec), Candidate(choice_of(MEASURE, spec), describe(spec), sure, why)
             )
@@ -869,13 +1014,15 @@ class _Drafter:
             codes = self.codes[d].codes
             for alt in ("_T", "_Z"):  # the codelist's total, not applicable: no breakdown by it
                 if alt in codes and f"value:{alt}" not in options:
-                    options[f"value:{alt}"] = Candidate(f"value:{alt}", codes[alt], 0.3,
-                                                        "no column breaks the data down by it")  # fmt: skip
+                    options[f"value:{alt}"] = Candidate(
+                        f"value:{alt}", codes[alt], 0.3, gettext(N_("no column breaks the data down by it"))
+                    )
             first = options.pop(proposed, Candidate(proposed, "", g.confidence, g.why))
             nothing = proposed.endswith(":CONFIRM")  # no proposal: only the other answers
             cands = ([] if nothing else [first]) + sorted(options.values(), key=lambda c: -c.confidence)
-            out.append(Question(d, None, None, None if nothing else proposed, g.confidence, g.why,
-                                cands[:6], codes))  # fmt: skip
+            out.append(
+                Question(d, None, None, None if nothing else proposed, g.confidence, g.why, cands[:6], codes)
+            )
         return out
 
     # -- Washington Group ------------------------------------------------------------------------
@@ -892,9 +1039,15 @@ class _Drafter:
         if len(found) < 6:
             return None
         self.used.update(found.values())
-        self.guess("derive wg_disability", "Washington Group disability3", 0.9,
-                   "the six WG-SS domain columns are there: " + ", ".join(found.values()),
-                   key="derive")  # fmt: skip
+        self.guess(
+            "derive wg_disability",
+            "Washington Group disability3",
+            0.9,
+            gettext(
+                N_("the six WG-SS domain columns are there: {columns}"), columns=", ".join(found.values())
+            ),
+            key="derive",
+        )
         return {
             "wg_disability": {
                 "washington_group": {
@@ -918,12 +1071,26 @@ class _Drafter:
             freq = {"year": "A", "month": "M", "quarter": "Q", "date": "D", "period": "A"}
             if "value" in decided:
                 v = decided["value"].strip()
-                self.guess(TIME, v, 1.0, f"every row is {v}: chosen in the review", key="time")
+                self.guess(
+                    TIME,
+                    v,
+                    1.0,
+                    gettext(N_("every row is {period}: chosen in the review"), period=v),
+                    key="time",
+                )
                 shape = _period_shape(v)
                 return {"value": v}, freq[shape]
             col, form = decided["column"], decided.get("format", "year")
             self.used.add(col)
-            self.guess(TIME, f"column {col}", 1.0, f"'{col}' ({form}) chosen in the review", key="time")
+            self.guess(
+                TIME,
+                _column(col),
+                1.0,
+                gettext(
+                    N_("'{column}' ({format}) chosen in the review"), column=col, format=_time_word(form)
+                ),
+                key="time",
+            )
             return {"column": col, "format": form}, freq[form]
         cands = []
         for c in self.cols:
@@ -937,25 +1104,45 @@ class _Drafter:
         cands.sort(key=lambda t: -t[0])
         freq = {"year": "A", "month": "M", "quarter": "Q", "date": "A"}
         if not cands:
-            self.guess("TIME_PERIOD", "none found", 0.0,
-                       "no column holds years, months, quarters or dates: give 'time: {value: YYYY}'",
-                       key="time")  # fmt: skip
+            self.guess(
+                "TIME_PERIOD",
+                gettext(N_("none found")),
+                0.0,
+                gettext(
+                    N_("no column holds years, months, quarters or dates: give {example}"),
+                    example="'time: {value: YYYY}'",
+                ),
+                key="time",
+            )
             return {"value": "CONFIRM"}, "A"
         _, c, fmt = cands[0]
         if fmt == "date":
             years = sorted({v[:4] for v in c.values})
             self.used.add(c.name)
             if len(years) == 1:
-                self.guess("TIME_PERIOD", years[0], 0.85,
-                           f"every date in '{c.name}' is in {years[0]}", key="time")  # fmt: skip
+                self.guess(
+                    "TIME_PERIOD",
+                    years[0],
+                    0.85,
+                    gettext(N_("every date in '{column}' is in {year}"), column=c.name, year=years[0]),
+                    key="time",
+                )
                 return {"value": years[0]}, "A"
-            self.guess("TIME_PERIOD", f"column {c.name}", 0.6,
-                       f"'{c.name}' holds dates of {len(years)} years; the period is each date's",
-                       key="time")  # fmt: skip
+            self.guess(
+                "TIME_PERIOD",
+                _column(c.name),
+                0.6,
+                ngettext(
+                    "'{column}' holds dates of {n} year; the period is each date's",
+                    "'{column}' holds dates of {n} years; the period is each date's",
+                    len(years),
+                    column=c.name,
+                ),
+                key="time",
+            )
             return {"column": c.name, "format": "date"}, "D"
         self.used.add(c.name)
-        self.guess("TIME_PERIOD", f"column {c.name}", 0.95,
-                   f"every value of '{c.name}' is a {fmt}", key="time")  # fmt: skip
+        self.guess("TIME_PERIOD", _column(c.name), 0.95, _every_value(c.name, fmt), key="time")
         return {"column": c.name, "format": fmt}, freq[fmt]
 
     def measure(self, microdata: bool) -> tuple[dict[str, Any], str]:
@@ -963,10 +1150,18 @@ class _Drafter:
         if decided is not None:
             return decided
         if microdata:
-            self.guess("OBS_VALUE", "count of respondents", 0.7,
-                       "microdata: each observation counts the respondents of its cell; for a "
-                       "proportion, write kind: proportion with where/of (docs/mapping.md)",
-                       key="value")  # fmt: skip
+            self.guess(
+                "OBS_VALUE",
+                gettext(N_("count of respondents")),
+                0.7,
+                gettext(
+                    N_(
+                        "microdata: each observation counts the respondents of its cell; for a "
+                        "proportion, write kind: proportion with where/of (docs/mapping.md)"
+                    )
+                ),
+                key="value",
+            )
             return {"kind": "count"}, "NUMBER"
         nums = [c for c in self.data_cols() if c.numbers]
         dens = sorted(nums, key=lambda c: -_name_score(c, list(_DENOMINATOR_NAMES)))
@@ -977,21 +1172,39 @@ class _Drafter:
         if den is not None and counts:
             num = counts[0]
             self.used.update({den.name, num.name})
-            self.guess("OBS_VALUE", f"{num.name} / {den.name} x 100", 0.85,
-                       f"'{den.name}' is named like the number asked and '{num.name}' is a count of them",
-                       key="value")  # fmt: skip
-            return {"kind": "proportion", "numerator": num.name, "denominator": den.name, "scale": 100,
-                    "decimals": 1}, "PT"  # fmt: skip
+            self.guess(
+                "OBS_VALUE",
+                f"{num.name} / {den.name} x 100",
+                0.85,
+                gettext(
+                    N_("'{asked}' is named like the number asked and '{count}' is a count of them"),
+                    asked=den.name,
+                    count=num.name,
+                ),
+                key="value",
+            )
+            return {
+                "kind": "proportion",
+                "numerator": num.name,
+                "denominator": den.name,
+                "scale": 100,
+                "decimals": 1,
+            }, "PT"
         if nums:
             col = ([c for c in nums if c is not den] or nums)[0]
             self.used.add(col.name)
             kind = "count" if col.integers else "column"
-            self.guess("OBS_VALUE", f"column {col.name}", 0.6,
-                       f"'{col.name}' is the only measure-like column", key="value")  # fmt: skip
+            self.guess(
+                "OBS_VALUE",
+                _column(col.name),
+                0.6,
+                gettext(N_("'{column}' is the only measure-like column"), column=col.name),
+                key="value",
+            )
             if kind == "count":
                 return {"kind": "count", "numerator": col.name}, "NUMBER"
             return {"kind": "column", "column": col.name}, "PT"
-        self.guess("OBS_VALUE", "none found", 0.0, "no numeric column", key="value")
+        self.guess("OBS_VALUE", gettext(N_("none found")), 0.0, gettext(N_("no numeric column")), key="value")
         return {"kind": "column", "column": "CONFIRM"}, "NUMBER"
 
     def decided_measure(self, microdata: bool) -> tuple[dict[str, Any], str] | None:
@@ -1006,7 +1219,7 @@ class _Drafter:
             return None
         kind, col, den = spec["kind"], spec.get("column", ""), spec.get("denominator", "")
         self.used |= {c for c in (col, den) if c}
-        self.guess(MEASURE, describe(spec), 1.0, "chosen in the review", key="value")
+        self.guess(MEASURE, describe(spec), 1.0, gettext(N_("chosen in the review")), key="value")
         if kind == "proportion" and microdata:
             value: dict[str, Any] = {"kind": "proportion", "where": {col: [spec["answer"]]}}
             if den:
@@ -1060,9 +1273,13 @@ class _Drafter:
                 continue
             if d.id == "DISABILITY_STATUS" and derive:
                 out[d.id] = {"column": "wg_disability", "map": {"PD": ["yes"], "PWD": ["no"]}}
-                self.guess(d.id, "column wg_disability", 0.95,
-                           "derived from the six Washington Group answers (derive: below)",
-                           key=f"dimensions.{d.id}")  # fmt: skip
+                self.guess(
+                    d.id,
+                    _column("wg_disability"),
+                    0.95,
+                    gettext(N_("derived from the six Washington Group answers (derive: below)")),
+                    key=f"dimensions.{d.id}",
+                )
                 continue
             for c in self.data_cols():
                 got = self.score_column(d.id, c, codes)
@@ -1078,7 +1295,7 @@ class _Drafter:
                 continue
             taken.add(c.name)
             out[dim] = self.column_map(dim, c, matches)
-            self.guess(dim, f"column {c.name}", score, why, key=f"dimensions.{dim}")
+            self.guess(dim, _column(c.name), score, why, key=f"dimensions.{dim}")
         self.used |= taken
         return out
 
@@ -1098,16 +1315,34 @@ class _Drafter:
         matches = [_best_of(c, v, dim, codes, yes_no, self.evidence, self.decisions) for v in c.values]
         share = sum(1 for m in matches if m[1] >= MATCHES) / max(len(c.values), 1)
         if decided:
-            return 1.0, f"'{c.name}' chosen in the review; {share:.0%} of its values have a code", matches
+            why = gettext(
+                N_("'{column}' chosen in the review; {share} of its values have a code"),
+                column=c.name,
+                share=percent(share),
+            )
+            return 1.0, why, matches
         if seen is not None and (seen.share >= 1 or share >= 0.5):
             # read for this dimension before: for the same dataflow, whatever its labels now
-            why = f"'{c.name}' is {dim} {seen.where()}; {share:.0%} of its values have a code"
+            why = gettext(
+                N_("'{column}' is {dimension} {where}; {share} of its values have a code"),
+                column=c.name,
+                dimension=dim,
+                where=seen.where(),
+                share=percent(share),
+            )
             return 0.8 + 0.1 * seen.share + 0.1 * share, why, matches
         if share < 0.5 or (share < 0.8 and name < 0.5):
             return None
         if dim not in _ALIASES and name < 0.5 and share < 1:
             return None
-        why = f"name {name:.0%} like {dim}; {share:.0%} of its {len(c.values)} value(s) match the codelist"
+        why = ngettext(
+            "name {name} like {dimension}; {share} of its {n} value match the codelist",
+            "name {name} like {dimension}; {share} of its {n} values match the codelist",
+            len(c.values),
+            name=percent(name),
+            dimension=dim,
+            share=percent(share),
+        )
         return 0.35 * name + 0.65 * share, why, matches
 
     def column_map(
@@ -1122,10 +1357,14 @@ class _Drafter:
             if conf < CONFIDENT:
                 self.asks.append(ask)
             if code is None or conf < 0.5:
-                self.guess(f"{dim} '{value}'", "no code", conf,
-                           f"{why}; its rows are left out until it is mapped")  # fmt: skip
+                self.guess(
+                    f"{dim} '{value}'",
+                    gettext(N_("no code")),
+                    conf,
+                    gettext(N_("{why}; its rows are left out until it is mapped"), why=why),
+                )
                 self.comments[f"unmapped.{dim}"] = (
-                    self.comments.get(f"unmapped.{dim}", "not mapped (rows left out): ")
+                    self.comments.get(f"unmapped.{dim}", gettext(N_("not mapped (rows left out):")) + " ")
                     + f"'{_one_line(value)}' "
                 )
                 continue
@@ -1158,10 +1397,13 @@ class _Drafter:
                 out[d.id] = {"value": decided}
             elif d.id == "FREQ" and freq in codes:
                 out[d.id] = {"value": freq}
-                self.guess(d.id, freq, 0.9, f"the time period is {codes[freq].lower()}", key=key)
+                said = gettext(N_("the time period is {code} '{name}'"), code=freq, name=codes[freq])
+                self.guess(d.id, freq, 0.9, said, key=key)
             elif d.id == "REPORTING_TYPE" and "N" in codes:
                 out[d.id] = {"value": "N"}
-                self.guess(d.id, "N", 0.8, "data of one country is reported as national", key=key)
+                self.guess(
+                    d.id, "N", 0.8, gettext(N_("data of one country is reported as national")), key=key
+                )
             elif d.id == "SERIES":
                 out[d.id] = self.named_code(d.id, self.measure_words(value), 0.5, key)
             elif d.id == "REF_AREA":
@@ -1171,18 +1413,34 @@ class _Drafter:
             elif "_T" in codes or "_Z" in codes:
                 code = "_T" if "_T" in codes else "_Z"
                 out[d.id] = {"value": code}
-                what = "the codelist's total" if code == "_T" else "not applicable"
                 named = self.named_like(d.id)
                 if named is None:
-                    self.guess(d.id, code, 0.9, f"no column is broken down by it: {what}", key=key)
+                    said = (
+                        gettext(N_("no column is broken down by it: the codelist's total"))
+                        if code == "_T"
+                        else gettext(N_("no column is broken down by it: not applicable"))
+                    )
+                    self.guess(d.id, code, 0.9, said, key=key)
                 else:  # a column is named like it, but its values match none of its codes
-                    self.guess(d.id, code, 0.4, f"{what}, but column '{named}' is named like {d.id} "
-                               "and most of its values match none of its codes: is it this dimension?",
-                               key=key)  # fmt: skip
+                    said = (
+                        gettext(N_("the codelist's total, but column '{column}' is named like {dimension} "
+                                   "and most of its values match none of its codes: is it this dimension?"),
+                                column=named, dimension=d.id)
+                        if code == "_T"
+                        else gettext(N_("not applicable, but column '{column}' is named like {dimension} "
+                                        "and most of its values match none of its codes: is it this "
+                                        "dimension?"), column=named, dimension=d.id)
+                    )  # fmt: skip
+                    self.guess(d.id, code, 0.4, said, key=key)
             else:
                 out[d.id] = {"value": "CONFIRM"}
-                self.guess(d.id, "none", 0.0, "no column fits and the codelist has no total: give a code",
-                           key=key)  # fmt: skip
+                self.guess(
+                    d.id,
+                    gettext(N_("none")),
+                    0.0,
+                    gettext(N_("no column fits and the codelist has no total: give a code")),
+                    key=key,
+                )
         return out
 
     def decided_value(self, dim: str, value: dict[str, Any]) -> str | None:
@@ -1195,7 +1453,8 @@ class _Drafter:
         if dim == "SERIES":  # what it was named after still gives the proportion of yes answers
             _, named, text = self.named(dim, self.measure_words(value), 0.5)
             self.named_by = text if named == code else None
-        self.guess(dim, code, 1.0, f"{code} '{codes[code]}' chosen in the review", key=f"dimensions.{dim}")
+        said = gettext(N_("{code} '{name}' chosen in the review"), code=code, name=codes[code])
+        self.guess(dim, code, 1.0, said, key=f"dimensions.{dim}")
         return code
 
     def proportion_of_yes(self, series: str | None) -> tuple[dict[str, Any], str] | None:
@@ -1208,10 +1467,22 @@ class _Drafter:
         if col is None or len(yes) != 1:
             return None
         self.guesses = [g for g in self.guesses if g.what != "OBS_VALUE"]
-        self.guess("OBS_VALUE", f"share of '{col.name}' = {yes[0]}", 0.6,
-                   f"{series} is a proportion and '{col.name}' the yes/no question it was named after; "
-                   "the share is among all respondents: if only some were asked, add 'of:' "
-                   "(docs/mapping.md)", key="value")  # fmt: skip
+        why = gettext(
+            N_(
+                "{series} is a proportion and '{column}' the yes/no question it was named after; "
+                "the share is among all respondents: if only some were asked, add 'of:' "
+                "(docs/mapping.md)"
+            ),
+            series=series,
+            column=col.name,
+        )
+        self.guess(
+            "OBS_VALUE",
+            gettext(N_("share of '{column}' = {answer}"), column=col.name, answer=yes[0]),
+            0.6,
+            why,
+            key="value",
+        )
         value = {"kind": "proportion", "where": {col.name: [yes[0]]}, "scale": 100, "decimals": 1}
         return value, "PT"
 
@@ -1251,8 +1522,13 @@ class _Drafter:
                 best = (got[1], str(got[2]), text)
         for code, (score, text) in others.items():
             self.options.setdefault(dim, []).append(
-                Candidate(f"value:{code}", codes.codes[code], round(score / 100 * weight, 2),
-                          f"'{text}' names {code} '{codes.codes[code]}'"))  # fmt: skip
+                Candidate(
+                    f"value:{code}",
+                    codes.codes[code],
+                    round(score / 100 * weight, 2),
+                    _names(text, code, codes.codes[code]),
+                )
+            )
         return best
 
     def named_code(self, dim: str, texts: list[str], weight: float, key: str) -> dict[str, Any]:
@@ -1261,17 +1537,28 @@ class _Drafter:
         if not best[1] or best[0] < 60:
             hit = self.evidence.value(dim, self.dataflow, codes.codes) if self.evidence else None
             if hit is not None:  # what this dataflow's earlier mappings gave: likely, to confirm
-                why = f"{hit.choice} '{codes.codes[hit.choice]}' {hit.where()}"
+                why = gettext(
+                    N_("{code} '{name}' {where}"),
+                    code=hit.choice,
+                    name=codes.codes[hit.choice],
+                    where=hit.where(),
+                )
                 self.guess(dim, hit.choice, 0.6, why, key=key)
                 return {"value": hit.choice}
-            self.guess(dim, "none", 0.0, "no column and no name fits: give the code", key=key)
+            self.guess(
+                dim,
+                gettext(N_("none")),
+                0.0,
+                gettext(N_("no column and no name fits: give the code")),
+                key=key,
+            )
             return {"value": "CONFIRM"}
         score, code, text = best
         self.named_by = text if dim == "SERIES" else self.named_by
-        sure, why = score / 100 * weight, f"'{text}' names {code} '{codes.codes[code]}'"
+        sure, why = score / 100 * weight, _names(text, code, codes.codes[code])
         hit = self.evidence.value(dim, self.dataflow, codes.codes) if self.evidence else None
         if hit is not None and hit.choice == code:  # and earlier mappings of this dataflow chose it
-            sure, why = max(sure, 0.85), f"{why}, {hit.where()}"
+            sure, why = max(sure, 0.85), gettext(N_("{why}, {where}"), why=why, where=hit.where())
         elif hit is not None:
             self.options.setdefault(dim, []).append(
                 Candidate(f"value:{hit.choice}", codes.codes[hit.choice], 0.6, hit.where())
@@ -1294,8 +1581,13 @@ class _Drafter:
                     span = f"Y{lo}T{hi}"
                     if span in codes.codes:
                         total = span
-                        self.guess("totals AGE", span, 0.85,
-                                   f"the age groups cover {lo} to {hi} years only", key="totals")  # fmt: skip
+                        self.guess(
+                            "totals AGE",
+                            span,
+                            0.85,
+                            gettext(N_("the age groups cover {low} to {high} years only"), low=lo, high=hi),
+                            key="totals",
+                        )
             if codes is not None and total in codes.codes:
                 out[dim] = total
         return out
@@ -1305,7 +1597,13 @@ class _Drafter:
         unit_attr = self.contract.attribute("UNIT_MEASURE")
         if unit_attr is not None:
             out["UNIT_MEASURE"] = {"value": unit}
-            self.guess("UNIT_MEASURE", unit, 0.85, "from the kind of value", key="attributes.UNIT_MEASURE")
+            self.guess(
+                "UNIT_MEASURE",
+                unit,
+                0.85,
+                gettext(N_("from the kind of value")),
+                key="attributes.UNIT_MEASURE",
+            )
         if self.contract.attribute("UNIT_MULT") is not None:
             out["UNIT_MULT"] = {"value": "0"}
         return out
@@ -1362,6 +1660,21 @@ def _sample(c: _Column) -> str:
     """A column as a review shows it: its first values."""
     shown = ", ".join(_one_line(v)[:20] for v in c.values[:4])
     return f"{shown}, ..." if len(c.values) > 4 else shown
+
+
+def _column(name: str) -> str:
+    """A guess's choice of a column, in the drafting language."""
+    return gettext(N_("column {name}"), name=name)
+
+
+def _every_value(column: str, fmt: str) -> str:
+    """Why a column is the time: every value has one shape."""
+    return gettext(N_("every value of '{column}' is a {format}"), column=column, format=_time_word(fmt))
+
+
+def _names(text: str, code: str, name: str) -> str:
+    """Why a fixed code: a text (a column's name or label, the file's name) names it."""
+    return gettext(N_("'{text}' names {code} '{name}'"), text=text, code=code, name=name)
 
 
 def _one_line(text: str) -> str:

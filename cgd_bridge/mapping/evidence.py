@@ -37,6 +37,7 @@ from rapidfuzz import fuzz, process
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import MappingError
 from cgd_bridge.i18n import N_, msg, num
+from cgd_bridge.mapping.language import gettext, ngettext
 from cgd_bridge.mapping.model import PROFILE, Mapping
 
 #: files read from one folder at most (a folder of earlier work, not a disk)
@@ -74,8 +75,14 @@ class Hit:
 
     def where(self) -> str:
         """Where it came from, for a comment: "as in mappings/kenya-2023.yaml (and 2 more)"."""
-        more = f" (and {self.sources - 1} more)" if self.sources > 1 else ""
-        return f"as in {self.source}{more}"
+        if self.sources > 1:
+            return ngettext(
+                "as in {source} (and {n} more)",
+                "as in {source} (and {n} more)",
+                self.sources - 1,
+                source=self.source,
+            )
+        return gettext(N_("as in {source}"), source=self.source)
 
 
 @dataclass

@@ -126,14 +126,17 @@ def draft(
     structures: Any,
     time: dict[str, str] | None = None,
     value: dict[str, str] | None = None,
+    lang: str = "en",
 ) -> Any:
     """The web mapping builder's draft (#18): :func:`cgd_bridge.mapping.draft.draft_mapping` of
     an upload, learning from the bundled mappings and the organisation's ``earlier`` mapping
     texts (``[(name, text)]``; one that cannot be read is passed over), with the choices made on
     the page (``columns``: dimension -> ``column:NAME``/``value:CODE``; ``labels``: (dimension,
     label, code); ``time``, ``value``: TIME_PERIOD's source and the measure, see
-    :class:`cgd_bridge.mapping.draft.Decisions`) taken as given."""
+    :class:`cgd_bridge.mapping.draft.Decisions`) taken as given; its reasons in ``lang``
+    (the page's language, #17)."""
     from cgd_bridge.errors import MappingError
+    from cgd_bridge.i18n import translator
     from cgd_bridge.mapping.draft import Decisions, draft_mapping
     from cgd_bridge.mapping.evidence import load_evidence
 
@@ -146,7 +149,7 @@ def draft(
     decisions = Decisions(dict(columns), {(d, label): code for d, label, code in labels}, time, value)
     return draft_mapping(
         data, dataflow=dataflow, structures=structures, form=form, sheet=sheet, evidence=evidence,
-        decisions=decisions,
+        decisions=decisions, t=translator(lang),
     )  # fmt: skip
 
 

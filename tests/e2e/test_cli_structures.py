@@ -111,3 +111,32 @@ def test_errors_exit_2_with_one_sentence(cli, args, message):
     assert message.lower() in p.stderr.lower()
     assert p.stderr.startswith("Error: ")
     assert_no_traceback(p)
+
+
+@pytest.mark.parametrize("lang", ["sw", "ne", "bn"])
+def test_import_and_list_read_in_the_chosen_language(cli, lang):
+    """`structures import|list --lang` (#17): the counts, the store line and the table's head in
+    the language; the artefacts' ids and names (SDMX data) as they are."""
+    from cgd_bridge.i18n import translator
+    from tests.support.untranslated import EnglishFinder, structure_names
+
+    t = translator(lang)
+    p = cli("structures", "import", SDG_DSD, "--lang", lang)
+    assert p.returncode == 0, p.stderr
+    assert t.gettext("Structure store: {folder}", folder="").strip() in p.stderr
+    empty = cli("structures", "list", "--kind", "orodha", "--lang", lang)
+    listed = cli("structures", "list", "--kind", "codelist", "--lang", lang)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0].split()[0] == t.gettext("KIND")
+    finder = EnglishFinder(lang, data=structure_names())
+    lines = [line.split(None, 2)[0] if line.startswith("  ") else line for line in p.stdout.splitlines()]
+    said = "\n".join([*lines, p.stderr, empty.stdout, listed.stdout.splitlines()[0]])
+    assert not finder.english_in(said), said
+    assert finder.english_in("No structures. Add some with 'cgd-bridge structures import FILE|URL'.")
+
+
+def test_list_refuses_an_unknown_language(cli):
+    p = cli("structures", "list", "--lang", "xx")
+    assert p.returncode == 2
+    assert "xx" in p.stderr
+    assert_no_traceback(p)

@@ -465,6 +465,7 @@ def _draft(page: Page, inputs: Inputs, values: dict[str, Any], choices: Choices)
         time=choices.time,
         value=choices.value,
         structures_dir=str(structures.store.folder) if structures.store else None,
+        lang=page.lang,
     )
     return got
 

@@ -424,6 +424,26 @@ def test_the_kenya_example_drafts_its_bundled_mapping_choices(demo: Demo) -> Non
     assert selected(r.text, label_field(r.text, "Kisumu")) == "KE_042"
 
 
+def test_the_draft_gives_its_reasons_in_the_page_language(demo: Demo) -> None:
+    """#17: the reasons beside each choice are in the person's language, as on the CLI; the
+    choices are the same as in English."""
+    from markupsafe import escape
+
+    from cgd_bridge.i18n import translator
+
+    c = demo.client
+    sign_in(c, demo.keys["amina"])
+    english = start(c).text
+    assert "the age range of &#39;50+&#39; is Y_GE50" in english
+    assert c.get("/mappings", params={"lang": "sw"}).status_code == 200  # the setting, kept
+    page = start(c).text
+    sw = translator("sw")
+    assert escape(sw("the age range of '{label}' is {code}", label="50+", code="Y_GE50")) in page
+    assert "the age range of" not in page
+    assert selected(page, "dim_AGE") == selected(english, "dim_AGE") == "column:Age bracket"
+    assert selected(page, label_field(page, "50+")) == "Y_GE50"
+
+
 def test_a_long_preview_continues_in_the_background_with_a_status_page(tmp_path: Path) -> None:
     with _demo(tmp_path, web_check_wait_seconds=0) as demo:
         c = demo.client

@@ -158,3 +158,43 @@ def test_the_real_command_migrates_and_fails_cleanly(tmp_path: Path):
     again = run("admin", "org", "create", "sauti", "--name", "Sauti", "--kind", "cso")
     assert again.returncode == 2
     assert again.stderr.strip() == "Error: An organisation 'sauti' already exists. Choose another slug."
+
+
+@pytest.mark.parametrize("lang", ["sw", "ne", "bn"])
+def test_operator_lines_follow_cgd_bridge_lang(tmp_path, monkeypatch, lang):
+    """#17: the success lines of `db` and `admin` are in CGD_BRIDGE_LANG's language (they have no
+    --lang of their own); what they quote (slugs, names, URLs, revisions) stays as it is. The
+    next command without the variable is English again: the language is read per command."""
+    from cgd_bridge.i18n import translator
+    from tests.support.untranslated import EnglishFinder
+
+    url = f"sqlite:///{tmp_path / 'cgd.sqlite'}"
+    monkeypatch.setenv("CGD_BRIDGE_LANG", lang)
+    said = [invoke("db", "current", "--database-url", url)]
+    said.append(invoke("db", "upgrade", "--database-url", url))
+    said.append(invoke("admin", "org", "create", "sauti", "--name", "Sauti ya Walemavu", "--kind", "cso",
+                       "--database-url", url))  # fmt: skip
+    said.append(
+        invoke(
+            "admin", "user", "create", "amina", "--org", "sauti", "--role", "submitter", "--database-url", url
+        )
+    )
+    said.append(invoke("admin", "key", "create", "amina", "--label", "simu", "--database-url", url))
+    contact = ("admin", "user", "contact", "amina", "--email", "amina@sauti.example", "--language", lang)
+    said.append(invoke(*contact, "--database-url", url))
+    said.append(invoke("admin", "org", "digest", "sauti", "--off", "--database-url", url))
+    assert [r.exit_code for r in said] == [1, 0, 0, 0, 0, 0, 0], [r.output for r in said]
+    t = translator(lang)
+    assert (
+        t("The database {url} is at revision {revision} (the newest).", url=url, revision=head())
+        in said[1].stdout
+    )
+    text = "\n".join(r.stdout + r.stderr for r in said)
+    prefix = said[4].stdout.strip().split("_")[1]  # the key is printed alone, cgdb_<prefix>_<secret>
+    command = f"`cgd-bridge admin key revoke {prefix}`"
+    assert command in said[4].stderr
+    finder = EnglishFinder(lang, data={"Sauti ya Walemavu", "submitter", "simu", command})
+    assert not finder.english_in(text), finder.english_in(text)
+    monkeypatch.delenv("CGD_BRIDGE_LANG")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert "is at revision" in invoke("db", "upgrade", "--database-url", url).stdout
