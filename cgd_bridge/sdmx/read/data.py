@@ -230,7 +230,18 @@ _FIX = N_(
 
 def _read_csv(content: bytes, filename: str, info: DsdInfo) -> tuple[pa.Table, str]:
     text = content.removeprefix(b"\xef\xbb\xbf")
-    first = text.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip("\r")
+    try:
+        text.decode("utf-8")  # Arrow checks the values, not the column names
+    except UnicodeDecodeError as exc:
+        line = text.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            N_("the file is not UTF-8 text: line {line} holds a byte that is not"),
+            fix=N_("Save the file as CSV UTF-8 (in a spreadsheet: Save as, CSV UTF-8) and upload it again."),
+            file=filename,
+            row=line,
+            params={"line": line},
+        ) from None
+    first = text.split(b"\n", 1)[0].decode("utf-8").strip("\r")
     header = [h.strip() for h in next(csv.reader([first]), [])]
     if len(header) < 3 or len(set(header)) != len(header):
         raise InputError(

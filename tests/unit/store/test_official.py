@@ -196,3 +196,21 @@ def test_sdmx_ml_files_load_too(session: Session, cast: Cast, structures: Struct
         assert sorted(loaded.select([*key, "OBS_VALUE"]).to_pylist(), key=str) == sorted(
             table.select([*key, "OBS_VALUE"]).to_pylist(), key=str
         )
+
+
+def test_an_official_csv_whose_header_is_not_utf8_is_refused_with_its_line(structures: Structures) -> None:
+    """Found by the readers' fuzz test: a column name holding a byte that is not UTF-8 stopped the
+    reader inside pyarrow (UnicodeDecodeError) instead of naming the file and the line."""
+    from cgd_bridge.errors import InputError
+
+    header = b"STRUCTURE,STRUCTURE_ID,ACTION,\x80SEX,TIME_PERIOD,OBS_VALUE\n"
+    with pytest.raises(InputError) as caught:
+        read_official(
+            header + b"dataflow,X,I,F,2024,1\n", "official.csv", dataflow=DATAFLOW, structures=structures
+        )
+    assert caught.value.row == 1
+    assert "not UTF-8" in caught.value.message
+    with pytest.raises(InputError) as later:
+        read_official(b"DATAFLOW,SEX,TIME_PERIOD\nX,F,2024\nX,\xff,2025\n", "official.csv", dataflow=DATAFLOW,
+                      structures=structures)  # fmt: skip
+    assert later.value.row == 3
