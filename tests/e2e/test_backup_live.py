@@ -12,6 +12,7 @@ pg_dump works on a whole database).
 from __future__ import annotations
 
 import contextlib
+import re
 import subprocess
 import sys
 import threading
@@ -119,7 +120,7 @@ def test_backup_while_serving_and_restore_loses_nothing(kind: str, tmp_path: Pat
                 "db", "backup", tmp_path / "quiet.tar.gz", "--database-url", src_url, data_dir=dirs["src"]
             )
             assert quiet.returncode == 0, quiet.stderr
-            assert "1 structure file(s)" in quiet.stdout or "structure file(s)" in quiet.stdout
+            assert re.search(r"\band \d+ structure files? to ", quiet.stdout), quiet.stdout
             served_rows = every_row(src_url)
 
         restored = cli(
