@@ -53,13 +53,18 @@ def _validation_reasons(exc: RequestValidationError, t: Translator) -> str:
     """Each invalid field of a request and why, in ``t``'s language for the kinds of error people
     meet (a missing field, text where a number goes, ...; :func:`pydantic_reason`), else in
     pydantic's English."""
+    from cgd_bridge.i18n import msg
     from cgd_bridge.metadata.load import pydantic_reason
 
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ()))}: "
-        f"{t.value(pydantic_reason(str(e.get('type', '')), str(e.get('msg', ''))))}"
-        for e in exc.errors()
-    )
+    parts = []
+    for e in exc.errors():
+        reason = pydantic_reason(str(e.get("type", "")), str(e.get("msg", "")))
+        ctx = e.get("ctx") or {}
+        expected = ctx.get("expected") or ctx.get("pattern")
+        if expected and isinstance(reason, dict):  # the values there are, as pydantic lists them
+            reason = msg(N_("{reason} (allowed: {allowed})"), reason=reason, allowed=str(expected))
+        parts.append(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {t.value(reason)}")
+    return "; ".join(parts)
 
 
 def sdmx_error_response(
