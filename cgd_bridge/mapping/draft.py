@@ -662,6 +662,11 @@ def _label_candidates(
     return first + sorted(out.values(), key=lambda c: -c.confidence)[: limit - len(first)]
 
 
+def _names_of(dim: str) -> list[str]:
+    """What a column for ``dim`` may be called: its id in words and its aliases."""
+    return [dim.replace("_", " "), *_ALIASES.get(dim, [])]
+
+
 def _name_score(col: _Column, names: list[str]) -> float:
     best = 0.0
     for text in col.texts:
@@ -1306,7 +1311,7 @@ class _Drafter:
             return None
         if not decided and (not c.values or len(c.values) > MAX_LABELS or _is_time(c)):
             return None  # a column chosen in a review is taken whatever it holds
-        name = _name_score(c, [dim.replace("_", " "), *_ALIASES.get(dim, [])])
+        name = _name_score(c, _names_of(dim))
         seen = self.evidence.column(c.texts, dim, self.dataflow) if self.evidence else None
         many_numbers = c.numbers and not c.select and name < 0.85 and len(c.values) > 20
         if many_numbers and seen is None and not decided:
@@ -1381,7 +1386,7 @@ class _Drafter:
         SEX), whose labels matched no code: a fixed code for ``dim`` is then no sure guess."""
         for c in self.data_cols():
             if c.values and not c.numbers and len(c.values) <= NAMED_ONLY_VALUES and not _is_time(c):
-                if _name_score(c, [dim.replace("_", " "), *_ALIASES.get(dim, [])]) >= 0.85:
+                if _name_score(c, _names_of(dim)) >= 0.85:
                     return c.name
         return None
 
