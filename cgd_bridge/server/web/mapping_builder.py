@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Annotated, Any
@@ -56,8 +55,9 @@ from cgd_bridge.mapping.draft import (
     time_problems,
 )
 from cgd_bridge.server.uploads import Inputs
+from cgd_bridge.server.web import background
 from cgd_bridge.server.web.pages import Page, PageDep, WebRoute
-from cgd_bridge.server.web.routes import CHECK_REFRESH_SECONDS, Id, _check_threads, _upload_or_kept
+from cgd_bridge.server.web.routes import CHECK_REFRESH_SECONDS, Id, _upload_or_kept
 from cgd_bridge.server.web.views import group_report
 from cgd_bridge.store import checks, kept, mappings, submissions
 from cgd_bridge.store.models import CheckState
@@ -530,45 +530,25 @@ def _preview_in_background(
     page: Page, inputs: Inputs, fields: FormData, text: str, sheet: str
 ) -> dict[str, Any] | None:
     """Run the preview in a thread of its own, as the submit page runs its checks
-    (:mod:`cgd_bridge.store.checks`): its outcome when it ends within ``web_check_wait_seconds``,
-    else None (the check's id is then in ``fields``' page values, see :func:`_step`). The thread
-    closes ``inputs``."""
-    principal = page.principal
-    assert principal is not None
+    (:func:`cgd_bridge.server.web.background.run_check`): its outcome when it ends within
+    ``web_check_wait_seconds``, else None (the check's id is then in ``fields``' page values, see
+    :func:`_step`). The inputs are closed when it ends."""
     bridge = page.bridge
     translate = page._
-    try:
-        check_id = checks.start(page.db, principal=principal, action="preview",
-                                what=inputs.names().get("data", "data"), now=page.now,
-                                values={"form": _carried(fields)})  # fmt: skip
-    except BaseException:
-        inputs.close()
-        raise
 
     def work() -> dict[str, Any]:
-        try:
-            out = _run_preview(bridge, inputs, text, sheet, translate)
-        except Exception as exc:
-            problem = exc.problem if isinstance(exc, CgdBridgeError) else None
-            if problem is None:
-                log.exception("the mapping preview %s failed", check_id)
-            with bridge.sessions() as session:
-                checks.finish(
-                    session, check_id, outcome={"problem": problem}, now=bridge.clock(), failed=True
-                )
-            raise
-        finally:
-            inputs.close()
-        with bridge.sessions() as session:
-            checks.finish(session, check_id, outcome={"preview": out}, now=bridge.clock())
-        return out
+        return _run_preview(bridge, inputs, text, sheet, translate)
 
-    future = _check_threads(bridge).submit(work)
+    check_id, out = background.run_check(
+        page,
+        inputs,
+        action="preview",
+        values={"form": _carried(fields)},
+        work=work,
+        outcome=lambda shown: ({"preview": shown}, None),
+    )
     page.extra["check"] = check_id
-    try:
-        return future.result(timeout=bridge.settings.web_check_wait_seconds)
-    except FutureTimeout:
-        return None
+    return out
 
 
 def _rows(table: pa.Table | None) -> tuple[list[str], list[list[str]]]:

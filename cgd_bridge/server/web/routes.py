@@ -19,13 +19,10 @@ import datetime as dt
 import hashlib
 import logging
 import tempfile
-import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path as FilePath
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlencode
 
 import numpy as np
@@ -52,8 +49,8 @@ from cgd_bridge.server.sdmx import service
 from cgd_bridge.server.sdmx.data import select
 from cgd_bridge.server.sdmx.query import parse_params
 from cgd_bridge.server.uploads import Inputs
+from cgd_bridge.server.web import background, metadata_form, oidc, reports
 from cgd_bridge.server.web import chart as charts
-from cgd_bridge.server.web import metadata_form, oidc, reports
 from cgd_bridge.server.web import pulls as pull_words
 from cgd_bridge.server.web import session as websession
 from cgd_bridge.server.web.i18n import N_, Translator
@@ -579,22 +576,6 @@ def _run_check(
         return _Outcome(303, version_id=version.id, said=said)
 
 
-_CHECKS_LOCK = threading.Lock()
-
-
-def _check_threads(bridge: Bridge) -> ThreadPoolExecutor:
-    """The threads that run the submit page's checks (each waits on a job worker process), made
-    once per app."""
-    with _CHECKS_LOCK:
-        pool = bridge.extra.get("web_checks")
-        if pool is None:
-            pool = ThreadPoolExecutor(
-                max_workers=2 * bridge.settings.job_workers, thread_name_prefix="web-check"
-            )
-            bridge.extra["web_checks"] = pool
-    return cast(ThreadPoolExecutor, pool)
-
-
 def _show_outcome(page: Page, out: _Outcome, values: dict[str, Any]) -> Response:
     """The page of an ended check: the version page (a version was stored), else the submit page
     with the report, the note, the errors and the kept files."""
@@ -749,51 +730,29 @@ def submit_upload(  # noqa: C901 - one form, one flow: kept files, check, store,
         if errors or "data" not in inputs.paths:
             return _show_outcome(page, _Outcome(400, errors=errors), values)
         bridge = page.bridge
-        check_id = checks.start(
-            page.db,
-            principal=principal,
-            action=action,
-            what=inputs.names().get("data", "data"),
-            now=page.now,
-            values=values,
-        )
         translate = page._
 
         def work() -> _Outcome:
-            try:
-                out = _run_check(
-                    bridge,
-                    inputs,
-                    principal,
-                    translate,
-                    action=action,
-                    sheet=sheet,
-                    revision_note=revision_note,
-                )
-            except Exception as exc:
-                problem = exc.problem if isinstance(exc, CgdBridgeError) else None
-                if problem is None:  # a page that waits no more would never log it
-                    log.exception("the check %s failed", check_id)
-                with bridge.sessions() as session:
-                    checks.finish(
-                        session, check_id, outcome={"problem": problem}, now=bridge.clock(), failed=True
-                    )
-                raise
-            finally:
-                inputs.close()
-            with bridge.sessions() as session:
-                checks.finish(
-                    session, check_id, outcome=out.to_json(), now=bridge.clock(), version_id=out.version_id
-                )
-            return out
+            return _run_check(
+                bridge, inputs, principal, translate, action=action, sheet=sheet, revision_note=revision_note
+            )
 
-        future = _check_threads(bridge).submit(work)
-        handed_over = True
-        try:
-            outcome = future.result(timeout=bridge.settings.web_check_wait_seconds)
-        except FutureTimeout:
+        def kept_of(out: _Outcome) -> tuple[dict[str, Any], int | None]:
+            return out.to_json(), out.version_id
+
+        handed_over = True  # run_check closes the inputs
+        started = background.run_check(
+            page,
+            inputs,
+            action=action,
+            values=values,
+            work=work,
+            outcome=kept_of,
+        )
+        check_id, ended = started
+        if ended is None:
             return page.redirect(f"/checks/{check_id}")
-        return _show_outcome(page, outcome, values)
+        return _show_outcome(page, ended, values)
     finally:
         if not handed_over:
             inputs.close()
