@@ -94,6 +94,29 @@ CLICK_TEXTS = (
     N_("Press any key to continue..."),
 )
 
+#: the words click puts into a type's error ("'x' is not a valid {number_type}.", "{name} 'x'
+#: does not exist."): a type's name, fixed in English when the command is defined (a path
+#: type's, ``_("file")``, is read then, before any ``--lang``), so translated when formatted
+TYPE_WORDS = (
+    N_("integer"),
+    N_("integer range"),
+    N_("float"),
+    N_("float range"),
+    N_("file"),
+    N_("directory"),
+    N_("path"),
+)
+#: click's texts that are given a type's name, and the parameter that names it
+TYPE_TEMPLATES = {
+    "{value!r} is not a valid {number_type}.": "number_type",
+    "{name} {filename!r} does not exist.": "name",
+    "{name} {filename!r} is a file.": "name",
+    "{name} {filename!r} is a directory.": "name",
+    "{name} {filename!r} is not readable.": "name",
+    "{name} {filename!r} is not writable.": "name",
+    "{name} {filename!r} is not executable.": "name",
+}
+
 #: click's texts whose form depends on a count (``ngettext``)
 CLICK_PLURALS = (
     nmsg("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})", 2),
@@ -154,6 +177,35 @@ def translator_for(args: Sequence[str]) -> Translator:
     return translator(chosen) if chosen else default_translator()
 
 
+class _TypeWordTemplate(str):
+    """A translated click template whose type name (``TYPE_TEMPLATES``) is translated too when
+    click formats it: ``File`` -> ``Faili``, keeping click's capital."""
+
+    translator: Translator
+    key: str
+
+    def format(self, *args: Any, **values: Any) -> str:
+        word = values.get(self.key)
+        if isinstance(word, str) and word.lower() in TYPE_WORDS:
+            said = self.translator.gettext(word.lower())
+            values[self.key] = said[:1].upper() + said[1:] if word[:1].isupper() else said
+        return str(self).format(*args, **values)
+
+
+def _click_gettext(t: Translator) -> Callable[[str], str]:
+    """The ``_`` click's modules call during a run in the language of ``t``."""
+
+    def gettext_(message: str) -> str:
+        said = t.catalogue.gettext(message)
+        if message in TYPE_TEMPLATES:
+            template = _TypeWordTemplate(said)
+            template.translator, template.key = t, TYPE_TEMPLATES[message]
+            return template
+        return said
+
+    return gettext_
+
+
 def current() -> Translator:
     """The translator of the run (English outside :func:`speaking`)."""
     return _speaking or translator(DEFAULT)
@@ -169,7 +221,7 @@ def speaking(t: Translator) -> Iterator[None]:
     before = _speaking
     saved: list[tuple[Any, str, Any]] = []
     if t.lang != DEFAULT:
-        gettext_: Callable[[str], str] = t.catalogue.gettext
+        gettext_ = _click_gettext(t)
         ngettext_: Callable[[str, str, int], str] = t.catalogue.ngettext
         for name in CLICK_MODULES:
             module = sys.modules.get(name)

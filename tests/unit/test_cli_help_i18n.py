@@ -47,11 +47,6 @@ NOT_FOR_PEOPLE = {
     "Unknown color {colour!r}",
     "Unknown standard stream '{name}'",
     "Choice({choices})",
-    # a path type's name, which click translates once, when the command is defined (before any
-    # --lang is read): "File 'x' does not exist." keeps it in English (docs/cli.md, Languages)
-    "file",
-    "directory",
-    "path",
 }
 
 
@@ -82,6 +77,14 @@ def typed(command: click.Command) -> set[str]:
         if param.metavar:
             names.add(param.metavar)
     return {n for n in names if n}
+
+
+def typed_anywhere(command: click.Command) -> set[str]:
+    """:func:`typed` of ``command`` and of every command under it."""
+    names = typed(command)
+    for sub in getattr(command, "commands", {}).values():
+        names |= typed_anywhere(sub)
+    return names
 
 
 def english_left(lang: str, text: str, command: click.Command) -> list[str]:
@@ -153,6 +156,8 @@ def test_a_usage_error_in_bangla() -> None:
         (("validate", "x", "--formt", "json"), "Did you mean"),
         (("checks", "extra"), "unexpected extra argument"),
         (("no-such-command",), "No such command"),
+        (("serve", "--port", "abc"), "integer"),
+        (("admin", "official", "load", "/no/such/file", "--nso", "n", "--dataflow", "d"), "File"),
     ],
 )
 def test_clicks_usage_errors_in_swahili(args: tuple[str, ...], english: str) -> None:
@@ -160,6 +165,8 @@ def test_clicks_usage_errors_in_swahili(args: tuple[str, ...], english: str) -> 
     assert p.returncode == 2, p.stdout + p.stderr
     assert "Traceback" not in p.stderr
     assert english not in p.stderr, p.stderr
+    left = EnglishFinder("sw", data=typed_anywhere(cli) | set(args)).english_in(p.stderr)
+    assert not left, "\n".join(left)
     assert p.stderr.startswith(i18n.translator("sw")("Usage:")), p.stderr
 
 
@@ -263,7 +270,7 @@ def _clicks_messages() -> set[str | tuple[str, str]]:
 
 
 def test_every_text_of_click_a_person_reads_is_in_our_catalogue() -> None:
-    ours: set[str | tuple[str, str]] = set(cli_i18n.CLICK_TEXTS)
+    ours: set[str | tuple[str, str]] = set(cli_i18n.CLICK_TEXTS) | set(cli_i18n.TYPE_WORDS)
     ours |= {(p["msg"], p["plural"]) for p in cli_i18n.CLICK_PLURALS}
     missing = sorted(map(str, {m for m in _clicks_messages() if m not in NOT_FOR_PEOPLE} - ours))
     assert not missing, f"click has texts cgd_bridge/cli_i18n.py does not list (a newer click?): {missing}"
@@ -272,7 +279,7 @@ def test_every_text_of_click_a_person_reads_is_in_our_catalogue() -> None:
 @pytest.mark.parametrize("lang", SHIPPED)
 def test_clicks_texts_are_translated(lang: str) -> None:
     t = i18n.translator(lang)
-    lacking = [m for m in cli_i18n.CLICK_TEXTS if t.catalogue.gettext(m) == m]
+    lacking = [m for m in (*cli_i18n.CLICK_TEXTS, *cli_i18n.TYPE_WORDS) if t.catalogue.gettext(m) == m]
     lacking += [
         p["msg"]
         for p in cli_i18n.CLICK_PLURALS
