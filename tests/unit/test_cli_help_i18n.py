@@ -292,3 +292,33 @@ def test_language_of_reads_the_last_lang_before_a_double_dash() -> None:
     assert cli_i18n.language_of(["--lang", "sw", "validate", "--lang=ne"]) == "ne"
     assert cli_i18n.language_of(["validate", "--", "--lang", "sw"]) is None
     assert cli_i18n.language_of(["validate", "--lang"]) is None
+
+
+def _commands(
+    command: click.Command, path: tuple[str, ...] = ()
+) -> list[tuple[click.Command, tuple[str, ...]]]:
+    found = [(command, path)]
+    for name, sub in getattr(command, "commands", {}).items():
+        found.extend(_commands(sub, (*path, name)))
+    return found
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_every_commands_help_reads_in_the_language(lang: str) -> None:
+    """The whole tree's --help, each page checked with EnglishFinder (lines not wrapped, so a
+    flag's name is never cut at its hyphen); command paths (``db backup``) are names."""
+    commands = _commands(cli)
+    paths = {" ".join(path) for _, path in commands} | {name for _, path in commands for name in path}
+    finder = EnglishFinder(lang, data=typed_anywhere(cli) | paths)  # reading the catalogues once
+    runner = CliRunner()
+    found = []
+    for _command, path in commands:
+        got = runner.invoke(
+            cli, ["--lang", lang, *path, "--help"], prog_name="cgd-bridge",
+            terminal_width=400, max_content_width=400,
+        )  # fmt: skip
+        assert got.exit_code == 0, got.output
+        assert got.output.startswith(i18n.translator(lang)("Usage:"))
+        found += [f"{' '.join(path)}: {line}" for line in finder.english_in(got.output)]
+    assert len(commands) > 50
+    assert not found, f"English left in the {lang} help:\n" + "\n".join(found[:20])
