@@ -39,7 +39,7 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
         return
     from cgd_bridge import __version__
 
-    click.echo(f"cgd-bridge, version {__version__}")
+    click.echo(cli_i18n.current().gettext(N_("cgd-bridge, version {version}"), version=__version__))
     ctx.exit()
 
 

@@ -322,3 +322,13 @@ def test_every_commands_help_reads_in_the_language(lang: str) -> None:
         found += [f"{' '.join(path)}: {line}" for line in finder.english_in(got.output)]
     assert len(commands) > 50
     assert not found, f"English left in the {lang} help:\n" + "\n".join(found[:20])
+
+
+def test_the_version_line_in_the_language() -> None:
+    english = run("--version")
+    assert english.returncode == 0
+    assert english.stdout.startswith("cgd-bridge, version ")
+    version = english.stdout.strip().rsplit(" ", 1)[1]
+    sw = run("--lang", "sw", "--version")
+    assert sw.stdout.strip() == i18n.translator("sw")("cgd-bridge, version {version}", version=version)
+    assert "version" not in sw.stdout
