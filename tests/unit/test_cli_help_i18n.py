@@ -332,3 +332,15 @@ def test_the_version_line_in_the_language() -> None:
     sw = run("--lang", "sw", "--version")
     assert sw.stdout.strip() == i18n.translator("sw")("cgd-bridge, version {version}", version=version)
     assert "version" not in sw.stdout
+
+
+def test_the_groups_lang_reaches_a_command_without_its_own(tmp_path: Path) -> None:
+    """`db current` has no --lang: `cgd-bridge --lang sw db current` speaks Swahili all the same."""
+    pytest.importorskip("sqlalchemy")
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    english = run("db", "current", "--database-url", url)
+    swahili = run("--lang", "sw", "db", "current", "--database-url", url)
+    assert english.returncode == swahili.returncode == 1
+    assert "Run `cgd-bridge db upgrade` to migrate it." in english.stderr
+    assert i18n.translator("sw")("Run `cgd-bridge db upgrade` to migrate it.") in swahili.stderr
+    assert "Run " not in swahili.stderr
