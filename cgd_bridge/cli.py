@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from cgd_bridge import cli_i18n
+from cgd_bridge.cli_i18n import Group
 from cgd_bridge.errors import CgdBridgeError
 from cgd_bridge.i18n import N_
 
@@ -26,6 +28,8 @@ class _State:
     data_dir: Path | None = None
     #: the language of the command's report, for its error line too (set by ``_translator``)
     t: Any = None
+    #: ``cgd-bridge --lang X``: the group's language, for every command
+    lang: str | None = None
 
 
 def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -35,11 +39,11 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
         return
     from cgd_bridge import __version__
 
-    click.echo(f"cgd-bridge, version {__version__}")
+    click.echo(cli_i18n.current().gettext(N_("cgd-bridge, version {version}"), version=__version__))
     ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
     help="Show the version and exit.",
@@ -50,11 +54,22 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the structure store (default: $CGD_BRIDGE_DATA_DIR, else ~/.local/share/cgd-bridge).",
 )
-def cli(debug: bool, data_dir: Path | None) -> None:
+@click.option(
+    "--lang",
+    "lang",
+    default=None,
+    metavar="LANG",
+    help="The language of every command's messages, reports and help: en, sw, ne, bn (default: "
+    "$CGD_BRIDGE_LANG, else your LANG setting if offered, else en).",
+)
+def cli(debug: bool, data_dir: Path | None, lang: str | None) -> None:
     """Bridge citizen-generated data to national statistics offices in SDMX."""
     _State.debug = debug
     _State.data_dir = data_dir
     _State.t = None  # each command reads its own --lang or CGD_BRIDGE_LANG (a test runs many)
+    _State.lang = lang
+    if lang:
+        _translator(lang)  # refuses a language without a catalogue, as a command's --lang does
 
 
 def _lang_option(f: Any) -> Any:
@@ -72,10 +87,14 @@ def _lang_option(f: Any) -> Any:
 
 def _translator(lang: str | None) -> Any:
     """The translator of ``--lang`` (refused with the offered languages when it has none), else
-    of the system's ``LANG`` when offered, else English."""
+    of the system's ``LANG`` when offered, else English. A command's own ``--lang`` on the
+    command line wins over the group's (``cgd-bridge --lang sw validate ...``), which wins over
+    ``CGD_BRIDGE_LANG`` (the command's ``--lang`` read from the environment)."""
     from cgd_bridge import i18n
     from cgd_bridge.errors import UsageError
 
+    if _State.lang and not _given_on_the_command_line("lang"):
+        lang = _State.lang
     if lang:
         chosen = i18n.normalise(lang)
         if chosen is None:
@@ -91,28 +110,25 @@ def _translator(lang: str | None) -> Any:
     return _State.t
 
 
+def _given_on_the_command_line(name: str) -> bool:
+    """Whether the running command's parameter ``name`` was typed on its command line."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+
+
 def _system_translator() -> Any:
     """The translator of the system's ``LC_ALL``, ``LC_MESSAGES`` or ``LANG`` when offered,
     else English."""
-    import os
-
-    from cgd_bridge import i18n
-
-    env = next((os.environ[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if os.environ.get(k)), "")
-    system = env.split(".")[0]
-    return i18n.translator(i18n.normalise(system) or i18n.DEFAULT)
+    return cli_i18n.system_translator()
 
 
 def _t() -> Any:
     """The language of this command's messages: its ``--lang`` once read, else
     ``CGD_BRIDGE_LANG`` when offered, else the system's (:func:`_translator`)."""
-    import os
-
-    from cgd_bridge import i18n
-
     if _State.t is None:
-        chosen = i18n.normalise(os.environ.get("CGD_BRIDGE_LANG"))
-        _State.t = i18n.translator(chosen) if chosen else _system_translator()
+        _State.t = cli_i18n.default_translator()
     return _State.t
 
 
@@ -1424,9 +1440,7 @@ def admin_mou() -> None:
     "--until", type=_DATE, required=True, help="Last day the MoU is in force (UTC), e.g. 2027-12-31."
 )
 @click.option("--from", "valid_from", type=_DATE, help="First day it is in force (default: now).")
-@click.option(
-    "--condition", "conditions", multiple=True, metavar="TEXT", help="A use condition; repeat for several."
-)
+@click.option("--condition", "conditions", multiple=True, help="A use condition; repeat for several.")
 @click.option(
     "--raw-files/--no-raw-files",
     default=False,
@@ -2050,6 +2064,15 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning every failure into a message and exit code 2."""
     stop_cleanly_on_sigterm()
     _State.t = None  # each run reads its own --lang (a program may call main more than once)
+    _State.lang = None
+    args = sys.argv[1:] if argv is None else argv
+    # click's usage errors are shown here, after cli.main: in the run's language too
+    with cli_i18n.speaking(cli_i18n.translator_for(args)):
+        _run(args)
+
+
+def _run(argv: list[str]) -> None:
+    """Run the CLI on ``argv``; every failure becomes a message and exit code 2."""
     try:
         cli.main(args=argv, prog_name="cgd-bridge", standalone_mode=False)
     except ModuleNotFoundError as exc:
@@ -2107,3 +2130,15 @@ def main(argv: list[str] | None = None) -> None:
             reason=_printable(str(exc)),
         )
         sys.exit(EXIT_FAILED)
+
+
+def babel_extract(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Iterator[tuple[Any, ...]]:
+    """Babel extractor for this module (``babel.cfg``): its marked messages, as the Python
+    extractor finds them, and the help of every command, option and group of ``cli``
+    (:func:`cgd_bridge.cli_i18n.texts_of`: docstrings and ``help=`` texts are message ids as they
+    are written, with no marking)."""
+    from babel.messages.extract import extract_python
+
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    for text in cli_i18n.texts_of(cli):
+        yield 0, "_", text, ["command-line help"]

@@ -4,7 +4,8 @@
 code with Babel's extractors as ``babel.cfg`` configures them (the same as ``pybabel extract -F
 babel.cfg -k register:4 --no-location``, plus the sorting that keeps the file stable, and the
 finding codes' long descriptions: ``register``'s 5th argument, its whitespace folded as
-:func:`cgd_bridge.findings.register` folds it);
+:func:`cgd_bridge.findings.register` folds it; the command line's help comes through
+``babel.cfg``'s extractor for ``cli.py``, :func:`cgd_bridge.cli.babel_extract`);
 ``update`` merges the template into every language's ``.po`` (``pybabel update``), marking new
 and changed texts for the translator.
 """
