@@ -1079,6 +1079,9 @@ def _observation_parents(
         names = labels[d]
         total = h.totals.get(d, "_T")
         tree = {**iso_parents(names), **hierarchies.get(d, {})} if d == "REF_AREA" or d in hierarchies else {}
+        covered: dict[str, bool] = {}
+        if not tree:  # age bands inside wider bands (Y18T24 and Y25T44 inside Y18T44), as a reader sees
+            tree, covered = range_parents(names)
         parent = hierarchy_parents(names, tree) if tree else np.full(len(names), -1, dtype=np.int64)
         if total in names:
             t_id = names.index(total)
@@ -1092,8 +1095,8 @@ def _observation_parents(
             parents[d] = parent
         if tree:
             children: dict[str, int] = {}
-            for par in tree.values():
-                children[par] = children.get(par, 0) + 1
+            for par in tree.values():  # a band its parts do not cover: total >= their sum
+                children[par] = children.get(par, 0) + 1 if covered.get(par, True) else 10**6
             known[d] = np.array([children.get(n, 0) for n in names], dtype=np.int64)
     return parents, known
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -120,12 +121,16 @@ def write_inputs(folder: Path, seed: int = 16) -> Path:
     return data
 
 
-def read_published(path: Path) -> dict[tuple[str, str, str], float | None]:
-    """(REF_AREA, SEX, TIME_PERIOD) -> the published value, None where suppressed."""
-    out: dict[tuple[str, str, str], float | None] = {}
+Cell = tuple[str, str, str, str]  # REF_AREA, SEX, AGE, TIME_PERIOD
+Relation = tuple[Cell, list[Cell]]  # total = sum of the parts
+
+
+def read_published(path: Path) -> dict[Cell, float | None]:
+    """(REF_AREA, SEX, AGE, TIME_PERIOD) -> the published value, None where suppressed."""
+    out: dict[Cell, float | None] = {}
     with path.open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            key = (row["REF_AREA"], row["SEX"], row["TIME_PERIOD"])
+            key = (row["REF_AREA"], row["SEX"], row["AGE"], row["TIME_PERIOD"])
             assert key not in out
             out[key] = float(row["OBS_VALUE"]) if row["OBS_VALUE"] else None
             if row["OBS_VALUE"] == "":
@@ -134,36 +139,45 @@ def read_published(path: Path) -> dict[tuple[str, str, str], float | None]:
     return out
 
 
-def reader_relations(cells: list[tuple[str, str, str]]) -> list[tuple[tuple, list[tuple]]]:
-    """Every (total, parts) a reader of this table knows, written out without the product:
-    _T = F + M for each county and period; each quarter = its three months; the year = its
-    four quarters; the year = its twelve months."""
+def sex_relations(have: set[Cell]) -> list[Relation]:
+    """_T = F + M for each county, age and period."""
+    return [((a, "_T", g, t), [(a, "F", g, t), (a, "M", g, t)]) for a, s, g, t in have if s == "_T"]
+
+
+def time_relations(cells: list[Cell]) -> list[Relation]:
+    """Every (total, parts) a reader of the monthly table knows, written out without the
+    product: _T = F + M for each county and period; each quarter = its three months; the year =
+    its four quarters; the year = its twelve months."""
     have = set(cells)
-    rel = []
-    for area, sex, period in have:
-        if sex == "_T":
-            rel.append(((area, "_T", period), [(area, "F", period), (area, "M", period)]))
+    rel = sex_relations(have)
+    for area, sex, age, period in have:
         if period == "2024":
-            rel.append(((area, sex, period), [(area, sex, f"2024-Q{q}") for q in range(1, 5)]))
-            rel.append(((area, sex, period), [(area, sex, f"2024-{m:02d}") for m in range(1, 13)]))
+            rel.append(((area, sex, age, period), [(area, sex, age, f"2024-Q{q}") for q in range(1, 5)]))
+            rel.append(((area, sex, age, period), [(area, sex, age, f"2024-{m:02d}") for m in range(1, 13)]))
         if "-Q" in period:
             q = int(period[-1])
-            rel.append(
-                ((area, sex, period), [(area, sex, f"2024-{m:02d}") for m in range(3 * q - 2, 3 * q + 1)])
-            )
+            months = [(area, sex, age, f"2024-{m:02d}") for m in range(3 * q - 2, 3 * q + 1)]
+            rel.append(((area, sex, age, period), months))
+    return checked(rel, have)
+
+
+def checked(rel: list[Relation], have: set[Cell]) -> list[Relation]:
+    """``rel``, each of its cells in the table."""
     for total, parts in rel:
         assert total in have
         assert all(p in have for p in parts)
     return rel
 
 
-def intervals(published: dict[tuple[str, str, str], float | None]) -> dict[tuple, tuple[float, float]]:
+def intervals(
+    published: dict[Cell, float | None], relations: Callable[[list[Cell]], list[Relation]]
+) -> dict[Cell, tuple[float, float]]:
     """The smallest and largest value each suppressed cell can take, given the published cells
-    and the reader's relations (counts: never negative)."""
+    and the reader's ``relations`` (counts: never negative)."""
     hidden = sorted(k for k, v in published.items() if v is None)
     col = {k: i for i, k in enumerate(hidden)}
     a_eq, b_eq = [], []
-    for total, parts in reader_relations(list(published)):
+    for total, parts in relations(list(published)):
         row = np.zeros(len(hidden))
         rhs = 0.0
         for cell, sign in [(total, 1.0), *((p, -1.0) for p in parts)]:
@@ -191,11 +205,12 @@ def intervals(published: dict[tuple[str, str, str], float | None]) -> dict[tuple
     return out
 
 
-def convert(folder: Path, out: Path) -> dict[tuple[str, str, str], float | None]:
-    pipeline.convert(
+def convert(folder: Path, out: Path) -> dict[Cell, float | None]:
+    done = pipeline.convert(
         folder / "data.csv", metadata=folder / "quality.yaml", mapping=folder / "mapping.yaml",
         to="sdmx-csv-2.0", output=out,
     )  # fmt: skip
+    assert done.written, [f.problem for f in done.report.findings if f.severity.name == "ERROR"]
     return read_published(out)
 
 
@@ -230,8 +245,8 @@ def test_a_suppressed_month_stays_protected_from_its_quarter_and_year(
     hidden = {k for k, v in published.items() if v is None}
     names = {v: k for k, v in COUNTIES.items()}
     for county, sex, month in SMALL:
-        assert (names[county], sex[0], f"2024-{month:02d}") in hidden
-    found = intervals(published)
+        assert (names[county], sex[0], "_T", f"2024-{month:02d}") in hidden
+    found = intervals(published, time_relations)
     narrow = {cell: (lo, hi) for cell, (lo, hi) in found.items() if hi - lo < K - 1e-6}
     assert not narrow, f"a reader narrows these suppressed cells below {K}: {narrow}"
 
@@ -243,8 +258,8 @@ def test_the_attack_is_real_without_the_time_relations(
     from the year (this is what convert published before the time relations)."""
     write_inputs(tmp_path)
     monkeypatch.setattr(disclosure, "period_parents", lambda labels: ({}, {}))
-    found = intervals(convert(tmp_path, tmp_path / "out.csv"))
-    lo, hi = found[("KE_042", "F", "2024-03")]
+    found = intervals(convert(tmp_path, tmp_path / "out.csv"), time_relations)
+    lo, hi = found[("KE_042", "F", "_T", "2024-03")]
     assert lo == pytest.approx(2)
     assert hi == pytest.approx(2)
 
@@ -293,3 +308,90 @@ def test_the_published_file_audit_sees_a_year_over_its_months() -> None:
     for f in report.findings:
         counted[f.code] += 1
     assert counted[disclosure.EXPOSED] == 1
+
+
+# -- age bands inside a wider band ------------------------------------------------------------------
+
+BANDS = {"18-24": "Y18T24", "25-44": "Y25T44", "45-59": "Y45T59", "60+": "Y_GE60", "18-44": "Y18T44"}
+AGE_MAPPING = (
+    MAPPING.replace("primaryKey: [county, sex, frequency, period]", "primaryKey: [county, sex, age_group]")
+    .replace(
+        "    - {name: frequency, type: string, role: other}\n",
+        "    - {name: age_group, type: string, role: disaggregation, dimension: AGE}\n",
+    )
+    .replace("    - {name: period, type: string, role: period}\n", "")
+    .replace(
+        "  FREQ: {column: frequency, map: {A: [Mwaka], Q: [Robo mwaka], M: [Mwezi]}}", "  FREQ: {value: A}"
+    )
+    .replace(
+        "  AGE: {value: _T}",
+        "  AGE: {column: age_group, map: {" + ", ".join(f'{c}: ["{b}"]' for b, c in BANDS.items()) + "}}",
+    )
+    .replace("time: {column: period, format: period}", 'time: {value: "2024"}')
+)
+# one small cell per county but Machakos, in a band the 18-44 band holds or outside it
+SMALL_AGE = {("Kisumu", "Female", "18-24"): 2, ("Nakuru", "Male", "25-44"): 3, ("Kilifi", "Female", "60+"): 1}
+
+
+def write_age_inputs(folder: Path, seed: int = 17) -> None:
+    """Clients satisfied by county, sex (with its total) and age band, with the band 18-44
+    beside the 18-24 and 25-44 it holds (as the scorecard's summary gives it); no age total."""
+    assert "age_group" in AGE_MAPPING
+    assert "Y18T44" in AGE_MAPPING
+    assert "period" not in AGE_MAPPING.split("dimensions:")[0]
+    rng = random.Random(seed)
+    rows = []
+    fine_bands = [b for b in BANDS if b != "18-44"]
+    for county in COUNTIES.values():
+        fine = {
+            (s, b): SMALL_AGE.get((county, s, b), rng.randint(20, 90))
+            for s in ("Female", "Male")
+            for b in fine_bands
+        }
+        for sex in ("Female", "Male", "Jumla"):
+            band = {
+                b: sum(v for (s, bb), v in fine.items() if bb == b and sex in (s, "Jumla"))
+                for b in fine_bands
+            }
+            band["18-44"] = band["18-24"] + band["25-44"]
+            rows += [(county, sex, b, n) for b, n in band.items()]
+    rng.shuffle(rows)
+    with (folder / "data.csv").open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["county", "sex", "age_group", "satisfied"])
+        w.writerows(rows)
+    write_inputs(folder / "unused")  # the quality metadata, as for the monthly table
+    (folder / "quality.yaml").write_text((folder / "unused/quality.yaml").read_text(encoding="utf-8"))
+    (folder / "mapping.yaml").write_text(AGE_MAPPING, encoding="utf-8")
+
+
+def band_relations(cells: list[Cell]) -> list[Relation]:
+    """_T = F + M; Y18T44 = Y18T24 + Y25T44 for each county and sex."""
+    have = set(cells)
+    rel = sex_relations(have)
+    rel += [
+        ((a, s, "Y18T44", t), [(a, s, "Y18T24", t), (a, s, "Y25T44", t)])
+        for a, s, g, t in have
+        if g == "Y18T44"
+    ]
+    return checked(rel, have)
+
+
+@pytest.mark.parametrize("slab_cells", [None, 15], ids=["whole", "slabs"])
+def test_a_suppressed_band_stays_protected_from_the_wider_band_that_holds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slab_spy: list[int], slab_cells: int | None
+) -> None:
+    (tmp_path / "unused").mkdir()
+    write_age_inputs(tmp_path)
+    if slab_cells is not None:
+        monkeypatch.setattr(disclosure, "SLAB_CELLS", slab_cells)
+    published = convert(tmp_path, tmp_path / "out.csv")
+    assert len(published) == 4 * 3 * 5
+    assert max(slab_spy) == (1 if slab_cells is None else 4)
+    hidden = {k for k, v in published.items() if v is None}
+    names = {v: k for k, v in COUNTIES.items()}
+    for county, sex, band in SMALL_AGE:
+        assert (names[county], sex[0], BANDS[band], "2024") in hidden
+    found = intervals(published, band_relations)
+    narrow = {cell: (lo, hi) for cell, (lo, hi) in found.items() if hi - lo < K - 1e-6}
+    assert not narrow, f"a reader narrows these suppressed cells below {K}: {narrow}"
