@@ -82,14 +82,14 @@ attributes:
 """
 
 
-def write_inputs(folder: Path, seed: int = 16) -> Path:
+def write_inputs(folder: Path, seed: int = 16, small: dict[tuple[str, str, int], int] | None = None) -> Path:
     """The monthly, quarterly and annual counts of every county and sex (with the sex totals),
     the quality metadata and the mapping; returns the data file."""
     rng = random.Random(seed)
     rows = []
     for county in COUNTIES.values():
         fine = {
-            (s, m): SMALL.get((county, s, m), rng.randint(20, 90))
+            (s, m): (SMALL if small is None else small).get((county, s, m), rng.randint(20, 90))
             for s in ("Female", "Male")
             for m in range(1, 13)
         }
