@@ -54,6 +54,7 @@ from cgd_bridge.checks.relations import (
     group_ids,
     hierarchy_parents,
     iso_parents,
+    period_parents,
     range_parents,
     total_parents,
 )
@@ -957,10 +958,11 @@ def audit_observations(
         if len(labels[c]) > 1 or c == dims[-1]:
             keys[c] = arrow.to_numpy(enc.indices, np.int32)
     parents, known = _observation_parents(h, labels, hierarchies or {})
+    related = _time_relations(keys, labels, parents, known)
     before = mask.copy()
     size = next(iter(measures.values()))
     secured = secure(
-        keys, parents, measures, mask, size, threshold, known_children=known, additive=additive,
+        related, parents, measures, mask, size, threshold, known_children=known, additive=additive,
         deviations=_observation_deviations(t, suppression),
     )  # fmt: skip
 
@@ -1018,6 +1020,35 @@ def audit_observations(
     return secured
 
 
+def _time_relations(
+    keys: dict[str, np.ndarray],
+    labels: dict[str, list[str]],
+    parents: dict[str, np.ndarray],
+    known: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Time aggregates as relations, in place on ``parents`` and ``known``: each TIME_PERIOD
+    under the smallest period present that holds it (a year over its months or quarters,
+    :func:`~cgd_bridge.checks.relations.period_parents`), so a year's count published beside
+    its months cannot give a suppressed month away. An annual observation and its monthly ones
+    differ in FREQ too, which the period's form already tells: FREQ is left out of the keys the
+    relations are built from (returned) when each period has one FREQ."""
+    if "TIME_PERIOD" not in keys:
+        return keys
+    names = labels["TIME_PERIOD"]
+    tree, children = period_parents(names)
+    if not tree:
+        return keys
+    parents["TIME_PERIOD"] = hierarchy_parents(names, tree)
+    known["TIME_PERIOD"] = np.array([children.get(n, 0) for n in names], dtype=np.int64)
+    if "FREQ" not in keys:
+        return keys
+    time = keys["TIME_PERIOD"].astype(np.int64)
+    pair = group_ids([time, keys["FREQ"].astype(np.int64)], len(time))
+    if np.unique(pair).size != np.unique(time).size:  # a period given with two FREQs
+        return keys
+    return {d: v for d, v in keys.items() if d != "FREQ"}
+
+
 def _observation_deviations(table: pa.Table, suppression: Suppression | None) -> list[Deviation]:
     """The deviations the source cells' completion found (:class:`Suppression`), over the
     observations: each source row to the observation it alone gives. A row that gives no
@@ -1048,6 +1079,9 @@ def _observation_parents(
         names = labels[d]
         total = h.totals.get(d, "_T")
         tree = {**iso_parents(names), **hierarchies.get(d, {})} if d == "REF_AREA" or d in hierarchies else {}
+        covered: dict[str, bool] = {}
+        if not tree:  # age bands inside wider bands (Y18T24 and Y25T44 inside Y18T44), as a reader sees
+            tree, covered = range_parents(names)
         parent = hierarchy_parents(names, tree) if tree else np.full(len(names), -1, dtype=np.int64)
         if total in names:
             t_id = names.index(total)
@@ -1061,8 +1095,8 @@ def _observation_parents(
             parents[d] = parent
         if tree:
             children: dict[str, int] = {}
-            for par in tree.values():
-                children[par] = children.get(par, 0) + 1
+            for par in tree.values():  # a band its parts do not cover: total >= their sum
+                children[par] = children.get(par, 0) + 1 if covered.get(par, True) else 10**6
             known[d] = np.array([children.get(n, 0) for n in names], dtype=np.int64)
     return parents, known
 
@@ -1160,9 +1194,10 @@ def audit_published(
     known: dict[str, np.ndarray] = {}
     for d in dimensions:
         parents[d], known[d] = _file_parents(d, labels[d], (hierarchies or {}).get(d, {}))
+    related = _time_relations(keys, labels, parents, known)
     # the rows of non-additive series take no part: they are left out of the relations
     rows = np.flatnonzero(additive)
-    sub_keys = {c: k[rows] for c, k in keys.items()}
+    sub_keys = {c: k[rows] for c, k in related.items()}
     rel = build_relations(sub_keys, parents, known_children=known)
     result = audit(rel, value[rows], suppressed[rows], float(threshold), measure="OBS_VALUE")
 

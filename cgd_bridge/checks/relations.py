@@ -14,6 +14,8 @@ every such relation, and this module finds them from the table's keys alone:
 - **hierarchies**: a dimension whose codes have parents (sub-national areas in the codelist of
   REF_AREA, e.g. ``KE_001`` .. ``KE_047`` under ``404`` in ``CL_AREA_KE``; ISO 3166-2 style codes
   such as ``NP-P1`` under ``NP``) gives "parent = sum of its children" for each family;
+- **time aggregates**: a reporting period under the smallest period present that holds it (a
+  month under its quarter or year, :func:`period_parents`);
 - **linked tables**: several series in one dataflow are one table whose key includes the
   series dimension (or whose rows differ in a non-total key), so each series has its own
   relations, and cells shared by several relations (a total of one breakdown that is also a part
@@ -159,6 +161,84 @@ def iso_parents(labels: list[str]) -> dict[str, str]:
         if sep and head in present:
             out[label] = head
     return out
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:-(?:(S)([12])|(Q)([1-4])|M?(\d{2})(?:-(\d{2}))?))?$")
+
+
+def _period(label: str) -> tuple[int, str, int, int] | None:
+    """A reporting period as (year, level, first month, last month), the level one of ``A``,
+    ``S``, ``Q``, ``M``, ``D`` (a day's months are its month; its day is told by the level)."""
+    m = _PERIOD.match(label)
+    if m is None:
+        return None
+    year, s, half, q, quarter, month, day = m.groups()
+    y = int(year)
+    if s:
+        return y, "S", 6 * int(half) - 5, 6 * int(half)
+    if q:
+        return y, "Q", 3 * int(quarter) - 2, 3 * int(quarter)
+    if month is not None:
+        mm = int(month)
+        if not 1 <= mm <= 12 or (day is not None and not 1 <= int(day) <= 31):
+            return None
+        return y, "D" if day is not None else "M", mm, mm
+    return y, "A", 1, 12
+
+
+#: the levels of reporting periods, coarsest first, and how many of each a coarser one holds
+_LEVELS = "ASQMD"
+_HOLDS = {("A", "S"): 2, ("A", "Q"): 4, ("A", "M"): 12, ("S", "Q"): 2, ("S", "M"): 6, ("Q", "M"): 3}
+
+
+def period_parents(labels: list[str]) -> tuple[dict[str, str], dict[str, int]]:
+    """Reporting periods under the smallest period present that contains them (``2024-03`` under
+    ``2024-Q1`` when the quarter is there, else ``2024-S1``, else ``2024``; a day under its
+    month): a year's count of cases is the sum of its months' (time aggregates of counts add up,
+    as the values decide: :meth:`Relations.mark_equalities`). Also, for each parent, how many
+    children a complete set has (10**6, never complete, where its children are of several
+    levels)."""
+    periods = {label: p for label in labels if (p := _period(label)) is not None}
+    by_span = {(p[0], p[1], p[2], p[3]): label for label, p in periods.items()}
+    out: dict[str, str] = {}
+    levels: dict[str, set[str]] = {}
+    for label, (year, level, first, last) in periods.items():
+        for coarser in reversed(_LEVELS[: _LEVELS.index(level)]):
+            span = next(
+                (
+                    (year, coarser, lo, hi)
+                    for lo, hi in _spans(coarser)
+                    if lo <= first and last <= hi and (year, coarser, lo, hi) in by_span
+                ),
+                None,
+            )
+            if span is not None:
+                out[label] = by_span[span]
+                levels.setdefault(by_span[span], set()).add(level)
+                break
+    expected: dict[str, int] = {}
+    for par, kinds in levels.items():
+        level = next(iter(kinds))
+        p_year, p_level, first, _ = periods[par]
+        if len(kinds) > 1:
+            expected[par] = 10**6
+        elif level == "D":  # the days of a month (a day under a coarser period: never complete)
+            expected[par] = _days(p_year, first) if p_level == "M" else 10**6
+        else:
+            expected[par] = _HOLDS[(p_level, level)]
+    return out, expected
+
+
+def _spans(level: str) -> list[tuple[int, int]]:
+    """The (first month, last month) of each period of ``level`` in a year."""
+    size = {"A": 12, "S": 6, "Q": 3, "M": 1}[level]
+    return [(lo, lo + size - 1) for lo in range(1, 13, size)]
+
+
+def _days(year: int, month: int) -> int:
+    import calendar
+
+    return calendar.monthrange(year, month)[1]
 
 
 def build_relations(
