@@ -418,6 +418,7 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
     from cgd_bridge.render import RENDERERS
     from cgd_bridge.resources import bundled
 
+    t = _t()
     examples = bundled("examples")
     mappings = bundled("mappings")
     output.mkdir(parents=True, exist_ok=True)
@@ -436,21 +437,27 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
         report = validation.report
         all_valid &= report.valid
         for fmt, suffix in (("text", "txt"), ("json", "json"), ("html", "html")):
-            write_atomic(output / f"{folder.name}.report.{suffix}", RENDERERS[fmt](report))
+            write_atomic(output / f"{folder.name}.report.{suffix}", RENDERERS[fmt](report, t=t))
         click.echo(f"== {folder.name}")
-        click.echo(RENDERERS["text"](report))
+        click.echo(RENDERERS["text"](report, t=t))
         if report.valid and validation.harmonised is not None:
             for to, suffix in (("sdmx-ml-2.1-ss", "xml"), ("sdmx-csv-2.0", "csv")):
                 out = output / f"{folder.name}.{to}.{suffix}"
                 result = run_conversion(data, to=to, output=out, **inputs)  # type: ignore[arg-type]
-                click.echo(f"   SDMX: {result.written} observations written to {out}")
+                said = t.ngettext(
+                    "SDMX: {n} observation written to {path}",
+                    "SDMX: {n} observations written to {path}",
+                    result.written or 0,
+                    path=out,
+                )
+                click.echo(f"   {said}")
     _say(N_("Reports written to {output}/ (open the .html files in a browser)."), output=output)
     if missing_server_extra() is None:
         url = _demo_database(output, host, port)
         if serve:
             from cgd_bridge.server.run import run_server
 
-            run_server(_settings(), host=host, port=port, database_url=url, say=click.echo)
+            run_server(_settings(), host=host, port=port, database_url=url, say=click.echo, t=t)
         else:
             click.echo()
             _say(
@@ -471,29 +478,41 @@ def _demo_database(output: Path, host: str, port: int) -> str:
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{path}"
     db.upgrade(url)
+    t = _t()
     engine = db.make_engine(url)
     try:
         with db.make_sessionmaker(engine)() as session:
-            seeded = seed(session, _load_structures(), progress=lambda m: click.echo(f"   {m}"))
+            seeded = seed(session, _load_structures(), progress=lambda m: click.echo(f"   {t.value(m)}"))
     finally:
         engine.dispose()
     base = f"http://{host}:{port}"
-    click.echo(f"\n== The demo database {path}")
+    click.echo()
+    click.echo("== " + t.gettext(N_("The demo database {path}"), path=path))
     for name, problem in seeded.skipped.items():
-        click.echo(f"   not published: {name}: {problem}")
+        click.echo(
+            "   " + t.gettext(N_("not published: {name}: {problem}"), name=name, problem=t.value(problem))
+        )
     click.echo(
-        "   API keys (shown only now; the demo password of every user is " + repr(DEMO_PASSWORD) + "):"
+        "   "
+        + t.gettext(
+            N_("API keys (shown only now; the demo password of every user is {password}):"),
+            password=repr(DEMO_PASSWORD),
+        )
     )
     for user, key in seeded.keys.items():
         click.echo(f"     {user:8} {key}")
-    click.echo("   Try:")
-    click.echo(f"     {base}/  (the web pages: sign in as amina (a CSO) or kamau (an NSO reviewer))")
+    click.echo("   " + t.gettext(N_("Try:")))
+    pages = t.gettext(
+        N_("the web pages: sign in as {cso} (a CSO) or {nso} (an NSO reviewer)"), cso="amina", nso="kamau"
+    )
+    click.echo(f"     {base}/  ({pages})")
     click.echo(f"     curl '{base}/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all?format=csv'")
     click.echo(f"     curl '{base}/sdmx/v2/data/dataflow/IAEG-SDGs/DF_SDG_GLH/1.5/*' -H 'Accept: text/csv'")
     click.echo(
         f"     curl '{base}/api/submissions' -H 'Authorization: Bearer {seeded.keys.get('kamau', '')}'"
     )
-    click.echo(f"     {base}/docs  (the JSON API)")
+    api = t.gettext(N_("the JSON API"))
+    click.echo(f"     {base}/docs  ({api})")
     return url
 
 
@@ -2110,7 +2129,9 @@ def serve(
             raise click.BadParameter(
                 str(first["msg"]).removeprefix("Value error, "), param_hint=option
             ) from None
-    run_server(settings, host=host, port=port, database_url=database_url, workers=workers, say=click.echo)
+    run_server(
+        settings, host=host, port=port, database_url=database_url, workers=workers, say=click.echo, t=_t()
+    )
 
 
 #: The top-level modules of the server extra (pyproject.toml's ``[server]``).
