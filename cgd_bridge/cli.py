@@ -434,6 +434,7 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
     from cgd_bridge.render import RENDERERS
     from cgd_bridge.resources import bundled
 
+    t = _t()
     examples = bundled("examples")
     mappings = bundled("mappings")
     output.mkdir(parents=True, exist_ok=True)
@@ -452,21 +453,27 @@ def demo(output: Path, serve: bool, host: str, port: int) -> None:
         report = validation.report
         all_valid &= report.valid
         for fmt, suffix in (("text", "txt"), ("json", "json"), ("html", "html")):
-            write_atomic(output / f"{folder.name}.report.{suffix}", RENDERERS[fmt](report))
+            write_atomic(output / f"{folder.name}.report.{suffix}", RENDERERS[fmt](report, t=t))
         click.echo(f"== {folder.name}")
-        click.echo(RENDERERS["text"](report))
+        click.echo(RENDERERS["text"](report, t=t))
         if report.valid and validation.harmonised is not None:
             for to, suffix in (("sdmx-ml-2.1-ss", "xml"), ("sdmx-csv-2.0", "csv")):
                 out = output / f"{folder.name}.{to}.{suffix}"
                 result = run_conversion(data, to=to, output=out, **inputs)  # type: ignore[arg-type]
-                click.echo(f"   SDMX: {result.written} observations written to {out}")
+                said = t.ngettext(
+                    "SDMX: {n} observation written to {path}",
+                    "SDMX: {n} observations written to {path}",
+                    result.written or 0,
+                    path=out,
+                )
+                click.echo(f"   {said}")
     _say(N_("Reports written to {output}/ (open the .html files in a browser)."), output=output)
     if missing_server_extra() is None:
         url = _demo_database(output, host, port)
         if serve:
             from cgd_bridge.server.run import run_server
 
-            run_server(_settings(), host=host, port=port, database_url=url, say=click.echo)
+            run_server(_settings(), host=host, port=port, database_url=url, say=click.echo, t=t)
         else:
             click.echo()
             _say(
@@ -487,29 +494,41 @@ def _demo_database(output: Path, host: str, port: int) -> str:
         stale.unlink(missing_ok=True)
     url = f"sqlite:///{path}"
     db.upgrade(url)
+    t = _t()
     engine = db.make_engine(url)
     try:
         with db.make_sessionmaker(engine)() as session:
-            seeded = seed(session, _load_structures(), progress=lambda m: click.echo(f"   {m}"))
+            seeded = seed(session, _load_structures(), progress=lambda m: click.echo(f"   {t.value(m)}"))
     finally:
         engine.dispose()
     base = f"http://{host}:{port}"
-    click.echo(f"\n== The demo database {path}")
+    click.echo()
+    click.echo("== " + t.gettext(N_("The demo database {path}"), path=path))
     for name, problem in seeded.skipped.items():
-        click.echo(f"   not published: {name}: {problem}")
+        click.echo(
+            "   " + t.gettext(N_("not published: {name}: {problem}"), name=name, problem=t.value(problem))
+        )
     click.echo(
-        "   API keys (shown only now; the demo password of every user is " + repr(DEMO_PASSWORD) + "):"
+        "   "
+        + t.gettext(
+            N_("API keys (shown only now; the demo password of every user is {password}):"),
+            password=repr(DEMO_PASSWORD),
+        )
     )
     for user, key in seeded.keys.items():
         click.echo(f"     {user:8} {key}")
-    click.echo("   Try:")
-    click.echo(f"     {base}/  (the web pages: sign in as amina (a CSO) or kamau (an NSO reviewer))")
+    click.echo("   " + t.gettext(N_("Try:")))
+    pages = t.gettext(
+        N_("the web pages: sign in as {cso} (a CSO) or {nso} (an NSO reviewer)"), cso="amina", nso="kamau"
+    )
+    click.echo(f"     {base}/  ({pages})")
     click.echo(f"     curl '{base}/sdmx/rest/data/CGD_BRIDGE,DF_CGD_KE,1.0/all?format=csv'")
     click.echo(f"     curl '{base}/sdmx/v2/data/dataflow/IAEG-SDGs/DF_SDG_GLH/1.5/*' -H 'Accept: text/csv'")
     click.echo(
         f"     curl '{base}/api/submissions' -H 'Authorization: Bearer {seeded.keys.get('kamau', '')}'"
     )
-    click.echo(f"     {base}/docs  (the JSON API)")
+    api = t.gettext(N_("the JSON API"))
+    click.echo(f"     {base}/docs  ({api})")
     return url
 
 
@@ -1160,14 +1179,45 @@ def _until(value: Any) -> Any:
 _DATE = click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"])
 
 
-def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
-    cells = [tuple("" if c is None else str(c) for c in row) for row in [header, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells)
+def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...], empty: str, **values: Any) -> str:
+    """An admin list in the command's language: the headings (message ids) translated, the
+    columns lined up by the width a terminal gives each text (a Devanagari or Bengali vowel sign
+    takes none); ``empty`` (a message id, formatted with ``values``) is the sentence said instead
+    of a table of headings alone."""
+    t = _t()
+    if not rows:
+        return str(t.gettext(empty, **values))
+    head = tuple(t.gettext(h) for h in header)
+    cells = [tuple("" if c is None else str(c) for c in row) for row in [head, *rows]]
+    widths = [max(_width(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
+    )
+
+
+def _width(text: str) -> int:
+    """The columns ``text`` takes in a terminal: none for a combining mark or a format
+    character, two for a wide (East Asian) character, one for any other."""
+    import unicodedata
+
+    return sum(
+        0
+        if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf")
+        else 2
+        if unicodedata.east_asian_width(c) in ("W", "F")
+        else 1
+        for c in text
+    )
 
 
 def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+    """A stored moment (UTC) as the command's language writes dates and times; "-" for none."""
+    return str(_t().date(value)) if value is not None else "-"
+
+
+def _yes(value: object) -> str:
+    """Yes or no in the command's language."""
+    return str(_t().gettext(N_("yes") if value else N_("no")))
 
 
 @cli.group()
@@ -1301,7 +1351,13 @@ def admin_org_list(database_url: str | None) -> None:
 
     with _store(database_url) as session:
         rows = [(o.slug, o.kind, o.name, _when(o.created_at)) for o in list_organisations(session)]
-        click.echo(_table(rows, ("SLUG", "KIND", "NAME", "CREATED")))
+        click.echo(
+            _table(
+                rows,
+                (N_("SLUG"), N_("KIND"), N_("NAME"), N_("CREATED")),
+                N_("No organisations yet: create one with `cgd-bridge admin org create`."),
+            )
+        )
 
 
 @admin.group("user")
@@ -1355,11 +1411,16 @@ def admin_user_list(organisation: str | None, database_url: str | None) -> None:
 
     with _store(database_url) as session:
         rows = [
-            (u.username, u.organisation.slug, u.role, "yes" if u.active else "no",
-             "yes" if u.password_hash else "no", u.display_name)
+            (u.username, u.organisation.slug, u.role, _yes(u.active), _yes(u.password_hash), u.display_name)
             for u in list_users(session, organisation=organisation)
-        ]  # fmt: skip
-        click.echo(_table(rows, ("USERNAME", "ORG", "ROLE", "ACTIVE", "PASSWORD", "NAME")))
+        ]
+        click.echo(
+            _table(
+                rows,
+                (N_("USERNAME"), N_("ORG"), N_("ROLE"), N_("ACTIVE"), N_("PASSWORD"), N_("NAME")),
+                N_("No users yet: create one with `cgd-bridge admin user create`."),
+            )
+        )
 
 
 @admin.group("key")
@@ -1403,7 +1464,9 @@ def admin_key_list(username: str | None, database_url: str | None) -> None:
              _when(k.expires_at), _when(k.revoked_at))
             for k in list_keys(session, username=username)
         ]  # fmt: skip
-        click.echo(_table(rows, ("PREFIX", "USER", "LABEL", "CREATED", "LAST USED", "EXPIRES", "REVOKED")))
+        head = (N_("PREFIX"), N_("USER"), N_("LABEL"), N_("CREATED"), N_("LAST USED"), N_("EXPIRES"),
+                N_("REVOKED"))  # fmt: skip
+        click.echo(_table(rows, head, N_("No API keys yet: create one with `cgd-bridge admin key create`.")))
 
 
 @admin_key.command("revoke")
@@ -1415,8 +1478,11 @@ def admin_key_revoke(prefix: str, database_url: str | None) -> None:
 
     with _store(database_url) as session:
         key = revoke_key(session, prefix=prefix)
-        click.echo(
-            f"Key {key.prefix} of '{key.user.username}' is revoked (since {_when(key.revoked_at)} UTC)."
+        _say(
+            N_("Key {prefix} of '{user}' is revoked (since {when} UTC)."),
+            prefix=key.prefix,
+            user=key.user.username,
+            when=_when(key.revoked_at),
         )
 
 
@@ -1461,17 +1527,30 @@ def admin_mou_create(
     with _store(database_url) as session:
         mou = create_mou(session, cso=cso, nso=nso, dataflows=list(dataflows), valid_until=_until(until),
                          valid_from=start, use_conditions=conditions, raw_files=raw_files)  # fmt: skip
-        click.echo(
-            f"MoU {mou.id}: '{nso}' may read {', '.join(mou.dataflows)} of '{cso}' "
-            f"until {_when(mou.valid_until)} UTC; {_raw_files_words(mou.raw_files, nso=nso)}"
+        _say(
+            N_("MoU {id}: '{nso}' may read {dataflows} of '{cso}' until {until} UTC; {raw_files}"),
+            id=mou.id,
+            nso=nso,
+            dataflows=", ".join(mou.dataflows),
+            cso=cso,
+            until=_when(mou.valid_until),
+            raw_files=_raw_files_words(mou.raw_files, nso=nso),
         )
 
 
 def _raw_files_words(granted: bool, *, nso: str) -> str:
-    """The MoU's raw-files term in plain words."""
+    """The MoU's raw-files term in plain words, in the command's language."""
     if granted:
-        return f"'{nso}' may download the files the CSO uploaded (never those of microdata)."
-    return f"'{nso}' may not download the files the CSO uploaded (--raw-files grants it)."
+        return str(
+            _t().gettext(
+                N_("'{nso}' may download the files the CSO uploaded (never those of microdata)."), nso=nso
+            )
+        )
+    return str(
+        _t().gettext(
+            N_("'{nso}' may not download the files the CSO uploaded (--raw-files grants it)."), nso=nso
+        )
+    )
 
 
 @admin_mou.command("list")
@@ -1482,19 +1561,18 @@ def admin_mou_list(organisation: str | None, database_url: str | None) -> None:
     from cgd_bridge.store.models import utcnow
     from cgd_bridge.store.mous import is_valid, list_mous
 
-    now = utcnow()
+    now, t = utcnow(), _t()
     with _store(database_url) as session:
         rows = [
             (m.id, m.cso.slug, m.nso.slug, " ".join(m.dataflows), _when(m.valid_from), _when(m.valid_until),
-             "revoked" if m.revoked_at else "in force" if is_valid(m, now) else "not in force",
-             "yes" if m.raw_files else "no", "; ".join(m.use_conditions))
+             t.gettext(N_("revoked") if m.revoked_at else N_("in force") if is_valid(m, now)
+                       else N_("not in force")),
+             _yes(m.raw_files), "; ".join(m.use_conditions))
             for m in list_mous(session, organisation=organisation)
         ]  # fmt: skip
-        click.echo(
-            _table(
-                rows, ("ID", "CSO", "NSO", "DATAFLOWS", "FROM", "UNTIL", "STATUS", "RAW FILES", "CONDITIONS")
-            )
-        )
+        head = (N_("ID"), N_("CSO"), N_("NSO"), N_("DATAFLOWS"), N_("FROM"), N_("UNTIL"), N_("STATUS"),
+                N_("RAW FILES"), N_("CONDITIONS"))  # fmt: skip
+        click.echo(_table(rows, head, N_("No MoUs yet: record one with `cgd-bridge admin mou create`.")))
 
 
 @admin_mou.command("revoke")
@@ -1520,18 +1598,36 @@ def admin_version() -> None:
 
 
 def _print_overlap(found: Any) -> None:
+    """The keys and periods a version shares with published data, in the command's language."""
+    t = _t()
     if not found:
-        click.echo(f"Version {found.version_id} overlaps nothing published in {found.dataflow}.")
+        _say(
+            N_("Version {id} overlaps nothing published in {dataflow}."),
+            id=found.version_id,
+            dataflow=found.dataflow,
+        )
         return
     click.echo(
-        f"Version {found.version_id} shares {found.count} series key(s) and period(s) with what "
-        f"{found.dataflow} publishes (key: {'.'.join(found.key)}):"
+        t.ngettext(
+            "Version {id} shares {n} series key and period with what {dataflow} publishes (key: {key}):",
+            "Version {id} shares {n} series keys and periods with what {dataflow} publishes (key: {key}):",
+            found.count,
+            id=found.version_id,
+            dataflow=found.dataflow,
+            key=".".join(found.key),
+        )
     )
     for sh in found.shared:
-        click.echo(
-            f"  {sh.count} with version {sh.number} (id {sh.version_id}) of '{sh.dataset}' "
-            f"by {sh.producer}, e.g."
+        said = t.ngettext(
+            "{n} with version {number} (id {id}) of '{dataset}' by {producer}, e.g.",
+            "{n} with version {number} (id {id}) of '{dataset}' by {producer}, e.g.",
+            sh.count,
+            number=sh.number,
+            id=sh.version_id,
+            dataset=sh.dataset,
+            producer=sh.producer,
         )
+        click.echo(f"  {said}")
         for e in sh.examples:
             click.echo(f"    {e['key']} {e['period']}")
 
@@ -1679,11 +1775,19 @@ def admin_official_load(
             content=file.read_bytes(), read=partial(read_official, structures=structures), note=note,
             public=public, local=True,
         )  # fmt: skip
+        t = _t()
         click.echo(
-            f"Official series {series.id} '{series.label}' of '{nso}': {series.observations} observations "
-            f"of {series.dataflow_ref} ({series.format}, {series.time_min}-{series.time_max}), "
-            + ("public." if series.is_public else "seen by the NSO and admins only.")
-        )
+            t.ngettext(
+                "Official series {id} '{label}' of '{nso}': {n} observation of {dataflow} ({format}, "
+                "{start}-{end}), {seen}",
+                "Official series {id} '{label}' of '{nso}': {n} observations of {dataflow} ({format}, "
+                "{start}-{end}), {seen}",
+                series.observations,
+                id=series.id, label=series.label, nso=nso, dataflow=series.dataflow_ref, format=series.format,
+                start=series.time_min, end=series.time_max,
+                seen=t.gettext(N_("public.") if series.is_public else N_("seen by the NSO and admins only.")),
+            )
+        )  # fmt: skip
 
 
 @admin_official.command("list")
@@ -1693,15 +1797,18 @@ def admin_official_list(nso: str | None, database_url: str | None) -> None:
     """List the official series."""
     from cgd_bridge.store.official import list_official
 
+    t = _t()
     with _store(database_url) as session:
         rows = [
-            (s.id, s.nso.slug, s.dataflow_ref, s.label, s.observations,
-             "public" if s.is_public else "private", _when(s.loaded_at),
-             s.loaded_by.username if s.loaded_by else "(cli)", s.sha256[:12])
+            (s.id, s.nso.slug, s.dataflow_ref, s.label, t.number(s.observations),
+             t.gettext(N_("public") if s.is_public else N_("private")), _when(s.loaded_at),
+             s.loaded_by.username if s.loaded_by else t.gettext(N_("(command line)")), s.sha256[:12])
             for s in list_official(session, principal=None, nso=nso, local=True)
         ]  # fmt: skip
+        head = (N_("ID"), N_("NSO"), N_("DATAFLOW"), N_("LABEL"), N_("OBS"), N_("SEEN BY"), N_("LOADED"),
+                N_("BY"), N_("SHA-256"))  # fmt: skip
         click.echo(
-            _table(rows, ("ID", "NSO", "DATAFLOW", "LABEL", "OBS", "SEEN BY", "LOADED", "BY", "SHA-256"))
+            _table(rows, head, N_("No official series yet: load one with `cgd-bridge admin official load`."))
         )
 
 
@@ -1778,7 +1885,14 @@ def admin_webhook_list(organisation: str, database_url: str | None) -> None:
     with _store(database_url) as session:
         rows = [(h.id, h.url, ",".join(h.events), _when(h.created_at), h.description)
                 for h in list_webhooks(session, organisation=organisation)]  # fmt: skip
-    click.echo(_table(rows, ("ID", "URL", "EVENTS", "CREATED", "DESCRIPTION")))
+    click.echo(
+        _table(
+            rows,
+            (N_("ID"), N_("URL"), N_("EVENTS"), N_("CREATED"), N_("DESCRIPTION")),
+            N_("'{organisation}' has no webhooks: register one with `cgd-bridge admin webhook create`."),
+            organisation=organisation,
+        )
+    )
 
 
 @admin_webhook.command("remove")
@@ -1800,24 +1914,34 @@ def admin_webhook_remove(organisation: str, webhook_id: int, database_url: str |
 @_database_url_option
 def admin_webhook_deliveries(organisation: str, limit: int, database_url: str | None) -> None:
     """The delivery log of ORGANISATION: webhooks and e-mails, newest first."""
+    from cgd_bridge.store.models import Delivery
     from cgd_bridge.store.outbox import deliveries, delivery_view
 
+    t = _t()
     with _store(database_url) as session:
-        rows = [delivery_view(i) for i in deliveries(session, organisation=organisation, limit=limit)]
+        items = deliveries(session, organisation=organisation, limit=limit)
+        rows = [(i.created_at, delivery_view(i)) for i in items]
+    states = {
+        Delivery.PENDING: N_("pending"),
+        Delivery.DELIVERED: N_("delivered"),
+        Delivery.FAILED: N_("failed"),
+    }
     click.echo(
         _table(
             [
                 (
-                    d["created_at"][:19],
+                    _when(created),
                     d["event"],
                     d["url"] or d["recipient"],
-                    d["state"],
-                    d["attempts"],
+                    t.gettext(states[d["state"]]) if d["state"] in states else d["state"],
+                    t.number(d["attempts"]),
                     d["last_error"] or "",
                 )
-                for d in rows
+                for created, d in rows
             ],
-            ("CREATED", "EVENT", "TO", "STATE", "ATTEMPTS", "LAST ERROR"),
+            (N_("CREATED"), N_("EVENT"), N_("TO"), N_("STATE"), N_("ATTEMPTS"), N_("LAST ERROR")),
+            N_("Nothing was sent for '{organisation}' yet."),
+            organisation=organisation,
         )
     )
 
@@ -2019,7 +2143,9 @@ def serve(
             raise click.BadParameter(
                 str(first["msg"]).removeprefix("Value error, "), param_hint=option
             ) from None
-    run_server(settings, host=host, port=port, database_url=database_url, workers=workers, say=click.echo)
+    run_server(
+        settings, host=host, port=port, database_url=database_url, workers=workers, say=click.echo, t=_t()
+    )
 
 
 #: The top-level modules of the server extra (pyproject.toml's ``[server]``).

@@ -77,7 +77,7 @@ def load_mapping(path: str | Path) -> tuple[Mapping, InputInfo]:
 
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        reason: Any = pydantic_reason(err["type"], err["msg"].removeprefix("Value error, "))
+        reason: Any = pydantic_reason(err["type"], err["msg"].removeprefix("Value error, "), err.get("ctx"))
         fix = N_("See docs/mapping.md for the mapping format.")
         if err["type"] == "extra_forbidden":
             reason = msg(N_("'{key}' is not a key of a mapping"), key=where)

@@ -256,7 +256,7 @@ def _model(data: object, source: str) -> Mapping:
             fix=N_("Fix the file (cgd-bridge validate --mapping checks it) or move it out of the folder."),
             file=source,
             field=where,
-            params={"where": where, "reason": pydantic_reason(first["type"], first["msg"])},
+            params={"where": where, "reason": pydantic_reason(first["type"], first["msg"], first.get("ctx"))},
         ) from None
 
 

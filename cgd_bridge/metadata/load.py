@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from pydantic_core import ErrorDetails
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import TemplateError, what_is_not_a_file
 from cgd_bridge.findings import Finding, InputInfo, Severity, register
-from cgd_bridge.i18n import N_, msg, num
+from cgd_bridge.i18n import N_, msg, nmsg, num
 from cgd_bridge.ingest.table import file_digest
 from cgd_bridge.metadata.model import QualityMetadata
 
@@ -219,7 +221,10 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
     ctx = err.get("ctx") or {}
     fix, params = N_("Correct the value."), {}
     if "expected" in ctx:
-        fix, params = N_("Use one of: {allowed}."), {"allowed": ctx["expected"].replace(chr(39), "")}
+        fix, params = (
+            N_("Use one of: {allowed}."),
+            {"allowed": _ctx_value(ctx["expected"]).replace(chr(39), "")},
+        )
     elif err.get("type") == "string_pattern_mismatch":
         fix = _pattern_fix(path)
     elif "date" in err.get("type", ""):
@@ -228,8 +233,6 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
         fix = N_("Write true or false.")
     elif err.get("type", "").startswith(("int", "float")):
         fix = N_("Write a number.")
-    elif err.get("type") in ("less_than_equal", "greater_than_equal"):
-        fix, params = N_("Use a value {bound}."), {"bound": said.replace("Input should be ", "")}
     elif err.get("type") == "literal_error":
         fix, params = N_("Use one of: {allowed}."), {"allowed": ctx.get("expected", "")}
     elif err.get("type") in ("list_type", "model_type", "dict_type"):
@@ -239,7 +242,11 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
         Severity.ERROR,
         N_("{value} is not valid here: {reason}"),
         fix,
-        {"value": repr(shown), "reason": pydantic_reason(err.get("type", ""), said), **params},
+        {
+            "value": repr(shown),
+            "reason": pydantic_reason(err.get("type", ""), said, ctx, allowed=False),
+            **params,
+        },
         target="metadata",
         file=loaded.file,
         field=dotted,
@@ -249,36 +256,140 @@ def _invalid_value_finding(loaded: LoadedMetadata, loc: tuple[Any, ...], err: Er
 
 
 #: pydantic's error types in our own words (composed messages, so each reads in the page's
-#: language); a type not listed keeps pydantic's English sentence
-_REASONS = (
-    ("missing", N_("it is missing")),
-    ("extra_forbidden", N_("it is not a field this takes")),
-    ("json_invalid", N_("it is not valid JSON")),
-    ("string_pattern_mismatch", N_("it does not have the form this field needs")),
-    ("literal_error", N_("it is not one of the values this field allows")),
-    ("enum", N_("it is not one of the values this field allows")),
-    ("date", N_("it is not a date")),
-    ("datetime", N_("it is not a date")),
-    ("bool", N_("it is not true or false")),
-    ("int", N_("it is not a whole number")),
-    ("float", N_("it is not a number")),
-    ("less_than", N_("it is out of the allowed range")),
-    ("greater_than", N_("it is out of the allowed range")),
-    ("list_type", N_("it has the wrong shape for this field")),
-    ("dict_type", N_("it has the wrong shape for this field")),
-    ("model_type", N_("it has the wrong shape for this field")),
-    ("string_type", N_("it is not a text")),
-    ("url", N_("it is not a web address")),
-)
+#: language), each with the values of the error's ``ctx`` it names: every type pydantic 2 can
+#: raise for the field types of our models and requests (texts, numbers, dates and times,
+#: enums and literals, lists, dicts, booleans, unions, unknown and missing fields) and for the
+#: web addresses and UUIDs a request may carry. A type not listed keeps pydantic's English.
+_SHAPE = N_("it has the wrong shape for this field")
+_NOT_A_DATE = N_("it is not a date")
+_NOT_A_MOMENT = N_("it is not a date and time")
+_NOT_ALLOWED = N_("it is not one of the values this field allows")
+_NOT_A_URL = N_("it is not a web address")
+_NOT_A_UUID = N_("it is not a UUID")
+_REASONS: dict[str, str] = {
+    "missing": N_("it is missing"),
+    "extra_forbidden": N_("it is not a field this takes"),
+    "json_invalid": N_("it is not valid JSON"),
+    "json_type": N_("it is not JSON text"),
+    "none_required": N_("it must be empty (null)"),
+    "string_type": N_("it is not a text"),
+    "string_unicode": N_("it is not valid Unicode text"),
+    "string_not_ascii": N_("it must hold only ASCII characters"),
+    "string_pattern_mismatch": N_("it does not have the form this field needs"),
+    "int_type": N_("it is not a whole number"),
+    "int_parsing": N_("it is not a whole number"),
+    "int_from_float": N_("it is not a whole number"),
+    "int_parsing_size": N_("it is too large a number"),
+    "float_type": N_("it is not a number"),
+    "float_parsing": N_("it is not a number"),
+    "finite_number": N_("it is not a finite number"),
+    "greater_than": N_("it must be greater than {gt}"),
+    "greater_than_equal": N_("it must be {ge} or more"),
+    "less_than": N_("it must be less than {lt}"),
+    "less_than_equal": N_("it must be {le} or less"),
+    "multiple_of": N_("it must be a multiple of {multiple_of}"),
+    "bool_type": N_("it is not true or false"),
+    "bool_parsing": N_("it is not true or false"),
+    "date_type": _NOT_A_DATE,
+    "date_parsing": _NOT_A_DATE,
+    "date_from_datetime_parsing": _NOT_A_DATE,
+    "date_from_datetime_inexact": N_("it has a time of day: give the date alone"),
+    "date_past": N_("it must be a date in the past"),
+    "date_future": N_("it must be a date in the future"),
+    "time_type": N_("it is not a time of day"),
+    "time_parsing": N_("it is not a time of day"),
+    "datetime_type": _NOT_A_MOMENT,
+    "datetime_parsing": _NOT_A_MOMENT,
+    "datetime_from_date_parsing": _NOT_A_MOMENT,
+    "datetime_object_invalid": _NOT_A_MOMENT,
+    "datetime_past": N_("it must be a moment in the past"),
+    "datetime_future": N_("it must be a moment in the future"),
+    "timezone_naive": N_("it must not give a time zone"),
+    "timezone_aware": N_("it must give its time zone, e.g. 2025-01-31T09:00Z"),
+    "enum": _NOT_ALLOWED,
+    "literal_error": _NOT_ALLOWED,
+    "list_type": _SHAPE,
+    "tuple_type": _SHAPE,
+    "set_type": _SHAPE,
+    "frozen_set_type": _SHAPE,
+    "dict_type": _SHAPE,
+    "mapping_type": _SHAPE,
+    "model_type": _SHAPE,
+    "model_attributes_type": _SHAPE,
+    "dataclass_type": _SHAPE,
+    "iterable_type": _SHAPE,
+    "set_item_not_hashable": N_("it holds an item that cannot be one of a set"),
+    "union_tag_invalid": N_("its {discriminator} is '{tag}', which is not one of {expected_tags}"),
+    "union_tag_not_found": N_("it lacks {discriminator}, which says what kind of entry it is"),
+    "url_type": _NOT_A_URL,
+    "url_parsing": _NOT_A_URL,
+    "url_syntax_violation": _NOT_A_URL,
+    "url_scheme": N_("its address must begin with {expected_schemes}"),
+    "uuid_type": _NOT_A_UUID,
+    "uuid_parsing": _NOT_A_UUID,
+    "uuid_version": N_("it is not a UUID of version {expected_version}"),
+}
+#: the types whose limit is a count (the ``ctx`` key), written with the language's plural forms
+_COUNTED: dict[str, tuple[str, Callable[[int], Any]]] = {
+    "string_too_short": (
+        "min_length",
+        lambda n: nmsg("it must have at least {n} character", "it must have at least {n} characters", n),
+    ),
+    "string_too_long": (
+        "max_length",
+        lambda n: nmsg("it must have at most {n} character", "it must have at most {n} characters", n),
+    ),
+    "url_too_long": (
+        "max_length",
+        lambda n: nmsg("it must have at most {n} character", "it must have at most {n} characters", n),
+    ),
+    "too_short": (
+        "min_length",
+        lambda n: nmsg("it must have at least {n} item", "it must have at least {n} items", n),
+    ),
+    "too_long": (
+        "max_length",
+        lambda n: nmsg("it must have at most {n} item", "it must have at most {n} items", n),
+    ),
+}
+#: the types that list the values allowed (pydantic's ``expected``) or the form (``pattern``)
+_ALLOWING = {"enum", "literal_error", "string_pattern_mismatch"}
 
 
-def pydantic_reason(kind: str, english: str) -> Any:
-    """Why a value is not valid: a composed message of ours for the error types people meet,
-    else pydantic's English sentence as it is."""
-    for prefix, words in _REASONS:
-        if kind.startswith(prefix):
-            return msg(words)
-    return english[:1].lower() + english[1:]
+def pydantic_reason(
+    kind: str, english: str, ctx: Mapping[str, Any] | None = None, *, allowed: bool = True
+) -> Any:
+    """Why a value is not valid: a composed message of ours, with the limits the error's ``ctx``
+    gives (a bound, a length, a discriminator), for every type of :data:`_REASONS` and
+    :data:`_COUNTED`; else pydantic's English sentence as it is. ``allowed``: a value outside an
+    enum or a literal, or a text of the wrong form, also names what is allowed (pydantic's list
+    or pattern), unless the caller's fix does."""
+    ctx = ctx or {}
+    if kind in _COUNTED:
+        key, counted = _COUNTED[kind]
+        limit = ctx.get(key)
+        if isinstance(limit, int):
+            return counted(limit)
+    words = _REASONS.get(kind)
+    if words is None:
+        return english[:1].lower() + english[1:]
+    reason = msg(words, **{k: _ctx_value(v) for k, v in ctx.items() if "{" + k + "}" in words})
+    expected = ctx.get("expected") or ctx.get("pattern")
+    if allowed and expected and kind in _ALLOWING:
+        return msg(N_("{reason} (allowed: {allowed})"), reason=reason, allowed=_ctx_value(expected))
+    return reason
+
+
+#: the English "or" pydantic puts before the last of the values it lists (``'a', 'b' or 'c'``)
+_LAST_OR = re.compile(r"(?<=')\s+or\s+(?=')")
+
+
+def _ctx_value(value: Any) -> Any:
+    """A value of an error's ``ctx`` as a message shows it: a number in the locale's way, a list
+    of quoted values with commas only (pydantic's English "or" would stay English)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return num(value)
+    return _LAST_OR.sub(", ", value if isinstance(value, str) else str(value))
 
 
 def _pattern_fix(path: tuple[str, ...]) -> str:

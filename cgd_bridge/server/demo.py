@@ -17,11 +17,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cgd_bridge.clock import system_clock
 from cgd_bridge.errors import CgdBridgeError
+from cgd_bridge.i18n import msg, nmsg
 from cgd_bridge.resources import bundled
 from cgd_bridge.server.intake import harmonise_and_store
 from cgd_bridge.server.uploads import Inputs
@@ -94,7 +96,8 @@ class Seeded:
 
     keys: dict[str, str] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
+    #: why an example was not published: a composed message (:func:`cgd_bridge.i18n.msg`)
+    skipped: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def seed(
@@ -102,12 +105,13 @@ def seed(
     structures: Structures,
     *,
     examples: tuple[Example, ...] = EXAMPLES,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> Seeded:
     """Create the demo organisations, users, keys and MoUs, and publish the examples.
 
     An example that cannot be converted is recorded in ``skipped`` with the reason (the
-    demo still starts with the others).
+    demo still starts with the others). ``progress`` is told each step as a composed message
+    (:func:`cgd_bridge.i18n.msg`), for the caller to show in its language.
     """
     say = progress or (lambda _msg: None)
     out = Seeded()
@@ -129,7 +133,7 @@ def seed(
         submitter = principals[next(u for u, org, *_ in USERS if org == ex.cso)]
         reviewer = principals[next(u for u, org, *_ in USERS if org == ex.nso)]
         try:
-            say(f"converting {ex.name}")
+            say(msg("converting {name}", name=ex.name))
             with Inputs() as inputs:
                 inputs.file("data", _bundled(ex.data))
                 inputs.file("metadata", _bundled(ex.metadata))
@@ -145,11 +149,12 @@ def seed(
                     submit=True,
                 )
         except CgdBridgeError as exc:
-            out.skipped[ex.name] = exc.message
+            out.skipped[ex.name] = exc.sentence()
             continue
         v, dataflow = intake.version, intake.harmonisation.dataflow
         if v is None or dataflow is None:
-            out.skipped[ex.name] = f"validation found {intake.report.error_count} error(s)"
+            errors = intake.report.error_count
+            out.skipped[ex.name] = nmsg("validation found {n} error", "validation found {n} errors", errors)
             continue
         mous.create_mou(
             session,
@@ -163,7 +168,15 @@ def seed(
         submissions.accept(session, principal=reviewer, version_id=v.id, comment="Checked against the MoU.")
         submissions.publish(session, principal=reviewer, version_id=v.id)
         out.published[ex.name] = v.id
-        say(f"published {ex.name} ({dataflow}, {v.observations} observations)")
+        say(
+            nmsg(
+                "published {name} ({dataflow}, {n} observation)",
+                "published {name} ({dataflow}, {n} observations)",
+                v.observations,
+                name=ex.name,
+                dataflow=dataflow,
+            )
+        )
     return out
 
 

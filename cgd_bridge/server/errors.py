@@ -51,18 +51,13 @@ _SDMX_CODES = {
 
 def _validation_reasons(exc: RequestValidationError, t: Translator) -> str:
     """Each invalid field of a request and why, in ``t``'s language for the kinds of error people
-    meet (a missing field, text where a number goes, ...; :func:`pydantic_reason`), else in
-    pydantic's English."""
-    from cgd_bridge.i18n import msg
+    meet (a missing field, text where a number goes, a number out of range, ...;
+    :func:`pydantic_reason`, with the values allowed), else in pydantic's English."""
     from cgd_bridge.metadata.load import pydantic_reason
 
     parts = []
     for e in exc.errors():
-        reason = pydantic_reason(str(e.get("type", "")), str(e.get("msg", "")))
-        ctx = e.get("ctx") or {}
-        expected = ctx.get("expected") or ctx.get("pattern")
-        if expected and isinstance(reason, dict):  # the values there are, as pydantic lists them
-            reason = msg(N_("{reason} (allowed: {allowed})"), reason=reason, allowed=str(expected))
+        reason = pydantic_reason(str(e.get("type", "")), str(e.get("msg", "")), e.get("ctx"))
         parts.append(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {t.value(reason)}")
     return "; ".join(parts)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from cgd_bridge.i18n import ENGLISH, N_, Translator
 from cgd_bridge.settings import Settings
 
 _KEY_IN_QUERY = re.compile(r"(?i)(\b(?:apikey|api_key)=)([^&#\s]*)")
@@ -87,6 +88,21 @@ def app_from_env() -> FastAPI:
     return create_app(Settings())
 
 
+def _has_organisations(url: str) -> bool:
+    """Whether the database holds an organisation (else the start-up lines say how to begin)."""
+    from sqlalchemy import func, select
+
+    from cgd_bridge.store import db
+    from cgd_bridge.store.models import Organisation
+
+    engine = db.make_engine(url)
+    try:
+        with db.make_sessionmaker(engine)() as session:
+            return bool(session.scalar(select(func.count()).select_from(Organisation)))
+    finally:
+        engine.dispose()
+
+
 def run_server(
     settings: Settings,
     *,
@@ -96,8 +112,13 @@ def run_server(
     workers: int = 1,
     log_level: str = "info",
     say: Callable[[str], None] = print,
+    t: Translator = ENGLISH,
 ) -> None:
     """Upgrade the database, then serve until interrupted.
+
+    ``say`` is told the start-up lines in the language of ``t`` (the address, the database, the
+    addresses to try, how to begin when the database has no organisation); uvicorn's own log
+    lines follow, as uvicorn writes them.
 
     A server without its bundled structures and mappings would store codes it cannot check, so an
     incomplete install stops here, before anything starts (an InputError naming the reinstall).
@@ -113,14 +134,34 @@ def run_server(
         bundled(folder)
     url = database_url or db.database_url(settings)
     db.upgrade(url)
-    say(f"cgd-bridge serving on http://{host}:{port}/ (database: {db.redact(url)})")
-    say(f"  SDMX REST v1: http://{host}:{port}/sdmx/rest/dataflow/all/all/latest")
-    say(f"  SDMX REST v2: http://{host}:{port}/sdmx/v2/structure/dataflow/*/*/+")
-    say(f"  API docs:     http://{host}:{port}/docs")
+    base = f"http://{host}:{port}"
+    say(t.gettext(N_("cgd-bridge serving on {address} (database: {database})"), address=f"{base}/",
+                  database=db.redact(url)))  # fmt: skip
+    lines = (
+        (N_("SDMX REST v1"), f"{base}/sdmx/rest/dataflow/all/all/latest"),
+        (N_("SDMX REST v2"), f"{base}/sdmx/v2/structure/dataflow/*/*/+"),
+        (N_("API documentation"), f"{base}/docs"),
+    )
+    names = [t.gettext(name) for name, _ in lines]
+    wide = max(len(n) for n in names)
+    for name, (_, address) in zip(names, lines, strict=True):
+        say(f"  {name + ':':<{wide + 1}} {address}")
     if settings.proxy_headers:
-        say(f"  behind a proxy: client address and scheme from {settings.forwarded_allow_ips} only")
+        say("  " + t.gettext(N_("behind a proxy: client address and scheme from {proxies} only"),
+                             proxies=settings.forwarded_allow_ips))  # fmt: skip
     if settings.root_path:
-        say(f"  served under the path {settings.root_path} (the proxy strips it)")
+        say(
+            "  "
+            + t.gettext(N_("served under the path {path} (the proxy strips it)"), path=settings.root_path)
+        )
+    if not _has_organisations(url):
+        say(
+            "  "
+            + t.gettext(
+                N_("The database has no organisations yet: begin with {command} (docs/cli.md)."),
+                command="`cgd-bridge admin org create`",
+            )
+        )
     mask_keys_in_access_log()
     logging_options: dict[str, object] = {}
     json_config = observe.log_config(settings.log_format, log_level)

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cgd_bridge.i18n import msg, nmsg
 from cgd_bridge.store.data import load_tables
 from cgd_bridge.store.models import State, Submission, Version, VersionData
 
@@ -320,17 +321,35 @@ class Overlap:
             "shared": [s.to_dict() for s in self.shared],
         }
 
-    def describe(self) -> str:
-        """One sentence per published version, for messages, e.g. ``12 observations of version 2
-        of 'ke-health-scorecard-2024' (sauti), such as A.N.SP_PSR_SATIS.KE_042 2024``."""
+    def describe(self) -> dict[str, Any] | str:
+        """A composed message (:func:`cgd_bridge.i18n.msg`), one sentence per published version
+        in the plural form of its count, for messages in any language, e.g. ``12 observations
+        of version 2 of 'ke-health-scorecard-2024' (sauti), such as A.N.SP_PSR_SATIS.KE_042 2024``."""
         parts = []
         for s in self.shared:
             example = s.examples[0] if s.examples else None
-            such = f", such as {example['key']} {example['period']}" if example else ""
-            parts.append(
-                f"{s.count} observation(s) of version {s.number} of '{s.dataset}' ({s.producer}){such}"
+            such = (
+                msg(", such as {key} {period}", key=example["key"], period=example["period"])
+                if example
+                else ""
             )
-        return "; ".join(parts)
+            parts.append(
+                nmsg(
+                    "{n} observation of version {number} of '{dataset}' ({producer}){such}",
+                    "{n} observations of version {number} of '{dataset}' ({producer}){such}",
+                    s.count,
+                    number=s.number,
+                    dataset=s.dataset,
+                    producer=s.producer,
+                    such=such,
+                )
+            )
+        if not parts:
+            return ""
+        joined = parts[-1]
+        for part in reversed(parts[:-1]):
+            joined = msg("{first}; {rest}", first=part, rest=joined)
+        return joined
 
 
 def overlap(

@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session, undefer
 
 from cgd_bridge import safeyaml
 from cgd_bridge.errors import Conflict, Forbidden, NotFound, Overlapping, UsageError
-from cgd_bridge.i18n import N_, msg
+from cgd_bridge.i18n import N_, msg, nmsg
 from cgd_bridge.sdmx.refs import FlowRef
 from cgd_bridge.store import access, audit, outbox, ownership, published
 from cgd_bridge.store import data as store_data
@@ -771,9 +771,8 @@ def history(
 def _overlap_refusal(v: Version, found: ownership.Overlap, what: str) -> Overlapping:
     return Overlapping(
         N_(
-            "version {number} of '{dataset}' holds {count} series key(s) and period(s) "
-            "that {dataflow_ref} already publishes: {keys}; {what} it would give them two "
-            "owners"
+            "version {number} of '{dataset}' holds {count} that {dataflow_ref} already publishes: "
+            "{keys}; {what} it would give them two owners"
         ),
         overlap=found.to_dict(),
         fix=N_(
@@ -784,7 +783,7 @@ def _overlap_refusal(v: Version, found: ownership.Overlap, what: str) -> Overlap
         params={
             "number": v.number,
             "dataset": v.submission.dataset,
-            "count": found.count,
+            "count": nmsg("{n} series key and period", "{n} series keys and periods", found.count),
             "dataflow_ref": v.submission.dataflow_ref,
             "keys": found.describe(),
             "what": msg(what),

@@ -63,6 +63,8 @@ class World:
     page: str  # the review page of haki's version, for the NSO reviewer
     page_refusal: Any  # the review page's answer to accepting without ticking replace
     before: Any = None  # sauti's data as a provider query answered before haki's version replaced some
+    page_in: dict[str, str] = dataclasses.field(default_factory=dict)  # the review page per language
+    refused_in: dict[str, Any] = dataclasses.field(default_factory=dict)  # the 409 per language
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
@@ -149,6 +151,11 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             w.refused = client.post(f"/api/versions/{hv}/accept", json={}, headers=w.auth("kamau"))
             sign_in(client, keys["kamau"])
             w.page = client.get(f"/versions/{hv}").text
+            for lang in ("sw", "ne"):
+                w.page_in[lang] = client.get(f"/versions/{hv}", params={"lang": lang}).text
+                asked = {**w.auth("kamau"), "Accept-Language": lang}
+                w.refused_in[lang] = client.post(f"/api/versions/{hv}/accept", json={}, headers=asked)
+            client.get(f"/versions/{hv}", params={"lang": "en"})  # the session's language back to English
             token = csrf(client, f"/versions/{hv}")
             w.page_refusal = client.post(
                 f"/versions/{hv}/accept", data={"csrf_token": token, "comment": ""}, follow_redirects=False
@@ -201,6 +208,43 @@ def test_the_review_page_shows_the_overlapping_keys_and_the_choice(world: World)
     assert r.status_code == 409
     assert "two owners" in r.text
     assert "replace-accept" in r.text
+
+
+def _overlap_texts(world: World, lang: str) -> tuple[str, set[str]]:
+    """The review page's overlap section and replace choices as text, and the data they quote."""
+    page = world.page_in[lang]
+    section = re.search(r'<section class="panel overlap".*?</section>', page, re.S)
+    assert section is not None, page[:500]
+    labels = re.findall(r'<input type="checkbox" id="replace-[a-z]+"[^>]*>(.*?)</label>', page, re.S)
+    text = re.sub(r"<[^>]+>", "\n", section.group(0) + "\n" + "\n".join(labels))
+    shared = world.overlap["shared"]
+    data = {FLOW_V1.replace(",", ":", 1).replace(",", "(", 1) + ")"}
+    data |= {e["key"] for sh in shared for e in sh["examples"]}
+    data |= {sh["producer"] for sh in shared} | {sh["dataset"] for sh in shared}
+    return text, data
+
+
+@pytest.mark.parametrize("lang", ["sw", "ne"])
+def test_the_overlap_reads_in_the_reviewers_language(world: World, lang: str) -> None:
+    """#17: the review page's overlap (its sentence with the count in the language's plural form,
+    the table, the replace choices) and the 409's message; the JSON keeps its codes and fields."""
+    from cgd_bridge.i18n import translator
+    from tests.support.untranslated import EnglishFinder
+
+    t = translator(lang)
+    text, data = _overlap_texts(world, lang)
+    n = world.overlap["observations"]
+    assert t.number(n) in text
+    finder = EnglishFinder(lang, data=data)
+    assert not finder.english_in(text), finder.english_in(text)
+    r = world.refused_in[lang]
+    assert r.status_code == 409
+    err = r.json()["error"]
+    assert err["type"] == "Overlapping"
+    assert err["overlap"] == world.refused.json()["error"]["overlap"]  # machine fields as they are
+    quoted = data | {err["overlap"]["dataflow"], "ke-health-scorecard-2024", "ke-county-watch", "replace"}
+    left = EnglishFinder(lang, data=quoted).english_in(str(err["message"]))
+    assert not left, (left, err["message"])
 
 
 def test_history_says_who_replaced_what(world: World) -> None:

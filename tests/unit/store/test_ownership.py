@@ -92,7 +92,7 @@ def test_accepting_or_publishing_an_overlap_is_refused_without_replace(session, 
         submissions.accept(session, principal=cast.nso, version_id=b.id)
     err = caught.value
     assert err.status == 409
-    assert f"{county.num_rows} series key(s)" in err.problem
+    assert f"{county.num_rows} series keys and periods" in err.problem
     assert "sauti" in err.problem
     assert COUNTY in err.problem
     assert "replace" in (err.fix or "")
@@ -268,7 +268,7 @@ def test_the_admin_cli_shows_the_overlap_and_needs_replace(db_url, session, cast
 
     shown = run("admin", "version", "overlap", str(b.id))
     assert shown.exit_code == 1
-    assert f"shares {county.num_rows} series key(s)" in shown.stdout
+    assert f"shares {county.num_rows} series keys and periods" in shown.stdout
     assert f"version 1 (id {a.id}) of '{a.submission.dataset}' by sauti" in shown.stdout
     assert COUNTY in shown.stdout
     refused = run("admin", "version", "accept", str(b.id), "--as", "wanjiru")
@@ -415,3 +415,32 @@ def test_history_of_the_replacing_version_does_not_name_a_replaced_one_the_reade
     [published_entry] = [e for e in entries if e["action"] == "version.published"]
     assert published_entry["details"]["replace"]["versions"] == [a.id]
     assert published_entry["details"]["replace"]["shared"][0]["producer"] == "sauti"
+
+
+@pytest.mark.parametrize("lang", ["sw", "ne"])
+def test_the_admin_cli_shows_the_overlap_in_the_language(db_url, session, cast, overlapping, lang):
+    """#17: `admin version overlap` and the refusal's error line in CGD_BRIDGE_LANG's language,
+    the counts in the language's plural form; keys, dataset names and producers as they are."""
+    from click.testing import CliRunner
+
+    from cgd_bridge.cli import cli
+    from cgd_bridge.i18n import translator
+    from tests.support.untranslated import EnglishFinder
+
+    a, b, county = overlapping
+    runner = CliRunner(env={"CGD_BRIDGE_LANG": lang})
+    shown = runner.invoke(cli, ["admin", "version", "overlap", str(b.id), "--database-url", db_url])
+    assert shown.exit_code == 1, shown.output
+    t = translator(lang)
+    assert t.number(county.num_rows) in shown.stdout
+    found = ownership.overlap(session, b)
+    data = {found.dataflow, ".".join(found.key), a.submission.dataset, "sauti"}
+    data |= {f"{e['key']} {e['period']}" for sh in found.shared for e in sh.examples}
+    finder = EnglishFinder(lang, data=data)
+    assert not finder.english_in(shown.stdout), finder.english_in(shown.stdout)
+    refused = runner.invoke(cli, ["admin", "version", "accept", str(b.id), "--as", "wanjiru",
+                                  "--database-url", db_url])  # fmt: skip
+    assert isinstance(refused.exception, Overlapping)
+    said = refused.exception.message_in(t)  # the error line main() prints
+    left = EnglishFinder(lang, data=data | {b.submission.dataset, "replace"}).english_in(said)
+    assert not left, (left, said)
