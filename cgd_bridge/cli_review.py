@@ -279,9 +279,7 @@ def show(q: Question, candidates: list[Candidate], n: int, of: int, t: Translato
 
 def _percent(share: float, t: Translator) -> str:
     """``share`` (0-1) as a whole percentage the way the locale writes it."""
-    from babel.numbers import format_percent
-
-    return str(format_percent(round(share, 2), locale=t.lang))
+    return t.percent(round(share, 2))
 
 
 def _choice(choice: str, t: Translator = ENGLISH) -> str:

@@ -29,6 +29,29 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT = "en"
+LATIN_DIGITS = "0123456789"
+# The Unicode script of each CLDR numbering system (numberingSystems.xml) a language we offer
+# may default to: its ten digits are that script's DIGIT ZERO and the nine code points after it.
+# Babel formats with Latin digits whatever numbering system it is given (it only takes that
+# system's symbols), so the digits are ours to write. A system missing here writes Latin digits;
+# tests/unit/test_i18n.py checks every offered language's default system is here or ``latn``.
+NUMBERING_SCRIPTS = {
+    "arab": "ARABIC-INDIC",
+    "arabext": "EXTENDED ARABIC-INDIC",
+    "beng": "BENGALI",
+    "deva": "DEVANAGARI",
+    "gujr": "GUJARATI",
+    "guru": "GURMUKHI",
+    "knda": "KANNADA",
+    "mlym": "MALAYALAM",
+    "mymr": "MYANMAR",
+    "orya": "ORIYA",
+    "taml": "TAMIL",
+    "tamldec": "TAMIL",
+    "telu": "TELUGU",
+    "thai": "THAI",
+    "tibt": "TIBETAN",
+}
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 _QUALITY = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
@@ -60,6 +83,30 @@ def num(value: float) -> dict[str, Any]:
     """A number in a message's parameters, written as the locale of the report writes numbers
     (``1,234.5`` in English, ``12,34,567`` in Bangla); whole floats without their ``.0``."""
     return {"num": value}
+
+
+@cache
+def numbering_system(lang: str) -> str:
+    """CLDR's default numbering system of ``lang`` (``latn``, ``deva`` for Nepali, ``beng`` for
+    Bangla), or ``latn`` for a language Babel does not know."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return str(Locale.parse(lang).default_numbering_system)
+    except (UnknownLocaleError, ValueError):
+        return "latn"
+
+
+@cache
+def digits(lang: str) -> str:
+    """The ten digits ``lang`` writes numbers with, zero first (:func:`numbering_system`)."""
+    import unicodedata
+
+    script = NUMBERING_SCRIPTS.get(numbering_system(lang))
+    if script is None:
+        return LATIN_DIGITS
+    zero = ord(unicodedata.lookup(f"{script} DIGIT ZERO"))
+    return "".join(chr(zero + i) for i in range(10))
 
 
 def offered() -> list[str]:
@@ -135,12 +182,21 @@ class Translator:
 
     ``t.gettext("Version {n}", n=2)`` (also ``t("...")`` and ``t._``) translates, then formats;
     ``t.ngettext("{n} error", "{n} errors", n)`` picks the language's plural form;
-    ``t.number(1234.5)`` and ``t.date(d)`` follow the locale (Babel's CLDR data).
+    ``t.number(1234.5)``, ``t.percent(0.25)`` and ``t.date(d)`` follow the locale (Babel's CLDR
+    data), in the digits of its default numbering system (``१२३`` in Nepali, ``১২৩`` in Bangla).
+
+    These are the forms a person reads, and only those: a number that goes into a machine format
+    (SDMX, CSV or spreadsheet cells, JSON numbers, HTML attributes, URLs, form values the server
+    reads back, YAML, codes) is written with ``str`` or the format's own writer, never through a
+    Translator. A number is read back from a human text only by :meth:`parse_number`.
     """
 
     def __init__(self, lang: str) -> None:
         self.lang = lang if lang == DEFAULT or po_path(lang).is_file() else DEFAULT
         self.catalogue = catalogue(self.lang)
+        self._digits = digits(self.lang)
+        self._to_native = str.maketrans(LATIN_DIGITS, self._digits)
+        self._to_latin = str.maketrans(self._digits, LATIN_DIGITS)
 
     @property
     def direction(self) -> str:
@@ -150,9 +206,17 @@ class Translator:
         return "rtl" if Locale.parse(self.lang).character_order == "right-to-left" else "ltr"
 
     def gettext(self, text: str, /, **values: object) -> str:
-        """The translation of ``text`` (else ``text``), formatted with ``values``."""
+        """The translation of ``text`` (else ``text``), formatted with ``values`` (a number
+        among them in the locale's digits, :meth:`plain`)."""
         out = self.catalogue.gettext(text) if text else text
-        return out.format(**values) if values else out
+        return out.format(**{k: self.plain(v) for k, v in values.items()}) if values else out
+
+    def plain(self, v: object) -> object:
+        """``v`` as a message shows it: an int or a float as Python writes it (no grouping: a
+        version, a row, a year) in the locale's digits; anything else as it is."""
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return self.digits(str(v))
+        return v
 
     __call__ = gettext
 
@@ -188,9 +252,10 @@ class Translator:
 
     def value(self, v: Any) -> Any:
         """A template parameter as shown in this language: a :func:`num` in the locale's digits and
-        grouping, a :func:`msg` or :func:`nmsg` translated and formatted; data as it is."""
+        grouping, a :func:`msg` or :func:`nmsg` translated and formatted, a number in the locale's
+        digits (:meth:`plain`); other data as it is."""
         if not isinstance(v, Mapping):
-            return v
+            return self.plain(v)
         if "num" in v:
             n = v["num"]
             return self.number(int(n) if isinstance(n, float) and n.is_integer() else n)
@@ -209,24 +274,52 @@ class Translator:
     def ngettext(self, singular: str, plural: str, n: int, /, **values: object) -> str:
         """The form of ``singular``/``plural`` for ``n`` in this language (its ``Plural-Forms``),
         formatted with ``n`` (written by :meth:`number`) and ``values``."""
+        values = {k: self.plain(v) for k, v in values.items()}
         return self.catalogue.ngettext(singular, plural, n).format(**{"n": self.number(n), **values})
 
-    def number(self, value: float) -> str:
-        """``value`` written as the locale writes numbers (grouping, decimal sign; Latin digits,
-        Babel's default numbering system)."""
+    def digits(self, text: str) -> str:
+        """``text`` with its Latin digits written in the locale's own (for a number a Babel
+        pattern or a format string wrote: a size, a chart's tick); other characters as they are."""
+        return text.translate(self._to_native)
+
+    def number(self, value: float, pattern: str | None = None) -> str:
+        """``value`` written as the locale writes numbers: grouping, decimal sign and the digits
+        of its default numbering system (``12,34,567`` in Bangla digits); ``pattern``: a CLDR
+        decimal pattern in place of the locale's (``#,##0.#``)."""
         from babel.numbers import format_decimal
 
-        return str(format_decimal(value, locale=self.lang))
+        text = format_decimal(value, format=pattern, locale=self.lang, numbering_system="default")
+        return self.digits(str(text))
+
+    def percent(self, share: float, pattern: str | None = None) -> str:
+        """``share`` (0.25 for a quarter) as the locale writes a percentage, in its digits."""
+        from babel.numbers import format_percent
+
+        text = format_percent(share, format=pattern, locale=self.lang, numbering_system="default")
+        return self.digits(str(text))
+
+    def parse_number(self, text: str) -> float:
+        """The number :meth:`number` wrote as ``text`` (its digits, grouping and decimal sign read
+        back); ``ValueError`` when ``text`` is not one."""
+        from babel.numbers import NumberFormatError, parse_decimal
+
+        try:
+            value = parse_decimal(
+                text.strip().translate(self._to_latin), locale=self.lang, numbering_system="default"
+            )
+        except NumberFormatError as e:
+            raise ValueError(str(e)) from None
+        return float(value)
 
     def date(self, value: date | datetime, fmt: str = "medium") -> str:
-        """``value`` as the locale writes dates (CLDR's ``fmt`` form); a datetime with its time to
-        the minute (the locale's short time), as it is (the store keeps UTC)."""
+        """``value`` as the locale writes dates (CLDR's ``fmt`` form) in its digits; a datetime
+        with its time to the minute (the locale's short time), as it is (the store keeps UTC)."""
         from babel.dates import format_date, format_time
 
         day = str(format_date(value, format=fmt, locale=self.lang))
         if isinstance(value, datetime):
-            return f"{day} {format_time(value.replace(tzinfo=None), format='short', locale=self.lang)}"
-        return day
+            day = f"{day} {format_time(value.replace(tzinfo=None), format='short', locale=self.lang)}"
+        return self.digits(day)
 
 
 @cache

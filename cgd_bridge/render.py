@@ -167,7 +167,7 @@ def _input_lines(report: Report, t: Translator = ENGLISH) -> list[str]:
 
 def _headline(report: Report, t: Translator = ENGLISH) -> str:
     """The verdict line: VALID / NOT VALID for a validation, PROTECTED / EXPOSED for an audit."""
-    seconds = f"{report.stats.get('seconds', 0):.2f} s"
+    seconds = f"{t.number(report.stats.get('seconds', 0), '0.00')} s"
     if report.stage == AUDIT_STAGE:
         stats = report.stats.get("audit", {})
         nothing = bool(stats.get("suppressed")) and not stats.get("audited")

@@ -163,10 +163,54 @@ def test_plural_forms_numbers_and_dates() -> None:
         "{n} error(s)", "{n} error(s)", 2
     ).replace("2", "1")
     assert en.number(1234567.5) == "1,234,567.5"
-    assert i18n.translator("bn").number(1234567) == "12,34,567"  # Indian grouping (CLDR)
+    # Indian grouping (CLDR) in Bangla's own digits (its default numbering system is beng)
+    assert i18n.translator("bn").number(1234567) == "১২,৩৪,৫৬৭"
     assert "2024" in sw.date(dt.date(2024, 3, 31))
     assert "Machi" in sw.date(dt.date(2024, 3, 31), "long")
     assert sw.direction == "ltr"
+
+
+def test_nepali_and_bangla_write_their_own_digits_swahili_and_english_latin() -> None:
+    import datetime as dt
+
+    en, sw, ne, bn = (i18n.translator(x) for x in ("en", "sw", "ne", "bn"))
+    assert ne.number(1234567.5) == "१२,३४,५६७.५"
+    assert bn.number(1234567.5) == "১২,৩৪,৫৬৭.৫"
+    assert sw.number(1234567.5) == en.number(1234567.5) == "1,234,567.5"
+    assert (en.percent(0.25), sw.percent(0.25), ne.percent(0.25), bn.percent(0.25)) == (
+        "25%", "25%", "२५%", "২৫%"
+    )  # fmt: skip
+    when = dt.datetime(2024, 3, 31, 14, 30)
+    assert ne.date(when) == "२०२४ मार्च ३१ १४:३०"
+    assert bn.date(dt.date(2024, 3, 31)) == "৩১ মার্চ, ২০২৪"
+    assert sw.date(dt.date(2024, 3, 31)) == "31 Mac 2024"
+    # the plural's {n}, and any number given to a message, in the locale's digits
+    assert "३" in ne.ngettext("{n} error", "{n} errors", 3)
+    assert "3" not in ne.ngettext("{n} error", "{n} errors", 3)
+    assert bn.gettext("version {n}", n=12).endswith("১২")
+    assert sw.gettext("version {n}", n=12).endswith("12")
+    # a number as a message shows it (a version, a row, a year): no grouping
+    assert ne.gettext("Version {n}", n=2024) == ne.gettext("Version {n}", n="२०२४")
+    # data and texts keep their digits: only numbers are written in the locale's
+    assert "v2" in bn.gettext("Version {n}", n="v2")
+    assert bn.template("{where} is empty", {"where": "column 7"}).startswith("column 7")
+    for t in (en, sw, ne, bn):
+        assert t.parse_number(t.number(1234567.5)) == 1234567.5
+
+
+def test_every_offered_language_has_its_default_digits() -> None:
+    """A language whose CLDR numbering system is missing from NUMBERING_SCRIPTS would silently
+    write Latin digits: every offered language is ``latn`` or known."""
+    import unicodedata
+
+    for lang in i18n.offered():
+        system = i18n.numbering_system(lang)
+        assert system == "latn" or system in i18n.NUMBERING_SCRIPTS, (lang, system)
+        digits = i18n.digits(lang)
+        assert [unicodedata.decimal(d) for d in digits] == list(range(10)), lang
+    assert i18n.numbering_system("ne") == "deva"
+    assert i18n.numbering_system("bn") == "beng"
+    assert i18n.numbering_system("sw") == "latn"
 
 
 def _report() -> Report:

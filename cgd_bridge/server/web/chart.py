@@ -435,8 +435,10 @@ def _scale(chart: Chart, top: float) -> float:
     return 100.0 if chart.percent and top <= 100 < scale else scale
 
 
-def _fmt(v: float, percent: bool = False) -> str:
-    text = f"{v:,.1f}".rstrip("0").rstrip(".") if abs(v) < 1e6 else f"{v:,.0f}"
+def _fmt(v: float, percent: bool, _: Translator) -> str:
+    """A tick's or a bar's number as the page's language writes it (its grouping and digits),
+    to one decimal below a million; the SVG's coordinates are never written by it."""
+    text = _.number(v, "#,##0.#") if abs(v) < 1e6 else _.number(round(v), "#,##0")
     return f"{text}%" if percent else text
 
 
@@ -560,14 +562,15 @@ def _bar_svg(
         x = _pct(100 * t / 5 * 0.995)
         out.append(f'<line x1="{x}" y1="{TOP}" x2="{x}" y2="{base + 4}" class="grid"/>')
         anchor = "start" if t == 0 else "end" if t == 5 else "middle"
-        out.append(_t(_pct(100 * t / 5), base + 20, _fmt(scale_max * t / 5, chart.percent), "tick", anchor))
+        tick = _fmt(scale_max * t / 5, chart.percent, _)
+        out.append(_t(_pct(100 * t / 5), base + 20, tick, "tick", anchor))
     for j, row in enumerate(ordered):
         y = TOP + j * BAR_ROW
         w = 99.5 * (row.value or 0.0) / scale_max
         is_official = bool(row.source)
         label = _official_label(row.source, row.label, sources, _) if is_official else row.label
         tip = f"{label} [{row.code_text}]" + (f" ({row.source})" if is_official else "")
-        value = _fmt(row.value or 0.0, chart.percent)
+        value = _fmt(row.value or 0.0, chart.percent, _)
         colour = (
             colours.get(dict(row.codes).get(chart.shown_ids[0], ""), COLOURS[0])
             if chart.shown_ids
@@ -715,7 +718,7 @@ def _line_axes(
     for t in range(6):
         y = py(scale_max * t / 5)
         out.append(f'<line x1="0" y1="{y:.1f}" x2="100%" y2="{y:.1f}" class="grid"/>')
-        out.append(_t("0%", y - 3, _fmt(scale_max * t / 5, chart.percent), "tick"))
+        out.append(_t("0%", y - 3, _fmt(scale_max * t / 5, chart.percent, _), "tick"))
     step = max(1, math.ceil(len(periods) / 5))
     last = len(periods) - 1
     for i, p in enumerate(periods):

@@ -88,6 +88,7 @@ def _environment() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["num"] = _num
+    env.filters["digits"] = _digits
     env.filters["filesize"] = _filesize
     env.filters["urlpart"] = lambda s: quote(str(s), safe="")
     env.filters["sentence"] = _sentence
@@ -146,6 +147,14 @@ def _num(context: Context, n: float | None) -> str:
 
 
 @pass_context
+def _digits(context: Context, n: object) -> object:
+    """A number as Python writes it (no grouping: a version, a value to the last decimal) in the
+    page's language's digits; anything else, and every number on an English page, as it is."""
+    t = _translator_of(context)
+    return t.plain(n) if t is not None else n
+
+
+@pass_context
 def _filesize(context: Context, size: int | None) -> str:
     """A file's size as the page's language writes it (CLDR's digital units through Babel):
     ``7.0 MB``, ``530 kB``, ``12 byte``; decimal units, as browsers and phones show sizes."""
@@ -153,15 +162,15 @@ def _filesize(context: Context, size: int | None) -> str:
         return ""
     from babel.units import format_unit
 
-    t = _translator_of(context)
-    lang = t.lang if t is not None else "en"
+    t = _translator_of(context) or ENGLISH
     if size >= 1_000_000:
-        return str(
-            format_unit(size / 1_000_000, "digital-megabyte", length="short", format="#,##0.0", locale=lang)
-        )
-    if size >= 1_000:
-        return str(format_unit(round(size / 1_000), "digital-kilobyte", length="short", locale=lang))
-    return str(format_unit(size, "digital-byte", length="short", locale=lang))
+        mb = size / 1_000_000
+        text = format_unit(mb, "digital-megabyte", length="short", format="#,##0.0", locale=t.lang)
+    elif size >= 1_000:
+        text = format_unit(round(size / 1_000), "digital-kilobyte", length="short", locale=t.lang)
+    else:
+        text = format_unit(size, "digital-byte", length="short", locale=t.lang)
+    return t.digits(str(text))  # Babel's units take Latin digits whatever the locale
 
 
 ENV = _environment()

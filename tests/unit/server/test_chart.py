@@ -275,3 +275,29 @@ def test_small_multiples_are_bounded_and_a_dimension_that_does_not_vary_is_not_s
     assert one.panels == []
     assert one.svg
     assert one.by_id == ""
+
+
+def test_ticks_and_values_in_nepali_digits_positions_and_periods_as_they_are() -> None:
+    """The numbers a person reads on a Nepali chart (ticks, bar values, their tooltips) are in
+    Devanagari digits (#17); the SVG's positions and the periods (SDMX codes) keep Latin ones."""
+    ne = translator("ne")
+    c = chart.series_charts(_table(["2024"], values=(40.0, 92.0)), DIMS, names=NAMES, _=ne)[0]
+    labels = _texts(c.svg)
+    assert "१००%" in labels
+    assert "९२%" in labels
+    assert "100%" not in labels
+    assert "92%" not in labels
+    counts = chart.series_charts(
+        _table(["2024"], unit="NUMBER", values=(400.0, 920.0)), DIMS, names=NAMES, _=ne
+    )
+    assert "१,०००" in _texts(counts[0].svg)
+    for attr in re.findall(r'\s(?:x|y|x1|x2|y1|y2|width|height)="([^"]+)"', c.svg):
+        assert re.fullmatch(r"[0-9.]+%?", attr), attr
+    english = chart.series_charts(_table(["2022", "2023"]), DIMS, names=NAMES)[0]
+    nepali = chart.series_charts(_table(["2022", "2023"]), DIMS, names=NAMES, _=ne)[0]
+    assert {"2022", "2023"} <= set(_texts(nepali.svg)) & set(_texts(english.svg))
+    # the table of numbers under the chart (its CSV) keeps the values as Python writes them
+    assert chart.chart_csv(nepali, _=ne).count("\n") == chart.chart_csv(english).count("\n")
+    assert [r.split(",")[-2] for r in chart.chart_csv(nepali, _=ne).splitlines()[1:]] == [
+        r.split(",")[-2] for r in chart.chart_csv(english).splitlines()[1:]
+    ]

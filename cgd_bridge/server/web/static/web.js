@@ -52,6 +52,9 @@
         return new Intl.NumberFormat(lang, { style: "unit", unit: unit, unitDisplay: "short", maximumFractionDigits: n >= 1e6 ? 1 : 0 }).format(value);
       } catch (e) { return Math.round(value * 10) / 10 + " " + unit; }
     }
+    function count(n) {  // in the page language's own digits, as the server writes them
+      try { return new Intl.NumberFormat(lang).format(n); } catch (e) { return String(n); }
+    }
     function fill(text, values) {
       return text.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
     }
@@ -95,7 +98,7 @@
         if (!e.lengthComputable) { return; }
         var percent = Math.floor((e.loaded / e.total) * 100);
         bar.value = percent;
-        status.textContent = fill(form.getAttribute("data-sending"), { done: size(e.loaded), total: size(e.total), percent: percent });
+        status.textContent = fill(form.getAttribute("data-sending"), { done: size(e.loaded), total: size(e.total), percent: count(percent) });
       });
       xhr.addEventListener("load", function () {
         var answer = null;
