@@ -84,9 +84,12 @@ class Grid:
         self.sorted = key[self.order]
         self.key = key
         self._templates: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        # per dimension, per code: the other levels a cube may take, each with its sign
-        self.moves: dict[str, list[list[tuple[int, int]]]] = {}
+        # per dimension: each code's parent and whether it has children; the other levels a
+        # cube may take from a code (each with its sign) are worked out when first asked for
+        self.parent: dict[str, np.ndarray] = {}
+        self.has_kids: dict[str, np.ndarray] = {}
         self.related: dict[str, np.ndarray] = {}  # codes in some relation along the dimension
+        self._moves: dict[tuple[str, int], list[tuple[int, int]]] = {}
         for d in self.dims:
             parent = np.asarray(parents[d], dtype=np.int64)
             width = max(len(parent), int(self.codes[d].max(initial=0)) + 1)
@@ -94,8 +97,14 @@ class Grid:
             par[: len(parent)] = parent
             has_kids = np.zeros(width, dtype=bool)
             has_kids[par[par >= 0]] = True
+            self.parent[d], self.has_kids[d] = par, has_kids
             self.related[d] = (par >= 0) | has_kids
-            self.moves[d] = [_moves(c, par, has_kids) for c in range(width)]
+
+    def moves(self, d: str, c: int) -> list[tuple[int, int]]:
+        """The other levels a cube may take along ``d`` from code ``c``, each with its sign."""
+        if (d, c) not in self._moves:
+            self._moves[d, c] = _moves(c, self.parent[d], self.has_kids[d])
+        return self._moves[d, c]
 
     def template(
         self, row: int, moving: list[tuple[str, list[tuple[int, int]]]]
@@ -233,7 +242,7 @@ def _group(
         c = int(grid.codes[d][t0])
         if not grid.related[d][c]:
             continue  # no relation along d goes through these cells: the cube stays on c
-        moves = grid.moves[d][c]
+        moves = grid.moves(d, c)
         if not moves:
             return []  # a line along d the cube cannot keep: the LP decides
         moving.append((d, moves))
@@ -272,13 +281,12 @@ def _cut(
     if count <= MAX_CUBES:
         return moving
     ranked = []
+    key = grid.key[targets]
     for d, moves in moving:
         c = grid.codes[d][targets]
-        key = grid.key[targets]
-        price = []
-        for b, _ in moves:
-            at = grid.rows_of(key + (b - c) * grid.radix[d])
-            price.append(float(np.where(at >= 0, cost[np.maximum(at, 0)], np.inf).sum()))
+        partners = np.asarray([b for b, _ in moves], dtype=np.int64)
+        at = grid.rows_of(key[:, None] + (partners[None, :] - c[:, None]) * grid.radix[d])
+        price = np.where(at >= 0, cost[np.maximum(at, 0)], np.inf).sum(axis=0)
         ranked.append((d, [moves[i] for i in np.argsort(price, kind="stable").tolist()]))
     while int(np.prod([len(m) for _, m in ranked])) > MAX_CUBES:
         widest = max(range(len(ranked)), key=lambda i: len(ranked[i][1]))

@@ -355,3 +355,22 @@ def test_a_wrong_cube_is_refused_by_the_audits_check_and_the_lp_protects_the_cel
     assert done.lps > 0
     assert done.exposed == []
     assert_protected(values, relations, suppressed)
+
+
+def test_a_wide_dimension_is_cut_to_its_cheapest_levels_and_still_gives_a_cube():
+    """33 areas x SEX x AGE x DISABILITY with every total: 33 x 2 x 4 x 2 = 528 candidate cubes
+    around a finest cell, more than MAX_CUBES, so the areas are cut to the cheapest first; one
+    small cell still gets a 16-cell cube and no LP."""
+    from cgd_bridge.checks import cubes
+
+    rng = np.random.default_rng(12)
+    finest = rng.integers(20, 90, size=(33, 2, 4, 2)).astype(float)
+    finest[5, 1, 2, 0] = 2
+    values, relations, keys = full_table(finest)
+    assert 33 * 2 * 4 * 2 > cubes.MAX_CUBES
+    suppressed = (values > 0) & (values < K)
+    done = secure(keys, parents_of(keys), {"OBS_COUNT": values}, suppressed, values, K).completion
+    assert lps(done) == 0
+    assert done.cubes == 1
+    assert int(suppressed.sum()) == 16
+    assert_protected(values, relations, suppressed)
