@@ -80,9 +80,16 @@ class Grid:
             self.radix[d] = span
             key += self.codes[d] * span
             span *= width
-        self.order = np.argsort(key, kind="stable")
-        self.sorted = key[self.order]
         self.key = key
+        self.span = span if self.usable else 0
+        # the row of each key: a dense table when the key space is small (a look-up per corner
+        # instead of a binary search), else the keys sorted
+        self.dense: np.ndarray | None = None
+        if self.usable and span <= max(4 * self.n, 1 << 22):
+            self.dense = np.full(span, -1, dtype=np.int64)
+            self.dense[key[::-1]] = np.arange(self.n - 1, -1, -1, dtype=np.int64)  # the first row wins
+        self.order = np.argsort(key, kind="stable") if self.dense is None else np.zeros(0, np.int64)
+        self.sorted = key[self.order]
         self._templates: dict[tuple[object, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         # per dimension: each code's parent and whether it has children; the other levels a
         # cube may take from a code (each with its sign) are worked out when first asked for
@@ -136,6 +143,9 @@ class Grid:
 
     def rows_of(self, keys: np.ndarray) -> np.ndarray:
         """The row of each combined key, -1 where the table has none."""
+        if self.dense is not None:
+            inside = (keys >= 0) & (keys < self.span)
+            return np.where(inside, self.dense[np.clip(keys, 0, max(self.span - 1, 0))], -1)
         at = np.minimum(np.searchsorted(self.sorted, keys), max(self.n - 1, 0))
         found = self.sorted[at] == keys if self.n else np.zeros(keys.shape, dtype=bool)
         return np.where(found, self.order[at], -1)
@@ -251,18 +261,20 @@ def _group(
     moving = _cut(grid, moving, targets, cost)
     offsets, ci, cs = grid.template(targets[0], moving)
     box = grid.rows_of(grid.key[targets][:, None] + offsets[None, :])  # targets x box cells
+    # what each cell of the box gives, read once from the table, then per corner of each cube
+    safe = np.maximum(box, 0)
+    usable = (box >= 0) & can[safe]
+    value = np.maximum(np.nan_to_num(values[safe]), 0.0)  # NaN cells are not ``can``
+    unit = np.where(taken[safe], 0.01, cost[safe] / scale + 1.0)
+    unit[:, 0] = 0.0  # the target itself (box cell 0)
     rows = box[:, ci]  # targets x cubes x corners (corner 0 is the target)
-    present = (rows >= 0).all(axis=2)
-    safe = np.maximum(rows, 0)
-    ok = present & can[safe].all(axis=2)
-    v = np.maximum(np.nan_to_num(values[safe]), 0.0)  # NaN corners are not ``can``
+    ok = usable[:, ci].all(axis=2)
+    v = value[:, ci]
     up = np.where(cs[None, :, :] > 0, v, np.inf).min(axis=2)  # cells lowered when going down
     down = np.where(cs[None, :, :] < 0, v, np.inf).min(axis=2)  # ... when going up
     width = up + down
     ok &= width >= protection - EPS
-    price = np.where(taken[safe], 0.01, cost[safe] / scale + 1.0)
-    price[:, :, 0] = 0.0
-    total = np.where(ok, price.sum(axis=2), np.inf)
+    total = np.where(ok, unit[:, ci].sum(axis=2), np.inf)
     best = np.argmin(total, axis=1)
     out = []
     for t, b in enumerate(best.tolist()):
