@@ -1188,9 +1188,19 @@ def _cubes(
         return targets, False
     unknown = suppressed | np.isnan(values)
     unknown[np.concatenate([c.rows for c in found])] = True
-    lo, hi = certified_spans(table, values, unknown, _layers(found, table.component, protection))
-    span = hi - lo
-    kept = [c for c in found if span[c.target] >= protection - EPS]
+    # each layer holds one cube per part, so a cube's own deviation alone moves its cells there:
+    # a cube is kept only when it proves its own target (not when another cube happens to)
+    kept: list[hypercube.Cube] = []
+    span = np.zeros(len(values))
+    for layer, members in _layers(found, table.component, protection):
+        lo, hi = certified_spans(table, values, unknown, [layer])
+        width = hi - lo
+        good = width[np.asarray([c.target for c in members], dtype=np.int64)] >= protection - EPS
+        these = [c for c, g in zip(members, good.tolist(), strict=True) if g]
+        if these:
+            rows = np.concatenate([c.rows for c in these])
+            np.maximum.at(span, rows, width[rows])
+            kept += these
     if not kept:
         return targets, False
     corners = np.unique(np.concatenate([c.rows for c in kept]))
@@ -1200,18 +1210,20 @@ def _cubes(
     for c, why in zip(fresh.tolist(), table.reasons(fresh.tolist(), done), strict=True):
         out.added.setdefault(c, why)
     suppressed[fresh] = True
-    out.deviations.extend(_layers(kept, table.component, protection))
+    out.deviations.extend(layer for layer, _ in _layers(kept, table.component, protection))
     out.cubes += len(kept)
     proven = np.zeros(len(suppressed), dtype=bool)
     proven[corners] = span[corners] >= protection - EPS
     return targets[~proven[targets]], bool(fresh.size)
 
 
-def _layers(cubes: list[hypercube.Cube], component: np.ndarray, protection: float) -> list[Deviation]:
-    """The cubes as few deviations: cubes in different connected parts of the table share one
-    (a part's relations hold its cells alone, and :func:`certified_spans` judges a deviation
-    part by part, so their sum proves exactly what each proves), cubes in one part each their
-    own; one deviation per cube would cost the audits a Python step each."""
+def _layers(
+    cubes: list[hypercube.Cube], component: np.ndarray, protection: float
+) -> list[tuple[Deviation, list[hypercube.Cube]]]:
+    """The cubes as few deviations, each with its cubes: cubes in different connected parts of
+    the table share one (a part's relations hold its cells alone, and :func:`certified_spans`
+    judges a deviation part by part, so their sum proves exactly what each proves), cubes in
+    one part each their own; one deviation per cube would cost the audits a Python step each."""
     comp = component[np.asarray([c.target for c in cubes], dtype=np.int64)]
     order = np.argsort(comp, kind="stable")
     ranked = comp[order]
@@ -1221,12 +1233,9 @@ def _layers(cubes: list[hypercube.Cube], component: np.ndarray, protection: floa
     out = []
     for at in range(int(layer.max()) + 1):
         these = [c for c, lay in zip(cubes, layer.tolist(), strict=True) if lay == at]
-        out.append(
-            Deviation(
-                np.concatenate([c.rows for c in these]),
-                np.concatenate([c.signs * protection for c in these]).astype(np.float64),
-            )
-        )
+        rows = np.concatenate([c.rows for c in these])
+        change = np.concatenate([c.signs * protection for c in these]).astype(np.float64)
+        out.append((Deviation(rows, change), these))
     return out
 
 

@@ -374,3 +374,34 @@ def test_a_wide_dimension_is_cut_to_its_cheapest_levels_and_still_gives_a_cube()
     assert done.cubes == 1
     assert int(suppressed.sum()) == 16
     assert_protected(values, relations, suppressed)
+
+
+def test_a_wrong_cube_is_not_kept_because_its_cell_is_proven_by_another(monkeypatch: pytest.MonkeyPatch):
+    """A forged cube for a corner of a right one (that corner is proven by the right cube, not
+    by the forged one): the forged cube is refused all the same, and the published cells it
+    names stay published."""
+    from cgd_bridge.checks import cubes
+
+    real = cubes.choose
+    bogus: list[int] = []
+
+    def forged(*args, **kwargs):  # type: ignore[no-untyped-def]
+        out = list(real(*args, **kwargs))
+        for c in list(out):
+            others = np.setdiff1d(np.arange(len(args[1])), c.rows)[:3]
+            bogus.extend(others.tolist())
+            rows = np.r_[c.rows[-1], others]
+            out.append(cubes.Cube(int(c.rows[-1]), rows, np.asarray([1, -1, 1, -1]), c.width))
+        return out
+
+    monkeypatch.setattr(cubes, "choose", forged)
+    finest = np.full((2, 4, 2), 40.0)
+    finest[1, 3, 1] = 2
+    values, relations, keys = full_table(finest)
+    suppressed = (values > 0) & (values < K)
+    done = secure(keys, parents_of(keys), {"OBS_COUNT": values}, suppressed, values, K).completion
+    assert bogus, "the forged cube was offered"
+    assert done.cubes == 1
+    assert not suppressed[bogus].any(), "a forged cube's cells were suppressed"
+    assert int(suppressed.sum()) == 8
+    assert_protected(values, relations, suppressed)
