@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cgd_bridge.checks import cubes as hypercube
 from cgd_bridge.checks.relations import Relations
 from cgd_bridge.lazy import lazy_module
 
@@ -898,6 +899,7 @@ class Completion:
         lps: protection LPs solved (the audits count their own).
         deviations: the deviations found (each a feasible change of the suppressed cells), which
             certify cells to later audits of the same table (see :func:`audit`).
+        cubes: exposed cells protected by a hypercube (:mod:`cgd_bridge.checks.cubes`), no LP.
     """
 
     added: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -907,6 +909,7 @@ class Completion:
     protection: float = 0.0
     lps: int = 0
     deviations: list[Deviation] = field(default_factory=list)
+    cubes: int = 0
 
     @property
     def exposed(self) -> list[Exposure]:
@@ -1013,6 +1016,7 @@ def complete(
     rounds: int = 8,
     max_lps: int = MAX_LPS,
     deviations: Sequence[Deviation] = (),
+    grid: hypercube.Grid | None = None,
 ) -> Completion:
     """Add complements until every suppressed cell is protected in every measure (in place on
     ``suppressed``).
@@ -1035,6 +1039,10 @@ def complete(
         rounds: audit-and-protect rounds at most.
         deviations: deviations found earlier for this table (e.g. by the completion of the
             source table's cells), checked by each audit before they certify anything.
+        grid: the table's cells by their codes (:class:`~cgd_bridge.checks.cubes.Grid`): an
+            exposed cell is then first protected by the cheapest hypercube around it, checked
+            as any deviation is (:func:`certified_spans`), and only the cells no cube protects
+            take the deviation LPs. None: the LPs alone.
 
     Each audit gets the deviations found so far, so the cells they already move by the
     protection range take no LP (the audit checks them first), and a measure is audited again
@@ -1071,7 +1079,7 @@ def complete(
             todo = [e for e in result.exposed if (name, e.row) not in given_up]
             if todo:
                 changed |= _protect(
-                    table(), values, suppressed, todo, protection, cost, eligible, out, name, rounds
+                    table(), values, suppressed, todo, protection, cost, eligible, out, name, rounds, grid
                 )
                 given_up.update((name, e.row) for e in out.unprotectable)
         if not changed:
@@ -1096,9 +1104,11 @@ def _protect(
     out: Completion,
     name: str,
     rounds: int,
+    grid: hypercube.Grid | None = None,
 ) -> bool:
     """Suppress complements until every exposed cell, and every complement added for it, is
-    moved by the protection range in some deviation (in place); True if anything was added."""
+    moved by the protection range in some deviation (in place); True if anything was added.
+    With a ``grid``, the hypercubes first (:func:`_cubes`), the deviation LPs for the rest."""
     slack = table.slack(values)
     usable = eligible & ~np.isnan(values)
     targets = np.asarray(sorted({e.row for e in exposed}), dtype=np.int64)
@@ -1109,15 +1119,23 @@ def _protect(
         if targets.size == 0:
             break
         moved[:] = 0.0
-        groups = np.unique(table.component[targets])
+        rest = targets
+        if grid is not None:
+            rest, added = _cubes(
+                grid, table, values, suppressed, targets, protection, cost, usable, out, moved
+            )
+            changed |= added
+        groups = np.unique(table.component[rest])
         # the deviation LP is block-diagonal and its cost separable: one LP over every part
         # finds each part's cheapest deviation at once; only when it has none (some part cannot
         # move its targets together) is each part solved on its own
-        alone = _blocks(
-            table, values, slack, suppressed, targets, groups, protection, cost, usable, out, moved
+        alone = (
+            _blocks(table, values, slack, suppressed, rest, groups, protection, cost, usable, out, moved)
+            if rest.size
+            else []
         )
         for comp in alone:
-            group = targets[table.component[targets] == comp]
+            group = rest[table.component[rest] == comp]
             found = _joint(table, values, slack, suppressed, group, protection, cost, usable, out)
             if found is not None:
                 np.maximum.at(moved, found.rows, np.abs(found.change))
@@ -1143,6 +1161,82 @@ def _protect(
         proven[targets] = True
         targets = fresh[~proven[fresh]]
     return changed
+
+
+def _cubes(
+    grid: hypercube.Grid,
+    table: _Table,
+    values: np.ndarray,
+    suppressed: np.ndarray,
+    targets: np.ndarray,
+    protection: float,
+    cost: np.ndarray,
+    usable: np.ndarray,
+    out: Completion,
+    moved: np.ndarray,
+) -> tuple[np.ndarray, bool]:
+    """Protect what hypercubes can (:func:`cgd_bridge.checks.cubes.choose`), without an LP.
+
+    The cubes chosen are checked as the audit checks any deviation (:func:`certified_spans`,
+    with their corners as unknowns): only a cube that proves its target's interval at least the
+    protection range wide is kept, its corners suppressed (each is moved as far as the target)
+    and its deviation kept for the audits. Returns the targets left for the LPs, and whether a
+    cell was suppressed."""
+    can = (usable | suppressed) & ~np.isnan(values)
+    found = hypercube.choose(grid, values, suppressed, targets, protection, cost, can, table.component)
+    if not found:
+        return targets, False
+    unknown = suppressed | np.isnan(values)
+    unknown[np.concatenate([c.rows for c in found])] = True
+    # each layer holds one cube per part, so a cube's own deviation alone moves its cells there:
+    # a cube is kept only when it proves its own target (not when another cube happens to)
+    kept: list[hypercube.Cube] = []
+    span = np.zeros(len(values))
+    for layer, members in _layers(found, table.component, protection):
+        lo, hi = certified_spans(table, values, unknown, [layer])
+        width = hi - lo
+        good = width[np.asarray([c.target for c in members], dtype=np.int64)] >= protection - EPS
+        these = [c for c, g in zip(members, good.tolist(), strict=True) if g]
+        if these:
+            rows = np.concatenate([c.rows for c in these])
+            np.maximum.at(span, rows, width[rows])
+            kept += these
+    if not kept:
+        return targets, False
+    corners = np.unique(np.concatenate([c.rows for c in kept]))
+    np.maximum.at(moved, corners, span[corners])
+    fresh = corners[~suppressed[corners]]
+    done = np.asarray([c.target for c in kept], dtype=np.int64)
+    for c, why in zip(fresh.tolist(), table.reasons(fresh.tolist(), done), strict=True):
+        out.added.setdefault(c, why)
+    suppressed[fresh] = True
+    out.deviations.extend(layer for layer, _ in _layers(kept, table.component, protection))
+    out.cubes += len(kept)
+    proven = np.zeros(len(suppressed), dtype=bool)
+    proven[corners] = span[corners] >= protection - EPS
+    return targets[~proven[targets]], bool(fresh.size)
+
+
+def _layers(
+    cubes: list[hypercube.Cube], component: np.ndarray, protection: float
+) -> list[tuple[Deviation, list[hypercube.Cube]]]:
+    """The cubes as few deviations, each with its cubes: cubes in different connected parts of
+    the table share one (a part's relations hold its cells alone, and :func:`certified_spans`
+    judges a deviation part by part, so their sum proves exactly what each proves), cubes in
+    one part each their own; one deviation per cube would cost the audits a Python step each."""
+    comp = component[np.asarray([c.target for c in cubes], dtype=np.int64)]
+    order = np.argsort(comp, kind="stable")
+    ranked = comp[order]
+    start = np.r_[0, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1]
+    layer = np.empty(len(cubes), dtype=np.int64)
+    layer[order] = np.arange(len(cubes)) - np.repeat(start, np.diff(np.r_[start, len(cubes)]))
+    out = []
+    for at in range(int(layer.max()) + 1):
+        these = [c for c, lay in zip(cubes, layer.tolist(), strict=True) if lay == at]
+        rows = np.concatenate([c.rows for c in these])
+        change = np.concatenate([c.signs * protection for c in these]).astype(np.float64)
+        out.append((Deviation(rows, change), these))
+    return out
 
 
 def _blocks(

@@ -46,6 +46,7 @@ from cgd_bridge.checks.audit import (
     ineligible_zero,
 )
 from cgd_bridge.checks.base import Context, Suppression, plain_number, provisional_row
+from cgd_bridge.checks.cubes import Grid
 from cgd_bridge.checks.primary import CODES, Limits, Rule, explain, primary_rules
 from cgd_bridge.checks.relations import (
     Relations,
@@ -427,6 +428,7 @@ def secure(
     additive: bool = True,
     deviations: Sequence[Deviation] = (),
     slab_cells: int | None = None,
+    cubes: bool = True,
 ) -> Secured:
     """Prove the suppression with the audit and add the complements it lacks (in place).
 
@@ -442,12 +444,16 @@ def secure(
     their codes is an independent table; slabs of whole combinations are secured one after the other, with the
     children each parent has counted over the whole table and the cost of an unknown size taken
     from the whole table, so every relation, equality and cost is the one the whole table has.
+
+    ``cubes``: an exposed cell is first protected by the cheapest hypercube around it
+    (:mod:`cgd_bridge.checks.cubes`, checked by the audit as any deviation), the deviation LPs
+    taking only the cells no cube protects; False: the LPs alone (for comparison).
     """
     slabs = _slabs(keys, parents, len(suppressed), SLAB_CELLS if slab_cells is None else slab_cells)
     cost = np.where(np.isfinite(size), size, np.nanmax(np.r_[size[np.isfinite(size)], 1.0]))
     if slabs is None:
         return _secure(
-            keys, parents, measures, suppressed, cost, threshold, known_children, additive, deviations
+            keys, parents, measures, suppressed, cost, threshold, known_children, additive, deviations, cubes
         )
     known = dict(known_children or {})
     for dim, parent in parents.items():
@@ -473,7 +479,7 @@ def secure(
         sub = _secure(
             {k: v[rows] for k, v in keys.items()}, parents, {m: v[rows] for m, v in measures.items()},
             part, cost[rows], threshold, known, additive,
-            [Deviation(local[d.rows], d.change) for d in given[s]],
+            [Deviation(local[d.rows], d.change) for d in given[s]], cubes,
         )  # fmt: skip
         local[rows] = -1
         suppressed[rows] = part
@@ -498,6 +504,7 @@ def secure(
         merged.seconds += done.seconds
         merged.protection = done.protection
         merged.lps += done.lps
+        merged.cubes += done.cubes
         blank = any(bool((np.isnan(v[rows]) & ~part).any()) for v in measures.values())
         if done.exposed or blank:  # what the report needs of this slab
             pieces.append(Piece(rows, sub.relations, done))
@@ -519,6 +526,7 @@ def _secure(
     known_children: dict[str, np.ndarray] | None,
     additive: bool,
     deviations: Sequence[Deviation],
+    cubes: bool = True,
 ) -> Secured:
     """:func:`secure` of one table (or slab), ``cost`` already decided."""
     rel = build_relations(keys, parents, known_children=known_children)
@@ -529,9 +537,11 @@ def _secure(
             rel.select(rel.equal.copy())
     del stacked
     eligible = ~ineligible_zero(list(measures.values())) if measures else np.zeros(len(suppressed), bool)
+    grid = Grid(keys, parents) if cubes and rel.n and suppressed.any() else None
     done = complete(
-        rel, measures, suppressed, float(threshold), cost=cost, eligible=eligible, deviations=deviations
-    )
+        rel, measures, suppressed, float(threshold), cost=cost, eligible=eligible, deviations=deviations,
+        grid=grid,
+    )  # fmt: skip
     reasons = {
         i: (row, rel.dims[int(rel.dim[link])] if link >= 0 else "?") for i, (row, link) in done.added.items()
     }
