@@ -510,6 +510,50 @@ def test_streamed_answers_are_gzipped_at_a_cheaper_level_than_small_ones(
     assert body == plain.content
 
 
+def _unstamped(body: bytes) -> bytes:
+    """``body`` without what differs between two requests: the message's ID and prepared time."""
+    import re
+
+    body = re.sub(rb"<([\w:]*)(ID|Prepared)>[^<]*</\1\2>", rb"<\1\2/>", body)
+    return re.sub(rb'"(id|prepared)":\s*"[^"]*"', rb'"\1": ""', body)
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "sdmx-csv-1.0",
+        "sdmx-csv-2.0",
+        "sdmx-ml-2.1-ss",
+        "sdmx-ml-2.1-generic",
+        "sdmx-ml-3.0-ss",
+        "sdmx-json-2.0",
+    ],
+)
+def test_a_streamed_answer_is_the_writers_bytes(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """The same query answered whole (the writer into memory, sent with a Content-Length) and
+    streamed (the writer in its thread, chunk by chunk through the event loop, in chunks far
+    smaller than the answer): the same bytes in every data format, but for the message's ID and
+    prepared time."""
+    from cgd_bridge.server import streaming
+    from cgd_bridge.server.sdmx import service
+
+    path = f"{V2}?format={fmt}&startPeriod=1998"  # no other test asks it: not a kept answer yet
+    monkeypatch.setattr(service, "SMALL_RESPONSE_ROWS", 10)
+    monkeypatch.setattr(service, "IN_LOOP_ROWS", 0)
+    monkeypatch.setattr(streaming.astream, "__kwdefaults__", {"chunk": 4096})  # many chunks
+    with client.stream("GET", path, headers={"Accept-Encoding": "identity"}) as r:
+        assert r.status_code == 200
+        assert "content-length" not in r.headers  # streamed
+        chunks = [c for c in r.iter_raw() if c]
+    monkeypatch.undo()
+    whole = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert whole.status_code == 200
+    assert "content-length" in whole.headers  # written whole
+    assert _unstamped(b"".join(chunks)) == _unstamped(whole.content)
+
+
 def test_tiny_answers_are_not_compressed(client: TestClient) -> None:
     for accept in ("gzip", "br", "gzip, br"):
         r = client.get(f"{V2}/ZZZ", headers={"Accept-Encoding": accept})
