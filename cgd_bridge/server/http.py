@@ -175,6 +175,36 @@ class BrotliResponder(IdentityResponder):
         return out + (self._compressor.flush() if more_body else self._compressor.finish())
 
 
+#: gzip's level for a small whole answer (up to :data:`BROTLI_BEST_UP_TO`, the same rule as
+#: brotli's): the best. Larger answers and streams are compressed at :data:`GZIP_FAST_LEVEL`
+#: (zlib's default): on a full SDMX-CSV pull (38 MB) level 9 took 0.67 s of CPU, about 9x the
+#: writer's 0.08 s, and level 6 0.21 s for 3% more bytes (benchmarks/README.md,
+#: server_vs_writer.py). Clients ask for gzip unasked: sdmx1 (requests) and pysdmx (httpx) send
+#: ``Accept-Encoding: gzip, deflate`` by default.
+GZIP_LEVEL = 9
+GZIP_FAST_LEVEL = 6
+
+
+class GzipResponder(GZipResponder):
+    """Starlette's gzip responder with the level chosen as :class:`BrotliResponder` chooses its
+    quality: the best for a small whole answer, :data:`GZIP_FAST_LEVEL` for anything larger
+    or streamed (decided at the first body, before the compressor exists)."""
+
+    def __init__(self, app: Any, minimum_size: int, *, exclude_content_types: tuple[str, ...]) -> None:
+        super().__init__(
+            app, minimum_size, compresslevel=GZIP_LEVEL, exclude_content_types=exclude_content_types
+        )
+        self._level_chosen = False
+
+    def _compress_body(self, body: bytes, more_body: bool) -> bytes:
+        if not self._level_chosen:
+            whole = not more_body and len(body) <= BROTLI_BEST_UP_TO
+            self.compresslevel = GZIP_LEVEL if whole else GZIP_FAST_LEVEL
+            self._level_chosen = True
+        out: bytes = super()._compress_body(body, more_body)
+        return out
+
+
 def chosen_encoding(accept_encoding: str) -> str:
     """``br``, ``gzip`` or ``identity``: the coding of the answer for an ``Accept-Encoding``
     header (RFC 9110 section 12.5.3): the highest q-value of the two we offer, br on a tie; a
@@ -199,7 +229,7 @@ def chosen_encoding(accept_encoding: str) -> str:
 
 class Compressed:
     """Answers of at least :data:`MIN_GZIP_BYTES` compressed by the client's ``Accept-Encoding``:
-    brotli, else gzip (level 9), else none; never the :data:`NOT_COMPRESSED` types."""
+    brotli, else gzip (:class:`GzipResponder`), else none; never the :data:`NOT_COMPRESSED` types."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -214,9 +244,7 @@ class Compressed:
         if coding == "br":
             responder = BrotliResponder(self.app, MIN_GZIP_BYTES, exclude_content_types=NOT_COMPRESSED)
         elif coding == "gzip":
-            responder = GZipResponder(
-                self.app, MIN_GZIP_BYTES, compresslevel=9, exclude_content_types=NOT_COMPRESSED
-            )
+            responder = GzipResponder(self.app, MIN_GZIP_BYTES, exclude_content_types=NOT_COMPRESSED)
         else:
             responder = IdentityResponder(self.app, MIN_GZIP_BYTES, exclude_content_types=NOT_COMPRESSED)
         await responder(scope, receive, send)
