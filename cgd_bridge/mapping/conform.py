@@ -215,6 +215,25 @@ def formula_values(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedA
     return arrow.fill_null(pc.or_(pc.match_substring_regex(text, _FORMULA_START), signed), False)
 
 
+def formula_mask(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
+    """:func:`formula_values` of a column, or None when no value is formula-like.
+
+    The three patterns are tried on the column's distinct values only (an attribute column
+    holds few: one text on every row, or a code per breakdown), then the rows holding a
+    formula-like value are found by one ``is_in``: about a sixth of the CPU of trying the
+    patterns on every row (the Kenya benchmark's three attribute columns at 1M rows); the same
+    mask (``tests/unit/mapping/test_conform_fast.py`` compares them).
+    """
+    text = values.cast(pa.string())
+    distinct = pc.unique(text)
+    if isinstance(distinct, pa.ChunkedArray):
+        distinct = distinct.combine_chunks()
+    hits = pc.filter(distinct, formula_values(distinct))
+    if len(hits) == 0:
+        return None
+    return pc.is_in(text, value_set=hits)
+
+
 def formula_findings(h: Harmonised, *, file: str | None) -> list[Finding]:
     """``formula-like-value``: attribute values from the data that a spreadsheet would run."""
     out: list[Finding] = []
@@ -222,8 +241,8 @@ def formula_findings(h: Harmonised, *, file: str | None) -> list[Finding]:
         if name not in h.table.column_names or not pa.types.is_string(h.table.schema.field(name).type):
             continue
         column = h.table.column(name)
-        mask = formula_values(column)
-        count = pc.sum(mask).as_py() or 0
+        mask = formula_mask(column)
+        count = 0 if mask is None else pc.sum(mask).as_py() or 0
         if not count:
             continue
         hits = h.table.filter(mask)
