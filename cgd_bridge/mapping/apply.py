@@ -128,7 +128,7 @@ class Harmonised:
         if self.table.num_rows == 0:
             return []
         # a key column with one value in every row (FREQ, SERIES, the _T breakdowns) groups nothing
-        same = {k: self.table[k][0].as_py() for k in keys if one_value(self.table[k])}
+        same = {k: self.table[k][0].as_py() for k in keys if arrow.one_value(self.table[k])}
         varying = [k for k in keys if k not in same] or keys[:1]
         ids, first = arrow.group_ids([self.table[k] for k in varying])
         counts = np.bincount(ids, minlength=first.size)
@@ -163,21 +163,6 @@ class Harmonised:
 
 #: rows of the one array a constant column is sliced from (see :func:`constant_column`)
 CONSTANT_CHUNK = 65_536
-
-
-def one_value(values: pa.Array | pa.ChunkedArray) -> bool:
-    """True when every row holds the same value (all null counts as one value, as in
-    ``pc.count_distinct(values, mode="all") <= 1``). Text is compared with its first value, a
-    pass without hashing: a fifth of the CPU of counting the distinct values of a column that
-    holds one code on every row (the Kenya benchmark's 14 key columns at 1M rows)."""
-    n = len(values)
-    if n == 0 or values.null_count == n:
-        return True
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        return bool(pc.count_distinct(values, mode="all").as_py() <= 1)
-    if values.null_count:
-        return False  # a null and a text
-    return bool(pc.all(pc.equal(values, values[0])).as_py())
 
 
 class Constants:
@@ -445,13 +430,13 @@ def _map_batch(
         batch, first_row, mapping, [*dims, *mapping.attributes], cols, unmapped, dropped, constants
     )
     out["TIME_PERIOD"] = _time(mapping, text, n)
-    out["OBS_VALUE"] = _value(mapping, text)
+    numbers: dict[str, pa.Array] = {}  # each count column read as numbers once, for all uses
+    out["OBS_VALUE"] = _value(mapping, text, numbers)
     out["SOURCE_ROW"] = arrow.array(np.arange(first_row, first_row + n, dtype=np.int64))
     v = mapping.value
     if v is not None and v.numerator:  # the counts behind the value: totals and disclosure control
-        out["OBS_NUMERATOR"] = _number(text[v.numerator])
-        den = v.denominator or v.numerator
-        out["OBS_DENOMINATOR"] = _number(text[den])
+        out["OBS_NUMERATOR"] = _number_of(v.numerator, text, numbers)
+        out["OBS_DENOMINATOR"] = _number_of(v.denominator or v.numerator, text, numbers)
     table = pa.table(out)
     return table if keep.all() else table.filter(arrow.array(keep))  # no copy when every row is kept
 
@@ -603,18 +588,29 @@ def _number(values: pa.Array) -> pa.Array:
     return pc.cast(pc.if_else(ok, values, arrow.scalar(None, pa.string())), pa.float64())
 
 
-def _value(mapping: Mapping, text: dict[str, pa.Array]) -> pa.Array:
+def _number_of(column: str, text: dict[str, pa.Array], numbers: dict[str, pa.Array]) -> pa.Array:
+    """:func:`_number` of ``text[column]``, kept in ``numbers`` for the batch's other uses."""
+    got = numbers.get(column)
+    if got is None:
+        got = numbers[column] = _number(text[column])
+    return got
+
+
+def _value(
+    mapping: Mapping, text: dict[str, pa.Array], numbers: dict[str, pa.Array] | None = None
+) -> pa.Array:
     v = mapping.value
     assert v is not None
+    memo = {} if numbers is None else numbers
     if v.kind == "column":
         assert v.column is not None
-        return _number(text[v.column])
+        return _number_of(v.column, text, memo)
     assert v.numerator is not None
-    num = _number(text[v.numerator])
+    num = _number_of(v.numerator, text, memo)
     if v.kind == "count":
         return num
     assert v.denominator is not None
-    den = _number(text[v.denominator])
+    den = _number_of(v.denominator, text, memo)
     safe = pc.if_else(pc.greater(den, arrow.scalar(0)), den, arrow.scalar(None, pa.float64()))
     return pc.round(pc.multiply(pc.divide(num, safe), arrow.scalar(v.scale)), v.decimals)
 

@@ -19,7 +19,7 @@ Checks run column-wise: one ``is_in`` per component against the codelist's codes
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -535,13 +535,12 @@ def _code_problems(table: pa.Table, components: list[Component], structures: Any
             continue
         values = table[comp.id]
         try:
-            ok = structures.valid_codes_mask(comp.codelist, values)
+            bad = _unknown_codes(structures, comp.codelist, values)
         except StructureError:
             out.append(f"the codelist {comp.codelist} of {comp.id} is not known, so its codes are unchecked")
             continue
-        bad = pc.and_(pc.invert(arrow.fill_null(ok, False)), pc.is_valid(values))
-        if pc.any(bad).as_py():
-            shown = sorted({str(v) for v in pc.filter(values, bad).to_pylist()})[:5]
+        if bad.any():
+            shown = sorted({str(v) for v in pc.filter(values, arrow.array(bad)).to_pylist()})[:5]
             out.append(f"{comp.id} has codes that are not in {comp.codelist}: {', '.join(shown)}")
     return out
 
@@ -577,7 +576,7 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
             continue
         values = h.table[comp.id]
         try:
-            ok = structures.valid_codes_mask(cl, values)
+            bad = _unknown_codes(structures, cl, values)
         except StructureError as exc:
             out.append(
                 _finding(
@@ -603,7 +602,6 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
                 )
             )
             continue
-        bad = ~arrow.to_numpy(arrow.fill_null(ok, False)) & arrow.to_numpy(pc.is_valid(values))
         short = parse_ref(cl)[1]  # the codelist's id in the message, as the mapping names codes
         out.extend(
             _per_value(
@@ -633,6 +631,26 @@ def code_findings(h: Harmonised, dataflow: str, structures: Any, *, file: str | 
         )
     out.extend(_constraint_findings(h, flow.id, structures, rows, file))
     return out
+
+
+def _unknown_codes(structures: Any, codelist: str, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """True for each row whose value is present and not a code of ``codelist`` (a column with
+    one value on every row is checked once: :func:`cgd_bridge.arrow.row_mask`)."""
+
+    def test(v: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        ok = structures.valid_codes_mask(codelist, v)
+        return ~arrow.to_numpy(arrow.fill_null(ok, False), bool) & arrow.to_numpy(pc.is_valid(v), bool)
+
+    return arrow.row_mask(values, test)
+
+
+def _member_of(codes: pa.Array) -> Callable[[pa.Array | pa.ChunkedArray], np.ndarray]:
+    """A row test: the value is one of ``codes``, or empty."""
+
+    def test(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        return arrow.to_numpy(arrow.fill_null(pc.is_in(values, value_set=codes), True), bool)
+
+    return test
 
 
 def _per_value(
@@ -716,7 +734,7 @@ def _constraint_findings(
                 continue
             codes = arrow.array(list(values), pa.string())
             # an empty dimension is reported once as dimension-not-mapped, not per observation here
-            hit = arrow.to_numpy(arrow.fill_null(pc.is_in(h.table[comp], value_set=codes), True))
+            hit = arrow.row_mask(h.table[comp], _member_of(codes))
             per[comp] = hit
             mask &= hit
         region_masks.append(per)

@@ -9,15 +9,17 @@ of several chunks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from cgd_bridge.arrow import one_value, row_mask
 from cgd_bridge.checks import base
 from cgd_bridge.checks.base import cast_column
 from cgd_bridge.ingest.schema import SchemaField
-from cgd_bridge.mapping.apply import one_value
 from cgd_bridge.mapping.conform import formula_mask, formula_values
 
 
@@ -102,3 +104,42 @@ def test_count_columns_type_the_same_with_or_without_a_plus(kind: str, texts: li
     values, invalid = cast_column(text, SchemaField(name="n", type=kind))
     assert values.equals(expected)
     assert invalid.to_pylist() == pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False))).to_pylist()
+
+
+def _is_in_test(codes: list[str]) -> Callable[[pa.Array | pa.ChunkedArray], np.ndarray]:
+    value_set = pa.array(codes, pa.string())
+
+    def test(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        return np.asarray(pc.fill_null(pc.is_in(values, value_set=value_set), True).to_pylist(), dtype=bool)
+
+    return test
+
+
+@pytest.mark.parametrize("name", list(_columns()))
+@pytest.mark.parametrize("codes", [["=A1", "Kisumu", "नेपाल"], [""], []])
+def test_row_mask_is_the_test_on_every_row(name: str, codes: list[str]) -> None:
+    """A code checked once for a column holding it on every row gives the mask of the check
+    on every row (the codes against the codelists, the constraints)."""
+    values = _columns()[name]
+    test = _is_in_test(codes)
+    got = row_mask(values, test)
+    assert got.dtype == bool
+    assert got.tolist() == test(values).tolist()
+
+
+def test_unknown_codes_of_a_constant_column_are_those_of_each_row() -> None:
+    from cgd_bridge.mapping.conform import _unknown_codes
+    from cgd_bridge.structures import Structures
+
+    structures = Structures.load(None)
+    SEX = "IAEG-SDGs:CL_SEX(1.1)"
+    for values in (
+        pa.chunked_array([pa.array(["F"] * 3), pa.array(["F"] * 2)]),
+        pa.chunked_array([pa.array(["Q"] * 3), pa.array(["Q"] * 2)]),
+        pa.array(["F", "M", "Q", None, ""]),
+        pa.array([None, None], pa.string()),
+    ):
+        ok = pc.fill_null(structures.valid_codes_mask(SEX, values), False)
+        slow = pc.and_(pc.invert(ok), pc.is_valid(values))
+        got = _unknown_codes(structures, SEX, values)
+        assert got.tolist() == slow.to_pylist()
