@@ -16,7 +16,7 @@ nulls); anything else is a ``TypeError`` for the programmer, never a silent conv
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "array", "bools", "factorize", "factorize_rows", "fill_null", "group_ids", "group_sum", "row_hashes",
-    "scalar", "strings", "to_numpy",
+    "array", "bools", "factorize", "factorize_rows", "fill_null", "group_ids", "group_sum", "one_value",
+    "row_hashes", "row_mask", "scalar", "strings", "to_numpy",
 ]  # fmt: skip
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -303,6 +303,35 @@ def group_sum(
     return out
 
 
+def one_value(values: pa.Array | pa.ChunkedArray) -> bool:
+    """True when every row holds the same value (all null counts as one value, as in
+    ``pc.count_distinct(values, mode="all") <= 1``). Text is compared with its first value, a
+    pass without hashing: a fifth of the CPU of counting the distinct values of a column that
+    holds one code on every row (most of a DSD's key columns: duplicate keys, the observations'
+    audit)."""
+    n = len(values)
+    if n == 0 or values.null_count == n:
+        return True
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return bool(pc.count_distinct(values, mode="all").as_py() <= 1)
+    if values.null_count:
+        return False  # a null and a text
+    first = values[0]
+    if n > 1024 and not pc.all(pc.equal(values.slice(0, 1024), first)).as_py():
+        return False  # a column that varies mostly shows it at once
+    return bool(pc.all(pc.equal(values, first)).as_py())
+
+
+def row_mask(values: pa.Array | pa.ChunkedArray, test: Callable[[Any], np.ndarray]) -> np.ndarray:
+    """``test(values)`` (a boolean numpy array, one entry a row), computed on the first row only
+    when every row holds the same value (:func:`one_value`) and spread over the rows: a code
+    checked once for a column that holds it on every row, not once a row."""
+    n = len(values)
+    if n > 1 and one_value(values):
+        return np.full(n, bool(test(values.slice(0, 1))[0]))
+    return np.asarray(test(values), dtype=bool)
+
+
 def group_ids(columns: Sequence[pa.Array | pa.ChunkedArray]) -> tuple[np.ndarray, np.ndarray]:
     """Int64 codes numbering the distinct rows of Arrow columns (a null is a value of its own)
     by first appearance, and the first row of each group."""
@@ -326,8 +355,35 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+_NULL_HASH = np.uint64(0x5BD1E9955BD1E995)
+
+
 def _text_hash(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A 64-bit hash of each text value (null apart from every text), from the Arrow buffers."""
+    """A 64-bit hash of each text value (null apart from every text), from the Arrow buffers.
+
+    A column of few distinct values (a survey's answers, codes, months) is hashed once per
+    distinct value and the hashes taken by the dictionary indices: the same hashes as
+    :func:`_text_hash_each` (``tests/unit/test_arrow.py`` compares them), about a quarter of
+    its CPU on the Kenya benchmark's key columns. A column of mostly distinct values is hashed
+    value by value, where the dictionary would only add its own pass.
+    """
+    n = len(values)
+    if n < 64:
+        return _text_hash_each(values)
+    enc = pc.dictionary_encode(values)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.unify_dictionaries().combine_chunks() if enc.num_chunks > 1 else enc.chunk(0)
+    if 2 * len(enc.dictionary) > n:
+        return _text_hash_each(values)
+    distinct = _text_hash_each(enc.dictionary)
+    if enc.indices.null_count == 0:
+        return distinct[to_numpy(enc.indices, np.int64)]
+    table = np.append(distinct, _NULL_HASH)
+    return table[to_numpy(fill_null(enc.indices, len(distinct)), np.int64)]
+
+
+def _text_hash_each(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """:func:`_text_hash` computed value by value."""
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if not pa.types.is_large_string(arr.type):
         arr = pc.cast(arr, pa.large_string())
@@ -353,7 +409,7 @@ def _text_hash(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     with np.errstate(over="ignore"):
         h = _splitmix(h ^ (lengths.astype(np.uint64) * _MIX))
     valid = to_numpy(pc.is_valid(arr))
-    return np.where(valid, h, np.uint64(0x5BD1E9955BD1E995))
+    return np.where(valid, h, _NULL_HASH)
 
 
 def row_hashes(columns: Sequence[pa.Array | pa.ChunkedArray]) -> np.ndarray:

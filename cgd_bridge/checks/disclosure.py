@@ -963,7 +963,11 @@ def audit_observations(
     keys: dict[str, np.ndarray] = {}
     labels: dict[str, list[str]] = {}
     for c in dims:
-        enc = pc.dictionary_encode(pc.cast(t[c], pa.string()).combine_chunks(), null_encoding="encode")
+        column = pc.cast(t[c], pa.string())
+        if c != dims[-1] and arrow.one_value(column):  # no pass over the rows to encode it
+            labels[c] = [str(column[0].as_py())]
+            continue
+        enc = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
         labels[c] = [str(x) for x in enc.dictionary.to_pylist()]
         if len(labels[c]) > 1 or c == dims[-1]:
             keys[c] = arrow.to_numpy(enc.indices, np.int32)

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cgd_bridge import arrow
 from cgd_bridge.checks.base import BaseCheck, Context, TypedBatch
 from cgd_bridge.checks.identifiers import SAMPLE, Detection, detect, detect_columns
 from cgd_bridge.findings import Finding, Severity, register
@@ -88,7 +89,7 @@ def _sample(values: pa.Array, k: int) -> list[str | None]:
     if n <= k:
         return list(values.to_pylist())
     idx = np.unique(np.linspace(0, n - 1, k).astype(np.int64))
-    return list(pc.take(values, pa.array(idx)).to_pylist())
+    return list(pc.take(values, arrow.array(idx)).to_pylist())  # pa.array would import pandas
 
 
 def describe(d: Detection, header: str) -> dict[str, Any]:

@@ -128,11 +128,7 @@ class Harmonised:
         if self.table.num_rows == 0:
             return []
         # a key column with one value in every row (FREQ, SERIES, the _T breakdowns) groups nothing
-        same = {
-            k: self.table[k][0].as_py()
-            for k in keys
-            if pc.count_distinct(self.table[k], mode="all").as_py() <= 1
-        }
+        same = {k: self.table[k][0].as_py() for k in keys if arrow.one_value(self.table[k])}
         varying = [k for k in keys if k not in same] or keys[:1]
         ids, first = arrow.group_ids([self.table[k] for k in varying])
         counts = np.bincount(ids, minlength=first.size)
@@ -179,6 +175,19 @@ class Constants:
 
     def __init__(self) -> None:
         self._arrays: dict[tuple[str, pa.DataType], pa.Array] = {}
+        self._lookups: dict[int, tuple[ComponentMap, pa.Array, pa.Array]] = {}
+
+    def lookup(self, spec: ComponentMap) -> tuple[pa.Array, pa.Array]:
+        """The codes of a mapped column and their labels lower-cased (the ``value_set`` its
+        values are looked up in), built once per run, not once per batch and component."""
+        have = self._lookups.get(id(spec))
+        if have is None or have[0] is not spec:
+            labels = spec.labels()
+            # the labels are case-folded; lower-casing them too makes both sides the same form
+            keys = arrow.array([k.lower() for k in labels], pa.string())
+            have = (spec, arrow.array(list(labels.values()), pa.string()), keys)
+            self._lookups[id(spec)] = have
+        return have[1], have[2]
 
     def column(self, value: str, n: int, type: pa.DataType | None = None) -> pa.Array:
         """``value`` on ``n`` rows."""
@@ -256,8 +265,10 @@ def rows_kept(source: SourceTable, mapping: Mapping) -> Callable[[pa.RecordBatch
         return None
     dims = list(mapping.dimensions)
 
+    constants = Constants()  # the label lookups, built once for every batch
+
     def kept(batch: pa.RecordBatch, first_row: int) -> np.ndarray:
-        _, _, keep = _map_codes(batch, first_row, mapping, dims, cols, {}, _drop_counts(mapping))
+        _, _, keep = _map_codes(batch, first_row, mapping, dims, cols, {}, _drop_counts(mapping), constants)
         return keep
 
     return kept
@@ -419,13 +430,13 @@ def _map_batch(
         batch, first_row, mapping, [*dims, *mapping.attributes], cols, unmapped, dropped, constants
     )
     out["TIME_PERIOD"] = _time(mapping, text, n)
-    out["OBS_VALUE"] = _value(mapping, text)
+    numbers: dict[str, pa.Array] = {}  # each count column read as numbers once, for all uses
+    out["OBS_VALUE"] = _value(mapping, text, numbers)
     out["SOURCE_ROW"] = arrow.array(np.arange(first_row, first_row + n, dtype=np.int64))
     v = mapping.value
     if v is not None and v.numerator:  # the counts behind the value: totals and disclosure control
-        out["OBS_NUMERATOR"] = _number(text[v.numerator])
-        den = v.denominator or v.numerator
-        out["OBS_DENOMINATOR"] = _number(text[den])
+        out["OBS_NUMERATOR"] = _number_of(v.numerator, text, numbers)
+        out["OBS_DENOMINATOR"] = _number_of(v.denominator or v.numerator, text, numbers)
     table = pa.table(out)
     return table if keep.all() else table.filter(arrow.array(keep))  # no copy when every row is kept
 
@@ -525,11 +536,8 @@ def _codes(
     if spec.value is not None:
         return constants.column(spec.value, n), np.ones(n, dtype=bool)
     assert spec.column is not None
-    labels = spec.labels()
-    codes = arrow.array(list(labels.values()), pa.string())
+    codes, keys = constants.lookup(spec)
     source = text[spec.column]
-    # the labels are case-folded; lower-casing them too makes both sides the same form
-    keys = arrow.array([k.lower() for k in labels], pa.string())
     mapped = by_dictionary(source, lambda v: pc.take(codes, pc.index_in(_norm(v), value_set=keys)))
     if spec.passthrough:
         mapped = pc.coalesce(mapped, source)
@@ -580,18 +588,29 @@ def _number(values: pa.Array) -> pa.Array:
     return pc.cast(pc.if_else(ok, values, arrow.scalar(None, pa.string())), pa.float64())
 
 
-def _value(mapping: Mapping, text: dict[str, pa.Array]) -> pa.Array:
+def _number_of(column: str, text: dict[str, pa.Array], numbers: dict[str, pa.Array]) -> pa.Array:
+    """:func:`_number` of ``text[column]``, kept in ``numbers`` for the batch's other uses."""
+    got = numbers.get(column)
+    if got is None:
+        got = numbers[column] = _number(text[column])
+    return got
+
+
+def _value(
+    mapping: Mapping, text: dict[str, pa.Array], numbers: dict[str, pa.Array] | None = None
+) -> pa.Array:
     v = mapping.value
     assert v is not None
+    memo = {} if numbers is None else numbers
     if v.kind == "column":
         assert v.column is not None
-        return _number(text[v.column])
+        return _number_of(v.column, text, memo)
     assert v.numerator is not None
-    num = _number(text[v.numerator])
+    num = _number_of(v.numerator, text, memo)
     if v.kind == "count":
         return num
     assert v.denominator is not None
-    den = _number(text[v.denominator])
+    den = _number_of(v.denominator, text, memo)
     safe = pc.if_else(pc.greater(den, arrow.scalar(0)), den, arrow.scalar(None, pa.float64()))
     return pc.round(pc.multiply(pc.divide(num, safe), arrow.scalar(v.scale)), v.decimals)
 

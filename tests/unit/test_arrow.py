@@ -164,3 +164,36 @@ def test_row_hashes_are_the_same_in_any_batch() -> None:
     assert split[0] != arrow.row_hashes([pa.array(["a"]), pa.array(["bc"])])[0]
     many = arrow.row_hashes([pa.array([str(i) for i in range(200_000)])])
     assert len(np.unique(many)) == 200_000
+
+
+def _awkward_text_columns() -> dict[str, pa.Array | pa.ChunkedArray]:
+    """Text columns the fast paths must agree with the slow ones on: nulls, non-ASCII codes,
+    empty strings, all-null, one row, several chunks (with sliced and empty chunks)."""
+    rng = np.random.default_rng(7)
+    pool = ["KE_001", "", "Nairobi", "Murang'a", "Ngʼambo", "नेपाल", "বাংলা", "Élodie", "x" * 300, None]
+    many = [pool[i] for i in rng.integers(0, len(pool), 5_000)]
+    base = pa.array(many, pa.string())
+    return {
+        "few distinct with nulls": base,
+        "one row": pa.array(["नेपाल"], pa.string()),
+        "one null row": pa.array([None], pa.string()),
+        "all null": pa.array([None] * 300, pa.string()),
+        "all empty": pa.array([""] * 300, pa.string()),
+        "mostly distinct": pa.array([f"{i}é" if i % 7 else None for i in range(3_000)], pa.string()),
+        "chunked": pa.chunked_array([base.slice(0, 1_000), base.slice(1_000, 0), base.slice(1_000)]),
+        "chunked sliced constant": pa.chunked_array(
+            [pa.array(["Ngʼambo"] * 500).slice(i, 100) for i in range(4)]
+        ),
+        "large_string": pa.array(many, pa.large_string()),
+        "no chunks": pa.chunked_array([], pa.string()),
+    }
+
+
+@pytest.mark.parametrize("name", list(_awkward_text_columns()))
+def test_text_hash_by_dictionary_is_the_value_by_value_hash(name: str) -> None:
+    """The hash of each distinct value taken by the dictionary indices is bit for bit the hash
+    computed on every value (the duplicate-key check compares them across batches)."""
+    values = _awkward_text_columns()[name]
+    fast, slow = arrow._text_hash(values), arrow._text_hash_each(values)
+    assert fast.dtype == slow.dtype == np.uint64
+    assert fast.tolist() == slow.tolist()

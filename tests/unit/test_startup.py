@@ -259,3 +259,29 @@ def test_the_audits_lps_do_not_import_scipy_optimize(tmp_path: Path, monkeypatch
     assert "suppression-exposed" in json.dumps(report)
     assert "highspy" in modules, "the audit solved no LP: choose an example whose audit does"
     assert "scipy.optimize" not in modules
+
+
+def test_a_validate_larger_than_the_privacy_sample_never_tries_to_import_pandas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The privacy check samples a column spread over its first batch once the batch has more
+    rows than it keeps (800): that sample's positions were once a ``pa.array`` of numpy
+    integers, which imported pandas (about 0.5 s of CPU) on every file of more than 800 rows,
+    a path the 180-row example never takes."""
+    monkeypatch.setenv("CGD_BRIDGE_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "big.csv"
+    rows = [f"Ward {i % 37},{'Female' if i % 2 else 'Male'},{i % 90},{i}" for i in range(2_000)]
+    data.write_text("ward,sex,age,id\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    script = GUARDED.split("report = pipeline.validate")[0] + (
+        "report = pipeline.validate(data, **args)\n"
+        "print(json.dumps({'attempts': attempts, 'rows': report.stats.get('rows')}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps({"data": str(data), "out": str(tmp_path / "x")})],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["rows"] == 2_000
+    assert not got["attempts"], "pandas was imported from:\n" + "\n---\n".join(got["attempts"])

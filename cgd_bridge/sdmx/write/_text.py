@@ -269,7 +269,7 @@ def constant_text(column: pa.ChunkedArray | pa.Array) -> str | None:
     first = column[0]
     if not pc.all(pc.equal(column, first)).as_py():
         return None
-    return str(as_text(pa.array([first.as_py()], column.type))[0].as_py())
+    return str(as_text(arrow.array([first.as_py()], column.type))[0].as_py())  # pa.array imports pandas
 
 
 def constant_columns(table: pa.Table, columns: Iterable[str] | None = None) -> dict[str, str]:

@@ -58,6 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from cgd_bridge import arrow
 from cgd_bridge.errors import FormatError
 from cgd_bridge.i18n import N_
 from cgd_bridge.sdmx.formats import LABELS
@@ -271,7 +272,7 @@ def _write(
     with pa_csv.CSVWriter(out, schema, write_options=options) as writer:
         for batch in selected.to_batches(max_chunksize=CSV_BATCH):
             # the constant lead columns are made per batch, never for the whole table
-            arrays = [pa.repeat(pa.scalar(v, pa.string()), batch.num_rows) for _, v in lead]
+            arrays = [pa.repeat(arrow.scalar(v, pa.string()), batch.num_rows) for _, v in lead]  # no pandas
             arrays += [c.text(batch) for c in columns]
             writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
     return table.num_rows
