@@ -24,7 +24,7 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,10 @@ def numbering_system(lang: str) -> str:
 @cache
 def digits(lang: str) -> str:
     """The ten digits ``lang`` writes numbers with, zero first (:func:`numbering_system`)."""
+    if lang == DEFAULT:
+        # CLDR's English numbers in Latin digits (``latn``; tests/unit/test_startup.py asks Babel):
+        # every command writes English without loading Babel's locale data (#16)
+        return LATIN_DIGITS
     import unicodedata
 
     script = NUMBERING_SCRIPTS.get(numbering_system(lang))
@@ -194,9 +198,6 @@ class Translator:
     def __init__(self, lang: str) -> None:
         self.lang = lang if lang == DEFAULT or po_path(lang).is_file() else DEFAULT
         self.catalogue = catalogue(self.lang)
-        self._digits = digits(self.lang)
-        self._to_native = str.maketrans(LATIN_DIGITS, self._digits)
-        self._to_latin = str.maketrans(self._digits, LATIN_DIGITS)
 
     @property
     def direction(self) -> str:
@@ -277,6 +278,17 @@ class Translator:
         values = {k: self.plain(v) for k, v in values.items()}
         return self.catalogue.ngettext(singular, plural, n).format(**{"n": self.number(n), **values})
 
+    @cached_property
+    def _to_native(self) -> dict[int, int]:
+        """Latin digits to the locale's (read from Babel's CLDR data at first use, not when the
+        translator is made: every command makes the English one at start-up, #16)."""
+        return str.maketrans(LATIN_DIGITS, digits(self.lang))
+
+    @cached_property
+    def _to_latin(self) -> dict[int, int]:
+        """The locale's digits to Latin ones."""
+        return str.maketrans(digits(self.lang), LATIN_DIGITS)
+
     def digits(self, text: str) -> str:
         """``text`` with its Latin digits written in the locale's own (for a number a Babel
         pattern or a format string wrote: a size, a chart's tick); other characters as they are."""
@@ -286,6 +298,11 @@ class Translator:
         """``value`` written as the locale writes numbers: grouping, decimal sign and the digits
         of its default numbering system (``12,34,567`` in Bangla digits); ``pattern``: a CLDR
         decimal pattern in place of the locale's (``#,##0.#``)."""
+        if type(value) is int and pattern is None and self.lang == DEFAULT:
+            # English writes a whole number as Python does ("-1,234", Latin digits): Babel's
+            # CLDR data (about 15 ms of CPU to load) is read only for a fraction, a pattern or
+            # another language (#16; tests/unit/test_startup.py compares the two)
+            return f"{value:,}"
         from babel.numbers import format_decimal
 
         text = format_decimal(value, format=pattern, locale=self.lang, numbering_system="default")

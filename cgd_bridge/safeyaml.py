@@ -14,6 +14,12 @@ line, so each caller's existing "cannot be read as YAML (line N)" path names the
 Every YAML the bridge reads goes through here: metadata and mapping files (CLI, API, web
 pages), and the stored mappings the server reads back (so a bomb stored before this existed is
 refused at load, not served).
+
+The node graph is composed by libyaml (PyYAML's C parser, about 7x less CPU than its pure-Python
+one on a mapping file: #16) when PyYAML has it; the same safe constructor builds the values, so
+the result is the same. A document the C parser refuses is read again by the pure-Python
+parser, so what a person is told about a broken file (its message and line) does not depend on
+how PyYAML was built.
 """
 
 from __future__ import annotations
@@ -53,6 +59,11 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader (only plain data types), used one document at a time."""
 
 
+#: PyYAML's safe loader on libyaml's parser (the same safe constructor), when PyYAML was built
+#: with libyaml; libyaml itself refuses nesting deeper than 1,000 levels before composing it
+_FastLoader: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+
+
 def load(text: str, *, limits: YamlLimits = LIMITS) -> Any:
     """The document in ``text`` as plain Python data, or a ``yaml.YAMLError`` (a
     :class:`YamlLimitError` when it passes ``limits``)."""
@@ -61,7 +72,20 @@ def load(text: str, *, limits: YamlLimits = LIMITS) -> Any:
 
 def load_with_lines(text: str, *, limits: YamlLimits = LIMITS) -> tuple[Any, dict[tuple[str, ...], int]]:
     """:func:`load`, plus the line of every key path (``("dataset", "title")`` -> 3)."""
-    loader = _Loader(text)
+    if _FastLoader is not None:
+        try:
+            return _load_with(_FastLoader, text, limits)
+        except yaml.YAMLError as exc:
+            if isinstance(exc, YamlLimitError):
+                raise
+            # refused by libyaml: the pure-Python parser says why, as it always has
+    return _load_with(_Loader, text, limits)
+
+
+def _load_with(
+    loader_class: type[yaml.SafeLoader], text: str, limits: YamlLimits
+) -> tuple[Any, dict[tuple[str, ...], int]]:
+    loader = loader_class(text)
     try:
         try:
             node = loader.get_single_node()

@@ -103,12 +103,13 @@ def test_lazy_module_names_a_missing_module() -> None:
 
 #: what a validate of a small file with its mapping does not need once the structures are
 #: compiled and frictionless's verdict on the mapping's Table Schema is remembered (#16);
+#: Babel, whose CLDR data an English report's whole numbers do not need (i18n.Translator.number);
 #: pandas, which pyarrow imports at its first array of Python values, its first ``to_numpy``
 #: and its first group_by unless cgd_bridge/arrow.py builds and reads the arrays
 NOT_FOR_A_WARM_VALIDATE = (
     "sdmx", "frictionless", "requests", "pydantic_settings", "phonenumbers", "stdnum", "lxml",
     "fastapi", "starlette", "uvicorn", "jinja2", "sqlalchemy", "rapidfuzz", "pandas",
-    "python_calamine", "fastexcel", "cgd_bridge.ingest.xlsx",
+    "python_calamine", "fastexcel", "cgd_bridge.ingest.xlsx", "babel",
 )  # fmt: skip
 
 
@@ -285,3 +286,35 @@ def test_a_validate_larger_than_the_privacy_sample_never_tries_to_import_pandas(
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["rows"] == 2_000
     assert not got["attempts"], "pandas was imported from:\n" + "\n---\n".join(got["attempts"])
+
+
+def test_english_whole_numbers_are_written_as_babel_writes_them() -> None:
+    """Translator.number writes an English whole number without Babel (its CLDR data is about
+    15 ms of CPU to load): the text must be Babel's own, digit for digit."""
+    from babel.numbers import format_decimal
+
+    from cgd_bridge.i18n import ENGLISH, translator
+
+    def babel(v: float, lang: str = "en") -> str:
+        return translator(lang).digits(str(format_decimal(v, locale=lang, numbering_system="default")))
+
+    values = [0, 1, -1, 7, 999, 1000, -1000, 1234, 12_345, 180, 1_000_395, -987_654_321, 10**15, 2**63 - 1]
+    values += [int("9" * k) for k in range(1, 19)] + [-int("9" * k) for k in range(1, 19)]
+    for v in values:
+        assert ENGLISH.number(v) == babel(v), v
+    # a fraction, a pattern and another language still go through Babel
+    assert ENGLISH.number(1234.5) == babel(1234.5) == "1,234.5"
+    assert ENGLISH.number(1234, pattern="#,##0.0") == "1,234.0"
+    assert translator("bn").number(1234) == babel(1234, "bn") != "1,234"
+
+
+def test_making_the_english_translator_reads_no_cldr_data(tmp_path: Path) -> None:
+    """Every command makes the English translator at start-up (``i18n.ENGLISH``): its digits are
+    read from Babel's CLDR data when first used, not then, and ``--help`` imports no Babel."""
+    code, modules = _imported(tmp_path, "--help")
+    assert code == 0
+    assert "babel" not in modules, "`cgd-bridge --help` imports Babel"
+    from cgd_bridge.i18n import LATIN_DIGITS, digits, numbering_system
+
+    assert numbering_system("en") == "latn"  # what digits("en") takes for granted without Babel
+    assert digits("en") == LATIN_DIGITS
