@@ -948,15 +948,26 @@ def _checked_against(v: Version) -> tuple[int, int] | None:
     return (at, number) if isinstance(at, int) and isinstance(number, int) else None
 
 
+def _hides_anything(session: Session, v: Version) -> bool:
+    """Whether version ``v`` publishes any observation without its value (suppressed)."""
+    table = store_data.load_table(session, v.id)
+    if "SUPPRESSED" in table.column_names:
+        return bool(pc.any(table["SUPPRESSED"]).as_py())
+    return "OBS_VALUE" in table.column_names and table["OBS_VALUE"].null_count > 0
+
+
 def _check_release(session: Session, v: Version) -> None:
     """Refuse to publish ``v`` when the dataset has a published version other than the one its
     suppression was checked against: that release's cells were not taken as known, and the two
     together could give a suppressed cell away (docs/disclosure.md, "Two releases"). A release
-    withdrawn since is no reason to refuse: it was only taken as known."""
+    withdrawn since is no reason to refuse (it was only taken as known), nor two releases that
+    suppress nothing."""
     current = current_release(session, producer_id=v.submission.producer_id, dataset=v.submission.dataset)
     checked = _checked_against(v)
     if current is None or (checked is not None and checked[0] == current.id):
         return
+    if not (_hides_anything(session, v) or _hides_anything(session, current)):
+        return  # neither release suppresses a cell: there is nothing to give away
     fix = N_(
         "Upload the same files again as a new version: it is checked against the published version "
         "and keeps its suppressed cells protected from it; then review and publish that one."
