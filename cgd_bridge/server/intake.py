@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from cgd_bridge.checks.disclosure import Release
+from cgd_bridge.checks.disclosure import COUNT_COLUMNS, Release
 from cgd_bridge.clock import Clock
 from cgd_bridge.errors import CgdBridgeError
 from cgd_bridge.findings import Report
@@ -132,7 +132,11 @@ def _previous_release(
     current = submissions.current_release(session, producer_id=principal.org_id, dataset=slug.strip())
     if current is None:
         return None
-    return Release(load_table(session, current.id), version_id=current.id, number=current.number)
+    table = load_table(session, current.id)
+    # what release_status reads, nothing more: the worker receives it through a pipe
+    keep = {*current.dimensions, "TIME_PERIOD", "OBS_VALUE", "SUPPRESSED", *COUNT_COLUMNS}
+    table = table.select([c for c in table.column_names if c in keep])
+    return Release(table, version_id=current.id, number=current.number)
 
 
 def _store(

@@ -8,14 +8,14 @@ same in both releases, so the reader takes v1's published value for each v2 comp
 v1 published, and solves v2's relations (an interval LP written in
 ``tests/unit/checks/test_relations_a_reader_knows.py``, not the product's audit).
 
-What the code promises (docs/disclosure.md, "Cost and limits"): the audit "does not protect
-against differencing two releases of the same table (publish revisions with the same
-suppression or audit them together)", and superseded versions stay public and citable
-(docs/architecture.md, access policy). This test shows the breach is real; it is an expected
-failure (strict: it turns into a failure the day the mechanism protects, so the marker must
-then go) until the completion of a version takes the earlier release as known: cells
-unchanged since a release keep that release's status (published: known, never a
-complement; suppressed: suppressed again), and the two releases are audited together.
+What the code promises (docs/disclosure.md, "Two releases of one dataset"): superseded versions
+stay public and citable, so the completion of a new version takes the published one as known:
+cells unchanged since that release keep its status (published: known, published again, never a
+complement; suppressed: suppressed again), and publishing a version checked against another
+release than the one published now is refused. The releases go through the server's intake
+(``POST /api/submissions``: the upload's worker process gets the published version as data).
+This was an expected failure (strict) until that mechanism existed; the tests below also show
+the other direction and the refusal.
 """
 
 from __future__ import annotations
@@ -27,10 +27,7 @@ from pathlib import Path
 import pytest
 
 from cgd_bridge.errors import Conflict
-from cgd_bridge.server.intake import harmonise_and_store
-from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.store import submissions
-from cgd_bridge.store.submissions import RawFile
 from tests.unit.checks.test_relations_a_reader_knows import (
     COUNTIES,
     Cell,
@@ -55,23 +52,19 @@ def harmonised(folder: Path, value: int) -> Path:
 
 
 def upload(world: World, folder: Path, note: str | None, *, submit: bool = True) -> int:
-    """The files stored as a new version and submitted, as the server's intake does it (the
-    published version of the dataset is what the disclosure audit takes as known)."""
-    inputs = Inputs()
-    try:
-        inputs.paths["data"] = folder / "data.csv"
-        inputs.raw.append(RawFile("data", "data.csv", (folder / "data.csv").read_bytes(), "text/csv"))
-        for role, name in (("metadata", "quality.yaml"), ("mapping", "mapping.yaml")):
-            inputs.text(role, name, (folder / name).read_text(encoding="utf-8"))
-        with world.bridge.sessions() as session:
-            done = harmonise_and_store(
-                session, inputs, principal=world.producer, structures=world.bridge.structures,
-                clock=world.clock, revision_note=note, submit=submit,
-            )  # fmt: skip
-            assert done.version is not None, [f.problem for f in done.report.findings]
-            return done.version.id
-    finally:
-        inputs.close()
+    """The files uploaded as a new version (``POST /api/submissions``): the server's intake
+    reads them in a worker process, with the dataset's published version as data for the
+    disclosure audit."""
+    files = {
+        "data": ("data.csv", (folder / "data.csv").read_bytes(), "text/csv"),
+        "metadata": ("quality.yaml", (folder / "quality.yaml").read_bytes(), "application/yaml"),
+        "mapping": ("mapping.yaml", (folder / "mapping.yaml").read_bytes(), "application/yaml"),
+    }
+    form = {"submit": "true" if submit else "false", **({"revision_note": note} if note else {})}
+    headers = {"Authorization": f"Bearer {world.keys['amina']}"}
+    r = world.client.post("/api/submissions", headers=headers, files=files, data=form)
+    assert r.status_code == 201, r.text[:800]
+    return int(r.json()["id"])
 
 
 def decide(world: World, version_id: int) -> None:
