@@ -25,6 +25,7 @@ from cgd_bridge import arrow
 from cgd_bridge.atomic import atomic_writer, write_bytes_atomic
 from cgd_bridge.checks import Context, Options, dsat_score, run_checks
 from cgd_bridge.checks.disclosure import (
+    Release,
     Suppression,
     audit_observations,
     suppress_observations,
@@ -131,11 +132,14 @@ def examine(
     options: Options | None = None,
     progress: Progress | None = None,
     structures: Structures | None = None,
+    previous: Release | None = None,
 ) -> Validation:
     """:func:`validate`, returning the mapped data and the suppression with the Report.
 
     Open -> schema -> checks -> map (when the mapping has SDMX sections) -> disclosure control
-    of the mapped observations; the arguments are :func:`validate`'s.
+    of the mapped observations; the arguments are :func:`validate`'s, and ``previous``: the
+    published version of the dataset this one follows, whose cells the reader already knows
+    (:func:`~cgd_bridge.checks.disclosure.audit_observations`).
     """
     opts = options or Options()
     report = Report(stage=opts.stage)
@@ -197,7 +201,7 @@ def examine(
             area = dimension_parents(structures, spec.dataflow, "REF_AREA")
             audit_observations(
                 h, report, threshold=threshold.value, suppression=ctx.suppression, file=table.file,
-                hierarchies={"REF_AREA": area} if area else None,
+                hierarchies={"REF_AREA": area} if area else None, previous=previous,
             )  # fmt: skip
     report.finish()
     return Validation(report=report, threshold=ctx.threshold, harmonised=h, suppression=ctx.suppression)
@@ -545,13 +549,15 @@ def harmonise(
     progress: Progress | None = None,
     structures: Structures | None = None,
     force: bool = False,
+    previous: Release | None = None,
 ) -> Harmonisation:
     """Validate and map a dataset and apply the CGD provenance rules, without writing anything.
 
     :func:`convert` writes what this returns, and the server stores it. ``harmonised`` is None
     when validation found errors, unless ``force`` (every observation is then OBS_STATUS U).
     ``target`` carries the DSD's series-level attributes but no code names (the writers that
-    need names get them from :func:`cgd_bridge.sdmx.names.named_target`).
+    need names get them from :func:`cgd_bridge.sdmx.names.named_target`). ``previous``: the
+    published version this one follows (:func:`examine`; the server's intake passes it).
     """
     if structures is None:
         from cgd_bridge.structures import Structures as _Structures
@@ -560,7 +566,7 @@ def harmonise(
     md = load_metadata(metadata)
     validation = examine(
         data, metadata=md, mapping=mapping, form=form, sheet=sheet, options=options, progress=progress,
-        structures=structures,
+        structures=structures, previous=previous,
     )  # fmt: skip
     report = validation.report
     spec, _ = load_mapping(mapping)

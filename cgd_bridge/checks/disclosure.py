@@ -429,6 +429,7 @@ def secure(
     deviations: Sequence[Deviation] = (),
     slab_cells: int | None = None,
     cubes: bool = True,
+    known_cells: np.ndarray | None = None,
 ) -> Secured:
     """Prove the suppression with the audit and add the complements it lacks (in place).
 
@@ -448,12 +449,52 @@ def secure(
     ``cubes``: an exposed cell is first protected by the cheapest hypercube around it
     (:mod:`cgd_bridge.checks.cubes`, checked by the audit as any deviation), the deviation LPs
     taking only the cells no cube protects; False: the LPs alone (for comparison).
+
+    ``known_cells`` marks the cells a reader knows whatever this table does (an earlier release
+    published them with the same values, :func:`release_status`): they are published here too
+    (suppressing them hides nothing, and a suppressed cell that its own table pins down would
+    look exposed to ``cgd-bridge audit``), the audits take them as published values, and the
+    completion (cubes and deviation LPs alike) never chooses one as a complement, nor moves one
+    in a deviation.
     """
+    if known_cells is not None and known_cells.any():
+        suppressed &= ~known_cells
+    return _secure_slabs(
+        keys, parents, measures, suppressed, size, threshold, known_children, additive, deviations,
+        slab_cells, cubes, fixed=known_cells,
+    )  # fmt: skip
+
+
+def _secure_slabs(
+    keys: dict[str, np.ndarray],
+    parents: dict[str, np.ndarray],
+    measures: dict[str, np.ndarray],
+    suppressed: np.ndarray,
+    size: np.ndarray,
+    threshold: int,
+    known_children: dict[str, np.ndarray] | None,
+    additive: bool,
+    deviations: Sequence[Deviation],
+    slab_cells: int | None,
+    cubes: bool,
+    fixed: np.ndarray | None = None,
+) -> Secured:
+    """:func:`secure` whole or in slabs; ``fixed``: the cells never to choose as complements."""
     slabs = _slabs(keys, parents, len(suppressed), SLAB_CELLS if slab_cells is None else slab_cells)
     cost = np.where(np.isfinite(size), size, np.nanmax(np.r_[size[np.isfinite(size)], 1.0]))
     if slabs is None:
         return _secure(
-            keys, parents, measures, suppressed, cost, threshold, known_children, additive, deviations, cubes
+            keys,
+            parents,
+            measures,
+            suppressed,
+            cost,
+            threshold,
+            known_children,
+            additive,
+            deviations,
+            cubes,
+            fixed,
         )
     known = dict(known_children or {})
     for dim, parent in parents.items():
@@ -480,6 +521,7 @@ def secure(
             {k: v[rows] for k, v in keys.items()}, parents, {m: v[rows] for m, v in measures.items()},
             part, cost[rows], threshold, known, additive,
             [Deviation(local[d.rows], d.change) for d in given[s]], cubes,
+            None if fixed is None else fixed[rows],
         )  # fmt: skip
         local[rows] = -1
         suppressed[rows] = part
@@ -527,8 +569,10 @@ def _secure(
     additive: bool,
     deviations: Sequence[Deviation],
     cubes: bool = True,
+    fixed: np.ndarray | None = None,
 ) -> Secured:
-    """:func:`secure` of one table (or slab), ``cost`` already decided."""
+    """:func:`secure` of one table (or slab), ``cost`` already decided; ``fixed``: the cells
+    that may never be complements (known to the reader, see :func:`secure`)."""
     rel = build_relations(keys, parents, known_children=known_children)
     stacked = np.column_stack(list(measures.values())) if measures else np.zeros((len(suppressed), 0))
     if rel.n and stacked.shape[1]:
@@ -537,6 +581,8 @@ def _secure(
             rel.select(rel.equal.copy())
     del stacked
     eligible = ~ineligible_zero(list(measures.values())) if measures else np.zeros(len(suppressed), bool)
+    if fixed is not None:
+        eligible &= ~fixed
     grid = Grid(keys, parents) if cubes and rel.n and suppressed.any() else None
     done = complete(
         rel, measures, suppressed, float(threshold), cost=cost, eligible=eligible, deviations=deviations,
@@ -921,6 +967,105 @@ def withhold_counts(table: pa.Table, mask: pa.Array, attributes: Sequence[str]) 
 COUNT_COLUMNS = ("OBS_COUNT", "OBS_NUMERATOR", "OBS_DENOMINATOR")
 
 
+@dataclass(frozen=True)
+class Release:
+    """The published version of the dataset that a new version corrects or extends, as the
+    bridge stored it: what the public already knows (docs/disclosure.md, "Two releases").
+
+    Attributes:
+        table: its stored observations: the dimensions, ``TIME_PERIOD``, ``OBS_VALUE``, the
+            counts behind them (:data:`COUNT_COLUMNS`) and ``SUPPRESSED`` (else a cell without
+            a value is taken as suppressed).
+        version_id: the stored version it is (recorded in the new version's report, so that
+            publishing it can tell whether the release it was checked against is still the one).
+        number: its version number, for messages.
+    """
+
+    table: pa.Table
+    version_id: int
+    number: int
+
+
+def release_status(
+    table: pa.Table, dimensions: Sequence[str], release: Release
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which observations of ``table`` the earlier ``release`` gives away: ``(known, hidden)``.
+
+    An observation is *unchanged* when the release has its key (``dimensions`` and
+    ``TIME_PERIOD``) with the same counts (every :data:`COUNT_COLUMNS` both tables have; without
+    any, the same ``OBS_VALUE``, and a cell the release suppressed, whose value it did not keep,
+    counts as unchanged: the safe side). ``known``: unchanged and published by the release, so
+    the reader has its value whatever this table does. ``hidden``: unchanged and suppressed by
+    the release, so publishing it now would give the release's hidden cell away.
+    """
+    n = table.num_rows
+    old = release.table
+    keys = [*dimensions, "TIME_PERIOD"]
+    if n == 0 or old.num_rows == 0 or any(k not in old.column_names for k in keys):
+        return np.zeros(n, bool), np.zeros(n, bool)
+
+    def key(t: pa.Table) -> pa.Array:
+        parts = [pc.fill_null(pc.cast(t[k], pa.string()), "\x00") for k in keys]
+        joined = pc.binary_join_element_wise(*parts, "\x1f")
+        return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
+
+    at = pc.index_in(key(table), value_set=key(old))
+    found = arrow.to_numpy(pc.is_valid(at), bool)
+    where = arrow.to_numpy(arrow.fill_null(at, 0), np.int64)
+
+    def numbers(t: pa.Table, name: str) -> np.ndarray:
+        return arrow.to_numpy(arrow.fill_null(pc.cast(t[name], pa.float64()), np.nan), np.float64)
+
+    if "SUPPRESSED" in old.column_names:
+        was_hidden = arrow.to_numpy(arrow.fill_null(old["SUPPRESSED"], False), bool)[where]
+    else:
+        was_hidden = np.isnan(numbers(old, "OBS_VALUE"))[where]
+    counts = [c for c in COUNT_COLUMNS if c in table.column_names and c in old.column_names]
+    same = found.copy()
+    for name in counts or ["OBS_VALUE"]:
+        now, then = numbers(table, name), numbers(old, name)[where]
+        equal = (now == then) | (np.isnan(now) & np.isnan(then))
+        if not counts:  # a value the release withheld: not known to differ
+            equal |= was_hidden
+        same &= equal
+    return same & ~was_hidden, same & was_hidden
+
+
+def small_counts(table: pa.Table, threshold: int) -> np.ndarray:
+    """Observations with a count behind them (:data:`COUNT_COLUMNS`) from 1 to ``threshold - 1``."""
+    small = np.zeros(table.num_rows, dtype=bool)
+    for name in COUNT_COLUMNS:
+        if name in table.column_names:
+            v = arrow.to_numpy(arrow.fill_null(pc.cast(table[name], pa.float64()), np.nan), np.float64)
+            small |= (v > 0) & (v < threshold)
+    return small
+
+
+def _take_release(
+    table: pa.Table,
+    dimensions: Sequence[str],
+    previous: Release | None,
+    mask: np.ndarray,
+    threshold: int,
+    report: Report,
+) -> np.ndarray | None:
+    """What :func:`audit_observations` takes from the earlier release: its unchanged suppressed
+    cells join ``mask`` (in place); returns the cells known to the reader (None without a
+    release), recorded in ``report.stats['previous_release']``."""
+    if previous is None:
+        return None
+    given, hidden = release_status(table, dimensions, previous)
+    # a known cell small by this version's rules (a higher threshold) stays suppressed: the
+    # release published it, but this version does not publish it again
+    given &= ~small_counts(table, threshold)
+    mask |= hidden
+    report.stats["previous_release"] = {
+        "version_id": previous.version_id, "number": previous.number,
+        "known": int(given.sum()), "kept_suppressed": int(hidden.sum()),
+    }  # fmt: skip
+    return given
+
+
 def audit_observations(
     h: Harmonised,
     report: Report,
@@ -929,6 +1074,7 @@ def audit_observations(
     suppression: Suppression | None,
     file: str,
     hierarchies: dict[str, dict[str, str]] | None = None,
+    previous: Release | None = None,
 ) -> Secured | None:
     """The last word on the observations to publish: secondary suppression proven by the audit.
 
@@ -941,11 +1087,18 @@ def audit_observations(
     ``suppression-exposed`` error. The measures audited are the counts behind each value
     (``OBS_COUNT``, ``OBS_NUMERATOR``, ``OBS_DENOMINATOR``); without them, ``OBS_VALUE`` over
     the relations it satisfies exactly. The final mask becomes the ``SUPPRESSED`` column.
+
+    ``previous``: the published version this one follows. Its unchanged cells keep its status
+    (:func:`release_status`): those it suppressed are suppressed again; those it published are
+    known to the reader, so they are published again (unless small by this version's rules),
+    the audit takes them as published and the completion never uses them as complements.
+    ``report.stats['previous_release']`` records which version it was.
     """
     t = h.table
     mask = suppressed_mask(t, suppression)
     if t.num_rows == 0:
         return None
+    given = _take_release(t, h.dimensions, previous, mask, threshold, report)
     measures = {
         c: arrow.to_numpy(arrow.fill_null(pc.cast(t[c], pa.float64()), np.nan), np.float64)
         for c in COUNT_COLUMNS
@@ -977,7 +1130,7 @@ def audit_observations(
     size = next(iter(measures.values()))
     secured = secure(
         related, parents, measures, mask, size, threshold, known_children=known, additive=additive,
-        deviations=_observation_deviations(t, suppression),
+        deviations=_observation_deviations(t, suppression), known_cells=given,
     )  # fmt: skip
 
     def label(d: str, i: int) -> str:

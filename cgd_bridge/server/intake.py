@@ -16,13 +16,18 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from cgd_bridge.checks.disclosure import COUNT_COLUMNS, Release
 from cgd_bridge.clock import Clock
+from cgd_bridge.errors import CgdBridgeError
 from cgd_bridge.findings import Report
+from cgd_bridge.i18n import N_, msg
+from cgd_bridge.metadata.load import read_metadata_file
 from cgd_bridge.pipeline import Harmonisation
 from cgd_bridge.server import metrics
 from cgd_bridge.server.jobs import Jobs
 from cgd_bridge.server.uploads import Inputs
 from cgd_bridge.store import submissions
+from cgd_bridge.store.data import load_table
 from cgd_bridge.store.models import Version
 from cgd_bridge.store.orgs import Principal
 from cgd_bridge.structures import Structures
@@ -85,7 +90,8 @@ def harmonise_and_store(
         :class:`Intake` has no version and its report lists them.
     """
     try:
-        result = inputs.harmonise(structures=structures, sheet=sheet, jobs=jobs)
+        previous = _previous_release(session, inputs, principal, jobs)
+        result = inputs.harmonise(structures=structures, sheet=sheet, jobs=jobs, previous=previous)
     except BaseException:
         metrics.submitted("refused")
         raise
@@ -100,6 +106,37 @@ def harmonise_and_store(
         raise
     metrics.submitted("stored")
     return Intake(result, version)
+
+
+def _previous_release(
+    session: Session, inputs: Inputs, principal: Principal, jobs: Jobs | None
+) -> Release | None:
+    """The published version of the dataset these files are a new version of (the producer's
+    dataset with the metadata's ``dataset.id``), as data for the disclosure audit: what the
+    public already knows (docs/disclosure.md, "Two releases"). None for a first release, or
+    when the metadata cannot be read (harmonising then says why)."""
+    path = inputs.paths.get("metadata")
+    if path is None:
+        return None
+    try:
+        if jobs is not None:  # an upload's file is read within the job limits
+            raw = jobs.run("read_metadata", what=msg(N_("the file '{name}'"), name=path.name), path=str(path))
+        else:
+            raw, _lines, _fmt = read_metadata_file(path)
+    except CgdBridgeError:
+        return None
+    dataset = raw.get("dataset") if isinstance(raw, dict) else None
+    slug = dataset.get("id") if isinstance(dataset, dict) else None
+    if not isinstance(slug, str) or not slug.strip():
+        return None
+    current = submissions.current_release(session, producer_id=principal.org_id, dataset=slug.strip())
+    if current is None:
+        return None
+    table = load_table(session, current.id)
+    # what release_status reads, nothing more: the worker receives it through a pipe
+    keep = {*current.dimensions, "TIME_PERIOD", "OBS_VALUE", "SUPPRESSED", *COUNT_COLUMNS}
+    table = table.select([c for c in table.column_names if c in keep])
+    return Release(table, version_id=current.id, number=current.number)
 
 
 def _store(

@@ -98,13 +98,15 @@ def _harmonise(
     form: str | None,
     sheet: str | None,
     structures_dir: str | None,
+    previous: Any = None,
 ) -> Any:
     from cgd_bridge import pipeline
 
     structures = _structures(structures_dir)
     return pipeline.harmonise(
-        data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, structures=structures
-    )
+        data, metadata=metadata, mapping=mapping, form=form, sheet=sheet, structures=structures,
+        previous=previous,
+    )  # fmt: skip
 
 
 def _read_metadata(*, path: str) -> Any:

@@ -19,6 +19,7 @@ from types import TracebackType
 from fastapi import UploadFile
 
 from cgd_bridge import pipeline
+from cgd_bridge.checks.disclosure import Release
 from cgd_bridge.errors import CgdBridgeError, InputError
 from cgd_bridge.i18n import N_, msg
 from cgd_bridge.server.jobs import Jobs
@@ -122,13 +123,19 @@ class Inputs:
         return {r.role: r.filename for r in self.raw}
 
     def harmonise(
-        self, *, structures: Structures, sheet: str | None = None, jobs: Jobs | None = None
+        self,
+        *,
+        structures: Structures,
+        sheet: str | None = None,
+        jobs: Jobs | None = None,
+        previous: Release | None = None,
     ) -> pipeline.Harmonisation:
         """:func:`cgd_bridge.pipeline.harmonise` on these files (nothing is stored).
 
         With ``jobs`` (the server's uploads) it runs in a worker process within the job limits
         (:mod:`cgd_bridge.server.jobs`), reading the same structures folder; without, here (the
-        demo's bundled examples).
+        demo's bundled examples). ``previous``: the dataset's published version, which the
+        disclosure audit takes as known (it travels to the worker as data).
         """
         if jobs is not None:
             result: pipeline.Harmonisation = jobs.run(
@@ -140,6 +147,7 @@ class Inputs:
                 form=str(self.paths["form"]) if "form" in self.paths else None,
                 sheet=sheet,
                 structures_dir=str(structures.store.folder) if structures.store else None,
+                previous=previous,
             )
             return result
         return pipeline.harmonise(
@@ -149,6 +157,7 @@ class Inputs:
             form=self.paths.get("form"),
             sheet=sheet,
             structures=structures,
+            previous=previous,
         )
 
     def close(self) -> None:

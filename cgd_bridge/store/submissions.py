@@ -923,6 +923,74 @@ def reject(
     )
 
 
+def current_release(session: Session, *, producer_id: int, dataset: str) -> Version | None:
+    """The published version of the producer's dataset ``dataset`` (the latest, should it be
+    published to several dataflows), or None: the release a new version of it is checked
+    against (docs/disclosure.md, "Two releases")."""
+    return session.scalars(
+        select(Version)
+        .join(Submission, Version.submission_id == Submission.id)
+        .where(
+            Submission.producer_id == producer_id,
+            Submission.dataset == dataset,
+            Version.state == State.PUBLISHED.value,
+        )
+        .order_by(Version.published_at.desc(), Version.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _checked_against(v: Version) -> tuple[int, int] | None:
+    """The published version (id, number) that ``v``'s disclosure audit took as known (its
+    report's ``stats.previous_release``), or None: checked as the dataset's first release."""
+    found = ((v.report or {}).get("cgd:stats") or {}).get("previous_release") or {}
+    at, number = found.get("version_id"), found.get("number")
+    return (at, number) if isinstance(at, int) and isinstance(number, int) else None
+
+
+def _hides_anything(session: Session, v: Version) -> bool:
+    """Whether version ``v`` publishes any observation without its value (suppressed)."""
+    table = store_data.load_table(session, v.id)
+    if "SUPPRESSED" in table.column_names:
+        return bool(pc.any(table["SUPPRESSED"]).as_py())
+    return "OBS_VALUE" in table.column_names and table["OBS_VALUE"].null_count > 0
+
+
+def _check_release(session: Session, v: Version) -> None:
+    """Refuse to publish ``v`` when the dataset has a published version other than the one its
+    suppression was checked against: that release's cells were not taken as known, and the two
+    together could give a suppressed cell away (docs/disclosure.md, "Two releases"). A release
+    withdrawn since is no reason to refuse (it was only taken as known), nor two releases that
+    suppress nothing."""
+    current = current_release(session, producer_id=v.submission.producer_id, dataset=v.submission.dataset)
+    checked = _checked_against(v)
+    if current is None or (checked is not None and checked[0] == current.id):
+        return
+    if not (_hides_anything(session, v) or _hides_anything(session, current)):
+        return  # neither release suppresses a cell: there is nothing to give away
+    fix = N_(
+        "Upload the same files again as a new version: it is checked against the published version "
+        "and keeps its suppressed cells protected from it; then review and publish that one."
+    )
+    if checked is None:
+        raise Conflict(
+            N_(
+                "version {number} was checked for disclosure as the dataset's first release, but version "
+                "{current} is published now: together the two could give a suppressed cell away"
+            ),
+            fix=fix,
+            params={"number": v.number, "current": current.number},
+        )
+    raise Conflict(
+        N_(
+            "version {number} was checked for disclosure against version {checked}, but version {current} "
+            "is published now: together the two could give a suppressed cell away"
+        ),
+        fix=fix,
+        params={"number": v.number, "checked": checked[1], "current": current.number},
+    )
+
+
 def publish(
     session: Session,
     *,
@@ -952,6 +1020,7 @@ def publish(
         # the overlap check and the publication are one step per dataflow: two reviewers
         # publishing overlapping versions at once cannot both pass a check that saw neither
         lock(session, f"publish {v.submission.dataflow_ref}")
+        _check_release(session, v)
         found = _check_overlap(session, v, replace, N_("publishing"))
         _move(session, v, State.PUBLISHED, principal, when, {"published_at": when}, _replacing(found) or None)
         _supersede_older(session, v, (*PENDING, State.PUBLISHED), principal, when)
