@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -35,6 +36,12 @@ DATA_FORMATS = [
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     with seeded_app(tmp_path_factory.mktemp("http")) as (c, _, _):
         yield c
+
+
+def unprepared(body: bytes) -> bytes:
+    """An answer without its header's preparation time (two requests a second apart differ
+    there and nowhere else)."""
+    return re.sub(rb"<(\w+):Prepared>[^<]*</\1:Prepared>", b"<Prepared/>", body)
 
 
 def csv_rows(client: TestClient, path: str) -> list[dict[str, str]]:
@@ -248,7 +255,7 @@ def test_gzip_by_accept_encoding(client: TestClient, path: str) -> None:
     assert r.headers["content-encoding"] == "gzip"
     assert "Accept-Encoding" in r.headers["vary"]
     assert "Accept" in r.headers["vary"]
-    assert r.content == plain.content  # httpx decodes
+    assert unprepared(r.content) == unprepared(plain.content)  # httpx decodes
     assert int(r.headers["content-length"]) < len(plain.content)
 
 
@@ -269,7 +276,7 @@ def test_brotli_is_preferred_and_decodes_to_the_same_smaller_answer(client: Test
         headers = r.headers
     assert headers["content-encoding"] == "br"
     assert "Accept-Encoding" in headers["vary"]
-    assert brotli.decompress(raw) == plain.content
+    assert unprepared(brotli.decompress(raw)) == unprepared(plain.content)
     assert int(headers["content-length"]) == len(raw)
     with client.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as g:
         gzipped = b"".join(g.iter_raw())
