@@ -361,6 +361,9 @@ def group_ids(columns: Sequence[pa.Array | pa.ChunkedArray]) -> tuple[np.ndarray
 # processes: nothing keeps them.
 
 _P = np.uint64((1 << 61) - 1)
+#: values of this many bytes or more are summed in 21-bit pieces of their weights (32-bit below:
+#: 255 * 2**32 per byte, so a sum of fewer than 2**23 bytes stays below 2**64)
+_LONG_VALUE = 1 << 23
 _LOW32 = np.uint64(0xFFFFFFFF)
 _seed = np.random.SeedSequence()  # fresh entropy from the operating system, once per process
 _TEXT_BASE, _ROW_BASE = (
@@ -465,9 +468,9 @@ def _text_hash_each(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     powers = _powers(_TEXT_BASE, int(lengths.max()))
     h = powers[lengths]  # the leading B ** L
     if data.size:
-        # byte i of a value of length L weighs B ** (L - 1 - i); each weight is split in 32-bit
-        # halves so that the products and their sums per value stay below 2**64 (a cell of up
-        # to 2**23 bytes; CsvLimits allows far fewer), then folded mod P
+        # byte i of a value of length L weighs B ** (L - 1 - i); each weight is split in pieces
+        # (32 bits, or 21 for a value of 2**23 bytes or more) so that the products and their
+        # sums per value stay below 2**64, then folded mod P
         row = np.repeat(np.arange(n), lengths)
         position_from_end = (end[row] - 1) - (start[0] + np.arange(data.size))
         del row
@@ -475,10 +478,18 @@ def _text_hash_each(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         del position_from_end
         nonempty = lengths > 0
         at = (start - start[0])[nonempty]
-        low = np.add.reduceat(data * (weight & _LOW32), at)
-        high = np.add.reduceat(data * (weight >> np.uint64(32)), at)
+        # pieces of the weights small enough that no value's sum of byte * piece overflows
+        shift = 32 if int(lengths.max()) < _LONG_VALUE else 21
+        h_nonempty = h[nonempty]
+        done = 0
+        while done < 61:
+            piece = (weight >> np.uint64(done)) & np.uint64((1 << shift) - 1)
+            total = _fold(np.add.reduceat(data * piece, at))
+            h_nonempty += total if done == 0 else _mulmod(total, 1 << done)
+            h_nonempty = _fold(h_nonempty)
+            done += shift
         del weight
-        h[nonempty] = _reduce(h[nonempty] + _fold(low) + _mulmod(_fold(high), 1 << 32))
+        h[nonempty] = _reduce(h_nonempty)
     valid = to_numpy(pc.is_valid(arr))
     return np.where(valid, h, _NULL_HASH)
 

@@ -248,3 +248,12 @@ def test_text_hash_is_the_polynomial_mod_the_mersenne_prime() -> None:
     values = ["", "a", "héllo", "\xff" * 3000, None, "नेपाल", "\x00"]
     got = [int(x) for x in arrow._text_hash_each(pa.array(values))]
     assert got == [reference(v) % p if v is not None else p - 1 for v in values]
+
+
+def test_long_values_are_hashed_in_smaller_pieces_to_the_same_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values too long for 32-bit pieces of the weights (the sums would overflow 2**64) are
+    summed in 21-bit pieces: the same hash, shown by forcing the long path on short values."""
+    values = pa.array(["", "a", "héllo", "\xff" * 3000, None, "नेपाल", "ab" * 700])
+    usual = arrow._text_hash_each(values)
+    monkeypatch.setattr(arrow, "_LONG_VALUE", 1)
+    assert arrow._text_hash_each(values).tolist() == usual.tolist()
