@@ -343,19 +343,88 @@ def group_ids(columns: Sequence[pa.Array | pa.ChunkedArray]) -> tuple[np.ndarray
     return factorize_rows(codes)
 
 
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-_BASE = np.uint64(0x100000001B3)
+# -- hashing: text and rows to 61-bit values, collision-resistant against crafted input --------
+#
+# Each text is read as a polynomial in a base drawn at random once per process, evaluated modulo
+# the Mersenne prime P = 2**61 - 1: for a text of L bytes, ``B**L + sum(byte_i * B**(L-1-i))``
+# (the leading ``B**L`` tells texts of different lengths apart). Two different texts of at most
+# L bytes give different polynomials of degree <= L, which agree on at most L of the (almost
+# 2**61) possible bases; so, the base being unknown to whoever wrote the file, any given pair
+# collides with probability at most about L / 2**61, whatever the texts (a fixed base, or
+# arithmetic mod 2**64, is broken by crafted texts: Thue-Morse strings collide mod 2**64 for
+# every odd base). A null hashes as P - 1, which a text matches with probability at most
+# (L + 1) / 2**61. A row's columns are combined the same way with a second random base, each
+# column's hash a coefficient: two different rows have a differing column, whose hashes collide
+# with probability at most (L + 1) / 2**61, and different column hashes make a non-zero row
+# polynomial of degree < columns; so two different rows collide with probability at most
+# columns * (L + 2) / 2**61. The hashes agree across batches of one process, never across
+# processes: nothing keeps them.
+
+_P = np.uint64((1 << 61) - 1)
+#: values of this many bytes or more are summed in 21-bit pieces of their weights (32-bit below:
+#: 255 * 2**32 per byte, so a sum of fewer than 2**23 bytes stays below 2**64)
+_LONG_VALUE = 1 << 23
+_LOW32 = np.uint64(0xFFFFFFFF)
+_seed = np.random.SeedSequence()  # fresh entropy from the operating system, once per process
+_TEXT_BASE, _ROW_BASE = (
+    int(b) for b in np.random.default_rng(_seed).integers(2**20, (1 << 61) - 2, size=2, dtype=np.uint64)
+)
 
 
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+def _fold(x: np.ndarray) -> np.ndarray:
+    """``x`` made smaller, equal mod P: below ``2**61 + 8`` for any uint64 ``x`` (no branch)."""
+    return (x & _P) + (x >> np.uint64(61))
 
 
-_NULL_HASH = np.uint64(0x5BD1E9955BD1E995)
+def _reduce(x: np.ndarray) -> np.ndarray:
+    """``x mod P`` exactly, for any uint64 ``x`` (the fold leaves it below P + 8)."""
+    x = _fold(x)
+    return np.where(x >= _P, x - _P, x)
+
+
+_LOW29 = np.uint64((1 << 29) - 1)
+
+
+def _mulmod(a: np.ndarray, b: np.ndarray | np.uint64 | int) -> np.ndarray:
+    """``a * b`` mod P, folded (below ``2**61 + 8``; :func:`_reduce` makes it exact), for uint64
+    ``a`` below 2**62 and ``b`` below P, by 32-bit halves (numpy has no 128-bit product).
+
+    With ``a = a1 * 2**32 + a0`` and ``b = b1 * 2**32 + b0`` (a1 < 2**30, b1 < 2**29):
+    ``a * b = a1 b1 2**64 + (a1 b0 + a0 b1) 2**32 + a0 b0``, and 2**61 = 1 mod P, so
+    ``2**64 = 8`` and ``m 2**32 = (m >> 29) + (m mod 2**29) 2**32``; every term stays below 2**63.
+    """
+    b = np.asarray(b, dtype=np.uint64)
+    a1, a0 = a >> np.uint64(32), a & _LOW32
+    b1, b0 = b >> np.uint64(32), b & _LOW32
+    mid = a1 * b0
+    mid += a0 * b1  # < 2**63
+    out = a1 * b1
+    out <<= np.uint64(3)  # < 2**62
+    out += mid >> np.uint64(34 - 5)
+    mid &= _LOW29
+    mid <<= np.uint64(32)
+    out += mid  # < 2**62 + 2**34 + 2**61
+    a0 *= b0
+    out += _fold(a0)  # < 2**64
+    return _fold(out)
+
+
+def _powers(base: int, n: int) -> np.ndarray:
+    """``base ** k mod P`` for k in 0 .. n (by doubling: log2(n) vectorised steps)."""
+    out = np.ones(n + 1, dtype=np.uint64)
+    k, step = 1, np.uint64(base)  # out[:k] is filled; step is base ** k
+    while k <= n:
+        m = min(k, n + 1 - k)
+        out[k : k + m] = _reduce(_mulmod(out[:m], step))
+        step = _reduce(_mulmod(np.asarray([step], dtype=np.uint64), step))[0]
+        k *= 2
+    return out
+
+
+# A null's hash: P - 1, a residue that a text of L bytes hashes to with probability at most
+# L / 2**61 (its polynomial minus P - 1 is not zero: the empty text's is 2), so a null stays
+# apart from every text with the same bound as two texts.
+_NULL_HASH = np.uint64((1 << 61) - 2)
 
 
 def _text_hash(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -396,28 +465,44 @@ def _text_hash_each(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     lengths = end - start
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
     data = data[start[0] : end[-1]].astype(np.uint64)
-    h = np.zeros(n, dtype=np.uint64)
+    powers = _powers(_TEXT_BASE, int(lengths.max()))
+    h = powers[lengths]  # the leading B ** L
     if data.size:
-        # a polynomial hash: byte i of a value of length L weighs BASE ** (L - 1 - i), mod 2**64
-        powers = np.cumprod(np.r_[np.uint64(1), np.full(int(lengths.max()), _BASE, dtype=np.uint64)])
+        # byte i of a value of length L weighs B ** (L - 1 - i); each weight is split in pieces
+        # (32 bits, or 21 for a value of 2**23 bytes or more) so that the products and their
+        # sums per value stay below 2**64, then folded mod P
         row = np.repeat(np.arange(n), lengths)
         position_from_end = (end[row] - 1) - (start[0] + np.arange(data.size))
-        with np.errstate(over="ignore"):
-            weighted = data * powers[position_from_end]
-            nonempty = lengths > 0
-            h[nonempty] = np.add.reduceat(weighted, (start - start[0])[nonempty])
-    with np.errstate(over="ignore"):
-        h = _splitmix(h ^ (lengths.astype(np.uint64) * _MIX))
+        del row
+        weight = powers[position_from_end]
+        del position_from_end
+        nonempty = lengths > 0
+        at = (start - start[0])[nonempty]
+        # pieces of the weights small enough that no value's sum of byte * piece overflows
+        shift = 32 if int(lengths.max()) < _LONG_VALUE else 21
+        h_nonempty = h[nonempty]
+        done = 0
+        while done < 61:
+            piece = (weight >> np.uint64(done)) & np.uint64((1 << shift) - 1)
+            total = _fold(np.add.reduceat(data * piece, at))
+            h_nonempty += total if done == 0 else _mulmod(total, 1 << done)
+            h_nonempty = _fold(h_nonempty)
+            done += shift
+        del weight
+        h[nonempty] = _reduce(h_nonempty)
     valid = to_numpy(pc.is_valid(arr))
     return np.where(valid, h, _NULL_HASH)
 
 
 def row_hashes(columns: Sequence[pa.Array | pa.ChunkedArray]) -> np.ndarray:
-    """A 64-bit hash per row of text columns (a null is a value of its own), the same for equal
-    rows in any batch: what a whole-file key comparison keeps (8 bytes a row)."""
-    n = len(columns[0]) if columns else 0
-    h = np.zeros(n, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for col in columns:
-            h = _splitmix(h * _BASE + _text_hash(col))
-    return h
+    """A 61-bit hash per row of text columns (a null is a value of its own), the same for equal
+    rows in any batch of this process: what a whole-file key comparison keeps (8 bytes a row).
+    Two different rows collide with probability at most columns * (L + 2) / 2**61 for values of
+    at most L bytes, whatever the values (the bases are random; see :data:`_P`)."""
+    if not columns:
+        return np.zeros(0, dtype=np.uint64)
+    h = _text_hash(columns[0])
+    for col in columns[1:]:
+        h = _mulmod(h, _ROW_BASE)  # below 2**61 + 8: folded, not reduced, until the end
+        h += _text_hash(col)
+    return _reduce(h)

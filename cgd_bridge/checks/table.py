@@ -2,8 +2,11 @@
 values, duplicate primary keys, rows with the wrong number of cells, and an empty table.
 
 All value checks are vectorised per column and batch. Duplicate keys are found across the whole
-file with one 64-bit hash per row (8 bytes a row, so 10 million rows need 80 MB), then the rows
-sharing a hash are reported.
+file with one hash per row (8 bytes a row, so 10 million rows need 80 MB), then the rows
+sharing a hash are reported. The hash (``arrow.row_hashes``) is a polynomial modulo 2**61 - 1 in
+bases drawn at random per process, so no crafted file can make two different keys share one: a
+pair of rows of k columns of at most L bytes collides with probability at most k (L + 2) / 2**61
+(a file of a million rows, all pairs: below 3e-5 for 20-byte keys of 5 columns).
 """
 
 from __future__ import annotations
@@ -425,7 +428,7 @@ def _duplicate_groups(sorted_h: np.ndarray, order: np.ndarray) -> list[np.ndarra
 
 
 def row_hashes(columns: list[pa.Array]) -> np.ndarray:
-    """A 64-bit hash per row of several text columns (nulls hash as a distinct value)."""
+    """A 61-bit hash per row of several text columns (nulls hash as a distinct value)."""
     return arrow.row_hashes(columns)
 
 

@@ -197,3 +197,63 @@ def test_text_hash_by_dictionary_is_the_value_by_value_hash(name: str) -> None:
     fast, slow = arrow._text_hash(values), arrow._text_hash_each(values)
     assert fast.dtype == slow.dtype == np.uint64
     assert fast.tolist() == slow.tolist()
+
+
+def _thue_morse(n: int) -> list[int]:
+    s = [0]
+    while len(s) < n:
+        s = s + [1 - x for x in s]
+    return s[:n]
+
+
+def test_row_hashes_tell_adversarial_pairs_apart() -> None:
+    """Pairs built to collide under polynomial hashes mod 2**64 (Thue-Morse, every odd base),
+    or under a sum of bytes, or by moving text between columns, hash apart."""
+    pairs = []
+    for n in (64, 1024, 2048, 4096):
+        t = _thue_morse(n)
+        pairs.append(("".join("ab"[x] for x in t), "".join("ba"[x] for x in t)))
+        pairs.append(("".join("\x00\xff"[x] for x in t), "".join("\xff\x00"[x] for x in t)))
+    pairs += [("ab", "ba"), ("", "\x00"), ("\x00", "\x00\x00"), ("a", "a\x00"), ("é", "e\u0301")]
+    for a, b in pairs:
+        assert a != b
+        h = arrow.row_hashes([pa.array([a, b])])
+        assert h[0] != h[1], (len(a), a[:8])
+        # the same pair among many other values (the dictionary path) and as large_string
+        many = pa.array([a, b] + ["filler"] * 200, pa.large_string())
+        hm = arrow.row_hashes([many])
+        assert hm[0] != hm[1]
+        assert (hm[0], hm[1]) == (h[0], h[1])
+    null_vs_text = arrow.row_hashes([pa.array([None, "", "\x00"]), pa.array(["", None, None])])
+    assert len(set(null_vs_text.tolist())) == 3
+
+
+def test_text_hash_is_the_polynomial_mod_the_mersenne_prime() -> None:
+    """The vectorised hash (32-bit halves, folded sums) is exactly the polynomial it promises,
+    computed with Python integers: the collision bound holds only for that polynomial."""
+    p = (1 << 61) - 1
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, p, 20_000, dtype=np.uint64)
+    b = rng.integers(0, p, 20_000, dtype=np.uint64)
+    edge = np.array([0, 1, p - 1, p - 2, 2**32, 2**32 - 1, 2**60, 2**61 - 2], dtype=np.uint64)
+    a, b = np.r_[a, np.repeat(edge, 8)], np.r_[b, np.tile(edge, 8)]
+    got_products = [int(x) for x in arrow._reduce(arrow._mulmod(a, b))]
+    assert got_products == [int(x) * int(y) % p for x, y in zip(a, b, strict=True)]
+    base = arrow._TEXT_BASE
+
+    def reference(text: str) -> int:
+        data = text.encode()
+        return sum(c * pow(base, len(data) - 1 - i, p) for i, c in enumerate(data)) + pow(base, len(data), p)
+
+    values = ["", "a", "héllo", "\xff" * 3000, None, "नेपाल", "\x00"]
+    got = [int(x) for x in arrow._text_hash_each(pa.array(values))]
+    assert got == [reference(v) % p if v is not None else p - 1 for v in values]
+
+
+def test_long_values_are_hashed_in_smaller_pieces_to_the_same_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values too long for 32-bit pieces of the weights (the sums would overflow 2**64) are
+    summed in 21-bit pieces: the same hash, shown by forcing the long path on short values."""
+    values = pa.array(["", "a", "héllo", "\xff" * 3000, None, "नेपाल", "ab" * 700])
+    usual = arrow._text_hash_each(values)
+    monkeypatch.setattr(arrow, "_LONG_VALUE", 1)
+    assert arrow._text_hash_each(values).tolist() == usual.tolist()
