@@ -12,7 +12,9 @@ database. Long work reports progress through the ``progress`` callback
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,34 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
+
+
+def release_memory() -> None:
+    """Hand the memory a finished stage freed back to the system before the next one starts.
+
+    Arrow's pool (jemalloc or mimalloc) keeps freed pages for Arrow, and glibc's malloc keeps
+    freed heap pages for numpy and Python; a stage that allocates through the other one (the
+    cell checks' numpy, then the mapping's Arrow, then the audit's numpy) would otherwise add
+    its peak on top of what the previous stage left behind (#16).
+    """
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where there is none (macOS, Windows, musl)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
 
 
 @dataclass(frozen=True)
@@ -163,6 +193,7 @@ def examine(
     if spec is not None and opts.mapped:  # aggregate data's cells: the rows the mapping keeps (#13)
         ctx.kept = rows_kept(table, spec)
     run_checks(ctx, progress)
+    release_memory()  # the cell table's and the secured slabs' pages, before the mapping
     table.info.rows = ctx.rows_read + len(table.skipped)
     threshold = check_threshold(ctx)  # the floor: refused below 3, a warning below 5
     report.stats.update(
@@ -190,6 +221,7 @@ def examine(
             table, spec, report, mapping_file=Path(mapping).name, structures=structures,
             batch_rows=opts.batch_rows, provided=CONFORMED_ATTRIBUTES,
         )  # fmt: skip
+        release_memory()  # the mapped batches' pages, before the observations' disclosure checks
         if h is not None:  # identifiers in the attribute values that would be published
             report.extend(attribute_findings(h, spec, file=table.file, mapping_file=Path(mapping).name))
         if h is not None and "OBS_COUNT" in h.table.column_names:
@@ -203,6 +235,7 @@ def examine(
                 h, report, threshold=threshold.value, suppression=ctx.suppression, file=table.file,
                 hierarchies={"REF_AREA": area} if area else None, previous=previous,
             )  # fmt: skip
+            release_memory()  # the audit's relations and LP models
     report.finish()
     return Validation(report=report, threshold=ctx.threshold, harmonised=h, suppression=ctx.suppression)
 
@@ -596,6 +629,7 @@ def harmonise(
             params={"dataflow": spec.dataflow},
         )
     h.table = conform(h, validation.suppression, md.model, forced=not report.valid)
+    release_memory()  # the table before conform, before the contract's checks and the writer
     # the DSD is the contract: its dimensions in key order, its attributes in its order, at
     # the attachment level it declares; checked before anything is written or stored
     present = [a for a in (*h.attributes, *PROVENANCE_ATTRIBUTES) if a in h.table.column_names]

@@ -26,6 +26,7 @@ Two tables are protected, with the same rules:
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,7 @@ EXPOSED = register(
 )  # fmt: skip
 
 EXAMPLES = 200  # findings materialised per code
+OBSERVATION_EXAMPLES = 20  # secondary suppressions of the mapped observations explained
 
 
 # -- the cell table and its families -------------------------------------------------------------
@@ -334,6 +336,7 @@ def suppress_cells(
         secured = secure(
             _cell_keys(cells, keys), _cell_parents(cells, keys),
             {m: cells[m].astype(np.float64) for m in measures}, suppressed, size, k,
+            reasons_kept=EXAMPLES,  # _report_cells explains the first EXAMPLES secondary cells
         )  # fmt: skip
         reasons.update(secured.reasons)
         _report_exposed(ctx.report, secured, lambda i: _describe_cell(cells, keys, i), file=ctx.table.file)
@@ -357,7 +360,9 @@ def _describe_cell(cells: Cells, keys: Sequence[KeyColumn], i: int) -> str:
 
 def _cell_keys(cells: Cells, keys: Sequence[KeyColumn]) -> dict[str, np.ndarray]:
     """The key codes of the cell table, shifted to be non-negative (null -1 and margin -2 -> 1, 0)."""
-    return {kk.name: cells[kk.name].astype(np.int64) - TOTAL_MARGIN for kk in keys}
+    # int32 as the cell table has them (the relations widen what they group): a whole-table
+    # copy of each key is held while the table is secured, 4 bytes a cell rather than 8
+    return {kk.name: cells[kk.name].astype(np.int32) - np.int32(TOTAL_MARGIN) for kk in keys}
 
 
 def _cell_parents(cells: Cells, keys: Sequence[KeyColumn]) -> dict[str, np.ndarray]:
@@ -430,6 +435,7 @@ def secure(
     slab_cells: int | None = None,
     cubes: bool = True,
     known_cells: np.ndarray | None = None,
+    reasons_kept: int | None = None,
 ) -> Secured:
     """Prove the suppression with the audit and add the complements it lacks (in place).
 
@@ -456,12 +462,16 @@ def secure(
     look exposed to ``cgd-bridge audit``), the audits take them as published values, and the
     completion (cubes and deviation LPs alike) never chooses one as a complement, nor moves one
     in a deviation.
+
+    ``reasons_kept``: keep the reasons of the first ``reasons_kept`` cells added (by row) only,
+    e.g. the examples a report shows; by default every one. Across slabs the reasons would
+    otherwise grow with the complements (tens of thousands per slab, a Python tuple each).
     """
     if known_cells is not None and known_cells.any():
         suppressed &= ~known_cells
     return _secure_slabs(
         keys, parents, measures, suppressed, size, threshold, known_children, additive, deviations,
-        slab_cells, cubes, fixed=known_cells,
+        slab_cells, cubes, fixed=known_cells, reasons_kept=reasons_kept,
     )  # fmt: skip
 
 
@@ -478,24 +488,19 @@ def _secure_slabs(
     slab_cells: int | None,
     cubes: bool,
     fixed: np.ndarray | None = None,
+    reasons_kept: int | None = None,
 ) -> Secured:
-    """:func:`secure` whole or in slabs; ``fixed``: the cells never to choose as complements."""
+    """:func:`secure` whole or in slabs; ``fixed``: the cells never to choose as complements;
+    ``reasons_kept``: as :func:`secure` says."""
     slabs = _slabs(keys, parents, len(suppressed), SLAB_CELLS if slab_cells is None else slab_cells)
     cost = np.where(np.isfinite(size), size, np.nanmax(np.r_[size[np.isfinite(size)], 1.0]))
     if slabs is None:
-        return _secure(
-            keys,
-            parents,
-            measures,
-            suppressed,
-            cost,
-            threshold,
-            known_children,
-            additive,
-            deviations,
-            cubes,
-            fixed,
-        )
+        whole = _secure(
+            keys, parents, measures, suppressed, cost, threshold, known_children, additive, deviations,
+            cubes, fixed,
+        )  # fmt: skip
+        whole.reasons = _first_reasons(whole.reasons, reasons_kept)
+        return whole
     known = dict(known_children or {})
     for dim, parent in parents.items():
         if dim in keys and dim not in known and (parent >= 0).any():  # as build_relations counts them
@@ -528,6 +533,7 @@ def _secure_slabs(
         done = sub.completion
         for i, (row, dim) in sub.reasons.items():
             reasons[int(rows[i])] = (int(rows[row]) if row >= 0 else row, dim)
+        reasons = _first_reasons(reasons, reasons_kept)
         for i, (row, link) in done.added.items():
             merged.added[int(rows[i])] = (
                 int(rows[row]) if row >= 0 else row,
@@ -592,6 +598,14 @@ def _secure(
         i: (row, rel.dims[int(rel.dim[link])] if link >= 0 else "?") for i, (row, link) in done.added.items()
     }
     return Secured(rel, done, reasons)
+
+
+def _first_reasons(reasons: dict[int, tuple[int, str]], kept: int | None) -> dict[int, tuple[int, str]]:
+    """The reasons of the ``kept`` lowest cells (all with None), in the same order."""
+    if kept is None or len(reasons) <= kept:
+        return reasons
+    first = set(heapq.nsmallest(kept, reasons))
+    return {i: why for i, why in reasons.items() if i in first}
 
 
 def _moved_exposure(e: Exposure, rows: np.ndarray, offset: int) -> Exposure:
@@ -1131,6 +1145,7 @@ def audit_observations(
     secured = secure(
         related, parents, measures, mask, size, threshold, known_children=known, additive=additive,
         deviations=_observation_deviations(t, suppression), known_cells=given,
+        reasons_kept=OBSERVATION_EXAMPLES,
     )  # fmt: skip
 
     def label(d: str, i: int) -> str:
@@ -1143,7 +1158,7 @@ def audit_observations(
     _audit_blanks(report, secured, measures, mask, threshold, where, file=file)
     added = np.flatnonzero(mask & ~before)
     examples = []
-    for i in added[:20].tolist():
+    for i in added[:OBSERVATION_EXAMPLES].tolist():
         other, dim = secured.reasons.get(i, (-1, "?"))
         shown = (
             msg(N_("the observation {key}"), key=where(other))

@@ -200,3 +200,18 @@ def test_an_empty_cell_the_totals_give_away_in_a_late_slab_is_reported_by_its_wh
     assert texts[0] == texts[1]
     assert texts[0]
     assert texts[0][0][2]["cell"] == "month 8 area 2 sex 0"
+
+
+@pytest.mark.parametrize("slab_cells", [40, 10**9])
+def test_reasons_kept_are_the_first_cells_reasons_and_no_more(slab_cells: int) -> None:
+    # the report explains the first EXAMPLES secondary cells only; across slabs the reasons of
+    # every complement would grow with the table, so secure keeps the first ones when asked
+    t = months_table(12)
+    full_mask, full = run(t, slab_cells=slab_cells)
+    kept_mask, kept = run(t, slab_cells=slab_cells, reasons_kept=3)
+    assert len(full.reasons) > 3, "the table needs more complements than are kept"
+    assert np.array_equal(kept_mask, full_mask)
+    first = sorted(full.reasons)[:3]
+    assert sorted(kept.reasons) == first
+    assert {i: kept.reasons[i] for i in first} == {i: full.reasons[i] for i in first}
+    assert sorted(kept.completion.added) == sorted(full.completion.added)
