@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cgd_bridge.i18n import translator
 from tests.e2e.test_cli import KENYA, MAPPINGS, assert_no_traceback, cli
 from tests.e2e.test_cli_i18n import WRONG
+from tests.support.json_numbers import json_numbers
 
 pytestmark = pytest.mark.e2e
 HEAD = r"^\S+ ([a-z0-9-]+): .* \(([^()]+)\)$"  # "ERROR code: title (count)"
@@ -29,17 +29,6 @@ def _counts(report_json: str) -> dict[str, int]:
         for f in [*task["errors"], *task["warnings"]]:
             counts[f["type"]] = counts.get(f["type"], 0) + 1
     return counts
-
-
-def _numbers(value: Any, path: str = "") -> list[tuple[str, Any]]:
-    """Every JSON number with its path (booleans left out)."""
-    if isinstance(value, dict):
-        return [x for k, v in value.items() for x in _numbers(v, f"{path}/{k}")]
-    if isinstance(value, list):
-        return [x for i, v in enumerate(value) for x in _numbers(v, f"{path}/{i}")]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return [(path, value)]
-    return []
 
 
 @pytest.mark.parametrize("lang", ["ne", "bn"])
@@ -77,9 +66,9 @@ def test_the_json_reports_numbers_are_those_of_the_english_run(lang: str) -> Non
     en = json.loads(cli("validate", *WRONG, "--format", "json", "--limit", "100000").stdout)
     other_run = cli("validate", *WRONG, "--format", "json", "--limit", "100000", "--lang", lang)
     other = json.loads(other_run.stdout)
-    numbers = [(p, v) for p, v in _numbers(en) if p != "/stats/seconds"]  # the run's own time
+    numbers = [(p, v) for p, v in json_numbers(en) if p != "/stats/seconds"]  # the run's own time
     assert len(numbers) > 10
-    assert numbers == [(p, v) for p, v in _numbers(other) if p != "/stats/seconds"]
+    assert numbers == [(p, v) for p, v in json_numbers(other) if p != "/stats/seconds"]
     # and the texts in it do use the language's digits
     assert any(ch in json.dumps(other, ensure_ascii=False) for ch in NATIVE[lang])
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cgd_bridge.checks import Options
+from cgd_bridge.checks import Options, disclosure
 from cgd_bridge.findings import Report
 from cgd_bridge.pipeline import validate
 
@@ -84,3 +84,18 @@ AGG_SCHEMA: dict[str, Any] = {
 def codes(report: Report) -> set[str]:
     """Every finding code in a report."""
     return report.codes()
+
+
+@pytest.fixture
+def slab_spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many slabs each call of ``secure`` cut its table into (1: whole)."""
+    cuts: list[int] = []
+    real = disclosure._slabs
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        slabs = real(*args, **kwargs)
+        cuts.append(1 if slabs is None else len(slabs))
+        return slabs
+
+    monkeypatch.setattr(disclosure, "_slabs", spy)
+    return cuts

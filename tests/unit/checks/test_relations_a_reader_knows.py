@@ -214,21 +214,6 @@ def convert(folder: Path, out: Path) -> dict[Cell, float | None]:
     return read_published(out)
 
 
-@pytest.fixture
-def slab_spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many slabs each call of ``secure`` cut its table into (1: whole)."""
-    cuts: list[int] = []
-    real = disclosure._slabs
-
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        slabs = real(*args, **kwargs)
-        cuts.append(1 if slabs is None else len(slabs))
-        return slabs
-
-    monkeypatch.setattr(disclosure, "_slabs", spy)
-    return cuts
-
-
 @pytest.mark.parametrize("slab_cells", [None, 60], ids=["whole", "slabs"])
 def test_a_suppressed_month_stays_protected_from_its_quarter_and_year(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slab_spy: list[int], slab_cells: int | None

@@ -73,21 +73,6 @@ def _published(table: pa.Table) -> dict[tuple[str, str, str, str], float | None]
     }
 
 
-@pytest.fixture
-def slab_spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many slabs each call of ``secure`` cut its table into (1: whole)."""
-    cuts: list[int] = []
-    real = disclosure._slabs
-
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        slabs = real(*args, **kwargs)
-        cuts.append(1 if slabs is None else len(slabs))
-        return slabs
-
-    monkeypatch.setattr(disclosure, "_slabs", spy)
-    return cuts
-
-
 @pytest.mark.parametrize("slab_cells", [None, 60], ids=["whole", "slabs"])
 def test_the_pipeline_takes_the_release_as_known_whole_and_in_slabs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slab_spy: list[int], slab_cells: int | None

@@ -10,22 +10,13 @@ import re
 from typing import Any
 
 from cgd_bridge.i18n import translator
+from tests.support.json_numbers import json_numbers
 from tests.unit.server.test_web import Demo
 from tests.unit.server.test_web_report import _check_wrong_mapping
 
 BENGALI = set("০১২৩৪৫৬৭৮৯")
 EN = {"Accept-Language": "en"}
 BN = {"Accept-Language": "bn-BD,bn;q=0.9,en;q=0.5"}
-
-
-def _numbers(value: Any, path: str = "") -> list[tuple[str, Any]]:
-    if isinstance(value, dict):
-        return [x for k, v in value.items() for x in _numbers(v, f"{path}/{k}")]
-    if isinstance(value, list):
-        return [x for i, v in enumerate(value) for x in _numbers(v, f"{path}/{i}")]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return [(path, value)]
-    return []
 
 
 def _attributes(page: str) -> list[tuple[str, str]]:
@@ -71,9 +62,9 @@ def test_the_bangla_report_page_counts_in_bengali_digits_and_keeps_machine_numbe
     assert not BENGALI & set("".join(v for _k, v in _attributes(bn.text)))
     # the downloaded JSON report: the same numbers, the texts in Bangla digits
     en_json, bn_json = _json_report(demo, en.text), _json_report(demo, bn.text)
-    numbers = [(p, v) for p, v in _numbers(en_json) if p != "/stats/seconds"]
+    numbers = [(p, v) for p, v in json_numbers(en_json) if p != "/stats/seconds"]
     assert len(numbers) > 10
-    assert numbers == [(p, v) for p, v in _numbers(bn_json) if p != "/stats/seconds"]
+    assert numbers == [(p, v) for p, v in json_numbers(bn_json) if p != "/stats/seconds"]
     assert BENGALI & set(json.dumps(bn_json, ensure_ascii=False))
 
 
