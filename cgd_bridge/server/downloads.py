@@ -26,7 +26,7 @@ import datetime as dt
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -35,7 +35,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import xlsxwriter
 
-from cgd_bridge.i18n import N_
+from cgd_bridge.i18n import ENGLISH, N_, Translator
 from cgd_bridge.mapping.model import formula_like
 from cgd_bridge.sdmx.formats import FORMATS, METADATA_FORMATS
 from cgd_bridge.sdmx.target import Target
@@ -56,7 +56,10 @@ _BATCH = 10_000
 MAX_SHEET_ROWS = 1_048_576
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-Gettext = Callable[[str], str]
+#: what the writers below are given to write the texts a person reads (sheet names, headers, the
+#: Quality sheet's titles): a :class:`~cgd_bridge.i18n.Translator`, so a number in such a text is
+#: in the language's digits (``সংস্করণ ১২``); cell values stay machine values, written without it
+Gettext = Translator
 
 
 def attachment(filename: str) -> str:
@@ -106,7 +109,7 @@ def _in_words(w: Any, _: Gettext) -> tuple[str, str]:
     return _plain(w.value), ""
 
 
-def quality_rows(record: Mapping[str, Any], _: Gettext = str) -> list[tuple[str, str, str, str, str]]:
+def quality_rows(record: Mapping[str, Any], _: Gettext = ENGLISH) -> list[tuple[str, str, str, str, str]]:
     """``(section, field, value, code, what it means)`` for every filled field of a quality
     record, labelled as the metadata form labels them (nested sections joined with ``/``), a
     value from a list of codes in words with its code beside (:func:`_in_words`)."""
@@ -132,13 +135,13 @@ def _header(target: Target, column: str, _: Gettext) -> str:
     return fixed.get(column) or target.concepts.get(column) or column
 
 
-def data_headers(target: Target, columns: Sequence[str], _: Gettext = str) -> list[str]:
+def data_headers(target: Target, columns: Sequence[str], _: Gettext = ENGLISH) -> list[str]:
     """The data sheet's headers: per coded column its name, then ``<name> (code)``."""
     out: list[str] = []
     for c in columns:
         out.append(_header(target, c, _))
         if c in target.names:
-            out.append(_("{name} (code)").replace("{name}", _header(target, c, _)))
+            out.append(_("{name} (code)", name=_header(target, c, _)))
     return out
 
 
@@ -147,7 +150,7 @@ def write_xlsx(
     table: pa.Table,
     target: Target,
     quality: Sequence[QualitySheet],
-    _: Gettext = str,
+    _: Gettext = ENGLISH,
 ) -> int:
     """Write the spreadsheet of ``table`` (the published view, named ``target``) to ``path``.
 
@@ -257,7 +260,7 @@ class _Sheets:
         sheet.set_column(4, 4, 60)
         r = 0
         for q in quality:
-            title = f"{q.producer}: {q.dataset}, " + _("version {n}").replace("{n}", str(q.version))
+            title = f"{q.producer}: {q.dataset}, " + _("version {n}", n=q.version)
             self.text(sheet, r, 0, title, self.bold)
             r += 1
             for j, h in enumerate((_("Section"), _("Field"), _("Value"), _("Code"), _("What it means"))):
@@ -282,7 +285,7 @@ def _number(value: Any) -> float | None:
 
 
 def xlsx_bytes_to(
-    out: IO[bytes], table: pa.Table, target: Target, quality: Sequence[QualitySheet], _: Gettext = str
+    out: IO[bytes], table: pa.Table, target: Target, quality: Sequence[QualitySheet], _: Gettext = ENGLISH
 ) -> int:
     """:func:`write_xlsx` into a temporary file, then copied to ``out`` (a stream or the ZIP)."""
     with tempfile.TemporaryDirectory(prefix="cgdb-xlsx-") as tmp:
@@ -348,7 +351,7 @@ def write_bundle(
     quality: Sequence[QualitySheet],
     *,
     when: dt.datetime,
-    _: Gettext = str,
+    _: Gettext = ENGLISH,
 ) -> int:
     """The whole selection as one ZIP written to ``out`` (which need not seek): README.txt, the
     spreadsheet, SDMX-CSV with labels, the data in every format, the quality metadata in every
@@ -416,7 +419,7 @@ async def download_response(
     params: Any,
     fmt: str,
     now: dt.datetime,
-    _: Gettext = str,
+    _: Gettext = ENGLISH,
 ) -> Any:
     """The answer of a spreadsheet (``xlsx``), labelled SDMX-CSV or ``bundle`` download of the
     published view (:func:`cgd_bridge.server.sdmx.service.published_selection`), streamed."""

@@ -118,7 +118,7 @@ def _quality_sheet(tmp_path: Path, lang: str) -> list[tuple[object, ...]]:
         (ROOT / "examples/kenya-health-scorecard/quality.yaml").read_text(encoding="utf-8")
     )
     path = tmp_path / f"{lang}.xlsx"
-    write_xlsx(path, TABLE, TARGET, [QualitySheet("Sauti", "ke", 1, record)], translator(lang).gettext)
+    write_xlsx(path, TABLE, TARGET, [QualitySheet("Sauti", "ke", 1, record)], translator(lang))
     return list(openpyxl.load_workbook(path).worksheets[2].iter_rows(values_only=True))  # named in lang
 
 
@@ -150,6 +150,38 @@ def test_the_quality_sheet_names_coded_values_in_words_with_the_code_beside(tmp_
     yes = [r for r in nepali if r[3] == "yes"]
     assert yes
     assert all(r[2] == ne("Yes") != "Yes" for r in yes)
+
+
+def test_a_bangla_spreadsheet_writes_its_titles_in_bangla_digits_and_the_same_cells(
+    tmp_path: Path,
+) -> None:
+    """The Quality sheet's title ("version {n}") is text a person reads: in Bangla its number is
+    in Bangla digits; every cell value (codes, periods, the numbers) is the machine value, the
+    same as the English spreadsheet's."""
+    from cgd_bridge.i18n import translator
+
+    bn = translator("bn")
+    quality = [QualitySheet("Sauti ya Wananchi", "ke-scorecard-2024", 12, QUALITY[0].record)]
+    books = {}
+    for lang in ("en", "bn"):
+        path = tmp_path / f"{lang}.xlsx"
+        write_xlsx(path, TABLE, TARGET, quality, translator(lang))
+        books[lang] = openpyxl.load_workbook(path)
+    en_title = books["en"].worksheets[2].cell(row=1, column=1).value
+    bn_title = books["bn"].worksheets[2].cell(row=1, column=1).value
+    assert en_title == "Sauti ya Wananchi: ke-scorecard-2024, version 12"
+    assert bn_title == "Sauti ya Wananchi: ke-scorecard-2024, " + bn("version {n}", n=12)
+    assert "১২" in bn_title
+    assert "12" not in bn_title
+    en_data = list(books["en"].worksheets[0].iter_rows(values_only=True))
+    bn_data = list(books["bn"].worksheets[0].iter_rows(values_only=True))
+    assert bn_data[0] != en_data[0]  # the headers are Bangla
+    assert bn_data[1:] == en_data[1:]  # the cells are the same machine values
+    assert bn_data[1][5] == 12.5
+    assert bn_data[1][4] == "2023"
+    en_codes = list(books["en"].worksheets[1].iter_rows(values_only=True))
+    bn_codes = list(books["bn"].worksheets[1].iter_rows(values_only=True))
+    assert [r[1:] for r in bn_codes[1:]] == [r[1:] for r in en_codes[1:]]
 
 
 def test_more_rows_than_a_sheet_holds_is_a_clear_error(
