@@ -228,13 +228,15 @@ def upload(t: Checked, data: Path, note: str, *, metadata: bool = True) -> None:
 
 def said(lang: str, text: str, **known: object) -> re.Pattern[str]:
     """What the page says for the message ``text`` in ``lang``: its translation, with the
-    placeholders given in ``known`` filled in and any other matching any text."""
+    placeholders given in ``known`` filled in as the language writes them (a number in its
+    digits) and any other matching any text."""
     from cgd_bridge.i18n import translator
 
-    translated = translator(lang).gettext(text)
+    t = translator(lang)
+    translated = t.gettext(text)
     pattern = re.escape(translated)
     for name in re.findall(r"\{(\w+)\}", translated):
-        value = re.escape(str(known[name])) if name in known else ".+?"
+        value = re.escape(str(t.value(known[name]))) if name in known else ".+?"
         pattern = pattern.replace(re.escape("{" + name + "}"), value)
     return re.compile(pattern)
 
