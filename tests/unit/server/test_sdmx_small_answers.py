@@ -263,16 +263,18 @@ def _without_header(body: bytes) -> bytes:
     return re.sub(rb"<([A-Za-z]+):Header>.*?</\1:Header>", b"", body, count=1, flags=re.S)
 
 
-def _part(draw, dim: str, dims: list[str], row: dict) -> str:
+def key_part(draw, dim: str, row: dict, codes: dict[str, list[str]] = CODES) -> str:
+    """One key part for ``row``'s series: its code, two or three of ``codes``, a wildcard or a
+    code not there (a dimension without listed codes: its code, empty, or with ``+ZZZ``)."""
     from hypothesis import strategies as st
 
-    if dim not in CODES:
+    if dim not in codes:
         return draw(st.sampled_from([row[dim]] * 8 + ["", row[dim] + "+ZZZ"]))
     choice = draw(st.sampled_from(["one"] * 6 + ["two", "two", "any", "none"]))
     if choice == "one":
         return row[dim]
     if choice == "two":
-        return "+".join(draw(st.lists(st.sampled_from(CODES[dim]), min_size=2, max_size=3, unique=True)))
+        return "+".join(draw(st.lists(st.sampled_from(codes[dim]), min_size=2, max_size=3, unique=True)))
     return "" if choice == "any" else "ZZZ"
 
 
@@ -305,7 +307,7 @@ def test_fast_and_slow_paths_answer_alike_for_any_key_and_option(
     @st.composite
     def queries(draw) -> tuple[str, dict[str, str]]:
         row = draw(st.sampled_from(rows))
-        key = ".".join(_part(draw, d, dims, row) for d in dims)
+        key = ".".join(key_part(draw, d, row) for d in dims)
         # one option (more often one the fast path takes), sometimes a second
         first = draw(st.sampled_from(["detail", "attributes", "measures"] * 2 + sorted(OPTIONS)))
         options = [first, *draw(st.lists(st.sampled_from(sorted(OPTIONS)), max_size=1))]

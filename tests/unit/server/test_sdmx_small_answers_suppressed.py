@@ -27,6 +27,7 @@ from cgd_bridge.store import submissions
 from cgd_bridge.store.submissions import RawFile
 from tests.unit.checks.test_relations_a_reader_knows import write_inputs
 from tests.unit.server.conftest import CSV, World
+from tests.unit.server.test_sdmx_small_answers import key_part
 
 CODES = {
     "FREQ": ["A", "Q", "M"],
@@ -118,20 +119,6 @@ def _csv_leaks(body: bytes, dims: list[str], hidden: dict) -> list[str]:
     return leaks
 
 
-def _part(draw, dim: str, row: dict) -> str:
-    """One key part: the row's code, two or three codes, a wildcard or a code not there."""
-    from hypothesis import strategies as st
-
-    if dim not in CODES:
-        return draw(st.sampled_from([row[dim]] * 8 + ["", row[dim] + "+ZZZ"]))
-    choice = draw(st.sampled_from(["one"] * 6 + ["two", "two", "any", "none"]))
-    if choice == "one":
-        return row[dim]
-    if choice == "two":
-        return "+".join(draw(st.lists(st.sampled_from(CODES[dim]), min_size=2, max_size=3, unique=True)))
-    return "" if choice == "any" else "ZZZ"
-
-
 @pytest.mark.world_settings(answer_cache_mb=0)  # each request answered, none from the other's answer
 def test_fast_and_slow_paths_alike_and_no_suppressed_value_leaves(
     world: World, monthly, monkeypatch: pytest.MonkeyPatch
@@ -164,7 +151,7 @@ def test_fast_and_slow_paths_alike_and_no_suppressed_value_leaves(
     def queries(draw) -> tuple[str, dict[str, str]]:
         # a suppressed cell's series half of the time
         row = draw(st.sampled_from(rows + [{d: r[d] for d in dims} for r in suppressed_rows] * 3))
-        parts = [_part(draw, d, row) for d in dims]
+        parts = [key_part(draw, d, row, CODES) for d in dims]
         first = draw(st.sampled_from(["detail", "attributes", "measures"] * 2 + sorted(OPTIONS)))
         options = [first, *draw(st.lists(st.sampled_from(sorted(OPTIONS)), max_size=1))]
         query = "&".join(f"{k}={draw(st.sampled_from(OPTIONS[k]))}" for k in dict.fromkeys(options))
